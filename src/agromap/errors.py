@@ -1,0 +1,131 @@
+"""The errors and warnings agromap raises on purpose.
+
+Every error carries the process exit code the CLI uses for it, and also derives from the
+standard-library type a caller would already catch (``ValueError``, ``OSError``...).
+Messages say what was found, what was expected and how to fix it, on one line.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AgromapError",
+    "ConfigError",
+    "InputError",
+    "CorruptInputError",
+    "MissingBandError",
+    "RasterTooLargeError",
+    "UnknownCRSError",
+    "NoOverlapError",
+    "GridMismatchError",
+    "MetadataError",
+    "NoValidDataError",
+    "OutputLockedError",
+    "ComputeLostError",
+    "ExportError",
+    "AgromapWarning",
+    "RadiometryWarning",
+    "NoValidDataWarning",
+    "EXIT_CODES",
+]
+
+
+class AgromapError(Exception):
+    """Base of every error agromap raises on purpose; the CLI exits with ``exit_code``."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class ConfigError(AgromapError, ValueError):
+    """The run configuration (YAML or arguments) is invalid."""
+
+    exit_code = 2
+
+
+class InputError(AgromapError, OSError):
+    """An input cannot be used as it is (unreadable, corrupt, or inconsistent)."""
+
+    exit_code = 3
+
+
+class CorruptInputError(InputError):
+    """A file is not a raster, is truncated, or fails to decode."""
+
+
+class MissingBandError(InputError, KeyError):
+    """A band the run needs is absent from a source."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RasterTooLargeError(InputError):
+    """A raster declares more pixels than the configured budget (decompression-bomb guard)."""
+
+
+class UnknownCRSError(InputError):
+    """A raster has no usable coordinate reference system."""
+
+
+class NoOverlapError(InputError):
+    """Inputs do not overlap each other or the target grid."""
+
+
+class MetadataError(InputError):
+    """Product metadata needed for radiometry or georeferencing is missing or inconsistent."""
+
+
+class GridMismatchError(AgromapError, ValueError):
+    """Arrays combined by a science function are not on the same grid."""
+
+    exit_code = 3
+
+
+class NoValidDataError(AgromapError, RuntimeError):
+    """Every pixel of a product is nodata (all cloud, all fill)."""
+
+    exit_code = 4
+
+
+class OutputLockedError(AgromapError, RuntimeError):
+    """Another run holds the lock on the output directory."""
+
+    exit_code = 5
+
+
+class ComputeLostError(AgromapError, RuntimeError):
+    """The computation was lost (killed worker, out of memory) after retries."""
+
+    exit_code = 6
+
+
+class ExportError(AgromapError, RuntimeError):
+    """A product could not be written or failed validation; nothing was published."""
+
+    exit_code = 1
+
+
+class AgromapWarning(UserWarning):
+    """Base of agromap's warnings (tests turn them into errors)."""
+
+
+class RadiometryWarning(AgromapWarning):
+    """Values look implausible for the declared radiometric convention."""
+
+
+class NoValidDataWarning(AgromapWarning):
+    """A layer, date or scene holds no valid pixel."""
+
+
+#: Process exit codes, stable and documented in the README and ``agromap --help``.
+EXIT_CODES: dict[int, str] = {
+    0: "success (warnings possible)",
+    1: "unexpected error (a bug: please report it with the traceback)",
+    2: "bad configuration or usage",
+    3: "input unreadable, corrupt or inconsistent",
+    4: "no valid data in the products",
+    5: "output directory locked by another run",
+    6: "computation lost (killed worker or out of memory after retries)",
+    130: "interrupted",
+}

@@ -1,0 +1,1 @@
+"""The I/O edges: readers onto a grid (ingest) and COG/STAC writers (export)."""

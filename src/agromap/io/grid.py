@@ -1,0 +1,170 @@
+"""The run grid: one GeoBox (CRS, resolution, bounds) every product is put on.
+
+Reprojection is lazy (odc-geo) and always given explicit output chunks, so a small input
+chunk never explodes into thousands of output chunks (opendatacube/odc-geo#220).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+from odc.geo import CRS, geom
+from odc.geo.geobox import GeoBox
+from odc.geo.xr import xr_coords, xr_reproject
+
+from ..errors import GridMismatchError, NoOverlapError, UnknownCRSError
+
+__all__ = [
+    "GridSpec",
+    "Resampling",
+    "geobox_from_spec",
+    "geobox_of",
+    "to_grid",
+    "require_same_grid",
+    "attach_geobox",
+]
+
+Resampling = Literal["nearest", "bilinear", "average", "mode", "cubic", "min", "max"]
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A declared target grid; what enters the graph, never a pydantic model."""
+
+    crs: str
+    """Target CRS, anything pyproj understands (``"EPSG:32643"``)."""
+    resolution: float
+    """Pixel edge in CRS units (metres for projected CRSs, degrees for EPSG:4326)."""
+    bounds: tuple[float, float, float, float] | None = None
+    """(left, bottom, right, top) in the target CRS; ``None`` = the first input's footprint."""
+    chunk: int = 1024
+    """Dask chunk edge in pixels."""
+
+
+def geobox_from_spec(spec: GridSpec, like: GeoBox | None = None) -> GeoBox:
+    """Build the run GeoBox from a spec; bounds default to ``like``'s footprint in ``spec.crs``."""
+    try:
+        crs = CRS(spec.crs)
+    except Exception as exc:  # pyproj raises several types for a bad code
+        raise UnknownCRSError(
+            f"grid.crs {spec.crs!r} is not a CRS pyproj knows; use an EPSG code such as 'EPSG:32643'."
+        ) from exc
+    if spec.bounds is not None:
+        bbox = geom.BoundingBox(*spec.bounds, crs=crs)
+    elif like is not None:
+        bbox = like.extent.to_crs(crs).boundingbox
+    else:
+        raise GridMismatchError("grid.bounds is required when no input defines the footprint.")
+    return GeoBox.from_bbox(bbox, crs=crs, resolution=spec.resolution, anchor="edge")
+
+
+def geobox_of(arr: xr.DataArray | xr.Dataset) -> GeoBox:
+    """The GeoBox carried in ``arr``'s coordinates; an error that says how to attach one."""
+    gbox = arr.odc.geobox
+    if not isinstance(gbox, GeoBox):
+        raise UnknownCRSError(
+            "array has no CRS/transform in its coordinates; load it with agromap.io readers or "
+            "attach one with agromap.io.grid.attach_geobox(arr, geobox)."
+        )
+    return gbox
+
+
+def attach_geobox(arr: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
+    """Assign ``y``/``x`` pixel-centre coordinates and the ``spatial_ref`` CRS coordinate."""
+    return arr.assign_coords(xr_coords(gbox, crs_coord_name="spatial_ref"))
+
+
+def _overlaps(src: GeoBox, dst: GeoBox) -> bool:
+    try:
+        fp = src.extent.to_crs(dst.crs)
+    except Exception:
+        return False
+    return bool(fp.intersects(dst.extent)) and fp.intersection(dst.extent).area > 0
+
+
+def to_grid(
+    arr: xr.DataArray,
+    gbox: GeoBox,
+    *,
+    resampling: Resampling = "nearest",
+    chunk: int = 1024,
+) -> xr.DataArray:
+    """Put ``arr`` on ``gbox`` lazily.
+
+    Parameters
+    ----------
+    arr : xarray.DataArray
+        ``(..., y, x)`` with a GeoBox in its coordinates; numpy or dask. NaN is nodata for floats.
+    gbox : odc.geo.geobox.GeoBox
+        The run grid.
+    resampling : str
+        ``nearest`` or ``mode`` for classes, ``bilinear``/``average`` for continuous values.
+    chunk : int
+        Output chunk edge in pixels.
+
+    Returns
+    -------
+    xarray.DataArray
+        Same dtype, on ``gbox``; lazy when the input is. Identity (rechunk only) when the
+        input already is on ``gbox``.
+
+    Raises
+    ------
+    NoOverlapError
+        When ``arr``'s footprint does not intersect ``gbox``.
+    """
+    src = geobox_of(arr)
+    if src == gbox:
+        return arr
+    if not _overlaps(src, gbox):
+        raise NoOverlapError(
+            f"{arr.name or 'input'} covers {_describe(src)}, which does not overlap the run grid "
+            f"{_describe(gbox)}; check the input paths or set grid.bounds to the area of interest."
+        )
+    nodata = np.nan if np.issubdtype(arr.dtype, np.floating) else arr.attrs.get("nodata", 0)
+    out = xr_reproject(
+        arr,
+        gbox,
+        resampling=resampling,
+        dst_nodata=nodata,
+        chunks=(chunk, chunk) if arr.chunks is not None else None,
+    )
+    out.attrs = dict(arr.attrs)
+    return out.rename(arr.name)
+
+
+def require_same_grid(*arrays: xr.DataArray) -> None:
+    """Raise :class:`GridMismatchError` unless every array carries the same GeoBox."""
+    if len(arrays) < 2:
+        return
+    first = arrays[0]
+    want = geobox_of(first) if first.odc.geobox is not None else None
+    for other in arrays[1:]:
+        got = geobox_of(other) if other.odc.geobox is not None else None
+        if want is None and got is None:
+            if first.shape[-2:] != other.shape[-2:]:
+                raise GridMismatchError(
+                    f"{other.name!r} has shape {other.shape[-2:]}, {first.name!r} has {first.shape[-2:]}."
+                )
+            continue
+        if want != got:
+            raise GridMismatchError(
+                f"{other.name!r} is {_describe(got)}; expected {_describe(want)} like {first.name!r}. "
+                "Put both on the run grid first: agromap.io.grid.to_grid(arr, geobox)."
+            )
+
+
+def _describe(g: GeoBox | None) -> str:
+    if g is None:
+        return "without georeferencing"
+    res = abs(g.resolution.x)
+    return f"{g.shape.y}x{g.shape.x} px at {res:g} in {g.crs} (bounds {tuple(round(v, 6) for v in g.boundingbox)})"
+
+
+def chunk_edge(block: int, target: int) -> int:
+    """Largest multiple of ``block`` not above ``target`` (at least one block)."""
+    return max(block, (target // block) * block) if block > 0 else target
+
