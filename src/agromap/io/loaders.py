@@ -1,0 +1,301 @@
+"""Loaders: files, product folders and STAC items -> :class:`~agromap.io.scene.Scene`.
+
+Each loader knows where a product keeps its bands and asks :mod:`agromap.sensors` how to
+turn DN into physical values; reads are lazy (:func:`agromap.io.read.open_band`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pandas as pd
+
+from ..errors import InputError, MetadataError, MissingBandError
+from ..sensors import landsat_c2, s2_l2a
+from ..sensors.s1 import POLARISATIONS, Units
+from .read import DEFAULT_MAX_PIXELS, open_band, read_header
+from .scene import Scene
+
+__all__ = [
+    "BandSource",
+    "load_files",
+    "load_sentinel2_l2a",
+    "load_landsat_c2",
+    "load_sentinel1",
+    "load_stac_item",
+]
+
+#: A band map entry: a file (band 1) or (file, band index).
+BandSource = str | os.PathLike[str] | tuple[str | os.PathLike[str], int]
+
+
+def _split(src: BandSource) -> tuple[str, int]:
+    if isinstance(src, tuple):
+        return os.fspath(src[0]), int(src[1])
+    return os.fspath(src), 1
+
+
+def _timestamp(value: Any, where: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise MetadataError(f"{where}: datetime {value!r} is not an ISO date/time.") from exc
+    return ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")
+
+
+def load_files(
+    bands: Mapping[str, BandSource],
+    *,
+    datetime: Any,
+    scene_id: str | None = None,
+    scale: float | Mapping[str, float] = 1.0,
+    offset: float | Mapping[str, float] = 0.0,
+    nodata: float | None | str = "auto",
+    raw: tuple[str, ...] = (),
+    chunk: int = 1024,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Scene:
+    """A scene from a band map over single- or multi-band GeoTIFF/COG files.
+
+    Parameters
+    ----------
+    bands : mapping
+        common name -> ``path`` or ``(path, band_index)``, e.g. ``{"red": ("x.tif", 3)}``.
+    datetime : str or timestamp
+        Acquisition time (files rarely carry it).
+    scale, offset : float or mapping
+        ``value = DN * scale + offset``, globally or per band.
+    nodata : float, None or "auto"
+        DN meaning nodata; ``"auto"`` uses each file's tag.
+    raw : tuple of str
+        Bands kept in their stored dtype (class or QA layers).
+    """
+    arrays = {}
+    headers: dict[str, Any] = {}
+    for name, src in bands.items():
+        path, index = _split(src)
+        hdr = headers.get(path) or read_header(path, max_pixels=max_pixels)
+        headers[path] = hdr
+        sc = scale.get(name, 1.0) if isinstance(scale, Mapping) else scale
+        of = offset.get(name, 0.0) if isinstance(offset, Mapping) else offset
+        arrays[name] = open_band(
+            path, index, name=name, scale=sc, offset=of, nodata=nodata, raw=name in raw, chunk=chunk, header=hdr
+        )
+    first = next(iter(headers), "files")
+    ts = _timestamp(datetime, first)
+    sid = scene_id or f"{Path(first).stem}-{ts:%Y%m%d}"
+    meta = {"loader": "files", "files": sorted(headers), "scale": scale, "offset": offset}
+    return Scene(sid, ts, arrays, meta)
+
+
+def _find_band_file(folder: Path, band_id: str) -> Path | None:
+    for pattern in (f"{band_id}.tif", f"{band_id}.TIF", f"*_{band_id}.tif", f"*_{band_id}.TIF",
+                    f"*_{band_id}_*m.jp2", f"*_{band_id}.jp2"):
+        hits = sorted(folder.rglob(pattern))
+        if hits:
+            return hits[0]
+    return None
+
+
+def load_sentinel2_l2a(
+    folder: str | os.PathLike[str],
+    *,
+    bands: tuple[str, ...] = ("blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl"),
+    processing_baseline: str | None = None,
+    chunk: int = 1024,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Scene:
+    """A Sentinel-2 L2A product folder (COG layout ``B02.tif`` or SAFE ``*_B02_10m.jp2``).
+
+    The BOA offset comes from ``MTD_MSIL2A.xml``, a STAC item JSON in the folder, the product
+    name, or ``processing_baseline`` given here, in that order (never from the date).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory; a Sentinel-2 L2A input is a product folder.")
+    item_props: dict[str, Any] = {}
+    item_json = sorted(p for p in root.glob("*.json") if _is_stac_item(p))
+    if item_json:
+        item_props = json.loads(item_json[0].read_text())["properties"]
+    mtd = next(iter(sorted(root.rglob("MTD_MSIL2A.xml"))), None)
+    if processing_baseline:
+        item_props = {**item_props, "s2:processing_baseline": processing_baseline}
+    rad = s2_l2a.radiometry_from_metadata(stac_properties=item_props, product_name=root.name, mtd_path=mtd)
+    arrays = {}
+    for name in bands:
+        band_id = s2_l2a.BANDS.get(name) or s2_l2a.AUX_BANDS.get(name, (None,))[0]
+        if band_id is None:
+            raise MissingBandError(f"{name!r} is not a Sentinel-2 L2A band; choose from "
+                                   f"{sorted(s2_l2a.BANDS) + sorted(s2_l2a.AUX_BANDS)}.")
+        path = _find_band_file(root, band_id)
+        if path is None:
+            raise MissingBandError(f"{root}: no file for band {name!r} ({band_id}); the product is incomplete.")
+        scale, offset, raw = s2_l2a.band_scale_offset(name, rad)
+        # DN 0 is nodata in L2A under both conventions.
+        arrays[name] = open_band(path, 1, name=name, scale=scale, offset=offset, nodata=0, raw=raw,
+                                 chunk=chunk, max_pixels=max_pixels)
+    dt = item_props.get("datetime") or _s2_datetime_from_name(root.name)
+    ts = _timestamp(dt, str(root))
+    meta = {"loader": "sentinel2_l2a", "product": root.name, "boa_offset": rad.boa_offset,
+            "processing_baseline": rad.processing_baseline, "offset_decided_by": rad.decided_by}
+    return Scene(root.name, ts, arrays, meta)
+
+
+def _s2_datetime_from_name(name: str) -> str | None:
+    for part in name.split("_"):
+        if len(part) == 15 and part[8] == "T" and part[:8].isdigit():
+            return part
+        if len(part) == 8 and part.isdigit():
+            return part
+    return None
+
+
+def _is_stac_item(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("type") == "Feature" and "assets" in data
+
+
+def load_landsat_c2(
+    folder: str | os.PathLike[str],
+    *,
+    bands: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22"),
+    chunk: int = 1024,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Scene:
+    """A Landsat Collection 2 Level-2 product folder, scaled from its MTL (txt, json or xml).
+
+    Files without georeferencing (cropped samples written by other tools) get the grid
+    rebuilt from the MTL corners.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory; a Landsat C2 input is a product folder.")
+    mtl = landsat_c2.read_mtl(landsat_c2.find_mtl(root))
+    if mtl.processing_level and not mtl.processing_level.startswith("L2"):
+        raise MetadataError(
+            f"{root}: processing level {mtl.processing_level}; surface reflectance needs a Level-2 (L2SP/L2SR) product."
+        )
+    band_map = mtl.band_map()
+    arrays = {}
+    for name in bands:
+        suffix = band_map.get(name)
+        if suffix is None:
+            raise MissingBandError(f"{name!r} is not a {mtl.spacecraft or 'Landsat'} C2 band; choose from {sorted(band_map)}.")
+        path = _find_band_file(root, suffix)
+        if path is None:
+            raise MissingBandError(f"{root}: no *_{suffix}.TIF for band {name!r}; the product is incomplete.")
+        scale, offset, raw = mtl.scale_offset(suffix)
+        hdr = read_header(str(path), max_pixels=max_pixels)
+        gbox = mtl.geobox((hdr.height, hdr.width)) if hdr.crs_wkt is None else None
+        # C2 fill is DN 0 for SR/ST; QA_PIXEL marks fill in bit 0 instead.
+        arrays[name] = open_band(path, 1, name=name, scale=scale, offset=offset, nodata=None if raw else 0,
+                                 raw=raw, chunk=chunk, geobox=gbox, header=hdr)
+    meta = {"loader": "landsat_c2", "product": mtl.product_id, "mtl": mtl.path,
+            "scale_offset": {b: mtl.scale_offset(band_map[b]) for b in bands}}
+    return Scene(mtl.product_id, _timestamp(mtl.datetime, mtl.path), arrays, meta)
+
+
+def load_sentinel1(
+    bands: Mapping[str, BandSource],
+    *,
+    datetime: Any,
+    units: Units,
+    scene_id: str | None = None,
+    chunk: int = 1024,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Scene:
+    """Sentinel-1 backscatter GeoTIFFs (σ⁰ or γ⁰) in dB or linear power -> linear power.
+
+    The conversion from dB happens inside the read task; linear zeros (border fill) become NaN.
+    """
+    for name in bands:
+        if name not in POLARISATIONS:
+            raise MissingBandError(f"{name!r} is not a SAR polarisation; use {list(POLARISATIONS)}.")
+    if units not in ("db", "linear"):
+        raise MetadataError(f"units must be 'db' or 'linear', got {units!r}.")
+    scene = load_files(bands, datetime=datetime, scene_id=scene_id, nodata="auto", chunk=chunk, max_pixels=max_pixels)
+    from ..sensors.s1 import to_linear
+
+    converted = {}
+    for name, arr in scene.bands.items():
+        lin = to_linear(arr) if units == "db" else arr.where(arr > 0)
+        converted[name] = lin.astype("float32").rename(name).assign_attrs(units="1", long_name=f"{name.upper()} backscatter, linear power")
+    scene.bands = converted
+    scene.metadata.update(loader="sentinel1", input_units=units)
+    return scene
+
+
+def load_stac_item(
+    path: str | os.PathLike[str],
+    *,
+    bands: tuple[str, ...] | None = None,
+    asset_root: str | os.PathLike[str] | None = None,
+    chunk: int = 1024,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Scene:
+    """A local STAC item JSON: assets matched by eo common name (or asset key).
+
+    Relative hrefs resolve against the item file; remote hrefs (http, s3) are read from
+    ``asset_root`` by file name, so a downloaded product works offline. Sentinel-2 L2A
+    radiometry follows ``s2:processing_baseline``; ``raster:bands`` scale/offset win when present.
+    """
+    import pystac
+
+    p = Path(path)
+    try:
+        item = pystac.Item.from_file(str(p))
+    except Exception as exc:
+        raise MetadataError(f"{p}: not a readable STAC item ({str(exc).splitlines()[0]}).") from exc
+    props = item.properties
+    is_s2 = "s2:processing_baseline" in props or str(props.get("constellation", "")).lower() == "sentinel-2"
+    rad = s2_l2a.radiometry_from_metadata(stac_properties=props, product_name=item.id) if is_s2 else None
+    by_name: dict[str, tuple[str, dict[str, Any]]] = {}
+    for key, asset in item.assets.items():
+        d = asset.to_dict()
+        eo = d.get("eo:bands") or d.get("bands") or []
+        common = eo[0].get("common_name") if len(eo) == 1 else None
+        for n in filter(None, (key.lower(), common if common and key.lower() not in by_name else None)):
+            by_name.setdefault(n, (key, d))
+    wanted = bands or tuple(n for n in (*s2_l2a.BANDS, "scl") if n in by_name)
+    arrays = {}
+    for name in wanted:
+        if name not in by_name:
+            raise MissingBandError(f"{p}: no asset for band {name!r}; assets are {sorted(item.assets)}.")
+        key, asset = by_name[name]
+        href = _resolve_href(asset["href"], p, asset_root)
+        scale, offset, raw = (s2_l2a.band_scale_offset(name, rad) if rad and (name in s2_l2a.BANDS or name in s2_l2a.AUX_BANDS)
+                              else (1.0, 0.0, name in ("scl", "qa_pixel")))
+        rb = (asset.get("raster:bands") or [{}])[0]
+        if "scale" in rb or "offset" in rb:
+            scale, offset = float(rb.get("scale", 1.0)), float(rb.get("offset", 0.0))
+        nodata = rb.get("nodata", 0 if rad else "auto")
+        arrays[name] = open_band(href, 1, name=name, scale=scale, offset=offset, nodata=nodata, raw=raw,
+                                 chunk=chunk, max_pixels=max_pixels)
+    if item.datetime is None:
+        raise MetadataError(f"{p}: item has no datetime; composites need start/end handling.")
+    meta = {"loader": "stac_item", "stac_id": item.id, "item": str(p)}
+    if rad:
+        meta.update(boa_offset=rad.boa_offset, processing_baseline=rad.processing_baseline,
+                    offset_decided_by=rad.decided_by)
+    return Scene(item.id, pd.Timestamp(item.datetime).tz_convert("UTC"), arrays, meta)
+
+
+def _resolve_href(href: str, item_path: Path, asset_root: str | os.PathLike[str] | None) -> str:
+    parsed = urlparse(href)
+    if parsed.scheme in ("", "file"):
+        local = Path(parsed.path if parsed.scheme == "file" else href)
+        return str(local if local.is_absolute() else (item_path.parent / local).resolve())
+    if asset_root is None:
+        raise InputError(
+            f"{item_path}: asset href {href} is remote and agromap runs offline; download the product and "
+            "set asset_root to its folder."
+        )
+    return str(Path(asset_root) / Path(parsed.path).name)

@@ -1,0 +1,1 @@
+"""Orchestration: configuration models, the runner (the one compute) and the CLI."""

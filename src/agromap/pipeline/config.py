@@ -1,0 +1,253 @@
+"""Run configuration: YAML parsed once, at the boundary, into strict pydantic models.
+
+Unknown keys, duplicate keys and wrong types are errors, reported all at once with their
+location (``areas.0.inputs.1.kind: ...``) before any data is opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import ConfigError
+from ..io.grid import GridSpec
+
+__all__ = [
+    "RunConfig",
+    "AreaConfig",
+    "GridConfig",
+    "LayerConfig",
+    "load_config",
+    "parse_config",
+    "INDEX_PRODUCTS",
+]
+
+INDEX_PRODUCTS = ("ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi")
+TimeReduce = Literal["each", "median", "mean", "max", "min", "first", "last"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GridConfig(_Strict):
+    """Target grid; omitted = the first input's grid (its finest band)."""
+
+    crs: str | None = None
+    resolution: Annotated[float, Field(gt=0)] | None = None
+    bounds: tuple[float, float, float, float] | None = None
+    resampling: Literal["nearest", "bilinear", "average", "cubic"] = "nearest"
+
+    @model_validator(mode="after")
+    def _complete(self) -> GridConfig:
+        if (self.crs is None) != (self.resolution is None):
+            raise ValueError("give both crs and resolution, or neither (to use the first input's grid)")
+        if self.bounds is not None and self.crs is None:
+            raise ValueError("bounds need crs and resolution")
+        if self.bounds is not None:
+            left, bottom, right, top = self.bounds
+            if not (left < right and bottom < top):
+                raise ValueError("bounds must be [left, bottom, right, top] with left < right and bottom < top")
+        return self
+
+    def spec(self, chunk: int) -> GridSpec | None:
+        if self.crs is None or self.resolution is None:
+            return None
+        return GridSpec(self.crs, self.resolution, self.bounds, chunk)
+
+
+class BandFile(_Strict):
+    path: str
+    band: Annotated[int, Field(ge=1)] = 1
+
+
+def _band_entry(value: Any) -> Any:
+    # Accept "file.tif", ["file.tif", 2] or {path:, band:}.
+    if isinstance(value, str):
+        return {"path": value}
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return {"path": value[0], "band": value[1]}
+    return value
+
+
+class FilesInput(_Strict):
+    """GeoTIFF/COG files with a band map (single- or multi-band)."""
+
+    kind: Literal["files"]
+    datetime: str
+    bands: dict[str, BandFile]
+    scale: float | dict[str, float] = 1.0
+    offset: float | dict[str, float] = 0.0
+    nodata: float | None | Literal["auto"] = "auto"
+    raw: tuple[str, ...] = ()
+    id: str | None = None
+
+    _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
+                                                      if isinstance(v, dict) else v)
+
+
+class Sentinel2Input(_Strict):
+    """A Sentinel-2 L2A product folder."""
+
+    kind: Literal["sentinel2_l2a"]
+    path: str
+    bands: tuple[str, ...] = ("blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl")
+    processing_baseline: str | None = Field(None, pattern=r"^\d{2}\.\d{2}$")
+
+
+class LandsatInput(_Strict):
+    """A Landsat Collection 2 Level-2 product folder."""
+
+    kind: Literal["landsat_c2"]
+    path: str
+    bands: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22")
+
+
+class Sentinel1Input(_Strict):
+    """Sentinel-1 backscatter GeoTIFF(s) in dB or linear power."""
+
+    kind: Literal["sentinel1"]
+    datetime: str
+    units: Literal["db", "linear"]
+    bands: dict[Literal["vv", "vh", "hh", "hv"], BandFile]
+    id: str | None = None
+
+    _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
+                                                      if isinstance(v, dict) else v)
+
+
+class StacInput(_Strict):
+    """A local STAC item JSON."""
+
+    kind: Literal["stac_item"]
+    path: str
+    bands: tuple[str, ...] | None = None
+    asset_root: str | None = None
+
+
+InputConfig = Annotated[
+    FilesInput | Sentinel2Input | LandsatInput | Sentinel1Input | StacInput, Field(discriminator="kind")
+]
+
+
+class MaskConfig(_Strict):
+    """Which pixels count as valid before products are computed."""
+
+    scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11)
+    qa_pixel_snow: bool = False
+
+
+class LayerConfig(_Strict):
+    """One output product."""
+
+    product: Literal["ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi", "water_mask",
+                     "backscatter_db"]
+    time: TimeReduce = "each"
+    method: Literal["mndwi", "ndwi", "vh", "vv"] | None = None
+    """water_mask only: the evidence thresholded (optical index or SAR polarisation)."""
+    threshold: float | None = None
+    """water_mask only: index > threshold, or backscatter (dB) < threshold."""
+    band: Literal["vv", "vh", "hh", "hv"] | None = None
+    """backscatter_db only."""
+
+    @model_validator(mode="after")
+    def _params(self) -> LayerConfig:
+        if self.product == "water_mask" and self.method is None:
+            raise ValueError("water_mask needs method: mndwi, ndwi, vh or vv")
+        if self.product != "water_mask" and (self.method or self.threshold is not None):
+            raise ValueError(f"method/threshold apply to water_mask only, not {self.product}")
+        if self.product == "backscatter_db" and self.band is None:
+            raise ValueError("backscatter_db needs band: vv, vh, hh or hv")
+        return self
+
+
+class AreaConfig(_Strict):
+    """An area of interest: inputs put on one grid and the layers made from them."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    grid: GridConfig = GridConfig()
+    inputs: list[InputConfig] = Field(min_length=1)
+    mask: MaskConfig = MaskConfig()
+    layers: list[LayerConfig] = Field(min_length=1)
+
+
+class RunConfig(_Strict):
+    """A whole run: areas, execution settings and guard rails."""
+
+    version: Literal[1] = 1
+    name: str = Field("run", pattern=r"^[A-Za-z0-9_-]+$")
+    scheduler: str = "local"
+    """``local`` (a dask.distributed LocalCluster sized to the machine), ``threads``,
+    ``synchronous``, or a scheduler address such as ``tcp://10.0.0.5:8786``."""
+    chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
+    max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
+    areas: list[AreaConfig] = Field(min_length=1)
+    base_dir: str = Field(".", exclude=True)
+    """Directory relative input paths resolve against (the config file's folder)."""
+
+    @model_validator(mode="after")
+    def _unique_areas(self) -> RunConfig:
+        names = [a.name for a in self.areas]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"area names must be unique; repeated: {sorted(dup)}")
+        return self
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (Path(self.base_dir) / p)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate mapping keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}; keep one of them.")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check spelling; see pipelines/demo.yaml for the schema)"
+        parts.append(f"{loc}: {msg}")
+    return f"{source}: invalid configuration: " + "; ".join(parts)
+
+
+def parse_config(data: Any, *, source: str = "config", base_dir: str | Path = ".") -> RunConfig:
+    """Validate a mapping (already loaded from YAML) into a :class:`RunConfig`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping with an 'areas' list, got {type(data).__name__}.")
+    try:
+        return RunConfig.model_validate({**data, "base_dir": str(base_dir)})
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML run file; relative paths resolve against its folder."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]}).") from None
+    return parse_config(data, source=str(p), base_dir=p.resolve().parent)

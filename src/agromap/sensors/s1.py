@@ -1,0 +1,41 @@
+"""Sentinel-1 (and other SAR) backscatter: kept in linear power inside agromap.
+
+Averaging, filtering and resampling happen in linear power; dB is computed only at the
+end or where a threshold is defined in dB (a mean of dB values is biased low,
+Open-EO/openeo-processes#210). Linear zeros are border fill, not data: they become NaN
+before any logarithm, so -inf never propagates (SCIENCE.md §1.4).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["POLARISATIONS", "Units", "to_db", "to_linear"]
+
+POLARISATIONS = ("vv", "vh", "hh", "hv")
+Units = Literal["db", "linear"]
+
+
+def to_db(linear: xr.DataArray) -> xr.DataArray:
+    """10·log10(linear) in float32; values <= 0 and NaN give NaN (never -inf). Lazy."""
+    def _kernel(x: np.ndarray) -> np.ndarray:
+        x32 = x.astype(np.float32, copy=False)
+        out = np.full(x32.shape, np.nan, dtype=np.float32)
+        np.log10(x32, out=out, where=x32 > 0)
+        out[x32 > 0] *= np.float32(10.0)
+        return out
+
+    out = xr.apply_ufunc(_kernel, linear, dask="parallelized", output_dtypes=[np.float32])
+    return out.rename(f"{linear.name}_db" if linear.name else None).assign_attrs(units="dB")
+
+
+def to_linear(db: xr.DataArray) -> xr.DataArray:
+    """10**(dB/10) in float32; NaN stays NaN. Lazy."""
+    def _kernel(x: np.ndarray) -> np.ndarray:
+        return np.power(np.float32(10.0), x.astype(np.float32, copy=False) / np.float32(10.0)).astype(np.float32)
+
+    out = xr.apply_ufunc(_kernel, db, dask="parallelized", output_dtypes=[np.float32])
+    return out.assign_attrs(units="1")
