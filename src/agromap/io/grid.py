@@ -74,7 +74,7 @@ def geobox_of(arr: xr.DataArray | xr.Dataset) -> GeoBox:
 
 def attach_geobox(arr: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
     """Assign ``y``/``x`` pixel-centre coordinates and the ``spatial_ref`` CRS coordinate."""
-    return arr.assign_coords(xr_coords(gbox, crs_coord_name="spatial_ref"))
+    return arr.assign_coords(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")))
 
 
 def _overlaps(src: GeoBox, dst: GeoBox) -> bool:
@@ -161,7 +161,12 @@ def _describe(g: GeoBox | None) -> str:
     if g is None:
         return "without georeferencing"
     res = abs(g.resolution.x)
-    return f"{g.shape.y}x{g.shape.x} px at {res:g} in {g.crs} (bounds {tuple(round(v, 6) for v in g.boundingbox)})"
+    return f"{g.shape.y}x{g.shape.x} px at {res:g} in {crs_name(g.crs)} (bounds {tuple(round(v, 6) for v in g.boundingbox)})"
+
+
+def crs_name(crs: CRS) -> str:
+    """``EPSG:<code>`` when the CRS has one, else its WKT."""
+    return f"EPSG:{crs.epsg}" if crs.epsg else crs.to_wkt()
 
 
 def chunk_edge(block: int, target: int) -> int:

@@ -74,8 +74,8 @@ def stack_scenes(
     gbox : GeoBox
         The run grid.
     bands : sequence of str, optional
-        Bands to keep; default: those present in every scene. A band requested but missing
-        from a scene raises :class:`MissingBandError`.
+        Bands to keep; default: all. Every date must end up with the same bands, otherwise
+        :class:`MissingBandError` names the date and what it lacks.
     resampling : str
         For continuous bands; class/QA bands always use nearest.
     chunk : int
@@ -87,18 +87,35 @@ def stack_scenes(
         ``(time, y, x)``; float32 physical bands with NaN nodata, raw class/QA bands in their
         stored integer dtype; ``time`` coordinate; grid in ``spatial_ref``/``y``/``x``.
     """
-    if bands is None:
-        common = set.intersection(*(set(s.bands) for s in scenes)) if scenes else set()
-        bands = [b for b in scenes[0].bands if b in common] if scenes else []
+    if not scenes:
+        raise MissingBandError("no scenes to stack; add at least one input.")
+    if bands is not None:
+        for scene in scenes:
+            missing = [b for b in bands if b not in scene.bands]
+            if missing:
+                scene.band(missing[0])  # raises MissingBandError naming the scene and its bands
+    by_time: dict[pd.Timestamp, list[Scene]] = {}
+    for scene in scenes:
+        by_time.setdefault(scene.datetime, []).append(scene)
     per_time: list[xr.Dataset] = []
-    for scene in sorted(scenes, key=lambda s: s.datetime):
-        variables = {}
-        for name in bands:
-            arr = scene.band(name)
-            variables[name] = to_grid(arr, gbox, resampling=_resampling_for(arr, resampling), chunk=chunk)
-        ds = xr.Dataset(variables)
-        per_time.append(ds.expand_dims(time=[np.datetime64(scene.datetime.tz_localize(None), "ns")]))
+    for when in sorted(by_time):
+        variables: dict[str, xr.DataArray] = {}
+        # Scenes of one acquisition time (e.g. S1 and S2 of the same day) share one time slice.
+        for scene in by_time[when]:
+            for name, arr in scene.bands.items():
+                if (bands is None or name in bands) and name not in variables:
+                    variables[name] = to_grid(arr, gbox, resampling=_resampling_for(arr, resampling), chunk=chunk)
+        per_time.append(xr.Dataset(variables).expand_dims(time=[np.datetime64(when.tz_localize(None), "ns")]))
+    names = [set(ds.data_vars) for ds in per_time]
+    wanted = set(bands) if bands is not None else set.union(*names)
+    for when, have in zip(sorted(by_time), names):
+        if wanted - have:
+            ids = ", ".join(s.id for s in by_time[when])
+            raise MissingBandError(
+                f"scene(s) {ids} at {when:%Y-%m-%d %H:%M} lack band(s) {sorted(wanted - have)} that other dates have; "
+                "give every date the same bands, or put different sensors in separate areas."
+            )
     out = xr.concat(per_time, dim="time", combine_attrs="drop_conflicts", join="exact")
     out["time"].attrs["standard_name"] = "time"
-    out.attrs["scene_ids"] = [s.id for s in sorted(scenes, key=lambda s: s.datetime)]
+    out.attrs["scene_ids"] = ["+".join(s.id for s in by_time[t]) for t in sorted(by_time)]
     return out.chunk({"time": 1, "y": chunk, "x": chunk})

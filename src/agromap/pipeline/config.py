@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
 from ..io.grid import GridSpec
@@ -26,6 +26,8 @@ __all__ = [
 ]
 
 INDEX_PRODUCTS = ("ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi")
+# YAML turns an unquoted 2023-05-15 into a date; keep it as ISO text either way.
+IsoDateTime = Annotated[str, BeforeValidator(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)]
 TimeReduce = Literal["each", "median", "mean", "max", "min", "first", "last"]
 
 
@@ -77,7 +79,7 @@ class FilesInput(_Strict):
     """GeoTIFF/COG files with a band map (single- or multi-band)."""
 
     kind: Literal["files"]
-    datetime: str
+    datetime: IsoDateTime
     bands: dict[str, BandFile]
     scale: float | dict[str, float] = 1.0
     offset: float | dict[str, float] = 0.0
@@ -110,7 +112,7 @@ class Sentinel1Input(_Strict):
     """Sentinel-1 backscatter GeoTIFF(s) in dB or linear power."""
 
     kind: Literal["sentinel1"]
-    datetime: str
+    datetime: IsoDateTime
     units: Literal["db", "linear"]
     bands: dict[Literal["vv", "vh", "hh", "hv"], BandFile]
     id: str | None = None

@@ -1,0 +1,128 @@
+"""The ``agromap`` command line: the only place that sets up logging and exit codes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .._version import __version__
+from ..errors import EXIT_CODES, AgromapError
+
+log = logging.getLogger("agromap")
+
+_EPILOG = "Exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items())
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="agromap: satellite rasters to rice, air-quality and disaster layers (COG + STAC).",
+    epilog=_EPILOG,
+    pretty_exceptions_enable=False,
+)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"time": self.formatTime(record), "level": record.levelname,
+                           "logger": record.name, "message": record.getMessage()})
+
+
+def _setup_logging(verbose: bool, log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if log_format == "json" else logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # GDAL speaks through rasterio's logger; keep it quiet unless asked.
+    logging.getLogger("rasterio").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+
+
+def _fail(exc: AgromapError) -> None:
+    typer.echo(f"agromap: error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"agromap {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version_callback, is_eager=True,
+                                                    help="Print the version and exit.")] = None,
+) -> None:
+    """agromap command line."""
+
+
+@app.command("run")
+def run_cmd(
+    config: Annotated[Path, typer.Argument(help="Pipeline YAML, e.g. pipelines/demo.yaml.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (default runs/<name>).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="local, threads, synchronous or tcp://host:port.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging, GDAL included.")] = False,
+    log_format: Annotated[str, typer.Option(help="text or json (for batch jobs).")] = "text",
+) -> None:
+    """Run a pipeline: ingest, compute every layer once, publish COGs, STAC items and a manifest."""
+    _setup_logging(verbose, log_format)
+    from .config import load_config
+    from .runner import run
+
+    try:
+        cfg = load_config(config)
+        out_dir = out or Path("runs") / cfg.name
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN reductions are expected over clouds
+            result = run(cfg, out_dir, scheduler=scheduler)
+    except AgromapError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("agromap: interrupted", err=True)
+        raise typer.Exit(130) from None
+    n = len(result.outputs)
+    log.info("run %s: %d layer(s) written to %s (manifest.json, catalog.json)", result.run_id, n, result.out_dir)
+    for w in result.warnings:
+        log.warning(w)
+
+
+@app.command("validate")
+def validate_cmd(
+    config: Annotated[Path, typer.Argument(help="Pipeline YAML to check.")],
+) -> None:
+    """Check a configuration and its inputs (headers, bands, grids) without computing anything."""
+    _setup_logging(False, "text")
+    from .config import load_config
+    from ..io.grid import crs_name
+    from .runner import plan_run
+
+    try:
+        cfg = load_config(config)
+        plans = plan_run(cfg)
+    except AgromapError as exc:
+        _fail(exc)
+    for plan in plans:
+        g = plan.geobox
+        typer.echo(f"{plan.config.name}: {len(plan.scenes)} scene(s) on {g.shape.y}x{g.shape.x} px "
+                   f"in {crs_name(g.crs)}; {len(plan.layers)} layer(s): {', '.join(p.stem for p in plan.layers)}")
+    typer.echo("configuration and inputs are valid")
+
+
+@app.command("show-versions")
+def show_versions_cmd() -> None:
+    """Print agromap, GDAL, PROJ and library versions (for bug reports)."""
+    from .._versions import show_versions
+
+    show_versions()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
