@@ -34,7 +34,14 @@ from ..io.grid import crs_name
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.stac import item_for_layer, write_item
-from ..io.write import atomic_write_text, clean_stale_partials, lock_for_scheduler, publish_cog, store_gtiff
+from ..io.write import (
+    atomic_write_text,
+    clean_stale_partials,
+    lock_for_scheduler,
+    publish_cog,
+    staging_path_for,
+    store_gtiff,
+)
 from .config import AreaConfig, RunConfig
 from .products import PlannedLayer, mask_dataset, plan_layers
 from .scheduler import open_execution
@@ -163,7 +170,8 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None) ->
     t0 = time.perf_counter()
     cfg_hash = config_hash(cfg)
     with output_lock(out):
-        clean_stale_partials(out)
+        for area in cfg.areas:
+            clean_stale_partials(out / area.name)
         plans = plan_run(cfg)
         t_plan = time.perf_counter() - t0
         staged: list[tuple[PlannedLayer, Path, Path]] = []
@@ -175,7 +183,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None) ->
                     (out / plan.config.name).mkdir(parents=True, exist_ok=True)
                     for layer in plan.layers:
                         final = out / plan.config.name / f"{layer.stem}.tif"
-                        staging = final.with_name(f".{layer.stem}.{run_id}.staging.tif")
+                        staging = staging_path_for(final, run_id)
                         staged.append((layer, staging, final))
                         stores.append(store_gtiff(encode(layer.data, layer.spec), staging, layer.spec, lock=lock))
                 fractions = [p.valid_fraction for p in plans if p.valid_fraction is not None]
@@ -241,7 +249,7 @@ def _publish(staged: list[tuple[PlannedLayer, Path, Path]], plans: list[AreaPlan
         item = item_for_layer(
             final, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}",
             datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
-            properties=_item_properties(layer, run_id, cfg_hash),
+            properties=_item_properties(layer, run_id, cfg_hash), info=info,
         )
         item_path = final.with_suffix(".json")
         write_item(item, item_path)

@@ -1,0 +1,42 @@
+"""Shared fixtures: paths to the real samples and tiny raster files written on the fly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture(params=[None, 64], ids=["numpy", "dask"])
+def chunks(request: pytest.FixtureRequest) -> int | None:
+    return request.param
+
+
+def write_tif(path: Path, data: np.ndarray, *, crs: str | None = "EPSG:32643", res: float = 10.0,
+              origin: tuple[float, float] = (500_000.0, 2_000_000.0), nodata: float | None = None,
+              tiled: bool = True, block: int = 256, **extra: object) -> Path:
+    """Write a small GeoTIFF (2-D or (band, y, x)) for a test."""
+    arr = data if data.ndim == 3 else data[None]
+    profile = {
+        "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],
+        "dtype": arr.dtype.name, "nodata": nodata, "compress": "deflate",
+    }
+    if tiled and arr.shape[1] >= block and arr.shape[2] >= block:
+        profile.update(tiled=True, blockxsize=block, blockysize=block)
+    if crs is not None:
+        profile.update(crs=crs, transform=Affine(res, 0, origin[0], 0, -res, origin[1]))
+    profile.update(extra)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(arr)
+    return path
