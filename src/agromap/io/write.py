@@ -1,0 +1,478 @@
+"""Lazy GeoTIFF writes from dask, then an atomic, validated COG publish.
+
+The two steps follow PITFALLS.md §1:
+
+1. :func:`store_gtiff` (before compute): creates an empty, tiled, sparse GTiff staging file and
+   returns the lazy ``dask.array.store`` that fills it, always with a lock fit for the active
+   scheduler (W1, W2). Every task opens the staging file by path, writes one window and closes it.
+2. :func:`publish_cog` (after compute): writes all metadata into the staging file, converts it
+   with the GDAL COG driver into a ``.partial`` file next to the final path, validates the result
+   (rio-cogeo strict, GDAL warnings, overview content: W3) and publishes it with ``os.replace``.
+   Any failure leaves the final path untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+from dask.delayed import Delayed, delayed
+import numpy as np
+import rasterio
+import rasterio.shutil
+import xarray as xr
+from rasterio.crs import CRS
+from rasterio.windows import Window
+
+from ..errors import ExportError
+from .grid import geobox_of
+from .layers import LayerSpec, encode
+
+__all__ = [
+    "CogInfo", "GTiffWindowWriter", "lock_for_scheduler", "store_gtiff", "publish_cog", "discard_staging",
+    "staging_path_for", "sha256_file", "atomic_write_text", "clean_stale_partials",
+]  # fmt: skip
+
+log = logging.getLogger(__name__)
+
+BLOCK = 512
+"""COG and staging tile edge in pixels (W4)."""
+_NUMPY_CHUNK = 4 * BLOCK  # chunk edge used when wrapping a numpy-backed array
+_TASK_GDAL_ENV: tuple[tuple[str, str], ...] = (("GDAL_NUM_THREADS", "1"),)  # dask parallelises (W5)
+_PARTIAL = ".partial"
+_STAGING = ".staging.tif"
+
+
+@dataclass(frozen=True)
+class CogInfo:
+    """What was published, for the run manifest and the STAC item.
+
+    ``path`` is the final path, ``size`` in bytes, ``sha256`` the hex digest, ``dtype``/``nodata``
+    as stored (NaN for floats), ``valid_fraction`` the share of full-resolution pixels that are not
+    nodata (0-1), and ``overview_count`` the number of internal overview levels.
+    """
+
+    path: str
+    size: int
+    sha256: str
+    dtype: str
+    nodata: float | int
+    valid_fraction: float
+    overview_count: int
+
+
+@dataclass(frozen=True)
+class GTiffWindowWriter:
+    """A ``dask.array.store`` target that writes each block into an existing GTiff by path.
+
+    Holds a path and settings only (STYLE.md §5, PITFALLS.md D4): every ``__setitem__`` opens
+    the file in ``r+`` mode, writes one window and closes it, so no handle outlives a task and
+    the object pickles to any worker.
+    """
+
+    path: str
+    """Staging GTiff, created beforehand by :func:`store_gtiff`."""
+    band: int = 1
+    """1-based band index to write."""
+    gdal_env: tuple[tuple[str, str], ...] = _TASK_GDAL_ENV
+    """GDAL configuration applied inside the task."""
+
+    def __setitem__(self, index: tuple[slice, ...], block: np.ndarray) -> None:
+        rows, cols = index
+        window = Window.from_slices(rows, cols)
+        with rasterio.Env(**dict(self.gdal_env)), rasterio.open(self.path, "r+") as dst:
+            dst.write(block, self.band, window=window)
+
+
+def lock_for_scheduler(name: str = "agromap-write") -> Any:
+    """A write lock that really excludes every writer of the active scheduler (PITFALLS W2).
+
+    Parameters
+    ----------
+    name : str
+        Name of the distributed lock; use one per output file so files are written in parallel.
+
+    Returns
+    -------
+    threading.Lock or distributed.Lock
+        ``distributed.Lock(name)`` when a distributed client is active, else ``threading.Lock()``.
+
+    Raises
+    ------
+    ExportError
+        Under dask's local process pool, where no lock is shared between processes.
+    """
+    # A client cannot exist unless distributed was imported; skipping the import keeps agromap light.
+    if "distributed" in sys.modules:
+        import distributed
+
+        try:
+            distributed.get_client()
+        except ValueError:
+            pass
+        else:
+            return distributed.Lock(name)
+    if dask.config.get("scheduler", None) in ("processes", "multiprocessing"):
+        raise ExportError(
+            "GeoTIFF writes on dask's local process pool cannot share a lock and may drop tiles; "
+            "use the threaded scheduler or a distributed LocalCluster(processes=True) with a Client."
+        )
+    return threading.Lock()
+
+
+def store_gtiff(
+    arr: xr.DataArray, staging_path: str | os.PathLike[str], spec: LayerSpec, *, lock: Any = None
+) -> Any:
+    """Create a tiled GTiff staging file and return the lazy store that fills it.
+
+    Parameters
+    ----------
+    arr : xarray.DataArray
+        ``(y, x)`` science output with its GeoBox in the coordinates; float32/bool physical values
+        (encoded here with :func:`~agromap.io.layers.encode`) or already ``spec.dtype``. numpy or dask.
+    staging_path : path
+        Where the staging GTiff goes; the same directory as the final COG keeps ``os.replace`` atomic.
+        Use :func:`staging_path_for` for a name :func:`clean_stale_partials` recognises.
+    spec : LayerSpec
+        Stored dtype and nodata.
+    lock : lock, optional
+        Write lock; ``None`` picks one with :func:`lock_for_scheduler`. ``False`` is refused.
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        Computing it writes every pixel. Nothing is computed here; only the empty file
+        (metadata, no pixel data) is created now.
+    """
+    if arr.dims != ("y", "x"):
+        raise ExportError(f"{spec.name}: store_gtiff takes a (y, x) array, got dims {arr.dims}; "
+                          "select one time step or band first, e.g. arr.isel(time=0).")
+    if lock is False:
+        raise ExportError("store_gtiff needs a real lock (PITFALLS W2); pass None to pick one.")
+    gbox = geobox_of(arr)
+    enc = encode(arr, spec)
+    data = enc.data if enc.chunks is not None else da.from_array(np.asarray(enc.data), chunks=_NUMPY_CHUNK)
+    path = Path(staging_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # CRS, transform and nodata come from the GeoBox and the spec, never from attrs (PITFALLS N3).
+    # Uncompressed and sparse: creation writes the header only, unwritten tiles read back as nodata,
+    # and a tile shared by two chunks is patched in place instead of re-appended compressed.
+    profile = dict(
+        driver="GTiff", height=gbox.shape.y, width=gbox.shape.x, count=1, dtype=spec.dtype, nodata=spec.nodata,
+        crs=CRS.from_user_input(str(gbox.crs)), transform=gbox.transform, tiled=True, blockxsize=BLOCK,
+        blockysize=BLOCK, interleave="band", BIGTIFF="IF_SAFER", SPARSE_OK="TRUE",
+    )
+    with rasterio.Env(**dict(_TASK_GDAL_ENV)), rasterio.open(path, "w", **profile):
+        pass
+    if lock is None:
+        lock = lock_for_scheduler(f"agromap-write-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]}")
+    stored = da.store(data, GTiffWindowWriter(str(path)), lock=lock, compute=False)
+    if isinstance(stored, Delayed):
+        return stored
+    # dask >= 2025 returns a dask Array of None chunks here, despite its docstring; wrap it in one
+    # Delayed that depends on every store task, so the pipeline gets one object per file.
+    parts = stored.to_delayed(optimize_graph=False).ravel().tolist()
+    return delayed(_stored, pure=True, name=f"store-gtiff-{stored.name}")(parts)
+
+
+def _stored(parts: list[None]) -> None:  # the final task: every block has been written
+    return None
+
+
+def staging_path_for(final_path: str | os.PathLike[str], run_id: str) -> Path:
+    """``.<final name>.<run_id>.staging.tif`` next to ``final_path`` (same filesystem as the final file)."""
+    final = Path(final_path)
+    return final.with_name(f".{final.name}.{run_id}{_STAGING}")
+
+
+def discard_staging(staging_path: str | os.PathLike[str]) -> None:
+    """Remove a staging file and its PAM sidecar, if present (after a failed compute)."""
+    for p in (Path(staging_path), Path(f"{staging_path}.aux.xml")):
+        p.unlink(missing_ok=True)
+
+
+def publish_cog(
+    staging_path: str | os.PathLike[str],
+    final_path: str | os.PathLike[str],
+    spec: LayerSpec,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    band_description: str | None = None,
+    creation_options: Mapping[str, str] | None = None,
+) -> CogInfo:
+    """Turn a computed staging GTiff into a validated COG at ``final_path``, atomically.
+
+    Parameters
+    ----------
+    staging_path : path
+        The GTiff filled by :func:`store_gtiff` after compute. Removed in every case.
+    final_path : path
+        Destination. Replaced only when the new COG passed every check.
+    spec : LayerSpec
+        Gives units, scale/offset, colormap, ``CLASS_<n>`` tags, compression predictor and
+        overview resampling.
+    tags : mapping, optional
+        Dataset tags (``ALGORITHM``, ``ALGORITHM_VERSION``, ``RUN_ID``...); values are str-converted.
+        ``PRODUCT`` defaults to ``spec.name``.
+    band_description : str, optional
+        Band description; default ``spec.name``.
+    creation_options : mapping, optional
+        COG driver options overriding the defaults (e.g. ``{"COMPRESS": "ZSTD"}``).
+
+    Returns
+    -------
+    CogInfo
+
+    Raises
+    ------
+    ExportError
+        Staging file missing or unreadable, a GDAL warning during conversion, invalid under
+        ``cog_validate(strict=True)``, or an overview empty or inventing values. Then nothing is at
+        ``final_path`` (a previous file stays as it was) and no temp file remains.
+    """
+    staging, final = Path(staging_path), Path(final_path)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{_PARTIAL}")
+    try:
+        if not staging.is_file():
+            raise ExportError(f"{spec.name}: staging file {staging} does not exist; compute the store from "
+                              "store_gtiff() before publish_cog().")
+        _write_metadata(staging, spec, tags or {}, band_description or spec.name)
+        _convert(staging, tmp, spec, creation_options or {})
+        _validate(tmp, spec)
+        valid_fraction, n_overviews = _check_overviews(tmp, spec)
+        _fsync_file(tmp)
+        digest, size = sha256_file(tmp), tmp.stat().st_size
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+    except ExportError:
+        _remove_partial(tmp)
+        raise
+    except Exception as exc:
+        _remove_partial(tmp)
+        raise ExportError(f"{spec.name}: publishing {final} failed ({type(exc).__name__}: {exc}); "
+                          "nothing was published.") from exc
+    except BaseException:  # KeyboardInterrupt, SystemExit: clean up, keep the original signal
+        _remove_partial(tmp)
+        raise
+    finally:
+        discard_staging(staging)
+    log.info("published %s (%d bytes, valid %.3f)", final, size, valid_fraction)
+    return CogInfo(str(final), size, digest, spec.dtype, spec.nodata, valid_fraction, n_overviews)
+
+
+def _write_metadata(path: Path, spec: LayerSpec, tags: Mapping[str, Any], description: str) -> None:
+    # A COG cannot be edited after conversion (SCIENCE.md §7.2 item 9), so everything goes into the
+    # staging GTiff; the COG driver carries description, units, scale/offset, tags and colormap over.
+    dataset_tags = {"PRODUCT": spec.name, **dict(spec.tags), **{k: str(v) for k, v in tags.items()}}
+    with rasterio.open(path, "r+") as dst:
+        dst.set_band_description(1, description)
+        dst.set_band_unit(1, spec.units)
+        dst.scales = (spec.scale,)
+        dst.offsets = (spec.offset,)
+        dst.update_tags(**dataset_tags)
+        # `units` as a band tag too: rio-cogeo's translate drops GDAL band units (§7.2 item 9).
+        dst.update_tags(1, units=spec.units, **spec.class_tags())
+        if spec.kind == "class":
+            dst.write_colormap(1, spec.colormap())
+
+
+class _GdalWarnings(logging.Handler):
+    """Collects GDAL warnings, which rasterio forwards to the ``rasterio._env`` logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _capture_gdal_warnings() -> Iterator[_GdalWarnings]:
+    logger = logging.getLogger("rasterio._env")
+    handler, old_level = _GdalWarnings(), logger.level
+    if logger.getEffectiveLevel() > logging.WARNING:  # a quiet CLI must not hide them from us
+        logger.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def _convert(staging: Path, tmp: Path, spec: LayerSpec, overrides: Mapping[str, str]) -> None:
+    options = {
+        "BLOCKSIZE": str(BLOCK),
+        "COMPRESS": "DEFLATE",
+        "PREDICTOR": str(spec.predictor),
+        "OVERVIEW_RESAMPLING": str(spec.overview_resampling).upper(),
+        "OVERVIEWS": "IGNORE_EXISTING",
+        "BIGTIFF": "IF_SAFER",
+        "NUM_THREADS": "ALL_CPUS",  # the one place GDAL threads help (W5)
+        **{k.upper(): str(v) for k, v in overrides.items()},
+    }
+    with _capture_gdal_warnings() as caught:
+        rasterio.shutil.copy(str(staging), str(tmp), driver="COG", **options)
+    # Any GDAL warning stops publication: "optimizations ... invalidated" passed the validator
+    # once (cogeotiff/rio-cogeo#258), and an ignored creation option means a different file.
+    if caught.messages:
+        raise ExportError(f"{spec.name}: GDAL warned while writing the COG: {'; '.join(caught.messages)}")
+
+
+def _validate(tmp: Path, spec: LayerSpec) -> None:
+    from rio_cogeo.cogeo import cog_validate
+
+    is_valid, errors, warnings = cog_validate(str(tmp), strict=True, quiet=True)
+    if not is_valid:
+        raise ExportError(f"{spec.name}: not a valid COG (rio-cogeo strict): {'; '.join(errors + warnings)}")
+    if Path(f"{tmp}.aux.xml").exists():  # metadata GDAL could not put in the TIFF would be lost on rename
+        raise ExportError(f"{spec.name}: GDAL wrote a .aux.xml sidecar; some metadata is not in the TIFF.")
+
+
+def _level_stats(path: Path, spec: LayerSpec, level: int | None) -> tuple[int, int, int, set[int]]:
+    """(pixels, valid, valid non-zero, distinct values for class layers) streamed block by block."""
+    kwargs = {} if level is None else {"overview_level": level}
+    total = valid = nonzero = 0
+    values: set[int] = set()
+    with rasterio.open(path, **kwargs) as src:
+        for _, win in src.block_windows(1):
+            block = src.read(1, window=win)
+            ok = ~np.isnan(block) if spec.is_float else block != spec.nodata
+            total += block.size
+            valid += int(ok.sum())
+            nonzero += int(np.count_nonzero(block[ok]))
+            if spec.kind == "class":
+                values.update(np.unique(block[ok]).tolist())
+    return total, valid, nonzero, values
+
+
+def _check_overviews(tmp: Path, spec: LayerSpec) -> tuple[float, int]:
+    """Full-res valid fraction and overview count; fails on rioxarray#410-style empty overviews."""
+    total, valid, nonzero, values = _level_stats(tmp, spec, None)
+    with rasterio.open(tmp) as src:
+        n_overviews = len(src.overviews(1))
+    for level in range(n_overviews):
+        _t, o_valid, o_nonzero, o_values = _level_stats(tmp, spec, level)
+        if (valid and not o_valid) or (nonzero and not o_nonzero):
+            raise ExportError(f"{spec.name}: overview {level} is empty (all nodata or zero) while the full "
+                              "resolution has data (corteva/rioxarray#410).")
+        if spec.kind == "class" and not o_values <= values:
+            raise ExportError(f"{spec.name}: overview {level} holds values {sorted(o_values - values)} that "
+                              "the full resolution does not; class overviews need mode or nearest.")
+    return (valid / total if total else 0.0), n_overviews
+
+
+def sha256_file(path: str | os.PathLike[str], *, bufsize: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB pieces."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(bufsize):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically: a ``.partial`` file in the same directory, fsync, ``os.replace``."""
+    final = Path(path)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{_PARTIAL}")
+    try:
+        with open(tmp, "w", encoding=encoding) as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(final.parent)
+
+
+def clean_stale_partials(
+    directory: str | os.PathLike[str],
+    *,
+    keep_run_id: str | None = None,
+    include_live: bool = False,
+    recursive: bool = True,
+) -> list[Path]:
+    """Remove ``.partial`` and staging files left by crashed runs in ``directory``.
+
+    Call it while holding the output directory's lock, so no other run is writing there.
+
+    Parameters
+    ----------
+    directory : path
+        Output directory.
+    recursive : bool
+        Also clean sub-directories (per-area folders).
+    keep_run_id : str, optional
+        Staging files of this run (``staging_path_for(..., run_id)``) are kept.
+    include_live : bool
+        Also remove ``.partial`` files whose writing process still runs (default: keep them).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    removed: list[Path] = []
+    for p in (Path(directory).rglob(".*") if recursive else Path(directory).glob(".*")):
+        if not p.is_file():
+            continue
+        if p.name.endswith(_PARTIAL):
+            pid = p.name[: -len(_PARTIAL)].rsplit(".", 2)
+            if not include_live and len(pid) == 3 and pid[1].isdigit() and _pid_alive(int(pid[1])):
+                continue
+        elif p.name.endswith(_STAGING) or p.name.endswith(_STAGING + ".aux.xml"):
+            if keep_run_id is not None and f".{keep_run_id}{_STAGING}" in p.name:
+                continue
+        else:
+            continue
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only checks existence; PermissionError means it exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_partial(tmp: Path) -> None:
+    for p in (tmp, Path(f"{tmp}.aux.xml")):
+        p.unlink(missing_ok=True)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; some filesystems refuse fsync on directories.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
