@@ -13,6 +13,7 @@ from affine import Affine
 from rasterio.warp import Resampling, reproject
 
 from agromap.errors import (
+    ConfigError,
     CorruptInputError,
     InputError,
     MetadataError,
@@ -354,7 +355,7 @@ def test_unknown_crs_rejected(tmp_path):
     p = write_tif(tmp_path / "nocrs.tif", np.ones((4, 4), np.uint16), crs=None)
     with pytest.raises(UnknownCRSError, match="no coordinate reference system"):
         open_band(p)
-    with pytest.raises(UnknownCRSError, match="EPSG:99999"):
+    with pytest.raises(ConfigError, match="EPSG:99999"):
         geobox_from_spec(GridSpec("EPSG:99999", 10.0, bounds=(0, 0, 10, 10)))
 
 

@@ -15,7 +15,7 @@ from odc.geo import CRS, geom
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords, xr_reproject
 
-from ..errors import GridMismatchError, NoOverlapError, UnknownCRSError
+from ..errors import ConfigError, GridMismatchError, NoOverlapError, UnknownCRSError
 
 __all__ = [
     "GridSpec",
@@ -49,7 +49,7 @@ def geobox_from_spec(spec: GridSpec, like: GeoBox | None = None) -> GeoBox:
     try:
         crs = CRS(spec.crs)
     except Exception as exc:  # pyproj raises several types for a bad code
-        raise UnknownCRSError(
+        raise ConfigError(
             f"grid.crs {spec.crs!r} is not a CRS pyproj knows; use an EPSG code such as 'EPSG:32643'."
         ) from exc
     if spec.bounds is not None:
@@ -145,11 +145,7 @@ def require_same_grid(*arrays: xr.DataArray) -> None:
     for other in arrays[1:]:
         got = geobox_of(other) if other.odc.geobox is not None else None
         if want is None and got is None:
-            if first.shape[-2:] != other.shape[-2:]:
-                raise GridMismatchError(
-                    f"{other.name!r} has shape {other.shape[-2:]}, {first.name!r} has {first.shape[-2:]}."
-                )
-            continue
+            continue  # tables of points and other non-raster inputs: xarray aligns them by coordinates
         if want != got:
             raise GridMismatchError(
                 f"{other.name!r} is {_describe(got)}; expected {_describe(want)} like {first.name!r}. "

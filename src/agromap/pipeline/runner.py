@@ -27,7 +27,7 @@ from odc.geo.geobox import GeoBox
 
 from .._version import __version__
 from .._versions import versions
-from ..errors import NoValidDataWarning, OutputLockedError
+from ..errors import NoValidDataError, NoValidDataWarning, OutputLockedError
 from ..io import loaders
 from ..io.gdal_env import GDAL_PRESET
 from ..io.grid import crs_name
@@ -220,7 +220,15 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None) ->
                           "total": round(time.perf_counter() - t0, 3)},
             "warnings": warn,
         }
+        empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
+        if empty:
+            manifest["status"] = "no_valid_data"
         atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    if empty:
+        raise NoValidDataError(
+            f"every layer of the run is nodata (all cloud or fill); see {out / 'manifest.json'}. "
+            "Choose other dates or relax the mask (areas[].mask)."
+        )
     return RunResult(run_id, out, manifest, outputs, warn)
 
 

@@ -1,0 +1,56 @@
+"""The command line as users and cron call it: real subprocesses, real exit codes."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def agromap(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agromap", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=300)
+
+
+def test_version():
+    proc = agromap("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("agromap 0.")
+
+
+def test_help_documents_exit_codes():
+    proc = agromap("--help")
+    assert proc.returncode == 0
+    flat = " ".join(proc.stdout.split())
+    for text in ("2 bad configuration", "3 input unreadable", "4 no valid data", "5 output directory locked"):
+        assert text in flat
+
+
+def test_show_versions():
+    proc = agromap("show-versions")
+    assert proc.returncode == 0 and "GDAL:" in proc.stdout and "PROJ:" in proc.stdout
+
+
+def test_validate_demo_computes_nothing():
+    proc = agromap("validate", "pipelines/demo.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert "hokkaido: 3 scene(s) on 243x266 px in EPSG:32654" in proc.stdout
+    assert "configuration and inputs are valid" in proc.stdout
+
+
+def test_locked_output_exits_5(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out / ".agromap.lock", os.O_CREAT | os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        proc = agromap("run", "pipelines/demo.yaml", "--out", str(out), "--scheduler", "threads")
+    finally:
+        os.close(fd)
+    assert proc.returncode == 5
+    assert proc.stderr.strip().splitlines()[-1].startswith("agromap: error:")
+    assert "another agromap run" in proc.stderr
+    assert not list(out.rglob("*.tif"))
