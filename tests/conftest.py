@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,18 @@ from affine import Affine
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def offline_validator():
+    """pystac's validator with extension schemas from tests/schemas (no network; see its README)."""
+    from pystac.validation.stac_validator import JsonSchemaSTACValidator
+
+    validator = JsonSchemaSTACValidator()
+    for f in (Path(__file__).parent / "schemas").glob("*.json"):
+        schema = json.loads(f.read_text())
+        validator.schema_cache[schema["$id"]] = schema
+    return validator
 
 
 @pytest.fixture(scope="session")

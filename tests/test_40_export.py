@@ -404,16 +404,6 @@ def test_atomic_write_text_and_sha256(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def offline_validator() -> JsonSchemaSTACValidator:
-    """pystac's validator with extension schemas from tests/schemas (no network; see its README)."""
-    validator = JsonSchemaSTACValidator()
-    for f in SCHEMAS.glob("*.json"):
-        schema = json.loads(f.read_text())
-        validator.schema_cache[schema["$id"]] = schema
-    return validator
-
-
-@pytest.fixture(scope="module")
 def flood_cog(tmp_path_factory) -> CogInfo:
     out = tmp_path_factory.mktemp("stac")
     return export(science("class", chunks=(650, 550)), LAYERS["flood_class"], out, name="flood.tif")

@@ -72,7 +72,9 @@ def test_demo_computes_once_and_reads_each_chunk_once(threaded_run):
     assert set(counter.reads.values()) == {1}
 
 
-def test_demo_outputs_are_valid_cogs_with_items(threaded_run):
+def test_demo_outputs_are_valid_cogs_with_items(threaded_run, offline_validator):
+    import pystac
+
     result, _ = threaded_run
     out = result.out_dir
     assert len(result.outputs) == 15
@@ -87,6 +89,7 @@ def test_demo_outputs_are_valid_cogs_with_items(threaded_run):
         asset = next(iter(item["assets"].values()))
         assert (out / entry["stac_item"]).parent.joinpath(asset["href"]).resolve() == path.resolve()
         assert asset["file:checksum"] == "1220" + entry["sha256"]
+        assert pystac.Item.from_dict(item).validate(validator=offline_validator)
     catalog = json.loads((out / "catalog.json").read_text())
     assert len([link for link in catalog["links"] if link["rel"] == "item"]) == 15
 
