@@ -20,7 +20,6 @@ import pystac
 import pytest
 import rasterio
 from dask.delayed import Delayed
-from pystac.validation import JsonSchemaSTACValidator
 from rio_cogeo.cogeo import cog_validate
 
 from agromap import __version__
@@ -44,7 +43,6 @@ from agromap.testing import make_geobox, make_raster, raise_if_dask_computes
 
 SHAPE = (1300, 1100)
 TAGS = {"ALGORITHM": "test-pattern", "ALGORITHM_VERSION": "1.2.3", "RUN_ID": "run-42", "SOURCE_PRODUCTS": "S2A_X"}
-SCHEMAS = Path(__file__).parent / "schemas"
 
 
 # --- synthetic science outputs ---------------------------------------------------------------

@@ -152,3 +152,38 @@ def test_embedded_cluster_run_equals_threaded_run(cli_run, threaded_run):
     m = json.loads((out / "manifest.json").read_text())
     assert m["cluster"]["workers"] >= 1 and m["cluster"]["scheduler"].startswith("tcp://")
     assert "15 layer(s) written" in proc.stderr
+
+
+def test_synthetic_scene_end_to_end_recovers_truth(tmp_path):
+    """Synthetic S2 stack on disk (uint16 DN, SCL) -> pipeline -> water and NDVI agree with the truth."""
+    import yaml
+
+    from agromap.testing import SceneSpec, make_s2_stack, make_truth, write_stack_geotiffs
+
+    spec = SceneSpec(shape=(96, 96), dates=("2023-06-01", "2023-08-01", "2023-09-15"), chunk=48, seed=3,
+                     cloud_fraction=0.25)
+    stack = make_s2_stack(spec)
+    truth = make_truth(spec).compute()
+    files = write_stack_geotiffs(stack[["green", "red", "nir", "swir16", "scl"]], tmp_path / "stack")
+    inputs = [{"kind": "files", "datetime": date, "bands": bands, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}
+              for date, bands in files.items()]
+    cfg = {"name": "synthetic", "scheduler": "threads", "chunk": 256,
+           "areas": [{"name": "scene", "inputs": inputs,
+                      "layers": [{"product": "water_mask", "method": "mndwi"}, {"product": "ndvi", "time": "max"}]}]}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(cfg))
+    result = run(load_config(tmp_path / "run.yaml"), tmp_path / "out")
+    scl = stack["scl"].values
+    landcover = truth["landcover"].values
+    for i, date in enumerate(files):
+        with rasterio.open(tmp_path / "out" / "scene" / f"water_mask_mndwi_{date.replace('-', '')}.tif") as src:
+            water = src.read(1)
+        cloudy = np.isin(scl[i], (3, 8, 9, 10))
+        assert (water[cloudy] == 255).all(), "masked pixels must be nodata, never 'not water'"
+        clear = ~cloudy
+        assert (water[clear & (landcover == 2)] == 1).mean() > 0.95  # permanent water
+        assert (water[clear & (landcover == 3)] == 0).mean() > 0.99  # forest
+    with rasterio.open(next((tmp_path / "out" / "scene").glob("ndvi_max_*.tif"))) as src:
+        ndvi_max = src.read(1)
+    forest = (landcover == 3) & np.isfinite(ndvi_max)
+    assert forest.any() and np.median(ndvi_max[forest]) > 0.75
+    assert result.manifest["valid_fraction_by_date"]["scene"][0] < 1.0

@@ -3,7 +3,9 @@
 - :func:`make_raster`: a tiny georeferenced DataArray (numpy or dask) from literal values.
 - :func:`raise_if_dask_computes`: a context manager that fails if anything computes.
 - :func:`count_computes`: a scheduler that counts how many times dask computed.
-- Synthetic multi-date scenes with known truth live in :mod:`agromap.synthetic`.
+- :class:`SceneSpec`, :func:`make_truth`, :func:`make_s2_stack`, :func:`make_s1_stack`,
+  :func:`write_stack_geotiffs`: synthetic multi-date scenes with known truth (from
+  :mod:`agromap.synthetic`, imported on first use).
 """
 
 from __future__ import annotations
@@ -19,7 +21,18 @@ from odc.geo.geobox import GeoBox
 
 from .io.grid import attach_geobox
 
-__all__ = ["make_raster", "make_geobox", "raise_if_dask_computes", "count_computes", "ComputeCounter"]
+__all__ = [
+    "make_raster",
+    "make_geobox",
+    "raise_if_dask_computes",
+    "count_computes",
+    "ComputeCounter",
+    "SceneSpec",
+    "make_truth",
+    "make_s2_stack",
+    "make_s1_stack",
+    "write_stack_geotiffs",
+]
 
 
 def make_geobox(
@@ -123,3 +136,16 @@ def raise_if_dask_computes(max_computes: int = 0) -> Iterator[ComputeCounter]:
     """Fail with ``RuntimeError`` if more than ``max_computes`` dask computations happen inside."""
     with count_computes(max_computes) as counter:
         yield counter
+
+
+_SYNTHETIC = ("SceneSpec", "make_truth", "make_s2_stack", "make_s1_stack", "write_stack_geotiffs")
+
+
+def __getattr__(name: str) -> Any:
+    # The synthetic scene generator is re-exported here lazily, so importing the light helpers
+    # above does not pay for it.
+    if name in _SYNTHETIC:
+        from . import synthetic
+
+        return getattr(synthetic, name)
+    raise AttributeError(f"module 'agromap.testing' has no attribute {name!r}")
