@@ -1,0 +1,1 @@
+"""Disaster layers: flood extent and classes, exposure, burn severity, drought."""

@@ -1,0 +1,1 @@
+"""Rice crop area: phenology rules, supervised classification, accuracy and area estimation."""
