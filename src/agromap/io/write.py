@@ -118,10 +118,18 @@ def lock_for_scheduler(name: str = "agromap-write") -> Any:
         import distributed
 
         try:
-            distributed.get_client()
+            client = distributed.get_client()
         except ValueError:
             pass
         else:
+            workers = client.scheduler_info().get("workers", {})
+            # Workers inside this process (LocalCluster(processes=False)) share its memory, so a
+            # process-local lock is correct and avoids a scheduler round trip per block; the graph
+            # is still pickled for the scheduler, hence SerializableLock (same name -> same lock).
+            if workers and all(str(addr).startswith("inproc://") for addr in workers):
+                from dask.utils import SerializableLock
+
+                return SerializableLock(name)
             return distributed.Lock(name)
     if dask.config.get("scheduler", None) in ("processes", "multiprocessing"):
         raise ExportError(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rasterio.errors import NotGeoreferencedWarning
 
 from .._version import __version__
 from ..errors import EXIT_CODES, AgromapError
@@ -27,21 +28,39 @@ app = typer.Typer(
 )
 
 
+class _RunIdFilter(logging.Filter):
+    """Stamps every record with the run id, so batch logs of concurrent runs can be told apart."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.run_id = self.run_id
+        return True
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"time": self.formatTime(record), "level": record.levelname,
-                           "logger": record.name, "message": record.getMessage()})
+        entry = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+                 "run_id": getattr(record, "run_id", None), "message": record.getMessage()}
+        return json.dumps(entry)
 
 
-def _setup_logging(verbose: bool, log_format: str) -> None:
+def _setup_logging(verbose: bool, log_format: str, run_id: str = "-") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JsonFormatter() if log_format == "json" else logging.Formatter("%(levelname)s %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s [%(run_id)s] %(message)s"))
+    handler.addFilter(_RunIdFilter(run_id))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     # GDAL speaks through rasterio's logger; keep it quiet unless asked.
     logging.getLogger("rasterio").setLevel(logging.DEBUG if verbose else logging.WARNING)
-    logging.getLogger("distributed").setLevel(logging.WARNING)
+    for noisy in ("distributed", "tornado", "asyncio", "bokeh"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 def _fail(exc: AgromapError) -> None:
@@ -68,27 +87,37 @@ def run_cmd(
     config: Annotated[Path, typer.Argument(help="Pipeline YAML, e.g. pipelines/demo.yaml.")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (default runs/<name>).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="local, threads, synchronous or tcp://host:port.")] = None,
+    wait_lock: Annotated[float, typer.Option(help="Seconds to wait for another run's lock (default: exit 5).")] = 0.0,
+    force: Annotated[bool, typer.Option("--force", help="Recompute every layer, even up-to-date ones.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging, GDAL included.")] = False,
     log_format: Annotated[str, typer.Option(help="text or json (for batch jobs).")] = "text",
 ) -> None:
-    """Run a pipeline: ingest, compute every layer once, publish COGs, STAC items and a manifest."""
-    _setup_logging(verbose, log_format)
+    """Run a pipeline: ingest, compute every stale layer once, publish COGs, STAC items and a manifest."""
+    from .runner import new_run_id
+
+    run_id = new_run_id()
+    _setup_logging(verbose, log_format, run_id)
     from .config import load_config
     from .runner import run
 
+    # A progress bar only for a person watching a terminal; cron and CI get plain log lines.
+    progress = sys.stderr.isatty() and log_format == "text"
     try:
         cfg = load_config(config)
         out_dir = out or Path("runs") / cfg.name
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN reductions are expected over clouds
-            result = run(cfg, out_dir, scheduler=scheduler)
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # odc-geo warps bare numpy blocks
+            result = run(cfg, out_dir, scheduler=scheduler, run_id=run_id, wait_lock=wait_lock, force=force,
+                         progress=progress, argv=sys.argv)
     except AgromapError as exc:
         _fail(exc)
     except KeyboardInterrupt:
         typer.echo("agromap: interrupted", err=True)
         raise typer.Exit(130) from None
-    n = len(result.outputs)
-    log.info("run %s: %d layer(s) written to %s (manifest.json, catalog.json)", result.run_id, n, result.out_dir)
+    n, fresh = len(result.outputs), len(result.computed)
+    log.info("%d layer(s) in %s: %d computed, %d up to date (manifest.json, catalog.json)",
+             n, result.out_dir, fresh, n - fresh)
     for w in result.warnings:
         log.warning(w)
 

@@ -39,6 +39,8 @@ class PlannedLayer:
     end: pd.Timestamp
     reduce: str
     properties: dict[str, Any]
+    layer_config: dict[str, Any]
+    """The layer's configuration, part of the recipe that decides whether a re-run recomputes it."""
 
 
 def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataArray | None]:
@@ -117,13 +119,15 @@ def plan_layers(area: AreaConfig, ds: xr.Dataset) -> list[PlannedLayer]:
         if layer.time == "each":
             for i, t in enumerate(times):
                 data, spec = _finish(layer, evidence.isel(time=i), dict(params))
+                scene_id = str(ds.attrs.get("scene_ids", [""] * len(times))[i])
                 planned.append(PlannedLayer(area.name, f"{spec.name}_{t:%Y%m%d}", spec, data, t, t, "each",
-                                            {**params, "scene_id": str(ds.attrs.get("scene_ids", [""] * len(times))[i])}))
+                                            {**params, "scene_id": scene_id}, layer.model_dump(mode="json")))
         else:
             reduced = _reduce(evidence, layer.time)
             data, spec = _finish(layer, reduced, dict(params))
             stem = f"{spec.name}_{layer.time}_{times[0]:%Y%m%d}_{times[-1]:%Y%m%d}"
-            planned.append(PlannedLayer(area.name, stem, spec, data, times[0], times[-1], layer.time, params))
+            planned.append(PlannedLayer(area.name, stem, spec, data, times[0], times[-1], layer.time, params,
+                                        layer.model_dump(mode="json")))
     stems = [p.stem for p in planned]
     dup = sorted({s for s in stems if stems.count(s) > 1})
     if dup:

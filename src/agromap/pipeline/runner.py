@@ -1,52 +1,42 @@
 """The runner: plan every area lazily, compute once, publish COGs + STAC, write the manifest.
 
-This is one of the two places in agromap that triggers computation (the other is the COG
-publish step that converts finished files). All layers of all areas are stored by a single
-``compute`` so no source chunk is read twice.
+This is one of the two places in agromap that trigger computation (the other is the COG
+publish step that converts finished files). All stale layers of all areas are stored by a
+single ``compute``, so no source chunk is read twice; layers whose recipe is unchanged since
+the last run are not computed at all (see :mod:`agromap.pipeline.recipes`).
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import logging
-import os
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import rasterio
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from .._version import __version__
-from .._versions import versions
-from ..errors import NoValidDataError, NoValidDataWarning, OutputLockedError
+from ..errors import NoValidDataError
 from ..io import loaders
-from ..io.gdal_env import GDAL_PRESET
-from ..io.grid import crs_name
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.stac import item_for_layer, write_item
-from ..io.write import (
-    atomic_write_text,
-    clean_stale_partials,
-    lock_for_scheduler,
-    publish_cog,
-    staging_path_for,
-    store_gtiff,
-)
+from ..io.write import clean_stale_partials, lock_for_scheduler, publish_cog, sha256_file, staging_path_for, store_gtiff
 from .config import AreaConfig, RunConfig
+from .lock import output_lock
+from .manifest import build_manifest, write_catalog, write_manifest
 from .products import PlannedLayer, mask_dataset, plan_layers
+from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of
 from .scheduler import open_execution
 
-__all__ = ["AreaPlan", "RunResult", "plan_run", "run"]
+__all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +52,11 @@ class AreaPlan:
     valid_fraction: xr.DataArray | None
     layers: list[PlannedLayer]
 
+    @property
+    def input_files(self) -> list[str]:
+        return sorted({str(b.attrs["source"]) for s in self.scenes for b in s.bands.values()
+                       if b.attrs.get("source")})
+
 
 @dataclass
 class RunResult:
@@ -72,6 +67,14 @@ class RunResult:
     manifest: dict[str, Any]
     outputs: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def computed(self) -> list[dict[str, Any]]:
+        return [o for o in self.outputs if not o["reused"]]
+
+
+def new_run_id() -> str:
+    return f"{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
 def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
@@ -107,123 +110,99 @@ def plan_run(cfg: RunConfig) -> list[AreaPlan]:
 
 
 def config_hash(cfg: RunConfig) -> str:
+    import hashlib
+
     canonical = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@contextmanager
-def output_lock(out_dir: Path) -> Iterator[None]:
-    """One writer per output directory; a second run gets :class:`OutputLockedError` (exit 5)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_dir / ".agromap.lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputLockedError(
-                f"{out_dir} is being written by another agromap run; wait for it or choose another --out."
-            ) from None
-        yield
-    finally:
-        os.close(fd)  # closing releases the flock; it also dies with the process
+@dataclass
+class _Job:
+    """One output layer: where it goes, its recipe, and whether it must be computed."""
+
+    plan: AreaPlan
+    layer: PlannedLayer
+    final: Path
+    recipe: str
+    stale: bool
+    staging: Path | None = None
 
 
-def _file_entry(path: str) -> dict[str, Any]:
-    p = Path(path)
-    digest = hashlib.sha256()
-    with p.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": str(p), "size": p.stat().st_size, "sha256": digest.hexdigest()}
+def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, force: bool) -> list[_Job]:
+    jobs = []
+    for plan in plans:
+        fp = area_fingerprint(cfg, plan.config, plan.input_files, hashes)
+        for layer in plan.layers:
+            final = out / plan.config.name / f"{layer.stem}.tif"
+            recipe = layer_recipe(fp, layer.stem, layer.layer_config)
+            stale = force or recipe_of(final) != recipe or not final.with_suffix(".json").is_file()
+            jobs.append(_Job(plan, layer, final, recipe, stale))
+    return jobs
 
 
-def _inputs(plans: list[AreaPlan]) -> list[dict[str, Any]]:
+def _inputs(plans: list[AreaPlan], hashes: FileHashes) -> list[dict[str, Any]]:
     entries = []
     for plan in plans:
         for scene in plan.scenes:
-            files = sorted({str(b.attrs.get("source")) for b in scene.bands.values() if b.attrs.get("source")})
+            files = sorted({str(b.attrs["source"]) for b in scene.bands.values() if b.attrs.get("source")})
             entries.append({
-                "area": plan.config.name,
-                "scene_id": scene.id,
-                "datetime": scene.datetime.isoformat(),
+                "area": plan.config.name, "scene_id": scene.id, "datetime": scene.datetime.isoformat(),
                 "metadata": json.loads(json.dumps(scene.metadata, default=str)),
-                "files": [_file_entry(f) for f in files],
+                "files": [hashes.entry(f) for f in files],
             })
     return entries
 
 
-def _item_properties(layer: PlannedLayer, run_id: str, cfg_hash: str) -> dict[str, Any]:
-    props = {f"agromap:{k}": v for k, v in layer.properties.items()}
-    props.update({"agromap:run_id": run_id, "agromap:config_sha256": cfg_hash, "agromap:reduce": layer.reduce})
-    return props
-
-
-def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None) -> RunResult:
+def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, run_id: str | None = None,
+        wait_lock: float = 0.0, force: bool = False, progress: bool = False,
+        argv: list[str] | None = None) -> RunResult:
     """Run a validated configuration and publish its products under ``out_dir``.
 
-    Returns a :class:`RunResult`; raises an :class:`~agromap.errors.AgromapError` subclass
-    (with its exit code) on bad input, and never leaves a partial file at an output path.
+    Layers whose recipe is unchanged since the last run in ``out_dir`` are reused, not
+    recomputed (``force=True`` recomputes everything). Raises an
+    :class:`~agromap.errors.AgromapError` subclass (with its exit code) on bad input, and never
+    leaves a partial file at an output path.
     """
     out = Path(out_dir)
+    run_id = run_id or new_run_id()
     started = pd.Timestamp.now(tz="UTC")
-    run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     t0 = time.perf_counter()
     cfg_hash = config_hash(cfg)
-    with output_lock(out):
-        for area in cfg.areas:
-            clean_stale_partials(out / area.name)
+    with output_lock(out, wait=wait_lock):
+        # Holding the lock: any staging or partial file here belongs to a run that died.
+        clean_stale_partials(out, include_live=True)
+        hashes = FileHashes(out)
         plans = plan_run(cfg)
+        jobs = _jobs(plans, cfg, out, hashes, force)
+        inputs = _inputs(plans, hashes)
+        hashes.save()
         t_plan = time.perf_counter() - t0
-        staged: list[tuple[PlannedLayer, Path, Path]] = []
+        stale = [j for j in jobs if j.stale]
+        log.info("run %s: %d layer(s), %d to compute, %d up to date", run_id, len(jobs), len(stale),
+                 len(jobs) - len(stale))
+        fractions: dict[str, list[float]] = {}
+        shape: dict[str, Any] = {"scheduler": "none (nothing to compute)"}
+        t_compute = 0.0
         try:
-            with open_execution(scheduler or cfg.scheduler) as execu:
-                lock = lock_for_scheduler()
-                stores = []
-                for plan in plans:
-                    (out / plan.config.name).mkdir(parents=True, exist_ok=True)
-                    for layer in plan.layers:
-                        final = out / plan.config.name / f"{layer.stem}.tif"
-                        staging = staging_path_for(final, run_id)
-                        staged.append((layer, staging, final))
-                        stores.append(store_gtiff(encode(layer.data, layer.spec), staging, layer.spec, lock=lock))
-                fractions = [p.valid_fraction for p in plans if p.valid_fraction is not None]
-                t1 = time.perf_counter()
-                results = execu.compute(*stores, *fractions)
-                t_compute = time.perf_counter() - t1
-                shape = execu.shape
-            computed_fractions = iter(results[len(stores):])
-            outputs, warn = _publish(staged, plans, run_id, cfg_hash, out)
+            if stale:
+                shape, fractions, t_compute = _compute(stale, plans, run_id, scheduler or cfg.scheduler, progress)
+            outputs, warn = _publish(jobs, run_id, out)
         finally:
-            for _, staging, _ in staged:
-                staging.unlink(missing_ok=True)
-        valid_by_area = {p.config.name: [float(v) for v in np.atleast_1d(next(computed_fractions))]
-                         for p in plans if p.valid_fraction is not None}
-        catalog = _write_catalog(out, cfg.name, [o["stac_item"] for o in outputs])
-        manifest = {
-            "run_id": run_id,
-            "started": started.isoformat(),
-            "finished": pd.Timestamp.now(tz="UTC").isoformat(),
-            "status": "success",
-            "agromap_version": __version__,
-            "config": cfg.model_dump(mode="json"),
-            "config_sha256": cfg_hash,
-            "inputs": _inputs(plans),
-            "grids": {p.config.name: {"crs": crs_name(p.geobox.crs), "shape": list(p.geobox.shape),
-                                      "transform": list(p.geobox.affine)[:6]} for p in plans},
-            "valid_fraction_by_date": valid_by_area,
-            "versions": versions(),
-            "gdal_env": dict(GDAL_PRESET),
-            "cluster": shape,
-            "outputs": outputs,
-            "catalog": str(catalog),
-            "timings_s": {"plan": round(t_plan, 3), "compute": round(t_compute, 3),
-                          "total": round(time.perf_counter() - t0, 3)},
-            "warnings": warn,
-        }
+            for job in stale:
+                if job.staging is not None:
+                    job.staging.unlink(missing_ok=True)
+        catalog = write_catalog(out, cfg.name, [o["stac_item"] for o in outputs])
         empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
-        if empty:
-            manifest["status"] = "no_valid_data"
-        atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, default=str))
+        manifest = build_manifest(
+            run_id=run_id, started=started.isoformat(), finished=pd.Timestamp.now(tz="UTC").isoformat(),
+            status="no_valid_data" if empty else "success", cfg_dump=cfg.model_dump(mode="json"),
+            cfg_hash=cfg_hash, inputs=inputs, plans=plans, valid_by_area=fractions, cluster=shape,
+            outputs=outputs, warnings=warn, argv=argv,
+            timings={"plan": round(t_plan, 3), "compute": round(t_compute, 3),
+                     "total": round(time.perf_counter() - t0, 3)},
+        )
+        manifest["catalog"] = catalog.name
+        write_manifest(out, manifest)
     if empty:
         raise NoValidDataError(
             f"every layer of the run is nodata (all cloud or fill); see {out / 'manifest.json'}. "
@@ -232,53 +211,84 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None) ->
     return RunResult(run_id, out, manifest, outputs, warn)
 
 
-def _publish(staged: list[tuple[PlannedLayer, Path, Path]], plans: list[AreaPlan], run_id: str, cfg_hash: str,
-             out: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: str,
+             progress: bool) -> tuple[dict[str, Any], dict[str, list[float]], float]:
+    """The one compute: every stale layer's staging GTiff and the per-date valid fractions."""
+    stale_areas = {j.plan.config.name for j in stale}
+    frac_plans = [p for p in plans if p.valid_fraction is not None and p.config.name in stale_areas]
+    with open_execution(scheduler, progress=progress) as execu:
+        stores = []
+        for job in stale:
+            job.final.parent.mkdir(parents=True, exist_ok=True)
+            job.staging = staging_path_for(job.final, run_id)
+            lock = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: files write in parallel
+            stores.append(store_gtiff(encode(job.layer.data, job.layer.spec), job.staging, job.layer.spec, lock=lock))
+        t1 = time.perf_counter()
+        results = execu.compute(*stores, *[p.valid_fraction for p in frac_plans])
+        elapsed = time.perf_counter() - t1
+        shape = execu.shape
+    fractions = {p.config.name: [float(v) for v in np.atleast_1d(r)]
+                 for p, r in zip(frac_plans, results[len(stores):])}
+    return shape, fractions, elapsed
+
+
+def _tags(job: _Job) -> dict[str, str]:
+    layer = job.layer
+    tags = {
+        "PRODUCT": layer.spec.name,
+        "ALGORITHM": f"agromap.{layer.layer_config.get('product', layer.spec.name)}:{layer.reduce}",
+        "ALGORITHM_VERSION": __version__,
+        RECIPE_TAG: job.recipe,
+        "DATETIME": layer.start.isoformat() if layer.start == layer.end
+        else f"{layer.start.isoformat()}/{layer.end.isoformat()}",
+        "SOURCE_PRODUCTS": str(layer.properties.get("scene_id", "")),
+    }
+    if "threshold" in layer.properties:
+        tags["THRESHOLDS"] = json.dumps({k: v for k, v in layer.properties.items() if k in ("method", "threshold")})
+    return tags
+
+
+def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, Any]], list[str]]:
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
-    for layer, staging, final in staged:
-        tags = {
-            "PRODUCT": layer.spec.name,
-            "ALGORITHM": layer.reduce,
-            "ALGORITHM_VERSION": __version__,
-            "RUN_ID": run_id,
-            "CONFIG_SHA256": cfg_hash,
-            "DATETIME": layer.start.isoformat() if layer.start == layer.end
-            else f"{layer.start.isoformat()}/{layer.end.isoformat()}",
-            "SOURCE_PRODUCTS": str(layer.properties.get("scene_id", "")),
-        }
-        if "threshold" in layer.properties:
-            tags["THRESHOLDS"] = json.dumps({k: v for k, v in layer.properties.items() if k in ("method", "threshold")})
-        info = publish_cog(staging, final, layer.spec, tags=tags, band_description=layer.spec.name)
-        if info.valid_fraction == 0.0:
+    for job in jobs:
+        layer, final = job.layer, job.final
+        if job.stale and job.staging is not None:
+            info = publish_cog(job.staging, final, layer.spec, tags=_tags(job), band_description=layer.spec.name)
+            item = item_for_layer(
+                final, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}",
+                datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
+                properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
+                            "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
+                            "agromap:run_id": run_id},
+                info=info,
+            )
+            write_item(item, final.with_suffix(".json"))
+            entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
+                     "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
+                     "reused": False, "run_id": run_id}
+        else:
+            entry = _reused_entry(final)
+        if entry["valid_fraction"] == 0.0:
             msg = f"{final}: no valid pixel (all cloud or fill)"
             warn.append(msg)
-            log.warning(msg, extra={"category": NoValidDataWarning.__name__})
-        item = item_for_layer(
-            final, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}",
-            datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
-            properties=_item_properties(layer, run_id, cfg_hash), info=info,
-        )
-        item_path = final.with_suffix(".json")
-        write_item(item, item_path)
-        outputs.append({
-            "area": layer.area, "layer": layer.spec.name, "path": str(final.relative_to(out)),
-            "stac_item": str(item_path.relative_to(out)), "size": info.size, "sha256": info.sha256,
-            "dtype": info.dtype, "nodata": info.nodata, "valid_fraction": info.valid_fraction,
-            "overviews": info.overview_count,
-        })
+            log.warning(msg)
+        outputs.append({"area": layer.area, "layer": layer.spec.name, "path": str(final.relative_to(out)),
+                        "stac_item": str(final.with_suffix(".json").relative_to(out)), "recipe": job.recipe,
+                        **entry})
     return outputs, warn
 
 
-def _write_catalog(out: Path, name: str, item_paths: list[str]) -> Path:
-    """A STAC catalog linking every item of the run (relative links, so the folder can move)."""
-    links = [{"rel": "item", "href": f"./{p}", "type": "application/geo+json"} for p in item_paths]
-    links.insert(0, {"rel": "root", "href": "./catalog.json", "type": "application/json"})
-    catalog = {
-        "type": "Catalog", "stac_version": "1.1.0", "id": f"agromap-{name}",
-        "description": f"agromap run '{name}': Cloud-Optimized GeoTIFF layers with one STAC item each.",
-        "links": links,
-    }
-    path = out / "catalog.json"
-    atomic_write_text(path, json.dumps(catalog, indent=2))
-    return path
+def _reused_entry(final: Path) -> dict[str, Any]:
+    """Manifest fields of an up-to-date output, read back from the file and its STAC item."""
+    item = json.loads(final.with_suffix(".json").read_text())
+    asset = next(iter(item["assets"].values()))
+    band = (asset.get("raster:bands") or [{}])[0]
+    with rasterio.open(final) as src:
+        dtype, nodata, overviews = src.dtypes[0], src.nodata, len(src.overviews(1))
+    valid = item["properties"].get("valid_fraction")
+    if valid is None:
+        valid = band.get("statistics", {}).get("valid_percent", 0.0) / 100.0
+    return {"size": final.stat().st_size, "sha256": sha256_file(final), "dtype": dtype, "nodata": nodata,
+            "valid_fraction": float(valid),
+            "overviews": overviews, "reused": True, "run_id": item["properties"].get("agromap:run_id")}

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ComputeLostError, ConfigError
 from ..io.gdal_env import GDAL_PRESET
 
 __all__ = ["Execution", "open_execution"]
@@ -25,13 +25,36 @@ class Execution:
     client: Any = None
     shape: dict[str, Any] = field(default_factory=dict)
 
+    progress: bool = False
+
     def compute(self, *collections: Any) -> tuple[Any, ...]:
+        """Compute every collection in one graph execution; a lost worker becomes exit code 6."""
         import dask
 
-        if self.client is not None:
-            return tuple(self.client.compute(list(collections), sync=True))
-        scheduler = "sync" if self.kind == "synchronous" else "threads"
-        return tuple(dask.compute(*collections, scheduler=scheduler))
+        try:
+            if self.client is not None:
+                futures = self.client.compute(list(collections))
+                if self.progress:
+                    from distributed import progress
+
+                    progress(futures)
+                return tuple(self.client.gather(futures))
+            scheduler = "sync" if self.kind == "synchronous" else "threads"
+            if self.progress:
+                from dask.diagnostics import ProgressBar
+
+                with ProgressBar():
+                    return tuple(dask.compute(*collections, scheduler=scheduler))
+            return tuple(dask.compute(*collections, scheduler=scheduler))
+        except MemoryError as exc:
+            raise ComputeLostError(f"out of memory while computing ({exc}); lower 'chunk' or add memory.") from None
+        except Exception as exc:
+            if type(exc).__name__ == "KilledWorker":
+                raise ComputeLostError(
+                    f"a dask worker died repeatedly while computing ({exc}); the task may need more memory "
+                    "than a worker has. Lower 'chunk', add workers' memory, or check the worker logs."
+                ) from None
+            raise
 
 
 def _gdal_environ() -> dict[str, str]:
@@ -39,7 +62,7 @@ def _gdal_environ() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def open_execution(scheduler: str, *, n_workers: int | None = None) -> Iterator[Execution]:
+def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bool = False) -> Iterator[Execution]:
     """Start (or connect to) the scheduler named in the configuration and close it afterwards.
 
     ``local`` starts a ``dask.distributed.LocalCluster`` of worker processes sized to the
@@ -47,22 +70,26 @@ def open_execution(scheduler: str, *, n_workers: int | None = None) -> Iterator[
     address connects to an existing scheduler and leaves it running.
     """
     if scheduler in ("threads", "synchronous"):
-        yield Execution(scheduler, None, {"scheduler": scheduler, "threads": os.cpu_count() or 1})
+        yield Execution(scheduler, None, {"scheduler": scheduler, "threads": os.cpu_count() or 1}, progress)
         return
     from distributed import Client, LocalCluster
 
     if scheduler == "local":
+        # One worker process with a thread per core: GDAL decoding and numpy kernels release the
+        # GIL, so threads parallelise the work without shipping chunks between processes, and the
+        # run is still isolated from the caller in its own process when run from the CLI.
         cores = os.cpu_count() or 1
-        workers = n_workers or max(1, min(cores, 8))
+        os.environ.update(_gdal_environ())
         with LocalCluster(
-            n_workers=workers,
-            threads_per_worker=max(1, cores // workers),
-            processes=True,
-            dashboard_address=None,
-            env=_gdal_environ(),
+            n_workers=1,
+            threads_per_worker=cores,
+            processes=False,
+            dashboard_address=":0" if progress else None,  # a dashboard only for people watching
             silence_logs=logging.ERROR,
         ) as cluster, Client(cluster) as client:
-            yield Execution("local", client, _shape(client))
+            if progress:
+                log.info("dask dashboard: %s", client.dashboard_link)
+            yield Execution("local", client, _shape(client), progress)
         return
     if "://" not in scheduler:
         raise ConfigError(
@@ -75,7 +102,8 @@ def open_execution(scheduler: str, *, n_workers: int | None = None) -> Iterator[
     try:
         # Workers started elsewhere did not get our environment; set it before any task runs.
         client.run(_apply_env, _gdal_environ())
-        yield Execution("distributed", client, _shape(client))
+        log.info("connected to dask scheduler %s (dashboard %s)", scheduler, client.dashboard_link)
+        yield Execution("distributed", client, _shape(client), progress)
     finally:
         client.close()
 
