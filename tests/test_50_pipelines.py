@@ -150,7 +150,7 @@ def test_embedded_cluster_run_equals_threaded_run(cli_run, threaded_run):
             np.testing.assert_equal(pa.pop("nodata"), pb.pop("nodata"))  # NaN == NaN here
             assert pa == pb
     m = json.loads((out / "manifest.json").read_text())
-    assert m["cluster"]["workers"] >= 1 and m["cluster"]["scheduler"].startswith("tcp://")
+    assert m["cluster"]["workers"] >= 1 and m["cluster"]["scheduler"].startswith("inproc://")
     assert "15 layer(s) in" in proc.stderr and "15 computed" in proc.stderr
 
 
