@@ -215,6 +215,26 @@ def _case_duplicate_area(tmp: Path) -> Path:
     return cfg
 
 
+def _case_scl_as_float(tmp: Path) -> Path:
+    scl = write_tif(tmp / "scl.tif", np.full((8, 8), 4, np.uint8), nodata=0)
+    red = write_tif(tmp / "red.tif", np.full((8, 8), 900, np.uint16), nodata=0)
+    # SCL listed without `raw`, so it is scaled to float like a reflectance band.
+    return _config(tmp, [{"kind": "files", "datetime": "2021-01-01", "scale": 1e-4,
+                          "bands": {"red": str(red), "nir": str(red), "scl": str(scl)}}])
+
+
+def _case_area_path_escape(tmp: Path) -> Path:
+    cfg = _config(tmp, [_files_input(_good(tmp))])
+    data = yaml.safe_load(cfg.read_text())
+    data["areas"][0]["name"] = "../../outside"
+    cfg.write_text(yaml.safe_dump(data))
+    return cfg
+
+
+def _case_run_name_path_escape(tmp: Path) -> Path:
+    return _config(tmp, [_files_input(_good(tmp))], name="/etc/agromap")
+
+
 def _case_missing_config(tmp: Path) -> Path:
     return tmp / "does-not-exist.yaml"
 
@@ -250,6 +270,9 @@ CASES = [
     (_case_bad_date, 3, "is not an ISO date"),
     (_case_duplicate_area, 2, "area names must be unique"),
     (_case_missing_config, 2, "cannot read the configuration"),
+    (_case_scl_as_float, 3, "scl"),
+    (_case_area_path_escape, 2, "areas.0.name: String should match pattern"),
+    (_case_run_name_path_escape, 2, "name: String should match pattern"),
 ]
 
 
