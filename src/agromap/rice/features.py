@@ -1,0 +1,368 @@
+"""Temporal features for the supervised rice classifier (SCIENCE.md §3.3).
+
+Per pixel (or per field point), the time series of four optical indices and of Sentinel-1
+backscatter are summarised into a fixed, named list of statistics: the ``feature`` axis of
+the array the classifier trains on and predicts from.
+
+- Optical, for each of NDVI, EVI, LSWI and MNDWI: ``<idx>_min``, ``<idx>_max``, ``<idx>_amp``
+  (max - min), ``<idx>_tmax`` (day number of the maximum), ``<idx>_mean``, ``<idx>_std``;
+  then ``flood_frac``, the fraction of valid dates with the Xiao flood signal
+  ``LSWI + T >= min(EVI, NDVI)`` (§3.1), and ``n_valid_opt``.
+- SAR (VH, optionally VV): ``vh_min_db``, ``vh_tmin``, ``vh_max_after_db`` (the maximum within
+  ``rise_window_days`` after the minimum), ``vh_delta_db``, ``vh_rise_days`` (t_max - t_min),
+  ``vh_mean_db`` (mean in linear power, then dB), ``vh_var_db`` (variance of the dB series),
+  ``vh_p10_db``/``vh_p50_db``/``vh_p90_db``, ``vh_harvest_drop_db`` (peak minus the lowest value
+  after the peak), ``vh_vv_peak_db`` (VH - VV in dB at the peak; only when ``vv`` is given),
+  and ``n_valid_sar``.
+
+Day numbers count from 1 January of the first date's year (1 = 1 Jan), so a season crossing the
+new year keeps increasing. Coordinates (x, y, latitude, longitude) and site identifiers are never
+features: a model must not learn where the labels were.
+
+Every feature is finite wherever the pixel has at least one valid observation of its sensor
+(so a pixel is not lost to nodata for a short series), except ``vh_vv_peak_db`` which needs VV on
+the peak date; with no valid observation every statistic is NaN and the count is 0.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..errors import ConfigError, InputError, MissingBandError
+from ..indices import evi, lswi, mndwi, ndvi
+from ..io.grid import require_same_grid
+from ..masks import SCL_INVALID_DEFAULT, scl_valid
+
+__all__ = [
+    "FeatureSpec",
+    "OPTICAL_INDICES",
+    "feature_names",
+    "optical_features",
+    "sar_features",
+    "temporal_features",
+]
+
+#: Indices summarised by :func:`optical_features`, in feature order.
+OPTICAL_INDICES: tuple[str, ...] = ("ndvi", "evi", "lswi", "mndwi")
+_INDEX_STATS: tuple[str, ...] = ("min", "max", "amp", "tmax", "mean", "std")
+_OPTICAL_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16")
+_SAR_STATS: tuple[str, ...] = (
+    "vh_min_db", "vh_tmin", "vh_max_after_db", "vh_delta_db", "vh_rise_days", "vh_mean_db",
+    "vh_var_db", "vh_p10_db", "vh_p50_db", "vh_p90_db", "vh_harvest_drop_db",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Parameters of the temporal features; recorded in the model file with the feature names."""
+
+    flood_threshold: float = 0.05
+    """T of the flood signal ``LSWI + T >= min(EVI, NDVI)`` (Xiao 2005; tune over 0, 0.05, 0.10)."""
+    rise_window_days: float = 110.0
+    """``vh_max_after_db`` is the VH maximum within this many days after (and including) the minimum."""
+    mask_scl: bool = True
+    """Mask optical dates whose ``scl`` class is in ``scl_invalid`` (when the dataset has ``scl``)."""
+    scl_invalid: tuple[int, ...] = SCL_INVALID_DEFAULT
+    """SCL classes treated as invalid (SCIENCE.md §1.2)."""
+    blue_cloud: float | None = 0.2
+    """Optical dates with blue reflectance >= this are treated as cloud (§3.1); ``None`` disables."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.rise_window_days <= 366.0:
+            raise ConfigError(f"rise_window_days must be in (0, 366], got {self.rise_window_days}.")
+        if not -1.0 <= self.flood_threshold <= 1.0:
+            raise ConfigError(f"flood_threshold must be in [-1, 1], got {self.flood_threshold}.")
+        object.__setattr__(self, "scl_invalid", tuple(int(c) for c in self.scl_invalid))
+
+
+def feature_names(*, optical: bool = True, sar: bool = True, with_vv: bool = True) -> tuple[str, ...]:
+    """The feature names :func:`temporal_features` produces, in order.
+
+    Examples
+    --------
+    >>> feature_names(sar=False)[:3]
+    ('ndvi_min', 'ndvi_max', 'ndvi_amp')
+    >>> feature_names(optical=False, with_vv=False)[-1]
+    'n_valid_sar'
+    """
+    names: list[str] = []
+    if optical:
+        names += [f"{i}_{s}" for i in OPTICAL_INDICES for s in _INDEX_STATS]
+        names += ["flood_frac", "n_valid_opt"]
+    if sar:
+        names += list(_SAR_STATS) + (["vh_vv_peak_db"] if with_vv else []) + ["n_valid_sar"]
+    return tuple(names)
+
+
+# ---- numpy kernels (time on the last axis) ----------------------------------------------------
+
+
+def _series_stats(v: np.ndarray, valid: np.ndarray, n: np.ndarray, days: np.ndarray) -> list[np.ndarray]:
+    """min, max, amplitude, day of max, mean, std of ``v`` over valid dates (NaN where n == 0)."""
+    vmin = np.where(valid, v, np.inf).min(axis=-1)
+    hi = np.where(valid, v, -np.inf)
+    vmax = hi.max(axis=-1)
+    tmax = days[hi.argmax(axis=-1)]
+    s = np.where(valid, v, 0.0).sum(axis=-1, dtype=np.float64)
+    mean = np.divide(s, n, out=np.full(n.shape, np.nan), where=n > 0)
+    dev = np.where(valid, v - mean[..., None], 0.0)
+    var = np.divide((dev * dev).sum(axis=-1), n, out=np.full(n.shape, np.nan), where=n > 0)
+    return [vmin, vmax, vmax - vmin, tmax, mean, np.sqrt(var)]
+
+
+def _percentiles(v: np.ndarray, valid: np.ndarray, n: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Linear-interpolated percentiles over valid dates (numpy's default method), no NaN warnings."""
+    xs = np.sort(np.where(valid, v, np.nan), axis=-1)  # NaN sorts last
+    last = xs.shape[-1] - 1
+    out = []
+    for q in qs:
+        pos = (q / 100.0) * np.maximum(n - 1, 0)
+        lo = np.clip(np.floor(pos).astype(np.int64), 0, last)
+        hi = np.clip(np.minimum(lo + 1, n - 1), 0, last)
+        a = np.take_along_axis(xs, lo[..., None], axis=-1)[..., 0]
+        b = np.take_along_axis(xs, hi[..., None], axis=-1)[..., 0]
+        out.append(a + (b - a) * (pos - lo))
+    return out
+
+
+def _finish(cols: list[np.ndarray], n: np.ndarray) -> np.ndarray:
+    """Stack to (..., feature) float32 with every statistic NaN where there is no valid date."""
+    out = np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=-1)
+    out[n == 0, :-1] = np.nan  # the last column is the count itself
+    return out.astype(np.float32)
+
+
+def _optical_kernel(
+    ndvi_: np.ndarray, evi_: np.ndarray, lswi_: np.ndarray, mndwi_: np.ndarray, blue: np.ndarray,
+    clear: np.ndarray, *, days: np.ndarray, flood_threshold: float, blue_cloud: float | None,
+) -> np.ndarray:  # fmt: skip
+    """(..., time) index series -> (..., 26) float32 optical features."""
+    stack = [np.asarray(a, dtype=np.float64) for a in (ndvi_, evi_, lswi_, mndwi_)]
+    valid = np.asarray(clear, dtype=bool) & np.isfinite(blue)
+    for a in stack:
+        valid &= np.isfinite(a)
+    if blue_cloud is not None:
+        valid &= np.where(np.isfinite(blue), blue, np.inf) < blue_cloud
+    n = valid.sum(axis=-1)
+    cols: list[np.ndarray] = []
+    for a in stack:
+        cols += _series_stats(a, valid, n, days)
+    nd, ev, lw = stack[0], stack[1], stack[2]
+    flood = valid & (np.where(valid, lw, 0.0) + flood_threshold >= np.where(valid, np.minimum(ev, nd), np.inf))
+    cols.append(np.divide(flood.sum(axis=-1), n, out=np.full(n.shape, np.nan), where=n > 0))
+    cols.append(n)
+    return _finish(cols, n)
+
+
+def _db(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    out = np.full(x.shape, np.nan)
+    np.log10(x, out=out, where=valid)
+    return np.where(valid, 10.0 * out, np.nan)
+
+
+def _sar_kernel(vh: np.ndarray, *vv: np.ndarray, days: np.ndarray, rise_window_days: float) -> np.ndarray:
+    """(..., time) linear VH (and VV) -> (..., 12 or 13) float32 SAR features."""
+    vh = np.asarray(vh, dtype=np.float64)
+    valid = np.isfinite(vh) & (vh > 0)
+    vv64 = np.asarray(vv[0], dtype=np.float64) if vv else None
+    if vv64 is not None:
+        valid &= np.isfinite(vv64) & (vv64 > 0)
+    n = valid.sum(axis=-1)
+    db = _db(vh, valid)
+    low = np.where(valid, db, np.inf)
+    i_min = low.argmin(axis=-1)
+    vmin, t_min = low.min(axis=-1), days[i_min]
+    # The rise: the maximum within the window after the minimum (the minimum itself included).
+    after = valid & (days >= t_min[..., None]) & (days <= t_min[..., None] + rise_window_days)
+    peak = np.where(after, db, -np.inf)
+    i_max = peak.argmax(axis=-1)
+    vmax, t_max = peak.max(axis=-1), days[i_max]
+    # Harvest drop: peak minus the lowest value on or after the peak date.
+    post = valid & (days >= t_max[..., None])
+    drop = vmax - np.where(post, db, np.inf).min(axis=-1)
+    lin_mean = np.divide(np.where(valid, vh, 0.0).sum(axis=-1), n, out=np.ones(n.shape), where=n > 0)
+    dbmean = np.divide(np.where(valid, db, 0.0).sum(axis=-1), n, out=np.zeros(n.shape), where=n > 0)
+    dev = np.where(valid, db - dbmean[..., None], 0.0)
+    var = np.divide((dev * dev).sum(axis=-1), n, out=np.full(n.shape, np.nan), where=n > 0)
+    cols = [vmin, t_min, vmax, vmax - vmin, t_max - t_min, 10.0 * np.log10(lin_mean), var]
+    cols += _percentiles(db, valid, n, (10.0, 50.0, 90.0))
+    cols.append(drop)
+    if vv64 is not None:
+        vv_db = _db(vv64, valid)
+        cols.append(np.take_along_axis(db - np.where(valid, vv_db, np.nan), i_max[..., None], axis=-1)[..., 0])
+    cols.append(n)
+    return _finish(cols, n)
+
+
+# ---- xarray wrappers ---------------------------------------------------------------------------
+
+
+def _day_numbers(time: xr.DataArray) -> np.ndarray:
+    """Days since 31 December before the first date's year (1 = 1 January), float64."""
+    t = np.asarray(time.values, dtype="datetime64[D]")
+    if t.size == 0:
+        raise InputError("the time axis is empty; features need at least one date.")
+    year0 = t.min().astype("datetime64[Y]").astype("datetime64[D]")
+    return (t - year0).astype(np.float64) + 1.0
+
+
+def _require(ds: xr.Dataset, bands: tuple[str, ...], what: str) -> None:
+    missing = [b for b in bands if b not in ds.data_vars]
+    if missing:
+        raise MissingBandError(
+            f"{what} features need bands {list(bands)}; missing {missing} (present: "
+            f"{', '.join(map(str, ds.data_vars)) or 'none'}). Load them under their common names."
+        )
+    if "time" not in ds.dims:
+        raise InputError(f"{what} features need a 'time' dimension; the dataset has dims {tuple(ds.dims)}.")
+
+
+def _time_in_one_chunk(arr: xr.DataArray) -> xr.DataArray:
+    # The kernels consume time on the last axis, which apply_ufunc needs in one chunk. Ingest
+    # normally does this once; doing it here too is a no-op then, and lazy otherwise.
+    if arr.chunks is not None and len(arr.chunksizes["time"]) > 1:
+        return arr.chunk(time=-1)
+    return arr
+
+
+def _wrap_features(kernel: Any, arrays: list[xr.DataArray], names: tuple[str, ...], **kwargs: Any) -> xr.DataArray:
+    arrays = [_time_in_one_chunk(a) for a in arrays]
+    out: xr.DataArray = xr.apply_ufunc(
+        kernel, *arrays, kwargs=kwargs,
+        input_core_dims=[["time"]] * len(arrays), output_core_dims=[["feature"]],
+        dask="parallelized", output_dtypes=[np.float32],
+        dask_gufunc_kwargs={"output_sizes": {"feature": len(names)}},
+    )  # fmt: skip
+    out = out.assign_coords(feature=list(names))
+    return out.transpose("feature", ...)
+
+
+def optical_features(ds: xr.Dataset, spec: FeatureSpec = FeatureSpec()) -> xr.DataArray:
+    """Optical index statistics over time (see the module docstring for the list).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        ``(time, y, x)`` or ``(time, point)`` surface reflectance 0-1 (float, NaN = nodata) with
+        ``blue``, ``green``, ``red``, ``nir``, ``swir16``; optionally ``scl`` (uint8), used as a
+        cloud mask when ``spec.mask_scl``. numpy or dask.
+    spec : FeatureSpec
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(feature, ...)`` float32 with ``feature`` = :func:`feature_names` ``(sar=False)``; NaN
+        where a pixel has no valid date (``n_valid_opt`` is then 0). Lazy if ``ds`` is; the
+        ``feature`` axis is one chunk.
+    """
+    _require(ds, _OPTICAL_BANDS, "optical")
+    b = {k: ds[k] for k in _OPTICAL_BANDS}
+    require_same_grid(*b.values())
+    idx = [ndvi(b["nir"], b["red"]), evi(b["nir"], b["red"], b["blue"]),
+           lswi(b["nir"], b["swir16"]), mndwi(b["green"], b["swir16"])]  # fmt: skip
+    if spec.mask_scl and "scl" in ds.data_vars:
+        clear = scl_valid(ds["scl"], spec.scl_invalid)
+    else:
+        clear = xr.ones_like(b["blue"], dtype=bool)
+    names = feature_names(sar=False)
+    return _wrap_features(
+        _optical_kernel, [*idx, b["blue"], clear], names, days=_day_numbers(ds["time"]),
+        flood_threshold=float(spec.flood_threshold), blue_cloud=spec.blue_cloud,
+    ).rename("optical_features")  # fmt: skip
+
+
+def sar_features(ds: xr.Dataset, spec: FeatureSpec = FeatureSpec()) -> xr.DataArray:
+    """Sentinel-1 VH time-series statistics (see the module docstring for the list).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        ``(time, y, x)`` or ``(time, point)`` backscatter in **linear power** (``vh``, optional
+        ``vv``); values <= 0 and NaN are nodata. numpy or dask. dB is computed inside, per value;
+        the mean is taken in linear power.
+    spec : FeatureSpec
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(feature, ...)`` float32, dB for backscatter statistics, day numbers for dates, days for
+        durations; NaN where no date is valid. Lazy if ``ds`` is; ``feature`` is one chunk.
+    """
+    _require(ds, ("vh",), "SAR")
+    with_vv = "vv" in ds.data_vars
+    arrays = [ds["vh"], ds["vv"]] if with_vv else [ds["vh"]]
+    require_same_grid(*arrays)
+    names = feature_names(optical=False, with_vv=with_vv)
+    return _wrap_features(
+        _sar_kernel, arrays, names, days=_day_numbers(ds["time"]), rise_window_days=float(spec.rise_window_days)
+    ).rename("sar_features")
+
+
+def temporal_features(
+    optical: xr.Dataset | None = None,
+    sar: xr.Dataset | None = None,
+    *,
+    extra: Mapping[str, xr.DataArray] | None = None,
+    spec: FeatureSpec = FeatureSpec(),
+) -> xr.DataArray:
+    """All features of the rice classifier, optical then SAR, on one ``feature`` axis.
+
+    Parameters
+    ----------
+    optical : xarray.Dataset, optional
+        Sentinel-2/Landsat reflectance stack, as for :func:`optical_features`.
+    sar : xarray.Dataset, optional
+        Sentinel-1 stack in linear power, as for :func:`sar_features`; its dates may differ from
+        the optical ones, its grid (or points) may not.
+    extra : mapping of str to xarray.DataArray, optional
+        More per-pixel features appended in the given order under their keys, e.g. the rule flags
+        or scores of §3.1/§3.2: ``(y, x)`` or ``(point)`` on the same grid, cast to float32 (bool
+        -> 0/1; give NaN, not a sentinel, for nodata).
+    spec : FeatureSpec
+
+    Returns
+    -------
+    xarray.DataArray
+        ``features``: ``(feature, y, x)`` or ``(feature, point)``, float32, NaN = nodata, the
+        ``feature`` axis in one chunk and the spatial chunks of the inputs. ``attrs`` hold
+        ``band_scaling`` and ``feature_spec`` (JSON strings) for the model file. Lazy.
+
+    Raises
+    ------
+    ConfigError
+        When neither stack is given.
+    MissingBandError, InputError, GridMismatchError
+        When bands or the time axis are missing, or the two stacks are on different grids.
+    """
+    parts: list[xr.DataArray] = []
+    if optical is not None:
+        parts.append(optical_features(optical, spec))
+    if sar is not None:
+        parts.append(sar_features(sar, spec))
+    for name, arr in (extra or {}).items():
+        if "time" in arr.dims or "feature" in arr.dims:
+            raise InputError(f"extra feature {name!r} must be one value per pixel or point; it has dims {arr.dims}.")
+        parts.append(arr.astype(np.float32).expand_dims(feature=[str(name)]).rename("extra"))
+    if not parts:
+        raise ConfigError("temporal_features needs an optical stack, a SAR stack, or both.")
+    for other in parts[1:]:
+        require_same_grid(parts[0].isel(feature=0), other.isel(feature=0))
+    out = xr.concat(parts, dim="feature", join="exact", coords="minimal", compat="override")
+    if out.chunks is not None:
+        out = out.chunk(feature=-1)
+    scaling = {
+        "optical": "surface reflectance 0-1 (float32), indices unitless" if optical is not None else None,
+        "sar": "linear power in, statistics in dB" if sar is not None else None,
+        "days": "day number from 1 January of the first date's year (1 = 1 Jan)",
+    }
+    return out.rename("features").assign_attrs(
+        units="mixed (see feature names)",
+        band_scaling=json.dumps(scaling, sort_keys=True),
+        feature_spec=json.dumps(asdict(spec), sort_keys=True),
+    )
