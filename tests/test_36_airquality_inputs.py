@@ -213,6 +213,34 @@ def test_area_weighting_tilted_pixel_total_area(tmp_path):
     np.testing.assert_allclose(np.nanmax(out["no2"].values), 3e-4, rtol=1e-6)
 
 
+def test_area_weights_match_shapely(tmp_path):
+    # Oracle: shapely's polygon intersection areas for random rotated, skewed pixels.
+    from shapely.geometry import Polygon, box
+
+    rng = np.random.default_rng(11)
+    n = 40
+    c_lon, c_lat = rng.uniform(76.95, 77.45, n), rng.uniform(28.55, 29.05, n)
+    ang = rng.uniform(0, np.pi, n)[:, None] + np.array([0.0, 0.5, 1.0, 1.5]) * np.pi + rng.uniform(-0.3, 0.3, (n, 4))
+    rad = rng.uniform(0.02, 0.09, (n, 4))
+    lon_b, lat_b = c_lon[:, None] + rad * np.cos(ang), c_lat[:, None] + rad * np.sin(ang)
+    vals = rng.uniform(1e-5, 1e-4, n)
+    f = write_swath(tmp_path / "r.nc", c_lat[None], c_lon[None], vals[None], lat_b=lat_b[None], lon_b=lon_b[None])
+    sw = s5p.qa_filter(s5p.read_s5p_l2(f))
+    out = s5p.bin_swath(sw, GRID, method="area")
+    lonb, latb = sw["longitude_bounds"].values[0].astype(float), sw["latitude_bounds"].values[0].astype(float)
+    w, wv = np.zeros((4, 4)), np.zeros((4, 4))
+    for i in range(n):  # the oracle may loop; the code under test does not
+        poly = Polygon(zip(lonb[i], latb[i], strict=True))
+        for r in range(4):
+            for c in range(4):
+                a = poly.intersection(box(77.0 + 0.1 * c, 28.9 - 0.1 * r, 77.1 + 0.1 * c, 29.0 - 0.1 * r)).area / 0.01
+                if a >= 1e-3:
+                    w[r, c] += a
+                    wv[r, c] += a * sw["value"].values[0, i]
+    np.testing.assert_allclose(out["weight"].values, w, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(out["no2"].values, np.where(w > 0, wv / np.where(w > 0, w, 1), np.nan), rtol=1e-4)
+
+
 def test_negative_columns_kept_outliers_dropped(tmp_path):
     lat, lon = cell_centres()
     value = np.full_like(lat, 5e-5)

@@ -9,7 +9,10 @@ SCIENCE.md §1.6. Both end as float32 ``aod`` (unitless, NaN nodata) on their ow
   Both sets of accepted codes are configurable (:class:`MaiacQA`). A file with several bands
   (one per orbit, as MCD19A2 stores a day) gives the mean of the valid orbits per pixel.
   GeoTIFF (e.g. GEE exports) and NetCDF (through GDAL: ``NETCDF:"file.nc":Optical_Depth_055``,
-  see :func:`maiac_netcdf_paths`) take the same path.
+  see :func:`maiac_netcdf_paths`) take the same path. The original MCD19A2 granules are HDF4-EOS,
+  which the GDAL of the rasterio wheels cannot read (no HDF4 driver): convert them first
+  (``gdal_translate HDF4_EOS:EOS_GRID:"f.hdf":grid1km:Optical_Depth_055 aod.tif`` on a full GDAL)
+  or use GeoTIFF exports.
 """
 
 from __future__ import annotations

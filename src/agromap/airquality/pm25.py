@@ -150,7 +150,8 @@ def _table(table: pd.DataFrame | xr.Dataset, cols: list[str]) -> pd.DataFrame:
         if missing:
             raise ConfigError(f"collocated table lacks {missing}; collocate the covariate rasters too: "
                               "collocate(stations, {'aod': aod, 'rh': rh, ...}).")
-        return pd.DataFrame({c: np.asarray(table[c].values) for c in cols})  # the training edge computes here
+        done = table[cols].compute()  # the training edge: one compute for every collocated column
+        return pd.DataFrame({c: np.asarray(done[c].values) for c in cols})
     missing = [c for c in cols if c not in table.columns]
     if missing:
         raise ConfigError(f"table lacks column(s) {missing} (has {list(table.columns)}).")
@@ -324,7 +325,8 @@ def load_model(path: str | os.PathLike[str]) -> PM25Model:
     except OSError as exc:
         raise ModelFileError(f"{p}: cannot read the model file ({exc}).") from exc
     if not isinstance(doc, dict) or doc.get("schema") != _SCHEMA:
-        raise ModelFileError(f"{p}: schema {doc.get('schema') if isinstance(doc, dict) else None!r}, expected {_SCHEMA!r}.")
+        got = doc.get("schema") if isinstance(doc, dict) else None
+        raise ModelFileError(f"{p}: schema {got!r}, expected {_SCHEMA!r}; write models with save_model.")
     feats, coef, cv = doc.get("features"), doc.get("coef"), doc.get("cv")
     if doc.get("form") not in ("linear", "loglog") or not isinstance(feats, list) or not isinstance(coef, list) \
             or len(feats) != len(coef) or not feats or not all(isinstance(f, str) for f in feats):

@@ -241,8 +241,8 @@ def read_s5p_header(path: str | os.PathLike[str], product: str | S5PProduct | No
     with _open_nc(path) as nc:
         grp = _product_group(nc, path)
         prod = _resolve_product(grp, path, product)
-        shape = tuple(grp.variables[prod.variable].shape[-2:])
-        return S5PHeader(path, prod, _scanline_date(nc, grp, path), _bounds_group(grp) is not None, shape)  # type: ignore[arg-type]
+        ns, ng = grp.variables[prod.variable].shape[-2:]
+        return S5PHeader(path, prod, _scanline_date(nc, grp, path), _bounds_group(grp) is not None, (ns, ng))
 
 
 def _read_var(var: Any) -> np.ndarray:

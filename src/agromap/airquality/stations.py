@@ -52,7 +52,7 @@ _UNIT_SUBS = (("µ", "u"), ("μ", "u"), ("²", "2"), ("³", "3"), ("^", ""), ("*
 
 
 def normalise_unit(unit: str) -> str:
-    """Canonical spelling of a unit: ``"µg/m³"`` -> ``"ug m-3"``, ``"mol/m2"`` -> ``"mol m-2"``, ``"DU"`` -> ``"du"``."""
+    """Canonical spelling of a unit: ``"µg/m³"`` -> ``"ug m-3"``, ``"mol/m2"`` -> ``"mol m-2"``."""
     u = str(unit).strip().lower()
     for a, b in _UNIT_SUBS:
         u = u.replace(a, b)
@@ -221,7 +221,8 @@ def collocate(stations: pd.DataFrame, rasters: xr.DataArray | Mapping[str, xr.Da
     pol = _ALIASES.get(pollutant.lower(), pollutant.lower())
     sel = stations[stations["pollutant"] == pol]
     if sel.empty:
-        raise CollocationError(f"no {pol} rows in the station table (pollutants: {sorted(set(stations['pollutant']))}).")
+        have = sorted(set(stations["pollutant"]))
+        raise CollocationError(f"no {pol} rows in the station table (pollutants: {have}).")
     pix = station_pixels(sel, first).set_index("station_id")
     local = sel["time"].dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
     daily = (sel.assign(day=local.dt.floor("D").astype("datetime64[ns]")).groupby(["station_id", "day"], sort=True)
