@@ -29,7 +29,7 @@ from agromap.testing import make_geobox, make_raster, raise_if_dask_computes
 ROOT = Path(__file__).resolve().parents[1]
 CO_FILE = ROOT / "sample_data" / "s5p_co_l2_subset" / "S5P_OFFL_L2__CO_____20190913_subset_test.nc"
 AOT_FILE = ROOT / "sample_data" / "sentinel2_l2a_29RKH_20200219" / "AOT.tif"
-BLR_GPKG = Path("/work/shared/data/s5p_no2_bengaluru/s5p_no2_plots.gpkg")
+BLR_GPKG = Path(__file__).resolve().parents[1] / "sample_data" / "s5p_no2_bengaluru" / "s5p_no2_plots.gpkg"
 
 # A 4 x 4 grid of 0.1 deg cells over Delhi-ish coordinates: lon 77.0-77.4, lat 28.6-29.0.
 GRID = make_geobox((4, 4), crs="EPSG:4326", res=0.1, origin=(77.0, 29.0))
@@ -374,7 +374,7 @@ def test_l3_geotiff_units(tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not BLR_GPKG.exists(), reason="shared Bengaluru sample not present")
+
 def test_l3_bengaluru_gpkg_raster():
     arr = s5p.open_l3_raster(f"GPKG:{BLR_GPKG}:s5p_no2_plots_2020", units="umol m-2", time="2020-03-01")
     v = arr.values
