@@ -1,0 +1,361 @@
+"""Optical flooding/transplanting rice rule (Xiao PPPM, adapted to 10-30 m data; SCIENCE.md §3.1).
+
+The rule, per pixel, over the valid observations of one series (one agricultural year):
+
+1. **Valid observation**: NDVI, EVI and LSWI finite, ``|EVI| <= max_abs_evi`` (1, SCIENCE.md §2),
+   not cloud (``blue >= cloud_blue`` = 0.2 when ``blue`` is given; sensor QA through ``valid=``
+   or an ``scl`` variable), not snow (NDSI > 0.40 and NIR > 0.11 when ``green`` is given).
+2. **Flood signal**: ``LSWI + T >= EVI`` or ``LSWI + T >= NDVI`` (T = ``flood_t`` = 0.05).
+3. **Flood onset**: flooded at t and not flooded at the previous *valid* observation (clouds do not
+   reset the state). With ``onset_at_series_start`` (default) a flooded first valid observation
+   is an onset too: a series that starts inside the flooding period would otherwise lose it.
+4. **Growth confirmation** of an onset at day d0 (``growth_rule="either"`` by default):
+
+   - *Xiao* [Xiao2005; Xiao2006]: some valid EVI in (d0, d0 + 40 d] reaches ``0.5 x`` the cycle's
+     maximum EVI, the cycle being [d0, d0 + ``peak_window_days`` = 90 d]; and that maximum is at
+     least ``min_peak_evi`` = 0.5 (PhenoRice's "EVI max >= 0.5" [Boschetti2017]), without which
+     any flat, low series (seasonal water, bare soil) would pass the relative test.
+   - *NDVI climb* (dawood-labs monsoon rule, SCIENCE.md §3.1): the NDVI trough over [d0, d0 + 30 d]
+     is <= 0.40, and the NDVI maximum over (d0, d0 + 90 d] is >= 0.50 and >= trough + 0.30.
+     With a 10-16 day revisit the 40-day Xiao window holds only two or three dates, and a cloud
+     or an onset seen early in the puddling period leaves none in the canopy phase; the climb
+     test sees the same growth over the cycle.
+
+   ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both.
+5. **Masks** (counts as fractions of all valid observations, SCIENCE.md §3.1 recommendation):
+   permanent water when ``NDVI < 0.10 and NDVI < LSWI`` in >= 22 % (10 of 46 composites);
+   evergreen forest when ``NDVI >= 0.70`` in >= 43 % (20 of 46); evergreen shrub when
+   ``LSWI >= 0.10`` in every valid observation. By default (``mask_outside_cycles``) only dates
+   *outside* confirmed flood-growth cycles [onset, onset + 90 d] are counted as water/forest/shrub
+   dates. Xiao's fractions were set on annual 8-day MODIS composites of 1-2 crops; a paddy's own
+   flooded dates exceed 22 % of a 3-crop year (synthetic: 29 % of triple-crop paddies lost) or of a
+   short monsoon series with clouds, and its green dates approach 43 %. Permanent water and forest
+   have no confirmed cycle, so for them nothing changes. ``mask_outside_cycles=False`` is the
+   literal rule.
+6. **Seasons**: confirmed onsets are accepted in time order when at least ``min_season_days``
+   (80 d) after the previous accepted one; each accepted onset is a season, and its date (the
+   onset observation's calendar day of year) is ``transplant_doy``: the start of flooding, which
+   precedes transplanting by the puddling period (about 1-2 weeks). With season windows (a crop
+   calendar), onsets outside every window are ignored and season *k* is the first confirmed
+   onset inside window *k*.
+
+``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
+margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
+the rule says rice and ``< 0.5`` otherwise (0 without any onset; NaN without valid data).
+
+Known confusion: a short flood over a young *dryland* crop (flood water, then the crop's canopy)
+passes the rule like a paddy; the disaster module's flood dates separate the two.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+from .. import indices
+from ..errors import ConfigError, MissingBandError
+from .seasons import (
+    LAYER_SPECS,
+    QA_FOREST_BUILT,
+    QA_OBSERVED,
+    QA_OPTICAL,
+    QA_WATER,
+    SeasonWindow,
+    apply_rule,
+    finish_outputs,
+    flatten_time,
+    fraction,
+    logistic,
+    masked_max,
+    masked_min,
+    prepare_series,
+    resolve_windows,
+    time_axis,
+    window_index,
+)
+
+__all__ = ["OpticalRiceParams", "optical_rice_rule", "LAYER_SPECS"]
+
+_F32 = np.float32
+GrowthRule = Literal["xiao", "ndvi", "either", "both"]
+#: Margin units per logistic unit in ``rice_score``: 0.05 of an index, or 5 % of observations.
+_SCORE_SCALE = 0.05
+
+
+@dataclass(frozen=True)
+class OpticalRiceParams:
+    """Thresholds of the optical rule; defaults are the published values (SCIENCE.md §3.1)."""
+
+    flood_t: float = 0.05
+    """T in ``LSWI + T >= EVI or NDVI`` (Xiao: 0.05 on MODIS; tune over {0, 0.05, 0.10})."""
+    growth_rule: GrowthRule = "either"
+    """Which growth confirmation an onset needs: ``xiao``, ``ndvi``, ``either`` or ``both``."""
+    growth_days: float = 40.0
+    """Xiao: EVI must reach ``growth_ratio`` x the cycle max within this many days of onset."""
+    growth_ratio: float = 0.5
+    """Xiao: fraction of the cycle's maximum EVI to reach."""
+    min_peak_evi: float = 0.5
+    """Floor on the cycle's maximum EVI for the Xiao test (PhenoRice ``EVI max >= 0.5``)."""
+    peak_window_days: float = 90.0
+    """The cycle after an onset over which EVI/NDVI maxima are taken (onset-to-heading span)."""
+    trough_days: float = 30.0
+    """NDVI test: the trough is the minimum NDVI over [onset, onset + trough_days]."""
+    ndvi_trough_max: float = 0.40
+    """NDVI test: trough <= 0.40 (dawood-labs)."""
+    ndvi_climb_min: float = 0.30
+    """NDVI test: canopy - trough >= 0.30."""
+    ndvi_canopy_min: float = 0.50
+    """NDVI test: canopy (max NDVI in the cycle) >= 0.50."""
+    min_season_days: float = 80.0
+    """Minimum days between two accepted onsets (separate seasons)."""
+    max_seasons: int = 3
+    """Length of the ``season`` axis without windows (seasons beyond it are counted, not dated)."""
+    water_ndvi_max: float = 0.10
+    """Permanent water: NDVI < 0.10 and NDVI < LSWI ..."""
+    water_fraction: float = 0.22
+    """... in at least this fraction of valid observations (10 of 46 composites)."""
+    forest_ndvi_min: float = 0.70
+    """Evergreen forest: NDVI >= 0.70 ..."""
+    forest_fraction: float = 0.43
+    """... in at least this fraction of valid observations (20 of 46 composites)."""
+    shrub_lswi_min: float | None = 0.10
+    """Evergreen shrub: LSWI >= 0.10 in every valid observation; ``None`` disables the mask."""
+    cloud_blue: float | None = 0.20
+    """Observations with ``blue >= cloud_blue`` are cloud; ``None`` disables the test."""
+    snow_ndsi: float | None = 0.40
+    """Snow: NDSI > snow_ndsi and NIR > snow_nir (needs ``green``); ``None`` disables the test."""
+    snow_nir: float = 0.11
+    """See ``snow_ndsi``."""
+    max_abs_evi: float = 1.0
+    """|EVI| above this is invalid (denominator near 0; SCIENCE.md §2)."""
+    onset_at_series_start: bool = True
+    """A flooded first valid observation counts as an onset (False: strict previous-obs rule)."""
+    mask_outside_cycles: bool = True
+    """Count water/forest/shrub dates only outside confirmed flood-growth cycles (10-30 m adaptation,
+    see the module docstring); False counts every valid date, as Xiao did on annual MODIS composites."""
+    lswi_nir_band: str = "nir"
+    """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A, SCIENCE.md §2's first choice)."""
+
+    def __post_init__(self) -> None:
+        if self.growth_rule not in ("xiao", "ndvi", "either", "both"):
+            raise ConfigError(f"growth_rule {self.growth_rule!r} is not one of 'xiao', 'ndvi', 'either', 'both'.")
+        if not 1 <= int(self.max_seasons) <= 12:
+            raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
+        for name in ("growth_days", "peak_window_days", "trough_days", "min_season_days"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0 days, got {getattr(self, name)}.")
+        for name in ("water_fraction", "forest_fraction"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"{name} must be a fraction in (0, 1], got {getattr(self, name)}.")
+
+
+def _growth_margin(
+    nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, days: npt.NDArray[np.int32],
+    p: OpticalRiceParams,
+) -> tuple[npt.NDArray[np.float32], int]:
+    """Growth-confirmation margin (>= 0 passes) of onsets at index ``t``, and the cycle's end index."""
+    d0 = float(days[t])
+    i_grow = int(np.searchsorted(days, d0 + p.growth_days, side="right"))
+    i_cyc = int(np.searchsorted(days, d0 + p.peak_window_days, side="right"))
+    i_tr = int(np.searchsorted(days, d0 + p.trough_days, side="right"))
+    evi_max = masked_max(ev[:, t:i_cyc])  # includes the onset, so finite
+    xiao = np.minimum(masked_max(ev[:, t + 1:i_grow]) - _F32(p.growth_ratio) * evi_max,
+                      evi_max - _F32(p.min_peak_evi))
+    trough = masked_min(nd[:, t:i_tr])
+    canopy = masked_max(nd[:, t + 1:i_cyc])
+    climb = np.minimum(np.minimum(_F32(p.ndvi_trough_max) - trough, canopy - trough - _F32(p.ndvi_climb_min)),
+                       canopy - _F32(p.ndvi_canopy_min))
+    rules = {"xiao": xiao, "ndvi": climb, "either": np.maximum(xiao, climb), "both": np.minimum(xiao, climb)}
+    return rules[p.growth_rule].astype(_F32), i_cyc
+
+
+def _optical_kernel(
+    ndvi: npt.NDArray[Any], evi: npt.NDArray[Any], lswi: npt.NDArray[Any], valid: npt.NDArray[Any], *,
+    days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8],
+    n_windows: int, p: OpticalRiceParams,
+) -> tuple[npt.NDArray[Any], ...]:
+    """The rule on ``(..., time)`` arrays; returns the arrays of ``seasons.OUTPUT_DTYPES``."""
+    lead, (nd, ev, ls, ok) = flatten_time(ndvi, evi, lswi, valid)
+    nd, ev, ls = (a.astype(_F32, copy=False) for a in (nd, ev, ls))
+    ok = ok.astype(bool) & np.isfinite(nd) & np.isfinite(ev) & np.isfinite(ls) & (np.abs(ev) <= _F32(p.max_abs_evi))
+    nan = _F32(np.nan)
+    nd, ev, ls = (np.where(ok, a, nan) for a in (nd, ev, ls))
+    n_pix, n_t = nd.shape
+    n_valid = ok.sum(axis=-1)
+    in_win = window >= 0 if n_windows else np.ones(n_t, dtype=bool)
+    n_window = (ok & in_win).sum(axis=-1)
+
+    t_allow = _F32(p.flood_t)
+    flood = ok & ((ls + t_allow >= ev) | (ls + t_allow >= nd))
+
+    # Flood onsets: flooded now, not flooded at the previous valid observation (NaN never votes).
+    state = np.full(n_pix, 0 if p.onset_at_series_start else -1, dtype=np.int8)
+    onset = np.zeros((n_pix, n_t), dtype=bool)
+    for t in range(n_t):
+        onset[:, t] = flood[:, t] & (state == 0)
+        state = np.where(ok[:, t], flood[:, t].astype(np.int8), state)
+    onset &= in_win[None, :]
+
+    # Pass 1: the growth margin of every onset, and the dates of confirmed cycles [onset, +90 d].
+    cands: list[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.float32]]] = []
+    in_cycle = np.zeros((n_pix, n_t), dtype=bool)
+    for t in range(n_t):
+        idx = np.flatnonzero(onset[:, t])
+        if idx.size == 0:
+            continue
+        growth, i_cyc = _growth_margin(nd[idx], ev[idx], t, days, p)
+        cands.append((t, idx, growth))
+        if p.mask_outside_cycles:
+            in_cycle[idx[growth >= 0], t:i_cyc] = True
+
+    # Masks as fractions of all valid observations. With mask_outside_cycles only dates outside
+    # confirmed flood-growth cycles count as water/forest/shrub, so a paddy's own flooded and green
+    # dates (over 22 % / 43 % of a 3-crop year or of a short monsoon series) never mask it.
+    out_ok = ok & ~in_cycle
+    water_frac = fraction((out_ok & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).sum(axis=-1), n_valid)
+    forest_frac = fraction((out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1), n_valid)
+    water = water_frac >= _F32(p.water_fraction)  # NaN (no valid obs) compares False
+    forest = forest_frac >= _F32(p.forest_fraction)
+    if p.shrub_lswi_min is not None:
+        forest |= out_ok.any(axis=-1) & (~out_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
+    masked = water | forest
+    with np.errstate(invalid="ignore"):
+        mask_margin = np.minimum(_F32(p.water_fraction) - water_frac, _F32(p.forest_fraction) - forest_frac)
+    mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
+
+    # Pass 2: seasons in time order (one per window with a calendar).
+    n_slots = n_windows or p.max_seasons
+    slots = np.zeros((n_pix, n_slots), dtype=np.uint16)
+    count = np.zeros(n_pix, dtype=np.int32)
+    last = np.full(n_pix, np.iinfo(np.int32).min // 2, dtype=np.int64)
+    best = np.full(n_pix, -np.inf, dtype=_F32)
+    for t, idx, growth in cands:
+        best[idx] = np.maximum(best[idx], np.minimum(growth / _F32(_SCORE_SCALE), mask_margin[idx]))
+        acc = (growth >= 0) & ~masked[idx]
+        if n_windows:
+            w = int(window[t])
+            acc &= slots[idx, w] == 0
+            slots[idx[acc], w] = doy[t]
+        else:
+            acc &= (days[t] - last[idx]) >= p.min_season_days
+            sel = idx[acc]
+            fits = count[sel] < n_slots
+            slots[sel[fits], count[sel[fits]]] = doy[t]
+            last[sel] = days[t]
+        count[idx[acc]] += 1
+
+    score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
+    qa = (np.where(n_window > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_OPTICAL, 0)
+          | np.where(water, QA_WATER, 0) | np.where(forest, QA_FOREST_BUILT, 0)).astype(np.uint8)
+    return finish_outputs(lead, n_valid, count, slots, score, n_window, qa)
+
+
+def _bands(ds: xr.Dataset, p: OpticalRiceParams) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """NDVI, EVI and LSWI: taken from ``ds`` when present, else computed from the bands (lazy)."""
+    if all(v in ds for v in ("ndvi", "evi", "lswi")):
+        return ds["ndvi"], ds["evi"], ds["lswi"]
+    need = ("nir", "red", "blue", "swir16", p.lswi_nir_band)
+    missing = sorted({b for b in need if b not in ds})
+    if missing:
+        raise MissingBandError(
+            f"the optical rice rule needs bands {sorted(set(need))} (or variables ndvi, evi, lswi); "
+            f"missing {missing} among {sorted(map(str, ds.data_vars))}. Rename bands to common names "
+            "(agromap.sensors) or compute the indices with agromap.indices first."
+        )
+    return (indices.ndvi(ds["nir"], ds["red"]), indices.evi(ds["nir"], ds["red"], ds["blue"]),
+            indices.lswi(ds[p.lswi_nir_band], ds["swir16"]))
+
+
+def _valid_mask(ds: xr.Dataset, like: xr.DataArray, p: OpticalRiceParams, valid: xr.DataArray | None) -> xr.DataArray:
+    """Clear-observation mask from ``valid``/``scl``, the blue cloud test and the snow test (lazy bool)."""
+    from .. import masks
+
+    out = xr.ones_like(like, dtype=bool)
+    if valid is not None:
+        out = out & valid.astype(bool)
+    elif "scl" in ds:
+        out = out & masks.scl_valid(ds["scl"])
+    if p.cloud_blue is not None and "blue" in ds:
+        out = out & (ds["blue"] < np.float32(p.cloud_blue))
+    if p.snow_ndsi is not None and "green" in ds and "swir16" in ds and "nir" in ds:
+        ndsi = indices.ndsi(ds["green"], ds["swir16"])
+        snow = (ndsi > np.float32(p.snow_ndsi)) & (ds["nir"] > np.float32(p.snow_nir))
+        out = out & ~snow
+    return out.rename("valid")
+
+
+def optical_rice_rule(
+    ds: xr.Dataset,
+    params: OpticalRiceParams | None = None,
+    *,
+    valid: xr.DataArray | None = None,
+    windows: str | Sequence[SeasonWindow] | None = None,
+) -> xr.Dataset:
+    """Label-free paddy rice map and transplanting dates from an optical time series.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        ``(time, y, x)`` raster or ``(time, point)`` table (any dims with ``time``), numpy or
+        dask. Either reflectance bands ``nir``, ``red``, ``blue``, ``swir16`` (0-1, NaN = nodata;
+        optional ``green`` for the snow test and ``scl`` for the Sentinel-2 cloud mask), or
+        precomputed ``ndvi``, ``evi``, ``lswi`` (float, NaN = nodata). Dates may be irregular,
+        unsorted (they are sorted) or missing; duplicates are an error.
+    params : OpticalRiceParams, optional
+        Thresholds (defaults: published values).
+    valid : xarray.DataArray of bool, optional
+        Clear-observation mask (True = usable) aligned with ``ds``; when given, ``scl`` is not used.
+    windows : str or sequence of SeasonWindow, optional
+        Flooding/transplanting windows (a :data:`~agromap.rice.seasons.CROP_CALENDARS` name or
+        windows); ``None`` finds seasons anywhere in the series.
+
+    Returns
+    -------
+    xarray.Dataset
+        The variables of :mod:`agromap.rice.seasons` (``rice_class`` uint8/255, ``n_seasons``
+        uint8/255, ``transplant_doy`` uint16 ``(season, ...)``/0, ``rice_score`` float32/NaN,
+        ``n_valid_obs``, ``n_valid_in_flood_window``, ``qa_flags`` uint8) on the non-time dims
+        of ``ds``, with its coordinates (grid included). Lazy when ``ds`` is dask-backed (time is
+        merged into one chunk); dtypes are known before computing. No float64.
+
+    Raises
+    ------
+    MissingBandError
+        Neither the bands nor the indices are present.
+    InputError
+        No ``time`` dimension or coordinate, or duplicated dates.
+
+    References
+    ----------
+    Xiao X. et al. 2005, RSE 95:480-492; Xiao X. et al. 2006, RSE 100:95-113; SCIENCE.md §3.1.
+
+    Examples
+    --------
+    >>> from agromap.testing import SceneSpec, make_s2_stack
+    >>> out = optical_rice_rule(make_s2_stack(SceneSpec(shape=(16, 16))))
+    >>> out.rice_class.dtype.name, out.transplant_doy.dims
+    ('uint8', ('season', 'y', 'x'))
+    """
+    p = params if params is not None else OpticalRiceParams()
+    if not isinstance(ds, xr.Dataset):
+        raise ConfigError("optical_rice_rule takes an xarray.Dataset of bands (nir, red, blue, swir16) "
+                          "or of indices (ndvi, evi, lswi).")
+    win = resolve_windows(windows)
+    ds = prepare_series(ds, "optical_rice_rule input")  # type: ignore[assignment]
+    if valid is not None:
+        valid = prepare_series(valid, "valid mask")  # type: ignore[assignment]
+    ndvi, evi, lswi = _bands(ds, p)
+    ok = _valid_mask(ds, ndvi, p, valid)
+    days, doy = time_axis(ds["time"].values)
+    kwargs = {"days": days, "doy": doy, "window": window_index(doy, win), "n_windows": len(win), "p": p}
+    attrs = {"algorithm": "xiao-pppm-multiseason", "rice_rule": "optical",
+             "parameters": json.dumps(dataclasses.asdict(p), sort_keys=True),
+             "season_windows": json.dumps([dataclasses.asdict(w) for w in win])}
+    return apply_rule(_optical_kernel, [ndvi, evi, lswi, ok], kwargs, len(win) or p.max_seasons, attrs)
