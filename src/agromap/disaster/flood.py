@@ -1,0 +1,699 @@
+"""Flood extent and flood classes from Sentinel-1 (and Sentinel-2 when clear), lazily (SCIENCE.md §6.1-6.2).
+
+Evidence
+--------
+- **Change detection** when a pre-event scene exists, UN-SPIDER Recommended Practice: focal mean
+  over a 50 m circle in linear power, then ``post_db / pre_db > 1.25`` on VH (``change_rule`` may
+  use ``post - pre < -3 dB`` instead, or both). ``require_dark_post`` (default, a recommendation)
+  also asks the post scene to be below its own automatic water threshold, which removes harvest and
+  soil-moisture drops; ``require_dark_post=False`` reproduces the RP exactly.
+- **Single scene** (no pre-event scene): VV and VH are each thresholded by
+  :func:`~agromap.disaster.threshold.robust_threshold` (B-max tile Otsu, bimodality check,
+  published fallback), after a 20 m focal mean. Each polarisation gives a logistic membership
+  ``1 / (1 + exp(-(t - x_db) / 1 dB))``; the radar water likelihood is their mean.
+- **Optical**: MNDWI (or NDWI) with SCL {0, 1, 3, 8, 9, 10} masked, membership
+  ``1 / (1 + exp(-(index - t) / 0.05))`` with t = 0 (or an automatic threshold).
+- **Fusion rule**: where radar and optical are both valid, the likelihood is the mean of the two
+  memberships, so a pixel is water when the summed evidence says so (one confident source wins
+  over a hesitant one; equal confidence in opposite directions gives 0.5 = water); where only one
+  is valid (cloud, swath edge) that one is used alone. Water = likelihood >= 0.5.
+
+Classes (uint8, nodata 255; precedence 6 > 1 > 5 > 4 > 3 > 2 > 0; no observation = 255 wins)
+--------------------------------------------------------------------------------------------
+1 reference water: a supplied mask (e.g. JRC GSW occurrence >= 75 %), else water on at least
+``reference_frequency`` of the pre-event dates (rice-mask pixels never, they are managed water);
+6 excluded: slope > 5 deg (from a DEM), HAND > 15 m, or a supplied exclusion mask; flood pixels
+(water, observed, not reference, not excluded) in connected groups of fewer than ``mmu_pixels``
+are dropped; the rest are 5 on rice in its own puddling/transplanting window (transplanting DOY
+- 14 d to + 20 d), 4 on other rice, 3 on cropland, 2 elsewhere.
+
+Exactness over dask: the focal mean and slope use ``map_overlap`` with the kernel radius, and the
+minimum mapping unit uses ``map_overlap`` with a margin of ``mmu_pixels - 1``: a component smaller
+than N pixels spans fewer than N pixels in any direction, so it lies inside the margin, and a
+larger one has N connected pixels within that distance. Numpy and any chunking give identical
+classes. Value checks (dB/linear confusion, all-NaN) run inside the graph and raise at compute.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+from dask.base import is_dask_collection
+from scipy import ndimage
+
+from ..errors import ConfigError, InputError, NoValidDataError
+from ..io.grid import geobox_of, require_same_grid
+from ..io.layers import LayerSpec
+from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
+
+__all__ = [
+    "FloodParams", "FLOOD_CLASSES", "LAYER_SPECS", "OrbitMismatchError", "SarUnitsError", "flood_map",
+    "prepare_sar", "speckle_filter", "sar_water_likelihood", "change_likelihood",
+    "optical_water_likelihood", "reference_water", "managed_paddy_water", "minimum_mapping_unit",
+    "slope_degrees", "pixel_size_m",
+]  # fmt: skip
+
+#: (value, name, colour) of ``flood_class`` (SCIENCE.md §6.2); 255 is nodata.
+FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = (
+    (0, "not flooded", "C8C8C8"),
+    (1, "reference / permanent water", "0000FF"),
+    (2, "observed flood water", "00B4FF"),
+    (3, "flooded cropland", "FF0000"),
+    (4, "flooded rice", "FF7F00"),
+    (5, "managed paddy water", "7FC97F"),
+    (6, "excluded / not observable", "969696"),
+)
+
+LAYER_SPECS: dict[str, LayerSpec] = {
+    "flood_class": LayerSpec("flood_class", "class", "uint8", 255, "class",
+                             "Flood classes (SCIENCE.md §6.2; precedence 6>1>5>4>3>2>0)", classes=FLOOD_CLASSES),
+    "flood_likelihood": LayerSpec("flood_likelihood", "continuous", "float32", float("nan"), "1",
+                                  "Water likelihood 0-1 (fused radar/optical evidence; >= 0.5 is water)"),
+}
+
+
+class OrbitMismatchError(InputError, ValueError):
+    """Pre- and post-event SAR scenes come from different relative orbits or pass directions."""
+
+
+class SarUnitsError(InputError, ValueError):
+    """SAR values do not look like the declared units (dB passed as linear power, or the reverse)."""
+
+
+@dataclass(frozen=True)
+class FloodParams:
+    """Flood mapping parameters; frozen, so they tokenize into the dask graph."""
+
+    speckle_radius_m: float = 50.0
+    """Focal-mean circle radius for change detection (UN-SPIDER RP)."""
+    single_scene_radius_m: float = 20.0
+    """Focal-mean radius for single-scene thresholding (recommendation: keeps edges)."""
+    change_rule: Literal["ratio", "difference", "both"] = "ratio"
+    """``ratio``: post_db/pre_db > ratio_threshold (RP); ``difference``: post-pre < difference_db."""
+    change_polarisation: Literal["vh", "vv"] = "vh"
+    ratio_threshold: float = 1.25
+    difference_db: float = -3.0
+    require_dark_post: bool = True
+    """Also require post < its automatic water threshold; False reproduces the RP exactly."""
+    vv: ThresholdParams = SAR_VV
+    vh: ThresholdParams = SAR_VH
+    sar_scale_db: float = 1.0
+    """Width (dB) of the logistic SAR memberships."""
+    ratio_scale: float = 0.05
+    """Width of the logistic change-ratio membership."""
+    optical_index: Literal["mndwi", "ndwi"] = "mndwi"
+    optical_threshold: float | None = 0.0
+    """Fixed index threshold; None = automatic (robust Otsu on the index)."""
+    optical_scale: float = 0.05
+    scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10)
+    reference_frequency: float = 0.75
+    """Minimum share of pre-event dates that are water for reference water (hydrafloods: 75 %)."""
+    mmu_pixels: int = 8
+    """Minimum connected flood pixels (UN-SPIDER: 8); 1 disables."""
+    eight_connected: bool = True
+    slope_max_deg: float = 5.0
+    hand_max_m: float = 15.0
+    puddling_days: int = 14
+    """Days before transplanting during which a paddy is deliberately flooded."""
+    managed_days_after: int = 20
+    """Days after transplanting during which paddy water is still managed water."""
+
+
+# ---- small helpers ----------------------------------------------------------------------------
+
+
+def pixel_size_m(arr: xr.DataArray | xr.Dataset) -> tuple[float, float]:
+    """(dy, dx) pixel size in metres; geographic grids use the scene-centre latitude (approximate)."""
+    g = geobox_of(arr)
+    ry, rx = abs(g.resolution.y), abs(g.resolution.x)
+    if g.crs.geographic:
+        lat = math.radians((g.boundingbox.bottom + g.boundingbox.top) / 2)
+        return ry * 110_574.0, rx * 111_320.0 * math.cos(lat)
+    if "metre" not in str(g.crs.units[0]):
+        raise ConfigError(f"grid units are {g.crs.units}, not metres; reproject to a metric CRS (e.g. UTM).")
+    return ry, rx
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))).astype(np.float32)
+
+
+def _ufunc(kernel: Any, *args: Any, dtype: Any = np.float32, core: list[list[str]] | None = None,
+           **kwargs: Any) -> xr.DataArray:
+    out: xr.DataArray = xr.apply_ufunc(kernel, *args, kwargs=kwargs, input_core_dims=core,
+                                       dask="parallelized", output_dtypes=[dtype])
+    return out
+
+
+def _overlap(kernel: Any, arr: xr.DataArray, depth: int, dtype: Any, **kwargs: Any) -> xr.DataArray:
+    """Apply a spatial kernel on the last two axes; exact over dask via ``map_overlap``."""
+    data = arr.data
+    if is_dask_collection(data) and depth > 0:
+        d = {arr.ndim - 2: depth, arr.ndim - 1: depth} | {i: 0 for i in range(arr.ndim - 2)}
+        data = data.map_overlap(kernel, depth=d, boundary="none", dtype=dtype,
+                                meta=np.empty((0,) * arr.ndim, dtype=dtype), **kwargs)
+    elif is_dask_collection(data):
+        data = data.map_blocks(kernel, dtype=dtype, meta=np.empty((0,) * arr.ndim, dtype=dtype), **kwargs)
+    else:
+        data = kernel(np.asarray(data), **kwargs)
+    return arr.copy(data=data)
+
+
+# ---- input checks that run inside the graph --------------------------------------------------
+
+
+def _census(data: Any) -> Any:
+    """int64 counts [finite, < 0, in (0, 1], in (-40, 5)] of an array (lazy if dask)."""
+    import dask.array as da
+
+    lazy = is_dask_collection(data)
+    xp: Any = da if lazy else np
+    f = xp.isfinite(data)
+    out = xp.stack([f.sum(), (f & (data < 0)).sum(), (f & (data > 0) & (data <= 1)).sum(),
+                    (f & (data > -40) & (data < 5)).sum()]).astype(np.int64)
+    return out.rechunk(-1) if lazy else out
+
+
+def _check_census(census: np.ndarray, units: str, name: str) -> None:
+    n, neg, unit, dbr = (int(v) for v in census.reshape(-1, 4)[0])
+    if n == 0:
+        raise NoValidDataError(f"SAR band {name!r} has no valid pixel (all NaN/fill); check that the scene "
+                               "covers the area of interest and that nodata was read as NaN.")
+    pct = {"neg": 100 * neg / n, "unit": 100 * unit / n, "db": 100 * dbr / n}
+    problem = None
+    if units == "linear" and pct["neg"] > 5:
+        problem = (f"declared linear power but {pct['neg']:.0f} % of its values are negative, as in dB; convert "
+                   "with agromap.sensors.s1.to_linear(arr) or pass units='db'")
+    elif units == "linear" and pct["unit"] < 50:
+        problem = f"declared linear power but only {pct['unit']:.0f} % of its values lie in (0, 1]; amplitude or DN?"
+    elif units == "db" and pct["unit"] >= 50 and pct["neg"] <= 5:
+        problem = (f"declared dB but {pct['unit']:.0f} % of its values lie in (0, 1] and almost none are negative, "
+                   "as in linear power; pass units='linear' (the default)")
+    elif units == "db" and pct["db"] < 50:
+        problem = f"declared dB but only {pct['db']:.0f} % of its values lie in (-40, 5) dB; check the scaling"
+    if problem:
+        raise SarUnitsError(f"SAR band {name!r} was {problem}.")
+
+
+def _guard_kernel(x: np.ndarray, census: np.ndarray, *, units: str, name: str) -> np.ndarray:
+    _check_census(census, units, name)
+    x32 = x.astype(np.float32, copy=False)
+    if units == "db":
+        x32 = np.power(np.float32(10.0), x32 / np.float32(10.0)).astype(np.float32)
+    return np.where(x32 > 0, x32, np.float32(np.nan)).astype(np.float32)  # zeros and negatives are fill
+
+
+def prepare_sar(arr: xr.DataArray, units: Literal["linear", "db"] = "linear") -> xr.DataArray:
+    """Backscatter as float32 linear power, with value checks that raise at compute.
+
+    Parameters
+    ----------
+    arr : xarray.DataArray
+        Sigma0 of one polarisation, any dims, numpy or dask; NaN = nodata.
+    units : {"linear", "db"}
+        Declared units. Linear power must be mostly in (0, 1] with < 5 % negative values; dB mostly
+        in (-40, 5) and not linear-looking.
+
+    Returns
+    -------
+    xarray.DataArray
+        float32 linear power; values <= 0 become NaN. Lazy if ``arr`` is: the checks are a global
+        census fed into every block, so :class:`SarUnitsError` or :class:`NoValidDataError` surface
+        at compute (immediately for numpy input).
+    """
+    if units not in ("linear", "db"):
+        raise ConfigError(f"units must be 'linear' or 'db', got {units!r}.")
+    census = xr.DataArray(_census(arr.data), dims=["census"])
+    out = _ufunc(_guard_kernel, arr, census, core=[[], ["census"]], units=units, name=str(arr.name))
+    return out.rename(arr.name).assign_attrs(arr.attrs).assign_attrs(units="1")
+
+
+# ---- spatial kernels ----------------------------------------------------------------------------
+
+
+def _disk(radius: int, ndim: int) -> np.ndarray:
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    disk = (yy * yy + xx * xx <= radius * radius).astype(np.float64)
+    return disk.reshape((1,) * (ndim - 2) + disk.shape)
+
+
+def _focal_mean_kernel(x: np.ndarray, radius: int) -> np.ndarray:
+    x64 = x.astype(np.float64)
+    valid = np.isfinite(x64)
+    w = _disk(radius, x.ndim)
+    num = ndimage.correlate(np.where(valid, x64, 0.0), w, mode="constant", cval=0.0)
+    den = ndimage.correlate(valid.astype(np.float64), w, mode="constant", cval=0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid & (den > 0), num / den, np.nan).astype(np.float32)
+
+
+def speckle_filter(linear: xr.DataArray, radius_m: float) -> xr.DataArray:
+    """Focal mean over a circle of ``radius_m`` in linear power (NaN-aware), on the last two axes.
+
+    Returns float32, NaN where the input is NaN; lazy; identical for numpy and any chunking.
+    """
+    dy, dx = pixel_size_m(linear)
+    r = int(round(radius_m / min(dy, dx)))
+    if r < 1:
+        return linear.astype(np.float32)
+    return _overlap(_focal_mean_kernel, linear, r, np.float32, radius=r)
+
+
+def _db(x: np.ndarray) -> np.ndarray:
+    out = np.full(x.shape, np.nan, dtype=np.float32)
+    np.log10(x, out=out, where=x > 0)
+    return (out * np.float32(10.0)).astype(np.float32)
+
+
+def _mmu_kernel(cand: np.ndarray, min_pixels: int, eight: bool) -> np.ndarray:
+    structure = np.ones((3, 3)) if eight else None
+    lab, n = ndimage.label(cand, structure=structure)
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    keep = sizes >= min_pixels
+    keep[0] = False
+    return keep[lab]
+
+
+def minimum_mapping_unit(mask: xr.DataArray, min_pixels: int, *, eight_connected: bool = True) -> xr.DataArray:
+    """Drop connected groups of True smaller than ``min_pixels`` (``scipy.ndimage.label``).
+
+    Exact over dask: ``map_overlap`` with a margin of ``min_pixels - 1`` (see the module docstring).
+    Returns bool, lazy, same chunks.
+    """
+    if min_pixels <= 1:
+        return mask.astype(bool)
+    return _overlap(_mmu_kernel, mask.astype(bool), min_pixels - 1, np.bool_,
+                    min_pixels=min_pixels, eight=eight_connected)
+
+
+def _slope_kernel(z: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    z64 = z.astype(np.float64)
+    if min(z64.shape) < 2:
+        return np.zeros(z64.shape, dtype=np.float32)
+    gy, gx = np.gradient(z64, dy, dx)
+    return np.degrees(np.arctan(np.hypot(gx, gy))).astype(np.float32)
+
+
+def slope_degrees(dem: xr.DataArray) -> xr.DataArray:
+    """Terrain slope in **degrees** from elevation in metres (``numpy.gradient``); float32, lazy."""
+    dy, dx = pixel_size_m(dem)
+    return _overlap(_slope_kernel, dem, 1, np.float32, dy=dy, dx=dx).rename("slope")
+
+
+# ---- evidence -----------------------------------------------------------------------------------
+
+
+def _sar_water_kernel(*args: np.ndarray, scale: float) -> np.ndarray:
+    num = cnt = 0
+    for x, t in zip(args[::2], args[1::2], strict=True):
+        m = _sigmoid((np.asarray(t, np.float32) - x) / np.float32(scale))
+        ok = np.isfinite(x)
+        num = num + np.where(ok, m, 0.0)
+        cnt = cnt + ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(np.asarray(cnt) > 0, num / np.maximum(cnt, 1), np.nan).astype(np.float32)
+
+
+def sar_water_likelihood(db: dict[str, xr.DataArray], thresholds: dict[str, xr.DataArray],
+                         scale_db: float = 1.0) -> xr.DataArray:
+    """Mean over polarisations of ``1 / (1 + exp(-(t - x_db) / scale_db))``; float32 0-1, NaN = no data."""
+    args: list[Any] = []
+    for pol in db:
+        args += [db[pol], thresholds[pol]]
+    return _ufunc(_sar_water_kernel, *args, scale=scale_db).rename("sar_water_likelihood")
+
+
+def _change_kernel(post: np.ndarray, pre: np.ndarray, t_dark: np.ndarray, *, p: FloodParams) -> np.ndarray:
+    valid = np.isfinite(post) & np.isfinite(pre)
+    both_neg = valid & (post < 0) & (pre < 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(both_neg, post / np.where(both_neg, pre, -1.0), 0.0)
+    l_ratio = np.where(both_neg, _sigmoid((ratio - p.ratio_threshold) / p.ratio_scale), 0.0)
+    l_diff = _sigmoid((p.difference_db - (post - pre)) / p.sar_scale_db)
+    lik = {"ratio": l_ratio, "difference": l_diff, "both": np.minimum(l_ratio, l_diff)}[p.change_rule]
+    if p.require_dark_post:
+        lik = np.minimum(lik, _sigmoid((np.asarray(t_dark, np.float32) - post) / np.float32(p.sar_scale_db)))
+    return np.where(valid, lik, np.nan).astype(np.float32)
+
+
+def change_likelihood(post_db: xr.DataArray, pre_db: xr.DataArray, dark_threshold: xr.DataArray | float,
+                      params: FloodParams) -> xr.DataArray:
+    """Change-detection flood likelihood (UN-SPIDER ratio and/or difference), float32 0-1, lazy.
+
+    ``post_db``/``pre_db`` are speckle-filtered dB; the ratio is only defined where both are
+    negative (elsewhere: no flood). ``dark_threshold`` (dB) is used when ``require_dark_post``.
+    """
+    return _ufunc(_change_kernel, post_db, pre_db, dark_threshold, p=params).rename("change_likelihood")
+
+
+def _optical_kernel(index: np.ndarray, t: np.ndarray, scale: float) -> np.ndarray:
+    return np.where(np.isfinite(index), _sigmoid((index - np.asarray(t, np.float32)) / np.float32(scale)),
+                    np.nan).astype(np.float32)
+
+
+def optical_water_likelihood(optical: xr.Dataset, params: FloodParams) -> tuple[xr.DataArray, xr.Dataset | None]:
+    """Water likelihood from MNDWI (``green``, ``swir16``) or NDWI (``green``, ``nir``), SCL masked.
+
+    Returns the float32 0-1 likelihood (NaN where masked or missing) and, with an automatic
+    threshold, the :func:`robust_threshold` Dataset (else None). Lazy.
+    """
+    from ..indices import mndwi, ndwi_mcfeeters
+    from ..masks import scl_valid
+    from .threshold import OPTICAL_MNDWI
+
+    need = ("green", "swir16") if params.optical_index == "mndwi" else ("green", "nir")
+    _require_bands(optical, need, "optical")
+    idx = mndwi(optical.green, optical.swir16) if params.optical_index == "mndwi" else \
+        ndwi_mcfeeters(optical.green, optical.nir)
+    if "scl" in optical:
+        idx = idx.where(scl_valid(optical.scl, params.scl_invalid))
+    thr_ds = None
+    thr: Any = params.optical_threshold
+    if thr is None:
+        thr_ds = robust_threshold(idx, OPTICAL_MNDWI)
+        thr = thr_ds.threshold
+    return _ufunc(_optical_kernel, idx, thr, scale=params.optical_scale).rename("optical_water_likelihood"), thr_ds
+
+
+def _doy(date: Any) -> int:
+    d = _dt.date.fromisoformat(str(np.datetime_as_string(np.datetime64(date, "D"))))
+    return d.timetuple().tm_yday
+
+
+def _managed_kernel(rice: np.ndarray, doys: np.ndarray, *, event_doy: int, before: int, after: int) -> np.ndarray:
+    t = doys.astype(np.int64)
+    d = (event_doy - t + 182) % 365 - 182  # days since transplanting, wrapped across the new year
+    hit = (t > 0) & (d >= -before) & (d <= after)
+    return rice.astype(bool) & hit.any(axis=-1)
+
+
+def managed_paddy_water(rice: xr.DataArray, transplant_doy: xr.DataArray, event_date: Any,
+                        params: FloodParams) -> xr.DataArray:
+    """Rice pixels in their own puddling/transplanting stage on ``event_date`` (bool, lazy).
+
+    ``transplant_doy`` is uint16 day of year (0 = none), ``(y, x)`` or with one leading season
+    dimension; the stage is transplanting - ``puddling_days`` to + ``managed_days_after``.
+    """
+    doys = transplant_doy if transplant_doy.ndim == 3 else transplant_doy.expand_dims("season")
+    season = doys.dims[0]
+    return _ufunc(_managed_kernel, rice, doys, dtype=np.bool_, core=[[], [season]], event_doy=_doy(event_date),
+                  before=params.puddling_days, after=params.managed_days_after).rename("managed_paddy_water")
+
+
+def _frequency_kernel(lik: np.ndarray, min_freq: float) -> np.ndarray:
+    ok = np.isfinite(lik)
+    n = ok.sum(axis=-1)
+    water = (ok & (lik >= 0.5)).sum(axis=-1)
+    return (n > 0) & (water >= min_freq * np.maximum(n, 1))
+
+
+def reference_water(pre_lik: xr.DataArray, min_frequency: float) -> xr.DataArray:
+    """Water on at least ``min_frequency`` of the valid pre-event dates (likelihood >= 0.5); bool, lazy."""
+    if "time" not in pre_lik.dims:
+        pre_lik = pre_lik.expand_dims("time")
+    if pre_lik.chunks is not None:
+        pre_lik = pre_lik.chunk(time=-1)
+    return _ufunc(_frequency_kernel, pre_lik, dtype=np.bool_, core=[["time"]],
+                  min_freq=min_frequency).rename("reference_water")
+
+
+# ---- orchestration ------------------------------------------------------------------------------
+
+_ORBIT_KEYS = {
+    "relative orbit": ("relative_orbit", "sat:relative_orbit", "relativeOrbitNumber_start"),
+    "pass direction": ("orbit_direction", "orbit_state", "sat:orbit_state", "orbitProperties_pass"),
+}
+
+
+def _require_bands(ds: xr.Dataset, bands: tuple[str, ...], role: str) -> None:
+    from ..errors import MissingBandError
+
+    missing = [b for b in bands if b not in ds]
+    if missing:
+        raise MissingBandError(f"{role} scene lacks {missing}; it has {sorted(map(str, ds.data_vars))}. "
+                               "Load it with common band names (vv, vh, green, swir16, nir, scl).")
+
+
+def _orbit_info(ds: xr.Dataset) -> dict[str, str]:
+    attrs = dict(ds.attrs)
+    for v in ds.data_vars.values():
+        attrs.update({k: a for k, a in v.attrs.items() if k not in attrs})
+    info = {}
+    for what, keys in _ORBIT_KEYS.items():
+        for k in keys:
+            if k in attrs:
+                info[what] = str(attrs[k]).strip().lower()
+                break
+    return info
+
+
+def _check_orbits(post: xr.Dataset, pre: xr.Dataset) -> None:
+    a, b = _orbit_info(post), _orbit_info(pre)
+    for what in a.keys() & b.keys():
+        if a[what] != b[what]:
+            raise OrbitMismatchError(
+                f"pre-event scene has {what} {b[what]!r} but the post-event scene has {a[what]!r}; change "
+                "detection needs one relative orbit and pass direction (different geometry changes backscatter). "
+                "Pick a pre-event scene from the same track, or map the post scene alone (pre=None).")
+
+
+def _single_date(ds: xr.Dataset, role: str) -> tuple[xr.Dataset, Any]:
+    """Squeeze a one-date ``time`` axis; return the dataset and its date (or None)."""
+    if "time" not in ds.dims:
+        return ds, ds.coords["time"].values if "time" in ds.coords else None
+    if ds.sizes["time"] != 1:
+        raise ConfigError(f"{role} scene has {ds.sizes['time']} dates; select the event date first "
+                          "(ds.sel(time=..., method='nearest')) or mosaic it.")
+    t = ds.time.values[0]
+    return ds.isel(time=0, drop=True), t
+
+
+def _class_kernel(*masks: np.ndarray) -> np.ndarray:
+    flood, valid, ref, excl, rice, crop, managed = (np.asarray(m, dtype=bool) for m in masks)
+    out = np.where(flood, np.uint8(2), np.uint8(0))
+    out = np.where(flood & crop, np.uint8(3), out)
+    out = np.where(flood & rice, np.uint8(4), out)
+    out = np.where(flood & managed, np.uint8(5), out)
+    out = np.where(ref, np.uint8(1), out)
+    out = np.where(excl, np.uint8(6), out)
+    out = np.where(valid, out, np.uint8(255)).astype(np.uint8)
+    return np.broadcast_to(out, np.broadcast_shapes(*(m.shape for m in (flood, valid)))).copy()
+
+
+def _candidate_kernel(lik: np.ndarray, ref: np.ndarray, excl: np.ndarray) -> np.ndarray:
+    return np.isfinite(lik) & (lik >= 0.5) & ~np.asarray(ref, dtype=bool) & ~np.asarray(excl, dtype=bool)
+
+
+def _mean_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ok_a, ok_b = np.isfinite(a), np.isfinite(b)
+    s = np.where(ok_a, a, 0.0) + np.where(ok_b, b, 0.0)
+    n = ok_a.astype(np.float32) + ok_b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s / n, np.nan).astype(np.float32)
+
+
+def _latest_kernel(x: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(x)
+    last = x.shape[-1] - 1 - np.argmax(ok[..., ::-1], axis=-1)
+    val = np.take_along_axis(x, last[..., None], axis=-1)[..., 0]
+    return np.where(ok.any(axis=-1), val, np.nan).astype(np.float32)
+
+
+def _latest(stack: xr.DataArray) -> xr.DataArray:
+    """Most recent valid value per pixel along ``time`` (GEE ``mosaic()`` of a sorted collection)."""
+    stack = stack.sortby("time")
+    if stack.chunks is not None:
+        stack = stack.chunk(time=-1)
+    return _ufunc(_latest_kernel, stack, core=[["time"]])
+
+
+def _sar_db(ds: xr.Dataset, pols: list[str], units: Any, radius_m: float) -> dict[str, xr.DataArray]:
+    out = {}
+    for pol in pols:
+        lin = speckle_filter(prepare_sar(ds[pol], units), radius_m)
+        out[pol] = _ufunc(_db, lin).rename(f"{pol}_db")
+    return out
+
+
+def _exclusion(dem: xr.DataArray | None, hand: xr.DataArray | None, exclude: xr.DataArray | None,
+               p: FloodParams) -> xr.DataArray | bool:
+    parts: list[xr.DataArray] = []
+    if dem is not None:
+        parts.append(slope_degrees(dem) > p.slope_max_deg)
+    if hand is not None:
+        parts.append(hand > p.hand_max_m)
+    if exclude is not None:
+        parts.append(exclude.astype(bool))
+    if not parts:
+        return False
+    out = parts[0]
+    for q in parts[1:]:
+        out = out | q
+    return out
+
+
+@dataclass(frozen=True)
+class _Scene:
+    """Validated inputs of :func:`flood_map` (internal)."""
+
+    post: xr.Dataset | None
+    pre: xr.Dataset | None
+    optical: xr.Dataset | None
+    event_date: Any
+    pols: tuple[str, ...]
+
+
+def _validate(post: xr.Dataset | None, pre: xr.Dataset | None, optical: xr.Dataset | None, event_date: Any,
+              extras: tuple[xr.DataArray | None, ...]) -> _Scene:
+    if post is None and optical is None:
+        raise ConfigError("flood_map needs a post-event SAR scene, an optical scene, or both.")
+    if pre is not None and post is None:
+        raise ConfigError("a pre-event scene needs a post-event SAR scene.")
+    date, pols = None, ()
+    if post is not None:
+        post, date = _single_date(post, "post-event")
+        pols = tuple(b for b in ("vv", "vh") if b in post)
+        if not pols:
+            _require_bands(post, ("vh",), "post-event")
+    if optical is not None:
+        optical, odate = _single_date(optical, "optical")
+        date = date if date is not None else odate
+    event_date = event_date if event_date is not None else date
+    arrays = [a for ds in (post, optical) if ds is not None for a in ds.data_vars.values()]
+    arrays += [a for a in extras if a is not None]
+    if pre is not None and post is not None:
+        _check_orbits(post, pre)
+        arrays += [pre[b] for b in pre.data_vars if b in ("vv", "vh")]
+        if "time" in pre.coords and event_date is not None and np.any(
+                np.atleast_1d(pre.time.values) >= np.datetime64(event_date, "ns")):
+            raise ConfigError("pre-event dates must be before the post-event date; check the date ranges.")
+    require_same_grid(*[a for a in arrays if a.ndim >= 2])
+    return _Scene(post, pre, optical, event_date, pols)
+
+
+def _radar(sc: _Scene, rice: xr.DataArray | None, p: FloodParams, units: Any,
+           out: xr.Dataset) -> tuple[xr.DataArray, Any]:
+    """Radar water/flood likelihood and the derived reference water (False when none)."""
+    post = sc.post if sc.post is not None else xr.Dataset()  # the caller checked that post exists
+    radius = p.speckle_radius_m if sc.pre is not None else p.single_scene_radius_m
+    post_db = _sar_db(post, sc.pols, units, radius)
+    thresholds = {}
+    for pol in sc.pols:
+        res = robust_threshold(post_db[pol], p.vv if pol == "vv" else p.vh)
+        thresholds[pol] = out[f"threshold_{pol}"] = res.threshold
+        out[f"threshold_method_{pol}"] = res.method
+    if sc.pre is None:
+        return sar_water_likelihood(post_db, thresholds, p.sar_scale_db), False
+    cp = p.change_polarisation
+    _require_bands(sc.pre, (cp,), "pre-event")
+    _require_bands(post, (cp,), "post-event")
+    pre_db = _sar_db(sc.pre, [b for b in sc.pols if b in sc.pre], units, p.speckle_radius_m)
+    before = _latest(pre_db[cp]) if "time" in pre_db[cp].dims else pre_db[cp]
+    lik = change_likelihood(post_db[cp], before, thresholds[cp], p)
+    ref = reference_water(sar_water_likelihood(pre_db, thresholds, p.sar_scale_db), p.reference_frequency)
+    return lik, (ref & ~rice.astype(bool) if rice is not None else ref)
+
+
+def flood_map(
+    post: xr.Dataset | None,
+    pre: xr.Dataset | None = None,
+    *,
+    optical: xr.Dataset | None = None,
+    reference: xr.DataArray | None = None,
+    rice: xr.DataArray | None = None,
+    cropland: xr.DataArray | None = None,
+    transplant_doy: xr.DataArray | None = None,
+    event_date: Any = None,
+    dem: xr.DataArray | None = None,
+    hand: xr.DataArray | None = None,
+    exclude: xr.DataArray | None = None,
+    units: Literal["linear", "db"] = "linear",
+    params: FloodParams = FloodParams(),  # noqa: B008 (frozen)
+) -> xr.Dataset:
+    """Flood classes and water likelihood for one event date (SCIENCE.md §6.1-6.2).
+
+    Parameters
+    ----------
+    post : xarray.Dataset or None
+        Post-event Sentinel-1 ``vv`` and/or ``vh`` sigma0 ``(y, x)`` (or one date), float32 linear
+        power (``units="db"`` for dB inputs such as Sen1Floods11). None: optical only.
+    pre : xarray.Dataset, optional
+        Pre-event scene ``(y, x)`` or stack ``(time, y, x)``: same grid, orbit and units. Given:
+        change detection against its most recent valid value per pixel (GEE ``mosaic()``), and
+        reference water from all its dates. Absent: single-scene VV+VH thresholding.
+    optical : xarray.Dataset, optional
+        Post-event ``green`` + ``swir16`` (MNDWI) or ``nir`` (NDWI) reflectance, optional ``scl``.
+    reference : xarray.DataArray, optional
+        bool reference water (e.g. JRC GSW occurrence >= 75); replaces the derived one.
+    rice, cropland : xarray.DataArray, optional
+        bool masks for classes 4/5 and 3.
+    transplant_doy : xarray.DataArray, optional
+        uint16 day of year (0 = none), ``(y, x)`` or ``(season, y, x)``; with ``rice`` it marks
+        managed paddy water (class 5) around ``event_date``.
+    event_date : date-like, optional
+        Default: the ``time`` of ``post`` (or ``optical``).
+    dem, hand, exclude : xarray.DataArray, optional
+        Elevation (m; slope > 5 deg excluded), height above nearest drainage (m; > 15 m excluded),
+        bool extra exclusion (shadow, layover, urban...): class 6.
+    units : {"linear", "db"}
+        Units of ``post``/``pre``, checked from the values at compute (:class:`SarUnitsError`).
+    params : FloodParams
+
+    Returns
+    -------
+    xarray.Dataset
+        ``flood_class`` uint8 ``(y, x)`` (:data:`FLOOD_CLASSES`, 255 = no observation),
+        ``flood_likelihood`` float32 0-1 (NaN = no observation), 0-d ``flood_detected`` bool,
+        ``valid_fraction`` float32, and per thresholded band ``threshold_<band>`` float32 and
+        ``threshold_method_<band>`` uint8 (:data:`~agromap.disaster.threshold.THRESHOLD_METHODS`).
+        Lazy for dask inputs; identical for numpy and any chunking.
+
+    Raises
+    ------
+    GridMismatchError, OrbitMismatchError, MissingBandError, ConfigError
+        At call time (metadata only).
+    SarUnitsError, NoValidDataError
+        At compute, from the values (dB/linear confusion; an all-NaN SAR band).
+    """
+    p = params
+    sc = _validate(post, pre, optical, event_date, (reference, rice, cropland, dem, hand, exclude))
+    out = xr.Dataset()
+    lik: xr.DataArray | None = None
+    ref: Any = False
+    if sc.post is not None:
+        lik, ref = _radar(sc, rice, p, units, out)
+    if reference is not None:
+        ref = reference.astype(bool)
+    if sc.optical is not None:
+        olik, othr = optical_water_likelihood(sc.optical, p)
+        if othr is not None:
+            out["threshold_optical"], out["threshold_method_optical"] = othr.threshold, othr.method
+        lik = olik if lik is None else _ufunc(_mean_kernel, lik, olik)
+    if lik is None:  # unreachable (_validate), but keeps type checkers informed
+        raise ConfigError("flood_map needs a post-event SAR scene or an optical scene.")
+    excl = _exclusion(dem, hand, exclude, p)
+    flood = minimum_mapping_unit(_ufunc(_candidate_kernel, lik, ref, excl, dtype=np.bool_), p.mmu_pixels,
+                                 eight_connected=p.eight_connected)
+    managed: Any = False
+    if rice is not None and transplant_doy is not None:
+        if sc.event_date is None:
+            raise ConfigError("managed paddy water needs the event date: pass event_date= or a time coordinate.")
+        managed = managed_paddy_water(rice, transplant_doy, sc.event_date, p)
+    masks = [m.astype(bool) if m is not None else False for m in (rice, cropland)]
+    cls = _ufunc(_class_kernel, flood, _ufunc(np.isfinite, lik, dtype=np.bool_), ref, excl, *masks, managed,
+                 dtype=np.uint8)
+    out["flood_class"] = cls.rename("flood_class").assign_attrs(
+        units="class", nodata=255, flag_values=[c[0] for c in FLOOD_CLASSES],
+        flag_meanings=" ".join(c[1].replace(" / ", "_or_").replace(" ", "_") for c in FLOOD_CLASSES),
+        method="optical" if sc.post is None else "change detection" if sc.pre is not None else "single scene")
+    out["flood_likelihood"] = lik.rename("flood_likelihood").assign_attrs(units="1", long_name="water likelihood")
+    out["flood_detected"] = ((cls >= 2) & (cls <= 4)).any()
+    out["valid_fraction"] = (cls != 255).mean().astype(np.float32)
+    if sc.event_date is not None:
+        out.attrs["event_date"] = str(np.datetime64(sc.event_date, "D"))
+    return out
