@@ -264,7 +264,7 @@ CASES = [
     (_case_not_yaml, 2, "not valid YAML"),
     (_case_not_a_mapping, 2, "top level must be a mapping"),
     (_case_unknown_product, 2, "areas.0.layers.0.product"),
-    (_case_water_without_method, 2, "water_mask needs method"),
+    (_case_water_without_method, 2, "areas.0.layers.0.water_mask.method: Field required"),
     (_case_bad_units, 2, "units"),
     (_case_bad_grid_crs, 2, "grid.crs 'EPSG:99999'"),
     (_case_bad_date, 3, "is not an ISO date"),

@@ -160,8 +160,10 @@ def _describe(g: GeoBox | None) -> str:
     return f"{g.shape.y}x{g.shape.x} px at {res:g} in {crs_name(g.crs)} (bounds {tuple(round(v, 6) for v in g.boundingbox)})"
 
 
-def crs_name(crs: CRS) -> str:
-    """``EPSG:<code>`` when the CRS has one, else its WKT."""
+def crs_name(crs: CRS | None) -> str:
+    """``EPSG:<code>`` when the CRS has one, else its WKT (``"no CRS"`` when missing)."""
+    if crs is None:
+        return "no CRS"
     return f"EPSG:{crs.epsg}" if crs.epsg else crs.to_wkt()
 
 

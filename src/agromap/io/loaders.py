@@ -28,6 +28,7 @@ __all__ = [
     "load_landsat_c2",
     "load_sentinel1",
     "load_stac_item",
+    "load_folder",
 ]
 
 #: A band map entry: a file (band 1) or (file, band index).
@@ -299,3 +300,52 @@ def _resolve_href(href: str, item_path: Path, asset_root: str | os.PathLike[str]
             "set asset_root to its folder."
         )
     return str(Path(asset_root) / Path(parsed.path).name)
+
+
+def load_folder(
+    folder: str | os.PathLike[str],
+    *,
+    pattern: str = "{date}_{band}.tif",
+    bands: tuple[str, ...],
+    scale: float = 1.0,
+    offset: float = 0.0,
+    nodata: float | None | str = "auto",
+    raw: tuple[str, ...] = (),
+    sar_units: Units | None = None,
+    chunk: int = 1024,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> list[Scene]:
+    """A folder of single-band files named by date and band, e.g. ``2023-06-01_red.tif``.
+
+    One scene per date; every date must have every requested band. With ``sar_units`` the
+    bands are backscatter and become linear power as in :func:`load_sentinel1`.
+    """
+    import re
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a directory; a folder input needs the folder of band files.")
+    if "{date}" not in pattern or "{band}" not in pattern:
+        raise MetadataError(f"pattern {pattern!r} must contain {{date}} and {{band}}.")
+    regex = re.compile("^" + re.escape(pattern).replace(r"\{date\}", r"(?P<date>\d{4}-?\d{2}-?\d{2})")
+                       .replace(r"\{band\}", r"(?P<band>[A-Za-z0-9]+)") + "$")
+    found: dict[str, dict[str, Path]] = {}
+    for path in sorted(root.iterdir()):
+        m = regex.match(path.name)
+        if m and m.group("band") in bands:
+            found.setdefault(m.group("date"), {})[m.group("band")] = path
+    if not found:
+        raise InputError(f"{root}: no file matches {pattern!r} for bands {list(bands)}.")
+    scenes = []
+    for date, files in sorted(found.items()):
+        missing = [b for b in bands if b not in files]
+        if missing:
+            raise MissingBandError(f"{root}: date {date} lacks band file(s) {missing} ({pattern}).")
+        band_map: dict[str, BandSource] = {b: files[b] for b in bands}
+        if sar_units is not None:
+            scenes.append(load_sentinel1(band_map, datetime=date, units=sar_units, scene_id=f"{root.name}-{date}",
+                                         chunk=chunk, max_pixels=max_pixels))
+        else:
+            scenes.append(load_files(band_map, datetime=date, scene_id=f"{root.name}-{date}", scale=scale,
+                                     offset=offset, nodata=nodata, raw=raw, chunk=chunk, max_pixels=max_pixels))
+    return scenes

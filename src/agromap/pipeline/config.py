@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 INDEX_PRODUCTS = ("ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi")
+PRODUCTS = (*INDEX_PRODUCTS, "water_mask", "backscatter_db", "rice")
 # YAML turns an unquoted 2023-05-15 into a date; keep it as ISO text either way.
 IsoDateTime = Annotated[str, BeforeValidator(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)]
 TimeReduce = Literal["each", "median", "mean", "max", "min", "first", "last"]
@@ -121,6 +122,21 @@ class Sentinel1Input(_Strict):
                                                       if isinstance(v, dict) else v)
 
 
+class FolderInput(_Strict):
+    """A folder of single-band files named by date and band (``2023-06-01_red.tif``): one scene per date."""
+
+    kind: Literal["folder"]
+    path: str
+    bands: tuple[str, ...] = Field(min_length=1)
+    pattern: str = "{date}_{band}.tif"
+    scale: float = 1.0
+    offset: float = 0.0
+    nodata: float | None | Literal["auto"] = "auto"
+    raw: tuple[str, ...] = ()
+    sar_units: Literal["db", "linear"] | None = None
+    """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
+
+
 class StacInput(_Strict):
     """A local STAC item JSON."""
 
@@ -131,7 +147,7 @@ class StacInput(_Strict):
 
 
 InputConfig = Annotated[
-    FilesInput | Sentinel2Input | LandsatInput | Sentinel1Input | StacInput, Field(discriminator="kind")
+    FilesInput | Sentinel2Input | LandsatInput | Sentinel1Input | StacInput | FolderInput, Field(discriminator="kind")
 ]
 
 
@@ -142,28 +158,69 @@ class MaskConfig(_Strict):
     qa_pixel_snow: bool = False
 
 
-class LayerConfig(_Strict):
-    """One output product."""
+class IndexLayer(_Strict):
+    """A spectral index per date or reduced over time."""
 
-    product: Literal["ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi", "water_mask",
-                     "backscatter_db"]
+    product: Literal["ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi"]
     time: TimeReduce = "each"
-    method: Literal["mndwi", "ndwi", "vh", "vv"] | None = None
-    """water_mask only: the evidence thresholded (optical index or SAR polarisation)."""
+
+
+class WaterLayer(_Strict):
+    """A thresholded water mask (optical index above, or SAR backscatter in dB below, a threshold)."""
+
+    product: Literal["water_mask"]
+    method: Literal["mndwi", "ndwi", "vh", "vv"]
     threshold: float | None = None
-    """water_mask only: index > threshold, or backscatter (dB) < threshold."""
-    band: Literal["vv", "vh", "hh", "hv"] | None = None
-    """backscatter_db only."""
+    time: TimeReduce = "each"
+
+
+class BackscatterLayer(_Strict):
+    """SAR backscatter in dB (reduced in linear power first)."""
+
+    product: Literal["backscatter_db"]
+    band: Literal["vv", "vh", "hh", "hv"]
+    time: TimeReduce = "each"
+
+
+class RiceLayer(_Strict):
+    """Rice map for the season(s) in the stack: label-free rules or a trained model."""
+
+    product: Literal["rice"]
+    method: Literal["optical", "sar", "model"]
+    calendar: Literal["india", "bangladesh"] | None = None
+    """Crop calendar whose transplanting windows bound the seasons; none = find seasons anywhere."""
+    params: dict[str, float | int | bool | str | None] = {}
+    """Rule thresholds overriding the published defaults (OpticalRiceParams / SarRiceParams fields)."""
+    speckle_filter: Annotated[int, Field(ge=0, le=15)] = 5
+    """SAR only: boxcar window (pixels) applied in linear power before the rule; 0 = off."""
+    model: str | None = None
+    """method=model: a skops model file written by `agromap rice-train`."""
+    model_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    reference_sample: str | None = None
+    """GeoJSON/GeoPackage/CSV of reference points (class field `reference`): accuracy and area estimate."""
+    reference_field: str = "reference"
 
     @model_validator(mode="after")
-    def _params(self) -> LayerConfig:
-        if self.product == "water_mask" and self.method is None:
-            raise ValueError("water_mask needs method: mndwi, ndwi, vh or vv")
-        if self.product != "water_mask" and (self.method or self.threshold is not None):
-            raise ValueError(f"method/threshold apply to water_mask only, not {self.product}")
-        if self.product == "backscatter_db" and self.band is None:
-            raise ValueError("backscatter_db needs band: vv, vh, hh or hv")
+    def _model_needs_file(self) -> RiceLayer:
+        if self.method == "model" and not self.model:
+            raise ValueError("method: model needs model: <path to a .skops file>")
+        if self.method != "model" and (self.model or self.model_sha256):
+            raise ValueError("model/model_sha256 apply to method: model only")
         return self
+
+
+class DistrictsConfig(_Strict):
+    """Polygons (GeoJSON, GeoPackage, Shapefile) for per-district tables of every layer."""
+
+    path: str
+    id_field: str
+    name_field: str | None = None
+
+
+LayerConfig = Annotated[
+    IndexLayer | WaterLayer | BackscatterLayer | RiceLayer,
+    Field(discriminator="product"),
+]
 
 
 class AreaConfig(_Strict):
@@ -174,6 +231,7 @@ class AreaConfig(_Strict):
     inputs: list[InputConfig] = Field(min_length=1)
     mask: MaskConfig = MaskConfig()
     layers: list[LayerConfig] = Field(min_length=1)
+    districts: DistrictsConfig | None = None
 
 
 class RunConfig(_Strict):
@@ -227,6 +285,9 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check spelling; see pipelines/demo.yaml for the schema)"
+        elif err["type"] == "union_tag_invalid":
+            loc = f"{loc}.product"
+            msg = f"unknown product {err['input'].get('product')!r}; choose one of {', '.join(PRODUCTS)}"
         parts.append(f"{loc}: {msg}")
     return f"{source}: invalid configuration: " + "; ".join(parts)
 

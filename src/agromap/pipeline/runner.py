@@ -32,7 +32,7 @@ from ..io.write import clean_stale_partials, lock_for_scheduler, publish_cog, sh
 from .config import AreaConfig, RunConfig
 from .lock import output_lock
 from .manifest import build_manifest, write_catalog, write_manifest
-from .products import PlannedLayer, mask_dataset, plan_layers
+from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of
 from .scheduler import open_execution
 
@@ -77,6 +77,14 @@ def new_run_id() -> str:
     return f"{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
+def _load_scenes(cfg: RunConfig, inp: Any) -> list[Scene]:
+    if inp.kind == "folder":
+        return loaders.load_folder(cfg.resolve(inp.path), pattern=inp.pattern, bands=inp.bands, scale=inp.scale,
+                                   offset=inp.offset, nodata=inp.nodata, raw=inp.raw, sar_units=inp.sar_units,
+                                   chunk=cfg.chunk, max_pixels=cfg.max_pixels)
+    return [_load_scene(cfg, inp)]
+
+
 def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
     common = {"chunk": cfg.chunk, "max_pixels": cfg.max_pixels}
     if inp.kind == "files":
@@ -97,11 +105,12 @@ def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
 
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     """Open headers, build the area's lazy stack and layers; reads no pixel."""
-    scenes = [_load_scene(cfg, inp) for inp in area.inputs]
+    scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp)]
     gbox = run_geobox(scenes, area.grid.spec(cfg.chunk))
     ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk)
     masked, valid_fraction = mask_dataset(ds, area)
-    return AreaPlan(area, gbox, scenes, masked, valid_fraction, plan_layers(area, masked))
+    layers = plan_layers(AreaContext(area, masked, cfg.resolve))
+    return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers)
 
 
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
@@ -191,6 +200,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             for job in stale:
                 if job.staging is not None:
                     job.staging.unlink(missing_ok=True)
+        products = _tables(cfg, plans, outputs, out)
         catalog = write_catalog(out, cfg.name, [o["stac_item"] for o in outputs])
         empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
         manifest = build_manifest(
@@ -202,6 +212,8 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                      "total": round(time.perf_counter() - t0, 3)},
         )
         manifest["catalog"] = catalog.name
+        manifest["accuracy"] = products["accuracy"]
+        manifest["tables"] = products["tables"]
         write_manifest(out, manifest)
     if empty:
         raise NoValidDataError(
@@ -209,6 +221,26 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             "Choose other dates or relax the mask (areas[].mask)."
         )
     return RunResult(run_id, out, manifest, outputs, warn)
+
+
+def _tables(cfg: RunConfig, plans: list[AreaPlan], outputs: list[dict[str, Any]], out: Path) -> dict[str, Any]:
+    """Accuracy reports of rice maps with a reference sample, then per-district tables."""
+    from .tables import district_tables, rice_accuracy
+
+    accuracy: list[dict[str, Any]] = []
+    estimates: dict[str, Any] = {}
+    for plan in plans:
+        area = plan.config
+        for layer in area.layers:
+            if layer.product != "rice" or not layer.reference_sample:
+                continue
+            entry = next(o for o in outputs if o["area"] == area.name
+                         and Path(o["path"]).name.startswith(f"rice_class_{layer.method}_"))
+            report = rice_accuracy(area, layer, out / entry["path"], cfg.resolve, out / area.name)
+            estimates[entry["path"]] = report.pop("_estimate")
+            accuracy.append({"area": area.name, "layer": entry["path"], **report})
+    tables = [t for plan in plans for t in district_tables(plan.config, outputs, out, cfg.resolve, estimates)]
+    return {"accuracy": accuracy, "tables": tables}
 
 
 def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: str,

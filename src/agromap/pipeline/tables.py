@@ -1,0 +1,120 @@
+"""After the compute: accuracy and area estimates, and per-district tables of every layer.
+
+These read the published COGs (small reads: reference points, zonal windows), never the
+sources, so they add no pass over the input data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+
+from ..io.write import atomic_write_text
+from .config import AreaConfig, RiceLayer
+
+__all__ = ["rice_accuracy", "district_tables"]
+
+log = logging.getLogger(__name__)
+
+
+def _sample_map(cog: Path, points: Any) -> np.ndarray:
+    """Class values of ``cog`` at the points (reprojected to the map CRS first)."""
+    with rasterio.open(cog) as src:
+        pts = points.to_crs(src.crs)
+        coords = [(g.x, g.y) for g in pts.geometry]
+        values = np.array([v[0] for v in src.sample(coords)], dtype=np.int64)
+        inside = np.array([src.bounds.left <= x <= src.bounds.right and src.bounds.bottom <= y <= src.bounds.top
+                           for x, y in coords])
+    return np.where(inside, values, 255)
+
+
+def mapped_area_ha(class_cog: Path) -> list[float]:
+    """True area (ha) of classes 0 and 1 in a published class map, also on geographic grids."""
+    from odc.geo.geobox import GeoBox
+
+    from ..area import pixel_area_ha
+
+    with rasterio.open(class_cog) as src:
+        values = src.read(1)
+        gbox = GeoBox((src.height, src.width), src.transform, src.crs.to_wkt())
+    area = pixel_area_ha(gbox).values
+    return [float(area[values == v].sum()) for v in (0, 1)]
+
+
+def rice_accuracy(area: AreaConfig, layer: RiceLayer, class_cog: Path, resolve: Any, out_dir: Path) -> dict[str, Any]:
+    """Confusion matrix, accuracies and the Olofsson area estimate of a rice map.
+
+    The reference sample's points are reprojected to the map's CRS (a sample drawn by
+    ``agromap.rice.sampling`` carries lon/lat); points on map nodata are left out and counted.
+    """
+    from ..rice.accuracy import accuracy_report, confusion_matrix, olofsson
+    from ..rice.labels import read_labels
+
+    if layer.reference_sample is None:
+        return {}
+    points = read_labels(resolve(layer.reference_sample), class_column=layer.reference_field, id_column=None)
+    mapped = _sample_map(class_cog, points)
+    reference = points["class"].to_numpy().astype(np.int64) if "class" in points else \
+        points[layer.reference_field].to_numpy().astype(np.int64)
+    keep = mapped != 255
+    cm = confusion_matrix(mapped[keep], reference[keep], classes=[0, 1])
+    estimate = olofsson(cm, mapped_area_ha(class_cog), class_names=["non-rice", "rice"], class_values=[0, 1])
+    report, markdown = accuracy_report(estimate, title=f"Rice map accuracy and area, area '{area.name}' "
+                                                       f"({layer.method} rule)")
+    report["n_reference_points"] = int(len(points))
+    report["n_points_on_nodata"] = int((~keep).sum())
+    stem = class_cog.stem.replace("rice_class", "accuracy")
+    atomic_write_text(out_dir / f"{stem}.json", json.dumps(report, indent=2, default=float))
+    atomic_write_text(out_dir / f"{stem}.md", markdown)
+    report["files"] = [f"{stem}.json", f"{stem}.md"]
+    report["_estimate"] = estimate
+    return report
+
+
+def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, resolve: Any,
+                    estimates: dict[str, Any]) -> list[dict[str, Any]]:
+    """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/max/count otherwise."""
+    from ..zonal import class_area_by_polygon, read_polygons, write_table, zonal_stats
+
+    if area.districts is None:
+        return []
+    polygons = read_polygons(resolve(area.districts.path))
+    d = area.districts
+    written = []
+    for entry in outputs:
+        if entry["area"] != area.name:
+            continue
+        cog = out / entry["path"]
+        with rasterio.open(cog) as src:
+            classes = sorted(int(k.split("_", 1)[1]) for k in src.tags(1) if k.startswith("CLASS_"))
+            is_class = bool(classes)
+            scaled = src.scales[0] != 1.0 or src.dtypes[0] not in ("float32", "float64")
+        if is_class:
+            target = [c for c in classes if c != 0] or classes
+            frames = []
+            for value in target:
+                est = estimates.get(entry["path"]) if value == 1 else None
+                df = class_area_by_polygon(cog, polygons, value, d.id_field, name_field=d.name_field,
+                                           outside="keep", estimate=est, estimate_class=value if est else None)
+                frames.append(df.assign(class_value=value))
+            import pandas as pd
+
+            table = pd.concat(frames, ignore_index=True)
+        elif not scaled:
+            table = zonal_stats(cog, polygons, ("mean", "max", "count"), d.id_field, name_field=d.name_field,
+                                outside="keep")
+        else:
+            continue
+        stem = Path(entry["path"]).stem
+        tdir = out / area.name / "tables"
+        tdir.mkdir(parents=True, exist_ok=True)
+        paths = write_table(table, tdir / f"{stem}_by_district.csv", tdir / f"{stem}_by_district.geojson",
+                            polygons=polygons, id_field=d.id_field)
+        written.append({"layer": entry["path"], "files": [str(p.relative_to(out)) for p in paths],
+                        "rows": int(len(table))})
+    return written
