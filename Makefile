@@ -6,7 +6,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 RUNS   ?= runs
 
-.PHONY: all venv demo test validate clean
+AGROMAP := $(VENV)/bin/agromap
+
+.PHONY: all venv demo rice test validate clean
 
 all: test
 
@@ -19,10 +21,19 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/agromap run pipelines/demo.yaml --out $(RUNS)/demo
+	$(AGROMAP) run pipelines/demo.yaml --out $(RUNS)/demo
+
+# Rice: rules + accuracy + district table, then train the classifier and map with it.
+rice: $(STAMP)
+	$(AGROMAP) run pipelines/rice.yaml --out $(RUNS)/rice
+	$(AGROMAP) rice-train pipelines/rice.yaml --area delta_optical \
+		--labels sample_data/synthetic_rice_delta/training_labels.geojson \
+		--out runs/rice/models/rice_rf.skops --block-size 400
+	$(AGROMAP) run pipelines/rice_model.yaml --out $(RUNS)/rice_model
 
 validate: $(STAMP)
-	$(VENV)/bin/agromap validate pipelines/demo.yaml
+	$(AGROMAP) validate pipelines/demo.yaml
+	$(AGROMAP) validate pipelines/rice.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -152,6 +152,15 @@ def show_versions_cmd() -> None:
     show_versions()
 
 
+def _register_product_commands() -> None:
+    from . import rice_cli
+
+    rice_cli.register(app)
+
+
+_register_product_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -302,7 +302,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
         else:
             entry = _reused_entry(final)
         if entry["valid_fraction"] == 0.0:
-            msg = f"{final}: no valid pixel (all cloud or fill)"
+            msg = f"{final}: nodata everywhere (all cloud or fill, or nothing detected)"
             warn.append(msg)
             log.warning(msg)
         outputs.append({"area": layer.area, "layer": layer.spec.name, "path": str(final.relative_to(out)),

@@ -74,6 +74,7 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
         return
     from distributed import Client, LocalCluster
 
+    _quiet_distributed()
     if scheduler == "local":
         # One worker process with a thread per core: GDAL decoding and numpy kernels release the
         # GIL, so threads parallelise the work without shipping chunks between processes, and the
@@ -106,6 +107,15 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
         yield Execution("distributed", client, _shape(client), progress)
     finally:
         client.close()
+
+
+def _quiet_distributed() -> None:
+    """distributed configures its own INFO loggers at import; keep them to errors unless debugging."""
+    if log.isEnabledFor(logging.DEBUG):
+        return
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith(("distributed", "tornado", "bokeh")):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _apply_env(env: dict[str, str]) -> None:
