@@ -28,7 +28,7 @@ rice: $(STAMP)
 	$(AGROMAP) run pipelines/rice.yaml --out $(RUNS)/rice
 	$(AGROMAP) rice-train pipelines/rice.yaml --area delta_optical \
 		--labels sample_data/synthetic_rice_delta/training_labels.geojson \
-		--out runs/rice/models/rice_rf.skops --block-size 400
+		--out $(RUNS)/models/rice_rf.skops --block-size 400
 	$(AGROMAP) run pipelines/rice_model.yaml --out $(RUNS)/rice_model
 
 validate: $(STAMP)
