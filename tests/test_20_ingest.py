@@ -347,8 +347,12 @@ def test_missing_band_rejected(tmp_path, samples):
         load_sentinel2_l2a(folder, bands=("red", "rededge1"))
     a = load_files({"red": p}, datetime="2021-01-01")
     b = load_files({"nir": p}, datetime="2021-01-02")
-    with pytest.raises(MissingBandError, match="lack band"):
-        stack_scenes([a, b], run_geobox([a], None))
+    with pytest.raises(MissingBandError, match="band 'nir' is missing"):
+        stack_scenes([a, b], run_geobox([a], None), bands=("red", "nir"))
+    # Without a band list, each date holds nodata for the other sensor's bands.
+    ds = stack_scenes([a, b], run_geobox([a], None))
+    assert np.isnan(ds["red"].values[1]).all() and np.isnan(ds["nir"].values[0]).all()
+    assert np.isfinite(ds["red"].values[0]).all()
 
 
 def test_unknown_crs_rejected(tmp_path):

@@ -110,9 +110,9 @@ def _case_no_overlap(tmp: Path) -> Path:
     return _config(tmp, [_files_input(a), {**_files_input(b), "datetime": "2021-02-01"}])
 
 
-def _case_mixed_bands_over_time(tmp: Path) -> Path:
-    a = _good(tmp)
-    return _config(tmp, [_files_input(a), {"kind": "files", "datetime": "2021-02-01", "bands": {"red": str(a)}}])
+def _case_sar_band_for_optical_index(tmp: Path) -> Path:
+    return _config(tmp, [{"kind": "sentinel1", "datetime": "2021-01-01", "units": "linear",
+                          "bands": {"vh": str(_good(tmp))}}])
 
 
 def _case_s2_without_baseline(tmp: Path) -> Path:
@@ -252,7 +252,7 @@ CASES = [
     (_case_index_needs_absent_band, 3, "nir"),
     (_case_no_crs, 3, "no coordinate reference system"),
     (_case_no_overlap, 3, "does not overlap the run grid"),
-    (_case_mixed_bands_over_time, 3, "lack band(s) ['nir']"),
+    (_case_sar_band_for_optical_index, 3, "nir"),
     (_case_s2_without_baseline, 3, "cannot decide the Sentinel-2 L2A BOA offset"),
     (_case_remote_href, 3, "set asset_root"),
     (_case_all_cloud, 4, "every layer of the run is nodata"),

@@ -58,6 +58,13 @@ def _resampling_for(arr: xr.DataArray, continuous: Resampling) -> Resampling:
     return "nearest" if not np.issubdtype(arr.dtype, np.floating) else continuous
 
 
+def _nodata_like(arr: xr.DataArray) -> xr.DataArray:
+    if np.issubdtype(arr.dtype, np.floating):
+        return xr.full_like(arr, np.nan)
+    # QA_PIXEL marks fill in bit 0; SCL and other class bands use 0 as nodata.
+    return xr.full_like(arr, 1 if arr.name == "qa_pixel" else arr.attrs.get("nodata", 0))
+
+
 def stack_scenes(
     scenes: Sequence[Scene],
     gbox: GeoBox,
@@ -74,8 +81,9 @@ def stack_scenes(
     gbox : GeoBox
         The run grid.
     bands : sequence of str, optional
-        Bands to keep; default: all. Every date must end up with the same bands, otherwise
-        :class:`MissingBandError` names the date and what it lacks.
+        Bands to keep; default: all. A requested band missing from a date raises
+        :class:`MissingBandError`; by default a date simply holds nodata for the bands of the
+        area's other sensors.
     resampling : str
         For continuous bands; class/QA bands always use nearest.
     chunk : int
@@ -108,13 +116,18 @@ def stack_scenes(
         per_time.append(xr.Dataset(variables).expand_dims(time=[np.datetime64(when.tz_localize(None), "ns")]))
     names = [set(ds.data_vars) for ds in per_time]
     wanted = set(bands) if bands is not None else set.union(*names)
-    for when, have in zip(sorted(by_time), names):
-        if wanted - have:
+    templates = {name: ds[name] for ds in per_time for name in ds.data_vars}
+    for i, (when, have) in enumerate(zip(sorted(by_time), names)):
+        missing = sorted(wanted - have)
+        if missing and bands is not None:
             ids = ", ".join(s.id for s in by_time[when])
             raise MissingBandError(
-                f"scene(s) {ids} at {when:%Y-%m-%d %H:%M} lack band(s) {sorted(wanted - have)} that other dates have; "
-                "give every date the same bands, or put different sensors in separate areas."
+                f"scene(s) {ids} at {when:%Y-%m-%d %H:%M} lack band(s) {missing} that were requested."
             )
+        # Several sensors in one area (S1 every 12 days, S2 every 5): a date without a band holds
+        # nodata for it, lazily (NaN for physical values, the band's nodata for classes/QA).
+        for name in missing:
+            per_time[i][name] = _nodata_like(templates[name]).isel(time=0).expand_dims(time=per_time[i]["time"])
     out = xr.concat(per_time, dim="time", combine_attrs="drop_conflicts", join="exact")
     out["time"].attrs["standard_name"] = "time"
     out.attrs["scene_ids"] = ["+".join(s.id for s in by_time[t]) for t in sorted(by_time)]
