@@ -89,9 +89,9 @@ def test_district_table(rice_run):
     table = next(t for t in result.manifest["tables"] if "rice_class_optical" in t["layer"])
     df = pd.read_csv(out / table["files"][0])
     assert list(df["id"]) == ["D01", "D02", "D03"]
-    assert {"area_ha", "adj_area_ha", "adj_area_ci95_ha"} <= set(df.columns)
+    assert {"rice_ha", "rice_adjusted_ha", "rice_adjusted_ci95_ha", "name"} <= set(df.columns)
     rice = _read(_one(out, "delta_optical", "rice_class_optical"))
-    assert df["area_ha"].sum() == pytest.approx(float((rice == 1).sum()) * 0.01, rel=1e-4)
+    assert df["rice_ha"].sum() == pytest.approx(float((rice == 1).sum()) * 0.01, rel=1e-4)
     assert (out / table["files"][1]).exists()
 
 

@@ -128,7 +128,9 @@ def stack_scenes(
         # nodata for it, lazily (NaN for physical values, the band's nodata for classes/QA).
         for name in missing:
             per_time[i][name] = _nodata_like(templates[name]).isel(time=0).expand_dims(time=per_time[i]["time"])
+    present = {name: [name in have for have in names] for name in sorted(wanted)}
     out = xr.concat(per_time, dim="time", combine_attrs="drop_conflicts", join="exact")
+    out.attrs["present"] = present
     out["time"].attrs["standard_name"] = "time"
     out.attrs["scene_ids"] = ["+".join(s.id for s in by_time[t]) for t in sorted(by_time)]
     return out.chunk({"time": 1, "y": chunk, "x": chunk})

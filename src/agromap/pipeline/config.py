@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 INDEX_PRODUCTS = ("ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi")
-PRODUCTS = (*INDEX_PRODUCTS, "water_mask", "backscatter_db", "rice")
+PRODUCTS = (*INDEX_PRODUCTS, "water_mask", "backscatter_db", "rice", "flood", "burn_severity", "burned_paddy", "vci")
 # YAML turns an unquoted 2023-05-15 into a date; keep it as ISO text either way.
 IsoDateTime = Annotated[str, BeforeValidator(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)]
 TimeReduce = Literal["each", "median", "mean", "max", "min", "first", "last"]
@@ -209,6 +209,52 @@ class RiceLayer(_Strict):
         return self
 
 
+Period = tuple[IsoDateTime, IsoDateTime]
+
+
+class FloodLayer(_Strict):
+    """Flood extent and classes for one event from the area's Sentinel-1 (and optical) dates."""
+
+    product: Literal["flood"]
+    event_date: IsoDateTime
+    """The first SAR date on or after this is the post-event scene; earlier dates are pre-event."""
+    change_detection: bool = True
+    """Use the pre-event dates (change detection and reference water) when there are any."""
+    use_optical: bool = True
+    """Fuse the first optical date on or after the event when the area has one."""
+    use_rice: bool = True
+    """Use the area's rice layer (if any) for flooded rice (4) and managed paddy water (5)."""
+    reference_water: str | None = None
+    """Optional raster of normal water (non-zero = water, e.g. JRC GSW occurrence >= 75 %)."""
+    params: dict[str, float | int | bool | str | None] = {}
+    """FloodParams overrides (e.g. mmu_pixels, ratio_threshold, require_dark_post)."""
+
+
+class BurnSeverityLayer(_Strict):
+    """USGS burn severity classes and dNBR from clear pre- and post-fire composites."""
+
+    product: Literal["burn_severity"]
+    pre: Period
+    post: Period
+
+
+class BurnedPaddyLayer(_Strict):
+    """Burned paddy stubble (rice mask from the area's rice layer) between two composites."""
+
+    product: Literal["burned_paddy"]
+    pre: Period
+    post: Period
+    rice_mask: str | None = None
+    """A rice_class COG to use instead of the area's rice layer."""
+
+
+class VciLayer(_Strict):
+    """Vegetation Condition Index of each date (per-pixel extremes over the stack's record)."""
+
+    product: Literal["vci"]
+    period: Literal["month", "dekad", "16day", "dayofyear"] = "month"
+
+
 class DistrictsConfig(_Strict):
     """Polygons (GeoJSON, GeoPackage, Shapefile) for per-district tables of every layer."""
 
@@ -218,7 +264,8 @@ class DistrictsConfig(_Strict):
 
 
 LayerConfig = Annotated[
-    IndexLayer | WaterLayer | BackscatterLayer | RiceLayer,
+    IndexLayer | WaterLayer | BackscatterLayer | RiceLayer | FloodLayer | BurnSeverityLayer | BurnedPaddyLayer
+    | VciLayer,
     Field(discriminator="product"),
 ]
 

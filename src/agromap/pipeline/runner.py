@@ -135,6 +135,8 @@ class _Job:
     recipe: str
     stale: bool
     staging: Path | None = None
+    side: dict[str, Any] = field(default_factory=dict)
+    """Computed values of the layer's lazy side results (thresholds, flags)."""
 
 
 def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, force: bool) -> list[_Job]:
@@ -255,12 +257,15 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
             job.staging = staging_path_for(job.final, run_id)
             lock = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: files write in parallel
             stores.append(store_gtiff(encode(job.layer.data, job.layer.spec), job.staging, job.layer.spec, lock=lock))
+        sides = [(job, key, arr) for job in stale for key, arr in job.layer.side.items()]
         t1 = time.perf_counter()
-        results = execu.compute(*stores, *[p.valid_fraction for p in frac_plans])
+        results = execu.compute(*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides])
         elapsed = time.perf_counter() - t1
         shape = execu.shape
-    fractions = {p.config.name: [float(v) for v in np.atleast_1d(r)]
-                 for p, r in zip(frac_plans, results[len(stores):])}
+    n, m = len(stores), len(frac_plans)
+    fractions = {p.config.name: [float(v) for v in np.atleast_1d(r)] for p, r in zip(frac_plans, results[n:n + m])}
+    for (job, key, _), value in zip(sides, results[n + m:]):
+        job.side[key] = np.asarray(value).item()
     return shape, fractions, elapsed
 
 
@@ -275,6 +280,8 @@ def _tags(job: _Job) -> dict[str, str]:
         else f"{layer.start.isoformat()}/{layer.end.isoformat()}",
         "SOURCE_PRODUCTS": str(layer.properties.get("scene_id", "")),
     }
+    for key, value in job.side.items():
+        tags[key.upper()] = json.dumps(value)
     if "threshold" in layer.properties:
         tags["THRESHOLDS"] = json.dumps({k: v for k, v in layer.properties.items() if k in ("method", "threshold")})
     return tags
@@ -292,7 +299,10 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                 datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
                 properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
                             "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
-                            "agromap:run_id": run_id},
+                            "agromap:run_id": run_id, **{f"agromap:{k}": v for k, v in job.side.items()},
+                            # SCIENCE.md §6.2: a no-flood date must say so in STAC, not look empty.
+                            **({"flood_detected": job.side["flood_detected"]} if "flood_detected" in job.side
+                               else {})},
                 info=info,
             )
             write_item(item, final.with_suffix(".json"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +96,25 @@ def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, 
             is_class = bool(classes)
             scaled = src.scales[0] != 1.0 or src.dtypes[0] not in ("float32", "float64")
         if is_class:
-            target = [c for c in classes if c != 0] or classes
-            frames = []
-            for value in target:
+            import pandas as pd
+
+            with rasterio.open(cog) as src:
+                names = {int(k.split("_", 1)[1]): v for k, v in src.tags(1).items() if k.startswith("CLASS_")}
+            table = None
+            for value in [c for c in classes if c != 0] or classes:
                 est = estimates.get(entry["path"]) if value == 1 else None
                 df = class_area_by_polygon(cog, polygons, value, d.id_field, name_field=d.name_field,
                                            outside="keep", estimate=est, estimate_class=value if est else None)
-                frames.append(df.assign(class_value=value))
-            import pandas as pd
-
-            table = pd.concat(frames, ignore_index=True)
+                slug = re.sub(r"[^a-z0-9]+", "_", names.get(value, str(value)).lower()).strip("_")
+                keep = ["id"] + (["name"] if "name" in df else []) + ["polygon_area_ha", "covered_fraction"]
+                wide = df[keep] if table is None else df[["id"]]
+                wide = wide.assign(**{f"{slug}_ha": df["area_ha"]})
+                if est is not None and "adj_area_ha" in df:
+                    wide = wide.assign(**{f"{slug}_adjusted_ha": df["adj_area_ha"],
+                                          f"{slug}_adjusted_ci95_ha": df["adj_area_ci95_ha"]})
+                table = wide if table is None else table.merge(wide, on="id")
+            if table is None:
+                continue
         elif not scaled:
             table = zonal_stats(cog, polygons, ("mean", "max", "count"), d.id_field, name_field=d.name_field,
                                 outside="keep")

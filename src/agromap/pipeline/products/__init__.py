@@ -8,7 +8,7 @@ layer configuration's ``product``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ class PlannedLayer:
     properties: dict[str, Any]
     layer_config: dict[str, Any]
     """The layer's configuration, part of the recipe that decides whether a re-run recomputes it."""
+    side: dict[str, Any] = field(default_factory=dict)
+    """Lazy 0-d values computed in the same pass and written to tags and STAC (thresholds, flags)."""
 
 
 @dataclass
@@ -92,9 +94,11 @@ def reduce_time(arr: xr.DataArray, how: str) -> xr.DataArray:
 
 def plan_layers(ctx: AreaContext) -> list[PlannedLayer]:
     """Every output layer of the area as lazy 2-D arrays."""
-    from . import optical, rice
+    from . import disaster, optical, rice
 
-    builders = {"water_mask": optical.water, "backscatter_db": optical.backscatter, "rice": rice.build}
+    builders = {"water_mask": optical.water, "backscatter_db": optical.backscatter, "rice": rice.build,
+                "flood": disaster.flood, "burn_severity": disaster.burn_severity,
+                "burned_paddy": disaster.burned_paddy, "vci": disaster.vci}
     planned: list[PlannedLayer] = []
     for layer in ctx.area.layers:
         builder = builders.get(layer.product, optical.index)

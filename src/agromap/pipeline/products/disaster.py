@@ -1,0 +1,171 @@
+"""Disaster builders: flood classes for an event, burn severity, burned paddy, VCI drought."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ...errors import ConfigError, MissingBandError, NoValidDataError
+from ...io.grid import geobox_of, to_grid
+from ...io.read import open_band
+from . import AreaContext, PlannedLayer
+from .optical import _per_time
+
+__all__ = ["flood", "burn_severity", "burned_paddy", "vci"]
+
+SAR = ("vv", "vh")
+OPTICAL_WATER = ("green", "nir", "swir16")
+
+
+def _rice_layer(ctx: AreaContext) -> Any:
+    return next((layer for layer in ctx.area.layers if layer.product == "rice"), None)
+
+
+def _rice_masks(ctx: AreaContext, before: pd.Timestamp | None = None) -> tuple[xr.DataArray | None,
+                                                                              xr.DataArray | None]:
+    """The area's rice map and transplanting dates, from the dates before ``before`` if given.
+
+    For a flood, the rice rule must not see the event: flood water over a growing crop looks
+    like a new flooding-then-growth cycle, and would turn flooded rice into "managed paddy water".
+    """
+    from .rice import rice_dataset
+
+    layer = _rice_layer(ctx)
+    if layer is None:
+        return None, None
+    if before is not None:
+        pre = ctx.ds.sel(time=ctx.ds["time"] < np.datetime64(before.tz_localize(None) if before.tzinfo else before))
+        if pre.sizes["time"] < 3:
+            return None, None
+        ctx = AreaContext(ctx.area, pre, ctx.resolve)
+    result = rice_dataset(ctx, layer)
+    rice = result["rice_class"] == 1
+    return rice, result["transplant_doy"] if "transplant_doy" in result else None
+
+
+def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr.Dataset:
+    sub = ds.sel(time=slice(pd.Timestamp(period[0]), pd.Timestamp(period[1])))
+    if sub.sizes["time"] == 0:
+        raise ConfigError(f"area {area}: {what} period {period[0]}..{period[1]} holds none of the area's dates "
+                          f"{[str(t)[:10] for t in ds['time'].values]}.")
+    return sub
+
+
+def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map
+
+    ds, area = ctx.ds, ctx.area.name
+    fields = {f.name for f in dataclasses.fields(FloodParams)}
+    unknown = sorted(set(layer.params) - fields)
+    if unknown:
+        raise ConfigError(f"area {area} flood layer: unknown parameter(s) {unknown}; valid: {sorted(fields)}.")
+    params = FloodParams(**layer.params)
+    event = pd.Timestamp(layer.event_date)
+    times = pd.to_datetime(ds["time"].values)
+    sar = [b for b in SAR if b in ds]
+    post = pre = optical = None
+    start = end = pd.Timestamp(event).tz_localize("UTC")
+    if sar:
+        present = ctx.ds.attrs.get("present", {}).get(sar[0], [True] * len(times))
+        sar_times = [t for t, has in zip(times, present) if has]
+        after = [t for t in sar_times if t >= event]
+        if not after:
+            raise NoValidDataError(f"area {area}: no Sentinel-1 date on or after the event {event:%Y-%m-%d}; "
+                                   f"SAR dates are {[f'{t:%Y-%m-%d}' for t in sar_times]}.")
+        post = ds[sar].sel(time=after[0])
+        start = end = after[0].tz_localize("UTC")
+        before = [t for t in sar_times if t < event]
+        if layer.change_detection and before:
+            pre = ds[sar].sel(time=before)
+    if layer.use_optical and all(b in ds for b in ("green", "swir16")):
+        has_opt = ctx.ds.attrs.get("present", {}).get("green", [True] * len(times))
+        after_opt = [t for t, has in zip(times, has_opt) if has and t >= event]
+        if after_opt:
+            bands = [b for b in ("green", "nir", "swir16", "scl") if b in ds]
+            optical = ds[bands].sel(time=after_opt[0])
+    if post is None and optical is None:
+        raise MissingBandError(f"area {area}: a flood layer needs vv/vh or green+swir16 bands on or after the event.")
+    rice, tdoy = _rice_masks(ctx, before=event) if layer.use_rice else (None, None)
+    reference = None
+    if layer.reference_water:
+        ref = open_band(ctx.resolve(layer.reference_water), raw=True, name="reference_water")
+        reference = to_grid(ref, geobox_of(ctx.ds), resampling="nearest") != 0
+    result = flood_map(post, pre, optical=optical, reference=reference, rice=rice, transplant_doy=tdoy,
+                       event_date=event, units="linear", params=params)
+    config = layer.model_dump(mode="json")
+    props = {"event_date": f"{event:%Y-%m-%d}", "change_detection": pre is not None,
+             "optical_fused": optical is not None, "rice_used": rice is not None}
+    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    stem = f"{event:%Y%m%d}"
+    return [
+        PlannedLayer(area, f"flood_class_{stem}", LAYER_SPECS["flood_class"], result["flood_class"], start, end,
+                     "flood", props, config, side),
+        PlannedLayer(area, f"flood_likelihood_{stem}", LAYER_SPECS["flood_likelihood"], result["flood_likelihood"],
+                     start, end, "flood", props, config),
+    ]
+
+
+def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    from ...disaster.burn import LAYER_SPECS
+    from ...disaster.burn import burn_severity as classes
+    from ...disaster.burn import clear_composite, dnbr
+    from ...indices import nbr
+
+    area = ctx.area.name
+    pre = clear_composite(_period(ctx.ds[["nir", "swir22"]], layer.pre, "pre", area))
+    post = clear_composite(_period(ctx.ds[["nir", "swir22"]], layer.post, "post", area))
+    d = dnbr(nbr(pre["nir"], pre["swir22"]), nbr(post["nir"], post["swir22"]))
+    start, end = pd.Timestamp(layer.pre[0]).tz_localize("UTC"), pd.Timestamp(layer.post[1]).tz_localize("UTC")
+    stem = f"{start:%Y%m%d}_{end:%Y%m%d}"
+    config = layer.model_dump(mode="json")
+    props = {"pre": list(layer.pre), "post": list(layer.post)}
+    return [
+        PlannedLayer(area, f"burn_severity_{stem}", LAYER_SPECS["burn_severity"], classes(d), start, end,
+                     "dnbr-usgs", props, config),
+        PlannedLayer(area, f"dnbr_{stem}", LAYER_SPECS["dnbr"], d, start, end, "dnbr", props, config),
+    ]
+
+
+def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    from ...disaster.burn import LAYER_SPECS, clear_composite
+    from ...disaster.burn import burned_paddy as classify
+
+    area = ctx.area.name
+    if layer.rice_mask:
+        rice = to_grid(open_band(ctx.resolve(layer.rice_mask), raw=True, name="rice_class"),
+                       geobox_of(ctx.ds), resampling="nearest")
+    else:
+        rice, _ = _rice_masks(ctx)
+        if rice is None:
+            raise ConfigError(f"area {area}: burned_paddy needs a rice layer in the area or rice_mask: <COG>.")
+    bands = [b for b in ("red", "rededge2", "rededge3", "nir", "nir08", "swir22", "scl") if b in ctx.ds]
+    pre = clear_composite(_period(ctx.ds[bands], layer.pre, "pre", area))
+    post = clear_composite(_period(ctx.ds[bands], layer.post, "post", area))
+    result = classify(rice, pre, post, period=(layer.pre[1], layer.post[0]))
+    start, end = pd.Timestamp(layer.pre[0]).tz_localize("UTC"), pd.Timestamp(layer.post[1]).tz_localize("UTC")
+    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    return [PlannedLayer(area, f"burned_paddy_{start:%Y%m%d}_{end:%Y%m%d}", LAYER_SPECS["burned_paddy"],
+                         result["burned_paddy"], start, end, "burned-paddy",
+                         {"pre": list(layer.pre), "post": list(layer.post)}, layer.model_dump(mode="json"), side)]
+
+
+def vci(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    from ...disaster.drought import LAYER_SPECS
+    from ...disaster.drought import vci as vci_fn
+    from ...indices import compute_index
+
+    series = vci_fn(compute_index(ctx.ds, "ndvi"), period=layer.period)
+    spec = LAYER_SPECS["vci"]
+
+    class _Each:  # the per-date naming of optical layers, for a layer config without `time`
+        time = "each"
+
+        @staticmethod
+        def model_dump(mode: str = "json") -> dict[str, Any]:
+            return layer.model_dump(mode=mode)
+
+    return _per_time(ctx, _Each, series, lambda a: (a, spec, {"period": layer.period}))

@@ -1,0 +1,419 @@
+"""Quicklook PNGs of published COGs: read from an overview, fixed stretch and palette per product.
+
+PITFALLS.md §11 "Quicklooks" and SCIENCE.md §7.3: a PNG of at most 600 x 600 per product, read
+from an internal overview (never the full resolution when an overview fits), with a stretch and
+palette fixed per product, never auto-stretched per scene, so two dates of one product compare
+by eye. Nodata is transparent (RGBA). Class layers use the file's own embedded colormap and its
+``CLASS_<n>`` band tags; continuous layers use :data:`PRODUCT_STYLES`.
+
+The same styles serve :mod:`agromap.plot` and :mod:`agromap.report`. Pillow's
+decompression-bomb cap (``PIL.Image.MAX_IMAGE_PIXELS``) is left as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import ConfigError, InputError
+
+__all__ = [
+    "Style", "PALETTES", "PRODUCT_STYLES", "DEFAULT_STYLE", "product_style", "palette_lut",
+    "write_quicklook", "read_display", "legend_of", "write_legend", "thumbnail_asset", "find_layer_spec",
+]  # fmt: skip
+
+Kind = Literal["class", "continuous"]
+
+#: Colour ramps as ``(position 0-1, "RRGGBB")`` stops, interpolated linearly in RGB.
+PALETTES: Mapping[str, tuple[tuple[float, str], ...]] = {
+    # brown (bare soil, water) -> pale yellow -> green -> dark green; NDVI 0.2 sits at 0.36
+    "green": ((0.0, "8C6D31"), (0.18, "D9C48B"), (0.36, "EEF2B8"), (0.55, "9BCB6B"), (0.75, "3C9A3C"),
+              (1.0, "0B4F1C")),
+    # sand (dry) -> light blue at 0 -> dark blue (water)
+    "blue": ((0.0, "F2EBDD"), (0.5, "C6DBEF"), (0.75, "4292C6"), (1.0, "08306B")),
+    "grey": ((0.0, "000000"), (1.0, "FFFFFF")),
+    "viridis": ((0.0, "440154"), (0.25, "3B528B"), (0.5, "21918C"), (0.75, "5EC962"), (1.0, "FDE725")),
+    # ColorBrewer YlOrRd: concentrations and indices of pollution
+    "heat": ((0.0, "FFFFCC"), (0.25, "FED976"), (0.5, "FD8D3C"), (0.75, "E31A1C"), (1.0, "800026")),
+    # ColorBrewer BrBG: signed normalised differences other than vegetation and water
+    "brbg": ((0.0, "8C510A"), (0.25, "D8B365"), (0.5, "F5F5F5"), (0.75, "5AB4AC"), (1.0, "01665E")),
+    # ColorBrewer RdYlGn: condition indices (VCI), 0 bad, 1 good
+    "rdylgn": ((0.0, "A50026"), (0.25, "F46D43"), (0.5, "FEE08B"), (0.75, "A6D96A"), (1.0, "1A9850")),
+    # dNBR: regrowth green, unburned pale, severity yellow -> red -> dark red
+    "burn": ((0.0, "1A9850"), (0.22, "D9EF8B"), (0.33, "FFFFBF"), (0.55, "FDAE61"), (0.8, "D73027"),
+             (1.0, "67001F")),
+}
+
+
+@dataclass(frozen=True)
+class Style:
+    """Fixed display range (decoded physical values) and palette of a continuous product."""
+
+    vmin: float
+    """Value drawn with the first palette colour; lower values saturate."""
+    vmax: float
+    """Value drawn with the last palette colour; higher values saturate."""
+    palette: str = "viridis"
+    """A key of :data:`PALETTES`."""
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.vmin) and math.isfinite(self.vmax) and self.vmax > self.vmin):
+            raise ConfigError(f"quicklook stretch needs finite vmin < vmax, got ({self.vmin}, {self.vmax}).")
+        if self.palette not in PALETTES:
+            raise ConfigError(f"unknown palette {self.palette!r}; known: {', '.join(sorted(PALETTES))}.")
+
+
+_VEG, _WATER, _SIGNED = Style(-0.2, 0.9, "green"), Style(-1.0, 1.0, "blue"), Style(-1.0, 1.0, "brbg")
+_FRACTION, _DB, _AQI = Style(0.0, 1.0, "viridis"), Style(-25.0, 0.0, "grey"), Style(0.0, 500.0, "heat")
+
+#: Fixed styles per product name (decoded values, i.e. after scale/offset). Names are matched
+#: exactly, then by the longest registered prefix (``transplant_doy_2`` -> ``transplant_doy``).
+PRODUCT_STYLES: Mapping[str, Style] = {
+    "ndvi": _VEG, "evi": _VEG, "savi": _VEG,
+    "ndwi": _WATER, "ndwi_mcfeeters": _WATER, "mndwi": _WATER, "lswi": _WATER,
+    "nbr": _SIGNED, "nbr2": _SIGNED, "ndbi": _SIGNED, "ndsi": _SIGNED, "ndfi": _SIGNED,
+    "dnbr": Style(-0.5, 1.3, "burn"), "vci": Style(0.0, 100.0, "rdylgn"),
+    "flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue"),
+    "valid_fraction": _FRACTION, "rice_score": _FRACTION, "rice_prob": _FRACTION,
+    "transplant_doy": Style(1.0, 366.0, "viridis"), "n_seasons": Style(0.0, 3.0, "viridis"),
+    "n_valid_obs": Style(0.0, 60.0, "viridis"), "n_valid_in_flood_window": Style(0.0, 20.0, "viridis"),
+    "aqi_value": _AQI, "aqi_": _AQI,  # every aqi_<pollutant>_subindex_<standard>
+    "pm25_sat": Style(0.0, 250.0, "heat"), "aod550": Style(0.0, 2.0, "heat"),
+    "no2_trop_column": Style(0.0, 3e-4, "heat"), "so2_column": Style(0.0, 1e-3, "heat"),
+    "co_column": Style(0.0, 0.1, "heat"), "hcho_column": Style(0.0, 3e-4, "heat"),
+    "uv_aerosol_index": Style(-2.0, 5.0, "heat"),
+    "vv": _DB, "vh": _DB, "vv_db": _DB, "vh_db": _DB,
+}
+#: By ``units`` when the product is unknown.
+_UNIT_STYLES: Mapping[str, Style] = {
+    "db": _DB, "%": Style(0.0, 100.0, "viridis"), "day of year": Style(1.0, 366.0, "viridis"), "index": _AQI,
+}
+#: Unknown product, no ``QUICKLOOK_MIN``/``QUICKLOOK_MAX`` tags and no known units: 0-1, viridis.
+DEFAULT_STYLE = _FRACTION
+
+
+def product_style(product: str | None, units: str | None = None,
+                  tags: Mapping[str, str] | None = None) -> tuple[Style, str]:
+    """The fixed style of a continuous product, and where it came from.
+
+    Order: ``QUICKLOOK_MIN``/``QUICKLOOK_MAX`` (optional ``QUICKLOOK_PALETTE``) in ``tags``;
+    :data:`PRODUCT_STYLES` by exact name, then longest prefix; by ``units`` (dB, %, day of year,
+    index); :data:`DEFAULT_STYLE`. Never from the data values.
+
+    Returns
+    -------
+    (Style, str)
+        The style and its source: ``"tags"``, ``"product"``, ``"units"`` or ``"default"``.
+    """
+    t = {k.upper(): v for k, v in (tags or {}).items()}
+    if "QUICKLOOK_MIN" in t and "QUICKLOOK_MAX" in t:
+        return Style(float(t["QUICKLOOK_MIN"]), float(t["QUICKLOOK_MAX"]), t.get("QUICKLOOK_PALETTE", "viridis")), "tags"
+    name = (product or "").lower()
+    if name in PRODUCT_STYLES:
+        return PRODUCT_STYLES[name], "product"
+    prefixes = [k for k in PRODUCT_STYLES if name.startswith(k) and (k.endswith("_") or name[len(k):][:1] == "_")]
+    if prefixes:
+        return PRODUCT_STYLES[max(prefixes, key=len)], "product"
+    if units and units.strip().lower() in _UNIT_STYLES:
+        return _UNIT_STYLES[units.strip().lower()], "units"
+    return DEFAULT_STYLE, "default"
+
+
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    c = colour.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def palette_lut(palette: str, n: int = 256) -> np.ndarray:
+    """``(n, 4)`` uint8 RGBA table of a :data:`PALETTES` ramp (opaque)."""
+    if palette not in PALETTES:
+        raise ConfigError(f"unknown palette {palette!r}; known: {', '.join(sorted(PALETTES))}.")
+    stops = PALETTES[palette]
+    pos = np.array([p for p, _ in stops])
+    rgb = np.array([_hex_rgb(c) for _, c in stops], dtype=np.float64)
+    x = np.linspace(0.0, 1.0, n)
+    lut = np.empty((n, 4), np.uint8)
+    for k in range(3):
+        lut[:, k] = np.rint(np.interp(x, pos, rgb[:, k])).astype(np.uint8)
+    lut[:, 3] = 255
+    return lut
+
+
+def continuous_rgba(values: np.ndarray, style: Style, invalid: np.ndarray | None = None) -> np.ndarray:
+    """RGBA uint8 image of decoded ``values`` with a fixed ``style``; NaN and ``invalid`` transparent."""
+    v = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(v) if invalid is None else (invalid | ~np.isfinite(v))
+    t = np.clip((np.where(bad, style.vmin, v) - style.vmin) / (style.vmax - style.vmin), 0.0, 1.0)
+    out = palette_lut(style.palette)[np.rint(t * 255).astype(np.intp)]
+    out[bad] = 0
+    return out
+
+
+def class_rgba(values: np.ndarray, colours: Mapping[int, tuple[int, int, int]], invalid: np.ndarray) -> np.ndarray:
+    """RGBA uint8 image of integer class ``values``; ``invalid`` and values without a colour transparent."""
+    vals, inv = np.unique(np.asarray(values), return_inverse=True)
+    table = np.zeros((len(vals), 4), np.uint8)
+    for i, v in enumerate(vals.tolist()):
+        if int(v) in colours:
+            table[i, :3] = colours[int(v)]
+            table[i, 3] = 255
+    out = table[inv.reshape(np.shape(values))]
+    out[invalid] = 0
+    return out
+
+
+# ------------------------------------------------------------------------------------------ reading
+def _choose_level(path: str, max_size: int, band: int) -> int | None:
+    """Finest overview whose larger edge fits ``max_size``; the coarsest if none fits; None = full."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        if max(src.height, src.width) <= max_size:
+            return None
+        n = len(src.overviews(band))
+    for level in range(n):
+        with rasterio.open(path, overview_level=level) as ovr:
+            if max(ovr.height, ovr.width) <= max_size:
+                return level
+    return n - 1 if n else None
+
+
+def read_display(path: str | os.PathLike[str], *, max_size: int = 600, band: int = 1,
+                 kind: Kind | None = None) -> dict[str, Any]:
+    """Read one band of a (COG) raster for display, from an overview, at most ``max_size`` px.
+
+    Returns
+    -------
+    dict
+        ``values`` (stored dtype, 2-D), ``invalid`` (bool: nodata/NaN), ``kind``, ``product``,
+        ``units``, ``scale``, ``offset``, ``tags`` (dataset + band tags), ``classes``
+        (``[(value, name, "RRGGBB")]`` from the colormap and ``CLASS_<n>`` tags), ``bounds``
+        (left, bottom, right, top), ``crs`` (WKT or None), ``overview_level`` (None = full
+        resolution), ``source_shape`` and ``read_shape``.
+    """
+    import rasterio
+    from rasterio.enums import Resampling
+
+    p = str(path)
+    try:
+        # Band metadata (tags, units, description, colormap) lives on the full-resolution band only.
+        with rasterio.open(p) as src:
+            tags = {**src.tags(), **src.tags(band)}
+            try:
+                cmap = src.colormap(band)
+            except ValueError:  # no colour table
+                cmap = None
+            nodata = src.nodatavals[band - 1]
+            info: dict[str, Any] = {
+                "product": tags.get("PRODUCT") or src.descriptions[band - 1] or Path(p).stem,
+                "units": tags.get("units") or src.units[band - 1] or None,
+                "scale": float(src.scales[band - 1]), "offset": float(src.offsets[band - 1]),
+                "bounds": tuple(src.bounds), "crs": src.crs.to_wkt() if src.crs else None,
+                "dtype": src.dtypes[band - 1], "nodata": nodata, "source_shape": (src.height, src.width),
+            }
+        names = {int(k[6:]): v for k, v in tags.items() if k.startswith("CLASS_") and k[6:].lstrip("-").isdigit()}
+        is_class = kind == "class" or (kind is None and bool(names or cmap))
+        level = _choose_level(p, max_size, band)
+        with rasterio.open(p, **({} if level is None else {"overview_level": level})) as src:
+            h, w = src.height, src.width
+            f = min(1.0, max_size / max(h, w))
+            shape = (max(1, round(h * f)), max(1, round(w * f)))
+            values = src.read(band, out_shape=shape,
+                              resampling=Resampling.nearest if is_class else Resampling.average)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"cannot read {p} for a quicklook: {exc}; check the path and that it is a GeoTIFF.") from exc
+    invalid = np.zeros(values.shape, bool)
+    if values.dtype.kind == "f":
+        invalid |= np.isnan(values)
+    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
+        invalid |= values == nodata
+    classes: list[tuple[int, str, str]] = []
+    if is_class:
+        # Named classes from the tags; a colormap without tags: the values present, named by value.
+        keys = sorted(names) or sorted(int(v) for v in np.unique(values[~invalid]))
+        for v in keys:
+            rgb = cmap.get(v, (128, 128, 128, 255))[:3] if cmap else (128, 128, 128)
+            classes.append((v, names.get(v, str(v)), "%02X%02X%02X" % tuple(rgb)))
+    return {**info, "values": values, "invalid": invalid, "kind": "class" if is_class else "continuous",
+            "tags": tags, "classes": classes, "colormap": cmap, "overview_level": level,
+            "read_shape": values.shape}
+
+
+# ------------------------------------------------------------------------------------------ legend
+def legend_of(read: Mapping[str, Any], style: Style | None = None) -> dict[str, Any]:
+    """Legend entries for a :func:`read_display` result (and its style, for continuous layers)."""
+    if read["kind"] == "class":
+        return {"type": "classes", "title": read["product"],
+                "entries": [{"value": v, "name": n, "color": f"#{c}"} for v, n, c in read["classes"]]}
+    if style is None:
+        raise ConfigError("legend_of: a continuous layer needs its Style.")
+    return {"type": "ramp", "title": read["product"], "min": style.vmin, "max": style.vmax,
+            "units": read.get("units"), "palette": style.palette,
+            "stops": [{"position": p, "color": f"#{c}"} for p, c in PALETTES[style.palette]]}
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same name pattern as agromap.io.write.atomic_write_text, so clean_stale_partials finds leftovers.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _png_bytes(rgba: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgba), mode="RGBA").save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def write_legend(legend: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Draw a legend (from :func:`write_quicklook`'s ``legend``) as a small RGBA PNG, atomically."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    if legend["type"] == "classes":
+        rows = [(e["color"], f"{e['value']}  {e['name']}") for e in legend["entries"]]
+        img = Image.new("RGBA", (320, 8 + 20 * max(1, len(rows))), (255, 255, 255, 255))
+        draw = ImageDraw.Draw(img)
+        for i, (colour, text) in enumerate(rows):
+            y = 4 + 20 * i
+            draw.rectangle((6, y, 22, y + 14), fill=_hex_rgb(colour), outline=(0, 0, 0))
+            draw.text((30, y), text, fill=(0, 0, 0), font=font)
+    else:
+        lut = palette_lut(legend["palette"], 256)
+        img = Image.new("RGBA", (320, 48), (255, 255, 255, 255))
+        bar = Image.fromarray(np.repeat(lut[None, :, :], 16, axis=0), mode="RGBA").resize((300, 16))
+        img.paste(bar, (10, 6))
+        draw = ImageDraw.Draw(img)
+        units = f" {legend['units']}" if legend.get("units") not in (None, "", "1") else ""
+        draw.text((10, 26), f"{legend['min']:g}", fill=(0, 0, 0), font=font)
+        right = f"{legend['max']:g}{units}"
+        draw.text((310 - draw.textlength(right, font=font), 26), right, fill=(0, 0, 0), font=font)
+    out = Path(path)
+    _atomic_bytes(out, _png_bytes(np.asarray(img)))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ quicklook
+def write_quicklook(
+    cog_path: str | os.PathLike[str],
+    png_path: str | os.PathLike[str],
+    *,
+    max_size: int = 600,
+    kind: Kind | None = None,
+    stretch: tuple[float, float] | Style | None = None,
+    band: int = 1,
+    legend_path: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Write an RGBA PNG quicklook of a COG, read from an overview, with a fixed per-product style.
+
+    Parameters
+    ----------
+    cog_path : path
+        A published COG (:func:`agromap.io.write.publish_cog`), or any GeoTIFF.
+    png_path : path
+        Output PNG; written atomically (temporary file in the same directory, then ``os.replace``).
+    max_size : int
+        Larger edge of the PNG in pixels (default 600, the STAC thumbnail limit). The finest
+        internal overview that fits is read; the full resolution only when the raster fits.
+    kind : {"class", "continuous"}, optional
+        Default: ``"class"`` when the band has a colormap or ``CLASS_<n>`` tags.
+    stretch : (vmin, vmax) or Style, optional
+        Continuous layers: override the product's fixed range (decoded units; the palette stays
+        the product's). Never derived from the data.
+    band : int
+        1-based band.
+    legend_path : path, optional
+        Also draw the legend into this PNG (:func:`write_legend`).
+
+    Returns
+    -------
+    dict
+        ``path``, ``width``, ``height``, ``kind``, ``product``, ``units``, ``overview_level``
+        (None = full resolution), ``source_shape``, ``style`` ({vmin, vmax, palette} or None),
+        ``style_source``, ``legend`` (class entries ``{value, name, color}`` or a ramp),
+        ``legend_path``, ``valid_fraction`` (of the quicklook pixels), ``media_type``.
+    """
+    if max_size < 1:
+        raise ConfigError(f"max_size must be >= 1 pixel, got {max_size}.")
+    r = read_display(cog_path, max_size=max_size, band=band, kind=kind)
+    style: Style | None = None
+    source = None
+    if r["kind"] == "class":
+        cmap = r["colormap"] or {}
+        if not cmap:
+            spec = find_layer_spec(r["product"])
+            cmap = spec.colormap() if spec is not None else {}
+        colours = {int(v): tuple(c[:3]) for v, c in cmap.items()}
+        rgba = class_rgba(r["values"], colours, r["invalid"])
+    else:
+        style, source = product_style(r["product"], r["units"], r["tags"])
+        if stretch is not None:
+            style = stretch if isinstance(stretch, Style) else Style(float(stretch[0]), float(stretch[1]), style.palette)
+            source = "argument"
+        decoded = r["values"].astype(np.float64) * r["scale"] + r["offset"]
+        rgba = continuous_rgba(decoded, style, r["invalid"])
+    out = Path(png_path)
+    _atomic_bytes(out, _png_bytes(rgba))
+    legend = legend_of(r, style)
+    if legend_path is not None:
+        write_legend(legend, legend_path)
+    return {
+        "path": str(out), "width": int(rgba.shape[1]), "height": int(rgba.shape[0]), "kind": r["kind"],
+        "product": r["product"], "units": r["units"], "overview_level": r["overview_level"],
+        "source_shape": tuple(r["source_shape"]), "source": str(cog_path),
+        "style": None if style is None else {"vmin": style.vmin, "vmax": style.vmax, "palette": style.palette},
+        "style_source": source, "legend": legend, "legend_path": None if legend_path is None else str(legend_path),
+        "valid_fraction": float(1.0 - r["invalid"].mean()) if r["invalid"].size else 0.0,
+        "media_type": "image/png",
+    }
+
+
+def thumbnail_asset(info: Mapping[str, Any], href: str) -> dict[str, Any]:
+    """A STAC asset dict (SCIENCE.md §7.3, role ``thumbnail``) for a :func:`write_quicklook` result."""
+    return {"href": href, "type": "image/png", "roles": ["thumbnail"],
+            "title": f"{info['product']} quicklook ({info['width']} x {info['height']} px, from overviews)"}
+
+
+def find_layer_spec(name: str | None) -> Any:
+    """The :class:`~agromap.io.layers.LayerSpec` called ``name`` in any module's registry, or None.
+
+    Looks in :data:`agromap.io.layers.LAYERS`, then the ``LAYER_SPECS`` of the rice, air-quality
+    and disaster modules that import (each tried on its own; a missing module is skipped).
+    """
+    import importlib
+
+    from .io.layers import LAYERS
+
+    if not name:
+        return None
+    if name in LAYERS:
+        return LAYERS[name]
+    for mod in ("rice.seasons", "rice.model", "rice.rules_optical", "rice.rules_sar", "airquality.aqi",
+                "airquality.pm25", "airquality.aod", "airquality.s5p", "disaster.flood", "disaster.burn",
+                "disaster.drought"):
+        try:
+            specs = getattr(importlib.import_module(f"agromap.{mod}"), "LAYER_SPECS", {})
+        except ImportError:
+            continue
+        if name in specs:
+            return specs[name]
+    return None
