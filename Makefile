@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice test validate clean
+.PHONY: all venv demo rice disaster test validate clean
 
 all: test
 
@@ -31,9 +31,14 @@ rice: $(STAMP)
 		--out $(RUNS)/models/rice_rf.skops --block-size 400
 	$(AGROMAP) run pipelines/rice_model.yaml --out $(RUNS)/rice_model
 
+# Disaster: flood classes and flooded rice per district, burn severity, burned paddy.
+disaster: $(STAMP)
+	$(AGROMAP) run pipelines/disaster.yaml --out $(RUNS)/disaster
+
 validate: $(STAMP)
 	$(AGROMAP) validate pipelines/demo.yaml
 	$(AGROMAP) validate pipelines/rice.yaml
+	$(AGROMAP) validate pipelines/disaster.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -235,6 +235,34 @@ def _case_run_name_path_escape(tmp: Path) -> Path:
     return _config(tmp, [_files_input(_good(tmp))], name="/etc/agromap")
 
 
+def _case_db_declared_linear(tmp: Path) -> Path:
+    s1 = SAMPLES / "sen1floods11_india" / "India_900498_S1Hand.tif"
+    return _config(tmp, [{"kind": "sentinel1", "datetime": "2016-08-12", "units": "linear",
+                          "bands": {"vv": [str(s1), 1], "vh": [str(s1), 2]}}],
+                   layers=[{"product": "flood", "event_date": "2016-08-12"}])
+
+
+def _case_linear_declared_db(tmp: Path) -> Path:
+    lin = write_tif(tmp / "lin.tif", np.full((2, 64, 64), 0.02, np.float32), nodata=float("nan"))
+    return _config(tmp, [{"kind": "sentinel1", "datetime": "2016-08-12", "units": "db",
+                          "bands": {"vv": [str(lin), 1], "vh": [str(lin), 2]}}],
+                   layers=[{"product": "flood", "event_date": "2016-08-12"}])
+
+
+def _case_all_nan_sar(tmp: Path) -> Path:
+    empty = write_tif(tmp / "nan.tif", np.full((2, 64, 64), np.nan, np.float32), nodata=float("nan"))
+    return _config(tmp, [{"kind": "sentinel1", "datetime": "2016-08-12", "units": "db",
+                          "bands": {"vv": [str(empty), 1], "vh": [str(empty), 2]}}],
+                   layers=[{"product": "flood", "event_date": "2016-08-12"}])
+
+
+def _case_no_sar_after_event(tmp: Path) -> Path:
+    s1 = SAMPLES / "sen1floods11_india" / "India_900498_S1Hand.tif"
+    return _config(tmp, [{"kind": "sentinel1", "datetime": "2016-08-12", "units": "db",
+                          "bands": {"vv": [str(s1), 1], "vh": [str(s1), 2]}}],
+                   layers=[{"product": "flood", "event_date": "2016-09-01"}])
+
+
 def _case_missing_config(tmp: Path) -> Path:
     return tmp / "does-not-exist.yaml"
 
@@ -271,6 +299,10 @@ CASES = [
     (_case_duplicate_area, 2, "area names must be unique"),
     (_case_missing_config, 2, "cannot read the configuration"),
     (_case_scl_as_float, 3, "scl"),
+    (_case_db_declared_linear, 3, "declared linear power but 100% of its values are <= 0"),
+    (_case_linear_declared_db, 3, "declared dB but 100% of its values are > 0 dB"),
+    (_case_all_nan_sar, 4, "no valid pixel"),
+    (_case_no_sar_after_event, 4, "no Sentinel-1 date on or after the event 2016-09-01"),
     (_case_area_path_escape, 2, "areas.0.name: String should match pattern"),
     (_case_run_name_path_escape, 2, "name: String should match pattern"),
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "NoOverlapError",
     "GridMismatchError",
     "MetadataError",
+    "SarUnitsError",
     "NoValidDataError",
     "OutputLockedError",
     "ComputeLostError",
@@ -74,6 +75,10 @@ class NoOverlapError(InputError):
 
 class MetadataError(InputError):
     """Product metadata needed for radiometry or georeferencing is missing or inconsistent."""
+
+
+class SarUnitsError(InputError, ValueError):
+    """SAR values do not look like the declared units (dB passed as linear power, or the reverse)."""
 
 
 class GridMismatchError(AgromapError, ValueError):

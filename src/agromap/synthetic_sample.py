@@ -22,7 +22,7 @@ import numpy as np
 
 SEED = 11
 SHAPE = (160, 160)
-S2_BANDS = ("blue", "green", "red", "nir", "swir16", "swir22", "scl")
+S2_BANDS = ("blue", "green", "red", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22", "scl")
 
 
 def _write_truth(truth, directory: Path) -> None:
@@ -103,9 +103,10 @@ def write_sample(directory: str | Path) -> Path:
     from .synthetic_truth import SceneSpec, make_truth
 
     out = Path(directory)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.iterdir():  # everything but the hand-written README is regenerated
+        if old.name != "README.md":
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
     spec = SceneSpec(shape=SHAPE, chunk=160, seed=SEED, cloud_fraction=0.2)
     write_stack_geotiffs(make_s2_stack(spec)[list(S2_BANDS)], out / "s2")
     write_stack_geotiffs(make_s1_stack(spec)[["vv", "vh"]], out / "s1", dtype="float32", scale=1.0,

@@ -46,7 +46,7 @@ import xarray as xr
 from dask.base import is_dask_collection
 from scipy import ndimage
 
-from ..errors import ConfigError, InputError, NoValidDataError
+from ..errors import ConfigError, InputError, NoValidDataError, SarUnitsError
 from ..io.grid import geobox_of, require_same_grid
 from ..io.layers import LayerSpec
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
@@ -79,10 +79,6 @@ LAYER_SPECS: dict[str, LayerSpec] = {
 
 class OrbitMismatchError(InputError, ValueError):
     """Pre- and post-event SAR scenes come from different relative orbits or pass directions."""
-
-
-class SarUnitsError(InputError, ValueError):
-    """SAR values do not look like the declared units (dB passed as linear power, or the reverse)."""
 
 
 @dataclass(frozen=True)

@@ -223,10 +223,11 @@ def load_sentinel1(
     if units not in ("db", "linear"):
         raise MetadataError(f"units must be 'db' or 'linear', got {units!r}.")
     scene = load_files(bands, datetime=datetime, scene_id=scene_id, nodata="auto", chunk=chunk, max_pixels=max_pixels)
-    from ..sensors.s1 import to_linear
+    from ..sensors.s1 import check_units, to_linear
 
     converted = {}
     for name, arr in scene.bands.items():
+        arr = check_units(arr, units)  # a dB/linear mix-up fails at compute with its own message
         lin = to_linear(arr) if units == "db" else arr.where(arr > 0)
         converted[name] = lin.astype("float32").rename(name).assign_attrs(units="1", long_name=f"{name.upper()} backscatter, linear power")
     scene.bands = converted

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-__all__ = ["POLARISATIONS", "Units", "to_db", "to_linear"]
+__all__ = ["POLARISATIONS", "Units", "to_db", "to_linear", "check_units"]
 
 POLARISATIONS = ("vv", "vh", "hh", "hv")
 Units = Literal["db", "linear"]
@@ -39,3 +39,32 @@ def to_linear(db: xr.DataArray) -> xr.DataArray:
 
     out = xr.apply_ufunc(_kernel, db, dask="parallelized", output_dtypes=[np.float32])
     return out.assign_attrs(units="1")
+
+
+def _units_kernel(x: np.ndarray, units: str, name: str, source: str) -> np.ndarray:
+    finite = x[np.isfinite(x)]
+    # Judge only blocks with enough data; border fill and tiny edge blocks say nothing.
+    if finite.size >= 64:
+        if units == "linear" and np.mean(finite <= 0) > 0.5:
+            from ..errors import SarUnitsError
+
+            raise SarUnitsError(
+                f"{source}: {name} is declared linear power but {np.mean(finite <= 0):.0%} of its values are <= 0, "
+                "as dB values are; set units: db for this input."
+            )
+        if units == "db" and np.mean(finite > 0) > 0.9:
+            from ..errors import SarUnitsError
+
+            raise SarUnitsError(
+                f"{source}: {name} is declared dB but {np.mean(finite > 0):.0%} of its values are > 0 dB, as linear "
+                "power or amplitude values are; set units: linear (power) or convert amplitude to power first."
+            )
+    return x
+
+
+def check_units(arr: xr.DataArray, units: Units) -> xr.DataArray:
+    """Pass ``arr`` through unchanged, raising :class:`SarUnitsError` at compute on a dB/linear mix-up."""
+    return xr.apply_ufunc(
+        _units_kernel, arr, kwargs={"units": units, "name": str(arr.name), "source": str(arr.attrs.get("source"))},
+        dask="parallelized", output_dtypes=[arr.dtype], keep_attrs=True,
+    )

@@ -1,0 +1,104 @@
+"""The disaster workflow end to end: flood classes with known truth and on the real chip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from rio_cogeo.cogeo import cog_validate
+
+from agromap.pipeline.config import load_config
+from agromap.pipeline.runner import run
+
+ROOT = Path(__file__).resolve().parents[1]
+DELTA = ROOT / "sample_data" / "synthetic_rice_delta"
+CHIP = ROOT / "sample_data" / "sen1floods11_india"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def disaster_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("disaster")
+    result = run(load_config(ROOT / "pipelines" / "disaster.yaml"), out, scheduler="threads")
+    return out, result
+
+
+def _read(path: Path) -> np.ndarray:
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+def test_flood_classes_against_synthetic_truth(disaster_run):
+    out, _ = disaster_run
+    flood = _read(out / "delta" / "flood_class_20230830.tif")
+    truth = _read(DELTA / "truth_flood.tif").astype(bool)
+    landcover = _read(DELTA / "truth_landcover.tif")
+    observed = np.isin(flood, (2, 3, 4))
+    iou = (observed & truth).sum() / (observed | truth).sum()
+    assert iou > 0.8, iou  # measured 0.829
+    # Flooded paddies are flooded rice (4), never managed paddy water: the event is weeks after transplanting.
+    paddy_flood = truth & (landcover == 1)
+    assert (flood[paddy_flood] == 4).mean() > 0.85
+    assert (flood[paddy_flood] == 5).sum() == 0
+    # Normal water is reference water (1), not flood.
+    assert (flood[landcover == 2] == 1).mean() > 0.7
+    assert (flood[(landcover == 2)] == 2).mean() < 0.2
+
+
+def test_flood_outputs_are_tagged_and_valid(disaster_run, offline_validator):
+    import pystac
+
+    out, result = disaster_run
+    path = out / "delta" / "flood_class_20230830.tif"
+    assert cog_validate(str(path), strict=True)[0]
+    with rasterio.open(path) as src:
+        tags = src.tags()
+        assert tags["FLOOD_DETECTED"] == "true" and float(tags["VALID_FRACTION"]) > 0.99
+        assert src.colormap(1)[4][:3] == (255, 127, 0)  # flooded rice, SCIENCE.md §6.2
+        assert src.tags(1)["CLASS_5"] == "managed paddy water"
+    item = json.loads(path.with_suffix(".json").read_text())
+    assert item["properties"]["flood_detected"] is True
+    assert pystac.Item.from_dict(item).validate(validator=offline_validator)
+
+
+def test_flooded_rice_hectares_per_district(disaster_run):
+    out, result = disaster_run
+    table = next(t for t in result.manifest["tables"] if "flood_class" in t["layer"])
+    df = pd.read_csv(out / table["files"][0])
+    flood = _read(out / "delta" / "flood_class_20230830.tif")
+    assert df["flooded_rice_ha"].sum() == pytest.approx((flood == 4).sum() * 0.01, rel=1e-4)
+    assert {"observed_flood_water_ha", "managed_paddy_water_ha"} <= set(df.columns)
+
+
+def test_real_chip_iou(disaster_run):
+    """Sen1Floods11 India chip: single-scene VV+VH fused with the same day's S2 (measured IoU 0.902)."""
+    out, _ = disaster_run
+    flood = _read(out / "assam_flood" / "flood_class_20160812.tif")
+    label = _read(CHIP / "India_900498_LabelHand.tif")
+    known = label >= 0
+    water = np.isin(flood, (1, 2, 3, 4, 5)) & known
+    truth = (label == 1) & known
+    iou = (water & truth).sum() / (water | truth).sum()
+    assert iou > 0.89, iou
+
+
+def test_burn_layers_on_the_burn_scar(disaster_run):
+    out, _ = disaster_run
+    burn = _read(DELTA / "truth_burn.tif").astype(bool)
+    (path,) = (out / "delta").glob("burn_severity_*.tif")
+    sev = _read(path)
+    valid = sev != 255
+    # dNBR severity flags the scar; on cropland it also flags harvest, hence burned_paddy below.
+    assert np.isin(sev, (4, 5, 6, 7))[burn & valid].mean() > 0.8
+    (path,) = (out / "delta").glob("burned_paddy_*.tif")
+    paddy = _read(path)
+    burned = np.isin(paddy, (2, 3))
+    seen = paddy != 255
+    precision = (burned & burn).sum() / burned.sum()
+    recall = (burned & burn & seen).sum() / (burn & seen).sum()
+    assert precision > 0.9 and recall > 0.7, (precision, recall)
