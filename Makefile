@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster test validate clean
+.PHONY: all venv demo rice disaster airquality test validate clean
 
 all: test
 
@@ -35,10 +35,15 @@ rice: $(STAMP)
 disaster: $(STAMP)
 	$(AGROMAP) run pipelines/disaster.yaml --out $(RUNS)/disaster
 
+# Air quality: S5P columns, NO2 per ward, PM2.5 estimate and its CPCB sub-index, burned paddy.
+airquality: $(STAMP)
+	$(AGROMAP) run pipelines/airquality.yaml --out $(RUNS)/airquality
+
 validate: $(STAMP)
 	$(AGROMAP) validate pipelines/demo.yaml
 	$(AGROMAP) validate pipelines/rice.yaml
 	$(AGROMAP) validate pipelines/disaster.yaml
+	$(AGROMAP) validate pipelines/airquality.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -37,7 +37,7 @@ table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.85rem}th,td{border
 text-align:left;vertical-align:top}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.total td{font-weight:bold;background:#fafafa}
 .status-success{color:#1a7f37;font-weight:bold}.status-other{color:#b42318;font-weight:bold}
-.maps{display:flex;flex-wrap:wrap;gap:1.2rem}figure{margin:0;border:1px solid #ddd;padding:.5rem;max-width:620px}
+.maps{display:flex;flex-wrap:wrap;gap:1.2rem}figure{margin:0;border:1px solid #ddd;padding:.5rem;width:380px}
 figure img{display:block;max-width:100%;height:auto;background:repeating-conic-gradient(#eee 0 25%,#fff 0 50%) 0 0/16px 16px}
 figcaption{font-size:.85rem;margin-top:.4rem}.legend{list-style:none;padding:0;margin:.3rem 0}
 .legend li{display:flex;align-items:center;gap:.4rem;margin:.1rem 0}
@@ -46,7 +46,7 @@ figcaption{font-size:.85rem;margin-top:.4rem}.legend{list-style:none;padding:0;m
 width:262px;font-size:.8rem}
 .caveat{border-left:4px solid #d97706;background:#fff7e6;padding:.5rem .8rem;margin:.6rem 0}
 .badge{display:inline-block;background:#d97706;color:#fff;border-radius:3px;padding:0 .35rem;font-size:.75rem}
-.warn{color:#92400e}.muted{color:#666;font-size:.85rem}code{font-size:.85em}
+.warn{color:#92400e}.muted{color:#666;font-size:.85rem}code{font-size:.85em;overflow-wrap:anywhere}
 """
 _SCRIPT = ("window.addEventListener('load',function(){var a=Array.prototype.slice.call(document.images);"
            "var ok=a.filter(function(i){return i.complete&&i.naturalWidth>0;}).length;"
@@ -288,7 +288,7 @@ def _manifest(m: Mapping[str, Any]) -> str:
     rows = []
     for inp in inputs:
         files = inp.get("files") or ([inp] if "sha256" in inp else [])
-        cells = "<br>".join(f"<code>{_e(Path(str(f.get('path', ''))).name)}</code> {_num(f.get('size'))} B "
+        cells = "<br>".join(f"<code>{_e(f.get('path', ''))}</code> {_num(f.get('size'))} B "
                             f"sha256 <code>{_e(_short(f.get('sha256')))}</code>" for f in files)
         rows.append(f"<tr><td>{_e(inp.get('area'))}</td><td>{_e(inp.get('scene_id') or inp.get('path'))}</td>"
                     f"<td>{_e(inp.get('datetime'))}</td><td>{cells}</td></tr>")

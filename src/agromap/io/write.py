@@ -178,7 +178,7 @@ def store_gtiff(
     # and a tile shared by two chunks is patched in place instead of re-appended compressed.
     profile = dict(
         driver="GTiff", height=gbox.shape.y, width=gbox.shape.x, count=1, dtype=spec.dtype, nodata=spec.nodata,
-        crs=CRS.from_user_input(str(gbox.crs)), transform=gbox.transform, tiled=True, blockxsize=BLOCK,
+        crs=_rio_crs(gbox.crs), transform=gbox.transform, tiled=True, blockxsize=BLOCK,
         blockysize=BLOCK, interleave="band", BIGTIFF="IF_SAFER", SPARSE_OK="TRUE",
     )
     with rasterio.Env(**dict(_TASK_GDAL_ENV)), rasterio.open(path, "w", **profile):
@@ -484,3 +484,9 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _rio_crs(crs: Any) -> CRS:
+    """rasterio CRS of an odc-geo CRS: by EPSG code when it has one, else from WKT."""
+    epsg = getattr(crs, "epsg", None)
+    return CRS.from_epsg(epsg) if epsg else CRS.from_wkt(crs.to_wkt())

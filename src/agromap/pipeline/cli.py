@@ -153,9 +153,10 @@ def show_versions_cmd() -> None:
 
 
 def _register_product_commands() -> None:
-    from . import rice_cli
+    from . import aq_cli, rice_cli
 
     rice_cli.register(app)
+    aq_cli.register(app)
 
 
 _register_product_commands()

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 INDEX_PRODUCTS = ("ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi")
-PRODUCTS = (*INDEX_PRODUCTS, "water_mask", "backscatter_db", "rice", "flood", "burn_severity", "burned_paddy", "vci")
+PRODUCTS = (*INDEX_PRODUCTS, "water_mask", "backscatter_db", "rice", "flood", "burn_severity", "burned_paddy", "vci", "trace_gas", "pm25", "aqi")
 # YAML turns an unquoted 2023-05-15 into a date; keep it as ISO text either way.
 IsoDateTime = Annotated[str, BeforeValidator(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)]
 TimeReduce = Literal["each", "median", "mean", "max", "min", "first", "last"]
@@ -146,8 +146,46 @@ class StacInput(_Strict):
     asset_root: str | None = None
 
 
+class S5PL2Input(_Strict):
+    """Sentinel-5P Level-2 swath files of one product, QA-filtered and binned daily onto the area grid.
+
+    The area needs a declared EPSG:4326 grid (crs, resolution in degrees, bounds).
+    """
+
+    kind: Literal["s5p_l2"]
+    paths: list[str] = Field(min_length=1)
+    """Files or glob patterns (relative to the YAML)."""
+    product: Literal["NO2", "CO", "SO2", "HCHO", "AER_AI"] | None = None
+    qa_threshold: float | None = None
+    """Default: the product's own (NO2 0.75, CO/SO2/HCHO 0.5, AER_AI 0.8; SCIENCE.md §1.5)."""
+    method: Literal["auto", "area", "point"] = "auto"
+
+
+class S5PL3Input(_Strict):
+    """A gridded Level-3 trace-gas raster (GeoTIFF or GPKG:file:table) in a stated unit."""
+
+    kind: Literal["s5p_l3"]
+    path: str
+    units: str
+    product: Literal["NO2", "CO", "SO2", "HCHO", "AER_AI"] = "NO2"
+    datetime: IsoDateTime
+    band: Annotated[int, Field(ge=1)] = 1
+
+
+class AodInput(_Strict):
+    """Aerosol optical depth: the Sentinel-2 L2A AOT band, or a MAIAC Optical_Depth_055 raster (+ AOD_QA)."""
+
+    kind: Literal["aod"]
+    source: Literal["s2_aot", "maiac"]
+    path: str
+    qa_path: str | None = None
+    datetime: IsoDateTime
+
+
 InputConfig = Annotated[
-    FilesInput | Sentinel2Input | LandsatInput | Sentinel1Input | StacInput | FolderInput, Field(discriminator="kind")
+    FilesInput | Sentinel2Input | LandsatInput | Sentinel1Input | StacInput | FolderInput | S5PL2Input | S5PL3Input
+    | AodInput,
+    Field(discriminator="kind"),
 ]
 
 
@@ -255,6 +293,40 @@ class VciLayer(_Strict):
     period: Literal["month", "dekad", "16day", "dayofyear"] = "month"
 
 
+class TraceGasLayer(_Strict):
+    """A trace-gas column per day, or monthly means with observation counts."""
+
+    product: Literal["trace_gas"]
+    gas: Literal["no2", "co", "so2", "hcho", "aai"]
+    time: Literal["each", "monthly"] = "each"
+
+
+class Pm25Layer(_Strict):
+    """Satellite-estimated PM2.5 from AOD: a scaling factor, or a model fitted by `agromap pm25-fit`."""
+
+    product: Literal["pm25"]
+    method: Literal["eta", "model"]
+    eta: Annotated[float, Field(gt=0)] | None = None
+    """µg m-3 per unit AOD (method eta)."""
+    model: str | None = None
+    """JSON model file (method model)."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> Pm25Layer:
+        if self.method == "eta" and self.eta is None:
+            raise ValueError("method: eta needs eta: <µg m-3 per unit AOD>")
+        if self.method == "model" and not self.model:
+            raise ValueError("method: model needs model: <path to a JSON model from agromap pm25-fit>")
+        return self
+
+
+class AqiLayer(Pm25Layer):
+    """AQI sub-index and category of the satellite PM2.5 estimate (an estimate, never a regulatory AQI)."""
+
+    product: Literal["aqi"]  # type: ignore[assignment]
+    standard: Literal["cpcb:2014", "epa:2024"] = "cpcb:2014"
+
+
 class DistrictsConfig(_Strict):
     """Polygons (GeoJSON, GeoPackage, Shapefile) for per-district tables of every layer."""
 
@@ -265,7 +337,7 @@ class DistrictsConfig(_Strict):
 
 LayerConfig = Annotated[
     IndexLayer | WaterLayer | BackscatterLayer | RiceLayer | FloodLayer | BurnSeverityLayer | BurnedPaddyLayer
-    | VciLayer,
+    | VciLayer | TraceGasLayer | Pm25Layer | AqiLayer,
     Field(discriminator="product"),
 ]
 
@@ -279,6 +351,8 @@ class AreaConfig(_Strict):
     mask: MaskConfig = MaskConfig()
     layers: list[LayerConfig] = Field(min_length=1)
     districts: DistrictsConfig | None = None
+    exceedance: dict[str, float] = {}
+    """Per-district exceedance days: layer name -> limit, e.g. {pm25_sat: 60} (CPCB 24-h PM2.5 µg m-3)."""
 
 
 class RunConfig(_Strict):

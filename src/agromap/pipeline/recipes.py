@@ -23,7 +23,7 @@ from .._version import __version__
 from ..io.write import atomic_write_text
 from .config import AreaConfig, RunConfig
 
-__all__ = ["RECIPE_TAG", "FileHashes", "area_fingerprint", "layer_recipe", "recipe_of"]
+__all__ = ["RECIPE_TAG", "FileHashes", "area_fingerprint", "layer_recipe", "recipe_of", "source_files"]
 
 RECIPE_TAG = "AGROMAP_RECIPE"
 
@@ -68,6 +68,21 @@ class FileHashes:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.path, json.dumps(self._cache, indent=1, sort_keys=True))
             self._dirty = False
+
+
+def source_files(source: str) -> list[str]:
+    """The files behind a band's ``source``: a path, ``;``-joined paths, or a GDAL name (``GPKG:f.gpkg:t``)."""
+    import re
+
+    files = []
+    for part in str(source).split(";"):
+        if os.path.isfile(part):
+            files.append(part)
+            continue
+        m = re.match(r"^[A-Za-z0-9_]+:(.+):[^:]+$", part)
+        if m and os.path.isfile(m.group(1)):
+            files.append(m.group(1))
+    return files
 
 
 def _canonical(obj: Any) -> str:

@@ -23,8 +23,9 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from .._version import __version__
-from ..errors import NoValidDataError
+from ..errors import GridMismatchError, NoValidDataError
 from ..io import loaders
+from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.stac import item_for_layer, write_item
@@ -33,7 +34,7 @@ from .config import AreaConfig, RunConfig
 from .lock import output_lock
 from .manifest import build_manifest, write_catalog, write_manifest
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
-from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of
+from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, source_files
 from .scheduler import open_execution
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
@@ -54,8 +55,8 @@ class AreaPlan:
 
     @property
     def input_files(self) -> list[str]:
-        return sorted({str(b.attrs["source"]) for s in self.scenes for b in s.bands.values()
-                       if b.attrs.get("source")})
+        return sorted({f for s in self.scenes for b in s.bands.values() if b.attrs.get("source")
+                       for f in source_files(b.attrs["source"])})
 
 
 @dataclass
@@ -77,7 +78,11 @@ def new_run_id() -> str:
     return f"{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def _load_scenes(cfg: RunConfig, inp: Any) -> list[Scene]:
+def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
+    if inp.kind in ("s5p_l2", "s5p_l3", "aod"):
+        from .aq_inputs import load_aq_input
+
+        return load_aq_input(cfg, inp, area)
     if inp.kind == "folder":
         return loaders.load_folder(cfg.resolve(inp.path), pattern=inp.pattern, bands=inp.bands, scale=inp.scale,
                                    offset=inp.offset, nodata=inp.nodata, raw=inp.raw, sar_units=inp.sar_units,
@@ -105,7 +110,7 @@ def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
 
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     """Open headers, build the area's lazy stack and layers; reads no pixel."""
-    scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp)]
+    scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp, area)]
     gbox = run_geobox(scenes, area.grid.spec(cfg.chunk))
     ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk)
     masked, valid_fraction = mask_dataset(ds, area)
@@ -155,7 +160,8 @@ def _inputs(plans: list[AreaPlan], hashes: FileHashes) -> list[dict[str, Any]]:
     entries = []
     for plan in plans:
         for scene in plan.scenes:
-            files = sorted({str(b.attrs["source"]) for b in scene.bands.values() if b.attrs.get("source")})
+            files = sorted({f for b in scene.bands.values() if b.attrs.get("source")
+                            for f in source_files(b.attrs["source"])})
             entries.append({
                 "area": plan.config.name, "scene_id": scene.id, "datetime": scene.datetime.isoformat(),
                 "metadata": json.loads(json.dumps(scene.metadata, default=str)),
@@ -256,7 +262,8 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
             job.final.parent.mkdir(parents=True, exist_ok=True)
             job.staging = staging_path_for(job.final, run_id)
             lock = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: files write in parallel
-            stores.append(store_gtiff(encode(job.layer.data, job.layer.spec), job.staging, job.layer.spec, lock=lock))
+            data = _on_run_grid(job.layer.data, job.plan.geobox)
+            stores.append(store_gtiff(encode(data, job.layer.spec), job.staging, job.layer.spec, lock=lock))
         sides = [(job, key, arr) for job in stale for key, arr in job.layer.side.items()]
         t1 = time.perf_counter()
         results = execu.compute(*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides])
@@ -267,6 +274,14 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
     for (job, key, _), value in zip(sides, results[n + m:]):
         job.side[key] = np.asarray(value).item()
     return shape, fractions, elapsed
+
+
+def _on_run_grid(data: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
+    """Georeference from the run grid, never from attributes that may not have survived (PITFALLS N3)."""
+    if tuple(data.shape[-2:]) != tuple(gbox.shape):
+        raise GridMismatchError(f"layer {data.name!r} is {data.shape[-2:]} px, the area grid {tuple(gbox.shape)}; "
+                                "a product builder returned an array off the grid (a bug).")
+    return attach_geobox(data.drop_vars("spatial_ref", errors="ignore"), gbox)
 
 
 def _tags(job: _Job) -> dict[str, str]:

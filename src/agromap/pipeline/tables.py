@@ -87,6 +87,7 @@ def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, 
     polygons = read_polygons(resolve(area.districts.path))
     d = area.districts
     written = []
+    exceed: dict[str, list[Any]] = {}
     for entry in outputs:
         if entry["area"] != area.name:
             continue
@@ -120,6 +121,8 @@ def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, 
                                 outside="keep")
         else:
             continue
+        if entry["layer"] in area.exceedance and "mean" in table:
+            exceed.setdefault(entry["layer"], []).append(table[["id", "mean"]].set_index("id")["mean"])
         stem = Path(entry["path"]).stem
         tdir = out / area.name / "tables"
         tdir.mkdir(parents=True, exist_ok=True)
@@ -127,4 +130,17 @@ def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, 
                             polygons=polygons, id_field=d.id_field)
         written.append({"layer": entry["path"], "files": [str(p.relative_to(out)) for p in paths],
                         "rows": int(len(table))})
+    for name, series in exceed.items():
+        import pandas as pd
+
+        limit = area.exceedance[name]
+        means = pd.concat(series, axis=1)
+        days = pd.DataFrame({"id": means.index, "dates": means.notna().sum(axis=1).to_numpy(),
+                             "exceedance_days": (means > limit).sum(axis=1).to_numpy(), "limit": limit,
+                             "max_of_means": means.max(axis=1).to_numpy()})
+        tdir = out / area.name / "tables"
+        paths = write_table(days, tdir / f"{name}_exceedance_by_district.csv",
+                            tdir / f"{name}_exceedance_by_district.geojson", polygons=polygons, id_field=d.id_field)
+        written.append({"layer": name, "files": [str(p.relative_to(out)) for p in paths], "rows": int(len(days)),
+                        "kind": "exceedance", "limit": limit})
     return written

@@ -94,11 +94,12 @@ def reduce_time(arr: xr.DataArray, how: str) -> xr.DataArray:
 
 def plan_layers(ctx: AreaContext) -> list[PlannedLayer]:
     """Every output layer of the area as lazy 2-D arrays."""
-    from . import disaster, optical, rice
+    from . import airquality, disaster, optical, rice
 
     builders = {"water_mask": optical.water, "backscatter_db": optical.backscatter, "rice": rice.build,
                 "flood": disaster.flood, "burn_severity": disaster.burn_severity,
-                "burned_paddy": disaster.burned_paddy, "vci": disaster.vci}
+                "burned_paddy": disaster.burned_paddy, "vci": disaster.vci,
+                "trace_gas": airquality.trace_gas, "pm25": airquality.pm25, "aqi": airquality.aqi}
     planned: list[PlannedLayer] = []
     for layer in ctx.area.layers:
         builder = builders.get(layer.product, optical.index)
