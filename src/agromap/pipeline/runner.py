@@ -288,6 +288,7 @@ def _tags(job: _Job) -> dict[str, str]:
     layer = job.layer
     tags = {
         "PRODUCT": layer.spec.name,
+        "DESCRIPTION": layer.spec.description,
         "ALGORITHM": f"agromap.{layer.layer_config.get('product', layer.spec.name)}:{layer.reduce}",
         "ALGORITHM_VERSION": __version__,
         RECIPE_TAG: job.recipe,
@@ -295,6 +296,8 @@ def _tags(job: _Job) -> dict[str, str]:
         else f"{layer.start.isoformat()}/{layer.end.isoformat()}",
         "SOURCE_PRODUCTS": str(layer.properties.get("scene_id", "")),
     }
+    if "note" in layer.properties:
+        tags["NOTE"] = str(layer.properties["note"])
     for key, value in job.side.items():
         tags[key.upper()] = json.dumps(value)
     if "threshold" in layer.properties:
