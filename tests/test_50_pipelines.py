@@ -92,8 +92,16 @@ def test_demo_outputs_are_valid_cogs_with_items(threaded_run, offline_validator)
         assert (out / entry["stac_item"]).parent.joinpath(asset["href"]).resolve() == path.resolve()
         assert asset["file:checksum"] == "1220" + entry["sha256"]
         assert pystac.Item.from_dict(item).validate(validator=offline_validator)
-    catalog = json.loads((out / "catalog.json").read_text())
-    assert len([link for link in catalog["links"] if link["rel"] == "item"]) == 15
+    catalog = pystac.Catalog.from_file(str(out / "catalog.json"))
+    items = list(catalog.get_items(recursive=True))
+    assert len(items) == 15 and len(list(catalog.get_children())) == 3
+    for collection in catalog.get_children():
+        assert collection.validate(validator=offline_validator)
+    for item in items:
+        thumb = item.assets["thumbnail"]
+        assert (Path(item.get_self_href()).parent / thumb.href).is_file()
+    html = (out / "report.html").read_text()
+    assert "<html" in html.lower() and "data:image/png;base64," in html
 
 
 def test_manifest_records_run(threaded_run):

@@ -500,3 +500,22 @@ def test_report_labels_satellite_aqi_as_estimates(run_dir, tmp_path: Path):
     with pytest.raises(ValueError, match="not a PNG"):
         (tmp_path / "bad.png").write_text("not an image")
         render_report(manifest, quicklooks={"a/x.tif": str(tmp_path / "bad.png")}, base_dir=out)
+
+
+def test_class_layer_without_colormap_uses_the_registered_colours(tmp_path: Path):
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "rice_class.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=2, height=2, count=1, dtype="uint8", nodata=255,
+                       crs="EPSG:32643", transform=from_origin(0, 0, 10, 10)) as dst:
+        dst.write(np.array([[0, 1], [1, 255]], np.uint8), 1)
+        dst.update_tags(1, CLASS_0="non-rice", CLASS_1="rice")
+        dst.set_band_description(1, "rice_class")
+    info = write_quicklook(path, tmp_path / "r.png")
+    from agromap.rice.seasons import LAYER_SPECS
+
+    colours = {v: c for v, _n, c in LAYER_SPECS["rice_class"].classes}
+    img = rgba(tmp_path / "r.png")
+    assert tuple(img[0, 1, :3]) == hex_rgb(colours[1]) and tuple(img[0, 0, :3]) == hex_rgb(colours[0])
+    assert img[1, 1, 3] == 0
+    assert [e["color"] for e in info["legend"]["entries"]] == ["#" + colours[0], "#" + colours[1]]

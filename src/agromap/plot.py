@@ -23,7 +23,9 @@ import numpy as np
 import xarray as xr
 
 from .errors import ConfigError, InputError, MissingBandError
-from .quicklook import Style, class_rgba, continuous_rgba, find_layer_spec, palette_lut, product_style, read_display
+from .quicklook import (
+    Style, class_rgba, continuous_rgba, find_layer_spec, palette_lut, product_style, read_display, resolve_class_colours,
+)
 
 __all__ = ["true_colour", "false_colour", "index_map", "class_map", "time_series", "BAND_STRETCH"]
 
@@ -256,6 +258,7 @@ def class_map(obj: xr.DataArray | str | os.PathLike[str], spec: Any = None, *, t
     """
     if isinstance(obj, (str, os.PathLike)):
         r = read_display(obj, max_size=max_pixels, kind="class")
+        resolve_class_colours(r)
         classes, name, values, invalid = r["classes"], r["product"], r["values"], r["invalid"]
         extent_src: Any = None
         left, bottom, right, top = r["bounds"]

@@ -3,8 +3,9 @@
 PITFALLS.md §11 "Quicklooks" and SCIENCE.md §7.3: a PNG of at most 600 x 600 per product, read
 from an internal overview (never the full resolution when an overview fits), with a stretch and
 palette fixed per product, never auto-stretched per scene, so two dates of one product compare
-by eye. Nodata is transparent (RGBA). Class layers use the file's own embedded colormap and its
-``CLASS_<n>`` band tags; continuous layers use :data:`PRODUCT_STYLES`.
+by eye. Nodata is transparent (alpha 0; the PNG is paletted with per-entry alpha, which every
+reader expands to RGBA). Class layers use the file's own embedded colormap and its ``CLASS_<n>``
+band tags; continuous layers use :data:`PRODUCT_STYLES`.
 
 The same styles serve :mod:`agromap.plot` and :mod:`agromap.report`. Pillow's
 decompression-bomb cap (``PIL.Image.MAX_IMAGE_PIXELS``) is left as it is.
@@ -25,8 +26,9 @@ import numpy as np
 from .errors import ConfigError, InputError
 
 __all__ = [
-    "Style", "PALETTES", "PRODUCT_STYLES", "DEFAULT_STYLE", "product_style", "palette_lut",
-    "write_quicklook", "read_display", "legend_of", "write_legend", "thumbnail_asset", "find_layer_spec",
+    "Style", "PALETTES", "PRODUCT_STYLES", "DEFAULT_STYLE", "product_style", "palette_lut", "continuous_rgba",
+    "class_rgba", "write_quicklook", "read_display", "resolve_class_colours", "legend_of", "write_legend",
+    "thumbnail_asset", "find_layer_spec",
 ]  # fmt: skip
 
 Kind = Literal["class", "continuous"]
@@ -250,6 +252,21 @@ def read_display(path: str | os.PathLike[str], *, max_size: int = 600, band: int
             "read_shape": values.shape}
 
 
+def resolve_class_colours(r: dict[str, Any]) -> dict[int, tuple[int, int, int]]:
+    """Colours of a class :func:`read_display` result: the file's colormap, else the registered
+    layer's, else viridis by class rank. Updates ``r["classes"]`` so the legend agrees."""
+    cmap = r["colormap"] or {}
+    if not cmap:
+        spec = find_layer_spec(r["product"])
+        cmap = spec.colormap() if spec is not None else {}
+    colours = {int(v): tuple(int(x) for x in c[:3]) for v, c in cmap.items()}
+    if not colours:
+        lut = palette_lut("viridis", max(2, len(r["classes"])))
+        colours = {v: tuple(int(x) for x in lut[k, :3]) for k, (v, _n, _c) in enumerate(r["classes"])}
+    r["classes"] = [(v, n, "%02X%02X%02X" % colours[v] if v in colours else c) for v, n, c in r["classes"]]
+    return colours  # type: ignore[return-value]
+
+
 # ------------------------------------------------------------------------------------------ legend
 def legend_of(read: Mapping[str, Any], style: Style | None = None) -> dict[str, Any]:
     """Legend entries for a :func:`read_display` result (and its style, for continuous layers)."""
@@ -373,11 +390,7 @@ def write_quicklook(
     style: Style | None = None
     source = None
     if r["kind"] == "class":
-        cmap = r["colormap"] or {}
-        if not cmap:
-            spec = find_layer_spec(r["product"])
-            cmap = spec.colormap() if spec is not None else {}
-        colours = {int(v): tuple(c[:3]) for v, c in cmap.items()}
+        colours = resolve_class_colours(r)
         rgba = class_rgba(r["values"], colours, r["invalid"])
     else:
         style, source = product_style(r["product"], r["units"], r["tags"])

@@ -48,15 +48,32 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
     return path
 
 
-def write_catalog(out: Path, name: str, item_paths: list[str]) -> Path:
-    """A STAC catalog linking every item of the run (relative links, so the folder can move)."""
-    links = [{"rel": "root", "href": "./catalog.json", "type": "application/json"}]
-    links += [{"rel": "item", "href": f"./{p}", "type": "application/geo+json"} for p in sorted(item_paths)]
-    catalog = {
-        "type": "Catalog", "stac_version": "1.1.0", "id": f"agromap-{name}",
-        "description": f"agromap run '{name}': Cloud-Optimized GeoTIFF layers with one STAC item each.",
-        "links": links,
-    }
-    path = out / "catalog.json"
-    atomic_write_text(path, json.dumps(catalog, indent=2))
-    return path
+def write_catalog(out: Path, name: str, outputs: list[dict[str, Any]]) -> Path:
+    """STAC catalog (root) -> one collection per area -> the items of its layers, self-contained.
+
+    Item files stay beside their COGs; links are relative, so the run folder can be moved or served.
+    """
+    import pystac
+
+    catalog = pystac.Catalog(id=f"agromap-{name}", title=f"agromap run '{name}'",
+                             description=f"agromap run '{name}': Cloud-Optimized GeoTIFF layers with STAC items.")
+    catalog.set_self_href(str(out / "catalog.json"))
+    placed: list[tuple[pystac.Item, Path]] = []
+    areas = sorted({o["area"] for o in outputs})
+    for area in areas:
+        entries = sorted((o for o in outputs if o["area"] == area), key=lambda o: o["stac_item"])
+        items = [pystac.Item.from_file(str(out / e["stac_item"])) for e in entries]
+        collection = pystac.Collection(
+            id=f"agromap-{name}-{area}", description=f"agromap layers of area '{area}' (run '{name}').",
+            extent=pystac.Extent.from_items(items), license="other",
+            summaries=pystac.Summaries({"agromap:layers": sorted({e["layer"] for e in entries})}))
+        catalog.add_child(collection)
+        collection.set_self_href(str(out / area / "collection.json"))
+        for item, entry in zip(items, entries):
+            collection.add_item(item)
+            placed.append((item, out / entry["stac_item"]))
+    # add_item re-homes items under the collection; keep each beside its COG instead.
+    for item, path in placed:
+        item.set_self_href(str(path))
+    catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    return out / "catalog.json"

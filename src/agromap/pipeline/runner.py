@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pystac
 import rasterio
 import xarray as xr
 from odc.geo.geobox import GeoBox
@@ -29,6 +30,8 @@ from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.stac import item_for_layer, write_item
+from ..quicklook import write_quicklook
+from ..report import write_report
 from ..io.write import clean_stale_partials, lock_for_scheduler, publish_cog, sha256_file, staging_path_for, store_gtiff
 from .config import AreaConfig, RunConfig
 from .lock import output_lock
@@ -209,7 +212,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                 if job.staging is not None:
                     job.staging.unlink(missing_ok=True)
         products = _tables(cfg, plans, outputs, out)
-        catalog = write_catalog(out, cfg.name, [o["stac_item"] for o in outputs])
+        catalog = write_catalog(out, cfg.name, outputs)
         empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
         manifest = build_manifest(
             run_id=run_id, started=started.isoformat(), finished=pd.Timestamp.now(tz="UTC").isoformat(),
@@ -222,7 +225,11 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         manifest["catalog"] = catalog.name
         manifest["accuracy"] = products["accuracy"]
         manifest["tables"] = products["tables"]
+        manifest["report"] = "report.html"
         write_manifest(out, manifest)
+        # The report is for people: written last, from the manifest just published.
+        write_report(out, manifest, quicklooks={o["path"]: out / o["quicklook"] for o in outputs},
+                     accuracy=products["accuracy"] or None)
     if empty:
         raise NoValidDataError(
             f"every layer of the run is nodata (all cloud or fill); see {out / 'manifest.json'}. "
@@ -323,6 +330,10 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                                else {})},
                 info=info,
             )
+            write_quicklook(final, final.with_suffix(".png"))
+            item.add_asset("thumbnail", pystac.Asset(
+                href=final.with_suffix(".png").name, media_type="image/png", roles=["thumbnail", "overview"],
+                title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
             write_item(item, final.with_suffix(".json"))
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
@@ -333,8 +344,11 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             msg = f"{final}: nodata everywhere (all cloud or fill, or nothing detected)"
             warn.append(msg)
             log.warning(msg)
+        if not final.with_suffix(".png").exists():  # a quicklook lost since the last run
+            write_quicklook(final, final.with_suffix(".png"))
         outputs.append({"area": layer.area, "layer": layer.spec.name, "path": str(final.relative_to(out)),
-                        "stac_item": str(final.with_suffix(".json").relative_to(out)), "recipe": job.recipe,
+                        "stac_item": str(final.with_suffix(".json").relative_to(out)),
+                        "quicklook": str(final.with_suffix(".png").relative_to(out)), "recipe": job.recipe,
                         **entry})
     return outputs, warn
 
