@@ -519,3 +519,19 @@ def test_class_layer_without_colormap_uses_the_registered_colours(tmp_path: Path
     assert tuple(img[0, 1, :3]) == hex_rgb(colours[1]) and tuple(img[0, 0, :3]) == hex_rgb(colours[0])
     assert img[1, 1, 3] == 0
     assert [e["color"] for e in info["legend"]["entries"]] == ["#" + colours[0], "#" + colours[1]]
+
+
+def test_accessor_to_cog_publishes_a_valid_cog(tmp_path: Path):
+    from rio_cogeo.cogeo import cog_validate
+
+    vals = np.linspace(-1, 1, 48 * 40, dtype=np.float32).reshape(48, 40)
+    arr = attach_geobox(xr.DataArray(vals, dims=("y", "x"), name="ndvi"), make_geobox(vals.shape)).chunk(16)
+    info = arr.agromap.to_cog(tmp_path / "ndvi.tif", tags={"RUN_ID": "r"})
+    assert cog_validate(str(tmp_path / "ndvi.tif"), strict=True)[0]
+    with rasterio.open(tmp_path / "ndvi.tif") as src:
+        np.testing.assert_array_equal(src.read(1), vals)
+        assert src.tags()["RUN_ID"] == "r"
+    assert info.valid_fraction == 1.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ndvi.tif"]
+    with pytest.raises(Exception, match="layer="):
+        arr.rename("unregistered").agromap.to_cog(tmp_path / "x.tif")
