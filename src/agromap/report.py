@@ -37,7 +37,7 @@ table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.85rem}th,td{border
 text-align:left;vertical-align:top}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.total td{font-weight:bold;background:#fafafa}
 .status-success{color:#1a7f37;font-weight:bold}.status-other{color:#b42318;font-weight:bold}
-.maps{display:flex;flex-wrap:wrap;gap:1.2rem}figure{margin:0;border:1px solid #ddd;padding:.5rem;width:380px}
+.maps{display:flex;flex-wrap:wrap;gap:1.2rem}figure{margin:0;border:1px solid #ddd;padding:.5rem;width:350px}
 figure img{display:block;max-width:100%;height:auto;background:repeating-conic-gradient(#eee 0 25%,#fff 0 50%) 0 0/16px 16px}
 figcaption{font-size:.85rem;margin-top:.4rem}.legend{list-style:none;padding:0;margin:.3rem 0}
 .legend li{display:flex;align-items:center;gap:.4rem;margin:.1rem 0}
