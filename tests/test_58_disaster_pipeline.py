@@ -102,3 +102,37 @@ def test_burn_layers_on_the_burn_scar(disaster_run):
     precision = (burned & burn).sum() / burned.sum()
     recall = (burned & burn & seen).sum() / (burn & seen).sum()
     assert precision > 0.9 and recall > 0.7, (precision, recall)
+
+
+def test_vci_and_terrain_exclusion(tmp_path):
+    """VCI per date from the delta's NDVI series, and a DEM that excludes a steep strip (class 6)."""
+    import yaml
+
+    from agromap.pipeline.config import parse_config
+
+    from conftest import write_tif
+
+    with rasterio.open(DELTA / "truth_landcover.tif") as src:
+        transform, crs, shape = src.transform, src.crs, src.shape
+    dem = np.zeros(shape, np.float32)
+    dem[:, :40] = np.arange(40, dtype=np.float32) * 10.0  # 10 m per 10 m pixel: a 45 deg slope
+    dem_path = write_tif(tmp_path / "dem.tif", dem, crs=crs.to_string(), res=transform.a,
+                         origin=(transform.c, transform.f))
+    cfg = yaml.safe_load((ROOT / "pipelines" / "disaster.yaml").read_text())
+    area = cfg["areas"][0]
+    for inp in area["inputs"]:
+        inp["path"] = str(ROOT / "pipelines" / inp["path"])
+    area["districts"]["path"] = str(ROOT / "pipelines" / area["districts"]["path"])
+    area["layers"] = [{"product": "flood", "event_date": "2023-08-30", "dem": str(dem_path),
+                       "params": {"reference_frequency": 0.5}},
+                      {"product": "vci"}]
+    cfg["areas"] = [area]
+    cfg["scheduler"] = "threads"
+    result = run(parse_config(cfg), tmp_path / "out")
+    flood = _read(tmp_path / "out" / "delta" / "flood_class_20230830.tif")
+    assert (flood[:, 2:38] == 6).mean() > 0.95 and (flood[:, 45:] == 6).mean() < 0.01
+    vci_files = sorted((tmp_path / "out" / "delta").glob("vci_*.tif"))
+    assert len(vci_files) == 12
+    values = np.stack([_read(p) for p in vci_files])
+    assert values.dtype == np.uint8 and ((values <= 100) | (values == 255)).all()
+    assert result.manifest["status"] == "success"

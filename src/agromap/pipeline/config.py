@@ -264,6 +264,10 @@ class FloodLayer(_Strict):
     """Use the area's rice layer (if any) for flooded rice (4) and managed paddy water (5)."""
     reference_water: str | None = None
     """Optional raster of normal water (non-zero = water, e.g. JRC GSW occurrence >= 75 %)."""
+    dem: str | None = None
+    """Optional elevation raster (m): slopes above params.slope_max_deg (5) become class 6."""
+    hand: str | None = None
+    """Optional height-above-nearest-drainage raster (m): above params.hand_max_m (15) is class 6."""
     params: dict[str, float | int | bool | str | None] = {}
     """FloodParams overrides (e.g. mmu_pixels, ratio_threshold, require_dark_post)."""
 

@@ -94,8 +94,14 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     if layer.reference_water:
         ref = open_band(ctx.resolve(layer.reference_water), raw=True, name="reference_water")
         reference = to_grid(ref, geobox_of(ctx.ds), resampling="nearest") != 0
+    terrain = {}
+    for key in ("dem", "hand"):
+        if getattr(layer, key):
+            raw = open_band(ctx.resolve(getattr(layer, key)), name=key)
+            # Continuous terrain: bilinear onto the run grid.
+            terrain[key] = to_grid(raw, geobox_of(ctx.ds), resampling="bilinear")
     result = flood_map(post, pre, optical=optical, reference=reference, rice=rice, transplant_doy=tdoy,
-                       event_date=event, units="linear", params=params)
+                       event_date=event, units="linear", params=params, **terrain)
     config = layer.model_dump(mode="json")
     props = {"event_date": f"{event:%Y-%m-%d}", "change_detection": pre is not None,
              "optical_fused": optical is not None, "rice_used": rice is not None}
