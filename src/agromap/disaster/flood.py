@@ -48,7 +48,7 @@ from scipy import ndimage
 
 from ..errors import ConfigError, InputError, NoValidDataError, SarUnitsError
 from ..io.grid import geobox_of, require_same_grid
-from ..io.layers import LayerSpec
+from ..io.layers import _FLOOD_CLASSES, LayerSpec
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
 
 __all__ = [
@@ -58,16 +58,8 @@ __all__ = [
     "slope_degrees", "pixel_size_m",
 ]  # fmt: skip
 
-#: (value, name, colour) of ``flood_class`` (SCIENCE.md §6.2); 255 is nodata.
-FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = (
-    (0, "not flooded", "C8C8C8"),
-    (1, "reference / permanent water", "0000FF"),
-    (2, "observed flood water", "00B4FF"),
-    (3, "flooded cropland", "FF0000"),
-    (4, "flooded rice", "FF7F00"),
-    (5, "managed paddy water", "7FC97F"),
-    (6, "excluded / not observable", "969696"),
-)
+#: (value, name, colour) of ``flood_class`` (SCIENCE.md §6.2); 255 is nodata. One table for all.
+FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = _FLOOD_CLASSES
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "flood_class": LayerSpec("flood_class", "class", "uint8", 255, "class",

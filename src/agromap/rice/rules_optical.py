@@ -67,6 +67,7 @@ from .seasons import (
     QA_OBSERVED,
     QA_OPTICAL,
     QA_WATER,
+    SeasonSlots,
     SeasonWindow,
     apply_rule,
     finish_outputs,
@@ -231,25 +232,10 @@ def _optical_kernel(
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
 
     # Pass 2: seasons in time order (one per window with a calendar).
-    n_slots = n_windows or p.max_seasons
-    slots = np.zeros((n_pix, n_slots), dtype=np.uint16)
-    count = np.zeros(n_pix, dtype=np.int32)
-    last = np.full(n_pix, np.iinfo(np.int32).min // 2, dtype=np.int64)
-    best = np.full(n_pix, -np.inf, dtype=_F32)
+    seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days, mask_margin, masked)
     for t, idx, growth in cands:
-        best[idx] = np.maximum(best[idx], np.minimum(growth / _F32(_SCORE_SCALE), mask_margin[idx]))
-        acc = (growth >= 0) & ~masked[idx]
-        if n_windows:
-            w = int(window[t])
-            acc &= slots[idx, w] == 0
-            slots[idx[acc], w] = doy[t]
-        else:
-            acc &= (days[t] - last[idx]) >= p.min_season_days
-            sel = idx[acc]
-            fits = count[sel] < n_slots
-            slots[sel[fits], count[sel[fits]]] = doy[t]
-            last[sel] = days[t]
-        count[idx[acc]] += 1
+        seasons.offer(t, idx, growth / _F32(_SCORE_SCALE), window, doy, days)
+    best, count, slots = seasons.best, seasons.count, seasons.slots
 
     score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
     qa = (np.where(n_window > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_OPTICAL, 0)

@@ -48,6 +48,7 @@ from .seasons import (
     QA_OBSERVED,
     QA_SAR,
     QA_WATER,
+    SeasonSlots,
     SeasonWindow,
     apply_rule,
     finish_outputs,
@@ -209,11 +210,7 @@ def _sar_kernel(
     mask_margin = np.where(np.isnan(mask_margin), _F32(-np.inf), mask_margin).astype(_F32)
 
     cand = _candidates(db, days, window, n_windows, p) & in_win[None, :]
-    n_slots = n_windows or p.max_seasons
-    slots = np.zeros((n_pix, n_slots), dtype=np.uint16)
-    count = np.zeros(n_pix, dtype=np.int32)
-    last = np.full(n_pix, np.iinfo(np.int32).min // 2, dtype=np.int64)
-    best = np.full(n_pix, -np.inf, dtype=_F32)
+    seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days, mask_margin, masked)
     for t in range(n_t):
         idx = np.flatnonzero(cand[:, t])
         if idx.size == 0:
@@ -237,19 +234,8 @@ def _sar_kernel(
                 np.minimum(dt - _F32(p.min_rise_days), _F32(p.max_rise_days) - dt) / _F32(_DAY_SCALE),
             ])
         margins = np.where(np.isnan(margins), _F32(-np.inf), margins).astype(_F32)
-        best[idx] = np.maximum(best[idx], np.minimum(margins, mask_margin[idx]))
-        acc = (margins >= 0) & ~masked[idx]
-        if n_windows:
-            w = int(window[t])
-            acc &= slots[idx, w] == 0
-            slots[idx[acc], w] = doy[t]
-        else:
-            acc &= (days[t] - last[idx]) >= p.min_season_days
-            sel = idx[acc]
-            fits = count[sel] < n_slots
-            slots[sel[fits], count[sel[fits]]] = doy[t]
-            last[sel] = days[t]
-        count[idx[acc]] += 1
+        seasons.offer(t, idx, margins, window, doy, days)
+    best, count, slots = seasons.best, seasons.count, seasons.slots
 
     score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
     qa = (np.where(n_window > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_SAR, 0)

@@ -61,6 +61,7 @@ __all__ = [
     "tune_thresholds",
     "read_point_table",
     "classify_points",
+    "SeasonSlots",
 ]
 
 _F32 = np.float32
@@ -620,3 +621,41 @@ def classify_points(
         if os.path.exists(tmp):
             os.remove(tmp)
     return table
+
+
+class SeasonSlots:
+    """Flooding onsets accepted into season slots, in time order, shared by both rules' kernels.
+
+    With calendar windows a pixel gets at most one onset per window; without, successive onsets
+    must be ``min_season_days`` apart, up to ``max_seasons``. ``best`` keeps the best margin seen
+    (the rule's evidence, capped by the land-cover mask margin) for the confidence score.
+    """
+
+    def __init__(self, n_pix: int, n_windows: int, max_seasons: int, min_season_days: float,
+                 mask_margin: np.ndarray, masked: np.ndarray) -> None:
+        self.n_windows = n_windows
+        self.n_slots = n_windows or max_seasons
+        self.slots = np.zeros((n_pix, self.n_slots), dtype=np.uint16)
+        self.count = np.zeros(n_pix, dtype=np.int32)
+        self.last = np.full(n_pix, np.iinfo(np.int32).min // 2, dtype=np.int64)
+        self.best = np.full(n_pix, -np.inf, dtype=np.float32)
+        self.min_season_days = min_season_days
+        self.mask_margin = mask_margin
+        self.masked = masked
+
+    def offer(self, t: int, idx: np.ndarray, margin: np.ndarray, window: np.ndarray, doy: np.ndarray,
+              days: np.ndarray) -> None:
+        """Candidates ``idx`` at date ``t`` with evidence ``margin`` (>= 0 passes the rule)."""
+        self.best[idx] = np.maximum(self.best[idx], np.minimum(margin, self.mask_margin[idx]))
+        acc = (margin >= 0) & ~self.masked[idx]
+        if self.n_windows:
+            w = int(window[t])
+            acc &= self.slots[idx, w] == 0
+            self.slots[idx[acc], w] = doy[t]
+        else:
+            acc &= (days[t] - self.last[idx]) >= self.min_season_days
+            sel = idx[acc]
+            fits = self.count[sel] < self.n_slots
+            self.slots[sel[fits], self.count[sel[fits]]] = doy[t]
+            self.last[sel] = days[t]
+        self.count[idx[acc]] += 1
