@@ -431,7 +431,7 @@ def time_series(obj: xr.Dataset | xr.DataArray, at: Any, bands: Sequence[Hashabl
     if seasons is not None:
         for k, d in enumerate(_season_dates(seasons, at, times.min(), times.max()), start=1):
             ax.axvline(d, color="#1f6f3f", linestyle="--", linewidth=1.0,
-                       label="transplanting (rice season)" if k == 1 else None)
+                       label="season start (flooding or VH minimum)" if k == 1 else None)
             ax.annotate(f"S{k}", (d, 1.0), xycoords=("data", "axes fraction"), ha="left", va="top", fontsize="small")
     import matplotlib.dates as mdates
 

@@ -87,7 +87,7 @@ PRODUCT_STYLES: Mapping[str, Style] = {
     "transplant_doy": Style(1.0, 366.0, "viridis"), "n_seasons": Style(0.0, 3.0, "viridis"),
     "n_valid_obs": Style(0.0, 60.0, "viridis"), "n_valid_in_flood_window": Style(0.0, 20.0, "viridis"),
     "aqi_value": _AQI, "aqi_": _AQI,  # every aqi_<pollutant>_subindex_<standard>
-    "pm25_sat": Style(0.0, 250.0, "heat"), "aod550": Style(0.0, 2.0, "heat"),
+    "pm25_sat": Style(0.0, 250.0, "heat"), "pm25": Style(0.0, 250.0, "heat"), "aod550": Style(0.0, 2.0, "heat"),
     "no2_trop_column": Style(0.0, 3e-4, "heat"), "so2_column": Style(0.0, 1e-3, "heat"),
     "co_column": Style(0.0, 0.1, "heat"), "hcho_column": Style(0.0, 3e-4, "heat"),
     "uv_aerosol_index": Style(-2.0, 5.0, "heat"),
