@@ -54,3 +54,13 @@ def test_locked_output_exits_5(tmp_path):
     assert proc.stderr.strip().splitlines()[-1].startswith("agromap: error:")
     assert "another agromap run" in proc.stderr
     assert not list(out.rglob("*.tif"))
+
+
+def test_run_with_a_relative_output_folder(tmp_path):
+    """`make demo` passes a relative --out; every path in the run must hold from the caller's cwd."""
+    proc = agromap("run", str(ROOT / "pipelines" / "demo.yaml"), "--out", "runs/demo", "--scheduler", "threads",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "runs" / "demo"
+    assert (out / "report.html").stat().st_size > 10_000 and (out / "manifest.json").exists()
+    assert len(list(out.rglob("*.png"))) == 15

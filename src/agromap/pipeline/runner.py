@@ -228,7 +228,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         manifest["report"] = "report.html"
         write_manifest(out, manifest)
         # The report is for people: written last, from the manifest just published.
-        write_report(out, manifest, quicklooks={o["path"]: out / o["quicklook"] for o in outputs},
+        write_report(out, manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
                      accuracy=products["accuracy"] or None)
     if empty:
         raise NoValidDataError(
