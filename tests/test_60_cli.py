@@ -58,9 +58,9 @@ def test_locked_output_exits_5(tmp_path):
 
 def test_run_with_a_relative_output_folder(tmp_path):
     """`make demo` passes a relative --out; every path in the run must hold from the caller's cwd."""
-    proc = agromap("run", str(ROOT / "pipelines" / "demo.yaml"), "--out", "runs/demo", "--scheduler", "threads",
+    proc = agromap("run", str(ROOT / "pipelines" / "rice.yaml"), "--out", "runs/rice", "--scheduler", "threads",
                    cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    out = tmp_path / "runs" / "demo"
+    out = tmp_path / "runs" / "rice"
     assert (out / "report.html").stat().st_size > 10_000 and (out / "manifest.json").exists()
-    assert len(list(out.rglob("*.png"))) == 15
+    assert len(list(out.rglob("*.png"))) == 29 and "Tables per district" in (out / "report.html").read_text()

@@ -225,7 +225,7 @@ def _tables(out: Path, tables: Mapping[str, Any] | None, m: Mapping[str, Any], m
         for t in m.get("tables") or []:
             for f in t.get("files", []):
                 if str(f).endswith(".csv") and (out / f).is_file():
-                    tables[str(t.get("layer", f))] = out / f
+                    tables[str(t.get("layer", f))] = Path(f)
     if not tables:
         return ""
     body = "".join(_table_html(str(k), v, out, max_rows) for k, v in tables.items())
