@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster airquality test validate clean
+.PHONY: all venv demo rice disaster airquality bench test validate clean
 
 all: test
 
@@ -39,6 +39,10 @@ disaster: $(STAMP)
 airquality: $(STAMP)
 	$(AGROMAP) run pipelines/airquality.yaml --out $(RUNS)/airquality
 
+# Speed and memory ratios measured in one run (sizes: BENCH_SIZE=4096 etc., see bench/README.md).
+bench: $(STAMP)
+	$(PY) -m bench
+
 validate: $(STAMP)
 	$(AGROMAP) validate pipelines/demo.yaml
 	$(AGROMAP) validate pipelines/rice.yaml
@@ -49,4 +53,4 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) $(RUNS) build .pytest_cache .hypothesis
+	rm -rf $(VENV) $(RUNS) build .pytest_cache .hypothesis bench/cache
