@@ -540,5 +540,5 @@ def _layer_specs() -> dict[str, LayerSpec]:
     return specs
 
 
-#: Output layers of this module (SCIENCE.md §5.3, §7.1), for the integrator to register.
+#: Output layers of this module (SCIENCE.md §5.3, §7.1); the pipeline builders export with these.
 LAYER_SPECS: Mapping[str, LayerSpec] = MappingProxyType(_layer_specs())
