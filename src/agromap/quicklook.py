@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,18 +280,10 @@ def legend_of(read: Mapping[str, Any], style: Style | None = None) -> dict[str, 
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
+    from .io.write import atomic_write_bytes
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Same name pattern as agromap.io.write.atomic_write_text, so clean_stale_partials finds leftovers.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.partial")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data)
 
 
 def _png_bytes(rgba: np.ndarray) -> bytes:

@@ -41,7 +41,7 @@ from .layers import LayerSpec, encode
 
 __all__ = [
     "CogInfo", "GTiffWindowWriter", "lock_for_scheduler", "store_gtiff", "publish_cog", "discard_staging",
-    "staging_path_for", "sha256_file", "atomic_write_text", "clean_stale_partials",
+    "staging_path_for", "sha256_file", "atomic_write_text", "atomic_write_bytes", "clean_stale_partials",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -391,13 +391,17 @@ def sha256_file(path: str | os.PathLike[str], *, bufsize: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` atomically: a ``.partial`` file in the same directory, fsync, ``os.replace``."""
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a ``.partial`` file in the same directory, fsync, ``os.replace``.
+
+    The temporary name carries the pid, so :func:`clean_stale_partials` removes what a killed
+    process left; a reader never sees a half-written file at ``path``.
+    """
     final = Path(path)
     tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{_PARTIAL}")
     try:
-        with open(tmp, "w", encoding=encoding) as f:
-            f.write(text)
+        with open(tmp, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, final)
@@ -405,6 +409,11 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str 
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(final.parent)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode(encoding))
 
 
 def clean_stale_partials(

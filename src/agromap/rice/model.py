@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import os
-import uuid
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -36,6 +35,7 @@ from dask.base import is_dask_collection
 
 from ..errors import AgromapError, ConfigError, InputError, NoValidDataError
 from ..io.layers import LayerSpec
+from ..io.write import atomic_write_bytes
 from .labels import _check_classes
 
 __all__ = [
@@ -393,15 +393,6 @@ def _payload_bytes(model: RiceModel) -> bytes:
     return bytes(sio.dumps(payload, compression=zipfile.ZIP_DEFLATED))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_model(model: RiceModel, path: str | Path) -> str:
     """Write ``model`` as a skops file and its JSON sidecar, atomically; return the file's SHA-256.
 
@@ -412,11 +403,11 @@ def save_model(model: RiceModel, path: str | Path) -> str:
     path = Path(path)
     data = _payload_bytes(model)
     digest = hashlib.sha256(data).hexdigest()
-    _atomic_write(path, data)
+    atomic_write_bytes(path, data)
     side = {"format": FORMAT, "format_version": FORMAT_VERSION, "file": path.name, "sha256": digest,
             "feature_names": list(model.feature_names), "positive_class": int(model.positive_class),
             "metadata": dict(model.metadata)}  # fmt: skip
-    _atomic_write(sidecar_path(path), json.dumps(side, indent=2, sort_keys=True).encode())
+    atomic_write_bytes(sidecar_path(path), json.dumps(side, indent=2, sort_keys=True).encode())
     return digest
 
 
