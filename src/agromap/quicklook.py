@@ -27,7 +27,7 @@ from .errors import ConfigError, InputError
 __all__ = [
     "Style", "PALETTES", "PRODUCT_STYLES", "DEFAULT_STYLE", "product_style", "palette_lut", "continuous_rgba",
     "class_rgba", "write_quicklook", "read_display", "resolve_class_colours", "legend_of", "write_legend",
-    "thumbnail_asset", "find_layer_spec",
+    "thumbnail_asset", "find_layer_spec", "DISPLAY_UNITS", "display_values", "display_style",
 ]  # fmt: skip
 
 Kind = Literal["class", "continuous"]
@@ -92,6 +92,25 @@ PRODUCT_STYLES: Mapping[str, Style] = {
     "uv_aerosol_index": Style(-2.0, 5.0, "heat"),
     "vv": _DB, "vh": _DB, "vv_db": _DB, "vh_db": _DB,
 }
+#: Display units of products whose stored SI units put everyday values at 1e-4: (factor, label).
+#: Tropospheric NO2 over a city is 20-200 umol m-2 (Eskes et al. 2022, S5P NO2 product user
+#: manual), so mol m-2 hides the signal in the bottom of any legend.
+DISPLAY_UNITS: Mapping[str, tuple[float, str]] = {
+    "no2_trop_column": (1e6, "µmol m⁻²"), "so2_column": (1e6, "µmol m⁻²"), "hcho_column": (1e6, "µmol m⁻²"),
+    "co_column": (1e3, "mmol m⁻²"),
+}
+#: Fixed display ranges in display units (after :data:`DISPLAY_UNITS`), where the fixed
+#: stored-unit range of :data:`PRODUCT_STYLES` is too wide for the values a scene holds.
+_DISPLAY_STYLES: Mapping[str, Style] = {
+    "no2_trop_column": Style(0.0, 150.0, "heat"), "so2_column": Style(0.0, 500.0, "heat"),
+    "hcho_column": Style(0.0, 300.0, "heat"), "co_column": Style(20.0, 60.0, "heat"),
+}
+#: Products whose useful range depends on the run (number of dates, season, region): counts of
+#: observations, days of year, surface PM2.5. Shown on a range rounded out from the 2nd-98th
+#: percentiles of the layer, and the legend says so.
+_DATA_STRETCH: tuple[str, ...] = ("n_valid_obs", "n_valid_in_flood_window", "transplant_doy", "heading_doy",
+                                  "harvest_doy", "pm25", "flood_duration_days")
+
 #: By ``units`` when the product is unknown.
 _UNIT_STYLES: Mapping[str, Style] = {
     "db": _DB, "%": Style(0.0, 100.0, "viridis"), "day of year": Style(1.0, 366.0, "viridis"), "index": _AQI,
@@ -125,6 +144,64 @@ def product_style(product: str | None, units: str | None = None,
     if units and units.strip().lower() in _UNIT_STYLES:
         return _UNIT_STYLES[units.strip().lower()], "units"
     return DEFAULT_STYLE, "default"
+
+
+def _product_key(product: str | None, table: Mapping[str, Any]) -> str | None:
+    name = (product or "").lower()
+    if name in table:
+        return name
+    keys = [k for k in table if name.startswith(k) and (k.endswith("_") or name[len(k):][:1] == "_")]
+    return max(keys, key=len) if keys else None
+
+
+def display_values(product: str | None, units: str | None, values: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """Decoded values in display units (µmol m⁻² for trace-gas columns), and the units label."""
+    key = _product_key(product, DISPLAY_UNITS)
+    if key is None:
+        return values, units
+    factor, label = DISPLAY_UNITS[key]
+    return values * factor, label
+
+
+def _nice_floor(v: float, step: float) -> float:
+    return math.floor(v / step) * step
+
+
+def _nice_step(span: float) -> float:
+    raw = max(span, 1e-12) / 5.0
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+
+
+def display_style(product: str | None, units: str | None, tags: Mapping[str, str] | None,
+                  values: np.ndarray | None = None, invalid: np.ndarray | None = None) -> tuple[Style, str]:
+    """The style for showing a continuous layer to people, in display units.
+
+    Like :func:`product_style` (tags first, then the fixed per-product style), except that trace
+    gases use :data:`DISPLAY_UNITS` ranges and counts, days of year and PM2.5 are stretched to
+    the layer's own 2nd-98th percentiles rounded out to a round step (source ``"data"``), so
+    values 4-12 are not painted in the bottom fifth of a 0-60 ramp.
+    """
+    t = {k.upper() for k in (tags or {})}
+    if "QUICKLOOK_MIN" in t and "QUICKLOOK_MAX" in t:
+        return product_style(product, units, tags)
+    key = _product_key(product, _DISPLAY_STYLES)
+    if key is not None:
+        return _DISPLAY_STYLES[key], "product"
+    base, source = product_style(product, units, tags)
+    if values is not None and _product_key(product, {k: 0 for k in _DATA_STRETCH}) is not None:
+        v = np.asarray(values, dtype=np.float64)
+        ok = np.isfinite(v) if invalid is None else (~invalid & np.isfinite(v))
+        if ok.any():
+            lo, hi = (float(x) for x in np.percentile(v[ok], [2, 98]))
+            step = _nice_step(hi - lo)
+            lo, hi = _nice_floor(lo, step), -_nice_floor(-hi, step)
+            if hi <= lo:
+                hi = lo + step
+            if (product or "").lower().startswith("n_valid") or (product or "").lower().endswith("_days"):
+                lo = max(0.0, lo)
+            return Style(lo, hi, base.palette), "data"
+    return base, source
 
 
 def _hex_rgb(colour: str) -> tuple[int, int, int]:
