@@ -230,6 +230,10 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         # The report is for people: written last, from the manifest just published.
         write_report(out, manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
                      accuracy=products["accuracy"] or None)
+        if cfg.mapsheets:
+            from ..mapsheet import write_mapsheets
+
+            write_mapsheets(out)
     if empty:
         raise NoValidDataError(
             f"every layer of the run is nodata (all cloud or fill); see {out / 'manifest.json'}. "
