@@ -168,7 +168,7 @@ def _nice_floor(v: float, step: float) -> float:
 
 
 def _nice_step(span: float) -> float:
-    raw = max(span, 1e-12) / 5.0
+    raw = max(span, 1e-12) / 10.0
     mag = 10 ** math.floor(math.log10(raw))
     return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
 
