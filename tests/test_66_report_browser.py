@@ -50,10 +50,18 @@ FLAGS = (
 )
 
 
+def _flags(allow_local: bool) -> tuple[str, ...]:
+    """The flags; ``allow_local`` lets 127.0.0.1 through (a local server under test), nothing else."""
+    if not allow_local:
+        return FLAGS
+    return tuple("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" if f.startswith("--host-resolver")
+                 else f for f in FLAGS)
+
+
 class Browser:
     """A headless Chromium driven over the DevTools protocol on a pipe (stdlib only)."""
 
-    def __init__(self, profile: Path, timeout: float = 60.0) -> None:
+    def __init__(self, profile: Path, timeout: float = 60.0, allow_local: bool = False) -> None:
         a, self._w = os.pipe()
         self._r, b = os.pipe()
         # The child's ends move above 9, so they can never be 3 or 4 themselves.
@@ -66,7 +74,7 @@ class Browser:
         self.stderr_path = profile.with_suffix(".stderr.log")
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            ["bash", "-c", script, str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            ["bash", "-c", script, str(CHROMIUM), *_flags(allow_local), f"--user-data-dir={profile}", "about:blank"],
             pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self._stderr)
         os.close(to_child_r)

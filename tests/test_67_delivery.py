@@ -169,9 +169,9 @@ def test_mapsheet_cli(run_folder: Path, tmp_path: Path):
 
     from agromap.pipeline.cli import app
 
-    res = CliRunner().invoke(app, ["mapsheet", str(run_folder), "--out", str(tmp_path), "--all"])
+    res = CliRunner().invoke(app, ["mapsheet", str(run_folder), "--out", str(tmp_path), "--layer", "ndvi_20230915"])
     assert res.exit_code == 0, res.output
-    assert len(list(tmp_path.glob("*.pdf"))) == 3  # flood class and two ndvi dates; the empty layer is skipped
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["delta_ndvi_20230915.pdf", "delta_ndvi_20230915.png"]
     res = CliRunner().invoke(app, ["mapsheet", str(tmp_path / "nothing")])
     assert res.exit_code == 3 and "agromap: error:" in res.output and "manifest.json" in res.output
 
@@ -279,3 +279,68 @@ def test_web_map_layers_tiles_and_pixel_queries(server: str):
     assert get(f"{server}/static/../manifest.json")[0] == 404
     status, ctype, js = get(server + "/static/vendor/leaflet/leaflet.js")
     assert status == 200 and b"Leaflet" in js[:300]
+
+
+def _eval(browser, session: str, expr: str):
+    return browser.send("Runtime.evaluate", {"expression": expr, "returnByValue": True, "awaitPromise": True},
+                        session=session)["result"].get("value")
+
+
+def _wait(browser, session: str, expr: str, timeout: float = 30.0):
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = _eval(browser, session, expr)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {expr}")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium (apt-get install chromium)")
+def test_web_map_in_headless_chromium(server: str, tmp_path: Path):
+    """The page loads offline, tiles draw, a click shows the pixel's class, layers and dates switch."""
+    from test_66_report_browser import Browser, open_page, screenshot
+
+    browser = Browser(tmp_path / "profile", allow_local=True)
+    try:
+        session, page = open_page(browser, server + "/", width=1200, height=800)
+        assert _wait(browser, session, "document.body.getAttribute('data-layers')") == "4"
+        _wait(browser, session, "document.body.getAttribute('data-tiles-loaded')")
+        assert _eval(browser, session, "agromap.current.product") == "flood_class"
+        n_tiles = _eval(browser, session, "document.querySelectorAll('img.leaflet-tile-loaded').length")
+        assert n_tiles >= 1
+        legend = _eval(browser, session, "Array.from(document.querySelectorAll('#legend div')).map(d => d.textContent)")
+        assert [t.split(" ")[0] for t in legend] == ["not", "observed", "flooded"]  # classes present only
+        # a real mouse click on the flooded-rice block
+        lon, lat = lonlat(25.5, 50.5)
+        pt = _eval(browser, session, f"(function(){{var p = agromap.map.latLngToContainerPoint([{lat}, {lon}]);"
+                                     "var r = document.getElementById('map').getBoundingClientRect();"
+                                     "return [p.x + r.left, p.y + r.top];})()")
+        for kind in ("mousePressed", "mouseReleased"):
+            browser.send("Input.dispatchMouseEvent", {"type": kind, "x": pt[0], "y": pt[1], "button": "left",
+                                                      "clickCount": 1}, session=session)
+        assert _wait(browser, session, "document.getElementById('pixel').getAttribute('data-value')") == "4"
+        assert "flooded rice" in _eval(browser, session, "document.getElementById('pixel').textContent")
+        shot = screenshot(browser, session, tmp_path / "webmap.png")
+        with Image.open(shot) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        # the map canvas shows the flood colours, drawn from the tiles (orange flooded rice, cyan flood water)
+        colours = {tuple(c) for c in rgb[:, 360:].reshape(-1, 3)[::3]}
+        near = lambda c: any(sum(abs(int(a) - b) for a, b in zip(x, c)) < 40 for x in colours)  # noqa: E731
+        assert near((0xFF, 0x7F, 0x00)) and near((0x00, 0xB4, 0xFF))
+        # district table beside the map names the districts
+        assert "West" in _eval(browser, session, "document.getElementById('table').textContent")
+        # switch to the NDVI layer: two dates, the slider appears and moves between them
+        _eval(browser, session, "(function(){var i = document.querySelector(\"#layers input[value='delta/ndvi']\");"
+                                "i.checked = true; i.dispatchEvent(new Event('change', {bubbles: true}));})()")
+        assert _wait(browser, session, "agromap.current.product === 'ndvi' && agromap.current.datetime") == "2023-09-15"
+        assert _eval(browser, session, "document.getElementById('time').hidden") is False
+        _eval(browser, session, "(function(){var s = document.getElementById('slider'); s.value = '0';"
+                                "s.dispatchEvent(new Event('input'));})()")
+        assert _eval(browser, session, "agromap.current.datetime") == "2023-08-30"
+        assert page["errors"] == []
+    finally:
+        browser.close()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import mimetypes
-import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,8 +43,11 @@ class RunLayers:
         catalog = self.run / "catalog.json"
         if not catalog.is_file():
             raise InputError(f"{self.run} has no catalog.json; give the output folder of a finished 'agromap run'.")
+        # Import rio-tiler once here: a first import from several request threads at once races.
+        import rio_tiler.errors  # noqa: F401
+        import rio_tiler.io  # noqa: F401
+
         self.layers: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
         self._load(catalog)
 
     def _load(self, catalog: Path) -> None:
@@ -187,7 +189,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Cache-Control", "max-age=3600" if cache else "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the browser cancelled the tile (panned, switched)
+            pass
 
     def _json(self, obj: Any, status: int = 200) -> None:
         self._send(json.dumps(obj).encode(), "application/json", status)

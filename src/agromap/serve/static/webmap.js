@@ -4,6 +4,7 @@
   var map = L.map("map", {zoomControl: true});
   L.control.scale({imperial: false}).addTo(map);
   var state = {layers: [], groups: {}, current: null, tile: null, outline: null, marker: null};
+  state.map = map;
   window.agromap = state;  // for tests and the console
 
   function esc(s) { var d = document.createElement("div"); d.textContent = s == null ? "" : String(s); return d.innerHTML; }
