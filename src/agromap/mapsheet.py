@@ -119,7 +119,8 @@ class LayerView:
 
     @property
     def empty(self) -> bool:
-        return self.valid_fraction == 0.0
+        """No valid pixel, or so few (< 0.1 %) that the map would look blank."""
+        return self.valid_fraction < 0.001
 
 
 def _class_hectares(path: Path, values: np.ndarray, invalid: np.ndarray, shape: tuple[int, int]) -> dict[int, float]:
@@ -225,6 +226,7 @@ def district_impact_ha(view: LayerView, districts: Any) -> dict[Any, float]:
 
 
 # ------------------------------------------------------------------------------------------ drawing
+_MAX_LABELS = 30
 def _fmt_ha(v: float) -> str:
     return f"{v:,.0f} ha" if v >= 10 else f"{v:,.1f} ha"
 
@@ -326,7 +328,8 @@ def _draw_map(ax: Any, view: LayerView, districts: Any, *, fontsize: float, labe
         gdf.boundary.plot(ax=ax, color="#222222", lw=0.9, zorder=4)
         impact = district_impact_ha(view, gdf)
         word = (impact_classes(view.product) or ((), ""))[1]
-        if labels:
+        # Past a few dozen districts (city wards) names overlap into a grey smear: outlines only.
+        if labels and len(gdf) <= _MAX_LABELS:
             for _, row in gdf.iterrows():
                 pt = row.geometry.representative_point()
                 if not (left <= pt.x <= right and bottom <= pt.y <= top):
@@ -609,7 +612,15 @@ def key_figures(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any]) ->
         rel = str(o.get("path", ""))
         product = str(o.get("layer") or Path(rel).stem)
         imp = impact_classes(product)
-        if imp is None or not is_decision_layer(product) or o.get("valid_fraction") == 0.0 or not (run / rel).is_file():
+        if not is_decision_layer(product) or o.get("valid_fraction") == 0.0 or not (run / rel).is_file():
+            continue
+        if imp is None:
+            if "aqi" in product.lower():
+                view = load_view(run / rel, max_size=1000)
+                if view.classes:
+                    top = max(view.classes, key=lambda c: c[3])
+                    lines.append(f"{o.get('area')} {Path(rel).stem}: mostly {top[1]} ({top[3]:,.0f} ha; "
+                                 "satellite estimate)")
             continue
         view = load_view(run / rel, max_size=1000)
         hit = [(n, ha) for v, n, _c, ha in view.classes if v in imp[0]]

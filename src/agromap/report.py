@@ -302,7 +302,7 @@ def _areas(out: Path, quicklooks: Mapping[str, Any], tables: Mapping[str, Any] |
         hidden = [p for p in ps if p.empty]
         key = _key_figures(area, ps, accuracy)
         maps = "".join(p.html for p in shown)
-        hid = (f"<p class=\"muted\">Not shown, no valid pixel: {_e(', '.join(Path(p.key).stem for p in hidden))}</p>"
+        hid = (f"<p class=\"muted\">Not shown, no valid pixel (or under 0.1 %): {_e(', '.join(Path(p.key).stem for p in hidden))}</p>"
                if hidden else "")
         tabs = "".join(_table_html(name, t, out, max_rows) for name, t in area_tables.get(area, []))
         heading = "Tables per district" if area == "tables" and not ps else f"Area: {area}"
@@ -320,6 +320,13 @@ def _table_html(name: str, table: Any, base: Path, max_rows: int) -> str:
         path = Path(table)
         table = pd.read_csv(path if path.is_absolute() else base / path)
     badge = " <span class=\"badge\">satellite estimate</span>" if _is_aqi(name) else ""
+    from .quicklook import DISPLAY_UNITS
+
+    unit = next((v for k, v in DISPLAY_UNITS.items() if name.replace(" ", "_").startswith(k)), None)
+    if unit is not None:  # trace-gas columns in the units people read them in (the CSV keeps mol m-2)
+        cols = [c for c in ("mean", "max", "min", "median", "max_of_means") if c in table.columns]
+        table = table.assign(**{c: table[c] * unit[0] for c in cols}).rename(
+            columns={c: f"{c} ({unit[1]})" for c in cols})
     return (f"<h4>{_e(name)}{badge}</h4><p class=\"muted\">totals sum the area and count columns over all rows; "
             "fractions in percent</p>" + table_html(table, max_rows=max_rows))
 

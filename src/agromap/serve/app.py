@@ -98,9 +98,9 @@ class RunLayers:
             self.layers[item.id] = entry
 
     def public(self) -> list[dict[str, Any]]:
-        """Layer list for the page: decision layers first, then by area, product, date."""
+        """Layer list for the page: by area, its decision layers first, then product and date."""
         rows = [{k: v for k, v in e.items() if not k.startswith("_")} for e in self.layers.values()]
-        return sorted(rows, key=lambda e: (not e["decision"], e["area"], e["product"], e["datetime"]))
+        return sorted(rows, key=lambda e: (e["area"], not e["decision"], e["product"], e["datetime"]))
 
     # ---------------------------------------------------------------------------------- reads
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
