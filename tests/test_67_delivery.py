@@ -234,8 +234,9 @@ def test_web_map_layers_tiles_and_pixel_queries(server: str):
     status, ctype, body = get(server + "/api/layers")
     layers = json.loads(body)
     assert status == 200 and ctype == "application/json"
-    assert layers[0]["product"] == "flood_class" and layers[0]["decision"]  # decision layers first
-    flood = layers[0]
+    delta = [lyr for lyr in layers if lyr["area"] == "delta"]
+    assert delta[0]["product"] == "flood_class" and delta[0]["decision"]  # per area, decision layers first
+    flood = delta[0]
     assert [e["name"] for e in flood["legend"]] == ["not flooded", "observed flood water", "flooded rice"]
     ndvi = [lyr for lyr in layers if lyr["area"] == "delta" and lyr["product"] == "ndvi"]
     assert sorted(lyr["datetime"] for lyr in ndvi) == ["2023-08-30", "2023-09-15"]  # a time series
