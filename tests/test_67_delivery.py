@@ -345,3 +345,18 @@ def test_web_map_in_headless_chromium(server: str, tmp_path: Path):
         assert page["errors"] == []
     finally:
         browser.close()
+
+
+def test_annotated_quicklook_has_title_legend_and_readable_size(run_folder: Path, tmp_path: Path):
+    info = write_quicklook(run_folder / "delta/flood_class_20230830.tif", tmp_path / "q.png", annotate=True)
+    with Image.open(tmp_path / "q.png") as im:
+        rgba = np.asarray(im.convert("RGBA"))
+    assert (info["width"], info["height"]) == (320, 26 + 96 * 2 + 8 + 18 * 3)  # 2x enlarged, title, 3 classes
+    assert tuple(rgba[5, 300]) == (255, 255, 255, 255)  # title bar
+    # legend swatches of the three classes present, in order, under the map
+    y0 = 26 + 192 + 4
+    swatches = [tuple(rgba[y0 + 18 * k + 6, 12][:3]) for k in range(3)]
+    assert swatches == [(0xC8, 0xC8, 0xC8), (0x00, 0xB4, 0xFF), (0xFF, 0x7F, 0x00)]
+    # a small raster is enlarged by whole-pixel repetition, never smoothed: pure class colours only
+    body = rgba[26 + 20:26 + 192, 32:288].reshape(-1, 4)
+    assert {tuple(c[:3]) for c in body if c[3] == 255} <= {(0xC8, 0xC8, 0xC8), (0x00, 0xB4, 0xFF), (0xFF, 0x7F, 0x00)}

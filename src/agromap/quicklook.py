@@ -422,6 +422,7 @@ def write_quicklook(
     stretch: tuple[float, float] | Style | None = None,
     band: int = 1,
     legend_path: str | os.PathLike[str] | None = None,
+    annotate: bool = False,
 ) -> dict[str, Any]:
     """Write an RGBA PNG quicklook of a COG, read from an overview, with a fixed per-product style.
 
@@ -443,6 +444,10 @@ def write_quicklook(
         1-based band.
     legend_path : path, optional
         Also draw the legend into this PNG (:func:`write_legend`).
+    annotate : bool
+        Add a title (product and date) above the map and its legend below it (classes present
+        only, or the colour ramp with its range and units); a raster smaller than 256 px is
+        enlarged by whole-pixel repetition first, so a 48 x 12 CO grid is readable.
 
     Returns
     -------
@@ -461,15 +466,20 @@ def write_quicklook(
         colours = resolve_class_colours(r)
         rgba = class_rgba(r["values"], colours, r["invalid"])
     else:
-        style, source = product_style(r["product"], r["units"], r["tags"])
+        decoded = r["values"].astype(np.float64) * r["scale"] + r["offset"]
         if stretch is not None:
+            style = product_style(r["product"], r["units"], r["tags"])[0]
             style = stretch if isinstance(stretch, Style) else Style(float(stretch[0]), float(stretch[1]), style.palette)
             source = "argument"
-        decoded = r["values"].astype(np.float64) * r["scale"] + r["offset"]
+        else:  # trace gases in µmol m-2, counts and days of year on their own range
+            decoded, r["units"] = display_values(r["product"], r["units"], decoded)
+            style, source = display_style(r["product"], r["units"], r["tags"], decoded, r["invalid"])
         rgba = continuous_rgba(decoded, style, r["invalid"])
     out = Path(png_path)
-    _atomic_bytes(out, _png_bytes(rgba))
     legend = legend_of(r, style)
+    if annotate:
+        rgba = _annotated(rgba, r, legend)
+    _atomic_bytes(out, _png_bytes(rgba))
     if legend_path is not None:
         write_legend(legend, legend_path)
     return {
@@ -481,6 +491,65 @@ def write_quicklook(
         "valid_fraction": float(1.0 - r["invalid"].mean()) if r["invalid"].size else 0.0,
         "media_type": "image/png",
     }
+
+
+def _font(size: int) -> Any:
+    """DejaVu Sans as shipped with matplotlib (it has µ and superscripts), else Pillow's default."""
+    from PIL import ImageFont
+
+    try:
+        import matplotlib
+
+        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf"), size)
+    except (ImportError, OSError):
+        return ImageFont.load_default()
+
+
+def _date_label(value: str) -> str:
+    parts = [p[:10] for p in str(value).split("/") if p]
+    return " to ".join(dict.fromkeys(parts))
+
+
+def _annotated(rgba: np.ndarray, r: Mapping[str, Any], legend: Mapping[str, Any]) -> np.ndarray:
+    """The map with a title bar above and its legend below (white background)."""
+    from PIL import Image, ImageDraw
+
+    h, w = rgba.shape[:2]
+    k = max(1, math.ceil(256 / max(h, w)))
+    if k > 1:
+        rgba = np.repeat(np.repeat(rgba, k, axis=0), k, axis=1)
+        h, w = rgba.shape[:2]
+    font, small = _font(14), _font(12)
+    if legend["type"] == "classes":
+        present = set(np.unique(r["values"][~r["invalid"]]).tolist())
+        rows = [(e["color"], str(e["name"])) for e in legend["entries"] if e["value"] in present]
+        leg_h = 8 + 18 * max(1, len(rows))
+    else:
+        rows, leg_h = [], 44
+    width = max(w, 320)
+    img = Image.new("RGBA", (width, 26 + h + leg_h), (255, 255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    date = _date_label(r["tags"].get("DATETIME", ""))
+    draw.text((4, 5), f"{r['product']}  {date}".strip(), fill=(0, 0, 0), font=font)
+    tile = Image.fromarray(np.ascontiguousarray(rgba), mode="RGBA")
+    img.alpha_composite(tile, ((width - w) // 2, 26))
+    y0 = 26 + h + 4
+    if legend["type"] == "classes":
+        for i, (colour, text) in enumerate(rows):
+            y = y0 + 18 * i
+            draw.rectangle((6, y, 20, y + 13), fill=_hex_rgb(colour), outline=(0, 0, 0))
+            draw.text((28, y), text, fill=(0, 0, 0), font=small)
+        if not rows:
+            draw.text((6, y0), "no valid pixel", fill=(0, 0, 0), font=small)
+    else:
+        lut = palette_lut(legend["palette"], 256)
+        bar = Image.fromarray(np.repeat(lut[None, :, :], 14, axis=0), mode="RGBA").resize((width - 20, 14))
+        img.paste(bar, (10, y0))
+        units = f" {legend['units']}" if legend.get("units") not in (None, "", "1") else ""
+        draw.text((10, y0 + 18), f"{legend['min']:g}", fill=(0, 0, 0), font=small)
+        right = f"{legend['max']:g}{units}"
+        draw.text((width - 10 - draw.textlength(right, font=small), y0 + 18), right, fill=(0, 0, 0), font=small)
+    return np.asarray(img)
 
 
 def thumbnail_asset(info: Mapping[str, Any], href: str) -> dict[str, Any]:

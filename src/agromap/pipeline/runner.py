@@ -334,7 +334,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                                else {})},
                 info=info,
             )
-            write_quicklook(final, final.with_suffix(".png"))
+            write_quicklook(final, final.with_suffix(".png"), annotate=True)
             item.add_asset("thumbnail", pystac.Asset(
                 href=final.with_suffix(".png").name, media_type="image/png", roles=["thumbnail", "overview"],
                 title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
@@ -349,7 +349,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             warn.append(msg)
             log.warning(msg)
         if not final.with_suffix(".png").exists():  # a quicklook lost since the last run
-            write_quicklook(final, final.with_suffix(".png"))
+            write_quicklook(final, final.with_suffix(".png"), annotate=True)
         outputs.append({"area": layer.area, "layer": layer.spec.name, "path": str(final.relative_to(out)),
                         "stac_item": str(final.with_suffix(".json").relative_to(out)),
                         "quicklook": str(final.with_suffix(".png").relative_to(out)), "recipe": job.recipe,
