@@ -228,7 +228,7 @@ def district_impact_ha(view: LayerView, districts: Any) -> dict[Any, float]:
 # ------------------------------------------------------------------------------------------ drawing
 _MAX_LABELS = 30
 def _fmt_ha(v: float) -> str:
-    return f"{v:,.0f} ha" if v >= 10 else f"{v:,.1f} ha"
+    return f"{v:,.0f} ha" if v >= 10 else f"{v:,.1f} ha" if v >= 1 else f"{v:.2f} ha"
 
 
 def _nice(x: float) -> float:
