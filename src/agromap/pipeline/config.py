@@ -346,6 +346,31 @@ LayerConfig = Annotated[
 ]
 
 
+class DatesConfig(_Strict):
+    """How acquisitions become dates: grouping in time and mosaicking of tiles within a date."""
+
+    group_by: str = "solar_day"
+    """``solar_day`` (UTC time + longitude/15 h, the default), ``time`` (exact timestamps) or a
+    duration such as ``2h`` (acquisitions no further apart share a date)."""
+    mosaic: Literal["first", "best_quality"] = "first"
+    """Overlapping scenes of one date: the first valid pixel in the order inputs are listed, or
+    the pixel with the best Sentinel-2 SCL class."""
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, v: str) -> str:
+        if v in ("solar_day", "time"):
+            return v
+        import pandas as pd
+
+        try:
+            if pd.Timedelta(v) <= pd.Timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError("group_by must be 'solar_day', 'time' or a positive duration such as '2h'") from None
+        return v
+
+
 class AreaConfig(_Strict):
     """An area of interest: inputs put on one grid and the layers made from them."""
 
@@ -353,6 +378,7 @@ class AreaConfig(_Strict):
     grid: GridConfig = GridConfig()
     inputs: list[InputConfig] = Field(min_length=1)
     mask: MaskConfig = MaskConfig()
+    dates: DatesConfig = DatesConfig()
     layers: list[LayerConfig] = Field(min_length=1)
     districts: DistrictsConfig | None = None
     exceedance: dict[str, float] = {}

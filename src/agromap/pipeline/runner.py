@@ -114,8 +114,9 @@ def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     """Open headers, build the area's lazy stack and layers; reads no pixel."""
     scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp, area)]
-    gbox = run_geobox(scenes, area.grid.spec(cfg.chunk))
-    ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk)
+    gbox = run_geobox(scenes, area.grid.spec(cfg.chunk), group_by=area.dates.group_by)
+    ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk,
+                      group_by=area.dates.group_by, mosaic=area.dates.mosaic)
     masked, valid_fraction = mask_dataset(ds, area)
     layers = plan_layers(AreaContext(area, masked, cfg.resolve))
     return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers)
