@@ -84,9 +84,10 @@ def make_tiles(root: Path, *, west_crs: str | None = None, block: int = 32,
             props["eo:cloud_cover"] = cloud_cover[side]
         item["assets"] = {k: {**v, "href": f"./{ASSETS[k]}"} for k, v in base["assets"].items() if k in ASSETS}
         for k in item["assets"]:
-            # Per-asset projection fields of the original point at the full tile; the cut has its own.
-            for f in ("proj:shape", "proj:transform", "proj:bbox", "proj:epsg"):
-                item["assets"][k].pop(f, None)
+            # Each asset's own grid (the projection extension), as real catalogues publish it.
+            with rasterio.open(folder / ASSETS[k]) as ds:
+                item["assets"][k].update({"proj:epsg": ds.crs.to_epsg(), "proj:shape": [ds.height, ds.width],
+                                          "proj:transform": list(ds.transform)[:6]})
         item["links"] = []
         (folder / f"{sid}.json").write_text(json.dumps(item, indent=1))
         folders[side] = folder

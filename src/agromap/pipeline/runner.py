@@ -86,6 +86,10 @@ def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
         from .aq_inputs import load_aq_input
 
         return load_aq_input(cfg, inp, area)
+    if inp.kind in ("stac_items", "stac_search"):
+        from .stac_inputs import load_stac_input
+
+        return load_stac_input(cfg, inp, area)
     if inp.kind == "folder":
         return loaders.load_folder(cfg.resolve(inp.path), pattern=inp.pattern, bands=inp.bands, scale=inp.scale,
                                    offset=inp.offset, nodata=inp.nodata, raw=inp.raw, sar_units=inp.sar_units,
@@ -96,7 +100,7 @@ def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
 def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
     common = {"chunk": cfg.chunk, "max_pixels": cfg.max_pixels}
     if inp.kind == "files":
-        bands = {n: (str(cfg.resolve(b.path)), b.band) for n, b in inp.bands.items()}
+        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
         return loaders.load_files(bands, datetime=inp.datetime, scene_id=inp.id, scale=inp.scale,
                                   offset=inp.offset, nodata=inp.nodata, raw=inp.raw, **common)
     if inp.kind == "sentinel2_l2a":
@@ -105,10 +109,11 @@ def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
     if inp.kind == "landsat_c2":
         return loaders.load_landsat_c2(cfg.resolve(inp.path), bands=inp.bands, **common)
     if inp.kind == "sentinel1":
-        bands = {n: (str(cfg.resolve(b.path)), b.band) for n, b in inp.bands.items()}
+        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
         return loaders.load_sentinel1(bands, datetime=inp.datetime, units=inp.units, scene_id=inp.id, **common)
     asset_root = cfg.resolve(inp.asset_root) if inp.asset_root else None
-    return loaders.load_stac_item(cfg.resolve(inp.path), bands=inp.bands, asset_root=asset_root, **common)
+    return loaders.load_stac_item(cfg.href(inp.path), bands=inp.bands, asset_root=asset_root, sign=inp.sign,
+                                  **common)
 
 
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
