@@ -37,7 +37,7 @@ from .config import AreaConfig, RunConfig
 from .lock import output_lock
 from .manifest import build_manifest, write_catalog, write_manifest
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
-from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, source_files
+from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .scheduler import open_execution
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
@@ -156,7 +156,7 @@ class _Job:
 def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, force: bool) -> list[_Job]:
     jobs = []
     for plan in plans:
-        fp = area_fingerprint(cfg, plan.config, plan.input_files, hashes)
+        fp = area_fingerprint(cfg, plan.config, plan.input_files, hashes, remote_inputs(plan.scenes))
         for layer in plan.layers:
             final = out / plan.config.name / f"{layer.stem}.tif"
             recipe = layer_recipe(fp, layer.stem, layer.layer_config)
