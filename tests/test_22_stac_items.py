@@ -121,3 +121,20 @@ def test_stac_items_input_through_the_runner(tmp_path):
     assert len(result.computed) >= 1
     again = run(conf, tmp_path / "out")
     assert again.computed == []  # local item files: unchanged checksums, nothing recomputed
+
+
+def test_remote_items_are_identified_by_id_updated_and_href_never_by_bytes(tmp_path):
+    from agromap.io.stac_read import items_to_scenes
+    from agromap.pipeline.recipes import remote_inputs
+
+    item = pystac.Item.from_file(str(SAMPLE / "S2A_29RKH_20200219_0_L2A.json"))
+    item.assets["red"].href = "https://catalogue.example/29RKH/B04.tif"  # never opened: planning is metadata
+    item.properties["updated"] = "2020-08-19T02:33:03Z"
+    local = items_to_scenes([pystac.Item.from_file(str(SAMPLE / "S2A_29RKH_20200219_0_L2A.json"))], ["red"],
+                            chunk=256)
+    assert remote_inputs(local) == []  # local files keep their checksums
+    first = remote_inputs(items_to_scenes([item], ["red"], chunk=256))
+    assert first == [{**first[0], "id": item.id, "updated": "2020-08-19T02:33:03Z",
+                      "hrefs": ["/vsicurl/https://catalogue.example/29RKH/B04.tif"]}]
+    item.properties["updated"] = "2024-01-01T00:00:00Z"  # reprocessed upstream: a new recipe
+    assert remote_inputs(items_to_scenes([item], ["red"], chunk=256)) != first

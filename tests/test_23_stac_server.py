@@ -170,3 +170,15 @@ def test_dropped_connection_mid_read_is_exit_3_and_nothing_published(servers, tm
     assert len(lines) == 1 and "could not be read" in lines[0] and "Traceback" not in proc.stderr
     assert not list((tmp_path / "out").rglob("*.tif")) and not (tmp_path / "out" / "manifest.json").exists()
     assert any('/flaky/' in r and '" 444 ' in r for r in nginx.access_log())  # the server really cut it
+
+
+def test_plain_remote_file_is_identified_by_its_etag(servers):
+    from agromap.io.loaders import load_files
+    from agromap.pipeline.recipes import remote_inputs
+
+    folder = next(p for p in servers["root"].iterdir() if p.name.startswith("S2A_29RKJ"))
+    scene = load_files({"red": f"{servers['nginx'].url}/{folder.name}/B04.tif"}, datetime="2020-02-19", scale=1e-4)
+    [entry] = remote_inputs([scene])
+    [href] = entry["hrefs"]
+    assert href["href"].startswith("/vsicurl/http://127.0.0.1:") and href["etag"].startswith('"')
+    assert int(href["content-length"]) == (folder / "B04.tif").stat().st_size
