@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster airquality bench test validate clean
+.PHONY: all venv demo rice disaster airquality bench accuracy test validate clean
 
 all: test
 
@@ -42,6 +42,11 @@ airquality: $(STAMP)
 # Speed and memory ratios measured in one run (sizes: BENCH_SIZE=4096 etc., see bench/README.md).
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Accuracy of every rice method on the hard synthetic scenes against the one-line baselines, one
+# table, JSON in bench/results/ (docs/scenes.md; ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=...).
+accuracy: $(STAMP)
+	$(PY) -m agromap.scenes.evaluate
 
 validate: $(STAMP)
 	$(AGROMAP) validate pipelines/demo.yaml

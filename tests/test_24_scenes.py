@@ -81,3 +81,44 @@ def test_values_never_depend_on_chunking():
     # A different seed is a different scene.
     c = make_scene("mekong_triple_sar", size=40, seed=4)
     assert not np.array_equal(a.truth.cover.values, c.truth.cover.values)
+
+
+# ---- the accuracy benchmark harness ---------------------------------------------------------------
+
+
+def test_evaluate_map_scores_against_truth():
+    from agromap.scenes.evaluate import evaluate_map
+
+    truth = make_scene("wetland_confusion", size=32, seed=1).truth.compute()
+    perfect = xr.Dataset({"rice_class": truth.rice, "transplant_doy": truth.transplant_doy.fillna(0).astype("uint16")})
+    r = evaluate_map(perfect, truth, COVER_NAMES)
+    assert r["oa"] == 1.0 and r["rice_f1"] == 1.0 and r["nodata"] == 0.0
+    assert r["transplant_mae_days"] == 0.0 and r["transplant_matched"] == 1.0
+    assert set(r["fp_rate"].values()) == {0.0}
+    everything = xr.Dataset({"rice_class": xr.full_like(truth.rice, 1)})
+    r = evaluate_map(everything, truth, COVER_NAMES)
+    assert r["oa"] == pytest.approx(float(truth.rice.mean()))
+    assert set(r["fp_rate"].values()) == {1.0} and "rice" not in r["fp_rate"]
+    # Nodata counts as "not rice"; excluded (training) pixels are not scored.
+    nothing = xr.Dataset({"rice_class": xr.full_like(truth.rice, 255)})
+    excl = np.zeros(truth.rice.shape, bool)
+    excl[:4] = True
+    r = evaluate_map(nothing, truth, COVER_NAMES, exclude=excl)
+    assert r["nodata"] == 1.0 and r["rice_f1"] == 0.0 and r["n_pixels"] == 32 * 28
+
+
+def test_benchmark_harness_runs_on_a_tiny_scene():
+    from agromap.scenes.evaluate import BASELINES, format_table, run_benchmark
+
+    res = run_benchmark(["wetland_confusion"], size=32, n_labels=10)
+    methods = [r["method"] for r in res["rows"]]
+    assert {"optical_rule", "sar_rule", "supervised", *BASELINES} <= set(methods)
+    errors = [r["error"] for r in res["rows"] if "error" in r]
+    assert not errors, errors
+    for r in res["rows"]:
+        assert 0.0 <= r["oa"] <= 1.0 and set(r["fp_rate"]) <= set(COVER_NAMES.values())
+    sup = next(r for r in res["rows"] if r["method"] == "supervised")
+    assert sup["n_pixels"] == 32 * 32 - 20  # the 2 x 10 training pixels are not scored
+    assert any(t["target"] == "beats both baselines" for t in res["targets"])
+    table = format_table(res)
+    assert "wetland_confusion" in table and "targets:" in table and ("met" in table or "MISSED" in table)

@@ -70,6 +70,10 @@ class SceneConfig:
     wet_months: tuple[int, ...] = (5, 6, 7, 8, 9, 10)
     n_rain_events: int = 8
     flood_onset: tuple[int, int] = (200, 240)
+    """Onset window (day numbers) of the yearly flood pulse of wetlands and grasslands."""
+    fallow_flood: bool = False
+    """Rice fields that skip a season slot lie under the river flood during it (the Mekong
+    upper delta's flood-season fallow between summer-autumn and winter-spring crops)."""
     lotus_start: tuple[int, int] = (60, 110)
     cane_plant: tuple[int, int] = (-30, 45)
     dryland_windows: tuple[tuple[int, int], ...] = ((130, 170), (250, 280))
@@ -138,6 +142,7 @@ SCENES: dict[str, SceneConfig] = {
         rice_patterns=((0.55, (0, 1, 2, 3)), (0.45, (0, 1, 3))),
         rice_length=(85, 100),
         flood_onset=(220, 250),
+        fallow_flood=True,
         s1=S1Plan(revisit=6, orbits=(("ascending", 1, 0.6), ("descending", 4, -0.9)), missing=0.12),
         s2=S2Plan(clear_prob=_MONSOON_CLEAR, whole_prob=_MONSOON_WHOLE, n_clear=(8, 20), max_gap=(60, 140),
                   haze_prob=0.2),

@@ -305,6 +305,13 @@ def _rice(cfg: Any, px: _Pixels, day: int, env: Env, dsr: bool = False) -> np.nd
     # Between seasons: stubble, volunteer weeds and soil (with puddles after heavy rain).
     out[GR] = np.where(ins, 0.0, 0.1)
     _soil(out, np.where(ins, 0.0, 0.6), 0.7, env)
+    if cfg.fallow_flood:
+        # Fields without a crop in the flood season stand under river water for 2-3 months.
+        onset = cfg.flood_onset[0] + u[21] * (cfg.flood_onset[1] - cfg.flood_onset[0])
+        h, _ = _hydro(day, onset, 20.0, 50 + 40 * u[7], 30.0, np.zeros(px.n), np.zeros(px.n))
+        flood = np.where(ins, 0.0, h * 0.9)
+        out *= 1 - flood
+        out[W] += flood
     return out
 
 
