@@ -27,9 +27,9 @@ S2_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22")
 
 #: name -> (reflectance per S2_BANDS, (VH dB, VV dB)).
 COMPONENTS: dict[str, tuple[tuple[float, ...], tuple[float, float]]] = {
-    "water": ((.070, .090, .080, .055, .030, .020), (-26.0, -19.0)),
+    "water": ((.070, .090, .080, .055, .030, .020), (-24.5, -18.0)),
     "rice_canopy": ((.030, .080, .035, .420, .200, .100), (-13.5, -8.5)),
-    "grass": ((.035, .075, .050, .320, .210, .115), (-15.5, -10.0)),
+    "grass": ((.035, .075, .050, .320, .210, .115), (-17.0, -10.5)),
     "crop_canopy": ((.030, .075, .035, .400, .210, .110), (-12.5, -8.0)),
     "tree": ((.025, .050, .028, .340, .160, .075), (-12.0, -7.0)),
     "floating_veg": ((.030, .085, .040, .380, .170, .085), (-16.0, -10.5)),
@@ -344,12 +344,14 @@ def _wetland(cfg: Any, px: _Pixels, day: int, env: Env, grassland: bool = False)
     if grassland:
         plateau, wmax, gdry, gflood = 25 + 25 * u[7], 0.5 + 0.3 * u[8], 0.7 + 0.2 * u[9], 0.2 + 0.15 * u[18]
     else:
-        plateau, wmax, gdry, gflood = 60 + 50 * u[7], 0.75 + 0.25 * u[8], 0.65 + 0.2 * u[9], 0.08 + 0.17 * u[18]
+        plateau, wmax, gdry, gflood = 60 + 50 * u[7], 0.65 + 0.25 * u[8], 0.65 + 0.2 * u[9], 0.08 + 0.17 * u[18]
     onset = cfg.flood_onset[0] + u[21] * (cfg.flood_onset[1] - cfg.flood_onset[0])
     h, g = _hydro(day, onset, 20.0, plateau, 35.0, gdry, gflood)
+    # Even in the dry season, pools and saturated hollows remain between the tussocks.
+    water = np.maximum(h * wmax, 0.0 if grassland else 0.2)
     out[GR] = g
-    out[W] = (1 - g) * h * wmax
-    out[WS] = (1 - g) * (1 - h * wmax)
+    out[W] = (1 - g) * water
+    out[WS] = (1 - g) * (1 - water)
     return out
 
 
