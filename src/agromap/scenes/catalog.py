@@ -71,6 +71,9 @@ class SceneConfig:
     n_rain_events: int = 8
     flood_onset: tuple[int, int] = (200, 240)
     """Onset window (day numbers) of the yearly flood pulse of wetlands and grasslands."""
+    preseason_ponding: float = 0.0
+    """Share of rice fields that hold rainwater for 20-50 days before puddling in the wet months
+    (rainfed lowland fields waiting for the nursery or for enough water to puddle)."""
     fallow_flood: bool = False
     """Rice fields that skip a season slot lie under the river flood during it (the Mekong
     upper delta's flood-season fallow between summer-autumn and winter-spring crops)."""
@@ -125,6 +128,7 @@ SCENES: dict[str, SceneConfig] = {
         rice_windows=((5, 45), (180, 230)),
         rice_patterns=((0.4, (0, 1)), (0.6, (1,))),
         rice_length=(100, 120),
+        preseason_ponding=0.3,
         s1=S1Plan(revisit=12, orbits=(("ascending", 2, 0.6), ("descending", 8, -0.9)), missing=0.1),
         s2=S2Plan(clear_prob=_MONSOON_CLEAR, whole_prob=_MONSOON_WHOLE, keep_whole=0.3, n_clear=(8, 15),
                   max_gap=(100, 130), haze_prob=0.25),
@@ -161,6 +165,7 @@ SCENES: dict[str, SceneConfig] = {
         rice_length=(95, 110),
         flood_onset=(190, 240),
         n_rain_events=12,
+        preseason_ponding=0.5,
         s1=S1Plan(revisit=6, orbits=(("ascending", 2, 0.6), ("descending", 5, -0.9)), missing=0.25),
         s2=S2Plan(clear_prob=_MONSOON_CLEAR, whole_prob=_MONSOON_WHOLE, n_clear=(8, 20), max_gap=(60, 140),
                   haze_prob=0.2),

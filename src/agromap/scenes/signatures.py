@@ -77,7 +77,7 @@ def scene_env(cfg: Any, seed: int, day: int) -> Env:
     """Weather of ``day`` (a day number from 1 Jan of the scene's first year).
 
     Heavy-rain events are drawn in the wet months (``cfg.n_rain_events`` a year); after each,
-    standing water on flat, poorly drained ground recedes with an e-folding time of 3 days.
+    standing water on flat, poorly drained ground recedes with an e-folding time of 2.5 days.
     Wind roughens open water on about one date in eight, raising its backscatter.
     """
     year0 = _dt.date(cfg.year, 1, 1)
@@ -86,7 +86,7 @@ def scene_env(cfg: Any, seed: int, day: int) -> Env:
     next_m = (year0 + _dt.timedelta(days=day + 14)).month
     wet = np.mean([m in cfg.wet_months for m in (prev_m, month, next_m)])
     past = [d for d in _rain_days(cfg, seed) if d <= day]
-    puddle = 0.85 * float(np.exp(-(day - max(past)) / 3.0)) if past else 0.0
+    puddle = 0.85 * float(np.exp(-(day - max(past)) / 2.5)) if past else 0.0
     wu = float(uniform(hash_keys(seed, _S_WIND, day)))
     wind_db = 4.0 * (wu - 0.875) / 0.125 if wu > 0.875 else 0.0
     return Env(day, float(wet), puddle, wind_db)
@@ -232,7 +232,7 @@ def _dryland(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
     out[CR] = canopy
     out[ST] = straw
     out[GR] = 0.08 * (1 - canopy - straw)
-    _soil(out, 0.92 * (1 - canopy - straw), 0.5 + 0.5 * u[4], env)
+    _soil(out, 0.92 * (1 - canopy - straw), 0.2 + 0.5 * u[4], env)
     return out
 
 
@@ -282,12 +282,16 @@ def _rice(cfg: Any, px: _Pixels, day: int, env: Env, dsr: bool = False) -> np.nd
     d = np.full(px.n, -1e4)
     length = np.ones(px.n)
     active = np.zeros(px.n, dtype=bool)
+    ponded = np.zeros(px.n, dtype=bool)
+    pond_days = 20 + np.floor(u[27] * 31)
     for s in range(px.est.shape[0]):
         ds = day - px.est[s]
         started = np.isfinite(px.est[s]) & (ds >= -prep)
+        ponded |= np.isfinite(px.est[s]) & (ds < -prep) & (ds >= -prep - pond_days)
         d = np.where(started, ds, d)
         length = np.where(started, px.length[s], length)
         active |= started
+    ponded &= (u[28] < cfg.preseason_ponding) & (env.wet > 0.5)
     ins = active & (d <= length)
     peak = 0.86 + 0.08 * u[6]
     drain = np.clip((length - 10 - d) / 15.0, 0, 1)
@@ -305,6 +309,10 @@ def _rice(cfg: Any, px: _Pixels, day: int, env: Env, dsr: bool = False) -> np.nd
     # Between seasons: stubble, volunteer weeds and soil (with puddles after heavy rain).
     out[GR] = np.where(ins, 0.0, 0.1)
     _soil(out, np.where(ins, 0.0, 0.6), 0.7, env)
+    # Rainwater held in the bunded field for weeks before puddling (wet-season crops).
+    pond = np.where(ponded & ~ins, 0.75, 0.0)
+    out *= 1 - pond
+    out[W] += pond
     if cfg.fallow_flood:
         # Fields without a crop in the flood season stand under river water for 2-3 months.
         onset = cfg.flood_onset[0] + u[21] * (cfg.flood_onset[1] - cfg.flood_onset[0])
