@@ -1,4 +1,4 @@
-"""Flood extent and flood classes from Sentinel-1 (and Sentinel-2 when clear), lazily (SCIENCE.md §6.1-6.2).
+"""Flood extent and classes from Sentinel-1 (and Sentinel-2 when clear), lazily (docs/science/disaster.md#flood-extent).
 
 Evidence
 --------
@@ -58,12 +58,12 @@ __all__ = [
     "slope_degrees", "pixel_size_m",
 ]  # fmt: skip
 
-#: (value, name, colour) of ``flood_class`` (SCIENCE.md §6.2); 255 is nodata. One table for all.
+#: (value, name, colour) of ``flood_class`` (docs/science/disaster.md#flood-classes); 255 is nodata. One table for all.
 FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = _FLOOD_CLASSES
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "flood_class": LayerSpec("flood_class", "class", "uint8", 255, "class",
-                             "Flood classes (SCIENCE.md §6.2; precedence 6>1>5>4>3>2>0)", classes=FLOOD_CLASSES),
+                             "Flood classes (agromap codes; precedence 6>1>5>4>3>2>0)", classes=FLOOD_CLASSES),
     "flood_likelihood": LayerSpec("flood_likelihood", "continuous", "float32", float("nan"), "1",
                                   "Water likelihood 0-1 (fused radar/optical evidence; >= 0.5 is water)"),
 }
@@ -603,7 +603,7 @@ def flood_map(
     units: Literal["linear", "db"] = "linear",
     params: FloodParams = FloodParams(),  # noqa: B008 (frozen)
 ) -> xr.Dataset:
-    """Flood classes and water likelihood for one event date (SCIENCE.md §6.1-6.2).
+    """Flood classes and water likelihood for one event date (docs/science/disaster.md#flood-classes).
 
     Parameters
     ----------

@@ -1,9 +1,9 @@
 """Robust automatic thresholding (Otsu with tile selection, bimodality check and fallbacks), lazily.
 
 A plain global Otsu needs a bimodal histogram: on a scene that is 1 % or 98 % water it splits
-the dominant mode and maps half of the land (or half of the water) wrongly (PITFALLS.md C4,
+the dominant mode and maps half of the land (or half of the water) wrongly (docs/science/disaster.md#flood-thresholds,
 ASFHyP3/asf-tools#79). This module follows the B-max Otsu of Cao et al. (2019) as used in
-[Markert2020] (SCIENCE.md §6.1):
+Markert et al. (2020, Remote Sensing 12:2469):
 
 1. One pass over the data, blockwise: every block is cut into square tiles of ``tile_px`` pixels
    (on global pixel positions: the array is rechunked to tile-aligned chunks when needed) and a
@@ -21,12 +21,12 @@ ASFHyP3/asf-tools#79). This module follows the B-max Otsu of Cao et al. (2019) a
 3. One small task computes ``skimage.filters.threshold_otsu(hist=(counts, centres))`` on the
    qualifying-tile histogram; the split is accepted when Ashman's D >= ``ashman_min`` and it is
    plausible. Otherwise the global histogram is tried with both checks (B >= ``bmax_min``, D), and
-   finally the published ``fallback`` value (unverified, SCIENCE.md §6.1) is used.
+   finally the published ``fallback`` value (unverified, docs/science/disaster.md#flood-thresholds) is used.
 
 The threshold is returned as the upper edge of the Otsu bin, so "low class" means ``x < threshold``
 exactly as the histogram split it. Everything stays lazy: the result is a Dataset of 0-d arrays
 (threshold, method code, B, D, tile count, valid count) that the runner computes with the outputs
-and records in the manifest (STYLE.md §3).
+and records in the manifest (docs/architecture.md#laziness-and-one-compute).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class ThresholdParams:
     """Parameters of :func:`robust_threshold`; frozen, so it tokenizes into the dask graph."""
 
     fallback: float
-    """Threshold used when no bimodal split is found (dB for SAR; SCIENCE.md §6.1, unverified)."""
+    """Used when no bimodal split is found (dB for SAR; unverified, docs/science/disaster.md#flood-thresholds)."""
     value_range: tuple[float, float] = (-40.0, 5.0)
     """Histogram range; finite values outside it are clipped into the end bins."""
     plausible: tuple[float, float] = (-math.inf, math.inf)
@@ -111,7 +111,7 @@ class ThresholdParams:
 SAR_VV = ThresholdParams(fallback=-15.0, plausible=(-24.0, -11.0))
 #: Sentinel-1 VH in dB: fallback -20 dB, water/land splits plausible within (-28, -16) dB.
 SAR_VH = ThresholdParams(fallback=-20.0, plausible=(-28.0, -16.0))
-#: MNDWI (unitless): fallback 0, splits plausible within (-0.3, 0.5) (SCIENCE.md §6.1, unverified).
+#: MNDWI: fallback 0, plausible splits in (-0.3, 0.5) (unverified; docs/science/disaster.md#flood-thresholds).
 OPTICAL_MNDWI = ThresholdParams(fallback=0.0, value_range=(-1.0, 1.0), plausible=(-0.3, 0.5))
 
 
