@@ -49,6 +49,8 @@ from scipy import ndimage
 from ..errors import ConfigError, InputError, NoValidDataError, SarUnitsError
 from ..io.grid import geobox_of, require_same_grid
 from ..io.layers import _FLOOD_CLASSES, LayerSpec
+from .sar_water import (_overlap, _sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at,
+                        weighted_membership)
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
 
 __all__ = [
@@ -92,12 +94,26 @@ class FloodParams:
     vh: ThresholdParams = SAR_VH
     sar_scale_db: float = 1.0
     """Width (dB) of the logistic SAR memberships."""
+    region_growing: bool = True
+    """Single scene: grow confident water (seeds) into the ambiguous range (:mod:`.sar_water`)."""
+    seed_db: float = 3.0
+    """Seeds: likelihood of a pixel this many dB below the thresholds (0.95 for 1-dB memberships)."""
+    grow_db: float = 1.0
+    """Growth: likelihood of a pixel this many dB above the thresholds (0.27 for 1-dB memberships)."""
+    grow_px: int = 5
+    """Maximum growth from a seed, in pixels (50 m at 10 m)."""
+    fv_rise_db: float = 3.0
+    """Flooded vegetation: minimum rise of VV, post minus pre (dB)."""
+    fv_ratio_rise_db: float = 3.0
+    """Flooded vegetation: minimum rise of the VV/VH ratio, post minus pre (dB)."""
     ratio_scale: float = 0.05
     """Width of the logistic change-ratio membership."""
     optical_index: Literal["mndwi", "ndwi"] = "mndwi"
     optical_threshold: float | None = 0.0
     """Fixed index threshold; None = automatic (robust Otsu on the index)."""
     optical_scale: float = 0.05
+    optical_weight: float = 1.0
+    """Reliability of a fixed optical threshold (an automatic one gets its own, 0.2 to 1)."""
     scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10)
     reference_frequency: float = 0.75
     """Minimum share of pre-event dates that are water for reference water (hydrafloods: 75 %)."""
@@ -125,31 +141,6 @@ def pixel_size_m(arr: xr.DataArray | xr.Dataset) -> tuple[float, float]:
     if "metre" not in str(g.crs.units[0]):
         raise ConfigError(f"grid units are {g.crs.units}, not metres; reproject to a metric CRS (e.g. UTM).")
     return ry, rx
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))).astype(np.float32)
-
-
-def _ufunc(kernel: Any, *args: Any, dtype: Any = np.float32, core: list[list[str]] | None = None,
-           **kwargs: Any) -> xr.DataArray:
-    out: xr.DataArray = xr.apply_ufunc(kernel, *args, kwargs=kwargs, input_core_dims=core,
-                                       dask="parallelized", output_dtypes=[dtype])
-    return out
-
-
-def _overlap(kernel: Any, arr: xr.DataArray, depth: int, dtype: Any, **kwargs: Any) -> xr.DataArray:
-    """Apply a spatial kernel on the last two axes; exact over dask via ``map_overlap``."""
-    data = arr.data
-    if is_dask_collection(data) and depth > 0:
-        d = {arr.ndim - 2: depth, arr.ndim - 1: depth} | {i: 0 for i in range(arr.ndim - 2)}
-        data = data.map_overlap(kernel, depth=d, boundary="none", dtype=dtype,
-                                meta=np.empty((0,) * arr.ndim, dtype=dtype), **kwargs)
-    elif is_dask_collection(data):
-        data = data.map_blocks(kernel, dtype=dtype, meta=np.empty((0,) * arr.ndim, dtype=dtype), **kwargs)
-    else:
-        data = kernel(np.asarray(data), **kwargs)
-    return arr.copy(data=data)
 
 
 # ---- input checks that run inside the graph --------------------------------------------------
@@ -296,24 +287,16 @@ def slope_degrees(dem: xr.DataArray) -> xr.DataArray:
 # ---- evidence -----------------------------------------------------------------------------------
 
 
-def _sar_water_kernel(*args: np.ndarray, scale: float) -> np.ndarray:
-    num = cnt = 0
-    for x, t in zip(args[::2], args[1::2], strict=True):
-        m = _sigmoid((np.asarray(t, np.float32) - x) / np.float32(scale))
-        ok = np.isfinite(x)
-        num = num + np.where(ok, m, 0.0)
-        cnt = cnt + ok
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.asarray(cnt) > 0, num / np.maximum(cnt, 1), np.nan).astype(np.float32)
+def sar_water_likelihood(db: dict[str, xr.DataArray], thresholds: dict[str, Any], scale_db: float = 1.0,
+                         weights: dict[str, Any] | None = None) -> xr.DataArray:
+    """Weighted mean over polarisations of ``1 / (1 + exp(-(t - x_db) / scale_db))``; float32 0-1, NaN = no data.
 
-
-def sar_water_likelihood(db: dict[str, xr.DataArray], thresholds: dict[str, xr.DataArray],
-                         scale_db: float = 1.0) -> xr.DataArray:
-    """Mean over polarisations of ``1 / (1 + exp(-(t - x_db) / scale_db))``; float32 0-1, NaN = no data."""
-    args: list[Any] = []
-    for pol in db:
-        args += [db[pol], thresholds[pol]]
-    return _ufunc(_sar_water_kernel, *args, scale=scale_db).rename("sar_water_likelihood")
+    ``weights`` (default: equal) are the thresholds' reliabilities, so a fallback threshold never
+    outvotes a fitted one (:mod:`agromap.disaster.sar_water`).
+    """
+    w = weights or {}
+    return weighted_membership([(membership(db[pol], thresholds[pol], scale=scale_db), w.get(pol, 1.0))
+                                for pol in db]).rename("sar_water_likelihood")
 
 
 def _change_kernel(post: np.ndarray, pre: np.ndarray, t_dark: np.ndarray, *, p: FloodParams) -> np.ndarray:
@@ -461,11 +444,14 @@ def _single_date(ds: xr.Dataset, role: str) -> tuple[xr.Dataset, Any]:
     return ds.isel(time=0, drop=True), t
 
 
-def _class_kernel(*masks: np.ndarray) -> np.ndarray:
-    flood, valid, ref, excl, rice, crop, managed = (np.asarray(m, dtype=bool) for m in masks)
+def _class_kernel(*masks: np.ndarray, referenced: bool) -> np.ndarray:
+    flood, valid, ref, excl, rice, crop, managed, fveg = (np.asarray(m, dtype=bool) for m in masks)
     out = np.where(flood, np.uint8(2), np.uint8(0))
     out = np.where(flood & crop, np.uint8(3), out)
     out = np.where(flood & rice, np.uint8(4), out)
+    out = np.where(fveg & ~flood, np.uint8(8), out)
+    if not referenced:  # water, but nothing says what is normally water here: not "flood"
+        out = np.where(flood, np.uint8(7), out)
     out = np.where(flood & managed, np.uint8(5), out)
     out = np.where(ref, np.uint8(1), out)
     out = np.where(excl, np.uint8(6), out)
@@ -473,16 +459,12 @@ def _class_kernel(*masks: np.ndarray) -> np.ndarray:
     return np.broadcast_to(out, np.broadcast_shapes(*(m.shape for m in (flood, valid)))).copy()
 
 
-def _candidate_kernel(lik: np.ndarray, ref: np.ndarray, excl: np.ndarray) -> np.ndarray:
-    return np.isfinite(lik) & (lik >= 0.5) & ~np.asarray(ref, dtype=bool) & ~np.asarray(excl, dtype=bool)
+def _candidate_kernel(water: np.ndarray, ref: np.ndarray, excl: np.ndarray) -> np.ndarray:
+    return np.asarray(water, dtype=bool) & ~np.asarray(ref, dtype=bool) & ~np.asarray(excl, dtype=bool)
 
 
-def _mean_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ok_a, ok_b = np.isfinite(a), np.isfinite(b)
-    s = np.where(ok_a, a, 0.0) + np.where(ok_b, b, 0.0)
-    n = ok_a.astype(np.float32) + ok_b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, s / n, np.nan).astype(np.float32)
+def _select_kernel(fitted: np.ndarray, grown: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    return np.where(np.asarray(fitted, dtype=bool), grown, plain)
 
 
 def _latest_kernel(x: np.ndarray) -> np.ndarray:
@@ -564,27 +546,52 @@ def _validate(post: xr.Dataset | None, pre: xr.Dataset | None, optical: xr.Datas
     return _Scene(post, pre, optical, event_date, pols)
 
 
-def _radar(sc: _Scene, rice: xr.DataArray | None, p: FloodParams, units: Any,
-           out: xr.Dataset) -> tuple[xr.DataArray, Any]:
-    """Radar water/flood likelihood and the derived reference water (False when none)."""
+@dataclass
+class _Radar:
+    """What the SAR scenes say (internal): weighted water evidence, reference water, flooded vegetation."""
+
+    sources: list[tuple[xr.DataArray, Any]]
+    """(membership, weight) pairs for :func:`~agromap.disaster.sar_water.weighted_membership`."""
+    fitted: Any
+    """Lazy 0-d bool: at least one threshold was fitted (not a fallback)."""
+    ref: Any = False
+    fveg: Any = False
+
+
+def _radar(sc: _Scene, rice: xr.DataArray | None, cropland: xr.DataArray | None, p: FloodParams, units: Any,
+           out: xr.Dataset) -> _Radar:
     post = sc.post if sc.post is not None else xr.Dataset()  # the caller checked that post exists
     radius = p.speckle_radius_m if sc.pre is not None else p.single_scene_radius_m
     post_db = _sar_db(post, sc.pols, units, radius)
-    thresholds = {}
+    thresholds, weights, fitted = {}, {}, []
     for pol in sc.pols:
         res = robust_threshold(post_db[pol], p.vv if pol == "vv" else p.vh)
         thresholds[pol] = out[f"threshold_{pol}"] = res.threshold
         out[f"threshold_method_{pol}"] = res.method
+        weights[pol] = out[f"weight_{pol}"] = res.reliability
+        fitted.append((res.method == 1) | (res.method == 2))
+    any_fitted = fitted[0]
+    for f in fitted[1:]:
+        any_fitted = any_fitted | f
     if sc.pre is None:
-        return sar_water_likelihood(post_db, thresholds, p.sar_scale_db), False
+        return _Radar([(membership(post_db[pol], thresholds[pol], scale=p.sar_scale_db), weights[pol])
+                       for pol in sc.pols], any_fitted)
     cp = p.change_polarisation
     _require_bands(sc.pre, (cp,), "pre-event")
     _require_bands(post, (cp,), "post-event")
     pre_db = _sar_db(sc.pre, [b for b in sc.pols if b in sc.pre], units, p.speckle_radius_m)
-    before = _latest(pre_db[cp]) if "time" in pre_db[cp].dims else pre_db[cp]
-    lik = change_likelihood(post_db[cp], before, thresholds[cp], p)
-    ref = reference_water(sar_water_likelihood(pre_db, thresholds, p.sar_scale_db), p.reference_frequency)
-    return lik, (ref & ~rice.astype(bool) if rice is not None else ref)
+    before = {b: (_latest(v) if "time" in v.dims else v) for b, v in pre_db.items()}
+    lik = change_likelihood(post_db[cp], before[cp], thresholds[cp], p)
+    ref = reference_water(sar_water_likelihood(pre_db, thresholds, p.sar_scale_db, weights), p.reference_frequency)
+    fveg: Any = False
+    if all(b in post_db and b in before for b in ("vv", "vh")):
+        veg: Any = True
+        if rice is not None or cropland is not None:
+            veg = False
+            for m in (rice, cropland):
+                veg = veg | m.astype(bool) if m is not None else veg
+        fveg = flooded_vegetation(post_db, before, veg, p.fv_rise_db, p.fv_ratio_rise_db)
+    return _Radar([(lik, 1.0)], any_fitted, ref & ~rice.astype(bool) if rice is not None else ref, fveg)
 
 
 def flood_map(
@@ -651,37 +658,58 @@ def flood_map(
     p = params
     sc = _validate(post, pre, optical, event_date, (reference, rice, cropland, dem, hand, exclude))
     out = xr.Dataset()
-    lik: xr.DataArray | None = None
-    ref: Any = False
+    sources: list[tuple[xr.DataArray, Any]] = []
+    radar: _Radar | None = None
     if sc.post is not None:
-        lik, ref = _radar(sc, rice, p, units, out)
+        radar = _radar(sc, rice, cropland, p, units, out)
+        sources += radar.sources
+    ref: Any = radar.ref if radar is not None else False
     if reference is not None:
         ref = reference.astype(bool)
+    referenced = reference is not None or sc.pre is not None
     if sc.optical is not None:
         olik, othr = optical_water_likelihood(sc.optical, p)
+        wopt: Any = p.optical_weight
         if othr is not None:
             out["threshold_optical"], out["threshold_method_optical"] = othr.threshold, othr.method
-        lik = olik if lik is None else _ufunc(_mean_kernel, lik, olik)
-    if lik is None:  # unreachable (_validate), but keeps type checkers informed
+            wopt = othr.reliability
+        out["weight_optical"] = xr.DataArray(np.float32(wopt)) if not isinstance(wopt, xr.DataArray) else wopt
+        sources.append((olik, wopt))
+    if not sources:  # unreachable (_validate), but keeps type checkers informed
         raise ConfigError("flood_map needs a post-event SAR scene or an optical scene.")
+    lik = sources[0][0] if len(sources) == 1 and sc.pre is not None else weighted_membership(sources)
+    plain = _ufunc(np.greater_equal, lik, np.float32(0.5), dtype=np.bool_)
+    water: Any = plain
+    if radar is not None and sc.pre is None and p.region_growing:
+        grown = grow_water(lik, membership_at(p.seed_db, p.sar_scale_db), membership_at(-p.grow_db, p.sar_scale_db),
+                           p.grow_px)
+        water = _ufunc(_select_kernel, radar.fitted, grown, plain, dtype=np.bool_)
+        out["region_growing"] = radar.fitted
     excl = _exclusion(dem, hand, exclude, p)
-    flood = minimum_mapping_unit(_ufunc(_candidate_kernel, lik, ref, excl, dtype=np.bool_), p.mmu_pixels,
+    flood = minimum_mapping_unit(_ufunc(_candidate_kernel, water, ref, excl, dtype=np.bool_), p.mmu_pixels,
                                  eight_connected=p.eight_connected)
+    fveg: Any = False
+    if radar is not None and not isinstance(radar.fveg, bool):
+        fveg = _ufunc(_candidate_kernel, radar.fveg, ref, excl, dtype=np.bool_)
     managed: Any = False
     if rice is not None and transplant_doy is not None:
         if sc.event_date is None:
             raise ConfigError("managed paddy water needs the event date: pass event_date= or a time coordinate.")
         managed = managed_paddy_water(rice, transplant_doy, sc.event_date, p)
     masks = [m.astype(bool) if m is not None else False for m in (rice, cropland)]
-    cls = _ufunc(_class_kernel, flood, _ufunc(np.isfinite, lik, dtype=np.bool_), ref, excl, *masks, managed,
-                 dtype=np.uint8)
+    cls = _ufunc(_class_kernel, flood, _ufunc(np.isfinite, lik, dtype=np.bool_), ref, excl, *masks, managed, fveg,
+                 dtype=np.uint8, referenced=referenced)
     out["flood_class"] = cls.rename("flood_class").assign_attrs(
         units="class", nodata=255, flag_values=[c[0] for c in FLOOD_CLASSES],
-        flag_meanings=" ".join(c[1].replace(" / ", "_or_").replace(" ", "_") for c in FLOOD_CLASSES),
-        method="optical" if sc.post is None else "change detection" if sc.pre is not None else "single scene")
+        flag_meanings=" ".join(c[1].replace(" / ", "_or_").replace(",", "").replace(" ", "_") for c in FLOOD_CLASSES),
+        method="optical" if sc.post is None else "change detection" if sc.pre is not None else "single scene",
+        reference_water="supplied layer" if reference is not None else "pre-event dates" if sc.pre is not None
+        else "none")
     out["flood_likelihood"] = lik.rename("flood_likelihood").assign_attrs(units="1", long_name="water likelihood")
-    out["flood_detected"] = ((cls >= 2) & (cls <= 4)).any()
+    # Flood is only established against reference water: without it, water is class 7, never flood.
+    out["flood_detected"] = (((cls >= 2) & (cls <= 4)) | (cls == 8)).any()
     out["valid_fraction"] = (cls != 255).mean().astype(np.float32)
     if sc.event_date is not None:
         out.attrs["event_date"] = str(np.datetime64(sc.event_date, "D"))
+    out.attrs["reference_water"] = out["flood_class"].attrs["reference_water"]
     return out
