@@ -554,6 +554,8 @@ class _Radar:
     """(membership, weight) pairs for :func:`~agromap.disaster.sar_water.weighted_membership`."""
     fitted: Any
     """Lazy 0-d bool: at least one threshold was fitted (not a fallback)."""
+    weight: Any
+    """Reliability of the radar as a whole against other sensors: its best threshold's."""
     ref: Any = False
     fveg: Any = False
 
@@ -570,12 +572,12 @@ def _radar(sc: _Scene, rice: xr.DataArray | None, cropland: xr.DataArray | None,
         out[f"threshold_method_{pol}"] = res.method
         weights[pol] = out[f"weight_{pol}"] = res.reliability
         fitted.append((res.method == 1) | (res.method == 2))
-    any_fitted = fitted[0]
-    for f in fitted[1:]:
-        any_fitted = any_fitted | f
+    any_fitted, best = fitted[0], weights[sc.pols[0]]
+    for pol, f in zip(sc.pols[1:], fitted[1:], strict=True):
+        any_fitted, best = any_fitted | f, np.maximum(best, weights[pol])
     if sc.pre is None:
         return _Radar([(membership(post_db[pol], thresholds[pol], scale=p.sar_scale_db), weights[pol])
-                       for pol in sc.pols], any_fitted)
+                       for pol in sc.pols], any_fitted, best)
     cp = p.change_polarisation
     _require_bands(sc.pre, (cp,), "pre-event")
     _require_bands(post, (cp,), "post-event")
@@ -591,7 +593,7 @@ def _radar(sc: _Scene, rice: xr.DataArray | None, cropland: xr.DataArray | None,
             for m in (rice, cropland):
                 veg = veg | m.astype(bool) if m is not None else veg
         fveg = flooded_vegetation(post_db, before, veg, p.fv_rise_db, p.fv_ratio_rise_db)
-    return _Radar([(lik, 1.0)], any_fitted, ref & ~rice.astype(bool) if rice is not None else ref, fveg)
+    return _Radar([(lik, 1.0)], any_fitted, 1.0, ref & ~rice.astype(bool) if rice is not None else ref, fveg)
 
 
 def flood_map(
@@ -662,11 +664,15 @@ def flood_map(
     radar: _Radar | None = None
     if sc.post is not None:
         radar = _radar(sc, rice, cropland, p, units, out)
-        sources += radar.sources
+        # Polarisations are weighed against each other first; the radar then counts as one
+        # sensor against the optical one, with the reliability of its best threshold.
+        rlik = radar.sources[0][0] if len(radar.sources) == 1 else weighted_membership(radar.sources)
+        sources.append((rlik, radar.weight))
     ref: Any = radar.ref if radar is not None else False
     if reference is not None:
         ref = reference.astype(bool)
     referenced = reference is not None or sc.pre is not None
+    olik: xr.DataArray | None = None
     if sc.optical is not None:
         olik, othr = optical_water_likelihood(sc.optical, p)
         wopt: Any = p.optical_weight
@@ -677,13 +683,18 @@ def flood_map(
         sources.append((olik, wopt))
     if not sources:  # unreachable (_validate), but keeps type checkers informed
         raise ConfigError("flood_map needs a post-event SAR scene or an optical scene.")
-    lik = sources[0][0] if len(sources) == 1 and sc.pre is not None else weighted_membership(sources)
+    lik = sources[0][0] if len(sources) == 1 else weighted_membership(sources)
     plain = _ufunc(np.greater_equal, lik, np.float32(0.5), dtype=np.bool_)
     water: Any = plain
     if radar is not None and sc.pre is None and p.region_growing:
-        grown = grow_water(lik, membership_at(p.seed_db, p.sar_scale_db), membership_at(-p.grow_db, p.sar_scale_db),
-                           p.grow_px)
-        water = _ufunc(_select_kernel, radar.fitted, grown, plain, dtype=np.bool_)
+        # The seed and growth levels are in dB of backscatter: they apply where the radar decides
+        # alone; where a clear optical scene is fused, the fused likelihood decides.
+        rlik = sources[0][0]
+        grown = grow_water(rlik, membership_at(p.seed_db, p.sar_scale_db),
+                           membership_at(-p.grow_db, p.sar_scale_db), p.grow_px)
+        radar_water = _ufunc(_select_kernel, radar.fitted, grown, rlik >= 0.5, dtype=np.bool_)
+        water = radar_water if olik is None else _ufunc(_select_kernel, np.isfinite(olik), plain, radar_water,
+                                                        dtype=np.bool_)
         out["region_growing"] = radar.fitted
     excl = _exclusion(dem, hand, exclude, p)
     flood = minimum_mapping_unit(_ufunc(_candidate_kernel, water, ref, excl, dtype=np.bool_), p.mmu_pixels,

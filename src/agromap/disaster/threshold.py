@@ -18,11 +18,11 @@ ASFHyP3/asf-tools#79). This module follows the B-max Otsu of Cao et al. (2019) a
    returns the sum of its qualifying tiles' histograms and the global histogram: integer counts,
    so numpy and any chunking give identical results. Unlike GEE's ``max_boxes`` (a compute limit),
    every qualifying tile is used.
-3. One small task splits the qualifying-tile histogram, by default with the minimum-error
-   threshold of Kittler & Illingworth (1986) (``split="ki"``: two Gaussian classes of their own
-   variance; SAR water in dB is wider than land, so its split sits nearer the land mode than
-   Otsu's equal-variance split and misses less shallow or wind-roughened water), or with
-   ``skimage.filters.threshold_otsu(hist=(counts, centres))`` (``split="otsu"``). The split is
+3. One small task splits the qualifying-tile histogram with
+   ``skimage.filters.threshold_otsu(hist=(counts, centres))`` (``split="otsu"``, the default) or
+   with the minimum-error threshold of Kittler & Illingworth (1986) (``split="ki"``: two Gaussian
+   classes of their own variance; SAR water in dB is wider than land, so its split sits nearer the
+   land mode and misses less wide-ranging water, but takes more dark land). The split is
    accepted when Ashman's D >= ``ashman_min`` and it is plausible. Otherwise the global histogram
    is tried with both checks (B >= ``bmax_min``, D), and finally the published ``fallback`` value
    is used.
@@ -98,8 +98,8 @@ class ThresholdParams:
     """Minimum share of each class within a qualifying tile."""
     min_valid: int = 100
     """Fewer valid pixels than this: method 0, fallback value."""
-    split: str = "ki"
-    """Histogram split: ``"ki"`` (Kittler-Illingworth minimum error) or ``"otsu"``."""
+    split: str = "otsu"
+    """Histogram split: ``"otsu"`` or ``"ki"`` (Kittler-Illingworth minimum error; docs/flood.md compares them)."""
     fallback_weight: float = 0.2
     """Reliability of the fallback value (a fitted split has 0.5 to 1)."""
 
