@@ -100,8 +100,8 @@ class FloodParams:
     """Seeds: likelihood of a pixel this many dB below the thresholds (0.95 for 1-dB memberships)."""
     grow_db: float = 1.0
     """Growth: likelihood of a pixel this many dB above the thresholds (0.27 for 1-dB memberships)."""
-    grow_px: int = 5
-    """Maximum growth from a seed, in pixels (50 m at 10 m)."""
+    grow_px: int = 10
+    """Maximum growth from a seed, in pixels (100 m at 10 m)."""
     fv_rise_db: float = 3.0
     """Flooded vegetation: minimum rise of VV, post minus pre (dB)."""
     fv_ratio_rise_db: float = 3.0
