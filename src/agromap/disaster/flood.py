@@ -1,37 +1,45 @@
-"""Flood extent and flood classes from Sentinel-1 (and Sentinel-2 when clear), lazily (SCIENCE.md §6.1-6.2).
+"""Flood extent and flood classes from Sentinel-1 (and Sentinel-2 when clear), lazily.
 
-Evidence
---------
+Evidence (accuracy on hand-labelled chips and the choices behind it: docs/flood.md)
+----------------------------------------------------------------------------------
 - **Change detection** when a pre-event scene exists, UN-SPIDER Recommended Practice: focal mean
   over a 50 m circle in linear power, then ``post_db / pre_db > 1.25`` on VH (``change_rule`` may
   use ``post - pre < -3 dB`` instead, or both). ``require_dark_post`` (default, a recommendation)
   also asks the post scene to be below its own automatic water threshold, which removes harvest and
-  soil-moisture drops; ``require_dark_post=False`` reproduces the RP exactly.
+  soil-moisture drops; ``require_dark_post=False`` reproduces the RP exactly. A rise of VV and of
+  VV/VH by >= 3 dB on vegetated land is flooded vegetation (double bounce, :mod:`.sar_water`).
 - **Single scene** (no pre-event scene): VV and VH are each thresholded by
-  :func:`~agromap.disaster.threshold.robust_threshold` (B-max tile Otsu, bimodality check,
+  :func:`~agromap.disaster.threshold.robust_threshold` (split of bimodal tiles, bimodality check,
   published fallback), after a 20 m focal mean. Each polarisation gives a logistic membership
-  ``1 / (1 + exp(-(t - x_db) / 1 dB))``; the radar water likelihood is their mean.
+  ``1 / (1 + exp(-(t - x_db) / 1 dB))``; the radar water likelihood is their mean weighted by the
+  reliability of each threshold (a fallback never outvotes a fitted split). When a threshold was
+  fitted, water is grown from confident seeds (3 dB below the thresholds) into the ambiguous range
+  (up to 1 dB above), at most ``grow_px`` pixels (:func:`~agromap.disaster.sar_water.grow_water`).
 - **Optical**: MNDWI (or NDWI) with SCL {0, 1, 3, 8, 9, 10} masked, membership
   ``1 / (1 + exp(-(index - t) / 0.05))`` with t = 0 (or an automatic threshold).
 - **Fusion rule**: where radar and optical are both valid, the likelihood is the mean of the two
-  memberships, so a pixel is water when the summed evidence says so (one confident source wins
-  over a hesitant one; equal confidence in opposite directions gives 0.5 = water); where only one
-  is valid (cloud, swath edge) that one is used alone. Water = likelihood >= 0.5.
+  memberships weighted by their reliabilities (the radar's is its best threshold's; a fixed
+  optical threshold has ``optical_weight`` 1), so a pixel is water when the summed evidence says
+  so; where only one is valid (cloud, swath edge) that one is used alone. Water = likelihood >= 0.5
+  where optical is fused, else the grown radar water.
 
-Classes (uint8, nodata 255; precedence 6 > 1 > 5 > 4 > 3 > 2 > 0; no observation = 255 wins)
---------------------------------------------------------------------------------------------
+Classes (uint8, nodata 255; precedence 6 > 1 > 5 > 7 > 8 > 4 > 3 > 2 > 0; no observation = 255 wins)
+------------------------------------------------------------------------------------------------
 1 reference water: a supplied mask (e.g. JRC GSW occurrence >= 75 %), else water on at least
 ``reference_frequency`` of the pre-event dates (rice-mask pixels never, they are managed water);
 6 excluded: slope > 5 deg (from a DEM), HAND > 15 m, or a supplied exclusion mask; flood pixels
 (water, observed, not reference, not excluded) in connected groups of fewer than ``mmu_pixels``
 are dropped; the rest are 5 on rice in its own puddling/transplanting window (transplanting DOY
-- 14 d to + 20 d), 4 on other rice, 3 on cropland, 2 elsewhere.
+- 14 d to + 20 d), 4 on other rice, 3 on cropland, 2 elsewhere; 8 flooded vegetation (pre-event
+scene needed). **Without reference water** (no mask, no pre-event date) nothing tells permanent
+water from flood: water is 7 "water, flood status unknown" and ``flood_detected`` stays False.
 
-Exactness over dask: the focal mean and slope use ``map_overlap`` with the kernel radius, and the
-minimum mapping unit uses ``map_overlap`` with a margin of ``mmu_pixels - 1``: a component smaller
-than N pixels spans fewer than N pixels in any direction, so it lies inside the margin, and a
-larger one has N connected pixels within that distance. Numpy and any chunking give identical
-classes. Value checks (dB/linear confusion, all-NaN) run inside the graph and raise at compute.
+Exactness over dask: the focal mean, slope and region growing use ``map_overlap`` with the kernel
+radius (growth: ``grow_px``), and the minimum mapping unit uses ``map_overlap`` with a margin of
+``mmu_pixels - 1``: a component smaller than N pixels spans fewer than N pixels in any direction,
+so it lies inside the margin, and a larger one has N connected pixels within that distance. Numpy
+and any chunking give identical classes. Value checks (dB/linear confusion, all-NaN) run inside
+the graph and raise at compute.
 """
 
 from __future__ import annotations
@@ -60,12 +68,12 @@ __all__ = [
     "slope_degrees", "pixel_size_m",
 ]  # fmt: skip
 
-#: (value, name, colour) of ``flood_class`` (SCIENCE.md §6.2); 255 is nodata. One table for all.
+#: (value, name, colour) of ``flood_class``; 255 is nodata. One table for all (:mod:`agromap.io.layers`).
 FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = _FLOOD_CLASSES
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "flood_class": LayerSpec("flood_class", "class", "uint8", 255, "class",
-                             "Flood classes (SCIENCE.md §6.2; precedence 6>1>5>4>3>2>0)", classes=FLOOD_CLASSES),
+                             "Flood classes (precedence 6>1>5>7>8>4>3>2>0)", classes=FLOOD_CLASSES),
     "flood_likelihood": LayerSpec("flood_likelihood", "continuous", "float32", float("nan"), "1",
                                   "Water likelihood 0-1 (fused radar/optical evidence; >= 0.5 is water)"),
 }
@@ -612,7 +620,7 @@ def flood_map(
     units: Literal["linear", "db"] = "linear",
     params: FloodParams = FloodParams(),  # noqa: B008 (frozen)
 ) -> xr.Dataset:
-    """Flood classes and water likelihood for one event date (SCIENCE.md §6.1-6.2).
+    """Flood classes and water likelihood for one event date.
 
     Parameters
     ----------
@@ -646,8 +654,12 @@ def flood_map(
     xarray.Dataset
         ``flood_class`` uint8 ``(y, x)`` (:data:`FLOOD_CLASSES`, 255 = no observation),
         ``flood_likelihood`` float32 0-1 (NaN = no observation), 0-d ``flood_detected`` bool,
-        ``valid_fraction`` float32, and per thresholded band ``threshold_<band>`` float32 and
-        ``threshold_method_<band>`` uint8 (:data:`~agromap.disaster.threshold.THRESHOLD_METHODS`).
+        ``valid_fraction`` float32, per thresholded band ``threshold_<band>`` float32,
+        ``threshold_method_<band>`` uint8 (:data:`~agromap.disaster.threshold.THRESHOLD_METHODS`)
+        and ``weight_<band>`` float32 (its reliability in the fusion; ``weight_optical`` too when
+        optical is fused), and ``region_growing`` bool (single scene: whether water was grown
+        from seeds, i.e. a threshold was fitted). ``attrs["reference_water"]`` says where normal
+        water came from: "supplied layer", "pre-event dates" or "none" (then water is class 7).
         Lazy for dask inputs; identical for numpy and any chunking.
 
     Raises
