@@ -82,7 +82,7 @@ def find_chips(dirs: Sequence[Path]) -> list[tuple[str, Path]]:
     return chips
 
 
-def _maps(chip: str, folder: Path, chunk: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def _maps(chip: str, folder: Path, chunk: int, ki: bool) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Binary water maps per method, the evaluation mask and the label water mask."""
     from skimage.filters import threshold_otsu
 
@@ -94,9 +94,10 @@ def _maps(chip: str, folder: Path, chunk: int) -> tuple[dict[str, np.ndarray], n
     vv, vh = (open_band(s1, b, name=n, nodata=float("nan"), chunk=chunk) for b, n in ((1, "vv"), (2, "vh")))
     label = open_band(folder / f"{chip}_LabelHand.tif", raw=True, name="label", chunk=chunk).values
     post = xr.Dataset({"vv": vv, "vh": vh})
-    ki = FloodParams(vv=dataclasses.replace(SAR_VV, split="ki"), vh=dataclasses.replace(SAR_VH, split="ki"))
-    runs: dict[str, xr.Dataset] = {"agromap": flood_map(post, units="db"),
-                                   "agromap KI": flood_map(post, units="db", params=ki)}
+    runs: dict[str, xr.Dataset] = {"agromap": flood_map(post, units="db")}
+    if ki:
+        kip = FloodParams(vv=dataclasses.replace(SAR_VV, split="ki"), vh=dataclasses.replace(SAR_VH, split="ki"))
+        runs["agromap KI"] = flood_map(post, units="db", params=kip)
     s2 = folder / f"{chip}_S2Hand.tif"
     if s2.is_file():  # B3 (green) and B11 (SWIR 1.6 um) of the 13-band L1C chip, DN = reflectance x 1e4
         optical = xr.Dataset({"green": open_band(s2, 3, name="green", scale=1e-4, nodata=0, chunk=chunk),
@@ -113,9 +114,9 @@ def _maps(chip: str, folder: Path, chunk: int) -> tuple[dict[str, np.ndarray], n
     return out, keep, label == 1
 
 
-def evaluate_chip(chip: str, folder: Path, chunk: int = 256) -> list[ChipScore]:
-    """Scores of every method on one chip (reads and computes it)."""
-    maps, keep, water = _maps(chip, folder, chunk)
+def evaluate_chip(chip: str, folder: Path, chunk: int = 256, ki: bool = True) -> list[ChipScore]:
+    """Scores of every method on one chip (reads and computes it); ``ki=False`` skips "agromap KI"."""
+    maps, keep, water = _maps(chip, folder, chunk, ki)
     w = water & keep
     scores = []
     for method, m in maps.items():
@@ -126,13 +127,13 @@ def evaluate_chip(chip: str, folder: Path, chunk: int = 256) -> list[ChipScore]:
 
 
 def evaluate(dirs: Sequence[Path] = DEFAULT_DIRS, chunk: int = 256,
-             progress: Callable[[str], None] | None = None) -> list[ChipScore]:
+             progress: Callable[[str], None] | None = None, ki: bool = True) -> list[ChipScore]:
     """Scores of every method on every chip found in ``dirs``."""
     scores: list[ChipScore] = []
     for chip, folder in find_chips(dirs):
         if progress:
             progress(chip)
-        scores += evaluate_chip(chip, folder, chunk)
+        scores += evaluate_chip(chip, folder, chunk, ki)
     return scores
 
 
@@ -150,7 +151,8 @@ def format_table(scores: Sequence[ChipScore]) -> str:
     chips = list(dict.fromkeys(s.chip for s in scores))
     by = {(s.chip, s.method): s for s in scores}
     extra = [m for m in dict.fromkeys(s.method for s in scores) if m not in METHODS]
-    cols = list(METHODS) + extra
+    present = {s.method for s in scores}
+    cols = [m for m in METHODS if m in present] + extra
     lines = [f"{'chip':<16}{'water px':>9}  " + "".join(f"{c:>14}" for c in cols)]
     for chip in chips:
         first = next(s for s in scores if s.chip == chip)
