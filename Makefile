@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster airquality bench accuracy test validate clean
+.PHONY: all venv demo rice disaster flood-eval airquality bench accuracy test validate clean
 
 all: test
 
@@ -34,6 +34,11 @@ rice: $(STAMP)
 # Disaster: flood classes and flooded rice per district, burn severity, burned paddy.
 disaster: $(STAMP)
 	$(AGROMAP) run pipelines/disaster.yaml --out $(RUNS)/disaster
+
+# Flood-map accuracy on the hand-labelled Sen1Floods11 chips in sample_data: IoU per chip against
+# plain Otsu and fixed VV/VH thresholds, false alarms on the chips without water (docs/flood.md).
+flood-eval: $(STAMP)
+	$(PY) -m agromap.disaster.evaluate
 
 # Air quality: S5P columns, NO2 per ward, PM2.5 estimate and its CPCB sub-index, burned paddy.
 airquality: $(STAMP)

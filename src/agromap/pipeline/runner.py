@@ -340,6 +340,8 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                      "reused": False, "run_id": run_id}
         else:
             entry = _reused_entry(final)
+        if "warning" in layer.properties:  # a builder's caveat about the science (e.g. no reference water)
+            warn.append(f"{final}: {layer.properties['warning']}")
         if entry["valid_fraction"] == 0.0:
             msg = f"{final}: nodata everywhere (all cloud or fill, or nothing detected)"
             warn.append(msg)
