@@ -291,10 +291,20 @@ def load_stac_item(
 
 
 def _resolve_href(href: str, item_path: Path, asset_root: str | os.PathLike[str] | None) -> str:
+    from .trust import confine, is_remote
+    from ..errors import UnsafeInputError
+
     parsed = urlparse(href)
-    if parsed.scheme in ("", "file"):
+    if parsed.scheme in ("", "file") and not is_remote(href):
         local = Path(parsed.path if parsed.scheme == "file" else href)
-        return str(local if local.is_absolute() else (item_path.parent / local).resolve())
+        local = local if local.is_absolute() else item_path.parent / local
+        # An item written by someone else must not make agromap read files elsewhere on the machine.
+        try:
+            return str(confine(local, item_path.parent, "asset href"))
+        except UnsafeInputError:
+            if asset_root is None:
+                raise
+            return str(confine(local, asset_root, "asset href"))
     if asset_root is None:
         raise InputError(
             f"{item_path}: asset href {href} is remote and agromap runs offline; download the product and "

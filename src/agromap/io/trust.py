@@ -1,0 +1,92 @@
+"""What agromap agrees to read: regular local files, inside the folder that points at them.
+
+Inputs come from configurations, STAC items and tables written by someone else. A path is
+checked *before* it is opened, by its file type (``os.stat`` never blocks, opening a named pipe
+does) and by where it points, so a pipe, a device, a network URL or a link out of a product
+folder is refused with a one-line error instead of hanging, reading gigabytes or calling out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+from ..errors import UnsafeInputError
+
+__all__ = ["is_remote", "check_regular_file", "check_local_input", "confine"]
+
+#: GDAL virtual file systems and URL schemes that reach the network (or could).
+_REMOTE = re.compile(r"(^|[:\"'])(/vsi(curl|s3|gs|az|adls|oss|swift|webhdfs|hdfs|http)[a-z_]*/|[a-z][a-z0-9+.-]*://)",
+                     re.IGNORECASE)
+
+
+def is_remote(name: str) -> bool:
+    """True for a URL (``http://``, ``s3://``...) or a GDAL network path (``/vsicurl/``, ``/vsis3/``...),
+    also inside a GDAL connection string such as ``GPKG:/vsicurl/http://host/f.gpkg:table``."""
+    return bool(_REMOTE.search(str(name)))
+
+
+def check_regular_file(path: str | os.PathLike[str], what: str = "input") -> Path:
+    """Refuse anything but a regular file (a symlink to one is fine), without opening it.
+
+    A named pipe would block the reader forever and ``/dev/zero`` would be read until memory
+    runs out, so the file type is checked with ``stat`` first. A missing path is returned as is
+    (the reader reports it in its own words).
+
+    Raises
+    ------
+    UnsafeInputError
+        A directory, pipe, socket or device.
+    """
+    p = Path(path)
+    try:
+        mode = os.stat(p).st_mode
+    except OSError:
+        return p
+    if stat.S_ISREG(mode):
+        return p
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file")
+    raise UnsafeInputError(f"{p}: {what} is {kind}, not a regular file; give the path of a file on disk.")
+
+
+def check_local_input(name: str | os.PathLike[str], what: str = "input", *, allow_remote: bool = False) -> str:
+    """Check a raster name before GDAL sees it: local unless remote reads are allowed, a regular file.
+
+    GDAL connection strings (``GPKG:file.gpkg:table``, ``NETCDF:"f.nc":var``) are checked for
+    network paths; a plain path is also checked by :func:`check_regular_file`.
+    """
+    text = os.fspath(name)
+    if is_remote(text) and not allow_remote:
+        raise UnsafeInputError(
+            f"{text}: {what} is a network path and agromap reads local files only; download it and give "
+            "the local path (or a STAC item's asset_root)."
+        )
+    if not text.startswith("/vsi"):
+        check_regular_file(text, what)
+    return text
+
+
+def confine(path: str | os.PathLike[str], root: str | os.PathLike[str], what: str = "file", *,
+            allow_outside: bool = False) -> Path:
+    """``path`` resolved, refused if it lies outside ``root`` (symbolic links and ``..`` followed).
+
+    Used for the hrefs of a STAC item (confined to the item's folder or its ``asset_root``) and
+    for everything agromap writes (confined to the output folder).
+
+    Raises
+    ------
+    UnsafeInputError
+        ``path`` resolves outside ``root`` and ``allow_outside`` is false.
+    """
+    resolved = Path(path).resolve()
+    base = Path(root).resolve()
+    if allow_outside or resolved == base or base in resolved.parents:
+        return resolved
+    raise UnsafeInputError(
+        f"{path}: {what} resolves to {resolved}, outside {base}; agromap reads only files inside the folder "
+        "that refers to them. Move the file there, or set asset_root to the folder holding it."
+    )
