@@ -169,7 +169,7 @@ EXIT_CODES: dict[int, str] = {
     5: "output directory locked by another run",
     6: "computation lost (killed worker, lost scheduler, or out of memory after retries)",
     7: "cannot write the output (permissions, read-only, disk full, name too long)",
-    8: "timed out (a scheduler or worker did not answer within its deadline)",
+    8: "scheduler unreachable or timed out (no answer within its deadline, 10 s)",
     130: "interrupted (Ctrl-C); staging files removed, lock released",
     143: "terminated (SIGTERM); staging files removed, lock released",
 }

@@ -90,3 +90,38 @@ def confine(path: str | os.PathLike[str], root: str | os.PathLike[str], what: st
         f"{path}: {what} resolves to {resolved}, outside {base}; agromap reads only files inside the folder "
         "that refers to them. Move the file there, or set asset_root to the folder holding it."
     )
+
+
+#: A zip archive (a skops model) may not expand beyond this, nor any large member by more than
+#: _MAX_RATIO times: real forests compress about 5-10x, a zip bomb 1000x.
+MAX_ARCHIVE_BYTES = 1 << 30
+_MAX_RATIO = 200
+_RATIO_FROM = 16 << 20
+
+
+def check_archive(data: bytes, name: str, what: str = "archive") -> None:
+    """Refuse a zip archive whose members would decompress too far, before anything reads them.
+
+    Reads only the central directory (declared sizes); a lying directory is caught by the
+    zip module's own CRC/size checks while extracting.
+
+    Raises
+    ------
+    UnsafeInputError
+        Total declared size above MAX_ARCHIVE_BYTES, or a large member compressed beyond 200:1.
+    """
+    import io
+    import zipfile
+
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: the loader reports what it is in its own words
+    total = sum(i.file_size for i in infos)
+    if total > MAX_ARCHIVE_BYTES:
+        raise UnsafeInputError(f"{name}: {what} would expand to {total / 2**20:,.0f} MiB (limit "
+                               f"{MAX_ARCHIVE_BYTES >> 20} MiB); it is not a file agromap wrote.")
+    for i in infos:
+        if i.file_size > _RATIO_FROM and i.file_size > _MAX_RATIO * max(i.compress_size, 1):
+            raise UnsafeInputError(f"{name}: {what} member {i.filename!r} expands {i.file_size // max(i.compress_size, 1)}"
+                                   f"-fold to {i.file_size / 2**20:,.0f} MiB (a zip bomb?); it is not a file agromap wrote.")

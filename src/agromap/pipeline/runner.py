@@ -40,7 +40,7 @@ from .manifest import build_manifest, read_json, write_catalog, write_manifest
 from . import preflight
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, source_files
-from .scheduler import check_scheduler, open_execution
+from .scheduler import check_scheduler, open_execution, probe_scheduler
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
@@ -211,7 +211,8 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     cfg_hash = config_hash(cfg)
     wait_lock = preflight.check_wait(wait_lock)
     sched = scheduler or cfg.scheduler
-    check_scheduler(sched)
+    if "://" in check_scheduler(sched):
+        probe_scheduler(sched)  # before the lock or any output: an unreachable cluster fails in seconds
     preflight.check_output_folder(out)
     with output_lock(out, wait=wait_lock):
         # Holding the lock: any staging or partial file here belongs to a run that died.

@@ -54,8 +54,17 @@ def probe_scheduler(address: str, deadline: float = CONNECT_DEADLINE_S) -> None:
         Nothing answered in time (exit code 8).
     """
     import asyncio
+    import socket
+    from urllib.parse import urlsplit
 
     from distributed.comm import connect
+
+    parts = urlsplit(address)
+    try:  # a refused connection is known at once; distributed would retry it until the deadline
+        socket.create_connection((parts.hostname, parts.port), timeout=deadline).close()
+    except OSError as exc:
+        raise DeadlineError(f"cannot reach the dask scheduler at {address} ({_first_line(exc)}); check that a "
+                            "dask scheduler runs there, or use scheduler: local.") from None
 
     async def _ask() -> Any:
         comm = await connect(address, timeout=deadline)

@@ -1,0 +1,402 @@
+"""Operator faults and hostile inputs, through the real command line.
+
+Each case runs ``agromap`` (the console entry point, in this process for speed; in a child
+process where signals, hangs or kills are the subject) and checks the exit code, the one-line
+``agromap: error:`` message, the absence of a traceback, and that nothing was published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import yaml
+
+from conftest import write_tif
+
+from agromap.errors import DeadlineError, EXIT_CODES, UnsafeInputError
+from agromap.io.write import atomic_write_text, clean_stale_partials
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
+    """Run the console entry point in this process; (exit code, stderr)."""
+    from agromap.pipeline import cli
+
+    argv, handlers = sys.argv, (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    sys.argv = ["agromap", *map(str, args)]
+    code: object = 0
+    try:
+        cli.main()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        sys.argv = argv
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+    return int(code or 0), capsys.readouterr().err
+
+
+def _assert_one_line(err: str, text: str) -> None:
+    lines = err.strip().splitlines()
+    assert lines and lines[-1].startswith("agromap: error: "), err
+    assert text in lines[-1], lines[-1]
+    assert "Traceback" not in err, err
+
+
+def _published(out: Path) -> list[Path]:
+    if not out.exists():
+        return []
+    return [p for p in out.rglob("*") if p.suffix in (".tif", ".json", ".png") and p.is_file()]
+
+
+def _tif(tmp: Path, name: str = "good.tif", shape: tuple[int, int] = (64, 64), value: float = 3000,
+         dtype: str = "uint16", **kw: object) -> Path:
+    return write_tif(tmp / name, np.full(shape, value, dtype), nodata=kw.pop("nodata", 0), **kw)
+
+
+def _cfg(tmp: Path, inputs: list[dict] | None = None, layers: list[dict] | None = None, area: dict | None = None,
+         name: str = "hard", **top: object) -> Path:
+    inputs = inputs or [{"kind": "files", "datetime": "2021-01-01",
+                         "bands": {"red": str(_tif(tmp, "red.tif", value=1000)),
+                                   "nir": str(_tif(tmp, "nir.tif", value=3000))}}]
+    cfg = {"version": 1, "name": name, "scheduler": "threads",
+           "areas": [{"name": "a", "inputs": inputs, "layers": layers or [{"product": "ndvi"}], **(area or {})}],
+           **top}
+    path = tmp / "run.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _districts(tmp: Path, features: list[dict], crs: str | None = "urn:ogc:def:crs:EPSG::32643") -> Path:
+    doc: dict = {"type": "FeatureCollection", "features": features}
+    if crs:
+        doc["crs"] = {"type": "name", "properties": {"name": crs}}
+    p = tmp / "districts.geojson"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def _square(x0: float, y0: float, size: float, **props: object) -> dict:
+    ring = [[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]
+    return {"type": "Feature", "properties": {"code": "D1", **props}, "geometry": {"type": "Polygon",
+                                                                                  "coordinates": [ring]}}
+
+
+# --- the corpus: bad input or operator fault -> exit code + one line, nothing published ------------
+
+
+def _c_wait_lock_nan(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp), "--out", tmp / "out", "--wait-lock", "nan"]
+
+
+def _c_wait_lock_negative(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp), "--out", tmp / "out", "--wait-lock", "-1"]
+
+
+def _c_out_is_file(tmp: Path) -> list[object]:
+    (tmp / "out").write_text("not a folder")
+    return ["run", _cfg(tmp), "--out", tmp / "out"]
+
+
+def _c_out_under_file(tmp: Path) -> list[object]:
+    (tmp / "afile").write_text("x")
+    return ["run", _cfg(tmp), "--out", tmp / "afile" / "out"]
+
+
+def _c_scheduler_bad_scheme(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp), "--out", tmp / "out", "--scheduler", "foo://x"]
+
+
+def _c_scheduler_no_port(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp, scheduler="tcp://localhost"), "--out", tmp / "out"]
+
+
+def _c_scheduler_refused(tmp: Path) -> list[object]:
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return ["run", _cfg(tmp), "--out", tmp / "out", "--scheduler", f"tcp://127.0.0.1:{port}"]
+
+
+def _c_config_fifo(tmp: Path) -> list[object]:
+    os.mkfifo(tmp / "run.yaml")
+    return ["run", tmp / "run.yaml", "--out", tmp / "out"]
+
+
+def _c_config_dev_zero(tmp: Path) -> list[object]:
+    return ["run", "/dev/zero", "--out", tmp / "out"]
+
+
+def _c_config_too_large(tmp: Path) -> list[object]:
+    p = tmp / "big.yaml"
+    p.write_text("# padding\n" * 200_000)
+    return ["run", p, "--out", tmp / "out"]
+
+
+def _c_config_not_utf8(tmp: Path) -> list[object]:
+    p = tmp / "latin1.yaml"
+    p.write_bytes("version: 1\nname: caf\xe9\nareas: []\n".encode("latin-1"))
+    return ["run", p, "--out", tmp / "out"]
+
+
+def _c_config_deep(tmp: Path) -> list[object]:
+    p = tmp / "deep.yaml"
+    p.write_text("areas: " + "[" * 5000 + "]" * 5000 + "\n")
+    return ["validate", p]
+
+
+def _c_config_list_key(tmp: Path) -> list[object]:
+    p = tmp / "listkey.yaml"
+    p.write_text("version: 1\n? [a, b]\n: 1\n")
+    return ["validate", p]
+
+
+def _c_raster_fifo(tmp: Path) -> list[object]:
+    os.mkfifo(tmp / "pipe.tif")
+    return ["run", _cfg(tmp, [{"kind": "files", "datetime": "2021-01-01",
+                               "bands": {"red": str(tmp / "pipe.tif"), "nir": str(tmp / "pipe.tif")}}]),
+            "--out", tmp / "out"]
+
+
+def _c_raster_device(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp, [{"kind": "files", "datetime": "2021-01-01",
+                               "bands": {"red": "/dev/zero", "nir": "/dev/zero"}}]), "--out", tmp / "out"]
+
+
+def _c_raster_directory(tmp: Path) -> list[object]:
+    (tmp / "adir.tif").mkdir()
+    return ["run", _cfg(tmp, [{"kind": "files", "datetime": "2021-01-01",
+                               "bands": {"red": str(tmp / "adir.tif"), "nir": str(tmp / "adir.tif")}}]),
+            "--out", tmp / "out"]
+
+
+def _c_raster_vsicurl(tmp: Path) -> list[object]:
+    url = "/vsicurl/http://127.0.0.1:9/red.tif"
+    return ["run", _cfg(tmp, [{"kind": "files", "datetime": "2021-01-01", "bands": {"red": url, "nir": url}}]),
+            "--out", tmp / "out"]
+
+
+def _stac_item(tmp: Path, href: str) -> Path:
+    item = {
+        "type": "Feature", "stac_version": "1.1.0", "id": "hostile", "stac_extensions": [],
+        "geometry": None, "properties": {"datetime": "2021-01-01T00:00:00Z"}, "links": [],
+        "assets": {"red": {"href": href, "type": "image/tiff"}, "nir": {"href": href, "type": "image/tiff"}},
+    }
+    folder = tmp / "item"
+    folder.mkdir(exist_ok=True)
+    p = folder / "item.json"
+    p.write_text(json.dumps(item))
+    return p
+
+
+def _c_stac_href_escape(tmp: Path) -> list[object]:
+    _tif(tmp, "x.tif")  # exists, one folder above the item: must not be read
+    item = _stac_item(tmp, "../x.tif")
+    return ["run", _cfg(tmp, [{"kind": "stac_item", "path": str(item), "bands": ["red", "nir"]}]),
+            "--out", tmp / "out"]
+
+
+def _c_stac_href_absolute_elsewhere(tmp: Path) -> list[object]:
+    item = _stac_item(tmp, str(_tif(tmp, "abs.tif")))
+    return ["run", _cfg(tmp, [{"kind": "stac_item", "path": str(item), "bands": ["red", "nir"]}]),
+            "--out", tmp / "out"]
+
+
+def _c_stac_href_vsicurl(tmp: Path) -> list[object]:
+    item = _stac_item(tmp, "/vsicurl/http://127.0.0.1:9/red.tif")
+    return ["run", _cfg(tmp, [{"kind": "stac_item", "path": str(item), "bands": ["red", "nir"]}]),
+            "--out", tmp / "out"]
+
+
+def _c_decode_bomb(tmp: Path) -> list[object]:
+    # One 9216 x 9216 DEFLATE tile: a few hundred KB on disk, 81 MiB to decode for every chunk.
+    bomb = tmp / "bomb.tif"
+    with rasterio.open(bomb, "w", driver="GTiff", width=9216, height=9216, count=1, dtype="uint8",
+                       crs="EPSG:32643", transform=rasterio.Affine(10, 0, 500_000, 0, -10, 2_000_000),
+                       tiled=True, blockxsize=9216, blockysize=9216, compress="deflate") as dst:
+        dst.write(np.zeros((1, 9216, 9216), np.uint8))
+    assert bomb.stat().st_size < 1_000_000
+    return ["run", _cfg(tmp, [{"kind": "files", "datetime": "2021-01-01",
+                               "bands": {"red": str(bomb), "nir": str(bomb)}}]), "--out", tmp / "out"]
+
+
+def _c_long_area_name(tmp: Path) -> list[object]:
+    cfg = _cfg(tmp)
+    data = yaml.safe_load(cfg.read_text())
+    data["areas"][0]["name"] = "a" * 250
+    cfg.write_text(yaml.safe_dump(data))
+    return ["run", cfg, "--out", tmp / "out"]
+
+
+def _c_long_out_name(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp), "--out", tmp / ("o" * 300)]
+
+
+def _c_nested_in_other_run(tmp: Path) -> list[object]:
+    (tmp / "outer").mkdir()
+    (tmp / "outer" / ".agromap.lock").write_text("")
+    return ["run", _cfg(tmp), "--out", tmp / "outer" / "inner"]
+
+
+def _c_contains_other_run(tmp: Path) -> list[object]:
+    (tmp / "out" / "older" / "run").mkdir(parents=True)
+    (tmp / "out" / "older" / "run" / ".agromap.lock").write_text("")
+    return ["run", _cfg(tmp), "--out", tmp / "out"]
+
+
+def _c_input_inside_out(tmp: Path) -> list[object]:
+    (tmp / "out").mkdir()
+    red = _tif(tmp / "out", "red.raster")  # not a .tif: the check below looks for published files
+    return ["run", _cfg(tmp, [{"kind": "files", "datetime": "2021-01-01", "bands": {"red": str(red),
+                                                                                  "nir": str(red)}}]),
+            "--out", tmp / "out"]
+
+
+def _c_districts_empty(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp, area={"districts": {"path": str(_districts(tmp, [])), "id_field": "code"}}),
+            "--out", tmp / "out"]
+
+
+def _c_districts_no_overlap(tmp: Path) -> list[object]:
+    far = _districts(tmp, [_square(900_000, 1_000_000, 500)])
+    return ["run", _cfg(tmp, area={"districts": {"path": str(far), "id_field": "code"}}), "--out", tmp / "out"]
+
+
+def _c_districts_missing_field(tmp: Path) -> list[object]:
+    d = _districts(tmp, [_square(500_100, 1_999_500, 300)])
+    return ["run", _cfg(tmp, area={"districts": {"path": str(d), "id_field": "district_id"}}),
+            "--out", tmp / "out"]
+
+
+def _c_districts_bad_coordinates(tmp: Path) -> list[object]:
+    d = _districts(tmp, [_square(78.0, 480.0, 0.1)], crs=None)  # latitude 480 in a lon/lat file
+    return ["run", _cfg(tmp, area={"districts": {"path": str(d), "id_field": "code"}}), "--out", tmp / "out"]
+
+
+def _c_districts_not_vector(tmp: Path) -> list[object]:
+    p = tmp / "districts.geojson"
+    p.write_bytes(os.urandom(2000))
+    return ["run", _cfg(tmp, area={"districts": {"path": str(p), "id_field": "code"}}), "--out", tmp / "out"]
+
+
+def _c_validate_districts_no_overlap(tmp: Path) -> list[object]:
+    far = _districts(tmp, [_square(900_000, 1_000_000, 500)])
+    return ["validate", _cfg(tmp, area={"districts": {"path": str(far), "id_field": "code"}})]
+
+
+def _c_validate_out_is_file(tmp: Path) -> list[object]:
+    (tmp / "out").write_text("x")
+    return ["validate", _cfg(tmp), "--out", tmp / "out"]
+
+
+def _c_rice_points_fifo(tmp: Path) -> list[object]:
+    os.mkfifo(tmp / "points.csv")
+    return ["rice-points", tmp / "points.csv", tmp / "out" / "labels.csv"]
+
+
+def _c_rice_points_garbage(tmp: Path) -> list[object]:
+    (tmp / "points.csv").write_bytes(os.urandom(3000))
+    return ["rice-points", tmp / "points.csv", tmp / "out" / "labels.csv"]
+
+
+def _c_rice_sample_not_raster(tmp: Path) -> list[object]:
+    (tmp / "map.tif").write_text("a text file")
+    return ["rice-sample", tmp / "map.tif", tmp / "out" / "sample.geojson"]
+
+
+def _c_rice_sample_device(tmp: Path) -> list[object]:
+    return ["rice-sample", "/dev/zero", tmp / "out" / "sample.geojson"]
+
+
+def _c_rice_model_garbage(tmp: Path) -> list[object]:
+    (tmp / "model.skops").write_bytes(os.urandom(4000))
+    return ["run", _cfg(tmp, layers=[{"product": "rice", "method": "model", "model": str(tmp / "model.skops")}]),
+            "--out", tmp / "out"]
+
+
+def _c_rice_model_zip_bomb(tmp: Path) -> list[object]:
+    import zipfile
+
+    with zipfile.ZipFile(tmp / "model.skops", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("schema.json", b" " * (40 << 20))  # 40 MiB of spaces: ~40 KB compressed
+    return ["run", _cfg(tmp, layers=[{"product": "rice", "method": "model", "model": str(tmp / "model.skops")}]),
+            "--out", tmp / "out"]
+
+
+CORPUS = [
+    (_c_wait_lock_nan, 2, "--wait-lock must be a finite number"),
+    (_c_wait_lock_negative, 2, "--wait-lock must be a finite number"),
+    (_c_out_is_file, 2, "is an existing file, not a folder"),
+    (_c_out_under_file, 7, "is a file, not a folder"),
+    (_c_scheduler_bad_scheme, 2, "scheduler 'foo://x' is not"),
+    (_c_scheduler_no_port, 2, "scheduler 'tcp://localhost' is not"),
+    (_c_scheduler_refused, 8, "cannot reach the dask scheduler"),
+    (_c_config_fifo, 2, "not a regular file"),
+    (_c_config_dev_zero, 2, "not a regular file"),
+    (_c_config_too_large, 2, "too large for a run configuration"),
+    (_c_config_not_utf8, 2, "not UTF-8 text"),
+    (_c_config_deep, 2, "nested too deeply"),
+    (_c_config_list_key, 2, "keys must be plain names"),
+    (_c_raster_fifo, 3, "is a named pipe (FIFO), not a regular file"),
+    (_c_raster_device, 3, "is a device, not a regular file"),
+    (_c_raster_directory, 3, "is a directory, not a regular file"),
+    (_c_raster_vsicurl, 3, "network path"),
+    (_c_stac_href_escape, 3, "outside"),
+    (_c_stac_href_absolute_elsewhere, 3, "outside"),
+    (_c_stac_href_vsicurl, 3, "remote"),
+    (_c_decode_bomb, 3, "decodes to 81 MiB"),
+    (_c_long_area_name, 2, "too long for the file system"),
+    (_c_long_out_name, 2, "above the file system's limit"),
+    (_c_nested_in_other_run, 2, "is inside the output folder of another run"),
+    (_c_contains_other_run, 2, "contains the output folder of another run"),
+    (_c_input_inside_out, 2, "is inside the output folder"),
+    (_c_districts_empty, 3, "holds no polygon"),
+    (_c_districts_no_overlap, 3, "none of the 1 districts overlaps"),
+    (_c_districts_missing_field, 2, "field 'district_id' is not in"),
+    (_c_districts_bad_coordinates, 3, "out of range"),
+    (_c_districts_not_vector, 3, "not a readable district file"),
+    (_c_validate_districts_no_overlap, 3, "none of the 1 districts overlaps"),
+    (_c_validate_out_is_file, 2, "is an existing file, not a folder"),
+    (_c_rice_points_fifo, 3, "named pipe"),
+    (_c_rice_points_garbage, 3, "points.csv"),
+    (_c_rice_sample_not_raster, 3, "not a readable raster"),
+    (_c_rice_sample_device, 3, "is a device"),
+    (_c_rice_model_garbage, 3, "model.skops"),
+    (_c_rice_model_zip_bomb, 3, "(a zip bomb?)"),
+]
+
+
+@pytest.mark.parametrize(("build", "code", "text"), CORPUS, ids=[c[0].__name__[3:] for c in CORPUS])
+def test_fault_gets_one_line_and_its_exit_code(tmp_path, capsys, build, code, text):
+    args = build(tmp_path)
+    got, err = _cli(capsys, *args)
+    assert got == code, err
+    _assert_one_line(err, text)
+    assert _published(tmp_path / "out") == [], "a failed run published files"
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".partial", ".staging.tif"))]
+
+
+def test_exit_codes_are_documented():
+    readme = (ROOT / "README.md").read_text()
+    for code, text in EXIT_CODES.items():
+        assert f"| {code} |" in readme, f"exit code {code} ({text}) missing from the README table"
+    proc = subprocess.run([sys.executable, "-m", "agromap", "--help"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})
+    for code in EXIT_CODES:
+        assert f" {code}  " in proc.stdout, proc.stdout
