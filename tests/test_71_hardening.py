@@ -38,7 +38,11 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
     """Run the console entry point in this process; (exit code, stderr)."""
     from agromap.pipeline import cli
 
+    import logging
+
     argv, handlers = sys.argv, (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    root = logging.getLogger()
+    log_state = (root.handlers[:], root.level)
     sys.argv = ["agromap", *map(str, args)]
     code: object = 0
     try:
@@ -47,6 +51,7 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
         code = exc.code
     finally:
         sys.argv = argv
+        root.handlers[:], root.level = log_state  # the CLI's handler writes to this test's stderr
         signal.signal(signal.SIGINT, handlers[0])
         signal.signal(signal.SIGTERM, handlers[1])
     return int(code or 0), capsys.readouterr().err
@@ -62,7 +67,8 @@ def _assert_one_line(err: str, text: str) -> None:
 def _published(out: Path) -> list[Path]:
     if not out.exists():
         return []
-    return [p for p in out.rglob("*") if p.suffix in (".tif", ".json", ".png") and p.is_file()]
+    return [p for p in out.rglob("*") if p.suffix in (".tif", ".json", ".png") and p.is_file()
+            and ".agromap" not in p.parts]  # the input-checksum cache is not a product
 
 
 def _tif(tmp: Path, name: str = "good.tif", shape: tuple[int, int] = (64, 64), value: float = 3000,
@@ -400,3 +406,214 @@ def test_exit_codes_are_documented():
                           env={**os.environ, "COLUMNS": "200"})
     for code in EXIT_CODES:
         assert f" {code}  " in proc.stdout, proc.stdout
+
+
+# --- behaviour: recover, publish nothing on a late failure, keep to the output folder ----------------
+
+
+def _run_ok(capsys: pytest.CaptureFixture[str], cfg: Path, out: Path, *extra: object) -> str:
+    code, err = _cli(capsys, "run", cfg, "--out", out, *extra)
+    assert code == 0, err
+    return err
+
+
+def test_rerun_recovers_from_empty_or_corrupt_item_json(tmp_path, capsys):
+    cfg, out = _cfg(tmp_path), tmp_path / "out"
+    _run_ok(capsys, cfg, out)
+    item = next((out / "a").glob("ndvi_*.json"))
+    good = json.loads(item.read_text())
+    for damage in (b"", b'{"type": "Feature", "assets": {'):
+        item.write_bytes(damage)  # what a kill during a plain open-for-write leaves
+        _run_ok(capsys, cfg, out)
+        assert json.loads(item.read_text())["assets"].keys() == good["assets"].keys()
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = next(o for o in manifest["outputs"] if o["stac_item"].endswith(item.name))
+    assert entry["reused"] is False  # recomputed, not trusted
+
+
+def test_metadata_writes_replace_symlinks_instead_of_following_them(tmp_path, capsys):
+    cfg, out = _cfg(tmp_path), tmp_path / "out"
+    _run_ok(capsys, cfg, out)
+    outside = tmp_path / "outside.json"
+    outside.write_text("precious")
+    for name in ("catalog.json", "a/collection.json"):
+        (out / name).unlink()
+        (out / name).symlink_to(outside)
+    _run_ok(capsys, cfg, out, "--force")
+    assert outside.read_text() == "precious"
+    for name in ("catalog.json", "a/collection.json"):
+        assert not (out / name).is_symlink() and json.loads((out / name).read_text())["type"] in ("Catalog",
+                                                                                                "Collection")
+
+
+def test_atomic_writer_never_writes_through_a_planted_temp_link(tmp_path):
+    target = tmp_path / "victim.txt"
+    target.write_text("keep")
+    out = tmp_path / "out"
+    out.mkdir()
+    atomic_write_text(out / "m.json", "{}")
+    assert (out / "m.json").read_text() == "{}" and target.read_text() == "keep"
+    (out / "link.json").symlink_to(target)
+    atomic_write_text(out / "link.json", "new")
+    assert target.read_text() == "keep" and not (out / "link.json").is_symlink()
+
+
+@pytest.mark.parametrize("folder", ["run#1", "what?now", "100%done"])
+def test_output_folder_names_special_in_urls(tmp_path, capsys, folder):
+    import pystac
+
+    out = tmp_path / folder
+    _run_ok(capsys, _cfg(tmp_path), out)
+    catalog = json.loads((out / "catalog.json").read_text())
+    assert all(not link["href"].startswith(("/", "file:")) for link in catalog["links"])
+    item = json.loads(next((out / "a").glob("ndvi_*.json")).read_text())
+    assert {link["rel"]: link["href"] for link in item["links"]}["root"] == "../catalog.json"
+    assert next(iter(item["assets"].values()))["href"].lstrip("./").startswith("ndvi_")
+    # Every link of every published JSON resolves to a file inside the folder.
+    for doc in out.rglob("*.json"):
+        if doc.parent.name == ".agromap" or doc.name == "manifest.json":
+            continue
+        for link in json.loads(doc.read_text())["links"]:
+            target = (doc.parent / link["href"]).resolve()
+            assert target.is_file() and out.resolve() in target.parents, (doc, link)
+    assert pystac.Catalog.from_dict(catalog).id == "agromap-hard"
+
+
+def test_infinite_pixels_publish_with_finite_statistics(tmp_path, capsys):
+    # Linear backscatter of exactly 0 (shadow, fill written as 0) and inf gives -inf / +inf dB.
+    vh = np.full((64, 64), 0.02, np.float32)
+    vh[:8, :8] = 0.0
+    vh[8:12, :8] = np.inf
+    sar = write_tif(tmp_path / "vh.tif", vh, nodata=float("nan"))
+    cfg = _cfg(tmp_path, [{"kind": "sentinel1", "datetime": "2021-01-01", "units": "linear",
+                           "bands": {"vh": str(sar)}}], layers=[{"product": "backscatter_db", "band": "vh"}])
+    out = tmp_path / "out"
+    _run_ok(capsys, cfg, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    for entry in manifest["outputs"]:
+        item = json.loads((out / entry["stac_item"]).read_text())
+        stats = next(iter(item["assets"].values()))["raster:bands"][0]["statistics"]
+        assert all(np.isfinite(v) for v in stats.values()), stats
+
+
+def test_item_statistics_ignore_infinity(tmp_path):
+    from agromap.io.layers import LAYERS
+    from agromap.io.stac import item_for_layer, write_item
+
+    spec = LAYERS["ndvi"]
+    data = np.full((32, 32), 0.25, np.float32)
+    data[0, :4] = [np.inf, -np.inf, np.nan, 0.75]
+    cog = write_tif(tmp_path / "ndvi.tif", data, nodata=float("nan"))
+    item = item_for_layer(cog, spec, item_id="x", datetime=(np.datetime64("2021-01-01").item(),) * 2 and
+                          __import__("datetime").datetime(2021, 1, 1), properties={"agromap:threshold": np.inf})
+    write_item(item, tmp_path / "ndvi.json")
+    d = json.loads((tmp_path / "ndvi.json").read_text())
+    stats = d["assets"][spec.name]["raster:bands"][0]["statistics"]
+    assert stats["maximum"] == pytest.approx(0.75) and stats["minimum"] == pytest.approx(0.25)
+    assert d["properties"]["agromap:threshold"] is None
+
+
+def test_late_failure_publishes_no_layer(tmp_path, monkeypatch):
+    """The second layer's item fails after the first layer's COG is ready: nothing is published."""
+    from agromap.errors import ExportError
+    from agromap.pipeline import runner
+    from agromap.pipeline.config import load_config
+
+    cfg = load_config(_cfg(tmp_path, layers=[{"product": "ndvi"}, {"product": "savi"}]))
+    real, calls = runner.item_for_layer, []
+
+    def failing(*args, **kw):
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise ExportError("statistics failed")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(runner, "item_for_layer", failing)
+    out = tmp_path / "out"
+    with pytest.raises(ExportError):
+        runner.run(cfg, out)
+    assert len(calls) == 2
+    assert _published(out) == []
+    assert not [p for p in out.rglob("*") if p.name.endswith((".partial", ".staging.tif"))]
+    monkeypatch.setattr(runner, "item_for_layer", real)
+    result = runner.run(cfg, out)
+    assert len(result.computed) == 2
+
+
+def test_clean_up_leaves_a_nested_run_alone(tmp_path):
+    outer, inner = tmp_path / "outer", tmp_path / "outer" / "x" / "inner"
+    inner.mkdir(parents=True)
+    (inner / ".agromap.lock").write_text("")
+    live = inner / ".ndvi.tif.20260101T000000Z-abcdef12.staging.tif"
+    live.write_bytes(b"live")
+    dead = outer / "x" / ".old.tif.20250101T000000Z-00000000.staging.tif"
+    dead.write_bytes(b"dead")
+    removed = clean_stale_partials(outer, include_live=True)
+    assert removed == [dead] and live.exists()
+
+
+def test_hanging_scheduler_hits_the_deadline(tmp_path):
+    from agromap.pipeline.scheduler import probe_scheduler
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_say_nothing() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept_and_say_nothing, daemon=True)
+    t.start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(DeadlineError, match="did not answer within 1 s"):
+            probe_scheduler(f"tcp://127.0.0.1:{server.getsockname()[1]}", deadline=1.0)
+        assert time.monotonic() - start < 5
+        assert accepted, "the probe never connected"
+    finally:
+        stop.set()
+        t.join()
+        for c in accepted:
+            c.close()
+        server.close()
+
+
+def test_network_paths_make_no_request(tmp_path, capsys):
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        do_HEAD = do_GET  # noqa: N815
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"/vsicurl/http://127.0.0.1:{server.server_port}/red.tif"
+        item = _stac_item(tmp_path, url)
+        for inputs in ([{"kind": "files", "datetime": "2021-01-01", "bands": {"red": url, "nir": url}}],
+                       [{"kind": "stac_item", "path": str(item), "bands": ["red", "nir"]}]):
+            code, err = _cli(capsys, "validate", _cfg(tmp_path, inputs))
+            assert code == 3, err
+            _assert_one_line(err, "")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hits == []
+    with pytest.raises(UnsafeInputError):
+        from agromap.io.trust import check_local_input
+
+        check_local_input("GPKG:/vsicurl/http://example.invalid/x.gpkg:t")
