@@ -617,3 +617,49 @@ def test_network_paths_make_no_request(tmp_path, capsys):
         from agromap.io.trust import check_local_input
 
         check_local_input("GPKG:/vsicurl/http://example.invalid/x.gpkg:t")
+
+
+# --- signals and kills: clean state, the lock released, the manifest never stale -----------------
+
+
+def _signal_when_staging(cfg: Path, out: Path, sig: int) -> subprocess.CompletedProcess[str]:
+    """Start ``agromap run --force`` and send ``sig`` as soon as its staging files exist (mid-compute)."""
+    proc = subprocess.Popen([sys.executable, "-m", "agromap", "run", str(cfg), "--out", str(out), "--force"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.rglob("*.staging.tif")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def test_sigterm_sigint_and_sigkill_leave_a_consistent_folder(tmp_path, capsys):
+    from agromap.io.write import sha256_file
+
+    rng = np.random.default_rng(3)
+    bands = {b: str(write_tif(tmp_path / f"{b}.tif", rng.integers(1, 9000, (1024, 1024), dtype=np.uint16),
+                              nodata=0, block=512)) for b in ("red", "nir")}
+    cfg = _cfg(tmp_path, [{"kind": "files", "datetime": "2021-01-01", "bands": bands}],
+               layers=[{"product": "ndvi"}, {"product": "savi"}])
+    out = tmp_path / "out"
+    _run_ok(capsys, cfg, out)
+    assert (out / "manifest.json").is_file()
+    for sig, code, word in ((signal.SIGTERM, 143, "terminated (SIGTERM)"), (signal.SIGINT, 130, "interrupted")):
+        proc = _signal_when_staging(cfg, out, sig)
+        assert proc.returncode == code, proc.stderr
+        assert [ln for ln in proc.stderr.splitlines() if ln.startswith("agromap: error:")] == [
+            proc.stderr.strip().splitlines()[-1]]
+        _assert_one_line(proc.stderr, word)
+        assert not [p for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]
+        # A re-run that replaces layers removed the old manifest before touching them.
+        assert not (out / "manifest.json").exists()
+    proc = _signal_when_staging(cfg, out, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL and not (out / "manifest.json").exists()
+    _run_ok(capsys, cfg, out, "--wait-lock", "5")  # the lock died with the killed process
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["outputs"]) == 2
+    for entry in manifest["outputs"]:
+        assert sha256_file(out / entry["path"]) == entry["sha256"]
+    assert not [p for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]

@@ -191,14 +191,18 @@ def _quiet_shutdown() -> None:
     warnings.simplefilter("ignore")
 
 
+_SIGNALLED: list[int] = []
+
+
 def _on_signal(signum: int, frame: object) -> None:
+    _SIGNALLED.append(signum)
     _quiet_shutdown()
     raise RunTerminated() if signum == signal.SIGTERM else RunInterrupted()
 
 
-def _exit_interrupted(exc: BaseException) -> None:
+def _exit_interrupted(exc: BaseException | None = None) -> None:
     _quiet_shutdown()
-    code = getattr(exc, "exit_code", 130)
+    code = 143 if signal.SIGTERM in _SIGNALLED else getattr(exc, "exit_code", 130)
     what = "terminated (SIGTERM)" if code == 143 else "interrupted"
     sys.stderr.write(f"agromap: error: {what}; staging files removed, lock released, nothing half-written. "
                      "Run again to finish (completed layers are kept).\n")
@@ -229,6 +233,8 @@ def main() -> None:
         exc.show()
         sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
     except click.exceptions.Exit as exc:
+        if _SIGNALLED or isinstance(exc.__cause__, KeyboardInterrupt):
+            _exit_interrupted(exc.__cause__)
         sys.exit(exc.exit_code)
     except AgromapError as exc:
         sys.stderr.write(f"agromap: error: {_one_line(exc)}\n")
@@ -244,6 +250,8 @@ def main() -> None:
         sys.exit(6)
     except Exception as exc:  # a bug: say so in one line, traceback only when asked
         _unexpected(exc)
+    if _SIGNALLED:  # typer turns Ctrl-C into a silent return value of 130
+        _exit_interrupted()
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
