@@ -663,3 +663,88 @@ def test_sigterm_sigint_and_sigkill_leave_a_consistent_folder(tmp_path, capsys):
     for entry in manifest["outputs"]:
         assert sha256_file(out / entry["path"]) == entry["sha256"]
     assert not [p for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]
+
+
+# --- output folder faults on real file systems: full, read-only ---------------------------------------
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mount small tmpfs file systems (needs root or CAP_SYS_ADMIN; skipped otherwise)."""
+    mounts: list[Path] = []
+
+    def mount(name: str, options: str) -> Path:
+        where = tmp_path / name
+        where.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
+        mounts.append(where)
+        return where
+
+    yield mount
+    for where in mounts:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def _random_cfg(tmp: Path, n: int) -> Path:
+    rng = np.random.default_rng(5)
+    bands = {b: str(write_tif(tmp / f"{b}.tif", rng.integers(1, 9000, (n, n), dtype=np.uint16), nodata=0,
+                              block=256)) for b in ("red", "nir")}
+    return _cfg(tmp, [{"kind": "files", "datetime": "2021-01-01", "bands": bands}])
+
+
+def test_disk_full_is_exit_7_before_or_during_the_run(tmp_path, capsys, tmpfs):
+    cfg = _random_cfg(tmp_path, 512)  # a 1 MiB float32 staging file, random (incompressible) values
+    tiny = tmpfs("tiny", "size=256k")
+    code, err = _cli(capsys, "run", cfg, "--out", tiny / "out")
+    assert code == 7, err
+    _assert_one_line(err, "disk full")
+    assert _published(tiny / "out") == []
+    # Room for the staging file but not for the COG as well: the write itself fails, late.
+    small = tmpfs("small", "size=1400k")
+    code, err = _cli(capsys, "run", cfg, "--out", small / "out")
+    assert code == 7, err
+    _assert_one_line(err, "disk full")
+    assert _published(small / "out") == []
+    assert not [p for p in small.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]
+
+
+def test_read_only_output_is_exit_7(tmp_path, capsys, tmpfs):
+    ro = tmpfs("ro", "ro,size=64k")
+    code, err = _cli(capsys, "run", _cfg(tmp_path), "--out", ro / "out")
+    assert code == 7, err
+    _assert_one_line(err, "read-only")
+
+
+def test_external_scheduler_dying_mid_run_is_exit_6(tmp_path):
+    """A real scheduler and worker on 127.0.0.1; the scheduler is killed while the run computes."""
+    dask_cli = Path(sys.executable).with_name("dask")
+    if not dask_cli.exists():
+        pytest.skip("the dask command line is not installed next to this Python")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    addr = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen([str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-dashboard"], **quiet)
+    worker = subprocess.Popen([str(dask_cli), "worker", addr, "--nthreads", "1", "--no-dashboard"], **quiet)
+    try:
+        cfg, out = _random_cfg(tmp_path, 1024), tmp_path / "out"
+        proc = subprocess.Popen([sys.executable, "-m", "agromap", "run", str(cfg), "--out", str(out),
+                                 "--scheduler", addr, "--wait-lock", "0"], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not list(out.rglob("*.staging.tif")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        scheduler.kill()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        for p in (scheduler, worker):
+            p.kill()
+            p.wait(timeout=30)
+    assert proc.returncode == 6, err
+    _assert_one_line(err, "went away while computing")
+    assert _published(out) == []
+    assert not [p for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]

@@ -297,7 +297,7 @@ def prepare_cog(
         raise
     except Exception as exc:
         _remove_partial(tmp)
-        code = disk_errno(exc)
+        code = disk_errno(exc) or _full_disk(final.parent, staging)
         if code is not None:
             raise output_error(OSError(code, os.strerror(code)), final) from None
         raise ExportError(f"{spec.name}: publishing {final} failed ({type(exc).__name__}: {exc}); "
@@ -320,6 +320,21 @@ def commit_cog(tmp: str | os.PathLike[str], final_path: str | os.PathLike[str]) 
         raise output_error(exc, final) from None
     _fsync_dir(final.parent)
     log.info("published %s", final)
+
+
+def _full_disk(folder: Path, staging: Path) -> int | None:
+    """ENOSPC when a failed GDAL write left less room than the layer needs.
+
+    libtiff reports a full disk as a seek or write error of a strip, without the OS error, so
+    the free space after the failure tells what happened.
+    """
+    import shutil
+
+    try:
+        need = max(staging.stat().st_size, 1 << 20)
+        return errno.ENOSPC if shutil.disk_usage(folder).free < need else None
+    except OSError:
+        return None
 
 
 def disk_errno(exc: BaseException) -> int | None:

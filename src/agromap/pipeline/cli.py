@@ -65,7 +65,7 @@ def _setup_logging(verbose: bool, log_format: str, run_id: str = "-") -> None:
     # GDAL speaks through rasterio's logger; keep it quiet unless asked.
     logging.getLogger("rasterio").setLevel(logging.DEBUG if verbose else logging.WARNING)
     for noisy in ("distributed", "tornado", "asyncio", "bokeh"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 def _fail(exc: AgromapError) -> None:

@@ -188,7 +188,7 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
             threads_per_worker=cores,
             processes=False,
             dashboard_address=":0" if progress else None,  # a dashboard only for people watching
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,
         ) as cluster, Client(cluster) as client:
             if progress:
                 log.info("dask dashboard: %s", client.dashboard_link)
@@ -216,7 +216,7 @@ def _quiet_distributed() -> None:
         return
     for name in list(logging.root.manager.loggerDict):
         if name.startswith(("distributed", "tornado", "bokeh")):
-            logging.getLogger(name).setLevel(logging.ERROR)
+            logging.getLogger(name).setLevel(logging.CRITICAL)  # errors reach the run as exceptions, one line
 
 
 def _apply_env(env: dict[str, str]) -> None:
