@@ -748,3 +748,20 @@ def test_external_scheduler_dying_mid_run_is_exit_6(tmp_path):
     _assert_one_line(err, "went away while computing")
     assert _published(out) == []
     assert not [p for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]
+
+
+def test_input_corrected_with_same_size_and_mtime_is_recomputed(tmp_path, capsys):
+    cfg, out = _cfg(tmp_path), tmp_path / "out"
+    _run_ok(capsys, cfg, out)
+    red = tmp_path / "red.tif"
+    st = red.stat()
+    fixed = write_tif(tmp_path / "fixed.tif", np.full((64, 64), 2000, np.uint16), nodata=0)
+    assert fixed.stat().st_size == st.st_size
+    red.write_bytes(fixed.read_bytes())  # what `cp -p` does: new content, then the old times
+    os.utime(red, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert red.stat().st_size == st.st_size and red.stat().st_mtime_ns == st.st_mtime_ns
+    _run_ok(capsys, cfg, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [o["reused"] for o in manifest["outputs"]] == [False]
+    ndvi = rasterio.open(out / manifest["outputs"][0]["path"]).read(1)
+    assert float(ndvi[0, 0]) == pytest.approx((3000 - 2000) / (3000 + 2000), abs=1e-3)
