@@ -39,7 +39,7 @@ DECISION_LAYERS: tuple[str, ...] = ("flood_class", "flooded_rice", "rice_class",
 
 #: Classes summed for a district's hectare label (the event or the crop, not the background).
 _IMPACT: Mapping[str, tuple[int, ...]] = {
-    "flood_class": (2, 3, 4), "burned_paddy": (2, 3), "burn_severity": (4, 5, 6, 7), "rice_class": (1,),
+    "flood_class": (2, 3, 4, 8), "burned_paddy": (2, 3), "burn_severity": (4, 5, 6, 7), "rice_class": (1,),
     "water_mask": (1,), "drought_class": (1, 2),
 }
 _IMPACT_WORD: Mapping[str, str] = {
