@@ -265,8 +265,8 @@ def test_sar_rule_semantics_on_a_table():
     early_peak[6:] = -17.0
     water = np.full(20, -22.0)
     forest = np.full(20, -12.0)
-    two = base.copy()  # two seasons: minima at t=1 and t=11 (100 d apart)
-    two[1], two[6], two[11], two[16] = -21.0, -14.0, -21.5, -14.0
+    two = base.copy()  # two seasons: minima at t=1 and t=11 (100 d apart), each flood seen on two passes
+    two[1], two[2], two[6], two[11], two[12], two[16] = -21.0, -19.5, -14.0, -21.5, -19.5, -14.0
     out = sar_rice_rule(_vh_table(np.stack([rice, small_rise, early_peak, water, forest, two], axis=1)))
     assert out.rice_class.values.tolist() == [1, 0, 0, 0, 0, 1]
     assert out.transplant_doy.values[:, 0].tolist() == [151, 0, 0]  # 1 May + 30 d
@@ -416,8 +416,8 @@ def test_input_errors():
     with pytest.raises(InputError, match="duplicated dates"):
         optical_rice_rule(xr.concat([s2.isel(time=[0]), s2], dim="time"))
     vh = make_s1_stack(_small_spec()).vh
-    with pytest.raises(InputError, match="linear power"):
-        sar_rice_rule(vh.assign_attrs(units="dB"))
+    with pytest.raises(InputError, match="linear power"):  # linear values declared dB: refused at compute
+        sar_rice_rule(vh.assign_attrs(units="dB")).compute()
     with pytest.raises(MissingBandError, match="vh"):
         sar_rice_rule(xr.Dataset({"vv": vh}))
     with pytest.raises(ConfigError, match="growth_rule"):
