@@ -127,3 +127,85 @@ def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12
     truth = pd.DataFrame({"cls": [SAR_CLASSES[c] for c in cls], "rice": (cls == 0).astype(np.uint8),
                           "first_doy": np.where(cls == 0, first_date + 1, 0)})
     return vh, truth
+
+
+OPT_DAYS = np.array([5, 20, 35, 50, 65, 80, 180, 195, 210, 225, 355, 364])  # gaps of 100 and 130 days
+
+
+def _opt_rice(day: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """NDVI and LSWI of a paddy: 1-3 seasons; flood NDVI ~0.1 with LSWI above it, canopy 0.7-0.85."""
+    nd = np.full(day.shape, rng.uniform(0.22, 0.32))  # fallow / stubble
+    ls = np.full(day.shape, rng.uniform(-0.15, 0.0))
+    n = rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3])
+    first = rng.uniform(0, 40)
+    dates = []
+    for k in range(n):
+        s = first + k * rng.uniform(105, 120)
+        if s > 330:
+            break
+        top, grow, harvest = rng.uniform(0.7, 0.88), rng.uniform(50, 70), s + rng.uniform(95, 110)
+        flood = (day >= s - 10) & (day < s + 20)
+        g = np.clip((day - s - 15) / (grow - 15), 0, 1)
+        season_nd = np.where(flood, rng.uniform(0.05, 0.18), 0.15 + (top - 0.15) * g)
+        season_ls = np.where(flood, rng.uniform(0.2, 0.35), 0.05 + 0.25 * g)
+        inside = (day >= s - 10) & (day < harvest)
+        nd, ls = np.where(inside, season_nd, nd), np.where(inside, season_ls, ls)
+        dates.append(int(s))
+    return nd, ls, dates
+
+
+def _opt_other(cls: str, day: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    if cls == "seasonal_wetland":  # flooded for months, then grassland up to NDVI 0.6-0.7
+        a = rng.uniform(150, 230)
+        w = (day >= a) & (day < a + rng.uniform(90, 140))
+        g = np.clip((day - (a - 120)) / 60, 0, 1) * (day < a)
+        return (np.where(w, rng.uniform(0.02, 0.15), 0.3 + rng.uniform(0.3, 0.4) * g),
+                np.where(w, rng.uniform(0.2, 0.4), rng.uniform(-0.05, 0.15) + 0.0 * day))
+    if cls == "aquaculture":
+        dry = (day >= rng.uniform(0, 300)) & (day < 30 + rng.uniform(0, 300))
+        return np.where(dry, 0.2, rng.uniform(-0.1, 0.1)), np.where(dry, -0.05, rng.uniform(0.1, 0.4))
+    if cls in ("dryland_crop", "sugarcane"):
+        s = rng.uniform(0, 200)
+        span = (60, 110) if cls == "dryland_crop" else (150, 330)
+        g = np.clip((day - s) / 60, 0, 1) * (day < s + rng.uniform(*span))
+        return 0.18 + rng.uniform(0.55, 0.65) * g, rng.uniform(-0.25, -0.1) + 0.3 * g
+    if cls == "orchard":
+        return rng.uniform(0.55, 0.75) + 0.05 * np.sin(day / 58.0), rng.uniform(0.05, 0.2) + 0 * day
+    if cls == "forest":
+        return rng.uniform(0.78, 0.88) + 0 * day, rng.uniform(0.2, 0.35) + 0 * day
+    return rng.uniform(0.12, 0.25) + 0 * day, rng.uniform(-0.2, -0.05) + 0 * day  # built-up
+
+
+def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float = 0.05) -> tuple[xr.Dataset, pd.DataFrame]:
+    """A ``(time, point)`` table of ``ndvi``, ``evi``, ``lswi`` (NaN = cloud) and its truth.
+
+    12 clear-ish dates in a year with gaps of 100 and 130 days; ``lost_dates`` whole dates are
+    lost to cloud; ``haze`` is the fraction of observations with residual haze the cloud mask
+    missed (NDVI halved, LSWI lowered); NDVI noise 0.03.
+    """
+    rng = np.random.default_rng(seed)
+    day = np.delete(OPT_DAYS, rng.choice(OPT_DAYS.size, lost_dates, replace=False))
+    cls = _classes(n, OPT_CLASSES, OPT_SHARES, rng)
+    nd = np.empty((day.size, n))
+    ls = np.empty((day.size, n))
+    first = np.zeros(n, np.int64)
+    for i, c in enumerate(cls):
+        if c == 0:
+            nd[:, i], ls[:, i], dates = _opt_rice(day, rng)
+            first[i] = dates[0] if dates else 0
+        else:
+            nd[:, i], ls[:, i] = _opt_other(OPT_CLASSES[c], day, rng)
+    nd += rng.normal(0, 0.03, nd.shape)
+    ls += rng.normal(0, 0.03, ls.shape)
+    hazy = rng.random(nd.shape) < haze
+    nd = np.where(hazy, nd * 0.5, nd)
+    ls = np.where(hazy, ls - 0.1, ls)
+    evi = nd * 0.75
+    cloud = rng.random(nd.shape) < 0.05
+    nd, ls, evi = (np.where(cloud, np.nan, a).astype(np.float32) for a in (nd, ls, evi))
+    dims = ("time", "point")
+    ds = xr.Dataset({"ndvi": (dims, nd), "evi": (dims, evi), "lswi": (dims, ls)},
+                    coords={"time": START + day.astype("timedelta64[D]")})
+    truth = pd.DataFrame({"cls": [OPT_CLASSES[c] for c in cls], "rice": (cls == 0).astype(np.uint8),
+                          "first_doy": np.where(cls == 0, first + 1, 0)})
+    return ds, truth

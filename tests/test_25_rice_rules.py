@@ -237,8 +237,13 @@ def test_optical_rule_semantics_on_a_table():
     assert score[0] > 0.5 > score[2] and score[1] < 0.5 and np.isnan(score[3])
     # the cloud at t=3 does not reset the flood state, so t=4 (flooded again) is no new onset,
     # and a flooded first observation is an onset unless the strict rule is asked for
-    strict = optical_rice_rule(_table(ndvi[2:], evi[2:], lswi[2:]), OpticalRiceParams(onset_at_series_start=False))
+    # (undated evidence off: the flag is about dated onsets; with it on, the paddy is still rice
+    # from its flooded and green dates, but its season has no date)
+    strict = optical_rice_rule(_table(ndvi[2:], evi[2:], lswi[2:]),
+                               OpticalRiceParams(onset_at_series_start=False, undated_seasons=False))
     assert strict.rice_class.values[0] == 0
+    undated = optical_rice_rule(_table(ndvi[2:], evi[2:], lswi[2:]), OpticalRiceParams(onset_at_series_start=False))
+    assert undated.rice_class.values[0] == 1 and undated.transplant_doy.values[0, 0] == 0
     lenient = optical_rice_rule(_table(ndvi[2:], evi[2:], lswi[2:]))
     assert lenient.rice_class.values[0] == 1
     # T is a parameter: with T = -0.35 the paddy's flooding no longer shows (LSWI - 0.35 < NDVI, EVI)
