@@ -271,7 +271,9 @@ def test_sar_rule_semantics_on_a_table():
     water = np.full(20, -22.0)
     forest = np.full(20, -12.0)
     two = base.copy()  # two seasons: minima at t=1 and t=11 (100 d apart), each flood seen on two passes
-    two[1], two[2], two[6], two[11], two[12], two[16] = -21.0, -19.5, -14.0, -21.5, -19.5, -14.0
+    two[1:8] = [-21.0, -19.5, -18.0, -16.5, -15.0, -14.0, -14.5]  # a gradual rise (a jump back to
+    two[8:11] = -17.0                                             # the base at the next pass is a
+    two[11:18] = [-21.5, -19.5, -18.0, -16.5, -15.0, -14.0, -14.5]  # flood on a standing crop)
     out = sar_rice_rule(_vh_table(np.stack([rice, small_rise, early_peak, water, forest, two], axis=1)))
     assert out.rice_class.values.tolist() == [1, 0, 0, 0, 0, 1]
     assert out.transplant_doy.values[:, 0].tolist() == [151, 0, 0]  # 1 May + 30 d

@@ -14,7 +14,7 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
 
    - ``depth``: ``VH_min_db <= vh_min_db`` (-18 dB) and ``rise``: the highest later value at
      least ``rise_db`` (5 dB) above it -- the one-line baseline's evidence, kept;
-   - ``persistence``: the darker neighbouring pass (within 30 d) is below ``vh_min_db`` too (a
+   - ``persistence``: the darker neighbouring pass (within 12 d) is below ``vh_min_db`` too (a
      paddy stays flooded over passes; an irrigation pulse or speckle does not);
    - ``canopy``: the smoothed level after the minimum reaches ``vh_max_db`` (-16.5 dB);
    - ``timing``: VH crosses 70 % of the way to the canopy between ``min_rise_days`` and
@@ -94,11 +94,17 @@ class SarRiceParams:
     """The maximum is searched from ``t_min + rise_window_start_days`` ..."""
     rise_window_end_days: float = 110.0
     """... to ``t_min + rise_window_end_days``."""
-    min_rise_days: float = 15.0
+    min_rise_days: float = 25.0
     """Growth timing: VH reaches 70 % of its rise no sooner than this after the minimum (a
     transplanted canopy needs weeks; a flood-irrigated orchard recovers at the next pass)."""
     max_rise_days: float = 100.0
     """... and no later than this (tillering to heading)."""
+    persistence_days: float = 12.0
+    """A paddy's flood (puddling to early tillering) lasts at least about two weeks, so a pass
+    within this many days of the minimum sees it too; farther passes say nothing."""
+    rise_fraction: float = 0.7
+    """Growth timing is read when VH has covered this fraction of the way from the minimum to the
+    canopy level."""
     timing_scale_days: float = 5.0
     """Uncertainty of the growth timing, days, to which half the observation gap around the
     crossing is added: sparse dates give a soft timing term, dense dates a sharp one."""
@@ -234,8 +240,8 @@ def _flood_run_days(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t:
 
 def _season_evidence(
     db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], last_valid: npt.NDArray[np.intp],
-    next_valid: npt.NDArray[np.intp], days: npt.NDArray[np.int32], t: int, gap: npt.NDArray[np.float32],
-    p: SarRiceParams,
+    next_valid: npt.NDArray[np.intp], db_next: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
+    gap: npt.NDArray[np.float32], p: SarRiceParams,
 ) -> dict[str, npt.NDArray[np.float32]]:
     """Margins, in units of their uncertainty, of a flood minimum at date ``t`` (rows of ``db``).
 
@@ -243,7 +249,7 @@ def _season_evidence(
     The baseline's evidence comes from ``db``: ``depth`` (the minimum below ``vh_min_db``) and
     ``rise`` (the largest later value at least ``rise_db`` above it). The shape comes from ``sm``,
     so one speckled date decides nothing: ``persistence`` (the darker neighbouring date within
-    30 d below ``vh_min_db`` too: a flood seen on more than one pass), ``canopy`` (the highest later level above
+    ``persistence_days`` below ``vh_min_db`` too: a flood seen on more than one pass), ``canopy`` (the highest later level above
     ``vh_max_db``), ``timing`` (the date the level crosses 70 % of the way from the minimum to
     the canopy: an interval bounded by the valid dates on either side, against [``min_rise_days``,
     ``max_rise_days``], in units of ``timing_scale_days`` plus half that interval) and
@@ -261,28 +267,40 @@ def _season_evidence(
     b = int(np.searchsorted(days, d0 + p.rise_window_end_days + float(gap[min(b0, n_t - 1)]), side="right"))
     depth = (_F32(p.vh_min_db) - vmin) / _F32(p.db_scale)
     # A paddy stays flooded over more than one pass; one dark date (an irrigation pulse, speckle)
-    # is not a flood: the darker of the neighbouring valid dates (within 30 d; farther ones say
-    # nothing) must be dark too.
+    # is not a flood: the darker of the neighbouring valid dates must be dark too. Only passes
+    # within persistence_days can be expected to see the same flood; with a sparser revisit the
+    # term is unobservable and does not vote.
     rows = np.arange(n_pix)
     prev_i = last_valid[:, max(t - 1, 0)] if t > 0 else np.full(n_pix, t, dtype=np.intp)
     next_i = next_valid[:, min(t + 1, n_t - 1)] if t + 1 < n_t else np.full(n_pix, t, dtype=np.intp)
-    near = []
+    near, edge = [], np.zeros(n_pix, dtype=bool)
     for k in (prev_i, next_i):
         v = db[rows, k]
-        close = (k != t) & (np.abs(days[k].astype(np.int64) - int(d0)) <= 30) & ~np.isnan(v)
+        edge |= (k == t) | np.isnan(v)  # the series ends here: the flood may go on unseen
+        close = (k != t) & (np.abs(days[k].astype(np.int64) - int(d0)) <= p.persistence_days) & ~np.isnan(v)
         near.append(np.where(close, v, _F32(np.inf)))
     second = np.minimum(near[0], near[1])
-    persist = np.where(np.isfinite(second), (_F32(p.vh_min_db) - second) / _F32(p.db_scale), _F32(np.nan))
-    if b <= t + 1:
-        nan = np.full(n_pix, np.nan, dtype=_F32)
-        return {"depth": depth, "persistence": persist, "rise": nan, "canopy": nan, "timing": nan, "duration": nan}
+    persist = np.where(np.isfinite(second) & ~edge, (_F32(p.vh_min_db) - second) / _F32(p.db_scale),
+                       _F32(np.nan))
+    if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
+        nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
+        return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan}
     vmax = masked_max(db[:, t + 1:b])
-    seg = np.where(np.isnan(sm[:, t + 1:b]), _F32(-np.inf), sm[:, t + 1:b])
-    canopy = seg.max(axis=-1)
+    # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
+    # is not a canopy; one short peak between a flood and a harvest still is).
+    top = np.sort(np.where(np.isnan(db[:, t + 1:b]), _F32(-np.inf), db[:, t + 1:b]), axis=-1)[:, -2:]
+    top = np.where(np.isfinite(top), top, top[:, -1:])
+    canopy = _to_db(np.mean(_F32(10.0) ** (top / _F32(10.0)), axis=-1).astype(_F32))
     seen = np.isfinite(vmax) & np.isfinite(canopy)
     span = np.where(seen, canopy - smin, _F32(0.0))
-    level = smin + _F32(0.7) * span
-    j = (seg >= level[:, None]).argmax(axis=-1) + t + 1
+    # The crossing is read on the unsmoothed dates (smoothing would delay it by a pass), and
+    # holds only when the next valid date stays within db_scale of the level (no speckle spike).
+    level = vmin + _F32(p.rise_fraction) * np.where(seen, canopy - vmin, _F32(0.0))
+    raw = db[:, t + 1:b]
+    follow = db_next[:, t + 1:b]
+    reach = (raw >= level[:, None]) & ~(follow < (level - _F32(p.db_scale))[:, None])
+    reach[:, -1] |= ~reach.any(axis=-1) & seen  # never held: the last date in the window bounds it
+    j = reach.argmax(axis=-1) + t + 1
     upper = days[j].astype(_F32) - _F32(d0)
     lower = days[last_valid[np.arange(n_pix), j - 1]].astype(_F32) - _F32(d0)
     spread = _F32(p.timing_scale_days) + _F32(0.5) * (upper - lower)
@@ -364,6 +382,11 @@ def _sar_kernel(
     idx_n = np.where(ok, np.arange(n_t)[None, :], n_t)
     next_valid = np.minimum.accumulate(idx_n[:, ::-1], axis=-1)[:, ::-1]
     next_valid = np.where(next_valid >= n_t, n_t - 1, next_valid).astype(np.intp)
+    # db_next[:, k]: the value of the next valid date after k (NaN at the end of the series).
+    after = np.concatenate([next_valid[:, 1:], np.full((n_pix, 1), n_t - 1, np.intp)], axis=-1)
+    db_next = np.take_along_axis(db, after, axis=-1)
+    db_next[:, -1] = np.nan
+    db_next = np.where(after > np.arange(n_t)[None, :], db_next, _F32(np.nan)).astype(_F32)
 
     cand = _candidates(db, days, window, n_windows, p) & in_win[None, :]
     seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days,
@@ -372,7 +395,7 @@ def _sar_kernel(
         idx = np.flatnonzero(cand[:, t])
         if idx.size == 0:
             continue
-        ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], days, t, gap, p)
+        ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p)
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
         z = np.stack([np.where(np.isnan(v), _F32(np.inf), v) for v in ev.values()], axis=-1).min(axis=-1)
         z = np.minimum(z, mask_z[idx])
