@@ -54,7 +54,23 @@ class Execution:
                     f"a dask worker died repeatedly while computing ({exc}); the task may need more memory "
                     "than a worker has. Lower 'chunk', add workers' memory, or check the worker logs."
                 ) from None
+            if _is_read_error(exc):
+                # A read that failed inside a task (odc-stac's reader raises rasterio's own errors):
+                # a bad or unreachable input, exit 3, not a bug.
+                from ..errors import InputError
+
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise InputError(
+                    f"an input could not be read while computing ({first}); check that the file or server "
+                    "is reachable and the file complete, then re-run."
+                ) from None
             raise
+
+
+def _is_read_error(exc: BaseException) -> bool:
+    from rasterio.errors import RasterioError
+
+    return isinstance(exc, RasterioError) or type(exc).__module__.startswith("rasterio")
 
 
 def _gdal_environ() -> dict[str, str]:

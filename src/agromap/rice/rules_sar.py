@@ -16,10 +16,11 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      least ``rise_db`` (5 dB) above it -- the one-line baseline's evidence, kept;
    - ``persistence``: the darker neighbouring pass (within 12 d) is below ``vh_min_db`` too (a
      paddy stays flooded over passes; an irrigation pulse or speckle does not);
-   - ``canopy``: the smoothed level after the minimum reaches ``vh_max_db`` (-16.5 dB);
-   - ``timing``: VH crosses 70 % of the way to the canopy between ``min_rise_days`` and
-     ``max_rise_days`` after the minimum, the crossing being an interval bounded by the
-     observations around it, so a gap widens the tolerance instead of failing the test;
+   - ``canopy``: the mean of the two highest later dates reaches ``vh_max_db`` (-16.5 dB);
+   - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) between
+     ``min_rise_days`` (25 d) and ``max_rise_days`` (100 d) after the minimum, the crossing being
+     an interval bounded by the observations around it, so a gap widens the tolerance instead of
+     failing the test;
    - ``duration``: the dark spell around the minimum lasts less than ``max_flood_days`` (seasonal
      wetland and ponds stay dark for months).
 
@@ -82,7 +83,8 @@ _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 
 @dataclass(frozen=True)
 class SarRiceParams:
-    """Thresholds of the VH rule; defaults are the §3.2 starting values (calibrate per AOI)."""
+    """Thresholds and uncertainty scales of the VH rule (defaults: published starting values and
+    the scales argued in docs/rice_rules.md; calibrate per AOI)."""
 
     vh_min_db: float = -18.0
     """Flood minimum: ``VH_min_db <= vh_min_db`` (published range -22 ... -17.7)."""
@@ -438,7 +440,7 @@ def sar_rice_rule(
         :func:`boxcar_speckle_filter`). Irregular, unsorted or missing dates and mixed orbit
         tracks are fine; duplicated dates are an error.
     params : SarRiceParams, optional
-        Thresholds (defaults: SCIENCE.md §3.2 starting values).
+        Thresholds (defaults: docs/science/rice.md#sentinel-1-vh-rule starting values).
     windows : str or sequence of SeasonWindow, optional
         Season windows in which to search ``t_min`` (a crop-calendar name or windows); ``None``
         takes every local VH minimum as a candidate.
@@ -468,7 +470,7 @@ def sar_rice_rule(
 
     References
     ----------
-    SCIENCE.md §3.2: S1 VH rule-based rice mapping, Cauvery Delta (PMC11894211); dawood-labs/sar-rice-mapper.
+    S1 VH rule-based rice mapping, Cauvery Delta (PMC11894211); docs/science/rice.md#sentinel-1-vh-rule.
     """
     p = params if params is not None else SarRiceParams()
     win = resolve_windows(windows)
