@@ -114,10 +114,12 @@ def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12
     cls = _classes(n, SAR_CLASSES, SAR_SHARES, rng)
     db = np.empty((day.size, n), np.float64)
     first_date = np.zeros(n, np.int64)
+    all_dates: list[list[int]] = [[] for _ in range(n)]
     for i, c in enumerate(cls):
         if c == 0:
             db[:, i], dates = _rice_vh(day, rng)
             first_date[i] = dates[0] if dates else 0
+            all_dates[i] = [d + 1 for d in dates]
         else:
             db[:, i] = _other_vh(SAR_CLASSES[c], day, rng)
         db[:, i] += np.where(track == 1, rng.uniform(1.0, 2.0) * rng.choice([-1, 1]), 0.0)
@@ -125,7 +127,7 @@ def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12
     time = START + day.astype("timedelta64[D]")
     vh = xr.DataArray(lin.astype(np.float32), dims=("time", "point"), coords={"time": time}, name="vh")
     truth = pd.DataFrame({"cls": [SAR_CLASSES[c] for c in cls], "rice": (cls == 0).astype(np.uint8),
-                          "first_doy": np.where(cls == 0, first_date + 1, 0)})
+                          "first_doy": np.where(cls == 0, first_date + 1, 0), "doys": all_dates})
     return vh, truth
 
 
@@ -189,10 +191,12 @@ def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float
     nd = np.empty((day.size, n))
     ls = np.empty((day.size, n))
     first = np.zeros(n, np.int64)
+    all_dates: list[list[int]] = [[] for _ in range(n)]
     for i, c in enumerate(cls):
         if c == 0:
             nd[:, i], ls[:, i], dates = _opt_rice(day, rng)
             first[i] = dates[0] if dates else 0
+            all_dates[i] = [d + 1 for d in dates]
         else:
             nd[:, i], ls[:, i] = _opt_other(OPT_CLASSES[c], day, rng)
     nd += rng.normal(0, 0.03, nd.shape)
@@ -207,5 +211,38 @@ def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float
     ds = xr.Dataset({"ndvi": (dims, nd), "evi": (dims, evi), "lswi": (dims, ls)},
                     coords={"time": START + day.astype("timedelta64[D]")})
     truth = pd.DataFrame({"cls": [OPT_CLASSES[c] for c in cls], "rice": (cls == 0).astype(np.uint8),
-                          "first_doy": np.where(cls == 0, first + 1, 0)})
+                          "first_doy": np.where(cls == 0, first + 1, 0), "doys": all_dates})
     return ds, truth
+
+
+def one_line_sar_baseline(vh_linear: np.ndarray) -> np.ndarray:
+    """min VH <= -18 dB and (max - min) VH >= 5 dB, per column of a (time, point) array."""
+    db = 10 * np.log10(vh_linear)
+    lo, hi = np.nanmin(db, axis=0), np.nanmax(db, axis=0)
+    return ((lo <= -18) & (hi - lo >= 5)).astype(np.uint8)
+
+
+def one_line_optical_baseline(ndvi: np.ndarray) -> np.ndarray:
+    """min NDVI <= 0.3 and max NDVI >= 0.6 on clear dates, per column of a (time, point) array."""
+    return ((np.nanmin(ndvi, axis=0) <= 0.3) & (np.nanmax(ndvi, axis=0) >= 0.6)).astype(np.uint8)
+
+
+def scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Overall accuracy, rice F1, precision and recall (prediction 255 = not rice)."""
+    p, t = pred == 1, truth == 1
+    tp, fp, fn = int((p & t).sum()), int((p & ~t).sum()), int((~p & t).sum())
+    return {"oa": float((p == t).mean()), "f1": 2 * tp / max(2 * tp + fp + fn, 1),
+            "precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1)}
+
+
+def date_error(pred_doy: np.ndarray, truth_doys: "pd.Series", hit: np.ndarray) -> tuple[float, int]:
+    """Mean absolute error (days) of predicted season dates ``(season, point)`` against the nearest
+    true season date of each correctly mapped rice point, and the number of dates compared."""
+    err = []
+    for i in np.flatnonzero(hit):
+        true = np.asarray(truth_doys.iloc[i], float)
+        if true.size == 0:
+            continue
+        for d in pred_doy[:, i][pred_doy[:, i] > 0]:
+            err.append(np.min(np.abs(true - float(d))))
+    return (float(np.mean(err)) if err else float("nan")), len(err)
