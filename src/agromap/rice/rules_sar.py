@@ -14,11 +14,11 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
 
    - ``depth``: ``VH_min_db <= vh_min_db`` (-18 dB) and ``rise``: the highest later value at
      least ``rise_db`` (5 dB) above it -- the one-line baseline's evidence, kept;
-   - ``persistence``: the darker neighbouring pass (within 12 d) is below ``vh_min_db`` too (a
+   - ``persistence``: the darker neighbouring pass (within 12 d) is below -16.5 dB too (a
      paddy stays flooded over passes; an irrigation pulse or speckle does not);
    - ``canopy``: the mean of the two highest later dates reaches ``vh_max_db`` (-16.5 dB);
    - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) between
-     ``min_rise_days`` (25 d) and ``max_rise_days`` (100 d) after the minimum, the crossing being
+     ``min_rise_days`` (20 d) and ``max_rise_days`` (100 d) after the minimum, the crossing being
      an interval bounded by the observations around it, so a gap widens the tolerance instead of
      failing the test;
    - ``duration``: the dark spell around the minimum lasts less than ``max_flood_days`` (seasonal
@@ -96,7 +96,7 @@ class SarRiceParams:
     """The maximum is searched from ``t_min + rise_window_start_days`` ..."""
     rise_window_end_days: float = 110.0
     """... to ``t_min + rise_window_end_days``."""
-    min_rise_days: float = 25.0
+    min_rise_days: float = 20.0
     """Growth timing: VH reaches 70 % of its rise no sooner than this after the minimum (a
     transplanted canopy needs weeks; a flood-irrigated orchard recovers at the next pass)."""
     max_rise_days: float = 100.0
@@ -104,13 +104,16 @@ class SarRiceParams:
     persistence_days: float = 12.0
     """A paddy's flood (puddling to early tillering) lasts at least about two weeks, so a pass
     within this many days of the minimum sees it too; farther passes say nothing."""
+    persistence_offset_db: float = 1.5
+    """The neighbouring pass counts as flooded when below ``vh_min_db + persistence_offset_db``
+    (-16.5 dB): by the second pass the seedlings or the drained mud already lift VH."""
     rise_fraction: float = 0.7
     """Growth timing is read when VH has covered this fraction of the way from the minimum to the
     canopy level."""
     timing_scale_days: float = 5.0
     """Uncertainty of the growth timing, days, to which half the observation gap around the
     crossing is added: sparse dates give a soft timing term, dense dates a sharp one."""
-    max_flood_days: float = 60.0
+    max_flood_days: float = 75.0
     """The dark spell around the minimum (within 30 % of the rise, 1.5-3 dB, of it) lasts less than
     this: a paddy's transplanting flood; seasonal wetland and ponds stay dark for months."""
     duration_scale_days: float = 10.0
@@ -251,7 +254,7 @@ def _season_evidence(
     The baseline's evidence comes from ``db``: ``depth`` (the minimum below ``vh_min_db``) and
     ``rise`` (the largest later value at least ``rise_db`` above it). The shape comes from ``sm``,
     so one speckled date decides nothing: ``persistence`` (the darker neighbouring date within
-    ``persistence_days`` below ``vh_min_db`` too: a flood seen on more than one pass), ``canopy`` (the highest later level above
+    ``persistence_days`` below ``vh_min_db + persistence_offset_db`` too: a flood seen on more than one pass), ``canopy`` (the highest later level above
     ``vh_max_db``), ``timing`` (the date the level crosses 70 % of the way from the minimum to
     the canopy: an interval bounded by the valid dates on either side, against [``min_rise_days``,
     ``max_rise_days``], in units of ``timing_scale_days`` plus half that interval) and
@@ -282,7 +285,7 @@ def _season_evidence(
         close = (k != t) & (np.abs(days[k].astype(np.int64) - int(d0)) <= p.persistence_days) & ~np.isnan(v)
         near.append(np.where(close, v, _F32(np.inf)))
     second = np.minimum(near[0], near[1])
-    persist = np.where(np.isfinite(second) & ~edge, (_F32(p.vh_min_db) - second) / _F32(p.db_scale),
+    persist = np.where(np.isfinite(second) & ~edge, (_F32(p.vh_min_db + p.persistence_offset_db) - second) / _F32(p.db_scale),
                        _F32(np.nan))
     if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
