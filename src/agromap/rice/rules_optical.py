@@ -122,6 +122,9 @@ class OpticalRiceParams:
     """Permanent water: NDVI < 0.10 and NDVI < LSWI ..."""
     water_fraction: float = 0.22
     """... in at least this fraction of valid observations (10 of 46 composites)."""
+    cycle_water_fraction: float = 0.5
+    """... or of this fraction when the pixel has a confirmed flood-growth cycle (a floodplain
+    paddy under water for its fallow months is not a water body)."""
     forest_ndvi_min: float = 0.70
     """Evergreen forest: NDVI >= 0.70 ..."""
     forest_fraction: float = 0.43
@@ -269,13 +272,18 @@ def _optical_kernel(
     out_ok = ok & ~in_cycle
     water_frac = fraction((out_ok & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).sum(axis=-1), n_valid)
     forest_frac = fraction((out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1), n_valid)
-    water = water_frac >= _F32(p.water_fraction)  # NaN (no valid obs) compares False
+    # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
+    # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
+    # so it is masked only when water dominates (``cycle_water_fraction``).
+    has_cycle = in_cycle.any(axis=-1)
+    water_limit = np.where(has_cycle, _F32(max(p.cycle_water_fraction, p.water_fraction)), _F32(p.water_fraction))
+    water = water_frac >= water_limit  # NaN (no valid obs) compares False
     forest = forest_frac >= _F32(p.forest_fraction)
     if p.shrub_lswi_min is not None:
         forest |= out_ok.any(axis=-1) & (~out_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
     masked = water | forest
     with np.errstate(invalid="ignore"):
-        mask_margin = np.minimum(_F32(p.water_fraction) - water_frac, _F32(p.forest_fraction) - forest_frac)
+        mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
 
     # Pass 2: seasons in time order (one per window with a calendar).
