@@ -127,6 +127,9 @@ class SarRiceParams:
     """... or when the fraction of dates with ``VH_db < water_db`` ..."""
     water_frequency: float = 0.8
     """... is ``>= water_frequency``."""
+    max_water_share: float = 0.5
+    """Soft term: the fraction of dates below ``water_db`` stays under this (ponds and water
+    bodies drained for a few weeks exceed it; a paddy's floods cover 10-35 % of a year)."""
     built_p10_db: float = -15.0
     """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
     built_range_db: float = 3.0
@@ -378,7 +381,11 @@ def _sar_kernel(
                                (_F32(p.water_frequency) - water_freq) / _F32(_FREQ_SCALE))
         not_built = np.maximum(_F32(p.built_p10_db) - p10, spread - _F32(p.built_range_db)) / _F32(p.db_scale)
     # Hard masks stay hard (the published rule); their soft margins cap the confidence.
-    mask_z = np.where(water | built, _F32(-np.inf), np.minimum(not_water, not_built))
+    # Open water on most dates is a pond or a water body, even when it was drained once: a
+    # paddy, triple-cropped included, is under open water for well under half of the year.
+    with np.errstate(invalid="ignore"):
+        not_pond = (_F32(p.max_water_share) - water_freq) / _F32(_FREQ_SCALE)
+    mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
     mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
 
     idx_t = np.where(ok, np.arange(n_t)[None, :], -1)
