@@ -105,7 +105,7 @@ def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
          "block_id": ("sample", np.arange(pick.size))},
         coords={"feature": feats["feature"].values},
     ).assign_attrs({k: v for k, v in feats.attrs.items() if k in ("band_scaling", "feature_spec")})
-    model = train(samples, TrainSpec(n_estimators=100, group_by="label", n_splits=3))
+    model = train(samples, TrainSpec(n_estimators=int(inputs["n_trees"]), group_by="label", n_splits=3))
     out = predict(model, feats)
     exclude = np.zeros(rice.size, dtype=bool)
     exclude[pick] = True
@@ -219,7 +219,7 @@ def evaluate_map(out: xr.Dataset, truth: xr.Dataset, cover_names: dict[int, str]
 
 
 def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed: int = 0, speckle: int = 5,
-                  n_labels: int = 50, only: Sequence[str] | None = None,
+                  n_labels: int = 50, n_trees: int = 100, only: Sequence[str] | None = None,
                   log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run every method on every scene and score it. Returns the JSON-ready results.
 
@@ -236,7 +236,7 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
         s1 = _sar_input(sc, speckle).compute()
         s2 = sc.s2.compute()
         sc = Scene(sc.name, sc.description, s2, sc.s1, truth, sc.cover_names, sc.config)
-        inputs = {"s1": s1, "truth": truth, "n_labels": n_labels, "seed": seed}
+        inputs = {"s1": s1, "truth": truth, "n_labels": n_labels, "n_trees": n_trees, "seed": seed}
         log(f"{name}: scene rendered in {time.perf_counter() - t0:.1f} s "
             f"({s1.sizes['time']} S1 dates, {s2.sizes['time']} S2 dates)")
         for method, run in runners.items():
@@ -258,6 +258,7 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
     targets = _targets(rows)
     return {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "settings": {"size": size, "seed": seed, "speckle_filter": speckle, "n_labels_per_class": n_labels,
+                         "n_trees": n_trees,
                          "scenes": list(scenes), "hard_scenes": [s for s in scenes if s in HARD_SCENES]},
             "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                         "cpus": os.cpu_count()},
