@@ -77,13 +77,13 @@ def test_unknown_scene_is_a_config_error():
 
 
 def test_values_never_depend_on_chunking():
-    a = make_scene("mekong_triple_sar", size=28, seed=3)
-    b = make_scene("mekong_triple_sar", size=28, seed=3, chunk=16, time_chunk=60)
+    a = make_scene("wetland_confusion", size=24, seed=3)
+    b = make_scene("wetland_confusion", size=24, seed=3, chunk=16, time_chunk=50)
     assert b.s1.vh.data.numblocks == (2, 2, 2)
     for x, y in ((a.s1, b.s1), (a.s2, b.s2), (a.truth, b.truth)):
         xr.testing.assert_identical(x.compute(), y.compute())
     # A different seed is a different scene.
-    c = make_scene("mekong_triple_sar", size=28, seed=4)
+    c = make_scene("wetland_confusion", size=24, seed=4)
     assert not np.array_equal(a.truth.cover.values, c.truth.cover.values)
 
 
@@ -231,3 +231,52 @@ def test_confounders_and_rice_calendars_present(scenes):
     cfg = scene_config("mekong_triple_sar")
     assert len(cfg.rice_windows) == 4
     assert dt.date(2019, 1, 1) + dt.timedelta(days=int(np.nanmin(first)) - 1) >= dt.date(2019, 3, 1)
+
+
+# ---- the one-line baselines ----------------------------------------------------------------------
+
+
+def _series(db_rows: list[list[float]], chunks=None) -> xr.DataArray:
+    from agromap.testing import make_raster
+
+    vals = 10 ** (np.array(db_rows, dtype=np.float64).T[:, None, :] / 10)  # (time, 1, pixels)
+    times = [f"2024-{m:02d}-01" for m in range(1, vals.shape[0] + 1)]
+    arr = make_raster(vals.astype(np.float32), times=times, chunks=chunks, name="vh")
+    return arr.assign_attrs(units="linear")
+
+
+def test_sar_baseline_values_nodata_and_laziness():
+    from agromap.rice.baselines import sar_baseline
+    from agromap.testing import raise_if_dask_computes
+
+    rows = [
+        [-14, -24.5, -20, -15, -13.5],  # rice: flooded then canopy
+        [-16, -21, -20, -16.5, -16],   # wetland: -21 dB dip, 5 dB amplitude -> rice for the baseline
+        [-16, -17.9, -16, -14, -13],   # upland crop: never below -18 dB
+        [-25, -24, -25, -24.5, -23],   # open water: no amplitude
+        [np.nan] * 5,                  # no valid date
+    ]
+    out = sar_baseline(_series(rows))
+    assert out.dtype == np.uint8 and out.dims == ("y", "x")
+    assert out.values[0].tolist() == [1, 1, 0, 0, 255]
+    with raise_if_dask_computes():
+        lazy = sar_baseline(xr.Dataset({"vh": _series(rows, chunks={"x": 2})}))
+    assert lazy.values[0].tolist() == [1, 1, 0, 0, 255]
+    assert sar_baseline(_series(rows), min_db=-22).values[0].tolist() == [1, 0, 0, 0, 255]
+
+
+def test_optical_baseline_uses_clear_dates_only():
+    from agromap.rice.baselines import optical_baseline
+    from agromap.testing import make_raster
+
+    ndvi = np.array([[0.2, 0.8, 0.5], [0.5, 0.7, 0.5], [0.5, 0.55, 0.2], [0.5, 0.8, 0.1]], dtype=np.float32)
+    times = ["2024-01-01", "2024-02-01", "2024-03-01"]
+    nir = make_raster(((1 + ndvi) / (1 - ndvi) * 0.05)[:, None, :].transpose(2, 1, 0), times=times)
+    red = xr.full_like(nir, 0.05)
+    scl = xr.full_like(nir, 4, dtype=np.uint8)
+    scl[2, 0, 3] = 9  # pixel 3's only low NDVI date is under a cloud that SCL flags
+    ds = xr.Dataset({"nir": nir, "red": red, "scl": scl})
+    assert optical_baseline(ds).values[0].tolist() == [1, 0, 0, 0]
+    ds_noscl = ds.drop_vars("scl")
+    assert optical_baseline(ds_noscl).values[0].tolist() == [1, 0, 0, 1]
+    assert optical_baseline(ds.nir.where(False)).values[0].tolist() == [255] * 4
