@@ -76,6 +76,8 @@ def _self_trained(rule: str) -> Callable[[Scene, dict[str, Any]], xr.Dataset]:
     def run(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
         from ..rice.self_trained import self_trained_rice_map  # type: ignore[import-not-found]
 
+        if rule == "both":  # pseudo-labels where both rules agree, features from both sensors
+            return self_trained_rice_map(sc.s2, sar=inputs["s1"], rule="both")
         ds = inputs["s1"] if rule == "sar" else sc.s2
         return self_trained_rice_map(ds, rule=rule)
 
@@ -125,12 +127,16 @@ def _m_sar_baseline(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     return sar_baseline(inputs["s1"]["vh"]).to_dataset(name="rice_class")
 
 
-def _self_trained_available() -> bool:
+def _self_trained_rules() -> tuple[str, ...]:
+    """The rules the installed self-trained map accepts (none when the module is absent)."""
     try:
-        from ..rice import self_trained  # noqa: F401
+        from ..rice.self_trained import self_trained_rice_map
     except ImportError:
-        return False
-    return True
+        return ()
+    import inspect
+
+    both = "sar" in inspect.signature(self_trained_rice_map).parameters
+    return ("optical", "sar", "both") if both else ("optical", "sar")
 
 
 def methods() -> dict[str, Callable[[Scene, dict[str, Any]], xr.Dataset]]:
@@ -139,9 +145,8 @@ def methods() -> dict[str, Callable[[Scene, dict[str, Any]], xr.Dataset]]:
         "optical_rule": _m_optical_rule,
         "sar_rule": _m_sar_rule,
     }
-    if _self_trained_available():
-        out["self_trained_optical"] = _self_trained("optical")
-        out["self_trained_sar"] = _self_trained("sar")
+    for rule in _self_trained_rules():
+        out[f"self_trained_{rule}"] = _self_trained(rule)
     out["supervised"] = _m_supervised
     out["optical_baseline"] = _m_optical_baseline
     out["sar_baseline"] = _m_sar_baseline
