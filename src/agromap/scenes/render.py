@@ -139,8 +139,10 @@ def s2_block(cfg: Any, seed: int, dates: tuple[S2Date, ...], block_info: Any = N
             sn = cloud_noise(seed, day, rr[:, 0] + off, cc[0] + off, scale)
             shade = (sn < q) & (cn >= q_fringe)
             refl[:, shade] *= _SHADOW[:, None]
-            scl[shade & (sn < q_core)] = 3
+            scl[shade & ((sn < q_core) | (not cfg.s2.scl_misses))] = 3
             fringe = (cn >= q) & (cn < q_fringe)
+            if not cfg.s2.scl_misses:
+                scl[fringe] = 8
             a = 0.1 + 0.3 * np.clip((q_fringe - cn) / max(q_fringe - q, 1e-6), 0, 1)
             cloud_refl = np.array([.45, .44, .43, .45, .33, .24])[:, None]
             refl[:, fringe] = a[fringe] * cloud_refl + (1 - a[fringe]) * refl[:, fringe]
