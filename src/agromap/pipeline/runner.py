@@ -337,7 +337,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             write_item(item, final.with_suffix(".json"))
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
-                     "reused": False, "run_id": run_id}
+                     "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
         else:
             entry = _reused_entry(final)
         if entry["valid_fraction"] == 0.0:

@@ -76,9 +76,9 @@ class TooFewConfidentPixelsError(NoValidDataError):
 class SelfTrainSpec:
     """How pseudo-labels are drawn from the rule and how the classifier is fitted on them."""
 
-    rice_min_score: float = 0.8
+    rice_min_score: float = 0.7
     """Confident rice: the rule's ``rice_score >= rice_min_score`` (0.5 is the rule's own cut)."""
-    other_max_score: float = 0.2
+    other_max_score: float = 0.3
     """Confident non-rice: ``rice_score <= other_max_score`` (pixels without any flood signal score 0)."""
     spacing_px: int = 3
     """Lattice spacing: training pixels have global row and column both multiples of this (>= 2)."""
@@ -211,7 +211,8 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
         for g in range(groups.size):
             members = idx[inverse == g]
             chosen.append(members[np.argsort(key[members], kind="stable")[: take[g]]])
-    sel = np.sort(np.concatenate(chosen))
+    sel = np.concatenate(chosen)
+    sel = sel[np.argsort(key[sel], kind="stable")]  # rows in pixel-key order: the fit never depends on chunking
     tspec = TrainSpec(estimator=spec.estimator, n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
                       random_state=spec.seed)  # fmt: skip
     est = _make_estimator(tspec).fit(X[sel], y[sel].astype(np.int64))
@@ -312,6 +313,10 @@ def self_trained_rice_map(
         raise ConfigError(f"rule must be 'sar' or 'optical', got {rule!r}.")
     if not isinstance(ds, xr.Dataset):
         raise ConfigError("self_trained_rice_map takes an xarray.Dataset of bands (vh/vv and/or optical bands).")
+    if any(is_dask_collection(v.data) for v in ds.data_vars.values()) and "time" in ds.dims:
+        # Time in one chunk once, here: the rule and the features then share every input key, so
+        # each input block is read (and speckle-filtered) once for both.
+        ds = ds.chunk({"time": -1})
     ruled = rule_output if rule_output is not None else _run_rule(ds, rule, params, windows)
     feats = _features(ds, feature_spec).transpose("feature", "y", "x")
     names = tuple(str(n) for n in feats["feature"].values)
@@ -328,10 +333,14 @@ def self_trained_rice_map(
         blocks = [da.asarray(a.data).rechunk(chunks2d) for a in (score, qa, seas)]
         cap = _block_cap(spec, max(len(chunks2d[0]) * len(chunks2d[1]), 1))
         rows0, cols0 = np.cumsum((0, *chunks2d[0][:-1])), np.cumsum((0, *chunks2d[1][:-1]))
+        # optimize_graph=False keeps the blocks' keys those of the prediction's input: each block of
+        # the rule and of the features is computed once and feeds both the training tables and the map.
+        parts = [b.to_delayed(optimize_graph=False) for b in blocks]
+        fparts = fdata.to_delayed(optimize_graph=False)[0]
         sel = dask.delayed(_select_block, pure=True)
         tables = [
-            sel(blocks[0].blocks[i, j], blocks[1].blocks[i, j], blocks[2].blocks[i, j], fdata.blocks[0, i, j],
-                int(rows0[i]), int(cols0[j]), spec=spec, cap=cap)
+            sel(parts[0][i, j], parts[1][i, j], parts[2][i, j], fparts[i, j], int(rows0[i]), int(cols0[j]),
+                spec=spec, cap=cap)
             for i in range(len(chunks2d[0])) for j in range(len(chunks2d[1]))
         ]  # fmt: skip
         model = dask.delayed(_fit, pure=True)(tables, names, spec=spec, rule=rule, attrs=fit_attrs)
