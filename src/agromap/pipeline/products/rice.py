@@ -106,17 +106,17 @@ def _specs(method: str) -> dict[str, Any]:
 
 def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Planned rice layers of one area, named ``<layer>_<method>_<first date>_<last date>``."""
+    if layer.reference_sample:
+        # Checked first, so `agromap validate` and `run` refuse a sample the accuracy step cannot use.
+        from ..tables import read_reference_sample
+
+        read_reference_sample(ctx.resolve(layer.reference_sample), layer.reference_field)
     result = seasons.split_seasons(rice_dataset(ctx, layer))
     specs = _specs(layer.method)
     times = ctx.times
     start, end = times[0], times[-1]
     period = f"{start:%Y%m%d}_{end:%Y%m%d}"
     config = layer.model_dump(mode="json")
-    if layer.reference_sample:
-        # Checked now, so `agromap validate` and `run` refuse a sample the accuracy step cannot use.
-        from ..tables import read_reference_sample
-
-        read_reference_sample(ctx.resolve(layer.reference_sample), layer.reference_field)
     names = ["rice_class", "rice_prob"] if layer.method in ("model", "self_trained") else [
         "rice_class", "rice_score", *sorted(v for v in result.data_vars if str(v).startswith("transplant_doy_")),
         "n_seasons", "n_valid_obs"]
