@@ -157,7 +157,7 @@ class S5PL2Input(_Strict):
     """Files or glob patterns (relative to the YAML)."""
     product: Literal["NO2", "CO", "SO2", "HCHO", "AER_AI"] | None = None
     qa_threshold: float | None = None
-    """Default: the product's own (NO2 0.75, CO/SO2/HCHO 0.5, AER_AI 0.8; SCIENCE.md §1.5)."""
+    """Default: the product's own (NO2 0.75, CO/SO2/HCHO 0.5, AER_AI 0.8; docs/science/air_quality.md)."""
     method: Literal["auto", "area", "point"] = "auto"
 
 

@@ -325,7 +325,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                 properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
                             "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
                             "agromap:run_id": run_id, **{f"agromap:{k}": v for k, v in job.side.items()},
-                            # SCIENCE.md §6.2: a no-flood date must say so in STAC, not look empty.
+                            # No-flood dates say so in STAC, never look empty (docs/science/disaster.md#flood-classes).
                             **({"flood_detected": job.side["flood_detected"]} if "flood_detected" in job.side
                                else {})},
                 info=info,
@@ -340,6 +340,8 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                      "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
         else:
             entry = _reused_entry(final)
+        if "warning" in layer.properties:  # a builder's caveat about the science (e.g. no reference water)
+            warn.append(f"{final}: {layer.properties['warning']}")
         if entry["valid_fraction"] == 0.0:
             msg = f"{final}: nodata everywhere (all cloud or fill, or nothing detected)"
             warn.append(msg)
