@@ -103,19 +103,31 @@ def test_validate_checks_the_reference_column(tmp_path):
     pts.rename(columns={"reference": "reference_class"}).to_file(old)
     empty = tmp_path / "empty.geojson"
     pts.assign(reference=None).to_file(empty)
-    proc = _agromap("validate", str(_config(tmp_path, reference_sample=str(good), speckle_filter=0)))
-    assert proc.returncode == 0, proc.stderr
-    assert "rice_class_self_trained" in proc.stdout
-    proc = _agromap("validate", str(_config(tmp_path, reference_sample=str(old))))
-    assert proc.returncode == 3 and "Traceback" not in proc.stderr
-    assert "no class column 'reference'" in proc.stderr and "'reference_class'" in proc.stderr
-    assert proc.stderr.startswith("agromap: error:") and len(proc.stderr.strip().splitlines()) == 1
     from agromap.pipeline.config import load_config
     from agromap.pipeline.runner import plan_run
     from agromap.rice.labels import LabelError
 
+    (plan,) = plan_run(load_config(_config(tmp_path, reference_sample=str(good), speckle_filter=0)))
+    assert any(p.stem.startswith("rice_class_self_trained") for p in plan.layers)
+    # The old column name: `agromap validate` refuses it in one line, before anything is computed.
+    proc = _agromap("validate", str(_config(tmp_path, reference_sample=str(old))))
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert "no class column 'reference'" in proc.stderr and "'reference_class'" in proc.stderr
+    assert proc.stderr.startswith("agromap: error:") and len(proc.stderr.strip().splitlines()) == 1
     with pytest.raises(LabelError, match="Fill 'reference'"):  # the sample was drawn but never interpreted
         plan_run(load_config(_config(tmp_path, reference_sample=str(empty), speckle_filter=0)))
     # The older column name works when the layer says so.
     plan_run(load_config(_config(tmp_path, reference_sample=str(old), reference_field="reference_class",
                                  speckle_filter=0)))
+
+
+def test_both_rules_take_each_parameter_where_it_belongs():
+    from agromap.pipeline.products.rice import _both_params
+    from agromap.rice.rules_optical import OpticalRiceParams
+    from agromap.rice.rules_sar import SarRiceParams
+
+    sar, opt = _both_params({"vh_min_db": -19.0, "flood_t": 0.1, "min_season_days": 70}, "here")
+    assert isinstance(sar, SarRiceParams) and isinstance(opt, OpticalRiceParams)
+    assert (sar.vh_min_db, opt.flood_t, sar.min_season_days, opt.min_season_days) == (-19.0, 0.1, 70, 70)
+    with pytest.raises(ConfigError, match="unknown rice parameter"):
+        _both_params({"T": 1}, "here")

@@ -227,8 +227,9 @@ class RiceLayer(_Strict):
     method: Literal["optical", "sar", "model", "self_trained"]
     """``optical``/``sar``: the label-free rules; ``self_trained``: the classifier trained on the
     confident pixels of the rule named by ``rule`` (no labels); ``model``: a trained model file."""
-    rule: Literal["optical", "sar"] | None = None
-    """method=self_trained: the rule whose confident pixels train the classifier."""
+    rule: Literal["optical", "sar", "both"] | None = None
+    """method=self_trained: the rule whose confident pixels train the classifier; ``both``: pixels
+    on which the optical and the SAR rule agree confidently (needs both sensors in the area)."""
     self_train: dict[str, float | int | str | None] = {}
     """method=self_trained: SelfTrainSpec overrides (rice_min_score, other_max_score, spacing_px, n_per_class...)."""
     calendar: str | None = None
@@ -261,7 +262,7 @@ class RiceLayer(_Strict):
         if self.method != "model" and (self.model or self.model_sha256):
             raise ValueError("model/model_sha256 apply to method: model only")
         if self.method == "self_trained" and self.rule is None:
-            raise ValueError("method: self_trained needs rule: sar or rule: optical (the rule whose confident "
+            raise ValueError("method: self_trained needs rule: sar, optical or both (the rule whose confident "
                              "pixels train the classifier)")
         if self.method != "self_trained" and (self.rule is not None or self.self_train):
             raise ValueError("rule/self_train apply to method: self_trained only")

@@ -58,7 +58,7 @@ from .model import NODATA_CLASS, RiceModel, TrainSpec, _make_estimator, _predict
 
 __all__ = ["SelfTrainSpec", "COUNT_NAMES", "self_trained_rice_map", "training_counts", "TooFewConfidentPixelsError"]
 
-RuleName = Literal["sar", "optical"]
+RuleName = Literal["sar", "optical", "both"]
 
 #: Names of the 0-d training-count variables of the result, in report order.
 COUNT_NAMES: tuple[str, ...] = (
@@ -233,35 +233,73 @@ def _count(model: RiceModel, name: str) -> np.ndarray:
 # ---- xarray side -------------------------------------------------------------------------------
 
 
-def _run_rule(ds: xr.Dataset, rule: RuleName, params: Any, windows: Any) -> xr.Dataset:
+def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
+              windows: Any) -> xr.Dataset:  # fmt: skip
+    if rule == "both":
+        sar_p, opt_p = params if params is not None else (None, None)
+        return _agreement(_run_rule(optical, sar, "sar", sar_p, windows),
+                          _run_rule(optical, sar, "optical", opt_p, windows))
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
         if params is not None and not isinstance(params, SarRiceParams):
             raise ConfigError(f"rule='sar' takes SarRiceParams, got {type(params).__name__}.")
-        if "vh" not in ds:
-            raise InputError(f"rule='sar' needs a 'vh' band (linear power); the dataset has {sorted(map(str, ds.data_vars))}.")
-        return sar_rice_rule(ds["vh"], params, windows=windows)
+        if sar is None:
+            raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
+        return sar_rice_rule(sar["vh"], params, windows=windows)
     from .rules_optical import OpticalRiceParams, optical_rice_rule
 
     if params is not None and not isinstance(params, OpticalRiceParams):
         raise ConfigError(f"rule='optical' takes OpticalRiceParams, got {type(params).__name__}.")
-    return optical_rice_rule(ds[[v for v in ds.data_vars if v not in ("vv", "vh")]], params, windows=windows)
+    if optical is None:
+        raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
+    return optical_rice_rule(optical, params, windows=windows)
 
 
-def _features(ds: xr.Dataset, spec: FeatureSpec) -> xr.DataArray:
-    optical = ds[[v for v in ds.data_vars if v not in ("vv", "vh")]] if all(b in ds for b in _OPTICAL) else None
-    sar = ds[[v for v in ("vh", "vv") if v in ds]] if "vh" in ds else None
+def _agreement(sar: xr.Dataset, optical: xr.Dataset) -> xr.Dataset:
+    """One score from two rules: the weaker of the two when both say rice, the stronger non-rice
+    score when both say non-rice, 0.5 when they disagree; one rule alone where the other has no data.
+
+    So a pixel is a confident pseudo-label only when both rules are confident the same way.
+    """
+    a, b = sar["rice_score"], optical["rice_score"]
+    both_rice = (a >= 0.5) & (b >= 0.5)
+    both_other = (a < 0.5) & (b < 0.5)
+    agreed = xr.where(both_rice, np.fmin(a, b), xr.where(both_other, np.fmax(a, b), np.float32(0.5)))
+    score = xr.where(a.isnull(), b, xr.where(b.isnull(), a, agreed)).astype(np.float32)
+    na, nb = sar["n_seasons"], optical["n_seasons"]
+    seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
+    qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
+    return xr.Dataset({"rice_score": score, "n_seasons": seasons, "qa_flags": qa}).assign_attrs(
+        parameters=json.dumps({"sar": sar.attrs.get("parameters", ""), "optical": optical.attrs.get("parameters", "")}))
+
+
+def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
+    """The optical and the SAR stacks, each with time in one chunk (dask) so that the rule and the
+    features share every input key: each input block is read (and filtered) once for both."""
+    radar = ("vh", "vv", "hh", "hv")
+    optical = ds[[v for v in ds.data_vars if v not in radar]] if all(b in ds for b in _OPTICAL) else None
+    if sar is None:
+        sar = ds[[v for v in ("vh", "vv") if v in ds]] if "vh" in ds else None
+    elif "vh" not in sar:
+        raise InputError(f"sar= needs a 'vh' band (linear power); it has {sorted(map(str, sar.data_vars))}.")
     if optical is None and sar is None:
         raise InputError(f"the classifier needs optical bands {list(_OPTICAL)} or a 'vh' band; the dataset has "
                          f"{sorted(map(str, ds.data_vars))}.")
-    return temporal_features(optical=optical, sar=sar, spec=spec)
+
+    def one_chunk(part: xr.Dataset | None) -> xr.Dataset | None:
+        if part is not None and "time" in part.dims and any(is_dask_collection(v.data) for v in part.data_vars.values()):
+            return part.chunk({"time": -1})
+        return part
+
+    return one_chunk(optical), one_chunk(sar)
 
 
 def self_trained_rice_map(
     ds: xr.Dataset,
     *,
     rule: RuleName = "sar",
+    sar: xr.Dataset | None = None,
     params: Any = None,
     windows: Any = None,
     spec: SelfTrainSpec = SelfTrainSpec(),
@@ -274,13 +312,21 @@ def self_trained_rice_map(
     ----------
     ds : xarray.Dataset
         ``(time, y, x)`` stack, numpy or dask: Sentinel-1 ``vh`` (and ``vv``) in linear power,
-        and/or optical reflectance ``blue, green, red, nir, swir16`` (0-1, optional ``scl``). Every
-        band present becomes classifier features (:func:`~agromap.rice.features.temporal_features`).
-        Speckle-filter SAR first (:func:`~agromap.rice.rules_sar.boxcar_speckle_filter`).
-    rule : {"sar", "optical"}
-        Which rule provides the pseudo-labels.
+        and/or optical reflectance ``blue, green, red, nir, swir16`` (0-1, optional integer
+        ``scl``). Every band present becomes classifier features
+        (:func:`~agromap.rice.features.temporal_features`). Speckle-filter SAR first
+        (:func:`~agromap.rice.rules_sar.boxcar_speckle_filter`).
+    rule : {"sar", "optical", "both"}
+        Which rule provides the pseudo-labels. ``both`` runs the two rules and keeps a pixel as a
+        pseudo-label only where both are confident the same way (where one sensor has no valid
+        date, the other alone decides); with both sensors it is the most accurate choice (see
+        ``docs/rice_self_trained.md``).
+    sar : xarray.Dataset, optional
+        A Sentinel-1 stack (``vh``, ``vv``) on the grid of ``ds`` whose dates may differ from the
+        optical ones; ``ds`` then holds the optical bands.
     params : SarRiceParams or OpticalRiceParams, optional
-        The rule's thresholds (the rule's defaults otherwise).
+        The rule's thresholds (the rule's defaults otherwise); for ``rule="both"`` a pair
+        ``(SarRiceParams or None, OpticalRiceParams or None)``.
     windows : str or sequence of SeasonWindow, optional
         Crop-calendar name or season windows, passed to the rule.
     spec : SelfTrainSpec
@@ -309,16 +355,13 @@ def self_trained_rice_map(
     ConfigError, InputError
         Unknown rule, parameters of the other rule, missing bands.
     """
-    if rule not in ("sar", "optical"):
-        raise ConfigError(f"rule must be 'sar' or 'optical', got {rule!r}.")
+    if rule not in ("sar", "optical", "both"):
+        raise ConfigError(f"rule must be 'sar', 'optical' or 'both', got {rule!r}.")
     if not isinstance(ds, xr.Dataset):
         raise ConfigError("self_trained_rice_map takes an xarray.Dataset of bands (vh/vv and/or optical bands).")
-    if any(is_dask_collection(v.data) for v in ds.data_vars.values()) and "time" in ds.dims:
-        # Time in one chunk once, here: the rule and the features then share every input key, so
-        # each input block is read (and speckle-filtered) once for both.
-        ds = ds.chunk({"time": -1})
-    ruled = rule_output if rule_output is not None else _run_rule(ds, rule, params, windows)
-    feats = _features(ds, feature_spec).transpose("feature", "y", "x")
+    optical, radar = _split(ds, sar)
+    ruled = rule_output if rule_output is not None else _run_rule(optical, radar, rule, params, windows)
+    feats = temporal_features(optical=optical, sar=radar, spec=feature_spec).transpose("feature", "y", "x")
     names = tuple(str(n) for n in feats["feature"].values)
     score = ruled["rice_score"].transpose("y", "x")
     qa, seas = ruled["qa_flags"].transpose("y", "x"), ruled["n_seasons"].transpose("y", "x")

@@ -55,6 +55,17 @@ def _rule_params_class(rule: str) -> type:
     return SarRiceParams
 
 
+def _both_params(overrides: dict[str, Any], where: str) -> tuple[Any, Any]:
+    """SAR and optical parameters from one mapping: each field goes to the rule(s) that have it."""
+    sar_cls, opt_cls = _rule_params_class("sar"), _rule_params_class("optical")
+    sar_f, opt_f = ({f.name for f in dataclasses.fields(c)} for c in (sar_cls, opt_cls))
+    unknown = sorted(set(overrides) - sar_f - opt_f)
+    if unknown:
+        raise ConfigError(f"{where}: unknown rice parameter(s) {unknown}; valid ones are {sorted(sar_f | opt_f)}.")
+    return (sar_cls(**{k: v for k, v in overrides.items() if k in sar_f}),
+            opt_cls(**{k: v for k, v in overrides.items() if k in opt_f}))
+
+
 def _rule_output(inputs: xr.Dataset, layer: Any, rule: str, where: str) -> xr.Dataset:
     if rule == "optical":
         from ...rice.rules_optical import OpticalRiceParams, optical_rice_rule
@@ -75,11 +86,14 @@ def rice_dataset(ctx: AreaContext, layer: Any) -> xr.Dataset:
         from ...rice.self_trained import SelfTrainSpec, self_trained_rice_map
 
         # The classifier reads every band of the area (optical, and SAR speckle-filtered as the rule reads it).
-        inputs = _rule_inputs(ctx, layer, "sar" if layer.rule == "sar" or "vh" in ctx.ds else "optical", where)
-        cls = _rule_params_class(layer.rule)
+        inputs = _rule_inputs(ctx, layer, "optical" if layer.rule == "optical" and "vh" not in ctx.ds else "sar",
+                              where)
         spec = _params(SelfTrainSpec, layer.self_train, f"{where} self_train")
-        return self_trained_rice_map(inputs, rule=layer.rule, params=_params(cls, layer.params, where),
-                                     windows=layer.calendar, spec=spec)
+        if layer.rule == "both":
+            params: Any = _both_params(layer.params, where)
+        else:
+            params = _params(_rule_params_class(layer.rule), layer.params, where)
+        return self_trained_rice_map(inputs, rule=layer.rule, params=params, windows=layer.calendar, spec=spec)
     ds = ctx.ds
     from ...rice.features import temporal_features
     from ...rice.model import load_model, predict
