@@ -22,10 +22,14 @@ DELTA = ROOT / "sample_data" / "synthetic_rice_delta"
 pytestmark = pytest.mark.integration
 
 
-def _config(tmp: Path, **layer: object) -> Path:
+S2 = {"kind": "folder", "path": str(DELTA / "s2"), "bands": ["blue", "green", "red", "nir", "swir16", "swir22", "scl"],
+      "scale": 0.0001, "nodata": 0, "raw": ["scl"]}
+S1 = {"kind": "folder", "path": str(DELTA / "s1"), "bands": ["vv", "vh"], "sar_units": "linear"}
+
+
+def _config(tmp: Path, inputs: tuple[dict, ...] = (S1,), **layer: object) -> Path:
     cfg = {"version": 1, "name": "selftrain", "scheduler": "threads", "chunk": 256, "areas": [{
-        "name": "delta", "inputs": [{"kind": "folder", "path": str(DELTA / "s1"), "bands": ["vv", "vh"],
-                                     "sar_units": "linear"}],
+        "name": "delta", "inputs": list(inputs),
         "layers": [{"product": "rice", "method": "self_trained", "rule": "sar", "speckle_filter": 3,
                     **layer}]}]}  # fmt: skip
     path = tmp / "selftrain.yaml"
@@ -45,7 +49,7 @@ def _read(path: Path) -> np.ndarray:
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("selftrain")
-    cfg = _config(tmp, self_train={"n_estimators": 60})
+    cfg = _config(tmp, (S2, S1), rule="both", self_train={"n_estimators": 60})
     out = tmp / "out"
     proc = _agromap("run", str(cfg), "--out", str(out), "--scheduler", "threads")
     assert proc.returncode == 0, proc.stderr
@@ -59,15 +63,15 @@ def test_cli_run_writes_the_self_trained_map_and_its_training_counts(cli_run):
     rice = _read(cls_path)
     truth = _read(DELTA / "truth_landcover.tif") == 1
     oa = ((rice == 1) == truth)[rice != 255].mean()
-    print(f"\n[self-trained SAR map, synthetic delta 160 px] OA {oa:.3f} vs truth")
-    assert oa > 0.9
+    print(f"\n[self-trained map (S1 + S2, both rules), synthetic delta 160 px] OA {oa:.3f} vs truth")
+    assert oa > 0.95
     assert _read(prob_path).max() <= 100
     with rasterio.open(cls_path) as src:
         tags = src.tags()
     n_rice, n_other = int(tags["N_TRAIN_RICE"]), int(tags["N_TRAIN_OTHER"])
     assert 30 <= n_rice <= 2000 and 30 <= n_other <= 2000 and int(tags["N_CONFIDENT_RICE"]) >= n_rice
     item = json.loads(cls_path.with_suffix(".json").read_text())
-    assert item["properties"]["agromap:n_train_rice"] == n_rice and item["properties"]["agromap:rule"] == "sar"
+    assert item["properties"]["agromap:n_train_rice"] == n_rice and item["properties"]["agromap:rule"] == "both"
     manifest = json.loads((out / "manifest.json").read_text())
     entry = next(o for o in manifest["outputs"] if o["path"].endswith(cls_path.name))
     assert entry["values"]["n_train_other"] == n_other
