@@ -405,7 +405,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
-                     "reused": False, "run_id": run_id}
+                     "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
         else:
             entry = _reused_entry(final)
         if "warning" in layer.properties:  # a builder's caveat about the science (e.g. no reference water)
