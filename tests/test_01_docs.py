@@ -14,6 +14,9 @@ DOCS = ROOT / "docs"
 SCANNED = ("src", "tests", "pipelines", "notebooks", "bench", "docs", "README.md")
 #: Background notes that are not part of the repository (spelled in pieces so this file does not cite them).
 FOREIGN = tuple(name + ".md" for name in ("SCIENCE", "PITFALLS", "STYLE", "ARCHITECTURE"))
+#: Their section and entry references too (a section sign and number, or ``<NAME> N3``): the project's
+#: pages are cited by file and anchor instead.
+_FOREIGN_REF = re.compile(r"\b(?:%s)\b(?:\.md|\s+\u00a7|\s+[A-Z]\d)|\u00a7\s*\d" % "|".join(n[:-3] for n in FOREIGN))
 _SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 #: ``docs/x/y.md`` or ``docs/x/y.md#anchor``, not part of a longer path (``owner/repo/docs/...``).
 _CITATION = re.compile(r"(?<![\w/.-])(docs/[\w/.-]+?\.md)(?:#([\w-]+))?")
@@ -93,7 +96,7 @@ def test_no_citation_of_documents_outside_the_repository():
         f"{path.relative_to(ROOT)}:{i}: {line.strip()[:100]}"
         for path in FILES
         for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if any(name in line for name in FOREIGN)
+        if _FOREIGN_REF.search(line)
     ]
     assert not offenders, "cite docs/ or the literature instead:\n" + "\n".join(offenders)
 
@@ -145,3 +148,7 @@ def test_checks_catch_a_bad_citation(tmp_path):
     assert [(m.group(1), m.group(2)) for m in _CITATION.finditer(line)] == [
         ("docs/science/disaster.md", "no-such-section")]
     assert "no-such-section" not in anchors(DOCS / "science" / "disaster.md")
+    for bad in ("see %s" % FOREIGN[0], "(%s N3)" % FOREIGN[1][:-3], "%s \u00a74" % FOREIGN[2][:-3], "the \u00a73.2 values"):
+        assert _FOREIGN_REF.search(bad), bad
+    for fine in ("docs/architecture.md#cog-publishing", "STYLE_NAME = 3", "A STYLE guide"):
+        assert not _FOREIGN_REF.search(fine), fine

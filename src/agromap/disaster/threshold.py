@@ -78,7 +78,7 @@ class ThresholdParams:
     tile_px: int = 64
     """Tile edge in pixels for the B-max selection; 0 disables tiles (global Otsu, then fallback)."""
     bmax_min: float = 0.75
-    """Minimum B_max of a tile, and of the global histogram for a global Otsu [Markert2020]."""
+    """Minimum B_max of a tile, and of the global histogram for a global Otsu (Markert et al. 2020)."""
     ashman_min: float = 2.0
     """Minimum Ashman's D of the final split (D > 2: clean separation of two modes)."""
     min_tile_valid: float = 0.5

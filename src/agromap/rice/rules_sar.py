@@ -7,7 +7,7 @@ Per pixel, in **linear power** (the contract of :mod:`agromap.sensors.s1`), comp
    fine). Then ``VH_db = 10 log10(VH)``.
 2. **Candidate minima** ``t_min``: without windows, every valid date that is the minimum of VH
    within ``+-trough_halfwidth_days`` (30 d; the earliest one on ties); with season windows,
-   ``t_min = argmin VH`` inside each window (the §3.2 "argmin within [season_start, season_start
+   ``t_min = argmin VH`` inside each window (the published "argmin within [season_start, season_start
    + planting_spread]").
 3. **Default rule** (published starting values, docs/science/rice.md#sentinel-1-vh-rule): rice if
    ``VH_min_db <= -18``, the maximum of ``VH_db`` over ``[t_min + 30 d, t_min + 110 d]`` is
@@ -24,7 +24,7 @@ Per pixel, in **linear power** (the contract of :mod:`agromap.sensors.s1`), comp
 ``rice_score`` is ``logistic(m)`` of the best candidate's smallest margin, with dB margins in dB,
 day margins in units of 5 d and the water frequency in units of 0.1: above 0.5 means rice.
 
-Speckle: the rule expects a multi-temporal/spatial speckle filter upstream (§3.2 input). A
+Speckle: the rule expects a multi-temporal/spatial speckle filter upstream (docs/science/rice.md#sentinel-1-vh-rule). A
 single-look-like pixel with about 2 dB of speckle crosses -18 dB on some date by chance;
 :func:`boxcar_speckle_filter` is a simple spatial boxcar in linear power for rasters.
 """
@@ -71,7 +71,7 @@ _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 
 @dataclass(frozen=True)
 class SarRiceParams:
-    """Thresholds of the VH rule; defaults are the §3.2 starting values (calibrate per AOI)."""
+    """Thresholds of the VH rule; defaults are published starting values (calibrate per AOI)."""
 
     vh_min_db: float = -18.0
     """Flood minimum: ``VH_min_db <= vh_min_db`` (published range -22 ... -17.7)."""
