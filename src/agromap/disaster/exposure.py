@@ -27,7 +27,9 @@ EXPOSURE_CLASSES: dict[str, tuple[int, ...]] = {
     "flooded_rice_ha": (4,),
     "flooded_other_cropland_ha": (3,),
     "flooded_cropland_ha": (3, 4),
-    "flood_ha": (2, 3, 4),
+    "flood_ha": (2, 3, 4, 8),
+    "flooded_vegetation_ha": (8,),
+    "water_flood_status_unknown_ha": (7,),
     "managed_paddy_water_ha": (5,),
     "reference_water_ha": (1,),
 }

@@ -130,6 +130,8 @@ _FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = (
     (4, "flooded rice", "FF7F00"),
     (5, "managed paddy water", "7FC97F"),
     (6, "excluded / not observable", "969696"),
+    (7, "water, flood status unknown", "8C6BB1"),
+    (8, "flooded vegetation", "1B9E77"),
 )
 
 # Burn severity colours follow the usual FIREMON/MTBS ramp; codes: docs/science/disaster.md#burn-severity.
