@@ -3,7 +3,7 @@
 A plain global Otsu needs a bimodal histogram: on a scene that is 1 % or 98 % water it splits
 the dominant mode and maps half of the land (or half of the water) wrongly (docs/science/disaster.md#flood-thresholds,
 ASFHyP3/asf-tools#79). This module follows the B-max Otsu of Cao et al. (2019) as used in
-[Markert2020] (docs/science/disaster.md#flood-thresholds):
+Markert et al. (2020, Remote Sensing 12:2469):
 
 1. One pass over the data, blockwise: every block is cut into square tiles of ``tile_px`` pixels
    (on global pixel positions: the array is rechunked to tile-aligned chunks when needed) and a
