@@ -334,7 +334,7 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
 
 
 def _on_run_grid(data: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
-    """Georeference from the run grid, never from attributes that may not have survived (PITFALLS N3)."""
+    """Georeference from the run grid, never from attributes that may not have survived arithmetic."""
     if tuple(data.shape[-2:]) != tuple(gbox.shape):
         raise GridMismatchError(f"layer {data.name!r} is {data.shape[-2:]} px, the area grid {tuple(gbox.shape)}; "
                                 "a product builder returned an array off the grid (a bug).")
