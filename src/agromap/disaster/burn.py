@@ -40,11 +40,13 @@ BURN_SEVERITY_CLASSES: tuple[tuple[int, str, str], ...] = _BURN_CLASSES
 #: Lower bound (dNBR x 1000, inclusive) of codes 2..7 (docs/science/disaster.md#burn-severity).
 SEVERITY_LOWER_BOUNDS: tuple[int, ...] = (-250, -100, 100, 270, 440, 660)
 
+# Colours keep one meaning across products: grey = not the crop, the rice map's green = rice,
+# orange is kept for flooded rice (flood_class), so burned stubble is brown and charred black.
 BURNED_PADDY_CLASSES: tuple[tuple[int, str, str], ...] = (
     (0, "not rice", "C8C8C8"),
-    (1, "rice, unburned", "7FC97F"),
-    (2, "rice, burned (index)", "FF7F00"),
-    (3, "rice, burned and fire-confirmed", "D7191C"),
+    (1, "rice, unburned", "00A600"),
+    (2, "rice, burned (index)", "8C510A"),
+    (3, "rice, burned and fire-confirmed", "252525"),
 )
 
 LAYER_SPECS: dict[str, LayerSpec] = {
