@@ -1,7 +1,7 @@
 """Burn severity (dNBR, RdNBR, USGS classes) and the burned-paddy layer (docs/science/disaster.md).
 
 - ``dnbr = NBR_pre - NBR_post``; ``rdnbr = dnbr / sqrt(|NBR_pre|)`` with |NBR_pre| floored at
-  0.001 [MillerThode2007] (both unscaled; the x1000 convention cancels out).
+  0.001 (Miller & Thode 2007) (both unscaled; the x1000 convention cancels out).
 - ``burn_severity``: USGS FIREMON classes on dNBR x 1000, **rounded to an integer first**, so the
   class always agrees with the stored ``dnbr`` layer (int16 x 1000): class k holds
   ``lower_k <= round(1000 dNBR) < lower_(k+1)`` with lower bounds -250 (code 2), -100 (3),
@@ -123,7 +123,7 @@ def dnbr(nbr_pre: xr.DataArray, nbr_post: xr.DataArray) -> xr.DataArray:
 
 
 def rdnbr(nbr_pre: xr.DataArray, nbr_post: xr.DataArray, *, floor: float = 0.001) -> xr.DataArray:
-    """Relativized dNBR, ``dnbr / sqrt(max(|NBR_pre|, floor))`` [MillerThode2007]; float32, lazy.
+    """Relativized dNBR, ``dnbr / sqrt(max(|NBR_pre|, floor))`` (Miller & Thode 2007); float32, lazy.
 
     Examples
     --------

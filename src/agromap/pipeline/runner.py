@@ -338,7 +338,7 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
 
 
 def _on_run_grid(data: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
-    """Georeference from the run grid, never from attributes that may not have survived (PITFALLS N3)."""
+    """Georeference from the run grid, never from attributes that may not have survived arithmetic."""
     if tuple(data.shape[-2:]) != tuple(gbox.shape):
         raise GridMismatchError(f"layer {data.name!r} is {data.shape[-2:]} px, the area grid {tuple(gbox.shape)}; "
                                 "a product builder returned an array off the grid (a bug).")
@@ -409,7 +409,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
-                     "reused": False, "run_id": run_id}
+                     "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
         else:
             entry = _reused_entry(final)
         if "warning" in layer.properties:  # a builder's caveat about the science (e.g. no reference water)
