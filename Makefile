@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster airquality bench test validate clean
+.PHONY: all venv demo rice disaster airquality bench soak test validate clean
 
 all: test
 
@@ -42,6 +42,10 @@ airquality: $(STAMP)
 # Speed and memory ratios measured in one run (sizes: BENCH_SIZE=4096 etc., see bench/README.md).
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Fault campaign: SIGKILL/SIGTERM at random moments, 20 racing runs, 200 incremental re-runs.
+soak: $(STAMP)
+	$(PY) -m bench.faults --kills 20 --terms 20 --concurrent 20 --runs 200
 
 validate: $(STAMP)
 	$(AGROMAP) validate pipelines/demo.yaml

@@ -155,7 +155,7 @@ def validate_cmd(
         if "://" in sched:
             probe_scheduler(sched)
         if out is not None:
-            check_output_folder(out)
+            check_output_folder(out, create=False)
     except AgromapError as exc:
         _fail(exc)
     for plan in plans:

@@ -52,8 +52,10 @@ def _name_max(path: Path) -> int:
         return _NAME_MAX
 
 
-def check_output_folder(out: Path) -> None:
+def check_output_folder(out: Path, *, create: bool = True) -> None:
     """The output folder is a folder (or can be created), writable, and not nested in another run's.
+
+    With ``create=False`` (``agromap validate``) nothing is created or written.
 
     Raises
     ------
@@ -87,6 +89,8 @@ def check_output_folder(out: Path) -> None:
     if not os.access(base, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {out}: {base} is not writable (permission denied or read-only); "
                           "choose a writable --out.")
+    if not create:
+        return
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
