@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster airquality bench soak test validate clean
+.PHONY: all venv demo rice disaster flood-eval airquality bench soak accuracy test validate clean stac-server
 
 all: test
 
@@ -35,6 +35,11 @@ rice: $(STAMP)
 disaster: $(STAMP)
 	$(AGROMAP) run pipelines/disaster.yaml --out $(RUNS)/disaster
 
+# Flood-map accuracy on the hand-labelled Sen1Floods11 chips in sample_data: IoU per chip against
+# plain Otsu and fixed VV/VH thresholds, false alarms on the chips without water (docs/flood.md).
+flood-eval: $(STAMP)
+	$(PY) -m agromap.disaster.evaluate
+
 # Air quality: S5P columns, NO2 per ward, PM2.5 estimate and its CPCB sub-index, burned paddy.
 airquality: $(STAMP)
 	$(AGROMAP) run pipelines/airquality.yaml --out $(RUNS)/airquality
@@ -47,6 +52,11 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(PY) -m bench.faults --kills 20 --terms 20 --concurrent 20 --runs 200
 
+# Accuracy of every rice method on the hard synthetic scenes against the one-line baselines, one
+# table, JSON in bench/results/ (docs/scenes.md; ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=...).
+accuracy: $(STAMP)
+	$(PY) -m agromap.scenes.evaluate
+
 validate: $(STAMP)
 	$(AGROMAP) validate pipelines/demo.yaml
 	$(AGROMAP) validate pipelines/rice.yaml
@@ -56,5 +66,15 @@ validate: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The STAC API server the remote-input tests query (stac-fastapi-pgstac), in its own environment:
+# a separate deployment with its own pins. PostgreSQL/PostGIS and nginx come from Debian (.ci/run).
+STAC_VENV := .venv-stac
+$(STAC_VENV)/.installed: tests/stac_server/requirements.txt
+	$(PYTHON) -m venv $(STAC_VENV)
+	$(STAC_VENV)/bin/python -m pip install --quiet -r tests/stac_server/requirements.txt
+	touch $@
+
+stac-server: $(STAC_VENV)/.installed
+
 clean:
-	rm -rf $(VENV) $(RUNS) build .pytest_cache .hypothesis bench/cache
+	rm -rf $(VENV) $(STAC_VENV) $(RUNS) build .pytest_cache .hypothesis bench/cache

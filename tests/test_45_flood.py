@@ -26,6 +26,8 @@ from agromap.synthetic_truth import OTHER, PADDY, WATER
 from agromap.testing import SceneSpec, make_raster, make_s1_stack, make_truth, raise_if_dask_computes
 
 RNG_LOOKS = 5
+#: Every class that is water of some kind (reference, flood, managed, unknown status, flooded vegetation).
+WATER_CLASSES = (1, 2, 3, 4, 5, 7, 8)
 
 
 def _iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -100,7 +102,7 @@ def test_single_scene_1_and_98_percent_water(fraction, floor):
     with raise_if_dask_computes():
         out = flood_map(ds.chunk(64))
     out = out.compute()
-    ours = _iou((out.flood_class.values >= 1) & (out.flood_class.values <= 5), water)
+    ours = _iou(np.isin(out.flood_class.values, WATER_CLASSES), water)
     filtered = to_db(flood.speckle_filter(ds.vh, FloodParams().single_scene_radius_m)).values
     plain = _iou(filtered < threshold_otsu(filtered), water)
     methods = (int(out.threshold_method_vv), int(out.threshold_method_vh))
@@ -211,9 +213,10 @@ def test_mmu_removes_specks_and_is_exact_over_chunks():
     vh[20:22, 20:24] = -25.0  # 8 px
     rng2 = np.random.default_rng(5)
     ds = xr.Dataset({"vh": make_raster((10 ** (vh / 10) * rng2.uniform(0.98, 1.02, vh.shape)).astype(np.float32))})
-    out = flood_map(ds, params=FloodParams(single_scene_radius_m=0.0))
+    # Two delta peaks put the split at the dark peak's bin: no confident seeds, so no region growing here.
+    out = flood_map(ds, params=FloodParams(single_scene_radius_m=0.0, region_growing=False))
     got = out.flood_class.values
-    assert (got[5, 5:12] == 0).all() and (got[20:22, 20:24] == 2).all()
+    assert (got[5, 5:12] == 0).all() and (got[20:22, 20:24] == 7).all()  # no reference: status unknown
 
 
 def test_speckle_filter_chunk_exact_and_mean_in_linear():
@@ -239,7 +242,8 @@ def test_slope_hand_and_exclusion_give_class_6():
     ex = np.zeros((30, 30), bool)
     ex[-3:] = True
     out = flood_map(xr.Dataset({"vh": make_raster(vh)}), dem=make_raster(dem), hand=make_raster(hand),
-                    exclude=make_raster(ex), params=FloodParams(single_scene_radius_m=0.0))
+                    exclude=make_raster(ex), reference=make_raster(np.zeros((30, 30), bool)),
+                    params=FloodParams(single_scene_radius_m=0.0, region_growing=False))
     got = out.flood_class.values
     assert (got[:5] == 6).all() and (got[-3:] == 6).all() and (got[10:20, 21:] == 6).all()
     assert (got[10:20, 15:19] == 2).all() and (got[10:20, :14] == 0).all()
@@ -256,7 +260,8 @@ def test_optical_scl_masking_and_fusion():
     out = flood_map(None, optical=opt)
     got, lik = out.flood_class.values, out.flood_likelihood.values
     assert (got[:5] == 255).all() and np.isnan(lik[:5]).all()
-    assert (got[5:, :10] == 2).all() and (got[5:, 10:] == 0).all()
+    assert (got[5:, :10] == 7).all() and (got[5:, 10:] == 0).all()  # water; no reference: status unknown
+    assert not bool(out.flood_detected)
     # fusion: radar says land everywhere; optical decides where it is confident, radar fills the shadow
     vh = make_raster(np.full((20, 20), 10 ** -1.2, np.float32))
     fused = flood_map(xr.Dataset({"vh": vh}), optical=opt, params=FloodParams(single_scene_radius_m=0.0))
@@ -352,7 +357,9 @@ def test_exposure_areas():
 def test_layer_specs_match_science_and_registry():
     spec = flood.LAYER_SPECS["flood_class"]
     assert (spec.dtype, spec.nodata, spec.overview_resampling) == ("uint8", 255, "mode")
-    assert [c[2] for c in spec.classes] == ["C8C8C8", "0000FF", "00B4FF", "FF0000", "FF7F00", "7FC97F", "969696"]
+    assert [c[2] for c in spec.classes] == ["C8C8C8", "0000FF", "00B4FF", "FF0000", "FF7F00", "7FC97F", "969696",
+                                            "8C6BB1", "1B9E77"]
+    assert dict((c[0], c[1]) for c in spec.classes)[7] == "water, flood status unknown"
     assert spec.classes == LAYERS["flood_class"].classes
     lik = flood.LAYER_SPECS["flood_likelihood"]
     assert lik.dtype == "float32" and np.isnan(lik.nodata) and lik.overview_resampling == "average"
@@ -381,7 +388,7 @@ def test_sen1floods11_india_single_scene_iou(samples):
 
     def iou(out: xr.Dataset) -> float:
         c = out.flood_class.values
-        return _iou(((c >= 1) & (c <= 5))[keep], water[keep])
+        return _iou(np.isin(c, WATER_CLASSES)[keep], water[keep])
 
     with raise_if_dask_computes():
         lazy = flood_map(post, units="db")  # dB inputs, checked at compute
@@ -398,3 +405,125 @@ def test_sen1floods11_india_single_scene_iou(samples):
     assert sar >= 0.76 > plain
     assert int(out.threshold_method_vv) == 1 and int(out.threshold_method_vh) == 1
     assert opt >= 0.92 and fused >= 0.89
+
+
+# ---- thresholds, evidence weights, region growing, reference water, flooded vegetation ------------
+
+
+def test_kittler_illingworth_on_unequal_gaussians():
+    """A wide dark mode (water, sd 3 dB) and a narrow bright one (land, sd 1 dB): the minimum-error
+    split lies where the two weighted densities cross, nearer the narrow mode than Otsu's."""
+    from scipy.stats import norm
+
+    p = ThresholdParams(fallback=-15.0, tile_px=0, split="ki")
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.normal(-22, 3, 40_000), rng.normal(-12, 1, 60_000)])
+    counts = threshold._histograms(x.reshape(200, 500), p)[0]
+    ki, otsu = threshold.ki_from_histogram(counts, p), threshold.otsu_from_histogram(counts, p)
+    grid = np.linspace(-20, -12, 8001)
+    cross = grid[np.argmin(np.abs(0.4 * norm.pdf(grid, -22, 3) - 0.6 * norm.pdf(grid, -12, 1)))]
+    print(f"\nKI {ki:.2f} dB, Otsu {otsu:.2f} dB, Bayes crossing {cross:.2f} dB")
+    assert abs(ki - cross) < 0.4 and otsu < ki - 1.0
+    res = robust_threshold(make_raster(x.reshape(200, 500)), p)
+    assert int(res.method) == 2 and abs(float(res.threshold) - ki) < 1e-5 and float(res.reliability) >= 0.5
+
+
+def test_fallback_never_outvotes_a_fitted_threshold():
+    """VH has a lake, VV shows no contrast at all (falls back to -15 dB and says 'water' everywhere
+    below it): with reliability weights VH decides; an unweighted mean would flood the land."""
+    ds, water = _lake_scene(0.2, seed=2)
+    rng = np.random.default_rng(3)
+    vv_db = rng.normal(-16.0, 0.5, water.shape)  # unimodal, below the VV fallback: "water" everywhere
+    ds["vv"] = ds.vh.copy(data=_speckle(vv_db, rng))
+    out = flood_map(ds.chunk(64), params=FloodParams(region_growing=False)).compute()
+    assert int(out.threshold_method_vv) == 3 and int(out.threshold_method_vh) == 1
+    assert float(out.weight_vv) == pytest.approx(0.2) and float(out.weight_vh) >= 0.5
+    got = _iou(np.isin(out.flood_class.values, WATER_CLASSES), water)
+    db = {p: to_db(flood.speckle_filter(ds[p], 20.0)) for p in ("vv", "vh")}
+    thr = {"vv": out.threshold_vv, "vh": out.threshold_vh}
+    equal = _iou(flood.sar_water_likelihood(db, thr).values >= 0.5, water)
+    vh_alone = _iou(flood.sar_water_likelihood({"vh": db["vh"]}, thr).values >= 0.5, water)
+    print(f"\nVV fallback + VH fitted: weighted IoU {got:.3f}, equal weights {equal:.3f}, VH alone {vh_alone:.3f}")
+    assert got >= vh_alone - 0.01 and equal < got - 0.05  # measured 0.978, 0.976; equal weights 0.900
+
+
+def test_region_growing_is_exact_over_chunks_and_bounded():
+    lik = np.zeros((60, 50), np.float32)
+    lik[10:40, 5] = 0.99  # a seed column
+    lik[10:40, 6:30] = 0.4  # ambiguous pixels to its right, 24 px wide
+    lik[50:55, 40:45] = 0.4  # ambiguous, no seed: dropped
+    from agromap.disaster.sar_water import grow_water
+
+    ref = grow_water(make_raster(lik), 0.95, 0.27, 10).values
+    assert ref[10:40, 5:16].all() and not ref[10:40, 16:].any()  # 10 steps from the seed, no further
+    assert not ref[50:55, 40:45].any() and not ref[:10].any()
+    for cy, cx in ((7, 9), (13, 5), (60, 50)):
+        lazy = grow_water(make_raster(lik, chunks={"y": cy, "x": cx}), 0.95, 0.27, 10)
+        np.testing.assert_array_equal(lazy.values, ref)
+
+
+def test_region_growing_recovers_bright_water_edges():
+    """A lake whose rim (shallow, wind) is only ~1 dB below land: growth from the dark core keeps the
+    rim that a global threshold misses, without taking the isolated dark fields."""
+    rng = np.random.default_rng(8)
+    n = 128
+    yy, xx = np.mgrid[:n, :n]
+    r = np.hypot(yy - 64, xx - 64)
+    vh = np.where(r < 30, -26.0, np.where(r < 36, -19.0, -15.0))
+    vh[5:12, 5:12] = -19.0  # a dark field far from water
+    ds = xr.Dataset({"vh": make_raster(_speckle(vh, rng))})
+    water = r < 36
+    grown = flood_map(ds.chunk(64)).compute()
+    plain = flood_map(ds, params=FloodParams(region_growing=False))
+    g = np.isin(grown.flood_class.values, WATER_CLASSES)
+    p_ = np.isin(plain.flood_class.values, WATER_CLASSES)
+    print(f"\nbright rim: IoU grown {_iou(g, water):.3f}, plain {_iou(p_, water):.3f}")
+    assert bool(grown.region_growing) and _iou(g, water) > _iou(p_, water) + 0.05
+    assert not g[5:12, 5:12].any()
+
+
+def test_without_reference_water_is_unknown_status_and_no_flood():
+    ds, water = _lake_scene(0.2, seed=4)
+    none = flood_map(ds).compute()
+    assert set(np.unique(none.flood_class.values)) <= {0, 7} and (none.flood_class.values == 7).any()
+    assert not bool(none.flood_detected) and none.attrs["reference_water"] == "none"
+    # Half of the lake is known normal water: the other half is flood, and a flood is detected.
+    ref = make_raster(water & (np.arange(256)[None, :] < 150))
+    known = flood_map(ds, reference=ref).compute()
+    cls = known.flood_class.values
+    assert known.attrs["reference_water"] == "supplied layer" and bool(known.flood_detected)
+    assert (cls[ref.values] == 1).all() and (cls == 2).sum() > 0.8 * (water & ~ref.values).sum()
+    assert not (cls == 7).any()
+
+
+def test_flooded_vegetation_double_bounce():
+    """Pre/post pair: a crop patch where VV rises 5 dB and VH 1 dB (VV/VH + 4 dB) is flooded
+    vegetation (8); a patch where both rise 5 dB (ratio unchanged: growth, moisture) is not."""
+    rng = np.random.default_rng(9)
+    n = 96
+    vv_pre, vh_pre = np.full((n, n), -10.0), np.full((n, n), -16.0)
+    vv_post, vh_post = vv_pre.copy(), vh_pre.copy()
+    vv_post[10:40, 10:40] += 5.0
+    vh_post[10:40, 10:40] += 1.0
+    vv_post[50:80, 50:80] += 5.0
+    vh_post[50:80, 50:80] += 5.0
+    vv_post[60:90, 5:35], vh_post[60:90, 5:35] = -22.0, -28.0  # open flood water
+    crop = np.ones((n, n), bool)
+    crop[:, 90:] = False
+    post = xr.Dataset({"vv": make_raster(_speckle(vv_post, rng)), "vh": make_raster(_speckle(vh_post, rng))})
+    pre = xr.concat([xr.Dataset({"vv": make_raster(_speckle(vv_pre, rng)), "vh": make_raster(_speckle(vh_pre, rng))})
+                     for _ in range(3)], "time").assign_coords(time=pd_dates(3))
+    with raise_if_dask_computes():
+        lazy = flood_map(post.chunk(48), pre.chunk({"y": 48, "x": 48}), cropland=make_raster(crop, chunks=48))
+    out = lazy.compute()
+    cls = out.flood_class.values
+    inner = (slice(14, 36), slice(14, 36))
+    print(f"\nflooded vegetation: class 8 on the double-bounce patch {(cls[inner] == 8).mean():.3f}, "
+          f"on the all-rise patch {(cls[54:76, 54:76] == 8).mean():.3f}, open water class 3 {(cls[64:86, 9:31] == 3).mean():.3f}")
+    assert (cls[inner] == 8).mean() > 0.95 and (cls[54:76, 54:76] == 8).mean() < 0.01
+    assert (cls[64:86, 9:31] == 3).mean() > 0.95 and bool(out.flood_detected)
+    assert (cls[:, 92:] != 8).all()  # not vegetated: never flooded vegetation
+
+
+def pd_dates(k: int) -> np.ndarray:
+    return np.array([f"2023-07-{d:02d}" for d in range(1, 1 + 12 * k, 12)], "datetime64[ns]")

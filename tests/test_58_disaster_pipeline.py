@@ -59,7 +59,7 @@ def test_flood_outputs_are_tagged_and_valid(disaster_run, offline_validator):
     with rasterio.open(path) as src:
         tags = src.tags()
         assert tags["FLOOD_DETECTED"] == "true" and float(tags["VALID_FRACTION"]) > 0.99
-        assert src.colormap(1)[4][:3] == (255, 127, 0)  # flooded rice, SCIENCE.md §6.2
+        assert src.colormap(1)[4][:3] == (255, 127, 0)  # flooded rice, docs/science/disaster.md#flood-classes
         assert src.tags(1)["CLASS_5"] == "managed paddy water"
     item = json.loads(path.with_suffix(".json").read_text())
     assert item["properties"]["flood_detected"] is True
@@ -81,10 +81,32 @@ def test_real_chip_iou(disaster_run):
     flood = _read(out / "assam_flood" / "flood_class_20160812.tif")
     label = _read(CHIP / "India_900498_LabelHand.tif")
     known = label >= 0
-    water = np.isin(flood, (1, 2, 3, 4, 5)) & known
+    water = np.isin(flood, (1, 2, 3, 4, 5, 7, 8)) & known
     truth = (label == 1) & known
     iou = (water & truth).sum() / (water | truth).sum()
     assert iou > 0.89, iou
+
+
+def test_real_chip_without_reference_water_is_not_called_flood(disaster_run):
+    """No reference water and no pre-event date: the Brahmaputra channel is water of unknown status, not flood."""
+    out, result = disaster_run
+    path = out / "assam_flood" / "flood_class_20160812.tif"
+    flood = _read(path)
+    assert (flood == 7).mean() > 0.3 and not np.isin(flood, (1, 2, 3, 4, 8)).any()
+    with rasterio.open(path) as src:
+        tags = src.tags()
+    assert tags["FLOOD_DETECTED"] == "false"
+    assert 0.5 <= float(tags["WEIGHT_VV"]) <= 1 and 0.5 <= float(tags["WEIGHT_VH"]) <= 1  # both fitted
+    assert float(tags["WEIGHT_OPTICAL"]) == 1.0
+    item = json.loads(path.with_suffix(".json").read_text())
+    props = item["properties"]
+    assert props["flood_detected"] is False and props["agromap:reference_water"] == "none"
+    assert props["agromap:threshold_split"] == "otsu"
+    assert any("assam_flood" in w and "flood status unknown" in w for w in result.manifest["warnings"])
+    # The delta has pre-event dates: its reference water comes from them, and no warning is raised for it.
+    delta = json.loads((out / "delta" / "flood_class_20230830.json").read_text())["properties"]
+    assert delta["agromap:reference_water"] == "pre-event dates"
+    assert not any("delta" in w and "reference" in w for w in result.manifest["warnings"])
 
 
 def test_burn_layers_on_the_burn_scar(disaster_run):

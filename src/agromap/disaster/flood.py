@@ -1,37 +1,45 @@
-"""Flood extent and flood classes from Sentinel-1 (and Sentinel-2 when clear), lazily (SCIENCE.md §6.1-6.2).
+"""Flood extent and flood classes from Sentinel-1 (and Sentinel-2 when clear), lazily.
 
-Evidence
---------
+Evidence (accuracy on hand-labelled chips and the choices behind it: docs/flood.md)
+----------------------------------------------------------------------------------
 - **Change detection** when a pre-event scene exists, UN-SPIDER Recommended Practice: focal mean
   over a 50 m circle in linear power, then ``post_db / pre_db > 1.25`` on VH (``change_rule`` may
   use ``post - pre < -3 dB`` instead, or both). ``require_dark_post`` (default, a recommendation)
   also asks the post scene to be below its own automatic water threshold, which removes harvest and
-  soil-moisture drops; ``require_dark_post=False`` reproduces the RP exactly.
+  soil-moisture drops; ``require_dark_post=False`` reproduces the RP exactly. A rise of VV and of
+  VV/VH by >= 3 dB on vegetated land is flooded vegetation (double bounce, :mod:`.sar_water`).
 - **Single scene** (no pre-event scene): VV and VH are each thresholded by
-  :func:`~agromap.disaster.threshold.robust_threshold` (B-max tile Otsu, bimodality check,
+  :func:`~agromap.disaster.threshold.robust_threshold` (split of bimodal tiles, bimodality check,
   published fallback), after a 20 m focal mean. Each polarisation gives a logistic membership
-  ``1 / (1 + exp(-(t - x_db) / 1 dB))``; the radar water likelihood is their mean.
+  ``1 / (1 + exp(-(t - x_db) / 1 dB))``; the radar water likelihood is their mean weighted by the
+  reliability of each threshold (a fallback never outvotes a fitted split). When a threshold was
+  fitted, water is grown from confident seeds (3 dB below the thresholds) into the ambiguous range
+  (up to 1 dB above), at most ``grow_px`` pixels (:func:`~agromap.disaster.sar_water.grow_water`).
 - **Optical**: MNDWI (or NDWI) with SCL {0, 1, 3, 8, 9, 10} masked, membership
   ``1 / (1 + exp(-(index - t) / 0.05))`` with t = 0 (or an automatic threshold).
 - **Fusion rule**: where radar and optical are both valid, the likelihood is the mean of the two
-  memberships, so a pixel is water when the summed evidence says so (one confident source wins
-  over a hesitant one; equal confidence in opposite directions gives 0.5 = water); where only one
-  is valid (cloud, swath edge) that one is used alone. Water = likelihood >= 0.5.
+  memberships weighted by their reliabilities (the radar's is its best threshold's; a fixed
+  optical threshold has ``optical_weight`` 1), so a pixel is water when the summed evidence says
+  so; where only one is valid (cloud, swath edge) that one is used alone. Water = likelihood >= 0.5
+  where optical is fused, else the grown radar water.
 
-Classes (uint8, nodata 255; precedence 6 > 1 > 5 > 4 > 3 > 2 > 0; no observation = 255 wins)
---------------------------------------------------------------------------------------------
+Classes (uint8, nodata 255; precedence 6 > 1 > 5 > 7 > 8 > 4 > 3 > 2 > 0; no observation = 255 wins)
+------------------------------------------------------------------------------------------------
 1 reference water: a supplied mask (e.g. JRC GSW occurrence >= 75 %), else water on at least
 ``reference_frequency`` of the pre-event dates (rice-mask pixels never, they are managed water);
 6 excluded: slope > 5 deg (from a DEM), HAND > 15 m, or a supplied exclusion mask; flood pixels
 (water, observed, not reference, not excluded) in connected groups of fewer than ``mmu_pixels``
 are dropped; the rest are 5 on rice in its own puddling/transplanting window (transplanting DOY
-- 14 d to + 20 d), 4 on other rice, 3 on cropland, 2 elsewhere.
+- 14 d to + 20 d), 4 on other rice, 3 on cropland, 2 elsewhere; 8 flooded vegetation (pre-event
+scene needed). **Without reference water** (no mask, no pre-event date) nothing tells permanent
+water from flood: water is 7 "water, flood status unknown" and ``flood_detected`` stays False.
 
-Exactness over dask: the focal mean and slope use ``map_overlap`` with the kernel radius, and the
-minimum mapping unit uses ``map_overlap`` with a margin of ``mmu_pixels - 1``: a component smaller
-than N pixels spans fewer than N pixels in any direction, so it lies inside the margin, and a
-larger one has N connected pixels within that distance. Numpy and any chunking give identical
-classes. Value checks (dB/linear confusion, all-NaN) run inside the graph and raise at compute.
+Exactness over dask: the focal mean, slope and region growing use ``map_overlap`` with the kernel
+radius (growth: ``grow_px``), and the minimum mapping unit uses ``map_overlap`` with a margin of
+``mmu_pixels - 1``: a component smaller than N pixels spans fewer than N pixels in any direction,
+so it lies inside the margin, and a larger one has N connected pixels within that distance. Numpy
+and any chunking give identical classes. Value checks (dB/linear confusion, all-NaN) run inside
+the graph and raise at compute.
 """
 
 from __future__ import annotations
@@ -49,6 +57,8 @@ from scipy import ndimage
 from ..errors import ConfigError, InputError, NoValidDataError, SarUnitsError
 from ..io.grid import geobox_of, require_same_grid
 from ..io.layers import _FLOOD_CLASSES, LayerSpec
+from .sar_water import (_overlap, _sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at,
+                        weighted_membership)
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
 
 __all__ = [
@@ -58,12 +68,12 @@ __all__ = [
     "slope_degrees", "pixel_size_m",
 ]  # fmt: skip
 
-#: (value, name, colour) of ``flood_class`` (SCIENCE.md §6.2); 255 is nodata. One table for all.
+#: (value, name, colour) of ``flood_class``; 255 is nodata. One table for all (:mod:`agromap.io.layers`).
 FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = _FLOOD_CLASSES
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "flood_class": LayerSpec("flood_class", "class", "uint8", 255, "class",
-                             "Flood classes (SCIENCE.md §6.2; precedence 6>1>5>4>3>2>0)", classes=FLOOD_CLASSES),
+                             "Flood classes (precedence 6>1>5>7>8>4>3>2>0)", classes=FLOOD_CLASSES),
     "flood_likelihood": LayerSpec("flood_likelihood", "continuous", "float32", float("nan"), "1",
                                   "Water likelihood 0-1 (fused radar/optical evidence; >= 0.5 is water)"),
 }
@@ -92,12 +102,26 @@ class FloodParams:
     vh: ThresholdParams = SAR_VH
     sar_scale_db: float = 1.0
     """Width (dB) of the logistic SAR memberships."""
+    region_growing: bool = True
+    """Single scene: grow confident water (seeds) into the ambiguous range (:mod:`.sar_water`)."""
+    seed_db: float = 3.0
+    """Seeds: likelihood of a pixel this many dB below the thresholds (0.95 for 1-dB memberships)."""
+    grow_db: float = 1.0
+    """Growth: likelihood of a pixel this many dB above the thresholds (0.27 for 1-dB memberships)."""
+    grow_px: int = 10
+    """Maximum growth from a seed, in pixels (100 m at 10 m)."""
+    fv_rise_db: float = 3.0
+    """Flooded vegetation: minimum rise of VV, post minus pre (dB)."""
+    fv_ratio_rise_db: float = 3.0
+    """Flooded vegetation: minimum rise of the VV/VH ratio, post minus pre (dB)."""
     ratio_scale: float = 0.05
     """Width of the logistic change-ratio membership."""
     optical_index: Literal["mndwi", "ndwi"] = "mndwi"
     optical_threshold: float | None = 0.0
     """Fixed index threshold; None = automatic (robust Otsu on the index)."""
     optical_scale: float = 0.05
+    optical_weight: float = 1.0
+    """Reliability of a fixed optical threshold (an automatic one gets its own, 0.2 to 1)."""
     scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10)
     reference_frequency: float = 0.75
     """Minimum share of pre-event dates that are water for reference water (hydrafloods: 75 %)."""
@@ -125,31 +149,6 @@ def pixel_size_m(arr: xr.DataArray | xr.Dataset) -> tuple[float, float]:
     if "metre" not in str(g.crs.units[0]):
         raise ConfigError(f"grid units are {g.crs.units}, not metres; reproject to a metric CRS (e.g. UTM).")
     return ry, rx
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))).astype(np.float32)
-
-
-def _ufunc(kernel: Any, *args: Any, dtype: Any = np.float32, core: list[list[str]] | None = None,
-           **kwargs: Any) -> xr.DataArray:
-    out: xr.DataArray = xr.apply_ufunc(kernel, *args, kwargs=kwargs, input_core_dims=core,
-                                       dask="parallelized", output_dtypes=[dtype])
-    return out
-
-
-def _overlap(kernel: Any, arr: xr.DataArray, depth: int, dtype: Any, **kwargs: Any) -> xr.DataArray:
-    """Apply a spatial kernel on the last two axes; exact over dask via ``map_overlap``."""
-    data = arr.data
-    if is_dask_collection(data) and depth > 0:
-        d = {arr.ndim - 2: depth, arr.ndim - 1: depth} | {i: 0 for i in range(arr.ndim - 2)}
-        data = data.map_overlap(kernel, depth=d, boundary="none", dtype=dtype,
-                                meta=np.empty((0,) * arr.ndim, dtype=dtype), **kwargs)
-    elif is_dask_collection(data):
-        data = data.map_blocks(kernel, dtype=dtype, meta=np.empty((0,) * arr.ndim, dtype=dtype), **kwargs)
-    else:
-        data = kernel(np.asarray(data), **kwargs)
-    return arr.copy(data=data)
 
 
 # ---- input checks that run inside the graph --------------------------------------------------
@@ -296,24 +295,16 @@ def slope_degrees(dem: xr.DataArray) -> xr.DataArray:
 # ---- evidence -----------------------------------------------------------------------------------
 
 
-def _sar_water_kernel(*args: np.ndarray, scale: float) -> np.ndarray:
-    num = cnt = 0
-    for x, t in zip(args[::2], args[1::2], strict=True):
-        m = _sigmoid((np.asarray(t, np.float32) - x) / np.float32(scale))
-        ok = np.isfinite(x)
-        num = num + np.where(ok, m, 0.0)
-        cnt = cnt + ok
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(np.asarray(cnt) > 0, num / np.maximum(cnt, 1), np.nan).astype(np.float32)
+def sar_water_likelihood(db: dict[str, xr.DataArray], thresholds: dict[str, Any], scale_db: float = 1.0,
+                         weights: dict[str, Any] | None = None) -> xr.DataArray:
+    """Weighted mean over polarisations of ``1 / (1 + exp(-(t - x_db) / scale_db))``; float32 0-1, NaN = no data.
 
-
-def sar_water_likelihood(db: dict[str, xr.DataArray], thresholds: dict[str, xr.DataArray],
-                         scale_db: float = 1.0) -> xr.DataArray:
-    """Mean over polarisations of ``1 / (1 + exp(-(t - x_db) / scale_db))``; float32 0-1, NaN = no data."""
-    args: list[Any] = []
-    for pol in db:
-        args += [db[pol], thresholds[pol]]
-    return _ufunc(_sar_water_kernel, *args, scale=scale_db).rename("sar_water_likelihood")
+    ``weights`` (default: equal) are the thresholds' reliabilities, so a fallback threshold never
+    outvotes a fitted one (:mod:`agromap.disaster.sar_water`).
+    """
+    w = weights or {}
+    return weighted_membership([(membership(db[pol], thresholds[pol], scale=scale_db), w.get(pol, 1.0))
+                                for pol in db]).rename("sar_water_likelihood")
 
 
 def _change_kernel(post: np.ndarray, pre: np.ndarray, t_dark: np.ndarray, *, p: FloodParams) -> np.ndarray:
@@ -461,11 +452,14 @@ def _single_date(ds: xr.Dataset, role: str) -> tuple[xr.Dataset, Any]:
     return ds.isel(time=0, drop=True), t
 
 
-def _class_kernel(*masks: np.ndarray) -> np.ndarray:
-    flood, valid, ref, excl, rice, crop, managed = (np.asarray(m, dtype=bool) for m in masks)
+def _class_kernel(*masks: np.ndarray, referenced: bool) -> np.ndarray:
+    flood, valid, ref, excl, rice, crop, managed, fveg = (np.asarray(m, dtype=bool) for m in masks)
     out = np.where(flood, np.uint8(2), np.uint8(0))
     out = np.where(flood & crop, np.uint8(3), out)
     out = np.where(flood & rice, np.uint8(4), out)
+    out = np.where(fveg & ~flood, np.uint8(8), out)
+    if not referenced:  # water, but nothing says what is normally water here: not "flood"
+        out = np.where(flood, np.uint8(7), out)
     out = np.where(flood & managed, np.uint8(5), out)
     out = np.where(ref, np.uint8(1), out)
     out = np.where(excl, np.uint8(6), out)
@@ -473,16 +467,12 @@ def _class_kernel(*masks: np.ndarray) -> np.ndarray:
     return np.broadcast_to(out, np.broadcast_shapes(*(m.shape for m in (flood, valid)))).copy()
 
 
-def _candidate_kernel(lik: np.ndarray, ref: np.ndarray, excl: np.ndarray) -> np.ndarray:
-    return np.isfinite(lik) & (lik >= 0.5) & ~np.asarray(ref, dtype=bool) & ~np.asarray(excl, dtype=bool)
+def _candidate_kernel(water: np.ndarray, ref: np.ndarray, excl: np.ndarray) -> np.ndarray:
+    return np.asarray(water, dtype=bool) & ~np.asarray(ref, dtype=bool) & ~np.asarray(excl, dtype=bool)
 
 
-def _mean_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ok_a, ok_b = np.isfinite(a), np.isfinite(b)
-    s = np.where(ok_a, a, 0.0) + np.where(ok_b, b, 0.0)
-    n = ok_a.astype(np.float32) + ok_b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, s / n, np.nan).astype(np.float32)
+def _select_kernel(fitted: np.ndarray, grown: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    return np.where(np.asarray(fitted, dtype=bool), grown, plain)
 
 
 def _latest_kernel(x: np.ndarray) -> np.ndarray:
@@ -564,27 +554,54 @@ def _validate(post: xr.Dataset | None, pre: xr.Dataset | None, optical: xr.Datas
     return _Scene(post, pre, optical, event_date, pols)
 
 
-def _radar(sc: _Scene, rice: xr.DataArray | None, p: FloodParams, units: Any,
-           out: xr.Dataset) -> tuple[xr.DataArray, Any]:
-    """Radar water/flood likelihood and the derived reference water (False when none)."""
+@dataclass
+class _Radar:
+    """What the SAR scenes say (internal): weighted water evidence, reference water, flooded vegetation."""
+
+    sources: list[tuple[xr.DataArray, Any]]
+    """(membership, weight) pairs for :func:`~agromap.disaster.sar_water.weighted_membership`."""
+    fitted: Any
+    """Lazy 0-d bool: at least one threshold was fitted (not a fallback)."""
+    weight: Any
+    """Reliability of the radar as a whole against other sensors: its best threshold's."""
+    ref: Any = False
+    fveg: Any = False
+
+
+def _radar(sc: _Scene, rice: xr.DataArray | None, cropland: xr.DataArray | None, p: FloodParams, units: Any,
+           out: xr.Dataset) -> _Radar:
     post = sc.post if sc.post is not None else xr.Dataset()  # the caller checked that post exists
     radius = p.speckle_radius_m if sc.pre is not None else p.single_scene_radius_m
     post_db = _sar_db(post, sc.pols, units, radius)
-    thresholds = {}
+    thresholds, weights, fitted = {}, {}, []
     for pol in sc.pols:
         res = robust_threshold(post_db[pol], p.vv if pol == "vv" else p.vh)
         thresholds[pol] = out[f"threshold_{pol}"] = res.threshold
         out[f"threshold_method_{pol}"] = res.method
+        weights[pol] = out[f"weight_{pol}"] = res.reliability
+        fitted.append((res.method == 1) | (res.method == 2))
+    any_fitted, best = fitted[0], weights[sc.pols[0]]
+    for pol, f in zip(sc.pols[1:], fitted[1:], strict=True):
+        any_fitted, best = any_fitted | f, np.maximum(best, weights[pol])
     if sc.pre is None:
-        return sar_water_likelihood(post_db, thresholds, p.sar_scale_db), False
+        return _Radar([(membership(post_db[pol], thresholds[pol], scale=p.sar_scale_db), weights[pol])
+                       for pol in sc.pols], any_fitted, best)
     cp = p.change_polarisation
     _require_bands(sc.pre, (cp,), "pre-event")
     _require_bands(post, (cp,), "post-event")
     pre_db = _sar_db(sc.pre, [b for b in sc.pols if b in sc.pre], units, p.speckle_radius_m)
-    before = _latest(pre_db[cp]) if "time" in pre_db[cp].dims else pre_db[cp]
-    lik = change_likelihood(post_db[cp], before, thresholds[cp], p)
-    ref = reference_water(sar_water_likelihood(pre_db, thresholds, p.sar_scale_db), p.reference_frequency)
-    return lik, (ref & ~rice.astype(bool) if rice is not None else ref)
+    before = {b: (_latest(v) if "time" in v.dims else v) for b, v in pre_db.items()}
+    lik = change_likelihood(post_db[cp], before[cp], thresholds[cp], p)
+    ref = reference_water(sar_water_likelihood(pre_db, thresholds, p.sar_scale_db, weights), p.reference_frequency)
+    fveg: Any = False
+    if all(b in post_db and b in before for b in ("vv", "vh")):
+        veg: Any = True
+        if rice is not None or cropland is not None:
+            veg = False
+            for m in (rice, cropland):
+                veg = veg | m.astype(bool) if m is not None else veg
+        fveg = flooded_vegetation(post_db, before, veg, p.fv_rise_db, p.fv_ratio_rise_db)
+    return _Radar([(lik, 1.0)], any_fitted, 1.0, ref & ~rice.astype(bool) if rice is not None else ref, fveg)
 
 
 def flood_map(
@@ -603,7 +620,7 @@ def flood_map(
     units: Literal["linear", "db"] = "linear",
     params: FloodParams = FloodParams(),  # noqa: B008 (frozen)
 ) -> xr.Dataset:
-    """Flood classes and water likelihood for one event date (SCIENCE.md §6.1-6.2).
+    """Flood classes and water likelihood for one event date.
 
     Parameters
     ----------
@@ -637,8 +654,12 @@ def flood_map(
     xarray.Dataset
         ``flood_class`` uint8 ``(y, x)`` (:data:`FLOOD_CLASSES`, 255 = no observation),
         ``flood_likelihood`` float32 0-1 (NaN = no observation), 0-d ``flood_detected`` bool,
-        ``valid_fraction`` float32, and per thresholded band ``threshold_<band>`` float32 and
-        ``threshold_method_<band>`` uint8 (:data:`~agromap.disaster.threshold.THRESHOLD_METHODS`).
+        ``valid_fraction`` float32, per thresholded band ``threshold_<band>`` float32,
+        ``threshold_method_<band>`` uint8 (:data:`~agromap.disaster.threshold.THRESHOLD_METHODS`)
+        and ``weight_<band>`` float32 (its reliability in the fusion; ``weight_optical`` too when
+        optical is fused), and ``region_growing`` bool (single scene: whether water was grown
+        from seeds, i.e. a threshold was fitted). ``attrs["reference_water"]`` says where normal
+        water came from: "supplied layer", "pre-event dates" or "none" (then water is class 7).
         Lazy for dask inputs; identical for numpy and any chunking.
 
     Raises
@@ -651,37 +672,67 @@ def flood_map(
     p = params
     sc = _validate(post, pre, optical, event_date, (reference, rice, cropland, dem, hand, exclude))
     out = xr.Dataset()
-    lik: xr.DataArray | None = None
-    ref: Any = False
+    sources: list[tuple[xr.DataArray, Any]] = []
+    radar: _Radar | None = None
     if sc.post is not None:
-        lik, ref = _radar(sc, rice, p, units, out)
+        radar = _radar(sc, rice, cropland, p, units, out)
+        # Polarisations are weighed against each other first; the radar then counts as one
+        # sensor against the optical one, with the reliability of its best threshold.
+        rlik = radar.sources[0][0] if len(radar.sources) == 1 else weighted_membership(radar.sources)
+        sources.append((rlik, radar.weight))
+    ref: Any = radar.ref if radar is not None else False
     if reference is not None:
         ref = reference.astype(bool)
+    referenced = reference is not None or sc.pre is not None
+    olik: xr.DataArray | None = None
     if sc.optical is not None:
         olik, othr = optical_water_likelihood(sc.optical, p)
+        wopt: Any = p.optical_weight
         if othr is not None:
             out["threshold_optical"], out["threshold_method_optical"] = othr.threshold, othr.method
-        lik = olik if lik is None else _ufunc(_mean_kernel, lik, olik)
-    if lik is None:  # unreachable (_validate), but keeps type checkers informed
+            wopt = othr.reliability
+        out["weight_optical"] = xr.DataArray(np.float32(wopt)) if not isinstance(wopt, xr.DataArray) else wopt
+        sources.append((olik, wopt))
+    if not sources:  # unreachable (_validate), but keeps type checkers informed
         raise ConfigError("flood_map needs a post-event SAR scene or an optical scene.")
+    lik = sources[0][0] if len(sources) == 1 else weighted_membership(sources)
+    plain = _ufunc(np.greater_equal, lik, np.float32(0.5), dtype=np.bool_)
+    water: Any = plain
+    if radar is not None and sc.pre is None and p.region_growing:
+        # The seed and growth levels are in dB of backscatter: they apply where the radar decides
+        # alone; where a clear optical scene is fused, the fused likelihood decides.
+        rlik = sources[0][0]
+        grown = grow_water(rlik, membership_at(p.seed_db, p.sar_scale_db),
+                           membership_at(-p.grow_db, p.sar_scale_db), p.grow_px)
+        radar_water = _ufunc(_select_kernel, radar.fitted, grown, rlik >= 0.5, dtype=np.bool_)
+        water = radar_water if olik is None else _ufunc(_select_kernel, np.isfinite(olik), plain, radar_water,
+                                                        dtype=np.bool_)
+        out["region_growing"] = radar.fitted
     excl = _exclusion(dem, hand, exclude, p)
-    flood = minimum_mapping_unit(_ufunc(_candidate_kernel, lik, ref, excl, dtype=np.bool_), p.mmu_pixels,
+    flood = minimum_mapping_unit(_ufunc(_candidate_kernel, water, ref, excl, dtype=np.bool_), p.mmu_pixels,
                                  eight_connected=p.eight_connected)
+    fveg: Any = False
+    if radar is not None and not isinstance(radar.fveg, bool):
+        fveg = _ufunc(_candidate_kernel, radar.fveg, ref, excl, dtype=np.bool_)
     managed: Any = False
     if rice is not None and transplant_doy is not None:
         if sc.event_date is None:
             raise ConfigError("managed paddy water needs the event date: pass event_date= or a time coordinate.")
         managed = managed_paddy_water(rice, transplant_doy, sc.event_date, p)
     masks = [m.astype(bool) if m is not None else False for m in (rice, cropland)]
-    cls = _ufunc(_class_kernel, flood, _ufunc(np.isfinite, lik, dtype=np.bool_), ref, excl, *masks, managed,
-                 dtype=np.uint8)
+    cls = _ufunc(_class_kernel, flood, _ufunc(np.isfinite, lik, dtype=np.bool_), ref, excl, *masks, managed, fveg,
+                 dtype=np.uint8, referenced=referenced)
     out["flood_class"] = cls.rename("flood_class").assign_attrs(
         units="class", nodata=255, flag_values=[c[0] for c in FLOOD_CLASSES],
-        flag_meanings=" ".join(c[1].replace(" / ", "_or_").replace(" ", "_") for c in FLOOD_CLASSES),
-        method="optical" if sc.post is None else "change detection" if sc.pre is not None else "single scene")
+        flag_meanings=" ".join(c[1].replace(" / ", "_or_").replace(",", "").replace(" ", "_") for c in FLOOD_CLASSES),
+        method="optical" if sc.post is None else "change detection" if sc.pre is not None else "single scene",
+        reference_water="supplied layer" if reference is not None else "pre-event dates" if sc.pre is not None
+        else "none")
     out["flood_likelihood"] = lik.rename("flood_likelihood").assign_attrs(units="1", long_name="water likelihood")
-    out["flood_detected"] = ((cls >= 2) & (cls <= 4)).any()
+    # Flood is only established against reference water: without it, water is class 7, never flood.
+    out["flood_detected"] = (((cls >= 2) & (cls <= 4)) | (cls == 8)).any()
     out["valid_fraction"] = (cls != 255).mean().astype(np.float32)
     if sc.event_date is not None:
         out.attrs["event_date"] = str(np.datetime64(sc.event_date, "D"))
+    out.attrs["reference_water"] = out["flood_class"].attrs["reference_water"]
     return out

@@ -1,9 +1,9 @@
 """Robust automatic thresholding (Otsu with tile selection, bimodality check and fallbacks), lazily.
 
 A plain global Otsu needs a bimodal histogram: on a scene that is 1 % or 98 % water it splits
-the dominant mode and maps half of the land (or half of the water) wrongly (PITFALLS.md C4,
+the dominant mode and maps half of the land (or half of the water) wrongly (docs/science/disaster.md#flood-thresholds,
 ASFHyP3/asf-tools#79). This module follows the B-max Otsu of Cao et al. (2019) as used in
-[Markert2020] (SCIENCE.md §6.1):
+[Markert2020] (docs/science/disaster.md#flood-thresholds):
 
 1. One pass over the data, blockwise: every block is cut into square tiles of ``tile_px`` pixels
    (on global pixel positions: the array is rechunked to tile-aligned chunks when needed) and a
@@ -18,15 +18,24 @@ ASFHyP3/asf-tools#79). This module follows the B-max Otsu of Cao et al. (2019) a
    returns the sum of its qualifying tiles' histograms and the global histogram: integer counts,
    so numpy and any chunking give identical results. Unlike GEE's ``max_boxes`` (a compute limit),
    every qualifying tile is used.
-3. One small task computes ``skimage.filters.threshold_otsu(hist=(counts, centres))`` on the
-   qualifying-tile histogram; the split is accepted when Ashman's D >= ``ashman_min`` and it is
-   plausible. Otherwise the global histogram is tried with both checks (B >= ``bmax_min``, D), and
-   finally the published ``fallback`` value (unverified, SCIENCE.md §6.1) is used.
+3. One small task splits the qualifying-tile histogram with
+   ``skimage.filters.threshold_otsu(hist=(counts, centres))`` (``split="otsu"``, the default) or
+   with the minimum-error threshold of Kittler & Illingworth (1986) (``split="ki"``: two Gaussian
+   classes of their own variance; SAR water in dB is wider than land, so its split sits nearer the
+   land mode and misses less wide-ranging water, but takes more dark land). The split is
+   accepted when Ashman's D >= ``ashman_min`` and it is plausible. Otherwise the global histogram
+   is tried with both checks (B >= ``bmax_min``, D), and finally the published ``fallback`` value
+   is used.
+4. A ``reliability`` in (0, 1] states how much the threshold can be trusted, for weighting the
+   evidence of several polarisations and sensors: ``0.5 + 0.5 * clip((D - ashman_min) / 2, 0, 1)``
+   for a fitted split (0.5 at the acceptance limit, 1 for D >= ashman_min + 2, i.e. well separated
+   modes) and ``fallback_weight`` (0.2) for the fallback, so a fallback never outvotes a fitted
+   threshold.
 
 The threshold is returned as the upper edge of the Otsu bin, so "low class" means ``x < threshold``
 exactly as the histogram split it. Everything stays lazy: the result is a Dataset of 0-d arrays
-(threshold, method code, B, D, tile count, valid count) that the runner computes with the outputs
-and records in the manifest (STYLE.md §3).
+(threshold, method code, B, D, tile count, valid count, reliability) that the runner computes with the outputs
+and records in the manifest (docs/architecture.md#laziness-and-one-compute).
 """
 
 from __future__ import annotations
@@ -51,14 +60,16 @@ __all__ = [
     "robust_threshold",
     "tile_histograms",
     "otsu_from_histogram",
+    "ki_from_histogram",
     "bimodality",
+    "reliability",
 ]
 
 #: Codes of the ``method`` variable returned by :func:`robust_threshold`.
 THRESHOLD_METHODS: dict[int, str] = {
     0: "no_valid_data (fallback value used)",
-    1: "bmax_otsu (Otsu on tiles with both classes, Markert 2020)",
-    2: "global_otsu (bimodal global histogram)",
+    1: "tiles (split of the tiles holding both classes, Cao 2019 / Markert 2020)",
+    2: "global (split of a bimodal global histogram)",
     3: "fallback (published value; histogram not bimodal)",
 }
 
@@ -68,7 +79,7 @@ class ThresholdParams:
     """Parameters of :func:`robust_threshold`; frozen, so it tokenizes into the dask graph."""
 
     fallback: float
-    """Threshold used when no bimodal split is found (dB for SAR; SCIENCE.md §6.1, unverified)."""
+    """Threshold used when no bimodal split is found (dB for SAR; unverified, docs/science/disaster.md#flood-thresholds)."""
     value_range: tuple[float, float] = (-40.0, 5.0)
     """Histogram range; finite values outside it are clipped into the end bins."""
     plausible: tuple[float, float] = (-math.inf, math.inf)
@@ -87,6 +98,10 @@ class ThresholdParams:
     """Minimum share of each class within a qualifying tile."""
     min_valid: int = 100
     """Fewer valid pixels than this: method 0, fallback value."""
+    split: str = "otsu"
+    """Histogram split: ``"otsu"`` or ``"ki"`` (Kittler-Illingworth minimum error; docs/flood.md compares them)."""
+    fallback_weight: float = 0.2
+    """Reliability of the fallback value (a fitted split has 0.5 to 1)."""
 
     def __post_init__(self) -> None:
         lo, hi = self.value_range
@@ -98,6 +113,10 @@ class ThresholdParams:
             raise ConfigError(f"tile_px must be 0 (no tiles) or >= 4 pixels, got {self.tile_px}.")
         if not 0.0 < self.bmax_min < 1.0:
             raise ConfigError(f"bmax_min must be within (0, 1), got {self.bmax_min}.")
+        if self.split not in ("ki", "otsu"):
+            raise ConfigError(f"split must be 'ki' or 'otsu', got {self.split!r}.")
+        if not 0.0 < self.fallback_weight < 0.5:
+            raise ConfigError(f"fallback_weight must be within (0, 0.5), below any fitted split, got {self.fallback_weight}.")
         if not self.plausible[0] < self.plausible[1]:
             raise ConfigError(f"plausible must be (low, high) with low < high, got {self.plausible}.")
 
@@ -111,7 +130,7 @@ class ThresholdParams:
 SAR_VV = ThresholdParams(fallback=-15.0, plausible=(-24.0, -11.0))
 #: Sentinel-1 VH in dB: fallback -20 dB, water/land splits plausible within (-28, -16) dB.
 SAR_VH = ThresholdParams(fallback=-20.0, plausible=(-28.0, -16.0))
-#: MNDWI (unitless): fallback 0, splits plausible within (-0.3, 0.5) (SCIENCE.md §6.1, unverified).
+#: MNDWI (unitless): fallback 0, splits plausible within (-0.3, 0.5) (unverified, docs/science/disaster.md#flood-thresholds).
 OPTICAL_MNDWI = ThresholdParams(fallback=0.0, value_range=(-1.0, 1.0), plausible=(-0.3, 0.5))
 
 
@@ -211,6 +230,48 @@ def otsu_from_histogram(counts: np.ndarray, params: ThresholdParams) -> float:
     return float(edges[min(k + 1, params.bins)])
 
 
+def ki_from_histogram(counts: np.ndarray, params: ThresholdParams) -> float:
+    """Kittler-Illingworth minimum-error threshold of a histogram: the upper edge of the split bin.
+
+    Minimises ``J(k) = P1 ln(s1^2) + P2 ln(s2^2) - 2 (P1 ln P1 + P2 ln P2)`` over the splits
+    with two non-degenerate classes (Kittler & Illingworth 1986, "Minimum error thresholding",
+    Pattern Recognition 19(1):41-47). NaN when no such split exists.
+    """
+    edges = params.edges
+    centres = (edges[:-1] + edges[1:]) / 2
+    c = np.asarray(counts, dtype=np.float64)
+    n = c.sum()
+    w1 = np.cumsum(c)[:-1]
+    s1 = np.cumsum(c * centres)[:-1]
+    q1 = np.cumsum(c * centres * centres)[:-1]
+    w2, s2, q2 = n - w1, (c * centres).sum() - s1, (c * centres * centres).sum() - q1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1, m2 = s1 / w1, s2 / w2
+        # A class narrower than a quarter bin is a histogram artefact, not a mode.
+        floor = ((edges[1] - edges[0]) / 4) ** 2
+        v1, v2 = q1 / w1 - m1 * m1, q2 / w2 - m2 * m2
+        p1, p2 = w1 / n, w2 / n
+        j = p1 * np.log(v1) + p2 * np.log(v2) - 2 * (p1 * np.log(p1) + p2 * np.log(p2))
+    ok = (w1 > 0) & (w2 > 0) & (v1 > floor) & (v2 > floor) & np.isfinite(j)
+    if not ok.any():
+        return math.nan
+    k = int(np.argmin(np.where(ok, j, np.inf)))
+    return float(edges[k + 1])
+
+
+def _split(counts: np.ndarray, params: ThresholdParams) -> float:
+    if np.count_nonzero(counts) < 2:
+        return math.nan
+    return ki_from_histogram(counts, params) if params.split == "ki" else otsu_from_histogram(counts, params)
+
+
+def reliability(method: int, ashman_d: float, params: ThresholdParams) -> float:
+    """Weight of a threshold's evidence: ``fallback_weight`` for methods 0/3, else 0.5 to 1 with D."""
+    if method not in (1, 2) or not np.isfinite(ashman_d):
+        return params.fallback_weight
+    return float(0.5 + 0.5 * np.clip((ashman_d - params.ashman_min) / 2.0, 0.0, 1.0))
+
+
 def bimodality(counts: np.ndarray, params: ThresholdParams, threshold: float) -> tuple[float, float]:
     """Normalised between-class variance B and Ashman's D of the split of ``counts`` at ``threshold``.
 
@@ -238,22 +299,23 @@ def bimodality(counts: np.ndarray, params: ThresholdParams, threshold: float) ->
 
 
 def _finalize(hist: np.ndarray, params: ThresholdParams) -> np.ndarray:
-    """``(3, bins)`` summed histograms -> float64 ``[threshold, method, B, D, n_tiles, n_valid]``."""
+    """``(3, bins)`` summed histograms -> float64 ``[threshold, method, B, D, n_tiles, n_valid, reliability]``."""
     glob, sel, n_tiles = hist[0], hist[1], int(hist[2, 0])
     n_valid = float(glob.sum())
     lo, hi = params.plausible
+    fb = params.fallback_weight
     if n_valid < params.min_valid:
-        return np.array([params.fallback, 0, np.nan, np.nan, n_tiles, n_valid])
+        return np.array([params.fallback, 0, np.nan, np.nan, n_tiles, n_valid, fb])
     if n_tiles > 0:
-        t = otsu_from_histogram(sel, params)
+        t = _split(sel, params)
         b, d = bimodality(sel, params, t)
         if np.isfinite(t) and lo <= t <= hi and d >= params.ashman_min:
-            return np.array([t, 1, b, d, n_tiles, n_valid])
-    t = otsu_from_histogram(glob, params)
+            return np.array([t, 1, b, d, n_tiles, n_valid, reliability(1, d, params)])
+    t = _split(glob, params)
     b, d = bimodality(glob, params, t)
     if np.isfinite(t) and lo <= t <= hi and b >= params.bmax_min and d >= params.ashman_min:
-        return np.array([t, 2, b, d, n_tiles, n_valid])
-    return np.array([params.fallback, 3, b, d, n_tiles, n_valid])
+        return np.array([t, 2, b, d, n_tiles, n_valid, reliability(2, d, params)])
+    return np.array([params.fallback, 3, b, d, n_tiles, n_valid, fb])
 
 
 # ---- xarray / dask wrapper ---------------------------------------------------------------------
@@ -283,7 +345,7 @@ def _histograms(data: Any, params: ThresholdParams) -> Any:
 
 
 def robust_threshold(x: xr.DataArray, params: ThresholdParams) -> xr.Dataset:
-    """Automatic threshold of a 2-D image: B-max tile Otsu, then global Otsu, then a fallback.
+    """Automatic threshold of a 2-D image: split of bimodal tiles, then of the whole image, then a fallback.
 
     Parameters
     ----------
@@ -299,13 +361,15 @@ def robust_threshold(x: xr.DataArray, params: ThresholdParams) -> xr.Dataset:
         0-d variables, lazy (one small task after one pass over ``x``) if ``x`` is dask-backed:
         ``threshold`` float32 (the low class is ``x < threshold``), ``method`` uint8 (codes in
         :data:`THRESHOLD_METHODS`), ``bimodality`` float32 (B of the split), ``ashman_d`` float32,
-        ``n_tiles`` int32 (qualifying tiles) and ``n_valid`` int64. Identical for numpy and any
+        ``n_tiles`` int32 (qualifying tiles), ``n_valid`` int64 and ``reliability`` float32 (the
+        weight of this threshold's evidence, see the module notes). Identical for numpy and any
         chunking.
 
     References
     ----------
     Markert, K. et al. (2020), Remote Sensing 12(15):2469, doi:10.3390/rs12152469. Cao, H. et al.
-    (2019), Water 11(4):786. Ashman, K. et al. (1994), Astronomical Journal 108:2348.
+    (2019), Water 11(4):786. Ashman, K. et al. (1994), Astronomical Journal 108:2348. Kittler, J. &
+    Illingworth, J. (1986), Pattern Recognition 19(1):41-47.
 
     Examples
     --------
@@ -322,16 +386,17 @@ def robust_threshold(x: xr.DataArray, params: ThresholdParams) -> xr.Dataset:
     hist = _histograms(x.data, params)
     if is_dask_collection(hist):
         res = hist.map_blocks(
-            _finalize, params, drop_axis=1, chunks=((6,),), dtype=np.float64, meta=np.empty((0,), np.float64)
+            _finalize, params, drop_axis=1, chunks=((7,),), dtype=np.float64, meta=np.empty((0,), np.float64)
         )
     else:
         res = _finalize(hist, params)
     kinds = (("threshold", np.float32), ("method", np.uint8), ("bimodality", np.float32),
-             ("ashman_d", np.float32), ("n_tiles", np.int32), ("n_valid", np.int64))
+             ("ashman_d", np.float32), ("n_tiles", np.int32), ("n_valid", np.int64),
+             ("reliability", np.float32))
     out = xr.Dataset({name: xr.DataArray(res[i].astype(dtype)) for i, (name, dtype) in enumerate(kinds)})
     out.attrs.update(
         method_codes="; ".join(f"{k}={v}" for k, v in THRESHOLD_METHODS.items()),
-        fallback=params.fallback, tile_px=params.tile_px, bmax_min=params.bmax_min,
+        fallback=params.fallback, split=params.split, tile_px=params.tile_px, bmax_min=params.bmax_min,
         ashman_min=params.ashman_min, source=str(x.name),
     )
     return out

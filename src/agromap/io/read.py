@@ -29,8 +29,9 @@ from ..errors import (
     RasterTooLargeError,
     UnknownCRSError,
 )
-from .gdal_env import GDAL_PRESET, gdal_env_dict
+from .gdal_env import GDAL_PRESET, gdal_env_dict, gdal_preset
 from .grid import attach_geobox, chunk_edge
+from .remote import gdal_path, is_remote
 from .trust import check_local_input
 
 __all__ = [
@@ -68,6 +69,12 @@ class RasterHeader:
 
 
 def _fail_open(path: str, exc: Exception) -> CorruptInputError:
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if is_remote(path):
+        return CorruptInputError(
+            f"{path}: cannot be read over the network ({msg}); check the URL, the connection and any "
+            "credentials, or download the product and set asset_root to its folder."
+        )
     if not os.path.exists(path):
         return CorruptInputError(f"{path}: file not found; check the path in the run configuration.")
     if os.path.getsize(path) == 0:
@@ -88,9 +95,10 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
     RasterTooLargeError
         More than ``max_pixels`` pixels per band.
     """
-    path = check_local_input(os.fspath(path), "raster")
+    # Remote inputs are declared (URL in the configuration or a STAC href); local ones must be regular files.
+    path = check_local_input(gdal_path(os.fspath(path)), "raster", allow_remote=True)
     try:
-        with rasterio.Env(**gdal_env_dict()), rasterio.open(path) as src:
+        with rasterio.Env(**gdal_env_dict(gdal_preset())), rasterio.open(path) as src:
             width, height = src.width, src.height
             if width * height > max_pixels:
                 raise RasterTooLargeError(
@@ -113,7 +121,7 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
                 has_gcps=bool(gcps),
                 tags=tuple(sorted((str(k), str(v)) for k, v in src.tags().items())),
             )
-            if src.driver == "GTiff":
+            if src.driver == "GTiff" and not is_remote(path):
                 _check_tiff_complete(src, path)
             return hdr
     except (RasterTooLargeError, CorruptInputError):
@@ -207,6 +215,12 @@ class BandReader:
             with rasterio.Env(**gdal_env_dict(self.gdal_env)), rasterio.open(self.path) as src:
                 dn = src.read(self.band, window=window)
         except (RasterioIOError, OSError) as exc:
+            if is_remote(self.path):
+                raise CorruptInputError(
+                    f"{self.path}: band {self.band} could not be read over the network at rows {y0}:{y1}, "
+                    f"cols {x0}:{x1} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                    "the connection dropped or the server failed; re-run when it is reachable."
+                ) from exc
             raise CorruptInputError(
                 f"{self.path}: band {self.band} failed to decode at rows {y0}:{y1}, cols {x0}:{x1} "
                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
@@ -303,6 +317,7 @@ def open_band(
         nodata=None if nd is None else float(nd),  # type: ignore[arg-type]
         valid_range=valid_range,
         raw=raw,
+        gdal_env=gdal_preset(),
     )
     bh, bw = hdr.block_shape
     # Chunks are whole internal tiles so one task decodes each tile once; strips use the target.

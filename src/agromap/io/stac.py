@@ -1,4 +1,4 @@
-"""STAC 1.1 items for published COG layers (SCIENCE.md §7.3).
+"""STAC 1.1 items for published COG layers (docs/architecture.md#stac-items).
 
 Everything in an item is read back from the written file (grid, checksum, statistics), never
 from what the pipeline meant to write, so the item describes the file that exists. Items carry

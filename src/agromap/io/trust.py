@@ -9,23 +9,13 @@ folder is refused with a one-line error instead of hanging, reading gigabytes or
 from __future__ import annotations
 
 import os
-import re
 import stat
 from pathlib import Path
 
 from ..errors import UnsafeInputError
+from .remote import is_remote
 
 __all__ = ["is_remote", "check_regular_file", "check_local_input", "confine"]
-
-#: GDAL virtual file systems and URL schemes that reach the network (or could).
-_REMOTE = re.compile(r"(^|[:\"'])(/vsi(curl|s3|gs|az|adls|oss|swift|webhdfs|hdfs|http)[a-z_]*/|[a-z][a-z0-9+.-]*://)",
-                     re.IGNORECASE)
-
-
-def is_remote(name: str) -> bool:
-    """True for a URL (``http://``, ``s3://``...) or a GDAL network path (``/vsicurl/``, ``/vsis3/``...),
-    also inside a GDAL connection string such as ``GPKG:/vsicurl/http://host/f.gpkg:table``."""
-    return bool(_REMOTE.search(str(name)))
 
 
 def check_regular_file(path: str | os.PathLike[str], what: str = "input") -> Path:

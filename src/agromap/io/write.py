@@ -1,6 +1,6 @@
 """Lazy GeoTIFF writes from dask, then an atomic, validated COG publish.
 
-The two steps follow PITFALLS.md §1:
+The two steps (docs/architecture.md#cog-publishing):
 
 1. :func:`store_gtiff` (before compute): creates an empty, tiled, sparse GTiff staging file and
    returns the lazy ``dask.array.store`` that fills it, always with a lock fit for the active
@@ -79,7 +79,7 @@ class CogInfo:
 class GTiffWindowWriter:
     """A ``dask.array.store`` target that writes each block into an existing GTiff by path.
 
-    Holds a path and settings only (STYLE.md §5, PITFALLS.md D4): every ``__setitem__`` opens
+    Holds a path and settings only (docs/architecture.md#readers-and-writers-hold-paths): each ``__setitem__`` opens
     the file in ``r+`` mode, writes one window and closes it, so no handle outlives a task and
     the object pickles to any worker.
     """
@@ -352,7 +352,7 @@ def disk_errno(exc: BaseException) -> int | None:
 
 
 def _write_metadata(path: Path, spec: LayerSpec, tags: Mapping[str, Any], description: str) -> None:
-    # A COG cannot be edited after conversion (SCIENCE.md §7.2 item 9), so everything goes into the
+    # A COG cannot be edited after conversion (docs/architecture.md#cog-publishing), so everything goes into the
     # staging GTiff; the COG driver carries description, units, scale/offset, tags and colormap over.
     dataset_tags = {"PRODUCT": spec.name, **dict(spec.tags), **{k: str(v) for k, v in tags.items()}}
     with rasterio.open(path, "r+") as dst:

@@ -20,7 +20,7 @@ def build_manifest(*, run_id: str, started: str, finished: str, status: str, cfg
                    cfg_hash: str, inputs: list[dict[str, Any]], plans: list[Any], valid_by_area: dict[str, Any],
                    cluster: dict[str, Any], outputs: list[dict[str, Any]], timings: dict[str, float],
                    warnings: list[str], argv: list[str] | None = None) -> dict[str, Any]:
-    """Everything needed to reproduce or audit a run (SCIENCE.md §7.4)."""
+    """Everything needed to reproduce or audit a run (docs/architecture.md#run-manifest)."""
     return {
         "run_id": run_id,
         "started": started,

@@ -39,7 +39,7 @@ from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
 from . import preflight
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
-from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, source_files
+from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .scheduler import check_scheduler, open_execution, probe_scheduler
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
@@ -88,6 +88,10 @@ def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
         from .aq_inputs import load_aq_input
 
         return load_aq_input(cfg, inp, area)
+    if inp.kind in ("stac_items", "stac_search"):
+        from .stac_inputs import load_stac_input
+
+        return load_stac_input(cfg, inp, area)
     if inp.kind == "folder":
         return loaders.load_folder(cfg.resolve(inp.path), pattern=inp.pattern, bands=inp.bands, scale=inp.scale,
                                    offset=inp.offset, nodata=inp.nodata, raw=inp.raw, sar_units=inp.sar_units,
@@ -98,7 +102,7 @@ def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
 def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
     common = {"chunk": cfg.chunk, "max_pixels": cfg.max_pixels}
     if inp.kind == "files":
-        bands = {n: (str(cfg.resolve(b.path)), b.band) for n, b in inp.bands.items()}
+        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
         return loaders.load_files(bands, datetime=inp.datetime, scene_id=inp.id, scale=inp.scale,
                                   offset=inp.offset, nodata=inp.nodata, raw=inp.raw, **common)
     if inp.kind == "sentinel2_l2a":
@@ -107,17 +111,19 @@ def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
     if inp.kind == "landsat_c2":
         return loaders.load_landsat_c2(cfg.resolve(inp.path), bands=inp.bands, **common)
     if inp.kind == "sentinel1":
-        bands = {n: (str(cfg.resolve(b.path)), b.band) for n, b in inp.bands.items()}
+        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
         return loaders.load_sentinel1(bands, datetime=inp.datetime, units=inp.units, scene_id=inp.id, **common)
     asset_root = cfg.resolve(inp.asset_root) if inp.asset_root else None
-    return loaders.load_stac_item(cfg.resolve(inp.path), bands=inp.bands, asset_root=asset_root, **common)
+    return loaders.load_stac_item(cfg.href(inp.path), bands=inp.bands, asset_root=asset_root, sign=inp.sign,
+                                  **common)
 
 
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     """Open headers, build the area's lazy stack and layers; reads no pixel."""
     scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp, area)]
-    gbox = run_geobox(scenes, area.grid.spec(cfg.chunk))
-    ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk)
+    gbox = run_geobox(scenes, area.grid.spec(cfg.chunk), group_by=area.dates.group_by)
+    ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk,
+                      group_by=area.dates.group_by, mosaic=area.dates.mosaic)
     masked, valid_fraction = mask_dataset(ds, area)
     layers = plan_layers(AreaContext(area, masked, cfg.resolve))
     if area.districts is not None:  # found now, not after the compute with layers published
@@ -158,7 +164,7 @@ class _Job:
 def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, force: bool) -> list[_Job]:
     jobs = []
     for plan in plans:
-        fp = area_fingerprint(cfg, plan.config, plan.input_files, hashes)
+        fp = area_fingerprint(cfg, plan.config, plan.input_files, hashes, remote_inputs(plan.scenes))
         for layer in plan.layers:
             final = out / plan.config.name / f"{layer.stem}.tif"
             recipe = layer_recipe(fp, layer.stem, layer.layer_config)
@@ -376,7 +382,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
                         "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
                         "agromap:run_id": run_id, **{f"agromap:{k}": v for k, v in job.side.items()},
-                        # SCIENCE.md §6.2: a no-flood date must say so in STAC, not look empty.
+                        # No-flood dates say so in STAC, never look empty (docs/science/disaster.md#flood-classes).
                         **({"flood_detected": job.side["flood_detected"]} if "flood_detected" in job.side
                            else {})},
             info=info,
@@ -402,6 +408,8 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                      "reused": False, "run_id": run_id}
         else:
             entry = _reused_entry(final)
+        if "warning" in layer.properties:  # a builder's caveat about the science (e.g. no reference water)
+            warn.append(f"{final}: {layer.properties['warning']}")
         if entry["valid_fraction"] == 0.0:
             msg = f"{final}: nodata everywhere (all cloud or fill, or nothing detected)"
             warn.append(msg)

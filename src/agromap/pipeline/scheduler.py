@@ -147,7 +147,23 @@ class Execution:
                     f"the dask scheduler or its workers went away while computing ({type(exc).__name__}: "
                     f"{_first_line(exc)}); restart the cluster and run again (finished layers are kept)."
                 ) from None
+            if _is_read_error(exc):
+                # A read that failed inside a task (odc-stac's reader raises rasterio's own errors):
+                # a bad or unreachable input, exit 3, not a bug.
+                from ..errors import InputError
+
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise InputError(
+                    f"an input could not be read while computing ({first}); check that the file or server "
+                    "is reachable and the file complete, then re-run."
+                ) from None
             raise
+
+
+def _is_read_error(exc: BaseException) -> bool:
+    from rasterio.errors import RasterioError
+
+    return isinstance(exc, RasterioError) or type(exc).__module__.startswith("rasterio")
 
 
 def _lost_cluster(exc: BaseException, client: Any) -> bool:

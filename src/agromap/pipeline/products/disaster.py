@@ -56,14 +56,14 @@ def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr
 
 
 def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
-    from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map
+    from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map  # noqa: F401 (FloodParams: fields)
 
     ds, area = ctx.ds, ctx.area.name
-    fields = {f.name for f in dataclasses.fields(FloodParams)}
+    fields = {f.name for f in dataclasses.fields(FloodParams)} | {"threshold_split"}
     unknown = sorted(set(layer.params) - fields)
     if unknown:
         raise ConfigError(f"area {area} flood layer: unknown parameter(s) {unknown}; valid: {sorted(fields)}.")
-    params = FloodParams(**layer.params)
+    params = _flood_params(layer.params)
     event = pd.Timestamp(layer.event_date)
     times = pd.to_datetime(ds["time"].values)
     sar = [b for b in SAR if b in ds]
@@ -103,8 +103,17 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     result = flood_map(post, pre, optical=optical, reference=reference, rice=rice, transplant_doy=tdoy,
                        event_date=event, units="linear", params=params, **terrain)
     config = layer.model_dump(mode="json")
+    ref_source = result["flood_class"].attrs["reference_water"]
     props = {"event_date": f"{event:%Y-%m-%d}", "change_detection": pre is not None,
-             "optical_fused": optical is not None, "rice_used": rice is not None}
+             "optical_fused": optical is not None, "rice_used": rice is not None,
+             "reference_water": ref_source, "threshold_split": params.vh.split,
+             "evidence_weighting": "threshold reliability (fitted 0.5-1 with Ashman D, fallback "
+                                   f"{params.vh.fallback_weight})"}
+    if ref_source == "none":
+        msg = (f"area {area}: no reference water (no reference_water layer and no SAR date before the event), "
+               "so water is class 7 'water, flood status unknown' and flood_detected stays false; give "
+               "reference_water: (e.g. JRC Global Surface Water occurrence >= 75 %) or pre-event dates")
+        props["warning"] = msg  # the runner lists it in the manifest's warnings and the CLI prints it
     side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
     stem = f"{event:%Y%m%d}"
     return [
@@ -113,6 +122,19 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         PlannedLayer(area, f"flood_likelihood_{stem}", LAYER_SPECS["flood_likelihood"], result["flood_likelihood"],
                      start, end, "flood", props, config),
     ]
+
+
+def _flood_params(raw: dict[str, Any]) -> Any:
+    """FloodParams from a layer's ``params``; ``threshold_split`` (otsu|ki) sets both polarisations."""
+    from ...disaster.flood import FloodParams
+
+    values = dict(raw)
+    split = values.pop("threshold_split", None)
+    params = FloodParams(**values)
+    if split is not None:
+        params = dataclasses.replace(params, vv=dataclasses.replace(params.vv, split=str(split)),
+                                     vh=dataclasses.replace(params.vh, split=str(split)))
+    return params
 
 
 def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
