@@ -236,6 +236,13 @@ def _c_long_out_name(tmp: Path) -> list[object]:
     return ["run", _cfg(tmp), "--out", tmp / ("o" * 300)]
 
 
+def _c_area_folder_links_outside(tmp: Path) -> list[object]:
+    (tmp / "elsewhere").mkdir()
+    (tmp / "out").mkdir()
+    (tmp / "out" / "a").symlink_to(tmp / "elsewhere")
+    return ["run", _cfg(tmp), "--out", tmp / "out"]
+
+
 def _c_nested_in_other_run(tmp: Path) -> list[object]:
     (tmp / "outer").mkdir()
     (tmp / "outer" / ".agromap.lock").write_text("")
@@ -348,6 +355,7 @@ CORPUS = [
     (_c_decode_bomb, 3, "decodes to 81 MiB"),
     (_c_long_area_name, 2, "too long for the file system"),
     (_c_long_out_name, 2, "above the file system's limit"),
+    (_c_area_folder_links_outside, 2, "leads outside the output folder"),
     (_c_nested_in_other_run, 2, "is inside the output folder of another run"),
     (_c_contains_other_run, 2, "contains the output folder of another run"),
     (_c_input_inside_out, 2, "is inside the output folder"),
@@ -747,3 +755,27 @@ def test_input_corrected_with_same_size_and_mtime_is_recomputed(tmp_path, capsys
     assert [o["reused"] for o in manifest["outputs"]] == [False]
     ndvi = rasterio.open(out / manifest["outputs"][0]["path"]).read(1)
     assert float(ndvi[0, 0]) == pytest.approx((3000 - 2000) / (3000 + 2000), abs=1e-3)
+
+
+def test_unwritable_output_as_a_normal_user_is_exit_7(tmp_path):
+    """Run as user 'nobody' into a root-owned folder: permission denied, one line, exit 7."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root (to drop to another user) and setpriv")
+    shared = Path(tempfile.mkdtemp(prefix="agromap-perm-"))
+    try:
+        shared.chmod(0o755)
+        cfg = _cfg(shared)
+        for p in shared.iterdir():
+            p.chmod(0o644)
+        (shared / "locked").mkdir(mode=0o755)
+        proc = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                               sys.executable, "-m", "agromap", "run", str(cfg), "--out", str(shared / "locked" / "out")],
+                              capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": str(shared)})
+        assert proc.returncode == 7, proc.stderr
+        _assert_one_line(proc.stderr, "not writable")
+        assert not (shared / "locked" / "out").exists()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)

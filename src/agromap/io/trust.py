@@ -123,6 +123,7 @@ def check_archive(data: bytes, name: str, what: str = "archive") -> None:
         raise UnsafeInputError(f"{name}: {what} would expand to {total / 2**20:,.0f} MiB (limit "
                                f"{MAX_ARCHIVE_BYTES >> 20} MiB); it is not a file agromap wrote.")
     for i in infos:
-        if i.file_size > _RATIO_FROM and i.file_size > _MAX_RATIO * max(i.compress_size, 1):
-            raise UnsafeInputError(f"{name}: {what} member {i.filename!r} expands {i.file_size // max(i.compress_size, 1)}"
-                                   f"-fold to {i.file_size / 2**20:,.0f} MiB (a zip bomb?); it is not a file agromap wrote.")
+        ratio = i.file_size // max(i.compress_size, 1)
+        if i.file_size > _RATIO_FROM and ratio > _MAX_RATIO:
+            raise UnsafeInputError(f"{name}: {what} member {i.filename!r} expands {ratio}-fold to "
+                                   f"{i.file_size / 2**20:,.0f} MiB (a zip bomb?); it is not a file agromap wrote.")
