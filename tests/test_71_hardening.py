@@ -771,8 +771,9 @@ def test_unwritable_output_as_a_normal_user_is_exit_7(tmp_path):
         for p in shared.iterdir():
             p.chmod(0o644)
         (shared / "locked").mkdir(mode=0o755)
-        proc = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                               sys.executable, "-m", "agromap", "run", str(cfg), "--out", str(shared / "locked" / "out")],
+        as_nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+        proc = subprocess.run([*as_nobody, sys.executable, "-m", "agromap", "run", str(cfg),
+                               "--out", str(shared / "locked" / "out")],
                               capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": str(shared)})
         assert proc.returncode == 7, proc.stderr
         _assert_one_line(proc.stderr, "not writable")
