@@ -92,11 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--work", type=Path, default=None, help="Keep the scene and outputs in this folder.")
     args = ap.parse_args(argv)
     rnd = random.Random(args.seed)
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="agromap-faults-") as tmp:
-        work = Path(tmp)
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         cfg = _scene(work, args.size)
         ref_out = work / "ref"
         t = time.perf_counter()
