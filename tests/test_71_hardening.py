@@ -334,7 +334,17 @@ def _c_rice_model_zip_bomb(tmp: Path) -> list[object]:
             "--out", tmp / "out"]
 
 
+def _c_usage_missing_config(tmp: Path) -> list[object]:
+    return ["run"]
+
+
+def _c_usage_wait_lock_not_a_number(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp), "--out", tmp / "out", "--wait-lock", "soon"]
+
+
 CORPUS = [
+    (_c_usage_missing_config, 2, "Missing argument 'config'. (see 'agromap run --help')"),
+    (_c_usage_wait_lock_not_a_number, 2, "Invalid value for '--wait-lock'"),
     (_c_wait_lock_nan, 2, "--wait-lock must be a finite number"),
     (_c_wait_lock_negative, 2, "--wait-lock must be a finite number"),
     (_c_out_is_file, 2, "is an existing file, not a folder"),
