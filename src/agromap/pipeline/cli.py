@@ -259,7 +259,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
-        rv = app(standalone_mode=False)
+        rv = app(standalone_mode=False, prog_name="agromap")
     except aborts as exc:  # click turns KeyboardInterrupt into Abort
         _exit_interrupted(exc.__cause__ or exc)
     except KeyboardInterrupt as exc:
