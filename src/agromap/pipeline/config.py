@@ -468,6 +468,8 @@ class RunConfig(_Strict):
     chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
     max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
     areas: list[AreaConfig] = Field(min_length=1)
+    mapsheets: bool = False
+    """Also write a PNG and PDF map sheet per decision layer (``<out>/mapsheets``)."""
     base_dir: str = Field(".", exclude=True)
     """Directory relative input paths resolve against (the config file's folder)."""
 

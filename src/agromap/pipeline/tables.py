@@ -184,6 +184,9 @@ def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, 
         days = pd.DataFrame({"id": means.index, "dates": means.notna().sum(axis=1).to_numpy(),
                              "exceedance_days": (means > limit).sum(axis=1).to_numpy(), "limit": limit,
                              "max_of_means": means.max(axis=1).to_numpy()})
+        if d.name_field and d.name_field in polygons.columns:  # people look wards up by name, not number
+            names = dict(zip(polygons[d.id_field], polygons[d.name_field]))
+            days.insert(1, "name", days["id"].map(names))
         tdir = out / area.name / "tables"
         paths = write_table(days, tdir / f"{name}_exceedance_by_district.csv",
                             tdir / f"{name}_exceedance_by_district.geojson", polygons=polygons, id_field=d.id_field)

@@ -10,7 +10,7 @@
   :data:`ALLOWED_TYPES`, a checksum other than the expected one, and scikit-learn version drift
   (docs/science/rice.md#model-files).
 - :func:`predict` classifies a ``(feature, y, x)`` or ``(feature, point)`` array block by block in
-  one pass (``predict_proba`` once on valid rows), with the model as one dask key (PITFALLS C1-C3).
+  one pass (``predict_proba`` once on valid rows), with the model as one dask key (docs/science/rice.md).
 """
 
 from __future__ import annotations
@@ -524,7 +524,7 @@ def load_model(path: str | Path, *, sha256: str | None = None) -> RiceModel:
     Returns
     -------
     RiceModel
-        With ``n_jobs=1`` set on the estimator (threads come from dask, PITFALLS C2) and ``sha256``.
+        With ``n_jobs=1`` set on the estimator (threads come from dask) and ``sha256``.
 
     Raises
     ------
