@@ -10,7 +10,7 @@ of Yarowsky (1995) and pseudo-labelling (Lee 2013); ``docs/rice_self_trained.md`
 references, the choices and the measured comparison with the rules.
 
 With ``rule="both"`` the two rules run and a pixel is a pseudo-label only where both are confident
-the same way (:func:`_agreement`): far fewer wrong labels than either rule alone.
+the same way (:func:`_agreement`): fewer wrong labels than either rule alone, and fewer pixels.
 
 How the training pixels are chosen
 ----------------------------------
@@ -324,8 +324,8 @@ def self_trained_rice_map(
     rule : {"sar", "optical", "both"}
         Which rule provides the pseudo-labels. ``both`` runs the two rules and keeps a pixel as a
         pseudo-label only where both are confident the same way (where one sensor has no valid
-        date, the other alone decides); with both sensors it is the most accurate choice (see
-        ``docs/rice_self_trained.md``).
+        date, the other alone decides): fewer wrong labels, but also fewer pixels; which choice
+        maps best depends on the rules' strength on the area (``docs/rice_self_trained.md``).
     sar : xarray.Dataset, optional
         A Sentinel-1 stack (``vh``, ``vv``) on the grid of ``ds`` whose dates may differ from the
         optical ones; ``ds`` then holds the optical bands.
