@@ -109,7 +109,7 @@ def test_registry_has_documented_layers():
     assert (wm.dtype, wm.nodata, wm.overview_resampling) == ("uint8", 255, "mode")
     assert wm.classes == ((0, "not water", "C8C8C8"), (1, "water", "0000FF"))
     fc = LAYERS["flood_class"]
-    assert [c[0] for c in fc.classes] == list(range(7)) and fc.nodata == 255
+    assert [c[0] for c in fc.classes] == list(range(9)) and fc.nodata == 255
     assert fc.colormap()[4] == (255, 127, 0, 255) and fc.class_tags()["CLASS_2"] == "observed flood water"
     assert "valid_fraction" in LAYERS
     with pytest.raises(ConfigError, match="registered layers"):
@@ -437,7 +437,7 @@ def test_stac_item_fields(flood_cog, offline_validator):
     assert (stats["minimum"], stats["maximum"]) == (0.0, 6.0)
     assert stats["valid_percent"] == pytest.approx(100 * flood_cog.valid_fraction, abs=0.01)
     classes = asset["classification:classes"]
-    assert [c["value"] for c in classes] == [*range(7), 255]
+    assert [c["value"] for c in classes] == [*range(9), 255]
     assert classes[4] == {"value": 4, "name": "flooded_rice", "title": "flooded rice",
                           "description": "flooded rice", "color_hint": "FF7F00"}
     assert classes[-1]["nodata"] is True
