@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster flood-eval airquality bench test validate clean
+.PHONY: all venv demo rice disaster flood-eval airquality bench accuracy test validate clean stac-server
 
 all: test
 
@@ -48,6 +48,11 @@ airquality: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# Accuracy of every rice method on the hard synthetic scenes against the one-line baselines, one
+# table, JSON in bench/results/ (docs/scenes.md; ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=...).
+accuracy: $(STAMP)
+	$(PY) -m agromap.scenes.evaluate
+
 validate: $(STAMP)
 	$(AGROMAP) validate pipelines/demo.yaml
 	$(AGROMAP) validate pipelines/rice.yaml
@@ -57,5 +62,15 @@ validate: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The STAC API server the remote-input tests query (stac-fastapi-pgstac), in its own environment:
+# a separate deployment with its own pins. PostgreSQL/PostGIS and nginx come from Debian (.ci/run).
+STAC_VENV := .venv-stac
+$(STAC_VENV)/.installed: tests/stac_server/requirements.txt
+	$(PYTHON) -m venv $(STAC_VENV)
+	$(STAC_VENV)/bin/python -m pip install --quiet -r tests/stac_server/requirements.txt
+	touch $@
+
+stac-server: $(STAC_VENV)/.installed
+
 clean:
-	rm -rf $(VENV) $(RUNS) build .pytest_cache .hypothesis bench/cache
+	rm -rf $(VENV) $(STAC_VENV) $(RUNS) build .pytest_cache .hypothesis bench/cache

@@ -9,7 +9,7 @@ import dask.array as da
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-import spyndex  # test oracle only: never imported by agromap itself (SCIENCE.md §2)
+import spyndex  # test oracle only: never imported by agromap itself (docs/science/indices_and_masks.md#index-rules)
 import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -31,7 +31,7 @@ def chunks(request: pytest.FixtureRequest) -> dict[str, int] | None:
     return request.param  # type: ignore[no-any-return]
 
 
-# SCIENCE.md §1.2: class -> usable under the default mask.
+# SCL class -> usable under the default mask (docs/science/indices_and_masks.md#scl-classes).
 SCL_DEFAULT = {0: False, 1: False, 2: True, 3: False, 4: True, 5: True,
                6: True, 7: True, 8: False, 9: False, 10: False, 11: False}  # fmt: skip
 

@@ -25,15 +25,15 @@ from agromap.rice.accuracy import (
 from agromap.rice.sampling import SamplingError, stratified_sample, write_geojson
 from agromap.testing import count_computes, make_geobox, make_raster, raise_if_dask_computes
 
-# Olofsson et al. (2014) worked example, SCIENCE.md §4.
+# Olofsson et al. (2014) worked example, docs/science/rice.md#accuracy-and-area-estimation.
 PAPER_CM = [[66, 0, 5, 4], [0, 55, 8, 12], [1, 0, 153, 11], [2, 1, 9, 313]]
 PAPER_PIXELS = [200_000, 150_000, 3_200_000, 6_450_000]
 PAPER_NAMES = ["deforestation", "forest gain", "stable forest", "stable non-forest"]
-# class: (area, ±CI, p_k, SE(p_k), UA, ±CI, PA, ±CI) exactly as printed in SCIENCE.md §4.
+# class: (area, ±CI, p_k, SE(p_k), UA, ±CI, PA, ±CI) at the precision of the published tables.
 PAPER_TABLE = {
     "deforestation": ("21158", "6158", "0.0235", "0.0035", "0.880", "0.074", "0.749", "0.213"),
     "forest gain": ("11686", "3756", "0.0130", "0.0021", "0.733", "0.101", "0.847", "0.254"),
-    # SCIENCE.md prints PA 0.934 here, but P = 0.934509 (0.93 in the paper's own rounding) rounds to
+    # Tables of this example print PA 0.934 here, but P = 0.934509 (0.93 in the paper's own rounding) rounds to
     # 0.935 at three decimals: the table truncated it. Asserted as computed; see the PA check below.
     "stable forest": ("285770", "15510", "0.3175", "0.0088", "0.927", "0.040", "0.935", "0.034"),
     "stable non-forest": ("581386", "16282", "0.6460", "0.0092", "0.963", "0.021", "0.962", "0.018"),
@@ -60,7 +60,7 @@ def test_olofsson_reproduces_worked_example_table(paper) -> None:
         )
         assert got == PAPER_TABLE[name], name
     assert f"{r.overall_accuracy:.4f} ± {r.overall_accuracy_ci:.4f}" == "0.9465 ± 0.0185"
-    assert f"{r.producers_accuracy[2]:.4f}" == "0.9345"  # the truncated 0.934 of SCIENCE.md §4
+    assert f"{r.producers_accuracy[2]:.4f}" == "0.9345"  # 0.934 truncated; 0.93 in the paper
     # The rounder figures the paper prints in its text.
     assert (f"{r.overall_accuracy:.2f}", f"{r.overall_accuracy_ci:.2f}") == ("0.95", "0.02")
     assert r.total_area_ha == pytest.approx(900_000.0)

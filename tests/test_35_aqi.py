@@ -1,4 +1,4 @@
-"""AQI: golden table (SCIENCE.md §5.1-5.3 worked examples + every breakpoint boundary), rules, units, laziness.
+"""AQI: golden table (docs/science/air_quality.md worked examples + every breakpoint boundary), rules, units, laziness.
 
 ``tests/golden/aqi_cases.csv`` holds hand-typed rows (worked examples, guard, hand-computed cases) and boundary
 rows generated from the packaged tables by :func:`generated_boundary_rows`, which reads the raw CSVs with the
@@ -34,7 +34,7 @@ FILES = {"cpcb:2014": "cpcb_2014.csv", "epa:2024": "epa_2024.csv", "epa:2012": "
 SHORT = {"cpcb:2014": "cpcb", "epa:2024": "epa24", "epa:2012": "epa12"}
 BOUNDARY_KINDS = ("boundary", "boundary_repeat")
 
-# Hand-typed (concentration -> sub-index) at every c_lo and c_hi, read off SCIENCE.md §5.1/§5.2 tables.
+# Hand-typed (concentration -> sub-index) at every c_lo and c_hi, read off the CPCB 2014 and EPA 2024 tables.
 HAND_BOUNDARIES: dict[tuple[str, str], list[tuple[str, int]]] = {
     ("cpcb:2014", "pm25"): [("0", 0), ("30", 50), ("31", 51), ("60", 100), ("61", 101), ("90", 200), ("91", 201),
                             ("120", 300), ("121", 301), ("250", 400), ("251", 401), ("380", 500)],
@@ -53,7 +53,7 @@ HAND_BOUNDARIES: dict[tuple[str, str], list[tuple[str, int]]] = {
                            ("55.5", 151), ("150.4", 200), ("150.5", 201), ("250.4", 300), ("250.5", 301),
                            ("350.4", 400), ("350.5", 401), ("500.4", 500)],
 }
-# Colours of SCIENCE.md §5.1 / §5.2, typed by hand.
+# Colours of the CPCB 2014 and EPA 2024 tables (docs/science/air_quality.md), typed by hand.
 CPCB_CLASSES = ((1, "Good", "00B050"), (2, "Satisfactory", "92D051"), (3, "Moderately polluted", "FFFF00"),
                 (4, "Poor", "FF6500"), (5, "Very poor", "FF0000"), (6, "Severe", "C00000"))
 EPA_CLASSES = ((1, "Good", "00E400"), (2, "Moderate", "FFFF00"), (3, "Unhealthy for Sensitive Groups", "FF7E00"),
@@ -68,7 +68,7 @@ def _raw_table(standard: str) -> list[dict[str, str]]:
 
 def generated_boundary_rows() -> list[dict[str, str]]:
     """c_lo -> i_lo and c_hi -> i_hi for every row of every packaged table; on a repeated boundary the lower
-    band wins (SCIENCE.md §5.1); an unverified c_hi finer than the truncation is left to a hand-typed row."""
+    band wins (agromap's CPCB convention); an unverified c_hi finer than the truncation is left to a hand-typed row."""
     out = []
     for standard in FILES:
         by_p: dict[str, list[dict[str, str]]] = {}

@@ -370,7 +370,7 @@ def test_l3_geotiff_units(tmp_path):
     with pytest.raises(s5p.WrongUnitsError, match="not a column unit"):
         s5p.open_l3_raster(path, units="µg m-3")
     mol = s5p.open_l3_raster(path, units="molec cm-2")
-    np.testing.assert_allclose(mol.values[1, 0], 80.0 / 6.02214076e19, rtol=1e-6)  # SCIENCE.md §1.5 factor
+    np.testing.assert_allclose(mol.values[1, 0], 80.0 / 6.02214076e19, rtol=1e-6)  # N_A x 1e-4 factor
 
 
 @pytest.mark.integration

@@ -18,7 +18,7 @@ from agromap.testing import SceneSpec, make_raster, make_s2_stack, make_truth, r
 
 # ---- dNBR and USGS severity ---------------------------------------------------------------------
 
-#: (dNBR, expected code) on both sides of every USGS boundary (SCIENCE.md §6.3), plus the outer limits.
+#: (dNBR, expected code) on both sides of USGS boundary (docs/science/disaster.md#burn-severity), plus outer limits.
 BOUNDARIES = [
     (-0.8, 1), (-0.500, 1), (-0.251, 1), (-0.250, 2), (-0.101, 2), (-0.100, 3), (0.0, 3), (0.099, 3),
     (0.100, 4), (0.269, 4), (0.270, 5), (0.439, 5), (0.440, 6), (0.659, 6), (0.660, 7), (1.300, 7), (1.6, 7),

@@ -59,7 +59,7 @@ def test_flood_outputs_are_tagged_and_valid(disaster_run, offline_validator):
     with rasterio.open(path) as src:
         tags = src.tags()
         assert tags["FLOOD_DETECTED"] == "true" and float(tags["VALID_FRACTION"]) > 0.99
-        assert src.colormap(1)[4][:3] == (255, 127, 0)  # flooded rice, SCIENCE.md §6.2
+        assert src.colormap(1)[4][:3] == (255, 127, 0)  # flooded rice, docs/science/disaster.md#flood-classes
         assert src.tags(1)["CLASS_5"] == "managed paddy water"
     item = json.loads(path.with_suffix(".json").read_text())
     assert item["properties"]["flood_detected"] is True

@@ -1,5 +1,5 @@
 """Visual outputs: quicklook PNGs from COG overviews, matplotlib plots, the .agromap accessor and
-the self-contained HTML report (PITFALLS.md §11 "Quicklooks", "Jupyter"; SCIENCE.md §5, §6.2, §7.3)."""
+the self-contained HTML report (docs/architecture.md#quicklooks, docs/science/disaster.md#flood-classes)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def test_class_colours_and_names_come_from_the_embedded_colormap(tmp_path: Path)
         assert sel.any()
         assert (img[sel][:, :3] == cmap[value][:3]).all() and (img[sel][:, 3] == 255).all()
     assert (img[stored == 255][:, 3] == 0).all()  # nodata transparent
-    # SCIENCE.md §6.2 colours, by way of the file's own colormap and CLASS_<n> tags
+    # docs/science/disaster.md#flood-classes colours, by way of the file's own colormap and CLASS_<n> tags
     legend = {e["value"]: (e["name"], e["color"]) for e in info["legend"]["entries"]}
     values = [c[0] for c in LAYERS["flood_class"].classes]  # every class of the table, present or not
     assert legend == {v: (tags[f"CLASS_{v}"], "#%02X%02X%02X" % cmap[v][:3]) for v in values}
@@ -350,7 +350,7 @@ def test_accessor_binds_rice_aqi_flood_when_importable(scene):
                        "pm10": xr.DataArray([120.0, 30.0], dims="x", attrs={"units": "ug/m3"}),
                        "no2": xr.DataArray([50.0, 10.0], dims="x", attrs={"units": "ug/m3"})})
     xr.testing.assert_identical(conc.agromap.aqi(), aqi_from_concentrations(conc))
-    assert int(conc.agromap.aqi()["aqi"].values[0]) == 149  # SCIENCE.md §5.1 worked example
+    assert int(conc.agromap.aqi()["aqi"].values[0]) == 149  # CPCB worked example
     xr.testing.assert_identical(conc.pm25.agromap.subindex("pm25"), subindex(conc.pm25, "pm25"))
     assert s2.agromap.flood.__doc__ and "Flood classes" in s2.agromap.flood.__doc__
 

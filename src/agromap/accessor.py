@@ -1,6 +1,6 @@
 """The ``.agromap`` accessor on xarray Datasets and DataArrays: the public functions, bound.
 
-STYLE.md §4: the functions stay the primary API; the accessor only binds them. It stores the
+docs/architecture.md#functions-and-the-accessor: functions are the API; the accessor only binds them. It stores the
 wrapped object in ``_obj`` and nothing else (``__slots__``), has no ``inplace=`` and never mutates
 its input. Each method is the function with the object as first argument (``da.agromap.lswi``
 is :func:`agromap.indices.lswi` on ``da``), with the function's docstring for Jupyter's ``?``.

@@ -1,7 +1,7 @@
 """True pixel areas (hectares) for any grid, and mapped class areas from them.
 
 Never count pixels of a geographic (EPSG:4326) grid as if they had one size: a 0.001° cell holds
-1.23 ha at the equator and 0.62 ha at 60° N (SCIENCE.md §4). Here:
+1.23 ha at the equator and 0.62 ha at 60° N (docs/science/rice.md#mapped-area-of-a-pixel). Here:
 
 - geographic CRSs: the exact area of each row's cell on the CRS ellipsoid, from the authalic
   (equal-area) latitude formula, so every cell of a row has the same area;

@@ -1,4 +1,4 @@
-"""Spectral indices on reflectance (SCIENCE.md §2).
+"""Spectral indices on reflectance (docs/science/indices_and_masks.md#spectral-indices).
 
 One private numpy kernel per formula family, wrapped once with ``xarray.apply_ufunc(dask=
 "parallelized")``: numpy and dask inputs take the same path, nothing computes, chunks and
@@ -142,7 +142,7 @@ def lswi(nir: xr.DataArray, swir16: xr.DataArray) -> xr.DataArray:
 
 @_nd_doc(
     "McFeeters, S. K. (1996), IJRS 17(7), doi:10.1080/01431169608948714. It correlates with NDVI "
-    "at r = -0.97: wet-versus-dry tests should use LSWI or MNDWI (SCIENCE.md §2)."
+    "at r = -0.97: wet-versus-dry tests should use LSWI or MNDWI (docs/science/indices_and_masks.md#index-rules)."
 )
 def ndwi_mcfeeters(green: xr.DataArray, nir: xr.DataArray) -> xr.DataArray:
     """Normalized Difference Water Index after McFeeters, (G - N) / (G + N)."""
@@ -317,7 +317,7 @@ class IndexSpec:
     function: Callable[..., xr.DataArray]
     """The public index function; band arrays are passed positionally, in ``bands`` order."""
     bands: tuple[str, ...]
-    """Common band names (SCIENCE.md §1.1) the function takes, in order."""
+    """Common band names (docs/science/indices_and_masks.md#common-band-names) the function takes, in order."""
 
 
 #: Index name -> function and the common band names it reads, for :func:`compute_index`.

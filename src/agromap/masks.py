@@ -1,4 +1,4 @@
-"""Cloud and quality masks: Sentinel-2 SCL classes and Landsat C2 ``QA_PIXEL`` bits (SCIENCE.md §1.2, §1.3).
+"""Cloud and quality masks: Sentinel-2 SCL classes and Landsat C2 ``QA_PIXEL`` bits (docs/science/indices_and_masks.md).
 
 A mask is a bool DataArray, True = usable. Masks are built by small numpy kernels wrapped once
 with ``xarray.apply_ufunc(dask="parallelized")``, so they stay lazy, keep chunks and coordinates,
@@ -48,7 +48,7 @@ class SCL(IntEnum):
     SNOW_ICE = 11
 
 
-#: SCL classes masked by default: no data, defective, shadow, clouds, cirrus, snow (SCIENCE.md §1.2).
+#: Invalid by default: nodata, defective, shadow, cloud, cirrus, snow (docs/science/indices_and_masks.md#scl-classes).
 SCL_INVALID_DEFAULT: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11)
 #: Kept by default but worth flagging: flooded paddies are dark (2); 7 is low-probability cloud.
 SCL_KEEP_AND_FLAG: tuple[int, ...] = (2, 7)
@@ -115,7 +115,7 @@ def scl_valid(scl: xr.DataArray, invalid_classes: Iterable[int] = SCL_INVALID_DE
         SCL classes 0-11, integer dtype (uint8 as read), numpy or dask, any dims.
     invalid_classes : iterable of int
         Classes to mask. The default, :data:`SCL_INVALID_DEFAULT` = (0, 1, 3, 8, 9, 10, 11),
-        follows SCIENCE.md §1.2; drop 11 to keep snow, or 3 to keep shadow in the rice flood window.
+        follows docs/science/indices_and_masks.md#scl-classes; drop 11 to keep snow, or 3 to keep shadow.
 
     Returns
     -------
@@ -140,7 +140,7 @@ def scl_valid(scl: xr.DataArray, invalid_classes: Iterable[int] = SCL_INVALID_DE
     invalid = sorted({int(c) for c in invalid_classes})
     bad = [c for c in invalid if c not in SCL._value2member_map_]
     if bad:
-        raise ConfigError(f"invalid_classes {bad} are not SCL classes; SCL values are 0-11 (SCIENCE.md §1.2).")
+        raise ConfigError(f"invalid_classes {bad} are not SCL classes; SCL values are 0-11.")
     return _bool_ufunc(
         _not_in_kernel, scl, "scl_valid", "usable pixel (Sentinel-2 SCL)", invalid=np.asarray(invalid, dtype=scl.dtype)
     )
@@ -159,7 +159,7 @@ def qa_pixel_valid(
     qa : xarray.DataArray
         ``QA_PIXEL`` as read (uint16; any integer dtype), numpy or dask, any dims.
     mask_snow : bool
-        Also mask snow/ice (bit 5); off by default (SCIENCE.md §1.3).
+        Also mask snow/ice (bit 5); off by default (docs/science/indices_and_masks.md#landsat-collection-2-level-2).
     mask_water : bool
         Also mask water (bit 7); off by default, since water is the flood and paddy signal.
     mask_shadow : bool

@@ -9,7 +9,7 @@ selection before the compute, so a large dask array is never read in full).
 Stretches and palettes are fixed per product (:mod:`agromap.quicklook`), never per scene, so two
 plots of one product compare by eye. Class maps take their colours from the layer's
 :class:`~agromap.io.layers.LayerSpec` or the COG's embedded colormap, with a legend; AQI
-categories are drawn in the official colours, flood classes as in SCIENCE.md §6.2.
+categories are drawn in the official colours, flood classes as in docs/science/disaster.md#flood-classes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Quicklook PNGs of published COGs: read from an overview, fixed stretch and palette per product.
 
-PITFALLS.md §11 "Quicklooks" and SCIENCE.md §7.3: a PNG of at most 600 x 600 per product, read
+docs/architecture.md#quicklooks: a PNG of at most 600 x 600 per product, read
 from an internal overview (never the full resolution when an overview fits), with a stretch and
 palette fixed per product, never auto-stretched per scene, so two dates of one product compare
 by eye. Nodata is transparent (alpha 0; the PNG is paletted with per-entry alpha, which every
@@ -407,7 +407,7 @@ def write_quicklook(
 
 
 def thumbnail_asset(info: Mapping[str, Any], href: str) -> dict[str, Any]:
-    """A STAC asset dict (SCIENCE.md §7.3, role ``thumbnail``) for a :func:`write_quicklook` result."""
+    """A STAC asset dict (docs/architecture.md#stac-items, role ``thumbnail``) for a :func:`write_quicklook` result."""
     return {"href": href, "type": "image/png", "roles": ["thumbnail"],
             "title": f"{info['product']} quicklook ({info['width']} x {info['height']} px, from overviews)"}
 

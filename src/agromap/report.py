@@ -23,7 +23,7 @@ from typing import Any
 
 __all__ = ["write_report", "render_report", "run_summary_html", "AQI_CAVEAT"]
 
-#: Shown wherever an AQI or PM2.5 layer appears (SCIENCE.md §5.3 "Satellite caveat").
+#: Shown wherever an AQI or PM2.5 layer appears (docs/science/air_quality.md#satellite-caveat).
 AQI_CAVEAT = ("AQI and PM2.5 values derived from satellite data are estimates: a satellite-estimated PM2.5 "
               "sub-index is one estimated pollutant, not a CPCB or EPA AQI, which needs at least three measured "
               "pollutants. Do not use them as official air-quality readings.")

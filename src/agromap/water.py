@@ -1,7 +1,7 @@
 """A simple water mask by thresholding one piece of evidence (optical index or SAR dB).
 
 This is the foundation's water layer; the disaster module builds flood classes on top.
-Defaults (SCIENCE.md §6.1): MNDWI > 0 and NDWI > 0 for optical water; backscatter below
+Defaults (docs/science/indices_and_masks.md#water-mask): MNDWI > 0, NDWI > 0 for optical water; backscatter below
 -20 dB (VH) or -15 dB (VV) for open water on Sentinel-1 (fallback values, unverified).
 """
 

@@ -3,7 +3,7 @@
 Areas are ``sum(coverage fraction × true pixel area)`` over the cells a polygon touches, where the
 coverage fraction of each cell comes from exactextract (>= 0.3) and the true pixel area from
 :func:`agromap.area.row_area_m2` (ellipsoidal for EPSG:4326 grids). That is the rule of
-SCIENCE.md §4: never count pixels of a geographic grid. exactextract 0.3 has no area-weighted
+docs/science/rice.md#mapped-area-of-a-pixel: never count pixels of geographic grids. exactextract 0.3 has no area-weighted
 coverage of its own (its ``coverage`` op takes no area option), so the pixel area is passed to it
 as the *weights* raster and summed with ``weighted_sum``.
 

@@ -1,6 +1,6 @@
 """Aerosol optical depth at 550 nm: Sentinel-2 L2A AOT and MODIS MAIAC (MCD19A2-style) rasters.
 
-SCIENCE.md §1.6. Both end as float32 ``aod`` (unitless, NaN nodata) on their own grid, lazily:
+docs/science/air_quality.md#aerosol-optical-depth. Both end as float32 ``aod`` (NaN nodata) on their own grid, lazily:
 
 - **Sentinel-2 L2A AOT** (Sen2Cor, 550 nm): DN x 0.001, DN 0 = nodata; the scale comes from
   :data:`agromap.sensors.s2_l2a.AUX_BANDS`, the one place sensor constants live.
@@ -43,7 +43,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                         "Aerosol optical depth at 550 nm (MAIAC Optical_Depth_055 or Sentinel-2 AOT), QA-filtered"),
 }
 
-#: AOD_QA bits 0-2 (SCIENCE.md §1.6).
+#: AOD_QA bits 0-2 (docs/science/air_quality.md#aerosol-optical-depth).
 CLOUD_MASK_CODES: dict[int, str] = {0: "undefined", 1: "clear", 2: "possibly cloudy", 3: "cloudy",
                                     4: "cloudy (reserved)", 5: "cloud shadow", 6: "fire hot spot",
                                     7: "water sediments"}  # fmt: skip
@@ -56,7 +56,7 @@ AOD_QA_CODES: dict[int, str] = {0: "best quality", 1: "water sediments", 3: "one
 
 @dataclass(frozen=True)
 class MaiacQA:
-    """Which ``AOD_QA`` codes keep a pixel (SCIENCE.md §1.6); defaults keep clear, best quality."""
+    """``AOD_QA`` codes that keep a pixel (docs/science/air_quality.md#aerosol-optical-depth): clear, best."""
 
     cloud_keep: tuple[int, ...] = (1,)
     """Accepted cloud-mask codes (bits 0-2); 1 = clear."""

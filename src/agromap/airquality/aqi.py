@@ -4,7 +4,7 @@ Breakpoint tables are versioned data files (``tables/*.csv``, described in ``tab
 and validated. :func:`subindex` turns a surface concentration into a sub-index; :func:`aqi` takes the maximum
 over pollutants with the standard's minimum-pollutant rule and derives the category, the dominant pollutant
 and QA bits; :func:`aqi_from_concentrations` does both. Everything is lazy on dask input and identical on numpy
-input (one numpy kernel each, wrapped once with :func:`xarray.apply_ufunc`). Rules: SCIENCE.md §5.1–5.3.
+input (one numpy kernel each, wrapped once with :func:`xarray.apply_ufunc`). Rules: docs/science/air_quality.md.
 
 An AQI computed from satellite-estimated PM2.5 alone is a **"satellite-estimated PM2.5 sub-index"**, never a
 CPCB or EPA AQI (CPCB needs >= 3 measured pollutants): pass ``require_min_pollutants=False`` and the outputs
@@ -44,7 +44,7 @@ _TITLES = {
     "epa:2024": "US EPA Air Quality Index (EPA-454/B-24-002, 2024)",
     "epa:2012": "US EPA Air Quality Index (2012 table, EPA-454/B-13-001)",
 }
-# Above the top row: CPCB reports 500 (recommendation), EPA extends the last segment (SCIENCE.md §5.1, §5.2).
+# Above the top row: CPCB reports 500 (recommendation), EPA extends the last segment (docs/science/air_quality.md).
 _ABOVE: dict[str, Literal["cap", "extrapolate"]] = {"cpcb:2014": "cap", "epa:2024": "extrapolate",
                                                    "epa:2012": "extrapolate"}
 # Minimum-pollutant rule: (at least n pollutants, one of these). EPA has none.
@@ -72,7 +72,7 @@ QA_FLAGS: Mapping[int, str] = MappingProxyType({
     QA_ABOVE_TABLE: "above_table", QA_MIN_POLLUTANTS: "min_pollutants_failed",
     QA_NEGATIVE_INPUT: "negative_input", QA_UNVERIFIED_BREAKPOINT: "unverified_breakpoint"})
 _U8, _U16 = 255, 65535
-_EPS = 1e-9  # SCIENCE.md §5.3: floor(c*10^d + 1e-9); also added before rounding half up
+_EPS = 1e-9  # floor(c*10^d + 1e-9), docs/science/air_quality.md#aqi-computation; also added before rounding half up
 
 
 class AQIUnitsError(MetadataError, ValueError):
@@ -266,7 +266,7 @@ def _check_units(conc: xr.DataArray, table: Breakpoints) -> None:
     if norm in ("1", "", "dimensionless", "none"):
         raise AQIUnitsError(f"{name!r} is dimensionless ({got!r}), e.g. an aerosol optical depth, not a "
                             f"concentration. Estimate surface {label} in {want} first (AOD -> PM2.5, "
-                            "SCIENCE.md §5.5), then compute the sub-index.")
+                            "docs/science/air_quality.md#pm25-from-aod), then compute the sub-index.")
     hint = ""
     if {norm, want} <= {"ug/m3", "mg/m3"}:
         hint = " Multiply by 1000 for mg -> ug, divide for ug -> mg."
@@ -280,14 +280,14 @@ def _check_units(conc: xr.DataArray, table: Breakpoints) -> None:
 
 # ---------------------------------------------------------------------------------------------- kernels
 def _subindex_kernel(c: np.ndarray, *, table: Breakpoints) -> tuple[np.ndarray, np.ndarray]:
-    """Sub-index (float32, NaN nodata) and QA bits (uint8) of concentrations ``c``; SCIENCE.md §5.3."""
+    """Sub-index (float32, NaN nodata) and QA bits (uint8) of ``c`` (docs/science/air_quality.md#aqi-computation)."""
     c = np.asarray(c)
     x = c.astype(np.float64)
     # A value within the input dtype's precision below a truncation step counts as that step.
     eps = float(np.finfo(c.dtype).eps) if c.dtype.kind == "f" else 0.0
     valid = np.isfinite(x) & (x >= 0)
     scaled = np.where(valid, x, 0.0) * 10.0**table.decimals
-    # Truncate, with the 1e-9 of SCIENCE.md plus the input's own precision: float32 0.077 is 0.07699999958.
+    # Truncate with the 1e-9 (see _EPS) plus the input's own precision: float32 0.077 is 0.07699999958.
     t = np.floor(scaled + _EPS + scaled * eps)
     c_lo, c_hi = np.asarray(table.c_lo), np.asarray(table.c_hi)
     i_lo, i_hi = np.asarray(table.i_lo), np.asarray(table.i_hi)
@@ -354,7 +354,7 @@ def _subindex_pair(conc: xr.DataArray, pollutant: str, standard: str) -> tuple[x
 
 
 def subindex(conc: xr.DataArray, pollutant: str, standard: Standard = "cpcb:2014") -> xr.DataArray:
-    """Sub-index of one pollutant from its surface concentration (SCIENCE.md §5.1-5.3).
+    """Sub-index of one pollutant from its surface concentration (docs/science/air_quality.md#aqi-computation).
 
     Parameters
     ----------
@@ -540,5 +540,5 @@ def _layer_specs() -> dict[str, LayerSpec]:
     return specs
 
 
-#: Output layers of this module (SCIENCE.md §5.3, §7.1); the pipeline builders export with these.
+#: Output layers of this module (docs/architecture.md#layer-registry); the pipeline builders export with these.
 LAYER_SPECS: Mapping[str, LayerSpec] = MappingProxyType(_layer_specs())

@@ -1,8 +1,8 @@
-"""PM2.5 estimated from aerosol optical depth (SCIENCE.md §5.5): scaling factor and station regression.
+"""PM2.5 from aerosol optical depth: scaling factor or station regression (docs/science/air_quality.md#pm25-from-aod).
 
 Every output is a **satellite estimate**: ``attrs["description"]`` says "satellite-estimated PM2.5,
 not a regulatory measurement", and an AQI computed from it is a satellite-estimated sub-index,
-never a CPCB or EPA AQI (SCIENCE.md §5.3).
+never a CPCB or EPA AQI (docs/science/air_quality.md#satellite-caveat).
 
 - :func:`pm25_from_eta`: ``PM2.5 = eta x AOD`` with eta a scalar or a raster (e.g. a CTM ratio).
 - :func:`fit_pm25`: a calibrated regression fitted with scikit-learn on station-collocated pixels
@@ -110,7 +110,7 @@ def _eta_kernel(aod: np.ndarray, eta: np.ndarray) -> np.ndarray:
 
 
 def pm25_from_eta(aod: xr.DataArray, eta: float | xr.DataArray) -> xr.DataArray:
-    """``PM2.5 = eta x AOD`` (SCIENCE.md §5.5 method 4), lazily.
+    """``PM2.5 = eta x AOD`` (docs/science/air_quality.md#pm25-from-aod, method 1), lazily.
 
     Parameters
     ----------

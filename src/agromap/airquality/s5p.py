@@ -1,6 +1,6 @@
 """Sentinel-5P TROPOMI: QA-filtered Level-2 swaths binned onto a lat/lon grid, and Level-3 rasters.
 
-SCIENCE.md §1.5 and §5.4. A Level-2 file is a swath (``scanline x ground_pixel``), not a raster; it
+docs/science/air_quality.md#sentinel-5p-tropomi. A Level-2 file is a swath (``scanline x ground_pixel``); it
 enters the data contract here. :func:`read_s5p_l2` reads the ``PRODUCT`` group (and the pixel corners
 in ``SUPPORT_DATA/GEOLOCATIONS`` when present); :func:`qa_filter` applies the **per-product**
 ``qa_value`` threshold of :data:`S5P_PRODUCTS` and drops only column outliers below -0.001 mol m-2
@@ -67,7 +67,7 @@ class EmptySwathError(NoValidDataError):
 
 @dataclass(frozen=True)
 class S5PProduct:
-    """One TROPOMI L2 product: variable, unit and QA rule (SCIENCE.md §1.5)."""
+    """One TROPOMI L2 product: variable, unit and QA rule (docs/science/air_quality.md#sentinel-5p-tropomi)."""
 
     key: str
     """Short name and band name stem (``"NO2"``); the common band name is ``key.lower()``."""
@@ -80,7 +80,7 @@ class S5PProduct:
     units: str
     """Unit of the variable (``"mol m-2"``, ``"1"`` for the aerosol index)."""
     layer: str
-    """Output layer name (SCIENCE.md §7.1)."""
+    """Output layer name (docs/architecture.md#layer-registry)."""
     min_value: float | None = MIN_COLUMN
     """Values below this are outliers and dropped; ``None`` for no lower bound."""
 
@@ -122,7 +122,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {s.name: s for s in (
 
 
 _AVOGADRO = 6.02214076e23
-#: Accepted L3 raster units -> factor to mol m-2 (SCIENCE.md §1.5: molec cm-2 = mol m-2 x N_A x 1e-4).
+#: Accepted L3 raster units -> factor to mol m-2 (molec cm-2 = mol m-2 x N_A x 1e-4; docs/science/air_quality.md).
 L3_UNITS: Mapping[str, float] = {
     "mol m-2": 1.0, "mmol m-2": 1e-3, "umol m-2": 1e-6, "molec cm-2": 1e4 / _AVOGADRO,
     "du": 4.4615e-4,  # Dobson unit: 2.6867e20 molec m-2
@@ -572,7 +572,7 @@ def grid_s5p(paths: Sequence[str | os.PathLike[str]], geobox: GeoBox, *, product
     paths : sequence of path
         TROPOMI L2 NetCDF files of one product.
     geobox : GeoBox
-        EPSG:4326 target grid (e.g. 0.05 deg for India, SCIENCE.md §5.4).
+        EPSG:4326 target grid (e.g. 0.05 deg for India, docs/science/air_quality.md#trace-gas-gridding).
     product, qa_threshold, min_value : see :func:`qa_filter`
     method : {"auto", "area", "point"}
         ``auto`` = ``area`` when every file has corners, else ``point`` (recorded in ``attrs``).

@@ -1,4 +1,4 @@
-"""Burn severity (dNBR, RdNBR, USGS classes) and the burned-paddy layer (SCIENCE.md §5.6, §6.3).
+"""Burn severity (dNBR, RdNBR, USGS classes) and the burned-paddy layer (docs/science/disaster.md).
 
 - ``dnbr = NBR_pre - NBR_post``; ``rdnbr = dnbr / sqrt(|NBR_pre|)`` with |NBR_pre| floored at
   0.001 [MillerThode2007] (both unscaled; the x1000 convention cancels out).
@@ -37,7 +37,7 @@ __all__ = [
 
 #: USGS FIREMON classes (agromap codes) with the usual MTBS-like colours; one table for all.
 BURN_SEVERITY_CLASSES: tuple[tuple[int, str, str], ...] = _BURN_CLASSES
-#: Lower bound (dNBR x 1000, inclusive) of codes 2..7 (SCIENCE.md §6.3).
+#: Lower bound (dNBR x 1000, inclusive) of codes 2..7 (docs/science/disaster.md#burn-severity).
 SEVERITY_LOWER_BOUNDS: tuple[int, ...] = (-250, -100, 100, 270, 440, 660)
 
 BURNED_PADDY_CLASSES: tuple[tuple[int, str, str], ...] = (
@@ -49,12 +49,12 @@ BURNED_PADDY_CLASSES: tuple[tuple[int, str, str], ...] = (
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "burn_severity": LayerSpec("burn_severity", "class", "uint8", 255, "class",
-                               "Burn severity, USGS FIREMON classes on dNBR (SCIENCE.md §6.3)",
+                               "Burn severity, USGS FIREMON classes on dNBR (Key & Benson 2006)",
                                classes=BURN_SEVERITY_CLASSES),
     "dnbr": LayerSpec("dnbr", "continuous", "int16", -32768, "1", "Differenced Normalized Burn Ratio",
                       scale=0.001),
     "burned_paddy": LayerSpec("burned_paddy", "class", "uint8", 255, "class",
-                              "Burned paddy stubble (SCIENCE.md §5.6)", classes=BURNED_PADDY_CLASSES),
+                              "Burned paddy stubble (dNBR, NBR, BAIS2)", classes=BURNED_PADDY_CLASSES),
 }
 
 #: BAIS2 thresholding within the rice mask: fallback 1.0 (recommendation, unverified).
@@ -63,7 +63,7 @@ BAIS2_THRESHOLD = ThresholdParams(fallback=1.0, value_range=(-1.0, 3.0), plausib
 
 @dataclass(frozen=True)
 class BurnedPaddyParams:
-    """Rules of :func:`burned_paddy` (SCIENCE.md §5.6)."""
+    """Rules of :func:`burned_paddy` (docs/science/disaster.md#burned-paddy)."""
 
     dnbr_min: float = 0.10
     """Minimum dNBR (tune within 0.10-0.27)."""
@@ -249,7 +249,7 @@ def burned_paddy(
     period: tuple[Any, Any] | None = None,
     params: BurnedPaddyParams = BurnedPaddyParams(),  # noqa: B008 (frozen)
 ) -> xr.Dataset:
-    """Burned paddy stubble (SCIENCE.md §5.6), lazily.
+    """Burned paddy stubble (docs/science/disaster.md#burned-paddy), lazily.
 
     Parameters
     ----------

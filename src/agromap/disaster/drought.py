@@ -1,4 +1,4 @@
-"""Vegetation Condition Index (Kogan 1995) and drought classes (SCIENCE.md §6.4).
+"""Vegetation Condition Index (Kogan 1995) and drought classes (docs/science/disaster.md#drought-vci).
 
 ``VCI = 100 (NDVI - NDVI_min) / (NDVI_max - NDVI_min)``, where the extremes are taken per pixel
 over the whole record **for the same composite period** (the same month, dekad, 16-day period or

@@ -1,6 +1,6 @@
 """Exposure layers: flooded rice and flooded cropland per pixel, in hectares, ready for zonal sums.
 
-SCIENCE.md §6.5: flooded rice is class 4 of ``flood_class``, flooded cropland other than rice
+docs/science/disaster.md#exposure: flooded rice is class 4 of ``flood_class``, flooded cropland other than rice
 class 3 (§6.2). Each output pixel holds its area in ha when it is in the class, 0 when it is not,
 and NaN where ``flood_class`` is nodata (255) or excluded (6), so a zonal *sum* gives the exposed
 hectares and a zonal *count of non-NaN* the observed area. The per-district table is built by the
@@ -22,7 +22,7 @@ from ..io.grid import geobox_of
 
 __all__ = ["EXPOSURE_CLASSES", "pixel_area_ha", "flood_exposure"]
 
-#: Output variable -> flood classes it counts (SCIENCE.md §6.2 codes).
+#: Output variable -> flood classes it counts (codes: docs/science/disaster.md#flood-classes).
 EXPOSURE_CLASSES: dict[str, tuple[int, ...]] = {
     "flooded_rice_ha": (4,),
     "flooded_other_cropland_ha": (3,),

@@ -1,9 +1,9 @@
 """Robust automatic thresholding (Otsu with tile selection, bimodality check and fallbacks), lazily.
 
 A plain global Otsu needs a bimodal histogram: on a scene that is 1 % or 98 % water it splits
-the dominant mode and maps half of the land (or half of the water) wrongly (PITFALLS.md C4,
+the dominant mode and maps half of the land (or half of the water) wrongly (docs/science/disaster.md#flood-thresholds,
 ASFHyP3/asf-tools#79). This module follows the B-max Otsu of Cao et al. (2019) as used in
-[Markert2020] (SCIENCE.md §6.1):
+[Markert2020] (docs/science/disaster.md#flood-thresholds):
 
 1. One pass over the data, blockwise: every block is cut into square tiles of ``tile_px`` pixels
    (on global pixel positions: the array is rechunked to tile-aligned chunks when needed) and a
@@ -35,7 +35,7 @@ ASFHyP3/asf-tools#79). This module follows the B-max Otsu of Cao et al. (2019) a
 The threshold is returned as the upper edge of the Otsu bin, so "low class" means ``x < threshold``
 exactly as the histogram split it. Everything stays lazy: the result is a Dataset of 0-d arrays
 (threshold, method code, B, D, tile count, valid count, reliability) that the runner computes with the outputs
-and records in the manifest (STYLE.md §3).
+and records in the manifest (docs/architecture.md#laziness-and-one-compute).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class ThresholdParams:
     """Parameters of :func:`robust_threshold`; frozen, so it tokenizes into the dask graph."""
 
     fallback: float
-    """Threshold used when no bimodal split is found (dB for SAR; SCIENCE.md §6.1, unverified)."""
+    """Threshold used when no bimodal split is found (dB for SAR; unverified, docs/science/disaster.md#flood-thresholds)."""
     value_range: tuple[float, float] = (-40.0, 5.0)
     """Histogram range; finite values outside it are clipped into the end bins."""
     plausible: tuple[float, float] = (-math.inf, math.inf)
@@ -130,7 +130,7 @@ class ThresholdParams:
 SAR_VV = ThresholdParams(fallback=-15.0, plausible=(-24.0, -11.0))
 #: Sentinel-1 VH in dB: fallback -20 dB, water/land splits plausible within (-28, -16) dB.
 SAR_VH = ThresholdParams(fallback=-20.0, plausible=(-28.0, -16.0))
-#: MNDWI (unitless): fallback 0, splits plausible within (-0.3, 0.5) (SCIENCE.md §6.1, unverified).
+#: MNDWI (unitless): fallback 0, splits plausible within (-0.3, 0.5) (unverified, docs/science/disaster.md#flood-thresholds).
 OPTICAL_MNDWI = ThresholdParams(fallback=0.0, value_range=(-1.0, 1.0), plausible=(-0.3, 0.5))
 
 

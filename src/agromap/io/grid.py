@@ -132,6 +132,9 @@ def to_grid(
         dst_nodata=nodata,
         chunks=(chunk, chunk) if arr.chunks is not None else None,
     )
+    # odc-geo names geographic dims latitude/longitude; every agromap array is (..., y, x),
+    # whatever the CRS, so chunking, masks and writers need no per-CRS branches.
+    out = out.rename({d: n for d, n in zip(out.dims[-2:], ("y", "x")) if d != n})
     out.attrs = dict(arr.attrs)
     return out.rename(arr.name)
 

@@ -1,9 +1,9 @@
 """Output layers: how each science product is stored (dtype, nodata, scale, classes, overviews).
 
-One :class:`LayerSpec` per product, gathered in :data:`LAYERS` (SCIENCE.md §7.1). The writers
+One :class:`LayerSpec` per product, gathered in :data:`LAYERS` (docs/architecture.md#layer-registry). The writers
 (:mod:`agromap.io.write`) and the STAC builder (:mod:`agromap.io.stac`) read everything they
 need from the spec, so a product is described once. :func:`encode` turns the float32/bool science
-output into the stored dtype lazily, at the export edge only (PITFALLS.md N1, N3).
+output into the stored dtype lazily, at the export edge only (docs/architecture.md#dtypes-and-nodata).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ LayerKind = Literal["class", "continuous"]
 OverviewResampling = Literal["mode", "nearest", "average"]
 
 # GDAL 3.10's COG driver knows no MIN/MAX overview resampling ("Unsupported resampling method"),
-# so only these are accepted; `max` (SCIENCE.md §7.1 for flood_duration_days) must wait for it.
+# so only these are accepted; `max` (natural for flood_duration_days) must wait for it.
 _RESAMPLINGS: frozenset[str] = frozenset({"mode", "nearest", "average"})
 _DTYPES: frozenset[str] = frozenset({"uint8", "uint16", "int16", "int32", "uint32", "float32"})
 
@@ -61,7 +61,7 @@ class LayerSpec:
     """Extra dataset tags written into every file of this layer."""
 
     def __post_init__(self) -> None:
-        # Validate with exceptions, not asserts (STYLE.md §11: asserts vanish under python -O).
+        # Exceptions, not asserts: asserts vanish under python -O (docs/architecture.md#errors-and-exit-codes).
         if self.kind not in ("class", "continuous"):
             raise ConfigError(f"layer {self.name!r}: kind {self.kind!r} is not 'class' or 'continuous'.")
         if self.dtype not in _DTYPES:
@@ -160,10 +160,10 @@ _SPECS: tuple[LayerSpec, ...] = (
     # Stored as percent in uint8 with scale 0.01, so readers that apply scale get a 0-1 fraction.
     LayerSpec("valid_fraction", "continuous", "uint8", 255, "1",
               "Fraction of valid (cloud-free, unmasked) observations per pixel", scale=0.01),
-    LayerSpec("flood_class", "class", "uint8", 255, "class", "Flood classes (SCIENCE.md §6.2)",
+    LayerSpec("flood_class", "class", "uint8", 255, "class", "Flood classes (agromap codes)",
               classes=_FLOOD_CLASSES),
     LayerSpec("flood_likelihood", "continuous", "float32", float("nan"), "1", "Flood likelihood, 0-1"),
-    # SCIENCE.md §7.1 asks for `max` overviews; GDAL 3.10's COG driver lacks it, nearest never invents.
+    # `max` overviews would suit; GDAL 3.10's COG driver lacks it, and nearest never invents values.
     LayerSpec("flood_duration_days", "continuous", "uint8", 255, "d",
               "Consecutive flooded observations times revisit, in days", overview_resampling="nearest"),
     LayerSpec("burn_severity", "class", "uint8", 255, "class", "Burn severity, USGS FIREMON classes on dNBR",

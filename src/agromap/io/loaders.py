@@ -11,7 +11,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pandas as pd
 
@@ -236,71 +235,60 @@ def load_sentinel1(
 
 
 def load_stac_item(
-    path: str | os.PathLike[str],
+    item: Any,
     *,
     bands: tuple[str, ...] | None = None,
     asset_root: str | os.PathLike[str] | None = None,
+    sign: Any = None,
     chunk: int = 1024,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Scene:
-    """A local STAC item JSON: assets matched by eo common name (or asset key).
+    """One STAC item: a JSON path or URL, a ``pystac.Item`` or its dict; assets by eo common name.
 
-    Relative hrefs resolve against the item file; remote hrefs (http, s3) are read from
-    ``asset_root`` by file name, so a downloaded product works offline. Sentinel-2 L2A
-    radiometry follows ``s2:processing_baseline``; ``raster:bands`` scale/offset win when present.
+    Relative hrefs resolve against the item file; remote hrefs (``https://``, ``s3://``) are
+    read through GDAL (:mod:`agromap.io.remote`), or from ``asset_root`` by file name when a
+    downloaded copy is given. ``raster:bands`` scale/offset win; a Sentinel-2 item without them
+    follows its ``s2:processing_baseline``. Chunks are the files' own tiles. ``sign`` (a
+    callable or a dotted name such as ``"planetary_computer.sign"``) is applied to the item first.
     """
-    import pystac
+    from .remote import load_signer
+    from .stac_read import band_asset, item_provenance, read_items
 
-    p = Path(path)
+    where = os.fspath(item) if isinstance(item, (str, os.PathLike)) else getattr(item, "id", "STAC item")
     try:
-        item = pystac.Item.from_file(str(p))
-    except Exception as exc:
-        raise MetadataError(f"{p}: not a readable STAC item ({str(exc).splitlines()[0]}).") from exc
-    props = item.properties
-    is_s2 = "s2:processing_baseline" in props or str(props.get("constellation", "")).lower() == "sentinel-2"
-    rad = s2_l2a.radiometry_from_metadata(stac_properties=props, product_name=item.id) if is_s2 else None
-    by_name: dict[str, tuple[str, dict[str, Any]]] = {}
-    for key, asset in item.assets.items():
-        d = asset.to_dict()
-        eo = d.get("eo:bands") or d.get("bands") or []
-        common = eo[0].get("common_name") if len(eo) == 1 else None
-        for n in filter(None, (key.lower(), common if common and key.lower() not in by_name else None)):
-            by_name.setdefault(n, (key, d))
-    wanted = bands or tuple(n for n in (*s2_l2a.BANDS, "scl") if n in by_name)
+        [it] = read_items(item)
+    except ValueError:
+        raise MetadataError(f"{where}: holds several items; use kind stac_items for an ItemCollection.") from None
+    signer = load_signer(sign)
+    if signer is not None:
+        it = signer(it)
+    props = it.properties
+    wanted = bands or tuple(n for n in (*s2_l2a.BANDS, "scl") if _has_band(it, n))
     arrays = {}
+    assets = {}
     for name in wanted:
-        if name not in by_name:
-            raise MissingBandError(f"{p}: no asset for band {name!r}; assets are {sorted(item.assets)}.")
-        key, asset = by_name[name]
-        href = _resolve_href(asset["href"], p, asset_root)
-        scale, offset, raw = (s2_l2a.band_scale_offset(name, rad) if rad and (name in s2_l2a.BANDS or name in s2_l2a.AUX_BANDS)
-                              else (1.0, 0.0, name in ("scl", "qa_pixel")))
-        rb = (asset.get("raster:bands") or [{}])[0]
-        if "scale" in rb or "offset" in rb:
-            scale, offset = float(rb.get("scale", 1.0)), float(rb.get("offset", 0.0))
-        nodata = rb.get("nodata", 0 if rad else "auto")
-        arrays[name] = open_band(href, 1, name=name, scale=scale, offset=offset, nodata=nodata, raw=raw,
+        ba = band_asset(it, name, asset_root=asset_root)
+        assets[name] = ba
+        arrays[name] = open_band(ba.href, 1, name=name, scale=ba.scale, offset=ba.offset,
+                                 nodata="auto" if ba.nodata is None else ba.nodata, raw=ba.raw,
                                  chunk=chunk, max_pixels=max_pixels)
-    if item.datetime is None:
-        raise MetadataError(f"{p}: item has no datetime; composites need start/end handling.")
-    meta = {"loader": "stac_item", "stac_id": item.id, "item": str(p)}
-    if rad:
+    if it.datetime is None:
+        raise MetadataError(f"{where}: item has no datetime; composites need start/end handling.")
+    meta: dict[str, Any] = {"loader": "stac_item", "stac_id": it.id, "item": str(where),
+                            "provenance": item_provenance(it),
+                            "hrefs": {n: a.href for n, a in assets.items()}}
+    is_s2 = "s2:processing_baseline" in props or str(props.get("constellation", "")).lower() == "sentinel-2"
+    if is_s2:
+        rad = s2_l2a.radiometry_from_metadata(stac_properties=props, product_name=it.id)
         meta.update(boa_offset=rad.boa_offset, processing_baseline=rad.processing_baseline,
                     offset_decided_by=rad.decided_by)
-    return Scene(item.id, pd.Timestamp(item.datetime).tz_convert("UTC"), arrays, meta)
+    return Scene(it.id, pd.Timestamp(it.datetime).tz_convert("UTC"), arrays, meta)
 
 
-def _resolve_href(href: str, item_path: Path, asset_root: str | os.PathLike[str] | None) -> str:
-    parsed = urlparse(href)
-    if parsed.scheme in ("", "file"):
-        local = Path(parsed.path if parsed.scheme == "file" else href)
-        return str(local if local.is_absolute() else (item_path.parent / local).resolve())
-    if asset_root is None:
-        raise InputError(
-            f"{item_path}: asset href {href} is remote and agromap runs offline; download the product and "
-            "set asset_root to its folder."
-        )
-    return str(Path(asset_root) / Path(parsed.path).name)
+def _has_band(item: Any, name: str) -> bool:
+    from .stac_read import _asset_index
+
+    return name in _asset_index(item)
 
 
 def load_folder(

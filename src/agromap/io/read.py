@@ -29,8 +29,10 @@ from ..errors import (
     RasterTooLargeError,
     UnknownCRSError,
 )
-from .gdal_env import GDAL_PRESET, gdal_env_dict
+from .gdal_env import GDAL_PRESET, gdal_env_dict, gdal_preset
 from .grid import attach_geobox, chunk_edge
+from .remote import gdal_path, is_remote
+from .trust import check_local_input
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -42,6 +44,10 @@ __all__ = [
 
 #: Default decompression-bomb guard: 40 000 x 40 000 px per band (a full S2 tile is 10 980²).
 DEFAULT_MAX_PIXELS = 1_600_000_000
+#: Decode-cost guard: bytes one compressed internal tile or strip may decode to. Every chunk
+#: that touches a tile decodes all of it, so a few-KB file holding one 16384² DEFLATE tile would
+#: otherwise decode 256 MiB again for each of its 1024 chunks.
+MAX_TILE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,12 @@ class RasterHeader:
 
 
 def _fail_open(path: str, exc: Exception) -> CorruptInputError:
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if is_remote(path):
+        return CorruptInputError(
+            f"{path}: cannot be read over the network ({msg}); check the URL, the connection and any "
+            "credentials, or download the product and set asset_root to its folder."
+        )
     if not os.path.exists(path):
         return CorruptInputError(f"{path}: file not found; check the path in the run configuration.")
     if os.path.getsize(path) == 0:
@@ -83,15 +95,17 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
     RasterTooLargeError
         More than ``max_pixels`` pixels per band.
     """
-    path = os.fspath(path)
+    # Remote inputs are declared (URL in the configuration or a STAC href); local ones must be regular files.
+    path = check_local_input(gdal_path(os.fspath(path)), "raster", allow_remote=True)
     try:
-        with rasterio.Env(**gdal_env_dict()), rasterio.open(path) as src:
+        with rasterio.Env(**gdal_env_dict(gdal_preset())), rasterio.open(path) as src:
             width, height = src.width, src.height
             if width * height > max_pixels:
                 raise RasterTooLargeError(
                     f"{path}: declares {width} x {height} = {width * height:,} px per band, above the "
                     f"budget of {max_pixels:,} px; raise ingest.max_pixels only if the file is trusted."
                 )
+            _check_decode_cost(src, path)
             gcps, _ = src.gcps
             hdr = RasterHeader(
                 path=path,
@@ -107,13 +121,33 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
                 has_gcps=bool(gcps),
                 tags=tuple(sorted((str(k), str(v)) for k, v in src.tags().items())),
             )
-            if src.driver == "GTiff":
+            if src.driver == "GTiff" and not is_remote(path):
                 _check_tiff_complete(src, path)
             return hdr
     except (RasterTooLargeError, CorruptInputError):
         raise
     except (RasterioIOError, OSError, ValueError) as exc:
         raise _fail_open(path, exc) from exc
+
+
+def _check_decode_cost(src: Any, path: str) -> None:
+    """Refuse a compressed GeoTIFF whose internal tiles or strips decode to more than MAX_TILE_BYTES.
+
+    Uncompressed tiles are read window by window; a compressed one is decoded whole by every
+    read that touches it, so its decoded size bounds the cost of each chunk.
+    """
+    if src.driver != "GTiff" or src.compression is None:
+        return
+    bh, bw = src.block_shapes[0]
+    per_pixel = np.dtype(src.dtypes[0]).itemsize * (src.count if src.interleaving and
+                                                     src.interleaving.name == "PIXEL" else 1)
+    decoded = bh * bw * per_pixel
+    if decoded > MAX_TILE_BYTES:
+        raise RasterTooLargeError(
+            f"{path}: one internal {bw} x {bh} px {src.compression.name} tile decodes to {decoded / 2**20:,.0f} MiB "
+            f"(limit {MAX_TILE_BYTES >> 20} MiB), and every chunk would decode it again; re-tile the file, e.g. "
+            "gdal_translate -co TILED=YES -co COMPRESS=DEFLATE in.tif out.tif."
+        )
 
 
 def _check_tiff_complete(src: Any, path: str) -> None:
@@ -181,6 +215,12 @@ class BandReader:
             with rasterio.Env(**gdal_env_dict(self.gdal_env)), rasterio.open(self.path) as src:
                 dn = src.read(self.band, window=window)
         except (RasterioIOError, OSError) as exc:
+            if is_remote(self.path):
+                raise CorruptInputError(
+                    f"{self.path}: band {self.band} could not be read over the network at rows {y0}:{y1}, "
+                    f"cols {x0}:{x1} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                    "the connection dropped or the server failed; re-run when it is reachable."
+                ) from exc
             raise CorruptInputError(
                 f"{self.path}: band {self.band} failed to decode at rows {y0}:{y1}, cols {x0}:{x1} "
                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
@@ -277,6 +317,7 @@ def open_band(
         nodata=None if nd is None else float(nd),  # type: ignore[arg-type]
         valid_range=valid_range,
         raw=raw,
+        gdal_env=gdal_preset(),
     )
     bh, bw = hdr.block_shape
     # Chunks are whole internal tiles so one task decodes each tile once; strips use the target.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -17,9 +17,13 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from ..errors import GridMismatchError, MissingBandError
-from .grid import GridSpec, Resampling, geobox_from_spec, geobox_of, to_grid
+from .grid import GridSpec, Resampling, _overlaps, geobox_from_spec, geobox_of, to_grid
 
-__all__ = ["Scene", "stack_scenes", "run_geobox"]
+__all__ = ["Scene", "GroupBy", "Mosaic", "SCL_QUALITY", "group_scenes", "stack_scenes", "run_geobox"]
+
+#: ``"solar_day"``, ``"time"`` (exact timestamps) or a duration such as ``"2h"``.
+GroupBy = str
+Mosaic = Literal["first", "best_quality"]
 
 
 @dataclass
@@ -41,16 +45,100 @@ class Scene:
         return self.bands[name]
 
 
-def run_geobox(scenes: Sequence[Scene], grid: GridSpec | None) -> GeoBox:
-    """The run grid: the declared one, or the finest-resolution band of the first scene."""
+def run_geobox(scenes: Sequence[Scene], grid: GridSpec | None, *, group_by: GroupBy = "solar_day") -> GeoBox:
+    """The run grid: the declared one, or the finest band of the first scene widened to its date.
+
+    Without a declared grid the run grid keeps the CRS, resolution and pixel alignment of the
+    first scene's finest band and covers every scene of the first date (adjacent tiles of one
+    pass), so a second tile is never cut off at the first tile's edge.
+    """
     if not scenes:
         raise GridMismatchError("no scenes to define a grid; add at least one input.")
     first = scenes[0]
     finest = min(first.bands.values(), key=lambda b: abs(geobox_of(b).resolution.x))
     like = geobox_of(finest)
-    if grid is None:
+    if grid is not None:
+        return geobox_from_spec(grid, like=like)
+    key = group_scenes(scenes, group_by)
+    same_date = [s for s in scenes if key[id(s)] == key[id(first)] and s is not first]
+    if not same_date:
         return like
-    return geobox_from_spec(grid, like=like)
+    extent = like.extent
+    for scene in same_date:
+        for band in scene.bands.values():
+            extent = extent.union(geobox_of(band).extent.to_crs(like.crs))
+    return _widen(like, extent.boundingbox)
+
+
+def _widen(like: GeoBox, bbox: Any) -> GeoBox:
+    """``like``'s pixel grid (CRS, resolution, alignment) over ``bbox``: its own pixels stay put."""
+    import math
+
+    from affine import Affine
+
+    a = like.affine
+    rx, ry = a.a, -a.e
+    col0 = math.floor((bbox.left - a.c) / rx + 1e-9)
+    col1 = math.ceil((bbox.right - a.c) / rx - 1e-9)
+    row0 = math.floor((a.f - bbox.top) / ry + 1e-9)
+    row1 = math.ceil((a.f - bbox.bottom) / ry - 1e-9)
+    affine = Affine(rx, 0.0, a.c + col0 * rx, 0.0, -ry, a.f - row0 * ry)
+    return GeoBox((row1 - row0, col1 - col0), affine, like.crs)
+
+
+def _solar_offset_hours(scene: Scene) -> float:
+    """Longitude of the scene's centre / 15: local solar time minus UTC, in hours."""
+    band = next(iter(scene.bands.values()))
+    centre = geobox_of(band).extent.centroid.to_crs("EPSG:4326")
+    lon = float(centre.coords[0][0])
+    return ((lon + 180.0) % 360.0 - 180.0) / 15.0
+
+
+def group_scenes(scenes: Sequence[Scene], group_by: GroupBy = "solar_day") -> dict[int, pd.Timestamp]:
+    """Which time slice each scene belongs to, keyed by ``id(scene)``; the value is the slice's time.
+
+    Parameters
+    ----------
+    scenes : sequence of Scene
+    group_by : "solar_day", "time" or a duration
+        ``"solar_day"``: one slice per local solar day (UTC time + longitude / 15 h), the rule
+        odc-stac and stackstac use, so adjacent tiles of one pass (which share the datatake's
+        time) and acquisitions of one day by several sensors share a slice. ``"time"``: one
+        slice per exact timestamp. A duration such as ``"2h"``: consecutive acquisitions no
+        further apart than this share a slice.
+
+    Returns
+    -------
+    dict
+        ``id(scene)`` -> the earliest acquisition time of its slice (the slice's time label).
+    """
+    if not scenes:
+        return {}
+    if group_by == "time":
+        keys = {id(s): s.datetime for s in scenes}
+    elif group_by == "solar_day":
+        day = {id(s): (s.datetime + pd.Timedelta(hours=_solar_offset_hours(s))).normalize() for s in scenes}
+        keys = dict(day)
+    else:
+        try:
+            tol = pd.Timedelta(group_by)
+        except (ValueError, TypeError) as exc:
+            raise GridMismatchError(
+                f"group_by {group_by!r} is not 'solar_day', 'time' or a duration such as '2h'."
+            ) from exc
+        ordered = sorted(scenes, key=lambda s: s.datetime)
+        keys, label, last = {}, ordered[0].datetime, ordered[0].datetime
+        for s in ordered:
+            if s.datetime - last > tol:
+                label = s.datetime
+            keys[id(s)] = label
+            last = s.datetime
+    # Label every slice by its earliest acquisition.
+    first_time: dict[Any, pd.Timestamp] = {}
+    for s in scenes:
+        k = keys[id(s)]
+        first_time[k] = min(first_time.get(k, s.datetime), s.datetime)
+    return {id(s): first_time[keys[id(s)]] for s in scenes}
 
 
 def _resampling_for(arr: xr.DataArray, continuous: Resampling) -> Resampling:
@@ -65,6 +153,53 @@ def _nodata_like(arr: xr.DataArray) -> xr.DataArray:
     return xr.full_like(arr, 1 if arr.name == "qa_pixel" else arr.attrs.get("nodata", 0))
 
 
+#: Rank of each Sentinel-2 SCL class for ``mosaic="best_quality"`` (higher is better): clear land,
+#: water and bare soil first, then dark/unclassified, snow, thin cirrus, shadow, clouds.
+SCL_QUALITY = np.array([0, 1, 8, 3, 10, 10, 10, 8, 2, 1, 4, 6], dtype=np.int8)
+#: Score of a valid pixel of a scene without an SCL band (ranks with unclassified pixels).
+_NO_SCL_SCORE = 7
+
+
+def _valid(arr: xr.DataArray) -> xr.DataArray:
+    if np.issubdtype(arr.dtype, np.floating):
+        return arr.notnull()
+    if arr.name == "qa_pixel":
+        return (arr & 1) == 0
+    return arr != arr.attrs.get("nodata", 0)
+
+
+def _scl_score(scl: xr.DataArray) -> xr.DataArray:
+    lut = SCL_QUALITY
+
+    def score(block: np.ndarray) -> np.ndarray:
+        return np.take(lut, np.clip(block.astype(np.int64), 0, len(lut) - 1))
+
+    return xr.apply_ufunc(score, scl, dask="parallelized", output_dtypes=[np.int8])
+
+
+def _mosaic(arrs: list[xr.DataArray], scores: list[xr.DataArray | None] | None) -> xr.DataArray:
+    """Per pixel: the first valid value in order, or the value of the best-scored valid scene."""
+    out = arrs[0]
+    if len(arrs) == 1:
+        return out
+    attrs, name = dict(out.attrs), out.name
+    if scores is None:
+        for arr in arrs[1:]:
+            out = xr.where(_valid(out), out, arr)
+    else:
+        def score_of(arr: xr.DataArray, sc: xr.DataArray | None) -> xr.DataArray:
+            base = sc if sc is not None else xr.full_like(arr, _NO_SCL_SCORE, dtype=np.int8)
+            return xr.where(_valid(arr), base, np.int8(-1))
+
+        best = score_of(arrs[0], scores[0])
+        for arr, sc in zip(arrs[1:], scores[1:]):
+            this = score_of(arr, sc)
+            take = this > best  # ties keep the earlier scene: the declared order decides
+            out = xr.where(take, arr, out)
+            best = xr.where(take, this, best)
+    return out.astype(arrs[0].dtype).rename(name).assign_attrs(attrs)
+
+
 def stack_scenes(
     scenes: Sequence[Scene],
     gbox: GeoBox,
@@ -72,12 +207,15 @@ def stack_scenes(
     bands: Sequence[str] | None = None,
     resampling: Resampling = "nearest",
     chunk: int = 1024,
+    group_by: GroupBy = "solar_day",
+    mosaic: Mosaic = "first",
 ) -> xr.Dataset:
-    """Every scene's bands on ``gbox``, concatenated along ``time`` (sorted, lazy).
+    """Every scene's bands on ``gbox``, grouped into dates and mosaicked (sorted, lazy).
 
     Parameters
     ----------
     scenes : sequence of Scene
+        In the declared order, which decides ``mosaic="first"``.
     gbox : GeoBox
         The run grid.
     bands : sequence of str, optional
@@ -87,32 +225,59 @@ def stack_scenes(
     resampling : str
         For continuous bands; class/QA bands always use nearest.
     chunk : int
-        Chunk edge on the run grid; ``time`` is one chunk per scene.
+        Chunk edge on the run grid; ``time`` is one chunk per date.
+    group_by : "solar_day", "time" or a duration
+        Which scenes share a time slice (see :func:`group_scenes`). Adjacent tiles of one pass
+        carry the same time, and a district routinely spans tiles and UTM zones.
+    mosaic : "first" or "best_quality"
+        How scenes of one slice that cover the same pixel combine: the first valid pixel in
+        the declared order, or the pixel whose Sentinel-2 SCL class is best (clear > dark or
+        unclassified > snow > cirrus > shadow > cloud; scenes without SCL rank with
+        unclassified), the same scene for every band of that pixel.
 
     Returns
     -------
     xarray.Dataset
         ``(time, y, x)``; float32 physical bands with NaN nodata, raw class/QA bands in their
-        stored integer dtype; ``time`` coordinate; grid in ``spatial_ref``/``y``/``x``.
+        stored integer dtype; ``time`` coordinate (each slice's earliest acquisition); grid in
+        ``spatial_ref``/``y``/``x``; attrs ``scene_ids`` (``+``-joined per slice) and ``present``.
     """
     if not scenes:
         raise MissingBandError("no scenes to stack; add at least one input.")
+    if mosaic not in ("first", "best_quality"):
+        raise GridMismatchError(f"mosaic {mosaic!r} is not 'first' or 'best_quality'.")
     if bands is not None:
         for scene in scenes:
             missing = [b for b in bands if b not in scene.bands]
             if missing:
                 scene.band(missing[0])  # raises MissingBandError naming the scene and its bands
+    slice_of = group_scenes(scenes, group_by)
     by_time: dict[pd.Timestamp, list[Scene]] = {}
     for scene in scenes:
-        by_time.setdefault(scene.datetime, []).append(scene)
+        by_time.setdefault(slice_of[id(scene)], []).append(scene)
     per_time: list[xr.Dataset] = []
+    dropped: list[str] = []
     for when in sorted(by_time):
+        group = by_time[when]
+        if len(group) > 1:
+            # A tile of a pass that misses the area adds nothing; keep the ones that overlap.
+            inside = [s for s in group if any(_overlaps(geobox_of(b), gbox) for b in s.bands.values())]
+            dropped += [s.id for s in group if s not in inside]
+            group = inside or group[:1]
+            by_time[when] = group
+        gridded = [
+            {name: to_grid(arr, gbox, resampling=_resampling_for(arr, resampling), chunk=chunk)
+             for name, arr in scene.bands.items() if bands is None or name in bands}
+            for scene in group
+        ]
+        scores = None
+        if mosaic == "best_quality" and len(group) > 1:
+            scores = [_scl_score(g["scl"]) if "scl" in g else None for g in gridded]
         variables: dict[str, xr.DataArray] = {}
-        # Scenes of one acquisition time (e.g. S1 and S2 of the same day) share one time slice.
-        for scene in by_time[when]:
-            for name, arr in scene.bands.items():
-                if (bands is None or name in bands) and name not in variables:
-                    variables[name] = to_grid(arr, gbox, resampling=_resampling_for(arr, resampling), chunk=chunk)
+        for name in dict.fromkeys(n for g in gridded for n in g):
+            idx = [i for i, g in enumerate(gridded) if name in g]
+            variables[name] = _mosaic([gridded[i][name] for i in idx],
+                                      None if scores is None else [scores[i] for i in idx])
         per_time.append(xr.Dataset(variables).expand_dims(time=[np.datetime64(when.tz_localize(None), "ns")]))
     names = [set(ds.data_vars) for ds in per_time]
     wanted = set(bands) if bands is not None else set.union(*names)
@@ -133,4 +298,8 @@ def stack_scenes(
     out.attrs["present"] = present
     out["time"].attrs["standard_name"] = "time"
     out.attrs["scene_ids"] = ["+".join(s.id for s in by_time[t]) for t in sorted(by_time)]
+    out.attrs["group_by"] = str(group_by)
+    out.attrs["mosaic"] = mosaic
+    if dropped:
+        out.attrs["scenes_outside_grid"] = dropped
     return out.chunk({"time": 1, "y": chunk, "x": chunk})

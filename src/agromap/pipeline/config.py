@@ -138,12 +138,62 @@ class FolderInput(_Strict):
 
 
 class StacInput(_Strict):
-    """A local STAC item JSON."""
+    """One STAC item JSON (path or URL); read band by band with file-tile chunks."""
 
     kind: Literal["stac_item"]
     path: str
     bands: tuple[str, ...] | None = None
     asset_root: str | None = None
+    sign: str | None = None
+    """Dotted name of an href-signing function, e.g. ``planetary_computer.sign``."""
+
+
+class StacItemsInput(_Strict):
+    """STAC items from local or remote JSON: ItemCollection file(s) or item files, read by odc-stac."""
+
+    kind: Literal["stac_items"]
+    items: str | list[str]
+    """An ItemCollection or item JSON (path or URL), or a list of them."""
+    bands: tuple[str, ...] = Field(min_length=1)
+    """Common names (or asset keys): red, nir, scl..."""
+    asset_root: str | None = None
+    """A local folder holding downloaded copies of remote assets (matched by file name)."""
+    sign: str | None = None
+    """Dotted name of an href-signing function, e.g. ``planetary_computer.sign``."""
+
+
+class StacSearchInput(_Strict):
+    """A STAC API search (pystac-client): catalogue, collections, area, dates and filters."""
+
+    kind: Literal["stac_search"]
+    url: str = Field(pattern=r"^https?://")
+    collections: list[str] = Field(min_length=1)
+    datetime: str
+    """``2023-06-01/2023-11-30`` (an RFC 3339 interval) or one date."""
+    bands: tuple[str, ...] = Field(min_length=1)
+    bbox: tuple[float, float, float, float] | None = None
+    """(west, south, east, north) in degrees; default: the area's polygon or its grid bounds."""
+    intersects: str | None = None
+    """A vector file (GeoJSON, GeoPackage) whose polygons' union is searched, e.g. the district."""
+    query: dict[str, dict[str, Any]] = {}
+    """Query-extension filters: ``{"eo:cloud_cover": {"lt": 60}}``."""
+    filter: dict[str, Any] | None = None
+    """A CQL2-JSON filter for APIs with the filter extension."""
+    max_items: Annotated[int, Field(ge=1)] = 500
+    limit: Annotated[int, Field(ge=1, le=10000)] = 100
+    """Page size asked of the server."""
+    sign: str | None = None
+    """Dotted name of an href-signing function, e.g. ``planetary_computer.sign``."""
+
+    @model_validator(mode="after")
+    def _one_area(self) -> StacSearchInput:
+        if self.bbox is not None and self.intersects is not None:
+            raise ValueError("give bbox or intersects, not both")
+        if self.bbox is not None:
+            w, s, e, n = self.bbox
+            if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+                raise ValueError("bbox must be [west, south, east, north] in degrees with west < east, south < north")
+        return self
 
 
 class S5PL2Input(_Strict):
@@ -157,7 +207,7 @@ class S5PL2Input(_Strict):
     """Files or glob patterns (relative to the YAML)."""
     product: Literal["NO2", "CO", "SO2", "HCHO", "AER_AI"] | None = None
     qa_threshold: float | None = None
-    """Default: the product's own (NO2 0.75, CO/SO2/HCHO 0.5, AER_AI 0.8; SCIENCE.md §1.5)."""
+    """Default: the product's own (NO2 0.75, CO/SO2/HCHO 0.5, AER_AI 0.8; docs/science/air_quality.md)."""
     method: Literal["auto", "area", "point"] = "auto"
 
 
@@ -184,7 +234,7 @@ class AodInput(_Strict):
 
 InputConfig = Annotated[
     FilesInput | Sentinel2Input | LandsatInput | Sentinel1Input | StacInput | FolderInput | S5PL2Input | S5PL3Input
-    | AodInput,
+    | AodInput | StacItemsInput | StacSearchInput,
     Field(discriminator="kind"),
 ]
 
@@ -346,6 +396,31 @@ LayerConfig = Annotated[
 ]
 
 
+class DatesConfig(_Strict):
+    """How acquisitions become dates: grouping in time and mosaicking of tiles within a date."""
+
+    group_by: str = "solar_day"
+    """``solar_day`` (UTC time + longitude/15 h, the default), ``time`` (exact timestamps) or a
+    duration such as ``2h`` (acquisitions no further apart share a date)."""
+    mosaic: Literal["first", "best_quality"] = "first"
+    """Overlapping scenes of one date: the first valid pixel in the order inputs are listed, or
+    the pixel with the best Sentinel-2 SCL class."""
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, v: str) -> str:
+        if v in ("solar_day", "time"):
+            return v
+        import pandas as pd
+
+        try:
+            if pd.Timedelta(v) <= pd.Timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError("group_by must be 'solar_day', 'time' or a positive duration such as '2h'") from None
+        return v
+
+
 class AreaConfig(_Strict):
     """An area of interest: inputs put on one grid and the layers made from them."""
 
@@ -353,6 +428,7 @@ class AreaConfig(_Strict):
     grid: GridConfig = GridConfig()
     inputs: list[InputConfig] = Field(min_length=1)
     mask: MaskConfig = MaskConfig()
+    dates: DatesConfig = DatesConfig()
     layers: list[LayerConfig] = Field(min_length=1)
     districts: DistrictsConfig | None = None
     exceedance: dict[str, float] = {}
@@ -381,6 +457,12 @@ class RunConfig(_Strict):
             raise ValueError(f"area names must be unique; repeated: {sorted(dup)}")
         return self
 
+    def href(self, path: str) -> str:
+        """Like :meth:`resolve`, but a URL (``https://``, ``s3://``, ``/vsicurl/``) is kept as it is."""
+        from ..io.remote import resolve_href
+
+        return resolve_href(path, self.base_dir)
+
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else (Path(self.base_dir) / p)
@@ -394,6 +476,9 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise ConfigError(f"mapping key at line {key_node.start_mark.line + 1} is a {type(key).__name__}; "
+                              "keys must be plain names.")
         if key in seen:
             raise ConfigError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}; keep one of them.")
         seen.add(key)
@@ -430,12 +515,45 @@ def parse_config(data: Any, *, source: str = "config", base_dir: str | Path = ".
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a YAML run file; relative paths resolve against its folder."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    text = _read_config_text(p)
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]}).") from None
-    return parse_config(data, source=str(p), base_dir=p.resolve().parent)
+    except RecursionError:
+        raise ConfigError(f"{p}: the YAML is nested too deeply to be a run configuration.") from None
+    try:
+        return parse_config(data, source=str(p), base_dir=p.resolve().parent)
+    except RecursionError:
+        raise ConfigError(f"{p}: the configuration is nested too deeply.") from None
+
+
+#: A run configuration is a few KB; anything this large is not one (and must not fill memory).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _read_config_text(p: Path) -> str:
+    """The file's text: a regular file, at most MAX_CONFIG_BYTES, UTF-8; checked before it is read."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block, /dev/zero would never end
+        raise ConfigError(f"{p}: the configuration is not a regular file; give the path of a YAML file.")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: {st.st_size:,} bytes is too large for a run configuration "
+                          f"(limit {MAX_CONFIG_BYTES:,}); check the path.")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: too large for a run configuration (limit {MAX_CONFIG_BYTES:,} bytes).")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); save the configuration as UTF-8.") from None

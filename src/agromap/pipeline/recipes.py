@@ -5,8 +5,11 @@ the area's inputs and their file checksums, grid, mask and chunking, and the lay
 configuration. The recipe is written into the COG's tags; a re-run skips a layer whose file
 carries the same recipe, and recomputes exactly the layers whose recipe changed.
 
-Input checksums are cached per output directory, keyed by path, size and modification time, so
-an unchanged multi-gigabyte input is hashed once, not on every nightly run.
+Remote inputs are never downloaded to be hashed: a STAC item counts by its id, ``updated``
+time and asset hrefs, another remote file by its ``ETag``/``Last-Modified`` (:func:`remote_inputs`).
+Input checksums are cached per output directory, keyed by path, size, modification and change
+time and inode, so an unchanged multi-gigabyte input is hashed once, not on every nightly run,
+and a file corrected in place with its old size and mtime (``cp -p``, ``rsync -t``) is re-hashed.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from .._version import __version__
 from ..io.write import atomic_write_text
 from .config import AreaConfig, RunConfig
 
-__all__ = ["RECIPE_TAG", "FileHashes", "area_fingerprint", "layer_recipe", "recipe_of", "source_files"]
+__all__ = ["RECIPE_TAG", "FileHashes", "area_fingerprint", "http_validators", "layer_recipe", "recipe_of",
+           "remote_inputs", "source_files"]
 
 RECIPE_TAG = "AGROMAP_RECIPE"
 
@@ -37,7 +41,7 @@ def _sha256(path: Path) -> str:
 
 
 class FileHashes:
-    """SHA-256 of files, cached in ``<out>/.agromap/file-hashes.json`` by (path, size, mtime)."""
+    """SHA-256 of files, cached in ``<out>/.agromap/file-hashes.json`` by (path, size, mtime, ctime, inode)."""
 
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / ".agromap" / "file-hashes.json"
@@ -52,10 +56,14 @@ class FileHashes:
         st = p.stat()
         key = str(p)
         hit = self._cache.get(key)
-        if hit and hit["size"] == st.st_size and hit["mtime_ns"] == st.st_mtime_ns:
+        # ctime and inode too: `cp -p` and `rsync -t` restore size and mtime, but no user can set
+        # ctime, and any write (or a rename over the file) changes it. A chmod changes it as well,
+        # which costs one re-hash, never a wrong reuse.
+        stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+        if hit and all(hit.get(k) == v for k, v in stamp.items()):
             return str(hit["sha256"])
         digest = _sha256(p)
-        self._cache[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+        self._cache[key] = {**stamp, "sha256": digest}
         self._dirty = True
         return digest
 
@@ -89,14 +97,58 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def area_fingerprint(cfg: RunConfig, area: AreaConfig, input_files: list[str], hashes: FileHashes) -> str:
-    """Hash of an area's inputs (config and file contents), grid, mask and chunking."""
+def http_validators(href: str, timeout: float = 10.0) -> dict[str, str]:
+    """``ETag``/``Last-Modified``/``Content-Length`` of an HTTP(S) file from one HEAD request.
+
+    What changes when a server's file changes, without downloading it; empty when the server
+    does not answer (the read itself then fails with its own clear error).
+    """
+    import urllib.request
+
+    url = href[len("/vsicurl/"):] if href.startswith("/vsicurl/") else href
+    if not url.startswith(("http://", "https://")):
+        return {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout) as r:
+            return {k.lower(): r.headers[k] for k in ("ETag", "Last-Modified", "Content-Length") if r.headers.get(k)}
+    except OSError:
+        return {}
+
+
+def remote_inputs(scenes: list[Any]) -> list[dict[str, Any]]:
+    """What identifies an area's remote inputs without reading their bytes.
+
+    A STAC item is its id, collection, ``updated`` time, checksums it publishes and asset
+    hrefs; any other remote file is its href with the server's ``ETag``/``Last-Modified``.
+    Local files are hashed instead (:class:`FileHashes`).
+    """
+    from ..io.remote import is_remote
+
+    out = []
+    for scene in scenes:
+        hrefs = sorted({part for b in scene.bands.values() for part in str(b.attrs.get("source", "")).split(";")
+                        if part and is_remote(part)})
+        if not hrefs:
+            continue
+        prov = scene.metadata.get("provenance")
+        if prov:
+            out.append({**prov, "hrefs": hrefs})
+        else:
+            out.append({"hrefs": [{"href": h, **http_validators(h)} for h in hrefs]})
+    return sorted(out, key=_canonical)
+
+
+def area_fingerprint(cfg: RunConfig, area: AreaConfig, input_files: list[str], hashes: FileHashes,
+                     remote: list[dict[str, Any]] | None = None) -> str:
+    """Hash of an area's inputs (config, local file contents, remote identities), grid, mask and chunking."""
     payload = {
         "agromap": __version__,
         "chunk": cfg.chunk,
         "area": area.model_dump(mode="json", exclude={"layers"}),
         "files": sorted(hashes.sha256(f) for f in input_files),
     }
+    if remote:
+        payload["remote"] = remote
     return hashlib.sha256(_canonical(payload).encode()).hexdigest()
 
 

@@ -1,7 +1,7 @@
 """Accuracy assessment and area estimation from a stratified reference sample (Olofsson et al. 2014).
 
 Pure numpy on small count matrices: nothing here touches xarray or dask. The convention
-throughout is **rows = map class i, columns = reference class j** (SCIENCE.md §4).
+throughout is **rows = map class i, columns = reference class j** (docs/science/rice.md#accuracy-and-area-estimation).
 
 - :func:`confusion_matrix` counts (map, reference) label pairs.
 - :func:`accuracy_metrics` gives the *sample* statistics (OA, UA, PA, F1, kappa). They describe
@@ -316,7 +316,7 @@ def olofsson(
     The strata must be the map classes. When the sample was stratified otherwise (by district, or
     by an older map), this estimator is biased: use Stehman's (2014) general stratified estimator.
     The producer's-accuracy variance is Olofsson's eq. 7 with N_.j estimated from the sample
-    (SCIENCE.md §4); it is scale-free, so areas work as well as pixel counts.
+    (Olofsson et al. 2014); it is scale-free, so areas work as well as pixel counts.
 
     Examples
     --------
@@ -524,7 +524,7 @@ def accuracy_report(
 ) -> tuple[dict[str, Any], str]:
     """Render an :class:`OlofssonResult` as a JSON-ready dict and a markdown report.
 
-    The markdown table has the layout of SCIENCE.md §4: per class, the mapped area, the adjusted
+    The markdown table (docs/science/rice.md#accuracy-and-area-estimation) has, per class, the mapped area, the adjusted
     area ± 95 % CI, the map bias, p_.k (SE), UA ± CI and PA ± CI, then the overall accuracy and
     the sample confusion matrix. Unweighted sample statistics (kappa, F1) are appended, labelled
     as describing the sample only.

@@ -1,4 +1,4 @@
-"""Temporal features for the supervised rice classifier (SCIENCE.md §3.3).
+"""Temporal features for the supervised rice classifier (docs/science/rice.md#supervised-classifier).
 
 Per pixel (or per field point), the time series of four optical indices and of Sentinel-1
 backscatter are summarised into a fixed, named list of statistics: the ``feature`` axis of
@@ -69,7 +69,7 @@ class FeatureSpec:
     mask_scl: bool = True
     """Mask optical dates whose ``scl`` class is in ``scl_invalid`` (when the dataset has ``scl``)."""
     scl_invalid: tuple[int, ...] = SCL_INVALID_DEFAULT
-    """SCL classes treated as invalid (SCIENCE.md §1.2)."""
+    """SCL classes treated as invalid (docs/science/indices_and_masks.md#sentinel-2-l2a)."""
     blue_cloud: float | None = 0.2
     """Optical dates with blue reflectance >= this are treated as cloud (§3.1); ``None`` disables."""
 

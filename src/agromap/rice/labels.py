@@ -387,7 +387,7 @@ def samples_from_points(
     label_class : array-like of int
         Class of each point.
     group : array-like
-        Site or block of each point, used as the cross-validation group (SCIENCE.md §3.3: keep a
+        Site or block of each point, used as the cross-validation group (keep a
         ``site_id`` or ``block_id`` on every sample); required, since points carry no raster grid.
     label_id : array-like, optional
         Identifier of each point (default: its position).

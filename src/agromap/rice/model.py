@@ -3,12 +3,12 @@
 - :func:`train` fits a ``RandomForestClassifier`` (or ``HistGradientBoostingClassifier``) with
   ``class_weight="balanced"``, a fixed ``random_state`` and ``n_jobs=1``, after
   :func:`cross_validate` has scored it on folds of whole spatial blocks (never random pixels:
-  neighbouring pixels leak, SCIENCE.md §3.3).
+  neighbouring pixels leak, docs/science/rice.md#supervised-classifier).
 - :func:`save_model` writes a skops file plus a JSON sidecar (``<file>.json``) with the feature
   names, band scaling, training metadata, CV scores, versions and the file's SHA-256.
   :func:`load_model` refuses pickle/joblib and anything that is not a skops zip, types outside
   :data:`ALLOWED_TYPES`, a checksum other than the expected one, and scikit-learn version drift
-  (PITFALLS.md §9 row 15).
+  (docs/science/rice.md#model-files).
 - :func:`predict` classifies a ``(feature, y, x)`` or ``(feature, point)`` array block by block in
   one pass (``predict_proba`` once on valid rows), with the model as one dask key (PITFALLS C1-C3).
 """
@@ -59,7 +59,7 @@ ALLOWED_TYPES: frozenset[str] = frozenset({
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "rice_class": LayerSpec(
-        "rice_class", "class", "uint8", NODATA_CLASS, "class", "Rice map, supervised classifier (SCIENCE.md §3.3)",
+        "rice_class", "class", "uint8", NODATA_CLASS, "class", "Rice map, supervised classifier",
         classes=((0, "non-rice", "C8C8C8"), (1, "rice", "1A9641")),
     ),
     # Probability 0-1 stored as percent (uint8, scale 0.01, nodata 255), like valid_fraction.
@@ -519,6 +519,9 @@ def load_model(path: str | Path, *, sha256: str | None = None) -> RiceModel:
         if recorded != digest:
             raise ModelChecksumError(f"{path} has SHA-256 {digest} but its sidecar {side.name} records {recorded}: "
                                      "the file changed after it was saved. Restore it, or save the model again.")
+    from ..io.trust import check_archive
+
+    check_archive(data, str(path), "model file")  # decompressed size, before skops inflates anything
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # malformed schema.json: skops raises KeyError, ValueError, ...

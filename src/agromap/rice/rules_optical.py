@@ -1,8 +1,8 @@
-"""Optical flooding/transplanting rice rule (Xiao PPPM, adapted to 10-30 m data; SCIENCE.md §3.1).
+"""Optical flooding/transplanting rice rule (Xiao et al.; docs/science/rice.md#optical-flooding-rule).
 
 The rule, per pixel, over the valid observations of one series (one agricultural year):
 
-1. **Valid observation**: NDVI, EVI and LSWI finite, ``|EVI| <= max_abs_evi`` (1, SCIENCE.md §2),
+1. **Valid observation**: NDVI, EVI, LSWI finite, ``|EVI| <= max_abs_evi`` = 1 (docs/science/indices_and_masks.md),
    not cloud (``blue >= cloud_blue`` = 0.2 when ``blue`` is given; sensor QA through ``valid=``
    or an ``scl`` variable), not snow (NDSI > 0.40 and NIR > 0.11 when ``green`` is given).
 2. **Flood signal**: ``LSWI + T >= EVI`` or ``LSWI + T >= NDVI`` (T = ``flood_t`` = 0.05).
@@ -15,14 +15,14 @@ The rule, per pixel, over the valid observations of one series (one agricultural
      maximum EVI, the cycle being [d0, d0 + ``peak_window_days`` = 90 d]; and that maximum is at
      least ``min_peak_evi`` = 0.5 (PhenoRice's "EVI max >= 0.5" [Boschetti2017]), without which
      any flat, low series (seasonal water, bare soil) would pass the relative test.
-   - *NDVI climb* (dawood-labs monsoon rule, SCIENCE.md §3.1): the NDVI trough over [d0, d0 + 30 d]
+   - *NDVI climb* (monsoon rule, docs/science/rice.md#optical-flooding-rule): the NDVI trough over [d0, d0 + 30 d]
      is <= 0.40, and the NDVI maximum over (d0, d0 + 90 d] is >= 0.50 and >= trough + 0.30.
      With a 10-16 day revisit the 40-day Xiao window holds only two or three dates, and a cloud
      or an onset seen early in the puddling period leaves none in the canopy phase; the climb
      test sees the same growth over the cycle.
 
    ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both.
-5. **Masks** (counts as fractions of all valid observations, SCIENCE.md §3.1 recommendation):
+5. **Masks** (counts as fractions of all valid observations; docs/science/rice.md#optical-flooding-rule):
    permanent water when ``NDVI < 0.10 and NDVI < LSWI`` in >= 22 % (10 of 46 composites);
    evergreen forest when ``NDVI >= 0.70`` in >= 43 % (20 of 46); evergreen shrub when
    ``LSWI >= 0.10`` in every valid observation. By default (``mask_outside_cycles``) only dates
@@ -92,7 +92,7 @@ _SCORE_SCALE = 0.05
 
 @dataclass(frozen=True)
 class OpticalRiceParams:
-    """Thresholds of the optical rule; defaults are the published values (SCIENCE.md §3.1)."""
+    """Thresholds of the optical rule; defaults: the published values (docs/science/rice.md#optical-flooding-rule)."""
 
     flood_t: float = 0.05
     """T in ``LSWI + T >= EVI or NDVI`` (Xiao: 0.05 on MODIS; tune over {0, 0.05, 0.10})."""
@@ -135,14 +135,14 @@ class OpticalRiceParams:
     snow_nir: float = 0.11
     """See ``snow_ndsi``."""
     max_abs_evi: float = 1.0
-    """|EVI| above this is invalid (denominator near 0; SCIENCE.md §2)."""
+    """|EVI| above this is invalid (denominator near 0; docs/science/indices_and_masks.md#index-rules)."""
     onset_at_series_start: bool = True
     """A flooded first valid observation counts as an onset (False: strict previous-obs rule)."""
     mask_outside_cycles: bool = True
     """Count water/forest/shrub dates only outside confirmed flood-growth cycles (10-30 m adaptation,
     see the module docstring); False counts every valid date, as Xiao did on annual MODIS composites."""
     lswi_nir_band: str = "nir"
-    """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A, SCIENCE.md §2's first choice)."""
+    """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
     def __post_init__(self) -> None:
         if self.growth_rule not in ("xiao", "ndvi", "either", "both"):
@@ -320,7 +320,7 @@ def optical_rice_rule(
 
     References
     ----------
-    Xiao X. et al. 2005, RSE 95:480-492; Xiao X. et al. 2006, RSE 100:95-113; SCIENCE.md §3.1.
+    Xiao X. et al. 2005, RSE 95:480-492; Xiao X. et al. 2006, RSE 100:95-113; docs/science/rice.md.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Sentinel-1 VH rice rule: a flooding minimum followed by a backscatter rise (SCIENCE.md §3.2).
+"""Sentinel-1 VH rice rule: a flooding minimum followed by a backscatter rise (docs/science/rice.md#sentinel-1-vh-rule).
 
 Per pixel, in **linear power** (the contract of :mod:`agromap.sensors.s1`), compared in dB:
 
@@ -9,7 +9,7 @@ Per pixel, in **linear power** (the contract of :mod:`agromap.sensors.s1`), comp
    within ``+-trough_halfwidth_days`` (30 d; the earliest one on ties); with season windows,
    ``t_min = argmin VH`` inside each window (the §3.2 "argmin within [season_start, season_start
    + planting_spread]").
-3. **Default rule** (published starting values, SCIENCE.md §3.2 [Cauvery; dawood-labs]): rice if
+3. **Default rule** (published starting values, docs/science/rice.md#sentinel-1-vh-rule): rice if
    ``VH_min_db <= -18``, the maximum of ``VH_db`` over ``[t_min + 30 d, t_min + 110 d]`` is
    ``>= -16.5``, the rise ``VH_max_db - VH_min_db >= 5`` dB, and ``40 d <= t_max - t_min <= 100 d``;
 4. **and** not permanent water (``VH_p90_db < -20`` or a water frequency, the fraction of valid
@@ -253,7 +253,7 @@ def _vh(obj: xr.Dataset | xr.DataArray) -> xr.DataArray:
             )
         vh = obj["vh"]
     if str(vh.attrs.get("units", "")).lower() == "db" or str(vh.name or "").endswith("_db"):
-        raise InputError(f"{vh.name!r} is in dB; the SAR rule takes linear power (SCIENCE.md §1.4). "
+        raise InputError(f"{vh.name!r} is in dB; the SAR rule takes linear power. "
                          "Convert with agromap.sensors.s1.to_linear(vh_db).")
     return vh
 
@@ -274,7 +274,7 @@ def sar_rice_rule(
         One orbit track, speckle-filtered (see :func:`boxcar_speckle_filter`). Irregular,
         unsorted or missing dates are fine; duplicated dates are an error.
     params : SarRiceParams, optional
-        Thresholds (defaults: SCIENCE.md §3.2 starting values).
+        Thresholds (defaults: docs/science/rice.md#sentinel-1-vh-rule starting values).
     windows : str or sequence of SeasonWindow, optional
         Season windows in which to search ``t_min`` (a crop-calendar name or windows); ``None``
         takes every local VH minimum as a candidate.
@@ -297,7 +297,7 @@ def sar_rice_rule(
 
     References
     ----------
-    SCIENCE.md §3.2: S1 VH rule-based rice mapping, Cauvery Delta (PMC11894211); dawood-labs/sar-rice-mapper.
+    S1 VH rule-based rice mapping, Cauvery Delta (PMC11894211); docs/science/rice.md#sentinel-1-vh-rule.
     """
     p = params if params is not None else SarRiceParams()
     win = resolve_windows(windows)

@@ -2,7 +2,7 @@
 
 Both rules (:mod:`agromap.rice.rules_optical`, :mod:`agromap.rice.rules_sar`) consume a
 per-pixel time series on the kernel's **last axis** and produce the same output variables
-(SCIENCE.md §3.5):
+(docs/science/rice.md#output-layers):
 
 ============================  ========  =======  ====================================================
 variable                      dtype     nodata   content
@@ -13,7 +13,7 @@ variable                      dtype     nodata   content
 ``rice_score``                float32   NaN      0-1 confidence; > 0.5 means the rule says rice
 ``n_valid_obs``               uint8     255*     valid observations in the series (capped at 254)
 ``n_valid_in_flood_window``   uint8     255*     valid observations inside the season windows
-``qa_flags``                  uint8     255*     bits (SCIENCE.md §3.5): 0 observed in flood window,
+``qa_flags``                  uint8     255*     bits (docs/science/rice.md#output-layers): 0 observed in flood window,
                                                  1 optical rule passed, 2 SAR rule passed,
                                                  3 permanent-water mask, 6 forest/built-up mask
 ============================  ========  =======  ====================================================
@@ -68,7 +68,7 @@ _F32 = np.float32
 FloatArr = npt.NDArray[np.float32]
 BoolArr = npt.NDArray[np.bool_]
 
-#: Bits of ``qa_flags`` (SCIENCE.md §3.5; bit 6 is agromap's).
+#: Bits of ``qa_flags`` (docs/science/rice.md#output-layers; bit 6 is agromap's).
 QA_OBSERVED, QA_OPTICAL, QA_SAR, QA_WATER, QA_FOREST_BUILT = 1, 2, 4, 8, 64
 
 
@@ -97,7 +97,7 @@ class SeasonWindow:
         return np.asarray((d >= self.start_doy) | (d <= self.end_doy))
 
 
-#: Default flooding/transplanting windows per region (SCIENCE.md §3.1 "Default calendars";
+#: Default flooding/transplanting windows per region (docs/science/rice.md#crop-calendars;
 #: recommendation, unverified: override per region). Windows cover the transplanting period of
 #: each season, not the whole crop cycle.
 CROP_CALENDARS: Mapping[str, tuple[SeasonWindow, ...]] = MappingProxyType({
@@ -188,7 +188,7 @@ _SPECS: tuple[LayerSpec, ...] = (
               overview_resampling="mode", classes=((0, "non-rice", "C8C8C8"), (1, "rice", "00A600"))),
     _transplant_spec("transplant_doy", "one band per season"),
     *(_transplant_spec(f"transplant_doy_{k}", f"season {k}") for k in (1, 2, 3)),
-    # Stored as percent (uint8, scale 0.01) like rice_prob in SCIENCE.md §3.5/§7.1: 4x smaller than
+    # Stored as percent (uint8, scale 0.01) like rice_prob (docs/science/rice.md#output-layers): 4x smaller than
     # float32, and 1 % steps are finer than the rule's own uncertainty; readers applying the scale
     # get the 0-1 value back.
     LayerSpec("rice_score", "continuous", "uint8", 255, "1",
@@ -202,7 +202,7 @@ _SPECS: tuple[LayerSpec, ...] = (
               overview_resampling="nearest"),
 )
 
-#: Layer specs of the rule outputs (SCIENCE.md §7.1), for the layer registry.
+#: Layer specs of the rule outputs (docs/architecture.md#layer-registry), for the layer registry.
 LAYER_SPECS: Mapping[str, LayerSpec] = MappingProxyType({s.name: s for s in _SPECS})
 
 #: Output variables of both rules and their dtypes, in kernel output order.

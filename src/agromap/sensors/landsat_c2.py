@@ -2,7 +2,7 @@
 
 SR: rho = DN * 2.75e-5 - 0.2; ST: K = DN * 0.00341802 + 149.0 (both read from the MTL,
 falling back to these published values). Collection 1 ``BQA`` bands are refused: their bits
-differ from C2 ``QA_PIXEL`` (SCIENCE.md §1.3).
+differ from C2 ``QA_PIXEL`` (docs/science/indices_and_masks.md#landsat-collection-2-level-2).
 """
 
 from __future__ import annotations

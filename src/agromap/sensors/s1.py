@@ -3,7 +3,7 @@
 Averaging, filtering and resampling happen in linear power; dB is computed only at the
 end or where a threshold is defined in dB (a mean of dB values is biased low,
 Open-EO/openeo-processes#210). Linear zeros are border fill, not data: they become NaN
-before any logarithm, so -inf never propagates (SCIENCE.md §1.4).
+before any logarithm, so -inf never propagates (docs/science/indices_and_masks.md#sentinel-1-backscatter).
 """
 
 from __future__ import annotations

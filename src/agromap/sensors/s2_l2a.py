@@ -2,7 +2,7 @@
 
 From processing baseline 04.00 (25 Jan 2022) L2A DN carry ``BOA_ADD_OFFSET = -1000``:
 ``rho = (DN - 1000) / 10000``. Reprocessed PB 05.xx products of older dates carry it too,
-so the decision uses the baseline, never the sensing date (SCIENCE.md §1.2).
+so the decision uses the baseline, never the sensing date (docs/science/indices_and_masks.md#sentinel-2-l2a).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ __all__ = [
     "band_scale_offset",
 ]
 
-#: common name -> Sentinel-2 band id (SCIENCE.md §1.1).
+#: common name -> Sentinel-2 band id (docs/science/indices_and_masks.md#common-band-names).
 BANDS: dict[str, str] = {
     "coastal": "B01",
     "blue": "B02",
@@ -100,7 +100,7 @@ def radiometry_from_metadata(
     product_name: str | None = None,
     mtd_path: Path | None = None,
 ) -> Radiometry:
-    """Decide the BOA offset from product metadata, in the order of SCIENCE.md §1.2.
+    """Decide the BOA offset from product metadata, in the order of docs/science/indices_and_masks.md#sentinel-2-l2a.
 
     1. ``BOA_ADD_OFFSET`` values in ``MTD_MSIL2A.xml``;
     2. STAC ``s2:processing_baseline``;

@@ -51,7 +51,7 @@ def backscatter(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     band = layer.band
     spec = LayerSpec(f"{band}_db", "continuous", "float32", float("nan"), "dB",
                      f"{band.upper()} backscatter (dB), averaged in linear power")
-    # Reductions happen in linear power; dB only at the end (SCIENCE.md §1.4).
+    # Reductions happen in linear power; dB only at the end (docs/science/indices_and_masks.md#sentinel-1-backscatter).
     return _per_time(ctx, layer, _band(ctx, band, "backscatter_db"), lambda a: (to_db(a), spec, {"band": band}))
 
 

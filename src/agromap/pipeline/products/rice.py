@@ -1,6 +1,6 @@
 """Rice builder: label-free optical or SAR rules, or a trained model, over the whole stack.
 
-Outputs (SCIENCE.md §3.5): ``rice_class`` (uint8, 0/1, 255 nodata) and a confidence layer
+Outputs (docs/science/rice.md#output-layers): ``rice_class`` (uint8, 0/1, 255 nodata) and a confidence layer
 (``rice_score`` for the rules, ``rice_prob`` for a model), plus for the rules the transplanting
 day of year of each detected season, the season count and the valid-observation count.
 """

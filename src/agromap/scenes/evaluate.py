@@ -1,0 +1,361 @@
+"""Accuracy benchmark of the rice methods on the hard scenes (``make accuracy``).
+
+For every named scene and every method (optical rule, SAR rule, self-trained maps when
+:mod:`agromap.rice.self_trained` is installed, a supervised classifier trained on a few labels,
+and the two one-line baselines), the map is compared with the scene's truth: overall accuracy
+(OA), rice F1, the share of each non-rice cover mapped as rice (false-positive rate per
+confounder), the share of pixels without a decision, and, where the method gives one, the
+transplanting-date error. Targets are printed as ``met``/``MISSED``:
+
+- every method's OA is at least that of both baselines on every scene;
+- the rules reach OA >= 0.92 on the hard scenes (every scene but ``clean_delta``);
+- the self-trained maps reach OA >= 0.95 on the hard scenes.
+
+Inputs are what a user would pass: Sentinel-2 L2A bands with SCL; Sentinel-1 VH/VV in linear
+power after a 5 x 5 boxcar speckle filter (the same filtered stack for every SAR method and the
+SAR baseline). Pixels without a decision (nodata 255) count as "not rice".
+
+Run ``python -m agromap.scenes.evaluate --help``; results go to a JSON file as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import SCENE_NAMES, Scene, make_scene
+from .landscape import RICE_CODES
+
+__all__ = ["METHODS", "HARD_SCENES", "evaluate_map", "run_benchmark", "format_table", "main"]
+
+HARD_SCENES: tuple[str, ...] = tuple(n for n in SCENE_NAMES if n != "clean_delta")
+RULE_OA_TARGET = 0.92
+SELF_OA_TARGET = 0.95
+MATCH_DAYS = 30  # a predicted transplanting date within this many days of a true one is a match
+BASELINES = ("optical_baseline", "sar_baseline")
+
+
+# ---- methods: each takes a Scene (+ shared inputs) and returns a Dataset with rice_class --------
+
+
+def _sar_input(sc: Scene, speckle: int) -> xr.Dataset:
+    from ..rice.rules_sar import boxcar_speckle_filter
+
+    assert sc.s1 is not None
+    if speckle <= 1:
+        return sc.s1
+    out = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], speckle) for v in ("vv", "vh")})
+    return out.assign_attrs(sc.s1.attrs)
+
+
+def _m_optical_rule(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
+    from ..rice.rules_optical import optical_rice_rule
+
+    return optical_rice_rule(sc.s2)
+
+
+def _m_sar_rule(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
+    from ..rice.rules_sar import sar_rice_rule
+
+    return sar_rice_rule(inputs["s1"]["vh"])
+
+
+def _self_trained(rule: str) -> Callable[[Scene, dict[str, Any]], xr.Dataset]:
+    def run(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
+        from ..rice.self_trained import self_trained_rice_map  # type: ignore[import-not-found]
+
+        ds = inputs["s1"] if rule == "sar" else sc.s2
+        return self_trained_rice_map(ds, rule=rule)
+
+    return run
+
+
+def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
+    """The classifier trained on ``n_labels`` truth pixels per class; scored on the others."""
+    from ..rice.features import temporal_features
+    from ..rice.model import TrainSpec, predict, train
+
+    feats = temporal_features(sc.s2, inputs["s1"]).compute()
+    truth = inputs["truth"]
+    rice = truth.rice.values.ravel()
+    n = int(inputs["n_labels"])
+    rng = np.random.default_rng(int(inputs["seed"]))
+    picks = []
+    for cls in (1, 0):
+        idx = np.flatnonzero(rice == cls)
+        picks.append(rng.choice(idx, size=min(n, idx.size), replace=False))
+    pick = np.concatenate(picks)
+    X = feats.values.reshape(feats.sizes["feature"], -1)[:, pick].T
+    samples = xr.Dataset(
+        {"features": (("sample", "feature"), X.astype(np.float32)),
+         "label_class": ("sample", rice[pick].astype(np.int64)),
+         "label_id": ("sample", np.arange(pick.size)),
+         "block_id": ("sample", np.arange(pick.size))},
+        coords={"feature": feats["feature"].values},
+    ).assign_attrs({k: v for k, v in feats.attrs.items() if k in ("band_scaling", "feature_spec")})
+    model = train(samples, TrainSpec(n_estimators=100, group_by="label", n_splits=3))
+    out = predict(model, feats)
+    exclude = np.zeros(rice.size, dtype=bool)
+    exclude[pick] = True
+    return out.assign_attrs(n_labels_per_class=n, train_pixels=int(pick.size)).assign(
+        _exclude=(("y", "x"), exclude.reshape(truth.rice.shape)))
+
+
+def _m_optical_baseline(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
+    from ..rice.baselines import optical_baseline
+
+    return optical_baseline(sc.s2).to_dataset(name="rice_class")
+
+
+def _m_sar_baseline(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
+    from ..rice.baselines import sar_baseline
+
+    return sar_baseline(inputs["s1"]["vh"]).to_dataset(name="rice_class")
+
+
+def _self_trained_available() -> bool:
+    try:
+        from ..rice import self_trained  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def methods() -> dict[str, Callable[[Scene, dict[str, Any]], xr.Dataset]]:
+    """Method name -> runner; the self-trained maps only when their module is installed."""
+    out: dict[str, Callable[[Scene, dict[str, Any]], xr.Dataset]] = {
+        "optical_rule": _m_optical_rule,
+        "sar_rule": _m_sar_rule,
+    }
+    if _self_trained_available():
+        out["self_trained_optical"] = _self_trained("optical")
+        out["self_trained_sar"] = _self_trained("sar")
+    out["supervised"] = _m_supervised
+    out["optical_baseline"] = _m_optical_baseline
+    out["sar_baseline"] = _m_sar_baseline
+    return out
+
+
+METHODS = tuple(methods())
+
+
+# ---- scoring ---------------------------------------------------------------------------------
+
+
+def _doy_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = np.abs(a - b) % 365
+    return np.minimum(d, 365 - d)
+
+
+def _transplant_error(pred: np.ndarray, truth: np.ndarray, ok: np.ndarray) -> dict[str, float | None]:
+    """MAE (days) of the nearest predicted date to each true one, on pixels correctly mapped as rice."""
+    t = truth[:, ok]  # (S_true, n)
+    p = pred[:, ok].astype(np.float64)  # (S_pred, n); 0 = none
+    p = np.where(p > 0, p, np.nan)
+    errors = []
+    n_true = 0
+    for s in range(t.shape[0]):
+        have = np.isfinite(t[s])
+        n_true += int(have.sum())
+        if not have.any() or p.shape[0] == 0:
+            continue
+        d = np.min(np.where(np.isfinite(p), _doy_distance(np.nan_to_num(p), t[s][None]), np.inf), axis=0)
+        errors.append(d[have & (d <= MATCH_DAYS)])
+    e = np.concatenate(errors) if errors else np.array([])
+    return {"transplant_mae_days": float(e.mean()) if e.size else None,
+            "transplant_matched": float(e.size / n_true) if n_true else None}
+
+
+def evaluate_map(out: xr.Dataset, truth: xr.Dataset, cover_names: dict[int, str],
+                 exclude: np.ndarray | None = None) -> dict[str, Any]:
+    """Scores of one map against a scene's truth (numpy values; computes ``out`` if lazy).
+
+    Returns
+    -------
+    dict
+        ``oa``, ``rice_f1``, ``precision``, ``recall``, ``nodata`` (share of pixels without a
+        decision), ``fp_rate`` (per non-rice cover name: share mapped as rice), ``n_pixels``
+        and, when ``out`` has ``transplant_doy``, ``transplant_mae_days`` and
+        ``transplant_matched`` (share of true seasons matched within 30 days).
+    """
+    cls = np.asarray(out["rice_class"].values)
+    keep = np.ones(cls.shape, dtype=bool) if exclude is None else ~exclude
+    pred = (cls == 1)[keep]
+    ref = (np.asarray(truth.rice.values) == 1)[keep]
+    cover = np.asarray(truth.cover.values)[keep]
+    tp, fp = int((pred & ref).sum()), int((pred & ~ref).sum())
+    fn = int((~pred & ref).sum())
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    res: dict[str, Any] = {
+        "oa": float((pred == ref).mean()),
+        "rice_f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
+        "precision": prec, "recall": rec,
+        "nodata": float((cls[keep] == 255).mean()),
+        "n_pixels": int(keep.sum()),
+        "fp_rate": {cover_names[c]: float(pred[cover == c].mean())
+                    for c in sorted(cover_names) if c not in RICE_CODES and (cover == c).any()},
+    }
+    if "transplant_doy" in out:
+        tp_pred = np.asarray(out["transplant_doy"].transpose("season", ...).values)
+        ok = (cls == 1) & (np.asarray(truth.rice.values) == 1) & keep
+        res.update(_transplant_error(tp_pred, np.asarray(truth.transplant_doy.values), ok))
+    return res
+
+
+# ---- the run ---------------------------------------------------------------------------------
+
+
+def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed: int = 0, speckle: int = 5,
+                  n_labels: int = 50, only: Sequence[str] | None = None,
+                  log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+    """Run every method on every scene and score it. Returns the JSON-ready results.
+
+    A method that raises is recorded with its error (``"error"``) and the run goes on.
+    """
+    runners = methods()
+    if only:
+        runners = {k: v for k, v in runners.items() if k in only or k in BASELINES}
+    rows: list[dict[str, Any]] = []
+    for name in scenes:
+        t0 = time.perf_counter()
+        sc = make_scene(name, size=size, seed=seed)
+        truth = sc.truth.compute()
+        s1 = _sar_input(sc, speckle).compute()
+        s2 = sc.s2.compute()
+        sc = Scene(sc.name, sc.description, s2, sc.s1, truth, sc.cover_names, sc.config)
+        inputs = {"s1": s1, "truth": truth, "n_labels": n_labels, "seed": seed}
+        log(f"{name}: scene rendered in {time.perf_counter() - t0:.1f} s "
+            f"({s1.sizes['time']} S1 dates, {s2.sizes['time']} S2 dates)")
+        for method, run in runners.items():
+            t1 = time.perf_counter()
+            row: dict[str, Any] = {"scene": name, "method": method}
+            try:
+                out = run(sc, inputs).compute()
+                exclude = out["_exclude"].values if "_exclude" in out else None
+                row.update(evaluate_map(out, truth, sc.cover_names, exclude))
+                if out.attrs:
+                    row["attrs"] = {k: v for k, v in out.attrs.items() if isinstance(v, (int, float, str))
+                                    and len(str(v)) < 300}
+            except Exception as exc:  # a crashing method is a finding, not the end of the run
+                row["error"] = f"{type(exc).__name__}: {exc}"
+                row["traceback"] = traceback.format_exc(limit=4)
+            row["seconds"] = round(time.perf_counter() - t1, 2)
+            log(f"  {method:22s} " + (f"OA {row['oa']:.3f}" if "oa" in row else row["error"][:120]))
+            rows.append(row)
+    targets = _targets(rows)
+    return {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "settings": {"size": size, "seed": seed, "speckle_filter": speckle, "n_labels_per_class": n_labels,
+                         "scenes": list(scenes), "hard_scenes": [s for s in scenes if s in HARD_SCENES]},
+            "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
+                        "cpus": os.cpu_count()},
+            "rows": rows, "targets": targets}
+
+
+def _targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per scene x method: the targets that apply and whether they are met."""
+    by = {(r["scene"], r["method"]): r for r in rows}
+    out = []
+    for r in rows:
+        if r["method"] in BASELINES:
+            continue
+        scene, method = r["scene"], r["method"]
+        oa = r.get("oa")
+        base = [by[(scene, b)].get("oa") for b in BASELINES if (scene, b) in by]
+        checks = []
+        if base and all(b is not None for b in base):
+            need = max(base)
+            checks.append(("beats both baselines", need, oa is not None and oa >= need))
+        if scene in HARD_SCENES and method in ("optical_rule", "sar_rule"):
+            checks.append((f"OA >= {RULE_OA_TARGET}", RULE_OA_TARGET, oa is not None and oa >= RULE_OA_TARGET))
+        if scene in HARD_SCENES and method.startswith("self_trained"):
+            checks.append((f"OA >= {SELF_OA_TARGET}", SELF_OA_TARGET, oa is not None and oa >= SELF_OA_TARGET))
+        for what, need, ok in checks:
+            out.append({"scene": scene, "method": method, "target": what, "needed": need, "oa": oa, "met": ok})
+    return out
+
+
+def _fmt(x: Any, spec: str = ".3f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """One table: scene x method, OA, F1, nodata, transplant error, worst confounders, targets."""
+    rows, targets = results["rows"], results["targets"]
+    status: dict[tuple[str, str], list[str]] = {}
+    for t in targets:
+        status.setdefault((t["scene"], t["method"]), []).append(
+            f"{'met' if t['met'] else 'MISSED'} ({t['target']})")
+    head = (f"{'scene':23s} {'method':21s} {'OA':>6s} {'F1':>6s} {'nodata':>6s} {'tp MAE':>6s} {'tp hit':>6s}  "
+            f"{'false positives (share of class mapped rice, largest first)':60s}  targets")
+    lines = [head, "-" * len(head)]
+    last = None
+    for r in rows:
+        if last is not None and r["scene"] != last:
+            lines.append("")
+        last = r["scene"]
+        if "error" in r:
+            lines.append(f"{r['scene']:23s} {r['method']:21s} ERROR {r['error'][:150]}")
+            continue
+        fps = sorted(r["fp_rate"].items(), key=lambda kv: -kv[1])
+        fp = ", ".join(f"{k} {v:.2f}" for k, v in fps if v >= 0.01)[:60] or "none"
+        st = "; ".join(status.get((r["scene"], r["method"]), [])) or ("(reference)" if r["method"] in BASELINES else "")
+        lines.append(f"{r['scene']:23s} {r['method']:21s} {_fmt(r['oa']):>6s} {_fmt(r['rice_f1']):>6s} "
+                     f"{_fmt(r['nodata'], '.2f'):>6s} {_fmt(r.get('transplant_mae_days'), '.1f'):>6s} "
+                     f"{_fmt(r.get('transplant_matched'), '.2f'):>6s}  {fp:60s}  {st}")
+    n_missed = sum(not t["met"] for t in targets)
+    lines.append("")
+    lines.append(f"targets: {len(targets) - n_missed} met, {n_missed} MISSED of {len(targets)}; "
+                 f"errors: {sum('error' in r for r in rows)}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m agromap.scenes.evaluate``: print the table, write the JSON; exit 1 on a crashed method."""
+    p = argparse.ArgumentParser(prog="python -m agromap.scenes.evaluate", description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=int, default=int(os.environ.get("ACCURACY_SIZE", 128)), help="scene edge (px)")
+    p.add_argument("--seed", type=int, default=int(os.environ.get("ACCURACY_SEED", 0)))
+    p.add_argument("--scenes", default=os.environ.get("ACCURACY_SCENES", ",".join(SCENE_NAMES)),
+                   help="comma-separated scene names")
+    p.add_argument("--only", default=os.environ.get("ACCURACY_ONLY", ""),
+                   help="comma-separated methods (the baselines always run)")
+    p.add_argument("--speckle", type=int, default=5, help="boxcar speckle filter size for S1 (1 = none)")
+    p.add_argument("--labels", type=int, default=50, help="labelled pixels per class for the supervised method")
+    p.add_argument("--out", default=os.environ.get("ACCURACY_RESULTS", "bench/results"),
+                   help="folder of the JSON results")
+    a = p.parse_args(argv)
+    scenes = [s.strip() for s in a.scenes.split(",") if s.strip()]
+    unknown = sorted(set(scenes) - set(SCENE_NAMES))
+    if unknown:
+        print(f"agromap: error: unknown scenes {unknown}; choose from {', '.join(SCENE_NAMES)}.", file=sys.stderr)
+        return 2
+    only = [m.strip() for m in a.only.split(",") if m.strip()] or None
+    t0 = time.perf_counter()
+    res = run_benchmark(scenes, size=a.size, seed=a.seed, speckle=a.speckle, n_labels=a.labels, only=only,
+                        log=lambda s: print(s, file=sys.stderr, flush=True))
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    print(format_table(res))
+    from ..io.write import atomic_write_bytes
+
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"accuracy-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    atomic_write_bytes(path, json.dumps(res, indent=1, default=str).encode())
+    print(f"\nresults: {path} ({res['seconds']} s)")
+    return 1 if any("error" in r for r in res["rows"]) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""Hard synthetic rice scenes: their properties match the published figures they are built from.
+
+Accuracy numbers are not asserted here (they live in ``make accuracy``); these tests check the
+scenes themselves: revisit and missing passes, speckle ENL, the VH ranges of rice and wetland,
+the Sentinel-2 clear-date statistics, the confounder classes, and determinism across chunkings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from agromap.errors import ConfigError
+from agromap.scenes import COVER_NAMES, SCENE_NAMES, make_scene, scene_config
+from agromap.scenes import landscape as L
+from agromap.scenes.acquisitions import clear_dates, s2_schedule
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def scenes() -> dict[str, tuple]:
+    """Each named scene at 64 px, computed once: (scene, s1, s2, truth)."""
+    out = {}
+    for name in SCENE_NAMES:
+        sc = make_scene(name, size=SIZE, seed=0)
+        out[name] = (sc, sc.s1.compute(), sc.s2.compute(), sc.truth.compute())
+    return out
+
+
+def _field_means(vh: np.ndarray, truth: xr.Dataset, code: int) -> np.ndarray:
+    """(fields, time) dB series of the mean linear VH over each field's interior pixels."""
+    fid = truth.field_id.values
+    sel = (truth.cover.values == code) & ~truth.edge.values
+    series = []
+    for f in np.unique(fid[sel]):
+        m = sel & (fid == f)
+        if m.sum() >= 12:
+            series.append(10 * np.log10(vh[:, m].mean(axis=1)))
+    return np.array(series)
+
+
+def test_scene_api_and_dtypes(scenes):
+    assert set(SCENE_NAMES) >= {"clean_delta", "monsoon_sparse_optical", "mekong_triple_sar", "wetland_confusion"}
+    sc, s1, s2, truth = scenes["wetland_confusion"]
+    assert sc.name == "wetland_confusion" and sc.description
+    assert sc.cover_names == COVER_NAMES
+    assert sc.s1.vh.chunks is not None  # lazy
+    assert s1.vh.dims == ("time", "y", "x") and s1.vh.dtype == np.float32
+    assert s1.vh.attrs["units"] == "linear" and float(s1.vh.min()) > 0
+    assert set(np.unique(s1.orbit.values)) == {"ascending", "descending"}
+    assert set(s2.data_vars) == {"blue", "green", "red", "nir", "swir16", "swir22", "scl"}
+    assert s2.nir.dtype == np.float32 and s2.scl.dtype == np.uint8
+    assert float(s2.nir.min()) > 0 and float(s2.nir.max()) <= 1
+    assert truth.rice.dtype == np.uint8 and truth.cover.dtype == np.uint8
+    assert truth.transplant_doy.dims == ("season", "y", "x") and truth.transplant_doy.dtype == np.float32
+    np.testing.assert_array_equal(truth.rice.values, np.isin(truth.cover.values, L.RICE_CODES))
+    # Transplanting dates exist exactly on rice pixels, and are days of year.
+    has = np.isfinite(truth.transplant_doy.values).any(axis=0)
+    assert not has[truth.rice.values == 0].any() and has[truth.rice.values == 1].mean() > 0.95
+    doy = truth.transplant_doy.values[np.isfinite(truth.transplant_doy.values)]
+    assert doy.min() >= 1 and doy.max() <= 366
+    assert sc.s1.odc.geobox == sc.truth.odc.geobox == sc.s2.odc.geobox
+    assert sc.s1.odc.geobox.shape == (SIZE, SIZE)
+
+
+def test_unknown_scene_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown scene"):
+        make_scene("nowhere")
+
+
+def test_values_never_depend_on_chunking():
+    a = make_scene("mekong_triple_sar", size=28, seed=3)
+    b = make_scene("mekong_triple_sar", size=28, seed=3, chunk=16, time_chunk=60)
+    assert b.s1.vh.data.numblocks == (2, 2, 2)
+    for x, y in ((a.s1, b.s1), (a.s2, b.s2), (a.truth, b.truth)):
+        xr.testing.assert_identical(x.compute(), y.compute())
+    # A different seed is a different scene.
+    c = make_scene("mekong_triple_sar", size=28, seed=4)
+    assert not np.array_equal(a.truth.cover.values, c.truth.cover.values)
+
+
+# ---- the accuracy benchmark harness ---------------------------------------------------------------
+
+
+def test_evaluate_map_scores_against_truth():
+    from agromap.scenes.evaluate import evaluate_map
+
+    truth = make_scene("wetland_confusion", size=32, seed=1).truth.compute()
+    perfect = xr.Dataset({"rice_class": truth.rice, "transplant_doy": truth.transplant_doy.fillna(0).astype("uint16")})
+    r = evaluate_map(perfect, truth, COVER_NAMES)
+    assert r["oa"] == 1.0 and r["rice_f1"] == 1.0 and r["nodata"] == 0.0
+    assert r["transplant_mae_days"] == 0.0 and r["transplant_matched"] == 1.0
+    assert set(r["fp_rate"].values()) == {0.0}
+    everything = xr.Dataset({"rice_class": xr.full_like(truth.rice, 1)})
+    r = evaluate_map(everything, truth, COVER_NAMES)
+    assert r["oa"] == pytest.approx(float(truth.rice.mean()))
+    assert set(r["fp_rate"].values()) == {1.0} and "rice" not in r["fp_rate"]
+    # Nodata counts as "not rice"; excluded (training) pixels are not scored.
+    nothing = xr.Dataset({"rice_class": xr.full_like(truth.rice, 255)})
+    excl = np.zeros(truth.rice.shape, bool)
+    excl[:4] = True
+    r = evaluate_map(nothing, truth, COVER_NAMES, exclude=excl)
+    assert r["nodata"] == 1.0 and r["rice_f1"] == 0.0 and r["n_pixels"] == 32 * 28
+
+
+def test_benchmark_harness_runs_on_a_tiny_scene():
+    from agromap.scenes.evaluate import BASELINES, format_table, run_benchmark
+
+    res = run_benchmark(["wetland_confusion"], size=32, n_labels=10)
+    methods = [r["method"] for r in res["rows"]]
+    assert {"optical_rule", "sar_rule", "supervised", *BASELINES} <= set(methods)
+    errors = [r["error"] for r in res["rows"] if "error" in r]
+    assert not errors, errors
+    for r in res["rows"]:
+        assert 0.0 <= r["oa"] <= 1.0 and set(r["fp_rate"]) <= set(COVER_NAMES.values())
+    sup = next(r for r in res["rows"] if r["method"] == "supervised")
+    assert sup["n_pixels"] == 32 * 32 - 20  # the 2 x 10 training pixels are not scored
+    assert any(t["target"] == "beats both baselines" for t in res["targets"])
+    table = format_table(res)
+    assert "wetland_confusion" in table and "targets:" in table and ("met" in table or "MISSED" in table)
+
+
+# ---- published figures -------------------------------------------------------------------------
+
+
+def test_sentinel1_revisit_missing_passes_and_orbits(scenes):
+    for name in ("mekong_triple_sar", "wetland_confusion", "monsoon_sparse_optical"):
+        sc, s1, _, _ = scenes[name]
+        revisit = sc.config.s1.revisit
+        days = s1.time.values.astype("datetime64[D]").astype(np.int64)
+        assert (np.diff(days) > 0).all()
+        steps = []
+        for orbit in ("ascending", "descending"):
+            d = np.diff(days[s1.orbit.values == orbit])
+            assert (d % revisit == 0).all()  # one relative orbit: multiples of the revisit
+            steps.extend(d.tolist())
+        assert min(steps) == revisit and max(steps) > revisit, name  # missing passes are absent dates
+    # The ~76 dates over 10 months of the real series.
+    _, s1, _, _ = scenes["wetland_confusion"]
+    span = (s1.time.values[-1] - s1.time.values[0]).astype("timedelta64[D]").astype(int)
+    assert 280 <= span <= 310 and 65 <= s1.sizes["time"] <= 90
+
+
+def test_speckle_enl_and_incidence_offset(scenes):
+    """Single-pixel speckle has ENL ~4.4 (IW GRDH); descending passes are 1-2 dB below ascending."""
+    _, s1, _, truth = scenes["mekong_triple_sar"]
+    vh = s1.vh.values
+    fid = truth.field_id.values
+    forest = (truth.cover.values == L.BUILT_UP) | (truth.cover.values == L.FOREST)
+    forest &= ~truth.edge.values
+    enl, ratio = [], {"ascending": [], "descending": []}
+    for f in np.unique(fid[forest]):
+        m = forest & (fid == f)
+        if m.sum() < 20:
+            continue
+        x = vh[:, m]  # within a field and date, only speckle varies
+        enl.append(np.median(x.mean(1) ** 2 / x.var(1)))
+        for orbit in ratio:
+            ratio[orbit].append(x[s1.orbit.values == orbit].mean())
+    assert 3.7 <= np.median(enl) <= 5.2
+    offset = 10 * np.log10(np.array(ratio["ascending"]) / np.array(ratio["descending"]))
+    assert 1.0 <= np.median(offset) <= 2.0
+
+
+def test_vh_of_rice_and_wetland_match_published_ranges(scenes):
+    """Rice: about -25 dB flooded to -14 dB canopy; seasonal wetland: dips to about -21 dB with a
+    90th percentile near -16 dB (the real failure mode of the SAR rule)."""
+    _, s1, _, truth = scenes["wetland_confusion"]
+    rice = _field_means(s1.vh.values, truth, L.RICE)
+    wet = _field_means(s1.vh.values, truth, L.WETLAND)
+    assert len(rice) >= 10 and len(wet) >= 3
+    assert -27.0 <= np.median(rice.min(1)) <= -23.0
+    assert -15.0 <= np.median(rice.max(1)) <= -12.5
+    assert -23.0 <= np.median(wet.min(1)) <= -19.5
+    assert -17.0 <= np.median(np.percentile(wet, 90, axis=1)) <= -15.0
+    # Wetland passes the one-line test "min <= -18 dB and amplitude >= 5 dB" like rice does.
+    assert np.mean((wet.min(1) <= -18) & (wet.max(1) - wet.min(1) >= 5)) >= 0.5
+
+
+def test_sentinel2_clear_dates_gaps_and_missed_clouds(scenes):
+    from agromap.masks import scl_valid
+
+    sc, _, s2, truth = scenes["monsoon_sparse_optical"]
+    valid = scl_valid(s2.scl).values.mean(axis=(1, 2))
+    days = s2.time.values.astype("datetime64[D]").astype(np.int64)
+    clear = days[valid >= 0.9]
+    assert 8 <= clear.size <= 15
+    assert 100 <= np.diff(clear).max() <= 130
+    assert (valid < 0.05).sum() >= 1  # whole dates lost to cloud are delivered too
+    sched = s2_schedule(sc.config, 0)
+    assert len(clear_dates(sched)) <= clear.size
+    # Haze that SCL does not flag: forest that SCL calls clear vegetation but is too bright in blue.
+    hazy = [i for i, d in enumerate(sched) if d.haze > 0 and d.cover < 1]
+    assert hazy
+    forest = (truth.cover.values == L.FOREST) & ~truth.edge.values
+    scl_ok = np.isin(s2.scl.values[hazy], (4, 5, 6))
+    blue = s2.blue.values[hazy]
+    assert np.any(scl_ok & (blue > 0.06) & forest[None])
+    # Shadows that SCL misses: clear-labelled pixels far darker in NIR than their class.
+    nir = s2.nir.values
+    veg_clear = (s2.scl.values == 4) & forest[None]
+    assert np.any(veg_clear & (nir < 0.2))
+
+
+def test_confounders_and_rice_calendars_present(scenes):
+    need = {
+        "wetland_confusion": {L.WETLAND, L.GRASSLAND, L.AQUACULTURE, L.ORCHARD, L.FALLOW, L.DRYLAND},
+        "mekong_triple_sar": {L.AQUACULTURE, L.ORCHARD, L.HYACINTH, L.LOTUS, L.BUILT_UP, L.RICE_DSR},
+        "monsoon_sparse_optical": {L.SUGARCANE, L.DRYLAND, L.FOREST, L.BUILT_UP, L.WATER, L.RICE_DSR},
+    }
+    for name, covers in need.items():
+        _, _, _, truth = scenes[name]
+        present = set(np.unique(truth.cover.values).tolist())
+        assert covers <= present, (name, covers - present)
+        assert truth.edge.values.mean() > 0.05  # mixed pixels at field edges
+    # Triple cropping with staggered calendars: three seasons in the year, dates spread over weeks.
+    _, _, _, truth = scenes["mekong_triple_sar"]
+    n = np.isfinite(truth.transplant_doy.values).sum(axis=0)
+    rice = truth.rice.values == 1
+    assert (n[rice] == 3).mean() > 0.3 and (n[rice] == 2).mean() > 0.2
+    first = truth.transplant_doy.values[0][rice]
+    assert np.nanmax(first) - np.nanmin(first) >= 20
+    cfg = scene_config("mekong_triple_sar")
+    assert len(cfg.rice_windows) == 4
+    assert dt.date(2019, 1, 1) + dt.timedelta(days=int(np.nanmin(first)) - 1) >= dt.date(2019, 3, 1)
