@@ -95,7 +95,7 @@ def test_real_chip_without_reference_water_is_not_called_flood(disaster_run):
     assert (flood == 7).mean() > 0.3 and not np.isin(flood, (1, 2, 3, 4, 8)).any()
     with rasterio.open(path) as src:
         tags = src.tags()
-    assert tags["FLOOD_DETECTED"] == "false"
+    assert tags["FLOOD_DETECTED"] == "false" and "class 7" in tags["NOTE"]
     assert 0.5 <= float(tags["WEIGHT_VV"]) <= 1 and 0.5 <= float(tags["WEIGHT_VH"]) <= 1  # both fitted
     assert float(tags["WEIGHT_OPTICAL"]) == 1.0
     item = json.loads(path.with_suffix(".json").read_text())
