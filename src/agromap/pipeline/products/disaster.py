@@ -121,7 +121,7 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         PlannedLayer(area, f"flood_class_{stem}", LAYER_SPECS["flood_class"], result["flood_class"], start, end,
                      "flood", props, config, side),
         PlannedLayer(area, f"flood_likelihood_{stem}", LAYER_SPECS["flood_likelihood"], result["flood_likelihood"],
-                     start, end, "flood", props, config),
+                     start, end, "flood", {k: v for k, v in props.items() if k != "warning"}, config),
     ]
 
 
