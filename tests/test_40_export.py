@@ -1,4 +1,4 @@
-"""Export edge: layer encoding, lazy GTiff stores, atomic COG publish, STAC items (PITFALLS §1, §10)."""
+"""Export edge: layer encoding, lazy GTiff stores, atomic COG publish, STAC items (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def test_encode_is_lazy_and_exact(chunks):
     assert encode(already, LAYERS["flood_class"]).data is already.data  # taken as encoded
 
 
-# --- lazy store (W1, W2) ------------------------------------------------------------------------
+# --- lazy store, locks ------------------------------------------------------------------------
 
 _CALLS: list[int] = []
 _CALLS_LOCK = threading.Lock()
@@ -205,7 +205,7 @@ def test_lock_for_scheduler():
         lock_for_scheduler()
 
 
-# --- COG publish (W3, W4) ----------------------------------------------------------------------
+# --- COG publish, overviews, tiles ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("layer, kind", [("flood_class", "class"), ("ndvi", "continuous")])
@@ -483,7 +483,7 @@ def test_offline_schemas_are_not_vacuous(flood_cog, offline_validator):
             pystac.validation.validate_dict(bad, validator=offline_validator)
 
 
-# --- multi-process write (W2) ---------------------------------------------------------------------
+# --- multi-process write, lock ---------------------------------------------------------------------
 
 
 @pytest.mark.integration

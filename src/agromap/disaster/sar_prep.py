@@ -10,16 +10,16 @@ all-NaN) run inside the graph and raise at compute.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import xarray as xr
-from dask.base import is_dask_collection
 from scipy import ndimage
 
-from ..errors import ConfigError, NoValidDataError, SarUnitsError
+from ..errors import ConfigError
 from ..io.grid import geobox_of
-from .sar_water import _overlap, _ufunc
+from ..sensors.s1 import as_linear_power
+from .sar_water import _overlap
 
 __all__ = ["pixel_size_m", "prepare_sar", "speckle_filter", "minimum_mapping_unit", "slope_degrees"]
 
@@ -42,47 +42,6 @@ def pixel_size_m(arr: xr.DataArray | xr.Dataset) -> tuple[float, float]:
 # ---- input checks that run inside the graph --------------------------------------------------
 
 
-def _census(data: Any) -> Any:
-    """int64 counts [finite, < 0, in (0, 1], in (-40, 5)] of an array (lazy if dask)."""
-    import dask.array as da
-
-    lazy = is_dask_collection(data)
-    xp: Any = da if lazy else np
-    f = xp.isfinite(data)
-    out = xp.stack([f.sum(), (f & (data < 0)).sum(), (f & (data > 0) & (data <= 1)).sum(),
-                    (f & (data > -40) & (data < 5)).sum()]).astype(np.int64)
-    return out.rechunk(-1) if lazy else out
-
-
-def _check_census(census: np.ndarray, units: str, name: str) -> None:
-    n, neg, unit, dbr = (int(v) for v in census.reshape(-1, 4)[0])
-    if n == 0:
-        raise NoValidDataError(f"SAR band {name!r} has no valid pixel (all NaN/fill); check that the scene "
-                               "covers the area of interest and that nodata was read as NaN.")
-    pct = {"neg": 100 * neg / n, "unit": 100 * unit / n, "db": 100 * dbr / n}
-    problem = None
-    if units == "linear" and pct["neg"] > 5:
-        problem = (f"declared linear power but {pct['neg']:.0f} % of its values are negative, as in dB; convert "
-                   "with agromap.sensors.s1.to_linear(arr) or pass units='db'")
-    elif units == "linear" and pct["unit"] < 50:
-        problem = f"declared linear power but only {pct['unit']:.0f} % of its values lie in (0, 1]; amplitude or DN?"
-    elif units == "db" and pct["unit"] >= 50 and pct["neg"] <= 5:
-        problem = (f"declared dB but {pct['unit']:.0f} % of its values lie in (0, 1] and almost none are negative, "
-                   "as in linear power; pass units='linear' (the default)")
-    elif units == "db" and pct["db"] < 50:
-        problem = f"declared dB but only {pct['db']:.0f} % of its values lie in (-40, 5) dB; check the scaling"
-    if problem:
-        raise SarUnitsError(f"SAR band {name!r} was {problem}.")
-
-
-def _guard_kernel(x: np.ndarray, census: np.ndarray, *, units: str, name: str) -> np.ndarray:
-    _check_census(census, units, name)
-    x32 = x.astype(np.float32, copy=False)
-    if units == "db":
-        x32 = np.power(np.float32(10.0), x32 / np.float32(10.0)).astype(np.float32)
-    return np.where(x32 > 0, x32, np.float32(np.nan)).astype(np.float32)  # zeros and negatives are fill
-
-
 def prepare_sar(arr: xr.DataArray, units: Literal["linear", "db"] = "linear") -> xr.DataArray:
     """Backscatter as float32 linear power, with value checks that raise at compute.
 
@@ -92,7 +51,8 @@ def prepare_sar(arr: xr.DataArray, units: Literal["linear", "db"] = "linear") ->
         Sigma0 of one polarisation, any dims, numpy or dask; NaN = nodata.
     units : {"linear", "db"}
         Declared units. Linear power must be mostly in (0, 1] with < 5 % negative values; dB mostly
-        in (-40, 5) and not linear-looking.
+        in (-40, 5) and not linear-looking (the shared judgement of
+        :func:`agromap.sensors.s1.judge_units`).
 
     Returns
     -------
@@ -103,9 +63,7 @@ def prepare_sar(arr: xr.DataArray, units: Literal["linear", "db"] = "linear") ->
     """
     if units not in ("linear", "db"):
         raise ConfigError(f"units must be 'linear' or 'db', got {units!r}.")
-    census = xr.DataArray(_census(arr.data), dims=["census"])
-    out = _ufunc(_guard_kernel, arr, census, core=[[], ["census"]], units=units, name=str(arr.name))
-    return out.rename(arr.name).assign_attrs(arr.attrs).assign_attrs(units="1")
+    return as_linear_power(arr, units)
 
 
 # ---- spatial kernels ----------------------------------------------------------------------------

@@ -52,8 +52,26 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class _OncePerRun(logging.Filter):
+    """GDAL (through rasterio) repeats a warning for every read of a file: print each text once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("rasterio") or record.levelno >= logging.ERROR:
+            return True
+        text = record.getMessage()
+        if text in self._seen:
+            return False
+        self._seen.add(text)
+        return True
+
+
 def _setup_logging(verbose: bool, log_format: str, run_id: str = "-") -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_OncePerRun())
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
@@ -66,6 +84,7 @@ def _setup_logging(verbose: bool, log_format: str, run_id: str = "-") -> None:
     logging.getLogger("rasterio").setLevel(logging.DEBUG if verbose else logging.WARNING)
     for noisy in ("distributed", "tornado", "asyncio", "bokeh"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+    logging.getLogger("matplotlib").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _fail(exc: AgromapError) -> None:
@@ -130,6 +149,15 @@ def run_cmd(
              n, result.out_dir, fresh, n - fresh)
     for w in result.warnings:
         log.warning(w)
+    _log_key_figures(result)
+
+
+def _log_key_figures(result: object) -> None:
+    """The decision figures of the run (hectares flooded, burned, rice) on the console."""
+    from ..mapsheet import key_figures
+
+    for line in key_figures(result.out_dir, result.manifest):  # type: ignore[attr-defined]
+        log.info("%s", line)
 
 
 @app.command("validate")
@@ -174,10 +202,11 @@ def show_versions_cmd() -> None:
 
 
 def _register_product_commands() -> None:
-    from . import aq_cli, rice_cli
+    from . import aq_cli, delivery_cli, rice_cli
 
     rice_cli.register(app)
     aq_cli.register(app)
+    delivery_cli.register(app)
 
 
 _register_product_commands()
