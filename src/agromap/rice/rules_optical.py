@@ -151,6 +151,9 @@ class OpticalRiceParams:
     shows the flood signal ``LSWI + T >= min(EVI, NDVI)``."""
     max_cycle_days: float = 180.0
     """Undated evidence: the canopy date comes at most this long after a flooded date."""
+    gap_days: float = 45.0
+    """Undated evidence is used only across a cloud gap longer than this (or with fewer than two
+    clear dates between the flood and the canopy)."""
     max_flood_days: float = 75.0
     """Undated evidence: no flooded dark spell (NDVI <= ``ndvi_low``) longer than this (days)."""
     undated_seasons: bool = True
@@ -300,14 +303,32 @@ def _optical_kernel(
     # wetland greens up before its flood and stays bare after it.
     with np.errstate(invalid="ignore"):
         lo = (_F32(p.ndvi_low) - masked_min(nd)) / _F32(_SCORE_SCALE)
-        wet = np.where(ok & (nd <= _F32(p.ndvi_trough_max)), ls + t_allow - np.minimum(ev, nd), _F32(-np.inf))
+        # LSWI > 0 too: a cloud shadow the mask missed darkens every band, and EVI ~ LSWI ~ 0
+        # passes Xiao's test by its tolerance T; standing water under a paddy has LSWI > 0.
+        wet = np.where(ok & (nd <= _F32(p.ndvi_trough_max)),
+                       np.minimum(ls + t_allow - np.minimum(ev, nd), ls / _F32(2.0)), _F32(-np.inf))
         fl = wet.max(axis=-1, initial=_F32(-np.inf)) / _F32(_SCORE_SCALE)
         last_wet = np.full(n_pix, -np.inf, dtype=_F32)
+        last_ok = np.full(n_pix, -np.inf, dtype=_F32)
+        between = np.zeros(n_pix, dtype=np.int32)
+        widest = np.zeros(n_pix, dtype=_F32)
         canopy = np.full(n_pix, -np.inf, dtype=_F32)
         for t in range(n_t):
-            after = (_F32(days[t]) - last_wet) <= _F32(p.max_cycle_days)
-            canopy = np.where(ok[:, t] & after, np.maximum(canopy, nd[:, t]), canopy)
-            last_wet = np.where(wet[:, t] >= 0, _F32(days[t]), last_wet)
+            d = _F32(days[t])
+            o = ok[:, t]
+            widest = np.where(o, np.maximum(widest, d - last_ok), widest)
+            # Only where the dated rule cannot follow the cycle: a cloud gap (no clear date for
+            # more than ``gap_days``) or fewer than two clear dates between the flood and the
+            # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
+            # young dryland crop, followed by its canopy, must not pass here).
+            hidden = (widest > _F32(p.gap_days)) | (between < 2)
+            canopy = np.where(o & (d - last_wet <= _F32(p.max_cycle_days)) & hidden,
+                              np.maximum(canopy, nd[:, t]), canopy)
+            wet_now = wet[:, t] >= 0
+            between = np.where(wet_now, 0, between + o).astype(np.int32)
+            widest = np.where(wet_now, _F32(0.0), widest)
+            last_wet = np.where(wet_now, d, last_wet)
+            last_ok = np.where(o, d, last_ok)
         hi = (canopy - _F32(p.ndvi_high)) / _F32(_SCORE_SCALE)
     # A paddy's flood lasts weeks; seasonal wetland and ponds stay flooded for months.
     dur = (_F32(p.max_flood_days) - _water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)
