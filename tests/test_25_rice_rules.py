@@ -327,7 +327,7 @@ def test_lazy_dtypes_and_numpy_dask_identical(method):
 
 @pytest.mark.parametrize("method", ["optical", "sar"])
 def test_kernel_never_runs_while_building(method, monkeypatch):
-    """dtypes come from output_dtypes: dask must not call the kernel on fake input (PITFALLS D1)."""
+    """dtypes come from output_dtypes: dask must not call the kernel on fake input."""
     import agromap.rice.rules_optical as ro
     import agromap.rice.rules_sar as rs
 

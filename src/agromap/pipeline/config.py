@@ -271,12 +271,20 @@ class BackscatterLayer(_Strict):
 
 
 class RiceLayer(_Strict):
-    """Rice map for the season(s) in the stack: label-free rules or a trained model."""
+    """Rice map for the season(s) in the stack: label-free rules, a self-trained or a trained model."""
 
     product: Literal["rice"]
-    method: Literal["optical", "sar", "model"]
-    calendar: Literal["india", "bangladesh"] | None = None
-    """Crop calendar whose transplanting windows bound the seasons; none = find seasons anywhere."""
+    method: Literal["optical", "sar", "model", "self_trained"]
+    """``optical``/``sar``: the label-free rules; ``self_trained``: the classifier trained on the
+    confident pixels of the rule named by ``rule`` (no labels); ``model``: a trained model file."""
+    rule: Literal["optical", "sar", "both"] | None = None
+    """method=self_trained: the rule whose confident pixels train the classifier; ``both``: pixels
+    on which the optical and the SAR rule agree confidently (needs both sensors in the area)."""
+    self_train: dict[str, float | int | str | None] = {}
+    """method=self_trained: SelfTrainSpec overrides (rice_min_score, other_max_score, spacing_px, n_per_class...)."""
+    calendar: str | None = None
+    """Crop calendar (agromap.rice.calendars names, e.g. mekong_delta, india_west_bengal) whose
+    transplanting windows bound the seasons; none = find seasons anywhere."""
     params: dict[str, float | int | bool | str | None] = {}
     """Rule thresholds overriding the published defaults (OpticalRiceParams / SarRiceParams fields)."""
     speckle_filter: Annotated[int, Field(ge=0, le=15)] = 5
@@ -288,12 +296,26 @@ class RiceLayer(_Strict):
     """GeoJSON/GeoPackage/CSV of reference points (class field `reference`): accuracy and area estimate."""
     reference_field: str = "reference"
 
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, v: str | None) -> str | None:
+        from ..rice.calendars import calendar_names
+
+        if v is not None and v not in calendar_names():
+            raise ValueError(f"unknown crop calendar {v!r}; choose one of {', '.join(calendar_names())}")
+        return v
+
     @model_validator(mode="after")
     def _model_needs_file(self) -> RiceLayer:
         if self.method == "model" and not self.model:
             raise ValueError("method: model needs model: <path to a .skops file>")
         if self.method != "model" and (self.model or self.model_sha256):
             raise ValueError("model/model_sha256 apply to method: model only")
+        if self.method == "self_trained" and self.rule is None:
+            raise ValueError("method: self_trained needs rule: sar, optical or both (the rule whose confident "
+                             "pixels train the classifier)")
+        if self.method != "self_trained" and (self.rule is not None or self.self_train):
+            raise ValueError("rule/self_train apply to method: self_trained only")
         return self
 
 
@@ -446,6 +468,8 @@ class RunConfig(_Strict):
     chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
     max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
     areas: list[AreaConfig] = Field(min_length=1)
+    mapsheets: bool = False
+    """Also write a PNG and PDF map sheet per decision layer (``<out>/mapsheets``)."""
     base_dir: str = Field(".", exclude=True)
     """Directory relative input paths resolve against (the config file's folder)."""
 
@@ -476,6 +500,9 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise ConfigError(f"mapping key at line {key_node.start_mark.line + 1} is a {type(key).__name__}; "
+                              "keys must be plain names.")
         if key in seen:
             raise ConfigError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}; keep one of them.")
         seen.add(key)
@@ -512,12 +539,45 @@ def parse_config(data: Any, *, source: str = "config", base_dir: str | Path = ".
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a YAML run file; relative paths resolve against its folder."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    text = _read_config_text(p)
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]}).") from None
-    return parse_config(data, source=str(p), base_dir=p.resolve().parent)
+    except RecursionError:
+        raise ConfigError(f"{p}: the YAML is nested too deeply to be a run configuration.") from None
+    try:
+        return parse_config(data, source=str(p), base_dir=p.resolve().parent)
+    except RecursionError:
+        raise ConfigError(f"{p}: the configuration is nested too deeply.") from None
+
+
+#: A run configuration is a few KB; anything this large is not one (and must not fill memory).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _read_config_text(p: Path) -> str:
+    """The file's text: a regular file, at most MAX_CONFIG_BYTES, UTF-8; checked before it is read."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block, /dev/zero would never end
+        raise ConfigError(f"{p}: the configuration is not a regular file; give the path of a YAML file.")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: {st.st_size:,} bytes is too large for a run configuration "
+                          f"(limit {MAX_CONFIG_BYTES:,}); check the path.")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: too large for a run configuration (limit {MAX_CONFIG_BYTES:,} bytes).")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); save the configuration as UTF-8.") from None

@@ -11,9 +11,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    is an onset too: a series that starts inside the flooding period would otherwise lose it.
 4. **Growth confirmation** of an onset at day d0 (``growth_rule="either"`` by default):
 
-   - *Xiao* [Xiao2005; Xiao2006]: some valid EVI in (d0, d0 + 40 d] reaches ``0.5 x`` the cycle's
+   - *Xiao* (Xiao et al. 2005, 2006): some valid EVI in (d0, d0 + 40 d] reaches ``0.5 x`` the cycle's
      maximum EVI, the cycle being [d0, d0 + ``peak_window_days`` = 90 d]; and that maximum is at
-     least ``min_peak_evi`` = 0.5 (PhenoRice's "EVI max >= 0.5" [Boschetti2017]), without which
+     least ``min_peak_evi`` = 0.5 (PhenoRice's "EVI max >= 0.5", Boschetti et al. 2017), without which
      any flat, low series (seasonal water, bare soil) would pass the relative test.
    - *NDVI climb* (monsoon rule, docs/science/rice.md#optical-flooding-rule): the NDVI trough over [d0, d0 + 30 d]
      is <= 0.40, and the NDVI maximum over (d0, d0 + 90 d] is >= 0.50 and >= trough + 0.30.
