@@ -120,6 +120,9 @@ def test_benchmark_harness_runs_on_a_tiny_scene():
     errors = [r["error"] for r in res["rows"] if "error" in r]
     assert not errors, errors
     for r in res["rows"]:
+        if "refused" in r:  # e.g. self-training refuses a 24 px scene: too few confident pixels
+            assert r["method"].startswith("self_trained"), r
+            continue
         assert 0.0 <= r["oa"] <= 1.0 and set(r["fp_rate"]) <= set(COVER_NAMES.values())
     sup = next(r for r in res["rows"] if r["method"] == "supervised")
     assert sup["n_pixels"] == 24 * 24 - 20  # the 2 x 10 training pixels are not scored
