@@ -268,6 +268,20 @@ def test_sar_baseline_values_nodata_and_laziness():
     assert sar_baseline(_series(rows), min_db=-22).values[0].tolist() == [1, 0, 0, 0, 255]
 
 
+def test_sar_baseline_refuses_db_input():
+    """Detect or refuse, never silently fail: dB values are not linear power."""
+    from agromap.errors import ConfigError, SarUnitsError
+    from agromap.rice.baselines import sar_baseline
+
+    rows = [[-14, -24.5, -20, -15, -13.5]] * 70
+    db = 10 * np.log10(_series(rows)).assign_attrs(units="dB")
+    with pytest.raises(ConfigError, match="linear power"):
+        sar_baseline(db)
+    undeclared = db.assign_attrs(units="")
+    with pytest.raises(SarUnitsError):
+        sar_baseline(undeclared).compute()
+
+
 def test_optical_baseline_uses_clear_dates_only():
     from agromap.rice.baselines import optical_baseline
     from agromap.testing import make_raster
