@@ -268,18 +268,18 @@ def test_sar_baseline_values_nodata_and_laziness():
     assert sar_baseline(_series(rows), min_db=-22).values[0].tolist() == [1, 0, 0, 0, 255]
 
 
-def test_sar_baseline_refuses_db_input():
-    """Detect or refuse, never silently fail: dB values are not linear power."""
-    from agromap.errors import ConfigError, SarUnitsError
+def test_sar_baseline_units_detect_or_refuse():
+    """One behaviour with the SAR rule: dB is converted when declared or detected, never misread."""
+    from agromap.errors import SarUnitsError
     from agromap.rice.baselines import sar_baseline
 
-    rows = [[-14, -24.5, -20, -15, -13.5]] * 70
-    db = 10 * np.log10(_series(rows)).assign_attrs(units="dB")
-    with pytest.raises(ConfigError, match="linear power"):
-        sar_baseline(db)
-    undeclared = db.assign_attrs(units="")
+    rows = [[-14, -24.5, -20, -15, -13.5], [-16, -17.9, -16, -14, -13]] * 40
+    expect = [1, 0] * 40
+    db = (10 * np.log10(_series(rows))).assign_attrs(units="dB")
+    assert sar_baseline(db).values[0].tolist() == expect
+    assert sar_baseline(db.assign_attrs(units="")).values[0].tolist() == expect  # detected
     with pytest.raises(SarUnitsError):
-        sar_baseline(undeclared).compute()
+        sar_baseline(db, units="linear").compute()
 
 
 def test_optical_baseline_uses_clear_dates_only():
