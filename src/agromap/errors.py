@@ -25,6 +25,11 @@ __all__ = [
     "OutputLockedError",
     "ComputeLostError",
     "ExportError",
+    "UnsafeInputError",
+    "OutputError",
+    "DeadlineError",
+    "RunInterrupted",
+    "RunTerminated",
     "AgromapWarning",
     "RadiometryWarning",
     "NoValidDataWarning",
@@ -111,6 +116,37 @@ class ExportError(AgromapError, RuntimeError):
     exit_code = 1
 
 
+class UnsafeInputError(InputError):
+    """An input points somewhere agromap does not read: outside its folder, a device, a pipe, the network."""
+
+
+class OutputError(AgromapError, OSError):
+    """The output cannot be written: no permission, read-only, disk full, name too long, not a folder."""
+
+    exit_code = 7
+
+
+class DeadlineError(AgromapError, TimeoutError):
+    """Something agromap waited for (a scheduler, a worker) did not answer within its deadline."""
+
+    exit_code = 8
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT): the run stopped, cleaned its staging files and released its lock.
+
+    A ``KeyboardInterrupt`` so every cleanup path that already handles Ctrl-C handles it too.
+    """
+
+    exit_code: ClassVar[int] = 130
+
+
+class RunTerminated(RunInterrupted):
+    """SIGTERM (``kill``, a batch system's time limit): handled exactly like Ctrl-C."""
+
+    exit_code: ClassVar[int] = 143
+
+
 class AgromapWarning(UserWarning):
     """Base of agromap's warnings (tests turn them into errors)."""
 
@@ -126,11 +162,43 @@ class NoValidDataWarning(AgromapWarning):
 #: Process exit codes, stable and documented in the README and ``agromap --help``.
 EXIT_CODES: dict[int, str] = {
     0: "success (warnings possible)",
-    1: "unexpected error (a bug: please report it with the traceback)",
+    1: "unexpected error (a bug: run again with --debug and report the traceback)",
     2: "bad configuration or usage",
     3: "input unreadable, corrupt or inconsistent",
     4: "no valid data in the products",
     5: "output directory locked by another run",
-    6: "computation lost (killed worker or out of memory after retries)",
-    130: "interrupted",
+    6: "computation lost (killed worker, lost scheduler, or out of memory after retries)",
+    7: "cannot write the output (permissions, read-only, disk full, name too long)",
+    8: "scheduler unreachable or timed out (no answer within its deadline, 10 s)",
+    130: "interrupted (Ctrl-C); staging files removed, lock released",
+    143: "terminated (SIGTERM); staging files removed, lock released",
 }
+
+
+def output_error(exc: OSError, path: object = None) -> OutputError:
+    """An :class:`OutputError` with a one-line, actionable message for an OS write failure.
+
+    Parameters
+    ----------
+    exc : OSError
+        What the write raised (``errno`` decides the wording).
+    path : path-like, optional
+        The file or folder being written; default ``exc.filename``.
+    """
+    import errno
+
+    where = str(path if path is not None else (exc.filename or "output"))
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        why = "disk full (no space left on the device); free some space or choose another --out"
+    elif code in (errno.EACCES, errno.EPERM):
+        why = "permission denied; choose a writable --out or fix the folder's permissions"
+    elif code == errno.EROFS:
+        why = "the file system is read-only; choose another --out"
+    elif code == errno.ENAMETOOLONG:
+        why = "a file name is too long for the file system; shorten the run/area name or the --out path"
+    elif code in (errno.ENOTDIR, errno.EEXIST):
+        why = "a file is in the way where a folder is needed; choose another --out"
+    else:
+        why = f"{exc.strerror or type(exc).__name__}; check the output folder"
+    return OutputError(f"cannot write {where}: {why}.")

@@ -32,6 +32,7 @@ from ..errors import (
 from .gdal_env import GDAL_PRESET, gdal_env_dict, gdal_preset
 from .grid import attach_geobox, chunk_edge
 from .remote import gdal_path, is_remote
+from .trust import check_local_input
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -43,6 +44,10 @@ __all__ = [
 
 #: Default decompression-bomb guard: 40 000 x 40 000 px per band (a full S2 tile is 10 980²).
 DEFAULT_MAX_PIXELS = 1_600_000_000
+#: Decode-cost guard: bytes one compressed internal tile or strip may decode to. Every chunk
+#: that touches a tile decodes all of it, so a few-KB file holding one 16384² DEFLATE tile would
+#: otherwise decode 256 MiB again for each of its 1024 chunks.
+MAX_TILE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,8 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
     RasterTooLargeError
         More than ``max_pixels`` pixels per band.
     """
-    path = gdal_path(os.fspath(path))
+    # Remote inputs are declared (URL in the configuration or a STAC href); local ones must be regular files.
+    path = check_local_input(gdal_path(os.fspath(path)), "raster", allow_remote=True)
     try:
         with rasterio.Env(**gdal_env_dict(gdal_preset())), rasterio.open(path) as src:
             width, height = src.width, src.height
@@ -99,6 +105,7 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
                     f"{path}: declares {width} x {height} = {width * height:,} px per band, above the "
                     f"budget of {max_pixels:,} px; raise ingest.max_pixels only if the file is trusted."
                 )
+            _check_decode_cost(src, path)
             gcps, _ = src.gcps
             hdr = RasterHeader(
                 path=path,
@@ -121,6 +128,26 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
         raise
     except (RasterioIOError, OSError, ValueError) as exc:
         raise _fail_open(path, exc) from exc
+
+
+def _check_decode_cost(src: Any, path: str) -> None:
+    """Refuse a compressed GeoTIFF whose internal tiles or strips decode to more than MAX_TILE_BYTES.
+
+    Uncompressed tiles are read window by window; a compressed one is decoded whole by every
+    read that touches it, so its decoded size bounds the cost of each chunk.
+    """
+    if src.driver != "GTiff" or src.compression is None:
+        return
+    bh, bw = src.block_shapes[0]
+    per_pixel = np.dtype(src.dtypes[0]).itemsize * (src.count if src.interleaving and
+                                                     src.interleaving.name == "PIXEL" else 1)
+    decoded = bh * bw * per_pixel
+    if decoded > MAX_TILE_BYTES:
+        raise RasterTooLargeError(
+            f"{path}: one internal {bw} x {bh} px {src.compression.name} tile decodes to {decoded / 2**20:,.0f} MiB "
+            f"(limit {MAX_TILE_BYTES >> 20} MiB), and every chunk would decode it again; re-tile the file, e.g. "
+            "gdal_translate -co TILED=YES -co COMPRESS=DEFLATE in.tif out.tif."
+        )
 
 
 def _check_tiff_complete(src: Any, path: str) -> None:

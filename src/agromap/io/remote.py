@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,17 @@ def is_url(href: str | os.PathLike[str]) -> bool:
     return len(parsed.scheme) > 1 and parsed.scheme != "file" and "://" in os.fspath(href)
 
 
+#: GDAL virtual file systems and URL schemes that reach the network (or could).
+_REMOTE = re.compile(r"(^|[:\"'])(/vsi(curl|s3|gs|az|adls|oss|swift|webhdfs|hdfs|http)[a-z_]*/|[a-z][a-z0-9+.-]*://)",
+                     re.IGNORECASE)
+
+
 def is_remote(href: str | os.PathLike[str]) -> bool:
-    """True when reading ``href`` goes over a network (a URL or a GDAL network path)."""
+    """True when reading ``href`` goes over a network: a URL (``https://``, ``s3://``...) or a GDAL
+    network path (``/vsicurl/``, ``/vsis3/``...), also inside a GDAL connection string such as
+    ``GPKG:/vsicurl/http://host/f.gpkg:table``. ``file://`` is local."""
     s = os.fspath(href)
-    return is_url(s) or s.startswith(("/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss",
-                                      "/vsiswift", "/vsiwebhdfs", "/vsihdfs"))
+    return bool(_REMOTE.search(s)) and not s.startswith("file://")
 
 
 def gdal_path(href: str | os.PathLike[str]) -> str:

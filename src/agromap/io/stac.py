@@ -111,7 +111,7 @@ def item_for_layer(
     stats = _statistics(path, spec)
     valid_fraction = info.valid_fraction if info else stats.valid_percent / 100.0  # type: ignore[operator]
     item.properties.update({"valid_fraction": round(valid_fraction, 6), "processing:software": {"agromap": __version__}})
-    item.properties.update(dict(properties or {}))
+    item.properties.update(_json_safe(dict(properties or {})))
     item.stac_extensions.append(PROCESSING_EXTENSION)
 
     asset = pystac.Asset(href=href or path.name, media_type=COG_MEDIA_TYPE, roles=["data"],
@@ -139,6 +139,21 @@ def write_item(item: pystac.Item, path: str | os.PathLike[str]) -> None:
     """Write ``item`` as JSON to ``path`` atomically; hrefs are kept exactly as given (relative)."""
     data = item.to_dict(include_self_link=False, transform_hrefs=False)
     atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def _json_safe(obj: Any) -> Any:
+    """Non-finite floats become ``None`` (JSON null): JSON has no NaN or infinity."""
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, Mapping):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
 
 
 def _footprint(gbox: GeoBox) -> Any:
@@ -202,8 +217,10 @@ def _statistics(path: Path, spec: LayerSpec) -> Statistics:
     with rasterio.open(path, **({} if level is None else {"overview_level": level})) as src:
         data = src.read(1)
     ok = ~np.isnan(data) if spec.is_float else data != spec.nodata
+    valid_percent = round(100.0 * int(ok.sum()) / data.size, 4) if data.size else 0.0
+    # JSON has no infinity: statistics describe the finite values (a float layer may hold +-inf).
     vals = data[ok].astype(np.float64)
-    valid_percent = round(100.0 * vals.size / data.size, 4) if data.size else 0.0
+    vals = vals[np.isfinite(vals)]
     if not vals.size:
         return Statistics.create(valid_percent=valid_percent)
     return Statistics.create(

@@ -28,6 +28,7 @@ from ..errors import InputError, MetadataError, MissingBandError
 from ..sensors import s2_l2a
 from .gdal_env import gdal_env_dict, gdal_preset
 from .remote import gdal_path, is_remote, is_url, load_signer, resolve_href
+from .trust import confine
 from .scene import Scene
 
 __all__ = ["BandAsset", "read_items", "band_asset", "item_provenance", "items_to_scenes", "RAW_BANDS"]
@@ -152,6 +153,9 @@ def band_asset(item: Any, band: str, *, asset_root: str | os.PathLike[str] | Non
     self_href = item.get_self_href()
     if not is_remote(href) and not os.path.isabs(href) and self_href:
         href = resolve_href(href, os.path.dirname(self_href) if not is_url(self_href) else self_href.rsplit("/", 1)[0])
+        if not is_url(self_href) and asset_root is None:
+            # An item written by someone else must not make agromap read files elsewhere on the machine.
+            href = str(confine(href, os.path.dirname(self_href), "asset href"))
     if asset_root is not None and is_remote(href):
         # A downloaded copy of a remote product: the same file names in a local folder.
         href = str(Path(asset_root) / Path(href.split("?")[0]).name)

@@ -14,6 +14,7 @@ The two steps (docs/architecture.md#cog-publishing):
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -35,13 +36,13 @@ import xarray as xr
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from ..errors import ExportError
+from ..errors import AgromapError, ExportError, output_error
 from .grid import geobox_of
 from .layers import LayerSpec, encode
 
 __all__ = [
     "CogInfo", "GTiffWindowWriter", "lock_for_scheduler", "store_gtiff", "publish_cog", "discard_staging",
-    "staging_path_for", "sha256_file", "atomic_write_text", "atomic_write_bytes", "clean_stale_partials",
+    "staging_path_for", "sha256_file", "prepare_cog", "commit_cog", "disk_errno", "atomic_write_text", "atomic_write_bytes", "clean_stale_partials",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ BLOCK = 512
 _NUMPY_CHUNK = 4 * BLOCK  # chunk edge used when wrapping a numpy-backed array
 _TASK_GDAL_ENV: tuple[tuple[str, str], ...] = (("GDAL_NUM_THREADS", "1"),)  # dask parallelises (W5)
 _PARTIAL = ".partial"
+RUN_LOCK_NAME = ".agromap.lock"
+"""The lock file that marks a folder as an agromap run's output folder."""
 _STAGING = ".staging.tif"
 
 
@@ -181,8 +184,15 @@ def store_gtiff(
         crs=_rio_crs(gbox.crs), transform=gbox.transform, tiled=True, blockxsize=BLOCK,
         blockysize=BLOCK, interleave="band", BIGTIFF="IF_SAFER", SPARSE_OK="TRUE",
     )
-    with rasterio.Env(**dict(_TASK_GDAL_ENV)), rasterio.open(path, "w", **profile):
-        pass
+    try:
+        with rasterio.Env(**dict(_TASK_GDAL_ENV)), rasterio.open(path, "w", **profile):
+            pass
+    except Exception as exc:
+        code = disk_errno(exc)
+        if code is None:
+            raise
+        _unlink_quietly(path)
+        raise output_error(OSError(code, os.strerror(code)), path) from None
     if lock is None:
         lock = lock_for_scheduler(f"agromap-write-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]}")
     stored = da.store(data, GTiffWindowWriter(str(path)), lock=lock, compute=False)
@@ -249,6 +259,27 @@ def publish_cog(
         ``cog_validate(strict=True)``, or an overview empty or inventing values. Then nothing is at
         ``final_path`` (a previous file stays as it was) and no temp file remains.
     """
+    tmp, info = prepare_cog(staging_path, final_path, spec, tags=tags, band_description=band_description,
+                            creation_options=creation_options)
+    commit_cog(tmp, final_path)
+    return info
+
+
+def prepare_cog(
+    staging_path: str | os.PathLike[str],
+    final_path: str | os.PathLike[str],
+    spec: LayerSpec,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    band_description: str | None = None,
+    creation_options: Mapping[str, str] | None = None,
+) -> tuple[Path, CogInfo]:
+    """Everything :func:`publish_cog` does except the final rename: a validated COG beside ``final_path``.
+
+    A run prepares every layer (and its STAC item) first and renames them all at the end, so a
+    late failure publishes nothing. Returns the temporary path (hand it to :func:`commit_cog`, or
+    remove it) and the :class:`CogInfo` of the file as it will be published.
+    """
     staging, final = Path(staging_path), Path(final_path)
     tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{_PARTIAL}")
     try:
@@ -261,13 +292,14 @@ def publish_cog(
         valid_fraction, n_overviews = _check_overviews(tmp, spec)
         _fsync_file(tmp)
         digest, size = sha256_file(tmp), tmp.stat().st_size
-        os.replace(tmp, final)
-        _fsync_dir(final.parent)
-    except ExportError:
+    except AgromapError:
         _remove_partial(tmp)
         raise
     except Exception as exc:
         _remove_partial(tmp)
+        code = disk_errno(exc) or _full_disk(final.parent, staging)
+        if code is not None:
+            raise output_error(OSError(code, os.strerror(code)), final) from None
         raise ExportError(f"{spec.name}: publishing {final} failed ({type(exc).__name__}: {exc}); "
                           "nothing was published.") from exc
     except BaseException:  # KeyboardInterrupt, SystemExit: clean up, keep the original signal
@@ -275,8 +307,48 @@ def publish_cog(
         raise
     finally:
         discard_staging(staging)
-    log.info("published %s (%d bytes, valid %.3f)", final, size, valid_fraction)
-    return CogInfo(str(final), size, digest, spec.dtype, spec.nodata, valid_fraction, n_overviews)
+    return tmp, CogInfo(str(final), size, digest, spec.dtype, spec.nodata, valid_fraction, n_overviews)
+
+
+def commit_cog(tmp: str | os.PathLike[str], final_path: str | os.PathLike[str]) -> None:
+    """Publish a file made by :func:`prepare_cog`: ``os.replace`` onto the final path, then fsync the folder."""
+    final = Path(final_path)
+    try:
+        os.replace(tmp, final)
+    except OSError as exc:
+        _remove_partial(Path(tmp))
+        raise output_error(exc, final) from None
+    _fsync_dir(final.parent)
+    log.info("published %s", final)
+
+
+def _full_disk(folder: Path, staging: Path) -> int | None:
+    """ENOSPC when a failed GDAL write left less room than the layer needs.
+
+    libtiff reports a full disk as a seek or write error of a strip, without the OS error, so
+    the free space after the failure tells what happened.
+    """
+    import shutil
+
+    try:
+        need = max(staging.stat().st_size, 1 << 20)
+        return errno.ENOSPC if shutil.disk_usage(folder).free < need else None
+    except OSError:
+        return None
+
+
+def disk_errno(exc: BaseException) -> int | None:
+    """The errno of a write that failed for want of space or permission (GDAL words it its own way)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS,
+                                                  errno.EPERM):
+        return exc.errno
+    text = str(exc).lower()
+    for needle, code in (("no space left", errno.ENOSPC), ("free disk space", errno.ENOSPC),
+                         ("disk full", errno.ENOSPC), ("read-only file system", errno.EROFS),
+                         ("permission denied", errno.EACCES)):
+        if needle in text:
+            return code
+    return None
 
 
 def _write_metadata(path: Path, spec: LayerSpec, tags: Mapping[str, Any], description: str) -> None:
@@ -395,20 +467,34 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: a ``.partial`` file in the same directory, fsync, ``os.replace``.
 
     The temporary name carries the pid, so :func:`clean_stale_partials` removes what a killed
-    process left; a reader never sees a half-written file at ``path``.
+    process left; a reader never sees a half-written file at ``path``. The temporary file is
+    created exclusively and never through a symbolic link, and the rename replaces a link at
+    ``path`` instead of writing where it points. OS failures (disk full, permission denied,
+    read-only, name too long) become :class:`~agromap.errors.OutputError` (exit code 7).
     """
     final = Path(path)
     tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{_PARTIAL}")
     try:
-        with open(tmp, "wb") as f:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, final)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise output_error(exc, final) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _unlink_quietly(tmp)
         raise
     _fsync_dir(final.parent)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
@@ -444,7 +530,8 @@ def clean_stale_partials(
         The files removed.
     """
     removed: list[Path] = []
-    for p in (Path(directory).rglob(".*") if recursive else Path(directory).glob(".*")):
+    root = Path(directory)
+    for p in (_walk_own(root) if recursive else root.glob(".*")):
         if not p.is_file():
             continue
         if p.name.endswith(_PARTIAL):
@@ -459,6 +546,18 @@ def clean_stale_partials(
         p.unlink(missing_ok=True)
         removed.append(p)
     return removed
+
+
+def _walk_own(root: Path) -> Iterator[Path]:
+    """Hidden files under ``root``, not descending into another run's output folder (one with
+    its own lock file), whose live staging files are that run's business."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if not (here / d / RUN_LOCK_NAME).exists()
+                       and not (here / d).is_symlink()]
+        for name in filenames:
+            if name.startswith("."):
+                yield here / name
 
 
 def _pid_alive(pid: int) -> bool:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,11 +16,13 @@ import typer
 from rasterio.errors import NotGeoreferencedWarning
 
 from .._version import __version__
-from ..errors import EXIT_CODES, AgromapError
+from ..errors import EXIT_CODES, AgromapError, RunInterrupted, RunTerminated, output_error
 
 log = logging.getLogger("agromap")
 
-_EPILOG = "Exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items())
+# Click rewraps help text; "\b" keeps the exit-code table one code per line.
+_EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.items())
+_DEBUG = False
 
 app = typer.Typer(
     add_completion=False,
@@ -60,12 +65,17 @@ def _setup_logging(verbose: bool, log_format: str, run_id: str = "-") -> None:
     # GDAL speaks through rasterio's logger; keep it quiet unless asked.
     logging.getLogger("rasterio").setLevel(logging.DEBUG if verbose else logging.WARNING)
     for noisy in ("distributed", "tornado", "asyncio", "bokeh"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 def _fail(exc: AgromapError) -> None:
-    typer.echo(f"agromap: error: {exc}", err=True)
+    typer.echo(f"agromap: error: {_one_line(exc)}", err=True)
     raise typer.Exit(exc.exit_code)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 2000 else text[:2000] + " ..."
 
 
 def _version_callback(value: bool) -> None:
@@ -78,8 +88,11 @@ def _version_callback(value: bool) -> None:
 def _main(
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version_callback, is_eager=True,
                                                     help="Print the version and exit.")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the Python traceback of unexpected errors.")] = False,
 ) -> None:
     """agromap command line."""
+    global _DEBUG
+    _DEBUG = debug
 
 
 @app.command("run")
@@ -112,9 +125,6 @@ def run_cmd(
                          progress=progress, argv=sys.argv)
     except AgromapError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        typer.echo("agromap: interrupted", err=True)
-        raise typer.Exit(130) from None
     n, fresh = len(result.outputs), len(result.computed)
     log.info("%d layer(s) in %s: %d computed, %d up to date (manifest.json, catalog.json)",
              n, result.out_dir, fresh, n - fresh)
@@ -125,16 +135,27 @@ def run_cmd(
 @app.command("validate")
 def validate_cmd(
     config: Annotated[Path, typer.Argument(help="Pipeline YAML to check.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also check this output folder.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Also check this scheduler (an address is contacted, "
+                                                           "with a 10 s deadline).")] = None,
 ) -> None:
-    """Check a configuration and its inputs (headers, bands, grids) without computing anything."""
+    """Check a configuration and its inputs (headers, bands, grids, district files, output folder,
+    scheduler) without computing anything."""
     _setup_logging(False, "text")
     from .config import load_config
     from ..io.grid import crs_name
+    from .preflight import check_output_folder
     from .runner import plan_run
+    from .scheduler import check_scheduler, probe_scheduler
 
     try:
         cfg = load_config(config)
         plans = plan_run(cfg)
+        sched = check_scheduler(scheduler or cfg.scheduler)
+        if "://" in sched:
+            probe_scheduler(sched)
+        if out is not None:
+            check_output_folder(out)
     except AgromapError as exc:
         _fail(exc)
     for plan in plans:
@@ -162,6 +183,83 @@ def _register_product_commands() -> None:
 _register_product_commands()
 
 
+def _quiet_shutdown() -> None:
+    """After Ctrl-C or SIGTERM: no more log lines or tracebacks from threads being torn down."""
+    logging.disable(logging.CRITICAL)
+    threading.excepthook = lambda args: None
+    sys.unraisablehook = lambda unraisable: None
+    warnings.simplefilter("ignore")
+
+
+_SIGNALLED: list[int] = []
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _SIGNALLED.append(signum)
+    _quiet_shutdown()
+    raise RunTerminated() if signum == signal.SIGTERM else RunInterrupted()
+
+
+def _exit_interrupted(exc: BaseException | None = None) -> None:
+    _quiet_shutdown()
+    code = 143 if signal.SIGTERM in _SIGNALLED else getattr(exc, "exit_code", 130)
+    what = "terminated (SIGTERM)" if code == 143 else "interrupted"
+    sys.stderr.write(f"agromap: error: {what}; staging files removed, lock released, nothing half-written. "
+                     "Run again to finish (completed layers are kept).\n")
+    sys.exit(code)
+
+
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: one line per error with a documented exit code, no traceback.
+
+    Unexpected errors (exit 1, a bug) show their traceback only with ``--debug``. SIGTERM is
+    handled like Ctrl-C: the run's clean-up runs, the lock is released, the exit code is 143
+    (130 for Ctrl-C).
+    """
+    import click
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        rv = app(standalone_mode=False)
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt into Abort
+        _exit_interrupted(exc.__cause__ or exc)
+    except KeyboardInterrupt as exc:
+        _exit_interrupted(exc)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
+    except click.exceptions.Exit as exc:
+        if _SIGNALLED or isinstance(exc.__cause__, KeyboardInterrupt):
+            _exit_interrupted(exc.__cause__)
+        sys.exit(exc.exit_code)
+    except AgromapError as exc:
+        sys.stderr.write(f"agromap: error: {_one_line(exc)}\n")
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRNOS:
+            _unexpected(exc)
+        err = output_error(exc)
+        sys.stderr.write(f"agromap: error: {_one_line(err)}\n")
+        sys.exit(err.exit_code)
+    except MemoryError:
+        sys.stderr.write("agromap: error: out of memory; lower 'chunk' in the configuration or add memory.\n")
+        sys.exit(6)
+    except Exception as exc:  # a bug: say so in one line, traceback only when asked
+        _unexpected(exc)
+    if _SIGNALLED:  # typer turns Ctrl-C into a silent return value of 130
+        _exit_interrupted()
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _unexpected(exc: BaseException) -> None:
+    if _DEBUG:
+        import traceback
+
+        traceback.print_exception(exc)
+    sys.stderr.write(f"agromap: error: unexpected {type(exc).__name__}: {_one_line(exc)[:500]} (a bug; run "
+                     "again with 'agromap --debug ...' for the traceback and report it).\n")
+    sys.exit(1)

@@ -476,6 +476,9 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise ConfigError(f"mapping key at line {key_node.start_mark.line + 1} is a {type(key).__name__}; "
+                              "keys must be plain names.")
         if key in seen:
             raise ConfigError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}; keep one of them.")
         seen.add(key)
@@ -512,12 +515,45 @@ def parse_config(data: Any, *, source: str = "config", base_dir: str | Path = ".
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a YAML run file; relative paths resolve against its folder."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    text = _read_config_text(p)
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]}).") from None
-    return parse_config(data, source=str(p), base_dir=p.resolve().parent)
+    except RecursionError:
+        raise ConfigError(f"{p}: the YAML is nested too deeply to be a run configuration.") from None
+    try:
+        return parse_config(data, source=str(p), base_dir=p.resolve().parent)
+    except RecursionError:
+        raise ConfigError(f"{p}: the configuration is nested too deeply.") from None
+
+
+#: A run configuration is a few KB; anything this large is not one (and must not fill memory).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _read_config_text(p: Path) -> str:
+    """The file's text: a regular file, at most MAX_CONFIG_BYTES, UTF-8; checked before it is read."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block, /dev/zero would never end
+        raise ConfigError(f"{p}: the configuration is not a regular file; give the path of a YAML file.")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: {st.st_size:,} bytes is too large for a run configuration "
+                          f"(limit {MAX_CONFIG_BYTES:,}); check the path.")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the configuration ({exc.strerror}).") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: too large for a run configuration (limit {MAX_CONFIG_BYTES:,} bytes).")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); save the configuration as UTF-8.") from None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import OutputLockedError
+from ..errors import ConfigError, OutputLockedError, output_error
+from ..io.write import RUN_LOCK_NAME
 
 __all__ = ["output_lock"]
 
@@ -21,8 +23,13 @@ def output_lock(out_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
     A crashed or SIGKILLed run releases the lock with its process, so a stale lock file never
     blocks the next run (unlike pid files).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_dir / ".agromap.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    if not (isinstance(wait, (int, float)) and math.isfinite(wait) and wait >= 0):
+        raise ConfigError(f"--wait-lock must be a finite number of seconds >= 0, not {wait!r}.")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out_dir / RUN_LOCK_NAME, os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise output_error(exc, out_dir) from None
     try:
         deadline = time.monotonic() + wait
         while True:

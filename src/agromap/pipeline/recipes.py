@@ -7,8 +7,9 @@ carries the same recipe, and recomputes exactly the layers whose recipe changed.
 
 Remote inputs are never downloaded to be hashed: a STAC item counts by its id, ``updated``
 time and asset hrefs, another remote file by its ``ETag``/``Last-Modified`` (:func:`remote_inputs`).
-Input checksums are cached per output directory, keyed by path, size and modification time, so
-an unchanged multi-gigabyte input is hashed once, not on every nightly run.
+Input checksums are cached per output directory, keyed by path, size, modification and change
+time and inode, so an unchanged multi-gigabyte input is hashed once, not on every nightly run,
+and a file corrected in place with its old size and mtime (``cp -p``, ``rsync -t``) is re-hashed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _sha256(path: Path) -> str:
 
 
 class FileHashes:
-    """SHA-256 of files, cached in ``<out>/.agromap/file-hashes.json`` by (path, size, mtime)."""
+    """SHA-256 of files, cached in ``<out>/.agromap/file-hashes.json`` by (path, size, mtime, ctime, inode)."""
 
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / ".agromap" / "file-hashes.json"
@@ -55,10 +56,14 @@ class FileHashes:
         st = p.stat()
         key = str(p)
         hit = self._cache.get(key)
-        if hit and hit["size"] == st.st_size and hit["mtime_ns"] == st.st_mtime_ns:
+        # ctime and inode too: `cp -p` and `rsync -t` restore size and mtime, but no user can set
+        # ctime, and any write (or a rename over the file) changes it. A chmod changes it as well,
+        # which costs one re-hash, never a wrong reuse.
+        stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
+        if hit and all(hit.get(k) == v for k, v in stamp.items()):
             return str(hit["sha256"])
         digest = _sha256(p)
-        self._cache[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+        self._cache[key] = {**stamp, "sha256": digest}
         self._dirty = True
         return digest
 

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import AgromapError, ConfigError
+from ..errors import AgromapError, ConfigError, CorruptInputError
+from ..io.trust import check_regular_file
 
 __all__ = ["register"]
 
@@ -44,7 +45,7 @@ def train_cmd(
         optical = ds if "red" in ds else None
         sar = ds[[v for v in ("vh", "vv") if v in ds]] if "vh" in ds else None
         feats = temporal_features(optical=optical, sar=sar)
-        gdf = read_labels(labels, class_column=class_field)
+        gdf = read_labels(check_regular_file(labels, "label file"), class_column=class_field)
         # Training is an export edge of its own: the labelled pixels are computed once, here.
         samples = extract_samples(gdf, feats, block_size_m=block_size).compute()
         model = train(samples, TrainSpec(n_estimators=trees))
@@ -68,6 +69,7 @@ def points_cmd(
     if method not in ("optical", "sar"):
         _fail(ConfigError(f"--method must be optical or sar, not {method!r}."))
     try:
+        check_regular_file(table, "point table")  # a named pipe would block the reader forever
         classify_points(table, out, method=method)  # type: ignore[arg-type]
     except AgromapError as exc:
         _fail(exc)
@@ -90,10 +92,19 @@ def sample_cmd(
     from ..io.grid import attach_geobox
     from ..rice.sampling import stratified_sample, write_geojson
 
+    from ..io.read import read_header
+
     try:
-        with rasterio.open(class_map) as src:
-            values = src.read(1)
-            gbox = GeoBox((src.height, src.width), src.transform, src.crs.to_wkt())
+        hdr = read_header(str(check_regular_file(class_map, "class map")))
+        if hdr.count != 1 or hdr.crs_wkt is None or not hdr.dtype.startswith("uint"):
+            raise CorruptInputError(f"{class_map}: not a rice class map (expected one unsigned-integer band with a "
+                                    "CRS, as written by agromap run).")
+        try:
+            with rasterio.open(class_map) as src:
+                values = src.read(1)
+                gbox = GeoBox((src.height, src.width), src.transform, src.crs.to_wkt())
+        except rasterio.errors.RasterioError as exc:
+            raise CorruptInputError(f"{class_map}: failed to decode ({str(exc).splitlines()[0]}).") from None
         arr = attach_geobox(xr.DataArray(values, dims=("y", "x")), gbox)
         points = stratified_sample(arr, {0: other, 1: rice}, seed=seed, class_names={0: "non-rice", 1: "rice"})
         write_geojson(points, out, blind=blind)

@@ -29,16 +29,18 @@ from ..io import loaders
 from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
-from ..io.stac import item_for_layer, write_item
+from ..io.stac import item_for_layer
 from ..quicklook import write_quicklook
 from ..report import write_report
-from ..io.write import clean_stale_partials, lock_for_scheduler, publish_cog, sha256_file, staging_path_for, store_gtiff
+from ..io.write import (atomic_write_text, clean_stale_partials, commit_cog, lock_for_scheduler, prepare_cog,
+                        sha256_file, staging_path_for, store_gtiff)
 from .config import AreaConfig, RunConfig
 from .lock import output_lock
-from .manifest import build_manifest, write_catalog, write_manifest
+from .manifest import build_manifest, read_json, write_catalog, write_manifest
+from . import preflight
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
-from .scheduler import open_execution
+from .scheduler import check_scheduler, open_execution, probe_scheduler
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
@@ -124,11 +126,15 @@ def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
                       group_by=area.dates.group_by, mosaic=area.dates.mosaic)
     masked, valid_fraction = mask_dataset(ds, area)
     layers = plan_layers(AreaContext(area, masked, cfg.resolve))
+    if area.districts is not None:  # found now, not after the compute with layers published
+        d = area.districts
+        preflight.check_districts(cfg.resolve(d.path), d.id_field, d.name_field, gbox, area.name)
     return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers)
 
 
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
-    """Plan every area; this is what ``agromap validate`` runs."""
+    """Plan every area; this is what ``agromap validate`` runs (with the scheduler name checked)."""
+    check_scheduler(cfg.scheduler)
     return [plan_area(cfg, area) for area in cfg.areas]
 
 
@@ -151,6 +157,8 @@ class _Job:
     staging: Path | None = None
     side: dict[str, Any] = field(default_factory=dict)
     """Computed values of the layer's lazy side results (thresholds, flags)."""
+    prepared: Path | None = None
+    """The validated COG waiting beside ``final`` until every layer is ready."""
 
 
 def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, force: bool) -> list[_Job]:
@@ -160,9 +168,22 @@ def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, 
         for layer in plan.layers:
             final = out / plan.config.name / f"{layer.stem}.tif"
             recipe = layer_recipe(fp, layer.stem, layer.layer_config)
-            stale = force or recipe_of(final) != recipe or not final.with_suffix(".json").is_file()
+            # An item that cannot be read (killed mid-write by an older version, edited by hand)
+            # means "recompute", never a crash.
+            stale = force or recipe_of(final) != recipe or not _item_ok(final.with_suffix(".json"))
             jobs.append(_Job(plan, layer, final, recipe, stale))
     return jobs
+
+
+def _item_ok(path: Path) -> bool:
+    item = read_json(path)
+    return isinstance(item, dict) and isinstance(item.get("assets"), dict) and bool(item["assets"]) \
+        and isinstance(item.get("properties"), dict)
+
+
+def _staging_bytes(job: _Job) -> int:
+    h, w = job.plan.geobox.shape
+    return int(h) * int(w) * np.dtype(job.layer.spec.dtype).itemsize
 
 
 def _inputs(plans: list[AreaPlan], hashes: FileHashes) -> list[dict[str, Any]]:
@@ -194,29 +215,43 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     started = pd.Timestamp.now(tz="UTC")
     t0 = time.perf_counter()
     cfg_hash = config_hash(cfg)
+    wait_lock = preflight.check_wait(wait_lock)
+    sched = scheduler or cfg.scheduler
+    if "://" in check_scheduler(sched):
+        probe_scheduler(sched)  # before the lock or any output: an unreachable cluster fails in seconds
+    preflight.check_output_folder(out)
     with output_lock(out, wait=wait_lock):
         # Holding the lock: any staging or partial file here belongs to a run that died.
         clean_stale_partials(out, include_live=True)
         hashes = FileHashes(out)
         plans = plan_run(cfg)
         jobs = _jobs(plans, cfg, out, hashes, force)
+        preflight.check_output_names(out, [j.final for j in jobs])
+        preflight.check_inputs_outside(out, [f for p in plans for f in p.input_files])
         inputs = _inputs(plans, hashes)
         hashes.save()
         t_plan = time.perf_counter() - t0
         stale = [j for j in jobs if j.stale]
+        preflight.check_free_space(out, [_staging_bytes(j) for j in stale])
         log.info("run %s: %d layer(s), %d to compute, %d up to date", run_id, len(jobs), len(stale),
                  len(jobs) - len(stale))
+        if stale:
+            # The old manifest's checksums stop matching as soon as one layer is replaced: remove it
+            # first, so a run killed from here on leaves no manifest rather than a wrong one.
+            _invalidate(out)
         fractions: dict[str, list[float]] = {}
         shape: dict[str, Any] = {"scheduler": "none (nothing to compute)"}
         t_compute = 0.0
         try:
             if stale:
-                shape, fractions, t_compute = _compute(stale, plans, run_id, scheduler or cfg.scheduler, progress)
+                shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress)
             outputs, warn = _publish(jobs, run_id, out)
         finally:
             for job in stale:
                 if job.staging is not None:
                     job.staging.unlink(missing_ok=True)
+                if job.prepared is not None:
+                    job.prepared.unlink(missing_ok=True)
         products = _tables(cfg, plans, outputs, out)
         catalog = write_catalog(out, cfg.name, outputs)
         empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
@@ -242,6 +277,15 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             "Choose other dates or relax the mask (areas[].mask)."
         )
     return RunResult(run_id, out, manifest, outputs, warn)
+
+
+def _invalidate(out: Path) -> None:
+    from ..errors import output_error
+
+    try:
+        (out / "manifest.json").unlink(missing_ok=True)
+    except OSError as exc:
+        raise output_error(exc, out / "manifest.json") from None
 
 
 def _tables(cfg: RunConfig, plans: list[AreaPlan], outputs: list[dict[str, Any]], out: Path) -> dict[str, Any]:
@@ -319,28 +363,46 @@ def _tags(job: _Job) -> dict[str, str]:
 
 
 def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Prepare every computed layer (validated COG, STAC item) first, then rename them all into place.
+
+    Whatever can fail late (a GDAL or validation error, statistics, JSON encoding) fails while
+    nothing is published; the renames and small JSON writes that follow are all that remains.
+    """
+    items: dict[int, str] = {}
+    infos: dict[int, Any] = {}
+    for i, job in enumerate(jobs):
+        if not (job.stale and job.staging is not None):
+            continue
+        layer, final = job.layer, job.final
+        job.prepared, info = prepare_cog(job.staging, final, layer.spec, tags=_tags(job),
+                                         band_description=layer.spec.name)
+        item = item_for_layer(
+            job.prepared, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}", href=final.name,
+            datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
+            properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
+                        "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
+                        "agromap:run_id": run_id, **{f"agromap:{k}": v for k, v in job.side.items()},
+                        # No-flood dates say so in STAC, never look empty (docs/science/disaster.md#flood-classes).
+                        **({"flood_detected": job.side["flood_detected"]} if "flood_detected" in job.side
+                           else {})},
+            info=info,
+        )
+        item.add_asset("thumbnail", pystac.Asset(
+            href=final.with_suffix(".png").name, media_type="image/png", roles=["thumbnail", "overview"],
+            title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
+        data = item.to_dict(include_self_link=False, transform_hrefs=False)
+        items[i] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+        infos[i] = info
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
-    for job in jobs:
+    for i, job in enumerate(jobs):
         layer, final = job.layer, job.final
-        if job.stale and job.staging is not None:
-            info = publish_cog(job.staging, final, layer.spec, tags=_tags(job), band_description=layer.spec.name)
-            item = item_for_layer(
-                final, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}",
-                datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
-                properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
-                            "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
-                            "agromap:run_id": run_id, **{f"agromap:{k}": v for k, v in job.side.items()},
-                            # No-flood dates say so in STAC, never look empty (docs/science/disaster.md#flood-classes).
-                            **({"flood_detected": job.side["flood_detected"]} if "flood_detected" in job.side
-                               else {})},
-                info=info,
-            )
+        if i in items:
+            info = infos[i]
+            commit_cog(job.prepared, final)
+            job.prepared = None
             write_quicklook(final, final.with_suffix(".png"))
-            item.add_asset("thumbnail", pystac.Asset(
-                href=final.with_suffix(".png").name, media_type="image/png", roles=["thumbnail", "overview"],
-                title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
-            write_item(item, final.with_suffix(".json"))
+            atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
                      "reused": False, "run_id": run_id}
@@ -363,7 +425,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
 
 def _reused_entry(final: Path) -> dict[str, Any]:
     """Manifest fields of an up-to-date output, read back from the file and its STAC item."""
-    item = json.loads(final.with_suffix(".json").read_text())
+    item = read_json(final.with_suffix(".json"))
     asset = next(iter(item["assets"].values()))
     band = (asset.get("raster:bands") or [{}])[0]
     with rasterio.open(final) as src:

@@ -5,14 +5,95 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ComputeLostError, ConfigError
+from ..errors import AgromapError, ComputeLostError, ConfigError, DeadlineError, output_error
 from ..io.gdal_env import GDAL_PRESET
 
-__all__ = ["Execution", "open_execution"]
+__all__ = ["Execution", "open_execution", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S"]
+
+#: Seconds a scheduler address has to answer (connect and handshake) before the run gives up.
+CONNECT_DEADLINE_S = 10.0
+_NAMED = ("local", "threads", "synchronous")
+_SCHEMES = ("tcp", "tls", "ws", "wss")
+_ADDRESS = re.compile(r"^(?P<scheme>[a-z]+)://(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})/?$")
+
+
+def check_scheduler(scheduler: str) -> str:
+    """Refuse a scheduler string that is neither a known name nor ``scheme://host:port``.
+
+    Raises
+    ------
+    ConfigError
+        With the accepted forms; checked before anything is opened or computed.
+    """
+    if scheduler in _NAMED:
+        return scheduler
+    m = _ADDRESS.match(str(scheduler))
+    if m is None or m.group("scheme") not in _SCHEMES or not 0 < int(m.group("port")) < 65536:
+        raise ConfigError(
+            f"scheduler {scheduler!r} is not 'local', 'threads', 'synchronous' or an address like "
+            f"tcp://host:8786 (schemes: {', '.join(_SCHEMES)})."
+        )
+    return scheduler
+
+
+def probe_scheduler(address: str, deadline: float = CONNECT_DEADLINE_S) -> None:
+    """Connect to a dask scheduler and wait for its answer, at most ``deadline`` seconds in all.
+
+    ``distributed.Client(timeout=...)`` bounds the TCP connect but not the handshake, so a
+    server that accepts and never answers would hang a run forever; this probe is cancelled at
+    the deadline instead.
+
+    Raises
+    ------
+    DeadlineError
+        Nothing answered in time (exit code 8).
+    """
+    import asyncio
+    import socket
+    from urllib.parse import urlsplit
+
+    from distributed.comm import connect
+
+    parts = urlsplit(address)
+    try:  # a refused connection is known at once; distributed would retry it until the deadline
+        socket.create_connection((parts.hostname, parts.port), timeout=deadline).close()
+    except OSError as exc:
+        raise DeadlineError(f"cannot reach the dask scheduler at {address} ({_first_line(exc)}); check that a "
+                            "dask scheduler runs there, or use scheduler: local.") from None
+
+    async def _ask() -> Any:
+        comm = await connect(address, timeout=deadline)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    async def _bounded() -> Any:
+        return await asyncio.wait_for(_ask(), deadline)
+
+    try:
+        answer = asyncio.run(_bounded())
+    except (asyncio.TimeoutError, TimeoutError, OSError) as exc:
+        raise DeadlineError(
+            f"the dask scheduler at {address} did not answer within {deadline:g} s ({_first_line(exc)}); "
+            "check that a dask scheduler runs there, or use scheduler: local."
+        ) from None
+    except Exception as exc:  # a server speaking another protocol
+        raise DeadlineError(f"{address} did not answer like a dask scheduler ({_first_line(exc)}); check the "
+                            "address, or use scheduler: local.") from None
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise ConfigError(f"{address} answered, but not as a dask scheduler ({str(answer)[:80]}); check the address.")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +129,23 @@ class Execution:
             return tuple(dask.compute(*collections, scheduler=scheduler))
         except MemoryError as exc:
             raise ComputeLostError(f"out of memory while computing ({exc}); lower 'chunk' or add memory.") from None
+        except AgromapError:
+            raise
         except Exception as exc:
             if type(exc).__name__ == "KilledWorker":
                 raise ComputeLostError(
                     f"a dask worker died repeatedly while computing ({exc}); the task may need more memory "
                     "than a worker has. Lower 'chunk', add workers' memory, or check the worker logs."
+                ) from None
+            from ..io.write import disk_errno
+
+            code = disk_errno(exc)
+            if code is not None:
+                raise output_error(OSError(code, os.strerror(code))) from None
+            if self.client is not None and _lost_cluster(exc, self.client):
+                raise ComputeLostError(
+                    f"the dask scheduler or its workers went away while computing ({type(exc).__name__}: "
+                    f"{_first_line(exc)}); restart the cluster and run again (finished layers are kept)."
                 ) from None
             if _is_read_error(exc):
                 # A read that failed inside a task (odc-stac's reader raises rasterio's own errors):
@@ -71,6 +164,15 @@ def _is_read_error(exc: BaseException) -> bool:
     from rasterio.errors import RasterioError
 
     return isinstance(exc, RasterioError) or type(exc).__module__.startswith("rasterio")
+
+
+def _lost_cluster(exc: BaseException, client: Any) -> bool:
+    """True when an error means the cluster is gone (closed comm, cancelled futures, no scheduler)."""
+    names = {t.__name__ for t in type(exc).__mro__}
+    if names & {"CommClosedError", "CancelledError", "FutureCancelledError", "StreamClosedError",
+                "TimeoutError", "ConnectionError"}:
+        return True
+    return getattr(client, "status", "running") not in ("running", "connecting")
 
 
 def _gdal_environ() -> dict[str, str]:
@@ -102,20 +204,19 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
             threads_per_worker=cores,
             processes=False,
             dashboard_address=":0" if progress else None,  # a dashboard only for people watching
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,
         ) as cluster, Client(cluster) as client:
             if progress:
                 log.info("dask dashboard: %s", client.dashboard_link)
             yield Execution("local", client, _shape(client), progress)
         return
-    if "://" not in scheduler:
-        raise ConfigError(
-            f"scheduler {scheduler!r} is not 'local', 'threads', 'synchronous' or an address like tcp://host:8786."
-        )
+    check_scheduler(scheduler)
+    probe_scheduler(scheduler)
     try:
-        client = Client(scheduler, timeout="10s")
-    except OSError as exc:
-        raise ConfigError(f"cannot reach the dask scheduler at {scheduler} ({exc}); is it running?") from None
+        client = Client(scheduler, timeout=f"{CONNECT_DEADLINE_S:g}s")
+    except (OSError, TimeoutError) as exc:
+        raise DeadlineError(f"cannot reach the dask scheduler at {scheduler} ({_first_line(exc)}); is it running?"
+                            ) from None
     try:
         # Workers started elsewhere did not get our environment; set it before any task runs.
         client.run(_apply_env, _gdal_environ())
@@ -131,7 +232,7 @@ def _quiet_distributed() -> None:
         return
     for name in list(logging.root.manager.loggerDict):
         if name.startswith(("distributed", "tornado", "bokeh")):
-            logging.getLogger(name).setLevel(logging.ERROR)
+            logging.getLogger(name).setLevel(logging.CRITICAL)  # errors reach the run as exceptions, one line
 
 
 def _apply_env(env: dict[str, str]) -> None:

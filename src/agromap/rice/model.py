@@ -519,6 +519,9 @@ def load_model(path: str | Path, *, sha256: str | None = None) -> RiceModel:
         if recorded != digest:
             raise ModelChecksumError(f"{path} has SHA-256 {digest} but its sidecar {side.name} records {recorded}: "
                                      "the file changed after it was saved. Restore it, or save the model again.")
+    from ..io.trust import check_archive
+
+    check_archive(data, str(path), "model file")  # decompressed size, before skops inflates anything
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # malformed schema.json: skops raises KeyError, ValueError, ...
