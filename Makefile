@@ -76,5 +76,15 @@ $(STAC_VENV)/.installed: tests/stac_server/requirements.txt
 
 stac-server: $(STAC_VENV)/.installed
 
+# The web map's browser code (Leaflet) ships in the package; this refreshes it from the npm registry.
+LEAFLET ?= 1.9.4
+WEBVENDOR := src/agromap/serve/static/vendor/leaflet
+webmap-vendor:
+	rm -rf build/npm && mkdir -p build/npm
+	cd build/npm && npm pack leaflet@$(LEAFLET) && tar xzf leaflet-$(LEAFLET).tgz
+	mkdir -p $(WEBVENDOR)/images
+	cp build/npm/package/dist/leaflet.js build/npm/package/dist/leaflet.css build/npm/package/LICENSE $(WEBVENDOR)/
+	cp build/npm/package/dist/images/*.png $(WEBVENDOR)/images/
+
 clean:
 	rm -rf $(VENV) $(STAC_VENV) $(RUNS) build .pytest_cache .hypothesis bench/cache
