@@ -303,7 +303,7 @@ def test_to_grid_is_lazy_with_bounded_chunks(tmp_path):
 
 
 def test_blockwise_warp_matches_in_memory_warp(tmp_path):
-    """Chunked (lazy) reprojection agrees with a whole-array warp (PITFALLS G2).
+    """Chunked (lazy) reprojection agrees with a whole-array warp (bilinear depends on block edges).
 
     nearest: identical to rasterio's in-memory warp except for rare pixel-centre ties at block
     edges (1 of ~3250 px with odc-geo 0.5.3); bilinear: within 2e-4 of odc-geo's in-memory path.

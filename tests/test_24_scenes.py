@@ -21,14 +21,18 @@ from agromap.scenes.acquisitions import clear_dates, s2_schedule
 SIZE = 64
 
 
-@pytest.fixture(scope="module")
-def scenes() -> dict[str, tuple]:
-    """Each named scene at 64 px, computed once: (scene, s1, s2, truth)."""
-    out = {}
-    for name in SCENE_NAMES:
+class _Scenes(dict):
+    """Each named scene at 64 px, computed on first use: (scene, s1, s2, truth)."""
+
+    def __missing__(self, name: str) -> tuple:
         sc = make_scene(name, size=SIZE, seed=0)
-        out[name] = (sc, sc.s1.compute(), sc.s2.compute(), sc.truth.compute())
-    return out
+        self[name] = (sc, sc.s1.compute(), sc.s2.compute(), sc.truth.compute())
+        return self[name]
+
+
+@pytest.fixture(scope="module")
+def scenes() -> _Scenes:
+    return _Scenes()
 
 
 def _field_means(vh: np.ndarray, truth: xr.Dataset, code: int) -> np.ndarray:
@@ -73,13 +77,13 @@ def test_unknown_scene_is_a_config_error():
 
 
 def test_values_never_depend_on_chunking():
-    a = make_scene("mekong_triple_sar", size=28, seed=3)
-    b = make_scene("mekong_triple_sar", size=28, seed=3, chunk=16, time_chunk=60)
+    a = make_scene("wetland_confusion", size=24, seed=3)
+    b = make_scene("wetland_confusion", size=24, seed=3, chunk=16, time_chunk=50)
     assert b.s1.vh.data.numblocks == (2, 2, 2)
     for x, y in ((a.s1, b.s1), (a.s2, b.s2), (a.truth, b.truth)):
         xr.testing.assert_identical(x.compute(), y.compute())
     # A different seed is a different scene.
-    c = make_scene("mekong_triple_sar", size=28, seed=4)
+    c = make_scene("wetland_confusion", size=24, seed=4)
     assert not np.array_equal(a.truth.cover.values, c.truth.cover.values)
 
 
@@ -110,15 +114,18 @@ def test_evaluate_map_scores_against_truth():
 def test_benchmark_harness_runs_on_a_tiny_scene():
     from agromap.scenes.evaluate import BASELINES, format_table, run_benchmark
 
-    res = run_benchmark(["wetland_confusion"], size=32, n_labels=10)
+    res = run_benchmark(["wetland_confusion"], size=24, n_labels=10, n_trees=10)
     methods = [r["method"] for r in res["rows"]]
     assert {"optical_rule", "sar_rule", "supervised", *BASELINES} <= set(methods)
     errors = [r["error"] for r in res["rows"] if "error" in r]
     assert not errors, errors
     for r in res["rows"]:
+        if "refused" in r:  # e.g. self-training refuses a 24 px scene: too few confident pixels
+            assert r["method"].startswith("self_trained"), r
+            continue
         assert 0.0 <= r["oa"] <= 1.0 and set(r["fp_rate"]) <= set(COVER_NAMES.values())
     sup = next(r for r in res["rows"] if r["method"] == "supervised")
-    assert sup["n_pixels"] == 32 * 32 - 20  # the 2 x 10 training pixels are not scored
+    assert sup["n_pixels"] == 24 * 24 - 20  # the 2 x 10 training pixels are not scored
     assert any(t["target"] == "beats both baselines" for t in res["targets"])
     table = format_table(res)
     assert "wetland_confusion" in table and "targets:" in table and ("met" in table or "MISSED" in table)
@@ -227,3 +234,66 @@ def test_confounders_and_rice_calendars_present(scenes):
     cfg = scene_config("mekong_triple_sar")
     assert len(cfg.rice_windows) == 4
     assert dt.date(2019, 1, 1) + dt.timedelta(days=int(np.nanmin(first)) - 1) >= dt.date(2019, 3, 1)
+
+
+# ---- the one-line baselines ----------------------------------------------------------------------
+
+
+def _series(db_rows: list[list[float]], chunks=None) -> xr.DataArray:
+    from agromap.testing import make_raster
+
+    vals = 10 ** (np.array(db_rows, dtype=np.float64).T[:, None, :] / 10)  # (time, 1, pixels)
+    times = [f"2024-{m:02d}-01" for m in range(1, vals.shape[0] + 1)]
+    arr = make_raster(vals.astype(np.float32), times=times, chunks=chunks, name="vh")
+    return arr.assign_attrs(units="linear")
+
+
+def test_sar_baseline_values_nodata_and_laziness():
+    from agromap.rice.baselines import sar_baseline
+    from agromap.testing import raise_if_dask_computes
+
+    rows = [
+        [-14, -24.5, -20, -15, -13.5],  # rice: flooded then canopy
+        [-16, -21, -20, -16.5, -16],   # wetland: -21 dB dip, 5 dB amplitude -> rice for the baseline
+        [-16, -17.9, -16, -14, -13],   # upland crop: never below -18 dB
+        [-25, -24, -25, -24.5, -23],   # open water: no amplitude
+        [np.nan] * 5,                  # no valid date
+    ]
+    out = sar_baseline(_series(rows))
+    assert out.dtype == np.uint8 and out.dims == ("y", "x")
+    assert out.values[0].tolist() == [1, 1, 0, 0, 255]
+    with raise_if_dask_computes():
+        lazy = sar_baseline(xr.Dataset({"vh": _series(rows, chunks={"x": 2})}))
+    assert lazy.values[0].tolist() == [1, 1, 0, 0, 255]
+    assert sar_baseline(_series(rows), min_db=-22).values[0].tolist() == [1, 0, 0, 0, 255]
+
+
+def test_sar_baseline_units_detect_or_refuse():
+    """One behaviour with the SAR rule: dB is converted when declared or detected, never misread."""
+    from agromap.errors import SarUnitsError
+    from agromap.rice.baselines import sar_baseline
+
+    rows = [[-14, -24.5, -20, -15, -13.5], [-16, -17.9, -16, -14, -13]] * 40
+    expect = [1, 0] * 40
+    db = (10 * np.log10(_series(rows))).assign_attrs(units="dB")
+    assert sar_baseline(db).values[0].tolist() == expect
+    assert sar_baseline(db.assign_attrs(units="")).values[0].tolist() == expect  # detected
+    with pytest.raises(SarUnitsError):
+        sar_baseline(db, units="linear").compute()
+
+
+def test_optical_baseline_uses_clear_dates_only():
+    from agromap.rice.baselines import optical_baseline
+    from agromap.testing import make_raster
+
+    ndvi = np.array([[0.2, 0.8, 0.5], [0.5, 0.7, 0.5], [0.5, 0.55, 0.2], [0.5, 0.8, 0.1]], dtype=np.float32)
+    times = ["2024-01-01", "2024-02-01", "2024-03-01"]
+    nir = make_raster(((1 + ndvi) / (1 - ndvi) * 0.05)[:, None, :].transpose(2, 1, 0), times=times)
+    red = xr.full_like(nir, 0.05)
+    scl = xr.full_like(nir, 4, dtype=np.uint8)
+    scl[2, 0, 3] = 9  # pixel 3's only low NDVI date is under a cloud that SCL flags
+    ds = xr.Dataset({"nir": nir, "red": red, "scl": scl})
+    assert optical_baseline(ds).values[0].tolist() == [1, 0, 0, 0]
+    ds_noscl = ds.drop_vars("scl")
+    assert optical_baseline(ds_noscl).values[0].tolist() == [1, 0, 0, 1]
+    assert optical_baseline(ds.nir.where(False)).values[0].tolist() == [255] * 4

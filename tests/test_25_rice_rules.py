@@ -237,8 +237,13 @@ def test_optical_rule_semantics_on_a_table():
     assert score[0] > 0.5 > score[2] and score[1] < 0.5 and np.isnan(score[3])
     # the cloud at t=3 does not reset the flood state, so t=4 (flooded again) is no new onset,
     # and a flooded first observation is an onset unless the strict rule is asked for
-    strict = optical_rice_rule(_table(ndvi[2:], evi[2:], lswi[2:]), OpticalRiceParams(onset_at_series_start=False))
+    # (undated evidence off: the flag is about dated onsets; with it on, the paddy is still rice
+    # from its flooded and green dates, but its season has no date)
+    strict = optical_rice_rule(_table(ndvi[2:], evi[2:], lswi[2:]),
+                               OpticalRiceParams(onset_at_series_start=False, undated_seasons=False))
     assert strict.rice_class.values[0] == 0
+    undated = optical_rice_rule(_table(ndvi[2:], evi[2:], lswi[2:]), OpticalRiceParams(onset_at_series_start=False))
+    assert undated.rice_class.values[0] == 1 and undated.transplant_doy.values[0, 0] == 0
     lenient = optical_rice_rule(_table(ndvi[2:], evi[2:], lswi[2:]))
     assert lenient.rice_class.values[0] == 1
     # T is a parameter: with T = -0.35 the paddy's flooding no longer shows (LSWI - 0.35 < NDVI, EVI)
@@ -265,8 +270,10 @@ def test_sar_rule_semantics_on_a_table():
     early_peak[6:] = -17.0
     water = np.full(20, -22.0)
     forest = np.full(20, -12.0)
-    two = base.copy()  # two seasons: minima at t=1 and t=11 (100 d apart)
-    two[1], two[6], two[11], two[16] = -21.0, -14.0, -21.5, -14.0
+    two = base.copy()  # two seasons: minima at t=1 and t=11 (100 d apart), each flood seen on two passes
+    two[1:8] = [-21.0, -19.5, -18.0, -16.5, -15.0, -14.0, -14.5]  # a gradual rise (a jump back to
+    two[8:11] = -17.0                                             # the base at the next pass is a
+    two[11:18] = [-21.5, -19.5, -18.0, -16.5, -15.0, -14.0, -14.5]  # flood on a standing crop)
     out = sar_rice_rule(_vh_table(np.stack([rice, small_rise, early_peak, water, forest, two], axis=1)))
     assert out.rice_class.values.tolist() == [1, 0, 0, 0, 0, 1]
     assert out.transplant_doy.values[:, 0].tolist() == [151, 0, 0]  # 1 May + 30 d
@@ -320,7 +327,7 @@ def test_lazy_dtypes_and_numpy_dask_identical(method):
 
 @pytest.mark.parametrize("method", ["optical", "sar"])
 def test_kernel_never_runs_while_building(method, monkeypatch):
-    """dtypes come from output_dtypes: dask must not call the kernel on fake input (PITFALLS D1)."""
+    """dtypes come from output_dtypes: dask must not call the kernel on fake input."""
     import agromap.rice.rules_optical as ro
     import agromap.rice.rules_sar as rs
 
@@ -416,8 +423,8 @@ def test_input_errors():
     with pytest.raises(InputError, match="duplicated dates"):
         optical_rice_rule(xr.concat([s2.isel(time=[0]), s2], dim="time"))
     vh = make_s1_stack(_small_spec()).vh
-    with pytest.raises(InputError, match="linear power"):
-        sar_rice_rule(vh.assign_attrs(units="dB"))
+    with pytest.raises(InputError, match="linear power"):  # linear values declared dB: refused at compute
+        sar_rice_rule(vh.assign_attrs(units="dB")).compute()
     with pytest.raises(MissingBandError, match="vh"):
         sar_rice_rule(xr.Dataset({"vv": vh}))
     with pytest.raises(ConfigError, match="growth_rule"):

@@ -248,7 +248,8 @@ def test_write_geojson_atomic_and_blind(tmp_path, class_values) -> None:
     doc = json.loads(full.read_text())
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 7
     props = doc["features"][0]["properties"]
-    assert {"sample_id", "map_class", "map_class_name", "x", "y", "lon", "lat", "map_crs", "reference_class"} <= set(props)
+    assert {"sample_id", "map_class", "map_class_name", "x", "y", "lon", "lat", "map_crs", "reference"} <= set(props)
+    assert "reference_class" not in props  # one column name, the one the accuracy step reads
     assert doc["features"][0]["geometry"]["coordinates"] == pytest.approx([props["lon"], props["lat"]])
     assert "map_class" not in json.loads(blind.read_text())["features"][0]["properties"]
     back = gpd.read_file(full)

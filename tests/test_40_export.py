@@ -1,4 +1,4 @@
-"""Export edge: layer encoding, lazy GTiff stores, atomic COG publish, STAC items (PITFALLS §1, §10)."""
+"""Export edge: layer encoding, lazy GTiff stores, atomic COG publish, STAC items (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def test_encode_is_lazy_and_exact(chunks):
     assert encode(already, LAYERS["flood_class"]).data is already.data  # taken as encoded
 
 
-# --- lazy store (W1, W2) ------------------------------------------------------------------------
+# --- lazy store, locks ------------------------------------------------------------------------
 
 _CALLS: list[int] = []
 _CALLS_LOCK = threading.Lock()
@@ -205,7 +205,7 @@ def test_lock_for_scheduler():
         lock_for_scheduler()
 
 
-# --- COG publish (W3, W4) ----------------------------------------------------------------------
+# --- COG publish, overviews, tiles ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("layer, kind", [("flood_class", "class"), ("ndvi", "continuous")])
@@ -437,7 +437,7 @@ def test_stac_item_fields(flood_cog, offline_validator):
     assert (stats["minimum"], stats["maximum"]) == (0.0, 6.0)
     assert stats["valid_percent"] == pytest.approx(100 * flood_cog.valid_fraction, abs=0.01)
     classes = asset["classification:classes"]
-    assert [c["value"] for c in classes] == [*range(7), 255]
+    assert [c["value"] for c in classes] == [*range(9), 255]
     assert classes[4] == {"value": 4, "name": "flooded_rice", "title": "flooded rice",
                           "description": "flooded rice", "color_hint": "FF7F00"}
     assert classes[-1]["nodata"] is True
@@ -483,7 +483,7 @@ def test_offline_schemas_are_not_vacuous(flood_cog, offline_validator):
             pystac.validation.validate_dict(bad, validator=offline_validator)
 
 
-# --- multi-process write (W2) ---------------------------------------------------------------------
+# --- multi-process write, lock ---------------------------------------------------------------------
 
 
 @pytest.mark.integration

@@ -132,7 +132,7 @@ def test_external_cluster_with_a_killed_worker(stack, reference, tmp_path):
 
         with Client(address, timeout="20s") as client:
             client.wait_for_workers(2, timeout=60)
-            # The GDAL preset reaches every worker (PITFALLS R1): the runner pushes it before tasks run.
+            # The GDAL preset reaches every worker: the runner pushes it before tasks run.
             from agromap.pipeline.scheduler import open_execution
 
             with open_execution(address) as execu:

@@ -118,7 +118,7 @@ def test_class_colours_and_names_come_from_the_embedded_colormap(tmp_path: Path)
     assert (img[stored == 255][:, 3] == 0).all()  # nodata transparent
     # docs/science/disaster.md#flood-classes colours, by way of the file's own colormap and CLASS_<n> tags
     legend = {e["value"]: (e["name"], e["color"]) for e in info["legend"]["entries"]}
-    assert legend == {v: (tags[f"CLASS_{v}"], "#%02X%02X%02X" % cmap[v][:3]) for v in range(7)}
+    assert legend == {v: (tags[f"CLASS_{v}"], "#%02X%02X%02X" % cmap[v][:3]) for v in cmap if f"CLASS_{v}" in tags}
     assert legend[4] == ("flooded rice", "#FF7F00") and legend[1][1] == "#0000FF"
     assert Image.open(tmp_path / "legend.png").size[1] > 7 * 15
 
@@ -240,7 +240,7 @@ def test_index_map_and_class_maps_draw_with_layer_colours(scene, plt, tmp_path: 
     ax = plot.class_map(flood)
     ax.figure.canvas.draw()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == [f"{v} {n}" for v, n, _c in LAYERS["flood_class"].classes]
+    assert labels == ["0 not flooded", "2 observed flood water"]  # the classes on the map only
     img = (ax.images[0].get_array() * (255 if ax.images[0].get_array().dtype.kind == "f" else 1)).astype(int)
     fl = truth["flood"].values
     assert tuple(img[fl][0, :3]) == (0x00, 0xB4, 0xFF) and tuple(img[~fl][0, :3]) == (0xC8, 0xC8, 0xC8)
@@ -257,7 +257,7 @@ def test_index_map_and_class_maps_draw_with_layer_colours(scene, plt, tmp_path: 
     path = cog(tmp_path, "f.tif", vals, LAYERS["flood_class"])
     ax = plot.class_map(path)
     ax.figure.canvas.draw()
-    assert len(ax.get_legend().get_texts()) == 7
+    assert len(ax.get_legend().get_texts()) == 7  # codes 0-6 are on the map, 7 and 8 are not
     with pytest.raises(Exception, match="spec="):
         plot.class_map(cat.rename("unknown_layer"))
 
@@ -464,11 +464,22 @@ def test_report_is_self_contained_escaped_well_formed_html(run_dir):
     assert not any(re.search(r"https?://|url\(|@import", s) for s in c.raw["style"] + c.raw["script"])
     csp = next(a["content"] for t, a in c.attrs if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
     assert "default-src 'none'" in csp and "img-src data:" in csp
-    # images inlined byte for byte
+    # maps drawn from the COGs at a readable size (not the quicklook thumbnails), inlined as PNG
     imgs = [a["src"] for t, a in c.attrs if t == "img"]
     assert len(imgs) == 2
-    assert {base64.b64decode(s.split(",", 1)[1]) for s in imgs} == \
-        {(out / "ql/flood.png").read_bytes(), (out / "ql/ndvi.png").read_bytes()}
+    import io
+
+    widths = []
+    for src in imgs:
+        assert src.startswith("data:image/png;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as im:
+            widths.append(im.width)
+    assert sorted(widths) == [540, 1100]  # the decision layer full width, the index half
+    # the legend lists the classes present only (value 0..6 drawn, 10 rows of nodata)
+    figs = {a["data-product"]: a for t, a in c.attrs if t == "figure"}
+    import json as _json
+
+    assert _json.loads(figs["flood_class"]["data-classes"]) == [n for v, n, _c in LAYERS["flood_class"].classes if v < 7]
     # every text escaped: markup from the data is text, never elements
     body = "".join(c.text)
     assert c.tags["b"] == 0 and c.tags["i"] == 0
@@ -476,11 +487,11 @@ def test_report_is_self_contained_escaped_well_formed_html(run_dir):
               "https://example.com/S2B.tif"):
         assert s in body
     # content: summary, legends with class names and colours, totals, accuracy, manifest
-    for s in ("run-65", "0123456789abcdef…", "flooded rice", "#FF7F00", "Area: a", "75.0 %", "3.75",
+    for s in ("run-65", "0123456789abcdef…", "flooded rice", "Area: a", "75.0 %", "3.8",
               "85.0 % ± 7.0", "kappa 0.700", "90.0 % ± 8.0", "60.0 ± 12.0", "fff", "S2B.tif"):
         assert s in body, s
     total_row = re.search(r'<tr class="total">(.*?)</tr>', text).group(1)
-    assert "3.75" in total_row and "0.3" not in total_row  # areas summed, fractions and CIs not
+    assert "3.8" in total_row and "0.3" not in total_row  # areas summed, fractions and CIs not
     assert "7" in re.findall(r'<tr class="total">(.*?)</tr>', text)[1]  # the CSV's count column
     assert AQI_CAVEAT not in body  # no AQI layer in this run
 
@@ -496,7 +507,7 @@ def test_report_labels_satellite_aqi_as_estimates(run_dir, tmp_path: Path):
     c = parse(html_text)
     body = "".join(c.text)
     assert AQI_CAVEAT in body and "satellite estimate" in body
-    assert "Moderately polluted" in body and "#FFFF00" in body
+    assert "Moderately polluted" in body and "background:#FFFF00" in html_text
     with pytest.raises(ValueError, match="not a PNG"):
         (tmp_path / "bad.png").write_text("not an image")
         render_report(manifest, quicklooks={"a/x.tif": str(tmp_path / "bad.png")}, base_dir=out)

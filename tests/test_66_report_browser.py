@@ -50,10 +50,18 @@ FLAGS = (
 )
 
 
+def _flags(allow_local: bool) -> tuple[str, ...]:
+    """The flags; ``allow_local`` lets 127.0.0.1 through (a local server under test), nothing else."""
+    if not allow_local:
+        return FLAGS
+    return tuple("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" if f.startswith("--host-resolver")
+                 else f for f in FLAGS)
+
+
 class Browser:
     """A headless Chromium driven over the DevTools protocol on a pipe (stdlib only)."""
 
-    def __init__(self, profile: Path, timeout: float = 60.0) -> None:
+    def __init__(self, profile: Path, timeout: float = 60.0, allow_local: bool = False) -> None:
         a, self._w = os.pipe()
         self._r, b = os.pipe()
         # The child's ends move above 9, so they can never be 3 or 4 themselves.
@@ -66,7 +74,7 @@ class Browser:
         self.stderr_path = profile.with_suffix(".stderr.log")
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            ["bash", "-c", script, str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            ["bash", "-c", script, str(CHROMIUM), *_flags(allow_local), f"--user-data-dir={profile}", "about:blank"],
             pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self._stderr)
         os.close(to_child_r)
@@ -205,6 +213,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run")
     i, j = np.meshgrid(np.arange(700), np.arange(700), indexing="ij")
     flood = ((i // 50 + j // 70) % 7).astype(np.float32)
+    flood[flood == 5] = 0  # no managed paddy water: the legend must not list it
     flood[:60] = np.nan
     ndvi = (np.sin(i / 60.0) * np.cos(j / 90.0)).astype(np.float32)
     ndvi[:, :40] = np.nan
@@ -276,3 +285,46 @@ def test_harness_sees_broken_images_console_errors_and_blocked_fetches(browser: 
     texts = " ".join(str(t) for _, t in page["errors"])
     assert "ERR_NAME_NOT_RESOLVED" in texts and "ERR_FILE_NOT_FOUND" in texts
     assert [img["w"] for img in page["images"]] == [0, 0]
+
+
+def _js(browser: Browser, session: str, expr: str) -> Any:
+    return browser.send("Runtime.evaluate", {"expression": expr, "returnByValue": True},
+                        session=session)["result"].get("value")
+
+
+def test_report_reads_at_a_glance(browser: Browser, report: Path, tmp_path: Path):
+    """Decision maps first and large, legends of the classes present, no sideways scrolling,
+    the manifest folded away, and the map pixels in the class colours."""
+    session, page = open_page(browser, report.as_uri(), width=1200, height=1000)
+    assert page["errors"] == []
+    figs = _js(browser, session, "Array.from(document.querySelectorAll('figure')).map(f => ({p: f.dataset.product, "
+                                 "c: JSON.parse(f.dataset.classes), w: f.querySelector('img').naturalWidth, "
+                                 "r: f.querySelector('img').getBoundingClientRect().toJSON()}))")
+    assert [f["p"] for f in figs] == ["flood_class", "aqi_category_cpcb", "ndvi"]  # decision layers first
+    assert figs[0]["w"] >= 1000 and figs[0]["r"]["width"] >= 1000  # readable, not a 160 px thumbnail
+    assert figs[2]["w"] >= 500
+    absent = {5} | {v for v, _n, _c in LAYERS["flood_class"].classes if v > 6}  # the scene holds codes 0-6 but 5
+    names = [n for v, n, _c in LAYERS["flood_class"].classes if v not in absent]
+    assert figs[0]["c"] == names  # the legend lists the classes present, and only those
+    # no table or figure runs off the page, at desktop and at narrow widths
+    assert _js(browser, session, "document.documentElement.scrollWidth <= window.innerWidth")
+    assert _js(browser, session, "document.querySelector('#manifest details').open") is False
+    assert _js(browser, session, "document.querySelector('#manifest').getBoundingClientRect().height") < 120
+    h2 = _js(browser, session, "Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+    assert h2[0] == "Area: area_a" and h2[-1] == "Manifest summary"
+    shot = screenshot(browser, session, tmp_path / "glance.png")
+    from PIL import Image
+
+    r = figs[0]["r"]
+    scroll = 0  # the screenshot is the full page from its top, and the page was not scrolled
+    with Image.open(shot) as im:
+        crop = np.asarray(im.convert("RGB").crop((int(r["x"]), int(r["y"]) + scroll,
+                                                  int(r["x"] + r["width"] * 0.6), int(r["y"] + r["height"]))))
+    colours = {tuple(int(x) for x in c) for c in crop.reshape(-1, 3)}
+    for value, _name, colour in LAYERS["flood_class"].classes:
+        rgb = tuple(int(colour[k:k + 2], 16) for k in (0, 2, 4))
+        assert (rgb in colours) == (value not in absent), (value, colour)
+    # the same page at a narrow window: still no sideways scroll
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": 700, "height": 900, "deviceScaleFactor": 1,
+                                                        "mobile": False}, session=session)
+    assert _js(browser, session, "document.documentElement.scrollWidth <= window.innerWidth")

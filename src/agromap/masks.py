@@ -32,7 +32,7 @@ class MaskDtypeError(InputError, TypeError):
 
 
 class SCL(IntEnum):
-    """Sentinel-2 L2A Scene Classification (Sen2Cor) values [GEE-S2]."""
+    """Sentinel-2 L2A Scene Classification (Sen2Cor) values (docs/science/indices_and_masks.md#scl-classes)."""
 
     NO_DATA = 0
     SATURATED_DEFECTIVE = 1
@@ -55,7 +55,7 @@ SCL_KEEP_AND_FLAG: tuple[int, ...] = (2, 7)
 
 
 class QA(IntFlag):
-    """Landsat Collection 2 ``QA_PIXEL`` single-bit flags [GEE-L8]; C1 ``BQA`` bits differ."""
+    """Landsat Collection 2 ``QA_PIXEL`` single-bit flags (USGS LSDS-1619); C1 ``BQA`` bits differ."""
 
     FILL = 1 << 0
     DILATED_CLOUD = 1 << 1

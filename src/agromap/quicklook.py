@@ -27,7 +27,7 @@ from .errors import ConfigError, InputError
 __all__ = [
     "Style", "PALETTES", "PRODUCT_STYLES", "DEFAULT_STYLE", "product_style", "palette_lut", "continuous_rgba",
     "class_rgba", "write_quicklook", "read_display", "resolve_class_colours", "legend_of", "write_legend",
-    "thumbnail_asset", "find_layer_spec",
+    "thumbnail_asset", "find_layer_spec", "DISPLAY_UNITS", "display_values", "display_style",
 ]  # fmt: skip
 
 Kind = Literal["class", "continuous"]
@@ -92,6 +92,25 @@ PRODUCT_STYLES: Mapping[str, Style] = {
     "uv_aerosol_index": Style(-2.0, 5.0, "heat"),
     "vv": _DB, "vh": _DB, "vv_db": _DB, "vh_db": _DB,
 }
+#: Display units of products whose stored SI units put everyday values at 1e-4: (factor, label).
+#: Tropospheric NO2 over a city is 20-200 umol m-2 (Eskes et al. 2022, S5P NO2 product user
+#: manual), so mol m-2 hides the signal in the bottom of any legend.
+DISPLAY_UNITS: Mapping[str, tuple[float, str]] = {
+    "no2_trop_column": (1e6, "µmol m⁻²"), "so2_column": (1e6, "µmol m⁻²"), "hcho_column": (1e6, "µmol m⁻²"),
+    "co_column": (1e3, "mmol m⁻²"),
+}
+#: Fixed display ranges in display units (after :data:`DISPLAY_UNITS`), where the fixed
+#: stored-unit range of :data:`PRODUCT_STYLES` is too wide for the values a scene holds.
+_DISPLAY_STYLES: Mapping[str, Style] = {
+    "no2_trop_column": Style(0.0, 150.0, "heat"), "so2_column": Style(0.0, 500.0, "heat"),
+    "hcho_column": Style(0.0, 300.0, "heat"), "co_column": Style(20.0, 60.0, "heat"),
+}
+#: Products whose useful range depends on the run (number of dates, season, region): counts of
+#: observations, days of year, surface PM2.5. Shown on a range rounded out from the 2nd-98th
+#: percentiles of the layer, and the legend says so.
+_DATA_STRETCH: tuple[str, ...] = ("n_valid_obs", "n_valid_in_flood_window", "transplant_doy", "heading_doy",
+                                  "harvest_doy", "pm25", "flood_duration_days")
+
 #: By ``units`` when the product is unknown.
 _UNIT_STYLES: Mapping[str, Style] = {
     "db": _DB, "%": Style(0.0, 100.0, "viridis"), "day of year": Style(1.0, 366.0, "viridis"), "index": _AQI,
@@ -125,6 +144,64 @@ def product_style(product: str | None, units: str | None = None,
     if units and units.strip().lower() in _UNIT_STYLES:
         return _UNIT_STYLES[units.strip().lower()], "units"
     return DEFAULT_STYLE, "default"
+
+
+def _product_key(product: str | None, table: Mapping[str, Any]) -> str | None:
+    name = (product or "").lower()
+    if name in table:
+        return name
+    keys = [k for k in table if name.startswith(k) and (k.endswith("_") or name[len(k):][:1] == "_")]
+    return max(keys, key=len) if keys else None
+
+
+def display_values(product: str | None, units: str | None, values: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """Decoded values in display units (µmol m⁻² for trace-gas columns), and the units label."""
+    key = _product_key(product, DISPLAY_UNITS)
+    if key is None:
+        return values, units
+    factor, label = DISPLAY_UNITS[key]
+    return values * factor, label
+
+
+def _nice_floor(v: float, step: float) -> float:
+    return math.floor(v / step) * step
+
+
+def _nice_step(span: float) -> float:
+    raw = max(span, 1e-12) / 10.0
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+
+
+def display_style(product: str | None, units: str | None, tags: Mapping[str, str] | None,
+                  values: np.ndarray | None = None, invalid: np.ndarray | None = None) -> tuple[Style, str]:
+    """The style for showing a continuous layer to people, in display units.
+
+    Like :func:`product_style` (tags first, then the fixed per-product style), except that trace
+    gases use :data:`DISPLAY_UNITS` ranges and counts, days of year and PM2.5 are stretched to
+    the layer's own 2nd-98th percentiles rounded out to a round step (source ``"data"``), so
+    values 4-12 are not painted in the bottom fifth of a 0-60 ramp.
+    """
+    t = {k.upper() for k in (tags or {})}
+    if "QUICKLOOK_MIN" in t and "QUICKLOOK_MAX" in t:
+        return product_style(product, units, tags)
+    key = _product_key(product, _DISPLAY_STYLES)
+    if key is not None:
+        return _DISPLAY_STYLES[key], "product"
+    base, source = product_style(product, units, tags)
+    if values is not None and _product_key(product, {k: 0 for k in _DATA_STRETCH}) is not None:
+        v = np.asarray(values, dtype=np.float64)
+        ok = np.isfinite(v) if invalid is None else (~invalid & np.isfinite(v))
+        if ok.any():
+            lo, hi = (float(x) for x in np.percentile(v[ok], [2, 98]))
+            step = _nice_step(hi - lo)
+            lo, hi = _nice_floor(lo, step), -_nice_floor(-hi, step)
+            if hi <= lo:
+                hi = lo + step
+            if (product or "").lower().startswith("n_valid") or (product or "").lower().endswith("_days"):
+                lo = max(0.0, lo)
+            return Style(lo, hi, base.palette), "data"
+    return base, source
 
 
 def _hex_rgb(colour: str) -> tuple[int, int, int]:
@@ -345,6 +422,7 @@ def write_quicklook(
     stretch: tuple[float, float] | Style | None = None,
     band: int = 1,
     legend_path: str | os.PathLike[str] | None = None,
+    annotate: bool = False,
 ) -> dict[str, Any]:
     """Write an RGBA PNG quicklook of a COG, read from an overview, with a fixed per-product style.
 
@@ -366,6 +444,10 @@ def write_quicklook(
         1-based band.
     legend_path : path, optional
         Also draw the legend into this PNG (:func:`write_legend`).
+    annotate : bool
+        Add a title (product and date) above the map and its legend below it (classes present
+        only, or the colour ramp with its range and units); a raster smaller than 256 px is
+        enlarged by whole-pixel repetition first, so a 48 x 12 CO grid is readable.
 
     Returns
     -------
@@ -384,15 +466,20 @@ def write_quicklook(
         colours = resolve_class_colours(r)
         rgba = class_rgba(r["values"], colours, r["invalid"])
     else:
-        style, source = product_style(r["product"], r["units"], r["tags"])
+        decoded = r["values"].astype(np.float64) * r["scale"] + r["offset"]
         if stretch is not None:
+            style = product_style(r["product"], r["units"], r["tags"])[0]
             style = stretch if isinstance(stretch, Style) else Style(float(stretch[0]), float(stretch[1]), style.palette)
             source = "argument"
-        decoded = r["values"].astype(np.float64) * r["scale"] + r["offset"]
+        else:  # trace gases in µmol m-2, counts and days of year on their own range
+            decoded, r["units"] = display_values(r["product"], r["units"], decoded)
+            style, source = display_style(r["product"], r["units"], r["tags"], decoded, r["invalid"])
         rgba = continuous_rgba(decoded, style, r["invalid"])
     out = Path(png_path)
-    _atomic_bytes(out, _png_bytes(rgba))
     legend = legend_of(r, style)
+    if annotate:
+        rgba = _annotated(rgba, r, legend)
+    _atomic_bytes(out, _png_bytes(rgba))
     if legend_path is not None:
         write_legend(legend, legend_path)
     return {
@@ -404,6 +491,65 @@ def write_quicklook(
         "valid_fraction": float(1.0 - r["invalid"].mean()) if r["invalid"].size else 0.0,
         "media_type": "image/png",
     }
+
+
+def _font(size: int) -> Any:
+    """DejaVu Sans as shipped with matplotlib (it has µ and superscripts), else Pillow's default."""
+    from PIL import ImageFont
+
+    try:
+        import matplotlib
+
+        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf"), size)
+    except (ImportError, OSError):
+        return ImageFont.load_default()
+
+
+def _date_label(value: str) -> str:
+    parts = [p[:10] for p in str(value).split("/") if p]
+    return " to ".join(dict.fromkeys(parts))
+
+
+def _annotated(rgba: np.ndarray, r: Mapping[str, Any], legend: Mapping[str, Any]) -> np.ndarray:
+    """The map with a title bar above and its legend below (white background)."""
+    from PIL import Image, ImageDraw
+
+    h, w = rgba.shape[:2]
+    k = max(1, math.ceil(256 / max(h, w)))
+    if k > 1:
+        rgba = np.repeat(np.repeat(rgba, k, axis=0), k, axis=1)
+        h, w = rgba.shape[:2]
+    font, small = _font(14), _font(12)
+    if legend["type"] == "classes":
+        present = set(np.unique(r["values"][~r["invalid"]]).tolist())
+        rows = [(e["color"], str(e["name"])) for e in legend["entries"] if e["value"] in present]
+        leg_h = 8 + 18 * max(1, len(rows))
+    else:
+        rows, leg_h = [], 44
+    width = max(w, 320)
+    img = Image.new("RGBA", (width, 26 + h + leg_h), (255, 255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    date = _date_label(r["tags"].get("DATETIME", ""))
+    draw.text((4, 5), f"{r['product']}  {date}".strip(), fill=(0, 0, 0), font=font)
+    tile = Image.fromarray(np.ascontiguousarray(rgba), mode="RGBA")
+    img.alpha_composite(tile, ((width - w) // 2, 26))
+    y0 = 26 + h + 4
+    if legend["type"] == "classes":
+        for i, (colour, text) in enumerate(rows):
+            y = y0 + 18 * i
+            draw.rectangle((6, y, 20, y + 13), fill=_hex_rgb(colour), outline=(0, 0, 0))
+            draw.text((28, y), text, fill=(0, 0, 0), font=small)
+        if not rows:
+            draw.text((6, y0), "no valid pixel", fill=(0, 0, 0), font=small)
+    else:
+        lut = palette_lut(legend["palette"], 256)
+        bar = Image.fromarray(np.repeat(lut[None, :, :], 14, axis=0), mode="RGBA").resize((width - 20, 14))
+        img.paste(bar, (10, y0))
+        units = f" {legend['units']}" if legend.get("units") not in (None, "", "1") else ""
+        draw.text((10, y0 + 18), f"{legend['min']:g}", fill=(0, 0, 0), font=small)
+        right = f"{legend['max']:g}{units}"
+        draw.text((width - 10 - draw.textlength(right, font=small), y0 + 18), right, fill=(0, 0, 0), font=small)
+    return np.asarray(img)
 
 
 def thumbnail_asset(info: Mapping[str, Any], href: str) -> dict[str, Any]:

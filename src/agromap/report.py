@@ -15,11 +15,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import math
+import io
+import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from .report_format import fmt_number, table_html
 
 __all__ = ["write_report", "render_report", "run_summary_html", "AQI_CAVEAT"]
 
@@ -29,24 +32,29 @@ AQI_CAVEAT = ("AQI and PM2.5 values derived from satellite data are estimates: a
               "pollutants. Do not use them as official air-quality readings.")
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1200px;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1160px;
 padding:1rem 1.5rem;color:#1d1d1d;background:#fff;line-height:1.4}
-h1{font-size:1.6rem;margin:.2rem 0 .6rem}h2{font-size:1.25rem;border-bottom:2px solid #ddd;padding-bottom:.2rem;
-margin-top:2rem}h3{font-size:1.05rem;margin:1.2rem 0 .4rem}
-table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.85rem}th,td{border:1px solid #ccc;padding:.2rem .45rem;
-text-align:left;vertical-align:top}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
-tr.total td{font-weight:bold;background:#fafafa}
+h1{font-size:1.6rem;margin:.2rem 0 .6rem}h2{font-size:1.3rem;border-bottom:2px solid #ddd;padding-bottom:.2rem;
+margin-top:2rem}h3{font-size:1.05rem;margin:1.2rem 0 .4rem}h4{font-size:.98rem;margin:1rem 0 .2rem}
+table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.82rem}th,td{border:1px solid #ccc;padding:.2rem .4rem;
+text-align:left;vertical-align:top}th{background:#f2f2f2;font-weight:600}td.num{text-align:right;
+font-variant-numeric:tabular-nums;white-space:nowrap}caption{text-align:left;font-weight:600;padding:.2rem 0}
+.tablewrap{max-width:100%;overflow-x:auto}tr.total td{font-weight:bold;background:#fafafa}
 .status-success{color:#1a7f37;font-weight:bold}.status-other{color:#b42318;font-weight:bold}
-.maps{display:flex;flex-wrap:wrap;gap:1.2rem}figure{margin:0;border:1px solid #ddd;padding:.5rem;width:350px}
-figure img{display:block;max-width:100%;height:auto;background:repeating-conic-gradient(#eee 0 25%,#fff 0 50%) 0 0/16px 16px}
-figcaption{font-size:.85rem;margin-top:.4rem}.legend{list-style:none;padding:0;margin:.3rem 0}
-.legend li{display:flex;align-items:center;gap:.4rem;margin:.1rem 0}
-.swatch{display:inline-block;width:1rem;height:1rem;border:1px solid #333;flex:none}
-.ramp{height:.9rem;width:260px;border:1px solid #333}.ramp-labels{display:flex;justify-content:space-between;
-width:262px;font-size:.8rem}
+.maps{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0;border:1px solid #ddd;padding:.4rem;max-width:100%;
+box-sizing:border-box}figure.decision{flex:1 1 100%}figure.layer{flex:0 1 calc(50% - .5rem)}
+figure img{display:block;max-width:100%;height:auto}
+figcaption{font-size:.85rem;margin-top:.3rem}.legend{list-style:none;padding:0;margin:.3rem 0}
+.legend li{display:flex;align-items:center;gap:.4rem;margin:.1rem 0}table.classes{margin:.3rem 0}
+.swatch{display:inline-block;width:.9rem;height:.9rem;border:1px solid #333;vertical-align:middle;flex:none}
+.ramp{height:.9rem;width:260px;max-width:100%;border:1px solid #333}.ramp-labels{display:flex;
+justify-content:space-between;width:262px;max-width:100%;font-size:.8rem}
 .caveat{border-left:4px solid #d97706;background:#fff7e6;padding:.5rem .8rem;margin:.6rem 0}
+.caveat.small{font-size:.8rem;padding:.3rem .6rem}
+.keyfigs{background:#f3f7fb;border:1px solid #c9d8e8;padding:.5rem 1rem .5rem 2rem;margin:.5rem 0 1rem}
 .badge{display:inline-block;background:#d97706;color:#fff;border-radius:3px;padding:0 .35rem;font-size:.75rem}
 .warn{color:#92400e}.muted{color:#666;font-size:.85rem}code{font-size:.85em;overflow-wrap:anywhere}
+details summary{cursor:pointer;color:#1f3b5a}
 """
 _SCRIPT = ("window.addEventListener('load',function(){var a=Array.prototype.slice.call(document.images);"
            "var ok=a.filter(function(i){return i.complete&&i.naturalWidth>0;}).length;"
@@ -64,15 +72,7 @@ def _short(digest: Any, n: int = 12) -> str:
 
 
 def _num(value: Any, column: str = "") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.2f}" if column.endswith("_ha") else f"{value:.4g}"
-    return _e(value)
+    return fmt_number(value, column)
 
 
 def _is_aqi(name: Any) -> bool:
@@ -110,9 +110,9 @@ def _summary(m: Mapping[str, Any]) -> str:
         ("cluster", _e(", ".join(f"{k}: {v}" for k, v in cluster.items())) if isinstance(cluster, Mapping)
          else _e(cluster)),
     ]
-    warnings = list(m.get("warnings") or [])
-    warn_html = ("<ul>" + "".join(f"<li class=\"warn\">{_e(w)}</li>" for w in warnings) + "</ul>") if warnings \
-        else "<span class=\"muted\">none</span>"
+    warnings = list(dict.fromkeys(str(w) for w in m.get("warnings") or []))
+    warn_html = ("<details><summary>show</summary><ul>" + "".join(f"<li class=\"warn\">{_e(w)}</li>" for w in warnings)
+                 + "</ul></details>") if warnings else "<span class=\"muted\">none</span>"
     pairs.append((f"warnings ({len(warnings)})", warn_html))
     return "<section id=\"summary\"><h2>Run summary</h2>" + _dl(pairs) + "</section>"
 
@@ -155,39 +155,203 @@ def _legend_from_cog(cog: Path) -> dict[str, Any] | None:
     return legend_of(r, style)
 
 
-def _maps(out: Path, quicklooks: Mapping[str, Any], m: Mapping[str, Any]) -> str:
-    if not quicklooks:
-        return ""
+class _Panel:
+    """One map of the report: the rendered figure (or the quicklook), its legend and its facts."""
+
+    def __init__(self, key: str, area: str, product: str, html_: str, *, decision: bool, empty: bool,
+                 view: Any = None) -> None:
+        self.key, self.area, self.product, self.html, self.decision, self.empty = key, area, product, html_, \
+            decision, empty
+        self.view = view
+
+
+def _class_table(view: Any) -> str:
+    rows = "".join(f"<tr><td><span class=\"swatch\" style=\"background:#{_e(c)}\"></span> {_e(n)}</td>"
+                   f"<td class=\"num\">{fmt_number(float(ha), '_ha')}</td></tr>" for _v, n, c, ha in view.classes)
+    return (f"<table class=\"classes\"><thead><tr><th>class present</th><th>area (ha)</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
+def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
+    from .mapsheet import caveats_for, district_layer, figure_render_ok, is_decision_layer, load_view, \
+        render_figure, figure_png
+
+    area = str(entry.get("area") or (Path(key).parts[0] if len(Path(key).parts) > 1 else "outputs"))
+    product = str((value.get("product") if isinstance(value, Mapping) else None) or entry.get("layer")
+                  or Path(key).stem)
+    decision = is_decision_layer(product)
+    valid = entry.get("valid_fraction")
+    badge = " <span class=\"badge\">satellite estimate</span>" if _is_aqi(product) or _is_aqi(key) else ""
+    cog = out / key
+    view = None
+    if figure_render_ok(cog):
+        width = 1100 if decision else 540
+
+        def draw() -> tuple[bytes, Any]:
+            v = load_view(cog, max_size=900)
+            return figure_png(render_figure(v, district_layer(out, key), width_px=width)), v
+
+        png, view = _cached_figure(out, key, entry, width, draw)
+        from PIL import Image
+
+        with Image.open(io.BytesIO(png)) as im:
+            w, h = im.size
+        uri = f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}"
+        legend = _class_table(view) if view.kind == "class" and view.classes else ""
+        present = json.dumps([n for _v, n, _c, _h in view.classes]) if view.kind == "class" else "[]"
+        empty = view.empty
+        cav = "".join(f"<p class=\"caveat small\">{_e(c)}</p>" for c in caveats_for(product)
+                      if not _is_aqi(product))
+    else:
+        png_path = Path(value["path"] if isinstance(value, Mapping) else value)
+        png_path = png_path if png_path.is_absolute() else out / png_path
+        uri, _mime = _data_uri(png_path)
+        leg = value.get("legend") if isinstance(value, Mapping) else _legend_from_cog(cog)
+        w = value.get("width") if isinstance(value, Mapping) else None
+        h = value.get("height") if isinstance(value, Mapping) else None
+        legend = _legend_html(leg)
+        present = json.dumps([e["name"] for e in (leg or {}).get("entries", [])])
+        empty = valid == 0.0
+        cav = ""
+    size = f" width=\"{int(w)}\" height=\"{int(h)}\"" if w and h else ""
+    html_ = (f"<figure class=\"{'decision' if decision else 'layer'}\" data-output=\"{_e(key)}\" "
+             f"data-product=\"{_e(product)}\" data-classes=\"{_e(present)}\">"
+             f"<img src=\"{uri}\" alt=\"map of {_e(product)}\"{size}>"
+             f"<figcaption><strong>{_e(product.replace('_', ' '))}</strong>{badge} <code>{_e(key)}</code>"
+             + (f" · valid {100 * float(valid):.1f} %" if valid is not None else "")
+             + legend + cav + "</figcaption></figure>")
+    return _Panel(key, area, product, html_, decision=decision, empty=empty, view=view)
+
+
+#: Bump when the drawing of report maps changes, so cached maps are redrawn.
+_FIGURE_VERSION = "1"
+
+
+def _cached_figure(out: Path, key: str, entry: Mapping[str, Any], width: int, draw: Any) -> tuple[bytes, Any]:
+    """The map of a layer and its facts (classes present with areas), drawn once per published
+    file: a rerun that reuses a layer reuses its map (kept under ``.agromap-cache/report``, keyed
+    by the COG and district table checksums)."""
+    from types import SimpleNamespace
+
+    digest = entry.get("sha256")
+    if not digest:
+        return draw()
+    h = hashlib.sha256(f"{_FIGURE_VERSION}|{key}|{digest}|{width}".encode())
+    for t in sorted((out / Path(key).parent / "tables").glob("*_by_district.geojson")):
+        h.update(t.read_bytes())
+    path = out / ".agromap-cache" / "report" / f"{h.hexdigest()[:32]}.json"
+    if path.is_file():
+        try:
+            d = json.loads(path.read_text())
+            view = SimpleNamespace(kind=d["kind"], classes=[tuple(c) for c in d["classes"]],
+                                   valid_fraction=d["valid_fraction"], empty=d["empty"])
+            return base64.b64decode(d["png"]), view
+        except (ValueError, KeyError):  # a damaged cache entry is redrawn
+            pass
+    png, view = draw()
+    from .io.write import atomic_write_text
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"png": base64.b64encode(png).decode("ascii"), "kind": view.kind,
+                                        "classes": [list(c) for c in view.classes],
+                                        "valid_fraction": view.valid_fraction, "empty": view.empty}))
+    return png, view
+
+
+def _area_of_table(t: Mapping[str, Any]) -> str:
+    files = [str(f) for f in t.get("files") or []]
+    ref = str(t.get("layer") or (files[0] if files else ""))
+    parts = Path(ref if "/" in ref else (files[0] if files else ref)).parts
+    return parts[0] if len(parts) > 1 else "outputs"
+
+
+def _table_title(layer: str) -> str:
+    stem = Path(str(layer)).stem.replace("_", " ")
+    return f"{stem} by district"
+
+
+def _key_figures(area: str, panels: list[_Panel], accuracy: list[Mapping[str, Any]]) -> str:
+    """One line per decision layer of an area: the totals a desk reports."""
+    items = []
+    for p in panels:
+        v = p.view
+        if v is None or v.kind != "class" or not v.classes or not p.decision:
+            continue
+        from .mapsheet import impact_classes
+
+        imp = impact_classes(p.product)
+        if imp is not None:
+            total = sum(ha for val, _n, _c, ha in v.classes if val in imp[0])
+            parts = ", ".join(f"{_e(n)} {fmt_number(float(ha), '_ha')} ha" for val, n, _c, ha in v.classes
+                              if val in imp[0])
+            items.append(f"<li><strong>{_e(p.product.replace('_', ' '))}</strong>: {imp[1]} "
+                         f"<strong>{fmt_number(float(total), '_ha')} ha</strong>" + (f" ({parts})" if parts else "")
+                         + "</li>")
+        elif _is_aqi(p.product):
+            top = max(v.classes, key=lambda c: c[3])
+            items.append(f"<li><strong>{_e(p.product.replace('_', ' '))}</strong>: mostly "
+                         f"<strong>{_e(top[1])}</strong> ({fmt_number(float(top[3]), '_ha')} ha) "
+                         "<span class=\"badge\">satellite estimate</span></li>")
+    for rep in accuracy:
+        if str(rep.get("area", "")) != area:
+            continue
+        names = list(rep.get("classes") or [])
+        if "rice" in names:
+            i = names.index("rice")
+            a, ci = (rep.get("area_ha") or [None] * (i + 1))[i], (rep.get("area_ci95_ha") or [None] * (i + 1))[i]
+            if a is not None:
+                items.append(f"<li><strong>rice area</strong> (sample-adjusted): <strong>{fmt_number(float(a), '_ha')}"
+                             f" ± {fmt_number(float(ci or 0.0), '_ha')} ha</strong> (95 % CI), overall accuracy "
+                             f"{_e(_ci(rep.get('overall_accuracy'), rep.get('overall_accuracy_ci95')))}</li>")
+    return f"<ul class=\"keyfigs\">{''.join(items)}</ul>" if items else ""
+
+
+def _area_rank(panels: list[_Panel]) -> tuple[int, float]:
+    decisions = sum(1 for p in panels if p.decision and not p.empty)
+    shown = [p for p in panels if not p.empty]
+    return (-decisions, -len(shown))
+
+
+def decision_rank(product: str) -> int:
+    from .mapsheet import decision_rank as rank
+
+    return rank(product)
+
+
+def _areas(out: Path, quicklooks: Mapping[str, Any], tables: Mapping[str, Any] | None, m: Mapping[str, Any],
+           max_rows: int, accuracy: list[Mapping[str, Any]]) -> str:
     by_path = {str(o.get("path")): o for o in m.get("outputs") or []}
-    groups: dict[str, list[str]] = {}
+    panels: dict[str, list[_Panel]] = {}
     for key, value in quicklooks.items():
-        entry = by_path.get(str(key), {})
-        area = entry.get("area") or (Path(str(key)).parts[0] if len(Path(str(key)).parts) > 1 else "outputs")
-        png = Path(value["path"] if isinstance(value, Mapping) else value)
-        png = png if png.is_absolute() else out / png
-        uri, _mime = _data_uri(png)
-        legend = value.get("legend") if isinstance(value, Mapping) else _legend_from_cog(out / str(key))
-        product = (value.get("product") if isinstance(value, Mapping) else None) or entry.get("layer") or Path(key).stem
-        width = value.get("width") if isinstance(value, Mapping) else None
-        height = value.get("height") if isinstance(value, Mapping) else None
-        size = f" width=\"{int(width)}\" height=\"{int(height)}\"" if width and height else ""
-        valid = entry.get("valid_fraction")
-        caveat = (" <span class=\"badge\">satellite estimate</span>" if _is_aqi(product) or _is_aqi(key) else "")
-        groups.setdefault(str(area), []).append(
-            f"<figure data-output=\"{_e(key)}\"><img src=\"{uri}\" alt=\"{_e(product)} quicklook\"{size}>"
-            f"<figcaption><strong>{_e(product)}</strong>{caveat}<br><code>{_e(key)}</code>"
-            + (f"<br>valid fraction {100 * float(valid):.1f} %" if valid is not None else "")
-            + _legend_html(legend) + "</figcaption></figure>")
-    body = "".join(f"<h3>Area: {_e(area)}</h3><div class=\"maps\">{''.join(figs)}</div>"
-                   for area, figs in sorted(groups.items()))
-    return f"<section id=\"maps\"><h2>Maps</h2>{body}</section>"
-
-
-def _additive(column: str) -> bool:
-    c = column.lower()
-    if any(t in c for t in ("ci95", "_se", "fraction", "mean", "std", "var", "min", "max", "median")):
-        return False
-    return c.endswith("_ha") or c in ("count", "n", "pixels", "n_pixels", "rows")
+        p = _panel(out, str(key), value, by_path.get(str(key), {}))
+        panels.setdefault(p.area, []).append(p)
+    area_tables: dict[str, list[tuple[str, Any]]] = {}
+    if tables is None:
+        for t in m.get("tables") or []:
+            for f in t.get("files", []):
+                if str(f).endswith(".csv") and (out / f).is_file():
+                    area_tables.setdefault(_area_of_table({**t, "files": [f]}), []).append(
+                        (_table_title(str(t.get("layer", f))), Path(f)))
+    else:
+        for name, t in tables.items():
+            area_tables.setdefault("tables", []).append((str(name), t))
+    areas = sorted(set(panels) | set(area_tables), key=lambda a: (*_area_rank(panels.get(a, [])), a))
+    body = []
+    for area in areas:
+        ps = panels.get(area, [])
+        shown = sorted((p for p in ps if not p.empty), key=lambda p: (decision_rank(p.product), p.key))
+        hidden = [p for p in ps if p.empty]
+        key = _key_figures(area, ps, accuracy)
+        maps = "".join(p.html for p in shown)
+        hid = (f"<p class=\"muted\">Not shown, no valid pixel (or under 0.1 %): {_e(', '.join(Path(p.key).stem for p in hidden))}</p>"
+               if hidden else "")
+        tabs = "".join(_table_html(name, t, out, max_rows) for name, t in area_tables.get(area, []))
+        heading = "Tables per district" if area == "tables" and not ps else f"Area: {area}"
+        body.append(f"<section class=\"area\" id=\"area-{_e(area)}\"><h2>{_e(heading)}</h2>{key}"
+                    f"<div class=\"maps\">{maps}</div>{hid}"
+                    + (f"<h3>Tables per district</h3>{tabs}" if tabs and heading != "Tables per district" else tabs)
+                    + "</section>")
+    return "".join(body)
 
 
 def _table_html(name: str, table: Any, base: Path, max_rows: int) -> str:
@@ -196,40 +360,16 @@ def _table_html(name: str, table: Any, base: Path, max_rows: int) -> str:
     if not isinstance(table, pd.DataFrame):
         path = Path(table)
         table = pd.read_csv(path if path.is_absolute() else base / path)
-    df = table.drop(columns=[c for c in ("geometry",) if c in table.columns])
-    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
-    rows = []
-    for rec in df.head(max_rows).itertuples(index=False):
-        cells = []
-        for col, v in zip(df.columns, rec):
-            v = v.item() if hasattr(v, "item") else v
-            numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
-            cells.append(f"<td class=\"num\">{_num(v, str(col))}</td>" if numeric else f"<td>{_num(v)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    totals = []
-    for i, col in enumerate(df.columns):
-        if _additive(str(col)) and pd.api.types.is_numeric_dtype(df[col]):
-            totals.append(f"<td class=\"num\">{_num(float(df[col].sum(skipna=True)), str(col))}</td>")
-        else:
-            totals.append("<td>total (all rows)</td>" if i == 0 else "<td></td>")
-    note = (f"showing the first {max_rows} of {len(df)} rows" if len(df) > max_rows else f"{len(df)} rows")
     badge = " <span class=\"badge\">satellite estimate</span>" if _is_aqi(name) else ""
-    return (f"<h3>{_e(name)}{badge}</h3><p class=\"muted\">{_e(note)}; totals sum the area and count columns "
-            f"over all rows</p><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
-            f"<tr class=\"total\">{''.join(totals)}</tr></tbody></table>")
+    from .quicklook import DISPLAY_UNITS
 
-
-def _tables(out: Path, tables: Mapping[str, Any] | None, m: Mapping[str, Any], max_rows: int) -> str:
-    if tables is None:  # the run's own district tables, as listed in the manifest
-        tables = {}
-        for t in m.get("tables") or []:
-            for f in t.get("files", []):
-                if str(f).endswith(".csv") and (out / f).is_file():
-                    tables[str(t.get("layer", f))] = Path(f)
-    if not tables:
-        return ""
-    body = "".join(_table_html(str(k), v, out, max_rows) for k, v in tables.items())
-    return f"<section id=\"tables\"><h2>Tables per district</h2>{body}</section>"
+    unit = next((v for k, v in DISPLAY_UNITS.items() if name.replace(" ", "_").startswith(k)), None)
+    if unit is not None:  # trace-gas columns in the units people read them in (the CSV keeps mol m-2)
+        cols = [c for c in ("mean", "max", "min", "median", "max_of_means") if c in table.columns]
+        table = table.assign(**{c: table[c] * unit[0] for c in cols}).rename(
+            columns={c: f"{c} ({unit[1]})" for c in cols})
+    return (f"<h4>{_e(name)}{badge}</h4><p class=\"muted\">totals sum the area and count columns over all rows; "
+            "fractions in percent</p>" + table_html(table, max_rows=max_rows))
 
 
 def _ci(value: Any, ci: Any, pct: bool = True) -> str:
@@ -269,9 +409,9 @@ def _accuracy_one(title: str, rep: Mapping[str, Any]) -> str:
                    "<th>adjusted area (ha) ± 95 % CI</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
-def _accuracy(accuracy: Any) -> str:
+def _accuracy_items(accuracy: Any) -> list[tuple[str, Mapping[str, Any]]]:
     if not accuracy:
-        return ""
+        return []
     if isinstance(accuracy, Mapping) and "overall_accuracy" in accuracy:
         items = [(str(accuracy.get("layer") or accuracy.get("area") or "map"), accuracy)]
     elif isinstance(accuracy, Mapping):
@@ -279,6 +419,13 @@ def _accuracy(accuracy: Any) -> str:
     else:
         items = [(" / ".join(str(r[k]) for k in ("area", "layer") if r.get(k)) or f"map {i + 1}", r)
                  for i, r in enumerate(accuracy)]
+    return items
+
+
+def _accuracy(accuracy: Any) -> str:
+    items = _accuracy_items(accuracy)
+    if not items:
+        return ""
     body = "".join(_accuracy_one(t, r) for t, r in items)
     return f"<section id=\"accuracy\"><h2>Accuracy and area estimates</h2>{body}</section>"
 
@@ -308,7 +455,9 @@ def _manifest(m: Mapping[str, Any]) -> str:
     versions = m.get("versions") or {}
     ver = ("<h3>Software</h3><p class=\"muted\">" + _e(", ".join(f"{k} {v}" for k, v in versions.items()))
            + "</p>") if isinstance(versions, Mapping) and versions else ""
-    return f"<section id=\"manifest\"><h2>Manifest summary</h2>{inputs_html}{outputs_html}{ver}</section>"
+    return (f"<section id=\"manifest\"><h2>Manifest summary</h2><details><summary>Inputs ({len(inputs)}), "
+            f"outputs ({len(m.get('outputs') or [])}) and software</summary>{inputs_html}{outputs_html}{ver}"
+            "</details></section>")
 
 
 # ------------------------------------------------------------------------------------------ public
@@ -326,8 +475,9 @@ def render_report(manifest: Mapping[str, Any], *, quicklooks: Mapping[str, Any] 
     heading = title or f"agromap run report: {m.get('config', {}).get('name') or m.get('run_id', '')}"
     script_hash = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
     csp = f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-{script_hash}'"
-    body = (_summary(m) + caveat + _maps(out, quicklooks or {}, m) + _tables(out, tables, m, max_rows)
-            + _accuracy(acc) + _manifest(m))
+    acc_list = _accuracy_items(acc)
+    body = (caveat + _areas(out, quicklooks or {}, tables, m, max_rows, [r for _t, r in acc_list])
+            + _accuracy(acc) + _summary(m) + _manifest(m))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_e(csp)}\">"

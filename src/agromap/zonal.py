@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     from .rice.accuracy import OlofssonResult
 
-__all__ = ["ZonalError", "class_area_by_polygon", "zonal_stats", "write_table", "read_polygons", "STATS"]
+__all__ = ["ZonalError", "class_area_by_polygon", "zonal_stats", "write_table", "round_table", "read_polygons", "STATS"]
 
 #: Statistics :func:`zonal_stats` accepts (exactextract operation names).
 STATS: frozenset[str] = frozenset(
@@ -450,6 +450,35 @@ def zonal_stats(
     return table
 
 
+def round_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Round a zonal table to the precision its numbers carry, for files people open.
+
+    Areas (``*_ha``) to 0.0001 ha (1 m², well below a pixel), fractions to 4 decimals, weighted pixel counts
+    to 0.01, anything else to 6 significant digits: exactextract's coverage weights leave float
+    noise such as ``covered_fraction`` 1.000000000012733, which is 1.
+    """
+    out = df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        c = str(col).lower()
+        if c.endswith("_ha"):
+            out[col] = out[col].round(4)
+        elif c.endswith("fraction"):
+            out[col] = out[col].round(4).clip(upper=1.0) if (out[col] <= 1.0 + 1e-6).all() else out[col].round(4)
+        elif c in ("count", "pixels", "n", "dates", "exceedance_days"):
+            out[col] = out[col].round(2)
+        else:
+            vals = out[col].to_numpy(dtype=np.float64)
+            ok = np.isfinite(vals) & (vals != 0)
+            mag = np.zeros_like(vals)
+            mag[ok] = np.floor(np.log10(np.abs(vals[ok])))
+            dec = (5 - mag).astype(int)
+            out[col] = [float(np.round(v, d)) if np.isfinite(v) else v for v, d in zip(vals, dec)]
+    out.attrs.update(df.attrs)
+    return out
+
+
 def write_table(
     df: pd.DataFrame,
     csv_path: str | os.PathLike[str],
@@ -476,6 +505,7 @@ def write_table(
     list of pathlib.Path
         Written files. Each is written to a ``.partial`` file, fsynced and renamed into place.
     """
+    df = round_table(df)
     out = [Path(csv_path)]
     out[0].parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out[0], df.to_csv(index=False))

@@ -50,7 +50,7 @@ __all__ = [
 
 BinMethod = Literal["auto", "area", "point"]
 MIN_COLUMN = -0.001
-"""Columns below this (mol m-2) are outliers and dropped; other negative columns are kept [GEE-S5P]."""
+"""Columns below this (mol m-2) are outliers and dropped; other negative columns are real noise and kept."""
 COLUMN_NOTE = "vertical column density, not a surface concentration: never use it in a µg m-3 AQI table"
 _COUNT_MAX = 65534  # uint16 65535 is nodata of obs_count
 _MIN_OVERLAP = 1e-3

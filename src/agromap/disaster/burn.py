@@ -1,7 +1,7 @@
 """Burn severity (dNBR, RdNBR, USGS classes) and the burned-paddy layer (docs/science/disaster.md).
 
 - ``dnbr = NBR_pre - NBR_post``; ``rdnbr = dnbr / sqrt(|NBR_pre|)`` with |NBR_pre| floored at
-  0.001 [MillerThode2007] (both unscaled; the x1000 convention cancels out).
+  0.001 (Miller & Thode 2007) (both unscaled; the x1000 convention cancels out).
 - ``burn_severity``: USGS FIREMON classes on dNBR x 1000, **rounded to an integer first**, so the
   class always agrees with the stored ``dnbr`` layer (int16 x 1000): class k holds
   ``lower_k <= round(1000 dNBR) < lower_(k+1)`` with lower bounds -250 (code 2), -100 (3),
@@ -40,11 +40,13 @@ BURN_SEVERITY_CLASSES: tuple[tuple[int, str, str], ...] = _BURN_CLASSES
 #: Lower bound (dNBR x 1000, inclusive) of codes 2..7 (docs/science/disaster.md#burn-severity).
 SEVERITY_LOWER_BOUNDS: tuple[int, ...] = (-250, -100, 100, 270, 440, 660)
 
+# Colours keep one meaning across products: grey = not the crop, the rice map's green = rice,
+# orange is kept for flooded rice (flood_class), so burned stubble is brown and charred black.
 BURNED_PADDY_CLASSES: tuple[tuple[int, str, str], ...] = (
     (0, "not rice", "C8C8C8"),
-    (1, "rice, unburned", "7FC97F"),
-    (2, "rice, burned (index)", "FF7F00"),
-    (3, "rice, burned and fire-confirmed", "D7191C"),
+    (1, "rice, unburned", "00A600"),
+    (2, "rice, burned (index)", "8C510A"),
+    (3, "rice, burned and fire-confirmed", "252525"),
 )
 
 LAYER_SPECS: dict[str, LayerSpec] = {
@@ -121,7 +123,7 @@ def dnbr(nbr_pre: xr.DataArray, nbr_post: xr.DataArray) -> xr.DataArray:
 
 
 def rdnbr(nbr_pre: xr.DataArray, nbr_post: xr.DataArray, *, floor: float = 0.001) -> xr.DataArray:
-    """Relativized dNBR, ``dnbr / sqrt(max(|NBR_pre|, floor))`` [MillerThode2007]; float32, lazy.
+    """Relativized dNBR, ``dnbr / sqrt(max(|NBR_pre|, floor))`` (Miller & Thode 2007); float32, lazy.
 
     Examples
     --------

@@ -1,7 +1,7 @@
 """Exposure layers: flooded rice and flooded cropland per pixel, in hectares, ready for zonal sums.
 
 docs/science/disaster.md#exposure: flooded rice is class 4 of ``flood_class``, flooded cropland other than rice
-class 3 (§6.2). Each output pixel holds its area in ha when it is in the class, 0 when it is not,
+class 3. Each output pixel holds its area in ha when it is in the class, 0 when it is not,
 and NaN where ``flood_class`` is nodata (255) or excluded (6), so a zonal *sum* gives the exposed
 hectares and a zonal *count of non-NaN* the observed area. The per-district table is built by the
 zonal stage (exactextract coverage fraction x these values), not here.

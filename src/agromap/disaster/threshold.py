@@ -3,7 +3,7 @@
 A plain global Otsu needs a bimodal histogram: on a scene that is 1 % or 98 % water it splits
 the dominant mode and maps half of the land (or half of the water) wrongly (docs/science/disaster.md#flood-thresholds,
 ASFHyP3/asf-tools#79). This module follows the B-max Otsu of Cao et al. (2019) as used in
-[Markert2020] (docs/science/disaster.md#flood-thresholds):
+Markert et al. (2020, Remote Sensing 12:2469):
 
 1. One pass over the data, blockwise: every block is cut into square tiles of ``tile_px`` pixels
    (on global pixel positions: the array is rechunked to tile-aligned chunks when needed) and a
@@ -89,7 +89,7 @@ class ThresholdParams:
     tile_px: int = 64
     """Tile edge in pixels for the B-max selection; 0 disables tiles (global Otsu, then fallback)."""
     bmax_min: float = 0.75
-    """Minimum B_max of a tile, and of the global histogram for a global Otsu [Markert2020]."""
+    """Minimum B_max of a tile, and of the global histogram for a global Otsu (Markert et al. 2020)."""
     ashman_min: float = 2.0
     """Minimum Ashman's D of the final split (D > 2: clean separation of two modes)."""
     min_tile_valid: float = 0.5
@@ -116,7 +116,8 @@ class ThresholdParams:
         if self.split not in ("ki", "otsu"):
             raise ConfigError(f"split must be 'ki' or 'otsu', got {self.split!r}.")
         if not 0.0 < self.fallback_weight < 0.5:
-            raise ConfigError(f"fallback_weight must be within (0, 0.5), below any fitted split, got {self.fallback_weight}.")
+            raise ConfigError(f"fallback_weight must be within (0, 0.5), below any fitted split, "
+                              f"got {self.fallback_weight}.")
         if not self.plausible[0] < self.plausible[1]:
             raise ConfigError(f"plausible must be (low, high) with low < high, got {self.plausible}.")
 

@@ -1,6 +1,6 @@
 """The one GDAL configuration every read task applies (and the manifest records).
 
-GDAL settings reach only the process that sets them (PITFALLS R1), so readers carry the
+GDAL settings reach only the process that sets them (docs/architecture.md), so readers carry the
 preset as plain data and open ``rasterio.Env`` inside each task. The HTTP settings matter for
 remote COGs (``/vsicurl/``, ``/vsis3/``): without them a transient error reads as "not a
 supported format" and every open lists the remote folder.

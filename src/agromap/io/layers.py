@@ -104,7 +104,7 @@ class LayerSpec:
         return 3 if self.is_float else 2
 
     def colormap(self) -> dict[int, tuple[int, int, int, int]]:
-        """GDAL colour table ``{value: (r, g, b, 255)}``; the TIFF palette has no alpha (§7.2 item 6)."""
+        """GDAL colour table ``{value: (r, g, b, 255)}``; the TIFF palette has no alpha (nodata gives it)."""
         return {v: (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), 255) for v, _n, c in self.classes}
 
     def class_tags(self) -> dict[str, str]:
@@ -134,7 +134,7 @@ _FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = (
     (8, "flooded vegetation", "1B9E77"),
 )
 
-# Colours for burn severity follow the usual FIREMON/MTBS ramp; the codes are agromap's (§6.3).
+# Burn severity colours follow the usual FIREMON/MTBS ramp; codes: docs/science/disaster.md#burn-severity.
 _BURN_CLASSES: tuple[tuple[int, str, str], ...] = (
     (1, "enhanced regrowth, high", "7A8737"),
     (2, "enhanced regrowth, low", "ACBE4D"),
@@ -232,7 +232,7 @@ def encode(arr: xr.DataArray, spec: LayerSpec) -> xr.DataArray:
         _encode_block, dtype=spec.dtype, nodata=float(spec.nodata), scale=spec.scale, offset=spec.offset
     )
     if arr.chunks is not None:
-        # meta= and dtype= keep dask from calling the kernel on fake input while building (PITFALLS D1).
+        # meta= and dtype= keep dask from calling the kernel on fake input while building the graph.
         data = arr.data.map_blocks(kernel, dtype=out_dt, meta=np.empty((0,) * arr.ndim, dtype=out_dt))
     else:
         data = kernel(np.asarray(arr.data))

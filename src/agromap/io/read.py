@@ -3,7 +3,7 @@
 The only place agromap opens input rasters. The client opens a file once to read its
 header (shape, dtype, tiling, georeferencing); pixels are read at compute time by tasks
 that open the path, read one window and close it again, so no handle ever crosses a
-process boundary (PITFALLS R2, D4). Scale, offset and nodata are applied inside the
+process boundary (docs/architecture.md#readers-and-writers-hold-paths). Scale, offset and nodata are applied inside the
 same task, producing float32 physical values with NaN as nodata.
 """
 
@@ -238,7 +238,7 @@ class BandReader:
         if self.valid_range is not None:
             lo, hi = self.valid_range
             invalid |= (dn < lo) | (dn > hi)
-        # float32 arithmetic throughout: a Python-float scale would promote to float64 (PITFALLS N1).
+        # float32 arithmetic throughout: a Python-float scale would promote to float64.
         out = dn.astype(np.float32)
         if self.scale != 1.0:
             out *= np.float32(self.scale)

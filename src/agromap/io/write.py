@@ -4,10 +4,10 @@ The two steps (docs/architecture.md#cog-publishing):
 
 1. :func:`store_gtiff` (before compute): creates an empty, tiled, sparse GTiff staging file and
    returns the lazy ``dask.array.store`` that fills it, always with a lock fit for the active
-   scheduler (W1, W2). Every task opens the staging file by path, writes one window and closes it.
+   scheduler. Every task opens the staging file by path, writes one window and closes it.
 2. :func:`publish_cog` (after compute): writes all metadata into the staging file, converts it
    with the GDAL COG driver into a ``.partial`` file next to the final path, validates the result
-   (rio-cogeo strict, GDAL warnings, overview content: W3) and publishes it with ``os.replace``.
+   (rio-cogeo strict, GDAL warnings, overview content) and publishes it with ``os.replace``.
    Any failure leaves the final path untouched.
 """
 
@@ -42,15 +42,16 @@ from .layers import LayerSpec, encode
 
 __all__ = [
     "CogInfo", "GTiffWindowWriter", "lock_for_scheduler", "store_gtiff", "publish_cog", "discard_staging",
-    "staging_path_for", "sha256_file", "prepare_cog", "commit_cog", "disk_errno", "atomic_write_text", "atomic_write_bytes", "clean_stale_partials",
+    "staging_path_for", "sha256_file", "prepare_cog", "commit_cog", "disk_errno", "atomic_write_text",
+    "atomic_write_bytes", "clean_stale_partials",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 BLOCK = 512
-"""COG and staging tile edge in pixels (W4)."""
+"""COG and staging tile edge in pixels (chunk edges are multiples of it)."""
 _NUMPY_CHUNK = 4 * BLOCK  # chunk edge used when wrapping a numpy-backed array
-_TASK_GDAL_ENV: tuple[tuple[str, str], ...] = (("GDAL_NUM_THREADS", "1"),)  # dask parallelises (W5)
+_TASK_GDAL_ENV: tuple[tuple[str, str], ...] = (("GDAL_NUM_THREADS", "1"),)  # dask already parallelises
 _PARTIAL = ".partial"
 RUN_LOCK_NAME = ".agromap.lock"
 """The lock file that marks a folder as an agromap run's output folder."""
@@ -99,7 +100,7 @@ class GTiffWindowWriter:
 
 
 def lock_for_scheduler(name: str = "agromap-write") -> Any:
-    """A write lock that really excludes every writer of the active scheduler (PITFALLS W2).
+    """A write lock that really excludes every writer of the active scheduler (docs/architecture.md#cog-publishing).
 
     Parameters
     ----------
@@ -170,13 +171,13 @@ def store_gtiff(
         raise ExportError(f"{spec.name}: store_gtiff takes a (y, x) array, got dims {arr.dims}; "
                           "select one time step or band first, e.g. arr.isel(time=0).")
     if lock is False:
-        raise ExportError("store_gtiff needs a real lock (PITFALLS W2); pass None to pick one.")
+        raise ExportError("store_gtiff needs a real lock for the active scheduler; pass None to pick one.")
     gbox = geobox_of(arr)
     enc = encode(arr, spec)
     data = enc.data if enc.chunks is not None else da.from_array(np.asarray(enc.data), chunks=_NUMPY_CHUNK)
     path = Path(staging_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # CRS, transform and nodata come from the GeoBox and the spec, never from attrs (PITFALLS N3).
+    # CRS, transform and nodata come from the GeoBox and the spec, never from attrs (arithmetic drops them).
     # Uncompressed and sparse: creation writes the header only, unwritten tiles read back as nodata,
     # and a tile shared by two chunks is patched in place instead of re-appended compressed.
     profile = dict(
@@ -361,7 +362,7 @@ def _write_metadata(path: Path, spec: LayerSpec, tags: Mapping[str, Any], descri
         dst.scales = (spec.scale,)
         dst.offsets = (spec.offset,)
         dst.update_tags(**dataset_tags)
-        # `units` as a band tag too: rio-cogeo's translate drops GDAL band units (§7.2 item 9).
+        # `units` as a band tag too: rio-cogeo's translate drops GDAL band units.
         dst.update_tags(1, units=spec.units, **spec.class_tags())
         if spec.kind == "class":
             dst.write_colormap(1, spec.colormap())
@@ -400,7 +401,7 @@ def _convert(staging: Path, tmp: Path, spec: LayerSpec, overrides: Mapping[str, 
         "OVERVIEW_RESAMPLING": str(spec.overview_resampling).upper(),
         "OVERVIEWS": "IGNORE_EXISTING",
         "BIGTIFF": "IF_SAFER",
-        "NUM_THREADS": "ALL_CPUS",  # the one place GDAL threads help (W5)
+        "NUM_THREADS": "ALL_CPUS",  # the one place GDAL threads help
         **{k.upper(): str(v) for k, v in overrides.items()},
     }
     with _capture_gdal_warnings() as caught:

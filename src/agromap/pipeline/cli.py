@@ -52,8 +52,26 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class _OncePerRun(logging.Filter):
+    """GDAL (through rasterio) repeats a warning for every read of a file: print each text once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("rasterio") or record.levelno >= logging.ERROR:
+            return True
+        text = record.getMessage()
+        if text in self._seen:
+            return False
+        self._seen.add(text)
+        return True
+
+
 def _setup_logging(verbose: bool, log_format: str, run_id: str = "-") -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_OncePerRun())
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
@@ -66,6 +84,7 @@ def _setup_logging(verbose: bool, log_format: str, run_id: str = "-") -> None:
     logging.getLogger("rasterio").setLevel(logging.DEBUG if verbose else logging.WARNING)
     for noisy in ("distributed", "tornado", "asyncio", "bokeh"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+    logging.getLogger("matplotlib").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _fail(exc: AgromapError) -> None:
@@ -130,6 +149,15 @@ def run_cmd(
              n, result.out_dir, fresh, n - fresh)
     for w in result.warnings:
         log.warning(w)
+    _log_key_figures(result)
+
+
+def _log_key_figures(result: object) -> None:
+    """The decision figures of the run (hectares flooded, burned, rice) on the console."""
+    from ..mapsheet import key_figures
+
+    for line in key_figures(result.out_dir, result.manifest):  # type: ignore[attr-defined]
+        log.info("%s", line)
 
 
 @app.command("validate")
@@ -155,7 +183,7 @@ def validate_cmd(
         if "://" in sched:
             probe_scheduler(sched)
         if out is not None:
-            check_output_folder(out)
+            check_output_folder(out, create=False)
     except AgromapError as exc:
         _fail(exc)
     for plan in plans:
@@ -174,10 +202,11 @@ def show_versions_cmd() -> None:
 
 
 def _register_product_commands() -> None:
-    from . import aq_cli, rice_cli
+    from . import aq_cli, delivery_cli, rice_cli
 
     rice_cli.register(app)
     aq_cli.register(app)
+    delivery_cli.register(app)
 
 
 _register_product_commands()
@@ -219,20 +248,30 @@ def main() -> None:
     handled like Ctrl-C: the run's clean-up runs, the lock is released, the exit code is 143
     (130 for Ctrl-C).
     """
-    import click
+    # Recent typer carries its own copy of click, whose exception classes are not click's.
+    try:
+        from typer._click.exceptions import ClickException, UsageError
+    except ImportError:  # pragma: no cover - a typer that uses click itself
+        from click.exceptions import ClickException, UsageError  # type: ignore[assignment]
+    aborts = tuple({typer.Abort, *_click_classes("Abort")})
+    exits = tuple({typer.Exit, *_click_classes("Exit")})
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
-        rv = app(standalone_mode=False)
-    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt into Abort
+        rv = app(standalone_mode=False, prog_name="agromap")
+    except aborts as exc:  # click turns KeyboardInterrupt into Abort
         _exit_interrupted(exc.__cause__ or exc)
     except KeyboardInterrupt as exc:
         _exit_interrupted(exc)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "agromap"
+        sys.stderr.write(f"agromap: error: {_one_line(exc.format_message())} (see '{where} --help').\n")
+        sys.exit(2)
+    except ClickException as exc:
+        sys.stderr.write(f"agromap: error: {_one_line(exc.format_message())}\n")
+        sys.exit(exc.exit_code)
+    except exits as exc:
         if _SIGNALLED or isinstance(exc.__cause__, KeyboardInterrupt):
             _exit_interrupted(exc.__cause__)
         sys.exit(exc.exit_code)
@@ -253,6 +292,19 @@ def main() -> None:
     if _SIGNALLED:  # typer turns Ctrl-C into a silent return value of 130
         _exit_interrupted()
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _click_classes(name: str) -> list[type]:
+    """``name`` from click and from typer's copy of it, whichever exist."""
+    found = []
+    for module in ("click.exceptions", "typer._click.exceptions", "typer.exceptions"):
+        try:
+            cls = getattr(__import__(module, fromlist=[name]), name, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type):
+            found.append(cls)
+    return found
 
 
 def _unexpected(exc: BaseException) -> None:

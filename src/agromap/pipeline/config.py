@@ -271,12 +271,20 @@ class BackscatterLayer(_Strict):
 
 
 class RiceLayer(_Strict):
-    """Rice map for the season(s) in the stack: label-free rules or a trained model."""
+    """Rice map for the season(s) in the stack: label-free rules, a self-trained or a trained model."""
 
     product: Literal["rice"]
-    method: Literal["optical", "sar", "model"]
-    calendar: Literal["india", "bangladesh"] | None = None
-    """Crop calendar whose transplanting windows bound the seasons; none = find seasons anywhere."""
+    method: Literal["optical", "sar", "model", "self_trained"]
+    """``optical``/``sar``: the label-free rules; ``self_trained``: the classifier trained on the
+    confident pixels of the rule named by ``rule`` (no labels); ``model``: a trained model file."""
+    rule: Literal["optical", "sar", "both"] | None = None
+    """method=self_trained: the rule whose confident pixels train the classifier; ``both``: pixels
+    on which the optical and the SAR rule agree confidently (needs both sensors in the area)."""
+    self_train: dict[str, float | int | str | None] = {}
+    """method=self_trained: SelfTrainSpec overrides (rice_min_score, other_max_score, spacing_px, n_per_class...)."""
+    calendar: str | None = None
+    """Crop calendar (agromap.rice.calendars names, e.g. mekong_delta, india_west_bengal) whose
+    transplanting windows bound the seasons; none = find seasons anywhere."""
     params: dict[str, float | int | bool | str | None] = {}
     """Rule thresholds overriding the published defaults (OpticalRiceParams / SarRiceParams fields)."""
     speckle_filter: Annotated[int, Field(ge=0, le=15)] = 5
@@ -288,12 +296,26 @@ class RiceLayer(_Strict):
     """GeoJSON/GeoPackage/CSV of reference points (class field `reference`): accuracy and area estimate."""
     reference_field: str = "reference"
 
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, v: str | None) -> str | None:
+        from ..rice.calendars import calendar_names
+
+        if v is not None and v not in calendar_names():
+            raise ValueError(f"unknown crop calendar {v!r}; choose one of {', '.join(calendar_names())}")
+        return v
+
     @model_validator(mode="after")
     def _model_needs_file(self) -> RiceLayer:
         if self.method == "model" and not self.model:
             raise ValueError("method: model needs model: <path to a .skops file>")
         if self.method != "model" and (self.model or self.model_sha256):
             raise ValueError("model/model_sha256 apply to method: model only")
+        if self.method == "self_trained" and self.rule is None:
+            raise ValueError("method: self_trained needs rule: sar, optical or both (the rule whose confident "
+                             "pixels train the classifier)")
+        if self.method != "self_trained" and (self.rule is not None or self.self_train):
+            raise ValueError("rule/self_train apply to method: self_trained only")
         return self
 
 
@@ -446,6 +468,8 @@ class RunConfig(_Strict):
     chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
     max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
     areas: list[AreaConfig] = Field(min_length=1)
+    mapsheets: bool = False
+    """Also write a PNG and PDF map sheet per decision layer (``<out>/mapsheets``)."""
     base_dir: str = Field(".", exclude=True)
     """Directory relative input paths resolve against (the config file's folder)."""
 

@@ -55,7 +55,9 @@ def train_cmd(
         _fail(exc)
     cv = model.metadata["cv"]
     typer.echo(json.dumps({"model": str(out), "sha256": digest, "n_samples": model.metadata.get("n_samples"),
-                           "cv_mean": cv["mean"], "cv_folds": len(cv["folds"])}, indent=1, default=str))
+                           "cv_mean": cv["mean"], "cv_folds": len(cv["folds"]),
+                           "cv_folds_requested": cv["n_splits_requested"],
+                           "cv_fold_reduction": cv.get("fold_reduction", "")}, indent=1, default=str))
 
 
 def points_cmd(
@@ -90,7 +92,7 @@ def sample_cmd(
     from odc.geo.geobox import GeoBox
 
     from ..io.grid import attach_geobox
-    from ..rice.sampling import stratified_sample, write_geojson
+    from ..rice.sampling import REFERENCE_COLUMN, stratified_sample, write_geojson
 
     from ..io.read import read_header
 
@@ -110,7 +112,8 @@ def sample_cmd(
         write_geojson(points, out, blind=blind)
     except AgromapError as exc:
         _fail(exc)
-    typer.echo(f"{len(points)} points written to {out}; add a 'reference' column (1 rice, 0 other) after interpretation")
+    typer.echo(f"{len(points)} points written to {out}; fill its '{REFERENCE_COLUMN}' column (1 rice, 0 other) after "
+               "interpretation, then set reference_sample on the rice layer")
 
 
 def register(app: typer.Typer) -> None:

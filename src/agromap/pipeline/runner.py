@@ -271,6 +271,10 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         # The report is for people: written last, from the manifest just published.
         write_report(out, manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
                      accuracy=products["accuracy"] or None)
+        if cfg.mapsheets:
+            from ..mapsheet import write_mapsheets
+
+            write_mapsheets(out)
     if empty:
         raise NoValidDataError(
             f"every layer of the run is nodata (all cloud or fill); see {out / 'manifest.json'}. "
@@ -334,7 +338,7 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
 
 
 def _on_run_grid(data: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
-    """Georeference from the run grid, never from attributes that may not have survived (PITFALLS N3)."""
+    """Georeference from the run grid, never from attributes that may not have survived arithmetic."""
     if tuple(data.shape[-2:]) != tuple(gbox.shape):
         raise GridMismatchError(f"layer {data.name!r} is {data.shape[-2:]} px, the area grid {tuple(gbox.shape)}; "
                                 "a product builder returned an array off the grid (a bug).")
@@ -401,11 +405,11 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             info = infos[i]
             commit_cog(job.prepared, final)
             job.prepared = None
-            write_quicklook(final, final.with_suffix(".png"))
+            write_quicklook(final, final.with_suffix(".png"), annotate=True)
             atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
-                     "reused": False, "run_id": run_id}
+                     "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
         else:
             entry = _reused_entry(final)
         if "warning" in layer.properties:  # a builder's caveat about the science (e.g. no reference water)
@@ -415,7 +419,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             warn.append(msg)
             log.warning(msg)
         if not final.with_suffix(".png").exists():  # a quicklook lost since the last run
-            write_quicklook(final, final.with_suffix(".png"))
+            write_quicklook(final, final.with_suffix(".png"), annotate=True)
         outputs.append({"area": layer.area, "layer": layer.spec.name, "path": str(final.relative_to(out)),
                         "stac_item": str(final.with_suffix(".json").relative_to(out)),
                         "quicklook": str(final.with_suffix(".png").relative_to(out)), "recipe": job.recipe,

@@ -18,7 +18,7 @@ import rasterio
 from ..io.write import atomic_write_text
 from .config import AreaConfig, RiceLayer
 
-__all__ = ["rice_accuracy", "district_tables"]
+__all__ = ["rice_accuracy", "read_reference_sample", "district_tables"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,53 @@ def mapped_area_ha(class_cog: Path) -> list[float]:
     return [float(area[values == v].sum()) for v in (0, 1)]
 
 
+def read_reference_sample(path: Path, field: str) -> Any:
+    """Read a rice reference sample and check its class column before anything is computed.
+
+    The column is ``field`` (default ``reference``, the column ``agromap rice-sample`` writes); every
+    point needs 0 (other) or 1 (rice) there. Runs at planning time, so ``agromap validate`` and
+    ``agromap run`` refuse a sample the accuracy step could not use, before computing the map.
+
+    Raises
+    ------
+    LabelError
+        Missing file or column (with a hint when the sample has ``reference_class``, the column
+        name older samples used), points without a class, or classes other than 0 and 1.
+    """
+    from ..rice.labels import LabelError, read_labels
+
+    path = Path(path)
+    if not path.is_file():
+        raise LabelError(f"reference sample {path} does not exist.")
+    try:
+        points = read_labels(path, class_column=field, id_column=None)
+    except LabelError as exc:
+        columns = _columns(path)
+        if field not in columns:
+            alt = [c for c in ("reference", "reference_class", "class") if c in columns and c != field]
+            hint = (f" It has {alt[0]!r}: rename that column to {field!r}, or set reference_field: {alt[0]} on the "
+                    "rice layer." if alt else " Add it: 1 rice, 0 other, one value per point.")
+            raise LabelError(f"reference sample {path.name} has no class column {field!r} (the rice layer's "
+                             f"reference_field); columns: {columns}.{hint}") from None
+        raise LabelError(f"reference sample {path.name}: {exc} Fill {field!r} with 1 (rice) or 0 (other) for "
+                         "every point after interpretation.") from None
+    bad = sorted(set(points["label_class"].tolist()) - {0, 1})
+    if bad:
+        raise LabelError(f"reference sample {path.name}: column {field!r} holds {bad}; use 1 for rice and 0 for "
+                         "any other cover.")
+    return points
+
+
+def _columns(path: Path) -> list[str]:
+    import pandas as pd
+
+    if path.suffix.lower() == ".csv":
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    import pyogrio
+
+    return [str(c) for c in pyogrio.read_info(path)["fields"]]
+
+
 def rice_accuracy(area: AreaConfig, layer: RiceLayer, class_cog: Path, resolve: Any, out_dir: Path) -> dict[str, Any]:
     """Confusion matrix, accuracies and the Olofsson area estimate of a rice map.
 
@@ -58,10 +105,9 @@ def rice_accuracy(area: AreaConfig, layer: RiceLayer, class_cog: Path, resolve: 
 
     if layer.reference_sample is None:
         return {}
-    points = read_labels(resolve(layer.reference_sample), class_column=layer.reference_field, id_column=None)
+    points = read_reference_sample(resolve(layer.reference_sample), layer.reference_field)
     mapped = _sample_map(class_cog, points)
-    reference = points["class"].to_numpy().astype(np.int64) if "class" in points else \
-        points[layer.reference_field].to_numpy().astype(np.int64)
+    reference = points["label_class"].to_numpy().astype(np.int64)
     keep = mapped != 255
     cm = confusion_matrix(mapped[keep], reference[keep], classes=[0, 1])
     estimate = olofsson(cm, mapped_area_ha(class_cog), class_names=["non-rice", "rice"], class_values=[0, 1])
@@ -138,6 +184,9 @@ def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, 
         days = pd.DataFrame({"id": means.index, "dates": means.notna().sum(axis=1).to_numpy(),
                              "exceedance_days": (means > limit).sum(axis=1).to_numpy(), "limit": limit,
                              "max_of_means": means.max(axis=1).to_numpy()})
+        if d.name_field and d.name_field in polygons.columns:  # people look wards up by name, not number
+            names = dict(zip(polygons[d.id_field], polygons[d.name_field]))
+            days.insert(1, "name", days["id"].map(names))
         tdir = out / area.name / "tables"
         paths = write_table(days, tdir / f"{name}_exceedance_by_district.csv",
                             tdir / f"{name}_exceedance_by_district.geojson", polygons=polygons, id_field=d.id_field)

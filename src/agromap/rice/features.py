@@ -7,7 +7,7 @@ the array the classifier trains on and predicts from.
 - Optical, for each of NDVI, EVI, LSWI and MNDWI: ``<idx>_min``, ``<idx>_max``, ``<idx>_amp``
   (max - min), ``<idx>_tmax`` (day number of the maximum), ``<idx>_mean``, ``<idx>_std``;
   then ``flood_frac``, the fraction of valid dates with the Xiao flood signal
-  ``LSWI + T >= min(EVI, NDVI)`` (§3.1), and ``n_valid_opt``.
+  ``LSWI + T >= min(EVI, NDVI)`` (docs/science/rice.md#optical-flooding-rule), and ``n_valid_opt``.
 - SAR (VH, optionally VV): ``vh_min_db``, ``vh_tmin``, ``vh_max_after_db`` (the maximum within
   ``rise_window_days`` after the minimum), ``vh_delta_db``, ``vh_rise_days`` (t_max - t_min),
   ``vh_mean_db`` (mean in linear power, then dB), ``vh_var_db`` (variance of the dB series),
@@ -71,7 +71,7 @@ class FeatureSpec:
     scl_invalid: tuple[int, ...] = SCL_INVALID_DEFAULT
     """SCL classes treated as invalid (docs/science/indices_and_masks.md#sentinel-2-l2a)."""
     blue_cloud: float | None = 0.2
-    """Optical dates with blue reflectance >= this are treated as cloud (§3.1); ``None`` disables."""
+    """Optical dates with blue reflectance >= this are treated as cloud (Xiao et al. 2005); ``None`` disables."""
 
     def __post_init__(self) -> None:
         if not 0.0 < self.rise_window_days <= 366.0:
@@ -322,7 +322,7 @@ def temporal_features(
         the optical ones, its grid (or points) may not.
     extra : mapping of str to xarray.DataArray, optional
         More per-pixel features appended in the given order under their keys, e.g. the rule flags
-        or scores of §3.1/§3.2: ``(y, x)`` or ``(point)`` on the same grid, cast to float32 (bool
+        or scores of the optical and SAR rules: ``(y, x)`` or ``(point)`` on the same grid, cast to float32 (bool
         -> 0/1; give NaN, not a sentinel, for nodata).
     spec : FeatureSpec
 

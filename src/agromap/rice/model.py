@@ -10,7 +10,7 @@
   :data:`ALLOWED_TYPES`, a checksum other than the expected one, and scikit-learn version drift
   (docs/science/rice.md#model-files).
 - :func:`predict` classifies a ``(feature, y, x)`` or ``(feature, point)`` array block by block in
-  one pass (``predict_proba`` once on valid rows), with the model as one dask key (PITFALLS C1-C3).
+  one pass (``predict_proba`` once on valid rows), with the model as one dask key (docs/science/rice.md).
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ import numpy as np
 import xarray as xr
 from dask.base import is_dask_collection
 
-from ..errors import AgromapError, ConfigError, InputError, NoValidDataError
+from ..errors import AgromapError, AgromapWarning, ConfigError, InputError, NoValidDataError
 from ..io.layers import LayerSpec
 from ..io.write import atomic_write_bytes
 from .labels import _check_classes
 
 __all__ = [
     "ModelFileError", "UnknownModelFileError", "UntrustedModelError", "ModelChecksumError",
-    "ModelVersionError", "FeatureMismatchError", "FoldError", "LazySamplesError",
+    "ModelVersionError", "FeatureMismatchError", "FoldError", "FoldReductionWarning", "LazySamplesError",
     "LAYER_SPECS", "ALLOWED_TYPES", "TrainSpec", "CVReport", "RiceModel",
     "cross_validate", "train", "save_model", "load_model", "sidecar_path", "predict",
 ]  # fmt: skip
@@ -103,6 +103,10 @@ class FoldError(AgromapError, ValueError):
     exit_code = 3
 
 
+class FoldReductionWarning(AgromapWarning):
+    """Cross-validation used fewer folds than requested (recorded in :class:`CVReport`)."""
+
+
 class LazySamplesError(ConfigError):
     """Training got a dask-backed sample table; the library never computes on its own."""
 
@@ -125,7 +129,8 @@ class TrainSpec:
     random_state: int = 0
     """Seed of the estimator and of the fold shuffling: training is reproducible."""
     n_splits: int = 5
-    """Folds requested; fewer are used when some fold would miss a class (see :func:`cross_validate`)."""
+    """Folds requested; fewer are used (with a :class:`FoldReductionWarning`, recorded in the report)
+    when there are fewer groups or some fold would miss a class (see :func:`cross_validate`)."""
     group_by: Literal["block", "label"] = "block"
     """CV groups: the spatial block of each label (``block_id``) or the label itself (``label_id``)."""
     positive_class: int = 1
@@ -154,6 +159,8 @@ class CVReport:
     n_splits_requested: int
     group_by: str
     n_groups: int
+    fold_reduction: str = ""
+    """Why fewer folds than requested were used (empty when ``n_splits == n_splits_requested``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -260,15 +267,36 @@ def _fold_scores(k: int, y_true: np.ndarray, y_pred: np.ndarray, y_train: np.nda
     }  # fmt: skip
 
 
+def _single_site_error(y: np.ndarray, groups: np.ndarray, spec: TrainSpec) -> FoldError | None:
+    """A clear error when some class lives in one group only (leave-one-site-out is then impossible)."""
+    per_class = {int(c): int(np.unique(groups[y == c]).size) for c in np.unique(y)}
+    lonely = [c for c, n in per_class.items() if n < 2]
+    if not lonely:
+        return None
+    unit = "spatial block" if spec.group_by == "block" else "labelled site (label_id)"
+    where = {c: str(np.unique(groups[y == c])[0]) for c in lonely}
+    return FoldError(
+        f"class(es) {lonely} have labels in a single {unit} ({where}); groups per class {per_class}. Spatially "
+        "blocked (leave-one-site-out) cross-validation holds out whole sites, so the fold that tests that site "
+        "trains without the class and every other fold tests without it: no honest accuracy can be measured. "
+        "Label every class in at least 2 (better 5+) separate sites, or use a smaller block_size_m in "
+        "extract_samples() if the labels are spread within one block."
+    )
+
+
 def _blocked_folds(y: np.ndarray, groups: np.ndarray, spec: TrainSpec) -> list[tuple[np.ndarray, np.ndarray]]:
     """StratifiedGroupKFold splits in which every training and test fold holds every class.
 
     Whole groups go to one fold. When clustered labels leave a class out of some fold, the number of
-    folds is reduced (folds merged) until every fold has every class; with two folds still failing,
-    :class:`FoldError` is raised (WorldCereal PR #687: a class emptied out of a test fold).
+    folds is reduced (folds merged) until every fold has every class; :func:`_cross_validate` warns
+    about it and records the folds used. With two folds still failing, :class:`FoldError` is
+    raised (WorldCereal PR #687: a class emptied out of a test fold).
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
+    lonely = _single_site_error(y, groups, spec)
+    if lonely is not None:
+        raise lonely
     classes = np.unique(y)
     n_groups = np.unique(groups).size
     for k in range(min(spec.n_splits, n_groups), 1, -1):
@@ -290,6 +318,15 @@ def _cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, spec: Trai
     from sklearn.base import clone
 
     folds = _blocked_folds(y, groups, spec)
+    reason = ""
+    if len(folds) < spec.n_splits:
+        n_groups = int(np.unique(groups).size)
+        reason = (f"only {n_groups} {spec.group_by} group(s)" if n_groups < spec.n_splits else
+                  "with more folds some fold would miss a class (labels clustered in few groups)")
+        warnings.warn(FoldReductionWarning(
+            f"cross-validation uses {len(folds)} spatially blocked folds, not the {spec.n_splits} requested: "
+            f"{reason}. Scores from fewer, larger folds are noisier; the report records n_splits="
+            f"{len(folds)}. Label more places to get the folds you asked for."), stacklevel=3)
     classes = np.unique(y)
     base = _make_estimator(spec)
     scores = []
@@ -303,7 +340,8 @@ def _cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, spec: Trai
         "kappa_std": float(kappa.std()),
         "f1": {str(c): float(np.mean([s["f1"][str(c)] for s in scores])) for c in classes},
     }  # fmt: skip
-    return CVReport(tuple(scores), mean, len(folds), spec.n_splits, spec.group_by, int(np.unique(groups).size))
+    return CVReport(tuple(scores), mean, len(folds), spec.n_splits, spec.group_by, int(np.unique(groups).size),
+                    reason)
 
 
 def cross_validate(samples: xr.Dataset, spec: TrainSpec = TrainSpec()) -> CVReport:
@@ -324,7 +362,16 @@ def cross_validate(samples: xr.Dataset, spec: TrainSpec = TrainSpec()) -> CVRepo
 
     Raises
     ------
-    LazySamplesError, SingleClassError, FoldError, NoValidDataError
+    LazySamplesError, SingleClassError, NoValidDataError
+    FoldError
+        A class has labels in one group only (leave-one-site-out cannot test it; the message says
+        why), or no split of 2+ folds keeps every class in every fold.
+
+    Warns
+    -----
+    FoldReductionWarning
+        Fewer folds than ``spec.n_splits`` were possible; ``CVReport.n_splits`` records the folds
+        used and ``CVReport.fold_reduction`` why. The number of folds is never reduced silently.
     """
     X, y, groups, _ = _training_table(samples, spec)
     return _cross_validate(X, y, groups, spec)
@@ -477,7 +524,7 @@ def load_model(path: str | Path, *, sha256: str | None = None) -> RiceModel:
     Returns
     -------
     RiceModel
-        With ``n_jobs=1`` set on the estimator (threads come from dask, PITFALLS C2) and ``sha256``.
+        With ``n_jobs=1`` set on the estimator (threads come from dask) and ``sha256``.
 
     Raises
     ------

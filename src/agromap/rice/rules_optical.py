@@ -11,9 +11,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    is an onset too: a series that starts inside the flooding period would otherwise lose it.
 4. **Growth confirmation** of an onset at day d0 (``growth_rule="either"`` by default):
 
-   - *Xiao* [Xiao2005; Xiao2006]: some valid EVI in (d0, d0 + 40 d] reaches ``0.5 x`` the cycle's
+   - *Xiao* (Xiao et al. 2005, 2006): some valid EVI in (d0, d0 + 40 d] reaches ``0.5 x`` the cycle's
      maximum EVI, the cycle being [d0, d0 + ``peak_window_days`` = 90 d]; and that maximum is at
-     least ``min_peak_evi`` = 0.5 (PhenoRice's "EVI max >= 0.5" [Boschetti2017]), without which
+     least ``min_peak_evi`` = 0.5 (PhenoRice's "EVI max >= 0.5", Boschetti et al. 2017), without which
      any flat, low series (seasonal water, bare soil) would pass the relative test.
    - *NDVI climb* (monsoon rule, docs/science/rice.md#optical-flooding-rule): the NDVI trough over [d0, d0 + 30 d]
      is <= 0.40, and the NDVI maximum over (d0, d0 + 90 d] is >= 0.50 and >= trough + 0.30.
@@ -21,7 +21,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
      or an onset seen early in the puddling period leaves none in the canopy phase; the climb
      test sees the same growth over the cycle.
 
-   ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both.
+   ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both. Every window that ends
+   inside a gap of the date axis longer than 30 d (cloud season, lost dates; up to 140 d) also
+   takes the first date after the gap: a fixed window on a sparse series sees no canopy.
 5. **Masks** (counts as fractions of all valid observations; docs/science/rice.md#optical-flooding-rule):
    permanent water when ``NDVI < 0.10 and NDVI < LSWI`` in >= 22 % (10 of 46 composites);
    evergreen forest when ``NDVI >= 0.70`` in >= 43 % (20 of 46); evergreen shrub when
@@ -31,13 +33,24 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    flooded dates exceed 22 % of a 3-crop year (synthetic: 29 % of triple-crop paddies lost) or of a
    short monsoon series with clouds, and its green dates approach 43 %. Permanent water and forest
    have no confirmed cycle, so for them nothing changes. ``mask_outside_cycles=False`` is the
-   literal rule.
+   literal rule. A pixel with a confirmed cycle is masked as water only when water covers
+   ``cycle_water_fraction`` (50 %) of its other dates (floodplain paddies under the river's flood
+   between seasons).
 6. **Seasons**: confirmed onsets are accepted in time order when at least ``min_season_days``
    (80 d) after the previous accepted one; each accepted onset is a season, and its date (the
    onset observation's calendar day of year) is ``transplant_doy``: the start of flooding, which
    precedes transplanting by the puddling period (about 1-2 weeks). With season windows (a crop
    calendar), onsets outside every window are ignored and season *k* is the first confirmed
    onset inside window *k*.
+
+7. **Undated evidence** (``undated_seasons``; without calendar windows): across a cloud gap the
+   flood and the canopy of one season can lie further apart than any window. A pixel is then rice
+   when its lowest clear NDVI is <= ``ndvi_low`` (0.3), a clear date with NDVI <= 0.4 shows the
+   flood signal with LSWI > 0, a canopy NDVI >= ``ndvi_high`` (0.6) follows it within
+   ``max_cycle_days`` (180 d) across a gap longer than ``gap_days`` (45 d) or with fewer than two
+   clear dates in between, and no flooded dark spell lasts more than ``max_flood_days`` (75 d).
+   It counts one season without a date. The baseline "min NDVI <= 0.3 and max NDVI >= 0.6" is
+   thus contained, with the flood, its order and its duration added (see docs/rice_rules.md).
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
@@ -122,6 +135,9 @@ class OpticalRiceParams:
     """Permanent water: NDVI < 0.10 and NDVI < LSWI ..."""
     water_fraction: float = 0.22
     """... in at least this fraction of valid observations (10 of 46 composites)."""
+    cycle_water_fraction: float = 0.5
+    """... or of this fraction when the pixel has a confirmed flood-growth cycle (a floodplain
+    paddy under water for its fallow months is not a water body)."""
     forest_ndvi_min: float = 0.70
     """Evergreen forest: NDVI >= 0.70 ..."""
     forest_fraction: float = 0.43
@@ -141,6 +157,21 @@ class OpticalRiceParams:
     mask_outside_cycles: bool = True
     """Count water/forest/shrub dates only outside confirmed flood-growth cycles (10-30 m adaptation,
     see the module docstring); False counts every valid date, as Xiao did on annual MODIS composites."""
+    ndvi_low: float = 0.30
+    """Undated evidence: the lowest clear NDVI is at most this (bare or flooded soil) ..."""
+    ndvi_high: float = 0.60
+    """... the highest at least this (a canopy), and some clear date with NDVI <= ``ndvi_trough_max``
+    shows the flood signal ``LSWI + T >= min(EVI, NDVI)``."""
+    max_cycle_days: float = 180.0
+    """Undated evidence: the canopy date comes at most this long after a flooded date."""
+    gap_days: float = 45.0
+    """Undated evidence is used only across a cloud gap longer than this (or with fewer than two
+    clear dates between the flood and the canopy)."""
+    max_flood_days: float = 75.0
+    """Undated evidence: no flooded dark spell (NDVI <= ``ndvi_low``) longer than this (days)."""
+    undated_seasons: bool = True
+    """Accept the undated evidence (a rice pixel whose season has no confirmed onset date) when no
+    calendar windows are given; False keeps only dated flood-growth cycles."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -157,15 +188,50 @@ class OpticalRiceParams:
                 raise ConfigError(f"{name} must be a fraction in (0, 1], got {getattr(self, name)}.")
 
 
+def _stretched_end(days: npt.NDArray[np.int32], end: float, min_gap: float = 30.0, max_gap: float = 140.0) -> int:
+    """End index (exclusive) of a window ending at day ``end``, stretched over an observation gap.
+
+    When ``end`` falls inside a gap of the date axis longer than ``min_gap`` days (a cloud
+    season, lost dates), the window takes the first date after the gap too, for gaps up to
+    ``max_gap``: a fixed day window on a sparse series otherwise holds no observation of the
+    canopy. Dense series (gaps of a revisit or two) are unchanged.
+    """
+    i = int(np.searchsorted(days, end, side="right"))
+    if 0 < i < days.size and min_gap < days[i] - days[i - 1] <= max_gap:
+        return i + 1
+    return i
+
+
+def _water_spell_days(wet: npt.NDArray[np.bool_], ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32],
+                      max_link: float = 45.0) -> npt.NDArray[np.float32]:
+    """Longest span, in days, of successive clear dates that are all flooded and dark.
+
+    Two flooded dates further apart than ``max_link`` days do not make one spell (a cloud gap
+    hides whatever happened in between), so the span is a lower bound of the longest flood.
+    """
+    n_pix, n_t = wet.shape
+    start = np.full(n_pix, -1.0, dtype=_F32)
+    prev = np.full(n_pix, -1e9, dtype=_F32)
+    best = np.zeros(n_pix, dtype=_F32)
+    for t in range(n_t):
+        d = _F32(days[t])
+        w, o = wet[:, t], ok[:, t]
+        linked = w & (start >= 0) & (d - prev <= _F32(max_link))
+        start = np.where(o & ~w, _F32(-1.0), np.where(w & ~linked, d, start))
+        prev = np.where(w, d, prev)
+        best = np.maximum(best, np.where(w, d - start, _F32(0.0)))
+    return best
+
+
 def _growth_margin(
     nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, days: npt.NDArray[np.int32],
     p: OpticalRiceParams,
 ) -> tuple[npt.NDArray[np.float32], int]:
     """Growth-confirmation margin (>= 0 passes) of onsets at index ``t``, and the cycle's end index."""
     d0 = float(days[t])
-    i_grow = int(np.searchsorted(days, d0 + p.growth_days, side="right"))
-    i_cyc = int(np.searchsorted(days, d0 + p.peak_window_days, side="right"))
-    i_tr = int(np.searchsorted(days, d0 + p.trough_days, side="right"))
+    i_grow = _stretched_end(days, d0 + p.growth_days)
+    i_cyc = _stretched_end(days, d0 + p.peak_window_days)
+    i_tr = _stretched_end(days, d0 + p.trough_days)
     evi_max = masked_max(ev[:, t:i_cyc])  # includes the onset, so finite
     xiao = np.minimum(masked_max(ev[:, t + 1:i_grow]) - _F32(p.growth_ratio) * evi_max,
                       evi_max - _F32(p.min_peak_evi))
@@ -222,13 +288,18 @@ def _optical_kernel(
     out_ok = ok & ~in_cycle
     water_frac = fraction((out_ok & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).sum(axis=-1), n_valid)
     forest_frac = fraction((out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1), n_valid)
-    water = water_frac >= _F32(p.water_fraction)  # NaN (no valid obs) compares False
+    # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
+    # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
+    # so it is masked only when water dominates (``cycle_water_fraction``).
+    has_cycle = in_cycle.any(axis=-1)
+    water_limit = np.where(has_cycle, _F32(max(p.cycle_water_fraction, p.water_fraction)), _F32(p.water_fraction))
+    water = water_frac >= water_limit  # NaN (no valid obs) compares False
     forest = forest_frac >= _F32(p.forest_fraction)
     if p.shrub_lswi_min is not None:
         forest |= out_ok.any(axis=-1) & (~out_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
     masked = water | forest
     with np.errstate(invalid="ignore"):
-        mask_margin = np.minimum(_F32(p.water_fraction) - water_frac, _F32(p.forest_fraction) - forest_frac)
+        mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
 
     # Pass 2: seasons in time order (one per window with a calendar).
@@ -236,6 +307,50 @@ def _optical_kernel(
     for t, idx, growth in cands:
         seasons.offer(t, idx, growth / _F32(_SCORE_SCALE), window, doy, days)
     best, count, slots = seasons.best, seasons.count, seasons.slots
+
+    # Undated evidence: the one-line baseline's low and high NDVI, plus a flood signal seen on
+    # a dark date. On a sparse, cloudy series the flood and the canopy of one season are often
+    # further apart than any day window (gaps of 100+ days), so a paddy seen flooded once and
+    # green once is rice even when no dated onset can be confirmed; its season is undated.
+    # The canopy must follow a flooded date (within ``max_cycle_days``, gaps included): seasonal
+    # wetland greens up before its flood and stays bare after it.
+    with np.errstate(invalid="ignore"):
+        lo = (_F32(p.ndvi_low) - masked_min(nd)) / _F32(_SCORE_SCALE)
+        # LSWI > 0 too: a cloud shadow the mask missed darkens every band, and EVI ~ LSWI ~ 0
+        # passes Xiao's test by its tolerance T; standing water under a paddy has LSWI > 0.
+        wet = np.where(ok & (nd <= _F32(p.ndvi_trough_max)),
+                       np.minimum(ls + t_allow - np.minimum(ev, nd), ls / _F32(2.0)), _F32(-np.inf))
+        fl = wet.max(axis=-1, initial=_F32(-np.inf)) / _F32(_SCORE_SCALE)
+        last_wet = np.full(n_pix, -np.inf, dtype=_F32)
+        last_ok = np.full(n_pix, -np.inf, dtype=_F32)
+        between = np.zeros(n_pix, dtype=np.int32)
+        widest = np.zeros(n_pix, dtype=_F32)
+        canopy = np.full(n_pix, -np.inf, dtype=_F32)
+        for t in range(n_t):
+            d = _F32(days[t])
+            o = ok[:, t]
+            widest = np.where(o, np.maximum(widest, d - last_ok), widest)
+            # Only where the dated rule cannot follow the cycle: a cloud gap (no clear date for
+            # more than ``gap_days``) or fewer than two clear dates between the flood and the
+            # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
+            # young dryland crop, followed by its canopy, must not pass here).
+            hidden = (widest > _F32(p.gap_days)) | (between < 2)
+            canopy = np.where(o & (d - last_wet <= _F32(p.max_cycle_days)) & hidden,
+                              np.maximum(canopy, nd[:, t]), canopy)
+            wet_now = wet[:, t] >= 0
+            between = np.where(wet_now, 0, between + o).astype(np.int32)
+            widest = np.where(wet_now, _F32(0.0), widest)
+            last_wet = np.where(wet_now, d, last_wet)
+            last_ok = np.where(o, d, last_ok)
+        hi = (canopy - _F32(p.ndvi_high)) / _F32(_SCORE_SCALE)
+    # A paddy's flood lasts weeks; seasonal wetland and ponds stay flooded for months.
+    dur = (_F32(p.max_flood_days) - _water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)
+    undated = np.minimum.reduce([lo, hi, fl, dur, mask_margin]).astype(_F32)
+    undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
+    if p.undated_seasons and not n_windows:
+        add = (undated >= 0) & (count == 0) & ~masked
+        count = np.where(add, 1, count)
+        best = np.maximum(best, undated)
 
     score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
     qa = (np.where(n_window > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_OPTICAL, 0)

@@ -1,47 +1,58 @@
-"""Sentinel-1 VH rice rule: a flooding minimum followed by a backscatter rise (docs/science/rice.md#sentinel-1-vh-rule).
+"""Sentinel-1 VH rice rule: a flood, then a canopy, with evidence that degrades gracefully.
 
-Per pixel, in **linear power** (the contract of :mod:`agromap.sensors.s1`), compared in dB:
+Per pixel, in **linear power** (dB or undeclared input is converted or refused once, by
+:func:`agromap.sensors.s1.as_linear_power`), compared in dB:
 
-1. Values <= 0 or NaN are invalid. With ``smooth_days > 0`` each valid date is replaced by the
-   mean, in linear power, of the valid dates within ``+-smooth_days / 2`` (irregular dates are
-   fine). Then ``VH_db = 10 log10(VH)``.
+1. Values <= 0 or NaN are invalid. With ``smooth_days > 0`` each valid date is first replaced by
+   the mean, in linear power, of the valid dates within ``+-smooth_days / 2``. The *shape*
+   terms below read a second series smoothed over about three dates (+- the median revisit gap),
+   so that a single speckled or off-track date decides nothing.
 2. **Candidate minima** ``t_min``: without windows, every valid date that is the minimum of VH
-   within ``+-trough_halfwidth_days`` (30 d; the earliest one on ties); with season windows,
-   ``t_min = argmin VH`` inside each window (the §3.2 "argmin within [season_start, season_start
-   + planting_spread]").
-3. **Default rule** (published starting values, docs/science/rice.md#sentinel-1-vh-rule): rice if
-   ``VH_min_db <= -18``, the maximum of ``VH_db`` over ``[t_min + 30 d, t_min + 110 d]`` is
-   ``>= -16.5``, the rise ``VH_max_db - VH_min_db >= 5`` dB, and ``40 d <= t_max - t_min <= 100 d``;
-4. **and** not permanent water (``VH_p90_db < -20`` or a water frequency, the fraction of valid
-   dates with ``VH_db < -20``, ``>= 0.8``), **and** not built-up/forest (``VH_p10_db > -15`` with
-   low temporal variability, taken as an inter-decile range ``VH_p90_db - VH_p10_db < 3 dB``: a
-   robust spread measure whose order statistics are the same in linear power and in dB).
-   Percentiles interpolate linearly between order statistics in linear power.
-5. **Seasons**: passing minima are accepted in time order when at least ``min_season_days``
-   (80 d) after the previous accepted one (with windows: one per window). ``transplant_doy`` is
-   the calendar day of year of ``t_min`` (the flood minimum, effectively the transplanting date).
+   within ``+-trough_halfwidth_days`` (30 d); with season windows, the argmin inside each window.
+3. **Evidence of a season** at ``t_min``, each a margin in units of its own uncertainty
+   (``db_scale`` dB; days scaled by the local observation gaps), see :func:`_season_evidence`:
 
-``rice_score`` is ``logistic(m)`` of the best candidate's smallest margin, with dB margins in dB,
-day margins in units of 5 d and the water frequency in units of 0.1: above 0.5 means rice.
+   - ``depth``: ``VH_min_db <= vh_min_db`` (-18 dB) and ``rise``: the highest later value at
+     least ``rise_db`` (5 dB) above it -- the one-line baseline's evidence, kept;
+   - ``persistence``: the darker neighbouring pass (within 12 d) is below -16.5 dB too (a
+     paddy stays flooded over passes; an irrigation pulse or speckle does not);
+   - ``canopy``: the mean of the two highest later dates reaches ``vh_max_db`` (-16.5 dB);
+   - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) between
+     ``min_rise_days`` (20 d) and ``max_rise_days`` (100 d) after the minimum, the crossing being
+     an interval bounded by the observations around it, so a gap widens the tolerance instead of
+     failing the test;
+   - ``duration``: the dark spell around the minimum lasts less than ``max_flood_days`` (seasonal
+     wetland and ponds stay dark for months).
 
-Speckle: the rule expects a multi-temporal/spatial speckle filter upstream (§3.2 input). A
-single-look-like pixel with about 2 dB of speckle crosses -18 dB on some date by chance;
-:func:`boxcar_speckle_filter` is a simple spatial boxcar in linear power for rasters.
+   The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
+4. **Masks** (hard, as published, with a soft margin capping the score): permanent water
+   (``VH_p90_db < -20`` or water on >= 80 % of dates), built-up/forest (``VH_p10_db > -15``
+   and an inter-decile range below 3 dB).
+5. **Seasons**: passing minima are accepted in time order at least ``min_season_days`` (80 d)
+   apart (with windows: one per window); ``transplant_doy`` is the day of year of ``t_min``.
+
+``rice_score`` is ``logistic(m)`` of the best season's margin ``m``: above 0.5 means rice. The
+reasons for each term, with references, are in ``docs/rice_rules.md``.
+
+Speckle: a single-look pixel has several dB of speckle; average fields or filter rasters
+(:func:`boxcar_speckle_filter`, a spatial boxcar in linear power) before the rule.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
 from ..errors import ConfigError, InputError, MissingBandError
+from ..sensors.s1 import as_linear_power
 from .seasons import (
     LAYER_SPECS,
     QA_FOREST_BUILT,
@@ -55,6 +66,7 @@ from .seasons import (
     flatten_time,
     fraction,
     logistic,
+    masked_max,
     masked_min,
     prepare_series,
     resolve_windows,
@@ -71,7 +83,8 @@ _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 
 @dataclass(frozen=True)
 class SarRiceParams:
-    """Thresholds of the VH rule; defaults are the §3.2 starting values (calibrate per AOI)."""
+    """Thresholds and uncertainty scales of the VH rule (defaults: published starting values and
+    the scales argued in docs/rice_rules.md; calibrate per AOI)."""
 
     vh_min_db: float = -18.0
     """Flood minimum: ``VH_min_db <= vh_min_db`` (published range -22 ... -17.7)."""
@@ -83,16 +96,40 @@ class SarRiceParams:
     """The maximum is searched from ``t_min + rise_window_start_days`` ..."""
     rise_window_end_days: float = 110.0
     """... to ``t_min + rise_window_end_days``."""
-    min_rise_days: float = 40.0
-    """``t_max - t_min >= min_rise_days``."""
+    min_rise_days: float = 20.0
+    """Growth timing: VH reaches 70 % of its rise no sooner than this after the minimum (a
+    transplanted canopy needs weeks; a flood-irrigated orchard recovers at the next pass)."""
     max_rise_days: float = 100.0
-    """``t_max - t_min <= max_rise_days``."""
+    """... and no later than this (tillering to heading)."""
+    persistence_days: float = 12.0
+    """A paddy's flood (puddling to early tillering) lasts at least about two weeks, so a pass
+    within this many days of the minimum sees it too; farther passes say nothing."""
+    persistence_offset_db: float = 1.5
+    """The neighbouring pass counts as flooded when below ``vh_min_db + persistence_offset_db``
+    (-16.5 dB): by the second pass the seedlings or the drained mud already lift VH."""
+    rise_fraction: float = 0.7
+    """Growth timing is read when VH has covered this fraction of the way from the minimum to the
+    canopy level."""
+    timing_scale_days: float = 5.0
+    """Uncertainty of the growth timing, days, to which half the observation gap around the
+    crossing is added: sparse dates give a soft timing term, dense dates a sharp one."""
+    max_flood_days: float = 75.0
+    """The dark spell around the minimum (within 30 % of the rise, 1.5-3 dB, of it) lasts less than
+    this: a paddy's transplanting flood; seasonal wetland and ponds stay dark for months."""
+    duration_scale_days: float = 10.0
+    """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
+    db_scale: float = 1.0
+    """Uncertainty of the dB levels (speckle after filtering, incidence-angle offsets), dB: the
+    unit of the depth, rise, canopy and mask margins."""
     water_p90_db: float = -20.0
     """Permanent water when ``VH_p90_db < water_p90_db`` ..."""
     water_db: float = -20.0
     """... or when the fraction of dates with ``VH_db < water_db`` ..."""
     water_frequency: float = 0.8
     """... is ``>= water_frequency``."""
+    max_water_share: float = 0.5
+    """Soft term: the fraction of dates below ``water_db`` stays under this (ponds and water
+    bodies drained for a few weeks exceed it; a paddy's floods cover 10-35 % of a year)."""
     built_p10_db: float = -15.0
     """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
     built_range_db: float = 3.0
@@ -115,6 +152,8 @@ class SarRiceParams:
                               f"{self.rise_window_start_days} and {self.rise_window_end_days}.")
         if not self.min_rise_days <= self.max_rise_days:
             raise ConfigError(f"min_rise_days {self.min_rise_days} exceeds max_rise_days {self.max_rise_days}.")
+        if min(self.timing_scale_days, self.duration_scale_days, self.db_scale, self.max_flood_days) <= 0:
+            raise ConfigError("timing_scale_days, duration_scale_days, db_scale and max_flood_days must be > 0.")
         if self.smooth_days < 0 or self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
             raise ConfigError("smooth_days must be >= 0, trough_halfwidth_days and min_season_days > 0.")
 
@@ -176,6 +215,140 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
     return cand
 
 
+def _flood_run_days(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
+                    level_before: npt.NDArray[np.float32],
+                    level_after: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Days spanned by the run of valid dates at or below a level around date ``t``.
+
+    The level is ``level_before`` on the dates before ``t`` and ``level_after`` after it.
+    Invalid dates neither extend nor break a run (a missing pass says nothing), and one bright
+    date inside a run does not end it (speckle, or the other track's incidence offset): two in a
+    row do. The span between the first and the last dark date is a lower bound of the duration.
+    """
+    n_pix, n_t = db.shape
+    first = np.full(n_pix, days[t], dtype=np.int64)
+    last = first.copy()
+    for step, stop, level in ((-1, -1, level_before), (1, n_t, level_after)):
+        going = np.ones(n_pix, dtype=bool)
+        bright = np.zeros(n_pix, dtype=np.int8)
+        for j in range(t + step, stop, step):
+            v = db[:, j]
+            ok = ~np.isnan(v)
+            dark = ok & (v <= level)
+            bright = np.where(dark, 0, np.where(ok, bright + 1, bright)).astype(np.int8)
+            going &= bright < 2
+            if step < 0:
+                first = np.where(going & dark, days[j], first)
+            else:
+                last = np.where(going & dark, days[j], last)
+            if not going.any():
+                break
+    return (last - first).astype(_F32)
+
+
+def _season_evidence(
+    db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], last_valid: npt.NDArray[np.intp],
+    next_valid: npt.NDArray[np.intp], db_next: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
+    gap: npt.NDArray[np.float32], p: SarRiceParams,
+) -> dict[str, npt.NDArray[np.float32]]:
+    """Margins, in units of their uncertainty, of a flood minimum at date ``t`` (rows of ``db``).
+
+    ``db`` is the series in dB, ``sm`` the same smoothed over about three dates (in linear power).
+    The baseline's evidence comes from ``db``: ``depth`` (the minimum below ``vh_min_db``) and
+    ``rise`` (the largest later value at least ``rise_db`` above it). The shape comes from ``sm``,
+    so one speckled date decides nothing: ``persistence`` (the darker neighbouring date within
+    ``persistence_days`` below ``vh_min_db + persistence_offset_db`` too: a flood seen on more than one pass), ``canopy`` (the highest later level above
+    ``vh_max_db``), ``timing`` (the date the level crosses 70 % of the way from the minimum to
+    the canopy: an interval bounded by the valid dates on either side, against [``min_rise_days``,
+    ``max_rise_days``], in units of ``timing_scale_days`` plus half that interval) and
+    ``duration`` (the dark spell around the minimum: after it below the midpoint between the
+    minimum and the canopy, before it below a quarter of the way, against ``max_flood_days``, in units of ``duration_scale_days`` plus half the local
+    revisit gap).
+    """
+    n_pix, n_t = db.shape
+    d0 = float(days[t])
+    vmin = db[:, t]
+    smin = sm[:, t]
+    # The search end is stretched by the revisit gap there: a missing pass near the end of the
+    # window must not hide the canopy.
+    b0 = int(np.searchsorted(days, d0 + p.rise_window_end_days, side="right"))
+    b = int(np.searchsorted(days, d0 + p.rise_window_end_days + float(gap[min(b0, n_t - 1)]), side="right"))
+    depth = (_F32(p.vh_min_db) - vmin) / _F32(p.db_scale)
+    # A paddy stays flooded over more than one pass; one dark date (an irrigation pulse, speckle)
+    # is not a flood: the darker of the neighbouring valid dates must be dark too. Only passes
+    # within persistence_days can be expected to see the same flood; with a sparser revisit the
+    # term is unobservable and does not vote.
+    rows = np.arange(n_pix)
+    prev_i = last_valid[:, max(t - 1, 0)] if t > 0 else np.full(n_pix, t, dtype=np.intp)
+    next_i = next_valid[:, min(t + 1, n_t - 1)] if t + 1 < n_t else np.full(n_pix, t, dtype=np.intp)
+    near, edge = [], np.zeros(n_pix, dtype=bool)
+    for k in (prev_i, next_i):
+        v = db[rows, k]
+        edge |= (k == t) | np.isnan(v)  # the series ends here: the flood may go on unseen
+        close = (k != t) & (np.abs(days[k].astype(np.int64) - int(d0)) <= p.persistence_days) & ~np.isnan(v)
+        near.append(np.where(close, v, _F32(np.inf)))
+    second = np.minimum(near[0], near[1])
+    persist = np.where(np.isfinite(second) & ~edge, (_F32(p.vh_min_db + p.persistence_offset_db) - second) / _F32(p.db_scale),
+                       _F32(np.nan))
+    if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
+        nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
+        return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan}
+    vmax = masked_max(db[:, t + 1:b])
+    # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
+    # is not a canopy; one short peak between a flood and a harvest still is).
+    top = np.sort(np.where(np.isnan(db[:, t + 1:b]), _F32(-np.inf), db[:, t + 1:b]), axis=-1)[:, -2:]
+    top = np.where(np.isfinite(top), top, top[:, -1:])
+    canopy = _to_db(np.mean(_F32(10.0) ** (top / _F32(10.0)), axis=-1).astype(_F32))
+    seen = np.isfinite(vmax) & np.isfinite(canopy)
+    span = np.where(seen, canopy - smin, _F32(0.0))
+    # The crossing is read on the unsmoothed dates (smoothing would delay it by a pass), and
+    # holds only when the next valid date stays within db_scale of the level (no speckle spike).
+    level = vmin + _F32(p.rise_fraction) * np.where(seen, canopy - vmin, _F32(0.0))
+    raw = db[:, t + 1:b]
+    follow = db_next[:, t + 1:b]
+    reach = (raw >= level[:, None]) & ~(follow < (level - _F32(p.db_scale))[:, None])
+    reach[:, -1] |= ~reach.any(axis=-1) & seen  # never held: the last date in the window bounds it
+    j = reach.argmax(axis=-1) + t + 1
+    upper = days[j].astype(_F32) - _F32(d0)
+    lower = days[last_valid[np.arange(n_pix), j - 1]].astype(_F32) - _F32(d0)
+    spread = _F32(p.timing_scale_days) + _F32(0.5) * (upper - lower)
+    timing = np.minimum((upper - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
+    # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
+    # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
+    run = _flood_run_days(sm, days, t, smin + _F32(0.25) * span, smin + _F32(0.5) * span)
+    duration = (_F32(p.max_flood_days) - run) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[t])
+    with np.errstate(invalid="ignore"):
+        return {
+            "depth": depth,
+            "persistence": persist,
+            "rise": np.where(seen, (vmax - vmin - _F32(p.rise_db)) / _F32(p.db_scale), _F32(-np.inf)),
+            "canopy": np.where(seen, (canopy - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf)),
+            "timing": np.where(seen, timing, _F32(np.nan)).astype(_F32),
+            "duration": np.where(seen, duration, _F32(np.nan)).astype(_F32),
+        }
+
+
+def _local_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+    """Median, over pixels, of the gap between valid observations around each date (days)."""
+    n_t = days.size
+    if n_t < 2:
+        return np.zeros(n_t, dtype=_F32)
+    # The date axis is shared; per-pixel invalid dates are rare in SAR, so one revisit profile
+    # per block (the median over pixels of the gap to the next valid date) is the density.
+    nxt = np.full(ok.shape, np.nan, dtype=_F32)
+    following = np.full(ok.shape[0], np.nan, dtype=_F32)
+    for k in range(n_t - 1, -1, -1):
+        nxt[:, k] = following - _F32(days[k])
+        following = np.where(ok[:, k], _F32(days[k]), following)
+    back = np.concatenate([[np.nan], np.diff(days).astype(_F32)])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no valid date there
+        fwd = np.nanmedian(np.where(ok, nxt, np.nan), axis=0)
+    gap = np.where(np.isnan(fwd), back, fwd)
+    gap = np.where(np.isnan(gap), np.nanmedian(np.diff(days)), gap)
+    return gap.astype(_F32)
+
+
 def _sar_kernel(
     vh: npt.NDArray[Any], *, days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16],
     window: npt.NDArray[np.int8], n_windows: int, p: SarRiceParams,
@@ -192,6 +365,9 @@ def _sar_kernel(
     in_win = window >= 0 if n_windows else np.ones(n_t, dtype=bool)
     n_window = (ok & in_win).sum(axis=-1)
     db = _to_db(lin)
+    gap = _local_gap(ok, days)
+    # The shape terms read a series smoothed over about three dates (+- the median revisit).
+    sm = _to_db(_smooth(lin, days, float(np.median(gap)) * 1.01)) if n_t > 2 else db
 
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
     srt = np.sort(lin, axis=-1)
@@ -200,41 +376,42 @@ def _sar_kernel(
     water = (p90 < _F32(p.water_p90_db)) | (water_freq >= _F32(p.water_frequency))
     spread = p90 - p10
     built = (p10 > _F32(p.built_p10_db)) & (spread < _F32(p.built_range_db))
-    masked = water | built
     with np.errstate(invalid="ignore"):
-        mask_margin = np.minimum.reduce([
-            p90 - _F32(p.water_p90_db),
-            (_F32(p.water_frequency) - water_freq) / _F32(_FREQ_SCALE),
-            np.maximum(_F32(p.built_p10_db) - p10, spread - _F32(p.built_range_db)),
-        ])
-    mask_margin = np.where(np.isnan(mask_margin), _F32(-np.inf), mask_margin).astype(_F32)
+        not_water = np.minimum((p90 - _F32(p.water_p90_db)) / _F32(p.db_scale),
+                               (_F32(p.water_frequency) - water_freq) / _F32(_FREQ_SCALE))
+        not_built = np.maximum(_F32(p.built_p10_db) - p10, spread - _F32(p.built_range_db)) / _F32(p.db_scale)
+    # Hard masks stay hard (the published rule); their soft margins cap the confidence.
+    # Open water on most dates is a pond or a water body, even when it was drained once: a
+    # paddy, triple-cropped included, is under open water for well under half of the year.
+    with np.errstate(invalid="ignore"):
+        not_pond = (_F32(p.max_water_share) - water_freq) / _F32(_FREQ_SCALE)
+    mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
+    mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
+
+    idx_t = np.where(ok, np.arange(n_t)[None, :], -1)
+    last_valid = np.maximum.accumulate(idx_t, axis=-1)
+    last_valid = np.where(last_valid < 0, 0, last_valid).astype(np.intp)
+    idx_n = np.where(ok, np.arange(n_t)[None, :], n_t)
+    next_valid = np.minimum.accumulate(idx_n[:, ::-1], axis=-1)[:, ::-1]
+    next_valid = np.where(next_valid >= n_t, n_t - 1, next_valid).astype(np.intp)
+    # db_next[:, k]: the value of the next valid date after k (NaN at the end of the series).
+    after = np.concatenate([next_valid[:, 1:], np.full((n_pix, 1), n_t - 1, np.intp)], axis=-1)
+    db_next = np.take_along_axis(db, after, axis=-1)
+    db_next[:, -1] = np.nan
+    db_next = np.where(after > np.arange(n_t)[None, :], db_next, _F32(np.nan)).astype(_F32)
 
     cand = _candidates(db, days, window, n_windows, p) & in_win[None, :]
-    seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days, mask_margin, masked)
+    seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days,
+                          np.full(n_pix, np.inf, dtype=_F32), np.zeros(n_pix, dtype=bool))
     for t in range(n_t):
         idx = np.flatnonzero(cand[:, t])
         if idx.size == 0:
             continue
-        d0 = float(days[t])
-        a = int(np.searchsorted(days, d0 + p.rise_window_start_days, side="left"))
-        b = int(np.searchsorted(days, d0 + p.rise_window_end_days, side="right"))
-        vmin = db[idx, t]
-        seg = np.where(ok[idx, a:b], db[idx, a:b], _F32(-np.inf))
-        vmax = seg.max(axis=-1, initial=_F32(-np.inf))
-        if b > a:
-            t_max = days[a:b][seg.argmax(axis=-1)].astype(_F32)  # first maximum
-        else:
-            t_max = np.full(idx.size, np.nan, dtype=_F32)
-        dt = np.where(np.isfinite(vmax), t_max - _F32(d0), _F32(np.nan))
-        with np.errstate(invalid="ignore"):
-            margins = np.minimum.reduce([
-                _F32(p.vh_min_db) - vmin,
-                vmax - _F32(p.vh_max_db),
-                vmax - vmin - _F32(p.rise_db),
-                np.minimum(dt - _F32(p.min_rise_days), _F32(p.max_rise_days) - dt) / _F32(_DAY_SCALE),
-            ])
-        margins = np.where(np.isnan(margins), _F32(-np.inf), margins).astype(_F32)
-        seasons.offer(t, idx, margins, window, doy, days)
+        ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p)
+        # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
+        z = np.stack([np.where(np.isnan(v), _F32(np.inf), v) for v in ev.values()], axis=-1).min(axis=-1)
+        z = np.minimum(z, mask_z[idx])
+        seasons.offer(t, idx, z.astype(_F32), window, doy, days)
     best, count, slots = seasons.best, seasons.count, seasons.slots
 
     score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
@@ -243,18 +420,15 @@ def _sar_kernel(
     return finish_outputs(lead, n_valid, count, slots, score, n_window, qa)
 
 
-def _vh(obj: xr.Dataset | xr.DataArray) -> xr.DataArray:
+def _vh(obj: xr.Dataset | xr.DataArray, units: str) -> xr.DataArray:
     vh = obj
     if isinstance(obj, xr.Dataset):
-        if "vh" not in obj:
+        name = "vh" if "vh" in obj else ("vh_db" if "vh_db" in obj else None)
+        if name is None:
             raise MissingBandError(
-                f"the SAR rice rule needs a 'vh' variable (linear power); got {sorted(map(str, obj.data_vars))}. "
-                "Convert dB with agromap.sensors.s1.to_linear(vh_db)."
+                f"the SAR rice rule needs a 'vh' variable (linear power or dB); got {sorted(map(str, obj.data_vars))}."
             )
-        vh = obj["vh"]
-    if str(vh.attrs.get("units", "")).lower() == "db" or str(vh.name or "").endswith("_db"):
-        raise InputError(f"{vh.name!r} is in dB; the SAR rule takes linear power. "
-                         "Convert with agromap.sensors.s1.to_linear(vh_db).")
+        vh = obj[name]
     return vh
 
 
@@ -263,21 +437,27 @@ def sar_rice_rule(
     params: SarRiceParams | None = None,
     *,
     windows: str | Sequence[SeasonWindow] | None = None,
+    units: Literal["auto", "linear", "db"] = "auto",
 ) -> xr.Dataset:
     """Label-free paddy rice map and transplanting dates from a Sentinel-1 VH time series.
 
     Parameters
     ----------
     vh : xarray.DataArray or xarray.Dataset
-        VH backscatter in **linear power** (float, NaN or <= 0 = nodata), dims ``(time, y, x)``
-        or ``(time, point)`` (any dims with ``time``), numpy or dask; or a Dataset with ``vh``.
-        One orbit track, speckle-filtered (see :func:`boxcar_speckle_filter`). Irregular,
-        unsorted or missing dates are fine; duplicated dates are an error.
+        VH backscatter in linear power or dB (see ``units``; NaN = nodata), dims
+        ``(time, y, x)`` or ``(time, point)`` (any dims with ``time``), numpy or dask; or a
+        Dataset with ``vh`` (or ``vh_db``). Preferably speckle-filtered (see
+        :func:`boxcar_speckle_filter`). Irregular, unsorted or missing dates and mixed orbit
+        tracks are fine; duplicated dates are an error.
     params : SarRiceParams, optional
         Thresholds (defaults: docs/science/rice.md#sentinel-1-vh-rule starting values).
     windows : str or sequence of SeasonWindow, optional
         Season windows in which to search ``t_min`` (a crop-calendar name or windows); ``None``
         takes every local VH minimum as a candidate.
+    units : {"auto", "linear", "db"}
+        Units of ``vh``. ``auto`` (default) reads the ``units`` attribute ("dB", "1"/"linear")
+        or a ``_db`` name, and when they say nothing decides from the values (mostly negative:
+        dB; mostly in (0, 1]: linear power). A declaration is checked against the values.
 
     Returns
     -------
@@ -292,8 +472,11 @@ def sar_rice_rule(
     ------
     MissingBandError
         A Dataset without ``vh``.
+    SarUnitsError
+        At compute: the values contradict the declared units, or look like neither unit
+        (amplitude, DN); never a silent map of nodata.
     InputError
-        ``vh`` declared in dB; no ``time`` dimension; duplicated dates.
+        No ``time`` dimension; duplicated dates.
 
     References
     ----------
@@ -301,7 +484,7 @@ def sar_rice_rule(
     """
     p = params if params is not None else SarRiceParams()
     win = resolve_windows(windows)
-    arr = prepare_series(_vh(vh), "sar_rice_rule input")
+    arr = prepare_series(as_linear_power(_vh(vh, units), units), "sar_rice_rule input")
     days, doy = time_axis(arr["time"].values)
     kwargs = {"days": days, "doy": doy, "window": window_index(doy, win), "n_windows": len(win), "p": p}
     attrs = {"algorithm": "s1-vh-min-rise-multiseason", "rice_rule": "sar",

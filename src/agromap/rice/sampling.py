@@ -32,7 +32,12 @@ from ..io.write import atomic_write_text
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["SamplingError", "stratified_sample", "write_geojson"]
+__all__ = ["SamplingError", "REFERENCE_COLUMN", "stratified_sample", "write_geojson"]
+
+#: The reference-class column of a sample: written empty by :func:`stratified_sample` (and
+#: ``agromap rice-sample``), filled by the interpreters, read by the pipeline's accuracy step
+#: (``reference_field`` of a rice layer defaults to it).
+REFERENCE_COLUMN = "reference"
 
 _U64 = np.uint64
 
@@ -150,7 +155,8 @@ def stratified_sample(
         One row per point in random order, EPSG:4326 point geometry at the pixel centre, columns
         ``sample_id`` (1..n), ``map_class`` (int), [``map_class_name``], ``row``, ``col`` (pixel
         indices), ``x``, ``y`` (map CRS), ``map_crs``, ``lon``, ``lat``, and an empty
-        ``reference_class`` to fill in. ``attrs["stratum_pixels"]`` holds the pixel count of each
+        :data:`REFERENCE_COLUMN` (``reference``) to fill in (1 rice, 0 other), the column the
+        accuracy step of the pipeline reads. ``attrs["stratum_pixels"]`` holds the pixel count of each
         requested class, ``attrs["seed"]`` the seed.
 
     Raises
@@ -209,7 +215,7 @@ def stratified_sample(
         table["map_class_name"] = [class_names.get(int(v), str(int(v))) for v in values]
     table.update(
         row=rows, col=cols, x=xs, y=ys, map_crs=crs_name(gbox.crs), lon=np.asarray(lon), lat=np.asarray(lat),
-        reference_class=np.full(values.size, None, dtype=object),
+        **{REFERENCE_COLUMN: np.full(values.size, None, dtype=object)},
     )
     out = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     out.attrs["stratum_pixels"] = {int(c): int(h) for c, h in zip(classes, counts)}

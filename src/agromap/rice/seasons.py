@@ -109,15 +109,16 @@ CROP_CALENDARS: Mapping[str, tuple[SeasonWindow, ...]] = MappingProxyType({
 
 
 def resolve_windows(windows: str | Sequence[SeasonWindow] | None) -> tuple[SeasonWindow, ...]:
-    """``None`` -> no windows; a calendar name -> :data:`CROP_CALENDARS` entry; else the windows."""
+    """``None`` -> no windows; a calendar name -> :data:`CROP_CALENDARS` or
+    :func:`agromap.rice.calendars.calendar_windows` entry; else the windows."""
     if windows is None:
         return ()
     if isinstance(windows, str):
-        try:
+        if windows in CROP_CALENDARS:
             return CROP_CALENDARS[windows]
-        except KeyError:
-            raise ConfigError(f"unknown crop calendar {windows!r}; known: {sorted(CROP_CALENDARS)}, "
-                              "or pass a sequence of SeasonWindow(start_doy, end_doy, name).") from None
+        from .calendars import calendar_windows  # the regional table (agromap.rice.calendars)
+
+        return calendar_windows(windows)
     out = tuple(windows)
     if not all(isinstance(w, SeasonWindow) for w in out):
         raise ConfigError("windows must be SeasonWindow objects, e.g. (SeasonWindow(152, 243, 'kharif'),).")
@@ -395,12 +396,34 @@ def _align_labels(labels: xr.DataArray | npt.ArrayLike, pred: xr.DataArray) -> n
     return arr
 
 
+def _tuning_method(base_params: Any, grid: Mapping[str, Sequence[Any]], rule_kwargs: Mapping[str, Any]) -> RuleMethod:
+    """The rule to tune, from the type of ``base_params`` or else from the grid's field names."""
+    if "method" in rule_kwargs:
+        raise ConfigError("tune_thresholds takes the rule from base_params (OpticalRiceParams or SarRiceParams), "
+                          "not from a 'method' argument; pass base_params=SarRiceParams() to tune the SAR rule.")
+    kinds = {m: _rule(m)[1] for m in ("optical", "sar")}
+    if base_params is not None:
+        for m, cls in kinds.items():
+            if isinstance(base_params, cls):
+                return m  # type: ignore[return-value]
+        raise ConfigError(f"base_params must be OpticalRiceParams or SarRiceParams, got {type(base_params).__name__}.")
+    fields = {m: {f.name for f in dataclasses.fields(cls)} for m, cls in kinds.items()}
+    matches = [m for m in kinds if grid and set(grid) <= fields[m]]
+    if len(matches) == 1:
+        return matches[0]  # type: ignore[return-value]
+    if not matches:
+        raise ConfigError(f"grid keys {sorted(grid) or '(none)'} are not OpticalRiceParams fields nor SarRiceParams "
+                          f"fields (the grid tunes one rule); OpticalRiceParams has {sorted(fields['optical'])}, "
+                          f"SarRiceParams has {sorted(fields['sar'])}.")
+    raise ConfigError(f"grid keys {sorted(grid)} exist in both rules' parameters; say which rule to tune with "
+                      "base_params=OpticalRiceParams() or base_params=SarRiceParams().")
+
+
 def tune_thresholds(
     series: xr.Dataset | xr.DataArray,
     labels: xr.DataArray | npt.ArrayLike,
     grid: Mapping[str, Sequence[Any]],
     *,
-    method: RuleMethod = "optical",
     base_params: Any = None,
     metric: str = "f1",
     **rule_kwargs: Any,
@@ -422,8 +445,10 @@ def tune_thresholds(
     grid : mapping of str to sequence
         Field name of :class:`OpticalRiceParams` / :class:`SarRiceParams` -> values to try,
         e.g. ``{"flood_t": [0.0, 0.05, 0.10]}``.
-    method : {"optical", "sar"}
     base_params : OpticalRiceParams or SarRiceParams, optional
+        The starting thresholds. **Their type chooses the rule** (optical or SAR), so the rule
+        and its parameters can never disagree. Without it, the rule is the one whose fields the
+        grid names (an error when the grid names only fields both rules have).
     metric : {"f1", "balanced_accuracy"}
         The selection score; ties go to the other score, then to the combination with the
         fewest values differing from ``base_params``, then to the first in grid order.
@@ -441,13 +466,14 @@ def tune_thresholds(
     Examples
     --------
     >>> best, table = tune_thresholds(points, points["label"], {"flood_t": [0.0, 0.05, 0.10]})  # doctest: +SKIP
+    >>> best, table = tune_thresholds(s1_points, s1_points["label"], {"vh_min_db": [-20, -18]},
+    ...                               base_params=SarRiceParams(rise_db=4.0))  # doctest: +SKIP
     """
     import pandas as pd
 
+    method = _tuning_method(base_params, grid, rule_kwargs)
     rule, cls = _rule(method)
     base = base_params if base_params is not None else cls()
-    if not isinstance(base, cls):
-        raise ConfigError(f"base_params must be a {cls.__name__} for method {method!r}, got {type(base).__name__}.")
     if metric not in ("f1", "balanced_accuracy"):
         raise ConfigError(f"metric {metric!r} is not 'f1' or 'balanced_accuracy'.")
     fields = {f.name for f in dataclasses.fields(cls)}

@@ -18,7 +18,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -68,7 +70,9 @@ def scene_config(name: str) -> SceneConfig:
         raise ConfigError(f"unknown scene {name!r}; choose one of {', '.join(SCENE_NAMES)}.") from None
 
 
-def _stack(func, args, n_vars, n_time, size, chunk, time_chunk, name):  # type: ignore[no-untyped-def]
+def _stack(func: Callable[..., np.ndarray], args: tuple[Any, ...], n_vars: int, n_time: int, size: int,
+           chunk: int, time_chunk: int | None, name: str) -> da.Array:
+    """A lazy ``(n_vars, time, y, x)`` float32 array rendered block by block by ``func``."""
     sp = da.core.normalize_chunks((chunk, chunk), (size, size))
     tch = da.core.normalize_chunks((time_chunk or max(n_time, 1),), (n_time,))[0]
     return da.map_blocks(func, *args, chunks=((n_vars,), tch, *sp), dtype=np.float32,

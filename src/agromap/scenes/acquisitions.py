@@ -81,26 +81,18 @@ def _max_gap(dates: list[str]) -> int:
 def _draw(cfg: Any, seed: int, attempt: int) -> tuple[S2Date, ...]:
     start, end = _days(cfg)
     plan = cfg.s2
-    out = []
-    d = start + _dt.timedelta(days=int(uniform(hash_keys(seed, _S_S2, attempt)) * plan.revisit))
-    i = 0
-    while d <= end:
-        h = hash_keys(seed, _S_S2, attempt, i)
-        u1, u2, u3, u4, u5 = (float(uniform(h, k)) for k in range(1, 6))
-        pc, pw = plan.clear_prob[d.month - 1], plan.whole_prob[d.month - 1]
-        if u1 < pc:
-            cover = 0.08 * u2
-        elif u1 < pc + pw:
-            cover = 1.0
-        else:
-            cover = 0.12 + 0.85 * u2
-        haze = 0.05 + 0.15 * u4 if u3 < plan.haze_prob and cover < 1.0 else 0.0
-        delivered = cover <= plan.max_cover or (cover >= 1.0 and u5 < plan.keep_whole)
-        if delivered:
-            out.append(S2Date(d.isoformat(), cover, haze))
-        d += _dt.timedelta(days=plan.revisit)
-        i += 1
-    return tuple(out)
+    first = start.toordinal() + int(uniform(hash_keys(seed, _S_S2, attempt)) * plan.revisit)
+    ords = np.arange(first, end.toordinal() + 1, plan.revisit)
+    i = np.arange(ords.size)
+    h = hash_keys(seed, _S_S2, attempt, i)
+    u1, u2, u3, u4, u5 = (uniform(h, k) for k in range(1, 6))
+    months = np.array([_dt.date.fromordinal(int(o)).month for o in ords]) - 1
+    pc, pw = np.asarray(plan.clear_prob)[months], np.asarray(plan.whole_prob)[months]
+    cover = np.where(u1 < pc, 0.08 * u2, np.where(u1 < pc + pw, 1.0, 0.12 + 0.85 * u2))
+    haze = np.where((u3 < plan.haze_prob) & (cover < 1.0), 0.05 + 0.15 * u4, 0.0)
+    delivered = (cover <= plan.max_cover) | ((cover >= 1.0) & (u5 < plan.keep_whole))
+    return tuple(S2Date(_dt.date.fromordinal(int(o)).isoformat(), float(c), float(z))
+                 for o, c, z, keep in zip(ords, cover, haze, delivered, strict=True) if keep)
 
 
 @functools.lru_cache(maxsize=64)

@@ -48,6 +48,8 @@ class S2Plan:
     """Accepted range of the longest gap (days) between consecutive clear dates."""
     haze_prob: float = 0.15
     """Probability of thin haze on a date (flagged by SCL only where thick)."""
+    scl_misses: bool = True
+    """SCL misses thin cloud fringes and the rim of cloud shadows (False: it flags them all)."""
     cloud_scale: int = 40
 
 
@@ -103,17 +105,19 @@ SCENES: dict[str, SceneConfig] = {
     "clean_delta": SceneConfig(
         name="clean_delta",
         description="Easy reference: one or two transplanted rice seasons, upland crops, forest, "
-        "towns and ponds; frequent clear Sentinel-2 dates, one 12-day Sentinel-1 track without gaps.",
+        "towns and ponds; frequent clear Sentinel-2 dates with every cloud and shadow flagged, one "
+        "12-day Sentinel-1 track without gaps, no heavy-rain puddles, no mixed pixels.",
         year=2023, start="2023-01-01", end="2023-12-31",
         cover_fractions=((L.RICE, 0.45), (L.DRYLAND, 0.20), (L.FALLOW, 0.05), (L.FOREST, 0.12),
                          (L.BUILT_UP, 0.10), (L.WATER, 0.08)),
         rice_windows=((10, 40), (170, 200)),
         rice_patterns=((0.5, (0, 1)), (0.5, (1,))),
         rice_length=(95, 110),
+        n_rain_events=0,
         edge_mix=0.0,
         s1=S1Plan(revisit=12, orbits=(("ascending", 3, 0.0),), missing=0.0),
         s2=S2Plan(clear_prob=(0.7,) * 12, whole_prob=(0.1,) * 12, n_clear=(25, 60), max_gap=(0, 45),
-                  haze_prob=0.0),
+                  haze_prob=0.0, scl_misses=False),
     ),
     "monsoon_sparse_optical": SceneConfig(
         name="monsoon_sparse_optical",

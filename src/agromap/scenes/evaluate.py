@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..errors import AgromapError
 from . import SCENE_NAMES, Scene, make_scene
 from .landscape import RICE_CODES
 
@@ -76,6 +77,8 @@ def _self_trained(rule: str) -> Callable[[Scene, dict[str, Any]], xr.Dataset]:
     def run(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
         from ..rice.self_trained import self_trained_rice_map  # type: ignore[import-not-found]
 
+        if rule == "both":  # pseudo-labels where both rules agree, features from both sensors
+            return self_trained_rice_map(sc.s2, sar=inputs["s1"], rule="both")
         ds = inputs["s1"] if rule == "sar" else sc.s2
         return self_trained_rice_map(ds, rule=rule)
 
@@ -105,7 +108,7 @@ def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
          "block_id": ("sample", np.arange(pick.size))},
         coords={"feature": feats["feature"].values},
     ).assign_attrs({k: v for k, v in feats.attrs.items() if k in ("band_scaling", "feature_spec")})
-    model = train(samples, TrainSpec(n_estimators=100, group_by="label", n_splits=3))
+    model = train(samples, TrainSpec(n_estimators=int(inputs["n_trees"]), group_by="label", n_splits=3))
     out = predict(model, feats)
     exclude = np.zeros(rice.size, dtype=bool)
     exclude[pick] = True
@@ -125,12 +128,16 @@ def _m_sar_baseline(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     return sar_baseline(inputs["s1"]["vh"]).to_dataset(name="rice_class")
 
 
-def _self_trained_available() -> bool:
+def _self_trained_rules() -> tuple[str, ...]:
+    """The rules the installed self-trained map accepts (none when the module is absent)."""
     try:
-        from ..rice import self_trained  # noqa: F401
+        from ..rice.self_trained import self_trained_rice_map
     except ImportError:
-        return False
-    return True
+        return ()
+    import inspect
+
+    both = "sar" in inspect.signature(self_trained_rice_map).parameters
+    return ("optical", "sar", "both") if both else ("optical", "sar")
 
 
 def methods() -> dict[str, Callable[[Scene, dict[str, Any]], xr.Dataset]]:
@@ -139,9 +146,8 @@ def methods() -> dict[str, Callable[[Scene, dict[str, Any]], xr.Dataset]]:
         "optical_rule": _m_optical_rule,
         "sar_rule": _m_sar_rule,
     }
-    if _self_trained_available():
-        out["self_trained_optical"] = _self_trained("optical")
-        out["self_trained_sar"] = _self_trained("sar")
+    for rule in _self_trained_rules():
+        out[f"self_trained_{rule}"] = _self_trained(rule)
     out["supervised"] = _m_supervised
     out["optical_baseline"] = _m_optical_baseline
     out["sar_baseline"] = _m_sar_baseline
@@ -185,7 +191,8 @@ def evaluate_map(out: xr.Dataset, truth: xr.Dataset, cover_names: dict[int, str]
     Returns
     -------
     dict
-        ``oa``, ``rice_f1``, ``precision``, ``recall``, ``nodata`` (share of pixels without a
+        ``oa``, ``rice_f1``, ``precision``, ``recall``, ``oa_interior`` (OA without the mixed
+        pixels at field edges), ``nodata`` (share of pixels without a
         decision), ``fp_rate`` (per non-rice cover name: share mapped as rice), ``n_pixels``
         and, when ``out`` has ``transplant_doy``, ``transplant_mae_days`` and
         ``transplant_matched`` (share of true seasons matched within 30 days).
@@ -203,6 +210,8 @@ def evaluate_map(out: xr.Dataset, truth: xr.Dataset, cover_names: dict[int, str]
         "oa": float((pred == ref).mean()),
         "rice_f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
         "precision": prec, "recall": rec,
+        "oa_interior": float((pred == ref)[~np.asarray(truth.edge.values)[keep]].mean())
+        if "edge" in truth and (~np.asarray(truth.edge.values)[keep]).any() else None,
         "nodata": float((cls[keep] == 255).mean()),
         "n_pixels": int(keep.sum()),
         "fp_rate": {cover_names[c]: float(pred[cover == c].mean())
@@ -219,11 +228,13 @@ def evaluate_map(out: xr.Dataset, truth: xr.Dataset, cover_names: dict[int, str]
 
 
 def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed: int = 0, speckle: int = 5,
-                  n_labels: int = 50, only: Sequence[str] | None = None,
+                  n_labels: int = 50, n_trees: int = 100, only: Sequence[str] | None = None,
                   log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run every method on every scene and score it. Returns the JSON-ready results.
 
-    A method that raises is recorded with its error (``"error"``) and the run goes on.
+    A method that refuses the input with an :class:`~agromap.errors.AgromapError` (e.g. too few
+    confident pixels for self-training) is recorded as ``"refused"``; any other exception as
+    ``"error"`` with its traceback; the run goes on either way.
     """
     runners = methods()
     if only:
@@ -236,7 +247,7 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
         s1 = _sar_input(sc, speckle).compute()
         s2 = sc.s2.compute()
         sc = Scene(sc.name, sc.description, s2, sc.s1, truth, sc.cover_names, sc.config)
-        inputs = {"s1": s1, "truth": truth, "n_labels": n_labels, "seed": seed}
+        inputs = {"s1": s1, "truth": truth, "n_labels": n_labels, "n_trees": n_trees, "seed": seed}
         log(f"{name}: scene rendered in {time.perf_counter() - t0:.1f} s "
             f"({s1.sizes['time']} S1 dates, {s2.sizes['time']} S2 dates)")
         for method, run in runners.items():
@@ -249,15 +260,19 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
                 if out.attrs:
                     row["attrs"] = {k: v for k, v in out.attrs.items() if isinstance(v, (int, float, str))
                                     and len(str(v)) < 300}
+            except AgromapError as exc:  # a documented refusal (e.g. too few confident pixels)
+                row["refused"] = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # a crashing method is a finding, not the end of the run
                 row["error"] = f"{type(exc).__name__}: {exc}"
                 row["traceback"] = traceback.format_exc(limit=4)
             row["seconds"] = round(time.perf_counter() - t1, 2)
-            log(f"  {method:22s} " + (f"OA {row['oa']:.3f}" if "oa" in row else row["error"][:120]))
+            log(f"  {method:22s} " + (f"OA {row['oa']:.3f}" if "oa" in row
+                                          else (row.get("error") or row["refused"])[:120]))
             rows.append(row)
     targets = _targets(rows)
     return {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "settings": {"size": size, "seed": seed, "speckle_filter": speckle, "n_labels_per_class": n_labels,
+                         "n_trees": n_trees,
                          "scenes": list(scenes), "hard_scenes": [s for s in scenes if s in HARD_SCENES]},
             "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                         "cpus": os.cpu_count()},
@@ -287,6 +302,11 @@ def _targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+_SHORT = {"seasonal_wetland": "wetland", "flooded_grassland": "grassland", "orchard_flood_irrigated": "orchard",
+          "permanent_water": "water", "water_hyacinth": "hyacinth", "fallow_puddles": "fallow",
+          "dryland_crop": "dryland", "aquaculture": "ponds"}
+
+
 def _fmt(x: Any, spec: str = ".3f") -> str:
     return "-" if x is None else format(x, spec)
 
@@ -299,31 +319,34 @@ def format_table(results: dict[str, Any]) -> str:
         status.setdefault((t["scene"], t["method"]), []).append(
             f"{'met' if t['met'] else 'MISSED'} ({t['target']})")
     head = (f"{'scene':23s} {'method':21s} {'OA':>6s} {'F1':>6s} {'nodata':>6s} {'tp MAE':>6s} {'tp hit':>6s}  "
-            f"{'false positives (share of class mapped rice, largest first)':60s}  targets")
+            f"{'false positives (share of class mapped rice, largest first)':72s}  targets")
     lines = [head, "-" * len(head)]
     last = None
     for r in rows:
         if last is not None and r["scene"] != last:
             lines.append("")
         last = r["scene"]
-        if "error" in r:
-            lines.append(f"{r['scene']:23s} {r['method']:21s} ERROR {r['error'][:150]}")
+        if "error" in r or "refused" in r:
+            what = "ERROR" if "error" in r else "REFUSED"
+            st = "; ".join(status.get((r["scene"], r["method"]), []))
+            lines.append(f"{r['scene']:23s} {r['method']:21s} {what} {(r.get('error') or r['refused'])[:150]}  {st}")
             continue
         fps = sorted(r["fp_rate"].items(), key=lambda kv: -kv[1])
-        fp = ", ".join(f"{k} {v:.2f}" for k, v in fps if v >= 0.01)[:60] or "none"
+        fp = ", ".join(f"{_SHORT.get(k, k)} {v:.2f}" for k, v in fps if v >= 0.01)[:72] or "none"
         st = "; ".join(status.get((r["scene"], r["method"]), [])) or ("(reference)" if r["method"] in BASELINES else "")
         lines.append(f"{r['scene']:23s} {r['method']:21s} {_fmt(r['oa']):>6s} {_fmt(r['rice_f1']):>6s} "
                      f"{_fmt(r['nodata'], '.2f'):>6s} {_fmt(r.get('transplant_mae_days'), '.1f'):>6s} "
-                     f"{_fmt(r.get('transplant_matched'), '.2f'):>6s}  {fp:60s}  {st}")
+                     f"{_fmt(r.get('transplant_matched'), '.2f'):>6s}  {fp:72s}  {st}")
     n_missed = sum(not t["met"] for t in targets)
     lines.append("")
     lines.append(f"targets: {len(targets) - n_missed} met, {n_missed} MISSED of {len(targets)}; "
-                 f"errors: {sum('error' in r for r in rows)}")
+                 f"refused: {sum('refused' in r for r in rows)}; errors: {sum('error' in r for r in rows)}")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m agromap.scenes.evaluate``: print the table, write the JSON; exit 1 on a crashed method."""
+    """``python -m agromap.scenes.evaluate``: print the table, write the JSON; exit 1 on a crashed method
+    (a refusal is a finding, like a missed target: exit 0)."""
     p = argparse.ArgumentParser(prog="python -m agromap.scenes.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=int(os.environ.get("ACCURACY_SIZE", 128)), help="scene edge (px)")
     p.add_argument("--seed", type=int, default=int(os.environ.get("ACCURACY_SEED", 0)))

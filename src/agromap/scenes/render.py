@@ -88,6 +88,9 @@ class _Window:
         self.own = {k: (v[..., :-1, :-1] if isinstance(v, np.ndarray) else v) for k, v in ext.items()}
         self.rr = np.arange(rows.start, rows.stop)[:, None]
         self.cc = np.arange(cols.start, cols.stop)[None, :]
+        # Per-pixel base hashes, extended by the date (and band/polarisation) in one round each.
+        self.h_noise = hash_keys(seed, _S_NOISE, self.rr, self.cc)
+        self.h_speckle = hash_keys(seed, _S_SPECKLE, self.rr, self.cc)
 
     def fractions(self, day: int) -> np.ndarray:
         env = scene_env(self.cfg, self.seed, day)
@@ -113,7 +116,7 @@ def s2_block(cfg: Any, seed: int, dates: tuple[S2Date, ...], block_info: Any = N
         day = day_number(cfg, sd.date)
         frac = win.fractions(day)
         refl = _mix(_REFL, frac) * win.own["brightness"]
-        hpix = hash_keys(seed, _S_NOISE, day, rr, cc)
+        hpix = hash_keys(win.h_noise, day)
         for b in range(nb):
             refl[b] += _normal(hash_keys(hpix, b)) * (0.003 + 0.015 * refl[b])
         water = frac[W]
@@ -136,8 +139,10 @@ def s2_block(cfg: Any, seed: int, dates: tuple[S2Date, ...], block_info: Any = N
             sn = cloud_noise(seed, day, rr[:, 0] + off, cc[0] + off, scale)
             shade = (sn < q) & (cn >= q_fringe)
             refl[:, shade] *= _SHADOW[:, None]
-            scl[shade & (sn < q_core)] = 3
+            scl[shade & ((sn < q_core) | (not cfg.s2.scl_misses))] = 3
             fringe = (cn >= q) & (cn < q_fringe)
+            if not cfg.s2.scl_misses:
+                scl[fringe] = 8
             a = 0.1 + 0.3 * np.clip((q_fringe - cn) / max(q_fringe - q, 1e-6), 0, 1)
             cloud_refl = np.array([.45, .44, .43, .45, .33, .24])[:, None]
             refl[:, fringe] = a[fringe] * cloud_refl + (1 - a[fringe]) * refl[:, fringe]
@@ -172,7 +177,7 @@ def s1_block(cfg: Any, seed: int, passes: tuple[S1Pass, ...], block_info: Any = 
         sigma[W] *= 10.0 ** (np.array([0.35 * env.wind_db, env.wind_db]) / 10.0)
         power = _mix(sigma, frac) * gain * 10.0 ** (ps.offset_db / 10.0)
         for p, pol in enumerate((1, 0)):  # output order VV, VH
-            h = hash_keys(seed, _S_SPECKLE, day, pol, win.rr, win.cc)
+            h = hash_keys(win.h_speckle, 2 * day + pol)
             out[p, i] = power[pol] * _gamma(h, cfg.s1.enl)
     return out
 

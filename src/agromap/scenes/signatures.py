@@ -120,7 +120,7 @@ def class_pixels(f: dict[str, np.ndarray]) -> dict[int, _Pixels]:
 def fractions(cfg: Any, f: dict[str, np.ndarray], day: int, env: Env) -> np.ndarray:
     """Component fractions ``(10, rows, cols)`` of every pixel on ``day``; they sum to 1."""
     groups = f.get("_groups")
-    if groups is None:
+    if groups is None:  # grouped once per window and kept in it: every date reuses the grouping
         groups = f["_groups"] = class_pixels(f)
     shape = f["cover"].shape
     frac = np.zeros((len(COMPONENT_NAMES), shape[0] * shape[1]))

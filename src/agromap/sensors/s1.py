@@ -8,12 +8,13 @@ before any logarithm, so -inf never propagates (docs/science/indices_and_masks.m
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["POLARISATIONS", "Units", "to_db", "to_linear", "check_units"]
+__all__ = ["POLARISATIONS", "Units", "to_db", "to_linear", "check_units", "declared_units", "sar_census",
+           "judge_units", "as_linear_power"]
 
 POLARISATIONS = ("vv", "vh", "hh", "hv")
 Units = Literal["db", "linear"]
@@ -68,3 +69,123 @@ def check_units(arr: xr.DataArray, units: Units) -> xr.DataArray:
         _units_kernel, arr, kwargs={"units": units, "name": str(arr.name), "source": str(arr.attrs.get("source"))},
         dask="parallelized", output_dtypes=[arr.dtype], keep_attrs=True,
     )
+
+
+# ---- units of a backscatter array: one judgement for every SAR consumer ---------------------
+# The flood map and the rice rules both take linear power. A dB array read as linear power is
+# mostly negative, so every value is "invalid" and the product silently turns to nodata; a
+# linear array read as dB gives values near 1 (0 dB) everywhere. The census below (counts, lazy)
+# is computed once over the whole array and fed into every block, so the judgement is global and
+# surfaces as SarUnitsError at compute, never as a map of nodata.
+
+
+def declared_units(arr: xr.DataArray) -> Literal["db", "linear", "auto"]:
+    """Units declared by an array's metadata: ``db`` (``units`` attr "dB" or a name ending in
+    ``_db``), ``linear`` (``units`` "1", "linear", "linear power"), else ``auto`` (decide from
+    the values)."""
+    u = str(arr.attrs.get("units", "")).strip().lower()
+    if u in ("db", "decibel", "decibels") or str(arr.name or "").lower().endswith("_db"):
+        return "db"
+    if u in ("1", "linear", "linear power", "power"):
+        return "linear"
+    return "auto"
+
+
+def sar_census(data: Any) -> Any:
+    """int64 counts ``[finite, < 0, in (0, 1], in (-40, 5)]`` of an array (lazy for dask input)."""
+    from dask.base import is_dask_collection
+
+    lazy = is_dask_collection(data)
+    if lazy:
+        import dask.array as xp
+    else:
+        xp = np  # type: ignore[assignment]
+    f = xp.isfinite(data)
+    out = xp.stack([f.sum(), (f & (data < 0)).sum(), (f & (data > 0) & (data <= 1)).sum(),
+                    (f & (data > -40) & (data < 5)).sum()]).astype(np.int64)
+    return out.rechunk(-1) if lazy else out
+
+
+def judge_units(census: np.ndarray, units: str, name: str) -> Literal["db", "linear"]:
+    """The units of a backscatter array from its :func:`sar_census`, or :class:`SarUnitsError`.
+
+    ``units`` is the declaration: ``linear`` or ``db`` are checked against the values, ``auto``
+    is decided from them (more than half of the values negative: dB; at least half in (0, 1]
+    with at most 5 % negative: linear power; anything else is refused).
+
+    Raises
+    ------
+    NoValidDataError
+        No finite value at all.
+    SarUnitsError
+        The values contradict the declaration, or (``auto``) look like neither unit.
+    """
+    from ..errors import NoValidDataError, SarUnitsError
+
+    n, neg, unit, dbr = (int(v) for v in np.asarray(census).reshape(-1, 4)[0])
+    if n == 0:
+        raise NoValidDataError(f"SAR band {name!r} has no valid pixel (all NaN/fill); check that the scene "
+                               "covers the area of interest and that nodata was read as NaN.")
+    pct = {"neg": 100 * neg / n, "unit": 100 * unit / n, "db": 100 * dbr / n}
+    looks_db = pct["neg"] > 50 and pct["db"] >= 50
+    looks_linear = pct["unit"] >= 50 and pct["neg"] <= 5
+    problem = None
+    if units == "linear" and pct["neg"] > 5:
+        problem = (f"declared linear power but {pct['neg']:.0f} % of its values are negative, as in dB; convert "
+                   "with agromap.sensors.s1.to_linear(arr) or pass units='db'")
+    elif units == "linear" and pct["unit"] < 50:
+        problem = f"declared linear power but only {pct['unit']:.0f} % of its values lie in (0, 1]; amplitude or DN?"
+    elif units == "db" and looks_linear:
+        problem = (f"declared dB but {pct['unit']:.0f} % of its values lie in (0, 1] and almost none are negative, "
+                   "as in linear power; pass units='linear'")
+    elif units == "db" and pct["db"] < 50:
+        problem = f"declared dB but only {pct['db']:.0f} % of its values lie in (-40, 5) dB; check the scaling"
+    elif units == "auto" and not (looks_db or looks_linear):
+        problem = (f"of unknown units: {pct['neg']:.0f} % negative, {pct['unit']:.0f} % in (0, 1], "
+                   f"{pct['db']:.0f} % in (-40, 5); neither dB nor linear power (amplitude or DN?): convert to "
+                   "linear power, or declare units='db'/'linear'")
+    if problem:
+        raise SarUnitsError(f"SAR band {name!r} was {problem}.")
+    if units in ("db", "linear"):
+        return units  # type: ignore[return-value]
+    return "db" if looks_db else "linear"
+
+
+def _linear_kernel(x: np.ndarray, census: np.ndarray, *, units: str, name: str) -> np.ndarray:
+    unit = judge_units(census, units, name)
+    x32 = x.astype(np.float32, copy=False)
+    if unit == "db":
+        x32 = np.power(np.float32(10.0), x32 / np.float32(10.0)).astype(np.float32)
+    return np.where(x32 > 0, x32, np.float32(np.nan)).astype(np.float32)  # zeros and negatives are fill
+
+
+def as_linear_power(arr: xr.DataArray, units: Literal["linear", "db", "auto"] = "auto") -> xr.DataArray:
+    """Backscatter as float32 linear power, with a unit check (or detection) that raises at compute.
+
+    Parameters
+    ----------
+    arr : xarray.DataArray
+        Backscatter of one polarisation, any dims, numpy or dask; NaN = nodata.
+    units : {"auto", "linear", "db"}
+        Declared units; ``auto`` takes the declaration of :func:`declared_units` and, when the
+        metadata say nothing, decides from the values (see :func:`judge_units`).
+
+    Returns
+    -------
+    xarray.DataArray
+        float32 linear power (values <= 0 become NaN), ``units="1"``. Lazy when ``arr`` is: one
+        global census of the values is fed into every block, so :class:`SarUnitsError` or
+        :class:`NoValidDataError` surface at compute (immediately for numpy input).
+    """
+    from ..errors import ConfigError
+
+    if units not in ("linear", "db", "auto"):
+        raise ConfigError(f"units must be 'linear', 'db' or 'auto', got {units!r}.")
+    if units == "auto":
+        units = declared_units(arr)
+    census = xr.DataArray(sar_census(arr.data), dims=["census"])
+    out: xr.DataArray = xr.apply_ufunc(_linear_kernel, arr, census, input_core_dims=[[], ["census"]],
+                                       kwargs={"units": units, "name": str(arr.name)},
+                                       dask="parallelized", output_dtypes=[np.float32])
+    name = arr.name[:-3] if isinstance(arr.name, str) and arr.name.lower().endswith("_db") else arr.name
+    return out.rename(name).assign_attrs(arr.attrs).assign_attrs(units="1")

@@ -1,0 +1,434 @@
+"""Label-free self-trained rice map: a rule's most confident pixels train the classifier.
+
+A phenology rule (:func:`~agromap.rice.rules_sar.sar_rice_rule` or
+:func:`~agromap.rice.rules_optical.optical_rice_rule`) labels every pixel with a ``rice_score``.
+Pixels the rule is sure about (``rice_score >= rice_min_score`` for rice, ``<= other_max_score``
+for non-rice) become pseudo-labels; the project's classifier (:mod:`agromap.rice.features` +
+:mod:`agromap.rice.model`) is trained on them and then classifies **every** pixel, including the
+ambiguous ones the rule hesitated on. No user label is needed. This is self-training in the sense
+of Yarowsky (1995) and pseudo-labelling (Lee 2013); ``docs/rice_self_trained.md`` gives the
+references, the choices and the measured comparison with the rules.
+
+With ``rule="both"`` the two rules run and a pixel is a pseudo-label only where both are confident
+the same way (:func:`_agreement`): fewer wrong labels than either rule alone, and fewer pixels.
+
+How the training pixels are chosen
+----------------------------------
+1. **Confident**: the rule's score is beyond one of the two thresholds and every feature is finite.
+2. **Spatially thinned**: only pixels on a lattice of ``spacing_px`` pixels (global row and
+   column both multiples of it) are eligible, so no two training pixels are neighbours and one
+   field cannot dominate by sheer pixel count.
+3. **Stratified**: within each class, candidates are grouped by what the rule saw (its QA bits
+   and number of seasons: multi-season rice, masked water, masked forest/built-up, no flood
+   signal, ...). Half of the class's quota is shared equally between groups and half in
+   proportion to their size, so rare but informative groups (a few confidently non-rice wetland
+   pixels) are not drowned by the easy majority. Inside a group, pixels are taken in a
+   pseudo-random order that depends only on the seed and the pixel's global position, never on
+   chunking.
+
+The rule's own ``rice_score`` is never a feature: a model trained on labels thresholded from the
+score would only learn the threshold back.
+
+Laziness
+--------
+For dask input nothing is computed here. Candidate selection runs per block (one small table
+per block), one delayed training step fits the classifier on the gathered tables, and the
+prediction ``map_blocks`` takes the fitted model as one delayed graph key, so the whole map is
+produced by the caller's single compute. The training counts are 0-d dask variables of the
+result (``n_train_rice`` ...), computed in the same pass; the pipeline runner writes them to
+the COG tags, the STAC item and the manifest. Because every pixel's features feed both the
+training tables and the prediction, the scheduler keeps the feature blocks until the model is
+fitted: memory grows with the area's feature cube (about 4 bytes x 45 features per pixel).
+For numpy input everything runs at once and ``attrs["training_counts"]`` holds the counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+from dask.base import is_dask_collection
+
+from ..errors import ConfigError, InputError, NoValidDataError
+from .features import FeatureSpec, temporal_features
+from .model import NODATA_CLASS, RiceModel, TrainSpec, _make_estimator, _predict_block, _versions
+
+__all__ = ["SelfTrainSpec", "COUNT_NAMES", "self_trained_rice_map", "training_counts", "TooFewConfidentPixelsError"]
+
+RuleName = Literal["sar", "optical", "both"]
+
+#: Names of the 0-d training-count variables of the result, in report order.
+COUNT_NAMES: tuple[str, ...] = (
+    "n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice", "n_strata_other",
+)  # fmt: skip
+
+_OPTICAL = ("blue", "green", "red", "nir", "swir16")
+
+
+class TooFewConfidentPixelsError(NoValidDataError):
+    """The rule is confident about too few pixels of a class to train on."""
+
+
+@dataclass(frozen=True)
+class SelfTrainSpec:
+    """How pseudo-labels are drawn from the rule and how the classifier is fitted on them."""
+
+    rice_min_score: float = 0.7
+    """Confident rice: the rule's ``rice_score >= rice_min_score`` (0.5 is the rule's own cut)."""
+    other_max_score: float = 0.3
+    """Confident non-rice: ``rice_score <= other_max_score`` (pixels without any flood signal score 0)."""
+    spacing_px: int = 3
+    """Lattice spacing: training pixels have global row and column both multiples of this (>= 2)."""
+    n_per_class: int = 2000
+    """Most training pixels per class."""
+    min_per_class: int = 30
+    """Fewer confident pixels than this in a class is an error (the map would be a guess)."""
+    seed: int = 0
+    """Seed of the pixel order within strata and of the estimator."""
+    estimator: Literal["random_forest", "hist_gradient_boosting"] = "random_forest"
+    n_estimators: int = 100
+    min_samples_leaf: int = 3
+    """A few pixels per leaf: pseudo-labels are noisy, single-pixel leaves would memorise the noise."""
+    threshold: float | None = None
+    """Rice where the classifier's probability >= threshold; default the most probable class."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:
+            raise ConfigError("self-training needs 0 <= other_max_score < 0.5 < rice_min_score <= 1, got "
+                              f"{self.other_max_score} and {self.rice_min_score}.")
+        if self.spacing_px < 2:
+            raise ConfigError(f"spacing_px must be >= 2 so training pixels are never neighbours, got "
+                              f"{self.spacing_px}.")
+        if not 1 <= self.min_per_class <= self.n_per_class:
+            raise ConfigError(f"need 1 <= min_per_class <= n_per_class, got {self.min_per_class} and "
+                              f"{self.n_per_class}.")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}.")
+        TrainSpec(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
+
+
+# ---- numpy kernels -----------------------------------------------------------------------------
+
+
+def _hash01(rows: np.ndarray, cols: np.ndarray, seed: int) -> np.ndarray:
+    """Uniform [0, 1) per global pixel (splitmix64 of seed, row, col): chunk-independent order."""
+    with np.errstate(over="ignore"):
+        z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + rows.astype(np.uint64) * np.uint64(0x100000001B3)
+             + cols.astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray, row0: int,
+                  col0: int, *, spec: SelfTrainSpec, cap: int) -> dict[str, np.ndarray]:  # fmt: skip
+    """Confident lattice pixels of one ``(y, x)`` block, at most ``cap`` per class.
+
+    Returns a table: ``X`` (n, feature) float32, ``y`` (n,) 0/1, ``stratum`` (n,) int, ``key``
+    (n,) the pixel's order key, and ``confident`` (2,) counts of confident lattice pixels per
+    class before the cap.
+    """
+    ny, nx = score.shape
+    rows = np.arange(row0, row0 + ny)[:, None]
+    cols = np.arange(col0, col0 + nx)[None, :]
+    s = spec.spacing_px
+    on_lattice = (rows % s == 0) & (cols % s == 0)
+    finite = np.isfinite(feats).all(axis=0) & np.isfinite(score)
+    with np.errstate(invalid="ignore"):
+        label = np.where(score >= spec.rice_min_score, 1, np.where(score <= spec.other_max_score, 0, -1))
+    ok = on_lattice & finite & (label >= 0)
+    r, c = np.nonzero(ok)
+    key = _hash01(r + row0, c + col0, spec.seed)
+    y = label[r, c].astype(np.int8)
+    # What the rule saw: QA bits and season count (0-254); 255 never reaches here (finite score).
+    stratum = qa[r, c].astype(np.int64) * 256 + seasons[r, c].astype(np.int64)
+    keep = np.zeros(r.size, dtype=bool)
+    confident = np.zeros(2, dtype=np.int64)
+    for k in (0, 1):
+        idx = np.flatnonzero(y == k)
+        confident[k] = idx.size
+        keep[idx[np.argsort(key[idx], kind="stable")[:cap]]] = True
+    X = feats[:, r[keep], c[keep]].T.astype(np.float32)
+    return {"X": X, "y": y[keep], "stratum": stratum[keep], "key": key[keep], "confident": confident}
+
+
+def _allocate(sizes: np.ndarray, quota: int) -> np.ndarray:
+    """Half of ``quota`` shared equally between strata, half in proportion to their sizes, capped by size."""
+    take = np.zeros(sizes.size, dtype=np.int64)
+    left = min(int(quota), int(sizes.sum()))
+    # Equal part first (water-filling), then proportional on what is left, then round-robin.
+    equal = left // 2
+    while equal > 0 and (sizes > take).any():
+        open_ = np.flatnonzero(sizes > take)
+        share = max(equal // open_.size, 1)
+        for i in open_:
+            add = min(share, int(sizes[i] - take[i]), equal)
+            take[i] += add
+            equal -= add
+            if equal == 0:
+                break
+    rest = left - int(take.sum())
+    room = sizes - take
+    if rest > 0 and room.sum() > 0:
+        add = np.floor(rest * room / room.sum()).astype(np.int64)
+        take += np.minimum(add, room)
+        rest = left - int(take.sum())
+        for i in np.argsort(-(sizes - take), kind="stable"):
+            if rest == 0:
+                break
+            if take[i] < sizes[i]:
+                take[i] += 1
+                rest -= 1
+    return take
+
+
+def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spec: SelfTrainSpec,
+         rule: str, attrs: Mapping[str, Any]) -> RiceModel:  # fmt: skip
+    """Stratified draw from the block tables, then one fit; the counts go in the model metadata."""
+    X = np.concatenate([t["X"] for t in tables]) if tables else np.zeros((0, len(names)), np.float32)
+    y = np.concatenate([t["y"] for t in tables]) if tables else np.zeros(0, np.int8)
+    stratum = np.concatenate([t["stratum"] for t in tables]) if tables else np.zeros(0, np.int64)
+    key = np.concatenate([t["key"] for t in tables]) if tables else np.zeros(0)
+    confident = np.sum([t["confident"] for t in tables], axis=0) if tables else np.zeros(2, np.int64)
+    chosen: list[np.ndarray] = []
+    n_strata = [0, 0]
+    for k in (0, 1):
+        idx = np.flatnonzero(y == k)
+        if idx.size < spec.min_per_class:
+            what = "rice" if k == 1 else "non-rice"
+            cut = (f"rice_score >= {spec.rice_min_score}" if k == 1 else f"rice_score <= {spec.other_max_score}")
+            raise TooFewConfidentPixelsError(
+                f"self-trained rice map: the {rule} rule is confident ({cut}) about only {idx.size} {what} pixel(s) "
+                f"on the {spec.spacing_px}-pixel training lattice, fewer than min_per_class={spec.min_per_class}. "
+                "Use a larger area or a longer series, relax the score threshold, or map with the rule itself."
+            )
+        groups, inverse = np.unique(stratum[idx], return_inverse=True)
+        n_strata[k] = int(groups.size)
+        take = _allocate(np.bincount(inverse, minlength=groups.size), spec.n_per_class)
+        for g in range(groups.size):
+            members = idx[inverse == g]
+            chosen.append(members[np.argsort(key[members], kind="stable")[: take[g]]])
+    sel = np.concatenate(chosen)
+    sel = sel[np.argsort(key[sel], kind="stable")]  # rows in pixel-key order: the fit never depends on chunking
+    tspec = TrainSpec(estimator=spec.estimator, n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
+                      random_state=spec.seed)  # fmt: skip
+    est = _make_estimator(tspec).fit(X[sel], y[sel].astype(np.int64))
+    counts = {
+        "n_train_rice": int((y[sel] == 1).sum()), "n_train_other": int((y[sel] == 0).sum()),
+        "n_confident_rice": int(confident[1]), "n_confident_other": int(confident[0]),
+        "n_strata_rice": n_strata[1], "n_strata_other": n_strata[0],
+    }  # fmt: skip
+    metadata = {"self_trained": True, "rule": rule, "training_counts": counts, "self_train_spec": asdict(spec),
+                "train_spec": asdict(tspec), "versions": _versions(), **dict(attrs)}  # fmt: skip
+    return RiceModel(est, names, 1, json.loads(json.dumps(metadata, default=str)))
+
+
+def _count(model: RiceModel, name: str) -> np.ndarray:
+    return np.asarray(model.metadata["training_counts"][name], dtype=np.int64)
+
+
+# ---- xarray side -------------------------------------------------------------------------------
+
+
+def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
+              windows: Any) -> xr.Dataset:  # fmt: skip
+    if rule == "both":
+        sar_p, opt_p = params if params is not None else (None, None)
+        return _agreement(_run_rule(optical, sar, "sar", sar_p, windows),
+                          _run_rule(optical, sar, "optical", opt_p, windows))
+    if rule == "sar":
+        from .rules_sar import SarRiceParams, sar_rice_rule
+
+        if params is not None and not isinstance(params, SarRiceParams):
+            raise ConfigError(f"rule='sar' takes SarRiceParams, got {type(params).__name__}.")
+        if sar is None:
+            raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
+        return sar_rice_rule(sar["vh"], params, windows=windows)
+    from .rules_optical import OpticalRiceParams, optical_rice_rule
+
+    if params is not None and not isinstance(params, OpticalRiceParams):
+        raise ConfigError(f"rule='optical' takes OpticalRiceParams, got {type(params).__name__}.")
+    if optical is None:
+        raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
+    return optical_rice_rule(optical, params, windows=windows)
+
+
+def _agreement(sar: xr.Dataset, optical: xr.Dataset) -> xr.Dataset:
+    """One score from two rules: the weaker of the two when both say rice, the stronger non-rice
+    score when both say non-rice, 0.5 when they disagree; one rule alone where the other has no data.
+
+    So a pixel is a confident pseudo-label only when both rules are confident the same way.
+    """
+    a, b = sar["rice_score"], optical["rice_score"]
+    both_rice = (a >= 0.5) & (b >= 0.5)
+    both_other = (a < 0.5) & (b < 0.5)
+    agreed = xr.where(both_rice, np.fmin(a, b), xr.where(both_other, np.fmax(a, b), np.float32(0.5)))
+    score = xr.where(a.isnull(), b, xr.where(b.isnull(), a, agreed)).astype(np.float32)
+    na, nb = sar["n_seasons"], optical["n_seasons"]
+    seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
+    qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
+    return xr.Dataset({"rice_score": score, "n_seasons": seasons, "qa_flags": qa}).assign_attrs(
+        parameters=json.dumps({"sar": sar.attrs.get("parameters", ""), "optical": optical.attrs.get("parameters", "")}))
+
+
+def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
+    """The optical and the SAR stacks, each with time in one chunk (dask) so that the rule and the
+    features share every input key: each input block is read (and filtered) once for both."""
+    radar = ("vh", "vv", "hh", "hv")
+    optical = ds[[v for v in ds.data_vars if v not in radar]] if all(b in ds for b in _OPTICAL) else None
+    if sar is None:
+        sar = ds[[v for v in ("vh", "vv") if v in ds]] if "vh" in ds else None
+    elif "vh" not in sar:
+        raise InputError(f"sar= needs a 'vh' band (linear power); it has {sorted(map(str, sar.data_vars))}.")
+    if optical is None and sar is None:
+        raise InputError(f"the classifier needs optical bands {list(_OPTICAL)} or a 'vh' band; the dataset has "
+                         f"{sorted(map(str, ds.data_vars))}.")
+
+    def one_chunk(part: xr.Dataset | None) -> xr.Dataset | None:
+        lazy = part is not None and any(is_dask_collection(v.data) for v in part.data_vars.values())
+        if lazy and "time" in part.dims:  # type: ignore[union-attr]
+            return part.chunk({"time": -1})  # type: ignore[union-attr]
+        return part
+
+    return one_chunk(optical), one_chunk(sar)
+
+
+def self_trained_rice_map(
+    ds: xr.Dataset,
+    *,
+    rule: RuleName = "sar",
+    sar: xr.Dataset | None = None,
+    params: Any = None,
+    windows: Any = None,
+    spec: SelfTrainSpec = SelfTrainSpec(),
+    feature_spec: FeatureSpec = FeatureSpec(),
+    rule_output: xr.Dataset | None = None,
+) -> xr.Dataset:
+    """Rice map from the classifier trained on a rule's most confident pixels (no user label).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        ``(time, y, x)`` stack, numpy or dask: Sentinel-1 ``vh`` (and ``vv``) in linear power,
+        and/or optical reflectance ``blue, green, red, nir, swir16`` (0-1, optional integer
+        ``scl``). Every band present becomes classifier features
+        (:func:`~agromap.rice.features.temporal_features`). Speckle-filter SAR first
+        (:func:`~agromap.rice.rules_sar.boxcar_speckle_filter`).
+    rule : {"sar", "optical", "both"}
+        Which rule provides the pseudo-labels. ``both`` runs the two rules and keeps a pixel as a
+        pseudo-label only where both are confident the same way (where one sensor has no valid
+        date, the other alone decides): fewer wrong labels, but also fewer pixels; which choice
+        maps best depends on the rules' strength on the area (``docs/rice_self_trained.md``).
+    sar : xarray.Dataset, optional
+        A Sentinel-1 stack (``vh``, ``vv``) on the grid of ``ds`` whose dates may differ from the
+        optical ones; ``ds`` then holds the optical bands.
+    params : SarRiceParams or OpticalRiceParams, optional
+        The rule's thresholds (the rule's defaults otherwise); for ``rule="both"`` a pair
+        ``(SarRiceParams or None, OpticalRiceParams or None)``.
+    windows : str or sequence of SeasonWindow, optional
+        Crop-calendar name or season windows, passed to the rule.
+    spec : SelfTrainSpec
+        Confidence thresholds, thinning, sample sizes and the classifier's settings.
+    feature_spec : FeatureSpec
+    rule_output : xarray.Dataset, optional
+        An already built rule output (``rice_score``, ``qa_flags``, ``n_seasons`` on the grid of
+        ``ds``), e.g. the rule run on a speckle-filtered band; ``rule``/``params``/``windows`` then
+        only name it.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``rice_class`` uint8 (1 rice, 0 other, 255 where a feature is nodata), ``rice_prob``
+        float32 0-1, ``rule_score`` (the rule's ``rice_score``, for comparison) and the 0-d int64
+        training counts of :data:`COUNT_NAMES`. ``attrs``: ``method="self_trained"``, ``rule``,
+        ``self_train_spec`` (JSON) and, for numpy input, ``training_counts`` (JSON). Lazy for
+        dask input (see the module docstring); :func:`training_counts` reads the counts after
+        computing.
+
+    Raises
+    ------
+    TooFewConfidentPixelsError
+        (at compute time for dask input) a class has fewer than ``spec.min_per_class``
+        confident pixels on the lattice.
+    ConfigError, InputError
+        Unknown rule, parameters of the other rule, missing bands.
+    """
+    if rule not in ("sar", "optical", "both"):
+        raise ConfigError(f"rule must be 'sar', 'optical' or 'both', got {rule!r}.")
+    if not isinstance(ds, xr.Dataset):
+        raise ConfigError("self_trained_rice_map takes an xarray.Dataset of bands (vh/vv and/or optical bands).")
+    optical, radar = _split(ds, sar)
+    ruled = rule_output if rule_output is not None else _run_rule(optical, radar, rule, params, windows)
+    feats = temporal_features(optical=optical, sar=radar, spec=feature_spec).transpose("feature", "y", "x")
+    names = tuple(str(n) for n in feats["feature"].values)
+    score = ruled["rice_score"].transpose("y", "x")
+    qa, seas = ruled["qa_flags"].transpose("y", "x"), ruled["n_seasons"].transpose("y", "x")
+    fit_attrs = {"band_scaling": json.loads(feats.attrs.get("band_scaling", "null")),
+                 "feature_spec": json.loads(feats.attrs.get("feature_spec", "null")),
+                 "rule_parameters": ruled.attrs.get("parameters", "")}  # fmt: skip
+    lazy = any(is_dask_collection(a.data) for a in (feats, score, qa, seas))
+    if lazy:
+        fdata = feats.data if is_dask_collection(feats.data) else da.from_array(feats.data, chunks=(-1, 1024, 1024))
+        fdata = fdata.rechunk({0: -1})
+        chunks2d = fdata.chunks[1:]
+        blocks = [da.asarray(a.data).rechunk(chunks2d) for a in (score, qa, seas)]
+        cap = _block_cap(spec, max(len(chunks2d[0]) * len(chunks2d[1]), 1))
+        rows0, cols0 = np.cumsum((0, *chunks2d[0][:-1])), np.cumsum((0, *chunks2d[1][:-1]))
+        # optimize_graph=False keeps the blocks' keys those of the prediction's input: each block of
+        # the rule and of the features is computed once and feeds both the training tables and the map.
+        parts = [b.to_delayed(optimize_graph=False) for b in blocks]
+        fparts = fdata.to_delayed(optimize_graph=False)[0]
+        sel = dask.delayed(_select_block, pure=True)
+        tables = [
+            sel(parts[0][i, j], parts[1][i, j], parts[2][i, j], fparts[i, j], int(rows0[i]), int(cols0[j]),
+                spec=spec, cap=cap)
+            for i in range(len(chunks2d[0])) for j in range(len(chunks2d[1]))
+        ]  # fmt: skip
+        model = dask.delayed(_fit, pure=True)(tables, names, spec=spec, rule=rule, attrs=fit_attrs)
+        both = da.map_blocks(
+            _predict_block, fdata, model, batch_rows=1_000_000, threshold=spec.threshold,
+            chunks=((2,), *chunks2d), dtype=np.float32, meta=np.empty((0, 0, 0), dtype=np.float32),
+        )  # fmt: skip
+        counts = {n: da.from_delayed(dask.delayed(_count, pure=True)(model, n), shape=(), dtype=np.int64)
+                  for n in COUNT_NAMES}  # fmt: skip
+        extra_attrs: dict[str, Any] = {}
+    else:
+        table = _select_block(np.asarray(score.values), np.asarray(qa.values), np.asarray(seas.values),
+                              np.asarray(feats.values), 0, 0, spec=spec, cap=_block_cap(spec, 1))  # fmt: skip
+        fitted = _fit([table], names, spec=spec, rule=rule, attrs=fit_attrs)
+        both = _predict_block(np.asarray(feats.values), fitted, batch_rows=1_000_000, threshold=spec.threshold)
+        counts = {n: _count(fitted, n) for n in COUNT_NAMES}
+        extra_attrs = {"training_counts": json.dumps(dict(fitted.metadata["training_counts"]), sort_keys=True)}
+    template = score
+    cls = xr.DataArray(both[0].astype(np.uint8), dims=template.dims, coords=template.coords, name="rice_class")
+    prob = xr.DataArray(both[1], dims=template.dims, coords=template.coords, name="rice_prob")
+    cls.attrs = {"nodata": NODATA_CLASS, "units": "class", "flag_values": "0 1",
+                 "long_name": f"rice (1) / non-rice (0), classifier self-trained on the {rule} rule"}
+    prob.attrs = {"units": "1", "nodata": float("nan"), "long_name": "probability of rice (self-trained classifier)"}
+    out = xr.Dataset({"rice_class": cls, "rice_prob": prob, "rule_score": score.rename("rule_score")})
+    for n, v in counts.items():
+        out[n] = xr.DataArray(v, attrs={"long_name": n.replace("_", " ")})
+    return out.assign_attrs(method="self_trained", rule=rule, self_train_spec=json.dumps(asdict(spec), sort_keys=True),
+                            feature_names=" ".join(names), **extra_attrs)  # fmt: skip
+
+
+def _block_cap(spec: SelfTrainSpec, n_blocks: int) -> int:
+    """Most candidates one block keeps per class: a generous share of the quota, never the whole block."""
+    return int(max(200, np.ceil(4 * spec.n_per_class / n_blocks)))
+
+
+def training_counts(result: xr.Dataset) -> dict[str, int]:
+    """The training counts of a computed :func:`self_trained_rice_map` result, as plain ints."""
+    missing = [n for n in COUNT_NAMES if n not in result]
+    if missing:
+        raise ConfigError(f"not a self_trained_rice_map result: missing {missing}.")
+    if any(is_dask_collection(result[n].data) for n in COUNT_NAMES):
+        raise ConfigError("the result is lazy; compute it first (result = result.compute()).")
+    return {n: int(result[n].values) for n in COUNT_NAMES}

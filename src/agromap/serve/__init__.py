@@ -1,0 +1,1 @@
+"""Local web map of a run (``agromap serve``)."""

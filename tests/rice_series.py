@@ -1,0 +1,248 @@
+"""Point time series for the rice rules built from published figures of real, hard series.
+
+Sentinel-1 VH (dB, before speckle): paddy rice from about -25 dB (flooded) to -14 dB (canopy)
+(Nguyen D. B. et al. 2016, "Mapping rice extent and cropping scheme in the Mekong Delta using
+Sentinel-1A data", Remote Sensing Letters 7:1209-1218; Bazzi H. et al. 2019, "Mapping paddy rice
+using Sentinel-1 SAR time series in Camargue, France", Remote Sensing 11:887); non-rice land whose
+VH dips to about -21 dB with a 90th percentile near -16 dB (seasonal wetland, ponds, flood-
+irrigated orchards); 6/12-day revisit with missing passes and 1-2 dB offsets between tracks.
+Sentinel-2: about 12 clear dates in a year with gaps of 100 and 130 days, whole dates lost and
+residual haze. Deterministic for a seed; numpy only (small tables for tests).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+START = np.datetime64("2023-01-01")
+SAR_CLASSES = ("rice", "seasonal_wetland", "pond", "orchard_flood_irrigated", "dryland_crop",
+               "permanent_water", "forest_built")
+SAR_SHARES = (0.45, 0.15, 0.10, 0.10, 0.10, 0.05, 0.05)
+OPT_CLASSES = ("rice", "seasonal_wetland", "aquaculture", "dryland_crop", "sugarcane", "orchard", "forest",
+               "built")
+OPT_SHARES = (0.45, 0.12, 0.08, 0.10, 0.07, 0.08, 0.05, 0.05)
+
+
+def _ramp(day: np.ndarray, start: float, end: float) -> np.ndarray:
+    return np.clip((day - start) / max(end - start, 1e-6), 0.0, 1.0)
+
+
+def _classes(n: int, names: tuple[str, ...], shares: tuple[float, ...], rng: np.random.Generator) -> np.ndarray:
+    counts = np.floor(np.asarray(shares) * n).astype(int)
+    counts[0] += n - counts.sum()
+    return rng.permutation(np.repeat(np.arange(len(names)), counts))
+
+
+def sar_dates(kind: str, rng: np.random.Generator) -> np.ndarray:
+    """Day offsets of a 10-month S1 series: ``dense`` (two 12-day tracks = 6 days, each with ~20 %
+    missing passes: ~40 dates) or ``sparse`` (one 12-day track with missing passes: ~20 dates).
+    Returns (days, track) with track 0/1."""
+    days, track = [], []
+    for k, off in ((0, 0), (1, 6)) if kind == "dense" else ((0, 0),):
+        d = np.arange(off, 300, 12)
+        keep = rng.random(d.size) > 0.2
+        days += list(d[keep])
+        track += [k] * int(keep.sum())
+    order = np.argsort(days)
+    return np.asarray(days)[order], np.asarray(track)[order]
+
+
+def _rice_vh(day: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, list[int]]:
+    """One paddy: 1-3 staggered seasons; 20 % direct-seeded (short, shallow flood)."""
+    n_seasons = rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3])
+    fallow = rng.uniform(-19.0, -17.0)
+    vh = np.full(day.shape, fallow)
+    first = rng.uniform(10, 60) if n_seasons > 1 else rng.uniform(20, 160)
+    starts = [first + k * rng.uniform(100, 115) for k in range(n_seasons)]
+    starts = [s for s in starts if s < 280]
+    dates = []
+    for s in starts:
+        direct = rng.random() < 0.2
+        flood = rng.uniform(-20.0, -18.5) if direct else rng.uniform(-26.0, -21.5)
+        flood_len = rng.uniform(4, 8) if direct else rng.uniform(10, 25)
+        canopy = rng.uniform(-16.0, -13.5)
+        grow = rng.uniform(45, 70)
+        harvest = s + rng.uniform(95, 115)
+        lvl = np.where(day < s - 7, vh, fallow + (flood - fallow) * _ramp(day, s - 7, s))
+        lvl = np.where((day >= s) & (day < s + flood_len), flood, lvl)
+        rising = flood + (canopy - flood) * _ramp(day, s + flood_len, s + grow)
+        lvl = np.where((day >= s + flood_len) & (day < harvest), rising, lvl)
+        lvl = np.where((day >= harvest) & (day < harvest + 10), fallow, lvl)
+        vh = np.where((day >= s - 7) & (day < harvest + 10), lvl, vh)
+        dates.append(int(s + flood_len / 2))
+    return vh, dates
+
+
+def _other_vh(cls: str, day: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if cls == "seasonal_wetland":  # vegetated -16 dB, flooded for months dipping to about -21 dB
+        veg, wet = rng.uniform(-16.8, -15.5), rng.uniform(-22.0, -20.5)
+        a = rng.uniform(120, 200)
+        b = a + rng.uniform(80, 140)
+        w = np.minimum(_ramp(day, a - 15, a), 1 - _ramp(day, b, b + 25))
+        return veg + (wet - veg) * w
+    if cls == "pond":  # water, drained for 20-40 days once or twice (mud)
+        vh = np.full(day.shape, rng.uniform(-24.0, -21.0))
+        for _ in range(rng.integers(1, 3)):
+            a = rng.uniform(0, 260)
+            vh = np.where((day >= a) & (day < a + rng.uniform(20, 40)), rng.uniform(-17.0, -15.0), vh)
+        return vh
+    if cls == "orchard_flood_irrigated":  # canopy -16 dB, 3-5 short irrigation floods to about -21 dB
+        vh = np.full(day.shape, rng.uniform(-16.5, -15.0))
+        for _ in range(rng.integers(3, 6)):
+            a = rng.uniform(0, 290)
+            vh = np.where((day >= a) & (day < a + rng.uniform(3, 9)), rng.uniform(-22.0, -20.0), vh)
+        return vh
+    if cls == "dryland_crop":  # bare soil -18 to -20 dB for weeks, a canopy -14 dB, no flood
+        soil, top = rng.uniform(-20.0, -17.5), rng.uniform(-15.5, -13.5)
+        s = rng.uniform(30, 180)
+        return soil + (top - soil) * np.minimum(_ramp(day, s + 20, s + 70), 1 - _ramp(day, s + 110, s + 120))
+    if cls == "permanent_water":
+        return np.full(day.shape, rng.uniform(-26.0, -22.0))
+    return np.full(day.shape, rng.uniform(-13.0, -9.0))  # forest / built-up
+
+
+def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12.0) -> tuple[xr.DataArray, pd.DataFrame]:
+    """A ``(time, point)`` VH table in linear power (no ``units`` attribute) and its truth.
+
+    Speckle: gamma with ``enl`` looks (12: a field-averaged GRD pixel, about 1.3 dB); the two
+    tracks differ by a per-point incidence offset of 1-2 dB.
+    """
+    rng = np.random.default_rng(seed)
+    day, track = sar_dates(kind, rng)
+    cls = _classes(n, SAR_CLASSES, SAR_SHARES, rng)
+    db = np.empty((day.size, n), np.float64)
+    first_date = np.zeros(n, np.int64)
+    all_dates: list[list[int]] = [[] for _ in range(n)]
+    for i, c in enumerate(cls):
+        if c == 0:
+            db[:, i], dates = _rice_vh(day, rng)
+            first_date[i] = dates[0] if dates else 0
+            all_dates[i] = [d + 1 for d in dates]
+        else:
+            db[:, i] = _other_vh(SAR_CLASSES[c], day, rng)
+        db[:, i] += np.where(track == 1, rng.uniform(1.0, 2.0) * rng.choice([-1, 1]), 0.0)
+    lin = 10 ** (db / 10) * rng.gamma(enl, 1 / enl, db.shape)
+    time = START + day.astype("timedelta64[D]")
+    vh = xr.DataArray(lin.astype(np.float32), dims=("time", "point"), coords={"time": time}, name="vh")
+    truth = pd.DataFrame({"cls": [SAR_CLASSES[c] for c in cls], "rice": (cls == 0).astype(np.uint8),
+                          "first_doy": np.where(cls == 0, first_date + 1, 0), "doys": all_dates})
+    return vh, truth
+
+
+OPT_DAYS = np.array([5, 20, 35, 50, 65, 80, 180, 195, 210, 225, 355, 364])  # gaps of 100 and 130 days
+
+
+def _opt_rice(day: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """NDVI and LSWI of a paddy: 1-3 seasons; flood NDVI ~0.1 with LSWI above it, canopy 0.7-0.85."""
+    nd = np.full(day.shape, rng.uniform(0.22, 0.32))  # fallow / stubble
+    ls = np.full(day.shape, rng.uniform(-0.15, 0.0))
+    n = rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3])
+    first = rng.uniform(0, 40)
+    dates = []
+    for k in range(n):
+        s = first + k * rng.uniform(105, 120)
+        if s > 330:
+            break
+        top, grow, harvest = rng.uniform(0.7, 0.88), rng.uniform(50, 70), s + rng.uniform(95, 110)
+        flood = (day >= s - 10) & (day < s + 20)
+        g = np.clip((day - s - 15) / (grow - 15), 0, 1)
+        season_nd = np.where(flood, rng.uniform(0.05, 0.18), 0.15 + (top - 0.15) * g)
+        season_ls = np.where(flood, rng.uniform(0.2, 0.35), 0.05 + 0.25 * g)
+        inside = (day >= s - 10) & (day < harvest)
+        nd, ls = np.where(inside, season_nd, nd), np.where(inside, season_ls, ls)
+        dates.append(int(s))
+    return nd, ls, dates
+
+
+def _opt_other(cls: str, day: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    if cls == "seasonal_wetland":  # flooded for months, then grassland up to NDVI 0.6-0.7
+        a = rng.uniform(150, 230)
+        w = (day >= a) & (day < a + rng.uniform(90, 140))
+        g = np.clip((day - (a - 120)) / 60, 0, 1) * (day < a)
+        return (np.where(w, rng.uniform(0.02, 0.15), 0.3 + rng.uniform(0.3, 0.4) * g),
+                np.where(w, rng.uniform(0.2, 0.4), rng.uniform(-0.05, 0.15) + 0.0 * day))
+    if cls == "aquaculture":
+        dry = (day >= rng.uniform(0, 300)) & (day < 30 + rng.uniform(0, 300))
+        return np.where(dry, 0.2, rng.uniform(-0.1, 0.1)), np.where(dry, -0.05, rng.uniform(0.1, 0.4))
+    if cls in ("dryland_crop", "sugarcane"):
+        s = rng.uniform(0, 200)
+        span = (60, 110) if cls == "dryland_crop" else (150, 330)
+        g = np.clip((day - s) / 60, 0, 1) * (day < s + rng.uniform(*span))
+        return 0.18 + rng.uniform(0.55, 0.65) * g, rng.uniform(-0.25, -0.1) + 0.3 * g
+    if cls == "orchard":
+        return rng.uniform(0.55, 0.75) + 0.05 * np.sin(day / 58.0), rng.uniform(0.05, 0.2) + 0 * day
+    if cls == "forest":
+        return rng.uniform(0.78, 0.88) + 0 * day, rng.uniform(0.2, 0.35) + 0 * day
+    return rng.uniform(0.12, 0.25) + 0 * day, rng.uniform(-0.2, -0.05) + 0 * day  # built-up
+
+
+def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float = 0.05) -> tuple[xr.Dataset, pd.DataFrame]:
+    """A ``(time, point)`` table of ``ndvi``, ``evi``, ``lswi`` (NaN = cloud) and its truth.
+
+    12 clear-ish dates in a year with gaps of 100 and 130 days; ``lost_dates`` whole dates are
+    lost to cloud; ``haze`` is the fraction of observations with residual haze the cloud mask
+    missed (NDVI halved, LSWI lowered); NDVI noise 0.03.
+    """
+    rng = np.random.default_rng(seed)
+    day = np.delete(OPT_DAYS, rng.choice(OPT_DAYS.size, lost_dates, replace=False))
+    cls = _classes(n, OPT_CLASSES, OPT_SHARES, rng)
+    nd = np.empty((day.size, n))
+    ls = np.empty((day.size, n))
+    first = np.zeros(n, np.int64)
+    all_dates: list[list[int]] = [[] for _ in range(n)]
+    for i, c in enumerate(cls):
+        if c == 0:
+            nd[:, i], ls[:, i], dates = _opt_rice(day, rng)
+            first[i] = dates[0] if dates else 0
+            all_dates[i] = [d + 1 for d in dates]
+        else:
+            nd[:, i], ls[:, i] = _opt_other(OPT_CLASSES[c], day, rng)
+    nd += rng.normal(0, 0.03, nd.shape)
+    ls += rng.normal(0, 0.03, ls.shape)
+    hazy = rng.random(nd.shape) < haze
+    nd = np.where(hazy, nd * 0.5, nd)
+    ls = np.where(hazy, ls - 0.1, ls)
+    evi = nd * 0.75
+    cloud = rng.random(nd.shape) < 0.05
+    nd, ls, evi = (np.where(cloud, np.nan, a).astype(np.float32) for a in (nd, ls, evi))
+    dims = ("time", "point")
+    ds = xr.Dataset({"ndvi": (dims, nd), "evi": (dims, evi), "lswi": (dims, ls)},
+                    coords={"time": START + day.astype("timedelta64[D]")})
+    truth = pd.DataFrame({"cls": [OPT_CLASSES[c] for c in cls], "rice": (cls == 0).astype(np.uint8),
+                          "first_doy": np.where(cls == 0, first + 1, 0), "doys": all_dates})
+    return ds, truth
+
+
+def one_line_sar_baseline(vh_linear: np.ndarray) -> np.ndarray:
+    """min VH <= -18 dB and (max - min) VH >= 5 dB, per column of a (time, point) array."""
+    db = 10 * np.log10(vh_linear)
+    lo, hi = np.nanmin(db, axis=0), np.nanmax(db, axis=0)
+    return ((lo <= -18) & (hi - lo >= 5)).astype(np.uint8)
+
+
+def one_line_optical_baseline(ndvi: np.ndarray) -> np.ndarray:
+    """min NDVI <= 0.3 and max NDVI >= 0.6 on clear dates, per column of a (time, point) array."""
+    return ((np.nanmin(ndvi, axis=0) <= 0.3) & (np.nanmax(ndvi, axis=0) >= 0.6)).astype(np.uint8)
+
+
+def scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Overall accuracy, rice F1, precision and recall (prediction 255 = not rice)."""
+    p, t = pred == 1, truth == 1
+    tp, fp, fn = int((p & t).sum()), int((p & ~t).sum()), int((~p & t).sum())
+    return {"oa": float((p == t).mean()), "f1": 2 * tp / max(2 * tp + fp + fn, 1),
+            "precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1)}
+
+
+def date_error(pred_doy: np.ndarray, truth_doys: "pd.Series", hit: np.ndarray) -> tuple[float, int]:
+    """Mean absolute error (days) of predicted season dates ``(season, point)`` against the nearest
+    true season date of each correctly mapped rice point, and the number of dates compared."""
+    err = []
+    for i in np.flatnonzero(hit):
+        true = np.asarray(truth_doys.iloc[i], float)
+        if true.size == 0:
+            continue
+        for d in pred_doy[:, i][pred_doy[:, i] > 0]:
+            err.append(np.min(np.abs(true - float(d))))
+    return (float(np.mean(err)) if err else float("nan")), len(err)

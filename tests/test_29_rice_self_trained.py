@@ -1,0 +1,181 @@
+"""The label-free self-trained rice map: pseudo-labels from a rule's confident pixels, one lazy graph.
+
+Small synthetic scenes (96-128 px) with known truth; the rule alone is the baseline to match or beat.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from agromap.errors import ConfigError
+from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
+from agromap.rice.rules_sar import SarRiceParams
+from agromap.rice.self_trained import (
+    COUNT_NAMES,
+    SelfTrainSpec,
+    TooFewConfidentPixelsError,
+    _allocate,
+    _select_block,
+    self_trained_rice_map,
+    training_counts,
+)
+from agromap.testing import SceneSpec, count_computes, make_s1_stack, make_s2_stack, make_truth, raise_if_dask_computes
+
+SPEC = SceneSpec(shape=(96, 96), chunk=48, seed=3, n_seasons=2)
+FAST = SelfTrainSpec(n_estimators=40, n_per_class=800)
+
+
+@pytest.fixture(scope="module")
+def optical_scene():
+    s2 = make_s2_stack(SPEC)
+    return {"lazy": s2, "eager": s2.compute(), "truth": make_truth(SPEC).landcover.values == 1}
+
+
+def _oa_f1(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    p = pred == 1
+    tp = (p & truth).sum()
+    return float((p == truth).mean()), float(2 * tp / (p.sum() + truth.sum()))
+
+
+def test_lazy_build_computes_nothing_and_equals_eager(optical_scene):
+    with raise_if_dask_computes():
+        lazy = self_trained_rice_map(optical_scene["lazy"], rule="optical", spec=FAST)
+    assert lazy["rice_class"].chunks is not None and lazy["rice_class"].dtype == np.uint8
+    assert all(lazy[n].ndim == 0 and lazy[n].chunks is not None for n in COUNT_NAMES)
+    with count_computes() as counter:
+        got = lazy.compute()  # one compute: training and prediction in the same pass
+    assert counter.total_computes == 1
+    eager = self_trained_rice_map(optical_scene["eager"], rule="optical", spec=FAST)
+    np.testing.assert_array_equal(got["rice_class"].values, eager["rice_class"].values)
+    np.testing.assert_allclose(got["rice_prob"].values, eager["rice_prob"].values)
+    counts = training_counts(got)
+    assert counts == {k: int(v) for k, v in json.loads(eager.attrs["training_counts"]).items()}
+    assert got.rice_class.odc.geobox == optical_scene["lazy"].odc.geobox
+    assert 0 < counts["n_train_rice"] <= FAST.n_per_class and 0 < counts["n_train_other"] <= FAST.n_per_class
+    assert counts["n_confident_rice"] >= counts["n_train_rice"] and counts["n_strata_other"] >= 2
+
+
+def test_self_trained_beats_or_matches_the_rule_without_labels(optical_scene):
+    ds, truth = optical_scene["eager"], optical_scene["truth"]
+    rule_oa, rule_f1 = _oa_f1(optical_rice_rule(ds)["rice_class"].values, truth)
+    out = self_trained_rice_map(ds, rule="optical", spec=FAST)
+    oa, f1 = _oa_f1(out["rice_class"].values, truth)
+    print(f"\n[self-trained vs rule, optical, {SPEC.shape}] rule OA {rule_oa:.3f} F1 {rule_f1:.3f}; "
+          f"self-trained OA {oa:.3f} F1 {f1:.3f}; counts {training_counts(out)}")
+    assert oa >= rule_oa - 0.005 and oa > 0.9, (oa, rule_oa)
+    # Where the rule is confident (the pseudo-labels' pool) the map is at least as right as the rule.
+    score = out["rule_score"].values
+    sure = (score >= FAST.rice_min_score) | (score <= FAST.other_max_score)
+    rule_right = ((score[sure] >= 0.5) == truth[sure]).mean()
+    self_right = ((out["rice_class"].values[sure] == 1) == truth[sure]).mean()
+    assert self_right >= rule_right - 0.01, (self_right, rule_right)
+
+
+def test_training_pixels_are_confident_thinned_and_never_neighbours():
+    rng = np.random.default_rng(0)
+    score = rng.random((40, 50)).astype(np.float32)
+    score[5, 5] = np.nan
+    feats = rng.random((3, 40, 50)).astype(np.float32)
+    feats[1, 9, 12] = np.nan
+    qa = np.zeros((40, 50), np.uint8)
+    seasons = (score > 0.5).astype(np.uint8)
+    spec = SelfTrainSpec(spacing_px=3, rice_min_score=0.9, other_max_score=0.1)
+    t = _select_block(score, qa, seasons, feats, 7, 4, spec=spec, cap=10_000)
+    # Recover the pixels from their features (unique random values).
+    rows, cols = [], []
+    for x in t["X"]:
+        (r,), (c,) = np.nonzero(np.isclose(feats[0], x[0]) & np.isclose(feats[2], x[2]))
+        rows.append(r), cols.append(c)
+    rows, cols = np.array(rows), np.array(cols)
+    assert ((rows + 7) % 3 == 0).all() and ((cols + 4) % 3 == 0).all()  # global lattice, offset-aware
+    d = np.abs(rows[:, None] - rows[None]) + np.abs(cols[:, None] - cols[None])
+    assert (d[~np.eye(rows.size, dtype=bool)] >= 3).all()  # no two training pixels are neighbours
+    s = score[rows, cols]
+    assert ((s >= 0.9) | (s <= 0.1)).all() and np.array_equal(t["y"], (s >= 0.9).astype(np.int8))
+    lattice = ((np.arange(40)[:, None] + 7) % 3 == 0) & ((np.arange(50)[None, :] + 4) % 3 == 0)
+    ok = lattice & np.isfinite(score) & np.isfinite(feats).all(axis=0)
+    assert t["confident"].tolist() == [int((ok & (score <= 0.1)).sum()), int((ok & (score >= 0.9)).sum())]
+    capped = _select_block(score, qa, seasons, feats, 7, 4, spec=spec, cap=5)
+    assert (capped["y"] == 1).sum() == 5 and (capped["y"] == 0).sum() == 5
+
+
+def test_allocation_shares_half_equally_then_by_size():
+    take = _allocate(np.array([1000, 40, 10]), 200)
+    assert take.sum() == 200 and take[2] == 10 and take[1] == 40  # small strata are taken whole
+    assert _allocate(np.array([5, 3]), 100).tolist() == [5, 3]
+    big = _allocate(np.array([900, 100]), 100)
+    assert big.sum() == 100 and big[1] >= 25  # equal half lifts the rare stratum above its 10 % share
+
+
+def test_too_few_confident_pixels_is_a_clear_error(optical_scene):
+    ds = optical_scene["eager"].isel(y=slice(0, 24), x=slice(0, 24))
+    with pytest.raises(TooFewConfidentPixelsError, match=r"min_per_class=500"):
+        self_trained_rice_map(ds, rule="optical", spec=SelfTrainSpec(min_per_class=500, n_per_class=600))
+    lazy = self_trained_rice_map(optical_scene["lazy"].isel(y=slice(0, 24), x=slice(0, 24)), rule="optical",
+                                 spec=SelfTrainSpec(min_per_class=500, n_per_class=600))
+    with pytest.raises(TooFewConfidentPixelsError):  # raised inside the graph, at the caller's compute
+        lazy.compute(scheduler="synchronous")
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="spacing_px"):
+        SelfTrainSpec(spacing_px=1)
+    with pytest.raises(ConfigError, match="rice_min_score"):
+        SelfTrainSpec(rice_min_score=0.4)
+    ds = make_s2_stack(SceneSpec(shape=(16, 16), dates=SPEC.dates[:4], chunk=16))
+    with pytest.raises(ConfigError, match="rule must be"):
+        self_trained_rice_map(ds, rule="ndvi")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="OpticalRiceParams"):
+        self_trained_rice_map(ds, rule="optical", params=SarRiceParams())
+    with pytest.raises(Exception, match="vh"):
+        self_trained_rice_map(ds, rule="sar")
+    assert isinstance(OpticalRiceParams(), OpticalRiceParams)
+
+
+def test_sar_self_training_on_speckled_series():
+    spec = SceneSpec(shape=(128, 128), chunk=128, seed=5, n_seasons=2)
+    from agromap.rice.rules_sar import boxcar_speckle_filter, sar_rice_rule
+
+    s1 = make_s1_stack(spec).compute()
+    s1["vh"], s1["vv"] = boxcar_speckle_filter(s1["vh"], 3), boxcar_speckle_filter(s1["vv"], 3)
+    truth = make_truth(spec).landcover.values == 1
+    rule_oa, _ = _oa_f1(sar_rice_rule(s1["vh"])["rice_class"].values, truth)
+    out = self_trained_rice_map(s1, rule="sar")
+    oa, f1 = _oa_f1(out["rice_class"].values, truth)
+    print(f"\n[self-trained vs rule, SAR, 128 px] rule OA {rule_oa:.3f}; self-trained OA {oa:.3f} F1 {f1:.3f}")
+    # Measured: 0.950 vs 0.959 here (the classifier calls boxcar-mixed field edges non-rice more
+    # often than the rule); on 192 px scenes the gap is <= 0.001. Guard against a real regression.
+    assert oa >= rule_oa - 0.015 and oa > 0.93
+    assert out.attrs["rule"] == "sar" and "vh_min_db" in out.attrs["feature_names"]
+    assert "rice_score" not in out.attrs["feature_names"].split()  # the rule's score is never a feature
+
+
+def test_both_rules_agreeing_on_a_hard_scene_beat_each_rule_and_the_baselines():
+    """mekong_triple_sar: lotus, aquaculture and water hyacinth fool the SAR rule, cloud the optical one."""
+    import xarray as xr
+
+    from agromap.rice.baselines import optical_baseline, sar_baseline
+    from agromap.rice.rules_sar import boxcar_speckle_filter, sar_rice_rule
+    from agromap.scenes import make_scene
+
+    sc = make_scene("mekong_triple_sar", size=96, seed=0)
+    truth = sc.truth.rice.values == 1
+    s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")}).compute()
+    s2 = sc.s2.compute()
+
+    def oa(out) -> float:
+        cls = out["rice_class"].values if hasattr(out, "data_vars") else out.values
+        return float(((cls == 1) == truth).mean())
+
+    ref = {"sar_rule": oa(sar_rice_rule(s1["vh"])), "optical_rule": oa(optical_rice_rule(s2)),
+           "sar_baseline": oa(sar_baseline(s1["vh"])), "optical_baseline": oa(optical_baseline(s2))}
+    out = self_trained_rice_map(s2, sar=s1, rule="both")
+    got = oa(out)
+    print(f"\n[mekong_triple_sar 96 px] self-trained (both rules agreeing) OA {got:.3f}; "
+          + ", ".join(f"{k} {v:.3f}" for k, v in ref.items()) + f"; counts {training_counts(out)}")
+    assert got > max(ref.values()) and got > 0.9
+    names = out.attrs["feature_names"].split()
+    assert "ndvi_max" in names and "vh_min_db" in names  # both sensors' features, on their own dates
