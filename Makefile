@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster flood-eval airquality bench accuracy test validate clean stac-server
+.PHONY: all venv demo rice disaster flood-eval airquality bench soak accuracy test validate clean stac-server
 
 all: test
 
@@ -48,6 +48,10 @@ airquality: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# Fault campaign: SIGKILL/SIGTERM at random moments, 20 racing runs, 200 incremental re-runs.
+soak: $(STAMP)
+	$(PY) -m bench.faults --kills 20 --terms 20 --concurrent 20 --runs 200
+
 # Accuracy of every rice method on the hard synthetic scenes against the one-line baselines, one
 # table, JSON in bench/results/ (docs/scenes.md; ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=...).
 accuracy: $(STAMP)
@@ -71,6 +75,16 @@ $(STAC_VENV)/.installed: tests/stac_server/requirements.txt
 	touch $@
 
 stac-server: $(STAC_VENV)/.installed
+
+# The web map's browser code (Leaflet) ships in the package; this refreshes it from the npm registry.
+LEAFLET ?= 1.9.4
+WEBVENDOR := src/agromap/serve/static/vendor/leaflet
+webmap-vendor:
+	rm -rf build/npm && mkdir -p build/npm
+	cd build/npm && npm pack leaflet@$(LEAFLET) && tar xzf leaflet-$(LEAFLET).tgz
+	mkdir -p $(WEBVENDOR)/images
+	cp build/npm/package/dist/leaflet.js build/npm/package/dist/leaflet.css build/npm/package/LICENSE $(WEBVENDOR)/
+	cp build/npm/package/dist/images/*.png $(WEBVENDOR)/images/
 
 clean:
 	rm -rf $(VENV) $(STAC_VENV) $(RUNS) build .pytest_cache .hypothesis bench/cache

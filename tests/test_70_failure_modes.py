@@ -267,6 +267,44 @@ def _case_missing_config(tmp: Path) -> Path:
     return tmp / "does-not-exist.yaml"
 
 
+def _case_config_is_a_device(tmp: Path) -> Path:
+    return Path("/dev/zero")  # read whole, this would be gigabytes of NUL bytes
+
+
+def _case_raster_is_a_pipe(tmp: Path) -> Path:
+    import os
+
+    os.mkfifo(tmp / "pipe.tif")  # opening it would block forever
+    return _config(tmp, [_files_input(tmp / "pipe.tif")])
+
+
+def _case_stac_href_outside_item_folder(tmp: Path) -> Path:
+    import json
+
+    _good(tmp)
+    item = json.loads((S2 / "S2A_29RKH_20200219_0_L2A.json").read_text())
+    for asset in item["assets"].values():
+        asset["href"] = "../good.tif"
+    (tmp / "item").mkdir()
+    (tmp / "item" / "item.json").write_text(json.dumps(item))
+    return _config(tmp, [{"kind": "stac_item", "path": str(tmp / "item" / "item.json"), "bands": ["red", "nir"]}])
+
+
+def _case_districts_off_the_area(tmp: Path) -> Path:
+    import json
+
+    ring = [[900_000, 1_000_000], [900_500, 1_000_000], [900_500, 1_000_500], [900_000, 1_000_000]]
+    (tmp / "districts.geojson").write_text(json.dumps({
+        "type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:32643"}},
+        "features": [{"type": "Feature", "properties": {"code": "D1"},
+                      "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    cfg = _config(tmp, [_files_input(_good(tmp))])
+    data = yaml.safe_load(cfg.read_text())
+    data["areas"][0]["districts"] = {"path": str(tmp / "districts.geojson"), "id_field": "code"}
+    cfg.write_text(yaml.safe_dump(data))
+    return cfg
+
+
 CASES = [
     # (builder, exit code, text the one-line error must contain)
     (_case_truncated, 3, "truncated TIFF"),
@@ -305,6 +343,11 @@ CASES = [
     (_case_no_sar_after_event, 4, "no Sentinel-1 date on or after the event 2016-09-01"),
     (_case_area_path_escape, 2, "areas.0.name: String should match pattern"),
     (_case_run_name_path_escape, 2, "name: String should match pattern"),
+    # Operator faults and hostile inputs; the full set (in-process, faster) is tests/test_71_hardening.py.
+    (_case_config_is_a_device, 2, "not a regular file"),
+    (_case_raster_is_a_pipe, 3, "is a named pipe (FIFO)"),
+    (_case_stac_href_outside_item_folder, 3, "outside"),
+    (_case_districts_off_the_area, 3, "none of the 1 districts overlaps"),
 ]
 
 
@@ -346,5 +389,7 @@ def test_huge_header_refused_fast_under_memory_limit(tmp_path):
 
 
 def test_corpus_is_large_enough():
-    assert len(CASES) >= 25
+    from test_71_hardening import CORPUS
+
+    assert len(CASES) >= 40 and len(CASES) + len(CORPUS) >= 75
     assert resource is not None and time is not None

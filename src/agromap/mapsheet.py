@@ -382,8 +382,16 @@ def _colourbar(fig: Any, cax: Any, view: LayerView, fontsize: float) -> None:
     cb.ax.tick_params(labelsize=fontsize)
 
 
+_TITLES: Mapping[str, str] = {
+    "flood_class": "Flood classes", "rice_class": "Rice map", "burned_paddy": "Burned rice stubble",
+    "burn_severity": "Burn severity", "aqi_category_cpcb": "AQI category (CPCB), satellite estimate",
+    "aqi_category": "AQI category, satellite estimate", "water_mask": "Surface water", "drought_class": "Drought",
+}
+
+
 def _title_of(view: LayerView) -> str:
-    return view.product.replace("_", " ")
+    k = _key(view.product, _TITLES)
+    return _TITLES[k] if k else view.product.replace("_", " ").capitalize()
 
 
 def render_figure(view: LayerView, districts: Any = None, *, title: str | None = None, width_px: int = 1000,
@@ -454,7 +462,7 @@ def _sheet(view: LayerView, districts: Any, manifest: Mapping[str, Any], area: s
     name = _title_of(view)
     run = manifest.get("config", {}).get("name") or manifest.get("run_id", "")
     fig.patches.append(_band(fig))
-    fig.text(0.015, 0.955, f"{name.capitalize()} — {area.replace('_', ' ')}", fontsize=17, fontweight="bold",
+    fig.text(0.015, 0.955, f"{name} — {area.replace('_', ' ')}", fontsize=17, fontweight="bold",
              color="white", va="center")
     event = _event_line(view, manifest, area)
     fig.text(0.015, 0.915, event, fontsize=9.5, color="white", va="center")
@@ -501,7 +509,8 @@ def _sheet(view: LayerView, districts: Any, manifest: Mapping[str, Any], area: s
     text = "\n".join(_wrap(s, 62) for s in lines)
     fig.text(0.68, y, text, fontsize=fs - 0.5, va="top", linespacing=1.35)
     if caveats:
-        fig.text(0.68, 0.17, "Caveat: " + "\n".join(_wrap(c, 62) for c in caveats), fontsize=fs - 0.5, va="top",
+        text = "\n".join(_wrap(("Caveat: " if k == 0 else "") + c, 56) for k, c in enumerate(caveats))
+        fig.text(0.68, 0.17, text, fontsize=fs - 0.5, va="top",
                  color="#7a3e00", linespacing=1.35,
                  bbox={"boxstyle": "round,pad=0.4", "fc": "#fff7e6", "ec": "#d97706"})
     fig.text(0.05, 0.012, f"Produced with agromap {manifest.get('agromap_version', '')}; run finished "

@@ -244,7 +244,7 @@ def class_map(obj: xr.DataArray | str | os.PathLike[str], spec: Any = None, *, t
     time, ax, max_pixels, title
         As for :func:`true_colour`.
     legend : bool
-        Add a legend of every class of the layer.
+        Add a legend of the classes present on the map.
 
     Returns
     -------
@@ -292,7 +292,9 @@ def class_map(obj: xr.DataArray | str | os.PathLike[str], spec: Any = None, *, t
     if legend:
         from matplotlib.patches import Patch
 
-        handles = [Patch(facecolor=f"#{c}", edgecolor="black", linewidth=0.4, label=f"{v} {n}") for v, n, c in classes]
+        present = set(np.unique(np.asarray(values)[~np.asarray(invalid)]).tolist())  # a legend of what is on the map
+        handles = [Patch(facecolor=f"#{c}", edgecolor="black", linewidth=0.4, label=f"{v} {n}") for v, n, c in classes
+                   if v in present]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title=name,
                   frameon=False)
     heading = title or (_title(name, extent_src) if extent_src is not None else name)

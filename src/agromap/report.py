@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import io
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -184,13 +185,18 @@ def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
     cog = out / key
     view = None
     if figure_render_ok(cog):
-        view = load_view(cog, max_size=900)
         width = 1100 if decision else 540
-        fig = render_figure(view, district_layer(out, key), width_px=width)
-        png = figure_png(fig)
+
+        def draw() -> tuple[bytes, Any]:
+            v = load_view(cog, max_size=900)
+            return figure_png(render_figure(v, district_layer(out, key), width_px=width)), v
+
+        png, view = _cached_figure(out, key, entry, width, draw)
+        from PIL import Image
+
+        with Image.open(io.BytesIO(png)) as im:
+            w, h = im.size
         uri = f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}"
-        h = int(round(fig.get_figheight() * fig.dpi))
-        w = int(round(fig.get_figwidth() * fig.dpi))
         legend = _class_table(view) if view.kind == "class" and view.classes else ""
         present = json.dumps([n for _v, n, _c, _h in view.classes]) if view.kind == "class" else "[]"
         empty = view.empty
@@ -215,6 +221,41 @@ def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
              + (f" · valid {100 * float(valid):.1f} %" if valid is not None else "")
              + legend + cav + "</figcaption></figure>")
     return _Panel(key, area, product, html_, decision=decision, empty=empty, view=view)
+
+
+#: Bump when the drawing of report maps changes, so cached maps are redrawn.
+_FIGURE_VERSION = "1"
+
+
+def _cached_figure(out: Path, key: str, entry: Mapping[str, Any], width: int, draw: Any) -> tuple[bytes, Any]:
+    """The map of a layer and its facts (classes present with areas), drawn once per published
+    file: a rerun that reuses a layer reuses its map (kept under ``.agromap-cache/report``, keyed
+    by the COG and district table checksums)."""
+    from types import SimpleNamespace
+
+    digest = entry.get("sha256")
+    if not digest:
+        return draw()
+    h = hashlib.sha256(f"{_FIGURE_VERSION}|{key}|{digest}|{width}".encode())
+    for t in sorted((out / Path(key).parent / "tables").glob("*_by_district.geojson")):
+        h.update(t.read_bytes())
+    path = out / ".agromap-cache" / "report" / f"{h.hexdigest()[:32]}.json"
+    if path.is_file():
+        try:
+            d = json.loads(path.read_text())
+            view = SimpleNamespace(kind=d["kind"], classes=[tuple(c) for c in d["classes"]],
+                                   valid_fraction=d["valid_fraction"], empty=d["empty"])
+            return base64.b64decode(d["png"]), view
+        except (ValueError, KeyError):  # a damaged cache entry is redrawn
+            pass
+    png, view = draw()
+    from .io.write import atomic_write_text
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps({"png": base64.b64encode(png).decode("ascii"), "kind": view.kind,
+                                        "classes": [list(c) for c in view.classes],
+                                        "valid_fraction": view.valid_fraction, "empty": view.empty}))
+    return png, view
 
 
 def _area_of_table(t: Mapping[str, Any]) -> str:
