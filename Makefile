@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster flood-eval airquality bench accuracy test validate clean stac-server
+.PHONY: all venv demo rice disaster flood-eval airquality bench soak accuracy test validate clean stac-server
 
 all: test
 
@@ -47,6 +47,10 @@ airquality: $(STAMP)
 # Speed and memory ratios measured in one run (sizes: BENCH_SIZE=4096 etc., see bench/README.md).
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Fault campaign: SIGKILL/SIGTERM at random moments, 20 racing runs, 200 incremental re-runs.
+soak: $(STAMP)
+	$(PY) -m bench.faults --kills 20 --terms 20 --concurrent 20 --runs 200
 
 # Accuracy of every rice method on the hard synthetic scenes against the one-line baselines, one
 # table, JSON in bench/results/ (docs/scenes.md; ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=...).

@@ -145,7 +145,10 @@ def test_stac_remote_href_needs_asset_root(tmp_path, samples):
 
 def test_stac_raster_scale_offset_win(tmp_path, samples):
     item = json.loads((samples / S2_SAMPLE / "S2A_29RKH_20200219_0_L2A.json").read_text())
-    item["assets"]["red"]["href"] = str(samples / S2_SAMPLE / "B04.tif")
+    import shutil
+
+    # An absolute href inside the item's own folder (hrefs elsewhere on the machine are refused).
+    item["assets"]["red"]["href"] = str(shutil.copy(samples / S2_SAMPLE / "B04.tif", tmp_path / "B04.tif"))
     item["assets"]["red"]["raster:bands"] = [{"scale": 0.0001, "offset": -0.1, "nodata": 0}]
     p = tmp_path / "item.json"
     p.write_text(json.dumps(item))

@@ -138,3 +138,32 @@ def test_remote_items_are_identified_by_id_updated_and_href_never_by_bytes(tmp_p
                       "hrefs": ["/vsicurl/https://catalogue.example/29RKH/B04.tif"]}]
     item.properties["updated"] = "2024-01-01T00:00:00Z"  # reprocessed upstream: a new recipe
     assert remote_inputs(items_to_scenes([item], ["red"], chunk=256)) != first
+
+
+def test_s3_unsigned_without_credentials_and_env_overrides(monkeypatch, tmp_path):
+    from agromap.io.gdal_env import gdal_preset
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_NO_SIGN_REQUEST"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("GDAL_HTTP_MAX_RETRY", "9")
+    preset = dict(gdal_preset())
+    assert preset["AWS_NO_SIGN_REQUEST"] == "YES" and preset["GDAL_HTTP_MAX_RETRY"] == "9"
+    assert preset["GDAL_DISABLE_READDIR_ON_OPEN"] == "EMPTY_DIR"
+    assert preset["GDAL_HTTP_MERGE_CONSECUTIVE_RANGES"] == "YES" and preset["GDAL_HTTP_MULTIPLEX"] == "YES"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    assert dict(gdal_preset())["AWS_NO_SIGN_REQUEST"] == "NO"  # credentials from the environment are used
+
+
+def test_stac_input_config_is_validated():
+    base = {"name": "a", "layers": [{"product": "ndvi"}]}
+    search = {"kind": "stac_search", "url": "https://earth-search.aws.element84.com/v1",
+              "collections": ["sentinel-2-l2a"], "datetime": "2023-06-01/2023-11-30", "bands": ["red"]}
+    cfg = parse_config({"areas": [{**base, "inputs": [{**search, "query": {"eo:cloud_cover": {"lt": 60}}}]}]})
+    assert cfg.areas[0].inputs[0].max_items == 500
+    with pytest.raises(ConfigError, match="bbox must be"):
+        parse_config({"areas": [{**base, "inputs": [{**search, "bbox": [10, 0, 5, 1]}]}]})
+    with pytest.raises(ConfigError, match="group_by"):
+        parse_config({"areas": [{**base, "inputs": [search], "dates": {"group_by": "weekly"}}]})
+    with pytest.raises(ConfigError, match="url"):
+        parse_config({"areas": [{**base, "inputs": [{**search, "url": "earth-search"}]}]})

@@ -30,7 +30,7 @@ def test_shipped_table_is_valid_and_covers_the_regions():
     assert all(r.sources and set(r.sources) <= set(C.SOURCES) for r in rows)
     mekong = C.calendar_windows("mekong_delta")
     assert [w.name for w in mekong] == ["winter_spring", "summer_autumn", "autumn_winter"]
-    assert mekong[0].start_doy == 305 and mekong[0].end_doy == 15  # 1 Nov - 15 Jan wraps the new year
+    assert mekong[0].start_doy == 305 and mekong[0].end_doy == 31  # 1 Nov - 31 Jan wraps the new year
     assert [w.name for w in C.calendar_windows("bangladesh_aus_aman_boro")] == ["boro", "aus", "aman"]
     assert len(C.calendar_windows("india_tamil_nadu")) == 3 and len(C.calendar_windows("japan")) == 1
     # Every India state calendar has kharif, in June-September.

@@ -437,7 +437,7 @@ def test_stac_item_fields(flood_cog, offline_validator):
     assert (stats["minimum"], stats["maximum"]) == (0.0, 6.0)
     assert stats["valid_percent"] == pytest.approx(100 * flood_cog.valid_fraction, abs=0.01)
     classes = asset["classification:classes"]
-    assert [c["value"] for c in classes] == [*range(7), 255]
+    assert [c["value"] for c in classes] == [*range(9), 255]
     assert classes[4] == {"value": 4, "name": "flooded_rice", "title": "flooded rice",
                           "description": "flooded rice", "color_hint": "FF7F00"}
     assert classes[-1]["nodata"] is True

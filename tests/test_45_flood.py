@@ -519,7 +519,8 @@ def test_flooded_vegetation_double_bounce():
     cls = out.flood_class.values
     inner = (slice(14, 36), slice(14, 36))
     print(f"\nflooded vegetation: class 8 on the double-bounce patch {(cls[inner] == 8).mean():.3f}, "
-          f"on the all-rise patch {(cls[54:76, 54:76] == 8).mean():.3f}, open water class 3 {(cls[64:86, 9:31] == 3).mean():.3f}")
+          f"on the all-rise patch {(cls[54:76, 54:76] == 8).mean():.3f}, "
+          f"open water class 3 {(cls[64:86, 9:31] == 3).mean():.3f}")
     assert (cls[inner] == 8).mean() > 0.95 and (cls[54:76, 54:76] == 8).mean() < 0.01
     assert (cls[64:86, 9:31] == 3).mean() > 0.95 and bool(out.flood_detected)
     assert (cls[:, 92:] != 8).all()  # not vegetated: never flooded vegetation

@@ -95,7 +95,7 @@ def test_real_chip_without_reference_water_is_not_called_flood(disaster_run):
     assert (flood == 7).mean() > 0.3 and not np.isin(flood, (1, 2, 3, 4, 8)).any()
     with rasterio.open(path) as src:
         tags = src.tags()
-    assert tags["FLOOD_DETECTED"] == "false"
+    assert tags["FLOOD_DETECTED"] == "false" and "class 7" in tags["NOTE"]
     assert 0.5 <= float(tags["WEIGHT_VV"]) <= 1 and 0.5 <= float(tags["WEIGHT_VH"]) <= 1  # both fitted
     assert float(tags["WEIGHT_OPTICAL"]) == 1.0
     item = json.loads(path.with_suffix(".json").read_text())
@@ -158,3 +158,37 @@ def test_vci_and_terrain_exclusion(tmp_path):
     values = np.stack([_read(p) for p in vci_files])
     assert values.dtype == np.uint8 and ((values <= 100) | (values == 255)).all()
     assert result.manifest["status"] == "success"
+
+
+def test_real_chip_with_a_reference_water_layer(tmp_path):
+    """A supplied normal-water raster (as JRC GSW occurrence >= 75 % would be): water on it is class 1,
+    other water is flood (2), flood_detected is true and there is no reference warning."""
+    import yaml
+
+    from agromap.pipeline.config import parse_config
+
+    from conftest import write_tif
+
+    label = _read(CHIP / "India_900498_LabelHand.tif")
+    with rasterio.open(CHIP / "India_900498_LabelHand.tif") as src:
+        transform, crs = src.transform, src.crs
+    normal = ((label == 1) & (np.arange(label.shape[1])[None, :] < 256)).astype(np.uint8)  # west half's water
+    ref_path = write_tif(tmp_path / "normal_water.tif", normal, crs=crs.to_string(), res=transform.a,
+                         origin=(transform.c, transform.f))
+    cfg = yaml.safe_load((ROOT / "pipelines" / "disaster.yaml").read_text())
+    area = cfg["areas"][1]
+    for inp in area["inputs"]:
+        for band in inp["bands"].values():
+            band[0] = str(ROOT / "pipelines" / band[0])
+    area["layers"] = [{"product": "flood", "event_date": "2016-08-12", "reference_water": str(ref_path),
+                       "use_optical": False}]
+    cfg["areas"], cfg["scheduler"] = [area], "threads"
+    result = run(parse_config(cfg), tmp_path / "out")
+    path = tmp_path / "out" / "assam_flood" / "flood_class_20160812.tif"
+    flood = _read(path)
+    assert (flood[normal == 1] == 1).all()
+    east_water = (label == 1) & (normal == 0) & (np.arange(label.shape[1])[None, :] >= 256)
+    assert (flood[east_water] == 2).mean() > 0.7 and not (flood == 7).any()
+    props = json.loads(path.with_suffix(".json").read_text())["properties"]
+    assert props["flood_detected"] is True and props["agromap:reference_water"] == "supplied layer"
+    assert not any("reference" in w for w in result.manifest["warnings"])

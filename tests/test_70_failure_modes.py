@@ -267,6 +267,17 @@ def _case_missing_config(tmp: Path) -> Path:
     return tmp / "does-not-exist.yaml"
 
 
+def _case_config_is_a_device(tmp: Path) -> Path:
+    return Path("/dev/zero")  # read whole, this would be gigabytes of NUL bytes
+
+
+def _case_raster_is_a_pipe(tmp: Path) -> Path:
+    import os
+
+    os.mkfifo(tmp / "pipe.tif")  # opening it would block forever
+    return _config(tmp, [_files_input(tmp / "pipe.tif")])
+
+
 CASES = [
     # (builder, exit code, text the one-line error must contain)
     (_case_truncated, 3, "truncated TIFF"),
@@ -305,6 +316,10 @@ CASES = [
     (_case_no_sar_after_event, 4, "no Sentinel-1 date on or after the event 2016-09-01"),
     (_case_area_path_escape, 2, "areas.0.name: String should match pattern"),
     (_case_run_name_path_escape, 2, "name: String should match pattern"),
+    # Inputs that would hang or exhaust a real process; the full set of operator faults and hostile
+    # inputs runs in-process (same entry point, faster) in tests/test_71_hardening.py.
+    (_case_config_is_a_device, 2, "not a regular file"),
+    (_case_raster_is_a_pipe, 3, "is a named pipe (FIFO)"),
 ]
 
 
@@ -346,5 +361,7 @@ def test_huge_header_refused_fast_under_memory_limit(tmp_path):
 
 
 def test_corpus_is_large_enough():
-    assert len(CASES) >= 25
+    from test_71_hardening import CORPUS
+
+    assert len(CASES) >= 38 and len(CASES) + len(CORPUS) >= 75
     assert resource is not None and time is not None

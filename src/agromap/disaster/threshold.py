@@ -116,7 +116,8 @@ class ThresholdParams:
         if self.split not in ("ki", "otsu"):
             raise ConfigError(f"split must be 'ki' or 'otsu', got {self.split!r}.")
         if not 0.0 < self.fallback_weight < 0.5:
-            raise ConfigError(f"fallback_weight must be within (0, 0.5), below any fitted split, got {self.fallback_weight}.")
+            raise ConfigError(f"fallback_weight must be within (0, 0.5), below any fitted split, "
+                              f"got {self.fallback_weight}.")
         if not self.plausible[0] < self.plausible[1]:
             raise ConfigError(f"plausible must be (low, high) with low < high, got {self.plausible}.")
 

@@ -72,7 +72,7 @@ def _fail_open(path: str, exc: Exception) -> CorruptInputError:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if is_remote(path):
         return CorruptInputError(
-            f"{path}: cannot be read over the network ({msg}); check the URL, the connection and any "
+            f"{path}: remote input cannot be read over the network ({msg}); check the URL, the connection and any "
             "credentials, or download the product and set asset_root to its folder."
         )
     if not os.path.exists(path):

@@ -1,8 +1,10 @@
 """Scenes (one acquisition, several bands on their native grids) and the stack on one grid.
 
 A loader returns a :class:`Scene`: lazy bands, the acquisition time and the metadata the
-manifest records. :func:`stack_scenes` puts every band of every scene on the run GeoBox and
-concatenates along ``time``; nothing is read until the runner computes.
+manifest records. :func:`stack_scenes` puts every band of every scene on the run GeoBox, groups
+the scenes into dates (by local solar day unless told otherwise, so adjacent tiles of one pass
+and several sensors of one day share a date), mosaics the scenes of each date and concatenates
+along ``time``; nothing is read until the runner computes.
 """
 
 from __future__ import annotations

@@ -153,9 +153,10 @@ def band_asset(item: Any, band: str, *, asset_root: str | os.PathLike[str] | Non
     self_href = item.get_self_href()
     if not is_remote(href) and not os.path.isabs(href) and self_href:
         href = resolve_href(href, os.path.dirname(self_href) if not is_url(self_href) else self_href.rsplit("/", 1)[0])
-        if not is_url(self_href) and asset_root is None:
-            # An item written by someone else must not make agromap read files elsewhere on the machine.
-            href = str(confine(href, os.path.dirname(self_href), "asset href"))
+    if not is_remote(href) and self_href and not is_url(self_href) and asset_root is None:
+        # An item written by someone else must not make agromap read files elsewhere on the machine:
+        # its local assets (relative or absolute) stay inside the item's folder.
+        href = str(confine(href, os.path.dirname(self_href), "asset href"))
     if asset_root is not None and is_remote(href):
         # A downloaded copy of a remote product: the same file names in a local folder.
         href = str(Path(asset_root) / Path(href.split("?")[0]).name)

@@ -15,7 +15,16 @@ from pathlib import Path
 from ..errors import UnsafeInputError
 from .remote import is_remote
 
-__all__ = ["is_remote", "check_regular_file", "check_local_input", "confine"]
+__all__ = ["is_remote", "offline", "check_regular_file", "check_local_input", "confine"]
+
+#: Set (to 1/true/yes) to forbid every network read, declared or not: an air-gapped site, or a
+#: run on items and tables written by someone else that must not make this machine call out.
+OFFLINE_ENV = "AGROMAP_OFFLINE"
+
+
+def offline() -> bool:
+    """True when the operator configured offline operation (``AGROMAP_OFFLINE=1``)."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def check_regular_file(path: str | os.PathLike[str], what: str = "input") -> Path:
@@ -50,10 +59,12 @@ def check_local_input(name: str | os.PathLike[str], what: str = "input", *, allo
     network paths; a plain path is also checked by :func:`check_regular_file`.
     """
     text = os.fspath(name)
-    if is_remote(text) and not allow_remote:
+    if is_remote(text) and (not allow_remote or offline()):
+        why = ("AGROMAP_OFFLINE is set, so agromap reads local files only" if allow_remote
+               else "agromap reads this input from local files only")
         raise UnsafeInputError(
-            f"{text}: {what} is a network path and agromap reads local files only; download it and give "
-            "the local path (or a STAC item's asset_root)."
+            f"{text}: {what} is a network path and {why}; download it and give the local path (or a STAC "
+            "item's asset_root)."
         )
     if not text.startswith("/vsi"):
         check_regular_file(text, what)
@@ -112,6 +123,7 @@ def check_archive(data: bytes, name: str, what: str = "archive") -> None:
         raise UnsafeInputError(f"{name}: {what} would expand to {total / 2**20:,.0f} MiB (limit "
                                f"{MAX_ARCHIVE_BYTES >> 20} MiB); it is not a file agromap wrote.")
     for i in infos:
-        if i.file_size > _RATIO_FROM and i.file_size > _MAX_RATIO * max(i.compress_size, 1):
-            raise UnsafeInputError(f"{name}: {what} member {i.filename!r} expands {i.file_size // max(i.compress_size, 1)}"
-                                   f"-fold to {i.file_size / 2**20:,.0f} MiB (a zip bomb?); it is not a file agromap wrote.")
+        ratio = i.file_size // max(i.compress_size, 1)
+        if i.file_size > _RATIO_FROM and ratio > _MAX_RATIO:
+            raise UnsafeInputError(f"{name}: {what} member {i.filename!r} expands {ratio}-fold to "
+                                   f"{i.file_size / 2**20:,.0f} MiB (a zip bomb?); it is not a file agromap wrote.")

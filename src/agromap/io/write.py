@@ -42,7 +42,8 @@ from .layers import LayerSpec, encode
 
 __all__ = [
     "CogInfo", "GTiffWindowWriter", "lock_for_scheduler", "store_gtiff", "publish_cog", "discard_staging",
-    "staging_path_for", "sha256_file", "prepare_cog", "commit_cog", "disk_errno", "atomic_write_text", "atomic_write_bytes", "clean_stale_partials",
+    "staging_path_for", "sha256_file", "prepare_cog", "commit_cog", "disk_errno", "atomic_write_text",
+    "atomic_write_bytes", "clean_stale_partials",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)

@@ -183,7 +183,7 @@ def validate_cmd(
         if "://" in sched:
             probe_scheduler(sched)
         if out is not None:
-            check_output_folder(out)
+            check_output_folder(out, create=False)
     except AgromapError as exc:
         _fail(exc)
     for plan in plans:
@@ -248,20 +248,30 @@ def main() -> None:
     handled like Ctrl-C: the run's clean-up runs, the lock is released, the exit code is 143
     (130 for Ctrl-C).
     """
-    import click
+    # Recent typer carries its own copy of click, whose exception classes are not click's.
+    try:
+        from typer._click.exceptions import ClickException, UsageError
+    except ImportError:  # pragma: no cover - a typer that uses click itself
+        from click.exceptions import ClickException, UsageError  # type: ignore[assignment]
+    aborts = tuple({typer.Abort, *_click_classes("Abort")})
+    exits = tuple({typer.Exit, *_click_classes("Exit")})
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
-        rv = app(standalone_mode=False)
-    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt into Abort
+        rv = app(standalone_mode=False, prog_name="agromap")
+    except aborts as exc:  # click turns KeyboardInterrupt into Abort
         _exit_interrupted(exc.__cause__ or exc)
     except KeyboardInterrupt as exc:
         _exit_interrupted(exc)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(2 if isinstance(exc, click.exceptions.UsageError) else exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "agromap"
+        sys.stderr.write(f"agromap: error: {_one_line(exc.format_message())} (see '{where} --help').\n")
+        sys.exit(2)
+    except ClickException as exc:
+        sys.stderr.write(f"agromap: error: {_one_line(exc.format_message())}\n")
+        sys.exit(exc.exit_code)
+    except exits as exc:
         if _SIGNALLED or isinstance(exc.__cause__, KeyboardInterrupt):
             _exit_interrupted(exc.__cause__)
         sys.exit(exc.exit_code)
@@ -282,6 +292,19 @@ def main() -> None:
     if _SIGNALLED:  # typer turns Ctrl-C into a silent return value of 130
         _exit_interrupted()
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _click_classes(name: str) -> list[type]:
+    """``name`` from click and from typer's copy of it, whichever exist."""
+    found = []
+    for module in ("click.exceptions", "typer._click.exceptions", "typer.exceptions"):
+        try:
+            cls = getattr(__import__(module, fromlist=[name]), name, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type):
+            found.append(cls)
+    return found
 
 
 def _unexpected(exc: BaseException) -> None:

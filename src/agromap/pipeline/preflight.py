@@ -52,8 +52,10 @@ def _name_max(path: Path) -> int:
         return _NAME_MAX
 
 
-def check_output_folder(out: Path) -> None:
+def check_output_folder(out: Path, *, create: bool = True) -> None:
     """The output folder is a folder (or can be created), writable, and not nested in another run's.
+
+    With ``create=False`` (``agromap validate``) nothing is created or written.
 
     Raises
     ------
@@ -87,6 +89,8 @@ def check_output_folder(out: Path) -> None:
     if not os.access(base, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {out}: {base} is not writable (permission denied or read-only); "
                           "choose a writable --out.")
+    if not create:
+        return
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -118,9 +122,17 @@ def _nested_run(out: Path, depth: int = 3) -> Path | None:
 
 
 def check_output_names(out: Path, finals: list[Path]) -> None:
-    """Every file a run will write (with its temporary names) fits the file system's limits."""
+    """Every file a run will write fits the file system's limits and stays inside ``out``.
+
+    An area folder that is a symbolic link out of the output folder is refused: the run would
+    otherwise write (and clean up) somewhere else.
+    """
     limit = _name_max(out)
+    root = out.resolve()
     for final in finals:
+        if final.parent.exists() and not (final.parent.resolve() == root or root in final.parent.resolve().parents):
+            raise ConfigError(f"{final.parent} leads outside the output folder {out} (a symbolic link?); remove "
+                              "the link, agromap writes only inside --out.")
         for part in final.relative_to(out).parts:
             if len(part.encode()) + _TEMP_SUFFIX > limit:
                 raise ConfigError(

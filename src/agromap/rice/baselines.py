@@ -15,10 +15,12 @@ have no notion of seasons, water bodies or wetlands, which is why they fail on r
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import xarray as xr
 
-from ..errors import ConfigError, InputError, MissingBandError
+from ..errors import InputError, MissingBandError
 
 __all__ = ["sar_baseline", "optical_baseline", "NODATA"]
 
@@ -38,18 +40,21 @@ def _need_time(arr: xr.DataArray | xr.Dataset, func: str) -> None:
         raise InputError(f"{func} needs a time dimension, got dims {tuple(arr.dims)}.")
 
 
-def sar_baseline(vh_linear: xr.DataArray | xr.Dataset, *, min_db: float = -18.0,
-                 amplitude_db: float = 5.0) -> xr.DataArray:
+def sar_baseline(vh_linear: xr.DataArray | xr.Dataset, *, min_db: float = -18.0, amplitude_db: float = 5.0,
+                 units: Literal["auto", "linear", "db"] = "auto") -> xr.DataArray:
     """Rice where ``min VH <= min_db`` and ``max VH - min VH >= amplitude_db`` (in dB).
 
     Parameters
     ----------
     vh_linear : xarray.DataArray or xarray.Dataset
-        VH backscatter in **linear power** (NaN or <= 0 = nodata) with a ``time`` dim, or a
-        Dataset with ``vh``. An input whose ``units`` attribute says dB is refused: convert it
-        with :func:`agromap.sensors.s1.to_linear` first.
+        VH backscatter with a ``time`` dim (NaN or <= 0 in linear power = nodata), or a Dataset
+        with ``vh``. Linear power is expected; units are handled as by the SAR rule
+        (:func:`agromap.sensors.s1.as_linear_power`): declared by ``units`` or the ``units``
+        attribute, or detected from the values, and refused with :class:`SarUnitsError` at
+        compute when the values contradict the declaration or look like neither unit.
     min_db, amplitude_db : float
         The two thresholds.
+    units : {"auto", "linear", "db"}
 
     Returns
     -------
@@ -68,14 +73,9 @@ def sar_baseline(vh_linear: xr.DataArray | xr.Dataset, *, min_db: float = -18.0,
             raise MissingBandError(f"sar_baseline needs a 'vh' variable, got {sorted(map(str, vh_linear.data_vars))}.")
         vh_linear = vh_linear["vh"]
     _need_time(vh_linear, "sar_baseline")
-    units = str(vh_linear.attrs.get("units", "")).lower()
-    if units == "db":
-        raise ConfigError("sar_baseline takes VH in linear power, got units='dB'; convert with "
-                          "agromap.sensors.s1.to_linear first.")
-    from ..sensors.s1 import check_units
+    from ..sensors.s1 import as_linear_power
 
-    vh = check_units(vh_linear.astype(np.float32), "linear")
-    vh = vh.where(vh > 0)
+    vh = as_linear_power(vh_linear, units)  # float32, NaN where <= 0
     lo, hi = vh.min("time"), vh.max("time")
     n = vh.count("time")
     rice = (lo <= np.float32(10 ** (min_db / 10))) & (hi >= lo * np.float32(10 ** (amplitude_db / 10)))

@@ -21,7 +21,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
      or an onset seen early in the puddling period leaves none in the canopy phase; the climb
      test sees the same growth over the cycle.
 
-   ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both.
+   ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both. Every window that ends
+   inside a gap of the date axis longer than 30 d (cloud season, lost dates; up to 140 d) also
+   takes the first date after the gap: a fixed window on a sparse series sees no canopy.
 5. **Masks** (counts as fractions of all valid observations; docs/science/rice.md#optical-flooding-rule):
    permanent water when ``NDVI < 0.10 and NDVI < LSWI`` in >= 22 % (10 of 46 composites);
    evergreen forest when ``NDVI >= 0.70`` in >= 43 % (20 of 46); evergreen shrub when
@@ -31,13 +33,24 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    flooded dates exceed 22 % of a 3-crop year (synthetic: 29 % of triple-crop paddies lost) or of a
    short monsoon series with clouds, and its green dates approach 43 %. Permanent water and forest
    have no confirmed cycle, so for them nothing changes. ``mask_outside_cycles=False`` is the
-   literal rule.
+   literal rule. A pixel with a confirmed cycle is masked as water only when water covers
+   ``cycle_water_fraction`` (50 %) of its other dates (floodplain paddies under the river's flood
+   between seasons).
 6. **Seasons**: confirmed onsets are accepted in time order when at least ``min_season_days``
    (80 d) after the previous accepted one; each accepted onset is a season, and its date (the
    onset observation's calendar day of year) is ``transplant_doy``: the start of flooding, which
    precedes transplanting by the puddling period (about 1-2 weeks). With season windows (a crop
    calendar), onsets outside every window are ignored and season *k* is the first confirmed
    onset inside window *k*.
+
+7. **Undated evidence** (``undated_seasons``; without calendar windows): across a cloud gap the
+   flood and the canopy of one season can lie further apart than any window. A pixel is then rice
+   when its lowest clear NDVI is <= ``ndvi_low`` (0.3), a clear date with NDVI <= 0.4 shows the
+   flood signal with LSWI > 0, a canopy NDVI >= ``ndvi_high`` (0.6) follows it within
+   ``max_cycle_days`` (180 d) across a gap longer than ``gap_days`` (45 d) or with fewer than two
+   clear dates in between, and no flooded dark spell lasts more than ``max_flood_days`` (75 d).
+   It counts one season without a date. The baseline "min NDVI <= 0.3 and max NDVI >= 0.6" is
+   thus contained, with the flood, its order and its duration added (see docs/rice_rules.md).
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
@@ -151,6 +164,9 @@ class OpticalRiceParams:
     shows the flood signal ``LSWI + T >= min(EVI, NDVI)``."""
     max_cycle_days: float = 180.0
     """Undated evidence: the canopy date comes at most this long after a flooded date."""
+    gap_days: float = 45.0
+    """Undated evidence is used only across a cloud gap longer than this (or with fewer than two
+    clear dates between the flood and the canopy)."""
     max_flood_days: float = 75.0
     """Undated evidence: no flooded dark spell (NDVI <= ``ndvi_low``) longer than this (days)."""
     undated_seasons: bool = True
@@ -300,14 +316,32 @@ def _optical_kernel(
     # wetland greens up before its flood and stays bare after it.
     with np.errstate(invalid="ignore"):
         lo = (_F32(p.ndvi_low) - masked_min(nd)) / _F32(_SCORE_SCALE)
-        wet = np.where(ok & (nd <= _F32(p.ndvi_trough_max)), ls + t_allow - np.minimum(ev, nd), _F32(-np.inf))
+        # LSWI > 0 too: a cloud shadow the mask missed darkens every band, and EVI ~ LSWI ~ 0
+        # passes Xiao's test by its tolerance T; standing water under a paddy has LSWI > 0.
+        wet = np.where(ok & (nd <= _F32(p.ndvi_trough_max)),
+                       np.minimum(ls + t_allow - np.minimum(ev, nd), ls / _F32(2.0)), _F32(-np.inf))
         fl = wet.max(axis=-1, initial=_F32(-np.inf)) / _F32(_SCORE_SCALE)
         last_wet = np.full(n_pix, -np.inf, dtype=_F32)
+        last_ok = np.full(n_pix, -np.inf, dtype=_F32)
+        between = np.zeros(n_pix, dtype=np.int32)
+        widest = np.zeros(n_pix, dtype=_F32)
         canopy = np.full(n_pix, -np.inf, dtype=_F32)
         for t in range(n_t):
-            after = (_F32(days[t]) - last_wet) <= _F32(p.max_cycle_days)
-            canopy = np.where(ok[:, t] & after, np.maximum(canopy, nd[:, t]), canopy)
-            last_wet = np.where(wet[:, t] >= 0, _F32(days[t]), last_wet)
+            d = _F32(days[t])
+            o = ok[:, t]
+            widest = np.where(o, np.maximum(widest, d - last_ok), widest)
+            # Only where the dated rule cannot follow the cycle: a cloud gap (no clear date for
+            # more than ``gap_days``) or fewer than two clear dates between the flood and the
+            # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
+            # young dryland crop, followed by its canopy, must not pass here).
+            hidden = (widest > _F32(p.gap_days)) | (between < 2)
+            canopy = np.where(o & (d - last_wet <= _F32(p.max_cycle_days)) & hidden,
+                              np.maximum(canopy, nd[:, t]), canopy)
+            wet_now = wet[:, t] >= 0
+            between = np.where(wet_now, 0, between + o).astype(np.int32)
+            widest = np.where(wet_now, _F32(0.0), widest)
+            last_wet = np.where(wet_now, d, last_wet)
+            last_ok = np.where(o, d, last_ok)
         hi = (canopy - _F32(p.ndvi_high)) / _F32(_SCORE_SCALE)
     # A paddy's flood lasts weeks; seasonal wetland and ponds stay flooded for months.
     dur = (_F32(p.max_flood_days) - _water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)

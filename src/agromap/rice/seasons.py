@@ -412,9 +412,9 @@ def _tuning_method(base_params: Any, grid: Mapping[str, Sequence[Any]], rule_kwa
     if len(matches) == 1:
         return matches[0]  # type: ignore[return-value]
     if not matches:
-        raise ConfigError(f"grid keys {sorted(grid) or '(none)'} are not all fields of one rule's parameters; "
-                          f"OpticalRiceParams has {sorted(fields['optical'])}, SarRiceParams has "
-                          f"{sorted(fields['sar'])}.")
+        raise ConfigError(f"grid keys {sorted(grid) or '(none)'} are not OpticalRiceParams fields nor SarRiceParams "
+                          f"fields (the grid tunes one rule); OpticalRiceParams has {sorted(fields['optical'])}, "
+                          f"SarRiceParams has {sorted(fields['sar'])}.")
     raise ConfigError(f"grid keys {sorted(grid)} exist in both rules' parameters; say which rule to tune with "
                       "base_params=OpticalRiceParams() or base_params=SarRiceParams().")
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..errors import AgromapError
 from . import SCENE_NAMES, Scene, make_scene
 from .landscape import RICE_CODES
 
@@ -231,7 +232,9 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
                   log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Run every method on every scene and score it. Returns the JSON-ready results.
 
-    A method that raises is recorded with its error (``"error"``) and the run goes on.
+    A method that refuses the input with an :class:`~agromap.errors.AgromapError` (e.g. too few
+    confident pixels for self-training) is recorded as ``"refused"``; any other exception as
+    ``"error"`` with its traceback; the run goes on either way.
     """
     runners = methods()
     if only:
@@ -257,11 +260,14 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
                 if out.attrs:
                     row["attrs"] = {k: v for k, v in out.attrs.items() if isinstance(v, (int, float, str))
                                     and len(str(v)) < 300}
+            except AgromapError as exc:  # a documented refusal (e.g. too few confident pixels)
+                row["refused"] = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # a crashing method is a finding, not the end of the run
                 row["error"] = f"{type(exc).__name__}: {exc}"
                 row["traceback"] = traceback.format_exc(limit=4)
             row["seconds"] = round(time.perf_counter() - t1, 2)
-            log(f"  {method:22s} " + (f"OA {row['oa']:.3f}" if "oa" in row else row["error"][:120]))
+            log(f"  {method:22s} " + (f"OA {row['oa']:.3f}" if "oa" in row
+                                          else (row.get("error") or row["refused"])[:120]))
             rows.append(row)
     targets = _targets(rows)
     return {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -320,8 +326,10 @@ def format_table(results: dict[str, Any]) -> str:
         if last is not None and r["scene"] != last:
             lines.append("")
         last = r["scene"]
-        if "error" in r:
-            lines.append(f"{r['scene']:23s} {r['method']:21s} ERROR {r['error'][:150]}")
+        if "error" in r or "refused" in r:
+            what = "ERROR" if "error" in r else "REFUSED"
+            st = "; ".join(status.get((r["scene"], r["method"]), []))
+            lines.append(f"{r['scene']:23s} {r['method']:21s} {what} {(r.get('error') or r['refused'])[:150]}  {st}")
             continue
         fps = sorted(r["fp_rate"].items(), key=lambda kv: -kv[1])
         fp = ", ".join(f"{_SHORT.get(k, k)} {v:.2f}" for k, v in fps if v >= 0.01)[:72] or "none"
@@ -332,12 +340,13 @@ def format_table(results: dict[str, Any]) -> str:
     n_missed = sum(not t["met"] for t in targets)
     lines.append("")
     lines.append(f"targets: {len(targets) - n_missed} met, {n_missed} MISSED of {len(targets)}; "
-                 f"errors: {sum('error' in r for r in rows)}")
+                 f"refused: {sum('refused' in r for r in rows)}; errors: {sum('error' in r for r in rows)}")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m agromap.scenes.evaluate``: print the table, write the JSON; exit 1 on a crashed method."""
+    """``python -m agromap.scenes.evaluate``: print the table, write the JSON; exit 1 on a crashed method
+    (a refusal is a finding, like a missed target: exit 0)."""
     p = argparse.ArgumentParser(prog="python -m agromap.scenes.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=int(os.environ.get("ACCURACY_SIZE", 128)), help="scene edge (px)")
     p.add_argument("--seed", type=int, default=int(os.environ.get("ACCURACY_SEED", 0)))

@@ -114,13 +114,14 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
                "so water is class 7 'water, flood status unknown' and flood_detected stays false; give "
                "reference_water: (e.g. JRC Global Surface Water occurrence >= 75 %) or pre-event dates")
         props["warning"] = msg  # the runner lists it in the manifest's warnings and the CLI prints it
+        props["note"] = "no reference water: water is class 7 (flood status unknown), not flood"  # NOTE tag
     side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
     stem = f"{event:%Y%m%d}"
     return [
         PlannedLayer(area, f"flood_class_{stem}", LAYER_SPECS["flood_class"], result["flood_class"], start, end,
                      "flood", props, config, side),
         PlannedLayer(area, f"flood_likelihood_{stem}", LAYER_SPECS["flood_likelihood"], result["flood_likelihood"],
-                     start, end, "flood", props, config),
+                     start, end, "flood", {k: v for k, v in props.items() if k != "warning"}, config),
     ]
 
 

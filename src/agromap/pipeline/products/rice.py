@@ -115,7 +115,8 @@ def _specs(method: str) -> dict[str, Any]:
         specs["rice_class"] = dataclasses.replace(
             MODEL_SPECS["rice_class"], description="Rice map, classifier self-trained on a rule's confident pixels")
         specs["rice_prob"] = dataclasses.replace(
-            MODEL_SPECS["rice_prob"], description="Probability of rice from the self-trained classifier (stored as percent)")
+            MODEL_SPECS["rice_prob"],
+            description="Probability of rice from the self-trained classifier (stored as percent)")
     return specs
 
 
