@@ -229,7 +229,7 @@ _FIGURE_VERSION = "1"
 
 def _cached_figure(out: Path, key: str, entry: Mapping[str, Any], width: int, draw: Any) -> tuple[bytes, Any]:
     """The map of a layer and its facts (classes present with areas), drawn once per published
-    file: a rerun that reuses a layer reuses its map (kept under ``.agromap-cache/report``, keyed
+    file: a rerun that reuses a layer reuses its map (kept under ``.agromap/report-maps``, keyed
     by the COG and district table checksums)."""
     from types import SimpleNamespace
 
@@ -239,7 +239,7 @@ def _cached_figure(out: Path, key: str, entry: Mapping[str, Any], width: int, dr
     h = hashlib.sha256(f"{_FIGURE_VERSION}|{key}|{digest}|{width}".encode())
     for t in sorted((out / Path(key).parent / "tables").glob("*_by_district.geojson")):
         h.update(t.read_bytes())
-    path = out / ".agromap-cache" / "report" / f"{h.hexdigest()[:32]}.json"
+    path = out / ".agromap" / "report-maps" / f"{h.hexdigest()[:32]}.cache"
     if path.is_file():
         try:
             d = json.loads(path.read_text())
