@@ -637,6 +637,9 @@ def key_figures(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any]) ->
         text = f"{o.get('area')} {Path(rel).stem}: {imp[1]} {total:,.0f} ha"
         if len(hit) > 1:
             text += " (" + ", ".join(f"{n} {ha:,.0f} ha" for n, ha in hit) + ")"
+        unknown = [(n, ha) for v, n, _c, ha in view.classes if product == "flood_class" and v == 7]
+        if unknown:  # water seen, but no reference to tell flood from normal water: say so, not 0 ha alone
+            text += f"; {unknown[0][0]} {unknown[0][1]:,.0f} ha"
         districts = district_layer(run, rel)
         per = district_impact_ha(view, districts) if districts is not None else {}
         if per:
