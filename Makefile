@@ -63,11 +63,15 @@ validate: $(STAMP)
 	$(AGROMAP) validate pipelines/disaster.yaml
 	$(AGROMAP) validate pipelines/airquality.yaml
 
-test: $(STAMP)
+# The suite, with everything it needs: the Python environment, the STAC API server's environment,
+# and the Debian packages for the browser and server tests (installed when running as root).
+test: $(STAMP) stac-server
+	bash tools/test-services.sh
 	$(PY) -m pytest
 
 # The STAC API server the remote-input tests query (stac-fastapi-pgstac), in its own environment:
-# a separate deployment with its own pins. PostgreSQL/PostGIS and nginx come from Debian (.ci/run).
+# a separate deployment with its own pins. PostgreSQL/PostGIS and nginx come from Debian
+# (tools/test-services.sh).
 STAC_VENV := .venv-stac
 $(STAC_VENV)/.installed: tests/stac_server/requirements.txt
 	$(PYTHON) -m venv $(STAC_VENV)

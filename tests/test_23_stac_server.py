@@ -2,7 +2,7 @@
 
 Nothing here reaches the internet. The servers (see ``stac_servers.py``) are started once for
 the module; where they are not installed the tests skip saying how to install them, except in
-CI (``CI=true``), where ``.ci/run`` installs them and a skip would hide a broken setup.
+CI (``CI=true``), where ``make test`` installs them and a skip would hide a broken setup.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ BBOX_DEG = (-12.0, 24.0, -11.0, 25.5)
 
 def _skip_or_fail(why: str) -> None:
     if os.environ.get("CI"):
-        pytest.fail(f"{why}; .ci/run must install it")
+        pytest.fail(f"{why}; make test (tools/test-services.sh) must install it")
     pytest.skip(why)
 
 
