@@ -79,7 +79,10 @@ def _setup_logging(verbose: bool, log_format: str, run_id: str = "-") -> None:
     handler.addFilter(_RunIdFilter(run_id))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # Only agromap's own messages at INFO: libraries imported on the way (numexpr, distributed...) may
+    # announce themselves at INFO, which would break the one-line error contract on stderr.
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("agromap").setLevel(logging.DEBUG if verbose else logging.INFO)
     # GDAL speaks through rasterio's logger; keep it quiet unless asked.
     logging.getLogger("rasterio").setLevel(logging.DEBUG if verbose else logging.WARNING)
     for noisy in ("distributed", "tornado", "asyncio", "bokeh"):
