@@ -64,10 +64,11 @@ validate: $(STAMP)
 	$(AGROMAP) validate pipelines/airquality.yaml
 
 # The suite, with everything it needs: the Python environment, the STAC API server's environment,
-# and the Debian packages for the browser and server tests (installed when running as root).
+# and the Debian packages for the browser and server tests (installed when running as root). The tests
+# run in one process per core (pytest-xdist); every test is independent of the others.
 test: $(STAMP) stac-server
 	bash tools/test-services.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist load
 
 # The STAC API server the remote-input tests query (stac-fastapi-pgstac), in its own environment:
 # a separate deployment with its own pins. PostgreSQL/PostGIS and nginx come from Debian
