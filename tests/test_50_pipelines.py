@@ -49,9 +49,9 @@ def threaded_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
-    """`make demo` runs exactly this: the CLI on the default embedded LocalCluster."""
+    """The demo through the CLI on the embedded LocalCluster (`make demo` uses the threaded default)."""
     out = tmp_path_factory.mktemp("demo_cli")
-    proc = subprocess.run([sys.executable, "-m", "agromap", "run", str(DEMO), "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "agromap", "run", str(DEMO), "--out", str(out), "--scheduler", "local"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return out, proc
