@@ -109,14 +109,12 @@ CROP_CALENDARS: Mapping[str, tuple[SeasonWindow, ...]] = MappingProxyType({
 
 
 def resolve_windows(windows: str | Sequence[SeasonWindow] | None) -> tuple[SeasonWindow, ...]:
-    """``None`` -> no windows; a calendar name -> :data:`CROP_CALENDARS` or
-    :func:`agromap.rice.calendars.calendar_windows` entry; else the windows."""
+    """``None`` -> no windows; a calendar name -> :func:`agromap.rice.calendars.calendar_windows`
+    (the built-in :data:`CROP_CALENDARS` and the regional table); else the windows."""
     if windows is None:
         return ()
     if isinstance(windows, str):
-        if windows in CROP_CALENDARS:
-            return CROP_CALENDARS[windows]
-        from .calendars import calendar_windows  # the regional table (agromap.rice.calendars)
+        from .calendars import calendar_windows  # imports this module: resolved at call time
 
         return calendar_windows(windows)
     out = tuple(windows)
