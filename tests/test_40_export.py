@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -10,8 +11,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-
-import hashlib
 
 import dask
 import dask.array as da

@@ -160,9 +160,16 @@ def figure_render_ok(path: str | os.PathLike[str]) -> bool:
 
 def load_view(path: str | os.PathLike[str], *, max_size: int = 1000) -> LayerView:
     """Read a published COG for drawing: colours, legend entries of the classes present (with
-    their true area in ha), the display style of a continuous layer, extent and CRS."""
-    from .quicklook import (class_rgba, continuous_rgba, display_style, display_values, read_display,
-                            resolve_class_colours)
+    their true area in ha), the display style of a continuous layer, extent and CRS.
+    """
+    from .quicklook import (
+        class_rgba,
+        continuous_rgba,
+        display_style,
+        display_values,
+        read_display,
+        resolve_class_colours,
+    )
 
     p = Path(path)
     r = read_display(p, max_size=max_size)
@@ -189,7 +196,8 @@ def load_view(path: str | os.PathLike[str], *, max_size: int = 1000) -> LayerVie
 
 def district_layer(run_dir: str | os.PathLike[str], cog_rel: str | os.PathLike[str]) -> Any:
     """District polygons with the layer's table columns (``tables/<stem>_by_district.geojson``),
-    or any district table of the same area for the outlines only; None without districts."""
+    or any district table of the same area for the outlines only; None without districts.
+    """
     import geopandas as gpd
 
     rel = Path(cog_rel)
@@ -614,7 +622,8 @@ def write_mapsheets(run_dir: str | os.PathLike[str], *, out_dir: str | os.PathLi
 
 def key_figures(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any]) -> list[str]:
     """One line per decision layer of a run for the console: ``delta flood_class: flooded 31 ha
-    (observed flood water 18 ha, flooded rice 13 ha) in 3 districts``."""
+    (observed flood water 18 ha, flooded rice 13 ha) in 3 districts``.
+    """
     run = Path(run_dir)
     lines = []
     for o in manifest.get("outputs") or []:

@@ -24,7 +24,14 @@ import xarray as xr
 
 from .errors import ConfigError, InputError, MissingBandError
 from .quicklook import (
-    Style, class_rgba, continuous_rgba, find_layer_spec, palette_lut, product_style, read_display, resolve_class_colours,
+    Style,
+    class_rgba,
+    continuous_rgba,
+    find_layer_spec,
+    palette_lut,
+    product_style,
+    read_display,
+    resolve_class_colours,
 )
 
 __all__ = ["true_colour", "false_colour", "index_map", "class_map", "time_series", "BAND_STRETCH"]

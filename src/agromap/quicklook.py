@@ -330,7 +330,8 @@ def read_display(path: str | os.PathLike[str], *, max_size: int = 600, band: int
 
 def resolve_class_colours(r: dict[str, Any]) -> dict[int, tuple[int, int, int]]:
     """Colours of a class :func:`read_display` result: the file's colormap, else the registered
-    layer's, else viridis by class rank. Updates ``r["classes"]`` so the legend agrees."""
+    layer's, else viridis by class rank. Updates ``r["classes"]`` so the legend agrees.
+    """
     cmap = r["colormap"] or {}
     if not cmap:
         spec = find_layer_spec(r["product"])
@@ -365,7 +366,8 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
 
 def _png_bytes(rgba: np.ndarray) -> bytes:
     """PNG of an RGBA image: paletted with per-entry alpha (tRNS) when it has <= 256 colours, which
-    our fixed palettes guarantee (exact, no quantisation; 5-10x smaller), else plain RGBA."""
+    our fixed palettes guarantee (exact, no quantisation; 5-10x smaller), else plain RGBA.
+    """
     import io
 
     from PIL import Image

@@ -55,8 +55,7 @@ from ..errors import ConfigError, InputError, SarUnitsError
 from ..io.grid import require_same_grid
 from ..io.layers import _FLOOD_CLASSES, LayerSpec
 from .sar_prep import _db, minimum_mapping_unit, pixel_size_m, prepare_sar, slope_degrees, speckle_filter
-from .sar_water import (_sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at,
-                        weighted_membership)
+from .sar_water import _sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at, weighted_membership
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
 
 __all__ = [

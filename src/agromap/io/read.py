@@ -196,14 +196,17 @@ class BandReader:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the band, as dask asks of an array-like."""
         return (self.height, self.width)
 
     @property
     def ndim(self) -> int:
+        """Always 2: one band at a time."""
         return 2
 
     @property
     def dtype(self) -> np.dtype[Any]:
+        """The stored dtype for raw bands, float32 for physical values."""
         return np.dtype(self.src_dtype) if self.raw else np.dtype(np.float32)
 
     def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:

@@ -39,6 +39,7 @@ class Scene:
     """Provenance for the manifest: sensor, product id, radiometry applied, file paths."""
 
     def band(self, name: str) -> xr.DataArray:
+        """The band called ``name``; :class:`MissingBandError` listing the scene's bands if absent."""
         if name not in self.bands:
             raise MissingBandError(
                 f"scene {self.id}: band {name!r} is missing; it has {sorted(self.bands)}. "

@@ -158,7 +158,8 @@ def _json_safe(obj: Any) -> Any:
 
 def _footprint(gbox: GeoBox) -> Any:
     """Outline in EPSG:4326, 8 extra points per side: enough for UTM curvature, far fewer than
-    odc-geo's per-pixel ``geographic_extent``."""
+    odc-geo's per-pixel ``geographic_extent``.
+    """
     if gbox.crs is not None and gbox.crs.geographic:
         return gbox.extent
     left, bottom, right, top = gbox.extent.boundingbox

@@ -28,11 +28,11 @@ from typing import Any
 
 import dask
 import dask.array as da
-from dask.delayed import Delayed, delayed
 import numpy as np
 import rasterio
 import rasterio.shutil
 import xarray as xr
+from dask.delayed import Delayed, delayed
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
@@ -551,7 +551,8 @@ def clean_stale_partials(
 
 def _walk_own(root: Path) -> Iterator[Path]:
     """Hidden files under ``root``, not descending into another run's output folder (one with
-    its own lock file), whose live staging files are that run's business."""
+    its own lock file), whose live staging files are that run's business.
+    """
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = [d for d in dirnames if not (here / d / RUN_LOCK_NAME).exists()

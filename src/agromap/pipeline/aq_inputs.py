@@ -36,6 +36,7 @@ def _expand(cfg: RunConfig, patterns: list[str]) -> list[str]:
 
 
 def load_aq_input(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
+    """Scenes of an air-quality input (Sentinel-5P L2/L3 columns or AOD), gridded onto the area."""
     from ..airquality import aod, s5p
 
     if inp.kind == "s5p_l2":

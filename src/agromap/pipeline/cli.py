@@ -171,10 +171,11 @@ def validate_cmd(
                                                            "with a 10 s deadline).")] = None,
 ) -> None:
     """Check a configuration and its inputs (headers, bands, grids, district files, output folder,
-    scheduler) without computing anything."""
+    scheduler) without computing anything.
+    """
     _setup_logging(False, "text")
-    from .config import load_config
     from ..io.grid import crs_name
+    from .config import load_config
     from .preflight import check_output_folder
     from .runner import plan_run
     from .scheduler import check_scheduler, probe_scheduler

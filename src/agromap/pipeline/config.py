@@ -57,6 +57,7 @@ class GridConfig(_Strict):
         return self
 
     def spec(self, chunk: int) -> GridSpec | None:
+        """The declared grid as a :class:`GridSpec`, or ``None`` when CRS or resolution are left to the input."""
         if self.crs is None or self.resolution is None:
             return None
         return GridSpec(self.crs, self.resolution, self.bounds, chunk)
@@ -489,6 +490,7 @@ class RunConfig(_Strict):
         return resolve_href(path, self.base_dir)
 
     def resolve(self, path: str) -> Path:
+        """``path`` relative to the configuration file's folder (``~`` expanded; absolute paths kept)."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else (Path(self.base_dir) / p)
 

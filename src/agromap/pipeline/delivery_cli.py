@@ -20,7 +20,8 @@ def mapsheet_cmd(
     all_layers: Annotated[bool, typer.Option("--all", help="Also the continuous layers.")] = False,
 ) -> None:
     """Write a PNG and a PDF map sheet per decision layer and area (title, dates, legend, scale bar,
-    north arrow, graticule, district hectares, sources and caveats)."""
+    north arrow, graticule, district hectares, sources and caveats).
+    """
     from ..mapsheet import write_mapsheets
 
     try:
@@ -43,7 +44,8 @@ def serve_cmd(
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the map in a browser.")] = False,
 ) -> None:
     """Serve a local web map of a run: layer list from the STAC catalog, tiles from the COGs,
-    click for a pixel's value and class, district tables. Needs no internet."""
+    click for a pixel's value and class, district tables. Needs no internet.
+    """
     from ..serve.app import make_server
 
     try:
@@ -67,5 +69,6 @@ def serve_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the delivery commands (``mapsheet``, ``serve``) to the ``agromap`` application."""
     app.command("mapsheet")(mapsheet_cmd)
     app.command("serve")(serve_cmd)

@@ -84,7 +84,8 @@ _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 @dataclass(frozen=True)
 class SarRiceParams:
     """Thresholds and uncertainty scales of the VH rule (defaults: published starting values and
-    the scales argued in docs/rice_rules.md; calibrate per AOI)."""
+    the scales argued in docs/rice_rules.md; calibrate per AOI).
+    """
 
     vh_min_db: float = -18.0
     """Flood minimum: ``VH_min_db <= vh_min_db`` (published range -22 ... -17.7)."""

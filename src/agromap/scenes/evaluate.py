@@ -346,7 +346,8 @@ def format_table(results: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m agromap.scenes.evaluate``: print the table, write the JSON; exit 1 on a crashed method
-    (a refusal is a finding, like a missed target: exit 0)."""
+    (a refusal is a finding, like a missed target: exit 0).
+    """
     p = argparse.ArgumentParser(prog="python -m agromap.scenes.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=int(os.environ.get("ACCURACY_SIZE", 128)), help="scene edge (px)")
     p.add_argument("--seed", type=int, default=int(os.environ.get("ACCURACY_SEED", 0)))

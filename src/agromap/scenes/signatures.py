@@ -161,7 +161,8 @@ def _aquaculture(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
 
 def _orchard(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
     """Young to mature trees on raised beds with ditches; the ground between rows is flooded
-    for about 4 days every 12-24 days in the dry season (basin/furrow irrigation)."""
+    for about 4 days every 12-24 days in the dry season (basin/furrow irrigation).
+    """
     u, out = px.u, _new(px)
     canopy = 0.08 + 0.62 * u[7]
     ditch = 0.08 + 0.12 * u[8]

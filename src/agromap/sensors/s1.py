@@ -82,7 +82,8 @@ def check_units(arr: xr.DataArray, units: Units) -> xr.DataArray:
 def declared_units(arr: xr.DataArray) -> Literal["db", "linear", "auto"]:
     """Units declared by an array's metadata: ``db`` (``units`` attr "dB" or a name ending in
     ``_db``), ``linear`` (``units`` "1", "linear", "linear power"), else ``auto`` (decide from
-    the values)."""
+    the values).
+    """
     u = str(arr.attrs.get("units", "")).strip().lower()
     if u in ("db", "decibel", "decibels") or str(arr.name or "").lower().endswith("_db"):
         return "db"

@@ -56,9 +56,11 @@ class AreaContext:
 
     @property
     def times(self) -> pd.DatetimeIndex:
+        """Acquisition times of the stack, in UTC."""
         return pd.to_datetime(self.ds["time"].values).tz_localize("UTC")
 
     def scene_id(self, i: int) -> str:
+        """The scene id(s) of time slice ``i`` (``+``-joined when mosaicked)."""
         ids = self.ds.attrs.get("scene_ids") or [""] * self.ds.sizes["time"]
         return str(ids[i])
 

@@ -56,6 +56,7 @@ def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr
 
 
 def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the flood class layers (and their evidence) from pre- and post-event SAR."""
     from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map  # noqa: F401 (FloodParams: fields)
 
     ds, area = ctx.ds, ctx.area.name
@@ -139,9 +140,9 @@ def _flood_params(raw: dict[str, Any]) -> Any:
 
 
 def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
-    from ...disaster.burn import LAYER_SPECS
+    """Plan the dNBR and burn severity class layers."""
+    from ...disaster.burn import LAYER_SPECS, clear_composite, dnbr
     from ...disaster.burn import burn_severity as classes
-    from ...disaster.burn import clear_composite, dnbr
     from ...indices import nbr
 
     area = ctx.area.name
@@ -160,6 +161,7 @@ def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 
 def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the burned-paddy layers (burned area within rice fields)."""
     from ...disaster.burn import LAYER_SPECS, clear_composite
     from ...disaster.burn import burned_paddy as classify
 
@@ -183,6 +185,7 @@ def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 
 def vci(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the Vegetation Condition Index layers."""
     from ...disaster.drought import LAYER_SPECS
     from ...disaster.drought import vci as vci_fn
     from ...indices import compute_index

@@ -37,6 +37,7 @@ def _per_time(ctx: AreaContext, layer: Any, evidence: xr.DataArray, finish: Fini
 
 
 def index(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan one spectral index layer per date (or per reduction)."""
     evidence = indices.compute_index(ctx.ds, layer.product)
     return _per_time(ctx, layer, evidence, lambda a: (a, get_layer(layer.product), {}))
 
@@ -48,6 +49,7 @@ def _band(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
 
 
 def backscatter(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the SAR backscatter layers, reduced in linear power and written in dB."""
     band = layer.band
     spec = LayerSpec(f"{band}_db", "continuous", "float32", float("nan"), "dB",
                      f"{band.upper()} backscatter (dB), averaged in linear power")
@@ -56,6 +58,7 @@ def backscatter(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 
 def water(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the water mask layers from an optical index or SAR backscatter."""
     method = layer.method
     sar = method in ("vh", "vv")
     evidence = _band(ctx, method, f"water_mask method {method!r}") if sar else indices.compute_index(ctx.ds, method)
