@@ -264,16 +264,16 @@ def _graticule(ax: Any, view: LayerView, fontsize: float) -> None:
         decimals += 1
     xt, xl, yt, yl = [], [], [], []
     for lo in np.arange(math.ceil(lon0 / step) * step, lon1 + 1e-12, step):
-        la = np.linspace(lat0, lat1, 50)
-        x, y = to_map.transform(np.full(50, lo), la)
+        lats = np.linspace(lat0, lat1, 50)
+        x, y = to_map.transform(np.full(50, lo), lats)
         ax.plot(x, y, color="#555555", lw=0.4, alpha=0.6, zorder=3)
         xb = float(np.interp(bottom, y, x)) if y[0] <= bottom <= y[-1] else None
         if xb is not None and left <= xb <= right:
             xt.append(xb)
             xl.append(f"{abs(lo):.{decimals}f}°{'E' if lo >= 0 else 'W'}")
     for la in np.arange(math.ceil(lat0 / step) * step, lat1 + 1e-12, step):
-        lo = np.linspace(lon0, lon1, 50)
-        x, y = to_map.transform(lo, np.full(50, la))
+        lons = np.linspace(lon0, lon1, 50)
+        x, y = to_map.transform(lons, np.full(50, la))
         ax.plot(x, y, color="#555555", lw=0.4, alpha=0.6, zorder=3)
         yb = float(np.interp(left, x, y)) if x[0] <= left <= x[-1] else None
         if yb is not None and bottom <= yb <= top:

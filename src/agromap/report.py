@@ -191,6 +191,8 @@ def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
     badge = " <span class=\"badge\">satellite estimate</span>" if _is_aqi(product) or _is_aqi(key) else ""
     cog = out / key
     view = None
+    w: int | None
+    h: int | None
     if figure_render_ok(cog):
         width = 1100 if decision else 540
 

@@ -69,7 +69,7 @@ def _mix(x: Any) -> np.ndarray:
 
 def hash_keys(*keys: Any) -> np.ndarray:
     """Hash integer keys (scalars or broadcastable arrays, negatives allowed) to uint64."""
-    h = np.uint64(0)
+    h: Any = np.uint64(0)
     for k in keys:
         ku = np.asarray(k, dtype=np.int64).astype(np.uint64)  # two's complement wrap for negatives
         with np.errstate(over="ignore"):

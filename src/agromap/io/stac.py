@@ -119,7 +119,8 @@ def item_for_layer(
     item.add_asset(asset_key or spec.name, asset)
     RasterExtension.ext(asset, add_if_missing=True).bands = [
         RasterBand.create(
-            nodata="nan" if spec.is_float else spec.nodata,  # JSON has no NaN; raster v1.1 spells it "nan"
+            # JSON has no NaN: raster v1.1 spells it "nan"; integer nodata stays an integer (pystac hints float).
+            nodata="nan" if spec.is_float else spec.nodata,  # type: ignore[arg-type]
             data_type=DataType(spec.dtype),
             spatial_resolution=float(abs(transform.a)),
             sampling=Sampling.AREA,

@@ -196,7 +196,8 @@ def store_gtiff(
         raise output_error(OSError(code, os.strerror(code)), path) from None
     if lock is None:
         lock = lock_for_scheduler(f"agromap-write-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]}")
-    stored = da.store(data, GTiffWindowWriter(str(path)), lock=lock, compute=False)
+    # dask's hints name arrays only; store() writes to any target with __setitem__.
+    stored = da.store(data, GTiffWindowWriter(str(path)), lock=lock, compute=False)  # type: ignore[arg-type]
     if isinstance(stored, Delayed):
         return stored
     # dask >= 2025 returns a dask Array of None chunks here, despite its docstring; wrap it in one

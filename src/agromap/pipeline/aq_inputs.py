@@ -47,7 +47,7 @@ def load_aq_input(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
         gbox = geobox_from_spec(spec)
         daily = s5p.grid_s5p(_expand(cfg, inp.paths), gbox, product=inp.product, qa_threshold=inp.qa_threshold,
                              method=inp.method)
-        band = next(v for v in daily.data_vars if v not in ("weight", "count"))
+        band = next(str(v) for v in daily.data_vars if v not in ("weight", "count"))
         scenes = []
         for i, t in enumerate(pd.to_datetime(daily["time"].values)):
             day = daily.isel(time=i).drop_vars("time")

@@ -53,7 +53,8 @@ def serve_cmd(
     except AgromapError as exc:
         typer.echo(f"agromap: error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
-    url = f"http://{server.server_address[0]}:{server.server_address[1]}/"
+    host_name, port_number = str(server.server_address[0]), server.server_address[1]
+    url = f"http://{host_name}:{port_number}/"
     typer.echo(f"agromap: serving {run_dir} at {url} (Ctrl-C to stop)")
     if open_browser:
         import webbrowser

@@ -415,6 +415,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
         layer, final = job.layer, job.final
         if i in items:
             info = infos[i]
+            assert job.prepared is not None  # prepared above with its item
             commit_cog(job.prepared, final)
             job.prepared = None
             write_quicklook(final, final.with_suffix(".png"), annotate=True)

@@ -679,7 +679,7 @@ def predict(
         raise ConfigError(f"batch_rows must be >= 1, got {batch_rows}.")
     stack = features.transpose("feature", ...)
     data = stack.data
-    kwargs = {"batch_rows": int(batch_rows), "threshold": threshold}
+    kwargs: dict[str, Any] = {"batch_rows": int(batch_rows), "threshold": threshold}
     if is_dask_collection(data):
         if len(data.chunks[0]) > 1:
             data = data.rechunk({0: -1})

@@ -8,6 +8,7 @@ before any logarithm, so -inf never propagates (docs/science/indices_and_masks.m
 
 from __future__ import annotations
 
+import types
 from typing import Any, Literal
 
 import numpy as np
@@ -97,10 +98,9 @@ def sar_census(data: Any) -> Any:
     from dask.base import is_dask_collection
 
     lazy = is_dask_collection(data)
+    xp: types.ModuleType = np
     if lazy:
         import dask.array as xp
-    else:
-        xp = np  # type: ignore[assignment]
     f = xp.isfinite(data)
     out = xp.stack([f.sum(), (f & (data < 0)).sum(), (f & (data > 0) & (data <= 1)).sum(),
                     (f & (data > -40) & (data < 5)).sum()]).astype(np.int64)

@@ -31,7 +31,7 @@ class _Each:
 def _need(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
     if band not in ctx.ds:
         raise MissingBandError(f"area {ctx.area.name}: {what} needs the {band!r} band from its inputs; the area has "
-                               f"{sorted(ctx.ds.data_vars)}.")
+                               f"{sorted(map(str, ctx.ds.data_vars))}.")
     return ctx.ds[band]
 
 

@@ -116,7 +116,7 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
                "reference_water: (e.g. JRC Global Surface Water occurrence >= 75 %) or pre-event dates")
         props["warning"] = msg  # the runner lists it in the manifest's warnings and the CLI prints it
         props["note"] = "no reference water: water is class 7 (flood status unknown), not flood"  # NOTE tag
-    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     stem = f"{event:%Y%m%d}"
     return [
         PlannedLayer(area, f"flood_class_{stem}", LAYER_SPECS["flood_class"], result["flood_class"], start, end,
@@ -166,6 +166,7 @@ def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     from ...disaster.burn import burned_paddy as classify
 
     area = ctx.area.name
+    rice: xr.DataArray | None
     if layer.rice_mask:
         rice = to_grid(open_band(ctx.resolve(layer.rice_mask), raw=True, name="rice_class"),
                        geobox_of(ctx.ds), resampling="nearest")
@@ -178,7 +179,7 @@ def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     post = clear_composite(_period(ctx.ds[bands], layer.post, "post", area))
     result = classify(rice, pre, post, period=(layer.pre[1], layer.post[0]))
     start, end = pd.Timestamp(layer.pre[0]).tz_localize("UTC"), pd.Timestamp(layer.post[1]).tz_localize("UTC")
-    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     return [PlannedLayer(area, f"burned_paddy_{start:%Y%m%d}_{end:%Y%m%d}", LAYER_SPECS["burned_paddy"],
                          result["burned_paddy"], start, end, "burned-paddy",
                          {"pre": list(layer.pre), "post": list(layer.post)}, layer.model_dump(mode="json"), side)]

@@ -44,7 +44,7 @@ def index(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 def _band(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
     if band not in ctx.ds:
-        raise MissingBandError(f"{what} needs the {band} band; area {ctx.area.name} has {sorted(ctx.ds.data_vars)}.")
+        raise MissingBandError(f"{what} needs the {band} band; area {ctx.area.name} has {sorted(map(str, ctx.ds.data_vars))}.")
     return ctx.ds[band]
 
 
