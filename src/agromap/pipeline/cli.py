@@ -205,6 +205,14 @@ def show_versions_cmd() -> None:
     show_versions()
 
 
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of the run configuration (for editors that check and complete YAML)."""
+    from .config_schema import config_json_schema
+
+    typer.echo(json.dumps(config_json_schema(), indent=2))
+
+
 def _register_product_commands() -> None:
     from . import aq_cli, delivery_cli, rice_cli
 
