@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import pkgutil
 import subprocess
 import sys
 
@@ -17,13 +18,13 @@ import agromap as am
 from agromap.errors import ConfigError, InputError
 
 S2 = "sentinel2_l2a_29RKH_20200219"
-#: Every package whose ``__all__`` is public API.
-PACKAGES = ("agromap", "agromap.io", "agromap.rice", "agromap.disaster", "agromap.airquality",
-            "agromap.sensors", "agromap.pipeline", "agromap.serve", "agromap.scenes")
+#: ``agromap`` and every subpackage: each declares its public names in ``__all__``.
+PACKAGES = ("agromap", *sorted(m.name for m in pkgutil.walk_packages(am.__path__, "agromap.") if m.ispkg))
 
 
 def _public(package: str) -> list[tuple[str, object]]:
     module = importlib.import_module(package)
+    assert "__all__" in vars(module), f"{package} declares no __all__"
     return [(name, getattr(module, name)) for name in module.__all__ if not name.startswith("__")]
 
 
@@ -65,7 +66,7 @@ def test_subpackage_export_does_not_shadow_a_module():
     for package in PACKAGES[1:]:
         module = importlib.import_module(package)
         path = getattr(module, "__path__", [])
-        submodules = {info.name for info in __import__("pkgutil").iter_modules(path)}
+        submodules = {info.name for info in pkgutil.iter_modules(path)}
         assert not submodules & set(module.__all__), package
 
 

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-#: The packages whose ``__all__`` the API page lists, in this order.
-PACKAGES = ("agromap", "agromap.io", "agromap.rice", "agromap.disaster", "agromap.airquality",
-            "agromap.sensors", "agromap.pipeline", "agromap.serve", "agromap.scenes")
+
+
+def packages() -> list[str]:
+    """``agromap`` and every subpackage (each has an ``__all__``), in name order."""
+    import agromap
+
+    subs = [m.name for m in pkgutil.walk_packages(agromap.__path__, "agromap.") if m.ispkg]
+    return ["agromap", *sorted(subs)]
 
 
 def _summary(obj: object) -> str:
@@ -33,7 +39,7 @@ def api_markdown() -> str:
            "`import agromap as am` gives the functions of a notebook session; each subpackage lists its own",
            "public names. Every name is imported on first use. The full documentation of a function is its",
            "docstring (`am.load?` in Jupyter, `help(am.load)` in Python).", ""]
-    for name in PACKAGES:
+    for name in packages():
         module = importlib.import_module(name)
         out += [f"## `{name}`", "", _summary(module), "", "| name | what it is |", "| --- | --- |"]
         for public in module.__all__:
