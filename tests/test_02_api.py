@@ -152,3 +152,13 @@ def test_schema_command_prints_json_schema():
     out = subprocess.run([sys.executable, "-m", "agromap", "schema"], capture_output=True, text=True, check=True)
     schema = json.loads(out.stdout)
     assert schema["$schema"].endswith("2020-12/schema") and "areas" in schema["properties"]
+
+
+def test_load_detects_landsat_and_stac_items(samples, s2):
+    ls = am.load(samples / "landsat8_c2_l2sp_001062", bands=["red", "nir", "qa_pixel"])
+    assert ls.rio.crs.to_epsg() == 32620 and ls.qa_pixel.dtype == np.uint16 and ls.red.dtype == np.float32
+    item = am.load(samples / S2 / "S2A_29RKH_20200219_0_L2A.json", bands=["red", "nir"])
+    window = {"time": 0, "y": slice(0, 48), "x": slice(0, 48)}
+    # the item and the product folder describe the same files: same grid, same reflectance
+    assert item.odc.geobox == s2.odc.geobox
+    xr.testing.assert_allclose(item.red.isel(window).compute(), s2.red.isel(window).compute())
