@@ -28,6 +28,8 @@ def packages() -> list[str]:
 
 
 def _summary(obj: object) -> str:
+    if not (inspect.ismodule(obj) or inspect.isclass(obj) or callable(obj)):
+        return f"constant ({type(obj).__name__})"  # its description is a comment where it is defined
     doc = inspect.getdoc(obj) or ""
     return " ".join(doc.split("\n\n")[0].split()).replace("|", "\\|")
 
