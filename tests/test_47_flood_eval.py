@@ -44,10 +44,10 @@ def test_agromap_beats_the_baselines_on_every_chip_with_water(scores):
         ours = by[(chip, "agromap")].iou
         for b in BASELINES:
             assert ours >= by[(chip, b)].iou, (chip, b, ours, by[(chip, b)].iou)
-    measured = {"India_900498": 0.772, "Nigeria_812045": 0.829, "USA_905409": 0.933}
+    measured = {"India_900498": 0.766, "Nigeria_812045": 0.868, "USA_905409": 0.934, "Spain_6860600": 0.043}
     for chip, iou in measured.items():
         assert by[(chip, "agromap")].iou >= iou - 0.01, chip
-    assert ev.pooled_iou(scores, "agromap") >= 0.775  # measured 0.783; the best baseline (VH < -22) 0.711
+    assert ev.pooled_iou(scores, "agromap") >= 0.80  # measured 0.809; the best baseline (VH < -22) 0.711
     assert ev.pooled_iou(scores, "agromap") > max(ev.pooled_iou(scores, b) for b in BASELINES) + 0.05
     assert by[("India_900498", "agromap + S2")].iou >= 0.90  # measured 0.902 with the same day's S2
 
@@ -57,7 +57,7 @@ def test_false_alarms_on_the_chips_without_water(scores):
     for chip in ("Ghana_53713", "Ghana_97059"):
         ours = by[(chip, "agromap")].false_alarm
         assert ours <= min(by[(chip, b)].false_alarm for b in BASELINES), chip
-    assert by[("Ghana_53713", "agromap")].false_alarm < 0.005  # measured 0.01 %
+    assert by[("Ghana_53713", "agromap")].false_alarm < 0.0005  # measured 0 of 262 144 px
     # Ghana_97059: one compact 196-px patch at VV -18 / VH -26 dB (median) is labelled not-water; every
     # threshold at or above those values maps it. Measured 0.84 % of the labelled pixels.
     assert by[("Ghana_97059", "agromap")].false_alarm < 0.009

@@ -13,8 +13,9 @@ Evidence (accuracy on hand-labelled chips and the choices behind it: docs/flood.
   published fallback), after a 20 m focal mean. Each polarisation gives a logistic membership
   ``1 / (1 + exp(-(t - x_db) / 1 dB))``; the radar water likelihood is their mean weighted by the
   reliability of each threshold (a fallback never outvotes a fitted split). When a threshold was
-  fitted, water is grown from confident seeds (3 dB below the thresholds) into the ambiguous range
-  (up to 1 dB above), at most ``grow_px`` pixels (:func:`~agromap.disaster.sar_water.grow_water`).
+  fitted, water is grown from confident seeds (2.5 dB below the thresholds) into the ambiguous range
+  (up to 2 dB above), at most ``grow_px`` pixels (:func:`~agromap.disaster.sar_water.grow_water`);
+  with fallback thresholds only, water must hold a seed and is not grown past the thresholds.
 - **Optical**: MNDWI (or NDWI) with SCL {0, 1, 3, 8, 9, 10} masked, membership
   ``1 / (1 + exp(-(index - t) / 0.05))`` with t = 0 (or an automatic threshold).
 - **Fusion rule**: where radar and optical are both valid, the likelihood is the mean of the two
@@ -102,12 +103,15 @@ class FloodParams:
     """Width (dB) of the logistic SAR memberships."""
     region_growing: bool = True
     """Single scene: grow confident water (seeds) into the ambiguous range (:mod:`.sar_water`)."""
-    seed_db: float = 3.0
-    """Seeds: likelihood of a pixel this many dB below the thresholds (0.95 for 1-dB memberships)."""
-    grow_db: float = 1.0
-    """Growth: likelihood of a pixel this many dB above the thresholds (0.27 for 1-dB memberships)."""
+    seed_db: float = 2.5
+    """Seeds: likelihood of a pixel this many dB below the thresholds (0.92 for 1-dB memberships)."""
+    grow_db: float = 2.0
+    """Growth: likelihood of a pixel this many dB above the thresholds (0.12 for 1-dB memberships)."""
     grow_px: int = 10
     """Maximum growth from a seed, in pixels (100 m at 10 m)."""
+    seeds_without_fit: bool = True
+    """No threshold fitted (fallbacks only): keep only water connected to a seed, grown no further
+    than the thresholds themselves; False keeps every pixel of likelihood >= 0.5."""
     fv_rise_db: float = 3.0
     """Flooded vegetation: minimum rise of VV, post minus pre (dB)."""
     fv_ratio_rise_db: float = 3.0
@@ -500,7 +504,8 @@ def flood_map(
         ``threshold_method_<band>`` uint8 (:data:`~agromap.disaster.threshold.THRESHOLD_METHODS`)
         and ``weight_<band>`` float32 (its reliability in the fusion; ``weight_optical`` too when
         optical is fused), and ``region_growing`` bool (single scene: whether water was grown
-        from seeds, i.e. a threshold was fitted). ``attrs["reference_water"]`` says where normal
+        from seeds into the ambiguous range, i.e. a threshold was fitted; otherwise water needs a
+        seed and stops at the fallback thresholds). ``attrs["reference_water"]`` says where normal
         water came from: "supplied layer", "pre-event dates" or "none" (then water is class 7).
         Lazy for dask inputs; identical for numpy and any chunking.
 
@@ -544,9 +549,11 @@ def flood_map(
         # The seed and growth levels are in dB of backscatter: they apply where the radar decides
         # alone; where a clear optical scene is fused, the fused likelihood decides.
         rlik = sources[0][0]
-        grown = grow_water(rlik, membership_at(p.seed_db, p.sar_scale_db),
-                           membership_at(-p.grow_db, p.sar_scale_db), p.grow_px)
-        radar_water = _ufunc(_select_kernel, radar.fitted, grown, rlik >= 0.5, dtype=np.bool_)
+        seed = membership_at(p.seed_db, p.sar_scale_db)
+        grown = grow_water(rlik, seed, membership_at(-p.grow_db, p.sar_scale_db), p.grow_px)
+        # Fallback thresholds are weak evidence: no growth past them, and a confident core is needed.
+        weak = grow_water(rlik, seed, 0.5, p.grow_px) if p.seeds_without_fit else rlik >= 0.5
+        radar_water = _ufunc(_select_kernel, radar.fitted, grown, weak, dtype=np.bool_)
         water = radar_water if olik is None else _ufunc(_select_kernel, np.isfinite(olik), plain, radar_water,
                                                         dtype=np.bool_)
         out["region_growing"] = radar.fitted
