@@ -23,6 +23,9 @@ Evidence (accuracy on hand-labelled chips and the choices behind it: docs/flood.
   optical threshold has ``optical_weight`` 1), so a pixel is water when the summed evidence says
   so; where only one is valid (cloud, swath edge) that one is used alone. Water = likelihood >= 0.5
   where optical is fused, else the grown radar water.
+- **Terrain and geometry** (:mod:`.sar_prep`): an ``angle`` band brings sigma0 to a 38 deg
+  incidence (cos^2 law) before anything else; a DEM/HAND caps every water membership by fuzzy
+  slope and HAND memberships (Twele et al. 2016), besides the class 6 exclusion.
 
 Classes (uint8, nodata 255; precedence 6 > 1 > 5 > 7 > 8 > 4 > 3 > 2 > 0; no observation = 255 wins)
 ------------------------------------------------------------------------------------------------
@@ -35,12 +38,8 @@ are dropped; the rest are 5 on rice in its own puddling/transplanting window (tr
 scene needed). **Without reference water** (no mask, no pre-event date) nothing tells permanent
 water from flood: water is 7 "water, flood status unknown" and ``flood_detected`` stays False.
 
-Exactness over dask: the focal mean, slope and region growing use ``map_overlap`` with the kernel
-radius (growth: ``grow_px``), and the minimum mapping unit uses ``map_overlap`` with a margin of
-``mmu_pixels - 1``: a component smaller than N pixels spans fewer than N pixels in any direction,
-so it lies inside the margin, and a larger one has N connected pixels within that distance. Numpy
-and any chunking give identical classes. Value checks (dB/linear confusion, all-NaN) run inside
-the graph and raise at compute.
+Numpy and any chunking give identical classes (every spatial step uses ``map_overlap`` with its
+exact reach, :mod:`.sar_prep`); value checks (dB/linear confusion, all-NaN) raise at compute.
 """
 
 from __future__ import annotations
@@ -55,7 +54,8 @@ import xarray as xr
 from ..errors import ConfigError, InputError, SarUnitsError
 from ..io.grid import require_same_grid
 from ..io.layers import _FLOOD_CLASSES, LayerSpec
-from .sar_prep import _db, minimum_mapping_unit, pixel_size_m, prepare_sar, slope_degrees, speckle_filter
+from .sar_prep import (_db, exclusion, minimum_mapping_unit, normalise_incidence, pixel_size_m, prepare_sar,
+                       slope_degrees, speckle_filter, terrain_membership)
 from .sar_water import (_sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at,
                         weighted_membership)
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
@@ -131,7 +131,20 @@ class FloodParams:
     """Minimum connected flood pixels (UN-SPIDER: 8); 1 disables."""
     eight_connected: bool = True
     slope_max_deg: float = 5.0
+    """Slope (deg) from which water is excluded (class 6) and its terrain membership is 0."""
     hand_max_m: float = 15.0
+    """Height above nearest drainage (m) from which water is excluded (class 6), membership 0."""
+    terrain_fuzzy: bool = True
+    """With a DEM/HAND: cap the water likelihood by Z-memberships between full and max (sar_prep)."""
+    slope_full_deg: float = 2.0
+    """Slope (deg) up to which the terrain membership is 1."""
+    hand_full_m: float = 5.0
+    """HAND (m) up to which the terrain membership is 1."""
+    angle_normalisation: Literal["none", "cos2", "linear"] = "cos2"
+    """With an ``angle`` band (deg): bring sigma0 to ``angle_ref_deg`` (formulas in sar_prep)."""
+    angle_ref_deg: float = 38.0
+    angle_slope_db_per_deg: float = -0.2
+    """Slope of the ``linear`` normalisation, dB per degree of incidence."""
     puddling_days: int = 14
     """Days before transplanting during which a paddy is deliberately flooded."""
     managed_days_after: int = 20
@@ -336,28 +349,14 @@ def _latest(stack: xr.DataArray) -> xr.DataArray:
     return _ufunc(_latest_kernel, stack, core=[["time"]])
 
 
-def _sar_db(ds: xr.Dataset, pols: list[str], units: Any, radius_m: float) -> dict[str, xr.DataArray]:
+def _sar_db(ds: xr.Dataset, pols: list[str], units: Any, radius_m: float, p: FloodParams) -> dict[str, xr.DataArray]:
     out = {}
     for pol in pols:
-        lin = speckle_filter(prepare_sar(ds[pol], units), radius_m)
-        out[pol] = _ufunc(_db, lin).rename(f"{pol}_db")
-    return out
-
-
-def _exclusion(dem: xr.DataArray | None, hand: xr.DataArray | None, exclude: xr.DataArray | None,
-               p: FloodParams) -> xr.DataArray | bool:
-    parts: list[xr.DataArray] = []
-    if dem is not None:
-        parts.append(slope_degrees(dem) > p.slope_max_deg)
-    if hand is not None:
-        parts.append(hand > p.hand_max_m)
-    if exclude is not None:
-        parts.append(exclude.astype(bool))
-    if not parts:
-        return False
-    out = parts[0]
-    for q in parts[1:]:
-        out = out | q
+        lin = prepare_sar(ds[pol], units)
+        if "angle" in ds and p.angle_normalisation != "none":
+            lin = normalise_incidence(lin, ds["angle"], p.angle_normalisation, p.angle_ref_deg,
+                                      p.angle_slope_db_per_deg)
+        out[pol] = _ufunc(_db, speckle_filter(lin, radius_m)).rename(f"{pol}_db")
     return out
 
 
@@ -418,7 +417,7 @@ def _radar(sc: _Scene, rice: xr.DataArray | None, cropland: xr.DataArray | None,
            out: xr.Dataset) -> _Radar:
     post = sc.post if sc.post is not None else xr.Dataset()  # the caller checked that post exists
     radius = p.speckle_radius_m if sc.pre is not None else p.single_scene_radius_m
-    post_db = _sar_db(post, sc.pols, units, radius)
+    post_db = _sar_db(post, sc.pols, units, radius, p)
     thresholds, weights, fitted = {}, {}, []
     for pol in sc.pols:
         res = robust_threshold(post_db[pol], p.vv if pol == "vv" else p.vh)
@@ -435,7 +434,7 @@ def _radar(sc: _Scene, rice: xr.DataArray | None, cropland: xr.DataArray | None,
     cp = p.change_polarisation
     _require_bands(sc.pre, (cp,), "pre-event")
     _require_bands(post, (cp,), "post-event")
-    pre_db = _sar_db(sc.pre, [b for b in sc.pols if b in sc.pre], units, p.speckle_radius_m)
+    pre_db = _sar_db(sc.pre, [b for b in sc.pols if b in sc.pre], units, p.speckle_radius_m, p)
     before = {b: (_latest(v) if "time" in v.dims else v) for b, v in pre_db.items()}
     lik = change_likelihood(post_db[cp], before[cp], thresholds[cp], p)
     ref = reference_water(sar_water_likelihood(pre_db, thresholds, p.sar_scale_db, weights), p.reference_frequency)
@@ -472,7 +471,8 @@ def flood_map(
     ----------
     post : xarray.Dataset or None
         Post-event Sentinel-1 ``vv`` and/or ``vh`` sigma0 ``(y, x)`` (or one date), float32 linear
-        power (``units="db"`` for dB inputs such as Sen1Floods11). None: optical only.
+        power (``units="db"`` for dB inputs such as Sen1Floods11), optional ``angle`` (incidence,
+        deg: normalised to ``angle_ref_deg``). None: optical only.
     pre : xarray.Dataset, optional
         Pre-event scene ``(y, x)`` or stack ``(time, y, x)``: same grid, orbit and units. Given:
         change detection against its most recent valid value per pixel (GEE ``mosaic()``), and
@@ -490,7 +490,8 @@ def flood_map(
         Default: the ``time`` of ``post`` (or ``optical``).
     dem, hand, exclude : xarray.DataArray, optional
         Elevation (m; slope > 5 deg excluded), height above nearest drainage (m; > 15 m excluded),
-        bool extra exclusion (shadow, layover, urban...): class 6.
+        bool extra exclusion (shadow, layover, urban...): class 6. DEM and HAND also cap the water
+        likelihood by fuzzy memberships (``terrain_fuzzy``).
     units : {"linear", "db"}
         Units of ``post``/``pre``, checked from the values at compute (:class:`SarUnitsError`).
     params : FloodParams
@@ -542,6 +543,14 @@ def flood_map(
         sources.append((olik, wopt))
     if not sources:  # unreachable (_validate), but keeps type checkers informed
         raise ConfigError("flood_map needs a post-event SAR scene or an optical scene.")
+    terrain = terrain_membership(dem, hand, (p.slope_full_deg, p.slope_max_deg), (p.hand_full_m, p.hand_max_m)) \
+        if p.terrain_fuzzy else None
+    if terrain is not None:  # fuzzy AND: high or steep ground caps every source's water evidence
+        sources = [(np.minimum(m, terrain), w) for m, w in sources]
+        olik = sources[-1][0] if olik is not None else None
+    out["terrain_fuzzy"] = xr.DataArray(terrain is not None)
+    out["angle_normalised"] = xr.DataArray(sc.post is not None and "angle" in sc.post
+                                           and p.angle_normalisation != "none")
     lik = sources[0][0] if len(sources) == 1 else weighted_membership(sources)
     plain = _ufunc(np.greater_equal, lik, np.float32(0.5), dtype=np.bool_)
     water: Any = plain
@@ -557,7 +566,7 @@ def flood_map(
         water = radar_water if olik is None else _ufunc(_select_kernel, np.isfinite(olik), plain, radar_water,
                                                         dtype=np.bool_)
         out["region_growing"] = radar.fitted
-    excl = _exclusion(dem, hand, exclude, p)
+    excl = exclusion(dem, hand, exclude, p.slope_max_deg, p.hand_max_m)
     flood = minimum_mapping_unit(_ufunc(_candidate_kernel, water, ref, excl, dtype=np.bool_), p.mmu_pixels,
                                  eight_connected=p.eight_connected)
     fveg: Any = False
