@@ -51,10 +51,10 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from ..errors import ConfigError, InputError, SarUnitsError
+from ..errors import ConfigError, SarUnitsError
 from ..io.grid import require_same_grid
-from ..io.layers import _FLOOD_CLASSES, LayerSpec
-from .sar_prep import (_db, exclusion, minimum_mapping_unit, normalise_incidence, pixel_size_m, prepare_sar,
+from ..io.layers import LayerSpec
+from .sar_prep import (OrbitMismatchError, _check_orbits, _db, exclusion, minimum_mapping_unit, normalise_incidence, pixel_size_m, prepare_sar,
                        slope_degrees, speckle_filter, terrain_membership)
 from .sar_water import (_sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at,
                         weighted_membership)
@@ -67,19 +67,29 @@ __all__ = [
     "slope_degrees", "pixel_size_m",
 ]  # fmt: skip
 
-#: (value, name, colour) of ``flood_class``; 255 is nodata. One table for all (:mod:`agromap.io.layers`).
-FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = _FLOOD_CLASSES
+#: (value, name, colour) of ``flood_class``; 255 is nodata. The one table (docs/science/disaster.md#flood-classes).
+FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = (
+    (0, "not flooded", "C8C8C8"),
+    (1, "reference / permanent water", "0000FF"),
+    (2, "observed flood water", "00B4FF"),
+    (3, "flooded cropland", "FF0000"),
+    (4, "flooded rice", "FF7F00"),
+    (5, "managed paddy water", "7FC97F"),
+    (6, "excluded / not observable", "969696"),
+    (7, "water, flood status unknown", "8C6BB1"),
+    (8, "flooded vegetation", "1B9E77"),
+)
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "flood_class": LayerSpec("flood_class", "class", "uint8", 255, "class",
                              "Flood classes (precedence 6>1>5>7>8>4>3>2>0)", classes=FLOOD_CLASSES),
     "flood_likelihood": LayerSpec("flood_likelihood", "continuous", "float32", float("nan"), "1",
                                   "Water likelihood 0-1 (fused radar/optical evidence; >= 0.5 is water)"),
+    # `max` overviews would suit; GDAL 3.10's COG driver lacks it, and nearest never invents values.
+    "flood_duration_days": LayerSpec("flood_duration_days", "continuous", "uint8", 255, "d",
+                                     "Consecutive flooded observations times revisit, in days",
+                                     overview_resampling="nearest"),
 }
-
-
-class OrbitMismatchError(InputError, ValueError):
-    """Pre- and post-event SAR scenes come from different relative orbits or pass directions."""
 
 
 @dataclass(frozen=True)
@@ -262,12 +272,6 @@ def reference_water(pre_lik: xr.DataArray, min_frequency: float) -> xr.DataArray
 
 # ---- orchestration ------------------------------------------------------------------------------
 
-_ORBIT_KEYS = {
-    "relative orbit": ("relative_orbit", "sat:relative_orbit", "relativeOrbitNumber_start"),
-    "pass direction": ("orbit_direction", "orbit_state", "sat:orbit_state", "orbitProperties_pass"),
-}
-
-
 def _require_bands(ds: xr.Dataset, bands: tuple[str, ...], role: str) -> None:
     from ..errors import MissingBandError
 
@@ -275,29 +279,6 @@ def _require_bands(ds: xr.Dataset, bands: tuple[str, ...], role: str) -> None:
     if missing:
         raise MissingBandError(f"{role} scene lacks {missing}; it has {sorted(map(str, ds.data_vars))}. "
                                "Load it with common band names (vv, vh, green, swir16, nir, scl).")
-
-
-def _orbit_info(ds: xr.Dataset) -> dict[str, str]:
-    attrs = dict(ds.attrs)
-    for v in ds.data_vars.values():
-        attrs.update({k: a for k, a in v.attrs.items() if k not in attrs})
-    info = {}
-    for what, keys in _ORBIT_KEYS.items():
-        for k in keys:
-            if k in attrs:
-                info[what] = str(attrs[k]).strip().lower()
-                break
-    return info
-
-
-def _check_orbits(post: xr.Dataset, pre: xr.Dataset) -> None:
-    a, b = _orbit_info(post), _orbit_info(pre)
-    for what in a.keys() & b.keys():
-        if a[what] != b[what]:
-            raise OrbitMismatchError(
-                f"pre-event scene has {what} {b[what]!r} but the post-event scene has {a[what]!r}; change "
-                "detection needs one relative orbit and pass direction (different geometry changes backscatter). "
-                "Pick a pre-event scene from the same track, or map the post scene alone (pre=None).")
 
 
 def _single_date(ds: xr.Dataset, role: str) -> tuple[xr.Dataset, Any]:

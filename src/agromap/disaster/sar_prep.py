@@ -1,5 +1,5 @@
-"""Sentinel-1 preparation for flood mapping, lazily: unit checks, incidence-angle normalisation,
-speckle filter, slope, fuzzy terrain memberships, minimum mapping unit.
+"""Sentinel-1 preparation for flood mapping, lazily: orbit and unit checks, incidence-angle
+normalisation, speckle filter, slope, fuzzy terrain memberships, minimum mapping unit.
 
 Incidence-angle normalisation
 -----------------------------
@@ -40,16 +40,49 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..io.grid import geobox_of
 from ..sensors.s1 import as_linear_power
 from .sar_water import _overlap
 
-__all__ = ["pixel_size_m", "prepare_sar", "normalise_incidence", "speckle_filter", "minimum_mapping_unit",
-           "slope_degrees", "exclusion", "z_membership", "terrain_membership"]
+__all__ = ["OrbitMismatchError", "pixel_size_m", "prepare_sar", "normalise_incidence", "speckle_filter",
+           "minimum_mapping_unit", "slope_degrees", "exclusion", "z_membership", "terrain_membership"]
 
 
 # ---- small helpers ----------------------------------------------------------------------------
+
+
+class OrbitMismatchError(InputError, ValueError):
+    """Pre- and post-event SAR scenes come from different relative orbits or pass directions."""
+
+
+_ORBIT_KEYS = {
+    "relative orbit": ("relative_orbit", "sat:relative_orbit", "relativeOrbitNumber_start"),
+    "pass direction": ("orbit_direction", "orbit_state", "sat:orbit_state", "orbitProperties_pass"),
+}
+
+
+def _orbit_info(ds: xr.Dataset) -> dict[str, str]:
+    attrs = dict(ds.attrs)
+    for v in ds.data_vars.values():
+        attrs.update({k: a for k, a in v.attrs.items() if k not in attrs})
+    info = {}
+    for what, keys in _ORBIT_KEYS.items():
+        for k in keys:
+            if k in attrs:
+                info[what] = str(attrs[k]).strip().lower()
+                break
+    return info
+
+
+def _check_orbits(post: xr.Dataset, pre: xr.Dataset) -> None:
+    a, b = _orbit_info(post), _orbit_info(pre)
+    for what in a.keys() & b.keys():
+        if a[what] != b[what]:
+            raise OrbitMismatchError(
+                f"pre-event scene has {what} {b[what]!r} but the post-event scene has {a[what]!r}; change "
+                "detection needs one relative orbit and pass direction (different geometry changes backscatter). "
+                "Pick a pre-event scene from the same track, or map the post scene alone (pre=None).")
 
 
 def pixel_size_m(arr: xr.DataArray | xr.Dataset) -> tuple[float, float]:
