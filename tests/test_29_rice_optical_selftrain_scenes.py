@@ -91,3 +91,18 @@ def test_fused_score_is_the_mean_and_the_blind_optical_rule_abstains():
     # only as far as SAR says (0.3); one sensor without data -> the other alone.
     np.testing.assert_allclose(out, [0.85, 0.45, 0.7, 0.3, 0.9], atol=1e-6)
     np.testing.assert_allclose(_fuse(sar, opt, gap, None).rice_score.values, [0.85, 0.45, 0.45, 0.05, 0.9], atol=1e-6)
+
+
+def test_a_rain_puddle_that_dries_before_the_crop_grows_is_not_a_paddy():
+    n = 36
+    t = np.arange(n)
+    canopy = np.where(t < 18, 0.0, np.where(t < 24, 0.8, 0.0))
+    # Paddy: flooded on dates 12-17 (LSWI 0.25 over NDVI 0.1-0.3), canopy on 18-23.
+    rice_nd = np.where(canopy > 0, canopy, np.where((t >= 12) & (t < 18), 0.15, 0.25))
+    rice_ls = np.where(canopy > 0, 0.35, np.where((t >= 12) & (t < 18), 0.25, -0.05))
+    # Dryland: a puddle on date 12, dry bare soil (LSWI -0.08) on 13-17, then the same canopy.
+    dry_nd = np.where(canopy > 0, canopy, np.where(t == 12, 0.1, 0.22))
+    dry_ls = np.where(canopy > 0, 0.35, np.where(t == 12, 0.25, -0.08))
+    ds = _table([rice_nd, dry_nd], [rice_ls, dry_ls])
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0]
+    assert optical_rice_rule(ds, OpticalRiceParams(dry_lswi_max=None)).rice_class.values.tolist() == [1, 1]

@@ -175,6 +175,9 @@ class OpticalRiceParams:
     clear dates between the flood and the canopy)."""
     max_flood_days: float = 75.0
     """Undated evidence: no flooded dark spell (NDVI <= ``ndvi_low``) longer than this (days)."""
+    dry_lswi_max: float | None = 0.0
+    """Dry-down test of a flood onset: no clear date between the onset and the canopy that is
+    bare (NDVI <= ``ndvi_trough_max``), not flooded and dry (LSWI below this). ``None`` disables it."""
     max_green_days: float | None = 120.0
     """Perennial-vegetation limit: no green spell (successive clear dates with NDVI >=
     ``ndvi_canopy_min``, at most ``green_link_days`` apart) lasts longer than this (days). A paddy
@@ -254,7 +257,7 @@ def _clear_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.ND
 
 def _growth_margin(
     nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, days: npt.NDArray[np.int32],
-    p: OpticalRiceParams,
+    p: OpticalRiceParams, ls: npt.NDArray[np.float32] | None = None, fl: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[npt.NDArray[np.float32], int]:
     """Growth-confirmation margin (>= 0 passes) of onsets at index ``t``, and the cycle's end index."""
     d0 = float(days[t])
@@ -269,7 +272,27 @@ def _growth_margin(
     climb = np.minimum(np.minimum(_F32(p.ndvi_trough_max) - trough, canopy - trough - _F32(p.ndvi_climb_min)),
                        canopy - _F32(p.ndvi_canopy_min))
     rules = {"xiao": xiao, "ndvi": climb, "either": np.maximum(xiao, climb), "both": np.minimum(xiao, climb)}
-    return rules[p.growth_rule].astype(_F32), i_cyc
+    margin = rules[p.growth_rule]
+    if p.dry_lswi_max is not None and ls is not None and fl is not None:
+        margin = np.minimum(margin, _dry_margin(nd, ls, fl, t, i_cyc, p))
+    return margin.astype(_F32), i_cyc
+
+
+def _dry_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], fl: npt.NDArray[np.bool_], t: int,
+                i_cyc: int, p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """Margin (index units / 0.05) of "no dry bare date between the flood onset at ``t`` and the canopy".
+
+    A paddy stays flooded from puddling until its canopy closes; a rain puddle on a dryland field
+    dries out (LSWI < 0 over bare soil) before the crop grows. Dates from the first canopy date
+    (NDVI >= ``ndvi_canopy_min``) on are not looked at; +inf where no bare date is seen.
+    """
+    seg_nd, seg_ls, seg_fl = nd[:, t + 1:i_cyc], ls[:, t + 1:i_cyc], fl[:, t + 1:i_cyc]
+    if seg_nd.shape[1] == 0:
+        return np.full(nd.shape[0], np.inf, dtype=_F32)
+    before_canopy = np.cumsum(np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min), axis=1) == 0
+    bare = before_canopy & ~seg_fl & (seg_nd <= _F32(p.ndvi_trough_max)) & np.isfinite(seg_ls)
+    m = np.where(bare, (seg_ls - _F32(p.dry_lswi_max)) / _F32(_SCORE_SCALE), _F32(np.inf))
+    return m.min(axis=1)
 
 
 def _optical_kernel(
@@ -308,7 +331,7 @@ def _optical_kernel(
         idx = np.flatnonzero(onset[:, t])
         if idx.size == 0:
             continue
-        growth, i_cyc = _growth_margin(nd[idx], ev[idx], t, days, p)
+        growth, i_cyc = _growth_margin(nd[idx], ev[idx], t, days, p, ls[idx], flood[idx])
         cands.append((t, idx, growth))
         if p.mask_outside_cycles:
             in_cycle[idx[growth >= 0], t:i_cyc] = True
