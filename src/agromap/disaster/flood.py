@@ -45,6 +45,7 @@ the graph and raise at compute.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -55,8 +56,7 @@ from ..errors import ConfigError, InputError, SarUnitsError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
 from .sar_prep import _db, minimum_mapping_unit, pixel_size_m, prepare_sar, slope_degrees, speckle_filter
-from .sar_water import (_sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at,
-                        weighted_membership)
+from .sar_water import _sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at, weighted_membership
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
 
 __all__ = [
@@ -235,7 +235,7 @@ def managed_paddy_water(rice: xr.DataArray, transplant_doy: xr.DataArray, event_
     dimension; the stage is transplanting - ``puddling_days`` to + ``managed_days_after``.
     """
     doys = transplant_doy if transplant_doy.ndim == 3 else transplant_doy.expand_dims("season")
-    season = doys.dims[0]
+    season = str(doys.dims[0])
     return _ufunc(_managed_kernel, rice, doys, dtype=np.bool_, core=[[], [season]], event_doy=_doy(event_date),
                   before=params.puddling_days, after=params.managed_days_after).rename("managed_paddy_water")
 
@@ -346,7 +346,7 @@ def _latest(stack: xr.DataArray) -> xr.DataArray:
     return _ufunc(_latest_kernel, stack, core=[["time"]])
 
 
-def _sar_db(ds: xr.Dataset, pols: list[str], units: Any, radius_m: float) -> dict[str, xr.DataArray]:
+def _sar_db(ds: xr.Dataset, pols: Sequence[str], units: Any, radius_m: float) -> dict[str, xr.DataArray]:
     out = {}
     for pol in pols:
         lin = speckle_filter(prepare_sar(ds[pol], units), radius_m)
@@ -388,7 +388,7 @@ def _validate(post: xr.Dataset | None, pre: xr.Dataset | None, optical: xr.Datas
         raise ConfigError("flood_map needs a post-event SAR scene, an optical scene, or both.")
     if pre is not None and post is None:
         raise ConfigError("a pre-event scene needs a post-event SAR scene.")
-    date, pols = None, ()
+    date, pols = None, tuple[str, ...]()
     if post is not None:
         post, date = _single_date(post, "post-event")
         pols = tuple(b for b in ("vv", "vh") if b in post)

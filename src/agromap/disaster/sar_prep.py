@@ -17,7 +17,7 @@ import xarray as xr
 from scipy import ndimage
 
 from ..errors import ConfigError
-from ..io.grid import geobox_of
+from ..io.grid import crs_of, geobox_of
 from ..sensors.s1 import as_linear_power
 from .sar_water import _overlap
 
@@ -31,11 +31,12 @@ def pixel_size_m(arr: xr.DataArray | xr.Dataset) -> tuple[float, float]:
     """(dy, dx) pixel size in metres; geographic grids use the scene-centre latitude (approximate)."""
     g = geobox_of(arr)
     ry, rx = abs(g.resolution.y), abs(g.resolution.x)
-    if g.crs.geographic:
+    crs = crs_of(g)
+    if crs.geographic:
         lat = math.radians((g.boundingbox.bottom + g.boundingbox.top) / 2)
         return ry * 110_574.0, rx * 111_320.0 * math.cos(lat)
-    if "metre" not in str(g.crs.units[0]):
-        raise ConfigError(f"grid units are {g.crs.units}, not metres; reproject to a metric CRS (e.g. UTM).")
+    if "metre" not in str(crs.units[0]):
+        raise ConfigError(f"grid units are {crs.units}, not metres; reproject to a metric CRS (e.g. UTM).")
     return ry, rx
 
 

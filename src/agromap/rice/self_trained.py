@@ -320,7 +320,8 @@ def _fuse(sar: xr.Dataset, optical: xr.Dataset, gap: xr.DataArray | None, blind_
 
 def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
     """The optical and the SAR stacks, each with time in one chunk (dask) so that the rule and the
-    features share every input key: each input block is read (and filtered) once for both."""
+    features share every input key: each input block is read (and filtered) once for both.
+    """
     radar = ("vh", "vv", "hh", "hv")
     optical = ds[[v for v in ds.data_vars if v not in radar]] if all(b in ds for b in _OPTICAL) else None
     if sar is None:
