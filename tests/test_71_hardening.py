@@ -584,10 +584,10 @@ def test_hanging_scheduler_hits_the_deadline(tmp_path):
         server.close()
 
 
-def test_network_paths_make_no_request_when_offline(tmp_path, capsys, monkeypatch):
-    """With AGROMAP_OFFLINE=1 a /vsicurl/ path, in the configuration or in a STAC item, is refused
-    before GDAL sees it: the HTTP server on 127.0.0.1 receives nothing."""
-    monkeypatch.setenv("AGROMAP_OFFLINE", "1")
+def test_remote_reads_are_opt_in_and_offline_wins(tmp_path, capsys, monkeypatch):
+    """A /vsicurl/ path, in the configuration or in a STAC item, is refused before GDAL sees it
+    unless the configuration (or --allow-remote) enables remote inputs; AGROMAP_OFFLINE=1 refuses it
+    even then. The HTTP server on 127.0.0.1 is contacted only when allowed and not offline."""
     hits: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -608,17 +608,52 @@ def test_network_paths_make_no_request_when_offline(tmp_path, capsys, monkeypatc
         item = _stac_item(tmp_path, url)
         for inputs in ([{"kind": "files", "datetime": "2021-01-01", "bands": {"red": url, "nir": url}}],
                        [{"kind": "stac_item", "path": str(item), "bands": ["red", "nir"]}]):
+            hits.clear()
             code, err = _cli(capsys, "validate", _cfg(tmp_path, inputs))
             assert code == 3, err
+            _assert_one_line(err, "remote inputs are not enabled; set allow_remote: true in the run configuration")
+            assert hits == []
+            monkeypatch.setenv("AGROMAP_OFFLINE", "1")
+            code, err = _cli(capsys, "validate", _cfg(tmp_path, inputs, allow_remote=True))
+            assert code == 3, err
             _assert_one_line(err, "AGROMAP_OFFLINE is set")
+            assert hits == []
+            monkeypatch.delenv("AGROMAP_OFFLINE")
+            for how in ("config", "--allow-remote"):
+                hits.clear()
+                if how == "config":
+                    code, err = _cli(capsys, "validate", _cfg(tmp_path, inputs, allow_remote=True))
+                else:
+                    code, err = _cli(capsys, "run", _cfg(tmp_path, inputs), how, "--out", tmp_path / "out")
+                assert code == 3, err  # allowed: the request is made, and the server's 404 is reported
+                _assert_one_line(err, "cannot be read over the network")
+                assert hits and not _published(tmp_path / "out")
     finally:
         server.shutdown()
         server.server_close()
-    assert hits == []
-    with pytest.raises(UnsafeInputError):
-        from agromap.io.trust import check_local_input
+    from agromap.io.trust import allow_inputs, check_local_input
 
-        check_local_input("GPKG:/vsicurl/http://example.invalid/x.gpkg:t")
+    for path in ("GPKG:/vsicurl/http://example.invalid/x.gpkg:t", "/vsizip//data/a.zip/b.tif",
+                 'NETCDF:"/vsis3/bucket/f.nc":no2', "s3://bucket/key.tif"):
+        with pytest.raises(UnsafeInputError, match="allow_remote"):
+            check_local_input(path)
+    with allow_inputs(remote=True):
+        assert check_local_input("/vsizip//data/a.zip/b.tif") == "/vsizip//data/a.zip/b.tif"
+
+
+def test_stac_href_outside_the_item_folder_is_opt_in(tmp_path, capsys):
+    """``../x.tif`` in an item is refused with the flag to set; allow_outside_paths (or the CLI
+    switch) reads it; an asset_root is a second allowed folder."""
+    _tif(tmp_path, "x.tif")
+    item = _stac_item(tmp_path, "../x.tif")
+    inputs = [{"kind": "stac_item", "path": str(item), "bands": ["red", "nir"]}]
+    code, err = _cli(capsys, "validate", _cfg(tmp_path, inputs))
+    assert code == 3
+    _assert_one_line(err, "set allow_outside_paths: true in the run configuration")
+    assert _cli(capsys, "validate", _cfg(tmp_path, inputs, allow_outside_paths=True))[0] == 0
+    assert _cli(capsys, "validate", _cfg(tmp_path, inputs), "--allow-outside-paths")[0] == 0
+    rooted = [{**inputs[0], "asset_root": str(tmp_path)}]
+    assert _cli(capsys, "validate", _cfg(tmp_path, rooted))[0] == 0
 
 
 # --- signals and kills: clean state, the lock released, the manifest never stale -----------------

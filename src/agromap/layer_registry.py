@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .errors import ConfigError
 from .io.layers import BASE_SPECS, LayerSpec
 
-__all__ = ["LAYERS", "layer_specs", "get_layer", "find_layer_spec"]
+__all__ = ["LAYERS", "layer_specs", "get_layer", "find_layer_spec"]  # noqa: F822 (LAYERS comes from __getattr__)
 
 if TYPE_CHECKING:
     LAYERS: Mapping[str, LayerSpec]  # provided by __getattr__ below

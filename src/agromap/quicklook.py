@@ -27,7 +27,7 @@ import numpy as np
 from .errors import ConfigError, InputError
 
 __all__ = [
-    "Style", "PALETTES", "PRODUCT_STYLES", "product_styles", "DEFAULT_STYLE", "VEGETATION", "WATER", "SIGNED",
+    "Style", "PALETTES", "PRODUCT_STYLES", "product_styles", "DEFAULT_STYLE", "VEGETATION", "WATER", "SIGNED",  # noqa: F822
     "FRACTION", "DECIBEL", "AQI", "product_style", "palette_lut", "continuous_rgba",
     "class_rgba", "write_quicklook", "read_display", "resolve_class_colours", "legend_of", "write_legend",
     "thumbnail_asset", "find_layer_spec", "DISPLAY_UNITS", "display_values", "display_style",

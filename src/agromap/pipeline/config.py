@@ -252,8 +252,7 @@ class DistrictsConfig(Strict):
 
 #: One layer entry: the configuration model of whichever product plug-in its ``product`` names.
 if TYPE_CHECKING:
-    # The union exists only at run time (built from the registered products): a type checker sees
-    # any product's configuration.
+    # The union is assembled at run time from the registered products, so a type checker sees any layer.
     LayerConfig = Any
 else:
     LayerConfig = Annotated[Union[config_models()], Field(discriminator="product")]  # noqa: UP007 (a runtime tuple)
@@ -312,6 +311,13 @@ class RunConfig(Strict):
     areas: list[AreaConfig] = Field(min_length=1)
     mapsheets: bool = False
     """Also write a PNG and PDF map sheet per decision layer (``<out>/mapsheets``)."""
+    allow_remote: bool = False
+    """Read over the network: ``https://``/``s3://`` paths, STAC API searches, remote STAC items and
+    hrefs, GDAL ``/vsi...`` paths. Off by default: a configuration or STAC item written by someone
+    else must not make this machine call out (``agromap run --allow-remote`` overrides)."""
+    allow_outside_paths: bool = False
+    """Read local STAC asset hrefs outside the item's folder (and its ``asset_root``); off by
+    default (``agromap run --allow-outside-paths`` overrides)."""
     base_dir: str = Field(".", exclude=True)
     """Directory relative input paths resolve against (the config file's folder)."""
 

@@ -380,15 +380,15 @@ def _targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         scene, method, seed = r["scene"], r["method"], r.get("seed", 0)
         oa = r.get("oa")
         base = [by[(scene, b, seed)].get("oa") for b in BASELINES if (scene, b, seed) in by]
-        todo = []
+        todo: list[tuple[str, float]] = []
         if base and all(b is not None for b in base):
-            todo.append(("beats both baselines", max(b for b in base if b is not None)))
+            todo.append(("beats both baselines", max(float(b) for b in base if b is not None)))
         if scene in HARD_SCENES and method in ("optical_rule", "sar_rule"):
             todo.append((f"OA >= {RULE_OA_TARGET}", RULE_OA_TARGET))
         if scene in HARD_SCENES and method.startswith("self_trained"):
             todo.append((f"OA >= {SELF_OA_TARGET}", SELF_OA_TARGET))
         for what, need in todo:
-            checks.setdefault((scene, method, what), []).append((need, oa, oa is not None and oa >= need))
+            checks.setdefault((scene, method, what), []).append((need, oa, bool(oa is not None and oa >= need)))
     out = []
     for (scene, method, what), cs in checks.items():
         oas = [oa for _, oa, _ in cs]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import xarray as xr
@@ -103,12 +102,13 @@ _INDEX_STYLES: Mapping[str, Style] = {
     "bais2": Style(-1.0, 3.0, "burn"),
 }
 
-def _index_specs(name: str) -> Mapping[str, LayerSpec]:
-    return {name: BASE_SPECS[name]}
+def _index_specs(name: str) -> Callable[[], dict[str, LayerSpec]]:
+    # A closure per index: the registry asks for the specs later, when it is first used.
+    return lambda: {name: BASE_SPECS[name]}
 
 
 PRODUCTS: tuple[Product, ...] = (
-    *(Product(name, IndexLayer, index, functools.partial(_index_specs, name),
+    *(Product(name, IndexLayer, index, _index_specs(name),
               {name: _INDEX_STYLES[name]}) for name in INDEX_PRODUCTS),
     Product("water_mask", WaterLayer, water, lambda: {"water_mask": BASE_SPECS["water_mask"]}),
     Product("backscatter_db", BackscatterLayer, backscatter, lambda: _BACKSCATTER_SPECS,
