@@ -35,9 +35,13 @@ class GridConfig(Strict):
     """Target grid; omitted = the first input's grid (its finest band)."""
 
     crs: str | None = None
+    """Target CRS, e.g. ``EPSG:32643`` (with ``resolution``)."""
     resolution: Annotated[float, Field(gt=0)] | None = None
+    """Pixel size in CRS units (metres for UTM, degrees for EPSG:4326)."""
     bounds: tuple[float, float, float, float] | None = None
+    """``[left, bottom, right, top]`` in ``crs``; omitted: the first input's footprint."""
     resampling: Literal["nearest", "bilinear", "average", "cubic"] = "nearest"
+    """For continuous bands; class and QA bands always use nearest."""
 
     @model_validator(mode="after")
     def _complete(self) -> GridConfig:
@@ -239,15 +243,20 @@ class MaskConfig(Strict):
     """Which pixels count as valid before products are computed."""
 
     scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11)
+    """Sentinel-2 SCL classes masked (nodata, saturated, shadow, clouds, cirrus, snow)."""
     qa_pixel_snow: bool = False
+    """Also mask Landsat ``QA_PIXEL`` snow/ice (bit 5)."""
 
 
 class DistrictsConfig(Strict):
     """Polygons (GeoJSON, GeoPackage, Shapefile) for per-district tables of every layer."""
 
     path: str
+    """Polygon file, relative to the configuration file."""
     id_field: str
+    """Attribute with each district's unique code (the tables' row key)."""
     name_field: str | None = None
+    """Attribute with a readable name, added to the tables."""
 
 
 #: One layer entry: the configuration model of whichever product plug-in its ``product`` names.
@@ -287,12 +296,19 @@ class AreaConfig(Strict):
     """An area of interest: inputs put on one grid and the layers made from them."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    """Names the area's output folder."""
     grid: GridConfig = GridConfig()
+    """The grid every input is put on."""
     inputs: list[InputConfig] = Field(min_length=1)
+    """Scenes, by ``kind``; the ones of one date are mosaicked."""
     mask: MaskConfig = MaskConfig()
+    """Which pixels are valid before products are computed."""
     dates: DatesConfig = DatesConfig()
+    """How acquisitions become dates."""
     layers: list[LayerConfig] = Field(min_length=1)
+    """Products to make, by ``product`` (see the layer sections below)."""
     districts: DistrictsConfig | None = None
+    """Polygons for per-district tables of every layer."""
     exceedance: dict[str, float] = {}
     """Per-district exceedance days: layer name -> limit, e.g. {pm25_sat: 60} (CPCB 24-h PM2.5 µg m-3)."""
 
@@ -301,14 +317,19 @@ class RunConfig(Strict):
     """A whole run: areas, execution settings and guard rails."""
 
     version: Literal[1] = 1
+    """Version of this configuration format."""
     name: str = Field("run", pattern=r"^[A-Za-z0-9_-]+$")
+    """Names the run's STAC catalog."""
     scheduler: str = "threads"
     """``threads`` (dask's threaded scheduler: the fastest on one machine, so the default),
     ``local`` (a dask.distributed LocalCluster sized to the machine, with its dashboard),
     ``synchronous``, or a scheduler address such as ``tcp://10.0.0.5:8786``."""
     chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
+    """Dask chunk edge in pixels."""
     max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
+    """Largest band an input may have (pixels): a guard against decompression bombs."""
     areas: list[AreaConfig] = Field(min_length=1)
+    """Areas of interest, each with its own grid, inputs and layers."""
     mapsheets: bool = False
     """Also write a PNG and PDF map sheet per decision layer (``<out>/mapsheets``)."""
     allow_remote: bool = False
