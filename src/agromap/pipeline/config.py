@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
 from ..io.grid import GridSpec
@@ -29,11 +29,28 @@ INDEX_PRODUCTS = ("ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi"
 PRODUCTS = (*INDEX_PRODUCTS, "water_mask", "backscatter_db", "rice", "flood", "burn_severity", "burned_paddy", "vci", "trace_gas", "pm25", "aqi")
 # YAML turns an unquoted 2023-05-15 into a date; keep it as ISO text either way.
 IsoDateTime = Annotated[str, BeforeValidator(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)]
+
+
+def _parseable(v: str) -> str:
+    import pandas as pd
+
+    try:
+        pd.Timestamp(v)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{v!r} is not an ISO date/time such as 2023-06-01") from None
+    return v
+
+
+#: A date a layer computes with (event dates, composite periods): checked when the file is read.
+LayerDate = Annotated[IsoDateTime, AfterValidator(_parseable)]
+#: NaN is a legitimate nodata value of float rasters; every other number in a run must be finite.
+Nodata = Annotated[float, Field(allow_inf_nan=True)] | None | Literal["auto"]
 TimeReduce = Literal["each", "median", "mean", "max", "min", "first", "last"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN or infinity in a threshold, scale or bound would silently empty every layer or overflow a grid.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class GridConfig(_Strict):
@@ -84,7 +101,7 @@ class FilesInput(_Strict):
     bands: dict[str, BandFile]
     scale: float | dict[str, float] = 1.0
     offset: float | dict[str, float] = 0.0
-    nodata: float | None | Literal["auto"] = "auto"
+    nodata: Nodata = "auto"
     raw: tuple[str, ...] = ()
     id: str | None = None
 
@@ -131,7 +148,7 @@ class FolderInput(_Strict):
     pattern: str = "{date}_{band}.tif"
     scale: float = 1.0
     offset: float = 0.0
-    nodata: float | None | Literal["auto"] = "auto"
+    nodata: Nodata = "auto"
     raw: tuple[str, ...] = ()
     sar_units: Literal["db", "linear"] | None = None
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
@@ -319,14 +336,14 @@ class RiceLayer(_Strict):
         return self
 
 
-Period = tuple[IsoDateTime, IsoDateTime]
+Period = tuple[LayerDate, LayerDate]
 
 
 class FloodLayer(_Strict):
     """Flood extent and classes for one event from the area's Sentinel-1 (and optical) dates."""
 
     product: Literal["flood"]
-    event_date: IsoDateTime
+    event_date: LayerDate
     """The first SAR date on or after this is the post-event scene; earlier dates are pre-event."""
     change_detection: bool = True
     """Use the pre-event dates (change detection and reference water) when there are any."""
