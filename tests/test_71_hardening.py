@@ -649,6 +649,72 @@ def test_late_failure_publishes_no_layer(tmp_path, monkeypatch):
     assert len(result.computed) == 2
 
 
+class _Stopped(BaseException):
+    """A run stopped dead between two writes (what SIGKILL does, minus the process)."""
+
+
+def _consistent(out: Path) -> list[str]:
+    """What is wrong in a run folder: unparseable JSON, or a manifest whose checksums are stale."""
+    import hashlib
+
+    problems = [str(doc) for doc in out.rglob("*.json") if ".agromap" not in doc.parts
+                and not _parses(doc)]
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        for entry in json.loads(manifest.read_text())["outputs"]:
+            tif = out / entry["path"]
+            if not tif.exists() or hashlib.sha256(tif.read_bytes()).hexdigest() != entry["sha256"]:
+                problems.append(f"stale manifest entry {entry['path']}")
+    return problems
+
+
+def _parses(doc: Path) -> bool:
+    try:
+        json.loads(doc.read_bytes())
+    except ValueError:
+        return False
+    return True
+
+
+def test_a_run_stopped_at_any_metadata_write_leaves_a_consistent_folder(tmp_path, monkeypatch):
+    """Stop a forced re-run at each of its file writes in turn (quicklooks, items, tables, catalog,
+    collection, manifest, report): every JSON left parses, the manifest is absent
+    or matches the COGs beside it, and the next plain run restores the folder with a manifest."""
+    from agromap.io import write
+    from agromap.pipeline import runner
+    from agromap.pipeline.config import load_config
+
+    districts = _districts(tmp_path, [_square(500_100, 1_999_500, 300)])
+    cfg = load_config(_cfg(tmp_path, area={"districts": {"path": str(districts), "id_field": "code"}}))
+    out = tmp_path / "out"
+    runner.run(cfg, out)
+    real, writes = write.atomic_write_bytes, []
+
+    def counting(path, data):
+        writes.append(Path(path).name)
+        real(path, data)
+
+    monkeypatch.setattr(write, "atomic_write_bytes", counting)
+    runner.run(cfg, out, force=True)
+    names = list(writes)
+    assert {"catalog.json", "manifest.json", "report.html"} <= set(names) and len(names) >= 8, names
+    for k, name in enumerate(names):
+        def stop_at_k(path, data, k=k):
+            if len(writes) == k:
+                raise _Stopped(name)
+            writes.append(Path(path).name)
+            real(path, data)
+
+        writes.clear()
+        monkeypatch.setattr(write, "atomic_write_bytes", stop_at_k)
+        with pytest.raises(_Stopped):
+            runner.run(cfg, out, force=True)
+        assert _consistent(out) == [], f"stopped before writing {name}"
+        monkeypatch.setattr(write, "atomic_write_bytes", real)
+        runner.run(cfg, out)
+        assert _consistent(out) == [] and (out / "manifest.json").is_file(), f"after stopping before {name}"
+
+
 def test_clean_up_leaves_a_nested_run_alone(tmp_path):
     outer, inner = tmp_path / "outer", tmp_path / "outer" / "x" / "inner"
     inner.mkdir(parents=True)
