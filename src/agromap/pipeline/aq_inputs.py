@@ -13,10 +13,7 @@ from ..io.grid import geobox_from_spec
 from ..io.scene import Scene
 from .config import AreaConfig, RunConfig
 
-__all__ = ["load_aq_input", "GAS_PRODUCTS"]
-
-#: layer-config gas -> S5P product key.
-GAS_PRODUCTS = {"no2": "NO2", "co": "CO", "so2": "SO2", "hcho": "HCHO", "aai": "AER_AI"}
+__all__ = ["load_aq_input"]
 
 
 def _utc(value: Any) -> pd.Timestamp:
@@ -36,6 +33,7 @@ def _expand(cfg: RunConfig, patterns: list[str]) -> list[str]:
 
 
 def load_aq_input(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
+    """Scenes of an air-quality input (Sentinel-5P L2/L3 columns or AOD), gridded onto the area."""
     from ..airquality import aod, s5p
 
     if inp.kind == "s5p_l2":
@@ -46,7 +44,7 @@ def load_aq_input(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
         gbox = geobox_from_spec(spec)
         daily = s5p.grid_s5p(_expand(cfg, inp.paths), gbox, product=inp.product, qa_threshold=inp.qa_threshold,
                              method=inp.method)
-        band = next(v for v in daily.data_vars if v not in ("weight", "count"))
+        band = next(str(v) for v in daily.data_vars if v not in ("weight", "count"))
         scenes = []
         for i, t in enumerate(pd.to_datetime(daily["time"].values)):
             day = daily.isel(time=i).drop_vars("time")

@@ -16,7 +16,8 @@ import numpy as np
 import rasterio
 
 from ..io.write import atomic_write_text
-from .config import AreaConfig, RiceLayer
+from .config import AreaConfig
+from .products.rice import RiceLayer
 
 __all__ = ["rice_accuracy", "read_reference_sample", "district_tables"]
 
@@ -103,7 +104,6 @@ def rice_accuracy(area: AreaConfig, layer: RiceLayer, class_cog: Path, resolve: 
     ``agromap.rice.sampling`` carries lon/lat); points on map nodata are left out and counted.
     """
     from ..rice.accuracy import accuracy_report, confusion_matrix, olofsson
-    from ..rice.labels import read_labels
 
     if layer.reference_sample is None:
         return {}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -11,11 +12,61 @@ import xarray as xr
 
 from ...errors import ConfigError, MissingBandError, NoValidDataError
 from ...io.grid import geobox_of, to_grid
+from ...io.layers import LayerSpec
 from ...io.read import open_band
-from . import AreaContext, PlannedLayer
-from .optical import _per_time
+from ...quicklook import Style
+from ..schema import LayerDate, Period, Strict
+from .base import AreaContext, PlannedLayer, Product, each_date
 
-__all__ = ["flood", "burn_severity", "burned_paddy", "vci"]
+__all__ = ["FloodLayer", "BurnSeverityLayer", "BurnedPaddyLayer", "VciLayer", "flood", "burn_severity",
+           "burned_paddy", "vci", "PRODUCTS"]
+
+
+class FloodLayer(Strict):
+    """Flood extent and classes for one event from the area's Sentinel-1 (and optical) dates."""
+
+    product: Literal["flood"]
+    event_date: LayerDate
+    """The first SAR date on or after this is the post-event scene; earlier dates are pre-event."""
+    change_detection: bool = True
+    """Use the pre-event dates (change detection and reference water) when there are any."""
+    use_optical: bool = True
+    """Fuse the first optical date on or after the event when the area has one."""
+    use_rice: bool = True
+    """Use the area's rice layer (if any) for flooded rice (4) and managed paddy water (5)."""
+    reference_water: str | None = None
+    """Optional raster of normal water (non-zero = water, e.g. JRC GSW occurrence >= 75 %)."""
+    dem: str | None = None
+    """Optional elevation raster (m): slopes above params.slope_max_deg (5) become class 6."""
+    hand: str | None = None
+    """Optional height-above-nearest-drainage raster (m): above params.hand_max_m (15) is class 6."""
+    params: dict[str, float | int | bool | str | None] = {}
+    """FloodParams overrides (e.g. mmu_pixels, ratio_threshold, require_dark_post)."""
+
+
+class BurnSeverityLayer(Strict):
+    """USGS burn severity classes and dNBR from clear pre- and post-fire composites."""
+
+    product: Literal["burn_severity"]
+    pre: Period
+    post: Period
+
+
+class BurnedPaddyLayer(Strict):
+    """Burned paddy stubble (rice mask from the area's rice layer) between two composites."""
+
+    product: Literal["burned_paddy"]
+    pre: Period
+    post: Period
+    rice_mask: str | None = None
+    """A rice_class COG to use instead of the area's rice layer."""
+
+
+class VciLayer(Strict):
+    """Vegetation Condition Index of each date (per-pixel extremes over the stack's record)."""
+
+    product: Literal["vci"]
+    period: Literal["month", "dekad", "16day", "dayofyear"] = "month"
 
 SAR = ("vv", "vh")
 OPTICAL_WATER = ("green", "nir", "swir16")
@@ -56,6 +107,7 @@ def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr
 
 
 def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the flood class layers (and their evidence) from pre- and post-event SAR."""
     from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map  # noqa: F401 (FloodParams: fields)
 
     ds, area = ctx.ds, ctx.area.name
@@ -115,7 +167,7 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
                "reference_water: (e.g. JRC Global Surface Water occurrence >= 75 %) or pre-event dates")
         props["warning"] = msg  # the runner lists it in the manifest's warnings and the CLI prints it
         props["note"] = "no reference water: water is class 7 (flood status unknown), not flood"  # NOTE tag
-    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     stem = f"{event:%Y%m%d}"
     return [
         PlannedLayer(area, f"flood_class_{stem}", LAYER_SPECS["flood_class"], result["flood_class"], start, end,
@@ -139,9 +191,9 @@ def _flood_params(raw: dict[str, Any]) -> Any:
 
 
 def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
-    from ...disaster.burn import LAYER_SPECS
+    """Plan the dNBR and burn severity class layers."""
+    from ...disaster.burn import LAYER_SPECS, clear_composite, dnbr
     from ...disaster.burn import burn_severity as classes
-    from ...disaster.burn import clear_composite, dnbr
     from ...indices import nbr
 
     area = ctx.area.name
@@ -160,10 +212,12 @@ def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 
 def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the burned-paddy layers (burned area within rice fields)."""
     from ...disaster.burn import LAYER_SPECS, clear_composite
     from ...disaster.burn import burned_paddy as classify
 
     area = ctx.area.name
+    rice: xr.DataArray | None
     if layer.rice_mask:
         rice = to_grid(open_band(ctx.resolve(layer.rice_mask), raw=True, name="rice_class"),
                        geobox_of(ctx.ds), resampling="nearest")
@@ -176,25 +230,52 @@ def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     post = clear_composite(_period(ctx.ds[bands], layer.post, "post", area))
     result = classify(rice, pre, post, period=(layer.pre[1], layer.post[0]))
     start, end = pd.Timestamp(layer.pre[0]).tz_localize("UTC"), pd.Timestamp(layer.post[1]).tz_localize("UTC")
-    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     return [PlannedLayer(area, f"burned_paddy_{start:%Y%m%d}_{end:%Y%m%d}", LAYER_SPECS["burned_paddy"],
                          result["burned_paddy"], start, end, "burned-paddy",
                          {"pre": list(layer.pre), "post": list(layer.post)}, layer.model_dump(mode="json"), side)]
 
 
 def vci(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the Vegetation Condition Index layers."""
     from ...disaster.drought import LAYER_SPECS
     from ...disaster.drought import vci as vci_fn
     from ...indices import compute_index
 
     series = vci_fn(compute_index(ctx.ds, "ndvi"), period=layer.period)
     spec = LAYER_SPECS["vci"]
+    return each_date(ctx, layer, series, lambda a: (a, spec, {"period": layer.period}))
 
-    class _Each:  # the per-date naming of optical layers, for a layer config without `time`
-        time = "each"
 
-        @staticmethod
-        def model_dump(mode: str = "json") -> dict[str, Any]:
-            return layer.model_dump(mode=mode)
+def _flood_specs() -> Mapping[str, LayerSpec]:
+    from ...disaster.flood import LAYER_SPECS
 
-    return _per_time(ctx, _Each, series, lambda a: (a, spec, {"period": layer.period}))
+    return LAYER_SPECS
+
+
+def _burn_specs() -> Mapping[str, LayerSpec]:
+    from ...disaster.burn import LAYER_SPECS
+
+    return {k: LAYER_SPECS[k] for k in ("burn_severity", "dnbr")}
+
+
+def _paddy_specs() -> Mapping[str, LayerSpec]:
+    from ...disaster.burn import LAYER_SPECS
+
+    return {"burned_paddy": LAYER_SPECS["burned_paddy"]}
+
+
+def _vci_specs() -> Mapping[str, LayerSpec]:
+    from ...disaster.drought import LAYER_SPECS
+
+    return LAYER_SPECS
+
+
+PRODUCTS: tuple[Product, ...] = (
+    Product("flood", FloodLayer, flood, _flood_specs,
+            {"flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue")}),
+    Product("burn_severity", BurnSeverityLayer, burn_severity, _burn_specs, {"dnbr": Style(-0.5, 1.3, "burn")}),
+    Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs),
+    # VCI 0 (worst) to 100 (best) per cent (Kogan 1995).
+    Product("vci", VciLayer, vci, _vci_specs, {"vci": Style(0.0, 100.0, "rdylgn")}),
+)
