@@ -816,6 +816,25 @@ def test_remote_reads_are_opt_in_and_offline_wins(tmp_path, capsys, monkeypatch)
         assert check_local_input("/vsizip//data/a.zip/b.tif") == "/vsizip//data/a.zip/b.tif"
 
 
+def test_silent_server_for_a_stac_item_hits_its_deadline(monkeypatch):
+    """A server that accepts the connection and never answers: one line after the deadline, no hang."""
+    from agromap.errors import InputError
+    from agromap.io import stac_read
+    from agromap.io.trust import allow_inputs
+
+    monkeypatch.setattr(stac_read, "ITEM_TIMEOUT", 1.0)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        t0 = time.monotonic()
+        with allow_inputs(remote=True), pytest.raises(InputError, match="did not answer within 1 s"):
+            stac_read.read_items(f"http://127.0.0.1:{server.getsockname()[1]}/item.json")
+        assert time.monotonic() - t0 < 30
+    finally:
+        server.close()
+
+
 def test_stac_href_outside_the_item_folder_is_opt_in(tmp_path, capsys):
     """``../x.tif`` in an item is refused with the flag to set; allow_outside_paths (or the CLI
     switch) reads it; an asset_root is a second allowed folder."""
