@@ -35,6 +35,12 @@ def train_cmd(
     from .config import load_config
     from .runner import plan_area
 
+    import math
+
+    if not (math.isfinite(block_size) and block_size > 0):
+        _fail(ConfigError(f"--block-size must be a positive number of metres, not {block_size!r}."))
+    if trees < 1:
+        _fail(ConfigError(f"--trees must be at least 1, not {trees}."))
     try:
         cfg = load_config(config)
         match = [a for a in cfg.areas if a.name == area]

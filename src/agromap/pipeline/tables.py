@@ -63,7 +63,9 @@ def read_reference_sample(path: Path, field: str) -> Any:
     """
     from ..rice.labels import LabelError, read_labels
 
-    path = Path(path)
+    from ..io.trust import check_regular_file
+
+    path = check_regular_file(path, "reference sample")  # a named pipe would block the reader
     if not path.is_file():
         raise LabelError(f"reference sample {path} does not exist.")
     try:
