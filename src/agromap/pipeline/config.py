@@ -64,7 +64,9 @@ class GridConfig(Strict):
 
 class BandFile(Strict):
     path: str
+    """GeoTIFF/COG file, relative to the configuration file."""
     band: Annotated[int, Field(ge=1)] = 1
+    """Band index in the file (1-based)."""
 
 
 def _band_entry(value: Any) -> Any:
@@ -80,13 +82,21 @@ class FilesInput(Strict):
     """GeoTIFF/COG files with a band map (single- or multi-band)."""
 
     kind: Literal["files"]
+    """Selects this input type."""
     datetime: IsoDateTime
+    """Acquisition date or time (ISO 8601); files rarely carry it."""
     bands: dict[str, BandFile]
+    """Common band name -> ``file.tif``, ``[file.tif, band]`` or ``{path:, band:}``."""
     scale: float | dict[str, float] = 1.0
+    """``value = DN * scale + offset``: one number, or one per band."""
     offset: float | dict[str, float] = 0.0
+    """Added after ``scale``: one number, or one per band."""
     nodata: Nodata = "auto"
+    """DN meaning nodata; ``auto`` takes each file's own tag."""
     raw: tuple[str, ...] = ()
+    """Bands kept in their stored integer type (class or QA layers such as ``scl``)."""
     id: str | None = None
+    """Scene id in the manifest; default: the first file's name and the date."""
 
     _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
                                                       if isinstance(v, dict) else v)
@@ -96,27 +106,39 @@ class Sentinel2Input(Strict):
     """A Sentinel-2 L2A product folder."""
 
     kind: Literal["sentinel2_l2a"]
+    """Selects this input type."""
     path: str
+    """Product folder (``B02.tif``... or a SAFE folder with ``*_B02_10m.jp2``)."""
     bands: tuple[str, ...] = ("blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl")
+    """Common band names to read."""
     processing_baseline: str | None = Field(None, pattern=r"^\d{2}\.\d{2}$")
+    """``04.00``-style baseline when the folder's metadata cannot tell it (it decides the BOA offset)."""
 
 
 class LandsatInput(Strict):
     """A Landsat Collection 2 Level-2 product folder."""
 
     kind: Literal["landsat_c2"]
+    """Selects this input type."""
     path: str
+    """Product folder with its MTL (txt, json or xml) and band files."""
     bands: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22")
+    """Common band names to read (``qa_pixel`` for the cloud mask)."""
 
 
 class Sentinel1Input(Strict):
     """Sentinel-1 backscatter GeoTIFF(s) in dB or linear power."""
 
     kind: Literal["sentinel1"]
+    """Selects this input type."""
     datetime: IsoDateTime
+    """Acquisition date or time (ISO 8601)."""
     units: Literal["db", "linear"]
+    """Units of the files; agromap works in linear power and writes dB at export."""
     bands: dict[Literal["vv", "vh", "hh", "hv"], BandFile]
+    """Polarisation -> ``file.tif``, ``[file.tif, band]`` or ``{path:, band:}``."""
     id: str | None = None
+    """Scene id in the manifest; default: the first file's name and the date."""
 
     _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
                                                       if isinstance(v, dict) else v)
@@ -126,13 +148,21 @@ class FolderInput(Strict):
     """A folder of single-band files named by date and band (``2023-06-01_red.tif``): one scene per date."""
 
     kind: Literal["folder"]
+    """Selects this input type."""
     path: str
+    """The folder."""
     bands: tuple[str, ...] = Field(min_length=1)
+    """Band names as written in the file names; every date needs all of them."""
     pattern: str = "{date}_{band}.tif"
+    """File name pattern with ``{date}`` (``2023-06-01`` or ``20230601``) and ``{band}``."""
     scale: float = 1.0
+    """``value = DN * scale + offset``."""
     offset: float = 0.0
+    """Added after ``scale``."""
     nodata: Nodata = "auto"
+    """DN meaning nodata; ``auto`` takes each file's own tag."""
     raw: tuple[str, ...] = ()
+    """Bands kept in their stored integer type (class or QA layers)."""
     sar_units: Literal["db", "linear"] | None = None
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
 
@@ -141,9 +171,13 @@ class StacInput(Strict):
     """One STAC item JSON (path or URL); read band by band with file-tile chunks."""
 
     kind: Literal["stac_item"]
+    """Selects this input type."""
     path: str
+    """Item JSON file or URL."""
     bands: tuple[str, ...] | None = None
+    """Common band names (or asset keys); default: the Sentinel-2 bands and ``scl`` the item has."""
     asset_root: str | None = None
+    """A local folder holding downloaded copies of remote assets (matched by file name)."""
     sign: str | None = None
     """Dotted name of an href-signing function, e.g. ``planetary_computer.sign``."""
 
