@@ -34,8 +34,10 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
 ``rice_score`` is ``logistic(m)`` of the best season's margin ``m``: above 0.5 means rice. The
 reasons for each term, with references, are in ``docs/rice_rules.md``.
 
-Speckle: a single-look pixel has several dB of speckle; average fields or filter rasters
-(:func:`boxcar_speckle_filter`, a spatial boxcar in linear power) before the rule.
+Speckle: a single-look pixel has several dB of speckle; average fields or filter rasters before
+the rule, preferably with :func:`homogeneous_speckle_filter` (it averages only the neighbours
+whose series match, so a paddy's flood survives next to a bright orchard); a spatial boxcar
+(:func:`boxcar_speckle_filter`) blurs field borders.
 """
 
 from __future__ import annotations
@@ -73,8 +75,9 @@ from .seasons import (
     time_axis,
     window_index,
 )
+from .speckle import homogeneous_speckle_filter
 
-__all__ = ["SarRiceParams", "sar_rice_rule", "boxcar_speckle_filter", "LAYER_SPECS"]
+__all__ = ["SarRiceParams", "sar_rice_rule", "boxcar_speckle_filter", "homogeneous_speckle_filter", "LAYER_SPECS"]
 
 _F32 = np.float32
 _DAY_SCALE = 5.0   # days per logistic unit in rice_score
