@@ -77,6 +77,7 @@ from .seasons import (
 from .sar_series import (
     bright_run_days,
     flood_run_days,
+    flood_run_start,
     local_gap,
     percentile_db,
     smooth_linear,
@@ -277,7 +278,10 @@ def _season_evidence(
     upper = days[j].astype(_F32) - _F32(d0)
     lower = days[last_valid[np.arange(n_pix), j - 1]].astype(_F32) - _F32(d0)
     spread = _F32(p.timing_scale_days) + _F32(0.5) * (upper - lower)
-    timing = np.minimum((upper - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
+    # The canopy needs weeks from the start of the flood, which is the first date of the dark
+    # spell: the lowest pass may come late in the flood when passes around it were lost.
+    onset = flood_run_start(db, days, t, vmin + _F32(0.5) * np.where(seen, canopy - vmin, _F32(0.0))) - _F32(d0)
+    timing = np.minimum((upper - onset - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
     run = flood_run_days(sm, days, t, smin + _F32(0.25) * span, smin + _F32(0.5) * span)

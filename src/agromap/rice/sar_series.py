@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["to_db", "smooth_linear", "percentile_db", "flood_run_days", "bright_run_days", "local_gap",
+__all__ = ["to_db", "smooth_linear", "percentile_db", "flood_run_days", "flood_run_start", "bright_run_days", "local_gap",
            "track_index", "track_offsets_db"]
 
 _F32 = np.float32
@@ -80,6 +80,26 @@ def flood_run_days(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: 
             if not going.any():
                 break
     return (last - first).astype(_F32)
+
+
+def flood_run_start(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
+                    level_before: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Day number of the first date of the dark run that ends at date ``t`` (same rules as
+    :func:`flood_run_days`, looking back only)."""
+    n_pix = db.shape[0]
+    first = np.full(n_pix, days[t], dtype=np.int64)
+    going = np.ones(n_pix, dtype=bool)
+    bright = np.zeros(n_pix, dtype=np.int8)
+    for j in range(t - 1, -1, -1):
+        v = db[:, j]
+        ok = ~np.isnan(v)
+        dark = ok & (v <= level_before)
+        bright = np.where(dark, 0, np.where(ok, bright + 1, bright)).astype(np.int8)
+        going &= bright < 2
+        first = np.where(going & dark, days[j], first)
+        if not going.any():
+            break
+    return first.astype(_F32)
 
 
 def local_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
