@@ -117,6 +117,9 @@ class SarRiceParams:
     transplanted canopy needs weeks; a flood-irrigated orchard recovers at the next pass)."""
     max_rise_days: float = 100.0
     """... and no later than this (tillering to heading)."""
+    min_growth_days: float = 10.0
+    """Growth is gradual: VH takes at least this long from a quarter of its rise to the crossing
+    of ``rise_fraction`` (refuted only when two passes closer than this bound the step)."""
     persistence_days: float = 12.0
     """A paddy's flood (puddling to early tillering) lasts at least about two weeks, so a pass
     within this many days of the minimum sees it too; farther passes say nothing."""
@@ -258,7 +261,7 @@ def _season_evidence(
     if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
-                "harvest": nan}
+                "harvest": nan, "growth": nan}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
@@ -282,6 +285,15 @@ def _season_evidence(
     # spell: the lowest pass may come late in the flood when passes around it were lost.
     onset = flood_run_start(db, days, t, vmin + _F32(0.5) * np.where(seen, canopy - vmin, _F32(0.0))) - _F32(d0)
     timing = np.minimum((upper - onset - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
+    # Growth is gradual: from a quarter of the rise to the crossing takes a canopy weeks, while
+    # a drained pond's mud or a flood receding from a standing crop steps up within one pass.
+    # Only a refutation is observable (the last dark date and the crossing bound the rise).
+    low = vmin + _F32(0.25) * np.where(seen, canopy - vmin, _F32(0.0))
+    cols = np.arange(t, b)[None, :]
+    dark_before = (db[:, t:b] <= low[:, None]) & (cols < j[:, None])
+    last_low = np.where(dark_before, cols, t).max(axis=-1)
+    steep = (upper - (days[last_low].astype(_F32) - _F32(d0)) - _F32(p.min_growth_days)) / _F32(p.timing_scale_days)
+    growth = np.where(steep < 0, steep, _F32(np.nan))
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
     run = flood_run_days(sm, days, t, smin + _F32(0.25) * span, smin + _F32(0.5) * span)
@@ -303,6 +315,7 @@ def _season_evidence(
             "timing": np.where(seen, timing, _F32(np.nan)).astype(_F32),
             "duration": np.where(seen, duration, _F32(np.nan)).astype(_F32),
             "harvest": np.where(seen, harvest, _F32(np.nan)).astype(_F32),
+            "growth": np.where(seen, growth, _F32(np.nan)).astype(_F32),
         }
 
 
