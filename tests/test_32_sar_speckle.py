@@ -76,3 +76,23 @@ def test_bad_parameters_raise_config_error(kwargs):
 def test_needs_time_y_x():
     with pytest.raises(InputError):
         homogeneous_speckle_filter(xr.DataArray(np.ones((3, 4), np.float32), dims=("time", "point")))
+
+
+def test_filter_and_rule_build_without_computing():
+    """Science code stays lazy: the filter, the scale and the rule with orbit tracks only build a graph."""
+    from agromap.rice.rules_sar import sar_rice_rule
+    from agromap.testing import raise_if_dask_computes
+
+    arr, _ = _two_fields(size=16)
+    orbit = ["ascending" if k % 2 == 0 else "descending" for k in range(arr.sizes["time"])]
+    lazy = arr.chunk({"y": 8, "x": 8}).assign_coords(orbit=("time", orbit))
+    with raise_if_dask_computes():
+        filt = homogeneous_speckle_filter(lazy, 5)
+        scale = speckle_log_variance(lazy)
+        out = sar_rice_rule(filt)
+    assert out.rice_class.chunks is not None and scale.chunks is not None
+    done = out.compute()
+    eager = sar_rice_rule(homogeneous_speckle_filter(arr.assign_coords(orbit=("time", orbit)), 5)).compute()
+    for v in ("rice_class", "rice_score", "transplant_doy"):
+        np.testing.assert_array_equal(done[v].values, eager[v].values)
+    assert done.rice_score.values[:, -6:].max() < 0.5  # the orchard half is never rice

@@ -3,9 +3,11 @@
 Per pixel, in **linear power** (dB or undeclared input is converted or refused once, by
 :func:`agromap.sensors.s1.as_linear_power`), compared in dB:
 
-1. Values <= 0 or NaN are invalid. With ``smooth_days > 0`` each valid date is first replaced by
-   the mean, in linear power, of the valid dates within ``+-smooth_days / 2``. The *shape*
-   terms below read a second series smoothed over about three dates (+- the median revisit gap),
+1. Values <= 0 or NaN are invalid. When the dates name their orbit track (a ``time``
+   coordinate of :data:`TRACK_COORDS`), each pixel's per-track incidence offset is removed
+   (:func:`agromap.rice.sar_series.track_offsets_db`). With ``smooth_days > 0`` each valid date
+   is then replaced by the mean, in linear power, of the valid dates within ``+-smooth_days / 2``.
+   The *shape* terms below read a second series smoothed over about three dates (+- the median revisit gap),
    so that a single speckled or off-track date decides nothing.
 2. **Candidate minima** ``t_min``: without windows, every valid date that is the minimum of VH
    within ``+-trough_halfwidth_days`` (30 d); with season windows, the argmin inside each window.
@@ -17,12 +19,17 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    - ``persistence``: the darker neighbouring pass (within 12 d) is below -16.5 dB too (a
      paddy stays flooded over passes; an irrigation pulse or speckle does not);
    - ``canopy``: the mean of the two highest later dates reaches ``vh_max_db`` (-16.5 dB);
-   - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) between
-     ``min_rise_days`` (20 d) and ``max_rise_days`` (100 d) after the minimum, the crossing being
-     an interval bounded by the observations around it, so a gap widens the tolerance instead of
-     failing the test;
+   - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) at least
+     ``min_rise_days`` (20 d) after the start of the flood's dark spell and at most
+     ``max_rise_days`` (100 d) after the minimum, the crossing being an interval bounded by the
+     observations around it, so a gap widens the tolerance instead of failing the test;
+   - ``growth``: from a quarter of the rise to that crossing takes at least ``min_growth_days``
+     (10 d): a canopy grows, a drained pond's mud steps up within one pass;
    - ``duration``: the dark spell around the minimum lasts less than ``max_flood_days`` (seasonal
-     wetland and ponds stay dark for months).
+     wetland and ponds stay dark for months);
+   - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
+     ``max_canopy_days`` (110 d): rice is harvested; lotus, hyacinth, sugarcane and wetland grass
+     keep their cover for months.
 
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water
@@ -228,10 +235,15 @@ def _season_evidence(
     ``persistence_days`` below ``vh_min_db + persistence_offset_db`` too: a flood seen on more than one pass), ``canopy`` (the highest later level above
     ``vh_max_db``), ``timing`` (the date the level crosses 70 % of the way from the minimum to
     the canopy: an interval bounded by the valid dates on either side, against [``min_rise_days``,
-    ``max_rise_days``], in units of ``timing_scale_days`` plus half that interval) and
-    ``duration`` (the dark spell around the minimum: after it below the midpoint between the
-    minimum and the canopy, before it below a quarter of the way, against ``max_flood_days``, in units of ``duration_scale_days`` plus half the local
-    revisit gap).
+    ``max_rise_days``], in units of ``timing_scale_days`` plus half that interval; the lower
+    limit counts from the first date of the dark spell that ends at the minimum), ``growth``
+    (from the last date at a quarter of the rise to the crossing, at least ``min_growth_days``;
+    only a refutation votes), ``duration`` (the dark spell around the minimum: after it below
+    the midpoint between the minimum and the canopy, before it below a quarter of the way,
+    against ``max_flood_days``, in units of ``duration_scale_days`` plus half the local revisit
+    gap) and ``harvest`` (the smoothed canopy within ``canopy_drop_db`` of its peak lasts less
+    than ``max_canopy_days``; a canopy running into the series end votes only when already too
+    long).
     """
     n_pix, n_t = db.shape
     d0 = float(days[t])
@@ -395,6 +407,16 @@ def _sar_kernel(
     return finish_outputs(lead, n_valid, count, slots, score, n_window, qa)
 
 
+def _track_names(src: xr.DataArray) -> list[Any] | None:
+    """The orbit track of each date, in time order, from a numpy-backed ``time`` coordinate of
+    :data:`TRACK_COORDS` (a dask-backed one would need a compute: it is not read)."""
+    name = next((c for c in TRACK_COORDS if c in src.coords and src[c].dims == ("time",)), None)
+    if name is None or src[name].chunks is not None or "time" not in src.coords:
+        return None
+    order = np.argsort(src["time"].values, kind="stable")
+    return np.asarray(src[name].values)[order].tolist()
+
+
 def _vh(obj: xr.Dataset | xr.DataArray, units: str) -> xr.DataArray:
     vh = obj
     if isinstance(obj, xr.Dataset):
@@ -459,10 +481,11 @@ def sar_rice_rule(
     """
     p = params if params is not None else SarRiceParams()
     win = resolve_windows(windows)
-    arr = prepare_series(as_linear_power(_vh(vh, units), units), "sar_rice_rule input")
+    src = _vh(vh, units)
+    tracks = _track_names(src)
+    arr = prepare_series(as_linear_power(src, units), "sar_rice_rule input")
     days, doy = time_axis(arr["time"].values)
-    name = next((c for c in TRACK_COORDS if c in arr.coords and arr[c].dims == ("time",)), None)
-    track = track_index(arr[name].values.tolist() if name else None, days.size)
+    track = track_index(tracks, days.size)
     kwargs = {"days": days, "doy": doy, "window": window_index(doy, win), "n_windows": len(win), "p": p,
               "track": track}
     attrs = {"algorithm": "s1-vh-min-rise-multiseason", "rice_rule": "sar",

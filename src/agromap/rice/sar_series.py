@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["to_db", "smooth_linear", "percentile_db", "flood_run_days", "flood_run_start", "bright_run_days", "local_gap",
-           "track_index", "track_offsets_db"]
+__all__ = ["to_db", "smooth_linear", "percentile_db", "flood_run_days", "flood_run_start", "bright_run_days",
+           "local_gap", "track_index", "track_offsets_db"]
 
 _F32 = np.float32
 

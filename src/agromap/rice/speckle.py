@@ -53,7 +53,8 @@ def _log_or_nan(x: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
     return out
 
 
-def _pair_stat(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[Any]]:
+def _pair_stat(a: npt.NDArray[np.float32],
+               b: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[Any]]:
     """Mean over the common valid dates (axis 0) of ``(a - b) ** 2``, and the number of those dates."""
     d = a - b
     ok = ~np.isnan(d)
