@@ -7,7 +7,7 @@ location (``areas.0.inputs.1.kind: ...``) before any data is opened.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -15,8 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from ..errors import ConfigError
 from ..io.grid import GridSpec
 from .products.registry import config_models, product_names
-from .schema import IsoDateTime
-from .schema import Strict
+from .schema import IsoDateTime, Strict
 
 __all__ = [
     "RunConfig",
@@ -53,6 +52,7 @@ class GridConfig(Strict):
         return self
 
     def spec(self, chunk: int) -> GridSpec | None:
+        """The declared grid as a :class:`GridSpec`, or ``None`` when CRS or resolution are left to the input."""
         if self.crs is None or self.resolution is None:
             return None
         return GridSpec(self.crs, self.resolution, self.bounds, chunk)
@@ -251,7 +251,11 @@ class DistrictsConfig(Strict):
 
 
 #: One layer entry: the configuration model of whichever product plug-in its ``product`` names.
-LayerConfig = Annotated[Union[config_models()], Field(discriminator="product")]  # noqa: UP007 (a runtime tuple)
+if TYPE_CHECKING:
+    # The union is assembled at run time from the registered products, so a type checker sees any layer.
+    LayerConfig = Any
+else:
+    LayerConfig = Annotated[Union[config_models()], Field(discriminator="product")]  # noqa: UP007 (a runtime tuple)
 
 
 class DatesConfig(Strict):
@@ -325,6 +329,7 @@ class RunConfig(Strict):
         return resolve_href(path, self.base_dir)
 
     def resolve(self, path: str) -> Path:
+        """``path`` relative to the configuration file's folder (``~`` expanded; absolute paths kept)."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else (Path(self.base_dir) / p)
 

@@ -107,7 +107,8 @@ _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 @dataclass(frozen=True)
 class SarRiceParams:
     """Thresholds and uncertainty scales of the VH rule (defaults: published starting values and
-    the scales argued in docs/rice_rules.md; calibrate per AOI)."""
+    the scales argued in docs/rice_rules.md; calibrate per AOI).
+    """
 
     vh_min_db: float = -18.0
     """Flood minimum: ``VH_min_db <= vh_min_db`` (published range -22 ... -17.7)."""
@@ -308,7 +309,7 @@ def _season_evidence(
     growth = np.where(steep < 0, steep, _F32(np.nan))
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
-    run = flood_run_days(sm, days, t, smin + _F32(0.25) * span, smin + _F32(0.5) * span)
+    run = flood_run_days(sm, days, t, (smin + _F32(0.25) * span).astype(_F32), (smin + _F32(0.5) * span).astype(_F32))
     duration = (_F32(p.max_flood_days) - run) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[t])
     # Harvest: the canopy around the season's (smoothed) peak must end within a crop's life.
     seg = np.where(np.isnan(sm[:, t + 1:b]), _F32(-np.inf), sm[:, t + 1:b])
@@ -418,15 +419,14 @@ def _track_names(src: xr.DataArray) -> list[Any] | None:
 
 
 def _vh(obj: xr.Dataset | xr.DataArray, units: str) -> xr.DataArray:
-    vh = obj
-    if isinstance(obj, xr.Dataset):
-        name = "vh" if "vh" in obj else ("vh_db" if "vh_db" in obj else None)
-        if name is None:
-            raise MissingBandError(
-                f"the SAR rice rule needs a 'vh' variable (linear power or dB); got {sorted(map(str, obj.data_vars))}."
-            )
-        vh = obj[name]
-    return vh
+    if not isinstance(obj, xr.Dataset):
+        return obj
+    name = "vh" if "vh" in obj else ("vh_db" if "vh_db" in obj else None)
+    if name is None:
+        raise MissingBandError(
+            f"the SAR rice rule needs a 'vh' variable (linear power or dB); got {sorted(map(str, obj.data_vars))}."
+        )
+    return obj[name]
 
 
 def sar_rice_rule(
