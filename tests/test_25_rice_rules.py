@@ -288,7 +288,8 @@ def test_sar_rule_semantics_on_a_table():
 def test_sar_linear_smoothing_not_db():
     """The temporal mean is taken in linear power: the mean of -10 and -20 dB is -12.6 dB."""
     col = np.array([-10.0, -20.0, -10.0, -20.0, -10.0, -20.0], np.float32)
-    from agromap.rice.sar_series import smooth_linear as _smooth, to_db as _to_db
+    from agromap.rice.sar_series import smooth_linear as _smooth
+    from agromap.rice.sar_series import to_db as _to_db
 
     lin = (10 ** (col / 10)).astype(np.float32)[None, :]
     days = np.arange(0, 60, 10, dtype=np.int32)

@@ -61,6 +61,17 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError, MissingBandError
 from ..sensors.s1 import as_linear_power
+from .sar_series import (
+    bright_run_days,
+    flood_run_days,
+    flood_run_start,
+    local_gap,
+    percentile_db,
+    smooth_linear,
+    to_db,
+    track_index,
+    track_offsets_db,
+)
 from .seasons import (
     LAYER_SPECS,
     QA_FOREST_BUILT,
@@ -80,17 +91,6 @@ from .seasons import (
     resolve_windows,
     time_axis,
     window_index,
-)
-from .sar_series import (
-    bright_run_days,
-    flood_run_days,
-    flood_run_start,
-    local_gap,
-    percentile_db,
-    smooth_linear,
-    to_db,
-    track_index,
-    track_offsets_db,
 )
 from .speckle import homogeneous_speckle_filter
 
@@ -296,7 +296,8 @@ def _season_evidence(
     spread = _F32(p.timing_scale_days) + _F32(0.5) * (upper - lower)
     # The canopy needs weeks from the start of the flood, which is the first date of the dark
     # spell: the lowest pass may come late in the flood when passes around it were lost.
-    onset = flood_run_start(db, days, t, vmin + _F32(0.5) * np.where(seen, canopy - vmin, _F32(0.0))) - _F32(d0)
+    half_way = (vmin + _F32(0.5) * np.where(seen, canopy - vmin, _F32(0.0))).astype(_F32)
+    onset = flood_run_start(db, days, t, half_way) - _F32(d0)
     timing = np.minimum((upper - onset - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
     # Growth is gradual: from a quarter of the rise to the crossing takes a canopy weeks, while
     # a drained pond's mud or a flood receding from a standing crop steps up within one pass.
@@ -410,7 +411,8 @@ def _sar_kernel(
 
 def _track_names(src: xr.DataArray) -> list[Any] | None:
     """The orbit track of each date, in time order, from a numpy-backed ``time`` coordinate of
-    :data:`TRACK_COORDS` (a dask-backed one would need a compute: it is not read)."""
+    :data:`TRACK_COORDS` (a dask-backed one would need a compute: it is not read).
+    """
     name = next((c for c in TRACK_COORDS if c in src.coords and src[c].dims == ("time",)), None)
     if name is None or src[name].chunks is not None or "time" not in src.coords:
         return None

@@ -21,6 +21,7 @@ _F32 = np.float32
 
 
 def to_db(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``10 log10(x)`` as float32; NaN where ``x <= 0`` or NaN."""
     out = np.full(x.shape, np.nan, dtype=_F32)
     np.log10(x, out=out, where=x > 0)
     return (out * _F32(10.0)).astype(_F32)
@@ -85,7 +86,8 @@ def flood_run_days(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: 
 def flood_run_start(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
                     level_before: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Day number of the first date of the dark run that ends at date ``t`` (same rules as
-    :func:`flood_run_days`, looking back only)."""
+    :func:`flood_run_days`, looking back only).
+    """
     n_pix = db.shape[0]
     first = np.full(n_pix, days[t], dtype=np.int64)
     going = np.ones(n_pix, dtype=bool)
