@@ -21,7 +21,7 @@ from ...quicklook import FRACTION, Style
 from ..schema import Strict
 from .base import AreaContext, PlannedLayer, Product
 
-__all__ = ["RiceLayer", "build", "rice_dataset", "PRODUCTS"]
+__all__ = ["RiceLayer", "build", "rice_dataset", "speckle_method", "PRODUCTS"]
 
 
 class RiceLayer(Strict):
@@ -41,8 +41,11 @@ class RiceLayer(Strict):
     transplanting windows bound the seasons; none = find seasons anywhere."""
     params: dict[str, float | int | bool | str | None] = {}
     """Rule thresholds overriding the published defaults (OpticalRiceParams / SarRiceParams fields)."""
-    speckle_filter: Annotated[int, Field(ge=0, le=15)] = 5
-    """SAR only: boxcar window (pixels) applied in linear power before the rule; 0 = off."""
+    speckle_filter: Annotated[int, Field(ge=0, le=15)] = 7
+    """SAR rule and self-trained features: speckle filter window (odd, pixels) in linear power; 0 or 1 = off."""
+    speckle_method: Literal["homogeneous", "boxcar", "none"] = "homogeneous"
+    """``homogeneous``: average only the neighbours whose time series match the pixel's (keeps field
+    borders, docs/rice_rules.md); ``boxcar``: every pixel of the window; ``none``: no filter."""
     model: str | None = None
     """method=model: a skops model file written by `agromap rice-train`."""
     model_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
@@ -57,6 +60,13 @@ class RiceLayer(Strict):
 
         if v is not None and v not in calendar_names():
             raise ValueError(f"unknown crop calendar {v!r}; choose one of {', '.join(calendar_names())}")
+        return v
+
+    @field_validator("speckle_filter")
+    @classmethod
+    def _odd_window(cls, v: int) -> int:
+        if v > 1 and v % 2 == 0:
+            raise ValueError(f"speckle_filter must be an odd window (3, 5, 7...) or 0 = off, got {v}")
         return v
 
     @model_validator(mode="after")
@@ -87,15 +97,22 @@ def _rule_inputs(ctx: AreaContext, layer: Any, rule: str, where: str) -> xr.Data
     if rule == "optical":
         # Clouds were already set to NaN by the area's QA mask; the rule must not re-read SCL.
         return ds.drop_vars([v for v in ("scl", "qa_pixel") if v in ds])
-    from ...rice.rules_sar import boxcar_speckle_filter
+    from ...rice.rules_sar import boxcar_speckle_filter, homogeneous_speckle_filter
 
     if "vh" not in ds:
         raise MissingBandError(f"{where}: the SAR rule needs a vh band; the area has {sorted(map(str, ds.data_vars))}.")
     out = ds.drop_vars([v for v in ("scl", "qa_pixel") if v in ds])
-    if layer.speckle_filter > 1:
+    method = speckle_method(layer)
+    if method != "none":
+        filt = homogeneous_speckle_filter if method == "homogeneous" else boxcar_speckle_filter
         for band in (b for b in ("vh", "vv") if b in ds):
-            out[band] = boxcar_speckle_filter(ds[band], layer.speckle_filter)
+            out[band] = filt(ds[band], layer.speckle_filter)
     return out
+
+
+def speckle_method(layer: Any) -> str:
+    """The speckle filter the layer's SAR bands get: ``homogeneous``, ``boxcar`` or ``none`` (window <= 1)."""
+    return "none" if layer.speckle_filter <= 1 else str(layer.speckle_method)
 
 
 def _rule_params_class(rule: str) -> type:
@@ -193,6 +210,9 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         "rice_class", "rice_score", *sorted(str(v) for v in result.data_vars if str(v).startswith("transplant_doy_")),
         "n_seasons", "n_valid_obs"]
     props = {"method": layer.method, "calendar": layer.calendar, "params": dict(layer.params)}
+    if layer.method == "sar" or (layer.method == "self_trained" and "vh" in ctx.ds):
+        method = speckle_method(layer)
+        props.update(speckle_method=method, speckle_filter=layer.speckle_filter if method != "none" else 0)
     side: dict[str, Any] = {}
     if layer.method == "self_trained":
         from ...rice.self_trained import COUNT_NAMES
