@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-from conftest import write_tif
 from scipy.ndimage import maximum_filter, minimum_filter
 
 from agromap.errors import ConfigError
 from agromap.pipeline.config import load_config, parse_config
 from agromap.pipeline.runner import run
 from agromap.scenes import make_scene
+from conftest import write_tif
 
 pytestmark = pytest.mark.integration
 
