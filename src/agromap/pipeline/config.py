@@ -111,7 +111,9 @@ class Sentinel1Input(Strict):
     kind: Literal["sentinel1"]
     datetime: IsoDateTime
     units: Literal["db", "linear"]
-    bands: dict[Literal["vv", "vh", "hh", "hv"], BandFile]
+    bands: dict[Literal["vv", "vh", "hh", "hv", "angle"], BandFile]
+    """Polarisations, and optionally ``angle``: the incidence angle in degrees (15-50 for IW/EW),
+    which the flood product uses to bring backscatter to a reference angle."""
     id: str | None = None
 
     _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
