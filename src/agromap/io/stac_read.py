@@ -50,19 +50,46 @@ class BandAsset:
     raw: bool
 
 
+#: Seconds a server may stay silent while sending an item or ItemCollection (per read, not in total).
+ITEM_TIMEOUT = 30.0
+#: An ItemCollection of a season is a few MB; anything this large is not one (and must not fill memory).
+MAX_ITEM_BYTES = 256 << 20
+
+
+def _read_item_bytes(href: str) -> bytes:
+    """The bytes of a local or http(s) STAC JSON: bounded in size, and in time for a silent server."""
+    if not is_url(href):
+        with open(check_regular_file(href, "STAC item"), "rb") as fh:
+            data = fh.read(MAX_ITEM_BYTES + 1)
+    else:
+        import urllib.error
+        import urllib.request
+
+        if not href.lower().startswith(("http://", "https://")):
+            raise InputError(f"{href}: STAC JSON is read over http(s) only; download it and give the local path.")
+        request = urllib.request.Request(href, headers={"Accept": "application/geo+json, application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=ITEM_TIMEOUT) as response:  # noqa: S310 - http(s) only
+                data = response.read(MAX_ITEM_BYTES + 1)
+        except (TimeoutError, urllib.error.URLError) as exc:
+            if not isinstance(exc, TimeoutError) and not isinstance(getattr(exc, "reason", None), TimeoutError):
+                raise
+            raise InputError(f"{href}: the server did not answer within {ITEM_TIMEOUT:g} s; check the URL and the "
+                             "connection, or download the item and give its local path.") from None
+    if len(data) > MAX_ITEM_BYTES:
+        raise InputError(f"{href}: larger than {MAX_ITEM_BYTES >> 20} MiB, too large for a STAC item or "
+                         "ItemCollection; split it or check the path.")
+    return data
+
+
 def _load_item_file(path: str, base: str | os.PathLike[str]) -> list[Any]:
     import pystac
 
     href = check_remote(resolve_href(path, base), "STAC item")
-    if not is_url(href):
-        check_regular_file(href, "STAC item")
     try:
-        if is_url(href):
-            from pystac.stac_io import DefaultStacIO
-
-            data = json.loads(DefaultStacIO().read_text(href))
-        else:
-            data = json.loads(Path(href).read_text())
+        data = json.loads(_read_item_bytes(href))
+    except InputError:
+        raise
     except (OSError, ValueError) as exc:
         raise InputError(f"{href}: cannot read the STAC JSON ({str(exc).splitlines()[0]}).") from None
     try:

@@ -124,6 +124,10 @@ def check_regular_file(path: str | os.PathLike[str], what: str = "input") -> Pat
     """
     p = Path(path)
     try:
+        os.fspath(p).encode("utf-8")
+    except UnicodeEncodeError:  # GDAL, STAC and the manifest need text names
+        raise UnsafeInputError(f"{os.fsencode(p)!r}: {what} name is not UTF-8; rename the file.") from None
+    try:
         mode = os.stat(p).st_mode
     except OSError:
         return p

@@ -16,7 +16,7 @@ import typer
 from rasterio.errors import NotGeoreferencedWarning
 
 from .._version import __version__
-from ..errors import EXIT_CODES, AgromapError, RunInterrupted, RunTerminated, output_error
+from ..errors import EXIT_CODES, AgromapError, ConfigError, RunInterrupted, RunTerminated, output_error
 
 if TYPE_CHECKING:
     from .config import RunConfig
@@ -147,6 +147,8 @@ def run_cmd(
     """Run a pipeline: ingest, compute every stale layer once, publish COGs, STAC items and a manifest."""
     from .runner import new_run_id
 
+    if log_format not in ("text", "json"):
+        _fail(ConfigError(f"--log-format must be text or json, not {log_format!r}."))
     run_id = new_run_id()
     _setup_logging(verbose, log_format, run_id)
     from .config import load_config
@@ -222,6 +224,14 @@ def show_versions_cmd() -> None:
     from .._versions import show_versions
 
     show_versions()
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of the run configuration (for editors that check and complete YAML)."""
+    from .config_schema import config_json_schema
+
+    typer.echo(json.dumps(config_json_schema(), indent=2))
 
 
 def _register_product_commands() -> None:

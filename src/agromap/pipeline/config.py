@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from ..errors import ConfigError
 from ..io.grid import GridSpec
 from .products.registry import config_models, product_names
-from .schema import IsoDateTime, Strict
+from .schema import IsoDateTime, Nodata, Strict
 
 __all__ = [
     "RunConfig",
@@ -80,7 +80,7 @@ class FilesInput(Strict):
     bands: dict[str, BandFile]
     scale: float | dict[str, float] = 1.0
     offset: float | dict[str, float] = 0.0
-    nodata: float | None | Literal["auto"] = "auto"
+    nodata: Nodata = "auto"
     raw: tuple[str, ...] = ()
     id: str | None = None
 
@@ -129,7 +129,7 @@ class FolderInput(Strict):
     pattern: str = "{date}_{band}.tif"
     scale: float = 1.0
     offset: float = 0.0
-    nodata: float | None | Literal["auto"] = "auto"
+    nodata: Nodata = "auto"
     raw: tuple[str, ...] = ()
     sar_units: Literal["db", "linear"] | None = None
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
