@@ -17,7 +17,6 @@ import pytest
 import rasterio
 import yaml
 
-from agromap.disaster.evaluate import WATER_CLASSES
 from agromap.pipeline.config import parse_config
 from agromap.pipeline.runner import run
 from conftest import write_tif

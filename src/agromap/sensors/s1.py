@@ -94,7 +94,8 @@ def _incidence_kernel(x: np.ndarray, source: str) -> np.ndarray:
 
 def check_incidence(arr: xr.DataArray) -> xr.DataArray:
     """Pass an incidence-angle array (deg) through unchanged; :class:`InputError` at compute when a
-    finite value lies outside :data:`INCIDENCE_RANGE_DEG`. Lazy."""
+    finite value lies outside :data:`INCIDENCE_RANGE_DEG`. Lazy.
+    """
     return xr.apply_ufunc(
         _incidence_kernel, arr, kwargs={"source": str(arr.attrs.get("source", arr.name))},
         dask="parallelized", output_dtypes=[arr.dtype], keep_attrs=True,
