@@ -7,13 +7,15 @@ location (``areas.0.inputs.1.kind: ...``) before any data is opened.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..io.grid import GridSpec
+
+if TYPE_CHECKING:  # the grid module loads the array stack; a configuration check does not need it
+    from ..io.grid import GridSpec
 
 __all__ = [
     "RunConfig",
@@ -59,6 +61,8 @@ class GridConfig(_Strict):
     def spec(self, chunk: int) -> GridSpec | None:
         if self.crs is None or self.resolution is None:
             return None
+        from ..io.grid import GridSpec
+
         return GridSpec(self.crs, self.resolution, self.bounds, chunk)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,9 @@ from ..io.write import (atomic_write_text, clean_stale_partials, commit_cog, loc
 from .config import AreaConfig, RunConfig
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
-from . import preflight
+from . import noop, preflight
+from .noop import config_hash
+from .run_id import new_run_id
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .scheduler import check_scheduler, open_execution, probe_scheduler
@@ -77,10 +78,6 @@ class RunResult:
     @property
     def computed(self) -> list[dict[str, Any]]:
         return [o for o in self.outputs if not o["reused"]]
-
-
-def new_run_id() -> str:
-    return f"{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
 def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
@@ -136,13 +133,6 @@ def plan_run(cfg: RunConfig) -> list[AreaPlan]:
     """Plan every area; this is what ``agromap validate`` runs (with the scheduler name checked)."""
     check_scheduler(cfg.scheduler)
     return [plan_area(cfg, area) for area in cfg.areas]
-
-
-def config_hash(cfg: RunConfig) -> str:
-    import hashlib
-
-    canonical = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass
@@ -223,6 +213,11 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     with output_lock(out, wait=wait_lock):
         # Holding the lock: any staging or partial file here belongs to a run that died.
         clean_stale_partials(out, include_live=True)
+        if not force and (same := noop.unchanged_manifest(cfg, out, cfg_hash)) is not None:
+            log.info("run %s: nothing changed since run %s; the output folder is left as it is", run_id,
+                     same.get("run_id"))
+            return RunResult(run_id, out, same, same["outputs"], list(same.get("warnings") or []))
+        noop.forget(out)  # this run may change the folder: the kept stamps no longer hold
         hashes = FileHashes(out)
         plans = plan_run(cfg)
         jobs = _jobs(plans, cfg, out, hashes, force)
@@ -275,6 +270,8 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             from ..mapsheet import write_mapsheets
 
             write_mapsheets(out)
+        if not empty:
+            noop.record(cfg, out, cfg_hash, plans)
     if empty:
         raise NoValidDataError(
             f"every layer of the run is nodata (all cloud or fill); see {out / 'manifest.json'}. "
