@@ -367,28 +367,50 @@ def _write_metadata(path: Path, spec: LayerSpec, tags: Mapping[str, Any], descri
 
 
 class _GdalWarnings(logging.Handler):
-    """Collects GDAL warnings, which rasterio forwards to the ``rasterio._env`` logger."""
+    """Collects GDAL warnings, which rasterio forwards to the ``rasterio._env`` logger.
+
+    Layers are published on several threads at once: a handler keeps the warnings raised in its
+    own thread, and those from threads that capture nothing (GDAL's own encoding threads), so a
+    warning is never lost and is blamed on another layer only when its origin is unknown.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if record.thread == self.thread or record.thread not in _CAPTURING:
+            self.messages.append(record.getMessage())
+
+
+_CAPTURING: dict[int, int] = {}
+"""Threads inside :func:`_capture_gdal_warnings`, with their nesting depth."""
+_CAPTURE_LOCK = threading.Lock()
+_SAVED_LEVEL: list[int] = []
 
 
 @contextlib.contextmanager
 def _capture_gdal_warnings() -> Iterator[_GdalWarnings]:
     logger = logging.getLogger("rasterio._env")
-    handler, old_level = _GdalWarnings(), logger.level
-    if logger.getEffectiveLevel() > logging.WARNING:  # a quiet CLI must not hide them from us
-        logger.setLevel(logging.WARNING)
-    logger.addHandler(handler)
+    handler = _GdalWarnings()
+    with _CAPTURE_LOCK:
+        if not _CAPTURING:
+            _SAVED_LEVEL[:] = [logger.level]
+            if logger.getEffectiveLevel() > logging.WARNING:  # a quiet CLI must not hide them from us
+                logger.setLevel(logging.WARNING)
+        _CAPTURING[handler.thread] = _CAPTURING.get(handler.thread, 0) + 1
+        logger.addHandler(handler)
     try:
         yield handler
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
+        with _CAPTURE_LOCK:
+            logger.removeHandler(handler)
+            _CAPTURING[handler.thread] -= 1
+            if not _CAPTURING[handler.thread]:
+                del _CAPTURING[handler.thread]
+            if not _CAPTURING:
+                logger.setLevel(_SAVED_LEVEL[0])
 
 
 def _convert(staging: Path, tmp: Path, spec: LayerSpec, overrides: Mapping[str, str]) -> None:
@@ -402,7 +424,9 @@ def _convert(staging: Path, tmp: Path, spec: LayerSpec, overrides: Mapping[str, 
         "NUM_THREADS": "ALL_CPUS",  # the one place GDAL threads help
         **{k.upper(): str(v) for k, v in overrides.items()},
     }
-    with _capture_gdal_warnings() as caught:
+    # GDAL_NUM_THREADS: overviews on every core too (the creation option covers the encoding only);
+    # the read tasks' GDAL_NUM_THREADS=1, in the environment under the embedded cluster, must not apply.
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), _capture_gdal_warnings() as caught:
         rasterio.shutil.copy(str(staging), str(tmp), driver="COG", **options)
     # Any GDAL warning stops publication: "optimizations ... invalidated" passed the validator
     # once (cogeotiff/rio-cogeo#258), and an ignored creation option means a different file.

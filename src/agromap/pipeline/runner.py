@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -368,12 +370,15 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
 
     Whatever can fail late (a GDAL or validation error, statistics, JSON encoding) fails while
     nothing is published; the renames and small JSON writes that follow are all that remains.
+    Layers are prepared, then committed, ``PUBLISH_THREADS`` at a time: GDAL encodes, validates
+    and draws quicklooks with the GIL released, and every file is made alone, so the bytes are
+    those of a serial publication.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
-    for i, job in enumerate(jobs):
-        if not (job.stale and job.staging is not None):
-            continue
+
+    def prepare(i: int) -> None:
+        job = jobs[i]
         layer, final = job.layer, job.final
         job.prepared, info = prepare_cog(job.staging, final, layer.spec, tags=_tags(job),
                                          band_description=layer.spec.name)
@@ -394,16 +399,22 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
         data = item.to_dict(include_self_link=False, transform_hrefs=False)
         items[i] = json.dumps(data, indent=2, allow_nan=False) + "\n"
         infos[i] = info
+
+    def commit(i: int) -> None:
+        job, final = jobs[i], jobs[i].final
+        commit_cog(job.prepared, final)
+        job.prepared = None
+        write_quicklook(final, final.with_suffix(".png"), annotate=True)
+        atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
+
+    _in_parallel(prepare, [i for i, job in enumerate(jobs) if job.stale and job.staging is not None])
+    _in_parallel(commit, sorted(items))
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
     for i, job in enumerate(jobs):
         layer, final = job.layer, job.final
         if i in items:
             info = infos[i]
-            commit_cog(job.prepared, final)
-            job.prepared = None
-            write_quicklook(final, final.with_suffix(".png"), annotate=True)
-            atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
                      "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
@@ -422,6 +433,29 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                         "quicklook": str(final.with_suffix(".png").relative_to(out)), "recipe": job.recipe,
                         **entry})
     return outputs, warn
+
+
+PUBLISH_THREADS: int | None = None
+"""Layers published at once; ``None``: one per core. 1 is the serial publication."""
+
+
+def _in_parallel(work: Any, indices: list[int]) -> None:
+    """``work(i)`` for every index on a thread pool; the first failure (in index order) is raised
+    once every started call has finished, and calls not yet started are dropped."""
+    threads = max(1, min(len(indices), PUBLISH_THREADS or os.cpu_count() or 1))
+    if threads == 1:
+        for i in indices:
+            work(i)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="agromap-publish") as pool:
+        futures = [pool.submit(work, i) for i in indices]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
 
 
 def _reused_entry(final: Path) -> dict[str, Any]:
