@@ -25,7 +25,8 @@ from rio_cogeo.cogeo import cog_validate
 from agromap import __version__
 from agromap.errors import ConfigError, ExportError
 from agromap.io.grid import attach_geobox
-from agromap.io.layers import LAYERS, LayerSpec, encode, get_layer
+from agromap.io.layers import LayerSpec, encode
+from agromap.layer_registry import LAYERS, get_layer
 from agromap.io.stac import COG_MEDIA_TYPE, PROCESSING_EXTENSION, item_for_layer, write_item
 from agromap.io.write import (
     CogInfo,
@@ -236,9 +237,21 @@ def test_cog_overviews_match_data(tmp_path, caplog, layer, kind):
     assert _leftovers(tmp_path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["layer.tif"]
 
 
-@pytest.mark.parametrize("layer", sorted(LAYERS))
+def _storage_forms() -> list[str]:
+    """One registered layer per way of storing one (kind, dtype, nodata, scale, offset, overviews)."""
+    forms: dict[tuple, str] = {}
+    for name in sorted(LAYERS):
+        s = LAYERS[name]
+        key = (s.kind, s.dtype, str(s.nodata), s.scale, s.offset, s.overview_resampling)
+        forms.setdefault(key, name)
+    usual = {"ndvi", "water_mask", "valid_fraction", "flood_class", "flood_duration_days", "burn_severity", "dnbr", "vci"}
+    return sorted(set(forms.values()) | usual)
+
+
+@pytest.mark.parametrize("layer", _storage_forms())
 def test_every_product_tagged(tmp_path, layer):
-    """dtype, nodata, CRS, transform, block shape, metadata and pixels match the registry."""
+    """dtype, nodata, CRS, transform, block shape, metadata and pixels match the registry, for
+    every way a registered layer is stored."""
     spec = LAYERS[layer]
     arr = science("class" if spec.kind == "class" else "continuous", shape=(700, 600), chunks=(512, 512))
     if layer in ("valid_fraction", "vci", "flood_duration_days"):

@@ -5,7 +5,7 @@ from an internal overview (never the full resolution when an overview fits), wit
 palette fixed per product, never auto-stretched per scene, so two dates of one product compare
 by eye. Nodata is transparent (alpha 0; the PNG is paletted with per-entry alpha, which every
 reader expands to RGBA). Class layers use the file's own embedded colormap and its ``CLASS_<n>``
-band tags; continuous layers use :data:`PRODUCT_STYLES`.
+band tags; continuous layers use :func:`product_styles` (each product plug-in brings its own).
 
 The same styles serve :mod:`agromap.plot` and :mod:`agromap.report`. Pillow's
 decompression-bomb cap (``PIL.Image.MAX_IMAGE_PIXELS``) is left as it is.
@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -26,7 +27,8 @@ import numpy as np
 from .errors import ConfigError, InputError
 
 __all__ = [
-    "Style", "PALETTES", "PRODUCT_STYLES", "DEFAULT_STYLE", "product_style", "palette_lut", "continuous_rgba",
+    "Style", "PALETTES", "PRODUCT_STYLES", "product_styles", "DEFAULT_STYLE", "VEGETATION", "WATER", "SIGNED",
+    "FRACTION", "DECIBEL", "AQI", "product_style", "palette_lut", "continuous_rgba",
     "class_rgba", "write_quicklook", "read_display", "resolve_class_colours", "legend_of", "write_legend",
     "thumbnail_asset", "find_layer_spec", "DISPLAY_UNITS", "display_values", "display_style",
 ]  # fmt: skip
@@ -72,27 +74,45 @@ class Style:
             raise ConfigError(f"unknown palette {self.palette!r}; known: {', '.join(sorted(PALETTES))}.")
 
 
-_VEG, _WATER, _SIGNED = Style(-0.2, 0.9, "green"), Style(-1.0, 1.0, "blue"), Style(-1.0, 1.0, "brbg")
-_FRACTION, _DB, _AQI = Style(0.0, 1.0, "viridis"), Style(-25.0, 0.0, "grey"), Style(0.0, 500.0, "heat")
+#: Shared fixed styles, used by the product plug-ins' ``quicklook_style`` tables.
+VEGETATION, WATER, SIGNED = Style(-0.2, 0.9, "green"), Style(-1.0, 1.0, "blue"), Style(-1.0, 1.0, "brbg")
+FRACTION, DECIBEL, AQI = Style(0.0, 1.0, "viridis"), Style(-25.0, 0.0, "grey"), Style(0.0, 500.0, "heat")
 
-#: Fixed styles per product name (decoded values, i.e. after scale/offset). Names are matched
-#: exactly, then by the longest registered prefix (``transplant_doy_2`` -> ``transplant_doy``).
-PRODUCT_STYLES: Mapping[str, Style] = {
-    "ndvi": _VEG, "evi": _VEG, "savi": _VEG,
-    "ndwi": _WATER, "ndwi_mcfeeters": _WATER, "mndwi": _WATER, "lswi": _WATER,
-    "nbr": _SIGNED, "nbr2": _SIGNED, "ndbi": _SIGNED, "ndsi": _SIGNED, "ndfi": _SIGNED,
-    "dnbr": Style(-0.5, 1.3, "burn"), "vci": Style(0.0, 100.0, "rdylgn"),
-    "flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue"),
-    "valid_fraction": _FRACTION, "rice_score": _FRACTION, "rice_prob": _FRACTION,
-    "transplant_doy": Style(1.0, 366.0, "viridis"), "n_seasons": Style(0.0, 3.0, "viridis"),
-    "n_valid_obs": Style(0.0, 60.0, "viridis"), "n_valid_in_flood_window": Style(0.0, 20.0, "viridis"),
-    "aqi_value": _AQI, "aqi_": _AQI,  # every aqi_<pollutant>_subindex_<standard>
-    "pm25_sat": Style(0.0, 250.0, "heat"), "pm25": Style(0.0, 250.0, "heat"), "aod550": Style(0.0, 2.0, "heat"),
-    "no2_trop_column": Style(0.0, 3e-4, "heat"), "so2_column": Style(0.0, 1e-3, "heat"),
-    "co_column": Style(0.0, 0.1, "heat"), "hcho_column": Style(0.0, 3e-4, "heat"),
-    "uv_aerosol_index": Style(-2.0, 5.0, "heat"),
-    "vv": _DB, "vh": _DB, "vv_db": _DB, "vh_db": _DB,
+#: Styles of layers no product plug-in writes: run-level layers, raw bands, and indices offered
+#: by the accessor and :mod:`agromap.plot` only. Each product brings its own (``Product.quicklook_style``).
+_BASE_STYLES: Mapping[str, Style] = {
+    "valid_fraction": FRACTION, "vv": DECIBEL, "vh": DECIBEL, "ndwi_mcfeeters": WATER,
+    "nbr2": SIGNED, "ndsi": SIGNED, "ndfi": SIGNED, "pm25": Style(0.0, 250.0, "heat"),
 }
+
+
+def product_styles() -> Mapping[str, Style]:
+    """Fixed styles per layer name (decoded values, i.e. after scale/offset): the base styles and
+    every product plug-in's. Names are matched exactly, then by the longest registered prefix
+    (``transplant_doy_2`` -> ``transplant_doy``)."""
+    return _styles()
+
+
+@functools.cache
+def _styles() -> Mapping[str, Style]:
+    from .pipeline.products.registry import products
+
+    merged = dict(_BASE_STYLES)
+    for product in products().values():
+        for name, style in product.quicklook_style.items():
+            if merged.setdefault(name, style) != style:
+                raise ConfigError(f"quicklook style of {name!r} is registered twice with different values "
+                                  f"({merged[name]} and {style}, product {product.name!r}).")
+    return MappingProxyType(merged)
+
+
+def __getattr__(name: str) -> Any:
+    # PRODUCT_STYLES is derived from the product registry on first use, not at import.
+    if name == "PRODUCT_STYLES":
+        return _styles()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 #: Display units of products whose stored SI units put everyday values at 1e-4: (factor, label).
 #: Tropospheric NO2 over a city is 20-200 umol m-2 (Eskes et al. 2022, S5P NO2 product user
 #: manual), so mol m-2 hides the signal in the bottom of any legend.
@@ -114,10 +134,10 @@ _DATA_STRETCH: tuple[str, ...] = ("n_valid_obs", "n_valid_in_flood_window", "tra
 
 #: By ``units`` when the product is unknown.
 _UNIT_STYLES: Mapping[str, Style] = {
-    "db": _DB, "%": Style(0.0, 100.0, "viridis"), "day of year": Style(1.0, 366.0, "viridis"), "index": _AQI,
+    "db": DECIBEL, "%": Style(0.0, 100.0, "viridis"), "day of year": Style(1.0, 366.0, "viridis"), "index": AQI,
 }
 #: Unknown product, no ``QUICKLOOK_MIN``/``QUICKLOOK_MAX`` tags and no known units: 0-1, viridis.
-DEFAULT_STYLE = _FRACTION
+DEFAULT_STYLE = FRACTION
 
 
 def product_style(product: str | None, units: str | None = None,
@@ -125,7 +145,7 @@ def product_style(product: str | None, units: str | None = None,
     """The fixed style of a continuous product, and where it came from.
 
     Order: ``QUICKLOOK_MIN``/``QUICKLOOK_MAX`` (optional ``QUICKLOOK_PALETTE``) in ``tags``;
-    :data:`PRODUCT_STYLES` by exact name, then longest prefix; by ``units`` (dB, %, day of year,
+    :func:`product_styles` by exact name, then longest prefix; by ``units`` (dB, %, day of year,
     index); :data:`DEFAULT_STYLE`. Never from the data values.
 
     Returns
@@ -136,12 +156,10 @@ def product_style(product: str | None, units: str | None = None,
     t = {k.upper(): v for k, v in (tags or {}).items()}
     if "QUICKLOOK_MIN" in t and "QUICKLOOK_MAX" in t:
         return Style(float(t["QUICKLOOK_MIN"]), float(t["QUICKLOOK_MAX"]), t.get("QUICKLOOK_PALETTE", "viridis")), "tags"
-    name = (product or "").lower()
-    if name in PRODUCT_STYLES:
-        return PRODUCT_STYLES[name], "product"
-    prefixes = [k for k in PRODUCT_STYLES if name.startswith(k) and (k.endswith("_") or name[len(k):][:1] == "_")]
-    if prefixes:
-        return PRODUCT_STYLES[max(prefixes, key=len)], "product"
+    styles = _styles()
+    key = _product_key(product, styles)
+    if key is not None:
+        return styles[key], "product"
     if units and units.strip().lower() in _UNIT_STYLES:
         return _UNIT_STYLES[units.strip().lower()], "units"
     return DEFAULT_STYLE, "default"
@@ -575,26 +593,8 @@ def thumbnail_asset(info: Mapping[str, Any], href: str) -> dict[str, Any]:
 
 
 def find_layer_spec(name: str | None) -> Any:
-    """The :class:`~agromap.io.layers.LayerSpec` called ``name`` in any module's registry, or None.
+    """The :class:`~agromap.io.layers.LayerSpec` called ``name`` in the layer registry, or None
+    (:func:`agromap.layer_registry.find_layer_spec`)."""
+    from .layer_registry import find_layer_spec as find
 
-    Looks in :data:`agromap.io.layers.LAYERS`, then the ``LAYER_SPECS`` of the rice, air-quality
-    and disaster modules that import (each tried on its own; a missing module is skipped).
-    """
-    import importlib
-
-    from .io.layers import LAYERS
-
-    if not name:
-        return None
-    if name in LAYERS:
-        return LAYERS[name]
-    for mod in ("rice.seasons", "rice.model", "rice.rules_optical", "rice.rules_sar", "airquality.aqi",
-                "airquality.pm25", "airquality.aod", "airquality.s5p", "disaster.flood", "disaster.burn",
-                "disaster.drought"):
-        try:
-            specs = getattr(importlib.import_module(f"agromap.{mod}"), "LAYER_SPECS", {})
-        except ImportError:
-            continue
-        if name in specs:
-            return specs[name]
-    return None
+    return find(name)

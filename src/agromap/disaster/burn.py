@@ -27,7 +27,7 @@ import xarray as xr
 
 from ..errors import ConfigError, MissingBandError
 from ..io.grid import geobox_of, require_same_grid
-from ..io.layers import _BURN_CLASSES, LayerSpec
+from ..io.layers import LayerSpec
 from .threshold import ThresholdParams, robust_threshold
 
 __all__ = [
@@ -35,8 +35,16 @@ __all__ = [
     "dnbr", "rdnbr", "burn_severity", "clear_composite", "burned_paddy",
 ]  # fmt: skip
 
-#: USGS FIREMON classes (agromap codes) with the usual MTBS-like colours; one table for all.
-BURN_SEVERITY_CLASSES: tuple[tuple[int, str, str], ...] = _BURN_CLASSES
+#: USGS FIREMON classes (agromap codes) with the usual FIREMON/MTBS colour ramp; the one table.
+BURN_SEVERITY_CLASSES: tuple[tuple[int, str, str], ...] = (
+    (1, "enhanced regrowth, high", "7A8737"),
+    (2, "enhanced regrowth, low", "ACBE4D"),
+    (3, "unburned", "0AE042"),
+    (4, "low severity", "FFF70B"),
+    (5, "moderate-low severity", "FFAF38"),
+    (6, "moderate-high severity", "FF641B"),
+    (7, "high severity", "A41FD6"),
+)
 #: Lower bound (dNBR x 1000, inclusive) of codes 2..7 (docs/science/disaster.md#burn-severity).
 SEVERITY_LOWER_BOUNDS: tuple[int, ...] = (-250, -100, 100, 270, 440, 660)
 

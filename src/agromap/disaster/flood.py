@@ -53,7 +53,7 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError, SarUnitsError
 from ..io.grid import require_same_grid
-from ..io.layers import _FLOOD_CLASSES, LayerSpec
+from ..io.layers import LayerSpec
 from .sar_prep import _db, minimum_mapping_unit, pixel_size_m, prepare_sar, slope_degrees, speckle_filter
 from .sar_water import (_sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at,
                         weighted_membership)
@@ -66,14 +66,28 @@ __all__ = [
     "slope_degrees", "pixel_size_m",
 ]  # fmt: skip
 
-#: (value, name, colour) of ``flood_class``; 255 is nodata. One table for all (:mod:`agromap.io.layers`).
-FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = _FLOOD_CLASSES
+#: (value, name, colour) of ``flood_class``; 255 is nodata. The one table (docs/science/disaster.md#flood-classes).
+FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = (
+    (0, "not flooded", "C8C8C8"),
+    (1, "reference / permanent water", "0000FF"),
+    (2, "observed flood water", "00B4FF"),
+    (3, "flooded cropland", "FF0000"),
+    (4, "flooded rice", "FF7F00"),
+    (5, "managed paddy water", "7FC97F"),
+    (6, "excluded / not observable", "969696"),
+    (7, "water, flood status unknown", "8C6BB1"),
+    (8, "flooded vegetation", "1B9E77"),
+)
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "flood_class": LayerSpec("flood_class", "class", "uint8", 255, "class",
                              "Flood classes (precedence 6>1>5>7>8>4>3>2>0)", classes=FLOOD_CLASSES),
     "flood_likelihood": LayerSpec("flood_likelihood", "continuous", "float32", float("nan"), "1",
                                   "Water likelihood 0-1 (fused radar/optical evidence; >= 0.5 is water)"),
+    # `max` overviews would suit; GDAL 3.10's COG driver lacks it, and nearest never invents values.
+    "flood_duration_days": LayerSpec("flood_duration_days", "continuous", "uint8", 255, "d",
+                                     "Consecutive flooded observations times revisit, in days",
+                                     overview_resampling="nearest"),
 }
 
 

@@ -1,6 +1,7 @@
 """Output layers: how each science product is stored (dtype, nodata, scale, classes, overviews).
 
-One :class:`LayerSpec` per product, gathered in :data:`LAYERS` (docs/architecture.md#layer-registry). The writers
+One :class:`LayerSpec` per layer, gathered in :data:`agromap.layer_registry.LAYERS`
+(docs/architecture.md#layer-registry). The writers
 (:mod:`agromap.io.write`) and the STAC builder (:mod:`agromap.io.stac`) read everything they
 need from the spec, so a product is described once. :func:`encode` turns the float32/bool science
 output into the stored dtype lazily, at the export edge only (docs/architecture.md#dtypes-and-nodata).
@@ -18,7 +19,7 @@ import xarray as xr
 
 from ..errors import ConfigError
 
-__all__ = ["LayerSpec", "LayerKind", "OverviewResampling", "LAYERS", "get_layer", "encode"]
+__all__ = ["LayerSpec", "LayerKind", "OverviewResampling", "BASE_SPECS", "encode"]
 
 LayerKind = Literal["class", "continuous"]
 OverviewResampling = Literal["mode", "nearest", "average"]
@@ -122,29 +123,6 @@ def _float_index(name: str, description: str) -> LayerSpec:
     return LayerSpec(name, "continuous", "float32", float("nan"), "1", description)
 
 
-_FLOOD_CLASSES: tuple[tuple[int, str, str], ...] = (
-    (0, "not flooded", "C8C8C8"),
-    (1, "reference / permanent water", "0000FF"),
-    (2, "observed flood water", "00B4FF"),
-    (3, "flooded cropland", "FF0000"),
-    (4, "flooded rice", "FF7F00"),
-    (5, "managed paddy water", "7FC97F"),
-    (6, "excluded / not observable", "969696"),
-    (7, "water, flood status unknown", "8C6BB1"),
-    (8, "flooded vegetation", "1B9E77"),
-)
-
-# Burn severity colours follow the usual FIREMON/MTBS ramp; codes: docs/science/disaster.md#burn-severity.
-_BURN_CLASSES: tuple[tuple[int, str, str], ...] = (
-    (1, "enhanced regrowth, high", "7A8737"),
-    (2, "enhanced regrowth, low", "ACBE4D"),
-    (3, "unburned", "0AE042"),
-    (4, "low severity", "FFF70B"),
-    (5, "moderate-low severity", "FFAF38"),
-    (6, "moderate-high severity", "FF641B"),
-    (7, "high severity", "A41FD6"),
-)
-
 _SPECS: tuple[LayerSpec, ...] = (
     _float_index("ndvi", "Normalized Difference Vegetation Index (Rouse et al. 1974)"),
     _float_index("evi", "Enhanced Vegetation Index (Huete et al. 2002)"),
@@ -160,28 +138,22 @@ _SPECS: tuple[LayerSpec, ...] = (
     # Stored as percent in uint8 with scale 0.01, so readers that apply scale get a 0-1 fraction.
     LayerSpec("valid_fraction", "continuous", "uint8", 255, "1",
               "Fraction of valid (cloud-free, unmasked) observations per pixel", scale=0.01),
-    LayerSpec("flood_class", "class", "uint8", 255, "class", "Flood classes (agromap codes)",
-              classes=_FLOOD_CLASSES),
-    LayerSpec("flood_likelihood", "continuous", "float32", float("nan"), "1", "Flood likelihood, 0-1"),
-    # `max` overviews would suit; GDAL 3.10's COG driver lacks it, and nearest never invents values.
-    LayerSpec("flood_duration_days", "continuous", "uint8", 255, "d",
-              "Consecutive flooded observations times revisit, in days", overview_resampling="nearest"),
-    LayerSpec("burn_severity", "class", "uint8", 255, "class", "Burn severity, USGS FIREMON classes on dNBR",
-              classes=_BURN_CLASSES),
-    LayerSpec("dnbr", "continuous", "int16", -32768, "1", "Differenced Normalized Burn Ratio", scale=0.001),
-    LayerSpec("vci", "continuous", "uint8", 255, "%", "Vegetation Condition Index (Kogan 1995)"),
 )
 
-#: The layer registry, read-only: ``LAYERS["ndvi"]``.
-LAYERS: MappingProxyType[str, LayerSpec] = MappingProxyType({s.name: s for s in _SPECS})
+#: Specs of the layers that belong to no single product (spectral indices, the water mask, the
+#: per-date valid fraction); product specs live with their science and are gathered, with these,
+#: by the layer registry (:mod:`agromap.layer_registry`).
+BASE_SPECS: MappingProxyType[str, LayerSpec] = MappingProxyType({s.name: s for s in _SPECS})
 
 
-def get_layer(name: str) -> LayerSpec:
-    """The registered :class:`LayerSpec` called ``name``; a :class:`ConfigError` listing the known ones."""
-    try:
-        return LAYERS[name]
-    except KeyError:
-        raise ConfigError(f"unknown layer {name!r}; registered layers: {', '.join(sorted(LAYERS))}.") from None
+def __getattr__(name: str) -> object:
+    # The registry (LAYERS, get_layer) gathers every product's specs, so it lives above io/ and
+    # is reached from here lazily; this module defines the LayerSpec type all of them use.
+    if name in ("LAYERS", "get_layer"):
+        from .. import layer_registry
+
+        return getattr(layer_registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _encode_block(

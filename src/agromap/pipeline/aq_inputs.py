@@ -13,10 +13,7 @@ from ..io.grid import geobox_from_spec
 from ..io.scene import Scene
 from .config import AreaConfig, RunConfig
 
-__all__ = ["load_aq_input", "GAS_PRODUCTS"]
-
-#: layer-config gas -> S5P product key.
-GAS_PRODUCTS = {"no2": "NO2", "co": "CO", "so2": "SO2", "hcho": "HCHO", "aai": "AER_AI"}
+__all__ = ["load_aq_input"]
 
 
 def _utc(value: Any) -> pd.Timestamp:

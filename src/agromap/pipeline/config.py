@@ -7,12 +7,15 @@ location (``areas.0.inputs.1.kind: ...``) before any data is opened.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
+from .products.registry import config_models, product_names
+from .schema import IsoDateTime
+from .schema import Strict
 
 if TYPE_CHECKING:  # the grid module loads the array stack; a configuration check does not need it
     from ..io.grid import GridSpec
@@ -24,21 +27,14 @@ __all__ = [
     "LayerConfig",
     "load_config",
     "parse_config",
-    "INDEX_PRODUCTS",
+    "PRODUCTS",
 ]
 
-INDEX_PRODUCTS = ("ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi")
-PRODUCTS = (*INDEX_PRODUCTS, "water_mask", "backscatter_db", "rice", "flood", "burn_severity", "burned_paddy", "vci", "trace_gas", "pm25", "aqi")
-# YAML turns an unquoted 2023-05-15 into a date; keep it as ISO text either way.
-IsoDateTime = Annotated[str, BeforeValidator(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)]
-TimeReduce = Literal["each", "median", "mean", "max", "min", "first", "last"]
+#: The product names users may write as ``product:`` (from the product registry).
+PRODUCTS: tuple[str, ...] = product_names()
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GridConfig(_Strict):
+class GridConfig(Strict):
     """Target grid; omitted = the first input's grid (its finest band)."""
 
     crs: str | None = None
@@ -66,7 +62,7 @@ class GridConfig(_Strict):
         return GridSpec(self.crs, self.resolution, self.bounds, chunk)
 
 
-class BandFile(_Strict):
+class BandFile(Strict):
     path: str
     band: Annotated[int, Field(ge=1)] = 1
 
@@ -80,7 +76,7 @@ def _band_entry(value: Any) -> Any:
     return value
 
 
-class FilesInput(_Strict):
+class FilesInput(Strict):
     """GeoTIFF/COG files with a band map (single- or multi-band)."""
 
     kind: Literal["files"]
@@ -96,7 +92,7 @@ class FilesInput(_Strict):
                                                       if isinstance(v, dict) else v)
 
 
-class Sentinel2Input(_Strict):
+class Sentinel2Input(Strict):
     """A Sentinel-2 L2A product folder."""
 
     kind: Literal["sentinel2_l2a"]
@@ -105,7 +101,7 @@ class Sentinel2Input(_Strict):
     processing_baseline: str | None = Field(None, pattern=r"^\d{2}\.\d{2}$")
 
 
-class LandsatInput(_Strict):
+class LandsatInput(Strict):
     """A Landsat Collection 2 Level-2 product folder."""
 
     kind: Literal["landsat_c2"]
@@ -113,7 +109,7 @@ class LandsatInput(_Strict):
     bands: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22")
 
 
-class Sentinel1Input(_Strict):
+class Sentinel1Input(Strict):
     """Sentinel-1 backscatter GeoTIFF(s) in dB or linear power."""
 
     kind: Literal["sentinel1"]
@@ -126,7 +122,7 @@ class Sentinel1Input(_Strict):
                                                       if isinstance(v, dict) else v)
 
 
-class FolderInput(_Strict):
+class FolderInput(Strict):
     """A folder of single-band files named by date and band (``2023-06-01_red.tif``): one scene per date."""
 
     kind: Literal["folder"]
@@ -141,7 +137,7 @@ class FolderInput(_Strict):
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
 
 
-class StacInput(_Strict):
+class StacInput(Strict):
     """One STAC item JSON (path or URL); read band by band with file-tile chunks."""
 
     kind: Literal["stac_item"]
@@ -152,7 +148,7 @@ class StacInput(_Strict):
     """Dotted name of an href-signing function, e.g. ``planetary_computer.sign``."""
 
 
-class StacItemsInput(_Strict):
+class StacItemsInput(Strict):
     """STAC items from local or remote JSON: ItemCollection file(s) or item files, read by odc-stac."""
 
     kind: Literal["stac_items"]
@@ -166,7 +162,7 @@ class StacItemsInput(_Strict):
     """Dotted name of an href-signing function, e.g. ``planetary_computer.sign``."""
 
 
-class StacSearchInput(_Strict):
+class StacSearchInput(Strict):
     """A STAC API search (pystac-client): catalogue, collections, area, dates and filters."""
 
     kind: Literal["stac_search"]
@@ -200,7 +196,7 @@ class StacSearchInput(_Strict):
         return self
 
 
-class S5PL2Input(_Strict):
+class S5PL2Input(Strict):
     """Sentinel-5P Level-2 swath files of one product, QA-filtered and binned daily onto the area grid.
 
     The area needs a declared EPSG:4326 grid (crs, resolution in degrees, bounds).
@@ -215,7 +211,7 @@ class S5PL2Input(_Strict):
     method: Literal["auto", "area", "point"] = "auto"
 
 
-class S5PL3Input(_Strict):
+class S5PL3Input(Strict):
     """A gridded Level-3 trace-gas raster (GeoTIFF or GPKG:file:table) in a stated unit."""
 
     kind: Literal["s5p_l3"]
@@ -226,7 +222,7 @@ class S5PL3Input(_Strict):
     band: Annotated[int, Field(ge=1)] = 1
 
 
-class AodInput(_Strict):
+class AodInput(Strict):
     """Aerosol optical depth: the Sentinel-2 L2A AOT band, or a MAIAC Optical_Depth_055 raster (+ AOD_QA)."""
 
     kind: Literal["aod"]
@@ -243,171 +239,14 @@ InputConfig = Annotated[
 ]
 
 
-class MaskConfig(_Strict):
+class MaskConfig(Strict):
     """Which pixels count as valid before products are computed."""
 
     scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11)
     qa_pixel_snow: bool = False
 
 
-class IndexLayer(_Strict):
-    """A spectral index per date or reduced over time."""
-
-    product: Literal["ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi"]
-    time: TimeReduce = "each"
-
-
-class WaterLayer(_Strict):
-    """A thresholded water mask (optical index above, or SAR backscatter in dB below, a threshold)."""
-
-    product: Literal["water_mask"]
-    method: Literal["mndwi", "ndwi", "vh", "vv"]
-    threshold: float | None = None
-    time: TimeReduce = "each"
-
-
-class BackscatterLayer(_Strict):
-    """SAR backscatter in dB (reduced in linear power first)."""
-
-    product: Literal["backscatter_db"]
-    band: Literal["vv", "vh", "hh", "hv"]
-    time: TimeReduce = "each"
-
-
-class RiceLayer(_Strict):
-    """Rice map for the season(s) in the stack: label-free rules, a self-trained or a trained model."""
-
-    product: Literal["rice"]
-    method: Literal["optical", "sar", "model", "self_trained"]
-    """``optical``/``sar``: the label-free rules; ``self_trained``: the classifier trained on the
-    confident pixels of the rule named by ``rule`` (no labels); ``model``: a trained model file."""
-    rule: Literal["optical", "sar", "both"] | None = None
-    """method=self_trained: the rule whose confident pixels train the classifier; ``both``: pixels
-    on which the optical and the SAR rule agree confidently (needs both sensors in the area)."""
-    self_train: dict[str, float | int | str | None] = {}
-    """method=self_trained: SelfTrainSpec overrides (rice_min_score, other_max_score, spacing_px, n_per_class...)."""
-    calendar: str | None = None
-    """Crop calendar (agromap.rice.calendars names, e.g. mekong_delta, india_west_bengal) whose
-    transplanting windows bound the seasons; none = find seasons anywhere."""
-    params: dict[str, float | int | bool | str | None] = {}
-    """Rule thresholds overriding the published defaults (OpticalRiceParams / SarRiceParams fields)."""
-    speckle_filter: Annotated[int, Field(ge=0, le=15)] = 5
-    """SAR only: boxcar window (pixels) applied in linear power before the rule; 0 = off."""
-    model: str | None = None
-    """method=model: a skops model file written by `agromap rice-train`."""
-    model_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
-    reference_sample: str | None = None
-    """GeoJSON/GeoPackage/CSV of reference points (class field `reference`): accuracy and area estimate."""
-    reference_field: str = "reference"
-
-    @field_validator("calendar")
-    @classmethod
-    def _known_calendar(cls, v: str | None) -> str | None:
-        from ..rice.calendars import calendar_names
-
-        if v is not None and v not in calendar_names():
-            raise ValueError(f"unknown crop calendar {v!r}; choose one of {', '.join(calendar_names())}")
-        return v
-
-    @model_validator(mode="after")
-    def _model_needs_file(self) -> RiceLayer:
-        if self.method == "model" and not self.model:
-            raise ValueError("method: model needs model: <path to a .skops file>")
-        if self.method != "model" and (self.model or self.model_sha256):
-            raise ValueError("model/model_sha256 apply to method: model only")
-        if self.method == "self_trained" and self.rule is None:
-            raise ValueError("method: self_trained needs rule: sar, optical or both (the rule whose confident "
-                             "pixels train the classifier)")
-        if self.method != "self_trained" and (self.rule is not None or self.self_train):
-            raise ValueError("rule/self_train apply to method: self_trained only")
-        return self
-
-
-Period = tuple[IsoDateTime, IsoDateTime]
-
-
-class FloodLayer(_Strict):
-    """Flood extent and classes for one event from the area's Sentinel-1 (and optical) dates."""
-
-    product: Literal["flood"]
-    event_date: IsoDateTime
-    """The first SAR date on or after this is the post-event scene; earlier dates are pre-event."""
-    change_detection: bool = True
-    """Use the pre-event dates (change detection and reference water) when there are any."""
-    use_optical: bool = True
-    """Fuse the first optical date on or after the event when the area has one."""
-    use_rice: bool = True
-    """Use the area's rice layer (if any) for flooded rice (4) and managed paddy water (5)."""
-    reference_water: str | None = None
-    """Optional raster of normal water (non-zero = water, e.g. JRC GSW occurrence >= 75 %)."""
-    dem: str | None = None
-    """Optional elevation raster (m): slopes above params.slope_max_deg (5) become class 6."""
-    hand: str | None = None
-    """Optional height-above-nearest-drainage raster (m): above params.hand_max_m (15) is class 6."""
-    params: dict[str, float | int | bool | str | None] = {}
-    """FloodParams overrides (e.g. mmu_pixels, ratio_threshold, require_dark_post)."""
-
-
-class BurnSeverityLayer(_Strict):
-    """USGS burn severity classes and dNBR from clear pre- and post-fire composites."""
-
-    product: Literal["burn_severity"]
-    pre: Period
-    post: Period
-
-
-class BurnedPaddyLayer(_Strict):
-    """Burned paddy stubble (rice mask from the area's rice layer) between two composites."""
-
-    product: Literal["burned_paddy"]
-    pre: Period
-    post: Period
-    rice_mask: str | None = None
-    """A rice_class COG to use instead of the area's rice layer."""
-
-
-class VciLayer(_Strict):
-    """Vegetation Condition Index of each date (per-pixel extremes over the stack's record)."""
-
-    product: Literal["vci"]
-    period: Literal["month", "dekad", "16day", "dayofyear"] = "month"
-
-
-class TraceGasLayer(_Strict):
-    """A trace-gas column per day, or monthly means with observation counts."""
-
-    product: Literal["trace_gas"]
-    gas: Literal["no2", "co", "so2", "hcho", "aai"]
-    time: Literal["each", "monthly"] = "each"
-
-
-class Pm25Layer(_Strict):
-    """Satellite-estimated PM2.5 from AOD: a scaling factor, or a model fitted by `agromap pm25-fit`."""
-
-    product: Literal["pm25"]
-    method: Literal["eta", "model"]
-    eta: Annotated[float, Field(gt=0)] | None = None
-    """µg m-3 per unit AOD (method eta)."""
-    model: str | None = None
-    """JSON model file (method model)."""
-
-    @model_validator(mode="after")
-    def _complete(self) -> Pm25Layer:
-        if self.method == "eta" and self.eta is None:
-            raise ValueError("method: eta needs eta: <µg m-3 per unit AOD>")
-        if self.method == "model" and not self.model:
-            raise ValueError("method: model needs model: <path to a JSON model from agromap pm25-fit>")
-        return self
-
-
-class AqiLayer(Pm25Layer):
-    """AQI sub-index and category of the satellite PM2.5 estimate (an estimate, never a regulatory AQI)."""
-
-    product: Literal["aqi"]  # type: ignore[assignment]
-    standard: Literal["cpcb:2014", "epa:2024"] = "cpcb:2014"
-
-
-class DistrictsConfig(_Strict):
+class DistrictsConfig(Strict):
     """Polygons (GeoJSON, GeoPackage, Shapefile) for per-district tables of every layer."""
 
     path: str
@@ -415,14 +254,11 @@ class DistrictsConfig(_Strict):
     name_field: str | None = None
 
 
-LayerConfig = Annotated[
-    IndexLayer | WaterLayer | BackscatterLayer | RiceLayer | FloodLayer | BurnSeverityLayer | BurnedPaddyLayer
-    | VciLayer | TraceGasLayer | Pm25Layer | AqiLayer,
-    Field(discriminator="product"),
-]
+#: One layer entry: the configuration model of whichever product plug-in its ``product`` names.
+LayerConfig = Annotated[Union[config_models()], Field(discriminator="product")]  # noqa: UP007 (a runtime tuple)
 
 
-class DatesConfig(_Strict):
+class DatesConfig(Strict):
     """How acquisitions become dates: grouping in time and mosaicking of tiles within a date."""
 
     group_by: str = "solar_day"
@@ -447,7 +283,7 @@ class DatesConfig(_Strict):
         return v
 
 
-class AreaConfig(_Strict):
+class AreaConfig(Strict):
     """An area of interest: inputs put on one grid and the layers made from them."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
@@ -461,7 +297,7 @@ class AreaConfig(_Strict):
     """Per-district exceedance days: layer name -> limit, e.g. {pm25_sat: 60} (CPCB 24-h PM2.5 µg m-3)."""
 
 
-class RunConfig(_Strict):
+class RunConfig(Strict):
     """A whole run: areas, execution settings and guard rails."""
 
     version: Literal[1] = 1

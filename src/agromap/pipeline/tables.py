@@ -16,7 +16,8 @@ import numpy as np
 import rasterio
 
 from ..io.write import atomic_write_text
-from .config import AreaConfig, RiceLayer
+from .config import AreaConfig
+from .products.rice import RiceLayer
 
 __all__ = ["rice_accuracy", "read_reference_sample", "district_tables"]
 

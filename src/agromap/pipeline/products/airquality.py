@@ -2,30 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from pydantic import Field, model_validator
 
 from ...errors import MissingBandError
-from ..aq_inputs import GAS_PRODUCTS
-from . import AreaContext, PlannedLayer
-from .optical import _per_time
+from ...io.layers import LayerSpec
+from ...quicklook import AQI, Style
+from ..schema import Strict
+from .base import AreaContext, PlannedLayer, Product, each_date, per_time
 
-__all__ = ["trace_gas", "pm25", "aqi"]
+__all__ = ["GAS_PRODUCTS", "TraceGasLayer", "Pm25Layer", "AqiLayer", "trace_gas", "pm25", "aqi", "PRODUCTS"]
+
+#: layer-config gas -> S5P product key.
+GAS_PRODUCTS = {"no2": "NO2", "co": "CO", "so2": "SO2", "hcho": "HCHO", "aai": "AER_AI"}
 
 
-class _Each:
-    """Per-date naming for layer configs without a ``time`` field."""
+class TraceGasLayer(Strict):
+    """A trace-gas column per day, or monthly means with observation counts."""
 
-    time = "each"
+    product: Literal["trace_gas"]
+    gas: Literal["no2", "co", "so2", "hcho", "aai"]
+    time: Literal["each", "monthly"] = "each"
 
-    def __init__(self, layer: Any) -> None:
-        self._layer = layer
 
-    def model_dump(self, mode: str = "json") -> dict[str, Any]:
-        return self._layer.model_dump(mode=mode)
+class Pm25Layer(Strict):
+    """Satellite-estimated PM2.5 from AOD: a scaling factor, or a model fitted by `agromap pm25-fit`."""
+
+    product: Literal["pm25"]
+    method: Literal["eta", "model"]
+    eta: Annotated[float, Field(gt=0)] | None = None
+    """µg m-3 per unit AOD (method eta)."""
+    model: str | None = None
+    """JSON model file (method model)."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> Pm25Layer:
+        if self.method == "eta" and self.eta is None:
+            raise ValueError("method: eta needs eta: <µg m-3 per unit AOD>")
+        if self.method == "model" and not self.model:
+            raise ValueError("method: model needs model: <path to a JSON model from agromap pm25-fit>")
+        return self
+
+
+class AqiLayer(Pm25Layer):
+    """AQI sub-index and category of the satellite PM2.5 estimate (an estimate, never a regulatory AQI)."""
+
+    product: Literal["aqi"]  # type: ignore[assignment]
+    standard: Literal["cpcb:2014", "epa:2024"] = "cpcb:2014"
 
 
 def _need(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
@@ -43,7 +71,7 @@ def trace_gas(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     column = _need(ctx, band, f"trace_gas {layer.gas}")
     spec = LAYER_SPECS[prod.layer]
     if layer.time == "each":
-        return _per_time(ctx, layer, column, lambda a: (a, spec, {"qa_threshold": prod.qa_threshold}))
+        return per_time(ctx, layer, column, lambda a: (a, spec, {"qa_threshold": prod.qa_threshold}))
     daily = xr.Dataset({band: column, "weight": _need(ctx, f"{band}_weight", "monthly means"),
                         "count": _need(ctx, f"{band}_count", "monthly means")})
     monthly = monthly_mean(daily)
@@ -72,7 +100,7 @@ def pm25(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     from ...airquality.pm25 import LAYER_SPECS
 
     props = {"method": layer.method, "eta": layer.eta, "estimate": True}
-    return _per_time(ctx, _Each(layer), _pm25(ctx, layer), lambda a: (a, LAYER_SPECS["pm25_sat"], props))
+    return each_date(ctx, layer, _pm25(ctx, layer), lambda a: (a, LAYER_SPECS["pm25_sat"], props))
 
 
 def aqi(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
@@ -91,3 +119,37 @@ def aqi(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
             out.append(PlannedLayer(ctx.area.name, f"{name}_{t:%Y%m%d}", LAYER_SPECS[name], result[var], t, t,
                                     "aqi-" + layer.standard, {**props, "scene_id": ctx.scene_id(i)}, config))
     return out
+
+
+def _gas_specs() -> Mapping[str, LayerSpec]:
+    from ...airquality.s5p import LAYER_SPECS
+
+    return LAYER_SPECS
+
+
+def _pm25_specs() -> Mapping[str, LayerSpec]:
+    from ...airquality.aod import LAYER_SPECS as AOD_SPECS
+    from ...airquality.pm25 import LAYER_SPECS
+
+    return {**LAYER_SPECS, **AOD_SPECS}  # the AOD it is estimated from, for legends of the input
+
+
+def _aqi_specs() -> Mapping[str, LayerSpec]:
+    from ...airquality.aqi import LAYER_SPECS
+
+    return LAYER_SPECS
+
+
+_HEAT = "heat"
+PRODUCTS: tuple[Product, ...] = (
+    Product("trace_gas", TraceGasLayer, trace_gas, _gas_specs, {
+        "no2_trop_column": Style(0.0, 3e-4, _HEAT), "so2_column": Style(0.0, 1e-3, _HEAT),
+        "co_column": Style(0.0, 0.1, _HEAT), "hcho_column": Style(0.0, 3e-4, _HEAT),
+        "uv_aerosol_index": Style(-2.0, 5.0, _HEAT),
+        # Daily overpasses: at most about 31 observations per cell and month, more where swaths overlap.
+        "obs_count": Style(0.0, 60.0, "viridis")}),
+    Product("pm25", Pm25Layer, pm25, _pm25_specs,
+            {"pm25_sat": Style(0.0, 250.0, _HEAT), "aod550": Style(0.0, 2.0, _HEAT)}),
+    # aqi_ styles every aqi_<pollutant>_subindex_<standard>; aqi_qa is a bit field.
+    Product("aqi", AqiLayer, aqi, _aqi_specs, {"aqi_value": AQI, "aqi_": AQI, "aqi_qa": Style(0.0, 255.0, "viridis")}),
+)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -11,11 +12,61 @@ import xarray as xr
 
 from ...errors import ConfigError, MissingBandError, NoValidDataError
 from ...io.grid import geobox_of, to_grid
+from ...io.layers import LayerSpec
 from ...io.read import open_band
-from . import AreaContext, PlannedLayer
-from .optical import _per_time
+from ...quicklook import Style
+from ..schema import IsoDateTime, Period, Strict
+from .base import AreaContext, PlannedLayer, Product, each_date
 
-__all__ = ["flood", "burn_severity", "burned_paddy", "vci"]
+__all__ = ["FloodLayer", "BurnSeverityLayer", "BurnedPaddyLayer", "VciLayer", "flood", "burn_severity",
+           "burned_paddy", "vci", "PRODUCTS"]
+
+
+class FloodLayer(Strict):
+    """Flood extent and classes for one event from the area's Sentinel-1 (and optical) dates."""
+
+    product: Literal["flood"]
+    event_date: IsoDateTime
+    """The first SAR date on or after this is the post-event scene; earlier dates are pre-event."""
+    change_detection: bool = True
+    """Use the pre-event dates (change detection and reference water) when there are any."""
+    use_optical: bool = True
+    """Fuse the first optical date on or after the event when the area has one."""
+    use_rice: bool = True
+    """Use the area's rice layer (if any) for flooded rice (4) and managed paddy water (5)."""
+    reference_water: str | None = None
+    """Optional raster of normal water (non-zero = water, e.g. JRC GSW occurrence >= 75 %)."""
+    dem: str | None = None
+    """Optional elevation raster (m): slopes above params.slope_max_deg (5) become class 6."""
+    hand: str | None = None
+    """Optional height-above-nearest-drainage raster (m): above params.hand_max_m (15) is class 6."""
+    params: dict[str, float | int | bool | str | None] = {}
+    """FloodParams overrides (e.g. mmu_pixels, ratio_threshold, require_dark_post)."""
+
+
+class BurnSeverityLayer(Strict):
+    """USGS burn severity classes and dNBR from clear pre- and post-fire composites."""
+
+    product: Literal["burn_severity"]
+    pre: Period
+    post: Period
+
+
+class BurnedPaddyLayer(Strict):
+    """Burned paddy stubble (rice mask from the area's rice layer) between two composites."""
+
+    product: Literal["burned_paddy"]
+    pre: Period
+    post: Period
+    rice_mask: str | None = None
+    """A rice_class COG to use instead of the area's rice layer."""
+
+
+class VciLayer(Strict):
+    """Vegetation Condition Index of each date (per-pixel extremes over the stack's record)."""
+
+    product: Literal["vci"]
+    period: Literal["month", "dekad", "16day", "dayofyear"] = "month"
 
 SAR = ("vv", "vh")
 OPTICAL_WATER = ("green", "nir", "swir16")
@@ -189,12 +240,38 @@ def vci(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
     series = vci_fn(compute_index(ctx.ds, "ndvi"), period=layer.period)
     spec = LAYER_SPECS["vci"]
+    return each_date(ctx, layer, series, lambda a: (a, spec, {"period": layer.period}))
 
-    class _Each:  # the per-date naming of optical layers, for a layer config without `time`
-        time = "each"
 
-        @staticmethod
-        def model_dump(mode: str = "json") -> dict[str, Any]:
-            return layer.model_dump(mode=mode)
+def _flood_specs() -> Mapping[str, LayerSpec]:
+    from ...disaster.flood import LAYER_SPECS
 
-    return _per_time(ctx, _Each, series, lambda a: (a, spec, {"period": layer.period}))
+    return LAYER_SPECS
+
+
+def _burn_specs() -> Mapping[str, LayerSpec]:
+    from ...disaster.burn import LAYER_SPECS
+
+    return {k: LAYER_SPECS[k] for k in ("burn_severity", "dnbr")}
+
+
+def _paddy_specs() -> Mapping[str, LayerSpec]:
+    from ...disaster.burn import LAYER_SPECS
+
+    return {"burned_paddy": LAYER_SPECS["burned_paddy"]}
+
+
+def _vci_specs() -> Mapping[str, LayerSpec]:
+    from ...disaster.drought import LAYER_SPECS
+
+    return LAYER_SPECS
+
+
+PRODUCTS: tuple[Product, ...] = (
+    Product("flood", FloodLayer, flood, _flood_specs,
+            {"flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue")}),
+    Product("burn_severity", BurnSeverityLayer, burn_severity, _burn_specs, {"dnbr": Style(-0.5, 1.3, "burn")}),
+    Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs),
+    # VCI 0 (worst) to 100 (best) per cent (Kogan 1995).
+    Product("vci", VciLayer, vci, _vci_specs, {"vci": Style(0.0, 100.0, "rdylgn")}),
+)

@@ -1,44 +1,63 @@
-"""Builders for per-date or time-reduced layers: spectral indices, water masks, backscatter."""
+"""Per-date or time-reduced products: spectral indices, water masks, SAR backscatter."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import xarray as xr
 
-from ... import indices
 from ...errors import MissingBandError
-from ...io.layers import LayerSpec, get_layer
-from ...sensors.s1 import to_db
-from ...water import WATER_CLASSES, water_mask
-from . import AreaContext, PlannedLayer, reduce_time
+from ...io.layers import BASE_SPECS, LayerSpec
+from ...quicklook import DECIBEL, SIGNED, VEGETATION, WATER, Style
+from ..schema import Strict, TimeReduce
+from .base import AreaContext, PlannedLayer, Product, per_time
 
-__all__ = ["index", "water", "backscatter"]
+__all__ = ["INDEX_PRODUCTS", "IndexLayer", "WaterLayer", "BackscatterLayer", "index", "water", "backscatter",
+           "PRODUCTS"]
 
-Finish = Callable[[xr.DataArray], tuple[xr.DataArray, LayerSpec, dict[str, Any]]]
+#: Spectral indices offered as products (each also in :data:`agromap.indices.INDICES` and
+#: :data:`agromap.io.layers.BASE_SPECS`).
+INDEX_PRODUCTS = ("ndvi", "evi", "lswi", "ndwi", "mndwi", "nbr", "bais2", "savi", "ndbi")
+SAR_BANDS = ("vv", "vh", "hh", "hv")
 
 
-def _per_time(ctx: AreaContext, layer: Any, evidence: xr.DataArray, finish: Finish) -> list[PlannedLayer]:
-    """One layer per date (``time: each``) or one reduced layer, named after the spec and dates."""
-    times = ctx.times
-    config = layer.model_dump(mode="json")
-    if layer.time == "each":
-        out = []
-        for i, t in enumerate(times):
-            data, spec, props = finish(evidence.isel(time=i))
-            out.append(PlannedLayer(ctx.area.name, f"{spec.name}_{t:%Y%m%d}", spec, data, t, t, "each",
-                                    {**props, "scene_id": ctx.scene_id(i)}, config))
-        return out
-    data, spec, props = finish(reduce_time(evidence, layer.time))
-    stem = f"{spec.name}_{layer.time}_{times[0]:%Y%m%d}_{times[-1]:%Y%m%d}"
-    return [PlannedLayer(ctx.area.name, stem, spec, data, times[0], times[-1], layer.time, props, config)]
+class IndexLayer(Strict):
+    """A spectral index per date or reduced over time."""
+
+    product: Literal[INDEX_PRODUCTS]  # type: ignore[valid-type]
+    time: TimeReduce = "each"
+
+
+class WaterLayer(Strict):
+    """A thresholded water mask (optical index above, or SAR backscatter in dB below, a threshold)."""
+
+    product: Literal["water_mask"]
+    method: Literal["mndwi", "ndwi", "vh", "vv"]
+    threshold: float | None = None
+    time: TimeReduce = "each"
+
+
+class BackscatterLayer(Strict):
+    """SAR backscatter in dB (reduced in linear power first)."""
+
+    product: Literal["backscatter_db"]
+    band: Literal["vv", "vh", "hh", "hv"]
+    time: TimeReduce = "each"
+
+
+_BACKSCATTER_SPECS: Mapping[str, LayerSpec] = {
+    f"{b}_db": LayerSpec(f"{b}_db", "continuous", "float32", float("nan"), "dB",
+                         f"{b.upper()} backscatter (dB), averaged in linear power") for b in SAR_BANDS}
 
 
 def index(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """A spectral index per date, or reduced over time (``time``)."""
+    from ... import indices
+
     evidence = indices.compute_index(ctx.ds, layer.product)
-    return _per_time(ctx, layer, evidence, lambda a: (a, get_layer(layer.product), {}))
+    return per_time(ctx, layer, evidence, lambda a: (a, BASE_SPECS[layer.product], {}))
 
 
 def _band(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
@@ -48,22 +67,45 @@ def _band(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
 
 
 def backscatter(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """SAR backscatter of one band in dB."""
+    from ...sensors.s1 import to_db
+
     band = layer.band
-    spec = LayerSpec(f"{band}_db", "continuous", "float32", float("nan"), "dB",
-                     f"{band.upper()} backscatter (dB), averaged in linear power")
+    spec = _BACKSCATTER_SPECS[f"{band}_db"]
     # Reductions happen in linear power; dB only at the end (docs/science/indices_and_masks.md#sentinel-1-backscatter).
-    return _per_time(ctx, layer, _band(ctx, band, "backscatter_db"), lambda a: (to_db(a), spec, {"band": band}))
+    return per_time(ctx, layer, _band(ctx, band, "backscatter_db"), lambda a: (to_db(a), spec, {"band": band}))
 
 
 def water(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """A water mask from an optical index or a SAR band."""
+    from ... import indices
+    from ...sensors.s1 import to_db
+    from ...water import WATER_CLASSES, water_mask
+
     method = layer.method
     sar = method in ("vh", "vv")
     evidence = _band(ctx, method, f"water_mask method {method!r}") if sar else indices.compute_index(ctx.ds, method)
 
     def finish(ev: xr.DataArray) -> tuple[xr.DataArray, LayerSpec, dict[str, Any]]:
         mask = water_mask(to_db(ev) if sar else ev, method, layer.threshold)
-        spec = dataclasses.replace(get_layer("water_mask"), name=f"water_mask_{method}", classes=WATER_CLASSES,
+        spec = dataclasses.replace(BASE_SPECS["water_mask"], name=f"water_mask_{method}", classes=WATER_CLASSES,
                                    description=mask.attrs["long_name"])
         return mask, spec, {"method": method, "threshold": mask.attrs["threshold"]}
 
-    return _per_time(ctx, layer, evidence, finish)
+    return per_time(ctx, layer, evidence, finish)
+
+
+_INDEX_STYLES: Mapping[str, Style] = {
+    "ndvi": VEGETATION, "evi": VEGETATION, "savi": VEGETATION, "ndwi": WATER, "mndwi": WATER, "lswi": WATER,
+    "nbr": SIGNED, "ndbi": SIGNED,
+    # BAIS2 of burned surfaces is about 1-2.5 (Filipponi 2018); below 0 is vegetation that did not burn.
+    "bais2": Style(-1.0, 3.0, "burn"),
+}
+
+PRODUCTS: tuple[Product, ...] = (
+    *(Product(name, IndexLayer, index, lambda name=name: {name: BASE_SPECS[name]},
+              {name: _INDEX_STYLES[name]}) for name in INDEX_PRODUCTS),
+    Product("water_mask", WaterLayer, water, lambda: {"water_mask": BASE_SPECS["water_mask"]}),
+    Product("backscatter_db", BackscatterLayer, backscatter, lambda: _BACKSCATTER_SPECS,
+            {name: DECIBEL for name in _BACKSCATTER_SPECS}),
+)

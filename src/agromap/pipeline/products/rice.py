@@ -9,15 +9,68 @@ valid-observation count.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 import xarray as xr
+from pydantic import Field, field_validator, model_validator
 
 from ...errors import ConfigError, MissingBandError
-from ...rice import seasons
-from . import AreaContext, PlannedLayer
+from ...io.layers import LayerSpec
+from ...quicklook import FRACTION, Style
+from ..schema import Strict
+from .base import AreaContext, PlannedLayer, Product
 
-__all__ = ["build", "rice_dataset"]
+__all__ = ["RiceLayer", "build", "rice_dataset", "PRODUCTS"]
+
+
+class RiceLayer(Strict):
+    """Rice map for the season(s) in the stack: label-free rules, a self-trained or a trained model."""
+
+    product: Literal["rice"]
+    method: Literal["optical", "sar", "model", "self_trained"]
+    """``optical``/``sar``: the label-free rules; ``self_trained``: the classifier trained on the
+    confident pixels of the rule named by ``rule`` (no labels); ``model``: a trained model file."""
+    rule: Literal["optical", "sar", "both"] | None = None
+    """method=self_trained: the rule whose confident pixels train the classifier; ``both``: pixels
+    on which the optical and the SAR rule agree confidently (needs both sensors in the area)."""
+    self_train: dict[str, float | int | str | None] = {}
+    """method=self_trained: SelfTrainSpec overrides (rice_min_score, other_max_score, spacing_px, n_per_class...)."""
+    calendar: str | None = None
+    """Crop calendar (agromap.rice.calendars names, e.g. mekong_delta, india_west_bengal) whose
+    transplanting windows bound the seasons; none = find seasons anywhere."""
+    params: dict[str, float | int | bool | str | None] = {}
+    """Rule thresholds overriding the published defaults (OpticalRiceParams / SarRiceParams fields)."""
+    speckle_filter: Annotated[int, Field(ge=0, le=15)] = 5
+    """SAR only: boxcar window (pixels) applied in linear power before the rule; 0 = off."""
+    model: str | None = None
+    """method=model: a skops model file written by `agromap rice-train`."""
+    model_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    reference_sample: str | None = None
+    """GeoJSON/GeoPackage/CSV of reference points (class field `reference`): accuracy and area estimate."""
+    reference_field: str = "reference"
+
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, v: str | None) -> str | None:
+        from ...rice.calendars import calendar_names
+
+        if v is not None and v not in calendar_names():
+            raise ValueError(f"unknown crop calendar {v!r}; choose one of {', '.join(calendar_names())}")
+        return v
+
+    @model_validator(mode="after")
+    def _model_needs_file(self) -> RiceLayer:
+        if self.method == "model" and not self.model:
+            raise ValueError("method: model needs model: <path to a .skops file>")
+        if self.method != "model" and (self.model or self.model_sha256):
+            raise ValueError("model/model_sha256 apply to method: model only")
+        if self.method == "self_trained" and self.rule is None:
+            raise ValueError("method: self_trained needs rule: sar, optical or both (the rule whose confident "
+                             "pixels train the classifier)")
+        if self.method != "self_trained" and (self.rule is not None or self.self_train):
+            raise ValueError("rule/self_train apply to method: self_trained only")
+        return self
 
 
 def _params(cls: type, overrides: dict[str, Any], where: str) -> Any:
@@ -105,6 +158,7 @@ def rice_dataset(ctx: AreaContext, layer: Any) -> xr.Dataset:
 
 
 def _specs(method: str) -> dict[str, Any]:
+    from ...rice import seasons
     from ...rice.model import LAYER_SPECS as MODEL_SPECS
 
     specs = dict(seasons.LAYER_SPECS)
@@ -127,6 +181,8 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         from ..tables import read_reference_sample
 
         read_reference_sample(ctx.resolve(layer.reference_sample), layer.reference_field)
+    from ...rice import seasons
+
     result = seasons.split_seasons(rice_dataset(ctx, layer))
     specs = _specs(layer.method)
     times = ctx.times
@@ -151,3 +207,21 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         planned.append(PlannedLayer(ctx.area.name, f"{name}_{layer.method}_{period}", spec, result[name],
                                     start, end, f"rice-{layer.method}", props, config, dict(side)))
     return planned
+
+
+def _layer_specs() -> Mapping[str, LayerSpec]:
+    from ...rice import seasons
+    from ...rice.model import LAYER_SPECS as MODEL_SPECS
+
+    return {**seasons.LAYER_SPECS, "rice_prob": MODEL_SPECS["rice_prob"]}
+
+
+_STYLES: Mapping[str, Style] = {
+    "rice_score": FRACTION, "rice_prob": FRACTION, "transplant_doy": Style(1.0, 366.0, "viridis"),
+    "n_seasons": Style(0.0, 3.0, "viridis"), "n_valid_obs": Style(0.0, 60.0, "viridis"),
+    "n_valid_in_flood_window": Style(0.0, 20.0, "viridis"),
+    # A bit field (bits 0-6): a fixed range keeps the same flags the same colour on every map.
+    "qa_flags": Style(0.0, 127.0, "viridis"),
+}
+
+PRODUCTS: tuple[Product, ...] = (Product("rice", RiceLayer, build, _layer_specs, _STYLES),)

@@ -1,0 +1,171 @@
+"""What every product plug-in is made of: the :class:`Product` record, the area a builder sees,
+and the :class:`PlannedLayer` it returns.
+
+A product is registered once, by a :class:`Product` record in its own module
+(docs/adding_a_product.md); the configuration union, the product names, the builders, the layer
+registry and the quicklook styles are derived from those records. Builders are pure graph
+building: they return lazy arrays and compute nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ... import masks
+from ...io.layers import LayerSpec
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ...quicklook import Style
+    from ..config import AreaConfig
+
+__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "mask_dataset", "reduce_time", "per_time",
+           "each_date", "OPTICAL"]
+
+OPTICAL = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09",
+           "swir16", "swir22")
+
+
+@dataclass(frozen=True)
+class PlannedLayer:
+    """One output file to be: its name, what it is, and its lazy ``(y, x)`` pixels."""
+
+    area: str
+    stem: str
+    """File name without extension, e.g. ``ndvi_20230531``."""
+    spec: LayerSpec
+    data: xr.DataArray
+    start: pd.Timestamp
+    end: pd.Timestamp
+    reduce: str
+    properties: dict[str, Any]
+    layer_config: dict[str, Any]
+    """The layer's configuration, part of the recipe that decides whether a re-run recomputes it."""
+    side: dict[str, Any] = field(default_factory=dict)
+    """Lazy 0-d values computed in the same pass and written to tags and STAC (thresholds, flags)."""
+
+
+@dataclass
+class AreaContext:
+    """What a builder may use: the masked stack, the area's settings and a path resolver."""
+
+    area: AreaConfig
+    ds: xr.Dataset
+    resolve: Callable[[str], Path]
+
+    @property
+    def times(self) -> pd.DatetimeIndex:
+        """The stack's dates, UTC."""
+        return pd.to_datetime(self.ds["time"].values).tz_localize("UTC")
+
+    def scene_id(self, i: int) -> str:
+        """The id of the scene behind date ``i`` ("" when unknown)."""
+        ids = self.ds.attrs.get("scene_ids") or [""] * self.ds.sizes["time"]
+        return str(ids[i])
+
+
+#: ``build(ctx, layer_config) -> [PlannedLayer, ...]``, lazy.
+Builder = Callable[[AreaContext, Any], list[PlannedLayer]]
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product plug-in: everything agromap needs to know about one ``product:`` name.
+
+    Defined once, in the product's own module, and listed in that module's ``PRODUCTS``; the
+    registry (:mod:`agromap.pipeline.products.registry`) derives everything else from it.
+    """
+
+    name: str
+    """The value users write as ``layers: - product: <name>``."""
+    config_model: type[BaseModel]
+    """The frozen pydantic model of one layer entry; its ``product`` field is a ``Literal`` holding ``name``."""
+    build: Builder
+    """Turns the area and one validated layer entry into lazy :class:`PlannedLayer` objects."""
+    layer_specs: Callable[[], Mapping[str, LayerSpec]]
+    """The specs of every layer the product can write, by name (called once, when the layer
+    registry is first used, so that validating a configuration imports no science module)."""
+    quicklook_style: Mapping[str, Style] = field(default_factory=dict)
+    """Fixed stretch and palette of its continuous layers, by layer name or name prefix
+    (``transplant_doy`` also styles ``transplant_doy_2``); class layers are drawn from their classes."""
+    after_compute: Callable[..., Any] | None = None
+    """Optional step run after the one compute (accuracy report, area estimate)."""
+    side_values: tuple[str, ...] = ()
+    """Names of the 0-d values (thresholds, flags) its layers report in tags, STAC and the manifest."""
+
+
+def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataArray | None]:
+    """Optical bands set to NaN where the scene's own QA says invalid; lazy.
+
+    Returns the masked Dataset and the per-date valid fraction (``None`` without a QA band).
+    """
+    valid = None
+    if "scl" in ds:
+        valid = masks.scl_valid(ds["scl"], invalid_classes=area.mask.scl_invalid)
+    elif "qa_pixel" in ds:
+        valid = masks.qa_pixel_valid(ds["qa_pixel"], mask_snow=area.mask.qa_pixel_snow)
+    if valid is None:
+        return ds, None
+    out = ds.copy()
+    for name in (v for v in ds.data_vars if v in OPTICAL):
+        out[name] = masks.apply_mask(ds[name], valid)
+    return out, masks.valid_fraction(valid)
+
+
+def reduce_time(arr: xr.DataArray, how: str) -> xr.DataArray:
+    """NaN-aware reduction over ``time`` (clouds never vote); float32 stays float32."""
+    if how == "first":
+        return arr.isel(time=0)
+    if how == "last":
+        return arr.isel(time=-1)
+    stacked = arr.chunk({"time": -1}) if arr.chunks is not None else arr
+    out = getattr(stacked, how)("time", skipna=True)
+    return out.astype(np.float32) if np.issubdtype(arr.dtype, np.floating) else out
+
+
+Finish = Callable[[xr.DataArray], tuple[xr.DataArray, LayerSpec, dict[str, Any]]]
+
+
+def per_time(ctx: AreaContext, layer: Any, evidence: xr.DataArray, finish: Finish,
+             time: str | None = None) -> list[PlannedLayer]:
+    """One layer per date (``time: each``) or one reduced layer, named after the spec and dates.
+
+    Parameters
+    ----------
+    ctx : AreaContext
+        The area.
+    layer : pydantic model
+        The layer entry; its ``time`` field (``each`` or a reduction) applies unless ``time`` is given.
+    evidence : xarray.DataArray
+        Lazy ``(time, y, x)`` values.
+    finish : callable
+        ``finish(2-D array) -> (data, LayerSpec, properties)`` for each date or the reduction.
+    time : str, optional
+        Overrides ``layer.time`` (products without a ``time`` field pass ``"each"``).
+    """
+    times = ctx.times
+    config = layer.model_dump(mode="json")
+    how = time if time is not None else layer.time
+    if how == "each":
+        out = []
+        for i, t in enumerate(times):
+            data, spec, props = finish(evidence.isel(time=i))
+            out.append(PlannedLayer(ctx.area.name, f"{spec.name}_{t:%Y%m%d}", spec, data, t, t, "each",
+                                    {**props, "scene_id": ctx.scene_id(i)}, config))
+        return out
+    data, spec, props = finish(reduce_time(evidence, how))
+    stem = f"{spec.name}_{how}_{times[0]:%Y%m%d}_{times[-1]:%Y%m%d}"
+    return [PlannedLayer(ctx.area.name, stem, spec, data, times[0], times[-1], how, props, config)]
+
+
+def each_date(ctx: AreaContext, layer: Any, evidence: xr.DataArray, finish: Finish) -> list[PlannedLayer]:
+    """:func:`per_time` with one layer per date, for products whose entry has no ``time`` field."""
+    return per_time(ctx, layer, evidence, finish, time="each")

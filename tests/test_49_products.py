@@ -1,0 +1,95 @@
+"""The product registry: every product plug-in is complete, and everything derived from it agrees."""
+
+from __future__ import annotations
+
+import typing
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from agromap.errors import ConfigError
+from agromap.io.layers import BASE_SPECS, LayerSpec
+from agromap.layer_registry import LAYERS, find_layer_spec, get_layer
+from agromap.pipeline import config
+from agromap.pipeline.products import AreaContext, Product, plan_layers
+from agromap.pipeline.products.registry import config_models, get_product, product_names, products
+from agromap.quicklook import product_style, product_styles
+
+
+def _literal_values(model: type) -> set[str]:
+    return set(typing.get_args(model.model_fields["product"].annotation))
+
+
+@pytest.mark.parametrize("name", product_names())
+def test_every_product_is_complete(name):
+    """Config model, builder, layer specs and a fixed quicklook style for every continuous layer."""
+    p = products()[name]
+    assert isinstance(p, Product) and p.name == name
+    assert name in _literal_values(p.config_model), f"{p.config_model.__name__}.product does not accept {name!r}"
+    assert p.config_model in config_models()
+    assert callable(p.build)
+    specs = p.layer_specs()
+    assert specs, f"product {name!r} registers no layer spec"
+    for key, spec in specs.items():
+        assert isinstance(spec, LayerSpec) and spec.name == key
+        assert LAYERS[key] is spec or LAYERS[key] == spec  # one registry, the product's own definition
+        if spec.kind == "continuous":
+            style, source = product_style(key, spec.units)
+            assert source == "product", f"{name}: continuous layer {key!r} has no fixed quicklook style"
+    assert all(isinstance(v, str) for v in p.side_values)
+
+
+def test_config_union_and_names_are_derived():
+    assert config.PRODUCTS == product_names()
+    assert set().union(*(_literal_values(m) for m in config_models())) == set(product_names())
+    union = typing.get_args(typing.get_args(config.LayerConfig)[0])
+    assert set(union) == set(config_models())
+
+
+def test_unknown_product_is_refused_with_the_registered_names():
+    data = {"areas": [{"name": "a", "inputs": [{"kind": "landsat_c2", "path": "x"}],
+                       "layers": [{"product": "ndmi_typo"}]}]}
+    with pytest.raises(ConfigError, match="unknown product 'ndmi_typo'") as err:
+        config.parse_config(data)
+    assert all(n in str(err.value) for n in product_names())
+    with pytest.raises(ConfigError, match="unknown product 'nope'"):
+        get_product("nope")
+
+
+def test_plan_layers_never_falls_back_to_an_index():
+    """A layer whose product nobody registered is an error, not silently an optical index."""
+    ds = xr.Dataset({"red": (("time", "y", "x"), np.ones((1, 2, 2), np.float32)),
+                     "nir": (("time", "y", "x"), np.ones((1, 2, 2), np.float32))},
+                    coords={"time": [np.datetime64("2023-06-01")]})
+    area = SimpleNamespace(name="a", layers=[SimpleNamespace(product="ndmi_typo")])
+    with pytest.raises(ConfigError, match="unknown product 'ndmi_typo'"):
+        plan_layers(AreaContext(area, ds, lambda p: p))  # type: ignore[arg-type]
+
+
+def test_one_layer_registry_with_specs_defined_next_to_their_science():
+    from agromap.disaster import burn, drought, flood
+
+    for name, module in (("flood_class", flood), ("flood_likelihood", flood), ("burn_severity", burn),
+                         ("dnbr", burn), ("vci", drought)):
+        assert name not in BASE_SPECS
+        assert LAYERS[name] is module.LAYER_SPECS[name] is find_layer_spec(name) is get_layer(name)
+    assert LAYERS["flood_class"].classes is flood.FLOOD_CLASSES
+    for name, spec in LAYERS.items():
+        assert spec.name == name
+    assert find_layer_spec("no_such_layer") is None and find_layer_spec(None) is None
+    with pytest.raises(ConfigError, match="registered layers"):
+        get_layer("no_such_layer")
+    # The old import path reaches the same registry.
+    from agromap.io import layers
+
+    assert layers.LAYERS is LAYERS and layers.get_layer is get_layer
+
+
+def test_quicklook_styles_come_from_the_products():
+    styles = product_styles()
+    assert styles["vci"] == products()["vci"].quicklook_style["vci"]
+    assert styles["dnbr"] == products()["burn_severity"].quicklook_style["dnbr"]
+    assert product_style("transplant_doy_2")[0] == styles["transplant_doy"]
+    assert product_style("aqi_pm25_subindex_cpcb")[0] == styles["aqi_"]
