@@ -39,6 +39,7 @@ from .config import AreaConfig, RunConfig
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
 from . import noop, preflight
+from .fusion import fuse_tiles
 from .noop import config_hash
 from .run_id import new_run_id
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
@@ -326,7 +327,11 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
             stores.append(store_gtiff(encode(data, job.layer.spec), job.staging, job.layer.spec, lock=lock))
         sides = [(job, key, arr) for job in stale for key, arr in job.layer.side.items()]
         t1 = time.perf_counter()
-        results = execu.compute(*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides])
+        todo = [*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides]]
+        if FUSE_TILES:
+            todo, fused = fuse_tiles(todo)
+            log.debug("graph fused per output tile: %(tasks_before)d -> %(tasks_after)d tasks", fused)
+        results = execu.compute(*todo)
         elapsed = time.perf_counter() - t1
         shape = execu.shape
     n, m = len(stores), len(frac_plans)
@@ -434,6 +439,9 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                         **entry})
     return outputs, warn
 
+
+FUSE_TILES = True
+"""Run each output tile's exclusive part of the graph as one task (:mod:`agromap.pipeline.fusion`)."""
 
 PUBLISH_THREADS: int | None = None
 """Layers published at once; ``None``: one per core. 1 is the serial publication."""
