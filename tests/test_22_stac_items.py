@@ -17,7 +17,6 @@ from agromap.io.stac_read import band_asset, read_items
 from agromap.io.stac_search import load_stac
 from agromap.pipeline.config import load_config, parse_config
 from agromap.pipeline.runner import plan_area, run
-
 from s2tiles import SAMPLE, grid_bounds, make_tiles
 
 SIGNED: list[str] = []

@@ -22,7 +22,6 @@ import yaml
 from agromap.io.stac_search import load_stac, search_items
 from agromap.pipeline.config import load_config
 from agromap.pipeline.runner import run
-
 from s2tiles import SAMPLE, grid_bounds, make_tiles
 from stac_servers import Nginx, PgStacApi, Unavailable
 

@@ -26,7 +26,7 @@ from agromap.accessor import AccessorUnavailableError, _Base, _Bound
 from agromap.io.grid import attach_geobox
 from agromap.io.layers import LAYERS, LayerSpec
 from agromap.io.write import publish_cog, staging_path_for, store_gtiff
-from agromap.quicklook import PALETTES, product_style, read_display, thumbnail_asset, write_quicklook
+from agromap.quicklook import PALETTES, product_style, thumbnail_asset, write_quicklook
 from agromap.report import AQI_CAVEAT, render_report, write_report
 from agromap.testing import SceneSpec, make_geobox, make_s2_stack, make_truth, raise_if_dask_computes
 

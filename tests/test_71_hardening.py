@@ -23,10 +23,9 @@ import pytest
 import rasterio
 import yaml
 
-from conftest import write_tif
-
-from agromap.errors import DeadlineError, EXIT_CODES, UnsafeInputError
+from agromap.errors import EXIT_CODES, DeadlineError, UnsafeInputError
 from agromap.io.write import atomic_write_text, clean_stale_partials
+from conftest import write_tif
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
     """Run the console entry point in this process; (exit code, stderr)."""
-    from agromap.pipeline import cli
-
     import logging
+
+    from agromap.pipeline import cli
 
     argv, handlers = sys.argv, (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
     root = logging.getLogger()

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from .errors import ConfigError
 from .io.layers import BASE_SPECS, LayerSpec
 
-__all__ = ["LAYERS", "layer_specs", "get_layer", "find_layer_spec"]
+__all__ = ["LAYERS", "layer_specs", "get_layer", "find_layer_spec"]  # noqa: F822 (LAYERS comes from __getattr__)
 
 
 @functools.cache

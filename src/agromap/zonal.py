@@ -41,7 +41,7 @@ from odc.geo.geobox import GeoBox
 
 from .area import row_area_m2
 from .errors import AgromapError, InputError, NoOverlapError, UnknownCRSError
-from .io.grid import crs_name, geobox_of
+from .io.grid import crs_name, crs_of, geobox_of
 from .io.write import atomic_write_text
 
 if TYPE_CHECKING:
@@ -153,9 +153,9 @@ def _source(raster: _Raster, fn: Callable[[NDArray[np.float64]], NDArray[np.floa
     aff = g.affine
     ny, nx = g.shape
     extent = (aff.c, aff.f + aff.e * ny, aff.c + aff.a * nx, aff.f)
-    wkt = g.crs.to_wkt()
+    wkt = crs_of(g).to_wkt()
 
-    class _Src(RasterSource):  # type: ignore[misc]
+    class _Src(RasterSource):
         def __init__(self) -> None:
             super().__init__()
             self.set_name(name)
@@ -218,7 +218,7 @@ def _prepare(
     outside: Outside,
 ) -> tuple[gpd.GeoDataFrame, NDArray[np.bool_], NDArray[np.float64]]:
     """Reproject to the raster CRS; returns (polygons, overlaps raster?, polygon area in ha)."""
-    from pyproj import CRS, Geod
+    from pyproj import CRS
     from shapely.geometry import box
 
     gdf = read_polygons(polygons)
@@ -235,7 +235,7 @@ def _prepare(
         gdf = gdf[has_geom]
     if len(gdf) == 0:
         raise ZonalError("no polygon with a geometry to summarise.")
-    rcrs = CRS.from_wkt(raster.gbox.crs.to_wkt())
+    rcrs = CRS.from_wkt(crs_of(raster.gbox).to_wkt())
     gdf = gdf.to_crs(rcrs)  # explicit: exactextract would only warn on a CRS mismatch
     if not gdf.geometry.is_valid.all():
         gdf = gdf.set_geometry(gdf.geometry.make_valid())
@@ -254,7 +254,9 @@ def _prepare(
             "mapped area, or pass outside='keep' to report them with NaN areas."
         )
     if rcrs.is_geographic:
-        geod = Geod(a=rcrs.ellipsoid.semi_major_metre, b=rcrs.ellipsoid.semi_minor_metre)
+        geod = rcrs.get_geod()
+        if geod is None:
+            raise UnknownCRSError(f"{crs_name(raster.gbox.crs)} has no ellipsoid to measure areas on.")
         parea = np.array([abs(geod.geometry_area_perimeter(g)[0]) for g in gdf.geometry])
     else:
         unit = rcrs.axis_info[0].unit_conversion_factor if rcrs.axis_info else 1.0

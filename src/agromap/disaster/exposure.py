@@ -18,7 +18,7 @@ import math
 import numpy as np
 import xarray as xr
 
-from ..io.grid import geobox_of
+from ..io.grid import crs_of, geobox_of
 
 __all__ = ["EXPOSURE_CLASSES", "pixel_area_ha", "flood_exposure"]
 
@@ -57,7 +57,7 @@ def pixel_area_ha(like: xr.DataArray) -> xr.DataArray:
     0.01
     """
     g = geobox_of(like)
-    if g.crs.geographic:
+    if crs_of(g).geographic:
         rx = math.radians(abs(g.resolution.x))
         half = abs(g.resolution.y) / 2
         lat = np.radians(np.clip(np.stack([like.y.values - half, like.y.values + half]), -90, 90))

@@ -118,7 +118,8 @@ def clean_stale_partials(
 
 def _walk_own(root: Path) -> Iterator[Path]:
     """Hidden files under ``root``, not descending into another run's output folder (one with
-    its own lock file), whose live staging files are that run's business."""
+    its own lock file), whose live staging files are that run's business.
+    """
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = [d for d in dirnames if not (here / d / RUN_LOCK_NAME).exists()

@@ -28,8 +28,8 @@ from ..errors import InputError, MetadataError, MissingBandError
 from ..sensors import s2_l2a
 from .gdal_env import gdal_env_dict, gdal_preset
 from .remote import gdal_path, is_remote, is_url, load_signer, resolve_href
-from .trust import confine
 from .scene import Scene
+from .trust import confine
 
 __all__ = ["BandAsset", "read_items", "band_asset", "item_provenance", "items_to_scenes", "RAW_BANDS"]
 

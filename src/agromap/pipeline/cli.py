@@ -10,7 +10,7 @@ import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -94,7 +94,7 @@ def _fail(exc: AgromapError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | str) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= 2000 else text[:2000] + " ..."
 
@@ -190,10 +190,11 @@ def validate_cmd(
                                                            "with a 10 s deadline).")] = None,
 ) -> None:
     """Check a configuration and its inputs (headers, bands, grids, district files, output folder,
-    scheduler) without computing anything."""
+    scheduler) without computing anything.
+    """
     _setup_logging(False, "text")
-    from .config import load_config
     from ..io.grid import crs_name
+    from .config import load_config
     from .preflight import check_output_folder
     from .runner import plan_run
     from .scheduler import check_scheduler, probe_scheduler
@@ -275,8 +276,8 @@ def main() -> None:
         from typer._click.exceptions import ClickException, UsageError
     except ImportError:  # pragma: no cover - a typer that uses click itself
         from click.exceptions import ClickException, UsageError  # type: ignore[assignment]
-    aborts = tuple({typer.Abort, *_click_classes("Abort")})
-    exits = tuple({typer.Exit, *_click_classes("Exit")})
+    aborts: Any = tuple({typer.Abort, *_click_classes("Abort")})
+    exits: Any = tuple({typer.Exit, *_click_classes("Exit")})
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
@@ -316,7 +317,7 @@ def main() -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _click_classes(name: str) -> list[type]:
+def _click_classes(name: str) -> list[type[BaseException]]:
     """``name`` from click and from typer's copy of it, whichever exist."""
     found = []
     for module in ("click.exceptions", "typer._click.exceptions", "typer.exceptions"):

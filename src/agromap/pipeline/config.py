@@ -14,8 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
 from .products.registry import config_models, product_names
-from .schema import IsoDateTime
-from .schema import Strict
+from .schema import IsoDateTime, Strict
 
 if TYPE_CHECKING:  # the grid module loads the array stack; a configuration check does not need it
     from ..io.grid import GridSpec
@@ -55,6 +54,7 @@ class GridConfig(Strict):
         return self
 
     def spec(self, chunk: int) -> GridSpec | None:
+        """The declared grid as a :class:`GridSpec`, or ``None`` when CRS or resolution are left to the input."""
         if self.crs is None or self.resolution is None:
             return None
         from ..io.grid import GridSpec
@@ -255,7 +255,11 @@ class DistrictsConfig(Strict):
 
 
 #: One layer entry: the configuration model of whichever product plug-in its ``product`` names.
-LayerConfig = Annotated[Union[config_models()], Field(discriminator="product")]  # noqa: UP007 (a runtime tuple)
+if TYPE_CHECKING:
+    # The union is assembled at run time from the registered products, so a type checker sees any layer.
+    LayerConfig = Any
+else:
+    LayerConfig = Annotated[Union[config_models()], Field(discriminator="product")]  # noqa: UP007 (a runtime tuple)
 
 
 class DatesConfig(Strict):
@@ -329,6 +333,7 @@ class RunConfig(Strict):
         return resolve_href(path, self.base_dir)
 
     def resolve(self, path: str) -> Path:
+        """``path`` relative to the configuration file's folder (``~`` expanded; absolute paths kept)."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else (Path(self.base_dir) / p)
 

@@ -179,9 +179,8 @@ def check_districts(path: Path, id_field: str, name_field: str | None, gbox: Any
     InputError, NoOverlapError, ConfigError
         With the file, what is wrong and how to fix it.
     """
-    from shapely.geometry import box
-
     import geopandas as gpd
+    from shapely.geometry import box
 
     where = f"area {area!r}: districts"
     check_regular_file(path, "district file")

@@ -92,9 +92,8 @@ def sample_cmd(
     from odc.geo.geobox import GeoBox
 
     from ..io.grid import attach_geobox
-    from ..rice.sampling import REFERENCE_COLUMN, stratified_sample, write_geojson
-
     from ..io.read import read_header
+    from ..rice.sampling import REFERENCE_COLUMN, stratified_sample, write_geojson
 
     try:
         hdr = read_header(str(check_regular_file(class_map, "class map")))
@@ -117,6 +116,7 @@ def sample_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the rice commands (``rice-train``, ``rice-points``...) to the ``agromap`` application."""
     app.command("rice-train")(train_cmd)
     app.command("rice-points")(points_cmd)
     app.command("rice-sample")(sample_cmd)

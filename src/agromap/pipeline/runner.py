@@ -31,14 +31,23 @@ from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.stac import item_for_layer
+from ..io.write import (
+    atomic_write_text,
+    clean_stale_partials,
+    commit_cog,
+    lock_for_scheduler,
+    prepare_cog,
+    sha256_file,
+    staging_path_for,
+    store_gtiff,
+)
 from ..quicklook import write_quicklook
 from ..report import write_report
-from ..io.write import (atomic_write_text, clean_stale_partials, commit_cog, lock_for_scheduler, prepare_cog,
-                        sha256_file, staging_path_for, store_gtiff)
+from . import preflight
 from .config import AreaConfig, RunConfig
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
-from . import noop, preflight
+from . import noop
 from .fusion import fuse_tiles
 from .noop import config_hash
 from .run_id import new_run_id
@@ -64,6 +73,7 @@ class AreaPlan:
 
     @property
     def input_files(self) -> list[str]:
+        """Every file read by the area's scenes, sorted and without repeats."""
         return sorted({f for s in self.scenes for b in s.bands.values() if b.attrs.get("source")
                        for f in source_files(b.attrs["source"])})
 
@@ -80,6 +90,7 @@ class RunResult:
 
     @property
     def computed(self) -> list[dict[str, Any]]:
+        """The outputs written by this run (not reused from an earlier one)."""
         return [o for o in self.outputs if not o["reused"]]
 
 

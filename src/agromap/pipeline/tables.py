@@ -102,7 +102,6 @@ def rice_accuracy(area: AreaConfig, layer: RiceLayer, class_cog: Path, resolve: 
     ``agromap.rice.sampling`` carries lon/lat); points on map nodata are left out and counted.
     """
     from ..rice.accuracy import accuracy_report, confusion_matrix, olofsson
-    from ..rice.labels import read_labels
 
     if layer.reference_sample is None:
         return {}

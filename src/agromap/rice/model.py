@@ -19,7 +19,6 @@ import datetime as _dt
 import hashlib
 import io
 import json
-import os
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -163,6 +162,7 @@ class CVReport:
     """Why fewer folds than requested were used (empty when ``n_splits == n_splits_requested``)."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The parameters as a plain dict (stored with the model file)."""
         return asdict(self)
 
 
@@ -679,7 +679,7 @@ def predict(
         raise ConfigError(f"batch_rows must be >= 1, got {batch_rows}.")
     stack = features.transpose("feature", ...)
     data = stack.data
-    kwargs = {"batch_rows": int(batch_rows), "threshold": threshold}
+    kwargs: dict[str, Any] = {"batch_rows": int(batch_rows), "threshold": threshold}
     if is_dask_collection(data):
         if len(data.chunks[0]) > 1:
             data = data.rechunk({0: -1})

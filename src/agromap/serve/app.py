@@ -158,6 +158,7 @@ class RunLayers:
         return out
 
     def table(self, layer_id: str) -> dict[str, Any]:
+        """The per-district table of a layer as JSON rows."""
         import pandas as pd
 
         e = self.layers[layer_id]
@@ -169,6 +170,7 @@ class RunLayers:
                 "rows": json.loads(df.to_json(orient="values", double_precision=6))}
 
     def districts(self, area: str) -> dict[str, Any] | None:
+        """The district polygons of an area (GeoJSON), or ``None`` when the run has none."""
         tdir = self.run / area / "tables"
         files = sorted(tdir.glob("*_by_district.geojson")) if tdir.is_dir() and "/" not in area else []
         return json.loads(files[0].read_text()) if files else None

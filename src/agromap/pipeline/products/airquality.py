@@ -61,11 +61,12 @@ class AqiLayer(Pm25Layer):
 def _need(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
     if band not in ctx.ds:
         raise MissingBandError(f"area {ctx.area.name}: {what} needs the {band!r} band from its inputs; the area has "
-                               f"{sorted(ctx.ds.data_vars)}.")
+                               f"{sorted(map(str, ctx.ds.data_vars))}.")
     return ctx.ds[band]
 
 
 def trace_gas(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the monthly-mean Sentinel-5P column layers of one trace gas."""
     import pandas as pd
     import xarray as xr
     from ...airquality.s5p import LAYER_SPECS, S5P_PRODUCTS, monthly_mean
@@ -101,6 +102,7 @@ def _pm25(ctx: AreaContext, layer: Any) -> xr.DataArray:
 
 
 def pm25(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the satellite PM2.5 estimate layers."""
     from ...airquality.pm25 import LAYER_SPECS
 
     props = {"method": layer.method, "eta": layer.eta, "estimate": True}
@@ -108,6 +110,7 @@ def pm25(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 
 def aqi(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the PM2.5 sub-index layers of the chosen AQI standard."""
     import numpy as np
     from ...airquality.aqi import LAYER_SPECS, aqi_from_concentrations
 

@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-
 from ...errors import ConfigError, MissingBandError, NoValidDataError
 from ...io.layers import LayerSpec
 from ...quicklook import Style
@@ -110,6 +109,7 @@ def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr
 
 
 def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the flood class layers (and their evidence) from pre- and post-event SAR."""
     import pandas as pd
     from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map  # noqa: F401 (FloodParams: fields)
 
@@ -173,7 +173,7 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
                "reference_water: (e.g. JRC Global Surface Water occurrence >= 75 %) or pre-event dates")
         props["warning"] = msg  # the runner lists it in the manifest's warnings and the CLI prints it
         props["note"] = "no reference water: water is class 7 (flood status unknown), not flood"  # NOTE tag
-    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     stem = f"{event:%Y%m%d}"
     return [
         PlannedLayer(area, f"flood_class_{stem}", LAYER_SPECS["flood_class"], result["flood_class"], start, end,
@@ -197,10 +197,11 @@ def _flood_params(raw: dict[str, Any]) -> Any:
 
 
 def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the dNBR and burn severity class layers."""
     import pandas as pd
-    from ...disaster.burn import LAYER_SPECS
+
+    from ...disaster.burn import LAYER_SPECS, clear_composite, dnbr
     from ...disaster.burn import burn_severity as classes
-    from ...disaster.burn import clear_composite, dnbr
     from ...indices import nbr
 
     area = ctx.area.name
@@ -219,6 +220,7 @@ def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 
 def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the burned-paddy layers (burned area within rice fields)."""
     import pandas as pd
     from ...disaster.burn import LAYER_SPECS, clear_composite
     from ...disaster.burn import burned_paddy as classify
@@ -226,6 +228,7 @@ def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     from ...io.read import open_band
 
     area = ctx.area.name
+    rice: xr.DataArray | None
     if layer.rice_mask:
         rice = to_grid(open_band(ctx.resolve(layer.rice_mask), raw=True, name="rice_class"),
                        geobox_of(ctx.ds), resampling="nearest")
@@ -238,13 +241,14 @@ def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     post = clear_composite(_period(ctx.ds[bands], layer.post, "post", area))
     result = classify(rice, pre, post, period=(layer.pre[1], layer.post[0]))
     start, end = pd.Timestamp(layer.pre[0]).tz_localize("UTC"), pd.Timestamp(layer.post[1]).tz_localize("UTC")
-    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     return [PlannedLayer(area, f"burned_paddy_{start:%Y%m%d}_{end:%Y%m%d}", LAYER_SPECS["burned_paddy"],
                          result["burned_paddy"], start, end, "burned-paddy",
                          {"pre": list(layer.pre), "post": list(layer.post)}, layer.model_dump(mode="json"), side)]
 
 
 def vci(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the Vegetation Condition Index layers."""
     from ...disaster.drought import LAYER_SPECS
     from ...disaster.drought import vci as vci_fn
     from ...indices import compute_index

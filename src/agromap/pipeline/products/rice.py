@@ -92,7 +92,7 @@ def _rule_inputs(ctx: AreaContext, layer: Any, rule: str, where: str) -> xr.Data
     from ...rice.rules_sar import boxcar_speckle_filter
 
     if "vh" not in ds:
-        raise MissingBandError(f"{where}: the SAR rule needs a vh band; the area has {sorted(ds.data_vars)}.")
+        raise MissingBandError(f"{where}: the SAR rule needs a vh band; the area has {sorted(map(str, ds.data_vars))}.")
     out = ds.drop_vars([v for v in ("scl", "qa_pixel") if v in ds])
     if layer.speckle_filter > 1:
         for band in (b for b in ("vh", "vv") if b in ds):
@@ -192,7 +192,7 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     period = f"{start:%Y%m%d}_{end:%Y%m%d}"
     config = layer.model_dump(mode="json")
     names = ["rice_class", "rice_prob"] if layer.method in ("model", "self_trained") else [
-        "rice_class", "rice_score", *sorted(v for v in result.data_vars if str(v).startswith("transplant_doy_")),
+        "rice_class", "rice_score", *sorted(str(v) for v in result.data_vars if str(v).startswith("transplant_doy_")),
         "n_seasons", "n_valid_obs"]
     props = {"method": layer.method, "calendar": layer.calendar, "params": dict(layer.params)}
     side: dict[str, Any] = {}
