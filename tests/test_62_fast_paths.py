@@ -78,14 +78,15 @@ def test_fusion_keeps_shared_steps_and_values():
     targets = [np.zeros((64, 64)), np.zeros((64, 64))]
     stores = [da.store(a, t, lock=False, compute=False) for a, t in zip((y, z), targets)]
     total = y.sum()
-    todo, stats = fusion.fuse_tiles([*stores, total])
+    todo, stats = fusion.fuse_tiles([*stores, total, np.float32(3.5)])  # an in-memory value passes through
     assert stats["tiles"] == 16
-    (_, _, fused_total) = dask.compute(*todo, scheduler="threads")
+    (_, _, fused_total, value) = dask.compute(*todo, scheduler="threads")
+    assert value == np.float32(3.5)
     expect_y = ((np.arange(64 * 64).reshape(64, 64) + 1) * 2 - np.arange(64 * 64).mean()) ** 2
     np.testing.assert_array_equal(targets[0], expect_y)
     np.testing.assert_array_equal(targets[1], np.sqrt(expect_y) + 1)
     assert fused_total == pytest.approx(float(expect_y.sum()))
-    graph = dict(todo[0].dask)
+    graph = dict(todo[0].dask)  # type: ignore[union-attr]
     assert sum(1 for k in graph if isinstance(k, tuple) and str(k[0]).startswith("agromap-tile-")) == 16
     assert any("mean" in str(k) for k in graph)  # shared, not copied into every tile
 

@@ -66,10 +66,14 @@ def fuse_tiles(collections: Sequence[Any]) -> tuple[list[Any], dict[str, int]]:
     """
     from dask._expr import FinalizeCompute
     from dask._task_spec import Task, TaskRef
-    from dask.base import collections_to_expr, tokenize
+    from dask.base import collections_to_expr, is_dask_collection, tokenize
     from dask.delayed import Delayed
 
-    expr = FinalizeCompute(collections_to_expr(list(collections), True)).optimize()
+    # Values already in memory (a side result computed while planning) pass through as they are.
+    lazy = [i for i, c in enumerate(collections) if is_dask_collection(c)]
+    if not lazy:
+        return list(collections), {"tasks_before": 0, "tasks_after": 0, "tiles": 0}
+    expr = FinalizeCompute(collections_to_expr([collections[i] for i in lazy], True)).optimize()
     # One finalized key per collection (a one-item list when there are several collections).
     out_keys = [k[0] if isinstance(k, list) and len(k) == 1 else k for k in expr.__dask_keys__()]
     is_out = set(out_keys)
@@ -113,7 +117,10 @@ def fuse_tiles(collections: Sequence[Any]) -> tuple[list[Any], dict[str, int]]:
             new[o] = Task(o, partial(_pick, o), TaskRef(key))
     stats = {"tasks_before": len(dsk), "tasks_after": len(new),
              "tiles": sum(1 for m in groups.values() if len(m) >= 2)}
-    return [Delayed(k, new) for k in out_keys], stats
+    fused = list(collections)
+    for i, k in zip(lazy, out_keys, strict=True):
+        fused[i] = Delayed(k, new)
+    return fused, stats
 
 
 def _reverse_topological(deps: dict[Hashable, set[Hashable]],
