@@ -10,8 +10,9 @@ scheduler's memory between tasks.
 output tile, and by nothing else, runs as one task: the same functions on the same inputs, in
 one thread, the intermediates freed as soon as they are used. The results are therefore those of
 the unfused graph, bit for bit. Steps shared between tiles (a focal filter's halo, an area-wide
-threshold) or with other results (the per-date valid fractions) stay tasks of their own, and
-their results are handed to the tile tasks that need them.
+threshold) stay tasks of their own, and their results are handed to the tile tasks that need
+them; what other results need from a tile (its share of a per-date valid fraction, of a check on
+the inputs) comes out of the tile's task.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def _tile_of(key: Hashable) -> tuple[Any, ...] | None:
     return None
 
 
-def fuse_tiles(collections: Sequence[Any]) -> tuple[list[Any], dict[str, int]]:
+def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = None
+               ) -> tuple[list[Any], dict[str, int]]:
     """The collections as :class:`dask.delayed.Delayed` objects over one graph fused per output tile.
 
     Parameters
@@ -55,6 +57,9 @@ def fuse_tiles(collections: Sequence[Any]) -> tuple[list[Any], dict[str, int]]:
     collections : sequence of dask collections
         What the run computes: the ``store_gtiff`` writes of every layer, and any other lazy
         result (valid fractions, thresholds).
+    grids : sequence, optional
+        For each collection, the grid (area) its writes are on: blocks at the same index of two
+        grids are different tiles. Without it, every write is taken to be on one grid.
 
     Returns
     -------
@@ -78,6 +83,12 @@ def fuse_tiles(collections: Sequence[Any]) -> tuple[list[Any], dict[str, int]]:
     out_keys = [k[0] if isinstance(k, list) and len(k) == 1 else k for k in expr.__dask_keys__()]
     is_out = set(out_keys)
     dsk = dict(expr.__dask_graph__())
+    grid_of: dict[str, Hashable] = {}
+    for i, c in enumerate(collections):
+        if grids is not None and is_dask_collection(c):
+            for k in c.__dask_graph__():
+                if _tile_of(k) is not None:
+                    grid_of[k[0]] = grids[i]
     deps = {k: {d for d in node.dependencies if d in dsk} for k, node in dsk.items()}
     dependents: dict[Hashable, list[Hashable]] = {k: [] for k in dsk}
     for k, ds in deps.items():
@@ -90,17 +101,20 @@ def fuse_tiles(collections: Sequence[Any]) -> tuple[list[Any], dict[str, int]]:
     for k in _reverse_topological(deps, dependents):
         tile = _tile_of(k)
         if tile is not None:
-            label[k] = frozenset([("tile", tile)])
+            label[k] = frozenset([("tile", (grid_of.get(k[0]), *tile))])
         elif not dependents[k] or k in is_out:
             label[k] = frozenset([("result", k)])
         else:
             label[k] = frozenset().union(*(label[d] for d in dependents[k]))
+    # A key joins the task of the one tile that needs it; other results that need it too (a
+    # per-date valid fraction, a 0-d check on the inputs) receive it as an output of that task.
+    # A key needed by two tiles stays a task of its own. Membership by "exactly one tile" keeps
+    # each group closed: whatever lies on a path between two members needs that tile and no other.
     groups: dict[Any, set[Hashable]] = {}
     for k, lab in label.items():
-        if len(lab) == 1:
-            (what,) = lab
-            if what[0] == "tile":
-                groups.setdefault(what[1], set()).add(k)
+        tiles = [what[1] for what in lab if what[0] == "tile"]
+        if len(tiles) == 1:
+            groups.setdefault(tiles[0], set()).add(k)
     new = dict(dsk)
     token = tokenize(out_keys)
     for tile, members in groups.items():
@@ -109,7 +123,7 @@ def fuse_tiles(collections: Sequence[Any]) -> tuple[list[Any], dict[str, int]]:
         outputs = tuple(k for k in members if any(d not in members for d in dependents[k]) or k in is_out)
         external = tuple(sorted({d for k in members for d in deps[k] if d not in members}, key=str))
         sub = {k: dsk[k] for k in members}
-        key = (f"agromap-tile-{token}", *tile)
+        key = (f"agromap-tile-{token}-{tokenize(tile[0])}", *tile[1:])
         new[key] = Task(key, partial(_run_tile, sub, outputs, external), *(TaskRef(e) for e in external))
         for k in members:
             del new[k]

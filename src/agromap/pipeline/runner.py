@@ -340,7 +340,8 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
         t1 = time.perf_counter()
         todo = [*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides]]
         if FUSE_TILES:
-            todo, fused = fuse_tiles(todo)
+            grids = [j.plan.config.name for j in stale] + [None] * (len(todo) - len(stores))
+            todo, fused = fuse_tiles(todo, grids)
             log.debug("graph fused per output tile: %(tasks_before)d -> %(tasks_after)d tasks", fused)
         results = execu.compute(*todo)
         elapsed = time.perf_counter() - t1
