@@ -189,7 +189,11 @@ def unchanged_run(cfg: Any, out: Path, *, scheduler: str | None = None, wait_loc
 
     check_scheduler(scheduler or cfg.scheduler)
     wait = check_wait(wait_lock)
-    if not (out / STATE_FILE).is_file():
+    try:
+        kept = (out / STATE_FILE).is_file()
+    except OSError:  # a name too long, a folder not searchable: the full run says what is wrong
+        return None
+    if not kept:
         return None
     with output_lock(out, wait=wait):
         return unchanged_manifest(cfg, out, config_hash(cfg))
