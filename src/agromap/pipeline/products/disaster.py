@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ...errors import ConfigError, MissingBandError, NoValidDataError
 from ...io.layers import LayerSpec
 from ...quicklook import Style
-from ..schema import IsoDateTime, Period, Strict
+from ..schema import LayerDate, Period, Strict
 from .base import AreaContext, PlannedLayer, Product, each_date
 
 if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
@@ -25,7 +25,7 @@ class FloodLayer(Strict):
     """Flood extent and classes for one event from the area's Sentinel-1 (and optical) dates."""
 
     product: Literal["flood"]
-    event_date: IsoDateTime
+    event_date: LayerDate
     """The first SAR date on or after this is the post-event scene; earlier dates are pre-event."""
     change_detection: bool = True
     """Use the pre-event dates (change detection and reference water) when there are any."""
