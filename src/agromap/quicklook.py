@@ -519,15 +519,30 @@ def write_quicklook(
 
 
 def _font(size: int) -> Any:
-    """DejaVu Sans as shipped with matplotlib (it has µ and superscripts), else Pillow's default."""
+    """DejaVu Sans as shipped with matplotlib (it has µ and superscripts), else Pillow's default.
+
+    Loaded per call: a font object is not shared between the threads that publish layers.
+    """
     from PIL import ImageFont
 
+    path = _dejavu_path()
     try:
-        import matplotlib
-
-        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf"), size)
-    except (ImportError, OSError):
+        return ImageFont.truetype(path, size) if path else ImageFont.load_default()
+    except OSError:
         return ImageFont.load_default()
+
+
+@functools.cache
+def _dejavu_path() -> str | None:
+    """matplotlib's copy of DejaVu Sans, found without importing matplotlib (half a second)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("matplotlib")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+        if path.is_file():
+            return str(path)
+    return None
 
 
 def _date_label(value: str) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,10 @@ from . import preflight
 from .config import AreaConfig, RunConfig
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
+from . import noop
+from .fusion import fuse_tiles
+from .noop import config_hash
+from .run_id import new_run_id
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .scheduler import check_scheduler, open_execution, probe_scheduler
@@ -88,11 +93,6 @@ class RunResult:
     def computed(self) -> list[dict[str, Any]]:
         """The outputs written by this run (not reused from an earlier one)."""
         return [o for o in self.outputs if not o["reused"]]
-
-
-def new_run_id() -> str:
-    """A new run identifier: UTC time stamp and eight random hex digits."""
-    return f"{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
 def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
@@ -157,14 +157,6 @@ def plan_run(cfg: RunConfig) -> list[AreaPlan]:
     """Plan every area; this is what ``agromap validate`` runs (with the scheduler name checked)."""
     check_scheduler(cfg.scheduler)
     return [plan_area(cfg, area) for area in cfg.areas]
-
-
-def config_hash(cfg: RunConfig) -> str:
-    """A short hash of the validated configuration, recorded in the manifest."""
-    import hashlib
-
-    canonical = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass
@@ -245,6 +237,11 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     with output_lock(out, wait=wait_lock):
         # Holding the lock: any staging or partial file here belongs to a run that died.
         clean_stale_partials(out, include_live=True)
+        if not force and (same := noop.unchanged_manifest(cfg, out, cfg_hash)) is not None:
+            log.info("run %s: nothing changed since run %s; the output folder is left as it is", run_id,
+                     same.get("run_id"))
+            return RunResult(run_id, out, same, same["outputs"], list(same.get("warnings") or []))
+        noop.forget(out)  # this run may change the folder: the kept stamps no longer hold
         hashes = FileHashes(out)
         plans = plan_run(cfg)
         jobs = _jobs(plans, cfg, out, hashes, force)
@@ -297,6 +294,8 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             from ..mapsheet import write_mapsheets
 
             write_mapsheets(out)
+        if not empty:
+            noop.record(cfg, out, cfg_hash, plans)
     if empty:
         raise NoValidDataError(
             f"every layer of the run is nodata (all cloud or fill); see {out / 'manifest.json'}. "
@@ -349,7 +348,12 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
             stores.append(store_gtiff(encode(data, job.layer.spec), job.staging, job.layer.spec, lock=lock))
         sides = [(job, key, arr) for job in stale for key, arr in job.layer.side.items()]
         t1 = time.perf_counter()
-        results = execu.compute(*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides])
+        todo = [*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides]]
+        if FUSE_TILES:
+            grids = [j.plan.config.name for j in stale] + [None] * (len(todo) - len(stores))
+            todo, fused = fuse_tiles(todo, grids)
+            log.debug("graph fused per output tile: %(tasks_before)d -> %(tasks_after)d tasks", fused)
+        results = execu.compute(*todo)
         elapsed = time.perf_counter() - t1
         shape = execu.shape
     n, m = len(stores), len(frac_plans)
@@ -393,12 +397,15 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
 
     Whatever can fail late (a GDAL or validation error, statistics, JSON encoding) fails while
     nothing is published; the renames and small JSON writes that follow are all that remains.
+    Layers are prepared, then committed, ``PUBLISH_THREADS`` at a time: GDAL encodes, validates
+    and draws quicklooks with the GIL released, and every file is made alone, so the bytes are
+    those of a serial publication.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
-    for i, job in enumerate(jobs):
-        if not (job.stale and job.staging is not None):
-            continue
+
+    def prepare(i: int) -> None:
+        job = jobs[i]
         layer, final = job.layer, job.final
         job.prepared, info = prepare_cog(job.staging, final, layer.spec, tags=_tags(job),
                                          band_description=layer.spec.name)
@@ -419,17 +426,22 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
         data = item.to_dict(include_self_link=False, transform_hrefs=False)
         items[i] = json.dumps(data, indent=2, allow_nan=False) + "\n"
         infos[i] = info
+
+    def commit(i: int) -> None:
+        job, final = jobs[i], jobs[i].final
+        commit_cog(job.prepared, final)
+        job.prepared = None
+        write_quicklook(final, final.with_suffix(".png"), annotate=True)
+        atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
+
+    _in_parallel(prepare, [i for i, job in enumerate(jobs) if job.stale and job.staging is not None])
+    _in_parallel(commit, sorted(items))
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
     for i, job in enumerate(jobs):
         layer, final = job.layer, job.final
         if i in items:
             info = infos[i]
-            assert job.prepared is not None  # prepared above with its item
-            commit_cog(job.prepared, final)
-            job.prepared = None
-            write_quicklook(final, final.with_suffix(".png"), annotate=True)
-            atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
                      "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
@@ -448,6 +460,32 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                         "quicklook": str(final.with_suffix(".png").relative_to(out)), "recipe": job.recipe,
                         **entry})
     return outputs, warn
+
+
+FUSE_TILES = True
+"""Run each output tile's exclusive part of the graph as one task (:mod:`agromap.pipeline.fusion`)."""
+
+PUBLISH_THREADS: int | None = None
+"""Layers published at once; ``None``: one per core. 1 is the serial publication."""
+
+
+def _in_parallel(work: Any, indices: list[int]) -> None:
+    """``work(i)`` for every index on a thread pool; the first failure (in index order) is raised
+    once every started call has finished, and calls not yet started are dropped."""
+    threads = max(1, min(len(indices), PUBLISH_THREADS or os.cpu_count() or 1))
+    if threads == 1:
+        for i in indices:
+            work(i)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="agromap-publish") as pool:
+        futures = [pool.submit(work, i) for i in indices]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
 
 
 def _reused_entry(final: Path) -> dict[str, Any]:

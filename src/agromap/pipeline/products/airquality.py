@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
-import pandas as pd
-import xarray as xr
 from pydantic import Field, model_validator
 
 from ...errors import MissingBandError
@@ -15,6 +12,11 @@ from ...io.layers import LayerSpec
 from ...quicklook import AQI, Style
 from ..schema import Strict
 from .base import AreaContext, PlannedLayer, Product, each_date, per_time
+
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
 
 __all__ = ["GAS_PRODUCTS", "TraceGasLayer", "Pm25Layer", "AqiLayer", "trace_gas", "pm25", "aqi", "PRODUCTS"]
 
@@ -65,6 +67,8 @@ def _need(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
 
 def trace_gas(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the monthly-mean Sentinel-5P column layers of one trace gas."""
+    import pandas as pd
+    import xarray as xr
     from ...airquality.s5p import LAYER_SPECS, S5P_PRODUCTS, monthly_mean
 
     prod = S5P_PRODUCTS[GAS_PRODUCTS[layer.gas]]
@@ -107,6 +111,7 @@ def pm25(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 def aqi(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the PM2.5 sub-index layers of the chosen AQI standard."""
+    import numpy as np
     from ...airquality.aqi import LAYER_SPECS, aqi_from_concentrations
 
     short = layer.standard.split(":")[0]

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import xarray as xr
 
-from ... import masks
 from ...io.layers import LayerSpec
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
     from pydantic import BaseModel
 
     from ...quicklook import Style
@@ -64,6 +63,8 @@ class AreaContext:
     @property
     def times(self) -> pd.DatetimeIndex:
         """The stack's dates, UTC."""
+        import pandas as pd
+
         return pd.to_datetime(self.ds["time"].values).tz_localize("UTC")
 
     def scene_id(self, i: int) -> str:
@@ -107,6 +108,8 @@ def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataA
 
     Returns the masked Dataset and the per-date valid fraction (``None`` without a QA band).
     """
+    from ... import masks
+
     valid = None
     if "scl" in ds:
         valid = masks.scl_valid(ds["scl"], invalid_classes=area.mask.scl_invalid)
@@ -122,6 +125,8 @@ def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataA
 
 def reduce_time(arr: xr.DataArray, how: str) -> xr.DataArray:
     """NaN-aware reduction over ``time`` (clouds never vote); float32 stays float32."""
+    import numpy as np
+
     if how == "first":
         return arr.isel(time=0)
     if how == "last":
@@ -131,7 +136,7 @@ def reduce_time(arr: xr.DataArray, how: str) -> xr.DataArray:
     return out.astype(np.float32) if np.issubdtype(arr.dtype, np.floating) else out
 
 
-Finish = Callable[[xr.DataArray], tuple[xr.DataArray, LayerSpec, dict[str, Any]]]
+Finish = Callable[["xr.DataArray"], tuple["xr.DataArray", LayerSpec, dict[str, Any]]]
 
 
 def per_time(ctx: AreaContext, layer: Any, evidence: xr.DataArray, finish: Finish,

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Literal
-
-import numpy as np
-import pandas as pd
-import xarray as xr
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...errors import ConfigError, MissingBandError, NoValidDataError
-from ...io.grid import geobox_of, to_grid
 from ...io.layers import LayerSpec
-from ...io.read import open_band
 from ...quicklook import Style
 from ..schema import LayerDate, Period, Strict
 from .base import AreaContext, PlannedLayer, Product, each_date
+
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
 
 __all__ = ["FloodLayer", "BurnSeverityLayer", "BurnedPaddyLayer", "VciLayer", "flood", "burn_severity",
            "burned_paddy", "vci", "PRODUCTS"]
@@ -83,6 +82,7 @@ def _rice_masks(ctx: AreaContext, before: pd.Timestamp | None = None) -> tuple[x
     For a flood, the rice rule must not see the event: flood water over a growing crop looks
     like a new flooding-then-growth cycle, and would turn flooded rice into "managed paddy water".
     """
+    import numpy as np
     from .rice import rice_dataset
 
     layer = _rice_layer(ctx)
@@ -99,6 +99,8 @@ def _rice_masks(ctx: AreaContext, before: pd.Timestamp | None = None) -> tuple[x
 
 
 def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr.Dataset:
+    import pandas as pd
+
     sub = ds.sel(time=slice(pd.Timestamp(period[0]), pd.Timestamp(period[1])))
     if sub.sizes["time"] == 0:
         raise ConfigError(f"area {area}: {what} period {period[0]}..{period[1]} holds none of the area's dates "
@@ -108,6 +110,7 @@ def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr
 
 def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the flood class layers (and their evidence) from pre- and post-event SAR."""
+    import pandas as pd
     from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map  # noqa: F401 (FloodParams: fields)
 
     ds, area = ctx.ds, ctx.area.name
@@ -149,6 +152,9 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     if post is None and optical is None:
         raise MissingBandError(f"area {area}: a flood layer needs vv/vh or green+swir16 bands on or after the event.")
     rice, tdoy = _rice_masks(ctx, before=event) if layer.use_rice else (None, None)
+    from ...io.grid import geobox_of, to_grid
+    from ...io.read import open_band
+
     reference = None
     if layer.reference_water:
         ref = open_band(ctx.resolve(layer.reference_water), raw=True, name="reference_water")
@@ -213,6 +219,8 @@ def _flood_params(raw: dict[str, Any]) -> Any:
 
 def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the dNBR and burn severity class layers."""
+    import pandas as pd
+
     from ...disaster.burn import LAYER_SPECS, clear_composite, dnbr
     from ...disaster.burn import burn_severity as classes
     from ...indices import nbr
@@ -234,8 +242,11 @@ def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the burned-paddy layers (burned area within rice fields)."""
+    import pandas as pd
     from ...disaster.burn import LAYER_SPECS, clear_composite
     from ...disaster.burn import burned_paddy as classify
+    from ...io.grid import geobox_of, to_grid
+    from ...io.read import open_band
 
     area = ctx.area.name
     rice: xr.DataArray | None

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
-
-import xarray as xr
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...errors import MissingBandError
 from ...io.layers import BASE_SPECS, LayerSpec
 from ...quicklook import DECIBEL, SIGNED, VEGETATION, WATER, Style
 from ..schema import Strict, TimeReduce
 from .base import AreaContext, PlannedLayer, Product, per_time
+
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import xarray as xr
 
 __all__ = ["INDEX_PRODUCTS", "IndexLayer", "WaterLayer", "BackscatterLayer", "index", "water", "backscatter",
            "PRODUCTS"]
@@ -78,6 +79,7 @@ def backscatter(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 def water(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """A water mask from an optical index or a SAR band."""
+    import xarray as xr
     from ... import indices
     from ...sensors.s1 import to_db
     from ...water import WATER_CLASSES, water_mask

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import xarray as xr
 from pydantic import Field, field_validator, model_validator
 
 from ...errors import ConfigError, MissingBandError
@@ -20,6 +19,9 @@ from ...io.layers import LayerSpec
 from ...quicklook import FRACTION, Style
 from ..schema import Strict
 from .base import AreaContext, PlannedLayer, Product
+
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import xarray as xr
 
 __all__ = ["RiceLayer", "build", "rice_dataset", "PRODUCTS"]
 
