@@ -278,6 +278,7 @@ def _longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
     from .seasons import prepare_series, time_axis
 
     ds = prepare_series(optical, "optical stack")
+    assert isinstance(ds, xr.Dataset)  # a Dataset in, a Dataset out
     like = ds[[v for v in ("nir", "red") if v in ds][0]]
     ok = _valid_mask(ds, like, OpticalRiceParams(), None)
     days, _ = time_axis(ds["time"].values)
