@@ -23,7 +23,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(AGROMAP) run pipelines/demo.yaml --out $(RUNS)/demo
 
-# Rice: rules + accuracy + district table, then train the classifier and map with it.
+# Rice: rules + accuracy + district table; train a classifier (runs/models, with its cross-validation),
+# then map with the pinned sample model (pipelines/rice_model.yaml; skops files differ byte-wise on
+# every save, so a model trained here has its own sha256 to pin).
 rice: $(STAMP)
 	$(AGROMAP) run pipelines/rice.yaml --out $(RUNS)/rice
 	$(AGROMAP) rice-train pipelines/rice.yaml --area delta_optical \
@@ -79,7 +81,7 @@ check: $(STAMP)
 
 # The documentation site (mkdocs.yml, docs/) into build/site; --strict fails on a broken link.
 docs: $(STAMP)
-	$(PY) tools/config_reference.py --check
+	$(PY) tools/docs_pages.py --check
 	$(VENV)/bin/mkdocs build --strict --site-dir build/site
 
 # The STAC API server the remote-input tests query (stac-fastapi-pgstac), in its own environment:

@@ -590,7 +590,13 @@ def write_mapsheets(run_dir: str | os.PathLike[str], *, out_dir: str | os.PathLi
     mpath = run / "manifest.json"
     if not mpath.is_file():
         raise InputError(f"{run} has no manifest.json; give the output folder of a finished 'agromap run'.")
-    manifest = json.loads(mpath.read_text())
+    try:
+        manifest = json.loads(mpath.read_bytes())
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{mpath}: unreadable manifest ({str(exc).splitlines()[0]}); run 'agromap run' again on "
+                         "this folder to rewrite it.") from None
     dest = Path(out_dir) if out_dir else run / "mapsheets"
     written: list[Path] = []
     for o in manifest.get("outputs") or []:

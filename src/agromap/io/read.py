@@ -95,8 +95,8 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
     RasterTooLargeError
         More than ``max_pixels`` pixels per band.
     """
-    # Remote inputs are declared (URL in the configuration or a STAC href); local ones must be regular files.
-    path = check_local_input(gdal_path(os.fspath(path)), "raster", allow_remote=True)
+    # Remote inputs only when the run allows them (agromap.io.trust); local ones must be regular files.
+    path = check_local_input(gdal_path(os.fspath(path)), "raster")
     try:
         with rasterio.Env(**gdal_env_dict(gdal_preset())), rasterio.open(path) as src:
             width, height = src.width, src.height

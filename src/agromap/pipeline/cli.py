@@ -10,13 +10,16 @@ import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rasterio.errors import NotGeoreferencedWarning
 
 from .._version import __version__
-from ..errors import EXIT_CODES, AgromapError, RunInterrupted, RunTerminated, output_error
+from ..errors import EXIT_CODES, AgromapError, ConfigError, RunInterrupted, RunTerminated, output_error
+
+if TYPE_CHECKING:
+    from .config import RunConfig
 
 log = logging.getLogger("agromap")
 
@@ -100,6 +103,18 @@ def _one_line(exc: BaseException | str) -> str:
     return text if len(text) <= 2000 else text[:2000] + " ..."
 
 
+_ALLOW_REMOTE_HELP = ("Allow network inputs (https/s3 URLs, STAC API searches, GDAL /vsi paths), as "
+                      "allow_remote: true in the configuration does.")
+_ALLOW_OUTSIDE_HELP = ("Allow STAC asset hrefs outside the item's folder, as allow_outside_paths: true in the "
+                       "configuration does.")
+
+
+def _with_access(cfg: RunConfig, remote: bool, outside: bool) -> RunConfig:
+    """The configuration with the command line's --allow-* switches turned on (they never turn one off)."""
+    update = {k: True for k, v in (("allow_remote", remote), ("allow_outside_paths", outside)) if v}
+    return cfg.model_copy(update=update) if update else cfg
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"agromap {__version__}")
@@ -126,10 +141,14 @@ def run_cmd(
     force: Annotated[bool, typer.Option("--force", help="Recompute every layer, even up-to-date ones.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging, GDAL included.")] = False,
     log_format: Annotated[str, typer.Option(help="text or json (for batch jobs).")] = "text",
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help=_ALLOW_REMOTE_HELP)] = False,
+    allow_outside_paths: Annotated[bool, typer.Option("--allow-outside-paths", help=_ALLOW_OUTSIDE_HELP)] = False,
 ) -> None:
     """Run a pipeline: ingest, compute every stale layer once, publish COGs, STAC items and a manifest."""
     from .runner import new_run_id
 
+    if log_format not in ("text", "json"):
+        _fail(ConfigError(f"--log-format must be text or json, not {log_format!r}."))
     run_id = new_run_id()
     _setup_logging(verbose, log_format, run_id)
     from .config import load_config
@@ -138,7 +157,7 @@ def run_cmd(
     # A progress bar only for a person watching a terminal; cron and CI get plain log lines.
     progress = sys.stderr.isatty() and log_format == "text"
     try:
-        cfg = load_config(config)
+        cfg = _with_access(load_config(config), allow_remote, allow_outside_paths)
         out_dir = out or Path("runs") / cfg.name
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN reductions are expected over clouds
@@ -169,6 +188,8 @@ def validate_cmd(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also check this output folder.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Also check this scheduler (an address is contacted, "
                                                            "with a 10 s deadline).")] = None,
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help=_ALLOW_REMOTE_HELP)] = False,
+    allow_outside_paths: Annotated[bool, typer.Option("--allow-outside-paths", help=_ALLOW_OUTSIDE_HELP)] = False,
 ) -> None:
     """Check a configuration and its inputs (headers, bands, grids, district files, output folder,
     scheduler) without computing anything.
@@ -181,7 +202,7 @@ def validate_cmd(
     from .scheduler import check_scheduler, probe_scheduler
 
     try:
-        cfg = load_config(config)
+        cfg = _with_access(load_config(config), allow_remote, allow_outside_paths)
         plans = plan_run(cfg)
         sched = check_scheduler(scheduler or cfg.scheduler)
         if "://" in sched:
@@ -203,6 +224,14 @@ def show_versions_cmd() -> None:
     from .._versions import show_versions
 
     show_versions()
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of the run configuration (for editors that check and complete YAML)."""
+    from .config_schema import config_json_schema
+
+    typer.echo(json.dumps(config_json_schema(), indent=2))
 
 
 def _register_product_commands() -> None:

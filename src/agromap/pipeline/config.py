@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from ..errors import ConfigError
 from ..io.grid import GridSpec
 from .products.registry import config_models, product_names
-from .schema import IsoDateTime, Strict
+from .schema import IsoDateTime, Nodata, Strict
 
 __all__ = [
     "RunConfig",
@@ -80,7 +80,7 @@ class FilesInput(Strict):
     bands: dict[str, BandFile]
     scale: float | dict[str, float] = 1.0
     offset: float | dict[str, float] = 0.0
-    nodata: float | None | Literal["auto"] = "auto"
+    nodata: Nodata = "auto"
     raw: tuple[str, ...] = ()
     id: str | None = None
 
@@ -127,7 +127,7 @@ class FolderInput(Strict):
     pattern: str = "{date}_{band}.tif"
     scale: float = 1.0
     offset: float = 0.0
-    nodata: float | None | Literal["auto"] = "auto"
+    nodata: Nodata = "auto"
     raw: tuple[str, ...] = ()
     sar_units: Literal["db", "linear"] | None = None
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
@@ -311,6 +311,13 @@ class RunConfig(Strict):
     areas: list[AreaConfig] = Field(min_length=1)
     mapsheets: bool = False
     """Also write a PNG and PDF map sheet per decision layer (``<out>/mapsheets``)."""
+    allow_remote: bool = False
+    """Read over the network: ``https://``/``s3://`` paths, STAC API searches, remote STAC items and
+    hrefs, GDAL ``/vsi...`` paths. Off by default: a configuration or STAC item written by someone
+    else must not make this machine call out (``agromap run --allow-remote`` overrides)."""
+    allow_outside_paths: bool = False
+    """Read local STAC asset hrefs outside the item's folder (and its ``asset_root``); off by
+    default (``agromap run --allow-outside-paths`` overrides)."""
     base_dir: str = Field(".", exclude=True)
     """Directory relative input paths resolve against (the config file's folder)."""
 

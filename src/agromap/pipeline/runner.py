@@ -30,6 +30,7 @@ from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.stac import item_for_layer
+from ..io.trust import allow_inputs
 from ..io.write import (
     atomic_write_text,
     clean_stale_partials,
@@ -130,7 +131,16 @@ def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
 
 
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
-    """Open headers, build the area's lazy stack and layers; reads no pixel."""
+    """Open headers, build the area's lazy stack and layers; reads no pixel.
+
+    Remote reads and STAC hrefs outside their item's folder are refused unless the configuration
+    allows them (``allow_remote``, ``allow_outside_paths``).
+    """
+    with allow_inputs(remote=cfg.allow_remote, outside_paths=cfg.allow_outside_paths):
+        return _plan_area(cfg, area)
+
+
+def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp, area)]
     gbox = run_geobox(scenes, area.grid.spec(cfg.chunk), group_by=area.dates.group_by)
     ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk,

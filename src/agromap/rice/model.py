@@ -541,7 +541,9 @@ def load_model(path: str | Path, *, sha256: str | None = None) -> RiceModel:
     import skops.io as sio
     from sklearn.exceptions import InconsistentVersionWarning
 
-    path = Path(path)
+    from ..io.trust import check_regular_file
+
+    path = check_regular_file(path, "model file")  # a named pipe would block, /dev/zero never end
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist.")
     data = path.read_bytes()

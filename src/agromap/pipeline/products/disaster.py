@@ -15,7 +15,7 @@ from ...io.grid import geobox_of, to_grid
 from ...io.layers import LayerSpec
 from ...io.read import open_band
 from ...quicklook import Style
-from ..schema import IsoDateTime, Period, Strict
+from ..schema import LayerDate, Period, Strict
 from .base import AreaContext, PlannedLayer, Product, each_date
 
 __all__ = ["FloodLayer", "BurnSeverityLayer", "BurnedPaddyLayer", "VciLayer", "flood", "burn_severity",
@@ -26,7 +26,7 @@ class FloodLayer(Strict):
     """Flood extent and classes for one event from the area's Sentinel-1 (and optical) dates."""
 
     product: Literal["flood"]
-    event_date: IsoDateTime
+    event_date: LayerDate
     """The first SAR date on or after this is the post-event scene; earlier dates are pre-event."""
     change_detection: bool = True
     """Use the pre-event dates (change detection and reference water) when there are any."""
