@@ -129,6 +129,8 @@ def _type(prop: dict[str, Any]) -> str:
     text = names.get(str(kind), str(kind) if kind else "any")
     bounds = [f"{op} {prop[k]}" for k, op in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
                                              ("exclusiveMaximum", "<")) if k in prop]
+    if "multipleOf" in prop:
+        bounds.append(f"multiple of {prop['multipleOf']}")
     if "pattern" in prop:
         bounds.append(f"matching `{prop['pattern']}`")
     return f"{text} ({', '.join(bounds)})" if bounds else text
