@@ -157,6 +157,8 @@ class _Job:
     staging: Path | None = None
     side: dict[str, Any] = field(default_factory=dict)
     """Computed values of the layer's lazy side results (thresholds, flags)."""
+    derived: dict[str, Any] | None = None
+    """Computed values of the layer's ``derived`` reductions (for its product's after-compute step)."""
     prepared: Path | None = None
     """The validated COG waiting beside ``final`` until every layer is ready."""
 
@@ -252,7 +254,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                     job.staging.unlink(missing_ok=True)
                 if job.prepared is not None:
                     job.prepared.unlink(missing_ok=True)
-        products = _tables(cfg, plans, outputs, out)
+        products = _tables(cfg, plans, jobs, outputs, out)
         catalog = write_catalog(out, cfg.name, outputs)
         empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
         manifest = build_manifest(
@@ -292,24 +294,39 @@ def _invalidate(out: Path) -> None:
         raise output_error(exc, out / "manifest.json") from None
 
 
-def _tables(cfg: RunConfig, plans: list[AreaPlan], outputs: list[dict[str, Any]], out: Path) -> dict[str, Any]:
-    """Accuracy reports of rice maps with a reference sample, then per-district tables."""
-    from .tables import district_tables, rice_accuracy
+def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: list[dict[str, Any]],
+            out: Path) -> dict[str, Any]:
+    """The products' after-compute reports (accuracy), then per-district tables of every layer."""
+    from .products.base import Computed
+    from .products.registry import get_product
+    from .tables import district_tables
 
     accuracy: list[dict[str, Any]] = []
     estimates: dict[str, Any] = {}
-    for plan in plans:
-        area = plan.config
-        for layer in area.layers:
-            if layer.product != "rice" or not layer.reference_sample:
-                continue
-            entry = next(o for o in outputs if o["area"] == area.name
-                         and Path(o["path"]).name.startswith(f"rice_class_{layer.method}_"))
-            report = rice_accuracy(area, layer, out / entry["path"], cfg.resolve, out / area.name)
-            estimates[entry["path"]] = report.pop("_estimate")
-            accuracy.append({"area": area.name, "layer": entry["path"], **report})
+    for job, entry in zip(jobs, outputs):
+        hook = get_product(job.layer.layer_config["product"]).after_compute
+        if hook is None or not job.layer.derived:
+            continue
+        values = job.derived if job.derived is not None else _derived_from_file(job)
+        report = hook(Computed(job.layer, values, entry["path"], out / job.plan.config.name, cfg.resolve))
+        if report is not None:
+            accuracy.append({"area": job.plan.config.name, "layer": entry["path"], **report.entry})
+            if report.estimate is not None:
+                estimates[entry["path"]] = report.estimate
     tables = [t for plan in plans for t in district_tables(plan.config, outputs, out, cfg.resolve, estimates)]
     return {"accuracy": accuracy, "tables": tables}
+
+
+def _derived_from_file(job: _Job) -> dict[str, Any]:
+    """The derived reductions of a reused layer, from its published COG (nothing else is read)."""
+    import dask
+
+    from ..io.read import open_band
+
+    stored = _on_run_grid(open_band(job.final, raw=True, name=job.layer.spec.name), job.plan.geobox)
+    keys = list(job.layer.derived)
+    values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler="threads")
+    return dict(zip(keys, values))
 
 
 def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: str,
@@ -319,21 +336,27 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
     frac_plans = [p for p in plans if p.valid_fraction is not None and p.config.name in stale_areas]
     with open_execution(scheduler, progress=progress) as execu:
         stores = []
+        derived: list[tuple[_Job, str, Any]] = []
         for job in stale:
             job.final.parent.mkdir(parents=True, exist_ok=True)
             job.staging = staging_path_for(job.final, run_id)
             lock = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: files write in parallel
-            data = _on_run_grid(job.layer.data, job.plan.geobox)
-            stores.append(store_gtiff(encode(data, job.layer.spec), job.staging, job.layer.spec, lock=lock))
+            encoded = encode(_on_run_grid(job.layer.data, job.plan.geobox), job.layer.spec)
+            stores.append(store_gtiff(encoded, job.staging, job.layer.spec, lock=lock))
+            # Reductions of the same encoded graph: dask computes its chunks once for both.
+            derived.extend((job, key, fn(encoded)) for key, fn in job.layer.derived.items())
         sides = [(job, key, arr) for job in stale for key, arr in job.layer.side.items()]
         t1 = time.perf_counter()
-        results = execu.compute(*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides])
+        results = execu.compute(*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides],
+                                *[a for _, _, a in derived])
         elapsed = time.perf_counter() - t1
         shape = execu.shape
     n, m = len(stores), len(frac_plans)
     fractions = {p.config.name: [float(v) for v in np.atleast_1d(r)] for p, r in zip(frac_plans, results[n:n + m])}
-    for (job, key, _), value in zip(sides, results[n + m:]):
+    for (job, key, _), value in zip(sides, results[n + m:n + m + len(sides)]):
         job.side[key] = np.asarray(value).item()
+    for (job, key, _), value in zip(derived, results[n + m + len(sides):]):
+        job.derived = {**(job.derived or {}), key: value}
     return shape, fractions, elapsed
 
 
@@ -357,12 +380,9 @@ def _tags(job: _Job) -> dict[str, str]:
         else f"{layer.start.isoformat()}/{layer.end.isoformat()}",
         "SOURCE_PRODUCTS": str(layer.properties.get("scene_id", "")),
     }
-    if "note" in layer.properties:
-        tags["NOTE"] = str(layer.properties["note"])
+    tags.update(layer.tags)
     for key, value in job.side.items():
         tags[key.upper()] = json.dumps(value)
-    if "threshold" in layer.properties:
-        tags["THRESHOLDS"] = json.dumps({k: v for k, v in layer.properties.items() if k in ("method", "threshold")})
     return tags
 
 
@@ -386,9 +406,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
                         "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
                         "agromap:run_id": run_id, **{f"agromap:{k}": v for k, v in job.side.items()},
-                        # No-flood dates say so in STAC, never look empty (docs/science/disaster.md#flood-classes).
-                        **({"flood_detected": job.side["flood_detected"]} if "flood_detected" in job.side
-                           else {})},
+                        **{k: job.side[k] for k in layer.stac_side if k in job.side}},
             info=info,
         )
         item.add_asset("thumbnail", pystac.Asset(

@@ -1,7 +1,8 @@
 """After the compute: accuracy and area estimates, and per-district tables of every layer.
 
-These read the published COGs (small reads: reference points, zonal windows), never the
-sources, so they add no pass over the input data.
+The accuracy report works on values computed with the map in the run's one pass (the map at
+the reference points, its true class areas). The district tables read the published COGs
+window by window (exact polygon coverage), never the sources, so they add no pass over the inputs.
 """
 
 from __future__ import annotations
@@ -17,35 +18,10 @@ import rasterio
 
 from ..io.write import atomic_write_text
 from .config import AreaConfig
-from .products.rice import RiceLayer
 
-__all__ = ["rice_accuracy", "read_reference_sample", "district_tables"]
+__all__ = ["rice_accuracy", "read_reference_sample", "reference_pixels", "district_tables"]
 
 log = logging.getLogger(__name__)
-
-
-def _sample_map(cog: Path, points: Any) -> np.ndarray:
-    """Class values of ``cog`` at the points (reprojected to the map CRS first)."""
-    with rasterio.open(cog) as src:
-        pts = points.to_crs(src.crs)
-        coords = [(g.x, g.y) for g in pts.geometry]
-        values = np.array([v[0] for v in src.sample(coords)], dtype=np.int64)
-        inside = np.array([src.bounds.left <= x <= src.bounds.right and src.bounds.bottom <= y <= src.bounds.top
-                           for x, y in coords])
-    return np.where(inside, values, 255)
-
-
-def mapped_area_ha(class_cog: Path) -> list[float]:
-    """True area (ha) of classes 0 and 1 in a published class map, also on geographic grids."""
-    from odc.geo.geobox import GeoBox
-
-    from ..area import pixel_area_ha
-
-    with rasterio.open(class_cog) as src:
-        values = src.read(1)
-        gbox = GeoBox((src.height, src.width), src.transform, src.crs.to_wkt())
-    area = pixel_area_ha(gbox).values
-    return [float(area[values == v].sum()) for v in (0, 1)]
 
 
 def read_reference_sample(path: Path, field: str) -> Any:
@@ -85,6 +61,24 @@ def read_reference_sample(path: Path, field: str) -> Any:
     return points
 
 
+def reference_pixels(points: Any, gbox: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column of each reference point on ``gbox`` (reprojected to its CRS first).
+
+    Returns
+    -------
+    (inside, rows, cols)
+        Per point: whether it falls on the grid, and its row and column (0 for points off the grid).
+    """
+    pts = points.to_crs(gbox.crs.to_wkt())
+    xs = np.array([g.x for g in pts.geometry], dtype=np.float64)
+    ys = np.array([g.y for g in pts.geometry], dtype=np.float64)
+    col_f, row_f = ~gbox.affine * (xs, ys)
+    rows, cols = np.floor(np.asarray(row_f)).astype(np.int64), np.floor(np.asarray(col_f)).astype(np.int64)
+    ny, nx = (int(n) for n in gbox.shape)
+    inside = (rows >= 0) & (rows < ny) & (cols >= 0) & (cols < nx)
+    return inside, np.where(inside, rows, 0), np.where(inside, cols, 0)
+
+
 def _columns(path: Path) -> list[str]:
     import pandas as pd
 
@@ -95,33 +89,47 @@ def _columns(path: Path) -> list[str]:
     return [str(c) for c in pyogrio.read_info(path)["fields"]]
 
 
-def rice_accuracy(area: AreaConfig, layer: RiceLayer, class_cog: Path, resolve: Any, out_dir: Path) -> dict[str, Any]:
-    """Confusion matrix, accuracies and the Olofsson area estimate of a rice map.
+def rice_accuracy(area: str, method: str, points: Any, mapped: np.ndarray, mapped_area: np.ndarray,
+                  out_dir: Path, stem: str) -> tuple[dict[str, Any], Any]:
+    """Confusion matrix, accuracies and the Olofsson area estimate of a rice map; report files written.
 
-    The reference sample's points are reprojected to the map's CRS (a sample drawn by
-    ``agromap.rice.sampling`` carries lon/lat); points on map nodata are left out and counted.
+    Parameters
+    ----------
+    area, method : str
+        For the report's title.
+    points : GeoDataFrame
+        The reference sample (:func:`read_reference_sample`), ``label_class`` 0 or 1.
+    mapped : numpy.ndarray
+        The map's stored class at each point, in the sample's order (255 off the map or on nodata),
+        computed with the map in the run's one pass.
+    mapped_area : numpy.ndarray
+        True mapped area (ha) of classes 0 and 1 (:func:`agromap.area.mapped_area_ha`), same pass.
+    out_dir : Path
+        The area folder; ``accuracy_<...>.json`` and ``.md`` are written there, atomically.
+    stem : str
+        The class map's file stem (``rice_class_<method>_<dates>``).
+
+    Returns
+    -------
+    (dict, OlofssonResult)
+        The report (with ``files``, ``n_reference_points``, ``n_points_on_nodata``) and the estimate.
     """
     from ..rice.accuracy import accuracy_report, confusion_matrix, olofsson
-    from ..rice.labels import read_labels
 
-    if layer.reference_sample is None:
-        return {}
-    points = read_reference_sample(resolve(layer.reference_sample), layer.reference_field)
-    mapped = _sample_map(class_cog, points)
+    mapped = np.asarray(mapped, dtype=np.int64)
     reference = points["label_class"].to_numpy().astype(np.int64)
     keep = mapped != 255
     cm = confusion_matrix(mapped[keep], reference[keep], classes=[0, 1])
-    estimate = olofsson(cm, mapped_area_ha(class_cog), class_names=["non-rice", "rice"], class_values=[0, 1])
-    report, markdown = accuracy_report(estimate, title=f"Rice map accuracy and area, area '{area.name}' "
-                                                       f"({layer.method} rule)")
+    estimate = olofsson(cm, [float(v) for v in np.asarray(mapped_area)], class_names=["non-rice", "rice"],
+                        class_values=[0, 1])
+    report, markdown = accuracy_report(estimate, title=f"Rice map accuracy and area, area '{area}' ({method} rule)")
     report["n_reference_points"] = int(len(points))
     report["n_points_on_nodata"] = int((~keep).sum())
-    stem = class_cog.stem.replace("rice_class", "accuracy")
+    stem = stem.replace("rice_class", "accuracy")
     atomic_write_text(out_dir / f"{stem}.json", json.dumps(report, indent=2, default=float))
     atomic_write_text(out_dir / f"{stem}.md", markdown)
     report["files"] = [f"{stem}.json", f"{stem}.md"]
-    report["_estimate"] = estimate
-    return report
+    return report, estimate
 
 
 def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, resolve: Any,

@@ -117,7 +117,8 @@ def aqi(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
                                          require_min_pollutants=False)
         for name, var in ((f"aqi_pm25_subindex_{short}", "pm25_subindex"), (f"aqi_category_{short}", "category")):
             out.append(PlannedLayer(ctx.area.name, f"{name}_{t:%Y%m%d}", LAYER_SPECS[name], result[var], t, t,
-                                    "aqi-" + layer.standard, {**props, "scene_id": ctx.scene_id(i)}, config))
+                                    "aqi-" + layer.standard, {**props, "scene_id": ctx.scene_id(i)}, config,
+                                    tags={"NOTE": props["note"]}))
     return out
 
 

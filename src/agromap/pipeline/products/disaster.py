@@ -168,11 +168,13 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         props["note"] = "no reference water: water is class 7 (flood status unknown), not flood"  # NOTE tag
     side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
     stem = f"{event:%Y%m%d}"
+    tags = {"NOTE": props["note"]} if "note" in props else {}
     return [
+        # No-flood dates say so in STAC, never look empty (docs/science/disaster.md#flood-classes).
         PlannedLayer(area, f"flood_class_{stem}", LAYER_SPECS["flood_class"], result["flood_class"], start, end,
-                     "flood", props, config, side),
+                     "flood", props, config, side, tags=tags, stac_side=("flood_detected",)),
         PlannedLayer(area, f"flood_likelihood_{stem}", LAYER_SPECS["flood_likelihood"], result["flood_likelihood"],
-                     start, end, "flood", {k: v for k, v in props.items() if k != "warning"}, config),
+                     start, end, "flood", {k: v for k, v in props.items() if k != "warning"}, config, tags=tags),
     ]
 
 
@@ -269,9 +271,13 @@ def _vci_specs() -> Mapping[str, LayerSpec]:
 
 PRODUCTS: tuple[Product, ...] = (
     Product("flood", FloodLayer, flood, _flood_specs,
-            {"flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue")}),
+            {"flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue")},
+            side_values=("flood_detected", "valid_fraction", "region_growing",
+                         *(f"{k}_{s}" for s in ("vv", "vh", "optical") for k in ("threshold", "threshold_method",
+                                                                                  "weight")))),
     Product("burn_severity", BurnSeverityLayer, burn_severity, _burn_specs, {"dnbr": Style(-0.5, 1.3, "burn")}),
-    Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs),
+    Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs,
+            side_values=("bais2_threshold", "bais2_threshold_method")),
     # VCI 0 (worst) to 100 (best) per cent (Kogan 1995).
     Product("vci", VciLayer, vci, _vci_specs, {"vci": Style(0.0, 100.0, "rdylgn")}),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -86,11 +87,12 @@ def water(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     sar = method in ("vh", "vv")
     evidence = _band(ctx, method, f"water_mask method {method!r}") if sar else indices.compute_index(ctx.ds, method)
 
-    def finish(ev: xr.DataArray) -> tuple[xr.DataArray, LayerSpec, dict[str, Any]]:
+    def finish(ev: xr.DataArray) -> tuple[Any, ...]:
         mask = water_mask(to_db(ev) if sar else ev, method, layer.threshold)
         spec = dataclasses.replace(BASE_SPECS["water_mask"], name=f"water_mask_{method}", classes=WATER_CLASSES,
                                    description=mask.attrs["long_name"])
-        return mask, spec, {"method": method, "threshold": mask.attrs["threshold"]}
+        used = {"method": method, "threshold": mask.attrs["threshold"]}
+        return mask, spec, used, {"THRESHOLDS": json.dumps(used)}
 
     return per_time(ctx, layer, evidence, finish)
 
