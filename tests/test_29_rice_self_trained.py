@@ -16,12 +16,12 @@ from agromap.rice.rules_sar import SarRiceParams
 from agromap.rice.self_trained import (
     COUNT_NAMES,
     SelfTrainSpec,
-    TooFewConfidentPixelsError,
     _allocate,
     _select_block,
     self_trained_rice_map,
     training_counts,
 )
+from agromap.errors import TooFewConfidentPixelsError
 from agromap.testing import SceneSpec, count_computes, make_s1_stack, make_s2_stack, make_truth, raise_if_dask_computes
 
 SPEC = SceneSpec(shape=(96, 96), chunk=48, seed=3, n_seasons=2)

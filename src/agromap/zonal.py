@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 from odc.geo.geobox import GeoBox
 
 from .area import row_area_m2
-from .errors import AgromapError, InputError, NoOverlapError, UnknownCRSError
+from .errors import InputError, NoOverlapError, UnknownCRSError, ZonalError
 from .io.grid import crs_name, geobox_of
 from .io.write import atomic_write_text
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     from .rice.accuracy import OlofssonResult
 
-__all__ = ["ZonalError", "class_area_by_polygon", "zonal_stats", "write_table", "round_table", "read_polygons", "STATS"]
+__all__ = [ "class_area_by_polygon", "zonal_stats", "write_table", "round_table", "read_polygons", "STATS"]
 
 #: Statistics :func:`zonal_stats` accepts (exactextract operation names).
 STATS: frozenset[str] = frozenset(
@@ -58,12 +58,6 @@ STATS: frozenset[str] = frozenset(
 Outside = Literal["raise", "keep"]
 log = logging.getLogger(__name__)
 _FID = "__agromap_fid"  # exactextract 0.3 overwrites a column named "id" with the row index
-
-
-class ZonalError(AgromapError, ValueError):
-    """Polygons or options that cannot give a zonal table (missing id field, duplicate ids...)."""
-
-    exit_code = 3
 
 
 # --------------------------------------------------------------------------------------------

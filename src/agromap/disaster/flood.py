@@ -51,7 +51,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from ..errors import ConfigError, InputError, SarUnitsError
+from ..errors import ConfigError, OrbitMismatchError, SarUnitsError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
 from .sar_prep import _db, minimum_mapping_unit, pixel_size_m, prepare_sar, slope_degrees, speckle_filter
@@ -60,7 +60,7 @@ from .sar_water import (_sigmoid, _ufunc, flooded_vegetation, grow_water, member
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
 
 __all__ = [
-    "FloodParams", "FLOOD_CLASSES", "LAYER_SPECS", "OrbitMismatchError", "SarUnitsError", "flood_map",
+    "FloodParams", "FLOOD_CLASSES", "LAYER_SPECS", "SarUnitsError", "flood_map",
     "prepare_sar", "speckle_filter", "sar_water_likelihood", "change_likelihood",
     "optical_water_likelihood", "reference_water", "managed_paddy_water", "minimum_mapping_unit",
     "slope_degrees", "pixel_size_m",
@@ -89,10 +89,6 @@ LAYER_SPECS: dict[str, LayerSpec] = {
                                      "Consecutive flooded observations times revisit, in days",
                                      overview_resampling="nearest"),
 }
-
-
-class OrbitMismatchError(InputError, ValueError):
-    """Pre- and post-event SAR scenes come from different relative orbits or pass directions."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ all-NaN) run inside the graph and raise at compute.
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
@@ -17,6 +16,7 @@ import xarray as xr
 from scipy import ndimage
 
 from ..errors import ConfigError
+from ..area import pixel_size_m as area_pixel_size_m
 from ..io.grid import geobox_of
 from ..sensors.s1 import as_linear_power
 from .sar_water import _overlap
@@ -28,15 +28,12 @@ __all__ = ["pixel_size_m", "prepare_sar", "speckle_filter", "minimum_mapping_uni
 
 
 def pixel_size_m(arr: xr.DataArray | xr.Dataset) -> tuple[float, float]:
-    """(dy, dx) pixel size in metres; geographic grids use the scene-centre latitude (approximate)."""
+    """(dy, dx) pixel size in metres (:func:`agromap.area.pixel_size_m`); geographic grids use the
+    scene-centre latitude (approximate)."""
     g = geobox_of(arr)
-    ry, rx = abs(g.resolution.y), abs(g.resolution.x)
-    if g.crs.geographic:
-        lat = math.radians((g.boundingbox.bottom + g.boundingbox.top) / 2)
-        return ry * 110_574.0, rx * 111_320.0 * math.cos(lat)
-    if "metre" not in str(g.crs.units[0]):
+    if not g.crs.geographic and "metre" not in str(g.crs.units[0]):
         raise ConfigError(f"grid units are {g.crs.units}, not metres; reproject to a metric CRS (e.g. UTM).")
-    return ry, rx
+    return area_pixel_size_m(g)
 
 
 # ---- input checks that run inside the graph --------------------------------------------------

@@ -37,7 +37,8 @@ def read_reference_sample(path: Path, field: str) -> Any:
         Missing file or column (with a hint when the sample has ``reference_class``, the column
         name older samples used), points without a class, or classes other than 0 and 1.
     """
-    from ..rice.labels import LabelError, read_labels
+    from ..rice.labels import read_labels
+    from ..errors import LabelError
 
     path = Path(path)
     if not path.is_file():

@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from ...errors import MissingBandError
 from ...io.layers import LayerSpec
-from ...quicklook import AQI, Style
+from ...styles import AQI, Style
 from ..schema import Strict
 from .base import AreaContext, PlannedLayer, Product, each_date, per_time
 

@@ -24,7 +24,7 @@ from ...io.layers import LayerSpec
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ...quicklook import Style
+    from ...styles import Style
     from ..config import AreaConfig
 
 __all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Computed", "Report", "AfterCompute",

@@ -14,7 +14,7 @@ from ...errors import ConfigError, MissingBandError, NoValidDataError
 from ...io.grid import geobox_of, to_grid
 from ...io.layers import LayerSpec
 from ...io.read import open_band
-from ...quicklook import Style
+from ...styles import Style
 from ..schema import IsoDateTime, Period, Strict
 from .base import AreaContext, PlannedLayer, Product, each_date
 

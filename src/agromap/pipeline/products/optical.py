@@ -11,7 +11,7 @@ import xarray as xr
 
 from ...errors import MissingBandError
 from ...io.layers import BASE_SPECS, LayerSpec
-from ...quicklook import DECIBEL, SIGNED, VEGETATION, WATER, Style
+from ...styles import DECIBEL, SIGNED, VEGETATION, WATER, Style
 from ..schema import Strict, TimeReduce
 from .base import AreaContext, PlannedLayer, Product, per_time
 

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from ...errors import ConfigError, MissingBandError
 from ...io.grid import geobox_of
 from ...io.layers import LayerSpec
-from ...quicklook import FRACTION, Style
+from ...styles import FRACTION, Style
 from ..schema import Strict
 from .base import AreaContext, Computed, PlannedLayer, Product, Report
 
