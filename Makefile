@@ -53,7 +53,8 @@ soak: $(STAMP)
 	$(PY) -m bench.faults --kills 20 --terms 20 --concurrent 20 --runs 200
 
 # Accuracy of every rice method on the hard synthetic scenes against the one-line baselines, one
-# table, JSON in bench/results/ (docs/scenes.md; ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=...).
+# table, JSON in bench/results/ (docs/scenes.md; ACCURACY_SEEDS=0,1,2 for mean and worst seed,
+# ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=...).
 accuracy: $(STAMP)
 	$(PY) -m agromap.scenes.evaluate
 

@@ -1,0 +1,69 @@
+"""The accuracy benchmark over several seeds: mean, worst seed, targets per seed, per-cover rates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agromap.scenes.evaluate import format_table, main, run_benchmark, summarize
+from agromap.scenes.evaluate import _targets as targets_of
+
+
+def _row(scene, method, seed, oa, **kw):
+    return {"scene": scene, "method": method, "seed": seed, "oa": oa, "rice_f1": oa, "nodata": 0.0,
+            "fp_rate": {"lotus": 1 - oa}, "fn_rate": {"rice": 0.1}, **kw}
+
+
+def test_summary_gives_mean_and_worst_seed_and_targets_hold_on_every_seed():
+    rows = []
+    for seed, (rule, ob, sb) in enumerate([(0.95, 0.90, 0.80), (0.89, 0.91, 0.80), (0.93, 0.85, 0.95)]):
+        rows += [_row("wetland_confusion", "optical_rule", seed, rule, transplant_mae_days=5.0 + seed),
+                 _row("wetland_confusion", "optical_baseline", seed, ob),
+                 _row("wetland_confusion", "sar_baseline", seed, sb)]
+    rows.append({"scene": "wetland_confusion", "method": "self_trained_sar", "seed": 0, "refused": "X: too few"})
+    summ = {r["method"]: r for r in summarize(rows)}
+    rule = summ["optical_rule"]
+    assert rule["oa_mean"] == pytest.approx((0.95 + 0.89 + 0.93) / 3)
+    assert rule["oa_worst"] == 0.89 and rule["worst_seed"] == 1 and rule["seeds"] == [0, 1, 2]
+    assert rule["transplant_mae_days"] == pytest.approx(6.0) and rule["transplant_mae_worst"] == 7.0
+    assert rule["fp_rate"]["lotus"] == pytest.approx(1 - rule["oa_mean"])
+    assert "oa_mean" not in summ["self_trained_sar"] and "1 of 1 seeds" in summ["self_trained_sar"]["refused"]
+    t = {(x["method"], x["target"]): x for x in targets_of(rows)}
+    # Beaten by the optical baseline on seed 1 and by the SAR baseline on seed 2: 1 of 3 seeds.
+    base = t[("optical_rule", "beats both baselines")]
+    assert base["seeds_met"] == 1 and base["seeds"] == 3 and not base["met"]
+    oa = t[("optical_rule", "OA >= 0.92")]
+    assert oa["seeds_met"] == 2 and not oa["met"] and oa["oa_worst"] == 0.89
+    assert not t[("self_trained_sar", "OA >= 0.95")]["met"]  # a refused seed misses its targets
+    table = format_table({"rows": rows, "targets": targets_of(rows), "settings": {"seeds": [0, 1, 2]}})
+    assert "MISSED (beats both baselines, 1/3 seeds)" in table and "REFUSED" in table
+    assert "lotus" in table and "miss rice" in table
+
+
+def test_benchmark_runs_two_seeds_with_all_self_trained_rules(tmp_path, capsys):
+    res = run_benchmark(["monsoon_sparse_optical"], size=40, seeds=[0, 1], n_labels=10, n_trees=10,
+                        only=["optical_rule", "self_trained_optical", "self_trained_sar", "self_trained_both"])
+    assert {r["seed"] for r in res["rows"]} == {0, 1} and res["settings"]["seeds"] == [0, 1]
+    errors = [r["error"] for r in res["rows"] if "error" in r]
+    assert not errors, errors
+    by = {r["method"]: r for r in res["summary"]}
+    assert set(by) == {"optical_rule", "self_trained_optical", "self_trained_sar", "self_trained_both",
+                       "optical_baseline", "sar_baseline"}
+    assert by["optical_rule"]["seeds"] == [0, 1] and by["optical_rule"]["transplant_matched"] is not None
+    assert set(by["optical_rule"]["fn_rate"]) <= {"rice", "rice_direct_seeded"}
+    # Every self-trained map reads both sensors (the scene has both), whatever rule labels it.
+    for m in ("self_trained_optical", "self_trained_sar", "self_trained_both"):
+        for r in (r for r in res["rows"] if r["method"] == m and "oa" in r):
+            assert r["feature_sensors"] == "S2+S1", (m, r.get("feature_sensors"))
+    assert all(t["seeds"] == 2 for t in res["targets"])
+    # The CLI: a bad seed list is a usage error (exit 2), a good one writes the JSON.
+    with pytest.raises(SystemExit) as e:
+        main(["--seeds", "a,b"])
+    assert e.value.code == 2
+    rc = main(["--size", "32", "--seeds", "3", "--scenes", "clean_delta", "--only", "optical_rule",
+               "--out", str(tmp_path)])
+    assert rc == 0
+    saved = json.loads(next(tmp_path.glob("accuracy-*.json")).read_text())
+    assert saved["settings"]["seeds"] == [3] and {r["seed"] for r in saved["rows"]} == {3}
+    assert "mean over 1 seed(s) [3]" in capsys.readouterr().out
