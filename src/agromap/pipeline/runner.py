@@ -57,6 +57,8 @@ class AreaPlan:
     dataset: xr.Dataset
     valid_fraction: xr.DataArray | None
     layers: list[PlannedLayer]
+    districts: Any = None
+    """The area's district polygons prepared on its grid (:class:`agromap.zonal.Districts`), if any."""
 
     @property
     def input_files(self) -> list[str]:
@@ -126,10 +128,31 @@ def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
                       group_by=area.dates.group_by, mosaic=area.dates.mosaic)
     masked, valid_fraction = mask_dataset(ds, area)
     layers = plan_layers(AreaContext(area, masked, cfg.resolve))
+    districts = None
     if area.districts is not None:  # found now, not after the compute with layers published
         d = area.districts
         preflight.check_districts(cfg.resolve(d.path), d.id_field, d.name_field, gbox, area.name)
-    return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers)
+        districts, layers = _with_district_areas(cfg.resolve(d.path), d, gbox, layers)
+    return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers, districts)
+
+
+def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
+                         layers: list[PlannedLayer]) -> tuple[Any, list[PlannedLayer]]:
+    """Every class layer also yields its class areas per district, computed with it (no read-back)."""
+    import dataclasses
+    import functools
+
+    from ..zonal import class_area_sums, prepare_districts
+
+    districts = prepare_districts(path, gbox, d.id_field, name_field=d.name_field, outside="keep")
+    out = []
+    for layer in layers:
+        if layer.spec.kind == "class":
+            classes = sorted(v for v, _n, _c in layer.spec.classes)
+            areas = functools.partial(class_area_sums, districts=districts, classes=classes, nodata=layer.spec.nodata)
+            layer = dataclasses.replace(layer, derived={**layer.derived, "district_areas": areas})
+        out.append(layer)
+    return districts, out
 
 
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
@@ -303,17 +326,22 @@ def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: li
 
     accuracy: list[dict[str, Any]] = []
     estimates: dict[str, Any] = {}
+    areas: dict[str, Any] = {}
     for job, entry in zip(jobs, outputs):
-        hook = get_product(job.layer.layer_config["product"]).after_compute
-        if hook is None or not job.layer.derived:
+        if not job.layer.derived:
             continue
         values = job.derived if job.derived is not None else _derived_from_file(job)
-        report = hook(Computed(job.layer, values, entry["path"], out / job.plan.config.name, cfg.resolve))
+        if "district_areas" in values:
+            areas[entry["path"]] = values["district_areas"]
+        hook = get_product(job.layer.layer_config["product"]).after_compute
+        report = None if hook is None else hook(Computed(job.layer, values, entry["path"],
+                                                          out / job.plan.config.name, cfg.resolve))
         if report is not None:
             accuracy.append({"area": job.plan.config.name, "layer": entry["path"], **report.entry})
             if report.estimate is not None:
                 estimates[entry["path"]] = report.estimate
-    tables = [t for plan in plans for t in district_tables(plan.config, outputs, out, cfg.resolve, estimates)]
+    tables = [t for plan in plans for t in district_tables(plan.config, plan.districts, outputs, out, cfg.resolve,
+                                                           estimates, areas)]
     return {"accuracy": accuracy, "tables": tables}
 
 

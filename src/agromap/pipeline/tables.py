@@ -1,8 +1,9 @@
 """After the compute: accuracy and area estimates, and per-district tables of every layer.
 
-The accuracy report works on values computed with the map in the run's one pass (the map at
-the reference points, its true class areas). The district tables read the published COGs
-window by window (exact polygon coverage), never the sources, so they add no pass over the inputs.
+The accuracy report and the class areas per district work on values computed with each map in
+the run's one pass (the map at the reference points, its true class areas, its class areas per
+district); the statistics of continuous layers per district read the published COGs window by
+window, never the sources, so nothing adds a pass over the inputs.
 """
 
 from __future__ import annotations
@@ -133,12 +134,16 @@ def rice_accuracy(area: str, method: str, points: Any, mapped: np.ndarray, mappe
     return report, estimate
 
 
-def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, resolve: Any,
-                    estimates: dict[str, Any]) -> list[dict[str, Any]]:
-    """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/max/count otherwise."""
-    from ..zonal import class_area_by_polygon, read_polygons, write_table, zonal_stats
+def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, Any]], out: Path, resolve: Any,
+                    estimates: dict[str, Any], areas: dict[str, Any]) -> list[dict[str, Any]]:
+    """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/max/count otherwise.
 
-    if area.districts is None:
+    Class areas come from ``areas`` (output path -> :func:`agromap.zonal.class_area_sums`,
+    computed with the layer); continuous layers are summarised from their COG window by window.
+    """
+    from ..zonal import class_area_table, read_polygons, write_table, zonal_stats
+
+    if area.districts is None or districts is None:
         return []
     polygons = read_polygons(resolve(area.districts.path))
     d = area.districts
@@ -149,19 +154,15 @@ def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, 
             continue
         cog = out / entry["path"]
         with rasterio.open(cog) as src:
-            classes = sorted(int(k.split("_", 1)[1]) for k in src.tags(1) if k.startswith("CLASS_"))
-            is_class = bool(classes)
+            names = {int(k.split("_", 1)[1]): v for k, v in src.tags(1).items() if k.startswith("CLASS_")}
             scaled = src.scales[0] != 1.0 or src.dtypes[0] not in ("float32", "float64")
-        if is_class:
-            import pandas as pd
-
-            with rasterio.open(cog) as src:
-                names = {int(k.split("_", 1)[1]): v for k, v in src.tags(1).items() if k.startswith("CLASS_")}
+        classes = sorted(names)
+        if classes:
+            sums = areas[entry["path"]]
             table = None
             for value in [c for c in classes if c != 0] or classes:
                 est = estimates.get(entry["path"]) if value == 1 else None
-                df = class_area_by_polygon(cog, polygons, value, d.id_field, name_field=d.name_field,
-                                           outside="keep", estimate=est, estimate_class=value if est else None)
+                df = class_area_table(sums, districts, classes, value, estimate=est)
                 slug = re.sub(r"[^a-z0-9]+", "_", names.get(value, str(value)).lower()).strip("_")
                 keep = ["id"] + (["name"] if "name" in df else []) + ["polygon_area_ha", "covered_fraction"]
                 wide = df[keep] if table is None else df[["id"]]

@@ -230,7 +230,7 @@ def _accuracy_inputs(points: Any, gbox: Any) -> dict[str, Any]:
     return {"at_points": at_points, "mapped_area_ha": lambda stored: mapped_area_ha(stored, [0, 1])}
 
 
-def _accuracy(done: Computed) -> Report:
+def _accuracy(done: Computed) -> Report | None:
     """The rice map's accuracy report and Olofsson area estimate (docs/science/rice.md)."""
     from pathlib import Path
 
@@ -239,6 +239,8 @@ def _accuracy(done: Computed) -> Report:
     from ..tables import read_reference_sample, rice_accuracy
 
     cfg = done.layer.layer_config
+    if "at_points" not in done.values:  # a map without a reference sample
+        return None
     points = read_reference_sample(done.resolve(cfg["reference_sample"]), cfg["reference_field"])
     report, estimate = rice_accuracy(done.layer.area, cfg["method"], points, np.asarray(done.values["at_points"]),
                                      np.asarray(done.values["mapped_area_ha"]), done.area_dir, Path(done.path).stem)
