@@ -8,14 +8,14 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster flood-eval airquality bench soak accuracy test validate clean stac-server
+.PHONY: all venv demo rice disaster flood-eval airquality bench soak accuracy check docs test validate clean stac-server
 
 all: test
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,check,docs]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -23,7 +23,9 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(AGROMAP) run pipelines/demo.yaml --out $(RUNS)/demo
 
-# Rice: rules + accuracy + district table, then train the classifier and map with it.
+# Rice: rules + accuracy + district table; train a classifier (runs/models, with its cross-validation),
+# then map with the pinned sample model (pipelines/rice_model.yaml; skops files differ byte-wise on
+# every save, so a model trained here has its own sha256 to pin).
 rice: $(STAMP)
 	$(AGROMAP) run pipelines/rice.yaml --out $(RUNS)/rice
 	$(AGROMAP) rice-train pipelines/rice.yaml --area delta_optical \
@@ -67,9 +69,20 @@ validate: $(STAMP)
 # The suite, with everything it needs: the Python environment, the STAC API server's environment,
 # and the Debian packages for the browser and server tests (installed when running as root). The tests
 # run in one process per core (pytest-xdist); every test is independent of the others.
-test: $(STAMP) stac-server
+test: $(STAMP) check stac-server
 	bash tools/test-services.sh
 	$(PY) -m pytest -n auto --dist load
+
+# Lint (ruff: pyflakes, import order, numpy docstrings, complexity) and types (mypy on src/);
+# the settings are in pyproject.toml. `make test` runs it first.
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs.yml, docs/) into build/site; --strict fails on a broken link.
+docs: $(STAMP)
+	$(PY) tools/docs_pages.py --check
+	$(VENV)/bin/mkdocs build --strict --site-dir build/site
 
 # The STAC API server the remote-input tests query (stac-fastapi-pgstac), in its own environment:
 # a separate deployment with its own pins. PostgreSQL/PostGIS and nginx come from Debian
@@ -93,4 +106,4 @@ webmap-vendor:
 	cp build/npm/package/dist/images/*.png $(WEBVENDOR)/images/
 
 clean:
-	rm -rf $(VENV) $(STAC_VENV) $(RUNS) build .pytest_cache .hypothesis bench/cache
+	rm -rf $(VENV) $(STAC_VENV) $(RUNS) build .pytest_cache .hypothesis bench/cache .mypy_cache .ruff_cache

@@ -23,7 +23,6 @@ from typing import Any
 
 from .proc import emit
 
-
 #: task -> (module of this package, function); imported only when that task runs.
 TASKS: dict[str, tuple[str, str]] = {
     "agromap": ("pipeline", "agromap_run"), "decode": ("pipeline", "decode"), "naive": ("pipeline", "naive"),

@@ -57,14 +57,13 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
 
 def graph_construction(folder: str, out: str, chunk: int) -> dict[str, Any]:
     """Build (never compute) the whole run's graph for the stack in ``folder``; time each stage."""
+    import psutil
     from dask._expr import FinalizeCompute
     from dask.base import collections_to_expr
 
     from agromap.io.layers import encode
     from agromap.io.write import store_gtiff
     from agromap.pipeline.runner import plan_run
-
-    import psutil
 
     cfg = stack_config(Path(folder), chunk=chunk)
     out_dir = Path(out)

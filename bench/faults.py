@@ -2,7 +2,12 @@
 
 ``make soak`` (or ``python -m bench.faults --kills 20 --terms 20 --concurrent 20 --runs 200``)
 runs the real ``agromap`` command line on a random two-band scene and checks, after every fault,
-what a user would rely on:
+what a user would rely on. The faults are spread over the three phases of a run in turn: the
+compute (a staging file exists), the publish (a validated COG is being written or renamed into
+place) and the metadata writing (STAC items, quicklooks, tables, catalog, manifest, report). Each
+fault waits for its phase to begin, then for a random fraction of that phase's duration as
+measured on a calibration run, so the moments are random inside every phase, not only in the
+long compute. What is checked:
 
 * every file at a final path is complete: each COG is byte-identical to a reference run's, and each
   STAC item, collection and catalog parses;
@@ -60,6 +65,61 @@ def _agromap(cfg: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "agromap", "run", str(cfg), "--out", str(out), *extra]
 
 
+PHASES = ("compute", "publish", "metadata")
+
+
+def _finals(out: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every published file: a rename into place changes the inode."""
+    found = {}
+    for p in out.rglob("*"):
+        if p.is_file() and not p.name.startswith(".") and ".agromap" not in p.parts:
+            st = p.stat()
+            found[str(p.relative_to(out))] = (st.st_ino, st.st_mtime_ns)
+    return found
+
+
+def _phase(out: Path, before: dict[str, tuple[int, int]]) -> str | None:
+    """The latest phase a run writing ``out`` has reached, judged from the files alone."""
+    try:
+        now = _finals(out)
+        hidden = [p.name for p in out.rglob(".*")]
+    except OSError:  # a file renamed away while walking: look again
+        return None
+    changed = {k for k, v in now.items() if before.get(k) != v}
+    if any(not k.endswith(".tif") for k in changed):
+        return "metadata"
+    if changed or any(n.endswith(".partial") and ".tif." in n for n in hidden):
+        return "publish"
+    if any(n.endswith(".staging.tif") for n in hidden):
+        return "compute"
+    return None
+
+
+def _wait_phase(proc: subprocess.Popen, out: Path, before: dict[str, tuple[int, int]], phase: str) -> float | None:
+    """Poll until ``proc`` reaches ``phase`` (or a later one); the time it did, or None if it ended first."""
+    rank = PHASES.index(phase)
+    while proc.poll() is None:
+        now = _phase(out, before)
+        if now is not None and PHASES.index(now) >= rank:
+            return time.perf_counter()
+        time.sleep(0.002)
+    return None
+
+
+def _calibrate(cfg: Path, out: Path) -> dict[str, float]:
+    """Duration of each phase of a forced re-run into ``out`` (seconds)."""
+    before = _finals(out)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(_agromap(cfg, out, "--force"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    starts = {p: _wait_phase(proc, out, before, p) for p in PHASES}
+    proc.wait()
+    end = time.perf_counter()
+    marks = [starts[p] or end for p in PHASES] + [end]
+    durations = {p: max(marks[i + 1] - marks[i], 0.001) for i, p in enumerate(PHASES)}
+    durations["before"] = (starts["compute"] or end) - t0
+    return durations
+
+
 def _check(out: Path, ref: dict[str, str]) -> list[str]:
     """What is wrong in ``out`` right now (empty list: consistent)."""
     problems = []
@@ -81,6 +141,22 @@ def _check(out: Path, ref: dict[str, str]) -> list[str]:
         for entry in json.loads(manifest.read_bytes())["outputs"]:
             if not (out / entry["path"]).exists() or _sha(out / entry["path"]) != entry["sha256"]:
                 problems.append(f"manifest.json: stale checksum for {entry['path']}")
+    return problems
+
+
+def _sigterm_problems(returncode: int, err: str, out: Path) -> list[str]:
+    """What a SIGTERM-ed run did wrong: exit code, traceback, not one error line, files left behind."""
+    problems = []
+    if returncode not in (0, 143):
+        problems.append(f"exit {returncode}: {err.strip().splitlines()[-1:]}")
+    if "Traceback" in err:
+        problems.append("traceback on SIGTERM")
+    errors = [line for line in err.splitlines() if line.startswith("agromap: error:")]
+    if returncode == 143 and len(errors) != 1:
+        problems.append(f"SIGTERM printed {len(errors)} error lines, not one")
+    left = [p.name for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]
+    if left:
+        problems.append(f"left behind: {left}")
     return problems
 
 
@@ -108,31 +184,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reference run: {len(ref)} COGs in {full:.1f} s")
 
         out = work / "out"
+        subprocess.run(_agromap(cfg, out), check=True, capture_output=True)
+        durations = _calibrate(cfg, out)
+        print("phases of a forced re-run: " + ", ".join(f"{k} {v:.2f} s" for k, v in durations.items()))
         codes: Counter[str] = Counter()
-        for i, sig in enumerate([signal.SIGKILL] * args.kills + [signal.SIGTERM] * args.terms):
+        signals = [signal.SIGKILL] * args.kills + [signal.SIGTERM] * args.terms
+        for i, sig in enumerate(signals):
+            phase = PHASES[i % len(PHASES)]
+            before = _finals(out)
             proc = subprocess.Popen(_agromap(cfg, out, "--force"), stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, text=True)
-            time.sleep(rnd.uniform(0.0, full))
+            reached = _wait_phase(proc, out, before, phase)
+            if reached is not None:
+                time.sleep(rnd.uniform(0.0, durations[phase]))
             proc.send_signal(sig)
             _, err = proc.communicate()
-            codes[f"{signal.Signals(sig).name} -> {proc.returncode}"] += 1
+            codes[f"{signal.Signals(sig).name} in {phase} -> {proc.returncode}"] += 1
             problems = _check(out, ref)
             if sig == signal.SIGTERM:
-                if proc.returncode not in (0, 143):
-                    problems.append(f"exit {proc.returncode}: {err.strip().splitlines()[-1:]}")
-                if "Traceback" in err:
-                    problems.append("traceback on SIGTERM")
-                left = [p.name for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]
-                if left:
-                    problems.append(f"left behind: {left}")
+                problems += _sigterm_problems(proc.returncode, err, out)
             rerun = subprocess.run(_agromap(cfg, out, "--wait-lock", "30"), capture_output=True, text=True)
             if rerun.returncode != 0:
                 problems.append(f"re-run exit {rerun.returncode}: {rerun.stderr.strip().splitlines()[-1:]}")
             problems += _check(out, ref)
             if set(ref) - {str(p.relative_to(out)) for p in out.rglob("*.tif") if not p.name.startswith(".")}:
                 problems.append("re-run did not restore every COG")
-            failures += [f"fault {i} ({signal.Signals(sig).name}): {p}" for p in problems]
-        print("faults:", dict(codes), f"-> {len(failures)} problem(s)")
+            if not (out / "manifest.json").is_file():
+                problems.append("re-run left no manifest.json")
+            failures += [f"fault {i} ({signal.Signals(sig).name} in {phase}): {p}" for p in problems]
+        print("faults (signal in phase -> exit code: count):", dict(sorted(codes.items())),
+              f"-> {len(failures)} problem(s)")
 
         race = work / "race"
         procs = [subprocess.Popen(_agromap(cfg, race), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -47,7 +47,10 @@ def _graph() -> dict[str, set[str]]:
                 cands = [a.name for a in node.names]
             else:
                 continue
-            deps.update(c for c in cands if c in mods and c != mod)
+            # ``from pkg import module`` depends on the module; the package itself is imported
+            # by any import of one of its modules, so it is not a dependency of its own.
+            subs = [c for c in cands[1:] if c in mods]
+            deps.update(c for c in (subs or cands[:1]) if c in mods and c != mod)
         graph[mod] = deps
     return graph
 

@@ -27,7 +27,6 @@ from agromap.io.read import BandReader, open_band
 from agromap.io.scene import run_geobox, stack_scenes
 from agromap.sensors.s1 import to_db
 from agromap.testing import raise_if_dask_computes
-
 from conftest import write_tif
 
 S2_SAMPLE = "sentinel2_l2a_29RKH_20200219"

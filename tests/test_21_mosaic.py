@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-
 from odc.geo.geobox import GeoBox
 
 from agromap.io.loaders import load_files, load_sentinel2_l2a, load_stac_item
@@ -14,7 +13,6 @@ from agromap.io.scene import group_scenes, run_geobox, stack_scenes
 from agromap.pipeline.config import load_config
 from agromap.pipeline.runner import plan_area, run
 from agromap.testing import raise_if_dask_computes
-
 from conftest import write_tif
 from s2tiles import SAMPLE, grid_bounds, make_tiles
 

@@ -15,9 +15,9 @@ from agromap.io.loaders import load_stac_item
 from agromap.io.remote import gdal_path, load_signer, resolve_href
 from agromap.io.stac_read import band_asset, read_items
 from agromap.io.stac_search import load_stac
+from agromap.io.trust import allow_inputs
 from agromap.pipeline.config import load_config, parse_config
 from agromap.pipeline.runner import plan_area, run
-
 from s2tiles import SAMPLE, grid_bounds, make_tiles
 
 SIGNED: list[str] = []
@@ -71,7 +71,9 @@ def test_pystac_item_from_python_and_signing_hook(tmp_path):
 def test_unreachable_remote_href_is_one_clear_input_error(tmp_path):
     item = json.loads((SAMPLE / "S2A_29RKH_20200219_0_L2A.json").read_text())
     item["assets"]["red"]["href"] = "http://127.0.0.1:9/B04.tif"  # discard port: nothing listens
-    with pytest.raises(InputError, match=r"cannot be read over the network .*asset_root"):
+    with pytest.raises(InputError, match=r"remote inputs are not enabled; set allow_remote: true"):
+        load_stac_item(item, bands=("red",))  # refused before any connection: remote reads are opt-in
+    with allow_inputs(remote=True), pytest.raises(InputError, match=r"cannot be read over the network .*asset_root"):
         load_stac_item(item, bands=("red",))
 
 
@@ -133,11 +135,15 @@ def test_remote_items_are_identified_by_id_updated_and_href_never_by_bytes(tmp_p
     local = items_to_scenes([pystac.Item.from_file(str(SAMPLE / "S2A_29RKH_20200219_0_L2A.json"))], ["red"],
                             chunk=256)
     assert remote_inputs(local) == []  # local files keep their checksums
-    first = remote_inputs(items_to_scenes([item], ["red"], chunk=256))
+    with pytest.raises(InputError, match="remote inputs are not enabled"):
+        items_to_scenes([item], ["red"], chunk=256)
+    with allow_inputs(remote=True):
+        first = remote_inputs(items_to_scenes([item], ["red"], chunk=256))
     assert first == [{**first[0], "id": item.id, "updated": "2020-08-19T02:33:03Z",
                       "hrefs": ["/vsicurl/https://catalogue.example/29RKH/B04.tif"]}]
     item.properties["updated"] = "2024-01-01T00:00:00Z"  # reprocessed upstream: a new recipe
-    assert remote_inputs(items_to_scenes([item], ["red"], chunk=256)) != first
+    with allow_inputs(remote=True):
+        assert remote_inputs(items_to_scenes([item], ["red"], chunk=256)) != first
 
 
 def test_s3_unsigned_without_credentials_and_env_overrides(monkeypatch, tmp_path):

@@ -19,10 +19,11 @@ import pytest
 import rasterio
 import yaml
 
+from agromap.errors import InputError
 from agromap.io.stac_search import load_stac, search_items
+from agromap.io.trust import allow_inputs
 from agromap.pipeline.config import load_config
 from agromap.pipeline.runner import run
-
 from s2tiles import SAMPLE, grid_bounds, make_tiles
 from stac_servers import Nginx, PgStacApi, Unavailable
 
@@ -85,6 +86,13 @@ def _tif_requests(nginx: Nginx) -> list[str]:
 
 def test_search_pages_and_cloud_filter(servers):
     url = servers["api"].url
+    with pytest.raises(InputError, match="remote inputs are not enabled"):
+        search_items(url, collections=[COLLECTION], bbox=BBOX_DEG)  # network reads are opt-in
+    with allow_inputs(remote=True):
+        _search_pages_and_cloud_filter(url)
+
+
+def _search_pages_and_cloud_filter(url: str) -> None:
     every = search_items(url, collections=[COLLECTION], bbox=BBOX_DEG, datetime="2020-02-01/2020-02-29T23:59:59Z")
     assert len(every) == 6
     clear = search_items(url, collections=[COLLECTION], bbox=BBOX_DEG, datetime="2020-02-01/2020-02-29T23:59:59Z",
@@ -104,9 +112,10 @@ def test_search_pages_and_cloud_filter(servers):
 
 def test_load_stac_reads_cogs_over_http_with_range_requests(servers):
     before = len(_tif_requests(servers["nginx"]))
-    ds = load_stac(servers["api"].url, collections=[COLLECTION], bbox=BBOX_DEG,
-                   datetime="2020-02-19/2020-02-19T23:59:59Z", bands=["red", "scl"],
-                   crs="EPSG:32629", resolution=100, chunk=256)
+    with allow_inputs(remote=True):
+        ds = load_stac(servers["api"].url, collections=[COLLECTION], bbox=BBOX_DEG,
+                       datetime="2020-02-19/2020-02-19T23:59:59Z", bands=["red", "scl"],
+                       crs="EPSG:32629", resolution=100, chunk=256)
     assert ds.sizes["time"] == 1  # two tiles, two UTM zones, one date
     assert len(ds.attrs["scene_ids"][0].split("+")) == 2
     red = ds["red"].values[0]
@@ -122,7 +131,7 @@ def test_load_stac_reads_cogs_over_http_with_range_requests(servers):
 
 
 def _run_config(tmp_path: Path, api_url: str) -> Path:
-    cfg = {"version": 1, "name": "remote", "scheduler": "synchronous", "chunk": 256, "areas": [{
+    cfg = {"version": 1, "name": "remote", "scheduler": "synchronous", "chunk": 256, "allow_remote": True, "areas": [{
         "name": "district", "grid": {"crs": "EPSG:32629", "resolution": 100, "bounds": list(grid_bounds())},
         "inputs": [{"kind": "stac_search", "url": api_url, "collections": [COLLECTION],
                     "datetime": "2020-02-01/2020-02-29T23:59:59Z", "bands": ["red", "nir", "scl"],
@@ -158,7 +167,7 @@ def test_dropped_connection_mid_read_is_exit_3_and_nothing_published(servers, tm
         item["assets"][key]["href"] = f"{nginx.url}/flaky/sample/{item['assets'][key]['href'].lstrip('./')}"
     item["assets"] = {k: item["assets"][k] for k in ("red", "nir", "scl")}
     (tmp_path / "item.json").write_text(json.dumps(item))
-    cfg = {"version": 1, "name": "flaky", "scheduler": "synchronous", "chunk": 512, "areas": [{
+    cfg = {"version": 1, "name": "flaky", "scheduler": "synchronous", "chunk": 512, "allow_remote": True, "areas": [{
         "name": "tile", "inputs": [{"kind": "stac_items", "items": "item.json", "bands": ["red", "nir", "scl"]}],
         "layers": [{"product": "ndvi", "time": "each"}]}]}
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(cfg))
@@ -177,7 +186,9 @@ def test_plain_remote_file_is_identified_by_its_etag(servers):
     from agromap.pipeline.recipes import remote_inputs
 
     folder = next(p for p in servers["root"].iterdir() if p.name.startswith("S2A_29RKJ"))
-    scene = load_files({"red": f"{servers['nginx'].url}/{folder.name}/B04.tif"}, datetime="2020-02-19", scale=1e-4)
+    with allow_inputs(remote=True):
+        scene = load_files({"red": f"{servers['nginx'].url}/{folder.name}/B04.tif"}, datetime="2020-02-19",
+                           scale=1e-4)
     [entry] = remote_inputs([scene])
     [href] = entry["hrefs"]
     assert href["href"].startswith("/vsicurl/http://127.0.0.1:") and href["etag"].startswith('"')

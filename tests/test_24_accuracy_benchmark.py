@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from agromap.scenes.evaluate import format_table, main, run_benchmark, summarize
 from agromap.scenes.evaluate import _targets as targets_of
+from agromap.scenes.evaluate import format_table, main, run_benchmark, summarize
 
 
 def _row(scene, method, seed, oa, **kw):

@@ -12,7 +12,7 @@ from shapely.geometry import box
 from sklearn import metrics as skm
 
 from agromap.area import mapped_area_ha, pixel_area_ha, pixel_area_like, row_area_m2
-from agromap.errors import UnknownCRSError
+from agromap.errors import SampleDesignError, SamplingError, UnknownCRSError
 from agromap.rice.accuracy import (
     accuracy_metrics,
     accuracy_report,
@@ -21,9 +21,7 @@ from agromap.rice.accuracy import (
     olofsson,
     sample_size,
 )
-from agromap.errors import SampleDesignError
 from agromap.rice.sampling import stratified_sample, write_geojson
-from agromap.errors import SamplingError
 from agromap.testing import count_computes, make_geobox, make_raster, raise_if_dask_computes
 
 # Olofsson et al. (2014) worked example, docs/science/rice.md#accuracy-and-area-estimation.

@@ -12,11 +12,10 @@ from pyproj import Geod, Transformer
 from shapely.geometry import Polygon, box
 
 from agromap.area import row_area_m2
-from agromap.errors import NoOverlapError, UnknownCRSError
+from agromap.errors import NoOverlapError, UnknownCRSError, ZonalError
 from agromap.rice.accuracy import olofsson
 from agromap.testing import count_computes, make_raster
 from agromap.zonal import class_area_by_polygon, write_table, zonal_stats
-from agromap.errors import ZonalError
 from conftest import SAMPLES, write_tif
 
 UTM = "EPSG:32643"

@@ -28,17 +28,19 @@ from agromap.errors import (
     FeatureMismatchError,
     FoldError,
     InputError,
+    LabelCRSError,
+    LabelOverlapError,
     LazySamplesError,
     ModelChecksumError,
     ModelVersionError,
     NoOverlapError,
+    SingleClassError,
     UnknownModelFileError,
     UntrustedModelError,
 )
 from agromap.rice import model as M
 from agromap.rice.features import FeatureSpec, feature_names, sar_features, temporal_features
 from agromap.rice.labels import extract_samples, read_labels, samples_from_points
-from agromap.errors import LabelCRSError, LabelOverlapError, SingleClassError
 from agromap.testing import SceneSpec, make_s1_stack, make_s2_stack, make_truth, raise_if_dask_computes
 
 SPEC = SceneSpec(shape=(128, 128), chunk=64, seed=3)

@@ -14,6 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+
+from agromap.errors import NoValidDataError, SarUnitsError
+from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
+from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
+from agromap.sensors.s1 import as_linear_power, declared_units
+from agromap.testing import raise_if_dask_computes
 from rice_series import (
     date_error,
     one_line_optical_baseline,
@@ -22,12 +28,6 @@ from rice_series import (
     sar_points,
     scores,
 )
-
-from agromap.errors import NoValidDataError, SarUnitsError
-from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
-from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
-from agromap.sensors.s1 import as_linear_power, declared_units
-from agromap.testing import raise_if_dask_computes
 
 
 def _report(name: str, rule: dict, base: dict, by_class: dict) -> None:

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from agromap.errors import ConfigError
+from agromap.errors import ConfigError, TooFewConfidentPixelsError
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.rules_sar import SarRiceParams
 from agromap.rice.self_trained import (
@@ -21,7 +21,6 @@ from agromap.rice.self_trained import (
     self_trained_rice_map,
     training_counts,
 )
-from agromap.errors import TooFewConfidentPixelsError
 from agromap.testing import SceneSpec, count_computes, make_s1_stack, make_s2_stack, make_truth, raise_if_dask_computes
 
 SPEC = SceneSpec(shape=(96, 96), chunk=48, seed=3, n_seasons=2)

@@ -33,8 +33,8 @@ from agromap.errors import (
     ModelFileError,
     NoValidDataError,
     S5PLayoutError,
-    StationTableError,
     StationsOutsideGridError,
+    StationTableError,
     WrongUnitsError,
 )
 from agromap.io.layers import LayerSpec

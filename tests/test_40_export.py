@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -10,8 +11,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-
-import hashlib
 
 import dask
 import dask.array as da
@@ -26,7 +25,6 @@ from agromap import __version__
 from agromap.errors import ConfigError, ExportError
 from agromap.io.grid import attach_geobox
 from agromap.io.layers import LayerSpec, encode
-from agromap.layer_registry import LAYERS, get_layer
 from agromap.io.stac import COG_MEDIA_TYPE, PROCESSING_EXTENSION, item_for_layer, write_item
 from agromap.io.write import (
     CogInfo,
@@ -40,6 +38,7 @@ from agromap.io.write import (
     staging_path_for,
     store_gtiff,
 )
+from agromap.layer_registry import LAYERS, get_layer
 from agromap.testing import make_geobox, make_raster, raise_if_dask_computes
 
 SHAPE = (1300, 1100)

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import dask.array as da
 import numpy as np
-from pyproj import Geod
-from shapely.geometry import Polygon
 import pytest
 import rasterio
 import xarray as xr
 from odc.geo.geobox import GeoBox
+from pyproj import Geod
 from scipy import ndimage
+from shapely.geometry import Polygon
 from skimage.filters import threshold_otsu
 
 from agromap.disaster import exposure, flood, threshold
 from agromap.disaster.flood import FloodParams, SarUnitsError, flood_map
-from agromap.errors import OrbitMismatchError
 from agromap.disaster.threshold import SAR_VH, ThresholdParams, robust_threshold
-from agromap.errors import GridMismatchError, MissingBandError, NoValidDataError
+from agromap.errors import GridMismatchError, MissingBandError, NoValidDataError, OrbitMismatchError
 from agromap.io.grid import attach_geobox
 from agromap.layer_registry import LAYERS
 from agromap.sensors.s1 import to_db

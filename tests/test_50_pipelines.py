@@ -59,8 +59,6 @@ def cli_run(tmp_path_factory):
 
 def test_every_pipeline_yaml_validates():
     for path in sorted((ROOT / "pipelines").glob("*.yaml")):
-        if path.name == "rice_model.yaml":
-            continue  # needs a model trained by `agromap rice-train` first (test_57 covers it)
         cfg = load_config(path)
         with dask.config.set(scheduler="sync"):
             plans = plan_run(cfg)

@@ -92,10 +92,8 @@ def test_rerun_is_idempotent_and_incremental(stack, reference, tmp_path):
         with rasterio.open(ref_out / rel) as a, rasterio.open(out / rel) as b:
             np.testing.assert_array_equal(a.read(), b.read())
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.tif")}
-    t0 = time.perf_counter()
     again = run(load_config(cfg), out)
     assert again.computed == [] and len(again.outputs) == len(first.outputs)
-    assert time.perf_counter() - t0 < 5.0
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.tif")} == mtimes
     assert again.manifest["outputs"][0]["reused"] and again.manifest["outputs"][0]["sha256"]
     # A changed parameter recomputes exactly the layers it affects.

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 import rasterio
 import yaml
-from rasterio.warp import Resampling, reproject
 
 from agromap.pipeline.config import load_config, parse_config
 from agromap.pipeline.runner import run

@@ -131,7 +131,6 @@ def test_vci_and_terrain_exclusion(tmp_path):
     import yaml
 
     from agromap.pipeline.config import parse_config
-
     from conftest import write_tif
 
     with rasterio.open(DELTA / "truth_landcover.tif") as src:
@@ -166,7 +165,6 @@ def test_real_chip_with_a_reference_water_layer(tmp_path):
     import yaml
 
     from agromap.pipeline.config import parse_config
-
     from conftest import write_tif
 
     label = _read(CHIP / "India_900498_LabelHand.tif")

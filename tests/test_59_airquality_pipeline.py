@@ -15,7 +15,6 @@ import yaml
 
 from agromap.pipeline.config import load_config, parse_config
 from agromap.pipeline.runner import run
-
 from conftest import write_tif
 
 ROOT = Path(__file__).resolve().parents[1]

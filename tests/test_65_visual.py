@@ -26,9 +26,9 @@ from agromap.accessor import _Base, _Bound
 from agromap.errors import AccessorUnavailableError
 from agromap.io.grid import attach_geobox
 from agromap.io.layers import LayerSpec
-from agromap.layer_registry import LAYERS
 from agromap.io.write import publish_cog, staging_path_for, store_gtiff
-from agromap.quicklook import PALETTES, product_style, read_display, thumbnail_asset, write_quicklook
+from agromap.layer_registry import LAYERS
+from agromap.quicklook import PALETTES, product_style, thumbnail_asset, write_quicklook
 from agromap.report import AQI_CAVEAT, render_report, write_report
 from agromap.testing import SceneSpec, make_geobox, make_s2_stack, make_truth, raise_if_dask_computes
 

@@ -24,12 +24,12 @@ from PIL import Image
 from shapely.geometry import box
 
 from agromap.io.grid import attach_geobox
-from agromap.layer_registry import LAYERS
 from agromap.io.stac import item_for_layer, write_item
 from agromap.io.write import publish_cog, staging_path_for, store_gtiff
-from agromap.mapsheet import DECISION_LAYERS, key_figures, load_view, write_mapsheets
+from agromap.layer_registry import LAYERS
+from agromap.mapsheet import key_figures, load_view, write_mapsheets
 from agromap.pipeline.manifest import write_catalog
-from agromap.quicklook import display_style, find_layer_spec, write_quicklook
+from agromap.quicklook import display_style, write_quicklook
 from agromap.report import write_report
 from agromap.report_format import column_label, fmt_number
 from agromap.testing import make_geobox
@@ -67,7 +67,6 @@ def run_folder(tmp_path_factory) -> Path:
     flood[:8] = np.nan          # no observation along the top
     ndvi = (0.1 + 0.6 * j / SHAPE[1]).astype(np.float32)
     doy = np.full(SHAPE, np.nan, np.float32)
-    doy_spec = find_layer_spec("transplant_doy_2") or LAYERS["ndvi"]
     outputs = [
         _publish(out, "delta", "flood_class_20230830", LAYERS["flood_class"], flood, "2023-08-30"),
         _publish(out, "delta", "ndvi_20230830", LAYERS["ndvi"], ndvi, "2023-08-30"),

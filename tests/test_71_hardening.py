@@ -23,10 +23,9 @@ import pytest
 import rasterio
 import yaml
 
-from conftest import write_tif
-
-from agromap.errors import DeadlineError, EXIT_CODES, UnsafeInputError
+from agromap.errors import EXIT_CODES, DeadlineError, UnsafeInputError
 from agromap.io.write import atomic_write_text, clean_stale_partials
+from conftest import write_tif
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
     """Run the console entry point in this process; (exit code, stderr)."""
-    from agromap.pipeline import cli
-
     import logging
+
+    from agromap.pipeline import cli
 
     argv, handlers = sys.argv, (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
     root = logging.getLogger()
@@ -334,6 +333,98 @@ def _c_rice_model_zip_bomb(tmp: Path) -> list[object]:
             "--out", tmp / "out"]
 
 
+def _c_config_nan_scale(tmp: Path) -> list[object]:
+    cfg = _cfg(tmp)
+    data = yaml.safe_load(cfg.read_text())
+    data["areas"][0]["inputs"][0]["scale"] = float("nan")  # would turn every pixel into NaN
+    cfg.write_text(yaml.safe_dump(data))
+    return ["validate", cfg]
+
+
+def _c_config_inf_bounds(tmp: Path) -> list[object]:
+    return ["validate", _cfg(tmp, area={"grid": {"crs": "EPSG:32643", "resolution": 10,
+                                                  "bounds": [500_000, 1_999_000, float("inf"), 2_000_000]}})]
+
+
+def _c_layer_date_not_a_date(tmp: Path) -> list[object]:
+    return ["validate", _cfg(tmp, layers=[{"product": "flood", "event_date": "after the monsoon"}])]
+
+
+def _c_out_not_utf8(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp), "--out", tmp / os.fsdecode(b"out-\xe9t\xe9")]
+
+
+def _c_input_name_not_utf8(tmp: Path) -> list[object]:
+    latin = tmp / os.fsdecode(b"r\xe9d.tif")
+    latin.write_bytes(_tif(tmp, "red.tif").read_bytes())
+    cfg = tmp / "latin.yaml"
+    cfg.write_bytes(yaml.safe_dump({"version": 1, "areas": [{"name": "a", "layers": [{"product": "ndvi"}], "inputs": [
+        {"kind": "files", "datetime": "2021-01-01", "bands": {"red": str(latin), "nir": str(latin)}}]}]},
+        allow_unicode=True).encode("utf-8", "surrogateescape"))
+    return ["validate", cfg]
+
+
+def _c_log_format_unknown(tmp: Path) -> list[object]:
+    return ["run", _cfg(tmp), "--out", tmp / "out", "--log-format", "xml"]
+
+
+def _c_train_block_size_nan(tmp: Path) -> list[object]:
+    return ["rice-train", _cfg(tmp), "--area", "a", "--labels", tmp / "l.geojson", "--out", tmp / "m.skops",
+            "--block-size", "nan"]
+
+
+def _c_train_no_trees(tmp: Path) -> list[object]:
+    return ["rice-train", _cfg(tmp), "--area", "a", "--labels", tmp / "l.geojson", "--out", tmp / "m.skops",
+            "--trees", "0"]
+
+
+def _c_mapsheet_corrupt_manifest(tmp: Path) -> list[object]:
+    (tmp / "run").mkdir()
+    (tmp / "run" / "manifest.json").write_text('{"outputs": [')  # a run killed by an older version
+    return ["mapsheet", tmp / "run"]
+
+
+def _c_serve_corrupt_catalog(tmp: Path) -> list[object]:
+    (tmp / "run").mkdir()
+    (tmp / "run" / "catalog.json").write_text("{]")
+    return ["serve", tmp / "run", "--port", "0", "--no-open"]
+
+
+def _c_reference_sample_fifo(tmp: Path) -> list[object]:
+    os.mkfifo(tmp / "reference.geojson")
+    return ["validate", _cfg(tmp, layers=[{"product": "rice", "method": "optical",
+                                           "reference_sample": str(tmp / "reference.geojson")}])]
+
+
+def _c_rice_model_fifo(tmp: Path) -> list[object]:
+    os.mkfifo(tmp / "model.skops")
+    return ["validate", _cfg(tmp, layers=[{"product": "rice", "method": "model", "model": str(tmp / "model.skops")}])]
+
+
+def _c_rice_model_pin_differs(tmp: Path) -> list[object]:
+    """pipelines/rice_model.yaml pins its model's SHA-256: the same forest in a re-packed archive
+    (a valid skops file with other bytes) is refused before anything is computed."""
+    import zipfile
+
+    cfg = yaml.safe_load((ROOT / "pipelines" / "rice_model.yaml").read_text())
+    area = cfg["areas"][0]
+    shipped = (ROOT / "pipelines" / area["layers"][0]["model"]).resolve()
+    with zipfile.ZipFile(shipped) as src, zipfile.ZipFile(tmp / "rice_rf.skops", "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    area["layers"][0]["model"] = str(tmp / "rice_rf.skops")
+    area["inputs"][0]["path"] = str((ROOT / "pipelines" / area["inputs"][0]["path"]).resolve())
+    area["districts"]["path"] = str((ROOT / "pipelines" / area["districts"]["path"]).resolve())
+    (tmp / "rice_model.yaml").write_text(yaml.safe_dump(cfg))
+    return ["run", tmp / "rice_model.yaml", "--out", tmp / "out"]
+
+
+def _c_stac_search_without_allow_remote(tmp: Path) -> list[object]:
+    return ["validate", _cfg(tmp, [{"kind": "stac_search", "url": "http://127.0.0.1:9/api", "collections": ["s2"],
+                                    "datetime": "2021-01-01/2021-02-01", "bands": ["red", "nir"],
+                                    "bbox": [75.0, 18.0, 75.1, 18.1]}])]
+
+
 def _c_usage_missing_config(tmp: Path) -> list[object]:
     return ["run"]
 
@@ -382,6 +473,20 @@ CORPUS = [
     (_c_rice_sample_device, 3, "is a device"),
     (_c_rice_model_garbage, 3, "model.skops"),
     (_c_rice_model_zip_bomb, 3, "(a zip bomb?)"),
+    (_c_config_nan_scale, 2, "scale.float: Input should be a finite number"),
+    (_c_config_inf_bounds, 2, "grid.bounds.2: Input should be a finite number"),
+    (_c_layer_date_not_a_date, 2, "'after the monsoon' is not an ISO date/time"),
+    (_c_out_not_utf8, 2, "is not a UTF-8 path"),
+    (_c_input_name_not_utf8, 3, "name is not UTF-8; rename the file"),
+    (_c_log_format_unknown, 2, "--log-format must be text or json"),
+    (_c_train_block_size_nan, 2, "--block-size must be a positive number"),
+    (_c_train_no_trees, 2, "--trees must be at least 1"),
+    (_c_mapsheet_corrupt_manifest, 3, "unreadable manifest"),
+    (_c_serve_corrupt_catalog, 3, "unreadable STAC catalog"),
+    (_c_reference_sample_fifo, 3, "reference sample is a named pipe"),
+    (_c_rice_model_fifo, 3, "model file is a named pipe"),
+    (_c_rice_model_pin_differs, 3, "expected 2e17daac06347285b73bd64561ff6eb10d7508d0f0120986950cfd3bba907779"),
+    (_c_stac_search_without_allow_remote, 3, "set allow_remote: true"),
 ]
 
 
@@ -477,6 +582,9 @@ def test_output_folder_names_special_in_urls(tmp_path, capsys, folder):
             target = (doc.parent / link["href"]).resolve()
             assert target.is_file() and out.resolve() in target.parents, (doc, link)
     assert pystac.Catalog.from_dict(catalog).id == "agromap-hard"
+    from agromap.serve.app import RunLayers  # the web map reads the folder as files, not as URLs
+
+    assert [entry["name"] for entry in RunLayers(out).layers.values()] == ["ndvi_20210101"]
 
 
 def test_infinite_pixels_publish_with_finite_statistics(tmp_path, capsys):
@@ -497,8 +605,8 @@ def test_infinite_pixels_publish_with_finite_statistics(tmp_path, capsys):
 
 
 def test_item_statistics_ignore_infinity(tmp_path):
-    from agromap.layer_registry import LAYERS
     from agromap.io.stac import item_for_layer, write_item
+    from agromap.layer_registry import LAYERS
 
     spec = LAYERS["ndvi"]
     data = np.full((32, 32), 0.25, np.float32)
@@ -538,6 +646,72 @@ def test_late_failure_publishes_no_layer(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "item_for_layer", real)
     result = runner.run(cfg, out)
     assert len(result.computed) == 2
+
+
+class _Stopped(BaseException):
+    """A run stopped dead between two writes (what SIGKILL does, minus the process)."""
+
+
+def _consistent(out: Path) -> list[str]:
+    """What is wrong in a run folder: unparseable JSON, or a manifest whose checksums are stale."""
+    import hashlib
+
+    problems = [str(doc) for doc in out.rglob("*.json") if ".agromap" not in doc.parts
+                and not _parses(doc)]
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        for entry in json.loads(manifest.read_text())["outputs"]:
+            tif = out / entry["path"]
+            if not tif.exists() or hashlib.sha256(tif.read_bytes()).hexdigest() != entry["sha256"]:
+                problems.append(f"stale manifest entry {entry['path']}")
+    return problems
+
+
+def _parses(doc: Path) -> bool:
+    try:
+        json.loads(doc.read_bytes())
+    except ValueError:
+        return False
+    return True
+
+
+def test_a_run_stopped_at_any_metadata_write_leaves_a_consistent_folder(tmp_path, monkeypatch):
+    """Stop a forced re-run at each of its file writes in turn (quicklooks, items, tables, catalog,
+    collection, manifest, report): every JSON left parses, the manifest is absent
+    or matches the COGs beside it, and the next plain run restores the folder with a manifest."""
+    from agromap.io import write
+    from agromap.pipeline import runner
+    from agromap.pipeline.config import load_config
+
+    districts = _districts(tmp_path, [_square(500_100, 1_999_500, 300)])
+    cfg = load_config(_cfg(tmp_path, area={"districts": {"path": str(districts), "id_field": "code"}}))
+    out = tmp_path / "out"
+    runner.run(cfg, out)
+    real, writes = write.atomic_write_bytes, []
+
+    def counting(path, data):
+        writes.append(Path(path).name)
+        real(path, data)
+
+    monkeypatch.setattr(write, "atomic_write_bytes", counting)
+    runner.run(cfg, out, force=True)
+    names = list(writes)
+    assert {"catalog.json", "manifest.json", "report.html"} <= set(names) and len(names) >= 8, names
+    for k, name in enumerate(names):
+        def stop_at_k(path, data, k=k):
+            if len(writes) == k:
+                raise _Stopped(name)
+            writes.append(Path(path).name)
+            real(path, data)
+
+        writes.clear()
+        monkeypatch.setattr(write, "atomic_write_bytes", stop_at_k)
+        with pytest.raises(_Stopped):
+            runner.run(cfg, out, force=True)
+        assert _consistent(out) == [], f"stopped before writing {name}"
+        monkeypatch.setattr(write, "atomic_write_bytes", real)
+        runner.run(cfg, out)
+        assert _consistent(out) == [] and (out / "manifest.json").is_file(), f"after stopping before {name}"
 
 
 def test_clean_up_leaves_a_nested_run_alone(tmp_path):
@@ -585,10 +759,10 @@ def test_hanging_scheduler_hits_the_deadline(tmp_path):
         server.close()
 
 
-def test_network_paths_make_no_request_when_offline(tmp_path, capsys, monkeypatch):
-    """With AGROMAP_OFFLINE=1 a /vsicurl/ path, in the configuration or in a STAC item, is refused
-    before GDAL sees it: the HTTP server on 127.0.0.1 receives nothing."""
-    monkeypatch.setenv("AGROMAP_OFFLINE", "1")
+def test_remote_reads_are_opt_in_and_offline_wins(tmp_path, capsys, monkeypatch):
+    """A /vsicurl/ path, in the configuration or in a STAC item, is refused before GDAL sees it
+    unless the configuration (or --allow-remote) enables remote inputs; AGROMAP_OFFLINE=1 refuses it
+    even then. The HTTP server on 127.0.0.1 is contacted only when allowed and not offline."""
     hits: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -609,17 +783,71 @@ def test_network_paths_make_no_request_when_offline(tmp_path, capsys, monkeypatc
         item = _stac_item(tmp_path, url)
         for inputs in ([{"kind": "files", "datetime": "2021-01-01", "bands": {"red": url, "nir": url}}],
                        [{"kind": "stac_item", "path": str(item), "bands": ["red", "nir"]}]):
+            hits.clear()
             code, err = _cli(capsys, "validate", _cfg(tmp_path, inputs))
             assert code == 3, err
+            _assert_one_line(err, "remote inputs are not enabled; set allow_remote: true in the run configuration")
+            assert hits == []
+            monkeypatch.setenv("AGROMAP_OFFLINE", "1")
+            code, err = _cli(capsys, "validate", _cfg(tmp_path, inputs, allow_remote=True))
+            assert code == 3, err
             _assert_one_line(err, "AGROMAP_OFFLINE is set")
+            assert hits == []
+            monkeypatch.delenv("AGROMAP_OFFLINE")
+            for how in ("config", "--allow-remote"):
+                hits.clear()
+                if how == "config":
+                    code, err = _cli(capsys, "validate", _cfg(tmp_path, inputs, allow_remote=True))
+                else:
+                    code, err = _cli(capsys, "run", _cfg(tmp_path, inputs), how, "--out", tmp_path / "out")
+                assert code == 3, err  # allowed: the request is made, and the server's 404 is reported
+                _assert_one_line(err, "cannot be read over the network")
+                assert hits and not _published(tmp_path / "out")
     finally:
         server.shutdown()
         server.server_close()
-    assert hits == []
-    with pytest.raises(UnsafeInputError):
-        from agromap.io.trust import check_local_input
+    from agromap.io.trust import allow_inputs, check_local_input
 
-        check_local_input("GPKG:/vsicurl/http://example.invalid/x.gpkg:t")
+    for path in ("GPKG:/vsicurl/http://example.invalid/x.gpkg:t", "/vsizip//data/a.zip/b.tif",
+                 'NETCDF:"/vsis3/bucket/f.nc":no2', "s3://bucket/key.tif"):
+        with pytest.raises(UnsafeInputError, match="allow_remote"):
+            check_local_input(path)
+    with allow_inputs(remote=True):
+        assert check_local_input("/vsizip//data/a.zip/b.tif") == "/vsizip//data/a.zip/b.tif"
+
+
+def test_silent_server_for_a_stac_item_hits_its_deadline(monkeypatch):
+    """A server that accepts the connection and never answers: one line after the deadline, no hang."""
+    from agromap.errors import InputError
+    from agromap.io import stac_read
+    from agromap.io.trust import allow_inputs
+
+    monkeypatch.setattr(stac_read, "ITEM_TIMEOUT", 1.0)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        t0 = time.monotonic()
+        with allow_inputs(remote=True), pytest.raises(InputError, match="did not answer within 1 s"):
+            stac_read.read_items(f"http://127.0.0.1:{server.getsockname()[1]}/item.json")
+        assert time.monotonic() - t0 < 30
+    finally:
+        server.close()
+
+
+def test_stac_href_outside_the_item_folder_is_opt_in(tmp_path, capsys):
+    """``../x.tif`` in an item is refused with the flag to set; allow_outside_paths (or the CLI
+    switch) reads it; an asset_root is a second allowed folder."""
+    _tif(tmp_path, "x.tif")
+    item = _stac_item(tmp_path, "../x.tif")
+    inputs = [{"kind": "stac_item", "path": str(item), "bands": ["red", "nir"]}]
+    code, err = _cli(capsys, "validate", _cfg(tmp_path, inputs))
+    assert code == 3
+    _assert_one_line(err, "set allow_outside_paths: true in the run configuration")
+    assert _cli(capsys, "validate", _cfg(tmp_path, inputs, allow_outside_paths=True))[0] == 0
+    assert _cli(capsys, "validate", _cfg(tmp_path, inputs), "--allow-outside-paths")[0] == 0
+    rooted = [{**inputs[0], "asset_root": str(tmp_path)}]
+    assert _cli(capsys, "validate", _cfg(tmp_path, rooted))[0] == 0
 
 
 # --- signals and kills: clean state, the lock released, the manifest never stale -----------------

@@ -60,7 +60,7 @@ class _Bound:
             raise AccessorUnavailableError(
                 f".agromap.{self.name} needs {self.module}.{self.func}, which cannot be imported here ({exc}); "
                 f"install the optional dependencies of {self.module} or call another method.") from exc
-        return fn  # type: ignore[no-any-return]
+        return fn
 
     def method(self) -> Callable[..., Any]:
         fn = self.function()
@@ -171,7 +171,7 @@ def write_cog(arr: xr.DataArray, path: str | os.PathLike[str], layer: Any = None
     from .io.write import discard_staging, publish_cog, staging_path_for, store_gtiff
     from .quicklook import find_layer_spec
 
-    spec = layer if isinstance(layer, LayerSpec) else find_layer_spec(layer or arr.name)
+    spec = layer if isinstance(layer, LayerSpec) else find_layer_spec(layer or str(arr.name))
     if spec is None:
         raise ConfigError(f"write_cog: no layer registered as {layer or arr.name!r}; pass layer=LayerSpec(...) "
                           "or a registered name such as 'ndvi' or 'flood_class'.")

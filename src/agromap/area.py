@@ -96,6 +96,8 @@ def row_area_m2(gbox: GeoBox) -> NDArray[np.float64]:
         )
     to_rad = crs.axis_info[0].unit_conversion_factor if crs.axis_info else math.pi / 180.0
     ell = crs.ellipsoid
+    if ell is None:
+        raise UnknownCRSError(f"{crs} has no ellipsoid; pixel areas need one.")
     a_ax = float(ell.semi_major_metre)
     b_ax = float(ell.semi_minor_metre)
     e = math.sqrt(max(1.0 - (b_ax / a_ax) ** 2, 0.0))
@@ -125,7 +127,8 @@ def metres_per_degree(lat: float | NDArray[np.float64]) -> tuple[Any, Any]:
 
 def pixel_size_m(gbox: GeoBox) -> tuple[float, float]:
     """``(dy, dx)`` pixel size in metres: the CRS's own units on projected grids, the ellipsoidal
-    lengths at the grid's centre latitude on geographic grids (an approximation away from it)."""
+    lengths at the grid's centre latitude on geographic grids (an approximation away from it).
+    """
     crs = _pyproj_crs(gbox)
     ry, rx = abs(gbox.resolution.y), abs(gbox.resolution.x)
     if crs.is_geographic:
@@ -185,14 +188,11 @@ def pixel_area_ha(
 def pixel_area_like(arr: xr.DataArray) -> xr.DataArray:
     """:func:`pixel_area_ha` on ``arr``'s grid with ``arr``'s ``(y, x)`` chunks (lazy if ``arr`` is)."""
     gbox = geobox_of(arr)
-    chunks = None
-    if arr.chunks is not None:
-        sizes = dict(zip(arr.dims, arr.chunks))
-        chunks = {"y": sizes["y"][0], "x": sizes["x"][0]}
-    out = pixel_area_ha(gbox, chunks=chunks)
-    if chunks is not None:
-        sizes = dict(zip(arr.dims, arr.chunks))
-        out = out.chunk({"y": sizes["y"], "x": sizes["x"]})
+    if arr.chunks is None:
+        return pixel_area_ha(gbox)
+    sizes = dict(zip(arr.dims, arr.chunks))
+    out = pixel_area_ha(gbox, chunks={"y": sizes["y"][0], "x": sizes["x"][0]})
+    out = out.chunk({"y": sizes["y"], "x": sizes["x"]})
     return out
 
 
@@ -224,5 +224,5 @@ def mapped_area_ha(
         raise ValueError(f"nodata {nodata} cannot also be a class to measure ({list(classes)}).")
     area = pixel_area_like(class_map).astype(np.float64)
     parts = [area.where(class_map == v, 0.0).sum(("y", "x")) for v in classes]
-    out = xr.concat(parts, dim="class").assign_coords(**{"class": list(classes)})
+    out = xr.concat(parts, dim="class").assign_coords({"class": list(classes)})
     return out.rename("mapped_area_ha").assign_attrs(units="ha")

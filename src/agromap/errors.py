@@ -246,7 +246,8 @@ class SampleDesignError(AgromapError, ValueError):
 # Classifier models
 class ModelFileError(InputError):
     """A model file (a rice classifier in skops, a PM2.5 model in JSON) cannot be loaded safely,
-    is not an agromap model, or is inconsistent."""
+    is not an agromap model, or is inconsistent.
+    """
 
 
 class UnknownModelFileError(ModelFileError):

@@ -160,9 +160,16 @@ def figure_render_ok(path: str | os.PathLike[str]) -> bool:
 
 def load_view(path: str | os.PathLike[str], *, max_size: int = 1000) -> LayerView:
     """Read a published COG for drawing: colours, legend entries of the classes present (with
-    their true area in ha), the display style of a continuous layer, extent and CRS."""
-    from .quicklook import (class_rgba, continuous_rgba, display_style, display_values, read_display,
-                            resolve_class_colours)
+    their true area in ha), the display style of a continuous layer, extent and CRS.
+    """
+    from .quicklook import (
+        class_rgba,
+        continuous_rgba,
+        display_style,
+        display_values,
+        read_display,
+        resolve_class_colours,
+    )
 
     p = Path(path)
     r = read_display(p, max_size=max_size)
@@ -189,7 +196,8 @@ def load_view(path: str | os.PathLike[str], *, max_size: int = 1000) -> LayerVie
 
 def district_layer(run_dir: str | os.PathLike[str], cog_rel: str | os.PathLike[str]) -> Any:
     """District polygons with the layer's table columns (``tables/<stem>_by_district.geojson``),
-    or any district table of the same area for the outlines only; None without districts."""
+    or any district table of the same area for the outlines only; None without districts.
+    """
     import geopandas as gpd
 
     rel = Path(cog_rel)
@@ -256,16 +264,16 @@ def _graticule(ax: Any, view: LayerView, fontsize: float) -> None:
         decimals += 1
     xt, xl, yt, yl = [], [], [], []
     for lo in np.arange(math.ceil(lon0 / step) * step, lon1 + 1e-12, step):
-        la = np.linspace(lat0, lat1, 50)
-        x, y = to_map.transform(np.full(50, lo), la)
+        lats = np.linspace(lat0, lat1, 50)
+        x, y = to_map.transform(np.full(50, lo), lats)
         ax.plot(x, y, color="#555555", lw=0.4, alpha=0.6, zorder=3)
         xb = float(np.interp(bottom, y, x)) if y[0] <= bottom <= y[-1] else None
         if xb is not None and left <= xb <= right:
             xt.append(xb)
             xl.append(f"{abs(lo):.{decimals}f}°{'E' if lo >= 0 else 'W'}")
     for la in np.arange(math.ceil(lat0 / step) * step, lat1 + 1e-12, step):
-        lo = np.linspace(lon0, lon1, 50)
-        x, y = to_map.transform(lo, np.full(50, la))
+        lons = np.linspace(lon0, lon1, 50)
+        x, y = to_map.transform(lons, np.full(50, la))
         ax.plot(x, y, color="#555555", lw=0.4, alpha=0.6, zorder=3)
         yb = float(np.interp(left, x, y)) if x[0] <= left <= x[-1] else None
         if yb is not None and bottom <= yb <= top:
@@ -584,7 +592,13 @@ def write_mapsheets(run_dir: str | os.PathLike[str], *, out_dir: str | os.PathLi
     mpath = run / "manifest.json"
     if not mpath.is_file():
         raise InputError(f"{run} has no manifest.json; give the output folder of a finished 'agromap run'.")
-    manifest = json.loads(mpath.read_text())
+    try:
+        manifest = json.loads(mpath.read_bytes())
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{mpath}: unreadable manifest ({str(exc).splitlines()[0]}); run 'agromap run' again on "
+                         "this folder to rewrite it.") from None
     dest = Path(out_dir) if out_dir else run / "mapsheets"
     written: list[Path] = []
     for o in manifest.get("outputs") or []:
@@ -616,7 +630,8 @@ def write_mapsheets(run_dir: str | os.PathLike[str], *, out_dir: str | os.PathLi
 
 def key_figures(run_dir: str | os.PathLike[str], manifest: Mapping[str, Any]) -> list[str]:
     """One line per decision layer of a run for the console: ``delta flood_class: flooded 31 ha
-    (observed flood water 18 ha, flooded rice 13 ha) in 3 districts``."""
+    (observed flood water 18 ha, flooded rice 13 ha) in 3 districts``.
+    """
     run = Path(run_dir)
     lines = []
     for o in manifest.get("outputs") or []:

@@ -24,7 +24,14 @@ import xarray as xr
 
 from .errors import ConfigError, InputError, MissingBandError
 from .quicklook import (
-    Style, class_rgba, continuous_rgba, find_layer_spec, palette_lut, product_style, read_display, resolve_class_colours,
+    Style,
+    class_rgba,
+    continuous_rgba,
+    find_layer_spec,
+    palette_lut,
+    product_style,
+    read_display,
+    resolve_class_colours,
 )
 
 __all__ = ["true_colour", "false_colour", "index_map", "class_map", "time_series", "BAND_STRETCH"]
@@ -265,7 +272,7 @@ def class_map(obj: xr.DataArray | str | os.PathLike[str], spec: Any = None, *, t
         extent = [left, right, bottom, top]
     else:
         if isinstance(spec, str) or spec is None:
-            found = find_layer_spec(spec if isinstance(spec, str) else obj.name)
+            found = find_layer_spec(spec if isinstance(spec, str) else str(obj.name))
             if found is None:
                 raise ConfigError(
                     f"class_map: no layer registered as {spec or obj.name!r}; pass spec=LayerSpec(...) or the "
@@ -365,7 +372,7 @@ def _season_dates(seasons: Any, at: Any, t0: np.datetime64, t1: np.datetime64) -
             if "transplant_doy" in obj:
                 obj = obj["transplant_doy"]
             else:  # make_truth / split_seasons layout: transplant_doy_1..k
-                keys = sorted(k for k in obj.data_vars if str(k).startswith("transplant_doy_"))
+                keys = sorted(str(k) for k in obj.data_vars if str(k).startswith("transplant_doy_"))
                 obj = xr.concat([obj[k] for k in keys], dim="season")
         sub, mask, _ = _locate(obj, at)
         local = _reduce(sub.astype(np.float32).where(sub > 0), mask)
@@ -373,13 +380,13 @@ def _season_dates(seasons: Any, at: Any, t0: np.datetime64, t1: np.datetime64) -
         seasons = [int(round(d)) for d in doys if np.isfinite(d) and d > 0]
     out: list[np.datetime64] = []
     lo, hi = t0 - np.timedelta64(60, "D"), t1 + np.timedelta64(60, "D")
-    year0 = int(str(np.datetime64(t0, "Y")))
+    year0 = int(str(t0.astype("datetime64[Y]")))
     for s in seasons:
         if not isinstance(s, (int, np.integer)):
             out.append(np.datetime64(s, "D"))
             continue
         # Seasons come in time order: take the first matching date after the previous mark.
-        for year in range(year0 - 1, int(str(np.datetime64(t1, "Y"))) + 2):
+        for year in range(year0 - 1, int(str(t1.astype("datetime64[Y]"))) + 2):
             d = np.datetime64(f"{year}-01-01") + np.timedelta64(int(s) - 1, "D")
             if lo <= d <= hi and (not out or d > out[-1]):
                 out.append(d)

@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -27,11 +27,14 @@ from .errors import ConfigError, InputError
 from .styles import AQI, DECIBEL, FRACTION, PALETTES, SIGNED, VEGETATION, WATER, Style
 
 __all__ = [
-    "Style", "PALETTES", "PRODUCT_STYLES", "product_styles", "DEFAULT_STYLE", "VEGETATION", "WATER", "SIGNED",
+    "Style", "PALETTES", "PRODUCT_STYLES", "product_styles", "DEFAULT_STYLE", "VEGETATION", "WATER", "SIGNED",  # noqa: F822
     "FRACTION", "DECIBEL", "AQI", "product_style", "palette_lut", "continuous_rgba",
     "class_rgba", "write_quicklook", "read_display", "resolve_class_colours", "legend_of", "write_legend",
     "thumbnail_asset", "find_layer_spec", "DISPLAY_UNITS", "display_values", "display_style",
 ]  # fmt: skip
+
+if TYPE_CHECKING:
+    PRODUCT_STYLES: Mapping[str, Style]  # provided by __getattr__ below
 
 Kind = Literal["class", "continuous"]
 
@@ -46,7 +49,8 @@ _BASE_STYLES: Mapping[str, Style] = {
 def product_styles() -> Mapping[str, Style]:
     """Fixed styles per layer name (decoded values, i.e. after scale/offset): the base styles and
     every product plug-in's. Names are matched exactly, then by the longest registered prefix
-    (``transplant_doy_2`` -> ``transplant_doy``)."""
+    (``transplant_doy_2`` -> ``transplant_doy``).
+    """
     return _styles()
 
 
@@ -306,7 +310,8 @@ def read_display(path: str | os.PathLike[str], *, max_size: int = 600, band: int
 
 def resolve_class_colours(r: dict[str, Any]) -> dict[int, tuple[int, int, int]]:
     """Colours of a class :func:`read_display` result: the file's colormap, else the registered
-    layer's, else viridis by class rank. Updates ``r["classes"]`` so the legend agrees."""
+    layer's, else viridis by class rank. Updates ``r["classes"]`` so the legend agrees.
+    """
     cmap = r["colormap"] or {}
     if not cmap:
         spec = find_layer_spec(r["product"])
@@ -341,7 +346,8 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
 
 def _png_bytes(rgba: np.ndarray) -> bytes:
     """PNG of an RGBA image: paletted with per-entry alpha (tRNS) when it has <= 256 colours, which
-    our fixed palettes guarantee (exact, no quantisation; 5-10x smaller), else plain RGBA."""
+    our fixed palettes guarantee (exact, no quantisation; 5-10x smaller), else plain RGBA.
+    """
     import io
 
     from PIL import Image
@@ -536,7 +542,8 @@ def thumbnail_asset(info: Mapping[str, Any], href: str) -> dict[str, Any]:
 
 def find_layer_spec(name: str | None) -> Any:
     """The :class:`~agromap.io.layers.LayerSpec` called ``name`` in the layer registry, or None
-    (:func:`agromap.layer_registry.find_layer_spec`)."""
+    (:func:`agromap.layer_registry.find_layer_spec`).
+    """
     from .layer_registry import find_layer_spec as find
 
     return find(name)

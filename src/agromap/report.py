@@ -173,8 +173,15 @@ def _class_table(view: Any) -> str:
 
 
 def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
-    from .mapsheet import caveats_for, district_layer, figure_render_ok, is_decision_layer, load_view, \
-        render_figure, figure_png
+    from .mapsheet import (
+        caveats_for,
+        district_layer,
+        figure_png,
+        figure_render_ok,
+        is_decision_layer,
+        load_view,
+        render_figure,
+    )
 
     area = str(entry.get("area") or (Path(key).parts[0] if len(Path(key).parts) > 1 else "outputs"))
     product = str((value.get("product") if isinstance(value, Mapping) else None) or entry.get("layer")
@@ -184,6 +191,8 @@ def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
     badge = " <span class=\"badge\">satellite estimate</span>" if _is_aqi(product) or _is_aqi(key) else ""
     cog = out / key
     view = None
+    w: int | None
+    h: int | None
     if figure_render_ok(cog):
         width = 1100 if decision else 540
 
@@ -230,7 +239,8 @@ _FIGURE_VERSION = "1"
 def _cached_figure(out: Path, key: str, entry: Mapping[str, Any], width: int, draw: Any) -> tuple[bytes, Any]:
     """The map of a layer and its facts (classes present with areas), drawn once per published
     file: a rerun that reuses a layer reuses its map (kept under ``.agromap/report-maps``, keyed
-    by the COG and district table checksums)."""
+    by the COG and district table checksums).
+    """
     from types import SimpleNamespace
 
     digest = entry.get("sha256")

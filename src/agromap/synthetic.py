@@ -461,7 +461,7 @@ def write_stack_geotiffs(
                 dst.close()
         for name, path in final.items():
             os.replace(path.with_suffix(".tif.part"), path)
-        band_map[date] = {name: str(path) for name, path in final.items()}
+        band_map[date] = {str(name): str(path) for name, path in final.items()}
     manifest = {"dtype": dtype, "scale": scale, "offset": offset, "nodata": nodata, "bands": band_map}
     (out_dir / "stack.json").write_text(json.dumps(manifest, indent=2))
     return band_map

@@ -17,15 +17,20 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import xarray as xr
+    from odc.geo.geobox import GeoBox
 
 SEED = 11
 SHAPE = (160, 160)
 S2_BANDS = ("blue", "green", "red", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22", "scl")
 
 
-def _write_truth(truth, directory: Path) -> None:
+def _write_truth(truth: xr.Dataset, directory: Path) -> None:
     import rasterio
 
     gbox = truth.odc.geobox
@@ -37,10 +42,12 @@ def _write_truth(truth, directory: Path) -> None:
             dst.write(data, 1)
 
 
-def _districts(gbox, path: Path) -> None:
+def _districts(gbox: GeoBox, path: Path) -> None:
     """Three irregular district polygons covering the scene, in lon/lat like admin layers."""
     import geopandas as gpd
     from shapely.geometry import Polygon
+
+    from .io.grid import crs_of
 
     x0, y1, x1, y0 = gbox.boundingbox.left, gbox.boundingbox.top, gbox.boundingbox.right, gbox.boundingbox.bottom
     xm, ym = x0 + 0.55 * (x1 - x0), y0 + 0.4 * (y1 - y0)
@@ -50,11 +57,11 @@ def _districts(gbox, path: Path) -> None:
         ("D03", "South", Polygon([(x0, ym + 70), (xm - 90, ym), (x1, ym - 40), (x1, y0), (x0, y0)])),
     ]
     gdf = gpd.GeoDataFrame({"district_id": [s[0] for s in shapes], "name": [s[1] for s in shapes]},
-                           geometry=[s[2] for s in shapes], crs=gbox.crs.to_wkt()).to_crs("EPSG:4326")
+                           geometry=[s[2] for s in shapes], crs=crs_of(gbox).to_wkt()).to_crs("EPSG:4326")
     gdf.to_file(path, driver="GeoJSON")
 
 
-def _labels(truth, path: Path, n: int, seed: int) -> None:
+def _labels(truth: xr.Dataset, path: Path, n: int, seed: int) -> None:
     """Training points: a random sample of pixels with their true class (1 rice, 0 other)."""
     import geopandas as gpd
 
@@ -69,7 +76,7 @@ def _labels(truth, path: Path, n: int, seed: int) -> None:
     gdf.to_file(path, driver="GeoJSON")
 
 
-def _reference_sample(directory: Path, truth) -> None:
+def _reference_sample(directory: Path, truth: xr.Dataset) -> None:
     """Stratified by the optical rice map's classes, labelled from the truth."""
     import rasterio
     import xarray as xr

@@ -68,7 +68,7 @@ def _mix(x: Any) -> np.ndarray:
 
 def hash_keys(*keys: Any) -> np.ndarray:
     """Hash integer keys (scalars or broadcastable arrays, negatives allowed) to uint64."""
-    h = np.uint64(0)
+    h: Any = np.uint64(0)
     for k in keys:
         ku = np.asarray(k, dtype=np.int64).astype(np.uint64)  # two's complement wrap for negatives
         with np.errstate(over="ignore"):
@@ -252,6 +252,7 @@ class SceneSpec:
 
     @property
     def sar_dates(self) -> tuple[str, ...]:
+        """Sentinel-1 dates: ``s1_dates`` when given, else the optical ``dates``."""
         return tuple(self.s1_dates) if self.s1_dates is not None else tuple(self.dates)
 
     @property
@@ -265,14 +266,17 @@ class SceneSpec:
         return tuple(self.dates[i : i + 2])
 
     def in_event(self, day: int) -> bool:
+        """True when day number ``day`` falls within the flood event's dates."""
         ev = [self.day_number(d) for d in self.event_dates]
         return bool(ev) and min(ev) <= day <= max(ev)
 
     @property
     def geobox(self) -> GeoBox:
+        """The scene's grid."""
         return north_up_geobox(self.shape, self.crs, self.res, self.origin)
 
     def spatial_chunks(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Dask chunks along ``y`` and ``x``."""
         chunks = da.core.normalize_chunks((self.chunk, self.chunk), self.shape)
         return chunks[0], chunks[1]
 

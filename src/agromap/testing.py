@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask
 import numpy as np
@@ -20,6 +20,9 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from .io.grid import attach_geobox, north_up_geobox
+
+if TYPE_CHECKING:  # re-exported lazily by __getattr__ below
+    from .synthetic import SceneSpec, make_s1_stack, make_s2_stack, make_truth, write_stack_geotiffs
 
 __all__ = [
     "make_raster",
@@ -112,6 +115,7 @@ class ComputeCounter:
         self.total_computes = 0
 
     def __call__(self, dsk: Any, keys: Any, **kwargs: Any) -> Any:
+        """Count one compute, fail past ``max_computes``, then run the graph synchronously."""
         self.total_computes += 1
         if self.max_computes is not None and self.total_computes > self.max_computes:
             raise RuntimeError(

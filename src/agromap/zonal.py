@@ -46,7 +46,7 @@ from odc.geo.geobox import GeoBox
 
 from .area import row_area_m2
 from .errors import InputError, NoOverlapError, UnknownCRSError, ZonalError
-from .io.grid import crs_name, geobox_of
+from .io.grid import crs_name, crs_of, geobox_of
 from .io.write import atomic_write_text
 
 if TYPE_CHECKING:
@@ -154,9 +154,9 @@ def _source(raster: _Raster, fn: Callable[[NDArray[np.float64]], NDArray[np.floa
     aff = g.affine
     ny, nx = g.shape
     extent = (aff.c, aff.f + aff.e * ny, aff.c + aff.a * nx, aff.f)
-    wkt = g.crs.to_wkt()
+    wkt = crs_of(g).to_wkt()
 
-    class _Src(RasterSource):  # type: ignore[misc]
+    class _Src(RasterSource):
         def __init__(self) -> None:
             super().__init__()
             self.set_name(name)
@@ -219,7 +219,7 @@ def _prepare(
     outside: Outside,
 ) -> tuple[gpd.GeoDataFrame, NDArray[np.bool_], NDArray[np.float64]]:
     """Reproject to the raster CRS; returns (polygons, overlaps raster?, polygon area in ha)."""
-    from pyproj import CRS, Geod
+    from pyproj import CRS
     from shapely.geometry import box
 
     gdf = read_polygons(polygons)
@@ -236,7 +236,7 @@ def _prepare(
         gdf = gdf[has_geom]
     if len(gdf) == 0:
         raise ZonalError("no polygon with a geometry to summarise.")
-    rcrs = CRS.from_wkt(raster.gbox.crs.to_wkt())
+    rcrs = CRS.from_wkt(crs_of(raster.gbox).to_wkt())
     gdf = gdf.to_crs(rcrs)  # explicit: exactextract would only warn on a CRS mismatch
     if not gdf.geometry.is_valid.all():
         gdf = gdf.set_geometry(gdf.geometry.make_valid())
@@ -255,7 +255,9 @@ def _prepare(
             "mapped area, or pass outside='keep' to report them with NaN areas."
         )
     if rcrs.is_geographic:
-        geod = Geod(a=rcrs.ellipsoid.semi_major_metre, b=rcrs.ellipsoid.semi_minor_metre)
+        geod = rcrs.get_geod()
+        if geod is None:
+            raise UnknownCRSError(f"{crs_name(raster.gbox.crs)} has no ellipsoid to measure areas on.")
         parea = np.array([abs(geod.geometry_area_perimeter(g)[0]) for g in gdf.geometry])
     else:
         unit = rcrs.axis_info[0].unit_conversion_factor if rcrs.axis_info else 1.0
@@ -278,7 +280,8 @@ class Districts:
 def prepare_districts(polygons: gpd.GeoDataFrame | str | os.PathLike[str], gbox: GeoBox, id_field: str, *,
                       name_field: str | None = None, outside: Outside = "keep") -> Districts:
     """Read and reproject ``polygons`` onto ``gbox`` once, for :func:`class_area_sums` and
-    :func:`class_area_table` (the checks of :func:`class_area_by_polygon`; no pixel is read)."""
+    :func:`class_area_table` (the checks of :func:`class_area_by_polygon`; no pixel is read).
+    """
     gdf, overlap, parea = _prepare(polygons, _Raster(gbox, _no_read), id_field, name_field, outside)
     return Districts(gdf, overlap, parea, id_field, name_field)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -456,7 +456,7 @@ def aqi(subindices: Mapping[str, xr.DataArray] | xr.Dataset, standard: Standard 
     long_name = _aqi_long_name(std, order, require_min_pollutants)
     cats = std.categories
     common = {"aqi_standard": standard, "AQI_STANDARD": standard}
-    attrs = [
+    attrs: list[dict[str, Any]] = [
         {"long_name": long_name, "units": "index", "nodata": _U16},
         {"long_name": f"{long_name}: category", "units": "class", "nodata": _U8,
          "flag_values": [c.code for c in cats], "flag_meanings": " ".join(c.name.replace(" ", "_") for c in cats),

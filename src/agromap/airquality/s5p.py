@@ -35,12 +35,11 @@ import pandas as pd
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from ..errors import ConfigError, CorruptInputError, EmptySwathError, MetadataError, S5PLayoutError
-from ..io.grid import attach_geobox, geobox_of
+from ..errors import ConfigError, CorruptInputError, EmptySwathError, MetadataError, S5PLayoutError, WrongUnitsError
+from ..io.grid import attach_geobox, crs_of, geobox_of
 from ..io.layers import LayerSpec
 from ..io.read import open_band
 from .stations import normalise_unit
-from ..errors import WrongUnitsError
 
 __all__ = [
     "S5PProduct", "S5P_PRODUCTS", "QA_THRESHOLDS", "MIN_COLUMN", "COLUMN_NOTE", "LAYER_SPECS", "S5PHeader", "BinMethod",
@@ -339,7 +338,7 @@ class _Grid:
 
 
 def _grid_of(gbox: GeoBox) -> _Grid:
-    if not gbox.crs.geographic:
+    if not crs_of(gbox).geographic:
         raise ConfigError(f"S5P swaths are binned on a geographic grid, got {gbox.crs}; build an EPSG:4326 GeoBox "
                           "(GeoBox.from_bbox(bbox, 'EPSG:4326', resolution=0.05)) and reproject the result later "
                           "with agromap.io.grid.to_grid.")
@@ -502,7 +501,8 @@ def bin_swath(swath: xr.Dataset, geobox: GeoBox, method: BinMethod = "auto") -> 
         raise EmptySwathError(f"{swath.attrs.get('source', 'swath')}: no pixel left after QA filtering "
                               f"({swath.attrs.get('QA_FILTER', 'qa filter')}, {swath['value'].size} pixels); "
                               "the scene is cloudy or the threshold too strict.")
-    out = _finish(*_swath_sums(swath, g, how), g)
+    sum_v, sum_w, cnt = _swath_sums(swath, g, how)
+    out = _finish(sum_v, sum_w, cnt, g)
     if not (out[2] > 0).any():
         raise EmptySwathError(f"{swath.attrs.get('source', 'swath')}: {n_kept} valid pixels but none on the grid "
                               f"{tuple(round(b, 4) for b in geobox.boundingbox)}; check the grid bounds.")
@@ -547,7 +547,7 @@ def _grid_day(task: _DayTask, g: _Grid) -> np.ndarray:
             acc += part
     if task.on_empty == "raise" and not tot[2].any():
         raise EmptySwathError(f"{', '.join(task.paths)}: no QA-passing pixel on the grid for this day.")
-    return _finish(*tot, g)
+    return _finish(tot[0], tot[1], tot[2], g)
 
 
 def grid_s5p(paths: Sequence[str | os.PathLike[str]], geobox: GeoBox, *, product: str | S5PProduct | None = None,

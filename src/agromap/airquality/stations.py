@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import CollocationError, StationTableError, StationsOutsideGridError, WrongUnitsError
-from ..io.grid import geobox_of, require_same_grid
+from ..errors import CollocationError, StationsOutsideGridError, StationTableError, WrongUnitsError
+from ..io.grid import crs_of, geobox_of, require_same_grid
 
 __all__ = [
     "REQUIRED_COLUMNS", "POLLUTANT_UNITS", "normalise_unit", "read_stations", "station_pixels", "collocate",
@@ -148,7 +148,7 @@ def station_pixels(stations: pd.DataFrame, raster: xr.DataArray) -> pd.DataFrame
 
     gbox = geobox_of(raster)
     sites = stations.groupby("station_id", sort=True)[["lon", "lat"]].first().reset_index()
-    tr = Transformer.from_crs("EPSG:4326", gbox.crs.to_wkt(), always_xy=True)
+    tr = Transformer.from_crs("EPSG:4326", crs_of(gbox).to_wkt(), always_xy=True)
     x, y = tr.transform(sites["lon"].to_numpy(), sites["lat"].to_numpy())
     inv = ~gbox.affine
     col = np.floor(inv.a * x + inv.b * y + inv.c)

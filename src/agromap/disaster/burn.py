@@ -27,7 +27,7 @@ import xarray as xr
 
 from ..area import metres_per_degree
 from ..errors import ConfigError, MissingBandError
-from ..io.grid import geobox_of, require_same_grid
+from ..io.grid import crs_of, geobox_of, require_same_grid
 from ..io.layers import LayerSpec
 from .threshold import ThresholdParams, robust_threshold
 
@@ -218,7 +218,7 @@ def _fire_points(fires: Any, like: xr.DataArray, period: tuple[Any, Any] | None,
         lo = pd.Timestamp(period[0]) - pd.Timedelta(days=p.fire_days)
         hi = pd.Timestamp(period[1]) + pd.Timedelta(days=p.fire_days)
         df = df[(when >= lo) & (when <= hi)]
-    crs = geobox_of(like).crs
+    crs = crs_of(geobox_of(like))
     tr = Transformer.from_crs("EPSG:4326", crs.to_wkt(), always_xy=True)
     x, y = tr.transform(df["longitude"].to_numpy(float), df["latitude"].to_numpy(float))
     return np.column_stack([y, x]).astype(np.float64) if len(df) else np.empty((0, 2))
@@ -304,7 +304,7 @@ def burned_paddy(
     pts = np.empty((0, 2)) if fires is None else _fire_points(fires, rice, period, params)
     cls = xr.apply_ufunc(
         _paddy_kernel, rice, d, nbr_post, b2, thr.threshold, rice.y, rice.x,
-        kwargs={"p": params, "pts": pts, "geographic": bool(geobox_of(rice).crs.geographic)},
+        kwargs={"p": params, "pts": pts, "geographic": bool(crs_of(geobox_of(rice)).geographic)},
         dask="parallelized", output_dtypes=[np.uint8],
     ).transpose(*rice.dims)
     out = xr.Dataset({

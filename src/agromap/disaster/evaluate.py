@@ -16,6 +16,10 @@ instead. IoU = TP / (TP + FP + FN) over labelled pixels with finite VV and VH; "
 TP and the union over every chip. A chip with an S2 image also gets an "agromap + S2" row
 (MNDWI from B3 and B11 fused), the map the pipeline makes when the same day's optical scene is
 given. Defaults: the chips shipped in ``sample_data``. Nothing is downloaded.
+
+``--loco`` scores the region-growing settings of :data:`LOCO_GRID` on every chip and, for each
+chip with water, the setting picked on the *other* chips (best pooled IoU among the settings that
+keep each of them at or above its best baseline): how much of the accuracy is tuning on the chip.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -33,7 +38,8 @@ import xarray as xr
 from ..errors import AgromapError, InputError
 from ..io.read import open_band
 
-__all__ = ["ChipScore", "METHODS", "WATER_CLASSES", "find_chips", "evaluate_chip", "evaluate", "format_table", "main"]
+__all__ = ["ChipScore", "METHODS", "WATER_CLASSES", "LOCO_GRID", "find_chips", "evaluate_chip", "evaluate",
+           "leave_one_chip_out", "format_table", "main"]
 
 #: Classes of ``flood_class`` that are water of some kind.
 WATER_CLASSES = (1, 2, 3, 4, 5, 7, 8)
@@ -114,16 +120,15 @@ def _maps(chip: str, folder: Path, chunk: int, ki: bool) -> tuple[dict[str, np.n
     return out, keep, label == 1
 
 
+def _counts(chip: str, method: str, m: np.ndarray, keep: np.ndarray, water: np.ndarray) -> ChipScore:
+    w, p = water & keep, m & keep
+    return ChipScore(chip, method, int((p & w).sum()), int((p | w).sum()), int(p.sum()), int(keep.sum()), int(w.sum()))
+
+
 def evaluate_chip(chip: str, folder: Path, chunk: int = 512, ki: bool = True) -> list[ChipScore]:
     """Scores of every method on one chip (reads and computes it); ``ki=False`` skips "agromap KI"."""
     maps, keep, water = _maps(chip, folder, chunk, ki)
-    w = water & keep
-    scores = []
-    for method, m in maps.items():
-        p = m & keep
-        scores.append(ChipScore(chip, method, int((p & w).sum()), int((p | w).sum()), int(p.sum()),
-                                int(keep.sum()), int(w.sum())))
-    return scores
+    return [_counts(chip, method, m, keep, water) for method, m in maps.items()]
 
 
 def evaluate(dirs: Sequence[Path] = DEFAULT_DIRS, chunk: int = 512,
@@ -144,6 +149,51 @@ def pooled_iou(scores: Sequence[ChipScore], method: str, substitute: dict[str, s
     chips = sorted({s.chip for s in scores if s.water})
     picked = [by.get((c, sub.get(c, method))) or by[(c, method)] for c in chips]
     return sum(s.tp for s in picked) / max(sum(s.union for s in picked), 1)
+
+
+#: Growth settings compared by ``--loco`` (name -> FloodParams overrides); docs/flood.md has the wider grid.
+LOCO_GRID: dict[str, dict[str, Any]] = {
+    f"grow {g:g} dB, seeds {sd:g} dB, {'seeds' if fb else 'plain'} without fit":
+        {"grow_db": g, "seed_db": sd, "seeds_without_fit": fb, "grow_px": 10}
+    for g in (1.0, 2.0) for sd in (2.0, 2.5, 3.0) for fb in (False, True)
+}
+
+
+def leave_one_chip_out(dirs: Sequence[Path] = DEFAULT_DIRS, grid: dict[str, dict[str, Any]] | None = None,
+                       chunk: int = 512, progress: Callable[[str], None] | None = None
+                       ) -> tuple[list[ChipScore], list[tuple[str, str, float]]]:
+    """Score every setting of ``grid`` (default :data:`LOCO_GRID`) on every chip, then, per chip
+    with water, pick the setting with the best pooled IoU on the *other* chips among those keeping
+    each of them at or above its best baseline, and score it on the held-out chip.
+
+    Returns the scores (method = setting name, plus the baselines) and ``(held-out chip, picked
+    setting, held-out IoU)`` rows.
+    """
+    from .flood import FloodParams, flood_map
+
+    grid = LOCO_GRID if grid is None else grid
+    scores: list[ChipScore] = []
+    for chip, folder in find_chips(dirs):
+        if progress:
+            progress(chip)
+        maps, keep, water = _maps(chip, folder, chunk, ki=False)
+        scores += [_counts(chip, b, maps[b], keep, water) for b in METHODS[2:]]
+        s1 = folder / f"{chip}_S1Hand.tif"
+        post = xr.Dataset({n: open_band(s1, b, name=n, nodata=float("nan"), chunk=chunk)
+                           for b, n in ((1, "vv"), (2, "vh"))})
+        for name, over in grid.items():
+            out = flood_map(post, units="db", params=FloodParams(**over))
+            scores.append(_counts(chip, name, np.isin(out.flood_class.values, WATER_CLASSES), keep, water))
+    by = {(s.chip, s.method): s for s in scores}
+    wet = sorted({s.chip for s in scores if s.water})
+    best_base = {c: max(by[(c, b)].iou for b in METHODS[2:]) for c in wet}
+    rows = []
+    for held in wet:
+        others = [c for c in wet if c != held]
+        ok = [g for g in grid if all(by[(c, g)].iou >= best_base[c] for c in others)] or list(grid)
+        pick = max(ok, key=lambda g: sum(by[(c, g)].tp for c in others) / max(sum(by[(c, g)].union for c in others), 1))
+        rows.append((held, pick, by[(held, pick)].iou))
+    return scores, rows
 
 
 def format_table(scores: Sequence[ChipScore]) -> str:
@@ -176,14 +226,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("folders", nargs="*", type=Path, help="folders of Sen1Floods11-style chips (default: sample_data)")
     ap.add_argument("--chunk", type=int, default=512,
                     help="dask chunk size in pixels (default 512; any gives the same figures)")
+    ap.add_argument("--loco", action="store_true",
+                    help="leave-one-chip-out over the region-growing settings of LOCO_GRID (a few minutes)")
     args = ap.parse_args(argv)
+    progress = lambda c: print(f"evaluating {c}...", file=sys.stderr)  # noqa: E731
     try:
-        scores = evaluate(args.folders or DEFAULT_DIRS, args.chunk,
-                          progress=lambda c: print(f"evaluating {c}...", file=sys.stderr))
+        if args.loco:
+            scores, rows = leave_one_chip_out(args.folders or DEFAULT_DIRS, chunk=args.chunk, progress=progress)
+        else:
+            scores = evaluate(args.folders or DEFAULT_DIRS, args.chunk, progress=progress)
     except AgromapError as e:
         print(f"agromap: error: {e}", file=sys.stderr)
         return e.exit_code
-    print(format_table(scores))
+    if not args.loco:
+        print(format_table(scores))
+        return 0
+    wet = sorted({s.chip for s in scores if s.water})
+    print(f"{'setting':<48}" + "".join(f"{c[:14]:>15}" for c in wet) + f"{'pooled':>9}")
+    by = {(s.chip, s.method): s for s in scores}
+    for g in dict.fromkeys(s.method for s in scores):
+        print(f"{g:<48}" + "".join(f"{by[(c, g)].iou:>15.3f}" for c in wet) + f"{pooled_iou(scores, g):>9.3f}")
+    print("\nheld-out chip    IoU with the setting picked on the other chips")
+    tp = union = 0
+    for held, pick, iou in rows:
+        tp, union = tp + by[(held, pick)].tp, union + by[(held, pick)].union
+        print(f"{held:<16} {iou:.3f}  ({pick})")
+    print(f"pooled over the held-out chips: {tp / max(union, 1):.3f}")
     return 0
 
 

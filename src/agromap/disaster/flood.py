@@ -13,8 +13,9 @@ Evidence (accuracy on hand-labelled chips and the choices behind it: docs/flood.
   published fallback), after a 20 m focal mean. Each polarisation gives a logistic membership
   ``1 / (1 + exp(-(t - x_db) / 1 dB))``; the radar water likelihood is their mean weighted by the
   reliability of each threshold (a fallback never outvotes a fitted split). When a threshold was
-  fitted, water is grown from confident seeds (3 dB below the thresholds) into the ambiguous range
-  (up to 1 dB above), at most ``grow_px`` pixels (:func:`~agromap.disaster.sar_water.grow_water`).
+  fitted, water is grown from confident seeds (2.5 dB below the thresholds) into the ambiguous range
+  (up to 2 dB above), at most ``grow_px`` pixels (:func:`~agromap.disaster.sar_water.grow_water`);
+  with fallback thresholds only, water must hold a seed and is not grown past the thresholds.
 - **Optical**: MNDWI (or NDWI) with SCL {0, 1, 3, 8, 9, 10} masked, membership
   ``1 / (1 + exp(-(index - t) / 0.05))`` with t = 0 (or an automatic threshold).
 - **Fusion rule**: where radar and optical are both valid, the likelihood is the mean of the two
@@ -22,6 +23,9 @@ Evidence (accuracy on hand-labelled chips and the choices behind it: docs/flood.
   optical threshold has ``optical_weight`` 1), so a pixel is water when the summed evidence says
   so; where only one is valid (cloud, swath edge) that one is used alone. Water = likelihood >= 0.5
   where optical is fused, else the grown radar water.
+- **Terrain and geometry** (:mod:`.sar_prep`): an ``angle`` band brings sigma0 to a 38 deg
+  incidence (cos^2 law) before anything else; a DEM/HAND caps every water membership by fuzzy
+  slope and HAND memberships (Twele et al. 2016), besides the class 6 exclusion.
 
 Classes (uint8, nodata 255; precedence 6 > 1 > 5 > 7 > 8 > 4 > 3 > 2 > 0; no observation = 255 wins)
 ------------------------------------------------------------------------------------------------
@@ -34,29 +38,36 @@ are dropped; the rest are 5 on rice in its own puddling/transplanting window (tr
 scene needed). **Without reference water** (no mask, no pre-event date) nothing tells permanent
 water from flood: water is 7 "water, flood status unknown" and ``flood_detected`` stays False.
 
-Exactness over dask: the focal mean, slope and region growing use ``map_overlap`` with the kernel
-radius (growth: ``grow_px``), and the minimum mapping unit uses ``map_overlap`` with a margin of
-``mmu_pixels - 1``: a component smaller than N pixels spans fewer than N pixels in any direction,
-so it lies inside the margin, and a larger one has N connected pixels within that distance. Numpy
-and any chunking give identical classes. Value checks (dB/linear confusion, all-NaN) run inside
-the graph and raise at compute.
+Numpy and any chunking give identical classes (every spatial step uses ``map_overlap`` with its
+exact reach, :mod:`.sar_prep`); value checks (dB/linear confusion, all-NaN) raise at compute.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
-from ..errors import ConfigError, OrbitMismatchError, SarUnitsError
+from ..errors import ConfigError, SarUnitsError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
-from .sar_prep import _db, minimum_mapping_unit, pixel_size_m, prepare_sar, slope_degrees, speckle_filter
-from .sar_water import (_sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at,
-                        weighted_membership)
+from .sar_prep import (
+    _check_orbits,
+    _db,
+    exclusion,
+    minimum_mapping_unit,
+    normalise_incidence,
+    pixel_size_m,
+    prepare_sar,
+    slope_degrees,
+    speckle_filter,
+    terrain_membership,
+)
+from .sar_water import _sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at, weighted_membership
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
 
 __all__ = [
@@ -112,12 +123,15 @@ class FloodParams:
     """Width (dB) of the logistic SAR memberships."""
     region_growing: bool = True
     """Single scene: grow confident water (seeds) into the ambiguous range (:mod:`.sar_water`)."""
-    seed_db: float = 3.0
-    """Seeds: likelihood of a pixel this many dB below the thresholds (0.95 for 1-dB memberships)."""
-    grow_db: float = 1.0
-    """Growth: likelihood of a pixel this many dB above the thresholds (0.27 for 1-dB memberships)."""
+    seed_db: float = 2.5
+    """Seeds: likelihood of a pixel this many dB below the thresholds (0.92 for 1-dB memberships)."""
+    grow_db: float = 2.0
+    """Growth: likelihood of a pixel this many dB above the thresholds (0.12 for 1-dB memberships)."""
     grow_px: int = 10
     """Maximum growth from a seed, in pixels (100 m at 10 m)."""
+    seeds_without_fit: bool = True
+    """No threshold fitted (fallbacks only): keep only water connected to a seed, grown no further
+    than the thresholds themselves; False keeps every pixel of likelihood >= 0.5."""
     fv_rise_db: float = 3.0
     """Flooded vegetation: minimum rise of VV, post minus pre (dB)."""
     fv_ratio_rise_db: float = 3.0
@@ -137,7 +151,20 @@ class FloodParams:
     """Minimum connected flood pixels (UN-SPIDER: 8); 1 disables."""
     eight_connected: bool = True
     slope_max_deg: float = 5.0
+    """Slope (deg) from which water is excluded (class 6) and its terrain membership is 0."""
     hand_max_m: float = 15.0
+    """Height above nearest drainage (m) from which water is excluded (class 6), membership 0."""
+    terrain_fuzzy: bool = True
+    """With a DEM/HAND: cap the water likelihood by Z-memberships between full and max (sar_prep)."""
+    slope_full_deg: float = 2.0
+    """Slope (deg) up to which the terrain membership is 1."""
+    hand_full_m: float = 5.0
+    """HAND (m) up to which the terrain membership is 1."""
+    angle_normalisation: Literal["none", "cos2", "linear"] = "cos2"
+    """With an ``angle`` band (deg): bring sigma0 to ``angle_ref_deg`` (formulas in sar_prep)."""
+    angle_ref_deg: float = 38.0
+    angle_slope_db_per_deg: float = -0.2
+    """Slope of the ``linear`` normalisation, dB per degree of incidence."""
     puddling_days: int = 14
     """Days before transplanting during which a paddy is deliberately flooded."""
     managed_days_after: int = 20
@@ -231,7 +258,7 @@ def managed_paddy_water(rice: xr.DataArray, transplant_doy: xr.DataArray, event_
     dimension; the stage is transplanting - ``puddling_days`` to + ``managed_days_after``.
     """
     doys = transplant_doy if transplant_doy.ndim == 3 else transplant_doy.expand_dims("season")
-    season = doys.dims[0]
+    season = str(doys.dims[0])
     return _ufunc(_managed_kernel, rice, doys, dtype=np.bool_, core=[[], [season]], event_doy=_doy(event_date),
                   before=params.puddling_days, after=params.managed_days_after).rename("managed_paddy_water")
 
@@ -255,12 +282,6 @@ def reference_water(pre_lik: xr.DataArray, min_frequency: float) -> xr.DataArray
 
 # ---- orchestration ------------------------------------------------------------------------------
 
-_ORBIT_KEYS = {
-    "relative orbit": ("relative_orbit", "sat:relative_orbit", "relativeOrbitNumber_start"),
-    "pass direction": ("orbit_direction", "orbit_state", "sat:orbit_state", "orbitProperties_pass"),
-}
-
-
 def _require_bands(ds: xr.Dataset, bands: tuple[str, ...], role: str) -> None:
     from ..errors import MissingBandError
 
@@ -268,29 +289,6 @@ def _require_bands(ds: xr.Dataset, bands: tuple[str, ...], role: str) -> None:
     if missing:
         raise MissingBandError(f"{role} scene lacks {missing}; it has {sorted(map(str, ds.data_vars))}. "
                                "Load it with common band names (vv, vh, green, swir16, nir, scl).")
-
-
-def _orbit_info(ds: xr.Dataset) -> dict[str, str]:
-    attrs = dict(ds.attrs)
-    for v in ds.data_vars.values():
-        attrs.update({k: a for k, a in v.attrs.items() if k not in attrs})
-    info = {}
-    for what, keys in _ORBIT_KEYS.items():
-        for k in keys:
-            if k in attrs:
-                info[what] = str(attrs[k]).strip().lower()
-                break
-    return info
-
-
-def _check_orbits(post: xr.Dataset, pre: xr.Dataset) -> None:
-    a, b = _orbit_info(post), _orbit_info(pre)
-    for what in a.keys() & b.keys():
-        if a[what] != b[what]:
-            raise OrbitMismatchError(
-                f"pre-event scene has {what} {b[what]!r} but the post-event scene has {a[what]!r}; change "
-                "detection needs one relative orbit and pass direction (different geometry changes backscatter). "
-                "Pick a pre-event scene from the same track, or map the post scene alone (pre=None).")
 
 
 def _single_date(ds: xr.Dataset, role: str) -> tuple[xr.Dataset, Any]:
@@ -342,28 +340,14 @@ def _latest(stack: xr.DataArray) -> xr.DataArray:
     return _ufunc(_latest_kernel, stack, core=[["time"]])
 
 
-def _sar_db(ds: xr.Dataset, pols: list[str], units: Any, radius_m: float) -> dict[str, xr.DataArray]:
+def _sar_db(ds: xr.Dataset, pols: Sequence[str], units: Any, radius_m: float, p: FloodParams) -> dict[str, xr.DataArray]:
     out = {}
     for pol in pols:
-        lin = speckle_filter(prepare_sar(ds[pol], units), radius_m)
-        out[pol] = _ufunc(_db, lin).rename(f"{pol}_db")
-    return out
-
-
-def _exclusion(dem: xr.DataArray | None, hand: xr.DataArray | None, exclude: xr.DataArray | None,
-               p: FloodParams) -> xr.DataArray | bool:
-    parts: list[xr.DataArray] = []
-    if dem is not None:
-        parts.append(slope_degrees(dem) > p.slope_max_deg)
-    if hand is not None:
-        parts.append(hand > p.hand_max_m)
-    if exclude is not None:
-        parts.append(exclude.astype(bool))
-    if not parts:
-        return False
-    out = parts[0]
-    for q in parts[1:]:
-        out = out | q
+        lin = prepare_sar(ds[pol], units)
+        if "angle" in ds and p.angle_normalisation != "none":
+            lin = normalise_incidence(lin, ds["angle"], p.angle_normalisation, p.angle_ref_deg,
+                                      p.angle_slope_db_per_deg)
+        out[pol] = _ufunc(_db, speckle_filter(lin, radius_m)).rename(f"{pol}_db")
     return out
 
 
@@ -384,7 +368,7 @@ def _validate(post: xr.Dataset | None, pre: xr.Dataset | None, optical: xr.Datas
         raise ConfigError("flood_map needs a post-event SAR scene, an optical scene, or both.")
     if pre is not None and post is None:
         raise ConfigError("a pre-event scene needs a post-event SAR scene.")
-    date, pols = None, ()
+    date, pols = None, tuple[str, ...]()
     if post is not None:
         post, date = _single_date(post, "post-event")
         pols = tuple(b for b in ("vv", "vh") if b in post)
@@ -424,7 +408,7 @@ def _radar(sc: _Scene, rice: xr.DataArray | None, cropland: xr.DataArray | None,
            out: xr.Dataset) -> _Radar:
     post = sc.post if sc.post is not None else xr.Dataset()  # the caller checked that post exists
     radius = p.speckle_radius_m if sc.pre is not None else p.single_scene_radius_m
-    post_db = _sar_db(post, sc.pols, units, radius)
+    post_db = _sar_db(post, sc.pols, units, radius, p)
     thresholds, weights, fitted = {}, {}, []
     for pol in sc.pols:
         res = robust_threshold(post_db[pol], p.vv if pol == "vv" else p.vh)
@@ -441,7 +425,7 @@ def _radar(sc: _Scene, rice: xr.DataArray | None, cropland: xr.DataArray | None,
     cp = p.change_polarisation
     _require_bands(sc.pre, (cp,), "pre-event")
     _require_bands(post, (cp,), "post-event")
-    pre_db = _sar_db(sc.pre, [b for b in sc.pols if b in sc.pre], units, p.speckle_radius_m)
+    pre_db = _sar_db(sc.pre, [b for b in sc.pols if b in sc.pre], units, p.speckle_radius_m, p)
     before = {b: (_latest(v) if "time" in v.dims else v) for b, v in pre_db.items()}
     lik = change_likelihood(post_db[cp], before[cp], thresholds[cp], p)
     ref = reference_water(sar_water_likelihood(pre_db, thresholds, p.sar_scale_db, weights), p.reference_frequency)
@@ -478,7 +462,8 @@ def flood_map(
     ----------
     post : xarray.Dataset or None
         Post-event Sentinel-1 ``vv`` and/or ``vh`` sigma0 ``(y, x)`` (or one date), float32 linear
-        power (``units="db"`` for dB inputs such as Sen1Floods11). None: optical only.
+        power (``units="db"`` for dB inputs such as Sen1Floods11), optional ``angle`` (incidence,
+        deg: normalised to ``angle_ref_deg``). None: optical only.
     pre : xarray.Dataset, optional
         Pre-event scene ``(y, x)`` or stack ``(time, y, x)``: same grid, orbit and units. Given:
         change detection against its most recent valid value per pixel (GEE ``mosaic()``), and
@@ -496,7 +481,8 @@ def flood_map(
         Default: the ``time`` of ``post`` (or ``optical``).
     dem, hand, exclude : xarray.DataArray, optional
         Elevation (m; slope > 5 deg excluded), height above nearest drainage (m; > 15 m excluded),
-        bool extra exclusion (shadow, layover, urban...): class 6.
+        bool extra exclusion (shadow, layover, urban...): class 6. DEM and HAND also cap the water
+        likelihood by fuzzy memberships (``terrain_fuzzy``).
     units : {"linear", "db"}
         Units of ``post``/``pre``, checked from the values at compute (:class:`SarUnitsError`).
     params : FloodParams
@@ -510,7 +496,8 @@ def flood_map(
         ``threshold_method_<band>`` uint8 (:data:`~agromap.disaster.threshold.THRESHOLD_METHODS`)
         and ``weight_<band>`` float32 (its reliability in the fusion; ``weight_optical`` too when
         optical is fused), and ``region_growing`` bool (single scene: whether water was grown
-        from seeds, i.e. a threshold was fitted). ``attrs["reference_water"]`` says where normal
+        from seeds into the ambiguous range, i.e. a threshold was fitted; otherwise water needs a
+        seed and stops at the fallback thresholds). ``attrs["reference_water"]`` says where normal
         water came from: "supplied layer", "pre-event dates" or "none" (then water is class 7).
         Lazy for dask inputs; identical for numpy and any chunking.
 
@@ -547,6 +534,14 @@ def flood_map(
         sources.append((olik, wopt))
     if not sources:  # unreachable (_validate), but keeps type checkers informed
         raise ConfigError("flood_map needs a post-event SAR scene or an optical scene.")
+    terrain = terrain_membership(dem, hand, (p.slope_full_deg, p.slope_max_deg), (p.hand_full_m, p.hand_max_m)) \
+        if p.terrain_fuzzy else None
+    if terrain is not None:  # fuzzy AND: high or steep ground caps every source's water evidence
+        sources = [(xr.ufuncs.minimum(m, terrain), w) for m, w in sources]
+        olik = sources[-1][0] if olik is not None else None
+    out["terrain_fuzzy"] = xr.DataArray(terrain is not None)
+    out["angle_normalised"] = xr.DataArray(sc.post is not None and "angle" in sc.post
+                                           and p.angle_normalisation != "none")
     lik = sources[0][0] if len(sources) == 1 else weighted_membership(sources)
     plain = _ufunc(np.greater_equal, lik, np.float32(0.5), dtype=np.bool_)
     water: Any = plain
@@ -554,13 +549,15 @@ def flood_map(
         # The seed and growth levels are in dB of backscatter: they apply where the radar decides
         # alone; where a clear optical scene is fused, the fused likelihood decides.
         rlik = sources[0][0]
-        grown = grow_water(rlik, membership_at(p.seed_db, p.sar_scale_db),
-                           membership_at(-p.grow_db, p.sar_scale_db), p.grow_px)
-        radar_water = _ufunc(_select_kernel, radar.fitted, grown, rlik >= 0.5, dtype=np.bool_)
+        seed = membership_at(p.seed_db, p.sar_scale_db)
+        grown = grow_water(rlik, seed, membership_at(-p.grow_db, p.sar_scale_db), p.grow_px)
+        # Fallback thresholds are weak evidence: no growth past them, and a confident core is needed.
+        weak = grow_water(rlik, seed, 0.5, p.grow_px) if p.seeds_without_fit else rlik >= 0.5
+        radar_water = _ufunc(_select_kernel, radar.fitted, grown, weak, dtype=np.bool_)
         water = radar_water if olik is None else _ufunc(_select_kernel, np.isfinite(olik), plain, radar_water,
                                                         dtype=np.bool_)
         out["region_growing"] = radar.fitted
-    excl = _exclusion(dem, hand, exclude, p)
+    excl = exclusion(dem, hand, exclude, p.slope_max_deg, p.hand_max_m)
     flood = minimum_mapping_unit(_ufunc(_candidate_kernel, water, ref, excl, dtype=np.bool_), p.mmu_pixels,
                                  eight_connected=p.eight_connected)
     fveg: Any = False

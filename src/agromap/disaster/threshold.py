@@ -152,7 +152,8 @@ def _bin_index(values: np.ndarray, params: ThresholdParams) -> np.ndarray:
 def _split_stats(counts: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, ...]:
     """For histograms ``(..., bins)`` and a split after bin k (k = 0..bins-2): B(k) = sigma_b^2 /
     sigma^2, the low-class share p1(k), the class means m1(k), m2(k), and the total count.
-    Float64; NaN where undefined."""
+    Float64; NaN where undefined.
+    """
     c = counts.astype(np.float64)
     n = c.sum(axis=-1, keepdims=True)
     s = (c * centres).sum(axis=-1, keepdims=True)

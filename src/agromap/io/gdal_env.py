@@ -53,6 +53,6 @@ def gdal_preset() -> tuple[tuple[str, str], ...]:
     return tuple(merged.items())
 
 
-def gdal_env_dict(preset: tuple[tuple[str, str], ...] = GDAL_PRESET) -> dict[str, str]:
+def gdal_env_dict(preset: tuple[tuple[str, str], ...] = GDAL_PRESET) -> dict[str, int | str]:
     """The preset as keyword arguments for ``rasterio.Env`` (numbers as int, as rasterio wants)."""
     return {k: int(v) if v.isdigit() else v for k, v in preset}

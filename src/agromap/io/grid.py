@@ -26,6 +26,7 @@ __all__ = [
     "to_grid",
     "require_same_grid",
     "attach_geobox",
+    "crs_of",
 ]
 
 Resampling = Literal["nearest", "bilinear", "average", "mode", "cubic", "min", "max"]
@@ -81,6 +82,13 @@ def geobox_of(arr: xr.DataArray | xr.Dataset) -> GeoBox:
     return gbox
 
 
+def crs_of(gbox: GeoBox) -> CRS:
+    """The CRS of ``gbox``; :class:`UnknownCRSError` when it has none."""
+    if gbox.crs is None:
+        raise UnknownCRSError("the grid has no CRS; attach one with agromap.io.grid.attach_geobox(arr, geobox).")
+    return gbox.crs
+
+
 def attach_geobox(arr: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
     """Assign ``y``/``x`` pixel-centre coordinates and the ``spatial_ref`` CRS coordinate."""
     return arr.assign_coords(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")))
@@ -88,7 +96,7 @@ def attach_geobox(arr: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
 
 def _overlaps(src: GeoBox, dst: GeoBox) -> bool:
     try:
-        fp = src.extent.to_crs(dst.crs)
+        fp = src.extent.to_crs(crs_of(dst))
     except Exception:
         return False
     return bool(fp.intersects(dst.extent)) and fp.intersection(dst.extent).area > 0

@@ -95,8 +95,8 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
     RasterTooLargeError
         More than ``max_pixels`` pixels per band.
     """
-    # Remote inputs are declared (URL in the configuration or a STAC href); local ones must be regular files.
-    path = check_local_input(gdal_path(os.fspath(path)), "raster", allow_remote=True)
+    # Remote inputs only when the run allows them (agromap.io.trust); local ones must be regular files.
+    path = check_local_input(gdal_path(os.fspath(path)), "raster")
     try:
         with rasterio.Env(**gdal_env_dict(gdal_preset())), rasterio.open(path) as src:
             width, height = src.width, src.height
@@ -115,8 +115,8 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
                 dtype=src.dtypes[0],
                 nodata=None if src.nodata is None else float(src.nodata),
                 crs_wkt=src.crs.to_wkt() if src.crs else None,
-                transform=tuple(src.transform)[:6],  # type: ignore[arg-type]
-                block_shape=tuple(src.block_shapes[0]),  # type: ignore[arg-type]
+                transform=tuple(src.transform)[:6],
+                block_shape=tuple(src.block_shapes[0]),
                 descriptions=tuple(src.descriptions),
                 has_gcps=bool(gcps),
                 tags=tuple(sorted((str(k), str(v)) for k, v in src.tags().items())),
@@ -196,14 +196,17 @@ class BandReader:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the band, as dask asks of an array-like."""
         return (self.height, self.width)
 
     @property
     def ndim(self) -> int:
+        """Always 2: one band at a time."""
         return 2
 
     @property
     def dtype(self) -> np.dtype[Any]:
+        """The stored dtype for raw bands, float32 for physical values."""
         return np.dtype(self.src_dtype) if self.raw else np.dtype(np.float32)
 
     def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
@@ -314,7 +317,7 @@ def open_band(
         src_dtype=hdr.dtype,
         scale=scale,
         offset=offset,
-        nodata=None if nd is None else float(nd),  # type: ignore[arg-type]
+        nodata=None if nd is None else float(nd),
         valid_range=valid_range,
         raw=raw,
         gdal_env=gdal_preset(),

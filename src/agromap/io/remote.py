@@ -38,7 +38,8 @@ _REMOTE = re.compile(r"(^|[:\"'])(/vsi(curl|s3|gs|az|adls|oss|swift|webhdfs|hdfs
 def is_remote(href: str | os.PathLike[str]) -> bool:
     """True when reading ``href`` goes over a network: a URL (``https://``, ``s3://``...) or a GDAL
     network path (``/vsicurl/``, ``/vsis3/``...), also inside a GDAL connection string such as
-    ``GPKG:/vsicurl/http://host/f.gpkg:table``. ``file://`` is local."""
+    ``GPKG:/vsicurl/http://host/f.gpkg:table``. ``file://`` is local.
+    """
     s = os.fspath(href)
     return bool(_REMOTE.search(s)) and not s.startswith("file://")
 

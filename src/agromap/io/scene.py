@@ -19,7 +19,7 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from ..errors import GridMismatchError, MissingBandError
-from .grid import GridSpec, Resampling, _overlaps, geobox_from_spec, geobox_of, to_grid
+from .grid import GridSpec, Resampling, _overlaps, crs_of, geobox_from_spec, geobox_of, to_grid
 
 __all__ = ["Scene", "GroupBy", "Mosaic", "SCL_QUALITY", "group_scenes", "stack_scenes", "run_geobox"]
 
@@ -28,7 +28,7 @@ GroupBy = str
 Mosaic = Literal["first", "best_quality"]
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: equal-looking scenes are still two inputs (lazy bands have no ==)
 class Scene:
     """One acquisition: lazy ``(y, x)`` bands keyed by common name, each on its own grid."""
 
@@ -39,6 +39,7 @@ class Scene:
     """Provenance for the manifest: sensor, product id, radiometry applied, file paths."""
 
     def band(self, name: str) -> xr.DataArray:
+        """The band called ``name``; :class:`MissingBandError` listing the scene's bands if absent."""
         if name not in self.bands:
             raise MissingBandError(
                 f"scene {self.id}: band {name!r} is missing; it has {sorted(self.bands)}. "
@@ -68,7 +69,7 @@ def run_geobox(scenes: Sequence[Scene], grid: GridSpec | None, *, group_by: Grou
     extent = like.extent
     for scene in same_date:
         for band in scene.bands.values():
-            extent = extent.union(geobox_of(band).extent.to_crs(like.crs))
+            extent = extent.union(geobox_of(band).extent.to_crs(crs_of(like)))
     return _widen(like, extent.boundingbox)
 
 
@@ -281,9 +282,9 @@ def stack_scenes(
             variables[name] = _mosaic([gridded[i][name] for i in idx],
                                       None if scores is None else [scores[i] for i in idx])
         per_time.append(xr.Dataset(variables).expand_dims(time=[np.datetime64(when.tz_localize(None), "ns")]))
-    names = [set(ds.data_vars) for ds in per_time]
+    names = [{str(n) for n in ds.data_vars} for ds in per_time]
     wanted = set(bands) if bands is not None else set.union(*names)
-    templates = {name: ds[name] for ds in per_time for name in ds.data_vars}
+    templates = {str(name): ds[name] for ds in per_time for name in ds.data_vars}
     for i, (when, have) in enumerate(zip(sorted(by_time), names)):
         missing = sorted(wanted - have)
         if missing and bands is not None:

@@ -119,7 +119,8 @@ def item_for_layer(
     item.add_asset(asset_key or spec.name, asset)
     RasterExtension.ext(asset, add_if_missing=True).bands = [
         RasterBand.create(
-            nodata="nan" if spec.is_float else spec.nodata,  # JSON has no NaN; raster v1.1 spells it "nan"
+            # JSON has no NaN: raster v1.1 spells it "nan"; integer nodata stays an integer (pystac hints float).
+            nodata="nan" if spec.is_float else spec.nodata,  # type: ignore[arg-type]
             data_type=DataType(spec.dtype),
             spatial_resolution=float(abs(transform.a)),
             sampling=Sampling.AREA,
@@ -158,7 +159,8 @@ def _json_safe(obj: Any) -> Any:
 
 def _footprint(gbox: GeoBox) -> Any:
     """Outline in EPSG:4326, 8 extra points per side: enough for UTM curvature, far fewer than
-    odc-geo's per-pixel ``geographic_extent``."""
+    odc-geo's per-pixel ``geographic_extent``.
+    """
     if gbox.crs is not None and gbox.crs.geographic:
         return gbox.extent
     left, bottom, right, top = gbox.extent.boundingbox

@@ -28,8 +28,8 @@ from ..errors import InputError, MetadataError, MissingBandError
 from ..sensors import s2_l2a
 from .gdal_env import gdal_env_dict, gdal_preset
 from .remote import gdal_path, is_remote, is_url, load_signer, resolve_href
-from .trust import confine
 from .scene import Scene
+from .trust import check_local_input, check_regular_file, check_remote, confine
 
 __all__ = ["BandAsset", "read_items", "band_asset", "item_provenance", "items_to_scenes", "RAW_BANDS"]
 
@@ -50,17 +50,46 @@ class BandAsset:
     raw: bool
 
 
+#: Seconds a server may stay silent while sending an item or ItemCollection (per read, not in total).
+ITEM_TIMEOUT = 30.0
+#: An ItemCollection of a season is a few MB; anything this large is not one (and must not fill memory).
+MAX_ITEM_BYTES = 256 << 20
+
+
+def _read_item_bytes(href: str) -> bytes:
+    """The bytes of a local or http(s) STAC JSON: bounded in size, and in time for a silent server."""
+    if not is_url(href):
+        with open(check_regular_file(href, "STAC item"), "rb") as fh:
+            data = fh.read(MAX_ITEM_BYTES + 1)
+    else:
+        import urllib.error
+        import urllib.request
+
+        if not href.lower().startswith(("http://", "https://")):
+            raise InputError(f"{href}: STAC JSON is read over http(s) only; download it and give the local path.")
+        request = urllib.request.Request(href, headers={"Accept": "application/geo+json, application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=ITEM_TIMEOUT) as response:  # noqa: S310 - http(s) only
+                data = response.read(MAX_ITEM_BYTES + 1)
+        except (TimeoutError, urllib.error.URLError) as exc:
+            if not isinstance(exc, TimeoutError) and not isinstance(getattr(exc, "reason", None), TimeoutError):
+                raise
+            raise InputError(f"{href}: the server did not answer within {ITEM_TIMEOUT:g} s; check the URL and the "
+                             "connection, or download the item and give its local path.") from None
+    if len(data) > MAX_ITEM_BYTES:
+        raise InputError(f"{href}: larger than {MAX_ITEM_BYTES >> 20} MiB, too large for a STAC item or "
+                         "ItemCollection; split it or check the path.")
+    return data
+
+
 def _load_item_file(path: str, base: str | os.PathLike[str]) -> list[Any]:
     import pystac
 
-    href = resolve_href(path, base)
+    href = check_remote(resolve_href(path, base), "STAC item")
     try:
-        if is_url(href):
-            from pystac.stac_io import DefaultStacIO
-
-            data = json.loads(DefaultStacIO().read_text(href))
-        else:
-            data = json.loads(Path(href).read_text())
+        data = json.loads(_read_item_bytes(href))
+    except InputError:
+        raise
     except (OSError, ValueError) as exc:
         raise InputError(f"{href}: cannot read the STAC JSON ({str(exc).splitlines()[0]}).") from None
     try:
@@ -153,13 +182,15 @@ def band_asset(item: Any, band: str, *, asset_root: str | os.PathLike[str] | Non
     self_href = item.get_self_href()
     if not is_remote(href) and not os.path.isabs(href) and self_href:
         href = resolve_href(href, os.path.dirname(self_href) if not is_url(self_href) else self_href.rsplit("/", 1)[0])
-    if not is_remote(href) and self_href and not is_url(self_href) and asset_root is None:
+    if not is_remote(href) and self_href and not is_url(self_href):
         # An item written by someone else must not make agromap read files elsewhere on the machine:
-        # its local assets (relative or absolute) stay inside the item's folder.
-        href = str(confine(href, os.path.dirname(self_href), "asset href"))
+        # its local assets (relative or absolute) stay inside the item's folder or its asset_root,
+        # unless the run allows outside paths.
+        roots = [os.path.dirname(self_href), *([asset_root] if asset_root is not None else [])]
+        href = str(confine(href, roots, "asset href"))
     if asset_root is not None and is_remote(href):
         # A downloaded copy of a remote product: the same file names in a local folder.
-        href = str(Path(asset_root) / Path(href.split("?")[0]).name)
+        href = str(confine(Path(asset_root) / Path(href.split("?")[0]).name, asset_root, "asset href"))
     raw = band in RAW_BANDS
     scale, offset, nodata = 1.0, 0.0, None
     if _is_s2(item) and (band in s2_l2a.BANDS or band in s2_l2a.AUX_BANDS):
@@ -268,6 +299,9 @@ def items_to_scenes(
     if not items:
         raise InputError("no STAC items to load; widen the search (dates, area, cloud filter).")
     assets = [{b: band_asset(it, b, asset_root=asset_root) for b in bands} for it in items]
+    for per_band in assets:  # odc-stac opens these itself: check them as every other reader does
+        for a in per_band.values():
+            check_local_input(gdal_path(a.href), f"STAC asset {a.key!r}")
     # Items whose assets share keys and radiometry load together; a change of processing
     # baseline (a new BOA offset) inside a season splits the load instead of mixing units.
     groups: dict[Any, list[int]] = {}

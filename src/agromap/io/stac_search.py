@@ -69,6 +69,9 @@ def search_items(
     from pystac_client.exceptions import APIError
     from pystac_client.stac_api_io import StacApiIO
 
+    from .trust import check_remote
+
+    check_remote(url, "STAC API")
     try:
         from urllib3 import Retry
 

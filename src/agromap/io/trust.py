@@ -4,18 +4,101 @@ Inputs come from configurations, STAC items and tables written by someone else. 
 checked *before* it is opened, by its file type (``os.stat`` never blocks, opening a named pipe
 does) and by where it points, so a pipe, a device, a network URL or a link out of a product
 folder is refused with a one-line error instead of hanging, reading gigabytes or calling out.
+
+Two things are refused unless the run allows them (:class:`InputPolicy`): network reads (URLs
+and every GDAL ``/vsi...`` path) and STAC asset hrefs outside the item's folder. A configuration
+opts in with ``allow_remote: true`` / ``allow_outside_paths: true`` (or ``agromap run
+--allow-remote`` / ``--allow-outside-paths``); Python code with ``with allow_inputs(remote=True):``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UnsafeInputError
 from .remote import is_remote
 
-__all__ = ["is_remote", "offline", "check_regular_file", "check_local_input", "confine"]
+__all__ = ["is_remote", "offline", "check_regular_file", "check_local_input", "check_remote", "confine",
+           "InputPolicy", "input_policy", "allow_inputs"]
+
+
+@dataclass(frozen=True)
+class InputPolicy:
+    """What a run may read beyond local files inside the folders that name them.
+
+    Attributes
+    ----------
+    allow_remote : bool
+        Network reads: ``http(s)://``, ``s3://``... hrefs, STAC API searches and GDAL virtual file
+        systems (``/vsicurl/``, ``/vsis3/``, also ``/vsizip/`` and the other ``/vsi...`` paths,
+        which can reach a network or hide a file's real size).
+    allow_outside_paths : bool
+        Local STAC asset hrefs outside the item's folder (and its ``asset_root``).
+    """
+
+    allow_remote: bool = False
+    allow_outside_paths: bool = False
+
+
+_POLICY: ContextVar[InputPolicy] = ContextVar("agromap_input_policy", default=InputPolicy())
+
+
+def input_policy() -> InputPolicy:
+    """The policy in force (the default refuses remote reads and outside paths)."""
+    return _POLICY.get()
+
+
+@contextmanager
+def allow_inputs(*, remote: bool = False, outside_paths: bool = False) -> Iterator[InputPolicy]:
+    """Allow remote reads and/or outside paths while planning inputs (the checks run at planning time).
+
+    Examples
+    --------
+    >>> from agromap.io.trust import allow_inputs
+    >>> with allow_inputs(remote=True):
+    ...     pass  # load_stac("https://earth-search.aws.element84.com/v1", ...)
+    """
+    token = _POLICY.set(InputPolicy(allow_remote=remote, allow_outside_paths=outside_paths))
+    try:
+        yield _POLICY.get()
+    finally:
+        _POLICY.reset(token)
+
+
+#: A GDAL virtual file system path, alone or inside a connection string (``GPKG:/vsizip/a.zip/b.gpkg:t``).
+_VSI = re.compile(r"(^|[:\"'])/vsi[a-z0-9_]+/", re.IGNORECASE)
+
+_ENABLE_REMOTE = ("set allow_remote: true in the run configuration (or agromap run --allow-remote) to read it "
+                  "over the network, or download it and give the local path")
+
+
+def check_remote(href: str | os.PathLike[str], what: str = "input") -> str:
+    """Refuse a network path or GDAL ``/vsi...`` path unless remote reads are allowed (and not offline).
+
+    Returns ``href`` as text when it is local or allowed.
+
+    Raises
+    ------
+    UnsafeInputError
+        Remote reads are not enabled, or ``AGROMAP_OFFLINE`` is set.
+    """
+    text = os.fspath(href)
+    if not (is_remote(text) or _VSI.search(text)):
+        return text
+    if offline():
+        raise UnsafeInputError(f"{text}: {what} is a network path and AGROMAP_OFFLINE is set, so agromap reads local "
+                               "files only; download it and give the local path (or a STAC item's asset_root).")
+    if not input_policy().allow_remote:
+        raise UnsafeInputError(f"{text}: {what} is a network or GDAL /vsi path and remote inputs are not enabled; "
+                               f"{_ENABLE_REMOTE}.")
+    return text
 
 #: Set (to 1/true/yes) to forbid every network read, declared or not: an air-gapped site, or a
 #: run on items and tables written by someone else that must not make this machine call out.
@@ -41,6 +124,10 @@ def check_regular_file(path: str | os.PathLike[str], what: str = "input") -> Pat
     """
     p = Path(path)
     try:
+        os.fspath(p).encode("utf-8")
+    except UnicodeEncodeError:  # GDAL, STAC and the manifest need text names
+        raise UnsafeInputError(f"{os.fsencode(p)!r}: {what} name is not UTF-8; rename the file.") from None
+    try:
         mode = os.stat(p).st_mode
     except OSError:
         return p
@@ -52,44 +139,47 @@ def check_regular_file(path: str | os.PathLike[str], what: str = "input") -> Pat
     raise UnsafeInputError(f"{p}: {what} is {kind}, not a regular file; give the path of a file on disk.")
 
 
-def check_local_input(name: str | os.PathLike[str], what: str = "input", *, allow_remote: bool = False) -> str:
+def check_local_input(name: str | os.PathLike[str], what: str = "input") -> str:
     """Check a raster name before GDAL sees it: local unless remote reads are allowed, a regular file.
 
     GDAL connection strings (``GPKG:file.gpkg:table``, ``NETCDF:"f.nc":var``) are checked for
-    network paths; a plain path is also checked by :func:`check_regular_file`.
+    network and ``/vsi`` paths; a plain path is also checked by :func:`check_regular_file`.
     """
-    text = os.fspath(name)
-    if is_remote(text) and (not allow_remote or offline()):
-        why = ("AGROMAP_OFFLINE is set, so agromap reads local files only" if allow_remote
-               else "agromap reads this input from local files only")
-        raise UnsafeInputError(
-            f"{text}: {what} is a network path and {why}; download it and give the local path (or a STAC "
-            "item's asset_root)."
-        )
+    text = check_remote(name, what)
     if not text.startswith("/vsi"):
         check_regular_file(text, what)
     return text
 
 
-def confine(path: str | os.PathLike[str], root: str | os.PathLike[str], what: str = "file", *,
-            allow_outside: bool = False) -> Path:
+def confine(path: str | os.PathLike[str], root: str | os.PathLike[str] | list[str | os.PathLike[str]],
+            what: str = "file", *, allow_outside: bool | None = None) -> Path:
     """``path`` resolved, refused if it lies outside ``root`` (symbolic links and ``..`` followed).
 
-    Used for the hrefs of a STAC item (confined to the item's folder or its ``asset_root``) and
-    for everything agromap writes (confined to the output folder).
+    Used for the hrefs of a STAC item (confined to the item's folder or its ``asset_root``).
+
+    Parameters
+    ----------
+    root : path or list of paths
+        The folder(s) ``path`` must lie in.
+    allow_outside : bool, optional
+        Skip the check; default: the policy's ``allow_outside_paths``.
 
     Raises
     ------
     UnsafeInputError
-        ``path`` resolves outside ``root`` and ``allow_outside`` is false.
+        ``path`` resolves outside every ``root`` and outside paths are not allowed.
     """
     resolved = Path(path).resolve()
-    base = Path(root).resolve()
-    if allow_outside or resolved == base or base in resolved.parents:
+    roots = [Path(r).resolve() for r in (root if isinstance(root, list) else [root])]
+    if allow_outside is None:
+        allow_outside = input_policy().allow_outside_paths
+    if allow_outside or any(resolved == base or base in resolved.parents for base in roots):
         return resolved
+    where = " or ".join(str(b) for b in roots)
     raise UnsafeInputError(
-        f"{path}: {what} resolves to {resolved}, outside {base}; agromap reads only files inside the folder "
-        "that refers to them. Move the file there, or set asset_root to the folder holding it."
+        f"{path}: {what} resolves to {resolved}, outside {where}; agromap reads only files inside the folder "
+        "that refers to them. Move the file there, set asset_root to the folder holding it, or set "
+        "allow_outside_paths: true in the run configuration (agromap run --allow-outside-paths) if you trust it."
     )
 
 

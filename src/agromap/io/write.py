@@ -28,11 +28,11 @@ from typing import Any
 
 import dask
 import dask.array as da
-from dask.delayed import Delayed, delayed
 import numpy as np
 import rasterio
 import rasterio.shutil
 import xarray as xr
+from dask.delayed import Delayed, delayed
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
@@ -196,7 +196,8 @@ def store_gtiff(
         raise output_error(OSError(code, os.strerror(code)), path) from None
     if lock is None:
         lock = lock_for_scheduler(f"agromap-write-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]}")
-    stored = da.store(data, GTiffWindowWriter(str(path)), lock=lock, compute=False)
+    # dask's hints name arrays only; store() writes to any target with __setitem__.
+    stored = da.store(data, GTiffWindowWriter(str(path)), lock=lock, compute=False)  # type: ignore[arg-type]
     if isinstance(stored, Delayed):
         return stored
     # dask >= 2025 returns a dask Array of None chunks here, despite its docstring; wrap it in one
@@ -551,7 +552,8 @@ def clean_stale_partials(
 
 def _walk_own(root: Path) -> Iterator[Path]:
     """Hidden files under ``root``, not descending into another run's output folder (one with
-    its own lock file), whose live staging files are that run's business."""
+    its own lock file), whose live staging files are that run's business.
+    """
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = [d for d in dirnames if not (here / d / RUN_LOCK_NAME).exists()

@@ -51,4 +51,5 @@ def fit_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the air-quality commands to the ``agromap`` application."""
     app.command("pm25-fit")(fit_cmd)

@@ -33,6 +33,7 @@ def _expand(cfg: RunConfig, patterns: list[str]) -> list[str]:
 
 
 def load_aq_input(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
+    """Scenes of an air-quality input (Sentinel-5P L2/L3 columns or AOD), gridded onto the area."""
     from ..airquality import aod, s5p
 
     if inp.kind == "s5p_l2":
@@ -43,7 +44,7 @@ def load_aq_input(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
         gbox = geobox_from_spec(spec)
         daily = s5p.grid_s5p(_expand(cfg, inp.paths), gbox, product=inp.product, qa_threshold=inp.qa_threshold,
                              method=inp.method)
-        band = next(v for v in daily.data_vars if v not in ("weight", "count"))
+        band = next(str(v) for v in daily.data_vars if v not in ("weight", "count"))
         scenes = []
         for i, t in enumerate(pd.to_datetime(daily["time"].values)):
             day = daily.isel(time=i).drop_vars("time")

@@ -10,13 +10,16 @@ import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rasterio.errors import NotGeoreferencedWarning
 
 from .._version import __version__
-from ..errors import EXIT_CODES, AgromapError, RunInterrupted, RunTerminated, output_error
+from ..errors import EXIT_CODES, AgromapError, ConfigError, RunInterrupted, RunTerminated, output_error
+
+if TYPE_CHECKING:
+    from .config import RunConfig
 
 log = logging.getLogger("agromap")
 
@@ -95,9 +98,21 @@ def _fail(exc: AgromapError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | str) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= 2000 else text[:2000] + " ..."
+
+
+_ALLOW_REMOTE_HELP = ("Allow network inputs (https/s3 URLs, STAC API searches, GDAL /vsi paths), as "
+                      "allow_remote: true in the configuration does.")
+_ALLOW_OUTSIDE_HELP = ("Allow STAC asset hrefs outside the item's folder, as allow_outside_paths: true in the "
+                       "configuration does.")
+
+
+def _with_access(cfg: RunConfig, remote: bool, outside: bool) -> RunConfig:
+    """The configuration with the command line's --allow-* switches turned on (they never turn one off)."""
+    update = {k: True for k, v in (("allow_remote", remote), ("allow_outside_paths", outside)) if v}
+    return cfg.model_copy(update=update) if update else cfg
 
 
 def _version_callback(value: bool) -> None:
@@ -126,10 +141,14 @@ def run_cmd(
     force: Annotated[bool, typer.Option("--force", help="Recompute every layer, even up-to-date ones.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging, GDAL included.")] = False,
     log_format: Annotated[str, typer.Option(help="text or json (for batch jobs).")] = "text",
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help=_ALLOW_REMOTE_HELP)] = False,
+    allow_outside_paths: Annotated[bool, typer.Option("--allow-outside-paths", help=_ALLOW_OUTSIDE_HELP)] = False,
 ) -> None:
     """Run a pipeline: ingest, compute every stale layer once, publish COGs, STAC items and a manifest."""
     from .runner import new_run_id
 
+    if log_format not in ("text", "json"):
+        _fail(ConfigError(f"--log-format must be text or json, not {log_format!r}."))
     run_id = new_run_id()
     _setup_logging(verbose, log_format, run_id)
     from .config import load_config
@@ -138,7 +157,7 @@ def run_cmd(
     # A progress bar only for a person watching a terminal; cron and CI get plain log lines.
     progress = sys.stderr.isatty() and log_format == "text"
     try:
-        cfg = load_config(config)
+        cfg = _with_access(load_config(config), allow_remote, allow_outside_paths)
         out_dir = out or Path("runs") / cfg.name
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN reductions are expected over clouds
@@ -169,18 +188,21 @@ def validate_cmd(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also check this output folder.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Also check this scheduler (an address is contacted, "
                                                            "with a 10 s deadline).")] = None,
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help=_ALLOW_REMOTE_HELP)] = False,
+    allow_outside_paths: Annotated[bool, typer.Option("--allow-outside-paths", help=_ALLOW_OUTSIDE_HELP)] = False,
 ) -> None:
     """Check a configuration and its inputs (headers, bands, grids, district files, output folder,
-    scheduler) without computing anything."""
+    scheduler) without computing anything.
+    """
     _setup_logging(False, "text")
-    from .config import load_config
     from ..io.grid import crs_name
+    from .config import load_config
     from .preflight import check_output_folder
     from .runner import plan_run
     from .scheduler import check_scheduler, probe_scheduler
 
     try:
-        cfg = load_config(config)
+        cfg = _with_access(load_config(config), allow_remote, allow_outside_paths)
         plans = plan_run(cfg)
         sched = check_scheduler(scheduler or cfg.scheduler)
         if "://" in sched:
@@ -202,6 +224,14 @@ def show_versions_cmd() -> None:
     from .._versions import show_versions
 
     show_versions()
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of the run configuration (for editors that check and complete YAML)."""
+    from .config_schema import config_json_schema
+
+    typer.echo(json.dumps(config_json_schema(), indent=2))
 
 
 def _register_product_commands() -> None:
@@ -256,8 +286,8 @@ def main() -> None:
         from typer._click.exceptions import ClickException, UsageError
     except ImportError:  # pragma: no cover - a typer that uses click itself
         from click.exceptions import ClickException, UsageError  # type: ignore[assignment]
-    aborts = tuple({typer.Abort, *_click_classes("Abort")})
-    exits = tuple({typer.Exit, *_click_classes("Exit")})
+    aborts: Any = tuple({typer.Abort, *_click_classes("Abort")})
+    exits: Any = tuple({typer.Exit, *_click_classes("Exit")})
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
@@ -297,7 +327,7 @@ def main() -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _click_classes(name: str) -> list[type]:
+def _click_classes(name: str) -> list[type[BaseException]]:
     """``name`` from click and from typer's copy of it, whichever exist."""
     found = []
     for module in ("click.exceptions", "typer._click.exceptions", "typer.exceptions"):

@@ -7,7 +7,7 @@ location (``areas.0.inputs.1.kind: ...``) before any data is opened.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -15,8 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from ..errors import ConfigError
 from ..io.grid import GridSpec
 from .products.registry import config_models, product_names
-from .schema import IsoDateTime
-from .schema import Strict
+from .schema import IsoDateTime, Nodata, Strict
 
 __all__ = [
     "RunConfig",
@@ -53,6 +52,7 @@ class GridConfig(Strict):
         return self
 
     def spec(self, chunk: int) -> GridSpec | None:
+        """The declared grid as a :class:`GridSpec`, or ``None`` when CRS or resolution are left to the input."""
         if self.crs is None or self.resolution is None:
             return None
         return GridSpec(self.crs, self.resolution, self.bounds, chunk)
@@ -80,7 +80,7 @@ class FilesInput(Strict):
     bands: dict[str, BandFile]
     scale: float | dict[str, float] = 1.0
     offset: float | dict[str, float] = 0.0
-    nodata: float | None | Literal["auto"] = "auto"
+    nodata: Nodata = "auto"
     raw: tuple[str, ...] = ()
     id: str | None = None
 
@@ -127,7 +127,7 @@ class FolderInput(Strict):
     pattern: str = "{date}_{band}.tif"
     scale: float = 1.0
     offset: float = 0.0
-    nodata: float | None | Literal["auto"] = "auto"
+    nodata: Nodata = "auto"
     raw: tuple[str, ...] = ()
     sar_units: Literal["db", "linear"] | None = None
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
@@ -251,7 +251,11 @@ class DistrictsConfig(Strict):
 
 
 #: One layer entry: the configuration model of whichever product plug-in its ``product`` names.
-LayerConfig = Annotated[Union[config_models()], Field(discriminator="product")]  # noqa: UP007 (a runtime tuple)
+if TYPE_CHECKING:
+    # The union is assembled at run time from the registered products, so a type checker sees any layer.
+    LayerConfig = Any
+else:
+    LayerConfig = Annotated[Union[config_models()], Field(discriminator="product")]  # noqa: UP007 (a runtime tuple)
 
 
 class DatesConfig(Strict):
@@ -307,6 +311,13 @@ class RunConfig(Strict):
     areas: list[AreaConfig] = Field(min_length=1)
     mapsheets: bool = False
     """Also write a PNG and PDF map sheet per decision layer (``<out>/mapsheets``)."""
+    allow_remote: bool = False
+    """Read over the network: ``https://``/``s3://`` paths, STAC API searches, remote STAC items and
+    hrefs, GDAL ``/vsi...`` paths. Off by default: a configuration or STAC item written by someone
+    else must not make this machine call out (``agromap run --allow-remote`` overrides)."""
+    allow_outside_paths: bool = False
+    """Read local STAC asset hrefs outside the item's folder (and its ``asset_root``); off by
+    default (``agromap run --allow-outside-paths`` overrides)."""
     base_dir: str = Field(".", exclude=True)
     """Directory relative input paths resolve against (the config file's folder)."""
 
@@ -325,6 +336,7 @@ class RunConfig(Strict):
         return resolve_href(path, self.base_dir)
 
     def resolve(self, path: str) -> Path:
+        """``path`` relative to the configuration file's folder (``~`` expanded; absolute paths kept)."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else (Path(self.base_dir) / p)
 

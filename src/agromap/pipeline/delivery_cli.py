@@ -20,7 +20,8 @@ def mapsheet_cmd(
     all_layers: Annotated[bool, typer.Option("--all", help="Also the continuous layers.")] = False,
 ) -> None:
     """Write a PNG and a PDF map sheet per decision layer and area (title, dates, legend, scale bar,
-    north arrow, graticule, district hectares, sources and caveats)."""
+    north arrow, graticule, district hectares, sources and caveats).
+    """
     from ..mapsheet import write_mapsheets
 
     try:
@@ -43,7 +44,8 @@ def serve_cmd(
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the map in a browser.")] = False,
 ) -> None:
     """Serve a local web map of a run: layer list from the STAC catalog, tiles from the COGs,
-    click for a pixel's value and class, district tables. Needs no internet."""
+    click for a pixel's value and class, district tables. Needs no internet.
+    """
     from ..serve.app import make_server
 
     try:
@@ -51,7 +53,8 @@ def serve_cmd(
     except AgromapError as exc:
         typer.echo(f"agromap: error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from None
-    url = f"http://{server.server_address[0]}:{server.server_address[1]}/"
+    host_name, port_number = str(server.server_address[0]), server.server_address[1]
+    url = f"http://{host_name}:{port_number}/"
     typer.echo(f"agromap: serving {run_dir} at {url} (Ctrl-C to stop)")
     if open_browser:
         import webbrowser
@@ -67,5 +70,6 @@ def serve_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the delivery commands (``mapsheet``, ``serve``) to the ``agromap`` application."""
     app.command("mapsheet")(mapsheet_cmd)
     app.command("serve")(serve_cmd)

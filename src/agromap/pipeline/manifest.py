@@ -8,9 +8,9 @@ from typing import Any
 
 from .._version import __version__
 from .._versions import versions
+from ..errors import ExportError
 from ..io.gdal_env import GDAL_PRESET
 from ..io.grid import crs_name
-from ..errors import ExportError
 from ..io.write import atomic_write_text
 
 __all__ = ["build_manifest", "write_manifest", "write_catalog", "read_json"]
@@ -44,6 +44,7 @@ def build_manifest(*, run_id: str, started: str, finished: str, status: str, cfg
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
+    """Write ``manifest`` atomically as ``out/manifest.json`` and return its path."""
     path = out / "manifest.json"
     atomic_write_text(path, json.dumps(manifest, indent=2, default=str))
     return path
@@ -57,7 +58,8 @@ _VROOT = "/agromap-run"
 
 def read_json(path: Path) -> Any:
     """A JSON file's content, or ``None`` when it is missing, empty, truncated or not JSON
-    (a metadata file that cannot be read means "recompute", never a crash)."""
+    (a metadata file that cannot be read means "recompute", never a crash).
+    """
     try:
         return json.loads(path.read_bytes())
     except (OSError, ValueError):

@@ -65,6 +65,11 @@ def check_output_folder(out: Path, *, create: bool = True) -> None:
         ``out`` (or the folder it would be created in) is not writable, or a name is too long.
     """
     out = Path(out)
+    try:
+        str(out.absolute()).encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 (a Latin-1 name): STAC and the manifest need text
+        raise ConfigError(f"--out {os.fsencode(out)!r} is not a UTF-8 path; rename the folder or choose another "
+                          "--out.") from None
     limit = _name_max(out)
     for part in out.absolute().parts:
         if len(part.encode()) > limit:
@@ -179,9 +184,8 @@ def check_districts(path: Path, id_field: str, name_field: str | None, gbox: Any
     InputError, NoOverlapError, ConfigError
         With the file, what is wrong and how to fix it.
     """
-    from shapely.geometry import box
-
     import geopandas as gpd
+    from shapely.geometry import box
 
     where = f"area {area!r}: districts"
     check_regular_file(path, "district file")

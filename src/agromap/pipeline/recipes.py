@@ -52,6 +52,7 @@ class FileHashes:
         self._dirty = False
 
     def sha256(self, path: str | os.PathLike[str]) -> str:
+        """SHA-256 of the file at ``path``, reused while its size and modification time are unchanged."""
         p = Path(path).resolve()
         st = p.stat()
         key = str(p)
@@ -68,10 +69,12 @@ class FileHashes:
         return digest
 
     def entry(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """The manifest record of an input file: path, size and SHA-256."""
         p = Path(path)
         return {"path": str(p), "size": p.stat().st_size, "sha256": self.sha256(p)}
 
     def save(self) -> None:
+        """Write the hash cache back to disk if it changed (atomically)."""
         if self._dirty:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.path, json.dumps(self._cache, indent=1, sort_keys=True))

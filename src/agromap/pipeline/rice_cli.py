@@ -29,12 +29,18 @@ def train_cmd(
     trees: Annotated[int, typer.Option(help="Random-forest trees.")] = 200,
 ) -> None:
     """Train the supervised rice classifier with spatially blocked cross-validation and save it (skops)."""
+    import math
+
     from ..rice.features import temporal_features
     from ..rice.labels import extract_samples, read_labels
     from ..rice.model import TrainSpec, save_model, train
     from .config import load_config
     from .runner import plan_area
 
+    if not (math.isfinite(block_size) and block_size > 0):
+        _fail(ConfigError(f"--block-size must be a positive number of metres, not {block_size!r}."))
+    if trees < 1:
+        _fail(ConfigError(f"--trees must be at least 1, not {trees}."))
     try:
         cfg = load_config(config)
         match = [a for a in cfg.areas if a.name == area]
@@ -92,9 +98,8 @@ def sample_cmd(
     from odc.geo.geobox import GeoBox
 
     from ..io.grid import attach_geobox
-    from ..rice.sampling import REFERENCE_COLUMN, stratified_sample, write_geojson
-
     from ..io.read import read_header
+    from ..rice.sampling import REFERENCE_COLUMN, stratified_sample, write_geojson
 
     try:
         hdr = read_header(str(check_regular_file(class_map, "class map")))
@@ -117,6 +122,7 @@ def sample_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add the rice commands (``rice-train``, ``rice-points``...) to the ``agromap`` application."""
     app.command("rice-train")(train_cmd)
     app.command("rice-points")(points_cmd)
     app.command("rice-sample")(sample_cmd)

@@ -30,14 +30,23 @@ from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.stac import item_for_layer
+from ..io.trust import allow_inputs
+from ..io.write import (
+    atomic_write_text,
+    clean_stale_partials,
+    commit_cog,
+    lock_for_scheduler,
+    prepare_cog,
+    sha256_file,
+    staging_path_for,
+    store_gtiff,
+)
 from ..quicklook import write_quicklook
 from ..report import write_report
-from ..io.write import (atomic_write_text, clean_stale_partials, commit_cog, lock_for_scheduler, prepare_cog,
-                        sha256_file, staging_path_for, store_gtiff)
+from . import preflight
 from .config import AreaConfig, RunConfig
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
-from . import preflight
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .scheduler import check_scheduler, open_execution, probe_scheduler
@@ -62,6 +71,7 @@ class AreaPlan:
 
     @property
     def input_files(self) -> list[str]:
+        """Every file read by the area's scenes, sorted and without repeats."""
         return sorted({f for s in self.scenes for b in s.bands.values() if b.attrs.get("source")
                        for f in source_files(b.attrs["source"])})
 
@@ -78,10 +88,12 @@ class RunResult:
 
     @property
     def computed(self) -> list[dict[str, Any]]:
+        """The outputs written by this run (not reused from an earlier one)."""
         return [o for o in self.outputs if not o["reused"]]
 
 
 def new_run_id() -> str:
+    """A new run identifier: UTC time stamp and eight random hex digits."""
     return f"{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
@@ -121,7 +133,16 @@ def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
 
 
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
-    """Open headers, build the area's lazy stack and layers; reads no pixel."""
+    """Open headers, build the area's lazy stack and layers; reads no pixel.
+
+    Remote reads and STAC hrefs outside their item's folder are refused unless the configuration
+    allows them (``allow_remote``, ``allow_outside_paths``).
+    """
+    with allow_inputs(remote=cfg.allow_remote, outside_paths=cfg.allow_outside_paths):
+        return _plan_area(cfg, area)
+
+
+def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp, area)]
     gbox = run_geobox(scenes, area.grid.spec(cfg.chunk), group_by=area.dates.group_by)
     ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk,
@@ -162,6 +183,7 @@ def plan_run(cfg: RunConfig) -> list[AreaPlan]:
 
 
 def config_hash(cfg: RunConfig) -> str:
+    """A short hash of the validated configuration, recorded in the manifest."""
     import hashlib
 
     canonical = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -449,6 +471,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
         layer, final = job.layer, job.final
         if i in items:
             info = infos[i]
+            assert job.prepared is not None  # prepared above with its item
             commit_cog(job.prepared, final)
             job.prepared = None
             write_quicklook(final, final.with_suffix(".png"), annotate=True)

@@ -1,24 +1,43 @@
 """Building blocks of the run configuration shared by the core models and the product plug-ins.
 
-Every configuration model is frozen and refuses unknown keys (:class:`Strict`); dates written
-unquoted in YAML stay ISO text (:data:`IsoDateTime`).
+Every configuration model is frozen, refuses unknown keys and non-finite numbers (:class:`Strict`);
+dates written unquoted in YAML stay ISO text (:data:`IsoDateTime`); the dates a layer computes with
+must parse (:data:`LayerDate`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-__all__ = ["Strict", "IsoDateTime", "TimeReduce", "Period"]
+__all__ = ["Strict", "IsoDateTime", "LayerDate", "TimeReduce", "Period", "Nodata"]
 
 # YAML turns an unquoted 2023-05-15 into a date; keep it as ISO text either way.
 IsoDateTime = Annotated[str, BeforeValidator(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)]
 TimeReduce = Literal["each", "median", "mean", "max", "min", "first", "last"]
-Period = tuple[IsoDateTime, IsoDateTime]
+
+
+def _parseable(v: str) -> str:
+    import pandas as pd
+
+    try:
+        pd.Timestamp(v)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{v!r} is not an ISO date/time such as 2023-06-01") from None
+    return v
+
+
+#: A date a layer computes with (an event date, a composite period): checked when the file is read.
+LayerDate = Annotated[IsoDateTime, AfterValidator(_parseable)]
+Period = tuple[LayerDate, LayerDate]
+#: NaN is a legitimate nodata value of float rasters; every other number in a run must be finite.
+Nodata = Annotated[float, Field(allow_inf_nan=True)] | None | Literal["auto"]
 
 
 class Strict(BaseModel):
-    """Base of every configuration model: frozen, unknown keys are errors."""
+    """Base of every configuration model: frozen, unknown keys and NaN/infinite numbers are errors
+    (NaN or infinity in a threshold, scale or bound would silently empty every layer or overflow a grid).
+    """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

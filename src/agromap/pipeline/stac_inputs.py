@@ -23,17 +23,19 @@ def search_area(cfg: RunConfig, inp: Any, area: AreaConfig) -> tuple[tuple[float
                                                                        dict[str, Any] | None]:
     """(bbox, intersects) of a search: declared, the polygon file's union, or the grid's bounds."""
     if getattr(inp, "bbox", None) is not None:
-        return tuple(inp.bbox), None
+        left, bottom, right, top = inp.bbox
+        return (left, bottom, right, top), None
     if getattr(inp, "intersects", None):
-        geom = area_geometry(cfg.resolve(inp.intersects))
+        polygon = area_geometry(cfg.resolve(inp.intersects))
         from shapely.geometry import shape
 
-        return tuple(shape(geom).bounds), geom  # type: ignore[return-value]
+        return tuple(shape(polygon).bounds), polygon
     if area.grid.bounds is not None and area.grid.crs is not None:
         from odc.geo import CRS, geom
 
         box = geom.BoundingBox(*area.grid.bounds, crs=CRS(area.grid.crs)).polygon.to_crs("EPSG:4326")
-        return tuple(box.boundingbox), None  # type: ignore[return-value]
+        left, bottom, right, top = box.boundingbox
+        return (left, bottom, right, top), None
     return None, None
 
 

@@ -76,6 +76,7 @@ class CalendarSeason:
 
     @property
     def window(self) -> SeasonWindow:
+        """The season as a :class:`SeasonWindow` (start and end day of year)."""
         return SeasonWindow(self.start_doy, self.end_doy, self.season)
 
 

@@ -23,7 +23,7 @@ import xarray as xr
 from odc.geo import CRS
 
 from ..errors import InputError, LabelCRSError, LabelError, LabelOverlapError, SingleClassError
-from ..io.grid import crs_name, geobox_of
+from ..io.grid import crs_name, crs_of, geobox_of
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -176,6 +176,13 @@ def read_labels(
     return gdf
 
 
+def _pixel_centres(gbox: GeoBox, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Map coordinates of pixel centres (written out: affine's ``*`` on arrays is deprecated)."""
+    aff = gbox.affine
+    return (aff.c + aff.a * (cols + 0.5) + aff.b * (rows + 0.5),
+            aff.f + aff.d * (cols + 0.5) + aff.e * (rows + 0.5))
+
+
 def check_label_crs(labels: gpd.GeoDataFrame, gbox: GeoBox, *, reproject: bool = False) -> gpd.GeoDataFrame:
     """The labels in the raster's CRS: unchanged if they already are, reprojected only on request.
 
@@ -186,7 +193,7 @@ def check_label_crs(labels: gpd.GeoDataFrame, gbox: GeoBox, *, reproject: bool =
     """
     if labels.crs is None:
         raise LabelCRSError("labels have no CRS; set one with labels.set_crs('EPSG:...') or read them with crs=.")
-    want, got = gbox.crs, CRS(labels.crs)
+    want, got = crs_of(gbox), CRS(labels.crs)
     if got == want:
         return labels
     if not reproject:
@@ -220,7 +227,7 @@ def _pixels(labels: gpd.GeoDataFrame, gbox: GeoBox) -> tuple[list[np.ndarray], l
             r0, r1 = max(int(np.floor(min(ra, rb))), 0), min(int(np.ceil(max(ra, rb))), h)
             c0, c1 = max(int(np.floor(min(ca, cb))), 0), min(int(np.ceil(max(ca, cb))), w)
             gr, gc = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
-            xs, ys = gbox.transform * (gc.ravel() + 0.5, gr.ravel() + 0.5)
+            xs, ys = _pixel_centres(gbox, gr.ravel(), gc.ravel())
             inside = shapely.contains_xy(geom, np.asarray(xs), np.asarray(ys))
             rr, cc = gr.ravel()[inside], gc.ravel()[inside]
             if rr.size == 0:  # smaller than a pixel: the pixel under a point inside it
@@ -329,7 +336,7 @@ def extract_samples(
     claimed_twice = nclaims[inverse] > 1
     sel = ~claimed_twice
     rr, cc, rep = rr[sel], cc[sel], rep[sel]
-    xs, ys = gbox.transform * (cc + 0.5, rr + 0.5)
+    xs, ys = _pixel_centres(gbox, rr, cc)
     table = features.isel(y=xr.DataArray(rr, dims="sample"), x=xr.DataArray(cc, dims="sample"))
     table = table.drop_vars([c for c in table.coords if c not in ("feature",)]).transpose("sample", "feature")
     ds = xr.Dataset(

@@ -19,7 +19,6 @@ import datetime as _dt
 import hashlib
 import io
 import json
-import os
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -131,6 +130,7 @@ class CVReport:
     """Why fewer folds than requested were used (empty when ``n_splits == n_splits_requested``)."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The parameters as a plain dict (stored with the model file)."""
         return asdict(self)
 
 
@@ -509,7 +509,9 @@ def load_model(path: str | Path, *, sha256: str | None = None) -> RiceModel:
     import skops.io as sio
     from sklearn.exceptions import InconsistentVersionWarning
 
-    path = Path(path)
+    from ..io.trust import check_regular_file
+
+    path = check_regular_file(path, "model file")  # a named pipe would block, /dev/zero never end
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist.")
     data = path.read_bytes()
@@ -647,7 +649,7 @@ def predict(
         raise ConfigError(f"batch_rows must be >= 1, got {batch_rows}.")
     stack = features.transpose("feature", ...)
     data = stack.data
-    kwargs = {"batch_rows": int(batch_rows), "threshold": threshold}
+    kwargs: dict[str, Any] = {"batch_rows": int(batch_rows), "threshold": threshold}
     if is_dask_collection(data):
         if len(data.chunks[0]) > 1:
             data = data.rechunk({0: -1})

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -109,6 +110,11 @@ class OpticalRiceParams:
 
     flood_t: float = 0.05
     """T in ``LSWI + T >= EVI or NDVI`` (Xiao: 0.05 on MODIS; tune over {0, 0.05, 0.10})."""
+    flood_ndvi_max: float | None = None
+    """Optionally, a flood signal needs NDVI <= this (e.g. 0.4). Standing water in the pixel lowers
+    NDVI; a cloud shadow the mask missed lowers EVI but hardly NDVI (a ratio of two bands darkened
+    alike) and passes ``LSWI + T >= EVI`` under a full canopy. Off by default: on the hard scenes
+    it removed as many true seasons (confirmed by such a date) as false ones (docs/rice_rules.md)."""
     growth_rule: GrowthRule = "either"
     """Which growth confirmation an onset needs: ``xiao``, ``ndvi``, ``either`` or ``both``."""
     growth_days: float = 40.0
@@ -169,6 +175,18 @@ class OpticalRiceParams:
     clear dates between the flood and the canopy)."""
     max_flood_days: float = 75.0
     """Undated evidence: no flooded dark spell (NDVI <= ``ndvi_low``) longer than this (days)."""
+    dry_lswi_max: float | None = 0.0
+    """Dry-down test of a flood onset: no clear date between the onset and the canopy that is
+    bare (NDVI <= ``ndvi_trough_max``), not flooded and dry (LSWI below this). ``None`` disables it."""
+    max_green_days: float | None = 120.0
+    """Perennial-vegetation limit: no green spell (successive clear dates with NDVI >=
+    ``ndvi_canopy_min``, at most ``green_link_days`` apart) lasts longer than this (days). A paddy
+    is green from about a month after transplanting to harvest, 60-90 days; sugarcane, lotus,
+    water hyacinth, orchards and wetland grass stay green for months. ``None`` disables the term."""
+    green_link_days: float = 60.0
+    """Two green dates further apart than this do not make one spell: the non-green interval
+    between two rice crops (ripening, harvest, fallow, flood, early growth) is about two months,
+    so a longer gap may hide it."""
     undated_seasons: bool = True
     """Accept the undated evidence (a rice pixel whose season has no confirmed onset date) when no
     calendar windows are given; False keeps only dated flood-growth cycles."""
@@ -223,9 +241,23 @@ def _water_spell_days(wet: npt.NDArray[np.bool_], ok: npt.NDArray[np.bool_], day
     return best
 
 
+def _clear_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+    """Median interval (days) between successive clear dates of each pixel (365 with fewer than two)."""
+    d = np.where(ok, days[None, :].astype(_F32), _F32(np.nan))
+    gaps = np.full(ok.shape, np.nan, dtype=_F32)
+    last = np.full(ok.shape[0], np.nan, dtype=_F32)
+    for t in range(ok.shape[1]):
+        gaps[:, t] = d[:, t] - last
+        last = np.where(ok[:, t], d[:, t], last)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: pixels never clear
+        med = np.nanmedian(gaps, axis=1)
+    return np.where(np.isnan(med), _F32(365.0), med).astype(_F32)
+
+
 def _growth_margin(
     nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, days: npt.NDArray[np.int32],
-    p: OpticalRiceParams,
+    p: OpticalRiceParams, ls: npt.NDArray[np.float32] | None = None, fl: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[npt.NDArray[np.float32], int]:
     """Growth-confirmation margin (>= 0 passes) of onsets at index ``t``, and the cycle's end index."""
     d0 = float(days[t])
@@ -240,7 +272,27 @@ def _growth_margin(
     climb = np.minimum(np.minimum(_F32(p.ndvi_trough_max) - trough, canopy - trough - _F32(p.ndvi_climb_min)),
                        canopy - _F32(p.ndvi_canopy_min))
     rules = {"xiao": xiao, "ndvi": climb, "either": np.maximum(xiao, climb), "both": np.minimum(xiao, climb)}
-    return rules[p.growth_rule].astype(_F32), i_cyc
+    margin = rules[p.growth_rule]
+    if p.dry_lswi_max is not None and ls is not None and fl is not None:
+        margin = np.minimum(margin, _dry_margin(nd, ls, fl, t, i_cyc, p))
+    return margin.astype(_F32), i_cyc
+
+
+def _dry_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], fl: npt.NDArray[np.bool_], t: int,
+                i_cyc: int, p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """Margin (index units / 0.05) of "no dry bare date between the flood onset at ``t`` and the canopy".
+
+    A paddy stays flooded from puddling until its canopy closes; a rain puddle on a dryland field
+    dries out (LSWI < 0 over bare soil) before the crop grows. Dates from the first canopy date
+    (NDVI >= ``ndvi_canopy_min``) on are not looked at; +inf where no bare date is seen.
+    """
+    seg_nd, seg_ls, seg_fl = nd[:, t + 1:i_cyc], ls[:, t + 1:i_cyc], fl[:, t + 1:i_cyc]
+    if seg_nd.shape[1] == 0:
+        return np.full(nd.shape[0], np.inf, dtype=_F32)
+    before_canopy = np.cumsum(np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min), axis=1) == 0
+    bare = before_canopy & ~seg_fl & (seg_nd <= _F32(p.ndvi_trough_max)) & np.isfinite(seg_ls)
+    m = np.where(bare, (seg_ls - _F32(p.dry_lswi_max)) / _F32(_SCORE_SCALE), _F32(np.inf))
+    return m.min(axis=1)
 
 
 def _optical_kernel(
@@ -261,6 +313,8 @@ def _optical_kernel(
 
     t_allow = _F32(p.flood_t)
     flood = ok & ((ls + t_allow >= ev) | (ls + t_allow >= nd))
+    if p.flood_ndvi_max is not None:
+        flood &= nd <= _F32(p.flood_ndvi_max)
 
     # Flood onsets: flooded now, not flooded at the previous valid observation (NaN never votes).
     state = np.full(n_pix, 0 if p.onset_at_series_start else -1, dtype=np.int8)
@@ -277,7 +331,7 @@ def _optical_kernel(
         idx = np.flatnonzero(onset[:, t])
         if idx.size == 0:
             continue
-        growth, i_cyc = _growth_margin(nd[idx], ev[idx], t, days, p)
+        growth, i_cyc = _growth_margin(nd[idx], ev[idx], t, days, p, ls[idx], flood[idx])
         cands.append((t, idx, growth))
         if p.mask_outside_cycles:
             in_cycle[idx[growth >= 0], t:i_cyc] = True
@@ -297,10 +351,18 @@ def _optical_kernel(
     forest = forest_frac >= _F32(p.forest_fraction)
     if p.shrub_lswi_min is not None:
         forest |= out_ok.any(axis=-1) & (~out_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
-    masked = water | forest
     with np.errstate(invalid="ignore"):
         mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
+    if p.max_green_days is not None:
+        # Green for longer than a rice crop can be: perennial or long-season vegetation. Scale:
+        # 10 days plus half the median gap between clear dates (the spell's uncertainty).
+        green = ok & (nd >= _F32(p.ndvi_canopy_min))
+        spell = _water_spell_days(green, ok, days, max_link=p.green_link_days)
+        green_margin = (_F32(p.max_green_days) - spell) / (_F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
+        forest |= green_margin < 0
+        mask_margin = np.minimum(mask_margin, green_margin)
+    masked = water | forest
 
     # Pass 2: seasons in time order (one per window with a calendar).
     seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days, mask_margin, masked)

@@ -84,7 +84,8 @@ _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 @dataclass(frozen=True)
 class SarRiceParams:
     """Thresholds and uncertainty scales of the VH rule (defaults: published starting values and
-    the scales argued in docs/rice_rules.md; calibrate per AOI)."""
+    the scales argued in docs/rice_rules.md; calibrate per AOI).
+    """
 
     vh_min_db: float = -18.0
     """Flood minimum: ``VH_min_db <= vh_min_db`` (published range -22 ... -17.7)."""
@@ -315,7 +316,7 @@ def _season_evidence(
     timing = np.minimum((upper - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
-    run = _flood_run_days(sm, days, t, smin + _F32(0.25) * span, smin + _F32(0.5) * span)
+    run = _flood_run_days(sm, days, t, (smin + _F32(0.25) * span).astype(_F32), (smin + _F32(0.5) * span).astype(_F32))
     duration = (_F32(p.max_flood_days) - run) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[t])
     with np.errstate(invalid="ignore"):
         return {
@@ -421,15 +422,14 @@ def _sar_kernel(
 
 
 def _vh(obj: xr.Dataset | xr.DataArray, units: str) -> xr.DataArray:
-    vh = obj
-    if isinstance(obj, xr.Dataset):
-        name = "vh" if "vh" in obj else ("vh_db" if "vh_db" in obj else None)
-        if name is None:
-            raise MissingBandError(
-                f"the SAR rice rule needs a 'vh' variable (linear power or dB); got {sorted(map(str, obj.data_vars))}."
-            )
-        vh = obj[name]
-    return vh
+    if not isinstance(obj, xr.Dataset):
+        return obj
+    name = "vh" if "vh" in obj else ("vh_db" if "vh_db" in obj else None)
+    if name is None:
+        raise MissingBandError(
+            f"the SAR rice rule needs a 'vh' variable (linear power or dB); got {sorted(map(str, obj.data_vars))}."
+        )
+    return obj[name]
 
 
 def sar_rice_rule(

@@ -26,7 +26,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import SamplingError
-from ..io.grid import crs_name, geobox_of
+from ..io.grid import crs_name, crs_of, geobox_of
 from ..io.write import atomic_write_text
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ def stratified_sample(
     aff = gbox.affine  # pixel centres, written out to avoid affine's deprecated `*` on arrays
     xs = aff.c + aff.a * (cols + 0.5) + aff.b * (rows + 0.5)
     ys = aff.f + aff.d * (cols + 0.5) + aff.e * (rows + 0.5)
-    to_ll = Transformer.from_crs(gbox.crs.to_wkt(), "EPSG:4326", always_xy=True)
+    to_ll = Transformer.from_crs(crs_of(gbox).to_wkt(), "EPSG:4326", always_xy=True)
     lon, lat = to_ll.transform(xs, ys)
     values = classes[ci]
     table: dict[str, Any] = {"sample_id": np.arange(1, values.size + 1, dtype=np.int64), "map_class": values}

@@ -104,7 +104,8 @@ CROP_CALENDARS: Mapping[str, tuple[SeasonWindow, ...]] = MappingProxyType({
 
 def resolve_windows(windows: str | Sequence[SeasonWindow] | None) -> tuple[SeasonWindow, ...]:
     """``None`` -> no windows; a calendar name -> :func:`agromap.rice.calendars.calendar_windows`
-    (the built-in :data:`CROP_CALENDARS` and the regional table); else the windows."""
+    (the built-in :data:`CROP_CALENDARS` and the regional table); else the windows.
+    """
     if windows is None:
         return ()
     if isinstance(windows, str):

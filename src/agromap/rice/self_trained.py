@@ -9,8 +9,10 @@ ambiguous ones the rule hesitated on. No user label is needed. This is self-trai
 of Yarowsky (1995) and pseudo-labelling (Lee 2013); ``docs/rice_self_trained.md`` gives the
 references, the choices and the measured comparison with the rules.
 
-With ``rule="both"`` the two rules run and a pixel is a pseudo-label only where both are confident
-the same way (:func:`_agreement`): fewer wrong labels than either rule alone, and fewer pixels.
+With ``rule="both"`` the two rules run and their scores are averaged (:func:`_fuse`): a pixel is a
+pseudo-label where both rules lean the same way, or one is sure and the other hesitates, never
+where they contradict each other; where the optical series has a clear-sky gap as long as a rice
+season, the optical rule's non-rice verdict counts as no opinion (nothing could be seen).
 
 How the training pixels are chosen
 ----------------------------------
@@ -47,7 +49,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import dask
 import dask.array as da
@@ -93,6 +95,10 @@ class SelfTrainSpec:
     """A few pixels per leaf: pseudo-labels are noisy, single-pixel leaves would memorise the noise."""
     threshold: float | None = None
     """Rice where the classifier's probability >= threshold; default the most probable class."""
+    blind_gap_days: float | None = 100.0
+    """``rule="both"``: where the optical series has a clear-sky gap at least this long, the optical
+    rule's non-rice verdict counts as no opinion (a whole season, about 100 days from puddling to
+    harvest, can hide in the gap). ``None``: the optical rule always votes."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:
@@ -234,11 +240,12 @@ def _count(model: RiceModel, name: str) -> np.ndarray:
 
 
 def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
-              windows: Any) -> xr.Dataset:  # fmt: skip
+              windows: Any, blind_gap_days: float | None = None) -> xr.Dataset:  # fmt: skip
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
-        return _agreement(_run_rule(optical, sar, "sar", sar_p, windows),
-                          _run_rule(optical, sar, "optical", opt_p, windows))
+        opt = _run_rule(optical, sar, "optical", opt_p, windows)
+        gap = _longest_clear_gap(optical) if optical is not None and blind_gap_days is not None else None
+        return _fuse(_run_rule(optical, sar, "sar", sar_p, windows), opt, gap, blind_gap_days)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -256,27 +263,61 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
     return optical_rice_rule(optical, params, windows=windows)
 
 
-def _agreement(sar: xr.Dataset, optical: xr.Dataset) -> xr.Dataset:
-    """One score from two rules: the weaker of the two when both say rice, the stronger non-rice
-    score when both say non-rice, 0.5 when they disagree; one rule alone where the other has no data.
+def _longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
+    """Per pixel, the longest interval (days) between successive clear optical dates (lazy).
 
-    So a pixel is a confident pseudo-label only when both rules are confident the same way.
+    Clear as the optical rule sees it (SCL and its cloud test); NaN where fewer than two dates are
+    clear. Gaps before the first and after the last clear date are not counted (the series' own
+    edges are not cloud).
+    """
+    from .rules_optical import OpticalRiceParams, _valid_mask
+    from .seasons import prepare_series, time_axis
+
+    ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))  # a Dataset in, a Dataset out
+    like = ds[[v for v in ("nir", "red") if v in ds][0]]
+    ok = _valid_mask(ds, like, OpticalRiceParams(), None)
+    days, _ = time_axis(ds["time"].values)
+
+    def kernel(clear: np.ndarray) -> np.ndarray:
+        d = np.where(clear, days.astype(np.float32), np.float32(np.nan))
+        last = np.full(clear.shape[:-1], np.nan, dtype=np.float32)
+        gap = np.full(clear.shape[:-1], np.nan, dtype=np.float32)
+        for t in range(clear.shape[-1]):
+            gap = np.fmax(gap, d[..., t] - last)
+            last = np.where(clear[..., t], d[..., t], last)
+        return gap
+
+    return xr.apply_ufunc(kernel, ok, input_core_dims=[["time"]], dask="parallelized",
+                          output_dtypes=[np.float32]).rename("longest_clear_gap_days")
+
+
+def _fuse(sar: xr.Dataset, optical: xr.Dataset, gap: xr.DataArray | None, blind_gap_days: float | None) -> xr.Dataset:
+    """One score from two rules: the mean of their scores, after the optical rule abstains where it
+    was blind.
+
+    The mean is confident (beyond 0.7 or 0.3) where both rules lean the same way or one is sure
+    and the other hesitates, and undecided where they contradict each other. Where the optical
+    series has a clear-sky gap of at least ``blind_gap_days`` (about a rice season, puddling to
+    harvest), a whole season can hide in it: the optical rule's *non-rice* verdict there is the
+    absence of evidence, so it counts as 0.5 (no opinion); its rice verdict stands. One rule alone
+    decides where the other has no data.
     """
     a, b = sar["rice_score"], optical["rice_score"]
-    both_rice = (a >= 0.5) & (b >= 0.5)
-    both_other = (a < 0.5) & (b < 0.5)
-    agreed = xr.where(both_rice, np.fmin(a, b), xr.where(both_other, np.fmax(a, b), np.float32(0.5)))
-    score = xr.where(a.isnull(), b, xr.where(b.isnull(), a, agreed)).astype(np.float32)
+    if gap is not None and blind_gap_days is not None:
+        b = xr.where((b < 0.5) & (gap >= np.float32(blind_gap_days)), np.float32(0.5), b)
+    score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
     na, nb = sar["n_seasons"], optical["n_seasons"]
     seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
     qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
     return xr.Dataset({"rice_score": score, "n_seasons": seasons, "qa_flags": qa}).assign_attrs(
-        parameters=json.dumps({"sar": sar.attrs.get("parameters", ""), "optical": optical.attrs.get("parameters", "")}))
+        parameters=json.dumps({"sar": sar.attrs.get("parameters", ""), "optical": optical.attrs.get("parameters", ""),
+                               "blind_gap_days": blind_gap_days}))
 
 
 def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
     """The optical and the SAR stacks, each with time in one chunk (dask) so that the rule and the
-    features share every input key: each input block is read (and filtered) once for both."""
+    features share every input key: each input block is read (and filtered) once for both.
+    """
     radar = ("vh", "vv", "hh", "hv")
     optical = ds[[v for v in ds.data_vars if v not in radar]] if all(b in ds for b in _OPTICAL) else None
     if sar is None:
@@ -318,10 +359,11 @@ def self_trained_rice_map(
         (:func:`~agromap.rice.features.temporal_features`). Speckle-filter SAR first
         (:func:`~agromap.rice.rules_sar.boxcar_speckle_filter`).
     rule : {"sar", "optical", "both"}
-        Which rule provides the pseudo-labels. ``both`` runs the two rules and keeps a pixel as a
-        pseudo-label only where both are confident the same way (where one sensor has no valid
-        date, the other alone decides): fewer wrong labels, but also fewer pixels; which choice
-        maps best depends on the rules' strength on the area (``docs/rice_self_trained.md``).
+        Which rule provides the pseudo-labels. ``both`` runs the two rules and averages their
+        scores (:func:`_fuse`): confident where they lean the same way or one is sure and the
+        other hesitates, undecided where they contradict each other; the optical rule abstains
+        from non-rice verdicts where its series has a clear-sky gap of ``spec.blind_gap_days``;
+        where one sensor has no valid date the other alone decides (``docs/rice_self_trained.md``).
     sar : xarray.Dataset, optional
         A Sentinel-1 stack (``vh``, ``vv``) on the grid of ``ds`` whose dates may differ from the
         optical ones; ``ds`` then holds the optical bands.
@@ -361,7 +403,8 @@ def self_trained_rice_map(
     if not isinstance(ds, xr.Dataset):
         raise ConfigError("self_trained_rice_map takes an xarray.Dataset of bands (vh/vv and/or optical bands).")
     optical, radar = _split(ds, sar)
-    ruled = rule_output if rule_output is not None else _run_rule(optical, radar, rule, params, windows)
+    ruled = (rule_output if rule_output is not None
+             else _run_rule(optical, radar, rule, params, windows, spec.blind_gap_days))
     feats = temporal_features(optical=optical, sar=radar, spec=feature_spec).transpose("feature", "y", "x")
     names = tuple(str(n) for n in feats["feature"].values)
     score = ruled["rice_score"].transpose("y", "x")

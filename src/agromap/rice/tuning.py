@@ -184,6 +184,51 @@ _BANDS = {"optical": (("nir", "red", "blue", "swir16"), ("ndvi", "evi", "lswi"))
 _POINT_COLUMNS = ("x", "y", "label")
 
 
+def _read_point_csv(path: str) -> xr.Dataset:
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read CSV {path!r}: {exc}") from exc
+    missing = [c for c in ("point_id", "time") if c not in df.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {missing}; a point table needs point_id, time and "
+                         f"band columns, got {list(df.columns)}.")
+    try:
+        df["time"] = pd.to_datetime(df["time"], utc=True).dt.tz_localize(None)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{path}: column 'time' holds values that are not dates ({exc}); write ISO dates "
+                         "like 2023-06-01.") from exc
+    dup = df.duplicated(["point_id", "time"])
+    if dup.any():
+        first = df.loc[dup, ["point_id", "time"]].iloc[0].tolist()
+        raise InputError(f"{path}: {int(dup.sum())} duplicated (point_id, time) rows, e.g. {first}; "
+                         "keep one row per point and date.")
+    per_point = [c for c in _POINT_COLUMNS if c in df.columns]
+    bands = [c for c in df.columns if c not in ("point_id", "time", *per_point)]
+    ds = df.set_index(["time", "point_id"])[bands].to_xarray().rename(point_id="point")
+    if per_point:
+        first_rows = df.groupby("point_id", sort=True)[per_point].first()
+        for c in per_point:
+            ds = ds.assign_coords({c: ("point", first_rows[c].reindex(ds["point"].values).to_numpy())})
+    return ds
+
+
+def _read_point_netcdf(path: str) -> xr.Dataset:
+    try:
+        with xr.open_dataset(path) as f:
+            ds = f.load()
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot read NetCDF {path!r}: {exc}") from exc
+    if "time" not in ds.dims or "point" not in ds.dims:
+        raise InputError(f"{path}: a NetCDF point table needs dims (time, point), got {dict(ds.sizes)}.")
+    if "point_id" in ds and "point" in ds["point_id"].dims:
+        ds = ds.set_coords("point_id").swap_dims(point="point_id").drop_vars("point", errors="ignore")
+        ds = ds.rename(point_id="point")
+    return ds
+
+
 def read_point_table(path: str | os.PathLike[str], method: RuleMethod = "optical") -> xr.Dataset:
     """Read a point time-series table into a ``(time, point)`` Dataset (eager, float32).
 
@@ -207,8 +252,6 @@ def read_point_table(path: str | os.PathLike[str], method: RuleMethod = "optical
     MissingBandError
         The band columns of ``method`` are absent.
     """
-    import pandas as pd
-
     from ..errors import MissingBandError
 
     _rule(method)
@@ -217,42 +260,9 @@ def read_point_table(path: str | os.PathLike[str], method: RuleMethod = "optical
     if not os.path.exists(path):
         raise InputError(f"point table {path!r} does not exist.")
     if ext == ".csv":
-        try:
-            df = pd.read_csv(path)
-        except (ValueError, OSError) as exc:
-            raise InputError(f"cannot read CSV {path!r}: {exc}") from exc
-        missing = [c for c in ("point_id", "time") if c not in df.columns]
-        if missing:
-            raise InputError(f"{path}: missing column(s) {missing}; a point table needs point_id, time and "
-                             f"band columns, got {list(df.columns)}.")
-        try:
-            df["time"] = pd.to_datetime(df["time"], utc=True).dt.tz_localize(None)
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"{path}: column 'time' holds values that are not dates ({exc}); write ISO dates "
-                             "like 2023-06-01.") from exc
-        dup = df.duplicated(["point_id", "time"])
-        if dup.any():
-            first = df.loc[dup, ["point_id", "time"]].iloc[0].tolist()
-            raise InputError(f"{path}: {int(dup.sum())} duplicated (point_id, time) rows, e.g. {first}; "
-                             "keep one row per point and date.")
-        per_point = [c for c in _POINT_COLUMNS if c in df.columns]
-        bands = [c for c in df.columns if c not in ("point_id", "time", *per_point)]
-        ds = df.set_index(["time", "point_id"])[bands].to_xarray().rename(point_id="point")
-        if per_point:
-            first_rows = df.groupby("point_id", sort=True)[per_point].first()
-            for c in per_point:
-                ds = ds.assign_coords({c: ("point", first_rows[c].reindex(ds["point"].values).to_numpy())})
+        ds = _read_point_csv(path)
     elif ext in (".nc", ".nc4", ".netcdf"):
-        try:
-            with xr.open_dataset(path) as f:
-                ds = f.load()
-        except (ValueError, OSError) as exc:
-            raise InputError(f"cannot read NetCDF {path!r}: {exc}") from exc
-        if "time" not in ds.dims or "point" not in ds.dims:
-            raise InputError(f"{path}: a NetCDF point table needs dims (time, point), got {dict(ds.sizes)}.")
-        if "point_id" in ds and "point" in ds["point_id"].dims:
-            ds = ds.set_coords("point_id").swap_dims(point="point_id").drop_vars("point", errors="ignore")
-            ds = ds.rename(point_id="point")
+        ds = _read_point_netcdf(path)
     else:
         raise InputError(f"{path}: unknown point-table type {ext!r}; use .csv (long format) or .nc (time, point).")
 

@@ -32,6 +32,8 @@ CLEAR_COVER = 0.1
 
 @dataclass(frozen=True)
 class S1Pass:
+    """One Sentinel-1 acquisition: its date, orbit direction and calibration offset in dB."""
+
     date: str
     orbit: str
     offset_db: float
@@ -39,6 +41,8 @@ class S1Pass:
 
 @dataclass(frozen=True)
 class S2Date:
+    """One Sentinel-2 acquisition and its weather: cloud cover and haze."""
+
     date: str
     cover: float
     """Local cloud cover of the scene, 0-1 (1 = whole scene under cloud)."""

@@ -30,7 +30,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -51,6 +51,11 @@ BASELINES = ("optical_baseline", "sar_baseline")
 # ---- methods: each takes a Scene (+ shared inputs) and returns a Dataset with rice_class --------
 
 
+def _s2(sc: Scene) -> xr.Dataset:
+    assert sc.s2 is not None  # every named scene has both sensors
+    return sc.s2
+
+
 def _sar_input(sc: Scene, speckle: int) -> xr.Dataset:
     from ..rice.rules_sar import boxcar_speckle_filter
 
@@ -64,7 +69,7 @@ def _sar_input(sc: Scene, speckle: int) -> xr.Dataset:
 def _m_optical_rule(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     from ..rice.rules_optical import optical_rice_rule
 
-    return optical_rice_rule(sc.s2)
+    return optical_rice_rule(_s2(sc))
 
 
 def _m_sar_rule(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
@@ -73,13 +78,13 @@ def _m_sar_rule(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     return sar_rice_rule(inputs["s1"]["vh"])
 
 
-def _self_trained(rule: str) -> Callable[[Scene, dict[str, Any]], xr.Dataset]:
+def _self_trained(rule: Literal["optical", "sar", "both"]) -> Callable[[Scene, dict[str, Any]], xr.Dataset]:
     def run(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
-        from ..rice.self_trained import self_trained_rice_map  # type: ignore[import-not-found]
+        from ..rice.self_trained import self_trained_rice_map
 
         # Features from both sensors whatever rule labels (the scenes have both); the SAR rule
         # reads the filtered VH given as sar=.
-        return self_trained_rice_map(sc.s2, sar=inputs["s1"], rule=rule)
+        return self_trained_rice_map(_s2(sc), sar=inputs["s1"], rule=rule)
 
     return run
 
@@ -89,7 +94,7 @@ def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     from ..rice.features import temporal_features
     from ..rice.model import TrainSpec, predict, train
 
-    feats = temporal_features(sc.s2, inputs["s1"]).compute()
+    feats = temporal_features(_s2(sc), inputs["s1"]).compute()
     truth = inputs["truth"]
     rice = truth.rice.values.ravel()
     n = int(inputs["n_labels"])
@@ -118,7 +123,7 @@ def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
 def _m_optical_baseline(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     from ..rice.baselines import optical_baseline
 
-    return optical_baseline(sc.s2).to_dataset(name="rice_class")
+    return optical_baseline(_s2(sc)).to_dataset(name="rice_class")
 
 
 def _m_sar_baseline(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
@@ -127,7 +132,7 @@ def _m_sar_baseline(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     return sar_baseline(inputs["s1"]["vh"]).to_dataset(name="rice_class")
 
 
-def _self_trained_rules() -> tuple[str, ...]:
+def _self_trained_rules() -> tuple[Literal["optical", "sar", "both"], ...]:
     """The rules the installed self-trained map accepts (none when the module is absent)."""
     try:
         from ..rice.self_trained import self_trained_rice_map
@@ -238,7 +243,7 @@ def _run_one_seed(scenes: Sequence[str], runners: dict[str, Callable[[Scene, dic
         sc = make_scene(name, size=size, seed=seed)
         truth = sc.truth.compute()
         s1 = _sar_input(sc, speckle).compute()
-        s2 = sc.s2.compute()
+        s2 = _s2(sc).compute()
         sc = Scene(sc.name, sc.description, s2, sc.s1, truth, sc.cover_names, sc.config)
         inputs = {"s1": s1, "truth": truth, "n_labels": n_labels, "n_trees": n_trees, "seed": seed}
         log(f"{name} (seed {seed}): scene rendered in {time.perf_counter() - t0:.1f} s "
@@ -375,15 +380,15 @@ def _targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         scene, method, seed = r["scene"], r["method"], r.get("seed", 0)
         oa = r.get("oa")
         base = [by[(scene, b, seed)].get("oa") for b in BASELINES if (scene, b, seed) in by]
-        todo = []
+        todo: list[tuple[str, float]] = []
         if base and all(b is not None for b in base):
-            todo.append(("beats both baselines", max(base)))
+            todo.append(("beats both baselines", max(float(b) for b in base if b is not None)))
         if scene in HARD_SCENES and method in ("optical_rule", "sar_rule"):
             todo.append((f"OA >= {RULE_OA_TARGET}", RULE_OA_TARGET))
         if scene in HARD_SCENES and method.startswith("self_trained"):
             todo.append((f"OA >= {SELF_OA_TARGET}", SELF_OA_TARGET))
         for what, need in todo:
-            checks.setdefault((scene, method, what), []).append((need, oa, oa is not None and oa >= need))
+            checks.setdefault((scene, method, what), []).append((need, oa, bool(oa is not None and oa >= need)))
     out = []
     for (scene, method, what), cs in checks.items():
         oas = [oa for _, oa, _ in cs]
@@ -490,7 +495,8 @@ def _seeds_arg(text: str) -> list[int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m agromap.scenes.evaluate``: print the tables, write the JSON; exit 1 on a crashed method
-    (a refusal is a finding, like a missed target: exit 0)."""
+    (a refusal is a finding, like a missed target: exit 0).
+    """
     p = argparse.ArgumentParser(prog="python -m agromap.scenes.evaluate", description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=int(os.environ.get("ACCURACY_SIZE", 128)), help="scene edge (px)")
     p.add_argument("--seeds", type=_seeds_arg,

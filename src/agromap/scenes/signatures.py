@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -119,9 +120,9 @@ def class_pixels(f: dict[str, np.ndarray]) -> dict[int, _Pixels]:
 
 def fractions(cfg: Any, f: dict[str, np.ndarray], day: int, env: Env) -> np.ndarray:
     """Component fractions ``(10, rows, cols)`` of every pixel on ``day``; they sum to 1."""
-    groups = f.get("_groups")
+    groups: Any = f.get("_groups")
     if groups is None:  # grouped once per window and kept in it: every date reuses the grouping
-        groups = f["_groups"] = class_pixels(f)
+        groups = f["_groups"] = class_pixels(f)  # type: ignore[assignment]  # a cache beside the arrays
     shape = f["cover"].shape
     frac = np.zeros((len(COMPONENT_NAMES), shape[0] * shape[1]))
     for code, px in groups.items():
@@ -161,7 +162,8 @@ def _aquaculture(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
 
 def _orchard(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
     """Young to mature trees on raised beds with ditches; the ground between rows is flooded
-    for about 4 days every 12-24 days in the dry season (basin/furrow irrigation)."""
+    for about 4 days every 12-24 days in the dry season (basin/furrow irrigation).
+    """
     u, out = px.u, _new(px)
     canopy = 0.08 + 0.62 * u[7]
     ditch = 0.08 + 0.12 * u[8]
@@ -363,7 +365,7 @@ def _wetland(cfg: Any, px: _Pixels, day: int, env: Env, grassland: bool = False)
     return out
 
 
-_CLASS_FUNCS = {
+_CLASS_FUNCS: dict[int, Callable[..., np.ndarray]] = {
     L.RICE: _rice,
     L.RICE_DSR: functools.partial(_rice, dsr=True),
     L.AQUACULTURE: _aquaculture,

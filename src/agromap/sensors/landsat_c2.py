@@ -13,7 +13,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from affine import Affine
 from odc.geo.geobox import GeoBox
 
@@ -89,9 +88,11 @@ class MTL:
     groups: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
     def group(self, name: str) -> dict[str, str]:
+        """The ``key = value`` items of one MTL group, as a dict (empty if absent)."""
         return dict(dict(self.groups).get(name, ()))
 
     def get(self, key: str, default: str | None = None) -> str | None:
+        """The first value of ``key`` in any group, or ``default``."""
         for _, items in self.groups:
             for k, v in items:
                 if k == key:
@@ -100,18 +101,22 @@ class MTL:
 
     @property
     def product_id(self) -> str:
+        """``LANDSAT_PRODUCT_ID``, or the MTL file name without ``_MTL``."""
         return self.get("LANDSAT_PRODUCT_ID") or Path(self.path).name.rsplit("_MTL", 1)[0]
 
     @property
     def processing_level(self) -> str:
+        """``PROCESSING_LEVEL`` (``L2SP``, ``L2SR``...), empty if absent."""
         return self.get("PROCESSING_LEVEL", "") or ""
 
     @property
     def spacecraft(self) -> str:
+        """``SPACECRAFT_ID`` (``LANDSAT_8``...), empty if absent."""
         return self.get("SPACECRAFT_ID", "") or ""
 
     @property
     def datetime(self) -> str:
+        """Acquisition time in ISO form from ``DATE_ACQUIRED`` and ``SCENE_CENTER_TIME``."""
         date = self.get("DATE_ACQUIRED")
         if not date:
             raise MetadataError(f"{self.path}: DATE_ACQUIRED missing from the MTL.")

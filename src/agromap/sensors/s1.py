@@ -8,6 +8,7 @@ before any logarithm, so -inf never propagates (docs/science/indices_and_masks.m
 
 from __future__ import annotations
 
+import types
 from typing import Any, Literal
 
 import numpy as np
@@ -82,7 +83,8 @@ def check_units(arr: xr.DataArray, units: Units) -> xr.DataArray:
 def declared_units(arr: xr.DataArray) -> Literal["db", "linear", "auto"]:
     """Units declared by an array's metadata: ``db`` (``units`` attr "dB" or a name ending in
     ``_db``), ``linear`` (``units`` "1", "linear", "linear power"), else ``auto`` (decide from
-    the values)."""
+    the values).
+    """
     u = str(arr.attrs.get("units", "")).strip().lower()
     if u in ("db", "decibel", "decibels") or str(arr.name or "").lower().endswith("_db"):
         return "db"
@@ -96,10 +98,9 @@ def sar_census(data: Any) -> Any:
     from dask.base import is_dask_collection
 
     lazy = is_dask_collection(data)
+    xp: types.ModuleType = np
     if lazy:
         import dask.array as xp
-    else:
-        xp = np  # type: ignore[assignment]
     f = xp.isfinite(data)
     out = xp.stack([f.sum(), (f & (data < 0)).sum(), (f & (data > 0) & (data <= 1)).sum(),
                     (f & (data > -40) & (data < 5)).sum()]).astype(np.int64)

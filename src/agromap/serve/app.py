@@ -48,20 +48,49 @@ class RunLayers:
         import rio_tiler.io  # noqa: F401
 
         self.layers: dict[str, dict[str, Any]] = {}
-        self._load(catalog)
+        try:
+            self._load(catalog)
+        except InputError:
+            raise
+        except Exception as exc:  # a damaged catalog or item: pystac raises JSON, key and STAC errors
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"{catalog}: unreadable STAC catalog or item ({msg}); run 'agromap run' again on this "
+                             "folder to rewrite it.") from None
+
+    def _item_files(self, catalog: Path) -> list[Path]:
+        """Item files reached from the catalog by relative child/item links, inside the run folder.
+
+        Followed as file paths, not URLs: pystac would cut a folder named ``run#1`` at the ``#``.
+        """
+        found: list[Path] = []
+        seen: set[Path] = {catalog.resolve()}
+        todo = [catalog]
+        while todo:
+            doc = todo.pop()
+            for link in json.loads(doc.read_bytes()).get("links") or []:
+                rel, href = link.get("rel"), str(link.get("href", ""))
+                if rel not in ("child", "item") or "://" in href:
+                    continue
+                target = (doc.parent / href).resolve()
+                if target in seen or self.run not in target.parents or not target.is_file():
+                    continue
+                seen.add(target)
+                (found if rel == "item" else todo).append(target)
+        return found
 
     def _load(self, catalog: Path) -> None:
         import pystac
 
         from ..mapsheet import is_decision_layer, load_view
 
-        cat = pystac.Catalog.from_file(str(catalog))
-        for item in sorted(cat.get_items(recursive=True), key=lambda i: i.id):
+        items = [(pystac.Item.from_dict(json.loads(p.read_bytes()), preserve_dict=False), p)
+                 for p in self._item_files(catalog)]
+        for item, item_path in sorted(items, key=lambda i: i[0].id):
             asset = next((a for a in item.assets.values() if "data" in (a.roles or []) or
                           (a.media_type or "").startswith("image/tiff")), None)
             if asset is None:
                 continue
-            cog = Path(asset.get_absolute_href() or "").resolve()
+            cog = (item_path.parent / asset.href).resolve()
             if not cog.is_file() or self.run not in cog.parents:
                 continue
             rel = cog.relative_to(self.run)
@@ -158,6 +187,7 @@ class RunLayers:
         return out
 
     def table(self, layer_id: str) -> dict[str, Any]:
+        """The per-district table of a layer as JSON rows."""
         import pandas as pd
 
         e = self.layers[layer_id]
@@ -169,6 +199,7 @@ class RunLayers:
                 "rows": json.loads(df.to_json(orient="values", double_precision=6))}
 
     def districts(self, area: str) -> dict[str, Any] | None:
+        """The district polygons of an area (GeoJSON), or ``None`` when the run has none."""
         tdir = self.run / area / "tables"
         files = sorted(tdir.glob("*_by_district.geojson")) if tdir.is_dir() and "/" not in area else []
         return json.loads(files[0].read_text()) if files else None

@@ -8,8 +8,7 @@ the layer configuration's ``product``.
 from __future__ import annotations
 
 from ...errors import ConfigError
-from .base import (OPTICAL, AreaContext, PlannedLayer, Product, each_date, mask_dataset, per_time,
-                   reduce_time)
+from .base import OPTICAL, AreaContext, PlannedLayer, Product, each_date, mask_dataset, per_time, reduce_time
 
 __all__ = ["PlannedLayer", "AreaContext", "Product", "mask_dataset", "plan_layers", "reduce_time", "per_time",
            "each_date", "OPTICAL"]

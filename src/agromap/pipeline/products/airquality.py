@@ -59,11 +59,12 @@ class AqiLayer(Pm25Layer):
 def _need(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
     if band not in ctx.ds:
         raise MissingBandError(f"area {ctx.area.name}: {what} needs the {band!r} band from its inputs; the area has "
-                               f"{sorted(ctx.ds.data_vars)}.")
+                               f"{sorted(map(str, ctx.ds.data_vars))}.")
     return ctx.ds[band]
 
 
 def trace_gas(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the monthly-mean Sentinel-5P column layers of one trace gas."""
     from ...airquality.s5p import LAYER_SPECS, S5P_PRODUCTS, monthly_mean
 
     prod = S5P_PRODUCTS[GAS_PRODUCTS[layer.gas]]
@@ -97,6 +98,7 @@ def _pm25(ctx: AreaContext, layer: Any) -> xr.DataArray:
 
 
 def pm25(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the satellite PM2.5 estimate layers."""
     from ...airquality.pm25 import LAYER_SPECS
 
     props = {"method": layer.method, "eta": layer.eta, "estimate": True}
@@ -104,6 +106,7 @@ def pm25(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 
 def aqi(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the PM2.5 sub-index layers of the chosen AQI standard."""
     from ...airquality.aqi import LAYER_SPECS, aqi_from_concentrations
 
     short = layer.standard.split(":")[0]

@@ -15,7 +15,7 @@ from ...io.grid import geobox_of, to_grid
 from ...io.layers import LayerSpec
 from ...io.read import open_band
 from ...styles import Style
-from ..schema import IsoDateTime, Period, Strict
+from ..schema import LayerDate, Period, Strict
 from .base import AreaContext, PlannedLayer, Product, each_date
 
 __all__ = ["FloodLayer", "BurnSeverityLayer", "BurnedPaddyLayer", "VciLayer", "flood", "burn_severity",
@@ -26,7 +26,7 @@ class FloodLayer(Strict):
     """Flood extent and classes for one event from the area's Sentinel-1 (and optical) dates."""
 
     product: Literal["flood"]
-    event_date: IsoDateTime
+    event_date: LayerDate
     """The first SAR date on or after this is the post-event scene; earlier dates are pre-event."""
     change_detection: bool = True
     """Use the pre-event dates (change detection and reference water) when there are any."""
@@ -107,6 +107,7 @@ def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr
 
 
 def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the flood class layers (and their evidence) from pre- and post-event SAR."""
     from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map  # noqa: F401 (FloodParams: fields)
 
     ds, area = ctx.ds, ctx.area.name
@@ -166,7 +167,7 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
                "reference_water: (e.g. JRC Global Surface Water occurrence >= 75 %) or pre-event dates")
         props["warning"] = msg  # the runner lists it in the manifest's warnings and the CLI prints it
         props["note"] = "no reference water: water is class 7 (flood status unknown), not flood"  # NOTE tag
-    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     stem = f"{event:%Y%m%d}"
     tags = {"NOTE": props["note"]} if "note" in props else {}
     return [
@@ -192,9 +193,9 @@ def _flood_params(raw: dict[str, Any]) -> Any:
 
 
 def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
-    from ...disaster.burn import LAYER_SPECS
+    """Plan the dNBR and burn severity class layers."""
+    from ...disaster.burn import LAYER_SPECS, clear_composite, dnbr
     from ...disaster.burn import burn_severity as classes
-    from ...disaster.burn import clear_composite, dnbr
     from ...indices import nbr
 
     area = ctx.area.name
@@ -213,10 +214,12 @@ def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 
 def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the burned-paddy layers (burned area within rice fields)."""
     from ...disaster.burn import LAYER_SPECS, clear_composite
     from ...disaster.burn import burned_paddy as classify
 
     area = ctx.area.name
+    rice: xr.DataArray | None
     if layer.rice_mask:
         rice = to_grid(open_band(ctx.resolve(layer.rice_mask), raw=True, name="rice_class"),
                        geobox_of(ctx.ds), resampling="nearest")
@@ -229,13 +232,14 @@ def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     post = clear_composite(_period(ctx.ds[bands], layer.post, "post", area))
     result = classify(rice, pre, post, period=(layer.pre[1], layer.post[0]))
     start, end = pd.Timestamp(layer.pre[0]).tz_localize("UTC"), pd.Timestamp(layer.post[1]).tz_localize("UTC")
-    side = {k: result[k] for k in result.data_vars if result[k].ndim == 0}
+    side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     return [PlannedLayer(area, f"burned_paddy_{start:%Y%m%d}_{end:%Y%m%d}", LAYER_SPECS["burned_paddy"],
                          result["burned_paddy"], start, end, "burned-paddy",
                          {"pre": list(layer.pre), "post": list(layer.post)}, layer.model_dump(mode="json"), side)]
 
 
 def vci(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
+    """Plan the Vegetation Condition Index layers."""
     from ...disaster.drought import LAYER_SPECS
     from ...disaster.drought import vci as vci_fn
     from ...indices import compute_index

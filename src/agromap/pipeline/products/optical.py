@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import xarray as xr
@@ -63,7 +63,7 @@ def index(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 def _band(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
     if band not in ctx.ds:
-        raise MissingBandError(f"{what} needs the {band} band; area {ctx.area.name} has {sorted(ctx.ds.data_vars)}.")
+        raise MissingBandError(f"{what} needs the {band} band; area {ctx.area.name} has {sorted(map(str, ctx.ds.data_vars))}.")
     return ctx.ds[band]
 
 
@@ -104,8 +104,13 @@ _INDEX_STYLES: Mapping[str, Style] = {
     "bais2": Style(-1.0, 3.0, "burn"),
 }
 
+def _index_specs(name: str) -> Callable[[], dict[str, LayerSpec]]:
+    # A closure per index: the registry asks for the specs later, when it is first used.
+    return lambda: {name: BASE_SPECS[name]}
+
+
 PRODUCTS: tuple[Product, ...] = (
-    *(Product(name, IndexLayer, index, lambda name=name: {name: BASE_SPECS[name]},
+    *(Product(name, IndexLayer, index, _index_specs(name),
               {name: _INDEX_STYLES[name]}) for name in INDEX_PRODUCTS),
     Product("water_mask", WaterLayer, water, lambda: {"water_mask": BASE_SPECS["water_mask"]}),
     Product("backscatter_db", BackscatterLayer, backscatter, lambda: _BACKSCATTER_SPECS,

@@ -91,7 +91,7 @@ def _rule_inputs(ctx: AreaContext, layer: Any, rule: str, where: str) -> xr.Data
     from ...rice.rules_sar import boxcar_speckle_filter
 
     if "vh" not in ds:
-        raise MissingBandError(f"{where}: the SAR rule needs a vh band; the area has {sorted(ds.data_vars)}.")
+        raise MissingBandError(f"{where}: the SAR rule needs a vh band; the area has {sorted(map(str, ds.data_vars))}.")
     out = ds.drop_vars([v for v in ("scl", "qa_pixel") if v in ds])
     if layer.speckle_filter > 1:
         for band in (b for b in ("vh", "vv") if b in ds):
@@ -193,7 +193,7 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     period = f"{start:%Y%m%d}_{end:%Y%m%d}"
     config = layer.model_dump(mode="json")
     names = ["rice_class", "rice_prob"] if layer.method in ("model", "self_trained") else [
-        "rice_class", "rice_score", *sorted(v for v in result.data_vars if str(v).startswith("transplant_doy_")),
+        "rice_class", "rice_score", *sorted(str(v) for v in result.data_vars if str(v).startswith("transplant_doy_")),
         "n_seasons", "n_valid_obs"]
     props = {"method": layer.method, "calendar": layer.calendar, "params": dict(layer.params)}
     side: dict[str, Any] = {}
@@ -215,7 +215,8 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 def _accuracy_inputs(points: Any, gbox: Any) -> dict[str, Any]:
     """Lazy reductions of the stored class map for its accuracy report: the map at the reference
-    points (255 off the map) and its true area of classes 0 and 1, computed with the map."""
+    points (255 off the map) and its true area of classes 0 and 1, computed with the map.
+    """
     import numpy as np
 
     from ...area import mapped_area_ha

@@ -37,7 +37,7 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
     if layer.thermal_band not in ctx.ds:
         raise MissingBandError(f"area {ctx.area.name}: vhi needs the {layer.thermal_band!r} band (surface "
-                               f"temperature, e.g. Landsat ST_B10 as lwir11); the area has {sorted(ctx.ds.data_vars)}.")
+                               f"temperature, e.g. Landsat ST_B10 as lwir11); the area has {sorted(map(str, ctx.ds.data_vars))}.")
     ndvi = compute_index(ctx.ds, "ndvi")
     # The area's QA mask blanks clouds in the optical bands only; a cloud is cold and would read
     # as no heat stress, so the temperature of a date counts only where its NDVI does.
