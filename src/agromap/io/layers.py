@@ -151,16 +151,6 @@ _SPECS: tuple[LayerSpec, ...] = (
 BASE_SPECS: MappingProxyType[str, LayerSpec] = MappingProxyType({s.name: s for s in _SPECS})
 
 
-def __getattr__(name: str) -> object:
-    # The registry (LAYERS, get_layer) gathers every product's specs, so it lives above io/ and
-    # is reached from here lazily; this module defines the LayerSpec type all of them use.
-    if name in ("LAYERS", "get_layer"):
-        from .. import layer_registry
-
-        return getattr(layer_registry, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _encode_block(
     block: np.ndarray, *, dtype: str, nodata: float, scale: float, offset: float
 ) -> np.ndarray:

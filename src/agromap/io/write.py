@@ -37,8 +37,19 @@ from rasterio.crs import CRS
 from rasterio.windows import Window
 
 from ..errors import AgromapError, ExportError, output_error
-from .files import (_PARTIAL, _STAGING, RUN_LOCK_NAME, _fsync_dir, _fsync_file, _remove_partial,  # noqa: F401
-                    _unlink_quietly, atomic_write_bytes, atomic_write_text, clean_stale_partials, sha256_file)
+from .files import (  # noqa: F401
+    _PARTIAL,
+    _STAGING,
+    RUN_LOCK_NAME,
+    _fsync_dir,
+    _fsync_file,
+    _remove_partial,
+    _unlink_quietly,
+    atomic_write_bytes,
+    atomic_write_text,
+    clean_stale_partials,
+    sha256_file,
+)
 from .grid import geobox_of
 from .layers import LayerSpec, encode
 

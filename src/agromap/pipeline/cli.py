@@ -188,7 +188,8 @@ def run_cmd(
 
 def _log_key_figures(out_dir: Path, manifest: dict) -> None:
     """The decision figures of the run (hectares flooded, burned, rice) on the console; an unchanged
-    re-run repeats the ones kept from the run that published the manifest."""
+    re-run repeats the ones kept from the run that published the manifest.
+    """
     from .noop import remember_lines, remembered_lines
 
     lines = remembered_lines(out_dir, manifest.get("run_id"))

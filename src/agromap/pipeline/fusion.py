@@ -28,12 +28,12 @@ STORE_PREFIX = "store-map-"
 the key is the block's index, which names the output tile."""
 
 
-def _run_tile(graph: dict[Hashable, Any], outputs: tuple[Hashable, ...], external: tuple[Hashable, ...],
-              *values: Any) -> dict[Hashable, Any]:
+def _run_tile(graph: dict[Any, Any], outputs: tuple[Any, ...], external: tuple[Any, ...],
+              *values: Any) -> dict[Any, Any]:
     """Run a tile's subgraph in this thread; ``values`` are the results of the ``external`` keys."""
     from dask._task_spec import execute_graph
 
-    cache = dict(zip(external, values))
+    cache: dict[Any, Any] = dict(zip(external, values))
     done = execute_graph(graph, cache=cache, keys=set(outputs))
     return {k: done[k] for k in outputs}
 
@@ -48,7 +48,7 @@ def _tile_of(key: Hashable) -> tuple[Any, ...] | None:
     return None
 
 
-def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = None
+def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = None  # noqa: C901 (one pass over the graph)
                ) -> tuple[list[Any], dict[str, int]]:
     """The collections as :class:`dask.delayed.Delayed` objects over one graph fused per output tile.
 
@@ -101,7 +101,7 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
     for k in _reverse_topological(deps, dependents):
         tile = _tile_of(k)
         if tile is not None:
-            label[k] = frozenset([("tile", (grid_of.get(k[0]), *tile))])
+            label[k] = frozenset([("tile", (grid_of.get(k[0]), *tile))])  # type: ignore[index]  # a tile key is a tuple
         elif not dependents[k] or k in is_out:
             label[k] = frozenset([("result", k)])
         else:

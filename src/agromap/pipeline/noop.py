@@ -76,7 +76,8 @@ def _strings(obj: Any) -> Iterable[str]:
 
 def _config_paths(cfg: Any) -> tuple[set[str], bool]:
     """Local paths the configuration names (with their sub-folders and same-stem siblings), and
-    whether it names anything remote."""
+    whether it names anything remote.
+    """
     paths: set[str] = set()
     remote = False
     for text in _strings(cfg.model_dump(mode="json")):
@@ -104,7 +105,7 @@ def _config_paths(cfg: Any) -> tuple[set[str], bool]:
 
 
 def _output_files(out: Path) -> set[str]:
-    files = set()
+    files: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(out):
         if Path(dirpath) == out:
             dirnames[:] = [d for d in dirnames if d != STATE_FILE.parent.name]
@@ -201,7 +202,8 @@ def unchanged_run(cfg: Any, out: Path, *, scheduler: str | None = None, wait_loc
 
 def remember_lines(out: Path, run_id: Any, lines: list[str]) -> None:
     """Keep the console's key figures of the run that published ``out``'s manifest: reading them
-    back costs the raster and vector stack, which an unchanged re-run has no other use for."""
+    back costs the raster and vector stack, which an unchanged re-run has no other use for.
+    """
     try:
         (out / _LINES_FILE).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / _LINES_FILE, json.dumps({"run_id": run_id, "lines": lines}))

@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ...errors import ConfigError, MissingBandError, NoValidDataError
 from ...io.layers import LayerSpec
-from ...quicklook import Style
+from ...styles import Style
 from ..schema import LayerDate, Period, Strict
 from .base import AreaContext, PlannedLayer, Product, each_date
 
 if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
-    import numpy as np
     import pandas as pd
     import xarray as xr
 
@@ -83,6 +82,7 @@ def _rice_masks(ctx: AreaContext, before: pd.Timestamp | None = None) -> tuple[x
     like a new flooding-then-growth cycle, and would turn flooded rice into "managed paddy water".
     """
     import numpy as np
+
     from .rice import rice_dataset
 
     layer = _rice_layer(ctx)
@@ -111,6 +111,7 @@ def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr
 def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the flood class layers (and their evidence) from pre- and post-event SAR."""
     import pandas as pd
+
     from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map  # noqa: F401 (FloodParams: fields)
 
     ds, area = ctx.ds, ctx.area.name
@@ -186,11 +187,13 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         props["note"] = "no reference water: water is class 7 (flood status unknown), not flood"  # NOTE tag
     side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     stem = f"{event:%Y%m%d}"
+    tags = {"NOTE": props["note"]} if "note" in props else {}
     return [
+        # No-flood dates say so in STAC, never look empty (docs/science/disaster.md#flood-classes).
         PlannedLayer(area, f"flood_class_{stem}", LAYER_SPECS["flood_class"], result["flood_class"], start, end,
-                     "flood", props, config, side),
+                     "flood", props, config, side, tags=tags, stac_side=("flood_detected",)),
         PlannedLayer(area, f"flood_likelihood_{stem}", LAYER_SPECS["flood_likelihood"], result["flood_likelihood"],
-                     start, end, "flood", {k: v for k, v in props.items() if k != "warning"}, config),
+                     start, end, "flood", {k: v for k, v in props.items() if k != "warning"}, config, tags=tags),
     ]
 
 
@@ -243,6 +246,7 @@ def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the burned-paddy layers (burned area within rice fields)."""
     import pandas as pd
+
     from ...disaster.burn import LAYER_SPECS, clear_composite
     from ...disaster.burn import burned_paddy as classify
     from ...io.grid import geobox_of, to_grid
@@ -305,9 +309,13 @@ def _vci_specs() -> Mapping[str, LayerSpec]:
 
 PRODUCTS: tuple[Product, ...] = (
     Product("flood", FloodLayer, flood, _flood_specs,
-            {"flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue")}),
+            {"flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue")},
+            side_values=("flood_detected", "valid_fraction", "region_growing",
+                         *(f"{k}_{s}" for s in ("vv", "vh", "optical") for k in ("threshold", "threshold_method",
+                                                                                  "weight")))),
     Product("burn_severity", BurnSeverityLayer, burn_severity, _burn_specs, {"dnbr": Style(-0.5, 1.3, "burn")}),
-    Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs),
+    Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs,
+            side_values=("bais2_threshold", "bais2_threshold_method")),
     # VCI 0 (worst) to 100 (best) per cent (Kogan 1995).
     Product("vci", VciLayer, vci, _vci_specs, {"vci": Style(0.0, 100.0, "rdylgn")}),
 )
