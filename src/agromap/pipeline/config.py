@@ -139,8 +139,10 @@ class Sentinel1Input(Strict):
     """Acquisition date or time (ISO 8601)."""
     units: Literal["db", "linear"]
     """Units of the files; agromap works in linear power and writes dB at export."""
-    bands: dict[Literal["vv", "vh", "hh", "hv"], BandFile]
-    """Polarisation -> ``file.tif``, ``[file.tif, band]`` or ``{path:, band:}``."""
+    bands: dict[Literal["vv", "vh", "hh", "hv", "angle"], BandFile]
+    """Polarisation -> ``file.tif``, ``[file.tif, band]`` or ``{path:, band:}``; optionally ``angle``:
+    the incidence angle in degrees (15-50 for IW/EW, never converted from dB), with which the flood
+    product brings backscatter to a reference angle."""
     id: str | None = None
     """Scene id in the manifest; default: the first file's name and the date."""
 

@@ -133,9 +133,16 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
                                    f"SAR dates are {[f'{t:%Y-%m-%d}' for t in sar_times]}.")
         post = ds[sar].sel(time=after[0])
         start = end = after[0].tz_localize("UTC")
+        angle = _incidence_on(ctx, after[0], times)
+        if angle is not None:
+            post["angle"] = angle
         before = [t for t in sar_times if t < event]
         if layer.change_detection and before:
             pre = ds[sar].sel(time=before)
+            if angle is not None:
+                # Change detection needs the same orbit, hence the same incidence geometry: a
+                # pre-event date without its own angle band borrows the post-event one.
+                pre["angle"] = ds["angle"].sel(time=before).fillna(angle)
     if layer.use_optical and all(b in ds for b in ("green", "swir16")):
         has_opt = ctx.ds.attrs.get("present", {}).get("green", [True] * len(times))
         after_opt = [t for t, has in zip(times, has_opt) if has and t >= event]
@@ -166,7 +173,11 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
              "optical_fused": optical is not None, "rice_used": rice is not None,
              "reference_water": ref_source, "threshold_split": params.vh.split,
              "evidence_weighting": "threshold reliability (fitted 0.5-1 with Ashman D, fallback "
-                                   f"{params.vh.fallback_weight})"}
+                                   f"{params.vh.fallback_weight})",
+             "angle_normalisation": params.angle_normalisation if post is not None and "angle" in post
+             else "none (no angle band)"}
+    if props["angle_normalisation"] in ("cos2", "linear"):
+        props["angle_ref_deg"] = params.angle_ref_deg
     if ref_source == "none":
         msg = (f"area {area}: no reference water (no reference_water layer and no SAR date before the event), "
                "so water is class 7 'water, flood status unknown' and flood_detected stays false; give "
@@ -181,6 +192,16 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         PlannedLayer(area, f"flood_likelihood_{stem}", LAYER_SPECS["flood_likelihood"], result["flood_likelihood"],
                      start, end, "flood", {k: v for k, v in props.items() if k != "warning"}, config),
     ]
+
+
+def _incidence_on(ctx: AreaContext, when: pd.Timestamp, times: pd.DatetimeIndex) -> xr.DataArray | None:
+    """The incidence angle (deg) of the date ``when`` if a Sentinel-1 input of that date gave one."""
+    if "angle" not in ctx.ds:
+        return None
+    present = ctx.ds.attrs.get("present", {}).get("angle", [True] * len(times))
+    if not any(has for t, has in zip(times, present) if t == when):
+        return None
+    return ctx.ds["angle"].sel(time=when)
 
 
 def _flood_params(raw: dict[str, Any]) -> Any:
