@@ -10,13 +10,12 @@ import json
 import numpy as np
 import pytest
 
-from agromap.errors import ConfigError
+from agromap.errors import ConfigError, TooFewConfidentPixelsError
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.rules_sar import SarRiceParams
 from agromap.rice.self_trained import (
     COUNT_NAMES,
     SelfTrainSpec,
-    TooFewConfidentPixelsError,
     _allocate,
     _select_block,
     self_trained_rice_map,
