@@ -81,7 +81,7 @@ check: $(STAMP)
 
 # The documentation site (mkdocs.yml, docs/) into build/site; --strict fails on a broken link.
 docs: $(STAMP)
-	$(PY) tools/config_reference.py --check
+	$(PY) tools/docs_pages.py --check
 	$(VENV)/bin/mkdocs build --strict --site-dir build/site
 
 # The STAC API server the remote-input tests query (stac-fastapi-pgstac), in its own environment:

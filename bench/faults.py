@@ -144,6 +144,22 @@ def _check(out: Path, ref: dict[str, str]) -> list[str]:
     return problems
 
 
+def _sigterm_problems(returncode: int, err: str, out: Path) -> list[str]:
+    """What a SIGTERM-ed run did wrong: exit code, traceback, not one error line, files left behind."""
+    problems = []
+    if returncode not in (0, 143):
+        problems.append(f"exit {returncode}: {err.strip().splitlines()[-1:]}")
+    if "Traceback" in err:
+        problems.append("traceback on SIGTERM")
+    errors = [line for line in err.splitlines() if line.startswith("agromap: error:")]
+    if returncode == 143 and len(errors) != 1:
+        problems.append(f"SIGTERM printed {len(errors)} error lines, not one")
+    left = [p.name for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]
+    if left:
+        problems.append(f"left behind: {left}")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kills", type=int, default=20)
@@ -186,16 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             codes[f"{signal.Signals(sig).name} in {phase} -> {proc.returncode}"] += 1
             problems = _check(out, ref)
             if sig == signal.SIGTERM:
-                if proc.returncode not in (0, 143):
-                    problems.append(f"exit {proc.returncode}: {err.strip().splitlines()[-1:]}")
-                if "Traceback" in err:
-                    problems.append("traceback on SIGTERM")
-                errors = [line for line in err.splitlines() if line.startswith("agromap: error:")]
-                if proc.returncode == 143 and len(errors) != 1:
-                    problems.append(f"SIGTERM printed {len(errors)} error lines, not one")
-                left = [p.name for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]
-                if left:
-                    problems.append(f"left behind: {left}")
+                problems += _sigterm_problems(proc.returncode, err, out)
             rerun = subprocess.run(_agromap(cfg, out, "--wait-lock", "30"), capture_output=True, text=True)
             if rerun.returncode != 0:
                 problems.append(f"re-run exit {rerun.returncode}: {rerun.stderr.strip().splitlines()[-1:]}")

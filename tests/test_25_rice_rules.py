@@ -263,7 +263,7 @@ def test_sar_rule_semantics_on_a_table():
     rice[3:6] = [-22.0, -21.0, -19.0]
     rice[6:12] = [-17.0, -15.0, -14.0, -13.5, -14.0, -16.0]  # max at t=9: 60 d after the minimum at t=3
     small_rise = rice.copy()
-    small_rise[6:] = -18.0
+    small_rise[6:] = -20.0  # harvested: the canopy ends (a plateau for months would be lotus or sedge)
     small_rise[6:12] = [-19.0, -18.0, -17.5, -17.2, -17.5, -18.0]  # max -17.2 < -16.5 and rise 4.8 dB
     early_peak = base.copy()
     early_peak[3:6] = [-22.0, -13.0, -14.0]  # rises within 20 d, then nothing in [t+30, t+110] reaches -16.5
@@ -288,7 +288,8 @@ def test_sar_rule_semantics_on_a_table():
 def test_sar_linear_smoothing_not_db():
     """The temporal mean is taken in linear power: the mean of -10 and -20 dB is -12.6 dB."""
     col = np.array([-10.0, -20.0, -10.0, -20.0, -10.0, -20.0], np.float32)
-    from agromap.rice.rules_sar import _smooth, _to_db
+    from agromap.rice.sar_series import smooth_linear as _smooth
+    from agromap.rice.sar_series import to_db as _to_db
 
     lin = (10 ** (col / 10)).astype(np.float32)[None, :]
     days = np.arange(0, 60, 10, dtype=np.int32)

@@ -139,7 +139,7 @@ def test_sar_wetland_flooded_for_months_is_not_rice():
     out = sar_rice_rule(_vh_col(wet, d6))
     assert out.rice_class.values[0] == 0 and out.rice_score.values[0] < 0.1
     # the same spell of 24 days (4 passes), then the same regrowth: a paddy
-    short = [-16.0] * 15 + [-21.0] * 4 + [-19.5, -18.0, -16.5, -15.5, -15.0] + [-15.0] * 26
+    short = [-16.0] * 15 + [-21.0] * 4 + [-19.5, -18.0, -16.5, -15.5, -15.0] + [-15.0] * 8 + [-18.0] * 18
     assert sar_rice_rule(_vh_col(short, d6)).rice_class.values[0] == 1
     # the limit is a parameter: at 20 days the short spell is too long as well
     assert sar_rice_rule(_vh_col(short, d6), SarRiceParams(max_flood_days=20)).rice_class.values[0] == 0

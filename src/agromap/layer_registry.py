@@ -11,11 +11,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .io.layers import BASE_SPECS, LayerSpec
 
 __all__ = ["LAYERS", "layer_specs", "get_layer", "find_layer_spec"]  # noqa: F822 (LAYERS comes from __getattr__)
+
+if TYPE_CHECKING:
+    LAYERS: Mapping[str, LayerSpec]  # provided by __getattr__ below
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -32,6 +32,9 @@ __all__ = [
     "class_rgba", "write_quicklook", "read_display", "resolve_class_colours", "legend_of", "write_legend",
     "thumbnail_asset", "find_layer_spec", "DISPLAY_UNITS", "display_values", "display_style",
 ]  # fmt: skip
+
+if TYPE_CHECKING:
+    PRODUCT_STYLES: Mapping[str, Style]  # provided by __getattr__ below
 
 Kind = Literal["class", "continuous"]
 

@@ -28,7 +28,7 @@ GroupBy = str
 Mosaic = Literal["first", "best_quality"]
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: equal-looking scenes are still two inputs (lazy bands have no ==)
 class Scene:
     """One acquisition: lazy ``(y, x)`` bands keyed by common name, each on its own grid."""
 

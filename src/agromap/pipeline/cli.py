@@ -10,13 +10,16 @@ import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rasterio.errors import NotGeoreferencedWarning
 
 from .._version import __version__
 from ..errors import EXIT_CODES, AgromapError, ConfigError, RunInterrupted, RunTerminated, output_error
+
+if TYPE_CHECKING:
+    from .config import RunConfig
 
 log = logging.getLogger("agromap")
 
@@ -106,10 +109,10 @@ _ALLOW_OUTSIDE_HELP = ("Allow STAC asset hrefs outside the item's folder, as all
                        "configuration does.")
 
 
-def _with_access(cfg: object, remote: bool, outside: bool) -> object:
+def _with_access(cfg: RunConfig, remote: bool, outside: bool) -> RunConfig:
     """The configuration with the command line's --allow-* switches turned on (they never turn one off)."""
     update = {k: True for k, v in (("allow_remote", remote), ("allow_outside_paths", outside)) if v}
-    return cfg.model_copy(update=update) if update else cfg  # type: ignore[attr-defined]
+    return cfg.model_copy(update=update) if update else cfg
 
 
 def _version_callback(value: bool) -> None:
@@ -221,6 +224,14 @@ def show_versions_cmd() -> None:
     from .._versions import show_versions
 
     show_versions()
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of the run configuration (for editors that check and complete YAML)."""
+    from .config_schema import config_json_schema
+
+    typer.echo(json.dumps(config_json_schema(), indent=2))
 
 
 def _register_product_commands() -> None:

@@ -35,9 +35,13 @@ class GridConfig(Strict):
     """Target grid; omitted = the first input's grid (its finest band)."""
 
     crs: str | None = None
+    """Target CRS, e.g. ``EPSG:32643`` (with ``resolution``)."""
     resolution: Annotated[float, Field(gt=0)] | None = None
+    """Pixel size in CRS units (metres for UTM, degrees for EPSG:4326)."""
     bounds: tuple[float, float, float, float] | None = None
+    """``[left, bottom, right, top]`` in ``crs``; omitted: the first input's footprint."""
     resampling: Literal["nearest", "bilinear", "average", "cubic"] = "nearest"
+    """For continuous bands; class and QA bands always use nearest."""
 
     @model_validator(mode="after")
     def _complete(self) -> GridConfig:
@@ -60,7 +64,9 @@ class GridConfig(Strict):
 
 class BandFile(Strict):
     path: str
+    """GeoTIFF/COG file, relative to the configuration file."""
     band: Annotated[int, Field(ge=1)] = 1
+    """Band index in the file (1-based)."""
 
 
 def _band_entry(value: Any) -> Any:
@@ -76,13 +82,21 @@ class FilesInput(Strict):
     """GeoTIFF/COG files with a band map (single- or multi-band)."""
 
     kind: Literal["files"]
+    """Selects this input type."""
     datetime: IsoDateTime
+    """Acquisition date or time (ISO 8601); files rarely carry it."""
     bands: dict[str, BandFile]
+    """Common band name -> ``file.tif``, ``[file.tif, band]`` or ``{path:, band:}``."""
     scale: float | dict[str, float] = 1.0
+    """``value = DN * scale + offset``: one number, or one per band."""
     offset: float | dict[str, float] = 0.0
+    """Added after ``scale``: one number, or one per band."""
     nodata: Nodata = "auto"
+    """DN meaning nodata; ``auto`` takes each file's own tag."""
     raw: tuple[str, ...] = ()
+    """Bands kept in their stored integer type (class or QA layers such as ``scl``)."""
     id: str | None = None
+    """Scene id in the manifest; default: the first file's name and the date."""
 
     _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
                                                       if isinstance(v, dict) else v)
@@ -92,27 +106,39 @@ class Sentinel2Input(Strict):
     """A Sentinel-2 L2A product folder."""
 
     kind: Literal["sentinel2_l2a"]
+    """Selects this input type."""
     path: str
+    """Product folder (``B02.tif``... or a SAFE folder with ``*_B02_10m.jp2``)."""
     bands: tuple[str, ...] = ("blue", "green", "red", "nir", "nir08", "swir16", "swir22", "scl")
+    """Common band names to read."""
     processing_baseline: str | None = Field(None, pattern=r"^\d{2}\.\d{2}$")
+    """``04.00``-style baseline when the folder's metadata cannot tell it (it decides the BOA offset)."""
 
 
 class LandsatInput(Strict):
     """A Landsat Collection 2 Level-2 product folder."""
 
     kind: Literal["landsat_c2"]
+    """Selects this input type."""
     path: str
+    """Product folder with its MTL (txt, json or xml) and band files."""
     bands: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22")
+    """Common band names to read (``qa_pixel`` for the cloud mask)."""
 
 
 class Sentinel1Input(Strict):
     """Sentinel-1 backscatter GeoTIFF(s) in dB or linear power."""
 
     kind: Literal["sentinel1"]
+    """Selects this input type."""
     datetime: IsoDateTime
+    """Acquisition date or time (ISO 8601)."""
     units: Literal["db", "linear"]
+    """Units of the files; agromap works in linear power and writes dB at export."""
     bands: dict[Literal["vv", "vh", "hh", "hv"], BandFile]
+    """Polarisation -> ``file.tif``, ``[file.tif, band]`` or ``{path:, band:}``."""
     id: str | None = None
+    """Scene id in the manifest; default: the first file's name and the date."""
 
     _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
                                                       if isinstance(v, dict) else v)
@@ -122,13 +148,21 @@ class FolderInput(Strict):
     """A folder of single-band files named by date and band (``2023-06-01_red.tif``): one scene per date."""
 
     kind: Literal["folder"]
+    """Selects this input type."""
     path: str
+    """The folder."""
     bands: tuple[str, ...] = Field(min_length=1)
+    """Band names as written in the file names; every date needs all of them."""
     pattern: str = "{date}_{band}.tif"
+    """File name pattern with ``{date}`` (``2023-06-01`` or ``20230601``) and ``{band}``."""
     scale: float = 1.0
+    """``value = DN * scale + offset``."""
     offset: float = 0.0
+    """Added after ``scale``."""
     nodata: Nodata = "auto"
+    """DN meaning nodata; ``auto`` takes each file's own tag."""
     raw: tuple[str, ...] = ()
+    """Bands kept in their stored integer type (class or QA layers)."""
     sar_units: Literal["db", "linear"] | None = None
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
 
@@ -137,9 +171,13 @@ class StacInput(Strict):
     """One STAC item JSON (path or URL); read band by band with file-tile chunks."""
 
     kind: Literal["stac_item"]
+    """Selects this input type."""
     path: str
+    """Item JSON file or URL."""
     bands: tuple[str, ...] | None = None
+    """Common band names (or asset keys); default: the Sentinel-2 bands and ``scl`` the item has."""
     asset_root: str | None = None
+    """A local folder holding downloaded copies of remote assets (matched by file name)."""
     sign: str | None = None
     """Dotted name of an href-signing function, e.g. ``planetary_computer.sign``."""
 
@@ -239,15 +277,20 @@ class MaskConfig(Strict):
     """Which pixels count as valid before products are computed."""
 
     scl_invalid: tuple[int, ...] = (0, 1, 3, 8, 9, 10, 11)
+    """Sentinel-2 SCL classes masked (nodata, saturated, shadow, clouds, cirrus, snow)."""
     qa_pixel_snow: bool = False
+    """Also mask Landsat ``QA_PIXEL`` snow/ice (bit 5)."""
 
 
 class DistrictsConfig(Strict):
     """Polygons (GeoJSON, GeoPackage, Shapefile) for per-district tables of every layer."""
 
     path: str
+    """Polygon file, relative to the configuration file."""
     id_field: str
+    """Attribute with each district's unique code (the tables' row key)."""
     name_field: str | None = None
+    """Attribute with a readable name, added to the tables."""
 
 
 #: One layer entry: the configuration model of whichever product plug-in its ``product`` names.
@@ -287,12 +330,19 @@ class AreaConfig(Strict):
     """An area of interest: inputs put on one grid and the layers made from them."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    """Names the area's output folder."""
     grid: GridConfig = GridConfig()
+    """The grid every input is put on."""
     inputs: list[InputConfig] = Field(min_length=1)
+    """Scenes, by ``kind``; the ones of one date are mosaicked."""
     mask: MaskConfig = MaskConfig()
+    """Which pixels are valid before products are computed."""
     dates: DatesConfig = DatesConfig()
+    """How acquisitions become dates."""
     layers: list[LayerConfig] = Field(min_length=1)
+    """Products to make, by ``product`` (see the layer sections below)."""
     districts: DistrictsConfig | None = None
+    """Polygons for per-district tables of every layer."""
     exceedance: dict[str, float] = {}
     """Per-district exceedance days: layer name -> limit, e.g. {pm25_sat: 60} (CPCB 24-h PM2.5 µg m-3)."""
 
@@ -301,14 +351,19 @@ class RunConfig(Strict):
     """A whole run: areas, execution settings and guard rails."""
 
     version: Literal[1] = 1
+    """Version of this configuration format."""
     name: str = Field("run", pattern=r"^[A-Za-z0-9_-]+$")
+    """Names the run's STAC catalog."""
     scheduler: str = "threads"
     """``threads`` (dask's threaded scheduler: the fastest on one machine, so the default),
     ``local`` (a dask.distributed LocalCluster sized to the machine, with its dashboard),
     ``synchronous``, or a scheduler address such as ``tcp://10.0.0.5:8786``."""
     chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
+    """Dask chunk edge in pixels."""
     max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
+    """Largest band an input may have (pixels): a guard against decompression bombs."""
     areas: list[AreaConfig] = Field(min_length=1)
+    """Areas of interest, each with its own grid, inputs and layers."""
     mapsheets: bool = False
     """Also write a PNG and PDF map sheet per decision layer (``<out>/mapsheets``)."""
     allow_remote: bool = False

@@ -29,13 +29,13 @@ def train_cmd(
     trees: Annotated[int, typer.Option(help="Random-forest trees.")] = 200,
 ) -> None:
     """Train the supervised rice classifier with spatially blocked cross-validation and save it (skops)."""
+    import math
+
     from ..rice.features import temporal_features
     from ..rice.labels import extract_samples, read_labels
     from ..rice.model import TrainSpec, save_model, train
     from .config import load_config
     from .runner import plan_area
-
-    import math
 
     if not (math.isfinite(block_size) and block_size > 0):
         _fail(ConfigError(f"--block-size must be a positive number of metres, not {block_size!r}."))

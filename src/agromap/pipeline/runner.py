@@ -29,8 +29,8 @@ from ..io import loaders
 from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
-from ..io.trust import allow_inputs
 from ..io.stac import item_for_layer
+from ..io.trust import allow_inputs
 from ..io.write import (
     atomic_write_text,
     clean_stale_partials,

@@ -37,6 +37,7 @@ Nodata = Annotated[float, Field(allow_inf_nan=True)] | None | Literal["auto"]
 
 class Strict(BaseModel):
     """Base of every configuration model: frozen, unknown keys and NaN/infinite numbers are errors
-    (NaN or infinity in a threshold, scale or bound would silently empty every layer or overflow a grid)."""
+    (NaN or infinity in a threshold, scale or bound would silently empty every layer or overflow a grid).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

@@ -61,9 +61,8 @@ def read_reference_sample(path: Path, field: str) -> Any:
         Missing file or column (with a hint when the sample has ``reference_class``, the column
         name older samples used), points without a class, or classes other than 0 and 1.
     """
-    from ..rice.labels import LabelError, read_labels
-
     from ..io.trust import check_regular_file
+    from ..rice.labels import LabelError, read_labels
 
     path = check_regular_file(path, "reference sample")  # a named pipe would block the reader
     if not path.is_file():

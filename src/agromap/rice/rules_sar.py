@@ -3,9 +3,11 @@
 Per pixel, in **linear power** (dB or undeclared input is converted or refused once, by
 :func:`agromap.sensors.s1.as_linear_power`), compared in dB:
 
-1. Values <= 0 or NaN are invalid. With ``smooth_days > 0`` each valid date is first replaced by
-   the mean, in linear power, of the valid dates within ``+-smooth_days / 2``. The *shape*
-   terms below read a second series smoothed over about three dates (+- the median revisit gap),
+1. Values <= 0 or NaN are invalid. When the dates name their orbit track (a ``time``
+   coordinate of :data:`TRACK_COORDS`), each pixel's per-track incidence offset is removed
+   (:func:`agromap.rice.sar_series.track_offsets_db`). With ``smooth_days > 0`` each valid date
+   is then replaced by the mean, in linear power, of the valid dates within ``+-smooth_days / 2``.
+   The *shape* terms below read a second series smoothed over about three dates (+- the median revisit gap),
    so that a single speckled or off-track date decides nothing.
 2. **Candidate minima** ``t_min``: without windows, every valid date that is the minimum of VH
    within ``+-trough_halfwidth_days`` (30 d); with season windows, the argmin inside each window.
@@ -17,12 +19,17 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    - ``persistence``: the darker neighbouring pass (within 12 d) is below -16.5 dB too (a
      paddy stays flooded over passes; an irrigation pulse or speckle does not);
    - ``canopy``: the mean of the two highest later dates reaches ``vh_max_db`` (-16.5 dB);
-   - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) between
-     ``min_rise_days`` (20 d) and ``max_rise_days`` (100 d) after the minimum, the crossing being
-     an interval bounded by the observations around it, so a gap widens the tolerance instead of
-     failing the test;
+   - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) at least
+     ``min_rise_days`` (20 d) after the start of the flood's dark spell and at most
+     ``max_rise_days`` (100 d) after the minimum, the crossing being an interval bounded by the
+     observations around it, so a gap widens the tolerance instead of failing the test;
+   - ``growth``: from a quarter of the rise to that crossing takes at least ``min_growth_days``
+     (10 d): a canopy grows, a drained pond's mud steps up within one pass;
    - ``duration``: the dark spell around the minimum lasts less than ``max_flood_days`` (seasonal
-     wetland and ponds stay dark for months).
+     wetland and ponds stay dark for months);
+   - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
+     ``max_canopy_days`` (110 d): rice is harvested; lotus, hyacinth, sugarcane and wetland grass
+     keep their cover for months.
 
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water
@@ -34,15 +41,16 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
 ``rice_score`` is ``logistic(m)`` of the best season's margin ``m``: above 0.5 means rice. The
 reasons for each term, with references, are in ``docs/rice_rules.md``.
 
-Speckle: a single-look pixel has several dB of speckle; average fields or filter rasters
-(:func:`boxcar_speckle_filter`, a spatial boxcar in linear power) before the rule.
+Speckle: a single-look pixel has several dB of speckle; average fields or filter rasters before
+the rule, preferably with :func:`homogeneous_speckle_filter` (it averages only the neighbours
+whose series match, so a paddy's flood survives next to a bright orchard); a spatial boxcar
+(:func:`boxcar_speckle_filter`) blurs field borders.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -53,6 +61,17 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError, MissingBandError
 from ..sensors.s1 import as_linear_power
+from .sar_series import (
+    bright_run_days,
+    flood_run_days,
+    flood_run_start,
+    local_gap,
+    percentile_db,
+    smooth_linear,
+    to_db,
+    track_index,
+    track_offsets_db,
+)
 from .seasons import (
     LAYER_SPECS,
     QA_FOREST_BUILT,
@@ -73,10 +92,14 @@ from .seasons import (
     time_axis,
     window_index,
 )
+from .speckle import homogeneous_speckle_filter
 
-__all__ = ["SarRiceParams", "sar_rice_rule", "boxcar_speckle_filter", "LAYER_SPECS"]
+__all__ = ["SarRiceParams", "sar_rice_rule", "boxcar_speckle_filter", "homogeneous_speckle_filter", "LAYER_SPECS"]
 
 _F32 = np.float32
+#: Coordinates on ``time`` that name a date's orbit track, most specific first (STAC ``sat``
+#: extension names, then common short names).
+TRACK_COORDS = ("sat:relative_orbit", "relative_orbit", "sat:orbit_state", "orbit_state", "orbit")
 _DAY_SCALE = 5.0   # days per logistic unit in rice_score
 _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 
@@ -102,6 +125,9 @@ class SarRiceParams:
     transplanted canopy needs weeks; a flood-irrigated orchard recovers at the next pass)."""
     max_rise_days: float = 100.0
     """... and no later than this (tillering to heading)."""
+    min_growth_days: float = 10.0
+    """Growth is gradual: VH takes at least this long from a quarter of its rise to the crossing
+    of ``rise_fraction`` (refuted only when two passes closer than this bound the step)."""
     persistence_days: float = 12.0
     """A paddy's flood (puddling to early tillering) lasts at least about two weeks, so a pass
     within this many days of the minimum sees it too; farther passes say nothing."""
@@ -117,6 +143,12 @@ class SarRiceParams:
     max_flood_days: float = 75.0
     """The dark spell around the minimum (within 30 % of the rise, 1.5-3 dB, of it) lasts less than
     this: a paddy's transplanting flood; seasonal wetland and ponds stay dark for months."""
+    max_canopy_days: float = 110.0
+    """The canopy (VH within ``canopy_drop_db`` of the season's smoothed peak) lasts less than
+    this: rice is harvested 85-130 days after transplanting and its VH falls with senescence and
+    harvest; lotus, water hyacinth, sugarcane and regrown wetland grass keep theirs for months."""
+    canopy_drop_db: float = 1.5
+    """Depth of the band below the smoothed peak that counts as the canopy, dB."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0
@@ -140,6 +172,11 @@ class SarRiceParams:
     smooth_days: float = 0.0
     """Temporal mean in linear power over dates within +- smooth_days/2 (0: none; e.g. 13 for a
     3-date mean at a 6-day revisit)."""
+    align_tracks: bool = True
+    """Remove each orbit track's backscatter offset (incidence angle) per pixel before the rule,
+    when the input names the track of each date (see :data:`TRACK_COORDS`)."""
+    track_pair_days: float = 12.0
+    """Dates of other tracks within this many days serve as the reference of a date's offset."""
     min_season_days: float = 80.0
     """Minimum days between two accepted flood minima (separate seasons)."""
     max_seasons: int = 3
@@ -157,37 +194,6 @@ class SarRiceParams:
             raise ConfigError("timing_scale_days, duration_scale_days, db_scale and max_flood_days must be > 0.")
         if self.smooth_days < 0 or self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
             raise ConfigError("smooth_days must be >= 0, trough_halfwidth_days and min_season_days > 0.")
-
-
-def _to_db(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    out = np.full(x.shape, np.nan, dtype=_F32)
-    np.log10(x, out=out, where=x > 0)
-    return (out * _F32(10.0)).astype(_F32)
-
-
-def _smooth(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], half: float) -> npt.NDArray[np.float32]:
-    """Mean of the valid dates within +-half days of each valid date, in linear power."""
-    valid = ~np.isnan(vh)
-    filled = np.where(valid, vh, _F32(0.0))
-    out = np.full(vh.shape, np.nan, dtype=_F32)
-    for t in range(vh.shape[-1]):
-        a = int(np.searchsorted(days, days[t] - half, side="left"))
-        b = int(np.searchsorted(days, days[t] + half, side="right"))
-        n = valid[:, a:b].sum(axis=-1)
-        s = filled[:, a:b].sum(axis=-1, dtype=_F32)
-        out[:, t] = np.where(valid[:, t], s / np.maximum(n, 1).astype(_F32), _F32(np.nan))
-    return out
-
-
-def _percentile_db(sorted_lin: npt.NDArray[np.float32], n: npt.NDArray[Any], q: float) -> npt.NDArray[np.float32]:
-    """q-th quantile (0-1) of the first ``n`` sorted values of each row, interpolated in linear, in dB."""
-    pos = np.maximum(n - 1, 0).astype(_F32) * _F32(q)
-    lo = np.floor(pos).astype(np.intp)
-    hi = np.minimum(lo + 1, np.maximum(n - 1, 0)).astype(np.intp)
-    a = np.take_along_axis(sorted_lin, lo[:, None], axis=-1)[:, 0]
-    b = np.take_along_axis(sorted_lin, hi[:, None], axis=-1)[:, 0]
-    val = a + (b - a) * (pos - lo.astype(_F32))
-    return np.where(n > 0, _to_db(np.where(n > 0, val, _F32(1.0))), _F32(np.nan)).astype(_F32)
 
 
 def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window: npt.NDArray[np.int8],
@@ -216,37 +222,6 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
     return cand
 
 
-def _flood_run_days(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
-                    level_before: npt.NDArray[np.float32],
-                    level_after: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Days spanned by the run of valid dates at or below a level around date ``t``.
-
-    The level is ``level_before`` on the dates before ``t`` and ``level_after`` after it.
-    Invalid dates neither extend nor break a run (a missing pass says nothing), and one bright
-    date inside a run does not end it (speckle, or the other track's incidence offset): two in a
-    row do. The span between the first and the last dark date is a lower bound of the duration.
-    """
-    n_pix, n_t = db.shape
-    first = np.full(n_pix, days[t], dtype=np.int64)
-    last = first.copy()
-    for step, stop, level in ((-1, -1, level_before), (1, n_t, level_after)):
-        going = np.ones(n_pix, dtype=bool)
-        bright = np.zeros(n_pix, dtype=np.int8)
-        for j in range(t + step, stop, step):
-            v = db[:, j]
-            ok = ~np.isnan(v)
-            dark = ok & (v <= level)
-            bright = np.where(dark, 0, np.where(ok, bright + 1, bright)).astype(np.int8)
-            going &= bright < 2
-            if step < 0:
-                first = np.where(going & dark, days[j], first)
-            else:
-                last = np.where(going & dark, days[j], last)
-            if not going.any():
-                break
-    return (last - first).astype(_F32)
-
-
 def _season_evidence(
     db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], last_valid: npt.NDArray[np.intp],
     next_valid: npt.NDArray[np.intp], db_next: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
@@ -261,10 +236,15 @@ def _season_evidence(
     ``persistence_days`` below ``vh_min_db + persistence_offset_db`` too: a flood seen on more than one pass), ``canopy`` (the highest later level above
     ``vh_max_db``), ``timing`` (the date the level crosses 70 % of the way from the minimum to
     the canopy: an interval bounded by the valid dates on either side, against [``min_rise_days``,
-    ``max_rise_days``], in units of ``timing_scale_days`` plus half that interval) and
-    ``duration`` (the dark spell around the minimum: after it below the midpoint between the
-    minimum and the canopy, before it below a quarter of the way, against ``max_flood_days``, in units of ``duration_scale_days`` plus half the local
-    revisit gap).
+    ``max_rise_days``], in units of ``timing_scale_days`` plus half that interval; the lower
+    limit counts from the first date of the dark spell that ends at the minimum), ``growth``
+    (from the last date at a quarter of the rise to the crossing, at least ``min_growth_days``;
+    only a refutation votes), ``duration`` (the dark spell around the minimum: after it below
+    the midpoint between the minimum and the canopy, before it below a quarter of the way,
+    against ``max_flood_days``, in units of ``duration_scale_days`` plus half the local revisit
+    gap) and ``harvest`` (the smoothed canopy within ``canopy_drop_db`` of its peak lasts less
+    than ``max_canopy_days``; a canopy running into the series end votes only when already too
+    long).
     """
     n_pix, n_t = db.shape
     d0 = float(days[t])
@@ -293,13 +273,14 @@ def _season_evidence(
                        _F32(np.nan))
     if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
-        return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan}
+        return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
+                "harvest": nan, "growth": nan}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
     top = np.sort(np.where(np.isnan(db[:, t + 1:b]), _F32(-np.inf), db[:, t + 1:b]), axis=-1)[:, -2:]
     top = np.where(np.isfinite(top), top, top[:, -1:])
-    canopy = _to_db(np.mean(_F32(10.0) ** (top / _F32(10.0)), axis=-1).astype(_F32))
+    canopy = to_db(np.mean(_F32(10.0) ** (top / _F32(10.0)), axis=-1).astype(_F32))
     seen = np.isfinite(vmax) & np.isfinite(canopy)
     span = np.where(seen, canopy - smin, _F32(0.0))
     # The crossing is read on the unsmoothed dates (smoothing would delay it by a pass), and
@@ -313,11 +294,32 @@ def _season_evidence(
     upper = days[j].astype(_F32) - _F32(d0)
     lower = days[last_valid[np.arange(n_pix), j - 1]].astype(_F32) - _F32(d0)
     spread = _F32(p.timing_scale_days) + _F32(0.5) * (upper - lower)
-    timing = np.minimum((upper - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
+    # The canopy needs weeks from the start of the flood, which is the first date of the dark
+    # spell: the lowest pass may come late in the flood when passes around it were lost.
+    half_way = (vmin + _F32(0.5) * np.where(seen, canopy - vmin, _F32(0.0))).astype(_F32)
+    onset = flood_run_start(db, days, t, half_way) - _F32(d0)
+    timing = np.minimum((upper - onset - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
+    # Growth is gradual: from a quarter of the rise to the crossing takes a canopy weeks, while
+    # a drained pond's mud or a flood receding from a standing crop steps up within one pass.
+    # Only a refutation is observable (the last dark date and the crossing bound the rise).
+    low = vmin + _F32(0.25) * np.where(seen, canopy - vmin, _F32(0.0))
+    cols = np.arange(t, b)[None, :]
+    dark_before = (db[:, t:b] <= low[:, None]) & (cols < j[:, None])
+    last_low = np.where(dark_before, cols, t).max(axis=-1)
+    steep = (upper - (days[last_low].astype(_F32) - _F32(d0)) - _F32(p.min_growth_days)) / _F32(p.timing_scale_days)
+    growth = np.where(steep < 0, steep, _F32(np.nan))
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
-    run = _flood_run_days(sm, days, t, (smin + _F32(0.25) * span).astype(_F32), (smin + _F32(0.5) * span).astype(_F32))
+    run = flood_run_days(sm, days, t, (smin + _F32(0.25) * span).astype(_F32), (smin + _F32(0.5) * span).astype(_F32))
     duration = (_F32(p.max_flood_days) - run) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[t])
+    # Harvest: the canopy around the season's (smoothed) peak must end within a crop's life.
+    seg = np.where(np.isnan(sm[:, t + 1:b]), _F32(-np.inf), sm[:, t + 1:b])
+    peak = seg.argmax(axis=-1) + t + 1
+    top_sm = seg.max(axis=-1)
+    lasting, open_end = bright_run_days(sm, days, peak, top_sm - _F32(p.canopy_drop_db))
+    harvest = (_F32(p.max_canopy_days) - lasting) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[peak])
+    # A canopy that runs into the end of the series has an unknown length: only a failure is known.
+    harvest = np.where(np.isfinite(top_sm) & ~(open_end & (harvest > 0)), harvest, _F32(np.nan))
     with np.errstate(invalid="ignore"):
         return {
             "depth": depth,
@@ -326,53 +328,39 @@ def _season_evidence(
             "canopy": np.where(seen, (canopy - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf)),
             "timing": np.where(seen, timing, _F32(np.nan)).astype(_F32),
             "duration": np.where(seen, duration, _F32(np.nan)).astype(_F32),
+            "harvest": np.where(seen, harvest, _F32(np.nan)).astype(_F32),
+            "growth": np.where(seen, growth, _F32(np.nan)).astype(_F32),
         }
-
-
-def _local_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
-    """Median, over pixels, of the gap between valid observations around each date (days)."""
-    n_t = days.size
-    if n_t < 2:
-        return np.zeros(n_t, dtype=_F32)
-    # The date axis is shared; per-pixel invalid dates are rare in SAR, so one revisit profile
-    # per block (the median over pixels of the gap to the next valid date) is the density.
-    nxt = np.full(ok.shape, np.nan, dtype=_F32)
-    following = np.full(ok.shape[0], np.nan, dtype=_F32)
-    for k in range(n_t - 1, -1, -1):
-        nxt[:, k] = following - _F32(days[k])
-        following = np.where(ok[:, k], _F32(days[k]), following)
-    back = np.concatenate([[np.nan], np.diff(days).astype(_F32)])
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no valid date there
-        fwd = np.nanmedian(np.where(ok, nxt, np.nan), axis=0)
-    gap = np.where(np.isnan(fwd), back, fwd)
-    gap = np.where(np.isnan(gap), np.nanmedian(np.diff(days)), gap)
-    return gap.astype(_F32)
 
 
 def _sar_kernel(
     vh: npt.NDArray[Any], *, days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16],
-    window: npt.NDArray[np.int8], n_windows: int, p: SarRiceParams,
+    window: npt.NDArray[np.int8], n_windows: int, p: SarRiceParams, track: npt.NDArray[np.int8] | None = None,
 ) -> tuple[npt.NDArray[Any], ...]:
     """The VH rule on ``(..., time)`` linear power; returns the arrays of ``seasons.OUTPUT_DTYPES``."""
     lead, (lin,) = flatten_time(vh)
     lin = lin.astype(_F32, copy=False)
     lin = np.where(np.isfinite(lin) & (lin > 0), lin, _F32(np.nan))
+    if p.align_tracks and track is not None:
+        # One surface, two incidence angles: a mixed-track series zigzags by 1-2 dB, which
+        # deepens the minimum and inflates the rise of every pixel. Remove it per pixel.
+        off = track_offsets_db(to_db(lin), days, track, p.track_pair_days)
+        lin = (lin * _F32(10.0) ** (-off / _F32(10.0))).astype(_F32)
     if p.smooth_days > 0:
-        lin = _smooth(lin, days, p.smooth_days / 2.0)
+        lin = smooth_linear(lin, days, p.smooth_days / 2.0)
     ok = ~np.isnan(lin)
     n_pix, n_t = lin.shape
     n_valid = ok.sum(axis=-1)
     in_win = window >= 0 if n_windows else np.ones(n_t, dtype=bool)
     n_window = (ok & in_win).sum(axis=-1)
-    db = _to_db(lin)
-    gap = _local_gap(ok, days)
+    db = to_db(lin)
+    gap = local_gap(ok, days)
     # The shape terms read a series smoothed over about three dates (+- the median revisit).
-    sm = _to_db(_smooth(lin, days, float(np.median(gap)) * 1.01)) if n_t > 2 else db
+    sm = to_db(smooth_linear(lin, days, float(np.median(gap)) * 1.01)) if n_t > 2 else db
 
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
     srt = np.sort(lin, axis=-1)
-    p10, p90 = _percentile_db(srt, n_valid, 0.10), _percentile_db(srt, n_valid, 0.90)
+    p10, p90 = percentile_db(srt, n_valid, 0.10), percentile_db(srt, n_valid, 0.90)
     water_freq = fraction((ok & (db < _F32(p.water_db))).sum(axis=-1), n_valid)
     water = (p90 < _F32(p.water_p90_db)) | (water_freq >= _F32(p.water_frequency))
     spread = p90 - p10
@@ -419,6 +407,17 @@ def _sar_kernel(
     qa = (np.where(n_window > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_SAR, 0)
           | np.where(water, QA_WATER, 0) | np.where(built, QA_FOREST_BUILT, 0)).astype(np.uint8)
     return finish_outputs(lead, n_valid, count, slots, score, n_window, qa)
+
+
+def _track_names(src: xr.DataArray) -> list[Any] | None:
+    """The orbit track of each date, in time order, from a numpy-backed ``time`` coordinate of
+    :data:`TRACK_COORDS` (a dask-backed one would need a compute: it is not read).
+    """
+    name = next((c for c in TRACK_COORDS if c in src.coords and src[c].dims == ("time",)), None)
+    if name is None or src[name].chunks is not None or "time" not in src.coords:
+        return None
+    order = np.argsort(src["time"].values, kind="stable")
+    return np.asarray(src[name].values)[order].tolist()
 
 
 def _vh(obj: xr.Dataset | xr.DataArray, units: str) -> xr.DataArray:
@@ -484,9 +483,13 @@ def sar_rice_rule(
     """
     p = params if params is not None else SarRiceParams()
     win = resolve_windows(windows)
-    arr = prepare_series(as_linear_power(_vh(vh, units), units), "sar_rice_rule input")
+    src = _vh(vh, units)
+    tracks = _track_names(src)
+    arr = prepare_series(as_linear_power(src, units), "sar_rice_rule input")
     days, doy = time_axis(arr["time"].values)
-    kwargs = {"days": days, "doy": doy, "window": window_index(doy, win), "n_windows": len(win), "p": p}
+    track = track_index(tracks, days.size)
+    kwargs = {"days": days, "doy": doy, "window": window_index(doy, win), "n_windows": len(win), "p": p,
+              "track": track}
     attrs = {"algorithm": "s1-vh-min-rise-multiseason", "rice_rule": "sar",
              "parameters": json.dumps(dataclasses.asdict(p), sort_keys=True),
              "season_windows": json.dumps([dataclasses.asdict(w) for w in win])}

@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import dask
 import dask.array as da
@@ -277,7 +277,7 @@ def _longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
     from .rules_optical import OpticalRiceParams, _valid_mask
     from .seasons import prepare_series, time_axis
 
-    ds = prepare_series(optical, "optical stack")
+    ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))  # a Dataset in, a Dataset out
     like = ds[[v for v in ("nir", "red") if v in ds][0]]
     ok = _valid_mask(ds, like, OpticalRiceParams(), None)
     days, _ = time_axis(ds["time"].values)

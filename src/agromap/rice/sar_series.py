@@ -1,0 +1,225 @@
+"""Per-pixel series helpers of the Sentinel-1 rice rule (:mod:`agromap.rice.rules_sar`).
+
+All functions take ``(pixels, time)`` float32 arrays (linear power or dB, NaN = no valid date)
+and the shared day numbers of the dates; none computes anything lazily or globally, so the rule
+stays chunk-independent.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["to_db", "smooth_linear", "percentile_db", "flood_run_days", "flood_run_start", "bright_run_days",
+           "local_gap", "track_index", "track_offsets_db"]
+
+_F32 = np.float32
+
+
+def to_db(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``10 log10(x)`` as float32; NaN where ``x <= 0`` or NaN."""
+    out = np.full(x.shape, np.nan, dtype=_F32)
+    np.log10(x, out=out, where=x > 0)
+    return (out * _F32(10.0)).astype(_F32)
+
+
+def smooth_linear(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], half: float) -> npt.NDArray[np.float32]:
+    """Mean of the valid dates within +-half days of each valid date, in linear power."""
+    valid = ~np.isnan(vh)
+    filled = np.where(valid, vh, _F32(0.0))
+    out = np.full(vh.shape, np.nan, dtype=_F32)
+    for t in range(vh.shape[-1]):
+        a = int(np.searchsorted(days, days[t] - half, side="left"))
+        b = int(np.searchsorted(days, days[t] + half, side="right"))
+        n = valid[:, a:b].sum(axis=-1)
+        s = filled[:, a:b].sum(axis=-1, dtype=_F32)
+        out[:, t] = np.where(valid[:, t], s / np.maximum(n, 1).astype(_F32), _F32(np.nan))
+    return out
+
+
+def percentile_db(sorted_lin: npt.NDArray[np.float32], n: npt.NDArray[Any], q: float) -> npt.NDArray[np.float32]:
+    """q-th quantile (0-1) of the first ``n`` sorted values of each row, interpolated in linear, in dB."""
+    pos = np.maximum(n - 1, 0).astype(_F32) * _F32(q)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0)).astype(np.intp)
+    a = np.take_along_axis(sorted_lin, lo[:, None], axis=-1)[:, 0]
+    b = np.take_along_axis(sorted_lin, hi[:, None], axis=-1)[:, 0]
+    val = a + (b - a) * (pos - lo.astype(_F32))
+    return np.where(n > 0, to_db(np.where(n > 0, val, _F32(1.0))), _F32(np.nan)).astype(_F32)
+
+
+def flood_run_days(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
+                    level_before: npt.NDArray[np.float32],
+                    level_after: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Days spanned by the run of valid dates at or below a level around date ``t``.
+
+    The level is ``level_before`` on the dates before ``t`` and ``level_after`` after it.
+    Invalid dates neither extend nor break a run (a missing pass says nothing), and one bright
+    date inside a run does not end it (speckle, or the other track's incidence offset): two in a
+    row do. The span between the first and the last dark date is a lower bound of the duration.
+    """
+    n_pix, n_t = db.shape
+    first = np.full(n_pix, days[t], dtype=np.int64)
+    last = first.copy()
+    for step, stop, level in ((-1, -1, level_before), (1, n_t, level_after)):
+        going = np.ones(n_pix, dtype=bool)
+        bright = np.zeros(n_pix, dtype=np.int8)
+        for j in range(t + step, stop, step):
+            v = db[:, j]
+            ok = ~np.isnan(v)
+            dark = ok & (v <= level)
+            bright = np.where(dark, 0, np.where(ok, bright + 1, bright)).astype(np.int8)
+            going &= bright < 2
+            if step < 0:
+                first = np.where(going & dark, days[j], first)
+            else:
+                last = np.where(going & dark, days[j], last)
+            if not going.any():
+                break
+    return (last - first).astype(_F32)
+
+
+def flood_run_start(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
+                    level_before: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Day number of the first date of the dark run that ends at date ``t`` (same rules as
+    :func:`flood_run_days`, looking back only).
+    """
+    n_pix = db.shape[0]
+    first = np.full(n_pix, days[t], dtype=np.int64)
+    going = np.ones(n_pix, dtype=bool)
+    bright = np.zeros(n_pix, dtype=np.int8)
+    for j in range(t - 1, -1, -1):
+        v = db[:, j]
+        ok = ~np.isnan(v)
+        dark = ok & (v <= level_before)
+        bright = np.where(dark, 0, np.where(ok, bright + 1, bright)).astype(np.int8)
+        going &= bright < 2
+        first = np.where(going & dark, days[j], first)
+        if not going.any():
+            break
+    return first.astype(_F32)
+
+
+def local_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+    """Median, over pixels, of the gap between valid observations around each date (days)."""
+    n_t = days.size
+    if n_t < 2:
+        return np.zeros(n_t, dtype=_F32)
+    # The date axis is shared; per-pixel invalid dates are rare in SAR, so one revisit profile
+    # per block (the median over pixels of the gap to the next valid date) is the density.
+    nxt = np.full(ok.shape, np.nan, dtype=_F32)
+    following = np.full(ok.shape[0], np.nan, dtype=_F32)
+    for k in range(n_t - 1, -1, -1):
+        nxt[:, k] = following - _F32(days[k])
+        following = np.where(ok[:, k], _F32(days[k]), following)
+    back = np.concatenate([[np.nan], np.diff(days).astype(_F32)])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no valid date there
+        fwd = np.nanmedian(np.where(ok, nxt, np.nan), axis=0)
+    gap = np.where(np.isnan(fwd), back, fwd)
+    gap = np.where(np.isnan(gap), np.nanmedian(np.diff(days)), gap)
+    return gap.astype(_F32)
+
+
+
+
+def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], start: npt.NDArray[np.intp],
+                    level: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """Days spanned by the run of valid dates at or above ``level`` around each row's ``start``.
+
+    The per-row twin of :func:`flood_run_days` for a bright spell (a canopy): invalid dates
+    neither extend nor break the run, one dark date inside it does not end it, two in a row do.
+    Returns the span and whether the run reaches either end of the series (then the span is
+    only a lower bound: the canopy may go on unseen).
+    """
+    n_pix, n_t = sm.shape
+    rows = np.arange(n_pix)
+    first = days[start].astype(np.int64)
+    last = first.copy()
+    open_end = np.zeros(n_pix, dtype=bool)
+    for step in (-1, 1):
+        going = np.ones(n_pix, dtype=bool)
+        dark = np.zeros(n_pix, dtype=np.int8)
+        for k in range(1, n_t):
+            j = start + step * k
+            inside = (j >= 0) & (j < n_t)
+            open_end |= going & ~inside
+            going &= inside
+            if not going.any():
+                break
+            jj = np.clip(j, 0, n_t - 1)
+            v = sm[rows, jj]
+            ok = ~np.isnan(v)
+            bright = ok & (v >= level)
+            dark = np.where(bright, 0, np.where(ok, dark + 1, dark)).astype(np.int8)
+            going &= dark < 2
+            hit = going & bright
+            if step < 0:
+                first = np.where(hit, days[jj], first)
+            else:
+                last = np.where(hit, days[jj], last)
+    return (last - first).astype(_F32), open_end
+
+
+def track_index(tracks: Sequence[Any] | None, n_t: int) -> npt.NDArray[np.int8]:
+    """Integer id (0, 1, ...) of the orbit track of each date; -1 everywhere when unknown."""
+    if tracks is None or len(tracks) != n_t:
+        return np.full(n_t, -1, dtype=np.int8)
+    names = [str(t) for t in tracks]
+    uniq = sorted(set(names))
+    if len(uniq) > 100:
+        return np.full(n_t, -1, dtype=np.int8)
+    return np.array([uniq.index(t) for t in names], dtype=np.int8)
+
+
+def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], track: npt.NDArray[np.int8],
+                     max_days: float, min_pairs: int = 5) -> npt.NDArray[np.float32]:
+    """Per pixel and date, the dB offset of the date's orbit track from the others (to subtract).
+
+    Two tracks see a field at different incidence angles, 1-2 dB apart over flat land, and a
+    mixed series zigzags by that much. For each date the reference is the mean of the nearest
+    earlier and later valid dates of *other* tracks within ``max_days`` (a linear trend between
+    them cancels); a track's offset is the median of its dates' differences from their reference
+    (robust to floods and harvests), shrunk by ``(K - 1) / K`` so the K tracks' offsets average
+    to about zero and the series keeps its level. A track with fewer than ``min_pairs`` such
+    differences is not corrected. Zeros when the tracks are unknown or there is only one.
+    """
+    n_pix, n_t = db.shape
+    out = np.zeros((n_pix, n_t), dtype=_F32)
+    ids = [int(k) for k in np.unique(track) if k >= 0]
+    if len(ids) < 2 or n_t < 3:
+        return out
+    diff = np.full((n_pix, n_t), np.nan, dtype=_F32)
+    for t in range(n_t):
+        if track[t] < 0:
+            continue
+        refs = []
+        for rng in (range(t - 1, -1, -1), range(t + 1, n_t)):
+            val = np.full(n_pix, np.nan, dtype=_F32)
+            for j in rng:
+                if abs(int(days[j]) - int(days[t])) > max_days:
+                    break
+                if track[j] < 0 or track[j] == track[t]:
+                    continue
+                val = np.where(np.isnan(val), db[:, j], val)
+                if not np.isnan(val).any():
+                    break
+            refs.append(val)
+        with np.errstate(invalid="ignore"):
+            ref = np.where(np.isnan(refs[0]), refs[1], np.where(np.isnan(refs[1]), refs[0], 0.5 * (refs[0] + refs[1])))
+        diff[:, t] = db[:, t] - ref
+    k_tracks = len(ids)
+    for k in ids:
+        cols = np.flatnonzero(track == k)
+        d = diff[:, cols]
+        n = (~np.isnan(d)).sum(axis=-1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(d, axis=-1)
+        off = np.where(n >= min_pairs, med * _F32((k_tracks - 1) / k_tracks), _F32(0.0)).astype(_F32)
+        out[:, cols] = off[:, None]
+    return out

@@ -1,0 +1,90 @@
+"""Generated reference pages are up to date, the JSON Schema accepts the shipped configurations and
+refuses what the parser refuses, and the documentation site builds without a broken link."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from agromap.errors import ConfigError
+from agromap.pipeline.config import parse_config
+from agromap.pipeline.config_schema import config_json_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINES = sorted((ROOT / "pipelines").glob("*.yaml"))
+
+
+def _docs_pages():
+    spec = importlib.util.spec_from_file_location("docs_pages", ROOT / "tools" / "docs_pages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _EditorLoader(yaml.SafeLoader):
+    """YAML as an editor's language server reads it (YAML 1.2 core: a date is a string)."""
+
+
+_EditorLoader.yaml_implicit_resolvers = {
+    k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@pytest.mark.parametrize("page", ["configuration.md", "api.md"])
+def test_generated_pages_are_up_to_date(page):
+    pages = _docs_pages()
+    assert (ROOT / "docs" / page).read_text(encoding="utf-8") == pages.PAGES[page](), (
+        f"docs/{page} is stale: run python tools/docs_pages.py")
+
+
+def test_configuration_page_lists_every_model_and_key():
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    schema = config_json_schema()
+    for name, node in schema["$defs"].items():
+        assert f"## {name}" in text
+        for key in node.get("properties", {}):
+            assert f"| `{key}` |" in text
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = config_json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.mark.parametrize("path", PIPELINES, ids=lambda p: p.name)
+def test_schema_accepts_the_shipped_configurations(validator, path):
+    data = yaml.load(path.read_text(), Loader=_EditorLoader)
+    errors = [f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator.iter_errors(data)]
+    assert not errors
+
+
+@pytest.mark.parametrize("change", ["unknown key", "bad kind", "negative chunk"])
+def test_schema_refuses_what_the_parser_refuses(validator, change):
+    data = yaml.load((ROOT / "pipelines" / "demo.yaml").read_text(), Loader=_EditorLoader)
+    if change == "unknown key":
+        data["areas"][0]["colour"] = "red"
+    elif change == "bad kind":
+        data["areas"][0]["inputs"][0]["kind"] = "sentinel3"
+    else:
+        data["chunk"] = -5
+    assert list(validator.iter_errors(data))
+    with pytest.raises(ConfigError):
+        parse_config(data, base_dir=ROOT / "pipelines")
+
+
+def test_documentation_site_builds_strict(tmp_path):
+    mkdocs = Path(sys.executable).with_name("mkdocs")
+    if not mkdocs.exists():
+        pytest.skip("mkdocs is not installed here (the docs extra: pip install -e '.[docs]')")
+    out = subprocess.run([str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "site" / "configuration.html").is_file() and (tmp_path / "site" / "api.html").is_file()
