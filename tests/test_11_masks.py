@@ -10,16 +10,8 @@ import pytest
 import xarray as xr
 
 import agromap.masks as masks
-from agromap.errors import ConfigError, GridMismatchError, InputError
-from agromap.masks import (
-    QA,
-    SCL,
-    MaskDtypeError,
-    apply_mask,
-    qa_pixel_valid,
-    scl_valid,
-    valid_fraction,
-)
+from agromap.errors import ConfigError, GridMismatchError, InputError, MaskDtypeError
+from agromap.masks import QA, SCL, apply_mask, qa_pixel_valid, scl_valid, valid_fraction
 from agromap.testing import make_raster, raise_if_dask_computes
 
 TIMES = ["2024-06-01", "2024-06-11", "2024-06-21"]

@@ -19,17 +19,8 @@ from agromap.errors import ConfigError, InputError, MissingBandError
 from agromap.io.layers import encode
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.rules_sar import SarRiceParams, boxcar_speckle_filter, sar_rice_rule
-from agromap.rice.seasons import (
-    LAYER_SPECS,
-    SeasonWindow,
-    classify_points,
-    doy_difference,
-    read_point_table,
-    split_seasons,
-    time_axis,
-    tune_thresholds,
-    window_index,
-)
+from agromap.rice.seasons import LAYER_SPECS, SeasonWindow, doy_difference, split_seasons, time_axis, window_index
+from agromap.rice.tuning import classify_points, read_point_table, tune_thresholds
 from agromap.testing import SceneSpec, make_s1_stack, make_s2_stack, make_truth, raise_if_dask_computes
 
 DAYS6 = tuple((dt.date(2023, 5, 1) + dt.timedelta(days=6 * i)).isoformat() for i in range(61))  # a year, 6-day

@@ -12,9 +12,8 @@ from shapely.geometry import box
 from sklearn import metrics as skm
 
 from agromap.area import mapped_area_ha, pixel_area_ha, pixel_area_like, row_area_m2
-from agromap.errors import UnknownCRSError
+from agromap.errors import SampleDesignError, SamplingError, UnknownCRSError
 from agromap.rice.accuracy import (
-    SampleDesignError,
     accuracy_metrics,
     accuracy_report,
     allocate_samples,
@@ -22,7 +21,7 @@ from agromap.rice.accuracy import (
     olofsson,
     sample_size,
 )
-from agromap.rice.sampling import SamplingError, stratified_sample, write_geojson
+from agromap.rice.sampling import stratified_sample, write_geojson
 from agromap.testing import count_computes, make_geobox, make_raster, raise_if_dask_computes
 
 # Olofsson et al. (2014) worked example, docs/science/rice.md#accuracy-and-area-estimation.
@@ -273,6 +272,28 @@ def test_geographic_pixel_area_matches_geod(lat: float) -> None:
     rows = row_area_m2(gbox)
     if lat != 0.0:  # rows run southwards: smaller towards either pole
         assert (np.diff(rows) > 0).all() if lat > 0 else (np.diff(rows) < 0).all()
+
+
+def test_global_grid_sums_to_the_published_earth_surface() -> None:
+    """A 1-degree global grid sums to the ellipsoid's surface, 4 pi R2^2 with the authalic radius
+    R2 = 6 371 007.1810 m of GRS 80 (Moritz 2000, Geodetic Reference System 1980, J. Geodesy 74:
+    128-133), about 510.0656 million km2; WGS 84 differs from GRS 80 by 1e-11 in flattening."""
+    rows = row_area_m2(make_geobox((180, 360), crs="EPSG:4326", res=1.0, origin=(-180.0, 90.0)))
+    total = float(rows.sum()) * 360
+    assert total == pytest.approx(4 * np.pi * 6_371_007.1810**2, rel=1e-9)
+    assert total / 1e6 == pytest.approx(510_065_622, rel=1e-8)
+
+
+def test_metres_per_degree_matches_published_figures() -> None:
+    """One degree on WGS 84: 110 574 m of latitude and 111 320 m of longitude at the equator,
+    111 412 m and 55 800 m at 60 degrees (the usual tables, e.g. Snyder 1987 eqs. 4-18 and 4-20)."""
+    from agromap.area import metres_per_degree, pixel_size_m
+
+    assert [round(float(v)) for v in metres_per_degree(0.0)] == [110_574, 111_319]
+    assert [round(float(v)) for v in metres_per_degree(60.0)] == [111_412, 55_800]
+    dy, dx = pixel_size_m(make_geobox((2, 2), crs="EPSG:4326", res=0.001, origin=(0.0, 60.001)))
+    assert (dy, dx) == pytest.approx((111.412, 55.800), rel=1e-4)
+    assert pixel_size_m(make_geobox((2, 2), crs="EPSG:32643", res=10.0)) == (10.0, 10.0)
 
 
 def test_equator_vs_60n_ratio() -> None:

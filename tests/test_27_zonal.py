@@ -12,10 +12,10 @@ from pyproj import Geod, Transformer
 from shapely.geometry import Polygon, box
 
 from agromap.area import row_area_m2
-from agromap.errors import NoOverlapError, UnknownCRSError
+from agromap.errors import NoOverlapError, UnknownCRSError, ZonalError
 from agromap.rice.accuracy import olofsson
 from agromap.testing import count_computes, make_raster
-from agromap.zonal import ZonalError, class_area_by_polygon, write_table, zonal_stats
+from agromap.zonal import class_area_by_polygon, write_table, zonal_stats
 from conftest import SAMPLES, write_tif
 
 UTM = "EPSG:32643"
@@ -236,3 +236,23 @@ def test_bengaluru_wards_on_geographic_map() -> None:
     assert t["area_ha"].sum() == pytest.approx(0.5 * t["polygon_area_ha"].sum(), rel=0.01)
     out = class_area_by_polygon(arr, wards.to_crs(UTM), 1, "WARD_NO")  # numpy path, polygons in UTM
     np.testing.assert_allclose(out["area_ha"], t["area_ha"], rtol=1e-6)
+
+
+def test_lazy_class_area_sums_equal_the_table_of_the_whole_map(class_values, polygons) -> None:
+    """Chunk by chunk sums (computed with the map in the run's one pass) give the same table as
+    exactextract over the whole map, to float round-off, with nothing computed while planning."""
+    from agromap.testing import raise_if_dask_computes
+    from agromap.zonal import class_area_sums, class_area_table, prepare_districts
+
+    arr = make_raster(class_values, crs=UTM, origin=(X0, Y0)).chunk(y=5, x=4)  # chunk edges cut district B
+    districts = prepare_districts(polygons, arr.odc.geobox, "code", name_field="district")
+    with raise_if_dask_computes():
+        lazy = class_area_sums(arr, districts, [0, 1, 2])
+    sums = lazy.compute()
+    for value in (1, 2):
+        whole = class_area_by_polygon(arr, polygons, value, "code", name_field="district")
+        part = class_area_table(sums, districts, [0, 1, 2], value)
+        assert part["id"].tolist() == ["A", "B"] and part["name"].tolist() == ["Alpha", "Beta"]
+        for col in ("area_ha", "valid_area_ha", "polygon_area_ha", "covered_fraction", "class_fraction"):
+            np.testing.assert_allclose(part[col], whole[col], rtol=1e-9, atol=1e-12)
+    assert part["area_ha"][1] == pytest.approx(_hand_area(polygons.geometry[1], class_values == 2), rel=1e-6)

@@ -23,17 +23,24 @@ import shapely
 import skops.io as sio
 import xarray as xr
 
-from agromap.errors import AgromapError, InputError, NoOverlapError
-from agromap.rice import model as M
-from agromap.rice.features import FeatureSpec, feature_names, sar_features, temporal_features
-from agromap.rice.labels import (
+from agromap.errors import (
+    AgromapError,
+    FeatureMismatchError,
+    FoldError,
+    InputError,
     LabelCRSError,
     LabelOverlapError,
+    LazySamplesError,
+    ModelChecksumError,
+    ModelVersionError,
+    NoOverlapError,
     SingleClassError,
-    extract_samples,
-    read_labels,
-    samples_from_points,
+    UnknownModelFileError,
+    UntrustedModelError,
 )
+from agromap.rice import model as M
+from agromap.rice.features import FeatureSpec, feature_names, sar_features, temporal_features
+from agromap.rice.labels import extract_samples, read_labels, samples_from_points
 from agromap.testing import SceneSpec, make_s1_stack, make_s2_stack, make_truth, raise_if_dask_computes
 
 SPEC = SceneSpec(shape=(128, 128), chunk=64, seed=3)
@@ -289,13 +296,13 @@ def test_folds_keep_whole_blocks_and_every_class(samples):
 def test_fold_error_when_a_class_lives_in_one_block(samples):
     rice_block = samples["block_id"].values[samples["label_class"].values == 1][0]
     keep = (samples["label_class"].values == 0) | (samples["block_id"].values == rice_block)
-    with pytest.raises(M.FoldError, match=r"groups per class \{0: \d+, 1: 1\}"):
+    with pytest.raises(FoldError, match=r"groups per class \{0: \d+, 1: 1\}"):
         M.cross_validate(samples.isel(sample=keep), TRAIN)
 
 
 def test_training_refuses_lazy_samples_and_drops_nodata_rows(scene, label_files, samples):
     lazy = extract_samples(read_labels(label_files["csv"], crs=SPEC.crs), scene["lazy"], block_size_m=BLOCK_M)
-    with pytest.raises(M.LazySamplesError, match=r"\.compute\(\)"):
+    with pytest.raises(LazySamplesError, match=r"\.compute\(\)"):
         M.cross_validate(lazy)
     holey = samples.copy(deep=True)
     holey["features"][:3, 5] = np.nan
@@ -374,26 +381,26 @@ def test_model_load_is_guarded(trained, saved, tmp_path):
     joblib.dump(trained.estimator, tmp_path / "zlib.joblib", compress=3)
     refusals |= {"plain.joblib": (None, "pickle file"), "zlib.joblib": (None, "zlib-compressed joblib")}
     for name, (_content, what) in refusals.items():
-        with pytest.raises(M.UnknownModelFileError, match=f"{what}.*skops.*convert") as err:
+        with pytest.raises(UnknownModelFileError, match=f"{what}.*skops.*convert") as err:
             M.load_model(tmp_path / name)
         assert err.value.exit_code == 3
     # skops files with a custom class or a function: refused before anything is instantiated.
     for name, extra in (("custom.skops", {"x": Custom()}), ("func.skops", {"x": eval})):
         p = _agromap_like(tmp_path, name, trained.estimator, **extra)
-        with pytest.raises(M.UntrustedModelError, match=r"Custom|builtins\.eval"):
+        with pytest.raises(UntrustedModelError, match=r"Custom|builtins\.eval"):
             M.load_model(p)
     assert _SIDE_EFFECTS == []
     # A skops file, but not an agromap model.
     sio.dump(trained.estimator, tmp_path / "bare.skops")
-    with pytest.raises(M.UnknownModelFileError, match="not an agromap rice model"):
+    with pytest.raises(UnknownModelFileError, match="not an agromap rice model"):
         M.load_model(tmp_path / "bare.skops")
     # Checksums: a pinned value that differs, and a file changed after saving (sidecar).
-    with pytest.raises(M.ModelChecksumError, match="expected 0{64}"):
+    with pytest.raises(ModelChecksumError, match="expected 0{64}"):
         M.load_model(path, sha256="0" * 64)
     other = tmp_path / "other.skops"
     M.save_model(trained, other)
     other.write_bytes(path.read_bytes()[:-1] + b"\x00")
-    with pytest.raises(M.ModelChecksumError, match="sidecar"):
+    with pytest.raises(ModelChecksumError, match="sidecar"):
         M.load_model(other)
 
 
@@ -411,18 +418,18 @@ def test_inconsistent_sklearn_version_is_an_error(saved, tmp_path):
             if name == "schema.json":
                 data = schema.replace(f'\\"{sklearn.__version__}\\"', '\\"0.24.2\\"').encode()
             out.writestr(name, data)
-    with pytest.raises(M.ModelVersionError, match=r"scikit-learn 0\.24\.2.*Retrain"):
+    with pytest.raises(ModelVersionError, match=r"scikit-learn 0\.24\.2.*Retrain"):
         M.load_model(tampered)
 
 
 def test_feature_mismatch_is_refused(trained, scene):
     f = scene["features"]
     swapped = f.isel(feature=[1, 0, *range(2, f.sizes["feature"])])
-    with pytest.raises(M.FeatureMismatchError, match=r"another order.*'ndvi_max' vs 'ndvi_min'"):
+    with pytest.raises(FeatureMismatchError, match=r"another order.*'ndvi_max' vs 'ndvi_min'"):
         M.predict(trained, swapped)
-    with pytest.raises(M.FeatureMismatchError, match=r"missing \['n_valid_sar'\]"):
+    with pytest.raises(FeatureMismatchError, match=r"missing \['n_valid_sar'\]"):
         M.predict(trained, f.isel(feature=slice(0, -1)))
-    with pytest.raises(M.FeatureMismatchError, match="'feature' dimension"):
+    with pytest.raises(FeatureMismatchError, match="'feature' dimension"):
         M.predict(trained, f.isel(feature=0))
 
 
@@ -501,10 +508,10 @@ def test_model_is_one_graph_key_and_the_kernel_never_runs_at_build_time(trained,
 
 
 def test_error_family():
-    for cls in (M.UnknownModelFileError, M.UntrustedModelError, M.ModelChecksumError, M.ModelVersionError,
+    for cls in (UnknownModelFileError, UntrustedModelError, ModelChecksumError, ModelVersionError,
                 LabelCRSError, LabelOverlapError, SingleClassError):  # fmt: skip
         assert issubclass(cls, InputError) and cls.exit_code == 3
-    for cls in (M.FeatureMismatchError, M.FoldError):
+    for cls in (FeatureMismatchError, FoldError):
         assert issubclass(cls, AgromapError) and issubclass(cls, ValueError)
     assert set(M.LAYER_SPECS) == {"rice_class", "rice_prob"}
     assert M.LAYER_SPECS["rice_class"].nodata == 255 and M.LAYER_SPECS["rice_prob"].scale == 0.01

@@ -106,3 +106,28 @@ def test_a_rain_puddle_that_dries_before_the_crop_grows_is_not_a_paddy():
     ds = _table([rice_nd, dry_nd], [rice_ls, dry_ls])
     assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0]
     assert optical_rice_rule(ds, OpticalRiceParams(dry_lswi_max=None)).rice_class.values.tolist() == [1, 1]
+
+
+def test_fused_self_training_is_lazy_one_compute_and_chunk_independent():
+    from agromap.rice.rules_sar import boxcar_speckle_filter
+    from agromap.testing import count_computes, raise_if_dask_computes
+
+    def inputs(chunk):
+        sc = make_scene("wetland_confusion", size=48, seed=1, chunk=chunk)
+        s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")})
+        return sc.s2, s1
+
+    s2, s1 = inputs(24)
+    with raise_if_dask_computes():
+        lazy = self_trained_rice_map(s2, sar=s1, rule="both")
+    assert lazy.rice_class.chunks is not None
+    with count_computes() as counter:
+        got = lazy.compute()
+    assert counter.total_computes == 1
+    # Another chunking of the same scene gives the same map, training set and counts.
+    o2, o1 = inputs(48)
+    other = self_trained_rice_map(o2, sar=o1, rule="both").compute()
+    np.testing.assert_array_equal(got.rice_class.values, other.rice_class.values)
+    np.testing.assert_allclose(got.rule_score.values, other.rule_score.values)
+    assert training_counts(got) == training_counts(other)
+    assert got.rice_class.chunks is None and int((got.rice_class == 1).sum()) > 0

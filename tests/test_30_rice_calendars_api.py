@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from agromap.errors import ConfigError
+from agromap.errors import ConfigError, FoldError, FoldReductionWarning
 from agromap.rice import calendars as C
 from agromap.rice import model as M
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.rules_sar import SarRiceParams
-from agromap.rice.seasons import SeasonWindow, resolve_windows, tune_thresholds
+from agromap.rice.seasons import SeasonWindow, resolve_windows
+from agromap.rice.tuning import tune_thresholds
 from agromap.testing import SceneSpec, make_s2_stack, make_truth
 
 REQUIRED = ("mekong_delta", "red_river_delta", "central_thailand", "philippines", "java", "bangladesh_aus_aman_boro",
@@ -116,7 +117,7 @@ def test_fewer_folds_than_requested_warn_and_are_recorded():
     groups = [f"b{i % 3}" for i in range(60)]
     classes = [i % 2 for i in range(60)]
     spec = M.TrainSpec(n_estimators=10, n_splits=5)
-    with pytest.warns(M.FoldReductionWarning, match="uses 3 spatially blocked folds, not the 5 requested"):
+    with pytest.warns(FoldReductionWarning, match="uses 3 spatially blocked folds, not the 5 requested"):
         report = M.cross_validate(_samples(groups, classes), spec)
     assert report.n_splits == 3 and report.n_splits_requested == 5 and "3 block group" in report.fold_reduction
     with warnings.catch_warnings():
@@ -129,7 +130,7 @@ def test_fewer_folds_than_requested_warn_and_are_recorded():
 def test_one_site_per_class_explains_why_leave_one_site_out_is_impossible():
     groups = ["siteA"] * 20 + ["siteB"] * 20
     classes = [1] * 20 + [0] * 20
-    with pytest.raises(M.FoldError) as err:
+    with pytest.raises(FoldError) as err:
         M.cross_validate(_samples(groups, classes), M.TrainSpec(n_estimators=10, group_by="block"))
     msg = str(err.value)
     assert "single spatial block" in msg and "siteA" in msg and "trains without the class" in msg

@@ -113,9 +113,9 @@ def test_validate_checks_the_reference_column(tmp_path):
     pts.rename(columns={"reference": "reference_class"}).to_file(old)
     empty = tmp_path / "empty.geojson"
     pts.assign(reference=None).to_file(empty)
+    from agromap.errors import LabelError
     from agromap.pipeline.config import load_config
     from agromap.pipeline.runner import plan_run
-    from agromap.rice.labels import LabelError
 
     (plan,) = plan_run(load_config(_config(tmp_path, reference_sample=str(good), speckle_filter=0)))
     assert any(p.stem.startswith("rice_class_self_trained") for p in plan.layers)

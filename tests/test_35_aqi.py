@@ -23,7 +23,7 @@ import xarray as xr
 from hypothesis import given, settings
 
 from agromap.airquality import aqi as A
-from agromap.errors import ConfigError, InputError
+from agromap.errors import AQIUnitsError, ConfigError, InputError
 from agromap.io.layers import encode
 from agromap.testing import make_raster, raise_if_dask_computes
 
@@ -254,19 +254,19 @@ def test_units_are_checked_with_clear_messages() -> None:
     ok = {"µg/m³", "ug m-3", "µg m⁻³", "ug/m^3", "μg/m3", "UG/M3"}
     for u in ok:
         assert A.subindex(make_raster([[25.0]], attrs={"units": u}), "pm25").item() == 42, u
-    with pytest.raises(A.AQIUnitsError, match="no 'units' attribute"):
+    with pytest.raises(AQIUnitsError, match="no 'units' attribute"):
         A.subindex(make_raster([[25.0]]), "pm25")
-    with pytest.raises(A.AQIUnitsError, match="a column is not a surface concentration"):
+    with pytest.raises(AQIUnitsError, match="a column is not a surface concentration"):
         A.subindex(make_raster([[1e-4]], attrs={"units": "mol/m2"}, name="no2"), "no2")
-    with pytest.raises(A.AQIUnitsError, match="not a surface concentration"):
+    with pytest.raises(AQIUnitsError, match="not a surface concentration"):
         A.subindex(make_raster([[1e-4]], attrs={"units": "mol m-2"}), "no2", "epa:2024")
-    with pytest.raises(A.AQIUnitsError, match="aerosol optical depth"):
+    with pytest.raises(AQIUnitsError, match="aerosol optical depth"):
         A.subindex(make_raster([[0.4]], attrs={"units": "1"}), "pm25")
-    with pytest.raises(A.AQIUnitsError, match="Multiply by 1000"):
+    with pytest.raises(AQIUnitsError, match="Multiply by 1000"):
         A.subindex(make_raster([[2.0]], attrs={"units": "ug/m3"}), "co")  # CPCB CO is mg/m3
-    with pytest.raises(A.AQIUnitsError, match="1.88 ug/m3"):
+    with pytest.raises(AQIUnitsError, match="1.88 ug/m3"):
         A.subindex(make_raster([[40.0]], attrs={"units": "ug/m3"}), "no2", "epa:2024")
-    err = pytest.raises(A.AQIUnitsError, A.subindex, make_raster([[4.0]], attrs={"units": "ppm"}), "co", "cpcb:2014")
+    err = pytest.raises(AQIUnitsError, A.subindex, make_raster([[4.0]], attrs={"units": "ppm"}), "co", "cpcb:2014")
     assert isinstance(err.value, InputError) and isinstance(err.value, ValueError) and err.value.exit_code == 3
 
 

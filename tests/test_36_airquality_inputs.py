@@ -22,7 +22,21 @@ from agromap.airquality import aod as aodm
 from agromap.airquality import pm25 as pmm
 from agromap.airquality import s5p
 from agromap.airquality import stations as st
-from agromap.errors import ConfigError, GridMismatchError, InputError, MissingBandError, NoValidDataError
+from agromap.errors import (
+    CalibrationError,
+    CollocationError,
+    ConfigError,
+    EmptySwathError,
+    GridMismatchError,
+    InputError,
+    MissingBandError,
+    ModelFileError,
+    NoValidDataError,
+    S5PLayoutError,
+    StationsOutsideGridError,
+    StationTableError,
+    WrongUnitsError,
+)
 from agromap.io.layers import LayerSpec
 from agromap.testing import make_geobox, make_raster, raise_if_dask_computes
 
@@ -316,7 +330,7 @@ def test_qa_threshold_table_and_strict_comparison(tmp_path):
 def test_missing_qa_value_is_refused_before_compute(tmp_path):
     lat, lon = cell_centres()
     f = write_swath(tmp_path / "noqa.nc", lat, lon, np.full_like(lat, 1e-4), with_qa=False)
-    with pytest.raises(s5p.S5PLayoutError, match="qa_value") as ei:
+    with pytest.raises(S5PLayoutError, match="qa_value") as ei:
         with raise_if_dask_computes():
             s5p.grid_s5p([f], GRID)
     assert isinstance(ei.value, MissingBandError) and ei.value.exit_code == 3
@@ -325,30 +339,30 @@ def test_missing_qa_value_is_refused_before_compute(tmp_path):
 def test_wrong_units_in_file(tmp_path):
     lat, lon = cell_centres()
     f = write_swath(tmp_path / "u.nc", lat, lon, np.full_like(lat, 6e15), units="molec cm-2")
-    with pytest.raises(s5p.WrongUnitsError, match="molec cm-2"):
+    with pytest.raises(WrongUnitsError, match="molec cm-2"):
         s5p.read_s5p_l2(f)
 
 
 def test_empty_swath_after_qa(tmp_path):
     lat, lon = cell_centres()
     f = write_swath(tmp_path / "e.nc", lat, lon, np.full_like(lat, 1e-4), np.full_like(lat, 0.5))
-    with pytest.raises(s5p.EmptySwathError, match="no pixel left after QA") as ei:
+    with pytest.raises(EmptySwathError, match="no pixel left after QA") as ei:
         s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), GRID)
     assert isinstance(ei.value, NoValidDataError) and ei.value.exit_code == 4
     daily = s5p.grid_s5p([f], GRID)  # default: an all-NaN day with count 0
     assert np.isnan(daily["no2"].values).all() and int(daily["count"].sum()) == 0
-    with pytest.raises(s5p.EmptySwathError):
+    with pytest.raises(EmptySwathError):
         s5p.grid_s5p([f], GRID, on_empty="raise").compute()
 
 
 def test_swath_off_grid_and_bad_grid(tmp_path):
     lat, lon = cell_centres()
     f = write_swath(tmp_path / "o.nc", lat - 20, lon, np.full_like(lat, 1e-4))
-    with pytest.raises(s5p.EmptySwathError, match="none on the grid"):
+    with pytest.raises(EmptySwathError, match="none on the grid"):
         s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), GRID)
     with pytest.raises(ConfigError, match="geographic"):
         s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), make_geobox((4, 4)))
-    with pytest.raises(s5p.S5PLayoutError, match="corners"):
+    with pytest.raises(S5PLayoutError, match="corners"):
         s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), GRID, method="area")
     not_nc = tmp_path / "x.nc"
     not_nc.write_bytes(b"not a netcdf")
@@ -367,7 +381,7 @@ def test_l3_geotiff_units(tmp_path):
         arr = s5p.open_l3_raster(path, units="µmol/m²", time="2020-04-01")
         assert arr.dtype == np.float32 and arr.dims == ("time", "y", "x") and arr.attrs["units"] == "mol m-2"
     np.testing.assert_allclose(arr.values[0], [[np.nan, 5e-5], [8e-5, 2.8e-5]], rtol=1e-6)
-    with pytest.raises(s5p.WrongUnitsError, match="not a column unit"):
+    with pytest.raises(WrongUnitsError, match="not a column unit"):
         s5p.open_l3_raster(path, units="µg m-3")
     mol = s5p.open_l3_raster(path, units="molec cm-2")
     np.testing.assert_allclose(mol.values[1, 0], 80.0 / 6.02214076e19, rtol=1e-6)  # N_A x 1e-4 factor
@@ -528,16 +542,16 @@ def test_read_stations_units_and_errors(tmp_path):
     np.testing.assert_allclose(st.read_stations(mg)["value"].to_numpy(), t["value"].to_numpy())
     bad = df.copy()
     bad.loc[[0, 5], "unit"] = "ppb"
-    with pytest.raises(st.WrongUnitsError, match="ppb") as ei:
+    with pytest.raises(WrongUnitsError, match="ppb") as ei:
         st.read_stations(bad)
     assert "0, 5" in str(ei.value) and "µg m-3" in str(ei.value)
-    with pytest.raises(st.StationTableError, match=r"missing column\(s\) \['unit'\]"):
+    with pytest.raises(StationTableError, match=r"missing column\(s\) \['unit'\]"):
         st.read_stations(df.drop(columns="unit"))
-    with pytest.raises(st.StationTableError, match="unknown pollutant"):
+    with pytest.raises(StationTableError, match="unknown pollutant"):
         st.read_stations(df.assign(pollutant="pm1"))
     moved = df.copy()
     moved.loc[1, "lon"] += 0.5
-    with pytest.raises(st.StationTableError, match="change coordinates"):
+    with pytest.raises(StationTableError, match="change coordinates"):
         st.read_stations(moved)
 
 
@@ -545,7 +559,7 @@ def test_stations_outside_grid_listed():
     cube, df = _station_rows(n=3, days=2)
     df.loc[df["station_id"] == "S01", ["lon", "lat"]] = (80.0, 20.0)
     df.loc[df["station_id"] == "S02", ["lon", "lat"]] = (76.95, 28.5)
-    with pytest.raises(st.StationsOutsideGridError, match=r"2 of 3 station\(s\).*S01 \(80\.0000, 20\.0000\).*S02"):
+    with pytest.raises(StationsOutsideGridError, match=r"2 of 3 station\(s\).*S01 \(80\.0000, 20\.0000\).*S02"):
         st.collocate(st.read_stations(df), cube)
 
 
@@ -563,7 +577,7 @@ def test_collocation_picks_pixel_and_date():
         assert col["aod"].values[i] == cube.sel(time=day).values[r, c]
         raw = t[(t["station_id"] == sid) & (t["time"].dt.floor("D") == day)]["value"].mean()
         assert col["observed"].values[i] == pytest.approx(raw)
-    with pytest.raises(st.CollocationError, match="no pm25 station-day matches"):
+    with pytest.raises(CollocationError, match="no pm25 station-day matches"):
         st.collocate(t, cube.isel(time=slice(2, 3)))
     # Station-days by local date (UTC+9): the 18:00 UTC record is 03:00 the next local day.
     local = st.collocate(t, cube, tz="Asia/Tokyo")
@@ -645,18 +659,18 @@ def test_regression_with_covariate():
 
 def test_calibration_and_model_file_errors(tmp_path):
     cube, df = _station_rows(n=1, days=30)
-    with pytest.raises(pmm.CalibrationError, match="1 station"):
+    with pytest.raises(CalibrationError, match="1 station"):
         pmm.fit_pm25(st.collocate(st.read_stations(df), cube))
     pkl = tmp_path / "model.pkl"
     pkl.write_bytes(pickle.dumps({"coef": [60.0]}))
-    with pytest.raises(pmm.ModelFileError, match="not a JSON model"):
+    with pytest.raises(ModelFileError, match="not a JSON model"):
         pmm.load_model(pkl)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"schema": "agromap.pm25_model/1", "form": "linear", "features": ["aod"],
                                "coef": ["60"], "intercept": 10, "cv": {}, "aod_floor": 0.01, "smearing": 1}))
-    with pytest.raises(pmm.ModelFileError):
+    with pytest.raises(ModelFileError):
         pmm.load_model(bad)
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"schema": "something/else"}))
-    with pytest.raises(pmm.ModelFileError, match="schema"):
+    with pytest.raises(ModelFileError, match="schema"):
         pmm.load_model(other)

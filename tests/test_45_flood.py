@@ -12,15 +12,17 @@ import pytest
 import rasterio
 import xarray as xr
 from odc.geo.geobox import GeoBox
+from pyproj import Geod
 from scipy import ndimage
+from shapely.geometry import Polygon
 from skimage.filters import threshold_otsu
 
 from agromap.disaster import exposure, flood, threshold
-from agromap.disaster.flood import FloodParams, OrbitMismatchError, SarUnitsError, flood_map
+from agromap.disaster.flood import FloodParams, SarUnitsError, flood_map
 from agromap.disaster.threshold import SAR_VH, ThresholdParams, robust_threshold
-from agromap.errors import GridMismatchError, MissingBandError, NoValidDataError
+from agromap.errors import GridMismatchError, MissingBandError, NoValidDataError, OrbitMismatchError
 from agromap.io.grid import attach_geobox
-from agromap.io.layers import LAYERS
+from agromap.layer_registry import LAYERS
 from agromap.sensors.s1 import to_db
 from agromap.synthetic_truth import OTHER, PADDY, WATER
 from agromap.testing import SceneSpec, make_raster, make_s1_stack, make_truth, raise_if_dask_computes
@@ -349,9 +351,14 @@ def test_exposure_areas():
     np.testing.assert_allclose(np.nansum(ex.flooded_cropland_ha.values), 0.08, rtol=1e-6)
     np.testing.assert_allclose(np.nansum(ex.flood_ha.values), 0.12, rtol=1e-6)
     assert ex.flooded_rice.values.sum() == 1 and ex.flooded_cropland.values.sum() == 2
-    # geographic grid: a 1 deg x 1 deg cell at the equator is 12,364 km2 on the authalic sphere
-    geo = make_raster(np.zeros((1, 1)), crs="EPSG:4326", res=1.0, origin=(90.0, 0.5))
-    np.testing.assert_allclose(float(exposure.pixel_area_ha(geo)[0, 0]), 1.2364e6, rtol=2e-3)
+    # geographic grid: the WGS 84 ellipsoidal area of a 1 deg x 1 deg cell centred on the equator
+    # (12,309 km2; the authalic sphere would give 12,364 km2), by the one pixel-area function
+    geo = make_raster(np.full((1, 1), 4, np.uint8), crs="EPSG:4326", res=1.0, origin=(90.0, 0.5))
+    edge = np.linspace(90.0, 91.0, 1001)  # dense edges follow the parallels, not geodesics
+    ring = [*zip(edge, np.full_like(edge, -0.5)), *zip(edge[::-1], np.full_like(edge, 0.5))]
+    ref = abs(Geod(ellps="WGS84").geometry_area_perimeter(Polygon(ring))[0]) / 1e4
+    np.testing.assert_allclose(float(exposure.flood_exposure(geo).flooded_rice_ha[0, 0]), ref, rtol=1e-6)
+    assert ref == pytest.approx(1.2309e6, rel=1e-4)
 
 
 def test_layer_specs_match_science_and_registry():

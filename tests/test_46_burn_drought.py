@@ -12,7 +12,8 @@ from agromap.disaster import burn, drought
 from agromap.disaster.burn import burn_severity, burned_paddy, clear_composite, dnbr, rdnbr
 from agromap.disaster.drought import period_labels, vci, vci_class
 from agromap.errors import ConfigError, GridMismatchError, MissingBandError
-from agromap.io.layers import LAYERS, encode
+from agromap.io.layers import encode
+from agromap.layer_registry import LAYERS
 from agromap.synthetic_truth import PADDY
 from agromap.testing import SceneSpec, make_raster, make_s2_stack, make_truth, raise_if_dask_computes
 

@@ -81,10 +81,6 @@ def test_one_layer_registry_with_specs_defined_next_to_their_science():
     assert find_layer_spec("no_such_layer") is None and find_layer_spec(None) is None
     with pytest.raises(ConfigError, match="registered layers"):
         get_layer("no_such_layer")
-    # The old import path reaches the same registry.
-    from agromap.io import layers
-
-    assert layers.LAYERS is LAYERS and layers.get_layer is get_layer
 
 
 def test_quicklook_styles_come_from_the_products():

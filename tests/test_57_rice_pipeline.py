@@ -156,3 +156,16 @@ def test_points_and_sample_commands(tmp_path, rice_run):
 
     pts = gpd.read_file(tmp_path / "s.geojson")
     assert len(pts) == 50 and "map_class" not in pts.columns  # blind by default
+
+
+def test_accuracy_of_a_reused_map_comes_from_its_file(rice_run):
+    """A re-run reuses every layer and recomputes the accuracy report from the published map,
+    with the values of the run that computed it (the map at the points, its true areas)."""
+    out, first = rice_run
+    again = run(load_config(ROOT / "pipelines" / "rice.yaml"), out, scheduler="threads")
+    assert again.computed == []
+    (a,), (b,) = first.manifest["accuracy"], again.manifest["accuracy"]
+    assert a["files"] == b["files"] and a["n_points_on_nodata"] == b["n_points_on_nodata"]
+    assert b["overall_accuracy"] == pytest.approx(a["overall_accuracy"], rel=1e-9)
+    np.testing.assert_allclose(b["area_ha"], a["area_ha"], rtol=1e-6)
+    np.testing.assert_allclose(b["mapped_area_ha"], a["mapped_area_ha"], rtol=1e-6)

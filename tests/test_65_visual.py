@@ -22,10 +22,12 @@ from PIL import Image
 
 import agromap.accessor  # noqa: F401  (registers .agromap)
 from agromap import indices, masks, water
-from agromap.accessor import AccessorUnavailableError, _Base, _Bound
+from agromap.accessor import _Base, _Bound
+from agromap.errors import AccessorUnavailableError
 from agromap.io.grid import attach_geobox
-from agromap.io.layers import LAYERS, LayerSpec
+from agromap.io.layers import LayerSpec
 from agromap.io.write import publish_cog, staging_path_for, store_gtiff
+from agromap.layer_registry import LAYERS
 from agromap.quicklook import PALETTES, product_style, thumbnail_asset, write_quicklook
 from agromap.report import AQI_CAVEAT, render_report, write_report
 from agromap.testing import SceneSpec, make_geobox, make_s2_stack, make_truth, raise_if_dask_computes

@@ -28,8 +28,8 @@ import pytest
 import xarray as xr
 
 from agromap.io.grid import attach_geobox
-from agromap.io.layers import LAYERS
 from agromap.io.write import publish_cog, staging_path_for, store_gtiff
+from agromap.layer_registry import LAYERS
 from agromap.quicklook import write_quicklook
 from agromap.report import write_report
 from agromap.testing import make_geobox

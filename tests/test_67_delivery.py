@@ -24,9 +24,9 @@ from PIL import Image
 from shapely.geometry import box
 
 from agromap.io.grid import attach_geobox
-from agromap.io.layers import LAYERS
 from agromap.io.stac import item_for_layer, write_item
 from agromap.io.write import publish_cog, staging_path_for, store_gtiff
+from agromap.layer_registry import LAYERS
 from agromap.mapsheet import key_figures, load_view, write_mapsheets
 from agromap.pipeline.manifest import write_catalog
 from agromap.quicklook import display_style, write_quicklook

@@ -605,8 +605,8 @@ def test_infinite_pixels_publish_with_finite_statistics(tmp_path, capsys):
 
 
 def test_item_statistics_ignore_infinity(tmp_path):
-    from agromap.io.layers import LAYERS
     from agromap.io.stac import item_for_layer, write_item
+    from agromap.layer_registry import LAYERS
 
     spec = LAYERS["ndvi"]
     data = np.full((32, 32), 0.25, np.float32)

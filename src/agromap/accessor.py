@@ -27,13 +27,9 @@ from typing import Any
 
 import xarray as xr
 
-from .errors import AgromapError, ConfigError
+from .errors import AccessorUnavailableError, ConfigError
 
-__all__ = ["AgromapDatasetAccessor", "AgromapDataArrayAccessor", "AccessorUnavailableError", "write_cog"]
-
-
-class AccessorUnavailableError(AgromapError, AttributeError):
-    """An accessor method whose module cannot be imported here (an optional part is missing)."""
+__all__ = ["AgromapDatasetAccessor", "AgromapDataArrayAccessor", "write_cog"]
 
 
 _SELF = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)

@@ -32,7 +32,8 @@ from .errors import UnknownCRSError
 from .io.grid import attach_geobox, geobox_of
 from .io.layers import LayerSpec
 
-__all__ = ["pixel_area_ha", "row_area_m2", "pixel_area_like", "mapped_area_ha", "LAYER_SPECS"]
+__all__ = ["pixel_area_ha", "row_area_m2", "pixel_area_like", "mapped_area_ha", "metres_per_degree", "pixel_size_m",
+           "LAYER_SPECS"]
 
 #: Output layer: a true-area grid, should the runner want to publish it next to a class map.
 LAYER_SPECS: dict[str, LayerSpec] = {
@@ -105,6 +106,36 @@ def row_area_m2(gbox: GeoBox) -> NDArray[np.float64]:
     q = _authalic_q(lat, e)
     dlon = abs(aff.a) * to_rad
     return 0.5 * dlon * b_ax**2 * np.abs(np.diff(q))
+
+
+#: WGS 84 semi-major axis (m) and first eccentricity squared (NIMA TR8350.2, 2000).
+_WGS84_A, _WGS84_E2 = 6_378_137.0, 6.694379990141317e-3
+
+
+def metres_per_degree(lat: float | NDArray[np.float64]) -> tuple[Any, Any]:
+    """Length of one degree of latitude and of longitude at latitude ``lat`` (degrees), on WGS 84.
+
+    ``M π/180`` and ``N cos φ π/180`` with the meridian and prime-vertical radii of curvature
+    ``M = a(1-e²)/(1-e² sin² φ)^1.5`` and ``N = a/(1-e² sin² φ)^0.5`` (Snyder 1987, eqs. 4-18, 4-20):
+    110 574 m and 111 320 m at the equator, 111 412 m and 55 800 m at 60°.
+    """
+    phi = np.radians(lat)
+    w = 1.0 - _WGS84_E2 * np.sin(phi) ** 2
+    rad = math.pi / 180.0
+    return _WGS84_A * (1.0 - _WGS84_E2) / w**1.5 * rad, _WGS84_A / np.sqrt(w) * np.cos(phi) * rad
+
+
+def pixel_size_m(gbox: GeoBox) -> tuple[float, float]:
+    """``(dy, dx)`` pixel size in metres: the CRS's own units on projected grids, the ellipsoidal
+    lengths at the grid's centre latitude on geographic grids (an approximation away from it).
+    """
+    crs = _pyproj_crs(gbox)
+    ry, rx = abs(gbox.resolution.y), abs(gbox.resolution.x)
+    if crs.is_geographic:
+        m_lat, m_lon = metres_per_degree((gbox.boundingbox.bottom + gbox.boundingbox.top) / 2)
+        return float(ry * m_lat), float(rx * m_lon)
+    unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return ry * unit, rx * unit
 
 
 def pixel_area_ha(

@@ -33,6 +33,34 @@ __all__ = [
     "AgromapWarning",
     "RadiometryWarning",
     "NoValidDataWarning",
+    "OrbitMismatchError",
+    "ZonalError",
+    "MaskDtypeError",
+    "AccessorUnavailableError",
+    "LabelError",
+    "LabelCRSError",
+    "LabelOverlapError",
+    "SingleClassError",
+    "SamplingError",
+    "SampleDesignError",
+    "ModelFileError",
+    "UnknownModelFileError",
+    "UntrustedModelError",
+    "ModelChecksumError",
+    "ModelVersionError",
+    "FeatureMismatchError",
+    "FoldError",
+    "FoldReductionWarning",
+    "LazySamplesError",
+    "TooFewConfidentPixelsError",
+    "CalibrationError",
+    "WrongUnitsError",
+    "StationTableError",
+    "StationsOutsideGridError",
+    "CollocationError",
+    "S5PLayoutError",
+    "EmptySwathError",
+    "AQIUnitsError",
     "EXIT_CODES",
 ]
 
@@ -157,6 +185,146 @@ class RadiometryWarning(AgromapWarning):
 
 class NoValidDataWarning(AgromapWarning):
     """A layer, date or scene holds no valid pixel."""
+
+
+# Errors of the science and product modules, one place for all (their modules raise them).
+
+
+# Flood mapping
+class OrbitMismatchError(InputError, ValueError):
+    """Pre- and post-event SAR scenes come from different relative orbits or pass directions."""
+
+
+# Zonal tables
+class ZonalError(AgromapError, ValueError):
+    """Polygons or options that cannot give a zonal table (missing id field, duplicate ids...)."""
+
+    exit_code = 3
+
+
+# Masks
+class MaskDtypeError(InputError, TypeError):
+    """A mask function got an array of the wrong dtype (classes and bits need integers, masks bools)."""
+
+
+# The xarray accessor
+class AccessorUnavailableError(AgromapError, AttributeError):
+    """An accessor method whose module cannot be imported here (an optional part is missing)."""
+
+
+# Rice reference labels
+class LabelError(InputError):
+    """A label file or its contents cannot be used (format, columns, classes, geometry)."""
+
+
+class LabelCRSError(LabelError):
+    """Labels have no CRS, or a CRS other than the raster's (and reprojection was not requested)."""
+
+
+class LabelOverlapError(LabelError, NoOverlapError):
+    """Some or all labels fall outside the raster."""
+
+
+class SingleClassError(LabelError, ValueError):
+    """Fewer than two classes among the labels: nothing to learn to separate."""
+
+
+# Rice sampling design
+class SamplingError(AgromapError, ValueError):
+    """A requested sample cannot be drawn from this class map."""
+
+    exit_code = 3
+
+
+# Accuracy assessment
+class SampleDesignError(AgromapError, ValueError):
+    """A confusion matrix, mapped areas or sampling plan cannot support the estimate."""
+
+    exit_code = 3
+
+
+# Classifier models
+class ModelFileError(InputError):
+    """A model file (a rice classifier in skops, a PM2.5 model in JSON) cannot be loaded safely,
+    is not an agromap model, or is inconsistent.
+    """
+
+
+class UnknownModelFileError(ModelFileError):
+    """Not a skops model file (pickle, joblib, text, empty, or a skops file agromap did not write)."""
+
+
+class UntrustedModelError(ModelFileError):
+    """The skops file contains a type outside :data:`agromap.rice.model.ALLOWED_TYPES`."""
+
+
+class ModelChecksumError(ModelFileError):
+    """The file's SHA-256 differs from the expected one (or from its sidecar)."""
+
+
+class ModelVersionError(ModelFileError):
+    """The model was saved with another scikit-learn version (``InconsistentVersionWarning``)."""
+
+
+class FeatureMismatchError(AgromapError, ValueError):
+    """The features to predict differ from the model's, by name or order."""
+
+    exit_code = 3
+
+
+class FoldError(AgromapError, ValueError):
+    """Spatially blocked cross-validation is impossible with these labels and blocks."""
+
+    exit_code = 3
+
+
+class FoldReductionWarning(AgromapWarning):
+    """Cross-validation used fewer folds than requested (recorded in :class:`agromap.rice.model.CVReport`)."""
+
+
+class LazySamplesError(ConfigError):
+    """Training got a dask-backed sample table; the library never computes on its own."""
+
+
+# Self-trained rice map
+class TooFewConfidentPixelsError(NoValidDataError):
+    """The rule is confident about too few pixels of a class to train on."""
+
+
+# PM2.5 from AOD
+class CalibrationError(NoValidDataError):
+    """Too few usable station observations (or stations) to fit and cross-validate a model."""
+
+
+# Ground stations
+class WrongUnitsError(InputError, ValueError):
+    """Values are declared in a unit agromap does not accept for that quantity."""
+
+
+class StationTableError(InputError, ValueError):
+    """A station table is missing columns or holds values that cannot be used."""
+
+
+class StationsOutsideGridError(NoOverlapError):
+    """Stations lie outside the raster they are collocated with."""
+
+
+class CollocationError(NoValidDataError):
+    """No station-day matches a raster date (or every matched pixel is nodata)."""
+
+
+# Sentinel-5P
+class S5PLayoutError(MissingBandError):
+    """A Level-2 file lacks a group or variable of the S5P layout (``PRODUCT/qa_value``...)."""
+
+
+class EmptySwathError(NoValidDataError):
+    """No pixel of a swath survives QA filtering, or none falls on the grid."""
+
+
+# AQI
+class AQIUnitsError(MetadataError, ValueError):
+    """A concentration's ``units`` attribute is missing or not the unit the breakpoint table uses."""
 
 
 #: Process exit codes, stable and documented in the README and ``agromap --help``.

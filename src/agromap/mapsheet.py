@@ -291,7 +291,9 @@ def _metres_per_unit(view: LayerView) -> float:
     crs = CRS.from_user_input(view.crs) if view.crs else CRS.from_epsg(4326)
     if crs.is_geographic:
         lat = (view.extent[2] + view.extent[3]) / 2
-        return 111_320.0 * math.cos(math.radians(lat))
+        from .area import metres_per_degree
+
+        return float(metres_per_degree(lat)[1])
     return float(crs.axis_info[0].unit_conversion_factor) if crs.axis_info else 1.0
 
 

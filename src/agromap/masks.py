@@ -16,19 +16,15 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError, MaskDtypeError
 from .io.grid import require_same_grid
 
 __all__ = [
-    "SCL", "SCL_INVALID_DEFAULT", "SCL_KEEP_AND_FLAG", "QA", "QA_INVALID_DEFAULT", "MaskDtypeError",
+    "SCL", "SCL_INVALID_DEFAULT", "SCL_KEEP_AND_FLAG", "QA", "QA_INVALID_DEFAULT",
     "scl_valid", "qa_pixel_valid", "valid_fraction", "apply_mask",
 ]  # fmt: skip
 
 _Obj = TypeVar("_Obj", xr.DataArray, xr.Dataset)
-
-
-class MaskDtypeError(InputError, TypeError):
-    """A mask function got an array of the wrong dtype (classes and bits need integers, masks bools)."""
 
 
 class SCL(IntEnum):

@@ -23,8 +23,7 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from .errors import ConfigError
-from .io.grid import attach_geobox
-from .testing import make_geobox
+from .io.grid import attach_geobox, north_up_geobox
 
 __all__ = [
     "OTHER",
@@ -274,7 +273,7 @@ class SceneSpec:
     @property
     def geobox(self) -> GeoBox:
         """The scene's grid."""
-        return make_geobox(self.shape, crs=self.crs, res=self.res, origin=self.origin)
+        return north_up_geobox(self.shape, self.crs, self.res, self.origin)
 
     def spatial_chunks(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Dask chunks along ``y`` and ``x``."""

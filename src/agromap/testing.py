@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from .io.grid import attach_geobox
+from .io.grid import attach_geobox, north_up_geobox
 
 if TYPE_CHECKING:  # re-exported lazily by __getattr__ below
     from .synthetic import SceneSpec, make_s1_stack, make_s2_stack, make_truth, write_stack_geotiffs
@@ -46,10 +46,7 @@ def make_geobox(
     origin: tuple[float, float] = (500_000.0, 2_000_000.0),
 ) -> GeoBox:
     """A north-up GeoBox of ``shape`` (rows, cols) whose top-left corner is ``origin`` (x, y)."""
-    from affine import Affine
-
-    x0, y0 = origin
-    return GeoBox(shape, Affine(res, 0.0, x0, 0.0, -res, y0), crs)
+    return north_up_geobox(shape, crs, res, origin)
 
 
 def make_raster(

@@ -14,15 +14,20 @@ design (prioritizr/prioritizr#130).
 
 - :func:`class_area_by_polygon`: area of one class (rice) per polygon, optionally with the
   Olofsson-adjusted area and a pro-rated 95 % CI.
+- :func:`class_area_sums` (lazy) and :func:`class_area_table`: the same areas, every class at
+  once, summed chunk by chunk inside the graph of the map, so a run computes them with the map
+  (polygons prepared once on the grid by :func:`prepare_districts`).
 - :func:`zonal_stats`: mean / max / count... of a continuous layer per polygon (air quality, flood).
 - :func:`write_table`: CSV and GeoJSON, atomically.
 
-These are export-edge functions: they read (and, for dask-backed arrays, compute) the raster once.
-Pass the path of the stored class map (COG) for maps larger than memory.
+Apart from :func:`class_area_sums`, these are export-edge functions: they read (and, for
+dask-backed arrays, compute) the raster once. Pass the path of the stored class map (COG) for
+maps larger than memory.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -40,7 +45,7 @@ from numpy.typing import NDArray
 from odc.geo.geobox import GeoBox
 
 from .area import row_area_m2
-from .errors import AgromapError, InputError, NoOverlapError, UnknownCRSError
+from .errors import InputError, NoOverlapError, UnknownCRSError, ZonalError
 from .io.grid import crs_name, crs_of, geobox_of
 from .io.write import atomic_write_text
 
@@ -49,7 +54,9 @@ if TYPE_CHECKING:
 
     from .rice.accuracy import OlofssonResult
 
-__all__ = ["ZonalError", "class_area_by_polygon", "zonal_stats", "write_table", "round_table", "read_polygons", "STATS"]
+__all__ = [
+    "class_area_by_polygon", "Districts", "prepare_districts", "class_area_sums", "class_area_table",
+    "zonal_stats", "write_table", "round_table", "read_polygons", "STATS"]
 
 #: Statistics :func:`zonal_stats` accepts (exactextract operation names).
 STATS: frozenset[str] = frozenset(
@@ -58,12 +65,6 @@ STATS: frozenset[str] = frozenset(
 Outside = Literal["raise", "keep"]
 log = logging.getLogger(__name__)
 _FID = "__agromap_fid"  # exactextract 0.3 overwrites a column named "id" with the row index
-
-
-class ZonalError(AgromapError, ValueError):
-    """Polygons or options that cannot give a zonal table (missing id field, duplicate ids...)."""
-
-    exit_code = 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,6 +265,123 @@ def _prepare(
     return gdf.reset_index(drop=True), overlap, parea / 10_000.0
 
 
+@dataclass(frozen=True)
+class Districts:
+    """Polygons prepared for one grid: reprojected to its CRS, with their overlap and true area."""
+
+    gdf: gpd.GeoDataFrame
+    overlap: NDArray[np.bool_]
+    """Whether each polygon overlaps the grid."""
+    polygon_area_ha: NDArray[np.float64]
+    id_field: str
+    name_field: str | None
+
+
+def prepare_districts(polygons: gpd.GeoDataFrame | str | os.PathLike[str], gbox: GeoBox, id_field: str, *,
+                      name_field: str | None = None, outside: Outside = "keep") -> Districts:
+    """Read and reproject ``polygons`` onto ``gbox`` once, for :func:`class_area_sums` and
+    :func:`class_area_table` (the checks of :func:`class_area_by_polygon`; no pixel is read).
+    """
+    gdf, overlap, parea = _prepare(polygons, _Raster(gbox, _no_read), id_field, name_field, outside)
+    return Districts(gdf, overlap, parea, id_field, name_field)
+
+
+def _no_read(x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float64]:
+    raise ZonalError("prepared polygons read no pixel (a bug).")
+
+
+def _block_sums(block: NDArray[Any], gbox: GeoBox, gdf: gpd.GeoDataFrame, classes: tuple[int, ...],
+                nodata: float | None) -> NDArray[np.float64]:
+    """Area (ha) of each class and of valid cells in each polygon, within one block."""
+    raster = _Raster(gbox, lambda x0, y0, nx, ny: _as_float(block[y0:y0 + ny, x0:x0 + nx], nodata))
+    rast = [_source(raster, functools.partial(_indicator, value=float(v)), f"c{k}") for k, v in enumerate(classes)]
+    rast.append(_source(raster, _valid, "valid"))
+    res = _extract(gdf, rast, ["weighted_sum"], _area_source(gbox), raster)
+    cols = [_col(res, f"c{k}", "weighted_sum") for k in range(len(classes))] + [_col(res, "valid", "weighted_sum")]
+    return np.nan_to_num(np.stack(cols, axis=1), nan=0.0)
+
+
+def _indicator(w: NDArray[np.float64], value: float) -> NDArray[np.float64]:
+    return np.where(np.isnan(w), np.nan, (w == value).astype(np.float64))
+
+
+def _valid(w: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.where(np.isnan(w), np.nan, 1.0)
+
+
+def class_area_sums(class_map: xr.DataArray, districts: Districts, classes: Sequence[int],
+                    nodata: float | None = 255) -> Any:
+    """Area (ha) of each of ``classes``, and of valid cells, in each district: lazy, block by block.
+
+    Every chunk of ``class_map`` is summarised on its own (exactextract coverage fraction x true
+    pixel area, the method of :func:`class_area_by_polygon`) and the chunk sums are added, so the
+    areas are computed with the map in one pass instead of reading it back.
+
+    Returns
+    -------
+    dask.array.Array or numpy.ndarray
+        float64 ``(district, len(classes) + 1)``: the class areas, then the valid area; lazy when
+        ``class_map`` is dask-backed.
+    """
+    import dask.array as dsa
+
+    arr = class_map.transpose("y", "x")
+    gbox = geobox_of(arr)
+    classes = tuple(int(c) for c in classes)
+    shape = (len(districts.gdf), len(classes) + 1)
+    if arr.chunks is None:
+        return _block_sums(np.asarray(arr.values), gbox, districts.gdf, classes, nodata)
+    parts = []
+    y0 = 0
+    for i, h in enumerate(arr.chunks[0]):
+        x0 = 0
+        for j, w in enumerate(arr.chunks[1]):
+            blk = arr.data.blocks[i, j]
+            sub = gbox[y0:y0 + h, x0:x0 + w]
+            parts.append(dsa.map_blocks(_block_sums, blk, sub, districts.gdf, classes, nodata, dtype=np.float64,
+                                        chunks=shape, drop_axis=[0, 1], new_axis=[0, 1],
+                                        meta=np.empty((0, 0), np.float64)))
+            x0 += w
+        y0 += h
+    return dsa.stack(parts).sum(axis=0)
+
+
+def class_area_table(sums: NDArray[np.float64], districts: Districts, classes: Sequence[int], class_value: int, *,
+                     estimate: OlofssonResult | None = None) -> pd.DataFrame:
+    """The table of :func:`class_area_by_polygon` for ``class_value``, from :func:`class_area_sums`."""
+    sums = np.asarray(sums, dtype=np.float64)
+    k = [int(c) for c in classes].index(int(class_value))
+    return _area_table(districts.gdf, districts.overlap, districts.polygon_area_ha, sums[:, k], sums[:, -1],
+                       districts.id_field, districts.name_field, class_value, estimate, None)
+
+
+def _area_table(gdf: gpd.GeoDataFrame, overlap: NDArray[np.bool_], parea: NDArray[np.float64],
+                area: NDArray[np.float64], valid: NDArray[np.float64], id_field: str, name_field: str | None,
+                class_value: int, estimate: OlofssonResult | None, estimate_class: int | str | None) -> pd.DataFrame:
+    table = _base_table(gdf, id_field, name_field)
+    table["area_ha"] = np.where(overlap, area, np.nan)
+    table["valid_area_ha"] = np.where(overlap, valid, np.nan)
+    table["polygon_area_ha"] = parea
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["covered_fraction"] = np.where(overlap, table["valid_area_ha"] / parea, 0.0)
+        table["class_fraction"] = table["area_ha"] / table["valid_area_ha"]
+    if estimate is not None:
+        k = estimate.index_of(class_value if estimate_class is None else estimate_class)
+        mapped_k = float(estimate.mapped_area_ha[k])
+        if mapped_k <= 0:
+            raise ZonalError(f"the estimate maps no area of class {estimate.class_names[k]!r}; cannot pro-rate it.")
+        share = table["area_ha"].to_numpy() / mapped_k
+        table["adj_area_ha"] = share * float(estimate.area_ha[k])
+        table["adj_area_ci95_ha"] = share * float(estimate.area_ci_ha[k])
+    table.attrs.update(
+        id_field=id_field,
+        class_value=int(class_value),
+        method="sum of exactextract coverage fraction x true pixel area (ha)",
+        adjustment=None if estimate is None else "global Olofsson estimate pro-rated by mapped class area",
+    )
+    return table
+
+
 def _extract(gdf: gpd.GeoDataFrame, rast: list[Any], ops: list[str], weights: Any, raster: _Raster) -> pd.DataFrame:
     import exactextract
     from exactextract import exact_extract
@@ -373,28 +491,8 @@ def class_area_by_polygon(
 
     rast = [_source(raster, indicator, "cls"), _source(raster, valid, "valid")]
     res = _extract(gdf, rast, ["weighted_sum"], _area_source(raster.gbox), raster)
-    table = _base_table(gdf, id_field, name_field)
-    table["area_ha"] = np.where(overlap, _col(res, "cls", "weighted_sum"), np.nan)
-    table["valid_area_ha"] = np.where(overlap, _col(res, "valid", "weighted_sum"), np.nan)
-    table["polygon_area_ha"] = parea
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table["covered_fraction"] = np.where(overlap, table["valid_area_ha"] / parea, 0.0)
-        table["class_fraction"] = table["area_ha"] / table["valid_area_ha"]
-    if estimate is not None:
-        k = estimate.index_of(class_value if estimate_class is None else estimate_class)
-        mapped_k = float(estimate.mapped_area_ha[k])
-        if mapped_k <= 0:
-            raise ZonalError(f"the estimate maps no area of class {estimate.class_names[k]!r}; cannot pro-rate it.")
-        share = table["area_ha"].to_numpy() / mapped_k
-        table["adj_area_ha"] = share * float(estimate.area_ha[k])
-        table["adj_area_ci95_ha"] = share * float(estimate.area_ci_ha[k])
-    table.attrs.update(
-        id_field=id_field,
-        class_value=int(class_value),
-        method="sum of exactextract coverage fraction x true pixel area (ha)",
-        adjustment=None if estimate is None else "global Olofsson estimate pro-rated by mapped class area",
-    )
-    return table
+    return _area_table(gdf, overlap, parea, _col(res, "cls", "weighted_sum"), _col(res, "valid", "weighted_sum"),
+                       id_field, name_field, class_value, estimate, estimate_class)
 
 
 def zonal_stats(

@@ -26,12 +26,12 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from ..errors import ConfigError, MetadataError
+from ..errors import AQIUnitsError, ConfigError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
 
 __all__ = [
-    "Standard", "STANDARDS", "Breakpoints", "Category", "AQIStandard", "AQIUnitsError", "load_standard",
+    "Standard", "STANDARDS", "Breakpoints", "Category", "AQIStandard", "load_standard",
     "parse_standard_csv", "subindex", "aqi", "aqi_from_concentrations", "POLLUTANT_CODES", "POLLUTANT_LABELS",
     "QA_ABOVE_TABLE", "QA_MIN_POLLUTANTS", "QA_NEGATIVE_INPUT", "QA_UNVERIFIED_BREAKPOINT", "QA_FLAGS", "LAYER_SPECS",
 ]
@@ -73,10 +73,6 @@ QA_FLAGS: Mapping[int, str] = MappingProxyType({
     QA_NEGATIVE_INPUT: "negative_input", QA_UNVERIFIED_BREAKPOINT: "unverified_breakpoint"})
 _U8, _U16 = 255, 65535
 _EPS = 1e-9  # floor(c*10^d + 1e-9), docs/science/air_quality.md#aqi-computation; also added before rounding half up
-
-
-class AQIUnitsError(MetadataError, ValueError):
-    """A concentration's ``units`` attribute is missing or not the unit the breakpoint table uses."""
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import ConfigError, InputError, NoValidDataError
+from ..errors import CalibrationError, ConfigError, ModelFileError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
 
 __all__ = [
-    "ESTIMATE_NOTE", "LAYER_SPECS", "ModelForm", "CVScore", "PM25Model", "CalibrationError", "ModelFileError",
+    "ESTIMATE_NOTE", "LAYER_SPECS", "ModelForm", "CVScore", "PM25Model",
     "pm25_from_eta", "fit_pm25", "estimate_pm25", "save_model", "load_model",
 ]  # fmt: skip
 
@@ -48,14 +48,6 @@ LAYER_SPECS: dict[str, LayerSpec] = {
     "pm25_sat": LayerSpec("pm25_sat", "continuous", "float32", float("nan"), "µg m-3",
                           f"PM2.5 from AOD: {ESTIMATE_NOTE}", tags=(("ESTIMATE", "true"),)),
 }
-
-
-class CalibrationError(NoValidDataError):
-    """Too few usable station observations (or stations) to fit and cross-validate a model."""
-
-
-class ModelFileError(InputError):
-    """A model file is not an agromap PM2.5 JSON model, or is inconsistent."""
 
 
 @dataclass(frozen=True)

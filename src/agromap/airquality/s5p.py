@@ -35,15 +35,14 @@ import pandas as pd
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from ..errors import ConfigError, CorruptInputError, MetadataError, MissingBandError, NoValidDataError
+from ..errors import ConfigError, CorruptInputError, EmptySwathError, MetadataError, S5PLayoutError, WrongUnitsError
 from ..io.grid import attach_geobox, crs_of, geobox_of
 from ..io.layers import LayerSpec
 from ..io.read import open_band
-from .stations import WrongUnitsError, normalise_unit
+from .stations import normalise_unit
 
 __all__ = [
-    "S5PProduct", "S5P_PRODUCTS", "QA_THRESHOLDS", "MIN_COLUMN", "COLUMN_NOTE", "LAYER_SPECS",
-    "S5PLayoutError", "WrongUnitsError", "EmptySwathError", "S5PHeader", "BinMethod",
+    "S5PProduct", "S5P_PRODUCTS", "QA_THRESHOLDS", "MIN_COLUMN", "COLUMN_NOTE", "LAYER_SPECS", "S5PHeader", "BinMethod",
     "read_s5p_header", "read_s5p_l2", "qa_filter", "bin_swath", "grid_s5p", "monthly_mean",
     "open_l3_raster", "L3_UNITS",
 ]  # fmt: skip
@@ -55,14 +54,6 @@ COLUMN_NOTE = "vertical column density, not a surface concentration: never use i
 _COUNT_MAX = 65534  # uint16 65535 is nodata of obs_count
 _MIN_OVERLAP = 1e-3
 """Overlaps below 0.1 % of a cell are ignored: float32 corners make slivers of ~1e-5 cell along shared edges."""
-
-
-class S5PLayoutError(MissingBandError):
-    """A Level-2 file lacks a group or variable of the S5P layout (``PRODUCT/qa_value``...)."""
-
-
-class EmptySwathError(NoValidDataError):
-    """No pixel of a swath survives QA filtering, or none falls on the grid."""
 
 
 @dataclass(frozen=True)

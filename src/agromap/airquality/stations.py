@@ -23,12 +23,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import InputError, NoOverlapError, NoValidDataError
+from ..errors import CollocationError, StationsOutsideGridError, StationTableError, WrongUnitsError
 from ..io.grid import crs_of, geobox_of, require_same_grid
 
 __all__ = [
-    "REQUIRED_COLUMNS", "POLLUTANT_UNITS", "StationTableError", "StationsOutsideGridError", "CollocationError",
-    "WrongUnitsError", "normalise_unit", "read_stations", "station_pixels", "collocate",
+    "REQUIRED_COLUMNS", "POLLUTANT_UNITS", "normalise_unit", "read_stations", "station_pixels", "collocate",
 ]  # fmt: skip
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("station_id", "lon", "lat", "time", "pollutant", "value", "unit")
@@ -43,10 +42,6 @@ POLLUTANT_UNITS: Mapping[str, tuple[str, Mapping[str, float]]] = {
 _ALIASES = {"pm2.5": "pm25", "pm2_5": "pm25", "pm 2.5": "pm25", "pm_25": "pm25", "ozone": "o3"}
 
 
-class WrongUnitsError(InputError, ValueError):
-    """Values are declared in a unit agromap does not accept for that quantity."""
-
-
 _UNIT_SUBS = (("µ", "u"), ("μ", "u"), ("²", "2"), ("³", "3"), ("^", ""), ("**", ""), ("molecules", "molec"),
               ("molec.", "molec"), ("·", " "), ("*", " "), (".", " "))  # fmt: skip
 
@@ -58,18 +53,6 @@ def normalise_unit(unit: str) -> str:
         u = u.replace(a, b)
     u = re.sub(r"/\s*([a-z]+)(\d*)", lambda m: f" {m.group(1)}-{m.group(2) or '1'}", u)
     return " ".join(u.split())
-
-
-class StationTableError(InputError, ValueError):
-    """A station table is missing columns or holds values that cannot be used."""
-
-
-class StationsOutsideGridError(NoOverlapError):
-    """Stations lie outside the raster they are collocated with."""
-
-
-class CollocationError(NoValidDataError):
-    """No station-day matches a raster date (or every matched pixel is nodata)."""
 
 
 def _head(items: Any, n: int = 8) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..area import metres_per_degree
 from ..errors import ConfigError, MissingBandError
 from ..io.grid import crs_of, geobox_of, require_same_grid
 from ..io.layers import LayerSpec
@@ -240,7 +241,7 @@ def _paddy_kernel(rice: np.ndarray, d: np.ndarray, nbr_post: np.ndarray, bais: n
         y2, x2 = np.broadcast_arrays(yy, xx)
         scale = np.array([1.0, 1.0])
         if geographic:  # local equirectangular metres around the points
-            scale = np.array([110_574.0, 111_320.0 * np.cos(np.radians(pts[:, 0].mean()))])
+            scale = np.array(metres_per_degree(float(pts[:, 0].mean())))
         tree = cKDTree(pts * scale)
         dist, _ = tree.query(np.column_stack([y2.ravel(), x2.ravel()]) * scale, k=1,
                              distance_upper_bound=p.fire_radius_m)

@@ -6,21 +6,19 @@ and NaN where ``flood_class`` is nodata (255) or excluded (6), so a zonal *sum* 
 hectares and a zonal *count of non-NaN* the observed area. The per-district table is built by the
 zonal stage (exactextract coverage fraction x these values), not here.
 
-Pixel area: projected grids use the affine determinant (the CRS's own metres: UTM distorts areas
-by at most about 0.1 % within a zone); geographic grids use the exact area of each cell on a
-sphere of the WGS 84 authalic radius, row by row.
+Pixel area: :func:`agromap.area.pixel_area_like`, the one pixel-area function (projected grids:
+the affine determinant in the CRS's own metres; geographic grids: the exact ellipsoidal area of
+each row's cells).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import xarray as xr
 
-from ..io.grid import crs_of, geobox_of
+from ..area import pixel_area_like
 
-__all__ = ["EXPOSURE_CLASSES", "pixel_area_ha", "flood_exposure"]
+__all__ = ["EXPOSURE_CLASSES", "flood_exposure"]
 
 #: Output variable -> flood classes it counts (codes: docs/science/disaster.md#flood-classes).
 EXPOSURE_CLASSES: dict[str, tuple[int, ...]] = {
@@ -33,43 +31,6 @@ EXPOSURE_CLASSES: dict[str, tuple[int, ...]] = {
     "managed_paddy_water_ha": (5,),
     "reference_water_ha": (1,),
 }
-
-_AUTHALIC_RADIUS_M = 6_371_007.2
-
-
-def pixel_area_ha(like: xr.DataArray) -> xr.DataArray:
-    """Area of every pixel of ``like``'s grid in hectares.
-
-    Parameters
-    ----------
-    like : xarray.DataArray
-        ``(..., y, x)`` with a GeoBox in its coordinates; only its grid and chunks are used.
-
-    Returns
-    -------
-    xarray.DataArray
-        ``pixel_area_ha``, float32 ``(y, x)``, chunks of ``like`` (lazy for dask; nothing is read).
-
-    Examples
-    --------
-    >>> from agromap.testing import make_raster
-    >>> round(float(pixel_area_ha(make_raster([[1.0]], res=10.0))[0, 0]), 6)
-    0.01
-    """
-    g = geobox_of(like)
-    if crs_of(g).geographic:
-        rx = math.radians(abs(g.resolution.x))
-        half = abs(g.resolution.y) / 2
-        lat = np.radians(np.clip(np.stack([like.y.values - half, like.y.values + half]), -90, 90))
-        rows = _AUTHALIC_RADIUS_M**2 * rx * np.abs(np.sin(lat[1]) - np.sin(lat[0])) / 1e4
-    else:
-        a = g.affine
-        rows = np.full(like.sizes["y"], abs(a.a * a.e - a.b * a.d) / 1e4)
-    row = xr.DataArray(rows.astype(np.float32), dims=["y"], coords={"y": like.y})
-    plane = like.isel({d: 0 for d in like.dims if d not in ("y", "x")}, drop=True)
-    ones = xr.ones_like(plane, dtype=np.float32)
-    return (ones * row).transpose("y", "x").rename("pixel_area_ha").assign_attrs(units="ha")
-
 
 def _exposure_kernel(cls: np.ndarray, area: np.ndarray, classes: tuple[int, ...]) -> np.ndarray:
     hit = np.isin(cls, classes)
@@ -91,7 +52,7 @@ def flood_exposure(flood_class: xr.DataArray) -> xr.Dataset:
         float32 ``<name>_ha`` (ha in class, 0 otherwise, NaN where class 255 or 6) for every key of
         :data:`EXPOSURE_CLASSES`, and bool ``flooded_rice`` / ``flooded_cropland`` masks. Lazy.
     """
-    area = pixel_area_ha(flood_class)
+    area = pixel_area_like(flood_class)
     out = xr.Dataset()
     for name, classes in EXPOSURE_CLASSES.items():
         arr: xr.DataArray = xr.apply_ufunc(_exposure_kernel, flood_class, area, kwargs={"classes": classes},

@@ -56,7 +56,6 @@ from ..errors import ConfigError, SarUnitsError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
 from .sar_prep import (
-    OrbitMismatchError,
     _check_orbits,
     _db,
     exclusion,
@@ -72,7 +71,7 @@ from .sar_water import _sigmoid, _ufunc, flooded_vegetation, grow_water, members
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
 
 __all__ = [
-    "FloodParams", "FLOOD_CLASSES", "LAYER_SPECS", "OrbitMismatchError", "SarUnitsError", "flood_map",
+    "FloodParams", "FLOOD_CLASSES", "LAYER_SPECS", "SarUnitsError", "flood_map",
     "prepare_sar", "speckle_filter", "sar_water_likelihood", "change_likelihood",
     "optical_water_likelihood", "reference_water", "managed_paddy_water", "minimum_mapping_unit",
     "slope_degrees", "pixel_size_m",

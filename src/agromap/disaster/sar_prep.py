@@ -33,27 +33,23 @@ all-NaN) run inside the graph and raise at compute.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from ..errors import ConfigError, InputError
+from ..area import pixel_size_m as area_pixel_size_m
+from ..errors import ConfigError, OrbitMismatchError
 from ..io.grid import crs_of, geobox_of
 from ..sensors.s1 import as_linear_power
 from .sar_water import _overlap
 
-__all__ = ["OrbitMismatchError", "pixel_size_m", "prepare_sar", "normalise_incidence", "speckle_filter",
+__all__ = ["pixel_size_m", "prepare_sar", "normalise_incidence", "speckle_filter",
            "minimum_mapping_unit", "slope_degrees", "exclusion", "z_membership", "terrain_membership"]
 
 
 # ---- small helpers ----------------------------------------------------------------------------
-
-
-class OrbitMismatchError(InputError, ValueError):
-    """Pre- and post-event SAR scenes come from different relative orbits or pass directions."""
 
 
 _ORBIT_KEYS = {
@@ -86,16 +82,14 @@ def _check_orbits(post: xr.Dataset, pre: xr.Dataset) -> None:
 
 
 def pixel_size_m(arr: xr.DataArray | xr.Dataset) -> tuple[float, float]:
-    """(dy, dx) pixel size in metres; geographic grids use the scene-centre latitude (approximate)."""
+    """(dy, dx) pixel size in metres (:func:`agromap.area.pixel_size_m`); geographic grids use the
+    scene-centre latitude (approximate).
+    """
     g = geobox_of(arr)
-    ry, rx = abs(g.resolution.y), abs(g.resolution.x)
     crs = crs_of(g)
-    if crs.geographic:
-        lat = math.radians((g.boundingbox.bottom + g.boundingbox.top) / 2)
-        return ry * 110_574.0, rx * 111_320.0 * math.cos(lat)
-    if "metre" not in str(crs.units[0]):
+    if not crs.geographic and "metre" not in str(crs.units[0]):
         raise ConfigError(f"grid units are {crs.units}, not metres; reproject to a metric CRS (e.g. UTM).")
-    return ry, rx
+    return area_pixel_size_m(g)
 
 
 # ---- input checks that run inside the graph --------------------------------------------------

@@ -19,6 +19,7 @@ from ..errors import ConfigError, GridMismatchError, NoOverlapError, UnknownCRSE
 
 __all__ = [
     "GridSpec",
+    "north_up_geobox",
     "Resampling",
     "geobox_from_spec",
     "geobox_of",
@@ -29,6 +30,14 @@ __all__ = [
 ]
 
 Resampling = Literal["nearest", "bilinear", "average", "mode", "cubic", "min", "max"]
+
+
+def north_up_geobox(shape: tuple[int, int], crs: str, res: float, origin: tuple[float, float]) -> GeoBox:
+    """A north-up GeoBox of ``shape`` (rows, cols), square pixels of ``res``, top-left corner ``origin`` (x, y)."""
+    from affine import Affine
+
+    x0, y0 = origin
+    return GeoBox(shape, Affine(res, 0.0, x0, 0.0, -res, y0), crs)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
-
-import numpy as np
-import xarray as xr
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # imported where used: describing a layer must not load the array stack
+    import numpy as np
+    import xarray as xr
 
 __all__ = ["LayerSpec", "LayerKind", "OverviewResampling", "BASE_SPECS", "encode"]
 
@@ -63,6 +64,8 @@ class LayerSpec:
 
     def __post_init__(self) -> None:
         # Exceptions, not asserts: asserts vanish under python -O (docs/architecture.md#errors-and-exit-codes).
+        import numpy as np
+
         if self.kind not in ("class", "continuous"):
             raise ConfigError(f"layer {self.name!r}: kind {self.kind!r} is not 'class' or 'continuous'.")
         if self.dtype not in _DTYPES:
@@ -97,6 +100,8 @@ class LayerSpec:
     @property
     def is_float(self) -> bool:
         """Whether the stored dtype is floating point (NaN nodata)."""
+        import numpy as np
+
         return np.dtype(self.dtype).kind == "f"
 
     @property
@@ -146,20 +151,12 @@ _SPECS: tuple[LayerSpec, ...] = (
 BASE_SPECS: MappingProxyType[str, LayerSpec] = MappingProxyType({s.name: s for s in _SPECS})
 
 
-def __getattr__(name: str) -> object:
-    # The registry (LAYERS, get_layer) gathers every product's specs, so it lives above io/ and
-    # is reached from here lazily; this module defines the LayerSpec type all of them use.
-    if name in ("LAYERS", "get_layer"):
-        from .. import layer_registry
-
-        return getattr(layer_registry, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _encode_block(
     block: np.ndarray, *, dtype: str, nodata: float, scale: float, offset: float
 ) -> np.ndarray:
     """Encode one block; module level (not a closure) so it pickles to distributed workers."""
+    import numpy as np
+
     if block.dtype == np.bool_:
         block = block.astype(np.uint8)
     # float64 for the arithmetic only, so a uint16 or int32 stored value is not rounded by float32.
@@ -195,6 +192,8 @@ def encode(arr: xr.DataArray, spec: LayerSpec) -> xr.DataArray:
         equal to nodata, become ``spec.nodata``. Floats: float32 with NaN. ``attrs`` gain
         ``nodata``, ``scale_factor``, ``add_offset`` and ``units``.
     """
+    import numpy as np
+
     out_dt = np.dtype(spec.dtype)
     if arr.dtype == out_dt and out_dt.kind != "f":
         return arr.assign_attrs(_attrs(spec))

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import InputError, MetadataError, MissingBandError
 from ..sensors import landsat_c2, s2_l2a
-from ..sensors.s1 import POLARISATIONS, Units
+from ..sensors.s1 import INCIDENCE_BAND, POLARISATIONS, Units
 from .read import DEFAULT_MAX_PIXELS, open_band, read_header
 from .scene import Scene
 
@@ -215,17 +215,24 @@ def load_sentinel1(
     """Sentinel-1 backscatter GeoTIFFs (σ⁰ or γ⁰) in dB or linear power -> linear power.
 
     The conversion from dB happens inside the read task; linear zeros (border fill) become NaN.
+    An ``angle`` entry is the incidence angle in degrees (e.g. the GEE/ASF angle band): it is
+    kept in degrees, its zeros are fill, and a value outside 15-50 deg fails at compute.
     """
     for name in bands:
-        if name not in POLARISATIONS:
-            raise MissingBandError(f"{name!r} is not a SAR polarisation; use {list(POLARISATIONS)}.")
+        if name not in POLARISATIONS and name != INCIDENCE_BAND:
+            raise MissingBandError(f"{name!r} is not a SAR polarisation; use {list(POLARISATIONS)} "
+                                   f"(or {INCIDENCE_BAND!r} for the incidence angle in degrees).")
     if units not in ("db", "linear"):
         raise MetadataError(f"units must be 'db' or 'linear', got {units!r}.")
     scene = load_files(bands, datetime=datetime, scene_id=scene_id, nodata="auto", chunk=chunk, max_pixels=max_pixels)
-    from ..sensors.s1 import check_units, to_linear
+    from ..sensors.s1 import check_incidence, check_units, to_linear
 
     converted = {}
     for name, arr in scene.bands.items():
+        if name == INCIDENCE_BAND:  # degrees, not backscatter: no dB conversion
+            deg = check_incidence(arr.where(arr != 0)).astype("float32")
+            converted[name] = deg.rename(name).assign_attrs(units="deg", long_name="incidence angle")
+            continue
         arr = check_units(arr, units)  # a dB/linear mix-up fails at compute with its own message
         lin = to_linear(arr) if units == "db" else arr.where(arr > 0)
         converted[name] = lin.astype("float32").rename(name).assign_attrs(units="1", long_name=f"{name.upper()} backscatter, linear power")

@@ -76,7 +76,7 @@ def allow_inputs(*, remote: bool = False, outside_paths: bool = False) -> Iterat
 _VSI = re.compile(r"(^|[:\"'])/vsi[a-z0-9_]+/", re.IGNORECASE)
 
 _ENABLE_REMOTE = ("set allow_remote: true in the run configuration (or agromap run --allow-remote) to read it "
-                  "over the network, or download it and give the local path (for a STAC item: its asset_root)")
+                  "over the network, or download it and give the local path (for a STAC item's assets: its asset_root)")
 
 
 def check_remote(href: str | os.PathLike[str], what: str = "input") -> str:

@@ -37,6 +37,19 @@ from rasterio.crs import CRS
 from rasterio.windows import Window
 
 from ..errors import AgromapError, ExportError, output_error
+from .files import (  # noqa: F401
+    _PARTIAL,
+    _STAGING,
+    RUN_LOCK_NAME,
+    _fsync_dir,
+    _fsync_file,
+    _remove_partial,
+    _unlink_quietly,
+    atomic_write_bytes,
+    atomic_write_text,
+    clean_stale_partials,
+    sha256_file,
+)
 from .grid import geobox_of
 from .layers import LayerSpec, encode
 
@@ -52,10 +65,6 @@ BLOCK = 512
 """COG and staging tile edge in pixels (chunk edges are multiples of it)."""
 _NUMPY_CHUNK = 4 * BLOCK  # chunk edge used when wrapping a numpy-backed array
 _TASK_GDAL_ENV: tuple[tuple[str, str], ...] = (("GDAL_NUM_THREADS", "1"),)  # dask already parallelises
-_PARTIAL = ".partial"
-RUN_LOCK_NAME = ".agromap.lock"
-"""The lock file that marks a folder as an agromap run's output folder."""
-_STAGING = ".staging.tif"
 
 
 @dataclass(frozen=True)
@@ -370,28 +379,50 @@ def _write_metadata(path: Path, spec: LayerSpec, tags: Mapping[str, Any], descri
 
 
 class _GdalWarnings(logging.Handler):
-    """Collects GDAL warnings, which rasterio forwards to the ``rasterio._env`` logger."""
+    """Collects GDAL warnings, which rasterio forwards to the ``rasterio._env`` logger.
+
+    Layers are published on several threads at once: a handler keeps the warnings raised in its
+    own thread, and those from threads that capture nothing (GDAL's own encoding threads), so a
+    warning is never lost and is blamed on another layer only when its origin is unknown.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if record.thread == self.thread or record.thread not in _CAPTURING:
+            self.messages.append(record.getMessage())
+
+
+_CAPTURING: dict[int, int] = {}
+"""Threads inside :func:`_capture_gdal_warnings`, with their nesting depth."""
+_CAPTURE_LOCK = threading.Lock()
+_SAVED_LEVEL: list[int] = []
 
 
 @contextlib.contextmanager
 def _capture_gdal_warnings() -> Iterator[_GdalWarnings]:
     logger = logging.getLogger("rasterio._env")
-    handler, old_level = _GdalWarnings(), logger.level
-    if logger.getEffectiveLevel() > logging.WARNING:  # a quiet CLI must not hide them from us
-        logger.setLevel(logging.WARNING)
-    logger.addHandler(handler)
+    handler = _GdalWarnings()
+    with _CAPTURE_LOCK:
+        if not _CAPTURING:
+            _SAVED_LEVEL[:] = [logger.level]
+            if logger.getEffectiveLevel() > logging.WARNING:  # a quiet CLI must not hide them from us
+                logger.setLevel(logging.WARNING)
+        _CAPTURING[handler.thread] = _CAPTURING.get(handler.thread, 0) + 1
+        logger.addHandler(handler)
     try:
         yield handler
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
+        with _CAPTURE_LOCK:
+            logger.removeHandler(handler)
+            _CAPTURING[handler.thread] -= 1
+            if not _CAPTURING[handler.thread]:
+                del _CAPTURING[handler.thread]
+            if not _CAPTURING:
+                logger.setLevel(_SAVED_LEVEL[0])
 
 
 def _convert(staging: Path, tmp: Path, spec: LayerSpec, overrides: Mapping[str, str]) -> None:
@@ -405,7 +436,9 @@ def _convert(staging: Path, tmp: Path, spec: LayerSpec, overrides: Mapping[str, 
         "NUM_THREADS": "ALL_CPUS",  # the one place GDAL threads help
         **{k.upper(): str(v) for k, v in overrides.items()},
     }
-    with _capture_gdal_warnings() as caught:
+    # GDAL_NUM_THREADS: overviews on every core too (the creation option covers the encoding only);
+    # the read tasks' GDAL_NUM_THREADS=1, in the environment under the embedded cluster, must not apply.
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), _capture_gdal_warnings() as caught:
         rasterio.shutil.copy(str(staging), str(tmp), driver="COG", **options)
     # Any GDAL warning stops publication: "optimizations ... invalidated" passed the validator
     # once (cogeotiff/rio-cogeo#258), and an ignored creation option means a different file.
@@ -454,147 +487,6 @@ def _check_overviews(tmp: Path, spec: LayerSpec) -> tuple[float, int]:
             raise ExportError(f"{spec.name}: overview {level} holds values {sorted(o_values - values)} that "
                               "the full resolution does not; class overviews need mode or nearest.")
     return (valid / total if total else 0.0), n_overviews
-
-
-def sha256_file(path: str | os.PathLike[str], *, bufsize: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB pieces."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(bufsize):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a ``.partial`` file in the same directory, fsync, ``os.replace``.
-
-    The temporary name carries the pid, so :func:`clean_stale_partials` removes what a killed
-    process left; a reader never sees a half-written file at ``path``. The temporary file is
-    created exclusively and never through a symbolic link, and the rename replaces a link at
-    ``path`` instead of writing where it points. OS failures (disk full, permission denied,
-    read-only, name too long) become :class:`~agromap.errors.OutputError` (exit code 7).
-    """
-    final = Path(path)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{_PARTIAL}")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except OSError as exc:
-        _unlink_quietly(tmp)
-        raise output_error(exc, final) from None
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-    _fsync_dir(final.parent)
-
-
-def _unlink_quietly(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:
-        pass
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
-    atomic_write_bytes(path, text.encode(encoding))
-
-
-def clean_stale_partials(
-    directory: str | os.PathLike[str],
-    *,
-    keep_run_id: str | None = None,
-    include_live: bool = False,
-    recursive: bool = True,
-) -> list[Path]:
-    """Remove ``.partial`` and staging files left by crashed runs in ``directory``.
-
-    Call it while holding the output directory's lock, so no other run is writing there.
-
-    Parameters
-    ----------
-    directory : path
-        Output directory.
-    recursive : bool
-        Also clean sub-directories (per-area folders).
-    keep_run_id : str, optional
-        Staging files of this run (``staging_path_for(..., run_id)``) are kept.
-    include_live : bool
-        Also remove ``.partial`` files whose writing process still runs (default: keep them).
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files removed.
-    """
-    removed: list[Path] = []
-    root = Path(directory)
-    for p in (_walk_own(root) if recursive else root.glob(".*")):
-        if not p.is_file():
-            continue
-        if p.name.endswith(_PARTIAL):
-            pid = p.name[: -len(_PARTIAL)].rsplit(".", 2)
-            if not include_live and len(pid) == 3 and pid[1].isdigit() and _pid_alive(int(pid[1])):
-                continue
-        elif p.name.endswith(_STAGING) or p.name.endswith(_STAGING + ".aux.xml"):
-            if keep_run_id is not None and f".{keep_run_id}{_STAGING}" in p.name:
-                continue
-        else:
-            continue
-        p.unlink(missing_ok=True)
-        removed.append(p)
-    return removed
-
-
-def _walk_own(root: Path) -> Iterator[Path]:
-    """Hidden files under ``root``, not descending into another run's output folder (one with
-    its own lock file), whose live staging files are that run's business.
-    """
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if not (here / d / RUN_LOCK_NAME).exists()
-                       and not (here / d).is_symlink()]
-        for name in filenames:
-            if name.startswith("."):
-                yield here / name
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0 only checks existence; PermissionError means it exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_partial(tmp: Path) -> None:
-    for p in (tmp, Path(f"{tmp}.aux.xml")):
-        p.unlink(missing_ok=True)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; some filesystems refuse fsync on directories.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _rio_crs(crs: Any) -> CRS:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rasterio.errors import NotGeoreferencedWarning
 
 from .._version import __version__
 from ..errors import EXIT_CODES, AgromapError, ConfigError, RunInterrupted, RunTerminated, output_error
@@ -145,20 +144,33 @@ def run_cmd(
     allow_outside_paths: Annotated[bool, typer.Option("--allow-outside-paths", help=_ALLOW_OUTSIDE_HELP)] = False,
 ) -> None:
     """Run a pipeline: ingest, compute every stale layer once, publish COGs, STAC items and a manifest."""
-    from .runner import new_run_id
+    from .run_id import new_run_id
 
     if log_format not in ("text", "json"):
         _fail(ConfigError(f"--log-format must be text or json, not {log_format!r}."))
     run_id = new_run_id()
     _setup_logging(verbose, log_format, run_id)
     from .config import load_config
-    from .runner import run
+    from .noop import unchanged_run
 
     # A progress bar only for a person watching a terminal; cron and CI get plain log lines.
     progress = sys.stderr.isatty() and log_format == "text"
     try:
         cfg = _with_access(load_config(config), allow_remote, allow_outside_paths)
         out_dir = out or Path("runs") / cfg.name
+        # Decided from file stamps before the array stack is even imported (a nightly re-run).
+        same = None if force else unchanged_run(cfg, out_dir, scheduler=scheduler, wait_lock=wait_lock)
+        if same is not None:
+            log.info("nothing changed since run %s: %d layer(s) up to date in %s; the output folder is left "
+                     "as it is", same.get("run_id"), len(same["outputs"]), out_dir)
+            for w in same.get("warnings") or []:
+                log.warning(w)
+            _log_key_figures(out_dir, same)
+            return
+        from rasterio.errors import NotGeoreferencedWarning
+
+        from .runner import run
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN reductions are expected over clouds
             warnings.simplefilter("ignore", NotGeoreferencedWarning)  # odc-geo warps bare numpy blocks
@@ -171,14 +183,22 @@ def run_cmd(
              n, result.out_dir, fresh, n - fresh)
     for w in result.warnings:
         log.warning(w)
-    _log_key_figures(result)
+    _log_key_figures(result.out_dir, result.manifest)
 
 
-def _log_key_figures(result: object) -> None:
-    """The decision figures of the run (hectares flooded, burned, rice) on the console."""
-    from ..mapsheet import key_figures
+def _log_key_figures(out_dir: Path, manifest: dict) -> None:
+    """The decision figures of the run (hectares flooded, burned, rice) on the console; an unchanged
+    re-run repeats the ones kept from the run that published the manifest.
+    """
+    from .noop import remember_lines, remembered_lines
 
-    for line in key_figures(result.out_dir, result.manifest):  # type: ignore[attr-defined]
+    lines = remembered_lines(out_dir, manifest.get("run_id"))
+    if lines is None:
+        from ..mapsheet import key_figures
+
+        lines = key_figures(out_dir, manifest)
+        remember_lines(out_dir, manifest.get("run_id"), lines)
+    for line in lines:
         log.info("%s", line)
 
 

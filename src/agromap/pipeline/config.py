@@ -13,9 +13,11 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
-from ..io.grid import GridSpec
 from .products.registry import config_models, product_names
 from .schema import IsoDateTime, Nodata, Strict
+
+if TYPE_CHECKING:  # the grid module loads the array stack; a configuration check does not need it
+    from ..io.grid import GridSpec
 
 __all__ = [
     "RunConfig",
@@ -59,6 +61,8 @@ class GridConfig(Strict):
         """The declared grid as a :class:`GridSpec`, or ``None`` when CRS or resolution are left to the input."""
         if self.crs is None or self.resolution is None:
             return None
+        from ..io.grid import GridSpec
+
         return GridSpec(self.crs, self.resolution, self.bounds, chunk)
 
 
@@ -135,8 +139,10 @@ class Sentinel1Input(Strict):
     """Acquisition date or time (ISO 8601)."""
     units: Literal["db", "linear"]
     """Units of the files; agromap works in linear power and writes dB at export."""
-    bands: dict[Literal["vv", "vh", "hh", "hv"], BandFile]
-    """Polarisation -> ``file.tif``, ``[file.tif, band]`` or ``{path:, band:}``."""
+    bands: dict[Literal["vv", "vh", "hh", "hv", "angle"], BandFile]
+    """Polarisation -> ``file.tif``, ``[file.tif, band]`` or ``{path:, band:}``; optionally ``angle``:
+    the incidence angle in degrees (15-50 for IW/EW, never converted from dB), with which the flood
+    product brings backscatter to a reference angle."""
     id: str | None = None
     """Scene id in the manifest; default: the first file's name and the date."""
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ConfigError, OutputLockedError, output_error
-from ..io.write import RUN_LOCK_NAME
+from ..io.files import RUN_LOCK_NAME
 
 __all__ = ["output_lock"]
 

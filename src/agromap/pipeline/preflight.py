@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, InputError, NoOverlapError, OutputError, output_error
+from ..io.files import RUN_LOCK_NAME
 from ..io.trust import check_regular_file
-from ..io.write import RUN_LOCK_NAME
 
 __all__ = ["check_output_folder", "check_output_names", "check_free_space", "check_inputs_outside",
            "check_districts", "check_wait"]

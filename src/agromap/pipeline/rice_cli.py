@@ -72,7 +72,7 @@ def points_cmd(
     method: Annotated[str, typer.Option(help="optical or sar.")] = "optical",
 ) -> None:
     """Classify field points with the same rice rules as the maps (rice class, seasons, dates)."""
-    from ..rice.seasons import classify_points
+    from ..rice.tuning import classify_points
 
     if method not in ("optical", "sar"):
         _fail(ConfigError(f"--method must be optical or sar, not {method!r}."))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,15 @@ from ..io.write import (
 )
 from ..quicklook import write_quicklook
 from ..report import write_report
-from . import preflight
+from . import noop, preflight
 from .config import AreaConfig, RunConfig
+from .fusion import fuse_tiles
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
+from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
+from .run_id import new_run_id
 from .scheduler import check_scheduler, open_execution, probe_scheduler
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
@@ -66,6 +70,8 @@ class AreaPlan:
     dataset: xr.Dataset
     valid_fraction: xr.DataArray | None
     layers: list[PlannedLayer]
+    districts: Any = None
+    """The area's district polygons prepared on its grid (:class:`agromap.zonal.Districts`), if any."""
 
     @property
     def input_files(self) -> list[str]:
@@ -88,11 +94,6 @@ class RunResult:
     def computed(self) -> list[dict[str, Any]]:
         """The outputs written by this run (not reused from an earlier one)."""
         return [o for o in self.outputs if not o["reused"]]
-
-
-def new_run_id() -> str:
-    """A new run identifier: UTC time stamp and eight random hex digits."""
-    return f"{pd.Timestamp.now(tz='UTC'):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
 def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
@@ -147,24 +148,37 @@ def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
                       group_by=area.dates.group_by, mosaic=area.dates.mosaic)
     masked, valid_fraction = mask_dataset(ds, area)
     layers = plan_layers(AreaContext(area, masked, cfg.resolve))
+    districts = None
     if area.districts is not None:  # found now, not after the compute with layers published
         d = area.districts
         preflight.check_districts(cfg.resolve(d.path), d.id_field, d.name_field, gbox, area.name)
-    return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers)
+        districts, layers = _with_district_areas(cfg.resolve(d.path), d, gbox, layers)
+    return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers, districts)
+
+
+def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
+                         layers: list[PlannedLayer]) -> tuple[Any, list[PlannedLayer]]:
+    """Every class layer also yields its class areas per district, computed with it (no read-back)."""
+    import dataclasses
+    import functools
+
+    from ..zonal import class_area_sums, prepare_districts
+
+    districts = prepare_districts(path, gbox, d.id_field, name_field=d.name_field, outside="keep")
+    out = []
+    for layer in layers:
+        if layer.spec.kind == "class":
+            classes = sorted(v for v, _n, _c in layer.spec.classes)
+            areas = functools.partial(class_area_sums, districts=districts, classes=classes, nodata=layer.spec.nodata)
+            layer = dataclasses.replace(layer, derived={**layer.derived, "district_areas": areas})
+        out.append(layer)
+    return districts, out
 
 
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
     """Plan every area; this is what ``agromap validate`` runs (with the scheduler name checked)."""
     check_scheduler(cfg.scheduler)
     return [plan_area(cfg, area) for area in cfg.areas]
-
-
-def config_hash(cfg: RunConfig) -> str:
-    """A short hash of the validated configuration, recorded in the manifest."""
-    import hashlib
-
-    canonical = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass
@@ -179,6 +193,8 @@ class _Job:
     staging: Path | None = None
     side: dict[str, Any] = field(default_factory=dict)
     """Computed values of the layer's lazy side results (thresholds, flags)."""
+    derived: dict[str, Any] | None = None
+    """Computed values of the layer's ``derived`` reductions (for its product's after-compute step)."""
     prepared: Path | None = None
     """The validated COG waiting beside ``final`` until every layer is ready."""
 
@@ -245,6 +261,11 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     with output_lock(out, wait=wait_lock):
         # Holding the lock: any staging or partial file here belongs to a run that died.
         clean_stale_partials(out, include_live=True)
+        if not force and (same := noop.unchanged_manifest(cfg, out, cfg_hash)) is not None:
+            log.info("run %s: nothing changed since run %s; the output folder is left as it is", run_id,
+                     same.get("run_id"))
+            return RunResult(run_id, out, same, same["outputs"], list(same.get("warnings") or []))
+        noop.forget(out)  # this run may change the folder: the kept stamps no longer hold
         hashes = FileHashes(out)
         plans = plan_run(cfg)
         jobs = _jobs(plans, cfg, out, hashes, force)
@@ -274,7 +295,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                     job.staging.unlink(missing_ok=True)
                 if job.prepared is not None:
                     job.prepared.unlink(missing_ok=True)
-        products = _tables(cfg, plans, outputs, out)
+        products = _tables(cfg, plans, jobs, outputs, out)
         catalog = write_catalog(out, cfg.name, outputs)
         empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
         manifest = build_manifest(
@@ -297,6 +318,8 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             from ..mapsheet import write_mapsheets
 
             write_mapsheets(out)
+        if not empty:
+            noop.record(cfg, out, cfg_hash, plans)
     if empty:
         raise NoValidDataError(
             f"every layer of the run is nodata (all cloud or fill); see {out / 'manifest.json'}. "
@@ -314,24 +337,44 @@ def _invalidate(out: Path) -> None:
         raise output_error(exc, out / "manifest.json") from None
 
 
-def _tables(cfg: RunConfig, plans: list[AreaPlan], outputs: list[dict[str, Any]], out: Path) -> dict[str, Any]:
-    """Accuracy reports of rice maps with a reference sample, then per-district tables."""
-    from .tables import district_tables, rice_accuracy
+def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: list[dict[str, Any]],
+            out: Path) -> dict[str, Any]:
+    """The products' after-compute reports (accuracy), then per-district tables of every layer."""
+    from .products.base import Computed
+    from .products.registry import get_product
+    from .tables import district_tables
 
     accuracy: list[dict[str, Any]] = []
     estimates: dict[str, Any] = {}
-    for plan in plans:
-        area = plan.config
-        for layer in area.layers:
-            if layer.product != "rice" or not layer.reference_sample:
-                continue
-            entry = next(o for o in outputs if o["area"] == area.name
-                         and Path(o["path"]).name.startswith(f"rice_class_{layer.method}_"))
-            report = rice_accuracy(area, layer, out / entry["path"], cfg.resolve, out / area.name)
-            estimates[entry["path"]] = report.pop("_estimate")
-            accuracy.append({"area": area.name, "layer": entry["path"], **report})
-    tables = [t for plan in plans for t in district_tables(plan.config, outputs, out, cfg.resolve, estimates)]
+    areas: dict[str, Any] = {}
+    for job, entry in zip(jobs, outputs):
+        if not job.layer.derived:
+            continue
+        values = job.derived if job.derived is not None else _derived_from_file(job)
+        if "district_areas" in values:
+            areas[entry["path"]] = values["district_areas"]
+        hook = get_product(job.layer.layer_config["product"]).after_compute
+        report = None if hook is None else hook(Computed(job.layer, values, entry["path"],
+                                                          out / job.plan.config.name, cfg.resolve))
+        if report is not None:
+            accuracy.append({"area": job.plan.config.name, "layer": entry["path"], **report.entry})
+            if report.estimate is not None:
+                estimates[entry["path"]] = report.estimate
+    tables = [t for plan in plans for t in district_tables(plan.config, plan.districts, outputs, out, cfg.resolve,
+                                                           estimates, areas)]
     return {"accuracy": accuracy, "tables": tables}
+
+
+def _derived_from_file(job: _Job) -> dict[str, Any]:
+    """The derived reductions of a reused layer, from its published COG (nothing else is read)."""
+    import dask
+
+    from ..io.read import open_band
+
+    stored = _on_run_grid(open_band(job.final, raw=True, name=job.layer.spec.name), job.plan.geobox)
+    keys = list(job.layer.derived)
+    values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler="threads")
+    return dict(zip(keys, values))
 
 
 def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: str,
@@ -341,21 +384,32 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
     frac_plans = [p for p in plans if p.valid_fraction is not None and p.config.name in stale_areas]
     with open_execution(scheduler, progress=progress) as execu:
         stores = []
+        derived: list[tuple[_Job, str, Any]] = []
         for job in stale:
             job.final.parent.mkdir(parents=True, exist_ok=True)
             job.staging = staging_path_for(job.final, run_id)
             lock = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: files write in parallel
-            data = _on_run_grid(job.layer.data, job.plan.geobox)
-            stores.append(store_gtiff(encode(data, job.layer.spec), job.staging, job.layer.spec, lock=lock))
+            encoded = encode(_on_run_grid(job.layer.data, job.plan.geobox), job.layer.spec)
+            stores.append(store_gtiff(encoded, job.staging, job.layer.spec, lock=lock))
+            # Reductions of the same encoded graph: dask computes its chunks once for both.
+            derived.extend((job, key, fn(encoded)) for key, fn in job.layer.derived.items())
         sides = [(job, key, arr) for job in stale for key, arr in job.layer.side.items()]
         t1 = time.perf_counter()
-        results = execu.compute(*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides])
+        todo = [*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides],
+                *[a for _, _, a in derived]]
+        if FUSE_TILES:
+            grids = [j.plan.config.name for j in stale] + [None] * (len(todo) - len(stores))
+            todo, fused = fuse_tiles(todo, grids)
+            log.debug("graph fused per output tile: %(tasks_before)d -> %(tasks_after)d tasks", fused)
+        results = execu.compute(*todo)
         elapsed = time.perf_counter() - t1
         shape = execu.shape
     n, m = len(stores), len(frac_plans)
     fractions = {p.config.name: [float(v) for v in np.atleast_1d(r)] for p, r in zip(frac_plans, results[n:n + m])}
-    for (job, key, _), value in zip(sides, results[n + m:]):
+    for (job, key, _), value in zip(sides, results[n + m:n + m + len(sides)]):
         job.side[key] = np.asarray(value).item()
+    for (job, key, _), value in zip(derived, results[n + m + len(sides):]):
+        job.derived = {**(job.derived or {}), key: value}
     return shape, fractions, elapsed
 
 
@@ -379,12 +433,9 @@ def _tags(job: _Job) -> dict[str, str]:
         else f"{layer.start.isoformat()}/{layer.end.isoformat()}",
         "SOURCE_PRODUCTS": str(layer.properties.get("scene_id", "")),
     }
-    if "note" in layer.properties:
-        tags["NOTE"] = str(layer.properties["note"])
+    tags.update(layer.tags)
     for key, value in job.side.items():
         tags[key.upper()] = json.dumps(value)
-    if "threshold" in layer.properties:
-        tags["THRESHOLDS"] = json.dumps({k: v for k, v in layer.properties.items() if k in ("method", "threshold")})
     return tags
 
 
@@ -393,13 +444,17 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
 
     Whatever can fail late (a GDAL or validation error, statistics, JSON encoding) fails while
     nothing is published; the renames and small JSON writes that follow are all that remains.
+    Layers are prepared, then committed, ``PUBLISH_THREADS`` at a time: GDAL encodes, validates
+    and draws quicklooks with the GIL released, and every file is made alone, so the bytes are
+    those of a serial publication.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
-    for i, job in enumerate(jobs):
-        if not (job.stale and job.staging is not None):
-            continue
+
+    def prepare(i: int) -> None:
+        job = jobs[i]
         layer, final = job.layer, job.final
+        assert job.staging is not None  # every stale job got its staging path in _compute
         job.prepared, info = prepare_cog(job.staging, final, layer.spec, tags=_tags(job),
                                          band_description=layer.spec.name)
         item = item_for_layer(
@@ -408,9 +463,7 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
             properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
                         "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
                         "agromap:run_id": run_id, **{f"agromap:{k}": v for k, v in job.side.items()},
-                        # No-flood dates say so in STAC, never look empty (docs/science/disaster.md#flood-classes).
-                        **({"flood_detected": job.side["flood_detected"]} if "flood_detected" in job.side
-                           else {})},
+                        **{k: job.side[k] for k in layer.stac_side if k in job.side}},
             info=info,
         )
         item.add_asset("thumbnail", pystac.Asset(
@@ -419,17 +472,23 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
         data = item.to_dict(include_self_link=False, transform_hrefs=False)
         items[i] = json.dumps(data, indent=2, allow_nan=False) + "\n"
         infos[i] = info
+
+    def commit(i: int) -> None:
+        job, final = jobs[i], jobs[i].final
+        assert job.prepared is not None  # prepare() ran first for every job
+        commit_cog(job.prepared, final)
+        job.prepared = None
+        write_quicklook(final, final.with_suffix(".png"), annotate=True)
+        atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
+
+    _in_parallel(prepare, [i for i, job in enumerate(jobs) if job.stale and job.staging is not None])
+    _in_parallel(commit, sorted(items))
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
     for i, job in enumerate(jobs):
         layer, final = job.layer, job.final
         if i in items:
             info = infos[i]
-            assert job.prepared is not None  # prepared above with its item
-            commit_cog(job.prepared, final)
-            job.prepared = None
-            write_quicklook(final, final.with_suffix(".png"), annotate=True)
-            atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
                      "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
@@ -448,6 +507,33 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
                         "quicklook": str(final.with_suffix(".png").relative_to(out)), "recipe": job.recipe,
                         **entry})
     return outputs, warn
+
+
+FUSE_TILES = True
+"""Run each output tile's exclusive part of the graph as one task (:mod:`agromap.pipeline.fusion`)."""
+
+PUBLISH_THREADS: int | None = None
+"""Layers published at once; ``None``: one per core. 1 is the serial publication."""
+
+
+def _in_parallel(work: Any, indices: list[int]) -> None:
+    """``work(i)`` for every index on a thread pool; the first failure (in index order) is raised
+    once every started call has finished, and calls not yet started are dropped.
+    """
+    threads = max(1, min(len(indices), PUBLISH_THREADS or os.cpu_count() or 1))
+    if threads == 1:
+        for i in indices:
+            work(i)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="agromap-publish") as pool:
+        futures = [pool.submit(work, i) for i in indices]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
 
 
 def _reused_entry(final: Path) -> dict[str, Any]:

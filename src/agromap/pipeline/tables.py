@@ -1,7 +1,9 @@
 """After the compute: accuracy and area estimates, and per-district tables of every layer.
 
-These read the published COGs (small reads: reference points, zonal windows), never the
-sources, so they add no pass over the input data.
+The accuracy report and the class areas per district work on values computed with each map in
+the run's one pass (the map at the reference points, its true class areas, its class areas per
+district); the statistics of continuous layers per district read the published COGs window by
+window, never the sources, so nothing adds a pass over the inputs.
 """
 
 from __future__ import annotations
@@ -17,35 +19,10 @@ import rasterio
 
 from ..io.write import atomic_write_text
 from .config import AreaConfig
-from .products.rice import RiceLayer
 
-__all__ = ["rice_accuracy", "read_reference_sample", "district_tables"]
+__all__ = ["rice_accuracy", "read_reference_sample", "reference_pixels", "district_tables"]
 
 log = logging.getLogger(__name__)
-
-
-def _sample_map(cog: Path, points: Any) -> np.ndarray:
-    """Class values of ``cog`` at the points (reprojected to the map CRS first)."""
-    with rasterio.open(cog) as src:
-        pts = points.to_crs(src.crs)
-        coords = [(g.x, g.y) for g in pts.geometry]
-        values = np.array([v[0] for v in src.sample(coords)], dtype=np.int64)
-        inside = np.array([src.bounds.left <= x <= src.bounds.right and src.bounds.bottom <= y <= src.bounds.top
-                           for x, y in coords])
-    return np.where(inside, values, 255)
-
-
-def mapped_area_ha(class_cog: Path) -> list[float]:
-    """True area (ha) of classes 0 and 1 in a published class map, also on geographic grids."""
-    from odc.geo.geobox import GeoBox
-
-    from ..area import pixel_area_ha
-
-    with rasterio.open(class_cog) as src:
-        values = src.read(1)
-        gbox = GeoBox((src.height, src.width), src.transform, src.crs.to_wkt())
-    area = pixel_area_ha(gbox).values
-    return [float(area[values == v].sum()) for v in (0, 1)]
 
 
 def read_reference_sample(path: Path, field: str) -> Any:
@@ -61,8 +38,9 @@ def read_reference_sample(path: Path, field: str) -> Any:
         Missing file or column (with a hint when the sample has ``reference_class``, the column
         name older samples used), points without a class, or classes other than 0 and 1.
     """
+    from ..errors import LabelError
     from ..io.trust import check_regular_file
-    from ..rice.labels import LabelError, read_labels
+    from ..rice.labels import read_labels
 
     path = check_regular_file(path, "reference sample")  # a named pipe would block the reader
     if not path.is_file():
@@ -86,6 +64,24 @@ def read_reference_sample(path: Path, field: str) -> Any:
     return points
 
 
+def reference_pixels(points: Any, gbox: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column of each reference point on ``gbox`` (reprojected to its CRS first).
+
+    Returns
+    -------
+    (inside, rows, cols)
+        Per point: whether it falls on the grid, and its row and column (0 for points off the grid).
+    """
+    pts = points.to_crs(gbox.crs.to_wkt())
+    xs = np.array([g.x for g in pts.geometry], dtype=np.float64)
+    ys = np.array([g.y for g in pts.geometry], dtype=np.float64)
+    col_f, row_f = ~gbox.affine * (xs, ys)
+    rows, cols = np.floor(np.asarray(row_f)).astype(np.int64), np.floor(np.asarray(col_f)).astype(np.int64)
+    ny, nx = (int(n) for n in gbox.shape)
+    inside = (rows >= 0) & (rows < ny) & (cols >= 0) & (cols < nx)
+    return inside, np.where(inside, rows, 0), np.where(inside, cols, 0)
+
+
 def _columns(path: Path) -> list[str]:
     import pandas as pd
 
@@ -96,40 +92,59 @@ def _columns(path: Path) -> list[str]:
     return [str(c) for c in pyogrio.read_info(path)["fields"]]
 
 
-def rice_accuracy(area: AreaConfig, layer: RiceLayer, class_cog: Path, resolve: Any, out_dir: Path) -> dict[str, Any]:
-    """Confusion matrix, accuracies and the Olofsson area estimate of a rice map.
+def rice_accuracy(area: str, method: str, points: Any, mapped: np.ndarray, mapped_area: np.ndarray,
+                  out_dir: Path, stem: str) -> tuple[dict[str, Any], Any]:
+    """Confusion matrix, accuracies and the Olofsson area estimate of a rice map; report files written.
 
-    The reference sample's points are reprojected to the map's CRS (a sample drawn by
-    ``agromap.rice.sampling`` carries lon/lat); points on map nodata are left out and counted.
+    Parameters
+    ----------
+    area, method : str
+        For the report's title.
+    points : GeoDataFrame
+        The reference sample (:func:`read_reference_sample`), ``label_class`` 0 or 1.
+    mapped : numpy.ndarray
+        The map's stored class at each point, in the sample's order (255 off the map or on nodata),
+        computed with the map in the run's one pass.
+    mapped_area : numpy.ndarray
+        True mapped area (ha) of classes 0 and 1 (:func:`agromap.area.mapped_area_ha`), same pass.
+    out_dir : Path
+        The area folder; ``accuracy_<...>.json`` and ``.md`` are written there, atomically.
+    stem : str
+        The class map's file stem (``rice_class_<method>_<dates>``).
+
+    Returns
+    -------
+    (dict, OlofssonResult)
+        The report (with ``files``, ``n_reference_points``, ``n_points_on_nodata``) and the estimate.
     """
     from ..rice.accuracy import accuracy_report, confusion_matrix, olofsson
 
-    if layer.reference_sample is None:
-        return {}
-    points = read_reference_sample(resolve(layer.reference_sample), layer.reference_field)
-    mapped = _sample_map(class_cog, points)
+    mapped = np.asarray(mapped, dtype=np.int64)
     reference = points["label_class"].to_numpy().astype(np.int64)
     keep = mapped != 255
     cm = confusion_matrix(mapped[keep], reference[keep], classes=[0, 1])
-    estimate = olofsson(cm, mapped_area_ha(class_cog), class_names=["non-rice", "rice"], class_values=[0, 1])
-    report, markdown = accuracy_report(estimate, title=f"Rice map accuracy and area, area '{area.name}' "
-                                                       f"({layer.method} rule)")
+    estimate = olofsson(cm, [float(v) for v in np.asarray(mapped_area)], class_names=["non-rice", "rice"],
+                        class_values=[0, 1])
+    report, markdown = accuracy_report(estimate, title=f"Rice map accuracy and area, area '{area}' ({method} rule)")
     report["n_reference_points"] = int(len(points))
     report["n_points_on_nodata"] = int((~keep).sum())
-    stem = class_cog.stem.replace("rice_class", "accuracy")
+    stem = stem.replace("rice_class", "accuracy")
     atomic_write_text(out_dir / f"{stem}.json", json.dumps(report, indent=2, default=float))
     atomic_write_text(out_dir / f"{stem}.md", markdown)
     report["files"] = [f"{stem}.json", f"{stem}.md"]
-    report["_estimate"] = estimate
-    return report
+    return report, estimate
 
 
-def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, resolve: Any,
-                    estimates: dict[str, Any]) -> list[dict[str, Any]]:
-    """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/max/count otherwise."""
-    from ..zonal import class_area_by_polygon, read_polygons, write_table, zonal_stats
+def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, Any]], out: Path, resolve: Any,
+                    estimates: dict[str, Any], areas: dict[str, Any]) -> list[dict[str, Any]]:
+    """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/max/count otherwise.
 
-    if area.districts is None:
+    Class areas come from ``areas`` (output path -> :func:`agromap.zonal.class_area_sums`,
+    computed with the layer); continuous layers are summarised from their COG window by window.
+    """
+    from ..zonal import class_area_table, read_polygons, write_table, zonal_stats
+
+    if area.districts is None or districts is None:
         return []
     polygons = read_polygons(resolve(area.districts.path))
     d = area.districts
@@ -140,19 +155,15 @@ def district_tables(area: AreaConfig, outputs: list[dict[str, Any]], out: Path, 
             continue
         cog = out / entry["path"]
         with rasterio.open(cog) as src:
-            classes = sorted(int(k.split("_", 1)[1]) for k in src.tags(1) if k.startswith("CLASS_"))
-            is_class = bool(classes)
+            names = {int(k.split("_", 1)[1]): v for k, v in src.tags(1).items() if k.startswith("CLASS_")}
             scaled = src.scales[0] != 1.0 or src.dtypes[0] not in ("float32", "float64")
-        if is_class:
-            import pandas as pd
-
-            with rasterio.open(cog) as src:
-                names = {int(k.split("_", 1)[1]): v for k, v in src.tags(1).items() if k.startswith("CLASS_")}
+        classes = sorted(names)
+        if classes:
+            sums = areas[entry["path"]]
             table = None
             for value in [c for c in classes if c != 0] or classes:
                 est = estimates.get(entry["path"]) if value == 1 else None
-                df = class_area_by_polygon(cog, polygons, value, d.id_field, name_field=d.name_field,
-                                           outside="keep", estimate=est, estimate_class=value if est else None)
+                df = class_area_table(sums, districts, classes, value, estimate=est)
                 slug = re.sub(r"[^a-z0-9]+", "_", names.get(value, str(value)).lower()).strip("_")
                 keep = ["id"] + (["name"] if "name" in df else []) + ["polygon_area_ha", "covered_fraction"]
                 wide = df[keep] if table is None else df[["id"]]

@@ -29,10 +29,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import AgromapError
+from ..errors import SampleDesignError
 
 __all__ = [
-    "SampleDesignError",
     "OlofssonResult",
     "confusion_matrix",
     "accuracy_metrics",
@@ -45,12 +44,6 @@ __all__ = [
 
 #: Two-sided 95 % normal quantile used for every "± CI" (the paper's 1.96).
 Z95: float = 1.96
-
-
-class SampleDesignError(AgromapError, ValueError):
-    """A confusion matrix, mapped areas or sampling plan cannot support the estimate."""
-
-    exit_code = 3
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 from odc.geo import CRS
 
-from ..errors import InputError, NoOverlapError
+from ..errors import InputError, LabelCRSError, LabelError, LabelOverlapError, SingleClassError
 from ..io.grid import crs_name, crs_of, geobox_of
 
 if TYPE_CHECKING:
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from odc.geo.geobox import GeoBox
 
 __all__ = [
-    "LabelError",
-    "LabelCRSError",
-    "LabelOverlapError",
-    "SingleClassError",
     "read_labels",
     "check_label_crs",
     "extract_samples",
@@ -43,22 +39,6 @@ __all__ = [
 _VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".parquet")
 _XY_PAIRS = (("x", "y"), ("lon", "lat"), ("longitude", "latitude"))
 _MAX_LISTED = 20
-
-
-class LabelError(InputError):
-    """A label file or its contents cannot be used (format, columns, classes, geometry)."""
-
-
-class LabelCRSError(LabelError):
-    """Labels have no CRS, or a CRS other than the raster's (and reprojection was not requested)."""
-
-
-class LabelOverlapError(LabelError, NoOverlapError):
-    """Some or all labels fall outside the raster."""
-
-
-class SingleClassError(LabelError, ValueError):
-    """Fewer than two classes among the labels: nothing to learn to separate."""
 
 
 def _listed(ids: Sequence[Any]) -> str:

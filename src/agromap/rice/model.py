@@ -32,14 +32,25 @@ import numpy as np
 import xarray as xr
 from dask.base import is_dask_collection
 
-from ..errors import AgromapError, AgromapWarning, ConfigError, InputError, NoValidDataError
+from ..errors import (
+    ConfigError,
+    FeatureMismatchError,
+    FoldError,
+    FoldReductionWarning,
+    InputError,
+    LazySamplesError,
+    ModelChecksumError,
+    ModelFileError,
+    ModelVersionError,
+    NoValidDataError,
+    UnknownModelFileError,
+    UntrustedModelError,
+)
 from ..io.layers import LayerSpec
 from ..io.write import atomic_write_bytes
 from .labels import _check_classes
 
 __all__ = [
-    "ModelFileError", "UnknownModelFileError", "UntrustedModelError", "ModelChecksumError",
-    "ModelVersionError", "FeatureMismatchError", "FoldError", "FoldReductionWarning", "LazySamplesError",
     "LAYER_SPECS", "ALLOWED_TYPES", "TrainSpec", "CVReport", "RiceModel",
     "cross_validate", "train", "save_model", "load_model", "sidecar_path", "predict",
 ]  # fmt: skip
@@ -65,49 +76,6 @@ LAYER_SPECS: dict[str, LayerSpec] = {
     "rice_prob": LayerSpec("rice_prob", "continuous", "uint8", 255, "1",
                            "Probability of rice from the classifier (stored as percent)", scale=0.01),
 }  # fmt: skip
-
-
-# ---- errors ------------------------------------------------------------------------------------
-
-
-class ModelFileError(InputError):
-    """A model file cannot be loaded safely."""
-
-
-class UnknownModelFileError(ModelFileError):
-    """Not a skops model file (pickle, joblib, text, empty, or a skops file agromap did not write)."""
-
-
-class UntrustedModelError(ModelFileError):
-    """The skops file contains a type outside :data:`ALLOWED_TYPES`."""
-
-
-class ModelChecksumError(ModelFileError):
-    """The file's SHA-256 differs from the expected one (or from its sidecar)."""
-
-
-class ModelVersionError(ModelFileError):
-    """The model was saved with another scikit-learn version (``InconsistentVersionWarning``)."""
-
-
-class FeatureMismatchError(AgromapError, ValueError):
-    """The features to predict differ from the model's, by name or order."""
-
-    exit_code = 3
-
-
-class FoldError(AgromapError, ValueError):
-    """Spatially blocked cross-validation is impossible with these labels and blocks."""
-
-    exit_code = 3
-
-
-class FoldReductionWarning(AgromapWarning):
-    """Cross-validation used fewer folds than requested (recorded in :class:`CVReport`)."""
-
-
-class LazySamplesError(ConfigError):
-    """Training got a dask-backed sample table; the library never computes on its own."""
 
 
 # ---- parameters, model, report -----------------------------------------------------------------

@@ -25,14 +25,14 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from ..errors import AgromapError
+from ..errors import SamplingError
 from ..io.grid import crs_name, crs_of, geobox_of
 from ..io.write import atomic_write_text
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["SamplingError", "REFERENCE_COLUMN", "stratified_sample", "write_geojson"]
+__all__ = [ "REFERENCE_COLUMN", "stratified_sample", "write_geojson"]
 
 #: The reference-class column of a sample: written empty by :func:`stratified_sample` (and
 #: ``agromap rice-sample``), filled by the interpreters, read by the pipeline's accuracy step
@@ -40,12 +40,6 @@ __all__ = ["SamplingError", "REFERENCE_COLUMN", "stratified_sample", "write_geoj
 REFERENCE_COLUMN = "reference"
 
 _U64 = np.uint64
-
-
-class SamplingError(AgromapError, ValueError):
-    """A requested sample cannot be drawn from this class map."""
-
-    exit_code = 3
 
 
 def _splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:

@@ -57,11 +57,11 @@ import numpy as np
 import xarray as xr
 from dask.base import is_dask_collection
 
-from ..errors import ConfigError, InputError, NoValidDataError
+from ..errors import ConfigError, InputError, TooFewConfidentPixelsError
 from .features import FeatureSpec, temporal_features
 from .model import NODATA_CLASS, RiceModel, TrainSpec, _make_estimator, _predict_block, _versions
 
-__all__ = ["SelfTrainSpec", "COUNT_NAMES", "self_trained_rice_map", "training_counts", "TooFewConfidentPixelsError"]
+__all__ = ["SelfTrainSpec", "COUNT_NAMES", "self_trained_rice_map", "training_counts"]
 
 RuleName = Literal["sar", "optical", "both"]
 
@@ -71,10 +71,6 @@ COUNT_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 _OPTICAL = ("blue", "green", "red", "nir", "swir16")
-
-
-class TooFewConfidentPixelsError(NoValidDataError):
-    """The rule is confident about too few pixels of a class to train on."""
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,15 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-__all__ = ["POLARISATIONS", "Units", "to_db", "to_linear", "check_units", "declared_units", "sar_census",
-           "judge_units", "as_linear_power"]
+__all__ = ["POLARISATIONS", "INCIDENCE_BAND", "INCIDENCE_RANGE_DEG", "Units", "to_db", "to_linear", "check_units",
+           "check_incidence", "declared_units", "sar_census", "judge_units", "as_linear_power"]
 
 POLARISATIONS = ("vv", "vh", "hh", "hv")
+#: Band name of the incidence angle (degrees from the ellipsoid normal) that may ride with a scene.
+INCIDENCE_BAND = "angle"
+#: Plausible incidence angles, deg: IW spans about 29-46 and EW 19-47 (ESA Sentinel-1 User Guide);
+#: values outside are radians, a local (terrain) angle or another quantity.
+INCIDENCE_RANGE_DEG = (15.0, 50.0)
 Units = Literal["db", "linear"]
 
 
@@ -68,6 +73,31 @@ def check_units(arr: xr.DataArray, units: Units) -> xr.DataArray:
     """Pass ``arr`` through unchanged, raising :class:`SarUnitsError` at compute on a dB/linear mix-up."""
     return xr.apply_ufunc(
         _units_kernel, arr, kwargs={"units": units, "name": str(arr.name), "source": str(arr.attrs.get("source"))},
+        dask="parallelized", output_dtypes=[arr.dtype], keep_attrs=True,
+    )
+
+
+def _incidence_kernel(x: np.ndarray, source: str) -> np.ndarray:
+    lo, hi = INCIDENCE_RANGE_DEG
+    finite = x[np.isfinite(x)]
+    bad = finite[(finite < lo) | (finite > hi)]
+    if bad.size:
+        from ..errors import InputError
+
+        raise InputError(
+            f"{source}: incidence angle band holds {float(finite.min()):.4g}..{float(finite.max()):.4g}, outside "
+            f"the {lo:g}-{hi:g} deg of Sentinel-1 IW/EW; give the ellipsoid incidence angle in degrees "
+            "(not radians, not a local or projected angle) or drop the angle band."
+        )
+    return x
+
+
+def check_incidence(arr: xr.DataArray) -> xr.DataArray:
+    """Pass an incidence-angle array (deg) through unchanged; :class:`InputError` at compute when a
+    finite value lies outside :data:`INCIDENCE_RANGE_DEG`. Lazy.
+    """
+    return xr.apply_ufunc(
+        _incidence_kernel, arr, kwargs={"source": str(arr.attrs.get("source", arr.name))},
         dask="parallelized", output_dtypes=[arr.dtype], keep_attrs=True,
     )
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
-import pandas as pd
-import xarray as xr
 from pydantic import Field, model_validator
 
 from ...errors import MissingBandError
 from ...io.layers import LayerSpec
-from ...quicklook import AQI, Style
+from ...styles import AQI, Style
 from ..schema import Strict
 from .base import AreaContext, PlannedLayer, Product, each_date, per_time
+
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import xarray as xr
 
 __all__ = ["GAS_PRODUCTS", "TraceGasLayer", "Pm25Layer", "AqiLayer", "trace_gas", "pm25", "aqi", "PRODUCTS"]
 
@@ -65,6 +65,9 @@ def _need(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
 
 def trace_gas(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the monthly-mean Sentinel-5P column layers of one trace gas."""
+    import pandas as pd
+    import xarray as xr
+
     from ...airquality.s5p import LAYER_SPECS, S5P_PRODUCTS, monthly_mean
 
     prod = S5P_PRODUCTS[GAS_PRODUCTS[layer.gas]]
@@ -107,6 +110,8 @@ def pm25(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 def aqi(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the PM2.5 sub-index layers of the chosen AQI standard."""
+    import numpy as np
+
     from ...airquality.aqi import LAYER_SPECS, aqi_from_concentrations
 
     short = layer.standard.split(":")[0]
@@ -120,7 +125,8 @@ def aqi(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
                                          require_min_pollutants=False)
         for name, var in ((f"aqi_pm25_subindex_{short}", "pm25_subindex"), (f"aqi_category_{short}", "category")):
             out.append(PlannedLayer(ctx.area.name, f"{name}_{t:%Y%m%d}", LAYER_SPECS[name], result[var], t, t,
-                                    "aqi-" + layer.standard, {**props, "scene_id": ctx.scene_id(i)}, config))
+                                    "aqi-" + layer.standard, {**props, "scene_id": ctx.scene_id(i)}, config,
+                                    tags={"NOTE": props["note"]}))
     return out
 
 

@@ -14,21 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import xarray as xr
-
-from ... import masks
 from ...io.layers import LayerSpec
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import pandas as pd
+    import xarray as xr
     from pydantic import BaseModel
 
-    from ...quicklook import Style
+    from ...styles import Style
     from ..config import AreaConfig
 
-__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "mask_dataset", "reduce_time", "per_time",
-           "each_date", "OPTICAL"]
+__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Computed", "Report", "AfterCompute",
+           "mask_dataset", "reduce_time", "per_time", "each_date", "OPTICAL"]
 
 OPTICAL = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09",
            "swir16", "swir22")
@@ -50,7 +47,16 @@ class PlannedLayer:
     layer_config: dict[str, Any]
     """The layer's configuration, part of the recipe that decides whether a re-run recomputes it."""
     side: dict[str, Any] = field(default_factory=dict)
-    """Lazy 0-d values computed in the same pass and written to tags and STAC (thresholds, flags)."""
+    """Lazy 0-d values computed in the same pass and written to tags, STAC and the manifest
+    (thresholds, flags); ``agromap:<name>`` in STAC and ``<NAME>`` in the tags."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Extra GeoTIFF dataset tags of this layer (``NOTE``, ``THRESHOLDS``...)."""
+    stac_side: tuple[str, ...] = ()
+    """Side values also published under their own name as STAC properties (``flood_detected``)."""
+    derived: dict[str, Callable[[xr.DataArray], Any]] = field(default_factory=dict)
+    """Lazy reductions of the layer's stored pixels (the encoded ``(y, x)`` array on the run grid)
+    for the product's ``after_compute`` step: computed in the run's one pass with the layer, or,
+    when the layer is reused from an earlier run, from its published file."""
 
 
 @dataclass
@@ -64,6 +70,8 @@ class AreaContext:
     @property
     def times(self) -> pd.DatetimeIndex:
         """The stack's dates, UTC."""
+        import pandas as pd
+
         return pd.to_datetime(self.ds["time"].values).tz_localize("UTC")
 
     def scene_id(self, i: int) -> str:
@@ -96,10 +104,40 @@ class Product:
     quicklook_style: Mapping[str, Style] = field(default_factory=dict)
     """Fixed stretch and palette of its continuous layers, by layer name or name prefix
     (``transplant_doy`` also styles ``transplant_doy_2``); class layers are drawn from their classes."""
-    after_compute: Callable[..., Any] | None = None
-    """Optional step run after the one compute (accuracy report, area estimate)."""
+    after_compute: AfterCompute | None = None
+    """Optional step run once per layer with ``derived`` values, after the compute (accuracy report)."""
     side_values: tuple[str, ...] = ()
-    """Names of the 0-d values (thresholds, flags) its layers report in tags, STAC and the manifest."""
+    """Names of the 0-d values (thresholds, flags) its layers may report in tags, STAC and the manifest."""
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A published layer as an ``after_compute`` step sees it."""
+
+    layer: PlannedLayer
+    values: Mapping[str, Any]
+    """The computed ``derived`` values of the layer, by name."""
+    path: str
+    """The COG's path relative to the output folder (``<area>/<stem>.tif``)."""
+    area_dir: Path
+    """The area's output folder, where reports are written (atomically)."""
+    resolve: Callable[[str], Path]
+    """Resolves paths of the configuration (relative to the YAML file)."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """What an ``after_compute`` step adds to the run."""
+
+    entry: dict[str, Any]
+    """The manifest's ``accuracy`` entry (the runner adds ``area`` and ``layer``); ``files`` lists
+    the files written in the area folder."""
+    estimate: Any = None
+    """An area estimate of the layer's classes that the per-district tables pro-rate, if any."""
+
+
+#: ``after_compute(Computed) -> Report | None``.
+AfterCompute = Callable[[Computed], "Report | None"]
 
 
 def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataArray | None]:
@@ -107,6 +145,8 @@ def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataA
 
     Returns the masked Dataset and the per-date valid fraction (``None`` without a QA band).
     """
+    from ... import masks
+
     valid = None
     if "scl" in ds:
         valid = masks.scl_valid(ds["scl"], invalid_classes=area.mask.scl_invalid)
@@ -122,6 +162,8 @@ def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataA
 
 def reduce_time(arr: xr.DataArray, how: str) -> xr.DataArray:
     """NaN-aware reduction over ``time`` (clouds never vote); float32 stays float32."""
+    import numpy as np
+
     if how == "first":
         return arr.isel(time=0)
     if how == "last":
@@ -131,7 +173,8 @@ def reduce_time(arr: xr.DataArray, how: str) -> xr.DataArray:
     return out.astype(np.float32) if np.issubdtype(arr.dtype, np.floating) else out
 
 
-Finish = Callable[[xr.DataArray], tuple[xr.DataArray, LayerSpec, dict[str, Any]]]
+#: ``finish(2-D evidence) -> (data, spec, properties)`` or ``(data, spec, properties, tags)``.
+Finish = Callable[["xr.DataArray"], tuple[Any, ...]]  # xarray is imported only for type checking here
 
 
 def per_time(ctx: AreaContext, layer: Any, evidence: xr.DataArray, finish: Finish,
@@ -147,7 +190,7 @@ def per_time(ctx: AreaContext, layer: Any, evidence: xr.DataArray, finish: Finis
     evidence : xarray.DataArray
         Lazy ``(time, y, x)`` values.
     finish : callable
-        ``finish(2-D array) -> (data, LayerSpec, properties)`` for each date or the reduction.
+        ``finish(2-D array) -> (data, LayerSpec, properties[, tags])`` for each date or the reduction.
     time : str, optional
         Overrides ``layer.time`` (products without a ``time`` field pass ``"each"``).
     """
@@ -157,13 +200,14 @@ def per_time(ctx: AreaContext, layer: Any, evidence: xr.DataArray, finish: Finis
     if how == "each":
         out = []
         for i, t in enumerate(times):
-            data, spec, props = finish(evidence.isel(time=i))
+            data, spec, props, *tags = finish(evidence.isel(time=i))
             out.append(PlannedLayer(ctx.area.name, f"{spec.name}_{t:%Y%m%d}", spec, data, t, t, "each",
-                                    {**props, "scene_id": ctx.scene_id(i)}, config))
+                                    {**props, "scene_id": ctx.scene_id(i)}, config, tags=dict(*tags)))
         return out
-    data, spec, props = finish(reduce_time(evidence, how))
+    data, spec, props, *tags = finish(reduce_time(evidence, how))
     stem = f"{spec.name}_{how}_{times[0]:%Y%m%d}_{times[-1]:%Y%m%d}"
-    return [PlannedLayer(ctx.area.name, stem, spec, data, times[0], times[-1], how, props, config)]
+    return [PlannedLayer(ctx.area.name, stem, spec, data, times[0], times[-1], how, props, config,
+                         tags=dict(*tags))]
 
 
 def each_date(ctx: AreaContext, layer: Any, evidence: xr.DataArray, finish: Finish) -> list[PlannedLayer]:

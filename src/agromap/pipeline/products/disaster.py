@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Literal
-
-import numpy as np
-import pandas as pd
-import xarray as xr
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...errors import ConfigError, MissingBandError, NoValidDataError
-from ...io.grid import geobox_of, to_grid
 from ...io.layers import LayerSpec
-from ...io.read import open_band
-from ...quicklook import Style
+from ...styles import Style
 from ..schema import LayerDate, Period, Strict
 from .base import AreaContext, PlannedLayer, Product, each_date
+
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import pandas as pd
+    import xarray as xr
 
 __all__ = ["FloodLayer", "BurnSeverityLayer", "BurnedPaddyLayer", "VciLayer", "flood", "burn_severity",
            "burned_paddy", "vci", "PRODUCTS"]
@@ -83,6 +81,8 @@ def _rice_masks(ctx: AreaContext, before: pd.Timestamp | None = None) -> tuple[x
     For a flood, the rice rule must not see the event: flood water over a growing crop looks
     like a new flooding-then-growth cycle, and would turn flooded rice into "managed paddy water".
     """
+    import numpy as np
+
     from .rice import rice_dataset
 
     layer = _rice_layer(ctx)
@@ -99,6 +99,8 @@ def _rice_masks(ctx: AreaContext, before: pd.Timestamp | None = None) -> tuple[x
 
 
 def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr.Dataset:
+    import pandas as pd
+
     sub = ds.sel(time=slice(pd.Timestamp(period[0]), pd.Timestamp(period[1])))
     if sub.sizes["time"] == 0:
         raise ConfigError(f"area {area}: {what} period {period[0]}..{period[1]} holds none of the area's dates "
@@ -108,6 +110,8 @@ def _period(ds: xr.Dataset, period: tuple[str, str], what: str, area: str) -> xr
 
 def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the flood class layers (and their evidence) from pre- and post-event SAR."""
+    import pandas as pd
+
     from ...disaster.flood import LAYER_SPECS, FloodParams, flood_map  # noqa: F401 (FloodParams: fields)
 
     ds, area = ctx.ds, ctx.area.name
@@ -130,9 +134,16 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
                                    f"SAR dates are {[f'{t:%Y-%m-%d}' for t in sar_times]}.")
         post = ds[sar].sel(time=after[0])
         start = end = after[0].tz_localize("UTC")
+        angle = _incidence_on(ctx, after[0], times)
+        if angle is not None:
+            post["angle"] = angle
         before = [t for t in sar_times if t < event]
         if layer.change_detection and before:
             pre = ds[sar].sel(time=before)
+            if angle is not None:
+                # Change detection needs the same orbit, hence the same incidence geometry: a
+                # pre-event date without its own angle band borrows the post-event one.
+                pre["angle"] = ds["angle"].sel(time=before).fillna(angle)
     if layer.use_optical and all(b in ds for b in ("green", "swir16")):
         has_opt = ctx.ds.attrs.get("present", {}).get("green", [True] * len(times))
         after_opt = [t for t, has in zip(times, has_opt) if has and t >= event]
@@ -142,6 +153,9 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     if post is None and optical is None:
         raise MissingBandError(f"area {area}: a flood layer needs vv/vh or green+swir16 bands on or after the event.")
     rice, tdoy = _rice_masks(ctx, before=event) if layer.use_rice else (None, None)
+    from ...io.grid import geobox_of, to_grid
+    from ...io.read import open_band
+
     reference = None
     if layer.reference_water:
         ref = open_band(ctx.resolve(layer.reference_water), raw=True, name="reference_water")
@@ -160,7 +174,11 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
              "optical_fused": optical is not None, "rice_used": rice is not None,
              "reference_water": ref_source, "threshold_split": params.vh.split,
              "evidence_weighting": "threshold reliability (fitted 0.5-1 with Ashman D, fallback "
-                                   f"{params.vh.fallback_weight})"}
+                                   f"{params.vh.fallback_weight})",
+             "angle_normalisation": params.angle_normalisation if post is not None and "angle" in post
+             else "none (no angle band)"}
+    if props["angle_normalisation"] in ("cos2", "linear"):
+        props["angle_ref_deg"] = params.angle_ref_deg
     if ref_source == "none":
         msg = (f"area {area}: no reference water (no reference_water layer and no SAR date before the event), "
                "so water is class 7 'water, flood status unknown' and flood_detected stays false; give "
@@ -169,12 +187,24 @@ def flood(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         props["note"] = "no reference water: water is class 7 (flood status unknown), not flood"  # NOTE tag
     side = {str(k): result[k] for k in result.data_vars if result[k].ndim == 0}
     stem = f"{event:%Y%m%d}"
+    tags = {"NOTE": props["note"]} if "note" in props else {}
     return [
+        # No-flood dates say so in STAC, never look empty (docs/science/disaster.md#flood-classes).
         PlannedLayer(area, f"flood_class_{stem}", LAYER_SPECS["flood_class"], result["flood_class"], start, end,
-                     "flood", props, config, side),
+                     "flood", props, config, side, tags=tags, stac_side=("flood_detected",)),
         PlannedLayer(area, f"flood_likelihood_{stem}", LAYER_SPECS["flood_likelihood"], result["flood_likelihood"],
-                     start, end, "flood", {k: v for k, v in props.items() if k != "warning"}, config),
+                     start, end, "flood", {k: v for k, v in props.items() if k != "warning"}, config, tags=tags),
     ]
+
+
+def _incidence_on(ctx: AreaContext, when: pd.Timestamp, times: pd.DatetimeIndex) -> xr.DataArray | None:
+    """The incidence angle (deg) of the date ``when`` if a Sentinel-1 input of that date gave one."""
+    if "angle" not in ctx.ds:
+        return None
+    present = ctx.ds.attrs.get("present", {}).get("angle", [True] * len(times))
+    if not any(has for t, has in zip(times, present) if t == when):
+        return None
+    return ctx.ds["angle"].sel(time=when)
 
 
 def _flood_params(raw: dict[str, Any]) -> Any:
@@ -192,6 +222,8 @@ def _flood_params(raw: dict[str, Any]) -> Any:
 
 def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the dNBR and burn severity class layers."""
+    import pandas as pd
+
     from ...disaster.burn import LAYER_SPECS, clear_composite, dnbr
     from ...disaster.burn import burn_severity as classes
     from ...indices import nbr
@@ -213,8 +245,12 @@ def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
 def burned_paddy(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Plan the burned-paddy layers (burned area within rice fields)."""
+    import pandas as pd
+
     from ...disaster.burn import LAYER_SPECS, clear_composite
     from ...disaster.burn import burned_paddy as classify
+    from ...io.grid import geobox_of, to_grid
+    from ...io.read import open_band
 
     area = ctx.area.name
     rice: xr.DataArray | None
@@ -273,9 +309,13 @@ def _vci_specs() -> Mapping[str, LayerSpec]:
 
 PRODUCTS: tuple[Product, ...] = (
     Product("flood", FloodLayer, flood, _flood_specs,
-            {"flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue")}),
+            {"flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue")},
+            side_values=("flood_detected", "valid_fraction", "region_growing",
+                         *(f"{k}_{s}" for s in ("vv", "vh", "optical") for k in ("threshold", "threshold_method",
+                                                                                  "weight")))),
     Product("burn_severity", BurnSeverityLayer, burn_severity, _burn_specs, {"dnbr": Style(-0.5, 1.3, "burn")}),
-    Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs),
+    Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs,
+            side_values=("bais2_threshold", "bais2_threshold_method")),
     # VCI 0 (worst) to 100 (best) per cent (Kogan 1995).
     Product("vci", VciLayer, vci, _vci_specs, {"vci": Style(0.0, 100.0, "rdylgn")}),
 )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
-
-import xarray as xr
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...errors import MissingBandError
 from ...io.layers import BASE_SPECS, LayerSpec
-from ...quicklook import DECIBEL, SIGNED, VEGETATION, WATER, Style
+from ...styles import DECIBEL, SIGNED, VEGETATION, WATER, Style
 from ..schema import Strict, TimeReduce
 from .base import AreaContext, PlannedLayer, Product, per_time
+
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import xarray as xr
 
 __all__ = ["INDEX_PRODUCTS", "IndexLayer", "WaterLayer", "BackscatterLayer", "index", "water", "backscatter",
            "PRODUCTS"]
@@ -86,11 +88,12 @@ def water(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     sar = method in ("vh", "vv")
     evidence = _band(ctx, method, f"water_mask method {method!r}") if sar else indices.compute_index(ctx.ds, method)
 
-    def finish(ev: xr.DataArray) -> tuple[xr.DataArray, LayerSpec, dict[str, Any]]:
+    def finish(ev: xr.DataArray) -> tuple[Any, ...]:
         mask = water_mask(to_db(ev) if sar else ev, method, layer.threshold)
         spec = dataclasses.replace(BASE_SPECS["water_mask"], name=f"water_mask_{method}", classes=WATER_CLASSES,
                                    description=mask.attrs["long_name"])
-        return mask, spec, {"method": method, "threshold": mask.attrs["threshold"]}
+        used = {"method": method, "threshold": mask.attrs["threshold"]}
+        return mask, spec, used, {"THRESHOLDS": json.dumps(used)}
 
     return per_time(ctx, layer, evidence, finish)
 

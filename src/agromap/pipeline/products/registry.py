@@ -27,6 +27,7 @@ MODULES: tuple[str, ...] = (
     "agromap.pipeline.products.rice",
     "agromap.pipeline.products.disaster",
     "agromap.pipeline.products.airquality",
+    "agromap.pipeline.products.vhi",
 )
 
 

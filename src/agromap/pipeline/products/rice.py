@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import xarray as xr
 from pydantic import Field, field_validator, model_validator
 
 from ...errors import ConfigError, MissingBandError
+from ...io.grid import geobox_of
 from ...io.layers import LayerSpec
-from ...quicklook import FRACTION, Style
+from ...styles import FRACTION, Style
 from ..schema import Strict
-from .base import AreaContext, PlannedLayer, Product
+from .base import AreaContext, Computed, PlannedLayer, Product, Report
+
+if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
+    import xarray as xr
 
 __all__ = ["RiceLayer", "build", "rice_dataset", "PRODUCTS"]
 
@@ -176,11 +179,13 @@ def _specs(method: str) -> dict[str, Any]:
 
 def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Planned rice layers of one area, named ``<layer>_<method>_<first date>_<last date>``."""
+    derived: dict[str, Any] = {}
     if layer.reference_sample:
-        # Checked first, so `agromap validate` and `run` refuse a sample the accuracy step cannot use.
+        # Read first, so `agromap validate` and `run` refuse a sample the accuracy step cannot use.
         from ..tables import read_reference_sample
 
-        read_reference_sample(ctx.resolve(layer.reference_sample), layer.reference_field)
+        points = read_reference_sample(ctx.resolve(layer.reference_sample), layer.reference_field)
+        derived = _accuracy_inputs(points, geobox_of(ctx.ds))
     from ...rice import seasons
 
     result = seasons.split_seasons(rice_dataset(ctx, layer))
@@ -205,8 +210,44 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         if spec is None:
             continue
         planned.append(PlannedLayer(ctx.area.name, f"{name}_{layer.method}_{period}", spec, result[name],
-                                    start, end, f"rice-{layer.method}", props, config, dict(side)))
+                                    start, end, f"rice-{layer.method}", props, config, dict(side),
+                                    derived=derived if name == "rice_class" else {}))
     return planned
+
+
+def _accuracy_inputs(points: Any, gbox: Any) -> dict[str, Any]:
+    """Lazy reductions of the stored class map for its accuracy report: the map at the reference
+    points (255 off the map) and its true area of classes 0 and 1, computed with the map.
+    """
+    import numpy as np
+
+    from ...area import mapped_area_ha
+    from ..tables import reference_pixels
+
+    inside, rows, cols = reference_pixels(points, gbox)
+
+    def at_points(stored: xr.DataArray) -> xr.DataArray:
+        picked = stored.isel(y=xr.DataArray(rows, dims="point"), x=xr.DataArray(cols, dims="point"), drop=True)
+        return xr.where(xr.DataArray(inside, dims="point"), picked, np.uint8(255)).astype(np.uint8)
+
+    return {"at_points": at_points, "mapped_area_ha": lambda stored: mapped_area_ha(stored, [0, 1])}
+
+
+def _accuracy(done: Computed) -> Report | None:
+    """The rice map's accuracy report and Olofsson area estimate (docs/science/rice.md)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..tables import read_reference_sample, rice_accuracy
+
+    cfg = done.layer.layer_config
+    if "at_points" not in done.values:  # a map without a reference sample
+        return None
+    points = read_reference_sample(done.resolve(cfg["reference_sample"]), cfg["reference_field"])
+    report, estimate = rice_accuracy(done.layer.area, cfg["method"], points, np.asarray(done.values["at_points"]),
+                                     np.asarray(done.values["mapped_area_ha"]), done.area_dir, Path(done.path).stem)
+    return Report(report, estimate)
 
 
 def _layer_specs() -> Mapping[str, LayerSpec]:
@@ -224,4 +265,14 @@ _STYLES: Mapping[str, Style] = {
     "qa_flags": Style(0.0, 127.0, "viridis"),
 }
 
-PRODUCTS: tuple[Product, ...] = (Product("rice", RiceLayer, build, _layer_specs, _STYLES),)
+def _count_names() -> tuple[str, ...]:
+    from ...rice.self_trained import COUNT_NAMES
+
+    return COUNT_NAMES
+
+
+PRODUCTS: tuple[Product, ...] = (
+    Product("rice", RiceLayer, build, _layer_specs, _STYLES, after_compute=_accuracy,
+            side_values=("n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice",
+                         "n_strata_other")),
+)

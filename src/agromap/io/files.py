@@ -1,0 +1,163 @@
+"""Files written safely: atomic replacement, checksums, and the clean-up of what a killed run left.
+
+Kept apart from the raster writers (:mod:`agromap.io.write`) and free of heavy imports, so the
+command line can read and write run metadata without loading the array stack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import output_error
+
+__all__ = ["RUN_LOCK_NAME", "atomic_write_bytes", "atomic_write_text", "clean_stale_partials", "sha256_file"]
+
+_PARTIAL = ".partial"
+RUN_LOCK_NAME = ".agromap.lock"
+"""The lock file that marks a folder as an agromap run's output folder."""
+_STAGING = ".staging.tif"
+
+
+def sha256_file(path: str | os.PathLike[str], *, bufsize: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB pieces."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(bufsize):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a ``.partial`` file in the same directory, fsync, ``os.replace``.
+
+    The temporary name carries the pid, so :func:`clean_stale_partials` removes what a killed
+    process left; a reader never sees a half-written file at ``path``. The temporary file is
+    created exclusively and never through a symbolic link, and the rename replaces a link at
+    ``path`` instead of writing where it points. OS failures (disk full, permission denied,
+    read-only, name too long) become :class:`~agromap.errors.OutputError` (exit code 7).
+    """
+    final = Path(path)
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{_PARTIAL}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise output_error(exc, final) from None
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    _fsync_dir(final.parent)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def clean_stale_partials(
+    directory: str | os.PathLike[str],
+    *,
+    keep_run_id: str | None = None,
+    include_live: bool = False,
+    recursive: bool = True,
+) -> list[Path]:
+    """Remove ``.partial`` and staging files left by crashed runs in ``directory``.
+
+    Call it while holding the output directory's lock, so no other run is writing there.
+
+    Parameters
+    ----------
+    directory : path
+        Output directory.
+    recursive : bool
+        Also clean sub-directories (per-area folders).
+    keep_run_id : str, optional
+        Staging files of this run (``staging_path_for(..., run_id)``) are kept.
+    include_live : bool
+        Also remove ``.partial`` files whose writing process still runs (default: keep them).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    removed: list[Path] = []
+    root = Path(directory)
+    for p in (_walk_own(root) if recursive else root.glob(".*")):
+        if not p.is_file():
+            continue
+        if p.name.endswith(_PARTIAL):
+            pid = p.name[: -len(_PARTIAL)].rsplit(".", 2)
+            if not include_live and len(pid) == 3 and pid[1].isdigit() and _pid_alive(int(pid[1])):
+                continue
+        elif p.name.endswith(_STAGING) or p.name.endswith(_STAGING + ".aux.xml"):
+            if keep_run_id is not None and f".{keep_run_id}{_STAGING}" in p.name:
+                continue
+        else:
+            continue
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def _walk_own(root: Path) -> Iterator[Path]:
+    """Hidden files under ``root``, not descending into another run's output folder (one with
+    its own lock file), whose live staging files are that run's business.
+    """
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if not (here / d / RUN_LOCK_NAME).exists()
+                       and not (here / d).is_symlink()]
+        for name in filenames:
+            if name.startswith("."):
+                yield here / name
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only checks existence; PermissionError means it exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_partial(tmp: Path) -> None:
+    for p in (tmp, Path(f"{tmp}.aux.xml")):
+        p.unlink(missing_ok=True)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; some filesystems refuse fsync on directories.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

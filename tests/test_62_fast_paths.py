@@ -1,0 +1,136 @@
+"""The compute and publish fast paths give the bytes of the plain ones: the graph fused into one
+task per output tile, and layers published on several threads at once."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+import yaml
+
+from agromap.io import write
+from agromap.pipeline import fusion, runner
+from agromap.pipeline.config import load_config
+from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
+
+BANDS = ["blue", "green", "red", "nir", "swir16", "scl"]
+
+
+def _digests(out: Path) -> dict[str, str]:
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*"))
+            if p.suffix in (".tif", ".png")}
+
+
+def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
+    """The rice rule from uint16 files on a 2 x 2 tile grid: plain graph and serial publication,
+    then one task per tile and parallel publication; every COG and quicklook byte is the same."""
+    dates = tuple(f"2023-{m:02d}-{d:02d}" for m in (6, 7, 8, 9, 10) for d in (1, 16))
+    spec = SceneSpec(shape=(300, 300), dates=dates, chunk=256, seed=5)
+    write_stack_geotiffs(make_s2_stack(spec)[BANDS], tmp_path / "tifs")
+    cfg_path = tmp_path / "run.yaml"
+    cfg_path.write_text(yaml.safe_dump({"name": "pub", "scheduler": "threads", "chunk": 256, "areas": [{
+        "name": "a",
+        "inputs": [{"kind": "folder", "path": "tifs", "bands": BANDS, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
+        "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
+    cfg = load_config(cfg_path)
+    monkeypatch.setattr(runner, "PUBLISH_THREADS", 1)
+    monkeypatch.setattr(runner, "FUSE_TILES", False)
+    plain = runner.run(cfg, tmp_path / "plain")
+
+    seen: set[str] = set()
+    stats: list[dict[str, int]] = []
+    real_prepare, real_fuse = write.prepare_cog, fusion.fuse_tiles
+
+    def prepare(*args, **kwargs):  # which threads prepared the layers
+        seen.add(threading.current_thread().name)
+        return real_prepare(*args, **kwargs)
+
+    def fuse(collections):
+        todo, st = real_fuse(collections)
+        stats.append(st)
+        return todo, st
+
+    monkeypatch.setattr(runner, "prepare_cog", prepare)
+    monkeypatch.setattr(runner, "fuse_tiles", fuse)
+    monkeypatch.setattr(runner, "PUBLISH_THREADS", 4)
+    monkeypatch.setattr(runner, "FUSE_TILES", True)
+    fast = runner.run(cfg, tmp_path / "fast")
+
+    assert len(plain.outputs) == len(fast.outputs) == 8
+    assert len(seen) > 1 and all(name.startswith("agromap-publish") for name in seen)
+    assert stats[0]["tiles"] == 4 and stats[0]["tasks_after"] < stats[0]["tasks_before"] / 4
+    a, b = _digests(tmp_path / "plain"), _digests(tmp_path / "fast")
+    assert len(a) == 16 and a == b
+    assert plain.manifest["valid_fraction_by_date"] == fast.manifest["valid_fraction_by_date"]
+
+
+def test_fusion_keeps_shared_steps_and_values():
+    """Per-tile work becomes one task per tile; a step every tile needs (the mean) stays shared."""
+    x = da.from_array(np.arange(64 * 64, dtype="f8").reshape(64, 64), chunks=16)
+    y = ((x + 1) * 2 - x.mean()) ** 2
+    z = np.sqrt(y) + 1
+    targets = [np.zeros((64, 64)), np.zeros((64, 64))]
+    stores = [da.store(a, t, lock=False, compute=False) for a, t in zip((y, z), targets)]
+    total = y.sum()
+    todo, stats = fusion.fuse_tiles([*stores, total, np.float32(3.5)])  # an in-memory value passes through
+    assert stats["tiles"] == 16
+    (_, _, fused_total, value) = dask.compute(*todo, scheduler="threads")
+    assert value == np.float32(3.5)
+    expect_y = ((np.arange(64 * 64).reshape(64, 64) + 1) * 2 - np.arange(64 * 64).mean()) ** 2
+    np.testing.assert_array_equal(targets[0], expect_y)
+    np.testing.assert_array_equal(targets[1], np.sqrt(expect_y) + 1)
+    assert fused_total == pytest.approx(float(expect_y.sum()))
+    graph = dict(todo[0].dask)  # type: ignore[union-attr]
+    assert sum(1 for k in graph if isinstance(k, tuple) and str(k[0]).startswith("agromap-tile-")) == 16
+    assert any("mean" in str(k) for k in graph)  # shared, not copied into every tile
+
+
+def test_gdal_warning_is_blamed_on_its_own_thread():
+    """A warning raised while one layer converts fails that layer, not its neighbour."""
+    logger = logging.getLogger("rasterio._env")
+    ready, done = threading.Barrier(2), threading.Event()
+    caught: dict[str, list[str]] = {}
+
+    def layer(name: str, warn: bool) -> None:
+        with write._capture_gdal_warnings() as handler:
+            ready.wait()
+            if warn:
+                logger.warning("TIFFWriteDirectory: something odd")
+                done.set()
+            else:
+                done.wait(5)
+            caught[name] = handler.messages
+
+    threads = [threading.Thread(target=layer, args=("a", True)), threading.Thread(target=layer, args=("b", False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert caught == {"a": ["TIFFWriteDirectory: something odd"], "b": []}
+    # A warning from a thread that captures nothing (GDAL's own workers) reaches every capture.
+    with write._capture_gdal_warnings() as handler:
+        t = threading.Thread(target=logger.warning, args=("from a GDAL worker",))
+        t.start()
+        t.join()
+    assert handler.messages == ["from a GDAL worker"]
+    assert not write._CAPTURING
+
+
+@pytest.mark.parametrize("level", [logging.ERROR, logging.NOTSET])
+def test_capture_restores_the_logger_level(level):
+    logger = logging.getLogger("rasterio._env")
+    old = logger.level
+    logger.setLevel(level)
+    try:
+        with write._capture_gdal_warnings():
+            with write._capture_gdal_warnings():
+                pass
+        assert logger.level == level
+    finally:
+        logger.setLevel(old)
