@@ -51,8 +51,8 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
         seen.add(threading.current_thread().name)
         return real_prepare(*args, **kwargs)
 
-    def fuse(collections):
-        todo, st = real_fuse(collections)
+    def fuse(collections, grids=None):
+        todo, st = real_fuse(collections, grids)
         stats.append(st)
         return todo, st
 

@@ -293,7 +293,7 @@ CASES = [
     (_case_no_overlap, 3, "does not overlap the run grid"),
     (_case_sar_band_for_optical_index, 3, "nir"),
     (_case_s2_without_baseline, 3, "cannot decide the Sentinel-2 L2A BOA offset"),
-    (_case_remote_href, 3, "set asset_root"),
+    (_case_remote_href, 3, "remote inputs are not enabled; set allow_remote: true"),
     (_case_all_cloud, 4, "every layer of the run is nodata"),
     (_case_unknown_key, 2, "areas.0.inputs.0.files.colour: unknown key"),
     (_case_unknown_top_key, 2, "schedular: unknown key"),

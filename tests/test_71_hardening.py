@@ -679,7 +679,7 @@ def test_a_run_stopped_at_any_metadata_write_leaves_a_consistent_folder(tmp_path
     """Stop a forced re-run at each of its file writes in turn (quicklooks, items, tables, catalog,
     collection, manifest, report): every JSON left parses, the manifest is absent
     or matches the COGs beside it, and the next plain run restores the folder with a manifest."""
-    from agromap.io import write
+    from agromap.io import files
     from agromap.pipeline import runner
     from agromap.pipeline.config import load_config
 
@@ -687,13 +687,13 @@ def test_a_run_stopped_at_any_metadata_write_leaves_a_consistent_folder(tmp_path
     cfg = load_config(_cfg(tmp_path, area={"districts": {"path": str(districts), "id_field": "code"}}))
     out = tmp_path / "out"
     runner.run(cfg, out)
-    real, writes = write.atomic_write_bytes, []
+    real, writes = files.atomic_write_bytes, []
 
     def counting(path, data):
         writes.append(Path(path).name)
         real(path, data)
 
-    monkeypatch.setattr(write, "atomic_write_bytes", counting)
+    monkeypatch.setattr(files, "atomic_write_bytes", counting)
     runner.run(cfg, out, force=True)
     names = list(writes)
     assert {"catalog.json", "manifest.json", "report.html"} <= set(names) and len(names) >= 8, names
@@ -705,11 +705,11 @@ def test_a_run_stopped_at_any_metadata_write_leaves_a_consistent_folder(tmp_path
             real(path, data)
 
         writes.clear()
-        monkeypatch.setattr(write, "atomic_write_bytes", stop_at_k)
+        monkeypatch.setattr(files, "atomic_write_bytes", stop_at_k)
         with pytest.raises(_Stopped):
             runner.run(cfg, out, force=True)
         assert _consistent(out) == [], f"stopped before writing {name}"
-        monkeypatch.setattr(write, "atomic_write_bytes", real)
+        monkeypatch.setattr(files, "atomic_write_bytes", real)
         runner.run(cfg, out)
         assert _consistent(out) == [] and (out / "manifest.json").is_file(), f"after stopping before {name}"
 

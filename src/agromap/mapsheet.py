@@ -586,7 +586,7 @@ def write_mapsheets(run_dir: str | os.PathLike[str], *, out_dir: str | os.PathLi
     list of pathlib.Path
         The files written. Layers without any valid pixel are skipped.
     """
-    from .io.write import atomic_write_bytes
+    from .io.files import atomic_write_bytes
 
     run = Path(run_dir)
     mpath = run / "manifest.json"

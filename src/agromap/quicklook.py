@@ -338,7 +338,7 @@ def legend_of(read: Mapping[str, Any], style: Style | None = None) -> dict[str, 
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
-    from .io.write import atomic_write_bytes
+    from .io.files import atomic_write_bytes
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)

@@ -259,7 +259,7 @@ def _cached_figure(out: Path, key: str, entry: Mapping[str, Any], width: int, dr
         except (ValueError, KeyError):  # a damaged cache entry is redrawn
             pass
     png, view = draw()
-    from .io.write import atomic_write_text
+    from .io.files import atomic_write_text
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps({"png": base64.b64encode(png).decode("ascii"), "kind": view.kind,
@@ -534,7 +534,7 @@ def write_report(out_dir: str | os.PathLike[str], manifest: Mapping[str, Any], *
     pathlib.Path
         The report path.
     """
-    from .io.write import atomic_write_text
+    from .io.files import atomic_write_text
 
     out = Path(out_dir)
     target = Path(path) if Path(path).is_absolute() else out / path
