@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ...errors import ConfigError, MissingBandError
-from ...io.grid import geobox_of
 from ...io.layers import LayerSpec
 from ...styles import FRACTION, Style
 from ..schema import Strict
@@ -199,6 +198,7 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     derived: dict[str, Any] = {}
     if layer.reference_sample:
         # Read first, so `agromap validate` and `run` refuse a sample the accuracy step cannot use.
+        from ...io.grid import geobox_of
         from ..tables import read_reference_sample
 
         points = read_reference_sample(ctx.resolve(layer.reference_sample), layer.reference_field)
@@ -240,6 +240,7 @@ def _accuracy_inputs(points: Any, gbox: Any) -> dict[str, Any]:
     points (255 off the map) and its true area of classes 0 and 1, computed with the map.
     """
     import numpy as np
+    import xarray as xr
 
     from ...area import mapped_area_ha
     from ..tables import reference_pixels
