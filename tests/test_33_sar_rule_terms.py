@@ -103,3 +103,13 @@ def test_sar_rule_beats_both_baselines_on_each_scene(name):
     base = max(_oa(sar_baseline(vh).compute(), ref), _oa(optical_baseline(sc.s2).compute(), ref))
     assert rule > base
     assert rule >= 0.9
+
+
+def test_track_offsets_apply_the_same_to_lazy_and_in_memory_input():
+    """``.chunk()`` turns the orbit coordinate into a dask array too; the rule must still read it."""
+    vh = make_scene("wetland_confusion", size=48, seed=1).s1["vh"].compute()
+    eager = sar_rice_rule(vh)["rice_score"].values
+    lazy = sar_rice_rule(vh.chunk({"time": -1, "y": 24, "x": 24}))["rice_score"].compute().values
+    untracked = sar_rice_rule(vh.drop_vars("orbit"))["rice_score"].values
+    np.testing.assert_array_equal(lazy, eager)
+    assert not np.array_equal(untracked, eager)  # the offsets do change the score on this scene

@@ -410,14 +410,17 @@ def _sar_kernel(
 
 
 def _track_names(src: xr.DataArray) -> list[Any] | None:
-    """The orbit track of each date, in time order, from a numpy-backed ``time`` coordinate of
-    :data:`TRACK_COORDS` (a dask-backed one would need a compute: it is not read).
+    """The orbit track of each date, in time order, from a ``time`` coordinate of :data:`TRACK_COORDS`.
+
+    ``DataArray.chunk`` turns such a coordinate into a dask array too; it is a label per date
+    (metadata, not pixels), so it is read here, so that the lazy and the in-memory rule agree.
     """
     name = next((c for c in TRACK_COORDS if c in src.coords and src[c].dims == ("time",)), None)
-    if name is None or src[name].chunks is not None or "time" not in src.coords:
+    if name is None or "time" not in src.coords:
         return None
+    labels = src[name].variable.compute() if src[name].chunks is not None else src[name].variable
     order = np.argsort(src["time"].values, kind="stable")
-    return np.asarray(src[name].values)[order].tolist()
+    return np.asarray(labels.values)[order].tolist()
 
 
 def _vh(obj: xr.Dataset | xr.DataArray, units: str) -> xr.DataArray:
