@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import xarray as xr
 from pydantic import Field
 
 from ...errors import MissingBandError
@@ -13,6 +12,9 @@ from ...io.layers import LayerSpec
 from ...styles import Style
 from ..schema import Strict
 from .base import AreaContext, PlannedLayer, Product, each_date
+
+if TYPE_CHECKING:  # loading a configuration must not import the array stack
+    import xarray as xr
 
 __all__ = ["VhiLayer", "build", "PRODUCTS"]
 
