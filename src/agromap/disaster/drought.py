@@ -22,7 +22,7 @@ import xarray as xr
 from ..errors import ConfigError
 from ..io.layers import LayerSpec
 
-__all__ = ["Period", "VCI_CLASSES", "LAYER_SPECS", "period_labels", "vci", "vci_class"]
+__all__ = ["Period", "VCI_CLASSES", "LAYER_SPECS", "period_labels", "period_extremes", "vci", "vci_class"]
 
 Period = Literal["month", "dekad", "16day", "dayofyear"]
 
@@ -103,15 +103,24 @@ def vci(ndvi: xr.DataArray, period: Period | xr.DataArray = "month") -> xr.DataA
     >>> vci(xr.DataArray([0.2, 0.6, 0.4], dims="time", coords={"time": t})).values
     array([  0, 100,  50], dtype=uint8)
     """
-    if "time" not in ndvi.dims:
-        raise ConfigError(f"vci needs a time dimension, got dims {ndvi.dims}.")
-    labels = period_labels(ndvi.time, period) if isinstance(period, str) else period.rename("period")
-    grouped = ndvi.astype(np.float32).groupby(labels)
-    lo = grouped.min("time", skipna=True).sel(period=labels)
-    hi = grouped.max("time", skipna=True).sel(period=labels)
-    lo, hi = lo.drop_vars("period"), hi.drop_vars("period")
+    lo, hi = period_extremes(ndvi, period, "vci")
     out: xr.DataArray = xr.apply_ufunc(_vci_kernel, ndvi, lo, hi, dask="parallelized", output_dtypes=[np.uint8])
     return out.transpose(*ndvi.dims).rename("vci").assign_attrs(units="%", nodata=255)
+
+
+def period_extremes(arr: xr.DataArray, period: Period | xr.DataArray,
+                    what: str) -> tuple[xr.DataArray, xr.DataArray]:
+    """Per pixel, the minimum and maximum over all years of each date's period, aligned on ``time``.
+
+    The record a condition index (VCI, TCI) scales each date against; NaN never votes. Lazy.
+    """
+    if "time" not in arr.dims:
+        raise ConfigError(f"{what} needs a time dimension, got dims {arr.dims}.")
+    labels = period_labels(arr.time, period) if isinstance(period, str) else period.rename("period")
+    grouped = arr.astype(np.float32).groupby(labels)
+    lo = grouped.min("time", skipna=True).sel(period=labels).drop_vars("period")
+    hi = grouped.max("time", skipna=True).sel(period=labels).drop_vars("period")
+    return lo, hi
 
 
 def _class_kernel(v: np.ndarray, bounds: tuple[int, ...]) -> np.ndarray:

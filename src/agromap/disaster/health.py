@@ -14,7 +14,7 @@ import xarray as xr
 
 from ..errors import ConfigError
 from ..io.layers import LayerSpec
-from .drought import Period, period_labels
+from .drought import Period, period_extremes
 
 __all__ = ["LAYER_SPECS", "tci", "vhi"]
 
@@ -62,12 +62,7 @@ def tci(temperature: xr.DataArray, period: Period | xr.DataArray = "month") -> x
     >>> tci(xr.DataArray([300.0, 310.0, 305.0], dims="time", coords={"time": t})).values
     array([100,   0,  50], dtype=uint8)
     """
-    if "time" not in temperature.dims:
-        raise ConfigError(f"tci needs a time dimension, got dims {temperature.dims}.")
-    labels = period_labels(temperature.time, period) if isinstance(period, str) else period.rename("period")
-    grouped = temperature.astype(np.float32).groupby(labels)
-    lo = grouped.min("time", skipna=True).sel(period=labels).drop_vars("period")
-    hi = grouped.max("time", skipna=True).sel(period=labels).drop_vars("period")
+    lo, hi = period_extremes(temperature, period, "tci")
     out: xr.DataArray = xr.apply_ufunc(_tci_kernel, temperature, lo, hi, dask="parallelized",
                                        output_dtypes=[np.uint8])
     return out.transpose(*temperature.dims).rename("tci").assign_attrs(units="%", nodata=255)
