@@ -223,4 +223,7 @@ def test_killed_worker_every_time_is_exit_6(tmp_path):
             execu = Execution("local", client, {})
             with pytest.raises(ComputeLostError) as info:
                 execu.compute(dask.delayed(suicide)(1))
+            # Let the nanny finish restarting the killed worker: closing the cluster in the middle
+            # of a restart trips distributed's own teardown ("can only join a started process").
+            client.wait_for_workers(1, timeout=60)
     assert info.value.exit_code == 6
