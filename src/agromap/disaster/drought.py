@@ -22,7 +22,7 @@ import xarray as xr
 from ..errors import ConfigError
 from ..io.layers import LayerSpec
 
-__all__ = ["Period", "VCI_CLASSES", "LAYER_SPECS", "period_labels", "period_extremes", "vci", "vci_class"]
+__all__ = ["Period", "VCI_CLASSES", "LAYER_SPECS", "period_labels", "period_extremes", "condition_percent", "vci", "vci_class"]
 
 Period = Literal["month", "dekad", "16day", "dayofyear"]
 
@@ -66,7 +66,11 @@ def period_labels(time: xr.DataArray, period: Period) -> xr.DataArray:
     return lab.rename("period")
 
 
-def _vci_kernel(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def condition_percent(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Where ``x`` sits between its record ``lo`` and ``hi``, as uint8 0-100 (255 = NaN or no range).
+
+    The numpy kernel of Kogan's condition indices; TCI passes negated values (cool = 100).
+    """
     x64, lo64, hi64 = (a.astype(np.float64) for a in (x, lo, hi))
     rng = hi64 - lo64
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -104,7 +108,7 @@ def vci(ndvi: xr.DataArray, period: Period | xr.DataArray = "month") -> xr.DataA
     array([  0, 100,  50], dtype=uint8)
     """
     lo, hi = period_extremes(ndvi, period, "vci")
-    out: xr.DataArray = xr.apply_ufunc(_vci_kernel, ndvi, lo, hi, dask="parallelized", output_dtypes=[np.uint8])
+    out: xr.DataArray = xr.apply_ufunc(condition_percent, ndvi, lo, hi, dask="parallelized", output_dtypes=[np.uint8])
     return out.transpose(*ndvi.dims).rename("vci").assign_attrs(units="%", nodata=255)
 
 

@@ -14,7 +14,7 @@ import xarray as xr
 
 from ..errors import ConfigError
 from ..io.layers import LayerSpec
-from .drought import Period, period_extremes
+from .drought import Period, condition_percent, period_extremes
 
 __all__ = ["LAYER_SPECS", "tci", "vhi"]
 
@@ -23,14 +23,6 @@ LAYER_SPECS: dict[str, LayerSpec] = {
     "vhi": LayerSpec("vhi", "continuous", "uint8", 255, "%",
                      "Vegetation Health Index, 0.5 VCI + 0.5 TCI (Kogan 1995)"),
 }
-
-
-def _tci_kernel(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    t64, lo64, hi64 = (a.astype(np.float64) for a in (t, lo, hi))
-    rng = hi64 - lo64
-    with np.errstate(invalid="ignore", divide="ignore"):
-        v = np.where(rng > 0, 100.0 * (hi64 - t64) / rng, np.nan)
-    return np.where(np.isfinite(v), np.clip(np.rint(v), 0, 100), 255).astype(np.uint8)
 
 
 def tci(temperature: xr.DataArray, period: Period | xr.DataArray = "month") -> xr.DataArray:
@@ -63,7 +55,9 @@ def tci(temperature: xr.DataArray, period: Period | xr.DataArray = "month") -> x
     array([100,   0,  50], dtype=uint8)
     """
     lo, hi = period_extremes(temperature, period, "tci")
-    out: xr.DataArray = xr.apply_ufunc(_tci_kernel, temperature, lo, hi, dask="parallelized",
+    # Hot is stress: negating every value turns "coolest of the record" into the top of the range
+    # (exact in floating point, so the result equals 100 (hi - t) / (hi - lo)).
+    out: xr.DataArray = xr.apply_ufunc(condition_percent, -temperature, -hi, -lo, dask="parallelized",
                                        output_dtypes=[np.uint8])
     return out.transpose(*temperature.dims).rename("tci").assign_attrs(units="%", nodata=255)
 
