@@ -26,7 +26,6 @@ from odc.geo.geobox import GeoBox
 
 from .._version import __version__
 from ..errors import GridMismatchError, NoValidDataError
-from ..io import loaders
 from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
@@ -47,6 +46,7 @@ from ..report import write_report
 from . import noop, preflight
 from .config import AreaConfig, RunConfig
 from .fusion import fuse_tiles
+from .input_registry import check_input_kinds, load_input
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
 from .noop import config_hash
@@ -96,41 +96,6 @@ class RunResult:
         return [o for o in self.outputs if not o["reused"]]
 
 
-def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
-    if inp.kind in ("s5p_l2", "s5p_l3", "aod"):
-        from .aq_inputs import load_aq_input
-
-        return load_aq_input(cfg, inp, area)
-    if inp.kind in ("stac_items", "stac_search"):
-        from .stac_inputs import load_stac_input
-
-        return load_stac_input(cfg, inp, area)
-    if inp.kind == "folder":
-        return loaders.load_folder(cfg.resolve(inp.path), pattern=inp.pattern, bands=inp.bands, scale=inp.scale,
-                                   offset=inp.offset, nodata=inp.nodata, raw=inp.raw, sar_units=inp.sar_units,
-                                   chunk=cfg.chunk, max_pixels=cfg.max_pixels)
-    return [_load_scene(cfg, inp)]
-
-
-def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
-    common = {"chunk": cfg.chunk, "max_pixels": cfg.max_pixels}
-    if inp.kind == "files":
-        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
-        return loaders.load_files(bands, datetime=inp.datetime, scene_id=inp.id, scale=inp.scale,
-                                  offset=inp.offset, nodata=inp.nodata, raw=inp.raw, **common)
-    if inp.kind == "sentinel2_l2a":
-        return loaders.load_sentinel2_l2a(cfg.resolve(inp.path), bands=inp.bands,
-                                          processing_baseline=inp.processing_baseline, **common)
-    if inp.kind == "landsat_c2":
-        return loaders.load_landsat_c2(cfg.resolve(inp.path), bands=inp.bands, **common)
-    if inp.kind == "sentinel1":
-        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
-        return loaders.load_sentinel1(bands, datetime=inp.datetime, units=inp.units, scene_id=inp.id, **common)
-    asset_root = cfg.resolve(inp.asset_root) if inp.asset_root else None
-    return loaders.load_stac_item(cfg.href(inp.path), bands=inp.bands, asset_root=asset_root, sign=inp.sign,
-                                  **common)
-
-
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     """Open headers, build the area's lazy stack and layers; reads no pixel.
 
@@ -142,7 +107,7 @@ def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
 
 
 def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
-    scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp, area)]
+    scenes = [scene for inp in area.inputs for scene in load_input(cfg, inp, area)]
     gbox = run_geobox(scenes, area.grid.spec(cfg.chunk), group_by=area.dates.group_by)
     ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk,
                       group_by=area.dates.group_by, mosaic=area.dates.mosaic)
@@ -178,6 +143,7 @@ def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
     """Plan every area; this is what ``agromap validate`` runs (with the scheduler name checked)."""
     check_scheduler(cfg.scheduler)
+    check_input_kinds(cfg)
     return [plan_area(cfg, area) for area in cfg.areas]
 
 

@@ -15,8 +15,9 @@ from ..io.scene import Scene
 from ..io.stac_read import items_to_scenes, read_items
 from ..io.stac_search import area_geometry, search_items
 from .config import AreaConfig, RunConfig
+from .input_registry import InputLoader
 
-__all__ = ["load_stac_input", "search_area"]
+__all__ = ["load_stac_input", "search_area", "LOADERS"]
 
 
 def search_area(cfg: RunConfig, inp: Any, area: AreaConfig) -> tuple[tuple[float, float, float, float] | None,
@@ -66,3 +67,9 @@ def load_stac_input(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
                            resolution=None if geobox else area.grid.resolution,
                            bbox=None if geobox else bbox, resampling=area.grid.resampling, chunk=cfg.chunk,
                            sign=inp.sign, asset_root=asset_root, loader=inp.kind)
+
+
+LOADERS = (
+    InputLoader("stac_items", load_stac_input),
+    InputLoader("stac_search", load_stac_input),
+)
