@@ -89,3 +89,30 @@ def test_a_kind_registered_twice_is_refused(monkeypatch):
         monkeypatch.undo()
         loaders.cache_clear()
     assert "s5p_l2" in input_kinds()
+
+
+def _agromap_imports(path: Path) -> set[str]:
+    """``agromap`` modules and outside packages imported by a module (function-level imports too)."""
+    import ast
+
+    pkg = ["agromap", *path.relative_to(ROOT / "src" / "agromap").parent.parts]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = pkg[: len(pkg) - node.level + 1] if node.level else []
+            out.add(".".join([*base, *([node.module] if node.module else [])]))
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return out
+
+
+def test_readers_import_no_science_and_air_quality_opens_no_file():
+    """io/ and sensors/ sit below the science; air quality reads files only through io/."""
+    below = ("agromap.io", "agromap.sensors", "agromap.errors", "agromap.units", "agromap._lazy", "agromap._version")
+    for layer in ("io", "sensors"):
+        for path in (ROOT / "src" / "agromap" / layer).glob("*.py"):
+            own = {m for m in _agromap_imports(path) if m.startswith("agromap")}
+            assert all(m.startswith(below) for m in own), (path.name, sorted(own))
+    openers = ("netCDF4", "h5py", "rasterio", "agromap.io.read")
+    for path in (ROOT / "src" / "agromap" / "airquality").glob("*.py"):
+        assert not [m for m in _agromap_imports(path) if m.startswith(openers)], path.name
