@@ -73,7 +73,7 @@ def qa_filter(swath: xr.Dataset, qa_threshold: float | None = None, min_value: f
     swath : xarray.Dataset
         From :func:`agromap.io.s5p_read.read_s5p_l2`.
     qa_threshold : float, optional
-        Default: the product's (:data:`QA_THRESHOLDS`). Compared as ``qa_percent > round(100 * t)``.
+        Default: the product's (:data:`agromap.sensors.s5p.QA_THRESHOLDS`). Compared as ``qa_percent > round(100 * t)``.
     min_value : float, None or "product"
         Drop values below it (mol m-2); default -0.001 for columns, none for the aerosol index.
         Negative columns above it are noise and are **kept**.

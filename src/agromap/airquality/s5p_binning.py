@@ -199,7 +199,7 @@ def bin_swath(swath: xr.Dataset, geobox: GeoBox, method: BinMethod = "auto") -> 
     Parameters
     ----------
     swath : xarray.Dataset
-        From :func:`qa_filter` (NaN ``value`` = rejected).
+        From :func:`agromap.airquality.s5p.qa_filter` (NaN ``value`` = rejected).
     geobox : GeoBox
         EPSG:4326, axis-aligned.
     method : {"auto", "area", "point"}
