@@ -157,15 +157,16 @@ def _cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, spec: Trai
                     reason)
 
 
-def cross_validate(samples: xr.Dataset, spec: TrainSpec = TrainSpec()) -> CVReport:
-    """Spatially blocked cross-validation of the classifier ``spec`` describes.
+def cross_validate(samples: xr.Dataset, params: TrainSpec | None = None) -> CVReport:
+    """Spatially blocked cross-validation of the classifier ``params`` describes.
 
     Parameters
     ----------
     samples : xarray.Dataset
         In-memory table from :func:`~agromap.rice.labels.extract_samples` (``.compute()`` it first).
         Rows with a NaN feature are left out, as :func:`predict` leaves such pixels unclassified.
-    spec : TrainSpec
+    params : TrainSpec, optional
+        How to train and cross-validate; ``None`` uses the defaults (``TrainSpec()``).
 
     Returns
     -------
@@ -183,9 +184,10 @@ def cross_validate(samples: xr.Dataset, spec: TrainSpec = TrainSpec()) -> CVRepo
     Warns
     -----
     FoldReductionWarning
-        Fewer folds than ``spec.n_splits`` were possible; ``CVReport.n_splits`` records the folds
+        Fewer folds than ``params.n_splits`` were possible; ``CVReport.n_splits`` records the folds
         used and ``CVReport.fold_reduction`` why. The number of folds is never reduced silently.
     """
+    spec = params if params is not None else TrainSpec()
     X, y, groups, _ = _training_table(samples, spec)
     return _cross_validate(X, y, groups, spec)
 
@@ -201,14 +203,15 @@ def library_versions() -> dict[str, str]:
             "skops": skops.__version__}  # fmt: skip
 
 
-def train(samples: xr.Dataset, spec: TrainSpec = TrainSpec()) -> RiceModel:
+def train(samples: xr.Dataset, params: TrainSpec | None = None) -> RiceModel:
     """Cross-validate, then fit the classifier on every sample.
 
     Parameters
     ----------
     samples : xarray.Dataset
         In-memory table from :func:`~agromap.rice.labels.extract_samples` or ``samples_from_points``.
-    spec : TrainSpec
+    params : TrainSpec, optional
+        How to train and cross-validate; ``None`` uses the defaults (``TrainSpec()``).
 
     Returns
     -------
@@ -217,6 +220,7 @@ def train(samples: xr.Dataset, spec: TrainSpec = TrainSpec()) -> RiceModel:
         ``class_counts``, ``classes``, ``crs``, ``band_scaling``, ``feature_spec``, ``train_spec``,
         ``versions`` and ``created`` (UTC).
     """
+    spec = params if params is not None else TrainSpec()
     X, y, groups, dropped = _training_table(samples, spec)
     report = _cross_validate(X, y, groups, spec)
     est = make_estimator(spec).fit(X, y)
