@@ -1,9 +1,9 @@
 """After the compute: accuracy and area estimates, and per-district tables of every layer.
 
-The accuracy report and the class areas per district work on values computed with each map in
-the run's one pass (the map at the reference points, its true class areas, its class areas per
-district); the statistics of continuous layers per district read the published COGs window by
-window, never the sources, so nothing adds a pass over the inputs.
+The accuracy report and the tables per district work on values computed with each map in the
+run's one pass (the map at the reference points, its true class areas, its class areas per
+district, the sums behind the mean/min/max/count per district of continuous layers), so no
+published file is read back and nothing adds a pass over the inputs.
 """
 
 from __future__ import annotations
@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 
+from ..io.layers import LayerSpec
 from ..io.write import atomic_write_text
 from .config import AreaConfig
 
-__all__ = ["rice_accuracy", "read_reference_sample", "reference_pixels", "district_tables"]
+__all__ = ["rice_accuracy", "read_reference_sample", "reference_pixels", "district_tables", "has_district_stats"]
 
 log = logging.getLogger(__name__)
 
@@ -135,14 +136,39 @@ def rice_accuracy(area: str, method: str, points: Any, mapped: np.ndarray, mappe
     return report, estimate
 
 
-def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, Any]], out: Path, resolve: Any,
-                    estimates: dict[str, Any], areas: dict[str, Any]) -> list[dict[str, Any]]:
-    """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/max/count otherwise.
+def has_district_stats(spec: LayerSpec) -> bool:
+    """Whether a continuous layer gets mean/min/max/count per district: float values stored as is.
 
-    Class areas come from ``areas`` (output path -> :func:`agromap.zonal.class_area_sums`,
-    computed with the layer); continuous layers are summarised from their COG window by window.
+    Integer continuous layers (bit fields such as ``qa_flags``, counts, indices stored with a
+    scale) have no table; class layers get class areas instead.
     """
-    from ..zonal import class_area_table, read_polygons, write_table, zonal_stats
+    return spec.kind == "continuous" and spec.is_float and spec.scale == 1.0 and spec.offset == 0.0
+
+
+def district_tables(area: AreaConfig, districts: Any, layers: list[tuple[dict[str, Any], LayerSpec, Mapping[str, Any]]],
+                    out: Path, resolve: Any, estimates: dict[str, Any]) -> list[dict[str, Any]]:
+    """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/min/max/count otherwise.
+
+    Parameters
+    ----------
+    area : AreaConfig
+        The area; nothing is written without ``districts``.
+    districts : agromap.zonal.Districts
+        The area's polygons prepared on its grid (by the runner, when planning).
+    layers : list of (dict, LayerSpec, mapping)
+        Per published layer: its manifest entry, its spec, and its computed ``derived`` values, of
+        which ``district_areas`` (:func:`agromap.zonal.class_area_sums`) and ``district_stats``
+        (:func:`agromap.zonal_lazy.continuous_sums`) were computed with the layer in the run's
+        one pass. No published file is read.
+    out : Path
+        The output folder; tables go to ``<area>/tables``.
+    resolve : callable
+        Resolves configuration paths (the district file, for the GeoJSON tables).
+    estimates : dict
+        Output path -> area estimate that class tables pro-rate.
+    """
+    from ..zonal import class_area_table, read_polygons, write_table
+    from ..zonal_lazy import continuous_table
 
     if area.districts is None or districts is None:
         return []
@@ -150,16 +176,13 @@ def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, An
     d = area.districts
     written = []
     exceed: dict[str, list[Any]] = {}
-    for entry in outputs:
+    for entry, spec, values in layers:
         if entry["area"] != area.name:
             continue
-        cog = out / entry["path"]
-        with rasterio.open(cog) as src:
-            names = {int(k.split("_", 1)[1]): v for k, v in src.tags(1).items() if k.startswith("CLASS_")}
-            scaled = src.scales[0] != 1.0 or src.dtypes[0] not in ("float32", "float64")
+        names = {int(v): n for v, n, _c in spec.classes}
         classes = sorted(names)
-        if classes:
-            sums = areas[entry["path"]]
+        if "district_areas" in values:
+            sums = values["district_areas"]
             table = None
             for value in [c for c in classes if c != 0] or classes:
                 est = estimates.get(entry["path"]) if value == 1 else None
@@ -174,9 +197,8 @@ def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, An
                 table = wide if table is None else table.merge(wide, on="id")
             if table is None:
                 continue
-        elif not scaled:
-            table = zonal_stats(cog, polygons, ("mean", "max", "count"), d.id_field, name_field=d.name_field,
-                                outside="keep")
+        elif "district_stats" in values:
+            table = continuous_table(values["district_stats"], districts)
         else:
             continue
         if entry["layer"] in area.exceedance and "mean" in table:
