@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,7 @@ def has_district_stats(spec: LayerSpec) -> bool:
     return spec.kind == "continuous" and spec.is_float and spec.scale == 1.0 and spec.offset == 0.0
 
 
-def district_tables(area: AreaConfig, districts: Any, layers: list[tuple[dict[str, Any], LayerSpec, Mapping[str, Any]]],
+def district_tables(area: AreaConfig, districts: Any, layers: Sequence[tuple[dict[str, Any], LayerSpec, Mapping[str, Any]]],
                     out: Path, resolve: Any, estimates: dict[str, Any]) -> list[dict[str, Any]]:
     """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/min/max/count otherwise.
 
