@@ -143,5 +143,9 @@ def test_run_writes_district_tables_without_reading_layers_back(tmp_path, monkey
     old = round_table(zonal_stats(out / ndvi, delta / "districts.geojson", ("mean", "min", "max", "count"),
                                   "district_id", name_field="name", outside="keep"))
     assert len(new) == len(old) == 3 and new["count"].min() > 100
+    for t in tables.values():  # every column is described from the layer's spec, with its unit
+        columns = list(pd.read_csv(out / t["files"][0]).columns)
+        assert list(t["columns"]) == columns and all(t["columns"].values()), t["columns"]
+    assert "(1)" in tables[ndvi]["columns"]["mean"] and "Normalized Difference" in tables[ndvi]["columns"]["mean"]
     for col in STAT_COLUMNS:
         np.testing.assert_allclose(new[col], old[col], rtol=2e-6, err_msg=col)

@@ -165,3 +165,14 @@ def test_real_flood_layers_report_their_declared_side_values():
     side = set(next(p for p in planned if p.stem.startswith("flood_class")).side)
     assert set(flood.side_values) <= side <= set(flood.side_values) | set(flood.optional_side_values)
     assert {"threshold_vv", "threshold_vh"} <= side
+
+
+def test_every_registered_layer_is_described_with_units():
+    """STAC items, COG tags and the tables' column notes all take these from the spec: none is blank.
+    Units are a unit, ``1`` for dimensionless values, ``class`` for class layers or ``index`` for AQI values."""
+    for name, spec in LAYERS.items():
+        assert spec.description.strip() and spec.description.strip().lower() != name, name
+        assert spec.units.strip(), f"{name}: units empty; use '1' for a dimensionless value"
+        assert (spec.units == "class") == (spec.kind == "class"), name
+        if spec.kind == "class":
+            assert all(n.strip() for _v, n, _c in spec.classes), f"{name}: a class without a name"

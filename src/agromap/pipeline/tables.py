@@ -21,7 +21,8 @@ from ..io.layers import LayerSpec
 from ..io.write import atomic_write_text
 from .config import AreaConfig
 
-__all__ = ["rice_accuracy", "read_reference_sample", "reference_pixels", "district_tables", "has_district_stats"]
+__all__ = ["rice_accuracy", "read_reference_sample", "reference_pixels", "district_tables", "has_district_stats",
+           "column_notes"]
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,40 @@ def rice_accuracy(area: str, method: str, points: Any, mapped: np.ndarray, mappe
     return report, estimate
 
 
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def column_notes(columns: Sequence[Any], spec: LayerSpec, id_field: str, name_field: str | None) -> dict[str, str]:
+    """What each column of a district table of the layer ``spec`` holds, with its unit (for the manifest).
+
+    Everything is said from the spec (description, units, class names), so a new layer's tables
+    are described without code of their own.
+    """
+    unit = spec.units
+    notes = {
+        "id": f"district id (the polygons' {id_field!r})",
+        "name": f"district name (the polygons' {name_field!r})",
+        "polygon_area_ha": "area of the district (ha; on the ellipsoid for geographic grids)",
+        "covered_fraction": "share of the district's area covered by valid map cells",
+        "mean": f"{spec.description}: mean over the district, each cell weighted by its area inside it ({unit})",
+        "min": f"{spec.description}: smallest value of a valid cell the district touches ({unit})",
+        "max": f"{spec.description}: largest value of a valid cell the district touches ({unit})",
+        "count": "valid cells in the district, each counted by the fraction of it inside",
+        "dates": "dates with a district mean",
+        "exceedance_days": "dates whose district mean is above the limit",
+        "limit": f"the configured limit ({unit})",
+        "max_of_means": f"largest district mean over the dates ({unit})",
+    }
+    for value, name, _colour in spec.classes:
+        slug = _slug(name)
+        notes[f"{slug}_ha"] = f"mapped area of class {value} ({name}) in the district (ha)"
+        notes[f"{slug}_adjusted_ha"] = (f"area of class {value} ({name}) from the accuracy assessment's estimate, "
+                                        "shared among districts by mapped area (ha)")
+        notes[f"{slug}_adjusted_ci95_ha"] = f"95 % confidence half-width of {slug}_adjusted_ha, shared the same way (ha)"
+    return {str(c): notes.get(str(c), "") for c in columns}
+
+
 def has_district_stats(spec: LayerSpec) -> bool:
     """Whether a continuous layer gets mean/min/max/count per district: float values stored as is.
 
@@ -187,7 +222,7 @@ def district_tables(area: AreaConfig, districts: Any, layers: Sequence[tuple[dic
             for value in [c for c in classes if c != 0] or classes:
                 est = estimates.get(entry["path"]) if value == 1 else None
                 df = class_area_table(sums, districts, classes, value, estimate=est)
-                slug = re.sub(r"[^a-z0-9]+", "_", names.get(value, str(value)).lower()).strip("_")
+                slug = _slug(names.get(value, str(value)))
                 keep = ["id"] + (["name"] if "name" in df else []) + ["polygon_area_ha", "covered_fraction"]
                 wide = df[keep] if table is None else df[["id"]]
                 wide = wide.assign(**{f"{slug}_ha": df["area_ha"]})
@@ -209,7 +244,8 @@ def district_tables(area: AreaConfig, districts: Any, layers: Sequence[tuple[dic
         paths = write_table(table, tdir / f"{stem}_by_district.csv", tdir / f"{stem}_by_district.geojson",
                             polygons=polygons, id_field=d.id_field)
         written.append({"layer": entry["path"], "files": [str(p.relative_to(out)) for p in paths],
-                        "rows": int(len(table))})
+                        "rows": int(len(table)), "description": spec.description, "units": spec.units,
+                        "columns": column_notes(table.columns, spec, d.id_field, d.name_field)})
     for name, series in exceed.items():
         import pandas as pd
 
@@ -224,6 +260,8 @@ def district_tables(area: AreaConfig, districts: Any, layers: Sequence[tuple[dic
         tdir = out / area.name / "tables"
         paths = write_table(days, tdir / f"{name}_exceedance_by_district.csv",
                             tdir / f"{name}_exceedance_by_district.geojson", polygons=polygons, id_field=d.id_field)
+        spec = next(sp for e, sp, _v in layers if e["layer"] == name)
         written.append({"layer": name, "files": [str(p.relative_to(out)) for p in paths], "rows": int(len(days)),
-                        "kind": "exceedance", "limit": limit})
+                        "kind": "exceedance", "limit": limit, "description": spec.description, "units": spec.units,
+                        "columns": column_notes(days.columns, spec, d.id_field, d.name_field)})
     return written
