@@ -123,20 +123,28 @@ def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
 
 def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
                          layers: list[PlannedLayer]) -> tuple[Any, list[PlannedLayer]]:
-    """Every class layer also yields its class areas per district, computed with it (no read-back)."""
+    """Every layer also yields its per-district summary, computed with it (no read-back): class
+    areas for class layers, the sums behind mean/min/max/count for continuous ones.
+    """
     import dataclasses
     import functools
 
     from ..zonal import class_area_sums, prepare_districts
+    from ..zonal_lazy import DistrictCover, continuous_sums
+    from .tables import has_district_stats
 
     districts = prepare_districts(path, gbox, d.id_field, name_field=d.name_field, outside="keep")
+    cover = DistrictCover(districts, gbox)  # shared by the area's layers: coverage made once per block
     out = []
     for layer in layers:
+        extra: dict[str, Any] = {}
         if layer.spec.kind == "class":
             classes = sorted(v for v, _n, _c in layer.spec.classes)
-            areas = functools.partial(class_area_sums, districts=districts, classes=classes, nodata=layer.spec.nodata)
-            layer = dataclasses.replace(layer, derived={**layer.derived, "district_areas": areas})
-        out.append(layer)
+            extra["district_areas"] = functools.partial(class_area_sums, districts=districts, classes=classes,
+                                                        nodata=layer.spec.nodata)
+        elif has_district_stats(layer.spec):
+            extra["district_stats"] = functools.partial(continuous_sums, cover=cover, spec=layer.spec)
+        out.append(dataclasses.replace(layer, derived={**layer.derived, **extra}) if extra else layer)
     return districts, out
 
 
@@ -312,13 +320,12 @@ def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: li
 
     accuracy: list[dict[str, Any]] = []
     estimates: dict[str, Any] = {}
-    areas: dict[str, Any] = {}
+    layers: list[tuple[dict[str, Any], Any, dict[str, Any]]] = []
     for job, entry in zip(jobs, outputs):
         if not job.layer.derived:
             continue
         values = job.derived if job.derived is not None else _derived_from_file(job)
-        if "district_areas" in values:
-            areas[entry["path"]] = values["district_areas"]
+        layers.append((entry, job.layer.spec, values))
         hook = get_product(job.layer.layer_config["product"]).after_compute
         report = None if hook is None else hook(Computed(job.layer, values, entry["path"],
                                                           out / job.plan.config.name, cfg.resolve))
@@ -326,8 +333,8 @@ def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: li
             accuracy.append({"area": job.plan.config.name, "layer": entry["path"], **report.entry})
             if report.estimate is not None:
                 estimates[entry["path"]] = report.estimate
-    tables = [t for plan in plans for t in district_tables(plan.config, plan.districts, outputs, out, cfg.resolve,
-                                                           estimates, areas)]
+    tables = [t for plan in plans for t in district_tables(plan.config, plan.districts, layers, out, cfg.resolve,
+                                                           estimates)]
     return {"accuracy": accuracy, "tables": tables}
 
 
