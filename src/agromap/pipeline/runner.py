@@ -108,7 +108,7 @@ def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
     if inp.kind == "folder":
         return loaders.load_folder(cfg.resolve(inp.path), pattern=inp.pattern, bands=inp.bands, scale=inp.scale,
                                    offset=inp.offset, nodata=inp.nodata, raw=inp.raw, sar_units=inp.sar_units,
-                                   chunk=cfg.chunk, max_pixels=cfg.max_pixels)
+                                   orbit=inp.orbit, chunk=cfg.chunk, max_pixels=cfg.max_pixels)
     return [_load_scene(cfg, inp)]
 
 
@@ -125,7 +125,8 @@ def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
         return loaders.load_landsat_c2(cfg.resolve(inp.path), bands=inp.bands, **common)
     if inp.kind == "sentinel1":
         bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
-        return loaders.load_sentinel1(bands, datetime=inp.datetime, units=inp.units, scene_id=inp.id, **common)
+        return loaders.load_sentinel1(bands, datetime=inp.datetime, units=inp.units, scene_id=inp.id,
+                                      orbit=inp.orbit, **common)
     asset_root = cfg.resolve(inp.asset_root) if inp.asset_root else None
     return loaders.load_stac_item(cfg.href(inp.path), bands=inp.bands, asset_root=asset_root, sign=inp.sign,
                                   **common)
