@@ -20,7 +20,7 @@ from agromap.pipeline.runner import run
 from agromap.rice.rules_sar import sar_rice_rule
 from agromap.rice.speckle import homogeneous_speckle_filter
 from agromap.scenes import make_scene
-from agromap.sensors.s1_orbit import relative_orbit, track_from_name, track_from_stac, track_from_tags
+from agromap.sensors.s1_orbit import relative_orbit, track_from_name, track_from_stac, track_from_tags, track_of
 from conftest import write_tif
 
 SIZE = 48
@@ -87,6 +87,26 @@ def test_loaders_attach_the_track_of_each_date(tmp_path):
     assert ds["vh"].chunks is not None
     with pytest.raises(ConfigError, match="relative orbit"):
         loaders.load_sentinel1({"vh": plain}, datetime="2023-01-21", units="linear", orbit="200")
+
+
+def test_track_from_product_metadata(tmp_path):
+    # The real productInfo.json of an S1A product (AWS sentinel-s1-l1c layout): absolute orbit 22812.
+    info = Path(__file__).parents[1] / "sample_data" / "sentinel1_grd_kerala_productinfo" / "productInfo.json"
+    product = tmp_path / "GRD" / "2018" / "7" / "16"
+    (product / "measurement").mkdir(parents=True)
+    (product / "productInfo.json").write_text(info.read_text())
+    vh = _vh_file(product / "measurement" / "iw-vh.tiff")
+    scene = loaders.load_sentinel1({"vh": vh}, datetime="2018-07-16", units="linear")
+    assert (scene.metadata["orbit"], scene.metadata["orbit_source"]) == (str((22812 - 73) % 175 + 1), "product")
+    # A SAFE folder's manifest names the relative orbit and the pass.
+    safe = tmp_path / "x.SAFE"
+    (safe / "measurement").mkdir(parents=True)
+    (safe / "manifest.safe").write_text(
+        '<xfdu><safe:orbitReference><safe:relativeOrbitNumber type="start">63</safe:relativeOrbitNumber>'
+        '<safe:extension><s1:orbitProperties><s1:pass>ASCENDING</s1:pass></s1:orbitProperties>'
+        '</safe:extension></safe:orbitReference></xfdu>')
+    t = track_of(names=[_vh_file(safe / "measurement" / "vh.tiff")])
+    assert (t.label, t.orbit_state, t.source) == ("63", "ascending", "product")
 
 
 def test_stac_item_names_its_track(tmp_path):

@@ -14,6 +14,9 @@ Sources, most specific first (:func:`track_of`):
 - GeoTIFF dataset tags (OPERA RTC-S1 ``TRACK_NUMBER``/``ORBIT_PASS_DIRECTION``, Earth Engine
   property names ``relativeOrbitNumber_start``/``orbitProperties_pass``, and plain
   ``RELATIVE_ORBIT``/``ORBIT_STATE``...);
+- product metadata beside the files: a SAFE ``manifest.safe`` (``safe:relativeOrbitNumber``,
+  ``s1:pass``) or the ``productInfo.json`` of the AWS ``sentinel-s1-l1c`` layout
+  (``missionId``, ``absoluteOrbitNumber``), in the file's folder or up to two levels above;
 - product and file names: the ESA product name (``S1A_IW_GRDH_1SDV_<start>_<stop>_<absolute
   orbit>_<datatake>_<crc>``), the SAFE measurement file name (``s1a-iw-grd-vh-<start>-<stop>-
   <absolute orbit>-<datatake>-<n>.tiff``) and OPERA RTC-S1 burst names (``..._T<track>-<burst>-IW<n>_...``).
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Track", "ORBITS_PER_CYCLE", "relative_orbit", "track_from_stac", "track_from_tags", "track_from_name",
-           "track_from_config", "track_of", "track_metadata", "is_sar_item", "stac_track_metadata",
+           "track_from_config", "track_from_product", "track_of", "track_metadata", "is_sar_item", "stac_track_metadata",
            "slice_label"]
 
 #: Orbits in one repeat cycle of a Sentinel-1 unit (12 days).
@@ -71,7 +74,7 @@ class Track:
     orbit_state: str | None
     """``ascending`` or ``descending``, when known."""
     source: str
-    """Where it came from: ``stac``, ``tags``, ``name`` or ``config``."""
+    """Where it came from: ``stac``, ``tags``, ``product``, ``name`` or ``config``."""
     name: str | None = None
     """A label given as it is (config), used when there is neither number nor direction."""
 
@@ -159,6 +162,55 @@ def track_from_name(path: str | os.PathLike[str]) -> Track | None:
     return None
 
 
+#: Larger files are not product metadata (a manifest.safe is a few tens of kB).
+_MAX_META_BYTES = 4 << 20
+_SAFE_RELATIVE = re.compile(r"<safe:relativeOrbitNumber[^>]*>\s*(\d+)\s*<", re.IGNORECASE)
+_SAFE_PASS = re.compile(r"<s1:pass>\s*(\w+)\s*<", re.IGNORECASE)
+
+
+def _small_text(path: str) -> str | None:
+    try:
+        if os.path.getsize(path) > _MAX_META_BYTES:
+            return None
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def track_from_product(path: str | os.PathLike[str]) -> Track | None:
+    """The track from a ``manifest.safe`` or ``productInfo.json`` in the folder of ``path`` or up to two above."""
+    import json
+
+    text_path = os.fspath(path)
+    if "://" in text_path or text_path.startswith("/vsi"):  # remote: no folder to look into
+        return None
+    folder = os.path.dirname(os.path.abspath(text_path))
+    for _ in range(3):
+        text = _small_text(os.path.join(folder, "manifest.safe"))
+        if text is not None:
+            m, p = _SAFE_RELATIVE.search(text), _SAFE_PASS.search(text)
+            rel, state = _valid_relative(m.group(1)) if m else None, _state(p.group(1)) if p else None
+            if rel is not None or state is not None:
+                return Track(rel, state, "product")
+        text = _small_text(os.path.join(folder, "productInfo.json"))
+        if text is not None:
+            try:
+                info = json.loads(text)
+            except ValueError:
+                info = None
+            if isinstance(info, dict):
+                absolute = _int(info.get("absoluteOrbitNumber"))
+                rel = relative_orbit(absolute, str(info.get("missionId", ""))) if absolute is not None else None
+                if rel is not None:
+                    return Track(rel, None, "product")
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return None
+
+
 def track_from_config(value: int | str) -> Track:
     """A track declared in the configuration: a relative orbit (1-175), ``ascending``/``descending``, or a name."""
     if isinstance(value, int) or str(value).strip().isdigit():
@@ -176,10 +228,13 @@ def track_from_config(value: int | str) -> Track:
 def track_of(*, declared: int | str | None = None, stac: Mapping[str, Any] | None = None,
              tags: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
              names: Sequence[str | os.PathLike[str]] = ()) -> Track | None:
-    """The track of one acquisition from the first source that names it: config, STAC, tags, names."""
+    """The track of one acquisition from the first source that names it: config, STAC, tags, the product
+    metadata beside the first of ``names`` (local files), the names themselves.
+    """
     if declared is not None and str(declared).strip():
         return track_from_config(declared)
-    for found in (track_from_stac(stac) if stac else None, track_from_tags(tags) if tags else None):
+    for found in (track_from_stac(stac) if stac else None, track_from_tags(tags) if tags else None,
+                  track_from_product(names[0]) if names else None):
         if found is not None:
             return found
     for name in names:
