@@ -146,6 +146,10 @@ class Sentinel1Input(Strict):
     product brings backscatter to a reference angle."""
     id: str | None = None
     """Scene id in the manifest; default: the first file's name and the date."""
+    orbit: Annotated[int, Field(ge=1, le=175)] | str | None = None
+    """Orbit track of the acquisition: its relative orbit (1-175), ``ascending``/``descending`` or a
+    name. Default: read from the files' GeoTIFF tags or a Sentinel-1 product/SAFE/OPERA name in their
+    paths. Dates of different tracks get their incidence offsets removed by the SAR rice rule."""
 
     _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
                                                       if isinstance(v, dict) else v)
@@ -161,7 +165,8 @@ class FolderInput(Strict):
     bands: tuple[str, ...] = Field(min_length=1)
     """Band names as written in the file names; every date needs all of them."""
     pattern: str = "{date}_{band}.tif"
-    """File name pattern with ``{date}`` (``2023-06-01`` or ``20230601``) and ``{band}``."""
+    """File name pattern with ``{date}`` (``2023-06-01`` or ``20230601``) and ``{band}``, optionally
+    ``{orbit}`` (letters and digits: a SAR file's orbit track)."""
     scale: float = 1.0
     """``value = DN * scale + offset``."""
     offset: float = 0.0
@@ -172,6 +177,10 @@ class FolderInput(Strict):
     """Bands kept in their stored integer type (class or QA layers)."""
     sar_units: Literal["db", "linear"] | None = None
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
+    orbit: Annotated[int, Field(ge=1, le=175)] | str | None = None
+    """Backscatter bands: the orbit track of every file (relative orbit 1-175, ``ascending``/``descending``
+    or a name). A pattern with ``{orbit}`` (``{date}_{orbit}_{band}.tif``) names each file's track instead;
+    default: each date's GeoTIFF tags or Sentinel-1 product names."""
 
 
 class StacInput(Strict):

@@ -40,7 +40,8 @@ def _load_landsat(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
 
 def _load_sentinel1(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
     bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
-    return [loaders.load_sentinel1(bands, datetime=inp.datetime, units=inp.units, scene_id=inp.id, **_common(cfg))]
+    return [loaders.load_sentinel1(bands, datetime=inp.datetime, units=inp.units, scene_id=inp.id,
+                                   orbit=inp.orbit, **_common(cfg))]
 
 
 def _load_stac_item(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
@@ -52,7 +53,7 @@ def _load_stac_item(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
 def _load_folder(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
     return loaders.load_folder(cfg.resolve(inp.path), pattern=inp.pattern, bands=inp.bands, scale=inp.scale,
                                offset=inp.offset, nodata=inp.nodata, raw=inp.raw, sar_units=inp.sar_units,
-                               **_common(cfg))
+                               orbit=inp.orbit, **_common(cfg))
 
 
 LOADERS = (
