@@ -398,6 +398,12 @@ class RunConfig(Strict):
     ``synchronous``, or a scheduler address such as ``tcp://10.0.0.5:8786``."""
     chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
     """Dask chunk edge in pixels."""
+    max_graph_chunks: Annotated[int, Field(ge=1)] | None = None
+    """Most input chunks (one chunk: one tile of one band of one date) one task graph may hold.
+    A larger area is computed as successive graphs over spatial blocks of its grid, with the same
+    outputs byte for byte; layers that depend on a statistic of the whole area (flood thresholds,
+    a self-trained classifier) still run as one graph. Default (unset): 4096. ``agromap run
+    --max-graph-chunks`` overrides."""
     max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
     """Largest band an input may have (pixels): a guard against decompression bombs."""
     areas: list[AreaConfig] = Field(min_length=1)
