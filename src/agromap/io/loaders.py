@@ -293,9 +293,9 @@ def load_stac_item(
 
 
 def _has_band(item: Any, name: str) -> bool:
-    from .stac_read import _asset_index
+    from .stac_read import asset_index
 
-    return name in _asset_index(item)
+    return name in asset_index(item)
 
 
 def load_folder(

@@ -19,7 +19,7 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from ..errors import GridMismatchError, MissingBandError
-from .grid import GridSpec, Resampling, _overlaps, crs_of, geobox_from_spec, geobox_of, to_grid
+from .grid import GridSpec, Resampling, crs_of, geobox_from_spec, geobox_of, overlaps, to_grid
 
 __all__ = ["Scene", "GroupBy", "Mosaic", "SCL_QUALITY", "group_scenes", "stack_scenes", "run_geobox"]
 
@@ -264,7 +264,7 @@ def stack_scenes(
         group = by_time[when]
         if len(group) > 1:
             # A tile of a pass that misses the area adds nothing; keep the ones that overlap.
-            inside = [s for s in group if any(_overlaps(geobox_of(b), gbox) for b in s.bands.values())]
+            inside = [s for s in group if any(overlaps(geobox_of(b), gbox) for b in s.bands.values())]
             dropped += [s.id for s in group if s not in inside]
             group = inside or group[:1]
             by_time[when] = group

@@ -207,10 +207,13 @@ class StacSearchInput(Strict):
 
     kind: Literal["stac_search"]
     url: str = Field(pattern=r"^https?://")
+    """Root URL of the STAC API (the landing page whose ``/search`` endpoint is queried)."""
     collections: list[str] = Field(min_length=1)
+    """Collection ids to search, e.g. ``sentinel-2-l2a``."""
     datetime: str
     """``2023-06-01/2023-11-30`` (an RFC 3339 interval) or one date."""
     bands: tuple[str, ...] = Field(min_length=1)
+    """Common names (or asset keys) to load: red, nir, scl..."""
     bbox: tuple[float, float, float, float] | None = None
     """(west, south, east, north) in degrees; default: the area's polygon or its grid bounds."""
     intersects: str | None = None
@@ -220,6 +223,7 @@ class StacSearchInput(Strict):
     filter: dict[str, Any] | None = None
     """A CQL2-JSON filter for APIs with the filter extension."""
     max_items: Annotated[int, Field(ge=1)] = 500
+    """Most items taken from the search (pages are followed until this many); a guard against a too-wide query."""
     limit: Annotated[int, Field(ge=1, le=10000)] = 100
     """Page size asked of the server."""
     sign: str | None = None
@@ -246,9 +250,13 @@ class S5PL2Input(Strict):
     paths: list[str] = Field(min_length=1)
     """Files or glob patterns (relative to the YAML)."""
     product: Literal["NO2", "CO", "SO2", "HCHO", "AER_AI"] | None = None
+    """The Level-2 product in the files; default: read from each file's metadata (all must agree)."""
     qa_threshold: float | None = None
     """Default: the product's own (NO2 0.75, CO/SO2/HCHO 0.5, AER_AI 0.8; docs/science/air_quality.md)."""
     method: Literal["auto", "area", "point"] = "auto"
+    """Swath-to-grid binning: ``area`` weights each ground pixel by its overlap with a cell (needs the
+    pixel corners), ``point`` puts each pixel in the cell holding its centre; ``auto`` uses ``area``
+    when the file has corners."""
 
 
 class S5PL3Input(Strict):
@@ -256,10 +264,16 @@ class S5PL3Input(Strict):
 
     kind: Literal["s5p_l3"]
     path: str
+    """The raster (relative to the YAML)."""
     units: str
+    """Unit of the raster's values: mol m-2, mmol m-2, umol m-2, molec cm-2 or DU (converted to mol m-2);
+    stated because gridded products rarely carry it."""
     product: Literal["NO2", "CO", "SO2", "HCHO", "AER_AI"] = "NO2"
+    """The trace gas the raster holds."""
     datetime: IsoDateTime
+    """Date (ISO 8601) the raster stands for."""
     band: Annotated[int, Field(ge=1)] = 1
+    """Band of the raster to read (1-based)."""
 
 
 class AodInput(Strict):
@@ -267,9 +281,14 @@ class AodInput(Strict):
 
     kind: Literal["aod"]
     source: Literal["s2_aot", "maiac"]
+    """``s2_aot``: the Sentinel-2 L2A AOT band (scaled by 0.001); ``maiac``: MODIS MAIAC Optical_Depth_055."""
     path: str
+    """The AOD raster or GDAL subdataset name (relative to the YAML)."""
     qa_path: str | None = None
+    """MAIAC only: the AOD_QA raster (same bands and grid) whose cloud mask and QA bits filter the AOD;
+    without it only the valid range is used."""
     datetime: IsoDateTime
+    """Date (ISO 8601) of the observation."""
 
 
 InputConfig = Annotated[

@@ -47,7 +47,9 @@ class BurnSeverityLayer(Strict):
 
     product: Literal["burn_severity"]
     pre: Period
+    """[start, end] dates of the pre-fire composite (median of clear dates)."""
     post: Period
+    """[start, end] dates of the post-fire composite."""
 
 
 class BurnedPaddyLayer(Strict):
@@ -55,7 +57,9 @@ class BurnedPaddyLayer(Strict):
 
     product: Literal["burned_paddy"]
     pre: Period
+    """[start, end] dates of the composite before residue burning (after harvest)."""
     post: Period
+    """[start, end] dates of the composite after burning."""
     rice_mask: str | None = None
     """A rice_class COG to use instead of the area's rice layer."""
 
@@ -65,6 +69,8 @@ class VciLayer(Strict):
 
     product: Literal["vci"]
     period: Literal["month", "dekad", "16day", "dayofyear"] = "month"
+    """Dates compared with each other for the per-pixel extremes: the same month, dekad, 16-day
+    composite period or day of year in every year of the stack."""
 
 SAR = ("vv", "vh")
 OPTICAL_WATER = ("green", "nir", "swir16")
