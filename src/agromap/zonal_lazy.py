@@ -9,7 +9,8 @@ exactextract's exact cell coverage fractions (the method of :func:`agromap.zonal
 cells wholly inside one district go into an integer district-id block, the cells a boundary
 crosses into a short list of ``(cell, district, coverage)``. Each layer's block then reduces to
 five numbers per district with :func:`numpy.bincount`; the blocks' numbers are added (or their
-minimum and maximum taken) inside the graph.
+minimum and maximum taken) inside the graph. A block's coverage is kept until every layer has
+used it: 2 bytes per cell (4 beyond 32 767 districts) plus the boundary list.
 
 The statistics are those of :func:`agromap.zonal.zonal_stats` with ``area_weighted=True``:
 
@@ -54,8 +55,9 @@ _serial = itertools.count()
 class BlockCover:
     """Which districts cover which cells of one grid block, and by how much."""
 
-    whole: NDArray[np.int32]
-    """Flat ``(h * w,)``: the district covering the cell wholly and alone, -1 otherwise."""
+    whole: NDArray[np.signedinteger[Any]]
+    """Flat ``(h * w,)``: the district covering the cell wholly and alone, -1 otherwise (int16, or
+    int32 beyond 32 767 districts)."""
     cells: NDArray[np.int64]
     """Flat cell index of each partial (boundary or shared) entry."""
     district: NDArray[np.int64]
@@ -86,7 +88,8 @@ def block_cover(gbox: GeoBox, districts: Districts) -> BlockCover:
     gdf = districts.gdf
     near = np.flatnonzero(np.asarray(gdf.geometry.intersects(frame)))
     rows_ha = np.asarray(row_area_m2(gbox), dtype=np.float64).reshape(-1)[:ny] / 10_000.0
-    whole = np.full(ny * nx, -1, dtype=np.int32)
+    # int16 when it can hold every district: the block is kept until each layer has used it.
+    whole: NDArray[np.signedinteger[Any]] = np.full(ny * nx, -1, dtype=np.int16 if len(gdf) < 2**15 else np.int32)
     empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float64)
     if near.size == 0:
         return BlockCover(whole, empty_i, empty_i, empty_f, rows_ha)
