@@ -111,13 +111,19 @@ def test_run_writes_district_tables_without_reading_layers_back(tmp_path, monkey
     from agromap.zonal import round_table
 
     delta = SAMPLES / "synthetic_rice_delta"
-    cfg = parse_config({"chunk": 256, "areas": [{
-        "name": "delta", "grid": {"crs": "EPSG:32644", "resolution": 5, "resampling": "bilinear"},
-        "inputs": [{"kind": "files", "datetime": day, "scale": 0.0001, "nodata": 0, "raw": ["scl"],
-                    "bands": {b: str(delta / "s2" / f"{day}_{b}.tif") for b in ("green", "red", "nir", "swir16", "scl")}}
-                   for day in ("2023-08-15", "2023-09-14")],
-        "layers": [{"product": "ndvi", "time": "max"}, {"product": "water_mask", "method": "mndwi", "time": "median"}],
-        "districts": {"path": str(delta / "districts.geojson"), "id_field": "district_id", "name_field": "name"}}]})
+
+    def config(layers: list[dict]) -> object:
+        return parse_config({"chunk": 256, "areas": [{
+            "name": "delta", "grid": {"crs": "EPSG:32644", "resolution": 5, "resampling": "bilinear"},
+            "inputs": [{"kind": "files", "datetime": day, "scale": 0.0001, "nodata": 0, "raw": ["scl"],
+                        "bands": {b: str(delta / "s2" / f"{day}_{b}.tif")
+                                  for b in ("green", "red", "nir", "swir16", "scl")}}
+                       for day in ("2023-08-15", "2023-09-14")],
+            "layers": layers,
+            "districts": {"path": str(delta / "districts.geojson"), "id_field": "district_id", "name_field": "name"}}]})
+
+    first = [{"product": "ndvi", "time": "max"}, {"product": "water_mask", "method": "mndwi", "time": "median"}]
+    cfg = config(first)
     out = tmp_path / "out"
     tables_phase = runner._tables
     moved: list[str] = []
@@ -149,3 +155,10 @@ def test_run_writes_district_tables_without_reading_layers_back(tmp_path, monkey
     assert "(1)" in tables[ndvi]["columns"]["mean"] and "Normalized Difference" in tables[ndvi]["columns"]["mean"]
     for col in STAT_COLUMNS:
         np.testing.assert_allclose(new[col], old[col], rtol=2e-6, err_msg=col)
+    # A later run that adds a layer reuses the published ones: their sums come from their files
+    # then (nothing else has them), and give the same table.
+    monkeypatch.setattr(runner, "_tables", tables_phase)
+    again = runner.run(config([*first, {"product": "lswi", "time": "max"}]), out, scheduler="threads")
+    assert {o["path"]: o["reused"] for o in again.outputs}[ndvi] is True
+    reused = next(t for t in again.manifest["tables"] if t["layer"] == ndvi)
+    assert pd.read_csv(out / reused["files"][0]).equals(new)
