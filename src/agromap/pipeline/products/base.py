@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
     from ..config import AreaConfig
 
 __all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Computed", "Report", "AfterCompute",
-           "mask_dataset", "reduce_time", "per_time", "each_date", "OPTICAL"]
+           "mask_dataset", "valid_mask", "reduce_time", "per_time", "each_date", "OPTICAL"]
 
 OPTICAL = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09",
            "swir16", "swir22")
@@ -178,17 +178,24 @@ def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataA
     """
     from ... import masks
 
-    valid = None
-    if "scl" in ds:
-        valid = masks.scl_valid(ds["scl"], invalid_classes=area.mask.scl_invalid)
-    elif "qa_pixel" in ds:
-        valid = masks.qa_pixel_valid(ds["qa_pixel"], mask_snow=area.mask.qa_pixel_snow)
+    valid = valid_mask(ds, area)
     if valid is None:
         return ds, None
     out = ds.copy()
     for name in (v for v in ds.data_vars if v in OPTICAL):
         out[name] = masks.apply_mask(ds[name], valid)
     return out, masks.valid_fraction(valid)
+
+
+def valid_mask(ds: xr.Dataset, area: AreaConfig) -> xr.DataArray | None:
+    """The ``(time, y, x)`` mask of usable pixels from the scenes' own QA band (``None`` without one); lazy."""
+    from ... import masks
+
+    if "scl" in ds:
+        return masks.scl_valid(ds["scl"], invalid_classes=area.mask.scl_invalid)
+    if "qa_pixel" in ds:
+        return masks.qa_pixel_valid(ds["qa_pixel"], mask_snow=area.mask.qa_pixel_snow)
+    return None
 
 
 def reduce_time(arr: xr.DataArray, how: str) -> xr.DataArray:
