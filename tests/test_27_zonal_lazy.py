@@ -162,3 +162,28 @@ def test_run_writes_district_tables_without_reading_layers_back(tmp_path, monkey
     assert {o["path"]: o["reused"] for o in again.outputs}[ndvi] is True
     reused = next(t for t in again.manifest["tables"] if t["layer"] == ndvi)
     assert pd.read_csv(out / reused["files"][0]).equals(new)
+
+
+def test_class_areas_from_the_shared_cover_equal_exactextract(tmp_path, districts):
+    """A water map of the real chip (VV < -18 dB) in 100 x 130 px chunks: class and valid areas per
+    ward from the block coverage equal exactextract's on the whole file (overlapping, cut, tiny wards)."""
+    from agromap.zonal import class_area_by_polygon
+    from agromap.zonal_lazy import class_sums
+
+    with rasterio.open(CHIP) as src:
+        vv = src.read(1)
+        profile = {"crs": src.crs, "transform": src.transform}
+    water = np.where(np.isfinite(vv), (vv < -18).astype(np.uint8), 255).astype(np.uint8)
+    path = tmp_path / "water.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=512, width=512, count=1, dtype="uint8", nodata=255,
+                       **profile) as dst:
+        dst.write(water, 1)
+    stored = open_band(path, raw=True, name="water").chunk({"y": 100, "x": 130})
+    gbox = geobox_of(stored)
+    d = prepare_districts(districts, gbox, "ward", outside="keep")
+    sums = dask.compute(class_sums(stored, DistrictCover(d, gbox), [0, 1], 255), scheduler="threads")[0]
+    for k, value in enumerate((0, 1)):
+        ref = class_area_by_polygon(path, districts, value, "ward", outside="keep")
+        np.testing.assert_allclose(sums[:, k][d.overlap], ref["area_ha"][d.overlap], rtol=1e-9)
+        np.testing.assert_allclose(sums[:, -1][d.overlap], ref["valid_area_ha"][d.overlap], rtol=1e-9)
+    assert sums[:2, 1].min() > 1.0 and sums[:2, 0].min() > 1.0  # both classes present in the big wards (ha)
