@@ -263,20 +263,20 @@ def _season_evidence(
     rows = np.arange(n_pix)
     prev_i = last_valid[:, max(t - 1, 0)] if t > 0 else np.full(n_pix, t, dtype=np.intp)
     next_i = next_valid[:, min(t + 1, n_t - 1)] if t + 1 < n_t else np.full(n_pix, t, dtype=np.intp)
-    near, seen, edge = [], [], np.zeros(n_pix, dtype=bool)
+    near, side_seen, edge = [], [], np.zeros(n_pix, dtype=bool)
     for k in (prev_i, next_i):
         v = db[rows, k]
         edge |= (k == t) | np.isnan(v)  # the series ends here: the flood may go on unseen
         close = (k != t) & (np.abs(days[k].astype(np.int64) - int(d0)) <= p.persistence_days) & ~np.isnan(v)
         near.append(np.where(close, v, _F32(np.inf)))
-        seen.append(close)
+        side_seen.append(close)
     second = np.minimum(near[0], near[1])
     with np.errstate(invalid="ignore"):
         margin = (_F32(p.vh_min_db + p.persistence_offset_db) - second) / _F32(p.db_scale)
     # One dark neighbour confirms the flood; refuting it takes a bright pass on *both* sides: with
     # one side unobserved (a lost pass, a revisit gap) the flood may have lasted there unseen, as
     # the pass before a flood's first day is naturally dry.
-    persist = np.where(np.isfinite(second) & ~edge & ((margin >= 0) | (seen[0] & seen[1])), margin, _F32(np.nan))
+    persist = np.where(np.isfinite(second) & ~edge & ((margin >= 0) | (side_seen[0] & side_seen[1])), margin, _F32(np.nan))
     if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
