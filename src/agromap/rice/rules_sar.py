@@ -17,7 +17,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    - ``depth``: ``VH_min_db <= vh_min_db`` (-18 dB) and ``rise``: the highest later value at
      least ``rise_db`` (5 dB) above it -- the one-line baseline's evidence, kept;
    - ``persistence``: the darker neighbouring pass (within 12 d) is below -16.5 dB too (a
-     paddy stays flooded over passes; an irrigation pulse or speckle does not);
+     paddy stays flooded over passes; an irrigation pulse or speckle does not); refuted only
+     with a pass within 12 d on both sides (lost passes after the minimum leave it unobserved);
    - ``canopy``: the mean of the two highest later dates reaches ``vh_max_db`` (-16.5 dB);
    - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) at least
      ``min_rise_days`` (20 d) after the start of the flood's dark spell and at most
