@@ -7,7 +7,7 @@ location (``areas.0.inputs.1.kind: ...``) before any data is opened.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -27,6 +27,7 @@ __all__ = [
     "load_config",
     "parse_config",
     "PRODUCTS",
+    "INPUT_KINDS",
 ]
 
 #: The product names users may write as ``product:`` (from the product registry).
@@ -305,6 +306,9 @@ InputConfig = Annotated[
     | AodInput | StacItemsInput | StacSearchInput,
     Field(discriminator="kind"),
 ]
+#: The ``kind:`` values of the input models; each has one loader in :mod:`agromap.pipeline.input_registry`.
+INPUT_KINDS: tuple[str, ...] = tuple(get_args(m.model_fields["kind"].annotation)[0]
+                                     for m in get_args(get_args(InputConfig)[0]))
 
 
 class MaskConfig(Strict):
@@ -394,6 +398,12 @@ class RunConfig(Strict):
     ``synchronous``, or a scheduler address such as ``tcp://10.0.0.5:8786``."""
     chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
     """Dask chunk edge in pixels."""
+    max_graph_chunks: Annotated[int, Field(ge=1)] | None = None
+    """Most input chunks (one chunk: one tile of one band of one date) one task graph may hold.
+    A larger area is computed as successive graphs over spatial blocks of its grid, with the same
+    outputs byte for byte; layers that depend on a statistic of the whole area (flood thresholds,
+    a self-trained classifier) still run as one graph. Default (unset): 4096. ``agromap run
+    --max-graph-chunks`` overrides."""
     max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
     """Largest band an input may have (pixels): a guard against decompression bombs."""
     areas: list[AreaConfig] = Field(min_length=1)
@@ -457,11 +467,19 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check spelling; see pipelines/demo.yaml for the schema)"
-        elif err["type"] == "union_tag_invalid":
-            loc = f"{loc}.product"
-            msg = f"unknown product {err['input'].get('product')!r}; choose one of {', '.join(PRODUCTS)}"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc, msg = _tag_error(err, loc)
         parts.append(f"{loc}: {msg}")
     return f"{source}: invalid configuration: " + "; ".join(parts)
+
+
+def _tag_error(err: Any, loc: str) -> tuple[str, str]:
+    """Location and message of a missing or unknown ``kind`` (an input) or ``product`` (a layer)."""
+    field = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
+    what, known = ("input kind", INPUT_KINDS) if field == "kind" else ("product", PRODUCTS)
+    if err["type"] == "union_tag_not_found":
+        return loc, f"no {field!r} given; choose one of {', '.join(known)}"
+    return f"{loc}.{field}", f"unknown {what} {err['input'].get(field)!r}; choose one of {', '.join(known)}"
 
 
 def parse_config(data: Any, *, source: str = "config", base_dir: str | Path = ".") -> RunConfig:
