@@ -26,7 +26,6 @@ from odc.geo.geobox import GeoBox
 
 from .._version import __version__
 from ..errors import GridMismatchError, NoValidDataError
-from ..io import loaders
 from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
@@ -48,6 +47,7 @@ from ..report import write_report
 from . import blocks, noop, preflight
 from .config import AreaConfig, RunConfig
 from .fusion import fuse_tiles
+from .input_registry import check_input_kinds, load_input
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
 from .noop import config_hash
@@ -101,41 +101,6 @@ class RunResult:
         return [o for o in self.outputs if not o["reused"]]
 
 
-def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
-    if inp.kind in ("s5p_l2", "s5p_l3", "aod"):
-        from .aq_inputs import load_aq_input
-
-        return load_aq_input(cfg, inp, area)
-    if inp.kind in ("stac_items", "stac_search"):
-        from .stac_inputs import load_stac_input
-
-        return load_stac_input(cfg, inp, area)
-    if inp.kind == "folder":
-        return loaders.load_folder(cfg.resolve(inp.path), pattern=inp.pattern, bands=inp.bands, scale=inp.scale,
-                                   offset=inp.offset, nodata=inp.nodata, raw=inp.raw, sar_units=inp.sar_units,
-                                   chunk=cfg.chunk, max_pixels=cfg.max_pixels)
-    return [_load_scene(cfg, inp)]
-
-
-def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
-    common = {"chunk": cfg.chunk, "max_pixels": cfg.max_pixels}
-    if inp.kind == "files":
-        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
-        return loaders.load_files(bands, datetime=inp.datetime, scene_id=inp.id, scale=inp.scale,
-                                  offset=inp.offset, nodata=inp.nodata, raw=inp.raw, **common)
-    if inp.kind == "sentinel2_l2a":
-        return loaders.load_sentinel2_l2a(cfg.resolve(inp.path), bands=inp.bands,
-                                          processing_baseline=inp.processing_baseline, **common)
-    if inp.kind == "landsat_c2":
-        return loaders.load_landsat_c2(cfg.resolve(inp.path), bands=inp.bands, **common)
-    if inp.kind == "sentinel1":
-        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
-        return loaders.load_sentinel1(bands, datetime=inp.datetime, units=inp.units, scene_id=inp.id, **common)
-    asset_root = cfg.resolve(inp.asset_root) if inp.asset_root else None
-    return loaders.load_stac_item(cfg.href(inp.path), bands=inp.bands, asset_root=asset_root, sign=inp.sign,
-                                  **common)
-
-
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     """Open headers, build the area's lazy stack and layers; reads no pixel.
 
@@ -147,7 +112,7 @@ def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
 
 
 def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
-    scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp, area)]
+    scenes = [scene for inp in area.inputs for scene in load_input(cfg, inp, area)]
     gbox = run_geobox(scenes, area.grid.spec(cfg.chunk), group_by=area.dates.group_by)
     ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk,
                       group_by=area.dates.group_by, mosaic=area.dates.mosaic)
@@ -163,26 +128,35 @@ def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
 
 def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
                          layers: list[PlannedLayer]) -> tuple[Any, list[PlannedLayer]]:
-    """Every class layer also yields its class areas per district, computed with it (no read-back)."""
+    """Every layer also yields its per-district summary, computed with it (no read-back): class
+    areas for class layers, the sums behind mean/min/max/count for continuous ones.
+    """
     import dataclasses
     import functools
 
     from ..zonal import class_area_sums, prepare_districts
+    from ..zonal_lazy import DistrictCover, continuous_sums
+    from .tables import has_district_stats
 
     districts = prepare_districts(path, gbox, d.id_field, name_field=d.name_field, outside="keep")
+    cover = DistrictCover(districts, gbox)  # shared by the area's layers: coverage made once per block
     out = []
     for layer in layers:
+        extra: dict[str, Any] = {}
         if layer.spec.kind == "class":
             classes = sorted(v for v, _n, _c in layer.spec.classes)
-            areas = functools.partial(class_area_sums, districts=districts, classes=classes, nodata=layer.spec.nodata)
-            layer = dataclasses.replace(layer, derived={**layer.derived, "district_areas": areas})
-        out.append(layer)
+            extra["district_areas"] = functools.partial(class_area_sums, districts=districts, classes=classes,
+                                                        nodata=layer.spec.nodata)
+        elif has_district_stats(layer.spec):
+            extra["district_stats"] = functools.partial(continuous_sums, cover=cover, spec=layer.spec)
+        out.append(dataclasses.replace(layer, derived={**layer.derived, **extra}) if extra else layer)
     return districts, out
 
 
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
     """Plan every area; this is what ``agromap validate`` runs (with the scheduler name checked)."""
     check_scheduler(cfg.scheduler)
+    check_input_kinds(cfg)
     return [plan_area(cfg, area) for area in cfg.areas]
 
 
@@ -352,13 +326,12 @@ def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: li
 
     accuracy: list[dict[str, Any]] = []
     estimates: dict[str, Any] = {}
-    areas: dict[str, Any] = {}
+    layers: list[tuple[dict[str, Any], Any, dict[str, Any]]] = []
     for job, entry in zip(jobs, outputs):
         if not job.layer.derived:
             continue
         values = job.derived if job.derived is not None else _derived_from_file(job)
-        if "district_areas" in values:
-            areas[entry["path"]] = values["district_areas"]
+        layers.append((entry, job.layer.spec, values))
         hook = get_product(job.layer.layer_config["product"]).after_compute
         report = None if hook is None else hook(Computed(job.layer, values, entry["path"],
                                                           out / job.plan.config.name, cfg.resolve))
@@ -366,8 +339,8 @@ def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: li
             accuracy.append({"area": job.plan.config.name, "layer": entry["path"], **report.entry})
             if report.estimate is not None:
                 estimates[entry["path"]] = report.estimate
-    tables = [t for plan in plans for t in district_tables(plan.config, plan.districts, outputs, out, cfg.resolve,
-                                                           estimates, areas)]
+    tables = [t for plan in plans for t in district_tables(plan.config, plan.districts, layers, out, cfg.resolve,
+                                                           estimates)]
     return {"accuracy": accuracy, "tables": tables}
 
 
