@@ -100,6 +100,9 @@ def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = 
         create_staging(_on_run_grid(layer.data, plan.geobox), out_dir / f"{layer.stem}.staging.tif", layer.spec)
     tasks = fused_tasks = tiles = 0
     block_bytes = peak = 0
+    h, w = plan.geobox.shape
+    n_chunks = blocks.input_chunks(plan.dataset)
+    largest = max(((ys.stop or h) - (ys.start or 0)) * ((xs.stop or w) - (xs.start or 0)) for ys, xs in windows)
     for ys, xs in windows:
         if traced:
             peak = max(peak, tracemalloc.get_traced_memory()[1])
@@ -120,7 +123,8 @@ def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = 
     ds = plan.dataset
     return {
         "shape": list(plan.geobox.shape), "dates": int(ds.sizes["time"]), "bands": len(ds.data_vars),
-        "input_chunks": blocks.input_chunks(ds), "blocks": len(windows), "layers": len(plan.layers),
+        "input_chunks": n_chunks, "blocks": len(windows),
+        "largest_block_chunks": round(n_chunks * largest / (int(h) * int(w))), "layers": len(plan.layers),
         "tasks": tasks, "fused_tasks": fused_tasks, "fused_tiles": tiles,
         "plan_s": round(t1 - t0, 3), "blocks_s": round(t2 - t1, 3), "total_s": round(t2 - t0, 3),
         "plan_cpu_s": round(c1 - c0, 3), "blocks_cpu_s": round(c2 - c1, 3), "total_cpu_s": round(c2 - c0, 3),

@@ -220,7 +220,8 @@ def section_graph(s: BenchSettings, raw: dict[str, Any]) -> list[Row]:
             f"{r['blocks_cpu_s']:.2f} CPU-s ({r['total_s']:.1f} s wall); {r['tasks']} -> {r['fused_tasks']} tasks"),
         Row("4 graph", "graph memory, largest block (tracemalloc)", r["block_graph_bytes"] / MIB, "MiB",
             detail=f"whole build peak {r['graph_peak_bytes'] / MIB:.0f} MiB (plans, stores, fused graphs), "
-            f"{r['block_graph_bytes'] / max(r['input_chunks'] / r['blocks'], 1) / 1024:.1f} KiB per input chunk"),
+            f"{r['block_graph_bytes'] / r['largest_block_chunks'] / 1024:.1f} KiB per input chunk of that block "
+            f"({r['largest_block_chunks']} chunks)"),
     ]
 
 
