@@ -366,7 +366,9 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
     the first graph.
     """
     stale_areas = {j.plan.config.name for j in stale}
-    windows = {p.config.name: w for p in plans if p.config.name in stale_areas
+    # Blocks only for areas with stale layers that can be split (no area-wide statistic).
+    local_areas = {j.plan.config.name for j in stale if not j.layer.side}
+    windows = {p.config.name: w for p in plans if p.config.name in local_areas
                and (w := blocks.block_windows(p.dataset, limit)) is not None}
     elapsed = 0.0
     with open_execution(scheduler, progress=progress) as execu:
