@@ -3,7 +3,9 @@
 This is one of the two places in agromap that trigger computation (the other is the COG
 publish step that converts finished files). All stale layers of all areas are stored by a
 single ``compute``, so no source chunk is read twice; layers whose recipe is unchanged since
-the last run are not computed at all (see :mod:`agromap.pipeline.recipes`).
+the last run are not computed at all (see :mod:`agromap.pipeline.recipes`). An area with more
+input chunks than ``max_graph_chunks`` is computed as one graph per spatial block instead
+(:mod:`agromap.pipeline.blocks`), with the same bytes.
 """
 
 from __future__ import annotations
