@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster flood-eval airquality bench soak accuracy check docs test validate clean stac-server
+.PHONY: all venv demo rice disaster flood-eval airquality bench soak accuracy check docs test test-setup test-services validate clean stac-server
 
 all: test
 
@@ -69,9 +69,16 @@ validate: $(STAMP)
 # The suite, with everything it needs: the Python environment, the STAC API server's environment,
 # and the Debian packages for the browser and server tests (installed when running as root). The tests
 # run in one process per core (pytest-xdist); every test is independent of the others.
-test: $(STAMP) check stac-server
-	bash tools/test-services.sh
+test: test-setup
+	$(MAKE) --no-print-directory check
 	$(PY) -m pytest -n auto --dist load
+
+# The three set-ups are independent (two pip installs and apt-get), so they run side by side.
+test-setup:
+	$(MAKE) --no-print-directory -j3 --output-sync=target $(STAMP) stac-server test-services
+
+test-services:
+	bash tools/test-services.sh
 
 # Lint (ruff: pyflakes, import order, numpy docstrings, complexity) and types (mypy on src/);
 # the settings are in pyproject.toml. `make test` runs it first.

@@ -52,6 +52,13 @@ def test_configuration_page_lists_every_model_and_key():
             assert f"| `{key}` |" in text
 
 
+def test_every_configuration_key_is_described():
+    schema = config_json_schema()
+    blank = [f"{name}.{key}" for name, node in [("RunConfig", schema), *schema["$defs"].items()]
+             for key, prop in node.get("properties", {}).items() if not prop.get("description", "").strip()]
+    assert blank == [], f"configuration keys without a description (add an attribute docstring): {blank}"
+
+
 @pytest.fixture(scope="module")
 def validator():
     schema = config_json_schema()

@@ -30,7 +30,7 @@ __all__ = [
     "Style", "PALETTES", "PRODUCT_STYLES", "product_styles", "DEFAULT_STYLE", "VEGETATION", "WATER", "SIGNED",  # noqa: F822
     "FRACTION", "DECIBEL", "AQI", "product_style", "palette_lut", "continuous_rgba",
     "class_rgba", "write_quicklook", "read_display", "resolve_class_colours", "legend_of", "write_legend",
-    "thumbnail_asset", "find_layer_spec", "DISPLAY_UNITS", "display_values", "display_style",
+    "thumbnail_asset", "find_layer_spec", "DISPLAY_UNITS", "display_values", "display_style", "png_bytes",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
@@ -344,7 +344,7 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
     atomic_write_bytes(path, data)
 
 
-def _png_bytes(rgba: np.ndarray) -> bytes:
+def png_bytes(rgba: np.ndarray) -> bytes:
     """PNG of an RGBA image: paletted with per-entry alpha (tRNS) when it has <= 256 colours, which
     our fixed palettes guarantee (exact, no quantisation; 5-10x smaller), else plain RGBA.
     """
@@ -390,7 +390,7 @@ def write_legend(legend: Mapping[str, Any], path: str | os.PathLike[str]) -> Pat
         right = f"{legend['max']:g}{units}"
         draw.text((310 - draw.textlength(right, font=font), 26), right, fill=(0, 0, 0), font=font)
     out = Path(path)
-    _atomic_bytes(out, _png_bytes(np.asarray(img)))
+    _atomic_bytes(out, png_bytes(np.asarray(img)))
     return out
 
 
@@ -461,7 +461,7 @@ def write_quicklook(
     legend = legend_of(r, style)
     if annotate:
         rgba = _annotated(rgba, r, legend)
-    _atomic_bytes(out, _png_bytes(rgba))
+    _atomic_bytes(out, png_bytes(rgba))
     if legend_path is not None:
         write_legend(legend, legend_path)
     return {

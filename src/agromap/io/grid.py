@@ -18,6 +18,7 @@ from odc.geo.xr import xr_coords, xr_reproject
 from ..errors import ConfigError, GridMismatchError, NoOverlapError, UnknownCRSError
 
 __all__ = [
+    "overlaps",
     "GridSpec",
     "north_up_geobox",
     "Resampling",
@@ -94,7 +95,8 @@ def attach_geobox(arr: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
     return arr.assign_coords(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")))
 
 
-def _overlaps(src: GeoBox, dst: GeoBox) -> bool:
+def overlaps(src: GeoBox, dst: GeoBox) -> bool:
+    """Whether two grids' footprints intersect (False when ``src`` cannot be reprojected to ``dst``'s CRS)."""
     try:
         fp = src.extent.to_crs(crs_of(dst))
     except Exception:
@@ -136,7 +138,7 @@ def to_grid(
     src = geobox_of(arr)
     if src == gbox:
         return arr
-    if not _overlaps(src, gbox):
+    if not overlaps(src, gbox):
         raise NoOverlapError(
             f"{arr.name or 'input'} covers {_describe(src)}, which does not overlap the run grid "
             f"{_describe(gbox)}; check the input paths or set grid.bounds to the area of interest."

@@ -26,12 +26,13 @@ from odc.geo.geobox import GeoBox
 
 from ..errors import InputError, MetadataError, MissingBandError
 from ..sensors import s2_l2a
+from ..sensors.s1_orbit import stac_track_metadata
 from .gdal_env import gdal_env_dict, gdal_preset
 from .remote import gdal_path, is_remote, is_url, load_signer, resolve_href
 from .scene import Scene
 from .trust import check_local_input, check_regular_file, check_remote, confine
 
-__all__ = ["BandAsset", "read_items", "band_asset", "item_provenance", "items_to_scenes", "RAW_BANDS"]
+__all__ = ["BandAsset", "read_items", "band_asset", "item_provenance", "items_to_scenes", "RAW_BANDS", "asset_index"]
 
 #: Class and bit-field bands: kept in their stored dtype, never scaled or interpolated.
 RAW_BANDS = frozenset({"scl", "qa_pixel", "qa", "fmask", "cloud_mask", "mask"})
@@ -147,8 +148,8 @@ def read_items(source: Any, *, base: str | os.PathLike[str] = ".") -> list[Any]:
     return items
 
 
-def _asset_index(item: Any) -> dict[str, tuple[str, dict[str, Any]]]:
-    """name -> (asset key, asset dict): by asset key, then by eo common name."""
+def asset_index(item: Any) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each band name a STAC item offers -> (asset key, asset dict): by asset key, then by eo common name."""
     by_name: dict[str, tuple[str, dict[str, Any]]] = {}
     assets = {k: a.to_dict() for k, a in item.assets.items()}
     for key, d in assets.items():
@@ -174,7 +175,7 @@ def band_asset(item: Any, band: str, *, asset_root: str | os.PathLike[str] | Non
     ``raster:bands`` scale/offset/nodata win; a Sentinel-2 item without them gets the BOA
     offset of its processing baseline (-0.1 from baseline 04.00); class/QA bands are raw.
     """
-    index = _asset_index(item)
+    index = asset_index(item)
     if band not in index:
         raise MissingBandError(f"STAC item {item.id}: no asset for band {band!r}; assets are {sorted(item.assets)}.")
     key, asset = index[band]
@@ -350,7 +351,8 @@ def items_to_scenes(
             meta = {"loader": loader, "stac_id": item.id, "collection": item.collection_id,
                     "provenance": item_provenance(item),
                     "hrefs": {a.band: a.href for a in assets[i].values()},
-                    "scale_offset": {a.band: (a.scale, a.offset) for a in assets[i].values()}}
+                    "scale_offset": {a.band: (a.scale, a.offset) for a in assets[i].values()},
+                    **stac_track_metadata(item.properties)}  # a SAR date's orbit track
             scenes[i] = Scene(item.id, _item_time(item), arrays, meta)
     return [scenes[i] for i in range(len(items))]
 

@@ -7,7 +7,7 @@ location (``areas.0.inputs.1.kind: ...``) before any data is opened.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -27,6 +27,7 @@ __all__ = [
     "load_config",
     "parse_config",
     "PRODUCTS",
+    "INPUT_KINDS",
 ]
 
 #: The product names users may write as ``product:`` (from the product registry).
@@ -145,6 +146,10 @@ class Sentinel1Input(Strict):
     product brings backscatter to a reference angle."""
     id: str | None = None
     """Scene id in the manifest; default: the first file's name and the date."""
+    orbit: Annotated[int, Field(ge=1, le=175)] | str | None = None
+    """Orbit track of the acquisition: its relative orbit (1-175), ``ascending``/``descending`` or a
+    name. Default: read from the files' GeoTIFF tags or a Sentinel-1 product/SAFE/OPERA name in their
+    paths. Dates of different tracks get their incidence offsets removed by the SAR rice rule."""
 
     _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
                                                       if isinstance(v, dict) else v)
@@ -160,7 +165,8 @@ class FolderInput(Strict):
     bands: tuple[str, ...] = Field(min_length=1)
     """Band names as written in the file names; every date needs all of them."""
     pattern: str = "{date}_{band}.tif"
-    """File name pattern with ``{date}`` (``2023-06-01`` or ``20230601``) and ``{band}``."""
+    """File name pattern with ``{date}`` (``2023-06-01`` or ``20230601``) and ``{band}``, optionally
+    ``{orbit}`` (letters and digits: a SAR file's orbit track)."""
     scale: float = 1.0
     """``value = DN * scale + offset``."""
     offset: float = 0.0
@@ -171,6 +177,10 @@ class FolderInput(Strict):
     """Bands kept in their stored integer type (class or QA layers)."""
     sar_units: Literal["db", "linear"] | None = None
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
+    orbit: Annotated[int, Field(ge=1, le=175)] | str | None = None
+    """Backscatter bands: the orbit track of every file (relative orbit 1-175, ``ascending``/``descending``
+    or a name). A pattern with ``{orbit}`` (``{date}_{orbit}_{band}.tif``) names each file's track instead;
+    default: each date's GeoTIFF tags or Sentinel-1 product names."""
 
 
 class StacInput(Strict):
@@ -207,10 +217,13 @@ class StacSearchInput(Strict):
 
     kind: Literal["stac_search"]
     url: str = Field(pattern=r"^https?://")
+    """Root URL of the STAC API (the landing page whose ``/search`` endpoint is queried)."""
     collections: list[str] = Field(min_length=1)
+    """Collection ids to search, e.g. ``sentinel-2-l2a``."""
     datetime: str
     """``2023-06-01/2023-11-30`` (an RFC 3339 interval) or one date."""
     bands: tuple[str, ...] = Field(min_length=1)
+    """Common names (or asset keys) to load: red, nir, scl..."""
     bbox: tuple[float, float, float, float] | None = None
     """(west, south, east, north) in degrees; default: the area's polygon or its grid bounds."""
     intersects: str | None = None
@@ -220,6 +233,7 @@ class StacSearchInput(Strict):
     filter: dict[str, Any] | None = None
     """A CQL2-JSON filter for APIs with the filter extension."""
     max_items: Annotated[int, Field(ge=1)] = 500
+    """Most items taken from the search (pages are followed until this many); a guard against a too-wide query."""
     limit: Annotated[int, Field(ge=1, le=10000)] = 100
     """Page size asked of the server."""
     sign: str | None = None
@@ -246,9 +260,13 @@ class S5PL2Input(Strict):
     paths: list[str] = Field(min_length=1)
     """Files or glob patterns (relative to the YAML)."""
     product: Literal["NO2", "CO", "SO2", "HCHO", "AER_AI"] | None = None
+    """The Level-2 product in the files; default: read from each file's metadata (all must agree)."""
     qa_threshold: float | None = None
     """Default: the product's own (NO2 0.75, CO/SO2/HCHO 0.5, AER_AI 0.8; docs/science/air_quality.md)."""
     method: Literal["auto", "area", "point"] = "auto"
+    """Swath-to-grid binning: ``area`` weights each ground pixel by its overlap with a cell (needs the
+    pixel corners), ``point`` puts each pixel in the cell holding its centre; ``auto`` uses ``area``
+    when the file has corners."""
 
 
 class S5PL3Input(Strict):
@@ -256,10 +274,16 @@ class S5PL3Input(Strict):
 
     kind: Literal["s5p_l3"]
     path: str
+    """The raster (relative to the YAML)."""
     units: str
+    """Unit of the raster's values: mol m-2, mmol m-2, umol m-2, molec cm-2 or DU (converted to mol m-2);
+    stated because gridded products rarely carry it."""
     product: Literal["NO2", "CO", "SO2", "HCHO", "AER_AI"] = "NO2"
+    """The trace gas the raster holds."""
     datetime: IsoDateTime
+    """Date (ISO 8601) the raster stands for."""
     band: Annotated[int, Field(ge=1)] = 1
+    """Band of the raster to read (1-based)."""
 
 
 class AodInput(Strict):
@@ -267,9 +291,14 @@ class AodInput(Strict):
 
     kind: Literal["aod"]
     source: Literal["s2_aot", "maiac"]
+    """``s2_aot``: the Sentinel-2 L2A AOT band (scaled by 0.001); ``maiac``: MODIS MAIAC Optical_Depth_055."""
     path: str
+    """The AOD raster or GDAL subdataset name (relative to the YAML)."""
     qa_path: str | None = None
+    """MAIAC only: the AOD_QA raster (same bands and grid) whose cloud mask and QA bits filter the AOD;
+    without it only the valid range is used."""
     datetime: IsoDateTime
+    """Date (ISO 8601) of the observation."""
 
 
 InputConfig = Annotated[
@@ -277,6 +306,9 @@ InputConfig = Annotated[
     | AodInput | StacItemsInput | StacSearchInput,
     Field(discriminator="kind"),
 ]
+#: The ``kind:`` values of the input models; each has one loader in :mod:`agromap.pipeline.input_registry`.
+INPUT_KINDS: tuple[str, ...] = tuple(get_args(m.model_fields["kind"].annotation)[0]
+                                     for m in get_args(get_args(InputConfig)[0]))
 
 
 class MaskConfig(Strict):
@@ -366,6 +398,12 @@ class RunConfig(Strict):
     ``synchronous``, or a scheduler address such as ``tcp://10.0.0.5:8786``."""
     chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
     """Dask chunk edge in pixels."""
+    max_graph_chunks: Annotated[int, Field(ge=1)] | None = None
+    """Most input chunks (one chunk: one tile of one band of one date) one task graph may hold.
+    A larger area is computed as successive graphs over spatial blocks of its grid, with the same
+    outputs byte for byte; layers that depend on a statistic of the whole area (flood thresholds,
+    a self-trained classifier) still run as one graph. Default (unset): 4096. ``agromap run
+    --max-graph-chunks`` overrides."""
     max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
     """Largest band an input may have (pixels): a guard against decompression bombs."""
     areas: list[AreaConfig] = Field(min_length=1)
@@ -429,11 +467,19 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check spelling; see pipelines/demo.yaml for the schema)"
-        elif err["type"] == "union_tag_invalid":
-            loc = f"{loc}.product"
-            msg = f"unknown product {err['input'].get('product')!r}; choose one of {', '.join(PRODUCTS)}"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc, msg = _tag_error(err, loc)
         parts.append(f"{loc}: {msg}")
     return f"{source}: invalid configuration: " + "; ".join(parts)
+
+
+def _tag_error(err: Any, loc: str) -> tuple[str, str]:
+    """Location and message of a missing or unknown ``kind`` (an input) or ``product`` (a layer)."""
+    field = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
+    what, known = ("input kind", INPUT_KINDS) if field == "kind" else ("product", PRODUCTS)
+    if err["type"] == "union_tag_not_found":
+        return loc, f"no {field!r} given; choose one of {', '.join(known)}"
+    return f"{loc}.{field}", f"unknown {what} {err['input'].get(field)!r}; choose one of {', '.join(known)}"
 
 
 def parse_config(data: Any, *, source: str = "config", base_dir: str | Path = ".") -> RunConfig:

@@ -80,10 +80,18 @@ def config_json_schema() -> dict[str, Any]:
     docs = {cls.__name__: _attribute_docstrings(cls) for cls in _models(RunConfig)}
     for name, node in [(RunConfig.__name__, schema), *schema.get("$defs", {}).items()]:
         for key, prop in node.get("properties", {}).items():
-            text = docs.get(name, {}).get(key)
+            text = docs.get(name, {}).get(key) or _selector_text(key, prop)
             if text and "description" not in prop:
                 prop["description"] = text
     return {"$schema": SCHEMA_DIALECT, **_band_shorthand(schema)}
+
+
+def _selector_text(key: str, prop: dict[str, Any]) -> str | None:
+    """The description of a discriminator (``kind`` of an input, ``product`` of a layer)."""
+    if key in ("kind", "product") and "const" in prop:
+        what = "input type" if key == "kind" else "product"
+        return f"Selects this {what}: write `{key}: {prop['const']}`."
+    return None
 
 
 _BAND_FILE = {"$ref": "#/$defs/BandFile"}

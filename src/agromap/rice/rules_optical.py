@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -75,6 +74,9 @@ import xarray as xr
 
 from .. import indices
 from ..errors import ConfigError, MissingBandError
+from .optical_kernel import clear_gap as _clear_gap
+from .optical_kernel import flood_onsets, undated_canopy
+from .optical_kernel import water_spell_days as _water_spell_days
 from .seasons import (
     LAYER_SPECS,
     QA_FOREST_BUILT,
@@ -230,41 +232,6 @@ def _stretched_end(days: npt.NDArray[np.int32], end: float, min_gap: float = 30.
     return i
 
 
-def _water_spell_days(wet: npt.NDArray[np.bool_], ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32],
-                      max_link: float = 45.0) -> npt.NDArray[np.float32]:
-    """Longest span, in days, of successive clear dates that are all flooded and dark.
-
-    Two flooded dates further apart than ``max_link`` days do not make one spell (a cloud gap
-    hides whatever happened in between), so the span is a lower bound of the longest flood.
-    """
-    n_pix, n_t = wet.shape
-    start = np.full(n_pix, -1.0, dtype=_F32)
-    prev = np.full(n_pix, -1e9, dtype=_F32)
-    best = np.zeros(n_pix, dtype=_F32)
-    for t in range(n_t):
-        d = _F32(days[t])
-        w, o = wet[:, t], ok[:, t]
-        linked = w & (start >= 0) & (d - prev <= _F32(max_link))
-        start = np.where(o & ~w, _F32(-1.0), np.where(w & ~linked, d, start))
-        prev = np.where(w, d, prev)
-        best = np.maximum(best, np.where(w, d - start, _F32(0.0)))
-    return best
-
-
-def _clear_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
-    """Median interval (days) between successive clear dates of each pixel (365 with fewer than two)."""
-    d = np.where(ok, days[None, :].astype(_F32), _F32(np.nan))
-    gaps = np.full(ok.shape, np.nan, dtype=_F32)
-    last = np.full(ok.shape[0], np.nan, dtype=_F32)
-    for t in range(ok.shape[1]):
-        gaps[:, t] = d[:, t] - last
-        last = np.where(ok[:, t], d[:, t], last)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: pixels never clear
-        med = np.nanmedian(gaps, axis=1)
-    return np.where(np.isnan(med), _F32(365.0), med).astype(_F32)
-
-
 def _growth_margin(
     nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, days: npt.NDArray[np.int32],
     p: OpticalRiceParams, ls: npt.NDArray[np.float32] | None = None, fl: npt.NDArray[np.bool_] | None = None,
@@ -386,12 +353,7 @@ def _optical_kernel(
         flood &= nd <= _F32(p.flood_ndvi_max)
 
     # Flood onsets: flooded now, not flooded at the previous valid observation (NaN never votes).
-    state = np.full(n_pix, 0 if p.onset_at_series_start else -1, dtype=np.int8)
-    onset = np.zeros((n_pix, n_t), dtype=bool)
-    for t in range(n_t):
-        onset[:, t] = flood[:, t] & (state == 0)
-        state = np.where(ok[:, t], flood[:, t].astype(np.int8), state)
-    onset &= in_win[None, :]
+    onset = flood_onsets(flood, ok, in_win, p.onset_at_series_start)
 
     # Pass 1: the growth margin of every onset, and the dates of confirmed cycles [onset, +90 d].
     cands: list[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.float32]]] = []
@@ -459,27 +421,11 @@ def _optical_kernel(
         wet = np.where(ok & (nd <= _F32(p.ndvi_trough_max)),
                        np.minimum(ls + t_allow - np.minimum(ev, nd), ls / _F32(2.0)), _F32(-np.inf))
         fl = wet.max(axis=-1, initial=_F32(-np.inf)) / _F32(_SCORE_SCALE)
-        last_wet = np.full(n_pix, -np.inf, dtype=_F32)
-        last_ok = np.full(n_pix, -np.inf, dtype=_F32)
-        between = np.zeros(n_pix, dtype=np.int32)
-        widest = np.zeros(n_pix, dtype=_F32)
-        canopy = np.full(n_pix, -np.inf, dtype=_F32)
-        for t in range(n_t):
-            d = _F32(days[t])
-            o = ok[:, t]
-            widest = np.where(o, np.maximum(widest, d - last_ok), widest)
-            # Only where the dated rule cannot follow the cycle: a cloud gap (no clear date for
-            # more than ``gap_days``) or fewer than two clear dates between the flood and the
-            # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
-            # young dryland crop, followed by its canopy, must not pass here).
-            hidden = (widest > _F32(p.gap_days)) | (between < 2)
-            canopy = np.where(o & (d - last_wet <= _F32(p.max_cycle_days)) & hidden,
-                              np.maximum(canopy, nd[:, t]), canopy)
-            wet_now = wet[:, t] >= 0
-            between = np.where(wet_now, 0, between + o).astype(np.int32)
-            widest = np.where(wet_now, _F32(0.0), widest)
-            last_wet = np.where(wet_now, d, last_wet)
-            last_ok = np.where(o, d, last_ok)
+        # Only where the dated rule cannot follow the cycle: a cloud gap (no clear date for
+        # more than ``gap_days``) or fewer than two clear dates between the flood and the
+        # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
+        # young dryland crop, followed by its canopy, must not pass here).
+        canopy = undated_canopy(ok, nd, wet, days, gap_days=p.gap_days, max_cycle_days=p.max_cycle_days)
         hi = (canopy - _F32(p.ndvi_high)) / _F32(_SCORE_SCALE)
     # A paddy's flood lasts weeks; seasonal wetland and ponds stay flooded for months.
     dur = (_F32(p.max_flood_days) - _water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)

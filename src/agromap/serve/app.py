@@ -81,7 +81,7 @@ class RunLayers:
     def _load(self, catalog: Path) -> None:
         import pystac
 
-        from ..mapsheet import is_decision_layer, load_view
+        from ..mapview import is_decision_layer, load_view
 
         items = [(pystac.Item.from_dict(json.loads(p.read_bytes()), preserve_dict=False), p)
                  for p in self._item_files(catalog)]
@@ -137,7 +137,7 @@ class RunLayers:
         from rio_tiler.errors import TileOutsideBounds
         from rio_tiler.io import Reader
 
-        from ..quicklook import _png_bytes, class_rgba, continuous_rgba, display_values
+        from ..quicklook import class_rgba, continuous_rgba, display_values, png_bytes
 
         e = self.layers[layer_id]
         try:
@@ -147,7 +147,7 @@ class RunLayers:
                                reproject_method="nearest" if e["kind"] == "class" else "bilinear")
                 scale, offset = float(src.dataset.scales[0]), float(src.dataset.offsets[0])
         except TileOutsideBounds:
-            return _png_bytes(np.zeros((_TILE, _TILE, 4), np.uint8))
+            return png_bytes(np.zeros((_TILE, _TILE, 4), np.uint8))
         values = img.array.data[0]
         invalid = np.ma.getmaskarray(img.array)[0]
         if e["kind"] == "class":
@@ -155,7 +155,7 @@ class RunLayers:
         else:
             shown, _u = display_values(e["product"], e["units"], values.astype(np.float64) * scale + offset)
             rgba = continuous_rgba(shown, e["_style"], invalid)
-        return _png_bytes(rgba)
+        return png_bytes(rgba)
 
     def point(self, layer_id: str, lon: float, lat: float) -> dict[str, Any]:
         """Value of the pixel at lon/lat: display units, class name; ``value`` None on nodata."""

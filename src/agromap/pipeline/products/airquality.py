@@ -27,7 +27,9 @@ class TraceGasLayer(Strict):
 
     product: Literal["trace_gas"]
     gas: Literal["no2", "co", "so2", "hcho", "aai"]
+    """The Sentinel-5P product: tropospheric NO2, CO, SO2, HCHO columns or the UV aerosol index."""
     time: Literal["each", "monthly"] = "each"
+    """``each``: one layer per day; ``monthly``: the mean of each month with its observation count."""
 
 
 class Pm25Layer(Strict):
@@ -35,6 +37,7 @@ class Pm25Layer(Strict):
 
     product: Literal["pm25"]
     method: Literal["eta", "model"]
+    """``eta``: PM2.5 = eta x AOD; ``model``: a regression fitted on stations by `agromap pm25-fit`."""
     eta: Annotated[float, Field(gt=0)] | None = None
     """µg m-3 per unit AOD (method eta)."""
     model: str | None = None
@@ -54,6 +57,7 @@ class AqiLayer(Pm25Layer):
 
     product: Literal["aqi"]  # type: ignore[assignment]
     standard: Literal["cpcb:2014", "epa:2024"] = "cpcb:2014"
+    """Breakpoint table: India's National AQI (CPCB 2014) or the US EPA AQI (2024 PM2.5 revision)."""
 
 
 def _need(ctx: AreaContext, band: str, what: str) -> xr.DataArray:
@@ -68,7 +72,8 @@ def trace_gas(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     import pandas as pd
     import xarray as xr
 
-    from ...airquality.s5p import LAYER_SPECS, S5P_PRODUCTS, monthly_mean
+    from ...airquality.s5p import LAYER_SPECS, monthly_mean
+    from ...sensors.s5p import S5P_PRODUCTS
 
     prod = S5P_PRODUCTS[GAS_PRODUCTS[layer.gas]]
     band = prod.band

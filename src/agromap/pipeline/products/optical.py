@@ -29,7 +29,10 @@ class IndexLayer(Strict):
     """A spectral index per date or reduced over time."""
 
     product: Literal[INDEX_PRODUCTS]  # type: ignore[valid-type]
+    """The spectral index (docs/science/indices_and_masks.md gives each formula and the bands it needs)."""
     time: TimeReduce = "each"
+    """``each``: one layer per date; ``median``/``mean``/``max``/``min``/``first``/``last``: one layer
+    reduced over the dates (masked pixels ignored)."""
 
 
 class WaterLayer(Strict):
@@ -37,8 +40,11 @@ class WaterLayer(Strict):
 
     product: Literal["water_mask"]
     method: Literal["mndwi", "ndwi", "vh", "vv"]
+    """Evidence: an optical index (water above the threshold) or SAR backscatter in dB (water below it)."""
     threshold: float | None = None
+    """Default: 0 for mndwi/ndwi, -20 dB for vh, -15 dB for vv."""
     time: TimeReduce = "each"
+    """``each``: one layer per date; otherwise the evidence is reduced over the dates first."""
 
 
 class BackscatterLayer(Strict):
@@ -46,7 +52,9 @@ class BackscatterLayer(Strict):
 
     product: Literal["backscatter_db"]
     band: Literal["vv", "vh", "hh", "hv"]
+    """SAR polarisation."""
     time: TimeReduce = "each"
+    """``each``: one layer per date; otherwise reduced over the dates in linear power."""
 
 
 _BACKSCATTER_SPECS: Mapping[str, LayerSpec] = {

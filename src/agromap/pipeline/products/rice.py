@@ -51,9 +51,12 @@ class RiceLayer(Strict):
     model: str | None = None
     """method=model: a skops model file written by `agromap rice-train`."""
     model_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    """method=model: the model file's SHA-256; a file with another checksum is refused before it is
+    unpickled (skops files run code on load only through trusted types, but pin what you deploy)."""
     reference_sample: str | None = None
     """GeoJSON/GeoPackage/CSV of reference points (class field `reference`): accuracy and area estimate."""
     reference_field: str = "reference"
+    """Column of ``reference_sample`` holding the class (1 rice, 0 other)."""
 
     @field_validator("calendar")
     @classmethod
@@ -286,14 +289,10 @@ _STYLES: Mapping[str, Style] = {
     "qa_flags": Style(0.0, 127.0, "viridis"),
 }
 
-def _count_names() -> tuple[str, ...]:
-    from ...rice.self_trained import COUNT_NAMES
-
-    return COUNT_NAMES
-
 
 PRODUCTS: tuple[Product, ...] = (
     Product("rice", RiceLayer, build, _layer_specs, _STYLES, after_compute=_accuracy,
+            # rice.self_trained.COUNT_NAMES, reported by self-trained maps (checked when planning)
             side_values=("n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice",
                          "n_strata_other")),
 )
