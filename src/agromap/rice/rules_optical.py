@@ -75,7 +75,7 @@ import xarray as xr
 from .. import indices
 from ..errors import ConfigError, MissingBandError
 from .optical_kernel import clear_gap as _clear_gap
-from .optical_kernel import flood_onsets, undated_canopy
+from .optical_kernel import date_major, flood_onsets, undated_canopy
 from .optical_kernel import water_spell_days as _water_spell_days
 from .seasons import (
     LAYER_SPECS,
@@ -314,18 +314,19 @@ def _hidden_crop_margin(
     dry_lswi = _F32(np.inf if p.dry_lswi_max is None else p.dry_lswi_max)
     onset_bare = np.full(n_pix, ninf, dtype=_F32)  # bare-ground margin of the current flooded spell
     best = np.full(n_pix, ninf, dtype=_F32)
+    wet_t, ok_t, flood_t, nd_t, ls_t = (date_major(a) for a in (wet, ok, flood, nd, ls))  # one row per date
     for t in range(n_t):
-        d, o, w = _F32(days[t]), ok[:, t], wet[:, t]
+        d, o, w = _F32(days[t]), ok_t[t], wet_t[t]
         linked = last_d - prev_d <= _F32(p.hidden_flood_link_days)
         wet_before = np.minimum(last_w, np.where(linked, prev_w, ninf)) / _F32(_SCORE_SCALE)
         gap = (d - last_d - _F32(p.hidden_crop_days)) / scale_days
-        m = np.where(flood[:, t], ninf, np.minimum.reduce([wet_before, gap, onset_bare]))
+        m = np.where(flood_t[t], ninf, np.minimum.reduce([wet_before, gap, onset_bare]))
         best = np.where(o, np.maximum(best, m), best)
         is_wet = w >= 0
         bare = np.minimum(_F32(p.ndvi_canopy_min) - dry_nd, dry_lswi - dry_ls) / _F32(_SCORE_SCALE)
         onset_bare = np.where(o & is_wet & ~(last_w >= 0), bare, onset_bare)
-        dry_nd = np.where(o & ~is_wet, nd[:, t], dry_nd)
-        dry_ls = np.where(o & ~is_wet, ls[:, t], dry_ls)
+        dry_nd = np.where(o & ~is_wet, nd_t[t], dry_nd)
+        dry_ls = np.where(o & ~is_wet, ls_t[t], dry_ls)
         prev_w, prev_d = np.where(o, last_w, prev_w), np.where(o, last_d, prev_d)
         last_w, last_d = np.where(o, w, last_w), np.where(o, d, last_d)
     return best
