@@ -133,3 +133,22 @@ def test_fused_self_training_is_lazy_one_compute_and_chunk_independent():
     np.testing.assert_allclose(got.rule_score.values, other.rule_score.values)
     assert training_counts(got) == training_counts(other)
     assert got.rice_class.chunks is None and int((got.rice_class == 1).sum()) > 0
+
+
+def test_optical_rule_alone_abstains_where_it_was_blind():
+    from agromap.rice.self_trained import _run_rule
+
+    days = np.arange(0, 200, 10)
+    time = np.datetime64("2023-01-01") + days.astype("timedelta64[D]")
+    # Bare soil on both pixels (the rule's verdict: not rice, score 0); pixel 1 is under cloud
+    # (NaN) from day 40 to day 160, a 130-day clear-sky gap.
+    band = {"blue": 0.08, "green": 0.1, "red": 0.15, "nir": 0.25, "swir16": 0.3}
+    data = {b: np.full((days.size, 1, 2), v, np.float32) for b, v in band.items()}
+    for v in data.values():
+        v[(days >= 40) & (days <= 160), 0, 1] = np.nan
+    ds = xr.Dataset({b: (("time", "y", "x"), v) for b, v in data.items()}, coords={"time": time})
+    blind = _run_rule(ds, None, "optical", None, None, 100.0).rice_score.values.ravel()
+    np.testing.assert_allclose(blind, [0.0, 0.5])
+    # a gap (140 days between clear dates 30 and 170) shorter than blind_gap_days, or no abstention: the rule's own verdict
+    np.testing.assert_allclose(_run_rule(ds, None, "optical", None, None, 150.0).rice_score.values.ravel(), [0, 0])
+    np.testing.assert_allclose(_run_rule(ds, None, "optical", None, None, None).rice_score.values.ravel(), [0, 0])

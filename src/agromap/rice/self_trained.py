@@ -11,8 +11,9 @@ references, the choices and the measured comparison with the rules.
 
 With ``rule="both"`` the two rules run and their scores are averaged (:func:`_fuse`): a pixel is a
 pseudo-label where both rules lean the same way, or one is sure and the other hesitates, never
-where they contradict each other; where the optical series has a clear-sky gap as long as a rice
-season, the optical rule's non-rice verdict counts as no opinion (nothing could be seen).
+where they contradict each other. With ``rule="optical"`` or ``"both"``, where the optical series
+has a clear-sky gap as long as a rice season, the optical rule's non-rice verdict counts as no
+opinion (nothing could be seen).
 
 How the training pixels are chosen
 ----------------------------------
@@ -98,9 +99,10 @@ class SelfTrainSpec:
     threshold: float | None = None
     """Rice where the classifier's probability >= threshold; default the most probable class."""
     blind_gap_days: float | None = 100.0
-    """``rule="both"``: where the optical series has a clear-sky gap at least this long, the optical
-    rule's non-rice verdict counts as no opinion (a whole season, about 100 days from puddling to
-    harvest, can hide in the gap). ``None``: the optical rule always votes."""
+    """``rule="optical"`` or ``"both"``: where the optical series has a clear-sky gap at least this
+    long, the optical rule's non-rice verdict counts as no opinion (a whole season, about 100 days
+    from puddling to harvest, can hide in the gap), so it is no non-rice pseudo-label.
+    ``None``: the optical rule always votes."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:
