@@ -3,7 +3,9 @@
 This is one of the two places in agromap that trigger computation (the other is the COG
 publish step that converts finished files). All stale layers of all areas are stored by a
 single ``compute``, so no source chunk is read twice; layers whose recipe is unchanged since
-the last run are not computed at all (see :mod:`agromap.pipeline.recipes`).
+the last run are not computed at all (see :mod:`agromap.pipeline.recipes`). An area with more
+input chunks than ``max_graph_chunks`` is computed as one graph per spatial block instead
+(:mod:`agromap.pipeline.blocks`), with the same bytes.
 """
 
 from __future__ import annotations
@@ -366,7 +368,9 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
     the first graph.
     """
     stale_areas = {j.plan.config.name for j in stale}
-    windows = {p.config.name: w for p in plans if p.config.name in stale_areas
+    # Blocks only for areas with stale layers that can be split (no area-wide statistic).
+    local_areas = {j.plan.config.name for j in stale if not j.layer.side}
+    windows = {p.config.name: w for p in plans if p.config.name in local_areas
                and (w := blocks.block_windows(p.dataset, limit)) is not None}
     elapsed = 0.0
     with open_execution(scheduler, progress=progress) as execu:
