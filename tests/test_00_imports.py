@@ -122,7 +122,6 @@ def test_the_checker_finds_a_circle_and_prints_it():
 KNOWN_PRIVATE = {
     ("agromap.io.write", "agromap.io.files"),
     ("agromap.rice.self_trained", "agromap.rice.rules_optical"),
-    ("agromap.synthetic", "agromap.synthetic_truth"),
 }
 
 
