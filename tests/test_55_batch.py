@@ -47,9 +47,14 @@ def _write_config(path: Path, files: dict[str, dict[str, str]], scheduler: str =
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """A synthetic Sentinel-2 stack on disk, big enough for a run to last a few seconds."""
+    """A synthetic Sentinel-2 stack on disk: four 256 px tiles per layer, seven layers.
+
+    A run of it lasts a few seconds (start-up, compute, then publishing seven COGs one by one),
+    long enough to be killed during its compute or its publishing; the kill tests assert that
+    the run had not finished. A larger scene only makes the compute longer, not the test stronger.
+    """
     root = tmp_path_factory.mktemp("stack")
-    spec = SceneSpec(shape=(1024, 1024), dates=("2023-06-01", "2023-07-01", "2023-08-01"), chunk=512, seed=7)
+    spec = SceneSpec(shape=(512, 512), dates=("2023-06-01", "2023-07-01", "2023-08-01"), chunk=512, seed=7)
     files = write_stack_geotiffs(make_s2_stack(spec)[BANDS], root / "tifs")
     return root, files
 
@@ -139,16 +144,18 @@ def test_external_cluster_with_a_killed_worker(stack, reference, tmp_path):
             assert len(got) == 2
             assert all(v == {"GDAL_CACHEMAX": "256", "GDAL_NUM_THREADS": "1",
                              "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"} for v in got.values())
-        cfg = _write_config(tmp_path / "run.yaml", files, scheduler=address)
-        out = tmp_path / "out"
-        proc = _cli(cfg, out)
-        # Kill one worker once the compute is under way (staging files exist from graph build on).
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not list(out.rglob(".*staging*")):
-            time.sleep(0.02)
-        time.sleep(0.5)
-        workers[0].send_signal(signal.SIGKILL)
-        _, err = proc.communicate(timeout=300)
+            (victim,) = [a for a, w in client.scheduler_info()["workers"].items() if w["name"] == "w0"]
+            cfg = _write_config(tmp_path / "run.yaml", files, scheduler=address)
+            out = tmp_path / "out"
+            proc = _cli(cfg, out)
+            # Kill one worker while the scheduler has run tasks on it: its results and its queue are
+            # lost and must be recomputed on the other worker.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None and not client.processing([victim])[victim]:
+                time.sleep(0.01)
+            assert client.processing([victim])[victim], "the run's tasks never reached the worker to kill"
+            workers[0].send_signal(signal.SIGKILL)
+            _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
         assert _digests(out) == ref_digests
         manifest = json.loads((out / "manifest.json").read_text())
