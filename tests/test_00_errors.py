@@ -29,7 +29,7 @@ def test_every_error_has_a_documented_exit_code_and_one_model_file_error():
         if isinstance(obj, type) and issubclass(obj, E.AgromapError):
             assert obj.exit_code in E.EXIT_CODES, name
     from agromap.airquality import pm25
-    from agromap.rice import model
+    from agromap.rice import model_io as model
 
     assert pm25.ModelFileError is model.ModelFileError is E.ModelFileError
     assert issubclass(E.UntrustedModelError, E.ModelFileError) and E.ModelFileError.exit_code == 3

@@ -39,6 +39,7 @@ from agromap.errors import (
     UntrustedModelError,
 )
 from agromap.rice import model as M
+from agromap.rice import model_predict, model_train
 from agromap.rice.features import FeatureSpec, feature_names, sar_features, temporal_features
 from agromap.rice.labels import extract_samples, read_labels, samples_from_points
 from agromap.testing import SceneSpec, make_s1_stack, make_s2_stack, make_truth, raise_if_dask_computes
@@ -283,8 +284,8 @@ def test_blocked_cv_report(trained, samples):
 
 
 def test_folds_keep_whole_blocks_and_every_class(samples):
-    X, y, groups, _ = M._training_table(samples, TRAIN)
-    folds = M._blocked_folds(y, groups, TRAIN)
+    X, y, groups, _ = model_train._training_table(samples, TRAIN)
+    folds = model_train._blocked_folds(y, groups, TRAIN)
     seen = np.zeros(y.size, int)
     for tr, te in folds:
         assert not set(groups[tr]) & set(groups[te])  # never a random pixel split
@@ -306,7 +307,7 @@ def test_training_refuses_lazy_samples_and_drops_nodata_rows(scene, label_files,
         M.cross_validate(lazy)
     holey = samples.copy(deep=True)
     holey["features"][:3, 5] = np.nan
-    _, y, _, dropped = M._training_table(holey, TRAIN)
+    _, y, _, dropped = model_train._training_table(holey, TRAIN)
     assert dropped == 3 and y.size == N_POINTS - 3
 
 
@@ -486,13 +487,13 @@ def _count_models(obj) -> int:
 
 def test_model_is_one_graph_key_and_the_kernel_never_runs_at_build_time(trained, scene, monkeypatch):
     calls = []
-    real = M._predict_block
+    real = model_predict.predict_block
 
     def spy(block, model, **kw):
         calls.append(block.shape)
         return real(block, model, **kw)
 
-    monkeypatch.setattr(M, "_predict_block", spy)
+    monkeypatch.setattr(model_predict, "predict_block", spy)
     with raise_if_dask_computes():
         out = M.predict(trained, scene["features"].chunk(y=32, x=32))
     assert calls == []  # meta= and dtype=: dask never probes the kernel on the client

@@ -20,7 +20,7 @@ from affine import Affine
 
 from agromap.airquality import aod as aodm
 from agromap.airquality import pm25 as pmm
-from agromap.airquality import s5p
+from agromap.airquality import s5p, s5p_binning
 from agromap.airquality import stations as st
 from agromap.errors import (
     CalibrationError,
@@ -37,7 +37,9 @@ from agromap.errors import (
     StationTableError,
     WrongUnitsError,
 )
+from agromap.io import aod_read, s5p_read
 from agromap.io.layers import LayerSpec
+from agromap.sensors import s5p as s5p_products
 from agromap.testing import make_geobox, make_raster, raise_if_dask_computes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +59,7 @@ def write_swath(path: Path, lat, lon, value, qa=None, *, lat_b=None, lon_b=None,
     """A NetCDF4 file with the TROPOMI L2 layout: PRODUCT/{latitude, longitude, qa_value, <var>}."""
     lat, lon, value = (np.atleast_2d(np.asarray(a, dtype=np.float32)) for a in (lat, lon, value))
     ns, ng = value.shape
-    var = s5p.S5P_PRODUCTS[product].variable
+    var = s5p_products.S5P_PRODUCTS[product].variable
     with netCDF4.Dataset(path, "w") as nc:
         nc.time_coverage_start = time + "Z"
         nc.time_coverage_end = time + "Z"
@@ -116,9 +118,9 @@ def _direct_from_file():
 @pytest.mark.integration
 def test_co_subset_qa_counts_match_direct_numpy():
     valid, qa, co, _lat, _lon = _direct_from_file()
-    hdr = s5p.read_s5p_header(CO_FILE)
+    hdr = s5p_read.read_s5p_header(CO_FILE)
     assert (hdr.product.key, hdr.date, hdr.has_bounds, hdr.shape) == ("CO", "2019-09-13", False, (2, 215))
-    sw = s5p.qa_filter(s5p.read_s5p_l2(CO_FILE))
+    sw = s5p.qa_filter(s5p_read.read_s5p_l2(CO_FILE))
     kept = valid & (qa > 50)
     assert sw.attrs["n_pixels"] == qa.size == 430
     assert sw.attrs["n_valid"] == int(valid.sum()) == 226
@@ -127,7 +129,7 @@ def test_co_subset_qa_counts_match_direct_numpy():
     assert sw.attrs["n_outliers"] == 0
     np.testing.assert_array_equal(np.isfinite(sw["value"].values), kept)
     # A looser threshold keeps the qa 0.4 pixels too, but still not the 4 with a value and qa 0.
-    loose = s5p.qa_filter(s5p.read_s5p_l2(CO_FILE), qa_threshold=0.3).attrs["n_kept"]
+    loose = s5p.qa_filter(s5p_read.read_s5p_l2(CO_FILE), qa_threshold=0.3).attrs["n_kept"]
     assert loose == int((valid & (qa > 30)).sum()) == 222
 
 
@@ -136,7 +138,7 @@ def test_co_subset_point_gridding_matches_histogram():
     valid, qa, co, lat, lon = _direct_from_file()
     kept = valid & (qa > 50)
     gbox = make_geobox((14, 50), crs="EPSG:4326", res=0.5, origin=(-7.0, 10.0))
-    out = s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(CO_FILE)), gbox)
+    out = s5p_binning.bin_swath(s5p.qa_filter(s5p_read.read_s5p_l2(CO_FILE)), gbox)
     assert out.attrs["bin_method"] == "point" and out["co"].attrs["units"] == "mol m-2"
     assert out["co"].dtype == np.float32 and out["count"].dtype == np.uint16 and out["weight"].dtype == np.float32
     assert out.odc.geobox == gbox and out["co"].dims == ("y", "x")
@@ -161,7 +163,7 @@ def test_co_subset_lazy_daily_grid_equals_eager():
         assert daily["co"].dtype == np.float32 and daily["count"].dtype == np.uint16
         assert monthly["co"].dtype == np.float32 and monthly["n_days"].dtype == np.uint16
         assert daily["co"].dims == ("time", "y", "x") and daily["co"].chunks is not None
-    eager = s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(CO_FILE)), gbox)
+    eager = s5p_binning.bin_swath(s5p.qa_filter(s5p_read.read_s5p_l2(CO_FILE)), gbox)
     assert [str(t)[:10] for t in daily.time.values] == ["2019-09-13"]
     np.testing.assert_array_equal(daily["co"].values[0], eager["co"].values)
     np.testing.assert_array_equal(daily["count"].values[0], eager["count"].values)
@@ -182,9 +184,9 @@ def test_constant_field_low_qa_dropped_mean_exact(tmp_path, method):
     lat2, lon2 = np.concatenate([lat, lat]), np.concatenate([lon, lon])
     lat_b, lon_b = square_pixels(lon2, lat2, 0.05)
     f = write_swath(tmp_path / "s.nc", lat2, lon2, value, qa, lat_b=lat_b, lon_b=lon_b)
-    sw = s5p.qa_filter(s5p.read_s5p_l2(f))
+    sw = s5p.qa_filter(s5p_read.read_s5p_l2(f))
     assert sw.attrs["n_kept"] == 16 and sw.attrs["n_qa_rejected"] == 16
-    out = s5p.bin_swath(sw, GRID, method=method)
+    out = s5p_binning.bin_swath(sw, GRID, method=method)
     assert out.attrs["bin_method"] == method
     np.testing.assert_array_equal(out["no2"].values, np.full((4, 4), const, dtype=np.float32))
     np.testing.assert_array_equal(out["count"].values, np.ones((4, 4)))
@@ -199,7 +201,7 @@ def test_area_weighting_by_overlap(tmp_path):
     lon = np.array([[77.1, 77.05]])
     lat_b, lon_b = square_pixels(lon, lat, 0.05)
     f = write_swath(tmp_path / "a.nc", lat, lon, [[4e-4, 2e-4]], lat_b=lat_b, lon_b=lon_b)
-    out = s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), GRID)
+    out = s5p_binning.bin_swath(s5p.qa_filter(s5p_read.read_s5p_l2(f)), GRID)
     assert out.attrs["bin_method"] == "area"
     w = out["weight"].values
     # float32 corners (as in TROPOMI files): areas exact to ~1e-5 of a cell.
@@ -218,7 +220,7 @@ def test_area_weighting_tilted_pixel_total_area(tmp_path):
     lon_b = np.array([[[c_lon - 0.1, c_lon, c_lon + 0.1, c_lon]]])
     lat_b = np.array([[[c_lat, c_lat - 0.1, c_lat, c_lat + 0.1]]])
     f = write_swath(tmp_path / "d.nc", [[c_lat]], [[c_lon]], [[3e-4]], lat_b=lat_b, lon_b=lon_b)
-    out = s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), GRID)
+    out = s5p_binning.bin_swath(s5p.qa_filter(s5p_read.read_s5p_l2(f)), GRID)
     np.testing.assert_allclose(float(out["weight"].sum()), 2.0, rtol=2e-4)
     # Each of the 4 cells around the centre holds a triangle of half a cell.
     np.testing.assert_allclose(out["weight"].values[1:3, 1:3], 0.5, rtol=2e-4)
@@ -239,8 +241,8 @@ def test_area_weights_match_shapely(tmp_path):
     lon_b, lat_b = c_lon[:, None] + rad * np.cos(ang), c_lat[:, None] + rad * np.sin(ang)
     vals = rng.uniform(1e-5, 1e-4, n)
     f = write_swath(tmp_path / "r.nc", c_lat[None], c_lon[None], vals[None], lat_b=lat_b[None], lon_b=lon_b[None])
-    sw = s5p.qa_filter(s5p.read_s5p_l2(f))
-    out = s5p.bin_swath(sw, GRID, method="area")
+    sw = s5p.qa_filter(s5p_read.read_s5p_l2(f))
+    out = s5p_binning.bin_swath(sw, GRID, method="area")
     lonb, latb = sw["longitude_bounds"].values[0].astype(float), sw["latitude_bounds"].values[0].astype(float)
     w, wv = np.zeros((4, 4)), np.zeros((4, 4))
     for i in range(n):  # the oracle may loop; the code under test does not
@@ -261,13 +263,13 @@ def test_negative_columns_kept_outliers_dropped(tmp_path):
     value[0, 0] = -5e-4   # noise: kept
     value[0, 1] = -2e-3   # outlier below -0.001 mol m-2: dropped
     f = write_swath(tmp_path / "n.nc", lat, lon, value)
-    sw = s5p.qa_filter(s5p.read_s5p_l2(f))
+    sw = s5p.qa_filter(s5p_read.read_s5p_l2(f))
     assert sw.attrs["n_outliers"] == 1 and sw.attrs["n_kept"] == 15
-    out = s5p.bin_swath(sw, GRID)
+    out = s5p_binning.bin_swath(sw, GRID)
     np.testing.assert_allclose(out["no2"].values[0, 0], -5e-4, rtol=1e-6)
     assert np.isnan(out["no2"].values[0, 1]) and out["count"].values[0, 1] == 0
     # The aerosol index has no lower bound.
-    assert s5p.S5P_PRODUCTS["AER_AI"].min_value is None
+    assert s5p_products.S5P_PRODUCTS["AER_AI"].min_value is None
 
 
 def test_two_days_monthly_mean_and_count(tmp_path):
@@ -316,12 +318,12 @@ def test_parallel_days_on_threads(tmp_path):
 
 
 def test_qa_threshold_table_and_strict_comparison(tmp_path):
-    assert dict(s5p.QA_THRESHOLDS) == {"NO2": 0.75, "CO": 0.5, "SO2": 0.5, "AER_AI": 0.8, "HCHO": 0.5}
+    assert dict(s5p_products.QA_THRESHOLDS) == {"NO2": 0.75, "CO": 0.5, "SO2": 0.5, "AER_AI": 0.8, "HCHO": 0.5}
     lat, lon = cell_centres()
     qa = np.full_like(lat, 0.75)
     qa[:2] = 0.76
     f = write_swath(tmp_path / "q.nc", lat, lon, np.full_like(lat, 1e-4), qa)
-    sw = s5p.qa_filter(s5p.read_s5p_l2(f))
+    sw = s5p.qa_filter(s5p_read.read_s5p_l2(f))
     assert sw.attrs["n_kept"] == 8  # qa_value > 0.75: exactly 0.75 is rejected, 0.76 kept
     assert sw.attrs["QA_FILTER"].startswith("qa_value>0.75")
 
@@ -340,14 +342,14 @@ def test_wrong_units_in_file(tmp_path):
     lat, lon = cell_centres()
     f = write_swath(tmp_path / "u.nc", lat, lon, np.full_like(lat, 6e15), units="molec cm-2")
     with pytest.raises(WrongUnitsError, match="molec cm-2"):
-        s5p.read_s5p_l2(f)
+        s5p_read.read_s5p_l2(f)
 
 
 def test_empty_swath_after_qa(tmp_path):
     lat, lon = cell_centres()
     f = write_swath(tmp_path / "e.nc", lat, lon, np.full_like(lat, 1e-4), np.full_like(lat, 0.5))
     with pytest.raises(EmptySwathError, match="no pixel left after QA") as ei:
-        s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), GRID)
+        s5p_binning.bin_swath(s5p.qa_filter(s5p_read.read_s5p_l2(f)), GRID)
     assert isinstance(ei.value, NoValidDataError) and ei.value.exit_code == 4
     daily = s5p.grid_s5p([f], GRID)  # default: an all-NaN day with count 0
     assert np.isnan(daily["no2"].values).all() and int(daily["count"].sum()) == 0
@@ -359,15 +361,15 @@ def test_swath_off_grid_and_bad_grid(tmp_path):
     lat, lon = cell_centres()
     f = write_swath(tmp_path / "o.nc", lat - 20, lon, np.full_like(lat, 1e-4))
     with pytest.raises(EmptySwathError, match="none on the grid"):
-        s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), GRID)
+        s5p_binning.bin_swath(s5p.qa_filter(s5p_read.read_s5p_l2(f)), GRID)
     with pytest.raises(ConfigError, match="geographic"):
-        s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), make_geobox((4, 4)))
+        s5p_binning.bin_swath(s5p.qa_filter(s5p_read.read_s5p_l2(f)), make_geobox((4, 4)))
     with pytest.raises(S5PLayoutError, match="corners"):
-        s5p.bin_swath(s5p.qa_filter(s5p.read_s5p_l2(f)), GRID, method="area")
+        s5p_binning.bin_swath(s5p.qa_filter(s5p_read.read_s5p_l2(f)), GRID, method="area")
     not_nc = tmp_path / "x.nc"
     not_nc.write_bytes(b"not a netcdf")
     with pytest.raises(InputError, match="not a readable NetCDF4"):
-        s5p.read_s5p_header(not_nc)
+        s5p_read.read_s5p_header(not_nc)
 
 
 # ------------------------------------------------------------------------------------ Level 3
@@ -378,19 +380,19 @@ def test_l3_geotiff_units(tmp_path):
                        crs="EPSG:4326", transform=Affine(0.01, 0, 77.5, 0, -0.01, 13.0)) as dst:
         dst.write(vals, 1)
     with raise_if_dask_computes():
-        arr = s5p.open_l3_raster(path, units="µmol/m²", time="2020-04-01")
+        arr = s5p_read.open_l3_raster(path, units="µmol/m²", time="2020-04-01")
         assert arr.dtype == np.float32 and arr.dims == ("time", "y", "x") and arr.attrs["units"] == "mol m-2"
     np.testing.assert_allclose(arr.values[0], [[np.nan, 5e-5], [8e-5, 2.8e-5]], rtol=1e-6)
     with pytest.raises(WrongUnitsError, match="not a column unit"):
-        s5p.open_l3_raster(path, units="µg m-3")
-    mol = s5p.open_l3_raster(path, units="molec cm-2")
+        s5p_read.open_l3_raster(path, units="µg m-3")
+    mol = s5p_read.open_l3_raster(path, units="molec cm-2")
     np.testing.assert_allclose(mol.values[1, 0], 80.0 / 6.02214076e19, rtol=1e-6)  # N_A x 1e-4 factor
 
 
 @pytest.mark.integration
 
 def test_l3_bengaluru_gpkg_raster():
-    arr = s5p.open_l3_raster(f"GPKG:{BLR_GPKG}:s5p_no2_plots_2020", units="umol m-2", time="2020-03-01")
+    arr = s5p_read.open_l3_raster(f"GPKG:{BLR_GPKG}:s5p_no2_plots_2020", units="umol m-2", time="2020-03-01")
     v = arr.values
     assert arr.odc.geobox.crs.epsg == 4326 and v.shape == (1, 344, 359)
     valid = np.isfinite(v)
@@ -473,7 +475,7 @@ def test_open_maiac_netcdf(tmp_path):
         q = nc.createVariable("AOD_QA", "u2", ("lat", "lon"))
         q.set_auto_maskandscale(False)
         q[:] = np.array([[1, 1, 2], [1, 1, 1]], dtype=np.uint16)
-    a, qa = aodm.maiac_netcdf_paths(path)
+    a, qa = aod_read.maiac_netcdf_paths(path)
     with pytest.raises(InputError, match="no coordinate reference system"):
         aodm.open_maiac(a, qa)  # plain lat/lon variables declare no CRS: the caller must say which
     out = aodm.open_maiac(a, qa, crs="EPSG:4326")
@@ -487,7 +489,7 @@ def test_s2_aot_scaling_on_sample():
     with rasterio.open(AOT_FILE) as src:
         dn = src.read(1)
     with raise_if_dask_computes():
-        aot = aodm.open_s2_aot(AOT_FILE)
+        aot = aod_read.open_s2_aot(AOT_FILE)
         assert aot.dtype == np.float32 and aot.attrs["units"] == "1"
     v = aot.values
     assert dn.min() == 188 and dn.max() == 196 and not (dn == 0).any()

@@ -89,3 +89,90 @@ def test_quicklook_styles_come_from_the_products():
     assert styles["dnbr"] == products()["burn_severity"].quicklook_style["dnbr"]
     assert product_style("transplant_doy_2")[0] == styles["transplant_doy"]
     assert product_style("aqi_pm25_subindex_cpcb")[0] == styles["aqi_"]
+
+
+def _area_with(product: Product, monkeypatch) -> AreaContext:
+    """An area of one 4 x 4 date whose single layer is ``product`` (registered for this test only)."""
+    from agromap.pipeline.products import registry
+
+    monkeypatch.setattr(registry, "get_product", lambda name: product)
+    ds = xr.Dataset({"red": (("time", "y", "x"), np.ones((1, 4, 4), np.float32))},
+                    coords={"time": [np.datetime64("2023-06-01")]})
+    area = SimpleNamespace(name="a", layers=[SimpleNamespace(product=product.name)])
+    return AreaContext(area, ds, lambda p: p)  # type: ignore[arg-type]
+
+
+def _probe(side: dict, stac_side: tuple[str, ...] = ()):
+    import pandas as pd
+
+    from agromap.pipeline.products import PlannedLayer
+
+    def build(ctx, layer):
+        t = pd.Timestamp("2023-06-01", tz="UTC")
+        return [PlannedLayer("a", "probe_20230601", BASE_SPECS["ndvi"], ctx.ds["red"].isel(time=0), t, t, "each", {},
+                             {"product": "probe"}, side, stac_side=stac_side)]
+    return build
+
+
+@pytest.mark.parametrize(("side", "stac_side", "message"), [
+    ({"thr": 0.5, "flag": True, "extra": 1}, (), r"reports undeclared side value\(s\) \['extra'\]"),
+    ({"thr": 0.5}, (), r"misses declared side value\(s\) \['flag'\]"),
+    ({"thr": xr.DataArray([0.5, 0.6]), "flag": True}, (), r"side value\(s\) \['thr'\] that are not 0-d"),
+    ({"thr": 0.5, "flag": True}, ("detected",), r"publishes side value\(s\) \['detected'\] in STAC"),
+])
+def test_side_values_must_be_the_declared_ones(monkeypatch, side, stac_side, message):
+    """A builder's side values are checked against its record when the area is planned (before any compute)."""
+    from agromap.errors import ProductContractError
+
+    probe = Product("probe", object, _probe(side, stac_side), dict, side_values=("thr", "flag"),  # type: ignore[arg-type]
+                    optional_side_values=("thr_optical",))
+    with pytest.raises(ProductContractError, match=message) as err:
+        plan_layers(_area_with(probe, monkeypatch))
+    assert "product 'probe': layer probe_20230601" in str(err.value) and err.value.exit_code == 1
+
+
+def test_declared_side_values_pass(monkeypatch):
+    """All required values, optional ones or none at all (a layer without side values) are fine."""
+    for side in ({"thr": xr.DataArray(0.5), "flag": True}, {"thr": 0.5, "flag": True, "thr_optical": 0.2}, {}):
+        probe = Product("probe", object, _probe(side), dict, side_values=("thr", "flag"),  # type: ignore[arg-type]
+                        optional_side_values=("thr_optical",))
+        assert [p.stem for p in plan_layers(_area_with(probe, monkeypatch))] == ["probe_20230601"]
+
+
+def test_real_flood_layers_report_their_declared_side_values():
+    """The flood builder on a small SAR + optical area: the side values it reports are declared,
+    with every required one present (the check runs inside plan_layers)."""
+    import pandas as pd
+
+    from agromap.io.grid import attach_geobox
+    from agromap.testing import make_raster
+
+    rng = np.random.default_rng(0)
+    times = pd.to_datetime(["2023-08-18", "2023-08-30"]).to_numpy()
+    base = make_raster(np.zeros((2, 64, 64), np.float32), times=times, chunks={"x": 64, "y": 64})
+    gbox = base.odc.geobox
+    water = np.zeros((64, 64), bool)
+    water[20:40, 10:50] = True
+    vv = np.where(water, 0.003, 0.08) * rng.gamma(4.0, 0.25, (2, 64, 64))
+    vh = vv / 5
+    ds = xr.Dataset({"vv": base.copy(data=vv.astype(np.float32)), "vh": base.copy(data=vh.astype(np.float32))})
+    ds = attach_geobox(ds, gbox)
+    area = SimpleNamespace(name="a", layers=[config.parse_config({"areas": [{"name": "a", "inputs": [
+        {"kind": "landsat_c2", "path": "x"}], "layers": [{"product": "flood", "event_date": "2023-08-30"}]}]})
+        .areas[0].layers[0]], districts=None)
+    planned = plan_layers(AreaContext(area, ds, lambda p: p))  # type: ignore[arg-type]
+    flood = get_product("flood")
+    side = set(next(p for p in planned if p.stem.startswith("flood_class")).side)
+    assert set(flood.side_values) <= side <= set(flood.side_values) | set(flood.optional_side_values)
+    assert {"threshold_vv", "threshold_vh"} <= side
+
+
+def test_every_registered_layer_is_described_with_units():
+    """STAC items, COG tags and the tables' column notes all take these from the spec: none is blank.
+    Units are a unit, ``1`` for dimensionless values, ``class`` for class layers or ``index`` for AQI values."""
+    for name, spec in LAYERS.items():
+        assert spec.description.strip() and spec.description.strip().lower() != name, name
+        assert spec.units.strip(), f"{name}: units empty; use '1' for a dimensionless value"
+        assert (spec.units == "class") == (spec.kind == "class"), name
+        if spec.kind == "class":
+            assert all(n.strip() for _v, n, _c in spec.classes), f"{name}: a class without a name"

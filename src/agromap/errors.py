@@ -25,6 +25,7 @@ __all__ = [
     "OutputLockedError",
     "ComputeLostError",
     "ExportError",
+    "ProductContractError",
     "UnsafeInputError",
     "OutputError",
     "DeadlineError",
@@ -140,6 +141,12 @@ class ComputeLostError(AgromapError, RuntimeError):
 
 class ExportError(AgromapError, RuntimeError):
     """A product could not be written or failed validation; nothing was published."""
+
+    exit_code = 1
+
+
+class ProductContractError(AgromapError, RuntimeError):
+    """A product plug-in returned something its :class:`Product` record does not declare (a bug)."""
 
     exit_code = 1
 

@@ -173,15 +173,8 @@ def _class_table(view: Any) -> str:
 
 
 def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
-    from .mapsheet import (
-        caveats_for,
-        district_layer,
-        figure_png,
-        figure_render_ok,
-        is_decision_layer,
-        load_view,
-        render_figure,
-    )
+    from .mapdraw import figure_png, render_figure
+    from .mapview import caveats_for, district_layer, figure_render_ok, is_decision_layer, load_view
 
     area = str(entry.get("area") or (Path(key).parts[0] if len(Path(key).parts) > 1 else "outputs"))
     product = str((value.get("product") if isinstance(value, Mapping) else None) or entry.get("layer")
@@ -287,7 +280,7 @@ def _key_figures(area: str, panels: list[_Panel], accuracy: list[Mapping[str, An
         v = p.view
         if v is None or v.kind != "class" or not v.classes or not p.decision:
             continue
-        from .mapsheet import impact_classes
+        from .mapview import impact_classes
 
         imp = impact_classes(p.product)
         if imp is not None:
@@ -323,7 +316,7 @@ def _area_rank(panels: list[_Panel]) -> tuple[int, float]:
 
 
 def decision_rank(product: str) -> int:
-    from .mapsheet import decision_rank as rank
+    from .mapview import decision_rank as rank
 
     return rank(product)
 

@@ -1,18 +1,12 @@
-"""Aerosol optical depth at 550 nm: Sentinel-2 L2A AOT and MODIS MAIAC (MCD19A2-style) rasters.
+"""Aerosol optical depth at 550 nm: the MAIAC (MCD19A2-style) QA filter, DN decoding and orbit mean.
 
-docs/science/air_quality.md#aerosol-optical-depth. Both end as float32 ``aod`` (NaN nodata) on their own grid, lazily:
-
-- **Sentinel-2 L2A AOT** (Sen2Cor, 550 nm): DN x 0.001, DN 0 = nodata; the scale comes from
-  :data:`agromap.sensors.s2_l2a.AUX_BANDS`, the one place sensor constants live.
-- **MAIAC** ``Optical_Depth_055``: int16 x 0.001, valid DN -100..5000 (fill -28672 falls outside);
-  kept where ``AOD_QA`` bits 0-2 (cloud mask) == 1 (clear) **and** bits 8-11 (AOD QA) == 0 (best).
-  Both sets of accepted codes are configurable (:class:`MaiacQA`). A file with several bands
-  (one per orbit, as MCD19A2 stores a day) gives the mean of the valid orbits per pixel.
-  GeoTIFF (e.g. GEE exports) and NetCDF (through GDAL: ``NETCDF:"file.nc":Optical_Depth_055``,
-  see :func:`maiac_netcdf_paths`) take the same path. The original MCD19A2 granules are HDF4-EOS,
-  which the GDAL of the rasterio wheels cannot read (no HDF4 driver): convert them first
-  (``gdal_translate HDF4_EOS:EOS_GRID:"f.hdf":grid1km:Optical_Depth_055 aod.tif`` on a full GDAL)
-  or use GeoTIFF exports.
+docs/science/air_quality.md#aerosol-optical-depth. Files are opened by :mod:`agromap.io.aod_read`
+(MAIAC DN and QA per orbit, and the Sentinel-2 L2A AOT band, which needs no more than its scale);
+this module turns MAIAC DN into float32 ``aod`` (NaN nodata) on the file's own grid, lazily:
+``Optical_Depth_055`` int16 x 0.001, valid DN -100..5000 (fill -28672 falls outside); kept where
+``AOD_QA`` bits 0-2 (cloud mask) == 1 (clear) **and** bits 8-11 (AOD QA) == 0 (best). Both sets of
+accepted codes are configurable (:class:`MaiacQA`). A file with several bands (one per orbit, as
+MCD19A2 stores a day) gives the mean of the valid orbits per pixel.
 """
 
 from __future__ import annotations
@@ -24,18 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from affine import Affine
-from odc.geo.geobox import GeoBox
 
-from ..errors import ConfigError, MissingBandError
+from ..errors import ConfigError
+from ..io.aod_read import read_maiac_orbits
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
-from ..io.read import RasterHeader, open_band, read_header
-from ..sensors.s2_l2a import AUX_BANDS
 
 __all__ = [
     "MaiacQA", "MaiacSpec", "LAYER_SPECS", "CLOUD_MASK_CODES", "AOD_QA_CODES", "maiac_cloud_mask",
-    "maiac_aod_qa", "maiac_qa_valid", "decode_maiac_aod", "open_maiac", "maiac_netcdf_paths", "open_s2_aot",
+    "maiac_aod_qa", "maiac_qa_valid", "decode_maiac_aod", "open_maiac",
 ]  # fmt: skip
 
 LAYER_SPECS: dict[str, LayerSpec] = {
@@ -186,55 +177,16 @@ def open_maiac(aod_path: str | os.PathLike[str], qa_path: str | os.PathLike[str]
         float32 ``(y, x)`` or ``(time, y, x)``, NaN nodata, units "1"; mean of the valid orbits.
     """
     s = spec or MaiacSpec()
-    hdr = read_header(os.fspath(aod_path))
-    qhdr = read_header(os.fspath(qa_path)) if qa_path is not None else None
-    if qhdr is not None and qhdr.count != hdr.count:
-        raise MissingBandError(f"{qa_path}: has {qhdr.count} band(s) but {aod_path} has {hdr.count}; AOD and "
-                               "AOD_QA must hold the same orbits.")
-    gbox = _assumed_geobox(hdr, crs)
-    orbits = []
-    for b in range(1, hdr.count + 1):
-        dn = open_band(hdr.path, b, raw=True, nodata=None, chunk=chunk, header=hdr, geobox=gbox)
-        qa = (open_band(qhdr.path, b, raw=True, nodata=None, chunk=chunk, header=qhdr,
-                        geobox=_assumed_geobox(qhdr, crs)) if qhdr else None)
-        orbits.append(decode_maiac_aod(dn, qa, s))
+    raw = read_maiac_orbits(aod_path, qa_path, crs=crs, chunk=chunk)
+    qas = raw.qa if raw.qa is not None else (None,) * len(raw.dn)
+    orbits = [decode_maiac_aod(dn, qa, s) for dn, qa in zip(raw.dn, qas, strict=True)]
     if len(orbits) == 1:
         out = orbits[0]
     else:
         stacked = xr.concat(orbits, dim="orbit").chunk({"orbit": -1})
         out = xr.apply_ufunc(_nanmean_kernel, stacked, input_core_dims=[["orbit"]], dask="parallelized",
                              output_dtypes=[np.float32], keep_attrs=True)
-    out = out.rename("aod").assign_attrs(source=hdr.path, n_orbits=hdr.count, product="MAIAC Optical_Depth_055")
-    if time is not None:
-        out = out.expand_dims(time=[np.datetime64(pd.Timestamp(time), "ns")])
-    return out
-
-
-def _assumed_geobox(hdr: RasterHeader, crs: str | None) -> GeoBox | None:
-    if hdr.crs_wkt is not None or crs is None:
-        return None  # the file's own georeferencing (or open_band's error saying it has none)
-    return GeoBox((hdr.height, hdr.width), Affine(*hdr.transform), crs)
-
-
-def maiac_netcdf_paths(path: str | os.PathLike[str], aod_var: str = "Optical_Depth_055",
-                       qa_var: str = "AOD_QA") -> tuple[str, str]:
-    """GDAL subdataset names ``NETCDF:"path":var`` for :func:`open_maiac` from one NetCDF file."""
-    p = os.fspath(path)
-    return f'NETCDF:"{p}":{aod_var}', f'NETCDF:"{p}":{qa_var}'
-
-
-def open_s2_aot(path: str | os.PathLike[str], *, time: Any = None, chunk: int = 1024) -> xr.DataArray:
-    """Sentinel-2 L2A ``AOT`` band (Sen2Cor, 550 nm) as float32 ``aod``: DN x 0.001, DN 0 -> NaN, lazily.
-
-    Returns
-    -------
-    xarray.DataArray
-        float32 ``(y, x)`` or ``(time, y, x)``, units "1", on the file's own grid (60 m in L2A).
-    """
-    _, scale, _ = AUX_BANDS["aot"]
-    out = open_band(os.fspath(path), 1, name="aod", scale=scale, nodata=0, chunk=chunk)
-    out = out.assign_attrs(units="1", long_name="aerosol optical thickness at 550 nm (Sen2Cor AOT)",
-                           scale_applied=scale)
+    out = out.rename("aod").assign_attrs(source=raw.path, n_orbits=len(raw.dn), product="MAIAC Optical_Depth_055")
     if time is not None:
         out = out.expand_dims(time=[np.datetime64(pd.Timestamp(time), "ns")])
     return out

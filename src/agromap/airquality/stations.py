@@ -15,7 +15,6 @@ the grid are an error that lists them; the pixel values stay lazy until the fit 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +24,7 @@ import xarray as xr
 
 from ..errors import CollocationError, StationsOutsideGridError, StationTableError, WrongUnitsError
 from ..io.grid import crs_of, geobox_of, require_same_grid
+from ..units import normalise_unit
 
 __all__ = [
     "REQUIRED_COLUMNS", "POLLUTANT_UNITS", "normalise_unit", "read_stations", "station_pixels", "collocate",
@@ -40,19 +40,6 @@ POLLUTANT_UNITS: Mapping[str, tuple[str, Mapping[str, float]]] = {
     "co": ("mg m-3", {"mg m-3": 1.0, "ug m-3": 1e-3}),
 }  # fmt: skip
 _ALIASES = {"pm2.5": "pm25", "pm2_5": "pm25", "pm 2.5": "pm25", "pm_25": "pm25", "ozone": "o3"}
-
-
-_UNIT_SUBS = (("µ", "u"), ("μ", "u"), ("²", "2"), ("³", "3"), ("^", ""), ("**", ""), ("molecules", "molec"),
-              ("molec.", "molec"), ("·", " "), ("*", " "), (".", " "))  # fmt: skip
-
-
-def normalise_unit(unit: str) -> str:
-    """Canonical spelling of a unit: ``"µg/m³"`` -> ``"ug m-3"``, ``"mol/m2"`` -> ``"mol m-2"``."""
-    u = str(unit).strip().lower()
-    for a, b in _UNIT_SUBS:
-        u = u.replace(a, b)
-    u = re.sub(r"/\s*([a-z]+)(\d*)", lambda m: f" {m.group(1)}-{m.group(2) or '1'}", u)
-    return " ".join(u.split())
 
 
 def _head(items: Any, n: int = 8) -> str:

@@ -258,7 +258,7 @@ def burned_paddy(
     *,
     fires: Any = None,
     period: tuple[Any, Any] | None = None,
-    params: BurnedPaddyParams = BurnedPaddyParams(),  # noqa: B008 (frozen)
+    params: BurnedPaddyParams | None = None,
 ) -> xr.Dataset:
     """Burned paddy stubble (docs/science/disaster.md#burned-paddy), lazily.
 
@@ -276,7 +276,8 @@ def burned_paddy(
     period : (date, date), optional
         Burning window (between the pre and post composites); detections within it +/- 3 days
         are used. None uses every accepted detection.
-    params : BurnedPaddyParams
+    params : BurnedPaddyParams, optional
+        Tunable parameters; ``None`` uses the defaults (``BurnedPaddyParams()``).
 
     Returns
     -------
@@ -287,6 +288,7 @@ def burned_paddy(
     """
     from ..indices import bais2, nbr
 
+    params = params if params is not None else BurnedPaddyParams()
     for role, ds, need in (("pre", pre, ("nir", "swir22")),
                            ("post", post, ("nir", "swir22", "rededge2", "rededge3", "nir08", "red"))):
         missing = [b for b in need if b not in ds]

@@ -454,7 +454,7 @@ def flood_map(
     hand: xr.DataArray | None = None,
     exclude: xr.DataArray | None = None,
     units: Literal["linear", "db"] = "linear",
-    params: FloodParams = FloodParams(),  # noqa: B008 (frozen)
+    params: FloodParams | None = None,
 ) -> xr.Dataset:
     """Flood classes and water likelihood for one event date.
 
@@ -485,7 +485,8 @@ def flood_map(
         likelihood by fuzzy memberships (``terrain_fuzzy``).
     units : {"linear", "db"}
         Units of ``post``/``pre``, checked from the values at compute (:class:`SarUnitsError`).
-    params : FloodParams
+    params : FloodParams, optional
+        Tunable parameters; ``None`` uses the defaults (``FloodParams()``).
 
     Returns
     -------
@@ -508,7 +509,7 @@ def flood_map(
     SarUnitsError, NoValidDataError
         At compute, from the values (dB/linear confusion; an all-NaN SAR band).
     """
-    p = params
+    p = params if params is not None else FloodParams()
     sc = _validate(post, pre, optical, event_date, (reference, rice, cropland, dem, hand, exclude))
     out = xr.Dataset()
     sources: list[tuple[xr.DataArray, Any]] = []

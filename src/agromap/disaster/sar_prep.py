@@ -24,10 +24,10 @@ Z-shaped membership (1 below ``full``, 0 above ``zero``, the smooth quadratic Z-
 height above nearest drainage 1 up to 5 m and 0 from 15 m; slope 1 up to 2 deg and 0 from 5 deg.
 Their minimum (fuzzy AND) caps the water likelihood, so terrain only ever removes water.
 
-Exactness over dask: the focal mean and slope use ``map_overlap`` with the kernel radius, and the
-minimum mapping unit uses ``map_overlap`` with a margin of ``mmu_pixels - 1``: a component smaller
-than N pixels spans fewer than N pixels in any direction, so it lies inside the margin, and a
-larger one has N connected pixels within that distance. Value checks (dB/linear confusion,
+Exactness over dask: the focal mean, the minimum mapping unit (:mod:`agromap.focal`) and the
+slope use ``map_overlap`` with a halo of their reach (the kernel radius; ``mmu_pixels - 1`` for the
+mapping unit: a component smaller than N pixels spans fewer than N pixels in any direction, so it
+lies inside the halo, and a larger one has N connected pixels within that distance). Value checks (dB/linear confusion,
 all-NaN) run inside the graph and raise at compute.
 """
 
@@ -37,13 +37,12 @@ from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 
 from ..area import pixel_size_m as area_pixel_size_m
 from ..errors import ConfigError, OrbitMismatchError
+from ..focal import focal_mean, map_with_halo, sieve
 from ..io.grid import crs_of, geobox_of
 from ..sensors.s1 import as_linear_power
-from .sar_water import _overlap
 
 __all__ = ["pixel_size_m", "prepare_sar", "normalise_incidence", "speckle_filter",
            "minimum_mapping_unit", "slope_degrees", "exclusion", "z_membership", "terrain_membership"]
@@ -122,22 +121,6 @@ def prepare_sar(arr: xr.DataArray, units: Literal["linear", "db"] = "linear") ->
 # ---- spatial kernels ----------------------------------------------------------------------------
 
 
-def _disk(radius: int, ndim: int) -> np.ndarray:
-    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    disk = (yy * yy + xx * xx <= radius * radius).astype(np.float64)
-    return disk.reshape((1,) * (ndim - 2) + disk.shape)
-
-
-def _focal_mean_kernel(x: np.ndarray, radius: int) -> np.ndarray:
-    x64 = x.astype(np.float64)
-    valid = np.isfinite(x64)
-    w = _disk(radius, x.ndim)
-    num = ndimage.correlate(np.where(valid, x64, 0.0), w, mode="constant", cval=0.0)
-    den = ndimage.correlate(valid.astype(np.float64), w, mode="constant", cval=0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(valid & (den > 0), num / den, np.nan).astype(np.float32)
-
-
 def speckle_filter(linear: xr.DataArray, radius_m: float) -> xr.DataArray:
     """Focal mean over a circle of ``radius_m`` in linear power (NaN-aware), on the last two axes.
 
@@ -147,7 +130,7 @@ def speckle_filter(linear: xr.DataArray, radius_m: float) -> xr.DataArray:
     r = int(round(radius_m / min(dy, dx)))
     if r < 1:
         return linear.astype(np.float32)
-    return _overlap(_focal_mean_kernel, linear, r, np.float32, radius=r)
+    return focal_mean(linear, r, shape="disk")
 
 
 def _db(x: np.ndarray) -> np.ndarray:
@@ -156,25 +139,13 @@ def _db(x: np.ndarray) -> np.ndarray:
     return (out * np.float32(10.0)).astype(np.float32)
 
 
-def _mmu_kernel(cand: np.ndarray, min_pixels: int, eight: bool) -> np.ndarray:
-    structure = np.ones((3, 3)) if eight else None
-    lab, n = ndimage.label(cand, structure=structure)
-    sizes = np.bincount(lab.ravel(), minlength=n + 1)
-    keep = sizes >= min_pixels
-    keep[0] = False
-    return keep[lab]
-
-
 def minimum_mapping_unit(mask: xr.DataArray, min_pixels: int, *, eight_connected: bool = True) -> xr.DataArray:
     """Drop connected groups of True smaller than ``min_pixels`` (``scipy.ndimage.label``).
 
     Exact over dask: ``map_overlap`` with a margin of ``min_pixels - 1`` (see the module docstring).
     Returns bool, lazy, same chunks.
     """
-    if min_pixels <= 1:
-        return mask.astype(bool)
-    return _overlap(_mmu_kernel, mask.astype(bool), min_pixels - 1, np.bool_,
-                    min_pixels=min_pixels, eight=eight_connected)
+    return sieve(mask, min_pixels, eight_connected=eight_connected)
 
 
 def _slope_kernel(z: np.ndarray, dy: float, dx: float) -> np.ndarray:
@@ -188,7 +159,7 @@ def _slope_kernel(z: np.ndarray, dy: float, dx: float) -> np.ndarray:
 def slope_degrees(dem: xr.DataArray) -> xr.DataArray:
     """Terrain slope in **degrees** from elevation in metres (``numpy.gradient``); float32, lazy."""
     dy, dx = pixel_size_m(dem)
-    return _overlap(_slope_kernel, dem, 1, np.float32, dy=dy, dx=dx).rename("slope")
+    return map_with_halo(_slope_kernel, dem, 1, np.float32, dy=dy, dx=dx).rename("slope")
 
 
 # ---- incidence angle ----------------------------------------------------------------------------

@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from dask.base import is_dask_collection
 from scipy import ndimage
+
+from ..focal import map_with_halo
 
 __all__ = ["membership", "weighted_membership", "grow_water", "flooded_vegetation", "membership_at"]
 
@@ -55,20 +56,6 @@ def _ufunc(kernel: Any, *args: Any, dtype: Any = np.float32, core: list[list[str
     out: xr.DataArray = xr.apply_ufunc(kernel, *args, kwargs=kwargs, input_core_dims=core,
                                        dask="parallelized", output_dtypes=[dtype])
     return out
-
-
-def _overlap(kernel: Any, arr: xr.DataArray, depth: int, dtype: Any, **kwargs: Any) -> xr.DataArray:
-    """Apply a spatial kernel on the last two axes; exact over dask via ``map_overlap``."""
-    data = arr.data
-    if is_dask_collection(data) and depth > 0:
-        d = {arr.ndim - 2: depth, arr.ndim - 1: depth} | {i: 0 for i in range(arr.ndim - 2)}
-        data = data.map_overlap(kernel, depth=d, boundary="none", dtype=dtype,
-                                meta=np.empty((0,) * arr.ndim, dtype=dtype), **kwargs)
-    elif is_dask_collection(data):
-        data = data.map_blocks(kernel, dtype=dtype, meta=np.empty((0,) * arr.ndim, dtype=dtype), **kwargs)
-    else:
-        data = kernel(np.asarray(data), **kwargs)
-    return arr.copy(data=data)
 
 
 def _membership_kernel(x: np.ndarray, t: np.ndarray, *, sign: int, scale: float) -> np.ndarray:
@@ -134,7 +121,7 @@ def grow_water(lik: xr.DataArray, seed: float, grow: float, steps: int) -> xr.Da
         from ..errors import ConfigError
 
         raise ConfigError(f"region growing needs 0 < grow <= seed < 1, got grow={grow}, seed={seed}.")
-    return _overlap(_grow_kernel, lik, int(steps), np.bool_, seed=float(seed), grow=float(grow),
+    return map_with_halo(_grow_kernel, lik, int(steps), np.bool_, seed=float(seed), grow=float(grow),
                     steps=int(steps)).rename("water")
 
 

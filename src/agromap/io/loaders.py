@@ -209,6 +209,7 @@ def load_sentinel1(
     datetime: Any,
     units: Units,
     scene_id: str | None = None,
+    orbit: int | str | None = None,
     chunk: int = 1024,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> Scene:
@@ -217,6 +218,11 @@ def load_sentinel1(
     The conversion from dB happens inside the read task; linear zeros (border fill) become NaN.
     An ``angle`` entry is the incidence angle in degrees (e.g. the GEE/ASF angle band): it is
     kept in degrees, its zeros are fill, and a value outside 15-50 deg fails at compute.
+
+    The orbit track (``metadata["orbit"]``, see :mod:`agromap.sensors.s1_orbit`) is ``orbit``
+    when given (a relative orbit 1-175, ``ascending``/``descending`` or a name), else read from
+    the first file's GeoTIFF tags, else from a Sentinel-1 product, SAFE or OPERA name in the
+    file paths; unknown otherwise.
     """
     for name in bands:
         if name not in POLARISATIONS and name != INCIDENCE_BAND:
@@ -238,7 +244,17 @@ def load_sentinel1(
         converted[name] = lin.astype("float32").rename(name).assign_attrs(units="1", long_name=f"{name.upper()} backscatter, linear power")
     scene.bands = converted
     scene.metadata.update(loader="sentinel1", input_units=units)
+    scene.metadata.update(_s1_track(bands, orbit, max_pixels))
     return scene
+
+
+def _s1_track(bands: Mapping[str, BandSource], orbit: int | str | None, max_pixels: int) -> dict[str, Any]:
+    """Track metadata of a Sentinel-1 band map: declared, else the first file's tags, else the file names."""
+    from ..sensors.s1_orbit import track_metadata, track_of
+
+    paths = [_split(src)[0] for name, src in bands.items() if name != INCIDENCE_BAND]
+    tags = read_header(paths[0], max_pixels=max_pixels).tags if paths and orbit is None else None
+    return track_metadata(track_of(declared=orbit, tags=tags, names=paths))
 
 
 def load_stac_item(
@@ -284,6 +300,9 @@ def load_stac_item(
     meta: dict[str, Any] = {"loader": "stac_item", "stac_id": it.id, "item": str(where),
                             "provenance": item_provenance(it),
                             "hrefs": {n: a.href for n, a in assets.items()}}
+    from ..sensors.s1_orbit import stac_track_metadata
+
+    meta.update(stac_track_metadata(props))  # a SAR date's orbit track
     is_s2 = "s2:processing_baseline" in props or str(props.get("constellation", "")).lower() == "sentinel-2"
     if is_s2:
         rad = s2_l2a.radiometry_from_metadata(stac_properties=props, product_name=it.id)
@@ -308,13 +327,16 @@ def load_folder(
     nodata: float | None | str = "auto",
     raw: tuple[str, ...] = (),
     sar_units: Units | None = None,
+    orbit: int | str | None = None,
     chunk: int = 1024,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> list[Scene]:
     """A folder of single-band files named by date and band, e.g. ``2023-06-01_red.tif``.
 
     One scene per date; every date must have every requested band. With ``sar_units`` the
-    bands are backscatter and become linear power as in :func:`load_sentinel1`.
+    bands are backscatter and become linear power as in :func:`load_sentinel1`; their orbit
+    track is an ``{orbit}`` field of the pattern (``{date}_{orbit}_{band}.tif``, one scene per
+    date and track), else ``orbit`` for every file, else each date's tags or file names.
     """
     import re
 
@@ -324,23 +346,26 @@ def load_folder(
     if "{date}" not in pattern or "{band}" not in pattern:
         raise MetadataError(f"pattern {pattern!r} must contain {{date}} and {{band}}.")
     regex = re.compile("^" + re.escape(pattern).replace(r"\{date\}", r"(?P<date>\d{4}-?\d{2}-?\d{2})")
-                       .replace(r"\{band\}", r"(?P<band>[A-Za-z0-9]+)") + "$")
-    found: dict[str, dict[str, Path]] = {}
+                       .replace(r"\{band\}", r"(?P<band>[A-Za-z0-9]+)")
+                       .replace(r"\{orbit\}", r"(?P<orbit>[A-Za-z0-9]+)") + "$")
+    found: dict[tuple[str, str], dict[str, Path]] = {}
     for path in sorted(root.iterdir()):
         m = regex.match(path.name)
         if m and m.group("band") in bands:
-            found.setdefault(m.group("date"), {})[m.group("band")] = path
+            track = m.group("orbit") if "orbit" in regex.groupindex else ""
+            found.setdefault((m.group("date"), track), {})[m.group("band")] = path
     if not found:
         raise InputError(f"{root}: no file matches {pattern!r} for bands {list(bands)}.")
     scenes = []
-    for date, files in sorted(found.items()):
+    for (date, track), files in sorted(found.items()):
         missing = [b for b in bands if b not in files]
         if missing:
             raise MissingBandError(f"{root}: date {date} lacks band file(s) {missing} ({pattern}).")
         band_map: dict[str, BandSource] = {b: files[b] for b in bands}
         if sar_units is not None:
-            scenes.append(load_sentinel1(band_map, datetime=date, units=sar_units, scene_id=f"{root.name}-{date}",
-                                         chunk=chunk, max_pixels=max_pixels))
+            scenes.append(load_sentinel1(band_map, datetime=date, units=sar_units,
+                                         scene_id=f"{root.name}-{date}" + (f"-{track}" if track else ""),
+                                         orbit=track or orbit, chunk=chunk, max_pixels=max_pixels))
         else:
             scenes.append(load_files(band_map, datetime=date, scene_id=f"{root.name}-{date}", scale=scale,
                                      offset=offset, nodata=nodata, raw=raw, chunk=chunk, max_pixels=max_pixels))

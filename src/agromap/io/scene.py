@@ -19,6 +19,7 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from ..errors import GridMismatchError, MissingBandError
+from ..sensors.s1_orbit import slice_label
 from .grid import GridSpec, Resampling, crs_of, geobox_from_spec, geobox_of, overlaps, to_grid
 
 __all__ = ["Scene", "GroupBy", "Mosaic", "SCL_QUALITY", "group_scenes", "stack_scenes", "run_geobox"]
@@ -244,6 +245,9 @@ def stack_scenes(
         ``(time, y, x)``; float32 physical bands with NaN nodata, raw class/QA bands in their
         stored integer dtype; ``time`` coordinate (each slice's earliest acquisition); grid in
         ``spatial_ref``/``y``/``x``; attrs ``scene_ids`` (``+``-joined per slice) and ``present``.
+        When a scene names its orbit track (``metadata["orbit"]``, set by the Sentinel-1
+        loaders), an in-memory ``orbit`` coordinate on ``time`` holds each date's track label
+        (``""`` for dates without one, ``a+b`` for a date mosaicked from two tracks).
     """
     if not scenes:
         raise MissingBandError("no scenes to stack; add at least one input.")
@@ -305,4 +309,17 @@ def stack_scenes(
     out.attrs["mosaic"] = mosaic
     if dropped:
         out.attrs["scenes_outside_grid"] = dropped
-    return out.chunk({"time": 1, "y": chunk, "x": chunk})
+    return _with_tracks(out.chunk({"time": 1, "y": chunk, "x": chunk}), [by_time[t] for t in sorted(by_time)])
+
+
+def _with_tracks(out: xr.Dataset, slices: list[list[Scene]]) -> xr.Dataset:
+    """``out`` with the orbit track of each SAR date as an ``orbit`` coordinate, when any scene names one.
+
+    The label is the relative orbit or the direction (``""`` when unknown), for the per-track
+    offsets of the SAR rice rule. It is added after chunking: a label that is a dask array could
+    not be read without a compute.
+    """
+    tracks = [slice_label([s.metadata.get("orbit") for s in group]) for group in slices]
+    if not any(tracks):
+        return out
+    return out.assign_coords(orbit=("time", np.array(tracks, dtype=str)))

@@ -26,6 +26,7 @@ from odc.geo.geobox import GeoBox
 
 from ..errors import InputError, MetadataError, MissingBandError
 from ..sensors import s2_l2a
+from ..sensors.s1_orbit import stac_track_metadata
 from .gdal_env import gdal_env_dict, gdal_preset
 from .remote import gdal_path, is_remote, is_url, load_signer, resolve_href
 from .scene import Scene
@@ -350,7 +351,8 @@ def items_to_scenes(
             meta = {"loader": loader, "stac_id": item.id, "collection": item.collection_id,
                     "provenance": item_provenance(item),
                     "hrefs": {a.band: a.href for a in assets[i].values()},
-                    "scale_offset": {a.band: (a.scale, a.offset) for a in assets[i].values()}}
+                    "scale_offset": {a.band: (a.scale, a.offset) for a in assets[i].values()},
+                    **stac_track_metadata(item.properties)}  # a SAR date's orbit track
             scenes[i] = Scene(item.id, _item_time(item), arrays, meta)
     return [scenes[i] for i in range(len(items))]
 

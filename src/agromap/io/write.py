@@ -32,7 +32,7 @@ import numpy as np
 import rasterio
 import rasterio.shutil
 import xarray as xr
-from dask.delayed import Delayed, delayed
+from dask.delayed import Delayed
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
@@ -54,8 +54,8 @@ from .grid import geobox_of
 from .layers import LayerSpec, encode
 
 __all__ = [
-    "CogInfo", "GTiffWindowWriter", "lock_for_scheduler", "store_gtiff", "publish_cog", "discard_staging",
-    "staging_path_for", "sha256_file", "prepare_cog", "commit_cog", "disk_errno", "atomic_write_text",
+    "CogInfo", "GTiffWindowWriter", "lock_for_scheduler", "store_gtiff", "create_staging", "store_window",
+    "publish_cog", "discard_staging", "staging_path_for", "sha256_file", "prepare_cog", "commit_cog", "disk_errno", "atomic_write_text",
     "atomic_write_bytes", "clean_stale_partials",
 ]  # fmt: skip
 
@@ -176,14 +176,26 @@ def store_gtiff(
         Computing it writes every pixel. Nothing is computed here; only the empty file
         (metadata, no pixel data) is created now.
     """
+    _check_store_input(arr, spec, lock)
+    create_staging(arr, staging_path, spec)
+    return store_window(arr, staging_path, spec, lock=lock)
+
+
+def _check_store_input(arr: xr.DataArray, spec: LayerSpec, lock: Any) -> None:
     if arr.dims != ("y", "x"):
         raise ExportError(f"{spec.name}: store_gtiff takes a (y, x) array, got dims {arr.dims}; "
                           "select one time step or band first, e.g. arr.isel(time=0).")
     if lock is False:
         raise ExportError("store_gtiff needs a real lock for the active scheduler; pass None to pick one.")
+
+
+def create_staging(arr: xr.DataArray, staging_path: str | os.PathLike[str], spec: LayerSpec) -> Path:
+    """Create the empty tiled staging GTiff for ``arr``'s grid (header only, nothing computed).
+
+    The first half of :func:`store_gtiff`; a run that computes an area in spatial blocks creates
+    the file once and fills it block by block with :func:`store_window`.
+    """
     gbox = geobox_of(arr)
-    enc = encode(arr, spec)
-    data = enc.data if enc.chunks is not None else da.from_array(np.asarray(enc.data), chunks=_NUMPY_CHUNK)
     path = Path(staging_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # CRS, transform and nodata come from the GeoBox and the spec, never from attrs (arithmetic drops them).
@@ -203,16 +215,57 @@ def store_gtiff(
             raise
         _unlink_quietly(path)
         raise output_error(OSError(code, os.strerror(code)), path) from None
+    return path
+
+
+def store_window(arr: xr.DataArray, staging_path: str | os.PathLike[str], spec: LayerSpec, *, lock: Any = None,
+                 window: tuple[slice, slice] | None = None) -> Any:
+    """The lazy write of ``arr`` into a staging file made by :func:`create_staging`.
+
+    Parameters
+    ----------
+    arr : xarray.DataArray
+        ``(y, x)`` values, encoded here with :func:`~agromap.io.layers.encode`.
+    staging_path : path
+        The staging GTiff.
+    spec : LayerSpec
+        Stored dtype and nodata.
+    lock : lock, optional
+        Write lock; ``None`` picks one with :func:`lock_for_scheduler`.
+    window : (slice, slice), optional
+        Rows and columns of the file that ``arr`` covers (whole file by default).
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        One object per file, depending on every block's write.
+    """
+    _check_store_input(arr, spec, lock)
+    enc = encode(arr, spec)
+    data = enc.data if enc.chunks is not None else da.from_array(np.asarray(enc.data), chunks=_NUMPY_CHUNK)
+    path = Path(staging_path)
     if lock is None:
         lock = lock_for_scheduler(f"agromap-write-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]}")
     # dask's hints name arrays only; store() writes to any target with __setitem__.
-    stored = da.store(data, GTiffWindowWriter(str(path)), lock=lock, compute=False)  # type: ignore[arg-type]
+    stored = da.store(data, GTiffWindowWriter(str(path)), lock=lock, compute=False,  # type: ignore[arg-type]
+                      regions=[window] if window is not None else None)
     if isinstance(stored, Delayed):
         return stored
-    # dask >= 2025 returns a dask Array of None chunks here, despite its docstring; wrap it in one
-    # Delayed that depends on every store task, so the pipeline gets one object per file.
-    parts = stored.to_delayed(optimize_graph=False).ravel().tolist()
-    return delayed(_stored, pure=True, name=f"store-gtiff-{stored.name}")(parts)
+    # dask >= 2025 returns a dask Array of None chunks here, despite its docstring. One Delayed
+    # depending on every store task gives the pipeline one object per file; it is assembled as a
+    # graph layer, not with delayed(), which would optimise the whole upstream graph once per file.
+    return _all_written(stored)
+
+
+def _all_written(stored: da.Array) -> Delayed:
+    from dask._task_spec import List, Task, TaskRef
+    from dask.core import flatten
+    from dask.highlevelgraph import HighLevelGraph
+
+    name = f"store-gtiff-{stored.name}"
+    task = Task(name, _stored, List(*(TaskRef(k) for k in flatten(stored.__dask_keys__()))))
+    graph = HighLevelGraph.from_collections(name, {name: task}, dependencies=[stored])  # type: ignore[list-item]
+    return Delayed(name, graph, layer=name)
 
 
 def _stored(parts: list[None]) -> None:  # the final task: every block has been written

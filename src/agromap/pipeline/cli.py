@@ -142,6 +142,9 @@ def run_cmd(
     log_format: Annotated[str, typer.Option(help="text or json (for batch jobs).")] = "text",
     allow_remote: Annotated[bool, typer.Option("--allow-remote", help=_ALLOW_REMOTE_HELP)] = False,
     allow_outside_paths: Annotated[bool, typer.Option("--allow-outside-paths", help=_ALLOW_OUTSIDE_HELP)] = False,
+    max_graph_chunks: Annotated[Optional[int], typer.Option(
+        min=1, help="Most input chunks in one task graph; larger areas run as successive spatial blocks "
+        "(default: the configuration's max_graph_chunks, else 4096).")] = None,
 ) -> None:
     """Run a pipeline: ingest, compute every stale layer once, publish COGs, STAC items and a manifest."""
     from .run_id import new_run_id
@@ -157,6 +160,8 @@ def run_cmd(
     progress = sys.stderr.isatty() and log_format == "text"
     try:
         cfg = _with_access(load_config(config), allow_remote, allow_outside_paths)
+        if max_graph_chunks is not None:  # outputs do not depend on it: layers stay up to date
+            cfg = cfg.model_copy(update={"max_graph_chunks": max_graph_chunks})
         out_dir = out or Path("runs") / cfg.name
         # Decided from file stamps before the array stack is even imported (a nightly re-run).
         same = None if force else unchanged_run(cfg, out_dir, scheduler=scheduler, wait_lock=wait_lock)

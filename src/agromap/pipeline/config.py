@@ -7,7 +7,7 @@ location (``areas.0.inputs.1.kind: ...``) before any data is opened.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -27,6 +27,7 @@ __all__ = [
     "load_config",
     "parse_config",
     "PRODUCTS",
+    "INPUT_KINDS",
 ]
 
 #: The product names users may write as ``product:`` (from the product registry).
@@ -145,6 +146,10 @@ class Sentinel1Input(Strict):
     product brings backscatter to a reference angle."""
     id: str | None = None
     """Scene id in the manifest; default: the first file's name and the date."""
+    orbit: Annotated[int, Field(ge=1, le=175)] | str | None = None
+    """Orbit track of the acquisition: its relative orbit (1-175), ``ascending``/``descending`` or a
+    name. Default: read from the files' GeoTIFF tags or a Sentinel-1 product/SAFE/OPERA name in their
+    paths. Dates of different tracks get their incidence offsets removed by the SAR rice rule."""
 
     _coerce = field_validator("bands", mode="before")(lambda v: {k: _band_entry(x) for k, x in v.items()}
                                                       if isinstance(v, dict) else v)
@@ -160,7 +165,8 @@ class FolderInput(Strict):
     bands: tuple[str, ...] = Field(min_length=1)
     """Band names as written in the file names; every date needs all of them."""
     pattern: str = "{date}_{band}.tif"
-    """File name pattern with ``{date}`` (``2023-06-01`` or ``20230601``) and ``{band}``."""
+    """File name pattern with ``{date}`` (``2023-06-01`` or ``20230601``) and ``{band}``, optionally
+    ``{orbit}`` (letters and digits: a SAR file's orbit track)."""
     scale: float = 1.0
     """``value = DN * scale + offset``."""
     offset: float = 0.0
@@ -171,6 +177,10 @@ class FolderInput(Strict):
     """Bands kept in their stored integer type (class or QA layers)."""
     sar_units: Literal["db", "linear"] | None = None
     """Set for backscatter bands: they are read as Sentinel-1 (linear power inside agromap)."""
+    orbit: Annotated[int, Field(ge=1, le=175)] | str | None = None
+    """Backscatter bands: the orbit track of every file (relative orbit 1-175, ``ascending``/``descending``
+    or a name). A pattern with ``{orbit}`` (``{date}_{orbit}_{band}.tif``) names each file's track instead;
+    default: each date's GeoTIFF tags or Sentinel-1 product names."""
 
 
 class StacInput(Strict):
@@ -296,6 +306,9 @@ InputConfig = Annotated[
     | AodInput | StacItemsInput | StacSearchInput,
     Field(discriminator="kind"),
 ]
+#: The ``kind:`` values of the input models; each has one loader in :mod:`agromap.pipeline.input_registry`.
+INPUT_KINDS: tuple[str, ...] = tuple(get_args(m.model_fields["kind"].annotation)[0]
+                                     for m in get_args(get_args(InputConfig)[0]))
 
 
 class MaskConfig(Strict):
@@ -385,6 +398,12 @@ class RunConfig(Strict):
     ``synchronous``, or a scheduler address such as ``tcp://10.0.0.5:8786``."""
     chunk: Annotated[int, Field(ge=256, multiple_of=256)] = 1024
     """Dask chunk edge in pixels."""
+    max_graph_chunks: Annotated[int, Field(ge=1)] | None = None
+    """Most input chunks (one chunk: one tile of one band of one date) one task graph may hold.
+    A larger area is computed as successive graphs over spatial blocks of its grid, with the same
+    outputs byte for byte; layers that depend on a statistic of the whole area (flood thresholds,
+    a self-trained classifier) still run as one graph. Default (unset): 4096. ``agromap run
+    --max-graph-chunks`` overrides."""
     max_pixels: Annotated[int, Field(gt=0)] = 1_600_000_000
     """Largest band an input may have (pixels): a guard against decompression bombs."""
     areas: list[AreaConfig] = Field(min_length=1)
@@ -448,11 +467,19 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check spelling; see pipelines/demo.yaml for the schema)"
-        elif err["type"] == "union_tag_invalid":
-            loc = f"{loc}.product"
-            msg = f"unknown product {err['input'].get('product')!r}; choose one of {', '.join(PRODUCTS)}"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc, msg = _tag_error(err, loc)
         parts.append(f"{loc}: {msg}")
     return f"{source}: invalid configuration: " + "; ".join(parts)
+
+
+def _tag_error(err: Any, loc: str) -> tuple[str, str]:
+    """Location and message of a missing or unknown ``kind`` (an input) or ``product`` (a layer)."""
+    field = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
+    what, known = ("input kind", INPUT_KINDS) if field == "kind" else ("product", PRODUCTS)
+    if err["type"] == "union_tag_not_found":
+        return loc, f"no {field!r} given; choose one of {', '.join(known)}"
+    return f"{loc}.{field}", f"unknown {what} {err['input'].get(field)!r}; choose one of {', '.join(known)}"
 
 
 def parse_config(data: Any, *, source: str = "config", base_dir: str | Path = ".") -> RunConfig:

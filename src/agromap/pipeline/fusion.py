@@ -70,7 +70,7 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
         and after fusion, and the number of fused tile tasks).
     """
     from dask._expr import FinalizeCompute
-    from dask._task_spec import Task, TaskRef
+    from dask._task_spec import Task, TaskRef, convert_legacy_graph
     from dask.base import collections_to_expr, is_dask_collection, tokenize
     from dask.delayed import Delayed
 
@@ -82,7 +82,7 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
     # One finalized key per collection (a one-item list when there are several collections).
     out_keys = [k[0] if isinstance(k, list) and len(k) == 1 else k for k in expr.__dask_keys__()]
     is_out = set(out_keys)
-    dsk = dict(expr.__dask_graph__())
+    dsk = convert_legacy_graph(dict(expr.__dask_graph__()))  # a few layers still hold tuple tasks
     grid_of: dict[str, Hashable] = {}
     for i, c in enumerate(collections):
         if grids is not None and is_dask_collection(c):

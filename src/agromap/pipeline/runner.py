@@ -26,7 +26,6 @@ from odc.geo.geobox import GeoBox
 
 from .._version import __version__
 from ..errors import GridMismatchError, NoValidDataError
-from ..io import loaders
 from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
@@ -36,21 +35,24 @@ from ..io.write import (
     atomic_write_text,
     clean_stale_partials,
     commit_cog,
+    create_staging,
     lock_for_scheduler,
     prepare_cog,
     sha256_file,
     staging_path_for,
-    store_gtiff,
+    store_window,
 )
 from ..quicklook import write_quicklook
 from ..report import write_report
-from . import noop, preflight
+from . import blocks, noop, preflight
 from .config import AreaConfig, RunConfig
 from .fusion import fuse_tiles
+from .input_registry import check_input_kinds, load_input
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
 from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
+from .products.base import valid_mask
 from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
 from .scheduler import check_scheduler, open_execution, probe_scheduler
@@ -72,6 +74,9 @@ class AreaPlan:
     layers: list[PlannedLayer]
     districts: Any = None
     """The area's district polygons prepared on its grid (:class:`agromap.zonal.Districts`), if any."""
+    valid: xr.DataArray | None = None
+    """The ``(time, y, x)`` usable-pixel mask behind ``valid_fraction`` (counted block by block
+    when the area is computed in spatial blocks)."""
 
     @property
     def input_files(self) -> list[str]:
@@ -96,41 +101,6 @@ class RunResult:
         return [o for o in self.outputs if not o["reused"]]
 
 
-def _load_scenes(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
-    if inp.kind in ("s5p_l2", "s5p_l3", "aod"):
-        from .aq_inputs import load_aq_input
-
-        return load_aq_input(cfg, inp, area)
-    if inp.kind in ("stac_items", "stac_search"):
-        from .stac_inputs import load_stac_input
-
-        return load_stac_input(cfg, inp, area)
-    if inp.kind == "folder":
-        return loaders.load_folder(cfg.resolve(inp.path), pattern=inp.pattern, bands=inp.bands, scale=inp.scale,
-                                   offset=inp.offset, nodata=inp.nodata, raw=inp.raw, sar_units=inp.sar_units,
-                                   chunk=cfg.chunk, max_pixels=cfg.max_pixels)
-    return [_load_scene(cfg, inp)]
-
-
-def _load_scene(cfg: RunConfig, inp: Any) -> Scene:
-    common = {"chunk": cfg.chunk, "max_pixels": cfg.max_pixels}
-    if inp.kind == "files":
-        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
-        return loaders.load_files(bands, datetime=inp.datetime, scene_id=inp.id, scale=inp.scale,
-                                  offset=inp.offset, nodata=inp.nodata, raw=inp.raw, **common)
-    if inp.kind == "sentinel2_l2a":
-        return loaders.load_sentinel2_l2a(cfg.resolve(inp.path), bands=inp.bands,
-                                          processing_baseline=inp.processing_baseline, **common)
-    if inp.kind == "landsat_c2":
-        return loaders.load_landsat_c2(cfg.resolve(inp.path), bands=inp.bands, **common)
-    if inp.kind == "sentinel1":
-        bands = {n: (cfg.href(b.path), b.band) for n, b in inp.bands.items()}
-        return loaders.load_sentinel1(bands, datetime=inp.datetime, units=inp.units, scene_id=inp.id, **common)
-    asset_root = cfg.resolve(inp.asset_root) if inp.asset_root else None
-    return loaders.load_stac_item(cfg.href(inp.path), bands=inp.bands, asset_root=asset_root, sign=inp.sign,
-                                  **common)
-
-
 def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     """Open headers, build the area's lazy stack and layers; reads no pixel.
 
@@ -149,7 +119,7 @@ def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
 
 
 def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
-    scenes = [scene for inp in area.inputs for scene in _load_scenes(cfg, inp, area)]
+    scenes = [scene for inp in area.inputs for scene in load_input(cfg, inp, area)]
     gbox = run_geobox(scenes, area.grid.spec(cfg.chunk), group_by=area.dates.group_by)
     ds = stack_scenes(scenes, gbox, resampling=area.grid.resampling, chunk=cfg.chunk,
                       group_by=area.dates.group_by, mosaic=area.dates.mosaic)
@@ -160,31 +130,40 @@ def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
         d = area.districts
         preflight.check_districts(cfg.resolve(d.path), d.id_field, d.name_field, gbox, area.name)
         districts, layers = _with_district_areas(cfg.resolve(d.path), d, gbox, layers)
-    return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers, districts)
+    return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers, districts, valid_mask(ds, area))
 
 
 def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
                          layers: list[PlannedLayer]) -> tuple[Any, list[PlannedLayer]]:
-    """Every class layer also yields its class areas per district, computed with it (no read-back)."""
+    """Every layer also yields its per-district summary, computed with it (no read-back): class
+    areas for class layers, the sums behind mean/min/max/count for continuous ones.
+    """
     import dataclasses
     import functools
 
     from ..zonal import class_area_sums, prepare_districts
+    from ..zonal_lazy import DistrictCover, continuous_sums
+    from .tables import has_district_stats
 
     districts = prepare_districts(path, gbox, d.id_field, name_field=d.name_field, outside="keep")
+    cover = DistrictCover(districts, gbox)  # shared by the area's layers: coverage made once per block
     out = []
     for layer in layers:
+        extra: dict[str, Any] = {}
         if layer.spec.kind == "class":
             classes = sorted(v for v, _n, _c in layer.spec.classes)
-            areas = functools.partial(class_area_sums, districts=districts, classes=classes, nodata=layer.spec.nodata)
-            layer = dataclasses.replace(layer, derived={**layer.derived, "district_areas": areas})
-        out.append(layer)
+            extra["district_areas"] = functools.partial(class_area_sums, districts=districts, classes=classes,
+                                                        nodata=layer.spec.nodata)
+        elif has_district_stats(layer.spec):
+            extra["district_stats"] = functools.partial(continuous_sums, cover=cover, spec=layer.spec)
+        out.append(dataclasses.replace(layer, derived={**layer.derived, **extra}) if extra else layer)
     return districts, out
 
 
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
     """Plan every area; this is what ``agromap validate`` runs (with the scheduler name checked)."""
     check_scheduler(cfg.scheduler)
+    check_input_kinds(cfg)
     return [plan_area(cfg, area) for area in cfg.areas]
 
 
@@ -294,7 +273,8 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         t_compute = 0.0
         try:
             if stale:
-                shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress)
+                limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
+                shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress, limit)
             outputs, warn = _publish(jobs, run_id, out)
         finally:
             for job in stale:
@@ -353,13 +333,12 @@ def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: li
 
     accuracy: list[dict[str, Any]] = []
     estimates: dict[str, Any] = {}
-    areas: dict[str, Any] = {}
+    layers: list[tuple[dict[str, Any], Any, dict[str, Any]]] = []
     for job, entry in zip(jobs, outputs):
         if not job.layer.derived:
             continue
         values = job.derived if job.derived is not None else _derived_from_file(job)
-        if "district_areas" in values:
-            areas[entry["path"]] = values["district_areas"]
+        layers.append((entry, job.layer.spec, values))
         hook = get_product(job.layer.layer_config["product"]).after_compute
         report = None if hook is None else hook(Computed(job.layer, values, entry["path"],
                                                           out / job.plan.config.name, cfg.resolve))
@@ -367,8 +346,8 @@ def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: li
             accuracy.append({"area": job.plan.config.name, "layer": entry["path"], **report.entry})
             if report.estimate is not None:
                 estimates[entry["path"]] = report.estimate
-    tables = [t for plan in plans for t in district_tables(plan.config, plan.districts, outputs, out, cfg.resolve,
-                                                           estimates, areas)]
+    tables = [t for plan in plans for t in district_tables(plan.config, plan.districts, layers, out, cfg.resolve,
+                                                           estimates)]
     return {"accuracy": accuracy, "tables": tables}
 
 
@@ -384,40 +363,130 @@ def _derived_from_file(job: _Job) -> dict[str, Any]:
     return dict(zip(keys, values))
 
 
-def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: str,
-             progress: bool) -> tuple[dict[str, Any], dict[str, list[float]], float]:
-    """The one compute: every stale layer's staging GTiff and the per-date valid fractions."""
+def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: str, progress: bool,
+             limit: int = blocks.AUTO_MAX_GRAPH_CHUNKS) -> tuple[dict[str, Any], dict[str, list[float]], float]:
+    """Every stale layer's staging GTiff and the per-date valid fractions.
+
+    Areas within ``limit`` input chunks are computed together in one graph, so no source chunk is
+    read twice. A larger area is computed in spatial blocks (:mod:`agromap.pipeline.blocks`), one
+    graph per block, except its layers that depend on a statistic of the whole area, which join
+    the first graph.
+    """
     stale_areas = {j.plan.config.name for j in stale}
-    frac_plans = [p for p in plans if p.valid_fraction is not None and p.config.name in stale_areas]
+    windows = {p.config.name: w for p in plans if p.config.name in stale_areas
+               and (w := blocks.block_windows(p.dataset, limit)) is not None}
+    elapsed = 0.0
     with open_execution(scheduler, progress=progress) as execu:
-        stores = []
-        derived: list[tuple[_Job, str, Any]] = []
+        locks = {}
         for job in stale:
             job.final.parent.mkdir(parents=True, exist_ok=True)
             job.staging = staging_path_for(job.final, run_id)
-            lock = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: files write in parallel
-            encoded = encode(_on_run_grid(job.layer.data, job.plan.geobox), job.layer.spec)
-            stores.append(store_gtiff(encoded, job.staging, job.layer.spec, lock=lock))
-            # Reductions of the same encoded graph: dask computes its chunks once for both.
-            derived.extend((job, key, fn(encoded)) for key, fn in job.layer.derived.items())
-        sides = [(job, key, arr) for job in stale for key, arr in job.layer.side.items()]
-        t1 = time.perf_counter()
-        todo = [*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides],
-                *[a for _, _, a in derived]]
-        if FUSE_TILES:
-            grids = [j.plan.config.name for j in stale] + [None] * (len(todo) - len(stores))
-            todo, fused = fuse_tiles(todo, grids)
-            log.debug("graph fused per output tile: %(tasks_before)d -> %(tasks_after)d tasks", fused)
-        results = execu.compute(*todo)
-        elapsed = time.perf_counter() - t1
+            create_staging(_on_run_grid(job.layer.data, job.plan.geobox), job.staging, job.layer.spec)
+            locks[id(job)] = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: in parallel
+        whole = [j for j in stale if j.plan.config.name not in windows or j.layer.side]
+        frac_plans = [p for p in plans if p.valid_fraction is not None and p.config.name in stale_areas
+                      and p.config.name not in windows]
+        for plan in plans:
+            if plan.config.name in windows:
+                wide = [j.layer.stem for j in whole if j.plan is plan]
+                log.info("area %s: %d input chunks, computed in %d spatial blocks%s", plan.config.name,
+                         blocks.input_chunks(plan.dataset), len(windows[plan.config.name]),
+                         f"; {', '.join(wide)} depend(s) on area-wide statistics: one graph" if wide else "")
+        fractions: dict[str, list[float]] = {}
+        if whole or frac_plans:
+            fractions, seconds = _compute_whole(execu, whole, frac_plans, locks)
+            elapsed += seconds
+        for plan in plans:
+            if plan.config.name not in windows:
+                continue
+            local = [j for j in stale if j.plan is plan and not j.layer.side]
+            counts, seconds = _compute_blocks(execu, plan, local, windows[plan.config.name], locks)
+            elapsed += seconds
+            if counts is not None:
+                n = int(plan.geobox.shape[0]) * int(plan.geobox.shape[1])
+                # As masks.valid_fraction divides: integer count, float32 once.
+                fractions[plan.config.name] = [float(v) for v in counts.astype(np.float32) / np.float32(n)]
+            derived = [j for j in local if j.layer.derived]
+            if derived:
+                t1 = time.perf_counter()
+                for job in derived:
+                    job.derived = _derived_from_staging(job)
+                elapsed += time.perf_counter() - t1
         shape = execu.shape
+    return shape, fractions, elapsed
+
+
+def _compute_whole(execu: Any, jobs: list[_Job], frac_plans: list[AreaPlan],
+                   locks: dict[int, Any]) -> tuple[dict[str, list[float]], float]:
+    """One graph: the jobs' stores, side values and derived reductions, and the valid fractions."""
+    stores = []
+    derived: list[tuple[_Job, str, Any]] = []
+    for job in jobs:
+        assert job.staging is not None
+        encoded = encode(_on_run_grid(job.layer.data, job.plan.geobox), job.layer.spec)
+        stores.append(store_window(encoded, job.staging, job.layer.spec, lock=locks[id(job)]))
+        # Reductions of the same encoded graph: dask computes its chunks once for both.
+        derived.extend((job, key, fn(encoded)) for key, fn in job.layer.derived.items())
+    sides = [(job, key, arr) for job in jobs for key, arr in job.layer.side.items()]
+    todo = [*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides], *[a for _, _, a in derived]]
+    t1 = time.perf_counter()
+    results = _run_graph(execu, todo, [j.plan.config.name for j in jobs])
+    elapsed = time.perf_counter() - t1
     n, m = len(stores), len(frac_plans)
     fractions = {p.config.name: [float(v) for v in np.atleast_1d(r)] for p, r in zip(frac_plans, results[n:n + m])}
     for (job, key, _), value in zip(sides, results[n + m:n + m + len(sides)]):
         job.side[key] = np.asarray(value).item()
     for (job, key, _), value in zip(derived, results[n + m + len(sides):]):
         job.derived = {**(job.derived or {}), key: value}
-    return shape, fractions, elapsed
+    return fractions, elapsed
+
+
+def _compute_blocks(execu: Any, plan: AreaPlan, jobs: list[_Job], windows: list[tuple[slice, slice]],
+                    locks: dict[int, Any]) -> tuple[np.ndarray | None, float]:
+    """The jobs of one area, one graph per block; returns the per-date count of usable pixels."""
+    count = None
+    elapsed = 0.0
+    for ys, xs in windows:
+        stores = []
+        for job in jobs:
+            assert job.staging is not None
+            part = _on_run_grid(job.layer.data, job.plan.geobox).isel(y=ys, x=xs)
+            stores.append(store_window(encode(part, job.layer.spec), job.staging, job.layer.spec,
+                                       lock=locks[id(job)], window=(ys, xs)))
+        extra = [] if plan.valid is None else [plan.valid.isel(y=ys, x=xs).sum(("y", "x"))]
+        t1 = time.perf_counter()
+        results = _run_graph(execu, [*stores, *extra], [plan.config.name] * len(stores))
+        elapsed += time.perf_counter() - t1
+        if extra:
+            block = np.atleast_1d(np.asarray(results[-1], dtype=np.int64))
+            count = block if count is None else count + block
+    return count, elapsed
+
+
+def _run_graph(execu: Any, todo: list[Any], grids: list[str]) -> Any:
+    """Compute ``todo`` (the stores first, on the areas ``grids``) as one graph, fused per output tile."""
+    if FUSE_TILES:
+        todo, fused = fuse_tiles(todo, grids + [None] * (len(todo) - len(grids)))
+        log.debug("graph fused per output tile: %(tasks_before)d -> %(tasks_after)d tasks", fused)
+    return execu.compute(*todo)
+
+
+def _derived_from_staging(job: _Job) -> dict[str, Any]:
+    """A blocked layer's derived reductions, from its finished staging file, in the layer's own chunks
+    (the same reduction tree, hence the same sums, as when computed with the layer).
+    """
+    import dask
+
+    from ..io.read import open_band
+
+    assert job.staging is not None
+    data = _on_run_grid(job.layer.data, job.plan.geobox)
+    stored = _on_run_grid(open_band(job.staging, raw=True, name=job.layer.spec.name), job.plan.geobox)
+    if data.chunks is not None:
+        stored = stored.chunk(dict(zip(data.dims, data.chunks)))
+    keys = list(job.layer.derived)
+    values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler="threads")
+    return dict(zip(keys, values))
 
 
 def _on_run_grid(data: xr.DataArray, gbox: GeoBox) -> xr.DataArray:

@@ -15,8 +15,9 @@ from ..io.scene import Scene
 from ..io.stac_read import items_to_scenes, read_items
 from ..io.stac_search import area_geometry, search_items
 from .config import AreaConfig, RunConfig
+from .input_registry import InputLoader
 
-__all__ = ["load_stac_input", "search_area"]
+__all__ = ["search_area", "LOADERS"]
 
 
 def search_area(cfg: RunConfig, inp: Any, area: AreaConfig) -> tuple[tuple[float, float, float, float] | None,
@@ -39,26 +40,33 @@ def search_area(cfg: RunConfig, inp: Any, area: AreaConfig) -> tuple[tuple[float
     return None, None
 
 
-def load_stac_input(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
-    """The scenes of one STAC input, on the area's grid when it declares one."""
+def _search(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
+    """``kind: stac_search``: the items a STAC API returns for the area and dates, read by odc-stac."""
     bbox, intersects = search_area(cfg, inp, area)
-    if inp.kind == "stac_search":
-        if bbox is None:
-            raise ConfigError(
-                f"area {area.name}: a stac_search needs an area: give bbox or intersects, or grid bounds."
-            )
-        items = search_items(inp.url, collections=inp.collections, bbox=None if intersects else bbox,
-                             intersects=intersects, datetime=inp.datetime, query=inp.query or None,
-                             filter=inp.filter, max_items=inp.max_items, limit=inp.limit)
-        if not items:
-            from ..errors import NoValidDataError
+    if bbox is None:
+        raise ConfigError(f"area {area.name}: a stac_search needs an area: give bbox or intersects, or grid bounds.")
+    items = search_items(inp.url, collections=inp.collections, bbox=None if intersects else bbox,
+                         intersects=intersects, datetime=inp.datetime, query=inp.query or None,
+                         filter=inp.filter, max_items=inp.max_items, limit=inp.limit)
+    if not items:
+        from ..errors import NoValidDataError
 
-            raise NoValidDataError(
-                f"area {area.name}: the STAC search of {inp.url} ({', '.join(inp.collections)}, {inp.datetime}) "
-                "matched no item; widen the dates, the area or the filters."
-            )
-    else:
-        items = read_items(inp.items, base=cfg.base_dir)
+        raise NoValidDataError(
+            f"area {area.name}: the STAC search of {inp.url} ({', '.join(inp.collections)}, {inp.datetime}) "
+            "matched no item; widen the dates, the area or the filters."
+        )
+    return _scenes(cfg, inp, area, items, bbox)
+
+
+def _listed(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
+    """``kind: stac_items``: the items of ItemCollection or item files, read by odc-stac."""
+    bbox, _ = search_area(cfg, inp, area)
+    return _scenes(cfg, inp, area, read_items(inp.items, base=cfg.base_dir), bbox)
+
+
+def _scenes(cfg: RunConfig, inp: Any, area: AreaConfig, items: Any,
+            bbox: tuple[float, float, float, float] | None) -> list[Scene]:
+    """The scenes of ``items``, on the area's grid when it declares one with bounds."""
     spec = area.grid.spec(cfg.chunk)
     geobox = geobox_from_spec(spec) if spec is not None and spec.bounds is not None else None
     asset_root = cfg.resolve(inp.asset_root) if getattr(inp, "asset_root", None) else None
@@ -66,3 +74,9 @@ def load_stac_input(cfg: RunConfig, inp: Any, area: AreaConfig) -> list[Scene]:
                            resolution=None if geobox else area.grid.resolution,
                            bbox=None if geobox else bbox, resampling=area.grid.resampling, chunk=cfg.chunk,
                            sign=inp.sign, asset_root=asset_root, loader=inp.kind)
+
+
+LOADERS = (
+    InputLoader("stac_items", _listed),
+    InputLoader("stac_search", _search),
+)

@@ -1,9 +1,9 @@
 """After the compute: accuracy and area estimates, and per-district tables of every layer.
 
-The accuracy report and the class areas per district work on values computed with each map in
-the run's one pass (the map at the reference points, its true class areas, its class areas per
-district); the statistics of continuous layers per district read the published COGs window by
-window, never the sources, so nothing adds a pass over the inputs.
+The accuracy report and the tables per district work on values computed with each map in the
+run's one pass (the map at the reference points, its true class areas, its class areas per
+district, the sums behind the mean/min/max/count per district of continuous layers), so no
+published file is read back and nothing adds a pass over the inputs.
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 
+from ..io.layers import LayerSpec
 from ..io.write import atomic_write_text
 from .config import AreaConfig
 
-__all__ = ["rice_accuracy", "read_reference_sample", "reference_pixels", "district_tables"]
+__all__ = ["rice_accuracy", "read_reference_sample", "reference_pixels", "district_tables", "has_district_stats",
+           "column_notes"]
 
 log = logging.getLogger(__name__)
 
@@ -135,14 +137,73 @@ def rice_accuracy(area: str, method: str, points: Any, mapped: np.ndarray, mappe
     return report, estimate
 
 
-def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, Any]], out: Path, resolve: Any,
-                    estimates: dict[str, Any], areas: dict[str, Any]) -> list[dict[str, Any]]:
-    """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/max/count otherwise.
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
-    Class areas come from ``areas`` (output path -> :func:`agromap.zonal.class_area_sums`,
-    computed with the layer); continuous layers are summarised from their COG window by window.
+
+def column_notes(columns: Sequence[Any], spec: LayerSpec, id_field: str, name_field: str | None) -> dict[str, str]:
+    """What each column of a district table of the layer ``spec`` holds, with its unit (for the manifest).
+
+    Everything is said from the spec (description, units, class names), so a new layer's tables
+    are described without code of their own.
     """
-    from ..zonal import class_area_table, read_polygons, write_table, zonal_stats
+    unit = spec.units
+    notes = {
+        "id": f"district id (the polygons' {id_field!r})",
+        "name": f"district name (the polygons' {name_field!r})",
+        "polygon_area_ha": "area of the district (ha; on the ellipsoid for geographic grids)",
+        "covered_fraction": "share of the district's area covered by valid map cells",
+        "mean": f"{spec.description}: mean over the district, each cell weighted by its area inside it ({unit})",
+        "min": f"{spec.description}: smallest value of a valid cell the district touches ({unit})",
+        "max": f"{spec.description}: largest value of a valid cell the district touches ({unit})",
+        "count": "valid cells in the district, each counted by the fraction of it inside",
+        "dates": "dates with a district mean",
+        "exceedance_days": "dates whose district mean is above the limit",
+        "limit": f"the configured limit ({unit})",
+        "max_of_means": f"largest district mean over the dates ({unit})",
+    }
+    for value, name, _colour in spec.classes:
+        slug = _slug(name)
+        notes[f"{slug}_ha"] = f"mapped area of class {value} ({name}) in the district (ha)"
+        notes[f"{slug}_adjusted_ha"] = (f"area of class {value} ({name}) from the accuracy assessment's estimate, "
+                                        "shared among districts by mapped area (ha)")
+        notes[f"{slug}_adjusted_ci95_ha"] = f"95 % confidence half-width of {slug}_adjusted_ha, shared the same way (ha)"
+    return {str(c): notes.get(str(c), "") for c in columns}
+
+
+def has_district_stats(spec: LayerSpec) -> bool:
+    """Whether a continuous layer gets mean/min/max/count per district: float values stored as is.
+
+    Integer continuous layers (bit fields such as ``qa_flags``, counts, indices stored with a
+    scale) have no table; class layers get class areas instead.
+    """
+    return spec.kind == "continuous" and spec.is_float and spec.scale == 1.0 and spec.offset == 0.0
+
+
+def district_tables(area: AreaConfig, districts: Any, layers: Sequence[tuple[dict[str, Any], LayerSpec, Mapping[str, Any]]],
+                    out: Path, resolve: Any, estimates: dict[str, Any]) -> list[dict[str, Any]]:
+    """One CSV + GeoJSON per layer: class areas (ha) for class layers, mean/min/max/count otherwise.
+
+    Parameters
+    ----------
+    area : AreaConfig
+        The area; nothing is written without ``districts``.
+    districts : agromap.zonal.Districts
+        The area's polygons prepared on its grid (by the runner, when planning).
+    layers : list of (dict, LayerSpec, mapping)
+        Per published layer: its manifest entry, its spec, and its computed ``derived`` values, of
+        which ``district_areas`` (:func:`agromap.zonal.class_area_sums`) and ``district_stats``
+        (:func:`agromap.zonal_lazy.continuous_sums`) were computed with the layer in the run's
+        one pass. No published file is read.
+    out : Path
+        The output folder; tables go to ``<area>/tables``.
+    resolve : callable
+        Resolves configuration paths (the district file, for the GeoJSON tables).
+    estimates : dict
+        Output path -> area estimate that class tables pro-rate.
+    """
+    from ..zonal import class_area_table, read_polygons, write_table
+    from ..zonal_lazy import continuous_table
 
     if area.districts is None or districts is None:
         return []
@@ -150,21 +211,18 @@ def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, An
     d = area.districts
     written = []
     exceed: dict[str, list[Any]] = {}
-    for entry in outputs:
+    for entry, spec, values in layers:
         if entry["area"] != area.name:
             continue
-        cog = out / entry["path"]
-        with rasterio.open(cog) as src:
-            names = {int(k.split("_", 1)[1]): v for k, v in src.tags(1).items() if k.startswith("CLASS_")}
-            scaled = src.scales[0] != 1.0 or src.dtypes[0] not in ("float32", "float64")
+        names = {int(v): n for v, n, _c in spec.classes}
         classes = sorted(names)
-        if classes:
-            sums = areas[entry["path"]]
+        if "district_areas" in values:
+            sums = values["district_areas"]
             table = None
             for value in [c for c in classes if c != 0] or classes:
                 est = estimates.get(entry["path"]) if value == 1 else None
                 df = class_area_table(sums, districts, classes, value, estimate=est)
-                slug = re.sub(r"[^a-z0-9]+", "_", names.get(value, str(value)).lower()).strip("_")
+                slug = _slug(names.get(value, str(value)))
                 keep = ["id"] + (["name"] if "name" in df else []) + ["polygon_area_ha", "covered_fraction"]
                 wide = df[keep] if table is None else df[["id"]]
                 wide = wide.assign(**{f"{slug}_ha": df["area_ha"]})
@@ -174,9 +232,8 @@ def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, An
                 table = wide if table is None else table.merge(wide, on="id")
             if table is None:
                 continue
-        elif not scaled:
-            table = zonal_stats(cog, polygons, ("mean", "max", "count"), d.id_field, name_field=d.name_field,
-                                outside="keep")
+        elif "district_stats" in values:
+            table = continuous_table(values["district_stats"], districts)
         else:
             continue
         if entry["layer"] in area.exceedance and "mean" in table:
@@ -187,7 +244,8 @@ def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, An
         paths = write_table(table, tdir / f"{stem}_by_district.csv", tdir / f"{stem}_by_district.geojson",
                             polygons=polygons, id_field=d.id_field)
         written.append({"layer": entry["path"], "files": [str(p.relative_to(out)) for p in paths],
-                        "rows": int(len(table))})
+                        "rows": int(len(table)), "description": spec.description, "units": spec.units,
+                        "columns": column_notes(table.columns, spec, d.id_field, d.name_field)})
     for name, series in exceed.items():
         import pandas as pd
 
@@ -202,6 +260,8 @@ def district_tables(area: AreaConfig, districts: Any, outputs: list[dict[str, An
         tdir = out / area.name / "tables"
         paths = write_table(days, tdir / f"{name}_exceedance_by_district.csv",
                             tdir / f"{name}_exceedance_by_district.geojson", polygons=polygons, id_field=d.id_field)
+        spec = next(sp for e, sp, _v in layers if e["layer"] == name)
         written.append({"layer": name, "files": [str(p.relative_to(out)) for p in paths], "rows": int(len(days)),
-                        "kind": "exceedance", "limit": limit})
+                        "kind": "exceedance", "limit": limit, "description": spec.description, "units": spec.units,
+                        "columns": column_notes(days.columns, spec, d.id_field, d.name_field)})
     return written

@@ -15,6 +15,9 @@ A calendar is used by name wherever the rules take windows::
 
 and in a pipeline's rice layer as ``calendar: mekong_delta``. No calendar is the default: without
 one the rules look for seasons anywhere in the series.
+
+:class:`SeasonWindow` and the two built-in rule calendars (:data:`CROP_CALENDARS`) are defined here,
+below :mod:`agromap.rice.seasons`, which re-exports them.
 """
 
 from __future__ import annotations
@@ -28,12 +31,50 @@ from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 
-from ..errors import ConfigError
-from .seasons import CROP_CALENDARS as _RULE_CALENDARS
-from .seasons import SeasonWindow
+import numpy as np
+import numpy.typing as npt
 
-__all__ = ["TABLE_VERSION", "SOURCES", "CalendarSeason", "calendar_names", "calendar_windows", "calendar_table",
-           "load_table"]  # fmt: skip
+from ..errors import ConfigError
+
+__all__ = ["SeasonWindow", "CROP_CALENDARS", "TABLE_VERSION", "SOURCES", "CalendarSeason", "calendar_names",
+           "calendar_windows", "calendar_table", "load_table"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SeasonWindow:
+    """A flooding/transplanting window of one rice season, in calendar day of year."""
+
+    start_doy: int
+    """First day of year of the window (1-366)."""
+    end_doy: int
+    """Last day of year, inclusive; smaller than ``start_doy`` when the window wraps the new year."""
+    name: str = ""
+    """Season name (``kharif``, ``boro``...), for reports."""
+
+    def __post_init__(self) -> None:
+        for v in (self.start_doy, self.end_doy):
+            if not 1 <= int(v) <= 366:
+                raise ConfigError(f"season window {self.name or ''!s} day of year {v} is outside 1-366; "
+                                  "write windows as SeasonWindow(start_doy, end_doy, name).")
+
+    def contains(self, doy: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Whether each day of year falls inside the window (wrap-around aware)."""
+        d = np.asarray(doy)
+        if self.start_doy <= self.end_doy:
+            return np.asarray((d >= self.start_doy) & (d <= self.end_doy))
+        return np.asarray((d >= self.start_doy) | (d <= self.end_doy))
+
+
+#: Default flooding/transplanting windows per region (docs/science/rice.md#crop-calendars;
+#: recommendation, unverified: override per region). Windows cover the transplanting period of
+#: each season, not the whole crop cycle.
+CROP_CALENDARS: Mapping[str, tuple[SeasonWindow, ...]] = MappingProxyType({
+    # kharif transplanting Jun-Aug; rabi/boro transplanting mid Nov - Feb.
+    "india": (SeasonWindow(152, 243, "kharif"), SeasonWindow(319, 59, "rabi")),
+    # Boro Dec-Feb, Aus Apr-May, Aman Jul - mid Sep.
+    "bangladesh": (SeasonWindow(335, 46, "boro"), SeasonWindow(91, 151, "aus"), SeasonWindow(182, 258, "aman")),
+})
+
 
 #: Version of the shipped table; bump it with every change of a row.
 TABLE_VERSION = "2026.1"
@@ -119,7 +160,7 @@ def load_table(text: str, *, source: str = "crop calendar table") -> tuple[Calen
         if (row["calendar"], row["season"]) in seen:
             raise ConfigError(f"{where}: season {row['season']!r} of {row['calendar']!r} is listed twice.")
         seen.add((row["calendar"], row["season"]))
-        if row["calendar"] in _RULE_CALENDARS:
+        if row["calendar"] in CROP_CALENDARS:
             raise ConfigError(f"{where}: calendar name {row['calendar']!r} is already a built-in rule calendar.")
         keys = tuple(k for k in (row["source"] or "").split(";") if k)
         unknown = [k for k in keys if k not in SOURCES]
@@ -147,7 +188,7 @@ def calendar_table() -> tuple[CalendarSeason, ...]:
 
 def calendar_names() -> tuple[str, ...]:
     """Every calendar name: the table's and the rules' built-in ones (``india``, ``bangladesh``), sorted."""
-    return tuple(sorted({r.calendar for r in calendar_table()} | set(_RULE_CALENDARS)))
+    return tuple(sorted({r.calendar for r in calendar_table()} | set(CROP_CALENDARS)))
 
 
 def calendar_windows(name: str) -> tuple[SeasonWindow, ...]:
@@ -158,8 +199,8 @@ def calendar_windows(name: str) -> tuple[SeasonWindow, ...]:
     ConfigError
         Unknown name (the message lists the known ones).
     """
-    if name in _RULE_CALENDARS:
-        return tuple(_RULE_CALENDARS[name])
+    if name in CROP_CALENDARS:
+        return tuple(CROP_CALENDARS[name])
     wins = tuple(r.window for r in calendar_table() if r.calendar == name)
     if not wins:
         raise ConfigError(f"unknown crop calendar {name!r}; known: {', '.join(calendar_names())}. Or pass season "

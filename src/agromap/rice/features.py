@@ -243,7 +243,7 @@ def _wrap_features(kernel: Any, arrays: list[xr.DataArray], names: tuple[str, ..
     return out.transpose("feature", ...)
 
 
-def optical_features(ds: xr.Dataset, spec: FeatureSpec = FeatureSpec()) -> xr.DataArray:
+def optical_features(ds: xr.Dataset, spec: FeatureSpec | None = None) -> xr.DataArray:
     """Optical index statistics over time (see the module docstring for the list).
 
     Parameters
@@ -252,7 +252,8 @@ def optical_features(ds: xr.Dataset, spec: FeatureSpec = FeatureSpec()) -> xr.Da
         ``(time, y, x)`` or ``(time, point)`` surface reflectance 0-1 (float, NaN = nodata) with
         ``blue``, ``green``, ``red``, ``nir``, ``swir16``; optionally ``scl`` (uint8), used as a
         cloud mask when ``spec.mask_scl``. numpy or dask.
-    spec : FeatureSpec
+    spec : FeatureSpec, optional
+        Which features and their settings; ``None`` uses the defaults (``FeatureSpec()``).
 
     Returns
     -------
@@ -261,6 +262,7 @@ def optical_features(ds: xr.Dataset, spec: FeatureSpec = FeatureSpec()) -> xr.Da
         where a pixel has no valid date (``n_valid_opt`` is then 0). Lazy if ``ds`` is; the
         ``feature`` axis is one chunk.
     """
+    spec = spec if spec is not None else FeatureSpec()
     _require(ds, _OPTICAL_BANDS, "optical")
     b = {k: ds[k] for k in _OPTICAL_BANDS}
     require_same_grid(*b.values())
@@ -277,7 +279,7 @@ def optical_features(ds: xr.Dataset, spec: FeatureSpec = FeatureSpec()) -> xr.Da
     ).rename("optical_features")  # fmt: skip
 
 
-def sar_features(ds: xr.Dataset, spec: FeatureSpec = FeatureSpec()) -> xr.DataArray:
+def sar_features(ds: xr.Dataset, spec: FeatureSpec | None = None) -> xr.DataArray:
     """Sentinel-1 VH time-series statistics (see the module docstring for the list).
 
     Parameters
@@ -286,7 +288,8 @@ def sar_features(ds: xr.Dataset, spec: FeatureSpec = FeatureSpec()) -> xr.DataAr
         ``(time, y, x)`` or ``(time, point)`` backscatter in **linear power** (``vh``, optional
         ``vv``); values <= 0 and NaN are nodata. numpy or dask. dB is computed inside, per value;
         the mean is taken in linear power.
-    spec : FeatureSpec
+    spec : FeatureSpec, optional
+        Which features and their settings; ``None`` uses the defaults (``FeatureSpec()``).
 
     Returns
     -------
@@ -294,6 +297,7 @@ def sar_features(ds: xr.Dataset, spec: FeatureSpec = FeatureSpec()) -> xr.DataAr
         ``(feature, ...)`` float32, dB for backscatter statistics, day numbers for dates, days for
         durations; NaN where no date is valid. Lazy if ``ds`` is; ``feature`` is one chunk.
     """
+    spec = spec if spec is not None else FeatureSpec()
     _require(ds, ("vh",), "SAR")
     with_vv = "vv" in ds.data_vars
     arrays = [ds["vh"], ds["vv"]] if with_vv else [ds["vh"]]
@@ -309,7 +313,7 @@ def temporal_features(
     sar: xr.Dataset | None = None,
     *,
     extra: Mapping[str, xr.DataArray] | None = None,
-    spec: FeatureSpec = FeatureSpec(),
+    spec: FeatureSpec | None = None,
 ) -> xr.DataArray:
     """All features of the rice classifier, optical then SAR, on one ``feature`` axis.
 
@@ -324,7 +328,8 @@ def temporal_features(
         More per-pixel features appended in the given order under their keys, e.g. the rule flags
         or scores of the optical and SAR rules: ``(y, x)`` or ``(point)`` on the same grid, cast to float32 (bool
         -> 0/1; give NaN, not a sentinel, for nodata).
-    spec : FeatureSpec
+    spec : FeatureSpec, optional
+        Which features and their settings; ``None`` uses the defaults (``FeatureSpec()``).
 
     Returns
     -------
@@ -340,6 +345,7 @@ def temporal_features(
     MissingBandError, InputError, GridMismatchError
         When bands or the time axis are missing, or the two stacks are on different grids.
     """
+    spec = spec if spec is not None else FeatureSpec()
     parts: list[xr.DataArray] = []
     if optical is not None:
         parts.append(optical_features(optical, spec))

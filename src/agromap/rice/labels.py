@@ -250,7 +250,7 @@ def _block_ids(labels: gpd.GeoDataFrame, block_size_m: float) -> np.ndarray:
     return np.array([f"{a}_{b}" for a, b in zip(bx, by, strict=True)])
 
 
-def _check_classes(classes: np.ndarray, what: str) -> None:
+def check_classes(classes: np.ndarray, what: str) -> None:
     found = np.unique(classes)
     if found.size < 2:
         raise SingleClassError(
@@ -324,7 +324,7 @@ def extract_samples(
             "on_outside='drop'."
         )
     keep = np.array([r.size > 0 for r in rows])
-    _check_classes(labels["label_class"].to_numpy()[keep], "the labels inside the raster")
+    check_classes(labels["label_class"].to_numpy()[keep], "the labels inside the raster")
     blocks = _block_ids(labels, block_size_m)
     counts = np.array([r.size for r in rows])
     rr, cc = np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)
@@ -397,7 +397,7 @@ def samples_from_points(
         raise LabelError(f"label_class, group and label_id must each have one value per point ({n}).")
     if not np.issubdtype(cls.dtype, np.integer):
         raise LabelError(f"label_class must be integers, got {cls.dtype}.")
-    _check_classes(cls, "the point labels")
+    check_classes(cls, "the point labels")
     table = features.drop_vars([c for c in features.coords if c != "feature"]).rename(point="sample")
     ds = xr.Dataset(
         {"features": table.transpose("sample", "feature").astype(np.float32)},

@@ -166,14 +166,16 @@ def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], st
 
 
 def track_index(tracks: Sequence[Any] | None, n_t: int) -> npt.NDArray[np.int8]:
-    """Integer id (0, 1, ...) of the orbit track of each date; -1 everywhere when unknown."""
+    """Integer id (0, 1, ...) of the orbit track of each date; -1 where unknown (None, NaN or ``""``,
+    e.g. an optical date of a mixed stack), everywhere when no date names one.
+    """
     if tracks is None or len(tracks) != n_t:
         return np.full(n_t, -1, dtype=np.int8)
-    names = [str(t) for t in tracks]
-    uniq = sorted(set(names))
+    names = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t).strip() for t in tracks]
+    uniq = sorted(set(names) - {""})
     if len(uniq) > 100:
         return np.full(n_t, -1, dtype=np.int8)
-    return np.array([uniq.index(t) for t in names], dtype=np.int8)
+    return np.array([uniq.index(t) if t else -1 for t in names], dtype=np.int8)
 
 
 def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], track: npt.NDArray[np.int8],

@@ -32,7 +32,6 @@ ranges that may wrap the new year (``SeasonWindow(319, 59)`` = 15 Nov - 28 Feb).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -42,6 +41,7 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError
 from ..io.layers import LayerSpec
+from .calendars import CROP_CALENDARS, SeasonWindow, calendar_windows
 
 __all__ = [
     "SeasonWindow",
@@ -66,42 +66,6 @@ BoolArr = npt.NDArray[np.bool_]
 QA_OBSERVED, QA_OPTICAL, QA_SAR, QA_WATER, QA_FOREST_BUILT = 1, 2, 4, 8, 64
 
 
-@dataclass(frozen=True)
-class SeasonWindow:
-    """A flooding/transplanting window of one rice season, in calendar day of year."""
-
-    start_doy: int
-    """First day of year of the window (1-366)."""
-    end_doy: int
-    """Last day of year, inclusive; smaller than ``start_doy`` when the window wraps the new year."""
-    name: str = ""
-    """Season name (``kharif``, ``boro``...), for reports."""
-
-    def __post_init__(self) -> None:
-        for v in (self.start_doy, self.end_doy):
-            if not 1 <= int(v) <= 366:
-                raise ConfigError(f"season window {self.name or ''!s} day of year {v} is outside 1-366; "
-                                  "write windows as SeasonWindow(start_doy, end_doy, name).")
-
-    def contains(self, doy: npt.ArrayLike) -> BoolArr:
-        """Whether each day of year falls inside the window (wrap-around aware)."""
-        d = np.asarray(doy)
-        if self.start_doy <= self.end_doy:
-            return np.asarray((d >= self.start_doy) & (d <= self.end_doy))
-        return np.asarray((d >= self.start_doy) | (d <= self.end_doy))
-
-
-#: Default flooding/transplanting windows per region (docs/science/rice.md#crop-calendars;
-#: recommendation, unverified: override per region). Windows cover the transplanting period of
-#: each season, not the whole crop cycle.
-CROP_CALENDARS: Mapping[str, tuple[SeasonWindow, ...]] = MappingProxyType({
-    # kharif transplanting Jun-Aug; rabi/boro transplanting mid Nov - Feb.
-    "india": (SeasonWindow(152, 243, "kharif"), SeasonWindow(319, 59, "rabi")),
-    # Boro Dec-Feb, Aus Apr-May, Aman Jul - mid Sep.
-    "bangladesh": (SeasonWindow(335, 46, "boro"), SeasonWindow(91, 151, "aus"), SeasonWindow(182, 258, "aman")),
-})
-
-
 def resolve_windows(windows: str | Sequence[SeasonWindow] | None) -> tuple[SeasonWindow, ...]:
     """``None`` -> no windows; a calendar name -> :func:`agromap.rice.calendars.calendar_windows`
     (the built-in :data:`CROP_CALENDARS` and the regional table); else the windows.
@@ -109,8 +73,6 @@ def resolve_windows(windows: str | Sequence[SeasonWindow] | None) -> tuple[Seaso
     if windows is None:
         return ()
     if isinstance(windows, str):
-        from .calendars import calendar_windows  # imports this module: resolved at call time
-
         return calendar_windows(windows)
     out = tuple(windows)
     if not all(isinstance(w, SeasonWindow) for w in out):

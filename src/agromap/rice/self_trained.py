@@ -59,7 +59,9 @@ from dask.base import is_dask_collection
 
 from ..errors import ConfigError, InputError, TooFewConfidentPixelsError
 from .features import FeatureSpec, temporal_features
-from .model import NODATA_CLASS, RiceModel, TrainSpec, _make_estimator, _predict_block, _versions
+from .model_predict import predict_block
+from .model_record import NODATA_CLASS, RiceModel, TrainSpec
+from .model_train import library_versions, make_estimator
 
 __all__ = ["SelfTrainSpec", "COUNT_NAMES", "self_trained_rice_map", "training_counts"]
 
@@ -221,14 +223,14 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     sel = sel[np.argsort(key[sel], kind="stable")]  # rows in pixel-key order: the fit never depends on chunking
     tspec = TrainSpec(estimator=spec.estimator, n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
                       random_state=spec.seed)  # fmt: skip
-    est = _make_estimator(tspec).fit(X[sel], y[sel].astype(np.int64))
+    est = make_estimator(tspec).fit(X[sel], y[sel].astype(np.int64))
     counts = {
         "n_train_rice": int((y[sel] == 1).sum()), "n_train_other": int((y[sel] == 0).sum()),
         "n_confident_rice": int(confident[1]), "n_confident_other": int(confident[0]),
         "n_strata_rice": n_strata[1], "n_strata_other": n_strata[0],
     }  # fmt: skip
     metadata = {"self_trained": True, "rule": rule, "training_counts": counts, "self_train_spec": asdict(spec),
-                "train_spec": asdict(tspec), "versions": _versions(), **dict(attrs)}  # fmt: skip
+                "train_spec": asdict(tspec), "versions": library_versions(), **dict(attrs)}  # fmt: skip
     return RiceModel(est, names, 1, json.loads(json.dumps(metadata, default=str)))
 
 
@@ -432,7 +434,7 @@ def self_trained_rice_map(
         ]  # fmt: skip
         model = dask.delayed(_fit, pure=True)(tables, names, spec=spec, rule=rule, attrs=fit_attrs)
         both = da.map_blocks(
-            _predict_block, fdata, model, batch_rows=1_000_000, threshold=spec.threshold,
+            predict_block, fdata, model, batch_rows=1_000_000, threshold=spec.threshold,
             chunks=((2,), *chunks2d), dtype=np.float32, meta=np.empty((0, 0, 0), dtype=np.float32),
         )  # fmt: skip
         counts = {n: da.from_delayed(dask.delayed(_count, pure=True)(model, n), shape=(), dtype=np.int64)
@@ -442,7 +444,7 @@ def self_trained_rice_map(
         table = _select_block(np.asarray(score.values), np.asarray(qa.values), np.asarray(seas.values),
                               np.asarray(feats.values), 0, 0, spec=spec, cap=_block_cap(spec, 1))  # fmt: skip
         fitted = _fit([table], names, spec=spec, rule=rule, attrs=fit_attrs)
-        both = _predict_block(np.asarray(feats.values), fitted, batch_rows=1_000_000, threshold=spec.threshold)
+        both = predict_block(np.asarray(feats.values), fitted, batch_rows=1_000_000, threshold=spec.threshold)
         counts = {n: _count(fitted, n) for n in COUNT_NAMES}
         extra_attrs = {"training_counts": json.dumps(dict(fitted.metadata["training_counts"]), sort_keys=True)}
     template = score

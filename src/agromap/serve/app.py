@@ -81,7 +81,7 @@ class RunLayers:
     def _load(self, catalog: Path) -> None:
         import pystac
 
-        from ..mapsheet import is_decision_layer, load_view
+        from ..mapview import is_decision_layer, load_view
 
         items = [(pystac.Item.from_dict(json.loads(p.read_bytes()), preserve_dict=False), p)
                  for p in self._item_files(catalog)]

@@ -21,12 +21,18 @@ def plan_layers(ctx: AreaContext) -> list[PlannedLayer]:
     ------
     ConfigError
         A layer names a product nobody registered, or two layers would write the same file.
+    ProductContractError
+        A builder returned side values its product does not declare, or missed declared ones.
     """
     from .registry import get_product
 
     planned: list[PlannedLayer] = []
     for layer in ctx.area.layers:
-        planned.extend(get_product(layer.product).build(ctx, layer))
+        product = get_product(layer.product)
+        built = product.build(ctx, layer)
+        for one in built:
+            product.check_side(one)
+        planned.extend(built)
     stems = [p.stem for p in planned]
     dup = sorted({s for s in stems if stems.count(s) > 1})
     if dup:

@@ -72,7 +72,8 @@ def trace_gas(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     import pandas as pd
     import xarray as xr
 
-    from ...airquality.s5p import LAYER_SPECS, S5P_PRODUCTS, monthly_mean
+    from ...airquality.s5p import LAYER_SPECS, monthly_mean
+    from ...sensors.s5p import S5P_PRODUCTS
 
     prod = S5P_PRODUCTS[GAS_PRODUCTS[layer.gas]]
     band = prod.band

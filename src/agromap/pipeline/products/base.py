@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
     from ..config import AreaConfig
 
 __all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Computed", "Report", "AfterCompute",
-           "mask_dataset", "reduce_time", "per_time", "each_date", "OPTICAL"]
+           "mask_dataset", "valid_mask", "reduce_time", "per_time", "each_date", "OPTICAL"]
 
 OPTICAL = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09",
            "swir16", "swir22")
@@ -107,7 +107,38 @@ class Product:
     after_compute: AfterCompute | None = None
     """Optional step run once per layer with ``derived`` values, after the compute (accuracy report)."""
     side_values: tuple[str, ...] = ()
-    """Names of the 0-d values (thresholds, flags) its layers may report in tags, STAC and the manifest."""
+    """Names of the 0-d values (thresholds, flags) its layers report in tags, STAC and the
+    manifest: a layer that reports side values reports every one of these."""
+    optional_side_values: tuple[str, ...] = ()
+    """Side values reported only by some configurations (a polarisation's threshold only when
+    the input has that polarisation). A layer reporting a name in neither tuple is a bug."""
+
+    def check_side(self, layer: PlannedLayer) -> None:
+        """Refuse a planned layer whose side values differ from the declared ones.
+
+        Raises
+        ------
+        ProductContractError
+            The layer reports a side value not declared in ``side_values`` or
+            ``optional_side_values``, misses one of ``side_values``, reports one that is not 0-d,
+            or publishes (``stac_side``) one it does not report.
+        """
+        from ...errors import ProductContractError
+
+        names = set(layer.side)
+        problems = []
+        if undeclared := sorted(names - set(self.side_values) - set(self.optional_side_values)):
+            problems.append(f"reports undeclared side value(s) {undeclared}")
+        if names and (missing := sorted(set(self.side_values) - names)):
+            problems.append(f"misses declared side value(s) {missing}")
+        if not_0d := sorted(k for k, v in layer.side.items() if getattr(v, "ndim", 0) != 0):
+            problems.append(f"reports side value(s) {not_0d} that are not 0-d")
+        if unknown := sorted(set(layer.stac_side) - names):
+            problems.append(f"publishes side value(s) {unknown} in STAC that it does not report")
+        if problems:
+            raise ProductContractError(
+                f"product {self.name!r}: layer {layer.stem} {'; '.join(problems)}. This is a bug in the product's "
+                "plug-in: make its builder and the side_values / optional_side_values of its Product record agree.")
 
 
 @dataclass(frozen=True)
@@ -147,17 +178,24 @@ def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataA
     """
     from ... import masks
 
-    valid = None
-    if "scl" in ds:
-        valid = masks.scl_valid(ds["scl"], invalid_classes=area.mask.scl_invalid)
-    elif "qa_pixel" in ds:
-        valid = masks.qa_pixel_valid(ds["qa_pixel"], mask_snow=area.mask.qa_pixel_snow)
+    valid = valid_mask(ds, area)
     if valid is None:
         return ds, None
     out = ds.copy()
     for name in (v for v in ds.data_vars if v in OPTICAL):
         out[name] = masks.apply_mask(ds[name], valid)
     return out, masks.valid_fraction(valid)
+
+
+def valid_mask(ds: xr.Dataset, area: AreaConfig) -> xr.DataArray | None:
+    """The ``(time, y, x)`` mask of usable pixels from the scenes' own QA band (``None`` without one); lazy."""
+    from ... import masks
+
+    if "scl" in ds:
+        return masks.scl_valid(ds["scl"], invalid_classes=area.mask.scl_invalid)
+    if "qa_pixel" in ds:
+        return masks.qa_pixel_valid(ds["qa_pixel"], mask_snow=area.mask.qa_pixel_snow)
+    return None
 
 
 def reduce_time(arr: xr.DataArray, how: str) -> xr.DataArray:

@@ -316,9 +316,10 @@ def _vci_specs() -> Mapping[str, LayerSpec]:
 PRODUCTS: tuple[Product, ...] = (
     Product("flood", FloodLayer, flood, _flood_specs,
             {"flood_likelihood": Style(0.0, 1.0, "blue"), "flood_duration_days": Style(0.0, 30.0, "blue")},
-            side_values=("flood_detected", "valid_fraction", "region_growing",
-                         *(f"{k}_{s}" for s in ("vv", "vh", "optical") for k in ("threshold", "threshold_method",
-                                                                                  "weight")))),
+            side_values=("flood_detected", "valid_fraction", "terrain_fuzzy", "angle_normalised"),
+            # Per sensor present (VV, VH, a clear optical scene) and, for a single radar scene, region growing.
+            optional_side_values=("region_growing", *(f"{k}_{s}" for s in ("vv", "vh", "optical")
+                                                      for k in ("threshold", "threshold_method", "weight")))),
     Product("burn_severity", BurnSeverityLayer, burn_severity, _burn_specs, {"dnbr": Style(-0.5, 1.3, "burn")}),
     Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs,
             side_values=("bais2_threshold", "bais2_threshold_method")),

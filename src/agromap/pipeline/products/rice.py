@@ -289,14 +289,10 @@ _STYLES: Mapping[str, Style] = {
     "qa_flags": Style(0.0, 127.0, "viridis"),
 }
 
-def _count_names() -> tuple[str, ...]:
-    from ...rice.self_trained import COUNT_NAMES
-
-    return COUNT_NAMES
-
 
 PRODUCTS: tuple[Product, ...] = (
     Product("rice", RiceLayer, build, _layer_specs, _STYLES, after_compute=_accuracy,
+            # rice.self_trained.COUNT_NAMES, reported by self-trained maps (checked when planning)
             side_values=("n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice",
                          "n_strata_other")),
 )
