@@ -62,7 +62,8 @@ def _timed_phases(module: Any, cpu: dict[str, float]) -> None:
         setattr(module, name, timed)
 
 
-def agromap_run(folder: str, out: str, scheduler: str, chunk: int) -> dict[str, Any]:
+def agromap_run(folder: str, out: str, scheduler: str, chunk: int, max_graph_chunks: int | None = None
+                ) -> dict[str, Any]:
     """Time one forced run of the rice pipeline into ``out``; returns wall time and its breakdown.
 
     ``baseline_rss_bytes`` is this process's resident memory just before the run (interpreter and
@@ -77,19 +78,30 @@ def agromap_run(folder: str, out: str, scheduler: str, chunk: int) -> dict[str, 
     import agromap.pipeline.runner as runner
 
     logging.getLogger("agromap").setLevel(logging.ERROR)  # "nodata everywhere" for an unused 3rd season
-    cfg = stack_config(Path(folder), chunk=chunk, scheduler=scheduler)
+    cfg = stack_config(Path(folder), chunk=chunk, scheduler=scheduler, max_graph_chunks=max_graph_chunks)
     phases: dict[str, float] = {}
     _timed_phases(runner, phases)
     baseline = psutil.Process().memory_info().rss
     c0, t0 = process_cpu_s(), time.perf_counter()
     result = runner.run(cfg, out, scheduler=scheduler, force=True)
-    wall, cpu = time.perf_counter() - t0, process_cpu_s() - c0
+    wall, cpu = time.perf_counter() - t0, process_cpu_s() - c0  # this process's threads (children: none)
     timings = dict(result.manifest.get("timings_s") or result.manifest.get("timings") or {})
     rice = next(o["path"] for o in result.outputs if Path(o["path"]).name.startswith("rice_class_"))
+    from agromap.pipeline import blocks
+
+    windows = blocks.block_windows(runner_plan_dataset(cfg), blocks.max_graph_chunks(max_graph_chunks))
     return {"wall_s": round(wall, 3), "timings_s": timings, "outputs": len(result.outputs),
             "cpu_s": round(cpu, 3), "cpu_phases_s": {k: round(v, 3) for k, v in phases.items()},
+            "graphs": len(windows or [None]),
             "cluster": result.manifest.get("cluster"), "rice_class": str(Path(out) / rice),
             "baseline_rss_bytes": baseline}
+
+
+def runner_plan_dataset(cfg: Any) -> Any:
+    """The area's stack as the runner plans it (headers only), to count its blocks."""
+    from agromap.pipeline.runner import plan_area
+
+    return plan_area(cfg, cfg.areas[0]).dataset
 
 
 def decode(folder: str, threads: int) -> dict[str, Any]:
