@@ -39,27 +39,60 @@ from scipy import ndimage
 
 from ..focal import map_with_halo
 
-__all__ = ["membership", "weighted_membership", "grow_water", "flooded_vegetation", "membership_at"]
+__all__ = ["membership", "weighted_membership", "grow_water", "flooded_vegetation", "membership_at", "logistic",
+           "apply_kernel"]
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def logistic(z: np.ndarray) -> np.ndarray:
+    """The logistic function ``1 / (1 + exp(-z))`` as float32, ``z`` clipped to +-50 so ``exp`` never overflows.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Standardised distance from a threshold (e.g. ``(t - x) / scale``); NaN stays NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 in 0-1, 0.5 at ``z = 0``.
+    """
     return (1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))).astype(np.float32)
 
 
 def membership_at(db_offset: float, scale: float = 1.0) -> float:
     """Likelihood of a pixel ``db_offset`` below every threshold (1-dB logistic memberships)."""
-    return float(_sigmoid(np.asarray(db_offset / scale)))
+    return float(logistic(np.asarray(db_offset / scale)))
 
 
-def _ufunc(kernel: Any, *args: Any, dtype: Any = np.float32, core: list[list[str]] | None = None,
-           **kwargs: Any) -> xr.DataArray:
+def apply_kernel(kernel: Any, *args: Any, dtype: Any = np.float32, core: list[list[str]] | None = None,
+                 **kwargs: Any) -> xr.DataArray:
+    """Apply a numpy ``kernel`` to DataArrays lazily (:func:`xarray.apply_ufunc`, ``dask="parallelized"``).
+
+    Parameters
+    ----------
+    kernel : callable
+        ``kernel(*arrays, **kwargs)`` on numpy blocks, returning one array of ``dtype``.
+    *args : xarray.DataArray or scalar
+        Inputs, broadcast by xarray.
+    dtype : numpy dtype
+        Output dtype declared to dask.
+    core : list of list of str, optional
+        ``input_core_dims`` per input (e.g. ``[["time"]]`` for a reduction over time).
+    **kwargs
+        Passed to ``kernel``.
+
+    Returns
+    -------
+    xarray.DataArray
+        Lazy when any input is a dask array.
+    """
     out: xr.DataArray = xr.apply_ufunc(kernel, *args, kwargs=kwargs, input_core_dims=core,
                                        dask="parallelized", output_dtypes=[dtype])
     return out
 
 
 def _membership_kernel(x: np.ndarray, t: np.ndarray, *, sign: int, scale: float) -> np.ndarray:
-    m = _sigmoid(sign * (np.asarray(t, np.float32) - x) / np.float32(scale))
+    m = logistic(sign * (np.asarray(t, np.float32) - x) / np.float32(scale))
     return np.where(np.isfinite(x), m, np.nan).astype(np.float32)
 
 
@@ -69,7 +102,7 @@ def membership(x: xr.DataArray, threshold: Any, *, sign: int = 1, scale: float =
     ``sign`` +1 when water is *below* the threshold (backscatter in dB), -1 when above (MNDWI);
     ``threshold`` a float or a lazy 0-d DataArray.
     """
-    return _ufunc(_membership_kernel, x, threshold, sign=int(sign), scale=float(scale)).rename("membership")
+    return apply_kernel(_membership_kernel, x, threshold, sign=int(sign), scale=float(scale)).rename("membership")
 
 
 def _weighted_kernel(*args: np.ndarray) -> np.ndarray:
@@ -99,7 +132,7 @@ def weighted_membership(sources: list[tuple[xr.DataArray, Any]]) -> xr.DataArray
     args: list[Any] = []
     for m, w in sources:
         args += [m, w]
-    return _ufunc(_weighted_kernel, *args).rename("water_likelihood")
+    return apply_kernel(_weighted_kernel, *args).rename("water_likelihood")
 
 
 def _grow_kernel(lik: np.ndarray, seed: float, grow: float, steps: int) -> np.ndarray:
@@ -141,5 +174,5 @@ def flooded_vegetation(post: dict[str, xr.DataArray], pre: dict[str, xr.DataArra
     ``post``/``pre`` hold speckle-filtered ``vv`` and ``vh`` in dB on one grid; ``vegetated`` a bool
     mask (crop, rice) or True. NaN inputs give False.
     """
-    return _ufunc(_fv_kernel, post["vv"], post["vh"], pre["vv"], pre["vh"], vegetated, dtype=np.bool_,
+    return apply_kernel(_fv_kernel, post["vv"], post["vh"], pre["vv"], pre["vh"], vegetated, dtype=np.bool_,
                   rise_db=float(rise_db), ratio_rise_db=float(ratio_rise_db)).rename("flooded_vegetation")
