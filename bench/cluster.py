@@ -6,9 +6,10 @@
   address exactly as ``agromap run --scheduler tcp://...`` would. One and two workers are compared.
 - :func:`graph_construction`: the pipeline's graph for a large stack of sparse files (headers only:
   nothing can be computed, nothing is), built the way the runner builds it: ``plan_run`` (open every
-  header, stack, mask, indices, rule, layers) then one ``store_gtiff`` per layer; then materialised
-  and optimised as ``dask.compute`` would before scheduling. Reported per 10 000 input chunks (one
-  chunk = one 512 px tile of one band of one date) and per 10 000 graph tasks.
+  header, stack, mask, indices, rule, layers), then for each spatial block of the area the stores
+  of every layer, optimised, materialised and fused per output tile as the runner hands them to the
+  scheduler. Reported per 10 000 input chunks (one chunk = one 512 px tile of one band of one
+  date), in wall and CPU seconds, with the graph's memory (tracemalloc).
 """
 
 from __future__ import annotations
@@ -55,55 +56,78 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
             "cluster": result.manifest.get("cluster")}
 
 
-def graph_construction(folder: str, out: str, chunk: int) -> dict[str, Any]:
-    """Build (never compute) the whole run's graph for the stack in ``folder``; time each stage."""
-    import psutil
-    from dask._expr import FinalizeCompute
-    from dask.base import collections_to_expr
+def graph_construction(folder: str, out: str, chunk: int, max_graph_chunks: int | None = None) -> dict[str, Any]:
+    """Build (never compute) the run's graphs for the stack in ``folder`` the way the runner does.
+
+    ``plan_run`` once, then for every spatial block (:mod:`agromap.pipeline.blocks`, one block
+    when the area is within ``max_graph_chunks``) the stores of every layer on the block's window
+    and the fused graph the scheduler receives (optimised, materialised, one task per output
+    tile). Timed in wall and CPU seconds; then built a second time under ``tracemalloc`` for the
+    graph's memory (the largest block's graph, and the peak of the whole build).
+    """
+    import tracemalloc
+
+    from agromap.pipeline import blocks
+
+    limit = blocks.max_graph_chunks(max_graph_chunks)
+    timed = _build_graphs(folder, out, chunk, limit)
+    tracemalloc.start()
+    traced = _build_graphs(folder, out, chunk, limit, traced=True)
+    tracemalloc.stop()
+    return {**timed, "graph_peak_bytes": traced["peak_bytes"], "block_graph_bytes": traced["block_bytes"],
+            "max_graph_chunks": limit}
+
+
+def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = False) -> dict[str, Any]:
+    import tracemalloc
 
     from agromap.io.layers import encode
-    from agromap.io.write import store_gtiff
-    from agromap.pipeline.runner import plan_run
+    from agromap.io.write import create_staging, store_window
+    from agromap.pipeline import blocks
+    from agromap.pipeline.fusion import fuse_tiles
+    from agromap.pipeline.runner import _on_run_grid, plan_run
 
     cfg = stack_config(Path(folder), chunk=chunk)
     out_dir = Path(out)
-    rss0 = psutil.Process().memory_info().rss
-    t0 = time.perf_counter()
-    plans = plan_run(cfg)
-    t1 = time.perf_counter()
-    collections: list[Any] = []
     lock = threading.Lock()
-    for plan in plans:
-        for layer in plan.layers:
-            staging = out_dir / f"{layer.stem}.staging.tif"
-            collections.append(store_gtiff(encode(layer.data, layer.spec), staging, layer.spec, lock=lock))
-        if plan.valid_fraction is not None:
-            collections.append(plan.valid_fraction.data)
-        collections.extend(a.data for layer in plan.layers for a in layer.side.values())
-    t2 = time.perf_counter()
-    # What dask.compute does on the client before handing the graph to a scheduler.
-    expr = FinalizeCompute(collections_to_expr(collections, True)).optimize()
-    graph = expr.__dask_graph__()
-    n_tasks = len(graph)
-    t3 = time.perf_counter()
-    graph_bytes = psutil.Process().memory_info().rss - rss0  # plans, collections and the materialised graph
-    from agromap.pipeline.fusion import fuse_tiles
-
-    _, fused = fuse_tiles(collections)  # what the runner schedules: one task per output tile
-    t4 = time.perf_counter()
-    ds = plans[0].dataset
-    n_chunks = sum(_n_blocks(ds[v].data) for v in ds.data_vars)
+    base = tracemalloc.get_traced_memory()[0] if traced else 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    plans = plan_run(cfg)
+    t1, c1 = time.perf_counter(), time.process_time()
+    plan = plans[0]
+    windows = blocks.block_windows(plan.dataset, limit) or [(slice(None), slice(None))]
+    for layer in plan.layers:
+        create_staging(_on_run_grid(layer.data, plan.geobox), out_dir / f"{layer.stem}.staging.tif", layer.spec)
+    tasks = fused_tasks = tiles = 0
+    block_bytes = peak = 0
+    h, w = plan.geobox.shape
+    n_chunks = blocks.input_chunks(plan.dataset)
+    largest = max(((ys.stop or h) - (ys.start or 0)) * ((xs.stop or w) - (xs.start or 0)) for ys, xs in windows)
+    for ys, xs in windows:
+        if traced:
+            peak = max(peak, tracemalloc.get_traced_memory()[1])
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+        stores = [store_window(encode(_on_run_grid(layer.data, plan.geobox).isel(y=ys, x=xs), layer.spec),
+                               out_dir / f"{layer.stem}.staging.tif", layer.spec, lock=lock, window=(ys, xs))
+                  for layer in plan.layers]
+        extra = [] if plan.valid is None else [plan.valid.isel(y=ys, x=xs).sum(("y", "x"))]
+        todo, stats = fuse_tiles([*stores, *extra], ["bench"] * len(stores) + [None] * len(extra))
+        tasks += stats["tasks_before"]
+        fused_tasks += stats["tasks_after"]
+        tiles += stats["tiles"]
+        if traced:
+            block_bytes = max(block_bytes, tracemalloc.get_traced_memory()[1] - before)
+        del todo, stores, extra
+    t2, c2 = time.perf_counter(), time.process_time()
+    ds = plan.dataset
     return {
-        "shape": list(plans[0].geobox.shape), "dates": int(ds.sizes["time"]), "bands": len(ds.data_vars),
-        "input_chunks": n_chunks, "tasks": n_tasks, "layers": sum(len(p.layers) for p in plans),
-        "plan_s": round(t1 - t0, 3), "stores_s": round(t2 - t1, 3), "materialize_s": round(t3 - t2, 3),
-        "total_s": round(t3 - t0, 3), "graph_rss_bytes": graph_bytes, "baseline_rss_bytes": rss0,
-        "fused_tasks": fused["tasks_after"], "fused_tiles": fused["tiles"], "fuse_s": round(t4 - t3, 3),
+        "shape": list(plan.geobox.shape), "dates": int(ds.sizes["time"]), "bands": len(ds.data_vars),
+        "input_chunks": n_chunks, "blocks": len(windows),
+        "largest_block_chunks": round(n_chunks * largest / (int(h) * int(w))), "layers": len(plan.layers),
+        "tasks": tasks, "fused_tasks": fused_tasks, "fused_tiles": tiles,
+        "plan_s": round(t1 - t0, 3), "blocks_s": round(t2 - t1, 3), "total_s": round(t2 - t0, 3),
+        "plan_cpu_s": round(c1 - c0, 3), "blocks_cpu_s": round(c2 - c1, 3), "total_cpu_s": round(c2 - c0, 3),
+        "peak_bytes": max(peak, tracemalloc.get_traced_memory()[1]) - base if traced else None,
+        "block_bytes": block_bytes,
     }  # fmt: skip
-
-
-def _n_blocks(arr: Any) -> int:
-    n = 1
-    for c in arr.chunks:
-        n *= len(c)
-    return n

@@ -96,12 +96,13 @@ def ensure_stack(cache: Path, size: int, dates: int, seed: int, *, workers: int 
     return root
 
 
-def stack_config(folder: Path, *, chunk: int = _TILE, scheduler: str = "threads", name: str = "bench") -> Any:
+def stack_config(folder: Path, *, chunk: int = _TILE, scheduler: str = "threads", name: str = "bench",
+                 max_graph_chunks: int | None = None) -> Any:
     """The run configuration the benchmarks use: one area, the folder input, the optical rice layer."""
     from agromap.pipeline.config import parse_config
 
     return parse_config({
-        "version": 1, "name": name, "scheduler": scheduler, "chunk": chunk,
+        "version": 1, "name": name, "scheduler": scheduler, "chunk": chunk, "max_graph_chunks": max_graph_chunks,
         "areas": [{
             "name": "bench",
             "inputs": [{"kind": "folder", "path": str(folder), "bands": list(BANDS), "scale": 0.0001,

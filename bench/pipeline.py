@@ -31,7 +31,8 @@ __all__ = ["agromap_run", "decode", "naive"]
 _SCL_INVALID = (0, 1, 3, 8, 9, 10, 11)
 
 
-def agromap_run(folder: str, out: str, scheduler: str, chunk: int) -> dict[str, Any]:
+def agromap_run(folder: str, out: str, scheduler: str, chunk: int, max_graph_chunks: int | None = None
+                ) -> dict[str, Any]:
     """Time one forced run of the rice pipeline into ``out``; returns wall time and its breakdown.
 
     ``baseline_rss_bytes`` is this process's resident memory just before the run (interpreter and
@@ -44,16 +45,27 @@ def agromap_run(folder: str, out: str, scheduler: str, chunk: int) -> dict[str, 
     from agromap.pipeline.runner import run
 
     logging.getLogger("agromap").setLevel(logging.ERROR)  # "nodata everywhere" for an unused 3rd season
-    cfg = stack_config(Path(folder), chunk=chunk, scheduler=scheduler)
+    cfg = stack_config(Path(folder), chunk=chunk, scheduler=scheduler, max_graph_chunks=max_graph_chunks)
     baseline = psutil.Process().memory_info().rss
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), os.times()
     result = run(cfg, out, scheduler=scheduler, force=True)
-    wall = time.perf_counter() - t0
+    wall, c1 = time.perf_counter() - t0, os.times()
     timings = dict(result.manifest.get("timings_s") or result.manifest.get("timings") or {})
     rice = next(o["path"] for o in result.outputs if Path(o["path"]).name.startswith("rice_class_"))
-    return {"wall_s": round(wall, 3), "timings_s": timings, "outputs": len(result.outputs),
+    cpu = (c1.user - c0.user) + (c1.system - c0.system)  # this process's threads (children: none)
+    from agromap.pipeline import blocks
+
+    windows = blocks.block_windows(runner_plan_dataset(cfg), blocks.max_graph_chunks(max_graph_chunks))
+    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 2), "graphs": len(windows or [None]), "timings_s": timings, "outputs": len(result.outputs),
             "cluster": result.manifest.get("cluster"), "rice_class": str(Path(out) / rice),
             "baseline_rss_bytes": baseline}
+
+
+def runner_plan_dataset(cfg: Any) -> Any:
+    """The area's stack as the runner plans it (headers only), to count its blocks."""
+    from agromap.pipeline.runner import plan_area
+
+    return plan_area(cfg, cfg.areas[0]).dataset
 
 
 def decode(folder: str, threads: int) -> dict[str, Any]:

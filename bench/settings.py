@@ -75,6 +75,9 @@ class BenchSettings:
     """``BENCH_SCALE_SIZE``: stack edge for the one- vs two-worker comparison (default: size)."""
     graph_size: int = 8192
     """``BENCH_GRAPH_SIZE``: edge of the never-computed stack whose graph is timed."""
+    max_graph_chunks: int | None = None
+    """``BENCH_MAX_GRAPH_CHUNKS``: the runs' ``max_graph_chunks`` (input chunks per graph; larger
+    areas run as successive spatial blocks); unset: agromap's default."""
     rf_size: int = 2048
     """``BENCH_RF_SIZE``: edge of the feature raster the RandomForest predicts over."""
     rf_trees: int = 200
@@ -120,6 +123,7 @@ class BenchSettings:
             soak_every=_int("BENCH_SOAK_EVERY", base.soak_every), soak_size=_int("BENCH_SOAK_SIZE", base.soak_size),
             soak_schedulers=_words("BENCH_SOAK_SCHEDULERS", base.soak_schedulers, ("local", "threads", "synchronous")),
             repeat=_int("BENCH_REPEAT", base.repeat),
+            max_graph_chunks=_int("BENCH_MAX_GRAPH_CHUNKS", 0) or None,
             seed=int(os.environ.get("BENCH_SEED", "0") or 0),
             only=_words("BENCH_ONLY", SECTIONS, SECTIONS),
             cache=Path(os.environ.get("BENCH_CACHE") or HERE / "cache"),

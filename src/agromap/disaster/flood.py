@@ -55,9 +55,9 @@ import xarray as xr
 from ..errors import ConfigError, SarUnitsError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
-from ..sensors.s1 import to_db
 from .sar_prep import (
     check_orbits,
+    db_kernel,
     exclusion,
     minimum_mapping_unit,
     normalise_incidence,
@@ -71,9 +71,9 @@ from .sar_water import (
     apply_kernel,
     flooded_vegetation,
     grow_water,
-    logistic,
     membership,
     membership_at,
+    sigmoid,
     weighted_membership,
 )
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
@@ -199,11 +199,11 @@ def _change_kernel(post: np.ndarray, pre: np.ndarray, t_dark: np.ndarray, *, p: 
     both_neg = valid & (post < 0) & (pre < 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(both_neg, post / np.where(both_neg, pre, -1.0), 0.0)
-    l_ratio = np.where(both_neg, logistic((ratio - p.ratio_threshold) / p.ratio_scale), 0.0)
-    l_diff = logistic((p.difference_db - (post - pre)) / p.sar_scale_db)
+    l_ratio = np.where(both_neg, sigmoid((ratio - p.ratio_threshold) / p.ratio_scale), 0.0)
+    l_diff = sigmoid((p.difference_db - (post - pre)) / p.sar_scale_db)
     lik = {"ratio": l_ratio, "difference": l_diff, "both": np.minimum(l_ratio, l_diff)}[p.change_rule]
     if p.require_dark_post:
-        lik = np.minimum(lik, logistic((np.asarray(t_dark, np.float32) - post) / np.float32(p.sar_scale_db)))
+        lik = np.minimum(lik, sigmoid((np.asarray(t_dark, np.float32) - post) / np.float32(p.sar_scale_db)))
     return np.where(valid, lik, np.nan).astype(np.float32)
 
 
@@ -218,7 +218,7 @@ def change_likelihood(post_db: xr.DataArray, pre_db: xr.DataArray, dark_threshol
 
 
 def _optical_kernel(index: np.ndarray, t: np.ndarray, scale: float) -> np.ndarray:
-    return np.where(np.isfinite(index), logistic((index - np.asarray(t, np.float32)) / np.float32(scale)),
+    return np.where(np.isfinite(index), sigmoid((index - np.asarray(t, np.float32)) / np.float32(scale)),
                     np.nan).astype(np.float32)
 
 
@@ -268,7 +268,7 @@ def managed_paddy_water(rice: xr.DataArray, transplant_doy: xr.DataArray, event_
     doys = transplant_doy if transplant_doy.ndim == 3 else transplant_doy.expand_dims("season")
     season = str(doys.dims[0])
     return apply_kernel(_managed_kernel, rice, doys, dtype=np.bool_, core=[[], [season]], event_doy=_doy(event_date),
-                  before=params.puddling_days, after=params.managed_days_after).rename("managed_paddy_water")
+                        before=params.puddling_days, after=params.managed_days_after).rename("managed_paddy_water")
 
 
 def _frequency_kernel(lik: np.ndarray, min_freq: float) -> np.ndarray:
@@ -285,7 +285,7 @@ def reference_water(pre_lik: xr.DataArray, min_frequency: float) -> xr.DataArray
     if pre_lik.chunks is not None:
         pre_lik = pre_lik.chunk(time=-1)
     return apply_kernel(_frequency_kernel, pre_lik, dtype=np.bool_, core=[["time"]],
-                  min_freq=min_frequency).rename("reference_water")
+                        min_freq=min_frequency).rename("reference_water")
 
 
 # ---- orchestration ------------------------------------------------------------------------------
@@ -355,7 +355,7 @@ def _sar_db(ds: xr.Dataset, pols: Sequence[str], units: Any, radius_m: float, p:
         if "angle" in ds and p.angle_normalisation != "none":
             lin = normalise_incidence(lin, ds["angle"], p.angle_normalisation, p.angle_ref_deg,
                                       p.angle_slope_db_per_deg)
-        out[pol] = to_db(speckle_filter(lin, radius_m)).rename(f"{pol}_db")
+        out[pol] = apply_kernel(db_kernel, speckle_filter(lin, radius_m)).rename(f"{pol}_db")
     return out
 
 
@@ -563,8 +563,8 @@ def flood_map(
         # Fallback thresholds are weak evidence: no growth past them, and a confident core is needed.
         weak = grow_water(rlik, seed, 0.5, p.grow_px) if p.seeds_without_fit else rlik >= 0.5
         radar_water = apply_kernel(_select_kernel, radar.fitted, grown, weak, dtype=np.bool_)
-        water = radar_water if olik is None else apply_kernel(_select_kernel, np.isfinite(olik), plain, radar_water,
-                                                        dtype=np.bool_)
+        water = radar_water if olik is None else apply_kernel(_select_kernel, np.isfinite(olik), plain,
+                                                              radar_water, dtype=np.bool_)
         out["region_growing"] = radar.fitted
     excl = exclusion(dem, hand, exclude, p.slope_max_deg, p.hand_max_m)
     flood = minimum_mapping_unit(apply_kernel(_candidate_kernel, water, ref, excl, dtype=np.bool_), p.mmu_pixels,
@@ -578,8 +578,9 @@ def flood_map(
             raise ConfigError("managed paddy water needs the event date: pass event_date= or a time coordinate.")
         managed = managed_paddy_water(rice, transplant_doy, sc.event_date, p)
     masks = [m.astype(bool) if m is not None else False for m in (rice, cropland)]
-    cls = apply_kernel(_class_kernel, flood, apply_kernel(np.isfinite, lik, dtype=np.bool_), ref, excl, *masks, managed, fveg,
-                 dtype=np.uint8, referenced=referenced)
+    finite = apply_kernel(np.isfinite, lik, dtype=np.bool_)
+    cls = apply_kernel(_class_kernel, flood, finite, ref, excl, *masks, managed, fveg, dtype=np.uint8,
+                       referenced=referenced)
     out["flood_class"] = cls.rename("flood_class").assign_attrs(
         units="class", nodata=255, flag_values=[c[0] for c in FLOOD_CLASSES],
         flag_meanings=" ".join(c[1].replace(" / ", "_or_").replace(",", "").replace(" ", "_") for c in FLOOD_CLASSES),

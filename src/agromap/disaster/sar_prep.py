@@ -46,7 +46,7 @@ from ..sensors.s1 import as_linear_power
 
 __all__ = ["pixel_size_m", "prepare_sar", "normalise_incidence", "speckle_filter",
            "minimum_mapping_unit", "slope_degrees", "exclusion", "z_membership", "terrain_membership",
-           "check_orbits"]
+           "check_orbits", "db_kernel"]
 
 
 # ---- small helpers ----------------------------------------------------------------------------
@@ -72,18 +72,7 @@ def _orbit_info(ds: xr.Dataset) -> dict[str, str]:
 
 
 def check_orbits(post: xr.Dataset, pre: xr.Dataset) -> None:
-    """Refuse a pre/post pair from different relative orbits or pass directions.
-
-    Parameters
-    ----------
-    post, pre : xarray.Dataset
-        Sentinel-1 scenes; their orbit attributes are compared where both carry them.
-
-    Raises
-    ------
-    OrbitMismatchError
-        The relative orbit or pass direction differs (backscatter changes with the viewing geometry).
-    """
+    """Refuse a pre-event scene from another track or pass direction than the post-event one."""
     a, b = _orbit_info(post), _orbit_info(pre)
     for what in a.keys() & b.keys():
         if a[what] != b[what]:
@@ -144,6 +133,13 @@ def speckle_filter(linear: xr.DataArray, radius_m: float) -> xr.DataArray:
     if r < 1:
         return linear.astype(np.float32)
     return focal_mean(linear, r, shape="disk")
+
+
+def db_kernel(x: np.ndarray) -> np.ndarray:
+    """Linear power to dB, float32; NaN where the power is not positive."""
+    out = np.full(x.shape, np.nan, dtype=np.float32)
+    np.log10(x, out=out, where=x > 0)
+    return (out * np.float32(10.0)).astype(np.float32)
 
 
 def minimum_mapping_unit(mask: xr.DataArray, min_pixels: int, *, eight_connected: bool = True) -> xr.DataArray:

@@ -39,60 +39,30 @@ from scipy import ndimage
 
 from ..focal import map_with_halo
 
-__all__ = ["membership", "weighted_membership", "grow_water", "flooded_vegetation", "membership_at", "logistic",
+__all__ = ["membership", "weighted_membership", "grow_water", "flooded_vegetation", "membership_at", "sigmoid",
            "apply_kernel"]
 
 
-def logistic(z: np.ndarray) -> np.ndarray:
-    """The logistic function ``1 / (1 + exp(-z))`` as float32, ``z`` clipped to +-50 so ``exp`` never overflows.
-
-    Parameters
-    ----------
-    z : numpy.ndarray
-        Standardised distance from a threshold (e.g. ``(t - x) / scale``); NaN stays NaN.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32 in 0-1, 0.5 at ``z = 0``.
-    """
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function, float32, its argument clipped to +-50 (no overflow warning)."""
     return (1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))).astype(np.float32)
 
 
 def membership_at(db_offset: float, scale: float = 1.0) -> float:
     """Likelihood of a pixel ``db_offset`` below every threshold (1-dB logistic memberships)."""
-    return float(logistic(np.asarray(db_offset / scale)))
+    return float(sigmoid(np.asarray(db_offset / scale)))
 
 
 def apply_kernel(kernel: Any, *args: Any, dtype: Any = np.float32, core: list[list[str]] | None = None,
                  **kwargs: Any) -> xr.DataArray:
-    """Apply a numpy ``kernel`` to DataArrays lazily (:func:`xarray.apply_ufunc`, ``dask="parallelized"``).
-
-    Parameters
-    ----------
-    kernel : callable
-        ``kernel(*arrays, **kwargs)`` on numpy blocks, returning one array of ``dtype``.
-    *args : xarray.DataArray or scalar
-        Inputs, broadcast by xarray.
-    dtype : numpy dtype
-        Output dtype declared to dask.
-    core : list of list of str, optional
-        ``input_core_dims`` per input (e.g. ``[["time"]]`` for a reduction over time).
-    **kwargs
-        Passed to ``kernel``.
-
-    Returns
-    -------
-    xarray.DataArray
-        Lazy when any input is a dask array.
-    """
+    """Wrap a per-pixel numpy kernel once with ``xarray.apply_ufunc(dask="parallelized")`` (lazy)."""
     out: xr.DataArray = xr.apply_ufunc(kernel, *args, kwargs=kwargs, input_core_dims=core,
                                        dask="parallelized", output_dtypes=[dtype])
     return out
 
 
 def _membership_kernel(x: np.ndarray, t: np.ndarray, *, sign: int, scale: float) -> np.ndarray:
-    m = logistic(sign * (np.asarray(t, np.float32) - x) / np.float32(scale))
+    m = sigmoid(sign * (np.asarray(t, np.float32) - x) / np.float32(scale))
     return np.where(np.isfinite(x), m, np.nan).astype(np.float32)
 
 
@@ -175,4 +145,4 @@ def flooded_vegetation(post: dict[str, xr.DataArray], pre: dict[str, xr.DataArra
     mask (crop, rice) or True. NaN inputs give False.
     """
     return apply_kernel(_fv_kernel, post["vv"], post["vh"], pre["vv"], pre["vh"], vegetated, dtype=np.bool_,
-                  rise_db=float(rise_db), ratio_rise_db=float(ratio_rise_db)).rename("flooded_vegetation")
+                        rise_db=float(rise_db), ratio_rise_db=float(ratio_rise_db)).rename("flooded_vegetation")

@@ -82,13 +82,16 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
     # One finalized key per collection (a one-item list when there are several collections).
     out_keys = [k[0] if isinstance(k, list) and len(k) == 1 else k for k in expr.__dask_keys__()]
     is_out = set(out_keys)
-    dsk = convert_legacy_graph(dict(expr.__dask_graph__()))  # a few layers still hold tuple tasks
+    dsk = _needed(convert_legacy_graph(dict(expr.__dask_graph__())), out_keys)  # some layers hold tuple tasks
     grid_of: dict[str, Hashable] = {}
     for i, c in enumerate(collections):
         if grids is not None and is_dask_collection(c):
-            for k in c.__dask_graph__():
-                if _tile_of(k) is not None:
-                    grid_of[k[0]] = grids[i]
+            graph = c.__dask_graph__()
+            # Layer names of a high-level graph, without listing every key of every layer.
+            names = graph.layers if hasattr(graph, "layers") else {k[0] for k in graph if _tile_of(k) is not None}
+            for name in names:
+                if isinstance(name, str) and name.startswith(STORE_PREFIX):
+                    grid_of[name] = grids[i]
     deps = {k: {d for d in node.dependencies if d in dsk} for k, node in dsk.items()}
     dependents: dict[Hashable, list[Hashable]] = {k: [] for k in dsk}
     for k, ds in deps.items():
@@ -135,6 +138,21 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
     for i, k in zip(lazy, out_keys, strict=True):
         fused[i] = Delayed(k, new)
     return fused, stats
+
+
+def _needed(dsk: dict[Hashable, Any], outputs: Sequence[Hashable]) -> dict[Hashable, Any]:
+    """The part of ``dsk`` the outputs depend on: an optimised graph can keep tasks nothing needs
+    (seen after slicing a window out of blockwise layers), which would otherwise count as results.
+    """
+    needed: set[Hashable] = set()
+    stack = [k for k in outputs if k in dsk]
+    while stack:
+        k = stack.pop()
+        if k in needed:
+            continue
+        needed.add(k)
+        stack.extend(d for d in dsk[k].dependencies if d in dsk and d not in needed)
+    return dsk if len(needed) == len(dsk) else {k: dsk[k] for k in needed}
 
 
 def _reverse_topological(deps: dict[Hashable, set[Hashable]],

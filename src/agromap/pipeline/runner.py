@@ -3,7 +3,9 @@
 This is one of the two places in agromap that trigger computation (the other is the COG
 publish step that converts finished files). All stale layers of all areas are stored by a
 single ``compute``, so no source chunk is read twice; layers whose recipe is unchanged since
-the last run are not computed at all (see :mod:`agromap.pipeline.recipes`).
+the last run are not computed at all (see :mod:`agromap.pipeline.recipes`). An area with more
+input chunks than ``max_graph_chunks`` is computed as one graph per spatial block instead
+(:mod:`agromap.pipeline.blocks`), with the same bytes.
 """
 
 from __future__ import annotations
@@ -134,8 +136,8 @@ def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
     import dataclasses
     import functools
 
-    from ..zonal import class_area_sums, prepare_districts
-    from ..zonal_lazy import DistrictCover, continuous_sums
+    from ..zonal import prepare_districts
+    from ..zonal_lazy import DistrictCover, class_sums, continuous_sums
     from .tables import has_district_stats
 
     districts = prepare_districts(path, gbox, d.id_field, name_field=d.name_field, outside="keep")
@@ -145,7 +147,7 @@ def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
         extra: dict[str, Any] = {}
         if layer.spec.kind == "class":
             classes = sorted(v for v, _n, _c in layer.spec.classes)
-            extra["district_areas"] = functools.partial(class_area_sums, districts=districts, classes=classes,
+            extra["district_areas"] = functools.partial(class_sums, cover=cover, classes=classes,
                                                         nodata=layer.spec.nodata)
         elif has_district_stats(layer.spec):
             extra["district_stats"] = functools.partial(continuous_sums, cover=cover, spec=layer.spec)
@@ -366,7 +368,9 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
     the first graph.
     """
     stale_areas = {j.plan.config.name for j in stale}
-    windows = {p.config.name: w for p in plans if p.config.name in stale_areas
+    # Blocks only for areas with stale layers that can be split (no area-wide statistic).
+    local_areas = {j.plan.config.name for j in stale if not j.layer.side}
+    windows = {p.config.name: w for p in plans if p.config.name in local_areas
                and (w := blocks.block_windows(p.dataset, limit)) is not None}
     elapsed = 0.0
     with open_execution(scheduler, progress=progress) as execu:
