@@ -160,3 +160,13 @@ def test_any_change_takes_the_full_run(project):
     assert any("20230915" in o["path"] for o in again.computed)
     assert len(again.manifest["inputs"]) == 4
     assert run(load_config(cfg_path), out).manifest["run_id"] == again.run_id  # and then nothing changed
+
+
+def test_validate_plans_without_loading_distributed(project):
+    """Planning merges dates into one chunk per tile; dask would import dask.distributed just to
+    look for a client (none exists before the compute), half a second of every validate."""
+    cfg_path, _, _ = project
+    loaded = _loaded_after("import sys\nfrom agromap.pipeline.cli import app\n"
+                           f"sys.argv = ['agromap', 'validate', {str(cfg_path)!r}]\n"
+                           "try:\n    app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code")
+    assert "dask" in loaded and "distributed" not in loaded

@@ -109,7 +109,14 @@ def plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
     Remote reads and STAC hrefs outside their item's folder are refused unless the configuration
     allows them (``allow_remote``, ``allow_outside_paths``).
     """
-    with allow_inputs(remote=cfg.allow_remote, outside_paths=cfg.allow_outside_paths):
+    import dask
+
+    # Merging dates into one chunk is a small per-tile rechunk, which dask builds as plain tasks
+    # whenever no distributed client is active, as here (the client starts after planning).
+    # Saying so up front skips dask's check for a client, which imports dask.distributed
+    # (0.4-0.6 s) into every plan, ``agromap validate`` included. The graph is unchanged.
+    with allow_inputs(remote=cfg.allow_remote, outside_paths=cfg.allow_outside_paths), \
+            dask.config.set({"array.rechunk.method": "tasks"}):
         return _plan_area(cfg, area)
 
 
