@@ -111,13 +111,19 @@ def test_run_writes_district_tables_without_reading_layers_back(tmp_path, monkey
     from agromap.zonal import round_table
 
     delta = SAMPLES / "synthetic_rice_delta"
-    cfg = parse_config({"chunk": 256, "areas": [{
-        "name": "delta", "grid": {"crs": "EPSG:32644", "resolution": 5, "resampling": "bilinear"},
-        "inputs": [{"kind": "files", "datetime": day, "scale": 0.0001, "nodata": 0, "raw": ["scl"],
-                    "bands": {b: str(delta / "s2" / f"{day}_{b}.tif") for b in ("green", "red", "nir", "swir16", "scl")}}
-                   for day in ("2023-08-15", "2023-09-14")],
-        "layers": [{"product": "ndvi", "time": "max"}, {"product": "water_mask", "method": "mndwi", "time": "median"}],
-        "districts": {"path": str(delta / "districts.geojson"), "id_field": "district_id", "name_field": "name"}}]})
+
+    def config(layers: list[dict]) -> object:
+        return parse_config({"chunk": 256, "areas": [{
+            "name": "delta", "grid": {"crs": "EPSG:32644", "resolution": 5, "resampling": "bilinear"},
+            "inputs": [{"kind": "files", "datetime": day, "scale": 0.0001, "nodata": 0, "raw": ["scl"],
+                        "bands": {b: str(delta / "s2" / f"{day}_{b}.tif")
+                                  for b in ("green", "red", "nir", "swir16", "scl")}}
+                       for day in ("2023-08-15", "2023-09-14")],
+            "layers": layers,
+            "districts": {"path": str(delta / "districts.geojson"), "id_field": "district_id", "name_field": "name"}}]})
+
+    first = [{"product": "ndvi", "time": "max"}, {"product": "water_mask", "method": "mndwi", "time": "median"}]
+    cfg = config(first)
     out = tmp_path / "out"
     tables_phase = runner._tables
     moved: list[str] = []
@@ -149,3 +155,35 @@ def test_run_writes_district_tables_without_reading_layers_back(tmp_path, monkey
     assert "(1)" in tables[ndvi]["columns"]["mean"] and "Normalized Difference" in tables[ndvi]["columns"]["mean"]
     for col in STAT_COLUMNS:
         np.testing.assert_allclose(new[col], old[col], rtol=2e-6, err_msg=col)
+    # A later run that adds a layer reuses the published ones: their sums come from their files
+    # then (nothing else has them), and give the same table.
+    monkeypatch.setattr(runner, "_tables", tables_phase)
+    again = runner.run(config([*first, {"product": "lswi", "time": "max"}]), out, scheduler="threads")
+    assert {o["path"]: o["reused"] for o in again.outputs}[ndvi] is True
+    reused = next(t for t in again.manifest["tables"] if t["layer"] == ndvi)
+    assert pd.read_csv(out / reused["files"][0]).equals(new)
+
+
+def test_class_areas_from_the_shared_cover_equal_exactextract(tmp_path, districts):
+    """A water map of the real chip (VV < -18 dB) in 100 x 130 px chunks: class and valid areas per
+    ward from the block coverage equal exactextract's on the whole file (overlapping, cut, tiny wards)."""
+    from agromap.zonal import class_area_by_polygon
+    from agromap.zonal_lazy import class_sums
+
+    with rasterio.open(CHIP) as src:
+        vv = src.read(1)
+        profile = {"crs": src.crs, "transform": src.transform}
+    water = np.where(np.isfinite(vv), (vv < -18).astype(np.uint8), 255).astype(np.uint8)
+    path = tmp_path / "water.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=512, width=512, count=1, dtype="uint8", nodata=255,
+                       **profile) as dst:
+        dst.write(water, 1)
+    stored = open_band(path, raw=True, name="water").chunk({"y": 100, "x": 130})
+    gbox = geobox_of(stored)
+    d = prepare_districts(districts, gbox, "ward", outside="keep")
+    sums = dask.compute(class_sums(stored, DistrictCover(d, gbox), [0, 1], 255), scheduler="threads")[0]
+    for k, value in enumerate((0, 1)):
+        ref = class_area_by_polygon(path, districts, value, "ward", outside="keep")
+        np.testing.assert_allclose(sums[:, k][d.overlap], ref["area_ha"][d.overlap], rtol=1e-9)
+        np.testing.assert_allclose(sums[:, -1][d.overlap], ref["valid_area_ha"][d.overlap], rtol=1e-9)
+    assert sums[:2, 1].min() > 1.0 and sums[:2, 0].min() > 1.0  # both classes present in the big wards (ha)

@@ -15,7 +15,7 @@ import xarray as xr
 
 from agromap.rice.baselines import optical_baseline, sar_baseline
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
-from agromap.rice.self_trained import _fuse, self_trained_rice_map, training_counts
+from agromap.rice.self_trained import _abstain_where_blind, _fuse, self_trained_rice_map, training_counts
 from agromap.scenes import COVER_NAMES, make_scene
 from agromap.scenes.evaluate import HARD_SCENES, _sar_input, evaluate_map
 
@@ -85,12 +85,14 @@ def test_fused_score_is_the_mean_and_the_blind_optical_rule_abstains():
                       "n_seasons": ("p", np.array([1, 0, 0, 0, 1], np.uint8)),
                       "qa_flags": ("p", np.zeros(5, np.uint8))})
     gap = xr.DataArray(np.array([120, 40, 120, 120, 40], np.float32), dims="p")
-    out = _fuse(sar, opt, gap, 100.0).rice_score.values
+    blind = opt.assign(rice_score=_abstain_where_blind(opt.rice_score, gap, 100.0))
+    np.testing.assert_allclose(blind.rice_score.values, [0.8, 0.0, 0.5, 0.5, 0.9])
+    out = _fuse(sar, blind, 100.0).rice_score.values
     # agree -> mean; contradict with a dense optical series -> undecided (0.45); blind optical
     # non-rice -> 0.5 so the SAR verdict leans (0.7); both non-rice stays non-rice under a gap
     # only as far as SAR says (0.3); one sensor without data -> the other alone.
     np.testing.assert_allclose(out, [0.85, 0.45, 0.7, 0.3, 0.9], atol=1e-6)
-    np.testing.assert_allclose(_fuse(sar, opt, gap, None).rice_score.values, [0.85, 0.45, 0.45, 0.05, 0.9], atol=1e-6)
+    np.testing.assert_allclose(_fuse(sar, opt, None).rice_score.values, [0.85, 0.45, 0.45, 0.05, 0.9], atol=1e-6)
 
 
 def test_a_rain_puddle_that_dries_before_the_crop_grows_is_not_a_paddy():
@@ -131,3 +133,22 @@ def test_fused_self_training_is_lazy_one_compute_and_chunk_independent():
     np.testing.assert_allclose(got.rule_score.values, other.rule_score.values)
     assert training_counts(got) == training_counts(other)
     assert got.rice_class.chunks is None and int((got.rice_class == 1).sum()) > 0
+
+
+def test_optical_rule_alone_abstains_where_it_was_blind():
+    from agromap.rice.self_trained import _run_rule
+
+    days = np.arange(0, 200, 10)
+    time = np.datetime64("2023-01-01") + days.astype("timedelta64[D]")
+    # Bare soil on both pixels (the rule's verdict: not rice, score 0); pixel 1 is under cloud
+    # (NaN) from day 40 to day 160, a 130-day clear-sky gap.
+    band = {"blue": 0.08, "green": 0.1, "red": 0.15, "nir": 0.25, "swir16": 0.3}
+    data = {b: np.full((days.size, 1, 2), v, np.float32) for b, v in band.items()}
+    for v in data.values():
+        v[(days >= 40) & (days <= 160), 0, 1] = np.nan
+    ds = xr.Dataset({b: (("time", "y", "x"), v) for b, v in data.items()}, coords={"time": time})
+    blind = _run_rule(ds, None, "optical", None, None, 100.0).rice_score.values.ravel()
+    np.testing.assert_allclose(blind, [0.0, 0.5])
+    # a gap (140 days between clear dates 30 and 170) shorter than blind_gap_days, or no abstention: the rule's own verdict
+    np.testing.assert_allclose(_run_rule(ds, None, "optical", None, None, 150.0).rice_score.values.ravel(), [0, 0])
+    np.testing.assert_allclose(_run_rule(ds, None, "optical", None, None, None).rice_score.values.ravel(), [0, 0])

@@ -117,3 +117,14 @@ def test_track_offsets_apply_the_same_to_lazy_and_in_memory_input():
     untracked = sar_rice_rule(vh.drop_vars("orbit"))["rice_score"].values
     np.testing.assert_array_equal(ignored, untracked)
     assert not np.array_equal(untracked, eager)  # the offsets do change the score on this scene
+
+
+def test_persistence_needs_passes_on_both_sides_to_refute_a_flood():
+    """A flood seen once, its next passes lost: unobserved, not refuted; a one-pass pulse between two
+    bright passes is still refuted."""
+    seen_once = _paddy()
+    seen_once[:10], seen_once[11:13] = -15.0, np.nan  # dry before; the next passes were lost (18 d gap)
+    pulse = _paddy()
+    pulse[:10], pulse[11:13] = -15.0, -15.0  # a single dark pass between bright ones, then the same canopy
+    out = sar_rice_rule(_series(np.stack([seen_once, pulse], 1)))
+    assert out.rice_class.values.tolist() == [1, 0]

@@ -7,6 +7,7 @@ filter and the binning run exactly as on real files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 from pathlib import Path
@@ -326,6 +327,26 @@ def test_qa_threshold_table_and_strict_comparison(tmp_path):
     sw = s5p.qa_filter(s5p_read.read_s5p_l2(f))
     assert sw.attrs["n_kept"] == 8  # qa_value > 0.75: exactly 0.75 is rejected, 0.76 kept
     assert sw.attrs["QA_FILTER"].startswith("qa_value>0.75")
+
+
+def test_product_names_and_a_custom_product_kept_from_reading_to_grid(tmp_path):
+    no2 = s5p_products.S5P_PRODUCTS["NO2"]
+    assert all(s5p_products.get_s5p_product(n) is no2 for n in ("NO2", "no2", "L2__NO2___"))
+    with pytest.raises(ConfigError, match="unknown S5P product 'O3'; known: NO2, CO, SO2, AER_AI, HCHO"):
+        s5p_products.get_s5p_product("O3")
+    lat, lon = cell_centres()
+    qa = np.tile([0.4, 0.6, 0.8, 1.0], lat.size // 4).reshape(lat.shape)
+    f = write_swath(tmp_path / "c.nc", lat, lon, np.full_like(lat, -0.002), qa)
+    # NO2 defaults: qa > 0.75 and values below -0.001 mol m-2 dropped, so nothing is left.
+    assert s5p.qa_filter(s5p_read.read_s5p_l2(f)).attrs["n_kept"] == 0
+    loose = dataclasses.replace(no2, qa_threshold=0.5, min_value=None, layer="no2_loose")
+    sw = s5p_read.read_s5p_l2(f, loose)
+    assert s5p_products.product_from_attrs(sw.attrs) == loose
+    kept = s5p.qa_filter(sw)
+    assert kept.attrs["n_kept"] == int((qa > 0.5).sum()) == 12 and kept.attrs["QA_FILTER"] == "qa_value>0.5"
+    out = s5p_binning.bin_swath(kept, GRID, method="point")
+    assert out["no2"].attrs["layer"] == "no2_loose"
+    assert np.nanmax(np.abs(out["no2"].values + 0.002)) < 1e-9 and int(out["count"].values.sum()) == 12
 
 
 # ----------------------------------------------------------------------------- bad inputs

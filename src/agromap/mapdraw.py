@@ -20,7 +20,10 @@ from .mapview import LayerView, district_impact_ha, impact_classes, product_key
 __all__ = ["render_figure", "figure_png", "draw_map", "legend", "colourbar", "north_arrow", "fmt_ha", "title_of",
            "is_geographic"]
 
+#: Most districts labelled with their hectares; past that, outlines only.
 _MAX_LABELS = 30
+
+
 def fmt_ha(v: float) -> str:
     """Hectares for a label: no decimals from 10 ha, one from 1 ha, two below."""
     return f"{v:,.0f} ha" if v >= 10 else f"{v:,.1f} ha" if v >= 1 else f"{v:.2f} ha"

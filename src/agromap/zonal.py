@@ -16,7 +16,8 @@ design (prioritizr/prioritizr#130).
   Olofsson-adjusted area and a pro-rated 95 % CI.
 - :func:`class_area_sums` (lazy) and :func:`class_area_table`: the same areas, every class at
   once, summed chunk by chunk inside the graph of the map, so a run computes them with the map
-  (polygons prepared once on the grid by :func:`prepare_districts`).
+  (polygons prepared once on the grid by :func:`prepare_districts`; each chunk's coverage by
+  :mod:`agromap.zonal_lazy`).
 - :func:`zonal_stats`: mean / max / count... of a continuous layer per polygon (air quality, flood).
 - :func:`write_table`: CSV and GeoJSON, atomically.
 
@@ -27,7 +28,6 @@ maps larger than memory.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
@@ -290,32 +290,14 @@ def _no_read(x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float64]:
     raise ZonalError("prepared polygons read no pixel (a bug).")
 
 
-def _block_sums(block: NDArray[Any], gbox: GeoBox, gdf: gpd.GeoDataFrame, classes: tuple[int, ...],
-                nodata: float | None) -> NDArray[np.float64]:
-    """Area (ha) of each class and of valid cells in each polygon, within one block."""
-    raster = _Raster(gbox, lambda x0, y0, nx, ny: _as_float(block[y0:y0 + ny, x0:x0 + nx], nodata))
-    rast = [_source(raster, functools.partial(_indicator, value=float(v)), f"c{k}") for k, v in enumerate(classes)]
-    rast.append(_source(raster, _valid, "valid"))
-    res = _extract(gdf, rast, ["weighted_sum"], _area_source(gbox), raster)
-    cols = [_col(res, f"c{k}", "weighted_sum") for k in range(len(classes))] + [_col(res, "valid", "weighted_sum")]
-    return np.nan_to_num(np.stack(cols, axis=1), nan=0.0)
-
-
-def _indicator(w: NDArray[np.float64], value: float) -> NDArray[np.float64]:
-    return np.where(np.isnan(w), np.nan, (w == value).astype(np.float64))
-
-
-def _valid(w: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.where(np.isnan(w), np.nan, 1.0)
-
-
 def class_area_sums(class_map: xr.DataArray, districts: Districts, classes: Sequence[int],
                     nodata: float | None = 255) -> Any:
     """Area (ha) of each of ``classes``, and of valid cells, in each district: lazy, block by block.
 
     Every chunk of ``class_map`` is summarised on its own (exactextract coverage fraction x true
-    pixel area, the method of :func:`class_area_by_polygon`) and the chunk sums are added, so the
-    areas are computed with the map in one pass instead of reading it back.
+    pixel area, the method of :func:`class_area_by_polygon`, from the chunk's district coverage:
+    :func:`agromap.zonal_lazy.class_sums`) and the chunk sums are added, so the areas are computed
+    with the map in one pass instead of reading it back.
 
     Returns
     -------
@@ -323,27 +305,10 @@ def class_area_sums(class_map: xr.DataArray, districts: Districts, classes: Sequ
         float64 ``(district, len(classes) + 1)``: the class areas, then the valid area; lazy when
         ``class_map`` is dask-backed.
     """
-    import dask.array as dsa
+    from .zonal_lazy import DistrictCover, class_sums
 
     arr = class_map.transpose("y", "x")
-    gbox = geobox_of(arr)
-    classes = tuple(int(c) for c in classes)
-    shape = (len(districts.gdf), len(classes) + 1)
-    if arr.chunks is None:
-        return _block_sums(np.asarray(arr.values), gbox, districts.gdf, classes, nodata)
-    parts = []
-    y0 = 0
-    for i, h in enumerate(arr.chunks[0]):
-        x0 = 0
-        for j, w in enumerate(arr.chunks[1]):
-            blk = arr.data.blocks[i, j]
-            sub = gbox[y0:y0 + h, x0:x0 + w]
-            parts.append(dsa.map_blocks(_block_sums, blk, sub, districts.gdf, classes, nodata, dtype=np.float64,
-                                        chunks=shape, drop_axis=[0, 1], new_axis=[0, 1],
-                                        meta=np.empty((0, 0), np.float64)))
-            x0 += w
-        y0 += h
-    return dsa.stack(parts).sum(axis=0)
+    return class_sums(arr, DistrictCover(districts, geobox_of(arr)), classes, nodata)
 
 
 def class_area_table(sums: NDArray[np.float64], districts: Districts, classes: Sequence[int], class_value: int, *,

@@ -1,15 +1,18 @@
-"""Per-district statistics of a continuous layer as lazy reductions of the layer's own graph.
+"""Per-district summaries of a layer as lazy reductions of the layer's own graph.
 
 A run computes its layers once; the statistics per district (mean, min, max and valid cell count
-of NDVI, NO2, PM2.5...) are reductions of the same stored (encoded) blocks, so they are computed
-in that pass and no published file is read back.
+of NDVI, NO2, PM2.5...; the area of each class of a class map) are reductions of the same stored
+(encoded) blocks, so they are computed in that pass and no published file is read back.
 
 How districts cover the grid is worked out once per area and block (:class:`DistrictCover`), with
 exactextract's exact cell coverage fractions (the method of :func:`agromap.zonal.zonal_stats`):
 cells wholly inside one district go into an integer district-id block, the cells a boundary
 crosses into a short list of ``(cell, district, coverage)``. Each layer's block then reduces to
-five numbers per district with :func:`numpy.bincount`; the blocks' numbers are added (or their
-minimum and maximum taken) inside the graph.
+five numbers per district (:func:`continuous_sums`), or to one area per class
+(:func:`class_sums`), with :func:`numpy.bincount`; the blocks' numbers are added (or their
+minimum and maximum taken) inside the graph. exactextract runs once per block for all the
+area's layers, not once per layer and class. A block's coverage is kept until every layer has
+used it: 2 bytes per cell (4 beyond 32 767 districts) plus the boundary list.
 
 The statistics are those of :func:`agromap.zonal.zonal_stats` with ``area_weighted=True``:
 
@@ -26,6 +29,7 @@ the compute, which most layers (column densities, backscatter) do not have.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +44,8 @@ if TYPE_CHECKING:
     from .io.layers import LayerSpec
     from .zonal import Districts
 
-__all__ = ["DistrictCover", "BlockCover", "block_cover", "continuous_sums", "continuous_table", "STAT_COLUMNS"]
+__all__ = ["DistrictCover", "BlockCover", "block_cover", "continuous_sums", "continuous_table", "class_sums",
+           "STAT_COLUMNS"]
 
 #: Columns of :func:`continuous_table`, in order, after ``id`` (and ``name``).
 STAT_COLUMNS: tuple[str, ...] = ("mean", "min", "max", "count")
@@ -54,8 +59,9 @@ _serial = itertools.count()
 class BlockCover:
     """Which districts cover which cells of one grid block, and by how much."""
 
-    whole: NDArray[np.int32]
-    """Flat ``(h * w,)``: the district covering the cell wholly and alone, -1 otherwise."""
+    whole: NDArray[np.signedinteger[Any]]
+    """Flat ``(h * w,)``: the district covering the cell wholly and alone, -1 otherwise (int16, or
+    int32 beyond 32 767 districts)."""
     cells: NDArray[np.int64]
     """Flat cell index of each partial (boundary or shared) entry."""
     district: NDArray[np.int64]
@@ -86,7 +92,8 @@ def block_cover(gbox: GeoBox, districts: Districts) -> BlockCover:
     gdf = districts.gdf
     near = np.flatnonzero(np.asarray(gdf.geometry.intersects(frame)))
     rows_ha = np.asarray(row_area_m2(gbox), dtype=np.float64).reshape(-1)[:ny] / 10_000.0
-    whole = np.full(ny * nx, -1, dtype=np.int32)
+    # int16 when it can hold every district: the block is kept until each layer has used it.
+    whole: NDArray[np.signedinteger[Any]] = np.full(ny * nx, -1, dtype=np.int16 if len(gdf) < 2**15 else np.int32)
     empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float64)
     if near.size == 0:
         return BlockCover(whole, empty_i, empty_i, empty_f, rows_ha)
@@ -108,15 +115,23 @@ def block_cover(gbox: GeoBox, districts: Districts) -> BlockCover:
     return BlockCover(whole, cells[~alone], district[~alone], coverage[~alone], rows_ha)
 
 
-def _block_stats(block: NDArray[Any], cover: BlockCover, n: int, nodata: float, scale: float,
-                 offset: float) -> NDArray[np.float64]:
-    """``(n, 5)``: Σ v·c·a, Σ c·a, Σ c, min, max of the block's valid decoded values per district."""
+def _cells(block: NDArray[Any], cover: BlockCover, nodata: float | None, scale: float = 1.0,
+           offset: float = 0.0) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
+    """The block's decoded values, validity and cell areas (ha), flat."""
     values = np.asarray(block).reshape(-1)
     v = values.astype(np.float64)
     if scale != 1.0 or offset != 0.0:
         v = v * scale + offset
-    valid = np.isfinite(v) if np.isnan(nodata) else (values != nodata) & np.isfinite(v)
-    area = np.repeat(cover.row_area_ha, np.asarray(block).shape[-1])
+    valid = np.isfinite(v)
+    if nodata is not None and not np.isnan(nodata):
+        valid &= values != nodata
+    return v, valid, np.repeat(cover.row_area_ha, np.asarray(block).shape[-1])
+
+
+def _block_stats(block: NDArray[Any], cover: BlockCover, n: int, nodata: float, scale: float,
+                 offset: float) -> NDArray[np.float64]:
+    """``(n, 5)``: Σ v·c·a, Σ c·a, Σ c, min, max of the block's valid decoded values per district."""
+    v, valid, area = _cells(block, cover, nodata, scale, offset)
     out = np.zeros((n, 5), dtype=np.float64)
     out[:, _MIN], out[:, _MAX] = np.inf, -np.inf
     inside = valid & (cover.whole >= 0)
@@ -124,6 +139,26 @@ def _block_stats(block: NDArray[Any], cover: BlockCover, n: int, nodata: float, 
     ok = valid[cover.cells]
     cells = cover.cells[ok]
     _add(out, cover.district[ok], v[cells], area[cells], cover.coverage[ok])
+    return out
+
+
+def _block_class_sums(block: NDArray[Any], cover: BlockCover, n: int, classes: tuple[int, ...],
+                      nodata: float | None) -> NDArray[np.float64]:
+    """``(n, k + 1)``: area (ha) of each class, then of valid cells, per district, within one block."""
+    v, valid, area = _cells(block, cover, nodata)
+    k = len(classes)
+    which = np.full(v.shape, k, dtype=np.int64)  # k: valid, none of the classes
+    for i, value in enumerate(classes):
+        which[v == value] = i
+    out = np.zeros((n, k + 1), dtype=np.float64)
+    inside = valid & (cover.whole >= 0)
+    ok = valid[cover.cells]
+    cells = cover.cells[ok]
+    for d, w, cls in ((cover.whole[inside].astype(np.int64), area[inside], which[inside]),
+                      (cover.district[ok], cover.coverage[ok] * area[cells], which[cells])):
+        out[:, k] += np.bincount(d, weights=w, minlength=n)
+        named = cls < k
+        out[:, :k] += np.bincount(d[named] * k + cls[named], weights=w[named], minlength=n * k).reshape(n, k)
     return out
 
 
@@ -163,6 +198,35 @@ class DistrictCover:
         return self._blocks[key]
 
 
+def _per_block(stored: xr.DataArray, cover: DistrictCover, fn: Any, width: int, *args: Any) -> Any:
+    """``fn(block, BlockCover, *args) -> (district, width)`` of every block of ``stored``, stacked
+    ``(block, district, width)``; numpy for an in-memory array, else lazy.
+    """
+    import dask
+    import dask.array as dsa
+
+    arr = stored.transpose("y", "x")
+    if tuple(arr.shape) != tuple(cover.gbox.shape):
+        from .errors import ZonalError
+
+        raise ZonalError(f"the layer is {tuple(arr.shape)} px, its districts were prepared on "
+                         f"{tuple(cover.gbox.shape)} px; prepare them on the layer's grid.")
+    n = len(cover.districts.gdf)
+    if arr.chunks is None:
+        return fn(np.asarray(arr.values), block_cover(cover.gbox, cover.districts), *args)[None]
+    blocks = arr.data.to_delayed()
+    parts = []
+    y0 = 0
+    for i, h in enumerate(arr.chunks[0]):
+        x0 = 0
+        for j, w in enumerate(arr.chunks[1]):
+            part = dask.delayed(fn, pure=True)(blocks[i, j], cover.block(y0, x0, h, w), *args)
+            parts.append(dsa.from_delayed(part, (n, width), dtype=np.float64))
+            x0 += w
+        y0 += h
+    return dsa.stack(parts)
+
+
 def continuous_sums(stored: xr.DataArray, cover: DistrictCover, spec: LayerSpec) -> Any:
     """Lazy per-district sums of a layer's stored ``(y, x)`` values, for :func:`continuous_table`.
 
@@ -181,27 +245,25 @@ def continuous_sums(stored: xr.DataArray, cover: DistrictCover, spec: LayerSpec)
         float64 ``(district, 5)``: Σ v·c·a, Σ c·a, Σ c, min, max (``inf``/``-inf`` where a district
         has no valid cell); lazy when ``stored`` is dask-backed.
     """
-    import dask
+    n = len(cover.districts.gdf)
+    stacked = _per_block(stored, cover, _block_stats, 5, n, float(spec.nodata), float(spec.scale), float(spec.offset))
+    parts = [stacked[:, :, :3].sum(axis=0), stacked[:, :, 3:4].min(axis=0), stacked[:, :, 4:5].max(axis=0)]
+    if isinstance(stacked, np.ndarray):
+        return np.concatenate(parts, axis=1)
     import dask.array as dsa
 
-    arr = stored.transpose("y", "x")
+    return dsa.concatenate(parts, axis=1)
+
+
+def class_sums(stored: xr.DataArray, cover: DistrictCover, classes: Sequence[int], nodata: float | None = 255) -> Any:
+    """Lazy area (ha) of each of ``classes``, then of valid cells, per district: ``(district, k + 1)``.
+
+    Each cell counts with its coverage fraction times its true area, as in
+    :func:`agromap.zonal.class_area_by_polygon`; the layout of :func:`agromap.zonal.class_area_sums`.
+    """
     n = len(cover.districts.gdf)
-    args = (n, float(spec.nodata), float(spec.scale), float(spec.offset))
-    if arr.chunks is None:
-        return _block_stats(np.asarray(arr.values), block_cover(cover.gbox, cover.districts), *args)
-    blocks = arr.data.to_delayed()
-    parts = []
-    y0 = 0
-    for i, h in enumerate(arr.chunks[0]):
-        x0 = 0
-        for j, w in enumerate(arr.chunks[1]):
-            part = dask.delayed(_block_stats, pure=True)(blocks[i, j], cover.block(y0, x0, h, w), *args)
-            parts.append(dsa.from_delayed(part, (n, 5), dtype=np.float64))
-            x0 += w
-        y0 += h
-    stacked = dsa.stack(parts)
-    return dsa.concatenate([stacked[:, :, :3].sum(axis=0), stacked[:, :, 3:4].min(axis=0),
-                            stacked[:, :, 4:5].max(axis=0)], axis=1)
+    codes = tuple(int(c) for c in classes)
+    return _per_block(stored, cover, _block_class_sums, len(codes) + 1, n, codes, nodata).sum(axis=0)
 
 
 def continuous_table(sums: NDArray[np.float64], districts: Districts) -> pd.DataFrame:

@@ -56,8 +56,8 @@ from ..errors import ConfigError, SarUnitsError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
 from .sar_prep import (
-    _check_orbits,
-    _db,
+    check_orbits,
+    db_kernel,
     exclusion,
     minimum_mapping_unit,
     normalise_incidence,
@@ -67,7 +67,15 @@ from .sar_prep import (
     speckle_filter,
     terrain_membership,
 )
-from .sar_water import _sigmoid, _ufunc, flooded_vegetation, grow_water, membership, membership_at, weighted_membership
+from .sar_water import (
+    apply_kernel,
+    flooded_vegetation,
+    grow_water,
+    membership,
+    membership_at,
+    sigmoid,
+    weighted_membership,
+)
 from .threshold import SAR_VH, SAR_VV, ThresholdParams, robust_threshold
 
 __all__ = [
@@ -191,11 +199,11 @@ def _change_kernel(post: np.ndarray, pre: np.ndarray, t_dark: np.ndarray, *, p: 
     both_neg = valid & (post < 0) & (pre < 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(both_neg, post / np.where(both_neg, pre, -1.0), 0.0)
-    l_ratio = np.where(both_neg, _sigmoid((ratio - p.ratio_threshold) / p.ratio_scale), 0.0)
-    l_diff = _sigmoid((p.difference_db - (post - pre)) / p.sar_scale_db)
+    l_ratio = np.where(both_neg, sigmoid((ratio - p.ratio_threshold) / p.ratio_scale), 0.0)
+    l_diff = sigmoid((p.difference_db - (post - pre)) / p.sar_scale_db)
     lik = {"ratio": l_ratio, "difference": l_diff, "both": np.minimum(l_ratio, l_diff)}[p.change_rule]
     if p.require_dark_post:
-        lik = np.minimum(lik, _sigmoid((np.asarray(t_dark, np.float32) - post) / np.float32(p.sar_scale_db)))
+        lik = np.minimum(lik, sigmoid((np.asarray(t_dark, np.float32) - post) / np.float32(p.sar_scale_db)))
     return np.where(valid, lik, np.nan).astype(np.float32)
 
 
@@ -206,11 +214,11 @@ def change_likelihood(post_db: xr.DataArray, pre_db: xr.DataArray, dark_threshol
     ``post_db``/``pre_db`` are speckle-filtered dB; the ratio is only defined where both are
     negative (elsewhere: no flood). ``dark_threshold`` (dB) is used when ``require_dark_post``.
     """
-    return _ufunc(_change_kernel, post_db, pre_db, dark_threshold, p=params).rename("change_likelihood")
+    return apply_kernel(_change_kernel, post_db, pre_db, dark_threshold, p=params).rename("change_likelihood")
 
 
 def _optical_kernel(index: np.ndarray, t: np.ndarray, scale: float) -> np.ndarray:
-    return np.where(np.isfinite(index), _sigmoid((index - np.asarray(t, np.float32)) / np.float32(scale)),
+    return np.where(np.isfinite(index), sigmoid((index - np.asarray(t, np.float32)) / np.float32(scale)),
                     np.nan).astype(np.float32)
 
 
@@ -235,7 +243,7 @@ def optical_water_likelihood(optical: xr.Dataset, params: FloodParams) -> tuple[
     if thr is None:
         thr_ds = robust_threshold(idx, OPTICAL_MNDWI)
         thr = thr_ds.threshold
-    return _ufunc(_optical_kernel, idx, thr, scale=params.optical_scale).rename("optical_water_likelihood"), thr_ds
+    return apply_kernel(_optical_kernel, idx, thr, scale=params.optical_scale).rename("optical_water_likelihood"), thr_ds
 
 
 def _doy(date: Any) -> int:
@@ -259,8 +267,8 @@ def managed_paddy_water(rice: xr.DataArray, transplant_doy: xr.DataArray, event_
     """
     doys = transplant_doy if transplant_doy.ndim == 3 else transplant_doy.expand_dims("season")
     season = str(doys.dims[0])
-    return _ufunc(_managed_kernel, rice, doys, dtype=np.bool_, core=[[], [season]], event_doy=_doy(event_date),
-                  before=params.puddling_days, after=params.managed_days_after).rename("managed_paddy_water")
+    return apply_kernel(_managed_kernel, rice, doys, dtype=np.bool_, core=[[], [season]], event_doy=_doy(event_date),
+                        before=params.puddling_days, after=params.managed_days_after).rename("managed_paddy_water")
 
 
 def _frequency_kernel(lik: np.ndarray, min_freq: float) -> np.ndarray:
@@ -276,8 +284,8 @@ def reference_water(pre_lik: xr.DataArray, min_frequency: float) -> xr.DataArray
         pre_lik = pre_lik.expand_dims("time")
     if pre_lik.chunks is not None:
         pre_lik = pre_lik.chunk(time=-1)
-    return _ufunc(_frequency_kernel, pre_lik, dtype=np.bool_, core=[["time"]],
-                  min_freq=min_frequency).rename("reference_water")
+    return apply_kernel(_frequency_kernel, pre_lik, dtype=np.bool_, core=[["time"]],
+                        min_freq=min_frequency).rename("reference_water")
 
 
 # ---- orchestration ------------------------------------------------------------------------------
@@ -337,7 +345,7 @@ def _latest(stack: xr.DataArray) -> xr.DataArray:
     stack = stack.sortby("time")
     if stack.chunks is not None:
         stack = stack.chunk(time=-1)
-    return _ufunc(_latest_kernel, stack, core=[["time"]])
+    return apply_kernel(_latest_kernel, stack, core=[["time"]])
 
 
 def _sar_db(ds: xr.Dataset, pols: Sequence[str], units: Any, radius_m: float, p: FloodParams) -> dict[str, xr.DataArray]:
@@ -347,7 +355,7 @@ def _sar_db(ds: xr.Dataset, pols: Sequence[str], units: Any, radius_m: float, p:
         if "angle" in ds and p.angle_normalisation != "none":
             lin = normalise_incidence(lin, ds["angle"], p.angle_normalisation, p.angle_ref_deg,
                                       p.angle_slope_db_per_deg)
-        out[pol] = _ufunc(_db, speckle_filter(lin, radius_m)).rename(f"{pol}_db")
+        out[pol] = apply_kernel(db_kernel, speckle_filter(lin, radius_m)).rename(f"{pol}_db")
     return out
 
 
@@ -381,7 +389,7 @@ def _validate(post: xr.Dataset | None, pre: xr.Dataset | None, optical: xr.Datas
     arrays = [a for ds in (post, optical) if ds is not None for a in ds.data_vars.values()]
     arrays += [a for a in extras if a is not None]
     if pre is not None and post is not None:
-        _check_orbits(post, pre)
+        check_orbits(post, pre)
         arrays += [pre[b] for b in pre.data_vars if b in ("vv", "vh")]
         if "time" in pre.coords and event_date is not None and np.any(
                 np.atleast_1d(pre.time.values) >= np.datetime64(event_date, "ns")):
@@ -544,7 +552,7 @@ def flood_map(
     out["angle_normalised"] = xr.DataArray(sc.post is not None and "angle" in sc.post
                                            and p.angle_normalisation != "none")
     lik = sources[0][0] if len(sources) == 1 else weighted_membership(sources)
-    plain = _ufunc(np.greater_equal, lik, np.float32(0.5), dtype=np.bool_)
+    plain = apply_kernel(np.greater_equal, lik, np.float32(0.5), dtype=np.bool_)
     water: Any = plain
     if radar is not None and sc.pre is None and p.region_growing:
         # The seed and growth levels are in dB of backscatter: they apply where the radar decides
@@ -554,24 +562,25 @@ def flood_map(
         grown = grow_water(rlik, seed, membership_at(-p.grow_db, p.sar_scale_db), p.grow_px)
         # Fallback thresholds are weak evidence: no growth past them, and a confident core is needed.
         weak = grow_water(rlik, seed, 0.5, p.grow_px) if p.seeds_without_fit else rlik >= 0.5
-        radar_water = _ufunc(_select_kernel, radar.fitted, grown, weak, dtype=np.bool_)
-        water = radar_water if olik is None else _ufunc(_select_kernel, np.isfinite(olik), plain, radar_water,
-                                                        dtype=np.bool_)
+        radar_water = apply_kernel(_select_kernel, radar.fitted, grown, weak, dtype=np.bool_)
+        water = radar_water if olik is None else apply_kernel(_select_kernel, np.isfinite(olik), plain,
+                                                              radar_water, dtype=np.bool_)
         out["region_growing"] = radar.fitted
     excl = exclusion(dem, hand, exclude, p.slope_max_deg, p.hand_max_m)
-    flood = minimum_mapping_unit(_ufunc(_candidate_kernel, water, ref, excl, dtype=np.bool_), p.mmu_pixels,
+    flood = minimum_mapping_unit(apply_kernel(_candidate_kernel, water, ref, excl, dtype=np.bool_), p.mmu_pixels,
                                  eight_connected=p.eight_connected)
     fveg: Any = False
     if radar is not None and not isinstance(radar.fveg, bool):
-        fveg = _ufunc(_candidate_kernel, radar.fveg, ref, excl, dtype=np.bool_)
+        fveg = apply_kernel(_candidate_kernel, radar.fveg, ref, excl, dtype=np.bool_)
     managed: Any = False
     if rice is not None and transplant_doy is not None:
         if sc.event_date is None:
             raise ConfigError("managed paddy water needs the event date: pass event_date= or a time coordinate.")
         managed = managed_paddy_water(rice, transplant_doy, sc.event_date, p)
     masks = [m.astype(bool) if m is not None else False for m in (rice, cropland)]
-    cls = _ufunc(_class_kernel, flood, _ufunc(np.isfinite, lik, dtype=np.bool_), ref, excl, *masks, managed, fveg,
-                 dtype=np.uint8, referenced=referenced)
+    finite = apply_kernel(np.isfinite, lik, dtype=np.bool_)
+    cls = apply_kernel(_class_kernel, flood, finite, ref, excl, *masks, managed, fveg, dtype=np.uint8,
+                       referenced=referenced)
     out["flood_class"] = cls.rename("flood_class").assign_attrs(
         units="class", nodata=255, flag_values=[c[0] for c in FLOOD_CLASSES],
         flag_meanings=" ".join(c[1].replace(" / ", "_or_").replace(",", "").replace(" ", "_") for c in FLOOD_CLASSES),

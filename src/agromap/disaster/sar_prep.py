@@ -70,7 +70,8 @@ def _orbit_info(ds: xr.Dataset) -> dict[str, str]:
     return info
 
 
-def _check_orbits(post: xr.Dataset, pre: xr.Dataset) -> None:
+def check_orbits(post: xr.Dataset, pre: xr.Dataset) -> None:
+    """Refuse a pre-event scene from another track or pass direction than the post-event one."""
     a, b = _orbit_info(post), _orbit_info(pre)
     for what in a.keys() & b.keys():
         if a[what] != b[what]:
@@ -133,7 +134,8 @@ def speckle_filter(linear: xr.DataArray, radius_m: float) -> xr.DataArray:
     return focal_mean(linear, r, shape="disk")
 
 
-def _db(x: np.ndarray) -> np.ndarray:
+def db_kernel(x: np.ndarray) -> np.ndarray:
+    """Linear power to dB, float32; NaN where the power is not positive."""
     out = np.full(x.shape, np.nan, dtype=np.float32)
     np.log10(x, out=out, where=x > 0)
     return (out * np.float32(10.0)).astype(np.float32)

@@ -42,24 +42,26 @@ from ..focal import map_with_halo
 __all__ = ["membership", "weighted_membership", "grow_water", "flooded_vegetation", "membership_at"]
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function, float32, its argument clipped to +-50 (no overflow warning)."""
     return (1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))).astype(np.float32)
 
 
 def membership_at(db_offset: float, scale: float = 1.0) -> float:
     """Likelihood of a pixel ``db_offset`` below every threshold (1-dB logistic memberships)."""
-    return float(_sigmoid(np.asarray(db_offset / scale)))
+    return float(sigmoid(np.asarray(db_offset / scale)))
 
 
-def _ufunc(kernel: Any, *args: Any, dtype: Any = np.float32, core: list[list[str]] | None = None,
-           **kwargs: Any) -> xr.DataArray:
+def apply_kernel(kernel: Any, *args: Any, dtype: Any = np.float32, core: list[list[str]] | None = None,
+                 **kwargs: Any) -> xr.DataArray:
+    """Wrap a per-pixel numpy kernel once with ``xarray.apply_ufunc(dask="parallelized")`` (lazy)."""
     out: xr.DataArray = xr.apply_ufunc(kernel, *args, kwargs=kwargs, input_core_dims=core,
                                        dask="parallelized", output_dtypes=[dtype])
     return out
 
 
 def _membership_kernel(x: np.ndarray, t: np.ndarray, *, sign: int, scale: float) -> np.ndarray:
-    m = _sigmoid(sign * (np.asarray(t, np.float32) - x) / np.float32(scale))
+    m = sigmoid(sign * (np.asarray(t, np.float32) - x) / np.float32(scale))
     return np.where(np.isfinite(x), m, np.nan).astype(np.float32)
 
 
@@ -69,7 +71,7 @@ def membership(x: xr.DataArray, threshold: Any, *, sign: int = 1, scale: float =
     ``sign`` +1 when water is *below* the threshold (backscatter in dB), -1 when above (MNDWI);
     ``threshold`` a float or a lazy 0-d DataArray.
     """
-    return _ufunc(_membership_kernel, x, threshold, sign=int(sign), scale=float(scale)).rename("membership")
+    return apply_kernel(_membership_kernel, x, threshold, sign=int(sign), scale=float(scale)).rename("membership")
 
 
 def _weighted_kernel(*args: np.ndarray) -> np.ndarray:
@@ -99,7 +101,7 @@ def weighted_membership(sources: list[tuple[xr.DataArray, Any]]) -> xr.DataArray
     args: list[Any] = []
     for m, w in sources:
         args += [m, w]
-    return _ufunc(_weighted_kernel, *args).rename("water_likelihood")
+    return apply_kernel(_weighted_kernel, *args).rename("water_likelihood")
 
 
 def _grow_kernel(lik: np.ndarray, seed: float, grow: float, steps: int) -> np.ndarray:
@@ -141,5 +143,5 @@ def flooded_vegetation(post: dict[str, xr.DataArray], pre: dict[str, xr.DataArra
     ``post``/``pre`` hold speckle-filtered ``vv`` and ``vh`` in dB on one grid; ``vegetated`` a bool
     mask (crop, rice) or True. NaN inputs give False.
     """
-    return _ufunc(_fv_kernel, post["vv"], post["vh"], pre["vv"], pre["vh"], vegetated, dtype=np.bool_,
-                  rise_db=float(rise_db), ratio_rise_db=float(ratio_rise_db)).rename("flooded_vegetation")
+    return apply_kernel(_fv_kernel, post["vv"], post["vh"], pre["vv"], pre["vh"], vegetated, dtype=np.bool_,
+                        rise_db=float(rise_db), ratio_rise_db=float(ratio_rise_db)).rename("flooded_vegetation")

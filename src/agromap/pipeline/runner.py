@@ -136,8 +136,8 @@ def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
     import dataclasses
     import functools
 
-    from ..zonal import class_area_sums, prepare_districts
-    from ..zonal_lazy import DistrictCover, continuous_sums
+    from ..zonal import prepare_districts
+    from ..zonal_lazy import DistrictCover, class_sums, continuous_sums
     from .tables import has_district_stats
 
     districts = prepare_districts(path, gbox, d.id_field, name_field=d.name_field, outside="keep")
@@ -147,7 +147,7 @@ def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
         extra: dict[str, Any] = {}
         if layer.spec.kind == "class":
             classes = sorted(v for v, _n, _c in layer.spec.classes)
-            extra["district_areas"] = functools.partial(class_area_sums, districts=districts, classes=classes,
+            extra["district_areas"] = functools.partial(class_sums, cover=cover, classes=classes,
                                                         nodata=layer.spec.nodata)
         elif has_district_stats(layer.spec):
             extra["district_stats"] = functools.partial(continuous_sums, cover=cover, spec=layer.spec)

@@ -121,7 +121,6 @@ class RiceModel:
         return ("agromap.rice.RiceModel", self.sha256 or self.__dict__["_token"])
 
 
-
 def skops_bytes(model: RiceModel) -> bytes:
     """The model as the bytes of an agromap skops file (what :func:`~agromap.rice.model_io.save_model` writes)."""
     import skops.io as sio

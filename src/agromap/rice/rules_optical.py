@@ -75,7 +75,7 @@ import xarray as xr
 from .. import indices
 from ..errors import ConfigError, MissingBandError
 from .optical_kernel import clear_gap as _clear_gap
-from .optical_kernel import flood_onsets, undated_canopy
+from .optical_kernel import date_major, flood_onsets, undated_canopy
 from .optical_kernel import water_spell_days as _water_spell_days
 from .seasons import (
     LAYER_SPECS,
@@ -192,6 +192,16 @@ class OpticalRiceParams:
     undated_seasons: bool = True
     """Accept the undated evidence (a rice pixel whose season has no confirmed onset date) when no
     calendar windows are given; False keeps only dated flood-growth cycles."""
+    shrub_min_span_days: float = 120.0
+    """The evergreen-shrub test counts only when its (non-water, outside-cycle) dates span at least
+    this many days: moist dates within a shorter span may be one paddy season whose canopy the
+    series does not show (a flood at the end of the series), not evergreen vegetation."""
+    hidden_crop_days: float | None = 90.0
+    """Hidden-crop evidence (undated): a sustained flood on the two clear dates before a cloud gap
+    of at least this many days (flood to canopy, about 30 days, plus the shortest green phase of
+    a rice crop, about 60 days) and a drained field after it. ``None`` disables the term."""
+    hidden_flood_link_days: float = 30.0
+    """The two flooded dates before the gap are at most this many days apart."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -262,6 +272,66 @@ def _dry_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], fl: np
     return m.min(axis=1)
 
 
+def _date_span(sel: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+    """Days from the first to the last selected date of each pixel (0 with fewer than two)."""
+    d = days[None, :].astype(_F32)
+    first = np.where(sel, d, _F32(np.inf)).min(axis=-1)
+    last = np.where(sel, d, _F32(-np.inf)).max(axis=-1)
+    return np.where(sel.any(axis=-1), last - first, _F32(0.0)).astype(_F32)
+
+
+def _hidden_crop_margin(
+    wet: npt.NDArray[np.float32], ok: npt.NDArray[np.bool_], flood: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32],
+    ls: npt.NDArray[np.float32], days: npt.NDArray[np.int32], p: OpticalRiceParams, scale_days: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float32]:
+    """Margin of "a paddy season hidden in a cloud gap": flooded on bare ground before it, drained after.
+
+    For every gap between two successive clear dates, all of:
+
+    - the two clear dates before the gap both show the paddy flood signal (``wet`` >= 0: LSWI + T
+      >= min(EVI, NDVI), LSWI > 0, NDVI <= 0.4), at most ``hidden_flood_link_days`` apart: a paddy
+      stays flooded for weeks from puddling on, a rain puddle dries within days;
+    - the flooded spell began on bare, dry ground: the last clear date without the flood signal
+      before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``dry_lswi_max``. A paddy is puddled on
+      tilled soil; a seasonal wetland floods over its sedge and grass, still green and moist;
+    - the gap is at least ``hidden_crop_days`` long, so the crop's canopy could fall inside it;
+    - the first clear date after the gap is not flooded: paddies are drained for the harvest,
+      while ponds, water bodies and wetlands in their flood season are still under water.
+
+    The margin is the smallest of the wet margins and the bare-ground margin (index units /
+    0.05) and the gap excess in units of ``scale_days``; -inf after a flooded date; the best
+    gap of each pixel counts. It is weak evidence on its own (no canopy was seen), hence
+    undated and never used with calendar windows.
+    """
+    n_pix, n_t = wet.shape
+    ninf = _F32(-np.inf)
+    last_d = np.full(n_pix, -1e9, dtype=_F32)  # day of the last clear date ...
+    prev_d = np.full(n_pix, -2e9, dtype=_F32)  # ... and of the clear date before it
+    last_w = np.full(n_pix, ninf, dtype=_F32)  # their wet margins
+    prev_w = np.full(n_pix, ninf, dtype=_F32)
+    dry_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI and LSWI of the last clear date without flood
+    dry_ls = np.full(n_pix, np.inf, dtype=_F32)
+    dry_lswi = _F32(np.inf if p.dry_lswi_max is None else p.dry_lswi_max)
+    onset_bare = np.full(n_pix, ninf, dtype=_F32)  # bare-ground margin of the current flooded spell
+    best = np.full(n_pix, ninf, dtype=_F32)
+    wet_t, ok_t, flood_t, nd_t, ls_t = (date_major(a) for a in (wet, ok, flood, nd, ls))  # one row per date
+    for t in range(n_t):
+        d, o, w = _F32(days[t]), ok_t[t], wet_t[t]
+        linked = last_d - prev_d <= _F32(p.hidden_flood_link_days)
+        wet_before = np.minimum(last_w, np.where(linked, prev_w, ninf)) / _F32(_SCORE_SCALE)
+        gap = (d - last_d - _F32(p.hidden_crop_days)) / scale_days
+        m = np.where(flood_t[t], ninf, np.minimum.reduce([wet_before, gap, onset_bare]))
+        best = np.where(o, np.maximum(best, m), best)
+        is_wet = w >= 0
+        bare = np.minimum(_F32(p.ndvi_canopy_min) - dry_nd, dry_lswi - dry_ls) / _F32(_SCORE_SCALE)
+        onset_bare = np.where(o & is_wet & ~(last_w >= 0), bare, onset_bare)
+        dry_nd = np.where(o & ~is_wet, nd_t[t], dry_nd)
+        dry_ls = np.where(o & ~is_wet, ls_t[t], dry_ls)
+        prev_w, prev_d = np.where(o, last_w, prev_w), np.where(o, last_d, prev_d)
+        last_w, last_d = np.where(o, w, last_w), np.where(o, d, last_d)
+    return best
+
+
 def _optical_kernel(
     ndvi: npt.NDArray[Any], evi: npt.NDArray[Any], lswi: npt.NDArray[Any], valid: npt.NDArray[Any], *,
     days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8],
@@ -312,7 +382,14 @@ def _optical_kernel(
     water = water_frac >= water_limit  # NaN (no valid obs) compares False
     forest = forest_frac >= _F32(p.forest_fraction)
     if p.shrub_lswi_min is not None:
-        forest |= out_ok.any(axis=-1) & (~out_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
+        # Open-water dates say nothing about evergreen vegetation (the water mask weighs them),
+        # and moist dates within a few months may be one unconfirmed paddy season (a flood seen
+        # at the end of the series, a floodplain paddy's river flood): the evergreen shrub test
+        # needs its dates to span ``shrub_min_span_days``.
+        open_water = (nd < _F32(p.water_ndvi_max)) & (nd < ls)
+        shrub_ok = out_ok & ~open_water
+        forest |= (shrub_ok.any(axis=-1) & (~shrub_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
+                   & (_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)))
     with np.errstate(invalid="ignore"):
         mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
@@ -354,6 +431,10 @@ def _optical_kernel(
     # A paddy's flood lasts weeks; seasonal wetland and ponds stay flooded for months.
     dur = (_F32(p.max_flood_days) - _water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)
     undated = np.minimum.reduce([lo, hi, fl, dur, mask_margin]).astype(_F32)
+    if p.hidden_crop_days is not None:
+        # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
+        gap_crop = _hidden_crop_margin(wet, ok, flood, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
+        undated = np.maximum(undated, np.minimum(gap_crop, mask_margin))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
         add = (undated >= 0) & (count == 0) & ~masked

@@ -17,7 +17,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    - ``depth``: ``VH_min_db <= vh_min_db`` (-18 dB) and ``rise``: the highest later value at
      least ``rise_db`` (5 dB) above it -- the one-line baseline's evidence, kept;
    - ``persistence``: the darker neighbouring pass (within 12 d) is below -16.5 dB too (a
-     paddy stays flooded over passes; an irrigation pulse or speckle does not);
+     paddy stays flooded over passes; an irrigation pulse or speckle does not); refuted only
+     with a pass within 12 d on both sides (lost passes after the minimum leave it unobserved);
    - ``canopy``: the mean of the two highest later dates reaches ``vh_max_db`` (-16.5 dB);
    - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) at least
      ``min_rise_days`` (20 d) after the start of the flood's dark spell and at most
@@ -263,15 +264,20 @@ def _season_evidence(
     rows = np.arange(n_pix)
     prev_i = last_valid[:, max(t - 1, 0)] if t > 0 else np.full(n_pix, t, dtype=np.intp)
     next_i = next_valid[:, min(t + 1, n_t - 1)] if t + 1 < n_t else np.full(n_pix, t, dtype=np.intp)
-    near, edge = [], np.zeros(n_pix, dtype=bool)
+    near, side_seen, edge = [], [], np.zeros(n_pix, dtype=bool)
     for k in (prev_i, next_i):
         v = db[rows, k]
         edge |= (k == t) | np.isnan(v)  # the series ends here: the flood may go on unseen
         close = (k != t) & (np.abs(days[k].astype(np.int64) - int(d0)) <= p.persistence_days) & ~np.isnan(v)
         near.append(np.where(close, v, _F32(np.inf)))
+        side_seen.append(close)
     second = np.minimum(near[0], near[1])
-    persist = np.where(np.isfinite(second) & ~edge, (_F32(p.vh_min_db + p.persistence_offset_db) - second) / _F32(p.db_scale),
-                       _F32(np.nan))
+    with np.errstate(invalid="ignore"):
+        margin = (_F32(p.vh_min_db + p.persistence_offset_db) - second) / _F32(p.db_scale)
+    # One dark neighbour confirms the flood; refuting it takes a bright pass on *both* sides: with
+    # one side unobserved (a lost pass, a revisit gap) the flood may have lasted there unseen, as
+    # the pass before a flood's first day is naturally dry.
+    persist = np.where(np.isfinite(second) & ~edge & ((margin >= 0) | (side_seen[0] & side_seen[1])), margin, _F32(np.nan))
     if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,

@@ -11,8 +11,9 @@ references, the choices and the measured comparison with the rules.
 
 With ``rule="both"`` the two rules run and their scores are averaged (:func:`_fuse`): a pixel is a
 pseudo-label where both rules lean the same way, or one is sure and the other hesitates, never
-where they contradict each other; where the optical series has a clear-sky gap as long as a rice
-season, the optical rule's non-rice verdict counts as no opinion (nothing could be seen).
+where they contradict each other. With ``rule="optical"`` or ``"both"``, where the optical series
+has a clear-sky gap as long as a rice season, the optical rule's non-rice verdict counts as no
+opinion (nothing could be seen).
 
 How the training pixels are chosen
 ----------------------------------
@@ -98,9 +99,10 @@ class SelfTrainSpec:
     threshold: float | None = None
     """Rice where the classifier's probability >= threshold; default the most probable class."""
     blind_gap_days: float | None = 100.0
-    """``rule="both"``: where the optical series has a clear-sky gap at least this long, the optical
-    rule's non-rice verdict counts as no opinion (a whole season, about 100 days from puddling to
-    harvest, can hide in the gap). ``None``: the optical rule always votes."""
+    """``rule="optical"`` or ``"both"``: where the optical series has a clear-sky gap at least this
+    long, the optical rule's non-rice verdict counts as no opinion (a whole season, about 100 days
+    from puddling to harvest, can hide in the gap), so it is no non-rice pseudo-label.
+    ``None``: the optical rule always votes."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:
@@ -245,9 +247,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
               windows: Any, blind_gap_days: float | None = None) -> xr.Dataset:  # fmt: skip
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
-        opt = _run_rule(optical, sar, "optical", opt_p, windows)
-        gap = _longest_clear_gap(optical) if optical is not None and blind_gap_days is not None else None
-        return _fuse(_run_rule(optical, sar, "sar", sar_p, windows), opt, gap, blind_gap_days)
+        opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days)
+        return _fuse(_run_rule(optical, sar, "sar", sar_p, windows), opt, blind_gap_days)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -262,7 +263,18 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         raise ConfigError(f"rule='optical' takes OpticalRiceParams, got {type(params).__name__}.")
     if optical is None:
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
-    return optical_rice_rule(optical, params, windows=windows)
+    out = optical_rice_rule(optical, params, windows=windows)
+    if blind_gap_days is None:
+        return out
+    return out.assign(rice_score=_abstain_where_blind(out["rice_score"], _longest_clear_gap(optical), blind_gap_days))
+
+
+def _abstain_where_blind(score: xr.DataArray, gap: xr.DataArray, blind_gap_days: float) -> xr.DataArray:
+    """The optical rule's non-rice verdict counts as no opinion (0.5) where its clear-sky series has a
+    gap of at least ``blind_gap_days`` (about a rice season, puddling to harvest): a whole season
+    can hide in it, so "not rice" there is the absence of evidence; its rice verdicts stand.
+    """
+    return xr.where((score < 0.5) & (gap >= np.float32(blind_gap_days)), np.float32(0.5), score).astype(np.float32)
 
 
 def _longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
@@ -293,20 +305,15 @@ def _longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
                           output_dtypes=[np.float32]).rename("longest_clear_gap_days")
 
 
-def _fuse(sar: xr.Dataset, optical: xr.Dataset, gap: xr.DataArray | None, blind_gap_days: float | None) -> xr.Dataset:
-    """One score from two rules: the mean of their scores, after the optical rule abstains where it
-    was blind.
+def _fuse(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | None) -> xr.Dataset:
+    """One score from two rules: the mean of their scores, the optical one having abstained where it
+    was blind (:func:`_abstain_where_blind`, done by :func:`_run_rule`).
 
     The mean is confident (beyond 0.7 or 0.3) where both rules lean the same way or one is sure
-    and the other hesitates, and undecided where they contradict each other. Where the optical
-    series has a clear-sky gap of at least ``blind_gap_days`` (about a rice season, puddling to
-    harvest), a whole season can hide in it: the optical rule's *non-rice* verdict there is the
-    absence of evidence, so it counts as 0.5 (no opinion); its rice verdict stands. One rule alone
-    decides where the other has no data.
+    and the other hesitates, and undecided where they contradict each other. One rule alone
+    decides where the other has no data. ``blind_gap_days`` is only recorded in the parameters.
     """
     a, b = sar["rice_score"], optical["rice_score"]
-    if gap is not None and blind_gap_days is not None:
-        b = xr.where((b < 0.5) & (gap >= np.float32(blind_gap_days)), np.float32(0.5), b)
     score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
     na, nb = sar["n_seasons"], optical["n_seasons"]
     seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
