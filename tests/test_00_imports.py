@@ -120,9 +120,7 @@ def test_the_checker_finds_a_circle_and_prints_it():
 
 #: Private names still imported from another module (each should become public in its module).
 KNOWN_PRIVATE = {
-    ("agromap.io.write", "agromap.io.files"),
     ("agromap.rice.self_trained", "agromap.rice.rules_optical"),
-    ("agromap.synthetic", "agromap.synthetic_truth"),
 }
 
 

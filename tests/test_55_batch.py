@@ -190,7 +190,8 @@ def test_sigkill_runner_then_rerun(stack, reference, tmp_path, moment):
 def test_two_concurrent_runs_one_writer(stack, reference, tmp_path):
     root, files = stack
     _, ref_digests, _ = reference
-    cfg = _write_config(tmp_path / "run.yaml", files)
+    # The lock does not depend on the scheduler; threads spare four cluster start-ups.
+    cfg = _write_config(tmp_path / "run.yaml", files, scheduler="threads")
     out = tmp_path / "out"
     a, b = _cli(cfg, out), _cli(cfg, out)
     (_, err_a), (_, err_b) = a.communicate(timeout=300), b.communicate(timeout=300)

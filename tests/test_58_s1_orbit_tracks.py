@@ -131,6 +131,39 @@ def test_stac_item_names_its_track(tmp_path):
     assert "orbit" not in s2.metadata
 
 
+def test_stac_items_read_by_odc_stac_carry_their_tracks(tmp_path):
+    """Sentinel-1 RTC items as a STAC API returns them: sat properties -> the stack's orbit labels."""
+    import pystac
+    from affine import Affine
+    from odc.geo.geobox import GeoBox
+
+    from agromap.io.stac_read import items_to_scenes
+
+    gbox = GeoBox((8, 8), Affine(10.0, 0.0, ORIGIN[0], 0.0, -10.0, ORIGIN[1]), CRS)
+    foot = gbox.extent.to_crs("EPSG:4326")
+    items = []
+    for day, rel, state in (("2023-01-03", 18, "descending"), ("2023-01-06", 128, "ascending"),
+                            ("2023-01-15", 18, "descending")):
+        _vh_file(tmp_path / f"{day}_vh.tif")
+        item = pystac.Item(f"S1A_{day}", foot.json, list(foot.boundingbox), pd_timestamp(day), {
+            "platform": "sentinel-1a", "sar:polarizations": ["VV", "VH"], "sat:relative_orbit": rel,
+            "sat:orbit_state": state})
+        item.add_asset("vh", pystac.Asset(str(tmp_path / f"{day}_vh.tif"), media_type=pystac.MediaType.GEOTIFF))
+        items.append(item)
+    scenes = items_to_scenes(items, ["vh"], geobox=gbox, chunk=8)
+    assert [s.metadata["orbit"] for s in scenes] == ["18", "128", "18"]
+    ds = stack_scenes(scenes, run_geobox(scenes, None), chunk=8)
+    assert ds["orbit"].values.tolist() == ["18", "128", "18"]
+    assert isinstance(ds["orbit"].variable._data, np.ndarray)
+
+
+def pd_timestamp(day: str):
+    """A STAC datetime (UTC) of a Sentinel-1 evening pass on ``day``."""
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(day + "T22:45:00+00:00")
+
+
 def test_folder_pattern_names_each_files_track(tmp_path):
     for day, track in (("2023-01-03", "A"), ("2023-01-03", "D"), ("2023-01-09", "A")):
         _vh_file(tmp_path / f"{day}_{track}_vh.tif")

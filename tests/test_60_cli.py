@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -58,9 +59,16 @@ def test_locked_output_exits_5(tmp_path):
 
 def test_run_with_a_relative_output_folder(tmp_path):
     """`make demo` passes a relative --out; every path in the run must hold from the caller's cwd."""
-    proc = agromap("run", str(ROOT / "pipelines" / "rice.yaml"), "--out", "runs/rice", "--scheduler", "threads",
+    proc = agromap("run", str(ROOT / "pipelines" / "demo.yaml"), "--out", "runs/demo", "--scheduler", "threads",
                    cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    out = tmp_path / "runs" / "rice"
+    out = tmp_path / "runs" / "demo"
     assert (out / "report.html").stat().st_size > 10_000 and (out / "manifest.json").exists()
-    assert len(list(out.rglob("*.png"))) == 29 and "Tables per district" in (out / "report.html").read_text()
+    assert len(list(out.rglob("*.png"))) == 15
+    # Every path the manifest and the STAC items give resolves inside the output folder.
+    manifest = json.loads((out / "manifest.json").read_text())
+    for o in manifest["outputs"]:
+        assert all((out / o[k]).is_file() for k in ("path", "stac_item", "quicklook")), o
+        item = json.loads((out / o["stac_item"]).read_text())
+        for asset in item["assets"].values():
+            assert not Path(asset["href"]).is_absolute() and (out / o["stac_item"]).parent.joinpath(asset["href"]).is_file()

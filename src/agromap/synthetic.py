@@ -46,13 +46,13 @@ import xarray as xr
 
 from .io.grid import attach_geobox
 from .synthetic_truth import (
-    _S_S2NOISE,
-    _S_SPECKLE,
     DEFAULT_DATES,
     FOREST,
     OTHER,
     PADDY,
     PUDDLING_DAYS,
+    STREAM_S2_NOISE,
+    STREAM_SPECKLE,
     URBAN,
     WATER,
     SceneSpec,
@@ -220,7 +220,7 @@ def _s2_block(spec: SceneSpec, block_info: dict[Any, Any] | None = None) -> np.n
         frac = _fractions(spec, f, day)
         refl = _mix_endmembers(_REFL, frac) * f["brightness"]
         if spec.noise:
-            hpix = hash_keys(spec.seed, _S_S2NOISE, ordinal, rr[:, None], cc[None, :])
+            hpix = hash_keys(spec.seed, STREAM_S2_NOISE, ordinal, rr[:, None], cc[None, :])
             for b in range(nb):
                 u1, u2 = uniform_pair(hash_keys(hpix, b))
                 normal = np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)
@@ -266,7 +266,7 @@ def _s1_block(spec: SceneSpec, block_info: dict[Any, Any] | None = None) -> np.n
             value = power[pol]
             if spec.noise:
                 # Gamma(L, 1/L) speckle as the mean of L unit exponentials (L = looks).
-                hpix = hash_keys(spec.seed, _S_SPECKLE, day + 1_000_000, pol, rr, cc)
+                hpix = hash_keys(spec.seed, STREAM_SPECKLE, day + 1_000_000, pol, rr, cc)
                 total = np.zeros_like(value)
                 for j in range((spec.looks + 1) // 2):
                     u1, u2 = uniform_pair(hash_keys(hpix, j))

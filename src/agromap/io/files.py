@@ -16,10 +16,12 @@ from ..errors import output_error
 
 __all__ = ["RUN_LOCK_NAME", "atomic_write_bytes", "atomic_write_text", "clean_stale_partials", "sha256_file"]
 
-_PARTIAL = ".partial"
+#: Suffix of a file being written, renamed onto its final name when complete.
+PARTIAL_SUFFIX = ".partial"
 RUN_LOCK_NAME = ".agromap.lock"
 """The lock file that marks a folder as an agromap run's output folder."""
-_STAGING = ".staging.tif"
+#: Suffix of a layer's staging GeoTIFF, converted to its COG after the compute.
+STAGING_SUFFIX = ".staging.tif"
 
 
 def sha256_file(path: str | os.PathLike[str], *, bufsize: int = 1 << 20) -> str:
@@ -41,7 +43,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     read-only, name too long) become :class:`~agromap.errors.OutputError` (exit code 7).
     """
     final = Path(path)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{_PARTIAL}")
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
         with os.fdopen(fd, "wb") as f:
@@ -50,15 +52,16 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, final)
     except OSError as exc:
-        _unlink_quietly(tmp)
+        unlink_quietly(tmp)
         raise output_error(exc, final) from None
     except BaseException:
-        _unlink_quietly(tmp)
+        unlink_quietly(tmp)
         raise
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
 
 
-def _unlink_quietly(path: Path) -> None:
+def unlink_quietly(path: Path) -> None:
+    """Remove ``path`` if it exists; an error removing it is ignored (cleanup must not hide the first error)."""
     try:
         path.unlink(missing_ok=True)
     except OSError:
@@ -102,12 +105,12 @@ def clean_stale_partials(
     for p in (_walk_own(root) if recursive else root.glob(".*")):
         if not p.is_file():
             continue
-        if p.name.endswith(_PARTIAL):
-            pid = p.name[: -len(_PARTIAL)].rsplit(".", 2)
+        if p.name.endswith(PARTIAL_SUFFIX):
+            pid = p.name[: -len(PARTIAL_SUFFIX)].rsplit(".", 2)
             if not include_live and len(pid) == 3 and pid[1].isdigit() and _pid_alive(int(pid[1])):
                 continue
-        elif p.name.endswith(_STAGING) or p.name.endswith(_STAGING + ".aux.xml"):
-            if keep_run_id is not None and f".{keep_run_id}{_STAGING}" in p.name:
+        elif p.name.endswith(STAGING_SUFFIX) or p.name.endswith(STAGING_SUFFIX + ".aux.xml"):
+            if keep_run_id is not None and f".{keep_run_id}{STAGING_SUFFIX}" in p.name:
                 continue
         else:
             continue
@@ -139,17 +142,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove_partial(tmp: Path) -> None:
+def remove_partial(tmp: Path) -> None:
+    """Remove a partial file and the ``.aux.xml`` sidecar GDAL may have written next to it."""
     for p in (tmp, Path(f"{tmp}.aux.xml")):
         p.unlink(missing_ok=True)
 
 
-def _fsync_file(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush a written file to disk before it is renamed into place."""
     with open(path, "rb") as f:
         os.fsync(f.fileno())
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Flush a folder's entries, so a rename into it survives a crash (skipped where unsupported)."""
     # Makes the rename itself durable; some filesystems refuse fsync on directories.
     try:
         fd = os.open(directory, os.O_RDONLY)

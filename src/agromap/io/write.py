@@ -38,17 +38,17 @@ from rasterio.windows import Window
 
 from ..errors import AgromapError, ExportError, output_error
 from .files import (  # noqa: F401
-    _PARTIAL,
-    _STAGING,
+    PARTIAL_SUFFIX,
     RUN_LOCK_NAME,
-    _fsync_dir,
-    _fsync_file,
-    _remove_partial,
-    _unlink_quietly,
+    STAGING_SUFFIX,
     atomic_write_bytes,
     atomic_write_text,
     clean_stale_partials,
+    fsync_dir,
+    fsync_file,
+    remove_partial,
     sha256_file,
+    unlink_quietly,
 )
 from .grid import geobox_of
 from .layers import LayerSpec, encode
@@ -213,7 +213,7 @@ def create_staging(arr: xr.DataArray, staging_path: str | os.PathLike[str], spec
         code = disk_errno(exc)
         if code is None:
             raise
-        _unlink_quietly(path)
+        unlink_quietly(path)
         raise output_error(OSError(code, os.strerror(code)), path) from None
     return path
 
@@ -275,7 +275,7 @@ def _stored(parts: list[None]) -> None:  # the final task: every block has been 
 def staging_path_for(final_path: str | os.PathLike[str], run_id: str) -> Path:
     """``.<final name>.<run_id>.staging.tif`` next to ``final_path`` (same filesystem as the final file)."""
     final = Path(final_path)
-    return final.with_name(f".{final.name}.{run_id}{_STAGING}")
+    return final.with_name(f".{final.name}.{run_id}{STAGING_SUFFIX}")
 
 
 def discard_staging(staging_path: str | os.PathLike[str]) -> None:
@@ -345,7 +345,7 @@ def prepare_cog(
     remove it) and the :class:`CogInfo` of the file as it will be published.
     """
     staging, final = Path(staging_path), Path(final_path)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{_PARTIAL}")
+    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
     try:
         if not staging.is_file():
             raise ExportError(f"{spec.name}: staging file {staging} does not exist; compute the store from "
@@ -354,20 +354,20 @@ def prepare_cog(
         _convert(staging, tmp, spec, creation_options or {})
         _validate(tmp, spec)
         valid_fraction, n_overviews = _check_overviews(tmp, spec)
-        _fsync_file(tmp)
+        fsync_file(tmp)
         digest, size = sha256_file(tmp), tmp.stat().st_size
     except AgromapError:
-        _remove_partial(tmp)
+        remove_partial(tmp)
         raise
     except Exception as exc:
-        _remove_partial(tmp)
+        remove_partial(tmp)
         code = disk_errno(exc) or _full_disk(final.parent, staging)
         if code is not None:
             raise output_error(OSError(code, os.strerror(code)), final) from None
         raise ExportError(f"{spec.name}: publishing {final} failed ({type(exc).__name__}: {exc}); "
                           "nothing was published.") from exc
     except BaseException:  # KeyboardInterrupt, SystemExit: clean up, keep the original signal
-        _remove_partial(tmp)
+        remove_partial(tmp)
         raise
     finally:
         discard_staging(staging)
@@ -380,9 +380,9 @@ def commit_cog(tmp: str | os.PathLike[str], final_path: str | os.PathLike[str]) 
     try:
         os.replace(tmp, final)
     except OSError as exc:
-        _remove_partial(Path(tmp))
+        remove_partial(Path(tmp))
         raise output_error(exc, final) from None
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     log.info("published %s", final)
 
 

@@ -235,7 +235,7 @@ def _season_evidence(
     The baseline's evidence comes from ``db``: ``depth`` (the minimum below ``vh_min_db``) and
     ``rise`` (the largest later value at least ``rise_db`` above it). The shape comes from ``sm``,
     so one speckled date decides nothing: ``persistence`` (the darker neighbouring date within
-    ``persistence_days`` below ``vh_min_db + persistence_offset_db`` too: a flood seen on more than one pass), ``canopy`` (the highest later level above
+    ``persistence_days`` below ``vh_min_db + persistence_offset_db`` too: a flood seen on more than one pass; refuted only with a pass on both sides), ``canopy`` (the highest later level above
     ``vh_max_db``), ``timing`` (the date the level crosses 70 % of the way from the minimum to
     the canopy: an interval bounded by the valid dates on either side, against [``min_rise_days``,
     ``max_rise_days``], in units of ``timing_scale_days`` plus half that interval; the lower
