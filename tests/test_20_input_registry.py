@@ -116,3 +116,39 @@ def test_readers_import_no_science_and_air_quality_opens_no_file():
     openers = ("netCDF4", "h5py", "rasterio", "agromap.io.read")
     for path in (ROOT / "src" / "agromap" / "airquality").glob("*.py"):
         assert not [m for m in _agromap_imports(path) if m.startswith(openers)], path.name
+        assert not _file_calls(path.read_text()), (path.name, _file_calls(path.read_text()))
+
+
+# Calls that open, read or write a file by path; reading a table already in memory is fine.
+_FILE_FUNCS = {"open"}
+_FILE_METHODS = {"read_csv", "read_table", "read_json", "read_parquet", "read_excel", "to_csv", "to_json",
+                 "to_parquet", "read_text", "write_text", "read_bytes", "write_bytes", "open_dataset",
+                 "open_rasterio", "to_netcdf"}
+_FILE_MODULE_FUNCS = {("json", "load"), ("json", "dump"), ("os", "replace"), ("os", "open"), ("np", "load"),
+                      ("np", "save"), ("shutil", "copy")}
+
+
+def _file_calls(source: str) -> list[str]:
+    """Names of file-opening calls in ``source``; the packaged AQI tables (``resources.files``) are code."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        if isinstance(f, ast.Name) and f.id in _FILE_FUNCS:
+            found.append(f.id)
+        elif isinstance(f, ast.Attribute):
+            owner = f.value.id if isinstance(f.value, ast.Name) else None
+            packaged = "resources.files(" in ast.unparse(f.value)
+            if (owner, f.attr) in _FILE_MODULE_FUNCS or (f.attr in _FILE_METHODS and not packaged):
+                found.append(f"{owner or ast.unparse(f.value)}.{f.attr}")
+    return found
+
+
+def test_the_file_call_check_sees_the_usual_ways_to_open_a_file():
+    src = ("import json, pandas as pd\nwith open(p) as f: json.load(f)\ndf = pd.read_csv(p)\n"
+           "Path(p).write_text(t)\ndf.to_csv(p)\nok = json.loads(text)\n"
+           "resources.files('agromap.airquality').joinpath('tables', n).read_text()\n")
+    assert sorted(_file_calls(src)) == sorted(["open", "json.load", "pd.read_csv", "Path(p).write_text", "df.to_csv"])

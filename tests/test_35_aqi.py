@@ -251,9 +251,11 @@ def test_point_tables_work_too() -> None:
 
 # ------------------------------------------------------------------------------------------- units and errors
 def test_units_are_checked_with_clear_messages() -> None:
-    ok = {"µg/m³", "ug m-3", "µg m⁻³", "ug/m^3", "μg/m3", "UG/M3"}
+    ok = {"µg/m³", "ug m-3", "µg m⁻³", "ug/m^3", "μg/m3", "UG/M3", "micrograms/m3", "ug.m-3"}
     for u in ok:
         assert A.subindex(make_raster([[25.0]], attrs={"units": u}), "pm25").item() == 42, u
+    for u in ("ppb", "ppbv", "PPB"):  # EPA NO2 is in ppb; 53 ppb is the top of "Good"
+        assert A.subindex(make_raster([[53.0]], attrs={"units": u}), "no2", "epa:2024").item() == 50, u
     with pytest.raises(AQIUnitsError, match="no 'units' attribute"):
         A.subindex(make_raster([[25.0]]), "pm25")
     with pytest.raises(AQIUnitsError, match="a column is not a surface concentration"):

@@ -576,6 +576,12 @@ def test_read_stations_units_and_errors(tmp_path):
     moved.loc[1, "lon"] += 0.5
     with pytest.raises(StationTableError, match="change coordinates"):
         st.read_stations(moved)
+    # The file is read in io/: a missing or empty file is one clear input error, not a pandas traceback.
+    with pytest.raises(StationTableError, match="station table not found"):
+        st.read_stations(tmp_path / "missing.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(StationTableError, match="station table is empty"):
+        st.read_stations(tmp_path / "empty.csv")
 
 
 def test_stations_outside_grid_listed():
@@ -640,6 +646,8 @@ def test_linear_regression_recovers_relation_with_grouped_cv(tmp_path):
     path = tmp_path / "pm25.json"
     pmm.save_model(model, path)
     assert json.loads(path.read_text())["description"] == pmm.ESTIMATE_NOTE
+    assert json.loads(path.read_text())["schema"] == "agromap.pm25_model/1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pm25.json"]  # written atomically, no partial left
     again = pmm.load_model(path)
     assert again == model
     with raise_if_dask_computes():

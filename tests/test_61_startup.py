@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -21,6 +22,7 @@ from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
 HEAVY = ("xarray", "dask", "distributed", "sklearn", "rasterio", "pandas", "pystac", "odc", "geopandas",
          "matplotlib", "scipy")
 BANDS = ["green", "red", "nir", "swir16", "scl"]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -34,9 +36,33 @@ def test_cli_module_imports_no_array_stack():
     assert _loaded_after("import agromap.pipeline.cli") == set()
 
 
-def test_loading_a_config_imports_no_array_stack():
-    assert _loaded_after("from agromap.pipeline.config import load_config\n"
-                         "load_config('pipelines/rice.yaml')") == set()
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "pipelines").glob("*.yaml")))
+def test_loading_a_config_imports_no_array_stack(config):
+    assert _loaded_after(f"from agromap.pipeline.config import load_config\n"
+                         f"load_config({str(ROOT / 'pipelines' / config)!r})") == set()
+
+
+@pytest.mark.parametrize("text", ["2023-06-01", "2023-06-01T10:00", "2023-06-01T10:00:00Z", "2023-06-01 10:00:00",
+                                  "2023-06-01T10:00:00.123456789", "2023-06-01T10:00:00+05:30", "20230601",
+                                  "2023-06", "2023", "2023-06-01t10:00z", " 2023-06-01 "])
+def test_layer_dates_parse_without_pandas_as_pandas_reads_them(text):
+    from pydantic import TypeAdapter
+
+    from agromap.pipeline.schema import LayerDate
+
+    assert TypeAdapter(LayerDate).validate_python(text) == text
+    assert pd.Timestamp(text) is not pd.NaT  # the science reads the same string with pandas
+
+
+@pytest.mark.parametrize("text", ["", "after the monsoon", "2023-02-30", "2023-13", "2023/06/01", "June 1 2023",
+                                  "2023-W22-4", "2023-152"])
+def test_layer_dates_that_are_not_iso_calendar_dates_are_refused(text):
+    from pydantic import TypeAdapter
+
+    from agromap.pipeline.schema import LayerDate
+
+    with pytest.raises(ValueError, match="is not an ISO date/time"):
+        TypeAdapter(LayerDate).validate_python(text)
 
 
 def test_help_lists_commands_without_array_stack():
@@ -134,3 +160,13 @@ def test_any_change_takes_the_full_run(project):
     assert any("20230915" in o["path"] for o in again.computed)
     assert len(again.manifest["inputs"]) == 4
     assert run(load_config(cfg_path), out).manifest["run_id"] == again.run_id  # and then nothing changed
+
+
+def test_validate_plans_without_loading_distributed(project):
+    """Planning merges dates into one chunk per tile; dask would import dask.distributed just to
+    look for a client (none exists before the compute), half a second of every validate."""
+    cfg_path, _, _ = project
+    loaded = _loaded_after("import sys\nfrom agromap.pipeline.cli import app\n"
+                           f"sys.argv = ['agromap', 'validate', {str(cfg_path)!r}]\n"
+                           "try:\n    app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code")
+    assert "dask" in loaded and "distributed" not in loaded

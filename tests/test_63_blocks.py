@@ -57,8 +57,11 @@ def test_blocked_run_is_the_one_graph_run(tmp_path, monkeypatch):
     assert len(graphs) == 1
     graphs.clear()
     blocked = runner.run(load_config(_config(tmp_path, max_graph_chunks=1)), tmp_path / "blocked")
-    # The flood layers (area-wide thresholds) in one graph, then one graph per 256 px block.
+    # Both flood layers (area-wide thresholds) in one graph, then one graph per 256 px block with
+    # every other layer and the block's count of usable pixels.
     assert len(graphs) == 1 + 4
+    flood = sum(o["layer"].startswith("flood") for o in blocked.outputs)
+    assert flood == 2 and graphs[1:] == [len(blocked.outputs) - flood + 1] * 4
     a, b = _outputs(tmp_path / "one"), _outputs(tmp_path / "blocked")
     assert sum(k.endswith(".tif") for k in a) >= 8 and any(k.endswith(".csv") for k in a)
     assert any(k.endswith(".json") and "accuracy" in k for k in a)

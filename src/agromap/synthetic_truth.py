@@ -36,6 +36,8 @@ __all__ = [
     "SceneSpec",
     "scene_fields",
     "make_truth",
+    "STREAM_S2_NOISE",
+    "STREAM_SPECKLE",
 ]
 
 OTHER, PADDY, WATER, FOREST, URBAN = 0, 1, 2, 3, 4
@@ -52,8 +54,10 @@ PUDDLING_DAYS = 14
 
 # Hash streams: one constant per independent random quantity.
 _S_SPLIT, _S_FIELD, _S_PATCH, _S_RIVER, _S_FLOODNOISE, _S_CLOUD = 1, 2, 3, 4, 5, 6
-#: Hash streams of the Sentinel-2 pixel noise and the Sentinel-1 speckle drawn by :mod:`agromap.synthetic`.
-STREAM_S2_NOISE, STREAM_SPECKLE = 7, 8
+#: Hash stream of the optical pixel noise that :mod:`agromap.synthetic` adds to the reflectances.
+STREAM_S2_NOISE = 7
+#: Hash stream of the radar speckle that :mod:`agromap.synthetic` multiplies into the backscatter.
+STREAM_SPECKLE = 8
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 

@@ -29,6 +29,7 @@ import xarray as xr
 from ..errors import AQIUnitsError, ConfigError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
+from ..units import normalise_unit
 
 __all__ = [
     "Standard", "STANDARDS", "Breakpoints", "Category", "AQIStandard", "load_standard",
@@ -232,17 +233,8 @@ def load_standard(standard: str) -> AQIStandard:
 
 
 # ---------------------------------------------------------------------------------------------- units
-_UNIT_ALIASES = {"ugm-3": "ug/m3", "mgm-3": "mg/m3", "ppm": "ppm", "ppmv": "ppm", "ppb": "ppb", "ppbv": "ppb"}
 # Mass per volume for 1 ppb (ug/m3) or 1 ppm (mg/m3) at 25 degC and 1 atm: molar mass / 24.45.
 _PPB_TO_UG = {"no2": 1.88, "so2": 2.62, "o3": 1.96, "o3_8h": 1.96, "o3_1h": 1.96, "co": 1.15, "nh3": 0.70}
-
-
-def _normalise_unit(units: str) -> str:
-    s = units.strip().lower().replace("µ", "u").replace("μ", "u").replace("micrograms", "ug")
-    for a, b in (("⁻", "-"), ("³", "3"), ("²", "2"), ("^", ""), ("**", ""), (" ", ""), ("/m3", "m-3"),
-                 ("/m2", "m-2"), ("/cm2", "cm-2"), ("molec.", "molecules")):
-        s = s.replace(a, b)
-    return _UNIT_ALIASES.get(s, s)
 
 
 def _check_units(conc: xr.DataArray, table: Breakpoints) -> None:
@@ -251,8 +243,8 @@ def _check_units(conc: xr.DataArray, table: Breakpoints) -> None:
     if not isinstance(got, str) or not got.strip():
         raise AQIUnitsError(f"{name!r} has no 'units' attribute; the {table.standard} {label} sub-index needs a "
                             f"surface concentration in {want}. Set it: conc.assign_attrs(units={want!r}).")
-    norm = _normalise_unit(got)
-    if norm == want:
+    norm, canon = normalise_unit(got), normalise_unit(want)
+    if norm == canon:
         return
     if norm.startswith("mol") or norm in ("dobson", "du"):
         raise AQIUnitsError(f"{name!r} is in {got!r}: a column is not a surface concentration. The "
@@ -264,9 +256,9 @@ def _check_units(conc: xr.DataArray, table: Breakpoints) -> None:
                             f"concentration. Estimate surface {label} in {want} first (AOD -> PM2.5, "
                             "docs/science/air_quality.md#pm25-from-aod), then compute the sub-index.")
     hint = ""
-    if {norm, want} <= {"ug/m3", "mg/m3"}:
+    if {norm, canon} <= {"ug m-3", "mg m-3"}:
         hint = " Multiply by 1000 for mg -> ug, divide for ug -> mg."
-    elif {norm, want} <= {"ppm", "ppb"}:
+    elif {norm, canon} <= {"ppm", "ppb"}:
         hint = " Multiply by 1000 for ppm -> ppb, divide for ppb -> ppm."
     elif table.pollutant in _PPB_TO_UG:
         hint = (f" At 25 degC and 1 atm, 1 ppb {label} is {_PPB_TO_UG[table.pollutant]} ug/m3 (1 ppm is as many "

@@ -12,7 +12,8 @@ never a CPCB or EPA AQI (docs/science/air_quality.md#satellite-caveat).
   **grouped by station** (a station never is in its own test fold), reported as pooled
   out-of-fold R² and RMSE in µg m-3, and stored with the model.
 - :func:`save_model` / :func:`load_model`: plain JSON coefficients, so loading runs no code
-  (no pickle, no skops needed for a linear model); :func:`estimate_pm25` applies them lazily.
+  (no pickle, no skops needed for a linear model); the file itself is read and written by
+  :mod:`agromap.io.pm25_model_io`. :func:`estimate_pm25` applies them lazily.
 
 Fitting is a training step: it computes the collocated pixel values it is given (a few thousand
 points); applying the model to rasters never computes.
@@ -20,7 +21,6 @@ points); applying the model to rasters never computes.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -34,6 +34,7 @@ import xarray as xr
 from ..errors import CalibrationError, ConfigError, ModelFileError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
+from ..io.pm25_model_io import read_pm25_model, write_pm25_model
 
 __all__ = [
     "ESTIMATE_NOTE", "LAYER_SPECS", "ModelForm", "CVScore", "PM25Model",
@@ -42,7 +43,6 @@ __all__ = [
 
 ESTIMATE_NOTE = "satellite-estimated PM2.5, not a regulatory measurement"
 ModelForm = Literal["linear", "loglog"]
-_SCHEMA = "agromap.pm25_model/1"
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "pm25_sat": LayerSpec("pm25_sat", "continuous", "float32", float("nan"), "µg m-3",
@@ -281,19 +281,11 @@ def estimate_pm25(aod: xr.DataArray, model: PM25Model, covariates: Mapping[str, 
 
 # --------------------------------------------------------------------------------- persistence
 def save_model(model: PM25Model, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` as JSON (coefficients, CV scores, provenance); loading it runs no code."""
-    doc = {"schema": _SCHEMA, "description": ESTIMATE_NOTE, **asdict(model)}
-    tmp = f"{os.fspath(path)}.partial"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2, allow_nan=True)
-    os.replace(tmp, path)
+    """Write ``model`` as JSON (coefficients, CV scores, provenance), atomically; loading it runs no code.
 
-
-def _num(doc: Mapping[str, Any], key: str, path: str) -> float:
-    v = doc.get(key)
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(float(v)):
-        raise ModelFileError(f"{path}: '{key}' must be a finite number, got {v!r}.")
-    return float(v)
+    The file is written by :func:`agromap.io.pm25_model_io.write_pm25_model`.
+    """
+    write_pm25_model(path, {"description": ESTIMATE_NOTE, **asdict(model)})
 
 
 def load_model(path: str | os.PathLike[str]) -> PM25Model:
@@ -305,33 +297,9 @@ def load_model(path: str | os.PathLike[str]) -> PM25Model:
         Not JSON (a pickle, joblib or skops file is refused: refit and save with save_model), a
         different schema, or missing/non-finite coefficients.
     """
-    p = os.fspath(path)
+    doc = read_pm25_model(path)
     try:
-        with open(p, "rb") as fh:
-            raw = fh.read()
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{p}: not a JSON model; agromap loads PM2.5 models only as JSON coefficients "
-                             "(pickle/joblib/skops are refused: loading them can run code). Refit with "
-                             "fit_pm25 and save with save_model.") from exc
-    except OSError as exc:
-        raise ModelFileError(f"{p}: cannot read the model file ({exc}).") from exc
-    if not isinstance(doc, dict) or doc.get("schema") != _SCHEMA:
-        got = doc.get("schema") if isinstance(doc, dict) else None
-        raise ModelFileError(f"{p}: schema {got!r}, expected {_SCHEMA!r}; write models with save_model.")
-    feats, coef, cv = doc.get("features"), doc.get("coef"), doc.get("cv")
-    if doc.get("form") not in ("linear", "loglog") or not isinstance(feats, list) or not isinstance(coef, list) \
-            or len(feats) != len(coef) or not feats or not all(isinstance(f, str) for f in feats):
-        raise ModelFileError(f"{p}: 'form' must be linear|loglog and 'features'/'coef' lists of equal length.")
-    if not isinstance(cv, dict):
-        raise ModelFileError(f"{p}: 'cv' scores are missing.")
-    try:
-        score = CVScore(**{**cv, "fold_r2": tuple(float(v) for v in cv.get("fold_r2", ()))})
+        score = CVScore(**doc["cv"])
     except TypeError as exc:
-        raise ModelFileError(f"{p}: 'cv' has unexpected fields ({exc}).") from exc
-    return PM25Model(
-        form=doc["form"], features=tuple(feats), coef=tuple(_num({"c": c}, "c", p) for c in coef),
-        intercept=_num(doc, "intercept", p), cv=score, aod_floor=_num(doc, "aod_floor", p),
-        smearing=_num(doc, "smearing", p), fit_r2=float(doc.get("fit_r2", float("nan"))),
-        sklearn_version=str(doc.get("sklearn_version", "")), units=str(doc.get("units", "µg m-3")),
-    )
+        raise ModelFileError(f"{os.fspath(path)}: 'cv' has unexpected fields ({exc}).") from exc
+    return PM25Model(**{**doc, "cv": score})

@@ -1,8 +1,8 @@
 """Ground-station measurements (CSV) and their collocation with satellite pixels.
 
 A station table has one row per measurement: ``station_id, lon, lat, time, pollutant, value, unit``
-(lon/lat in degrees WGS84; ``time`` ISO 8601, naive = UTC). :func:`read_stations` validates it
-once, at the edge: missing columns, unknown pollutants, units that are not a mass concentration
+(lon/lat in degrees WGS84; ``time`` ISO 8601, naive = UTC). The CSV file is read by
+:func:`agromap.io.stations_read.read_station_csv`; :func:`read_stations` validates the table once: missing columns, unknown pollutants, units that are not a mass concentration
 (ppb needs temperature and pressure, so it is refused with the conversion to use), bad
 coordinates and stations that move. Values are converted to the pollutant's canonical unit
 (µg m-3; CO in mg m-3, as CPCB reports it).
@@ -24,6 +24,7 @@ import xarray as xr
 
 from ..errors import CollocationError, StationsOutsideGridError, StationTableError, WrongUnitsError
 from ..io.grid import crs_of, geobox_of, require_same_grid
+from ..io.stations_read import read_station_csv
 from ..units import normalise_unit
 
 __all__ = [
@@ -51,6 +52,12 @@ def _head(items: Any, n: int = 8) -> str:
 def read_stations(source: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame:
     """Read and validate a station CSV (or DataFrame); values in canonical units.
 
+    Parameters
+    ----------
+    source : path or pandas.DataFrame
+        A CSV file (read by :func:`~agromap.io.stations_read.read_station_csv`) or a table already
+        in memory with the same columns.
+
     Returns
     -------
     pandas.DataFrame
@@ -61,13 +68,13 @@ def read_stations(source: str | os.PathLike[str] | pd.DataFrame) -> pd.DataFrame
     Raises
     ------
     StationTableError
-        Missing columns, unknown pollutant, unparsable time, coordinates out of range, or a
-        station whose coordinates change between rows.
+        Missing or unreadable file, missing columns, unknown pollutant, unparsable time, coordinates
+        out of range, or a station whose coordinates change between rows.
     WrongUnitsError
         A unit that is not accepted for its pollutant (the message lists rows and accepted units).
     """
     name = "station table" if isinstance(source, pd.DataFrame) else os.fspath(source)
-    df = source.copy() if isinstance(source, pd.DataFrame) else pd.read_csv(source, dtype={"station_id": str})
+    df = source.copy() if isinstance(source, pd.DataFrame) else read_station_csv(source)
     df.columns = [str(c).strip().lower() for c in df.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:

@@ -45,7 +45,8 @@ from ..io.grid import crs_of, geobox_of
 from ..sensors.s1 import as_linear_power
 
 __all__ = ["pixel_size_m", "prepare_sar", "normalise_incidence", "speckle_filter",
-           "minimum_mapping_unit", "slope_degrees", "exclusion", "z_membership", "terrain_membership"]
+           "minimum_mapping_unit", "slope_degrees", "exclusion", "z_membership", "terrain_membership",
+           "check_orbits", "db_kernel"]
 
 
 # ---- small helpers ----------------------------------------------------------------------------

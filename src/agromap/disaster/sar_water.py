@@ -39,7 +39,8 @@ from scipy import ndimage
 
 from ..focal import map_with_halo
 
-__all__ = ["membership", "weighted_membership", "grow_water", "flooded_vegetation", "membership_at"]
+__all__ = ["membership", "weighted_membership", "grow_water", "flooded_vegetation", "membership_at", "sigmoid",
+           "apply_kernel"]
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

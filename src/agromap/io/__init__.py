@@ -13,6 +13,8 @@ __all__, __getattr__, __dir__ = attach(__name__, {
     "load_stac": ".stac_search",
     "search_items": ".stac_search",
     "open_band": ".read",
+    "read_station_csv": ".stations_read",
+    "read_pm25_model": ".pm25_model_io",
     # the grid
     "stack_scenes": ".scene",
     "run_geobox": ".scene",
@@ -22,4 +24,5 @@ __all__, __getattr__, __dir__ = attach(__name__, {
     "to_grid": ".grid",
     # export
     "publish_cog": ".write",
+    "write_pm25_model": ".pm25_model_io",
 })

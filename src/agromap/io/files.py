@@ -14,14 +14,17 @@ from pathlib import Path
 
 from ..errors import output_error
 
-__all__ = ["RUN_LOCK_NAME", "atomic_write_bytes", "atomic_write_text", "clean_stale_partials", "sha256_file"]
+__all__ = [
+    "RUN_LOCK_NAME", "PARTIAL_SUFFIX", "STAGING_SUFFIX", "atomic_write_bytes", "atomic_write_text",
+    "clean_stale_partials", "sha256_file", "unlink_quietly", "remove_partial", "fsync_file", "fsync_dir",
+]  # fmt: skip
 
-#: Suffix of a file being written, renamed onto its final name when complete.
 PARTIAL_SUFFIX = ".partial"
+"""Name ending of a file being written; :func:`clean_stale_partials` removes those a killed run left."""
 RUN_LOCK_NAME = ".agromap.lock"
 """The lock file that marks a folder as an agromap run's output folder."""
-#: Suffix of a layer's staging GeoTIFF, converted to its COG after the compute.
 STAGING_SUFFIX = ".staging.tif"
+"""Name ending of a run's uncompressed staging GeoTIFF, converted to a COG when its pixels are written."""
 
 
 def sha256_file(path: str | os.PathLike[str], *, bufsize: int = 1 << 20) -> str:
@@ -61,7 +64,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def unlink_quietly(path: Path) -> None:
-    """Remove ``path`` if it exists; an error removing it is ignored (cleanup must not hide the first error)."""
+    """Remove ``path`` if it exists, ignoring OS errors (clean-up after a failure must not mask it)."""
     try:
         path.unlink(missing_ok=True)
     except OSError:
@@ -143,7 +146,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_partial(tmp: Path) -> None:
-    """Remove a partial file and the ``.aux.xml`` sidecar GDAL may have written next to it."""
+    """Remove a partial raster and the ``.aux.xml`` sidecar GDAL may have written next to it."""
     for p in (tmp, Path(f"{tmp}.aux.xml")):
         p.unlink(missing_ok=True)
 
@@ -155,7 +158,7 @@ def fsync_file(path: Path) -> None:
 
 
 def fsync_dir(directory: Path) -> None:
-    """Flush a folder's entries, so a rename into it survives a crash (skipped where unsupported)."""
+    """Flush ``directory`` so a rename into it survives a crash; a no-op where the OS refuses it."""
     # Makes the rename itself durable; some filesystems refuse fsync on directories.
     try:
         fd = os.open(directory, os.O_RDONLY)

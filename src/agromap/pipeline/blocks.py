@@ -12,7 +12,8 @@ graph then contains (a border chunk's halo is read once per block that needs it)
 
 What does not split is a statistic of the whole area that a layer's pixels depend on (an Otsu
 flood threshold, a classifier trained on the area's confident pixels): such layers declare their
-0-d ``side`` values and are computed as one graph over the area, before the blocks. Reductions of
+0-d ``side`` values, and they and the other layers of the same layer entry are computed as one
+graph over the area, before the blocks. Reductions of
 finished layers (class areas per district, the map at reference points) are computed after the
 blocks from the staging files.
 """

@@ -108,16 +108,21 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
         elif not dependents[k] or k in is_out:
             label[k] = frozenset([("result", k)])
         else:
-            label[k] = frozenset().union(*(label[d] for d in dependents[k]))
+            # Most keys have one consumer, or consumers of one tile: share the label, do not copy it.
+            first, *rest = (label[d] for d in dependents[k])
+            label[k] = first if all(r is first or r == first for r in rest) else first.union(*rest)
     # A key joins the task of the one tile that needs it; other results that need it too (a
     # per-date valid fraction, a 0-d check on the inputs) receive it as an output of that task.
     # A key needed by two tiles stays a task of its own. Membership by "exactly one tile" keeps
     # each group closed: whatever lies on a path between two members needs that tile and no other.
     groups: dict[Any, set[Hashable]] = {}
+    tile_of_label: dict[frozenset[Any], Any] = {}  # labels are shared: decide each one once
     for k, lab in label.items():
-        tiles = [what[1] for what in lab if what[0] == "tile"]
-        if len(tiles) == 1:
-            groups.setdefault(tiles[0], set()).add(k)
+        if lab not in tile_of_label:
+            tiles = [what[1] for what in lab if what[0] == "tile"]
+            tile_of_label[lab] = tiles[0] if len(tiles) == 1 else None
+        if (tile := tile_of_label[lab]) is not None:
+            groups.setdefault(tile, set()).add(k)
     new = dict(dsk)
     token = tokenize(out_keys)
     for tile, members in groups.items():

@@ -15,13 +15,12 @@ module's ``LOADERS``. A test checks that the union's kinds and the registered on
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from .plugins import gather
 
 if TYPE_CHECKING:  # loaders import the array stack where they run, not when the registry is read
     from ..io.scene import Scene
@@ -54,13 +53,7 @@ class InputLoader:
 @functools.cache
 def loaders() -> Mapping[str, InputLoader]:
     """Every registered loader by kind, in registration order (read-only)."""
-    out: dict[str, InputLoader] = {}
-    for module in MODULES:
-        for loader in importlib.import_module(module).LOADERS:
-            if loader.kind in out:
-                raise ConfigError(f"input kind {loader.kind!r} is registered twice ({module} and an earlier module).")
-            out[loader.kind] = loader
-    return MappingProxyType(out)
+    return gather(MODULES, "LOADERS", "kind", "input kind")
 
 
 def input_kinds() -> tuple[str, ...]:

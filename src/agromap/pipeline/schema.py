@@ -7,6 +7,8 @@ must parse (:data:`LayerDate`).
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -18,12 +20,24 @@ IsoDateTime = Annotated[str, BeforeValidator(lambda v: v.isoformat() if hasattr(
 TimeReduce = Literal["each", "median", "mean", "max", "min", "first", "last"]
 
 
-def _parseable(v: str) -> str:
-    import pandas as pd
+# A calendar date first (2023-06-01 or 20230601), then what datetime.fromisoformat takes (a time, seconds
+# fractions, Z or an offset); a year or year-month alone also names a period's start. No week or ordinal
+# dates: the science reads these strings with pandas, which does not take them.
+_CALENDAR = re.compile(r"\d{4}-?\d{2}-?\d{2}(?:[T ].*)?", re.IGNORECASE)
+_REDUCED = re.compile(r"\d{4}(?:-\d{2})?")
 
+
+def _parseable(v: str) -> str:
+    """``v`` unchanged if it is an ISO 8601 date or date-time (parsed without pandas, so loading stays light)."""
+    s = v.strip().upper()  # RFC 3339 allows a lower-case t and z; fromisoformat does not
     try:
-        pd.Timestamp(v)
-    except (ValueError, TypeError, OverflowError):
+        if _REDUCED.fullmatch(s):
+            datetime.fromisoformat(s + ("-01" if len(s) == 7 else "-01-01"))
+        elif _CALENDAR.fullmatch(s):
+            datetime.fromisoformat(s)
+        else:
+            raise ValueError(s)
+    except ValueError:
         raise ValueError(f"{v!r} is not an ISO date/time such as 2023-06-01") from None
     return v
 

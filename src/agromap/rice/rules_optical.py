@@ -98,7 +98,7 @@ from .seasons import (
     window_index,
 )
 
-__all__ = ["OpticalRiceParams", "optical_rice_rule", "LAYER_SPECS"]
+__all__ = ["OpticalRiceParams", "optical_rice_rule", "clear_observations", "LAYER_SPECS"]
 
 _F32 = np.float32
 GrowthRule = Literal["xiao", "ndvi", "either", "both"]
@@ -463,8 +463,26 @@ def _bands(ds: xr.Dataset, p: OpticalRiceParams) -> tuple[xr.DataArray, xr.DataA
             indices.lswi(ds[p.lswi_nir_band], ds["swir16"]))
 
 
-def _valid_mask(ds: xr.Dataset, like: xr.DataArray, p: OpticalRiceParams, valid: xr.DataArray | None) -> xr.DataArray:
-    """Clear-observation mask from ``valid``/``scl``, the blue cloud test and the snow test (lazy bool)."""
+def clear_observations(ds: xr.Dataset, like: xr.DataArray, p: OpticalRiceParams, valid: xr.DataArray | None
+                       ) -> xr.DataArray:
+    """Clear-observation mask from ``valid``/``scl``, the blue cloud test and the snow test (lazy bool).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Reflectance stack; ``scl``, ``blue``, ``green``, ``swir16`` and ``nir`` are used when present.
+    like : xarray.DataArray
+        Gives the mask its shape and coordinates (e.g. the NDVI stack).
+    p : OpticalRiceParams
+        ``cloud_blue`` and ``snow_ndsi`` thresholds (``None`` skips that test).
+    valid : xarray.DataArray or None
+        A caller's own validity mask; used instead of ``scl`` when given.
+
+    Returns
+    -------
+    xarray.DataArray
+        bool, True where the observation is clear, lazy.
+    """
     from .. import masks
 
     out = xr.ones_like(like, dtype=bool)
@@ -542,7 +560,7 @@ def optical_rice_rule(
     if valid is not None:
         valid = prepare_series(valid, "valid mask")  # type: ignore[assignment]
     ndvi, evi, lswi = _bands(ds, p)
-    ok = _valid_mask(ds, ndvi, p, valid)
+    ok = clear_observations(ds, ndvi, p, valid)
     days, doy = time_axis(ds["time"].values)
     kwargs = {"days": days, "doy": doy, "window": window_index(doy, win), "n_windows": len(win), "p": p}
     attrs = {"algorithm": "xiao-pppm-multiseason", "rice_rule": "optical",

@@ -347,12 +347,12 @@ def _longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
     clear. Gaps before the first and after the last clear date are not counted (the series' own
     edges are not cloud).
     """
-    from .rules_optical import OpticalRiceParams, _valid_mask
+    from .rules_optical import OpticalRiceParams, clear_observations
     from .seasons import prepare_series, time_axis
 
     ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))  # a Dataset in, a Dataset out
     like = ds[[v for v in ("nir", "red") if v in ds][0]]
-    ok = _valid_mask(ds, like, OpticalRiceParams(), None)
+    ok = clear_observations(ds, like, OpticalRiceParams(), None)
     days, _ = time_axis(ds["time"].values)
 
     def kernel(clear: np.ndarray) -> np.ndarray:

@@ -11,12 +11,11 @@ the layer registry (:mod:`agromap.layer_registry`) and the quicklook styles
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from ...errors import ConfigError
+from ..plugins import gather
 from .base import Product
 
 __all__ = ["MODULES", "products", "get_product", "product_names", "config_models"]
@@ -34,13 +33,7 @@ MODULES: tuple[str, ...] = (
 @functools.cache
 def products() -> Mapping[str, Product]:
     """Every registered product by name, in registration order (read-only)."""
-    out: dict[str, Product] = {}
-    for module in MODULES:
-        for product in importlib.import_module(module).PRODUCTS:
-            if product.name in out:
-                raise ConfigError(f"product {product.name!r} is registered twice ({module} and an earlier module).")
-            out[product.name] = product
-    return MappingProxyType(out)
+    return gather(MODULES, "PRODUCTS", "name", "product")
 
 
 def get_product(name: str) -> Product:
