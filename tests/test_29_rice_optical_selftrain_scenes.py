@@ -15,7 +15,13 @@ import xarray as xr
 
 from agromap.rice.baselines import optical_baseline, sar_baseline
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
-from agromap.rice.self_trained import _abstain_where_blind, _fuse, self_trained_rice_map, training_counts
+from agromap.rice.self_trained import (
+    SelfTrainSpec,
+    _abstain_where_blind,
+    _fuse,
+    self_trained_rice_map,
+    training_counts,
+)
 from agromap.scenes import COVER_NAMES, make_scene
 from agromap.scenes.evaluate import HARD_SCENES, _sar_input, evaluate_map
 
@@ -152,3 +158,45 @@ def test_optical_rule_alone_abstains_where_it_was_blind():
     # a gap (140 days between clear dates 30 and 170) shorter than blind_gap_days, or no abstention: the rule's own verdict
     np.testing.assert_allclose(_run_rule(ds, None, "optical", None, None, 150.0).rice_score.values.ravel(), [0, 0])
     np.testing.assert_allclose(_run_rule(ds, None, "optical", None, None, None).rice_score.values.ravel(), [0, 0])
+
+
+def test_sar_rule_misses_are_relabelled_by_the_optical_view_lazily_and_chunk_independently():
+    from agromap.rice.rules_sar import boxcar_speckle_filter
+
+    def run(chunk, cotrain=True):
+        sc = make_scene("monsoon_sparse_optical", size=48, seed=2, chunk=chunk)
+        s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")})
+        spec = SelfTrainSpec(n_estimators=40, cotrain=cotrain)
+        return self_trained_rice_map(sc.s2, sar=s1, rule="sar", spec=spec).compute(), sc.truth.rice.values == 1
+
+    got, truth = run(24)
+    other, _ = run(48)
+    np.testing.assert_array_equal(got.rice_class.values, other.rice_class.values)
+    assert training_counts(got) == training_counts(other)
+    plain, _ = run(48, cotrain=False)
+    counts, before = training_counts(got), training_counts(plain)
+    assert counts["n_relabelled"] > 0 and before["n_relabelled"] == 0
+    assert counts["n_train_rice"] > before["n_train_rice"]  # SAR-rule misses the optical view calls rice
+    recall = [float(((m.rice_class.values == 1) & truth).sum() / truth.sum()) for m in (got, plain)]
+    assert recall[0] > recall[1], recall
+
+
+def test_cotraining_flips_rule_misses_the_other_view_sees_and_keeps_rule_rice():
+    from agromap.rice.self_trained import _cotrain
+
+    rng = np.random.default_rng(0)
+    n = 600
+    truth = rng.random(n) < 0.5
+    view = np.where(truth, 1.0, -1.0) + rng.normal(0, 0.3, n)  # the other sensor separates the classes
+    rule_view = rng.normal(0, 1, n)  # what the rule read: no use to the other view's classifier
+    X = np.stack([rule_view, view], axis=1).astype(np.float32)
+    y = truth.astype(np.int8)
+    missed = np.flatnonzero(truth)[:40]
+    y[missed] = 0  # the rule called these rice pixels non-rice
+    hesitant = np.flatnonzero(~truth)[:30]
+    y[hesitant] = -1
+    new = _cotrain(X, y, rng.random(n), np.array([1]), SelfTrainSpec(n_estimators=60))
+    assert (new[missed] == 1).mean() > 0.75  # out-of-bag: each judged by trees that never saw it
+    assert (new[hesitant] == 0).all()
+    assert (new[y == 1] == 1).all()  # the rule's rice labels stand
+    assert (new[(y == 0) & ~truth] == 0).mean() > 0.97

@@ -6,6 +6,7 @@ Small synthetic scenes (96-128 px) with known truth; the rule alone is the basel
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -93,7 +94,11 @@ def test_training_pixels_are_confident_thinned_and_never_neighbours():
     d = np.abs(rows[:, None] - rows[None]) + np.abs(cols[:, None] - cols[None])
     assert (d[~np.eye(rows.size, dtype=bool)] >= 3).all()  # no two training pixels are neighbours
     s = score[rows, cols]
-    assert ((s >= 0.9) | (s <= 0.1)).all() and np.array_equal(t["y"], (s >= 0.9).astype(np.int8))
+    # Confident pixels carry the rule's label; the rest (kept for co-training) carry -1.
+    assert np.array_equal(t["y"], np.where(s >= 0.9, 1, np.where(s <= 0.1, 0, -1)).astype(np.int8))
+    assert (t["y"] == -1).any()
+    no_cotrain = _select_block(score, qa, seasons, feats, 7, 4, spec=replace(spec, cotrain=False), cap=10_000)
+    assert set(no_cotrain["y"].tolist()) == {0, 1} and no_cotrain["y"].size == (t["y"] >= 0).sum()
     lattice = ((np.arange(40)[:, None] + 7) % 3 == 0) & ((np.arange(50)[None, :] + 4) % 3 == 0)
     ok = lattice & np.isfinite(score) & np.isfinite(feats).all(axis=0)
     assert t["confident"].tolist() == [int((ok & (score <= 0.1)).sum()), int((ok & (score >= 0.9)).sum())]

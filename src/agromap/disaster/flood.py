@@ -55,9 +55,9 @@ import xarray as xr
 from ..errors import ConfigError, SarUnitsError
 from ..io.grid import require_same_grid
 from ..io.layers import LayerSpec
+from ..sensors.s1 import to_db
 from .sar_prep import (
     check_orbits,
-    db_kernel,
     exclusion,
     minimum_mapping_unit,
     normalise_incidence,
@@ -355,7 +355,7 @@ def _sar_db(ds: xr.Dataset, pols: Sequence[str], units: Any, radius_m: float, p:
         if "angle" in ds and p.angle_normalisation != "none":
             lin = normalise_incidence(lin, ds["angle"], p.angle_normalisation, p.angle_ref_deg,
                                       p.angle_slope_db_per_deg)
-        out[pol] = apply_kernel(db_kernel, speckle_filter(lin, radius_m)).rename(f"{pol}_db")
+        out[pol] = to_db(speckle_filter(lin, radius_m)).rename(f"{pol}_db")
     return out
 
 

@@ -46,7 +46,7 @@ from ..sensors.s1 import as_linear_power
 
 __all__ = ["pixel_size_m", "prepare_sar", "normalise_incidence", "speckle_filter",
            "minimum_mapping_unit", "slope_degrees", "exclusion", "z_membership", "terrain_membership",
-           "check_orbits", "db_kernel"]
+           "check_orbits"]
 
 
 # ---- small helpers ----------------------------------------------------------------------------
@@ -133,13 +133,6 @@ def speckle_filter(linear: xr.DataArray, radius_m: float) -> xr.DataArray:
     if r < 1:
         return linear.astype(np.float32)
     return focal_mean(linear, r, shape="disk")
-
-
-def db_kernel(x: np.ndarray) -> np.ndarray:
-    """Linear power to dB, float32; NaN where the power is not positive."""
-    out = np.full(x.shape, np.nan, dtype=np.float32)
-    np.log10(x, out=out, where=x > 0)
-    return (out * np.float32(10.0)).astype(np.float32)
 
 
 def minimum_mapping_unit(mask: xr.DataArray, min_pixels: int, *, eight_connected: bool = True) -> xr.DataArray:

@@ -294,5 +294,5 @@ PRODUCTS: tuple[Product, ...] = (
     Product("rice", RiceLayer, build, _layer_specs, _STYLES, after_compute=_accuracy,
             # rice.self_trained.COUNT_NAMES, reported by self-trained maps (checked when planning)
             side_values=("n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice",
-                         "n_strata_other")),
+                         "n_strata_other", "n_relabelled")),
 )
