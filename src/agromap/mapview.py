@@ -14,13 +14,14 @@ Drawing is in :mod:`agromap.mapdraw`, the A4 map sheets in :mod:`agromap.mapshee
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .io.layers import class_slug
 
 __all__ = ["DECISION_LAYERS", "CAVEATS", "is_decision_layer", "decision_rank", "impact_classes", "caveats_for",
            "product_key", "LayerView", "load_view", "figure_render_ok", "district_layer", "district_impact_ha"]
@@ -204,10 +205,6 @@ def district_layer(run_dir: str | os.PathLike[str], cog_rel: str | os.PathLike[s
     return None
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-
-
 def district_impact_ha(view: LayerView, districts: Any) -> dict[Any, float]:
     """Hectares of the impact classes per district id, from the district table columns."""
     imp = impact_classes(view.product)
@@ -219,7 +216,7 @@ def district_impact_ha(view: LayerView, districts: Any) -> dict[Any, float]:
     spec = find_layer_spec(view.product)
     if spec is not None:
         names.update({v: n for v, n, _c in spec.classes})
-    cols = [f"{_slug(names[v])}_ha" for v in imp[0] if v in names and f"{_slug(names[v])}_ha" in districts.columns]
+    cols = [f"{class_slug(names[v])}_ha" for v in imp[0] if v in names and f"{class_slug(names[v])}_ha" in districts.columns]
     if not cols:
         return {}
     return {row["id"]: float(np.nansum([row[c] for c in cols])) for _, row in districts.iterrows()}

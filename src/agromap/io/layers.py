@@ -10,6 +10,7 @@ output into the stored dtype lazily, at the export edge only (docs/architecture.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # imported where used: describing a layer must not load the a
     import numpy as np
     import xarray as xr
 
-__all__ = ["LayerSpec", "LayerKind", "OverviewResampling", "BASE_SPECS", "encode"]
+__all__ = ["LayerSpec", "LayerKind", "OverviewResampling", "BASE_SPECS", "encode", "class_slug"]
 
 LayerKind = Literal["class", "continuous"]
 OverviewResampling = Literal["mode", "nearest", "average"]
@@ -212,3 +213,8 @@ def encode(arr: xr.DataArray, spec: LayerSpec) -> xr.DataArray:
 
 def _attrs(spec: LayerSpec) -> dict[str, object]:
     return {"nodata": spec.nodata, "scale_factor": spec.scale, "add_offset": spec.offset, "units": spec.units}
+
+
+def class_slug(name: str) -> str:
+    """A class name as it appears in column names (``"Flooded rice"`` -> ``flooded_rice``, as in ``flooded_rice_ha``)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..io.layers import LayerSpec
+from ..io.layers import LayerSpec, class_slug
 from ..io.write import atomic_write_text
 from .config import AreaConfig
 
@@ -137,10 +136,6 @@ def rice_accuracy(area: str, method: str, points: Any, mapped: np.ndarray, mappe
     return report, estimate
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-
-
 def column_notes(columns: Sequence[Any], spec: LayerSpec, id_field: str, name_field: str | None) -> dict[str, str]:
     """What each column of a district table of the layer ``spec`` holds, with its unit (for the manifest).
 
@@ -163,7 +158,7 @@ def column_notes(columns: Sequence[Any], spec: LayerSpec, id_field: str, name_fi
         "max_of_means": f"largest district mean over the dates ({unit})",
     }
     for value, name, _colour in spec.classes:
-        slug = _slug(name)
+        slug = class_slug(name)
         notes[f"{slug}_ha"] = f"mapped area of class {value} ({name}) in the district (ha)"
         notes[f"{slug}_adjusted_ha"] = (f"area of class {value} ({name}) from the accuracy assessment's estimate, "
                                         "shared among districts by mapped area (ha)")
@@ -222,7 +217,7 @@ def district_tables(area: AreaConfig, districts: Any, layers: Sequence[tuple[dic
             for value in [c for c in classes if c != 0] or classes:
                 est = estimates.get(entry["path"]) if value == 1 else None
                 df = class_area_table(sums, districts, classes, value, estimate=est)
-                slug = _slug(names.get(value, str(value)))
+                slug = class_slug(names.get(value, str(value)))
                 keep = ["id"] + (["name"] if "name" in df else []) + ["polygon_area_ha", "covered_fraction"]
                 wide = df[keep] if table is None else df[["id"]]
                 wide = wide.assign(**{f"{slug}_ha": df["area_ha"]})
