@@ -353,13 +353,23 @@ def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: li
     return {"accuracy": accuracy, "tables": tables}
 
 
-def _derived_from_file(job: _Job) -> dict[str, Any]:
-    """The derived reductions of a reused layer, from its published COG (nothing else is read)."""
+def _derived_from_file(job: _Job, path: Path | None = None) -> dict[str, Any]:
+    """A layer's derived reductions, read back from a file it was written to.
+
+    ``path`` None: a reused layer's published COG (nothing else holds its values). Otherwise the
+    staging file of a layer computed in spatial blocks, read in the layer's own chunks (the same
+    reduction tree, hence the same sums, as when computed with the layer).
+    """
     import dask
 
     from ..io.read import open_band
 
-    stored = _on_run_grid(open_band(job.final, raw=True, name=job.layer.spec.name), job.plan.geobox)
+    stored = _on_run_grid(open_band(job.final if path is None else path, raw=True, name=job.layer.spec.name),
+                          job.plan.geobox)
+    if path is not None:
+        data = _on_run_grid(job.layer.data, job.plan.geobox)
+        if data.chunks is not None:
+            stored = stored.chunk(dict(zip(data.dims, data.chunks)))
     keys = list(job.layer.derived)
     values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler="threads")
     return dict(zip(keys, values))
@@ -415,7 +425,8 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
             if derived:
                 t1 = time.perf_counter()
                 for job in derived:
-                    job.derived = _derived_from_staging(job)
+                    assert job.staging is not None
+                    job.derived = _derived_from_file(job, job.staging)
                 elapsed += time.perf_counter() - t1
         shape = execu.shape
     return shape, fractions, elapsed
@@ -440,9 +451,11 @@ def _compute_whole(execu: Any, jobs: list[_Job], frac_plans: list[AreaPlan],
     derived: list[tuple[_Job, str, Any]] = []
     for job in jobs:
         assert job.staging is not None
-        encoded = encode(_on_run_grid(job.layer.data, job.plan.geobox), job.layer.spec)
-        stores.append(store_window(encoded, job.staging, job.layer.spec, lock=locks[id(job)]))
-        # Reductions of the same encoded graph: dask computes its chunks once for both.
+        data = _on_run_grid(job.layer.data, job.plan.geobox)
+        stores.append(store_window(data, job.staging, job.layer.spec, lock=locks[id(job)]))
+        # store_window encodes as encode() does here, with the same keys: dask computes each
+        # encoded chunk once for the store and the reductions.
+        encoded = encode(data, job.layer.spec)
         derived.extend((job, key, fn(encoded)) for key, fn in job.layer.derived.items())
     sides = [(job, key, arr) for job in jobs for key, arr in job.layer.side.items()]
     todo = [*stores, *[p.valid_fraction for p in frac_plans], *[a for _, _, a in sides], *[a for _, _, a in derived]]
@@ -468,8 +481,7 @@ def _compute_blocks(execu: Any, plan: AreaPlan, jobs: list[_Job], windows: list[
         for job in jobs:
             assert job.staging is not None
             part = _on_run_grid(job.layer.data, job.plan.geobox).isel(y=ys, x=xs)
-            stores.append(store_window(encode(part, job.layer.spec), job.staging, job.layer.spec,
-                                       lock=locks[id(job)], window=(ys, xs)))
+            stores.append(store_window(part, job.staging, job.layer.spec, lock=locks[id(job)], window=(ys, xs)))
         extra = [] if plan.valid is None else [plan.valid.isel(y=ys, x=xs).sum(("y", "x"))]
         t1 = time.perf_counter()
         results = _run_graph(execu, [*stores, *extra], [plan.config.name] * len(stores))
@@ -486,24 +498,6 @@ def _run_graph(execu: Any, todo: list[Any], grids: list[str]) -> Any:
         todo, fused = fuse_tiles(todo, grids + [None] * (len(todo) - len(grids)))
         log.debug("graph fused per output tile: %(tasks_before)d -> %(tasks_after)d tasks", fused)
     return execu.compute(*todo)
-
-
-def _derived_from_staging(job: _Job) -> dict[str, Any]:
-    """A blocked layer's derived reductions, from its finished staging file, in the layer's own chunks
-    (the same reduction tree, hence the same sums, as when computed with the layer).
-    """
-    import dask
-
-    from ..io.read import open_band
-
-    assert job.staging is not None
-    data = _on_run_grid(job.layer.data, job.plan.geobox)
-    stored = _on_run_grid(open_band(job.staging, raw=True, name=job.layer.spec.name), job.plan.geobox)
-    if data.chunks is not None:
-        stored = stored.chunk(dict(zip(data.dims, data.chunks)))
-    keys = list(job.layer.derived)
-    values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler="threads")
-    return dict(zip(keys, values))
 
 
 def _on_run_grid(data: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
