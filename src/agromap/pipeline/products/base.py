@@ -22,9 +22,10 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
     from pydantic import BaseModel
 
     from ...styles import Style
+    from ..area_inputs import AreaInputs
     from ..config import AreaConfig
 
-__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Computed", "Report", "AfterCompute",
+__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Preflight", "Computed", "Report", "AfterCompute",
            "mask_dataset", "valid_mask", "reduce_time", "per_time", "each_date", "OPTICAL"]
 
 OPTICAL = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09",
@@ -82,6 +83,8 @@ class AreaContext:
 
 #: ``build(ctx, layer_config) -> [PlannedLayer, ...]``, lazy.
 Builder = Callable[[AreaContext, Any], list[PlannedLayer]]
+#: ``preflight(inputs, layer_config) -> [file stem, ...]``, from headers alone.
+Preflight = Callable[["AreaInputs", Any], list[str]]
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,13 @@ class Product:
     optional_side_values: tuple[str, ...] = ()
     """Side values reported only by some configurations (a polarisation's threshold only when
     the input has that polarisation). A layer reporting a name in neither tuple is a bug."""
+    preflight: Preflight | None = None
+    """What a layer needs of its area, for ``agromap validate``'s header-only check
+    (:mod:`agromap.pipeline.light_plan`): ``preflight(inputs, layer)`` returns the file stems
+    ``build`` would plan and raises :class:`~agromap.errors.PlanNeeded` when the area lacks a band
+    or a date the builder reads, or for an option it does not model; the full plan then decides.
+    It must never accept what ``build`` refuses (tests/test_60_cli.py compares both). ``None``:
+    the full plan always decides."""
 
     def check_side(self, layer: PlannedLayer) -> None:
         """Refuse a planned layer whose side values differ from the declared ones.

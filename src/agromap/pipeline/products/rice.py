@@ -23,7 +23,9 @@ from .base import AreaContext, Computed, PlannedLayer, Product, Report
 if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
     import xarray as xr
 
-__all__ = ["RiceLayer", "build", "rice_dataset", "speckle_method", "PRODUCTS"]
+    from ..area_inputs import AreaInputs
+
+__all__ = ["RiceLayer", "build", "rice_dataset", "speckle_method", "preflight", "PRODUCTS"]
 
 
 class RiceLayer(Strict):
@@ -274,6 +276,54 @@ def _accuracy(done: Computed) -> Report | None:
     return Report(report, estimate)
 
 
+#: Bands the optical rule reads besides ``lswi_nir_band`` (:func:`agromap.rice.rules_optical.optical_rice_rule`).
+_OPTICAL_RULE_BANDS = ("nir", "red", "blue", "swir16")
+
+
+def preflight(inputs: AreaInputs, layer: Any) -> list[str]:
+    """Preflight of :func:`build`: the rule's bands and parameters, the reference sample, the stems.
+
+    The rules' parameter classes live with the rules (which import the array stack), so a layer
+    that overrides parameters is checked by constructing them; a layer with the defaults is not.
+    The model and the self-trained classifier are left to the full plan.
+    """
+    from ...errors import PlanNeeded
+
+    where = f"area {inputs.area.name} rice layer"
+    if layer.method not in ("optical", "sar"):
+        raise PlanNeeded(f"rice method {layer.method!r}")
+    if any(v in inputs.bands for v in ("ndvi", "evi", "lswi")):
+        raise PlanNeeded("index variables among the bands")
+    seasons = _seasons(inputs, layer, where)
+    if layer.reference_sample:
+        from ..tables import read_reference_sample, reference_pixels
+
+        points = read_reference_sample(inputs.resolve(layer.reference_sample), layer.reference_field)
+        reference_pixels(points, inputs.geobox)
+    period = f"{inputs.dates[0]:%Y%m%d}_{inputs.dates[-1]:%Y%m%d}"
+    names = ["rice_class", "rice_score", *(f"transplant_doy_{k}" for k in range(1, min(seasons, 3) + 1)),
+             "n_seasons", "n_valid_obs"]
+    return [f"{name}_{layer.method}_{period}" for name in names]
+
+
+def _seasons(inputs: AreaInputs, layer: Any, where: str) -> int:
+    """Checks the rule's bands and parameters; the number of season slots of its output."""
+    from ...rice.calendars import calendar_windows
+
+    if layer.method == "optical":
+        lswi_nir = "nir"
+        max_seasons = 3
+        if layer.params:
+            p = _params(_rule_params_class("optical"), layer.params, where)
+            lswi_nir, max_seasons = p.lswi_nir_band, p.max_seasons
+        inputs.need((*_OPTICAL_RULE_BANDS, lswi_nir), "the optical rice rule")
+    else:
+        inputs.need(("vh",), "the SAR rice rule")
+        max_seasons = _params(_rule_params_class("sar"), layer.params, where).max_seasons if layer.params else 3
+    windows = calendar_windows(layer.calendar) if layer.calendar else ()
+    return len(windows) or int(max_seasons)
+
+
 def _layer_specs() -> Mapping[str, LayerSpec]:
     from ...rice import seasons
     from ...rice.model import LAYER_SPECS as MODEL_SPECS
@@ -291,7 +341,7 @@ _STYLES: Mapping[str, Style] = {
 
 
 PRODUCTS: tuple[Product, ...] = (
-    Product("rice", RiceLayer, build, _layer_specs, _STYLES, after_compute=_accuracy,
+    Product("rice", RiceLayer, build, _layer_specs, _STYLES, after_compute=_accuracy, preflight=preflight,
             # rice.self_trained.COUNT_NAMES, reported by self-trained maps (checked when planning)
             side_values=("n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice",
                          "n_strata_other", "n_relabelled")),
