@@ -81,7 +81,7 @@ def test_run_with_a_relative_output_folder(tmp_path):
 
 PIPELINES = sorted(p.name for p in (ROOT / "pipelines").glob("*.yaml"))
 #: Shipped pipelines whose every area the header-only check settles (the others go to the full plan).
-LIGHT = {"rice.yaml"}
+LIGHT = {"rice.yaml", "rice_model.yaml"}
 
 
 def _full_plan(cfg) -> list[tuple] | type:
@@ -213,3 +213,86 @@ def test_light_check_leaves_every_fault_to_the_plan(tmp_path, fault):
     good = parse_config({"version": 1, "name": "f", "areas": [_folder_area(tmp_path, OPTICAL, layers=[
         {"product": "ndvi"}, {"product": "rice", "method": "optical"}])]}, base_dir=tmp_path)
     assert _light_check(good) == _full_plan(good) != []  # and the same folder, valid, is settled
+
+
+def _model_copy(tmp: Path, name: str, edit: Any = None) -> Path:
+    """The shipped model re-packed, with ``edit(members)`` applied to its {name: bytes} first."""
+    import zipfile
+
+    with zipfile.ZipFile(ROOT / "sample_data" / "models" / "rice_rf.skops") as src:
+        members = {i.filename: src.read(i) for i in src.infolist()}
+    if edit is not None:
+        edit(members)
+    out = tmp / f"{name}.skops"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for key, data in members.items():
+            dst.writestr(key, data)
+    return out
+
+
+def _edit_schema(change: Any) -> Any:
+    def edit(members: dict[str, bytes]) -> None:
+        schema = json.loads(members["schema.json"])
+        change(schema)
+        members["schema.json"] = json.dumps(schema).encode()
+    return edit
+
+
+def _first_tree(schema: dict) -> dict:
+    return schema["content"]["estimator"]["content"]["content"]["estimators_"]["content"][0]["content"]["content"]
+
+
+def _break_first_tree(members: dict[str, bytes]) -> None:
+    import io
+
+    import numpy as np
+
+    schema = json.loads(members["schema.json"])
+    file = _first_tree(schema)["tree_"]["content"]["content"]["nodes"]["file"]
+    nodes = np.load(io.BytesIO(members[file]))
+    nodes["left_child"][0] = 10**6  # a node index far past the tree's end
+    buf = io.BytesIO()
+    np.save(buf, nodes)
+    members[file] = buf.getvalue()
+
+
+def _set_versions(node: Any, version: str) -> None:
+    """Every ``_sklearn_version`` of the schema (skops loads one value per id, so all must change)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_sklearn_version":
+                value["content"] = version
+            else:
+                _set_versions(value, version)
+    elif isinstance(node, list):
+        for value in node:
+            _set_versions(value, version)
+
+
+MODEL_CASES = {
+    "repacked": None,  # the same forest in other bytes: valid without a pin
+    "other_sklearn": _edit_schema(lambda s: _set_versions(s, '"0.24.2"')),
+    "other_format": _edit_schema(lambda s: s["content"]["format"].update(content='"something-else"')),
+    "untrusted_type": _edit_schema(lambda s: s["content"]["estimator"]["content"]["content"]["estimators_"]["content"][0]
+                                   .update(__module__="os")),
+    "tree_index_out_of_range": _break_first_tree,
+}
+
+
+@pytest.mark.parametrize("case", list(MODEL_CASES))
+def test_light_model_check_agrees_with_loading_the_model(tmp_path, case):
+    import yaml
+
+    from agromap.pipeline.config import parse_config
+
+    data = yaml.safe_load((ROOT / "pipelines" / "rice_model.yaml").read_text())
+    layer = data["areas"][0]["layers"][0]
+    layer["model"] = str(_model_copy(tmp_path, case, MODEL_CASES[case]))
+    del layer["model_sha256"]
+    cfg = parse_config(data, base_dir=ROOT / "pipelines")
+    light, full = _light_check(cfg), _full_plan(cfg)
+    if case == "repacked":
+        assert isinstance(full, list) and light == full
+    else:
+        assert isinstance(full, type), f"loading accepts {case}: the case tests nothing"
+        assert light is None

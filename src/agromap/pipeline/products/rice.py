@@ -285,25 +285,47 @@ def preflight(inputs: AreaInputs, layer: Any) -> list[str]:
 
     The rules' parameter classes live with the rules (which import the array stack), so a layer
     that overrides parameters is checked by constructing them; a layer with the defaults is not.
-    The model and the self-trained classifier are left to the full plan.
+    A model is checked from its file without scikit-learn; the self-trained classifier is left
+    to the full plan.
     """
     from ...errors import PlanNeeded
 
     where = f"area {inputs.area.name} rice layer"
-    if layer.method not in ("optical", "sar"):
+    if layer.method == "self_trained":
         raise PlanNeeded(f"rice method {layer.method!r}")
     if any(v in inputs.bands for v in ("ndvi", "evi", "lswi")):
         raise PlanNeeded("index variables among the bands")
-    seasons = _seasons(inputs, layer, where)
+    if layer.method == "model":
+        _model_inputs(inputs, layer)
+    else:
+        seasons = _seasons(inputs, layer, where)
     if layer.reference_sample:
         from ..tables import read_reference_sample, reference_pixels
 
         points = read_reference_sample(inputs.resolve(layer.reference_sample), layer.reference_field)
         reference_pixels(points, inputs.geobox)
     period = f"{inputs.dates[0]:%Y%m%d}_{inputs.dates[-1]:%Y%m%d}"
-    names = ["rice_class", "rice_score", *(f"transplant_doy_{k}" for k in range(1, min(seasons, 3) + 1)),
-             "n_seasons", "n_valid_obs"]
+    if layer.method == "model":
+        names = ["rice_class", "rice_prob"]
+    else:
+        names = ["rice_class", "rice_score", *(f"transplant_doy_{k}" for k in range(1, min(seasons, 3) + 1)),
+                 "n_seasons", "n_valid_obs"]
     return [f"{name}_{layer.method}_{period}" for name in names]
+
+
+def _model_inputs(inputs: AreaInputs, layer: Any) -> None:
+    """The model file loads (checked from its schema, :mod:`agromap.rice.model_check`) and its
+    features are the ones the area's optical bands give (SAR features are left to the full plan).
+    """
+    from ...errors import PlanNeeded
+    from ...rice.feature_names import OPTICAL_FEATURE_BANDS, feature_names
+    from ...rice.model_check import model_features
+
+    if "vh" in inputs.bands or "vv" in inputs.bands or not {"red", "nir"} & inputs.bands:
+        raise PlanNeeded("model features other than optical ones")
+    inputs.need(OPTICAL_FEATURE_BANDS, "the model's optical features")
+    if model_features(inputs.resolve(layer.model), sha256=layer.model_sha256) != feature_names(sar=False):
+        raise PlanNeeded("the model's features differ from the area's")
 
 
 def _seasons(inputs: AreaInputs, layer: Any, where: str) -> int:
