@@ -163,7 +163,7 @@ def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
 
 
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
-    """Plan every area; this is what ``agromap validate`` runs (with the scheduler name checked)."""
+    """Plan every area; ``agromap validate`` runs it when its header-only check leaves the decision to the plan."""
     check_scheduler(cfg.scheduler)
     check_input_kinds(cfg)
     return [plan_area(cfg, area) for area in cfg.areas]
