@@ -81,7 +81,7 @@ def test_run_with_a_relative_output_folder(tmp_path):
 
 PIPELINES = sorted(p.name for p in (ROOT / "pipelines").glob("*.yaml"))
 #: Shipped pipelines whose every area the header-only check settles (the others go to the full plan).
-LIGHT = {"rice.yaml", "rice_model.yaml"}
+LIGHT = {"demo.yaml", "rice.yaml", "rice_model.yaml"}
 
 
 def _full_plan(cfg) -> list[tuple] | type:

@@ -266,7 +266,7 @@ def load_stac_item(
     callable or a dotted name such as ``"planetary_computer.sign"``) is applied to the item first.
     """
     from .remote import load_signer
-    from .stac_read import band_asset, item_provenance, read_items
+    from .stac_items import band_asset, item_provenance, read_items
 
     where = os.fspath(item) if isinstance(item, (str, os.PathLike)) else getattr(item, "id", "STAC item")
     try:
@@ -303,7 +303,7 @@ def load_stac_item(
 
 
 def _has_band(item: Any, name: str) -> bool:
-    from .stac_read import asset_index
+    from .stac_items import asset_index
 
     return name in asset_index(item)
 

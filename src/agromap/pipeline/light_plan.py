@@ -142,11 +142,39 @@ def _folder(cfg: RunConfig, inp: Any, area: AreaConfig, headers: _Headers) -> li
     return scenes
 
 
+def _stac_item(cfg: RunConfig, inp: Any, area: AreaConfig, headers: _Headers) -> list[LightScene]:
+    """The checks of :func:`agromap.io.loaders.load_stac_item`: the item, its assets' headers, its time."""
+    from ..io.stac_items import asset_index, band_asset, read_items
+    from ..sensors import s2_l2a
+    from ..sensors.s1_orbit import stac_track_metadata
+
+    if inp.sign:
+        raise PlanNeeded("a signed STAC item")
+    items = read_items(cfg.href(inp.path))
+    if len(items) != 1:
+        raise PlanNeeded("several items in one stac_item input")
+    it = items[0]
+    asset_root = cfg.resolve(inp.asset_root) if inp.asset_root else None
+    wanted = inp.bands or tuple(n for n in (*s2_l2a.BANDS, "scl") if n in asset_index(it))
+    bands = {}
+    for name in wanted:
+        ba = band_asset(it, name, asset_root=asset_root)
+        bands[name] = headers.band(ba.href, 1, ba.raw)
+    if it.datetime is None or it.datetime.tzinfo is None:
+        raise PlanNeeded("an item without a time zone-aware datetime")
+    stac_track_metadata(it.properties)
+    props = it.properties
+    if "s2:processing_baseline" in props or str(props.get("constellation", "")).lower() == "sentinel-2":
+        s2_l2a.radiometry_from_metadata(stac_properties=props, product_name=it.id)
+    return [LightScene(it.id, it.datetime.astimezone(_dt.timezone.utc), bands)]
+
+
 #: Input kinds checked from headers; any other kind is left to the full plan.
 READERS: Mapping[str, Callable[[RunConfig, Any, AreaConfig, _Headers], list[LightScene]]] = {
     "files": _files,
     "sentinel1": _sentinel1,
     "folder": _folder,
+    "stac_item": _stac_item,
 }
 
 
