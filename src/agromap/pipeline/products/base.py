@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
     from ...styles import Style
     from ..config import AreaConfig
 
-__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Computed", "Report", "AfterCompute",
+__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Pixels", "Computed", "Report", "AfterCompute",
            "mask_dataset", "valid_mask", "reduce_time", "per_time", "each_date", "OPTICAL"]
 
 OPTICAL = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09",
@@ -83,6 +83,9 @@ class AreaContext:
 #: ``build(ctx, layer_config) -> [PlannedLayer, ...]``, lazy.
 Builder = Callable[[AreaContext, Any], list[PlannedLayer]]
 
+#: ``pixels(ctx, layer_config) -> {stem: (y, x) DataArray}``: the data of the layers ``build`` plans.
+Pixels = Callable[[AreaContext, Any], "Mapping[str, xr.DataArray]"]
+
 
 @dataclass(frozen=True)
 class Product:
@@ -112,6 +115,14 @@ class Product:
     optional_side_values: tuple[str, ...] = ()
     """Side values reported only by some configurations (a polarisation's threshold only when
     the input has that polarisation). A layer reporting a name in neither tuple is a bug."""
+    pixels: Pixels | None = None
+    """Optional: the data of the layers ``build`` plans, by file stem, from the same context (the
+    builder without the layers' metadata). Used, with ``per_pixel``, to compute an area tile by
+    tile on windows of its stack held in memory (:mod:`agromap.pipeline.tile_graph`)."""
+    per_pixel: Callable[[Any], bool] | None = None
+    """Optional: whether a layer entry is a per-pixel chain: every output pixel depends on the
+    area's stack at that pixel only (no neighbourhood, no statistic of the area), so ``pixels``
+    on a window of the stack gives that window of the layers, bit for bit."""
 
     def check_side(self, layer: PlannedLayer) -> None:
         """Refuse a planned layer whose side values differ from the declared ones.
