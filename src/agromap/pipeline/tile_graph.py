@@ -79,6 +79,7 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
                 out[stem] = np.asarray(arr.transpose("y", "x").data)
     if recipe.valid:
         valid = valid_mask(ds, recipe.area)
+        assert valid is not None  # the recipe asks for it only when the stack has a QA band
         out[VALID] = np.asarray(valid.transpose("time", "y", "x").data)
     return out
 
@@ -117,7 +118,7 @@ def plan_tile_graph(plan: Any, jobs: Sequence[Any], resolve: Callable[[str], Any
         product = get_product(str(layer.layer_config.get("product")))
         entry = next((e for e in plan.config.layers if e.model_dump(mode="json") == layer.layer_config), None)
         if product.pixels is None or product.per_pixel is None or entry is None or not product.per_pixel(entry):
-            return f"layer {layer.stem} is not a per-pixel chain"
+            return f"layer {layer.stem} is not declared a per-pixel chain"
         if layer.side:
             return f"layer {layer.stem} depends on a statistic of the whole area"
         entries[id(entry)] = (product.pixels, entry)
@@ -193,7 +194,7 @@ def _graph(recipe: _Recipe, jobs: Sequence[Any], valid: xr.DataArray | None,
 
     def picked(what: str, name: str, dtype: np.dtype[Any], lead: tuple[tuple[int, ...], ...]) -> da.Array:
         zeros = (0,) * len(lead)
-        layer = {(name, *zeros, i, j): Task((name, *zeros, i, j), operator.getitem, TaskRef((tiles_name, i, j)), what)
+        layer: dict[Any, Any] = {(name, *zeros, i, j): Task((name, *zeros, i, j), operator.getitem, TaskRef((tiles_name, i, j)), what)
                  for i in range(len(ychunks)) for j in range(len(xchunks))}
         graph = HighLevelGraph({tiles_name: tiles, name: layer}, {tiles_name: set(), name: {tiles_name}})
         return da.Array(graph, name, (*lead, ychunks, xchunks), dtype=dtype,
