@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from dask._task_spec import Task
 
 __all__ = ["TileGraph", "VALID", "plan_tile_graph", "run_tile"]
 
@@ -82,6 +83,23 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
         assert valid is not None  # the recipe asks for it only when the stack has a QA band
         out[VALID] = np.asarray(valid.transpose("time", "y", "x").data)
     return out
+
+
+class _TileTask(Task):
+    """A tile's task, never merged into the task that uses it.
+
+    dask optimises arrays and delayed objects apart, and fuses a task with its only user: in a
+    graph where one collection takes a single result of the tile (the usable-pixel mask for the
+    valid fractions, a layer for its district table) the tile would be copied into that task and
+    computed a second time for the stores.
+    """
+
+    __slots__ = ()
+
+    @property
+    def block_fusion(self) -> bool:
+        """Always: see the class."""
+        return True
 
 
 @dataclass
@@ -176,7 +194,7 @@ def _direct_readers(plan: Any) -> dict[str, tuple[Any, ...]] | str:
 def _graph(recipe: _Recipe, jobs: Sequence[Any], valid: xr.DataArray | None,
            ychunks: tuple[int, ...], xchunks: tuple[int, ...]) -> TileGraph:
     import dask.array as da
-    from dask._task_spec import DataNode, Task, TaskRef
+    from dask._task_spec import DataNode, TaskRef
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
 
@@ -190,7 +208,7 @@ def _graph(recipe: _Recipe, jobs: Sequence[Any], valid: xr.DataArray | None,
         for j in range(len(xchunks)):
             key = (tiles_name, i, j)
             ys, xs = slice(int(ybounds[i]), int(ybounds[i + 1])), slice(int(xbounds[j]), int(xbounds[j + 1]))
-            tiles[key] = Task(key, run_tile, TaskRef(recipe_key), ys, xs)
+            tiles[key] = _TileTask(key, run_tile, TaskRef(recipe_key), ys, xs)
 
     def picked(what: str, name: str, dtype: np.dtype[Any], lead: tuple[tuple[int, ...], ...]) -> da.Array:
         zeros = (0,) * len(lead)
