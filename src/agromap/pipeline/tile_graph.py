@@ -64,22 +64,21 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
         Each wanted layer's ``(y, x)`` pixels by stem, and under :data:`VALID` the ``(time, y, x)``
         usable-pixel mask when the recipe asks for it.
     """
-    from .products import AreaContext, mask_dataset
-    from .products.base import valid_mask
+    from .products import AreaContext
+    from .products.base import masked_optical, valid_mask
 
     frame = recipe.frame.isel(y=ys, x=xs)
     data = {name: xr.Variable(("time", "y", "x"), np.stack([r[ys, xs] for r in readers]), attrs)
             for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True)}
     ds = xr.Dataset(data, coords=frame.coords, attrs=frame.attrs)
-    masked, _ = mask_dataset(ds, recipe.area)
-    ctx = AreaContext(recipe.area, masked, recipe.resolve)
+    valid = valid_mask(ds, recipe.area)  # as the area's stack is masked when planned (products.mask_dataset)
+    ctx = AreaContext(recipe.area, masked_optical(ds, valid), recipe.resolve)
     out: dict[str, np.ndarray] = {}
     for pixels, entry in recipe.entries:
         for stem, arr in pixels(ctx, entry).items():
             if stem in recipe.stems:
                 out[stem] = np.asarray(arr.transpose("y", "x").data)
     if recipe.valid:
-        valid = valid_mask(ds, recipe.area)
         assert valid is not None  # the recipe asks for it only when the stack has a QA band
         out[VALID] = np.asarray(valid.transpose("time", "y", "x").data)
     return out

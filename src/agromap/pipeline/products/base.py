@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
     from ..config import AreaConfig
 
 __all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Pixels", "Computed", "Report", "AfterCompute",
-           "mask_dataset", "valid_mask", "reduce_time", "per_time", "each_date", "OPTICAL"]
+           "mask_dataset", "masked_optical", "valid_mask", "reduce_time", "per_time", "each_date", "OPTICAL"]
 
 OPTICAL = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09",
            "swir16", "swir22")
@@ -192,10 +192,19 @@ def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataA
     valid = valid_mask(ds, area)
     if valid is None:
         return ds, None
+    return masked_optical(ds, valid), masks.valid_fraction(valid)
+
+
+def masked_optical(ds: xr.Dataset, valid: xr.DataArray | None) -> xr.Dataset:
+    """``ds`` with its optical bands NaN where ``valid`` (from :func:`valid_mask`) is False; lazy."""
+    from ... import masks
+
+    if valid is None:
+        return ds
     out = ds.copy()
     for name in (v for v in ds.data_vars if v in OPTICAL):
         out[name] = masks.apply_mask(ds[name], valid)
-    return out, masks.valid_fraction(valid)
+    return out
 
 
 def valid_mask(ds: xr.Dataset, area: AreaConfig) -> xr.DataArray | None:
