@@ -91,7 +91,9 @@ def _rice_run(tmp_path: Path, folder: Path, name: str, chunk: int, tile_graph: b
         "inputs": [{"kind": "folder", "path": str(folder), "bands": BANDS, "scale": 1e-4, "nodata": 0,
                     "raw": ["scl"]}],
         "layers": [{"product": "rice", "method": "optical", "calendar": None, "params": {"flood_t": 0.08},
-                    "reference_sample": str(DELTA / "reference_sample.geojson")}],
+                    "reference_sample": str(DELTA / "reference_sample.geojson")},
+                   {"product": "ndvi", "time": "median"}, {"product": "evi", "time": "mean"},
+                   {"product": "lswi", "time": "max"}, {"product": "ndwi"}],
         "districts": {"path": str(DELTA / "districts.geojson"), "id_field": "district_id", "name_field": "name"}}]}))
     monkeypatch.setattr(runner, "TILE_GRAPH", tile_graph)
     return runner.run(load_config(cfg_path), tmp_path / name)
@@ -117,7 +119,7 @@ def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, c
     assert tiled.manifest["cluster"]["graph"] == f"a: one task per output tile ({tiles})"
     expect = _everything(tmp_path / "general", general)
     files = expect["files"]
-    assert sum(k.endswith(".tif") for k in files) == 7 and any(k.endswith(".csv") for k in files)  # type: ignore[union-attr]
+    assert sum(k.endswith(".tif") for k in files) == 7 + 3 + 10 and any(k.endswith(".csv") for k in files)  # type: ignore[union-attr]
     fractions = expect["valid"]["a"]  # type: ignore[index]
     assert any("accuracy" in k for k in files) and min(fractions) == 0.0 and 0.5 < max(fractions) < 1  # clouds, a lost date
     assert _everything(tmp_path / "tiled", tiled) == expect
@@ -126,17 +128,21 @@ def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, c
         assert _everything(tmp_path / "blocked", blocked) == expect
 
 
-def test_tile_graph_falls_back_and_says_why(tmp_path, monkeypatch, cloudy_tifs):
-    """A product that is not a per-pixel chain in the area keeps the general graph, and the manifest says so."""
+@pytest.mark.parametrize(("extra", "reason"), [
+    ({"layers": [{"product": "rice", "method": "optical"}, {"product": "water_mask", "method": "mndwi"}]},
+     "layer water_mask_mndwi_20230601 is not declared a per-pixel chain"),
+    ({"grid": {"crs": "EPSG:32644", "resolution": 40.0}}, "band blue is reprojected or resampled to the run grid"),
+])
+def test_tile_graph_falls_back_and_says_why(tmp_path, cloudy_tifs, extra, reason):
+    """An area the tile graph cannot compute keeps the general graph, and the manifest says why."""
     cfg_path = tmp_path / "run.yaml"
     cfg_path.write_text(yaml.safe_dump({"name": "mixed", "scheduler": "threads", "chunk": 256, "areas": [{
         "name": "a",
         "inputs": [{"kind": "folder", "path": str(cloudy_tifs), "bands": BANDS, "scale": 1e-4, "nodata": 0,
                     "raw": ["scl"]}],
-        "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
+        "layers": [{"product": "rice", "method": "optical"}], **extra}]}))
     result = runner.run(load_config(cfg_path), tmp_path / "out")
-    assert result.manifest["cluster"]["graph"] == "a: general graph (layer ndvi_median_20230601_20231016 is not " \
-        "declared a per-pixel chain)"
+    assert result.manifest["cluster"]["graph"] == f"a: general graph ({reason})"
 
 
 def test_band_reader_only_for_untouched_reads(cloudy_tifs):

@@ -19,6 +19,7 @@ mosaicked inputs) keeps the general graph, chosen here with the reason logged an
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -101,6 +102,11 @@ class _TileTask(Task):
         return True
 
 
+def _built_pixels(build: Callable[..., Any], ctx: Any, entry: Any) -> dict[str, xr.DataArray]:
+    """The data of a builder's layers by stem (for a product without its own ``pixels``)."""
+    return {layer.stem: layer.data for layer in build(ctx, entry)}
+
+
 @dataclass
 class TileGraph:
     """An area's layers (and usable-pixel mask) as dask arrays over one task per tile."""
@@ -134,11 +140,11 @@ def plan_tile_graph(plan: Any, jobs: Sequence[Any], resolve: Callable[[str], Any
         layer = job.layer
         product = get_product(str(layer.layer_config.get("product")))
         entry = next((e for e in plan.config.layers if e.model_dump(mode="json") == layer.layer_config), None)
-        if product.pixels is None or product.per_pixel is None or entry is None or not product.per_pixel(entry):
+        if product.per_pixel is None or entry is None or not product.per_pixel(entry):
             return f"layer {layer.stem} is not declared a per-pixel chain"
         if layer.side:
             return f"layer {layer.stem} depends on a statistic of the whole area"
-        entries[id(entry)] = (product.pixels, entry)
+        entries[id(entry)] = (product.pixels or functools.partial(_built_pixels, product.build), entry)
     readers = _direct_readers(plan)
     if isinstance(readers, str):
         return readers

@@ -117,12 +117,14 @@ class Product:
     the input has that polarisation). A layer reporting a name in neither tuple is a bug."""
     pixels: Pixels | None = None
     """Optional: the data of the layers ``build`` plans, by file stem, from the same context (the
-    builder without the layers' metadata). Used, with ``per_pixel``, to compute an area tile by
-    tile on windows of its stack held in memory (:mod:`agromap.pipeline.tile_graph`)."""
+    builder without the layers' metadata), for a builder that does costly work besides its
+    pixels (reading a reference sample). Without it, the data of ``build``'s layers is used."""
     per_pixel: Callable[[Any], bool] | None = None
     """Optional: whether a layer entry is a per-pixel chain: every output pixel depends on the
-    area's stack at that pixel only (no neighbourhood, no statistic of the area), so ``pixels``
-    on a window of the stack gives that window of the layers, bit for bit."""
+    area's stack at that pixel only (no neighbourhood, no statistic of the area), so the builder
+    (or ``pixels``) run on a window of the stack gives that window of the layers, bit for bit. The
+    runner then computes the area by one task per tile on windows of its stack held in memory
+    (:mod:`agromap.pipeline.tile_graph`)."""
 
     def check_side(self, layer: PlannedLayer) -> None:
         """Refuse a planned layer whose side values differ from the declared ones.
