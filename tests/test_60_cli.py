@@ -195,14 +195,45 @@ def _faults(tmp: Path) -> dict[str, Any]:
         "two_layers_one_file": area([{"product": "ndvi"}, {"product": "ndvi"}]),
         "grid_off_the_inputs": area([{"product": "ndvi"}], grid={"crs": "EPSG:32643", "resolution": 10,
                                                                  "bounds": [0, 0, 320, 320]}),
+        "band_index_out_of_range": lambda: _files_area(tmp, band=3),
+        "file_without_crs": lambda: _files_area(tmp, crs=None),
+        "districts_repeated_ids": area([{"product": "ndvi"}], districts={
+            "path": str(_districts(tmp, [(500_000, 1_999_700, "D1"), (500_100, 1_999_750, "D1")])),
+            "id_field": "code"}),
+        "districts_touching_the_grid_only": area([{"product": "ndvi"}], districts={
+            "path": str(_districts(tmp, [(500_320, 1_999_700, "D1")])), "id_field": "code"}),
+        "model_with_sar_bands": area([{"product": "rice", "method": "model", "model": str(
+            ROOT / "sample_data" / "models" / "rice_rf.skops")}], bands=("vv", "vh")),
     }
+
+
+def _files_area(tmp: Path, band: int = 1, crs: str | None = "EPSG:32643") -> dict:
+    import numpy as np
+
+    from conftest import write_tif
+
+    red = write_tif(tmp / f"red_{band}_{crs}.tif", np.full((32, 32), 900, "uint16"), crs=crs)
+    nir = write_tif(tmp / f"nir_{band}_{crs}.tif", np.full((32, 32), 3000, "uint16"), crs=crs)
+    return {"name": "a", "layers": [{"product": "ndvi"}], "inputs": [
+        {"kind": "files", "datetime": "2023-06-01", "bands": {"red": [str(red), band], "nir": str(nir)}}]}
+
+
+def _districts(tmp: Path, squares: list[tuple[float, float, str]]) -> Path:
+    """Squares of 100 m (lower-left x, y, code) in EPSG:32643; the test grids cover 500000-500320, 1999680-2000000."""
+    features = [{"type": "Feature", "properties": {"code": code}, "geometry": {"type": "Polygon", "coordinates": [[
+        [x, y], [x + 100, y], [x + 100, y + 100], [x, y + 100], [x, y]]]}} for x, y, code in squares]
+    path = tmp / f"districts_{len(squares)}_{squares[0][0]:.0f}.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features,
+                                "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32643"}}}))
+    return path
 
 
 @pytest.mark.parametrize("fault", [
     "index_band_missing", "evi_without_blue", "water_sar_band_missing", "backscatter_band_missing",
     "rice_optical_without_blue", "rice_sar_without_vh", "rice_unknown_parameter", "rice_bad_parameter",
     "rice_lswi_band_missing", "burn_period_without_dates", "burn_without_swir22", "burned_paddy_without_rice",
-    "two_layers_one_file", "grid_off_the_inputs"])
+    "two_layers_one_file", "grid_off_the_inputs", "band_index_out_of_range", "file_without_crs",
+    "districts_repeated_ids", "districts_touching_the_grid_only", "model_with_sar_bands"])
 def test_light_check_leaves_every_fault_to_the_plan(tmp_path, fault):
     from agromap.pipeline.config import parse_config
 
