@@ -10,6 +10,7 @@ same task, producing float32 physical values with NaN as nodata.
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "read_header",
     "open_band",
     "MAX_TILE_BYTES",
+    "band_reader",
 ]
 
 
@@ -199,11 +201,29 @@ def open_band(
         name=f"read-{name or 'band'}-{da.core.tokenize(reader)}",
         meta=np.empty((0, 0), dtype=reader.dtype),
     )
+    _READERS[data.name] = reader
     out = xr.DataArray(data, dims=("y", "x"), name=name, attrs=dict(attrs or {}))
     out.attrs.setdefault("source", hdr.path)
     if raw and nd is not None:
         out.attrs["nodata"] = nd
     return attach_geobox(out, gbox)
+
+
+#: The reader behind each array :func:`open_band` made, by the dask array's name (a name holds its
+#: reader's token, so any operation on the array gives a name that is not here). Weak: an entry
+#: lives as long as some graph holds its reader.
+_READERS: weakref.WeakValueDictionary[str, BandReader] = weakref.WeakValueDictionary()
+
+
+def band_reader(arr: xr.DataArray) -> BandReader | None:
+    """The :class:`BandReader` whose windows are exactly ``arr``'s pixels, or ``None``.
+
+    Only an array as :func:`open_band` returned it (attributes and coordinates aside) has one: any
+    computation on it (a reprojection, a unit conversion, a mosaic) makes a new dask array. Lets a
+    caller read a window of the band in one call instead of building a graph over its chunks.
+    """
+    name = getattr(arr.data, "name", None)
+    return _READERS.get(name) if isinstance(name, str) else None
 
 
 def _header_geobox(hdr: RasterHeader) -> GeoBox:

@@ -146,9 +146,14 @@ def _index_specs(name: str) -> Callable[[], dict[str, LayerSpec]]:
     return lambda: {name: BASE_SPECS[name]}
 
 
+def _always(layer: Any) -> bool:
+    return True
+
+
 PRODUCTS: tuple[Product, ...] = (
+    # An index of the pixel's bands, per date or reduced over the pixel's dates: a per-pixel chain.
     *(Product(name, IndexLayer, index, _index_specs(name),
-              {name: _INDEX_STYLES[name]}, preflight=index_needs) for name in INDEX_PRODUCTS),
+              {name: _INDEX_STYLES[name]}, preflight=index_needs, per_pixel=_always) for name in INDEX_PRODUCTS),
     Product("water_mask", WaterLayer, water, lambda: {"water_mask": BASE_SPECS["water_mask"]}, preflight=water_needs),
     Product("backscatter_db", BackscatterLayer, backscatter, lambda: _BACKSCATTER_SPECS,
             {name: DECIBEL for name in _BACKSCATTER_SPECS}, preflight=backscatter_needs),

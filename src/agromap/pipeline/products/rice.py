@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
 
     from ..area_inputs import AreaInputs
 
-__all__ = ["RiceLayer", "build", "rice_dataset", "speckle_method", "preflight", "PRODUCTS"]
+__all__ = ["RiceLayer", "build", "pixels", "rice_dataset", "speckle_method", "preflight", "PRODUCTS"]
 
 
 class RiceLayer(Strict):
@@ -198,6 +198,33 @@ def _specs(method: str) -> dict[str, Any]:
     return specs
 
 
+def _outputs(ctx: AreaContext, layer: Any) -> tuple[xr.Dataset, list[tuple[str, str]]]:
+    """The rule's or model's output Dataset, and the ``(variable, file stem)`` of each layer written."""
+    from ...rice import seasons
+
+    result = seasons.split_seasons(rice_dataset(ctx, layer))
+    specs = _specs(layer.method)
+    times = ctx.times
+    period = f"{times[0]:%Y%m%d}_{times[-1]:%Y%m%d}"
+    names = ["rice_class", "rice_prob"] if layer.method in ("model", "self_trained") else [
+        "rice_class", "rice_score", *sorted(str(v) for v in result.data_vars if str(v).startswith("transplant_doy_")),
+        "n_seasons", "n_valid_obs"]
+    return result, [(name, f"{name}_{layer.method}_{period}") for name in names if name in specs]
+
+
+def pixels(ctx: AreaContext, layer: Any) -> dict[str, xr.DataArray]:
+    """The data of the layers :func:`build` plans, by file stem (lazy on a lazy stack)."""
+    result, names = _outputs(ctx, layer)
+    return {stem: result[name] for name, stem in names}
+
+
+def _per_pixel(layer: Any) -> bool:
+    # The optical rule reads each pixel's own series only; the SAR rule's speckle filter reads
+    # neighbours, and the self-trained map learns from the whole area (a model's feature
+    # pipeline is per pixel too, but loading it in every tile would cost more than it saves).
+    return bool(layer.method == "optical")
+
+
 def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Planned rice layers of one area, named ``<layer>_<method>_<first date>_<last date>``."""
     derived: dict[str, Any] = {}
@@ -208,17 +235,11 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
         points = read_reference_sample(ctx.resolve(layer.reference_sample), layer.reference_field)
         derived = _accuracy_inputs(points, geobox_of(ctx.ds))
-    from ...rice import seasons
-
-    result = seasons.split_seasons(rice_dataset(ctx, layer))
+    result, names = _outputs(ctx, layer)
     specs = _specs(layer.method)
     times = ctx.times
     start, end = times[0], times[-1]
-    period = f"{start:%Y%m%d}_{end:%Y%m%d}"
     config = layer.model_dump(mode="json")
-    names = ["rice_class", "rice_prob"] if layer.method in ("model", "self_trained") else [
-        "rice_class", "rice_score", *sorted(str(v) for v in result.data_vars if str(v).startswith("transplant_doy_")),
-        "n_seasons", "n_valid_obs"]
     props = {"method": layer.method, "calendar": layer.calendar, "params": dict(layer.params)}
     if layer.method == "sar" or (layer.method == "self_trained" and "vh" in ctx.ds):
         method = speckle_method(layer)
@@ -229,15 +250,10 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
         props.update(rule=layer.rule, self_train=dict(layer.self_train))
         side = {n: result[n] for n in COUNT_NAMES}  # 0-d, computed in the run's one pass
-    planned = []
-    for name in names:
-        spec = dataclasses.replace(specs[name], name=f"{name}_{layer.method}") if name in specs else None
-        if spec is None:
-            continue
-        planned.append(PlannedLayer(ctx.area.name, f"{name}_{layer.method}_{period}", spec, result[name],
-                                    start, end, f"rice-{layer.method}", props, config, dict(side),
-                                    derived=derived if name == "rice_class" else {}))
-    return planned
+    return [PlannedLayer(ctx.area.name, stem, dataclasses.replace(specs[name], name=f"{name}_{layer.method}"),
+                         result[name], start, end, f"rice-{layer.method}", props, config, dict(side),
+                         derived=derived if name == "rice_class" else {})
+            for name, stem in names]
 
 
 def _accuracy_inputs(points: Any, gbox: Any) -> dict[str, Any]:
@@ -364,6 +380,7 @@ _STYLES: Mapping[str, Style] = {
 
 PRODUCTS: tuple[Product, ...] = (
     Product("rice", RiceLayer, build, _layer_specs, _STYLES, after_compute=_accuracy, preflight=preflight,
+            pixels=pixels, per_pixel=_per_pixel,
             # rice.self_trained.COUNT_NAMES, reported by self-trained maps (checked when planning)
             side_values=("n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice",
                          "n_strata_other", "n_relabelled")),
