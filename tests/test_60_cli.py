@@ -307,6 +307,9 @@ MODEL_CASES = {
     "untrusted_type": _edit_schema(lambda s: s["content"]["estimator"]["content"]["content"]["estimators_"]["content"][0]
                                    .update(__module__="os")),
     "tree_index_out_of_range": _break_first_tree,
+    "positive_class_not_a_class": _edit_schema(lambda s: s["content"]["positive_class"].update(content="7", __id__=1)),
+    "one_name_too_many": _edit_schema(lambda s: s["content"]["feature_names"]["content"].append(
+        {**s["content"]["feature_names"]["content"][0], "__id__": 1, "content": '"extra"'})),
 }
 
 
