@@ -39,6 +39,7 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
         "inputs": [{"kind": "folder", "path": "tifs", "bands": BANDS, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
         "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
     cfg = load_config(cfg_path)
+    monkeypatch.setattr(runner, "TILE_GRAPH", False)  # the general graph, fused (the tile graph: below)
     monkeypatch.setattr(runner, "PUBLISH_THREADS", 1)
     monkeypatch.setattr(runner, "FUSE_TILES", False)
     plain = runner.run(cfg, tmp_path / "plain")
