@@ -75,7 +75,7 @@ import xarray as xr
 from .. import indices
 from ..errors import ConfigError, MissingBandError
 from .optical_kernel import clear_gap as _clear_gap
-from .optical_kernel import date_major, flood_onsets, undated_canopy
+from .optical_kernel import canopy_after_gap, date_major, flood_onsets, undated_canopy
 from .optical_kernel import water_spell_days as _water_spell_days
 from .seasons import (
     LAYER_SPECS,
@@ -202,6 +202,16 @@ class OpticalRiceParams:
     a rice crop, about 60 days) and a drained field after it. ``None`` disables the term."""
     hidden_flood_link_days: float = 30.0
     """The two flooded dates before the gap are at most this many days apart."""
+    wet_canopy_lswi: float | None = 0.30
+    """A paddy's canopy stands in water: LSWI of a canopy date (NDVI >= ``ndvi_canopy_min``) at least
+    this. Open shallow water and a canopy closing over it keep LSWI near 0.3 and above; an upland
+    canopy grows over soil (LSWI < 0) and stays below it until it closes. Used twice: a dated
+    flood-growth cycle whose canopy dates are all drier is not confirmed (no vote without a
+    canopy date), and ``wet_canopy_seasons`` adds undated evidence. ``None`` disables both."""
+    wet_canopy_seasons: bool = True
+    """Undated evidence from a wet canopy (NDVI >= ``ndvi_high``, LSWI >= ``wet_canopy_lswi``) seen
+    after a cloud gap longer than ``gap_days`` (or first in the series), on a pixel whose lowest
+    clear NDVI is <= ``ndvi_low``: the flood that preceded the canopy fell in the gap."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -252,7 +262,28 @@ def _growth_margin(
     margin = rules[p.growth_rule]
     if p.dry_lswi_max is not None and ls is not None and fl is not None:
         margin = np.minimum(margin, _dry_margin(nd, ls, fl, t, i_cyc, p))
+    if p.wet_canopy_lswi is not None and ls is not None:
+        margin = np.minimum(margin, _wet_canopy_cycle_margin(nd, ls, t, i_cyc, p))
     return margin.astype(_F32), i_cyc
+
+
+def _wet_canopy_cycle_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], t: int, i_cyc: int,
+                             p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """Margin (index units) of "some canopy date of the cycle after the onset at ``t`` is wet".
+
+    The wettest canopy date (NDVI >= ``ndvi_canopy_min``) in (onset, cycle end) minus
+    ``wet_canopy_lswi``. A paddy holds water under its canopy until two or three weeks before
+    harvest, so at least one canopy date of its cycle shows it; a rain puddle followed by an
+    upland crop, or a missed cloud shadow that faked the flood, is followed by a dry canopy.
+    +inf (no vote) where the cycle shows no canopy date.
+    """
+    seg_nd, seg_ls = nd[:, t + 1:i_cyc], ls[:, t + 1:i_cyc]
+    assert p.wet_canopy_lswi is not None
+    if seg_nd.shape[1] == 0:
+        return np.full(nd.shape[0], np.inf, dtype=_F32)
+    wet = np.where(np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min), seg_ls, _F32(-np.inf))
+    wettest = wet.max(axis=1)
+    return np.where(np.isneginf(wettest), _F32(np.inf), wettest - _F32(p.wet_canopy_lswi)).astype(_F32)
 
 
 def _dry_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], fl: npt.NDArray[np.bool_], t: int,
@@ -435,6 +466,13 @@ def _optical_kernel(
         # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
         gap_crop = _hidden_crop_margin(wet, ok, flood, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum(gap_crop, mask_margin))
+    if p.wet_canopy_lswi is not None and p.wet_canopy_seasons:
+        # A canopy standing in water, seen after a gap that hid its flood (see the parameter).
+        scale = _F32(_SCORE_SCALE)
+        wet_canopy = np.minimum((nd - _F32(p.ndvi_high)) / scale, (ls - _F32(p.wet_canopy_lswi)) / scale)
+        seen = canopy_after_gap(ok, wet_canopy, days, gap_days=p.gap_days,
+                                scale_days=_F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
+        undated = np.maximum(undated, np.minimum.reduce([seen, lo, dur, mask_margin]))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
         add = (undated >= 0) & (count == 0) & ~masked
