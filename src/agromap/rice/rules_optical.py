@@ -74,8 +74,8 @@ import xarray as xr
 
 from .. import indices
 from ..errors import ConfigError, MissingBandError
-from .optical_kernel import clear_gap as _clear_gap
 from .optical_kernel import canopy_after_gap, date_major, flood_onsets, undated_canopy
+from .optical_kernel import clear_gap as _clear_gap
 from .optical_kernel import water_spell_days as _water_spell_days
 from .seasons import (
     LAYER_SPECS,
@@ -202,16 +202,19 @@ class OpticalRiceParams:
     a rice crop, about 60 days) and a drained field after it. ``None`` disables the term."""
     hidden_flood_link_days: float = 30.0
     """The two flooded dates before the gap are at most this many days apart."""
-    wet_canopy_lswi: float | None = 0.30
+    wet_canopy_lswi: float | None = 0.20
     """A paddy's canopy stands in water: LSWI of a canopy date (NDVI >= ``ndvi_canopy_min``) at least
     this. Open shallow water and a canopy closing over it keep LSWI near 0.3 and above; an upland
     canopy grows over soil (LSWI < 0) and stays below it until it closes. Used twice: a dated
     flood-growth cycle whose canopy dates are all drier is not confirmed (no vote without a
-    canopy date), and ``wet_canopy_seasons`` adds undated evidence. ``None`` disables both."""
-    wet_canopy_seasons: bool = True
-    """Undated evidence from a wet canopy (NDVI >= ``ndvi_high``, LSWI >= ``wet_canopy_lswi``) seen
-    after a cloud gap longer than ``gap_days`` (or first in the series), on a pixel whose lowest
-    clear NDVI is <= ``ndvi_low``: the flood that preceded the canopy fell in the gap."""
+    canopy date), and ``undated_wet_canopy_lswi`` adds undated evidence. ``None`` disables both."""
+    undated_wet_canopy_lswi: float | None = 0.32
+    """Undated evidence from a wet canopy (NDVI >= ``ndvi_high`` and LSWI >= this) seen after a
+    cloud gap longer than ``gap_days`` (or first in the series), on a pixel whose lowest clear
+    NDVI is <= ``ndvi_low``: the flood that preceded the canopy fell in the gap. With no flood
+    seen the canopy alone must tell, so it must be wetter than a closed upland canopy over moist
+    soil can be (about 0.30); a canopy over standing water reads 0.33-0.38. ``None`` disables it
+    (as does ``wet_canopy_lswi=None``)."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -466,10 +469,10 @@ def _optical_kernel(
         # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
         gap_crop = _hidden_crop_margin(wet, ok, flood, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum(gap_crop, mask_margin))
-    if p.wet_canopy_lswi is not None and p.wet_canopy_seasons:
+    if p.wet_canopy_lswi is not None and p.undated_wet_canopy_lswi is not None:
         # A canopy standing in water, seen after a gap that hid its flood (see the parameter).
         scale = _F32(_SCORE_SCALE)
-        wet_canopy = np.minimum((nd - _F32(p.ndvi_high)) / scale, (ls - _F32(p.wet_canopy_lswi)) / scale)
+        wet_canopy = np.minimum((nd - _F32(p.ndvi_high)) / scale, (ls - _F32(p.undated_wet_canopy_lswi)) / scale)
         seen = canopy_after_gap(ok, wet_canopy, days, gap_days=p.gap_days,
                                 scale_days=_F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum.reduce([seen, lo, dur, mask_margin]))
