@@ -21,6 +21,12 @@ The rule, per pixel, over the valid observations of one series (one agricultural
      or an onset seen early in the puddling period leaves none in the canopy phase; the climb
      test sees the same growth over the cycle.
 
+   Whichever test is used, a canopy standing in water confirms it (``wet_canopy_lswi`` = 0.20):
+   some date of the cycle with NDVI >= 0.50 has LSWI >= 0.20 (no vote when the cycle shows no
+   such date). A paddy is flooded under its canopy until shortly before harvest; a rain puddle
+   followed by an upland crop, or a cloud shadow that faked the flood signal, is followed by a
+   canopy over soil.
+
    ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both. Every window that ends
    inside a gap of the date axis longer than 30 d (cloud season, lost dates; up to 140 d) also
    takes the first date after the gap: a fixed window on a sparse series sees no canopy.
@@ -51,10 +57,14 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    clear dates in between, and no flooded dark spell lasts more than ``max_flood_days`` (75 d).
    It counts one season without a date. The baseline "min NDVI <= 0.3 and max NDVI >= 0.6" is
    thus contained, with the flood, its order and its duration added (see docs/rice_rules.md).
+   A canopy standing in water (NDVI >= 0.6, LSWI >= ``undated_wet_canopy_lswi`` = 0.32) seen
+   after a gap of more than ``gap_days`` (or first in the series), on a pixel with a bare date
+   (NDVI <= 0.3), is undated evidence too: its flooding fell in the gap.
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
-the rule says rice and ``< 0.5`` otherwise (0 without any onset; NaN without valid data).
+the rule says rice and ``< 0.5`` otherwise (0 without any flood onset or canopy date; NaN without
+valid data).
 
 Known confusion: a short flood over a young *dryland* crop (flood water, then the crop's canopy)
 passes the rule like a paddy; the disaster module's flood dates separate the two.
@@ -203,11 +213,14 @@ class OpticalRiceParams:
     hidden_flood_link_days: float = 30.0
     """The two flooded dates before the gap are at most this many days apart."""
     wet_canopy_lswi: float | None = 0.20
-    """A paddy's canopy stands in water: LSWI of a canopy date (NDVI >= ``ndvi_canopy_min``) at least
-    this. Open shallow water and a canopy closing over it keep LSWI near 0.3 and above; an upland
-    canopy grows over soil (LSWI < 0) and stays below it until it closes. Used twice: a dated
-    flood-growth cycle whose canopy dates are all drier is not confirmed (no vote without a
-    canopy date), and ``undated_wet_canopy_lswi`` adds undated evidence. ``None`` disables both."""
+    """A paddy's canopy stands in water: a dated flood-growth cycle is confirmed only when one of
+    its canopy dates (NDVI >= ``ndvi_canopy_min``) has LSWI at least this (no vote when the cycle
+    shows no canopy date). Standing water keeps LSWI high under a growing rice canopy (Xiao et
+    al. 2005 read the flood from LSWI); an upland canopy grows over drying soil (LSWI < 0) and
+    stays lower until it closes. A design value (docs/rice_rules.md): below the closed rice
+    canopies of the project's three synthetic generators (the hand-made point table's reach only
+    0.30) and near the median upland canopy of the hard scenes (0.17-0.26). ``None`` disables
+    this and the undated wet canopy."""
     undated_wet_canopy_lswi: float | None = 0.32
     """Undated evidence from a wet canopy (NDVI >= ``ndvi_high`` and LSWI >= this) seen after a
     cloud gap longer than ``gap_days`` (or first in the series), on a pixel whose lowest clear
@@ -472,7 +485,10 @@ def _optical_kernel(
     if p.wet_canopy_lswi is not None and p.undated_wet_canopy_lswi is not None:
         # A canopy standing in water, seen after a gap that hid its flood (see the parameter).
         scale = _F32(_SCORE_SCALE)
-        wet_canopy = np.minimum((nd - _F32(p.ndvi_high)) / scale, (ls - _F32(p.undated_wet_canopy_lswi)) / scale)
+        # Only canopy dates vote: a pixel that never shows one keeps the score 0 of "no evidence".
+        wet_canopy = np.where(nd >= _F32(p.ndvi_canopy_min),
+                              np.minimum((nd - _F32(p.ndvi_high)) / scale, (ls - _F32(p.undated_wet_canopy_lswi)) / scale),
+                              _F32(-np.inf))
         seen = canopy_after_gap(ok, wet_canopy, days, gap_days=p.gap_days,
                                 scale_days=_F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum.reduce([seen, lo, dur, mask_margin]))
