@@ -83,7 +83,7 @@ def _plain_undated_canopy(ok, nd, wet, days, *, gap_days, max_cycle_days):
     return canopy
 
 
-def _plain_canopy_after_gap(ok, canopy, days, *, gap_days, scale_days):
+def _plain_canopy_after_gap(ok, canopy, wet, days, *, gap_days, scale_days):
     n_pix, n_t = ok.shape
     last = np.full(n_pix, -np.inf, dtype=_F32)
     best = np.full(n_pix, -np.inf, dtype=_F32)
@@ -91,7 +91,7 @@ def _plain_canopy_after_gap(ok, canopy, days, *, gap_days, scale_days):
         d = _F32(days[t])
         m = np.minimum(canopy[:, t], (d - last - _F32(gap_days)) / scale_days)
         best = np.where(ok[:, t], np.fmax(best, m), best)
-        last = np.where(ok[:, t], d, last)
+        last = np.where(ok[:, t] & ~wet[:, t], d, last)
     return best
 
 
@@ -135,8 +135,9 @@ def test_time_loops_match_the_plain_loops(seed):
               _plain_undated_canopy(ok, nd, wet, days, gap_days=gap, max_cycle_days=cycle))
     scale = rng.uniform(5.0, 60.0, ok.shape[0]).astype(_F32)
     for gap in (0.0, 45.0, 100.0):
-        _same(ok_mod.canopy_after_gap(ok, nd / _F32(0.05), days, gap_days=gap, scale_days=scale),
-              _plain_canopy_after_gap(ok, nd / _F32(0.05), days, gap_days=gap, scale_days=scale))
+        wet_dates = ok & (wet >= 0)
+        _same(ok_mod.canopy_after_gap(ok, nd / _F32(0.05), wet_dates, days, gap_days=gap, scale_days=scale),
+              _plain_canopy_after_gap(ok, nd / _F32(0.05), wet_dates, days, gap_days=gap, scale_days=scale))
 
 
 def test_median_gap_of_even_and_odd_counts_and_edge_series():

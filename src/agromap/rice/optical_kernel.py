@@ -135,7 +135,7 @@ def undated_canopy(ok: BoolArr, ndvi: FloatArr, wet: FloatArr, days: npt.NDArray
     return canopy
 
 
-def canopy_after_gap(ok: BoolArr, canopy: FloatArr, days: npt.NDArray[np.int32], *, gap_days: float,
+def canopy_after_gap(ok: BoolArr, canopy: FloatArr, wet: BoolArr, days: npt.NDArray[np.int32], *, gap_days: float,
                      scale_days: FloatArr) -> FloatArr:
     """Best margin of a canopy date seen after a gap in the clear series (the wet-canopy evidence).
 
@@ -145,12 +145,15 @@ def canopy_after_gap(ok: BoolArr, canopy: FloatArr, days: npt.NDArray[np.int32],
         Clear observations.
     canopy : numpy.ndarray of float32, ``(pixels, time)``
         Margin of each date as a canopy standing in water (index units / 0.05; NaN or -inf: none).
+    wet : numpy.ndarray of bool, ``(pixels, time)``
+        Clear dates that do not end the gap: standing water or a wet young crop is what a paddy
+        shows between its flooding and its canopy, so only a dry date bounds the hidden flood.
     days : numpy.ndarray of int32, ``(time,)``
         Day numbers.
     gap_days : float
-        The interval since the previous clear date must exceed this (the flooding, puddling and
-        early growth before the canopy were not seen); the first clear date follows the start of
-        the series, an unbounded gap.
+        The interval since the previous clear date that is not ``wet`` must exceed this (the
+        flooding, puddling and early growth before the canopy were not seen dry); the first clear
+        date follows the start of the series, an unbounded gap.
     scale_days : numpy.ndarray of float32, ``(pixels,)``
         Units of the gap excess (days).
 
@@ -160,7 +163,7 @@ def canopy_after_gap(ok: BoolArr, canopy: FloatArr, days: npt.NDArray[np.int32],
         Per pixel, the largest ``min(canopy[t], (gap before t - gap_days) / scale_days)`` over
         clear dates; -inf where no clear date.
     """
-    o_all, c_all = date_major(ok), date_major(canopy)
+    o_all, c_all, w_all = date_major(ok), date_major(canopy), date_major(wet)
     n_t, n_pix = o_all.shape
     last = np.full(n_pix, -np.inf, dtype=_F32)
     best = np.full(n_pix, -np.inf, dtype=_F32)
@@ -170,5 +173,5 @@ def canopy_after_gap(ok: BoolArr, canopy: FloatArr, days: npt.NDArray[np.int32],
         o = o_all[t]
         m = np.minimum(c_all[t], (d - last - gap) / scale_days)
         np.copyto(best, np.fmax(best, m), where=o)
-        np.copyto(last, d, where=o)
+        np.copyto(last, d, where=o & ~w_all[t])
     return best
