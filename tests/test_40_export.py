@@ -519,3 +519,33 @@ def test_write_complete_under_processes(tmp_path):
             assert ok.any() and np.count_nonzero(tile[ok]) > 0, f"tile at ({r}, {c}) is empty"
     info = publish_cog(staging, tmp_path / "ndvi.tif", spec, tags=TAGS)
     assert _read(Path(info.path)).tobytes() == want.tobytes()
+
+
+def test_attached_grid_coordinates_are_built_once_and_never_shared():
+    """Every band of a run gets the same grid (io.grid.attach_geobox builds its coordinates once):
+    the arrays' coordinates are equal to freshly built ones, changing one array's coordinate
+    attributes changes no other, and a CRS spelled differently keeps its own spelling."""
+    import xarray as xr
+    from affine import Affine
+    from odc.geo.geobox import GeoBox
+    from odc.geo.xr import xr_coords
+
+    from agromap.io.grid import attach_geobox
+
+    def band() -> xr.DataArray:
+        return xr.DataArray(np.zeros((40, 30), np.float32), dims=("y", "x"))
+
+    gbox = GeoBox((40, 30), Affine(10.0, 0.0, 500_000.0, 0.0, -10.0, 2_900_000.0), "EPSG:32644")
+    fresh = band().assign_coords(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")))
+    a, b = attach_geobox(band(), gbox), attach_geobox(band(), gbox)
+    assert a.identical(fresh) and b.identical(fresh) and a.odc.geobox == gbox
+    a["spatial_ref"].attrs["changed"] = 1
+    a.coords["x"].attrs["changed"] = 1
+    c = attach_geobox(band(), gbox)
+    assert "changed" not in b["spatial_ref"].attrs and "changed" not in c["spatial_ref"].attrs
+    assert "changed" not in c["x"].attrs and c.identical(fresh)
+    wkt = GeoBox(gbox.shape, gbox.affine, gbox.crs.to_wkt())
+    assert wkt == gbox  # equal grids, two spellings of the CRS
+    d = attach_geobox(band(), wkt)
+    assert d.identical(band().assign_coords(xr_coords(wkt, crs_coord_name="spatial_ref", dims=("y", "x"))))
+    assert d["x"].attrs["crs"] != a["x"].attrs["crs"]

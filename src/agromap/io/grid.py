@@ -57,7 +57,11 @@ def attach_geobox(arr: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
     """Assign ``y``/``x`` pixel-centre coordinates and the ``spatial_ref`` CRS coordinate."""
     # Keyed by the CRS text too: grids with equal but differently spelled CRSs are equal GeoBoxes,
     # and the coordinates' attributes repeat the spelling.
-    return arr.assign_coords(_grid_coords(gbox, str(gbox.crs)))
+    try:
+        coords = _grid_coords(gbox, str(gbox.crs))
+    except TypeError:  # a grid that cannot be hashed (not one agromap makes): built here
+        coords = xr.Coordinates(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")))
+    return arr.assign_coords(coords)
 
 
 @functools.lru_cache(maxsize=64)
