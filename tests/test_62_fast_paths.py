@@ -3,6 +3,7 @@ task per output tile, and layers published on several threads at once."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -45,11 +46,13 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
     plain = runner.run(cfg, tmp_path / "plain")
 
     seen: set[str] = set()
+    frozen: list[int] = []
     stats: list[dict[str, int]] = []
     real_prepare, real_fuse = write.prepare_cog, fusion.fuse_tiles
 
     def prepare(*args, **kwargs):  # which threads prepared the layers
         seen.add(threading.current_thread().name)
+        frozen.append(gc.get_freeze_count())
         return real_prepare(*args, **kwargs)
 
     def fuse(collections, grids=None):
@@ -64,6 +67,8 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
     fast = runner.run(cfg, tmp_path / "fast")
 
     assert len(plain.outputs) == len(fast.outputs) == 8
+    # Objects older than the run sat out its garbage collections (pipeline.heap), and only during it.
+    assert min(frozen) > 10_000 and gc.get_freeze_count() == 0
     assert len(seen) > 1 and all(name.startswith("agromap-publish") for name in seen)
     assert stats[0]["tiles"] == 4 and stats[0]["tasks_after"] < stats[0]["tasks_before"] / 4
     a, b = _digests(tmp_path / "plain"), _digests(tmp_path / "fast")

@@ -22,10 +22,12 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
     from pydantic import BaseModel
 
     from ...styles import Style
+    from ..area_inputs import AreaInputs
     from ..config import AreaConfig
 
-__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Pixels", "Computed", "Report", "AfterCompute",
-           "mask_dataset", "masked_optical", "valid_mask", "reduce_time", "per_time", "each_date", "OPTICAL"]
+__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Preflight", "Pixels", "Computed", "Report",
+           "AfterCompute", "mask_dataset", "masked_optical", "valid_mask", "reduce_time", "per_time", "each_date",
+           "OPTICAL"]
 
 OPTICAL = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09",
            "swir16", "swir22")
@@ -82,6 +84,8 @@ class AreaContext:
 
 #: ``build(ctx, layer_config) -> [PlannedLayer, ...]``, lazy.
 Builder = Callable[[AreaContext, Any], list[PlannedLayer]]
+#: ``preflight(inputs, layer_config) -> [file stem, ...]``, from headers alone.
+Preflight = Callable[["AreaInputs", Any], list[str]]
 
 #: ``pixels(ctx, layer_config) -> {stem: (y, x) DataArray}``: the data of the layers ``build`` plans.
 Pixels = Callable[[AreaContext, Any], "Mapping[str, xr.DataArray]"]
@@ -115,6 +119,13 @@ class Product:
     optional_side_values: tuple[str, ...] = ()
     """Side values reported only by some configurations (a polarisation's threshold only when
     the input has that polarisation). A layer reporting a name in neither tuple is a bug."""
+    preflight: Preflight | None = None
+    """What a layer needs of its area, for ``agromap validate``'s header-only check
+    (:mod:`agromap.pipeline.light_plan`): ``preflight(inputs, layer)`` returns the file stems
+    ``build`` would plan and raises :class:`~agromap.errors.PlanNeeded` when the area lacks a band
+    or a date the builder reads, or for an option it does not model; the full plan then decides.
+    It must never accept what ``build`` refuses (tests/test_60_cli.py compares both). ``None``:
+    the full plan always decides."""
     pixels: Pixels | None = None
     """Optional: the data of the layers ``build`` plans, by file stem, from the same context (the
     builder without the layers' metadata), for a builder that does costly work besides its
