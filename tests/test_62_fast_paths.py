@@ -3,6 +3,7 @@ task per output tile, and layers published on several threads at once."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -39,16 +40,19 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
         "inputs": [{"kind": "folder", "path": "tifs", "bands": BANDS, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
         "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
     cfg = load_config(cfg_path)
+    monkeypatch.setattr(runner, "TILE_GRAPH", False)  # the general graph, fused (the tile graph: below)
     monkeypatch.setattr(runner, "PUBLISH_THREADS", 1)
     monkeypatch.setattr(runner, "FUSE_TILES", False)
     plain = runner.run(cfg, tmp_path / "plain")
 
     seen: set[str] = set()
+    frozen: list[int] = []
     stats: list[dict[str, int]] = []
     real_prepare, real_fuse = write.prepare_cog, fusion.fuse_tiles
 
     def prepare(*args, **kwargs):  # which threads prepared the layers
         seen.add(threading.current_thread().name)
+        frozen.append(gc.get_freeze_count())
         return real_prepare(*args, **kwargs)
 
     def fuse(collections, grids=None):
@@ -63,6 +67,8 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
     fast = runner.run(cfg, tmp_path / "fast")
 
     assert len(plain.outputs) == len(fast.outputs) == 8
+    # Objects older than the run sat out its garbage collections (pipeline.heap), and only during it.
+    assert min(frozen) > 10_000 and gc.get_freeze_count() == 0
     assert len(seen) > 1 and all(name.startswith("agromap-publish") for name in seen)
     assert stats[0]["tiles"] == 4 and stats[0]["tasks_after"] < stats[0]["tasks_before"] / 4
     a, b = _digests(tmp_path / "plain"), _digests(tmp_path / "fast")
@@ -112,11 +118,24 @@ def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, c
     """The optical rice map over files on their own grid, with an accuracy report and district
     tables: built as one task per output tile, one graph or in spatial blocks, every COG, quicklook,
     table, accuracy report, valid fraction and side value is the general graph's."""
+    from agromap.io.read import BandReader
+
     general = _rice_run(tmp_path, cloudy_tifs, "general", chunk, False, monkeypatch)
+    reads: list[tuple[object, ...]] = []
+    real_read = BandReader.__getitem__
+
+    def counted(self, key):
+        reads.append((self.path, *((k.start, k.stop) for k in key)))
+        return real_read(self, key)
+
+    monkeypatch.setattr(BandReader, "__getitem__", counted)
     tiled = _rice_run(tmp_path, cloudy_tifs, "tiled", chunk, True, monkeypatch)
+    monkeypatch.setattr(BandReader, "__getitem__", real_read)
     assert "general graph" in general.manifest["cluster"]["graph"]
     tiles = 2 * 3 if chunk == 256 else 1 * 2
     assert tiled.manifest["cluster"]["graph"] == f"a: one task per output tile ({tiles})"
+    # Every window of every file read once, though the valid fractions, tables and stores all use it.
+    assert len(reads) == len(set(reads)) == 10 * len(BANDS) * tiles
     expect = _everything(tmp_path / "general", general)
     files = expect["files"]
     assert sum(k.endswith(".tif") for k in files) == 7 + 3 + 10 and any(k.endswith(".csv") for k in files)  # type: ignore[union-attr]
