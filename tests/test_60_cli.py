@@ -81,7 +81,7 @@ def test_run_with_a_relative_output_folder(tmp_path, agromap_cli):
 
 PIPELINES = sorted(p.name for p in (ROOT / "pipelines").glob("*.yaml"))
 #: Shipped pipelines whose every area the header-only check settles (the others go to the full plan).
-LIGHT = {"demo.yaml", "rice.yaml", "rice_model.yaml"}
+LIGHT = {"demo.yaml", "rice.yaml", "rice_model.yaml", "disaster.yaml"}
 
 
 def _full_plan(cfg) -> list[tuple] | type:
@@ -202,6 +202,13 @@ def _faults(tmp: Path) -> dict[str, Any]:
             "id_field": "code"}),
         "districts_touching_the_grid_only": area([{"product": "ndvi"}], districts={
             "path": str(_districts(tmp, [(500_320, 1_999_700, "D1")])), "id_field": "code"}),
+        "flood_without_a_post_event_date": area([{"product": "flood", "event_date": "2023-09-01"}],
+                                                bands=("vv", "vh")),
+        "flood_unknown_parameter": area([{"product": "flood", "event_date": "2023-07-01", "params": {"no_such": 1}}],
+                                        bands=("vv", "vh")),
+        "flood_unknown_split": area([{"product": "flood", "event_date": "2023-07-01",
+                                      "params": {"threshold_split": "median"}}], bands=("vv", "vh")),
+        "flood_without_water_bands": area([{"product": "flood", "event_date": "2023-07-01"}], bands=("red", "nir")),
         "model_with_sar_bands": area([{"product": "rice", "method": "model", "model": str(
             ROOT / "sample_data" / "models" / "rice_rf.skops")}], bands=("vv", "vh")),
     }
@@ -233,7 +240,8 @@ def _districts(tmp: Path, squares: list[tuple[float, float, str]]) -> Path:
     "rice_optical_without_blue", "rice_sar_without_vh", "rice_unknown_parameter", "rice_bad_parameter",
     "rice_lswi_band_missing", "burn_period_without_dates", "burn_without_swir22", "burned_paddy_without_rice",
     "two_layers_one_file", "grid_off_the_inputs", "band_index_out_of_range", "file_without_crs",
-    "districts_repeated_ids", "districts_touching_the_grid_only", "model_with_sar_bands"])
+    "districts_repeated_ids", "districts_touching_the_grid_only", "model_with_sar_bands",
+    "flood_without_a_post_event_date", "flood_unknown_parameter", "flood_unknown_split", "flood_without_water_bands"])
 def test_light_check_leaves_every_fault_to_the_plan(tmp_path, fault):
     from agromap.pipeline.config import parse_config
 
