@@ -81,11 +81,10 @@ def graph_construction(folder: str, out: str, chunk: int, max_graph_chunks: int 
 def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = False) -> dict[str, Any]:
     import tracemalloc
 
-    from agromap.io.layers import encode
     from agromap.io.write import create_staging, store_window
     from agromap.pipeline import blocks
     from agromap.pipeline.fusion import fuse_tiles
-    from agromap.pipeline.runner import _on_run_grid, plan_run
+    from agromap.pipeline.runner import _Job, _on_run_grid, _use_tile_graphs, plan_run
 
     cfg = stack_config(Path(folder), chunk=chunk)
     out_dir = Path(out)
@@ -95,8 +94,11 @@ def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = 
     plans = plan_run(cfg)
     t1, c1 = time.perf_counter(), time.process_time()
     plan = plans[0]
+    # As the runner does: the direct tile graph when the area allows it (its layers' data replaced).
+    jobs = [_Job(plan, layer, out_dir / f"{layer.stem}.tif", "", True) for layer in plan.layers]
+    graph_kind = _use_tile_graphs(jobs, plans, cfg.resolve)
     windows = blocks.block_windows(plan.dataset, limit) or [(slice(None), slice(None))]
-    for layer in plan.layers:
+    for layer in (job.layer for job in jobs):
         create_staging(_on_run_grid(layer.data, plan.geobox), out_dir / f"{layer.stem}.staging.tif", layer.spec)
     tasks = fused_tasks = tiles = 0
     block_bytes = peak = 0
@@ -108,9 +110,9 @@ def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = 
             peak = max(peak, tracemalloc.get_traced_memory()[1])
             tracemalloc.reset_peak()
             before = tracemalloc.get_traced_memory()[0]
-        stores = [store_window(encode(_on_run_grid(layer.data, plan.geobox).isel(y=ys, x=xs), layer.spec),
-                               out_dir / f"{layer.stem}.staging.tif", layer.spec, lock=lock, window=(ys, xs))
-                  for layer in plan.layers]
+        stores = [store_window(_on_run_grid(job.layer.data, plan.geobox).isel(y=ys, x=xs),
+                               out_dir / f"{job.layer.stem}.staging.tif", job.layer.spec, lock=lock, window=(ys, xs))
+                  for job in jobs]
         extra = [] if plan.valid is None else [plan.valid.isel(y=ys, x=xs).sum(("y", "x"))]
         todo, stats = fuse_tiles([*stores, *extra], ["bench"] * len(stores) + [None] * len(extra))
         tasks += stats["tasks_before"]
@@ -123,7 +125,7 @@ def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = 
     ds = plan.dataset
     return {
         "shape": list(plan.geobox.shape), "dates": int(ds.sizes["time"]), "bands": len(ds.data_vars),
-        "input_chunks": n_chunks, "blocks": len(windows),
+        "input_chunks": n_chunks, "blocks": len(windows), "graph": graph_kind,
         "largest_block_chunks": round(n_chunks * largest / (int(h) * int(w))), "layers": len(plan.layers),
         "tasks": tasks, "fused_tasks": fused_tasks, "fused_tiles": tiles,
         "plan_s": round(t1 - t0, 3), "blocks_s": round(t2 - t1, 3), "total_s": round(t2 - t0, 3),

@@ -245,7 +245,8 @@ def section_graph(s: BenchSettings, raw: dict[str, Any]) -> list[Row]:
             GRAPH_BUILD_MAX_S_PER_10K,
             detail=f"{r['input_chunks']} chunks in {r['blocks']} block graph(s) (max_graph_chunks "
             f"{r['max_graph_chunks']}): plan {r['plan_cpu_s']:.2f} + stores, optimise and fuse "
-            f"{r['blocks_cpu_s']:.2f} CPU-s ({r['total_s']:.1f} s wall); {r['tasks']} -> {r['fused_tasks']} tasks"),
+            f"{r['blocks_cpu_s']:.2f} CPU-s ({r['total_s']:.1f} s wall); {r['tasks']} -> {r['fused_tasks']} tasks; "
+            f"{r.get('graph', '')}"),
         Row("4 graph", "graph memory, largest block (tracemalloc)", r["block_graph_bytes"] / MIB, "MiB",
             detail=f"whole build peak {r['graph_peak_bytes'] / MIB:.0f} MiB (plans, stores, fused graphs), "
             f"{r['block_graph_bytes'] / r['largest_block_chunks'] / 1024:.1f} KiB per input chunk of that block "

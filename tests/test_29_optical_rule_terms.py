@@ -64,3 +64,68 @@ def test_hidden_crop_needs_a_sustained_flood_on_bare_ground_a_long_gap_and_a_dra
     # the term can be turned off
     off = optical_rice_rule(ds, OpticalRiceParams(hidden_crop_days=None))
     assert off.rice_class.values.tolist() == [0, 0, 0, 0]
+
+
+def test_a_dated_cycle_needs_a_canopy_standing_in_water():
+    days = list(range(0, 210, 10))
+    ndvi = [.2, .2, .2, .1, .1, .35, .55, .75, .8, .8, .7, .4, .25, .2, .2, .2, .2, .2, .2, .2, .2]
+    dry = [-.05] * 3
+    after = [-.03] * 10
+    series = {
+        # flooded on bare soil, then a canopy whose LSWI stays at the flood's level: a paddy
+        "paddy": dry + [.25, .25, .3, .32, .34, .35, .35, .33] + after,
+        # the same greening after a rain puddle, over drying soil: the canopy is dry
+        "upland": dry + [.25, .25, .05, .1, .14, .16, .16, .15] + after,
+    }
+    ds = _points(days, [ndvi, ndvi], list(series.values()))
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0]
+    assert out.transplant_doy.values[0, 0] == 31 and out.n_seasons.values.tolist() == [1, 0]
+    assert float(out.rice_score.values[1]) < 0.5 < float(out.rice_score.values[0])
+    # the upland's wettest canopy date has LSWI 0.16: a threshold below it lets the cycle pass
+    assert optical_rice_rule(ds, OpticalRiceParams(wet_canopy_lswi=0.15)).rice_class.values.tolist() == [1, 1]
+    # without the term the upland cycle passes like a paddy (the rule's old known confusion)
+    off = optical_rice_rule(ds, OpticalRiceParams(wet_canopy_lswi=None))
+    assert off.rice_class.values.tolist() == [1, 1]
+    # a cycle that shows no canopy date at all is not refuted by the term (no vote)
+    sparse = optical_rice_rule(_points([0, 10, 20, 30, 40, 50], [[.2, .2, .2, .1, .1, .45]],
+                                       [[-.05, -.05, -.05, .25, .25, .3]]))
+    ref = optical_rice_rule(_points([0, 10, 20, 30, 40, 50], [[.2, .2, .2, .1, .1, .45]],
+                                    [[-.05, -.05, -.05, .25, .25, .3]]), OpticalRiceParams(wet_canopy_lswi=None))
+    np.testing.assert_array_equal(sparse.rice_score.values, ref.rice_score.values)
+
+
+def test_a_wet_canopy_after_a_cloud_gap_is_undated_evidence():
+    gap_days = [0, 10, 20, 30, 40, 50, 150, 160, 200, 210]
+    bare, dry = [.2] * 6, [-.05] * 6
+    series = {
+        # bare until the monsoon gap, then a canopy standing in water, then stubble: a paddy whose
+        # flooding fell in the gap -> rice, one undated season
+        "paddy": (bare + [.8, .75, .25, .25], dry + [.35, .33, -.03, -.04]),
+        # the same greening over dry soil: an upland crop -> not rice
+        "upland": (bare + [.8, .75, .25, .25], dry + [.24, .22, -.03, -.04]),
+        # floating leaves that never leave the water (lowest NDVI 0.5): no bare field -> not rice
+        "floating": ([.5] * 6 + [.8, .75, .6, .55], [.3] * 6 + [.38, .37, .35, .33]),
+    }
+    ds = _points(gap_days, [v[0] for v in series.values()], [v[1] for v in series.values()])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    assert out.n_seasons.values[0] == 1 and out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]
+    # margin: the canopy's LSWI 0.03 above 0.32 (0.6 units of 0.05); the gap (100 days, 55 beyond
+    # 45, in units of 10 d + half the median 10-day interval) and the bare date (2 units) are wider
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-0.6))) < 1e-3
+    # the same canopy on a dense series, seen right after bare dry dates: the flood would have
+    # been seen, so it is no evidence
+    dense = list(range(0, 210, 10))
+    nd = [.2] * 13 + [.8, .75] + [.25] * 6
+    ls = [-.05] * 13 + [.35, .33] + [-.03] * 6
+    assert optical_rice_rule(_points(dense, [nd], [ls])).rice_class.values.tolist() == [0]
+    # a young crop standing in water between the gap and the canopy (LSWI >= 0.20) is what a
+    # paddy shows: the flood is still unseen; the same date dry (an upland seedling) ends the gap
+    young = [0, 10, 20, 30, 40, 50, 130, 150, 160, 200]
+    nd2 = [bare + [.45, .8, .75, .25]] * 2
+    ls2 = [dry + [.25, .35, .33, -.03], dry + [.05, .35, .33, -.03]]
+    assert optical_rice_rule(_points(young, nd2, ls2)).rice_class.values.tolist() == [1, 0]
+    # the undated part alone can be turned off
+    off = optical_rice_rule(ds, OpticalRiceParams(undated_wet_canopy_lswi=None))
+    assert off.rice_class.values.tolist() == [0, 0, 0]

@@ -83,6 +83,18 @@ def _plain_undated_canopy(ok, nd, wet, days, *, gap_days, max_cycle_days):
     return canopy
 
 
+def _plain_canopy_after_gap(ok, canopy, wet, days, *, gap_days, scale_days):
+    n_pix, n_t = ok.shape
+    last = np.full(n_pix, -np.inf, dtype=_F32)
+    best = np.full(n_pix, -np.inf, dtype=_F32)
+    for t in range(n_t):
+        d = _F32(days[t])
+        m = np.minimum(canopy[:, t], (d - last - _F32(gap_days)) / scale_days)
+        best = np.where(ok[:, t], np.fmax(best, m), best)
+        last = np.where(ok[:, t] & ~wet[:, t], d, last)
+    return best
+
+
 # ---- random cloudy series ---------------------------------------------------------------------
 
 def _series(seed: int, n_pix: int = 3000, n_t: int = 23, clear: float = 0.6):
@@ -121,6 +133,11 @@ def test_time_loops_match_the_plain_loops(seed):
     for gap, cycle in ((45.0, 180.0), (10.0, 60.0)):
         _same(ok_mod.undated_canopy(ok, nd, wet, days, gap_days=gap, max_cycle_days=cycle),
               _plain_undated_canopy(ok, nd, wet, days, gap_days=gap, max_cycle_days=cycle))
+    scale = rng.uniform(5.0, 60.0, ok.shape[0]).astype(_F32)
+    for gap in (0.0, 45.0, 100.0):
+        wet_dates = ok & (wet >= 0)
+        _same(ok_mod.canopy_after_gap(ok, nd / _F32(0.05), wet_dates, days, gap_days=gap, scale_days=scale),
+              _plain_canopy_after_gap(ok, nd / _F32(0.05), wet_dates, days, gap_days=gap, scale_days=scale))
 
 
 def test_median_gap_of_even_and_odd_counts_and_edge_series():
@@ -142,6 +159,7 @@ def _with_plain_loops(monkeypatch):
     monkeypatch.setattr(rules_optical, "_clear_gap", _plain_clear_gap)
     monkeypatch.setattr(rules_optical, "flood_onsets", _plain_flood_onsets)
     monkeypatch.setattr(rules_optical, "undated_canopy", _plain_undated_canopy)
+    monkeypatch.setattr(rules_optical, "canopy_after_gap", _plain_canopy_after_gap)
 
 
 @pytest.mark.parametrize("case", ["cloudy_scl", "nan_gaps_windows", "literal_params"])

@@ -312,7 +312,7 @@ def test_empty_overviews_are_detected(tmp_path):
     """The rioxarray#410 trap: overviews built before the data was written read back as zeros."""
     from rasterio.enums import Resampling
 
-    from agromap.io.write import _check_overviews
+    from agromap.io.cog_check import scan_cog
 
     spec, vals = LAYERS["burn_severity"], np.full((1024, 1024), 3, np.uint8)  # no class 0 in burn_severity
     path = tmp_path / "trap.tif"
@@ -323,7 +323,7 @@ def test_empty_overviews_are_detected(tmp_path):
         dst.write(vals, 1)  # full resolution only, as chunk-by-chunk COG writes do
     assert (_read(path, 0) == 0).all() and (_read(path) == 3).all()
     with pytest.raises(ExportError, match="rioxarray#410"):
-        _check_overviews(path, spec)
+        scan_cog(path, spec)
 
 
 # --- atomicity ---------------------------------------------------------------------------------

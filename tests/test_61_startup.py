@@ -162,11 +162,23 @@ def test_any_change_takes_the_full_run(project):
     assert run(load_config(cfg_path), out).manifest["run_id"] == again.run_id  # and then nothing changed
 
 
-def test_validate_plans_without_loading_distributed(project):
+def test_planning_does_not_load_distributed(project):
     """Planning merges dates into one chunk per tile; dask would import dask.distributed just to
-    look for a client (none exists before the compute), half a second of every validate."""
+    look for a client (none exists before the compute), half a second of every plan."""
     cfg_path, _, _ = project
-    loaded = _loaded_after("import sys\nfrom agromap.pipeline.cli import app\n"
-                           f"sys.argv = ['agromap', 'validate', {str(cfg_path)!r}]\n"
-                           "try:\n    app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code")
+    loaded = _loaded_after("from agromap.pipeline.config import load_config\n"
+                           "from agromap.pipeline.runner import plan_run\n"
+                           f"plan_run(load_config({str(cfg_path)!r}))")
     assert "dask" in loaded and "distributed" not in loaded
+
+
+def test_validate_settles_from_headers_without_the_array_stack(project):
+    """`agromap validate` of a configuration the header-only check covers builds no graph: xarray,
+    dask.array, pandas and the science stay unimported."""
+    cfg_path, _, _ = project
+    probe = ("import sys\nfrom agromap.pipeline.cli import app\n"
+             f"sys.argv = ['agromap', 'validate', {str(cfg_path)!r}]\n"
+             "try:\n    app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+             "assert 'dask.array' not in sys.modules")
+    loaded = _loaded_after(probe)
+    assert loaded & {"xarray", "distributed", "pandas", "sklearn", "scipy", "matplotlib"} == set()

@@ -3,6 +3,7 @@ task per output tile, and layers published on several threads at once."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -39,16 +40,19 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
         "inputs": [{"kind": "folder", "path": "tifs", "bands": BANDS, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
         "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
     cfg = load_config(cfg_path)
+    monkeypatch.setattr(runner, "TILE_GRAPH", False)  # the general graph, fused (the tile graph: below)
     monkeypatch.setattr(runner, "PUBLISH_THREADS", 1)
     monkeypatch.setattr(runner, "FUSE_TILES", False)
     plain = runner.run(cfg, tmp_path / "plain")
 
     seen: set[str] = set()
+    frozen: list[int] = []
     stats: list[dict[str, int]] = []
     real_prepare, real_fuse = write.prepare_cog, fusion.fuse_tiles
 
     def prepare(*args, **kwargs):  # which threads prepared the layers
         seen.add(threading.current_thread().name)
+        frozen.append(gc.get_freeze_count())
         return real_prepare(*args, **kwargs)
 
     def fuse(collections, grids=None):
@@ -63,11 +67,113 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
     fast = runner.run(cfg, tmp_path / "fast")
 
     assert len(plain.outputs) == len(fast.outputs) == 8
+    # Objects older than the run sat out its garbage collections (pipeline.heap), and only during it.
+    assert min(frozen) > 10_000 and gc.get_freeze_count() == 0
     assert len(seen) > 1 and all(name.startswith("agromap-publish") for name in seen)
     assert stats[0]["tiles"] == 4 and stats[0]["tasks_after"] < stats[0]["tasks_before"] / 4
     a, b = _digests(tmp_path / "plain"), _digests(tmp_path / "fast")
     assert len(a) == 16 and a == b
     assert plain.manifest["valid_fraction_by_date"] == fast.manifest["valid_fraction_by_date"]
+
+
+DELTA = Path(__file__).resolve().parents[1] / "sample_data" / "synthetic_rice_delta"
+
+
+@pytest.fixture(scope="module")
+def cloudy_tifs(tmp_path_factory):
+    """300 x 560 px (edge tiles of 44 and 48 px at 256 px chunks), clouds, and a date delivered as nodata."""
+    folder = tmp_path_factory.mktemp("tile-graph") / "tifs"
+    dates = tuple(f"2023-{m:02d}-{d:02d}" for m in (6, 7, 8, 9, 10) for d in (1, 16))
+    spec = SceneSpec(shape=(300, 560), dates=dates, seed=5, missing_dates=("2023-07-16",))
+    write_stack_geotiffs(make_s2_stack(spec)[BANDS], folder, blocksize=256)
+    return folder
+
+
+def _rice_run(tmp_path: Path, folder: Path, name: str, chunk: int, tile_graph: bool, monkeypatch,
+              **extra) -> runner.RunResult:
+    cfg_path = tmp_path / f"{name}.yaml"
+    cfg_path.write_text(yaml.safe_dump({"name": "tiles", "scheduler": "threads", "chunk": chunk, **extra, "areas": [{
+        "name": "a",
+        "inputs": [{"kind": "folder", "path": str(folder), "bands": BANDS, "scale": 1e-4, "nodata": 0,
+                    "raw": ["scl"]}],
+        "layers": [{"product": "rice", "method": "optical", "calendar": None, "params": {"flood_t": 0.08},
+                    "reference_sample": str(DELTA / "reference_sample.geojson")},
+                   {"product": "ndvi", "time": "median"}, {"product": "evi", "time": "mean"},
+                   {"product": "lswi", "time": "max"}, {"product": "ndwi"}],
+        "districts": {"path": str(DELTA / "districts.geojson"), "id_field": "district_id", "name_field": "name"}}]}))
+    monkeypatch.setattr(runner, "TILE_GRAPH", tile_graph)
+    return runner.run(load_config(cfg_path), tmp_path / name)
+
+
+def _everything(out: Path, result: runner.RunResult) -> dict[str, object]:
+    files = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*"))
+             if p.suffix in (".tif", ".png", ".csv") or p.name.startswith("accuracy")}
+    return {"files": files, "valid": result.manifest["valid_fraction_by_date"],
+            "accuracy": result.manifest["accuracy"], "tables": result.manifest["tables"],
+            "values": [(o["layer"], o.get("values"), o["valid_fraction"]) for o in result.outputs]}
+
+
+@pytest.mark.parametrize("chunk", [256, 512])
+def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, chunk):
+    """The optical rice map over files on their own grid, with an accuracy report and district
+    tables: built as one task per output tile, one graph or in spatial blocks, every COG, quicklook,
+    table, accuracy report, valid fraction and side value is the general graph's."""
+    from agromap.io.read import BandReader
+
+    general = _rice_run(tmp_path, cloudy_tifs, "general", chunk, False, monkeypatch)
+    reads: list[tuple[object, ...]] = []
+    real_read = BandReader.__getitem__
+
+    def counted(self, key):
+        reads.append((self.path, *((k.start, k.stop) for k in key)))
+        return real_read(self, key)
+
+    monkeypatch.setattr(BandReader, "__getitem__", counted)
+    tiled = _rice_run(tmp_path, cloudy_tifs, "tiled", chunk, True, monkeypatch)
+    monkeypatch.setattr(BandReader, "__getitem__", real_read)
+    assert "general graph" in general.manifest["cluster"]["graph"]
+    tiles = 2 * 3 if chunk == 256 else 1 * 2
+    assert tiled.manifest["cluster"]["graph"] == f"a: one task per output tile ({tiles})"
+    # Every window of every file read once, though the valid fractions, tables and stores all use it.
+    assert len(reads) == len(set(reads)) == 10 * len(BANDS) * tiles
+    expect = _everything(tmp_path / "general", general)
+    files = expect["files"]
+    assert sum(k.endswith(".tif") for k in files) == 7 + 3 + 10 and any(k.endswith(".csv") for k in files)  # type: ignore[union-attr]
+    fractions = expect["valid"]["a"]  # type: ignore[index]
+    assert any("accuracy" in k for k in files) and min(fractions) == 0.0 and 0.5 < max(fractions) < 1  # clouds, a lost date
+    assert _everything(tmp_path / "tiled", tiled) == expect
+    if chunk == 256:
+        blocked = _rice_run(tmp_path, cloudy_tifs, "blocked", chunk, True, monkeypatch, max_graph_chunks=1)
+        assert _everything(tmp_path / "blocked", blocked) == expect
+
+
+@pytest.mark.parametrize(("extra", "reason"), [
+    ({"layers": [{"product": "rice", "method": "optical"}, {"product": "water_mask", "method": "mndwi"}]},
+     "layer water_mask_mndwi_20230601 is not declared a per-pixel chain"),
+    ({"grid": {"crs": "EPSG:32644", "resolution": 40.0}}, "band blue is reprojected or resampled to the run grid"),
+])
+def test_tile_graph_falls_back_and_says_why(tmp_path, cloudy_tifs, extra, reason):
+    """An area the tile graph cannot compute keeps the general graph, and the manifest says why."""
+    cfg_path = tmp_path / "run.yaml"
+    cfg_path.write_text(yaml.safe_dump({"name": "mixed", "scheduler": "threads", "chunk": 256, "areas": [{
+        "name": "a",
+        "inputs": [{"kind": "folder", "path": str(cloudy_tifs), "bands": BANDS, "scale": 1e-4, "nodata": 0,
+                    "raw": ["scl"]}],
+        "layers": [{"product": "rice", "method": "optical"}], **extra}]}))
+    result = runner.run(load_config(cfg_path), tmp_path / "out")
+    assert result.manifest["cluster"]["graph"] == f"a: general graph ({reason})"
+
+
+def test_band_reader_only_for_untouched_reads(cloudy_tifs):
+    """A band as read has its file reader; any computation on it has none."""
+    from agromap.io.read import band_reader, open_band
+
+    band = open_band(cloudy_tifs / "2023-06-01_red.tif", name="red", scale=1e-4, chunk=256)
+    reader = band_reader(band)
+    assert reader is not None and reader.path.endswith("2023-06-01_red.tif")
+    np.testing.assert_array_equal(reader[10:20, 30:50], band.isel(y=slice(10, 20), x=slice(30, 50)).values)
+    assert band_reader(band.rename("x").assign_attrs(a=1)) is reader
+    assert band_reader(band * 2) is None and band_reader(band.chunk(128)) is None
 
 
 def test_fusion_keeps_shared_steps_and_values():

@@ -819,10 +819,10 @@ def test_remote_reads_are_opt_in_and_offline_wins(tmp_path, capsys, monkeypatch)
 def test_silent_server_for_a_stac_item_hits_its_deadline(monkeypatch):
     """A server that accepts the connection and never answers: one line after the deadline, no hang."""
     from agromap.errors import InputError
-    from agromap.io import stac_read
+    from agromap.io import stac_items, stac_read
     from agromap.io.trust import allow_inputs
 
-    monkeypatch.setattr(stac_read, "ITEM_TIMEOUT", 1.0)
+    monkeypatch.setattr(stac_items, "ITEM_TIMEOUT", 1.0)
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)

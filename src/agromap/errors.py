@@ -30,6 +30,7 @@ __all__ = [
     "OutputError",
     "DeadlineError",
     "RunInterrupted",
+    "PlanNeeded",
     "RunTerminated",
     "AgromapWarning",
     "RadiometryWarning",
@@ -180,6 +181,15 @@ class RunTerminated(RunInterrupted):
     """SIGTERM (``kill``, a batch system's time limit): handled exactly like Ctrl-C."""
 
     exit_code: ClassVar[int] = 143
+
+
+class PlanNeeded(Exception):
+    """Not an error: ``agromap validate``'s header-only check cannot settle this configuration, so
+    the full plan (the one ``agromap run`` builds) decides, with its own messages.
+
+    Raised for inputs, products or options the light check does not model and for anything it
+    finds wrong (the full plan then reports the fault exactly as ``run`` would).
+    """
 
 
 class AgromapWarning(UserWarning):

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import xarray as xr
 
 from .errors import ConfigError, MissingBandError
+from .index_bands import INDEX_BANDS
 from .io.grid import require_same_grid
 
 __all__ = [
@@ -322,20 +323,20 @@ class IndexSpec:
 
 #: Index name -> function and the common band names it reads, for :func:`compute_index`.
 INDICES: Mapping[str, IndexSpec] = {
-    "ndvi": IndexSpec(ndvi, ("nir", "red")),
-    "evi": IndexSpec(evi, ("nir", "red", "blue")),
-    "lswi": IndexSpec(lswi, ("nir", "swir16")),
-    "ndwi_mcfeeters": IndexSpec(ndwi_mcfeeters, ("green", "nir")),
-    "ndwi": IndexSpec(ndwi_mcfeeters, ("green", "nir")),
-    "mndwi": IndexSpec(mndwi, ("green", "swir16")),
-    "nbr": IndexSpec(nbr, ("nir", "swir22")),
-    "nbr2": IndexSpec(nbr2, ("swir16", "swir22")),
-    "bais2": IndexSpec(bais2, ("rededge2", "rededge3", "nir08", "red", "swir22")),
-    "savi": IndexSpec(savi, ("nir", "red")),
-    "ndbi": IndexSpec(ndbi, ("swir16", "nir")),
-    "ndsi": IndexSpec(ndsi, ("green", "swir16")),
-    "ndfi": IndexSpec(ndfi, ("red", "swir22")),
-    "mirbi": IndexSpec(mirbi, ("swir22", "swir16")),
+    "ndvi": IndexSpec(ndvi, INDEX_BANDS["ndvi"]),
+    "evi": IndexSpec(evi, INDEX_BANDS["evi"]),
+    "lswi": IndexSpec(lswi, INDEX_BANDS["lswi"]),
+    "ndwi_mcfeeters": IndexSpec(ndwi_mcfeeters, INDEX_BANDS["ndwi_mcfeeters"]),
+    "ndwi": IndexSpec(ndwi_mcfeeters, INDEX_BANDS["ndwi"]),
+    "mndwi": IndexSpec(mndwi, INDEX_BANDS["mndwi"]),
+    "nbr": IndexSpec(nbr, INDEX_BANDS["nbr"]),
+    "nbr2": IndexSpec(nbr2, INDEX_BANDS["nbr2"]),
+    "bais2": IndexSpec(bais2, INDEX_BANDS["bais2"]),
+    "savi": IndexSpec(savi, INDEX_BANDS["savi"]),
+    "ndbi": IndexSpec(ndbi, INDEX_BANDS["ndbi"]),
+    "ndsi": IndexSpec(ndsi, INDEX_BANDS["ndsi"]),
+    "ndfi": IndexSpec(ndfi, INDEX_BANDS["ndfi"]),
+    "mirbi": IndexSpec(mirbi, INDEX_BANDS["mirbi"]),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,14 +35,37 @@ def _nice(x: float) -> float:
     return max(m * mag for m in (1, 2, 5) if m * mag <= x)
 
 
-def _graticule(ax: Any, view: LayerView, fontsize: float) -> None:
-    """Longitude/latitude lines and edge labels in degrees, drawn in the map's CRS."""
+_PROJ = threading.local()
+"""This thread's parsed CRSs and transformers by map CRS text: the maps of one run share one grid, so
+each is built once rather than per map (pyproj transformers are not shared between threads)."""
+
+
+def _crs(view: LayerView) -> Any:
+    """The pyproj CRS of the view (WGS 84 when it has none), parsed once per thread."""
+    return _projections(view)[0]
+
+
+def _projections(view: LayerView) -> tuple[Any, Any, Any]:
+    """(CRS, map -> lon/lat, lon/lat -> map) of the view's CRS, built once per thread."""
     from pyproj import CRS, Transformer
 
+    cache = getattr(_PROJ, "by_crs", None)
+    if cache is None:
+        cache = _PROJ.by_crs = {}
+    key = str(view.crs) if view.crs else None
+    if key not in cache:
+        if len(cache) >= 8:
+            cache.clear()
+        crs = CRS.from_user_input(view.crs) if view.crs else CRS.from_epsg(4326)
+        cache[key] = (crs, Transformer.from_crs(crs, "EPSG:4326", always_xy=True),
+                      Transformer.from_crs("EPSG:4326", crs, always_xy=True))
+    return cache[key]
+
+
+def _graticule(ax: Any, view: LayerView, fontsize: float) -> None:
+    """Longitude/latitude lines and edge labels in degrees, drawn in the map's CRS."""
     left, right, bottom, top = view.extent
-    crs = CRS.from_user_input(view.crs) if view.crs else CRS.from_epsg(4326)
-    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    to_map = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    _, to_ll, to_map = _projections(view)
     xs = np.linspace(left, right, 21)
     ys = np.linspace(bottom, top, 21)
     ex = np.concatenate([xs, xs, np.full(21, left), np.full(21, right)])
@@ -76,9 +100,7 @@ def _graticule(ax: Any, view: LayerView, fontsize: float) -> None:
 
 
 def _metres_per_unit(view: LayerView) -> float:
-    from pyproj import CRS
-
-    crs = CRS.from_user_input(view.crs) if view.crs else CRS.from_epsg(4326)
+    crs = _crs(view)
     if crs.is_geographic:
         lat = (view.extent[2] + view.extent[3]) / 2
         from .area import metres_per_degree
@@ -149,9 +171,7 @@ def draw_map(ax: Any, view: LayerView, districts: Any, *, fontsize: float, label
 
 def is_geographic(view: LayerView) -> bool:
     """Whether the layer's CRS is in degrees (its map then needs the latitude correction of its aspect)."""
-    from pyproj import CRS
-
-    return view.crs is None or CRS.from_user_input(view.crs).is_geographic
+    return view.crs is None or bool(_crs(view).is_geographic)
 
 
 def legend(ax: Any, view: LayerView, fontsize: float, title: str | None = None) -> None:

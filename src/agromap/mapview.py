@@ -191,18 +191,18 @@ def district_layer(run_dir: str | os.PathLike[str], cog_rel: str | os.PathLike[s
     """District polygons with the layer's table columns (``tables/<stem>_by_district.geojson``),
     or any district table of the same area for the outlines only; None without districts.
     """
-    import geopandas as gpd
-
     rel = Path(cog_rel)
     tdir = Path(run_dir) / rel.parent / "tables"
     own = tdir / f"{rel.stem}_by_district.geojson"
+    others = [] if own.is_file() or not tdir.is_dir() else sorted(tdir.glob("*_by_district.geojson"))
+    if not own.is_file() and not others:
+        return None  # an area without districts does not import geopandas (a third of a second)
+    import geopandas as gpd
+
     if own.is_file():
         return gpd.read_file(own)
-    others = sorted(tdir.glob("*_by_district.geojson")) if tdir.is_dir() else []
-    if others:
-        gdf = gpd.read_file(others[0])
-        return gdf[[c for c in ("id", "name", "geometry") if c in gdf.columns]]
-    return None
+    gdf = gpd.read_file(others[0])
+    return gdf[[c for c in ("id", "name", "geometry") if c in gdf.columns]]
 
 
 def district_impact_ha(view: LayerView, districts: Any) -> dict[Any, float]:

@@ -6,16 +6,16 @@ chunk never explodes into thousands of output chunks (opendatacube/odc-geo#220).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 from typing import Literal
 
 import numpy as np
 import xarray as xr
-from odc.geo import CRS, geom
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords, xr_reproject
 
-from ..errors import ConfigError, GridMismatchError, NoOverlapError, UnknownCRSError
+from ..errors import GridMismatchError, NoOverlapError, UnknownCRSError
+from .gridspec import GridSpec, crs_name, crs_of, geobox_from_spec, overlaps
 
 __all__ = [
     "overlaps",
@@ -28,6 +28,7 @@ __all__ = [
     "require_same_grid",
     "attach_geobox",
     "crs_of",
+    "crs_name",
 ]
 
 Resampling = Literal["nearest", "bilinear", "average", "mode", "cubic", "min", "max"]
@@ -41,37 +42,6 @@ def north_up_geobox(shape: tuple[int, int], crs: str, res: float, origin: tuple[
     return GeoBox(shape, Affine(res, 0.0, x0, 0.0, -res, y0), crs)
 
 
-@dataclass(frozen=True)
-class GridSpec:
-    """A declared target grid; what enters the graph, never a pydantic model."""
-
-    crs: str
-    """Target CRS, anything pyproj understands (``"EPSG:32643"``)."""
-    resolution: float
-    """Pixel edge in CRS units (metres for projected CRSs, degrees for EPSG:4326)."""
-    bounds: tuple[float, float, float, float] | None = None
-    """(left, bottom, right, top) in the target CRS; ``None`` = the first input's footprint."""
-    chunk: int = 1024
-    """Dask chunk edge in pixels."""
-
-
-def geobox_from_spec(spec: GridSpec, like: GeoBox | None = None) -> GeoBox:
-    """Build the run GeoBox from a spec; bounds default to ``like``'s footprint in ``spec.crs``."""
-    try:
-        crs = CRS(spec.crs)
-    except Exception as exc:  # pyproj raises several types for a bad code
-        raise ConfigError(
-            f"grid.crs {spec.crs!r} is not a CRS pyproj knows; use an EPSG code such as 'EPSG:32643'."
-        ) from exc
-    if spec.bounds is not None:
-        bbox = geom.BoundingBox(*spec.bounds, crs=crs)
-    elif like is not None:
-        bbox = like.extent.to_crs(crs).boundingbox
-    else:
-        raise GridMismatchError("grid.bounds is required when no input defines the footprint.")
-    return GeoBox.from_bbox(bbox, crs=crs, resolution=spec.resolution, anchor="edge")
-
-
 def geobox_of(arr: xr.DataArray | xr.Dataset) -> GeoBox:
     """The GeoBox carried in ``arr``'s coordinates; an error that says how to attach one."""
     gbox = arr.odc.geobox
@@ -83,25 +53,20 @@ def geobox_of(arr: xr.DataArray | xr.Dataset) -> GeoBox:
     return gbox
 
 
-def crs_of(gbox: GeoBox) -> CRS:
-    """The CRS of ``gbox``; :class:`UnknownCRSError` when it has none."""
-    if gbox.crs is None:
-        raise UnknownCRSError("the grid has no CRS; attach one with agromap.io.grid.attach_geobox(arr, geobox).")
-    return gbox.crs
-
-
 def attach_geobox(arr: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
     """Assign ``y``/``x`` pixel-centre coordinates and the ``spatial_ref`` CRS coordinate."""
-    return arr.assign_coords(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")))
+    # Keyed by the CRS text too: grids with equal but differently spelled CRSs are equal GeoBoxes,
+    # and the coordinates' attributes repeat the spelling.
+    return arr.assign_coords(_grid_coords(gbox, str(gbox.crs)))
 
 
-def overlaps(src: GeoBox, dst: GeoBox) -> bool:
-    """Whether two grids' footprints intersect (False when ``src`` cannot be reprojected to ``dst``'s CRS)."""
-    try:
-        fp = src.extent.to_crs(crs_of(dst))
-    except Exception:
-        return False
-    return bool(fp.intersects(dst.extent)) and fp.intersection(dst.extent).area > 0
+@functools.lru_cache(maxsize=64)
+def _grid_coords(gbox: GeoBox, crs_text: str) -> xr.Coordinates:
+    """The coordinates of ``gbox``, built once per grid: a run attaches the same grid to every
+    band of every date, and building them (CRS to CF attributes, pixel-centre indexes) is two
+    thirds of the cost. xarray copies the variables it assigns, so the cached object is never changed.
+    """
+    return xr.Coordinates(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")))
 
 
 def to_grid(
@@ -180,13 +145,6 @@ def _describe(g: GeoBox | None) -> str:
         return "without georeferencing"
     res = abs(g.resolution.x)
     return f"{g.shape.y}x{g.shape.x} px at {res:g} in {crs_name(g.crs)} (bounds {tuple(round(v, 6) for v in g.boundingbox)})"
-
-
-def crs_name(crs: CRS | None) -> str:
-    """``EPSG:<code>`` when the CRS has one, else its WKT (``"no CRS"`` when missing)."""
-    if crs is None:
-        return "no CRS"
-    return f"EPSG:{crs.epsg}" if crs.epsg else crs.to_wkt()
 
 
 def chunk_edge(block: int, target: int) -> int:

@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import InputError, MetadataError, MissingBandError
 from ..sensors import landsat_c2, s2_l2a
 from ..sensors.s1 import INCIDENCE_BAND, POLARISATIONS, Units
+from .discover import BandSource, folder_scenes, split_source
 from .read import DEFAULT_MAX_PIXELS, open_band, read_header
 from .scene import Scene
 
@@ -29,16 +30,6 @@ __all__ = [
     "load_stac_item",
     "load_folder",
 ]
-
-#: A band map entry: a file (band 1) or (file, band index).
-BandSource = str | os.PathLike[str] | tuple[str | os.PathLike[str], int]
-
-
-def _split(src: BandSource) -> tuple[str, int]:
-    if isinstance(src, tuple):
-        return os.fspath(src[0]), int(src[1])
-    return os.fspath(src), 1
-
 
 def _timestamp(value: Any, where: str) -> pd.Timestamp:
     try:
@@ -78,7 +69,7 @@ def load_files(
     arrays = {}
     headers: dict[str, Any] = {}
     for name, src in bands.items():
-        path, index = _split(src)
+        path, index = split_source(src)
         hdr = headers.get(path) or read_header(path, max_pixels=max_pixels)
         headers[path] = hdr
         sc = scale.get(name, 1.0) if isinstance(scale, Mapping) else scale
@@ -252,7 +243,7 @@ def _s1_track(bands: Mapping[str, BandSource], orbit: int | str | None, max_pixe
     """Track metadata of a Sentinel-1 band map: declared, else the first file's tags, else the file names."""
     from ..sensors.s1_orbit import track_metadata, track_of
 
-    paths = [_split(src)[0] for name, src in bands.items() if name != INCIDENCE_BAND]
+    paths = [split_source(src)[0] for name, src in bands.items() if name != INCIDENCE_BAND]
     tags = read_header(paths[0], max_pixels=max_pixels).tags if paths and orbit is None else None
     return track_metadata(track_of(declared=orbit, tags=tags, names=paths))
 
@@ -275,7 +266,7 @@ def load_stac_item(
     callable or a dotted name such as ``"planetary_computer.sign"``) is applied to the item first.
     """
     from .remote import load_signer
-    from .stac_read import band_asset, item_provenance, read_items
+    from .stac_items import band_asset, item_provenance, read_items
 
     where = os.fspath(item) if isinstance(item, (str, os.PathLike)) else getattr(item, "id", "STAC item")
     try:
@@ -312,7 +303,7 @@ def load_stac_item(
 
 
 def _has_band(item: Any, name: str) -> bool:
-    from .stac_read import asset_index
+    from .stac_items import asset_index
 
     return name in asset_index(item)
 
@@ -338,30 +329,10 @@ def load_folder(
     track is an ``{orbit}`` field of the pattern (``{date}_{orbit}_{band}.tif``, one scene per
     date and track), else ``orbit`` for every file, else each date's tags or file names.
     """
-    import re
-
     root = Path(folder)
-    if not root.is_dir():
-        raise InputError(f"{root}: not a directory; a folder input needs the folder of band files.")
-    if "{date}" not in pattern or "{band}" not in pattern:
-        raise MetadataError(f"pattern {pattern!r} must contain {{date}} and {{band}}.")
-    regex = re.compile("^" + re.escape(pattern).replace(r"\{date\}", r"(?P<date>\d{4}-?\d{2}-?\d{2})")
-                       .replace(r"\{band\}", r"(?P<band>[A-Za-z0-9]+)")
-                       .replace(r"\{orbit\}", r"(?P<orbit>[A-Za-z0-9]+)") + "$")
-    found: dict[tuple[str, str], dict[str, Path]] = {}
-    for path in sorted(root.iterdir()):
-        m = regex.match(path.name)
-        if m and m.group("band") in bands:
-            track = m.group("orbit") if "orbit" in regex.groupindex else ""
-            found.setdefault((m.group("date"), track), {})[m.group("band")] = path
-    if not found:
-        raise InputError(f"{root}: no file matches {pattern!r} for bands {list(bands)}.")
     scenes = []
-    for (date, track), files in sorted(found.items()):
-        missing = [b for b in bands if b not in files]
-        if missing:
-            raise MissingBandError(f"{root}: date {date} lacks band file(s) {missing} ({pattern}).")
-        band_map: dict[str, BandSource] = {b: files[b] for b in bands}
+    for (date, track), files in folder_scenes(root, pattern, bands):
+        band_map: dict[str, BandSource] = dict(files)
         if sar_units is not None:
             scenes.append(load_sentinel1(band_map, datetime=date, units=sar_units,
                                          scene_id=f"{root.name}-{date}" + (f"-{track}" if track else ""),

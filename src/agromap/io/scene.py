@@ -21,6 +21,7 @@ from odc.geo.geobox import GeoBox
 from ..errors import GridMismatchError, MissingBandError
 from ..sensors.s1_orbit import slice_label
 from .grid import GridSpec, Resampling, crs_of, geobox_from_spec, geobox_of, overlaps, to_grid
+from .gridspec import widen
 
 __all__ = ["Scene", "GroupBy", "Mosaic", "SCL_QUALITY", "group_scenes", "stack_scenes", "run_geobox"]
 
@@ -71,23 +72,7 @@ def run_geobox(scenes: Sequence[Scene], grid: GridSpec | None, *, group_by: Grou
     for scene in same_date:
         for band in scene.bands.values():
             extent = extent.union(geobox_of(band).extent.to_crs(crs_of(like)))
-    return _widen(like, extent.boundingbox)
-
-
-def _widen(like: GeoBox, bbox: Any) -> GeoBox:
-    """``like``'s pixel grid (CRS, resolution, alignment) over ``bbox``: its own pixels stay put."""
-    import math
-
-    from affine import Affine
-
-    a = like.affine
-    rx, ry = a.a, -a.e
-    col0 = math.floor((bbox.left - a.c) / rx + 1e-9)
-    col1 = math.ceil((bbox.right - a.c) / rx - 1e-9)
-    row0 = math.floor((a.f - bbox.top) / ry + 1e-9)
-    row1 = math.ceil((a.f - bbox.bottom) / ry - 1e-9)
-    affine = Affine(rx, 0.0, a.c + col0 * rx, 0.0, -ry, a.f - row0 * ry)
-    return GeoBox((row1 - row0, col1 - col0), affine, like.crs)
+    return widen(like, extent.boundingbox)
 
 
 def _solar_offset_hours(scene: Scene) -> float:

@@ -26,6 +26,7 @@ from pystac.extensions.raster import DataType, RasterBand, RasterExtension, Samp
 
 from .._version import __version__
 from ..errors import ExportError
+from .cog_check import band_statistics, statistics_level
 from .layers import LayerSpec
 from .write import CogInfo, atomic_write_text, sha256_file
 
@@ -34,7 +35,6 @@ __all__ = ["COG_MEDIA_TYPE", "PROCESSING_EXTENSION", "item_for_layer", "write_it
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 #: pystac 1.15 has no class for the processing extension, so its schema is declared by hand.
 PROCESSING_EXTENSION = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
-_STATS_MAX_PIXELS = 2048 * 2048  # statistics come from the finest level at most this big
 _SLUG = re.compile(r"[^0-9A-Za-z_-]+")
 
 Datetime = dt.datetime | tuple[dt.datetime, dt.datetime]
@@ -108,7 +108,8 @@ def item_for_layer(
     )
     size = info.size if info else path.stat().st_size
     digest = info.sha256 if info else sha256_file(path)
-    stats = _statistics(path, spec)
+    # The publish step decoded the file once for its checks and kept the statistics of that read.
+    stats = Statistics.create(**info.statistics) if info and info.statistics is not None else _statistics(path, spec)
     valid_fraction = info.valid_fraction if info else stats.valid_percent / 100.0  # type: ignore[operator]
     item.properties.update({"valid_fraction": round(valid_fraction, 6), "processing:software": {"agromap": __version__}})
     item.properties.update(_json_safe(dict(properties or {})))
@@ -206,29 +207,9 @@ def _classes(spec: LayerSpec) -> list[Classification]:
 
 
 def _statistics(path: Path, spec: LayerSpec) -> Statistics:
-    """Statistics of stored values from the finest level with at most 2048² pixels."""
+    """Statistics of stored values from the finest level with at most 2048² pixels (read here)."""
     with rasterio.open(path) as src:
-        factors = src.overviews(1)
-        level: int | None = None
-        if src.width * src.height > _STATS_MAX_PIXELS:
-            level = len(factors) - 1
-            for i, f in enumerate(factors):
-                if (src.width // f) * (src.height // f) <= _STATS_MAX_PIXELS:
-                    level = i
-                    break
+        level = statistics_level(src.width, src.height, src.overviews(1))
     with rasterio.open(path, **({} if level is None else {"overview_level": level})) as src:
         data = src.read(1)
-    ok = ~np.isnan(data) if spec.is_float else data != spec.nodata
-    valid_percent = round(100.0 * int(ok.sum()) / data.size, 4) if data.size else 0.0
-    # JSON has no infinity: statistics describe the finite values (a float layer may hold +-inf).
-    vals = data[ok].astype(np.float64)
-    vals = vals[np.isfinite(vals)]
-    if not vals.size:
-        return Statistics.create(valid_percent=valid_percent)
-    return Statistics.create(
-        minimum=float(vals.min()),
-        maximum=float(vals.max()),
-        mean=float(vals.mean()),
-        stddev=float(vals.std()),
-        valid_percent=valid_percent,
-    )
+    return Statistics.create(**band_statistics(data, spec))

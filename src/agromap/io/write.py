@@ -7,8 +7,9 @@ The two steps (docs/architecture.md#cog-publishing):
    scheduler. Every task opens the staging file by path, writes one window and closes it.
 2. :func:`publish_cog` (after compute): writes all metadata into the staging file, converts it
    with the GDAL COG driver into a ``.partial`` file next to the final path, validates the result
-   (rio-cogeo strict, GDAL warnings, overview content) and publishes it with ``os.replace``.
-   Any failure leaves the final path untouched.
+   (GDAL warnings here; layout and overview content in :mod:`agromap.io.cog_check`, which also
+   gives the item statistics) and publishes it with ``os.replace``. Any failure leaves the final
+   path untouched.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from rasterio.crs import CRS
 from rasterio.windows import Window
 
 from ..errors import AgromapError, ExportError, output_error
+from .cog_check import check_layout, scan_cog
 from .files import (  # noqa: F401
     PARTIAL_SUFFIX,
     RUN_LOCK_NAME,
@@ -73,7 +75,8 @@ class CogInfo:
 
     ``path`` is the final path, ``size`` in bytes, ``sha256`` the hex digest, ``dtype``/``nodata``
     as stored (NaN for floats), ``valid_fraction`` the share of full-resolution pixels that are not
-    nodata (0-1), and ``overview_count`` the number of internal overview levels.
+    nodata (0-1), ``overview_count`` the number of internal overview levels and ``statistics`` the
+    band statistics of the STAC item.
     """
 
     path: str
@@ -83,6 +86,9 @@ class CogInfo:
     nodata: float | int
     valid_fraction: float
     overview_count: int
+    statistics: Mapping[str, float] | None = None
+    """Band statistics of the stored values for the STAC item (:func:`agromap.io.cog_check.band_statistics`),
+    from the same read as the checks; ``None``: the item builder reads them itself."""
 
 
 @dataclass(frozen=True)
@@ -352,8 +358,8 @@ def prepare_cog(
                               "store_gtiff() before publish_cog().")
         _write_metadata(staging, spec, tags or {}, band_description or spec.name)
         _convert(staging, tmp, spec, creation_options or {})
-        _validate(tmp, spec)
-        valid_fraction, n_overviews = _check_overviews(tmp, spec)
+        check_layout(tmp, spec)
+        scan = scan_cog(tmp, spec)
         fsync_file(tmp)
         digest, size = sha256_file(tmp), tmp.stat().st_size
     except AgromapError:
@@ -371,7 +377,8 @@ def prepare_cog(
         raise
     finally:
         discard_staging(staging)
-    return tmp, CogInfo(str(final), size, digest, spec.dtype, spec.nodata, valid_fraction, n_overviews)
+    return tmp, CogInfo(str(final), size, digest, spec.dtype, spec.nodata, scan.valid_fraction, scan.overview_count,
+                         scan.statistics)
 
 
 def commit_cog(tmp: str | os.PathLike[str], final_path: str | os.PathLike[str]) -> None:
@@ -497,49 +504,6 @@ def _convert(staging: Path, tmp: Path, spec: LayerSpec, overrides: Mapping[str, 
     # once (cogeotiff/rio-cogeo#258), and an ignored creation option means a different file.
     if caught.messages:
         raise ExportError(f"{spec.name}: GDAL warned while writing the COG: {'; '.join(caught.messages)}")
-
-
-def _validate(tmp: Path, spec: LayerSpec) -> None:
-    from rio_cogeo.cogeo import cog_validate
-
-    is_valid, errors, warnings = cog_validate(str(tmp), strict=True, quiet=True)
-    if not is_valid:
-        raise ExportError(f"{spec.name}: not a valid COG (rio-cogeo strict): {'; '.join(errors + warnings)}")
-    if Path(f"{tmp}.aux.xml").exists():  # metadata GDAL could not put in the TIFF would be lost on rename
-        raise ExportError(f"{spec.name}: GDAL wrote a .aux.xml sidecar; some metadata is not in the TIFF.")
-
-
-def _level_stats(path: Path, spec: LayerSpec, level: int | None) -> tuple[int, int, int, set[int]]:
-    """(pixels, valid, valid non-zero, distinct values for class layers) streamed block by block."""
-    kwargs = {} if level is None else {"overview_level": level}
-    total = valid = nonzero = 0
-    values: set[int] = set()
-    with rasterio.open(path, **kwargs) as src:
-        for _, win in src.block_windows(1):
-            block = src.read(1, window=win)
-            ok = ~np.isnan(block) if spec.is_float else block != spec.nodata
-            total += block.size
-            valid += int(ok.sum())
-            nonzero += int(np.count_nonzero(block[ok]))
-            if spec.kind == "class":
-                values.update(np.unique(block[ok]).tolist())
-    return total, valid, nonzero, values
-
-
-def _check_overviews(tmp: Path, spec: LayerSpec) -> tuple[float, int]:
-    """Full-res valid fraction and overview count; fails on rioxarray#410-style empty overviews."""
-    total, valid, nonzero, values = _level_stats(tmp, spec, None)
-    with rasterio.open(tmp) as src:
-        n_overviews = len(src.overviews(1))
-    for level in range(n_overviews):
-        _t, o_valid, o_nonzero, o_values = _level_stats(tmp, spec, level)
-        if (valid and not o_valid) or (nonzero and not o_nonzero):
-            raise ExportError(f"{spec.name}: overview {level} is empty (all nodata or zero) while the full "
-                              "resolution has data (corteva/rioxarray#410).")
-        if spec.kind == "class" and not o_values <= values:
-            raise ExportError(f"{spec.name}: overview {level} holds values {sorted(o_values - values)} that "
-                              "the full resolution does not; class overviews need mode or nearest.")
-    return (valid / total if total else 0.0), n_overviews
 
 
 def _rio_crs(crs: Any) -> CRS:

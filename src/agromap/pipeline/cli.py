@@ -220,15 +220,14 @@ def validate_cmd(
     scheduler) without computing anything.
     """
     _setup_logging(False, "text")
-    from ..io.grid import crs_name
+    from ..io.gridspec import crs_name
     from .config import load_config
     from .preflight import check_output_folder
-    from .runner import plan_run
     from .scheduler import check_scheduler, probe_scheduler
 
     try:
         cfg = _with_access(load_config(config), allow_remote, allow_outside_paths)
-        plans = plan_run(cfg)
+        areas = _checked_areas(cfg)
         sched = check_scheduler(scheduler or cfg.scheduler)
         if "://" in sched:
             probe_scheduler(sched)
@@ -236,11 +235,26 @@ def validate_cmd(
             check_output_folder(out, create=False)
     except AgromapError as exc:
         _fail(exc)
-    for plan in plans:
-        g = plan.geobox
-        typer.echo(f"{plan.config.name}: {len(plan.scenes)} scene(s) on {g.shape.y}x{g.shape.x} px "
-                   f"in {crs_name(g.crs)}; {len(plan.layers)} layer(s): {', '.join(p.stem for p in plan.layers)}")
+    for name, n_scenes, g, stems in areas:
+        typer.echo(f"{name}: {n_scenes} scene(s) on {g.shape.y}x{g.shape.x} px "
+                   f"in {crs_name(g.crs)}; {len(stems)} layer(s): {', '.join(stems)}")
     typer.echo("configuration and inputs are valid")
+
+
+def _checked_areas(cfg: RunConfig) -> list[tuple[str, int, Any, list[str]]]:
+    """(area, scenes, grid, layer stems) of a valid configuration: from headers when the light
+    check settles it (:mod:`agromap.pipeline.light_plan`), else from the full plan ``run`` builds,
+    which also words every refusal as ``run`` does.
+    """
+    from .light_plan import check_run
+
+    try:
+        return [(a.name, a.n_scenes, a.geobox, a.stems) for a in check_run(cfg)]
+    except Exception as why:  # PlanNeeded, or a fault the full plan will report in its own words
+        log.debug("validate: the full plan decides (%s: %s)", type(why).__name__, why)
+    from .runner import plan_run
+
+    return [(p.config.name, len(p.scenes), p.geobox, [one.stem for one in p.layers]) for p in plan_run(cfg)]
 
 
 @app.command("show-versions")

@@ -17,7 +17,7 @@ from .products.registry import config_models, product_names
 from .schema import IsoDateTime, Nodata, Strict
 
 if TYPE_CHECKING:  # the grid module loads the array stack; a configuration check does not need it
-    from ..io.grid import GridSpec
+    from ..io.gridspec import GridSpec
 
 __all__ = [
     "RunConfig",
@@ -62,7 +62,7 @@ class GridConfig(Strict):
         """The declared grid as a :class:`GridSpec`, or ``None`` when CRS or resolution are left to the input."""
         if self.crs is None or self.resolution is None:
             return None
-        from ..io.grid import GridSpec
+        from ..io.gridspec import GridSpec
 
         return GridSpec(self.crs, self.resolution, self.bounds, chunk)
 

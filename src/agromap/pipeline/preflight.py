@@ -19,7 +19,7 @@ from ..io.files import RUN_LOCK_NAME
 from ..io.trust import check_regular_file
 
 __all__ = ["check_output_folder", "check_output_names", "check_free_space", "check_inputs_outside",
-           "check_districts", "check_wait"]
+           "check_districts", "check_district_grid", "check_wait"]
 
 _NAME_MAX = 255
 _PATH_MAX = 4096
@@ -227,3 +227,33 @@ def check_districts(path: Path, id_field: str, name_field: str | None, gbox: Any
     if not finite.any() or not projected[finite].intersects(frame).any():
         raise NoOverlapError(f"{path}: none of the {len(gdf)} districts overlaps area {area!r} "
                              f"(grid bounds {tuple(round(v, 3) for v in frame.bounds)}); check the file and its CRS.")
+
+
+def check_district_grid(path: Path, id_field: str, name_field: str | None, gbox: Any) -> None:
+    """What preparing the districts for their tables also requires, checked without the array stack.
+
+    :func:`agromap.zonal.prepare_districts` (run by the full plan after :func:`check_districts`)
+    also refuses repeated ids, and polygons that only touch the grid's frame or whose CRS has no
+    ellipsoid to measure areas on. ``agromap validate`` checks the same here and, finding any of
+    it, raises :class:`~agromap.errors.PlanNeeded` so that the full plan reports it in its words.
+    """
+    import geopandas as gpd
+    from pyproj import CRS
+    from shapely.geometry import box
+
+    from ..errors import PlanNeeded
+
+    gdf = gpd.read_file(path)
+    if gdf[id_field].duplicated().any():
+        raise PlanNeeded(f"{path}: repeated district ids")
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    rcrs = CRS.from_wkt(gbox.crs.to_wkt())
+    gdf = gdf.to_crs(rcrs)
+    if not gdf.geometry.is_valid.all():
+        gdf = gdf.set_geometry(gdf.geometry.make_valid())
+    aff, (ny, nx) = gbox.affine, gbox.shape
+    frame = box(aff.c, aff.f + aff.e * ny, aff.c + aff.a * nx, aff.f)
+    if not (gdf.geometry.intersects(frame) & ~gdf.geometry.touches(frame)).any():
+        raise PlanNeeded(f"{path}: no district overlaps the grid's frame")
+    if rcrs.is_geographic and rcrs.get_geod() is None:
+        raise PlanNeeded(f"{path}: no ellipsoid to measure district areas on")

@@ -49,6 +49,7 @@ from ..report import write_report
 from . import blocks, noop, preflight
 from .config import AreaConfig, RunConfig
 from .fusion import fuse_tiles
+from .heap import frozen_heap
 from .input_registry import check_input_kinds, load_input
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
@@ -79,6 +80,9 @@ class AreaPlan:
     valid: xr.DataArray | None = None
     """The ``(time, y, x)`` usable-pixel mask behind ``valid_fraction`` (counted block by block
     when the area is computed in spatial blocks)."""
+    stack: xr.Dataset | None = None
+    """The area's stack before its QA mask: what the direct tile graph reads
+    (:mod:`agromap.pipeline.tile_graph`)."""
 
     @property
     def input_files(self) -> list[str]:
@@ -132,7 +136,7 @@ def _plan_area(cfg: RunConfig, area: AreaConfig) -> AreaPlan:
         d = area.districts
         preflight.check_districts(cfg.resolve(d.path), d.id_field, d.name_field, gbox, area.name)
         districts, layers = _with_district_areas(cfg.resolve(d.path), d, gbox, layers)
-    return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers, districts, valid_mask(ds, area))
+    return AreaPlan(area, gbox, scenes, masked, valid_fraction, layers, districts, valid_mask(ds, area), ds)
 
 
 def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
@@ -163,7 +167,7 @@ def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
 
 
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
-    """Plan every area; this is what ``agromap validate`` runs (with the scheduler name checked)."""
+    """Plan every area; ``agromap validate`` runs it when its header-only check leaves the decision to the plan."""
     check_scheduler(cfg.scheduler)
     check_input_kinds(cfg)
     return [plan_area(cfg, area) for area in cfg.areas]
@@ -246,7 +250,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     if "://" in check_scheduler(sched):
         probe_scheduler(sched)  # before the lock or any output: an unreachable cluster fails in seconds
     preflight.check_output_folder(out)
-    with output_lock(out, wait=wait_lock):
+    with output_lock(out, wait=wait_lock), frozen_heap():
         # Holding the lock: any staging or partial file here belongs to a run that died.
         clean_stale_partials(out, include_live=True)
         if not force and (same := noop.unchanged_manifest(cfg, out, cfg_hash)) is not None:
@@ -276,7 +280,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         try:
             if stale:
                 limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
-                shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress, limit)
+                shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress, limit, cfg.resolve)
             outputs, warn = _publish(jobs, run_id, out)
         finally:
             for job in stale:
@@ -376,14 +380,17 @@ def _derived_from_file(job: _Job, path: Path | None = None) -> dict[str, Any]:
 
 
 def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: str, progress: bool,
-             limit: int = blocks.AUTO_MAX_GRAPH_CHUNKS) -> tuple[dict[str, Any], dict[str, list[float]], float]:
+             limit: int = blocks.AUTO_MAX_GRAPH_CHUNKS, resolve: Any = None
+             ) -> tuple[dict[str, Any], dict[str, list[float]], float]:
     """Every stale layer's staging GTiff and the per-date valid fractions.
 
     Areas within ``limit`` input chunks are computed together in one graph, so no source chunk is
     read twice. A larger area is computed in spatial blocks (:mod:`agromap.pipeline.blocks`), one
     graph per block, except its layers that depend on a statistic of the whole area, which join
-    the first graph.
+    the first graph. An area whose layers are all per-pixel chains over plain file reads is
+    computed by one task per output tile (:mod:`agromap.pipeline.tile_graph`), in the same bytes.
     """
+    graph_kind = _use_tile_graphs(stale, plans, resolve)
     stale_areas = {j.plan.config.name for j in stale}
     wide = _area_wide(stale)
     # Blocks only for areas with stale layers that can be split (no area-wide statistic).
@@ -428,8 +435,40 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
                     assert job.staging is not None
                     job.derived = _derived_from_file(job, job.staging)
                 elapsed += time.perf_counter() - t1
-        shape = execu.shape
+        shape = {**execu.shape, "graph": graph_kind}
     return shape, fractions, elapsed
+
+
+def _use_tile_graphs(stale: list[_Job], plans: list[AreaPlan], resolve: Any) -> str:
+    """Give each area that allows it the direct tile graph; returns how each area is computed.
+
+    The stale layers' data and the area's usable-pixel mask are replaced by their tile-graph
+    versions (the same values, from one task per output tile); other areas keep the general graph.
+    """
+    import dataclasses
+
+    from .. import masks
+    from .tile_graph import plan_tile_graph
+
+    kinds = []
+    for plan in plans:
+        jobs = [j for j in stale if j.plan is plan]
+        if not jobs:
+            continue
+        graph = plan_tile_graph(plan, jobs, resolve) if TILE_GRAPH else "the direct tile graph is switched off"
+        name = plan.config.name
+        if isinstance(graph, str):
+            log.info("area %s: general task graph (%s)", name, graph)
+            kinds.append(f"{name}: general graph ({graph})")
+            continue
+        for job in jobs:
+            job.layer = dataclasses.replace(job.layer, data=graph.layers[job.layer.stem])
+        if graph.valid is not None:
+            plan.valid, plan.valid_fraction = graph.valid, masks.valid_fraction(graph.valid)
+        log.info("area %s: one task per output tile (%d tiles): every layer is a per-pixel chain over files "
+                 "read as they are", name, graph.tiles)
+        kinds.append(f"{name}: one task per output tile ({graph.tiles})")
+    return "; ".join(kinds)
 
 
 def _area_wide(jobs: list[_Job]) -> set[int]:
@@ -598,6 +637,10 @@ def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, A
 
 FUSE_TILES = True
 """Run each output tile's exclusive part of the graph as one task (:mod:`agromap.pipeline.fusion`)."""
+
+TILE_GRAPH = True
+"""Build the graph of an area of per-pixel layers as one task per tile directly
+(:mod:`agromap.pipeline.tile_graph`); ``False`` always builds the general graph."""
 
 PUBLISH_THREADS: int | None = None
 """Layers published at once; ``None``: one per core. 1 is the serial publication."""

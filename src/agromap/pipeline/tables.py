@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..io.files import atomic_write_text
 from ..io.layers import LayerSpec, class_slug
-from ..io.write import atomic_write_text
 from .config import AreaConfig
 
 __all__ = ["rice_accuracy", "read_reference_sample", "reference_pixels", "district_tables", "has_district_stats",

@@ -38,6 +38,7 @@ from ..errors import ConfigError, InputError, MissingBandError
 from ..indices import evi, lswi, mndwi, ndvi
 from ..io.grid import require_same_grid
 from ..masks import SCL_INVALID_DEFAULT, scl_valid
+from .feature_names import OPTICAL_FEATURE_BANDS, OPTICAL_INDICES, feature_names
 
 __all__ = [
     "FeatureSpec",
@@ -47,16 +48,6 @@ __all__ = [
     "sar_features",
     "temporal_features",
 ]
-
-#: Indices summarised by :func:`optical_features`, in feature order.
-OPTICAL_INDICES: tuple[str, ...] = ("ndvi", "evi", "lswi", "mndwi")
-_INDEX_STATS: tuple[str, ...] = ("min", "max", "amp", "tmax", "mean", "std")
-_OPTICAL_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16")
-_SAR_STATS: tuple[str, ...] = (
-    "vh_min_db", "vh_tmin", "vh_max_after_db", "vh_delta_db", "vh_rise_days", "vh_mean_db",
-    "vh_var_db", "vh_p10_db", "vh_p50_db", "vh_p90_db", "vh_harvest_drop_db",
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class FeatureSpec:
@@ -79,25 +70,6 @@ class FeatureSpec:
         if not -1.0 <= self.flood_threshold <= 1.0:
             raise ConfigError(f"flood_threshold must be in [-1, 1], got {self.flood_threshold}.")
         object.__setattr__(self, "scl_invalid", tuple(int(c) for c in self.scl_invalid))
-
-
-def feature_names(*, optical: bool = True, sar: bool = True, with_vv: bool = True) -> tuple[str, ...]:
-    """The feature names :func:`temporal_features` produces, in order.
-
-    Examples
-    --------
-    >>> feature_names(sar=False)[:3]
-    ('ndvi_min', 'ndvi_max', 'ndvi_amp')
-    >>> feature_names(optical=False, with_vv=False)[-1]
-    'n_valid_sar'
-    """
-    names: list[str] = []
-    if optical:
-        names += [f"{i}_{s}" for i in OPTICAL_INDICES for s in _INDEX_STATS]
-        names += ["flood_frac", "n_valid_opt"]
-    if sar:
-        names += list(_SAR_STATS) + (["vh_vv_peak_db"] if with_vv else []) + ["n_valid_sar"]
-    return tuple(names)
 
 
 # ---- numpy kernels (time on the last axis) ----------------------------------------------------
@@ -263,8 +235,8 @@ def optical_features(ds: xr.Dataset, spec: FeatureSpec | None = None) -> xr.Data
         ``feature`` axis is one chunk.
     """
     spec = spec if spec is not None else FeatureSpec()
-    _require(ds, _OPTICAL_BANDS, "optical")
-    b = {k: ds[k] for k in _OPTICAL_BANDS}
+    _require(ds, OPTICAL_FEATURE_BANDS, "optical")
+    b = {k: ds[k] for k in OPTICAL_FEATURE_BANDS}
     require_same_grid(*b.values())
     idx = [ndvi(b["nir"], b["red"]), evi(b["nir"], b["red"], b["blue"]),
            lswi(b["nir"], b["swir16"]), mndwi(b["green"], b["swir16"])]  # fmt: skip

@@ -24,7 +24,7 @@ from ..errors import (
     UntrustedModelError,
 )
 from ..io.write import atomic_write_bytes
-from .model_record import FORMAT, FORMAT_VERSION, RiceModel, skops_bytes
+from .model_record import FORMAT, FORMAT_VERSION, RiceModel, sidecar_path, skops_bytes
 
 __all__ = ["ALLOWED_TYPES", "save_model", "load_model", "sidecar_path"]
 
@@ -35,11 +35,6 @@ ALLOWED_TYPES: frozenset[str] = frozenset({
     "sklearn.tree._tree.Tree",                                            # RandomForestClassifier
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",   # HistGradientBoostingClassifier
 })  # fmt: skip
-
-
-def sidecar_path(path: str | Path) -> Path:
-    """The JSON sidecar of a model file: ``<path>.json`` (``rice.skops`` -> ``rice.skops.json``)."""
-    return Path(f"{path}.json")
 
 
 def save_model(model: RiceModel, path: str | Path) -> str:

@@ -12,11 +12,12 @@ import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import ConfigError, FeatureMismatchError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "NODATA_CLASS", "TrainSpec", "CVReport", "RiceModel", "skops_bytes"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "NODATA_CLASS", "TrainSpec", "CVReport", "RiceModel", "skops_bytes", "sidecar_path"]
 
 #: ``format`` and ``format_version`` written into every model file and checked on load.
 FORMAT = "agromap-rice-model"
@@ -131,3 +132,8 @@ def skops_bytes(model: RiceModel) -> bytes:
         "metadata_json": json.dumps(dict(model.metadata), sort_keys=True),
     }  # fmt: skip
     return bytes(sio.dumps(payload, compression=zipfile.ZIP_DEFLATED))
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """The JSON sidecar of a model file: ``<path>.json`` (``rice.skops`` -> ``rice.skops.json``)."""
+    return Path(f"{path}.json")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["date_major", "flood_onsets", "water_spell_days", "clear_gap", "undated_canopy"]
+__all__ = ["date_major", "flood_onsets", "water_spell_days", "clear_gap", "undated_canopy", "canopy_after_gap"]
 
 _F32 = np.float32
 FloatArr = npt.NDArray[np.float32]
@@ -133,3 +133,45 @@ def undated_canopy(ok: BoolArr, ndvi: FloatArr, wet: FloatArr, days: npt.NDArray
         np.copyto(last_wet, d, where=wet_now)
         np.copyto(last_ok, d, where=o)
     return canopy
+
+
+def canopy_after_gap(ok: BoolArr, canopy: FloatArr, wet: BoolArr, days: npt.NDArray[np.int32], *, gap_days: float,
+                     scale_days: FloatArr) -> FloatArr:
+    """Best margin of a canopy date seen after a gap in the clear series (the wet-canopy evidence).
+
+    Parameters
+    ----------
+    ok : numpy.ndarray of bool, ``(pixels, time)``
+        Clear observations.
+    canopy : numpy.ndarray of float32, ``(pixels, time)``
+        Margin of each date as a canopy standing in water (index units / 0.05; NaN or -inf: none).
+    wet : numpy.ndarray of bool, ``(pixels, time)``
+        Clear dates that do not end the gap: standing water or a wet young crop is what a paddy
+        shows between its flooding and its canopy, so only a dry date bounds the hidden flood.
+    days : numpy.ndarray of int32, ``(time,)``
+        Day numbers.
+    gap_days : float
+        The interval since the previous clear date that is not ``wet`` must exceed this (the
+        flooding, puddling and early growth before the canopy were not seen dry); the first clear
+        date follows the start of the series, an unbounded gap.
+    scale_days : numpy.ndarray of float32, ``(pixels,)``
+        Units of the gap excess (days).
+
+    Returns
+    -------
+    numpy.ndarray of float32, ``(pixels,)``
+        Per pixel, the largest ``min(canopy[t], (gap before t - gap_days) / scale_days)`` over
+        clear dates; -inf where no clear date.
+    """
+    o_all, c_all, w_all = date_major(ok), date_major(canopy), date_major(wet)
+    n_t, n_pix = o_all.shape
+    last = np.full(n_pix, -np.inf, dtype=_F32)
+    best = np.full(n_pix, -np.inf, dtype=_F32)
+    gap = _F32(gap_days)
+    for t in range(n_t):
+        d = _F32(days[t])
+        o = o_all[t]
+        m = np.minimum(c_all[t], (d - last - gap) / scale_days)
+        np.copyto(best, np.fmax(best, m), where=o)
+        np.copyto(last, d, where=o & ~w_all[t])
+    return best

@@ -21,6 +21,12 @@ The rule, per pixel, over the valid observations of one series (one agricultural
      or an onset seen early in the puddling period leaves none in the canopy phase; the climb
      test sees the same growth over the cycle.
 
+   Whichever test is used, a canopy standing in water confirms it (``wet_canopy_lswi`` = 0.20):
+   some date of the cycle with NDVI >= 0.50 has LSWI >= 0.20 (no vote when the cycle shows no
+   such date). A paddy is flooded under its canopy until shortly before harvest; a rain puddle
+   followed by an upland crop, or a cloud shadow that faked the flood signal, is followed by a
+   canopy over soil.
+
    ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both. Every window that ends
    inside a gap of the date axis longer than 30 d (cloud season, lost dates; up to 140 d) also
    takes the first date after the gap: a fixed window on a sparse series sees no canopy.
@@ -51,10 +57,15 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    clear dates in between, and no flooded dark spell lasts more than ``max_flood_days`` (75 d).
    It counts one season without a date. The baseline "min NDVI <= 0.3 and max NDVI >= 0.6" is
    thus contained, with the flood, its order and its duration added (see docs/rice_rules.md).
+   A canopy standing in water (NDVI >= 0.6, LSWI >= ``undated_wet_canopy_lswi`` = 0.32) seen
+   more than ``gap_days`` after the last dry clear date (LSWI < ``wet_canopy_lswi``; or with no
+   dry date before it), on a pixel with a bare date (NDVI <= 0.3), is undated evidence too: its
+   flooding fell in a cloud gap or was seen only as water.
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
-the rule says rice and ``< 0.5`` otherwise (0 without any onset; NaN without valid data).
+the rule says rice and ``< 0.5`` otherwise (0 without any flood onset or canopy date; NaN without
+valid data).
 
 Known confusion: a short flood over a young *dryland* crop (flood water, then the crop's canopy)
 passes the rule like a paddy; the disaster module's flood dates separate the two.
@@ -74,8 +85,8 @@ import xarray as xr
 
 from .. import indices
 from ..errors import ConfigError, MissingBandError
+from .optical_kernel import canopy_after_gap, date_major, flood_onsets, undated_canopy
 from .optical_kernel import clear_gap as _clear_gap
-from .optical_kernel import date_major, flood_onsets, undated_canopy
 from .optical_kernel import water_spell_days as _water_spell_days
 from .seasons import (
     LAYER_SPECS,
@@ -202,6 +213,23 @@ class OpticalRiceParams:
     a rice crop, about 60 days) and a drained field after it. ``None`` disables the term."""
     hidden_flood_link_days: float = 30.0
     """The two flooded dates before the gap are at most this many days apart."""
+    wet_canopy_lswi: float | None = 0.20
+    """A paddy's canopy stands in water: a dated flood-growth cycle is confirmed only when one of
+    its canopy dates (NDVI >= ``ndvi_canopy_min``) has LSWI at least this (no vote when the cycle
+    shows no canopy date). Standing water keeps LSWI high under a growing rice canopy (Xiao et
+    al. 2005 read the flood from LSWI); an upland canopy grows over drying soil (LSWI < 0) and
+    stays lower until it closes. A design value (docs/rice_rules.md): below the closed rice
+    canopies of the project's three synthetic generators (the hand-made point table's reach only
+    0.30) and near the median upland canopy of the hard scenes (0.17-0.26). ``None`` disables
+    this and the undated wet canopy."""
+    undated_wet_canopy_lswi: float | None = 0.32
+    """Undated evidence from a wet canopy (NDVI >= ``ndvi_high`` and LSWI >= this) seen more than
+    ``gap_days`` after the last dry clear date (LSWI < ``wet_canopy_lswi``; or with none before it),
+    on a pixel whose lowest clear NDVI is <= ``ndvi_low``: the flood that preceded the canopy fell
+    in a cloud gap, or was seen only as water or a young crop in water. With no flood
+    seen the canopy alone must tell, so it must be wetter than a closed upland canopy over moist
+    soil can be (about 0.30); a canopy over standing water reads 0.33-0.38. ``None`` disables it
+    (as does ``wet_canopy_lswi=None``)."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -252,7 +280,28 @@ def _growth_margin(
     margin = rules[p.growth_rule]
     if p.dry_lswi_max is not None and ls is not None and fl is not None:
         margin = np.minimum(margin, _dry_margin(nd, ls, fl, t, i_cyc, p))
+    if p.wet_canopy_lswi is not None and ls is not None:
+        margin = np.minimum(margin, _wet_canopy_cycle_margin(nd, ls, t, i_cyc, p))
     return margin.astype(_F32), i_cyc
+
+
+def _wet_canopy_cycle_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], t: int, i_cyc: int,
+                             p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """Margin (index units) of "some canopy date of the cycle after the onset at ``t`` is wet".
+
+    The wettest canopy date (NDVI >= ``ndvi_canopy_min``) in (onset, cycle end) minus
+    ``wet_canopy_lswi``. A paddy holds water under its canopy until two or three weeks before
+    harvest, so at least one canopy date of its cycle shows it; a rain puddle followed by an
+    upland crop, or a missed cloud shadow that faked the flood, is followed by a dry canopy.
+    +inf (no vote) where the cycle shows no canopy date.
+    """
+    seg_nd, seg_ls = nd[:, t + 1:i_cyc], ls[:, t + 1:i_cyc]
+    assert p.wet_canopy_lswi is not None
+    if seg_nd.shape[1] == 0:
+        return np.full(nd.shape[0], np.inf, dtype=_F32)
+    wet = np.where(np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min), seg_ls, _F32(-np.inf))
+    wettest = wet.max(axis=1)
+    return np.where(np.isneginf(wettest), _F32(np.inf), wettest - _F32(p.wet_canopy_lswi)).astype(_F32)
 
 
 def _dry_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], fl: npt.NDArray[np.bool_], t: int,
@@ -435,6 +484,17 @@ def _optical_kernel(
         # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
         gap_crop = _hidden_crop_margin(wet, ok, flood, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum(gap_crop, mask_margin))
+    if p.wet_canopy_lswi is not None and p.undated_wet_canopy_lswi is not None:
+        # A canopy standing in water, seen after a gap that hid its flood (see the parameter).
+        scale = _F32(_SCORE_SCALE)
+        # Only canopy dates vote: a pixel that never shows one keeps the score 0 of "no evidence".
+        wet_canopy = np.where(nd >= _F32(p.ndvi_canopy_min),
+                              np.minimum((nd - _F32(p.ndvi_high)) / scale, (ls - _F32(p.undated_wet_canopy_lswi)) / scale),
+                              _F32(-np.inf))
+        # Dates wetter than ``wet_canopy_lswi`` (water, a young crop in water) do not end the gap.
+        seen = canopy_after_gap(ok, wet_canopy, ok & (ls >= _F32(p.wet_canopy_lswi)), days, gap_days=p.gap_days,
+                                scale_days=_F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
+        undated = np.maximum(undated, np.minimum.reduce([seen, lo, dur, mask_margin]))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
         add = (undated >= 0) & (count == 0) & ~masked

@@ -14,12 +14,11 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from .s1_bands import INCIDENCE_BAND, POLARISATIONS
+
 __all__ = ["POLARISATIONS", "INCIDENCE_BAND", "INCIDENCE_RANGE_DEG", "Units", "to_db", "to_linear", "check_units",
            "check_incidence", "declared_units", "sar_census", "judge_units", "as_linear_power"]
 
-POLARISATIONS = ("vv", "vh", "hh", "hv")
-#: Band name of the incidence angle (degrees from the ellipsoid normal) that may ride with a scene.
-INCIDENCE_BAND = "angle"
 #: Plausible incidence angles, deg: IW spans about 29-46 and EW 19-47 (ESA Sentinel-1 User Guide);
 #: values outside are radians, a local (terrain) angle or another quantity.
 INCIDENCE_RANGE_DEG = (15.0, 50.0)

@@ -22,10 +22,12 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
     from pydantic import BaseModel
 
     from ...styles import Style
+    from ..area_inputs import AreaInputs
     from ..config import AreaConfig
 
-__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Computed", "Report", "AfterCompute",
-           "mask_dataset", "valid_mask", "reduce_time", "per_time", "each_date", "OPTICAL"]
+__all__ = ["Product", "PlannedLayer", "AreaContext", "Builder", "Preflight", "Pixels", "Computed", "Report",
+           "AfterCompute", "mask_dataset", "masked_optical", "valid_mask", "reduce_time", "per_time", "each_date",
+           "OPTICAL"]
 
 OPTICAL = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "nir09",
            "swir16", "swir22")
@@ -82,6 +84,11 @@ class AreaContext:
 
 #: ``build(ctx, layer_config) -> [PlannedLayer, ...]``, lazy.
 Builder = Callable[[AreaContext, Any], list[PlannedLayer]]
+#: ``preflight(inputs, layer_config) -> [file stem, ...]``, from headers alone.
+Preflight = Callable[["AreaInputs", Any], list[str]]
+
+#: ``pixels(ctx, layer_config) -> {stem: (y, x) DataArray}``: the data of the layers ``build`` plans.
+Pixels = Callable[[AreaContext, Any], "Mapping[str, xr.DataArray]"]
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,23 @@ class Product:
     optional_side_values: tuple[str, ...] = ()
     """Side values reported only by some configurations (a polarisation's threshold only when
     the input has that polarisation). A layer reporting a name in neither tuple is a bug."""
+    preflight: Preflight | None = None
+    """What a layer needs of its area, for ``agromap validate``'s header-only check
+    (:mod:`agromap.pipeline.light_plan`): ``preflight(inputs, layer)`` returns the file stems
+    ``build`` would plan and raises :class:`~agromap.errors.PlanNeeded` when the area lacks a band
+    or a date the builder reads, or for an option it does not model; the full plan then decides.
+    It must never accept what ``build`` refuses (tests/test_60_cli.py compares both). ``None``:
+    the full plan always decides."""
+    pixels: Pixels | None = None
+    """Optional: the data of the layers ``build`` plans, by file stem, from the same context (the
+    builder without the layers' metadata), for a builder that does costly work besides its
+    pixels (reading a reference sample). Without it, the data of ``build``'s layers is used."""
+    per_pixel: Callable[[Any], bool] | None = None
+    """Optional: whether a layer entry is a per-pixel chain: every output pixel depends on the
+    area's stack at that pixel only (no neighbourhood, no statistic of the area), so the builder
+    (or ``pixels``) run on a window of the stack gives that window of the layers, bit for bit. The
+    runner then computes the area by one task per tile on windows of its stack held in memory
+    (:mod:`agromap.pipeline.tile_graph`)."""
 
     def check_side(self, layer: PlannedLayer) -> None:
         """Refuse a planned layer whose side values differ from the declared ones.
@@ -181,10 +205,19 @@ def mask_dataset(ds: xr.Dataset, area: AreaConfig) -> tuple[xr.Dataset, xr.DataA
     valid = valid_mask(ds, area)
     if valid is None:
         return ds, None
+    return masked_optical(ds, valid), masks.valid_fraction(valid)
+
+
+def masked_optical(ds: xr.Dataset, valid: xr.DataArray | None) -> xr.Dataset:
+    """``ds`` with its optical bands NaN where ``valid`` (from :func:`valid_mask`) is False; lazy."""
+    from ... import masks
+
+    if valid is None:
+        return ds
     out = ds.copy()
     for name in (v for v in ds.data_vars if v in OPTICAL):
         out[name] = masks.apply_mask(ds[name], valid)
-    return out, masks.valid_fraction(valid)
+    return out
 
 
 def valid_mask(ds: xr.Dataset, area: AreaConfig) -> xr.DataArray | None:

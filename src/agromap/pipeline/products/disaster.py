@@ -16,8 +16,10 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
     import pandas as pd
     import xarray as xr
 
+    from ..area_inputs import AreaInputs
+
 __all__ = ["FloodLayer", "BurnSeverityLayer", "BurnedPaddyLayer", "VciLayer", "flood", "burn_severity",
-           "burned_paddy", "vci", "PRODUCTS"]
+           "burned_paddy", "vci", "burn_severity_needs", "burned_paddy_needs", "PRODUCTS"]
 
 
 class FloodLayer(Strict):
@@ -289,6 +291,43 @@ def vci(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     return each_date(ctx, layer, series, lambda a: (a, spec, {"period": layer.period}))
 
 
+def _periods(inputs: AreaInputs, layer: Any) -> str:
+    """Both composites hold some of the area's dates (else the plan refuses); the layers' date stem."""
+    from ...errors import PlanNeeded
+    from ..area_inputs import naive_utc
+
+    for period in (layer.pre, layer.post):
+        if not inputs.period(*period):
+            raise PlanNeeded(f"period {period} holds no date")
+    return f"{naive_utc(layer.pre[0]):%Y%m%d}_{naive_utc(layer.post[1]):%Y%m%d}"
+
+
+def burn_severity_needs(inputs: AreaInputs, layer: Any) -> list[str]:
+    """Preflight of :func:`burn_severity`: NBR's bands and dates in both periods."""
+    inputs.need(("nir", "swir22"), "burn_severity")
+    stem = _periods(inputs, layer)
+    return [f"burn_severity_{stem}", f"dnbr_{stem}"]
+
+
+#: Bands of the post-burn composite (:func:`agromap.disaster.burn.burned_paddy`: NBR and BAIS2).
+_PADDY_BANDS = ("nir", "swir22", "rededge2", "rededge3", "nir08", "red")
+
+
+def burned_paddy_needs(inputs: AreaInputs, layer: Any) -> list[str]:
+    """Preflight of :func:`burned_paddy`: the area's rice layer, the composites' bands and dates."""
+    from ...errors import PlanNeeded
+    from .rice import preflight as rice_preflight
+
+    if layer.rice_mask:
+        raise PlanNeeded("burned_paddy with a rice_mask file")
+    rice = next((one for one in inputs.area.layers if one.product == "rice"), None)
+    if rice is None:
+        raise PlanNeeded("burned_paddy without a rice layer")
+    rice_preflight(inputs, rice)  # its rice mask is the area's rice layer, planned again
+    inputs.need(_PADDY_BANDS, "burned_paddy")
+    return [f"burned_paddy_{_periods(inputs, layer)}"]
+
+
 def _flood_specs() -> Mapping[str, LayerSpec]:
     from ...disaster.flood import LAYER_SPECS
 
@@ -320,9 +359,10 @@ PRODUCTS: tuple[Product, ...] = (
             # Per sensor present (VV, VH, a clear optical scene) and, for a single radar scene, region growing.
             optional_side_values=("region_growing", *(f"{k}_{s}" for s in ("vv", "vh", "optical")
                                                       for k in ("threshold", "threshold_method", "weight")))),
-    Product("burn_severity", BurnSeverityLayer, burn_severity, _burn_specs, {"dnbr": Style(-0.5, 1.3, "burn")}),
+    Product("burn_severity", BurnSeverityLayer, burn_severity, _burn_specs, {"dnbr": Style(-0.5, 1.3, "burn")},
+            preflight=burn_severity_needs),
     Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs,
-            side_values=("bais2_threshold", "bais2_threshold_method")),
+            side_values=("bais2_threshold", "bais2_threshold_method"), preflight=burned_paddy_needs),
     # VCI 0 (worst) to 100 (best) per cent (Kogan 1995).
     Product("vci", VciLayer, vci, _vci_specs, {"vci": Style(0.0, 100.0, "rdylgn")}),
 )

@@ -16,8 +16,10 @@ from .base import AreaContext, PlannedLayer, Product, per_time
 if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
     import xarray as xr
 
+    from ..area_inputs import AreaInputs
+
 __all__ = ["INDEX_PRODUCTS", "IndexLayer", "WaterLayer", "BackscatterLayer", "index", "water", "backscatter",
-           "PRODUCTS"]
+           "index_needs", "water_needs", "backscatter_needs", "PRODUCTS"]
 
 #: Spectral indices offered as products (each also in :data:`agromap.indices.INDICES` and
 #: :data:`agromap.io.layers.BASE_SPECS`).
@@ -106,6 +108,32 @@ def water(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     return per_time(ctx, layer, evidence, finish)
 
 
+def index_needs(inputs: AreaInputs, layer: Any) -> list[str]:
+    """Preflight of :func:`index`: the index's bands (:data:`agromap.index_bands.INDEX_BANDS`)."""
+    from ...index_bands import INDEX_BANDS
+    from ..area_inputs import per_time_stems
+
+    inputs.need(INDEX_BANDS[layer.product], layer.product)
+    return per_time_stems(inputs, BASE_SPECS[layer.product].name, layer.time)
+
+
+def backscatter_needs(inputs: AreaInputs, layer: Any) -> list[str]:
+    """Preflight of :func:`backscatter`: its polarisation."""
+    from ..area_inputs import per_time_stems
+
+    inputs.need((layer.band,), "backscatter_db")
+    return per_time_stems(inputs, _BACKSCATTER_SPECS[f"{layer.band}_db"].name, layer.time)
+
+
+def water_needs(inputs: AreaInputs, layer: Any) -> list[str]:
+    """Preflight of :func:`water`: the SAR band, or the optical index's bands."""
+    from ...index_bands import INDEX_BANDS
+    from ..area_inputs import per_time_stems
+
+    inputs.need((layer.method,) if layer.method in ("vh", "vv") else INDEX_BANDS[layer.method], "water_mask")
+    return per_time_stems(inputs, f"water_mask_{layer.method}", layer.time)
+
+
 _INDEX_STYLES: Mapping[str, Style] = {
     "ndvi": VEGETATION, "evi": VEGETATION, "savi": VEGETATION, "ndwi": WATER, "mndwi": WATER, "lswi": WATER,
     "nbr": SIGNED, "ndbi": SIGNED,
@@ -118,10 +146,15 @@ def _index_specs(name: str) -> Callable[[], dict[str, LayerSpec]]:
     return lambda: {name: BASE_SPECS[name]}
 
 
+def _always(layer: Any) -> bool:
+    return True
+
+
 PRODUCTS: tuple[Product, ...] = (
+    # An index of the pixel's bands, per date or reduced over the pixel's dates: a per-pixel chain.
     *(Product(name, IndexLayer, index, _index_specs(name),
-              {name: _INDEX_STYLES[name]}) for name in INDEX_PRODUCTS),
-    Product("water_mask", WaterLayer, water, lambda: {"water_mask": BASE_SPECS["water_mask"]}),
+              {name: _INDEX_STYLES[name]}, preflight=index_needs, per_pixel=_always) for name in INDEX_PRODUCTS),
+    Product("water_mask", WaterLayer, water, lambda: {"water_mask": BASE_SPECS["water_mask"]}, preflight=water_needs),
     Product("backscatter_db", BackscatterLayer, backscatter, lambda: _BACKSCATTER_SPECS,
-            {name: DECIBEL for name in _BACKSCATTER_SPECS}),
+            {name: DECIBEL for name in _BACKSCATTER_SPECS}, preflight=backscatter_needs),
 )

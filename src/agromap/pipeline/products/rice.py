@@ -23,7 +23,9 @@ from .base import AreaContext, Computed, PlannedLayer, Product, Report
 if TYPE_CHECKING:  # imported where used: registering products must not load the array stack
     import xarray as xr
 
-__all__ = ["RiceLayer", "build", "rice_dataset", "speckle_method", "PRODUCTS"]
+    from ..area_inputs import AreaInputs
+
+__all__ = ["RiceLayer", "build", "pixels", "rice_dataset", "speckle_method", "preflight", "PRODUCTS"]
 
 
 class RiceLayer(Strict):
@@ -196,6 +198,33 @@ def _specs(method: str) -> dict[str, Any]:
     return specs
 
 
+def _outputs(ctx: AreaContext, layer: Any) -> tuple[xr.Dataset, list[tuple[str, str]]]:
+    """The rule's or model's output Dataset, and the ``(variable, file stem)`` of each layer written."""
+    from ...rice import seasons
+
+    result = seasons.split_seasons(rice_dataset(ctx, layer))
+    specs = _specs(layer.method)
+    times = ctx.times
+    period = f"{times[0]:%Y%m%d}_{times[-1]:%Y%m%d}"
+    names = ["rice_class", "rice_prob"] if layer.method in ("model", "self_trained") else [
+        "rice_class", "rice_score", *sorted(str(v) for v in result.data_vars if str(v).startswith("transplant_doy_")),
+        "n_seasons", "n_valid_obs"]
+    return result, [(name, f"{name}_{layer.method}_{period}") for name in names if name in specs]
+
+
+def pixels(ctx: AreaContext, layer: Any) -> dict[str, xr.DataArray]:
+    """The data of the layers :func:`build` plans, by file stem (lazy on a lazy stack)."""
+    result, names = _outputs(ctx, layer)
+    return {stem: result[name] for name, stem in names}
+
+
+def _per_pixel(layer: Any) -> bool:
+    # The optical rule reads each pixel's own series only; the SAR rule's speckle filter reads
+    # neighbours, and the self-trained map learns from the whole area (a model's feature
+    # pipeline is per pixel too, but loading it in every tile would cost more than it saves).
+    return bool(layer.method == "optical")
+
+
 def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     """Planned rice layers of one area, named ``<layer>_<method>_<first date>_<last date>``."""
     derived: dict[str, Any] = {}
@@ -206,17 +235,11 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
         points = read_reference_sample(ctx.resolve(layer.reference_sample), layer.reference_field)
         derived = _accuracy_inputs(points, geobox_of(ctx.ds))
-    from ...rice import seasons
-
-    result = seasons.split_seasons(rice_dataset(ctx, layer))
+    result, names = _outputs(ctx, layer)
     specs = _specs(layer.method)
     times = ctx.times
     start, end = times[0], times[-1]
-    period = f"{start:%Y%m%d}_{end:%Y%m%d}"
     config = layer.model_dump(mode="json")
-    names = ["rice_class", "rice_prob"] if layer.method in ("model", "self_trained") else [
-        "rice_class", "rice_score", *sorted(str(v) for v in result.data_vars if str(v).startswith("transplant_doy_")),
-        "n_seasons", "n_valid_obs"]
     props = {"method": layer.method, "calendar": layer.calendar, "params": dict(layer.params)}
     if layer.method == "sar" or (layer.method == "self_trained" and "vh" in ctx.ds):
         method = speckle_method(layer)
@@ -227,15 +250,10 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
 
         props.update(rule=layer.rule, self_train=dict(layer.self_train))
         side = {n: result[n] for n in COUNT_NAMES}  # 0-d, computed in the run's one pass
-    planned = []
-    for name in names:
-        spec = dataclasses.replace(specs[name], name=f"{name}_{layer.method}") if name in specs else None
-        if spec is None:
-            continue
-        planned.append(PlannedLayer(ctx.area.name, f"{name}_{layer.method}_{period}", spec, result[name],
-                                    start, end, f"rice-{layer.method}", props, config, dict(side),
-                                    derived=derived if name == "rice_class" else {}))
-    return planned
+    return [PlannedLayer(ctx.area.name, stem, dataclasses.replace(specs[name], name=f"{name}_{layer.method}"),
+                         result[name], start, end, f"rice-{layer.method}", props, config, dict(side),
+                         derived=derived if name == "rice_class" else {})
+            for name, stem in names]
 
 
 def _accuracy_inputs(points: Any, gbox: Any) -> dict[str, Any]:
@@ -274,6 +292,76 @@ def _accuracy(done: Computed) -> Report | None:
     return Report(report, estimate)
 
 
+#: Bands the optical rule reads besides ``lswi_nir_band`` (:func:`agromap.rice.rules_optical.optical_rice_rule`).
+_OPTICAL_RULE_BANDS = ("nir", "red", "blue", "swir16")
+
+
+def preflight(inputs: AreaInputs, layer: Any) -> list[str]:
+    """Preflight of :func:`build`: the rule's bands and parameters, the reference sample, the stems.
+
+    The rules' parameter classes live with the rules (which import the array stack), so a layer
+    that overrides parameters is checked by constructing them; a layer with the defaults is not.
+    A model is checked from its file without scikit-learn; the self-trained classifier is left
+    to the full plan.
+    """
+    from ...errors import PlanNeeded
+
+    where = f"area {inputs.area.name} rice layer"
+    if layer.method == "self_trained":
+        raise PlanNeeded(f"rice method {layer.method!r}")
+    if any(v in inputs.bands for v in ("ndvi", "evi", "lswi")):
+        raise PlanNeeded("index variables among the bands")
+    if layer.method == "model":
+        _model_inputs(inputs, layer)
+    else:
+        seasons = _seasons(inputs, layer, where)
+    if layer.reference_sample:
+        from ..tables import read_reference_sample, reference_pixels
+
+        points = read_reference_sample(inputs.resolve(layer.reference_sample), layer.reference_field)
+        reference_pixels(points, inputs.geobox)
+    period = f"{inputs.dates[0]:%Y%m%d}_{inputs.dates[-1]:%Y%m%d}"
+    if layer.method == "model":
+        names = ["rice_class", "rice_prob"]
+    else:
+        names = ["rice_class", "rice_score", *(f"transplant_doy_{k}" for k in range(1, min(seasons, 3) + 1)),
+                 "n_seasons", "n_valid_obs"]
+    return [f"{name}_{layer.method}_{period}" for name in names]
+
+
+def _model_inputs(inputs: AreaInputs, layer: Any) -> None:
+    """The model file loads (checked from its schema, :mod:`agromap.rice.model_check`) and its
+    features are the ones the area's optical bands give (SAR features are left to the full plan).
+    """
+    from ...errors import PlanNeeded
+    from ...rice.feature_names import OPTICAL_FEATURE_BANDS, feature_names
+    from ...rice.model_check import model_features
+
+    if "vh" in inputs.bands or "vv" in inputs.bands or not {"red", "nir"} & inputs.bands:
+        raise PlanNeeded("model features other than optical ones")
+    inputs.need(OPTICAL_FEATURE_BANDS, "the model's optical features")
+    if model_features(inputs.resolve(layer.model), sha256=layer.model_sha256) != feature_names(sar=False):
+        raise PlanNeeded("the model's features differ from the area's")
+
+
+def _seasons(inputs: AreaInputs, layer: Any, where: str) -> int:
+    """Checks the rule's bands and parameters; the number of season slots of its output."""
+    from ...rice.calendars import calendar_windows
+
+    if layer.method == "optical":
+        lswi_nir = "nir"
+        max_seasons = 3
+        if layer.params:
+            p = _params(_rule_params_class("optical"), layer.params, where)
+            lswi_nir, max_seasons = p.lswi_nir_band, p.max_seasons
+        inputs.need((*_OPTICAL_RULE_BANDS, lswi_nir), "the optical rice rule")
+    else:
+        inputs.need(("vh",), "the SAR rice rule")
+        max_seasons = _params(_rule_params_class("sar"), layer.params, where).max_seasons if layer.params else 3
+    windows = calendar_windows(layer.calendar) if layer.calendar else ()
+    return len(windows) or int(max_seasons)
+
+
 def _layer_specs() -> Mapping[str, LayerSpec]:
     from ...rice import seasons
     from ...rice.model import LAYER_SPECS as MODEL_SPECS
@@ -291,7 +379,8 @@ _STYLES: Mapping[str, Style] = {
 
 
 PRODUCTS: tuple[Product, ...] = (
-    Product("rice", RiceLayer, build, _layer_specs, _STYLES, after_compute=_accuracy,
+    Product("rice", RiceLayer, build, _layer_specs, _STYLES, after_compute=_accuracy, preflight=preflight,
+            pixels=pixels, per_pixel=_per_pixel,
             # rice.self_trained.COUNT_NAMES, reported by self-trained maps (checked when planning)
             side_values=("n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice",
                          "n_strata_other", "n_relabelled")),
