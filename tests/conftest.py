@@ -27,6 +27,18 @@ def offline_validator():
 
 
 @pytest.fixture(scope="session")
+def agromap_cli():
+    """``python -m agromap ARGS`` as real processes forked from one interpreter that imported the
+    array stack once (tests/forked_cli.py): ``agromap_cli.run(*args)`` -> CompletedProcess,
+    ``agromap_cli.popen(*args)`` -> a Popen-like handle to watch, signal or kill."""
+    from forked_cli import ForkServer
+
+    server = ForkServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
 def samples() -> Path:
     return SAMPLES
 

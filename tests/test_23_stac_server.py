@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -160,7 +158,7 @@ def test_stac_search_run_mosaics_each_date_and_a_rerun_computes_nothing(servers,
     assert len(_tif_requests(servers["nginx"])) == before  # not one pixel fetched again
 
 
-def test_dropped_connection_mid_read_is_exit_3_and_nothing_published(servers, tmp_path):
+def test_dropped_connection_mid_read_is_exit_3_and_nothing_published(servers, tmp_path, agromap_cli):
     nginx = servers["nginx"]
     item = json.loads((servers["root"] / "sample" / "S2A_29RKH_20200219_0_L2A.json").read_text())
     for key in ("red", "nir", "scl"):
@@ -172,8 +170,7 @@ def test_dropped_connection_mid_read_is_exit_3_and_nothing_published(servers, tm
         "layers": [{"product": "ndvi", "time": "each"}]}]}
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(cfg))
     env = {**os.environ, "GDAL_HTTP_MAX_RETRY": "1", "GDAL_HTTP_RETRY_DELAY": "0"}
-    proc = subprocess.run([sys.executable, "-m", "agromap", "run", str(tmp_path / "run.yaml"), "--out",
-                           str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
+    proc = agromap_cli.run("run", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "out"), env=env)
     assert proc.returncode == 3, proc.stderr
     lines = [ln for ln in proc.stderr.strip().splitlines() if ln.startswith("agromap: error:")]
     assert len(lines) == 1 and "could not be read" in lines[0] and "Traceback" not in proc.stderr

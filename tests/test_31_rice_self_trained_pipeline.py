@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -42,21 +40,17 @@ def _config(tmp: Path, inputs: tuple[dict, ...] = (S1,), **layer: object) -> Pat
     return path
 
 
-def _agromap(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agromap", *args], capture_output=True, text=True, timeout=600)
-
-
 def _read(path: Path) -> np.ndarray:
     with rasterio.open(path) as src:
         return src.read(1)
 
 
 @pytest.fixture(scope="module")
-def cli_run(tmp_path_factory):
+def cli_run(tmp_path_factory, agromap_cli):
     tmp = tmp_path_factory.mktemp("selftrain")
     cfg = _config(tmp, (S2, S1), rule="both", self_train={"n_estimators": 60})
     out = tmp / "out"
-    proc = _agromap("run", str(cfg), "--out", str(out), "--scheduler", "threads")
+    proc = agromap_cli.run("run", str(cfg), "--out", str(out), "--scheduler", "threads", timeout=600)
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -105,7 +99,7 @@ def test_config_checks_for_self_training_and_calendars(tmp_path):
     assert parse_config(cfg).areas[0].layers[0].calendar == "mekong_delta"
 
 
-def test_validate_checks_the_reference_column(tmp_path):
+def test_validate_checks_the_reference_column(tmp_path, agromap_cli):
     pts = gpd.read_file(DELTA / "reference_sample.geojson")
     good = tmp_path / "good.geojson"
     pts.to_file(good)
@@ -120,7 +114,7 @@ def test_validate_checks_the_reference_column(tmp_path):
     (plan,) = plan_run(load_config(_config(tmp_path, reference_sample=str(good), speckle_filter=0)))
     assert any(p.stem.startswith("rice_class_self_trained") for p in plan.layers)
     # The old column name: `agromap validate` refuses it in one line, before anything is computed.
-    proc = _agromap("validate", str(_config(tmp_path, reference_sample=str(old))))
+    proc = agromap_cli.run("validate", str(_config(tmp_path, reference_sample=str(old))))
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
     assert "no class column 'reference'" in proc.stderr and "'reference_class'" in proc.stderr
     assert proc.stderr.startswith("agromap: error:") and len(proc.stderr.strip().splitlines()) == 1

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import dask
@@ -48,11 +46,10 @@ def threaded_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cli_run(tmp_path_factory):
+def cli_run(tmp_path_factory, agromap_cli):
     """The demo through the CLI on the embedded LocalCluster (`make demo` uses the threaded default)."""
     out = tmp_path_factory.mktemp("demo_cli")
-    proc = subprocess.run([sys.executable, "-m", "agromap", "run", str(DEMO), "--out", str(out), "--scheduler", "local"],
-                          capture_output=True, text=True, timeout=600)
+    proc = agromap_cli.run("run", str(DEMO), "--out", str(out), "--scheduler", "local", timeout=600)
     assert proc.returncode == 0, proc.stderr
     return out, proc
 

@@ -1,7 +1,8 @@
 """Batch safety under faults: real schedulers, killed workers, SIGKILLed runners, concurrent runs.
 
-Everything runs for real: the CLI in subprocesses, a `dask scheduler` and two `dask worker`
-processes on 127.0.0.1 started by the test, kills with SIGKILL.
+Everything runs for real: the CLI in its own processes (forked from an interpreter that imported
+the array stack once: tests/forked_cli.py), a `dask scheduler` and two `dask worker` processes on
+127.0.0.1 started by the test, kills with SIGKILL.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from rio_cogeo.cogeo import cog_validate
 from agromap.pipeline.config import load_config
 from agromap.pipeline.runner import run
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
+from forked_cli import ForkedProcess, ForkServer
 
 pytestmark = pytest.mark.integration
 
@@ -69,9 +69,8 @@ def reference(stack, tmp_path_factory):
     return out, _digests(out), result
 
 
-def _cli(config: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "agromap", "run", str(config), "--out", str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _cli(agromap_cli: ForkServer, config: Path, out: Path, *extra: str) -> ForkedProcess:
+    return agromap_cli.popen("run", str(config), "--out", str(out), *extra)
 
 
 def _assert_no_partial_at_final_paths(out: Path) -> None:
@@ -113,23 +112,20 @@ def test_rerun_is_idempotent_and_incremental(stack, reference, tmp_path):
     assert len(after.computed) == len(first.outputs)
 
 
-def test_external_cluster_with_a_killed_worker(stack, reference, tmp_path):
+def test_external_cluster_with_a_killed_worker(stack, reference, tmp_path, agromap_cli):
     root, files = stack
     _, ref_digests, _ = reference
     sched_file = tmp_path / "scheduler.json"
-    dask_cli = Path(sys.executable).parent / "dask"
-    procs = [subprocess.Popen([str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(sched_file)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)]
+    procs = [agromap_cli.popen("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file), module="dask")]
     try:
         for _ in range(100):
             if sched_file.exists() and sched_file.stat().st_size:
                 break
             time.sleep(0.1)
         address = json.loads(sched_file.read_text())["address"]
-        workers = [subprocess.Popen([str(dask_cli), "worker", "--scheduler-file", str(sched_file), "--nthreads", "1",
-                                     "--no-nanny", "--no-dashboard", "--name", f"w{i}"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
+        workers = [agromap_cli.popen("worker", "--scheduler-file", str(sched_file), "--nthreads", "1", "--no-nanny",
+                                     "--no-dashboard", "--name", f"w{i}", module="dask") for i in range(2)]
         procs += workers
         from distributed import Client
 
@@ -147,7 +143,7 @@ def test_external_cluster_with_a_killed_worker(stack, reference, tmp_path):
             (victim,) = [a for a, w in client.scheduler_info()["workers"].items() if w["name"] == "w0"]
             cfg = _write_config(tmp_path / "run.yaml", files, scheduler=address)
             out = tmp_path / "out"
-            proc = _cli(cfg, out)
+            proc = _cli(agromap_cli, cfg, out)
             # Kill one worker while the scheduler has run tasks on it: its results and its queue are
             # lost and must be recomputed on the other worker.
             deadline = time.monotonic() + 120
@@ -167,12 +163,12 @@ def test_external_cluster_with_a_killed_worker(stack, reference, tmp_path):
 
 
 @pytest.mark.parametrize("moment", ["compute", "publish"])
-def test_sigkill_runner_then_rerun(stack, reference, tmp_path, moment):
+def test_sigkill_runner_then_rerun(stack, reference, tmp_path, moment, agromap_cli):
     root, files = stack
     _, ref_digests, _ = reference
     cfg = _write_config(tmp_path / "run.yaml", files)
     out = tmp_path / "out"
-    proc = _cli(cfg, out)
+    proc = _cli(agromap_cli, cfg, out)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         staged = list(out.rglob(".*staging*"))
@@ -187,27 +183,28 @@ def test_sigkill_runner_then_rerun(stack, reference, tmp_path, moment):
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     _assert_no_partial_at_final_paths(out)
     assert not (out / "manifest.json").exists()
-    rerun = _cli(cfg, out)
+    rerun = _cli(agromap_cli, cfg, out)
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     assert _digests(out) == ref_digests
     assert not [p for p in out.rglob(".*") if p.is_file() and ("staging" in p.name or p.name.endswith(".partial"))]
 
 
-def test_two_concurrent_runs_one_writer(stack, reference, tmp_path):
+def test_two_concurrent_runs_one_writer(stack, reference, tmp_path, agromap_cli):
     root, files = stack
     _, ref_digests, _ = reference
     # The lock does not depend on the scheduler; threads spare four cluster start-ups.
     cfg = _write_config(tmp_path / "run.yaml", files, scheduler="threads")
     out = tmp_path / "out"
-    a, b = _cli(cfg, out), _cli(cfg, out)
+    a, b = _cli(agromap_cli, cfg, out), _cli(agromap_cli, cfg, out)
     (_, err_a), (_, err_b) = a.communicate(timeout=300), b.communicate(timeout=300)
     assert sorted([a.returncode, b.returncode]) == [0, 5], (err_a, err_b)
     loser = err_a if a.returncode == 5 else err_b
     assert "being written by another agromap run" in loser.strip().splitlines()[-1]
     assert _digests(out) == ref_digests
     # With --wait-lock the second run waits, then finds everything up to date.
-    c, d = _cli(cfg, out, "--force", "--wait-lock", "120"), _cli(cfg, out, "--wait-lock", "120")
+    c, d = (_cli(agromap_cli, cfg, out, "--force", "--wait-lock", "120"),
+            _cli(agromap_cli, cfg, out, "--wait-lock", "120"))
     (_, err_c), (_, err_d) = c.communicate(timeout=300), d.communicate(timeout=300)
     assert (c.returncode, d.returncode) == (0, 0), (err_c, err_d)
     assert _digests(out) == ref_digests

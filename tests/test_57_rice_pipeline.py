@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -102,12 +100,11 @@ def test_real_samples_run(rice_run):
     assert (assam == 0).all(), "one SAR date cannot show a flooding minimum and a rise"
 
 
-def test_train_save_reload_predict(tmp_path):
+def test_train_save_reload_predict(tmp_path, agromap_cli):
     model = tmp_path / "rice_rf.skops"
-    proc = subprocess.run([sys.executable, "-m", "agromap", "rice-train", str(ROOT / "pipelines" / "rice.yaml"),
-                           "--area", "delta_optical", "--labels", str(DELTA / "training_labels.geojson"),
-                           "--out", str(model), "--block-size", "400", "--trees", "60"],
-                          capture_output=True, text=True, timeout=600)
+    proc = agromap_cli.run("rice-train", str(ROOT / "pipelines" / "rice.yaml"), "--area", "delta_optical",
+                           "--labels", str(DELTA / "training_labels.geojson"), "--out", str(model),
+                           "--block-size", "400", "--trees", "60", timeout=600)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["cv_mean"]["oa"] > 0.9 and summary["cv_folds"] >= 2
@@ -131,7 +128,7 @@ def test_train_save_reload_predict(tmp_path):
     assert result.outputs
 
 
-def test_points_and_sample_commands(tmp_path, rice_run):
+def test_points_and_sample_commands(tmp_path, rice_run, agromap_cli):
     out, _ = rice_run
     # A point table of three pixels' S2 series, extracted with rasterio from the sample files.
     rows = []
@@ -143,14 +140,13 @@ def test_points_and_sample_commands(tmp_path, rice_run):
             rows.append({"point_id": f"p{i}", "time": date, **{b: float(v[i]) for b, v in vals.items()}})
     csv = tmp_path / "points.csv"
     pd.DataFrame(rows).to_csv(csv, index=False)
-    res = subprocess.run([sys.executable, "-m", "agromap", "rice-points", str(csv), str(tmp_path / "labels.csv")],
-                         capture_output=True, text=True, timeout=300)
+    res = agromap_cli.run("rice-points", str(csv), str(tmp_path / "labels.csv"))
     assert res.returncode == 0, res.stderr
     labels = pd.read_csv(tmp_path / "labels.csv")
     assert list(labels["point_id"]) == ["p0", "p1", "p2"] and set(labels["rice_class"]) <= {0, 1, 255}
     cog = _one(out, "delta_optical", "rice_class_optical")
-    res = subprocess.run([sys.executable, "-m", "agromap", "rice-sample", str(cog), str(tmp_path / "s.geojson"),
-                          "--rice", "20", "--other", "30", "--seed", "3"], capture_output=True, text=True, timeout=300)
+    res = agromap_cli.run("rice-sample", str(cog), str(tmp_path / "s.geojson"), "--rice", "20", "--other", "30",
+                          "--seed", "3")
     assert res.returncode == 0, res.stderr
     import geopandas as gpd
 

@@ -8,8 +8,6 @@ across the swath, written as GeoTIFFs and run by :func:`agromap.pipeline.runner.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +156,7 @@ def test_angle_band_is_kept_in_degrees(tmp_path):
     assert float(day.bands["vh"].max()) == pytest.approx(0.01)
 
 
-def test_angle_in_radians_is_one_line_input_error(tmp_path):
+def test_angle_in_radians_is_one_line_input_error(tmp_path, agromap_cli):
     s1, ref, _, theta = _scene(tmp_path)
     with rasterio.open(s1) as src:
         vv, vh = src.read(1), src.read(2)
@@ -166,8 +164,7 @@ def test_angle_in_radians_is_one_line_input_error(tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump(_config(bad, ref, angle=True)))
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "agromap", "run", str(config), "--out", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    proc = agromap_cli.run("run", str(config), "--out", str(out))
     errors = [line for line in proc.stderr.splitlines() if not line.startswith("INFO ")]
     print("\n" + "\n".join(errors))
     assert proc.returncode == 3, proc.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +86,7 @@ def test_burned_paddy_against_truth(aq_run):
     assert precision > 0.9 and recall > 0.7, (precision, recall)
 
 
-def test_pm25_fit_on_stations_then_map(tmp_path):
+def test_pm25_fit_on_stations_then_map(tmp_path, agromap_cli):
     """Stations with a known relation (PM = 60 AOD + 10 + noise) -> fitted model -> PM2.5 map."""
     rng = np.random.default_rng(4)
     dates = pd.date_range("2023-11-01", periods=12, freq="D")
@@ -120,9 +118,8 @@ def test_pm25_fit_on_stations_then_map(tmp_path):
                                                                         "eta": 60}]}]}
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(cfg))
     model = tmp_path / "pm25.json"
-    proc = subprocess.run([sys.executable, "-m", "agromap", "pm25-fit", str(tmp_path / "run.yaml"), "--area", "city",
-                           "--stations", str(stations), "--out", str(model)], capture_output=True, text=True,
-                          timeout=300)
+    proc = agromap_cli.run("pm25-fit", str(tmp_path / "run.yaml"), "--area", "city", "--stations", str(stations),
+                           "--out", str(model))
     assert proc.returncode == 0, proc.stderr
     fitted = json.loads(model.read_text())
     assert abs(fitted["coef"][0] - 60) / 60 < 0.05 and fitted["cv"]["r2"] > 0.8

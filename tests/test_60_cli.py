@@ -1,4 +1,8 @@
-"""The command line as users and cron call it: real subprocesses, real exit codes."""
+"""The command line as users and cron call it: real processes, real exit codes.
+
+``--version`` starts a fresh interpreter; the other commands run as processes forked from one that
+imported the array stack once (the ``agromap_cli`` fixture, tests/forked_cli.py).
+"""
 
 from __future__ import annotations
 
@@ -15,43 +19,39 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def agromap(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agromap", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, timeout=300)
-
-
 def test_version():
-    proc = agromap("--version")
+    proc = subprocess.run([sys.executable, "-m", "agromap", "--version"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
     assert proc.returncode == 0 and proc.stdout.startswith("agromap 0.")
 
 
-def test_help_documents_exit_codes():
-    proc = agromap("--help")
+def test_help_documents_exit_codes(agromap_cli):
+    proc = agromap_cli.run("--help", cwd=ROOT)
     assert proc.returncode == 0
     flat = " ".join(proc.stdout.split())
     for text in ("2 bad configuration", "3 input unreadable", "4 no valid data", "5 output directory locked"):
         assert text in flat
 
 
-def test_show_versions():
-    proc = agromap("show-versions")
+def test_show_versions(agromap_cli):
+    proc = agromap_cli.run("show-versions", cwd=ROOT)
     assert proc.returncode == 0 and "GDAL:" in proc.stdout and "PROJ:" in proc.stdout
 
 
-def test_validate_demo_computes_nothing():
-    proc = agromap("validate", "pipelines/demo.yaml")
+def test_validate_demo_computes_nothing(agromap_cli):
+    proc = agromap_cli.run("validate", "pipelines/demo.yaml", cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert "hokkaido: 3 scene(s) on 243x266 px in EPSG:32654" in proc.stdout
     assert "configuration and inputs are valid" in proc.stdout
 
 
-def test_locked_output_exits_5(tmp_path):
+def test_locked_output_exits_5(tmp_path, agromap_cli):
     out = tmp_path / "out"
     out.mkdir()
     fd = os.open(out / ".agromap.lock", os.O_CREAT | os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
-        proc = agromap("run", "pipelines/demo.yaml", "--out", str(out), "--scheduler", "threads")
+        proc = agromap_cli.run("run", "pipelines/demo.yaml", "--out", str(out), "--scheduler", "threads", cwd=ROOT)
     finally:
         os.close(fd)
     assert proc.returncode == 5
@@ -60,10 +60,10 @@ def test_locked_output_exits_5(tmp_path):
     assert not list(out.rglob("*.tif"))
 
 
-def test_run_with_a_relative_output_folder(tmp_path):
+def test_run_with_a_relative_output_folder(tmp_path, agromap_cli):
     """`make demo` passes a relative --out; every path in the run must hold from the caller's cwd."""
-    proc = agromap("run", str(ROOT / "pipelines" / "demo.yaml"), "--out", "runs/demo", "--scheduler", "threads",
-                   cwd=tmp_path)
+    proc = agromap_cli.run("run", str(ROOT / "pipelines" / "demo.yaml"), "--out", "runs/demo", "--scheduler",
+                           "threads", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "runs" / "demo"
     assert (out / "report.html").stat().st_size > 10_000 and (out / "manifest.json").exists()
@@ -81,7 +81,7 @@ def test_run_with_a_relative_output_folder(tmp_path):
 
 PIPELINES = sorted(p.name for p in (ROOT / "pipelines").glob("*.yaml"))
 #: Shipped pipelines whose every area the header-only check settles (the others go to the full plan).
-LIGHT = {"demo.yaml", "rice.yaml", "rice_model.yaml"}
+LIGHT = {"demo.yaml", "rice.yaml", "rice_model.yaml", "disaster.yaml"}
 
 
 def _full_plan(cfg) -> list[tuple] | type:
@@ -195,14 +195,53 @@ def _faults(tmp: Path) -> dict[str, Any]:
         "two_layers_one_file": area([{"product": "ndvi"}, {"product": "ndvi"}]),
         "grid_off_the_inputs": area([{"product": "ndvi"}], grid={"crs": "EPSG:32643", "resolution": 10,
                                                                  "bounds": [0, 0, 320, 320]}),
+        "band_index_out_of_range": lambda: _files_area(tmp, band=3),
+        "file_without_crs": lambda: _files_area(tmp, crs=None),
+        "districts_repeated_ids": area([{"product": "ndvi"}], districts={
+            "path": str(_districts(tmp, [(500_000, 1_999_700, "D1"), (500_100, 1_999_750, "D1")])),
+            "id_field": "code"}),
+        "districts_touching_the_grid_only": area([{"product": "ndvi"}], districts={
+            "path": str(_districts(tmp, [(500_320, 1_999_700, "D1")])), "id_field": "code"}),
+        "flood_without_a_post_event_date": area([{"product": "flood", "event_date": "2023-09-01"}],
+                                                bands=("vv", "vh")),
+        "flood_unknown_parameter": area([{"product": "flood", "event_date": "2023-07-01", "params": {"no_such": 1}}],
+                                        bands=("vv", "vh")),
+        "flood_unknown_split": area([{"product": "flood", "event_date": "2023-07-01",
+                                      "params": {"threshold_split": "median"}}], bands=("vv", "vh")),
+        "flood_without_water_bands": area([{"product": "flood", "event_date": "2023-07-01"}], bands=("red", "nir")),
+        "model_with_sar_bands": area([{"product": "rice", "method": "model", "model": str(
+            ROOT / "sample_data" / "models" / "rice_rf.skops")}], bands=("vv", "vh")),
     }
+
+
+def _files_area(tmp: Path, band: int = 1, crs: str | None = "EPSG:32643") -> dict:
+    import numpy as np
+
+    from conftest import write_tif
+
+    red = write_tif(tmp / f"red_{band}_{crs}.tif", np.full((32, 32), 900, "uint16"), crs=crs)
+    nir = write_tif(tmp / f"nir_{band}_{crs}.tif", np.full((32, 32), 3000, "uint16"), crs=crs)
+    return {"name": "a", "layers": [{"product": "ndvi"}], "inputs": [
+        {"kind": "files", "datetime": "2023-06-01", "bands": {"red": [str(red), band], "nir": str(nir)}}]}
+
+
+def _districts(tmp: Path, squares: list[tuple[float, float, str]]) -> Path:
+    """Squares of 100 m (lower-left x, y, code) in EPSG:32643; the test grids cover 500000-500320, 1999680-2000000."""
+    features = [{"type": "Feature", "properties": {"code": code}, "geometry": {"type": "Polygon", "coordinates": [[
+        [x, y], [x + 100, y], [x + 100, y + 100], [x, y + 100], [x, y]]]}} for x, y, code in squares]
+    path = tmp / f"districts_{len(squares)}_{squares[0][0]:.0f}.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features,
+                                "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32643"}}}))
+    return path
 
 
 @pytest.mark.parametrize("fault", [
     "index_band_missing", "evi_without_blue", "water_sar_band_missing", "backscatter_band_missing",
     "rice_optical_without_blue", "rice_sar_without_vh", "rice_unknown_parameter", "rice_bad_parameter",
     "rice_lswi_band_missing", "burn_period_without_dates", "burn_without_swir22", "burned_paddy_without_rice",
-    "two_layers_one_file", "grid_off_the_inputs"])
+    "two_layers_one_file", "grid_off_the_inputs", "band_index_out_of_range", "file_without_crs",
+    "districts_repeated_ids", "districts_touching_the_grid_only", "model_with_sar_bands",
+    "flood_without_a_post_event_date", "flood_unknown_parameter", "flood_unknown_split", "flood_without_water_bands"])
 def test_light_check_leaves_every_fault_to_the_plan(tmp_path, fault):
     from agromap.pipeline.config import parse_config
 
@@ -276,6 +315,9 @@ MODEL_CASES = {
     "untrusted_type": _edit_schema(lambda s: s["content"]["estimator"]["content"]["content"]["estimators_"]["content"][0]
                                    .update(__module__="os")),
     "tree_index_out_of_range": _break_first_tree,
+    "positive_class_not_a_class": _edit_schema(lambda s: s["content"]["positive_class"].update(content="7", __id__=1)),
+    "one_name_too_many": _edit_schema(lambda s: s["content"]["feature_names"]["content"].append(
+        {**s["content"]["feature_names"]["content"][0], "__id__": 1, "content": '"extra"'})),
 }
 
 
@@ -296,3 +338,52 @@ def test_light_model_check_agrees_with_loading_the_model(tmp_path, case):
     else:
         assert isinstance(full, type), f"loading accepts {case}: the case tests nothing"
         assert light is None
+
+
+def _tiles_area(tmp: Path, second_x: float = 500_320.0, **area: Any) -> dict:
+    """Two 32 px tiles (side by side by default), read as files inputs at two times of one day, and a later date."""
+    import numpy as np
+
+    from conftest import write_tif
+
+    inputs = []
+    for k, (x0, when) in enumerate(((500_000.0, "2023-06-01T05:10:00"), (second_x, "2023-06-01T05:40:00"),
+                                    (500_000.0, "2023-06-11T05:10:00"))):
+        red = write_tif(tmp / f"red{k}.tif", np.full((32, 32), 900, "uint16"), origin=(x0, 2_000_000.0), nodata=0)
+        nir = write_tif(tmp / f"nir{k}.tif", np.full((32, 32), 3000, "uint16"), origin=(x0, 2_000_000.0), nodata=0)
+        inputs.append({"kind": "files", "datetime": when, "bands": {"red": str(red), "nir": str(nir)}})
+    return {"name": "tiles", "inputs": inputs, "layers": [{"product": "ndvi"}, {"product": "ndvi", "time": "max"}],
+            **area}
+
+
+def _orbit_folder(tmp: Path) -> dict:
+    import numpy as np
+
+    from conftest import write_tif
+
+    folder = tmp / "s1"
+    folder.mkdir()
+    for d, orbit in (("2023-06-01", "65"), ("2023-06-13", "65"), ("2023-06-13", "138"), ("2023-06-25", "65")):
+        for b in ("vv", "vh"):
+            write_tif(folder / f"{d}_{orbit}_{b}.tif", np.full((32, 32), 0.04, "float32"))
+    return {"name": "tracks", "inputs": [{"kind": "folder", "path": str(folder), "bands": ["vv", "vh"],
+                                          "pattern": "{date}_{orbit}_{band}.tif", "sar_units": "linear"}],
+            "layers": [{"product": "rice", "method": "sar", "speckle_filter": 0},
+                       {"product": "backscatter_db", "band": "vh"}]}
+
+
+@pytest.mark.parametrize("case", ["tiles_by_solar_day", "tiles_by_time", "tiles_on_a_declared_grid", "orbit_tracks"])
+def test_light_check_builds_the_same_dates_and_grid(tmp_path, case):
+    from agromap.pipeline.config import parse_config
+
+    area = {"tiles_by_solar_day": lambda: _tiles_area(tmp_path),
+            # two dates on one day: one layer per date would write one file twice, a reduction does not
+            "tiles_by_time": lambda: {**_tiles_area(tmp_path, 500_000.0, dates={"group_by": "time"}),
+                                      "layers": [{"product": "ndvi", "time": "max"}]},
+            "tiles_on_a_declared_grid": lambda: _tiles_area(tmp_path, grid={
+                "crs": "EPSG:4326", "resolution": 0.0001, "bounds": [75.0, 18.0856, 75.006, 18.0886]}),
+            "orbit_tracks": lambda: _orbit_folder(tmp_path)}[case]()
+    cfg = parse_config({"version": 1, "name": "g", "areas": [area]}, base_dir=tmp_path)
+    full = _full_plan(cfg)
+    assert isinstance(full, list), full
+    assert _light_check(cfg) == full

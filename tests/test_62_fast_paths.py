@@ -3,6 +3,7 @@ task per output tile, and layers published on several threads at once."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import threading
@@ -39,16 +40,19 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
         "inputs": [{"kind": "folder", "path": "tifs", "bands": BANDS, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
         "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
     cfg = load_config(cfg_path)
+    monkeypatch.setattr(runner, "TILE_GRAPH", False)  # the general graph, fused (the tile graph: below)
     monkeypatch.setattr(runner, "PUBLISH_THREADS", 1)
     monkeypatch.setattr(runner, "FUSE_TILES", False)
     plain = runner.run(cfg, tmp_path / "plain")
 
     seen: set[str] = set()
+    frozen: list[int] = []
     stats: list[dict[str, int]] = []
     real_prepare, real_fuse = write.prepare_cog, fusion.fuse_tiles
 
     def prepare(*args, **kwargs):  # which threads prepared the layers
         seen.add(threading.current_thread().name)
+        frozen.append(gc.get_freeze_count())
         return real_prepare(*args, **kwargs)
 
     def fuse(collections, grids=None):
@@ -63,6 +67,8 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
     fast = runner.run(cfg, tmp_path / "fast")
 
     assert len(plain.outputs) == len(fast.outputs) == 8
+    # Objects older than the run sat out its garbage collections (pipeline.heap), and only during it.
+    assert min(frozen) > 10_000 and gc.get_freeze_count() == 0
     assert len(seen) > 1 and all(name.startswith("agromap-publish") for name in seen)
     assert stats[0]["tiles"] == 4 and stats[0]["tasks_after"] < stats[0]["tasks_before"] / 4
     a, b = _digests(tmp_path / "plain"), _digests(tmp_path / "fast")
@@ -84,9 +90,9 @@ def cloudy_tifs(tmp_path_factory):
 
 
 def _rice_run(tmp_path: Path, folder: Path, name: str, chunk: int, tile_graph: bool, monkeypatch,
-              **extra) -> runner.RunResult:
+              scheduler: str = "threads", **extra) -> runner.RunResult:
     cfg_path = tmp_path / f"{name}.yaml"
-    cfg_path.write_text(yaml.safe_dump({"name": "tiles", "scheduler": "threads", "chunk": chunk, **extra, "areas": [{
+    cfg_path.write_text(yaml.safe_dump({"name": "tiles", "scheduler": scheduler, "chunk": chunk, **extra, "areas": [{
         "name": "a",
         "inputs": [{"kind": "folder", "path": str(folder), "bands": BANDS, "scale": 1e-4, "nodata": 0,
                     "raw": ["scl"]}],
@@ -112,11 +118,24 @@ def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, c
     """The optical rice map over files on their own grid, with an accuracy report and district
     tables: built as one task per output tile, one graph or in spatial blocks, every COG, quicklook,
     table, accuracy report, valid fraction and side value is the general graph's."""
+    from agromap.io.read import BandReader
+
     general = _rice_run(tmp_path, cloudy_tifs, "general", chunk, False, monkeypatch)
+    reads: list[tuple[object, ...]] = []
+    real_read = BandReader.__getitem__
+
+    def counted(self, key):
+        reads.append((self.path, *((k.start, k.stop) for k in key)))
+        return real_read(self, key)
+
+    monkeypatch.setattr(BandReader, "__getitem__", counted)
     tiled = _rice_run(tmp_path, cloudy_tifs, "tiled", chunk, True, monkeypatch)
+    monkeypatch.setattr(BandReader, "__getitem__", real_read)
     assert "general graph" in general.manifest["cluster"]["graph"]
     tiles = 2 * 3 if chunk == 256 else 1 * 2
     assert tiled.manifest["cluster"]["graph"] == f"a: one task per output tile ({tiles})"
+    # Every window of every file read once, though the valid fractions, tables and stores all use it.
+    assert len(reads) == len(set(reads)) == 10 * len(BANDS) * tiles
     expect = _everything(tmp_path / "general", general)
     files = expect["files"]
     assert sum(k.endswith(".tif") for k in files) == 7 + 3 + 10 and any(k.endswith(".csv") for k in files)  # type: ignore[union-attr]
@@ -126,6 +145,10 @@ def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, c
     if chunk == 256:
         blocked = _rice_run(tmp_path, cloudy_tifs, "blocked", chunk, True, monkeypatch, max_graph_chunks=1)
         assert _everything(tmp_path / "blocked", blocked) == expect
+    else:  # on the embedded dask.distributed cluster
+        local = _rice_run(tmp_path, cloudy_tifs, "local", chunk, True, monkeypatch, scheduler="local")
+        assert local.manifest["cluster"]["graph"] == f"a: one task per output tile ({tiles})"
+        assert _everything(tmp_path / "local", local) == expect
 
 
 @pytest.mark.parametrize(("extra", "reason"), [
@@ -143,6 +166,35 @@ def test_tile_graph_falls_back_and_says_why(tmp_path, cloudy_tifs, extra, reason
         "layers": [{"product": "rice", "method": "optical"}], **extra}]}))
     result = runner.run(load_config(cfg_path), tmp_path / "out")
     assert result.manifest["cluster"]["graph"] == f"a: general graph ({reason})"
+
+
+def test_tile_task_pickles(tmp_path, cloudy_tifs):
+    """What a tile task holds survives pickling (a worker process receives it) and computes the same."""
+    import pickle
+
+    from agromap.pipeline.tile_graph import plan_tile_graph, run_tile
+
+    cfg_path = tmp_path / "run.yaml"
+    cfg_path.write_text(yaml.safe_dump({"name": "p", "chunk": 256, "areas": [{
+        "name": "a",
+        "inputs": [{"kind": "folder", "path": str(cloudy_tifs), "bands": BANDS, "scale": 1e-4, "nodata": 0,
+                    "raw": ["scl"]}],
+        "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
+    cfg = load_config(cfg_path)
+    plan = runner.plan_run(cfg)[0]
+    jobs = [runner._Job(plan, layer, tmp_path / f"{layer.stem}.tif", "", True) for layer in plan.layers]
+    graph = plan_tile_graph(plan, jobs, cfg.resolve)
+    assert not isinstance(graph, str)
+    (task,) = [t for k, t in dict(graph.layers[jobs[0].layer.stem].data.dask).items()
+               if isinstance(k, tuple) and k[0].startswith("agromap-tiles-") and k[1:] == (1, 2)]
+    recipe = next(v.value for v in dict(graph.layers[jobs[0].layer.stem].data.dask).values()
+                  if type(v).__name__ == "DataNode")
+    here = run_tile(recipe, *task.args[1:])
+    there = pickle.loads(pickle.dumps(task)).func(pickle.loads(pickle.dumps(recipe)), *task.args[1:])
+    assert set(here) == set(there) == {job.layer.stem for job in jobs} | {"\0valid"}
+    for key, value in here.items():
+        assert value.shape[-2:] == (300 - 256, 560 - 512)  # the corner tile: both edges odd-sized
+        np.testing.assert_array_equal(value, there[key])
 
 
 def test_band_reader_only_for_untouched_reads(cloudy_tifs):

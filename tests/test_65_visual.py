@@ -186,6 +186,40 @@ def test_missing_cog_is_an_input_error(tmp_path: Path):
         write_quicklook(tmp_path / "nope.tif", tmp_path / "x.png")
 
 
+def test_quicklook_and_report_map_share_one_overview_read_and_never_a_stale_one(tmp_path: Path, monkeypatch):
+    """The quicklook (<= 600 px) and the report's map (<= 900 px) of a 1024 px layer both show its
+    512 px overview: decoded once. A rewritten file is read again, and callers own their pixels."""
+    import rasterio.io
+
+    from agromap.display_read import read_display
+    from agromap.mapview import load_view
+
+    decodes: list[int] = []
+    real_read = rasterio.io.DatasetReader.read
+
+    def counting_read(self, *args, **kwargs):
+        decodes.append(1)
+        return real_read(self, *args, **kwargs)
+
+    i, j = np.meshgrid(np.arange(1024), np.arange(1024), indexing="ij")
+    path = cog(tmp_path, "ndvi.tif", (np.sin(i / 40) * np.cos(j / 70)).astype(np.float32), LAYERS["ndvi"])
+    monkeypatch.setattr(rasterio.io.DatasetReader, "read", counting_read)
+    info = write_quicklook(path, tmp_path / "ndvi.png")
+    view = load_view(path, max_size=900)
+    assert info["overview_level"] == 0 and view.values is not None and view.values.shape == (512, 512)
+    assert len(decodes) == 1  # the report's map reused the quicklook's read
+    first = read_display(path, max_size=900)
+    first["values"][:] = 0  # a caller's own copy: changing it changes nothing for the next one
+    again = read_display(path, max_size=600)
+    assert len(decodes) == 1 and np.nanmax(again["values"]) > 0.5
+    with rasterio.open(path, overview_level=0) as ovr:
+        assert np.array_equal(again["values"], ovr.read(1), equal_nan=True)
+    assert len(decodes) == 2
+    cog(tmp_path, "ndvi.tif", np.full((1024, 1024), -0.25, np.float32), LAYERS["ndvi"])  # republished in place
+    before = len(decodes)
+    assert np.nanmax(read_display(path, max_size=600)["values"]) < 0 and len(decodes) == before + 1
+
+
 # ---- plots ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def scene():

@@ -1,14 +1,13 @@
 """A corpus of bad inputs: each gets its own one-line error and exit code, and leaves no output.
 
 Every case is a real ``python -m agromap run`` process with its own exit status and stderr. The
-processes are forked from one interpreter that has already imported the array stack (a fork
-server, as multiprocessing's ``forkserver`` does), so the corpus pays the ~2 CPU-s import once
+processes are forked from one interpreter that has already imported the array stack (the
+``agromap_cli`` fork server, tests/forked_cli.py), so the corpus pays the ~2 CPU-s import once
 instead of once per case; from the fork on, each case runs exactly as ``python -m agromap``.
 """
 
 from __future__ import annotations
 
-import json
 import resource
 import subprocess
 import sys
@@ -44,81 +43,16 @@ def _good(tmp: Path) -> Path:
     return write_tif(tmp / "good.tif", np.full((600, 600), 3000, np.uint16), nodata=0, block=512)
 
 
-#: The fork server: imports what a run imports, then for each request (one JSON line on stdin)
-#: forks a child that runs the ``agromap`` module as ``__main__`` with the request's argv, its
-#: stdout/stderr to files, and answers with the child's exit status (negative: killed by a signal).
-#: An exception escaping the CLI reaches the child's top level: traceback and exit 1, as in
-#: ``python -m agromap``.
-FORK_SERVER = """
-import gc, json, os, runpy, signal, sys, time
-for name in ("agromap.pipeline.cli", "agromap.pipeline.runner", "agromap.pipeline.preflight", "agromap.io.loaders",
-             "agromap.io.stac_read", "agromap.io.stac_search", "agromap.masks", "agromap.pipeline.products.registry",
-             "agromap.disaster.flood", "agromap.quicklook", "agromap.zonal", "distributed"):
-    __import__(name)
-
-def serve():
-    gc.freeze()  # keep the imported objects out of the children's collections: fewer copied pages
-    print("ready", flush=True)
-    for line in sys.stdin:
-        req = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            return req
-        deadline = time.monotonic() + req["timeout"]
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-            time.sleep(0.005)
-        print(json.dumps(os.waitstatus_to_exitcode(status)), flush=True)
-    sys.exit(0)
-
-req = serve()
-sys.stdin.close()
-os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-for fd, path in ((1, req["stdout"]), (2, req["stderr"])):
-    os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
-sys.argv = ["agromap", *req["argv"]]
-runpy.run_module("agromap", run_name="__main__", alter_sys=True)
-"""
-
-
-@pytest.fixture(scope="module")
-def agromap_cli():
-    """Run ``python -m agromap ARGS`` as a forked process; returns a CompletedProcess."""
-    server = subprocess.Popen([sys.executable, "-c", FORK_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
-    assert server.stdout is not None and server.stdin is not None
-    assert server.stdout.readline().strip() == "ready"
-
-    def cli(*args: str, tmp: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        assert server.stdin is not None and server.stdout is not None
-        req = {"argv": list(args), "stdout": str(tmp / "cli.stdout"), "stderr": str(tmp / "cli.stderr"),
-               "timeout": timeout}
-        server.stdin.write(json.dumps(req) + "\n")
-        server.stdin.flush()
-        code = json.loads(server.stdout.readline())
-        assert code != -9, f"agromap {args} did not finish within {timeout} s"
-        return subprocess.CompletedProcess(["agromap", *args], code, (tmp / "cli.stdout").read_text(),
-                                           (tmp / "cli.stderr").read_text())
-
-    yield cli
-    server.stdin.close()
-    server.wait(timeout=60)
-
-
 def test_forked_case_equals_a_fresh_process(agromap_cli, tmp_path):
     """The harness itself: a forked child answers as a fresh ``python -m agromap`` does."""
     config = _case_corrupt_tile(tmp_path)
     fresh = subprocess.run([sys.executable, "-m", "agromap", "run", str(config), "--out", str(tmp_path / "a")],
                            capture_output=True, text=True, timeout=300)
-    forked = agromap_cli("run", str(config), "--out", str(tmp_path / "b"), tmp=tmp_path)
+    forked = agromap_cli.run("run", str(config), "--out", str(tmp_path / "b"))
     assert fresh.returncode == forked.returncode == 3, (fresh.stderr, forked.stderr)
     assert forked.stderr.splitlines()[-1] == fresh.stderr.splitlines()[-1]
     assert forked.stderr.splitlines()[-1].startswith("agromap: error: ")
-    done = agromap_cli("--help", tmp=tmp_path)
+    done = agromap_cli.run("--help")
     assert done.returncode == 0 and "rice-train" in done.stdout
 
 
@@ -408,7 +342,7 @@ CASES = [
 def test_bad_input_gets_its_own_error(agromap_cli, tmp_path, build, code, text):
     config = build(tmp_path)
     out = tmp_path / "out"
-    proc = agromap_cli("run", str(config), "--out", str(out), tmp=tmp_path)
+    proc = agromap_cli.run("run", str(config), "--out", str(out))
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == code, proc.stderr
     assert lines and lines[-1].startswith("agromap: error: "), proc.stderr

@@ -19,11 +19,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ConfigError, InputError
+from .display_read import Kind, read_display
+from .errors import ConfigError
 from .styles import AQI, DECIBEL, FRACTION, PALETTES, SIGNED, VEGETATION, WATER, Style
 
 __all__ = [
@@ -35,8 +36,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     PRODUCT_STYLES: Mapping[str, Style]  # provided by __getattr__ below
-
-Kind = Literal["class", "continuous"]
 
 #: Styles of layers no product plug-in writes: run-level layers, raw bands, and indices offered
 #: by the accessor and :mod:`agromap.plot` only. Each product brings its own (``Product.quicklook_style``).
@@ -211,11 +210,19 @@ def continuous_rgba(values: np.ndarray, style: Style, invalid: np.ndarray | None
     """RGBA uint8 image of decoded ``values`` with a fixed ``style``; NaN and ``invalid`` transparent."""
     v = np.asarray(values, dtype=np.float64)
     bad = ~np.isfinite(v) if invalid is None else (invalid | ~np.isfinite(v))
-    t = np.clip((np.where(bad, style.vmin, v) - style.vmin) / (style.vmax - style.vmin), 0.0, 1.0)
+    # The same arithmetic in place (one temporary), then each pixel's colour fetched as one uint32:
+    # twice as fast as gathering rows of the (levels, 4) table, with the same bytes.
+    t = np.where(bad, style.vmin, v)
+    t -= style.vmin
+    t /= style.vmax - style.vmin
+    np.clip(t, 0.0, 1.0, out=t)
+    t *= _LEVELS - 1
+    np.rint(t, out=t)
     # 255 levels: with the transparent colour, a quicklook fits one 256-entry PNG palette.
-    out = palette_lut(style.palette, _LEVELS)[np.rint(t * (_LEVELS - 1)).astype(np.intp)]
+    lut = np.ascontiguousarray(palette_lut(style.palette, _LEVELS)).view(np.uint32).ravel()
+    out = lut[t.astype(np.intp)]
     out[bad] = 0
-    return out
+    return out.view(np.uint8).reshape(*out.shape, 4)
 
 
 def class_rgba(values: np.ndarray, colours: Mapping[int, tuple[int, int, int]], invalid: np.ndarray) -> np.ndarray:
@@ -229,83 +236,6 @@ def class_rgba(values: np.ndarray, colours: Mapping[int, tuple[int, int, int]], 
     out = table[inv.reshape(np.shape(values))]
     out[invalid] = 0
     return out
-
-
-# ------------------------------------------------------------------------------------------ reading
-def _choose_level(path: str, max_size: int, band: int) -> int | None:
-    """Finest overview whose larger edge fits ``max_size``; the coarsest if none fits; None = full."""
-    import rasterio
-
-    with rasterio.open(path) as src:
-        if max(src.height, src.width) <= max_size:
-            return None
-        n = len(src.overviews(band))
-    for level in range(n):
-        with rasterio.open(path, overview_level=level) as ovr:
-            if max(ovr.height, ovr.width) <= max_size:
-                return level
-    return n - 1 if n else None
-
-
-def read_display(path: str | os.PathLike[str], *, max_size: int = 600, band: int = 1,
-                 kind: Kind | None = None) -> dict[str, Any]:
-    """Read one band of a (COG) raster for display, from an overview, at most ``max_size`` px.
-
-    Returns
-    -------
-    dict
-        ``values`` (stored dtype, 2-D), ``invalid`` (bool: nodata/NaN), ``kind``, ``product``,
-        ``units``, ``scale``, ``offset``, ``tags`` (dataset + band tags), ``classes``
-        (``[(value, name, "RRGGBB")]`` from the colormap and ``CLASS_<n>`` tags), ``bounds``
-        (left, bottom, right, top), ``crs`` (WKT or None), ``overview_level`` (None = full
-        resolution), ``source_shape`` and ``read_shape``.
-    """
-    import rasterio
-    from rasterio.enums import Resampling
-
-    p = str(path)
-    try:
-        # Band metadata (tags, units, description, colormap) lives on the full-resolution band only.
-        with rasterio.open(p) as src:
-            tags = {**src.tags(), **src.tags(band)}
-            try:
-                cmap = src.colormap(band)
-            except ValueError:  # no colour table
-                cmap = None
-            nodata = src.nodatavals[band - 1]
-            info: dict[str, Any] = {
-                "product": tags.get("PRODUCT") or src.descriptions[band - 1] or Path(p).stem,
-                "units": tags.get("units") or src.units[band - 1] or None,
-                "scale": float(src.scales[band - 1]), "offset": float(src.offsets[band - 1]),
-                "bounds": tuple(src.bounds), "crs": src.crs.to_wkt() if src.crs else None,
-                "dtype": src.dtypes[band - 1], "nodata": nodata, "source_shape": (src.height, src.width),
-            }
-        names = {int(k[6:]): v for k, v in tags.items() if k.startswith("CLASS_") and k[6:].lstrip("-").isdigit()}
-        is_class = kind == "class" or (kind is None and bool(names or cmap))
-        level = _choose_level(p, max_size, band)
-        with rasterio.open(p, **({} if level is None else {"overview_level": level})) as src:
-            h, w = src.height, src.width
-            f = min(1.0, max_size / max(h, w))
-            shape = (max(1, round(h * f)), max(1, round(w * f)))
-            values = src.read(band, out_shape=shape,
-                              resampling=Resampling.nearest if is_class else Resampling.average)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputError(f"cannot read {p} for a quicklook: {exc}; check the path and that it is a GeoTIFF.") from exc
-    invalid = np.zeros(values.shape, bool)
-    if values.dtype.kind == "f":
-        invalid |= np.isnan(values)
-    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        invalid |= values == nodata
-    classes: list[tuple[int, str, str]] = []
-    if is_class:
-        # Named classes from the tags; a colormap without tags: the values present, named by value.
-        keys = sorted(names) or sorted(int(v) for v in np.unique(values[~invalid]))
-        for v in keys:
-            rgb = cmap.get(v, (128, 128, 128, 255))[:3] if cmap else (128, 128, 128)
-            classes.append((v, names.get(v, str(v)), "%02X%02X%02X" % tuple(rgb)))
-    return {**info, "values": values, "invalid": invalid, "kind": "class" if is_class else "continuous",
-            "tags": tags, "classes": classes, "colormap": cmap, "overview_level": level,
-            "read_shape": values.shape}
 
 
 def resolve_class_colours(r: dict[str, Any]) -> dict[int, tuple[int, int, int]]:

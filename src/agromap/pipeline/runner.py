@@ -49,6 +49,7 @@ from ..report import write_report
 from . import blocks, noop, preflight
 from .config import AreaConfig, RunConfig
 from .fusion import fuse_tiles
+from .heap import frozen_heap
 from .input_registry import check_input_kinds, load_input
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
@@ -249,7 +250,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     if "://" in check_scheduler(sched):
         probe_scheduler(sched)  # before the lock or any output: an unreachable cluster fails in seconds
     preflight.check_output_folder(out)
-    with output_lock(out, wait=wait_lock):
+    with output_lock(out, wait=wait_lock), frozen_heap():
         # Holding the lock: any staging or partial file here belongs to a run that died.
         clean_stale_partials(out, include_live=True)
         if not force and (same := noop.unchanged_manifest(cfg, out, cfg_hash)) is not None:

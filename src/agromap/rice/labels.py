@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import xarray as xr
 from odc.geo import CRS
 
 from ..errors import InputError, LabelCRSError, LabelError, LabelOverlapError, SingleClassError
-from ..io.grid import crs_name, crs_of, geobox_of
+from ..io.gridspec import crs_name, crs_of
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # reading labels (a reference sample in `agromap validate`) needs no array stack
     import geopandas as gpd
+    import xarray as xr
     from odc.geo.geobox import GeoBox
 
 __all__ = [
@@ -306,6 +306,10 @@ def extract_samples(
                          "use samples_from_points().")  # fmt: skip
     if not block_size_m > 0:
         raise LabelError(f"block_size_m must be > 0, got {block_size_m}.")
+    import xarray as xr
+
+    from ..io.grid import geobox_of
+
     gbox = geobox_of(features)
     labels = check_label_crs(labels, gbox, reproject=reproject)
     rows, cols, outside = _pixels(labels, gbox)
@@ -398,6 +402,8 @@ def samples_from_points(
     if not np.issubdtype(cls.dtype, np.integer):
         raise LabelError(f"label_class must be integers, got {cls.dtype}.")
     check_classes(cls, "the point labels")
+    import xarray as xr
+
     table = features.drop_vars([c for c in features.coords if c != "feature"]).rename(point="sample")
     ds = xr.Dataset(
         {"features": table.transpose("sample", "feature").astype(np.float32)},

@@ -144,10 +144,16 @@ def model_features(path: Path, *, sha256: str | None) -> tuple[str, ...]:
     if not (isinstance(names, dict) and names.get("__loader__") == "ListNode"):
         raise PlanNeeded("no feature names")
     features = tuple(str(_json(n)) for n in names["content"])
-    int(_json(payload.get("positive_class")))
+    positive = int(_json(payload.get("positive_class")))
     json.loads(str(_json(payload.get("metadata_json"))))
     est = payload.get("estimator")
     _check_forest(zf, est, _installed_sklearn())
+    # What RiceModel checks of the loaded estimator: the positive class is one of its classes and
+    # it takes one feature per name.
+    fields = _fields(est)
+    classes = [int(c) for c in _array(zf, fields.get("classes_")).ravel()]
+    if positive not in classes or int(_json(fields.get("n_features_in_"))) != len(features):
+        raise PlanNeeded("the model's classes or feature count disagree with its payload")
     return features
 
 
