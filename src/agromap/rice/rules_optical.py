@@ -491,8 +491,10 @@ def _optical_kernel(
         wet_canopy = np.where(nd >= _F32(p.ndvi_canopy_min),
                               np.minimum((nd - _F32(p.ndvi_high)) / scale, (ls - _F32(p.undated_wet_canopy_lswi)) / scale),
                               _F32(-np.inf))
-        # Dates wetter than ``wet_canopy_lswi`` (water, a young crop in water) do not end the gap.
-        seen = canopy_after_gap(ok, wet_canopy, ok & (ls >= _F32(p.wet_canopy_lswi)), days, gap_days=p.gap_days,
+        # Dates below canopy greenness and wetter than ``wet_canopy_lswi`` (water, a young crop in
+        # water) do not end the gap; a canopy date does, so a long green spell is no gap.
+        young_wet = ok & (ls >= _F32(p.wet_canopy_lswi)) & (nd < _F32(p.ndvi_canopy_min))
+        seen = canopy_after_gap(ok, wet_canopy, young_wet, days, gap_days=p.gap_days,
                                 scale_days=_F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum.reduce([seen, lo, dur, mask_margin]))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
