@@ -209,6 +209,9 @@ def _faults(tmp: Path) -> dict[str, Any]:
         "flood_unknown_split": area([{"product": "flood", "event_date": "2023-07-01",
                                       "params": {"threshold_split": "median"}}], bands=("vv", "vh")),
         "flood_without_water_bands": area([{"product": "flood", "event_date": "2023-07-01"}], bands=("red", "nir")),
+        "sar_folder_with_an_optical_band": lambda: {**_folder_area(tmp, ("red", "nir"), layers=[{"product": "ndvi"}]),
+                                                    "inputs": [{"kind": "folder", "path": str(tmp / "tifs"),
+                                                                "bands": ["red", "nir"], "sar_units": "linear"}]},
         "model_with_sar_bands": area([{"product": "rice", "method": "model", "model": str(
             ROOT / "sample_data" / "models" / "rice_rf.skops")}], bands=("vv", "vh")),
     }
@@ -241,7 +244,8 @@ def _districts(tmp: Path, squares: list[tuple[float, float, str]]) -> Path:
     "rice_lswi_band_missing", "burn_period_without_dates", "burn_without_swir22", "burned_paddy_without_rice",
     "two_layers_one_file", "grid_off_the_inputs", "band_index_out_of_range", "file_without_crs",
     "districts_repeated_ids", "districts_touching_the_grid_only", "model_with_sar_bands",
-    "flood_without_a_post_event_date", "flood_unknown_parameter", "flood_unknown_split", "flood_without_water_bands"])
+    "flood_without_a_post_event_date", "flood_unknown_parameter", "flood_unknown_split", "flood_without_water_bands",
+    "sar_folder_with_an_optical_band"])
 def test_light_check_leaves_every_fault_to_the_plan(tmp_path, fault):
     from agromap.pipeline.config import parse_config
 
