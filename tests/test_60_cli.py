@@ -258,6 +258,17 @@ def test_light_check_leaves_every_fault_to_the_plan(tmp_path, fault):
     assert _light_check(good) == _full_plan(good) != []  # and the same folder, valid, is settled
 
 
+def test_burn_severity_without_swir22_is_a_missing_band_not_a_crash(tmp_path):
+    from agromap.errors import MissingBandError
+    from agromap.pipeline.config import parse_config
+    from agromap.pipeline.runner import plan_run
+
+    cfg = parse_config({"version": 1, "name": "f", "areas": [_faults(tmp_path)["burn_without_swir22"]()]},
+                       base_dir=tmp_path)
+    with pytest.raises(MissingBandError, match="burn_severity needs the nir and swir22 bands"):
+        plan_run(cfg)
+
+
 def _model_copy(tmp: Path, name: str, edit: Any = None) -> Path:
     """The shipped model re-packed, with ``edit(members)`` applied to its {name: bytes} first."""
     import zipfile

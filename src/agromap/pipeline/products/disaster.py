@@ -237,6 +237,10 @@ def burn_severity(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
     from ...indices import nbr
 
     area = ctx.area.name
+    missing = [b for b in ("nir", "swir22") if b not in ctx.ds]
+    if missing:
+        raise MissingBandError(f"area {area}: burn_severity needs the nir and swir22 bands (NBR); it lacks {missing}. "
+                               "Add them to the area's inputs (Sentinel-2 B08/B12, Landsat SR_B5/SR_B7).")
     pre = clear_composite(_period(ctx.ds[["nir", "swir22"]], layer.pre, "pre", area))
     post = clear_composite(_period(ctx.ds[["nir", "swir22"]], layer.post, "post", area))
     d = dnbr(nbr(pre["nir"], pre["swir22"]), nbr(post["nir"], post["swir22"]))
