@@ -6,9 +6,10 @@ fork server here (as multiprocessing's ``forkserver`` does) imports that stack o
 one child per request; from the fork on, the child runs exactly as ``python -m agromap ARGS``:
 its own pid, argv, working directory, environment, stdout and stderr, and its own exit status
 (negative: killed by that signal). Children are started asynchronously, so a test can watch,
-signal and kill them, or run two at once. ``test_70_failure_modes`` checks that a forked child
-answers as a fresh process does; ``test_61_startup`` keeps fresh processes where the imports
-themselves are under test.
+signal and kill them, or run two at once. The ``dask`` command line (``dask scheduler``,
+``dask worker``) forks the same way, as ``python -m dask``. ``test_70_failure_modes`` checks that a
+forked child answers as a fresh process does; ``test_61_startup`` keeps fresh processes where the
+imports themselves are under test.
 """
 
 from __future__ import annotations
@@ -73,16 +74,16 @@ if req["env"] is not None:
 os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
 for fd, path in ((1, req["stdout"]), (2, req["stderr"])):
     os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
-sys.argv = ["agromap", *req["argv"]]
-runpy.run_module("agromap", run_name="__main__", alter_sys=True)
+sys.argv = [req["module"], *req["argv"]]
+runpy.run_module(req["module"], run_name="__main__", alter_sys=True)
 """
 
 
 class ForkedProcess:
-    """One forked ``agromap`` child, with the part of :class:`subprocess.Popen`'s interface the tests use."""
+    """One forked child, with the part of :class:`subprocess.Popen`'s interface the tests use."""
 
     def __init__(self, args: list[str], stdout: Path, stderr: Path) -> None:
-        self.args = ["agromap", *args]
+        self.args = args
         self.pid = 0
         self.returncode: int | None = None
         self._paths = (stdout, stderr)
@@ -142,14 +143,14 @@ class ForkServer:
                 proc.returncode = msg["code"]
                 proc._ended.set()
 
-    def popen(self, *args: str, cwd: str | os.PathLike[str] | None = None,
-              env: Mapping[str, str] | None = None) -> ForkedProcess:
-        """Start ``python -m agromap ARGS`` in ``cwd`` (default: this process's) with ``env``."""
+    def popen(self, *args: str, cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
+              module: str = "agromap") -> ForkedProcess:
+        """Start ``python -m MODULE ARGS`` in ``cwd`` (default: this process's) with ``env``."""
         with self._lock:
             n = next(self._ids)
-            proc = ForkedProcess(list(args), self._dir / f"{n}.stdout", self._dir / f"{n}.stderr")
+            proc = ForkedProcess([module, *args], self._dir / f"{n}.stdout", self._dir / f"{n}.stderr")
             self._procs[n] = proc
-            req = {"id": n, "argv": list(args), "cwd": str(cwd or os.getcwd()),
+            req = {"id": n, "module": module, "argv": list(args), "cwd": str(cwd or os.getcwd()),
                    "env": None if env is None else dict(env), "stdout": str(proc._paths[0]),
                    "stderr": str(proc._paths[1])}
             assert self._server.stdin is not None

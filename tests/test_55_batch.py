@@ -11,8 +11,6 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -118,19 +116,16 @@ def test_external_cluster_with_a_killed_worker(stack, reference, tmp_path, agrom
     root, files = stack
     _, ref_digests, _ = reference
     sched_file = tmp_path / "scheduler.json"
-    dask_cli = Path(sys.executable).parent / "dask"
-    procs = [subprocess.Popen([str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(sched_file)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)]
+    procs = [agromap_cli.popen("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file), module="dask")]
     try:
         for _ in range(100):
             if sched_file.exists() and sched_file.stat().st_size:
                 break
             time.sleep(0.1)
         address = json.loads(sched_file.read_text())["address"]
-        workers = [subprocess.Popen([str(dask_cli), "worker", "--scheduler-file", str(sched_file), "--nthreads", "1",
-                                     "--no-nanny", "--no-dashboard", "--name", f"w{i}"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
+        workers = [agromap_cli.popen("worker", "--scheduler-file", str(sched_file), "--nthreads", "1", "--no-nanny",
+                                     "--no-dashboard", "--name", f"w{i}", module="dask") for i in range(2)]
         procs += workers
         from distributed import Client
 

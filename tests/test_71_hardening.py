@@ -26,6 +26,7 @@ import yaml
 from agromap.errors import EXIT_CODES, DeadlineError, UnsafeInputError
 from agromap.io.write import atomic_write_text, clean_stale_partials
 from conftest import write_tif
+from forked_cli import ForkServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -500,12 +501,11 @@ def test_fault_gets_one_line_and_its_exit_code(tmp_path, capsys, build, code, te
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".partial", ".staging.tif"))]
 
 
-def test_exit_codes_are_documented():
+def test_exit_codes_are_documented(agromap_cli):
     readme = (ROOT / "README.md").read_text()
     for code, text in EXIT_CODES.items():
         assert f"| {code} |" in readme, f"exit code {code} ({text}) missing from the README table"
-    proc = subprocess.run([sys.executable, "-m", "agromap", "--help"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "200"})
+    proc = agromap_cli.run("--help", env={**os.environ, "COLUMNS": "200"}, timeout=120)
     for code in EXIT_CODES:
         assert f" {code}  " in proc.stdout, proc.stdout
 
@@ -853,10 +853,9 @@ def test_stac_href_outside_the_item_folder_is_opt_in(tmp_path, capsys):
 # --- signals and kills: clean state, the lock released, the manifest never stale -----------------
 
 
-def _signal_when_staging(cfg: Path, out: Path, sig: int) -> subprocess.CompletedProcess[str]:
+def _signal_when_staging(agromap_cli: ForkServer, cfg: Path, out: Path, sig: int) -> subprocess.CompletedProcess[str]:
     """Start ``agromap run --force`` and send ``sig`` as soon as its staging files exist (mid-compute)."""
-    proc = subprocess.Popen([sys.executable, "-m", "agromap", "run", str(cfg), "--out", str(out), "--force"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = agromap_cli.popen("run", str(cfg), "--out", str(out), "--force")
     deadline = time.monotonic() + 120
     while not list(out.rglob("*.staging.tif")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -866,7 +865,7 @@ def _signal_when_staging(cfg: Path, out: Path, sig: int) -> subprocess.Completed
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
-def test_sigterm_sigint_and_sigkill_leave_a_consistent_folder(tmp_path, capsys):
+def test_sigterm_sigint_and_sigkill_leave_a_consistent_folder(tmp_path, capsys, agromap_cli):
     from agromap.io.write import sha256_file
 
     rng = np.random.default_rng(3)
@@ -878,7 +877,7 @@ def test_sigterm_sigint_and_sigkill_leave_a_consistent_folder(tmp_path, capsys):
     _run_ok(capsys, cfg, out)
     assert (out / "manifest.json").is_file()
     for sig, code, word in ((signal.SIGTERM, 143, "terminated (SIGTERM)"), (signal.SIGINT, 130, "interrupted")):
-        proc = _signal_when_staging(cfg, out, sig)
+        proc = _signal_when_staging(agromap_cli, cfg, out, sig)
         assert proc.returncode == code, proc.stderr
         assert [ln for ln in proc.stderr.splitlines() if ln.startswith("agromap: error:")] == [
             proc.stderr.strip().splitlines()[-1]]
@@ -886,7 +885,7 @@ def test_sigterm_sigint_and_sigkill_leave_a_consistent_folder(tmp_path, capsys):
         assert not [p for p in out.rglob(".*") if p.name.endswith((".partial", ".staging.tif"))]
         # A re-run that replaces layers removed the old manifest before touching them.
         assert not (out / "manifest.json").exists()
-    proc = _signal_when_staging(cfg, out, signal.SIGKILL)
+    proc = _signal_when_staging(agromap_cli, cfg, out, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL and not (out / "manifest.json").exists()
     _run_ok(capsys, cfg, out, "--wait-lock", "5")  # the lock died with the killed process
     manifest = json.loads((out / "manifest.json").read_text())
@@ -948,27 +947,26 @@ def test_read_only_output_is_exit_7(tmp_path, capsys, tmpfs):
     _assert_one_line(err, "read-only")
 
 
-def test_external_scheduler_dying_mid_run_is_exit_6(tmp_path):
+def test_external_scheduler_dying_mid_run_is_exit_6(tmp_path, agromap_cli):
     """A real scheduler and worker on 127.0.0.1; the scheduler is killed while the run computes."""
-    dask_cli = Path(sys.executable).with_name("dask")
-    if not dask_cli.exists():
-        pytest.skip("the dask command line is not installed next to this Python")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     addr = f"tcp://127.0.0.1:{port}"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    scheduler = subprocess.Popen([str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                  "--no-dashboard"], **quiet)
-    worker = subprocess.Popen([str(dask_cli), "worker", addr, "--nthreads", "1", "--no-dashboard"], **quiet)
+    scheduler = agromap_cli.popen("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
+                                  module="dask")
+    worker = agromap_cli.popen("worker", addr, "--nthreads", "1", "--no-dashboard", module="dask")
     try:
+        from distributed import Client
+
+        with Client(addr, timeout="60s") as client:  # the run starts at once: the cluster must be up first
+            client.wait_for_workers(1, timeout=60)
         cfg, out = _random_cfg(tmp_path, 1024), tmp_path / "out"
-        proc = subprocess.Popen([sys.executable, "-m", "agromap", "run", str(cfg), "--out", str(out),
-                                 "--scheduler", addr, "--wait-lock", "0"], stderr=subprocess.PIPE, text=True)
+        proc = agromap_cli.popen("run", str(cfg), "--out", str(out), "--scheduler", addr, "--wait-lock", "0")
         deadline = time.monotonic() + 120
         while not list(out.rglob("*.staging.tif")) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert proc.poll() is None, proc.communicate()[1]
         scheduler.kill()
         _, err = proc.communicate(timeout=120)
     finally:
