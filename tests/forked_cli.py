@@ -185,9 +185,9 @@ class ForkServer:
         return proc
 
     def run(self, *args: str, cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        """Run ``python -m agromap ARGS`` to its end, as :func:`subprocess.run` with ``capture_output``."""
-        proc = self.popen(*args, cwd=cwd, env=env)
+            module: str = "agromap", timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m MODULE ARGS`` to its end, as :func:`subprocess.run` with ``capture_output``."""
+        proc = self.popen(*args, cwd=cwd, env=env, module=module)
         out, err = proc.communicate(timeout)
         assert proc.returncode is not None
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
