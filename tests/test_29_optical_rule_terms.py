@@ -129,3 +129,18 @@ def test_a_wet_canopy_after_a_cloud_gap_is_undated_evidence():
     # the undated part alone can be turned off
     off = optical_rice_rule(ds, OpticalRiceParams(undated_wet_canopy_lswi=None))
     assert off.rice_class.values.tolist() == [0, 0, 0]
+
+
+def test_self_training_leaves_out_the_canopy_only_evidence_unless_asked():
+    from agromap.rice.self_trained import SelfTrainSpec, _run_rule
+
+    days = [0, 10, 20, 30, 40, 50, 150, 160, 200, 210]
+    ds = _points(days, [[.2] * 6 + [.8, .75, .25, .25]], [[-.05] * 6 + [.35, .33, -.03, -.04]])
+    assert not SelfTrainSpec().optical_canopy_labels
+    # the self-trained map's pseudo-labels: the rule without its undated wet canopy ...
+    assert float(_run_rule(ds, None, "optical", None, None, None, False).rice_score.values[0]) < 0.5
+    # ... unless asked; the rule itself keeps it (a user's own parameters are kept otherwise)
+    assert float(_run_rule(ds, None, "optical", None, None, None, True).rice_score.values[0]) > 0.5
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1]
+    kept = _run_rule(ds, None, "optical", OpticalRiceParams(ndvi_low=0.1), None, None, False)
+    assert '"ndvi_low": 0.1' in kept.attrs["parameters"] and '"undated_wet_canopy_lswi": null' in kept.attrs["parameters"]

@@ -81,7 +81,7 @@ def test_run_with_a_relative_output_folder(tmp_path, agromap_cli):
 
 PIPELINES = sorted(p.name for p in (ROOT / "pipelines").glob("*.yaml"))
 #: Shipped pipelines whose every area the header-only check settles (the others go to the full plan).
-LIGHT = {"demo.yaml", "rice.yaml", "rice_model.yaml"}
+LIGHT = {"demo.yaml", "rice.yaml", "rice_model.yaml", "disaster.yaml"}
 
 
 def _full_plan(cfg) -> list[tuple] | type:
@@ -202,6 +202,16 @@ def _faults(tmp: Path) -> dict[str, Any]:
             "id_field": "code"}),
         "districts_touching_the_grid_only": area([{"product": "ndvi"}], districts={
             "path": str(_districts(tmp, [(500_320, 1_999_700, "D1")])), "id_field": "code"}),
+        "flood_without_a_post_event_date": area([{"product": "flood", "event_date": "2023-09-01"}],
+                                                bands=("vv", "vh")),
+        "flood_unknown_parameter": area([{"product": "flood", "event_date": "2023-07-01", "params": {"no_such": 1}}],
+                                        bands=("vv", "vh")),
+        "flood_unknown_split": area([{"product": "flood", "event_date": "2023-07-01",
+                                      "params": {"threshold_split": "median"}}], bands=("vv", "vh")),
+        "flood_without_water_bands": area([{"product": "flood", "event_date": "2023-07-01"}], bands=("red", "nir")),
+        "sar_folder_with_an_optical_band": lambda: {**_folder_area(tmp, ("red", "nir"), layers=[{"product": "ndvi"}]),
+                                                    "inputs": [{"kind": "folder", "path": str(tmp / "tifs"),
+                                                                "bands": ["red", "nir"], "sar_units": "linear"}]},
         "model_with_sar_bands": area([{"product": "rice", "method": "model", "model": str(
             ROOT / "sample_data" / "models" / "rice_rf.skops")}], bands=("vv", "vh")),
     }
@@ -233,7 +243,9 @@ def _districts(tmp: Path, squares: list[tuple[float, float, str]]) -> Path:
     "rice_optical_without_blue", "rice_sar_without_vh", "rice_unknown_parameter", "rice_bad_parameter",
     "rice_lswi_band_missing", "burn_period_without_dates", "burn_without_swir22", "burned_paddy_without_rice",
     "two_layers_one_file", "grid_off_the_inputs", "band_index_out_of_range", "file_without_crs",
-    "districts_repeated_ids", "districts_touching_the_grid_only", "model_with_sar_bands"])
+    "districts_repeated_ids", "districts_touching_the_grid_only", "model_with_sar_bands",
+    "flood_without_a_post_event_date", "flood_unknown_parameter", "flood_unknown_split", "flood_without_water_bands",
+    "sar_folder_with_an_optical_band"])
 def test_light_check_leaves_every_fault_to_the_plan(tmp_path, fault):
     from agromap.pipeline.config import parse_config
 
@@ -330,3 +342,52 @@ def test_light_model_check_agrees_with_loading_the_model(tmp_path, case):
     else:
         assert isinstance(full, type), f"loading accepts {case}: the case tests nothing"
         assert light is None
+
+
+def _tiles_area(tmp: Path, second_x: float = 500_320.0, **area: Any) -> dict:
+    """Two 32 px tiles (side by side by default), read as files inputs at two times of one day, and a later date."""
+    import numpy as np
+
+    from conftest import write_tif
+
+    inputs = []
+    for k, (x0, when) in enumerate(((500_000.0, "2023-06-01T05:10:00"), (second_x, "2023-06-01T05:40:00"),
+                                    (500_000.0, "2023-06-11T05:10:00"))):
+        red = write_tif(tmp / f"red{k}.tif", np.full((32, 32), 900, "uint16"), origin=(x0, 2_000_000.0), nodata=0)
+        nir = write_tif(tmp / f"nir{k}.tif", np.full((32, 32), 3000, "uint16"), origin=(x0, 2_000_000.0), nodata=0)
+        inputs.append({"kind": "files", "datetime": when, "bands": {"red": str(red), "nir": str(nir)}})
+    return {"name": "tiles", "inputs": inputs, "layers": [{"product": "ndvi"}, {"product": "ndvi", "time": "max"}],
+            **area}
+
+
+def _orbit_folder(tmp: Path) -> dict:
+    import numpy as np
+
+    from conftest import write_tif
+
+    folder = tmp / "s1"
+    folder.mkdir()
+    for d, orbit in (("2023-06-01", "65"), ("2023-06-13", "65"), ("2023-06-13", "138"), ("2023-06-25", "65")):
+        for b in ("vv", "vh"):
+            write_tif(folder / f"{d}_{orbit}_{b}.tif", np.full((32, 32), 0.04, "float32"))
+    return {"name": "tracks", "inputs": [{"kind": "folder", "path": str(folder), "bands": ["vv", "vh"],
+                                          "pattern": "{date}_{orbit}_{band}.tif", "sar_units": "linear"}],
+            "layers": [{"product": "rice", "method": "sar", "speckle_filter": 0},
+                       {"product": "backscatter_db", "band": "vh"}]}
+
+
+@pytest.mark.parametrize("case", ["tiles_by_solar_day", "tiles_by_time", "tiles_on_a_declared_grid", "orbit_tracks"])
+def test_light_check_builds_the_same_dates_and_grid(tmp_path, case):
+    from agromap.pipeline.config import parse_config
+
+    area = {"tiles_by_solar_day": lambda: _tiles_area(tmp_path),
+            # two dates on one day: one layer per date would write one file twice, a reduction does not
+            "tiles_by_time": lambda: {**_tiles_area(tmp_path, 500_000.0, dates={"group_by": "time"}),
+                                      "layers": [{"product": "ndvi", "time": "max"}]},
+            "tiles_on_a_declared_grid": lambda: _tiles_area(tmp_path, grid={
+                "crs": "EPSG:4326", "resolution": 0.0001, "bounds": [75.0, 18.0856, 75.006, 18.0886]}),
+            "orbit_tracks": lambda: _orbit_folder(tmp_path)}[case]()
+    cfg = parse_config({"version": 1, "name": "g", "areas": [area]}, base_dir=tmp_path)
+    full = _full_plan(cfg)
+    assert isinstance(full, list), full
+    assert _light_check(cfg) == full

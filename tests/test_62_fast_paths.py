@@ -90,9 +90,9 @@ def cloudy_tifs(tmp_path_factory):
 
 
 def _rice_run(tmp_path: Path, folder: Path, name: str, chunk: int, tile_graph: bool, monkeypatch,
-              **extra) -> runner.RunResult:
+              scheduler: str = "threads", **extra) -> runner.RunResult:
     cfg_path = tmp_path / f"{name}.yaml"
-    cfg_path.write_text(yaml.safe_dump({"name": "tiles", "scheduler": "threads", "chunk": chunk, **extra, "areas": [{
+    cfg_path.write_text(yaml.safe_dump({"name": "tiles", "scheduler": scheduler, "chunk": chunk, **extra, "areas": [{
         "name": "a",
         "inputs": [{"kind": "folder", "path": str(folder), "bands": BANDS, "scale": 1e-4, "nodata": 0,
                     "raw": ["scl"]}],
@@ -145,6 +145,10 @@ def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, c
     if chunk == 256:
         blocked = _rice_run(tmp_path, cloudy_tifs, "blocked", chunk, True, monkeypatch, max_graph_chunks=1)
         assert _everything(tmp_path / "blocked", blocked) == expect
+    else:  # on the embedded dask.distributed cluster
+        local = _rice_run(tmp_path, cloudy_tifs, "local", chunk, True, monkeypatch, scheduler="local")
+        assert local.manifest["cluster"]["graph"] == f"a: one task per output tile ({tiles})"
+        assert _everything(tmp_path / "local", local) == expect
 
 
 @pytest.mark.parametrize(("extra", "reason"), [
@@ -162,6 +166,35 @@ def test_tile_graph_falls_back_and_says_why(tmp_path, cloudy_tifs, extra, reason
         "layers": [{"product": "rice", "method": "optical"}], **extra}]}))
     result = runner.run(load_config(cfg_path), tmp_path / "out")
     assert result.manifest["cluster"]["graph"] == f"a: general graph ({reason})"
+
+
+def test_tile_task_pickles(tmp_path, cloudy_tifs):
+    """What a tile task holds survives pickling (a worker process receives it) and computes the same."""
+    import pickle
+
+    from agromap.pipeline.tile_graph import plan_tile_graph, run_tile
+
+    cfg_path = tmp_path / "run.yaml"
+    cfg_path.write_text(yaml.safe_dump({"name": "p", "chunk": 256, "areas": [{
+        "name": "a",
+        "inputs": [{"kind": "folder", "path": str(cloudy_tifs), "bands": BANDS, "scale": 1e-4, "nodata": 0,
+                    "raw": ["scl"]}],
+        "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
+    cfg = load_config(cfg_path)
+    plan = runner.plan_run(cfg)[0]
+    jobs = [runner._Job(plan, layer, tmp_path / f"{layer.stem}.tif", "", True) for layer in plan.layers]
+    graph = plan_tile_graph(plan, jobs, cfg.resolve)
+    assert not isinstance(graph, str)
+    (task,) = [t for k, t in dict(graph.layers[jobs[0].layer.stem].data.dask).items()
+               if isinstance(k, tuple) and k[0].startswith("agromap-tiles-") and k[1:] == (1, 2)]
+    recipe = next(v.value for v in dict(graph.layers[jobs[0].layer.stem].data.dask).values()
+                  if type(v).__name__ == "DataNode")
+    here = run_tile(recipe, *task.args[1:])
+    there = pickle.loads(pickle.dumps(task)).func(pickle.loads(pickle.dumps(recipe)), *task.args[1:])
+    assert set(here) == set(there) == {job.layer.stem for job in jobs} | {"\0valid"}
+    for key, value in here.items():
+        assert value.shape[-2:] == (300 - 256, 560 - 512)  # the corner tile: both edges odd-sized
+        np.testing.assert_array_equal(value, there[key])
 
 
 def test_band_reader_only_for_untouched_reads(cloudy_tifs):

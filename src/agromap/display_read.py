@@ -30,9 +30,9 @@ Kind = Literal["class", "continuous"]
 _READS: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
 _READS_LOCK = threading.Lock()  # layers are published on several threads at once
 _MAX_READS = 16
-"""Reads kept (a run's layers, each a few MB at most)."""
-_MAX_READ_BYTES = 64 << 20
-"""Larger reads (map sheets at 1400 px of a big raster) are not kept."""
+"""Reads kept (a run's layers: about 1 MB each at 512 px)."""
+_MAX_BYTES = 64 << 20
+"""Bytes kept in all; a read larger than this is not kept."""
 
 
 def _read_key(path: str, band: int, level: int | None, shape: tuple[int, int], resampling: str) -> tuple[Any, ...] | None:
@@ -55,12 +55,13 @@ def _recall(key: tuple[Any, ...] | None) -> np.ndarray | None:
 
 
 def _remember(key: tuple[Any, ...] | None, values: np.ndarray) -> None:
-    if key is None or values.nbytes > _MAX_READ_BYTES:
+    if key is None or values.nbytes > _MAX_BYTES:
         return
     kept = values.copy()
     with _READS_LOCK:
         _READS[key] = kept
-        while len(_READS) > _MAX_READS:
+        _READS.move_to_end(key)
+        while len(_READS) > _MAX_READS or sum(v.nbytes for v in _READS.values()) > _MAX_BYTES:
             _READS.popitem(last=False)
 
 

@@ -74,7 +74,8 @@ def band_statistics(data: np.ndarray, spec: LayerSpec) -> dict[str, float]:
     ok = _valid(data, spec)
     valid_percent = round(100.0 * int(ok.sum()) / data.size, 4) if data.size else 0.0
     vals = data[ok].astype(np.float64)
-    vals = vals[np.isfinite(vals)]
+    if data.dtype.kind == "f":  # integers are always finite: no second copy
+        vals = vals[np.isfinite(vals)]
     if not vals.size:
         return {"valid_percent": valid_percent}
     return {"minimum": float(vals.min()), "maximum": float(vals.max()), "mean": float(vals.mean()),
@@ -98,9 +99,13 @@ class _Counts:
         ok = _valid(block, spec)
         self.total += block.size
         self.valid += int(ok.sum())
-        self.nonzero += int(np.count_nonzero(block[ok]))
+        self.nonzero += int(np.count_nonzero((block != 0) & ok))  # no copy of the valid pixels
         if spec.kind == "class":
-            self.values.update(np.unique(block[ok]).tolist())
+            kept = block[ok]
+            if kept.dtype.kind == "u" and kept.dtype.itemsize <= 2:  # a count per possible value, no sort
+                self.values.update(np.flatnonzero(np.bincount(kept)).tolist())
+            else:
+                self.values.update(np.unique(kept).tolist())
 
 
 def _level(src: Any, spec: LayerSpec, whole: bool) -> tuple[_Counts, np.ndarray | None]:

@@ -134,6 +134,10 @@ def _folder(cfg: RunConfig, inp: Any, area: AreaConfig, headers: _Headers) -> li
     scenes = []
     for (date, track), files in folder_scenes(root, inp.pattern, inp.bands):
         if inp.sar_units is not None:
+            from ..sensors.s1_bands import INCIDENCE_BAND, POLARISATIONS
+
+            if not set(files) <= {*POLARISATIONS, INCIDENCE_BAND}:
+                raise PlanNeeded("backscatter bands that are not polarisations")
             bands = {b: headers.band(str(p), 1, False) for b, p in files.items()}
             _s1_track(headers, [str(p) for p in files.values()], list(files), track or inp.orbit)
         else:

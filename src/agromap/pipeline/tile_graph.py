@@ -74,6 +74,7 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
     ds = xr.Dataset(data, coords=frame.coords, attrs=frame.attrs)
     valid = valid_mask(ds, recipe.area)  # as the area's stack is masked when planned (products.mask_dataset)
     ctx = AreaContext(recipe.area, masked_optical(ds, valid), recipe.resolve)
+    del data, ds  # the unmasked bands: freed before the builders run, as the general graph frees them
     out: dict[str, np.ndarray] = {}
     for pixels, entry in recipe.entries:
         for stem, arr in pixels(ctx, entry).items():

@@ -58,9 +58,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    It counts one season without a date. The baseline "min NDVI <= 0.3 and max NDVI >= 0.6" is
    thus contained, with the flood, its order and its duration added (see docs/rice_rules.md).
    A canopy standing in water (NDVI >= 0.6, LSWI >= ``undated_wet_canopy_lswi`` = 0.32) seen
-   more than ``gap_days`` after the last dry clear date (LSWI < ``wet_canopy_lswi``; or with no
-   dry date before it), on a pixel with a bare date (NDVI <= 0.3), is undated evidence too: its
-   flooding fell in a cloud gap or was seen only as water.
+   more than ``gap_days`` after the last clear date that was neither water nor a young crop in
+   water (NDVI < 0.5 with LSWI >= ``wet_canopy_lswi``), or with no such date before it, on a pixel
+   with a bare date (NDVI <= 0.3), is undated evidence too: its flooding fell in a cloud gap.
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
@@ -224,9 +224,10 @@ class OpticalRiceParams:
     this and the undated wet canopy."""
     undated_wet_canopy_lswi: float | None = 0.32
     """Undated evidence from a wet canopy (NDVI >= ``ndvi_high`` and LSWI >= this) seen more than
-    ``gap_days`` after the last dry clear date (LSWI < ``wet_canopy_lswi``; or with none before it),
-    on a pixel whose lowest clear NDVI is <= ``ndvi_low``: the flood that preceded the canopy fell
-    in a cloud gap, or was seen only as water or a young crop in water. With no flood
+    ``gap_days`` after the last clear date that was neither water nor a young crop in water (NDVI
+    < ``ndvi_canopy_min`` with LSWI >= ``wet_canopy_lswi``), or with none before it, on a pixel
+    whose lowest clear NDVI is <= ``ndvi_low``: the flood that preceded the canopy fell in a cloud
+    gap. With no flood
     seen the canopy alone must tell, so it must be wetter than a closed upland canopy over moist
     soil can be (about 0.30); a canopy over standing water reads 0.33-0.38. ``None`` disables it
     (as does ``wet_canopy_lswi=None``)."""
@@ -491,8 +492,10 @@ def _optical_kernel(
         wet_canopy = np.where(nd >= _F32(p.ndvi_canopy_min),
                               np.minimum((nd - _F32(p.ndvi_high)) / scale, (ls - _F32(p.undated_wet_canopy_lswi)) / scale),
                               _F32(-np.inf))
-        # Dates wetter than ``wet_canopy_lswi`` (water, a young crop in water) do not end the gap.
-        seen = canopy_after_gap(ok, wet_canopy, ok & (ls >= _F32(p.wet_canopy_lswi)), days, gap_days=p.gap_days,
+        # Dates below canopy greenness and wetter than ``wet_canopy_lswi`` (water, a young crop in
+        # water) do not end the gap; a canopy date does, so a long green spell is no gap.
+        young_wet = ok & (ls >= _F32(p.wet_canopy_lswi)) & (nd < _F32(p.ndvi_canopy_min))
+        seen = canopy_after_gap(ok, wet_canopy, young_wet, days, gap_days=p.gap_days,
                                 scale_days=_F32(10.0) + _F32(0.5) * _clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum.reduce([seen, lo, dur, mask_margin]))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)

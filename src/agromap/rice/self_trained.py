@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, cast
 
 import dask
@@ -115,6 +115,13 @@ class SelfTrainSpec:
     view_other_prob: float = 0.1
     """Co-training: a pixel the rule hesitates on becomes non-rice when the other-sensor classifier
     gives it at most this probability of rice."""
+    optical_canopy_labels: bool = False
+    """``rule="optical"``: let the optical rule's undated wet-canopy evidence (a canopy standing in
+    water seen after a cloud gap, no flood seen; ``undated_wet_canopy_lswi`` of
+    :class:`~agromap.rice.rules_optical.OpticalRiceParams`) give pseudo-labels. Off by default: a
+    canopy alone is the rule's weakest rice evidence, and a classifier trained on it alone calls
+    upland crops rice (docs/rice_self_trained.md). ``rule="both"`` always keeps it: there the SAR
+    rule's score is averaged in, and the fused labels were better with it."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:
@@ -307,10 +314,10 @@ def _count(model: RiceModel, name: str) -> np.ndarray:
 
 
 def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
-              windows: Any, blind_gap_days: float | None = None) -> xr.Dataset:  # fmt: skip
+              windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True) -> xr.Dataset:  # fmt: skip
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
-        opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days)
+        opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels)
         return _fuse(_run_rule(optical, sar, "sar", sar_p, windows), opt, blind_gap_days)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
@@ -324,6 +331,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
 
     if params is not None and not isinstance(params, OpticalRiceParams):
         raise ConfigError(f"rule='optical' takes OpticalRiceParams, got {type(params).__name__}.")
+    if not canopy_labels:  # SelfTrainSpec.optical_canopy_labels
+        params = replace(params if params is not None else OpticalRiceParams(), undated_wet_canopy_lswi=None)
     if optical is None:
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
     out = optical_rice_rule(optical, params, windows=windows)
@@ -476,7 +485,8 @@ def self_trained_rice_map(
         raise ConfigError("self_trained_rice_map takes an xarray.Dataset of bands (vh/vv and/or optical bands).")
     optical, radar = _split(ds, sar)
     ruled = (rule_output if rule_output is not None
-             else _run_rule(optical, radar, rule, params, windows, spec.blind_gap_days))
+             else _run_rule(optical, radar, rule, params, windows, spec.blind_gap_days,
+                            spec.optical_canopy_labels or rule == "both"))
     feats = temporal_features(optical=optical, sar=radar, spec=feature_spec).transpose("feature", "y", "x")
     names = tuple(str(n) for n in feats["feature"].values)
     score = ruled["rice_score"].transpose("y", "x")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # imported where used: registering products must not load the
     from ..area_inputs import AreaInputs
 
 __all__ = ["FloodLayer", "BurnSeverityLayer", "BurnedPaddyLayer", "VciLayer", "flood", "burn_severity",
-           "burned_paddy", "vci", "burn_severity_needs", "burned_paddy_needs", "PRODUCTS"]
+           "burned_paddy", "vci", "flood_needs", "burn_severity_needs", "burned_paddy_needs", "PRODUCTS"]
 
 
 class FloodLayer(Strict):
@@ -328,6 +328,48 @@ def burned_paddy_needs(inputs: AreaInputs, layer: Any) -> list[str]:
     return [f"burned_paddy_{_periods(inputs, layer)}"]
 
 
+#: Flood parameters the preflight follows (any other override is left to the full plan): numbers
+#: that only enter the computation, and the histogram split (its two values, as ThresholdParams checks).
+_FLOOD_PREFLIGHT_NUMBERS = ("reference_frequency",)
+_FLOOD_SPLITS = ("otsu", "ki")
+
+
+def flood_needs(inputs: AreaInputs, layer: Any) -> list[str]:
+    """Preflight of :func:`flood`: a post-event SAR date or a clear optical one, the rice layer it
+    uses, a metric or geographic grid; a layer with terrain or reference rasters, incidence angles
+    or parameters other than the plain ones is left to the full plan.
+    """
+    from ...errors import PlanNeeded
+    from ..area_inputs import naive_utc
+    from .rice import preflight as rice_preflight
+
+    for key, value in layer.params.items():
+        plain = (key in _FLOOD_PREFLIGHT_NUMBERS and isinstance(value, (int, float)) and not isinstance(value, bool)
+                 or key == "threshold_split" and value in _FLOOD_SPLITS)
+        if not plain:
+            raise PlanNeeded(f"flood parameter {key!r}")
+    if layer.reference_water or layer.dem or layer.hand or "angle" in inputs.bands:
+        raise PlanNeeded("flood with terrain, reference water or incidence angles")
+    crs = inputs.geobox.crs
+    if crs is None or not (crs.geographic or "metre" in str(crs.units[0])) or abs(inputs.geobox.resolution.x) < (
+            1e-5 if crs.geographic else 1.0):
+        raise PlanNeeded("flood on a grid whose pixel size the speckle filter may not take")
+    event = naive_utc(layer.event_date)
+    naive = [d.replace(tzinfo=None) for d in inputs.dates]
+    sar = [b for b in SAR if b in inputs.bands]
+    has_post = bool(sar) and any(t >= event for t, has in zip(naive, inputs.present[sar[0]]) if has)
+    if sar and not has_post:
+        raise PlanNeeded("no SAR date on or after the event")
+    has_optical = layer.use_optical and all(b in inputs.bands for b in ("green", "swir16")) and any(
+        t >= event for t, has in zip(naive, inputs.present["green"]) if has)
+    if not has_post and not has_optical:
+        raise PlanNeeded("no post-event scene")
+    rice = next((one for one in inputs.area.layers if one.product == "rice"), None)
+    if layer.use_rice and rice is not None and sum(t < event for t in naive) >= 3:
+        rice_preflight(inputs, rice)  # the rule runs on the pre-event dates: same bands and parameters
+    return [f"flood_class_{event:%Y%m%d}", f"flood_likelihood_{event:%Y%m%d}"]
+
+
 def _flood_specs() -> Mapping[str, LayerSpec]:
     from ...disaster.flood import LAYER_SPECS
 
@@ -358,7 +400,8 @@ PRODUCTS: tuple[Product, ...] = (
             side_values=("flood_detected", "valid_fraction", "terrain_fuzzy", "angle_normalised"),
             # Per sensor present (VV, VH, a clear optical scene) and, for a single radar scene, region growing.
             optional_side_values=("region_growing", *(f"{k}_{s}" for s in ("vv", "vh", "optical")
-                                                      for k in ("threshold", "threshold_method", "weight")))),
+                                                      for k in ("threshold", "threshold_method", "weight"))),
+            preflight=flood_needs),
     Product("burn_severity", BurnSeverityLayer, burn_severity, _burn_specs, {"dnbr": Style(-0.5, 1.3, "burn")},
             preflight=burn_severity_needs),
     Product("burned_paddy", BurnedPaddyLayer, burned_paddy, _paddy_specs,
