@@ -193,10 +193,14 @@ class ForkServer:
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
     def close(self) -> None:
-        """Let running children end, then stop the server."""
+        """Let running children end (for at most two minutes), then stop the server."""
         assert self._server.stdin is not None
         self._server.stdin.close()
-        self._server.wait(timeout=120)
+        try:
+            self._server.wait(timeout=120)
+        except subprocess.TimeoutExpired:  # a child left running by a failed test: stop the server anyway
+            self._server.kill()
+            self._server.wait()
         self._reader.join(timeout=10)
         for f in self._dir.iterdir():
             f.unlink()
