@@ -5,7 +5,9 @@ distributed before it reads its first argument; the command-line tests start doz
 fork server here (as multiprocessing's ``forkserver`` does) imports that stack once, then forks
 one child per request; from the fork on, the child runs exactly as ``python -m agromap ARGS``:
 its own pid, argv, working directory, environment, stdout and stderr, and its own exit status
-(negative: killed by that signal). Children are started asynchronously, so a test can watch,
+(negative: killed by that signal). A child ends as the interpreter does (threads joined, atexit
+handlers run, streams flushed) but skips freeing the heap it inherited, which would copy every
+page of it (~0.4 CPU-s a child). Children are started asynchronously, so a test can watch,
 signal and kill them, or run two at once. The ``dask`` command line (``dask scheduler``,
 ``dask worker``) forks the same way, as ``python -m dask``. ``test_70_failure_modes`` checks that a
 forked child answers as a fresh process does; ``test_61_startup`` keeps fresh processes where the
@@ -75,7 +77,29 @@ os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
 for fd, path in ((1, req["stdout"]), (2, req["stderr"])):
     os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
 sys.argv = [req["module"], *req["argv"]]
-runpy.run_module(req["module"], run_name="__main__", alter_sys=True)
+try:
+    runpy.run_module(req["module"], run_name="__main__", alter_sys=True)
+    code = 0
+except SystemExit as exc:
+    if exc.code is None or isinstance(exc.code, int):
+        code = exc.code or 0
+    else:
+        print(exc.code, file=sys.stderr)
+        code = 1
+except BaseException as exc:
+    sys.excepthook(type(exc), exc, exc.__traceback__)
+    code = -2 if isinstance(exc, KeyboardInterrupt) else 1
+# Python's own exit, less the teardown of the inherited heap (freeing every object the server
+# imported copies its pages: ~0.4 CPU-s a child): non-daemon threads, atexit handlers, streams.
+import atexit, signal, threading
+threading._shutdown()
+atexit._run_exitfuncs()
+sys.stdout.flush()
+sys.stderr.flush()
+if code == -2:  # an uncaught Ctrl-C ends the process by SIGINT, as the interpreter does
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+os._exit(code)
 """
 
 
@@ -161,18 +185,22 @@ class ForkServer:
         return proc
 
     def run(self, *args: str, cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        """Run ``python -m agromap ARGS`` to its end, as :func:`subprocess.run` with ``capture_output``."""
-        proc = self.popen(*args, cwd=cwd, env=env)
+            module: str = "agromap", timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m MODULE ARGS`` to its end, as :func:`subprocess.run` with ``capture_output``."""
+        proc = self.popen(*args, cwd=cwd, env=env, module=module)
         out, err = proc.communicate(timeout)
         assert proc.returncode is not None
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
     def close(self) -> None:
-        """Let running children end, then stop the server."""
+        """Let running children end (for at most two minutes), then stop the server."""
         assert self._server.stdin is not None
         self._server.stdin.close()
-        self._server.wait(timeout=120)
+        try:
+            self._server.wait(timeout=120)
+        except subprocess.TimeoutExpired:  # a child left running by a failed test: stop the server anyway
+            self._server.kill()
+            self._server.wait()
         self._reader.join(timeout=10)
         for f in self._dir.iterdir():
             f.unlink()

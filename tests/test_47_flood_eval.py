@@ -6,9 +6,6 @@ below, so a regression fails. Everything is deterministic.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -63,9 +60,8 @@ def test_false_alarms_on_the_chips_without_water(scores):
     assert by[("Ghana_97059", "agromap")].false_alarm < 0.009
 
 
-def test_command_line_prints_the_table_and_fails_cleanly(tmp_path):
-    bad = subprocess.run([sys.executable, "-m", "agromap.disaster.evaluate", str(tmp_path)],
-                         capture_output=True, text=True, timeout=60)
+def test_command_line_prints_the_table_and_fails_cleanly(tmp_path, agromap_cli):
+    bad = agromap_cli.run(str(tmp_path), module="agromap.disaster.evaluate", timeout=60)
     assert bad.returncode == 3 and bad.stderr.startswith("agromap: error: no <chip>_S1Hand.tif")
     assert "Traceback" not in bad.stderr
     s = ev.ChipScore("c", "agromap", tp=3, union=4, predicted=5, labelled=10, water=2)
