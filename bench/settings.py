@@ -81,7 +81,7 @@ class BenchSettings:
     rf_size: int = 2048
     """``BENCH_RF_SIZE``: edge of the feature raster the RandomForest predicts over."""
     rf_trees: int = 200
-    """``BENCH_RF_TREES``: trees of the forest (agromap's TrainSpec default)."""
+    """``BENCH_RF_TREES``: trees of the forest (agromap's TrainParams default)."""
     soak_runs: int = 30
     """``BENCH_SOAK_RUNS``: consecutive runs of the soak."""
     soak_every: int = 5

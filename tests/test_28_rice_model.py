@@ -47,7 +47,7 @@ from agromap.testing import SceneSpec, make_s1_stack, make_s2_stack, make_truth,
 SPEC = SceneSpec(shape=(128, 128), chunk=64, seed=3)
 N_POINTS = 800
 BLOCK_M = 320.0  # 32 px blocks: the 1.28 km scene touches 25 of them
-TRAIN = M.TrainSpec(n_estimators=60, n_splits=5)
+TRAIN = M.TrainParams(n_estimators=60, n_splits=5)
 
 
 # ---- fixtures ----------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def test_save_reload_predicts_identically(trained, saved, scene):
 
 
 def test_loaded_model_is_single_threaded(samples, tmp_path):
-    model = M.train(samples, M.TrainSpec(n_estimators=5, n_splits=2))
+    model = M.train(samples, M.TrainParams(n_estimators=5, n_splits=2))
     model.estimator.set_params(n_jobs=2)
     M.save_model(model, tmp_path / "m.skops")
     assert M.load_model(tmp_path / "m.skops").estimator.n_jobs == 1
@@ -340,7 +340,7 @@ def test_loaded_model_is_single_threaded(samples, tmp_path):
 def test_allow_list_is_what_agromap_estimators_need(samples, tmp_path):
     needed = set()
     for kind in ("random_forest", "hist_gradient_boosting"):
-        model = M.train(samples, M.TrainSpec(estimator=kind, n_estimators=8, n_splits=2))
+        model = M.train(samples, M.TrainParams(estimator=kind, n_estimators=8, n_splits=2))
         path = tmp_path / f"{kind}.skops"
         M.save_model(model, path)
         needed |= set(sio.get_untrusted_types(file=path))

@@ -132,11 +132,11 @@ def test_a_wet_canopy_after_a_cloud_gap_is_undated_evidence():
 
 
 def test_self_training_leaves_out_the_canopy_only_evidence_unless_asked():
-    from agromap.rice.self_trained import SelfTrainSpec, _run_rule
+    from agromap.rice.self_trained import SelfTrainParams, _run_rule
 
     days = [0, 10, 20, 30, 40, 50, 150, 160, 200, 210]
     ds = _points(days, [[.2] * 6 + [.8, .75, .25, .25]], [[-.05] * 6 + [.35, .33, -.03, -.04]])
-    assert not SelfTrainSpec().optical_canopy_labels
+    assert not SelfTrainParams().optical_canopy_labels
     # the self-trained map's pseudo-labels: the rule without its undated wet canopy ...
     assert float(_run_rule(ds, None, "optical", None, None, None, False).rice_score.values[0]) < 0.5
     # ... unless asked; the rule itself keeps it (a user's own parameters are kept otherwise)

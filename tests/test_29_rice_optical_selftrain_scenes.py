@@ -16,7 +16,7 @@ import xarray as xr
 from agromap.rice.baselines import optical_baseline, sar_baseline
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.self_trained import (
-    SelfTrainSpec,
+    SelfTrainParams,
     _abstain_where_blind,
     _fuse,
     self_trained_rice_map,
@@ -168,8 +168,8 @@ def test_sar_rule_misses_are_relabelled_by_the_optical_view_lazily_and_chunk_ind
     def run(chunk, cotrain=True):
         sc = make_scene("monsoon_sparse_optical", size=48, seed=2, chunk=chunk)
         s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")})
-        spec = SelfTrainSpec(n_estimators=40, cotrain=cotrain)
-        return self_trained_rice_map(sc.s2, sar=s1, rule="sar", spec=spec).compute(), sc.truth.rice.values == 1
+        spec = SelfTrainParams(n_estimators=40, cotrain=cotrain)
+        return self_trained_rice_map(sc.s2, sar=s1, rule="sar", params=spec).compute(), sc.truth.rice.values == 1
 
     got, truth = run(24)
     other, _ = run(48)
@@ -197,7 +197,7 @@ def test_cotraining_flips_rule_misses_the_other_view_sees_and_keeps_rule_rice():
     y[missed] = 0  # the rule called these rice pixels non-rice
     hesitant = np.flatnonzero(~truth)[:30]
     y[hesitant] = -1
-    new = _cotrain(X, y, rng.random(n), np.array([1]), SelfTrainSpec(n_estimators=60))
+    new = _cotrain(X, y, rng.random(n), np.array([1]), SelfTrainParams(n_estimators=60))
     assert (new[missed] == 1).mean() > 0.75  # out-of-bag: each judged by trees that never saw it
     assert (new[hesitant] == 0).all()
     assert (new[y == 1] == 1).all()  # the rule's rice labels stand

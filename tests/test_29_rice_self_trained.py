@@ -16,7 +16,7 @@ from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.rules_sar import SarRiceParams
 from agromap.rice.self_trained import (
     COUNT_NAMES,
-    SelfTrainSpec,
+    SelfTrainParams,
     _allocate,
     _select_block,
     self_trained_rice_map,
@@ -25,7 +25,7 @@ from agromap.rice.self_trained import (
 from agromap.testing import SceneSpec, count_computes, make_s1_stack, make_s2_stack, make_truth, raise_if_dask_computes
 
 SPEC = SceneSpec(shape=(96, 96), chunk=48, seed=3, n_seasons=2)
-FAST = SelfTrainSpec(n_estimators=40, n_per_class=800)
+FAST = SelfTrainParams(n_estimators=40, n_per_class=800)
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +42,13 @@ def _oa_f1(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
 
 def test_lazy_build_computes_nothing_and_equals_eager(optical_scene):
     with raise_if_dask_computes():
-        lazy = self_trained_rice_map(optical_scene["lazy"], rule="optical", spec=FAST)
+        lazy = self_trained_rice_map(optical_scene["lazy"], rule="optical", params=FAST)
     assert lazy["rice_class"].chunks is not None and lazy["rice_class"].dtype == np.uint8
     assert all(lazy[n].ndim == 0 and lazy[n].chunks is not None for n in COUNT_NAMES)
     with count_computes() as counter:
         got = lazy.compute()  # one compute: training and prediction in the same pass
     assert counter.total_computes == 1
-    eager = self_trained_rice_map(optical_scene["eager"], rule="optical", spec=FAST)
+    eager = self_trained_rice_map(optical_scene["eager"], rule="optical", params=FAST)
     np.testing.assert_array_equal(got["rice_class"].values, eager["rice_class"].values)
     np.testing.assert_allclose(got["rice_prob"].values, eager["rice_prob"].values)
     counts = training_counts(got)
@@ -61,7 +61,7 @@ def test_lazy_build_computes_nothing_and_equals_eager(optical_scene):
 def test_self_trained_beats_or_matches_the_rule_without_labels(optical_scene):
     ds, truth = optical_scene["eager"], optical_scene["truth"]
     rule_oa, rule_f1 = _oa_f1(optical_rice_rule(ds)["rice_class"].values, truth)
-    out = self_trained_rice_map(ds, rule="optical", spec=FAST)
+    out = self_trained_rice_map(ds, rule="optical", params=FAST)
     oa, f1 = _oa_f1(out["rice_class"].values, truth)
     print(f"\n[self-trained vs rule, optical, {SPEC.shape}] rule OA {rule_oa:.3f} F1 {rule_f1:.3f}; "
           f"self-trained OA {oa:.3f} F1 {f1:.3f}; counts {training_counts(out)}")
@@ -82,7 +82,7 @@ def test_training_pixels_are_confident_thinned_and_never_neighbours():
     feats[1, 9, 12] = np.nan
     qa = np.zeros((40, 50), np.uint8)
     seasons = (score > 0.5).astype(np.uint8)
-    spec = SelfTrainSpec(spacing_px=3, rice_min_score=0.9, other_max_score=0.1)
+    spec = SelfTrainParams(spacing_px=3, rice_min_score=0.9, other_max_score=0.1)
     t = _select_block(score, qa, seasons, feats, 7, 4, spec=spec, cap=10_000)
     # Recover the pixels from their features (unique random values).
     rows, cols = [], []
@@ -117,23 +117,25 @@ def test_allocation_shares_half_equally_then_by_size():
 def test_too_few_confident_pixels_is_a_clear_error(optical_scene):
     ds = optical_scene["eager"].isel(y=slice(0, 24), x=slice(0, 24))
     with pytest.raises(TooFewConfidentPixelsError, match=r"min_per_class=500"):
-        self_trained_rice_map(ds, rule="optical", spec=SelfTrainSpec(min_per_class=500, n_per_class=600))
+        self_trained_rice_map(ds, rule="optical", params=SelfTrainParams(min_per_class=500, n_per_class=600))
     lazy = self_trained_rice_map(optical_scene["lazy"].isel(y=slice(0, 24), x=slice(0, 24)), rule="optical",
-                                 spec=SelfTrainSpec(min_per_class=500, n_per_class=600))
+                                 params=SelfTrainParams(min_per_class=500, n_per_class=600))
     with pytest.raises(TooFewConfidentPixelsError):  # raised inside the graph, at the caller's compute
         lazy.compute(scheduler="synchronous")
 
 
 def test_bad_arguments():
     with pytest.raises(ConfigError, match="spacing_px"):
-        SelfTrainSpec(spacing_px=1)
+        SelfTrainParams(spacing_px=1)
     with pytest.raises(ConfigError, match="rice_min_score"):
-        SelfTrainSpec(rice_min_score=0.4)
+        SelfTrainParams(rice_min_score=0.4)
     ds = make_s2_stack(SceneSpec(shape=(16, 16), dates=SPEC.dates[:4], chunk=16))
     with pytest.raises(ConfigError, match="rule must be"):
         self_trained_rice_map(ds, rule="ndvi")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="OpticalRiceParams"):
-        self_trained_rice_map(ds, rule="optical", params=SarRiceParams())
+        self_trained_rice_map(ds, rule="optical", rule_params=SarRiceParams())
+    with pytest.raises(ConfigError, match="params takes SelfTrainParams, got SarRiceParams; the rule's thresholds go in"):
+        self_trained_rice_map(ds, rule="sar", params=SarRiceParams())  # type: ignore[arg-type]
     with pytest.raises(Exception, match="vh"):
         self_trained_rice_map(ds, rule="sar")
     assert isinstance(OpticalRiceParams(), OpticalRiceParams)

@@ -116,13 +116,13 @@ def _samples(groups: list[str], classes: list[int]) -> xr.Dataset:
 def test_fewer_folds_than_requested_warn_and_are_recorded():
     groups = [f"b{i % 3}" for i in range(60)]
     classes = [i % 2 for i in range(60)]
-    spec = M.TrainSpec(n_estimators=10, n_splits=5)
+    spec = M.TrainParams(n_estimators=10, n_splits=5)
     with pytest.warns(FoldReductionWarning, match="uses 3 spatially blocked folds, not the 5 requested"):
         report = M.cross_validate(_samples(groups, classes), spec)
     assert report.n_splits == 3 and report.n_splits_requested == 5 and "3 block group" in report.fold_reduction
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # enough groups: no warning at all
-        full = M.cross_validate(_samples([f"b{i % 6}" for i in range(60)], classes), M.TrainSpec(n_estimators=10,
+        full = M.cross_validate(_samples([f"b{i % 6}" for i in range(60)], classes), M.TrainParams(n_estimators=10,
                                                                                                   n_splits=3))
     assert full.n_splits == 3 and full.fold_reduction == ""
 
@@ -131,7 +131,7 @@ def test_one_site_per_class_explains_why_leave_one_site_out_is_impossible():
     groups = ["siteA"] * 20 + ["siteB"] * 20
     classes = [1] * 20 + [0] * 20
     with pytest.raises(FoldError) as err:
-        M.cross_validate(_samples(groups, classes), M.TrainSpec(n_estimators=10, group_by="block"))
+        M.cross_validate(_samples(groups, classes), M.TrainParams(n_estimators=10, group_by="block"))
     msg = str(err.value)
     assert "single spatial block" in msg and "siteA" in msg and "trains without the class" in msg
     assert "at least 2" in msg and err.value.exit_code == 3

@@ -86,7 +86,7 @@ def test_config_checks_for_self_training_and_calendars(tmp_path):
                      ({"self_train": {"spacing": 3}}, None)):
         cfg = json.loads(json.dumps(base))
         cfg["areas"][0]["layers"][0] = {**layer, **bad}
-        if msg is None:  # unknown SelfTrainSpec field: refused when the layer is planned
+        if msg is None:  # unknown SelfTrainParams field: refused when the layer is planned
             from agromap.pipeline.runner import plan_run
 
             with pytest.raises(ConfigError, match="unknown rice parameter"):

@@ -33,7 +33,7 @@ def train_cmd(
 
     from ..rice.features import temporal_features
     from ..rice.labels import extract_samples, read_labels
-    from ..rice.model import TrainSpec, save_model, train
+    from ..rice.model import TrainParams, save_model, train
     from .config import load_config
     from .runner import plan_area
 
@@ -54,7 +54,7 @@ def train_cmd(
         gdf = read_labels(check_regular_file(labels, "label file"), class_column=class_field)
         # Training is an export edge of its own: the labelled pixels are computed once, here.
         samples = extract_samples(gdf, feats, block_size_m=block_size).compute()
-        model = train(samples, TrainSpec(n_estimators=trees))
+        model = train(samples, TrainParams(n_estimators=trees))
         out.parent.mkdir(parents=True, exist_ok=True)
         digest = save_model(model, out)
     except AgromapError as exc:

@@ -2,7 +2,7 @@
 
 One import for the whole workflow; each role lives in its own module:
 
-- :mod:`~agromap.rice.model_record`: :class:`TrainSpec`, :class:`CVReport`, :class:`RiceModel`
+- :mod:`~agromap.rice.model_record`: :class:`TrainParams`, :class:`CVReport`, :class:`RiceModel`
   and the file format constants.
 - :mod:`~agromap.rice.model_train`: :func:`train` fits a ``RandomForestClassifier`` (or
   ``HistGradientBoostingClassifier``) with ``class_weight="balanced"``, a fixed ``random_state`` and
@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from .model_io import ALLOWED_TYPES, load_model, save_model, sidecar_path
 from .model_predict import LAYER_SPECS, predict
-from .model_record import FORMAT, FORMAT_VERSION, NODATA_CLASS, CVReport, RiceModel, TrainSpec
+from .model_record import FORMAT, FORMAT_VERSION, NODATA_CLASS, CVReport, RiceModel, TrainParams
 from .model_train import cross_validate, train
 
 __all__ = [
-    "LAYER_SPECS", "ALLOWED_TYPES", "TrainSpec", "CVReport", "RiceModel",
+    "LAYER_SPECS", "ALLOWED_TYPES", "TrainParams", "CVReport", "RiceModel",
     "cross_validate", "train", "save_model", "load_model", "sidecar_path", "predict",
     "FORMAT", "FORMAT_VERSION", "NODATA_CLASS",
 ]  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from ..errors import ConfigError, FeatureMismatchError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "NODATA_CLASS", "TrainSpec", "CVReport", "RiceModel", "skops_bytes", "sidecar_path"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "NODATA_CLASS", "TrainParams", "CVReport", "RiceModel", "skops_bytes", "sidecar_path"]
 
 #: ``format`` and ``format_version`` written into every model file and checked on load.
 FORMAT = "agromap-rice-model"
@@ -26,7 +26,7 @@ NODATA_CLASS = 255
 
 
 @dataclass(frozen=True)
-class TrainSpec:
+class TrainParams:
     """How the classifier is trained and cross-validated."""
 
     estimator: Literal["random_forest", "hist_gradient_boosting"] = "random_forest"

@@ -20,12 +20,12 @@ from dask.base import is_dask_collection
 
 from ..errors import ConfigError, FoldError, FoldReductionWarning, InputError, LazySamplesError, NoValidDataError
 from .labels import check_classes
-from .model_record import CVReport, RiceModel, TrainSpec
+from .model_record import CVReport, RiceModel, TrainParams
 
 __all__ = ["cross_validate", "train", "make_estimator", "library_versions"]
 
 
-def make_estimator(spec: TrainSpec) -> Any:
+def make_estimator(spec: TrainParams) -> Any:
     """An unfitted, balanced, seeded, single-threaded scikit-learn classifier as ``spec`` describes."""
     if spec.estimator == "random_forest":
         from sklearn.ensemble import RandomForestClassifier
@@ -41,7 +41,7 @@ def make_estimator(spec: TrainSpec) -> Any:
     )
 
 
-def _training_table(samples: xr.Dataset, spec: TrainSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _training_table(samples: xr.Dataset, spec: TrainParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """X float32, y int64, CV groups and the number of rows dropped for NaN features."""
     if "features" not in samples or samples["features"].dims != ("sample", "feature"):
         raise InputError("samples must come from agromap.rice.labels.extract_samples() or samples_from_points().")
@@ -80,7 +80,7 @@ def _fold_scores(k: int, y_true: np.ndarray, y_pred: np.ndarray, y_train: np.nda
     }  # fmt: skip
 
 
-def _single_site_error(y: np.ndarray, groups: np.ndarray, spec: TrainSpec) -> FoldError | None:
+def _single_site_error(y: np.ndarray, groups: np.ndarray, spec: TrainParams) -> FoldError | None:
     """A clear error when some class lives in one group only (leave-one-site-out is then impossible)."""
     per_class = {int(c): int(np.unique(groups[y == c]).size) for c in np.unique(y)}
     lonely = [c for c, n in per_class.items() if n < 2]
@@ -97,7 +97,7 @@ def _single_site_error(y: np.ndarray, groups: np.ndarray, spec: TrainSpec) -> Fo
     )
 
 
-def _blocked_folds(y: np.ndarray, groups: np.ndarray, spec: TrainSpec) -> list[tuple[np.ndarray, np.ndarray]]:
+def _blocked_folds(y: np.ndarray, groups: np.ndarray, spec: TrainParams) -> list[tuple[np.ndarray, np.ndarray]]:
     """StratifiedGroupKFold splits in which every training and test fold holds every class.
 
     Whole groups go to one fold. When clustered labels leave a class out of some fold, the number of
@@ -127,7 +127,7 @@ def _blocked_folds(y: np.ndarray, groups: np.ndarray, spec: TrainSpec) -> list[t
     )
 
 
-def _cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, spec: TrainSpec) -> CVReport:
+def _cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, spec: TrainParams) -> CVReport:
     from sklearn.base import clone
 
     folds = _blocked_folds(y, groups, spec)
@@ -157,7 +157,7 @@ def _cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, spec: Trai
                     reason)
 
 
-def cross_validate(samples: xr.Dataset, params: TrainSpec | None = None) -> CVReport:
+def cross_validate(samples: xr.Dataset, params: TrainParams | None = None) -> CVReport:
     """Spatially blocked cross-validation of the classifier ``params`` describes.
 
     Parameters
@@ -165,8 +165,8 @@ def cross_validate(samples: xr.Dataset, params: TrainSpec | None = None) -> CVRe
     samples : xarray.Dataset
         In-memory table from :func:`~agromap.rice.labels.extract_samples` (``.compute()`` it first).
         Rows with a NaN feature are left out, as :func:`predict` leaves such pixels unclassified.
-    params : TrainSpec, optional
-        How to train and cross-validate; ``None`` uses the defaults (``TrainSpec()``).
+    params : TrainParams, optional
+        How to train and cross-validate; ``None`` uses the defaults (``TrainParams()``).
 
     Returns
     -------
@@ -187,7 +187,7 @@ def cross_validate(samples: xr.Dataset, params: TrainSpec | None = None) -> CVRe
         Fewer folds than ``params.n_splits`` were possible; ``CVReport.n_splits`` records the folds
         used and ``CVReport.fold_reduction`` why. The number of folds is never reduced silently.
     """
-    spec = params if params is not None else TrainSpec()
+    spec = params if params is not None else TrainParams()
     X, y, groups, _ = _training_table(samples, spec)
     return _cross_validate(X, y, groups, spec)
 
@@ -203,15 +203,15 @@ def library_versions() -> dict[str, str]:
             "skops": skops.__version__}  # fmt: skip
 
 
-def train(samples: xr.Dataset, params: TrainSpec | None = None) -> RiceModel:
+def train(samples: xr.Dataset, params: TrainParams | None = None) -> RiceModel:
     """Cross-validate, then fit the classifier on every sample.
 
     Parameters
     ----------
     samples : xarray.Dataset
         In-memory table from :func:`~agromap.rice.labels.extract_samples` or ``samples_from_points``.
-    params : TrainSpec, optional
-        How to train and cross-validate; ``None`` uses the defaults (``TrainSpec()``).
+    params : TrainParams, optional
+        How to train and cross-validate; ``None`` uses the defaults (``TrainParams()``).
 
     Returns
     -------
@@ -220,7 +220,7 @@ def train(samples: xr.Dataset, params: TrainSpec | None = None) -> RiceModel:
         ``class_counts``, ``classes``, ``crs``, ``band_scaling``, ``feature_spec``, ``train_spec``,
         ``versions`` and ``created`` (UTC).
     """
-    spec = params if params is not None else TrainSpec()
+    spec = params if params is not None else TrainParams()
     X, y, groups, dropped = _training_table(samples, spec)
     report = _cross_validate(X, y, groups, spec)
     est = make_estimator(spec).fit(X, y)

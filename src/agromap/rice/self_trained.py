@@ -61,10 +61,10 @@ from dask.base import is_dask_collection
 from ..errors import ConfigError, InputError, TooFewConfidentPixelsError
 from .features import FeatureSpec, feature_names, temporal_features
 from .model_predict import predict_block
-from .model_record import NODATA_CLASS, RiceModel, TrainSpec
+from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
 
-__all__ = ["SelfTrainSpec", "COUNT_NAMES", "self_trained_rice_map", "training_counts"]
+__all__ = ["SelfTrainParams", "COUNT_NAMES", "self_trained_rice_map", "training_counts"]
 
 RuleName = Literal["sar", "optical", "both"]
 
@@ -78,7 +78,7 @@ _OPTICAL = ("blue", "green", "red", "nir", "swir16")
 
 
 @dataclass(frozen=True)
-class SelfTrainSpec:
+class SelfTrainParams:
     """How pseudo-labels are drawn from the rule and how the classifier is fitted on them."""
 
     rice_min_score: float = 0.7
@@ -138,7 +138,7 @@ class SelfTrainSpec:
         if not 0.0 <= self.view_other_prob < 0.5 < self.view_rice_prob <= 1.0:
             raise ConfigError("co-training needs 0 <= view_other_prob < 0.5 < view_rice_prob <= 1, got "
                               f"{self.view_other_prob} and {self.view_rice_prob}.")
-        TrainSpec(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
+        TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
 
 
 # ---- numpy kernels -----------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def _hash01(rows: np.ndarray, cols: np.ndarray, seed: int) -> np.ndarray:
 
 
 def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray, row0: int,
-                  col0: int, *, spec: SelfTrainSpec, cap: int) -> dict[str, np.ndarray]:  # fmt: skip
+                  col0: int, *, spec: SelfTrainParams, cap: int) -> dict[str, np.ndarray]:  # fmt: skip
     """Confident lattice pixels of one ``(y, x)`` block, at most ``cap`` per class.
 
     Returns a table: ``X`` (n, feature) float32, ``y`` (n,) 0/1 (and -1 for pixels the rule
@@ -226,7 +226,7 @@ def _view_columns(names: tuple[str, ...], rule: str) -> np.ndarray:
     return np.array([i for i, n in enumerate(names) if n in view], dtype=np.int64)
 
 
-def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, spec: SelfTrainSpec) -> np.ndarray:
+def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, spec: SelfTrainParams) -> np.ndarray:
     """Pseudo-labels corrected by a classifier that sees only the other sensor (co-training).
 
     A random forest reads the columns ``cols`` (the sensor the rule did not read) of the rule's
@@ -257,7 +257,7 @@ def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, sp
     return new
 
 
-def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spec: SelfTrainSpec,
+def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spec: SelfTrainParams,
          rule: str, attrs: Mapping[str, Any]) -> RiceModel:  # fmt: skip
     """Stratified draw from the block tables (after co-training's relabelling), then one fit; the
     counts go in the model metadata.
@@ -293,7 +293,7 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
             chosen.append(members[np.argsort(key[members], kind="stable")[: take[g]]])
     sel = np.concatenate(chosen)
     sel = sel[np.argsort(key[sel], kind="stable")]  # rows in pixel-key order: the fit never depends on chunking
-    tspec = TrainSpec(estimator=spec.estimator, n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
+    tspec = TrainParams(estimator=spec.estimator, n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
                       random_state=spec.seed)  # fmt: skip
     est = make_estimator(tspec).fit(X[sel], y[sel].astype(np.int64))
     counts = {
@@ -331,7 +331,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
 
     if params is not None and not isinstance(params, OpticalRiceParams):
         raise ConfigError(f"rule='optical' takes OpticalRiceParams, got {type(params).__name__}.")
-    if not canopy_labels:  # SelfTrainSpec.optical_canopy_labels
+    if not canopy_labels:  # SelfTrainParams.optical_canopy_labels
         params = replace(params if params is not None else OpticalRiceParams(), undated_wet_canopy_lswi=None)
     if optical is None:
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
@@ -423,10 +423,10 @@ def self_trained_rice_map(
     *,
     rule: RuleName = "sar",
     sar: xr.Dataset | None = None,
-    params: Any = None,
+    rule_params: Any = None,
     windows: Any = None,
-    spec: SelfTrainSpec = SelfTrainSpec(),
-    feature_spec: FeatureSpec = FeatureSpec(),
+    params: SelfTrainParams | None = None,
+    feature_spec: FeatureSpec | None = None,
     rule_output: xr.Dataset | None = None,
 ) -> xr.Dataset:
     """Rice map from the classifier trained on a rule's most confident pixels (no user label).
@@ -443,19 +443,21 @@ def self_trained_rice_map(
         Which rule provides the pseudo-labels. ``both`` runs the two rules and averages their
         scores (:func:`_fuse`): confident where they lean the same way or one is sure and the
         other hesitates, undecided where they contradict each other; the optical rule abstains
-        from non-rice verdicts where its series has a clear-sky gap of ``spec.blind_gap_days``;
+        from non-rice verdicts where its series has a clear-sky gap of ``params.blind_gap_days``;
         where one sensor has no valid date the other alone decides (``docs/rice_self_trained.md``).
     sar : xarray.Dataset, optional
         A Sentinel-1 stack (``vh``, ``vv``) on the grid of ``ds`` whose dates may differ from the
         optical ones; ``ds`` then holds the optical bands.
-    params : SarRiceParams or OpticalRiceParams, optional
+    rule_params : SarRiceParams or OpticalRiceParams, optional
         The rule's thresholds (the rule's defaults otherwise); for ``rule="both"`` a pair
         ``(SarRiceParams or None, OpticalRiceParams or None)``.
     windows : str or sequence of SeasonWindow, optional
         Crop-calendar name or season windows, passed to the rule.
-    spec : SelfTrainSpec
-        Confidence thresholds, thinning, sample sizes and the classifier's settings.
-    feature_spec : FeatureSpec
+    params : SelfTrainParams, optional
+        Confidence thresholds, thinning, sample sizes and the classifier's settings (defaults:
+        ``SelfTrainParams()``).
+    feature_spec : FeatureSpec, optional
+        The classifier's features (defaults: ``FeatureSpec()``).
     rule_output : xarray.Dataset, optional
         An already built rule output (``rice_score``, ``qa_flags``, ``n_seasons`` on the grid of
         ``ds``), e.g. the rule run on a speckle-filtered band; ``rule``/``params``/``windows`` then
@@ -474,7 +476,7 @@ def self_trained_rice_map(
     Raises
     ------
     TooFewConfidentPixelsError
-        (at compute time for dask input) a class has fewer than ``spec.min_per_class``
+        (at compute time for dask input) a class has fewer than ``params.min_per_class``
         confident pixels on the lattice.
     ConfigError, InputError
         Unknown rule, parameters of the other rule, missing bands.
@@ -483,9 +485,14 @@ def self_trained_rice_map(
         raise ConfigError(f"rule must be 'sar', 'optical' or 'both', got {rule!r}.")
     if not isinstance(ds, xr.Dataset):
         raise ConfigError("self_trained_rice_map takes an xarray.Dataset of bands (vh/vv and/or optical bands).")
+    if params is not None and not isinstance(params, SelfTrainParams):
+        raise ConfigError(f"params takes SelfTrainParams, got {type(params).__name__}; the rule's thresholds go in "
+                          "rule_params.")
+    spec = params if params is not None else SelfTrainParams()
+    feature_spec = feature_spec if feature_spec is not None else FeatureSpec()
     optical, radar = _split(ds, sar)
     ruled = (rule_output if rule_output is not None
-             else _run_rule(optical, radar, rule, params, windows, spec.blind_gap_days,
+             else _run_rule(optical, radar, rule, rule_params, windows, spec.blind_gap_days,
                             spec.optical_canopy_labels or rule == "both"))
     feats = temporal_features(optical=optical, sar=radar, spec=feature_spec).transpose("feature", "y", "x")
     names = tuple(str(n) for n in feats["feature"].values)
@@ -540,7 +547,7 @@ def self_trained_rice_map(
                             feature_names=" ".join(names), **extra_attrs)  # fmt: skip
 
 
-def _block_cap(spec: SelfTrainSpec, n_blocks: int) -> int:
+def _block_cap(spec: SelfTrainParams, n_blocks: int) -> int:
     """Most candidates one block keeps per class: a generous share of the quota, never the whole block."""
     return int(max(200, np.ceil(4 * spec.n_per_class / n_blocks)))
 

@@ -95,7 +95,7 @@ def _self_trained(rule: Literal["optical", "sar", "both"]) -> Callable[[Scene, d
 def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     """The classifier trained on ``n_labels`` truth pixels per class; scored on the others."""
     from ..rice.features import temporal_features
-    from ..rice.model import TrainSpec, predict, train
+    from ..rice.model import TrainParams, predict, train
 
     feats = temporal_features(_s2(sc), inputs["s1"]).compute()
     truth = inputs["truth"]
@@ -115,7 +115,7 @@ def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
          "block_id": ("sample", np.arange(pick.size))},
         coords={"feature": feats["feature"].values},
     ).assign_attrs({k: v for k, v in feats.attrs.items() if k in ("band_scaling", "feature_spec")})
-    model = train(samples, TrainSpec(n_estimators=int(inputs["n_trees"]), group_by="label", n_splits=3))
+    model = train(samples, TrainParams(n_estimators=int(inputs["n_trees"]), group_by="label", n_splits=3))
     out = predict(model, feats)
     exclude = np.zeros(rice.size, dtype=bool)
     exclude[pick] = True

@@ -39,7 +39,7 @@ class RiceLayer(Strict):
     """method=self_trained: the rule whose confident pixels train the classifier; ``both``: pixels
     on which the optical and the SAR rule agree confidently (needs both sensors in the area)."""
     self_train: dict[str, float | int | str | None] = {}
-    """method=self_trained: SelfTrainSpec overrides (rice_min_score, other_max_score, spacing_px, n_per_class...)."""
+    """method=self_trained: SelfTrainParams overrides (rice_min_score, other_max_score, spacing_px, n_per_class...)."""
     calendar: str | None = None
     """Crop calendar (agromap.rice.calendars names, e.g. mekong_delta, india_west_bengal) whose
     transplanting windows bound the seasons; none = find seasons anywhere."""
@@ -160,17 +160,18 @@ def rice_dataset(ctx: AreaContext, layer: Any) -> xr.Dataset:
     if layer.method in ("optical", "sar"):
         return _rule_output(_rule_inputs(ctx, layer, layer.method, where), layer, layer.method, where)
     if layer.method == "self_trained":
-        from ...rice.self_trained import SelfTrainSpec, self_trained_rice_map
+        from ...rice.self_trained import SelfTrainParams, self_trained_rice_map
 
         # The classifier reads every band of the area (optical, and SAR speckle-filtered as the rule reads it).
         inputs = _rule_inputs(ctx, layer, "optical" if layer.rule == "optical" and "vh" not in ctx.ds else "sar",
                               where)
-        spec = _params(SelfTrainSpec, layer.self_train, f"{where} self_train")
+        spec = _params(SelfTrainParams, layer.self_train, f"{where} self_train")
         if layer.rule == "both":
             params: Any = _both_params(layer.params, where)
         else:
             params = _params(_rule_params_class(layer.rule), layer.params, where)
-        return self_trained_rice_map(inputs, rule=layer.rule, params=params, windows=layer.calendar, spec=spec)
+        return self_trained_rice_map(inputs, rule=layer.rule, rule_params=params, windows=layer.calendar,
+                                     params=spec)
     ds = ctx.ds
     from ...rice.features import temporal_features
     from ...rice.model import load_model, predict
