@@ -124,10 +124,16 @@ def test_light_check_agrees_with_the_plan_on_shipped_pipelines(name):
         assert light is None or light == full
 
 
+#: Fault cases that hand the command no readable run configuration (a missing argument, a pipe, a
+#: device, another command's input): there is nothing for either check to plan.
+WITHOUT_CONFIG = {"usage_missing_config", "config_fifo", "config_dev_zero", "rice_points_fifo", "rice_points_garbage",
+                  "rice_sample_not_raster", "rice_sample_device", "mapsheet_corrupt_manifest", "serve_corrupt_catalog"}
+
+
 def _corpus() -> list[Any]:
     from test_71_hardening import CORPUS
 
-    return [c[0] for c in CORPUS]
+    return [c[0] for c in CORPUS if c[0].__name__[3:] not in WITHOUT_CONFIG]
 
 
 @pytest.mark.parametrize("build", _corpus(), ids=lambda f: f.__name__[3:])
@@ -137,8 +143,7 @@ def test_light_check_never_accepts_what_the_plan_refuses_in_the_fault_corpus(tmp
 
     args = [str(a) for a in build(tmp_path)]
     configs = [a for a in args if a.endswith(".yaml") and Path(a).is_file()]
-    if not configs:
-        pytest.skip("no configuration in this case")
+    assert configs, "this case passes no configuration file: list it in WITHOUT_CONFIG"
     try:
         cfg = load_config(configs[0])
     except AgromapError:
