@@ -8,6 +8,7 @@ everything here.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from odc.geo.geobox import GeoBox
 
 from ..errors import ConfigError, GridMismatchError, UnknownCRSError
 
-__all__ = ["GridSpec", "geobox_from_spec", "crs_of", "crs_name", "overlaps", "widen"]
+__all__ = ["GridSpec", "geobox_from_spec", "crs_of", "crs_name", "overlaps", "widen", "covering"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,15 @@ def widen(like: GeoBox, bbox: Any) -> GeoBox:
     row1 = math.ceil((a.f - bbox.bottom) / ry - 1e-9)
     affine = Affine(rx, 0.0, a.c + col0 * rx, 0.0, -ry, a.f - row0 * ry)
     return GeoBox((row1 - row0, col1 - col0), affine, like.crs)
+
+
+def covering(like: GeoBox, others: Iterable[GeoBox]) -> GeoBox:
+    """``like``'s pixel grid widened over its own extent and every grid of ``others``.
+
+    The other grids are reprojected to ``like``'s CRS: the run grid of a date delivered as
+    adjacent tiles.
+    """
+    extent = like.extent
+    for geobox in others:
+        extent = extent.union(geobox.extent.to_crs(crs_of(like)))
+    return widen(like, extent.boundingbox)

@@ -20,8 +20,8 @@ from odc.geo.geobox import GeoBox
 
 from ..errors import GridMismatchError, MissingBandError
 from ..sensors.s1_orbit import slice_label
-from .grid import GridSpec, Resampling, crs_of, geobox_from_spec, geobox_of, overlaps, to_grid
-from .gridspec import widen
+from .grid import GridSpec, Resampling, geobox_from_spec, geobox_of, overlaps, to_grid
+from .gridspec import covering
 
 __all__ = ["Scene", "GroupBy", "Mosaic", "SCL_QUALITY", "group_scenes", "stack_scenes", "run_geobox"]
 
@@ -68,11 +68,7 @@ def run_geobox(scenes: Sequence[Scene], grid: GridSpec | None, *, group_by: Grou
     same_date = [s for s in scenes if key[id(s)] == key[id(first)] and s is not first]
     if not same_date:
         return like
-    extent = like.extent
-    for scene in same_date:
-        for band in scene.bands.values():
-            extent = extent.union(geobox_of(band).extent.to_crs(crs_of(like)))
-    return widen(like, extent.boundingbox)
+    return covering(like, (geobox_of(band) for scene in same_date for band in scene.bands.values()))
 
 
 def _solar_offset_hours(scene: Scene) -> float:

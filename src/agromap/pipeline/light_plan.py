@@ -214,7 +214,7 @@ def scene_dates(scenes: list[LightScene], group_by: str) -> dict[int, _dt.dateti
 
 def run_geobox(scenes: list[LightScene], area: AreaConfig, chunk: int) -> GeoBox:
     """The run grid as :func:`agromap.io.scene.run_geobox` makes it."""
-    from ..io.gridspec import crs_of, geobox_from_spec, widen
+    from ..io.gridspec import covering, geobox_from_spec
 
     first = scenes[0]
     like = min((b.geobox for b in first.bands.values()), key=lambda g: abs(g.resolution.x))
@@ -225,11 +225,7 @@ def run_geobox(scenes: list[LightScene], area: AreaConfig, chunk: int) -> GeoBox
     same = [s for s in scenes if dates[id(s)] == dates[id(first)] and s is not first]
     if not same:
         return like
-    extent = like.extent
-    for scene in same:
-        for band in scene.bands.values():
-            extent = extent.union(band.geobox.extent.to_crs(crs_of(like)))
-    return widen(like, extent.boundingbox)
+    return covering(like, (band.geobox for scene in same for band in scene.bands.values()))
 
 
 def _stack(scenes: list[LightScene], gbox: GeoBox, group_by: str) -> tuple[tuple[_dt.datetime, ...],
