@@ -76,8 +76,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -88,6 +87,7 @@ from ..errors import ConfigError, MissingBandError
 from .optical_kernel import canopy_after_gap, date_major, flood_onsets, undated_canopy
 from .optical_kernel import clear_gap as _clear_gap
 from .optical_kernel import water_spell_days as _water_spell_days
+from .optical_params import OpticalRiceParams
 from .seasons import (
     LAYER_SPECS,
     QA_FOREST_BUILT,
@@ -112,139 +112,9 @@ from .seasons import (
 __all__ = ["OpticalRiceParams", "optical_rice_rule", "clear_observations", "LAYER_SPECS"]
 
 _F32 = np.float32
-GrowthRule = Literal["xiao", "ndvi", "either", "both"]
 #: Margin units per logistic unit in ``rice_score``: 0.05 of an index, or 5 % of observations.
 _SCORE_SCALE = 0.05
 
-
-@dataclass(frozen=True)
-class OpticalRiceParams:
-    """Thresholds of the optical rule; defaults: the published values (docs/science/rice.md#optical-flooding-rule)."""
-
-    flood_t: float = 0.05
-    """T in ``LSWI + T >= EVI or NDVI`` (Xiao: 0.05 on MODIS; tune over {0, 0.05, 0.10})."""
-    flood_ndvi_max: float | None = None
-    """Optionally, a flood signal needs NDVI <= this (e.g. 0.4). Standing water in the pixel lowers
-    NDVI; a cloud shadow the mask missed lowers EVI but hardly NDVI (a ratio of two bands darkened
-    alike) and passes ``LSWI + T >= EVI`` under a full canopy. Off by default: on the hard scenes
-    it removed as many true seasons (confirmed by such a date) as false ones (docs/rice_rules.md)."""
-    growth_rule: GrowthRule = "either"
-    """Which growth confirmation an onset needs: ``xiao``, ``ndvi``, ``either`` or ``both``."""
-    growth_days: float = 40.0
-    """Xiao: EVI must reach ``growth_ratio`` x the cycle max within this many days of onset."""
-    growth_ratio: float = 0.5
-    """Xiao: fraction of the cycle's maximum EVI to reach."""
-    min_peak_evi: float = 0.5
-    """Floor on the cycle's maximum EVI for the Xiao test (PhenoRice ``EVI max >= 0.5``)."""
-    peak_window_days: float = 90.0
-    """The cycle after an onset over which EVI/NDVI maxima are taken (onset-to-heading span)."""
-    trough_days: float = 30.0
-    """NDVI test: the trough is the minimum NDVI over [onset, onset + trough_days]."""
-    ndvi_trough_max: float = 0.40
-    """NDVI test: trough <= 0.40 (dawood-labs)."""
-    ndvi_climb_min: float = 0.30
-    """NDVI test: canopy - trough >= 0.30."""
-    ndvi_canopy_min: float = 0.50
-    """NDVI test: canopy (max NDVI in the cycle) >= 0.50."""
-    min_season_days: float = 80.0
-    """Minimum days between two accepted onsets (separate seasons)."""
-    max_seasons: int = 3
-    """Length of the ``season`` axis without windows (seasons beyond it are counted, not dated)."""
-    water_ndvi_max: float = 0.10
-    """Permanent water: NDVI < 0.10 and NDVI < LSWI ..."""
-    water_fraction: float = 0.22
-    """... in at least this fraction of valid observations (10 of 46 composites)."""
-    cycle_water_fraction: float = 0.5
-    """... or of this fraction when the pixel has a confirmed flood-growth cycle (a floodplain
-    paddy under water for its fallow months is not a water body)."""
-    forest_ndvi_min: float = 0.70
-    """Evergreen forest: NDVI >= 0.70 ..."""
-    forest_fraction: float = 0.43
-    """... in at least this fraction of valid observations (20 of 46 composites)."""
-    shrub_lswi_min: float | None = 0.10
-    """Evergreen shrub: LSWI >= 0.10 in every valid observation; ``None`` disables the mask."""
-    cloud_blue: float | None = 0.20
-    """Observations with ``blue >= cloud_blue`` are cloud; ``None`` disables the test."""
-    snow_ndsi: float | None = 0.40
-    """Snow: NDSI > snow_ndsi and NIR > snow_nir (needs ``green``); ``None`` disables the test."""
-    snow_nir: float = 0.11
-    """See ``snow_ndsi``."""
-    max_abs_evi: float = 1.0
-    """|EVI| above this is invalid (denominator near 0; docs/science/indices_and_masks.md#index-rules)."""
-    onset_at_series_start: bool = True
-    """A flooded first valid observation counts as an onset (False: strict previous-obs rule)."""
-    mask_outside_cycles: bool = True
-    """Count water/forest/shrub dates only outside confirmed flood-growth cycles (10-30 m adaptation,
-    see the module docstring); False counts every valid date, as Xiao did on annual MODIS composites."""
-    ndvi_low: float = 0.30
-    """Undated evidence: the lowest clear NDVI is at most this (bare or flooded soil) ..."""
-    ndvi_high: float = 0.60
-    """... the highest at least this (a canopy), and some clear date with NDVI <= ``ndvi_trough_max``
-    shows the flood signal ``LSWI + T >= min(EVI, NDVI)``."""
-    max_cycle_days: float = 180.0
-    """Undated evidence: the canopy date comes at most this long after a flooded date."""
-    gap_days: float = 45.0
-    """Undated evidence is used only across a cloud gap longer than this (or with fewer than two
-    clear dates between the flood and the canopy)."""
-    max_flood_days: float = 75.0
-    """Undated evidence: no flooded dark spell (NDVI <= ``ndvi_low``) longer than this (days)."""
-    dry_lswi_max: float | None = 0.0
-    """Dry-down test of a flood onset: no clear date between the onset and the canopy that is
-    bare (NDVI <= ``ndvi_trough_max``), not flooded and dry (LSWI below this). ``None`` disables it."""
-    max_green_days: float | None = 120.0
-    """Perennial-vegetation limit: no green spell (successive clear dates with NDVI >=
-    ``ndvi_canopy_min``, at most ``green_link_days`` apart) lasts longer than this (days). A paddy
-    is green from about a month after transplanting to harvest, 60-90 days; sugarcane, lotus,
-    water hyacinth, orchards and wetland grass stay green for months. ``None`` disables the term."""
-    green_link_days: float = 60.0
-    """Two green dates further apart than this do not make one spell: the non-green interval
-    between two rice crops (ripening, harvest, fallow, flood, early growth) is about two months,
-    so a longer gap may hide it."""
-    undated_seasons: bool = True
-    """Accept the undated evidence (a rice pixel whose season has no confirmed onset date) when no
-    calendar windows are given; False keeps only dated flood-growth cycles."""
-    shrub_min_span_days: float = 120.0
-    """The evergreen-shrub test counts only when its (non-water, outside-cycle) dates span at least
-    this many days: moist dates within a shorter span may be one paddy season whose canopy the
-    series does not show (a flood at the end of the series), not evergreen vegetation."""
-    hidden_crop_days: float | None = 90.0
-    """Hidden-crop evidence (undated): a sustained flood on the two clear dates before a cloud gap
-    of at least this many days (flood to canopy, about 30 days, plus the shortest green phase of
-    a rice crop, about 60 days) and a drained field after it. ``None`` disables the term."""
-    hidden_flood_link_days: float = 30.0
-    """The two flooded dates before the gap are at most this many days apart."""
-    wet_canopy_lswi: float | None = 0.20
-    """A paddy's canopy stands in water: a dated flood-growth cycle is confirmed only when one of
-    its canopy dates (NDVI >= ``ndvi_canopy_min``) has LSWI at least this (no vote when the cycle
-    shows no canopy date). Standing water keeps LSWI high under a growing rice canopy (Xiao et
-    al. 2005 read the flood from LSWI); an upland canopy grows over drying soil (LSWI < 0) and
-    stays lower until it closes. A design value (docs/rice_rules.md): below the closed rice
-    canopies of the project's three synthetic generators (the hand-made point table's reach only
-    0.30) and near the median upland canopy of the hard scenes (0.17-0.26). ``None`` disables
-    this and the undated wet canopy."""
-    undated_wet_canopy_lswi: float | None = 0.32
-    """Undated evidence from a wet canopy (NDVI >= ``ndvi_high`` and LSWI >= this) seen more than
-    ``gap_days`` after the last clear date that was neither water nor a young crop in water (NDVI
-    < ``ndvi_canopy_min`` with LSWI >= ``wet_canopy_lswi``), or with none before it, on a pixel
-    whose lowest clear NDVI is <= ``ndvi_low``: the flood that preceded the canopy fell in a cloud
-    gap. With no flood
-    seen the canopy alone must tell, so it must be wetter than a closed upland canopy over moist
-    soil can be (about 0.30); a canopy over standing water reads 0.33-0.38. ``None`` disables it
-    (as does ``wet_canopy_lswi=None``)."""
-    lswi_nir_band: str = "nir"
-    """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
-
-    def __post_init__(self) -> None:
-        if self.growth_rule not in ("xiao", "ndvi", "either", "both"):
-            raise ConfigError(f"growth_rule {self.growth_rule!r} is not one of 'xiao', 'ndvi', 'either', 'both'.")
-        if not 1 <= int(self.max_seasons) <= 12:
-            raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
-        for name in ("growth_days", "peak_window_days", "trough_days", "min_season_days"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be > 0 days, got {getattr(self, name)}.")
-        for name in ("water_fraction", "forest_fraction"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ConfigError(f"{name} must be a fraction in (0, 1], got {getattr(self, name)}.")
 
 
 def _stretched_end(days: npt.NDArray[np.int32], end: float, min_gap: float = 30.0, max_gap: float = 140.0) -> int:

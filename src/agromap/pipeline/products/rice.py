@@ -124,7 +124,7 @@ def speckle_method(layer: Any) -> str:
 
 def _rule_params_class(rule: str) -> type:
     if rule == "optical":
-        from ...rice.rules_optical import OpticalRiceParams
+        from ...rice.optical_params import OpticalRiceParams
 
         return OpticalRiceParams
     from ...rice.rules_sar import SarRiceParams
