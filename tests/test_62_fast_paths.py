@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from agromap.io import write
-from agromap.pipeline import fusion, runner
+from agromap.pipeline import fusion, publish_layers, runner
 from agromap.pipeline.config import load_config
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
 
@@ -41,7 +41,7 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
         "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
     cfg = load_config(cfg_path)
     monkeypatch.setattr(runner, "TILE_GRAPH", False)  # the general graph, fused (the tile graph: below)
-    monkeypatch.setattr(runner, "PUBLISH_THREADS", 1)
+    monkeypatch.setattr(publish_layers, "PUBLISH_THREADS", 1)
     monkeypatch.setattr(runner, "FUSE_TILES", False)
     plain = runner.run(cfg, tmp_path / "plain")
 
@@ -60,9 +60,9 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
         stats.append(st)
         return todo, st
 
-    monkeypatch.setattr(runner, "prepare_cog", prepare)
+    monkeypatch.setattr(publish_layers, "prepare_cog", prepare)
     monkeypatch.setattr(runner, "fuse_tiles", fuse)
-    monkeypatch.setattr(runner, "PUBLISH_THREADS", 4)
+    monkeypatch.setattr(publish_layers, "PUBLISH_THREADS", 4)
     monkeypatch.setattr(runner, "FUSE_TILES", True)
     fast = runner.run(cfg, tmp_path / "fast")
 
@@ -194,7 +194,7 @@ def test_tile_task_pickles(tmp_path, cloudy_tifs):
         "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
     cfg = load_config(cfg_path)
     plan = runner.plan_run(cfg)[0]
-    jobs = [runner._Job(plan, layer, tmp_path / f"{layer.stem}.tif", "", True) for layer in plan.layers]
+    jobs = [runner.Job(plan, layer, tmp_path / f"{layer.stem}.tif", "", True) for layer in plan.layers]
     graph = plan_tile_graph(plan, jobs, cfg.resolve)
     assert not isinstance(graph, str)
     (task,) = [t for k, t in dict(graph.layers[jobs[0].layer.stem].data.dask).items()

@@ -624,11 +624,11 @@ def test_item_statistics_ignore_infinity(tmp_path):
 def test_late_failure_publishes_no_layer(tmp_path, monkeypatch):
     """The second layer's item fails after the first layer's COG is ready: nothing is published."""
     from agromap.errors import ExportError
-    from agromap.pipeline import runner
+    from agromap.pipeline import publish_layers, runner
     from agromap.pipeline.config import load_config
 
     cfg = load_config(_cfg(tmp_path, layers=[{"product": "ndvi"}, {"product": "savi"}]))
-    real, calls = runner.item_for_layer, []
+    real, calls = publish_layers.item_for_layer, []
 
     def failing(*args, **kw):
         calls.append(args[0])
@@ -636,14 +636,14 @@ def test_late_failure_publishes_no_layer(tmp_path, monkeypatch):
             raise ExportError("statistics failed")
         return real(*args, **kw)
 
-    monkeypatch.setattr(runner, "item_for_layer", failing)
+    monkeypatch.setattr(publish_layers, "item_for_layer", failing)
     out = tmp_path / "out"
     with pytest.raises(ExportError):
         runner.run(cfg, out)
     assert len(calls) == 2
     assert _published(out) == []
     assert not [p for p in out.rglob("*") if p.name.endswith((".partial", ".staging.tif"))]
-    monkeypatch.setattr(runner, "item_for_layer", real)
+    monkeypatch.setattr(publish_layers, "item_for_layer", real)
     result = runner.run(cfg, out)
     assert len(result.computed) == 2
 

@@ -12,39 +12,28 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pystac
-import rasterio
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from .._version import __version__
 from ..errors import GridMismatchError, NoValidDataError
 from ..io.grid import attach_geobox
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
-from ..io.stac import item_for_layer
 from ..io.trust import allow_inputs
 from ..io.write import (
-    atomic_write_text,
     clean_stale_partials,
-    commit_cog,
     create_staging,
     lock_for_scheduler,
-    prepare_cog,
-    sha256_file,
     staging_path_for,
     store_window,
 )
-from ..quicklook import write_quicklook
 from ..report import write_report
 from . import blocks, noop, preflight
 from .config import AreaConfig, RunConfig
@@ -56,7 +45,8 @@ from .manifest import build_manifest, read_json, write_catalog, write_manifest
 from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .products.base import valid_mask
-from .recipes import RECIPE_TAG, FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
+from .publish_layers import publish
+from .recipes import FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
 from .scheduler import check_scheduler, open_execution, probe_scheduler
 
@@ -174,7 +164,7 @@ def plan_run(cfg: RunConfig) -> list[AreaPlan]:
 
 
 @dataclass
-class _Job:
+class Job:
     """One output layer: where it goes, its recipe, and whether it must be computed."""
 
     plan: AreaPlan
@@ -191,7 +181,7 @@ class _Job:
     """The validated COG waiting beside ``final`` until every layer is ready."""
 
 
-def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, force: bool) -> list[_Job]:
+def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, force: bool) -> list[Job]:
     jobs = []
     for plan in plans:
         fp = area_fingerprint(cfg, plan.config, plan.input_files, hashes, remote_inputs(plan.scenes))
@@ -201,7 +191,7 @@ def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, 
             # An item that cannot be read (killed mid-write by an older version, edited by hand)
             # means "recompute", never a crash.
             stale = force or recipe_of(final) != recipe or not _item_ok(final.with_suffix(".json"))
-            jobs.append(_Job(plan, layer, final, recipe, stale))
+            jobs.append(Job(plan, layer, final, recipe, stale))
     return jobs
 
 
@@ -211,7 +201,7 @@ def _item_ok(path: Path) -> bool:
         and isinstance(item.get("properties"), dict)
 
 
-def _staging_bytes(job: _Job) -> int:
+def _staging_bytes(job: Job) -> int:
     h, w = job.plan.geobox.shape
     return int(h) * int(w) * np.dtype(job.layer.spec.dtype).itemsize
 
@@ -281,7 +271,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             if stale:
                 limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
                 shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress, limit, cfg.resolve)
-            outputs, warn = _publish(jobs, run_id, out)
+            outputs, warn = publish(jobs, run_id, out)
         finally:
             for job in stale:
                 if job.staging is not None:
@@ -330,7 +320,7 @@ def _invalidate(out: Path) -> None:
         raise output_error(exc, out / "manifest.json") from None
 
 
-def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: list[dict[str, Any]],
+def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[Job], outputs: list[dict[str, Any]],
             out: Path) -> dict[str, Any]:
     """The products' after-compute reports (accuracy), then per-district tables of every layer."""
     from .products.base import Computed
@@ -357,7 +347,7 @@ def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[_Job], outputs: li
     return {"accuracy": accuracy, "tables": tables}
 
 
-def _derived_from_file(job: _Job, path: Path | None = None) -> dict[str, Any]:
+def _derived_from_file(job: Job, path: Path | None = None) -> dict[str, Any]:
     """A layer's derived reductions, read back from a file it was written to.
 
     ``path`` None: a reused layer's published COG (nothing else holds its values). Otherwise the
@@ -379,7 +369,7 @@ def _derived_from_file(job: _Job, path: Path | None = None) -> dict[str, Any]:
     return dict(zip(keys, values))
 
 
-def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: str, progress: bool,
+def _compute(stale: list[Job], plans: list[AreaPlan], run_id: str, scheduler: str, progress: bool,
              limit: int = blocks.AUTO_MAX_GRAPH_CHUNKS, resolve: Any = None
              ) -> tuple[dict[str, Any], dict[str, list[float]], float]:
     """Every stale layer's staging GTiff and the per-date valid fractions.
@@ -439,7 +429,7 @@ def _compute(stale: list[_Job], plans: list[AreaPlan], run_id: str, scheduler: s
     return shape, fractions, elapsed
 
 
-def _use_tile_graphs(stale: list[_Job], plans: list[AreaPlan], resolve: Any) -> str:
+def _use_tile_graphs(stale: list[Job], plans: list[AreaPlan], resolve: Any) -> str:
     """Give each area that allows it the direct tile graph; returns how each area is computed.
 
     The stale layers' data and the area's usable-pixel mask are replaced by their tile-graph
@@ -471,23 +461,23 @@ def _use_tile_graphs(stale: list[_Job], plans: list[AreaPlan], resolve: Any) -> 
     return "; ".join(kinds)
 
 
-def _area_wide(jobs: list[_Job]) -> set[int]:
+def _area_wide(jobs: list[Job]) -> set[int]:
     """The jobs (by ``id``) whose pixels depend on a statistic of the whole area: layers with 0-d
     ``side`` values (thresholds, training counts), and every other layer of the same layer entry,
     which is built from the same result (a flood's likelihood shares its class map's thresholds).
     """
-    def entry(job: _Job) -> tuple[str, str]:
+    def entry(job: Job) -> tuple[str, str]:
         return job.plan.config.name, json.dumps(job.layer.layer_config, sort_keys=True, default=str)
 
     with_side = {entry(j) for j in jobs if j.layer.side}
     return {id(j) for j in jobs if entry(j) in with_side}
 
 
-def _compute_whole(execu: Any, jobs: list[_Job], frac_plans: list[AreaPlan],
+def _compute_whole(execu: Any, jobs: list[Job], frac_plans: list[AreaPlan],
                    locks: dict[int, Any]) -> tuple[dict[str, list[float]], float]:
     """One graph: the jobs' stores, side values and derived reductions, and the valid fractions."""
     stores = []
-    derived: list[tuple[_Job, str, Any]] = []
+    derived: list[tuple[Job, str, Any]] = []
     for job in jobs:
         assert job.staging is not None
         data = _on_run_grid(job.layer.data, job.plan.geobox)
@@ -510,7 +500,7 @@ def _compute_whole(execu: Any, jobs: list[_Job], frac_plans: list[AreaPlan],
     return fractions, elapsed
 
 
-def _compute_blocks(execu: Any, plan: AreaPlan, jobs: list[_Job], windows: list[tuple[slice, slice]],
+def _compute_blocks(execu: Any, plan: AreaPlan, jobs: list[Job], windows: list[tuple[slice, slice]],
                     locks: dict[int, Any]) -> tuple[np.ndarray | None, float]:
     """The jobs of one area, one graph per block; returns the per-date count of usable pixels."""
     count = None
@@ -547,135 +537,9 @@ def _on_run_grid(data: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
     return attach_geobox(data.drop_vars("spatial_ref", errors="ignore"), gbox)
 
 
-def _tags(job: _Job) -> dict[str, str]:
-    layer = job.layer
-    tags = {
-        "PRODUCT": layer.spec.name,
-        "DESCRIPTION": layer.spec.description,
-        "ALGORITHM": f"agromap.{layer.layer_config.get('product', layer.spec.name)}:{layer.reduce}",
-        "ALGORITHM_VERSION": __version__,
-        RECIPE_TAG: job.recipe,
-        "DATETIME": layer.start.isoformat() if layer.start == layer.end
-        else f"{layer.start.isoformat()}/{layer.end.isoformat()}",
-        "SOURCE_PRODUCTS": str(layer.properties.get("scene_id", "")),
-    }
-    tags.update(layer.tags)
-    for key, value in job.side.items():
-        tags[key.upper()] = json.dumps(value)
-    return tags
-
-
-def _publish(jobs: list[_Job], run_id: str, out: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Prepare every computed layer (validated COG, STAC item) first, then rename them all into place.
-
-    Whatever can fail late (a GDAL or validation error, statistics, JSON encoding) fails while
-    nothing is published; the renames and small JSON writes that follow are all that remains.
-    Layers are prepared, then committed, ``PUBLISH_THREADS`` at a time: GDAL encodes, validates
-    and draws quicklooks with the GIL released, and every file is made alone, so the bytes are
-    those of a serial publication.
-    """
-    items: dict[int, str] = {}
-    infos: dict[int, Any] = {}
-
-    def prepare(i: int) -> None:
-        job = jobs[i]
-        layer, final = job.layer, job.final
-        assert job.staging is not None  # every stale job got its staging path in _compute
-        job.prepared, info = prepare_cog(job.staging, final, layer.spec, tags=_tags(job),
-                                         band_description=layer.spec.name)
-        item = item_for_layer(
-            job.prepared, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}", href=final.name,
-            datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
-            properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
-                        "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
-                        "agromap:run_id": run_id, **{f"agromap:{k}": v for k, v in job.side.items()},
-                        **{k: job.side[k] for k in layer.stac_side if k in job.side}},
-            info=info,
-        )
-        item.add_asset("thumbnail", pystac.Asset(
-            href=final.with_suffix(".png").name, media_type="image/png", roles=["thumbnail", "overview"],
-            title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
-        data = item.to_dict(include_self_link=False, transform_hrefs=False)
-        items[i] = json.dumps(data, indent=2, allow_nan=False) + "\n"
-        infos[i] = info
-
-    def commit(i: int) -> None:
-        job, final = jobs[i], jobs[i].final
-        assert job.prepared is not None  # prepare() ran first for every job
-        commit_cog(job.prepared, final)
-        job.prepared = None
-        write_quicklook(final, final.with_suffix(".png"), annotate=True)
-        atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
-
-    _in_parallel(prepare, [i for i, job in enumerate(jobs) if job.stale and job.staging is not None])
-    _in_parallel(commit, sorted(items))
-    outputs: list[dict[str, Any]] = []
-    warn: list[str] = []
-    for i, job in enumerate(jobs):
-        layer, final = job.layer, job.final
-        if i in items:
-            info = infos[i]
-            entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
-                     "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
-                     "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
-        else:
-            entry = _reused_entry(final)
-        if "warning" in layer.properties:  # a builder's caveat about the science (e.g. no reference water)
-            warn.append(f"{final}: {layer.properties['warning']}")
-        if entry["valid_fraction"] == 0.0:
-            msg = f"{final}: nodata everywhere (all cloud or fill, or nothing detected)"
-            warn.append(msg)
-            log.warning(msg)
-        if not final.with_suffix(".png").exists():  # a quicklook lost since the last run
-            write_quicklook(final, final.with_suffix(".png"), annotate=True)
-        outputs.append({"area": layer.area, "layer": layer.spec.name, "path": str(final.relative_to(out)),
-                        "stac_item": str(final.with_suffix(".json").relative_to(out)),
-                        "quicklook": str(final.with_suffix(".png").relative_to(out)), "recipe": job.recipe,
-                        **entry})
-    return outputs, warn
-
-
 FUSE_TILES = True
 """Run each output tile's exclusive part of the graph as one task (:mod:`agromap.pipeline.fusion`)."""
 
 TILE_GRAPH = True
 """Build the graph of an area of per-pixel layers as one task per tile directly
 (:mod:`agromap.pipeline.tile_graph`); ``False`` always builds the general graph."""
-
-PUBLISH_THREADS: int | None = None
-"""Layers published at once; ``None``: one per core. 1 is the serial publication."""
-
-
-def _in_parallel(work: Any, indices: list[int]) -> None:
-    """``work(i)`` for every index on a thread pool; the first failure (in index order) is raised
-    once every started call has finished, and calls not yet started are dropped.
-    """
-    threads = max(1, min(len(indices), PUBLISH_THREADS or os.cpu_count() or 1))
-    if threads == 1:
-        for i in indices:
-            work(i)
-        return
-    with ThreadPoolExecutor(threads, thread_name_prefix="agromap-publish") as pool:
-        futures = [pool.submit(work, i) for i in indices]
-        try:
-            for f in futures:
-                f.result()
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
-
-
-def _reused_entry(final: Path) -> dict[str, Any]:
-    """Manifest fields of an up-to-date output, read back from the file and its STAC item."""
-    item = read_json(final.with_suffix(".json"))
-    asset = next(iter(item["assets"].values()))
-    band = (asset.get("raster:bands") or [{}])[0]
-    with rasterio.open(final) as src:
-        dtype, nodata, overviews = src.dtypes[0], src.nodata, len(src.overviews(1))
-    valid = item["properties"].get("valid_fraction")
-    if valid is None:
-        valid = band.get("statistics", {}).get("valid_percent", 0.0) / 100.0
-    return {"size": final.stat().st_size, "sha256": sha256_file(final), "dtype": dtype, "nodata": nodata,
-            "valid_fraction": float(valid),
-            "overviews": overviews, "reused": True, "run_id": item["properties"].get("agromap:run_id")}

@@ -1,0 +1,160 @@
+"""Publishing a run's computed layers: validated COGs, their STAC items and quicklooks.
+
+:func:`publish` prepares every layer first and only then renames them all into place, so whatever
+can fail late fails while nothing is published; :func:`reused_entry` reads the manifest fields of
+an up-to-date output back from its file and item.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pystac
+import rasterio
+
+from .._version import __version__
+from ..io.stac import item_for_layer
+from ..io.write import atomic_write_text, commit_cog, prepare_cog, sha256_file
+from ..quicklook import write_quicklook
+from .manifest import read_json
+from .recipes import RECIPE_TAG
+
+if TYPE_CHECKING:
+    from .runner import Job
+
+__all__ = ["PUBLISH_THREADS", "publish", "layer_tags", "in_parallel", "reused_entry"]
+
+log = logging.getLogger(__name__)
+
+
+def layer_tags(job: Job) -> dict[str, str]:
+    """GeoTIFF metadata tags of a layer's COG: product, description, algorithm, recipe, dates, side values."""
+    layer = job.layer
+    tags = {
+        "PRODUCT": layer.spec.name,
+        "DESCRIPTION": layer.spec.description,
+        "ALGORITHM": f"agromap.{layer.layer_config.get('product', layer.spec.name)}:{layer.reduce}",
+        "ALGORITHM_VERSION": __version__,
+        RECIPE_TAG: job.recipe,
+        "DATETIME": layer.start.isoformat() if layer.start == layer.end
+        else f"{layer.start.isoformat()}/{layer.end.isoformat()}",
+        "SOURCE_PRODUCTS": str(layer.properties.get("scene_id", "")),
+    }
+    tags.update(layer.tags)
+    for key, value in job.side.items():
+        tags[key.upper()] = json.dumps(value)
+    return tags
+
+
+def publish(jobs: list[Job], run_id: str, out: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Prepare every computed layer (validated COG, STAC item) first, then rename them all into place.
+
+    Whatever can fail late (a GDAL or validation error, statistics, JSON encoding) fails while
+    nothing is published; the renames and small JSON writes that follow are all that remains.
+    Layers are prepared, then committed, ``PUBLISH_THREADS`` at a time: GDAL encodes, validates
+    and draws quicklooks with the GIL released, and every file is made alone, so the bytes are
+    those of a serial publication.
+    """
+    items: dict[int, str] = {}
+    infos: dict[int, Any] = {}
+
+    def prepare(i: int) -> None:
+        job = jobs[i]
+        layer, final = job.layer, job.final
+        assert job.staging is not None  # every stale job got its staging path when it was computed
+        job.prepared, info = prepare_cog(job.staging, final, layer.spec, tags=layer_tags(job),
+                                         band_description=layer.spec.name)
+        item = item_for_layer(
+            job.prepared, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}", href=final.name,
+            datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
+            properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
+                        "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
+                        "agromap:run_id": run_id, **{f"agromap:{k}": v for k, v in job.side.items()},
+                        **{k: job.side[k] for k in layer.stac_side if k in job.side}},
+            info=info,
+        )
+        item.add_asset("thumbnail", pystac.Asset(
+            href=final.with_suffix(".png").name, media_type="image/png", roles=["thumbnail", "overview"],
+            title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
+        data = item.to_dict(include_self_link=False, transform_hrefs=False)
+        items[i] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+        infos[i] = info
+
+    def commit(i: int) -> None:
+        job, final = jobs[i], jobs[i].final
+        assert job.prepared is not None  # prepare() ran first for every job
+        commit_cog(job.prepared, final)
+        job.prepared = None
+        write_quicklook(final, final.with_suffix(".png"), annotate=True)
+        atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
+
+    in_parallel(prepare, [i for i, job in enumerate(jobs) if job.stale and job.staging is not None])
+    in_parallel(commit, sorted(items))
+    outputs: list[dict[str, Any]] = []
+    warn: list[str] = []
+    for i, job in enumerate(jobs):
+        layer, final = job.layer, job.final
+        if i in items:
+            info = infos[i]
+            entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
+                     "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
+                     "reused": False, "run_id": run_id, **({"values": dict(job.side)} if job.side else {})}
+        else:
+            entry = reused_entry(final)
+        if "warning" in layer.properties:  # a builder's caveat about the science (e.g. no reference water)
+            warn.append(f"{final}: {layer.properties['warning']}")
+        if entry["valid_fraction"] == 0.0:
+            msg = f"{final}: nodata everywhere (all cloud or fill, or nothing detected)"
+            warn.append(msg)
+            log.warning(msg)
+        if not final.with_suffix(".png").exists():  # a quicklook lost since the last run
+            write_quicklook(final, final.with_suffix(".png"), annotate=True)
+        outputs.append({"area": layer.area, "layer": layer.spec.name, "path": str(final.relative_to(out)),
+                        "stac_item": str(final.with_suffix(".json").relative_to(out)),
+                        "quicklook": str(final.with_suffix(".png").relative_to(out)), "recipe": job.recipe,
+                        **entry})
+    return outputs, warn
+
+
+PUBLISH_THREADS: int | None = None
+"""Layers published at once; ``None``: one per core. 1 is the serial publication."""
+
+
+def in_parallel(work: Any, indices: list[int]) -> None:
+    """``work(i)`` for every index on a thread pool; the first failure (in index order) is raised
+    once every started call has finished, and calls not yet started are dropped.
+    """
+    threads = max(1, min(len(indices), PUBLISH_THREADS or os.cpu_count() or 1))
+    if threads == 1:
+        for i in indices:
+            work(i)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="agromap-publish") as pool:
+        futures = [pool.submit(work, i) for i in indices]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def reused_entry(final: Path) -> dict[str, Any]:
+    """Manifest fields of an up-to-date output, read back from the file and its STAC item."""
+    item = read_json(final.with_suffix(".json"))
+    asset = next(iter(item["assets"].values()))
+    band = (asset.get("raster:bands") or [{}])[0]
+    with rasterio.open(final) as src:
+        dtype, nodata, overviews = src.dtypes[0], src.nodata, len(src.overviews(1))
+    valid = item["properties"].get("valid_fraction")
+    if valid is None:
+        valid = band.get("statistics", {}).get("valid_percent", 0.0) / 100.0
+    return {"size": final.stat().st_size, "sha256": sha256_file(final), "dtype": dtype, "nodata": nodata,
+            "valid_fraction": float(valid),
+            "overviews": overviews, "reused": True, "run_id": item["properties"].get("agromap:run_id")}
