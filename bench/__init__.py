@@ -1,4 +1,4 @@
-"""agromap benchmark suite (issue 8): ratios measured in one run, on the same cores.
+"""agromap benchmark suite: ratios measured in one run, on the same cores.
 
 Run it with ``make bench`` (or ``.venv/bin/python -m bench`` from the repository root); see
 ``bench/README.md`` for what each measurement means and how to change the sizes. Nothing here is

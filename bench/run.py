@@ -29,7 +29,7 @@ __all__ = ["main"]
 
 GIB = 2**30
 MIB = 2**20
-#: Targets of issue 8 (2-core machine) and of the soak (issue 6).
+#: Speed, memory and soak targets (2-core machine).
 DECODE_RATIO_MAX = 1.5
 """Rice map end to end on the default scheduler vs the bare decode (the stretch goal is 1.3)."""
 NAIVE_RATIO_MAX = 1.0

@@ -63,14 +63,14 @@ class BenchSettings:
     """Every knob of one benchmark run (recorded in the JSON result)."""
 
     size: int = 2048
-    """``BENCH_SIZE``: edge in pixels of the rice-map stack (issue target: 4096)."""
+    """``BENCH_SIZE``: edge in pixels of the rice-map stack (target size: 4096)."""
     dates: int = 12
     """``BENCH_DATES``: dates in the stack (taken from the synthetic generator's default season)."""
     chunk: int = 512
     """``BENCH_CHUNK``: the pipeline's chunk edge (= the 512 px file tiles)."""
     mem_sizes: tuple[int, int] = (2048, 4096)
     """``BENCH_MEM_SIZES``: two stack edges for the memory test (default: size and 2 x size, i.e.
-    about 1 GiB and 4 GiB of decoded input; the issue asks for 4 and 16 GiB: 4096,8192)."""
+    about 1 GiB and 4 GiB of decoded input; the target sizes are 4 and 16 GiB: 4096,8192)."""
     scale_size: int = 2048
     """``BENCH_SCALE_SIZE``: stack edge for the one- vs two-worker comparison (default: size)."""
     graph_size: int = 8192

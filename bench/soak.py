@@ -1,4 +1,4 @@
-"""Measurement 5 (issue 6): a soak of consecutive incremental runs in one process.
+"""Measurement 5: a soak of consecutive incremental runs in one process.
 
 The same configuration is run ``runs`` times into one output folder, in one Python process, the
 way a long-lived service or a notebook would call ``agromap.pipeline.runner.run``. Before every

@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
-#: One notebook per capability (issue 7); more may be added.
+#: One notebook per capability; more may be added.
 REQUIRED = ("01_ingest_and_indices", "02_rice", "03_air_quality", "04_disaster")
 #: Per-notebook budget: each runs in about 5 s on 2 cores; this only catches a runaway.
 TIMEOUT_S = 120
