@@ -8,6 +8,7 @@ process where signals, hangs or kills are the subject) and checks the exit code,
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -863,6 +864,38 @@ def _signal_when_staging(agromap_cli: ForkServer, cfg: Path, out: Path, sig: int
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=120)
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                                (signal.SIGINT, 130, "interrupted")])
+def test_a_library_error_while_a_signal_unwinds_still_reports_the_signal(monkeypatch, capsys, sig, code, word):
+    """A signal landing inside a library's own clean-up (a rasterio environment being exited) can
+    surface as that library's error ("No GDAL environment exists") instead of the interrupt: the
+    command still ends as interrupted, with the signal's exit code and one line."""
+    import warnings
+
+    from agromap.pipeline import cli
+
+    def signalled_then_broken(*args, **kwargs):
+        cli._SIGNALLED.append(sig)
+        raise RuntimeError("No GDAL environment exists")
+
+    monkeypatch.setattr(cli, "app", signalled_then_broken)
+    monkeypatch.setattr(cli, "_SIGNALLED", [])
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)  # restored: the exit quiets them
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        with warnings.catch_warnings(), pytest.raises(SystemExit) as ended:
+            cli.main()
+    finally:
+        signal.signal(signal.SIGTERM, handlers[0])
+        signal.signal(signal.SIGINT, handlers[1])
+        logging.disable(logging.NOTSET)
+    assert ended.value.code == code
+    err = capsys.readouterr().err
+    _assert_one_line(err, word)
+    assert "unexpected" not in err
 
 
 def test_sigterm_sigint_and_sigkill_leave_a_consistent_folder(tmp_path, capsys, agromap_cli):

@@ -303,7 +303,7 @@ def _on_signal(signum: int, frame: object) -> None:
 
 def _exit_interrupted(exc: BaseException | None = None) -> None:
     _quiet_shutdown()
-    code = 143 if signal.SIGTERM in _SIGNALLED else getattr(exc, "exit_code", 130)
+    code = 143 if signal.SIGTERM in _SIGNALLED else 130 if _SIGNALLED else getattr(exc, "exit_code", 130)
     what = "terminated (SIGTERM)" if code == 143 else "interrupted"
     sys.stderr.write(f"agromap: error: {what}; staging files removed, lock released, nothing half-written. "
                      "Run again to finish (completed layers are kept).\n")
@@ -347,23 +347,28 @@ def main() -> None:
         if _SIGNALLED or isinstance(exc.__cause__, KeyboardInterrupt):
             _exit_interrupted(exc.__cause__)
         sys.exit(exc.exit_code)
-    except AgromapError as exc:
-        sys.stderr.write(f"agromap: error: {_one_line(exc)}\n")
-        sys.exit(exc.exit_code)
-    except OSError as exc:
-        if exc.errno not in _WRITE_ERRNOS:
-            _unexpected(exc)
-        err = output_error(exc)
-        sys.stderr.write(f"agromap: error: {_one_line(err)}\n")
-        sys.exit(err.exit_code)
-    except MemoryError:
-        sys.stderr.write("agromap: error: out of memory; lower 'chunk' in the configuration or add memory.\n")
-        sys.exit(6)
-    except Exception as exc:  # a bug: say so in one line, traceback only when asked
-        _unexpected(exc)
+    except Exception as exc:
+        if _SIGNALLED:  # the signal's exception can be replaced by a library's own while unwinding
+            _exit_interrupted(exc)
+        _exit_for(exc)
     if _SIGNALLED:  # typer turns Ctrl-C into a silent return value of 130
         _exit_interrupted()
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _exit_for(exc: Exception) -> None:
+    """Exit with the one-line message and the documented code of an error a command raised."""
+    if isinstance(exc, AgromapError):
+        sys.stderr.write(f"agromap: error: {_one_line(exc)}\n")
+        sys.exit(exc.exit_code)
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+        err = output_error(exc)
+        sys.stderr.write(f"agromap: error: {_one_line(err)}\n")
+        sys.exit(err.exit_code)
+    if isinstance(exc, MemoryError):
+        sys.stderr.write("agromap: error: out of memory; lower 'chunk' in the configuration or add memory.\n")
+        sys.exit(6)
+    _unexpected(exc)  # a bug: say so in one line, traceback only when asked
 
 
 def _click_classes(name: str) -> list[type[BaseException]]:
