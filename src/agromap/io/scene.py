@@ -22,6 +22,7 @@ from ..errors import GridMismatchError, MissingBandError
 from ..sensors.s1_orbit import slice_label
 from .grid import GridSpec, Resampling, geobox_from_spec, geobox_of, overlaps, to_grid
 from .gridspec import covering
+from .slices import slice_labels, solar_offset_hours
 
 __all__ = ["Scene", "GroupBy", "Mosaic", "SCL_QUALITY", "group_scenes", "stack_scenes", "run_geobox"]
 
@@ -71,14 +72,6 @@ def run_geobox(scenes: Sequence[Scene], grid: GridSpec | None, *, group_by: Grou
     return covering(like, (geobox_of(band) for scene in same_date for band in scene.bands.values()))
 
 
-def _solar_offset_hours(scene: Scene) -> float:
-    """Longitude of the scene's centre / 15: local solar time minus UTC, in hours."""
-    band = next(iter(scene.bands.values()))
-    centre = geobox_of(band).extent.centroid.to_crs("EPSG:4326")
-    lon = float(centre.coords[0][0])
-    return ((lon + 180.0) % 360.0 - 180.0) / 15.0
-
-
 def group_scenes(scenes: Sequence[Scene], group_by: GroupBy = "solar_day") -> dict[int, pd.Timestamp]:
     """Which time slice each scene belongs to, keyed by ``id(scene)``; the value is the slice's time.
 
@@ -102,7 +95,8 @@ def group_scenes(scenes: Sequence[Scene], group_by: GroupBy = "solar_day") -> di
     if group_by == "time":
         keys = {id(s): s.datetime for s in scenes}
     elif group_by == "solar_day":
-        day = {id(s): (s.datetime + pd.Timedelta(hours=_solar_offset_hours(s))).normalize() for s in scenes}
+        day = {id(s): (s.datetime + pd.Timedelta(hours=solar_offset_hours(geobox_of(next(iter(s.bands.values()))))))
+               .normalize() for s in scenes}
         keys = dict(day)
     else:
         try:
@@ -118,12 +112,7 @@ def group_scenes(scenes: Sequence[Scene], group_by: GroupBy = "solar_day") -> di
                 label = s.datetime
             keys[id(s)] = label
             last = s.datetime
-    # Label every slice by its earliest acquisition.
-    first_time: dict[Any, pd.Timestamp] = {}
-    for s in scenes:
-        k = keys[id(s)]
-        first_time[k] = min(first_time.get(k, s.datetime), s.datetime)
-    return {id(s): first_time[keys[id(s)]] for s in scenes}
+    return slice_labels(scenes, keys)
 
 
 def _resampling_for(arr: xr.DataArray, continuous: Resampling) -> Resampling:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PlanNeeded
 from ..io.header import RasterHeader, read_header
+from ..io.slices import slice_labels, solar_offset_hours
 from .area_inputs import AreaInputs
 
 if TYPE_CHECKING:
@@ -185,13 +186,6 @@ READERS: Mapping[str, Callable[[RunConfig, Any, AreaConfig, _Headers], list[Ligh
 # ---- dates and grid: what io.scene.stack_scenes and run_geobox decide --------------------------
 
 
-def _solar_offset_hours(scene: LightScene) -> float:
-    band = next(iter(scene.bands.values()))
-    centre = band.geobox.extent.centroid.to_crs("EPSG:4326")
-    lon = float(centre.coords[0][0])
-    return ((lon + 180.0) % 360.0 - 180.0) / 15.0
-
-
 def scene_dates(scenes: list[LightScene], group_by: str) -> dict[int, _dt.datetime]:
     """The date (earliest acquisition of its slice) of each scene, by ``id(scene)``, as
     :func:`agromap.io.scene.group_scenes` groups them (``solar_day`` and ``time`` only).
@@ -201,15 +195,11 @@ def scene_dates(scenes: list[LightScene], group_by: str) -> dict[int, _dt.dateti
     elif group_by == "solar_day":
         keys = {}
         for s in scenes:
-            local = s.datetime + _dt.timedelta(hours=_solar_offset_hours(s))
+            local = s.datetime + _dt.timedelta(hours=solar_offset_hours(next(iter(s.bands.values())).geobox))
             keys[id(s)] = local.replace(hour=0, minute=0, second=0, microsecond=0)
     else:
         raise PlanNeeded(f"group_by {group_by!r}")
-    first: dict[Any, _dt.datetime] = {}
-    for s in scenes:
-        k = keys[id(s)]
-        first[k] = min(first.get(k, s.datetime), s.datetime)
-    return {id(s): first[keys[id(s)]] for s in scenes}
+    return slice_labels(scenes, keys)
 
 
 def run_geobox(scenes: list[LightScene], area: AreaConfig, chunk: int) -> GeoBox:
