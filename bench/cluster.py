@@ -84,7 +84,7 @@ def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = 
     from agromap.io.write import create_staging, store_window
     from agromap.pipeline import blocks
     from agromap.pipeline.fusion import fuse_tiles
-    from agromap.pipeline.runner import _Job, _on_run_grid, _use_tile_graphs, plan_run
+    from agromap.pipeline.runner import Job, _on_run_grid, _use_tile_graphs, plan_run
 
     cfg = stack_config(Path(folder), chunk=chunk)
     out_dir = Path(out)
@@ -95,7 +95,7 @@ def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = 
     t1, c1 = time.perf_counter(), time.process_time()
     plan = plans[0]
     # As the runner does: the direct tile graph when the area allows it (its layers' data replaced).
-    jobs = [_Job(plan, layer, out_dir / f"{layer.stem}.tif", "", True) for layer in plan.layers]
+    jobs = [Job(plan, layer, out_dir / f"{layer.stem}.tif", "", True) for layer in plan.layers]
     graph_kind = _use_tile_graphs(jobs, plans, cfg.resolve)
     windows = blocks.block_windows(plan.dataset, limit) or [(slice(None), slice(None))]
     for layer in (job.layer for job in jobs):

@@ -172,6 +172,17 @@ def test_planning_does_not_load_distributed(project):
     assert "dask" in loaded and "distributed" not in loaded
 
 
+def test_a_threaded_run_does_not_load_distributed(project):
+    """Named "threads", dask's compute imports dask.distributed to look for a client first (~0.1
+    CPU-s of every run); the runner hands dask the scheduler's function instead."""
+    cfg_path, out, _ = project
+    loaded = _loaded_after("from agromap.pipeline.config import load_config\n"
+                           "from agromap.pipeline.runner import run\n"
+                           f"r = run(load_config({str(cfg_path)!r}), {str(out)!r})\n"
+                           "assert r.computed and r.manifest['cluster']['scheduler'] == 'threads'")
+    assert "dask" in loaded and "distributed" not in loaded
+
+
 def test_validate_settles_from_headers_without_the_array_stack(project):
     """`agromap validate` of a configuration the header-only check covers builds no graph: xarray,
     dask.array, pandas and the science stay unimported."""

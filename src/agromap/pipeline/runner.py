@@ -365,7 +365,9 @@ def _derived_from_file(job: Job, path: Path | None = None) -> dict[str, Any]:
         if data.chunks is not None:
             stored = stored.chunk(dict(zip(data.dims, data.chunks)))
     keys = list(job.layer.derived)
-    values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler="threads")
+    from dask.threaded import get  # the function, not "threads": no search for a distributed client
+
+    values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler=get)
     return dict(zip(keys, values))
 
 

@@ -120,7 +120,9 @@ class Execution:
 
                     progress(futures)
                 return tuple(self.client.gather(futures))
-            scheduler = "sync" if self.kind == "synchronous" else "threads"
+            # The scheduler's function, not its name: given a name, dask imports dask.distributed
+            # (~0.1 CPU-s, more under load) to look for a client first; there is none here.
+            scheduler = _local_get(self.kind)
             if self.progress:
                 from dask.diagnostics import ProgressBar
 
@@ -158,6 +160,17 @@ class Execution:
                     "is reachable and the file complete, then re-run."
                 ) from None
             raise
+
+
+def _local_get(kind: str) -> Any:
+    """dask's in-process scheduler function for ``synchronous`` or ``threads``."""
+    if kind == "synchronous":
+        from dask.local import get_sync
+
+        return get_sync
+    from dask.threaded import get
+
+    return get
 
 
 def _is_read_error(exc: BaseException) -> bool:
