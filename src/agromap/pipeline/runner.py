@@ -49,6 +49,7 @@ from .publish_layers import publish
 from .recipes import FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
 from .scheduler import check_scheduler, open_execution, probe_scheduler
+from .warm_imports import AFTER_COMPUTE, imported_meanwhile
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
@@ -270,7 +271,9 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         try:
             if stale:
                 limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
-                shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress, limit, cfg.resolve)
+                with imported_meanwhile(AFTER_COMPUTE if WARM_IMPORTS else ()):
+                    shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress, limit,
+                                                           cfg.resolve)
             outputs, warn = publish(jobs, run_id, out)
         finally:
             for job in stale:
@@ -545,3 +548,7 @@ FUSE_TILES = True
 TILE_GRAPH = True
 """Build the graph of an area of per-pixel layers as one task per tile directly
 (:mod:`agromap.pipeline.tile_graph`); ``False`` always builds the general graph."""
+
+WARM_IMPORTS = True
+"""Import the publish and report steps' libraries on a background thread during the compute
+(:mod:`agromap.pipeline.warm_imports`); ``False`` leaves them to the steps."""
