@@ -1,28 +1,31 @@
-"""The client's work around the compute: the publish and report libraries imported while the
-compute runs, on a thread that never outlives it and whose failures surface where they did."""
+"""The run's own work during the compute: the publish and report libraries imported and a first
+run's inputs hashed meanwhile, on threads that never outlive the compute, with the same outputs
+and the same errors."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from agromap.pipeline.warm_imports import AFTER_COMPUTE, imported_meanwhile
+from agromap.pipeline.meanwhile import AFTER_COMPUTE, hashed_meanwhile, imported_meanwhile
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
 
 BANDS = ["blue", "green", "red", "nir", "swir16", "scl"]
 
 _PROBE = """
 import json, sys, threading
-from agromap.pipeline import runner
+from agromap.pipeline import recipes, runner
 from agromap.pipeline.config import load_config
-runner.WARM_IMPORTS = {warm}
+runner.MEANWHILE = {warm}
 seen = {{}}
 real = runner.publish
 def publish(*a, **k):
@@ -30,8 +33,18 @@ def publish(*a, **k):
     seen["threads"] = sorted(t.name for t in threading.enumerate())
     return real(*a, **k)
 runner.publish = publish
-result = runner.run(load_config({cfg!r}), {out!r})
+hashed_on = set()
+real_sha = recipes._sha256  # a file's bytes actually hashed (not a cache hit)
+def sha256(path):
+    hashed_on.add(threading.current_thread().name)
+    return real_sha(path)
+recipes._sha256 = sha256
+result = runner.run(load_config({cfg!r}), {out!r}, force={force})
 seen["after"] = sorted(t.name for t in threading.enumerate())
+seen["hashed_on"] = sorted(hashed_on)
+seen["inputs"] = result.manifest["inputs"]
+seen["recipes"] = [o["recipe"] for o in result.outputs]
+seen["reused"] = [o["reused"] for o in result.outputs]
 print(json.dumps(seen))
 """
 
@@ -49,8 +62,8 @@ def config(tmp_path_factory) -> Path:
     return path
 
 
-def _run(config: Path, out: Path, warm: bool) -> dict[str, list[str]]:
-    code = _PROBE.format(warm=warm, names=list(AFTER_COMPUTE), cfg=str(config), out=str(out))
+def _run(config: Path, out: Path, warm: bool, force: bool = False) -> dict[str, Any]:
+    code = _PROBE.format(warm=warm, names=list(AFTER_COMPUTE), cfg=str(config), out=str(out), force=force)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
@@ -64,17 +77,83 @@ def _report_images(out: Path) -> list[str]:
     return re.findall(r'src="(data:image/[^"]+)"', (out / "report.html").read_text())
 
 
-def test_publish_libraries_are_imported_during_the_compute(config, tmp_path):
-    """With the overlap, publishing starts with every listed library loaded and the import thread
-    gone; without it, they are still to import. Every COG, quicklook and report map is the same."""
+def test_libraries_and_input_hashes_are_done_during_the_compute(config, tmp_path):
+    """With the overlap, publishing starts with every listed library loaded, the inputs of a
+    first run hashed on the background thread, and both threads gone; without it, the libraries
+    are still to import and the inputs are hashed on the run's thread. Every COG, quicklook,
+    report map, recipe and input record is the same."""
     warm = _run(config, tmp_path / "warm", True)
     cold = _run(config, tmp_path / "cold", False)
     assert warm["loaded"] == sorted(AFTER_COMPUTE)
     assert "matplotlib.figure" not in cold["loaded"] and "rio_cogeo.cogeo" not in cold["loaded"]
-    assert "agromap-imports" not in warm["threads"] and "agromap-imports" not in warm["after"]
+    assert warm["hashed_on"] == ["agromap-hashes"] and cold["hashed_on"] == ["MainThread"]
+    assert not {"agromap-imports", "agromap-hashes"} & set(warm["threads"] + warm["after"])
+    assert warm["inputs"] == cold["inputs"] and len(warm["inputs"]) == 8
+    assert warm["recipes"] == cold["recipes"] and all(len(r) == 64 for r in warm["recipes"])
     assert _files(tmp_path / "warm") == _files(tmp_path / "cold") and len(_files(tmp_path / "warm")) == 16
     assert _report_images(tmp_path / "warm") == _report_images(tmp_path / "cold")
     assert len(_report_images(tmp_path / "warm")) == 6  # the layers with valid pixels
+
+
+def test_a_rerun_decides_from_hashes_before_the_compute(config, tmp_path):
+    """Into a folder with outputs, which layers are stale depends on the inputs' hashes: they are
+    taken first, on the run's thread; a forced run computes everything and hashes meanwhile."""
+    first = _run(config, tmp_path / "out", True)
+    red = sorted((config.parent / "tifs").glob("*_red.tif"))[0]
+    st = red.stat()
+    os.utime(red, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # same bytes, newer file: hashed again
+    again = _run(config, tmp_path / "out", True)
+    assert again["hashed_on"] == ["MainThread"] and all(again["reused"]) and again["recipes"] == first["recipes"]
+    os.utime(red, ns=(st.st_atime_ns, st.st_mtime_ns + 2 * 10**9))
+    forced = _run(config, tmp_path / "out", True, force=True)
+    assert forced["hashed_on"] == ["agromap-hashes"] and not any(forced["reused"])
+    assert forced["recipes"] == first["recipes"] and forced["inputs"] == first["inputs"]
+
+
+def _hash_calls(fail_at: int | None = None) -> tuple[list[str], Any]:
+    calls: list[str] = []
+
+    def sha256(path: str) -> str:
+        calls.append(path)
+        if fail_at is not None and len(calls) == fail_at:
+            raise PermissionError(f"[Errno 13] Permission denied: {path!r}")
+        return "0" * 64
+
+    return calls, sha256
+
+
+def test_a_hashing_failure_surfaces_after_the_compute():
+    """The background's failure is raised once the body is done, as the same exception; hashing
+    stops at the failed file."""
+    calls, sha256 = _hash_calls(fail_at=2)
+    body_done = []
+    with pytest.raises(PermissionError, match="Permission denied: 'b.tif'"):
+        with hashed_meanwhile(["a.tif", "b.tif", "c.tif"], sha256):
+            body_done.append(True)
+    assert body_done == [True] and calls == ["a.tif", "b.tif"]
+    assert not [t for t in threading.enumerate() if t.name == "agromap-hashes"]
+
+
+def test_an_interrupted_compute_stops_hashing():
+    """An interruption inside the block propagates alone (no hashing error in its place); the
+    hashing thread stops at the next file and is gone after the block."""
+    started = threading.Event()
+    release = threading.Event()
+    calls: list[str] = []
+
+    def sha256(path: str) -> str:
+        calls.append(path)
+        started.set()
+        release.wait(5)
+        return "0" * 64
+
+    with pytest.raises(KeyboardInterrupt):
+        with hashed_meanwhile([f"{i}.tif" for i in range(100)], sha256):
+            started.wait(5)
+            threading.Timer(0.2, release.set).start()
+            raise KeyboardInterrupt
+    assert calls == ["0.tif"]
+    assert not [t for t in threading.enumerate() if t.name == "agromap-hashes"]
 
 
 def _module(folder: Path, name: str, body: str) -> str:

@@ -42,6 +42,7 @@ from .heap import frozen_heap
 from .input_registry import check_input_kinds, load_input
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
+from .meanwhile import AFTER_COMPUTE, hashed_meanwhile, imported_meanwhile
 from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .products.base import valid_mask
@@ -49,7 +50,6 @@ from .publish_layers import publish
 from .recipes import FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
 from .scheduler import check_scheduler, open_execution, probe_scheduler
-from .warm_imports import AFTER_COMPUTE, imported_meanwhile
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
@@ -182,18 +182,37 @@ class Job:
     """The validated COG waiting beside ``final`` until every layer is ready."""
 
 
-def _jobs(plans: list[AreaPlan], cfg: RunConfig, out: Path, hashes: FileHashes, force: bool) -> list[Job]:
+def _final(out: Path, plan: AreaPlan, layer: PlannedLayer) -> Path:
+    return out / plan.config.name / f"{layer.stem}.tif"
+
+
+def _jobs(plans: list[AreaPlan], out: Path, force: bool, fingerprints: dict[int, str] | None) -> list[Job]:
+    """The run's jobs; ``fingerprints`` (by ``id`` of the plan) None: every layer is computed and
+    the recipes are set after the compute (:func:`_set_recipes`).
+    """
     jobs = []
     for plan in plans:
-        fp = area_fingerprint(cfg, plan.config, plan.input_files, hashes, remote_inputs(plan.scenes))
         for layer in plan.layers:
-            final = out / plan.config.name / f"{layer.stem}.tif"
-            recipe = layer_recipe(fp, layer.stem, layer.layer_config)
+            final = _final(out, plan, layer)
+            if fingerprints is None:
+                jobs.append(Job(plan, layer, final, "", True))
+                continue
+            recipe = layer_recipe(fingerprints[id(plan)], layer.stem, layer.layer_config)
             # An item that cannot be read (killed mid-write by an older version, edited by hand)
             # means "recompute", never a crash.
             stale = force or recipe_of(final) != recipe or not _item_ok(final.with_suffix(".json"))
             jobs.append(Job(plan, layer, final, recipe, stale))
     return jobs
+
+
+def _fingerprints(cfg: RunConfig, plans: list[AreaPlan], hashes: FileHashes,
+                  remote: dict[int, list[dict[str, Any]]]) -> dict[int, str]:
+    return {id(p): area_fingerprint(cfg, p.config, p.input_files, hashes, remote[id(p)]) for p in plans}
+
+
+def _set_recipes(jobs: list[Job], fingerprints: dict[int, str]) -> None:
+    for job in jobs:
+        job.recipe = layer_recipe(fingerprints[id(job.plan)], job.layer.stem, job.layer.layer_config)
 
 
 def _item_ok(path: Path) -> bool:
@@ -251,11 +270,15 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         noop.forget(out)  # this run may change the folder: the kept stamps no longer hold
         hashes = FileHashes(out)
         plans = plan_run(cfg)
-        jobs = _jobs(plans, cfg, out, hashes, force)
+        remote = {id(p): remote_inputs(p.scenes) for p in plans}
+        # A forced run, or a first one into this folder, computes every layer whatever its recipe:
+        # the input files are then hashed during the compute (recipes and manifest need them only
+        # at publication), otherwise now, to tell which layers are up to date.
+        later = force or not any(_final(out, p, layer).exists() for p in plans for layer in p.layers)
+        jobs = _jobs(plans, out, force, None if later else _fingerprints(cfg, plans, hashes, remote))
+        hashes.save()
         preflight.check_output_names(out, [j.final for j in jobs])
         preflight.check_inputs_outside(out, [f for p in plans for f in p.input_files])
-        inputs = _inputs(plans, hashes)
-        hashes.save()
         t_plan = time.perf_counter() - t0
         stale = [j for j in jobs if j.stale]
         preflight.check_free_space(out, [_staging_bytes(j) for j in stale])
@@ -271,9 +294,14 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         try:
             if stale:
                 limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
-                with imported_meanwhile(AFTER_COMPUTE if WARM_IMPORTS else ()):
+                files = sorted({f for p in plans for f in p.input_files}) if later and MEANWHILE else []
+                with imported_meanwhile(AFTER_COMPUTE if MEANWHILE else ()), hashed_meanwhile(files, hashes.sha256):
                     shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress, limit,
                                                            cfg.resolve)
+            if later:
+                _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))
+            inputs = _inputs(plans, hashes)
+            hashes.save()
             outputs, warn = publish(jobs, run_id, out)
         finally:
             for job in stale:
@@ -549,6 +577,6 @@ TILE_GRAPH = True
 """Build the graph of an area of per-pixel layers as one task per tile directly
 (:mod:`agromap.pipeline.tile_graph`); ``False`` always builds the general graph."""
 
-WARM_IMPORTS = True
-"""Import the publish and report steps' libraries on a background thread during the compute
-(:mod:`agromap.pipeline.warm_imports`); ``False`` leaves them to the steps."""
+MEANWHILE = True
+"""Import the publish and report steps' libraries, and hash the inputs of a first or forced run,
+on background threads during the compute (:mod:`agromap.pipeline.meanwhile`); ``False``: after it."""

@@ -1,0 +1,100 @@
+"""Work of the run's own process done while the compute runs, on background threads.
+
+During the compute the run's own thread mostly waits for the scheduler (entirely so on a
+distributed cluster, whose workers compute in other processes). Two pieces of work that the
+steps after the compute need, and that do not depend on its results, are done meanwhile:
+
+- :func:`imported_meanwhile`: the publish and report steps' libraries (the COG validator,
+  Pillow, matplotlib: 0.3-0.4 CPU-s), otherwise imported after the compute, on the critical path.
+  Only third-party libraries are listed: the compute never imports them, so the two threads never
+  wait on each other's module locks. A failed import is dropped: the step that needs the library
+  imports it again and fails there, with the same error as without this module.
+- :func:`hashed_meanwhile`: the SHA-256 of every input file (the layers' recipes and the
+  manifest need them only at publication) when no layer's staleness depends on them: a first run
+  into an empty folder or a forced one. hashlib and file reads release the GIL. A failure is raised
+  when the compute has finished, as the same exception.
+
+Both threads are joined when the ``with`` block ends, whichever way: an interrupted run stops
+hashing at the next file and waits for an import under way (well under a second); neither writes
+a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+__all__ = ["AFTER_COMPUTE", "imported_meanwhile", "hashed_meanwhile"]
+
+log = logging.getLogger(__name__)
+
+AFTER_COMPUTE: tuple[str, ...] = (
+    "rio_cogeo.cogeo",  # the COG layout check
+    "PIL.PngImagePlugin",  # quicklooks
+    "PIL.ImageDraw",
+    "PIL.ImageFont",
+    "matplotlib.figure",  # the report's maps (agromap.mapdraw)
+    "matplotlib.backends.backend_agg",
+    "matplotlib.patches",
+    "matplotlib.patheffects",
+)
+"""Modules the publish and report steps import, in the order they are imported in the background."""
+
+
+def _import_all(names: Iterable[str]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # the step that needs it imports it again, and fails there
+            log.debug("background import of %s failed (%s: %s)", name, type(exc).__name__, exc)
+
+
+@contextlib.contextmanager
+def imported_meanwhile(names: Iterable[str] = AFTER_COMPUTE) -> Iterator[None]:
+    """Import ``names`` on a background thread while the ``with`` body runs; joined at its end."""
+    thread = threading.Thread(target=_import_all, args=(tuple(names),), name="agromap-imports", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+@contextlib.contextmanager
+def hashed_meanwhile(files: Iterable[str], sha256: Callable[[str], Any]) -> Iterator[None]:
+    """Call ``sha256(file)`` for each of ``files`` on a background thread while the body runs.
+
+    ``sha256`` is :meth:`agromap.pipeline.recipes.FileHashes.sha256`, whose cache the main thread
+    reads only after the block. When the body succeeds, the block ends once every file is hashed
+    and re-raises the first hashing failure; when it fails, hashing stops at the next file and
+    the body's exception propagates alone.
+    """
+    todo = list(files)
+    stop = threading.Event()
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        for path in todo:
+            if stop.is_set():
+                return
+            try:
+                sha256(path)
+            except BaseException as exc:  # handed to the main thread, raised there
+                failed.append(exc)
+                return
+
+    thread = threading.Thread(target=work, name="agromap-hashes", daemon=True)
+    thread.start()
+    try:
+        yield
+    except BaseException:
+        stop.set()
+        thread.join()
+        raise
+    thread.join()
+    if failed:
+        raise failed[0]
