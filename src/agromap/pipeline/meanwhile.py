@@ -64,6 +64,18 @@ def imported_meanwhile(names: Iterable[str] = AFTER_COMPUTE) -> Iterator[None]:
         thread.join()
 
 
+def _hash_all(files: list[str], sha256: Callable[[str], Any], stop: threading.Event,
+              failed: list[BaseException]) -> None:
+    for path in files:
+        if stop.is_set():
+            return
+        try:
+            sha256(path)
+        except BaseException as exc:  # handed to the main thread, raised there
+            failed.append(exc)
+            return
+
+
 @contextlib.contextmanager
 def hashed_meanwhile(files: Iterable[str], sha256: Callable[[str], Any]) -> Iterator[None]:
     """Call ``sha256(file)`` for each of ``files`` on a background thread while the body runs.
@@ -73,21 +85,10 @@ def hashed_meanwhile(files: Iterable[str], sha256: Callable[[str], Any]) -> Iter
     and re-raises the first hashing failure; when it fails, hashing stops at the next file and
     the body's exception propagates alone.
     """
-    todo = list(files)
     stop = threading.Event()
     failed: list[BaseException] = []
-
-    def work() -> None:
-        for path in todo:
-            if stop.is_set():
-                return
-            try:
-                sha256(path)
-            except BaseException as exc:  # handed to the main thread, raised there
-                failed.append(exc)
-                return
-
-    thread = threading.Thread(target=work, name="agromap-hashes", daemon=True)
+    thread = threading.Thread(target=_hash_all, args=(list(files), sha256, stop, failed), name="agromap-hashes",
+                              daemon=True)
     thread.start()
     try:
         yield
