@@ -39,7 +39,15 @@ def sha256(path):
     hashed_on.add(threading.current_thread().name)
     return real_sha(path)
 recipes._sha256 = sha256
+import agromap.mapdraw as mapdraw
+drawn = []
+real_render = mapdraw.render_figure
+def render_figure(view, *a, **k):
+    drawn.append(view.product)
+    return real_render(view, *a, **k)
+mapdraw.render_figure = render_figure
 result = runner.run(load_config({cfg!r}), {out!r}, force={force})
+seen["drawn"] = drawn
 seen["after"] = sorted(t.name for t in threading.enumerate())
 seen["hashed_on"] = sorted(hashed_on)
 seen["inputs"] = result.manifest["inputs"]
@@ -93,6 +101,15 @@ def test_libraries_and_input_hashes_are_done_during_the_compute(config, tmp_path
     assert _files(tmp_path / "warm") == _files(tmp_path / "cold") and len(_files(tmp_path / "warm")) == 16
     assert _report_images(tmp_path / "warm") == _report_images(tmp_path / "cold")
     assert len(_report_images(tmp_path / "warm")) == 6  # the layers with valid pixels
+
+
+def test_the_report_draws_only_the_maps_it_shows(config, tmp_path):
+    """A layer without valid pixels is named under the maps, not shown: its map is not drawn."""
+    seen = _run(config, tmp_path / "out", True)
+    page = (tmp_path / "out" / "report.html").read_text()
+    hidden = re.search(r"Not shown, no valid pixel \(or under 0.1 %\): ([^<]+)<", page)
+    assert hidden is not None and len(hidden.group(1).split(", ")) == 2
+    assert len(seen["drawn"]) == len(_report_images(tmp_path / "out")) == 6
 
 
 def test_a_rerun_decides_from_hashes_before_the_compute(config, tmp_path):

@@ -191,13 +191,17 @@ def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
 
         def draw() -> tuple[bytes, Any]:
             v = load_view(cog, max_size=900)
+            if v.empty:  # listed by name under the maps, never shown: no map to draw
+                return b"", v
             return figure_png(render_figure(v, district_layer(out, key), width_px=width)), v
 
         png, view = _cached_figure(out, key, entry, width, draw)
-        from PIL import Image
+        w = h = None
+        if png:
+            from PIL import Image
 
-        with Image.open(io.BytesIO(png)) as im:
-            w, h = im.size
+            with Image.open(io.BytesIO(png)) as im:
+                w, h = im.size
         uri = f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}"
         legend = _class_table(view) if view.kind == "class" and view.classes else ""
         present = json.dumps([n for _v, n, _c, _h in view.classes]) if view.kind == "class" else "[]"
