@@ -4,7 +4,8 @@ The rule, per pixel, over the valid observations of one series (one agricultural
 
 1. **Valid observation**: NDVI, EVI, LSWI finite, ``|EVI| <= max_abs_evi`` = 1 (docs/science/indices_and_masks.md),
    not cloud (``blue >= cloud_blue`` = 0.2 when ``blue`` is given; sensor QA through ``valid=``
-   or an ``scl`` variable), not snow (NDSI > 0.40 and NIR > 0.11 when ``green`` is given).
+   or an ``scl`` variable), not haze (``blue - 0.5 red > haze_hot`` = 0.08, Fmask's HOT test),
+   not snow (NDSI > 0.40 and NIR > 0.11 when ``green`` is given).
 2. **Flood signal**: ``LSWI + T >= EVI`` or ``LSWI + T >= NDVI`` (T = ``flood_t`` = 0.05).
 3. **Flood onset**: flooded at t and not flooded at the previous *valid* observation (clouds do not
    reset the state). With ``onset_at_series_start`` (default) a flooded first valid observation
@@ -26,6 +27,11 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    such date). A paddy is flooded under its canopy until shortly before harvest; a rain puddle
    followed by an upland crop, or a cloud shadow that faked the flood signal, is followed by a
    canopy over soil.
+
+   Whichever test is used, the flood must not stand under vegetation (``early_ndvi_days`` = 10):
+   no clear date within 10 days after the onset has NDVI > 0.40, unless the onset is the
+   pixel's first clear date. A paddy is water and seedlings for weeks after puddling; basin
+   irrigation under orchard trees or rain on a growing crop is gone at the next date.
 
    ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both. Every window that ends
    inside a gap of the date axis longer than 30 d (cloud season, lost dates; up to 140 d) also
@@ -153,7 +159,30 @@ def _growth_margin(
         margin = np.minimum(margin, _dry_margin(nd, ls, fl, t, i_cyc, p))
     if p.wet_canopy_lswi is not None and ls is not None:
         margin = np.minimum(margin, _wet_canopy_cycle_margin(nd, ls, t, i_cyc, p))
+    if p.early_ndvi_days is not None:
+        margin = np.minimum(margin, _early_ndvi_margin(nd, t, days, p))
     return margin.astype(_F32), i_cyc
+
+
+def _early_ndvi_margin(nd: npt.NDArray[np.float32], t: int, days: npt.NDArray[np.int32],
+                       p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """Margin (index units) of "no vegetation in the first days after the flood onset at ``t``".
+
+    ``ndvi_trough_max`` minus the highest NDVI of the clear dates within ``early_ndvi_days``
+    after the onset. A paddy is water and seedlings for weeks after puddling; a flood under
+    standing vegetation (basin irrigation between orchard rows, rain on a growing crop) is gone
+    at the next date and the green is back. +inf (no vote) without such a date, or when the
+    onset is the pixel's first clear date: the series may start inside a season, the flood
+    signal then coming from the water under a growing canopy.
+    """
+    assert p.early_ndvi_days is not None
+    i_e = int(np.searchsorted(days, float(days[t]) + p.early_ndvi_days, side="right"))
+    seg = nd[:, t + 1:i_e]
+    if seg.shape[1] == 0:
+        return np.full(nd.shape[0], np.inf, dtype=_F32)
+    peak = masked_max(seg)
+    first = np.isnan(nd[:, :t]).all(axis=1)
+    return np.where(np.isfinite(peak) & ~first, _F32(p.ndvi_trough_max) - peak, _F32(np.inf)).astype(_F32)
 
 
 def _wet_canopy_cycle_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], t: int, i_cyc: int,
@@ -212,7 +241,7 @@ def _hidden_crop_margin(
       >= min(EVI, NDVI), LSWI > 0, NDVI <= 0.4), at most ``hidden_flood_link_days`` apart: a paddy
       stays flooded for weeks from puddling on, a rain puddle dries within days;
     - the flooded spell began on bare, dry ground: the last clear date without the flood signal
-      before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``dry_lswi_max``. A paddy is puddled on
+      before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``. A paddy is puddled on
       tilled soil; a seasonal wetland floods over its sedge and grass, still green and moist;
     - the gap is at least ``hidden_crop_days`` long, so the crop's canopy could fall inside it;
     - the first clear date after the gap is not flooded: paddies are drained for the harvest,
@@ -231,7 +260,7 @@ def _hidden_crop_margin(
     prev_w = np.full(n_pix, ninf, dtype=_F32)
     dry_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI and LSWI of the last clear date without flood
     dry_ls = np.full(n_pix, np.inf, dtype=_F32)
-    dry_lswi = _F32(np.inf if p.dry_lswi_max is None else p.dry_lswi_max)
+    bare_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
     onset_bare = np.full(n_pix, ninf, dtype=_F32)  # bare-ground margin of the current flooded spell
     best = np.full(n_pix, ninf, dtype=_F32)
     wet_t, ok_t, flood_t, nd_t, ls_t = (date_major(a) for a in (wet, ok, flood, nd, ls))  # one row per date
@@ -243,7 +272,7 @@ def _hidden_crop_margin(
         m = np.where(flood_t[t], ninf, np.minimum.reduce([wet_before, gap, onset_bare]))
         best = np.where(o, np.maximum(best, m), best)
         is_wet = w >= 0
-        bare = np.minimum(_F32(p.ndvi_canopy_min) - dry_nd, dry_lswi - dry_ls) / _F32(_SCORE_SCALE)
+        bare = np.minimum(_F32(p.ndvi_canopy_min) - dry_nd, bare_lswi - dry_ls) / _F32(_SCORE_SCALE)
         onset_bare = np.where(o & is_wet & ~(last_w >= 0), bare, onset_bare)
         dry_nd = np.where(o & ~is_wet, nd_t[t], dry_nd)
         dry_ls = np.where(o & ~is_wet, ls_t[t], dry_ls)
@@ -425,6 +454,9 @@ def clear_observations(ds: xr.Dataset, like: xr.DataArray, p: OpticalRiceParams,
         out = out & masks.scl_valid(ds["scl"])
     if p.cloud_blue is not None and "blue" in ds:
         out = out & (ds["blue"] < np.float32(p.cloud_blue))
+    if p.haze_hot is not None and "blue" in ds and "red" in ds:
+        # Fmask's HOT test (Zhu & Woodcock 2012): haze is brighter in blue than in red.
+        out = out & ~(ds["blue"] - np.float32(0.5) * ds["red"] > np.float32(p.haze_hot))
     if p.snow_ndsi is not None and "green" in ds and "swir16" in ds and "nir" in ds:
         ndsi = indices.ndsi(ds["green"], ds["swir16"])
         snow = (ndsi > np.float32(p.snow_ndsi)) & (ds["nir"] > np.float32(p.snow_nir))
