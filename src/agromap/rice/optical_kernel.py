@@ -391,18 +391,20 @@ def _onsets(nd: Any, ev: Any, ls: Any, ok: Any, fl: Any, in_win: Any, ends: Any,
     """
     state = 0 if flags[F_AT_START] else -1
     has_cycle = False
-    in_cycle[:] = False
+    for t in range(nd.size):
+        in_cycle[t] = False
     for t in range(nd.size):
         is_onset = fl[t] and state == 0 and in_win[t]
         if ok[t]:
             state = 1 if fl[t] else 0
-        onset[t, p] = is_onset
-        growth[t, p] = _NAN
+        onset[p, t] = is_onset
+        growth[p, t] = _NAN
         if is_onset:
             g = _growth_margin(nd, ev, ls, fl, t, ends[0, t], ends[1, t], ends[2, t], prm, flags)
-            growth[t, p] = g / _SCALE
+            growth[p, t] = g / _SCALE
             if flags[F_OUTSIDE_CYCLES] and g >= 0:
-                in_cycle[t:ends[1, t]] = True
+                for i in range(t, ends[1, t]):
+                    in_cycle[i] = True
                 has_cycle = True
     return has_cycle
 
@@ -555,14 +557,14 @@ def optical_pixels(
     Returns
     -------
     dict of numpy.ndarray
-        ``onset`` (bool) and ``growth`` (float32 margin in logistic units, NaN without onset), both date-major
-        ``(time, pixels)``; per pixel ``n_valid``, ``n_window`` (int32), ``water``, ``forest``
+        ``onset`` (bool) and ``growth`` (float32 margin in logistic units, NaN without onset), both
+        ``(pixels, time)``; per pixel ``n_valid``, ``n_window`` (int32), ``water``, ``forest``
         (bool), ``mask_margin`` and ``undated`` (float32 margins in logistic units).
     """
     prm, flags = _parameters(params)
     n_pix, n_t = ndvi.shape
     out: dict[str, npt.NDArray[Any]] = {
-        "onset": np.empty((n_t, n_pix), bool), "growth": np.empty((n_t, n_pix), _F32),
+        "onset": np.empty((n_pix, n_t), bool), "growth": np.empty((n_pix, n_t), _F32),
         "n_valid": np.empty(n_pix, np.int32), "n_window": np.empty(n_pix, np.int32),
         "water": np.empty(n_pix, bool), "forest": np.empty(n_pix, bool),
         "mask_margin": np.empty(n_pix, _F32), "undated": np.empty(n_pix, _F32),
