@@ -151,62 +151,6 @@ def _fmax(a: Any, b: Any) -> Any:  # numpy.fmax: NaN ignored
 # ---- per-pixel pieces (one series each) ----------------------------------------------------
 
 @_jit()
-def _nan_max(x: Any, i0: int, i1: int) -> Any:
-    """Max of ``x[i0:i1]`` ignoring NaN; -inf when nothing is left (seasons.masked_max)."""
-    out = _NINF
-    for i in range(i0, i1):
-        if x[i] == x[i] and x[i] > out:
-            out = x[i]
-    return out
-
-
-@_jit()
-def _nan_min(x: Any, i0: int, i1: int) -> Any:
-    """Min of ``x[i0:i1]`` ignoring NaN; +inf when nothing is left (seasons.masked_min)."""
-    out = _PINF
-    for i in range(i0, i1):
-        if x[i] == x[i] and x[i] < out:
-            out = x[i]
-    return out
-
-
-@_jit()
-def _dry_margin(nd: Any, ls: Any, fl: Any, t: int, i_cyc: int, prm: Any) -> Any:
-    """Margin (index units / 0.05) of "no dry bare date between the flood onset at ``t`` and the canopy".
-
-    A paddy stays flooded from puddling until its canopy closes; a rain puddle on a dryland field
-    dries out (LSWI < 0 over bare soil) before the crop grows. Dates from the first canopy date
-    (NDVI >= ``ndvi_canopy_min``; NaN is none) on are not looked at; +inf where no bare date is seen.
-    """
-    dry = _PINF
-    for i in range(t + 1, i_cyc):
-        if nd[i] >= prm[_CANOPY_MIN]:
-            break
-        if not fl[i] and nd[i] <= prm[_TROUGH_MAX] and np.isfinite(ls[i]):
-            m = (ls[i] - prm[_DRY_LSWI_MAX]) / _SCALE
-            if m < dry:
-                dry = m
-    return dry
-
-
-@_jit()
-def _wet_canopy_margin(nd: Any, ls: Any, t: int, i_cyc: int, prm: Any) -> Any:
-    """Margin (index units) of "some canopy date of the cycle after the onset at ``t`` is wet".
-
-    The wettest canopy date (NDVI >= ``ndvi_canopy_min``) in (onset, cycle end) minus
-    ``wet_canopy_lswi``. A paddy holds water under its canopy until two or three weeks before
-    harvest, so at least one canopy date of its cycle shows it; a rain puddle followed by an
-    upland crop, or a missed cloud shadow that faked the flood, is followed by a dry canopy.
-    +inf (no vote) where the cycle shows no canopy date.
-    """
-    wettest = _NINF
-    for i in range(t + 1, i_cyc):
-        if nd[i] >= prm[_CANOPY_MIN]:
-            wettest = _max(wettest, ls[i])
-    return _PINF if wettest == _NINF else wettest - prm[_WET_CANOPY_LSWI]
-
-
-@_jit()
 def _early_ndvi_margin(nd: Any, t: int, i_early: int, prm: Any) -> Any:
     """Margin (index units) of "no vegetation in the first days after the flood onset at ``t``".
 
@@ -218,7 +162,10 @@ def _early_ndvi_margin(nd: Any, t: int, i_early: int, prm: Any) -> Any:
     """
     for i in range(t):
         if nd[i] == nd[i]:
-            peak = _nan_max(nd, t + 1, i_early)
+            peak = _NINF
+            for j in range(t + 1, i_early):
+                if nd[j] > peak:  # NaN compares False
+                    peak = nd[j]
             return _PINF if peak == _NINF else prm[_TROUGH_MAX] - peak
     return _PINF
 
@@ -226,43 +173,75 @@ def _early_ndvi_margin(nd: Any, t: int, i_early: int, prm: Any) -> Any:
 @_jit()
 def _growth_margin(nd: Any, ev: Any, ls: Any, fl: Any, t: int, i_grow: int, i_cyc: int, i_tr: int, i_early: int,
                    prm: Any, flags: Any) -> Any:
-    """Growth-confirmation margin (>= 0 passes) of an onset at ``t`` (windows as date indices)."""
-    evi_max = _nan_max(ev, t, i_cyc)  # includes the onset, so finite
-    xiao = _min(_nan_max(ev, t + 1, i_grow) - prm[_GROWTH_RATIO] * evi_max, evi_max - prm[_MIN_PEAK_EVI])
-    trough = _nan_min(nd, t, i_tr)
-    canopy = _nan_max(nd, t + 1, i_cyc)
+    """Growth-confirmation margin (>= 0 passes) of an onset at ``t`` (windows as date indices).
+
+    One walk over the dates from the onset to the last window's end gathers every window's
+    extremes (NaN never counts: it compares False) and the dry-down and wet-canopy terms.
+    """
+    evi_max = _NINF  # over the cycle [t, i_cyc): includes the onset, so finite
+    grow = _NINF  # EVI max over (t, i_grow)
+    trough = _PINF  # NDVI min over [t, i_tr)
+    canopy = _NINF  # NDVI max over (t, i_cyc)
+    dry = _PINF  # dry-down margin: bare dry dates before the first canopy date of (t, i_cyc)
+    wettest = _NINF  # LSWI of the wettest canopy date of (t, i_cyc)
+    before_canopy = True
+    for i in range(t, max(i_cyc, i_grow, i_tr)):
+        x, y = ev[i], nd[i]
+        if i < i_cyc and x > evi_max:
+            evi_max = x
+        if i < i_tr and y < trough:
+            trough = y
+        if i == t:
+            continue
+        if i < i_grow and x > grow:
+            grow = x
+        if i < i_cyc:
+            if y > canopy:
+                canopy = y
+            is_canopy = y >= prm[_CANOPY_MIN]
+            before_canopy = before_canopy and not is_canopy
+            if before_canopy and not fl[i] and y <= prm[_TROUGH_MAX] and np.isfinite(ls[i]):
+                m = (ls[i] - prm[_DRY_LSWI_MAX]) / _SCALE
+                if m < dry:
+                    dry = m
+            if is_canopy:
+                wettest = _max(wettest, ls[i])
+    xiao = _min(grow - prm[_GROWTH_RATIO] * evi_max, evi_max - prm[_MIN_PEAK_EVI])
     climb = _min(_min(prm[_TROUGH_MAX] - trough, canopy - trough - prm[_CLIMB_MIN]), canopy - prm[_CANOPY_MIN])
     rule = flags[F_RULE]
     margin = xiao if rule == 0 else climb if rule == 1 else _max(xiao, climb) if rule == 2 else _min(xiao, climb)
     if flags[F_DRY]:
-        margin = _min(margin, _dry_margin(nd, ls, fl, t, i_cyc, prm))
+        # A paddy stays flooded from puddling until its canopy closes; a rain puddle on a dryland
+        # field dries out (LSWI < 0 over bare soil) before the crop grows. +inf: no bare date.
+        margin = _min(margin, dry)
     if flags[F_WET_CANOPY]:
-        margin = _min(margin, _wet_canopy_margin(nd, ls, t, i_cyc, prm))
+        # A paddy holds water under its canopy until two or three weeks before harvest, so one
+        # canopy date of its cycle shows it; an upland crop's canopy stands over drying soil.
+        # +inf (no vote) where the cycle shows no canopy date.
+        margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[_WET_CANOPY_LSWI])
     if flags[F_EARLY]:
         margin = _min(margin, _early_ndvi_margin(nd, t, i_early, prm))
     return margin
 
 
 @_jit()
-def _spell_days(sel: Any, ok: Any, days: Any, link: Any) -> Any:
-    """Longest span (days) of successive clear ``sel`` dates, links at most ``link`` days apart."""
-    start = np.float32(-1.0)
-    prev = np.float32(-1e9)
-    best = np.float32(0.0)
-    for t in range(days.size):
-        d = days[t]
-        w = sel[t]
-        linked = w and start >= 0 and d - prev <= link
-        if ok[t] and not w:
-            start = np.float32(-1.0)
-        elif w and not linked:
-            start = d
-        if w:
-            prev = d
-            best = _max(best, d - start)
-        else:
-            best = _max(best, np.float32(0.0))
-    return best
+def _spell_step(start: Any, prev: Any, best: Any, w: bool, o: bool, d: Any, link: Any) -> tuple[Any, Any, Any]:
+    """One date of the longest-spell walk: spell start, last ``w`` date and longest span so far.
+
+    A clear date that is not ``w`` ends the spell, a cloudy one does not; two ``w`` dates more
+    than ``link`` days apart do not make one spell.
+    """
+    linked = w and start >= 0 and d - prev <= link
+    if o and not w:
+        start = np.float32(-1.0)
+    elif w and not linked:
+        start = d
+    if w:
+        prev = d
+        best = _max(best, d - start)
+    else:
+        best = _max(best, np.float32(0.0))
+    return start, prev, best
 
 
 @_jit()
@@ -292,7 +271,25 @@ def _clear_gap(ok: Any, days: Any, buf: Any) -> Any:
 @_jit()
 def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: Any, bare_lswi: Any,
                  scale_days: Any) -> Any:
-    """Margin of a paddy season hidden in a cloud gap (rules_optical's hidden-crop evidence)."""
+    """Margin of "a paddy season hidden in a cloud gap": flooded on bare ground before it, drained after.
+
+    For every gap between two successive clear dates, all of:
+
+    - the two clear dates before the gap both show the paddy flood signal (``wet`` >= 0: LSWI + T
+      >= min(EVI, NDVI), LSWI > 0, NDVI <= 0.4), at most ``hidden_flood_link_days`` apart: a paddy
+      stays flooded for weeks from puddling on, a rain puddle dries within days;
+    - the flooded spell began on bare, dry ground: the last clear date without the flood signal
+      before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``. A paddy is puddled on
+      tilled soil; a seasonal wetland floods over its sedge and grass, still green and moist;
+    - the gap is at least ``hidden_crop_days`` long, so the crop's canopy could fall inside it;
+    - the first clear date after the gap is not flooded: paddies are drained for the harvest,
+      while ponds, water bodies and wetlands in their flood season are still under water.
+
+    The margin is the smallest of the wet margins and the bare-ground margin (index units /
+    0.05) and the gap excess in units of ``scale_days``; the best gap counts (-inf: none). It is
+    weak evidence on its own (no canopy was seen), hence undated and never used with calendar
+    windows. Cloudy dates change nothing, so they are skipped.
+    """
     last_d = np.float32(-1e9)  # day of the last clear date ...
     prev_d = np.float32(-2e9)  # ... and of the clear date before it
     last_w = _NINF  # their wet margins
@@ -302,67 +299,22 @@ def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: A
     onset_bare = _NINF  # bare-ground margin of the current flooded spell
     best = _NINF
     for t in range(days.size):
-        d, o, w = days[t], ok[t], wet[t]
-        linked = last_d - prev_d <= prm[_HIDDEN_LINK]
-        wet_before = _min(last_w, prev_w if linked else _NINF) / _SCALE
-        gap = (d - last_d - prm[_HIDDEN_CROP_DAYS]) / scale_days
-        m = _NINF if fl[t] else _min(_min(wet_before, gap), onset_bare)
-        if o:
-            best = _max(best, m)
+        if not ok[t]:
+            continue
+        d, w = days[t], wet[t]
+        if not fl[t]:  # a flooded date after the gap: no vote
+            linked = last_d - prev_d <= prm[_HIDDEN_LINK]
+            wet_before = _min(last_w, prev_w if linked else _NINF) / _SCALE
+            gap = (d - last_d - prm[_HIDDEN_CROP_DAYS]) / scale_days
+            best = _max(best, _min(_min(wet_before, gap), onset_bare))
         is_wet = w >= 0
-        bare = _min(prm[_CANOPY_MIN] - dry_nd, bare_lswi - dry_ls) / _SCALE
-        if o and is_wet and not last_w >= 0:
-            onset_bare = bare
-        if o and not is_wet:
+        if is_wet and not last_w >= 0:
+            onset_bare = _min(prm[_CANOPY_MIN] - dry_nd, bare_lswi - dry_ls) / _SCALE
+        if not is_wet:
             dry_nd = nd[t]
             dry_ls = ls[t]
-        if o:
-            prev_w, prev_d = last_w, last_d
-            last_w, last_d = w, d
-    return best
-
-
-@_jit()
-def _undated_canopy(ok: Any, nd: Any, wet: Any, days: Any, gap: Any, cycle: Any) -> Any:
-    """Highest clear NDVI after a flooded date across a gap (see rules_optical's undated evidence)."""
-    last_wet = _NINF
-    last_ok = _NINF
-    between = 0
-    widest = np.float32(0.0)
-    canopy = _NINF
-    for t in range(days.size):
-        d = days[t]
-        o = ok[t]
-        if o:
-            widest = _max(widest, d - last_ok)
-        hidden = widest > gap or between < 2
-        if o and d - last_wet <= cycle and hidden:
-            canopy = _max(canopy, nd[t])
-        if wet[t] >= 0:
-            between = 0
-            widest = np.float32(0.0)
-            last_wet = d
-        elif o:
-            between += 1
-        if o:
-            last_ok = d
-    return canopy
-
-
-@_jit()
-def _canopy_after_gap(ok: Any, canopy: Any, young_wet: Any, days: Any, gap: Any, scale_days: Any) -> Any:
-    """Best ``min(canopy[t], (gap before t - gap_days) / scale_days)`` over clear dates.
-
-    A young crop in water (``young_wet``) does not end the gap.
-    """
-    last = _NINF
-    best = _NINF
-    for t in range(days.size):
-        d = days[t]
-        if ok[t]:
-            best = _fmax(best, _min(canopy[t], (d - last - gap) / scale_days))
-            if not young_wet[t]:
-                last = d
+        prev_w, prev_d = last_w, last_d
+        last_w, last_d = w, d
     return best
 
 
@@ -385,10 +337,15 @@ _SIG = numba.void(
 
 
 @_jit()
-def _series(ndvi: Any, evi: Any, lswi: Any, valid: Any, p: int, prm: Any, flags: Any, nd: Any, ev: Any, ls: Any,
-            ok: Any, fl: Any) -> None:
-    """Pixel ``p``'s valid observations (finite indices, bounded EVI; others NaN) and flood signal."""
+def _series(ndvi: Any, evi: Any, lswi: Any, valid: Any, p: int, prm: Any, flags: Any, in_win: Any, nd: Any, ev: Any,
+            ls: Any, ok: Any, fl: Any) -> tuple[int, int]:
+    """Pixel ``p``'s valid observations (finite indices, bounded EVI; others NaN) and flood signal.
+
+    Returns the counts of valid observations, in all and inside the season windows.
+    """
     t_allow = prm[_FLOOD_T]
+    nv = 0
+    nw = 0
     for t in range(nd.size):
         a, b, c = ndvi[p, t], evi[p, t], lswi[p, t]
         o = valid[p, t] and np.isfinite(a) and np.isfinite(b) and np.isfinite(c) and abs(b) <= prm[_MAX_ABS_EVI]
@@ -400,6 +357,9 @@ def _series(ndvi: Any, evi: Any, lswi: Any, valid: Any, p: int, prm: Any, flags:
         if flags[F_FLOOD_NDVI_MAX]:
             f = f and nd[t] <= prm[_FLOOD_NDVI_MAX]
         fl[t] = f
+        nv += o
+        nw += o and in_win[t]
+    return nv, nw
 
 
 @_jit()
@@ -411,18 +371,20 @@ def _onsets(nd: Any, ev: Any, ls: Any, ok: Any, fl: Any, in_win: Any, ends: Any,
     """
     state = 0 if flags[F_AT_START] else -1
     has_cycle = False
-    in_cycle[:] = False
+    for t in range(nd.size):
+        in_cycle[t] = False
     for t in range(nd.size):
         is_onset = fl[t] and state == 0 and in_win[t]
         if ok[t]:
             state = 1 if fl[t] else 0
-        onset[t, p] = is_onset
-        growth[t, p] = _NAN
+        onset[p, t] = is_onset
+        growth[p, t] = _NAN
         if is_onset:
             g = _growth_margin(nd, ev, ls, fl, t, ends[0, t], ends[1, t], ends[2, t], ends[3, t], prm, flags)
-            growth[t, p] = g / _SCALE
+            growth[p, t] = g / _SCALE
             if flags[F_OUTSIDE_CYCLES] and g >= 0:
-                in_cycle[t:ends[1, t]] = True
+                for i in range(t, ends[1, t]):
+                    in_cycle[i] = True
                 has_cycle = True
     return has_cycle
 
@@ -467,34 +429,57 @@ def _masks(nd: Any, ls: Any, ok: Any, in_cycle: Any, has_cycle: bool, days: Any,
 
 @_jit()
 def _undated(nd: Any, ev: Any, ls: Any, ok: Any, fl: Any, days: Any, prm: Any, flags: Any, mm: Any, scale_days: Any,
-             wet: Any, sel: Any, wet_canopy: Any) -> Any:
+             wet: Any) -> Any:
     """Margin of the undated evidence (rules_optical's step 7), NaN as -inf."""
-    t_allow = prm[_FLOOD_T]
-    lowest = _nan_min(nd, 0, nd.size)
-    fl_best = _NINF
+    t_allow, gap, cycle = prm[_FLOOD_T], prm[_GAP_DAYS], prm[_MAX_CYCLE_DAYS]
+    lowest = _PINF  # lowest clear NDVI
+    fl_best = _NINF  # best flood signal on a dark date
+    start, prev, spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)  # longest flooded dark spell
+    # Highest clear NDVI seen after a flooded date (``wet >= 0``), at most ``max_cycle_days`` later, when
+    # since that date the widest interval between clear dates exceeds ``gap_days`` or fewer than two
+    # clear dates were seen (the dated rule cannot follow the cycle there).
+    last_wet, last_ok, between, widest, canopy = _NINF, _NINF, 0, np.float32(0.0), _NINF
     for t in range(nd.size):
-        if ok[t] and nd[t] <= prm[_TROUGH_MAX]:
-            w = _min(ls[t] + t_allow - _min(ev[t], nd[t]), ls[t] / np.float32(2.0))
-        else:
-            w = _NINF
+        wet[t] = _NINF
+        if not ok[t]:  # a cloudy date changes none of these
+            continue
+        d, y = days[t], nd[t]
+        lowest = min(lowest, y)
+        w = _min(ls[t] + t_allow - _min(ev[t], y), ls[t] / np.float32(2.0)) if y <= prm[_TROUGH_MAX] else _NINF
         wet[t] = w
         fl_best = _max(fl_best, w)
-        sel[t] = fl[t] and nd[t] <= prm[_NDVI_LOW]
+        start, prev, spell = _spell_step(start, prev, spell, fl[t] and y <= prm[_NDVI_LOW], True, d, np.float32(45.0))
+        widest = _max(widest, d - last_ok)
+        if d - last_wet <= cycle and (widest > gap or between < 2):
+            canopy = _max(canopy, y)
+        if w >= 0:
+            between, widest, last_wet = 0, np.float32(0.0), d
+        else:
+            between += 1
+        last_ok = d
     lo = (prm[_NDVI_LOW] - lowest) / _SCALE
-    canopy = _undated_canopy(ok, nd, wet, days, prm[_GAP_DAYS], prm[_MAX_CYCLE_DAYS])
     hi = (canopy - prm[_NDVI_HIGH]) / _SCALE
-    dur = (prm[_MAX_FLOOD_DAYS] - _spell_days(sel, ok, days, np.float32(45.0))) / np.float32(10.0)
+    dur = (prm[_MAX_FLOOD_DAYS] - spell) / np.float32(10.0)
     und = _min(_min(_min(_min(lo, hi), fl_best / _SCALE), dur), mm)
     if flags[F_HIDDEN]:
         bare_lswi = prm[_HIDDEN_BARE_LSWI] if flags[F_HIDDEN_BARE] else _PINF
         und = _max(und, _min(_hidden_crop(wet, ok, fl, nd, ls, days, prm, bare_lswi, scale_days), mm))
     if flags[F_WET_CANOPY] and flags[F_UNDATED_WET]:
+        # A canopy standing in water seen after a gap: the best min(canopy margin, (gap before the
+        # date - gap_days) / scale_days) over clear dates. Only canopy dates vote; a young crop in
+        # water (below canopy greenness, LSWI >= wet_canopy_lswi) does not end the gap.
+        last = _NINF
+        seen = _NINF
         for t in range(nd.size):
-            wet_canopy[t] = _NINF
-            if nd[t] >= prm[_CANOPY_MIN]:
-                wet_canopy[t] = _min((nd[t] - prm[_NDVI_HIGH]) / _SCALE, (ls[t] - prm[_UNDATED_WET_LSWI]) / _SCALE)
-            sel[t] = ok[t] and ls[t] >= prm[_WET_CANOPY_LSWI] and nd[t] < prm[_CANOPY_MIN]
-        seen = _canopy_after_gap(ok, wet_canopy, sel, days, prm[_GAP_DAYS], scale_days)
+            if not ok[t]:
+                continue
+            y = nd[t]
+            c = _NINF
+            if y >= prm[_CANOPY_MIN]:
+                c = _min((y - prm[_NDVI_HIGH]) / _SCALE, (ls[t] - prm[_UNDATED_WET_LSWI]) / _SCALE)
+            seen = _fmax(seen, _min(c, (days[t] - last - prm[_GAP_DAYS]) / scale_days))
+            if not (ls[t] >= prm[_WET_CANOPY_LSWI] and y < prm[_CANOPY_MIN]):
+                last = days[t]
         und = _max(und, _min(_min(_min(seen, lo), dur), mm))
     return _NINF if und != und else und
 
@@ -505,32 +490,26 @@ def _pixels(ndvi: Any, evi: Any, lswi: Any, valid: Any, days: Any, in_win: Any, 
             undated: Any) -> None:
     n_pix, n_t = ndvi.shape
     nd, ev, ls = np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(n_t, np.float32)
-    ok, fl, in_cycle, sel = (np.empty(n_t, np.bool_), np.empty(n_t, np.bool_), np.empty(n_t, np.bool_),
-                             np.empty(n_t, np.bool_))
-    wet, wet_canopy, buf = np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(max(n_t, 1), np.float32)
+    ok, fl, in_cycle = np.empty(n_t, np.bool_), np.empty(n_t, np.bool_), np.empty(n_t, np.bool_)
+    wet, buf = np.empty(n_t, np.float32), np.empty(max(n_t, 1), np.float32)
     for p in range(n_pix):
-        _series(ndvi, evi, lswi, valid, p, prm, flags, nd, ev, ls, ok, fl)
-        nv = 0
-        nw = 0
-        for t in range(n_t):
-            nv += ok[t]
-            nw += ok[t] and in_win[t]
-        n_valid[p] = nv
-        n_window[p] = nw
+        n_valid[p], n_window[p] = _series(ndvi, evi, lswi, valid, p, prm, flags, in_win, nd, ev, ls, ok, fl)
         has_cycle = _onsets(nd, ev, ls, ok, fl, in_win, ends, prm, flags, p, onset, growth, in_cycle)
         is_water, is_forest, mm = _masks(nd, ls, ok, in_cycle, has_cycle, days, prm, flags)
         scale_days = np.float32(10.0) + np.float32(0.5) * _clear_gap(ok, days, buf)
         if flags[F_GREEN]:
             # Green for longer than a rice crop can be: perennial or long-season vegetation.
+            start, prev, spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
             for t in range(n_t):
-                sel[t] = ok[t] and nd[t] >= prm[_CANOPY_MIN]
-            green_margin = (prm[_MAX_GREEN_DAYS] - _spell_days(sel, ok, days, prm[_GREEN_LINK])) / scale_days
+                start, prev, spell = _spell_step(start, prev, spell, ok[t] and nd[t] >= prm[_CANOPY_MIN], ok[t],
+                                                 days[t], prm[_GREEN_LINK])
+            green_margin = (prm[_MAX_GREEN_DAYS] - spell) / scale_days
             is_forest = is_forest or green_margin < 0
             mm = _min(mm, green_margin)
         water[p] = is_water
         forest[p] = is_forest
         mask_margin[p] = mm
-        undated[p] = _undated(nd, ev, ls, ok, fl, days, prm, flags, mm, scale_days, wet, sel, wet_canopy)
+        undated[p] = _undated(nd, ev, ls, ok, fl, days, prm, flags, mm, scale_days, wet)
 
 
 def _parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
@@ -577,14 +556,14 @@ def optical_pixels(
     Returns
     -------
     dict of numpy.ndarray
-        ``onset`` (bool) and ``growth`` (float32 margin in logistic units, NaN without onset), both date-major
-        ``(time, pixels)``; per pixel ``n_valid``, ``n_window`` (int32), ``water``, ``forest``
+        ``onset`` (bool) and ``growth`` (float32 margin in logistic units, NaN without onset), both
+        ``(pixels, time)``; per pixel ``n_valid``, ``n_window`` (int32), ``water``, ``forest``
         (bool), ``mask_margin`` and ``undated`` (float32 margins in logistic units).
     """
     prm, flags = _parameters(params)
     n_pix, n_t = ndvi.shape
     out: dict[str, npt.NDArray[Any]] = {
-        "onset": np.empty((n_t, n_pix), bool), "growth": np.empty((n_t, n_pix), _F32),
+        "onset": np.empty((n_pix, n_t), bool), "growth": np.empty((n_pix, n_t), _F32),
         "n_valid": np.empty(n_pix, np.int32), "n_window": np.empty(n_pix, np.int32),
         "water": np.empty(n_pix, bool), "forest": np.empty(n_pix, bool),
         "mask_margin": np.empty(n_pix, _F32), "undated": np.empty(n_pix, _F32),

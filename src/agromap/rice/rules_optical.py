@@ -155,9 +155,9 @@ def _optical_kernel(
     # Seasons in time order (one per window with a calendar) from the confirmed onsets.
     seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days, k["mask_margin"], water | forest)
     for t in range(n_t):
-        idx = np.flatnonzero(k["onset"][t])
+        idx = np.flatnonzero(k["onset"][:, t])
         if idx.size:
-            seasons.offer(t, idx, k["growth"][t, idx], window, doy, days)
+            seasons.offer(t, idx, k["growth"][idx, t], window, doy, days)
     best, count, slots = seasons.best, seasons.count, seasons.slots
 
     # Undated evidence: one season without a date where no dated one was found (no calendar).
