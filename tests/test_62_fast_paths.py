@@ -135,15 +135,15 @@ def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, g
     from agromap.io.read import BandReader
 
     reads: list[tuple[object, ...]] = []
-    real_read = BandReader.__getitem__
+    real_read = BandReader.read
 
-    def counted(self, key):
-        reads.append((self.path, *((k.start, k.stop) for k in key)))
-        return real_read(self, key)
+    def counted(self, ys, xs, *args, **kwargs):
+        reads.append((self.path, ys.start, ys.stop, xs.start, xs.stop))
+        return real_read(self, ys, xs, *args, **kwargs)
 
-    monkeypatch.setattr(BandReader, "__getitem__", counted)
+    monkeypatch.setattr(BandReader, "read", counted)
     tiled = _rice_run(tmp_path, cloudy_tifs, "tiled", 256, True, monkeypatch)
-    monkeypatch.setattr(BandReader, "__getitem__", real_read)
+    monkeypatch.setattr(BandReader, "read", real_read)
     assert tiled.manifest["cluster"]["graph"] == "a: one task per output tile (6)"
     # Every window of every file read once, though the valid fractions, tables and stores all use it.
     assert len(reads) == len(set(reads)) == 10 * len(BANDS) * 6
