@@ -213,3 +213,16 @@ def test_runs_leave_no_file_open_and_see_a_replaced_input(tmp_path):
     runner.run(load_config(cfg_path), tmp_path / "out")
     assert _fds_on(*inputs) == 0 and open_count() == 0
     assert hashlib.sha256(ndvi.read_bytes()).hexdigest() != before
+
+
+def test_a_gdal_virtual_path_is_read_without_being_kept(tmp_path):
+    """A path that is not a plain file (inside a zip archive, read through /vsizip/) has no identity to
+    check: it is read with one open per read, as outside a compute."""
+    import zipfile
+
+    tif = _write(tmp_path / "a.tif", 7)
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
+        zf.write(tif, "a.tif")
+    with kept_open():
+        block = read_window(f"/vsizip/{tmp_path / 'a.zip'}/a.tif", 1, Window(0, 32, 32, 32), ())
+        assert (block == 7).all() and open_count() == 0

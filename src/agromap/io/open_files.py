@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,6 +51,10 @@ _HANDLES: dict[tuple[Any, ...], _Handle] = {}
 def _max_open() -> int:
     # A quarter of the process's file-descriptor limit, at most 1024: writers, sockets and the
     # libraries' own files need the rest. Beyond it, reads open and close as without the cache.
+    try:
+        import resource
+    except ImportError:  # not POSIX (Windows: the C runtime allows 512 open files by default)
+        return 128
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     return 1024 if soft == resource.RLIM_INFINITY else max(0, min(1024, soft // 4))
 
@@ -113,10 +116,14 @@ def read_window(path: str, band: int, window: Window, gdal_env: tuple[tuple[str,
         with rasterio.Env(**env), rasterio.open(path) as src:
             return src.read(band, window=window, out=out)
     env = _local_env(env)
-    if not _DEPTH:  # (read without the lock: a compute starting or ending now is handled below)
+    try:
+        # (_DEPTH read without the lock: a compute starting or ending meanwhile is handled below.)
+        st = os.stat(path) if _DEPTH else None
+    except OSError:  # not a plain file (a GDAL virtual path, a subdataset name): not kept open
+        st = None
+    if st is None:
         with rasterio.Env(**env), rasterio.open(path) as src:
             return src.read(band, window=window, out=out)
-    st = os.stat(path)
     key = (threading.get_ident(), path, gdal_env, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     with _LOCK:
         handle = _HANDLES.get(key)
