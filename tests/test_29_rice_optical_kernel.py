@@ -147,6 +147,14 @@ def _ref_growth_margin(
         margin = np.minimum(margin, _ref_dry_margin(nd, ls, fl, t, i_cyc, p))
     if p.wet_canopy_lswi is not None and ls is not None:
         margin = np.minimum(margin, _ref_wet_canopy_margin(nd, ls, t, i_cyc, p))
+    if p.early_ndvi_days is not None:
+        i_e = int(np.searchsorted(days, d0 + p.early_ndvi_days, side="right"))
+        seg = nd[:, t + 1:i_e]
+        if seg.shape[1]:
+            peak = masked_max(seg)
+            first = np.isnan(nd[:, :t]).all(axis=1)
+            early = np.where(np.isfinite(peak) & ~first, _F32(p.ndvi_trough_max) - peak, _F32(np.inf)).astype(_F32)
+            margin = np.minimum(margin, early)
     return margin.astype(_F32), i_cyc
 
 
@@ -206,7 +214,7 @@ def _ref_hidden_crop_margin(
       >= min(EVI, NDVI), LSWI > 0, NDVI <= 0.4), at most ``hidden_flood_link_days`` apart: a paddy
       stays flooded for weeks from puddling on, a rain puddle dries within days;
     - the flooded spell began on bare, dry ground: the last clear date without the flood signal
-      before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``dry_lswi_max``. A paddy is puddled on
+      before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``. A paddy is puddled on
       tilled soil; a seasonal wetland floods over its sedge and grass, still green and moist;
     - the gap is at least ``hidden_crop_days`` long, so the crop's canopy could fall inside it;
     - the first clear date after the gap is not flooded: paddies are drained for the harvest,
@@ -225,7 +233,7 @@ def _ref_hidden_crop_margin(
     prev_w = np.full(n_pix, ninf, dtype=_F32)
     dry_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI and LSWI of the last clear date without flood
     dry_ls = np.full(n_pix, np.inf, dtype=_F32)
-    dry_lswi = _F32(np.inf if p.dry_lswi_max is None else p.dry_lswi_max)
+    dry_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
     onset_bare = np.full(n_pix, ninf, dtype=_F32)  # bare-ground margin of the current flooded spell
     best = np.full(n_pix, ninf, dtype=_F32)
     wet_t, ok_t, flood_t, nd_t, ls_t = (np.ascontiguousarray(a.T) for a in (wet, ok, flood, nd, ls))
@@ -403,9 +411,10 @@ _PARAM_CASES = {
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,
-                     "hidden_crop_days": None},
+                     "hidden_crop_days": None, "early_ndvi_days": None},
     "partly_off": {"undated_wet_canopy_lswi": None, "dry_lswi_max": None, "cycle_water_fraction": 0.1,
-                   "green_link_days": 30.0, "max_green_days": 90.0, "hidden_flood_link_days": 50.0},
+                   "green_link_days": 30.0, "max_green_days": 90.0, "hidden_flood_link_days": 50.0,
+                   "hidden_bare_lswi_max": None, "early_ndvi_days": 25.0},
     "tuned": {"max_abs_evi": 0.8, "water_fraction": 0.3, "forest_fraction": 0.35, "gap_days": 30.0,
               "max_cycle_days": 120.0, "max_flood_days": 40.0, "ndvi_low": 0.25, "ndvi_high": 0.65,
               "shrub_min_span_days": 60.0, "min_season_days": 60.0, "max_seasons": 2, "undated_seasons": False},

@@ -51,17 +51,18 @@ PARAM_NAMES = (
     "forest_ndvi_min", "water_fraction", "water_limit_cycle", "forest_fraction", "shrub_lswi_min",
     "shrub_min_span_days", "max_green_days", "green_link_days", "ndvi_low", "ndvi_high", "gap_days",
     "max_cycle_days", "max_flood_days", "hidden_crop_days", "hidden_flood_link_days",
-    "undated_wet_canopy_lswi",
+    "undated_wet_canopy_lswi", "hidden_bare_lswi_max",
 )
 (_MAX_ABS_EVI, _FLOOD_T, _FLOOD_NDVI_MAX, _GROWTH_RATIO, _MIN_PEAK_EVI, _TROUGH_MAX, _CLIMB_MIN, _CANOPY_MIN,
  _DRY_LSWI_MAX, _WET_CANOPY_LSWI, _WATER_NDVI_MAX, _FOREST_NDVI_MIN, _WATER_FRACTION, _WATER_LIMIT_CYCLE,
  _FOREST_FRACTION, _SHRUB_LSWI_MIN, _SHRUB_SPAN, _MAX_GREEN_DAYS, _GREEN_LINK, _NDVI_LOW, _NDVI_HIGH, _GAP_DAYS,
- _MAX_CYCLE_DAYS, _MAX_FLOOD_DAYS, _HIDDEN_CROP_DAYS, _HIDDEN_LINK, _UNDATED_WET_LSWI) = range(len(PARAM_NAMES))
+ _MAX_CYCLE_DAYS, _MAX_FLOOD_DAYS, _HIDDEN_CROP_DAYS, _HIDDEN_LINK, _UNDATED_WET_LSWI,
+ _HIDDEN_BARE_LSWI) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
- F_RULE) = range(10)
-N_FLAGS = 10
+ F_RULE, F_EARLY, F_HIDDEN_BARE) = range(12)
+N_FLAGS = 12
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -206,8 +207,25 @@ def _wet_canopy_margin(nd: Any, ls: Any, t: int, i_cyc: int, prm: Any) -> Any:
 
 
 @_jit()
-def _growth_margin(nd: Any, ev: Any, ls: Any, fl: Any, t: int, i_grow: int, i_cyc: int, i_tr: int, prm: Any,
-                   flags: Any) -> Any:
+def _early_ndvi_margin(nd: Any, t: int, i_early: int, prm: Any) -> Any:
+    """Margin (index units) of "no vegetation in the first days after the flood onset at ``t``".
+
+    ``ndvi_trough_max`` minus the highest NDVI of the clear dates in (onset, ``i_early``): a
+    paddy is water and seedlings for weeks after puddling, while a flood under standing
+    vegetation (basin irrigation between orchard rows, rain on a growing crop) is gone at the
+    next date. +inf (no vote) without such a date, or when the onset is the pixel's first clear
+    date (the series may start inside a season).
+    """
+    for i in range(t):
+        if nd[i] == nd[i]:
+            peak = _nan_max(nd, t + 1, i_early)
+            return _PINF if peak == _NINF else prm[_TROUGH_MAX] - peak
+    return _PINF
+
+
+@_jit()
+def _growth_margin(nd: Any, ev: Any, ls: Any, fl: Any, t: int, i_grow: int, i_cyc: int, i_tr: int, i_early: int,
+                   prm: Any, flags: Any) -> Any:
     """Growth-confirmation margin (>= 0 passes) of an onset at ``t`` (windows as date indices)."""
     evi_max = _nan_max(ev, t, i_cyc)  # includes the onset, so finite
     xiao = _min(_nan_max(ev, t + 1, i_grow) - prm[_GROWTH_RATIO] * evi_max, evi_max - prm[_MIN_PEAK_EVI])
@@ -220,6 +238,8 @@ def _growth_margin(nd: Any, ev: Any, ls: Any, fl: Any, t: int, i_grow: int, i_cy
         margin = _min(margin, _dry_margin(nd, ls, fl, t, i_cyc, prm))
     if flags[F_WET_CANOPY]:
         margin = _min(margin, _wet_canopy_margin(nd, ls, t, i_cyc, prm))
+    if flags[F_EARLY]:
+        margin = _min(margin, _early_ndvi_margin(nd, t, i_early, prm))
     return margin
 
 
@@ -270,7 +290,7 @@ def _clear_gap(ok: Any, days: Any, buf: Any) -> Any:
 
 
 @_jit()
-def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: Any, dry_lswi: Any,
+def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: Any, bare_lswi: Any,
                  scale_days: Any) -> Any:
     """Margin of a paddy season hidden in a cloud gap (rules_optical's hidden-crop evidence)."""
     last_d = np.float32(-1e9)  # day of the last clear date ...
@@ -290,7 +310,7 @@ def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: A
         if o:
             best = _max(best, m)
         is_wet = w >= 0
-        bare = _min(prm[_CANOPY_MIN] - dry_nd, dry_lswi - dry_ls) / _SCALE
+        bare = _min(prm[_CANOPY_MIN] - dry_nd, bare_lswi - dry_ls) / _SCALE
         if o and is_wet and not last_w >= 0:
             onset_bare = bare
         if o and not is_wet:
@@ -399,7 +419,7 @@ def _onsets(nd: Any, ev: Any, ls: Any, ok: Any, fl: Any, in_win: Any, ends: Any,
         onset[t, p] = is_onset
         growth[t, p] = _NAN
         if is_onset:
-            g = _growth_margin(nd, ev, ls, fl, t, ends[0, t], ends[1, t], ends[2, t], prm, flags)
+            g = _growth_margin(nd, ev, ls, fl, t, ends[0, t], ends[1, t], ends[2, t], ends[3, t], prm, flags)
             growth[t, p] = g / _SCALE
             if flags[F_OUTSIDE_CYCLES] and g >= 0:
                 in_cycle[t:ends[1, t]] = True
@@ -466,8 +486,8 @@ def _undated(nd: Any, ev: Any, ls: Any, ok: Any, fl: Any, days: Any, prm: Any, f
     dur = (prm[_MAX_FLOOD_DAYS] - _spell_days(sel, ok, days, np.float32(45.0))) / np.float32(10.0)
     und = _min(_min(_min(_min(lo, hi), fl_best / _SCALE), dur), mm)
     if flags[F_HIDDEN]:
-        dry_lswi = prm[_DRY_LSWI_MAX] if flags[F_DRY] else _PINF
-        und = _max(und, _min(_hidden_crop(wet, ok, fl, nd, ls, days, prm, dry_lswi, scale_days), mm))
+        bare_lswi = prm[_HIDDEN_BARE_LSWI] if flags[F_HIDDEN_BARE] else _PINF
+        und = _max(und, _min(_hidden_crop(wet, ok, fl, nd, ls, days, prm, bare_lswi, scale_days), mm))
     if flags[F_WET_CANOPY] and flags[F_UNDATED_WET]:
         for t in range(nd.size):
             wet_canopy[t] = _NINF
@@ -523,7 +543,8 @@ def _parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDAr
                      (F_WET_CANOPY, p.wet_canopy_lswi is not None), (F_SHRUB, p.shrub_lswi_min is not None),
                      (F_GREEN, p.max_green_days is not None), (F_HIDDEN, p.hidden_crop_days is not None),
                      (F_UNDATED_WET, p.undated_wet_canopy_lswi is not None), (F_AT_START, p.onset_at_series_start),
-                     (F_OUTSIDE_CYCLES, p.mask_outside_cycles)):
+                     (F_OUTSIDE_CYCLES, p.mask_outside_cycles), (F_EARLY, p.early_ndvi_days is not None),
+                     (F_HIDDEN_BARE, p.hidden_bare_lswi_max is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags
@@ -547,8 +568,9 @@ def optical_pixels(
         Day numbers, increasing.
     in_window : numpy.ndarray of bool, ``(time,)``
         Dates where an onset may be counted (inside a season window, or all).
-    ends : numpy.ndarray of int64, ``(3, time)``
-        Per onset date, the exclusive end index of its growth, cycle and trough windows.
+    ends : numpy.ndarray of int64, ``(4, time)``
+        Per onset date, the exclusive end index of its growth, cycle and trough windows and of
+        the early-NDVI window (``early_ndvi_days``, not stretched over gaps).
     params : OpticalRiceParams
         The rule's thresholds.
 

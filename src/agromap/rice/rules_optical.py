@@ -4,7 +4,8 @@ The rule, per pixel, over the valid observations of one series (one agricultural
 
 1. **Valid observation**: NDVI, EVI, LSWI finite, ``|EVI| <= max_abs_evi`` = 1 (docs/science/indices_and_masks.md),
    not cloud (``blue >= cloud_blue`` = 0.2 when ``blue`` is given; sensor QA through ``valid=``
-   or an ``scl`` variable), not snow (NDSI > 0.40 and NIR > 0.11 when ``green`` is given).
+   or an ``scl`` variable), not haze (``blue - 0.5 red > haze_hot`` = 0.08, Fmask's HOT test),
+   not snow (NDSI > 0.40 and NIR > 0.11 when ``green`` is given).
 2. **Flood signal**: ``LSWI + T >= EVI`` or ``LSWI + T >= NDVI`` (T = ``flood_t`` = 0.05).
 3. **Flood onset**: flooded at t and not flooded at the previous *valid* observation (clouds do not
    reset the state). With ``onset_at_series_start`` (default) a flooded first valid observation
@@ -26,6 +27,11 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    such date). A paddy is flooded under its canopy until shortly before harvest; a rain puddle
    followed by an upland crop, or a cloud shadow that faked the flood signal, is followed by a
    canopy over soil.
+
+   Whichever test is used, the flood must not stand under vegetation (``early_ndvi_days`` = 10):
+   no clear date within 10 days after the onset has NDVI > 0.40, unless the onset is the
+   pixel's first clear date. A paddy is water and seedlings for weeks after puddling; basin
+   irrigation under orchard trees or rain on a growing crop is gone at the next date.
 
    ``"xiao"`` or ``"ndvi"`` use one test only, ``"both"`` requires both. Every window that ends
    inside a gap of the date axis longer than 30 d (cloud season, lost dates; up to 140 d) also
@@ -140,6 +146,9 @@ def _optical_kernel(
     in_win = window >= 0 if n_windows else np.ones(n_t, dtype=bool)
     ends = np.array([[_stretched_end(days, float(d) + span) for d in days]
                      for span in (p.growth_days, p.peak_window_days, p.trough_days)], dtype=np.int64).reshape(3, n_t)
+    # The early-NDVI window is not stretched over gaps: the flood's next few days, or nothing.
+    early = np.searchsorted(days, days.astype(np.float64) + (p.early_ndvi_days or 0.0), side="right")
+    ends = np.concatenate([ends, early.astype(np.int64).reshape(1, n_t)])
     k = optical_pixels(nd, ev, ls, ok.astype(bool, copy=False), days, in_win, ends, p)
     water, forest = k["water"], k["forest"]
 
@@ -209,6 +218,9 @@ def clear_observations(ds: xr.Dataset, like: xr.DataArray, p: OpticalRiceParams,
         out = out & masks.scl_valid(ds["scl"])
     if p.cloud_blue is not None and "blue" in ds:
         out = out & (ds["blue"] < np.float32(p.cloud_blue))
+    if p.haze_hot is not None and "blue" in ds and "red" in ds:
+        # Fmask's HOT test (Zhu & Woodcock 2012): haze is brighter in blue than in red.
+        out = out & ~(ds["blue"] - np.float32(0.5) * ds["red"] > np.float32(p.haze_hot))
     if p.snow_ndsi is not None and "green" in ds and "swir16" in ds and "nir" in ds:
         ndsi = indices.ndsi(ds["green"], ds["swir16"])
         snow = (ndsi > np.float32(p.snow_ndsi)) & (ds["nir"] > np.float32(p.snow_nir))
