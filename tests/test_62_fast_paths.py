@@ -135,15 +135,15 @@ def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, g
     from agromap.io.read import BandReader
 
     reads: list[tuple[object, ...]] = []
-    real_read = BandReader.__getitem__
+    real_read = BandReader.read
 
-    def counted(self, key):
-        reads.append((self.path, *((k.start, k.stop) for k in key)))
-        return real_read(self, key)
+    def counted(self, ys, xs, *args, **kwargs):
+        reads.append((self.path, ys.start, ys.stop, xs.start, xs.stop))
+        return real_read(self, ys, xs, *args, **kwargs)
 
-    monkeypatch.setattr(BandReader, "__getitem__", counted)
+    monkeypatch.setattr(BandReader, "read", counted)
     tiled = _rice_run(tmp_path, cloudy_tifs, "tiled", 256, True, monkeypatch)
-    monkeypatch.setattr(BandReader, "__getitem__", real_read)
+    monkeypatch.setattr(BandReader, "read", real_read)
     assert tiled.manifest["cluster"]["graph"] == "a: one task per output tile (6)"
     # Every window of every file read once, though the valid fractions, tables and stores all use it.
     assert len(reads) == len(set(reads)) == 10 * len(BANDS) * 6
@@ -285,3 +285,38 @@ def test_capture_restores_the_logger_level(level):
         assert logger.level == level
     finally:
         logger.setLevel(old)
+
+
+@pytest.mark.parametrize("qa", ["qa_pixel", None])
+def test_tile_graph_with_an_offset_and_landsat_qa_or_none_is_the_general_one(tmp_path, monkeypatch, qa):
+    """Landsat-like DN (scale 2.75e-5, offset -0.2) masked by QA_PIXEL bits, or a stack without a QA
+    band (nothing masked): the tile graph's in-place scaling and masking give the general graph's bytes."""
+    import xarray as xr
+
+    dates = tuple(f"2023-{m:02d}-{d:02d}" for m in (6, 7, 8, 9) for d in (1, 16))
+    ds = make_s2_stack(SceneSpec(shape=(260, 300), dates=dates, seed=11))
+    bands = ["blue", "green", "red", "nir", "swir16"]
+    out = ds[bands]
+    if qa:
+        cloudy = ds["scl"].isin([3, 8, 9, 10])
+        out = out.assign(qa_pixel=xr.where(cloudy, 21824 | 8, 21824).astype(np.uint16))
+    write_stack_geotiffs(out, tmp_path / "tifs", scale=2.75e-5, offset=-0.2, blocksize=256)
+    cfg_path = tmp_path / "run.yaml"
+    names = bands + ([qa] if qa else [])
+    cfg_path.write_text(yaml.safe_dump({"name": "ls", "scheduler": "threads", "chunk": 256, "areas": [{
+        "name": "a",
+        "inputs": [{"kind": "files", "datetime": d, "bands": {b: f"tifs/{d}_{b}.tif" for b in names},
+                    "scale": 2.75e-5, "offset": -0.2, "nodata": 0, "raw": [qa] if qa else []} for d in dates],
+        "layers": [{"product": "rice", "method": "optical", "calendar": None},
+                   {"product": "ndvi", "time": "median"}, {"product": "savi", "time": "max"},
+                   {"product": "mndwi"}]}]}))
+    results = {}
+    for tile_graph in (False, True):
+        monkeypatch.setattr(runner, "TILE_GRAPH", tile_graph)
+        results[tile_graph] = runner.run(load_config(cfg_path), tmp_path / f"out{tile_graph}")
+    assert results[True].manifest["cluster"]["graph"] == "a: one task per output tile (4)"
+    assert "general graph" in results[False].manifest["cluster"]["graph"]
+    general, tiled = (_everything(tmp_path / f"out{t}", results[t]) for t in (False, True))
+    assert len(general["files"]) > 10 and general == tiled  # type: ignore[arg-type]
+    fractions = general["valid"].get("a") if qa else None  # type: ignore[union-attr]
+    assert fractions is None or min(fractions) < 1  # QA_PIXEL did mask clouds

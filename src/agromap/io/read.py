@@ -1,10 +1,11 @@
 """Lazy, picklable raster reads: one band of one file as a dask-backed DataArray.
 
-The only place agromap opens input rasters. The client opens a file once to read its
-header (shape, dtype, tiling, georeferencing); pixels are read at compute time by tasks
-that open the path, read one window and close it again, so no handle ever crosses a
-process boundary (docs/architecture.md#readers-and-writers-hold-paths). Scale, offset and nodata are applied inside the
-same task, producing float32 physical values with NaN as nodata.
+With :mod:`agromap.io.open_files`, the only place agromap opens input rasters. The client opens
+a file once to read its header (shape, dtype, tiling, georeferencing); pixels are read at compute
+time by tasks that hold the path, never a handle, so nothing open crosses a process boundary
+(docs/architecture.md#readers-and-writers-hold-paths); while a run computes, a thread keeps a local
+file open between its reads of it (:func:`agromap.io.open_files.kept_open`). Scale, offset and
+nodata are applied inside the same task, producing float32 physical values with NaN as nodata.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
-import rasterio
 import xarray as xr
 from affine import Affine
 from odc.geo.geobox import GeoBox
@@ -24,9 +24,10 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import CorruptInputError, MissingBandError, UnknownCRSError
-from .gdal_env import GDAL_PRESET, gdal_env_dict, gdal_preset
+from .gdal_env import GDAL_PRESET, gdal_preset
 from .grid import attach_geobox, chunk_edge
 from .header import DEFAULT_MAX_PIXELS, MAX_TILE_BYTES, RasterHeader, read_header
+from .open_files import read_window
 from .remote import is_remote
 
 __all__ = [
@@ -78,12 +79,27 @@ class BandReader:
 
     def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
         ys, xs = key
+        return self.read(ys, xs)
+
+    def read(self, ys: slice, xs: slice, out: np.ndarray | None = None,
+             invalid: np.ndarray | None = None) -> np.ndarray:
+        """The window ``(ys, xs)`` as :meth:`convert` gives it, written into ``out`` when given.
+
+        Parameters
+        ----------
+        ys, xs : slice
+            Rows and columns of the window.
+        out : numpy.ndarray, optional
+            C-contiguous array of the window's shape and :attr:`dtype` to fill (e.g. one date of
+            a ``(time, y, x)`` stack), so a caller stacking windows makes no copy.
+        invalid : numpy.ndarray of bool, optional
+            More pixels to set NaN (a QA mask), in the same pass as nodata; physical values only.
+        """
         y0, y1, _ = ys.indices(self.height)
         x0, x1, _ = xs.indices(self.width)
         window = Window(x0, y0, x1 - x0, y1 - y0)
         try:
-            with rasterio.Env(**gdal_env_dict(self.gdal_env)), rasterio.open(self.path) as src:
-                dn = src.read(self.band, window=window)
+            dn = read_window(self.path, self.band, window, self.gdal_env, out=out if self.raw else None)
         except (RasterioIOError, OSError) as exc:
             if is_remote(self.path):
                 raise CorruptInputError(
@@ -96,26 +112,42 @@ class BandReader:
                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
                 "the file is corrupt or truncated."
             ) from exc
-        return self.convert(dn)
+        return self.convert(dn, out=out, invalid=invalid)
 
-    def convert(self, dn: np.ndarray) -> np.ndarray:
-        """DN -> float32 physical values (NaN nodata), or the raw block when ``raw``."""
+    def convert(self, dn: np.ndarray, out: np.ndarray | None = None,
+                invalid: np.ndarray | None = None) -> np.ndarray:
+        """DN -> float32 physical values (NaN nodata, and NaN where ``invalid``), or the raw block when ``raw``.
+
+        Written into ``out`` when given. The float32 values are those of ``dn.astype(float32) *
+        float32(scale) + float32(offset)``, computed in one pass without the intermediate copy.
+        """
         if self.raw:
+            if out is not None and out is not dn:
+                np.copyto(out, dn)
+                return out
             return dn
-        invalid = np.zeros(dn.shape, dtype=bool)
+        bad = None
         if self.nodata is not None:
-            invalid |= np.isnan(dn) if np.isnan(self.nodata) else dn == self.nodata
+            bad = np.isnan(dn) if np.isnan(self.nodata) else dn == self.nodata
         if self.valid_range is not None:
             lo, hi = self.valid_range
-            invalid |= (dn < lo) | (dn > hi)
+            outside = (dn < lo) | (dn > hi)
+            bad = outside if bad is None else np.logical_or(bad, outside, out=bad)
+        if invalid is not None:
+            bad = invalid if bad is None else np.logical_or(bad, invalid, out=bad)
         # float32 arithmetic throughout: a Python-float scale would promote to float64.
-        out = dn.astype(np.float32)
         if self.scale != 1.0:
-            out *= np.float32(self.scale)
+            res = np.multiply(dn, np.float32(self.scale), out=out, dtype=np.float32, casting="unsafe")
+        elif out is not None:
+            np.copyto(out, dn, casting="unsafe")
+            res = out
+        else:
+            res = dn.astype(np.float32)
         if self.offset != 0.0:
-            out += np.float32(self.offset)
-        out[invalid] = np.nan
-        return out
+            np.add(res, np.float32(self.offset), out=res)
+        if bad is not None:
+            np.copyto(res, np.float32(np.nan), where=bad)
+        return res
 
 
 def open_band(

@@ -109,7 +109,17 @@ class Execution:
     progress: bool = False
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
-        """Compute every collection in one graph execution; a lost worker becomes exit code 6."""
+        """Compute every collection in one graph execution; a lost worker becomes exit code 6.
+
+        Local input files stay open per thread during the compute, all closed when it ends
+        (:func:`agromap.io.open_files.kept_open`).
+        """
+        from ..io.open_files import kept_open
+
+        with kept_open():
+            return self._compute(collections)
+
+    def _compute(self, collections: tuple[Any, ...]) -> tuple[Any, ...]:
         import dask
 
         try:

@@ -59,22 +59,34 @@ class _Recipe:
 def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
     """Compute one tile: its window of every file, then the area's QA mask and builders on it in memory.
 
+    Each variable's dates are read straight into one ``(time, y, x)`` array, the QA band first so
+    that the optical bands are scaled, set NaN at nodata and masked in one pass over each window:
+    the values :func:`~agromap.pipeline.products.base.masked_optical` gives the general graph
+    (NaN where a date's QA says unusable), without the unmasked copy and the stacking copy.
+
     Returns
     -------
     dict
         Each wanted layer's ``(y, x)`` pixels by stem, and under :data:`VALID` the ``(time, y, x)``
         usable-pixel mask when the recipe asks for it.
     """
-    from .products import AreaContext
-    from .products.base import masked_optical, valid_mask
+    from .products import OPTICAL, AreaContext
+    from .products.base import valid_mask
 
     frame = recipe.frame.isel(y=ys, x=xs)
-    data = {name: xr.Variable(("time", "y", "x"), np.stack([r[ys, xs] for r in readers]), attrs)
-            for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True)}
-    ds = xr.Dataset(data, coords=frame.coords, attrs=frame.attrs)
-    valid = valid_mask(ds, recipe.area)  # as the area's stack is masked when planned (products.mask_dataset)
-    ctx = AreaContext(recipe.area, masked_optical(ds, valid), recipe.resolve)
-    del data, ds  # the unmasked bands: freed before the builders run, as the general graph frees them
+    shape = (frame.sizes["y"], frame.sizes["x"])
+    dims = ("time", "y", "x")
+    data = {name: xr.Variable(dims, _read_dates(readers, ys, xs, shape), attrs)
+            for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True) if readers[0].raw}
+    # The mask reads the QA band only (products.mask_dataset masks the area's stack the same way).
+    valid = valid_mask(xr.Dataset(data, coords=frame.coords), recipe.area) if data else None
+    unusable = None if valid is None else ~np.asarray(valid.transpose(*dims).data)
+    for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True):
+        if name not in data:
+            data[name] = xr.Variable(dims, _read_dates(readers, ys, xs, shape, unusable if name in OPTICAL else None),
+                                     attrs)
+    ds = xr.Dataset({name: data[name] for name, _ in recipe.readers}, coords=frame.coords, attrs=frame.attrs)
+    ctx = AreaContext(recipe.area, ds, recipe.resolve)
     out: dict[str, np.ndarray] = {}
     for pixels, entry in recipe.entries:
         for stem, arr in pixels(ctx, entry).items():
@@ -82,8 +94,20 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
                 out[stem] = np.asarray(arr.transpose("y", "x").data)
     if recipe.valid:
         assert valid is not None  # the recipe asks for it only when the stack has a QA band
-        out[VALID] = np.asarray(valid.transpose("time", "y", "x").data)
+        out[VALID] = np.asarray(valid.transpose(*dims).data)
     return out
+
+
+def _read_dates(readers: Sequence[Any], ys: slice, xs: slice, shape: tuple[int, int],
+                unusable: np.ndarray | None = None) -> np.ndarray:
+    """One variable's window on every date as a ``(time, y, x)`` array, each date read in place.
+
+    ``unusable`` (``(time, y, x)`` bool) sets more pixels NaN, in the same pass as nodata.
+    """
+    stack = np.empty((len(readers), *shape), dtype=readers[0].dtype)
+    for t, reader in enumerate(readers):
+        reader.read(ys, xs, out=stack[t], invalid=None if unusable is None else unusable[t])
+    return stack
 
 
 class _TileTask(Task):

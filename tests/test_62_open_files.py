@@ -1,0 +1,228 @@
+"""Input files kept open per thread while a run computes (agromap.io.open_files): reused within a
+compute, never shared between threads, all closed when it ends (also after a failure), and a file
+replaced between or during computes is read afresh. Reading in place gives the values of a plain read."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import yaml
+from rasterio.io import DatasetReader
+from rasterio.transform import from_origin
+from rasterio.windows import Window
+
+from agromap.errors import CorruptInputError
+from agromap.io import open_files
+from agromap.io.open_files import kept_open, open_count, read_window
+from agromap.io.read import band_reader, open_band
+from agromap.pipeline import runner
+from agromap.pipeline.config import load_config
+from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files through /proc")
+
+
+def _write(path: Path, value: int, size: int = 64) -> Path:
+    """A tiled uint16 GeoTIFF of 32 px tiles, every pixel ``value`` but one row of nodata (0)."""
+    data = np.full((size, size), value, dtype=np.uint16)
+    data[3] = 0
+    tmp = path.with_suffix(".part.tif")
+    with rasterio.open(tmp, "w", driver="GTiff", width=size, height=size, count=1, dtype="uint16", nodata=0,
+                       crs="EPSG:32644", transform=from_origin(500_000.0, 2_900_000.0, 10.0, 10.0),
+                       tiled=True, blockxsize=32, blockysize=32, compress="deflate") as dst:
+        dst.write(data, 1)
+    os.replace(tmp, path)  # atomic, a new inode: how a delivery replaces a file
+    return path
+
+
+def _fds_on(*paths: Path) -> int:
+    """Descriptors of this process open on any of ``paths``."""
+    wanted = {str(p.resolve()) for p in paths}
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            n += os.readlink(f"/proc/self/fd/{fd}") in wanted
+        except OSError:  # closed meanwhile
+            pass
+    return n
+
+
+@pytest.fixture
+def counted_opens(monkeypatch):
+    """Every rasterio.open of a file for reading, by path."""
+    opened: list[str] = []
+    real = rasterio.open
+
+    def counting(path, *args, **kwargs):
+        if (args[0] if args else kwargs.get("mode", "r")) == "r":
+            opened.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(open_files.rasterio, "open", counting)
+    return opened
+
+
+def test_plain_reads_open_and_close_each_time(tmp_path, counted_opens):
+    """Outside a compute every read opens and closes its file (what a caller of agromap sees)."""
+    tif = _write(tmp_path / "a.tif", 7)
+    for y in (0, 32):
+        assert (read_window(str(tif), 1, Window(0, y, 32, 32), ()) == np.where(np.arange(32)[:, None] + y == 3, 0, 7)
+                ).all()
+    assert counted_opens == [str(tif)] * 2 and open_count() == 0 and _fds_on(tif) == 0
+
+
+def test_one_handle_per_thread_and_file_closed_when_the_compute_ends(tmp_path, counted_opens):
+    """Within a compute each thread opens each file once, whatever it reads of it; at the end all are closed."""
+    a, b = _write(tmp_path / "a.tif", 7), _write(tmp_path / "b.tif", 9)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for path, value in ((a, 7), (b, 9)):
+                for x in (0, 32):
+                    block = read_window(str(path), 1, Window(x, 32, 32, 32), ())
+                    assert (block == value).all()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    with kept_open():
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        worker()  # the main thread too
+        assert not errors
+        assert open_count() == 6 and _fds_on(a, b) == 6  # 3 threads x 2 files
+    assert sorted(counted_opens) == [str(a)] * 3 + [str(b)] * 3
+    assert open_count() == 0 and _fds_on(a, b) == 0
+
+
+def test_a_file_replaced_during_and_between_computes_is_read_afresh(tmp_path, counted_opens):
+    """A kept handle is tied to the file it opened: a file replaced (new inode, size or time) is reopened,
+    and after the compute nothing holds it (a system that locks open files can replace it)."""
+    tif = _write(tmp_path / "a.tif", 7)
+    window = Window(0, 32, 32, 32)
+    with kept_open():
+        assert (read_window(str(tif), 1, window, ()) == 7).all()
+        _write(tif, 8)
+        assert (read_window(str(tif), 1, window, ()) == 8).all()
+        assert (read_window(str(tif), 1, window, ()) == 8).all()
+    assert len(counted_opens) == 2 and _fds_on(tif) == 0
+    _write(tif, 9)
+    with kept_open():
+        assert (read_window(str(tif), 1, window, ()) == 9).all()
+    assert len(counted_opens) == 3 and open_count() == 0
+
+
+def test_a_read_running_when_the_compute_ends_closes_its_own_handle(tmp_path, monkeypatch):
+    """A failed compute can end while another thread is still reading: that handle is left to its
+    thread, which closes it as soon as its read returns; idle handles are closed at once."""
+    a, b = _write(tmp_path / "a.tif", 7), _write(tmp_path / "b.tif", 9)
+    reading, release = threading.Event(), threading.Event()
+    real_read = DatasetReader.read
+
+    def slow_read(self, *args, **kwargs):
+        if self.name == str(b):
+            reading.set()
+            release.wait(30)
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(DatasetReader, "read", slow_read)
+    got: list[np.ndarray] = []
+    with kept_open():
+        read_window(str(a), 1, Window(0, 32, 32, 32), ())
+        t = threading.Thread(target=lambda: got.append(read_window(str(b), 1, Window(0, 32, 32, 32), ())))
+        t.start()
+        assert reading.wait(30)
+        assert open_count() == 2
+    # The compute is over: a's idle handle is closed, b's is still being read from.
+    assert open_count() == 0 and _fds_on(a) == 0 and _fds_on(b) == 1
+    release.set()
+    t.join(30)
+    assert (got[0] == 9).all() and _fds_on(b) == 0
+
+
+def test_a_failed_read_drops_its_handle(tmp_path):
+    """A file that fails to decode is reported as corrupt and its handle is not kept for the next read."""
+    tif = _write(tmp_path / "a.tif", 7, size=256)
+    raw = bytearray(tif.read_bytes())
+    raw[len(raw) // 2:] = b"\0" * (len(raw) - len(raw) // 2)  # the second half of the tiles lost
+    tif.write_bytes(bytes(raw))
+    reader = band_reader(open_band(tif))
+    assert reader is not None
+    with kept_open():
+        reader.read(slice(0, 32), slice(0, 32))
+        assert open_count() == 1
+        with pytest.raises(CorruptInputError, match="failed to decode"):
+            reader.read(slice(224, 256), slice(224, 256))
+        assert open_count() == 0
+    assert _fds_on(tif) == 0
+
+
+def test_reading_in_place_gives_the_plain_values(tmp_path):
+    """Read into a slice of a stack and masked in the same pass: the values of a plain read then masked."""
+    tif = _write(tmp_path / "a.tif", 1234)
+    reader = band_reader(open_band(tif, scale=1e-4, offset=-0.1))
+    assert reader is not None
+    plain = reader[0:40, 5:45]
+    assert plain.dtype == np.float32 and np.isnan(plain[3]).all() and not np.isnan(plain[4]).any()  # nodata row
+    expect = np.where(np.isnan(plain), np.float32(np.nan), np.float32(1234) * np.float32(1e-4) + np.float32(-0.1))
+    assert plain.tobytes() == expect.astype(np.float32).tobytes()
+    unusable = np.zeros((40, 40), dtype=bool)
+    unusable[20:, :7] = True
+    stack = np.full((2, 40, 40), -1.0, dtype=np.float32)
+    with kept_open():
+        reader.read(slice(0, 40), slice(5, 45), out=stack[1], invalid=unusable)
+    masked = np.where(unusable, np.float32(np.nan), plain)
+    assert stack[1].tobytes() == masked.tobytes() and (stack[0] == -1).all()
+
+
+def test_runs_leave_no_file_open_and_see_a_replaced_input(tmp_path):
+    """Two runs in one process, an input replaced in between: the second run reads the new file, and
+    after each run no input file is open."""
+    bands = ["blue", "green", "red", "nir", "swir16", "scl"]
+    dates = tuple(f"2023-{m:02d}-{d:02d}" for m in (6, 7, 8, 9) for d in (1, 16))
+    folder = tmp_path / "tifs"
+    write_stack_geotiffs(make_s2_stack(SceneSpec(shape=(260, 300), dates=dates, seed=3))[bands], folder, blocksize=256)
+    cfg_path = tmp_path / "run.yaml"
+    cfg_path.write_text(yaml.safe_dump({"name": "kept", "scheduler": "threads", "chunk": 256, "areas": [{
+        "name": "a",
+        "inputs": [{"kind": "folder", "path": str(folder), "bands": bands, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
+        "layers": [{"product": "ndvi", "time": "max"}]}]}))
+    inputs = sorted(folder.glob("*.tif"))
+    first = runner.run(load_config(cfg_path), tmp_path / "out")
+    assert first.manifest["cluster"]["graph"] == "a: one task per output tile (4)"
+    assert _fds_on(*inputs) == 0 and open_count() == 0
+    (ndvi,) = (tmp_path / "out" / "a").glob("ndvi_*.tif")
+    before = hashlib.sha256(ndvi.read_bytes()).hexdigest()
+    victim = next(p for p in inputs if p.name.endswith("_nir.tif"))
+    with rasterio.open(victim) as src:
+        profile, data = src.profile, src.read(1)
+    data[:] = 9000  # bright near-infrared everywhere on that date: a different maximum NDVI
+    tmp = victim.with_suffix(".new.tif")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data, 1)
+    os.replace(tmp, victim)
+    runner.run(load_config(cfg_path), tmp_path / "out")
+    assert _fds_on(*inputs) == 0 and open_count() == 0
+    assert hashlib.sha256(ndvi.read_bytes()).hexdigest() != before
+
+
+def test_a_gdal_virtual_path_is_read_without_being_kept(tmp_path):
+    """A path that is not a plain file (inside a zip archive, read through /vsizip/) has no identity to
+    check: it is read with one open per read, as outside a compute."""
+    import zipfile
+
+    tif = _write(tmp_path / "a.tif", 7)
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as zf:
+        zf.write(tif, "a.tif")
+    with kept_open():
+        block = read_window(f"/vsizip/{tmp_path / 'a.zip'}/a.tif", 1, Window(0, 32, 32, 32), ())
+        assert (block == 7).all() and open_count() == 0
