@@ -54,10 +54,15 @@ def test_hidden_crop_needs_a_sustained_flood_on_bare_ground_a_long_gap_and_a_dra
     out = optical_rice_rule(ds)
     assert out.rice_class.values.tolist() == [1, 0, 0, 0]
     assert out.n_seasons.values[0] == 1 and out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]
-    # partial evidence: the smallest margin is the bare ground's LSWI (-0.04 below 0: 0.8 units of
-    # 0.05); the gap excess (110 - 90 days over 10 d + half the median gap of 20 d) gives 1.0 and
-    # the second flooded date's wet margin (LSWI 0.2 / 2) 2.0
-    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-0.8))) < 1e-4
+    # partial evidence: the smallest margin is the gap excess (110 - 90 days over 10 d + half the
+    # median gap of 20 d: 1.0); the second flooded date's wet margin (LSWI 0.2 / 2) gives 2.0 and
+    # the bare ground's LSWI (-0.04, 0.14 below hidden_bare_lswi_max 0.10) 2.8
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-4
+    # moist bare soil of the monsoon (LSWI 0.06 before the flood) is still bare ground; green,
+    # moist vegetation is not, and neither is moist soil above the LSWI bound
+    moist = optical_rice_rule(_points(days, [series["paddy"][0]] * 2,
+                                      [dry[:2] + [.06] + series["paddy"][1][3:], dry[:2] + [.12] + series["paddy"][1][3:]]))
+    assert moist.rice_class.values.tolist() == [1, 0]
     # a shorter gap (60 days: the canopy would have been seen) is no evidence
     short = optical_rice_rule(_points([0, 20, 40, 60, 70, 130, 150, 170], [series["paddy"][0]], [series["paddy"][1]]))
     assert short.rice_class.values[0] == 0
@@ -144,3 +149,42 @@ def test_self_training_leaves_out_the_canopy_only_evidence_unless_asked():
     assert optical_rice_rule(ds).rice_class.values.tolist() == [1]
     kept = _run_rule(ds, None, "optical", OpticalRiceParams(ndvi_low=0.1), None, None, False)
     assert '"ndvi_low": 0.1' in kept.attrs["parameters"] and '"undated_wet_canopy_lswi": null' in kept.attrs["parameters"]
+
+
+def test_a_flood_under_standing_vegetation_is_not_an_onset():
+    days = list(range(0, 105, 5))
+    flood_ls = .3  # LSWI of the flooded date (NDVI 0.2): the flood signal
+    series = {
+        # puddled on bare soil, water and seedlings for weeks, then a canopy over water: a paddy
+        "paddy": ([.25, .25, .25, .1, .15, .2, .25, .3, .4, .5, .6, .7, .75, .75, .7, .6, .5, .4, .3, .3, .3],
+                  [-.05, -.05, -.05, flood_ls, .3, .3, .3, .3, .3, .3, .32, .33, .34, .33, .3, .25, .2, .1, 0, 0, 0]),
+        # basin irrigation between orchard rows: flooded for a few days, green again at the next date
+        "orchard": ([.45, .5, .45, .2, .45, .5, .55, .6, .62, .6, .55, .5, .45, .45, .45, .45, .45, .45, .45, .45, .45],
+                    [.15, .15, .15, flood_ls, .18, .2, .22, .24, .25, .24, .2, .18, .15, .15, .15, .15, .15, .15, .15,
+                     .15, .15]),
+    }
+    ds = _points(days, [v[0] for v in series.values()], [v[1] for v in series.values()])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0]
+    assert out.transplant_doy.values[0, 0] == 16
+    # the orchard's onset fails by the highest NDVI of the 10 days after it (0.5 five and ten days
+    # later), 0.1 above ndvi_trough_max: -2 units of 0.05
+    assert abs(float(out.rice_score.values[1]) - 1 / (1 + np.exp(2.0))) < 1e-4
+    # without the term the irrigation flood passes as a paddy's
+    off = optical_rice_rule(ds, OpticalRiceParams(early_ndvi_days=None))
+    assert off.rice_class.values.tolist() == [1, 1]
+    # a series that starts inside a season (flooded under a young canopy on its first date) keeps it
+    start = optical_rice_rule(_points(days[3:], [series["orchard"][0][3:]], [series["orchard"][1][3:]]))
+    assert start.rice_class.values.tolist() == [1]
+
+
+def test_hazy_dates_are_not_clear():
+    from agromap.rice.rules_optical import clear_observations
+
+    # blue, red: clear soil, water, a canopy; then haze over soil (blue - 0.5 red = 0.085 > 0.08)
+    blue = np.array([[.10, .07, .03, .16]], np.float32)
+    red = np.array([[.18, .08, .035, .15]], np.float32)
+    ds = xr.Dataset({"blue": (("time", "point"), blue), "red": (("time", "point"), red)})
+    like = ds["blue"]
+    assert clear_observations(ds, like, OpticalRiceParams(), None).values.tolist() == [[True, True, True, False]]
+    assert clear_observations(ds, like, OpticalRiceParams(haze_hot=None), None).values.all()

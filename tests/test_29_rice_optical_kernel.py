@@ -1,24 +1,52 @@
-"""The optical rule's fast time loops give the plain column loops' results bit for bit.
+"""The compiled optical rule gives the numpy formulation's outputs bit for bit.
 
-The ``_plain_*`` functions below are the rule's loops as first written (one column per date,
-``numpy.nanmedian`` for the median gap); :mod:`agromap.rice.optical_kernel` must match them
-exactly on cloudy, gappy and degenerate series, alone and inside the whole rule.
+:mod:`agromap.rice.optical_kernel` (numba) is the rule's only implementation. The numpy code it
+replaced is kept here as the reference: the plain column loops (one column per date,
+``numpy.nanmedian`` for the median gap) and the whole-array kernel built on them. Every output
+of the rule must be equal (values, NaN, dtype) on random series with every switch, on cloudy,
+NaN-gap, calendar-window and triple-crop scenes, with non-default parameters, on every hard
+scene, through numpy, dask and float64 inputs.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import warnings
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import pandas as pd
 import pytest
 import xarray as xr
 
-from agromap.rice import optical_kernel as ok_mod
 from agromap.rice import rules_optical
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
+from agromap.rice.seasons import (
+    QA_FOREST_BUILT,
+    QA_OBSERVED,
+    QA_OPTICAL,
+    QA_WATER,
+    SeasonSlots,
+    finish_outputs,
+    flatten_time,
+    fraction,
+    logistic,
+    masked_max,
+    masked_min,
+    time_axis,
+    window_index,
+)
+from agromap.scenes import SCENE_NAMES, make_scene
 from agromap.testing import SceneSpec, make_s2_stack
 
 _F32 = np.float32
+_SCORE_SCALE = 0.05
 
 
 # ---- the plain loops (reference) -------------------------------------------------------------
@@ -95,82 +123,375 @@ def _plain_canopy_after_gap(ok, canopy, wet, days, *, gap_days, scale_days):
     return best
 
 
-# ---- random cloudy series ---------------------------------------------------------------------
+# ---- the whole-array numpy kernel (reference) -------------------------------------------------
 
-def _series(seed: int, n_pix: int = 3000, n_t: int = 23, clear: float = 0.6):
-    """Irregular dates (gaps up to 120 d), clouds, all-cloud and single-clear-date pixels."""
+def _ref_growth_margin(
+    nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, days: npt.NDArray[np.int32],
+    p: OpticalRiceParams, ls: npt.NDArray[np.float32] | None = None, fl: npt.NDArray[np.bool_] | None = None,
+) -> tuple[npt.NDArray[np.float32], int]:
+    """Growth-confirmation margin (>= 0 passes) of onsets at index ``t``, and the cycle's end index."""
+    d0 = float(days[t])
+    i_grow = rules_optical._stretched_end(days, d0 + p.growth_days)
+    i_cyc = rules_optical._stretched_end(days, d0 + p.peak_window_days)
+    i_tr = rules_optical._stretched_end(days, d0 + p.trough_days)
+    evi_max = masked_max(ev[:, t:i_cyc])  # includes the onset, so finite
+    xiao = np.minimum(masked_max(ev[:, t + 1:i_grow]) - _F32(p.growth_ratio) * evi_max,
+                      evi_max - _F32(p.min_peak_evi))
+    trough = masked_min(nd[:, t:i_tr])
+    canopy = masked_max(nd[:, t + 1:i_cyc])
+    climb = np.minimum(np.minimum(_F32(p.ndvi_trough_max) - trough, canopy - trough - _F32(p.ndvi_climb_min)),
+                       canopy - _F32(p.ndvi_canopy_min))
+    rules = {"xiao": xiao, "ndvi": climb, "either": np.maximum(xiao, climb), "both": np.minimum(xiao, climb)}
+    margin = rules[p.growth_rule]
+    if p.dry_lswi_max is not None and ls is not None and fl is not None:
+        margin = np.minimum(margin, _ref_dry_margin(nd, ls, fl, t, i_cyc, p))
+    if p.wet_canopy_lswi is not None and ls is not None:
+        margin = np.minimum(margin, _ref_wet_canopy_margin(nd, ls, t, i_cyc, p))
+    if p.early_ndvi_days is not None:
+        i_e = int(np.searchsorted(days, d0 + p.early_ndvi_days, side="right"))
+        seg = nd[:, t + 1:i_e]
+        if seg.shape[1]:
+            peak = masked_max(seg)
+            first = np.isnan(nd[:, :t]).all(axis=1)
+            early = np.where(np.isfinite(peak) & ~first, _F32(p.ndvi_trough_max) - peak, _F32(np.inf)).astype(_F32)
+            margin = np.minimum(margin, early)
+    return margin.astype(_F32), i_cyc
+
+
+def _ref_wet_canopy_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], t: int, i_cyc: int,
+                             p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """Margin (index units) of "some canopy date of the cycle after the onset at ``t`` is wet".
+
+    The wettest canopy date (NDVI >= ``ndvi_canopy_min``) in (onset, cycle end) minus
+    ``wet_canopy_lswi``. A paddy holds water under its canopy until two or three weeks before
+    harvest, so at least one canopy date of its cycle shows it; a rain puddle followed by an
+    upland crop, or a missed cloud shadow that faked the flood, is followed by a dry canopy.
+    +inf (no vote) where the cycle shows no canopy date.
+    """
+    seg_nd, seg_ls = nd[:, t + 1:i_cyc], ls[:, t + 1:i_cyc]
+    assert p.wet_canopy_lswi is not None
+    if seg_nd.shape[1] == 0:
+        return np.full(nd.shape[0], np.inf, dtype=_F32)
+    wet = np.where(np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min), seg_ls, _F32(-np.inf))
+    wettest = wet.max(axis=1)
+    return np.where(np.isneginf(wettest), _F32(np.inf), wettest - _F32(p.wet_canopy_lswi)).astype(_F32)
+
+
+def _ref_dry_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], fl: npt.NDArray[np.bool_], t: int,
+                i_cyc: int, p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """Margin (index units / 0.05) of "no dry bare date between the flood onset at ``t`` and the canopy".
+
+    A paddy stays flooded from puddling until its canopy closes; a rain puddle on a dryland field
+    dries out (LSWI < 0 over bare soil) before the crop grows. Dates from the first canopy date
+    (NDVI >= ``ndvi_canopy_min``) on are not looked at; +inf where no bare date is seen.
+    """
+    seg_nd, seg_ls, seg_fl = nd[:, t + 1:i_cyc], ls[:, t + 1:i_cyc], fl[:, t + 1:i_cyc]
+    if seg_nd.shape[1] == 0:
+        return np.full(nd.shape[0], np.inf, dtype=_F32)
+    before_canopy = np.cumsum(np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min), axis=1) == 0
+    bare = before_canopy & ~seg_fl & (seg_nd <= _F32(p.ndvi_trough_max)) & np.isfinite(seg_ls)
+    m = np.where(bare, (seg_ls - _F32(p.dry_lswi_max)) / _F32(_SCORE_SCALE), _F32(np.inf))
+    return m.min(axis=1)
+
+
+def _ref_date_span(sel: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
+    """Days from the first to the last selected date of each pixel (0 with fewer than two)."""
+    d = days[None, :].astype(_F32)
+    first = np.where(sel, d, _F32(np.inf)).min(axis=-1)
+    last = np.where(sel, d, _F32(-np.inf)).max(axis=-1)
+    return np.where(sel.any(axis=-1), last - first, _F32(0.0)).astype(_F32)
+
+
+def _ref_hidden_crop_margin(
+    wet: npt.NDArray[np.float32], ok: npt.NDArray[np.bool_], flood: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32],
+    ls: npt.NDArray[np.float32], days: npt.NDArray[np.int32], p: OpticalRiceParams, scale_days: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float32]:
+    """Margin of "a paddy season hidden in a cloud gap": flooded on bare ground before it, drained after.
+
+    For every gap between two successive clear dates, all of:
+
+    - the two clear dates before the gap both show the paddy flood signal (``wet`` >= 0: LSWI + T
+      >= min(EVI, NDVI), LSWI > 0, NDVI <= 0.4), at most ``hidden_flood_link_days`` apart: a paddy
+      stays flooded for weeks from puddling on, a rain puddle dries within days;
+    - the flooded spell began on bare, dry ground: the last clear date without the flood signal
+      before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``. A paddy is puddled on
+      tilled soil; a seasonal wetland floods over its sedge and grass, still green and moist;
+    - the gap is at least ``hidden_crop_days`` long, so the crop's canopy could fall inside it;
+    - the first clear date after the gap is not flooded: paddies are drained for the harvest,
+      while ponds, water bodies and wetlands in their flood season are still under water.
+
+    The margin is the smallest of the wet margins and the bare-ground margin (index units /
+    0.05) and the gap excess in units of ``scale_days``; -inf after a flooded date; the best
+    gap of each pixel counts. It is weak evidence on its own (no canopy was seen), hence
+    undated and never used with calendar windows.
+    """
+    n_pix, n_t = wet.shape
+    ninf = _F32(-np.inf)
+    last_d = np.full(n_pix, -1e9, dtype=_F32)  # day of the last clear date ...
+    prev_d = np.full(n_pix, -2e9, dtype=_F32)  # ... and of the clear date before it
+    last_w = np.full(n_pix, ninf, dtype=_F32)  # their wet margins
+    prev_w = np.full(n_pix, ninf, dtype=_F32)
+    dry_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI and LSWI of the last clear date without flood
+    dry_ls = np.full(n_pix, np.inf, dtype=_F32)
+    dry_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
+    onset_bare = np.full(n_pix, ninf, dtype=_F32)  # bare-ground margin of the current flooded spell
+    best = np.full(n_pix, ninf, dtype=_F32)
+    wet_t, ok_t, flood_t, nd_t, ls_t = (np.ascontiguousarray(a.T) for a in (wet, ok, flood, nd, ls))
+    for t in range(n_t):
+        d, o, w = _F32(days[t]), ok_t[t], wet_t[t]
+        linked = last_d - prev_d <= _F32(p.hidden_flood_link_days)
+        wet_before = np.minimum(last_w, np.where(linked, prev_w, ninf)) / _F32(_SCORE_SCALE)
+        gap = (d - last_d - _F32(p.hidden_crop_days)) / scale_days
+        m = np.where(flood_t[t], ninf, np.minimum.reduce([wet_before, gap, onset_bare]))
+        best = np.where(o, np.maximum(best, m), best)
+        is_wet = w >= 0
+        bare = np.minimum(_F32(p.ndvi_canopy_min) - dry_nd, dry_lswi - dry_ls) / _F32(_SCORE_SCALE)
+        onset_bare = np.where(o & is_wet & ~(last_w >= 0), bare, onset_bare)
+        dry_nd = np.where(o & ~is_wet, nd_t[t], dry_nd)
+        dry_ls = np.where(o & ~is_wet, ls_t[t], dry_ls)
+        prev_w, prev_d = np.where(o, last_w, prev_w), np.where(o, last_d, prev_d)
+        last_w, last_d = np.where(o, w, last_w), np.where(o, d, last_d)
+    return best
+
+
+def _reference_kernel(
+    ndvi: npt.NDArray[Any], evi: npt.NDArray[Any], lswi: npt.NDArray[Any], valid: npt.NDArray[Any], *,
+    days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8],
+    n_windows: int, p: OpticalRiceParams,
+) -> tuple[npt.NDArray[Any], ...]:
+    """The rule on ``(..., time)`` arrays; returns the arrays of ``seasons.OUTPUT_DTYPES``."""
+    lead, (nd, ev, ls, ok) = flatten_time(ndvi, evi, lswi, valid)
+    nd, ev, ls = (a.astype(_F32, copy=False) for a in (nd, ev, ls))
+    ok = ok.astype(bool) & np.isfinite(nd) & np.isfinite(ev) & np.isfinite(ls) & (np.abs(ev) <= _F32(p.max_abs_evi))
+    nan = _F32(np.nan)
+    nd, ev, ls = (np.where(ok, a, nan) for a in (nd, ev, ls))
+    n_pix, n_t = nd.shape
+    n_valid = ok.sum(axis=-1)
+    in_win = window >= 0 if n_windows else np.ones(n_t, dtype=bool)
+    n_window = (ok & in_win).sum(axis=-1)
+
+    t_allow = _F32(p.flood_t)
+    flood = ok & ((ls + t_allow >= ev) | (ls + t_allow >= nd))
+    if p.flood_ndvi_max is not None:
+        flood &= nd <= _F32(p.flood_ndvi_max)
+
+    # Flood onsets: flooded now, not flooded at the previous valid observation (NaN never votes).
+    onset = _plain_flood_onsets(flood, ok, in_win, p.onset_at_series_start)
+
+    # Pass 1: the growth margin of every onset, and the dates of confirmed cycles [onset, +90 d].
+    cands: list[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.float32]]] = []
+    in_cycle = np.zeros((n_pix, n_t), dtype=bool)
+    for t in range(n_t):
+        idx = np.flatnonzero(onset[:, t])
+        if idx.size == 0:
+            continue
+        growth, i_cyc = _ref_growth_margin(nd[idx], ev[idx], t, days, p, ls[idx], flood[idx])
+        cands.append((t, idx, growth))
+        if p.mask_outside_cycles:
+            in_cycle[idx[growth >= 0], t:i_cyc] = True
+
+    # Masks as fractions of all valid observations. With mask_outside_cycles only dates outside
+    # confirmed flood-growth cycles count as water/forest/shrub, so a paddy's own flooded and green
+    # dates (over 22 % / 43 % of a 3-crop year or of a short monsoon series) never mask it.
+    out_ok = ok & ~in_cycle
+    water_frac = fraction((out_ok & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).sum(axis=-1), n_valid)
+    forest_frac = fraction((out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1), n_valid)
+    # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
+    # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
+    # so it is masked only when water dominates (``cycle_water_fraction``).
+    has_cycle = in_cycle.any(axis=-1)
+    water_limit = np.where(has_cycle, _F32(max(p.cycle_water_fraction, p.water_fraction)), _F32(p.water_fraction))
+    water = water_frac >= water_limit  # NaN (no valid obs) compares False
+    forest = forest_frac >= _F32(p.forest_fraction)
+    if p.shrub_lswi_min is not None:
+        # Open-water dates say nothing about evergreen vegetation (the water mask weighs them),
+        # and moist dates within a few months may be one unconfirmed paddy season (a flood seen
+        # at the end of the series, a floodplain paddy's river flood): the evergreen shrub test
+        # needs its dates to span ``shrub_min_span_days``.
+        open_water = (nd < _F32(p.water_ndvi_max)) & (nd < ls)
+        shrub_ok = out_ok & ~open_water
+        forest |= (shrub_ok.any(axis=-1) & (~shrub_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
+                   & (_ref_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)))
+    with np.errstate(invalid="ignore"):
+        mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
+    mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
+    if p.max_green_days is not None:
+        # Green for longer than a rice crop can be: perennial or long-season vegetation. Scale:
+        # 10 days plus half the median gap between clear dates (the spell's uncertainty).
+        green = ok & (nd >= _F32(p.ndvi_canopy_min))
+        spell = _plain_water_spell_days(green, ok, days, max_link=p.green_link_days)
+        green_margin = (_F32(p.max_green_days) - spell) / (_F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+        forest |= green_margin < 0
+        mask_margin = np.minimum(mask_margin, green_margin)
+    masked = water | forest
+
+    # Pass 2: seasons in time order (one per window with a calendar).
+    seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days, mask_margin, masked)
+    for t, idx, growth in cands:
+        seasons.offer(t, idx, growth / _F32(_SCORE_SCALE), window, doy, days)
+    best, count, slots = seasons.best, seasons.count, seasons.slots
+
+    # Undated evidence: the one-line baseline's low and high NDVI, plus a flood signal seen on
+    # a dark date. On a sparse, cloudy series the flood and the canopy of one season are often
+    # further apart than any day window (gaps of 100+ days), so a paddy seen flooded once and
+    # green once is rice even when no dated onset can be confirmed; its season is undated.
+    # The canopy must follow a flooded date (within ``max_cycle_days``, gaps included): seasonal
+    # wetland greens up before its flood and stays bare after it.
+    with np.errstate(invalid="ignore"):
+        lo = (_F32(p.ndvi_low) - masked_min(nd)) / _F32(_SCORE_SCALE)
+        # LSWI > 0 too: a cloud shadow the mask missed darkens every band, and EVI ~ LSWI ~ 0
+        # passes Xiao's test by its tolerance T; standing water under a paddy has LSWI > 0.
+        wet = np.where(ok & (nd <= _F32(p.ndvi_trough_max)),
+                       np.minimum(ls + t_allow - np.minimum(ev, nd), ls / _F32(2.0)), _F32(-np.inf))
+        fl = wet.max(axis=-1, initial=_F32(-np.inf)) / _F32(_SCORE_SCALE)
+        # Only where the dated rule cannot follow the cycle: a cloud gap (no clear date for
+        # more than ``gap_days``) or fewer than two clear dates between the flood and the
+        # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
+        # young dryland crop, followed by its canopy, must not pass here).
+        canopy = _plain_undated_canopy(ok, nd, wet, days, gap_days=p.gap_days, max_cycle_days=p.max_cycle_days)
+        hi = (canopy - _F32(p.ndvi_high)) / _F32(_SCORE_SCALE)
+    # A paddy's flood lasts weeks; seasonal wetland and ponds stay flooded for months.
+    dur = (_F32(p.max_flood_days) - _plain_water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)
+    undated = np.minimum.reduce([lo, hi, fl, dur, mask_margin]).astype(_F32)
+    if p.hidden_crop_days is not None:
+        # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
+        gap_crop = _ref_hidden_crop_margin(wet, ok, flood, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+        undated = np.maximum(undated, np.minimum(gap_crop, mask_margin))
+    if p.wet_canopy_lswi is not None and p.undated_wet_canopy_lswi is not None:
+        # A canopy standing in water, seen after a gap that hid its flood (see the parameter).
+        scale = _F32(_SCORE_SCALE)
+        # Only canopy dates vote: a pixel that never shows one keeps the score 0 of "no evidence".
+        wet_canopy = np.where(nd >= _F32(p.ndvi_canopy_min),
+                              np.minimum((nd - _F32(p.ndvi_high)) / scale, (ls - _F32(p.undated_wet_canopy_lswi)) / scale),
+                              _F32(-np.inf))
+        # Dates below canopy greenness and wetter than ``wet_canopy_lswi`` (water, a young crop in
+        # water) do not end the gap; a canopy date does, so a long green spell is no gap.
+        young_wet = ok & (ls >= _F32(p.wet_canopy_lswi)) & (nd < _F32(p.ndvi_canopy_min))
+        seen = _plain_canopy_after_gap(ok, wet_canopy, young_wet, days, gap_days=p.gap_days,
+                                scale_days=_F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+        undated = np.maximum(undated, np.minimum.reduce([seen, lo, dur, mask_margin]))
+    undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
+    if p.undated_seasons and not n_windows:
+        add = (undated >= 0) & (count == 0) & ~masked
+        count = np.where(add, 1, count)
+        best = np.maximum(best, undated)
+
+    score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
+    qa = (np.where(n_window > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_OPTICAL, 0)
+          | np.where(water, QA_WATER, 0) | np.where(forest, QA_FOREST_BUILT, 0)).astype(np.uint8)
+    return finish_outputs(lead, n_valid, count, slots, score, n_window, qa)
+
+
+
+
+# ---- the compiled kernel against the reference: random series, every switch ------------------
+
+def _random_series(seed: int, n_pix: int = 4000, n_t: int = 23):
+    """Irregular dates (gaps up to 120 d), clouds, NaN, inf and |EVI| > 1, flood and canopy dates."""
     rng = np.random.default_rng(seed)
     days = np.cumsum(rng.choice([5, 10, 12, 16, 45, 120], size=n_t, p=[.3, .3, .15, .15, .05, .05])).astype(np.int32)
-    ok = rng.random((n_pix, n_t)) < clear
-    ok[:50] = False  # never clear
-    ok[50:100] = False
-    ok[50:100, rng.integers(0, n_t, 50)] = True  # one clear date (at most)
-    ok[100:150] = True
-    nd = np.where(ok, rng.uniform(-0.3, 0.95, (n_pix, n_t)), np.nan).astype(_F32)
-    wet = np.where(ok, rng.uniform(-0.2, 0.2, (n_pix, n_t)), -np.inf).astype(_F32)
-    return days, ok, nd, wet, rng
+    nd = rng.uniform(-0.2, 0.95, (n_pix, n_t)).astype(_F32)
+    ev = (nd * rng.uniform(0.5, 1.15, (n_pix, n_t))).astype(_F32)
+    ls = rng.uniform(-0.3, 0.55, (n_pix, n_t)).astype(_F32)
+    valid = rng.random((n_pix, n_t)) < 0.7
+    valid[:40] = False  # never clear
+    valid[40:80] = False
+    valid[40:80, rng.integers(0, n_t, 40)] = True  # one clear date
+    valid[80:120] = True
+    for a in (nd, ev, ls):  # missing values and the odd non-finite one
+        a[rng.random(a.shape) < 0.05] = np.nan
+    ev[rng.random(ev.shape) < 0.01] = np.inf
+    ev[rng.random(ev.shape) < 0.01] = _F32(1.7)
+    return days, nd, ev, ls, valid
 
 
-def _same(a, b):
-    assert a.dtype == b.dtype and a.shape == b.shape
-    np.testing.assert_array_equal(a, b)  # NaN == NaN here, and -0.0 == 0.0 is checked below
-    assert np.array_equal(np.signbit(a), np.signbit(b))
+_PARAM_CASES = {
+    "default": {},
+    "literal": {"onset_at_series_start": False, "mask_outside_cycles": False, "growth_rule": "both"},
+    "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
+    "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
+    "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,
+                     "hidden_crop_days": None, "early_ndvi_days": None},
+    "partly_off": {"undated_wet_canopy_lswi": None, "dry_lswi_max": None, "cycle_water_fraction": 0.1,
+                   "green_link_days": 30.0, "max_green_days": 90.0, "hidden_flood_link_days": 50.0,
+                   "hidden_bare_lswi_max": None, "early_ndvi_days": 25.0},
+    "tuned": {"max_abs_evi": 0.8, "water_fraction": 0.3, "forest_fraction": 0.35, "gap_days": 30.0,
+              "max_cycle_days": 120.0, "max_flood_days": 40.0, "ndvi_low": 0.25, "ndvi_high": 0.65,
+              "shrub_min_span_days": 60.0, "min_season_days": 60.0, "max_seasons": 2, "undated_seasons": False},
+}
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_time_loops_match_the_plain_loops(seed):
-    days, ok, nd, wet, rng = _series(seed)
-    for link in (20.0, 45.0, 60.0):
-        _same(ok_mod.water_spell_days(wet >= 0, ok, days, max_link=link),
-              _plain_water_spell_days(wet >= 0, ok, days, max_link=link))
-    _same(ok_mod.clear_gap(ok, days), _plain_clear_gap(ok, days))
-    flood = ok & (rng.random(ok.shape) < 0.3)
-    in_win = rng.random(days.size) < 0.7
-    for start in (True, False):
-        fast = ok_mod.flood_onsets(flood, ok, in_win, start)
-        assert fast.dtype == bool
-        np.testing.assert_array_equal(fast, _plain_flood_onsets(flood, ok, in_win, start))
-    for gap, cycle in ((45.0, 180.0), (10.0, 60.0)):
-        _same(ok_mod.undated_canopy(ok, nd, wet, days, gap_days=gap, max_cycle_days=cycle),
-              _plain_undated_canopy(ok, nd, wet, days, gap_days=gap, max_cycle_days=cycle))
-    scale = rng.uniform(5.0, 60.0, ok.shape[0]).astype(_F32)
-    for gap in (0.0, 45.0, 100.0):
-        wet_dates = ok & (wet >= 0)
-        _same(ok_mod.canopy_after_gap(ok, nd / _F32(0.05), wet_dates, days, gap_days=gap, scale_days=scale),
-              _plain_canopy_after_gap(ok, nd / _F32(0.05), wet_dates, days, gap_days=gap, scale_days=scale))
+def _same_outputs(fast, ref):
+    assert len(fast) == len(ref)
+    for a, b in zip(fast, ref, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)  # NaN-aware
 
 
-def test_median_gap_of_even_and_odd_counts_and_edge_series():
-    days = np.array([1, 11, 31, 61, 62], np.int32)
-    ok = np.array([[1, 1, 1, 1, 1],   # gaps 10, 20, 30, 1 -> (10 + 20) / 2
-                   [1, 1, 1, 0, 0],   # 10, 20 -> 15
-                   [1, 0, 1, 1, 0],   # 30, 30 -> 30
-                   [0, 0, 1, 0, 0],   # one clear date: no gap -> 365
-                   [0, 0, 0, 0, 0]], bool)
-    np.testing.assert_array_equal(ok_mod.clear_gap(ok, days), np.array([15, 15, 30, 365, 365], _F32))
-    _same(ok_mod.clear_gap(ok, days), _plain_clear_gap(ok, days))
-    none = np.zeros((3, 0), bool)
-    assert ok_mod.clear_gap(none, np.zeros(0, np.int32)).tolist() == [365.0] * 3
-    assert ok_mod.water_spell_days(none, none, np.zeros(0, np.int32)).tolist() == [0.0] * 3
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
+@pytest.mark.parametrize("case", sorted(_PARAM_CASES))
+@pytest.mark.parametrize("windows", [None, "india"])
+def test_compiled_kernel_equals_the_numpy_kernel_on_random_series(case, windows):
+    p = OpticalRiceParams(**_PARAM_CASES[case])
+    for seed in (0, 1):
+        days, nd, ev, ls, valid = _random_series(seed)
+        dates = np.datetime64("2023-01-01") + (days.astype("timedelta64[D]") - 1)
+        d, doy = time_axis(dates)
+        win = rules_optical.resolve_windows(windows)
+        kw: dict[str, Any] = {"days": d, "doy": doy, "window": window_index(doy, win), "n_windows": len(win), "p": p}
+        fast = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
+        ref = _reference_kernel(nd, ev, ls, valid, **kw)
+        _same_outputs(fast, ref)
+        assert (fast[0] == 1).any() and (fast[0] == 0).any() and (fast[0] == 255).any()  # all three classes seen
+        # Leading dims, float64 and read-only (dask hands over read-only views) inputs.
+        nd64, ev64, ls64 = (a.astype(np.float64).reshape(40, 100, -1) for a in (nd, ev, ls))
+        for a in (nd64, ev64, ls64):
+            a.flags.writeable = False
+        _same_outputs(rules_optical._optical_kernel(nd64, ev64, ls64, valid.reshape(40, 100, -1), **kw),
+                      _reference_kernel(nd64, ev64, ls64, valid.reshape(40, 100, -1), **kw))
 
 
-def _with_plain_loops(monkeypatch):
-    monkeypatch.setattr(rules_optical, "_water_spell_days", _plain_water_spell_days)
-    monkeypatch.setattr(rules_optical, "_clear_gap", _plain_clear_gap)
-    monkeypatch.setattr(rules_optical, "flood_onsets", _plain_flood_onsets)
-    monkeypatch.setattr(rules_optical, "undated_canopy", _plain_undated_canopy)
-    monkeypatch.setattr(rules_optical, "canopy_after_gap", _plain_canopy_after_gap)
+def test_series_without_dates_or_pixels():
+    p = OpticalRiceParams()
+    for n_pix, n_t in ((0, 5), (6, 1), (6, 2)):
+        days = np.arange(1, n_t + 1, dtype=np.int32) * 10
+        kw: dict[str, Any] = {"days": days, "doy": days.astype(np.uint16), "window": np.full(n_t, -1, np.int8),
+                              "n_windows": 0, "p": p}
+        arrays = [np.full((n_pix, n_t), 0.3, _F32)] * 3 + [np.ones((n_pix, n_t), bool)]
+        _same_outputs(rules_optical._optical_kernel(*arrays, **kw), _reference_kernel(*arrays, **kw))
 
 
-@pytest.mark.parametrize("case", ["cloudy_scl", "nan_gaps_windows", "literal_params"])
-def test_whole_rule_is_bit_identical_to_the_plain_loops(case, monkeypatch):
-    spec = SceneSpec(shape=(64, 64), seed=3, n_seasons=2, cloud_fraction=0.35, chunk=32,
-                     mask_clouds=case == "nan_gaps_windows")
-    ds = make_s2_stack(spec).compute()
+# ---- the whole rule on scenes: numpy, dask, every hard scene ----------------------------------
+
+def _with_reference(monkeypatch):
+    monkeypatch.setattr(rules_optical, "_optical_kernel", _reference_kernel)
+
+
+def _compare_rule(monkeypatch, ds, **kwargs):
+    fast = optical_rice_rule(ds, **kwargs).compute()
+    with monkeypatch.context() as m:
+        _with_reference(m)
+        ref = optical_rice_rule(ds, **kwargs).compute()
+    for name in ref.data_vars:
+        assert fast[name].dtype == ref[name].dtype
+        np.testing.assert_array_equal(fast[name].values, ref[name].values)
+    return fast
+
+
+@pytest.mark.parametrize("case", ["cloudy_scl", "nan_gaps_windows", "literal_params", "triple_crop", "tuned_dask"])
+def test_whole_rule_is_bit_identical_to_the_numpy_kernel(case, monkeypatch):
+    dates = None
+    if case == "triple_crop":  # a year every 8 days, up to three seasons per field
+        dates = tuple(str(d.date()) for d in pd.date_range("2023-01-05", "2023-12-28", freq="8D"))
+    spec = SceneSpec(shape=(48, 48), seed=3, n_seasons=3 if case == "triple_crop" else 2, cloud_fraction=0.35,
+                     chunk=24, mask_clouds=case == "nan_gaps_windows", **({"dates": dates} if dates else {}))
+    ds = make_s2_stack(spec)
+    if case != "tuned_dask":
+        ds = ds.compute()
     kwargs: dict = {}
     if case == "nan_gaps_windows":  # random lost pixel-dates and two whole lost dates
         rng = np.random.default_rng(5)
-        lost = rng.random((ds.sizes["time"], 64, 64)) < 0.25
+        lost = rng.random((ds.sizes["time"], 48, 48)) < 0.25
         lost[[3, 4]] = True
         ds = ds.assign({b: ds[b].where(~xr.DataArray(lost, dims=("time", "y", "x"))) for b in ("red", "nir", "blue",
                                                                                              "swir16", "green")})
@@ -178,9 +499,74 @@ def test_whole_rule_is_bit_identical_to_the_plain_loops(case, monkeypatch):
     if case == "literal_params":
         kwargs["params"] = OpticalRiceParams(onset_at_series_start=False, mask_outside_cycles=False,
                                              growth_rule="both", max_green_days=90.0, green_link_days=30.0)
-    fast = optical_rice_rule(ds, **kwargs).compute()
-    _with_plain_loops(monkeypatch)
-    plain = optical_rice_rule(ds, **kwargs).compute()
-    assert fast.rice_class.values.any() or case == "literal_params"
-    for name in plain.data_vars:
-        _same(fast[name].values, plain[name].values)
+    if case == "tuned_dask":
+        kwargs["params"] = OpticalRiceParams(**_PARAM_CASES["xiao"])
+    fast = _compare_rule(monkeypatch, ds, **kwargs)
+    assert fast.rice_class.values.any()
+    if case == "triple_crop":
+        assert int(fast.n_seasons.where(fast.n_seasons < 255).max()) >= 2
+
+
+@pytest.mark.parametrize("name", SCENE_NAMES)
+def test_every_hard_scene_is_bit_identical(name, monkeypatch):
+    sc = make_scene(name, size=24, chunk=12)
+    assert sc.s2 is not None
+    _compare_rule(monkeypatch, sc.s2)
+
+
+# ---- loading: no numba at start-up, the disk cache, no cache at all ---------------------------
+
+def _probe(code: str, env: dict[str, str] | None = None, user: list[str] | None = None) -> str:
+    done = subprocess.run([*(user or []), sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_importing_the_package_or_the_rule_does_not_load_numba():
+    code = ("import sys, agromap, agromap.rice, agromap.rice.rules_optical, agromap.pipeline.cli\n"
+            "print(sorted(m for m in ('numba', 'llvmlite') if m in sys.modules))")
+    assert _probe(code) == "[]"
+
+
+_RUN_SMALL = ("import sys, numpy as np\n"
+              "from agromap.testing import SceneSpec, make_s2_stack\n"
+              "from agromap.rice.rules_optical import optical_rice_rule\n"
+              "out = optical_rice_rule(make_s2_stack(SceneSpec(shape=(8, 8), seed=1)).compute())\n"
+              "from agromap.rice import optical_kernel as k\n"
+              "print(int(out.n_valid_obs.sum()), len(k._pixels.stats.cache_hits), k._CACHE)\n")
+
+
+def test_a_second_process_loads_the_compiled_kernel_from_the_cache():
+    _probe(_RUN_SMALL)  # compiles (or loads) and writes the cache
+    n_obs, hits, cached = _probe(_RUN_SMALL).split()
+    assert int(n_obs) > 0 and int(hits) == 1 and cached == "True"
+
+
+def test_a_user_who_cannot_write_any_cache_folder_still_runs_the_rule():
+    """As 'nobody' the package folder and the home are not writable: a private folder under the
+    temporary directory takes the cache; with that unwritable too, the kernel compiles in memory."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run as user nobody")
+    as_nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    env = {"HOME": "/nonexistent", "NUMBA_CACHE_DIR": ""}
+    probe = subprocess.run([*as_nobody, sys.executable, "-c", "import agromap"], capture_output=True, text=True,
+                           env={**os.environ, **env})
+    if probe.returncode != 0:
+        pytest.skip(f"user nobody cannot import agromap from this checkout ({probe.stderr.strip()[-120:]})")
+    root = Path(tempfile.mkdtemp(prefix="agromap-nobody-", dir="/tmp"))
+    try:
+        root.chmod(0o755)
+        for name in ("open", "closed"):
+            (root / name).mkdir(mode=0o777)
+            (root / name).chmod(0o777)  # the temporary directory itself is writable ...
+        (root / "closed" / "agromap-numba-65534").mkdir(mode=0o755)  # ... the private folder in it is not
+        first = _probe(_RUN_SMALL, {**env, "TMPDIR": str(root / "open")}, as_nobody).split()
+        assert int(first[0]) > 0 and first[2] == "True"
+        assert any((root / "open" / "agromap-numba-65534").rglob("*.nbi"))  # the cache went there ...
+        again = _probe(_RUN_SMALL, {**env, "TMPDIR": str(root / "open")}, as_nobody).split()
+        assert again == [first[0], "1", "True"]  # ... and is read by the next run
+        closed = _probe(_RUN_SMALL, {**env, "TMPDIR": str(root / "closed")}, as_nobody).split()
+        assert closed == [first[0], "0", "False"]  # compiled in memory, same result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -64,6 +64,12 @@ class OpticalRiceParams:
     """Evergreen shrub: LSWI >= 0.10 in every valid observation; ``None`` disables the mask."""
     cloud_blue: float | None = 0.20
     """Observations with ``blue >= cloud_blue`` are cloud; ``None`` disables the test."""
+    haze_hot: float | None = 0.08
+    """Haze and thin cloud: observations with ``blue - 0.5 red > haze_hot`` are not clear (needs
+    ``blue`` and ``red``). The haze-optimised transform's test of Fmask (Zhu & Woodcock 2012,
+    after Zhang et al. 2002): haze scatters blue more than red, while soil, water and vegetation
+    are no brighter in blue than in red. Haze the scene classification misses lowers NDVI and
+    raises LSWI over bare soil, which fakes a flood date. ``None`` disables the test."""
     snow_ndsi: float | None = 0.40
     """Snow: NDSI > snow_ndsi and NIR > snow_nir (needs ``green``); ``None`` disables the test."""
     snow_nir: float = 0.11
@@ -110,8 +116,21 @@ class OpticalRiceParams:
     """Hidden-crop evidence (undated): a sustained flood on the two clear dates before a cloud gap
     of at least this many days (flood to canopy, about 30 days, plus the shortest green phase of
     a rice crop, about 60 days) and a drained field after it. ``None`` disables the term."""
-    hidden_flood_link_days: float = 30.0
-    """The two flooded dates before the gap are at most this many days apart."""
+    hidden_flood_link_days: float = 40.0
+    """The two flooded dates before the gap are at most this many days apart (a rainfed paddy
+    holds rainwater for 20-50 days before puddling; a rain puddle dries within days)."""
+    hidden_bare_lswi_max: float | None = 0.10
+    """The flooded spell before the gap began on bare ground: the last clear date before it
+    without the flood signal has NDVI < ``ndvi_canopy_min`` and LSWI below this. Tilled soil in
+    the monsoon reads LSWI about -0.1 to 0.1; a wetland's sedge and grass, green and moist, more
+    (Xiao's evergreen test uses LSWI >= 0.10). ``None``: no LSWI condition."""
+    early_ndvi_days: float | None = 10.0
+    """A dated flood onset is not confirmed when a clear date within this many days after it has
+    NDVI above ``ndvi_trough_max``: a paddy is water and seedlings for weeks after puddling (the
+    canopy closes 40-60 days after transplanting), so vegetation seen right after the flood stood
+    there before it (flood-irrigated orchards, rain on a growing crop, a wetland's grass). Not
+    applied to an onset on the pixel's first clear date (a series that starts inside a season).
+    ``None`` disables the term."""
     wet_canopy_lswi: float | None = 0.20
     """A paddy's canopy stands in water: a dated flood-growth cycle is confirmed only when one of
     its canopy dates (NDVI >= ``ndvi_canopy_min``) has LSWI at least this (no vote when the cycle
