@@ -32,9 +32,9 @@ LAYER_SPECS: dict[str, LayerSpec] = {
 
 
 #: Rows a forest classifies tree after tree before it moves on to the next rows. 16 384 rows of 39
-#: float32 features (2.4 MiB) and their float64 class sums stay in a core's cache while all trees
-#: walk over them; a whole 512 x 512 block (40 MiB of features) would be read from memory again
-#: for every tree. Measured on one 512 x 512 block of a 200-tree forest, one thread: 1.52 CPU-s as
+#: float32 features (2.4 MiB; the trees read only the few features on their paths) and their
+#: float64 class sums stay in the processor's caches while all trees walk over them; a whole
+#: 512 x 512 block (40 MiB of features) would be read from memory again for every tree. Measured on one 512 x 512 block of a 200-tree forest, one thread: 1.52 CPU-s as
 #: one ``predict_proba`` call on C-ordered rows, 0.94-1.04 CPU-s in slices of 8 192-32 768 rows
 #: (bench/README.md, supervised inference).
 CACHE_ROWS = 16_384
@@ -83,8 +83,8 @@ def predict_block(block: np.ndarray, model: RiceModel, *, batch_rows: int, thres
     """``(feature, ...)`` -> ``(2, ...)`` float32: rice class (0/1, 255 nodata) and rice probability (NaN).
 
     The probabilities come once per batch of at most ``batch_rows`` rows whose every feature is
-    finite (:func:`forest_proba`); the class is derived from those probabilities. Any NaN feature
-    gives 255 / NaN. The rows are a view of the block (one feature after the other, i.e. columns
+    finite as float32 (:func:`forest_proba`); the class is derived from those probabilities. Any
+    NaN feature (or one beyond float32's range) gives 255 / NaN. The rows are a view of the block (one feature after the other, i.e. columns
     in Fortran order), copied only to drop invalid rows or to convert to float32: trees read
     either order equally fast once the rows are sliced to fit the cache.
     """
