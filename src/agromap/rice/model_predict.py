@@ -34,9 +34,10 @@ LAYER_SPECS: dict[str, LayerSpec] = {
 #: Rows a forest classifies tree after tree before it moves on to the next rows. 16 384 rows of 39
 #: float32 features (2.4 MiB; the trees read only the few features on their paths) and their
 #: float64 class sums stay in the processor's caches while all trees walk over them; a whole
-#: 512 x 512 block (40 MiB of features) would be read from memory again for every tree. Measured on one 512 x 512 block of a 200-tree forest, one thread: 1.52 CPU-s as
-#: one ``predict_proba`` call on C-ordered rows, 0.94-1.04 CPU-s in slices of 8 192-32 768 rows
-#: (bench/README.md, supervised inference).
+#: 512 x 512 block (40 MiB of features) would be read from memory again for every tree. On an
+#: idle 2-core machine both cost the same (0.86 CPU-s for one block of a 200-tree forest); when
+#: other processes share the caches, one call over the block cost 1.52-1.63 CPU-s and these
+#: slices 0.94-1.04 (bench/README.md, supervised inference).
 CACHE_ROWS = 16_384
 
 
