@@ -140,7 +140,8 @@ def predict(
         nodata, feature names and order exactly the model's. numpy or dask; a split ``feature`` axis
         is rechunked to one chunk.
     batch_rows : int
-        Most rows per ``predict_proba`` call (forests materialise float64 per-tree outputs).
+        Most valid rows gathered and classified at once (bounds the copy and the float64
+        probabilities; a forest then runs over them in slices of :data:`CACHE_ROWS` rows).
     threshold : float, optional
         Rice where its probability >= threshold; default: the most probable class is rice.
 
