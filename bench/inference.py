@@ -11,13 +11,15 @@ Timed, all on the same in-memory feature array:
 
 - ``agromap``: ``agromap.rice.model.predict`` on the dask-backed features (chunks = pipeline
   chunks), class and probability computed together on dask's threaded scheduler with ``threads``
-  workers: ``predict_proba`` once per block on the valid rows only.
+  workers: one pass of the forest per block on the valid rows only, every tree on a cache-sized
+  slice of rows before the next slice (``agromap.rice.model_predict.forest_proba``).
 - ``sklearn``: one process, one call: ``estimator.predict`` on the valid rows (the same rows).
 - ``map_blocks x2``: the common pattern: class (``predict``) and probability (``predict_proba``)
   as two separate ``dask.array.map_blocks`` over every pixel (nodata filled with 0, masked after),
   computed together on the same threads.
 
-Rates are valid pixels per second of wall time. The three class maps must agree exactly on the
+Rates are valid pixels per second of wall time; the CPU seconds of each path (all threads) are
+reported too, since they hold on a shared machine. The three class maps must agree exactly on the
 valid pixels (reported).
 """
 

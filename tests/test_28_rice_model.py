@@ -471,6 +471,44 @@ def test_nodata_stays_nodata_exactly(trained, scene):
     assert ((prob[~bad] > 0.5) == (cls[~bad] == 1)).all()
 
 
+def _valid_rows(features: xr.DataArray) -> np.ndarray:
+    rows = features.values.reshape(features.shape[0], -1).T
+    return np.ascontiguousarray(rows[np.isfinite(rows).all(axis=1)], dtype=np.float32)
+
+
+@pytest.mark.parametrize("cache_rows", [model_predict.CACHE_ROWS, 1000, 1])
+def test_forest_probabilities_are_sklearns_bit_for_bit(trained, samples, scene, monkeypatch, cache_rows):
+    from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+
+    rows = _valid_rows(scene["features"])
+    rows = rows[: 2 if cache_rows == 1 else 10_000]  # 10 000: a full slice of 8192 and a short one
+    x, y = np.asarray(samples["features"].values, dtype=np.float32), np.asarray(samples["label_class"].values)
+    x, y = x[np.isfinite(x).all(axis=1)], y[np.isfinite(x).all(axis=1)]
+    extra = ExtraTreesClassifier(n_estimators=7, random_state=0, n_jobs=1).fit(x, y)
+    boost = HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(x, y)
+    monkeypatch.setattr(model_predict, "CACHE_ROWS", cache_rows)
+    for est in (trained.estimator, extra, boost):
+        want = est.predict_proba(rows)
+        for order in (rows, np.asfortranarray(rows)):  # predict_block passes feature-major views
+            got = model_predict.forest_proba(est, order)
+            assert got.dtype == np.float64 and got.shape == (rows.shape[0], 2)
+            np.testing.assert_array_equal(got, want)
+
+
+def test_predicted_class_and_probability_are_the_estimators(trained, scene):
+    """rice_class is the estimator's own ``predict`` and rice_prob its ``predict_proba`` (float32)."""
+    f = scene["features"].copy(deep=True)
+    f[:, :20, :] = np.nan
+    out = M.predict(trained, f.chunk(y=64, x=128)).compute()
+    rows = f.values.reshape(f.shape[0], -1).T
+    ok = np.isfinite(rows).all(axis=1)
+    x = np.ascontiguousarray(rows[ok])
+    est, pos = trained.estimator, trained.positive_index
+    np.testing.assert_array_equal(out.rice_class.values.ravel()[ok], est.predict(x))
+    np.testing.assert_array_equal(out.rice_prob.values.ravel()[ok], est.predict_proba(x)[:, pos].astype(np.float32))
+    assert (out.rice_class.values.ravel()[~ok] == 255).all() and np.isnan(out.rice_prob.values.ravel()[~ok]).all()
+
+
 def _count_models(obj) -> int:
     found = []
 
