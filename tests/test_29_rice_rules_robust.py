@@ -145,6 +145,21 @@ def test_sar_wetland_flooded_for_months_is_not_rice():
     assert sar_rice_rule(_vh_col(short, d6), SarRiceParams(max_flood_days=20)).rice_class.values[0] == 0
 
 
+def test_sar_rain_ponded_paddy_needs_the_longer_flood_limit():
+    """A bunded field that holds rainwater for weeks before puddling is dark for about 90 days:
+    refuted by the default limit (75 d, which keeps long-bare upland soil and short wetland floods
+    out), a paddy with the limit of rainfed monsoon lowlands (90 d)."""
+    d6 = list(range(0, 300, 6))
+    ponded = ([-16.0] * 10 + [-21.5] * 9 + [-23.5] * 3 + [-22.0, -20.5, -19.0, -17.5, -16.0, -15.0]
+              + [-14.5] * 10 + [-18.0] * 12)  # rain ponding 54 d, puddling and transplanting 18 d, canopy
+    assert sar_rice_rule(_vh_col(ponded, d6)).rice_class.values[0] == 0
+    out = sar_rice_rule(_vh_col(ponded, d6), SarRiceParams(max_flood_days=90))
+    assert out.rice_class.values[0] == 1 and out.rice_score.values[0] > 0.7
+    # months under water stay a wetland with the longer limit too
+    wet = [-16.0] * 15 + [-21.0] * 20 + [-17.5, -16.5] + [-16.0] * 13  # 120 days under water
+    assert sar_rice_rule(_vh_col(wet, d6), SarRiceParams(max_flood_days=90)).rice_class.values[0] == 0
+
+
 def test_sar_score_is_calibrated_on_the_fixture(sar_case):
     """Confident scores are right: rice share rises with the score, and the extremes are pure."""
     _kind, _vh, truth, out = sar_case

@@ -144,7 +144,10 @@ class SarRiceParams:
     crossing is added: sparse dates give a soft timing term, dense dates a sharp one."""
     max_flood_days: float = 75.0
     """The dark spell around the minimum (within 30 % of the rise, 1.5-3 dB, of it) lasts less than
-    this: a paddy's transplanting flood; seasonal wetland and ponds stay dark for months."""
+    this: a paddy's transplanting flood; seasonal wetland and ponds stay dark for months. Where
+    bunded wet-season fields hold rainwater for weeks before puddling (rainfed monsoon lowlands),
+    a paddy's spell reaches about 90 days: raise it to 90 there, at the cost of more upland crops
+    on long-bare soil and short-flooded wetland mapped as rice (docs/rice_rules.md)."""
     max_canopy_days: float = 110.0
     """The canopy (VH within ``canopy_drop_db`` of the season's smoothed peak) lasts less than
     this: rice is harvested 85-130 days after transplanting and its VH falls with senescence and
