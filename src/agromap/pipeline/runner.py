@@ -49,7 +49,7 @@ from .products.base import valid_mask
 from .publish_layers import publish
 from .recipes import FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
-from .scheduler import check_scheduler, open_execution, probe_scheduler
+from .scheduler import check_scheduler, local_get, open_execution, probe_scheduler
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
@@ -396,9 +396,7 @@ def _derived_from_file(job: Job, path: Path | None = None) -> dict[str, Any]:
         if data.chunks is not None:
             stored = stored.chunk(dict(zip(data.dims, data.chunks)))
     keys = list(job.layer.derived)
-    from dask.threaded import get  # the function, not "threads": no search for a distributed client
-
-    values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler=get)
+    values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler=local_get("threads"))
     return dict(zip(keys, values))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import AgromapError, ComputeLostError, ConfigError, DeadlineError, output_error
 from ..io.gdal_env import GDAL_PRESET
 
-__all__ = ["Execution", "open_execution", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S"]
+__all__ = ["Execution", "open_execution", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S"]
 
 #: Seconds a scheduler address has to answer (connect and handshake) before the run gives up.
 CONNECT_DEADLINE_S = 10.0
@@ -132,7 +132,7 @@ class Execution:
                 return tuple(self.client.gather(futures))
             # The scheduler's function, not its name: given a name, dask imports dask.distributed
             # (~0.1 CPU-s, more under load) to look for a client first; there is none here.
-            scheduler = _local_get(self.kind)
+            scheduler = local_get(self.kind)
             if self.progress:
                 from dask.diagnostics import ProgressBar
 
@@ -172,8 +172,12 @@ class Execution:
             raise
 
 
-def _local_get(kind: str) -> Any:
-    """dask's in-process scheduler function for ``synchronous`` or ``threads``."""
+def local_get(kind: str) -> Any:
+    """dask's in-process scheduler function for ``synchronous`` or ``threads``.
+
+    Given the function rather than its name, ``dask.compute`` does not import
+    ``dask.distributed`` to look for a client (about 0.1 CPU-s per call).
+    """
     if kind == "synchronous":
         from dask.local import get_sync
 
