@@ -17,7 +17,7 @@ import numpy.typing as npt
 import xarray as xr
 
 from .errors import ConfigError, MaskDtypeError
-from .io.grid import require_same_grid
+from .io.grid import grid_or_none, require_same_grid
 
 __all__ = [
     "SCL", "SCL_INVALID_DEFAULT", "SCL_KEEP_AND_FLAG", "QA", "QA_INVALID_DEFAULT",
@@ -236,7 +236,7 @@ def valid_fraction(valid: xr.DataArray, dims: str | Sequence[Hashable] = ("y", "
 
 def _same_grid(data: xr.DataArray, valid: xr.DataArray) -> None:
     # Non-spatial inputs (time, point) have no GeoBox; xarray's exact join checks their coordinates.
-    if data.odc.geobox is None and valid.odc.geobox is None:
+    if grid_or_none(data) is None and grid_or_none(valid) is None:
         return
     require_same_grid(data, valid)
 
