@@ -38,7 +38,7 @@ from ..report import write_report
 from . import blocks, noop, preflight
 from .config import AreaConfig, RunConfig
 from .fusion import fuse_tiles
-from .heap import frozen_heap
+from .heap import frozen_heap, release_free_heap
 from .input_registry import check_input_kinds, load_input
 from .lock import output_lock
 from .manifest import build_manifest, read_json, write_catalog, write_manifest
@@ -457,6 +457,9 @@ def _compute(stale: list[Job], plans: list[AreaPlan], run_id: str, scheduler: st
                     job.derived = _derived_from_file(job, job.staging)
                 elapsed += time.perf_counter() - t1
         shape = {**execu.shape, "graph": graph_kind}
+    # The tiles' arrays are freed, but their pages stay with the threads' allocator arenas; handed
+    # back, they no longer add to the publication's own peak (docs/architecture.md#memory).
+    release_free_heap()
     return shape, fractions, elapsed
 
 

@@ -1,13 +1,16 @@
-"""What a tile task leaves behind: nothing for Python's cyclic collector to free later.
+"""A run's memory is bounded by the tiles in flight, whatever the area.
 
-A run's memory must be bounded by the tiles in flight, whatever the area. Arrays caught in a
-reference cycle outlive their tile until a full garbage collection, which comes after an
-unpredictable number of tiles: the peak then grows with the area.
+Arrays caught in a reference cycle outlive their tile until a full garbage collection, which
+comes after an unpredictable number of tiles: the peak then grows with the area. Memory the
+compute freed must also go back to the system before the publication allocates its own.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import os
+import sys
 import weakref
 from collections.abc import Iterator
 
@@ -18,7 +21,7 @@ import yaml
 
 from agromap import indices, masks
 from agromap.io.grid import attach_geobox, geobox_of, grid_or_none, north_up_geobox, require_same_grid
-from agromap.pipeline import runner
+from agromap.pipeline import heap, runner
 from agromap.pipeline.config import load_config
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
 
@@ -93,3 +96,32 @@ def test_tile_task_leaves_nothing_to_the_cyclic_collector(tmp_path, no_collector
         gc.garbage.clear()
     assert set(out) == {job.layer.stem for job in jobs} | {"\0valid"}
     assert left == [], f"{len(left)} xarray object(s) of the tile were freed only by the cyclic collector"
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or heap._malloc_trim() is None, reason="glibc only")
+def test_release_free_heap_returns_freed_memory_to_the_system():
+    """200 MiB freed below a live block stay resident until released (glibc trims only a heap's top)."""
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
+    size = 64 * 1024  # below glibc's mmap threshold: from the heap, like a tile's small arrays
+    blocks = [libc.malloc(size) for _ in range(3200)]
+    try:
+        for b in blocks:
+            ctypes.memset(b, 1, size)
+        for b in blocks[:-1]:
+            libc.free(b)
+        held = _rss_mib()
+        assert heap.release_free_heap() is True
+        assert held - _rss_mib() > 150
+    finally:
+        libc.free(blocks[-1])
+
+
+def test_release_free_heap_without_glibc(monkeypatch):
+    monkeypatch.setattr(heap, "_malloc_trim", lambda: None)
+    assert heap.release_free_heap() is False
