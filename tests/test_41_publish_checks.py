@@ -212,3 +212,101 @@ def test_empty_overview_is_found_when_the_full_resolution_comes_from_the_staging
         dst.write(vals, 1)
     with pytest.raises(ExportError, match="rioxarray#410"):
         scan_cog(path, spec, source=staging)
+
+
+# --- report maps drawn while the layers are published ---------------------------------------------------
+
+_BANDS = ["blue", "green", "red", "nir", "swir16", "scl"]
+_DELTA = Path(__file__).resolve().parents[1] / "sample_data" / "synthetic_rice_delta"
+
+
+@pytest.fixture(scope="module")
+def small_stack(tmp_path_factory):
+    from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
+
+    folder = tmp_path_factory.mktemp("maps-ahead") / "tifs"
+    dates = tuple(f"2023-{m:02d}-{d:02d}" for m in (6, 7, 8, 9, 10) for d in (1, 16))
+    write_stack_geotiffs(make_s2_stack(SceneSpec(shape=(300, 300), dates=dates, chunk=256, seed=5))[_BANDS], folder)
+    return folder
+
+
+def _run(tmp_path: Path, folder: Path, name: str, districts: bool):
+    import yaml
+
+    from agromap.pipeline import runner
+    from agromap.pipeline.config import load_config
+
+    area = {"name": "a", "inputs": [{"kind": "folder", "path": str(folder), "bands": _BANDS, "scale": 1e-4,
+                                     "nodata": 0, "raw": ["scl"]}],
+            "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}
+    if districts:
+        area["districts"] = {"path": str(_DELTA / "districts.geojson"), "id_field": "district_id",
+                             "name_field": "name"}
+    cfg_path = tmp_path / f"{name}.yaml"
+    cfg_path.write_text(yaml.safe_dump({"name": "maps", "scheduler": "threads", "chunk": 256, "areas": [area]}))
+    return runner.run(load_config(cfg_path), tmp_path / name)
+
+
+def _images(report: Path) -> list[str]:
+    import re
+
+    return re.findall(r'<img src="(data:image/png;base64,[^"]+)"', report.read_text())
+
+
+@pytest.mark.parametrize("districts", [False, True])
+def test_maps_drawn_ahead_are_the_reports_own(tmp_path, monkeypatch, small_stack, districts):
+    """The report of a run whose maps were drawn during publication holds the same images as when
+    the report draws them all itself; an area with districts leaves its maps to the report."""
+    import threading
+
+    from agromap import report
+    from agromap.pipeline import publish_layers
+
+    drawn: list[str] = []
+    real = report._draw_map
+
+    def counted(*args, **kwargs):
+        drawn.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(report, "_draw_map", counted)
+    monkeypatch.setattr(publish_layers, "MAPS_AHEAD", False)
+    itself = _run(tmp_path, small_stack, "itself", districts)
+    assert drawn and not any(n.startswith("agromap-report-maps") for n in drawn)
+    drawn.clear()
+    monkeypatch.setattr(publish_layers, "MAPS_AHEAD", True)
+    ahead = _run(tmp_path, small_stack, "ahead", districts)
+    n = len([o for o in ahead.outputs if not o["reused"]])
+    if districts:
+        assert drawn and not any(name.startswith("agromap-report-maps") for name in drawn)
+    else:  # every layer drawn once, on the drawing thread; the report found them all drawn
+        assert drawn == ["agromap-report-maps_0"] * n
+    images = _images(tmp_path / "ahead" / "report.html")
+    assert images and images == _images(tmp_path / "itself" / "report.html")
+    assert not list((tmp_path / "ahead" / "a").glob(".*partial*"))
+    assert itself.manifest["outputs"][0]["sha256"] == ahead.manifest["outputs"][0]["sha256"]
+
+
+def test_a_failing_layer_stops_the_map_drawing_and_publishes_nothing(tmp_path, monkeypatch, small_stack):
+    """A layer failing late while maps are drawn: the run fails, the drawing thread ends with it,
+    and no file is published or left behind."""
+    import threading
+
+    from agromap.pipeline import publish_layers
+
+    real = publish_layers.prepare_cog
+    calls: list[int] = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise ExportError("layer three failed on purpose")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(publish_layers, "PUBLISH_THREADS", 1)
+    monkeypatch.setattr(publish_layers, "prepare_cog", failing)
+    with pytest.raises(ExportError, match="on purpose"):
+        _run(tmp_path, small_stack, "failed", False)
+    assert not any(t.name.startswith("agromap-report-maps") for t in threading.enumerate())
+    left = sorted(p.name for p in (tmp_path / "failed").rglob("*") if p.is_file() and ".agromap" not in p.parts)
+    assert not any(name.endswith((".tif", ".partial")) for name in left), left
