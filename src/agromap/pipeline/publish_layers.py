@@ -58,7 +58,8 @@ def publish(jobs: list[Job], run_id: str, out: Path) -> tuple[list[dict[str, Any
     nothing is published; the renames and small JSON writes that follow are all that remains.
     Layers are prepared, then committed, ``PUBLISH_THREADS`` at a time: GDAL encodes, validates
     and draws quicklooks with the GIL released, and every file is made alone, so the bytes are
-    those of a serial publication.
+    those of a serial publication. Meanwhile one more thread draws each prepared layer's report
+    map (:data:`MAPS_AHEAD`), which the report then finds drawn.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
