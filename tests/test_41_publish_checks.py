@@ -310,3 +310,25 @@ def test_a_failing_layer_stops_the_map_drawing_and_publishes_nothing(tmp_path, m
     assert not any(t.name.startswith("agromap-report-maps") for t in threading.enumerate())
     left = sorted(p.name for p in (tmp_path / "failed").rglob("*") if p.is_file() and ".agromap" not in p.parts)
     assert not any(name.endswith((".tif", ".partial")) for name in left), left
+
+
+def test_cog_driver_scratch_files_are_cleaned_like_their_partial(tmp_path):
+    """A run killed while GDAL computed overviews leaves "<partial>.ovr.tmp" (now uncompressed, a
+    third of the layer): cleaned with the partial of a dead process, kept while its writer runs."""
+    import os
+    import subprocess
+    import sys
+
+    from agromap.io.write import clean_stale_partials
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(child.stdout)
+    (tmp_path / "area").mkdir()
+    stale = [tmp_path / "area" / f".a.tif.{dead}.0badc0de.partial{s}" for s in ("", ".ovr.tmp", ".msk.ovr.tmp")]
+    live = [tmp_path / f".b.tif.{os.getpid()}.12345678.partial{s}" for s in ("", ".ovr.tmp")]
+    other = tmp_path / ".notes.ovr.tmp"  # not ours: kept
+    for p in (*stale, *live, other):
+        p.write_bytes(b"x")
+    assert sorted(clean_stale_partials(tmp_path, recursive=True)) == sorted(stale)
+    assert all(p.exists() for p in (*live, other))
+    assert sorted(clean_stale_partials(tmp_path, include_live=True)) == sorted(live) and other.exists()
