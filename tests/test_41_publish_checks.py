@@ -59,7 +59,7 @@ def test_histogram_statistics_equal_numpy(dtype, nodata, low, high):
     assert set(got) == set(want)
     for key in ("valid_percent", "minimum", "maximum", "mean"):
         assert got[key] == want[key], key  # exact: an exact integer sum divided once, as numpy does
-    # numpy sums squared deviations in floating point; the histogram's value is the exact one rounded once
+    # numpy sums squared deviations in floating point; the histogram's comes from exact integer sums
     assert got["stddev"] == pytest.approx(want["stddev"], rel=1e-13)
     hist = np.bincount((data.astype(np.int64) - np.iinfo(dtype).min).ravel(), minlength=1 << (8 * data.itemsize))
     assert histogram_statistics(hist, data.dtype, spec) == got

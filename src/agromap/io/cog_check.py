@@ -95,8 +95,8 @@ def histogram_statistics(hist: np.ndarray, dtype: Any, spec: LayerSpec) -> dict[
     """:func:`band_statistics` of a level from its histogram (see :func:`scan_cog`), exactly.
 
     The sums are Python integers, so the mean is the one numpy gives (an exact sum divided once)
-    and the standard deviation is the exact population value rounded once (numpy's, summed in
-    floating point, can differ from it in the last digit or two).
+    and the population standard deviation comes from exact sums, rounded only at the division and
+    the square root (numpy's, summed in floating point, can differ from it in the last digit).
     """
     offset = _histogram_offset(np.dtype(dtype))
     assert offset is not None  # only integer dtypes of at most 16 bits have a histogram
