@@ -508,8 +508,9 @@ def _convert(staging: Path, tmp: Path, spec: LayerSpec, overrides: Mapping[str, 
     # GDAL_NUM_THREADS: overviews on every core too (the creation option covers the encoding only);
     # the read tasks' GDAL_NUM_THREADS=1, in the environment under the embedded cluster, must not apply.
     # COG_TMP_COMPRESSION=NONE: the driver computes the overviews into a temporary file that it
-    # compresses (ZSTD) only to decode it again at once; left uncompressed, the same COG costs a
-    # fifth less CPU (bytes identical, tested) for a transient file of a third of the staging's size.
+    # compresses (ZSTD) only to decode it again at once; left uncompressed, the COG costs a fifth
+    # less CPU for a transient file of a third of the staging's size. The bytes are the same except
+    # averaged float overviews of an odd-length side, at one tile border (docs/architecture.md#cog-publishing).
     with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", COG_TMP_COMPRESSION="NONE"), \
             _capture_gdal_warnings() as caught:
         rasterio.shutil.copy(str(staging), str(tmp), driver="COG", **options)
