@@ -256,7 +256,9 @@ def figure_png(fig: Any, dpi: int | None = None) -> bytes:
     """PNG bytes of a figure (Agg canvas, no display needed)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from .quicklook import PNG_COMPRESS_LEVEL
+
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi or fig.dpi)
+    fig.savefig(buf, format="png", dpi=dpi or fig.dpi, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return buf.getvalue()

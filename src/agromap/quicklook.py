@@ -32,6 +32,7 @@ __all__ = [
     "FRACTION", "DECIBEL", "AQI", "product_style", "palette_lut", "continuous_rgba",
     "class_rgba", "write_quicklook", "read_display", "resolve_class_colours", "legend_of", "write_legend",
     "thumbnail_asset", "find_layer_spec", "DISPLAY_UNITS", "display_values", "display_style", "png_bytes",
+    "PNG_COMPRESS_LEVEL",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
@@ -274,6 +275,15 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
     atomic_write_bytes(path, data)
 
 
+PNG_COMPRESS_LEVEL = 4
+"""zlib level of every PNG agromap writes (quicklooks, legends, report maps, served tiles).
+
+zlib's default 6 searches longer chains for little gain on maps: on the rice bench's seven
+annotated quicklooks it took 0.140 CPU-s for 620 kB, level 4 0.082 CPU-s for 689 kB, and on
+the report's five maps 0.131 CPU-s for 650 kB against 0.082 CPU-s for 705 kB.
+"""
+
+
 def png_bytes(rgba: np.ndarray) -> bytes:
     """PNG of an RGBA image: paletted with per-entry alpha (tRNS) when it has <= 256 colours, which
     our fixed palettes guarantee (exact, no quantisation; 5-10x smaller), else plain RGBA.
@@ -293,9 +303,9 @@ def png_bytes(rgba: np.ndarray) -> bytes:
         table = colours.view(np.uint8).reshape(-1, 4)
         img = Image.fromarray(index.reshape(packed.shape).astype(np.uint8), mode="P")
         img.putpalette(table[:, :3].tobytes(), rawmode="RGB")
-        img.save(buf, format="PNG", transparency=table[:, 3].tobytes())
+        img.save(buf, format="PNG", transparency=table[:, 3].tobytes(), compress_level=PNG_COMPRESS_LEVEL)
     else:
-        Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG")
+        Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buf.getvalue()
 
 

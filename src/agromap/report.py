@@ -24,7 +24,7 @@ from typing import Any
 
 from .report_format import fmt_number, table_html
 
-__all__ = ["write_report", "render_report", "run_summary_html", "AQI_CAVEAT"]
+__all__ = ["write_report", "render_report", "run_summary_html", "draw_map_ahead", "AQI_CAVEAT"]
 
 #: Shown wherever an AQI or PM2.5 layer appears (docs/science/air_quality.md#satellite-caveat).
 AQI_CAVEAT = ("AQI and PM2.5 values derived from satellite data are estimates: a satellite-estimated PM2.5 "
@@ -172,9 +172,41 @@ def _class_table(view: Any) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
-def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
+def _map_width(product: str) -> int:
+    """Width in pixels of a layer's report map: the decision maps are drawn twice as wide."""
+    from .mapview import is_decision_layer
+
+    return 1100 if is_decision_layer(product) else 540
+
+
+def _draw_map(out: Path, key: str, cog: Path, width: int) -> tuple[bytes, Any]:
+    """A layer's report map (PNG bytes, empty for a layer without valid pixels) and its view."""
     from .mapdraw import figure_png, render_figure
-    from .mapview import caveats_for, district_layer, figure_render_ok, is_decision_layer, load_view
+    from .mapview import district_layer, load_view
+
+    v = load_view(cog, max_size=900)
+    if v.empty:  # listed by name under the maps, never shown: no map to draw
+        return b"", v
+    return figure_png(render_figure(v, district_layer(out, key), width_px=width)), v
+
+
+def draw_map_ahead(out_dir: str | os.PathLike[str], key: str, entry: Mapping[str, Any],
+                   cog: str | os.PathLike[str]) -> None:
+    """Draw a published layer's report map into the report's map cache now, so that
+    :func:`write_report` later finds it drawn: the run draws while its other layers are still being
+    encoded, with the GIL free. ``key`` is the layer's output path as in the manifest, ``entry`` its
+    manifest entry (``layer``, ``sha256``) and ``cog`` the file to read (the same bytes as the
+    published file, which may still wait beside its final path). The cache key is the one the
+    report computes, so a map drawn from other district tables than the report sees is redrawn.
+    """
+    out = Path(out_dir)
+    product = str(entry.get("layer") or Path(key).stem)
+    width = _map_width(product)
+    _cached_figure(out, key, entry, width, lambda: _draw_map(out, key, Path(cog), width))
+
+
+def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
+    from .mapview import caveats_for, figure_render_ok, is_decision_layer
 
     area = str(entry.get("area") or (Path(key).parts[0] if len(Path(key).parts) > 1 else "outputs"))
     product = str((value.get("product") if isinstance(value, Mapping) else None) or entry.get("layer")
@@ -187,15 +219,8 @@ def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
     w: int | None
     h: int | None
     if figure_render_ok(cog):
-        width = 1100 if decision else 540
-
-        def draw() -> tuple[bytes, Any]:
-            v = load_view(cog, max_size=900)
-            if v.empty:  # listed by name under the maps, never shown: no map to draw
-                return b"", v
-            return figure_png(render_figure(v, district_layer(out, key), width_px=width)), v
-
-        png, view = _cached_figure(out, key, entry, width, draw)
+        width = _map_width(product)
+        png, view = _cached_figure(out, key, entry, width, lambda: _draw_map(out, key, cog, width))
         w = h = None
         if png:
             from PIL import Image

@@ -4,14 +4,20 @@ Two kinds of check (docs/architecture.md#cog-publishing):
 
 - :func:`check_layout`: the file's structure, from its header and IFDs only (rio-cogeo strict:
   tiling, overview order, IFD and tile offsets; no ``.aux.xml`` sidecar). No pixel is decoded.
-- :func:`scan_cog`: the pixel content, each level decoded once: the full resolution's valid
+- :func:`scan_cog`: the pixel content, each level read once: the full resolution's valid
   fraction, no overview empty while the full resolution has data (corteva/rioxarray#410), no class
   overview holding a value the full resolution lacks, and the band statistics of the STAC item,
-  taken from the same decoded level (:data:`STATS_MAX_PIXELS`) rather than from a second read.
+  taken from the same read (:data:`STATS_MAX_PIXELS`) rather than from a second one. The full
+  resolution can be read from the uncompressed file the COG was converted from (the same pixels:
+  DEFLATE is lossless), so only the overviews, which the conversion computed, are decoded.
+
+Integer layers of at most 16 bits are counted as a histogram (one count per stored value), from
+which the counts, the class values present and the statistics follow exactly and block by block.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +29,8 @@ import rasterio
 from ..errors import ExportError
 from .layers import LayerSpec
 
-__all__ = ["STATS_MAX_PIXELS", "CogScan", "check_layout", "scan_cog", "statistics_level", "band_statistics"]
+__all__ = ["STATS_MAX_PIXELS", "CogScan", "check_layout", "scan_cog", "statistics_level", "band_statistics",
+           "histogram_statistics"]
 
 STATS_MAX_PIXELS = 2048 * 2048
 """Statistics come from the finest level with at most this many pixels (the full resolution up to 2048²)."""
@@ -31,8 +38,8 @@ STATS_MAX_PIXELS = 2048 * 2048
 
 @dataclass(frozen=True)
 class CogScan:
-    """What decoding a COG once tells: ``valid_fraction`` of the full resolution (0-1), the number
-    of internal overviews, and the keyword arguments of ``pystac``'s ``Statistics.create``
+    """What reading a COG's levels once tells: ``valid_fraction`` of the full resolution (0-1), the
+    number of internal overviews, and the keyword arguments of ``pystac``'s ``Statistics.create``
     (stored values: minimum, maximum, mean, stddev, valid_percent; see :func:`band_statistics`).
     """
 
@@ -71,6 +78,8 @@ def band_statistics(data: np.ndarray, spec: LayerSpec) -> dict[str, float]:
     """Statistics of the stored values of one whole level (finite valid values only: JSON has no
     infinity), as keyword arguments of ``pystac.extensions.raster.Statistics.create``.
     """
+    if _histogram_offset(data.dtype) is not None:
+        return histogram_statistics(_histogram(data), data.dtype, spec)
     ok = _valid(data, spec)
     valid_percent = round(100.0 * int(ok.sum()) / data.size, 4) if data.size else 0.0
     vals = data[ok].astype(np.float64)
@@ -82,46 +91,123 @@ def band_statistics(data: np.ndarray, spec: LayerSpec) -> dict[str, float]:
             "stddev": float(vals.std()), "valid_percent": valid_percent}
 
 
+def histogram_statistics(hist: np.ndarray, dtype: Any, spec: LayerSpec) -> dict[str, float]:
+    """:func:`band_statistics` of a level from its histogram (see :func:`scan_cog`), exactly.
+
+    The sums are Python integers, so the mean is the one numpy gives (an exact sum divided once)
+    and the population standard deviation comes from exact sums, rounded only at the division and
+    the square root (numpy's, summed in floating point, can differ from it in the last digit).
+    """
+    offset = _histogram_offset(np.dtype(dtype))
+    assert offset is not None  # only integer dtypes of at most 16 bits have a histogram
+    total = int(hist.sum())
+    counts = hist.copy()
+    counts[int(spec.nodata) + offset] = 0
+    present = np.flatnonzero(counts)
+    c = counts[present].tolist()
+    v = (present - offset).tolist()
+    n = sum(c)
+    valid_percent = round(100.0 * n / total, 4) if total else 0.0
+    if not n:
+        return {"valid_percent": valid_percent}
+    s1 = sum(ci * vi for ci, vi in zip(c, v))
+    s2 = sum(ci * vi * vi for ci, vi in zip(c, v))
+    return {"minimum": float(v[0]), "maximum": float(v[-1]), "mean": s1 / n,
+            "stddev": math.sqrt((n * s2 - s1 * s1) / (n * n)), "valid_percent": valid_percent}
+
+
+def _histogram_offset(dtype: np.dtype[Any]) -> int | None:
+    """What is added to a stored value to give its histogram bin (``None``: no histogram)."""
+    if dtype.kind not in "ui" or dtype.itemsize > 2:
+        return None
+    return -int(np.iinfo(dtype).min)
+
+
+def _histogram(block: np.ndarray) -> np.ndarray:
+    """Count of every possible stored value of a block of at most 16 bits (bin = value + offset)."""
+    flat = block.ravel()
+    offset = _histogram_offset(block.dtype)
+    if offset:  # signed: shifted to bins 0..2**bits - 1 in the same order
+        flat = flat.astype(np.int32) + offset
+    return np.bincount(flat, minlength=1 << (8 * block.dtype.itemsize))
+
+
 def _valid(block: np.ndarray, spec: LayerSpec) -> np.ndarray:
     return ~np.isnan(block) if spec.is_float else block != spec.nodata
 
 
 @dataclass
 class _Counts:
-    """Pixels, valid, valid non-zero and (class layers) the distinct valid values of one level."""
+    """Pixels, valid, valid non-zero and (class layers) the distinct valid values of one level;
+    integer levels of at most 16 bits keep their histogram (``hist``) and take these from it.
+    """
 
     total: int = 0
     valid: int = 0
     nonzero: int = 0
     values: set[int] = field(default_factory=set)
+    hist: np.ndarray | None = None
+    dtype: Any = None
 
     def add(self, block: np.ndarray, spec: LayerSpec) -> None:
-        ok = _valid(block, spec)
         self.total += block.size
+        self.dtype = block.dtype
+        if _histogram_offset(block.dtype) is not None:
+            h = _histogram(block)
+            self.hist = h if self.hist is None else self.hist + h
+            return
+        ok = _valid(block, spec)
         self.valid += int(ok.sum())
         self.nonzero += int(np.count_nonzero((block != 0) & ok))  # no copy of the valid pixels
         if spec.kind == "class":
-            kept = block[ok]
-            if kept.dtype.kind == "u" and kept.dtype.itemsize <= 2:  # a count per possible value, no sort
-                self.values.update(np.flatnonzero(np.bincount(kept)).tolist())
-            else:
-                self.values.update(np.unique(kept).tolist())
+            self.values.update(np.unique(block[ok]).tolist())
+
+    def finish(self, spec: LayerSpec) -> None:
+        """Take the counts from the histogram, once every block was added."""
+        if self.hist is None:
+            return
+        offset = _histogram_offset(np.dtype(self.dtype))
+        assert offset is not None
+        nodata, zero = int(spec.nodata) + offset, offset
+        self.valid = self.total - int(self.hist[nodata])
+        self.nonzero = self.valid - (int(self.hist[zero]) if zero != nodata else 0)
+        if spec.kind == "class":
+            present = np.flatnonzero(self.hist)
+            self.values = {int(b) - offset for b in present if b != nodata}
+
+    def statistics(self, spec: LayerSpec) -> dict[str, float] | None:
+        """The level's statistics from its histogram; ``None`` without one (read the level whole)."""
+        return None if self.hist is None else histogram_statistics(self.hist, self.dtype, spec)
 
 
-def _level(src: Any, spec: LayerSpec, whole: bool) -> tuple[_Counts, np.ndarray | None]:
-    """Counts of an open level, streamed block by block; ``whole``: read at once and returned too."""
+def _level(src: Any, spec: LayerSpec, whole: bool) -> tuple[_Counts, dict[str, float] | None]:
+    """Counts of an open level, streamed block by block; ``whole``: its statistics too (a level
+    without a histogram is then read at once).
+    """
     counts = _Counts()
-    if whole:
+    if whole and _histogram_offset(np.dtype(src.dtypes[0])) is None:
         data = src.read(1)
         counts.add(data, spec)
-        return counts, data
+        return counts, band_statistics(data, spec)
     for _, win in src.block_windows(1):
         counts.add(src.read(1, window=win), spec)
-    return counts, None
+    counts.finish(spec)
+    return counts, counts.statistics(spec) if whole else None
 
 
-def scan_cog(path: str | os.PathLike[str], spec: LayerSpec) -> CogScan:
-    """Decode every level of ``path`` once: valid fraction, overview checks and item statistics.
+def scan_cog(path: str | os.PathLike[str], spec: LayerSpec, *,
+             source: str | os.PathLike[str] | None = None) -> CogScan:
+    """Read every level of ``path`` once: valid fraction, overview checks and item statistics.
+
+    Parameters
+    ----------
+    path : path
+        The COG.
+    spec : LayerSpec
+        Stored dtype and nodata; its kind (class layers are checked for invented values).
+    source : path, optional
+        The uncompressed GTiff ``path`` was converted from: its full resolution is read instead of
+        decoding the COG's (the same pixels), and the overviews are decoded from ``path``.
 
     Raises
     ------
@@ -133,14 +219,13 @@ def scan_cog(path: str | os.PathLike[str], spec: LayerSpec) -> CogScan:
     with rasterio.open(path) as src:
         factors = src.overviews(1)
         level_of_stats = statistics_level(src.width, src.height, factors)
-        full, data = _level(src, spec, whole=level_of_stats is None)
-    if data is not None:
-        stats = band_statistics(data, spec)
+    with rasterio.open(source if source is not None else path) as src:
+        full, stats = _level(src, spec, whole=level_of_stats is None)
     for level in range(len(factors)):
         with rasterio.open(path, overview_level=level) as ovr:
-            counts, data = _level(ovr, spec, whole=level == level_of_stats)
-        if data is not None:
-            stats = band_statistics(data, spec)
+            counts, level_stats = _level(ovr, spec, whole=level == level_of_stats)
+        if level_stats is not None:
+            stats = level_stats
         if (full.valid and not counts.valid) or (full.nonzero and not counts.nonzero):
             raise ExportError(f"{spec.name}: overview {level} is empty (all nodata or zero) while the full "
                               "resolution has data (corteva/rioxarray#410).")

@@ -108,8 +108,11 @@ def clean_stale_partials(
     for p in (_walk_own(root) if recursive else root.glob(".*")):
         if not p.is_file():
             continue
-        if p.name.endswith(PARTIAL_SUFFIX):
-            pid = p.name[: -len(PARTIAL_SUFFIX)].rsplit(".", 2)
+        # GDAL's COG driver computes overviews into "<partial>.ovr.tmp" (and ".msk.ovr.tmp")
+        # beside the file it writes; a run killed meanwhile leaves them as it leaves the partial.
+        name = next((p.name[: -len(s)] for s in _COG_SCRATCH if p.name.endswith(PARTIAL_SUFFIX + s)), p.name)
+        if name.endswith(PARTIAL_SUFFIX):
+            pid = name[: -len(PARTIAL_SUFFIX)].rsplit(".", 2)
             if not include_live and len(pid) == 3 and pid[1].isdigit() and _pid_alive(int(pid[1])):
                 continue
         elif p.name.endswith(STAGING_SUFFIX) or p.name.endswith(STAGING_SUFFIX + ".aux.xml"):
@@ -120,6 +123,9 @@ def clean_stale_partials(
         p.unlink(missing_ok=True)
         removed.append(p)
     return removed
+
+
+_COG_SCRATCH = (".msk.ovr.tmp", ".ovr.tmp")  # the longer first
 
 
 def _walk_own(root: Path) -> Iterator[Path]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ from .recipes import RECIPE_TAG
 if TYPE_CHECKING:
     from .runner import Job
 
-__all__ = ["PUBLISH_THREADS", "publish", "layer_tags", "in_parallel", "reused_entry"]
+__all__ = ["PUBLISH_THREADS", "MAPS_AHEAD", "publish", "layer_tags", "in_parallel", "reused_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,13 @@ def publish(jobs: list[Job], run_id: str, out: Path) -> tuple[list[dict[str, Any
     nothing is published; the renames and small JSON writes that follow are all that remains.
     Layers are prepared, then committed, ``PUBLISH_THREADS`` at a time: GDAL encodes, validates
     and draws quicklooks with the GIL released, and every file is made alone, so the bytes are
-    those of a serial publication.
+    those of a serial publication. Meanwhile one more thread draws each prepared layer's report
+    map (:data:`MAPS_AHEAD`), which the report then finds drawn.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
+    maps: dict[int, Future[None]] = {}
+    drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD else None
 
     def prepare(i: int) -> None:
         job = jobs[i]
@@ -84,17 +87,26 @@ def publish(jobs: list[Job], run_id: str, out: Path) -> tuple[list[dict[str, Any
         data = item.to_dict(include_self_link=False, transform_hrefs=False)
         items[i] = json.dumps(data, indent=2, allow_nan=False) + "\n"
         infos[i] = info
+        # An area with districts gets its tables only after publication, and its maps show them.
+        if drawer is not None and job.plan.districts is None:
+            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, job.prepared)
 
     def commit(i: int) -> None:
         job, final = jobs[i], jobs[i].final
         assert job.prepared is not None  # prepare() ran first for every job
+        if i in maps:  # the map is drawn from the prepared file: it must not move under the drawing
+            maps[i].result()
         commit_cog(job.prepared, final)
         job.prepared = None
         write_quicklook(final, final.with_suffix(".png"), annotate=True)
         atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
 
-    in_parallel(prepare, [i for i, job in enumerate(jobs) if job.stale and job.staging is not None])
-    in_parallel(commit, sorted(items))
+    try:
+        in_parallel(prepare, [i for i, job in enumerate(jobs) if job.stale and job.staging is not None])
+        in_parallel(commit, sorted(items))
+    finally:
+        if drawer is not None:  # on failure: maps not yet started are dropped, a running one ends first
+            drawer.shutdown(wait=True, cancel_futures=True)
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
     for i, job in enumerate(jobs):
@@ -123,6 +135,24 @@ def publish(jobs: list[Job], run_id: str, out: Path) -> tuple[list[dict[str, Any
 
 PUBLISH_THREADS: int | None = None
 """Layers published at once; ``None``: one per core. 1 is the serial publication."""
+
+MAPS_AHEAD = True
+"""Draw each layer's report map on a background thread as soon as its file is prepared
+(:func:`agromap.report.draw_map_ahead`): matplotlib holds the GIL, GDAL's encoding of the other
+layers does not, so the report's drawing overlaps the publication instead of following it.
+``False``: the report draws every map itself."""
+
+
+def _draw_map_ahead(out: Path, final: Path, layer: str, sha256: str, cog: Path) -> None:
+    """:func:`agromap.report.draw_map_ahead`; a failure only leaves the map to the report, which
+    draws it again (and then reports any error itself).
+    """
+    from ..report import draw_map_ahead
+
+    try:
+        draw_map_ahead(out, str(final.relative_to(out)), {"layer": layer, "sha256": sha256}, cog)
+    except Exception as exc:  # the report redraws it
+        log.debug("report map of %s not drawn ahead: %s", final, exc)
 
 
 def in_parallel(work: Any, indices: list[int]) -> None:
