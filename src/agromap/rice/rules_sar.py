@@ -173,7 +173,8 @@ class SarRiceParams:
     water_p90_db: float = -20.0
     """Permanent water when ``VH_p90_db < water_p90_db`` ..."""
     water_db: float = -20.0
-    """... or when the fraction of dates with ``VH_db < water_db`` ..."""
+    """... or when the fraction of dates with ``VH_db < water_db`` ... (the open-water level, also
+    the one a rain-ponded paddy's long dark spell must reach, see ``max_ponded_days``)"""
     water_frequency: float = 0.8
     """... is ``>= water_frequency``."""
     max_water_share: float = 0.5
@@ -262,9 +263,9 @@ def _season_evidence(
     the midpoint between the minimum and the canopy, before it below a quarter of the way,
     against ``max_flood_days``, in units of ``duration_scale_days`` plus half the local revisit
     gap; or, for a rain-ponded paddy, against ``max_ponded_days`` when the smoothed spell reaches
-    ``water_db`` and the canopy ``ponded_canopy_db``) and ``harvest`` (the smoothed canopy within ``canopy_drop_db`` of its peak lasts less
-    than ``max_canopy_days``; a canopy running into the series end votes only when already too
-    long).
+    ``water_db`` and the canopy ``ponded_canopy_db``) and ``harvest`` (the smoothed canopy
+    within ``canopy_drop_db`` of its peak lasts less than ``max_canopy_days``; a canopy running
+    into the series end votes only when already too long).
     """
     n_pix, n_t = db.shape
     d0 = float(days[t])
