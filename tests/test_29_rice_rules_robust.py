@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from agromap.errors import NoValidDataError, SarUnitsError
+from agromap.errors import ConfigError, NoValidDataError, SarUnitsError
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
 from agromap.sensors.s1 import as_linear_power, declared_units
@@ -145,19 +145,35 @@ def test_sar_wetland_flooded_for_months_is_not_rice():
     assert sar_rice_rule(_vh_col(short, d6), SarRiceParams(max_flood_days=20)).rice_class.values[0] == 0
 
 
-def test_sar_rain_ponded_paddy_needs_the_longer_flood_limit():
-    """A bunded field that holds rainwater for weeks before puddling is dark for about 90 days:
-    refuted by the default limit (75 d, which keeps long-bare upland soil and short wetland floods
-    out), a paddy with the limit of rainfed monsoon lowlands (90 d)."""
+def test_sar_rain_ponded_paddy_is_rice_but_long_bare_soil_and_wetland_are_not():
+    """A bunded field that holds rainwater for weeks before puddling is dark for about 90 days,
+    longer than ``max_flood_days`` (75 d). It passes as a paddy because its spell holds open water
+    and a rice canopy follows; a spell as long over moist bare soil (no open water) or a wetland
+    (regrown sedge, no rice canopy) does not, although a plain 90-95 day limit takes both."""
     d6 = list(range(0, 300, 6))
     ponded = ([-16.0] * 10 + [-21.5] * 9 + [-23.5] * 3 + [-22.0, -20.5, -19.0, -17.5, -16.0, -15.0]
               + [-14.5] * 10 + [-18.0] * 12)  # rain ponding 54 d, puddling and transplanting 18 d, canopy
-    assert sar_rice_rule(_vh_col(ponded, d6)).rice_class.values[0] == 0
-    out = sar_rice_rule(_vh_col(ponded, d6), SarRiceParams(max_flood_days=90))
-    assert out.rice_class.values[0] == 1 and out.rice_score.values[0] > 0.7
-    # months under water stay a wetland with the longer limit too
+    out = sar_rice_rule(_vh_col(ponded, d6))
+    assert out.rice_class.values[0] == 1 and out.rice_score.values[0] > 0.55
+    # the ponded-spell allowance is what admits it: without it the 75-day limit refutes the season
+    assert sar_rice_rule(_vh_col(ponded, d6), SarRiceParams(max_ponded_days=75)).rice_class.values[0] == 0
+
+    flat90 = SarRiceParams(max_flood_days=95, max_ponded_days=95)
+    # upland soil bare and moist (-19 dB, never open water) for 90 days, then a crop canopy
+    upland = [-16.0] * 3 + [-19.0] * 10 + [-19.6] * 5 + [-18.0, -16.5, -15.5, -14.8, -14.2] + [-14.0] * 10
+    upland += [-17.0] * (len(d6) - len(upland))
+    assert sar_rice_rule(_vh_col(upland, d6)).rice_class.values[0] == 0
+    assert sar_rice_rule(_vh_col(upland, d6), flat90).rice_class.values[0] == 1
+    # a wetland under open water for about 85 days, regrowing its sedge (-16 dB)
+    wet85 = [-16.0] * 15 + [-21.0] * 14 + [-19.0, -17.5, -16.5] + [-16.0] * 18
+    assert sar_rice_rule(_vh_col(wet85, d6)).rice_class.values[0] == 0
+    assert sar_rice_rule(_vh_col(wet85, d6), flat90).rice_class.values[0] == 1
+    # months under water stay a wetland either way
     wet = [-16.0] * 15 + [-21.0] * 20 + [-17.5, -16.5] + [-16.0] * 13  # 120 days under water
-    assert sar_rice_rule(_vh_col(wet, d6), SarRiceParams(max_flood_days=90)).rice_class.values[0] == 0
+    for p in (SarRiceParams(), flat90):
+        assert sar_rice_rule(_vh_col(wet, d6), p).rice_class.values[0] == 0
+    with pytest.raises(ConfigError, match="max_ponded_days"):
+        SarRiceParams(max_flood_days=90, max_ponded_days=80)
 
 
 def test_sar_score_is_calibrated_on_the_fixture(sar_case):

@@ -185,3 +185,31 @@ def test_both_rules_on_a_hard_scene_beat_each_rule_and_the_baselines():
     assert got > max(ref.values()) and got > 0.9
     names = out.attrs["feature_names"].split()
     assert "ndvi_max" in names and "vh_min_db" in names  # both sensors' features, on their own dates
+
+
+def test_sar_labels_are_corrected_at_their_own_view_bar():
+    """The SAR rule's labels are relabelled by the optical view at ``sar_view_rice_prob`` (0.6),
+    the optical rule's by the radar view at ``view_rice_prob`` (0.7): a lower bar flips more of the
+    rule's non-rice, always a superset, and never touches its rice."""
+    from agromap.rice.self_trained import _cotrain  # the relabelling step itself
+
+    rng = np.random.default_rng(1)
+    n = 800
+    truth = rng.random(n) < 0.5
+    view = np.where(truth, 1.0, -1.0) + rng.normal(0, 1.0, n)  # an overlapping view: probabilities spread
+    X = np.stack([rng.normal(0, 1, n), view], axis=1).astype(np.float32)
+    y = truth.astype(np.int8)
+    y[np.flatnonzero(truth)[:80]] = 0  # the rule's misses
+    spec = SelfTrainParams(n_estimators=60)
+    assert (spec.view_rice_prob, spec.sar_view_rice_prob) == (0.7, 0.6)
+    key = rng.random(n)
+    high = _cotrain(X, y, key, np.array([1]), spec)
+    low = _cotrain(X, y, key, np.array([1]), spec, spec.sar_view_rice_prob)
+    flipped_high, flipped_low = (high == 1) & (y == 0), (low == 1) & (y == 0)
+    assert not (flipped_high & ~flipped_low).any() and flipped_low.sum() > flipped_high.sum()
+    assert (low[y == 1] == 1).all() and (high[y == 1] == 1).all()
+    # what the lower bar adds is much richer in the rule's missed rice than its non-rice as a whole
+    added = flipped_low & ~flipped_high
+    assert truth[added].mean() > 2 * truth[y == 0].mean()
+    with pytest.raises(ConfigError, match="sar_view_rice_prob"):
+        SelfTrainParams(sar_view_rice_prob=0.4)

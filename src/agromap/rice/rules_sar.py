@@ -27,7 +27,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    - ``growth``: from a quarter of the rise to that crossing takes at least ``min_growth_days``
      (10 d): a canopy grows, a drained pond's mud steps up within one pass;
    - ``duration``: the dark spell around the minimum lasts less than ``max_flood_days`` (seasonal
-     wetland and ponds stay dark for months);
+     wetland and ponds stay dark for months), or less than ``max_ponded_days`` (95 d) when it holds
+     open water and a full rice canopy follows (rain ponded on a bunded field before puddling);
    - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
      ``max_canopy_days`` (110 d): rice is harvested; lotus, hyacinth, sugarcane and wetland grass
      keep their cover for months.
@@ -65,11 +66,12 @@ from ..errors import ConfigError, InputError, MissingBandError
 from ..sensors.s1 import as_linear_power
 from .sar_series import (
     bright_run_days,
-    flood_run_days,
+    flood_run_bounds,
     flood_run_start,
     local_gap,
     percentile_db,
     smooth_linear,
+    spell_min,
     to_db,
     track_index,
     track_offsets_db,
@@ -144,10 +146,19 @@ class SarRiceParams:
     crossing is added: sparse dates give a soft timing term, dense dates a sharp one."""
     max_flood_days: float = 75.0
     """The dark spell around the minimum (within 30 % of the rise, 1.5-3 dB, of it) lasts less than
-    this: a paddy's transplanting flood; seasonal wetland and ponds stay dark for months. Where
-    bunded wet-season fields hold rainwater for weeks before puddling (rainfed monsoon lowlands),
-    a paddy's spell reaches about 90 days: raise it to 90 there, at the cost of more upland crops
-    on long-bare soil and short-flooded wetland mapped as rice (docs/rice_rules.md)."""
+    this: a paddy's transplanting flood; seasonal wetland and ponds stay dark for months, and upland
+    soil can stay bare and moist for months before its crop. A longer spell is still a paddy on the
+    terms of ``max_ponded_days``."""
+    max_ponded_days: float = 95.0
+    """A dark spell longer than ``max_flood_days`` but shorter than this is a paddy when its water
+    is open (the smoothed series reaches ``water_db``) and the crop after it builds a full rice
+    canopy (``ponded_canopy_db``): a bunded rainfed field holds rainwater for 20-50 days before it
+    is puddled, then stands flooded 8-15 days before transplanting and weeks after. Moist bare soil
+    never reaches open water, and seasonal wetland regrows sedge and grass, not a rice canopy."""
+    ponded_canopy_db: float = -15.0
+    """The canopy level (mean of the two highest dates after the minimum) a long-flooded season
+    must reach, dB: rice at heading (published -16.1 ... -14.2 dB), above the -16 dB or so of
+    regrown wetland vegetation."""
     max_canopy_days: float = 110.0
     """The canopy (VH within ``canopy_drop_db`` of the season's smoothed peak) lasts less than
     this: rice is harvested 85-130 days after transplanting and its VH falls with senescence and
@@ -162,7 +173,8 @@ class SarRiceParams:
     water_p90_db: float = -20.0
     """Permanent water when ``VH_p90_db < water_p90_db`` ..."""
     water_db: float = -20.0
-    """... or when the fraction of dates with ``VH_db < water_db`` ..."""
+    """... or when the fraction of dates with ``VH_db < water_db`` ... (the open-water level, also
+    the one a rain-ponded paddy's long dark spell must reach, see ``max_ponded_days``)"""
     water_frequency: float = 0.8
     """... is ``>= water_frequency``."""
     max_water_share: float = 0.5
@@ -197,6 +209,9 @@ class SarRiceParams:
             raise ConfigError(f"min_rise_days {self.min_rise_days} exceeds max_rise_days {self.max_rise_days}.")
         if min(self.timing_scale_days, self.duration_scale_days, self.db_scale, self.max_flood_days) <= 0:
             raise ConfigError("timing_scale_days, duration_scale_days, db_scale and max_flood_days must be > 0.")
+        if self.max_ponded_days < self.max_flood_days:
+            raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
+                              "set it equal to max_flood_days to accept no longer spell.")
         if self.smooth_days < 0 or self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
             raise ConfigError("smooth_days must be >= 0, trough_halfwidth_days and min_season_days > 0.")
 
@@ -247,9 +262,10 @@ def _season_evidence(
     only a refutation votes), ``duration`` (the dark spell around the minimum: after it below
     the midpoint between the minimum and the canopy, before it below a quarter of the way,
     against ``max_flood_days``, in units of ``duration_scale_days`` plus half the local revisit
-    gap) and ``harvest`` (the smoothed canopy within ``canopy_drop_db`` of its peak lasts less
-    than ``max_canopy_days``; a canopy running into the series end votes only when already too
-    long).
+    gap; or, for a rain-ponded paddy, against ``max_ponded_days`` when the smoothed spell reaches
+    ``water_db`` and the canopy ``ponded_canopy_db``) and ``harvest`` (the smoothed canopy
+    within ``canopy_drop_db`` of its peak lasts less than ``max_canopy_days``; a canopy running
+    into the series end votes only when already too long).
     """
     n_pix, n_t = db.shape
     d0 = float(days[t])
@@ -320,8 +336,18 @@ def _season_evidence(
     growth = np.where(steep < 0, steep, _F32(np.nan))
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
-    run = flood_run_days(sm, days, t, (smin + _F32(0.25) * span).astype(_F32), (smin + _F32(0.5) * span).astype(_F32))
-    duration = (_F32(p.max_flood_days) - run) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[t])
+    first, last = flood_run_bounds(sm, days, t, (smin + _F32(0.25) * span).astype(_F32),
+                                   (smin + _F32(0.5) * span).astype(_F32))
+    run = (last - first).astype(_F32)
+    scale = _F32(p.duration_scale_days) + _F32(0.5) * gap[t]
+    duration = (_F32(p.max_flood_days) - run) / scale
+    # Rain ponded on a bunded field before puddling makes a paddy's spell longer: it may last up
+    # to max_ponded_days when it holds open water (not moist bare soil) and a rice canopy follows
+    # (not wetland regrowth). Either way of passing will do (a soft OR).
+    ponded = np.minimum.reduce([(_F32(p.max_ponded_days) - run) / scale,
+                                (_F32(p.water_db) - spell_min(sm, days, first, last)) / _F32(p.db_scale),
+                                (canopy - _F32(p.ponded_canopy_db)) / _F32(p.db_scale)])
+    duration = np.maximum(duration, ponded)
     # Harvest: the canopy around the season's (smoothed) peak must end within a crop's life.
     seg = np.where(np.isnan(sm[:, t + 1:b]), _F32(-np.inf), sm[:, t + 1:b])
     peak = seg.argmax(axis=-1) + t + 1

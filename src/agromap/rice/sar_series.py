@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["to_db", "smooth_linear", "percentile_db", "flood_run_days", "flood_run_start", "bright_run_days",
+__all__ = ["to_db", "smooth_linear", "percentile_db", "flood_run_bounds", "flood_run_start",
+           "spell_min", "bright_run_days",
            "local_gap", "track_index", "track_offsets_db"]
 
 _F32 = np.float32
@@ -52,15 +53,16 @@ def percentile_db(sorted_lin: npt.NDArray[np.float32], n: npt.NDArray[Any], q: f
     return np.where(n > 0, to_db(np.where(n > 0, val, _F32(1.0))), _F32(np.nan)).astype(_F32)
 
 
-def flood_run_days(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
-                    level_before: npt.NDArray[np.float32],
-                    level_after: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Days spanned by the run of valid dates at or below a level around date ``t``.
+def flood_run_bounds(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
+                     level_before: npt.NDArray[np.float32],
+                     level_after: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Day numbers of the first and the last date of the run of valid dates at or below a level
+    around date ``t``.
 
     The level is ``level_before`` on the dates before ``t`` and ``level_after`` after it.
     Invalid dates neither extend nor break a run (a missing pass says nothing), and one bright
     date inside a run does not end it (speckle, or the other track's incidence offset): two in a
-    row do. The span between the first and the last dark date is a lower bound of the duration.
+    row do. The span between the two is a lower bound of the spell's duration.
     """
     n_pix, n_t = db.shape
     first = np.full(n_pix, days[t], dtype=np.int64)
@@ -80,13 +82,23 @@ def flood_run_days(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: 
                 last = np.where(going & dark, days[j], last)
             if not going.any():
                 break
-    return (last - first).astype(_F32)
+    return first, last
+
+
+def spell_min(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], first: npt.NDArray[np.int64],
+              last: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    """Lowest valid value between day ``first`` and day ``last`` of each row (both included);
+    NaN for a row without a valid date there.
+    """
+    inside = (days[None, :] >= first[:, None]) & (days[None, :] <= last[:, None]) & ~np.isnan(db)
+    low = np.where(inside, db, _F32(np.inf)).min(axis=-1)
+    return np.where(inside.any(axis=-1), low, _F32(np.nan)).astype(_F32)
 
 
 def flood_run_start(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
                     level_before: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Day number of the first date of the dark run that ends at date ``t`` (same rules as
-    :func:`flood_run_days`, looking back only).
+    :func:`flood_run_bounds`, looking back only).
     """
     n_pix = db.shape[0]
     first = np.full(n_pix, days[t], dtype=np.int64)
@@ -131,7 +143,7 @@ def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], st
                     level: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """Days spanned by the run of valid dates at or above ``level`` around each row's ``start``.
 
-    The per-row twin of :func:`flood_run_days` for a bright spell (a canopy): invalid dates
+    The per-row twin of :func:`flood_run_bounds` for a bright spell (a canopy): invalid dates
     neither extend nor break the run, one dark date inside it does not end it, two in a row do.
     Returns the span and whether the run reaches either end of the series (then the span is
     only a lower bound: the canopy may go on unseen).

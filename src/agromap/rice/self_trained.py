@@ -111,9 +111,16 @@ class SelfTrainParams:
     pseudo-labels with a classifier that reads only the other sensor's features (co-training,
     Blum & Mitchell 1998): the rule's misses are seldom the other sensor's misses."""
     view_rice_prob: float = 0.7
-    """Co-training: a lattice pixel the rule calls non-rice or hesitates on becomes rice when the
-    other-sensor classifier gives it at least this probability of rice (out-of-bag for its own
-    training pixels)."""
+    """Co-training with the optical rule's labels: a lattice pixel the rule calls non-rice or
+    hesitates on becomes rice when the radar-only classifier gives it at least this probability of
+    rice (out-of-bag for its own training pixels). Heavy rain leaves puddles on upland crops, so
+    the radar view's rice needs a high bar."""
+    sar_view_rice_prob: float = 0.6
+    """The same bar for the SAR rule's labels, read by the optical-only classifier. The SAR rule's
+    non-rice is where its misses are (direct-seeded rice with a one-pass flood, rice at field edges
+    mixed with a brighter neighbour), and the optical view sees their green canopy plainly; a
+    lower bar than ``view_rice_prob`` gave the SAR-labelled map more OA on every hard scene's
+    seeds 0-7 but two (docs/rice_self_trained.md)."""
     view_other_prob: float = 0.1
     """Co-training: a pixel the rule hesitates on becomes non-rice when the other-sensor classifier
     gives it at most this probability of rice."""
@@ -137,9 +144,10 @@ class SelfTrainParams:
                               f"{self.n_per_class}.")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}.")
-        if not 0.0 <= self.view_other_prob < 0.5 < self.view_rice_prob <= 1.0:
-            raise ConfigError("co-training needs 0 <= view_other_prob < 0.5 < view_rice_prob <= 1, got "
-                              f"{self.view_other_prob} and {self.view_rice_prob}.")
+        for name in ("view_rice_prob", "sar_view_rice_prob"):
+            if not 0.0 <= self.view_other_prob < 0.5 < getattr(self, name) <= 1.0:
+                raise ConfigError(f"co-training needs 0 <= view_other_prob < 0.5 < {name} <= 1, got "
+                                  f"{self.view_other_prob} and {getattr(self, name)}.")
         TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
 
 
@@ -228,13 +236,14 @@ def _view_columns(names: tuple[str, ...], rule: str) -> np.ndarray:
     return np.array([i for i, n in enumerate(names) if n in view], dtype=np.int64)
 
 
-def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, spec: SelfTrainParams) -> np.ndarray:
+def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, spec: SelfTrainParams,
+             rice_prob: float | None = None) -> np.ndarray:
     """Pseudo-labels corrected by a classifier that sees only the other sensor (co-training).
 
     A random forest reads the columns ``cols`` (the sensor the rule did not read) of the rule's
     confident pixels; its out-of-bag probability of rice (a pixel is never judged by trees that
     saw it) then relabels: a rule non-rice pixel the other sensor finds clearly rice
-    (>= ``spec.view_rice_prob``) becomes rice, and a pixel the rule hesitated on (``y == -1``)
+    (>= ``rice_prob``, by default ``spec.view_rice_prob``) becomes rice, and a pixel the rule hesitated on (``y == -1``)
     takes the other sensor's confident verdict. The rule's rice labels stand: its confident rice
     is rarely wrong (under 0.3 % on the hard scenes), its misses are what this corrects.
     Returns the new labels (-1: still no label).
@@ -254,7 +263,7 @@ def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, sp
     if amb.size:
         p[amb] = rf.predict_proba(X[amb][:, cols])[:, 1]
     new = y.copy()
-    new[(y <= 0) & (p >= spec.view_rice_prob)] = 1
+    new[(y <= 0) & (p >= (spec.view_rice_prob if rice_prob is None else rice_prob))] = 1
     new[(y < 0) & (p <= spec.view_other_prob)] = 0
     return new
 
@@ -272,7 +281,7 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     cols = _view_columns(names, rule)
     relabelled = 0
     if spec.cotrain and cols.size and (y == 0).sum() >= spec.min_per_class and (y == 1).sum() >= spec.min_per_class:
-        new = _cotrain(X, y, key, cols, spec)
+        new = _cotrain(X, y, key, cols, spec, spec.sar_view_rice_prob if rule == "sar" else spec.view_rice_prob)
         relabelled = int((new != y).sum())
         y = new
     chosen: list[np.ndarray] = []
