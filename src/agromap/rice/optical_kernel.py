@@ -102,15 +102,22 @@ def _writable(folder: str) -> bool:
 _CACHE = _cache_ready()
 
 
-def _jit(sig: Any = None) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.njit`` with the disk cache when one can be written (never an error at decoration)."""
+def _jit(sig: Any = None, nrt: bool = True) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit`` with the disk cache when one can be written (never an error at decoration).
+
+    ``nrt=False`` for a helper that allocates nothing and receives its arrays from the caller:
+    numba then does not count references to them. With counting, every call of a helper with
+    array arguments costs two atomic operations per array; the per-onset growth walk and the
+    two walks per pixel spent 40 % of the kernel's time in them.
+    """
 
     def wrap(fn: Callable[..., Any]) -> Any:
         for cache in (True, False) if _CACHE else (False,):
+            options: dict[str, Any] = {"cache": cache, "nogil": True, "error_model": "numpy", "_nrt": nrt}
             try:
                 if sig is None:
-                    return numba.njit(cache=cache, nogil=True, error_model="numpy")(fn)
-                return numba.njit(sig, cache=cache, nogil=True, error_model="numpy")(fn)
+                    return numba.njit(**options)(fn)
+                return numba.njit(sig, **options)(fn)
             except RuntimeError:  # "cannot cache function ...: no locator available"
                 if not cache:
                     raise
@@ -161,7 +168,7 @@ def _fmax(a: Any, b: Any) -> Any:  # numpy.fmax: NaN ignored
 # dates in time order, so each is computed with the same float32 operations in the same order
 # as when it had a walk of its own.
 
-@_jit()
+@_jit(nrt=False)
 def _growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset costs 5 % of the kernel)
     k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, cf: Any, i_grow: int, i_cyc: int, i_tr: int, i_early: int,
     prm: Any, flags: Any,
@@ -258,7 +265,7 @@ def _spell_step(start: Any, prev: Any, best: Any, w: bool, d: Any, link: Any) ->
     return start, prev, best
 
 
-@_jit()
+@_jit(nrt=False)
 def _clear_dates(ndvi: Any, evi: Any, lswi: Any, valid: Any, p: int, days: Any, in_win: Any, prm: Any, flags: Any,
                  ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any, buf: Any,
                  onset: Any, growth: Any) -> tuple[int, int, Any]:
@@ -319,7 +326,7 @@ def _masks(n: int, n_water: int, n_forest: int, shrub_any: bool, shrub_all: bool
     return is_water, is_forest, mm
 
 
-@_jit()
+@_jit(nrt=False)
 def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a call per date, +30 % time)
     n: int, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any, in_win: Any, ends: Any, prm: Any, flags: Any,
     scale_days: Any, p: int, onset: Any, growth: Any,
