@@ -464,6 +464,8 @@ def test_series_without_dates_or_pixels():
 # ---- the whole rule on scenes: numpy, dask, every hard scene ----------------------------------
 
 def _with_reference(monkeypatch):
+    # The reference reads indices from agromap.indices and the mask from clear_observations.
+    monkeypatch.setattr(rules_optical, "_kernel_bands", lambda ds, p: None)
     monkeypatch.setattr(rules_optical, "_optical_kernel", _reference_kernel)
 
 
@@ -512,6 +514,55 @@ def test_every_hard_scene_is_bit_identical(name, monkeypatch):
     sc = make_scene(name, size=24, chunk=12)
     assert sc.s2 is not None
     _compare_rule(monkeypatch, sc.s2)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
+@pytest.mark.parametrize("qa", ["none", "scl", "valid"])
+def test_indices_and_clear_tests_inside_the_kernel_equal_the_array_functions(qa, monkeypatch):
+    """Reflectances with zero, subnormal and negative sums, NaN, inf, -0 and haze, cloud and snow dates."""
+    spec = SceneSpec(shape=(40, 40), seed=11, n_seasons=2, cloud_fraction=0.3)
+    ds = make_s2_stack(spec).compute()
+    rng = np.random.default_rng(2)
+    shape = (ds.sizes["time"], 40, 40)
+    edits = {
+        "red": [(0.02, lambda a: -a["nir"]), (0.01, lambda a: np.float32(1e-45)), (0.01, lambda a: np.float32(-0.0))],
+        "nir": [(0.02, lambda a: np.float32(0.0)), (0.01, lambda a: np.float32(np.inf))],
+        "swir16": [(0.02, lambda a: -a["nir"]), (0.02, lambda a: -a["green"]), (0.02, lambda a: np.float32(np.nan))],
+        "blue": [(0.03, lambda a: np.float32(0.25)), (0.03, lambda a: a["red"] * np.float32(0.5) + np.float32(0.09)),
+                 (0.02, lambda a: (a["nir"] + a["red"] * np.float32(6.0) + np.float32(1.0)) / np.float32(7.5))],
+        "green": [(0.03, lambda a: np.float32(0.9))],
+    }
+    arrays = {b: ds[b].values.astype(np.float32) for b in ("red", "nir", "swir16", "blue", "green")}
+    for band, changes in edits.items():
+        for frac, value in changes:
+            where = rng.random(shape) < frac
+            arrays[band] = np.where(where, value(arrays), arrays[band]).astype(np.float32)
+    for blue in (0.08, 0.2):  # exactly on the haze (red 0) and cloud thresholds
+        where = rng.random(shape) < 0.03
+        arrays["red"][where] = 0.0
+        arrays["blue"][where] = np.float32(blue)
+    ds = ds.assign({b: (("time", "y", "x"), a) for b, a in arrays.items()})
+    kwargs: dict = {}
+    if qa == "none":
+        ds = ds.drop_vars("scl")
+    if qa == "valid":
+        kwargs["valid"] = xr.DataArray(rng.random(shape) < 0.8, dims=("time", "y", "x"), coords={"time": ds["time"]})
+    assert rules_optical._kernel_bands(ds, OpticalRiceParams()) is not None
+    fast = _compare_rule(monkeypatch, ds, **kwargs)
+    assert fast.rice_class.values.any()
+    # Each test switched off, the snow test without green, LSWI from another NIR band.
+    for params in (OpticalRiceParams(cloud_blue=None, haze_hot=None, snow_ndsi=None), OpticalRiceParams(haze_hot=None),
+                   OpticalRiceParams(lswi_nir_band="green")):
+        _compare_rule(monkeypatch, ds, params=params, **kwargs)
+    _compare_rule(monkeypatch, ds.drop_vars("green"), **kwargs)
+
+
+def test_bands_other_than_float32_take_the_array_functions():
+    ds = make_s2_stack(SceneSpec(shape=(8, 8), seed=1)).compute()
+    p = OpticalRiceParams()
+    assert rules_optical._kernel_bands(ds, p) is not None
+    assert rules_optical._kernel_bands(ds.assign(red=ds["red"].astype(np.float64)), p) is None
+    assert rules_optical._kernel_bands(ds.assign(ndvi=ds["red"]), p) is None
 
 
 # ---- loading: no numba at start-up, the disk cache, no cache at all ---------------------------

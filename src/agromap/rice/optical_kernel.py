@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from .optical_params import OpticalRiceParams
 
-__all__ = ["optical_pixels"]
+__all__ = ["optical_pixels", "optical_band_pixels"]
 
 # Float32 thresholds of :class:`~agromap.rice.optical_params.OpticalRiceParams` in the
 #: kernel's parameter vector, in this order (``None`` parameters are switched off by a flag).
@@ -51,18 +51,18 @@ PARAM_NAMES = (
     "forest_ndvi_min", "water_fraction", "water_limit_cycle", "forest_fraction", "shrub_lswi_min",
     "shrub_min_span_days", "max_green_days", "green_link_days", "ndvi_low", "ndvi_high", "gap_days",
     "max_cycle_days", "max_flood_days", "hidden_crop_days", "hidden_flood_link_days",
-    "undated_wet_canopy_lswi", "hidden_bare_lswi_max",
+    "undated_wet_canopy_lswi", "hidden_bare_lswi_max", "cloud_blue", "haze_hot", "snow_ndsi", "snow_nir",
 )
 (_MAX_ABS_EVI, _FLOOD_T, _FLOOD_NDVI_MAX, _GROWTH_RATIO, _MIN_PEAK_EVI, _TROUGH_MAX, _CLIMB_MIN, _CANOPY_MIN,
  _DRY_LSWI_MAX, _WET_CANOPY_LSWI, _WATER_NDVI_MAX, _FOREST_NDVI_MIN, _WATER_FRACTION, _WATER_LIMIT_CYCLE,
  _FOREST_FRACTION, _SHRUB_LSWI_MIN, _SHRUB_SPAN, _MAX_GREEN_DAYS, _GREEN_LINK, _NDVI_LOW, _NDVI_HIGH, _GAP_DAYS,
  _MAX_CYCLE_DAYS, _MAX_FLOOD_DAYS, _HIDDEN_CROP_DAYS, _HIDDEN_LINK, _UNDATED_WET_LSWI,
- _HIDDEN_BARE_LSWI) = range(len(PARAM_NAMES))
+ _HIDDEN_BARE_LSWI, _CLOUD_BLUE, _HAZE_HOT, _SNOW_NDSI, _SNOW_NIR) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
- F_RULE, F_EARLY, F_HIDDEN_BARE) = range(12)
-N_FLAGS = 12
+ F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE) = range(16)
+N_FLAGS = 16
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -102,18 +102,20 @@ def _writable(folder: str) -> bool:
 _CACHE = _cache_ready()
 
 
-def _jit(sig: Any = None, nrt: bool = True) -> Callable[[Callable[..., Any]], Any]:
+def _jit(sig: Any = None, nrt: bool = True, inline: bool = False) -> Callable[[Callable[..., Any]], Any]:
     """``numba.njit`` with the disk cache when one can be written (never an error at decoration).
 
     ``nrt=False`` for a helper that allocates nothing and receives its arrays from the caller:
     numba then does not count references to them. With counting, every call of a helper with
     array arguments costs two atomic operations per array; the per-onset growth walk and the
-    two walks per pixel spent 40 % of the kernel's time in them.
+    two walks per pixel spent 40 % of the kernel's time in them. ``inline=True`` asks LLVM to
+    inline a helper called once per date.
     """
 
     def wrap(fn: Callable[..., Any]) -> Any:
         for cache in (True, False) if _CACHE else (False,):
-            options: dict[str, Any] = {"cache": cache, "nogil": True, "error_model": "numpy", "_nrt": nrt}
+            options: dict[str, Any] = {"cache": cache, "nogil": True, "error_model": "numpy", "_nrt": nrt,
+                                       "forceinline": inline}
             try:
                 if sig is None:
                     return numba.njit(**options)(fn)
@@ -290,20 +292,86 @@ def _clear_dates(ndvi: Any, evi: Any, lswi: Any, valid: Any, p: int, days: Any, 
         f = c + t_allow >= b or c + t_allow >= a
         if flags[F_FLOOD_NDVI_MAX]:
             f = f and a <= prm[_FLOOD_NDVI_MAX]
-        d = days[t]
-        if n > 0:
-            g = d - cd[n - 1]
-            j = n - 1  # insertion sort: a dozen values, nearly sorted on a regular revisit
-            while j > 0 and buf[j - 1] > g:
-                buf[j] = buf[j - 1]
-                j -= 1
-            buf[j] = g
-        ci[n], cd[n], cn[n], ce[n], cl[n], cf[n] = t, d, a, b, c, f
+        _keep(n, t, days[t], a, b, c, f, ci, cd, cn, ce, cl, cf, buf)
         nw += in_win[t]
         n += 1
+    return n, nw, _median_gap(n, buf)
+
+
+@_jit(nrt=False, inline=True)
+def _keep(n: int, t: int, d: Any, a: Any, b: Any, c: Any, f: bool, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any,
+          buf: Any) -> None:
+    """Pack clear date ``t`` as the ``n``-th, and its interval from the previous one into ``buf`` (sorted)."""
+    if n > 0:
+        g = d - cd[n - 1]
+        j = n - 1  # insertion sort: a dozen values, nearly sorted on a regular revisit
+        while j > 0 and buf[j - 1] > g:
+            buf[j] = buf[j - 1]
+            j -= 1
+        buf[j] = g
+    ci[n], cd[n], cn[n], ce[n], cl[n], cf[n] = t, d, a, b, c, f
+
+
+@_jit(nrt=False, inline=True)
+def _median_gap(n: int, buf: Any) -> Any:
+    """Median of the ``n - 1`` sorted intervals in ``buf`` (365 with none; of an even count the
+    mean of the two middle ones, as ``numpy.nanmedian``).
+    """
     if n < 2:
-        return n, nw, np.float32(365.0)
-    return n, nw, (buf[(n - 2) // 2] + buf[(n - 1) // 2]) / np.float32(2.0)
+        return np.float32(365.0)
+    return (buf[(n - 2) // 2] + buf[(n - 1) // 2]) / np.float32(2.0)
+
+
+@_jit(inline=True)
+def _nd(a: Any, b: Any) -> Any:
+    """(a - b) / (a + b), NaN where the sum is 0 or the quotient infinite: ``indices.ndvi`` et al."""
+    q = (a - b) / (a + b)
+    return _NAN if a + b == 0 or np.isinf(q) else q
+
+
+@_jit(inline=True)
+def _evi(n: Any, r: Any, b: Any) -> Any:
+    """2.5 (n - r) / (n + 6 r - 7.5 b + 1) in that order, NaN as :func:`_nd`: ``indices.evi``."""
+    den = n + r * np.float32(6.0) - b * np.float32(7.5) + np.float32(1.0)
+    q = (n - r) * np.float32(2.5) / den
+    return _NAN if den == 0 or np.isinf(q) else q
+
+
+@_jit(nrt=False)
+def _clear_band_dates(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green: Any, base: Any, p: int,
+                      days: Any, in_win: Any, prm: Any, flags: Any, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any,
+                      cf: Any, buf: Any, onset: Any, growth: Any) -> tuple[int, int, Any]:
+    """:func:`_clear_dates` from the reflectances: the indices and the cloud, haze and snow tests per date.
+
+    The same float32 operations as :mod:`agromap.indices` and ``rules_optical.clear_observations``
+    on whole arrays; the indices are computed only for dates that pass the tests. ``base``
+    (``flags[F_BASE]``) is the caller's mask or the QA band's.
+    """
+    t_allow = prm[_FLOOD_T]
+    n = 0
+    nw = 0
+    for t in range(days.size):
+        onset[p, t] = False
+        growth[p, t] = _NAN
+        if flags[F_BASE] and not base[p, t]:
+            continue
+        n_, r_, b_ = nir[p, t], red[p, t], blue[p, t]
+        if flags[F_CLOUD] and not b_ < prm[_CLOUD_BLUE]:
+            continue
+        if flags[F_HAZE] and b_ - np.float32(0.5) * r_ > prm[_HAZE_HOT]:
+            continue
+        if flags[F_SNOW] and _nd(green[p, t], swir16[p, t]) > prm[_SNOW_NDSI] and n_ > prm[_SNOW_NIR]:
+            continue
+        a, b, c = _nd(n_, r_), _evi(n_, r_, b_), _nd(lswi_nir[p, t], swir16[p, t])
+        if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c) and abs(b) <= prm[_MAX_ABS_EVI]):
+            continue
+        f = c + t_allow >= b or c + t_allow >= a
+        if flags[F_FLOOD_NDVI_MAX]:
+            f = f and a <= prm[_FLOOD_NDVI_MAX]
+        _keep(n, t, days[t], a, b, c, f, ci, cd, cn, ce, cl, cf, buf)
+        nw += in_win[t]
+        n += 1
+    return n, nw, _median_gap(n, buf)
 
 
 @_jit()
@@ -516,6 +584,29 @@ def _pixels(ndvi: Any, evi: Any, lswi: Any, valid: Any, days: Any, in_win: Any, 
             n, ci, cd, cn, ce, cl, cf, in_win, ends, prm, flags, scale_days, p, onset, growth)
 
 
+_SIG_BANDS = numba.void(
+    *(_array(_F4, 2, "A", True) for _ in range(6)), _array(_B1, 2, "A", True), *_SIG.args[4:],
+)
+
+
+@_jit(_SIG_BANDS)
+def _band_pixels(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green: Any, base: Any, days: Any,
+                 in_win: Any, ends: Any, prm: Any, flags: Any, onset: Any, growth: Any, n_valid: Any, n_window: Any,
+                 water: Any, forest: Any, mask_margin: Any, undated: Any) -> None:
+    n_pix, n_t = nir.shape
+    ci = np.empty(n_t, np.int64)
+    cd, cn, ce, cl = np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(n_t, np.float32)
+    cf = np.empty(n_t, np.bool_)
+    buf = np.empty(max(n_t, 1), np.float32)
+    for p in range(n_pix):
+        n, nw, gap = _clear_band_dates(nir, red, blue, swir16, lswi_nir, green, base, p, days, in_win, prm, flags,
+                                       ci, cd, cn, ce, cl, cf, buf, onset, growth)
+        n_valid[p], n_window[p] = n, nw
+        scale_days = np.float32(10.0) + np.float32(0.5) * gap
+        water[p], forest[p], mask_margin[p], undated[p] = _pixel_terms(
+            n, ci, cd, cn, ce, cl, cf, in_win, ends, prm, flags, scale_days, p, onset, growth)
+
+
 def _parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """The kernel's threshold vector (float32, :data:`PARAM_NAMES` order) and switches."""
     values = dataclasses.asdict(p)
@@ -527,7 +618,8 @@ def _parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDAr
                      (F_GREEN, p.max_green_days is not None), (F_HIDDEN, p.hidden_crop_days is not None),
                      (F_UNDATED_WET, p.undated_wet_canopy_lswi is not None), (F_AT_START, p.onset_at_series_start),
                      (F_OUTSIDE_CYCLES, p.mask_outside_cycles), (F_EARLY, p.early_ndvi_days is not None),
-                     (F_HIDDEN_BARE, p.hidden_bare_lswi_max is not None)):
+                     (F_HIDDEN_BARE, p.hidden_bare_lswi_max is not None), (F_CLOUD, p.cloud_blue is not None),
+                     (F_HAZE, p.haze_hot is not None), (F_SNOW, p.snow_ndsi is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags
@@ -565,14 +657,55 @@ def optical_pixels(
         (bool), ``mask_margin`` and ``undated`` (float32 margins in logistic units).
     """
     prm, flags = _parameters(params)
-    n_pix, n_t = ndvi.shape
-    out: dict[str, npt.NDArray[Any]] = {
+    out = _outputs(*ndvi.shape)
+    _pixels(ndvi, evi, lswi, valid, days.astype(_F32), in_window, ends, prm, flags, *out.values())
+    return out
+
+
+def optical_band_pixels(
+    nir: npt.NDArray[np.float32], red: npt.NDArray[np.float32], blue: npt.NDArray[np.float32],
+    swir16: npt.NDArray[np.float32], lswi_nir: npt.NDArray[np.float32], green: npt.NDArray[np.float32] | None,
+    base: npt.NDArray[np.bool_] | None, days: npt.NDArray[np.int32], in_window: npt.NDArray[np.bool_],
+    ends: npt.NDArray[np.int64], params: OpticalRiceParams,
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`optical_pixels` from the reflectances: indices and clear-sky tests inside the kernel.
+
+    The rule's NDVI, EVI and LSWI (``lswi_nir`` and ``swir16``) and its clear-observation tests
+    (``cloud_blue``, ``haze_hot``, and ``snow_ndsi`` when ``green`` is given) are computed per
+    date as :mod:`agromap.indices` and ``rules_optical.clear_observations`` compute them on whole
+    arrays, bit for bit, without the four ``(time, y, x)`` arrays in between.
+
+    Parameters
+    ----------
+    nir, red, blue, swir16, lswi_nir : numpy.ndarray of float32, ``(pixels, time)``
+        Reflectance, NaN where missing (any strides; ``lswi_nir`` may be ``nir`` itself).
+    green : numpy.ndarray of float32 or None
+        For the snow test; ``None`` skips it.
+    base : numpy.ndarray of bool or None
+        Usable observations from the sensor's QA or the caller (``None``: all).
+    days, in_window, ends, params
+        As :func:`optical_pixels`.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        As :func:`optical_pixels`.
+    """
+    prm, flags = _parameters(params)
+    flags[F_SNOW] = flags[F_SNOW] and green is not None
+    flags[F_BASE] = base is not None
+    none = np.empty((0, 0), bool)
+    out = _outputs(*nir.shape)
+    _band_pixels(nir, red, blue, swir16, lswi_nir, nir if green is None else green, none if base is None else base,
+                 days.astype(_F32), in_window, ends, prm, flags, *out.values())
+    return out
+
+
+def _outputs(n_pix: int, n_t: int) -> dict[str, npt.NDArray[Any]]:
+    """The kernels' output arrays, in their argument order."""
+    return {
         "onset": np.empty((n_pix, n_t), bool), "growth": np.empty((n_pix, n_t), _F32),
         "n_valid": np.empty(n_pix, np.int32), "n_window": np.empty(n_pix, np.int32),
         "water": np.empty(n_pix, bool), "forest": np.empty(n_pix, bool),
         "mask_margin": np.empty(n_pix, _F32), "undated": np.empty(n_pix, _F32),
     }
-    _pixels(ndvi, evi, lswi, valid, days.astype(_F32), in_window, ends, prm, flags,
-            out["onset"], out["growth"],
-            out["n_valid"], out["n_window"], out["water"], out["forest"], out["mask_margin"], out["undated"])
-    return out
