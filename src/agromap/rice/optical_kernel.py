@@ -1,16 +1,18 @@
 """The optical rice rule's per-pixel computation, compiled (numba).
 
-:func:`optical_pixels` walks the pixels of a tile, and each pixel's series in an inner loop:
-validity, flood signal and onsets, the growth confirmation of every onset, the land-cover masks,
-the green-spell limit and the undated evidence (docs/science/rice.md#optical-flooding-rule;
-the rule's text is in :mod:`agromap.rice.rules_optical`, which calls this module). Season
+:func:`optical_pixels` walks the pixels of a tile, and each pixel's series in two inner loops
+(see "per-pixel pieces" below): validity, flood signal and onsets, the growth confirmation of
+every onset, the land-cover masks, the green-spell limit and the undated evidence
+(docs/science/rice.md#optical-flooding-rule; the rule's text is in
+:mod:`agromap.rice.rules_optical`, which calls this module). :func:`optical_band_pixels` does
+the same from the reflectances, computing the indices and the clear-sky tests per date. Season
 slots and the score stay in numpy (:class:`agromap.rice.seasons.SeasonSlots`, shared with the
 SAR rule).
 
 Why compiled: the rule's steps are short loops over a dozen to a few dozen dates with state
 carried from date to date (the last clear date, the current flooded spell, the widest gap), so
 as whole-array numpy operations every step allocates and walks the tile's pixels again; the
-rule cost ten times the decoding of its inputs. One pass per pixel keeps the series in cache.
+rule cost ten times the decoding of its inputs. Per pixel, the series stays in cache.
 
 Bits: every value is computed with the same float32 operations in the same order as the numpy
 formulation it replaced (kept as the reference in ``tests/test_29_rice_optical_kernel.py``,
@@ -18,7 +20,7 @@ which asserts equal outputs); no fast-math, NaN handled as ``numpy.minimum``/``m
 (propagated) or ``numpy.fmax`` (ignored), exactly where the numpy code used each.
 
 Compilation: importing this module imports numba and loads (or compiles, ~10 s) the kernel for
-its one signature (float32 series, bool validity), so the package imports it only on the rule's
+its two signatures (float32 indices or reflectances, bool validity), so the package imports it only on the rule's
 first call (``agromap --help``, ``validate`` and ``import agromap.rice`` never load numba). The
 machine code is cached on disk (``cache=True``): next to this file when the package folder is
 writable (``make venv`` compiles it there once), else in numba's user-wide cache
