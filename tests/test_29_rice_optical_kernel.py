@@ -584,8 +584,8 @@ _RUN_SMALL = ("import sys, numpy as np\n"
               "from agromap.testing import SceneSpec, make_s2_stack\n"
               "from agromap.rice.rules_optical import optical_rice_rule\n"
               "out = optical_rice_rule(make_s2_stack(SceneSpec(shape=(8, 8), seed=1)).compute())\n"
-              "from agromap.rice import optical_kernel as k\n"
-              "print(int(out.n_valid_obs.sum()), len(k._pixels.stats.cache_hits), k._CACHE)\n")
+              "from agromap.rice import kernel_jit, optical_kernel as k\n"
+              "print(int(out.n_valid_obs.sum()), len(k._pixels.stats.cache_hits), kernel_jit.CACHE)\n")
 
 
 def test_a_second_process_loads_the_compiled_kernel_from_the_cache():

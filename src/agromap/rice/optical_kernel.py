@@ -20,27 +20,25 @@ which asserts equal outputs); no fast-math, NaN handled as ``numpy.minimum``/``m
 (propagated) or ``numpy.fmax`` (ignored), exactly where the numpy code used each.
 
 Compilation: importing this module imports numba and loads (or compiles, ~10 s) the kernel for
-its two signatures (float32 indices or reflectances, bool validity), so the package imports it only on the rule's
-first call (``agromap --help``, ``validate`` and ``import agromap.rice`` never load numba). The
-machine code is cached on disk (``cache=True``): next to this file when the package folder is
-writable (``make venv`` compiles it there once), else in numba's user-wide cache
-(``NUMBA_CACHE_DIR`` or ``~/.cache/numba``), else in a private folder under the temporary
-directory; when no folder can be written the kernel is compiled in memory for the process.
-``nogil=True`` lets dask's threads run tiles side by side.
+its two signatures (float32 indices or reflectances, bool validity), so the package imports it
+only on the rule's first call (``agromap --help``, ``validate`` and ``import agromap.rice`` never
+load numba). Where the machine code is cached, and the compile options, are in
+:mod:`agromap.rice.kernel_jit`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
+from .kernel_jit import fmax as _fmax
+from .kernel_jit import jit as _jit
+from .kernel_jit import maximum as _max
+from .kernel_jit import minimum as _min
 from .optical_params import OpticalRiceParams
 
 __all__ = ["optical_pixels", "optical_band_pixels"]
@@ -73,90 +71,6 @@ _NINF = np.float32(-np.inf)
 _PINF = np.float32(np.inf)
 _NAN = np.float32(np.nan)
 _SCALE = np.float32(0.05)  # margin units per logistic unit (rules_optical's score scale)
-
-
-def _cache_ready() -> bool:
-    """Point numba's cache at a writable folder when neither the package nor the user cache is one."""
-    from numba.core import config
-
-    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
-    if getattr(config, "CACHE_DIR", "") or _writable(here):
-        return True
-    user = os.path.join(os.path.expanduser("~"), ".cache", "numba")
-    if _writable(user):
-        return True
-    private = os.path.join(tempfile.gettempdir(), f"agromap-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")
-    if _writable(private):
-        setattr(config, "CACHE_DIR", private)  # read when a cached function is decorated
-        return True
-    return False
-
-
-def _writable(folder: str) -> bool:
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
-
-
-_CACHE = _cache_ready()
-
-
-def _jit(sig: Any = None, nrt: bool = True, inline: bool = False) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.njit`` with the disk cache when one can be written (never an error at decoration).
-
-    ``nrt=False`` for a helper that allocates nothing and receives its arrays from the caller:
-    numba then does not count references to them. With counting, every call of a helper with
-    array arguments costs two atomic operations per array; the per-onset growth walk and the
-    two walks per pixel spent 40 % of the kernel's time in them. ``inline=True`` asks LLVM to
-    inline a helper called once per date.
-    """
-
-    def wrap(fn: Callable[..., Any]) -> Any:
-        for cache in (True, False) if _CACHE else (False,):
-            options: dict[str, Any] = {"cache": cache, "nogil": True, "error_model": "numpy", "_nrt": nrt,
-                                       "forceinline": inline}
-            try:
-                if sig is None:
-                    return numba.njit(**options)(fn)
-                return numba.njit(sig, **options)(fn)
-            except RuntimeError:  # "cannot cache function ...: no locator available"
-                if not cache:
-                    raise
-        raise AssertionError("unreachable")
-
-    return wrap
-
-
-# ---- NaN semantics of the numpy ufuncs the rule was written with ------------------------------
-
-@_jit()
-def _min(a: Any, b: Any) -> Any:  # numpy.minimum: NaN wins
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a <= b else b
-
-
-@_jit()
-def _max(a: Any, b: Any) -> Any:  # numpy.maximum: NaN wins
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a >= b else b
-
-
-@_jit()
-def _fmax(a: Any, b: Any) -> Any:  # numpy.fmax: NaN ignored
-    if b != b:
-        return a
-    if a != a:
-        return b
-    return a if a >= b else b
 
 
 # ---- per-pixel pieces ------------------------------------------------------------------------
