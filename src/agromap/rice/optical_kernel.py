@@ -51,18 +51,18 @@ PARAM_NAMES = (
     "forest_ndvi_min", "water_fraction", "water_limit_cycle", "forest_fraction", "shrub_lswi_min",
     "shrub_min_span_days", "max_green_days", "green_link_days", "ndvi_low", "ndvi_high", "gap_days",
     "max_cycle_days", "max_flood_days", "hidden_crop_days", "hidden_flood_link_days",
-    "undated_wet_canopy_lswi", "hidden_bare_lswi_max",
+    "undated_wet_canopy_lswi", "hidden_bare_lswi_max", "hidden_open_water_ndvi",
 )
 (_MAX_ABS_EVI, _FLOOD_T, _FLOOD_NDVI_MAX, _GROWTH_RATIO, _MIN_PEAK_EVI, _TROUGH_MAX, _CLIMB_MIN, _CANOPY_MIN,
  _DRY_LSWI_MAX, _WET_CANOPY_LSWI, _WATER_NDVI_MAX, _FOREST_NDVI_MIN, _WATER_FRACTION, _WATER_LIMIT_CYCLE,
  _FOREST_FRACTION, _SHRUB_LSWI_MIN, _SHRUB_SPAN, _MAX_GREEN_DAYS, _GREEN_LINK, _NDVI_LOW, _NDVI_HIGH, _GAP_DAYS,
  _MAX_CYCLE_DAYS, _MAX_FLOOD_DAYS, _HIDDEN_CROP_DAYS, _HIDDEN_LINK, _UNDATED_WET_LSWI,
- _HIDDEN_BARE_LSWI) = range(len(PARAM_NAMES))
+ _HIDDEN_BARE_LSWI, _HIDDEN_OPEN_NDVI) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
- F_RULE, F_EARLY, F_HIDDEN_BARE) = range(12)
-N_FLAGS = 12
+ F_RULE, F_EARLY, F_HIDDEN_BARE, F_HIDDEN_OPEN) = range(13)
+N_FLAGS = 13
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -269,7 +269,7 @@ def _clear_gap(ok: Any, days: Any, buf: Any) -> Any:
 
 
 @_jit()
-def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: Any, bare_lswi: Any,
+def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: Any, flags: Any, bare_lswi: Any,
                  scale_days: Any) -> Any:
     """Margin of "a paddy season hidden in a cloud gap": flooded on bare ground before it, drained after.
 
@@ -277,7 +277,9 @@ def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: A
 
     - the two clear dates before the gap both show the paddy flood signal (``wet`` >= 0: LSWI + T
       >= min(EVI, NDVI), LSWI > 0, NDVI <= 0.4), at most ``hidden_flood_link_days`` apart: a paddy
-      stays flooded for weeks from puddling on, a rain puddle dries within days;
+      stays flooded for weeks from puddling on, a rain puddle dries within days; or (with
+      ``hidden_open_water_ndvi``) the one clear date before the gap shows the flood signal with
+      NDVI at most that: the whole field under open water, as a bunded paddy is;
     - the flooded spell began on bare, dry ground: the last clear date without the flood signal
       before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``. A paddy is puddled on
       tilled soil; a seasonal wetland floods over its sedge and grass, still green and moist;
@@ -296,6 +298,7 @@ def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: A
     prev_w = _NINF
     dry_nd = _PINF  # NDVI and LSWI of the last clear date without flood
     dry_ls = _PINF
+    last_nd = _PINF  # NDVI of the last clear date
     onset_bare = _NINF  # bare-ground margin of the current flooded spell
     best = _NINF
     for t in range(days.size):
@@ -305,6 +308,9 @@ def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: A
         if not fl[t]:  # a flooded date after the gap: no vote
             linked = last_d - prev_d <= prm[_HIDDEN_LINK]
             wet_before = _min(last_w, prev_w if linked else _NINF) / _SCALE
+            if flags[F_HIDDEN_OPEN]:
+                # One flooded date suffices when the field is open water from bund to bund.
+                wet_before = _max(wet_before, _min(last_w, prm[_HIDDEN_OPEN_NDVI] - last_nd) / _SCALE)
             gap = (d - last_d - prm[_HIDDEN_CROP_DAYS]) / scale_days
             best = _max(best, _min(_min(wet_before, gap), onset_bare))
         is_wet = w >= 0
@@ -314,7 +320,7 @@ def _hidden_crop(wet: Any, ok: Any, fl: Any, nd: Any, ls: Any, days: Any, prm: A
             dry_nd = nd[t]
             dry_ls = ls[t]
         prev_w, prev_d = last_w, last_d
-        last_w, last_d = w, d
+        last_w, last_d, last_nd = w, d, nd[t]
     return best
 
 
@@ -463,7 +469,7 @@ def _undated(nd: Any, ev: Any, ls: Any, ok: Any, fl: Any, days: Any, prm: Any, f
     und = _min(_min(_min(_min(lo, hi), fl_best / _SCALE), dur), mm)
     if flags[F_HIDDEN]:
         bare_lswi = prm[_HIDDEN_BARE_LSWI] if flags[F_HIDDEN_BARE] else _PINF
-        und = _max(und, _min(_hidden_crop(wet, ok, fl, nd, ls, days, prm, bare_lswi, scale_days), mm))
+        und = _max(und, _min(_hidden_crop(wet, ok, fl, nd, ls, days, prm, flags, bare_lswi, scale_days), mm))
     if flags[F_WET_CANOPY] and flags[F_UNDATED_WET]:
         # A canopy standing in water seen after a gap: the best min(canopy margin, (gap before the
         # date - gap_days) / scale_days) over clear dates. Only canopy dates vote; a young crop in
@@ -523,7 +529,8 @@ def _parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDAr
                      (F_GREEN, p.max_green_days is not None), (F_HIDDEN, p.hidden_crop_days is not None),
                      (F_UNDATED_WET, p.undated_wet_canopy_lswi is not None), (F_AT_START, p.onset_at_series_start),
                      (F_OUTSIDE_CYCLES, p.mask_outside_cycles), (F_EARLY, p.early_ndvi_days is not None),
-                     (F_HIDDEN_BARE, p.hidden_bare_lswi_max is not None)):
+                     (F_HIDDEN_BARE, p.hidden_bare_lswi_max is not None),
+                     (F_HIDDEN_OPEN, p.hidden_open_water_ndvi is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

@@ -124,6 +124,9 @@ class OpticalRiceParams:
     without the flood signal has NDVI < ``ndvi_canopy_min`` and LSWI below this. Tilled soil in
     the monsoon reads LSWI about -0.1 to 0.1; a wetland's sedge and grass, green and moist, more
     (Xiao's evergreen test uses LSWI >= 0.10). ``None``: no LSWI condition."""
+    hidden_open_water_ndvi: float | None = 0.0
+    """Hidden-crop evidence from one flooded date: the clear date before the gap shows the flood
+    signal with NDVI at most this (the field under open water). ``None``: two flooded dates needed."""
     early_ndvi_days: float | None = 10.0
     """A dated flood onset is not confirmed when a clear date within this many days after it has
     NDVI above ``ndvi_trough_max``: a paddy is water and seedlings for weeks after puddling (the
