@@ -212,7 +212,9 @@ def _ref_hidden_crop_margin(
 
     - the two clear dates before the gap both show the paddy flood signal (``wet`` >= 0: LSWI + T
       >= min(EVI, NDVI), LSWI > 0, NDVI <= 0.4), at most ``hidden_flood_link_days`` apart: a paddy
-      stays flooded for weeks from puddling on, a rain puddle dries within days;
+      stays flooded for weeks from puddling on, a rain puddle dries within days; or (with
+      ``hidden_open_water_ndvi``) the one clear date before the gap shows the flood signal with
+      NDVI at most that: the whole field under open water, as a bunded paddy is;
     - the flooded spell began on bare, dry ground: the last clear date without the flood signal
       before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``. A paddy is puddled on
       tilled soil; a seasonal wetland floods over its sedge and grass, still green and moist;
@@ -234,6 +236,7 @@ def _ref_hidden_crop_margin(
     dry_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI and LSWI of the last clear date without flood
     dry_ls = np.full(n_pix, np.inf, dtype=_F32)
     dry_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
+    last_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI of the last clear date
     onset_bare = np.full(n_pix, ninf, dtype=_F32)  # bare-ground margin of the current flooded spell
     best = np.full(n_pix, ninf, dtype=_F32)
     wet_t, ok_t, flood_t, nd_t, ls_t = (np.ascontiguousarray(a.T) for a in (wet, ok, flood, nd, ls))
@@ -241,6 +244,9 @@ def _ref_hidden_crop_margin(
         d, o, w = _F32(days[t]), ok_t[t], wet_t[t]
         linked = last_d - prev_d <= _F32(p.hidden_flood_link_days)
         wet_before = np.minimum(last_w, np.where(linked, prev_w, ninf)) / _F32(_SCORE_SCALE)
+        if p.hidden_open_water_ndvi is not None:
+            one = np.minimum(last_w, _F32(p.hidden_open_water_ndvi) - last_nd) / _F32(_SCORE_SCALE)
+            wet_before = np.maximum(wet_before, one)
         gap = (d - last_d - _F32(p.hidden_crop_days)) / scale_days
         m = np.where(flood_t[t], ninf, np.minimum.reduce([wet_before, gap, onset_bare]))
         best = np.where(o, np.maximum(best, m), best)
@@ -251,6 +257,7 @@ def _ref_hidden_crop_margin(
         dry_ls = np.where(o & ~is_wet, ls_t[t], dry_ls)
         prev_w, prev_d = np.where(o, last_w, prev_w), np.where(o, last_d, prev_d)
         last_w, last_d = np.where(o, w, last_w), np.where(o, d, last_d)
+        last_nd = np.where(o, nd_t[t], last_nd)
     return best
 
 
@@ -407,14 +414,15 @@ def _random_series(seed: int, n_pix: int = 4000, n_t: int = 23):
 
 _PARAM_CASES = {
     "default": {},
-    "literal": {"onset_at_series_start": False, "mask_outside_cycles": False, "growth_rule": "both"},
+    "literal": {"onset_at_series_start": False, "mask_outside_cycles": False, "growth_rule": "both",
+                "hidden_open_water_ndvi": None},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,
                      "hidden_crop_days": None, "early_ndvi_days": None},
     "partly_off": {"undated_wet_canopy_lswi": None, "dry_lswi_max": None, "cycle_water_fraction": 0.1,
                    "green_link_days": 30.0, "max_green_days": 90.0, "hidden_flood_link_days": 50.0,
-                   "hidden_bare_lswi_max": None, "early_ndvi_days": 25.0},
+                   "hidden_bare_lswi_max": None, "early_ndvi_days": 25.0, "hidden_open_water_ndvi": 0.2},
     "tuned": {"max_abs_evi": 0.8, "water_fraction": 0.3, "forest_fraction": 0.35, "gap_days": 30.0,
               "max_cycle_days": 120.0, "max_flood_days": 40.0, "ndvi_low": 0.25, "ndvi_high": 0.65,
               "shrub_min_span_days": 60.0, "min_season_days": 60.0, "max_seasons": 2, "undated_seasons": False},

@@ -52,17 +52,18 @@ PARAM_NAMES = (
     "shrub_min_span_days", "max_green_days", "green_link_days", "ndvi_low", "ndvi_high", "gap_days",
     "max_cycle_days", "max_flood_days", "hidden_crop_days", "hidden_flood_link_days",
     "undated_wet_canopy_lswi", "hidden_bare_lswi_max", "cloud_blue", "haze_hot", "snow_ndsi", "snow_nir",
+    "hidden_open_water_ndvi",
 )
 (_MAX_ABS_EVI, _FLOOD_T, _FLOOD_NDVI_MAX, _GROWTH_RATIO, _MIN_PEAK_EVI, _TROUGH_MAX, _CLIMB_MIN, _CANOPY_MIN,
  _DRY_LSWI_MAX, _WET_CANOPY_LSWI, _WATER_NDVI_MAX, _FOREST_NDVI_MIN, _WATER_FRACTION, _WATER_LIMIT_CYCLE,
  _FOREST_FRACTION, _SHRUB_LSWI_MIN, _SHRUB_SPAN, _MAX_GREEN_DAYS, _GREEN_LINK, _NDVI_LOW, _NDVI_HIGH, _GAP_DAYS,
  _MAX_CYCLE_DAYS, _MAX_FLOOD_DAYS, _HIDDEN_CROP_DAYS, _HIDDEN_LINK, _UNDATED_WET_LSWI,
- _HIDDEN_BARE_LSWI, _CLOUD_BLUE, _HAZE_HOT, _SNOW_NDSI, _SNOW_NIR) = range(len(PARAM_NAMES))
+ _HIDDEN_BARE_LSWI, _CLOUD_BLUE, _HAZE_HOT, _SNOW_NDSI, _SNOW_NIR, _HIDDEN_OPEN_NDVI) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
- F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE) = range(16)
-N_FLAGS = 16
+ F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE, F_HIDDEN_OPEN) = range(17)
+N_FLAGS = 17
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -354,6 +355,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     h_prev_w = _NINF
     dry_nd = _PINF
     dry_ls = _PINF
+    h_last_nd = _PINF  # NDVI of the last clear date
     onset_bare = _NINF
     h_best = _NINF
     bare_lswi = prm[_HIDDEN_BARE_LSWI] if flags[F_HIDDEN_BARE] else _PINF
@@ -407,7 +409,9 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         #    - the two clear dates before the gap both show the paddy flood signal (``w >= 0``:
         #      LSWI + T >= min(EVI, NDVI), LSWI > 0, NDVI <= 0.4), at most
         #      ``hidden_flood_link_days`` apart: a paddy stays flooded for weeks from puddling
-        #      on, a rain puddle dries within days;
+        #      on, a rain puddle dries within days; or (with ``hidden_open_water_ndvi``) the one
+        #      clear date before the gap shows the flood signal with NDVI at most that: the whole
+        #      field under open water, as a bunded paddy is;
         #    - the flooded spell began on bare, dry ground: the last clear date without the flood
         #      signal before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``
         #      (a paddy is puddled on tilled soil; a seasonal wetland floods over its sedge and
@@ -423,6 +427,9 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if not fl:  # a flooded date after the gap: no vote
                 linked = h_last_d - h_prev_d <= prm[_HIDDEN_LINK]
                 wet_before = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
+                if flags[F_HIDDEN_OPEN]:
+                    # One flooded date suffices when the field is open water from bund to bund.
+                    wet_before = _max(wet_before, _min(h_last_w, prm[_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
                 gap = (d - h_last_d - prm[_HIDDEN_CROP_DAYS]) / scale_days
                 h_best = _max(h_best, _min(_min(wet_before, gap), onset_bare))
             is_wet = w >= 0
@@ -432,7 +439,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
                 dry_nd = y
                 dry_ls = ls
             h_prev_w, h_prev_d = h_last_w, h_last_d
-            h_last_w, h_last_d = w, d
+            h_last_w, h_last_d, h_last_nd = w, d, y
 
         # -- a canopy standing in water seen after a gap: the best min(canopy margin, (gap
         # before the date - gap_days) / scale_days). Only canopy dates vote; a young crop in
@@ -535,7 +542,8 @@ def _parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDAr
                      (F_UNDATED_WET, p.undated_wet_canopy_lswi is not None), (F_AT_START, p.onset_at_series_start),
                      (F_OUTSIDE_CYCLES, p.mask_outside_cycles), (F_EARLY, p.early_ndvi_days is not None),
                      (F_HIDDEN_BARE, p.hidden_bare_lswi_max is not None), (F_CLOUD, p.cloud_blue is not None),
-                     (F_HAZE, p.haze_hot is not None), (F_SNOW, p.snow_ndsi is not None)):
+                     (F_HAZE, p.haze_hot is not None), (F_SNOW, p.snow_ndsi is not None),
+                     (F_HIDDEN_OPEN, p.hidden_open_water_ndvi is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags
