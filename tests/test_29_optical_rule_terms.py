@@ -1,4 +1,4 @@
-"""Optical rice rule: the evergreen-shrub span and the hidden-crop (cloud gap) evidence, on small series."""
+"""Optical rice rule: the evergreen-shrub span, the hidden-crop (cloud gap) evidence and the other terms, on small series."""
 
 from __future__ import annotations
 
@@ -69,6 +69,36 @@ def test_hidden_crop_needs_a_sustained_flood_on_bare_ground_a_long_gap_and_a_dra
     # the term can be turned off
     off = optical_rice_rule(ds, OpticalRiceParams(hidden_crop_days=None))
     assert off.rice_class.values.tolist() == [0, 0, 0, 0]
+
+
+def test_hidden_crop_from_one_flooded_date_needs_open_water_across_the_field():
+    days = [0, 20, 40, 60, 180, 200, 220]
+    bare, dry = [.25, .27, .25], [-.05, -.06, -.04]
+    after_nd, after_ls = [.3, .25, .27], [-.05, -.06, -.05]
+    series = {
+        # bare dry soil, then the whole field under water on the last date before a 120-day gap,
+        # stubble after it: a bunded paddy flooded for puddling -> rice (undated)
+        "paddy": (bare + [-.1] + after_nd, dry + [.25] + after_ls),
+        # one flooded date on which soil still shows through (NDVI 0.15): a rain puddle -> not rice
+        "puddle": (bare + [.15] + after_nd, dry + [.2] + after_ls),
+        # open water over green, moist vegetation: a wetland's flood -> not rice
+        "wetland": ([.25, .27, .65, -.1] + after_nd, [-.05, -.06, .15, .25] + after_ls),
+        # still under water after the gap: a pond -> not rice
+        "pond": (bare + [-.1, .05, .25, .27], dry + [.25, .3, -.06, -.05]),
+    }
+    ds = _points(days, [v[0] for v in series.values()], [v[1] for v in series.values()])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0, 0]
+    assert out.n_seasons.values[0] == 1 and out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]
+    # the smallest margin is the gap excess: (120 - 90) days over 10 d + half the median gap of
+    # 20 d = 1.5; the open water's NDVI (-0.1, 0.1 below hidden_open_water_ndvi 0) gives 2.0
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.5))) < 1e-4
+    # switched off, one flooded date is no evidence (the two-date form needs a second one)
+    off = optical_rice_rule(ds, OpticalRiceParams(hidden_open_water_ndvi=None))
+    assert off.rice_class.values.tolist() == [0, 0, 0, 0]
+    # a looser bound lets the puddle's partly covered field through
+    loose = optical_rice_rule(ds, OpticalRiceParams(hidden_open_water_ndvi=0.2))
+    assert loose.rice_class.values.tolist() == [1, 1, 0, 0]
 
 
 def test_a_dated_cycle_needs_a_canopy_standing_in_water():

@@ -124,6 +124,15 @@ class OpticalRiceParams:
     without the flood signal has NDVI < ``ndvi_canopy_min`` and LSWI below this. Tilled soil in
     the monsoon reads LSWI about -0.1 to 0.1; a wetland's sedge and grass, green and moist, more
     (Xiao's evergreen test uses LSWI >= 0.10). ``None``: no LSWI condition."""
+    hidden_open_water_ndvi: float | None = 0.0
+    """Hidden-crop evidence from one flooded date: the last clear date before the gap may be the
+    only flooded one when its NDVI is at most this. NDVI <= 0 means the footprint reflects more red
+    than near-infrared light, which among the surfaces of a paddy landscape only open water does:
+    the whole field under water, as a bunded paddy is when it is flooded for puddling or holds
+    rainwater before it, while a rain puddle on upland soil or fallow covers only hollows and lets
+    soil or stubble show (NDVI above 0) unless the rain fell a day or two before. The bare-ground,
+    gap and drained-after conditions of ``hidden_crop_days`` still apply. ``None``: two flooded
+    dates are needed."""
     early_ndvi_days: float | None = 10.0
     """A dated flood onset is not confirmed when a clear date within this many days after it has
     NDVI above ``ndvi_trough_max``: a paddy is water and seedlings for weeks after puddling (the

@@ -127,12 +127,24 @@ def _stretched_end(days: npt.NDArray[np.int32], end: float, min_gap: float = 30.
     return i
 
 
+def _axis(days: npt.NDArray[np.int32], window: npt.NDArray[np.int8], n_windows: int, p: OpticalRiceParams
+          ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """Per date: may an onset count there (inside a season window, or all), and its windows' end indices."""
+    n_t = days.size
+    in_win = window >= 0 if n_windows else np.ones(n_t, dtype=bool)
+    ends = np.array([[_stretched_end(days, float(d) + span) for d in days]
+                     for span in (p.growth_days, p.peak_window_days, p.trough_days)], dtype=np.int64).reshape(3, n_t)
+    # The early-NDVI window is not stretched over gaps: the flood's next few days, or nothing.
+    early = np.searchsorted(days, days.astype(np.float64) + (p.early_ndvi_days or 0.0), side="right")
+    return in_win, np.concatenate([ends, early.astype(np.int64).reshape(1, n_t)])
+
+
 def _optical_kernel(
     ndvi: npt.NDArray[Any], evi: npt.NDArray[Any], lswi: npt.NDArray[Any], valid: npt.NDArray[Any], *,
     days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8],
     n_windows: int, p: OpticalRiceParams,
 ) -> tuple[npt.NDArray[Any], ...]:
-    """The rule on ``(..., time)`` arrays; returns the arrays of ``seasons.OUTPUT_DTYPES``.
+    """The rule on ``(..., time)`` index arrays; returns the arrays of ``seasons.OUTPUT_DTYPES``.
 
     Validity, onsets, growth margins, masks and the undated evidence are computed per pixel by
     the compiled kernel (:mod:`agromap.rice.optical_kernel`, imported here on first use so that
@@ -142,15 +154,36 @@ def _optical_kernel(
 
     lead, (nd, ev, ls, ok) = flatten_time(ndvi, evi, lswi, valid)
     nd, ev, ls = (a.astype(_F32, copy=False) for a in (nd, ev, ls))
-    n_pix, n_t = nd.shape
-    in_win = window >= 0 if n_windows else np.ones(n_t, dtype=bool)
-    ends = np.array([[_stretched_end(days, float(d) + span) for d in days]
-                     for span in (p.growth_days, p.peak_window_days, p.trough_days)], dtype=np.int64).reshape(3, n_t)
-    # The early-NDVI window is not stretched over gaps: the flood's next few days, or nothing.
-    early = np.searchsorted(days, days.astype(np.float64) + (p.early_ndvi_days or 0.0), side="right")
-    ends = np.concatenate([ends, early.astype(np.int64).reshape(1, n_t)])
+    in_win, ends = _axis(days, window, n_windows, p)
     k = optical_pixels(nd, ev, ls, ok.astype(bool, copy=False), days, in_win, ends, p)
+    return _seasons_and_score(k, lead, days=days, doy=doy, window=window, n_windows=n_windows, p=p)
+
+
+def _optical_band_kernel(
+    nir: npt.NDArray[Any], red: npt.NDArray[Any], blue: npt.NDArray[Any], swir16: npt.NDArray[Any],
+    lswi_nir: npt.NDArray[Any], green: npt.NDArray[Any], base: npt.NDArray[Any], *, has_green: bool, has_base: bool,
+    days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8],
+    n_windows: int, p: OpticalRiceParams,
+) -> tuple[npt.NDArray[Any], ...]:
+    """:func:`_optical_kernel` on float32 reflectance arrays: the kernel computes the indices and the
+    clear-sky tests itself (``green``/``base`` are ignored without ``has_green``/``has_base``).
+    """
+    from .optical_kernel import optical_band_pixels
+
+    lead, (n, r, b, s, ln, g, ok) = flatten_time(nir, red, blue, swir16, lswi_nir, green, base)
+    in_win, ends = _axis(days, window, n_windows, p)
+    k = optical_band_pixels(n, r, b, s, ln, g if has_green else None, ok.astype(bool, copy=False) if has_base else None,
+                            days, in_win, ends, p)
+    return _seasons_and_score(k, lead, days=days, doy=doy, window=window, n_windows=n_windows, p=p)
+
+
+def _seasons_and_score(
+    k: dict[str, npt.NDArray[Any]], lead: tuple[int, ...], *, days: npt.NDArray[np.int32],
+    doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8], n_windows: int, p: OpticalRiceParams,
+) -> tuple[npt.NDArray[Any], ...]:
+    """Seasons, score and QA flags from the kernel's per-pixel results (see the module's steps 6-7)."""
     water, forest = k["water"], k["forest"]
+    n_pix, n_t = k["onset"].shape
 
     # Seasons in time order (one per window with a calendar) from the confirmed onsets.
     seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days, k["mask_margin"], water | forest)
@@ -171,6 +204,30 @@ def _optical_kernel(
     qa = (np.where(k["n_window"] > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_OPTICAL, 0)
           | np.where(water, QA_WATER, 0) | np.where(forest, QA_FOREST_BUILT, 0)).astype(np.uint8)
     return finish_outputs(lead, k["n_valid"], count, slots, score, k["n_window"], qa)
+
+
+def _kernel_bands(ds: xr.Dataset, p: OpticalRiceParams) -> list[xr.DataArray] | None:
+    """The reflectances the kernel reads itself (``nir, red, blue, swir16, lswi_nir, green or None``), or
+    ``None`` when the indices come from ``ds`` or a band is not float32 (the indices are then computed
+    by :mod:`agromap.indices` and the clear-sky tests by :func:`clear_observations`, in the
+    input's precision).
+    """
+    if any(v in ds for v in ("ndvi", "evi", "lswi")):
+        return None
+    names = ["nir", "red", "blue", "swir16", p.lswi_nir_band]
+    if p.snow_ndsi is not None and "green" in ds:
+        names.append("green")
+    if any(b not in ds or ds[b].dtype != _F32 for b in names):
+        return None
+    bands = [ds[b] for b in names]
+    from ..io.grid import require_same_grid
+
+    # As agromap.indices checks the bands of each index.
+    require_same_grid(*bands[:3])
+    require_same_grid(bands[4], bands[3])
+    if len(bands) > 5:
+        require_same_grid(bands[5], bands[3])
+    return bands
 
 
 def _bands(ds: xr.Dataset, p: OpticalRiceParams) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
@@ -209,13 +266,10 @@ def clear_observations(ds: xr.Dataset, like: xr.DataArray, p: OpticalRiceParams,
     xarray.DataArray
         bool, True where the observation is clear, lazy.
     """
-    from .. import masks
-
     out = xr.ones_like(like, dtype=bool)
-    if valid is not None:
-        out = out & valid.astype(bool)
-    elif "scl" in ds:
-        out = out & masks.scl_valid(ds["scl"])
+    qa = _qa_valid(ds, valid)
+    if qa is not None:
+        out = out & qa
     if p.cloud_blue is not None and "blue" in ds:
         out = out & (ds["blue"] < np.float32(p.cloud_blue))
     if p.haze_hot is not None and "blue" in ds and "red" in ds:
@@ -226,6 +280,17 @@ def clear_observations(ds: xr.Dataset, like: xr.DataArray, p: OpticalRiceParams,
         snow = (ndsi > np.float32(p.snow_ndsi)) & (ds["nir"] > np.float32(p.snow_nir))
         out = out & ~snow
     return out.rename("valid")
+
+
+def _qa_valid(ds: xr.Dataset, valid: xr.DataArray | None) -> xr.DataArray | None:
+    """The caller's mask, else the ``scl`` band's usable classes, else ``None`` (lazy bool)."""
+    from .. import masks
+
+    if valid is not None:
+        return valid.astype(bool)
+    if "scl" in ds:
+        return masks.scl_valid(ds["scl"])
+    return None
 
 
 def optical_rice_rule(
@@ -288,11 +353,20 @@ def optical_rice_rule(
     ds = prepare_series(ds, "optical_rice_rule input")  # type: ignore[assignment]
     if valid is not None:
         valid = prepare_series(valid, "valid mask")  # type: ignore[assignment]
-    ndvi, evi, lswi = _bands(ds, p)
-    ok = clear_observations(ds, ndvi, p, valid)
     days, doy = time_axis(ds["time"].values)
-    kwargs = {"days": days, "doy": doy, "window": window_index(doy, win), "n_windows": len(win), "p": p}
+    kwargs: dict[str, Any] = {"days": days, "doy": doy, "window": window_index(doy, win), "n_windows": len(win),
+                              "p": p}
     attrs = {"algorithm": "xiao-pppm-multiseason", "rice_rule": "optical",
              "parameters": json.dumps(dataclasses.asdict(p), sort_keys=True),
              "season_windows": json.dumps([dataclasses.asdict(w) for w in win])}
+    bands = _kernel_bands(ds, p)
+    if bands is not None:
+        # The kernel computes the indices and the clear-sky tests per date: no (time, y, x) index
+        # or mask arrays, and no passes over them (a third of the rule's time on a tile).
+        base = _qa_valid(ds, valid)
+        inputs = [*bands[:5], bands[5] if len(bands) > 5 else bands[0], bands[0] if base is None else base]
+        kwargs.update(has_green=len(bands) > 5, has_base=base is not None)
+        return apply_rule(_optical_band_kernel, inputs, kwargs, len(win) or p.max_seasons, attrs)
+    ndvi, evi, lswi = _bands(ds, p)
+    ok = clear_observations(ds, ndvi, p, valid)
     return apply_rule(_optical_kernel, [ndvi, evi, lswi, ok], kwargs, len(win) or p.max_seasons, attrs)

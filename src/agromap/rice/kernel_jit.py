@@ -1,0 +1,110 @@
+"""Compiling the per-pixel kernels with numba: the disk cache, the compile options, NaN semantics.
+
+Imported only by the compiled kernels (:mod:`agromap.rice.optical_kernel`), which the package
+loads on a rule's first call, never at start-up. The machine code is cached on disk
+(``cache=True``): next to this file when the package folder is writable (``make venv`` compiles
+it there once), else in numba's user-wide cache (``NUMBA_CACHE_DIR`` or ``~/.cache/numba``),
+else in a private folder under the temporary directory; when no folder can be written the
+kernels are compiled in memory for the process. ``nogil=True`` lets dask's threads run tiles
+side by side; ``error_model="numpy"`` makes a division by zero give inf or NaN as numpy does,
+and there is no fast-math, so the compiled float32 operations give numpy's bits.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import numba
+
+__all__ = ["CACHE", "jit", "minimum", "maximum", "fmax"]
+
+
+def _cache_ready() -> bool:
+    """Point numba's cache at a writable folder when neither the package nor the user cache is one."""
+    from numba.core import config
+
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    if getattr(config, "CACHE_DIR", "") or _writable(here):
+        return True
+    user = os.path.join(os.path.expanduser("~"), ".cache", "numba")
+    if _writable(user):
+        return True
+    private = os.path.join(tempfile.gettempdir(), f"agromap-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    if _writable(private):
+        setattr(config, "CACHE_DIR", private)  # read when a cached function is decorated
+        return True
+    return False
+
+
+def _writable(folder: str) -> bool:
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+CACHE = _cache_ready()
+"""True when compiled functions are cached on disk."""
+
+
+def jit(sig: Any = None, nrt: bool = True, inline: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit`` with the disk cache when one can be written (never an error at decoration).
+
+    ``nrt=False`` for a helper that allocates nothing and receives its arrays from the caller:
+    numba then does not count references to them. With counting, every call of a helper with
+    array arguments costs two atomic operations per array; the per-onset growth walk and the
+    two walks per pixel spent 40 % of the kernel's time in them. ``inline=True`` asks LLVM to
+    inline a helper called once per date.
+    """
+
+    def wrap(fn: Callable[..., Any]) -> Any:
+        for cache in (True, False) if CACHE else (False,):
+            options: dict[str, Any] = {"cache": cache, "nogil": True, "error_model": "numpy", "_nrt": nrt,
+                                       "forceinline": inline}
+            try:
+                if sig is None:
+                    return numba.njit(**options)(fn)
+                return numba.njit(sig, **options)(fn)
+            except RuntimeError:  # "cannot cache function ...: no locator available"
+                if not cache:
+                    raise
+        raise AssertionError("unreachable")
+
+    return wrap
+
+
+# ---- NaN semantics of the numpy ufuncs the rule was written with ------------------------------
+
+@jit()
+def minimum(a: Any, b: Any) -> Any:
+    """The smaller of two scalars, NaN when either is NaN (``numpy.minimum``)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a <= b else b
+
+
+@jit()
+def maximum(a: Any, b: Any) -> Any:
+    """The larger of two scalars, NaN when either is NaN (``numpy.maximum``)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a >= b else b
+
+
+@jit()
+def fmax(a: Any, b: Any) -> Any:
+    """The larger of two scalars, a NaN ignored (``numpy.fmax``)."""
+    if b != b:
+        return a
+    if a != a:
+        return b
+    return a if a >= b else b
