@@ -323,15 +323,22 @@ def test_kernel_never_runs_while_building(method, monkeypatch):
     import agromap.rice.rules_optical as ro
     import agromap.rice.rules_sar as rs
 
-    module, name = (ro, "_optical_kernel") if method == "optical" else (rs, "_sar_kernel")
+    # float32 bands go to the band kernel, which computes the indices itself; other inputs to the
+    # index kernel: spy on both so neither path can run at build time
+    module, names = (
+        (ro, ("_optical_kernel", "_optical_band_kernel")) if method == "optical" else (rs, ("_sar_kernel",))
+    )
     calls = []
-    real = getattr(module, name)
 
-    def spy(*args, **kwargs):
-        calls.append(args[0].shape)
-        return real(*args, **kwargs)
+    def spy_on(real):
+        def spy(*args, **kwargs):
+            calls.append(args[0].shape)
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, name, spy)
+        return spy
+
+    for name in names:
+        monkeypatch.setattr(module, name, spy_on(getattr(module, name)))
     spec = _small_spec()
     stack = make_s2_stack(spec) if method == "optical" else make_s1_stack(spec)
     out = (ro.optical_rice_rule if method == "optical" else rs.sar_rice_rule)(stack)
