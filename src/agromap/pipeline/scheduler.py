@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import AgromapError, ComputeLostError, ConfigError, DeadlineError, output_error
 from ..io.gdal_env import GDAL_PRESET
 
-__all__ = ["Execution", "open_execution", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S"]
+__all__ = ["Execution", "open_execution", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S",
+           "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers"]
 
 #: Seconds a scheduler address has to answer (connect and handshake) before the run gives up.
 CONNECT_DEADLINE_S = 10.0
@@ -96,6 +99,62 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 log = logging.getLogger(__name__)
+
+WORKER_IMPORTS: tuple[str, ...] = ("rasterio", "agromap.io.read")
+"""Modules every worker imports for the run's tasks (GDAL bindings, the window reader)."""
+
+RULE_KERNELS: dict[str, tuple[str, ...]] = {"agromap.rice.rules_optical": ("agromap.rice.optical_kernel",)}
+"""Compiled kernels a rule module loads in a process on its first call, keyed by the rule module.
+
+Loading the optical kernel from numba's cache costs about 0.7 CPU-s per process; on a worker it
+would otherwise be paid inside its first task, while the run waits for the compute. The run's own
+process imports a rule module while planning a layer that calls it (never the kernel), so the rule
+modules it holds after planning name the kernels its workers will need."""
+
+
+def worker_imports(loaded: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The modules to import on the workers before a compute planned in this process.
+
+    Parameters
+    ----------
+    loaded
+        Names of the modules imported in the planning process (default: ``sys.modules``); a
+        kernel of :data:`RULE_KERNELS` is listed only when its rule module is among them, so a
+        run without the optical rule never loads numba on its workers.
+    """
+    names = set(sys.modules if loaded is None else loaded)
+    return WORKER_IMPORTS + tuple(k for rule, kernels in RULE_KERNELS.items() if rule in names for k in kernels)
+
+
+def warm_workers(client: Any, modules: Iterable[str]) -> None:
+    """Start importing ``modules`` on every worker of ``client``'s cluster, without waiting.
+
+    The imports run while this process writes the staging files and builds the graph, instead of
+    inside each worker's first task. Nothing is returned and nothing can fail the run: a module
+    that cannot be imported is left for the task that needs it, which then fails with its own error.
+    """
+    client.run(_imported_aside, list(modules), wait=False)
+
+
+async def _imported_aside(names: list[str]) -> list[str]:
+    """On a worker: the imports on a thread of their own, so the worker keeps answering meanwhile.
+
+    A task that needs a module under way waits for it on Python's per-module import lock.
+    """
+    import asyncio
+
+    return await asyncio.to_thread(_import_modules, names)
+
+
+def _import_modules(names: list[str]) -> list[str]:
+    done = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+            done.append(name)
+        except Exception as exc:  # the task importing it fails with the real error, where it belongs
+            log.debug("worker warm-up: import of %s failed (%s: %s)", name, type(exc).__name__, exc)
+    return done
 
 
 @dataclass
@@ -212,7 +271,9 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
 
     ``local`` starts a ``dask.distributed.LocalCluster`` of worker processes sized to the
     machine, with the GDAL preset in every worker's environment before it starts; an
-    address connects to an existing scheduler and leaves it running.
+    address connects to an existing scheduler and leaves it running, after setting the preset on
+    its workers and starting their imports (:func:`warm_workers`) so that these overlap the
+    graph's construction here.
     """
     if scheduler in ("threads", "synchronous"):
         yield Execution(scheduler, None, {"scheduler": scheduler, "threads": os.cpu_count() or 1}, progress)
@@ -247,6 +308,7 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
     try:
         # Workers started elsewhere did not get our environment; set it before any task runs.
         client.run(_apply_env, _gdal_environ())
+        warm_workers(client, worker_imports())
         log.info("connected to dask scheduler %s (dashboard %s)", scheduler, client.dashboard_link)
         yield Execution("distributed", client, _shape(client), progress)
     finally:
