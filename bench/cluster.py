@@ -2,7 +2,8 @@
 
 - :func:`scaleout`: a ``LocalCluster`` of ``workers`` processes with one thread each on
   127.0.0.1 (the scheduler in this process, like ``dask scheduler`` + ``dask worker``), warmed up
-  (agromap, rasterio and GDAL imported in every worker), then the rice pipeline is run against its
+  (rasterio, GDAL, agromap's reader and the optical rule's compiled kernel imported in every worker,
+  as a long-lived cluster is after its first run), then the rice pipeline is run against its
   address exactly as ``agromap run --scheduler tcp://...`` would. One and two workers are compared.
 - :func:`graph_construction`: the pipeline's graph for a large stack of sparse files (headers only:
   nothing can be computed, nothing is), built the way the runner builds it: ``plan_run`` (open every
@@ -25,12 +26,13 @@ from .data import stack_config
 __all__ = ["scaleout", "graph_construction"]
 
 
-def _warm() -> str:
+def _warm(modules: list[str]) -> str:
     """Runs on every worker before timing: pay the imports once, outside the measurement."""
-    import rasterio
+    import importlib
 
-    import agromap.io.read  # noqa: F401
-    import agromap.rice.rules_optical  # noqa: F401
+    for name in modules:
+        importlib.import_module(name)
+    import rasterio
 
     return str(rasterio.__gdal_version__)
 
@@ -40,6 +42,7 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
     from distributed import Client, LocalCluster
 
     from agromap.pipeline.runner import run
+    from agromap.pipeline.scheduler import worker_imports
 
     logging.getLogger("agromap").setLevel(logging.ERROR)
     cfg = stack_config(Path(folder), chunk=chunk)
@@ -47,13 +50,26 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
                       dashboard_address=None, silence_logs=logging.ERROR) as cluster:  # fmt: skip
         with Client(cluster) as client:
             client.wait_for_workers(workers)
-            client.run(_warm)
-        t0 = time.perf_counter()
-        result = run(cfg, out, scheduler=cluster.scheduler_address, force=True)
-        wall = time.perf_counter() - t0
+            # What a run planning the optical rule has its workers import (the kernel's load from
+            # numba's cache is about 0.7 CPU-s per process).
+            client.run(_warm, list(worker_imports(["agromap.rice.rules_optical"])))
+            before = client.run(_cpu_s)
+            t0, c0 = time.perf_counter(), time.process_time()
+            result = run(cfg, out, scheduler=cluster.scheduler_address, force=True)
+            wall, here = time.perf_counter() - t0, time.process_time() - c0
+            after = client.run(_cpu_s)
     timings = dict(result.manifest.get("timings_s") or result.manifest.get("timings") or {})
     return {"wall_s": round(wall, 3), "workers": workers, "timings_s": timings,
-            "cluster": result.manifest.get("cluster")}
+            "cluster": result.manifest.get("cluster"),
+            # Per-worker CPU during the run, and the run's own process (client and, here, the scheduler).
+            "worker_cpu_s": sorted(round(after[w] - before[w], 3) for w in after), "client_cpu_s": round(here, 3)}
+
+
+def _cpu_s() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def graph_construction(folder: str, out: str, chunk: int, max_graph_chunks: int | None = None) -> dict[str, Any]:

@@ -227,7 +227,12 @@ def section_scaleout(s: BenchSettings, raw: dict[str, Any]) -> list[Row]:
     return [Row("4 scale-out", "1 worker / 2 worker processes", res[1]["wall_s"] / res[2]["wall_s"], "x", ">=",
                 SCALEOUT_MIN, f"{res[1]['wall_s']:.1f} s vs {res[2]['wall_s']:.1f} s (compute "
                 f"{res[1]['timings_s'].get('compute', 0):.1f} vs {res[2]['timings_s'].get('compute', 0):.1f} s), "
-                f"{s.scale_size}^2 px, 1 thread per worker")]
+                f"{s.scale_size}^2 px, 1 thread per worker; CPU-s per worker {_cpus(res[1])} vs {_cpus(res[2])}, "
+                f"run's process {res[1].get('client_cpu_s', 0):.2f} vs {res[2].get('client_cpu_s', 0):.2f}")]
+
+
+def _cpus(r: dict[str, Any]) -> str:
+    return "+".join(f"{c:.2f}" for c in r.get("worker_cpu_s") or []) or "?"
 
 
 GRAPH_BUILD_MAX_S_PER_10K = 1.0

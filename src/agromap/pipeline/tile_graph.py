@@ -37,7 +37,15 @@ VALID = "\0valid"
 
 @dataclass(frozen=True)
 class _Recipe:
-    """What every tile task of an area needs; one graph key, shared by all of them."""
+    """What every tile task of an area needs, carried inside each task rather than as a graph key.
+
+    As a key of its own every tile task would depend on it, and a distributed scheduler places a
+    task with a dependency on the worker that holds it: with few tiles per worker (up to two per
+    thread, where dask does not treat them as root tasks to spread) all of them queued on the one
+    worker that held the recipe while the others idled. Without a dependency the tiles are spread
+    by load. A recipe pickles to a few tens of kB, once per graph on submission (pickle keeps one
+    copy of an object referenced by every task) and once per task sent to a worker.
+    """
 
     readers: tuple[tuple[str, tuple[Any, ...]], ...]
     """Per stack variable (in the stack's order), its :class:`~agromap.io.read.BandReader` per date."""
@@ -231,14 +239,13 @@ def _graph(recipe: _Recipe, jobs: Sequence[Any], valid: xr.DataArray | None,
     token = tokenize(recipe.readers, sorted(recipe.stems), recipe.frame.attrs.get("scene_ids"),
                      [tuple(job.layer.data.dims) for job in jobs], ychunks, xchunks)
     tiles_name = f"agromap-tiles-{token}"
-    recipe_key = f"agromap-tile-recipe-{token}"
     ybounds, xbounds = np.cumsum((0, *ychunks)), np.cumsum((0, *xchunks))
-    tiles: dict[Any, Any] = {recipe_key: DataNode(recipe_key, recipe)}
+    tiles: dict[Any, Any] = {}
     for i in range(len(ychunks)):
         for j in range(len(xchunks)):
             key = (tiles_name, i, j)
             ys, xs = slice(int(ybounds[i]), int(ybounds[i + 1])), slice(int(xbounds[j]), int(xbounds[j + 1]))
-            tiles[key] = _TileTask(key, run_tile, TaskRef(recipe_key), ys, xs)
+            tiles[key] = _TileTask(key, run_tile, DataNode(None, recipe), ys, xs)
 
     def picked(what: str, name: str, dtype: np.dtype[Any], lead: tuple[tuple[int, ...], ...]) -> da.Array:
         zeros = (0,) * len(lead)
