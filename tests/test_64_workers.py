@@ -1,20 +1,27 @@
-"""Workers of a distributed cluster are warmed when a run connects: the reader and the compiled
-kernels of the rules the run planned are imported on every worker before any task is sent, and a
-run that planned no such rule does not load them."""
+"""A run on distributed worker processes: the workers are warmed when the run connects (the reader
+and the compiled kernels of the rules the run planned are imported on every worker before any task
+is sent; a run that planned no such rule does not load them), and the tiles are spread over them."""
 
 from __future__ import annotations
 
+import collections
 import logging
+import re
 import sys
 import time
 
 import dask.array as da
 import numpy as np
 import pytest
+import yaml
 
+from agromap.pipeline.config import load_config
+from agromap.pipeline.runner import run
 from agromap.pipeline.scheduler import RULE_KERNELS, WORKER_IMPORTS, open_execution, warm_workers, worker_imports
+from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
 
 KERNEL = "agromap.rice.optical_kernel"
+_DATES = tuple(f"2023-{m:02d}-{d:02d}" for m in (6, 7, 8, 9) for d in (1, 16))
 
 
 def test_kernels_listed_only_for_planned_rules():
@@ -75,3 +82,35 @@ def test_a_module_that_cannot_be_imported_does_not_fail_the_warm_up(cluster):
         warm_workers(client, ["agromap.no_such_module", "json"])
         assert all(v["json"] for v in _wait_loaded(client, ["json"]).values())
         assert client.submit(sum, [1, 2, 3], pure=False).result() == 6
+
+
+def test_few_tiles_are_spread_over_the_workers(cluster, tmp_path):
+    """Four tiles on two single-thread workers run two and two, with the bytes of a threaded run.
+
+    With up to two tiles per thread dask does not spread them as root tasks; they go where their
+    dependencies are, so none may be shared by all of them (it once put three of four on one worker).
+    """
+    from distributed import Client, get_task_stream
+
+    bands = ["blue", "green", "red", "nir", "swir16", "scl"]
+    write_stack_geotiffs(make_s2_stack(SceneSpec(shape=(512, 512), dates=_DATES, chunk=256, seed=3))[bands],
+                         tmp_path / "tifs")
+    cfg_path = tmp_path / "run.yaml"
+    cfg_path.write_text(yaml.safe_dump({"name": "spread", "chunk": 256, "areas": [{
+        "name": "a",
+        "inputs": [{"kind": "folder", "path": "tifs", "bands": bands, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
+        "layers": [{"product": "rice", "method": "optical"}]}]}))
+    cfg = load_config(cfg_path)
+    with Client(cluster.scheduler_address) as probe:
+        probe.wait_for_workers(2)
+        with get_task_stream(client=probe) as stream:
+            spread = run(cfg, tmp_path / "dist", scheduler=cluster.scheduler_address, force=True)
+    # The fused task of each tile (read, rule, encoding, stores): named agromap-tile-<hex>-<hex>.
+    tiles = collections.Counter(t["worker"] for t in stream.data
+                                if re.match(r"agromap-tile-[0-9a-f]+-", str(t["key"][0] if isinstance(t["key"], tuple) else t["key"]))
+                                and any(s["action"] == "compute" for s in t["startstops"]))
+    assert sorted(tiles.values()) == [2, 2], tiles
+    threaded = run(cfg, tmp_path / "threads", scheduler="threads", force=True)
+    assert [o["path"] for o in spread.outputs] == [o["path"] for o in threaded.outputs]
+    for o in spread.outputs:
+        assert (tmp_path / "dist" / o["path"]).read_bytes() == (tmp_path / "threads" / o["path"]).read_bytes()
