@@ -213,3 +213,45 @@ def test_sar_labels_are_corrected_at_their_own_view_bar():
     assert truth[added].mean() > 2 * truth[y == 0].mean()
     with pytest.raises(ConfigError, match="sar_view_rice_prob"):
         SelfTrainParams(sar_view_rice_prob=0.4)
+
+
+def _rule_out(score: np.ndarray):
+    import xarray as xr
+
+    return xr.Dataset({"rice_score": (("y", "x"), score.astype(np.float32)),
+                       "n_seasons": (("y", "x"), np.ones(score.shape, np.uint8)),
+                       "qa_flags": (("y", "x"), np.zeros(score.shape, np.uint8))})
+
+
+def test_fused_labels_take_the_optical_rice_at_a_field_edge_the_radar_sees_mixed():
+    """``rule="both"``: SAR non-rice against sure optical rice is a field edge when a SAR-confident
+    paddy is within ``edge_rescue_px``; the optical score stands there (and only there), lazily and
+    the same across chunk borders. Far from SAR rice (a rain-puddled upland crop) it stays undecided."""
+    import dask
+
+    from agromap.rice.self_trained import _fuse
+
+    sar = np.full((12, 12), 0.05)
+    sar[:, :5] = 0.9  # a paddy the radar sees, columns 0-4
+    sar[3, 5] = 0.25  # an edge pixel the radar sees mixed with the upland neighbour
+    sar[8, 6] = 0.1  # two columns away: not next to the paddy
+    opt = np.full((12, 12), 0.05)
+    opt[:, :5] = 0.9
+    opt[3, 5], opt[8, 6], opt[10, 10] = 0.9, 0.9, 0.95  # (10, 10): a puddled upland crop
+    opt[6, 5] = 0.6  # the optical rule hesitates: no rescue, the usual mean
+    got = _fuse(_rule_out(sar), _rule_out(opt), None).rice_score.values
+    np.testing.assert_allclose(got[3, 5], 0.9, atol=1e-6)  # the edge: optical rice stands
+    np.testing.assert_allclose(got[[8, 10, 6], [6, 10, 5]], [0.5, 0.5, 0.325], atol=1e-6)
+    np.testing.assert_allclose(got[:, :5], 0.9, atol=1e-6)
+    wide = _fuse(_rule_out(sar), _rule_out(opt), None, SelfTrainParams(edge_rescue_px=2)).rice_score.values
+    np.testing.assert_allclose(wide[[3, 8, 10], [5, 6, 10]], [0.9, 0.9, 0.5], atol=1e-6)
+    off = _fuse(_rule_out(sar), _rule_out(opt), None, SelfTrainParams(edge_rescue_px=None)).rice_score.values
+    np.testing.assert_allclose(off[3, 5], 0.575, atol=1e-6)  # the plain mean: undecided
+    # lazy, chunk borders between the edge and its paddy (column 5 | 4, row 3 | 4)
+    lazy = [_rule_out(a).chunk({"y": 4, "x": 5}) for a in (sar, opt)]
+    with raise_if_dask_computes():
+        fused = _fuse(lazy[0], lazy[1], None)
+    (val,) = dask.compute(fused.rice_score)
+    np.testing.assert_allclose(val.values, got, atol=1e-6)
+    with pytest.raises(ConfigError, match="edge_rescue_px"):
+        SelfTrainParams(edge_rescue_px=0)

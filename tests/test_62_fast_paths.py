@@ -19,8 +19,7 @@ from agromap.io import write
 from agromap.pipeline import fusion, publish_layers, runner
 from agromap.pipeline.config import load_config
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
-
-BANDS = ["blue", "green", "red", "nir", "swir16", "scl"]
+from tile_recipes import BANDS, rice_ndvi_tile_graph
 
 
 def _digests(out: Path) -> dict[str, str]:
@@ -184,23 +183,11 @@ def test_tile_task_pickles(tmp_path, cloudy_tifs):
     """What a tile task holds survives pickling (a worker process receives it) and computes the same."""
     import pickle
 
-    from agromap.pipeline.tile_graph import plan_tile_graph, run_tile
+    from agromap.pipeline.tile_graph import run_tile
 
-    cfg_path = tmp_path / "run.yaml"
-    cfg_path.write_text(yaml.safe_dump({"name": "p", "chunk": 256, "areas": [{
-        "name": "a",
-        "inputs": [{"kind": "folder", "path": str(cloudy_tifs), "bands": BANDS, "scale": 1e-4, "nodata": 0,
-                    "raw": ["scl"]}],
-        "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
-    cfg = load_config(cfg_path)
-    plan = runner.plan_run(cfg)[0]
-    jobs = [runner.Job(plan, layer, tmp_path / f"{layer.stem}.tif", "", True) for layer in plan.layers]
-    graph = plan_tile_graph(plan, jobs, cfg.resolve)
-    assert not isinstance(graph, str)
+    graph, jobs, recipe = rice_ndvi_tile_graph(tmp_path, cloudy_tifs)
     (task,) = [t for k, t in dict(graph.layers[jobs[0].layer.stem].data.dask).items()
                if isinstance(k, tuple) and k[0].startswith("agromap-tiles-") and k[1:] == (1, 2)]
-    recipe = next(v.value for v in dict(graph.layers[jobs[0].layer.stem].data.dask).values()
-                  if type(v).__name__ == "DataNode")
     here = run_tile(recipe, *task.args[1:])
     there = pickle.loads(pickle.dumps(task)).func(pickle.loads(pickle.dumps(recipe)), *task.args[1:])
     assert set(here) == set(there) == {job.layer.stem for job in jobs} | {"\0valid"}

@@ -17,15 +17,12 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import xarray as xr
-import yaml
 
 from agromap import indices, masks
 from agromap.io.grid import attach_geobox, geobox_of, grid_or_none, north_up_geobox, require_same_grid
-from agromap.pipeline import heap, runner
-from agromap.pipeline.config import load_config
+from agromap.pipeline import heap
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
-
-BANDS = ["blue", "green", "red", "nir", "swir16", "scl"]
+from tile_recipes import BANDS, rice_ndvi_tile_graph
 
 
 @pytest.fixture
@@ -66,24 +63,12 @@ def test_grid_or_none_without_a_grid():
 
 def test_tile_task_leaves_nothing_to_the_cyclic_collector(tmp_path, no_collector):
     """A tile's bands, indices and the rule's arrays are freed when its task returns."""
-    from agromap.pipeline.tile_graph import plan_tile_graph, run_tile
+    from agromap.pipeline.tile_graph import run_tile
 
     folder = tmp_path / "tifs"
     dates = tuple(f"2023-{m:02d}-{d:02d}" for m in (6, 7, 8, 9) for d in (1, 16))
     write_stack_geotiffs(make_s2_stack(SceneSpec(shape=(64, 96), dates=dates, seed=3))[BANDS], folder, blocksize=256)
-    cfg_path = tmp_path / "run.yaml"
-    cfg_path.write_text(yaml.safe_dump({"name": "m", "chunk": 256, "areas": [{
-        "name": "a",
-        "inputs": [{"kind": "folder", "path": str(folder), "bands": BANDS, "scale": 1e-4, "nodata": 0,
-                    "raw": ["scl"]}],
-        "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
-    cfg = load_config(cfg_path)
-    plan = runner.plan_run(cfg)[0]
-    jobs = [runner.Job(plan, layer, tmp_path / f"{layer.stem}.tif", "", True) for layer in plan.layers]
-    graph = plan_tile_graph(plan, jobs, cfg.resolve)
-    assert not isinstance(graph, str)
-    recipe = next(v.value for v in dict(graph.layers[jobs[0].layer.stem].data.dask).values()
-                  if type(v).__name__ == "DataNode")
+    _, jobs, recipe = rice_ndvi_tile_graph(tmp_path, folder)
     run_tile(recipe, slice(0, 64), slice(0, 96))  # first call: imports and compiled-kernel loading
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)

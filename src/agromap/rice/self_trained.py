@@ -11,7 +11,9 @@ references, the choices and the measured comparison with the rules.
 
 With ``rule="both"`` the two rules run and their scores are averaged (:func:`_fuse`): a pixel is a
 pseudo-label where both rules lean the same way, or one is sure and the other hesitates, never
-where they contradict each other. With ``rule="optical"`` or ``"both"``, where the optical series
+where they contradict each other, but for one case: SAR non-rice against sure optical rice next to
+a SAR-confident paddy is a field edge the radar sees mixed, and the optical verdict stands
+(:func:`_edge_rescue`). With ``rule="optical"`` or ``"both"``, where the optical series
 has a clear-sky gap as long as a rice season, the optical rule's non-rice verdict counts as no
 opinion (nothing could be seen).
 
@@ -124,6 +126,14 @@ class SelfTrainParams:
     view_other_prob: float = 0.1
     """Co-training: a pixel the rule hesitates on becomes non-rice when the other-sensor classifier
     gives it at most this probability of rice."""
+    edge_rescue_px: int | None = 1
+    """``rule="both"``: where the SAR rule says non-rice (``<= other_max_score``), the optical rule is
+    sure of rice (``>= rice_min_score``) and a pixel within this many pixels (a square window) is
+    SAR-confident rice, the SAR verdict counts as no opinion and the optical one decides. Such a
+    pixel is a field edge whose radar return is mixed with a brighter neighbour (a 10 m optical
+    pixel sees the canopy, the speckle-filtered radar pixel does not see the flood); without a
+    SAR-rice neighbour the contradiction stays undecided (upland crops puddled by rain, lotus).
+    ``None``: contradictions always stay undecided."""
     optical_canopy_labels: bool = False
     """``rule="optical"``: let the optical rule's undated wet-canopy evidence (a canopy standing in
     water seen after a cloud gap, no flood seen; ``undated_wet_canopy_lswi`` of
@@ -148,6 +158,8 @@ class SelfTrainParams:
             if not 0.0 <= self.view_other_prob < 0.5 < getattr(self, name) <= 1.0:
                 raise ConfigError(f"co-training needs 0 <= view_other_prob < 0.5 < {name} <= 1, got "
                                   f"{self.view_other_prob} and {getattr(self, name)}.")
+        if self.edge_rescue_px is not None and self.edge_rescue_px < 1:
+            raise ConfigError(f"edge_rescue_px must be >= 1 (pixels) or null, got {self.edge_rescue_px}.")
         TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
 
 
@@ -325,11 +337,13 @@ def _count(model: RiceModel, name: str) -> np.ndarray:
 
 
 def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
-              windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True) -> xr.Dataset:  # fmt: skip
+              windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True, *,
+              spec: SelfTrainParams | None = None) -> xr.Dataset:  # fmt: skip
+    """The rule's output; ``spec`` (for ``both``) gives the fusion's confidence cuts and edge window."""
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
         opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels)
-        return _fuse(_run_rule(optical, sar, "sar", sar_p, windows), opt, blind_gap_days)
+        return _fuse(_run_rule(optical, sar, "sar", sar_p, windows), opt, blind_gap_days, spec)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -388,22 +402,46 @@ def _longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
                           output_dtypes=[np.float32]).rename("longest_clear_gap_days")
 
 
-def _fuse(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | None) -> xr.Dataset:
+def _fuse(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | None,
+          spec: SelfTrainParams | None = None) -> xr.Dataset:  # fmt: skip
     """One score from two rules: the mean of their scores, the optical one having abstained where it
     was blind (:func:`_abstain_where_blind`, done by :func:`_run_rule`).
 
     The mean is confident (beyond 0.7 or 0.3) where both rules lean the same way or one is sure
     and the other hesitates, and undecided where they contradict each other. One rule alone
-    decides where the other has no data. ``blind_gap_days`` is only recorded in the parameters.
+    decides where the other has no data. One contradiction is resolved (:func:`_edge_rescue`):
+    SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
+    optical score stands. ``blind_gap_days`` is only recorded in the parameters.
     """
+    spec = spec if spec is not None else SelfTrainParams()
     a, b = sar["rice_score"], optical["rice_score"]
     score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
+    if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
+        score = xr.where(_edge_rescue(a, b, spec), b, score).astype(np.float32)
     na, nb = sar["n_seasons"], optical["n_seasons"]
     seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
     qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
     return xr.Dataset({"rice_score": score, "n_seasons": seasons, "qa_flags": qa}).assign_attrs(
         parameters=json.dumps({"sar": sar.attrs.get("parameters", ""), "optical": optical.attrs.get("parameters", ""),
                                "blind_gap_days": blind_gap_days}))
+
+
+def _edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrainParams) -> xr.DataArray:
+    """Where the SAR rule's non-rice is a field edge the optical rule sees as rice (lazy, boolean).
+
+    The SAR rule reads a speckle-filtered series, so a paddy's edge pixels mix its flood with a
+    brighter neighbour (a road, an upland field) and the dark spell fails the rule's depth test,
+    while the 10-20 m optical pixel still sees the flood and the canopy. A pixel qualifies when
+    the SAR rule is confident of non-rice, the optical rule is confident of rice, and some pixel
+    within ``spec.edge_rescue_px`` (square window) is SAR-confident rice: the contradiction sits
+    next to a paddy the radar does see. Far from any SAR rice (an upland crop puddled by rain, a
+    lotus pond) the contradiction stays undecided.
+    """
+    assert spec.edge_rescue_px is not None
+    w = 2 * spec.edge_rescue_px + 1
+    sure_rice = (sar_score >= spec.rice_min_score).astype(np.float32)
+    near = sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max() > 0
+    return (sar_score <= spec.other_max_score) & (opt_score >= spec.rice_min_score) & near
 
 
 def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
@@ -504,7 +542,7 @@ def self_trained_rice_map(
     optical, radar = _split(ds, sar)
     ruled = (rule_output if rule_output is not None
              else _run_rule(optical, radar, rule, rule_params, windows, spec.blind_gap_days,
-                            spec.optical_canopy_labels or rule == "both"))
+                            spec.optical_canopy_labels or rule == "both", spec=spec))
     feats = temporal_features(optical=optical, sar=radar, spec=feature_spec).transpose("feature", "y", "x")
     names = tuple(str(n) for n in feats["feature"].values)
     score = ruled["rice_score"].transpose("y", "x")
