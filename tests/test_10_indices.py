@@ -206,6 +206,27 @@ def test_grid_mismatch_is_an_error(bands: dict[str, np.ndarray]) -> None:
     # A Dataset cannot hold two grids (xarray aligns its variables), so compute_index needs no case here.
 
 
+def test_grid_check_of_one_datasets_bands_reads_no_geobox(bands: dict[str, np.ndarray], monkeypatch) -> None:
+    """Bands of one dataset share their coordinate objects: the check passes without reading a GeoBox;
+    the same grid built twice is read and passes; a shifted grid still fails with its message."""
+    from agromap.io import grid
+
+    calls: list[str] = []
+    real = grid.grid_or_none
+    monkeypatch.setattr(grid, "grid_or_none", lambda arr: calls.append(str(arr.name)) or real(arr))
+    ds = xr.Dataset({"nir": make_raster(bands["nir"]), "red": make_raster(bands["red"])})
+    grid.require_same_grid(ds["nir"], ds["red"], ds["nir"] * 2)
+    assert calls == []
+    grid.require_same_grid(make_raster(bands["nir"], name="nir"), make_raster(bands["red"], name="red"))
+    assert calls == ["nir", "red"]
+    # The same coordinate objects but another grid mapping named: read, not assumed.
+    other = ds["red"].assign_attrs(grid_mapping="spatial_ref")
+    grid.require_same_grid(ds["nir"], other)
+    assert calls[2:] == ["nir", "red"]
+    with pytest.raises(GridMismatchError, match=r"'red' is 8x9 px .*500100.*expected .*500000.*to_grid"):
+        grid.require_same_grid(ds["nir"], make_raster(bands["red"], name="red", origin=(500_100.0, 2_000_000.0)))
+
+
 def test_compute_index_reads_bands_by_name(bands: dict[str, np.ndarray], chunks: Any) -> None:
     ds = xr.Dataset({b: make_raster(v, chunks=chunks) for b, v in bands.items()})
     with raise_if_dask_computes():

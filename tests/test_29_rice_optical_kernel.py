@@ -459,6 +459,21 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_random_series(case, windows)
                       _reference_kernel(nd64, ev64, ls64, valid.reshape(40, 100, -1), **kw))
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's 0 / 0
+@pytest.mark.parametrize("case", ["default", "partly_off"])
+def test_repeated_dates_with_a_median_gap_of_zero_days(case):
+    """Three scenes a day: the median clear gap is 0 days and a gap of exactly the hidden-crop length
+    divides 0 by 0 in the undated evidence (the walk keeps that vote even before a flooded spell)."""
+    p = OpticalRiceParams(**_PARAM_CASES[case])
+    _, nd, ev, ls, valid = _random_series(3, n_t=24)
+    valid[120:] = True
+    days = np.repeat(np.arange(1, 9, dtype=np.int32) * 90, 3)  # 90 d apart: hidden_crop_days
+    kw: dict[str, Any] = {"days": days, "doy": days.astype(np.uint16), "window": np.full(days.size, -1, np.int8),
+                          "n_windows": 0, "p": p}
+    fast = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
+    _same_outputs(fast, _reference_kernel(nd, ev, ls, valid, **kw))
+
+
 def test_series_without_dates_or_pixels():
     p = OpticalRiceParams()
     for n_pix, n_t in ((0, 5), (6, 1), (6, 2)):

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import xarray as xr
 
 from .errors import ConfigError, MaskDtypeError
-from .io.grid import grid_or_none, require_same_grid
+from .io.grid import require_same_grid
 
 __all__ = [
     "SCL", "SCL_INVALID_DEFAULT", "SCL_KEEP_AND_FLAG", "QA", "QA_INVALID_DEFAULT",
@@ -234,20 +234,14 @@ def valid_fraction(valid: xr.DataArray, dims: str | Sequence[Hashable] = ("y", "
     return out.rename("valid_fraction").assign_attrs(units="1", long_name="fraction of usable pixels")
 
 
-def _same_grid(data: xr.DataArray, valid: xr.DataArray) -> None:
-    # Non-spatial inputs (time, point) have no GeoBox; xarray's exact join checks their coordinates.
-    if grid_or_none(data) is None and grid_or_none(valid) is None:
-        return
-    require_same_grid(data, valid)
-
-
 def _mask_array(data: xr.DataArray, valid: xr.DataArray) -> xr.DataArray:
     if not np.issubdtype(data.dtype, np.floating):
         raise MaskDtypeError(
             f"apply_mask sets NaN, so it needs float data; {data.name or 'input'!r} is {data.dtype}. Convert "
             "to float32 reflectance first (ingest does), or drop class/QA layers before masking."
         )
-    _same_grid(data, valid)
+    # Non-spatial inputs (time, point) have no GeoBox and pass; xarray's exact join checks their coordinates.
+    require_same_grid(data, valid)
     out: xr.DataArray = xr.apply_ufunc(
         _mask_kernel, data, valid, dask="parallelized", output_dtypes=[data.dtype], keep_attrs="override"
     )

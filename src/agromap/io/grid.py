@@ -59,7 +59,10 @@ def grid_or_none(arr: xr.DataArray | xr.Dataset) -> GeoBox | GCPGeoBox | None:
 
 def geobox_of(arr: xr.DataArray | xr.Dataset) -> GeoBox:
     """The GeoBox carried in ``arr``'s coordinates; an error that says how to attach one."""
-    gbox = grid_or_none(arr)
+    return _geobox_or_error(grid_or_none(arr))
+
+
+def _geobox_or_error(gbox: GeoBox | GCPGeoBox | None) -> GeoBox:
     if not isinstance(gbox, GeoBox):
         raise UnknownCRSError(
             "array has no CRS/transform in its coordinates; load it with agromap.io readers or "
@@ -147,9 +150,15 @@ def require_same_grid(*arrays: xr.DataArray) -> None:
     if len(arrays) < 2:
         return
     first = arrays[0]
-    want = geobox_of(first) if grid_or_none(first) is not None else None
+    want: GeoBox | None = None
+    known = False
     for other in arrays[1:]:
-        got = geobox_of(other) if grid_or_none(other) is not None else None
+        if _same_georeferencing(first, other):
+            continue
+        if not known:
+            want = _grid_for_check(first)
+            known = True
+        got = _grid_for_check(other)
         if want is None and got is None:
             continue  # tables of points and other non-raster inputs: xarray aligns them by coordinates
         if want != got:
@@ -157,6 +166,29 @@ def require_same_grid(*arrays: xr.DataArray) -> None:
                 f"{other.name!r} is {_describe(got)}; expected {_describe(want)} like {first.name!r}. "
                 "Put both on the run grid first: agromap.io.grid.to_grid(arr, geobox)."
             )
+
+
+def _grid_for_check(arr: xr.DataArray) -> GeoBox | None:
+    """``arr``'s GeoBox, ``None`` without georeferencing; the error of :func:`geobox_of` for a GCP grid."""
+    gbox = grid_or_none(arr)
+    return None if gbox is None else _geobox_or_error(gbox)
+
+
+def _same_georeferencing(a: xr.DataArray, b: xr.DataArray) -> bool:
+    """True when ``a`` and ``b`` hold the very same coordinate objects, dimensions and grid-mapping
+    attributes: everything a GeoBox is read from, so their GeoBoxes are equal without reading them.
+
+    Variables of one dataset and the results of element-wise steps on them share their coordinate
+    objects; reading a GeoBox parses the CRS coordinate and fits a transform to the pixel centres,
+    about a millisecond per array, and the rule checks its bands' grids on every tile.
+    """
+    if a.dims != b.dims:
+        return False
+    ca, cb = a.coords.variables, b.coords.variables
+    if ca.keys() != cb.keys() or any(ca[k] is not cb[k] for k in ca):
+        return False
+    return all(a.attrs.get(k) == b.attrs.get(k) and a.encoding.get(k) == b.encoding.get(k)
+               for k in ("grid_mapping", "crs", "spatial_ref"))
 
 
 def _describe(g: GeoBox | None) -> str:

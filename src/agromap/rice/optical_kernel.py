@@ -359,6 +359,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     onset_bare = _NINF
     h_best = _NINF
     bare_lswi = prm[_HIDDEN_BARE_LSWI] if flags[F_HIDDEN_BARE] else _PINF
+    zero_scale = scale_days == 0
     # canopy in water after a gap
     c_last = _NINF
     c_seen = _NINF
@@ -424,7 +425,10 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         #    none). Weak evidence on its own (no canopy was seen), hence undated and never used
         #    with calendar windows.
         if hidden:
-            if not fl:  # a flooded date after the gap: no vote
+            # A flooded date after the gap has no vote; nor has any date before a flooded spell
+            # began on bare ground (``onset_bare`` -inf): its vote would be -inf, which changes
+            # nothing, or NaN only for a 0/0 gap (a median clear gap of 0 days), which is kept.
+            if not fl and (onset_bare != _NINF or zero_scale):
                 linked = h_last_d - h_prev_d <= prm[_HIDDEN_LINK]
                 wet_before = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
                 if flags[F_HIDDEN_OPEN]:
@@ -445,10 +449,11 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         # before the date - gap_days) / scale_days). Only canopy dates vote; a young crop in
         # water (below canopy greenness, LSWI >= wet_canopy_lswi) does not end the gap.
         if wet_canopy:
-            c = _NINF
+            # Only canopy dates vote: another date's vote is -inf or NaN (min with -inf), which
+            # ``fmax`` with a ``c_seen`` that is never NaN leaves as it is.
             if y >= canopy_min:
                 c = _min((y - prm[_NDVI_HIGH]) / _SCALE, (ls - prm[_UNDATED_WET_LSWI]) / _SCALE)
-            c_seen = _fmax(c_seen, _min(c, (d - c_last - gap_days) / scale_days))
+                c_seen = _fmax(c_seen, _min(c, (d - c_last - gap_days) / scale_days))
             if not (ls >= prm[_WET_CANOPY_LSWI] and y < canopy_min):
                 c_last = d
 

@@ -181,7 +181,10 @@ def _seasons_and_score(
     k: dict[str, npt.NDArray[Any]], lead: tuple[int, ...], *, days: npt.NDArray[np.int32],
     doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8], n_windows: int, p: OpticalRiceParams,
 ) -> tuple[npt.NDArray[Any], ...]:
-    """Seasons, score and QA flags from the kernel's per-pixel results (see the module's steps 6-7)."""
+    """Seasons, score and QA flags from the kernel's per-pixel results (see the module's steps 6-7).
+
+    Takes the ``(pixel, time)`` arrays ``onset`` and ``growth`` out of ``k`` once the seasons are chosen.
+    """
     water, forest = k["water"], k["forest"]
     n_pix, n_t = k["onset"].shape
 
@@ -191,6 +194,9 @@ def _seasons_and_score(
         idx = np.flatnonzero(k["onset"][:, t])
         if idx.size:
             seasons.offer(t, idx, k["growth"][idx, t], window, doy, days)
+    # The (pixel, time) onsets and growth margins are read only above: freed here, before the
+    # score's and outputs' arrays are made (a fifth of the tile's memory while the rule runs).
+    del k["onset"], k["growth"]
     best, count, slots = seasons.best, seasons.count, seasons.slots
 
     # Undated evidence: one season without a date where no dated one was found (no calendar).
@@ -201,8 +207,12 @@ def _seasons_and_score(
         best = np.maximum(best, undated)
 
     score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
-    qa = (np.where(k["n_window"] > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_OPTICAL, 0)
-          | np.where(water, QA_WATER, 0) | np.where(forest, QA_FOREST_BUILT, 0)).astype(np.uint8)
+    # Built in uint8 (the flags are bits below 256): four int64 planes made the memory peak of a tile.
+    u8 = np.uint8
+    qa = np.where(k["n_window"] > 0, u8(QA_OBSERVED), u8(0))
+    qa |= np.where(count > 0, u8(QA_OPTICAL), u8(0))
+    qa |= np.where(water, u8(QA_WATER), u8(0))
+    qa |= np.where(forest, u8(QA_FOREST_BUILT), u8(0))
     return finish_outputs(lead, k["n_valid"], count, slots, score, k["n_window"], qa)
 
 
