@@ -127,23 +127,14 @@ def worker_imports(loaded: Iterable[str] | None = None) -> tuple[str, ...]:
 
 
 def warm_workers(client: Any, modules: Iterable[str]) -> None:
-    """Start importing ``modules`` on every worker of ``client``'s cluster, without waiting.
+    """Import ``modules`` on every worker of ``client``'s cluster, before any task is sent.
 
-    The imports run while this process writes the staging files and builds the graph, instead of
-    inside each worker's first task. Nothing is returned and nothing can fail the run: a module
-    that cannot be imported is left for the task that needs it, which then fails with its own error.
+    Waits for the imports: run beside the first tasks on a thread of their own, the kernel's load
+    could deadlock with a task importing the same modules (numba's compilation lock taken under an
+    import lock). Nothing can fail the run: a module that cannot be imported is left for the task
+    that needs it, which then fails with its own error.
     """
-    client.run(_imported_aside, list(modules), wait=False)
-
-
-async def _imported_aside(names: list[str]) -> list[str]:
-    """On a worker: the imports on a thread of their own, so the worker keeps answering meanwhile.
-
-    A task that needs a module under way waits for it on Python's per-module import lock.
-    """
-    import asyncio
-
-    return await asyncio.to_thread(_import_modules, names)
+    client.run(_import_modules, list(modules))
 
 
 def _import_modules(names: list[str]) -> list[str]:
@@ -272,8 +263,7 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
     ``local`` starts a ``dask.distributed.LocalCluster`` of worker processes sized to the
     machine, with the GDAL preset in every worker's environment before it starts; an
     address connects to an existing scheduler and leaves it running, after setting the preset on
-    its workers and starting their imports (:func:`warm_workers`) so that these overlap the
-    graph's construction here.
+    its workers and importing there what the run's tasks need (:func:`warm_workers`).
     """
     if scheduler in ("threads", "synchronous"):
         yield Execution(scheduler, None, {"scheduler": scheduler, "threads": os.cpu_count() or 1}, progress)
