@@ -129,9 +129,9 @@ def worker_imports(loaded: Iterable[str] | None = None) -> tuple[str, ...]:
 def warm_workers(client: Any, modules: Iterable[str]) -> None:
     """Import ``modules`` on every worker of ``client``'s cluster, before any task is sent.
 
-    Waits for the imports: run beside the first tasks on a thread of their own, the kernel's load
-    could deadlock with a task importing the same modules (numba's compilation lock taken under an
-    import lock). Nothing can fail the run: a module that cannot be imported is left for the task
+    Waits for the imports: run beside the first tasks on a thread of their own, a worker was
+    seen to hang with a task importing the same kernel (likely numba's compilation lock taken
+    under an import lock). Nothing can fail the run: a module that cannot be imported is left for the task
     that needs it, which then fails with its own error.
     """
     client.run(_import_modules, list(modules))
