@@ -203,22 +203,24 @@ def _clear_dates(ndvi: Any, evi: Any, lswi: Any, valid: Any, p: int, days: Any, 
     for t in range(days.size):
         onset[p, t] = False
         growth[p, t] = _NAN
-        a, b, c = ndvi[p, t], evi[p, t], lswi[p, t]
-        if not (valid[p, t] and np.isfinite(a) and np.isfinite(b) and np.isfinite(c) and abs(b) <= prm[_MAX_ABS_EVI]):
-            continue
-        f = c + t_allow >= b or c + t_allow >= a
-        if flags[F_FLOOD_NDVI_MAX]:
-            f = f and a <= prm[_FLOOD_NDVI_MAX]
-        _keep(n, t, days[t], a, b, c, f, ci, cd, cn, ce, cl, cf, buf)
-        nw += in_win[t]
-        n += 1
+        if valid[p, t] and _keep(n, t, days[t], ndvi[p, t], evi[p, t], lswi[p, t], t_allow, flags, prm,
+                                 ci, cd, cn, ce, cl, cf, buf):
+            nw += in_win[t]
+            n += 1
     return n, nw, _median_gap(n, buf)
 
 
 @_jit(nrt=False, inline=True)
-def _keep(n: int, t: int, d: Any, a: Any, b: Any, c: Any, f: bool, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any,
-          buf: Any) -> None:
-    """Pack clear date ``t`` as the ``n``-th, and its interval from the previous one into ``buf`` (sorted)."""
+def _keep(n: int, t: int, d: Any, a: Any, b: Any, c: Any, t_allow: Any, flags: Any, prm: Any, ci: Any, cd: Any,
+          cn: Any, ce: Any, cl: Any, cf: Any, buf: Any) -> bool:
+    """Pack clear date ``t`` (NDVI ``a``, EVI ``b``, LSWI ``c``) as the ``n``-th with its flood signal, and its
+    interval from the previous one into ``buf`` (sorted); False, nothing packed, when an index is not usable.
+    """
+    if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c) and abs(b) <= prm[_MAX_ABS_EVI]):
+        return False
+    f = c + t_allow >= b or c + t_allow >= a
+    if flags[F_FLOOD_NDVI_MAX]:
+        f = f and a <= prm[_FLOOD_NDVI_MAX]
     if n > 0:
         g = d - cd[n - 1]
         j = n - 1  # insertion sort: a dozen values, nearly sorted on a regular revisit
@@ -227,6 +229,7 @@ def _keep(n: int, t: int, d: Any, a: Any, b: Any, c: Any, f: bool, ci: Any, cd: 
             j -= 1
         buf[j] = g
     ci[n], cd[n], cn[n], ce[n], cl[n], cf[n] = t, d, a, b, c, f
+    return True
 
 
 @_jit(nrt=False, inline=True)
@@ -279,15 +282,10 @@ def _clear_band_dates(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any,
             continue
         if flags[F_SNOW] and _nd(green[p, t], swir16[p, t]) > prm[_SNOW_NDSI] and n_ > prm[_SNOW_NIR]:
             continue
-        a, b, c = _nd(n_, r_), _evi(n_, r_, b_), _nd(lswi_nir[p, t], swir16[p, t])
-        if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c) and abs(b) <= prm[_MAX_ABS_EVI]):
-            continue
-        f = c + t_allow >= b or c + t_allow >= a
-        if flags[F_FLOOD_NDVI_MAX]:
-            f = f and a <= prm[_FLOOD_NDVI_MAX]
-        _keep(n, t, days[t], a, b, c, f, ci, cd, cn, ce, cl, cf, buf)
-        nw += in_win[t]
-        n += 1
+        if _keep(n, t, days[t], _nd(n_, r_), _evi(n_, r_, b_), _nd(lswi_nir[p, t], swir16[p, t]), t_allow, flags,
+                 prm, ci, cd, cn, ce, cl, cf, buf):
+            nw += in_win[t]
+            n += 1
     return n, nw, _median_gap(n, buf)
 
 
