@@ -124,6 +124,14 @@ def test_too_few_confident_pixels_is_a_clear_error(optical_scene):
         lazy.compute(scheduler="synchronous")
 
 
+def test_no_non_rice_labels_on_a_blind_optical_series_names_the_cause(optical_scene):
+    """Every pixel's clear-sky series has a gap >= blind_gap_days: no non-rice label, and the error says why."""
+    ds = optical_scene["eager"]
+    with pytest.raises(TooFewConfidentPixelsError, match=r"only 0 non-rice .*blind_gap_days=1 days or more"):
+        self_trained_rice_map(ds, rule="optical", params=SelfTrainParams(blind_gap_days=1))
+    self_trained_rice_map(ds, rule="optical", params=SelfTrainParams(blind_gap_days=None)).compute()
+
+
 def test_bad_arguments():
     with pytest.raises(ConfigError, match="spacing_px"):
         SelfTrainParams(spacing_px=1)

@@ -280,6 +280,15 @@ def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, sp
     return new
 
 
+def _blind_hint(k: int, rule: str, spec: SelfTrainParams) -> str:
+    """Why non-rice labels may be missing on a cloudy optical series: the rule abstains where it was blind."""
+    if k != 0 or rule == "sar" or spec.blind_gap_days is None:
+        return ""
+    return (f" The optical rule's non-rice verdict counts as no opinion where its clear-sky series has a gap of "
+            f"blind_gap_days={spec.blind_gap_days:g} days or more; where such gaps are everywhere, use rule 'sar' "
+            "or raise blind_gap_days.")
+
+
 def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spec: SelfTrainParams,
          rule: str, attrs: Mapping[str, Any]) -> RiceModel:  # fmt: skip
     """Stratified draw from the block tables (after co-training's relabelling), then one fit; the
@@ -307,6 +316,7 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
                 f"self-trained rice map: the {rule} rule is confident ({cut}) about only {idx.size} {what} pixel(s) "
                 f"on the {spec.spacing_px}-pixel training lattice, fewer than min_per_class={spec.min_per_class}. "
                 "Use a larger area or a longer series, relax the score threshold, or map with the rule itself."
+                + _blind_hint(k, rule, spec)
             )
         groups, inverse = np.unique(stratum[idx], return_inverse=True)
         n_strata[k] = int(groups.size)
