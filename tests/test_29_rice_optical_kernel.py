@@ -306,7 +306,17 @@ def _reference_kernel(
     # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
     # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
     # so it is masked only when water dominates (``cycle_water_fraction``).
-    has_cycle = in_cycle.any(axis=-1)
+    # A harvest (a canopy standing in water, then on a later date a bare field on dry soil) is
+    # cropland whatever clouds hid of its cycles: the cycle's water limit, no evergreen shrub, no
+    # limit on the undated evidence's flooded spell (its fallow under a river flood).
+    harvest = np.zeros(n_pix, dtype=bool)
+    if p.harvest_lswi_max is not None:
+        crop_lswi = _F32(p.wet_canopy_lswi) if p.wet_canopy_lswi is not None else _F32(-np.inf)
+        wet_crop = ok & (nd >= _F32(p.ndvi_high)) & (ls >= crop_lswi)
+        before = np.zeros_like(wet_crop)
+        before[:, 1:] = np.logical_or.accumulate(wet_crop, axis=-1)[:, :-1]
+        harvest = (before & ok & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.harvest_lswi_max))).any(axis=-1)
+    has_cycle = in_cycle.any(axis=-1) | harvest
     water_limit = np.where(has_cycle, _F32(max(p.cycle_water_fraction, p.water_fraction)), _F32(p.water_fraction))
     water = water_frac >= water_limit  # NaN (no valid obs) compares False
     forest = forest_frac >= _F32(p.forest_fraction)
@@ -318,7 +328,7 @@ def _reference_kernel(
         open_water = (nd < _F32(p.water_ndvi_max)) & (nd < ls)
         shrub_ok = out_ok & ~open_water
         forest |= (shrub_ok.any(axis=-1) & (~shrub_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
-                   & (_ref_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)))
+                   & (_ref_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)) & ~harvest)
     with np.errstate(invalid="ignore"):
         mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
@@ -359,6 +369,7 @@ def _reference_kernel(
         hi = (canopy - _F32(p.ndvi_high)) / _F32(_SCORE_SCALE)
     # A paddy's flood lasts weeks; seasonal wetland and ponds stay flooded for months.
     dur = (_F32(p.max_flood_days) - _plain_water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)
+    dur = np.where(harvest, _F32(np.inf), dur)
     undated = np.minimum.reduce([lo, hi, fl, dur, mask_margin]).astype(_F32)
     if p.hidden_crop_days is not None:
         # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
@@ -415,7 +426,7 @@ def _random_series(seed: int, n_pix: int = 4000, n_t: int = 23):
 _PARAM_CASES = {
     "default": {},
     "literal": {"onset_at_series_start": False, "mask_outside_cycles": False, "growth_rule": "both",
-                "hidden_open_water_ndvi": None},
+                "hidden_open_water_ndvi": None, "harvest_lswi_max": None},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,
@@ -425,7 +436,8 @@ _PARAM_CASES = {
                    "hidden_bare_lswi_max": None, "early_ndvi_days": 25.0, "hidden_open_water_ndvi": 0.2},
     "tuned": {"max_abs_evi": 0.8, "water_fraction": 0.3, "forest_fraction": 0.35, "gap_days": 30.0,
               "max_cycle_days": 120.0, "max_flood_days": 40.0, "ndvi_low": 0.25, "ndvi_high": 0.65,
-              "shrub_min_span_days": 60.0, "min_season_days": 60.0, "max_seasons": 2, "undated_seasons": False},
+              "shrub_min_span_days": 60.0, "min_season_days": 60.0, "max_seasons": 2, "undated_seasons": False,
+              "harvest_lswi_max": 0.1},
 }
 
 

@@ -52,18 +52,18 @@ PARAM_NAMES = (
     "shrub_min_span_days", "max_green_days", "green_link_days", "ndvi_low", "ndvi_high", "gap_days",
     "max_cycle_days", "max_flood_days", "hidden_crop_days", "hidden_flood_link_days",
     "undated_wet_canopy_lswi", "hidden_bare_lswi_max", "cloud_blue", "haze_hot", "snow_ndsi", "snow_nir",
-    "hidden_open_water_ndvi",
+    "hidden_open_water_ndvi", "harvest_lswi_max",
 )
 (_MAX_ABS_EVI, _FLOOD_T, _FLOOD_NDVI_MAX, _GROWTH_RATIO, _MIN_PEAK_EVI, _TROUGH_MAX, _CLIMB_MIN, _CANOPY_MIN,
  _DRY_LSWI_MAX, _WET_CANOPY_LSWI, _WATER_NDVI_MAX, _FOREST_NDVI_MIN, _WATER_FRACTION, _WATER_LIMIT_CYCLE,
  _FOREST_FRACTION, _SHRUB_LSWI_MIN, _SHRUB_SPAN, _MAX_GREEN_DAYS, _GREEN_LINK, _NDVI_LOW, _NDVI_HIGH, _GAP_DAYS,
  _MAX_CYCLE_DAYS, _MAX_FLOOD_DAYS, _HIDDEN_CROP_DAYS, _HIDDEN_LINK, _UNDATED_WET_LSWI,
- _HIDDEN_BARE_LSWI, _CLOUD_BLUE, _HAZE_HOT, _SNOW_NDSI, _SNOW_NIR, _HIDDEN_OPEN_NDVI) = range(len(PARAM_NAMES))
+ _HIDDEN_BARE_LSWI, _CLOUD_BLUE, _HAZE_HOT, _SNOW_NDSI, _SNOW_NIR, _HIDDEN_OPEN_NDVI, _HARVEST_LSWI) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
- F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE, F_HIDDEN_OPEN) = range(17)
-N_FLAGS = 17
+ F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE, F_HIDDEN_OPEN, F_HARVEST) = range(18)
+N_FLAGS = 18
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -335,6 +335,10 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     shrub_all = True
     first = _PINF
     last = _NINF
+    # harvest: a canopy standing in water (``wet_canopy_lswi``, when set) seen, then a bare field on dry soil
+    wet_crop = False
+    harvest = False
+    crop_lswi = prm[_WET_CANOPY_LSWI] if flags[F_WET_CANOPY] else _NINF
     # green spell: green for longer than a rice crop can be (perennial or long-season vegetation)
     g_start, g_prev, g_spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
     # undated evidence (rules_optical's step 7): lowest clear NDVI, best flood signal on a dark
@@ -385,6 +389,11 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
                 first = min(first, d)
                 last = max(last, d)
                 shrub_all = shrub_all and ls >= prm[_SHRUB_LSWI_MIN]
+
+        # -- harvest: a bare, dry field after a canopy in water (on any date, in a cycle or not)
+        if flags[F_HARVEST]:
+            harvest = harvest or (wet_crop and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI])
+            wet_crop = wet_crop or (y >= prm[_NDVI_HIGH] and ls >= crop_lswi)
 
         # -- green spell
         g_start, g_prev, g_spell = _spell_step(g_start, g_prev, g_spell, y >= canopy_min, d, prm[_GREEN_LINK])
@@ -455,7 +464,10 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if not (ls >= prm[_WET_CANOPY_LSWI] and y < canopy_min):
                 c_last = d
 
-    is_water, is_forest, mm = _masks(n, n_water, n_forest, shrub_any, shrub_all, last - first, has_cycle, prm, flags)
+    # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
+    # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date).
+    is_water, is_forest, mm = _masks(n, n_water, n_forest, shrub_any, shrub_all and not harvest, last - first,
+                                     has_cycle or harvest, prm, flags)
     if flags[F_GREEN]:
         green_margin = (prm[_MAX_GREEN_DAYS] - g_spell) / scale_days
         is_forest = is_forest or green_margin < 0
@@ -464,7 +476,8 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     # Undated evidence.
     lo = (prm[_NDVI_LOW] - lowest) / _SCALE
     hi = (canopy - prm[_NDVI_HIGH]) / _SCALE
-    dur = (prm[_MAX_FLOOD_DAYS] - f_spell) / np.float32(10.0)
+    # A harvested field's long flooded spell is its fallow under the river flood or rain, not a wetland's.
+    dur = _PINF if harvest else (prm[_MAX_FLOOD_DAYS] - f_spell) / np.float32(10.0)
     und = _min(_min(_min(_min(lo, hi), fl_best / _SCALE), dur), mm)
     if hidden:
         und = _max(und, _min(h_best, mm))
@@ -546,7 +559,8 @@ def _parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDAr
                      (F_OUTSIDE_CYCLES, p.mask_outside_cycles), (F_EARLY, p.early_ndvi_days is not None),
                      (F_HIDDEN_BARE, p.hidden_bare_lswi_max is not None), (F_CLOUD, p.cloud_blue is not None),
                      (F_HAZE, p.haze_hot is not None), (F_SNOW, p.snow_ndsi is not None),
-                     (F_HIDDEN_OPEN, p.hidden_open_water_ndvi is not None)):
+                     (F_HIDDEN_OPEN, p.hidden_open_water_ndvi is not None),
+                     (F_HARVEST, p.harvest_lswi_max is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

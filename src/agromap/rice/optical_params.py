@@ -158,6 +158,19 @@ class OpticalRiceParams:
     seen the canopy alone must tell, so it must be wetter than a closed upland canopy over moist
     soil can be (about 0.30); a canopy over standing water reads 0.33-0.38. ``None`` disables it
     (as does ``wet_canopy_lswi=None``)."""
+    harvest_lswi_max: float | None = 0.0
+    """Harvest evidence: a clear date with a canopy standing in water (NDVI >= ``ndvi_high``,
+    LSWI >= ``wet_canopy_lswi`` when that is set) followed, on any later clear date, by a bare field
+    on dry soil (NDVI <= ``ndvi_low``, LSWI below this): a paddy drained two or three weeks before
+    harvest, then stubble. A pixel that shows one is a field, whatever clouds hid of its flood-growth
+    cycles (a flood before the series starts, a canopy inside a cloud gap or after the series
+    ends), so (1) the water mask takes ``cycle_water_fraction`` as for a confirmed cycle, (2) it is
+    not an evergreen shrub, and (3) the undated evidence has no ``max_flood_days`` limit: its long
+    flooded spell is the fallow under the river's flood (the Mekong upper delta between the
+    summer-autumn and the winter-spring crop) or under rainwater before puddling, not a wetland.
+    Permanent water shows no canopy, an evergreen shrub or a wetland's grass no dry bare soil, an
+    aquaculture pond no canopy; lotus may show both, in that order (docs/rice_rules.md). ``None``
+    disables the term."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
