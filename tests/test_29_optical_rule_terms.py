@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
-from agromap.rice.seasons import QA_FOREST_BUILT
+from agromap.rice.seasons import QA_FOREST_BUILT, QA_WATER
 
 
 def _points(days: list[int], ndvi: list[list[float]], lswi: list[list[float]]) -> xr.Dataset:
@@ -218,3 +218,56 @@ def test_hazy_dates_are_not_clear():
     like = ds["blue"]
     assert clear_observations(ds, like, OpticalRiceParams(), None).values.tolist() == [[True, True, True, False]]
     assert clear_observations(ds, like, OpticalRiceParams(haze_hot=None), None).values.all()
+
+
+def test_a_harvest_seen_marks_a_field_under_a_river_flood():
+    # A Mekong floodplain paddy seen as on a cloudy year: the winter-spring canopy standing in
+    # water at the start (its flood came before the series), drained and harvested (bare, dry
+    # soil), puddled at day 125, its summer-autumn canopy inside a 115-day cloud gap, then under
+    # the river's flood for three months; no flood-growth cycle is ever seen whole.
+    days = [10, 20, 30, 45, 60, 75, 90, 100, 125, 135, 250, 260, 270, 285, 300, 315, 330, 345, 355]
+    flood_nd, flood_ls = [-.1, -.12, -.08, -.1, -.15, -.1, -.12, -.08], [.2, .2, .22, .18, .2, .2, .25, .25]
+    series = {
+        "paddy": ([.75, .8, .82, .78, .5, .27, .25, .26, -.1, .3] + flood_nd + [.15],
+                  [.35, .35, .35, .33, .1, -.05, -.06, -.04, .3, .35] + flood_ls + [.25]),
+        # lotus: open water, mud, leaves rising from the water to a canopy in water, senescence,
+        # open water again: dry bare soil only before its canopy, never after it
+        "lotus": ([-.1, -.1, -.12, -.1, .25, .26, .3, .45, .75, .8, .3] + flood_nd,
+                  [.2, .2, .2, .2, -.03, -.04, .25, .3, .35, .35, .25] + flood_ls),
+        # a fish pond drained once: dry bare mud, never a canopy
+        "pond": ([-.1, -.12, -.1, -.1, .2, .25, .27, -.1, -.12, -.1, -.1] + flood_nd,
+                 [.2, .2, .2, .2, -.02, -.05, -.05, .2, .22, .2, .2] + flood_ls),
+    }
+    ds = _points(days, [v[0] for v in series.values()], [v[1] for v in series.values()])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    # an undated season; the smallest margin is the water mask's: open water on 9 of 19 clear
+    # dates against the 0.5 of a pixel with a cycle, (0.5 - 9/19) / 0.05 = 0.53
+    assert out.n_seasons.values.tolist() == [1, 0, 0] and out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-(0.5 - 9 / 19) / 0.05))) < 1e-3
+    assert [int(q) & QA_WATER for q in out.qa_flags.values] == [0, QA_WATER, QA_WATER]
+    # without the term the paddy is a water body (9 of 19 dates >= 0.22) and its 95-day flooded
+    # spell exceeds max_flood_days; the others are unchanged
+    off = optical_rice_rule(ds, OpticalRiceParams(harvest_lswi_max=None))
+    assert off.rice_class.values.tolist() == [0, 0, 0] and int(off.qa_flags.values[0]) & QA_WATER
+    assert off.rice_score.values[1:].tolist() == out.rice_score.values[1:].tolist()
+    # a moist bare date (LSWI 0.02 above the bound) is no harvest
+    moist = optical_rice_rule(ds, OpticalRiceParams(harvest_lswi_max=-0.08))
+    assert moist.rice_class.values.tolist() == [0, 0, 0]
+
+
+def test_a_harvest_inside_a_confirmed_cycle_is_no_evergreen_shrub():
+    # Two confirmed paddy cycles (onsets at days 0 and 200). The first is drained and harvested
+    # at day 85, inside its own cycle's dates; the dates outside both cycles (95, 320, 350) are
+    # moist (LSWI >= 0.10) and span 255 days, which alone reads as an evergreen shrub.
+    days = [0, 10, 20, 30, 45, 60, 75, 85, 95, 200, 215, 230, 260, 290, 320, 350]
+    nd = [.1, .15, .3, .55, .8, .8, .55, .25, .3, .35, .6, .75, .7, .4, .45, .6]
+    harvested = [.3, .3, .3, .3, .35, .33, .1, -.05, .15, .3, .35, .35, .3, .2, .2, .3]
+    moist = harvested[:7] + [.12] + harvested[8:]  # the bare date on moist soil: no harvest seen
+    ds = _points(days, [nd, nd], [harvested, moist])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0]
+    assert out.transplant_doy.values[:2, 0].tolist() == [1, 201]
+    assert int(out.qa_flags.values[1]) & QA_FOREST_BUILT and not int(out.qa_flags.values[0]) & QA_FOREST_BUILT
+    off = optical_rice_rule(ds, OpticalRiceParams(harvest_lswi_max=None))
+    assert off.rice_class.values.tolist() == [0, 0] and int(off.qa_flags.values[0]) & QA_FOREST_BUILT
