@@ -237,23 +237,33 @@ def test_a_harvest_seen_marks_a_field_under_a_river_flood():
         # a fish pond drained once: dry bare mud, never a canopy
         "pond": ([-.1, -.12, -.1, -.1, .2, .25, .27, -.1, -.12, -.1, -.1] + flood_nd,
                  [.2, .2, .2, .2, -.02, -.05, -.05, .2, .22, .2, .2] + flood_ls),
+        # the paddy's dates, but after the canopy the dark senescent stems of a lotus pond over its
+        # mud (NDVI 0.08-0.12, below harvest_ndvi_min 0.15) instead of stubble
+        "senescent": ([.75, .8, .82, .78, .5, .1, .08, .12, -.1, .3] + flood_nd + [.15],
+                      [.35, .35, .35, .33, .1, -.02, -.03, -.01, .3, .35] + flood_ls + [.25]),
     }
     ds = _points(days, [v[0] for v in series.values()], [v[1] for v in series.values()])
     out = optical_rice_rule(ds)
-    assert out.rice_class.values.tolist() == [1, 0, 0]
+    assert out.rice_class.values.tolist() == [1, 0, 0, 0]
     # an undated season; the smallest margin is the water mask's: open water on 9 of 19 clear
     # dates against the 0.5 of a pixel with a cycle, (0.5 - 9/19) / 0.05 = 0.53
-    assert out.n_seasons.values.tolist() == [1, 0, 0] and out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]
+    assert out.n_seasons.values.tolist() == [1, 0, 0, 0] and out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]
     assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-(0.5 - 9 / 19) / 0.05))) < 1e-3
-    assert [int(q) & QA_WATER for q in out.qa_flags.values] == [0, QA_WATER, QA_WATER]
+    assert [int(q) & QA_WATER for q in out.qa_flags.values] == [0, QA_WATER, QA_WATER, QA_WATER]
     # without the term the paddy is a water body (9 of 19 dates >= 0.22) and its 95-day flooded
     # spell exceeds max_flood_days; the others are unchanged
     off = optical_rice_rule(ds, OpticalRiceParams(harvest_lswi_max=None))
-    assert off.rice_class.values.tolist() == [0, 0, 0] and int(off.qa_flags.values[0]) & QA_WATER
+    assert off.rice_class.values.tolist() == [0, 0, 0, 0] and int(off.qa_flags.values[0]) & QA_WATER
     assert off.rice_score.values[1:].tolist() == out.rice_score.values[1:].tolist()
     # a moist bare date (LSWI 0.02 above the bound) is no harvest
     moist = optical_rice_rule(ds, OpticalRiceParams(harvest_lswi_max=-0.08))
-    assert moist.rice_class.values.tolist() == [0, 0, 0]
+    assert moist.rice_class.values.tolist() == [0, 0, 0, 0]
+    # without the NDVI floor the senescent stems pass as stubble
+    dark = optical_rice_rule(ds, OpticalRiceParams(harvest_ndvi_min=0.0))
+    assert dark.rice_class.values.tolist() == [1, 0, 0, 1]
+    # a floor at or above ndvi_low leaves no harvest date
+    high = optical_rice_rule(ds, OpticalRiceParams(harvest_ndvi_min=0.3))
+    assert high.rice_class.values.tolist() == [0, 0, 0, 0]
 
 
 def test_a_harvest_inside_a_confirmed_cycle_is_no_evergreen_shrub():

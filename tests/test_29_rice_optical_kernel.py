@@ -315,7 +315,8 @@ def _reference_kernel(
         wet_crop = ok & (nd >= _F32(p.ndvi_high)) & (ls >= crop_lswi)
         before = np.zeros_like(wet_crop)
         before[:, 1:] = np.logical_or.accumulate(wet_crop, axis=-1)[:, :-1]
-        harvest = (before & ok & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.harvest_lswi_max))).any(axis=-1)
+        bare = (nd >= _F32(p.harvest_ndvi_min)) & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.harvest_lswi_max))
+        harvest = (before & ok & bare).any(axis=-1)
     has_cycle = in_cycle.any(axis=-1) | harvest
     water_limit = np.where(has_cycle, _F32(max(p.cycle_water_fraction, p.water_fraction)), _F32(p.water_fraction))
     water = water_frac >= water_limit  # NaN (no valid obs) compares False
@@ -437,7 +438,7 @@ _PARAM_CASES = {
     "tuned": {"max_abs_evi": 0.8, "water_fraction": 0.3, "forest_fraction": 0.35, "gap_days": 30.0,
               "max_cycle_days": 120.0, "max_flood_days": 40.0, "ndvi_low": 0.25, "ndvi_high": 0.65,
               "shrub_min_span_days": 60.0, "min_season_days": 60.0, "max_seasons": 2, "undated_seasons": False,
-              "harvest_lswi_max": 0.1},
+              "harvest_lswi_max": 0.1, "harvest_ndvi_min": -0.1},
 }
 
 

@@ -52,13 +52,14 @@ PARAM_NAMES = (
     "shrub_min_span_days", "max_green_days", "green_link_days", "ndvi_low", "ndvi_high", "gap_days",
     "max_cycle_days", "max_flood_days", "hidden_crop_days", "hidden_flood_link_days",
     "undated_wet_canopy_lswi", "hidden_bare_lswi_max", "cloud_blue", "haze_hot", "snow_ndsi", "snow_nir",
-    "hidden_open_water_ndvi", "harvest_lswi_max",
+    "hidden_open_water_ndvi", "harvest_lswi_max", "harvest_ndvi_min",
 )
 (_MAX_ABS_EVI, _FLOOD_T, _FLOOD_NDVI_MAX, _GROWTH_RATIO, _MIN_PEAK_EVI, _TROUGH_MAX, _CLIMB_MIN, _CANOPY_MIN,
  _DRY_LSWI_MAX, _WET_CANOPY_LSWI, _WATER_NDVI_MAX, _FOREST_NDVI_MIN, _WATER_FRACTION, _WATER_LIMIT_CYCLE,
  _FOREST_FRACTION, _SHRUB_LSWI_MIN, _SHRUB_SPAN, _MAX_GREEN_DAYS, _GREEN_LINK, _NDVI_LOW, _NDVI_HIGH, _GAP_DAYS,
  _MAX_CYCLE_DAYS, _MAX_FLOOD_DAYS, _HIDDEN_CROP_DAYS, _HIDDEN_LINK, _UNDATED_WET_LSWI,
- _HIDDEN_BARE_LSWI, _CLOUD_BLUE, _HAZE_HOT, _SNOW_NDSI, _SNOW_NIR, _HIDDEN_OPEN_NDVI, _HARVEST_LSWI) = range(len(PARAM_NAMES))
+ _HIDDEN_BARE_LSWI, _CLOUD_BLUE, _HAZE_HOT, _SNOW_NDSI, _SNOW_NIR, _HIDDEN_OPEN_NDVI, _HARVEST_LSWI,
+ _HARVEST_NDVI) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
@@ -390,9 +391,9 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
                 last = max(last, d)
                 shrub_all = shrub_all and ls >= prm[_SHRUB_LSWI_MIN]
 
-        # -- harvest: a bare, dry field after a canopy in water (on any date, in a cycle or not)
+        # -- harvest: stubble on dry soil after a canopy in water (on any date, in a cycle or not)
         if flags[F_HARVEST]:
-            harvest = harvest or (wet_crop and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI])
+            harvest = harvest or (wet_crop and y >= prm[_HARVEST_NDVI] and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI])
             wet_crop = wet_crop or (y >= prm[_NDVI_HIGH] and ls >= crop_lswi)
 
         # -- green spell

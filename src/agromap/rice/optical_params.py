@@ -161,16 +161,24 @@ class OpticalRiceParams:
     harvest_lswi_max: float | None = 0.0
     """Harvest evidence: a clear date with a canopy standing in water (NDVI >= ``ndvi_high``,
     LSWI >= ``wet_canopy_lswi`` when that is set) followed, on any later clear date, by a bare field
-    on dry soil (NDVI <= ``ndvi_low``, LSWI below this): a paddy drained two or three weeks before
-    harvest, then stubble. A pixel that shows one is a field, whatever clouds hid of its flood-growth
+    on dry soil (``harvest_ndvi_min`` <= NDVI <= ``ndvi_low``, LSWI below this): a paddy drained before
+    its harvest, then stubble. A pixel that shows one is a field, whatever clouds hid of its flood-growth
     cycles (a flood before the series starts, a canopy inside a cloud gap or after the series
     ends), so (1) the water mask takes ``cycle_water_fraction`` as for a confirmed cycle, (2) it is
     not an evergreen shrub, and (3) the undated evidence has no ``max_flood_days`` limit: its long
     flooded spell is the fallow under the river's flood (the Mekong upper delta between the
     summer-autumn and the winter-spring crop) or under rainwater before puddling, not a wetland.
     Permanent water shows no canopy, an evergreen shrub or a wetland's grass no dry bare soil, an
-    aquaculture pond no canopy; lotus may show both, in that order (docs/rice_rules.md). ``None``
-    disables the term."""
+    aquaculture pond no canopy; a lotus pond shows both, but its senescent stems are darker than
+    stubble (``harvest_ndvi_min``; docs/rice_rules.md). ``None`` disables the term."""
+    harvest_ndvi_min: float = 0.15
+    """The bare date of the harvest evidence has NDVI at least this: a harvested paddy keeps its
+    stubble and straw over the drying soil (NDVI 0.22-0.30 on the scenes' paddies, 10th-90th
+    percentile of the greenest such date), while the senescent leaves and stems of a lotus pond
+    over its mud read 0.06-0.17 with LSWI just below 0, and would otherwise pass as a harvest.
+    Kept well below the paddies' range, since real stubble and soil vary more than the scenes'
+    (a field ploughed bare after the harvest reads lower). At or above ``ndvi_low`` no date is a
+    harvest. A design value (docs/rice_rules.md)."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
