@@ -336,7 +336,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     shrub_all = True
     first = _PINF
     last = _NINF
-    # harvest: a canopy standing in water (``wet_canopy_lswi``, when set) seen, then a bare field on dry soil
+    # harvest: a canopy standing in water (``wet_canopy_lswi``, when set) seen, then stubble on dry soil
     wet_crop = False
     harvest = False
     crop_lswi = prm[_WET_CANOPY_LSWI] if flags[F_WET_CANOPY] else _NINF

@@ -47,7 +47,10 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    have no confirmed cycle, so for them nothing changes. ``mask_outside_cycles=False`` is the
    literal rule. A pixel with a confirmed cycle is masked as water only when water covers
    ``cycle_water_fraction`` (50 %) of its other dates (floodplain paddies under the river's flood
-   between seasons).
+   between seasons). So is a pixel that shows a *harvest* (``harvest_lswi_max``): a canopy
+   standing in water (NDVI >= 0.6, LSWI >= 0.20), then on a later date stubble on dry soil
+   (0.15 <= NDVI <= 0.3, LSWI < 0); such a pixel is also no evergreen shrub and its undated
+   evidence has no flood-duration limit (step 7), whatever clouds hid of its cycles.
 6. **Seasons**: confirmed onsets are accepted in time order when at least ``min_season_days``
    (80 d) after the previous accepted one; each accepted onset is a season, and its date (the
    onset observation's calendar day of year) is ``transplant_doy``: the start of flooding, which
