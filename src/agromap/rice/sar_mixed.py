@@ -3,9 +3,10 @@
 A 10 m pixel on a field border sees both fields, and in linear power the brighter one dominates:
 a paddy pixel whose footprint takes 30 % of a village (-8 dB) or of an orchard (-12 dB) floods to
 only -13 to -17 dB, so its own series fails the rule's depth and rise however well it is
-filtered. Its series is still, date by date, a *mixture* of its neighbours' series (linear
-spectral unmixing, here over dates instead of bands: Adams, Smith & Johnson 1986; Settle & Drake
-1993): ``x_p(t) ~ a x_q(t) + (1 - a) x_o(t)`` with ``q`` a neighbour on one side and ``o`` the
+filtered. Its series is still, date by date, a *mixture* of its neighbours' series (the linear
+mixture model of sub-pixel cover, here over dates instead of bands, with the endmembers taken
+from the neighbours: Settle & Campbell 1998; Settle 2006):
+``x_p(t) ~ a x_q(t) + (1 - a) x_o(t)`` with ``q`` a neighbour on one side and ``o`` the
 neighbour on the opposite side. When ``q`` is a paddy the rule is confident of, ``a`` is the
 paddy's share of the pixel; the map's truth is the field under the pixel centre, which holds
 more than half of it, so ``a >= min_fraction`` (0.5) makes the pixel rice.
