@@ -43,8 +43,9 @@ _SHARE_SCALE = 0.1  # share per logistic unit of the mixed-pixel score
 _RMS_SCALE = 0.25  # dB of misfit per logistic unit
 
 
-def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score: float,
-                max_rms_db: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.intp]]:
+def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score: float, max_rms_db: float,
+                todo: npt.NDArray[np.bool_] | None = None,
+                ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.intp]]:
     """Best paddy share of each pixel from its neighbours, on a block with a halo of one pixel.
 
     Parameters
@@ -57,6 +58,9 @@ def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score:
         A neighbour serves as the paddy ``q`` when its score is at least this.
     max_rms_db : float
         The mixture must match the pixel's series to this RMS, dB.
+    todo : numpy.ndarray of bool, optional
+        ``(y, x)``: the pixels to unmix (default: all); the others get no share. Only pixels with
+        a confident neighbour are ever computed.
 
     Returns
     -------
@@ -70,15 +74,28 @@ def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score:
     sc = np.nan_to_num(np.asarray(score, dtype=_F32), nan=0.0)
     _, h2, w2 = lin.shape
     h, w = h2 - 2, w2 - 2
-    x = lin[:, 1:-1, 1:-1]
+    source = sc >= _F32(source_score)
+    near = np.zeros((h, w), dtype=bool)
+    for dy, dx in _DIRS:
+        near |= source[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+    if todo is not None:
+        near &= todo
+    # Only the pixels beside a confident paddy: a gather keeps the cost off the rest of the block.
+    ys, xs = np.nonzero(near)
     best_share = np.full((h, w), np.nan, dtype=_F32)
-    best_rms = np.full((h, w), np.inf, dtype=_F32)
+    best_rms_out = np.full((h, w), np.nan, dtype=_F32)
     best_dir = np.full((h, w), -1, dtype=np.intp)
+    if ys.size == 0:
+        return best_share, best_rms_out, best_dir
+    x = lin[:, ys + 1, xs + 1]
+    share = np.full(ys.size, np.nan, dtype=_F32)
+    best_rms = np.full(ys.size, np.inf, dtype=_F32)
+    direction = np.full(ys.size, -1, dtype=np.intp)
     with np.errstate(invalid="ignore", divide="ignore"):
         db_x = _F32(10.0) * np.log10(x)
         for k, (dy, dx) in enumerate(_DIRS):
-            q = lin[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
-            o = lin[:, 1 - dy:1 - dy + h, 1 - dx:1 - dx + w]
+            q = lin[:, ys + 1 + dy, xs + 1 + dx]
+            o = lin[:, ys + 1 - dy, xs + 1 - dx]
             ok = np.isfinite(q) & np.isfinite(o) & np.isfinite(x) & (q > 0) & (o > 0) & (x > 0)
             n = ok.sum(axis=0)
             d = np.where(ok, q - o, _F32(0.0))
@@ -88,20 +105,24 @@ def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score:
             mix = np.where(ok, ac[None] * q + (_F32(1.0) - ac[None]) * o, _F32(1.0))
             miss = np.where(ok, _F32(10.0) * np.log10(np.maximum(mix, _F32(1e-12))) - db_x, _F32(0.0))
             rms = np.sqrt((miss * miss).sum(axis=0) / np.maximum(n, 1).astype(_F32))
-            good = (sc[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] >= _F32(source_score)) & (n >= _MIN_DATES) \
-                & (rms <= _F32(max_rms_db)) & (rms < best_rms)
-            best_share = np.where(good, a, best_share).astype(_F32)
+            good = source[ys + 1 + dy, xs + 1 + dx] & (n >= _MIN_DATES) & (rms <= _F32(max_rms_db)) \
+                & (rms < best_rms)
+            share = np.where(good, a, share).astype(_F32)
             best_rms = np.where(good, rms, best_rms).astype(_F32)
-            best_dir = np.where(good, k, best_dir)
-    return best_share, np.where(np.isfinite(best_rms), best_rms, _F32(np.nan)).astype(_F32), best_dir
+            direction = np.where(good, k, direction)
+    best_share[ys, xs] = share
+    best_rms_out[ys, xs] = np.where(np.isfinite(best_rms), best_rms, _F32(np.nan))
+    best_dir[ys, xs] = direction
+    return best_share, best_rms_out, best_dir
 
 
 def _unmix_block(lin: npt.NDArray[Any], packed: npt.NDArray[Any], *, n_slots: int, min_fraction: float,
                  source_score: float, max_rms_db: float) -> npt.NDArray[np.float32]:
     """Packed outputs ``(class, n_seasons, slots..., score, qa)`` of a block's interior, edges taken in."""
     cls, nse, slots, score = packed[0], packed[1], packed[2:2 + n_slots], packed[2 + n_slots]
-    share, rms, direction = mixed_share(lin, score, source_score=source_score, max_rms_db=max_rms_db)
     inner = (slice(1, -1), slice(1, -1))
+    share, rms, direction = mixed_share(lin, score, source_score=source_score, max_rms_db=max_rms_db,
+                                        todo=cls[inner] == 0)
     with np.errstate(invalid="ignore"):
         margin = np.minimum((share - _F32(min_fraction)) / _F32(_SHARE_SCALE),
                             (_F32(max_rms_db) - rms) / _F32(_RMS_SCALE))
