@@ -96,3 +96,57 @@ def test_filter_and_rule_build_without_computing():
     for v in ("rice_class", "rice_score", "transplant_doy"):
         np.testing.assert_array_equal(done[v].values, eager[v].values)
     assert done.rice_score.values[:, -6:].max() < 0.5  # the orchard half is never rice
+
+
+def _paddy_beside_fallow(seed: int = 0, n_t: int = 30, size: int = 24) -> xr.DataArray:
+    """Left half a paddy, right half fallow at -17 dB all year. The paddy is the fallow's twin but
+    for 3 flooded dates (-23 dB) and 6 of canopy (-14 dB), so the two differ on 9 of 30 dates."""
+    rng = np.random.default_rng(seed)
+    fallow = np.full(n_t, -17.0)
+    paddy = fallow.copy()
+    paddy[8:11] = -23.0
+    paddy[13:19] = -14.0
+    mean_db = np.empty((n_t, size, size))
+    mean_db[:, :, : size // 2] = paddy[:, None, None]
+    mean_db[:, :, size // 2:] = fallow[:, None, None]
+    speckle = rng.gamma(ENL, 1.0 / ENL, size=mean_db.shape)
+    t = np.datetime64("2023-01-01") + np.arange(n_t) * np.timedelta64(12, "D")
+    return xr.DataArray((10 ** (mean_db / 10) * speckle).astype(np.float32), dims=("time", "y", "x"),
+                        coords={"time": t}, name="vh", attrs={"units": "linear"})
+
+
+def test_a_neighbour_that_differs_on_a_few_dates_stays_out():
+    """A paddy's border column keeps its flood beside a field that matches it on most dates.
+
+    At the 0.99 quantile many fallow pixels pass the test against the paddy's border column (they
+    differ on 9 of 30 dates) and lift its 3-date flood from -23 dB to about -20 dB; the default
+    0.9 keeps more of them out. The fallow's own border column inherits less of the flood too.
+    """
+    arr = _paddy_beside_fallow()
+    col = arr.sizes["x"] // 2 - 1
+    flood = slice(8, 11)
+
+    def flood_db(out: xr.DataArray, c: int) -> float:
+        return float(10 * np.log10(out.values[flood, 3:-3, c].mean()))
+
+    default = homogeneous_speckle_filter(arr, 7).compute()
+    loose = homogeneous_speckle_filter(arr, 7, quantile=0.99).compute()
+    assert flood_db(default, col) < -21.0 < -20.5 < flood_db(loose, col)
+    assert flood_db(default, col + 1) > flood_db(loose, col + 1) + 0.4  # the fallow's border: less false flood
+
+
+def test_default_still_multilooks_inside_a_field():
+    """Inside one uniform field the default still multilooks (the spread in dB is a fifth of the
+    raw one), at a bounded cost against the 0.99 quantile: the neighbours left out are those
+    whose speckle differs most from the pixel's, so its own speckle weighs a little more."""
+    arr, truth = _two_fields(n_t=30, size=30)
+    inner = (slice(None), slice(6, -6), slice(3, 10))
+
+    def spread(a: np.ndarray) -> float:
+        return float(np.std(10 * np.log10(a[inner]) - truth[inner]))
+
+    raw = spread(arr.values)
+    default = spread(homogeneous_speckle_filter(arr, 7).compute().values)
+    loose = spread(homogeneous_speckle_filter(arr, 7, quantile=0.99).compute().values)
+    assert default < raw / 5
+    assert loose < default < 1.5 * loose

@@ -39,6 +39,10 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    and an inter-decile range below 3 dB).
 5. **Seasons**: passing minima are accepted in time order at least ``min_season_days`` (80 d)
    apart (with windows: one per window); ``transplant_doy`` is the day of year of ``t_min``.
+6. **Mixed pixels at field edges** (rasters only, ``mixed_min_fraction``): a pixel left non-rice
+   whose series is, date by date, a mixture of a confident paddy neighbour's and the opposite
+   neighbour's with at least half of it paddy takes that paddy's seasons
+   (:mod:`agromap.rice.sar_mixed`).
 
 ``rice_score`` is ``logistic(m)`` of the best season's margin ``m``: above 0.5 means rice. The
 reasons for each term, with references, are in ``docs/rice_rules.md``.
@@ -64,6 +68,7 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError, MissingBandError
 from ..sensors.s1 import as_linear_power
+from .sar_mixed import unmix_edges
 from .sar_series import (
     bright_run_days,
     flood_run_bounds,
@@ -194,6 +199,16 @@ class SarRiceParams:
     when the input names the track of each date (see :data:`TRACK_COORDS`)."""
     track_pair_days: float = 12.0
     """Dates of other tracks within this many days serve as the reference of a date's offset."""
+    mixed_min_fraction: float | None = 0.5
+    """A pixel the rule leaves non-rice is a paddy's when its series is a mixture of a confident
+    paddy neighbour's and the opposite neighbour's with at least this share of the paddy (a field
+    border crossing the pixel, see :mod:`agromap.rice.sar_mixed`; 0.5: the centre's field).
+    ``None`` turns the term off. Raster input ``(time, y, x)`` only."""
+    mixed_source_score: float = 0.9
+    """The paddy neighbour of a mixed pixel must have at least this ``rice_score``."""
+    mixed_max_rms_db: float = 1.0
+    """The mixture must reproduce the pixel's series to this RMS, dB (a filtered series errs by
+    0.5-0.8 dB a date; a dryland crop or fallow beside a paddy misses by more)."""
     min_season_days: float = 80.0
     """Minimum days between two accepted flood minima (separate seasons)."""
     max_seasons: int = 3
@@ -212,6 +227,11 @@ class SarRiceParams:
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")
+        if self.mixed_min_fraction is not None and not 0.0 < self.mixed_min_fraction <= 1.0:
+            raise ConfigError(f"mixed_min_fraction must be within (0, 1] or null (off), got {self.mixed_min_fraction}.")
+        if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
+            raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
+                              f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
         if self.smooth_days < 0 or self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
             raise ConfigError("smooth_days must be >= 0, trough_halfwidth_days and min_season_days > 0.")
 
@@ -537,7 +557,12 @@ def sar_rice_rule(
     attrs = {"algorithm": "s1-vh-min-rise-multiseason", "rice_rule": "sar",
              "parameters": json.dumps(dataclasses.asdict(p), sort_keys=True),
              "season_windows": json.dumps([dataclasses.asdict(w) for w in win])}
-    return apply_rule(_sar_kernel, [arr], kwargs, len(win) or p.max_seasons, attrs)  # type: ignore[list-item]
+    out = apply_rule(_sar_kernel, [arr], kwargs, len(win) or p.max_seasons, attrs)  # type: ignore[list-item]
+    if p.mixed_min_fraction is not None and isinstance(arr, xr.DataArray) and set(arr.dims) == {"time", "y", "x"}:
+        # A paddy pixel that a field border crosses: its flood is hidden by the brighter neighbour.
+        out = unmix_edges(out, arr, min_fraction=p.mixed_min_fraction, source_score=p.mixed_source_score,
+                          max_rms_db=p.mixed_max_rms_db)
+    return out
 
 
 def boxcar_speckle_filter(arr: xr.DataArray, size: int = 5) -> xr.DataArray:

@@ -220,8 +220,8 @@ def pixels(ctx: AreaContext, layer: Any) -> dict[str, xr.DataArray]:
 
 
 def _per_pixel(layer: Any) -> bool:
-    # The optical rule reads each pixel's own series only; the SAR rule's speckle filter reads
-    # neighbours, and the self-trained map learns from the whole area (a model's feature
+    # The optical rule reads each pixel's own series only; the SAR rule's speckle filter and its
+    # mixed-pixel term (field edges) read neighbours, and the self-trained map learns from the whole area (a model's feature
     # pipeline is per pixel too, but loading it in every tile would cost more than it saves).
     return bool(layer.method == "optical")
 
