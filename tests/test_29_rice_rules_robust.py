@@ -133,6 +133,37 @@ def test_sar_timing_is_soft_on_an_irregular_axis():
     assert sar_rice_rule(_vh_col(rice6, d6)).rice_class.values[0] == 1
 
 
+def test_sar_direct_seeded_timing_reads_from_the_seedbed_but_an_orchard_pulse_stays_out():
+    """Direct-seeded rice: a two-pass levelling flood, moist sown soil at -16 dB at the very next
+    pass, then a canopy rising over 40-60 days. From the minimum, 70 % of the way to the canopy is
+    crossed by the soil's return 12 days on (an orchard's pulse looks the same), so the season
+    fails the timing; from the seedbed plateau the crossing falls 54 days on."""
+    d6 = list(range(0, 300, 6))
+    dsr = ([-17.5] * 10 + [-23.0, -22.0] + [-15.8, -16.3, -15.8, -16.0, -15.0, -14.5, -14.0, -13.5]
+           + [-13.0] * 8 + [-18.0] * 4 + [-17.5] * 18)
+    out = sar_rice_rule(_vh_col(dsr, d6))
+    assert out.rice_class.values[0] == 1 and out.transplant_doy.values[0, 0] == 61
+    # without the seedbed reading (its regrowth bar out of reach) the season is refuted as before
+    assert sar_rice_rule(_vh_col(dsr, d6), SarRiceParams(seedbed_rise_db=99.0)).rice_class.values[0] == 0
+    # A flood-irrigated orchard: the same two-pass dip, back at its canopy (-15.5 dB, speckled by
+    # +-0.5 dB) at once with no rise after it: no regrowth above the plateau.
+    zig = [-15.5 + 0.5 * ((i * 7) % 3 - 1) for i in range(len(d6))]
+    orchard = list(zig)
+    orchard[10:12] = [-23.0, -22.0]
+    assert sar_rice_rule(_vh_col(orchard, d6)).rice_class.values[0] == 0
+    # A lotus pond refilled after drying: the leaves rise as slowly, but out of open water (about
+    # -19 dB with the first floating leaves), not moist soil; only a bar at -20 dB would take it.
+    lotus = ([-17.5] * 9 + [-19.0, -26.0, -25.0] + [-18.0, -19.5, -19.0, -19.5, -18.0, -17.5, -17.0, -16.5, -16.0]
+             + [-15.5] * 7 + [-18.0] * 4 + [-17.5] * 18)
+    assert sar_rice_rule(_vh_col(lotus, d6)).rice_class.values[0] == 0
+    assert sar_rice_rule(_vh_col(lotus, d6), SarRiceParams(seedbed_min_db=-20.0)).rice_class.values[0] == 1
+    # Bare upland soil with one speckled dark date, then a crop: no levelling flood below the soil.
+    upland = list(dsr)
+    upland[10:12] = [-20.0, -17.0]
+    upland[:10] = [-16.5] * 10
+    assert sar_rice_rule(_vh_col(upland, d6)).rice_class.values[0] == 0
+
+
 def test_sar_wetland_flooded_for_months_is_not_rice():
     d6 = list(range(0, 300, 6))
     wet = [-16.0] * 15 + [-21.0] * 20 + [-17.5, -16.5] + [-16.0] * 13  # 120 days under water

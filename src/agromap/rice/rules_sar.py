@@ -146,6 +146,24 @@ class SarRiceParams:
     rise_fraction: float = 0.7
     """Growth timing is read when VH has covered this fraction of the way from the minimum to the
     canopy level."""
+    seedbed_start_days: float = 7.0
+    """The dates from this many days after the minimum ..."""
+    seedbed_end_days: float = 28.0
+    """... to this many are the moist-seedbed plateau of a direct-seeded field (their mean level in
+    linear power): its levelling flood lasts a pass or two, then the sown soil stays moist (-16 to
+    -18 dB) for two to four weeks while the seedlings emerge."""
+    seedbed_rise_db: float = 2.5
+    """A direct-seeded season may read its growth timing from the seedbed plateau instead of the
+    minimum when the smoothed canopy rises at least this far above the plateau, dB: a seedling
+    canopy builds over 40-60 days, while a flood-irrigated orchard returns to its canopy level at
+    once (within speckle, about 1 dB)."""
+    seedbed_dip_db: float = 2.5
+    """... when the smoothed series at the minimum lies at least this far below the plateau, dB:
+    the levelling flood, which bare upland soil before its crop does not show (one speckled dark
+    date in it lowers the smoothed series by 1-2 dB) ..."""
+    seedbed_min_db: float = -18.0
+    """... and when the plateau lies above this level, dB: moist sown soil (-16 to -18 dB), not
+    the open water (-20 dB and below) of a pond where lotus or floating plants rise as slowly."""
     timing_scale_days: float = 5.0
     """Uncertainty of the growth timing, days, to which half the observation gap around the
     crossing is added: sparse dates give a soft timing term, dense dates a sharp one."""
@@ -262,6 +280,50 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
     return cand
 
 
+def _seedbed_timing(
+    db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], db_next: npt.NDArray[np.float32],
+    last_valid: npt.NDArray[np.intp], days: npt.NDArray[np.int32], t: int, b: int,
+    canopy: npt.NDArray[np.float32], onset: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_],
+    p: SarRiceParams,
+) -> npt.NDArray[np.float32]:
+    """Growth timing of a direct-seeded season read from its seedbed plateau (see ``_season_evidence``).
+
+    The plateau is the mean, in linear power, of the dates from ``seedbed_start_days`` to ``seedbed_end_days`` after the minimum at
+    ``t``; the crossing of ``rise_fraction`` of the way from it to ``canopy`` is timed as the
+    minimum's. Returns the timing margin, capped by the margin of the smoothed peak over the
+    plateau against ``seedbed_rise_db``; ``-inf`` where no plateau or canopy is seen.
+    """
+    n_pix = db.shape[0]
+    d0 = float(days[t])
+    a0 = int(np.searchsorted(days, d0 + p.seedbed_start_days, side="left"))
+    a1 = int(np.searchsorted(days, d0 + p.seedbed_end_days, side="right"))
+    none = np.full(n_pix, -np.inf, dtype=_F32)
+    if a1 <= a0 or b <= a1:
+        return none
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN plateau: no reading
+        plateau = to_db(np.nanmean(_F32(10.0) ** (db[:, a0:a1] / _F32(10.0)), axis=-1).astype(_F32))
+    peak = masked_max(sm[:, a1:b])
+    ok = seen & np.isfinite(plateau) & np.isfinite(peak)
+    level = plateau + _F32(p.rise_fraction) * np.where(ok, canopy - plateau, _F32(0.0))
+    raw, follow = db[:, a1:b], db_next[:, a1:b]
+    reach = (raw >= level[:, None]) & ~(follow < (level - _F32(p.db_scale))[:, None])
+    reach[:, -1] |= ~reach.any(axis=-1)
+    j = reach.argmax(axis=-1) + a1
+    upper = days[j].astype(_F32) - _F32(d0)
+    lower = days[last_valid[np.arange(n_pix), j - 1]].astype(_F32) - _F32(d0)
+    spread = _F32(p.timing_scale_days) + _F32(0.5) * (upper - lower)
+    timing = np.minimum((upper - onset - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
+    regrowth = (peak - plateau - _F32(p.seedbed_rise_db)) / _F32(p.db_scale)
+    # The seedbed is moist soil, not open water: a pond's lotus or floating plants also rise
+    # slowly, but out of standing water.
+    soil = (plateau - _F32(p.seedbed_min_db)) / _F32(p.db_scale)
+    # The levelling flood is a dip well below the seedbed in the smoothed series too; bare upland
+    # soil before its crop shows only a speckled date or two below its own level.
+    dip = (plateau - sm[:, t] - _F32(p.seedbed_dip_db)) / _F32(p.db_scale)
+    return np.where(ok, np.minimum.reduce([timing, regrowth, soil, dip]), none).astype(_F32)
+
+
 def _season_evidence(
     db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], last_valid: npt.NDArray[np.intp],
     next_valid: npt.NDArray[np.intp], db_next: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
@@ -354,6 +416,14 @@ def _season_evidence(
     last_low = np.where(dark_before, cols, t).max(axis=-1)
     steep = (upper - (days[last_low].astype(_F32) - _F32(d0)) - _F32(p.min_growth_days)) / _F32(p.timing_scale_days)
     growth = np.where(steep < 0, steep, _F32(np.nan))
+    # Direct-seeded rice: a levelling flood of a pass or two, then moist seedbed soil, then a slow
+    # rise. Read from the minimum, the crossing falls at the first pass after the dip (the soil's
+    # return), as an orchard's after an irrigation pulse. Read from the seedbed plateau, it falls
+    # weeks later; that reading holds when the smoothed canopy rises well above the plateau (an
+    # orchard returns to its canopy, which stays level). A soft OR with the reading above.
+    seedbed = _seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p)
+    timing = np.maximum(timing, seedbed)
+    growth = np.where(np.isnan(growth), growth, np.maximum(growth, seedbed))
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
     first, last = flood_run_bounds(sm, days, t, (smin + _F32(0.25) * span).astype(_F32),
