@@ -123,7 +123,7 @@ def test_co_training_adds_no_rice_when_every_non_rice_label_is_a_persistent_cove
     assert counts(0)["n_train_rice"] > 150
 
 
-def test_field_edge_rescue_needs_the_paddys_flood_in_the_optical_series():
+def test_field_edge_rescue_can_ask_for_the_paddys_flood_in_the_optical_series():
     """An upland crop beside a paddy: mixed in the radar, a canopy the optical rule takes for rice,
     but no clear date of open water; the paddy's own edge shows its flood."""
     sar = np.full((3, 4), 0.05, np.float32)
@@ -137,9 +137,10 @@ def test_field_edge_rescue_needs_the_paddys_flood_in_the_optical_series():
 
     floods = np.zeros((3, 4), np.uint16)
     floods[0, 1] = 2  # the paddy's edge pixel saw the flood; (1, 1) and (2, 1) did not (upland crop)
-    got = fuse_scores(rule(sar), rule(opt, flood_dates=floods), None).rice_score.values
+    gated = SelfTrainParams(edge_min_flood_dates=1)
+    got = fuse_scores(rule(sar), rule(opt, flood_dates=floods), None, gated).rice_score.values
     np.testing.assert_allclose(got[:, 1], [0.9, 0.475, 0.475], atol=1e-6)
-    off = fuse_scores(rule(sar), rule(opt, flood_dates=floods), None, SelfTrainParams(edge_min_flood_dates=0))
+    off = fuse_scores(rule(sar), rule(opt, flood_dates=floods), None)  # the default: the optical score decides
     np.testing.assert_allclose(off.rice_score.values[:, 1], 0.9, atol=1e-6)
     # the count itself, from a real series: the triple-cropped paddy shows its flooded dates, the forest none
     n = flood_dates(_pixels(), None).values.ravel()

@@ -83,11 +83,13 @@ class SelfTrainParams:
     pixel sees the canopy, the speckle-filtered radar pixel does not see the flood); without a
     SAR-rice neighbour the contradiction stays undecided (upland crops puddled by rain, lotus).
     ``None``: contradictions always stay undecided."""
-    edge_min_flood_dates: int = 1
-    """``edge_rescue_px``: the optical series must also show at least this many clear dates of open
+    edge_min_flood_dates: int = 0
+    """``edge_rescue_px``: also ask the optical series for at least this many clear dates of open
     water with at most seedlings in it (the rule's flood signal at NDVI <= ``ndvi_low``), the
     paddy's puddling-to-tillering flood, which an upland crop beside the paddies shows only after
-    heavy rain. 0: the optical rule's score alone decides."""
+    heavy rain. 0 (default): the optical rule's score alone decides. 1 maps fewer upland crops
+    beside paddies as rice but misses more edge paddies whose flood fell between clear dates, for
+    a lower overall accuracy and a larger rice-area bias (docs/rice_self_trained.md)."""
     optical_canopy_labels: bool = False
     """``rule="optical"``: let the optical rule's undated wet-canopy evidence (a canopy standing in
     water seen after a cloud gap, no flood seen; ``undated_wet_canopy_lswi`` of
