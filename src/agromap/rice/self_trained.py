@@ -9,13 +9,15 @@ ambiguous ones the rule hesitated on. No user label is needed. This is self-trai
 of Yarowsky (1995) and pseudo-labelling (Lee 2013); ``docs/rice_self_trained.md`` gives the
 references, the choices and the measured comparison with the rules.
 
-With ``rule="both"`` the two rules run and their scores are averaged (:func:`fuse_scores`): a pixel is a
-pseudo-label where both rules lean the same way, or one is sure and the other hesitates, never
-where they contradict each other, but for one case: SAR non-rice against sure optical rice next to
-a SAR-confident paddy is a field edge the radar sees mixed, and the optical verdict stands
-(:func:`edge_rescue`). With ``rule="optical"`` or ``"both"``, where the optical series
-has a clear-sky gap as long as a rice season, the optical rule's non-rice verdict counts as no
-opinion (nothing could be seen).
+With ``rule="both"`` the two rules run and their scores are averaged
+(:func:`~agromap.rice.self_train_labels.fuse_scores`): a pixel is a pseudo-label where both rules
+lean the same way, or one is sure and the other hesitates, never where they contradict each
+other, but for one case: SAR non-rice against sure optical rice next to a SAR-confident paddy is a
+field edge the radar sees mixed, and the optical verdict stands
+(:func:`~agromap.rice.self_train_labels.edge_rescue`). With ``rule="optical"`` or ``"both"``,
+where the optical series has a clear-sky gap as long as a rice season, the optical rule's non-rice
+verdict counts as no opinion (nothing could be seen), except on evergreen canopy or open water
+seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`).
 
 How the training pixels are chosen
 ----------------------------------
@@ -351,7 +353,7 @@ def self_trained_rice_map(
         (:func:`~agromap.rice.rules_sar.boxcar_speckle_filter`).
     rule : {"sar", "optical", "both"}
         Which rule provides the pseudo-labels. ``both`` runs the two rules and averages their
-        scores (:func:`fuse_scores`): confident where they lean the same way or one is sure and the
+        scores (:func:`~agromap.rice.self_train_labels.fuse_scores`): confident where they lean the same way or one is sure and the
         other hesitates, undecided where they contradict each other; the optical rule abstains
         from non-rice verdicts where its series has a clear-sky gap of ``params.blind_gap_days``;
         where one sensor has no valid date the other alone decides (``docs/rice_self_trained.md``).
