@@ -145,3 +145,27 @@ def test_field_edge_rescue_can_ask_for_the_paddys_flood_in_the_optical_series():
     # the count itself, from a real series: the triple-cropped paddy shows its flooded dates, the forest none
     n = flood_dates(_pixels(), None).values.ravel()
     assert n[1] >= 3 and n[0] == 0 and n[5] == 0
+
+
+def test_the_flood_test_reaches_the_fused_labels_of_a_scene_lazily():
+    """``rule="both"`` on a monsoon scene: asking edge pixels for a flooded clear date only ever turns
+    a rescued (optical) score back into the plain mean, and builds lazily."""
+    from agromap.rice.rules_sar import boxcar_speckle_filter
+    from agromap.rice.self_trained import _run_rule, _split
+    from agromap.scenes import make_scene
+
+    sc = make_scene("monsoon_sparse_optical", size=48, seed=5, chunk=24)
+    s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")})
+    optical, radar = _split(sc.s2, s1)
+    runs = {}
+    for k in (0, 1):
+        spec = SelfTrainParams(edge_min_flood_dates=k)
+        with raise_if_dask_computes():
+            fused = _run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
+        runs[k] = fused.rice_score.values
+    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams()).rice_score.values
+    sar = _run_rule(optical, radar, "sar", None, None).rice_score.values
+    changed = ~np.isclose(runs[0], runs[1])
+    assert changed.any()  # some edge pixel of this scene has no flooded clear date
+    np.testing.assert_allclose(runs[0][changed], opt[changed], atol=1e-6)  # rescued without the test
+    np.testing.assert_allclose(runs[1][changed], (opt[changed] + sar[changed]) / 2, atol=1e-6)
