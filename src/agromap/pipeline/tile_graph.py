@@ -78,21 +78,24 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
         Each wanted layer's ``(y, x)`` pixels by stem, and under :data:`VALID` the ``(time, y, x)``
         usable-pixel mask when the recipe asks for it.
     """
+    from ..io.open_files import gdal_settings
     from .products import OPTICAL, AreaContext
     from .products.base import valid_mask
 
     frame = recipe.frame.isel(y=ys, x=xs)
     shape = (frame.sizes["y"], frame.sizes["x"])
     dims = ("time", "y", "x")
-    data = {name: xr.Variable(dims, _read_dates(readers, ys, xs, shape), attrs)
-            for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True) if readers[0].raw}
-    # The mask reads the QA band only (products.mask_dataset masks the area's stack the same way).
-    valid = valid_mask(xr.Dataset(data, coords=frame.coords), recipe.area) if data else None
-    unusable = None if valid is None else ~np.asarray(valid.transpose(*dims).data)
-    for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True):
-        if name not in data:
-            data[name] = xr.Variable(dims, _read_dates(readers, ys, xs, shape, unusable if name in OPTICAL else None),
-                                     attrs)
+    # One GDAL environment for the tile's reads (every file is read once per tile) instead of one per read.
+    with gdal_settings(recipe.readers[0][1][0].gdal_env):
+        data = {name: xr.Variable(dims, _read_dates(readers, ys, xs, shape), attrs)
+                for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True) if readers[0].raw}
+        # The mask reads the QA band only (products.mask_dataset masks the area's stack the same way).
+        valid = valid_mask(xr.Dataset(data, coords=frame.coords), recipe.area) if data else None
+        unusable = None if valid is None else ~np.asarray(valid.transpose(*dims).data)
+        for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True):
+            if name not in data:
+                data[name] = xr.Variable(dims, _read_dates(readers, ys, xs, shape,
+                                                           unusable if name in OPTICAL else None), attrs)
     ds = xr.Dataset({name: data[name] for name, _ in recipe.readers}, coords=frame.coords, attrs=frame.attrs)
     ctx = AreaContext(recipe.area, ds, recipe.resolve)
     out: dict[str, np.ndarray] = {}

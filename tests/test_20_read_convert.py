@@ -1,0 +1,120 @@
+"""DN to physical values: the compiled one-pass conversion gives numpy's float32 bits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.windows import Window
+
+from agromap.io import dn_kernel
+from agromap.io.read import BandReader
+from conftest import write_tif
+
+
+def _reference(dn, scale=1.0, offset=0.0, nodata=None, valid_range=None, invalid=None):
+    """The conversion written the plain way: float32 DN, times float32 scale, plus float32 offset."""
+    value = dn.astype(np.float32) * np.float32(scale)
+    if offset != 0.0:
+        value = value + np.float32(offset)
+    bad = np.zeros(dn.shape, dtype=bool)
+    if nodata is not None:
+        bad |= dn.astype(np.float64) == nodata
+    if valid_range is not None:
+        wide = dn.astype(np.float64)
+        bad |= (wide < valid_range[0]) | (wide > valid_range[1])
+    if invalid is not None:
+        bad |= invalid
+    value[bad] = np.nan
+    return value
+
+
+def _bits(a):
+    assert a.dtype == np.float32
+    return np.ascontiguousarray(a).view(np.uint32)
+
+
+def _every_value(dtype):
+    info = np.iinfo(dtype)
+    values = np.arange(info.min, info.max + 1, dtype=np.int64).astype(dtype)
+    return values.reshape(-1, 256)  # 2-D, C-ordered, as a window is read
+
+
+def _strided(a):
+    """The same values as a view that is not C-ordered."""
+    wide = np.zeros((a.shape[0], 2 * a.shape[1]), dtype=a.dtype)
+    wide[:, ::2] = a
+    return wide[:, ::2]
+
+
+CASES = [
+    {},
+    {"scale": 1e-4, "nodata": 0.0},
+    {"scale": 2.75e-5, "offset": -0.2, "nodata": 0.0},  # Landsat C2: rounding twice differs from fma
+    {"scale": 1e-4, "offset": -0.1, "nodata": 0.0, "valid_range": (1.0, 10000.0)},
+    {"scale": -0.5, "nodata": float("nan")},  # -0.0 kept: no offset added
+    {"offset": 0.5, "nodata": 3.5},  # a nodata no integer equals
+    {"scale": 3.0, "nodata": -1.0, "valid_range": (-5.5, 200.25)},
+]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "int16"])
+@pytest.mark.parametrize("case", CASES, ids=range(len(CASES)))
+def test_every_stored_value_converts_to_numpys_bits(dtype, case):
+    dn = _every_value(dtype)
+    assert dn_kernel.handles(dn, None, None)
+    invalid = np.zeros(dn.shape, dtype=bool)
+    invalid.flat[::7] = True
+    reader = BandReader("unused.tif", 1, *dn.shape, dtype, **case)
+    for mask in (None, invalid):
+        want = _bits(_reference(dn, invalid=mask, **case))
+        assert np.array_equal(_bits(reader.convert(dn, invalid=mask)), want)
+        out = np.full(dn.shape, 7.0, dtype=np.float32)
+        assert reader.convert(dn, out=out, invalid=mask) is out
+        assert np.array_equal(_bits(out), want)
+        # numpy's passes (taken for a window the compiled loop does not handle) agree too
+        strided = _strided(dn)
+        assert not dn_kernel.handles(strided, None, mask)
+        assert np.array_equal(_bits(reader.convert(strided, invalid=mask)), want)
+
+
+def test_other_windows_keep_numpys_passes():
+    dn = np.arange(12, dtype=np.uint16).reshape(3, 4)
+    assert not dn_kernel.handles(dn.astype(np.float32), None, None)
+    assert not dn_kernel.handles(dn.astype(np.uint32), None, None)
+    assert not dn_kernel.handles(dn[:, ::2], None, None)
+    assert not dn_kernel.handles(dn, np.empty((3, 4), np.float64), None)
+    assert not dn_kernel.handles(dn, np.empty((4, 3), np.float32), None)
+    assert not dn_kernel.handles(dn, None, np.zeros((3, 4), np.uint8))
+    reader = BandReader("unused.tif", 1, 3, 4, "float32", scale=2.0, nodata=3.0)
+    got = reader.convert(dn.astype(np.float32))
+    assert np.isnan(got[0, 3]) and got[1, 0] == 8.0
+
+
+def test_a_window_read_into_a_stack_is_converted_in_place(tmp_path):
+    rng = np.random.default_rng(4)
+    dn = rng.integers(0, 12000, size=(70, 90)).astype(np.uint16)
+    dn[:3] = 0
+    path = tmp_path / "red.tif"
+    write_tif(path, dn, nodata=0)
+    reader = BandReader(str(path), 1, 70, 90, "uint16", scale=1e-4, offset=-0.1, nodata=0.0)
+    stack = np.zeros((2, 30, 40), dtype=np.float32)
+    invalid = rng.random((30, 40)) < 0.25
+    reader.read(slice(10, 40), slice(20, 60), out=stack[1], invalid=invalid)
+    with rasterio.open(path) as src:
+        window = src.read(1, window=Window(20, 10, 40, 30))
+    assert np.array_equal(_bits(stack[1]), _bits(_reference(window, 1e-4, -0.1, 0.0, None, invalid)))
+    assert not stack[0].any()
+
+
+def test_importing_the_reader_does_not_load_numba():
+    code = ("import sys, agromap.io.read\n"
+            "print(sorted(m for m in ('numba', 'llvmlite') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
