@@ -118,3 +118,36 @@ def test_importing_the_reader_does_not_load_numba():
                           env={**os.environ})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_class_table_lookup_is_numpys(dtype):
+    rng = np.random.default_rng(1)
+    table = rng.random(1 << (8 * np.dtype(dtype).itemsize)) < 0.5
+    values = _every_value(dtype)
+    stack = np.stack([values, values[::-1]])  # (time, y, x), any shape
+    got = dn_kernel.table_lookup(table, stack)
+    assert got is not None and got.dtype == np.bool_ and got.shape == stack.shape
+    assert np.array_equal(got, table[stack])
+
+
+def test_class_table_lookup_leaves_other_inputs_to_numpy():
+    table = np.ones(256, dtype=bool)
+    u8 = np.zeros((4, 4), dtype=np.uint8)
+    assert dn_kernel.table_lookup(table, u8.astype(np.int16)) is None
+    assert dn_kernel.table_lookup(table[:100], u8) is None
+    assert dn_kernel.table_lookup(table.astype(np.uint8), u8) is None
+    assert dn_kernel.table_lookup(table, u8[:, ::2]) is None
+
+
+def test_scl_mask_is_the_same_through_the_compiled_lookup():
+    import xarray as xr
+
+    from agromap import masks
+
+    scl = np.random.default_rng(2).integers(0, 12, size=(3, 20, 30)).astype(np.uint8)
+    want = ~np.isin(scl, masks.SCL_INVALID_DEFAULT)
+    for arr in (scl, scl[:, :, ::-1]):  # C-ordered (compiled) and reversed (numpy's take)
+        got = masks.scl_valid(xr.DataArray(arr, dims=("time", "y", "x"))).values
+        assert np.array_equal(got, ~np.isin(arr, masks.SCL_INVALID_DEFAULT))
+    assert want.any() and not want.all()

@@ -1,4 +1,4 @@
-"""Stored integers (DN) to float32 physical values in one pass over a window: the compiled conversion.
+"""Stored integers to values in one compiled pass: DN to float32 physical values, classes through a table.
 
 :meth:`agromap.io.read.BandReader.convert` turns each window it reads into ``DN * scale + offset``
 in float32, NaN where the DN is the nodata value, outside the valid range, or where a QA mask says
@@ -13,8 +13,9 @@ array against a Python float; every 8- and 16-bit integer is exact in float64.
 
 Compiled for the stored types of optical bands (uint8, uint16, int16) on C-ordered 2-D windows
 (:func:`handles`); :meth:`~agromap.io.read.BandReader.convert` keeps numpy's passes for anything
-else. Compiled, or loaded from numba's disk cache, on the first conversion in a process, never at
-import: importing this module does not import numba.
+else. :func:`table_lookup` looks stored classes up in a table over every uint8 or uint16 value
+(the QA masks of :mod:`agromap.masks`). Compiled, or loaded from numba's disk cache, on the first
+use in a process, never at import: importing this module does not import numba.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DTYPES", "convert_window", "handles"]
+__all__ = ["DTYPES", "convert_window", "handles", "table_lookup"]
 
 DTYPES: frozenset[str] = frozenset({"uint8", "uint16", "int16"})
 """Stored dtypes the compiled conversion handles."""
@@ -71,15 +72,20 @@ def _build() -> Any:
                     bad = bad or invalid[r, c]
                 out[r, c] = nan if bad else v
 
-    return convert
+    @jit([f"void(b1[::1], {t}[::1], b1[::1])" for t in ("uint8", "uint16")], nrt=False)
+    def lookup(table: Any, values: Any, out: Any) -> None:  # pragma: no cover - compiled
+        for i in range(values.size):
+            out[i] = table[values[i]]
+
+    return convert, lookup
 
 
 _KERNEL: list[Any] = []
 _BUILD_LOCK = threading.Lock()
 
 
-def _kernel() -> Any:
-    # Compiled (or loaded from numba's disk cache) on the first conversion in the process.
+def _kernels() -> tuple[Any, Any]:
+    # Compiled (or loaded from numba's disk cache) on the first use in the process.
     if not _KERNEL:
         with _BUILD_LOCK:
             if not _KERNEL:
@@ -122,10 +128,27 @@ def convert_window(dn: np.ndarray, out: np.ndarray | None, scale: float, offset:
         invalid = _NO_MASK
     if out is None:
         out = np.empty(dn.shape, dtype=np.float32)
-    _kernel()(dn, invalid, out, np.float32(scale), np.float32(offset),
+    _kernels()[0](dn, invalid, out, np.float32(scale), np.float32(offset),
              match, float(lo), float(hi), flags)
     return out
 
 
 _NO_MASK = np.zeros((1, 1), dtype=np.bool_)
 """Stands for "no QA mask" (never read: its flag is off)."""
+
+
+def table_lookup(table: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+    """``table[values]`` for a bool table over every uint8 or uint16 value, in one compiled pass.
+
+    numpy's ``take`` first widens the indices to 64-bit integers (eight bytes per pixel written and
+    read back); this loop reads each stored value once. Returns ``None`` (the caller falls back to
+    numpy) for any other table or values: another dtype, a table not covering the dtype, an array
+    that is not C-ordered.
+    """
+    if (values.dtype.name not in ("uint8", "uint16") or table.dtype != np.bool_ or table.ndim != 1
+            or table.size != 1 << (8 * values.dtype.itemsize) or not values.flags.c_contiguous
+            or not table.flags.c_contiguous):
+        return None
+    out = np.empty(values.shape, dtype=np.bool_)
+    _kernels()[1](table, values.reshape(-1), out.reshape(-1))
+    return out
