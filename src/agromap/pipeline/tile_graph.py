@@ -79,8 +79,11 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
         usable-pixel mask when the recipe asks for it.
     """
     from ..io.open_files import gdal_settings
+    from .heap import steady_tile_heap
     from .products import OPTICAL, AreaContext
     from .products.base import valid_mask
+
+    steady_tile_heap()
 
     frame = recipe.frame.isel(y=ys, x=xs)
     shape = (frame.sizes["y"], frame.sizes["x"])
@@ -91,7 +94,8 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
                 for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True) if readers[0].raw}
         # The mask reads the QA band only (products.mask_dataset masks the area's stack the same way).
         valid = valid_mask(xr.Dataset(data, coords=frame.coords), recipe.area) if data else None
-        unusable = None if valid is None else ~np.asarray(valid.transpose(*dims).data)
+        valid_px = None if valid is None else _pixels_of(valid, dims)
+        unusable = None if valid_px is None else ~valid_px
         for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True):
             if name not in data:
                 data[name] = xr.Variable(dims, _read_dates(readers, ys, xs, shape,
@@ -102,11 +106,16 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
     for pixels, entry in recipe.entries:
         for stem, arr in pixels(ctx, entry).items():
             if stem in recipe.stems:
-                out[stem] = np.asarray(arr.transpose("y", "x").data)
+                out[stem] = _pixels_of(arr, ("y", "x"))
     if recipe.valid:
-        assert valid is not None  # the recipe asks for it only when the stack has a QA band
-        out[VALID] = np.asarray(valid.transpose(*dims).data)
+        assert valid_px is not None  # the recipe asks for it only when the stack has a QA band
+        out[VALID] = valid_px
     return out
+
+
+def _pixels_of(arr: xr.DataArray, dims: tuple[str, ...]) -> np.ndarray:
+    """``arr``'s numpy pixels in ``dims`` order (transposed only when its dims are in another order)."""
+    return np.asarray(arr.data if arr.dims == dims else arr.transpose(*dims).data)
 
 
 def _read_dates(readers: Sequence[Any], ys: slice, xs: slice, shape: tuple[int, int],
