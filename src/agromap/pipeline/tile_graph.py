@@ -79,11 +79,8 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
         usable-pixel mask when the recipe asks for it.
     """
     from ..io.open_files import gdal_settings
-    from .heap import steady_tile_heap
     from .products import OPTICAL, AreaContext
     from .products.base import valid_mask
-
-    steady_tile_heap()
 
     frame = recipe.frame.isel(y=ys, x=xs)
     shape = (frame.sizes["y"], frame.sizes["x"])
