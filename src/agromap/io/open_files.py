@@ -12,6 +12,9 @@ outlive the compute: when it ends, every idle handle is closed at once and a han
 A handle is keyed by thread, path, GDAL settings and the file's identity (device, inode, size,
 modification time), so a file replaced while handles exist is opened afresh. Remote files are not
 kept open: they have no identity to check, and a dropped connection must not poison later reads.
+
+Each read applies its GDAL settings on its thread (``rasterio.Env``); inside :func:`gdal_settings`
+(one output tile's task) the settings are applied once for all the block's local reads.
 """
 
 from __future__ import annotations
