@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	# Compile the numba kernels (optical rule, DN conversion) into their disk cache once, so runs, tests and the bench
 	# load machine code instead of compiling it (~10 s) in every process.
 	$(PY) -c "import agromap.rice.optical_kernel"
-	$(PY) -c "import numpy as np; from agromap.io.dn_kernel import convert_window as c; c(np.zeros((1, 1), np.uint16), None, 1.0, 0.0, None, None, None)"
+	$(PY) -c "from agromap.io import dn_kernel; dn_kernel.load()"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -15,6 +15,8 @@ from agromap.io import dn_kernel
 from agromap.io.read import BandReader
 from conftest import write_tif
 
+dn_kernel.load()  # the compiled passes, as in a process running the optical rule
+
 
 def _reference(dn, scale=1.0, offset=0.0, nodata=None, valid_range=None, invalid=None):
     """The conversion written the plain way: float32 DN, times float32 scale, plus float32 offset."""
@@ -111,13 +113,35 @@ def test_a_window_read_into_a_stack_is_converted_in_place(tmp_path):
     assert not stack[0].any()
 
 
-def test_importing_the_reader_does_not_load_numba():
-    code = ("import sys, agromap.io.read\n"
+def test_reading_and_masking_without_a_compiled_kernel_do_not_load_numba():
+    code = ("import sys, numpy as np, xarray as xr\n"
+            "from agromap.io.read import BandReader\n"
+            "from agromap import masks\n"
+            "from agromap.io import dn_kernel\n"
+            "dn = np.arange(12, dtype=np.uint16).reshape(3, 4)\n"
+            "got = BandReader('x.tif', 1, 3, 4, 'uint16', scale=0.5, nodata=0.0).convert(dn)\n"
+            "ok = masks.scl_valid(xr.DataArray(dn.astype(np.uint8), dims=('y', 'x'))).values\n"
+            "print(dn_kernel.active(), float(np.nansum(got)), int(ok.sum()))\n"
             "print(sorted(m for m in ('numba', 'llvmlite') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ})
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    *_, values, loaded = done.stdout.strip().splitlines()
+    assert values == "False 33.0 5"  # 0.5 * (1 + ... + 11); classes 2, 4, 5, 6, 7 usable
+    assert loaded == "[]"
+
+
+def test_the_compiled_passes_are_used_once_numba_is_loaded():
+    code = ("import numpy as np, numba\n"
+            "from agromap.io import dn_kernel\n"
+            "from agromap.io.read import BandReader\n"
+            "dn = np.ones((3, 4), np.uint16)\n"
+            "got = BandReader('x.tif', 1, 3, 4, 'uint16', scale=0.5).convert(dn)\n"
+            "print(dn_kernel.active(), dn_kernel.handles(dn, None, None), float(got.sum()))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True True 6.0"
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])

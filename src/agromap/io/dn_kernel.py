@@ -15,17 +15,19 @@ Compiled for the stored types of optical bands (uint8, uint16, int16) on C-order
 (:func:`handles`); :meth:`~agromap.io.read.BandReader.convert` keeps numpy's passes for anything
 else. :func:`table_lookup` looks stored classes up in a table over every uint8 or uint16 value
 (the QA masks of :mod:`agromap.masks`). Compiled, or loaded from numba's disk cache, on the first
-use in a process, never at import: importing this module does not import numba.
+use in a process that already loaded numba (:func:`active`), never at import: importing this
+module does not import numba.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DTYPES", "convert_window", "handles", "table_lookup"]
+__all__ = ["DTYPES", "active", "convert_window", "handles", "load", "table_lookup"]
 
 DTYPES: frozenset[str] = frozenset({"uint8", "uint16", "int16"})
 """Stored dtypes the compiled conversion handles."""
@@ -34,9 +36,25 @@ DTYPES: frozenset[str] = frozenset({"uint8", "uint16", "int16"})
 _OFFSET, _NODATA, _RANGE, _INVALID = 1, 2, 4, 8
 
 
+def active() -> bool:
+    """Whether the compiled passes are used in this process: once numba is loaded, or after :func:`load`.
+
+    A compiled rule kernel (the optical rice rule's) loads numba; the passes then cost 13 ms to
+    load from numba's cache. Loading numba for them alone costs about 0.5 CPU-s, more than they
+    save on fewer than about 1 700 windows of 512 x 512 (0.28 ms each), so a process without
+    compiled kernels keeps numpy's passes. The values are the same either way.
+    """
+    return bool(_KERNEL) or "numba" in sys.modules
+
+
+def load() -> None:
+    """Compile the passes, or load them from numba's disk cache, now (imports numba)."""
+    _kernels()
+
+
 def handles(dn: np.ndarray, out: np.ndarray | None, invalid: np.ndarray | None) -> bool:
     """Whether :func:`convert_window` converts this window (else numpy's passes do)."""
-    return (dn.ndim == 2 and dn.dtype.name in DTYPES and dn.flags.c_contiguous
+    return (active() and dn.ndim == 2 and dn.dtype.name in DTYPES and dn.flags.c_contiguous
             and (out is None or (out.dtype == np.float32 and out.shape == dn.shape and out.flags.c_contiguous))
             and (invalid is None or (invalid.dtype == np.bool_ and invalid.shape == dn.shape
                                      and invalid.flags.c_contiguous)))
@@ -142,10 +160,10 @@ def table_lookup(table: np.ndarray, values: np.ndarray) -> np.ndarray | None:
 
     numpy's ``take`` first widens the indices to 64-bit integers (eight bytes per pixel written and
     read back); this loop reads each stored value once. Returns ``None`` (the caller falls back to
-    numpy) for any other table or values: another dtype, a table not covering the dtype, an array
-    that is not C-ordered.
+    numpy) for any other table or values (another dtype, a table not covering the dtype, an array
+    that is not C-ordered) and while the compiled passes are not :func:`active`.
     """
-    if (values.dtype.name not in ("uint8", "uint16") or table.dtype != np.bool_ or table.ndim != 1
+    if (not active() or values.dtype.name not in ("uint8", "uint16") or table.dtype != np.bool_ or table.ndim != 1
             or table.size != 1 << (8 * values.dtype.itemsize) or not values.flags.c_contiguous
             or not table.flags.c_contiguous):
         return None

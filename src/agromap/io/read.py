@@ -122,8 +122,8 @@ class BandReader:
 
         Written into ``out`` when given. The float32 values are those of ``dn.astype(float32) *
         float32(scale) + float32(offset)`` (the offset added only when not 0). 8- and 16-bit
-        integer windows are converted in one compiled pass (:mod:`agromap.io.dn_kernel`; the
-        first one in a process loads numba); other dtypes by numpy's passes, without the
+        integer windows are converted in one compiled pass (:mod:`agromap.io.dn_kernel`) in a
+        process that loaded numba; otherwise, and for other dtypes, by numpy's passes without the
         intermediate copy.
         """
         if self.raw:
