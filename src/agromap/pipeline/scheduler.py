@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,6 +169,60 @@ class Execution:
         with kept_open():
             return self._compute(collections)
 
+    @property
+    def on_workers(self) -> bool:
+        """True when tasks run in worker processes of a cluster reached by address, not in this process."""
+        return self.kind == "distributed" and self.client is not None
+
+    def map(self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, keys: Sequence[str],
+            done: Callable[[int, Any], None] | None = None) -> list[Any]:
+        """``fn(*call)`` for every call as a task on the cluster's workers; the results in order.
+
+        Every task runs to its end, whatever the others do: a task cancelled on its worker would
+        go on writing there, unseen by this process. ``done(k, result)`` is called here as each
+        call succeeds (in the order they end); then the first failure in call order (of a task, or
+        of ``done``) is raised, translated as :meth:`compute` translates a compute's errors.
+
+        Parameters
+        ----------
+        fn : callable
+            A module-level function of plain, picklable arguments.
+        calls : sequence of tuple
+            The arguments of each call.
+        keys : sequence of str
+            One unique task key per call (named in the cluster's dashboard and task stream).
+        done : callable, optional
+            Called in this process with the call's index and result.
+        """
+        from distributed import as_completed
+
+        assert self.client is not None  # on_workers
+        errors: dict[int, BaseException] = {}
+        results: list[Any] = [None] * len(calls)
+        try:
+            futures = [self.client.submit(fn, *call, key=key, pure=False) for call, key in zip(calls, keys, strict=True)]
+            index = {f.key: k for k, f in enumerate(futures)}
+            for future in as_completed(futures):
+                k = index[future.key]
+                if future.status != "finished":
+                    errors[k] = future.exception() or RuntimeError(f"task {future.key} ended as {future.status}")
+                    continue
+                results[k] = future.result()
+                if done is not None:
+                    try:
+                        done(k, results[k])
+                    except BaseException as exc:  # the other calls' results still reach ``done``
+                        errors[k] = exc
+        except Exception as exc:
+            raise _translated(exc, self.client) from None
+        if errors:
+            first = errors[min(errors)]
+            translated = _translated(first, self.client) if isinstance(first, Exception) else first
+            if translated is first:
+                raise first
+            raise translated from None
+        return results
+
     def _compute(self, collections: tuple[Any, ...]) -> tuple[Any, ...]:
         import dask
 
@@ -189,37 +243,45 @@ class Execution:
                 with ProgressBar():
                     return tuple(dask.compute(*collections, scheduler=scheduler))
             return tuple(dask.compute(*collections, scheduler=scheduler))
-        except MemoryError as exc:
-            raise ComputeLostError(f"out of memory while computing ({exc}); lower 'chunk' or add memory.") from None
-        except AgromapError:
-            raise
         except Exception as exc:
-            if type(exc).__name__ == "KilledWorker":
-                raise ComputeLostError(
-                    f"a dask worker died repeatedly while computing ({exc}); the task may need more memory "
-                    "than a worker has. Lower 'chunk', add workers' memory, or check the worker logs."
-                ) from None
-            from ..io.write import disk_errno
+            translated = _translated(exc, self.client)
+            if translated is exc:
+                raise
+            raise translated from None
 
-            code = disk_errno(exc)
-            if code is not None:
-                raise output_error(OSError(code, os.strerror(code))) from None
-            if self.client is not None and _lost_cluster(exc, self.client):
-                raise ComputeLostError(
-                    f"the dask scheduler or its workers went away while computing ({type(exc).__name__}: "
-                    f"{_first_line(exc)}); restart the cluster and run again (finished layers are kept)."
-                ) from None
-            if _is_read_error(exc):
-                # A read that failed inside a task (odc-stac's reader raises rasterio's own errors):
-                # a bad or unreachable input, exit 3, not a bug.
-                from ..errors import InputError
 
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise InputError(
-                    f"an input could not be read while computing ({first}); check that the file or server "
-                    "is reachable and the file complete, then re-run."
-                ) from None
-            raise
+def _translated(exc: Exception, client: Any) -> Exception:
+    """The agromap error a failure while computing stands for, or ``exc`` itself (a bug, or already ours)."""
+    if isinstance(exc, MemoryError):
+        return ComputeLostError(f"out of memory while computing ({exc}); lower 'chunk' or add memory.")
+    if isinstance(exc, AgromapError):
+        return exc
+    if type(exc).__name__ == "KilledWorker":
+        return ComputeLostError(
+            f"a dask worker died repeatedly while computing ({exc}); the task may need more memory "
+            "than a worker has. Lower 'chunk', add workers' memory, or check the worker logs."
+        )
+    from ..io.write import disk_errno
+
+    code = disk_errno(exc)
+    if code is not None:
+        return output_error(OSError(code, os.strerror(code)))
+    if client is not None and _lost_cluster(exc, client):
+        return ComputeLostError(
+            f"the dask scheduler or its workers went away while computing ({type(exc).__name__}: "
+            f"{_first_line(exc)}); restart the cluster and run again (finished layers are kept)."
+        )
+    if _is_read_error(exc):
+        # A read that failed inside a task (odc-stac's reader raises rasterio's own errors):
+        # a bad or unreachable input, exit 3, not a bug.
+        from ..errors import InputError
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return InputError(
+            f"an input could not be read while computing ({first}); check that the file or server "
+            "is reachable and the file complete, then re-run."
+        )
+    return exc
 
 
 def local_get(kind: str) -> Any:
