@@ -5,6 +5,7 @@ is sent; a run that planned no such rule does not load them), and the tiles are 
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import re
 import sys
@@ -84,14 +85,7 @@ def test_a_module_that_cannot_be_imported_does_not_fail_the_warm_up(cluster):
         assert client.submit(sum, [1, 2, 3], pure=False).result() == 6
 
 
-def test_few_tiles_are_spread_over_the_workers(cluster, tmp_path):
-    """Four tiles on two single-thread workers run two and two, with the bytes of a threaded run.
-
-    With up to two tiles per thread dask does not spread them as root tasks; they go where their
-    dependencies are, so none may be shared by all of them (it once put three of four on one worker).
-    """
-    from distributed import Client, get_task_stream
-
+def _rice_config(tmp_path):
     bands = ["blue", "green", "red", "nir", "swir16", "scl"]
     write_stack_geotiffs(make_s2_stack(SceneSpec(shape=(512, 512), dates=_DATES, chunk=256, seed=3))[bands],
                          tmp_path / "tifs")
@@ -100,17 +94,131 @@ def test_few_tiles_are_spread_over_the_workers(cluster, tmp_path):
         "name": "a",
         "inputs": [{"kind": "folder", "path": "tifs", "bands": bands, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
         "layers": [{"product": "rice", "method": "optical"}]}]}))
-    cfg = load_config(cfg_path)
+    return load_config(cfg_path)
+
+
+def _task_workers(stream, pattern: str) -> collections.Counter:
+    """How many tasks whose key matches ``pattern`` each worker computed."""
+    return collections.Counter(t["worker"] for t in stream.data
+                               if re.match(pattern, str(t["key"][0] if isinstance(t["key"], tuple) else t["key"]))
+                               and any(s["action"] == "compute" for s in t["startstops"]))
+
+
+def _item(path):
+    item = json.loads(path.read_text())
+    item["properties"].pop("agromap:run_id")
+    return item
+
+
+def test_tiles_are_spread_and_layers_published_on_the_workers(cluster, tmp_path):
+    """Four tiles on two single-thread workers run two and two; then each layer's COG and quicklook
+    are made by a task on a worker. Every file has the bytes of a threaded run (items but their run id).
+
+    With up to two tiles per thread dask does not spread them as root tasks; they go where their
+    dependencies are, so none may be shared by all of them (it once put three of four on one worker).
+    """
+    from distributed import Client, get_task_stream
+
+    cfg = _rice_config(tmp_path)
     with Client(cluster.scheduler_address) as probe:
         probe.wait_for_workers(2)
         with get_task_stream(client=probe) as stream:
             spread = run(cfg, tmp_path / "dist", scheduler=cluster.scheduler_address, force=True)
     # The fused task of each tile (read, rule, encoding, stores): named agromap-tile-<hex>-<hex>.
-    tiles = collections.Counter(t["worker"] for t in stream.data
-                                if re.match(r"agromap-tile-[0-9a-f]+-", str(t["key"][0] if isinstance(t["key"], tuple) else t["key"]))
-                                and any(s["action"] == "compute" for s in t["startstops"]))
+    tiles = _task_workers(stream, r"agromap-tile-[0-9a-f]+-")
     assert sorted(tiles.values()) == [2, 2], tiles
+    published = _task_workers(stream, rf"agromap-publish-.+-{spread.run_id}$")
+    assert sum(published.values()) == len(spread.outputs) > 1 and set(published) <= set(tiles), published
     threaded = run(cfg, tmp_path / "threads", scheduler="threads", force=True)
     assert [o["path"] for o in spread.outputs] == [o["path"] for o in threaded.outputs]
     for o in spread.outputs:
-        assert (tmp_path / "dist" / o["path"]).read_bytes() == (tmp_path / "threads" / o["path"]).read_bytes()
+        for key in ("path", "quicklook"):
+            assert (tmp_path / "dist" / o[key]).read_bytes() == (tmp_path / "threads" / o[key]).read_bytes(), o[key]
+        assert _item(tmp_path / "dist" / o["stac_item"]) == _item(tmp_path / "threads" / o["stac_item"])
+    left = [p.name for p in (tmp_path / "dist").rglob(".*") if p.is_file() and p.name != ".agromap.lock"]
+    assert not [n for n in left if n.endswith((".partial", ".staging.tif"))], left
+
+
+def _staging_lost_for(stem: str) -> None:
+    """From now on, in this process, publishing layer ``stem`` finds its staging file gone."""
+    from agromap.pipeline import publish_layers
+
+    real = getattr(publish_layers, "_unpatched_prepare_cog", publish_layers.prepare_cog)
+
+    def lost(staging, final, *args, **kwargs):
+        if final.name.startswith(stem):
+            staging.unlink()
+        return real(staging, final, *args, **kwargs)
+
+    publish_layers._unpatched_prepare_cog = real
+    publish_layers.prepare_cog = lost
+
+
+def _unpatched() -> None:
+    from agromap.pipeline import publish_layers
+
+    if hasattr(publish_layers, "_unpatched_prepare_cog"):
+        publish_layers.prepare_cog = publish_layers._unpatched_prepare_cog
+        del publish_layers._unpatched_prepare_cog
+
+
+def test_a_failing_publish_on_a_worker_fails_the_run_as_with_threads(cluster, tmp_path):
+    """One layer cannot be published (its staging file vanished): on workers as with threads the run
+    fails with that layer's one-line error and publishes nothing, not even the layers that were ready."""
+    import cloudpickle
+    from distributed import Client
+
+    from agromap.errors import ExportError
+
+    cfg = _rice_config(tmp_path)
+    stem = "rice_score"
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the patch, sent to the workers
+    errors = {}
+    with Client(cluster.scheduler_address) as probe:
+        probe.wait_for_workers(2)
+        try:
+            probe.run(_staging_lost_for, stem)
+            with pytest.raises(ExportError) as dist:
+                run(cfg, tmp_path / "dist", scheduler=cluster.scheduler_address, run_id="same")
+            errors["dist"] = str(dist.value)
+        finally:
+            probe.run(_unpatched)
+            cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    _staging_lost_for(stem)
+    try:
+        with pytest.raises(ExportError) as threads:
+            run(cfg, tmp_path / "threads", scheduler="threads", run_id="same")
+        errors["threads"] = str(threads.value)
+    finally:
+        _unpatched()
+    assert "staging file" in errors["threads"] and stem in errors["threads"] and "\n" not in errors["threads"]
+    assert errors["dist"].replace(str(tmp_path / "dist"), "OUT") == errors["threads"].replace(
+        str(tmp_path / "threads"), "OUT")
+    for name in ("dist", "threads"):
+        left = sorted(p.name for p in (tmp_path / name).rglob("*") if p.is_file() and ".agromap" not in p.parts)
+        assert not [n for n in left if n.endswith((".tif", ".png", ".partial"))], (name, left)
+
+
+def test_a_worker_joining_later_is_warmed_until_the_run_ends(cluster):
+    """The warm-up is a worker plugin: a worker started while the run is connected imports the planned
+    kernel before any task; when the run ends the plugin is removed from the cluster."""
+    from distributed import Client
+
+    import agromap.rice.rules_optical  # noqa: F401  (what planning an optical rice layer imports here)
+    from agromap.pipeline.warm_up import PLUGIN_NAME
+
+    with Client(cluster.scheduler_address) as probe:
+        probe.wait_for_workers(2)
+        old = set(probe.scheduler_info()["workers"])
+        try:
+            with open_execution(cluster.scheduler_address):
+                cluster.scale(3)
+                probe.wait_for_workers(3)
+                new = set(probe.scheduler_info()["workers"]) - old
+                assert len(new) == 1
+                seen = _wait_loaded(probe, [*WORKER_IMPORTS, KERNEL])
+                assert all(seen[w][KERNEL] for w in new) and all(all(v.values()) for v in seen.values()), seen
+            assert not probe.run_on_scheduler(lambda dask_scheduler: PLUGIN_NAME in dask_scheduler.worker_plugins)
+        finally:
+            cluster.scale(2)
+            probe.wait_for_workers(2)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .runner import Job
     from .scheduler import Execution
 
-__all__ = ["PUBLISH_THREADS", "MAPS_AHEAD", "PreparedLayer", "prepare_layer", "publish", "layer_tags", "in_parallel", "reused_entry"]
+__all__ = ["PUBLISH_ON_WORKERS", "PUBLISH_THREADS", "MAPS_AHEAD", "PreparedLayer", "prepare_layer", "publish", "layer_tags", "in_parallel", "reused_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         assert staging is not None  # every stale job got its staging path when it was computed
         calls[i] = (staging, jobs[i].final, jobs[i].layer.spec, layer_tags(jobs[i]))
     try:
-        if execution is not None and execution.on_workers:
+        if PUBLISH_ON_WORKERS and execution is not None and execution.on_workers:
             execution.map(prepare_layer, [calls[i] for i in todo],
                           keys=[f"agromap-publish-{jobs[i].layer.stem}-{run_id}" for i in todo],
                           done=lambda k, ready: prepared(todo[k], ready))
@@ -193,6 +193,10 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
                         **entry})
     return outputs, warn
 
+
+PUBLISH_ON_WORKERS = True
+"""On a cluster of worker processes, prepare each layer (COG, checks, quicklook) as a task there;
+``False``: in the run's own process, as with threads."""
 
 PUBLISH_THREADS: int | None = None
 """Layers published at once; ``None``: one per core. 1 is the serial publication."""

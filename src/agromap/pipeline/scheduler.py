@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import re
@@ -16,7 +15,7 @@ from ..errors import AgromapError, ComputeLostError, ConfigError, DeadlineError,
 from ..io.gdal_env import GDAL_PRESET
 
 __all__ = ["Execution", "open_execution", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S",
-           "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers"]
+           "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers", "cool_workers"]
 
 #: Seconds a scheduler address has to answer (connect and handshake) before the run gives up.
 CONNECT_DEADLINE_S = 10.0
@@ -100,8 +99,11 @@ def _first_line(exc: BaseException) -> str:
 
 log = logging.getLogger(__name__)
 
-WORKER_IMPORTS: tuple[str, ...] = ("rasterio", "agromap.io.read")
-"""Modules every worker imports for the run's tasks (GDAL bindings, the window reader)."""
+WORKER_IMPORTS: tuple[str, ...] = ("rasterio", "agromap.io.read", "agromap.pipeline.publish_layers", "rio_cogeo.cogeo",
+                                   "PIL.PngImagePlugin", "PIL.ImageDraw", "PIL.ImageFont")
+"""Modules every worker imports for the run's tasks: GDAL bindings and the window reader, then what
+publishing a layer there imports (the COG layout check, the quicklook's PNG encoder and fonts;
+about 0.16 CPU-s, otherwise paid inside a worker's first publishing task)."""
 
 RULE_KERNELS: dict[str, tuple[str, ...]] = {"agromap.rice.rules_optical": ("agromap.rice.optical_kernel",)}
 """Compiled kernels a rule module loads in a process on its first call, keyed by the rule module.
@@ -127,25 +129,25 @@ def worker_imports(loaded: Iterable[str] | None = None) -> tuple[str, ...]:
 
 
 def warm_workers(client: Any, modules: Iterable[str]) -> None:
-    """Import ``modules`` on every worker of ``client``'s cluster, before any task is sent.
+    """Import ``modules`` on every worker of ``client``'s cluster before any task is sent, and on
+    every worker that joins later, until :func:`cool_workers` (:class:`~agromap.pipeline.warm_up.WarmUp`).
 
-    Waits for the imports: run beside the first tasks on a thread of their own, a worker was
-    seen to hang with a task importing the same kernel (likely numba's compilation lock taken
-    under an import lock). Nothing can fail the run: a module that cannot be imported is left for the task
-    that needs it, which then fails with its own error.
+    Waits for the imports on the workers present. Nothing can fail the run: a module that cannot
+    be imported is left for the task that needs it, which then fails with its own error.
     """
-    client.run(_import_modules, list(modules))
+    from .warm_up import WarmUp
+
+    client.register_plugin(WarmUp(modules))
 
 
-def _import_modules(names: list[str]) -> list[str]:
-    done = []
-    for name in names:
-        try:
-            importlib.import_module(name)
-            done.append(name)
-        except Exception as exc:  # the task importing it fails with the real error, where it belongs
-            log.debug("worker warm-up: import of %s failed (%s: %s)", name, type(exc).__name__, exc)
-    return done
+def cool_workers(client: Any) -> None:
+    """Remove the warm-up plugin of :func:`warm_workers` from the cluster (workers joining from now
+    on import nothing for this run); a cluster that lost it already is left as it is.
+    """
+    from .warm_up import PLUGIN_NAME
+
+    with contextlib.suppress(Exception):
+        client.unregister_worker_plugin(PLUGIN_NAME)
 
 
 @dataclass
@@ -361,8 +363,11 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
         # Workers started elsewhere did not get our environment; set it before any task runs.
         client.run(_apply_env, _gdal_environ())
         warm_workers(client, worker_imports())
-        log.info("connected to dask scheduler %s (dashboard %s)", scheduler, client.dashboard_link)
-        yield Execution("distributed", client, _shape(client), progress)
+        try:
+            log.info("connected to dask scheduler %s (dashboard %s)", scheduler, client.dashboard_link)
+            yield Execution("distributed", client, _shape(client), progress)
+        finally:  # the cluster is someone else's: left as it was found
+            cool_workers(client)
     finally:
         client.close()
 
