@@ -135,6 +135,10 @@ def test_tiles_are_spread_and_layers_published_on_the_workers(cluster, tmp_path)
         for key in ("path", "quicklook"):
             assert (tmp_path / "dist" / o[key]).read_bytes() == (tmp_path / "threads" / o[key]).read_bytes(), o[key]
         assert _item(tmp_path / "dist" / o["stac_item"]) == _item(tmp_path / "threads" / o["stac_item"])
+    # The report's maps, drawn by the workers' tasks into the map cache, are those drawn here.
+    maps = {name: re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", (tmp_path / name / "report.html").read_text())
+            for name in ("dist", "threads")}
+    assert maps["dist"] and maps["dist"] == maps["threads"]
     left = [p.name for p in (tmp_path / "dist").rglob(".*") if p.is_file() and p.name != ".agromap.lock"]
     assert not [n for n in left if n.endswith((".partial", ".staging.tif"))], left
 

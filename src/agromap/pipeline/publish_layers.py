@@ -74,19 +74,26 @@ class PreparedLayer:
         self.quicklook.unlink(missing_ok=True)
 
 
-def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, str]) -> PreparedLayer:
+def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, str],
+                  report_map: Path | None = None) -> PreparedLayer:
     """The expensive part of publishing one layer: its validated COG and its quicklook, not yet in place.
 
     Takes paths and plain values only, so it runs in the run's process or as a task on a worker
     (which sees the output folder, as it wrote the staging file): the COG is converted, checked and
     read for its statistics (:func:`~agromap.io.write.prepare_cog`, which removes the staging file),
     then the quicklook is drawn from it. Either file fails alone: nothing is left of the layer.
+
+    ``report_map`` (the run's output folder): also draw the layer's report map into the report's
+    map cache there (:func:`agromap.report.draw_map_ahead`), as the run's drawing thread otherwise
+    does; a failure there only leaves the map to the report.
     """
     cog, info = prepare_cog(staging, final, spec, tags=tags, band_description=spec.name)
     png = final.with_name(f".{final.stem}.png.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
     try:
         # Drawn from the COG before its rename: the same bytes as from the published file.
         write_quicklook(cog, png, annotate=True)
+        if report_map is not None:
+            _draw_map_ahead(report_map, final, spec.name, info.sha256, cog)
     except BaseException:
         remove_partial(cog)
         png.unlink(missing_ok=True)
@@ -102,15 +109,17 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     nothing is published; the renames and small JSON writes that follow are all that remains.
     On a cluster of worker processes (``execution`` connected to one) each layer is prepared by a
     task on a worker (:func:`prepare_layer`), as the compute was, so the run's own process keeps
-    only the bookkeeping; otherwise layers are prepared ``PUBLISH_THREADS`` at a time here: GDAL
-    encodes, validates and draws quicklooks with the GIL released. Every file is made alone, so
-    the bytes are those of a serial publication. Meanwhile one more thread of this process draws
-    each prepared layer's report map (:data:`MAPS_AHEAD`), which the report then finds drawn.
+    only the bookkeeping, and each task also draws its layer's report map (:data:`MAPS_AHEAD`).
+    Otherwise layers are prepared ``PUBLISH_THREADS`` at a time here: GDAL encodes, validates and
+    draws quicklooks with the GIL released, while one more thread of this process draws each
+    prepared layer's report map. Either way the report then finds the maps drawn. Every file is
+    made alone, so the bytes are those of a serial publication.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
     maps: dict[int, Future[None]] = {}
-    drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD else None
+    remote = PUBLISH_ON_WORKERS and execution is not None and execution.on_workers
+    drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD and not remote else None
 
     def prepared(i: int, ready: PreparedLayer) -> None:
         """The run's part of a prepared layer: its STAC item, and its report map started."""
@@ -158,8 +167,10 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         assert staging is not None  # every stale job got its staging path when it was computed
         calls[i] = (staging, jobs[i].final, jobs[i].layer.spec, layer_tags(jobs[i]))
     try:
-        if PUBLISH_ON_WORKERS and execution is not None and execution.on_workers:
-            execution.map(prepare_layer, [calls[i] for i in todo],
+        if remote and execution is not None:
+            # Each report map is drawn by the layer's task too: matplotlib, which holds the GIL, off this process.
+            execution.map(prepare_layer,
+                          [(*calls[i], out if MAPS_AHEAD and jobs[i].plan.districts is None else None) for i in todo],
                           keys=[f"agromap-publish-{jobs[i].layer.stem}-{run_id}" for i in todo],
                           done=lambda k, ready: prepared(todo[k], ready))
         else:

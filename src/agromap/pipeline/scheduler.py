@@ -99,11 +99,15 @@ def _first_line(exc: BaseException) -> str:
 
 log = logging.getLogger(__name__)
 
-WORKER_IMPORTS: tuple[str, ...] = ("rasterio", "agromap.io.read", "agromap.pipeline.publish_layers", "rio_cogeo.cogeo",
-                                   "PIL.PngImagePlugin", "PIL.ImageDraw", "PIL.ImageFont")
+WORKER_IMPORTS: tuple[str, ...] = (
+    "rasterio", "agromap.io.read",
+    "agromap.pipeline.publish_layers", "rio_cogeo.cogeo", "PIL.PngImagePlugin", "PIL.ImageDraw", "PIL.ImageFont",
+    "agromap.report", "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.patches",
+    "matplotlib.patheffects",
+)
 """Modules every worker imports for the run's tasks: GDAL bindings and the window reader, then what
-publishing a layer there imports (the COG layout check, the quicklook's PNG encoder and fonts;
-about 0.16 CPU-s, otherwise paid inside a worker's first publishing task)."""
+publishing a layer there imports (the COG layout check, the quicklook's PNG encoder and fonts, the
+report map's drawing; about 0.45 CPU-s, otherwise paid inside a worker's first publishing task)."""
 
 RULE_KERNELS: dict[str, tuple[str, ...]] = {"agromap.rice.rules_optical": ("agromap.rice.optical_kernel",)}
 """Compiled kernels a rule module loads in a process on its first call, keyed by the rule module.
