@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .runner import Job
     from .scheduler import Execution
 
-__all__ = ["PUBLISH_ON_WORKERS", "PUBLISH_THREADS", "MAPS_AHEAD", "PreparedLayer", "prepare_layer", "publish", "layer_tags", "in_parallel", "reused_entry"]
+__all__ = ["PUBLISH_ON_WORKERS", "prepared_on_workers", "PUBLISH_THREADS", "MAPS_AHEAD", "PreparedLayer", "prepare_layer", "publish", "layer_tags", "in_parallel", "reused_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
     maps: dict[int, Future[None]] = {}
-    remote = PUBLISH_ON_WORKERS and execution is not None and execution.on_workers
+    remote = prepared_on_workers(execution)
     drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD and not remote else None
 
     def prepared(i: int, ready: PreparedLayer) -> None:
@@ -206,8 +206,15 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
 
 
 PUBLISH_ON_WORKERS = True
-"""On a cluster of worker processes, prepare each layer (COG, checks, quicklook) as a task there;
-``False``: in the run's own process, as with threads."""
+"""On a cluster of worker processes, prepare each layer (COG, checks, quicklook, report map) as a
+task there; ``False``: in the run's own process, as with threads."""
+
+
+def prepared_on_workers(execution: Execution | None) -> bool:
+    """Whether :func:`publish` prepares the layers on ``execution``'s workers rather than in this process
+    (which then needs none of the publication's libraries).
+    """
+    return PUBLISH_ON_WORKERS and execution is not None and execution.on_workers
 
 PUBLISH_THREADS: int | None = None
 """Layers published at once; ``None``: one per core. 1 is the serial publication."""

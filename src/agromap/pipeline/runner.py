@@ -47,7 +47,7 @@ from .meanwhile import AFTER_COMPUTE, hashed_meanwhile, imported_meanwhile
 from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .products.base import valid_mask
-from .publish_layers import PreparedLayer, publish
+from .publish_layers import PreparedLayer, prepared_on_workers, publish
 from .recipes import FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
 from .scheduler import Execution, check_scheduler, local_get, open_execution, probe_scheduler
@@ -299,8 +299,11 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                 if stale:
                     limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
                     files = sorted({f for p in plans for f in p.input_files}) if later and MEANWHILE else []
-                    with imported_meanwhile(AFTER_COMPUTE if MEANWHILE else ()), \
-                            hashed_meanwhile(files, hashes.sha256):
+                    # Layers prepared on worker processes (maps included) need none of the publication's
+                    # libraries here; importing them would only take CPU from the workers' compute. The
+                    # report still draws the maps of areas with districts (over their tables) itself.
+                    here = MEANWHILE and not (prepared_on_workers(execu) and all(p.districts is None for p in plans))
+                    with imported_meanwhile(AFTER_COMPUTE if here else ()), hashed_meanwhile(files, hashes.sha256):
                         assert execu is not None  # opened when some layer is stale
                         shape, fractions, t_compute = _compute(execu, stale, plans, run_id, limit, cfg.resolve)
                 if later:
