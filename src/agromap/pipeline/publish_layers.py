@@ -1,8 +1,10 @@
 """Publishing a run's computed layers: validated COGs, their STAC items and quicklooks.
 
 :func:`publish` prepares every layer first and only then renames them all into place, so whatever
-can fail late fails while nothing is published; :func:`reused_entry` reads the manifest fields of
-an up-to-date output back from its file and item.
+can fail late fails while nothing is published. The expensive part of a layer,
+:func:`prepare_layer`, takes paths and plain values only: it runs on threads of the run's process
+or, when the run computed on a cluster of worker processes, as a task on a worker.
+:func:`reused_entry` reads the manifest fields of an up-to-date output back from its file and item.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
     from .runner import Job
     from .scheduler import Execution
 
-__all__ = ["PUBLISH_ON_WORKERS", "prepared_on_workers", "PUBLISH_THREADS", "MAPS_AHEAD", "PreparedLayer", "prepare_layer", "publish", "layer_tags", "in_parallel", "reused_entry"]
+__all__ = ["PUBLISH_ON_WORKERS", "PUBLISH_THREADS", "MAPS_AHEAD", "PreparedLayer", "prepare_layer", "prepared_on_workers",
+           "publish", "layer_tags", "in_parallel", "reused_entry"]
 
 log = logging.getLogger(__name__)
 
