@@ -18,7 +18,14 @@ import yaml
 
 from agromap.pipeline.config import load_config
 from agromap.pipeline.runner import run
-from agromap.pipeline.scheduler import RULE_KERNELS, WORKER_IMPORTS, open_execution, warm_workers, worker_imports
+from agromap.pipeline.scheduler import (
+    RULE_KERNELS,
+    WORKER_IMPORTS,
+    cool_workers,
+    open_execution,
+    warm_workers,
+    worker_imports,
+)
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
 
 KERNEL = "agromap.rice.optical_kernel"
@@ -80,9 +87,12 @@ def test_a_module_that_cannot_be_imported_does_not_fail_the_warm_up(cluster):
     from distributed import Client
 
     with Client(cluster.scheduler_address) as client:
-        warm_workers(client, ["agromap.no_such_module", "json"])
-        assert all(v["json"] for v in _wait_loaded(client, ["json"]).values())
-        assert client.submit(sum, [1, 2, 3], pure=False).result() == 6
+        name = warm_workers(client, ["agromap.no_such_module", "json"])
+        try:
+            assert all(v["json"] for v in _wait_loaded(client, ["json"]).values())
+            assert client.submit(sum, [1, 2, 3], pure=False).result() == 6
+        finally:
+            cool_workers(client, name)
 
 
 def _rice_config(tmp_path):
@@ -209,7 +219,7 @@ def test_a_worker_joining_later_is_warmed_until_the_run_ends(cluster):
     from distributed import Client
 
     import agromap.rice.rules_optical  # noqa: F401  (what planning an optical rice layer imports here)
-    from agromap.pipeline.warm_up import PLUGIN_NAME
+    from agromap.pipeline.warm_up import PLUGIN_PREFIX
 
     with Client(cluster.scheduler_address) as probe:
         probe.wait_for_workers(2)
@@ -222,7 +232,8 @@ def test_a_worker_joining_later_is_warmed_until_the_run_ends(cluster):
                 assert len(new) == 1
                 seen = _wait_loaded(probe, [*WORKER_IMPORTS, KERNEL])
                 assert all(seen[w][KERNEL] for w in new) and all(all(v.values()) for v in seen.values()), seen
-            assert not probe.run_on_scheduler(lambda dask_scheduler: PLUGIN_NAME in dask_scheduler.worker_plugins)
+            assert not probe.run_on_scheduler(
+                lambda dask_scheduler: [n for n in dask_scheduler.worker_plugins if n.startswith(PLUGIN_PREFIX)])
         finally:
             cluster.scale(2)
             probe.wait_for_workers(2)

@@ -132,26 +132,27 @@ def worker_imports(loaded: Iterable[str] | None = None) -> tuple[str, ...]:
     return WORKER_IMPORTS + tuple(k for rule, kernels in RULE_KERNELS.items() if rule in names for k in kernels)
 
 
-def warm_workers(client: Any, modules: Iterable[str]) -> None:
+def warm_workers(client: Any, modules: Iterable[str]) -> str:
     """Import ``modules`` on every worker of ``client``'s cluster before any task is sent, and on
     every worker that joins later, until :func:`cool_workers` (:class:`~agromap.pipeline.warm_up.WarmUp`).
 
     Waits for the imports on the workers present. Nothing can fail the run: a module that cannot
-    be imported is left for the task that needs it, which then fails with its own error.
+    be imported is left for the task that needs it, which then fails with its own error. Returns
+    the plugin's name on the cluster.
     """
     from .warm_up import WarmUp
 
-    client.register_plugin(WarmUp(modules))
+    plugin = WarmUp(modules)
+    client.register_plugin(plugin, name=plugin.name)
+    return plugin.name
 
 
-def cool_workers(client: Any) -> None:
-    """Remove the warm-up plugin of :func:`warm_workers` from the cluster (workers joining from now
-    on import nothing for this run); a cluster that lost it already is left as it is.
+def cool_workers(client: Any, name: str) -> None:
+    """Remove the warm-up plugin ``name`` of :func:`warm_workers` from the cluster (workers joining
+    from now on import nothing for this run); a cluster that lost it already is left as it is.
     """
-    from .warm_up import PLUGIN_NAME
-
     with contextlib.suppress(Exception):
-        client.unregister_worker_plugin(PLUGIN_NAME)
+        client.unregister_worker_plugin(name)
 
 
 @dataclass
@@ -366,12 +367,12 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
     try:
         # Workers started elsewhere did not get our environment; set it before any task runs.
         client.run(_apply_env, _gdal_environ())
-        warm_workers(client, worker_imports())
+        plugin = warm_workers(client, worker_imports())
         try:
             log.info("connected to dask scheduler %s (dashboard %s)", scheduler, client.dashboard_link)
             yield Execution("distributed", client, _shape(client), progress)
         finally:  # the cluster is someone else's: left as it was found
-            cool_workers(client)
+            cool_workers(client, plugin)
     finally:
         client.close()
 

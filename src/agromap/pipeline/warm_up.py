@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import importlib
 import logging
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-__all__ = ["PLUGIN_NAME", "WarmUp", "import_modules"]
+__all__ = ["PLUGIN_PREFIX", "WarmUp", "import_modules"]
 
 log = logging.getLogger(__name__)
 
-PLUGIN_NAME = "agromap-warm-up"
-"""The plugin's name on the cluster's scheduler (one per cluster; a new run replaces it)."""
+PLUGIN_PREFIX = "agromap-warm-up-"
+"""Start of the plugin's name on the cluster's scheduler; each run adds its own token, so two runs
+sharing a cluster neither replace nor remove each other's plugin."""
 
 
 def import_modules(names: Iterable[str]) -> list[str]:
@@ -46,10 +48,10 @@ class WarmUp(WorkerPlugin):
     it registers with the scheduler.
     """
 
-    name = PLUGIN_NAME
-
     def __init__(self, modules: Iterable[str]) -> None:
         self.modules = list(modules)
+        self.name = f"{PLUGIN_PREFIX}{secrets.token_hex(6)}"
+        """The plugin's name on the cluster (registered and removed under it)."""
 
     def setup(self, worker: Any) -> None:
         """Import the modules in the worker's process."""
