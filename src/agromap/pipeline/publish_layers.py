@@ -121,7 +121,7 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
     maps: dict[int, Future[None]] = {}
-    remote = prepared_on_workers(execution)
+    remote = prepared_on_workers(None if execution is None else execution.kind)
     drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD and not remote else None
 
     def prepared(i: int, ready: PreparedLayer) -> None:
@@ -213,11 +213,12 @@ PUBLISH_ON_WORKERS = True
 task there; ``False``: in the run's own process, as with threads."""
 
 
-def prepared_on_workers(execution: Execution | None) -> bool:
-    """Whether :func:`publish` prepares the layers on ``execution``'s workers rather than in this process
-    (which then needs none of the publication's libraries).
+def prepared_on_workers(kind: str | None) -> bool:
+    """Whether :func:`publish` prepares the layers on the worker processes of an execution of this
+    :attr:`~agromap.pipeline.scheduler.Execution.kind` (``None``: nothing computed) rather than in
+    this process, which then needs none of the publication's libraries.
     """
-    return PUBLISH_ON_WORKERS and execution is not None and execution.on_workers
+    return PUBLISH_ON_WORKERS and kind == "distributed"
 
 PUBLISH_THREADS: int | None = None
 """Layers published at once; ``None``: one per core. 1 is the serial publication."""

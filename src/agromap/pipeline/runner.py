@@ -50,7 +50,7 @@ from .products.base import valid_mask
 from .publish_layers import PreparedLayer, prepared_on_workers, publish
 from .recipes import FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
-from .scheduler import Execution, check_scheduler, local_get, open_execution, probe_scheduler
+from .scheduler import Execution, check_scheduler, execution_kind, local_get, open_execution, probe_scheduler
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
@@ -295,16 +295,19 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         try:
             # The scheduler stays open for the publication: on worker processes each layer's COG
             # and quicklook are made there too (publish_layers.prepare_layer).
-            with open_execution(sched, progress=progress) if stale else contextlib.nullcontext() as execu:
+            with contextlib.ExitStack() as scheduler_open:
+                execu: Execution | None = None
                 if stale:
                     limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
                     files = sorted({f for p in plans for f in p.input_files}) if later and MEANWHILE else []
                     # Layers prepared on worker processes (maps included) need none of the publication's
                     # libraries here; importing them would only take CPU from the workers' compute. The
                     # report still draws the maps of areas with districts (over their tables) itself.
-                    here = MEANWHILE and not (prepared_on_workers(execu) and all(p.districts is None for p in plans))
+                    here = MEANWHILE and not (prepared_on_workers(execution_kind(sched))
+                                              and all(p.districts is None for p in plans))
+                    # Started before the scheduler, so that starting or connecting to it overlaps them too.
                     with imported_meanwhile(AFTER_COMPUTE if here else ()), hashed_meanwhile(files, hashes.sha256):
-                        assert execu is not None  # opened when some layer is stale
+                        execu = scheduler_open.enter_context(open_execution(sched, progress=progress))
                         shape, fractions, t_compute = _compute(execu, stale, plans, run_id, limit, cfg.resolve)
                 if later:
                     _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))

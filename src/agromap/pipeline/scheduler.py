@@ -15,7 +15,7 @@ from ..errors import AgromapError, ComputeLostError, ConfigError, DeadlineError,
 from ..io.gdal_env import GDAL_PRESET
 
 __all__ = ["Execution", "open_execution", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S",
-           "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers", "cool_workers"]
+           "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers", "cool_workers", "execution_kind"]
 
 #: Seconds a scheduler address has to answer (connect and handshake) before the run gives up.
 CONNECT_DEADLINE_S = 10.0
@@ -176,11 +176,6 @@ class Execution:
         with kept_open():
             return self._compute(collections)
 
-    @property
-    def on_workers(self) -> bool:
-        """True when tasks run in worker processes of a cluster reached by address, not in this process."""
-        return self.kind == "distributed" and self.client is not None
-
     def map(self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, keys: Sequence[str],
             done: Callable[[int, Any], None] | None = None) -> list[Any]:
         """``fn(*call)`` for every call as a task on the cluster's workers; the results in order.
@@ -203,7 +198,7 @@ class Execution:
         """
         from distributed import as_completed
 
-        assert self.client is not None  # on_workers
+        assert self.client is not None  # a cluster's execution
         errors: dict[int, BaseException] = {}
         results: list[Any] = [None] * len(calls)
         try:
@@ -291,6 +286,13 @@ def _translated(exc: Exception, client: Any) -> Exception:
     return exc
 
 
+def execution_kind(scheduler: str) -> str:
+    """The :attr:`Execution.kind` :func:`open_execution` gives ``scheduler``: its name, or
+    ``"distributed"`` for an address (a cluster whose tasks run in worker processes, not in this one).
+    """
+    return "distributed" if "://" in scheduler else scheduler
+
+
 def local_get(kind: str) -> Any:
     """dask's in-process scheduler function for ``synchronous`` or ``threads``.
 
@@ -370,7 +372,7 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
         plugin = warm_workers(client, worker_imports())
         try:
             log.info("connected to dask scheduler %s (dashboard %s)", scheduler, client.dashboard_link)
-            yield Execution("distributed", client, _shape(client), progress)
+            yield Execution(execution_kind(scheduler), client, _shape(client), progress)
         finally:  # the cluster is someone else's: left as it was found
             cool_workers(client, plugin)
     finally:
