@@ -237,3 +237,27 @@ def test_a_worker_joining_later_is_warmed_until_the_run_ends(cluster):
         finally:
             cluster.scale(2)
             probe.wait_for_workers(2)
+
+
+def test_tasks_on_workers_all_end_and_the_first_failure_in_call_order_is_raised(cluster):
+    """``Execution.map``: every call runs to its end, each success reaches ``done`` in this process
+    (so a run can remove what the tasks that succeeded wrote), then the first failure in call order."""
+    import operator
+
+    seen: dict[int, float] = {}
+    with open_execution(cluster.scheduler_address) as execu:
+        assert execu.map(operator.truediv, [(1, 2), (3, 4)], keys=["div-a", "div-b"]) == [0.5, 0.75]
+        with pytest.raises(ZeroDivisionError):
+            execu.map(operator.truediv, [(1, 1), (1, 0), (2, 1), (5, 0), (3, 1)],
+                      keys=[f"div-{k}" for k in range(5)], done=lambda k, r: seen.__setitem__(k, r))
+        assert seen == {0: 1.0, 2: 2.0, 4: 3.0}
+        seen.clear()
+
+        def refuse_first(k: int, r: float) -> None:  # the run's own part failing for one call
+            if k == 0:
+                raise ValueError("call 0 refused here")
+            seen[k] = r
+
+        with pytest.raises(ValueError, match="call 0 refused"):
+            execu.map(operator.truediv, [(1, 1), (1, 0), (2, 1)], keys=["r-0", "r-1", "r-2"], done=refuse_first)
+        assert seen == {2: 2.0}
