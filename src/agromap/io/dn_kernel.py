@@ -61,7 +61,7 @@ def handles(dn: np.ndarray, out: np.ndarray | None, invalid: np.ndarray | None) 
 
 
 def _build() -> Any:
-    from ..rice.kernel_jit import jit
+    from ..jit import jit
 
     # dn, invalid, out, scale, offset, nodata, valid_lo, valid_hi, flags
     signatures = [f"void({t}[:, ::1], b1[:, ::1], f4[:, ::1], f4, f4, f8, f8, f8, i8)" for t in sorted(DTYPES)]
