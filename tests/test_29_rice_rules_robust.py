@@ -146,22 +146,26 @@ def test_sar_direct_seeded_timing_reads_from_the_seedbed_but_an_orchard_pulse_st
     # without the seedbed reading (its regrowth bar out of reach) the season is refuted as before
     assert sar_rice_rule(_vh_col(dsr, d6), SarRiceParams(seedbed_rise_db=99.0)).rice_class.values[0] == 0
     # A flood-irrigated orchard: the same two-pass dip, back at its canopy (-15.5 dB, speckled by
-    # +-0.5 dB) at once with no rise after it: no regrowth above the plateau.
-    zig = [-15.5 + 0.5 * ((i * 7) % 3 - 1) for i in range(len(d6))]
-    orchard = list(zig)
-    orchard[10:12] = [-23.0, -22.0]
-    assert sar_rice_rule(_vh_col(orchard, d6)).rice_class.values[0] == 0
+    # +-0.5 dB) at once with no rise after it, and irrigated again every two months: no regrowth
+    # above the plateau. Without the regrowth bar its speckle would cross the plateau's level late.
+    orchard = [-15.5 + 0.5 * ((i * 7) % 3 - 1) for i in range(len(d6))]
+    orchard[10:12], orchard[25:27], orchard[36:38] = [-23.0, -22.0], [-21.0, -21.0], [-21.0, -21.0]
+    out = sar_rice_rule(_vh_col(orchard, d6))
+    assert out.rice_class.values[0] == 0 and out.rice_score.values[0] < 0.3
+    assert sar_rice_rule(_vh_col(orchard, d6), SarRiceParams(seedbed_rise_db=0.0)).rice_class.values[0] == 1
     # A lotus pond refilled after drying: the leaves rise as slowly, but out of open water (about
     # -19 dB with the first floating leaves), not moist soil; only a bar at -20 dB would take it.
     lotus = ([-17.5] * 9 + [-19.0, -26.0, -25.0] + [-18.0, -19.5, -19.0, -19.5, -18.0, -17.5, -17.0, -16.5, -16.0]
              + [-15.5] * 7 + [-18.0] * 4 + [-17.5] * 18)
     assert sar_rice_rule(_vh_col(lotus, d6)).rice_class.values[0] == 0
     assert sar_rice_rule(_vh_col(lotus, d6), SarRiceParams(seedbed_min_db=-20.0)).rice_class.values[0] == 1
-    # Bare upland soil with one speckled dark date, then a crop: no levelling flood below the soil.
-    upland = list(dsr)
-    upland[10:12] = [-20.0, -17.0]
-    upland[:10] = [-16.5] * 10
+    # Bare upland soil with one speckled dark date, then the same crop: the smoothed series barely
+    # dips below the soil (no levelling flood); a 1 dB bar would take it.
+    upland = [-16.5] * 10 + [-22.5, -17.0] + dsr[12:]
     assert sar_rice_rule(_vh_col(upland, d6)).rice_class.values[0] == 0
+    assert sar_rice_rule(_vh_col(upland, d6), SarRiceParams(seedbed_dip_db=1.0)).rice_class.values[0] == 1
+    with pytest.raises(ConfigError, match="seedbed_start_days"):
+        SarRiceParams(seedbed_start_days=28.0, seedbed_end_days=7.0)
 
 
 def test_sar_wetland_flooded_for_months_is_not_rice():

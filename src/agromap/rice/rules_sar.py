@@ -242,6 +242,9 @@ class SarRiceParams:
             raise ConfigError(f"min_rise_days {self.min_rise_days} exceeds max_rise_days {self.max_rise_days}.")
         if min(self.timing_scale_days, self.duration_scale_days, self.db_scale, self.max_flood_days) <= 0:
             raise ConfigError("timing_scale_days, duration_scale_days, db_scale and max_flood_days must be > 0.")
+        if not 0 <= self.seedbed_start_days < self.seedbed_end_days:
+            raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
+                              f"{self.seedbed_start_days} and {self.seedbed_end_days}.")
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")
