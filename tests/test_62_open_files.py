@@ -297,6 +297,9 @@ def test_reads_in_one_gdal_settings_block_see_the_settings_and_enter_one_env(tmp
     paths = [_write(tmp_path / f"{i}.tif", 100 + i) for i in range(3)]
     probe = _Probe(monkeypatch)
     preset = _preset()
+    from rasterio._env import get_gdal_config
+
+    before = get_gdal_config("VSI_CACHE")  # what earlier code on this thread left set, if anything
     with kept_open() if keep else _nothing(), open_files.gdal_settings(preset):
         with open_files.gdal_settings(preset):  # nested: applies nothing more
             got = [read_window(str(p), 1, Window(0, 0, 8, 8), preset) for p in paths for _ in range(2)]
@@ -305,9 +308,7 @@ def test_reads_in_one_gdal_settings_block_see_the_settings_and_enter_one_env(tmp
     assert [what for what, _ in probe.seen].count("read") == 6
     assert [what for what, _ in probe.seen].count("open") == (3 if keep else 6)
     assert all(cfg == LOCAL_CONFIG for _, cfg in probe.seen)
-    from rasterio._env import get_gdal_config
-
-    assert get_gdal_config("VSI_CACHE") is None  # nothing left set on the thread after the block
+    assert get_gdal_config("VSI_CACHE") == before  # the block leaves the thread as it found it
     # Without the block each read applies the same settings with its own environment.
     probe.seen.clear()
     probe.envs = 0
