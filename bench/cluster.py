@@ -2,8 +2,8 @@
 
 - :func:`scaleout`: a ``LocalCluster`` of ``workers`` processes with one thread each on
   127.0.0.1 (the scheduler in this process, like ``dask scheduler`` + ``dask worker``), warmed up
-  (rasterio, GDAL, agromap's reader and the optical rule's compiled kernel imported in every worker,
-  as a long-lived cluster is after its first run), then the rice pipeline is run against its
+  (rasterio, GDAL, agromap's reader, the optical rule's compiled kernel and the publication's
+  libraries imported in every worker, as a long-lived cluster is after its first run), then the rice pipeline is run against its
   address exactly as ``agromap run --scheduler tcp://...`` would. One and two workers are compared.
 - :func:`graph_construction`: the pipeline's graph for a large stack of sparse files (headers only:
   nothing can be computed, nothing is), built the way the runner builds it: ``plan_run`` (open every
@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -62,7 +63,10 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
     return {"wall_s": round(wall, 3), "workers": workers, "timings_s": timings,
             "cluster": result.manifest.get("cluster"),
             # Per-worker CPU during the run, and the run's own process (client and, here, the scheduler).
-            "worker_cpu_s": sorted(round(after[w] - before[w], 3) for w in after), "client_cpu_s": round(here, 3)}
+            "worker_cpu_s": sorted(round(after[w] - before[w], 3) for w in after), "client_cpu_s": round(here, 3),
+            # Wall time of the run outside its compute step (plan, staging files, publication, report).
+            "outside_compute_s": round(float(timings.get("total", wall)) - float(timings.get("compute", 0.0)), 3),
+            "load_1min": round(os.getloadavg()[0], 2)}
 
 
 def _cpu_s() -> float:

@@ -228,7 +228,9 @@ def section_scaleout(s: BenchSettings, raw: dict[str, Any]) -> list[Row]:
                 SCALEOUT_MIN, f"{res[1]['wall_s']:.1f} s vs {res[2]['wall_s']:.1f} s (compute "
                 f"{res[1]['timings_s'].get('compute', 0):.1f} vs {res[2]['timings_s'].get('compute', 0):.1f} s), "
                 f"{s.scale_size}^2 px, 1 thread per worker; CPU-s per worker {_cpus(res[1])} vs {_cpus(res[2])}, "
-                f"run's process {res[1].get('client_cpu_s', 0):.2f} vs {res[2].get('client_cpu_s', 0):.2f}")]
+                f"run's process {res[1].get('client_cpu_s', 0):.2f} vs {res[2].get('client_cpu_s', 0):.2f}; wall outside "
+                f"the compute {res[1].get('outside_compute_s', 0):.1f} vs {res[2].get('outside_compute_s', 0):.1f} s; "
+                f"1-min load after {res[1].get('load_1min', '?')} / {res[2].get('load_1min', '?')}")]
 
 
 def _cpus(r: dict[str, Any]) -> str:

@@ -620,7 +620,8 @@ _RUN_SMALL = ("import sys, numpy as np\n"
               "from agromap.testing import SceneSpec, make_s2_stack\n"
               "from agromap.rice.rules_optical import optical_rice_rule\n"
               "out = optical_rice_rule(make_s2_stack(SceneSpec(shape=(8, 8), seed=1)).compute())\n"
-              "from agromap.rice import kernel_jit, optical_kernel as k\n"
+              "from agromap import jit as kernel_jit\n"
+              "from agromap.rice import optical_kernel as k\n"
               "print(int(out.n_valid_obs.sum()), len(k._pixels.stats.cache_hits), kernel_jit.CACHE)\n")
 
 

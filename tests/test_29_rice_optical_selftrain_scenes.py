@@ -15,13 +15,8 @@ import xarray as xr
 
 from agromap.rice.baselines import optical_baseline, sar_baseline
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
-from agromap.rice.self_trained import (
-    SelfTrainParams,
-    _abstain_where_blind,
-    _fuse,
-    self_trained_rice_map,
-    training_counts,
-)
+from agromap.rice.self_train_labels import abstain_where_blind, fuse_scores
+from agromap.rice.self_trained import SelfTrainParams, self_trained_rice_map, training_counts
 from agromap.scenes import COVER_NAMES, make_scene
 from agromap.scenes.evaluate import HARD_SCENES, _sar_input, evaluate_map
 
@@ -94,14 +89,14 @@ def test_fused_score_is_the_mean_and_the_blind_optical_rule_abstains():
                       "n_seasons": ("p", np.array([1, 0, 0, 0, 1], np.uint8)),
                       "qa_flags": ("p", np.zeros(5, np.uint8))})
     gap = xr.DataArray(np.array([120, 40, 120, 120, 40], np.float32), dims="p")
-    blind = opt.assign(rice_score=_abstain_where_blind(opt.rice_score, gap, 100.0))
+    blind = opt.assign(rice_score=abstain_where_blind(opt.rice_score, gap, 100.0))
     np.testing.assert_allclose(blind.rice_score.values, [0.8, 0.0, 0.5, 0.5, 0.9])
-    out = _fuse(sar, blind, 100.0).rice_score.values
+    out = fuse_scores(sar, blind, 100.0).rice_score.values
     # agree -> mean; contradict with a dense optical series -> undecided (0.45); blind optical
     # non-rice -> 0.5 so the SAR verdict leans (0.7); both non-rice stays non-rice under a gap
     # only as far as SAR says (0.3); one sensor without data -> the other alone.
     np.testing.assert_allclose(out, [0.85, 0.45, 0.7, 0.3, 0.9], atol=1e-6)
-    np.testing.assert_allclose(_fuse(sar, opt, None).rice_score.values, [0.85, 0.45, 0.45, 0.05, 0.9], atol=1e-6)
+    np.testing.assert_allclose(fuse_scores(sar, opt, None).rice_score.values, [0.85, 0.45, 0.45, 0.05, 0.9], atol=1e-6)
 
 
 def test_a_rain_puddle_that_dries_before_the_crop_grows_is_not_a_paddy():

@@ -226,3 +226,139 @@ def test_a_gdal_virtual_path_is_read_without_being_kept(tmp_path):
     with kept_open():
         block = read_window(f"/vsizip/{tmp_path / 'a.zip'}/a.tif", 1, Window(0, 32, 32, 32), ())
         assert (block == 7).all() and open_count() == 0
+
+
+# --- one GDAL environment per tile task ---------------------------------------------------------
+
+_PROBED = ("GDAL_NUM_THREADS", "GDAL_DISABLE_READDIR_ON_OPEN", "VSI_CACHE", "GDAL_HTTP_TIMEOUT")
+
+
+class _Probe:
+    """Wraps ``rasterio.open``: records the thread's GDAL configuration at each open and each read."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from rasterio._env import get_gdal_config
+
+        self.seen: list[tuple[str, dict[str, str | None]]] = []
+        self.envs = 0
+        """Environments entered outside ``rasterio.open`` (which enters one of its own)."""
+        self.opening = False
+        real_open, real_enter = rasterio.open, rasterio.Env.__enter__
+        probe = self
+
+        def config() -> dict[str, str | None]:
+            return {k: get_gdal_config(k, normalize=False) for k in _PROBED}
+
+        class Src:
+            def __init__(self, src: DatasetReader) -> None:
+                self.src = src
+
+            def read(self, *a: object, **k: object) -> np.ndarray:
+                probe.seen.append(("read", config()))
+                return self.src.read(*a, **k)
+
+            def close(self) -> None:
+                self.src.close()
+
+            def __enter__(self) -> Src:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.src.close()
+
+        def opened(*a: object, **k: object) -> Src:
+            probe.seen.append(("open", config()))
+            probe.opening = True
+            try:
+                return Src(real_open(*a, **k))
+            finally:
+                probe.opening = False
+
+        def entered(env: rasterio.Env) -> rasterio.Env:
+            probe.envs += not probe.opening
+            return real_enter(env)
+
+        monkeypatch.setattr(rasterio, "open", opened)
+        monkeypatch.setattr(rasterio.Env, "__enter__", entered)
+
+
+def _preset(timeout: str = "60") -> tuple[tuple[str, str], ...]:
+    from agromap.io.gdal_env import gdal_preset
+
+    return tuple((k, timeout if k == "GDAL_HTTP_TIMEOUT" else v) for k, v in gdal_preset())
+
+
+LOCAL_CONFIG = {"GDAL_NUM_THREADS": "1", "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "VSI_CACHE": "FALSE",
+                "GDAL_HTTP_TIMEOUT": "60"}
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_reads_in_one_gdal_settings_block_see_the_settings_and_enter_one_env(tmp_path, monkeypatch, keep):
+    paths = [_write(tmp_path / f"{i}.tif", 100 + i) for i in range(3)]
+    probe = _Probe(monkeypatch)
+    preset = _preset()
+    from rasterio._env import get_gdal_config
+
+    before = get_gdal_config("VSI_CACHE")  # what earlier code on this thread left set, if anything
+    with kept_open() if keep else _nothing(), open_files.gdal_settings(preset):
+        with open_files.gdal_settings(preset):  # nested: applies nothing more
+            got = [read_window(str(p), 1, Window(0, 0, 8, 8), preset) for p in paths for _ in range(2)]
+    assert probe.envs == 1
+    assert [v[0, 0] for v in got] == [100, 100, 101, 101, 102, 102]
+    assert [what for what, _ in probe.seen].count("read") == 6
+    assert [what for what, _ in probe.seen].count("open") == (3 if keep else 6)
+    assert all(cfg == LOCAL_CONFIG for _, cfg in probe.seen)
+    assert get_gdal_config("VSI_CACHE") == before  # the block leaves the thread as it found it
+    # Without the block each read applies the same settings with its own environment.
+    probe.seen.clear()
+    probe.envs = 0
+    with kept_open() if keep else _nothing():
+        read_window(str(paths[0]), 1, Window(0, 0, 8, 8), preset)
+    assert probe.envs == 1 and all(cfg == LOCAL_CONFIG for _, cfg in probe.seen)
+
+
+def test_a_read_with_other_settings_inside_a_block_applies_its_own(tmp_path, monkeypatch):
+    path = _write(tmp_path / "a.tif", 7)
+    probe = _Probe(monkeypatch)
+    with kept_open(), open_files.gdal_settings(_preset("60")):
+        read_window(str(path), 1, Window(0, 0, 8, 8), _preset("61"))
+        read_window(str(path), 1, Window(0, 0, 8, 8), _preset("60"))
+    assert probe.envs == 2
+    timeouts = [cfg["GDAL_HTTP_TIMEOUT"] for what, cfg in probe.seen if what == "read"]
+    assert timeouts == ["61", "60"]  # the block's settings are back after the nested read
+
+
+def test_threads_in_their_own_blocks_each_read_under_their_own_settings(tmp_path, monkeypatch):
+    path = _write(tmp_path / "a.tif", 9)
+    probe = _Probe(monkeypatch)
+    both_inside = threading.Barrier(2, timeout=30)
+    seen: dict[str, list[str | None]] = {}
+
+    def tile(timeout: str) -> None:
+        with open_files.gdal_settings(_preset(timeout)):
+            both_inside.wait()  # the other thread's block is open meanwhile
+            for _ in range(3):
+                read_window(str(path), 1, Window(0, 0, 8, 8), _preset(timeout))
+            both_inside.wait()
+            from rasterio._env import get_gdal_config
+
+            seen[timeout] = [get_gdal_config("GDAL_HTTP_TIMEOUT", normalize=False)]
+
+    with kept_open():
+        threads = [threading.Thread(target=tile, args=(t,)) for t in ("60", "61")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert seen == {"60": ["60"], "61": ["61"]}
+    reads = [cfg["GDAL_HTTP_TIMEOUT"] for what, cfg in probe.seen if what == "read"]
+    assert sorted(reads) == ["60"] * 3 + ["61"] * 3
+    assert probe.envs == 2
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -5,6 +5,7 @@ is sent; a run that planned no such rule does not load them), and the tiles are 
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import re
 import sys
@@ -17,7 +18,14 @@ import yaml
 
 from agromap.pipeline.config import load_config
 from agromap.pipeline.runner import run
-from agromap.pipeline.scheduler import RULE_KERNELS, WORKER_IMPORTS, open_execution, warm_workers, worker_imports
+from agromap.pipeline.scheduler import (
+    RULE_KERNELS,
+    WORKER_IMPORTS,
+    cool_workers,
+    open_execution,
+    warm_workers,
+    worker_imports,
+)
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
 
 KERNEL = "agromap.rice.optical_kernel"
@@ -79,19 +87,15 @@ def test_a_module_that_cannot_be_imported_does_not_fail_the_warm_up(cluster):
     from distributed import Client
 
     with Client(cluster.scheduler_address) as client:
-        warm_workers(client, ["agromap.no_such_module", "json"])
-        assert all(v["json"] for v in _wait_loaded(client, ["json"]).values())
-        assert client.submit(sum, [1, 2, 3], pure=False).result() == 6
+        name = warm_workers(client, ["agromap.no_such_module", "json"])
+        try:
+            assert all(v["json"] for v in _wait_loaded(client, ["json"]).values())
+            assert client.submit(sum, [1, 2, 3], pure=False).result() == 6
+        finally:
+            cool_workers(client, name)
 
 
-def test_few_tiles_are_spread_over_the_workers(cluster, tmp_path):
-    """Four tiles on two single-thread workers run two and two, with the bytes of a threaded run.
-
-    With up to two tiles per thread dask does not spread them as root tasks; they go where their
-    dependencies are, so none may be shared by all of them (it once put three of four on one worker).
-    """
-    from distributed import Client, get_task_stream
-
+def _rice_config(tmp_path):
     bands = ["blue", "green", "red", "nir", "swir16", "scl"]
     write_stack_geotiffs(make_s2_stack(SceneSpec(shape=(512, 512), dates=_DATES, chunk=256, seed=3))[bands],
                          tmp_path / "tifs")
@@ -100,17 +104,160 @@ def test_few_tiles_are_spread_over_the_workers(cluster, tmp_path):
         "name": "a",
         "inputs": [{"kind": "folder", "path": "tifs", "bands": bands, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
         "layers": [{"product": "rice", "method": "optical"}]}]}))
-    cfg = load_config(cfg_path)
+    return load_config(cfg_path)
+
+
+def _task_workers(stream, pattern: str) -> collections.Counter:
+    """How many tasks whose key matches ``pattern`` each worker computed."""
+    return collections.Counter(t["worker"] for t in stream.data
+                               if re.match(pattern, str(t["key"][0] if isinstance(t["key"], tuple) else t["key"]))
+                               and any(s["action"] == "compute" for s in t["startstops"]))
+
+
+def _item(path):
+    item = json.loads(path.read_text())
+    item["properties"].pop("agromap:run_id")
+    return item
+
+
+def test_tiles_are_spread_and_layers_published_on_the_workers(cluster, tmp_path):
+    """Four tiles on two single-thread workers run two and two; then each layer's COG and quicklook
+    are made by a task on a worker. Every file has the bytes of a threaded run (items but their run id).
+
+    With up to two tiles per thread dask does not spread them as root tasks; they go where their
+    dependencies are, so none may be shared by all of them (it once put three of four on one worker).
+    """
+    from distributed import Client, get_task_stream
+
+    cfg = _rice_config(tmp_path)
     with Client(cluster.scheduler_address) as probe:
         probe.wait_for_workers(2)
         with get_task_stream(client=probe) as stream:
             spread = run(cfg, tmp_path / "dist", scheduler=cluster.scheduler_address, force=True)
     # The fused task of each tile (read, rule, encoding, stores): named agromap-tile-<hex>-<hex>.
-    tiles = collections.Counter(t["worker"] for t in stream.data
-                                if re.match(r"agromap-tile-[0-9a-f]+-", str(t["key"][0] if isinstance(t["key"], tuple) else t["key"]))
-                                and any(s["action"] == "compute" for s in t["startstops"]))
+    tiles = _task_workers(stream, r"agromap-tile-[0-9a-f]+-")
     assert sorted(tiles.values()) == [2, 2], tiles
+    published = _task_workers(stream, rf"agromap-publish-.+-{spread.run_id}$")
+    assert sum(published.values()) == len(spread.outputs) > 1 and set(published) <= set(tiles), published
     threaded = run(cfg, tmp_path / "threads", scheduler="threads", force=True)
     assert [o["path"] for o in spread.outputs] == [o["path"] for o in threaded.outputs]
     for o in spread.outputs:
-        assert (tmp_path / "dist" / o["path"]).read_bytes() == (tmp_path / "threads" / o["path"]).read_bytes()
+        for key in ("path", "quicklook"):
+            assert (tmp_path / "dist" / o[key]).read_bytes() == (tmp_path / "threads" / o[key]).read_bytes(), o[key]
+        assert _item(tmp_path / "dist" / o["stac_item"]) == _item(tmp_path / "threads" / o["stac_item"])
+    # The report's maps, drawn by the workers' tasks into the map cache, are those drawn here.
+    maps = {name: re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", (tmp_path / name / "report.html").read_text())
+            for name in ("dist", "threads")}
+    assert maps["dist"] and maps["dist"] == maps["threads"]
+    left = [p.name for p in (tmp_path / "dist").rglob(".*") if p.is_file() and p.name != ".agromap.lock"]
+    assert not [n for n in left if n.endswith((".partial", ".staging.tif"))], left
+
+
+def _staging_lost_for(stem: str) -> None:
+    """From now on, in this process, publishing layer ``stem`` finds its staging file gone."""
+    from agromap.pipeline import publish_layers
+
+    real = getattr(publish_layers, "_unpatched_prepare_cog", publish_layers.prepare_cog)
+
+    def lost(staging, final, *args, **kwargs):
+        if final.name.startswith(stem):
+            staging.unlink()
+        return real(staging, final, *args, **kwargs)
+
+    publish_layers._unpatched_prepare_cog = real
+    publish_layers.prepare_cog = lost
+
+
+def _unpatched() -> None:
+    from agromap.pipeline import publish_layers
+
+    if hasattr(publish_layers, "_unpatched_prepare_cog"):
+        publish_layers.prepare_cog = publish_layers._unpatched_prepare_cog
+        del publish_layers._unpatched_prepare_cog
+
+
+def test_a_failing_publish_on_a_worker_fails_the_run_as_with_threads(cluster, tmp_path):
+    """One layer cannot be published (its staging file vanished): on workers as with threads the run
+    fails with that layer's one-line error and publishes nothing, not even the layers that were ready."""
+    import cloudpickle
+    from distributed import Client
+
+    from agromap.errors import ExportError
+
+    cfg = _rice_config(tmp_path)
+    stem = "rice_score"
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the patch, sent to the workers
+    errors = {}
+    with Client(cluster.scheduler_address) as probe:
+        probe.wait_for_workers(2)
+        try:
+            probe.run(_staging_lost_for, stem)
+            with pytest.raises(ExportError) as dist:
+                run(cfg, tmp_path / "dist", scheduler=cluster.scheduler_address, run_id="same")
+            errors["dist"] = str(dist.value)
+        finally:
+            probe.run(_unpatched)
+            cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    _staging_lost_for(stem)
+    try:
+        with pytest.raises(ExportError) as threads:
+            run(cfg, tmp_path / "threads", scheduler="threads", run_id="same")
+        errors["threads"] = str(threads.value)
+    finally:
+        _unpatched()
+    assert "staging file" in errors["threads"] and stem in errors["threads"] and "\n" not in errors["threads"]
+    assert errors["dist"].replace(str(tmp_path / "dist"), "OUT") == errors["threads"].replace(
+        str(tmp_path / "threads"), "OUT")
+    for name in ("dist", "threads"):
+        left = sorted(p.name for p in (tmp_path / name).rglob("*") if p.is_file() and ".agromap" not in p.parts)
+        assert not [n for n in left if n.endswith((".tif", ".png", ".partial"))], (name, left)
+
+
+def test_a_worker_joining_later_is_warmed_until_the_run_ends(cluster):
+    """The warm-up is a worker plugin: a worker started while the run is connected imports the planned
+    kernel before any task; when the run ends the plugin is removed from the cluster."""
+    from distributed import Client
+
+    import agromap.rice.rules_optical  # noqa: F401  (what planning an optical rice layer imports here)
+    from agromap.pipeline.warm_up import PLUGIN_PREFIX
+
+    with Client(cluster.scheduler_address) as probe:
+        probe.wait_for_workers(2)
+        old = set(probe.scheduler_info()["workers"])
+        try:
+            with open_execution(cluster.scheduler_address):
+                cluster.scale(3)
+                probe.wait_for_workers(3)
+                new = set(probe.scheduler_info()["workers"]) - old
+                assert len(new) == 1
+                seen = _wait_loaded(probe, [*WORKER_IMPORTS, KERNEL])
+                assert all(seen[w][KERNEL] for w in new) and all(all(v.values()) for v in seen.values()), seen
+            assert not probe.run_on_scheduler(
+                lambda dask_scheduler: [n for n in dask_scheduler.worker_plugins if n.startswith(PLUGIN_PREFIX)])
+        finally:
+            cluster.scale(2)
+            probe.wait_for_workers(2)
+
+
+def test_tasks_on_workers_all_end_and_the_first_failure_in_call_order_is_raised(cluster):
+    """``Execution.map``: every call runs to its end, each success reaches ``done`` in this process
+    (so a run can remove what the tasks that succeeded wrote), then the first failure in call order."""
+    import operator
+
+    seen: dict[int, float] = {}
+    with open_execution(cluster.scheduler_address) as execu:
+        assert execu.map(operator.truediv, [(1, 2), (3, 4)], keys=["div-a", "div-b"]) == [0.5, 0.75]
+        with pytest.raises(ZeroDivisionError):
+            execu.map(operator.truediv, [(1, 1), (1, 0), (2, 1), (5, 0), (3, 1)],
+                      keys=[f"div-{k}" for k in range(5)], done=lambda k, r: seen.__setitem__(k, r))
+        assert seen == {0: 1.0, 2: 2.0, 4: 3.0}
+        seen.clear()
+
+        def refuse_first(k: int, r: float) -> None:  # the run's own part failing for one call
+            if k == 0:
+                raise ValueError("call 0 refused here")
+            seen[k] = r
+
+        with pytest.raises(ValueError, match="call 0 refused"):
+            execu.map(operator.truediv, [(1, 1), (1, 0), (2, 1)], keys=["r-0", "r-1", "r-2"], done=refuse_first)
+        assert seen == {2: 2.0}

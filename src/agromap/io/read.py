@@ -5,7 +5,8 @@ a file once to read its header (shape, dtype, tiling, georeferencing); pixels ar
 time by tasks that hold the path, never a handle, so nothing open crosses a process boundary
 (docs/architecture.md#readers-and-writers-hold-paths); while a run computes, a thread keeps a local
 file open between its reads of it (:func:`agromap.io.open_files.kept_open`). Scale, offset and
-nodata are applied inside the same task, producing float32 physical values with NaN as nodata.
+nodata are applied inside the same task, producing float32 physical values with NaN as nodata
+(for 8- and 16-bit integers in one compiled pass over the window, :mod:`agromap.io.dn_kernel`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import CorruptInputError, MissingBandError, UnknownCRSError
+from . import dn_kernel
 from .gdal_env import GDAL_PRESET, gdal_preset
 from .grid import attach_geobox, chunk_edge
 from .header import DEFAULT_MAX_PIXELS, MAX_TILE_BYTES, RasterHeader, read_header
@@ -119,13 +121,18 @@ class BandReader:
         """DN -> float32 physical values (NaN nodata, and NaN where ``invalid``), or the raw block when ``raw``.
 
         Written into ``out`` when given. The float32 values are those of ``dn.astype(float32) *
-        float32(scale) + float32(offset)``, computed in one pass without the intermediate copy.
+        float32(scale) + float32(offset)`` (the offset added only when not 0). 8- and 16-bit
+        integer windows are converted in one compiled pass (:mod:`agromap.io.dn_kernel`) in a
+        process that loaded numba; otherwise, and for other dtypes, by numpy's passes without the
+        intermediate copy.
         """
         if self.raw:
             if out is not None and out is not dn:
                 np.copyto(out, dn)
                 return out
             return dn
+        if dn_kernel.handles(dn, out, invalid):  # 8- and 16-bit integers: one compiled pass
+            return dn_kernel.convert_window(dn, out, self.scale, self.offset, self.nodata, self.valid_range, invalid)
         bad = None
         if self.nodata is not None:
             bad = np.isnan(dn) if np.isnan(self.nodata) else dn == self.nodata

@@ -1,8 +1,10 @@
 """Publishing a run's computed layers: validated COGs, their STAC items and quicklooks.
 
 :func:`publish` prepares every layer first and only then renames them all into place, so whatever
-can fail late fails while nothing is published; :func:`reused_entry` reads the manifest fields of
-an up-to-date output back from its file and item.
+can fail late fails while nothing is published. The expensive part of a layer,
+:func:`prepare_layer`, takes paths and plain values only: it runs on threads of the run's process
+or, when the run computed on a cluster of worker processes, as a task on a worker.
+:func:`reused_entry` reads the manifest fields of an up-to-date output back from its file and item.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,16 +22,21 @@ import pystac
 import rasterio
 
 from .._version import __version__
+from ..errors import output_error
+from ..io.files import PARTIAL_SUFFIX, remove_partial
+from ..io.layers import LayerSpec
 from ..io.stac import item_for_layer
-from ..io.write import atomic_write_text, commit_cog, prepare_cog, sha256_file
+from ..io.write import CogInfo, atomic_write_text, commit_cog, prepare_cog, sha256_file
 from ..quicklook import write_quicklook
 from .manifest import read_json
 from .recipes import RECIPE_TAG
 
 if TYPE_CHECKING:
     from .runner import Job
+    from .scheduler import Execution
 
-__all__ = ["PUBLISH_THREADS", "MAPS_AHEAD", "publish", "layer_tags", "in_parallel", "reused_entry"]
+__all__ = ["PUBLISH_ON_WORKERS", "PUBLISH_THREADS", "MAPS_AHEAD", "PreparedLayer", "prepare_layer", "prepared_on_workers",
+           "publish", "layer_tags", "in_parallel", "reused_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -51,29 +60,77 @@ def layer_tags(job: Job) -> dict[str, str]:
     return tags
 
 
-def publish(jobs: list[Job], run_id: str, out: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Prepare every computed layer (validated COG, STAC item) first, then rename them all into place.
+@dataclass(frozen=True)
+class PreparedLayer:
+    """A layer ready to be renamed into place: its validated COG and quicklook beside the final paths."""
+
+    cog: Path
+    """The validated COG (a ``.partial`` name beside the final path)."""
+    quicklook: Path
+    """Its quicklook PNG (a ``.partial`` name beside the final PNG)."""
+    info: CogInfo
+    """What the COG holds, for the manifest and the STAC item."""
+
+    def discard(self) -> None:
+        """Remove both files (a run that fails before publishing them)."""
+        remove_partial(self.cog)
+        self.quicklook.unlink(missing_ok=True)
+
+
+def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, str],
+                  report_map: Path | None = None) -> PreparedLayer:
+    """The expensive part of publishing one layer: its validated COG and its quicklook, not yet in place.
+
+    Takes paths and plain values only, so it runs in the run's process or as a task on a worker
+    (which sees the output folder, as it wrote the staging file): the COG is converted, checked and
+    read for its statistics (:func:`~agromap.io.write.prepare_cog`, which removes the staging file),
+    then the quicklook is drawn from it. Either file fails alone: nothing is left of the layer.
+
+    ``report_map`` (the run's output folder): also draw the layer's report map into the report's
+    map cache there (:func:`agromap.report.draw_map_ahead`), as the run's drawing thread otherwise
+    does; a failure there only leaves the map to the report.
+    """
+    cog, info = prepare_cog(staging, final, spec, tags=tags, band_description=spec.name)
+    png = final.with_name(f".{final.stem}.png.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    try:
+        # Drawn from the COG before its rename: the same bytes as from the published file.
+        write_quicklook(cog, png, annotate=True)
+        if report_map is not None:
+            _draw_map_ahead(report_map, final, spec.name, info.sha256, cog)
+    except BaseException:
+        remove_partial(cog)
+        png.unlink(missing_ok=True)
+        raise
+    return PreparedLayer(cog, png, info)
+
+
+def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None = None
+            ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Prepare every computed layer (validated COG, quicklook, STAC item) first, then rename them all into place.
 
     Whatever can fail late (a GDAL or validation error, statistics, JSON encoding) fails while
     nothing is published; the renames and small JSON writes that follow are all that remains.
-    Layers are prepared, then committed, ``PUBLISH_THREADS`` at a time: GDAL encodes, validates
-    and draws quicklooks with the GIL released, and every file is made alone, so the bytes are
-    those of a serial publication. Meanwhile one more thread draws each prepared layer's report
-    map (:data:`MAPS_AHEAD`), which the report then finds drawn.
+    On a cluster of worker processes (``execution`` connected to one) each layer is prepared by a
+    task on a worker (:func:`prepare_layer`), as the compute was, so the run's own process keeps
+    only the bookkeeping, and each task also draws its layer's report map (:data:`MAPS_AHEAD`).
+    Otherwise layers are prepared ``PUBLISH_THREADS`` at a time here: GDAL encodes, validates and
+    draws quicklooks with the GIL released, while one more thread of this process draws each
+    prepared layer's report map. Either way the report then finds the maps drawn. Every file is
+    made alone, so the bytes are those of a serial publication.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
     maps: dict[int, Future[None]] = {}
-    drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD else None
+    remote = prepared_on_workers(None if execution is None else execution.kind)
+    drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD and not remote else None
 
-    def prepare(i: int) -> None:
+    def prepared(i: int, ready: PreparedLayer) -> None:
+        """The run's part of a prepared layer: its STAC item, and its report map started."""
         job = jobs[i]
-        layer, final = job.layer, job.final
-        assert job.staging is not None  # every stale job got its staging path when it was computed
-        job.prepared, info = prepare_cog(job.staging, final, layer.spec, tags=layer_tags(job),
-                                         band_description=layer.spec.name)
+        layer, final, info = job.layer, job.final, ready.info
+        job.prepared = ready  # from here on the runner removes its files if the run fails
         item = item_for_layer(
-            job.prepared, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}", href=final.name,
+            ready.cog, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}", href=final.name,
             datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
             properties={**{f"agromap:{k}": v for k, v in layer.properties.items()},
                         "agromap:recipe": job.recipe, "agromap:reduce": layer.reduce,
@@ -89,20 +146,38 @@ def publish(jobs: list[Job], run_id: str, out: Path) -> tuple[list[dict[str, Any
         infos[i] = info
         # An area with districts gets its tables only after publication, and its maps show them.
         if drawer is not None and job.plan.districts is None:
-            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, job.prepared)
+            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, ready.cog)
 
     def commit(i: int) -> None:
         job, final = jobs[i], jobs[i].final
-        assert job.prepared is not None  # prepare() ran first for every job
+        ready = job.prepared
+        assert ready is not None  # prepared() ran first for every job
         if i in maps:  # the map is drawn from the prepared file: it must not move under the drawing
             maps[i].result()
-        commit_cog(job.prepared, final)
+        commit_cog(ready.cog, final)
         job.prepared = None
-        write_quicklook(final, final.with_suffix(".png"), annotate=True)
+        try:
+            os.replace(ready.quicklook, final.with_suffix(".png"))
+        except OSError as exc:
+            ready.quicklook.unlink(missing_ok=True)
+            raise output_error(exc, final.with_suffix(".png")) from None
         atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
 
+    todo = [i for i, job in enumerate(jobs) if job.stale and job.staging is not None]
+    calls: dict[int, tuple[Path, Path, LayerSpec, dict[str, str]]] = {}
+    for i in todo:
+        staging = jobs[i].staging
+        assert staging is not None  # every stale job got its staging path when it was computed
+        calls[i] = (staging, jobs[i].final, jobs[i].layer.spec, layer_tags(jobs[i]))
     try:
-        in_parallel(prepare, [i for i, job in enumerate(jobs) if job.stale and job.staging is not None])
+        if remote and execution is not None:
+            # Each report map is drawn by the layer's task too: matplotlib, which holds the GIL, off this process.
+            execution.map(prepare_layer,
+                          [(*calls[i], out if MAPS_AHEAD and jobs[i].plan.districts is None else None) for i in todo],
+                          keys=[f"agromap-publish-{jobs[i].layer.stem}-{run_id}" for i in todo],
+                          done=lambda k, ready: prepared(todo[k], ready))
+        else:
+            in_parallel(lambda i: prepared(i, prepare_layer(*calls[i])), todo)
         in_parallel(commit, sorted(items))
     finally:
         if drawer is not None:  # on failure: maps not yet started are dropped, a running one ends first
@@ -132,6 +207,18 @@ def publish(jobs: list[Job], run_id: str, out: Path) -> tuple[list[dict[str, Any
                         **entry})
     return outputs, warn
 
+
+PUBLISH_ON_WORKERS = True
+"""On a cluster of worker processes, prepare each layer (COG, checks, quicklook, report map) as a
+task there; ``False``: in the run's own process, as with threads."""
+
+
+def prepared_on_workers(kind: str | None) -> bool:
+    """Whether :func:`publish` prepares the layers on the worker processes of an execution of this
+    :attr:`~agromap.pipeline.scheduler.Execution.kind` (``None``: nothing computed) rather than in
+    this process, which then needs none of the publication's libraries.
+    """
+    return PUBLISH_ON_WORKERS and kind == "distributed"
 
 PUBLISH_THREADS: int | None = None
 """Layers published at once; ``None``: one per core. 1 is the serial publication."""

@@ -10,6 +10,7 @@ input chunks than ``max_graph_chunks`` is computed as one graph per spatial bloc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -46,10 +47,10 @@ from .meanwhile import AFTER_COMPUTE, hashed_meanwhile, imported_meanwhile
 from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .products.base import valid_mask
-from .publish_layers import publish
+from .publish_layers import PreparedLayer, prepared_on_workers, publish
 from .recipes import FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
-from .scheduler import check_scheduler, local_get, open_execution, probe_scheduler
+from .scheduler import Execution, check_scheduler, execution_kind, local_get, open_execution, probe_scheduler
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
@@ -178,8 +179,8 @@ class Job:
     """Computed values of the layer's lazy side results (thresholds, flags)."""
     derived: dict[str, Any] | None = None
     """Computed values of the layer's ``derived`` reductions (for its product's after-compute step)."""
-    prepared: Path | None = None
-    """The validated COG waiting beside ``final`` until every layer is ready."""
+    prepared: PreparedLayer | None = None
+    """The validated COG and quicklook waiting beside ``final`` until every layer is ready."""
 
 
 def _final(out: Path, plan: AreaPlan, layer: PlannedLayer) -> Path:
@@ -292,23 +293,33 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         shape: dict[str, Any] = {"scheduler": "none (nothing to compute)"}
         t_compute = 0.0
         try:
-            if stale:
-                limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
-                files = sorted({f for p in plans for f in p.input_files}) if later and MEANWHILE else []
-                with imported_meanwhile(AFTER_COMPUTE if MEANWHILE else ()), hashed_meanwhile(files, hashes.sha256):
-                    shape, fractions, t_compute = _compute(stale, plans, run_id, sched, progress, limit,
-                                                           cfg.resolve)
-            if later:
-                _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))
-            inputs = _inputs(plans, hashes)
-            hashes.save()
-            outputs, warn = publish(jobs, run_id, out)
+            # The scheduler stays open for the publication: on worker processes each layer's COG
+            # and quicklook are made there too (publish_layers.prepare_layer).
+            with contextlib.ExitStack() as scheduler_open:
+                execu: Execution | None = None
+                if stale:
+                    limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
+                    files = sorted({f for p in plans for f in p.input_files}) if later and MEANWHILE else []
+                    # Layers prepared on worker processes (maps included) need none of the publication's
+                    # libraries here; importing them would only take CPU from the workers' compute. The
+                    # report still draws the maps of areas with districts (over their tables) itself.
+                    here = MEANWHILE and not (prepared_on_workers(execution_kind(sched))
+                                              and all(p.districts is None for p in plans))
+                    # Started before the scheduler, so that starting or connecting to it overlaps them too.
+                    with imported_meanwhile(AFTER_COMPUTE if here else ()), hashed_meanwhile(files, hashes.sha256):
+                        execu = scheduler_open.enter_context(open_execution(sched, progress=progress))
+                        shape, fractions, t_compute = _compute(execu, stale, plans, run_id, limit, cfg.resolve)
+                if later:
+                    _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))
+                inputs = _inputs(plans, hashes)
+                hashes.save()
+                outputs, warn = publish(jobs, run_id, out, execu)
         finally:
             for job in stale:
                 if job.staging is not None:
                     job.staging.unlink(missing_ok=True)
                 if job.prepared is not None:
-                    job.prepared.unlink(missing_ok=True)
+                    job.prepared.discard()
         products = _tables(cfg, plans, jobs, outputs, out)
         catalog = write_catalog(out, cfg.name, outputs)
         empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
@@ -400,10 +411,10 @@ def _derived_from_file(job: Job, path: Path | None = None) -> dict[str, Any]:
     return dict(zip(keys, values))
 
 
-def _compute(stale: list[Job], plans: list[AreaPlan], run_id: str, scheduler: str, progress: bool,
+def _compute(execu: Execution, stale: list[Job], plans: list[AreaPlan], run_id: str,
              limit: int = blocks.AUTO_MAX_GRAPH_CHUNKS, resolve: Any = None
              ) -> tuple[dict[str, Any], dict[str, list[float]], float]:
-    """Every stale layer's staging GTiff and the per-date valid fractions.
+    """Every stale layer's staging GTiff and the per-date valid fractions, computed on ``execu``.
 
     Areas within ``limit`` input chunks are computed together in one graph, so no source chunk is
     read twice. A larger area is computed in spatial blocks (:mod:`agromap.pipeline.blocks`), one
@@ -419,44 +430,43 @@ def _compute(stale: list[Job], plans: list[AreaPlan], run_id: str, scheduler: st
     windows = {p.config.name: w for p in plans if p.config.name in local_areas
                and (w := blocks.block_windows(p.dataset, limit)) is not None}
     elapsed = 0.0
-    with open_execution(scheduler, progress=progress) as execu:
-        locks = {}
-        for job in stale:
-            job.final.parent.mkdir(parents=True, exist_ok=True)
-            job.staging = staging_path_for(job.final, run_id)
-            create_staging(_on_run_grid(job.layer.data, job.plan.geobox), job.staging, job.layer.spec)
-            locks[id(job)] = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: in parallel
-        whole = [j for j in stale if j.plan.config.name not in windows or id(j) in wide]
-        frac_plans = [p for p in plans if p.valid_fraction is not None and p.config.name in stale_areas
-                      and p.config.name not in windows]
-        for plan in plans:
-            if plan.config.name in windows:
-                names = [j.layer.stem for j in whole if j.plan is plan]
-                log.info("area %s: %d input chunks, computed in %d spatial blocks%s", plan.config.name,
-                         blocks.input_chunks(plan.dataset), len(windows[plan.config.name]),
-                         f"; {', '.join(names)} depend(s) on area-wide statistics: one graph" if names else "")
-        fractions: dict[str, list[float]] = {}
-        if whole or frac_plans:
-            fractions, seconds = _compute_whole(execu, whole, frac_plans, locks)
-            elapsed += seconds
-        for plan in plans:
-            if plan.config.name not in windows:
-                continue
-            local = [j for j in stale if j.plan is plan and id(j) not in wide]
-            counts, seconds = _compute_blocks(execu, plan, local, windows[plan.config.name], locks)
-            elapsed += seconds
-            if counts is not None:
-                n = int(plan.geobox.shape[0]) * int(plan.geobox.shape[1])
-                # As masks.valid_fraction divides: integer count, float32 once.
-                fractions[plan.config.name] = [float(v) for v in counts.astype(np.float32) / np.float32(n)]
-            derived = [j for j in local if j.layer.derived]
-            if derived:
-                t1 = time.perf_counter()
-                for job in derived:
-                    assert job.staging is not None
-                    job.derived = _derived_from_file(job, job.staging)
-                elapsed += time.perf_counter() - t1
-        shape = {**execu.shape, "graph": graph_kind}
+    locks = {}
+    for job in stale:
+        job.final.parent.mkdir(parents=True, exist_ok=True)
+        job.staging = staging_path_for(job.final, run_id)
+        create_staging(_on_run_grid(job.layer.data, job.plan.geobox), job.staging, job.layer.spec)
+        locks[id(job)] = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: in parallel
+    whole = [j for j in stale if j.plan.config.name not in windows or id(j) in wide]
+    frac_plans = [p for p in plans if p.valid_fraction is not None and p.config.name in stale_areas
+                  and p.config.name not in windows]
+    for plan in plans:
+        if plan.config.name in windows:
+            names = [j.layer.stem for j in whole if j.plan is plan]
+            log.info("area %s: %d input chunks, computed in %d spatial blocks%s", plan.config.name,
+                     blocks.input_chunks(plan.dataset), len(windows[plan.config.name]),
+                     f"; {', '.join(names)} depend(s) on area-wide statistics: one graph" if names else "")
+    fractions: dict[str, list[float]] = {}
+    if whole or frac_plans:
+        fractions, seconds = _compute_whole(execu, whole, frac_plans, locks)
+        elapsed += seconds
+    for plan in plans:
+        if plan.config.name not in windows:
+            continue
+        local = [j for j in stale if j.plan is plan and id(j) not in wide]
+        counts, seconds = _compute_blocks(execu, plan, local, windows[plan.config.name], locks)
+        elapsed += seconds
+        if counts is not None:
+            n = int(plan.geobox.shape[0]) * int(plan.geobox.shape[1])
+            # As masks.valid_fraction divides: integer count, float32 once.
+            fractions[plan.config.name] = [float(v) for v in counts.astype(np.float32) / np.float32(n)]
+        derived = [j for j in local if j.layer.derived]
+        if derived:
+            t1 = time.perf_counter()
+            for job in derived:
+                assert job.staging is not None
+                job.derived = _derived_from_file(job, job.staging)
+            elapsed += time.perf_counter() - t1
+    shape = {**execu.shape, "graph": graph_kind}
     # The tiles' arrays are freed, but their pages stay with the threads' allocator arenas; handed
     # back, they no longer add to the publication's own peak (docs/architecture.md#memory).
     release_free_heap()

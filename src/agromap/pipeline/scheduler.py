@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,7 @@ from ..errors import AgromapError, ComputeLostError, ConfigError, DeadlineError,
 from ..io.gdal_env import GDAL_PRESET
 
 __all__ = ["Execution", "open_execution", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S",
-           "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers"]
+           "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers", "cool_workers", "execution_kind"]
 
 #: Seconds a scheduler address has to answer (connect and handshake) before the run gives up.
 CONNECT_DEADLINE_S = 10.0
@@ -100,8 +99,15 @@ def _first_line(exc: BaseException) -> str:
 
 log = logging.getLogger(__name__)
 
-WORKER_IMPORTS: tuple[str, ...] = ("rasterio", "agromap.io.read")
-"""Modules every worker imports for the run's tasks (GDAL bindings, the window reader)."""
+WORKER_IMPORTS: tuple[str, ...] = (
+    "rasterio", "agromap.io.read",
+    "agromap.pipeline.publish_layers", "rio_cogeo.cogeo", "PIL.PngImagePlugin", "PIL.ImageDraw", "PIL.ImageFont",
+    "agromap.report", "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.patches",
+    "matplotlib.patheffects",
+)
+"""Modules every worker imports for the run's tasks: GDAL bindings and the window reader, then what
+publishing a layer there imports (the COG layout check, the quicklook's PNG encoder and fonts, the
+report map's drawing; about 0.45 CPU-s, otherwise paid inside a worker's first publishing task)."""
 
 RULE_KERNELS: dict[str, tuple[str, ...]] = {"agromap.rice.rules_optical": ("agromap.rice.optical_kernel",)}
 """Compiled kernels a rule module loads in a process on its first call, keyed by the rule module.
@@ -126,26 +132,27 @@ def worker_imports(loaded: Iterable[str] | None = None) -> tuple[str, ...]:
     return WORKER_IMPORTS + tuple(k for rule, kernels in RULE_KERNELS.items() if rule in names for k in kernels)
 
 
-def warm_workers(client: Any, modules: Iterable[str]) -> None:
-    """Import ``modules`` on every worker of ``client``'s cluster, before any task is sent.
+def warm_workers(client: Any, modules: Iterable[str]) -> str:
+    """Import ``modules`` on every worker of ``client``'s cluster before any task is sent, and on
+    every worker that joins later, until :func:`cool_workers` (:class:`~agromap.pipeline.warm_up.WarmUp`).
 
-    Waits for the imports: run beside the first tasks on a thread of their own, a worker was
-    seen to hang with a task importing the same kernel (likely numba's compilation lock taken
-    under an import lock). Nothing can fail the run: a module that cannot be imported is left for the task
-    that needs it, which then fails with its own error.
+    Waits for the imports on the workers present. Nothing can fail the run: a module that cannot
+    be imported is left for the task that needs it, which then fails with its own error. Returns
+    the plugin's name on the cluster.
     """
-    client.run(_import_modules, list(modules))
+    from .warm_up import WarmUp
+
+    plugin = WarmUp(modules)
+    client.register_plugin(plugin, name=plugin.name)
+    return plugin.name
 
 
-def _import_modules(names: list[str]) -> list[str]:
-    done = []
-    for name in names:
-        try:
-            importlib.import_module(name)
-            done.append(name)
-        except Exception as exc:  # the task importing it fails with the real error, where it belongs
-            log.debug("worker warm-up: import of %s failed (%s: %s)", name, type(exc).__name__, exc)
-    return done
+def cool_workers(client: Any, name: str) -> None:
+    """Remove the warm-up plugin ``name`` of :func:`warm_workers` from the cluster (workers joining
+    from now on import nothing for this run); a cluster that lost it already is left as it is.
+    """
+    with contextlib.suppress(Exception):
+        client.unregister_worker_plugin(name)
 
 
 @dataclass
@@ -169,6 +176,55 @@ class Execution:
         with kept_open():
             return self._compute(collections)
 
+    def map(self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, keys: Sequence[str],
+            done: Callable[[int, Any], None] | None = None) -> list[Any]:
+        """``fn(*call)`` for every call as a task on the cluster's workers; the results in order.
+
+        Every task runs to its end, whatever the others do: a task cancelled on its worker would
+        go on writing there, unseen by this process. ``done(k, result)`` is called here as each
+        call succeeds (in the order they end); then the first failure in call order (of a task, or
+        of ``done``) is raised, translated as :meth:`compute` translates a compute's errors.
+
+        Parameters
+        ----------
+        fn : callable
+            A module-level function of plain, picklable arguments.
+        calls : sequence of tuple
+            The arguments of each call.
+        keys : sequence of str
+            One unique task key per call (named in the cluster's dashboard and task stream).
+        done : callable, optional
+            Called in this process with the call's index and result.
+        """
+        from distributed import as_completed
+
+        assert self.client is not None  # a cluster's execution
+        errors: dict[int, BaseException] = {}
+        results: list[Any] = [None] * len(calls)
+        try:
+            futures = [self.client.submit(fn, *call, key=key, pure=False) for call, key in zip(calls, keys, strict=True)]
+            index = {f.key: k for k, f in enumerate(futures)}
+            for future in as_completed(futures):
+                k = index[future.key]
+                if future.status != "finished":
+                    errors[k] = future.exception() or RuntimeError(f"task {future.key} ended as {future.status}")
+                    continue
+                results[k] = future.result()
+                if done is not None:
+                    try:
+                        done(k, results[k])
+                    except BaseException as exc:  # the other calls' results still reach ``done``
+                        errors[k] = exc
+        except Exception as exc:
+            raise _translated(exc, self.client) from None
+        if errors:
+            first = errors[min(errors)]
+            translated = _translated(first, self.client) if isinstance(first, Exception) else first
+            if translated is first:
+                raise first
+            raise translated from None
+        return results
+
     def _compute(self, collections: tuple[Any, ...]) -> tuple[Any, ...]:
         import dask
 
@@ -189,37 +245,52 @@ class Execution:
                 with ProgressBar():
                     return tuple(dask.compute(*collections, scheduler=scheduler))
             return tuple(dask.compute(*collections, scheduler=scheduler))
-        except MemoryError as exc:
-            raise ComputeLostError(f"out of memory while computing ({exc}); lower 'chunk' or add memory.") from None
-        except AgromapError:
-            raise
         except Exception as exc:
-            if type(exc).__name__ == "KilledWorker":
-                raise ComputeLostError(
-                    f"a dask worker died repeatedly while computing ({exc}); the task may need more memory "
-                    "than a worker has. Lower 'chunk', add workers' memory, or check the worker logs."
-                ) from None
-            from ..io.write import disk_errno
+            translated = _translated(exc, self.client)
+            if translated is exc:
+                raise
+            raise translated from None
 
-            code = disk_errno(exc)
-            if code is not None:
-                raise output_error(OSError(code, os.strerror(code))) from None
-            if self.client is not None and _lost_cluster(exc, self.client):
-                raise ComputeLostError(
-                    f"the dask scheduler or its workers went away while computing ({type(exc).__name__}: "
-                    f"{_first_line(exc)}); restart the cluster and run again (finished layers are kept)."
-                ) from None
-            if _is_read_error(exc):
-                # A read that failed inside a task (odc-stac's reader raises rasterio's own errors):
-                # a bad or unreachable input, exit 3, not a bug.
-                from ..errors import InputError
 
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise InputError(
-                    f"an input could not be read while computing ({first}); check that the file or server "
-                    "is reachable and the file complete, then re-run."
-                ) from None
-            raise
+def _translated(exc: Exception, client: Any) -> Exception:
+    """The agromap error a failure while computing stands for, or ``exc`` itself (a bug, or already ours)."""
+    if isinstance(exc, MemoryError):
+        return ComputeLostError(f"out of memory while computing ({exc}); lower 'chunk' or add memory.")
+    if isinstance(exc, AgromapError):
+        return exc
+    if type(exc).__name__ == "KilledWorker":
+        return ComputeLostError(
+            f"a dask worker died repeatedly while computing ({exc}); the task may need more memory "
+            "than a worker has. Lower 'chunk', add workers' memory, or check the worker logs."
+        )
+    from ..io.write import disk_errno
+
+    code = disk_errno(exc)
+    if code is not None:
+        return output_error(OSError(code, os.strerror(code)))
+    if client is not None and _lost_cluster(exc, client):
+        return ComputeLostError(
+            f"the dask scheduler or its workers went away while computing ({type(exc).__name__}: "
+            f"{_first_line(exc)}); restart the cluster and run again (finished layers are kept)."
+        )
+    if _is_read_error(exc):
+        # A read that failed inside a task (odc-stac's reader raises rasterio's own errors):
+        # a bad or unreachable input, exit 3, not a bug.
+        from ..errors import InputError
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return InputError(
+            f"an input could not be read while computing ({first}); check that the file or server "
+            "is reachable and the file complete, then re-run."
+        )
+    return exc
+
+
+def execution_kind(scheduler: str) -> str:
+    """The :attr:`Execution.kind` :func:`open_execution` gives ``scheduler``: its name, or
+    ``"distributed"`` for an address (a cluster whose tasks run in worker processes, not in this one).
+    """
+    return "distributed" if "://" in scheduler else scheduler
 
 
 def local_get(kind: str) -> Any:
@@ -298,9 +369,12 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
     try:
         # Workers started elsewhere did not get our environment; set it before any task runs.
         client.run(_apply_env, _gdal_environ())
-        warm_workers(client, worker_imports())
-        log.info("connected to dask scheduler %s (dashboard %s)", scheduler, client.dashboard_link)
-        yield Execution("distributed", client, _shape(client), progress)
+        plugin = warm_workers(client, worker_imports())
+        try:
+            log.info("connected to dask scheduler %s (dashboard %s)", scheduler, client.dashboard_link)
+            yield Execution(execution_kind(scheduler), client, _shape(client), progress)
+        finally:  # the cluster is someone else's: left as it was found
+            cool_workers(client, plugin)
     finally:
         client.close()
 

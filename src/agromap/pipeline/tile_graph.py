@@ -78,32 +78,41 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
         Each wanted layer's ``(y, x)`` pixels by stem, and under :data:`VALID` the ``(time, y, x)``
         usable-pixel mask when the recipe asks for it.
     """
+    from ..io.open_files import gdal_settings
     from .products import OPTICAL, AreaContext
     from .products.base import valid_mask
 
     frame = recipe.frame.isel(y=ys, x=xs)
     shape = (frame.sizes["y"], frame.sizes["x"])
     dims = ("time", "y", "x")
-    data = {name: xr.Variable(dims, _read_dates(readers, ys, xs, shape), attrs)
-            for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True) if readers[0].raw}
-    # The mask reads the QA band only (products.mask_dataset masks the area's stack the same way).
-    valid = valid_mask(xr.Dataset(data, coords=frame.coords), recipe.area) if data else None
-    unusable = None if valid is None else ~np.asarray(valid.transpose(*dims).data)
-    for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True):
-        if name not in data:
-            data[name] = xr.Variable(dims, _read_dates(readers, ys, xs, shape, unusable if name in OPTICAL else None),
-                                     attrs)
+    # One GDAL environment for the tile's reads (every file is read once per tile) instead of one per read.
+    with gdal_settings(recipe.readers[0][1][0].gdal_env):
+        data = {name: xr.Variable(dims, _read_dates(readers, ys, xs, shape), attrs)
+                for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True) if readers[0].raw}
+        # The mask reads the QA band only (products.mask_dataset masks the area's stack the same way).
+        valid = valid_mask(xr.Dataset(data, coords=frame.coords), recipe.area) if data else None
+        valid_px = None if valid is None else _pixels_of(valid, dims)
+        unusable = None if valid_px is None else ~valid_px
+        for (name, readers), attrs in zip(recipe.readers, recipe.attrs, strict=True):
+            if name not in data:
+                data[name] = xr.Variable(dims, _read_dates(readers, ys, xs, shape,
+                                                           unusable if name in OPTICAL else None), attrs)
     ds = xr.Dataset({name: data[name] for name, _ in recipe.readers}, coords=frame.coords, attrs=frame.attrs)
     ctx = AreaContext(recipe.area, ds, recipe.resolve)
     out: dict[str, np.ndarray] = {}
     for pixels, entry in recipe.entries:
         for stem, arr in pixels(ctx, entry).items():
             if stem in recipe.stems:
-                out[stem] = np.asarray(arr.transpose("y", "x").data)
+                out[stem] = _pixels_of(arr, ("y", "x"))
     if recipe.valid:
-        assert valid is not None  # the recipe asks for it only when the stack has a QA band
-        out[VALID] = np.asarray(valid.transpose(*dims).data)
+        assert valid_px is not None  # the recipe asks for it only when the stack has a QA band
+        out[VALID] = valid_px
     return out
+
+
+def _pixels_of(arr: xr.DataArray, dims: tuple[str, ...]) -> np.ndarray:
+    """``arr``'s numpy pixels in ``dims`` order (transposed only when its dims are in another order)."""
+    return np.asarray(arr.data if arr.dims == dims else arr.transpose(*dims).data)
 
 
 def _read_dates(readers: Sequence[Any], ys: slice, xs: slice, shape: tuple[int, int],

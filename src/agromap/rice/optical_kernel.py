@@ -23,7 +23,7 @@ Compilation: importing this module imports numba and loads (or compiles, ~10 s) 
 its two signatures (float32 indices or reflectances, bool validity), so the package imports it
 only on the rule's first call (``agromap --help``, ``validate`` and ``import agromap.rice`` never
 load numba). Where the machine code is cached, and the compile options, are in
-:mod:`agromap.rice.kernel_jit`.
+:mod:`agromap.jit`.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from .kernel_jit import fmax as _fmax
-from .kernel_jit import jit as _jit
-from .kernel_jit import maximum as _max
-from .kernel_jit import minimum as _min
+from ..jit import fmax as _fmax
+from ..jit import jit as _jit
+from ..jit import maximum as _max
+from ..jit import minimum as _min
 from .optical_params import OpticalRiceParams
 
 __all__ = ["optical_pixels", "optical_band_pixels"]

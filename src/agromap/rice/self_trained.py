@@ -9,13 +9,15 @@ ambiguous ones the rule hesitated on. No user label is needed. This is self-trai
 of Yarowsky (1995) and pseudo-labelling (Lee 2013); ``docs/rice_self_trained.md`` gives the
 references, the choices and the measured comparison with the rules.
 
-With ``rule="both"`` the two rules run and their scores are averaged (:func:`_fuse`): a pixel is a
-pseudo-label where both rules lean the same way, or one is sure and the other hesitates, never
-where they contradict each other, but for one case: SAR non-rice against sure optical rice next to
-a SAR-confident paddy is a field edge the radar sees mixed, and the optical verdict stands
-(:func:`_edge_rescue`). With ``rule="optical"`` or ``"both"``, where the optical series
-has a clear-sky gap as long as a rice season, the optical rule's non-rice verdict counts as no
-opinion (nothing could be seen).
+With ``rule="both"`` the two rules run and their scores are averaged
+(:func:`~agromap.rice.self_train_labels.fuse_scores`): a pixel is a pseudo-label where both rules
+lean the same way, or one is sure and the other hesitates, never where they contradict each
+other, but for one case: SAR non-rice against sure optical rice next to a SAR-confident paddy is a
+field edge the radar sees mixed, and the optical verdict stands
+(:func:`~agromap.rice.self_train_labels.edge_rescue`). With ``rule="optical"`` or ``"both"``,
+where the optical series has a clear-sky gap as long as a rice season, the optical rule's non-rice
+verdict counts as no opinion (nothing could be seen), except on evergreen canopy or open water
+seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`).
 
 How the training pixels are chosen
 ----------------------------------
@@ -51,8 +53,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal, cast
+from dataclasses import asdict, replace
+from typing import Any, Literal
 
 import dask
 import dask.array as da
@@ -65,6 +67,13 @@ from .features import FeatureSpec, feature_names, temporal_features
 from .model_predict import predict_block
 from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
+from .self_train_labels import (
+    QA_PERSISTENT_ONLY,
+    blind_optical_rule,
+    flood_dates,
+    fuse_scores,
+)
+from .self_train_params import SelfTrainParams
 
 __all__ = ["SelfTrainParams", "COUNT_NAMES", "self_trained_rice_map", "training_counts"]
 
@@ -77,90 +86,6 @@ COUNT_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 _OPTICAL = ("blue", "green", "red", "nir", "swir16")
-
-
-@dataclass(frozen=True)
-class SelfTrainParams:
-    """How pseudo-labels are drawn from the rule and how the classifier is fitted on them."""
-
-    rice_min_score: float = 0.7
-    """Confident rice: the rule's ``rice_score >= rice_min_score`` (0.5 is the rule's own cut)."""
-    other_max_score: float = 0.3
-    """Confident non-rice: ``rice_score <= other_max_score`` (pixels without any flood signal score 0)."""
-    spacing_px: int = 3
-    """Lattice spacing: training pixels have global row and column both multiples of this (>= 2)."""
-    n_per_class: int = 2000
-    """Most training pixels per class."""
-    min_per_class: int = 30
-    """Fewer confident pixels than this in a class is an error (the map would be a guess)."""
-    seed: int = 0
-    """Seed of the pixel order within strata and of the estimator."""
-    estimator: Literal["random_forest", "hist_gradient_boosting"] = "random_forest"
-    n_estimators: int = 100
-    min_samples_leaf: int = 5
-    """A few pixels per leaf: pseudo-labels are noisy, single-pixel leaves would memorise the noise.
-    Co-training changes up to 40 % of the optical rule's labels on the hard scenes (the SAR view
-    names the rice whose season fell in a cloud gap), so a leaf averages five of them."""
-    threshold: float | None = None
-    """Rice where the classifier's probability >= threshold; default the most probable class."""
-    blind_gap_days: float | None = 100.0
-    """``rule="optical"`` or ``"both"``: where the optical series has a clear-sky gap at least this
-    long, the optical rule's non-rice verdict counts as no opinion (a whole season, about 100 days
-    from puddling to harvest, can hide in the gap), so it is no non-rice pseudo-label.
-    ``None``: the optical rule always votes."""
-    cotrain: bool = True
-    """``rule="sar"`` or ``"optical"`` with features of the other sensor: correct the rule's
-    pseudo-labels with a classifier that reads only the other sensor's features (co-training,
-    Blum & Mitchell 1998): the rule's misses are seldom the other sensor's misses."""
-    view_rice_prob: float = 0.7
-    """Co-training with the optical rule's labels: a lattice pixel the rule calls non-rice or
-    hesitates on becomes rice when the radar-only classifier gives it at least this probability of
-    rice (out-of-bag for its own training pixels). Heavy rain leaves puddles on upland crops, so
-    the radar view's rice needs a high bar."""
-    sar_view_rice_prob: float = 0.6
-    """The same bar for the SAR rule's labels, read by the optical-only classifier. The SAR rule's
-    non-rice is where its misses are (direct-seeded rice with a one-pass flood, rice at field edges
-    mixed with a brighter neighbour), and the optical view sees their green canopy plainly; a
-    lower bar than ``view_rice_prob`` gave the SAR-labelled map more OA on every hard scene's
-    seeds 0-7 but two (docs/rice_self_trained.md)."""
-    view_other_prob: float = 0.1
-    """Co-training: a pixel the rule hesitates on becomes non-rice when the other-sensor classifier
-    gives it at most this probability of rice."""
-    edge_rescue_px: int | None = 1
-    """``rule="both"``: where the SAR rule says non-rice (``<= other_max_score``), the optical rule is
-    sure of rice (``>= rice_min_score``) and a pixel within this many pixels (a square window) is
-    SAR-confident rice, the SAR verdict counts as no opinion and the optical one decides. Such a
-    pixel is a field edge whose radar return is mixed with a brighter neighbour (a 10 m optical
-    pixel sees the canopy, the speckle-filtered radar pixel does not see the flood); without a
-    SAR-rice neighbour the contradiction stays undecided (upland crops puddled by rain, lotus).
-    ``None``: contradictions always stay undecided."""
-    optical_canopy_labels: bool = False
-    """``rule="optical"``: let the optical rule's undated wet-canopy evidence (a canopy standing in
-    water seen after a cloud gap, no flood seen; ``undated_wet_canopy_lswi`` of
-    :class:`~agromap.rice.rules_optical.OpticalRiceParams`) give pseudo-labels. Off by default: a
-    canopy alone is the rule's weakest rice evidence, and a classifier trained on it alone calls
-    upland crops rice (docs/rice_self_trained.md). ``rule="both"`` always keeps it: there the SAR
-    rule's score is averaged in, and the fused labels were better with it."""
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:
-            raise ConfigError("self-training needs 0 <= other_max_score < 0.5 < rice_min_score <= 1, got "
-                              f"{self.other_max_score} and {self.rice_min_score}.")
-        if self.spacing_px < 2:
-            raise ConfigError(f"spacing_px must be >= 2 so training pixels are never neighbours, got "
-                              f"{self.spacing_px}.")
-        if not 1 <= self.min_per_class <= self.n_per_class:
-            raise ConfigError(f"need 1 <= min_per_class <= n_per_class, got {self.min_per_class} and "
-                              f"{self.n_per_class}.")
-        if self.seed < 0:
-            raise ConfigError(f"seed must be >= 0, got {self.seed}.")
-        for name in ("view_rice_prob", "sar_view_rice_prob"):
-            if not 0.0 <= self.view_other_prob < 0.5 < getattr(self, name) <= 1.0:
-                raise ConfigError(f"co-training needs 0 <= view_other_prob < 0.5 < {name} <= 1, got "
-                                  f"{self.view_other_prob} and {getattr(self, name)}.")
-        if self.edge_rescue_px is not None and self.edge_rescue_px < 1:
-            raise ConfigError(f"edge_rescue_px must be >= 1 (pixels) or null, got {self.edge_rescue_px}.")
-        TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
 
 
 # ---- numpy kernels -----------------------------------------------------------------------------
@@ -285,8 +210,9 @@ def _blind_hint(k: int, rule: str, spec: SelfTrainParams) -> str:
     if k != 0 or rule == "sar" or spec.blind_gap_days is None:
         return ""
     return (f" The optical rule's non-rice verdict counts as no opinion where its clear-sky series has a gap of "
-            f"blind_gap_days={spec.blind_gap_days:g} days or more; where such gaps are everywhere, use rule 'sar' "
-            "or raise blind_gap_days.")
+            f"blind_gap_days={spec.blind_gap_days:g} days or more, unless evergreen canopy or open water fills "
+            "persistent_fraction of its clear dates; where such gaps are everywhere and no such cover is seen, use "
+            "rule 'sar' or raise blind_gap_days.")
 
 
 def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spec: SelfTrainParams,
@@ -302,7 +228,12 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     cols = _view_columns(names, rule)
     relabelled = 0
     if spec.cotrain and cols.size and (y == 0).sum() >= spec.min_per_class and (y == 1).sum() >= spec.min_per_class:
-        new = _cotrain(X, y, key, cols, spec, spec.sar_view_rice_prob if rule == "sar" else spec.view_rice_prob)
+        rice_prob = spec.sar_view_rice_prob if rule == "sar" else spec.view_rice_prob
+        if ((y == 0) & ((stratum // 256) & QA_PERSISTENT_ONLY == 0)).sum() < spec.min_per_class:
+            # Every non-rice label is an evergreen canopy or open water: the other view's "rice" then
+            # only means "neither", so it may add non-rice labels but no rice.
+            rice_prob = np.inf
+        new = _cotrain(X, y, key, cols, spec, rice_prob)
         relabelled = int((new != y).sum())
         y = new
     chosen: list[np.ndarray] = []
@@ -352,8 +283,10 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
     """The rule's output; ``spec`` (for ``both``) gives the fusion's confidence cuts and edge window."""
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
-        opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels)
-        return _fuse(_run_rule(optical, sar, "sar", sar_p, windows), opt, blind_gap_days, spec)
+        opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec)
+        if optical is not None and spec is not None and spec.edge_min_flood_dates:
+            opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
+        return fuse_scores(_run_rule(optical, sar, "sar", sar_p, windows), opt, blind_gap_days, spec)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -371,87 +304,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
     if optical is None:
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
     out = optical_rice_rule(optical, params, windows=windows)
-    if blind_gap_days is None:
-        return out
-    return out.assign(rice_score=_abstain_where_blind(out["rice_score"], _longest_clear_gap(optical), blind_gap_days))
-
-
-def _abstain_where_blind(score: xr.DataArray, gap: xr.DataArray, blind_gap_days: float) -> xr.DataArray:
-    """The optical rule's non-rice verdict counts as no opinion (0.5) where its clear-sky series has a
-    gap of at least ``blind_gap_days`` (about a rice season, puddling to harvest): a whole season
-    can hide in it, so "not rice" there is the absence of evidence; its rice verdicts stand.
-    """
-    return xr.where((score < 0.5) & (gap >= np.float32(blind_gap_days)), np.float32(0.5), score).astype(np.float32)
-
-
-def _longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
-    """Per pixel, the longest interval (days) between successive clear optical dates (lazy).
-
-    Clear as the optical rule sees it (SCL and its cloud test); NaN where fewer than two dates are
-    clear. Gaps before the first and after the last clear date are not counted (the series' own
-    edges are not cloud).
-    """
-    from .rules_optical import OpticalRiceParams, clear_observations
-    from .seasons import prepare_series, time_axis
-
-    ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))  # a Dataset in, a Dataset out
-    like = ds[[v for v in ("nir", "red") if v in ds][0]]
-    ok = clear_observations(ds, like, OpticalRiceParams(), None)
-    days, _ = time_axis(ds["time"].values)
-
-    def kernel(clear: np.ndarray) -> np.ndarray:
-        d = np.where(clear, days.astype(np.float32), np.float32(np.nan))
-        last = np.full(clear.shape[:-1], np.nan, dtype=np.float32)
-        gap = np.full(clear.shape[:-1], np.nan, dtype=np.float32)
-        for t in range(clear.shape[-1]):
-            gap = np.fmax(gap, d[..., t] - last)
-            last = np.where(clear[..., t], d[..., t], last)
-        return gap
-
-    return xr.apply_ufunc(kernel, ok, input_core_dims=[["time"]], dask="parallelized",
-                          output_dtypes=[np.float32]).rename("longest_clear_gap_days")
-
-
-def _fuse(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | None,
-          spec: SelfTrainParams | None = None) -> xr.Dataset:  # fmt: skip
-    """One score from two rules: the mean of their scores, the optical one having abstained where it
-    was blind (:func:`_abstain_where_blind`, done by :func:`_run_rule`).
-
-    The mean is confident (beyond 0.7 or 0.3) where both rules lean the same way or one is sure
-    and the other hesitates, and undecided where they contradict each other. One rule alone
-    decides where the other has no data. One contradiction is resolved (:func:`_edge_rescue`):
-    SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
-    optical score stands. ``blind_gap_days`` is only recorded in the parameters.
-    """
-    spec = spec if spec is not None else SelfTrainParams()
-    a, b = sar["rice_score"], optical["rice_score"]
-    score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
-    if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
-        score = xr.where(_edge_rescue(a, b, spec), b, score).astype(np.float32)
-    na, nb = sar["n_seasons"], optical["n_seasons"]
-    seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
-    qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
-    return xr.Dataset({"rice_score": score, "n_seasons": seasons, "qa_flags": qa}).assign_attrs(
-        parameters=json.dumps({"sar": sar.attrs.get("parameters", ""), "optical": optical.attrs.get("parameters", ""),
-                               "blind_gap_days": blind_gap_days}))
-
-
-def _edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrainParams) -> xr.DataArray:
-    """Where the SAR rule's non-rice is a field edge the optical rule sees as rice (lazy, boolean).
-
-    The SAR rule reads a speckle-filtered series, so a paddy's edge pixels mix its flood with a
-    brighter neighbour (a road, an upland field) and the dark spell fails the rule's depth test,
-    while the 10-20 m optical pixel still sees the flood and the canopy. A pixel qualifies when
-    the SAR rule is confident of non-rice, the optical rule is confident of rice, and some pixel
-    within ``spec.edge_rescue_px`` (square window) is SAR-confident rice: the contradiction sits
-    next to a paddy the radar does see. Far from any SAR rice (an upland crop puddled by rain, a
-    lotus pond) the contradiction stays undecided.
-    """
-    assert spec.edge_rescue_px is not None
-    w = 2 * spec.edge_rescue_px + 1
-    sure_rice = (sar_score >= spec.rice_min_score).astype(np.float32)
-    near = sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max() > 0
-    return (sar_score <= spec.other_max_score) & (opt_score >= spec.rice_min_score) & near
+    return out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
 
 
 def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
@@ -500,7 +353,7 @@ def self_trained_rice_map(
         (:func:`~agromap.rice.rules_sar.boxcar_speckle_filter`).
     rule : {"sar", "optical", "both"}
         Which rule provides the pseudo-labels. ``both`` runs the two rules and averages their
-        scores (:func:`_fuse`): confident where they lean the same way or one is sure and the
+        scores (:func:`~agromap.rice.self_train_labels.fuse_scores`): confident where they lean the same way or one is sure and the
         other hesitates, undecided where they contradict each other; the optical rule abstains
         from non-rice verdicts where its series has a clear-sky gap of ``params.blind_gap_days``;
         where one sensor has no valid date the other alone decides (``docs/rice_self_trained.md``).

@@ -1,7 +1,8 @@
 """Compiling the per-pixel kernels with numba: the disk cache, the compile options, NaN semantics.
 
-Imported only by the compiled kernels (:mod:`agromap.rice.optical_kernel`), which the package
-loads on a rule's first call, never at start-up. The machine code is cached on disk
+Imported only by the compiled kernels (:mod:`agromap.rice.optical_kernel`, loaded on a rule's
+first call, and :mod:`agromap.io.dn_kernel`, used once one of those is loaded), never at
+start-up; it sits below both the readers and the science. The machine code is cached on disk
 (``cache=True``): next to this file when the package folder is writable (``make venv`` compiles
 it there once), else in numba's user-wide cache (``NUMBA_CACHE_DIR`` or ``~/.cache/numba``),
 else in a private folder under the temporary directory; when no folder can be written the

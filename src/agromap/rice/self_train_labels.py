@@ -1,0 +1,197 @@
+"""The pseudo-label score of the self-trained rice map: what each rule's verdict is worth as a label.
+
+:func:`agromap.rice.self_trained.self_trained_rice_map` turns a rule's ``rice_score`` into
+pseudo-labels. Before that, the scores are adjusted here, lazily, for what the sensors could see:
+
+- :func:`abstain_where_blind`: the optical rule's non-rice verdict counts as no opinion where its
+  clear-sky series has a gap a whole rice season could hide in (:func:`longest_clear_gap`),
+- except on a persistent cover (:func:`persistent_cover`): evergreen canopy or open water on
+  nearly every clear date is no paddy, whatever a gap hides;
+- :func:`fuse_scores`: with both rules, the mean of their scores, and at field edges
+  (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`).
+
+docs/rice_self_trained.md gives the physical reasons and the measured effect of each.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+import numpy as np
+import xarray as xr
+
+from .self_train_params import SelfTrainParams
+
+__all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "edge_rescue", "flood_dates",
+           "fuse_scores", "longest_clear_gap", "persistent_cover"]
+
+#: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-3 and 6): a
+#: non-rice verdict on a blind optical series kept because the cover is persistent
+#: (:func:`persistent_cover`).
+QA_PERSISTENT_ONLY = 128
+
+
+def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: float,
+                       spec: SelfTrainParams | None = None) -> xr.Dataset:  # fmt: skip
+    """The optical rule's output ``out`` with its non-rice verdicts set to no opinion where it was
+    blind (:func:`abstain_where_blind`), but kept on a persistent cover (:func:`persistent_cover`,
+    unless ``spec.persistent_fraction`` is ``None``); those kept verdicts carry the
+    :data:`QA_PERSISTENT_ONLY` bit in ``qa_flags`` (lazy).
+    """
+    gap = longest_clear_gap(optical)
+    if spec is None or spec.persistent_fraction is None:
+        return out.assign(rice_score=abstain_where_blind(out["rice_score"], gap, blind_gap_days))
+    # Evergreen canopy or open water on (nearly) every clear date is no paddy, whatever a gap hides:
+    # its non-rice verdict stands, marked so that co-training knows which labels only it gave.
+    kept = (gap >= np.float32(blind_gap_days)) & persistent_cover(optical, spec) & (out["rice_score"] < 0.5)
+    score = abstain_where_blind(out["rice_score"], gap.where(~kept, np.float32(0.0)), blind_gap_days)
+    qa = (out["qa_flags"] | xr.where(kept, np.uint8(QA_PERSISTENT_ONLY), np.uint8(0))).astype(np.uint8)
+    return out.assign(rice_score=score, qa_flags=qa)
+
+
+def abstain_where_blind(score: xr.DataArray, gap: xr.DataArray, blind_gap_days: float) -> xr.DataArray:
+    """The optical rule's non-rice verdict counts as no opinion (0.5) where its clear-sky series has a
+    gap of at least ``blind_gap_days`` (about a rice season, puddling to harvest): a whole season
+    can hide in it, so "not rice" there is the absence of evidence; its rice verdicts stand.
+    """
+    return xr.where((score < 0.5) & (gap >= np.float32(blind_gap_days)), np.float32(0.5), score).astype(np.float32)
+
+
+def longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
+    """Per pixel, the longest interval (days) between successive clear optical dates (lazy).
+
+    Clear as the optical rule sees it (SCL and its cloud test); NaN where fewer than two dates are
+    clear. Gaps before the first and after the last clear date are not counted (the series' own
+    edges are not cloud).
+    """
+    from .rules_optical import OpticalRiceParams, clear_observations
+    from .seasons import prepare_series, time_axis
+
+    ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))  # a Dataset in, a Dataset out
+    like = ds[[v for v in ("nir", "red") if v in ds][0]]
+    ok = clear_observations(ds, like, OpticalRiceParams(), None)
+    days, _ = time_axis(ds["time"].values)
+
+    def kernel(clear: np.ndarray) -> np.ndarray:
+        d = np.where(clear, days.astype(np.float32), np.float32(np.nan))
+        last = np.full(clear.shape[:-1], np.nan, dtype=np.float32)
+        gap = np.full(clear.shape[:-1], np.nan, dtype=np.float32)
+        for t in range(clear.shape[-1]):
+            gap = np.fmax(gap, d[..., t] - last)
+            last = np.where(clear[..., t], d[..., t], last)
+        return gap
+
+    return xr.apply_ufunc(kernel, ok, input_core_dims=[["time"]], dask="parallelized",
+                          output_dtypes=[np.float32]).rename("longest_clear_gap_days")
+
+
+def _clear_indices(optical: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """The clear-date mask (as the optical rule sees it), NDVI and LSWI of an optical stack (lazy)."""
+    from .. import indices
+    from .rules_optical import OpticalRiceParams, clear_observations
+    from .seasons import prepare_series
+
+    ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))
+    ok = clear_observations(ds, ds["nir"], OpticalRiceParams(), None)
+    return ok, indices.ndvi(ds["nir"], ds["red"]), indices.lswi(ds["nir"], ds["swir16"])
+
+
+def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
+    """Per pixel, the number of clear dates showing open water with at most seedlings in it (lazy, uint16).
+
+    A date counts when it has the optical rule's flood signal (``LSWI + flood_t >= NDVI``) and
+    ``NDVI <= ndvi_low``: the field is water, not a canopy over wet soil. A paddy is flooded for
+    weeks from puddling to tillering, so a series that sees its season sees such a date; an upland
+    crop shows one only on the day after heavy rain.
+    """
+    from .rules_optical import OpticalRiceParams
+
+    p = params if params is not None else OpticalRiceParams()
+    ok, ndvi, lswi = _clear_indices(optical)
+    t, low = np.float32(p.flood_t), np.float32(p.ndvi_low)
+
+    def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return (clear & (lw + t >= nd) & (nd <= low)).sum(axis=-1).astype(np.uint16)
+
+    return xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
+                          output_dtypes=[np.uint16]).rename("flood_dates")
+
+
+def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+    """Where the clear dates show one cover all year, evergreen canopy or open water (lazy, boolean).
+
+    True where the pixel has at least ``spec.persistent_min_dates`` clear dates and at least
+    ``spec.persistent_fraction`` of them are canopy (NDVI >= ``spec.evergreen_ndvi``) or at least
+    that share are open water (NDVI < 0.1 and NDVI < LSWI, the optical rule's water test). A paddy
+    is harvested, fallow, puddled and flooded in every season and carries a canopy for only the
+    last two-thirds of it, so neither share reaches 0.8 on its clear dates, with a season hidden
+    in a gap or not.
+    """
+    assert spec.persistent_fraction is not None
+    ok, ndvi, lswi = _clear_indices(optical)
+    frac, need, green_min = np.float32(spec.persistent_fraction), spec.persistent_min_dates, spec.evergreen_ndvi
+
+    def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        clear = clear & np.isfinite(nd) & np.isfinite(lw)
+        n = clear.sum(axis=-1)
+        with np.errstate(invalid="ignore"):
+            green = (clear & (nd >= green_min)).sum(axis=-1)
+            water = (clear & (nd < 0.1) & (nd < lw)).sum(axis=-1)
+        return (n >= need) & ((green >= frac * n) | (water >= frac * n))
+
+    return xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
+                          output_dtypes=[bool]).rename("persistent_cover")
+
+
+def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | None,
+                spec: SelfTrainParams | None = None) -> xr.Dataset:  # fmt: skip
+    """One score from two rules: the mean of their scores, the optical one having abstained where it
+    was blind (:func:`blind_optical_rule`).
+
+    The mean is confident (beyond 0.7 or 0.3) where both rules lean the same way or one is sure
+    and the other hesitates, and undecided where they contradict each other. One rule alone
+    decides where the other has no data. One contradiction is resolved (:func:`edge_rescue`):
+    SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
+    optical score stands, where the optical series saw the paddy's flood (its ``flood_dates``
+    variable, :func:`flood_dates`, when present). ``blind_gap_days`` is only recorded in the
+    parameters.
+    """
+    spec = spec if spec is not None else SelfTrainParams()
+    a, b = sar["rice_score"], optical["rice_score"]
+    score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
+    if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
+        flood = optical["flood_dates"] if "flood_dates" in optical else None
+        score = xr.where(edge_rescue(a, b, spec, flood), b, score).astype(np.float32)
+    na, nb = sar["n_seasons"], optical["n_seasons"]
+    seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
+    qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
+    return xr.Dataset({"rice_score": score, "n_seasons": seasons, "qa_flags": qa}).assign_attrs(
+        parameters=json.dumps({"sar": sar.attrs.get("parameters", ""), "optical": optical.attrs.get("parameters", ""),
+                               "blind_gap_days": blind_gap_days}))
+
+
+def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrainParams,
+                flood: xr.DataArray | None = None) -> xr.DataArray:  # fmt: skip
+    """Where the SAR rule's non-rice is a field edge the optical rule sees as rice (lazy, boolean).
+
+    The SAR rule reads a speckle-filtered series, so a paddy's edge pixels mix its flood with a
+    brighter neighbour (a road, an upland field) and the dark spell fails the rule's depth test,
+    while the 10-20 m optical pixel still sees the flood and the canopy. A pixel qualifies when
+    the SAR rule is confident of non-rice, the optical rule is confident of rice, and some pixel
+    within ``spec.edge_rescue_px`` (square window) is SAR-confident rice: the contradiction sits
+    next to a paddy the radar does see. Far from any SAR rice (an upland crop puddled by rain, a
+    lotus pond) the contradiction stays undecided. With ``flood`` (:func:`flood_dates`) the pixel
+    must also show at least ``spec.edge_min_flood_dates`` clear dates of open water: an upland crop
+    beside the paddies, mixed in the radar too, carries a canopy the optical rule may take for
+    rice, but shows no flood.
+    """
+    assert spec.edge_rescue_px is not None
+    w = 2 * spec.edge_rescue_px + 1
+    sure_rice = (sar_score >= spec.rice_min_score).astype(np.float32)
+    near = sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max() > 0
+    rescue = (sar_score <= spec.other_max_score) & (opt_score >= spec.rice_min_score) & near
+    if flood is None or not spec.edge_min_flood_dates:
+        return rescue
+    return rescue & (flood >= spec.edge_min_flood_dates)

@@ -1,0 +1,125 @@
+"""Settings of the label-free self-trained rice map (:mod:`agromap.rice.self_trained`).
+
+One frozen dataclass, :class:`SelfTrainParams`: how pseudo-labels are drawn from the rules' scores,
+how co-training corrects them and how the classifier is fitted (docs/rice_self_trained.md gives
+the measured reasons for each default); the map's module re-exports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import ConfigError
+from .model_record import TrainParams
+
+__all__ = ["SelfTrainParams"]
+
+
+@dataclass(frozen=True)
+class SelfTrainParams:
+    """How pseudo-labels are drawn from the rule and how the classifier is fitted on them."""
+
+    rice_min_score: float = 0.7
+    """Confident rice: the rule's ``rice_score >= rice_min_score`` (0.5 is the rule's own cut)."""
+    other_max_score: float = 0.3
+    """Confident non-rice: ``rice_score <= other_max_score`` (pixels without any flood signal score 0)."""
+    spacing_px: int = 3
+    """Lattice spacing: training pixels have global row and column both multiples of this (>= 2)."""
+    n_per_class: int = 2000
+    """Most training pixels per class."""
+    min_per_class: int = 30
+    """Fewer confident pixels than this in a class is an error (the map would be a guess)."""
+    seed: int = 0
+    """Seed of the pixel order within strata and of the estimator."""
+    estimator: Literal["random_forest", "hist_gradient_boosting"] = "random_forest"
+    n_estimators: int = 100
+    min_samples_leaf: int = 5
+    """A few pixels per leaf: pseudo-labels are noisy, single-pixel leaves would memorise the noise.
+    Co-training changes up to 40 % of the optical rule's labels on the hard scenes (the SAR view
+    names the rice whose season fell in a cloud gap), so a leaf averages five of them."""
+    threshold: float | None = None
+    """Rice where the classifier's probability >= threshold; default the most probable class."""
+    blind_gap_days: float | None = 100.0
+    """``rule="optical"`` or ``"both"``: where the optical series has a clear-sky gap at least this
+    long, the optical rule's non-rice verdict counts as no opinion (a whole season, about 100 days
+    from puddling to harvest, can hide in the gap), so it is no non-rice pseudo-label.
+    ``None``: the optical rule always votes."""
+    cotrain: bool = True
+    """``rule="sar"`` or ``"optical"`` with features of the other sensor: correct the rule's
+    pseudo-labels with a classifier that reads only the other sensor's features (co-training,
+    Blum & Mitchell 1998): the rule's misses are seldom the other sensor's misses."""
+    view_rice_prob: float = 0.7
+    """Co-training with the optical rule's labels: a lattice pixel the rule calls non-rice or
+    hesitates on becomes rice when the radar-only classifier gives it at least this probability of
+    rice (out-of-bag for its own training pixels). Heavy rain leaves puddles on upland crops, so
+    the radar view's rice needs a high bar."""
+    sar_view_rice_prob: float = 0.6
+    """The same bar for the SAR rule's labels, read by the optical-only classifier. The SAR rule's
+    non-rice is where its misses are (direct-seeded rice with a one-pass flood, rice at field edges
+    mixed with a brighter neighbour), and the optical view sees their green canopy plainly; a
+    lower bar than ``view_rice_prob`` gave the SAR-labelled map more OA on every hard scene's
+    seeds 0-7 but two (docs/rice_self_trained.md)."""
+    view_other_prob: float = 0.1
+    """Co-training: a pixel the rule hesitates on becomes non-rice when the other-sensor classifier
+    gives it at most this probability of rice."""
+    persistent_fraction: float | None = 0.8
+    """``rule="optical"`` or ``"both"``: where the series is blind (``blind_gap_days``) but at least
+    this share of its clear dates shows one cover, evergreen canopy (NDVI >= ``evergreen_ndvi``) or
+    open water (the optical rule's water test), the optical rule's non-rice verdict stands. A paddy
+    is harvested, fallow, puddled and flooded every season and carries a canopy for about two
+    thirds of it, so neither share reaches 0.8 of its clear dates, with a season hidden in a gap
+    or not. ``None``: every blind non-rice verdict counts as no opinion."""
+    persistent_min_dates: int = 8
+    """Fewest clear dates for ``persistent_fraction`` to be judged (a share of three dates says little)."""
+    evergreen_ndvi: float = 0.5
+    """NDVI of a canopy date for ``persistent_fraction`` (a paddy's bare, flooded and young-crop
+    dates are below it)."""
+    edge_rescue_px: int | None = 1
+    """``rule="both"``: where the SAR rule says non-rice (``<= other_max_score``), the optical rule is
+    sure of rice (``>= rice_min_score``) and a pixel within this many pixels (a square window) is
+    SAR-confident rice, the SAR verdict counts as no opinion and the optical one decides. Such a
+    pixel is a field edge whose radar return is mixed with a brighter neighbour (a 10 m optical
+    pixel sees the canopy, the speckle-filtered radar pixel does not see the flood); without a
+    SAR-rice neighbour the contradiction stays undecided (upland crops puddled by rain, lotus).
+    ``None``: contradictions always stay undecided."""
+    edge_min_flood_dates: int = 0
+    """``edge_rescue_px``: also ask the optical series for at least this many clear dates of open
+    water with at most seedlings in it (the rule's flood signal at NDVI <= ``ndvi_low``), the
+    paddy's puddling-to-tillering flood, which an upland crop beside the paddies shows only after
+    heavy rain. 0 (default): the optical rule's score alone decides. 1 maps fewer upland crops
+    beside paddies as rice but misses more edge paddies whose flood fell between clear dates, for
+    a lower overall accuracy and a larger rice-area bias (docs/rice_self_trained.md)."""
+    optical_canopy_labels: bool = False
+    """``rule="optical"``: let the optical rule's undated wet-canopy evidence (a canopy standing in
+    water seen after a cloud gap, no flood seen; ``undated_wet_canopy_lswi`` of
+    :class:`~agromap.rice.rules_optical.OpticalRiceParams`) give pseudo-labels. Off by default: a
+    canopy alone is the rule's weakest rice evidence, and a classifier trained on it alone calls
+    upland crops rice (docs/rice_self_trained.md). ``rule="both"`` always keeps it: there the SAR
+    rule's score is averaged in, and the fused labels were better with it."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:
+            raise ConfigError("self-training needs 0 <= other_max_score < 0.5 < rice_min_score <= 1, got "
+                              f"{self.other_max_score} and {self.rice_min_score}.")
+        if self.spacing_px < 2:
+            raise ConfigError(f"spacing_px must be >= 2 so training pixels are never neighbours, got "
+                              f"{self.spacing_px}.")
+        if not 1 <= self.min_per_class <= self.n_per_class:
+            raise ConfigError(f"need 1 <= min_per_class <= n_per_class, got {self.min_per_class} and "
+                              f"{self.n_per_class}.")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}.")
+        for name in ("view_rice_prob", "sar_view_rice_prob"):
+            if not 0.0 <= self.view_other_prob < 0.5 < getattr(self, name) <= 1.0:
+                raise ConfigError(f"co-training needs 0 <= view_other_prob < 0.5 < {name} <= 1, got "
+                                  f"{self.view_other_prob} and {getattr(self, name)}.")
+        if self.persistent_fraction is not None and not 0.5 < self.persistent_fraction <= 1.0:
+            raise ConfigError(f"persistent_fraction must be in (0.5, 1] (a share of clear dates) or null, got "
+                              f"{self.persistent_fraction}.")
+        if self.persistent_min_dates < 1 or self.edge_min_flood_dates < 0:
+            raise ConfigError(f"need persistent_min_dates >= 1 and edge_min_flood_dates >= 0, got "
+                              f"{self.persistent_min_dates} and {self.edge_min_flood_dates}.")
+        if self.edge_rescue_px is not None and self.edge_rescue_px < 1:
+            raise ConfigError(f"edge_rescue_px must be >= 1 (pixels) or null, got {self.edge_rescue_px}.")
+        TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)

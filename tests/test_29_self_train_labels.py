@@ -1,0 +1,171 @@
+"""What a rule's verdict is worth as a pseudo-label: blind optical series, persistent covers, field edges.
+
+Hand-made series with a clear date every 10 days over a year and a 150-day cloud gap; each pixel's
+NDVI and LSWI are set through its reflectances, so the clear-sky tests and the indices are the
+real ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from agromap.errors import ConfigError
+from agromap.rice.self_train_labels import (
+    QA_PERSISTENT_ONLY,
+    blind_optical_rule,
+    flood_dates,
+    fuse_scores,
+    persistent_cover,
+)
+from agromap.rice.self_trained import SelfTrainParams, _fit
+from agromap.testing import raise_if_dask_computes
+
+DAYS = np.arange(0, 365, 10)
+CLOUD = (DAYS > 130) & (DAYS < 280)  # the longest clear-sky gap: days 130 -> 280, 150 days
+FLOOD, CANOPY, STUBBLE, WATER = (0.10, 0.25), (0.80, 0.35), (0.25, -0.05), (-0.30, 0.20)
+
+
+def _bands(series: list[list[tuple[float, float] | None]]) -> xr.Dataset:
+    """Optical stack (time, y=1, x=pixel) from per-date (NDVI, LSWI) pairs; ``None`` is a cloud (NaN)."""
+    shape = (DAYS.size, 1, len(series))
+    out = {b: np.full(shape, np.nan, np.float32) for b in ("blue", "green", "red", "nir", "swir16")}
+    for j, pixel in enumerate(series):
+        for t, v in enumerate(pixel):
+            if v is None:
+                continue
+            nd, ls = v
+            nir = 0.30
+            out["nir"][t, 0, j] = nir
+            out["red"][t, 0, j] = nir * (1 - nd) / (1 + nd)
+            out["swir16"][t, 0, j] = nir * (1 - ls) / (1 + ls)
+            out["blue"][t, 0, j], out["green"][t, 0, j] = 0.04, 0.06
+    time = np.datetime64("2023-01-01") + DAYS.astype("timedelta64[D]")
+    return xr.Dataset({b: (("time", "y", "x"), v) for b, v in out.items()}, coords={"time": time})
+
+
+def _clouded(values: list[tuple[float, float]]) -> list[tuple[float, float] | None]:
+    return [None if c else v for v, c in zip(values, CLOUD, strict=True)]
+
+
+def _triple_crop() -> list[tuple[float, float]]:
+    """A paddy cropped three times a year: flooded 3 dates, canopy 7, harvested and bare 2."""
+    cycle = [FLOOD] * 3 + [CANOPY] * 7 + [STUBBLE] * 2
+    return [cycle[t % len(cycle)] for t in range(DAYS.size)]
+
+
+def _pixels() -> xr.Dataset:
+    forest = [CANOPY] * DAYS.size
+    forest[2] = (0.30, 0.05)  # one date under a cloud shadow the mask missed
+    floodplain = [WATER if t % 5 < 3 else CANOPY for t in range(DAYS.size)]  # water on 60 % of the dates
+    few = [CANOPY if t in (0, 4, 8, 30, 34) else None for t in range(DAYS.size)]  # five clear dates
+    return _bands([_clouded(forest), _clouded(_triple_crop()), _clouded([WATER] * DAYS.size),
+                   _clouded(floodplain), few, _clouded([STUBBLE] * DAYS.size)])  # fmt: skip
+
+
+def test_only_evergreen_canopy_or_open_water_on_nearly_every_clear_date_is_a_persistent_cover():
+    ds = _pixels()
+    got = persistent_cover(ds, SelfTrainParams()).values.ravel().tolist()
+    # forest (one shadowed date of 22), triple-cropped paddy, permanent water, floodplain paddy,
+    # canopy on only five clear dates, bare all year (a rainfed paddy's dry season looks the same)
+    assert got == [True, False, True, False, False, False]
+    # a stricter share drops the forest with its shadowed date; fewer dates needed admits the five
+    assert persistent_cover(ds, SelfTrainParams(persistent_fraction=1.0)).values.ravel().tolist()[:3] == [
+        False, False, True]  # fmt: skip
+    assert persistent_cover(ds, SelfTrainParams(persistent_min_dates=5)).values.ravel()[4]
+
+
+def test_a_blind_optical_series_keeps_its_non_rice_verdict_only_on_a_persistent_cover():
+    ds = _pixels()
+    n = ds.sizes["x"]
+    out = xr.Dataset({"rice_score": (("y", "x"), np.full((1, n), 0.1, np.float32)),
+                      "n_seasons": (("y", "x"), np.zeros((1, n), np.uint8)),
+                      "qa_flags": (("y", "x"), np.ones((1, n), np.uint8))})  # fmt: skip
+    out["rice_score"][0, 5] = 0.9  # a rice verdict stands anyway, and gets no mark
+    got = blind_optical_rule(out, ds, 100.0, SelfTrainParams())
+    np.testing.assert_allclose(got.rice_score.values.ravel(), [0.1, 0.5, 0.1, 0.5, 0.5, 0.9])
+    assert (got.qa_flags.values.ravel() & QA_PERSISTENT_ONLY > 0).tolist() == [True, False, True, False, False, False]
+    assert (got.qa_flags.values.ravel() & 1).all()  # the rule's own bits are kept
+    off = blind_optical_rule(out, ds, 100.0, SelfTrainParams(persistent_fraction=None))
+    np.testing.assert_allclose(off.rice_score.values.ravel(), [0.5, 0.5, 0.5, 0.5, 0.5, 0.9])
+    # not blind (the gap is shorter than blind_gap_days): the rule's verdicts, unmarked
+    seen = blind_optical_rule(out, ds, 250.0, SelfTrainParams())
+    np.testing.assert_allclose(seen.rice_score.values.ravel(), out.rice_score.values.ravel())
+    assert not (seen.qa_flags.values & QA_PERSISTENT_ONLY).any()
+    with raise_if_dask_computes():
+        lazy = blind_optical_rule(out.chunk({"x": 2}), ds.chunk({"x": 2}), 100.0, SelfTrainParams())
+    np.testing.assert_allclose(lazy.rice_score.values, got.rice_score.values)
+    with pytest.raises(ConfigError, match="persistent_fraction"):
+        SelfTrainParams(persistent_fraction=0.5)
+
+
+def test_co_training_adds_no_rice_when_every_non_rice_label_is_a_persistent_cover():
+    """The other view, trained against forest and water only, calls anything else rice: it may then
+    add non-rice labels but no rice."""
+    from agromap.rice.features import feature_names
+
+    names = tuple(feature_names())
+    sar = np.array([n in feature_names(optical=False) for n in names])
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 0.1, (300, len(names))).astype(np.float32)
+    X[:100, sar] += 1.0  # the rule's rice
+    X[200:, sar] += 1.0  # hesitant pixels that look like rice to the radar
+    y = np.repeat(np.array([1, 0, -1], np.int8), 100)
+    spec = SelfTrainParams(n_estimators=30, min_per_class=30)
+
+    def counts(bit: int) -> dict[str, int]:
+        stratum = np.where(y == 0, bit * 256, 0).astype(np.int64)
+        table = {"X": X, "y": y, "stratum": stratum, "key": rng.random(300), "confident": np.array([100, 100])}
+        return _fit([table], names, spec=spec, rule="optical", attrs={}).metadata["training_counts"]
+
+    assert counts(QA_PERSISTENT_ONLY)["n_train_rice"] == 100
+    assert counts(0)["n_train_rice"] > 150
+
+
+def test_field_edge_rescue_can_ask_for_the_paddys_flood_in_the_optical_series():
+    """An upland crop beside a paddy: mixed in the radar, a canopy the optical rule takes for rice,
+    but no clear date of open water; the paddy's own edge shows its flood."""
+    sar = np.full((3, 4), 0.05, np.float32)
+    sar[:, 0] = 0.9  # the paddy the radar sees
+    opt = np.full((3, 4), 0.9, np.float32)
+
+    def rule(score: np.ndarray, **extra: np.ndarray) -> xr.Dataset:
+        return xr.Dataset({"rice_score": (("y", "x"), score), "n_seasons": (("y", "x"), np.ones((3, 4), np.uint8)),
+                           "qa_flags": (("y", "x"), np.zeros((3, 4), np.uint8)),
+                           **{k: (("y", "x"), v) for k, v in extra.items()}})  # fmt: skip
+
+    floods = np.zeros((3, 4), np.uint16)
+    floods[0, 1] = 2  # the paddy's edge pixel saw the flood; (1, 1) and (2, 1) did not (upland crop)
+    gated = SelfTrainParams(edge_min_flood_dates=1)
+    got = fuse_scores(rule(sar), rule(opt, flood_dates=floods), None, gated).rice_score.values
+    np.testing.assert_allclose(got[:, 1], [0.9, 0.475, 0.475], atol=1e-6)
+    off = fuse_scores(rule(sar), rule(opt, flood_dates=floods), None)  # the default: the optical score decides
+    np.testing.assert_allclose(off.rice_score.values[:, 1], 0.9, atol=1e-6)
+    # the count itself, from a real series: the triple-cropped paddy shows its flooded dates, the forest none
+    n = flood_dates(_pixels(), None).values.ravel()
+    assert n[1] >= 3 and n[0] == 0 and n[5] == 0
+
+
+def test_the_flood_test_reaches_the_fused_labels_of_a_scene_lazily():
+    """``rule="both"`` on a monsoon scene: asking edge pixels for a flooded clear date only ever turns
+    a rescued (optical) score back into the plain mean, and builds lazily."""
+    from agromap.rice.rules_sar import boxcar_speckle_filter
+    from agromap.rice.self_trained import _run_rule, _split
+    from agromap.scenes import make_scene
+
+    sc = make_scene("monsoon_sparse_optical", size=48, seed=5, chunk=24)
+    s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")})
+    optical, radar = _split(sc.s2, s1)
+    runs = {}
+    for k in (0, 1):
+        spec = SelfTrainParams(edge_min_flood_dates=k)
+        with raise_if_dask_computes():
+            fused = _run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
+        runs[k] = fused.rice_score.values
+    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams()).rice_score.values
+    sar = _run_rule(optical, radar, "sar", None, None).rice_score.values
+    changed = ~np.isclose(runs[0], runs[1])
+    assert changed.any()  # some edge pixel of this scene has no flooded clear date
+    np.testing.assert_allclose(runs[0][changed], opt[changed], atol=1e-6)  # rescued without the test
+    np.testing.assert_allclose(runs[1][changed], (opt[changed] + sar[changed]) / 2, atol=1e-6)
