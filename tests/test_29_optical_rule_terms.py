@@ -245,10 +245,15 @@ def test_a_harvest_seen_marks_a_field_under_a_river_flood():
     ds = _points(days, [v[0] for v in series.values()], [v[1] for v in series.values()])
     out = optical_rice_rule(ds)
     assert out.rice_class.values.tolist() == [1, 0, 0, 0]
-    # an undated season; the smallest margin is the water mask's: open water on 9 of 19 clear
-    # dates against the 0.5 of a pixel with a cycle, (0.5 - 9/19) / 0.05 = 0.53
+    # an undated season; the best evidence is the wet canopy seen with no flood before it (its
+    # smallest margin: LSWI 0.35 against undated_wet_canopy_lswi 0.32, (0.35 - 0.32) / 0.05 = 0.6),
+    # since the water mask leaves more room: open water on 9 of 19 clear dates against the 0.75
+    # of a pixel with a cycle, (0.75 - 9/19) / 0.05 = 5.5
     assert out.n_seasons.values.tolist() == [1, 0, 0, 0] and out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]
-    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-(0.5 - 9 / 19) / 0.05))) < 1e-3
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-(0.35 - 0.32) / 0.05))) < 1e-3
+    # with the former water limit of half the dates the water mask's margin was the smallest
+    half = optical_rice_rule(ds, OpticalRiceParams(cycle_water_fraction=0.5))
+    assert abs(float(half.rice_score.values[0]) - 1 / (1 + np.exp(-(0.5 - 9 / 19) / 0.05))) < 1e-3
     assert [int(q) & QA_WATER for q in out.qa_flags.values] == [0, QA_WATER, QA_WATER, QA_WATER]
     # without the term the paddy is a water body (9 of 19 dates >= 0.22) and its 95-day flooded
     # spell exceeds max_flood_days; the others are unchanged
@@ -281,3 +286,25 @@ def test_a_harvest_inside_a_confirmed_cycle_is_no_evergreen_shrub():
     assert int(out.qa_flags.values[1]) & QA_FOREST_BUILT and not int(out.qa_flags.values[0]) & QA_FOREST_BUILT
     off = optical_rice_rule(ds, OpticalRiceParams(harvest_lswi_max=None))
     assert off.rice_class.values.tolist() == [0, 0] and int(off.qa_flags.values[0]) & QA_FOREST_BUILT
+
+
+def test_floodplain_paddy_with_its_flood_on_most_clear_dates_is_not_a_water_body():
+    # A sparse floodplain series: one season seen (flooded young crop, then its canopy standing in
+    # water) and then only the river's flood on the clear dates of the dry season's start.
+    days = [5, 15, 35, 60, 150, 300, 310, 320, 330, 340, 350, 360]
+    flood_nd, flood_ls = [-.05] * 8, [.2] * 8
+    paddy_nd, paddy_ls = [.25, .35, .7, .82] + flood_nd, [.3, .32, .35, .33] + flood_ls
+    # a lake: open water on every clear date
+    out = optical_rice_rule(_points(days, [paddy_nd, [-.1] * 12], [paddy_ls, [.2] * 12]))
+    # water on 7 of the 12 clear dates outside the confirmed cycle (58 %; the cycle's window takes
+    # the first date after the gap, day 150): cropland
+    assert out.rice_class.values.tolist() == [1, 0]
+    assert out.n_seasons.values[0] == 1 and out.transplant_doy.values[0, 0] == 6
+    assert not out.qa_flags.values[0] & QA_WATER and out.qa_flags.values[1] & QA_WATER
+    # with water on more of the dates (17 of 22, 77 %) the same pixel is masked as water
+    more = list(range(370, 470, 10))
+    wet = optical_rice_rule(_points(days + more, [paddy_nd + [-.05] * 10], [paddy_ls + [.2] * 10]))
+    assert wet.rice_class.values[0] == 0 and wet.qa_flags.values[0] & QA_WATER
+    # with the former limit (half the dates) the paddy of 58 % was masked as water
+    half = optical_rice_rule(_points(days, [paddy_nd], [paddy_ls]), OpticalRiceParams(cycle_water_fraction=0.5))
+    assert half.rice_class.values[0] == 0 and half.qa_flags.values[0] & QA_WATER

@@ -53,9 +53,13 @@ class OpticalRiceParams:
     """Permanent water: NDVI < 0.10 and NDVI < LSWI ..."""
     water_fraction: float = 0.22
     """... in at least this fraction of valid observations (10 of 46 composites)."""
-    cycle_water_fraction: float = 0.5
+    cycle_water_fraction: float = 0.75
     """... or of this fraction when the pixel has a confirmed flood-growth cycle (a floodplain
-    paddy under water for its fallow months is not a water body)."""
+    paddy under water for its fallow months is not a water body). Three quarters, a design value
+    (docs/rice_rules.md): the river's flood covers a floodplain paddy for three or four months
+    a year, but the sky clears as the flood peaks and recedes, so on a sparse series the flood can
+    fill two thirds of the clear dates; a water body with a cycle-like date pattern (floating
+    leaves) is water on nearly all the others."""
     forest_ndvi_min: float = 0.70
     """Evergreen forest: NDVI >= 0.70 ..."""
     forest_fraction: float = 0.43

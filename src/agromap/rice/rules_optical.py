@@ -46,7 +46,7 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    short monsoon series with clouds, and its green dates approach 43 %. Permanent water and forest
    have no confirmed cycle, so for them nothing changes. ``mask_outside_cycles=False`` is the
    literal rule. A pixel with a confirmed cycle is masked as water only when water covers
-   ``cycle_water_fraction`` (50 %) of its other dates (floodplain paddies under the river's flood
+   ``cycle_water_fraction`` (75 %) of its other dates (floodplain paddies under the river's flood
    between seasons). So is a pixel that shows a *harvest* (``harvest_lswi_max``): a canopy
    standing in water (NDVI >= 0.6, LSWI >= 0.20), then on a later date stubble on dry soil
    (0.15 <= NDVI <= 0.3, LSWI < 0); such a pixel is also no evergreen shrub and its undated

@@ -41,7 +41,8 @@ from ..errors import AgromapError
 from . import SCENE_NAMES, Scene, make_scene
 from .landscape import COVER_NAMES, RICE_CODES
 
-__all__ = ["METHODS", "HARD_SCENES", "evaluate_map", "run_benchmark", "summarize", "format_table", "main"]
+__all__ = ["METHODS", "HARD_SCENES", "drop_s2_days", "evaluate_map", "run_benchmark", "summarize", "format_table",
+           "main"]
 
 HARD_SCENES: tuple[str, ...] = tuple(n for n in SCENE_NAMES if n != "clean_delta")
 RULE_OA_TARGET = 0.92
@@ -164,6 +165,41 @@ def methods() -> dict[str, Callable[[Scene, dict[str, Any]], xr.Dataset]]:
 METHODS = tuple(methods())
 
 
+def drop_s2_days(s2: xr.Dataset, ranges: Sequence[tuple[int, int]]) -> xr.Dataset:
+    """The Sentinel-2 stack without the dates whose day of the year falls in any of ``ranges``.
+
+    Thins a scene's optical series to the few clear dates a cloudy delta gives (e.g. ``[(41, 139),
+    (171, 299)]`` leaves about 12 clear dates with gaps of 100 and 130 days), so that a rule can be
+    measured on a sparse series with the scene's truth unchanged.
+
+    Parameters
+    ----------
+    s2 : xarray.Dataset
+        Stack with a ``time`` coordinate (lazy or in memory; selection stays lazy).
+    ranges : sequence of (int, int)
+        Inclusive day-of-year ranges (1-366) to remove.
+    """
+    doy = s2["time"].dt.dayofyear.values
+    drop = np.zeros(doy.shape, dtype=bool)
+    for lo, hi in ranges:
+        drop |= (doy >= int(lo)) & (doy <= int(hi))
+    return s2.isel(time=np.flatnonzero(~drop))
+
+
+def _ranges_arg(text: str) -> list[tuple[int, int]]:
+    """``"41-139,171-299"`` -> ``[(41, 139), (171, 299)]`` (empty text: no range)."""
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        if not sep or not (lo.strip().isdigit() and hi.strip().isdigit()) or int(lo) > int(hi):
+            raise argparse.ArgumentTypeError(f"day range {part!r} is not FIRST-LAST (days of the year, "
+                                             "e.g. 41-139)")
+        out.append((int(lo), int(hi)))
+    return out
+
+
 # ---- scoring ---------------------------------------------------------------------------------
 
 
@@ -239,14 +275,15 @@ def evaluate_map(out: xr.Dataset, truth: xr.Dataset, cover_names: dict[int, str]
 
 def _run_one_seed(scenes: Sequence[str], runners: dict[str, Callable[[Scene, dict[str, Any]], xr.Dataset]], *,
                   size: int, seed: int, speckle: int, speckle_filter: str, n_labels: int, n_trees: int,
-                  log: Callable[[str], None]) -> list[dict[str, Any]]:  # fmt: skip
+                  log: Callable[[str], None],
+                  s2_drop: Sequence[tuple[int, int]] = ()) -> list[dict[str, Any]]:  # fmt: skip
     rows: list[dict[str, Any]] = []
     for name in scenes:
         t0 = time.perf_counter()
         sc = make_scene(name, size=size, seed=seed)
         truth = sc.truth.compute()
         s1 = _sar_input(sc, speckle, speckle_filter).compute()
-        s2 = _s2(sc).compute()
+        s2 = (drop_s2_days(_s2(sc), s2_drop) if s2_drop else _s2(sc)).compute()
         sc = Scene(sc.name, sc.description, s2, sc.s1, truth, sc.cover_names, sc.config)
         inputs = {"s1": s1, "truth": truth, "n_labels": n_labels, "n_trees": n_trees, "seed": seed}
         log(f"{name} (seed {seed}): scene rendered in {time.perf_counter() - t0:.1f} s "
@@ -280,7 +317,8 @@ def _run_one_seed(scenes: Sequence[str], runners: dict[str, Callable[[Scene, dic
 def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed: int = 0,
                   seeds: Sequence[int] | None = None, speckle: int = 7, speckle_filter: str = "homogeneous",
                   n_labels: int = 50, n_trees: int = 100,
-                  only: Sequence[str] | None = None, log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+                  only: Sequence[str] | None = None, log: Callable[[str], None] = lambda s: None,
+                  s2_drop: Sequence[tuple[int, int]] = ()) -> dict[str, Any]:
     """Run every method on every scene for each seed and score it. Returns the JSON-ready results.
 
     Parameters
@@ -290,6 +328,9 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
         default ``[seed]``. Each seed is another scene of the same kind: the summary gives the
         mean and the worst seed of every score, and a target is met only when it holds on every
         seed.
+    s2_drop : sequence of (int, int), optional
+        Day-of-year ranges whose Sentinel-2 dates every method loses (:func:`drop_s2_days`):
+        the sparse-series stress case. Empty (default): the scenes as drawn.
 
     Returns
     -------
@@ -312,11 +353,11 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
     for sd in seeds:
         rows += _run_one_seed(scenes, runners, size=size, seed=sd, speckle=speckle, speckle_filter=speckle_filter,
                               n_labels=n_labels,
-                              n_trees=n_trees, log=log)
+                              n_trees=n_trees, log=log, s2_drop=s2_drop)
     return {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "settings": {"size": size, "seeds": seeds, "speckle_filter": f"{speckle_filter} {speckle}x{speckle}",
                          "n_labels_per_class": n_labels,
-                         "n_trees": n_trees,
+                         "n_trees": n_trees, "s2_drop": [list(r) for r in s2_drop],
                          "scenes": list(scenes), "hard_scenes": [s for s in scenes if s in HARD_SCENES]},
             "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                         "cpus": os.cpu_count()},
@@ -517,6 +558,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--speckle-filter", choices=("homogeneous", "boxcar"), default="homogeneous",
                    help="homogeneous: mean of the neighbours whose series match (edge-preserving); boxcar: all")
     p.add_argument("--labels", type=int, default=50, help="labelled pixels per class for the supervised method")
+    p.add_argument("--s2-drop", type=_ranges_arg, default=os.environ.get("ACCURACY_S2_DROP", ""),
+                   help="comma-separated day-of-year ranges whose Sentinel-2 dates are removed, e.g. 41-139,171-299 "
+                        "(a sparse optical series; default: none)")
     p.add_argument("--out", default=os.environ.get("ACCURACY_RESULTS", "bench/results"),
                    help="folder of the JSON results")
     a = p.parse_args(argv)
@@ -530,6 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     res = run_benchmark(scenes, size=a.size, seeds=seeds, speckle=a.speckle, speckle_filter=a.speckle_filter,
                         n_labels=a.labels, only=only,
+                        s2_drop=a.s2_drop if isinstance(a.s2_drop, list) else _ranges_arg(a.s2_drop),
                         log=lambda s: print(s, file=sys.stderr, flush=True))
     res["seconds"] = round(time.perf_counter() - t0, 1)
     print(format_table(res))
