@@ -225,7 +225,7 @@ def _gdal_state() -> dict[str, object]:
             "environ": {k: os.environ.get(k) for k in keys}}
 
 
-@pytest.mark.parametrize("scheduler", ["threads", "local"])
+@pytest.mark.parametrize("scheduler", ["threads", "synchronous", "local"])
 def test_a_run_leaves_the_calling_threads_gdal_settings_as_it_found_them(tmp_path, scheduler):
     """After a run, the caller (a notebook) reads with its own GDAL settings: none of the preset's
     options, nor the process's block cache size or environment, keeps the run's value."""
