@@ -113,6 +113,14 @@ def test_a_window_read_into_a_stack_is_converted_in_place(tmp_path):
     assert not stack[0].any()
 
 
+def _python_lines(code: str) -> list[str]:
+    """The lines a fresh interpreter prints running ``code`` (a new process: which modules it loads is the point)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()
+
+
 def test_reading_and_masking_without_a_compiled_kernel_do_not_load_numba():
     code = ("import sys, numpy as np, xarray as xr\n"
             "from agromap.io.read import BandReader\n"
@@ -123,10 +131,7 @@ def test_reading_and_masking_without_a_compiled_kernel_do_not_load_numba():
             "ok = masks.scl_valid(xr.DataArray(dn.astype(np.uint8), dims=('y', 'x'))).values\n"
             "print(dn_kernel.active(), float(np.nansum(got)), int(ok.sum()))\n"
             "print(sorted(m for m in ('numba', 'llvmlite') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**os.environ})
-    assert done.returncode == 0, done.stderr[-2000:]
-    *_, values, loaded = done.stdout.strip().splitlines()
+    *_, values, loaded = _python_lines(code)
     assert values == "False 33.0 5"  # 0.5 * (1 + ... + 11); classes 2, 4, 5, 6, 7 usable
     assert loaded == "[]"
 
@@ -138,10 +143,7 @@ def test_the_compiled_passes_are_used_once_numba_is_loaded():
             "dn = np.ones((3, 4), np.uint16)\n"
             "got = BandReader('x.tif', 1, 3, 4, 'uint16', scale=0.5).convert(dn)\n"
             "print(dn_kernel.active(), dn_kernel.handles(dn, None, None), float(got.sum()))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**os.environ})
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "True True 6.0"
+    assert _python_lines(code)[-1] == "True True 6.0"
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
