@@ -64,6 +64,9 @@ BoolArr = npt.NDArray[np.bool_]
 
 #: Bits of ``qa_flags`` (docs/science/rice.md#output-layers; bit 6 is agromap's).
 QA_OBSERVED, QA_OPTICAL, QA_SAR, QA_WATER, QA_FOREST_BUILT = 1, 2, 4, 8, 64
+#: SAR rule: the seedbed-plateau reading of a season's timing lifts the pixel's best margin, which
+#: the reading from the flood minimum alone leaves below 0 (not rice); agromap's bit 4.
+QA_SEEDBED_ONLY = 16
 
 
 def resolve_windows(windows: str | Sequence[SeasonWindow] | None) -> tuple[SeasonWindow, ...]:
