@@ -215,6 +215,67 @@ def test_runs_leave_no_file_open_and_see_a_replaced_input(tmp_path):
     assert hashlib.sha256(ndvi.read_bytes()).hexdigest() != before
 
 
+def _gdal_state() -> dict[str, object]:
+    from rasterio.env import get_gdal_config
+
+    from agromap.io.gdal_env import GDAL_PRESET
+
+    keys = [k for k, _ in GDAL_PRESET] + ["AWS_NO_SIGN_REQUEST"]
+    return {"config": {k: get_gdal_config(k, normalize=False) for k in keys},
+            "environ": {k: os.environ.get(k) for k in keys}}
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "synchronous", "local"])
+def test_a_run_leaves_the_calling_threads_gdal_settings_as_it_found_them(tmp_path, scheduler):
+    """After a run, the caller (a notebook) reads with its own GDAL settings: none of the preset's
+    options, nor the process's block cache size or environment, keeps the run's value."""
+    bands = ["green", "red", "nir", "swir16", "scl"]
+    folder = tmp_path / "tifs"
+    write_stack_geotiffs(make_s2_stack(SceneSpec(shape=(260, 300), dates=("2023-06-01", "2023-07-01"), seed=5))[bands],
+                         folder, blocksize=256)
+    cfg_path = tmp_path / "run.yaml"
+    cfg_path.write_text(yaml.safe_dump({"name": "tidy", "scheduler": scheduler, "chunk": 256, "areas": [{
+        "name": "a",
+        "inputs": [{"kind": "folder", "path": str(folder), "bands": bands, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
+        "layers": [{"product": "ndvi"}, {"product": "ndvi", "time": "median"}]}]}))
+    before = _gdal_state()
+    assert before["config"]["VSI_CACHE"] is None  # (else the test could not see the preset's value stay)
+    result = runner.run(load_config(cfg_path), tmp_path / "out")
+    assert len(result.outputs) == 3
+    assert _gdal_state() == before
+
+
+def test_overlapping_reads_on_two_threads_leave_the_block_cache_size_alone(tmp_path):
+    """GDAL's block cache size is one per process: reads overlapping on two threads (the second
+    starting under the first's settings, the first ending first) must not leave either's value."""
+    from rasterio.env import get_gdal_config
+
+    path = _write(tmp_path / "a.tif", 5)
+    before = get_gdal_config("GDAL_CACHEMAX", normalize=False)
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with open_files.gdal_settings(_preset()):
+            read_window(str(path), 1, Window(0, 0, 8, 8), _preset())
+            first_in.set()
+            second_in.wait(30)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(30)
+        with open_files.gdal_settings(_preset()):
+            second_in.set()
+            first_out.wait(30)
+            read_window(str(path), 1, Window(0, 0, 8, 8), _preset())
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert get_gdal_config("GDAL_CACHEMAX", normalize=False) == before
+
+
 def test_a_gdal_virtual_path_is_read_without_being_kept(tmp_path):
     """A path that is not a plain file (inside a zip archive, read through /vsizip/) has no identity to
     check: it is read with one open per read, as outside a compute."""

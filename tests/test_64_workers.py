@@ -40,8 +40,23 @@ def test_kernels_listed_only_for_planned_rules():
     assert set(RULE_KERNELS["agromap.rice.rules_optical"]) <= set(planned)
 
 
+def test_the_readers_compiled_pass_is_warmed_only_where_numba_is_loaded():
+    """A warm-up without a compiled rule kernel loads neither numba nor the readers' compiled pass."""
+    import subprocess
+
+    code = ("import sys; from agromap.pipeline.warm_up import load_reader_kernel; "
+            "print(load_reader_kernel(), 'numba' in sys.modules)")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert got == ["False", "False"]
+
+
 def _loaded(names: list[str]) -> dict[str, bool]:
     return {n: n in sys.modules for n in names}
+
+
+def _reader_kernel_loaded() -> bool:
+    """Whether the readers' compiled DN conversion is loaded in this (worker) process."""
+    return "agromap.io.dn_kernel" in sys.modules and sys.modules["agromap.io.dn_kernel"].loaded()
 
 
 def _wait_loaded(client, names: list[str], deadline: float = 120.0) -> dict[str, dict[str, bool]]:
@@ -72,10 +87,13 @@ def test_connecting_run_loads_the_planned_kernel_on_every_worker_before_a_task(c
         probe.wait_for_workers(2)
         before = probe.run(_loaded, ["numba", KERNEL])
         assert len(before) == 2 and not any(any(v.values()) for v in before.values()), before
+        assert not any(probe.run(_reader_kernel_loaded).values())
         with open_execution(cluster.scheduler_address) as execu:
             assert execu.kind == "distributed" and execu.shape["workers"] == 2
             seen = _wait_loaded(probe, [*WORKER_IMPORTS, KERNEL])
             assert all(all(v.values()) for v in seen.values()), seen
+            # The optical kernel loaded numba, so the readers will use their compiled pass: loaded too.
+            assert probe.run(_reader_kernel_loaded) == dict.fromkeys(seen, True)
             # No task has run: the workers have nothing in memory and have executed nothing.
             assert probe.run(lambda dask_worker: len(dask_worker.state.tasks)) == dict.fromkeys(seen, 0)
             # The warmed workers compute as before.
@@ -232,6 +250,7 @@ def test_a_worker_joining_later_is_warmed_until_the_run_ends(cluster):
                 assert len(new) == 1
                 seen = _wait_loaded(probe, [*WORKER_IMPORTS, KERNEL])
                 assert all(seen[w][KERNEL] for w in new) and all(all(v.values()) for v in seen.values()), seen
+                assert probe.run(_reader_kernel_loaded, workers=list(new)) == dict.fromkeys(new, True)
             assert not probe.run_on_scheduler(
                 lambda dask_scheduler: [n for n in dask_scheduler.worker_plugins if n.startswith(PLUGIN_PREFIX)])
         finally:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DTYPES", "active", "convert_window", "handles", "load", "table_lookup"]
+__all__ = ["DTYPES", "active", "convert_window", "handles", "load", "loaded", "table_lookup"]
 
 DTYPES: frozenset[str] = frozenset({"uint8", "uint16", "int16"})
 """Stored dtypes the compiled conversion handles."""
@@ -50,6 +50,11 @@ def active() -> bool:
 def load() -> None:
     """Compile the passes, or load them from numba's disk cache, now (imports numba)."""
     _kernels()
+
+
+def loaded() -> bool:
+    """Whether the passes are compiled (or loaded from the cache) in this process already."""
+    return bool(_KERNEL)
 
 
 def handles(dn: np.ndarray, out: np.ndarray | None, invalid: np.ndarray | None) -> bool:

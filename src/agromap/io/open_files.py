@@ -127,8 +127,8 @@ def gdal_settings(gdal_env: tuple[tuple[str, str], ...]) -> Iterator[None]:
     read (GDAL's configuration probed, set and restored), 72 times for one output tile of a
     twelve-date, six-band stack. Inside the block, a read of a local file with the same settings
     enters none; any other read (a remote file, other settings) still enters its own, nested in
-    this one. GDAL configuration set through rasterio is local to the thread, so threads running
-    tiles side by side each apply their own.
+    this one. rasterio sets GDAL configuration for the thread in worker threads (in the main thread,
+    for the process), so threads running tiles side by side each apply their own.
     """
     wanted = (gdal_env, True)
     if _APPLIED.settings == wanted:  # nested in a block that applies them already

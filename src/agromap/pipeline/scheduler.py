@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import AgromapError, ComputeLostError, ConfigError, DeadlineError, output_error
-from ..io.gdal_env import GDAL_PRESET
+from ..io.gdal_env import GDAL_PRESET, PROCESS_WIDE, process_settings
 
 __all__ = ["Execution", "open_execution", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S",
            "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers", "cool_workers", "execution_kind"]
@@ -331,13 +331,15 @@ def _gdal_environ() -> dict[str, str]:
 def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bool = False) -> Iterator[Execution]:
     """Start (or connect to) the scheduler named in the configuration and close it afterwards.
 
-    ``local`` starts a ``dask.distributed.LocalCluster`` of worker processes sized to the
-    machine, with the GDAL preset in every worker's environment before it starts; an
-    address connects to an existing scheduler and leaves it running, after setting the preset on
-    its workers and importing there what the run's tasks need (:func:`warm_workers`).
+    ``threads``, ``synchronous`` and ``local`` (an in-process ``dask.distributed.LocalCluster``
+    with a thread per core) compute in the calling process: its process-wide GDAL settings are
+    applied for the run and restored afterwards, and its environment is left alone. An address
+    connects to an existing scheduler and leaves it running, after setting the preset on its workers
+    and importing there what the run's tasks need (:func:`warm_workers`).
     """
     if scheduler in ("threads", "synchronous"):
-        yield Execution(scheduler, None, {"scheduler": scheduler, "threads": os.cpu_count() or 1}, progress)
+        with process_settings():
+            yield Execution(scheduler, None, {"scheduler": scheduler, "threads": os.cpu_count() or 1}, progress)
         return
     from distributed import Client, LocalCluster
 
@@ -346,9 +348,10 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
         # One worker process with a thread per core: GDAL decoding and numpy kernels release the
         # GIL, so threads parallelise the work without shipping chunks between processes, and the
         # run is still isolated from the caller in its own process when run from the CLI.
+        # Its workers are threads of this process: each read task applies the preset itself, and
+        # the process-wide part is applied here, so the caller's os.environ is not touched.
         cores = os.cpu_count() or 1
-        os.environ.update(_gdal_environ())
-        with LocalCluster(
+        with process_settings(), LocalCluster(
             n_workers=1,
             threads_per_worker=cores,
             processes=False,
@@ -389,7 +392,13 @@ def _quiet_distributed() -> None:
 
 
 def _apply_env(env: dict[str, str]) -> None:
+    # The process-wide settings also directly: GDAL reads its cache size from the environment
+    # only once, when the cache is first used, which a worker that already read may have done.
+    from rasterio.env import set_gdal_config
+
     os.environ.update(env)
+    for key in PROCESS_WIDE & env.keys():
+        set_gdal_config(key, int(env[key]) if env[key].isdigit() else env[key], normalize=False)
 
 
 def _shape(client: Any) -> dict[str, Any]:
