@@ -169,3 +169,58 @@ def test_the_flood_test_reaches_the_fused_labels_of_a_scene_lazily():
     assert changed.any()  # some edge pixel of this scene has no flooded clear date
     np.testing.assert_allclose(runs[0][changed], opt[changed], atol=1e-6)  # rescued without the test
     np.testing.assert_allclose(runs[1][changed], (opt[changed] + sar[changed]) / 2, atol=1e-6)
+
+
+def _vh_points(series: list[list[float]], step: int = 6) -> xr.DataArray:
+    """VH linear power (time, point) from per-point dB series on a regular ``step``-day axis."""
+    db = np.asarray(series, np.float32).T
+    time = np.datetime64("2023-01-01") + (np.arange(db.shape[0]) * step).astype("timedelta64[D]")
+    return xr.DataArray((10 ** (db / 10)).astype(np.float32), dims=("time", "point"), coords={"time": time})
+
+
+def test_sar_seedbed_only_lift_keeps_a_lotus_pond_as_a_non_rice_label():
+    from agromap.rice.rules_sar import sar_rice_rule
+    from agromap.rice.seasons import QA_SEEDBED_ONLY
+    from agromap.rice.self_train_labels import keep_seedbed_nonrice
+
+    # A lotus pond refilled after drying: its first floating leaves read about -18.5 dB, just under
+    # the seedbed bar; the plateau reading lifts it, but not past the rule's cut of 0.5. A direct-seeded paddy whose
+    # moist seedbed reads -17 to -15 dB passes with the reading from its flood minimum and is
+    # confident rice; the seedbed bit is not set on it.
+    lotus = ([-17.5] * 9 + [-19.0, -26.0, -25.0] + [-17.5, -19.0, -18.5, -19.0, -18.0, -17.5, -17.0, -16.5, -16.0]
+             + [-15.5] * 7 + [-18.0] * 4 + [-17.5] * 18)
+    paddy = ([-17.5] * 10 + [-23.0, -22.0] + [-16.8, -17.3, -16.8, -17.0, -15.0, -14.5, -14.0, -13.5]
+             + [-13.0] * 8 + [-18.0] * 4 + [-17.5] * 18)
+    out = sar_rice_rule(_vh_points([lotus, paddy]))
+    qa, score = out["qa_flags"].values, out["rice_score"].values
+    assert qa[0] & QA_SEEDBED_ONLY and 0.3 < score[0] < 0.5
+    assert not qa[1] & QA_SEEDBED_ONLY and score[1] >= 0.7
+    spec = SelfTrainParams()
+    kept = keep_seedbed_nonrice(out, spec)["rice_score"].values
+    assert kept[0] == pytest.approx(spec.other_max_score) and kept[1] == score[1]
+    # with seedbed_labels the lifted score stands (the pond is left undecided)
+    loose = keep_seedbed_nonrice(out, SelfTrainParams(seedbed_labels=True))["rice_score"].values
+    assert loose[0] == score[0]
+    # the self-trained map's SAR labels go through it
+    from agromap.rice.self_trained import _run_rule
+
+    vh = _vh_points([lotus, paddy]).to_dataset(name="vh")
+    ruled = _run_rule(None, vh, "sar", None, None, spec=spec)["rice_score"].values
+    np.testing.assert_allclose(ruled, kept)
+
+
+def test_keep_seedbed_nonrice_leaves_confident_rice_and_unmarked_pixels_and_stays_lazy():
+    from agromap.rice.seasons import QA_SEEDBED_ONLY
+    from agromap.rice.self_train_labels import keep_seedbed_nonrice
+
+    # lifted to 0.45 (the rule still says non-rice): capped; lifted to 0.55 or 0.85 (the rule says
+    # rice): kept; 0.45 without the bit, and 0.2 with it: kept
+    score = np.array([[0.45, 0.55, 0.85, 0.45, 0.2]], np.float32)
+    b = QA_SEEDBED_ONLY
+    qa = np.array([[b, b, b, 0, b]], np.uint8)
+    ds = xr.Dataset({"rice_score": (("y", "x"), score), "qa_flags": (("y", "x"), qa)})
+    out = keep_seedbed_nonrice(ds, SelfTrainParams())["rice_score"].values
+    np.testing.assert_allclose(out, [[0.3, 0.55, 0.85, 0.45, 0.2]])
+    with raise_if_dask_computes():
+        lazy = keep_seedbed_nonrice(ds.chunk({"x": 2}), SelfTrainParams())
+    np.testing.assert_allclose(lazy["rice_score"].values, out)

@@ -86,6 +86,7 @@ from .seasons import (
     QA_FOREST_BUILT,
     QA_OBSERVED,
     QA_SAR,
+    QA_SEEDBED_ONLY,
     QA_WATER,
     SeasonSlots,
     SeasonWindow,
@@ -385,7 +386,7 @@ def _season_evidence(
     if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
-                "harvest": nan, "growth": nan}
+                "harvest": nan, "growth": nan, "timing_standard": nan, "growth_standard": nan}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
@@ -425,6 +426,7 @@ def _season_evidence(
     # weeks later; that reading holds when the smoothed canopy rises well above the plateau (an
     # orchard returns to its canopy, which stays level). A soft OR with the reading above.
     seedbed = _seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p)
+    timing_standard, growth_standard = timing, growth
     timing = np.maximum(timing, seedbed)
     growth = np.where(np.isnan(growth), growth, np.maximum(growth, seedbed))
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
@@ -459,7 +461,15 @@ def _season_evidence(
             "duration": np.where(seen, duration, _F32(np.nan)).astype(_F32),
             "harvest": np.where(seen, harvest, _F32(np.nan)).astype(_F32),
             "growth": np.where(seen, growth, _F32(np.nan)).astype(_F32),
+            # The reading from the minimum alone, for QA_SEEDBED_ONLY (popped before the soft AND).
+            "timing_standard": np.where(seen, timing_standard, _F32(np.nan)).astype(_F32),
+            "growth_standard": np.where(seen, growth_standard, _F32(np.nan)).astype(_F32),
         }
+
+
+def _weakest(ev: dict[str, npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    """The soft AND of a season's margins: the weakest observable term (NaN terms do not vote)."""
+    return np.stack([np.where(np.isnan(v), _F32(np.inf), v) for v in ev.values()], axis=-1).min(axis=-1).astype(_F32)
 
 
 def _sar_kernel(
@@ -521,20 +531,23 @@ def _sar_kernel(
     cand = _candidates(db, days, window, n_windows, p) & in_win[None, :]
     seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days,
                           np.full(n_pix, np.inf, dtype=_F32), np.zeros(n_pix, dtype=bool))
+    best_standard = np.full(n_pix, -np.inf, dtype=_F32)
     for t in range(n_t):
         idx = np.flatnonzero(cand[:, t])
         if idx.size == 0:
             continue
         ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p)
+        standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard")}
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
-        z = np.stack([np.where(np.isnan(v), _F32(np.inf), v) for v in ev.values()], axis=-1).min(axis=-1)
-        z = np.minimum(z, mask_z[idx])
+        z = np.minimum(_weakest(ev), mask_z[idx])
         seasons.offer(t, idx, z.astype(_F32), window, doy, days)
+        best_standard[idx] = np.maximum(best_standard[idx], np.minimum(_weakest(standard), mask_z[idx]))
     best, count, slots = seasons.best, seasons.count, seasons.slots
 
     score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
     qa = (np.where(n_window > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_SAR, 0)
-          | np.where(water, QA_WATER, 0) | np.where(built, QA_FOREST_BUILT, 0)).astype(np.uint8)
+          | np.where(water, QA_WATER, 0) | np.where(built, QA_FOREST_BUILT, 0)
+          | np.where((best > best_standard) & (best_standard < 0), QA_SEEDBED_ONLY, 0)).astype(np.uint8)
     return finish_outputs(lead, n_valid, count, slots, score, n_window, qa)
 
 

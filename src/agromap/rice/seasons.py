@@ -15,7 +15,8 @@ variable                      dtype     nodata   content
 ``n_valid_in_flood_window``   uint8     255*     valid observations inside the season windows
 ``qa_flags``                  uint8     255*     bits (docs/science/rice.md#output-layers): 0 observed in flood window,
                                                  1 optical rule passed, 2 SAR rule passed,
-                                                 3 permanent-water mask, 6 forest/built-up mask
+                                                 3 permanent-water mask, 4 SAR seedbed reading only,
+                                                 6 forest/built-up mask
 ============================  ========  =======  ====================================================
 
 (*) never written: counts saturate at 254 and flags use bits 0-6 only.
@@ -62,8 +63,11 @@ _F32 = np.float32
 FloatArr = npt.NDArray[np.float32]
 BoolArr = npt.NDArray[np.bool_]
 
-#: Bits of ``qa_flags`` (docs/science/rice.md#output-layers; bit 6 is agromap's).
+#: Bits of ``qa_flags`` (docs/science/rice.md#output-layers; bits 4 and 6 are agromap's).
 QA_OBSERVED, QA_OPTICAL, QA_SAR, QA_WATER, QA_FOREST_BUILT = 1, 2, 4, 8, 64
+#: SAR rule: the seedbed-plateau reading of a season's timing lifts the pixel's best margin, which
+#: the reading from the flood minimum alone leaves below 0 (not rice); agromap's bit 4.
+QA_SEEDBED_ONLY = 16
 
 
 def resolve_windows(windows: str | Sequence[SeasonWindow] | None) -> tuple[SeasonWindow, ...]:
@@ -154,7 +158,8 @@ _SPECS: tuple[LayerSpec, ...] = (
     _count_spec("n_valid_in_flood_window", "Valid observations inside the flooding/transplanting windows"),
     # A bit field: averaging would invent flags.
     LayerSpec("qa_flags", "continuous", "uint8", 255, "1",
-              "Rice rule QA bits: 0 observed, 1 optical rule, 2 SAR rule, 3 permanent water, 6 forest/built-up",
+              "Rice rule QA bits: 0 observed, 1 optical rule, 2 SAR rule, 3 permanent water, 4 SAR seedbed reading only, "
+              "6 forest/built-up",
               overview_resampling="nearest"),
 )
 

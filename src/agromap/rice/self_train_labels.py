@@ -10,6 +10,9 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
 - :func:`fuse_scores`: with both rules, the mean of their scores, and at field edges
   (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`).
 
+- :func:`keep_seedbed_nonrice`: the SAR rule's non-rice verdict stands where only its seedbed
+  reading lifted the score, and not past the rule's own cut.
+
 docs/rice_self_trained.md gives the physical reasons and the measured effect of each.
 """
 
@@ -24,9 +27,9 @@ import xarray as xr
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "edge_rescue", "flood_dates",
-           "fuse_scores", "longest_clear_gap", "persistent_cover"]
+           "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
 
-#: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-3 and 6): a
+#: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
 #: (:func:`persistent_cover`).
 QA_PERSISTENT_ONLY = 128
@@ -48,6 +51,30 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
     score = abstain_where_blind(out["rice_score"], gap.where(~kept, np.float32(0.0)), blind_gap_days)
     qa = (out["qa_flags"] | xr.where(kept, np.uint8(QA_PERSISTENT_ONLY), np.uint8(0))).astype(np.uint8)
     return out.assign(rice_score=score, qa_flags=qa)
+
+
+def keep_seedbed_nonrice(out: xr.DataArray | xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+    """The SAR rule's output ``out`` with its score capped at ``spec.other_max_score`` where only the
+    seedbed-plateau reading lifted it, and not past the rule's own cut of 0.5 (lazy).
+
+    The rule reads a direct-seeded season's timing from its flood minimum and from its seedbed
+    plateau (a soft OR). ``qa_flags`` bit :data:`~agromap.rice.seasons.QA_SEEDBED_ONLY` marks pixels
+    the reading from the minimum calls non-rice and the plateau reading lifts. Where the lift stops
+    below 0.5 the rule itself still calls the pixel non-rice: the plateau passed its wet-soil bar
+    (``seedbed_min_db``, -18 dB) by little or not at all, which is a pond whose lotus or floating
+    leaves rise out of shallow water, not a direct-seeded paddy's moist seedbed. The reading from
+    the minimum is trusted there and the pixel stays a non-rice example. Pixels lifted to 0.5 or
+    more keep their score (rice, or undecided). Unchanged when ``spec.seedbed_labels`` is true.
+    """
+    from .seasons import QA_SEEDBED_ONLY
+
+    ds = out if isinstance(out, xr.Dataset) else out.to_dataset()
+    if spec.seedbed_labels:
+        return ds
+    score = ds["rice_score"]
+    lifted = (ds["qa_flags"] & np.uint8(QA_SEEDBED_ONLY)) > 0
+    capped = xr.where(lifted & (score < np.float32(0.5)), np.minimum(score, np.float32(spec.other_max_score)), score)
+    return ds.assign(rice_score=capped.astype(np.float32))
 
 
 def abstain_where_blind(score: xr.DataArray, gap: xr.DataArray, blind_gap_days: float) -> xr.DataArray:

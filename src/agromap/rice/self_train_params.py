@@ -90,6 +90,13 @@ class SelfTrainParams:
     heavy rain. 0 (default): the optical rule's score alone decides. 1 maps fewer upland crops
     beside paddies as rice but misses more edge paddies whose flood fell between clear dates, for
     a lower overall accuracy and a larger rice-area bias (docs/rice_self_trained.md)."""
+    seedbed_labels: bool = False
+    """``rule="sar"`` or ``"both"``: let the SAR rule's seedbed-plateau reading alone take a pixel out
+    of the non-rice labels. Off by default: where that reading lifts the score of a pixel the
+    reading from the flood minimum calls non-rice (``qa_flags`` bit ``QA_SEEDBED_ONLY``) but not to
+    the rule's cut of 0.5, the score is capped at ``other_max_score`` and the pixel stays a non-rice
+    example. Such a lift rests on a plateau at the rule's wet-soil bar (``seedbed_min_db``): a lotus
+    or floating-plant pond rising out of shallow water (docs/rice_self_trained.md)."""
     optical_canopy_labels: bool = False
     """``rule="optical"``: let the optical rule's undated wet-canopy evidence (a canopy standing in
     water seen after a cloud gap, no flood seen; ``undated_wet_canopy_lswi`` of

@@ -72,6 +72,7 @@ from .self_train_labels import (
     blind_optical_rule,
     flood_dates,
     fuse_scores,
+    keep_seedbed_nonrice,
 )
 from .self_train_params import SelfTrainParams
 
@@ -286,7 +287,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec)
         if optical is not None and spec is not None and spec.edge_min_flood_dates:
             opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
-        return fuse_scores(_run_rule(optical, sar, "sar", sar_p, windows), opt, blind_gap_days, spec)
+        return fuse_scores(_run_rule(optical, sar, "sar", sar_p, windows, spec=spec), opt, blind_gap_days, spec)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -294,7 +295,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
             raise ConfigError(f"rule='sar' takes SarRiceParams, got {type(params).__name__}.")
         if sar is None:
             raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
-        return sar_rice_rule(sar["vh"], params, windows=windows)
+        out = sar_rice_rule(sar["vh"], params, windows=windows)
+        return out if spec is None else keep_seedbed_nonrice(out, spec)
     from .rules_optical import OpticalRiceParams, optical_rice_rule
 
     if params is not None and not isinstance(params, OpticalRiceParams):
