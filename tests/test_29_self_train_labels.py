@@ -15,6 +15,7 @@ from agromap.errors import ConfigError
 from agromap.rice.self_train_labels import (
     QA_PERSISTENT_ONLY,
     blind_optical_rule,
+    drop_pond_rice,
     flood_dates,
     fuse_scores,
     persistent_cover,
@@ -224,3 +225,29 @@ def test_keep_seedbed_nonrice_leaves_confident_rice_and_unmarked_pixels_and_stay
     with raise_if_dask_computes():
         lazy = keep_seedbed_nonrice(ds.chunk({"x": 2}), SelfTrainParams())
     np.testing.assert_allclose(lazy["rice_score"].values, out)
+
+
+def test_a_lotus_pond_is_dropped_from_the_rice_labels_and_a_drained_paddy_is_kept():
+    # A lotus pond: open water half the year, a floating-leaf canopy rising out of it the other
+    # half (NDVI up, LSWI still high), never a dry date. A paddy: flooded, canopy, stubble on dry soil.
+    lotus_leaves = (0.60, 0.30)
+    pond = [WATER if t % 12 < 6 else lotus_leaves for t in range(DAYS.size)]
+    paddy = [([WATER] * 3 + [CANOPY] * 7 + [STUBBLE] * 2)[t % 12] for t in range(DAYS.size)]
+    optical = _bands([_clouded(pond), _clouded(paddy), _clouded(pond)]).chunk({"x": 1})
+    score = xr.DataArray(np.array([[0.9, 0.9, 0.2]], np.float32), dims=("y", "x")).chunk({"x": 1})
+    out = xr.Dataset({"rice_score": score})
+    with raise_if_dask_computes():
+        lazy = drop_pond_rice(out, optical, SelfTrainParams())
+    got = lazy["rice_score"].values[0]
+    # The pond's rice verdict becomes no opinion (not non-rice); the paddy's stands; a non-rice
+    # verdict on a pond is left alone.
+    np.testing.assert_allclose(got, [0.5, 0.9, 0.2])
+    off = drop_pond_rice(out, optical, SelfTrainParams(pond_water_fraction=None))["rice_score"].values[0]
+    np.testing.assert_allclose(off, [0.9, 0.9, 0.2])
+    # As watery, but dry on a third of its clear dates: drained before harvest, so a paddy.
+    drained = [(WATER, lotus_leaves, STUBBLE)[t % 3] for t in range(DAYS.size)]
+    kept = drop_pond_rice(xr.Dataset({"rice_score": score[:, :1].compute()}), _bands([_clouded(drained)]),
+                          SelfTrainParams())["rice_score"].values[0]
+    np.testing.assert_allclose(kept, [0.9])
+    with pytest.raises(ConfigError, match="pond_water_fraction"):
+        SelfTrainParams(pond_water_fraction=1.5)

@@ -10,6 +10,9 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
 - :func:`fuse_scores`: with both rules, the mean of their scores, and at field edges
   (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`).
 
+- :func:`drop_pond_rice`: the optical rule's rice verdict counts as no opinion on a pond (water on
+  a large share of the clear dates, seldom dry), where lotus and floating plants look like rice.
+
 - :func:`keep_seedbed_nonrice`: the SAR rule's non-rice verdict stands where only its seedbed
   reading lifted the score, and not past the rule's own cut.
 
@@ -26,7 +29,7 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "edge_rescue", "flood_dates",
+__all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "edge_rescue", "flood_dates",
            "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
@@ -51,6 +54,39 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
     score = abstain_where_blind(out["rice_score"], gap.where(~kept, np.float32(0.0)), blind_gap_days)
     qa = (out["qa_flags"] | xr.where(kept, np.uint8(QA_PERSISTENT_ONLY), np.uint8(0))).astype(np.uint8)
     return out.assign(rice_score=score, qa_flags=qa)
+
+
+def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+    """The optical rule's output ``out`` with its rice verdicts set to no opinion (0.5) on a pond (lazy).
+
+    A pond is a pixel with at least ``spec.persistent_min_dates`` clear dates of which at least
+    ``spec.pond_water_fraction`` show open water (the optical rule's water test, as in
+    :func:`persistent_cover`) and fewer than ``spec.pond_dry_fraction`` are dry (LSWI < 0). A lotus
+    or water-hyacinth pond holds water the year round and its floating-leaf canopy rises out of
+    it (NDVI up while LSWI stays high), which the optical rule reads as a paddy's flood and
+    canopy; a paddy is drained before every harvest and shows stubble on dry soil, and carries a
+    canopy over most of its flooded weeks. The verdict becomes no opinion rather than non-rice:
+    a paddy flooded right after harvest can look the same on a cloudy series, so it is left out
+    of the labels, not taught as non-rice. Unchanged when ``spec.pond_water_fraction`` is ``None``.
+    """
+    if spec.pond_water_fraction is None:
+        return out
+    ok, ndvi, lswi = _clear_indices(optical)
+    wet_min, dry_max, need = np.float32(spec.pond_water_fraction), np.float32(spec.pond_dry_fraction), \
+        spec.persistent_min_dates
+
+    def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        clear = clear & np.isfinite(nd) & np.isfinite(lw)
+        n = clear.sum(axis=-1)
+        with np.errstate(invalid="ignore"):
+            water = (clear & (nd < 0.1) & (nd < lw)).sum(axis=-1)
+            dry = (clear & (lw < 0)).sum(axis=-1)
+        return (n >= need) & (water >= wet_min * n) & (dry < dry_max * n)
+
+    pond = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
+                          output_dtypes=[bool])
+    score = out["rice_score"]
+    return out.assign(rice_score=xr.where(pond & (score > 0.5), np.float32(0.5), score).astype(np.float32))
 
 
 def keep_seedbed_nonrice(out: xr.DataArray | xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:

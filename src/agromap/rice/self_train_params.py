@@ -97,6 +97,15 @@ class SelfTrainParams:
     the rule's cut of 0.5, the score is capped at ``other_max_score`` and the pixel stays a non-rice
     example. Such a lift rests on a plateau at the rule's wet-soil bar (``seedbed_min_db``): a lotus
     or floating-plant pond rising out of shallow water (docs/rice_self_trained.md)."""
+    pond_water_fraction: float | None = 0.35
+    """``rule="optical"`` or ``"both"``: where at least this share of a pixel's clear dates (of at
+    least ``persistent_min_dates``) shows open water and fewer than ``pond_dry_fraction`` are dry
+    (LSWI < 0), the optical rule's rice verdict counts as no opinion: a lotus or floating-plant
+    pond whose canopy rises out of standing water looks like a paddy's flood and canopy to the
+    rule, but a paddy is drained before harvest. ``None``: every rice verdict stands
+    (docs/rice_self_trained.md)."""
+    pond_dry_fraction: float = 0.25
+    """``pond_water_fraction``: the share of dry clear dates below which a watery pixel is a pond."""
     optical_canopy_labels: bool = False
     """``rule="optical"``: let the optical rule's undated wet-canopy evidence (a canopy standing in
     water seen after a cloud gap, no flood seen; ``undated_wet_canopy_lswi`` of
@@ -124,6 +133,10 @@ class SelfTrainParams:
         if self.persistent_fraction is not None and not 0.5 < self.persistent_fraction <= 1.0:
             raise ConfigError(f"persistent_fraction must be in (0.5, 1] (a share of clear dates) or null, got "
                               f"{self.persistent_fraction}.")
+        if self.pond_water_fraction is not None and not (0.0 < self.pond_water_fraction <= 1.0
+                                                         and 0.0 < self.pond_dry_fraction <= 1.0):
+            raise ConfigError(f"pond_water_fraction (or null) and pond_dry_fraction must be shares in (0, 1], got "
+                              f"{self.pond_water_fraction} and {self.pond_dry_fraction}.")
         if self.persistent_min_dates < 1 or self.edge_min_flood_dates < 0:
             raise ConfigError(f"need persistent_min_dates >= 1 and edge_min_flood_dates >= 0, got "
                               f"{self.persistent_min_dates} and {self.edge_min_flood_dates}.")

@@ -70,6 +70,7 @@ from .model_train import library_versions, make_estimator
 from .self_train_labels import (
     QA_PERSISTENT_ONLY,
     blind_optical_rule,
+    drop_pond_rice,
     flood_dates,
     fuse_scores,
     keep_seedbed_nonrice,
@@ -306,6 +307,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
     if optical is None:
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
     out = optical_rice_rule(optical, params, windows=windows)
+    if spec is not None:  # a pond's standing water and floating canopy are no paddy's season
+        out = drop_pond_rice(out, optical, spec)
     return out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
 
 
