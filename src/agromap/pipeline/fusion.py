@@ -12,7 +12,10 @@ one thread, the intermediates freed as soon as they are used. The results are th
 the unfused graph, bit for bit. Steps shared between tiles (a focal filter's halo, an area-wide
 threshold) stay tasks of their own, and their results are handed to the tile tasks that need
 them; what other results need from a tile (its share of a per-date valid fraction, of a check on
-the inputs) comes out of the tile's task.
+the inputs) is computed in the tile's task too and comes out of it. A task that needs a tile's
+output takes it from the tile task's results itself: every task costs the scheduler about the
+same whatever it does, and one per layer written per tile (a few microseconds of work each) had
+made the scheduler's share of a run about as large as planning it.
 """
 
 from __future__ import annotations
@@ -101,7 +104,8 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
     # other consumer. A write belongs to its tile only; what depends on it (the final "all blocks
     # written" marker) does not count.
     label: dict[Hashable, frozenset[Any]] = {}
-    for k in _reverse_topological(deps, dependents):
+    order = _reverse_topological(deps, dependents)
+    for k in order:
         tile = _tile_of(k)
         if tile is not None:
             label[k] = frozenset([("tile", (grid_of.get(k[0]), *tile))])  # type: ignore[index]  # a tile key is a tuple
@@ -116,6 +120,7 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
     # A key needed by two tiles stays a task of its own. Membership by "exactly one tile" keeps
     # each group closed: whatever lies on a path between two members needs that tile and no other.
     groups: dict[Any, set[Hashable]] = {}
+    group_of: dict[Hashable, Any] = {}
     tile_of_label: dict[frozenset[Any], Any] = {}  # labels are shared: decide each one once
     for k, lab in label.items():
         if lab not in tile_of_label:
@@ -123,8 +128,20 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
             tile_of_label[lab] = tiles[0] if len(tiles) == 1 else None
         if (tile := tile_of_label[lab]) is not None:
             groups.setdefault(tile, set()).add(k)
+            group_of[k] = tile
+    # A tile's own share of another result (its part of a per-date valid count or of a district
+    # sum: a key all of whose inputs are in one tile's group) joins that group too, so that it is
+    # not one more task per tile for the scheduler. Its inputs are in the group: it stays closed.
+    for k in reversed(order):  # inputs first
+        if k in group_of or k in is_out or not deps[k]:
+            continue
+        owners = {group_of.get(d) for d in deps[k]}
+        if len(owners) == 1 and (tile := owners.pop()) is not None:
+            groups[tile].add(k)
+            group_of[k] = tile
     new = dict(dsk)
     token = tokenize(out_keys)
+    fused_keys = {k for members in groups.values() if len(members) >= 2 for k in members}
     for tile, members in groups.items():
         if len(members) < 2:
             continue
@@ -136,13 +153,42 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
         for k in members:
             del new[k]
         for o in outputs:
-            new[o] = Task(o, partial(_pick, o), TaskRef(key))
+            outside = [d for d in dependents[o] if d not in members]
+            # A consumer inside another tile's task reads the output by its key: the pick stays a task.
+            _hand_out(new, o, Task(o, partial(_pick, o), TaskRef(key)), outside,
+                      o in is_out or any(d in fused_keys for d in outside))
     stats = {"tasks_before": len(dsk), "tasks_after": len(new),
              "tiles": sum(1 for m in groups.values() if len(m) >= 2)}
     fused = list(collections)
     for i, k in zip(lazy, out_keys, strict=True):
         fused[i] = Delayed(k, new)
     return fused, stats
+
+
+def _hand_out(graph: dict[Hashable, Any], key: Hashable, pick: Any, consumers: Sequence[Hashable],
+              result: bool) -> None:
+    """Give the consumers of a fused tile's output ``key`` its value: the ``pick`` from the tile
+    task's results runs inside each consumer's own task, rather than as one more task per output
+    for the scheduler to place and run (a tile with seven layers wrote through seven of them).
+
+    ``pick`` stays a task of its own (keyed ``key``) when ``key`` is a result of the graph, or
+    has a consumer of a kind not rewritten here.
+    """
+    from dask._task_spec import Alias, Task
+
+    rewritten: dict[Hashable, Any] = {}
+    for c in consumers:
+        node = graph[c]
+        if isinstance(node, Alias) and node.target == key:
+            rewritten[c] = Task(c, pick.func, *pick.args)  # the consumer is the value itself
+        elif type(node) is Task:
+            rewritten[c] = node.substitute({key: pick})  # type: ignore[dict-item]  # dask keys are hashable
+        else:
+            result = True
+    if result:
+        graph[key] = pick
+        return
+    graph.update(rewritten)
 
 
 def _needed(dsk: dict[Hashable, Any], outputs: Sequence[Hashable]) -> dict[Hashable, Any]:
