@@ -55,10 +55,16 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
             # numba's cache is about 0.7 CPU-s per process).
             client.run(_warm, list(worker_imports(["agromap.rice.rules_optical"])))
             before = client.run(_cpu_s)
+            phases: dict[str, list[float]] = {}
+            _phase_clocks(phases)
             t0, c0 = time.perf_counter(), time.process_time()
             result = run(cfg, out, scheduler=cluster.scheduler_address, force=True)
             wall, here = time.perf_counter() - t0, time.process_time() - c0
             after = client.run(_cpu_s)
+    if "graph" in phases and "compute" in phases:
+        phases["graph"] = [g - c for g, c in zip(phases["graph"], phases["compute"])]
+    phases["other"] = [wall - sum(v[0] for v in phases.values()), here - sum(v[1] for v in phases.values())]
+    phases = {k: phases[k] for k in [*SCALEOUT_PHASES, "other"] if k in phases}  # in the run's order
     timings = dict(result.manifest.get("timings_s") or result.manifest.get("timings") or {})
     return {"wall_s": round(wall, 3), "workers": workers, "timings_s": timings,
             "cluster": result.manifest.get("cluster"),
@@ -66,7 +72,65 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
             "worker_cpu_s": sorted(round(after[w] - before[w], 3) for w in after), "client_cpu_s": round(here, 3),
             # Wall time of the run outside its compute step (plan, staging files, publication, report).
             "outside_compute_s": round(float(timings.get("total", wall)) - float(timings.get("compute", 0.0)), 3),
+            # Wall and CPU seconds (this process: the run, and here the scheduler) of the run's steps.
+            "phases_s": {k: round(v[0], 3) for k, v in phases.items()},
+            "phases_cpu_s": {k: round(v[1], 3) for k, v in phases.items()},
             "load_1min": round(os.getloadavg()[0], 2)}
+
+
+#: Steps of the run timed by :func:`_phase_clocks`, as named in ``agromap.pipeline.runner``: planning;
+#: connecting to the cluster and warming its workers; the staging files and the graph; the compute
+#: (from submission to the last result); the layers prepared on the workers and renamed into place;
+#: the report. What the run does between them (lock, recipes, tables, catalog, manifest) is "other".
+SCALEOUT_PHASES = {"plan": ("runner", "plan_run"), "connect": ("runner", "open_execution"),
+                   "graph": ("runner", "_compute"), "compute": ("scheduler", "Execution.compute"),
+                   "publish": ("runner", "publish"), "report": ("runner", "write_report")}
+
+
+def _phase_clocks(phases: dict[str, list[float]]) -> None:
+    """Wrap the runner's steps (:data:`SCALEOUT_PHASES`) so each adds its wall and process CPU
+    seconds to ``phases[name]`` (``connect``: entering the execution's context). ``graph`` times
+    all of ``_compute``: :func:`scaleout` takes the compute inside it out afterwards.
+    """
+    import contextlib
+
+    import agromap.pipeline.runner as runner
+    import agromap.pipeline.scheduler as scheduler
+
+    def clock(name: str) -> Any:
+        @contextlib.contextmanager
+        def timing() -> Any:
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                yield
+            finally:
+                got = phases.setdefault(name, [0.0, 0.0])
+                got[0] += time.perf_counter() - t
+                got[1] += time.process_time() - c
+        return timing
+
+    for name, (module_name, attr) in SCALEOUT_PHASES.items():
+        module = runner if module_name == "runner" else scheduler
+        owner, _, func_name = attr.rpartition(".")
+        target = getattr(module, owner) if owner else module
+        func = getattr(target, func_name, None)
+        if func is None:
+            raise AttributeError(f"bench: the run has no step {attr!r} any more; update bench.cluster.SCALEOUT_PHASES")
+        if name == "connect":
+            @contextlib.contextmanager
+            def entered(*a: Any, _f: Any = func, _t: Any = clock(name), **k: Any) -> Any:
+                with contextlib.ExitStack() as stack:
+                    with _t():
+                        value = stack.enter_context(_f(*a, **k))
+                    yield value
+            setattr(target, func_name, entered)
+            continue
+
+        def timed(*a: Any, _f: Any = func, _t: Any = clock(name), **k: Any) -> Any:
+            with _t():
+                return _f(*a, **k)
+
+        setattr(target, func_name, timed)
 
 
 def _cpu_s() -> float:

@@ -230,11 +230,17 @@ def section_scaleout(s: BenchSettings, raw: dict[str, Any]) -> list[Row]:
                 f"{s.scale_size}^2 px, 1 thread per worker; CPU-s per worker {_cpus(res[1])} vs {_cpus(res[2])}, "
                 f"run's process {res[1].get('client_cpu_s', 0):.2f} vs {res[2].get('client_cpu_s', 0):.2f}; wall outside "
                 f"the compute {res[1].get('outside_compute_s', 0):.1f} vs {res[2].get('outside_compute_s', 0):.1f} s; "
+                f"wall by step {_steps(res[1])} vs {_steps(res[2])}; "
                 f"1-min load after {res[1].get('load_1min', '?')} / {res[2].get('load_1min', '?')}")]
 
 
 def _cpus(r: dict[str, Any]) -> str:
     return "+".join(f"{c:.2f}" for c in r.get("worker_cpu_s") or []) or "?"
+
+
+def _steps(r: dict[str, Any]) -> str:
+    """The run's wall seconds by step (bench.cluster.SCALEOUT_PHASES), e.g. ``plan 0.30 + connect 0.05 + ...``."""
+    return " + ".join(f"{k} {v:.2f}" for k, v in (r.get("phases_s") or {}).items()) or "?"
 
 
 GRAPH_BUILD_MAX_S_PER_10K = 1.0
