@@ -61,8 +61,9 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
             result = run(cfg, out, scheduler=cluster.scheduler_address, force=True)
             wall, here = time.perf_counter() - t0, time.process_time() - c0
             after = client.run(_cpu_s)
-    if "graph" in phases and "compute" in phases:
-        phases["graph"] = [g - c for g, c in zip(phases["graph"], phases["compute"])]
+    for inside in ("connect", "compute"):  # both happen within _compute
+        if "graph" in phases and inside in phases:
+            phases["graph"] = [g - c for g, c in zip(phases["graph"], phases[inside])]
     phases["other"] = [wall - sum(v[0] for v in phases.values()), here - sum(v[1] for v in phases.values())]
     phases = {k: phases[k] for k in [*SCALEOUT_PHASES, "other"] if k in phases}  # in the run's order
     timings = dict(result.manifest.get("timings_s") or result.manifest.get("timings") or {})
@@ -78,19 +79,21 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
             "load_1min": round(os.getloadavg()[0], 2)}
 
 
-#: Steps of the run timed by :func:`_phase_clocks`, as named in ``agromap.pipeline.runner``: planning;
-#: connecting to the cluster and warming its workers; the staging files and the graph; the compute
-#: (from submission to the last result); the layers prepared on the workers and renamed into place;
-#: the report. What the run does between them (lock, recipes, tables, catalog, manifest) is "other".
-SCALEOUT_PHASES = {"plan": ("runner", "plan_run"), "connect": ("runner", "open_execution"),
+#: Steps of the run timed by :func:`_phase_clocks`, as named in ``agromap.pipeline``: planning; the
+#: run's wait for its connection to the cluster and the workers' warm-up (begun on a thread once
+#: planning is over: :func:`agromap.pipeline.scheduler.opening`); the staging files and the graph;
+#: the compute (from submission to the last result); the layers prepared on the workers and renamed
+#: into place; the report. What the run does between them (lock, recipes, tables, catalog,
+#: manifest) is "other".
+SCALEOUT_PHASES = {"plan": ("runner", "plan_run"), "connect": ("scheduler", "Opening.ready"),
                    "graph": ("runner", "_compute"), "compute": ("scheduler", "Execution.compute"),
                    "publish": ("runner", "publish"), "report": ("runner", "write_report")}
 
 
 def _phase_clocks(phases: dict[str, list[float]]) -> None:
-    """Wrap the runner's steps (:data:`SCALEOUT_PHASES`) so each adds its wall and process CPU
-    seconds to ``phases[name]`` (``connect``: entering the execution's context). ``graph`` times
-    all of ``_compute``: :func:`scaleout` takes the compute inside it out afterwards.
+    """Wrap the run's steps (:data:`SCALEOUT_PHASES`) so each adds its wall and process CPU
+    seconds to ``phases[name]``. ``graph`` times all of ``_compute``: :func:`scaleout` takes the
+    connection wait and the compute inside it out afterwards.
     """
     import contextlib
 
@@ -116,15 +119,6 @@ def _phase_clocks(phases: dict[str, list[float]]) -> None:
         func = getattr(target, func_name, None)
         if func is None:
             raise AttributeError(f"bench: the run has no step {attr!r} any more; update bench.cluster.SCALEOUT_PHASES")
-        if name == "connect":
-            @contextlib.contextmanager
-            def entered(*a: Any, _f: Any = func, _t: Any = clock(name), **k: Any) -> Any:
-                with contextlib.ExitStack() as stack:
-                    with _t():
-                        value = stack.enter_context(_f(*a, **k))
-                    yield value
-            setattr(target, func_name, entered)
-            continue
 
         def timed(*a: Any, _f: Any = func, _t: Any = clock(name), **k: Any) -> Any:
             with _t():

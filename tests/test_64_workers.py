@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 
 import dask.array as da
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
+from agromap.errors import DeadlineError
 from agromap.pipeline.config import load_config
 from agromap.pipeline.runner import run
 from agromap.pipeline.scheduler import (
@@ -280,3 +282,32 @@ def test_tasks_on_workers_all_end_and_the_first_failure_in_call_order_is_raised(
         with pytest.raises(ValueError, match="call 0 refused"):
             execu.map(operator.truediv, [(1, 1), (1, 0), (2, 1)], keys=["r-0", "r-1", "r-2"], done=refuse_first)
         assert seen == {2: 2.0}
+
+
+def test_a_run_connects_and_warms_the_workers_on_a_thread_while_it_prepares(cluster, tmp_path, monkeypatch):
+    """Connecting to the cluster and warming its workers run on a thread of their own, beside the
+    run's staging files and graph. A failure there fails the run with its own one-line error, as
+    in the run's thread, and leaves no staging file, partial file or connecting thread behind."""
+    from agromap.pipeline import scheduler
+
+    real = scheduler.warm_workers
+    threads: list[str] = []
+
+    def warm(client, modules):
+        threads.append(threading.current_thread().name)
+        return real(client, modules)
+
+    monkeypatch.setattr(scheduler, "warm_workers", warm)
+    cfg = _rice_config(tmp_path)
+    done = run(cfg, tmp_path / "out", scheduler=cluster.scheduler_address, force=True)
+    assert threads == ["agromap-connect"] and len(done.outputs) > 1
+
+    def refused(client, modules):
+        raise DeadlineError("the workers did not answer the warm-up; restart the cluster")
+
+    monkeypatch.setattr(scheduler, "warm_workers", refused)
+    with pytest.raises(DeadlineError, match="did not answer the warm-up"):
+        run(cfg, tmp_path / "failed", scheduler=cluster.scheduler_address, force=True)
+    left = [p.name for p in (tmp_path / "failed").rglob("*") if p.name.endswith((".staging.tif", ".partial"))]
+    assert not left and not list((tmp_path / "failed").rglob("*.tif"))
+    assert "agromap-connect" not in {t.name for t in threading.enumerate()}

@@ -992,13 +992,15 @@ def test_external_scheduler_dying_mid_run_is_exit_6(tmp_path, agromap_cli):
     try:
         from distributed import Client
 
+        cfg, out = _random_cfg(tmp_path, 1024), tmp_path / "out"
         with Client(addr, timeout="60s") as client:  # the run starts at once: the cluster must be up first
             client.wait_for_workers(1, timeout=60)
-        cfg, out = _random_cfg(tmp_path, 1024), tmp_path / "out"
-        proc = agromap_cli.popen("run", str(cfg), "--out", str(out), "--scheduler", addr, "--wait-lock", "0")
-        deadline = time.monotonic() + 120
-        while not list(out.rglob("*.staging.tif")) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+            proc = agromap_cli.popen("run", str(cfg), "--out", str(out), "--scheduler", addr, "--wait-lock", "0")
+            deadline = time.monotonic() + 120
+            # Computing: the run's tasks are on the scheduler (its staging files are made while it connects).
+            while (not client.run_on_scheduler(lambda dask_scheduler: bool(dask_scheduler.tasks))
+                   and proc.poll() is None and time.monotonic() < deadline):
+                time.sleep(0.01)
         assert proc.poll() is None, proc.communicate()[1]
         scheduler.kill()
         _, err = proc.communicate(timeout=120)

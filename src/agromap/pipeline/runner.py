@@ -50,7 +50,7 @@ from .products.base import valid_mask
 from .publish_layers import PreparedLayer, prepared_on_workers, publish
 from .recipes import FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
-from .scheduler import Execution, check_scheduler, execution_kind, local_get, open_execution, probe_scheduler
+from .scheduler import Execution, Opening, check_scheduler, execution_kind, local_get, opening, probe_scheduler
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
@@ -307,8 +307,9 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                                               and all(p.districts is None for p in plans))
                     # Started before the scheduler, so that starting or connecting to it overlaps them too.
                     with imported_meanwhile(AFTER_COMPUTE if here else ()), hashed_meanwhile(files, hashes.sha256):
-                        execu = scheduler_open.enter_context(open_execution(sched, progress=progress))
-                        shape, fractions, t_compute = _compute(execu, stale, plans, run_id, limit, cfg.resolve)
+                        begun = scheduler_open.enter_context(opening(sched, progress=progress))
+                        shape, fractions, t_compute = _compute(begun, stale, plans, run_id, limit, cfg.resolve)
+                        execu = begun.ready()
                 if later:
                     _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))
                 inputs = _inputs(plans, hashes)
@@ -411,10 +412,11 @@ def _derived_from_file(job: Job, path: Path | None = None) -> dict[str, Any]:
     return dict(zip(keys, values))
 
 
-def _compute(execu: Execution, stale: list[Job], plans: list[AreaPlan], run_id: str,
+def _compute(begun: Opening, stale: list[Job], plans: list[AreaPlan], run_id: str,
              limit: int = blocks.AUTO_MAX_GRAPH_CHUNKS, resolve: Any = None
              ) -> tuple[dict[str, Any], dict[str, list[float]], float]:
-    """Every stale layer's staging GTiff and the per-date valid fractions, computed on ``execu``.
+    """Every stale layer's staging GTiff and the per-date valid fractions, computed on the
+    execution ``begun`` opens (connecting to a cluster meanwhile: :func:`~.scheduler.opening`).
 
     Areas within ``limit`` input chunks are computed together in one graph, so no source chunk is
     read twice. A larger area is computed in spatial blocks (:mod:`agromap.pipeline.blocks`), one
@@ -430,12 +432,13 @@ def _compute(execu: Execution, stale: list[Job], plans: list[AreaPlan], run_id: 
     windows = {p.config.name: w for p in plans if p.config.name in local_areas
                and (w := blocks.block_windows(p.dataset, limit)) is not None}
     elapsed = 0.0
-    locks = {}
     for job in stale:
         job.final.parent.mkdir(parents=True, exist_ok=True)
         job.staging = staging_path_for(job.final, run_id)
         create_staging(_on_run_grid(job.layer.data, job.plan.geobox), job.staging, job.layer.spec)
-        locks[id(job)] = lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: in parallel
+    execu = begun.ready()  # a cluster's locks need its client
+    locks = {id(job): lock_for_scheduler(f"agromap-write-{job.staging.name}")  # one per file: in parallel
+             for job in stale if job.staging is not None}
     whole = [j for j in stale if j.plan.config.name not in windows or id(j) in wide]
     frac_plans = [p for p in plans if p.valid_fraction is not None and p.config.name in stale_areas
                   and p.config.name not in windows]

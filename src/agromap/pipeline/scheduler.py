@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from ..errors import AgromapError, ComputeLostError, ConfigError, DeadlineError, output_error
 from ..io.gdal_env import GDAL_PRESET, PROCESS_WIDE, process_settings
 
-__all__ = ["Execution", "open_execution", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S",
+__all__ = ["Execution", "open_execution", "Opening", "opening", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S",
            "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers", "cool_workers", "execution_kind"]
 
 #: Seconds a scheduler address has to answer (connect and handshake) before the run gives up.
@@ -380,6 +381,63 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
             cool_workers(client, plugin)
     finally:
         client.close()
+
+
+class Opening:
+    """:func:`open_execution`, begun before the run needs it: see :func:`opening`."""
+
+    def __init__(self, scheduler: str, progress: bool) -> None:
+        self._stack = contextlib.ExitStack()
+        self._opened: list[Execution] = []
+        self._failed: list[BaseException] = []
+        self._args = (scheduler, progress)
+        self._thread: threading.Thread | None = None
+        if execution_kind(scheduler) != "distributed":
+            self._opened.append(self._stack.enter_context(open_execution(scheduler, progress=progress)))
+            return
+        self._thread = threading.Thread(target=self._open, name="agromap-connect", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> None:
+        scheduler, progress = self._args
+        try:
+            self._opened.append(self._stack.enter_context(open_execution(scheduler, progress=progress)))
+        except BaseException as exc:  # raised by ready(), in the run's thread
+            self._failed.append(exc)
+
+    def ready(self) -> Execution:
+        """The execution, once open; raises what opening it raised."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._failed:
+            raise self._failed[0]
+        return self._opened[0]
+
+    def close(self) -> None:
+        """Wait for an opening under way, then close what was opened."""
+        if self._thread is not None:
+            self._thread.join()
+        self._stack.close()
+
+
+@contextlib.contextmanager
+def opening(scheduler: str, *, progress: bool = False) -> Iterator[Opening]:
+    """Begin :func:`open_execution` now; :meth:`Opening.ready` returns the execution when needed.
+
+    A cluster's address is connected to on a background thread: the connection, the GDAL settings
+    and the workers' warm-up (:func:`warm_workers`: the imports a worker would otherwise pay in its
+    first task, over a second on fresh workers) overlap what the run does before its first task
+    (staging files, the task graph). Begin it once planning is over: the warm-up imports the rule
+    kernels of the rule modules imported by planning (:func:`worker_imports`). The other schedulers
+    are opened here, in the run's own thread, as before (``threads`` and ``local`` change
+    process-wide GDAL settings, which the run's thread applies and restores). The execution is
+    closed when the block ends, after waiting for a connection still under way.
+    """
+    began = Opening(scheduler, progress)
+    try:
+        yield began
+    finally:
+        began.close()
 
 
 def _quiet_distributed() -> None:
