@@ -12,10 +12,11 @@ one thread, the intermediates freed as soon as they are used. The results are th
 the unfused graph, bit for bit. Steps shared between tiles (a focal filter's halo, an area-wide
 threshold) stay tasks of their own, and their results are handed to the tile tasks that need
 them; what other results need from a tile (its share of a per-date valid fraction, of a check on
-the inputs) is computed in the tile's task too and comes out of it. A task that needs a tile's
-output takes it from the tile task's results itself: every task costs the scheduler about the
-same whatever it does, and one per layer written per tile (a few microseconds of work each) had
-made the scheduler's share of a run about as large as planning it.
+the inputs) is computed in the tile's task too and comes out of it, rather than as tasks of
+their own per tile. Each output of a tile task stays a small task that picks it from the tile's
+results: consumers reading the tile task's results directly would save those tasks too, but on
+two single-thread workers the scheduler then spread 16 tiles 9 and 7 instead of 8 and 8 (the
+small tasks after each tile hold back the next one from the worker that just finished).
 """
 
 from __future__ import annotations
@@ -141,7 +142,6 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
             group_of[k] = tile
     new = dict(dsk)
     token = tokenize(out_keys)
-    fused_keys = {k for members in groups.values() if len(members) >= 2 for k in members}
     for tile, members in groups.items():
         if len(members) < 2:
             continue
@@ -153,42 +153,13 @@ def fuse_tiles(collections: Sequence[Any], grids: Sequence[Hashable] | None = No
         for k in members:
             del new[k]
         for o in outputs:
-            outside = [d for d in dependents[o] if d not in members]
-            # A consumer inside another tile's task reads the output by its key: the pick stays a task.
-            _hand_out(new, o, Task(o, partial(_pick, o), TaskRef(key)), outside,
-                      o in is_out or any(d in fused_keys for d in outside))
+            new[o] = Task(o, partial(_pick, o), TaskRef(key))
     stats = {"tasks_before": len(dsk), "tasks_after": len(new),
              "tiles": sum(1 for m in groups.values() if len(m) >= 2)}
     fused = list(collections)
     for i, k in zip(lazy, out_keys, strict=True):
         fused[i] = Delayed(k, new)
     return fused, stats
-
-
-def _hand_out(graph: dict[Hashable, Any], key: Hashable, pick: Any, consumers: Sequence[Hashable],
-              result: bool) -> None:
-    """Give the consumers of a fused tile's output ``key`` its value: the ``pick`` from the tile
-    task's results runs inside each consumer's own task, rather than as one more task per output
-    for the scheduler to place and run (a tile with seven layers wrote through seven of them).
-
-    ``pick`` stays a task of its own (keyed ``key``) when ``key`` is a result of the graph, or
-    has a consumer of a kind not rewritten here.
-    """
-    from dask._task_spec import Alias, Task
-
-    rewritten: dict[Hashable, Any] = {}
-    for c in consumers:
-        node = graph[c]
-        if isinstance(node, Alias) and node.target == key:
-            rewritten[c] = Task(c, pick.func, *pick.args)  # the consumer is the value itself
-        elif type(node) is Task:
-            rewritten[c] = node.substitute({key: pick})  # type: ignore[dict-item]  # dask keys are hashable
-        else:
-            result = True
-    if result:
-        graph[key] = pick
-        return
-    graph.update(rewritten)
 
 
 def _needed(dsk: dict[Hashable, Any], outputs: Sequence[Hashable]) -> dict[Hashable, Any]:
@@ -222,3 +193,4 @@ def _reverse_topological(deps: dict[Hashable, set[Hashable]],
     if len(order) != len(deps):  # pragma: no cover - a dask graph has no cycle
         raise RuntimeError("the task graph has a cycle")
     return order
+
