@@ -1,12 +1,17 @@
-"""Optical rice rule: the evergreen-shrub span, the hidden-crop (cloud gap) evidence and the other terms, on small series."""
+"""Optical rice rule: the evergreen-shrub span, the hidden-crop (cloud gap) evidence, the sparse-series field
+evidence and the other terms, on small series (and the thinned floodplain scene)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 
+from agromap.rice.baselines import optical_baseline
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.seasons import QA_FOREST_BUILT, QA_WATER
+from agromap.scenes import make_scene
+from agromap.scenes.evaluate import drop_s2_days
 
 
 def _points(days: list[int], ndvi: list[list[float]], lswi: list[list[float]]) -> xr.Dataset:
@@ -360,3 +365,24 @@ def test_a_flooded_field_on_a_sparse_series_is_rice_and_ponds_wetlands_and_dense
     short = _points([d - 250 if d > 290 else d for d in days], [series["paddy"][0]], [series["paddy"][1]])
     assert optical_rice_rule(short).rice_score.values.tolist() == optical_rice_rule(
         short, OpticalRiceParams(sparse_max_dates=None)).rice_score.values.tolist()
+
+
+@pytest.mark.parametrize("drop", [[(41, 139), (171, 299)], [(21, 119), (151, 279)]])
+def test_on_the_thinned_floodplain_scene_the_rule_beats_the_one_line_baseline(drop):
+    # The Mekong scene thinned to a cloudy delta's dozen clear dates a year (gaps of 100-130 days
+    # and more): without the sparse-series field evidence the rule lost to "min NDVI <= 0.3 and
+    # max NDVI >= 0.6" (64 px, seed 0: 0.875 and 0.677 against 0.895 and 0.762).
+    sc = make_scene("mekong_triple_sar", size=64, seed=0)
+    s2, rice = drop_s2_days(sc.s2.compute(), drop), sc.truth.rice.values
+
+    def oa(rice_class: np.ndarray) -> float:
+        return float(((rice_class == 1) == (rice == 1)).mean())
+
+    base = oa(optical_baseline(s2).values)
+    rule = oa(optical_rice_rule(s2).rice_class.values)
+    old = oa(optical_rice_rule(s2, OpticalRiceParams(sparse_max_dates=None)).rice_class.values)
+    assert old < base < rule
+    # and the full series keeps its verdict bit for bit
+    full = sc.s2.compute()
+    np.testing.assert_array_equal(optical_rice_rule(full).rice_score.values,
+                                  optical_rice_rule(full, OpticalRiceParams(sparse_max_dates=None)).rice_score.values)
