@@ -203,11 +203,14 @@ class OpticalRiceParams:
     a gap that can hide a rice crop from its flood to its harvest (flood to canopy about 30 days, the
     shortest green phase about 60), so the series cannot show every cycle it holds."""
     sparse_canopy_lswi: float = 0.25
-    """The canopy of the sparse-series field evidence stands in water: LSWI at least this. A paddy's
-    canopy over its flood reads 0.30-0.38; a seasonal wetland's grass over moist ground, which also
-    floods to open water, 0.15-0.22 (wetland scene). A design value between the two
-    (docs/rice_rules.md); ``wet_canopy_lswi`` (0.20) is the bar of a canopy inside a confirmed cycle,
-    whose flood the series saw."""
+    """The canopy of the sparse-series field evidence stands in water: LSWI at least this. The wettest
+    canopy date (NDVI >= 0.6) of a floodplain paddy with open water on another date reads 0.33-0.41
+    (10th-90th percentile, Mekong scene thinned to a dozen dates); a seasonal wetland's grass over
+    moist ground, which floods to open water in autumn, 0.16-0.22 (wetland scene). A design value
+    between the two (docs/rice_rules.md); ``wet_canopy_lswi`` (0.20) is the bar of a canopy inside a
+    confirmed cycle, whose flood the series saw. Lotus and water hyacinth leaves over water pass it
+    too (0.35-0.40): the water mask keeps the ponds that are water on more than three quarters of
+    their clear dates."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
