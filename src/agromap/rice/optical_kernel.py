@@ -485,17 +485,18 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     if sparse:
         # An evergreen forest is never open water: its green dates are the field's canopy.
         n_forest = 0
-        # The canopy round the year: a canopy date seen early in the series, one year on, within the
+        # The canopy round the year: the highest NDVI of the dates that, one year on, lie within the
         # cycle span after the series' last flooded date (the flood at the end of the series
         # puddles the season whose canopy its first months showed). Only dates that fall after the
-        # series' end, one year on: a date the series saw is not taken twice.
+        # series' end one year on: a date the series saw is not taken twice.
         for j in range(n):
             on = cd[j] + np.float32(365.0)
             if on > cd[n - 1] and on - last_wet <= prm[_PEAK_WINDOW]:
                 canopy = _max(canopy, cn[j])
     harvest = harvest or sparse
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
-    # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date).
+    # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
+    # field on a sparse series was open water on one).
     is_water, is_forest, mm = _masks(n, n_water, n_forest, shrub_any, shrub_all and not harvest, last - first,
                                      has_cycle or harvest, prm, flags)
     if flags[F_GREEN]:

@@ -197,7 +197,7 @@ class OpticalRiceParams:
     and months of river flood, no whole cycle, and its clear dates fall where the sky clears (often in
     the flood season), so the masks' fractions and the dated order are not measured; on 25-30 clear
     dates the cycles are seen and the rule is unchanged. Fifteen: the upper end of a cloudy delta's
-    clear dates a year (docs/rice_rules.md, "Sparse series"). ``None`` disables the term."""
+    clear dates a year (docs/rice_rules.md, "A flooded field on a sparse series"). ``None`` disables the term."""
     sparse_gap_days: float = 90.0
     """... and only when the pixel's longest interval between clear dates is at least this long (days):
     a gap that can hide a rice crop from its flood to its harvest (flood to canopy about 30 days, the
