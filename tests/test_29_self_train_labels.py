@@ -15,6 +15,7 @@ from agromap.errors import ConfigError
 from agromap.rice.self_train_labels import (
     QA_PERSISTENT_ONLY,
     blind_optical_rule,
+    drained_dates,
     drop_pond_rice,
     flood_dates,
     fuse_scores,
@@ -85,7 +86,10 @@ def test_a_blind_optical_series_keeps_its_non_rice_verdict_only_on_a_persistent_
                       "qa_flags": (("y", "x"), np.ones((1, n), np.uint8))})  # fmt: skip
     out["rice_score"][0, 5] = 0.9  # a rice verdict stands anyway, and gets no mark
     got = blind_optical_rule(out, ds, 100.0, SelfTrainParams())
-    np.testing.assert_allclose(got.rice_score.values.ravel(), [0.1, 0.5, 0.1, 0.5, 0.5, 0.9])
+    # the kept verdicts (forest, water) are sure: persistent_score (0) whatever the rule's margin
+    np.testing.assert_allclose(got.rice_score.values.ravel(), [0.0, 0.5, 0.0, 0.5, 0.5, 0.9])
+    own = blind_optical_rule(out, ds, 100.0, SelfTrainParams(persistent_score=None))
+    np.testing.assert_allclose(own.rice_score.values.ravel(), [0.1, 0.5, 0.1, 0.5, 0.5, 0.9])
     assert (got.qa_flags.values.ravel() & QA_PERSISTENT_ONLY > 0).tolist() == [True, False, True, False, False, False]
     assert (got.qa_flags.values.ravel() & 1).all()  # the rule's own bits are kept
     off = blind_optical_rule(out, ds, 100.0, SelfTrainParams(persistent_fraction=None))
@@ -99,6 +103,64 @@ def test_a_blind_optical_series_keeps_its_non_rice_verdict_only_on_a_persistent_
     np.testing.assert_allclose(lazy.rice_score.values, got.rice_score.values)
     with pytest.raises(ConfigError, match="persistent_fraction"):
         SelfTrainParams(persistent_fraction=0.5)
+    with pytest.raises(ConfigError, match="persistent_score"):
+        SelfTrainParams(persistent_score=0.5)
+
+
+def test_a_lotus_pond_kept_as_non_rice_on_a_blind_series_stays_a_non_rice_label_when_the_radar_hesitates():
+    """A pond open water on nearly every clear date of a blind series: the optical rule's non-rice
+    margin is narrow (0.16, the few dates show a flood and a floating canopy) and the radar
+    hesitates (0.5). The kept verdict is sure, so the fused score is a non-rice label; a floodplain
+    paddy (water on 60 % of its dates) with the same scores stays undecided."""
+    ds = _pixels().isel(x=[2, 3])  # permanent water / lotus pond, floodplain paddy
+    rule = xr.Dataset({"rice_score": (("y", "x"), np.full((1, 2), 0.16, np.float32)),
+                       "n_seasons": (("y", "x"), np.zeros((1, 2), np.uint8)),
+                       "qa_flags": (("y", "x"), np.full((1, 2), 9, np.uint8))})  # fmt: skip
+    sar = rule.assign(rice_score=rule.rice_score * 0 + np.float32(0.5))
+    spec = SelfTrainParams()
+    fused = fuse_scores(sar, blind_optical_rule(rule, ds, 100.0, spec), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(fused, [0.25, 0.5])
+    assert fused[0] <= spec.other_max_score < fused[1]
+    old = SelfTrainParams(persistent_score=None)
+    before = fuse_scores(sar, blind_optical_rule(rule, ds, 100.0, old), None, old).rice_score.values.ravel()
+    np.testing.assert_allclose(before, [0.33, 0.5])  # undecided: no label at all
+
+
+def test_an_optical_rice_verdict_on_a_never_drained_pixel_is_no_opinion_in_the_fused_labels():
+    """A canal under water hyacinth: open water and a wet floating mat on every clear date (LSWI
+    >= 0.2 throughout), which the optical rule on a sparse series reads as a flood and a canopy in
+    water. A paddy shows stubble on drying soil. Both score 0.9 with the optical rule; the radar
+    scores the canal 0.6 (and 0.05 next to a radar-sure paddy: the field-edge case)."""
+    mat = (0.65, 0.35)
+    canal = [(WATER, mat)[t % 2] for t in range(DAYS.size)]
+    ds = _bands([_clouded(canal), _clouded(_triple_crop()), _clouded(canal), _clouded(_triple_crop())])
+    n = drained_dates(ds, SelfTrainParams().drained_lswi).values.ravel()
+    assert n[0] == 0 and n[2] == 0 and n[1] >= 2 and n[3] >= 2
+
+    def rule(score: list[float], **extra: np.ndarray) -> xr.Dataset:
+        k = len(score)
+        return xr.Dataset({"rice_score": (("y", "x"), np.array([score], np.float32)),
+                           "n_seasons": (("y", "x"), np.ones((1, k), np.uint8)),
+                           "qa_flags": (("y", "x"), np.zeros((1, k), np.uint8)),
+                           **{name: (("y", "x"), v.reshape(1, k)) for name, v in extra.items()}})  # fmt: skip
+
+    spec = SelfTrainParams()
+    sar = rule([0.6, 0.6, 0.05, 0.95])  # canal, paddy, canal beside the radar-sure paddy, that paddy
+    opt = rule([0.9, 0.9, 0.9, 0.9], drained_dates=n)
+    got = fuse_scores(sar, opt, None, spec).rice_score.values.ravel()
+    # the canal: (0.6 + 0.5) / 2 undecided, not a rice label; the paddy keeps its rice label; the edge
+    # canal is not rescued (its optical verdict is no opinion) and becomes a non-rice label
+    np.testing.assert_allclose(got, [0.55, 0.75, 0.275, 0.925], atol=1e-6)
+    before = fuse_scores(sar, opt.drop_vars("drained_dates"), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(before, [0.75, 0.75, 0.9, 0.925], atol=1e-6)
+    # a never-drained pixel the optical rule calls non-rice keeps its score
+    low = fuse_scores(sar, rule([0.2, 0.2, 0.2, 0.2], drained_dates=n), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(low, [0.4, 0.4, 0.125, 0.575], atol=1e-6)
+    with raise_if_dask_computes():
+        lazy = drained_dates(ds.chunk({"x": 2}), 0.2)
+    np.testing.assert_array_equal(lazy.values.ravel(), n)
+    with pytest.raises(ConfigError, match="drained_lswi"):
+        SelfTrainParams(drained_lswi=2.0)
 
 
 def test_co_training_adds_no_rice_when_every_non_rice_label_is_a_persistent_cover():

@@ -30,7 +30,7 @@ import xarray as xr
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "edge_rescue", "flood_dates",
-           "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
+           "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -52,6 +52,8 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
     # its non-rice verdict stands, marked so that co-training knows which labels only it gave.
     kept = (gap >= np.float32(blind_gap_days)) & persistent_cover(optical, spec) & (out["rice_score"] < 0.5)
     score = abstain_where_blind(out["rice_score"], gap.where(~kept, np.float32(0.0)), blind_gap_days)
+    if spec.persistent_score is not None:  # a sure verdict: the radar's hesitation must not undo it
+        score = xr.where(kept, np.minimum(score, np.float32(spec.persistent_score)), score).astype(np.float32)
     qa = (out["qa_flags"] | xr.where(kept, np.uint8(QA_PERSISTENT_ONLY), np.uint8(0))).astype(np.uint8)
     return out.assign(rice_score=score, qa_flags=qa)
 
@@ -182,6 +184,25 @@ def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
                           output_dtypes=[np.uint16]).rename("flood_dates")
 
 
+def drained_dates(optical: xr.Dataset, lswi_max: float) -> xr.DataArray:
+    """Per pixel, the number of clear dates with LSWI below ``lswi_max`` (lazy, uint16).
+
+    With ``lswi_max`` at the optical rule's ``wet_canopy_lswi`` (0.2) such a date is neither open
+    water (LSWI about 0.3) nor a canopy standing in water: bare or drying soil, stubble, a canopy
+    over drained ground. A paddy shows one when the series sees it between seasons or after the
+    pre-harvest drainage; a canal or pond under floating plants never does.
+    """
+    ok, _, lswi = _clear_indices(optical)
+    bar = np.float32(lswi_max)
+
+    def kernel(clear: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return (clear & (lw < bar)).sum(axis=-1).astype(np.uint16)
+
+    return xr.apply_ufunc(kernel, ok, lswi, input_core_dims=[["time"]] * 2, dask="parallelized",
+                          output_dtypes=[np.uint16]).rename("drained_dates")
+
+
 def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
     """Where the clear dates show one cover all year, evergreen canopy or open water (lazy, boolean).
 
@@ -223,6 +244,8 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     """
     spec = spec if spec is not None else SelfTrainParams()
     a, b = sar["rice_score"], optical["rice_score"]
+    if "drained_dates" in optical:  # never drained: a floating mat's flood and canopy, the radar decides
+        b = xr.where((b > 0.5) & (optical["drained_dates"] == 0), np.float32(0.5), b).astype(np.float32)
     score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
     if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
         flood = optical["flood_dates"] if "flood_dates" in optical else None

@@ -70,6 +70,7 @@ from .model_train import library_versions, make_estimator
 from .self_train_labels import (
     QA_PERSISTENT_ONLY,
     blind_optical_rule,
+    drained_dates,
     drop_pond_rice,
     flood_dates,
     fuse_scores,
@@ -288,6 +289,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec)
         if optical is not None and spec is not None and spec.edge_min_flood_dates:
             opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
+        if optical is not None and spec is not None and spec.drained_lswi is not None:
+            opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
         return fuse_scores(_run_rule(optical, sar, "sar", sar_p, windows, spec=spec), opt, blind_gap_days, spec)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
