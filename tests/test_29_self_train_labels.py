@@ -313,3 +313,30 @@ def test_a_lotus_pond_is_dropped_from_the_rice_labels_and_a_drained_paddy_is_kep
     np.testing.assert_allclose(kept, [0.9])
     with pytest.raises(ConfigError, match="pond_water_fraction"):
         SelfTrainParams(pond_water_fraction=1.5)
+
+
+def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
+    """``rule="both"`` on the floodplain scene thinned to a dozen clear dates: only pixels the optical
+    rule calls rice and that show no drained clear date change, to the mean of 0.5 and the radar."""
+    from agromap.rice.rules_sar import boxcar_speckle_filter
+    from agromap.rice.self_trained import _run_rule, _split
+    from agromap.scenes import make_scene
+    from agromap.scenes.evaluate import drop_s2_days
+
+    sc = make_scene("mekong_triple_sar", size=48, seed=1, chunk=24)
+    s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")})
+    optical, radar = _split(drop_s2_days(sc.s2, [(41, 139), (171, 299)]), s1)
+    runs = {}
+    for lswi in (None, 0.2):
+        spec = SelfTrainParams(drained_lswi=lswi, persistent_score=None)
+        with raise_if_dask_computes():
+            fused = _run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
+        runs[lswi] = fused.rice_score.values
+    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams()).rice_score.values
+    sar = _run_rule(optical, radar, "sar", None, None).rice_score.values
+    never = drained_dates(optical, 0.2).values == 0
+    changed = ~np.isclose(runs[None], runs[0.2])
+    assert changed.any() and (never & (opt > 0.5))[changed].all()
+    np.testing.assert_allclose(runs[0.2][changed], (sar[changed] + 0.5) / 2, atol=1e-6)
+    # rice verdicts with a drained date, and non-rice verdicts, keep their fused score
+    np.testing.assert_allclose(runs[0.2][~(never & (opt > 0.5))], runs[None][~(never & (opt > 0.5))], atol=1e-6)

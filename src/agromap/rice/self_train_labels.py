@@ -6,9 +6,11 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
 - :func:`abstain_where_blind`: the optical rule's non-rice verdict counts as no opinion where its
   clear-sky series has a gap a whole rice season could hide in (:func:`longest_clear_gap`),
 - except on a persistent cover (:func:`persistent_cover`): evergreen canopy or open water on
-  nearly every clear date is no paddy, whatever a gap hides;
+  nearly every clear date is no paddy, whatever a gap hides, and its verdict is a sure one;
 - :func:`fuse_scores`: with both rules, the mean of their scores, and at field edges
-  (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`).
+  (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`);
+  the optical rice verdict counts as no opinion on a pixel never seen drained
+  (:func:`drained_dates`), a canal or pond under floating plants.
 
 - :func:`drop_pond_rice`: the optical rule's rice verdict counts as no opinion on a pond (water on
   a large share of the clear dates, seldom dry), where lotus and floating plants look like rice.
@@ -43,7 +45,13 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
     """The optical rule's output ``out`` with its non-rice verdicts set to no opinion where it was
     blind (:func:`abstain_where_blind`), but kept on a persistent cover (:func:`persistent_cover`,
     unless ``spec.persistent_fraction`` is ``None``); those kept verdicts carry the
-    :data:`QA_PERSISTENT_ONLY` bit in ``qa_flags`` (lazy).
+    :data:`QA_PERSISTENT_ONLY` bit in ``qa_flags`` and a score of at most
+    ``spec.persistent_score`` (lazy).
+
+    The kept verdict is made sure because the rule's own margin says little there: on a sparse
+    series a lotus pond shows a flood and a floating canopy, which narrows the margin of its water
+    mask, and averaged with a hesitant radar (``rule="both"``) the narrow margin no longer makes
+    a non-rice label.
     """
     gap = longest_clear_gap(optical)
     if spec is None or spec.persistent_fraction is None:
@@ -239,8 +247,12 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     decides where the other has no data. One contradiction is resolved (:func:`edge_rescue`):
     SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
     optical score stands, where the optical series saw the paddy's flood (its ``flood_dates``
-    variable, :func:`flood_dates`, when present). ``blind_gap_days`` is only recorded in the
-    parameters.
+    variable, :func:`flood_dates`, when present). Where ``optical`` has a ``drained_dates``
+    variable (:func:`drained_dates`), an optical rice verdict (> 0.5) on a pixel with no drained
+    clear date counts as no opinion (0.5) before both: a paddy is drained before every harvest, a
+    canal under water hyacinth is water or a wet mat on every date and looks to the optical rule
+    like a flood and a canopy standing in water; the radar decides there, and such a pixel is no
+    field-edge rescue. ``blind_gap_days`` is only recorded in the parameters.
     """
     spec = spec if spec is not None else SelfTrainParams()
     a, b = sar["rice_score"], optical["rice_score"]
