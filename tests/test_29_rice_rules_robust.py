@@ -59,7 +59,7 @@ def test_sar_rule_beats_the_baseline_on_irregular_confounded_series(sar_case):
     mae, n = date_error(out.transplant_doy.values, truth.doys, (pred == 1) & (t == 1))
     print(f"  transplanting date: MAE {mae:.1f} d over {n} season dates")
     assert rule_s["oa"] >= base_s["oa"] + 0.2 and rule_s["f1"] >= base_s["f1"] + 0.1
-    assert rule_s["oa"] >= 0.85 and rule_s["recall"] >= 0.8
+    assert rule_s["oa"] >= 0.87 and rule_s["recall"] >= 0.85
     # the published failure: wetland dipping to -21 dB with p90 -16 dB; the baseline takes it all
     assert by_class["seasonal_wetland"][1] >= 0.9 and by_class["seasonal_wetland"][0] <= 0.25
     assert by_class["permanent_water"][0] == 0 and by_class["forest_built"][0] == 0
@@ -202,6 +202,31 @@ def test_sar_irrigation_pulse_under_a_canopy_is_refuted_but_a_fast_paddy_is_not(
     assert sar_rice_rule(_vh_col(early, d12), SarRiceParams(regrowth_db=3.0)).rice_class.values[0] == 1
     with pytest.raises(ConfigError, match="regrowth_db"):
         SarRiceParams(regrowth_db=-1.0)
+
+
+def test_sar_noisy_wetland_spell_is_not_broken_by_its_own_speckle():
+    """A seasonal wetland of the dense point table (seed 0, point 215, rounded to 0.5 dB): grass
+    near -18 dB, then about 100 days under water scattering between -19.5 and -24.5 dB (speckle
+    and an unnamed track zigzag, about 1.7 dB a date). The darkest date is late in the flood;
+    before it, the water's brighter dates rise above a quarter of the way to the later canopy
+    and break the spell into a few weeks, short enough for ``max_flood_days``. Within one noise
+    unit of the minimum they belong to the spell, and the season is too long for a paddy. The
+    clean paddy of the test above (0.3 dB noise) is unchanged: there the quarter of the way
+    decides."""
+    days = [0, 6, 12, 18, 30, 42, 48, 54, 60, 66, 72, 78, 84, 96, 102, 108, 114, 120, 126, 138, 144, 150, 162,
+            168, 174, 186, 192, 198, 204, 210, 216, 222, 228, 234, 246, 258, 264, 270, 276, 288, 294]
+    wet = [-14.5, -19.5, -15.5, -19.0, -19.0, -19.0, -19.0, -20.5, -16.5, -22.0, -18.0, -16.5, -18.5, -17.0, -18.5,
+           -15.5, -17.5, -17.5, -20.0, -18.0, -16.0, -19.0, -21.5, -21.5, -24.5, -21.0, -19.5, -24.5, -20.0, -22.5,
+           -20.5, -23.0, -24.5, -22.5, -24.0, -21.0, -20.5, -21.0, -17.5, -17.0, -17.0]
+    assert sar_rice_rule(_vh_col(wet, days)).rice_class.values[0] == 0
+    assert sar_rice_rule(_vh_col(wet, days), SarRiceParams(spell_noise=0.0)).rice_class.values[0] == 1
+    d12 = list(range(0, 372, 12))
+    paddy = [-17.0] * 16 + [-22.0, -22.0, -17.0, -16.0, -15.0, -14.0, -14.5, -15.0, -16.0] + [-17.0] * 6
+    paddy = [v + 0.3 * ((k * 5) % 3 - 1) for k, v in enumerate(paddy)]
+    for p in (SarRiceParams(), SarRiceParams(spell_noise=0.0)):
+        assert sar_rice_rule(_vh_col(paddy, d12), p).rice_class.values[0] == 1
+    with pytest.raises(ConfigError, match="spell_noise"):
+        SarRiceParams(spell_noise=-1.0)
 
 
 def test_sar_rule_is_the_same_in_point_chunks(sar_case):

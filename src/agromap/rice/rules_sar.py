@@ -336,8 +336,11 @@ def _season_evidence(
     growth = np.where(np.isnan(growth), growth, np.maximum(growth, seedbed))
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
-    first, last = flood_run_bounds(sm, days, t, (smin + _F32(0.25) * span).astype(_F32),
-                                   (smin + _F32(0.5) * span).astype(_F32))
+    # On a noisy series a level spell (a wetland's water, bare soil) scatters by about one noise
+    # unit around its mean, so before the minimum the spell also takes the dates within
+    # `spell_noise` units of it; on a filtered series the quarter of the way decides as before.
+    before = np.maximum(smin + _F32(0.25) * span, smin + _F32(p.spell_noise) * np.nan_to_num(noise)).astype(_F32)
+    first, last = flood_run_bounds(sm, days, t, before, (smin + _F32(0.5) * span).astype(_F32))
     run = (last - first).astype(_F32)
     scale = _F32(p.duration_scale_days) + _F32(0.5) * gap[t]
     duration = (_F32(p.max_flood_days) - run) / scale

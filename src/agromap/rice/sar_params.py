@@ -93,6 +93,14 @@ class SarRiceParams:
     canopy (``ponded_canopy_db``): a bunded rainfed field holds rainwater for 20-50 days before it
     is puddled, then stands flooded 8-15 days before transplanting and weeks after. Moist bare soil
     never reaches open water, and seasonal wetland regrows sedge and grass, not a rice canopy."""
+    spell_noise: float = 1.0
+    """Before the minimum the dark spell takes the dates up to a quarter of the way to the canopy
+    *or* within this many units of the pixel's date-to-date noise
+    (:func:`agromap.rice.sar_series.date_noise_db`) of the minimum, whichever is higher: on a
+    noisy series (a point without a filter, about 1.5 dB a date) the dates of a level wetland
+    flood or of bare soil scatter by that much around their mean, and a quarter of the way alone
+    breaks their spell into pieces short enough for ``max_flood_days``. A filtered series (about
+    0.5 dB) keeps the quarter of the way. 0 turns it off."""
     ponded_canopy_db: float = -15.0
     """The canopy level (mean of the two highest dates after the minimum) a long-flooded season
     must reach, dB: rice at heading (published -16.1 ... -14.2 dB), above the -16 dB or so of
@@ -160,6 +168,8 @@ class SarRiceParams:
         if not 0 <= self.seedbed_start_days < self.seedbed_end_days:
             raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
                               f"{self.seedbed_start_days} and {self.seedbed_end_days}.")
+        if self.spell_noise < 0:
+            raise ConfigError(f"spell_noise must be >= 0 (0: off), got {self.spell_noise}.")
         if (self.regrowth_db is not None and self.regrowth_db < 0) or self.regrowth_noise < 0:
             raise ConfigError(f"regrowth_db must be >= 0 or null (off) and regrowth_noise >= 0, got {self.regrowth_db} "
                               f"and {self.regrowth_noise}.")
