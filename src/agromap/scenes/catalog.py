@@ -152,7 +152,7 @@ SCENES: dict[str, SceneConfig] = {
         flood_onset=(220, 250),
         fallow_flood=True,
         s1=S1Plan(revisit=6, orbits=(("ascending", 1, 0.6), ("descending", 4, -0.9)), missing=0.12),
-        s2=S2Plan(clear_prob=_MONSOON_CLEAR, whole_prob=_MONSOON_WHOLE, n_clear=(8, 20), max_gap=(60, 140),
+        s2=S2Plan(clear_prob=_MONSOON_CLEAR, whole_prob=_MONSOON_WHOLE, n_clear=(8, 15), max_gap=(60, 130),
                   haze_prob=0.2),
     ),
     "wetland_confusion": SceneConfig(
@@ -171,7 +171,7 @@ SCENES: dict[str, SceneConfig] = {
         n_rain_events=12,
         preseason_ponding=0.5,
         s1=S1Plan(revisit=6, orbits=(("ascending", 2, 0.6), ("descending", 5, -0.9)), missing=0.25),
-        s2=S2Plan(clear_prob=_MONSOON_CLEAR, whole_prob=_MONSOON_WHOLE, n_clear=(8, 20), max_gap=(60, 140),
+        s2=S2Plan(clear_prob=_MONSOON_CLEAR, whole_prob=_MONSOON_WHOLE, n_clear=(8, 15), max_gap=(60, 130),
                   haze_prob=0.2),
     ),
 }
