@@ -26,8 +26,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      observations around it, so a gap widens the tolerance instead of failing the test;
    - ``growth``: from a quarter of the rise to that crossing takes at least ``min_growth_days``
      (10 d): a canopy grows, a drained pond's mud steps up within one pass;
-   - ``duration``: the dark spell around the minimum lasts less than ``max_flood_days`` (seasonal
-     wetland and ponds stay dark for months), or less than ``max_ponded_days`` (95 d) when it holds
+   - ``duration``: the dark spell around the minimum (on a noisy series, before the minimum, also
+     the dates within ``spell_noise`` units of the pixel's date-to-date noise of it) lasts less
+     than ``max_flood_days`` (seasonal wetland and ponds stay dark for months), or less than ``max_ponded_days`` (95 d) when it holds
      open water and a full rice canopy follows (rain ponded on a bunded field before puddling);
    - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
      ``max_canopy_days`` (110 d): rice is harvested; lotus, hyacinth, sugarcane and wetland grass
