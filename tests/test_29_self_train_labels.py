@@ -86,10 +86,7 @@ def test_a_blind_optical_series_keeps_its_non_rice_verdict_only_on_a_persistent_
                       "qa_flags": (("y", "x"), np.ones((1, n), np.uint8))})  # fmt: skip
     out["rice_score"][0, 5] = 0.9  # a rice verdict stands anyway, and gets no mark
     got = blind_optical_rule(out, ds, 100.0, SelfTrainParams())
-    # the kept verdicts (forest, water) are sure: persistent_score (0) whatever the rule's margin
-    np.testing.assert_allclose(got.rice_score.values.ravel(), [0.0, 0.5, 0.0, 0.5, 0.5, 0.9])
-    own = blind_optical_rule(out, ds, 100.0, SelfTrainParams(persistent_score=None))
-    np.testing.assert_allclose(own.rice_score.values.ravel(), [0.1, 0.5, 0.1, 0.5, 0.5, 0.9])
+    np.testing.assert_allclose(got.rice_score.values.ravel(), [0.1, 0.5, 0.1, 0.5, 0.5, 0.9])
     assert (got.qa_flags.values.ravel() & QA_PERSISTENT_ONLY > 0).tolist() == [True, False, True, False, False, False]
     assert (got.qa_flags.values.ravel() & 1).all()  # the rule's own bits are kept
     off = blind_optical_rule(out, ds, 100.0, SelfTrainParams(persistent_fraction=None))
@@ -124,6 +121,13 @@ def test_a_lotus_pond_kept_as_non_rice_on_a_blind_series_stays_a_non_rice_label_
     old = SelfTrainParams(persistent_score=None)
     before = fuse_scores(sar, blind_optical_rule(rule, ds, 100.0, old), None, old).rice_score.values.ravel()
     np.testing.assert_allclose(before, [0.33, 0.5])  # undecided: no label at all
+    # the optical rule's own labels keep its score (0.16 is a non-rice label already)
+    alone = blind_optical_rule(rule, ds, 100.0, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(alone, [0.16, 0.5])
+    with raise_if_dask_computes():
+        lazy = fuse_scores(sar.chunk({"x": 1}), blind_optical_rule(rule.chunk({"x": 1}), ds.chunk({"x": 1}), 100.0,
+                                                                   spec), None, spec)  # fmt: skip
+    np.testing.assert_allclose(lazy.rice_score.values.ravel(), fused)
 
 
 def test_an_optical_rice_verdict_on_a_never_drained_pixel_is_no_opinion_in_the_fused_labels():

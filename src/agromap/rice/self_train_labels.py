@@ -6,7 +6,7 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
 - :func:`abstain_where_blind`: the optical rule's non-rice verdict counts as no opinion where its
   clear-sky series has a gap a whole rice season could hide in (:func:`longest_clear_gap`),
 - except on a persistent cover (:func:`persistent_cover`): evergreen canopy or open water on
-  nearly every clear date is no paddy, whatever a gap hides, and its verdict is a sure one;
+  nearly every clear date is no paddy, whatever a gap hides (a sure vote in the fused labels);
 - :func:`fuse_scores`: with both rules, the mean of their scores, and at field edges
   (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`);
   the optical rice verdict counts as no opinion on a pixel never seen drained
@@ -45,13 +45,7 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
     """The optical rule's output ``out`` with its non-rice verdicts set to no opinion where it was
     blind (:func:`abstain_where_blind`), but kept on a persistent cover (:func:`persistent_cover`,
     unless ``spec.persistent_fraction`` is ``None``); those kept verdicts carry the
-    :data:`QA_PERSISTENT_ONLY` bit in ``qa_flags`` and a score of at most
-    ``spec.persistent_score`` (lazy).
-
-    The kept verdict is made sure because the rule's own margin says little there: on a sparse
-    series a lotus pond shows a flood and a floating canopy, which narrows the margin of its water
-    mask, and averaged with a hesitant radar (``rule="both"``) the narrow margin no longer makes
-    a non-rice label.
+    :data:`QA_PERSISTENT_ONLY` bit in ``qa_flags`` (lazy); :func:`fuse_scores` makes them sure.
     """
     gap = longest_clear_gap(optical)
     if spec is None or spec.persistent_fraction is None:
@@ -60,8 +54,6 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
     # its non-rice verdict stands, marked so that co-training knows which labels only it gave.
     kept = (gap >= np.float32(blind_gap_days)) & persistent_cover(optical, spec) & (out["rice_score"] < 0.5)
     score = abstain_where_blind(out["rice_score"], gap.where(~kept, np.float32(0.0)), blind_gap_days)
-    if spec.persistent_score is not None:  # a sure verdict: the radar's hesitation must not undo it
-        score = xr.where(kept, np.minimum(score, np.float32(spec.persistent_score)), score).astype(np.float32)
     qa = (out["qa_flags"] | xr.where(kept, np.uint8(QA_PERSISTENT_ONLY), np.uint8(0))).astype(np.uint8)
     return out.assign(rice_score=score, qa_flags=qa)
 
@@ -252,10 +244,18 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     clear date counts as no opinion (0.5) before both: a paddy is drained before every harvest, a
     canal under water hyacinth is water or a wet mat on every date and looks to the optical rule
     like a flood and a canopy standing in water; the radar decides there, and such a pixel is no
-    field-edge rescue. ``blind_gap_days`` is only recorded in the parameters.
+    field-edge rescue. A non-rice verdict a blind optical series keeps on a persistent cover
+    (``qa_flags`` bit :data:`QA_PERSISTENT_ONLY`, :func:`blind_optical_rule`) counts at most
+    ``spec.persistent_score``: the rule's own margin says little there (on a sparse series a
+    lotus pond shows a flood and a floating canopy, which narrows its water mask's margin), and a
+    hesitant radar would otherwise lift the mean out of the non-rice labels.
+    ``blind_gap_days`` is only recorded in the parameters.
     """
     spec = spec if spec is not None else SelfTrainParams()
     a, b = sar["rice_score"], optical["rice_score"]
+    if spec.persistent_score is not None:  # a sure vote: the radar's hesitation must not undo it
+        kept = (optical["qa_flags"] & np.uint8(QA_PERSISTENT_ONLY)) > 0
+        b = xr.where(kept, np.minimum(b, np.float32(spec.persistent_score)), b).astype(np.float32)
     if "drained_dates" in optical:  # never drained: a floating mat's flood and canopy, the radar decides
         b = xr.where((b > 0.5) & (optical["drained_dates"] == 0), np.float32(0.5), b).astype(np.float32)
     score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)

@@ -71,12 +71,13 @@ class SelfTrainParams:
     thirds of it, so neither share reaches 0.8 of its clear dates, with a season hidden in a gap
     or not. ``None``: every blind non-rice verdict counts as no opinion."""
     persistent_score: float | None = 0.0
-    """``rule="optical"`` or ``"both"``: where a blind series' non-rice verdict stands on a persistent
-    cover (``persistent_fraction``), the optical score is lowered to at most this: open water or
+    """``rule="both"``: where a blind series' non-rice verdict stands on a persistent cover
+    (``persistent_fraction``), the optical score counts at most this in the fused score: open water or
     evergreen canopy on nearly every clear date is no paddy, however narrow the rule's own margin
     (a lotus pond's water-mask margin shrinks when the rule finds a flood and a canopy in its few
-    clear dates). With ``rule="both"`` the radar's hesitation then no longer lifts the fused score
-    out of the non-rice labels. ``None``: the rule's score stands (docs/rice_self_trained.md)."""
+    clear dates), so a hesitant radar no longer lifts the fused score out of the non-rice labels.
+    ``rule="optical"`` keeps the rule's score (its labels only see the ``other_max_score`` bar).
+    ``None``: the rule's score stands (docs/rice_self_trained.md)."""
     persistent_min_dates: int = 8
     """Fewest clear dates for ``persistent_fraction`` to be judged (a share of three dates says little)."""
     evergreen_ndvi: float = 0.5
