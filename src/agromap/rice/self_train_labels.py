@@ -187,9 +187,9 @@ def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
 def drained_dates(optical: xr.Dataset, lswi_max: float) -> xr.DataArray:
     """Per pixel, the number of clear dates with LSWI below ``lswi_max`` (lazy, uint16).
 
-    With ``lswi_max`` at the optical rule's ``wet_canopy_lswi`` (0.2) such a date is neither open
-    water (LSWI about 0.3) nor a canopy standing in water: bare or drying soil, stubble, a canopy
-    over drained ground. A paddy shows one when the series sees it between seasons or after the
+    With ``lswi_max`` at the optical rule's ``sparse_canopy_lswi`` (0.25) such a date is neither
+    open water (LSWI about 0.3) nor a canopy standing in water: bare or drying soil, stubble, a
+    canopy over drained ground. A paddy shows one when the series sees it between seasons or after the
     pre-harvest drainage; a canal or pond under floating plants never does.
     """
     ok, _, lswi = _clear_indices(optical)

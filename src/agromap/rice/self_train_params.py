@@ -98,10 +98,10 @@ class SelfTrainParams:
     heavy rain. 0 (default): the optical rule's score alone decides. 1 maps fewer upland crops
     beside paddies as rice but misses more edge paddies whose flood fell between clear dates, for
     a lower overall accuracy and a larger rice-area bias (docs/rice_self_trained.md)."""
-    drained_lswi: float | None = 0.2
+    drained_lswi: float | None = 0.25
     """``rule="both"``: the optical rule's rice verdict counts as no opinion (0.5) where no clear date
-    has LSWI below this (the optical rule's ``wet_canopy_lswi``: below it a date is neither open
-    water nor a canopy standing in water), and the radar decides. A paddy is drained before every
+    has LSWI below this (the optical rule's ``sparse_canopy_lswi``: open water reads about 0.3 and
+    a canopy standing in water at least this), and the radar decides. A paddy is drained before every
     harvest and lies as stubble on drying soil between seasons; a canal or pond under floating
     water hyacinth is water or a wet mat on every date, which the optical rule on a sparse series
     reads as a flood and a canopy standing in water. ``rule="optical"`` keeps the verdict (no
