@@ -145,24 +145,31 @@ def _plain_sparse_field(ok, nd, ls, wet, days, p):
     return sparse, wrapped
 
 
-def _plain_flood_stubble(ok, nd, ls, days, p, scale_days):
-    """Best min(deepest open water before, stubble margin, interval since the first open water - days)."""
+def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
+    """Best min(deepest open water on bare ground before, stubble, interval since the first open water - days)."""
     n_pix, n_t = ok.shape
     first = np.full(n_pix, np.inf, dtype=_F32)
     deep = np.full(n_pix, -np.inf, dtype=_F32)
     best = np.full(n_pix, -np.inf, dtype=_F32)
+    bare = np.full(n_pix, -np.inf, dtype=_F32)
     lo, hi, dry = _F32(p.harvest_ndvi_min), _F32(p.ndvi_low), _F32(p.harvest_lswi_max)
     open_max = _F32(p.hidden_open_water_ndvi)
+    bare_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
     for t in range(n_t):
-        d, y, w = _F32(days[t]), nd[:, t], ls[:, t]
-        st = ok[:, t] & (y >= lo) & (y <= hi) & (w < dry)
+        d, y, w, o = _F32(days[t]), nd[:, t], ls[:, t], ok[:, t]
+        st = o & (y >= lo) & (y <= hi) & (w < dry)
         with np.errstate(invalid="ignore"):
             m = np.minimum(np.minimum(y - lo, hi - y), dry - w) / _F32(_SCORE_SCALE)
             m = np.minimum(np.minimum(deep, m), (d - first - _F32(p.flood_stubble_days)) / scale_days)
         best = np.where(st, np.fmax(best, m), best)
-        op = ok[:, t] & (y <= open_max) & (y < w)
-        deep = np.where(op, np.maximum(deep, np.minimum(open_max - y, w - y) / _F32(_SCORE_SCALE)), deep)
+        best = np.where(o & (y < _F32(p.water_ndvi_max)) & (y < w), _F32(-np.inf), best)
+        op = o & (y <= open_max) & (y < w)
+        m = np.minimum(np.minimum(open_max - y, w - y) / _F32(_SCORE_SCALE), bare)
+        deep = np.where(op, np.maximum(deep, m), deep)
         first = np.where(op, np.minimum(first, d), first)
+        with np.errstate(invalid="ignore"):
+            b = np.minimum(_F32(p.ndvi_canopy_min) - y, bare_lswi - w) / _F32(_SCORE_SCALE)
+        bare = np.where(o & ~(wet[:, t] >= 0), b, bare)
     return best
 
 
@@ -442,7 +449,7 @@ def _reference_kernel(
         undated = np.maximum(undated, np.minimum.reduce([seen, lo, dur, mask_margin]))
     if p.flood_stubble_days is not None and p.hidden_open_water_ndvi is not None and p.harvest_lswi_max is not None:
         # A field flooded from bund to bund, then its stubble on dry soil (see the parameter).
-        stubble = _plain_flood_stubble(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+        stubble = _plain_flood_stubble(ok, nd, ls, wet, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum(stubble, mask_margin))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:

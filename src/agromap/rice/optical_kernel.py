@@ -351,6 +351,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     s_first = _PINF
     s_open = _NINF
     s_best = _NINF
+    s_bare = _NINF  # bare-ground margin of the last clear date without the flood signal
     # green spell: green for longer than a rice crop can be (perennial or long-season vegetation)
     g_start, g_prev, g_spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
     # undated evidence (rules_optical's step 7): lowest clear NDVI, best flood signal on a dark
@@ -414,17 +415,6 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if k > 0:
                 longest = _max(longest, d - cd[k - 1])
 
-        # -- a flooded field, then its stubble on dry soil (the crop between hidden by clouds): the
-        #    best min(open-water margin of the deepest open water before, stubble margin, (days since
-        #    the first open-water date - flood_stubble_days) / scale_days). Only stubble dates vote.
-        if stubble_on:
-            if y >= prm[_HARVEST_NDVI] and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI]:
-                st = _min(_min(y - prm[_HARVEST_NDVI], prm[_NDVI_LOW] - y), prm[_HARVEST_LSWI] - ls) / _SCALE
-                s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[_FLOOD_STUBBLE]) / scale_days))
-            if y <= prm[_HIDDEN_OPEN_NDVI] and y < ls:
-                s_open = _max(s_open, _min(prm[_HIDDEN_OPEN_NDVI] - y, ls - y) / _SCALE)
-                s_first = min(s_first, d)
-
         # -- green spell
         g_start, g_prev, g_spell = _spell_step(g_start, g_prev, g_spell, y >= canopy_min, d, prm[_GREEN_LINK])
 
@@ -442,6 +432,24 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         else:
             between += 1
         last_ok = d
+
+        # -- a flooded field, then its stubble on dry soil (the crop between hidden by clouds): the
+        #    best min(margin of the deepest open water before, stubble margin, (days since the first
+        #    open-water date - flood_stubble_days) / scale_days). Only stubble dates vote; open
+        #    water on a later date cancels the votes so far (a drained pond refilled). The open
+        #    water counts when the last clear date without the flood signal before it was bare
+        #    (a paddy is puddled on tilled soil; a wetland floods over its green, moist grass).
+        if stubble_on:
+            if y >= prm[_HARVEST_NDVI] and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI]:
+                st = _min(_min(y - prm[_HARVEST_NDVI], prm[_NDVI_LOW] - y), prm[_HARVEST_LSWI] - ls) / _SCALE
+                s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[_FLOOD_STUBBLE]) / scale_days))
+            if y < prm[_WATER_NDVI_MAX] and y < ls:
+                s_best = _NINF
+            if y <= prm[_HIDDEN_OPEN_NDVI] and y < ls:
+                s_open = _max(s_open, _min(_min(prm[_HIDDEN_OPEN_NDVI] - y, ls - y) / _SCALE, s_bare))
+                s_first = min(s_first, d)
+            if not w >= 0:
+                s_bare = _min(canopy_min - y, bare_lswi - ls) / _SCALE
 
         # -- a paddy season hidden in a cloud gap: for the gap before this date, all of
         #    - the two clear dates before the gap both show the paddy flood signal (``w >= 0``:
