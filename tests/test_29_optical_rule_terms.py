@@ -399,20 +399,25 @@ def test_a_field_flooded_from_bund_to_bund_then_stubble_is_rice():
     paddy_nd, paddy_ls = dry_nd + [-.05, .05, .38, .45, .27, .25], dry_ls + [.25, .2, .15, .02, -.06, -.05]
     # The same fallow under rain: puddles in the hollows let soil show (NDVI 0.06 > 0), no open water.
     puddle_nd = dry_nd + [.06, .12, .38, .45, .27, .25]
-    ds = _points(days, [paddy_nd, puddle_nd], [paddy_ls, paddy_ls])
+    # A fish pond drained for its harvest (dry bottom, NDVI 0.22-0.25) and refilled at the series' end.
+    pond_nd, pond_ls = dry_nd + [-.05, -.06, -.04, .22, .25, -.05], dry_ls + [.25, .26, .25, -.04, -.05, .25]
+    ds = _points(days, [paddy_nd, puddle_nd, pond_nd], [paddy_ls, paddy_ls, pond_ls])
     out = optical_rice_rule(ds)
-    assert out.rice_class.values.tolist() == [1, 0]
+    assert out.rice_class.values.tolist() == [1, 0, 0]
     # undated; the best stubble date is day 293: min(NDVI 0.25 - 0.15, 0.3 - 0.25, 0 - LSWI -0.05) / 0.05
     # = 1.0, the open water at day 138 min(0 - -0.05, 0.25 - -0.05) / 0.05 = 1.0, the interval
     # 155 - 90 days far above its scale: the score is logistic(1.0)
-    assert out.n_seasons.values.tolist() == [1, 0] and not out.transplant_doy.values.any()
+    assert out.n_seasons.values.tolist() == [1, 0, 0] and not out.transplant_doy.values.any()
     assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
     off = optical_rice_rule(ds, OpticalRiceParams(flood_stubble_days=None))
-    assert off.rice_class.values.tolist() == [0, 0]
+    assert off.rice_class.values.tolist() == [0, 0, 0]
     # stubble 145 and 155 days after the open water: too soon for a (hypothetical) 160-day bar
-    assert optical_rice_rule(ds, OpticalRiceParams(flood_stubble_days=160.0)).rice_class.values.tolist() == [0, 0]
+    assert optical_rice_rule(ds, OpticalRiceParams(flood_stubble_days=160.0)).rice_class.values.tolist() == [0, 0, 0]
     # the stubble is needed: a moist bare field after the gap (LSWI 0.02) is no harvest
     moist = optical_rice_rule(ds, OpticalRiceParams(harvest_lswi_max=-0.1)).rice_class.values.tolist()
-    assert moist == [0, 0]
+    assert moist == [0, 0, 0]
+    # the pond's dry bottom would count without its refill: cut the series before it
+    cut = optical_rice_rule(ds.isel(time=slice(0, -1), point=[2])).rice_class.values.tolist()
+    assert cut == [1]
     with pytest.raises(Exception, match="flood_stubble_days"):
         OpticalRiceParams(flood_stubble_days=0.0)
