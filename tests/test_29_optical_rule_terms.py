@@ -386,3 +386,38 @@ def test_on_the_thinned_floodplain_scene_the_rule_beats_the_one_line_baseline(dr
     full = sc.s2.compute()
     np.testing.assert_array_equal(optical_rice_rule(full).rice_score.values,
                                   optical_rice_rule(full, OpticalRiceParams(sparse_max_dates=None)).rice_score.values)
+
+
+def test_a_field_flooded_from_bund_to_bund_then_stubble_is_rice():
+    # A wet-season paddy on a series whose clouds hide its canopy: dry-season fallow, open water at
+    # puddling (day 138), a young crop in water whose NDVI is too high for the flood signal (163),
+    # a 110-day gap, then the ripening crop and its stubble on dry soil (283, 293). No flood-growth
+    # cycle, no canopy >= 0.6 and no flooded date just before the gap: no other term sees it.
+    days = [23, 28, 43, 58, 68, 78, 88, 98, 108, 118, 138, 143, 163, 273, 283, 293]
+    dry_nd = [.27, .26, .28, .29, .27, .26, .2, .3, .26, .24]
+    dry_ls = [-.06, -.09, -.08, -.11, -.04, -.06, -.02, -.07, -.05, -.01]
+    paddy_nd, paddy_ls = dry_nd + [-.05, .05, .38, .45, .27, .25], dry_ls + [.25, .2, .15, .02, -.06, -.05]
+    # The same fallow under rain: puddles in the hollows let soil show (NDVI 0.06 > 0), no open water.
+    puddle_nd = dry_nd + [.06, .12, .38, .45, .27, .25]
+    # A fish pond drained for its harvest (dry bottom, NDVI 0.22-0.25) and refilled at the series' end.
+    pond_nd, pond_ls = dry_nd + [-.05, -.06, -.04, .22, .25, -.05], dry_ls + [.25, .26, .25, -.04, -.05, .25]
+    ds = _points(days, [paddy_nd, puddle_nd, pond_nd], [paddy_ls, paddy_ls, pond_ls])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    # undated; the best stubble date is day 293: min(NDVI 0.25 - 0.15, 0.3 - 0.25, 0 - LSWI -0.05) / 0.05
+    # = 1.0, the open water at day 138 min(0 - -0.05, 0.25 - -0.05) / 0.05 = 1.0, the interval
+    # 155 - 90 days far above its scale: the score is logistic(1.0)
+    assert out.n_seasons.values.tolist() == [1, 0, 0] and not out.transplant_doy.values.any()
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
+    off = optical_rice_rule(ds, OpticalRiceParams(flood_stubble_days=None))
+    assert off.rice_class.values.tolist() == [0, 0, 0]
+    # stubble 145 and 155 days after the open water: too soon for a (hypothetical) 160-day bar
+    assert optical_rice_rule(ds, OpticalRiceParams(flood_stubble_days=160.0)).rice_class.values.tolist() == [0, 0, 0]
+    # the stubble is needed: a moist bare field after the gap (LSWI 0.02) is no harvest
+    moist = optical_rice_rule(ds, OpticalRiceParams(harvest_lswi_max=-0.1)).rice_class.values.tolist()
+    assert moist == [0, 0, 0]
+    # the pond's dry bottom would count without its refill: cut the series before it
+    cut = optical_rice_rule(ds.isel(time=slice(0, -1), point=[2])).rice_class.values.tolist()
+    assert cut == [1]
+    with pytest.raises(Exception, match="flood_stubble_days"):
+        OpticalRiceParams(flood_stubble_days=0.0)

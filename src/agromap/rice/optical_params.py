@@ -211,6 +211,17 @@ class OpticalRiceParams:
     confirmed cycle, whose flood the series saw. Lotus and water hyacinth leaves over water pass it
     too (0.35-0.40): the water mask keeps the ponds that are water on more than three quarters of
     their clear dates."""
+    flood_stubble_days: float | None = 90.0
+    """Flood-then-stubble evidence (undated): a clear date of open water from bund to bund (NDVI at most
+    ``hidden_open_water_ndvi`` and below LSWI) and, at least this many days after the first such date,
+    the stubble of the harvest evidence (``harvest_ndvi_min`` <= NDVI <= ``ndvi_low``, LSWI below
+    ``harvest_lswi_max``): a bunded field flooded for puddling, then harvested, its crop hidden in a cloud
+    gap. Ninety days: transplanting to harvest takes 90-120 days, so a shorter interval is no rice crop.
+    Upland soil, a village or fallow under rain shows puddles in hollows (NDVI above 0), not open water;
+    seasonal wetland shows no stubble on dry soil. The margin is the smallest of the deepest open water
+    seen before the stubble (index units / 0.05), the stubble's and the interval's excess in units of
+    half the median clear interval plus 10 days. Needs ``hidden_open_water_ndvi`` and
+    ``harvest_lswi_max``; ``None`` disables the term (docs/rice_rules.md, "Flooded, then stubble")."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -219,6 +230,8 @@ class OpticalRiceParams:
             raise ConfigError(f"growth_rule {self.growth_rule!r} is not one of 'xiao', 'ndvi', 'either', 'both'.")
         if not 1 <= int(self.max_seasons) <= 12:
             raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
+        if self.flood_stubble_days is not None and not self.flood_stubble_days > 0:
+            raise ConfigError(f"flood_stubble_days must be > 0 days (or null), got {self.flood_stubble_days}.")
         for name in ("growth_days", "peak_window_days", "trough_days", "min_season_days"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0 days, got {getattr(self, name)}.")
