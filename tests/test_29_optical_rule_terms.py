@@ -1,12 +1,17 @@
-"""Optical rice rule: the evergreen-shrub span, the hidden-crop (cloud gap) evidence and the other terms, on small series."""
+"""Optical rice rule: the evergreen-shrub span, the hidden-crop (cloud gap) evidence, the sparse-series field
+evidence and the other terms, on small series (and the thinned floodplain scene)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 
+from agromap.rice.baselines import optical_baseline
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.seasons import QA_FOREST_BUILT, QA_WATER
+from agromap.scenes import make_scene
+from agromap.scenes.evaluate import drop_s2_days
 
 
 def _points(days: list[int], ndvi: list[list[float]], lswi: list[list[float]]) -> xr.Dataset:
@@ -308,3 +313,111 @@ def test_floodplain_paddy_with_its_flood_on_most_clear_dates_is_not_a_water_body
     # with the former limit (half the dates) the paddy of 58 % was masked as water
     half = optical_rice_rule(_points(days, [paddy_nd], [paddy_ls]), OpticalRiceParams(cycle_water_fraction=0.5))
     assert half.rice_class.values[0] == 0 and half.qa_flags.values[0] & QA_WATER
+
+
+
+def test_a_flooded_field_on_a_sparse_series_is_rice_and_ponds_wetlands_and_dense_series_keep_their_verdict():
+    # Ten clear dates of a cloudy delta year (a 265-day gap), as on the Mekong scene thinned to a
+    # dozen dates: January, then the river's flood season.
+    days = [13, 18, 38, 303, 308, 318, 333, 338, 343, 353]
+    flood_nd, flood_ls = [-.04, -.01, -.04, -.05, -.06, -.29, -.12], [.14, .18, .19, .2, .17, .42, .35]
+    series = {
+        # a floodplain paddy: its winter-spring canopy standing in water, then open water on the
+        # other seven dates (the river's flood, then the next season's puddling in December)
+        "paddy": ([.71, .65, .77] + flood_nd, [.3, .29, .3] + flood_ls),
+        # a lotus pond: open water on nine dates, its leaves a canopy standing in water on one
+        "lotus": ([-.18, -.2, -.22, .66] + flood_nd[1:], [.29, .3, .23, .35] + flood_ls[1:]),
+        # seasonal wetland: its grass green over moist ground (LSWI 0.19-0.21), flooded in autumn
+        "wetland": ([.58, .64, .63, .08, .06, .05, .07, .09, .04, .06], [.2, .19, .21] + flood_ls),
+        # water hyacinth on a canal: green and moist on every date, never open water
+        "hyacinth": ([.36, .34, .45, .68, .58, .31, .45, .29, .3, .35], [.34, .32, .34, .4, .34, .36, .32, .3, .33, .35]),
+    }
+    ds = _points(days, [v[0] for v in series.values()], [v[1] for v in series.values()])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0, 0]
+    # one undated season (the canopy 25 days after the flooded date of day 353, one year on); its
+    # smallest margin is the water mask's: open water on 7 of 10 clear dates against the limit of
+    # a field, cycle_water_fraction 0.75: (0.75 - 0.7) / 0.05 = 1.0
+    assert out.n_seasons.values.tolist() == [1, 0, 0, 0] and out.transplant_doy.values[0, 0] == 0
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
+    # the pond is water on 9 of 10 dates; the wetland, no field (its canopy is not wet enough), on
+    # 7 of 10 against the 0.22 of a pixel without a cycle; the hyacinth an evergreen shrub (it
+    # never shows open water, so it is no field)
+    assert [int(q) & (QA_WATER | QA_FOREST_BUILT) for q in out.qa_flags.values] == [0, QA_WATER, QA_WATER,
+                                                                                    QA_FOREST_BUILT]
+    # without the term the paddy is a water body (7 of 10 dates >= 0.22) and no canopy follows a
+    # flooded date in the series; the wetland and the hyacinth are unchanged
+    off = optical_rice_rule(ds, OpticalRiceParams(sparse_max_dates=None))
+    assert off.rice_class.values.tolist() == [0, 0, 0, 0] and int(off.qa_flags.values[0]) & QA_WATER
+    assert off.rice_score.values[2:].tolist() == out.rice_score.values[2:].tolist()
+    # the wetland's grass passes as a canopy in water with the bar of a confirmed cycle (0.20)
+    assert optical_rice_rule(ds, OpticalRiceParams(sparse_canopy_lswi=0.2)).rice_class.values.tolist() == [1, 0, 1, 0]
+    # the canopy counts only within the cycle span after the last flood (here 25-50 days)
+    assert optical_rice_rule(ds, OpticalRiceParams(peak_window_days=20.0)).rice_class.values[0] == 0
+    # a dense series keeps the rule's verdict bit for bit: the paddy's flood season seen on 16
+    # clear dates is beyond sparse_max_dates (15), so nothing of the term applies
+    dense = _points(days + [305, 313, 323, 328, 348, 358], [series["paddy"][0] + [-.05] * 6],
+                    [series["paddy"][1] + [.2] * 6])
+    on, no = optical_rice_rule(dense), optical_rice_rule(dense, OpticalRiceParams(sparse_max_dates=None))
+    assert on.rice_class.values.tolist() == no.rice_class.values.tolist() == [0]
+    assert on.rice_score.values.tolist() == no.rice_score.values.tolist()
+    # ... as does a sparse series without a gap that can hide a crop (its dates within 90 days)
+    short = _points([d - 250 if d > 290 else d for d in days], [series["paddy"][0]], [series["paddy"][1]])
+    assert optical_rice_rule(short).rice_score.values.tolist() == optical_rice_rule(
+        short, OpticalRiceParams(sparse_max_dates=None)).rice_score.values.tolist()
+
+
+@pytest.mark.parametrize("drop", [[(41, 139), (171, 299)], [(21, 119), (151, 279)]])
+def test_on_the_thinned_floodplain_scene_the_rule_beats_the_one_line_baseline(drop):
+    # The Mekong scene thinned to a cloudy delta's dozen clear dates a year (gaps of 100-130 days
+    # and more): without the sparse-series field evidence the rule lost to "min NDVI <= 0.3 and
+    # max NDVI >= 0.6" (64 px, seed 0: 0.844 and 0.733 against 0.893 and 0.766; with it 0.936 and 0.871).
+    sc = make_scene("mekong_triple_sar", size=64, seed=0)
+    s2, rice = drop_s2_days(sc.s2.compute(), drop), sc.truth.rice.values
+
+    def oa(rice_class: np.ndarray) -> float:
+        return float(((rice_class == 1) == (rice == 1)).mean())
+
+    base = oa(optical_baseline(s2).values)
+    rule = oa(optical_rice_rule(s2).rice_class.values)
+    old = oa(optical_rice_rule(s2, OpticalRiceParams(sparse_max_dates=None)).rice_class.values)
+    assert old < base < rule
+    # and the full series keeps its verdict bit for bit
+    full = sc.s2.compute()
+    np.testing.assert_array_equal(optical_rice_rule(full).rice_score.values,
+                                  optical_rice_rule(full, OpticalRiceParams(sparse_max_dates=None)).rice_score.values)
+
+
+def test_a_field_flooded_from_bund_to_bund_then_stubble_is_rice():
+    # A wet-season paddy on a series whose clouds hide its canopy: dry-season fallow, open water at
+    # puddling (day 138), a young crop in water whose NDVI is too high for the flood signal (163),
+    # a 110-day gap, then the ripening crop and its stubble on dry soil (283, 293). No flood-growth
+    # cycle, no canopy >= 0.6 and no flooded date just before the gap: no other term sees it.
+    days = [23, 28, 43, 58, 68, 78, 88, 98, 108, 118, 138, 143, 163, 273, 283, 293]
+    dry_nd = [.27, .26, .28, .29, .27, .26, .2, .3, .26, .24]
+    dry_ls = [-.06, -.09, -.08, -.11, -.04, -.06, -.02, -.07, -.05, -.01]
+    paddy_nd, paddy_ls = dry_nd + [-.05, .05, .38, .45, .27, .25], dry_ls + [.25, .2, .15, .02, -.06, -.05]
+    # The same fallow under rain: puddles in the hollows let soil show (NDVI 0.06 > 0), no open water.
+    puddle_nd = dry_nd + [.06, .12, .38, .45, .27, .25]
+    # A fish pond drained for its harvest (dry bottom, NDVI 0.22-0.25) and refilled at the series' end.
+    pond_nd, pond_ls = dry_nd + [-.05, -.06, -.04, .22, .25, -.05], dry_ls + [.25, .26, .25, -.04, -.05, .25]
+    ds = _points(days, [paddy_nd, puddle_nd, pond_nd], [paddy_ls, paddy_ls, pond_ls])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    # undated; the best stubble date is day 293: min(NDVI 0.25 - 0.15, 0.3 - 0.25, 0 - LSWI -0.05) / 0.05
+    # = 1.0, the open water at day 138 min(0 - -0.05, 0.25 - -0.05) / 0.05 = 1.0, the interval
+    # 155 - 90 days far above its scale: the score is logistic(1.0)
+    assert out.n_seasons.values.tolist() == [1, 0, 0] and not out.transplant_doy.values.any()
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
+    off = optical_rice_rule(ds, OpticalRiceParams(flood_stubble_days=None))
+    assert off.rice_class.values.tolist() == [0, 0, 0]
+    # stubble 145 and 155 days after the open water: too soon for a (hypothetical) 160-day bar
+    assert optical_rice_rule(ds, OpticalRiceParams(flood_stubble_days=160.0)).rice_class.values.tolist() == [0, 0, 0]
+    # the stubble is needed: a moist bare field after the gap (LSWI 0.02) is no harvest
+    moist = optical_rice_rule(ds, OpticalRiceParams(harvest_lswi_max=-0.1)).rice_class.values.tolist()
+    assert moist == [0, 0, 0]
+    # the pond's dry bottom would count without its refill: cut the series before it
+    cut = optical_rice_rule(ds.isel(time=slice(0, -1), point=[2])).rice_class.values.tolist()
+    assert cut == [1]
+    with pytest.raises(Exception, match="flood_stubble_days"):
+        OpticalRiceParams(flood_stubble_days=0.0)

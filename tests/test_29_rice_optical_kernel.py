@@ -123,6 +123,56 @@ def _plain_canopy_after_gap(ok, canopy, wet, days, *, gap_days, scale_days):
     return best
 
 
+def _plain_sparse_field(ok, nd, ls, wet, days, p):
+    """Sparse-series field evidence per pixel, and the highest NDVI one year on after the last flooded date."""
+    n_pix, n_t = ok.shape
+    d = days.astype(_F32)
+    n_valid = ok.sum(axis=-1)
+    longest = np.zeros(n_pix, dtype=_F32)
+    last_ok = np.full(n_pix, np.nan, dtype=_F32)
+    last_wet = np.full(n_pix, -np.inf, dtype=_F32)
+    for t in range(n_t):
+        longest = np.where(ok[:, t] & ~np.isnan(last_ok), np.maximum(longest, d[t] - last_ok), longest)
+        last_ok = np.where(ok[:, t], d[t], last_ok)
+        last_wet = np.where(ok[:, t] & (wet[:, t] >= 0), d[t], last_wet)
+    canopy = (ok & (nd >= _F32(p.ndvi_high)) & (ls >= _F32(p.sparse_canopy_lswi))).any(axis=-1)
+    open_water = (ok & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).any(axis=-1)
+    sparse = ((n_valid <= p.sparse_max_dates) & (longest >= _F32(p.sparse_gap_days)) & canopy & open_water
+              if p.sparse_max_dates is not None else np.zeros(n_pix, dtype=bool))
+    on = d[None, :] + _F32(365.0)
+    take = ok & (on > last_ok[:, None]) & (on - last_wet[:, None] <= _F32(p.peak_window_days))
+    wrapped = np.where(take, nd, _F32(-np.inf)).max(axis=-1, initial=_F32(-np.inf))
+    return sparse, wrapped
+
+
+def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
+    """Best min(deepest open water on bare ground before, stubble, interval since the first open water - days)."""
+    n_pix, n_t = ok.shape
+    first = np.full(n_pix, np.inf, dtype=_F32)
+    deep = np.full(n_pix, -np.inf, dtype=_F32)
+    best = np.full(n_pix, -np.inf, dtype=_F32)
+    bare = np.full(n_pix, -np.inf, dtype=_F32)
+    lo, hi, dry = _F32(p.harvest_ndvi_min), _F32(p.ndvi_low), _F32(p.harvest_lswi_max)
+    open_max = _F32(p.hidden_open_water_ndvi)
+    bare_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
+    for t in range(n_t):
+        d, y, w, o = _F32(days[t]), nd[:, t], ls[:, t], ok[:, t]
+        st = o & (y >= lo) & (y <= hi) & (w < dry)
+        with np.errstate(invalid="ignore"):
+            m = np.minimum(np.minimum(y - lo, hi - y), dry - w) / _F32(_SCORE_SCALE)
+            m = np.minimum(np.minimum(deep, m), (d - first - _F32(p.flood_stubble_days)) / scale_days)
+        best = np.where(st, np.fmax(best, m), best)
+        best = np.where(o & (y < _F32(p.water_ndvi_max)) & (y < w), _F32(-np.inf), best)
+        op = o & (y <= open_max) & (y < w)
+        m = np.minimum(np.minimum(open_max - y, w - y) / _F32(_SCORE_SCALE), bare)
+        deep = np.where(op, np.maximum(deep, m), deep)
+        first = np.where(op, np.minimum(first, d), first)
+        with np.errstate(invalid="ignore"):
+            b = np.minimum(_F32(p.ndvi_canopy_min) - y, bare_lswi - w) / _F32(_SCORE_SCALE)
+        bare = np.where(o & ~(wet[:, t] >= 0), b, bare)
+    return best
+
+
 # ---- the whole-array numpy kernel (reference) -------------------------------------------------
 
 def _ref_growth_margin(
@@ -301,8 +351,15 @@ def _reference_kernel(
     # confirmed flood-growth cycles count as water/forest/shrub, so a paddy's own flooded and green
     # dates (over 22 % / 43 % of a 3-crop year or of a short monsoon series) never mask it.
     out_ok = ok & ~in_cycle
+    # The flood signal on a dark date (the undated evidence's), for the sparse-series field evidence.
+    with np.errstate(invalid="ignore"):
+        wet = np.where(ok & (nd <= _F32(p.ndvi_trough_max)),
+                       np.minimum(ls + t_allow - np.minimum(ev, nd), ls / _F32(2.0)), _F32(-np.inf))
+    # Sparse series: a canopy standing in water and open water on another date mark a flooded
+    # field, which is no forest (never open water) and is treated as a harvested field below.
+    sparse, wrapped = _plain_sparse_field(ok, nd, ls, wet, days, p)
     water_frac = fraction((out_ok & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).sum(axis=-1), n_valid)
-    forest_frac = fraction((out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1), n_valid)
+    forest_frac = fraction(np.where(sparse, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
     # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
     # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
     # so it is masked only when water dominates (``cycle_water_fraction``).
@@ -317,6 +374,7 @@ def _reference_kernel(
         before[:, 1:] = np.logical_or.accumulate(wet_crop, axis=-1)[:, :-1]
         bare = (nd >= _F32(p.harvest_ndvi_min)) & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.harvest_lswi_max))
         harvest = (before & ok & bare).any(axis=-1)
+    harvest |= sparse
     has_cycle = in_cycle.any(axis=-1) | harvest
     water_limit = np.where(has_cycle, _F32(max(p.cycle_water_fraction, p.water_fraction)), _F32(p.water_fraction))
     water = water_frac >= water_limit  # NaN (no valid obs) compares False
@@ -359,14 +417,14 @@ def _reference_kernel(
         lo = (_F32(p.ndvi_low) - masked_min(nd)) / _F32(_SCORE_SCALE)
         # LSWI > 0 too: a cloud shadow the mask missed darkens every band, and EVI ~ LSWI ~ 0
         # passes Xiao's test by its tolerance T; standing water under a paddy has LSWI > 0.
-        wet = np.where(ok & (nd <= _F32(p.ndvi_trough_max)),
-                       np.minimum(ls + t_allow - np.minimum(ev, nd), ls / _F32(2.0)), _F32(-np.inf))
         fl = wet.max(axis=-1, initial=_F32(-np.inf)) / _F32(_SCORE_SCALE)
         # Only where the dated rule cannot follow the cycle: a cloud gap (no clear date for
         # more than ``gap_days``) or fewer than two clear dates between the flood and the
         # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
         # young dryland crop, followed by its canopy, must not pass here).
         canopy = _plain_undated_canopy(ok, nd, wet, days, gap_days=p.gap_days, max_cycle_days=p.max_cycle_days)
+        # A sparse series' field: its canopy may also be taken one year on, round the calendar.
+        canopy = np.where(sparse, np.maximum(canopy, wrapped), canopy)
         hi = (canopy - _F32(p.ndvi_high)) / _F32(_SCORE_SCALE)
     # A paddy's flood lasts weeks; seasonal wetland and ponds stay flooded for months.
     dur = (_F32(p.max_flood_days) - _plain_water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)
@@ -389,6 +447,10 @@ def _reference_kernel(
         seen = _plain_canopy_after_gap(ok, wet_canopy, young_wet, days, gap_days=p.gap_days,
                                 scale_days=_F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum.reduce([seen, lo, dur, mask_margin]))
+    if p.flood_stubble_days is not None and p.hidden_open_water_ndvi is not None and p.harvest_lswi_max is not None:
+        # A field flooded from bund to bund, then its stubble on dry soil (see the parameter).
+        stubble = _plain_flood_stubble(ok, nd, ls, wet, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+        undated = np.maximum(undated, np.minimum(stubble, mask_margin))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
         add = (undated >= 0) & (count == 0) & ~masked
@@ -427,18 +489,21 @@ def _random_series(seed: int, n_pix: int = 4000, n_t: int = 23):
 _PARAM_CASES = {
     "default": {},
     "literal": {"onset_at_series_start": False, "mask_outside_cycles": False, "growth_rule": "both",
-                "hidden_open_water_ndvi": None, "harvest_lswi_max": None},
+                "hidden_open_water_ndvi": None, "harvest_lswi_max": None, "sparse_max_dates": None,
+                "flood_stubble_days": None},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,
-                     "hidden_crop_days": None, "early_ndvi_days": None},
+                     "hidden_crop_days": None, "early_ndvi_days": None, "flood_stubble_days": None},
     "partly_off": {"undated_wet_canopy_lswi": None, "dry_lswi_max": None, "cycle_water_fraction": 0.1,
                    "green_link_days": 30.0, "max_green_days": 90.0, "hidden_flood_link_days": 50.0,
-                   "hidden_bare_lswi_max": None, "early_ndvi_days": 25.0, "hidden_open_water_ndvi": 0.2},
+                   "hidden_bare_lswi_max": None, "early_ndvi_days": 25.0, "hidden_open_water_ndvi": 0.2,
+                   "flood_stubble_days": 120.0},
     "tuned": {"max_abs_evi": 0.8, "water_fraction": 0.3, "forest_fraction": 0.35, "gap_days": 30.0,
               "max_cycle_days": 120.0, "max_flood_days": 40.0, "ndvi_low": 0.25, "ndvi_high": 0.65,
               "shrub_min_span_days": 60.0, "min_season_days": 60.0, "max_seasons": 2, "undated_seasons": False,
-              "harvest_lswi_max": 0.1, "harvest_ndvi_min": -0.1},
+              "harvest_lswi_max": 0.1, "harvest_ndvi_min": -0.1, "sparse_max_dates": 20, "sparse_gap_days": 40.0,
+              "sparse_canopy_lswi": 0.1, "peak_window_days": 120.0, "flood_stubble_days": 45.0},
 }
 
 

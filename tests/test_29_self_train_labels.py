@@ -15,6 +15,7 @@ from agromap.errors import ConfigError
 from agromap.rice.self_train_labels import (
     QA_PERSISTENT_ONLY,
     blind_optical_rule,
+    drained_dates,
     drop_pond_rice,
     flood_dates,
     fuse_scores,
@@ -99,6 +100,71 @@ def test_a_blind_optical_series_keeps_its_non_rice_verdict_only_on_a_persistent_
     np.testing.assert_allclose(lazy.rice_score.values, got.rice_score.values)
     with pytest.raises(ConfigError, match="persistent_fraction"):
         SelfTrainParams(persistent_fraction=0.5)
+    with pytest.raises(ConfigError, match="persistent_score"):
+        SelfTrainParams(persistent_score=0.5)
+
+
+def test_a_lotus_pond_kept_as_non_rice_on_a_blind_series_stays_a_non_rice_label_when_the_radar_hesitates():
+    """A pond open water on nearly every clear date of a blind series: the optical rule's non-rice
+    margin is narrow (0.16, the few dates show a flood and a floating canopy) and the radar
+    hesitates (0.5). The kept verdict is sure, so the fused score is a non-rice label; a floodplain
+    paddy (water on 60 % of its dates) with the same scores stays undecided."""
+    ds = _pixels().isel(x=[2, 3])  # permanent water / lotus pond, floodplain paddy
+    rule = xr.Dataset({"rice_score": (("y", "x"), np.full((1, 2), 0.16, np.float32)),
+                       "n_seasons": (("y", "x"), np.zeros((1, 2), np.uint8)),
+                       "qa_flags": (("y", "x"), np.full((1, 2), 9, np.uint8))})  # fmt: skip
+    sar = rule.assign(rice_score=rule.rice_score * 0 + np.float32(0.5))
+    spec = SelfTrainParams()
+    fused = fuse_scores(sar, blind_optical_rule(rule, ds, 100.0, spec), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(fused, [0.25, 0.5])
+    assert fused[0] <= spec.other_max_score < fused[1]
+    old = SelfTrainParams(persistent_score=None)
+    before = fuse_scores(sar, blind_optical_rule(rule, ds, 100.0, old), None, old).rice_score.values.ravel()
+    np.testing.assert_allclose(before, [0.33, 0.5])  # undecided: no label at all
+    # the optical rule's own labels keep its score (0.16 is a non-rice label already)
+    alone = blind_optical_rule(rule, ds, 100.0, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(alone, [0.16, 0.5])
+    with raise_if_dask_computes():
+        lazy = fuse_scores(sar.chunk({"x": 1}), blind_optical_rule(rule.chunk({"x": 1}), ds.chunk({"x": 1}), 100.0,
+                                                                   spec), None, spec)  # fmt: skip
+    np.testing.assert_allclose(lazy.rice_score.values.ravel(), fused)
+
+
+def test_an_optical_rice_verdict_on_a_never_drained_pixel_is_no_opinion_in_the_fused_labels():
+    """A canal under water hyacinth: open water and a wet floating mat on every clear date (LSWI
+    >= 0.3 throughout), which the optical rule on a sparse series reads as a flood and a canopy in
+    water. A paddy shows stubble on drying soil. Both score 0.9 with the optical rule; the radar
+    scores the canal 0.6 (and 0.05 next to a radar-sure paddy: the field-edge case)."""
+    mat, open_water = (0.65, 0.35), (-0.20, 0.30)
+    canal = [(open_water, mat)[t % 2] for t in range(DAYS.size)]
+    ds = _bands([_clouded(canal), _clouded(_triple_crop()), _clouded(canal), _clouded(_triple_crop())])
+    n = drained_dates(ds, SelfTrainParams().drained_lswi).values.ravel()
+    assert n[0] == 0 and n[2] == 0 and n[1] >= 2 and n[3] >= 2
+
+    def rule(score: list[float], **extra: np.ndarray) -> xr.Dataset:
+        k = len(score)
+        return xr.Dataset({"rice_score": (("y", "x"), np.array([score], np.float32)),
+                           "n_seasons": (("y", "x"), np.ones((1, k), np.uint8)),
+                           "qa_flags": (("y", "x"), np.zeros((1, k), np.uint8)),
+                           **{name: (("y", "x"), v.reshape(1, k)) for name, v in extra.items()}})  # fmt: skip
+
+    spec = SelfTrainParams()
+    sar = rule([0.6, 0.6, 0.05, 0.95])  # canal, paddy, canal beside the radar-sure paddy, that paddy
+    opt = rule([0.9, 0.9, 0.9, 0.9], drained_dates=n)
+    got = fuse_scores(sar, opt, None, spec).rice_score.values.ravel()
+    # the canal: (0.6 + 0.5) / 2 undecided, not a rice label; the paddy keeps its rice label; the edge
+    # canal is not rescued (its optical verdict is no opinion) and becomes a non-rice label
+    np.testing.assert_allclose(got, [0.55, 0.75, 0.275, 0.925], atol=1e-6)
+    before = fuse_scores(sar, opt.drop_vars("drained_dates"), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(before, [0.75, 0.75, 0.9, 0.925], atol=1e-6)
+    # a never-drained pixel the optical rule calls non-rice keeps its score
+    low = fuse_scores(sar, rule([0.2, 0.2, 0.2, 0.2], drained_dates=n), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(low, [0.4, 0.4, 0.125, 0.575], atol=1e-6)
+    with raise_if_dask_computes():
+        lazy = drained_dates(ds.chunk({"x": 2}), 0.25)
+    np.testing.assert_array_equal(lazy.values.ravel(), n)
+    with pytest.raises(ConfigError, match="drained_lswi"):
+        SelfTrainParams(drained_lswi=2.0)
 
 
 def test_co_training_adds_no_rice_when_every_non_rice_label_is_a_persistent_cover():
@@ -251,3 +317,30 @@ def test_a_lotus_pond_is_dropped_from_the_rice_labels_and_a_drained_paddy_is_kep
     np.testing.assert_allclose(kept, [0.9])
     with pytest.raises(ConfigError, match="pond_water_fraction"):
         SelfTrainParams(pond_water_fraction=1.5)
+
+
+def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
+    """``rule="both"`` on the floodplain scene thinned to a dozen clear dates: only pixels the optical
+    rule calls rice and that show no drained clear date change, to the mean of 0.5 and the radar."""
+    from agromap.rice.rules_sar import boxcar_speckle_filter
+    from agromap.rice.self_trained import _run_rule, _split
+    from agromap.scenes import make_scene
+    from agromap.scenes.evaluate import drop_s2_days
+
+    sc = make_scene("mekong_triple_sar", size=48, seed=1, chunk=24)
+    s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")})
+    optical, radar = _split(drop_s2_days(sc.s2, [(41, 139), (171, 299)]), s1)
+    runs = {}
+    for lswi in (None, 0.25):
+        spec = SelfTrainParams(drained_lswi=lswi, persistent_score=None)
+        with raise_if_dask_computes():
+            fused = _run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
+        runs[lswi] = fused.rice_score.values
+    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams()).rice_score.values
+    sar = _run_rule(optical, radar, "sar", None, None).rice_score.values
+    never = drained_dates(optical, 0.25).values == 0
+    changed = ~np.isclose(runs[None], runs[0.25])
+    assert changed.any() and (never & (opt > 0.5))[changed].all()
+    np.testing.assert_allclose(runs[0.25][changed], (sar[changed] + 0.5) / 2, atol=1e-6)
+    # rice verdicts with a drained date, and non-rice verdicts, keep their fused score
+    np.testing.assert_allclose(runs[0.25][~(never & (opt > 0.5))], runs[None][~(never & (opt > 0.5))], atol=1e-6)

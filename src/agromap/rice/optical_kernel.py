@@ -52,19 +52,21 @@ PARAM_NAMES = (
     "shrub_min_span_days", "max_green_days", "green_link_days", "ndvi_low", "ndvi_high", "gap_days",
     "max_cycle_days", "max_flood_days", "hidden_crop_days", "hidden_flood_link_days",
     "undated_wet_canopy_lswi", "hidden_bare_lswi_max", "cloud_blue", "haze_hot", "snow_ndsi", "snow_nir",
-    "hidden_open_water_ndvi", "harvest_lswi_max", "harvest_ndvi_min",
+    "hidden_open_water_ndvi", "harvest_lswi_max", "harvest_ndvi_min", "sparse_max_dates", "sparse_gap_days",
+    "sparse_canopy_lswi", "peak_window_days", "flood_stubble_days",
 )
 (_MAX_ABS_EVI, _FLOOD_T, _FLOOD_NDVI_MAX, _GROWTH_RATIO, _MIN_PEAK_EVI, _TROUGH_MAX, _CLIMB_MIN, _CANOPY_MIN,
  _DRY_LSWI_MAX, _WET_CANOPY_LSWI, _WATER_NDVI_MAX, _FOREST_NDVI_MIN, _WATER_FRACTION, _WATER_LIMIT_CYCLE,
  _FOREST_FRACTION, _SHRUB_LSWI_MIN, _SHRUB_SPAN, _MAX_GREEN_DAYS, _GREEN_LINK, _NDVI_LOW, _NDVI_HIGH, _GAP_DAYS,
  _MAX_CYCLE_DAYS, _MAX_FLOOD_DAYS, _HIDDEN_CROP_DAYS, _HIDDEN_LINK, _UNDATED_WET_LSWI,
  _HIDDEN_BARE_LSWI, _CLOUD_BLUE, _HAZE_HOT, _SNOW_NDSI, _SNOW_NIR, _HIDDEN_OPEN_NDVI, _HARVEST_LSWI,
- _HARVEST_NDVI) = range(len(PARAM_NAMES))
+ _HARVEST_NDVI, _SPARSE_DATES, _SPARSE_GAP, _SPARSE_LSWI, _PEAK_WINDOW, _FLOOD_STUBBLE) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
- F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE, F_HIDDEN_OPEN, F_HARVEST) = range(18)
-N_FLAGS = 18
+ F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE, F_HIDDEN_OPEN, F_HARVEST, F_SPARSE,
+ F_FLOOD_STUBBLE) = range(20)
+N_FLAGS = 20
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -340,6 +342,16 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     wet_crop = False
     harvest = False
     crop_lswi = prm[_WET_CANOPY_LSWI] if flags[F_WET_CANOPY] else _NINF
+    # sparse series: a canopy standing in water and open water seen, and the longest clear interval
+    sparse_canopy = False
+    sparse_open = False
+    longest = np.float32(0.0)
+    # flooded field, then stubble: day of the first open-water date, deepest open water so far, best margin
+    stubble_on = flags[F_FLOOD_STUBBLE] and flags[F_HIDDEN_OPEN] and flags[F_HARVEST]
+    s_first = _PINF
+    s_open = _NINF
+    s_best = _NINF
+    s_bare = _NINF  # bare-ground margin of the last clear date without the flood signal
     # green spell: green for longer than a rice crop can be (perennial or long-season vegetation)
     g_start, g_prev, g_spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
     # undated evidence (rules_optical's step 7): lowest clear NDVI, best flood signal on a dark
@@ -396,6 +408,13 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             harvest = harvest or (wet_crop and y >= prm[_HARVEST_NDVI] and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI])
             wet_crop = wet_crop or (y >= prm[_NDVI_HIGH] and ls >= crop_lswi)
 
+        # -- sparse series: a canopy standing in water, open water (on any date), the widest interval
+        if flags[F_SPARSE]:
+            sparse_canopy = sparse_canopy or (y >= prm[_NDVI_HIGH] and ls >= prm[_SPARSE_LSWI])
+            sparse_open = sparse_open or (y < prm[_WATER_NDVI_MAX] and y < ls)
+            if k > 0:
+                longest = _max(longest, d - cd[k - 1])
+
         # -- green spell
         g_start, g_prev, g_spell = _spell_step(g_start, g_prev, g_spell, y >= canopy_min, d, prm[_GREEN_LINK])
 
@@ -413,6 +432,24 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         else:
             between += 1
         last_ok = d
+
+        # -- a flooded field, then its stubble on dry soil (the crop between hidden by clouds): the
+        #    best min(margin of the deepest open water before, stubble margin, (days since the first
+        #    open-water date - flood_stubble_days) / scale_days). Only stubble dates vote; open
+        #    water on a later date cancels the votes so far (a drained pond refilled). The open
+        #    water counts when the last clear date without the flood signal before it was bare
+        #    (a paddy is puddled on tilled soil; a wetland floods over its green, moist grass).
+        if stubble_on:
+            if y >= prm[_HARVEST_NDVI] and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI]:
+                st = _min(_min(y - prm[_HARVEST_NDVI], prm[_NDVI_LOW] - y), prm[_HARVEST_LSWI] - ls) / _SCALE
+                s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[_FLOOD_STUBBLE]) / scale_days))
+            if y < prm[_WATER_NDVI_MAX] and y < ls:
+                s_best = _NINF
+            if y <= prm[_HIDDEN_OPEN_NDVI] and y < ls:
+                s_open = _max(s_open, _min(_min(prm[_HIDDEN_OPEN_NDVI] - y, ls - y) / _SCALE, s_bare))
+                s_first = min(s_first, d)
+            if not w >= 0:
+                s_bare = _min(canopy_min - y, bare_lswi - ls) / _SCALE
 
         # -- a paddy season hidden in a cloud gap: for the gap before this date, all of
         #    - the two clear dates before the gap both show the paddy flood signal (``w >= 0``:
@@ -465,8 +502,26 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if not (ls >= prm[_WET_CANOPY_LSWI] and y < canopy_min):
                 c_last = d
 
+    # On a sparse series (few clear dates, a gap that can hide a whole crop) a canopy standing in
+    # water and open water on another date mark a flooded field: its one visible canopy and months
+    # of river flood are all the series shows of it (see ``sparse_max_dates``).
+    sparse = (flags[F_SPARSE] and n <= prm[_SPARSE_DATES] and longest >= prm[_SPARSE_GAP] and sparse_canopy
+              and sparse_open)
+    if sparse:
+        # An evergreen forest is never open water: its green dates are the field's canopy.
+        n_forest = 0
+        # The canopy round the year: the highest NDVI of the dates that, one year on, lie within the
+        # cycle span after the series' last flooded date (the flood at the end of the series
+        # puddles the season whose canopy its first months showed). Only dates that fall after the
+        # series' end one year on: a date the series saw is not taken twice.
+        for j in range(n):
+            on = cd[j] + np.float32(365.0)
+            if on > cd[n - 1] and on - last_wet <= prm[_PEAK_WINDOW]:
+                canopy = _max(canopy, cn[j])
+    harvest = harvest or sparse
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
-    # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date).
+    # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
+    # field on a sparse series was open water on one).
     is_water, is_forest, mm = _masks(n, n_water, n_forest, shrub_any, shrub_all and not harvest, last - first,
                                      has_cycle or harvest, prm, flags)
     if flags[F_GREEN]:
@@ -484,6 +539,8 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         und = _max(und, _min(h_best, mm))
     if wet_canopy:
         und = _max(und, _min(_min(_min(c_seen, lo), dur), mm))
+    if stubble_on:
+        und = _max(und, _min(s_best, mm))
     return is_water, is_forest, mm, _NINF if und != und else und
 
 
@@ -561,7 +618,8 @@ def _parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDAr
                      (F_HIDDEN_BARE, p.hidden_bare_lswi_max is not None), (F_CLOUD, p.cloud_blue is not None),
                      (F_HAZE, p.haze_hot is not None), (F_SNOW, p.snow_ndsi is not None),
                      (F_HIDDEN_OPEN, p.hidden_open_water_ndvi is not None),
-                     (F_HARVEST, p.harvest_lswi_max is not None)):
+                     (F_HARVEST, p.harvest_lswi_max is not None), (F_SPARSE, p.sparse_max_dates is not None),
+                     (F_FLOOD_STUBBLE, p.flood_stubble_days is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

@@ -183,6 +183,45 @@ class OpticalRiceParams:
     Kept well below the paddies' range, since real stubble and soil vary more than the scenes'
     (a field ploughed bare after the harvest reads lower). At or above ``ndvi_low`` no date is a
     harvest. A design value (docs/rice_rules.md)."""
+    sparse_max_dates: int | None = 15
+    """Sparse-series field evidence, for a pixel with at most this many clear dates (and a gap of
+    ``sparse_gap_days``): a clear date with a canopy standing in water (NDVI >= ``ndvi_high``, LSWI
+    >= ``sparse_canopy_lswi``) and another with open water (the water mask's test, NDVI <
+    ``water_ndvi_max`` and NDVI < LSWI) mark a flooded field. Such a pixel is treated as one that
+    shows a harvest (the water limit of ``cycle_water_fraction``, no evergreen shrub, no
+    ``max_flood_days`` limit), is no evergreen forest (a forest is never open water), and its undated
+    evidence may take the canopy round the year: a canopy seen early in the series within
+    ``peak_window_days`` after the series' last flooded date, one year on (the crop calendar repeats;
+    the flood at the end of the series is the puddling of the season whose canopy the series showed at
+    its start). On 8-15 clear dates a year with gaps of 100-130 days a floodplain paddy shows one canopy
+    and months of river flood, no whole cycle, and its clear dates fall where the sky clears (often in
+    the flood season), so the masks' fractions and the dated order are not measured; on 25-30 clear
+    dates the cycles are seen and the rule is unchanged. Fifteen: the upper end of a cloudy delta's
+    clear dates a year (docs/rice_rules.md, "A flooded field on a sparse series"). ``None`` disables the term."""
+    sparse_gap_days: float = 90.0
+    """... and only when the pixel's longest interval between clear dates is at least this long (days):
+    a gap that can hide a rice crop from its flood to its harvest (flood to canopy about 30 days, the
+    shortest green phase about 60), so the series cannot show every cycle it holds."""
+    sparse_canopy_lswi: float = 0.25
+    """The canopy of the sparse-series field evidence stands in water: LSWI at least this. The wettest
+    canopy date (NDVI >= 0.6) of a floodplain paddy with open water on another date reads 0.33-0.41
+    (10th-90th percentile, Mekong scene thinned to a dozen dates); a seasonal wetland's grass over
+    moist ground, which floods to open water in autumn, 0.16-0.22 (wetland scene). A design value
+    between the two (docs/rice_rules.md); ``wet_canopy_lswi`` (0.20) is the bar of a canopy inside a
+    confirmed cycle, whose flood the series saw. Lotus and water hyacinth leaves over water pass it
+    too (0.35-0.40): the water mask keeps the ponds that are water on more than three quarters of
+    their clear dates."""
+    flood_stubble_days: float | None = 90.0
+    """Flood-then-stubble evidence (undated): a clear date of open water from bund to bund (NDVI at most
+    ``hidden_open_water_ndvi`` and below LSWI) and, at least this many days after the first such date,
+    the stubble of the harvest evidence (``harvest_ndvi_min`` <= NDVI <= ``ndvi_low``, LSWI below
+    ``harvest_lswi_max``): a bunded field flooded for puddling, then harvested, its crop hidden in a cloud
+    gap. Ninety days: transplanting to harvest takes 90-120 days, so a shorter interval is no rice crop.
+    Upland soil, a village or fallow under rain shows puddles in hollows (NDVI above 0), not open water;
+    seasonal wetland shows no stubble on dry soil. The margin is the smallest of the deepest open water
+    seen before the stubble (index units / 0.05), the stubble's and the interval's excess in units of
+    half the median clear interval plus 10 days. Needs ``hidden_open_water_ndvi`` and
+    ``harvest_lswi_max``; ``None`` disables the term (docs/rice_rules.md, "Flooded, then stubble")."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -191,9 +230,13 @@ class OpticalRiceParams:
             raise ConfigError(f"growth_rule {self.growth_rule!r} is not one of 'xiao', 'ndvi', 'either', 'both'.")
         if not 1 <= int(self.max_seasons) <= 12:
             raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
+        if self.flood_stubble_days is not None and not self.flood_stubble_days > 0:
+            raise ConfigError(f"flood_stubble_days must be > 0 days (or null), got {self.flood_stubble_days}.")
         for name in ("growth_days", "peak_window_days", "trough_days", "min_season_days"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0 days, got {getattr(self, name)}.")
         for name in ("water_fraction", "forest_fraction"):
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be a fraction in (0, 1], got {getattr(self, name)}.")
+        if self.sparse_max_dates is not None and not 2 <= int(self.sparse_max_dates) <= 10000:
+            raise ConfigError(f"sparse_max_dates must be a count of clear dates >= 2 (or null), got {self.sparse_max_dates}.")

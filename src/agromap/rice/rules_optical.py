@@ -50,7 +50,13 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    between seasons). So is a pixel that shows a *harvest* (``harvest_lswi_max``): a canopy
    standing in water (NDVI >= 0.6, LSWI >= 0.20), then on a later date stubble on dry soil
    (0.15 <= NDVI <= 0.3, LSWI < 0); such a pixel is also no evergreen shrub and its undated
-   evidence has no flood-duration limit (step 7), whatever clouds hid of its cycles.
+   evidence has no flood-duration limit (step 7), whatever clouds hid of its cycles. So is a
+   *flooded field on a sparse series* (``sparse_max_dates``): at most 15 clear dates, a gap of
+   at least 90 days between two of them, a canopy standing in water (NDVI >= 0.6, LSWI >= 0.25)
+   and open water on another date; it is no evergreen forest either (a forest is never open
+   water), and its undated evidence may take a canopy seen early in the series one year on,
+   within ``peak_window_days`` (90 d) after the series' last flooded date (the crop calendar
+   repeats: a December flood puddles the season whose January canopy the series showed).
 6. **Seasons**: confirmed onsets are accepted in time order when at least ``min_season_days``
    (80 d) after the previous accepted one; each accepted onset is a season, and its date (the
    onset observation's calendar day of year) is ``transplant_doy``: the start of flooding, which

@@ -26,12 +26,17 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      observations around it, so a gap widens the tolerance instead of failing the test;
    - ``growth``: from a quarter of the rise to that crossing takes at least ``min_growth_days``
      (10 d): a canopy grows, a drained pond's mud steps up within one pass;
-   - ``duration``: the dark spell around the minimum lasts less than ``max_flood_days`` (seasonal
-     wetland and ponds stay dark for months), or less than ``max_ponded_days`` (95 d) when it holds
+   - ``duration``: the dark spell around the minimum (on a noisy series, before the minimum, also
+     the dates within ``spell_noise`` units of the pixel's date-to-date noise of it) lasts less
+     than ``max_flood_days`` (seasonal wetland and ponds stay dark for months), or less than ``max_ponded_days`` (95 d) when it holds
      open water and a full rice canopy follows (rain ponded on a bunded field before puddling);
    - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
      ``max_canopy_days`` (110 d): rice is harvested; lotus, hyacinth, sugarcane and wetland grass
-     keep their cover for months.
+     keep their cover for months;
+   - ``regrowth``: the smoothed canopy stands at least ``max(regrowth_db, regrowth_noise x`` the
+     pixel's date-to-date noise``)`` above the level 7-28 days after the minimum *or* above the
+     level 7-28 days before the flood: an irrigation pulse under a standing tree canopy
+     (flood-irrigated orchards) returns within a pass or two to the level it had before.
 
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water
@@ -59,7 +64,6 @@ import dataclasses
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -69,8 +73,10 @@ import xarray as xr
 from ..errors import ConfigError, InputError, MissingBandError
 from ..sensors.s1 import as_linear_power
 from .sar_mixed import unmix_edges
+from .sar_params import SarRiceParams
 from .sar_series import (
     bright_run_days,
+    date_noise_db,
     flood_run_bounds,
     flood_run_start,
     local_gap,
@@ -80,6 +86,7 @@ from .sar_series import (
     to_db,
     track_index,
     track_offsets_db,
+    window_mean_db,
 )
 from .seasons import (
     LAYER_SPECS,
@@ -114,150 +121,6 @@ _DAY_SCALE = 5.0   # days per logistic unit in rice_score
 _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 
 
-@dataclass(frozen=True)
-class SarRiceParams:
-    """Thresholds and uncertainty scales of the VH rule (defaults: published starting values and
-    the scales argued in docs/rice_rules.md; calibrate per AOI).
-    """
-
-    vh_min_db: float = -18.0
-    """Flood minimum: ``VH_min_db <= vh_min_db`` (published range -22 ... -17.7)."""
-    vh_max_db: float = -16.5
-    """Heading: max VH over the rise window ``>= vh_max_db`` (published -16.1 ... -14.2)."""
-    rise_db: float = 5.0
-    """``VH_max_db - VH_min_db >= rise_db`` (mean published increase 5.07 dB; tune 4 ... 7)."""
-    rise_window_start_days: float = 30.0
-    """The maximum is searched from ``t_min + rise_window_start_days`` ..."""
-    rise_window_end_days: float = 110.0
-    """... to ``t_min + rise_window_end_days``."""
-    min_rise_days: float = 20.0
-    """Growth timing: VH reaches 70 % of its rise no sooner than this after the minimum (a
-    transplanted canopy needs weeks; a flood-irrigated orchard recovers at the next pass)."""
-    max_rise_days: float = 100.0
-    """... and no later than this (tillering to heading)."""
-    min_growth_days: float = 10.0
-    """Growth is gradual: VH takes at least this long from a quarter of its rise to the crossing
-    of ``rise_fraction`` (refuted only when two passes closer than this bound the step)."""
-    persistence_days: float = 12.0
-    """A paddy's flood (puddling to early tillering) lasts at least about two weeks, so a pass
-    within this many days of the minimum sees it too; farther passes say nothing."""
-    persistence_offset_db: float = 1.5
-    """The neighbouring pass counts as flooded when below ``vh_min_db + persistence_offset_db``
-    (-16.5 dB): by the second pass the seedlings or the drained mud already lift VH."""
-    rise_fraction: float = 0.7
-    """Growth timing is read when VH has covered this fraction of the way from the minimum to the
-    canopy level."""
-    seedbed_start_days: float = 7.0
-    """The dates from this many days after the minimum ..."""
-    seedbed_end_days: float = 28.0
-    """... to this many are the moist-seedbed plateau of a direct-seeded field (their mean level in
-    linear power): its levelling flood lasts a pass or two, then the sown soil stays moist (-16 to
-    -18 dB) for two to four weeks while the seedlings emerge."""
-    seedbed_rise_db: float = 2.5
-    """A direct-seeded season may read its growth timing from the seedbed plateau instead of the
-    minimum when the smoothed canopy rises at least this far above the plateau, dB: a seedling
-    canopy builds over 40-60 days, while a flood-irrigated orchard returns to its canopy level at
-    once (within speckle, about 1 dB)."""
-    seedbed_dip_db: float = 2.5
-    """... when the smoothed series at the minimum lies at least this far below the plateau, dB:
-    the levelling flood, which bare upland soil before its crop does not show (one speckled dark
-    date in it lowers the smoothed series by 1-2 dB) ..."""
-    seedbed_min_db: float = -18.0
-    """... and when the plateau lies above this level, dB: moist sown soil (-16 to -18 dB), not
-    the open water (-20 dB and below) of a pond where lotus or floating plants rise as slowly."""
-    timing_scale_days: float = 5.0
-    """Uncertainty of the growth timing, days, to which half the observation gap around the
-    crossing is added: sparse dates give a soft timing term, dense dates a sharp one."""
-    max_flood_days: float = 75.0
-    """The dark spell around the minimum (within 30 % of the rise, 1.5-3 dB, of it) lasts less than
-    this: a paddy's transplanting flood; seasonal wetland and ponds stay dark for months, and upland
-    soil can stay bare and moist for months before its crop. A longer spell is still a paddy on the
-    terms of ``max_ponded_days``."""
-    max_ponded_days: float = 95.0
-    """A dark spell longer than ``max_flood_days`` but shorter than this is a paddy when its water
-    is open (the smoothed series reaches ``water_db``) and the crop after it builds a full rice
-    canopy (``ponded_canopy_db``): a bunded rainfed field holds rainwater for 20-50 days before it
-    is puddled, then stands flooded 8-15 days before transplanting and weeks after. Moist bare soil
-    never reaches open water, and seasonal wetland regrows sedge and grass, not a rice canopy."""
-    ponded_canopy_db: float = -15.0
-    """The canopy level (mean of the two highest dates after the minimum) a long-flooded season
-    must reach, dB: rice at heading (published -16.1 ... -14.2 dB), above the -16 dB or so of
-    regrown wetland vegetation."""
-    max_canopy_days: float = 110.0
-    """The canopy (VH within ``canopy_drop_db`` of the season's smoothed peak) lasts less than
-    this: rice is harvested 85-130 days after transplanting and its VH falls with senescence and
-    harvest; lotus, water hyacinth, sugarcane and regrown wetland grass keep theirs for months."""
-    canopy_drop_db: float = 1.5
-    """Depth of the band below the smoothed peak that counts as the canopy, dB."""
-    duration_scale_days: float = 10.0
-    """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
-    db_scale: float = 1.0
-    """Uncertainty of the dB levels (speckle after filtering, incidence-angle offsets), dB: the
-    unit of the depth, rise, canopy and mask margins."""
-    water_p90_db: float = -20.0
-    """Permanent water when ``VH_p90_db < water_p90_db`` ..."""
-    water_db: float = -20.0
-    """... or when the fraction of dates with ``VH_db < water_db`` ... (the open-water level, also
-    the one a rain-ponded paddy's long dark spell must reach, see ``max_ponded_days``)"""
-    water_frequency: float = 0.8
-    """... is ``>= water_frequency``."""
-    max_water_share: float = 0.5
-    """Soft term: the fraction of dates below ``water_db`` stays under this (ponds and water
-    bodies drained for a few weeks exceed it; a paddy's floods cover 10-35 % of a year)."""
-    built_p10_db: float = -15.0
-    """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
-    built_range_db: float = 3.0
-    """... and ``VH_p90_db - VH_p10_db < built_range_db`` (the "low temporal std"; recommendation)."""
-    trough_halfwidth_days: float = 30.0
-    """Without windows, a candidate ``t_min`` is the VH minimum within +- this many days."""
-    smooth_days: float = 0.0
-    """Temporal mean in linear power over dates within +- smooth_days/2 (0: none; e.g. 13 for a
-    3-date mean at a 6-day revisit)."""
-    align_tracks: bool = True
-    """Remove each orbit track's backscatter offset (incidence angle) per pixel before the rule,
-    when the input names the track of each date (see :data:`TRACK_COORDS`)."""
-    track_pair_days: float = 12.0
-    """Dates of other tracks within this many days serve as the reference of a date's offset."""
-    mixed_min_fraction: float | None = 0.5
-    """A pixel the rule leaves non-rice is a paddy's when its series is a mixture of a confident
-    paddy neighbour's and the opposite neighbour's with at least this share of the paddy (a field
-    border crossing the pixel, see :mod:`agromap.rice.sar_mixed`; 0.5: the centre's field).
-    ``None`` turns the term off. Raster input ``(time, y, x)`` only."""
-    mixed_source_score: float = 0.9
-    """The paddy neighbour of a mixed pixel must have at least this ``rice_score``."""
-    mixed_max_rms_db: float = 1.0
-    """The mixture must reproduce the pixel's series to this RMS, dB (a filtered series errs by
-    0.5-0.8 dB a date; a dryland crop or fallow beside a paddy misses by more)."""
-    min_season_days: float = 80.0
-    """Minimum days between two accepted flood minima (separate seasons)."""
-    max_seasons: int = 3
-    """Length of the ``season`` axis without windows."""
-
-    def __post_init__(self) -> None:
-        if not 1 <= int(self.max_seasons) <= 12:
-            raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
-        if not 0 <= self.rise_window_start_days < self.rise_window_end_days:
-            raise ConfigError("rise_window_start_days must be >= 0 and below rise_window_end_days, got "
-                              f"{self.rise_window_start_days} and {self.rise_window_end_days}.")
-        if not self.min_rise_days <= self.max_rise_days:
-            raise ConfigError(f"min_rise_days {self.min_rise_days} exceeds max_rise_days {self.max_rise_days}.")
-        if min(self.timing_scale_days, self.duration_scale_days, self.db_scale, self.max_flood_days) <= 0:
-            raise ConfigError("timing_scale_days, duration_scale_days, db_scale and max_flood_days must be > 0.")
-        if not 0 <= self.seedbed_start_days < self.seedbed_end_days:
-            raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
-                              f"{self.seedbed_start_days} and {self.seedbed_end_days}.")
-        if self.max_ponded_days < self.max_flood_days:
-            raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
-                              "set it equal to max_flood_days to accept no longer spell.")
-        if self.mixed_min_fraction is not None and not 0.0 < self.mixed_min_fraction <= 1.0:
-            raise ConfigError(f"mixed_min_fraction must be within (0, 1] or null (off), got {self.mixed_min_fraction}.")
-        if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
-            raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
-                              f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
-        if self.smooth_days < 0 or self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
-            raise ConfigError("smooth_days must be >= 0, trough_halfwidth_days and min_season_days > 0.")
-
-
 def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window: npt.NDArray[np.int8],
                 n_windows: int, p: SarRiceParams) -> npt.NDArray[np.bool_]:
     """Candidate flood minima: local minima (no windows) or the argmin inside each window."""
@@ -284,6 +147,48 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
     return cand
 
 
+def _plateau(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, n_pix: int,
+             p: SarRiceParams) -> npt.NDArray[np.float32]:
+    """The level after the minimum at ``t``: the mean (linear power, in dB) of the dates
+    ``seedbed_start_days`` to ``seedbed_end_days`` after it; NaN where none is valid.
+    """
+    d0 = _F32(days[t])
+    return window_mean_db(db, days, np.full(n_pix, d0 + _F32(p.seedbed_start_days), _F32),
+                          np.full(n_pix, d0 + _F32(p.seedbed_end_days), _F32))
+
+
+def _regrowth(
+    db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, b: int,
+    onset: npt.NDArray[np.float32], noise: npt.NDArray[np.float32], p: SarRiceParams,
+) -> npt.NDArray[np.float32]:
+    """Margin of the canopy's rise above the levels after and before the flood at ``t`` (see
+    ``SarRiceParams.regrowth_db``) where it refutes the season; NaN (no vote) where it holds, where
+    the term is off or where a level is unobserved.
+
+    ``onset`` is the first date of the dark spell, in days from the minimum; ``noise`` the
+    pixel's date-to-date noise, dB.
+    """
+    n_pix = db.shape[0]
+    nan = np.full(n_pix, np.nan, dtype=_F32)
+    a1 = int(np.searchsorted(days, float(days[t]) + p.seedbed_end_days, side="right"))
+    if p.regrowth_db is None or b <= a1:
+        return nan
+    d0 = _F32(days[t])
+    after = _plateau(db, days, t, n_pix, p)
+    before = window_mean_db(db, days, d0 + onset - _F32(p.seedbed_end_days), d0 + onset - _F32(p.seedbed_start_days))
+    peak = masked_max(sm[:, a1:b])
+    bar = np.maximum(_F32(p.regrowth_db), _F32(p.regrowth_noise) * noise)
+    # A paddy's canopy rises well above the flood's aftermath or above the fallow before it (a
+    # fast-growing crop may be back at the fallow level a pass after the flood, but its canopy
+    # then stands above the fallow); an orchard's stands at the level it had on both sides.
+    # np.maximum keeps NaN: refuting takes both levels. Only a refutation votes (as for
+    # `growth`): a canopy well above its surroundings is the other terms' business, so a paddy's
+    # confidence, which the mixed-pixel term and the self-trained labels read, is left as it was.
+    with np.errstate(invalid="ignore"):
+        margin = (np.maximum(peak - after, peak - before) - bar) / _F32(p.db_scale)
+    return np.where(np.isfinite(margin) & (margin < 0), margin, nan).astype(_F32)
+
+
 def _seedbed_timing(
     db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], db_next: npt.NDArray[np.float32],
     last_valid: npt.NDArray[np.intp], days: npt.NDArray[np.int32], t: int, b: int,
@@ -304,9 +209,7 @@ def _seedbed_timing(
     none = np.full(n_pix, -np.inf, dtype=_F32)
     if a1 <= a0 or b <= a1:
         return none
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN plateau: no reading
-        plateau = to_db(np.nanmean(_F32(10.0) ** (db[:, a0:a1] / _F32(10.0)), axis=-1).astype(_F32))
+    plateau = _plateau(db, days, t, n_pix, p)
     peak = masked_max(sm[:, a1:b])
     ok = seen & np.isfinite(plateau) & np.isfinite(peak)
     level = plateau + _F32(p.rise_fraction) * np.where(ok, canopy - plateau, _F32(0.0))
@@ -331,7 +234,7 @@ def _seedbed_timing(
 def _season_evidence(
     db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], last_valid: npt.NDArray[np.intp],
     next_valid: npt.NDArray[np.intp], db_next: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
-    gap: npt.NDArray[np.float32], p: SarRiceParams,
+    gap: npt.NDArray[np.float32], p: SarRiceParams, noise: npt.NDArray[np.float32],
 ) -> dict[str, npt.NDArray[np.float32]]:
     """Margins, in units of their uncertainty, of a flood minimum at date ``t`` (rows of ``db``).
 
@@ -386,7 +289,7 @@ def _season_evidence(
     if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
-                "harvest": nan, "growth": nan, "timing_standard": nan, "growth_standard": nan}
+                "harvest": nan, "growth": nan, "regrowth": nan, "timing_standard": nan, "growth_standard": nan}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
@@ -426,13 +329,19 @@ def _season_evidence(
     # weeks later; that reading holds when the smoothed canopy rises well above the plateau (an
     # orchard returns to its canopy, which stays level). A soft OR with the reading above.
     seedbed = _seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p)
+    # An irrigation pulse under a tree canopy: back at the canopy within a pass or two, and the
+    # same canopy stood there before the flood. Only the dates that speckle cannot fake count.
+    regrowth = _regrowth(db, sm, days, t, b, onset, noise, p)
     timing_standard, growth_standard = timing, growth
     timing = np.maximum(timing, seedbed)
     growth = np.where(np.isnan(growth), growth, np.maximum(growth, seedbed))
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
-    first, last = flood_run_bounds(sm, days, t, (smin + _F32(0.25) * span).astype(_F32),
-                                   (smin + _F32(0.5) * span).astype(_F32))
+    # On a noisy series a level spell (a wetland's water, bare soil) scatters by about one noise
+    # unit around its mean, so before the minimum the spell also takes the dates within
+    # `spell_noise` units of it; on a filtered series the quarter of the way decides as before.
+    before = np.maximum(smin + _F32(0.25) * span, smin + _F32(p.spell_noise) * np.nan_to_num(noise)).astype(_F32)
+    first, last = flood_run_bounds(sm, days, t, before, (smin + _F32(0.5) * span).astype(_F32))
     run = (last - first).astype(_F32)
     scale = _F32(p.duration_scale_days) + _F32(0.5) * gap[t]
     duration = (_F32(p.max_flood_days) - run) / scale
@@ -461,6 +370,7 @@ def _season_evidence(
             "duration": np.where(seen, duration, _F32(np.nan)).astype(_F32),
             "harvest": np.where(seen, harvest, _F32(np.nan)).astype(_F32),
             "growth": np.where(seen, growth, _F32(np.nan)).astype(_F32),
+            "regrowth": np.where(seen, regrowth, _F32(np.nan)).astype(_F32),
             # The reading from the minimum alone, for QA_SEEDBED_ONLY (popped before the soft AND).
             "timing_standard": np.where(seen, timing_standard, _F32(np.nan)).astype(_F32),
             "growth_standard": np.where(seen, growth_standard, _F32(np.nan)).astype(_F32),
@@ -496,6 +406,7 @@ def _sar_kernel(
     gap = local_gap(ok, days)
     # The shape terms read a series smoothed over about three dates (+- the median revisit).
     sm = to_db(smooth_linear(lin, days, float(np.median(gap)) * 1.01)) if n_t > 2 else db
+    noise = date_noise_db(db)
 
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
     srt = np.sort(lin, axis=-1)
@@ -536,7 +447,8 @@ def _sar_kernel(
         idx = np.flatnonzero(cand[:, t])
         if idx.size == 0:
             continue
-        ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p)
+        ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p,
+                              noise[idx])
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard")}
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
         z = np.minimum(_weakest(ev), mask_z[idx])

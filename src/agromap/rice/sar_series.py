@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = ["to_db", "smooth_linear", "percentile_db", "flood_run_bounds", "flood_run_start",
-           "spell_min", "bright_run_days",
+           "spell_min", "bright_run_days", "date_noise_db", "window_mean_db",
            "local_gap", "track_index", "track_offsets_db"]
 
 _F32 = np.float32
@@ -114,6 +114,39 @@ def flood_run_start(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t:
         if not going.any():
             break
     return first.astype(_F32)
+
+
+def date_noise_db(db: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Each pixel's date-to-date noise, dB: the robust standard deviation of one date.
+
+    ``1.4826 x median |x_k+1 - x_k| / sqrt(2)`` over consecutive valid dates (the median absolute
+    difference ignores the few steps of a flood or a harvest; a difference of two dates has twice
+    one date's variance). Speckle, residual track offsets and wind on water all count. NaN with
+    fewer than two valid dates.
+    """
+    valid = ~np.isnan(db)
+    # Valid dates first, in time order (a stable sort of the invalid flags): consecutive valid
+    # dates become neighbours however many invalid dates lie between them.
+    order = np.argsort(~valid, axis=-1, kind="stable")
+    packed = np.take_along_axis(db, order, axis=-1)
+    steps = np.abs(np.diff(packed, axis=-1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a pixel with < 2 valid dates: NaN
+        med = np.nanmedian(steps, axis=-1) if steps.shape[-1] else np.full(db.shape[0], np.nan)
+    return (med * (1.4826 / np.sqrt(2.0))).astype(_F32)
+
+
+def window_mean_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], lo: npt.NDArray[np.float32],
+                   hi: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Mean, in linear power, of each pixel's valid dates with ``lo <= day <= hi`` (per-pixel
+    bounds, day numbers of ``days``), in dB; NaN where no valid date falls inside.
+    """
+    d = days.astype(_F32)[None, :]
+    inside = (d >= lo[:, None]) & (d <= hi[:, None]) & ~np.isnan(db)
+    n = inside.sum(axis=-1)
+    total = np.where(inside, _F32(10.0) ** (db / _F32(10.0)), _F32(0.0)).sum(axis=-1, dtype=_F32)
+    mean = np.where(n > 0, total / np.maximum(n, 1).astype(_F32), _F32(np.nan)).astype(_F32)
+    return to_db(mean)
 
 
 def local_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:

@@ -6,9 +6,11 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
 - :func:`abstain_where_blind`: the optical rule's non-rice verdict counts as no opinion where its
   clear-sky series has a gap a whole rice season could hide in (:func:`longest_clear_gap`),
 - except on a persistent cover (:func:`persistent_cover`): evergreen canopy or open water on
-  nearly every clear date is no paddy, whatever a gap hides;
+  nearly every clear date is no paddy, whatever a gap hides (a sure vote in the fused labels);
 - :func:`fuse_scores`: with both rules, the mean of their scores, and at field edges
-  (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`).
+  (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`);
+  the optical rice verdict counts as no opinion on a pixel never seen drained
+  (:func:`drained_dates`), a canal or pond under floating plants.
 
 - :func:`drop_pond_rice`: the optical rule's rice verdict counts as no opinion on a pond (water on
   a large share of the clear dates, seldom dry), where lotus and floating plants look like rice.
@@ -30,7 +32,7 @@ import xarray as xr
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "edge_rescue", "flood_dates",
-           "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
+           "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -43,7 +45,7 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
     """The optical rule's output ``out`` with its non-rice verdicts set to no opinion where it was
     blind (:func:`abstain_where_blind`), but kept on a persistent cover (:func:`persistent_cover`,
     unless ``spec.persistent_fraction`` is ``None``); those kept verdicts carry the
-    :data:`QA_PERSISTENT_ONLY` bit in ``qa_flags`` (lazy).
+    :data:`QA_PERSISTENT_ONLY` bit in ``qa_flags`` (lazy); :func:`fuse_scores` makes them sure.
     """
     gap = longest_clear_gap(optical)
     if spec is None or spec.persistent_fraction is None:
@@ -182,6 +184,25 @@ def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
                           output_dtypes=[np.uint16]).rename("flood_dates")
 
 
+def drained_dates(optical: xr.Dataset, lswi_max: float) -> xr.DataArray:
+    """Per pixel, the number of clear dates with LSWI below ``lswi_max`` (lazy, uint16).
+
+    With ``lswi_max`` at the optical rule's ``sparse_canopy_lswi`` (0.25) such a date is neither
+    open water (LSWI about 0.3) nor a canopy standing in water: bare or drying soil, stubble, a
+    canopy over drained ground. A paddy shows one when the series sees it between seasons or after the
+    pre-harvest drainage; a canal or pond under floating plants never does.
+    """
+    ok, _, lswi = _clear_indices(optical)
+    bar = np.float32(lswi_max)
+
+    def kernel(clear: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return (clear & (lw < bar)).sum(axis=-1).astype(np.uint16)
+
+    return xr.apply_ufunc(kernel, ok, lswi, input_core_dims=[["time"]] * 2, dask="parallelized",
+                          output_dtypes=[np.uint16]).rename("drained_dates")
+
+
 def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
     """Where the clear dates show one cover all year, evergreen canopy or open water (lazy, boolean).
 
@@ -218,11 +239,25 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     decides where the other has no data. One contradiction is resolved (:func:`edge_rescue`):
     SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
     optical score stands, where the optical series saw the paddy's flood (its ``flood_dates``
-    variable, :func:`flood_dates`, when present). ``blind_gap_days`` is only recorded in the
-    parameters.
+    variable, :func:`flood_dates`, when present). Where ``optical`` has a ``drained_dates``
+    variable (:func:`drained_dates`), an optical rice verdict (> 0.5) on a pixel with no drained
+    clear date counts as no opinion (0.5) before both: a paddy is drained before every harvest, a
+    canal under water hyacinth is water or a wet mat on every date and looks to the optical rule
+    like a flood and a canopy standing in water; the radar decides there, and such a pixel is no
+    field-edge rescue. A non-rice verdict a blind optical series keeps on a persistent cover
+    (``qa_flags`` bit :data:`QA_PERSISTENT_ONLY`, :func:`blind_optical_rule`) counts at most
+    ``spec.persistent_score``: the rule's own margin says little there (on a sparse series a
+    lotus pond shows a flood and a floating canopy, which narrows its water mask's margin), and a
+    hesitant radar would otherwise lift the mean out of the non-rice labels.
+    ``blind_gap_days`` is only recorded in the parameters.
     """
     spec = spec if spec is not None else SelfTrainParams()
     a, b = sar["rice_score"], optical["rice_score"]
+    if spec.persistent_score is not None:  # a sure vote: the radar's hesitation must not undo it
+        kept = (optical["qa_flags"] & np.uint8(QA_PERSISTENT_ONLY)) > 0
+        b = xr.where(kept, np.minimum(b, np.float32(spec.persistent_score)), b).astype(np.float32)
+    if "drained_dates" in optical:  # never drained: a floating mat's flood and canopy, the radar decides
+        b = xr.where((b > 0.5) & (optical["drained_dates"] == 0), np.float32(0.5), b).astype(np.float32)
     score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
     if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
         flood = optical["flood_dates"] if "flood_dates" in optical else None

@@ -70,6 +70,14 @@ class SelfTrainParams:
     is harvested, fallow, puddled and flooded every season and carries a canopy for about two
     thirds of it, so neither share reaches 0.8 of its clear dates, with a season hidden in a gap
     or not. ``None``: every blind non-rice verdict counts as no opinion."""
+    persistent_score: float | None = 0.0
+    """``rule="both"``: where a blind series' non-rice verdict stands on a persistent cover
+    (``persistent_fraction``), the optical score counts at most this in the fused score: open water or
+    evergreen canopy on nearly every clear date is no paddy, however narrow the rule's own margin
+    (a lotus pond's water-mask margin shrinks when the rule finds a flood and a canopy in its few
+    clear dates), so a hesitant radar no longer lifts the fused score out of the non-rice labels.
+    ``rule="optical"`` keeps the rule's score (its labels only see the ``other_max_score`` bar).
+    ``None``: the rule's score stands (docs/rice_self_trained.md)."""
     persistent_min_dates: int = 8
     """Fewest clear dates for ``persistent_fraction`` to be judged (a share of three dates says little)."""
     evergreen_ndvi: float = 0.5
@@ -90,6 +98,15 @@ class SelfTrainParams:
     heavy rain. 0 (default): the optical rule's score alone decides. 1 maps fewer upland crops
     beside paddies as rice but misses more edge paddies whose flood fell between clear dates, for
     a lower overall accuracy and a larger rice-area bias (docs/rice_self_trained.md)."""
+    drained_lswi: float | None = 0.25
+    """``rule="both"``: the optical rule's rice verdict counts as no opinion (0.5) where no clear date
+    has LSWI below this (the optical rule's ``sparse_canopy_lswi``: open water reads about 0.3 and
+    a canopy standing in water at least this), and the radar decides. A paddy is drained before every
+    harvest and lies as stubble on drying soil between seasons; a canal or pond under floating
+    water hyacinth is water or a wet mat on every date, which the optical rule on a sparse series
+    reads as a flood and a canopy standing in water. ``rule="optical"`` keeps the verdict (no
+    other sensor could decide, and a sparse series often misses a paddy's drained dates).
+    ``None``: every rice verdict counts (docs/rice_self_trained.md)."""
     seedbed_labels: bool = False
     """``rule="sar"`` or ``"both"``: let the SAR rule's seedbed-plateau reading alone take a pixel out
     of the non-rice labels. Off by default: where that reading lifts the score of a pixel the
@@ -140,6 +157,11 @@ class SelfTrainParams:
         if self.persistent_min_dates < 1 or self.edge_min_flood_dates < 0:
             raise ConfigError(f"need persistent_min_dates >= 1 and edge_min_flood_dates >= 0, got "
                               f"{self.persistent_min_dates} and {self.edge_min_flood_dates}.")
+        if self.drained_lswi is not None and not -1.0 <= self.drained_lswi <= 1.0:
+            raise ConfigError(f"drained_lswi must be an LSWI in [-1, 1] or null, got {self.drained_lswi}.")
+        if self.persistent_score is not None and not 0.0 <= self.persistent_score < 0.5:
+            raise ConfigError(f"persistent_score must be in [0, 0.5) (a non-rice score) or null, got "
+                              f"{self.persistent_score}.")
         if self.edge_rescue_px is not None and self.edge_rescue_px < 1:
             raise ConfigError(f"edge_rescue_px must be >= 1 (pixels) or null, got {self.edge_rescue_px}.")
         TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)

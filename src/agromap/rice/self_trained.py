@@ -17,7 +17,8 @@ field edge the radar sees mixed, and the optical verdict stands
 (:func:`~agromap.rice.self_train_labels.edge_rescue`). With ``rule="optical"`` or ``"both"``,
 where the optical series has a clear-sky gap as long as a rice season, the optical rule's non-rice
 verdict counts as no opinion (nothing could be seen), except on evergreen canopy or open water
-seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`).
+seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`); with ``rule="both"`` its
+rice verdict counts as no opinion on a pixel never seen drained (floating plants on a canal).
 
 How the training pixels are chosen
 ----------------------------------
@@ -70,6 +71,7 @@ from .model_train import library_versions, make_estimator
 from .self_train_labels import (
     QA_PERSISTENT_ONLY,
     blind_optical_rule,
+    drained_dates,
     drop_pond_rice,
     flood_dates,
     fuse_scores,
@@ -288,6 +290,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec)
         if optical is not None and spec is not None and spec.edge_min_flood_dates:
             opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
+        if optical is not None and spec is not None and spec.drained_lswi is not None:
+            opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
         return fuse_scores(_run_rule(optical, sar, "sar", sar_p, windows, spec=spec), opt, blind_gap_days, spec)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule

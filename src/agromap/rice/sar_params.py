@@ -1,0 +1,185 @@
+"""Thresholds and uncertainty scales of the Sentinel-1 VH rice rule
+(:func:`agromap.rice.rules_sar.sar_rice_rule`).
+
+One frozen dataclass, :class:`SarRiceParams`, whose defaults are the published starting values or
+the documented design values (docs/rice_rules.md argues each); the rule's module re-exports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+__all__ = ["SarRiceParams"]
+
+
+@dataclass(frozen=True)
+class SarRiceParams:
+    """Thresholds and uncertainty scales of the VH rule (defaults: published starting values and
+    the scales argued in docs/rice_rules.md; calibrate per AOI).
+    """
+
+    vh_min_db: float = -18.0
+    """Flood minimum: ``VH_min_db <= vh_min_db`` (published range -22 ... -17.7)."""
+    vh_max_db: float = -16.5
+    """Heading: max VH over the rise window ``>= vh_max_db`` (published -16.1 ... -14.2)."""
+    rise_db: float = 5.0
+    """``VH_max_db - VH_min_db >= rise_db`` (mean published increase 5.07 dB; tune 4 ... 7)."""
+    rise_window_start_days: float = 30.0
+    """The maximum is searched from ``t_min + rise_window_start_days`` ..."""
+    rise_window_end_days: float = 110.0
+    """... to ``t_min + rise_window_end_days``."""
+    min_rise_days: float = 20.0
+    """Growth timing: VH reaches 70 % of its rise no sooner than this after the minimum (a
+    transplanted canopy needs weeks; a flood-irrigated orchard recovers at the next pass)."""
+    max_rise_days: float = 100.0
+    """... and no later than this (tillering to heading)."""
+    min_growth_days: float = 10.0
+    """Growth is gradual: VH takes at least this long from a quarter of its rise to the crossing
+    of ``rise_fraction`` (refuted only when two passes closer than this bound the step)."""
+    persistence_days: float = 12.0
+    """A paddy's flood (puddling to early tillering) lasts at least about two weeks, so a pass
+    within this many days of the minimum sees it too; farther passes say nothing."""
+    persistence_offset_db: float = 1.5
+    """The neighbouring pass counts as flooded when below ``vh_min_db + persistence_offset_db``
+    (-16.5 dB): by the second pass the seedlings or the drained mud already lift VH."""
+    rise_fraction: float = 0.7
+    """Growth timing is read when VH has covered this fraction of the way from the minimum to the
+    canopy level."""
+    seedbed_start_days: float = 7.0
+    """The dates from this many days after the minimum ..."""
+    seedbed_end_days: float = 28.0
+    """... to this many are the moist-seedbed plateau of a direct-seeded field (their mean level in
+    linear power): its levelling flood lasts a pass or two, then the sown soil stays moist (-16 to
+    -18 dB) for two to four weeks while the seedlings emerge."""
+    seedbed_rise_db: float = 2.5
+    """A direct-seeded season may read its growth timing from the seedbed plateau instead of the
+    minimum when the smoothed canopy rises at least this far above the plateau, dB: a seedling
+    canopy builds over 40-60 days, while a flood-irrigated orchard returns to its canopy level at
+    once (within speckle, about 1 dB)."""
+    seedbed_dip_db: float = 2.5
+    """... when the smoothed series at the minimum lies at least this far below the plateau, dB:
+    the levelling flood, which bare upland soil before its crop does not show (one speckled dark
+    date in it lowers the smoothed series by 1-2 dB) ..."""
+    seedbed_min_db: float = -18.0
+    """... and when the plateau lies above this level, dB: moist sown soil (-16 to -18 dB), not
+    the open water (-20 dB and below) of a pond where lotus or floating plants rise as slowly."""
+    regrowth_db: float | None = 1.0
+    """Irrigation pulses under a standing canopy: a season is refuted when its canopy (the
+    smoothed peak after the seedbed window) rises less than ``max(regrowth_db, regrowth_noise x
+    the pixel's date-to-date noise)`` dB above *both* the level after the dip (the mean of the
+    dates ``seedbed_start_days`` to ``seedbed_end_days`` after the minimum) and the level before
+    the flood (the dates ``seedbed_end_days`` to ``seedbed_start_days`` before the first dark
+    date). A flood-irrigated orchard is back at its canopy within a pass or two, and that canopy
+    stood there before the water came; a paddy's canopy grows weeks after its flood and above the
+    fallow before it. Unobservable (no vote) when either level or the peak has no date. ``None``
+    turns the term off."""
+    regrowth_noise: float = 1.5
+    """The bar of ``regrowth_db`` in units of the pixel's date-to-date noise
+    (:func:`agromap.rice.sar_series.date_noise_db`): the highest of many speckled dates of a level
+    canopy stands 1-2 noise units above its mean, so a noisy series needs a larger rise."""
+    timing_scale_days: float = 5.0
+    """Uncertainty of the growth timing, days, to which half the observation gap around the
+    crossing is added: sparse dates give a soft timing term, dense dates a sharp one."""
+    max_flood_days: float = 75.0
+    """The dark spell around the minimum (within 30 % of the rise, 1.5-3 dB, of it) lasts less than
+    this: a paddy's transplanting flood; seasonal wetland and ponds stay dark for months, and upland
+    soil can stay bare and moist for months before its crop. A longer spell is still a paddy on the
+    terms of ``max_ponded_days``."""
+    max_ponded_days: float = 95.0
+    """A dark spell longer than ``max_flood_days`` but shorter than this is a paddy when its water
+    is open (the smoothed series reaches ``water_db``) and the crop after it builds a full rice
+    canopy (``ponded_canopy_db``): a bunded rainfed field holds rainwater for 20-50 days before it
+    is puddled, then stands flooded 8-15 days before transplanting and weeks after. Moist bare soil
+    never reaches open water, and seasonal wetland regrows sedge and grass, not a rice canopy."""
+    spell_noise: float = 1.0
+    """Before the minimum the dark spell takes the dates up to a quarter of the way to the canopy
+    *or* within this many units of the pixel's date-to-date noise
+    (:func:`agromap.rice.sar_series.date_noise_db`) of the minimum, whichever is higher: on a
+    noisy series (a point without a filter, about 1.5 dB a date) the dates of a level wetland
+    flood or of bare soil scatter by that much around their mean, and a quarter of the way alone
+    breaks their spell into pieces short enough for ``max_flood_days``. A filtered series (about
+    0.5 dB) keeps the quarter of the way. 0 turns it off."""
+    ponded_canopy_db: float = -15.0
+    """The canopy level (mean of the two highest dates after the minimum) a long-flooded season
+    must reach, dB: rice at heading (published -16.1 ... -14.2 dB), above the -16 dB or so of
+    regrown wetland vegetation."""
+    max_canopy_days: float = 110.0
+    """The canopy (VH within ``canopy_drop_db`` of the season's smoothed peak) lasts less than
+    this: rice is harvested 85-130 days after transplanting and its VH falls with senescence and
+    harvest; lotus, water hyacinth, sugarcane and regrown wetland grass keep theirs for months."""
+    canopy_drop_db: float = 1.5
+    """Depth of the band below the smoothed peak that counts as the canopy, dB."""
+    duration_scale_days: float = 10.0
+    """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
+    db_scale: float = 1.0
+    """Uncertainty of the dB levels (speckle after filtering, incidence-angle offsets), dB: the
+    unit of the depth, rise, canopy and mask margins."""
+    water_p90_db: float = -20.0
+    """Permanent water when ``VH_p90_db < water_p90_db`` ..."""
+    water_db: float = -20.0
+    """... or when the fraction of dates with ``VH_db < water_db`` ... (the open-water level, also
+    the one a rain-ponded paddy's long dark spell must reach, see ``max_ponded_days``)"""
+    water_frequency: float = 0.8
+    """... is ``>= water_frequency``."""
+    max_water_share: float = 0.5
+    """Soft term: the fraction of dates below ``water_db`` stays under this (ponds and water
+    bodies drained for a few weeks exceed it; a paddy's floods cover 10-35 % of a year)."""
+    built_p10_db: float = -15.0
+    """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
+    built_range_db: float = 3.0
+    """... and ``VH_p90_db - VH_p10_db < built_range_db`` (the "low temporal std"; recommendation)."""
+    trough_halfwidth_days: float = 30.0
+    """Without windows, a candidate ``t_min`` is the VH minimum within +- this many days."""
+    smooth_days: float = 0.0
+    """Temporal mean in linear power over dates within +- smooth_days/2 (0: none; e.g. 13 for a
+    3-date mean at a 6-day revisit)."""
+    align_tracks: bool = True
+    """Remove each orbit track's backscatter offset (incidence angle) per pixel before the rule,
+    when the input names the track of each date (see :data:`TRACK_COORDS`)."""
+    track_pair_days: float = 12.0
+    """Dates of other tracks within this many days serve as the reference of a date's offset."""
+    mixed_min_fraction: float | None = 0.5
+    """A pixel the rule leaves non-rice is a paddy's when its series is a mixture of a confident
+    paddy neighbour's and the opposite neighbour's with at least this share of the paddy (a field
+    border crossing the pixel, see :mod:`agromap.rice.sar_mixed`; 0.5: the centre's field).
+    ``None`` turns the term off. Raster input ``(time, y, x)`` only."""
+    mixed_source_score: float = 0.9
+    """The paddy neighbour of a mixed pixel must have at least this ``rice_score``."""
+    mixed_max_rms_db: float = 1.0
+    """The mixture must reproduce the pixel's series to this RMS, dB (a filtered series errs by
+    0.5-0.8 dB a date; a dryland crop or fallow beside a paddy misses by more)."""
+    min_season_days: float = 80.0
+    """Minimum days between two accepted flood minima (separate seasons)."""
+    max_seasons: int = 3
+    """Length of the ``season`` axis without windows."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= int(self.max_seasons) <= 12:
+            raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
+        if not 0 <= self.rise_window_start_days < self.rise_window_end_days:
+            raise ConfigError("rise_window_start_days must be >= 0 and below rise_window_end_days, got "
+                              f"{self.rise_window_start_days} and {self.rise_window_end_days}.")
+        if not self.min_rise_days <= self.max_rise_days:
+            raise ConfigError(f"min_rise_days {self.min_rise_days} exceeds max_rise_days {self.max_rise_days}.")
+        if min(self.timing_scale_days, self.duration_scale_days, self.db_scale, self.max_flood_days) <= 0:
+            raise ConfigError("timing_scale_days, duration_scale_days, db_scale and max_flood_days must be > 0.")
+        if not 0 <= self.seedbed_start_days < self.seedbed_end_days:
+            raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
+                              f"{self.seedbed_start_days} and {self.seedbed_end_days}.")
+        if self.spell_noise < 0:
+            raise ConfigError(f"spell_noise must be >= 0 (0: off), got {self.spell_noise}.")
+        if (self.regrowth_db is not None and self.regrowth_db < 0) or self.regrowth_noise < 0:
+            raise ConfigError(f"regrowth_db must be >= 0 or null (off) and regrowth_noise >= 0, got {self.regrowth_db} "
+                              f"and {self.regrowth_noise}.")
+        if self.max_ponded_days < self.max_flood_days:
+            raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
+                              "set it equal to max_flood_days to accept no longer spell.")
+        if self.mixed_min_fraction is not None and not 0.0 < self.mixed_min_fraction <= 1.0:
+            raise ConfigError(f"mixed_min_fraction must be within (0, 1] or null (off), got {self.mixed_min_fraction}.")
+        if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
+            raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
+                              f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
+        if self.smooth_days < 0 or self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
+            raise ConfigError("smooth_days must be >= 0, trough_halfwidth_days and min_season_days > 0.")
