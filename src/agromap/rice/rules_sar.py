@@ -147,36 +147,45 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
     return cand
 
 
-def _plateau(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, n_pix: int,
-             p: SarRiceParams) -> npt.NDArray[np.float32]:
-    """The level after the minimum at ``t``: the mean (linear power, in dB) of the dates
-    ``seedbed_start_days`` to ``seedbed_end_days`` after it; NaN where none is valid.
+def _after_flood(
+    db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, b: int,
+    p: SarRiceParams,
+) -> tuple[int, npt.NDArray[np.float32] | None, npt.NDArray[np.float32] | None]:
+    """The level after the minimum at ``t`` and the canopy above it, read once for the seedbed
+    reading and the regrowth term: ``(a1, plateau, peak)``.
+
+    ``a1`` is the first date past ``seedbed_end_days``; ``plateau`` the mean (linear power, in dB)
+    of the dates ``seedbed_start_days`` to ``seedbed_end_days`` after ``t`` (NaN where none is
+    valid); ``peak`` the smoothed series' maximum over dates ``a1`` to ``b``. Both are ``None``
+    when no date lies in ``a1`` to ``b``.
     """
+    a1 = int(np.searchsorted(days, float(days[t]) + p.seedbed_end_days, side="right"))
+    if b <= a1:
+        return a1, None, None
+    n_pix = db.shape[0]
     d0 = _F32(days[t])
-    return window_mean_db(db, days, np.full(n_pix, d0 + _F32(p.seedbed_start_days), _F32),
-                          np.full(n_pix, d0 + _F32(p.seedbed_end_days), _F32))
+    plateau = window_mean_db(db, days, np.full(n_pix, d0 + _F32(p.seedbed_start_days), _F32),
+                             np.full(n_pix, d0 + _F32(p.seedbed_end_days), _F32))
+    return a1, plateau, masked_max(sm[:, a1:b])
 
 
 def _regrowth(
-    db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, b: int,
-    onset: npt.NDArray[np.float32], noise: npt.NDArray[np.float32], p: SarRiceParams,
+    db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, after: npt.NDArray[np.float32] | None,
+    peak: npt.NDArray[np.float32] | None, onset: npt.NDArray[np.float32], noise: npt.NDArray[np.float32],
+    p: SarRiceParams,
 ) -> npt.NDArray[np.float32]:
     """Margin of the canopy's rise above the levels after and before the flood at ``t`` (see
     ``SarRiceParams.regrowth_db``) where it refutes the season; NaN (no vote) where it holds, where
     the term is off or where a level is unobserved.
 
-    ``onset`` is the first date of the dark spell, in days from the minimum; ``noise`` the
-    pixel's date-to-date noise, dB.
+    ``after`` and ``peak`` are the plateau and canopy of :func:`_after_flood`; ``onset`` the first
+    date of the dark spell, in days from the minimum; ``noise`` the pixel's date-to-date noise, dB.
     """
-    n_pix = db.shape[0]
-    nan = np.full(n_pix, np.nan, dtype=_F32)
-    a1 = int(np.searchsorted(days, float(days[t]) + p.seedbed_end_days, side="right"))
-    if p.regrowth_db is None or b <= a1:
+    nan = np.full(db.shape[0], np.nan, dtype=_F32)
+    if p.regrowth_db is None or after is None or peak is None:
         return nan
     d0 = _F32(days[t])
-    after = _plateau(db, days, t, n_pix, p)
     before = window_mean_db(db, days, d0 + onset - _F32(p.seedbed_end_days), d0 + onset - _F32(p.seedbed_start_days))
-    peak = masked_max(sm[:, a1:b])
     bar = np.maximum(_F32(p.regrowth_db), _F32(p.regrowth_noise) * noise)
     # A paddy's canopy rises well above the flood's aftermath or above the fallow before it (a
     # fast-growing crop may be back at the fallow level a pass after the flood, but its canopy
@@ -193,7 +202,7 @@ def _seedbed_timing(
     db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], db_next: npt.NDArray[np.float32],
     last_valid: npt.NDArray[np.intp], days: npt.NDArray[np.int32], t: int, b: int,
     canopy: npt.NDArray[np.float32], onset: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_],
-    p: SarRiceParams,
+    p: SarRiceParams, a1: int, plateau: npt.NDArray[np.float32] | None, peak: npt.NDArray[np.float32] | None,
 ) -> npt.NDArray[np.float32]:
     """Growth timing of a direct-seeded season read from its seedbed plateau (see ``_season_evidence``).
 
@@ -201,16 +210,14 @@ def _seedbed_timing(
     ``t``; the crossing of ``rise_fraction`` of the way from it to ``canopy`` is timed as the
     minimum's. Returns the timing margin, capped by the margin of the smoothed peak over the
     plateau against ``seedbed_rise_db``; ``-inf`` where no plateau or canopy is seen.
+    ``a1``, ``plateau`` and ``peak`` come from :func:`_after_flood`.
     """
     n_pix = db.shape[0]
     d0 = float(days[t])
     a0 = int(np.searchsorted(days, d0 + p.seedbed_start_days, side="left"))
-    a1 = int(np.searchsorted(days, d0 + p.seedbed_end_days, side="right"))
     none = np.full(n_pix, -np.inf, dtype=_F32)
-    if a1 <= a0 or b <= a1:
+    if a1 <= a0 or plateau is None or peak is None:
         return none
-    plateau = _plateau(db, days, t, n_pix, p)
-    peak = masked_max(sm[:, a1:b])
     ok = seen & np.isfinite(plateau) & np.isfinite(peak)
     level = plateau + _F32(p.rise_fraction) * np.where(ok, canopy - plateau, _F32(0.0))
     raw, follow = db[:, a1:b], db_next[:, a1:b]
@@ -328,10 +335,11 @@ def _season_evidence(
     # return), as an orchard's after an irrigation pulse. Read from the seedbed plateau, it falls
     # weeks later; that reading holds when the smoothed canopy rises well above the plateau (an
     # orchard returns to its canopy, which stays level). A soft OR with the reading above.
-    seedbed = _seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p)
+    a1, plateau, peak = _after_flood(db, sm, days, t, b, p)
+    seedbed = _seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p, a1, plateau, peak)
     # An irrigation pulse under a tree canopy: back at the canopy within a pass or two, and the
     # same canopy stood there before the flood. Only the dates that speckle cannot fake count.
-    regrowth = _regrowth(db, sm, days, t, b, onset, noise, p)
+    regrowth = _regrowth(db, days, t, plateau, peak, onset, noise, p)
     timing_standard, growth_standard = timing, growth
     timing = np.maximum(timing, seedbed)
     growth = np.where(np.isnan(growth), growth, np.maximum(growth, seedbed))
