@@ -78,10 +78,8 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) 
         spec.persistent_min_dates
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
-        clear = clear & np.isfinite(nd) & np.isfinite(lw)
-        n = clear.sum(axis=-1)
+        clear, n, water = _water_counts(clear, nd, lw)
         with np.errstate(invalid="ignore"):
-            water = (clear & (nd < 0.1) & (nd < lw)).sum(axis=-1)
             dry = (clear & (lw < 0)).sum(axis=-1)
         return (n >= need) & (water >= wet_min * n) & (dry < dry_max * n)
 
@@ -162,6 +160,16 @@ def _clear_indices(optical: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray, xr.
     return ok, indices.ndvi(ds["nir"], ds["red"]), indices.lswi(ds["nir"], ds["swir16"])
 
 
+def _water_counts(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The clear dates with both indices valid, their number per pixel, and the number of them
+    showing open water (NDVI < 0.1 and NDVI < LSWI, the optical rule's water test).
+    """
+    clear = clear & np.isfinite(nd) & np.isfinite(lw)
+    with np.errstate(invalid="ignore"):
+        water = (clear & (nd < 0.1) & (nd < lw)).sum(axis=-1)
+    return clear, clear.sum(axis=-1), water
+
+
 def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
     """Per pixel, the number of clear dates showing open water with at most seedlings in it (lazy, uint16).
 
@@ -218,11 +226,9 @@ def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray
     frac, need, green_min = np.float32(spec.persistent_fraction), spec.persistent_min_dates, spec.evergreen_ndvi
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
-        clear = clear & np.isfinite(nd) & np.isfinite(lw)
-        n = clear.sum(axis=-1)
+        clear, n, water = _water_counts(clear, nd, lw)
         with np.errstate(invalid="ignore"):
             green = (clear & (nd >= green_min)).sum(axis=-1)
-            water = (clear & (nd < 0.1) & (nd < lw)).sum(axis=-1)
         return (n >= need) & ((green >= frac * n) | (water >= frac * n))
 
     return xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
