@@ -380,6 +380,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     c_seen = _NINF
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
+        open_water = y < prm[_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
 
         # -- flood onset and its growth confirmation
         is_onset = fl and state == 0 and in_win[t]
@@ -394,7 +395,6 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
 
         # -- water, forest and shrub dates (outside confirmed cycles: onsets up to t are known)
         if t >= cycle_end:
-            open_water = y < prm[_WATER_NDVI_MAX] and y < ls
             n_water += open_water
             n_forest += y >= prm[_FOREST_NDVI_MIN]
             if not open_water:
@@ -411,7 +411,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         # -- sparse series: a canopy standing in water, open water (on any date), the widest interval
         if flags[F_SPARSE]:
             sparse_canopy = sparse_canopy or (y >= prm[_NDVI_HIGH] and ls >= prm[_SPARSE_LSWI])
-            sparse_open = sparse_open or (y < prm[_WATER_NDVI_MAX] and y < ls)
+            sparse_open = sparse_open or open_water
             if k > 0:
                 longest = _max(longest, d - cd[k - 1])
 
@@ -443,7 +443,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if y >= prm[_HARVEST_NDVI] and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI]:
                 st = _min(_min(y - prm[_HARVEST_NDVI], prm[_NDVI_LOW] - y), prm[_HARVEST_LSWI] - ls) / _SCALE
                 s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[_FLOOD_STUBBLE]) / scale_days))
-            if y < prm[_WATER_NDVI_MAX] and y < ls:
+            if open_water:
                 s_best = _NINF
             if y <= prm[_HIDDEN_OPEN_NDVI] and y < ls:
                 s_open = _max(s_open, _min(_min(prm[_HIDDEN_OPEN_NDVI] - y, ls - y) / _SCALE, s_bare))
