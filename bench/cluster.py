@@ -15,10 +15,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +58,10 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
             client.run(_warm, list(worker_imports(["agromap.rice.rules_optical"])))
             before = client.run(_cpu_s)
             phases: dict[str, list[float]] = {}
-            _phase_clocks(phases)
-            t0, c0 = time.perf_counter(), time.process_time()
-            result = run(cfg, out, scheduler=cluster.scheduler_address, force=True)
-            wall, here = time.perf_counter() - t0, time.process_time() - c0
+            with _phase_clocks(phases):
+                t0, c0 = time.perf_counter(), time.process_time()
+                result = run(cfg, out, scheduler=cluster.scheduler_address, force=True)
+                wall, here = time.perf_counter() - t0, time.process_time() - c0
             after = client.run(_cpu_s)
     for inside in ("connect", "compute"):  # both happen within _compute
         if "graph" in phases and inside in phases:
@@ -90,13 +92,13 @@ SCALEOUT_PHASES = {"plan": ("runner", "plan_run"), "connect": ("scheduler", "Ope
                    "publish": ("runner", "publish"), "report": ("runner", "write_report")}
 
 
-def _phase_clocks(phases: dict[str, list[float]]) -> None:
-    """Wrap the run's steps (:data:`SCALEOUT_PHASES`) so each adds its wall and process CPU
-    seconds to ``phases[name]``. ``graph`` times all of ``_compute``: :func:`scaleout` takes the
-    connection wait and the compute inside it out afterwards.
+@contextlib.contextmanager
+def _phase_clocks(phases: dict[str, list[float]]) -> Iterator[None]:
+    """Within the block, wrap the run's steps (:data:`SCALEOUT_PHASES`) so each adds its wall and
+    process CPU seconds to ``phases[name]``; the steps are restored when the block ends. ``graph``
+    times all of ``_compute``: :func:`scaleout` takes the connection wait and the compute inside
+    it out afterwards.
     """
-    import contextlib
-
     import agromap.pipeline.runner as runner
     import agromap.pipeline.scheduler as scheduler
 
@@ -112,6 +114,7 @@ def _phase_clocks(phases: dict[str, list[float]]) -> None:
                 got[1] += time.process_time() - c
         return timing
 
+    steps: list[tuple[str, Any, str, Any]] = []  # every step looked up before any is wrapped
     for name, (module_name, attr) in SCALEOUT_PHASES.items():
         module = runner if module_name == "runner" else scheduler
         owner, _, func_name = attr.rpartition(".")
@@ -119,12 +122,19 @@ def _phase_clocks(phases: dict[str, list[float]]) -> None:
         func = getattr(target, func_name, None)
         if func is None:
             raise AttributeError(f"bench: the run has no step {attr!r} any more; update bench.cluster.SCALEOUT_PHASES")
+        steps.append((name, target, func_name, func))
 
+    for name, target, func_name, func in steps:
         def timed(*a: Any, _f: Any = func, _t: Any = clock(name), **k: Any) -> Any:
             with _t():
                 return _f(*a, **k)
 
         setattr(target, func_name, timed)
+    try:
+        yield
+    finally:
+        for _name, target, func_name, func in steps:
+            setattr(target, func_name, func)
 
 
 def _cpu_s() -> float:
