@@ -193,4 +193,3 @@ def _reverse_topological(deps: dict[Hashable, set[Hashable]],
     if len(order) != len(deps):  # pragma: no cover - a dask graph has no cycle
         raise RuntimeError("the task graph has a cycle")
     return order
-
