@@ -35,17 +35,23 @@ def _classes(n: int, names: tuple[str, ...], shares: tuple[float, ...], rng: np.
     return rng.permutation(np.repeat(np.arange(len(names)), counts))
 
 
-def sar_dates(kind: str, rng: np.random.Generator) -> np.ndarray:
-    """Day offsets of a 10-month S1 series: ``dense`` (two 12-day tracks = 6 days, each with ~20 %
-    missing passes: ~40 dates) or ``sparse`` (one 12-day track with missing passes: ~20 dates).
-    Returns (days, track) with track 0/1."""
+def sar_dates(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Day offsets and track numbers of a 10-month S1 series, each pass lost with probability 0.2.
+
+    ``dense``: two 12-day tracks 6 days apart (~40 dates); ``sparse``: one 12-day track (~20
+    dates); ``four_track``: the published revisit over a delta, four 12-day tracks 3 days apart
+    (S1A and S1B, ascending and descending: ~77-80 dates). Returns ``(days, track)``, track 0-3.
+    """
+    offsets = {"dense": (0, 6), "sparse": (0,), "four_track": (0, 6, 3, 9)}
+    if kind not in offsets:
+        raise ValueError(f"kind must be one of {sorted(offsets)}, got {kind!r}.")
     days, track = [], []
-    for k, off in ((0, 0), (1, 6)) if kind == "dense" else ((0, 0),):
+    for k, off in enumerate(offsets[kind]):
         d = np.arange(off, 300, 12)
         keep = rng.random(d.size) > 0.2
         days += list(d[keep])
         track += [k] * int(keep.sum())
-    order = np.argsort(days)
+    order = np.argsort(days, kind="stable")
     return np.asarray(days)[order], np.asarray(track)[order]
 
 
@@ -122,7 +128,10 @@ def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12
             all_dates[i] = [d + 1 for d in dates]
         else:
             db[:, i] = _other_vh(SAR_CLASSES[c], day, rng)
-        db[:, i] += np.where(track == 1, rng.uniform(1.0, 2.0) * rng.choice([-1, 1]), 0.0)
+        # Each track but the first reads the point 1-2 dB brighter or darker (its incidence angle;
+        # one draw even for a single track, so every table keeps its random stream).
+        offset = [0.0] + [rng.uniform(1.0, 2.0) * rng.choice([-1, 1]) for _ in range(max(int(track.max()), 1))]
+        db[:, i] += np.asarray(offset)[track]
     lin = 10 ** (db / 10) * rng.gamma(enl, 1 / enl, db.shape)
     time = START + day.astype("timedelta64[D]")
     vh = xr.DataArray(lin.astype(np.float32), dims=("time", "point"), coords={"time": time}, name="vh")

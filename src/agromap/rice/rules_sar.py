@@ -412,8 +412,10 @@ def _sar_kernel(
     n_window = (ok & in_win).sum(axis=-1)
     db = to_db(lin)
     gap = local_gap(ok, days)
-    # The shape terms read a series smoothed over about three dates (+- the median revisit).
-    sm = to_db(smooth_linear(lin, days, float(np.median(gap)) * 1.01)) if n_t > 2 else db
+    # The shape terms read a series smoothed over about three dates (+- the median revisit), and
+    # over at least one repeat cycle (`shape_days`) on a denser revisit: more looks, not more extremes.
+    half = max(float(np.median(gap)) * 1.01, p.shape_days / 2.0)
+    sm = to_db(smooth_linear(lin, days, half)) if n_t > 2 else db
     noise = date_noise_db(db)
 
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).

@@ -130,6 +130,12 @@ class SarRiceParams:
     """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
     built_range_db: float = 3.0
     """... and ``VH_p90_db - VH_p10_db < built_range_db`` (the "low temporal std"; recommendation)."""
+    shape_days: float = 12.0
+    """The shape terms (``duration``, ``harvest``, the seedbed and regrowth levels) read a series
+    smoothed over +- the median revisit gap or +- half this span, whichever is longer: one
+    satellite's repeat cycle, which holds a pass of every track, so a denser revisit averages more
+    looks (and cancels the tracks' offsets) instead of adding more speckle extremes and more
+    chances for a level spell to break. A paddy's flood and canopy last weeks; 0: the gap only."""
     trough_halfwidth_days: float = 30.0
     """Without windows, a candidate ``t_min`` is the VH minimum within +- this many days."""
     smooth_days: float = 0.0
@@ -181,5 +187,5 @@ class SarRiceParams:
         if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
             raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
                               f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
-        if self.smooth_days < 0 or self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
-            raise ConfigError("smooth_days must be >= 0, trough_halfwidth_days and min_season_days > 0.")
+        if self.smooth_days < 0 or self.shape_days < 0 or self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
+            raise ConfigError("smooth_days and shape_days must be >= 0, trough_halfwidth_days and min_season_days > 0.")
