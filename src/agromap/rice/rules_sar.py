@@ -80,6 +80,7 @@ from .sar_series import (
     flood_run_bounds,
     flood_run_start,
     local_gap,
+    looks_per_date,
     percentile_db,
     smooth_linear,
     spell_min,
@@ -412,11 +413,20 @@ def _sar_kernel(
     n_window = (ok & in_win).sum(axis=-1)
     db = to_db(lin)
     gap = local_gap(ok, days)
-    # The shape terms read a series smoothed over about three dates (+- the median revisit), and
-    # over at least one repeat cycle (`shape_days`) on a denser revisit: more looks, not more extremes.
-    half = max(float(np.median(gap)) * 1.01, p.shape_days / 2.0)
-    sm = to_db(smooth_linear(lin, days, half)) if n_t > 2 else db
     noise = date_noise_db(db)
+    # The shape terms read a series smoothed over about three dates (+- the median revisit) ...
+    half = float(np.median(gap)) * 1.01
+    sm = to_db(smooth_linear(lin, days, half)) if n_t > 2 else db
+    if n_t > 2 and p.shape_days / 2.0 > half:
+        # ... and, where those dates still leave more than `shape_noise_db` of noise (a point or
+        # field without a speckle filter), over one repeat cycle (`shape_days`): on a denser
+        # revisit the extra dates then add looks, not extremes. A filtered raster keeps the
+        # revisit's time resolution.
+        with np.errstate(invalid="ignore"):
+            noisy = noise / np.sqrt(looks_per_date(lin, days, half)) > _F32(p.shape_noise_db)
+        if noisy.any():
+            cycle = to_db(smooth_linear(lin[noisy], days, p.shape_days / 2.0))
+            sm[noisy] = cycle
 
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
     srt = np.sort(lin, axis=-1)

@@ -132,10 +132,17 @@ class SarRiceParams:
     """... and ``VH_p90_db - VH_p10_db < built_range_db`` (the "low temporal std"; recommendation)."""
     shape_days: float = 12.0
     """The shape terms (``duration``, ``harvest``, the seedbed and regrowth levels) read a series
-    smoothed over +- the median revisit gap or +- half this span, whichever is longer: one
-    satellite's repeat cycle, which holds a pass of every track, so a denser revisit averages more
-    looks (and cancels the tracks' offsets) instead of adding more speckle extremes and more
-    chances for a level spell to break. A paddy's flood and canopy last weeks; 0: the gap only."""
+    smoothed over +- the median revisit gap (about three dates); where that series is still noisy
+    (``shape_noise_db``) they read one smoothed over this span instead when it is longer: one
+    satellite's repeat cycle, which holds a pass of every track. On a revisit denser than the
+    cycle (S1A + S1B on both passes: 3 days) the extra dates then average more looks and the
+    tracks' offsets instead of adding speckle extremes and chances for a level spell to break; a
+    paddy's flood and canopy last weeks. 0: the revisit gap only."""
+    shape_noise_db: float = 0.75
+    """The noise, dB, of the three-date mean (the pixel's date-to-date noise over the square root
+    of the number of dates averaged) above which ``shape_days`` applies: a speckle-filtered raster
+    reads 0.4-0.8 dB a date and 0.3-0.5 dB after the mean, a point or field average of about 12
+    looks 1.3-2.6 dB and 0.8-1.6 dB."""
     trough_halfwidth_days: float = 30.0
     """Without windows, a candidate ``t_min`` is the VH minimum within +- this many days."""
     smooth_days: float = 0.0
@@ -187,5 +194,8 @@ class SarRiceParams:
         if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
             raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
                               f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
-        if self.smooth_days < 0 or self.shape_days < 0 or self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
-            raise ConfigError("smooth_days and shape_days must be >= 0, trough_halfwidth_days and min_season_days > 0.")
+        if min(self.smooth_days, self.shape_days, self.shape_noise_db) < 0:
+            raise ConfigError("smooth_days, shape_days and shape_noise_db must be >= 0, got "
+                              f"{self.smooth_days}, {self.shape_days} and {self.shape_noise_db}.")
+        if self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
+            raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")

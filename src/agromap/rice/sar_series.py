@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["to_db", "smooth_linear", "percentile_db", "flood_run_bounds", "flood_run_start",
+__all__ = ["to_db", "smooth_linear", "looks_per_date", "percentile_db", "flood_run_bounds", "flood_run_start",
            "spell_min", "bright_run_days", "date_noise_db", "window_mean_db",
            "local_gap", "track_index", "track_offsets_db"]
 
@@ -40,6 +40,20 @@ def smooth_linear(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], half
         s = filled[:, a:b].sum(axis=-1, dtype=_F32)
         out[:, t] = np.where(valid[:, t], s / np.maximum(n, 1).astype(_F32), _F32(np.nan))
     return out
+
+
+def looks_per_date(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], half: float) -> npt.NDArray[np.float32]:
+    """Mean, over each pixel's valid dates, of the number of valid dates within +-half days of
+    them: how many dates :func:`smooth_linear` averages (NaN without a valid date).
+    """
+    valid = ~np.isnan(vh)
+    total = np.zeros(vh.shape[0], dtype=_F32)
+    for t in range(vh.shape[-1]):
+        a = int(np.searchsorted(days, days[t] - half, side="left"))
+        b = int(np.searchsorted(days, days[t] + half, side="right"))
+        total += np.where(valid[:, t], valid[:, a:b].sum(axis=-1), 0).astype(_F32)
+    n = valid.sum(axis=-1)
+    return np.where(n > 0, total / np.maximum(n, 1).astype(_F32), _F32(np.nan)).astype(_F32)
 
 
 def percentile_db(sorted_lin: npt.NDArray[np.float32], n: npt.NDArray[Any], q: float) -> npt.NDArray[np.float32]:
