@@ -234,8 +234,9 @@ def test_sar_rule_at_the_real_revisit_smooths_noisy_points_over_the_repeat_cycle
     3 days apart, ~80 dates in 10 months, unnamed 1-2 dB track offsets, 12 looks). Read over
     three dates (+- 3 days) the shape terms see twice the speckle extremes of a 6-day series, and
     a level wetland flood or bare soil breaks its dark spell twice as often (OA 0.882, seed 0);
-    read over one 12-day repeat cycle the extra dates add looks. A quiet, track-aligned series
-    (a filtered raster) keeps the revisit's resolution, bit for bit."""
+    read over one 12-day repeat cycle the extra dates add looks, and the open-water share of the
+    pond term no longer counts a paddy's fallow on the darker tracks. A quiet, track-aligned
+    series (a filtered raster) keeps the revisit's resolution, bit for bit."""
     vh, truth = sar_points(600, "four_track", seed=0)
     assert 75 <= vh.sizes["time"] <= 85
     t = truth.rice.values
@@ -250,6 +251,13 @@ def test_sar_rule_at_the_real_revisit_smooths_noisy_points_over_the_repeat_cycle
     assert share["seasonal_wetland"][0] <= 0.05 and share["dryland_crop"][0] <= 0.15
     assert share["orchard_flood_irrigated"][0] <= 0.15
     assert np.mean((out.rice_score.values - t) ** 2) <= 0.07
+    # Paddies whose fallow reads below -20 dB on the darker tracks: open water on half of their
+    # dates, a pond's share. Over the cycle the fallow is not water (ponds stay out).
+    raw_share = (10 * np.log10(vh.values) < -20).mean(axis=0) >= 0.5
+    paddy = raw_share & (t == 1)
+    print(f"  paddies with raw open-water share >= 0.5: {paddy.sum()}, mapped {int((pred[paddy] == 1).sum())}")
+    assert paddy.sum() >= 5 and (pred[paddy] == 1).sum() >= 3
+    assert (pred[raw_share & truth.cls.isin(["pond", "permanent_water"]).values] == 1).sum() == 0
     quiet, quiet_truth = sar_points(200, "four_track", seed=0, enl=400.0, name_tracks=True)
     a, b = sar_rice_rule(quiet), sar_rice_rule(quiet, SarRiceParams(shape_days=0))
     np.testing.assert_array_equal(a.rice_score.values, b.rice_score.values)

@@ -8,7 +8,10 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    (:func:`agromap.rice.sar_series.track_offsets_db`). With ``smooth_days > 0`` each valid date
    is then replaced by the mean, in linear power, of the valid dates within ``+-smooth_days / 2``.
    The *shape* terms below read a second series smoothed over about three dates (+- the median revisit gap),
-   so that a single speckled or off-track date decides nothing.
+   so that a single speckled or off-track date decides nothing; on a revisit denser than the
+   12-day repeat cycle a pixel whose three-date mean stays noisy (an unfiltered point) reads it
+   smoothed over the cycle instead (``shape_days``, ``shape_noise_db``), and so does its share of
+   open-water dates in the pond term.
 2. **Candidate minima** ``t_min``: without windows, every valid date that is the minimum of VH
    within ``+-trough_halfwidth_days`` (30 d); with season windows, the argmin inside each window.
 3. **Evidence of a season** at ``t_min``, each a margin in units of its own uncertainty
@@ -80,8 +83,8 @@ from .sar_series import (
     flood_run_bounds,
     flood_run_start,
     local_gap,
-    looks_per_date,
     percentile_db,
+    shape_series,
     smooth_linear,
     spell_min,
     to_db,
@@ -414,24 +417,16 @@ def _sar_kernel(
     db = to_db(lin)
     gap = local_gap(ok, days)
     noise = date_noise_db(db)
-    # The shape terms read a series smoothed over about three dates (+- the median revisit) ...
-    half = float(np.median(gap)) * 1.01
-    sm = to_db(smooth_linear(lin, days, half)) if n_t > 2 else db
-    if n_t > 2 and p.shape_days / 2.0 > half:
-        # ... and, where those dates still leave more than `shape_noise_db` of noise (a point or
-        # field without a speckle filter), over one repeat cycle (`shape_days`): on a denser
-        # revisit the extra dates then add looks, not extremes. A filtered raster keeps the
-        # revisit's time resolution.
-        with np.errstate(invalid="ignore"):
-            noisy = noise / np.sqrt(looks_per_date(lin, days, half)) > _F32(p.shape_noise_db)
-        if noisy.any():
-            cycle = to_db(smooth_linear(lin[noisy], days, p.shape_days / 2.0))
-            sm[noisy] = cycle
+    # The shape terms read a series smoothed over about three dates, or over the repeat cycle
+    # where that leaves a noisy point noisy (see `shape_days`).
+    sm, cycle = shape_series(lin, days, float(np.median(gap)), noise, p.shape_days, p.shape_noise_db)
 
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
     srt = np.sort(lin, axis=-1)
     p10, p90 = percentile_db(srt, n_valid, 0.10), percentile_db(srt, n_valid, 0.90)
     water_freq = fraction((ok & (db < _F32(p.water_db))).sum(axis=-1), n_valid)
+    # Read over the repeat cycle, a noisy paddy's fallow on a darker track is not open water.
+    water_share = np.where(cycle, fraction((ok & (sm < _F32(p.water_db))).sum(axis=-1), n_valid), water_freq)
     water = (p90 < _F32(p.water_p90_db)) | (water_freq >= _F32(p.water_frequency))
     spread = p90 - p10
     built = (p10 > _F32(p.built_p10_db)) & (spread < _F32(p.built_range_db))
@@ -443,7 +438,7 @@ def _sar_kernel(
     # Open water on most dates is a pond or a water body, even when it was drained once: a
     # paddy, triple-cropped included, is under open water for well under half of the year.
     with np.errstate(invalid="ignore"):
-        not_pond = (_F32(p.max_water_share) - water_freq) / _F32(_FREQ_SCALE)
+        not_pond = (_F32(p.max_water_share) - water_share) / _F32(_FREQ_SCALE)
     mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
     mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
 

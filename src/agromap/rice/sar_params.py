@@ -125,7 +125,9 @@ class SarRiceParams:
     """... is ``>= water_frequency``."""
     max_water_share: float = 0.5
     """Soft term: the fraction of dates below ``water_db`` stays under this (ponds and water
-    bodies drained for a few weeks exceed it; a paddy's floods cover 10-35 % of a year)."""
+    bodies drained for a few weeks exceed it; a paddy's floods cover 10-35 % of a year). Where
+    the shape terms read the repeat cycle (``shape_days``), the dates are read on that series: a
+    paddy's fallow seen on a darker track or through speckle is not open water."""
     built_p10_db: float = -15.0
     """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
     built_range_db: float = 3.0

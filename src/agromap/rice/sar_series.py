@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["to_db", "smooth_linear", "looks_per_date", "percentile_db", "flood_run_bounds", "flood_run_start",
+__all__ = ["to_db", "smooth_linear", "looks_per_date", "shape_series", "percentile_db", "flood_run_bounds", "flood_run_start",
            "spell_min", "bright_run_days", "date_noise_db", "window_mean_db",
            "local_gap", "track_index", "track_offsets_db"]
 
@@ -54,6 +54,31 @@ def looks_per_date(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], hal
         total += np.where(valid[:, t], valid[:, a:b].sum(axis=-1), 0).astype(_F32)
     n = valid.sum(axis=-1)
     return np.where(n > 0, total / np.maximum(n, 1).astype(_F32), _F32(np.nan)).astype(_F32)
+
+
+def shape_series(lin: npt.NDArray[np.float32], days: npt.NDArray[np.int32], gap: float,
+                 noise: npt.NDArray[np.float32], cycle_days: float,
+                 max_noise_db: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """The series the rule's shape terms read, in dB, and where it spans the repeat cycle.
+
+    Each valid date of ``lin`` (linear power) becomes the mean of the valid dates within
+    +- ``gap`` (the median revisit gap, about three dates) or, for a pixel whose three-date mean
+    keeps more than ``max_noise_db`` of noise (its date-to-date ``noise`` over the square root of
+    :func:`looks_per_date`) when the cycle is longer, within +- ``cycle_days / 2``. Returns
+    ``(series, on_cycle)``; a series of two dates or fewer is returned as it is.
+    """
+    n_pix, n_t = lin.shape
+    on_cycle = np.zeros(n_pix, dtype=bool)
+    if n_t <= 2:
+        return to_db(lin), on_cycle
+    half = gap * 1.01
+    sm = to_db(smooth_linear(lin, days, half))
+    if cycle_days / 2.0 > half:
+        with np.errstate(invalid="ignore"):
+            on_cycle = noise / np.sqrt(looks_per_date(lin, days, half)) > _F32(max_noise_db)
+        if on_cycle.any():
+            sm[on_cycle] = to_db(smooth_linear(lin[on_cycle], days, cycle_days / 2.0))
+    return sm, on_cycle
 
 
 def percentile_db(sorted_lin: npt.NDArray[np.float32], n: npt.NDArray[Any], q: float) -> npt.NDArray[np.float32]:
