@@ -18,6 +18,7 @@ import xarray as xr
 from agromap.errors import ConfigError, NoValidDataError, SarUnitsError
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
+from agromap.rice.sar_series import date_noise_db, looks_per_date, shape_series, smooth_linear, to_db
 from agromap.sensors.s1 import as_linear_power, declared_units
 from agromap.testing import raise_if_dask_computes
 from rice_series import (
@@ -264,6 +265,27 @@ def test_sar_rule_at_the_real_revisit_smooths_noisy_points_over_the_repeat_cycle
     assert scores(a.rice_class.values, quiet_truth.rice.values)["oa"] >= 0.95
     with pytest.raises(ConfigError, match="shape_days"):
         SarRiceParams(shape_days=-1.0)
+
+
+def test_sar_shape_series_spans_the_cycle_only_for_a_noisy_dense_pixel():
+    """Three-day axis with one lost pass: a quiet pixel keeps the three-date mean, a noisy one (2 dB
+    a date, 1.2 dB after three dates) is averaged over +- 6 days; on a 6-day axis nothing changes."""
+    days = np.arange(0, 60, 3, dtype=np.int32)
+    rng = np.random.default_rng(1)
+    quiet = np.full(days.size, -15.0) + rng.normal(0, 0.3, days.size)
+    noisy = np.full(days.size, -15.0) + rng.normal(0, 2.0, days.size)
+    lin = (10 ** (np.stack([quiet, noisy]) / 10)).astype(np.float32)
+    lin[:, 7] = np.nan
+    looks = looks_per_date(lin, days, 3.03)
+    assert looks[0] == pytest.approx((3 * 15 + 2 * 4) / 19)  # 3 dates; 2 at the ends and beside the lost pass
+    noise = date_noise_db(to_db(lin))
+    sm, on_cycle = shape_series(lin, days, 3.0, noise, 12.0, 0.75)
+    assert on_cycle.tolist() == [False, True]
+    np.testing.assert_array_equal(sm[0], to_db(smooth_linear(lin, days, 3.03))[0])
+    np.testing.assert_array_equal(sm[1], to_db(smooth_linear(lin, days, 6.0))[1])
+    six = days[::2]
+    _, off = shape_series(lin[:, ::2], six, 6.0, noise, 12.0, 0.75)
+    assert not off.any()
 
 
 def test_sar_rule_is_the_same_in_point_chunks(sar_case):
