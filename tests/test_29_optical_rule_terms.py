@@ -447,7 +447,7 @@ def test_a_flooded_seedbed_then_stubble_is_rice():
     assert out.n_seasons.values.tolist() == [1, 0, 0, 0] and not out.transplant_doy.values.any()
     # Margins (scale: 10 + half the median clear interval, 15 d = 17.5 d): the seedbed on day 21 min((0.2 -
     # 0.12, 0.28 - 0.12 - 0.05) / 0.05, bare soil on day 6 3.0, (40 - 15) / 17.5) = 1.43; the stubble on
-    # day 181 min(0.25 - 0.15, 0.3 - 0.25, 0 + 0.05) / 0.05 = 1.0; the gap (115 - 90) / 17.5 = 1.43.
+    # day 181 min(0.25 - 0.15, 0.3 - 0.25, 0 + 0.05) / 0.05 = 1.0 (the gap and the episode are gates).
     assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
     off = optical_rice_rule(ds, OpticalRiceParams(seedbed_ndvi_max=None))
     assert off.rice_class.values.tolist() == [0, 0, 0, 0]

@@ -149,7 +149,7 @@ def _plain_sparse_field(ok, nd, ls, wet, days, p):
 def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
     """Best min(deepest open water on bare ground before, stubble, interval since the first open water - days),
     and of the flooded seedbed's vote (``seedbed_ndvi_max``): min(seedbed margin, stubble, interval since the
-    episode began - days, episode length excess, widest clear interval since it began - hidden_crop_days)."""
+    episode began - days) where the episode is short, a long clear interval followed and no dry soil before it."""
     n_pix, n_t = ok.shape
     first = np.full(n_pix, np.inf, dtype=_F32)
     deep = np.full(n_pix, -np.inf, dtype=_F32)
@@ -179,9 +179,8 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
         if seedbed:
             with np.errstate(invalid="ignore"):
                 v = np.minimum(np.minimum(b_open, sm), (d - b_start - _F32(p.flood_stubble_days)) / scale_days)
-                v = np.minimum(v, np.minimum((_F32(p.seedbed_max_days) - (b_last - b_start)) / scale_days,
-                                             (b_wide - _F32(p.hidden_crop_days)) / scale_days))
-            best = np.where(st & ~b_dry, np.fmax(best, v), best)
+                gates = ~b_dry & (b_last - b_start <= _F32(p.seedbed_max_days)) & (b_wide >= _F32(p.hidden_crop_days))
+            best = np.where(st & gates, np.fmax(best, v), best)
         best = np.where(o & (y < _F32(p.water_ndvi_max)) & (y < w), _F32(-np.inf), best)
         op = o & (y <= open_max) & (y < w)
         m = np.minimum(np.minimum(open_max - y, w - y) / _F32(_SCORE_SCALE), bare)

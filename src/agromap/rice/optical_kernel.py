@@ -455,13 +455,11 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if y >= prm[_HARVEST_NDVI] and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI]:
                 st = _min(_min(y - prm[_HARVEST_NDVI], prm[_NDVI_LOW] - y), prm[_HARVEST_LSWI] - ls) / _SCALE
                 s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[_FLOOD_STUBBLE]) / scale_days))
-                if seedbed and not b_dry:
-                    # The seedbed's stubble also needs the flood episode short (seedbed_max_days) and a
-                    # clear interval since it long enough to hide the canopy (hidden_crop_days).
-                    v = _min(_min(b_open, st), (d - b_start - prm[_FLOOD_STUBBLE]) / scale_days)
-                    v = _min(v, _min((prm[_SEEDBED_DAYS] - (b_last - b_start)) / scale_days,
-                                     (b_wide - prm[_HIDDEN_CROP_DAYS]) / scale_days))
-                    s_best = _fmax(s_best, v)
+                # The seedbed's stubble also needs the flood episode short (seedbed_max_days), a clear
+                # interval since it began long enough to hide the canopy (hidden_crop_days), and no dry
+                # soil before that interval; gates, not margins: a pixel that fails one keeps its score.
+                if seedbed and not b_dry and b_last - b_start <= prm[_SEEDBED_DAYS] and b_wide >= prm[_HIDDEN_CROP_DAYS]:
+                    s_best = _fmax(s_best, _min(_min(b_open, st), (d - b_start - prm[_FLOOD_STUBBLE]) / scale_days))
             if open_water:
                 s_best = _NINF
             if y <= prm[_HIDDEN_OPEN_NDVI] and y < ls:
