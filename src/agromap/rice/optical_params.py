@@ -231,8 +231,9 @@ class OpticalRiceParams:
     clear dates after it (the cloud gap that hid the canopy). A paddy is puddled on tilled soil, its
     seedlings stand in water for three to five weeks, and its canopy grows in the gap; a rain puddle on
     fallow needs no gap to be followed by bare soil, and an aquaculture pond stays under water for
-    months. Needs ``hidden_crop_days``; ``None`` disables the seedbed (docs/rice_rules.md, "A flooded
-    seedbed, then stubble")."""
+    months. The three are gates (a pixel that fails one keeps its score). Needs ``hidden_crop_days`` and
+    the flood-then-stubble term (``flood_stubble_days`` and what it needs); ``None`` disables the seedbed
+    (docs/rice_rules.md, "A flooded seedbed, then stubble")."""
     seedbed_lswi_margin: float = 0.05
     """The flooded seedbed's LSWI exceeds its NDVI by at least this (Xiao's flood tolerance ``flood_t`` with
     the sign reversed: standing water, not only moist soil). Villages and bare soil after rain read LSWI
