@@ -402,8 +402,11 @@ def test_a_field_flooded_from_bund_to_bund_then_stubble_is_rice():
     # A fish pond drained for its harvest (dry bottom, NDVI 0.22-0.25) and refilled at the series' end.
     pond_nd, pond_ls = dry_nd + [-.05, -.06, -.04, .22, .25, -.05], dry_ls + [.25, .26, .25, -.04, -.05, .25]
     ds = _points(days, [paddy_nd, puddle_nd, pond_nd], [paddy_ls, paddy_ls, pond_ls])
-    out = optical_rice_rule(ds)
+    out = optical_rice_rule(ds, OpticalRiceParams(seedbed_ndvi_max=None))
     assert out.rice_class.values.tolist() == [1, 0, 0]
+    # The flooded seedbed (next test) takes point 1's water, still there five days on (LSWI 0.20), then
+    # greening and a gap, for seedlings standing in water.
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 1, 0]
     # undated; the best stubble date is day 293: min(NDVI 0.25 - 0.15, 0.3 - 0.25, 0 - LSWI -0.05) / 0.05
     # = 1.0, the open water at day 138 min(0 - -0.05, 0.25 - -0.05) / 0.05 = 1.0, the interval
     # 155 - 90 days far above its scale: the score is logistic(1.0)
@@ -421,3 +424,53 @@ def test_a_field_flooded_from_bund_to_bund_then_stubble_is_rice():
     assert cut == [1]
     with pytest.raises(Exception, match="flood_stubble_days"):
         OpticalRiceParams(flood_stubble_days=0.0)
+
+
+def test_a_flooded_seedbed_then_stubble_is_rice():
+    # The hand-made table's clear dates (gaps of 115 and 130 days). A single-season paddy transplanted
+    # near day 25: bare tilled soil, seedlings in water (NDVI 0.10-0.12, LSWI 0.28-0.30), the young crop
+    # (NDVI 0.30, 0.45: no canopy >= 0.5), its canopy and harvest inside the gap, stubble after it.
+    days = [6, 21, 36, 51, 66, 181, 196, 211, 226, 356, 365]
+    after_nd, after_ls = [.25, .27, .26, .27, .25, .26], [-.05, -.08, -.07, -.06, -.05, -.07]
+    paddy_nd, paddy_ls = [.25, .12, .10, .30, .45] + after_nd, [-.05, .28, .30, .12, .18] + after_ls
+    # Fallow after rain: a puddle on day 21 (NDVI 0.10, LSWI 0.25), dry soil again at the next date.
+    puddle_nd, puddle_ls = [.25, .10, .24, .26, .25] + after_nd, [-.05, .25, -.06, -.05, -.04] + after_ls
+    # A fish pond under water for months (NDVI 0.05, LSWI 0.30) and drained at the series' end.
+    pond_nd = [.25, .05, .05, .05, .05, .05, .05, .05, .05, .22, .24]
+    pond_ls = [-.05, .3, .3, .3, .3, .3, .3, .3, .3, -.04, -.05]
+    # A village after rain: dark and moist, LSWI only 0.02 above NDVI (no standing water).
+    built_nd, built_ls = [.25, .14, .15, .28, .3] + after_nd, [-.05, .16, .15, -.02, -.03] + after_ls
+    ds = _points(days, [paddy_nd, puddle_nd, pond_nd, built_nd],
+                 [paddy_ls, puddle_ls, pond_ls, built_ls])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0, 0]
+    assert out.n_seasons.values.tolist() == [1, 0, 0, 0] and not out.transplant_doy.values.any()
+    # Margins (scale: 10 + half the median clear interval, 15 d = 17.5 d): the seedbed on day 21 min((0.2 -
+    # 0.12, 0.28 - 0.12 - 0.05) / 0.05, bare soil on day 6 3.0, (40 - 15) / 17.5) = 1.43; the stubble on
+    # day 181 min(0.25 - 0.15, 0.3 - 0.25, 0 + 0.05) / 0.05 = 1.0 (the gap and the episode are gates).
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
+    off = optical_rice_rule(ds, OpticalRiceParams(seedbed_ndvi_max=None))
+    assert off.rice_class.values.tolist() == [0, 0, 0, 0]
+    # each condition is needed: the 115-day gap (could it hide a canopy?), the episode's length (21 to
+    # 36: 15 days), the bare soil 15 days before the flood, the LSWI margin (0.11 on day 21)
+    for kw in ({"hidden_crop_days": 120.0}, {"seedbed_max_days": 10.0}, {"hidden_flood_link_days": 10.0},
+               {"seedbed_lswi_margin": 0.25}, {"seedbed_ndvi_max": 0.09}, {"hidden_crop_days": None}):
+        assert optical_rice_rule(ds, OpticalRiceParams(**kw)).rice_class.values[0] == 0, kw
+    # the puddle counts once it stays wet until the gap (it is then a seedbed)
+    wet = optical_rice_rule(_points(days, [puddle_nd], [puddle_ls[:2] + [.25, .2, .2] + after_ls]))
+    assert wet.rice_class.values.tolist() == [1]
+    with pytest.raises(Exception, match="seedbed_max_days"):
+        OpticalRiceParams(seedbed_max_days=0.0)
+
+
+def test_the_flooded_seedbed_finds_wet_season_paddies_hidden_by_the_monsoon_gap():
+    # wetland_confusion seed 8: a 130-day gap holds the transplanting and canopy of the wet-season
+    # crop; the flooded seedbed adds only pixels (never removes one), nearly all of them paddies.
+    sc = make_scene("wetland_confusion", size=96, seed=8)
+    s2, rice = sc.s2.compute(), sc.truth.rice.values == 1
+    before = optical_rice_rule(s2, OpticalRiceParams(seedbed_ndvi_max=None)).rice_class.values == 1
+    after = optical_rice_rule(s2).rice_class.values == 1
+    added = after & ~before
+    assert not (before & ~after).any()
+    assert (added & rice).sum() >= 20 and (added & ~rice).sum() * 5 <= (added & rice).sum()  # 31 and 2
+    assert (after == rice).mean() > (before == rice).mean() + 0.002  # 0.9323 -> 0.9354

@@ -10,6 +10,7 @@ scene, through numpy, dask and float64 inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -146,30 +147,66 @@ def _plain_sparse_field(ok, nd, ls, wet, days, p):
 
 
 def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
-    """Best min(deepest open water on bare ground before, stubble, interval since the first open water - days)."""
+    """Best min(deepest open water on bare ground before, stubble, interval since the first open water - days),
+    and of the flooded seedbed's vote (``seedbed_ndvi_max``): min(seedbed margin, stubble, interval since the
+    episode began - days) where the episode is short, a long clear interval followed and no dry soil before it."""
     n_pix, n_t = ok.shape
     first = np.full(n_pix, np.inf, dtype=_F32)
     deep = np.full(n_pix, -np.inf, dtype=_F32)
     best = np.full(n_pix, -np.inf, dtype=_F32)
     bare = np.full(n_pix, -np.inf, dtype=_F32)
+    bare_d = np.full(n_pix, -1e9, dtype=_F32)
+    prev_d = np.full(n_pix, np.nan, dtype=_F32)
+    b_start, b_spell = np.full(n_pix, np.inf, dtype=_F32), np.full(n_pix, np.inf, dtype=_F32)
+    b_open, b_last = np.full(n_pix, -np.inf, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
+    b_wide = np.zeros(n_pix, dtype=_F32)
+    b_prev = np.zeros(n_pix, dtype=bool)
+    b_dry = np.zeros(n_pix, dtype=bool)
+    seedbed = p.seedbed_ndvi_max is not None and p.hidden_crop_days is not None
     lo, hi, dry = _F32(p.harvest_ndvi_min), _F32(p.ndvi_low), _F32(p.harvest_lswi_max)
     open_max = _F32(p.hidden_open_water_ndvi)
     bare_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
     for t in range(n_t):
         d, y, w, o = _F32(days[t]), nd[:, t], ls[:, t], ok[:, t]
+        if seedbed:
+            with np.errstate(invalid="ignore"):
+                b_wide = np.where(o & (prev_d >= b_start), np.maximum(b_wide, d - prev_d), b_wide)
         st = o & (y >= lo) & (y <= hi) & (w < dry)
         with np.errstate(invalid="ignore"):
-            m = np.minimum(np.minimum(y - lo, hi - y), dry - w) / _F32(_SCORE_SCALE)
-            m = np.minimum(np.minimum(deep, m), (d - first - _F32(p.flood_stubble_days)) / scale_days)
+            sm = np.minimum(np.minimum(y - lo, hi - y), dry - w) / _F32(_SCORE_SCALE)
+            m = np.minimum(np.minimum(deep, sm), (d - first - _F32(p.flood_stubble_days)) / scale_days)
         best = np.where(st, np.fmax(best, m), best)
+        if seedbed:
+            with np.errstate(invalid="ignore"):
+                v = np.minimum(np.minimum(b_open, sm), (d - b_start - _F32(p.flood_stubble_days)) / scale_days)
+                gates = ~b_dry & (b_last - b_start <= _F32(p.seedbed_max_days)) & (b_wide >= _F32(p.hidden_crop_days))
+            best = np.where(st & gates, np.fmax(best, v), best)
         best = np.where(o & (y < _F32(p.water_ndvi_max)) & (y < w), _F32(-np.inf), best)
         op = o & (y <= open_max) & (y < w)
         m = np.minimum(np.minimum(open_max - y, w - y) / _F32(_SCORE_SCALE), bare)
         deep = np.where(op, np.maximum(deep, m), deep)
         first = np.where(op, np.minimum(first, d), first)
+        if seedbed:
+            sb_max, margin = _F32(p.seedbed_ndvi_max), _F32(p.seedbed_lswi_margin)
+            b_dry = b_dry | (o & (d > b_start) & (b_wide < _F32(p.hidden_crop_days)) & (y <= hi) & (w < dry))
+            with np.errstate(invalid="ignore"):
+                bed = o & (y <= sb_max) & (w - y >= margin)
+                q = np.minimum(np.minimum(np.minimum(sb_max - y, w - y - margin) / _F32(_SCORE_SCALE), bare),
+                               (_F32(p.hidden_flood_link_days) - (d - bare_d)) / scale_days)
+            b_spell = np.where(bed & ~b_prev, d, b_spell)
+            good = bed & (q >= 0)
+            new = good & (b_start != b_spell)
+            b_open = np.where(new, q, np.where(good, np.maximum(b_open, q), b_open))
+            b_wide = np.where(new, _F32(0.0), b_wide)
+            b_dry = np.where(new, False, b_dry)
+            b_start = np.where(new, b_spell, b_start)
+            b_last = np.where(bed, d, b_last)
+            b_prev = np.where(o, bed, b_prev)
         with np.errstate(invalid="ignore"):
             b = np.minimum(_F32(p.ndvi_canopy_min) - y, bare_lswi - w) / _F32(_SCORE_SCALE)
         bare = np.where(o & ~(wet[:, t] >= 0), b, bare)
+        bare_d = np.where(o & ~(wet[:, t] >= 0), d, bare_d)
+        prev_d = np.where(o, d, prev_d)
     return best
 
 
@@ -490,20 +527,23 @@ _PARAM_CASES = {
     "default": {},
     "literal": {"onset_at_series_start": False, "mask_outside_cycles": False, "growth_rule": "both",
                 "hidden_open_water_ndvi": None, "harvest_lswi_max": None, "sparse_max_dates": None,
-                "flood_stubble_days": None},
+                "flood_stubble_days": None, "seedbed_ndvi_max": None},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,
-                     "hidden_crop_days": None, "early_ndvi_days": None, "flood_stubble_days": None},
+                     "hidden_crop_days": None, "early_ndvi_days": None, "flood_stubble_days": None,
+                     "seedbed_ndvi_max": None},
     "partly_off": {"undated_wet_canopy_lswi": None, "dry_lswi_max": None, "cycle_water_fraction": 0.1,
                    "green_link_days": 30.0, "max_green_days": 90.0, "hidden_flood_link_days": 50.0,
                    "hidden_bare_lswi_max": None, "early_ndvi_days": 25.0, "hidden_open_water_ndvi": 0.2,
-                   "flood_stubble_days": 120.0},
+                   "flood_stubble_days": 120.0, "seedbed_ndvi_max": 0.3, "seedbed_lswi_margin": 0.0,
+                   "seedbed_max_days": 90.0},
     "tuned": {"max_abs_evi": 0.8, "water_fraction": 0.3, "forest_fraction": 0.35, "gap_days": 30.0,
               "max_cycle_days": 120.0, "max_flood_days": 40.0, "ndvi_low": 0.25, "ndvi_high": 0.65,
               "shrub_min_span_days": 60.0, "min_season_days": 60.0, "max_seasons": 2, "undated_seasons": False,
               "harvest_lswi_max": 0.1, "harvest_ndvi_min": -0.1, "sparse_max_dates": 20, "sparse_gap_days": 40.0,
-              "sparse_canopy_lswi": 0.1, "peak_window_days": 120.0, "flood_stubble_days": 45.0},
+              "sparse_canopy_lswi": 0.1, "peak_window_days": 120.0, "flood_stubble_days": 45.0,
+              "seedbed_ndvi_max": 0.1, "seedbed_lswi_margin": 0.1, "seedbed_max_days": 30.0, "hidden_crop_days": 60.0},
 }
 
 
@@ -535,6 +575,46 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_random_series(case, windows)
             a.flags.writeable = False
         _same_outputs(rules_optical._optical_kernel(nd64, ev64, ls64, valid.reshape(40, 100, -1), **kw),
                       _reference_kernel(nd64, ev64, ls64, valid.reshape(40, 100, -1), **kw))
+
+
+def _seedbed_series(seed: int, n_pix: int = 3000):
+    """Random paddy-like series around the flooded-seedbed thresholds: bare ground, a flooded spell of
+    10-90 days, a canopy, stubble, sometimes a refill; a 10-day revisit with a per-pixel cloud gap of
+    40-160 days and scattered clouds."""
+    rng = np.random.default_rng(seed)
+    days = np.arange(0, 365, 10, dtype=np.int32)
+    n_t = days.size
+    f = rng.uniform(-20, 200, (n_pix, 1))
+    spell = rng.uniform(10, 90, (n_pix, 1))
+    harvest = f + spell + rng.uniform(40, 120, (n_pix, 1))
+    refill = np.where(rng.random((n_pix, 1)) < 0.2, harvest + rng.uniform(10, 80, (n_pix, 1)), np.inf)
+    d = days[None, :].astype(float)
+    phase = np.select([d < f, d < f + spell, d < harvest, d < refill], [0, 1, 2, 3], 1)
+    lo = np.choose(phase, [0.05, -0.1, 0.45, 0.1])
+    hi = np.choose(phase, [0.5, 0.3, 0.9, 0.35])
+    nd = rng.uniform(lo, hi).astype(_F32)
+    ls = np.choose(phase, [rng.uniform(-0.25, 0.2, nd.shape), nd + rng.uniform(-0.1, 0.4, nd.shape),
+                           rng.uniform(-0.05, 0.4, nd.shape), rng.uniform(-0.2, 0.1, nd.shape)]).astype(_F32)
+    ev = (nd * rng.uniform(0.6, 1.1, nd.shape)).astype(_F32)
+    g0 = rng.uniform(0, 300, (n_pix, 1))
+    valid = (rng.random((n_pix, n_t)) < 0.8) & ~((d >= g0) & (d < g0 + rng.uniform(40, 160, (n_pix, 1))))
+    return days, nd, ev, ls, valid
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
+@pytest.mark.parametrize("case", sorted(_PARAM_CASES))
+def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
+    """Series built around the flood-then-stubble terms, which the uniform random series seldom reach."""
+    p = OpticalRiceParams(**_PARAM_CASES[case])
+    days, nd, ev, ls, valid = _seedbed_series(0)
+    kw: dict[str, Any] = {"days": days, "doy": (days + 1).astype(np.uint16),
+                          "window": np.full(days.size, -1, np.int8), "n_windows": 0, "p": p}
+    fast = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
+    _same_outputs(fast, _reference_kernel(nd, ev, ls, valid, **kw))
+    if p.seedbed_ndvi_max is not None and p.hidden_crop_days is not None and p.undated_seasons:
+        # the flooded seedbed decides pixels here, so the equality covers its vote
+        kw["p"] = dataclasses.replace(p, seedbed_ndvi_max=None)
+        assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 5
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's 0 / 0

@@ -368,7 +368,8 @@ def test_optical_rule_beats_the_baseline_on_a_sparse_cloudy_year(seed):
     print(f"  dated seasons: {n} dates on {int((hit & (out.transplant_doy.values[0] > 0)).sum())} of "
           f"{int(hit.sum())} mapped paddies, MAE {mae:.1f} d")
     assert rule_s["oa"] >= base_s["oa"] + 0.1 and rule_s["f1"] >= base_s["f1"]
-    assert rule_s["oa"] >= 0.9 and rule_s["recall"] >= 0.8
+    # (0.918 / 0.837 on seed 1 without the flooded seedbed: its paddies' canopies fall in the 115-day gap)
+    assert rule_s["oa"] >= 0.95 and rule_s["recall"] >= 0.95
     assert by_class["seasonal_wetland"][0] <= 0.1 and by_class["dryland_crop"][0] == 0
     assert mae <= 10.0
     # the dated path alone (the published rule with stretched windows) is the precise, low-recall one

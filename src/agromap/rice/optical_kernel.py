@@ -53,20 +53,22 @@ PARAM_NAMES = (
     "max_cycle_days", "max_flood_days", "hidden_crop_days", "hidden_flood_link_days",
     "undated_wet_canopy_lswi", "hidden_bare_lswi_max", "cloud_blue", "haze_hot", "snow_ndsi", "snow_nir",
     "hidden_open_water_ndvi", "harvest_lswi_max", "harvest_ndvi_min", "sparse_max_dates", "sparse_gap_days",
-    "sparse_canopy_lswi", "peak_window_days", "flood_stubble_days",
+    "sparse_canopy_lswi", "peak_window_days", "flood_stubble_days", "seedbed_ndvi_max", "seedbed_lswi_margin",
+    "seedbed_max_days",
 )
 (_MAX_ABS_EVI, _FLOOD_T, _FLOOD_NDVI_MAX, _GROWTH_RATIO, _MIN_PEAK_EVI, _TROUGH_MAX, _CLIMB_MIN, _CANOPY_MIN,
  _DRY_LSWI_MAX, _WET_CANOPY_LSWI, _WATER_NDVI_MAX, _FOREST_NDVI_MIN, _WATER_FRACTION, _WATER_LIMIT_CYCLE,
  _FOREST_FRACTION, _SHRUB_LSWI_MIN, _SHRUB_SPAN, _MAX_GREEN_DAYS, _GREEN_LINK, _NDVI_LOW, _NDVI_HIGH, _GAP_DAYS,
  _MAX_CYCLE_DAYS, _MAX_FLOOD_DAYS, _HIDDEN_CROP_DAYS, _HIDDEN_LINK, _UNDATED_WET_LSWI,
  _HIDDEN_BARE_LSWI, _CLOUD_BLUE, _HAZE_HOT, _SNOW_NDSI, _SNOW_NIR, _HIDDEN_OPEN_NDVI, _HARVEST_LSWI,
- _HARVEST_NDVI, _SPARSE_DATES, _SPARSE_GAP, _SPARSE_LSWI, _PEAK_WINDOW, _FLOOD_STUBBLE) = range(len(PARAM_NAMES))
+ _HARVEST_NDVI, _SPARSE_DATES, _SPARSE_GAP, _SPARSE_LSWI, _PEAK_WINDOW, _FLOOD_STUBBLE,
+ _SEEDBED_NDVI, _SEEDBED_MARGIN, _SEEDBED_DAYS) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
  F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE, F_HIDDEN_OPEN, F_HARVEST, F_SPARSE,
- F_FLOOD_STUBBLE) = range(20)
-N_FLAGS = 20
+ F_FLOOD_STUBBLE, F_SEEDBED) = range(21)
+N_FLAGS = 21
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -352,6 +354,14 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     s_open = _NINF
     s_best = _NINF
     s_bare = _NINF  # bare-ground margin of the last clear date without the flood signal
+    s_bare_d = np.float32(-1e9)  # ... and its day
+    # ... or a flooded seedbed on bare ground: the flood episode (the spell of seedbed dates of the
+    # latest one that qualified) starts on day b_start with margin b_open, its last seedbed date is
+    # b_last, b_wide is the widest clear interval since it started, b_dry whether it dried out before such
+    # an interval; b_spell starts the current spell
+    seedbed = stubble_on and flags[F_SEEDBED] and hidden
+    b_start, b_open, b_last, b_wide, b_spell, b_prev = _PINF, _NINF, _NINF, np.float32(0.0), _PINF, False
+    b_dry = False
     # green spell: green for longer than a rice crop can be (perennial or long-season vegetation)
     g_start, g_prev, g_spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
     # undated evidence (rules_optical's step 7): lowest clear NDVI, best flood signal on a dark
@@ -440,16 +450,42 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         #    water counts when the last clear date without the flood signal before it was bare
         #    (a paddy is puddled on tilled soil; a wetland floods over its green, moist grass).
         if stubble_on:
+            if seedbed and k > 0 and cd[k - 1] >= b_start:
+                b_wide = _max(b_wide, d - cd[k - 1])
             if y >= prm[_HARVEST_NDVI] and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI]:
                 st = _min(_min(y - prm[_HARVEST_NDVI], prm[_NDVI_LOW] - y), prm[_HARVEST_LSWI] - ls) / _SCALE
                 s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[_FLOOD_STUBBLE]) / scale_days))
+                # The seedbed's stubble also needs the flood episode short (seedbed_max_days), a clear
+                # interval since it began long enough to hide the canopy (hidden_crop_days), and no dry
+                # soil before that interval; gates, not margins: a pixel that fails one keeps its score.
+                if seedbed and not b_dry and b_last - b_start <= prm[_SEEDBED_DAYS] and b_wide >= prm[_HIDDEN_CROP_DAYS]:
+                    s_best = _fmax(s_best, _min(_min(b_open, st), (d - b_start - prm[_FLOOD_STUBBLE]) / scale_days))
             if open_water:
                 s_best = _NINF
             if y <= prm[_HIDDEN_OPEN_NDVI] and y < ls:
                 s_open = _max(s_open, _min(_min(prm[_HIDDEN_OPEN_NDVI] - y, ls - y) / _SCALE, s_bare))
                 s_first = min(s_first, d)
+            if seedbed:
+                # Bare dry soil after the flood began and before the gap: the flood dried out (a rain puddle).
+                if d > b_start and b_wide < prm[_HIDDEN_CROP_DAYS] and y <= prm[_NDVI_LOW] and ls < prm[_HARVEST_LSWI]:
+                    b_dry = True
+                is_bed = y <= prm[_SEEDBED_NDVI] and ls - y >= prm[_SEEDBED_MARGIN]
+                if is_bed:
+                    if not b_prev:
+                        b_spell = d
+                    # on bare ground seen at most hidden_flood_link_days before
+                    q = _min(_min(_min(prm[_SEEDBED_NDVI] - y, ls - y - prm[_SEEDBED_MARGIN]) / _SCALE, s_bare),
+                             (prm[_HIDDEN_LINK] - (d - s_bare_d)) / scale_days)
+                    if q >= 0:
+                        if b_start != b_spell:
+                            b_start, b_open, b_wide, b_dry = b_spell, q, np.float32(0.0), False
+                        else:
+                            b_open = _max(b_open, q)
+                    b_last = d
+                b_prev = is_bed
             if not w >= 0:
                 s_bare = _min(canopy_min - y, bare_lswi - ls) / _SCALE
+                s_bare_d = d
 
         # -- a paddy season hidden in a cloud gap: for the gap before this date, all of
         #    - the two clear dates before the gap both show the paddy flood signal (``w >= 0``:
@@ -619,7 +655,8 @@ def _parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDAr
                      (F_HAZE, p.haze_hot is not None), (F_SNOW, p.snow_ndsi is not None),
                      (F_HIDDEN_OPEN, p.hidden_open_water_ndvi is not None),
                      (F_HARVEST, p.harvest_lswi_max is not None), (F_SPARSE, p.sparse_max_dates is not None),
-                     (F_FLOOD_STUBBLE, p.flood_stubble_days is not None)):
+                     (F_FLOOD_STUBBLE, p.flood_stubble_days is not None),
+                     (F_SEEDBED, p.seedbed_ndvi_max is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

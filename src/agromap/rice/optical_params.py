@@ -222,6 +222,26 @@ class OpticalRiceParams:
     seen before the stubble (index units / 0.05), the stubble's and the interval's excess in units of
     half the median clear interval plus 10 days. Needs ``hidden_open_water_ndvi`` and
     ``harvest_lswi_max``; ``None`` disables the term (docs/rice_rules.md, "Flooded, then stubble")."""
+    seedbed_ndvi_max: float | None = 0.20
+    """Flood-then-stubble evidence from a flooded seedbed: the flood of ``flood_stubble_days`` may also be
+    a clear date with NDVI at most this and LSWI at least ``seedbed_lswi_margin`` above NDVI (seedlings
+    standing in water: the young crop's NDVI 0.05-0.2, the water's LSWI above it), seen at most
+    ``hidden_flood_link_days`` after a clear date of bare ground (as for ``hidden_bare_lswi_max``), when
+    the flood episode lasts at most ``seedbed_max_days`` and at least ``hidden_crop_days`` pass between two
+    clear dates after it (the cloud gap that hid the canopy). A paddy is puddled on tilled soil, its
+    seedlings stand in water for three to five weeks, and its canopy grows in the gap; a rain puddle on
+    fallow needs no gap to be followed by bare soil, and an aquaculture pond stays under water for
+    months. The three are gates (a pixel that fails one keeps its score). Needs ``hidden_crop_days`` and
+    the flood-then-stubble term (``flood_stubble_days`` and what it needs); ``None`` disables the seedbed
+    (docs/rice_rules.md, "A flooded seedbed, then stubble")."""
+    seedbed_lswi_margin: float = 0.05
+    """The flooded seedbed's LSWI exceeds its NDVI by at least this (Xiao's flood tolerance ``flood_t`` with
+    the sign reversed: standing water, not only moist soil). Villages and bare soil after rain read LSWI
+    close to NDVI (docs/rice_rules.md)."""
+    seedbed_max_days: float = 60.0
+    """The flooded seedbed's episode (its first to its last seedbed date) lasts at most this many days:
+    puddling 1-2 weeks before transplanting, and seedlings in water until the canopy rises, 3-5 weeks
+    after (Bouman et al. 2007). A pond stays flooded for months."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -232,6 +252,8 @@ class OpticalRiceParams:
             raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
         if self.flood_stubble_days is not None and not self.flood_stubble_days > 0:
             raise ConfigError(f"flood_stubble_days must be > 0 days (or null), got {self.flood_stubble_days}.")
+        if not self.seedbed_max_days > 0:
+            raise ConfigError(f"seedbed_max_days must be > 0 days, got {self.seedbed_max_days}.")
         for name in ("growth_days", "peak_window_days", "trough_days", "min_season_days"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0 days, got {getattr(self, name)}.")
