@@ -13,7 +13,8 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
   (:func:`drained_dates`), a canal or pond under floating plants.
 
 - :func:`drop_pond_rice`: the optical rule's rice verdict counts as no opinion on a pond (water on
-  a large share of the clear dates, seldom dry), where lotus and floating plants look like rice.
+  a large share of the clear dates, seldom dry), where lotus and floating plants look like rice;
+  :func:`drop_undrained_rice`: and on a pixel never seen drained (floating plants on a canal).
 
 - :func:`keep_seedbed_nonrice`: the SAR rule's non-rice verdict stands where only its seedbed
   reading lifted the score, and not past the rule's own cut.
@@ -31,8 +32,8 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "edge_rescue", "flood_dates",
-           "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
+__all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
+           "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -87,6 +88,26 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) 
                           output_dtypes=[bool])
     score = out["rice_score"]
     return out.assign(rice_score=xr.where(pond & (score > 0.5), np.float32(0.5), score).astype(np.float32))
+
+
+def drop_undrained_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+    """The optical rule's output ``out`` with its rice verdicts set to no opinion (0.5) on a pixel
+    never seen drained (lazy).
+
+    Never drained: no clear date with LSWI below ``spec.drained_lswi`` (:func:`drained_dates`). A
+    paddy is drained before every harvest and lies as stubble on drying soil between seasons; a
+    canal or pond under floating water hyacinth is water or a wet mat on every date, which the
+    optical rule on a sparse series reads as a flood and a canopy standing in water. The verdict
+    becomes no opinion, not non-rice: a paddy whose drained weeks all fell in cloud gaps looks the
+    same on its clear dates, so it is left out of the labels (co-training's radar view may still
+    label it). For ``rule="both"``, :func:`fuse_scores` applies the same test where the radar
+    decides. Unchanged when ``spec.drained_lswi`` is ``None``.
+    """
+    if spec.drained_lswi is None:
+        return out
+    never = drained_dates(optical, spec.drained_lswi) == 0
+    score = out["rice_score"]
+    return out.assign(rice_score=xr.where(never & (score > 0.5), np.float32(0.5), score).astype(np.float32))
 
 
 def keep_seedbed_nonrice(out: xr.DataArray | xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
