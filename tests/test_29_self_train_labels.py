@@ -321,6 +321,28 @@ def test_a_lotus_pond_is_dropped_from_the_rice_labels_and_a_drained_paddy_is_kep
         SelfTrainParams(pond_water_fraction=1.5)
 
 
+def test_with_both_rules_the_radar_alone_labels_a_pond_and_a_drained_paddy_keeps_the_mean():
+    """``rule="both"``: the pond's optical rice verdict is no vote (NaN), so a radar that calls the
+    lotus pond non-rice (0.25, short of the 0.3 label bar once averaged with 0.5) makes it a
+    non-rice label; a drained paddy the radar doubts keeps the mean of both rules."""
+    lotus_leaves = (0.60, 0.30)
+    pond = [WATER if t % 12 < 6 else lotus_leaves for t in range(DAYS.size)]
+    paddy = [([WATER] * 3 + [CANOPY] * 7 + [STUBBLE] * 2)[t % 12] for t in range(DAYS.size)]
+    optical = _bands([_clouded(pond), _clouded(paddy)])
+
+    def rule(score: list[float]) -> xr.Dataset:
+        return xr.Dataset({"rice_score": (("y", "x"), np.array([score], np.float32)),
+                           "n_seasons": (("y", "x"), np.ones((1, 2), np.uint8)),
+                           "qa_flags": (("y", "x"), np.zeros((1, 2), np.uint8))})  # fmt: skip
+
+    spec = SelfTrainParams(edge_rescue_px=None)
+    sar, opt = rule([0.25, 0.25]), rule([0.9, 0.9])
+    fused = fuse_scores(sar, drop_pond_rice(opt, optical, spec, np.nan), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(fused, [0.25, 0.575], atol=1e-6)
+    before = fuse_scores(sar, drop_pond_rice(opt, optical, spec), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(before, [0.375, 0.575], atol=1e-6)  # the pond: undecided, no label
+
+
 def test_the_optical_rules_own_rice_label_on_a_never_drained_canal_is_no_opinion_and_a_drained_paddy_keeps_it():
     """``rule="optical"``: a canal under water hyacinth (open water and a wet floating mat on every
     clear date, LSWI >= 0.3 throughout) loses its rice label; a paddy seen drained on a single
@@ -369,4 +391,6 @@ def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
     # the optical rule's own labels (rule="optical"): the same pixels, and only they, become no opinion
     with raise_if_dask_computes():
         alone = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams())
-    np.testing.assert_allclose(alone.rice_score.values, np.where(never & (opt > 0.5), 0.5, opt), atol=1e-6)
+    # (a pond's verdict, no vote before the fusion, is no opinion there too)
+    expected = np.where(np.isnan(opt) | (never & (opt > 0.5)), 0.5, opt)
+    np.testing.assert_allclose(alone.rice_score.values, expected, atol=1e-6)

@@ -13,7 +13,8 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
   (:func:`drained_dates`), a canal or pond under floating plants.
 
 - :func:`drop_pond_rice`: the optical rule's rice verdict counts as no opinion on a pond (water on
-  a large share of the clear dates, seldom dry), where lotus and floating plants look like rice;
+  a large share of the clear dates, seldom dry), where lotus and floating plants look like rice
+  (with both rules no vote at all: the radar decides there alone);
   :func:`drop_undrained_rice`: and on a pixel never seen drained (floating plants on a canal).
 
 - :func:`keep_seedbed_nonrice`: the SAR rule's non-rice verdict stands where only its seedbed
@@ -59,8 +60,10 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
     return out.assign(rice_score=score, qa_flags=qa)
 
 
-def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
-    """The optical rule's output ``out`` with its rice verdicts set to no opinion (0.5) on a pond (lazy).
+def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
+                   abstain: float = 0.5) -> xr.Dataset:  # fmt: skip
+    """The optical rule's output ``out`` with its rice verdicts set to no opinion (``abstain``) on a
+    pond (lazy).
 
     A pond is a pixel with at least ``spec.persistent_min_dates`` clear dates of which at least
     ``spec.pond_water_fraction`` show open water (the optical rule's water test, as in
@@ -70,7 +73,10 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) 
     canopy; a paddy is drained before every harvest and shows stubble on dry soil, and carries a
     canopy over most of its flooded weeks. The verdict becomes no opinion rather than non-rice:
     a paddy flooded right after harvest can look the same on a cloudy series, so it is left out
-    of the labels, not taught as non-rice. Unchanged when ``spec.pond_water_fraction`` is ``None``.
+    of the labels, not taught as non-rice. ``abstain``: 0.5 for the optical rule's own labels; NaN
+    (no vote) before :func:`fuse_scores`, where the radar then decides alone, as where the optical
+    series has no valid date: averaged with 0.5, a radar sure of non-rice on a lotus pond (SAR score
+    0.2-0.3) stayed out of the labels. Unchanged when ``spec.pond_water_fraction`` is ``None``.
     """
     if spec.pond_water_fraction is None:
         return out
@@ -87,7 +93,7 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) 
     pond = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
                           output_dtypes=[bool])
     score = out["rice_score"]
-    return out.assign(rice_score=xr.where(pond & (score > 0.5), np.float32(0.5), score).astype(np.float32))
+    return out.assign(rice_score=xr.where(pond & (score > 0.5), np.float32(abstain), score).astype(np.float32))
 
 
 def drop_undrained_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
@@ -263,7 +269,8 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
 
     The mean is confident (beyond 0.7 or 0.3) where both rules lean the same way or one is sure
     and the other hesitates, and undecided where they contradict each other. One rule alone
-    decides where the other has no data. One contradiction is resolved (:func:`edge_rescue`):
+    decides where the other has no score (NaN: no valid date, or a pond's optical no-vote,
+    :func:`drop_pond_rice`). One contradiction is resolved (:func:`edge_rescue`):
     SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
     optical score stands, where the optical series saw the paddy's flood (its ``flood_dates``
     variable, :func:`flood_dates`, when present). Where ``optical`` has a ``drained_dates``

@@ -316,7 +316,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
     out = optical_rice_rule(optical, params, windows=windows)
     if spec is not None:  # a pond's standing water and floating canopy are no paddy's season
-        out = drop_pond_rice(out, optical, spec)
+        # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
+        out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5)
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
             out = drop_undrained_rice(out, optical, spec)
     return out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
