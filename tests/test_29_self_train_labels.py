@@ -20,6 +20,7 @@ from agromap.rice.self_train_labels import (
     drop_undrained_rice,
     flood_dates,
     fuse_scores,
+    open_water_nonrice,
     persistent_cover,
 )
 from agromap.rice.self_trained import SelfTrainParams, _fit
@@ -319,6 +320,27 @@ def test_a_lotus_pond_is_dropped_from_the_rice_labels_and_a_drained_paddy_is_kep
     np.testing.assert_allclose(kept, [0.9])
     with pytest.raises(ConfigError, match="pond_water_fraction"):
         SelfTrainParams(pond_water_fraction=1.5)
+
+
+def test_the_optical_rules_rice_verdict_on_open_water_nearly_all_year_is_a_sure_non_rice_label():
+    """``rule="optical"``: a lotus pond seen as open water on 21 of its 23 clear dates and twice
+    with its leaves standing in water, which the rule calls rice, becomes a non-rice label (0, marked
+    as a persistent cover); a floodplain paddy, open water on 60 % of its clear dates, and a
+    triple-cropped paddy keep their rice verdict, and a non-rice verdict is left alone."""
+    lotus_leaves = (0.60, 0.30)
+    seen = np.flatnonzero(~CLOUD)
+    pond = [lotus_leaves if t in seen[[3, 9]] else WATER for t in range(DAYS.size)]
+    floodplain = [WATER if t % 5 < 3 else CANOPY for t in range(DAYS.size)]
+    optical = _bands([_clouded(pond), _clouded(floodplain), _clouded(_triple_crop()), _clouded(pond)]).chunk({"x": 1})
+    out = xr.Dataset({"rice_score": (("y", "x"), np.array([[0.9, 0.9, 0.9, 0.2]], np.float32)),
+                      "qa_flags": (("y", "x"), np.zeros((1, 4), np.uint8))}).chunk({"x": 1})  # fmt: skip
+    with raise_if_dask_computes():
+        lazy = open_water_nonrice(out, optical, SelfTrainParams())
+    got = lazy.compute()
+    np.testing.assert_allclose(got.rice_score.values[0], [0.0, 0.9, 0.9, 0.2])
+    np.testing.assert_array_equal(got.qa_flags.values[0] & QA_PERSISTENT_ONLY, [QA_PERSISTENT_ONLY, 0, 0, 0])
+    off = open_water_nonrice(out, optical, SelfTrainParams(persistent_fraction=None)).rice_score.values[0]
+    np.testing.assert_allclose(off, [0.9, 0.9, 0.9, 0.2])
 
 
 def test_with_both_rules_the_radar_alone_labels_a_pond_and_a_drained_paddy_keeps_the_mean():

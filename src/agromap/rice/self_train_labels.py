@@ -34,7 +34,8 @@ import xarray as xr
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
-           "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
+           "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
+           "open_water_nonrice", "persistent_cover"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -94,6 +95,35 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
                           output_dtypes=[bool])
     score = out["rice_score"]
     return out.assign(rice_score=xr.where(pond & (score > 0.5), np.float32(abstain), score).astype(np.float32))
+
+
+def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+    """The optical rule's output ``out`` with its rice verdicts made sure non-rice (0) where the
+    clear dates show open water nearly all year (lazy); those carry the :data:`QA_PERSISTENT_ONLY` bit.
+
+    Open water nearly all year: at least ``spec.persistent_min_dates`` clear dates, of which at
+    least ``spec.persistent_fraction`` pass the optical rule's water test, the open-water half of
+    :func:`persistent_cover`. A paddy is open water only from puddling to tillering (and under a
+    river flood between seasons), never while it carries its canopy, so it cannot be water on 0.8
+    of its clear dates; a lotus pond is, and the rule's rice verdict there rests on the one or two
+    clear dates of its leaves standing in water. Without this the optical rule's own labels have
+    no lotus among their non-rice examples and the classifier maps lotus as rice. Unchanged when
+    ``spec.persistent_fraction`` is ``None``; non-rice verdicts are left to :func:`blind_optical_rule`.
+    """
+    if spec.persistent_fraction is None:
+        return out
+    ok, ndvi, lswi = _clear_indices(optical)
+    frac, need = np.float32(spec.persistent_fraction), spec.persistent_min_dates
+
+    def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        _, n, water = _water_counts(clear, nd, lw)
+        return (n >= need) & (water >= frac * n)
+
+    water = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
+                           output_dtypes=[bool])
+    hit = water & (out["rice_score"] > 0.5)
+    qa = (out["qa_flags"] | xr.where(hit, np.uint8(QA_PERSISTENT_ONLY), np.uint8(0))).astype(np.uint8)
+    return out.assign(rice_score=xr.where(hit, np.float32(0.0), out["rice_score"]).astype(np.float32), qa_flags=qa)
 
 
 def drop_undrained_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:

@@ -77,6 +77,7 @@ from .self_train_labels import (
     flood_dates,
     fuse_scores,
     keep_seedbed_nonrice,
+    open_water_nonrice,
 )
 from .self_train_params import SelfTrainParams
 
@@ -316,6 +317,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
     out = optical_rice_rule(optical, params, windows=windows)
     if spec is not None:  # a pond's standing water and floating canopy are no paddy's season
+        if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
+            out = open_water_nonrice(out, optical, spec)
         # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
         out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5)
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
