@@ -104,9 +104,10 @@ def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPara
     Open water nearly all year: at least ``spec.persistent_min_dates`` clear dates, of which at
     least ``spec.persistent_fraction`` pass the optical rule's water test, the open-water half of
     :func:`persistent_cover`. A paddy is open water only from puddling to tillering (and under a
-    river flood between seasons), never while it carries its canopy, so it cannot be water on 0.8
-    of its clear dates; a lotus pond is, and the rule's rice verdict there rests on the one or two
-    clear dates of its leaves standing in water. Without this the optical rule's own labels have
+    river flood between seasons), never while it carries its canopy, so it is water on 0.8 of its
+    clear dates only where the series sees nothing but its flood season; a lotus pond seen on a
+    dozen dates is, and the rule's rice verdict there rests on the one or two clear dates of its
+    leaves standing in water. Without this the optical rule's own labels have
     no lotus among their non-rice examples and the classifier maps lotus as rice. Unchanged when
     ``spec.persistent_fraction`` is ``None``; non-rice verdicts are left to :func:`blind_optical_rule`.
     """
