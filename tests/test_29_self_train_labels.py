@@ -17,8 +17,10 @@ from agromap.rice.self_train_labels import (
     blind_optical_rule,
     drained_dates,
     drop_pond_rice,
+    drop_undrained_rice,
     flood_dates,
     fuse_scores,
+    open_water_nonrice,
     persistent_cover,
 )
 from agromap.rice.self_trained import SelfTrainParams, _fit
@@ -230,7 +232,8 @@ def test_the_flood_test_reaches_the_fused_labels_of_a_scene_lazily():
         with raise_if_dask_computes():
             fused = _run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
         runs[k] = fused.rice_score.values
-    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams()).rice_score.values
+    # the optical score as the fusion gets it (the fusion applies the drained test itself)
+    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score.values
     sar = _run_rule(optical, radar, "sar", None, None).rice_score.values
     changed = ~np.isclose(runs[0], runs[1])
     assert changed.any()  # some edge pixel of this scene has no flooded clear date
@@ -319,6 +322,68 @@ def test_a_lotus_pond_is_dropped_from_the_rice_labels_and_a_drained_paddy_is_kep
         SelfTrainParams(pond_water_fraction=1.5)
 
 
+def test_the_optical_rules_rice_verdict_on_open_water_nearly_all_year_is_a_sure_non_rice_label():
+    """``rule="optical"``: a lotus pond seen as open water on 21 of its 23 clear dates and twice
+    with its leaves standing in water, which the rule calls rice, becomes a non-rice label (0, marked
+    as a persistent cover); a floodplain paddy, open water on 60 % of its clear dates, and a
+    triple-cropped paddy keep their rice verdict, and a non-rice verdict is left alone."""
+    lotus_leaves = (0.60, 0.30)
+    seen = np.flatnonzero(~CLOUD)
+    pond = [lotus_leaves if t in seen[[3, 9]] else WATER for t in range(DAYS.size)]
+    floodplain = [WATER if t % 5 < 3 else CANOPY for t in range(DAYS.size)]
+    optical = _bands([_clouded(pond), _clouded(floodplain), _clouded(_triple_crop()), _clouded(pond)]).chunk({"x": 1})
+    out = xr.Dataset({"rice_score": (("y", "x"), np.array([[0.9, 0.9, 0.9, 0.2]], np.float32)),
+                      "qa_flags": (("y", "x"), np.zeros((1, 4), np.uint8))}).chunk({"x": 1})  # fmt: skip
+    with raise_if_dask_computes():
+        lazy = open_water_nonrice(out, optical, SelfTrainParams())
+    got = lazy.compute()
+    np.testing.assert_allclose(got.rice_score.values[0], [0.0, 0.9, 0.9, 0.2])
+    np.testing.assert_array_equal(got.qa_flags.values[0] & QA_PERSISTENT_ONLY, [QA_PERSISTENT_ONLY, 0, 0, 0])
+    off = open_water_nonrice(out, optical, SelfTrainParams(persistent_fraction=None)).rice_score.values[0]
+    np.testing.assert_allclose(off, [0.9, 0.9, 0.9, 0.2])
+
+
+def test_with_both_rules_the_radar_alone_labels_a_pond_and_a_drained_paddy_keeps_the_mean():
+    """``rule="both"``: the pond's optical rice verdict is no vote (NaN), so a radar that calls the
+    lotus pond non-rice (0.25, short of the 0.3 label bar once averaged with 0.5) makes it a
+    non-rice label; a drained paddy the radar doubts keeps the mean of both rules."""
+    lotus_leaves = (0.60, 0.30)
+    pond = [WATER if t % 12 < 6 else lotus_leaves for t in range(DAYS.size)]
+    paddy = [([WATER] * 3 + [CANOPY] * 7 + [STUBBLE] * 2)[t % 12] for t in range(DAYS.size)]
+    optical = _bands([_clouded(pond), _clouded(paddy)])
+
+    def rule(score: list[float]) -> xr.Dataset:
+        return xr.Dataset({"rice_score": (("y", "x"), np.array([score], np.float32)),
+                           "n_seasons": (("y", "x"), np.ones((1, 2), np.uint8)),
+                           "qa_flags": (("y", "x"), np.zeros((1, 2), np.uint8))})  # fmt: skip
+
+    spec = SelfTrainParams(edge_rescue_px=None)
+    sar, opt = rule([0.25, 0.25]), rule([0.9, 0.9])
+    fused = fuse_scores(sar, drop_pond_rice(opt, optical, spec, np.nan), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(fused, [0.25, 0.575], atol=1e-6)
+    before = fuse_scores(sar, drop_pond_rice(opt, optical, spec), None, spec).rice_score.values.ravel()
+    np.testing.assert_allclose(before, [0.375, 0.575], atol=1e-6)  # the pond: undecided, no label
+
+
+def test_the_optical_rules_own_rice_label_on_a_never_drained_canal_is_no_opinion_and_a_drained_paddy_keeps_it():
+    """``rule="optical"``: a canal under water hyacinth (open water and a wet floating mat on every
+    clear date, LSWI >= 0.3 throughout) loses its rice label; a paddy seen drained on a single
+    clear date keeps it, and so does the canal's non-rice verdict."""
+    mat, open_water = (0.65, 0.35), (-0.20, 0.30)
+    canal = [(open_water, mat)[t % 2] for t in range(DAYS.size)]
+    # a paddy on a sparse series: flooded and green on every clear date but one, after its drainage
+    once = [CANOPY if t % 2 else FLOOD for t in range(DAYS.size)]
+    once[4] = STUBBLE
+    optical = _bands([_clouded(canal), _clouded(once), _clouded(_triple_crop()), _clouded(canal)]).chunk({"x": 1})
+    score = xr.DataArray(np.array([[0.9, 0.9, 0.9, 0.2]], np.float32), dims=("y", "x")).chunk({"x": 1})
+    out = xr.Dataset({"rice_score": score})
+    with raise_if_dask_computes():
+        lazy = drop_undrained_rice(out, optical, SelfTrainParams())
+    np.testing.assert_allclose(lazy["rice_score"].values[0], [0.5, 0.9, 0.9, 0.2])
+    off = drop_undrained_rice(out, optical, SelfTrainParams(drained_lswi=None))["rice_score"].values[0]
+    np.testing.assert_allclose(off, [0.9, 0.9, 0.9, 0.2])
+
+
 def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
     """``rule="both"`` on the floodplain scene thinned to a dozen clear dates: only pixels the optical
     rule calls rice and that show no drained clear date change, to the mean of 0.5 and the radar."""
@@ -336,7 +401,8 @@ def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
         with raise_if_dask_computes():
             fused = _run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
         runs[lswi] = fused.rice_score.values
-    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams()).rice_score.values
+    # the optical score as the fusion gets it (the fusion applies the drained test itself)
+    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score.values
     sar = _run_rule(optical, radar, "sar", None, None).rice_score.values
     never = drained_dates(optical, 0.25).values == 0
     changed = ~np.isclose(runs[None], runs[0.25])
@@ -344,3 +410,9 @@ def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
     np.testing.assert_allclose(runs[0.25][changed], (sar[changed] + 0.5) / 2, atol=1e-6)
     # rice verdicts with a drained date, and non-rice verdicts, keep their fused score
     np.testing.assert_allclose(runs[0.25][~(never & (opt > 0.5))], runs[None][~(never & (opt > 0.5))], atol=1e-6)
+    # the optical rule's own labels (rule="optical"): the same pixels, and only they, become no opinion
+    with raise_if_dask_computes():
+        alone = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams())
+    # (a pond's verdict, no vote before the fusion, is no opinion there too)
+    expected = np.where(np.isnan(opt) | (never & (opt > 0.5)), 0.5, opt)
+    np.testing.assert_allclose(alone.rice_score.values, expected, atol=1e-6)

@@ -13,7 +13,9 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
   (:func:`drained_dates`), a canal or pond under floating plants.
 
 - :func:`drop_pond_rice`: the optical rule's rice verdict counts as no opinion on a pond (water on
-  a large share of the clear dates, seldom dry), where lotus and floating plants look like rice.
+  a large share of the clear dates, seldom dry), where lotus and floating plants look like rice
+  (with both rules no vote at all: the radar decides there alone);
+  :func:`drop_undrained_rice`: and on a pixel never seen drained (floating plants on a canal).
 
 - :func:`keep_seedbed_nonrice`: the SAR rule's non-rice verdict stands where only its seedbed
   reading lifted the score, and not past the rule's own cut.
@@ -31,8 +33,9 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "edge_rescue", "flood_dates",
-           "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap", "persistent_cover"]
+__all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
+           "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
+           "open_water_nonrice", "persistent_cover"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -58,8 +61,10 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
     return out.assign(rice_score=score, qa_flags=qa)
 
 
-def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
-    """The optical rule's output ``out`` with its rice verdicts set to no opinion (0.5) on a pond (lazy).
+def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
+                   abstain: float = 0.5) -> xr.Dataset:  # fmt: skip
+    """The optical rule's output ``out`` with its rice verdicts set to no opinion (``abstain``) on a
+    pond (lazy).
 
     A pond is a pixel with at least ``spec.persistent_min_dates`` clear dates of which at least
     ``spec.pond_water_fraction`` show open water (the optical rule's water test, as in
@@ -69,7 +74,10 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) 
     canopy; a paddy is drained before every harvest and shows stubble on dry soil, and carries a
     canopy over most of its flooded weeks. The verdict becomes no opinion rather than non-rice:
     a paddy flooded right after harvest can look the same on a cloudy series, so it is left out
-    of the labels, not taught as non-rice. Unchanged when ``spec.pond_water_fraction`` is ``None``.
+    of the labels, not taught as non-rice. ``abstain``: 0.5 for the optical rule's own labels; NaN
+    (no vote) before :func:`fuse_scores`, where the radar then decides alone, as where the optical
+    series has no valid date: averaged with 0.5, a radar sure of non-rice on a lotus pond (SAR score
+    0.2-0.3) stayed out of the labels. Unchanged when ``spec.pond_water_fraction`` is ``None``.
     """
     if spec.pond_water_fraction is None:
         return out
@@ -86,7 +94,57 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) 
     pond = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
                           output_dtypes=[bool])
     score = out["rice_score"]
-    return out.assign(rice_score=xr.where(pond & (score > 0.5), np.float32(0.5), score).astype(np.float32))
+    return out.assign(rice_score=xr.where(pond & (score > 0.5), np.float32(abstain), score).astype(np.float32))
+
+
+def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+    """The optical rule's output ``out`` with its rice verdicts made sure non-rice (0) where the
+    clear dates show open water nearly all year (lazy); those carry the :data:`QA_PERSISTENT_ONLY` bit.
+
+    Open water nearly all year: at least ``spec.persistent_min_dates`` clear dates, of which at
+    least ``spec.persistent_fraction`` pass the optical rule's water test, the open-water half of
+    :func:`persistent_cover`. A paddy is open water only from puddling to tillering (and under a
+    river flood between seasons), never while it carries its canopy, so it is water on 0.8 of its
+    clear dates only where the series sees nothing but its flood season; a lotus pond seen on a
+    dozen dates is, and the rule's rice verdict there rests on the one or two clear dates of its
+    leaves standing in water. Without this the optical rule's own labels have
+    no lotus among their non-rice examples and the classifier maps lotus as rice. Unchanged when
+    ``spec.persistent_fraction`` is ``None``; non-rice verdicts are left to :func:`blind_optical_rule`.
+    """
+    if spec.persistent_fraction is None:
+        return out
+    ok, ndvi, lswi = _clear_indices(optical)
+    frac, need = np.float32(spec.persistent_fraction), spec.persistent_min_dates
+
+    def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        _, n, water = _water_counts(clear, nd, lw)
+        return (n >= need) & (water >= frac * n)
+
+    water = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
+                           output_dtypes=[bool])
+    hit = water & (out["rice_score"] > 0.5)
+    qa = (out["qa_flags"] | xr.where(hit, np.uint8(QA_PERSISTENT_ONLY), np.uint8(0))).astype(np.uint8)
+    return out.assign(rice_score=xr.where(hit, np.float32(0.0), out["rice_score"]).astype(np.float32), qa_flags=qa)
+
+
+def drop_undrained_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+    """The optical rule's output ``out`` with its rice verdicts set to no opinion (0.5) on a pixel
+    never seen drained (lazy).
+
+    Never drained: no clear date with LSWI below ``spec.drained_lswi`` (:func:`drained_dates`). A
+    paddy is drained before every harvest and lies as stubble on drying soil between seasons; a
+    canal or pond under floating water hyacinth is water or a wet mat on every date, which the
+    optical rule on a sparse series reads as a flood and a canopy standing in water. The verdict
+    becomes no opinion, not non-rice: a paddy whose drained weeks all fell in cloud gaps looks the
+    same on its clear dates, so it is left out of the labels (co-training's radar view may still
+    label it). For ``rule="both"``, :func:`fuse_scores` applies the same test where the radar
+    decides. Unchanged when ``spec.drained_lswi`` is ``None``.
+    """
+    if spec.drained_lswi is None:
+        return out
+    never = drained_dates(optical, spec.drained_lswi) == 0
+    score = out["rice_score"]
+    return out.assign(rice_score=xr.where(never & (score > 0.5), np.float32(0.5), score).astype(np.float32))
 
 
 def keep_seedbed_nonrice(out: xr.DataArray | xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
@@ -242,7 +300,8 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
 
     The mean is confident (beyond 0.7 or 0.3) where both rules lean the same way or one is sure
     and the other hesitates, and undecided where they contradict each other. One rule alone
-    decides where the other has no data. One contradiction is resolved (:func:`edge_rescue`):
+    decides where the other has no score (NaN: no valid date, or a pond's optical no-vote,
+    :func:`drop_pond_rice`). One contradiction is resolved (:func:`edge_rescue`):
     SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
     optical score stands, where the optical series saw the paddy's flood (its ``flood_dates``
     variable, :func:`flood_dates`, when present). Where ``optical`` has a ``drained_dates``

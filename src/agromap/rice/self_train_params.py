@@ -69,7 +69,9 @@ class SelfTrainParams:
     open water (the optical rule's water test), the optical rule's non-rice verdict stands. A paddy
     is harvested, fallow, puddled and flooded every season and carries a canopy for about two
     thirds of it, so neither share reaches 0.8 of its clear dates, with a season hidden in a gap
-    or not. ``None``: every blind non-rice verdict counts as no opinion."""
+    or not. With ``rule="optical"`` the rule's rice verdict on open water of at least this share is
+    a non-rice label too (a lotus pond seen with its leaves on one or two clear dates).
+    ``None``: every blind non-rice verdict counts as no opinion, and every rice verdict stands."""
     persistent_score: float | None = 0.0
     """``rule="both"``: where a blind series' non-rice verdict stands on a persistent cover
     (``persistent_fraction``), the optical score counts at most this in the fused score: open water or
@@ -104,8 +106,9 @@ class SelfTrainParams:
     a canopy standing in water at least this), and the radar decides. A paddy is drained before every
     harvest and lies as stubble on drying soil between seasons; a canal or pond under floating
     water hyacinth is water or a wet mat on every date, which the optical rule on a sparse series
-    reads as a flood and a canopy standing in water. ``rule="optical"`` keeps the verdict (no
-    other sensor could decide, and a sparse series often misses a paddy's drained dates).
+    reads as a flood and a canopy standing in water. With ``rule="optical"`` the pixel is left out
+    of the labels: the paddies a sparse series never shows drained leave with it, but the drained
+    ones teach the classifier rice, while hyacinth rice labels taught it to map every canal as rice.
     ``None``: every rice verdict counts (docs/rice_self_trained.md)."""
     seedbed_labels: bool = False
     """``rule="sar"`` or ``"both"``: let the SAR rule's seedbed-plateau reading alone take a pixel out
@@ -119,7 +122,8 @@ class SelfTrainParams:
     least ``persistent_min_dates``) shows open water and fewer than ``pond_dry_fraction`` are dry
     (LSWI < 0), the optical rule's rice verdict counts as no opinion: a lotus or floating-plant
     pond whose canopy rises out of standing water looks like a paddy's flood and canopy to the
-    rule, but a paddy is drained before harvest. ``None``: every rice verdict stands
+    rule, but a paddy is drained before harvest. With ``rule="both"`` the verdict is no vote at all
+    and the radar alone decides there. ``None``: every rice verdict stands
     (docs/rice_self_trained.md)."""
     pond_dry_fraction: float = 0.25
     """``pond_water_fraction``: the share of dry clear dates below which a watery pixel is a pond."""

@@ -73,9 +73,11 @@ from .self_train_labels import (
     blind_optical_rule,
     drained_dates,
     drop_pond_rice,
+    drop_undrained_rice,
     flood_dates,
     fuse_scores,
     keep_seedbed_nonrice,
+    open_water_nonrice,
 )
 from .self_train_params import SelfTrainParams
 
@@ -283,11 +285,14 @@ def _count(model: RiceModel, name: str) -> np.ndarray:
 
 def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
               windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True, *,
-              spec: SelfTrainParams | None = None) -> xr.Dataset:  # fmt: skip
-    """The rule's output; ``spec`` (for ``both``) gives the fusion's confidence cuts and edge window."""
+              spec: SelfTrainParams | None = None, fused: bool = False) -> xr.Dataset:  # fmt: skip
+    """The rule's output; ``spec`` (for ``both``) gives the fusion's confidence cuts and edge window.
+    ``fused``: the optical rule's output goes to :func:`fuse_scores`, which applies the drained test itself.
+    """
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
-        opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec)
+        opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec,
+                        fused=True)
         if optical is not None and spec is not None and spec.edge_min_flood_dates:
             opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
         if optical is not None and spec is not None and spec.drained_lswi is not None:
@@ -312,7 +317,12 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
     out = optical_rice_rule(optical, params, windows=windows)
     if spec is not None:  # a pond's standing water and floating canopy are no paddy's season
-        out = drop_pond_rice(out, optical, spec)
+        if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
+            out = open_water_nonrice(out, optical, spec)
+        # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
+        out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5)
+        if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
+            out = drop_undrained_rice(out, optical, spec)
     return out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
 
 
