@@ -48,7 +48,9 @@ def test_a_file_is_hashed_once_per_machine_whatever_the_output_folder(tmp_path, 
     first.save()
     again = FileHashes(tmp_path / "out2")  # another folder: only the machine's cache knows the file
     assert again.sha256(data) == _digest(data) and again.hashed == 0
-    again.save()  # learnt from the machine: the folder's own cache gets it too
+    written = (machine / "file-hashes.json").stat().st_ino  # a rewrite renames a new file over it
+    again.save()  # learnt from the machine: the folder's own cache gets it too, the machine's is left alone
+    assert (machine / "file-hashes.json").stat().st_ino == written
     assert json.loads((tmp_path / "out2" / ".agromap" / "file-hashes.json").read_text())[str(data.resolve())][
         "sha256"] == _digest(data)
     assert FileHashes(tmp_path / "out2").path.is_file()

@@ -139,7 +139,7 @@ class FileHashes:
         self._cache.update(self._new)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path, json.dumps(self._cache, indent=1, sort_keys=True))
-        if self.machine_path is not None:
+        if self.machine_path is not None and any(self._machine.get(k) != v for k, v in self._new.items()):
             try:
                 self._save_machine(self.machine_path)
             except (OSError, AgromapError) as exc:
