@@ -1,9 +1,9 @@
 """Input files' SHA-256 checksums, cached so an unchanged file is hashed once per machine.
 
 A layer's recipe and the manifest name every local input by its SHA-256
-(:mod:`agromap.pipeline.recipes`). Hashing reads the whole file: 0.25-0.3 CPU-s for the 312 MB of
-a 12-date 2048² stack, paid by the run's own process while, on a cluster of worker processes, the
-workers compute on the same cores. The checksums are therefore kept in two caches:
+(:mod:`agromap.pipeline.recipes`). Hashing reads the whole file: about 0.34 CPU-s for the 312 MB of
+a 12-date 2048² stack, in the run's own process, which on a cluster of local worker processes
+shares its cores with them. The checksums are therefore kept in two caches:
 
 - ``<out>/.agromap/file-hashes.json``: the output folder's, which travels with it;
 - the machine's, shared by every run of the user, whatever its output folder (a nightly run into
