@@ -231,6 +231,7 @@ def section_scaleout(s: BenchSettings, raw: dict[str, Any]) -> list[Row]:
                 f"run's process {res[1].get('client_cpu_s', 0):.2f} vs {res[2].get('client_cpu_s', 0):.2f}; wall outside "
                 f"the compute {res[1].get('outside_compute_s', 0):.1f} vs {res[2].get('outside_compute_s', 0):.1f} s; "
                 f"wall by step {_steps(res[1])} vs {_steps(res[2])}; "
+                f"input checksums {res[2].get('checksums', '?')}; "
                 f"1-min load after {res[1].get('load_1min', '?')} / {res[2].get('load_1min', '?')}")]
 
 

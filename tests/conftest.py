@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,11 @@ from affine import Affine
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"
+
+# The machine's checksum cache (agromap.pipeline.checksums) of the tests' runs, and of the
+# processes they start: a throwaway folder, never the user's.
+os.environ["AGROMAP_CACHE_DIR"] = _MACHINE_CACHE = tempfile.mkdtemp(prefix="agromap-test-cache-")
+atexit.register(shutil.rmtree, _MACHINE_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from agromap.pipeline.checksums import CACHE_DIR_ENV
 from agromap.pipeline.meanwhile import AFTER_COMPUTE, hashed_meanwhile, imported_meanwhile
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
 
@@ -23,7 +24,7 @@ BANDS = ["blue", "green", "red", "nir", "swir16", "scl"]
 
 _PROBE = """
 import json, sys, threading
-from agromap.pipeline import recipes, runner
+from agromap.pipeline import checksums, runner
 from agromap.pipeline.config import load_config
 runner.MEANWHILE = {warm}
 seen = {{}}
@@ -34,11 +35,11 @@ def publish(*a, **k):
     return real(*a, **k)
 runner.publish = publish
 hashed_on = set()
-real_sha = recipes._sha256  # a file's bytes actually hashed (not a cache hit)
+real_sha = checksums._sha256  # a file's bytes actually hashed (not a cache hit)
 def sha256(path):
     hashed_on.add(threading.current_thread().name)
     return real_sha(path)
-recipes._sha256 = sha256
+checksums._sha256 = sha256
 import agromap.mapdraw as mapdraw
 drawn = []
 real_render = mapdraw.render_figure
@@ -72,7 +73,9 @@ def config(tmp_path_factory) -> Path:
 
 def _run(config: Path, out: Path, warm: bool, force: bool = False) -> dict[str, Any]:
     code = _PROBE.format(warm=warm, names=list(AFTER_COMPUTE), cfg=str(config), out=str(out), force=force)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # Without the machine's checksum cache: each run's hashing is what this module watches.
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, CACHE_DIR_ENV: ""})
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 

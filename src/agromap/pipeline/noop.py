@@ -4,7 +4,7 @@ A nightly ``agromap run`` mostly finds its inputs unchanged. Deciding that throu
 plan (open every header, build the lazy graph, read every output's recipe tag, rewrite tables,
 catalog and report) costs seconds and the whole array stack's import. This module decides it
 from file system metadata alone, the way ``make`` does, but with the stricter stamp that
-:class:`~agromap.pipeline.recipes.FileHashes` uses: size, modification time, change time and
+:class:`~agromap.pipeline.checksums.FileHashes` uses: size, modification time, change time and
 inode. Nobody can set a file's change time, and any write or rename changes it, so an equal
 stamp means an untouched file.
 

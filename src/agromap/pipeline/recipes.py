@@ -7,9 +7,10 @@ carries the same recipe, and recomputes exactly the layers whose recipe changed.
 
 Remote inputs are never downloaded to be hashed: a STAC item counts by its id, ``updated``
 time and asset hrefs, another remote file by its ``ETag``/``Last-Modified`` (:func:`remote_inputs`).
-Input checksums are cached per output directory, keyed by path, size, modification and change
-time and inode, so an unchanged multi-gigabyte input is hashed once, not on every nightly run,
-and a file corrected in place with its old size and mtime (``cp -p``, ``rsync -t``) is re-hashed.
+Input checksums are cached in the output folder and on the machine, keyed by path, size,
+modification and change time, inode and device (:mod:`agromap.pipeline.checksums`), so an
+unchanged multi-gigabyte input is hashed once, not on every nightly run, and a file corrected in
+place with its old size and mtime (``cp -p``, ``rsync -t``) is re-hashed.
 """
 
 from __future__ import annotations
@@ -23,62 +24,13 @@ from typing import Any
 import rasterio
 
 from .._version import __version__
-from ..io.write import atomic_write_text
+from .checksums import FileHashes
 from .config import AreaConfig, RunConfig
 
-__all__ = ["RECIPE_TAG", "FileHashes", "area_fingerprint", "http_validators", "layer_recipe", "recipe_of",
+__all__ = ["RECIPE_TAG", "area_fingerprint", "http_validators", "layer_recipe", "recipe_of",
            "remote_inputs", "source_files"]
 
 RECIPE_TAG = "AGROMAP_RECIPE"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class FileHashes:
-    """SHA-256 of files, cached in ``<out>/.agromap/file-hashes.json`` by (path, size, mtime, ctime, inode)."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.path = out_dir / ".agromap" / "file-hashes.json"
-        try:
-            self._cache: dict[str, Any] = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self._cache = {}
-        self._dirty = False
-
-    def sha256(self, path: str | os.PathLike[str]) -> str:
-        """SHA-256 of the file at ``path``, reused while its size and modification time are unchanged."""
-        p = Path(path).resolve()
-        st = p.stat()
-        key = str(p)
-        hit = self._cache.get(key)
-        # ctime and inode too: `cp -p` and `rsync -t` restore size and mtime, but no user can set
-        # ctime, and any write (or a rename over the file) changes it. A chmod changes it as well,
-        # which costs one re-hash, never a wrong reuse.
-        stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
-        if hit and all(hit.get(k) == v for k, v in stamp.items()):
-            return str(hit["sha256"])
-        digest = _sha256(p)
-        self._cache[key] = {**stamp, "sha256": digest}
-        self._dirty = True
-        return digest
-
-    def entry(self, path: str | os.PathLike[str]) -> dict[str, Any]:
-        """The manifest record of an input file: path, size and SHA-256."""
-        p = Path(path)
-        return {"path": str(p), "size": p.stat().st_size, "sha256": self.sha256(p)}
-
-    def save(self) -> None:
-        """Write the hash cache back to disk if it changed (atomically)."""
-        if self._dirty:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.path, json.dumps(self._cache, indent=1, sort_keys=True))
-            self._dirty = False
 
 
 def source_files(source: str) -> list[str]:

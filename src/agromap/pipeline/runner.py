@@ -37,6 +37,7 @@ from ..io.write import (
 )
 from ..report import write_report
 from . import blocks, noop, preflight
+from .checksums import FileHashes
 from .config import AreaConfig, RunConfig
 from .fusion import fuse_tiles
 from .heap import frozen_heap, release_free_heap
@@ -48,7 +49,7 @@ from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .products.base import valid_mask
 from .publish_layers import PreparedLayer, prepared_on_workers, publish
-from .recipes import FileHashes, area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
+from .recipes import area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
 from .scheduler import Execution, Opening, check_scheduler, execution_kind, local_get, opening, probe_scheduler
 
