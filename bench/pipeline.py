@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import steps as step_clocks
 from .data import stack_arrays, stack_config
 from .settings import BANDS, REFLECTANCE_BANDS
 
@@ -46,8 +47,15 @@ def process_cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _timed_phases(module: Any, cpu: dict[str, float]) -> None:
+#: Phases whose inner steps are timed too (:mod:`bench.steps`), and the table of those steps.
+_PHASE_STEPS = {"compute": "COMPUTE_STEPS", "publish": "PUBLISH_STEPS"}
+
+
+def _timed_phases(module: Any, cpu: dict[str, float], steps: dict[str, float] | None = None) -> None:
     """Wrap the runner's steps so each adds its process CPU seconds to ``cpu`` (phases do not nest).
+
+    With ``steps``, the compute's and the publish's own steps are timed into it as well
+    (:mod:`bench.steps`, installed when the phase begins).
 
     The work the runner does on background threads during the compute (:mod:`agromap.pipeline.meanwhile`:
     imports, input hashes) is counted by those threads as ``meanwhile``; :func:`_exclusive` takes it
@@ -72,6 +80,8 @@ def _timed_phases(module: Any, cpu: dict[str, float]) -> None:
             raise AttributeError(f"bench: the runner has no step {name!r} any more; update bench.pipeline.PHASES")
 
         def timed(*a: Any, _f: Any = func, _p: str = phase, **k: Any) -> Any:
+            if steps is not None and _p in _PHASE_STEPS:
+                step_clocks.install(getattr(step_clocks, _PHASE_STEPS[_p]), steps)
             c0 = process_cpu_s()
             try:
                 return _f(*a, **k)
@@ -99,7 +109,10 @@ def agromap_run(folder: str, out: str, scheduler: str, chunk: int, max_graph_chu
     logging.getLogger("agromap").setLevel(logging.ERROR)  # "nodata everywhere" for an unused 3rd season
     cfg = stack_config(Path(folder), chunk=chunk, scheduler=scheduler, max_graph_chunks=max_graph_chunks)
     phases: dict[str, float] = {}
-    _timed_phases(runner, phases)
+    step_cpu: dict[str, float] = {}
+    # Steps are timed only where the tasks run in this process (a cluster pickles the tasks' functions).
+    in_process = scheduler in ("threads", "synchronous")
+    _timed_phases(runner, phases, step_cpu if in_process else None)
     baseline = psutil.Process().memory_info().rss
     c0, t0 = process_cpu_s(), time.perf_counter()
     result = runner.run(cfg, out, scheduler=scheduler, force=True)
@@ -112,6 +125,7 @@ def agromap_run(folder: str, out: str, scheduler: str, chunk: int, max_graph_chu
     windows = blocks.block_windows(runner_plan_dataset(cfg), blocks.max_graph_chunks(max_graph_chunks))
     return {"wall_s": round(wall, 3), "timings_s": timings, "outputs": len(result.outputs),
             "cpu_s": round(cpu, 3), "cpu_phases_s": {k: round(v, 3) for k, v in phases.items()},
+            "cpu_steps_s": step_clocks.exclusive(step_cpu, phases) if in_process else {},
             "graphs": len(windows or [None]),
             "cluster": result.manifest.get("cluster"), "rice_class": str(Path(out) / rice),
             "baseline_rss_bytes": baseline}

@@ -151,6 +151,22 @@ def _compute_and_cpu_rows(label: str, r: dict[str, Any], dec: dict[str, Any], th
             rows.append(Row("1 rice map", f"agromap ({label}) compute CPU-s / GDAL decode CPU-s",
                             phases["compute"] / dec["cpu_s"], "x",
                             detail=f"{phases['compute']:.2f} vs {dec['cpu_s']:.2f} CPU-s"))
+        rows.extend(_step_rows(label, r.get("cpu_steps_s") or {}, phases))
+    return rows
+
+
+def _step_rows(label: str, steps: dict[str, float], phases: dict[str, float]) -> list[Row]:
+    """The compute's and the publish's CPU seconds by step (:mod:`bench.steps`), as context rows."""
+    from .steps import COMPUTE_STEPS, PUBLISH_STEPS
+
+    rows = []
+    compute = [k for k in (*COMPUTE_STEPS, "rule_kernel", "kernel_load", "tile_other", "outside_tiles")
+               if k in steps and k not in ("rule", "tile_task")]
+    publish = [k for k in (*PUBLISH_STEPS, "publish_other") if k in steps]
+    for phase, names in (("compute", compute), ("publish", publish)):
+        if names and phases.get(phase):
+            rows.append(Row("1 rice map", f"agromap ({label}) {phase} CPU-s by step", phases[phase], "CPU-s",
+                            detail=" + ".join(f"{k} {steps[k]:.2f}" for k in names)))
     return rows
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
+from . import scratch
 from .gdal_env import gdal_env_dict
 from .remote import is_remote
 
@@ -70,13 +71,16 @@ _MAX_OPEN = _max_open()
 def kept_open() -> Iterator[None]:
     """Keep local input files open per thread until the block ends; then close every handle.
 
+    A thread's large temporary arrays are kept for reuse over the block too (:mod:`agromap.io.scratch`).
+
     Nestable and safe with concurrent runs: handles are closed when the last block ends.
     """
     global _DEPTH
     with _LOCK:
         _DEPTH += 1
     try:
-        yield
+        with scratch.reused():  # a thread's tile arrays, too, are kept for its next tile
+            yield
     finally:
         with _LOCK:
             _DEPTH -= 1

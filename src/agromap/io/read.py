@@ -25,7 +25,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from ..errors import CorruptInputError, MissingBandError, UnknownCRSError
-from . import dn_kernel
+from . import dn_kernel, scratch
 from .gdal_env import GDAL_PRESET, gdal_preset
 from .grid import attach_geobox, chunk_edge
 from .header import DEFAULT_MAX_PIXELS, MAX_TILE_BYTES, RasterHeader, read_header
@@ -100,8 +100,10 @@ class BandReader:
         y0, y1, _ = ys.indices(self.height)
         x0, x1, _ = xs.indices(self.width)
         window = Window(x0, y0, x1 - x0, y1 - y0)
+        # Physical values: the stored integers are a temporary, decoded into a reused array.
+        buf = None if self.raw else scratch.take("dn", (y1 - y0, x1 - x0), self.src_dtype)
         try:
-            dn = read_window(self.path, self.band, window, self.gdal_env, out=out if self.raw else None)
+            dn = read_window(self.path, self.band, window, self.gdal_env, out=out if self.raw else buf)
         except (RasterioIOError, OSError) as exc:
             if is_remote(self.path):
                 raise CorruptInputError(
@@ -114,7 +116,11 @@ class BandReader:
                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
                 "the file is corrupt or truncated."
             ) from exc
-        return self.convert(dn, out=out, invalid=invalid)
+        try:
+            return self.convert(dn, out=out, invalid=invalid)
+        finally:
+            if buf is not None:
+                scratch.give_back("dn", buf)  # the values returned are a new array or ``out``
 
     def convert(self, dn: np.ndarray, out: np.ndarray | None = None,
                 invalid: np.ndarray | None = None) -> np.ndarray:

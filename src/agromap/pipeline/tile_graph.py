@@ -78,6 +78,7 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
         Each wanted layer's ``(y, x)`` pixels by stem, and under :data:`VALID` the ``(time, y, x)``
         usable-pixel mask when the recipe asks for it.
     """
+    from ..io import scratch
     from ..io.open_files import gdal_settings
     from .products import OPTICAL, AreaContext
     from .products.base import valid_mask
@@ -107,6 +108,12 @@ def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
     if recipe.valid:
         assert valid_px is not None  # the recipe asks for it only when the stack has a QA band
         out[VALID] = valid_px
+    # The stacks are kept for this thread's next tile, unless a result is a view of one (a layer
+    # that is a band as read).
+    for var in data.values():
+        stack = var.data
+        if not any(np.shares_memory(stack, res) for res in out.values()):
+            scratch.give_back("stack", stack)
     return out
 
 
@@ -121,7 +128,9 @@ def _read_dates(readers: Sequence[Any], ys: slice, xs: slice, shape: tuple[int, 
 
     ``unusable`` (``(time, y, x)`` bool) sets more pixels NaN, in the same pass as nodata.
     """
-    stack = np.empty((len(readers), *shape), dtype=readers[0].dtype)
+    from ..io import scratch
+
+    stack = scratch.take("stack", (len(readers), *shape), readers[0].dtype)
     for t, reader in enumerate(readers):
         reader.read(ys, xs, out=stack[t], invalid=None if unusable is None else unusable[t])
     return stack

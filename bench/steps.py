@@ -1,0 +1,119 @@
+"""CPU seconds of the rice run's steps inside the compute and the publish, for the pipeline section.
+
+The run's phases (plan, compute, publish) are timed with the process's CPU clock
+(:func:`bench.pipeline.process_cpu_s`); inside them the tile tasks run on dask's threads and the
+layers are published on a thread pool, so a step is timed with the CPU clock of the thread that
+runs it (:func:`time.thread_time`) and summed over every call on every thread.
+
+Compute (one tile task reads its window of every file, masks, runs the rule, encodes and writes
+each layer's staging window):
+
+- ``decode``: GDAL decoding the stored integers of each window (``agromap.io.read.read_window``);
+  the same work as the bench's bare decode.
+- ``convert``: stored integers to float32 reflectance, NaN at nodata and where the QA band says
+  unusable (``agromap.io.dn_kernel.convert_window``).
+- ``qa_mask``: the usable-pixel mask from the QA band (``products.base.valid_mask``).
+- ``rule_kernel``: the optical rule's compiled per-pixel kernel and the reshaping around it
+  (``rules_optical._optical_band_kernel`` without its seasons and score); in a fresh process its
+  first call also loads numba and the kernel's machine code, given apart as ``kernel_load``.
+- ``seasons_score``: season slots, score and QA flags in numpy (``rules_optical._seasons_and_score``).
+- ``encode``: each layer's values to its stored type (``agromap.io.layers._encode_block``).
+- ``staging_write``: each layer's window written into its staging GTiff.
+- ``tile_other``: the rest of the tile tasks (xarray wrapping, the tile's share of the valid counts).
+
+Publish: ``cog_convert`` (the calling thread's part of the COG conversion with its overviews;
+GDAL encodes on threads of its own, counted in ``publish_other``), ``cog_check`` (layout check and
+the full-resolution read-back for the statistics), ``quicklook`` and ``report_maps``.
+
+A name that no longer exists stops the measurement rather than moving its time elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+from typing import Any
+
+__all__ = ["COMPUTE_STEPS", "PUBLISH_STEPS", "install", "exclusive"]
+
+#: step -> (module, attribute[, class]) of the function whose calls are timed, per phase.
+COMPUTE_STEPS: dict[str, tuple[str, ...]] = {
+    "decode": ("agromap.io.read", "read_window"),
+    "convert": ("agromap.io.dn_kernel", "convert_window"),
+    "qa_mask": ("agromap.pipeline.products.base", "valid_mask"),
+    "rule": ("agromap.rice.rules_optical", "_optical_band_kernel"),
+    "seasons_score": ("agromap.rice.rules_optical", "_seasons_and_score"),
+    "encode": ("agromap.io.layers", "_encode_block"),
+    "staging_write": ("agromap.io.write", "__setitem__", "GTiffWindowWriter"),
+    "tile_task": ("agromap.pipeline.fusion", "_run_tile"),
+}
+PUBLISH_STEPS: dict[str, tuple[str, ...]] = {
+    "cog_convert": ("agromap.io.write", "_convert"),
+    "cog_layout": ("agromap.io.write", "check_layout"),
+    "cog_scan": ("agromap.io.write", "scan_cog"),
+    "quicklook": ("agromap.pipeline.publish_layers", "write_quicklook"),
+    "report_maps": ("agromap.pipeline.publish_layers", "_draw_map_ahead"),
+}
+_KERNEL_MODULE = "agromap.rice.optical_kernel"
+
+
+def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
+    """Wrap each step's function so that its calls add their thread CPU seconds to ``cpu[step]``.
+
+    Called when a phase begins, so that the modules are those the run imported itself (nothing is
+    imported ahead of the run: importing the optical kernel loads numba, part of the compute's cost).
+    """
+    lock = threading.Lock()
+    for step, (module_name, name, *owner) in steps.items():
+        module = importlib.import_module(module_name)
+        target = getattr(module, owner[0]) if owner else module
+        func = getattr(target, name, None)
+        if func is None or getattr(func, "_bench_step", None) is not None:
+            if func is None:
+                raise AttributeError(f"bench: {module_name} has no {'.'.join((*owner, name))} any more; "
+                                     "update bench.steps")
+            continue
+
+        def timed(*a: Any, _f: Any = func, _s: str = step, **k: Any) -> Any:
+            load = step_kernel_load = _s == "rule" and _KERNEL_MODULE not in sys.modules
+            c0 = time.thread_time()
+            if load:  # the first rule call imports numba and loads the kernel: a fixed cost, given apart
+                importlib.import_module(_KERNEL_MODULE)
+                step_kernel_load = time.thread_time() - c0
+                c0 = time.thread_time()
+            try:
+                return _f(*a, **k)
+            finally:
+                spent = time.thread_time() - c0
+                with lock:
+                    cpu[_s] = cpu.get(_s, 0.0) + spent
+                    if load:
+                        cpu["kernel_load"] = cpu.get("kernel_load", 0.0) + step_kernel_load
+
+        timed._bench_step = step  # type: ignore[attr-defined]
+        setattr(target, name, timed)
+
+
+def exclusive(cpu: dict[str, float], phases: dict[str, float]) -> dict[str, float]:
+    """Each step's own CPU seconds (nested steps taken out of the step around them), rounded.
+
+    ``rule_kernel`` is the rule without its seasons and score; ``tile_other`` the tile tasks without
+    their steps; ``outside_tiles`` the compute's CPU (without the background work) outside the tile
+    tasks; ``publish_other`` the publish phase's CPU outside its timed steps (GDAL's encoding threads,
+    STAC items, file renames).
+    """
+    out = dict(cpu)
+    rule = out.pop("rule", 0.0)
+    out["rule_kernel"] = rule - out.get("seasons_score", 0.0)
+    tile = out.pop("tile_task", 0.0)
+    inner = ("decode", "convert", "qa_mask", "rule_kernel", "seasons_score", "encode", "staging_write",
+             "kernel_load")
+    if tile:
+        out["tile_other"] = tile - sum(out.get(k, 0.0) for k in inner)
+    if "compute" in phases:
+        out["outside_tiles"] = phases["compute"] - (tile or sum(out.get(k, 0.0) for k in inner))
+    if "publish" in phases:
+        out["publish_other"] = phases["publish"] - sum(out.get(k, 0.0) for k in PUBLISH_STEPS)
+    return {k: round(v, 3) for k, v in out.items()}
