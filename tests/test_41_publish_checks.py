@@ -332,3 +332,44 @@ def test_cog_driver_scratch_files_are_cleaned_like_their_partial(tmp_path):
     assert sorted(clean_stale_partials(tmp_path, recursive=True)) == sorted(stale)
     assert all(p.exists() for p in (*live, other))
     assert sorted(clean_stale_partials(tmp_path, include_live=True)) == sorted(live) and other.exists()
+
+
+def test_each_stac_item_is_written_once_in_its_catalog_form(tmp_path, monkeypatch, small_stack):
+    """Publication writes each item already linked into the catalog, so the catalog rewrites none of
+    them; the text is the one the catalog gives an item written without links, and a catalog
+    written again over an unchanged run writes nothing."""
+    import json
+    from collections import Counter
+
+    from agromap.pipeline import manifest, publish_layers
+
+    written: Counter[str] = Counter()
+    for module in (manifest, publish_layers):
+        real = module.atomic_write_text
+
+        def counting(path, text, _real=real, **kwargs):
+            written[Path(path).name] += 1
+            return _real(path, text, **kwargs)
+
+        monkeypatch.setattr(module, "atomic_write_text", counting)
+    result = _run(tmp_path, small_stack, "once", False)
+    out = tmp_path / "once"
+    items = sorted((out / "a").glob("*.json"))
+    items.remove(out / "a" / "collection.json")
+    assert len(items) == len(result.outputs) > 1
+    assert all(written[p.name] == 1 for p in items), written
+    assert written["collection.json"] == written["catalog.json"] == 1
+    published = {p: p.read_bytes() for p in items}
+    assert all(json.loads(b)["links"] and json.loads(b)["collection"] == "agromap-maps-a" for b in published.values())
+
+    written.clear()
+    manifest.write_catalog(out, "maps", result.outputs)
+    assert not written  # nothing changed, nothing written
+
+    for p in items:  # items as an older run left them (no links): the catalog links them, same text
+        data = json.loads(p.read_bytes())
+        data["links"], _ = [], data.pop("collection")
+        p.write_text(json.dumps(data))
+    manifest.write_catalog(out, "maps", result.outputs)
+    assert all(written[p.name] == 1 for p in items)
+    assert {p: p.read_bytes() for p in items} == published

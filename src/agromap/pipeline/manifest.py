@@ -13,7 +13,7 @@ from ..io.gdal_env import GDAL_PRESET
 from ..io.grid import crs_name
 from ..io.write import atomic_write_text
 
-__all__ = ["build_manifest", "write_manifest", "write_catalog", "read_json"]
+__all__ = ["build_manifest", "write_manifest", "write_catalog", "catalog_item_text", "read_json"]
 
 
 def build_manifest(*, run_id: str, started: str, finished: str, status: str, cfg_dump: dict[str, Any],
@@ -60,55 +60,129 @@ def read_json(path: Path) -> Any:
     """A JSON file's content, or ``None`` when it is missing, empty, truncated or not JSON
     (a metadata file that cannot be read means "recompute", never a crash).
     """
-    try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
+    return _json_or_none(_read_bytes(path))
 
 
 def write_catalog(out: Path, name: str, outputs: list[dict[str, Any]]) -> Path:
     """STAC catalog (root) -> one collection per area -> the items of its layers, self-contained.
 
     Item files stay beside their COGs; links are relative, so the run folder can be moved or served.
-    Every file is written with :func:`~agromap.io.write.atomic_write_text` (temporary file, fsync,
-    rename), so a killed run leaves the previous version or the new one, never a truncated file.
+    A file whose text is already the one the catalog gives it is left as it is: publication writes
+    each new item in its catalog form (:func:`catalog_item_text`), so a run writes every item once,
+    and a run that changed nothing rewrites nothing. Every file that changes is written with
+    :func:`~agromap.io.write.atomic_write_text` (temporary file, fsync, rename), so a killed run
+    leaves the previous version or the new one, never a truncated file.
     """
     import pystac
 
-    catalog = pystac.Catalog(id=f"agromap-{name}", title=f"agromap run '{name}'",
-                             description=f"agromap run '{name}': Cloud-Optimized GeoTIFF layers with STAC items.",
-                             catalog_type=pystac.CatalogType.SELF_CONTAINED)
-    catalog.set_self_href(f"{_VROOT}/catalog.json")
+    catalog = _catalog(name)
     placed: list[tuple[pystac.Item, str]] = []
     written: list[tuple[Any, str]] = [(catalog, "catalog.json")]
+    on_disk: dict[str, bytes] = {}
     areas = sorted({o["area"] for o in outputs})
     for area in areas:
         entries = sorted((o for o in outputs if o["area"] == area), key=lambda o: o["stac_item"])
         items = []
         for e in entries:
-            data = read_json(out / e["stac_item"])
+            rel = Path(e["stac_item"]).as_posix()
+            raw = _read_bytes(out / rel)
+            data = _json_or_none(raw)
             if not isinstance(data, dict):
                 raise ExportError(f"{out / e['stac_item']}: STAC item is missing or unreadable; run again to "
                                   "recompute the layer.")
+            on_disk[rel] = raw or b""
             item = pystac.Item.from_dict(data, preserve_dict=False)
-            item.set_self_href(f"{_VROOT}/{Path(e['stac_item']).as_posix()}")
+            item.set_self_href(f"{_VROOT}/{rel}")  # its own relative links resolve from there
             items.append(item)
-        collection = pystac.Collection(
-            id=f"agromap-{name}-{area}", description=f"agromap layers of area '{area}' (run '{name}').",
-            extent=pystac.Extent.from_items(items), license="other",
-            summaries=pystac.Summaries({"agromap:layers": sorted({e["layer"] for e in entries})}))
-        catalog.add_child(collection)
-        collection.set_self_href(f"{_VROOT}/{area}/collection.json")
+        collection = _collection(catalog, name, area, items, sorted({e["layer"] for e in entries}))
         written.append((collection, f"{area}/collection.json"))
-        for item, entry in zip(items, entries):
-            collection.add_item(item)
-            placed.append((item, Path(entry["stac_item"]).as_posix()))
+        placed.extend(zip(items, (Path(e["stac_item"]).as_posix() for e in entries)))
     # add_item re-homes items under the collection; keep each beside its COG instead.
     for item, rel in placed:
         item.set_self_href(f"{_VROOT}/{rel}")
         written.append((item, rel))
     # Items first, the catalog last: a reader following the catalog finds every file it links to.
     for obj, rel in reversed(written):
-        data = obj.to_dict(include_self_link=False, transform_hrefs=True)
-        atomic_write_text(out / rel, json.dumps(data, indent=2, allow_nan=False) + "\n")
+        text = _stac_text(obj)
+        old = on_disk[rel] if rel in on_disk else _read_bytes(out / rel)
+        if old != text.encode("utf-8"):
+            atomic_write_text(out / rel, text)
     return out / "catalog.json"
+
+
+def catalog_item_text(data: dict[str, Any], name: str, area: str, rel: str) -> str:
+    """The text of a layer's STAC item as :func:`write_catalog` writes it, links to its collection
+    and to the run's catalog included, so that publication writes the item once, in its final form.
+
+    Parameters
+    ----------
+    data : dict
+        The item as :meth:`pystac.Item.to_dict` gives it (not modified).
+    name : str
+        The run's name (the catalog's id and title).
+    area : str
+        The layer's area (its collection).
+    rel : str
+        The item file's path relative to the output folder, with ``/`` separators.
+    """
+    import pystac
+
+    item = pystac.Item.from_dict(json.loads(json.dumps(data)), preserve_dict=False)
+    item.set_self_href(f"{_VROOT}/{rel}")
+    _collection(_catalog(name), name, area, [item], [])
+    item.set_self_href(f"{_VROOT}/{rel}")
+    return _stac_text(item)
+
+
+def _catalog(name: str) -> Any:
+    """The run's root catalog, not yet holding its collections."""
+    import pystac
+
+    catalog = pystac.Catalog(id=f"agromap-{name}", title=f"agromap run '{name}'",
+                             description=f"agromap run '{name}': Cloud-Optimized GeoTIFF layers with STAC items.",
+                             catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    catalog.set_self_href(f"{_VROOT}/catalog.json")
+    return catalog
+
+
+def _collection(catalog: Any, name: str, area: str, items: list[Any], layers: list[str]) -> Any:
+    """An area's collection, child of ``catalog``, holding ``items`` (whose links then point to both).
+
+    The links an item gets depend only on the run's name and the area, not on the other items:
+    :func:`catalog_item_text` relies on that.
+    """
+    import pystac
+
+    collection = pystac.Collection(
+        id=f"agromap-{name}-{area}", description=f"agromap layers of area '{area}' (run '{name}').",
+        extent=pystac.Extent.from_items(items), license="other",
+        summaries=pystac.Summaries({"agromap:layers": layers}))
+    catalog.add_child(collection)
+    collection.set_self_href(f"{_VROOT}/{area}/collection.json")
+    for item in items:
+        collection.add_item(item)
+    return collection
+
+
+def _stac_text(obj: Any) -> str:
+    """The JSON text of a STAC object as the run writes it (relative links, no self link)."""
+    data = obj.to_dict(include_self_link=False, transform_hrefs=True)
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    """A file's bytes, or ``None`` when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _json_or_none(raw: bytes | None) -> Any:
+    """Parsed JSON, or ``None`` for missing, empty, truncated or non-JSON bytes."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None

@@ -28,7 +28,7 @@ from ..io.layers import LayerSpec
 from ..io.stac import item_for_layer
 from ..io.write import CogInfo, atomic_write_text, commit_cog, prepare_cog, sha256_file
 from ..quicklook import write_quicklook
-from .manifest import read_json
+from .manifest import catalog_item_text, read_json
 from .recipes import RECIPE_TAG
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, s
     return PreparedLayer(cog, png, info)
 
 
-def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None = None
+def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None = None, *, name: str
             ) -> tuple[list[dict[str, Any]], list[str]]:
     """Prepare every computed layer (validated COG, quicklook, STAC item) first, then rename them all into place.
 
@@ -116,7 +116,9 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     Otherwise layers are prepared ``PUBLISH_THREADS`` at a time here: GDAL encodes, validates and
     draws quicklooks with the GIL released, while one more thread of this process draws each
     prepared layer's report map. Either way the report then finds the maps drawn. Every file is
-    made alone, so the bytes are those of a serial publication.
+    made alone, so the bytes are those of a serial publication. Each STAC item is written once,
+    already linked to its collection and to the catalog of the run called ``name``
+    (:func:`~agromap.pipeline.manifest.catalog_item_text`), as the run's catalog then finds it.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
@@ -142,7 +144,7 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
             href=final.with_suffix(".png").name, media_type="image/png", roles=["thumbnail", "overview"],
             title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
         data = item.to_dict(include_self_link=False, transform_hrefs=False)
-        items[i] = json.dumps(data, indent=2, allow_nan=False) + "\n"
+        items[i] = catalog_item_text(data, name, layer.area, final.with_suffix(".json").relative_to(out).as_posix())
         infos[i] = info
         # An area with districts gets its tables only after publication, and its maps show them.
         if drawer is not None and job.plan.districts is None:

@@ -315,7 +315,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                     _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))
                 inputs = _inputs(plans, hashes)
                 hashes.save()
-                outputs, warn = publish(jobs, run_id, out, execu)
+                outputs, warn = publish(jobs, run_id, out, execu, name=cfg.name)
         finally:
             for job in stale:
                 if job.staging is not None:
