@@ -214,6 +214,48 @@ def test_empty_overview_is_found_when_the_full_resolution_comes_from_the_staging
         scan_cog(path, spec, source=staging)
 
 
+
+@pytest.mark.parametrize("last_block", [0, 3, None])
+def test_continuous_overview_check_reads_until_data_or_refuses(tmp_path, last_block):
+    """A continuous layer's overviews are only checked for holding data: a level whose only valid
+    non-zero pixels are in its last block passes, as does one where they come first; a level left
+    all zero under data (the rioxarray#410 trap) is refused, with the full resolution read from
+    the staging file or decoded."""
+    from rasterio.enums import Resampling
+
+    spec = LAYERS["n_valid_obs"]  # continuous uint8, nodata 255
+    assert spec.kind == "continuous" and spec.dtype == "uint8"
+    vals = np.full((2048, 2048), 7, np.uint8)
+    over = np.zeros((1024, 1024), np.uint8)  # level 0: 2 x 2 blocks of 512
+    if last_block is not None:
+        r, c = divmod(last_block, 2)
+        over[r * 512 + 100, c * 512 + 200] = 7
+    profile = dict(driver="GTiff", height=2048, width=2048, count=1, dtype="uint8", nodata=255, tiled=True,
+                   blockxsize=512, blockysize=512)
+    staging, path = tmp_path / "staging.tif", tmp_path / "cog.tif"
+    with rasterio.open(staging, "w", **profile) as dst:
+        dst.write(vals, 1)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.zeros_like(vals), 1)
+        dst.build_overviews([2, 4], Resampling.nearest)
+        dst.write(vals, 1)
+    with rasterio.open(path, "r+", overview_level=0) as dst:
+        dst.write(over, 1)
+    with rasterio.open(path, "r+", overview_level=1) as dst:
+        dst.write(np.full((512, 512), 7, np.uint8), 1)
+    with rasterio.open(path, overview_level=0) as src:
+        assert np.array_equal(src.read(1), over)
+    for source in (staging, None):
+        if last_block is None:
+            with pytest.raises(ExportError, match=r"overview 0 is empty.*rioxarray#410"):
+                scan_cog(path, spec, source=source)
+        else:
+            scan = scan_cog(path, spec, source=source)
+            assert scan.valid_fraction == 1.0 and scan.overview_count == 2
+            assert scan.statistics == {"minimum": 7.0, "maximum": 7.0, "mean": 7.0, "stddev": 0.0,
+                                       "valid_percent": 100.0}
+
+
 # --- report maps drawn while the layers are published ---------------------------------------------------
 
 _BANDS = ["blue", "green", "red", "nir", "swir16", "scl"]

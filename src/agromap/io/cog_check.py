@@ -4,12 +4,14 @@ Two kinds of check (docs/architecture.md#cog-publishing):
 
 - :func:`check_layout`: the file's structure, from its header and IFDs only (rio-cogeo strict:
   tiling, overview order, IFD and tile offsets; no ``.aux.xml`` sidecar). No pixel is decoded.
-- :func:`scan_cog`: the pixel content, each level read once: the full resolution's valid
+- :func:`scan_cog`: the pixel content, each level read at most once: the full resolution's valid
   fraction, no overview empty while the full resolution has data (corteva/rioxarray#410), no class
   overview holding a value the full resolution lacks, and the band statistics of the STAC item,
   taken from the same read (:data:`STATS_MAX_PIXELS`) rather than from a second one. The full
   resolution can be read from the uncompressed file the COG was converted from (the same pixels:
-  DEFLATE is lossless), so only the overviews, which the conversion computed, are decoded.
+  DEFLATE is lossless), so only the overviews, which the conversion computed, are decoded; an
+  overview of a continuous layer that gives no statistics is only checked for not being empty,
+  so its read stops at its first valid (and non-zero) block.
 
 Integer layers of at most 16 bits are counted as a histogram (one count per stored value), from
 which the counts, the class values present and the statistics follow exactly and block by block.
@@ -180,6 +182,22 @@ class _Counts:
         return None if self.hist is None else histogram_statistics(self.hist, self.dtype, spec)
 
 
+def _holds_data(path: str | os.PathLike[str], level: int, spec: LayerSpec, nonzero: bool) -> bool:
+    """Whether overview ``level`` holds a valid pixel (and, with ``nonzero``, a valid non-zero one),
+    read block by block until it is found: a continuous level's check needs nothing more.
+    """
+    found_valid = found_nonzero = False
+    with rasterio.open(path, overview_level=level) as ovr:
+        for _, win in ovr.block_windows(1):
+            block = ovr.read(1, window=win)
+            ok = _valid(block, spec)
+            found_valid = found_valid or bool(ok.any())
+            found_nonzero = found_nonzero or bool(np.any((block != 0) & ok))
+            if found_valid and (found_nonzero or not nonzero):
+                return True
+    return False
+
+
 def _level(src: Any, spec: LayerSpec, whole: bool) -> tuple[_Counts, dict[str, float] | None]:
     """Counts of an open level, streamed block by block; ``whole``: its statistics too (a level
     without a histogram is then read at once).
@@ -197,7 +215,11 @@ def _level(src: Any, spec: LayerSpec, whole: bool) -> tuple[_Counts, dict[str, f
 
 def scan_cog(path: str | os.PathLike[str], spec: LayerSpec, *,
              source: str | os.PathLike[str] | None = None) -> CogScan:
-    """Read every level of ``path`` once: valid fraction, overview checks and item statistics.
+    """Read every level of ``path`` at most once: valid fraction, overview checks and item statistics.
+
+    A continuous layer's overview that does not give the statistics is read only until it shows a
+    valid (and, when the full resolution has one, a non-zero) pixel; a class layer's overviews are
+    read whole, as every value they hold is compared with the full resolution's.
 
     Parameters
     ----------
@@ -222,8 +244,16 @@ def scan_cog(path: str | os.PathLike[str], spec: LayerSpec, *,
     with rasterio.open(source if source is not None else path) as src:
         full, stats = _level(src, spec, whole=level_of_stats is None)
     for level in range(len(factors)):
+        whole = level == level_of_stats
+        if not whole and spec.kind != "class":
+            # Only "not empty" is checked here: the first valid (and non-zero) pixel ends the read,
+            # and a full resolution without data has nothing to compare.
+            if (full.valid or full.nonzero) and not _holds_data(path, level, spec, full.nonzero > 0):
+                raise ExportError(f"{spec.name}: overview {level} is empty (all nodata or zero) while the full "
+                                  "resolution has data (corteva/rioxarray#410).")
+            continue
         with rasterio.open(path, overview_level=level) as ovr:
-            counts, level_stats = _level(ovr, spec, whole=level == level_of_stats)
+            counts, level_stats = _level(ovr, spec, whole=whole)
         if level_stats is not None:
             stats = level_stats
         if (full.valid and not counts.valid) or (full.nonzero and not counts.nonzero):
