@@ -679,7 +679,9 @@ def _parses(doc: Path) -> bool:
 def test_a_run_stopped_at_any_metadata_write_leaves_a_consistent_folder(tmp_path, monkeypatch):
     """Stop a forced re-run at each of its file writes in turn (quicklooks, items, tables, catalog,
     collection, manifest, report): every JSON left parses, the manifest is absent
-    or matches the COGs beside it, and the next plain run restores the folder with a manifest."""
+    or matches the COGs beside it, and the next plain run restores the folder with a manifest.
+    An unchanged catalog is not rewritten, so each forced re-run starts without its catalog and
+    collection files, which it then writes too."""
     from agromap.io import files
     from agromap.pipeline import runner
     from agromap.pipeline.config import load_config
@@ -694,7 +696,12 @@ def test_a_run_stopped_at_any_metadata_write_leaves_a_consistent_folder(tmp_path
         writes.append(Path(path).name)
         real(path, data)
 
+    def lose_catalog() -> None:
+        for name in ("catalog.json", "a/collection.json"):
+            (out / name).unlink(missing_ok=True)
+
     monkeypatch.setattr(files, "atomic_write_bytes", counting)
+    lose_catalog()
     runner.run(cfg, out, force=True)
     names = list(writes)
     assert {"catalog.json", "manifest.json", "report.html"} <= set(names) and len(names) >= 8, names
@@ -706,6 +713,7 @@ def test_a_run_stopped_at_any_metadata_write_leaves_a_consistent_folder(tmp_path
             real(path, data)
 
         writes.clear()
+        lose_catalog()
         monkeypatch.setattr(files, "atomic_write_bytes", stop_at_k)
         with pytest.raises(_Stopped):
             runner.run(cfg, out, force=True)

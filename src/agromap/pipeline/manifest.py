@@ -105,7 +105,8 @@ def write_catalog(out: Path, name: str, outputs: list[dict[str, Any]]) -> Path:
     for obj, rel in reversed(written):
         text = _stac_text(obj)
         old = on_disk[rel] if rel in on_disk else _read_bytes(out / rel)
-        if old != text.encode("utf-8"):
+        # A symbolic link is replaced by a file even with the same text (nothing is written through links).
+        if old != text.encode("utf-8") or (out / rel).is_symlink():
             atomic_write_text(out / rel, text)
     return out / "catalog.json"
 
