@@ -150,8 +150,7 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         item.add_asset("thumbnail", pystac.Asset(
             href=final.with_suffix(".png").name, media_type="image/png", roles=["thumbnail", "overview"],
             title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
-        data = item.to_dict(include_self_link=False, transform_hrefs=False)
-        items[i] = catalog_item_text(data, name, layer.area, final.with_suffix(".json").relative_to(out).as_posix())
+        items[i] = catalog_item_text(item, name, layer.area, final.with_suffix(".json").relative_to(out).as_posix())
         infos[i] = info
 
     def draw_map(i: int, cog: Path, info: CogInfo) -> None:
