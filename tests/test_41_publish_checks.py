@@ -415,27 +415,3 @@ def test_each_stac_item_is_written_once_in_its_catalog_form(tmp_path, monkeypatc
     manifest.write_catalog(out, "maps", result.outputs)
     assert all(written[p.name] == 1 for p in items)
     assert {p: p.read_bytes() for p in items} == published
-
-
-def test_the_report_map_can_start_from_the_validated_cog_before_the_quicklook(tmp_path):
-    """prepare_layer hands the validated COG over (the run's drawing thread starts the report map
-    from it) before drawing the quicklook; the COG handed over is the one it returns."""
-    from agromap.pipeline.publish_layers import prepare_layer
-
-    spec = LAYERS["ndvi"]
-    final = tmp_path / "ndvi.tif"
-    staging = staging_path_for(final, "run-41")
-    dask.compute(store_gtiff(_science((600, 700), "continuous"), staging, spec))
-    seen: list[tuple[Path, str, list[str]]] = []
-
-    def cog_ready(cog: Path, info) -> None:
-        with rasterio.open(cog) as src:  # already a readable COG with its overviews
-            assert src.overviews(1)
-        seen.append((cog, info.sha256, sorted(p.name for p in tmp_path.glob("*.png*"))))
-
-    ready = prepare_layer(staging, final, spec, {"RUN_ID": "run-41"}, cog_ready=cog_ready)
-    try:
-        assert seen == [(ready.cog, ready.info.sha256, [])]  # no quicklook yet when it was called
-        assert ready.quicklook.is_file()
-    finally:
-        ready.discard()

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +78,7 @@ class PreparedLayer:
 
 
 def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, str],
-                  report_map: Path | None = None,
-                  cog_ready: Callable[[Path, CogInfo], None] | None = None) -> PreparedLayer:
+                  report_map: Path | None = None) -> PreparedLayer:
     """The expensive part of publishing one layer: its validated COG and its quicklook, not yet in place.
 
     Takes paths and plain values only, so it runs in the run's process or as a task on a worker
@@ -91,15 +89,10 @@ def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, s
     ``report_map`` (the run's output folder): also draw the layer's report map into the report's
     map cache there (:func:`agromap.report.draw_map_ahead`), as the run's drawing thread otherwise
     does; a failure there only leaves the map to the report.
-
-    ``cog_ready(cog, info)``: called once the COG is validated, before its quicklook is drawn (the
-    run's drawing thread starts the layer's report map from there).
     """
     cog, info = prepare_cog(staging, final, spec, tags=tags, band_description=spec.name)
     png = final.with_name(f".{final.stem}.png.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
     try:
-        if cog_ready is not None:
-            cog_ready(cog, info)
         # Drawn from the COG before its rename: the same bytes as from the published file.
         write_quicklook(cog, png, annotate=True)
         if report_map is not None:
@@ -122,7 +115,7 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     only the bookkeeping, and each task also draws its layer's report map (:data:`MAPS_AHEAD`).
     Otherwise layers are prepared ``PUBLISH_THREADS`` at a time here: GDAL encodes, validates and
     draws quicklooks with the GIL released, while one more thread of this process draws each
-    layer's report map from the moment its COG is validated (before its quicklook). Either way the report then finds the maps drawn. Every file is
+    prepared layer's report map. Either way the report then finds the maps drawn. Every file is
     made alone, so the bytes are those of a serial publication. Each STAC item is written once,
     already linked to its collection and to the catalog of the run called ``name``
     (:func:`~agromap.pipeline.manifest.catalog_item_text`), as the run's catalog then finds it.
@@ -152,13 +145,9 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
             title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
         items[i] = catalog_item_text(item, name, layer.area, final.with_suffix(".json").relative_to(out).as_posix())
         infos[i] = info
-
-    def draw_map(i: int, cog: Path, info: CogInfo) -> None:
-        """Start the layer's report map on the drawing thread, as soon as its COG is validated."""
-        job = jobs[i]
         # An area with districts gets its tables only after publication, and its maps show them.
         if drawer is not None and job.plan.districts is None:
-            maps[i] = drawer.submit(_draw_map_ahead, out, job.final, job.layer.spec.name, info.sha256, cog)
+            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, ready.cog)
 
     def commit(i: int) -> None:
         job, final = jobs[i], jobs[i].final
@@ -189,8 +178,7 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
                           keys=[f"agromap-publish-{jobs[i].layer.stem}-{run_id}" for i in todo],
                           done=lambda k, ready: prepared(todo[k], ready))
         else:
-            in_parallel(lambda i: prepared(i, prepare_layer(*calls[i], cog_ready=lambda cog, info: draw_map(i, cog, info))),
-                        todo)
+            in_parallel(lambda i: prepared(i, prepare_layer(*calls[i])), todo)
         in_parallel(commit, sorted(items))
     finally:
         if drawer is not None:  # on failure: maps not yet started are dropped, a running one ends first
