@@ -14,8 +14,9 @@ each layer's staging window):
   unusable (``agromap.io.dn_kernel.convert_window``).
 - ``qa_mask``: the usable-pixel mask from the QA band (``products.base.valid_mask``).
 - ``rule_kernel``: the optical rule's compiled per-pixel kernel and the reshaping around it
-  (``rules_optical._optical_band_kernel`` without its seasons and score); in a fresh process its
-  first call also loads numba and the kernel's machine code, given apart as ``kernel_load``.
+  (``rules_optical._optical_band_kernel`` without its seasons and score). The run loads numba and
+  the kernel's machine code on its background import thread (counted in ``meanwhile``); a first
+  call that still imports the kernel itself gives that load apart, as ``kernel_load``.
 - ``seasons_score``: season slots, score and QA flags in numpy (``rules_optical._seasons_and_score``).
 - ``encode``: each layer's values to its stored type (``agromap.io.layers._encode_block``).
 - ``staging_write``: each layer's window written into its staging GTiff.
