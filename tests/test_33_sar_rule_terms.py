@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from agromap.errors import ConfigError
 from agromap.rice.baselines import optical_baseline, sar_baseline
 from agromap.rice.rules_sar import SarRiceParams, homogeneous_speckle_filter, sar_rice_rule
 from agromap.rice.sar_series import track_index, track_offsets_db
 from agromap.scenes import SCENE_NAMES, make_scene
+from rice_series import sar_points
 
 
 def _series(db_cols, step=6, orbits=None, start="2023-01-03"):
@@ -55,7 +57,10 @@ def test_track_offsets_are_estimated_per_pixel_and_removed():
     wet[26:34] = -13.5
     wet = wet + zig
     assert track_offsets_db(wet[None].astype(np.float32), days, np.full(n, -1, np.int8), 12.0).max() == 0
-    assert sar_rice_rule(_series(wet)).rice_class.values[0] == 1  # tracks unknown: fooled
+    # Tracks unknown: fooled, unless the fallow term sees that the spell is no flood (it lies only
+    # 2 dB below the grass before it, within the bar of a 1.5 dB zigzag).
+    assert sar_rice_rule(_series(wet), SarRiceParams(fallow_dip_db=None)).rice_class.values[0] == 1
+    assert sar_rice_rule(_series(wet)).rice_class.values[0] == 0
     told = sar_rice_rule(_series(np.stack([base + zig, wet], 1), orbits=orbit))
     assert told.rice_class.values.tolist() == [1, 0]
     off_params = SarRiceParams(align_tracks=False)
@@ -128,3 +133,36 @@ def test_persistence_needs_passes_on_both_sides_to_refute_a_flood():
     pulse[:10], pulse[11:13] = -15.0, -15.0  # a single dark pass between bright ones, then the same canopy
     out = sar_rice_rule(_series(np.stack([seen_once, pulse], 1)))
     assert out.rice_class.values.tolist() == [1, 0]
+
+
+def test_fallow_dip_refutes_bare_soil_not_a_paddy_with_a_long_flood():
+    """A flood lies well below the land before it; bare upland soil's darkest smoothed date lies
+    about a noise unit below the weeks of the same soil. The dryland points of the dense table whose noisy
+    soil passed every other term become non-rice; a paddy whose 66-day flood fills the window
+    before its minimum (read before the spell's first date instead) and a season at the series
+    start (window cut: no vote) keep their score bit for bit, as only a refutation votes."""
+    vh, truth = sar_points(600, "dense", seed=0)
+    soil = [211, 372, 471, 531]
+    assert set(truth.cls.iloc[soil]) == {"dryland_crop"}
+    off = SarRiceParams(fallow_dip_db=None)
+    assert sar_rice_rule(vh.isel(point=soil), off).rice_class.values.tolist() == [1] * 4
+    assert sar_rice_rule(vh.isel(point=soil)).rice_class.values.tolist() == [0] * 4
+    long_flood = np.full(50, -17.5)
+    long_flood[14:26] = -22.5  # days 84-150: a 66-day flood, its darkest pass last
+    long_flood[25] = -24.0
+    long_flood[26:36] = np.linspace(-20.0, -14.0, 10)
+    long_flood[36:44] = -14.0
+    early = np.full(50, -17.5)  # the series starts as the flood rises: its first dates are water
+    early[:5], early[5:8] = -21.0, [-22.5, -23.0, -22.5]
+    early[8:18] = np.linspace(-20.0, -14.0, 10)
+    early[18:26] = -14.0
+    early += 0.8 * (-1.0) ** np.arange(50)  # two tracks 1.6 dB apart: noise of ~1.7 dB, the bar at 2 dB
+    for s in (long_flood, early):
+        on, no = sar_rice_rule(_series(s)), sar_rice_rule(_series(s), off)
+        assert on.rice_class.values[0] == 1
+        np.testing.assert_array_equal(on.rice_score.values, no.rice_score.values)
+    with pytest.raises(ConfigError, match="fallow_dip_db"):
+        SarRiceParams(fallow_dip_db=-1.0)
+    with pytest.raises(ConfigError, match="fallow_noise"):
+        SarRiceParams(fallow_noise=-1.0)
+

@@ -39,7 +39,11 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    - ``regrowth``: the smoothed canopy stands at least ``max(regrowth_db, regrowth_noise x`` the
      pixel's date-to-date noise``)`` above the level 7-28 days after the minimum *or* above the
      level 7-28 days before the flood: an irrigation pulse under a standing tree canopy
-     (flood-irrigated orchards) returns within a pass or two to the level it had before.
+     (flood-irrigated orchards) returns within a pass or two to the level it had before;
+   - ``fallow``: the smoothed minimum lies at least ``min(fallow_dip_db, fallow_noise x`` the
+     pixel's noise``)`` (2 dB, 1.25 units) below the level of the ``fallow_days`` (60) before it or
+     before the dark spell, whichever is brighter: a flood is a dip below the land before it, bare
+     upland soil's darkest date is not (votes only to refute).
 
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water
@@ -75,6 +79,7 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError, MissingBandError
 from ..sensors.s1 import as_linear_power
+from .rules_sar_levels import fallow_dip_margin, regrowth_margin
 from .sar_mixed import unmix_edges
 from .sar_params import SarRiceParams
 from .sar_series import (
@@ -171,35 +176,6 @@ def _after_flood(
     plateau = window_mean_db(db, days, np.full(n_pix, d0 + _F32(p.seedbed_start_days), _F32),
                              np.full(n_pix, d0 + _F32(p.seedbed_end_days), _F32))
     return a1, plateau, masked_max(sm[:, a1:b])
-
-
-def _regrowth(
-    db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, after: npt.NDArray[np.float32] | None,
-    peak: npt.NDArray[np.float32] | None, onset: npt.NDArray[np.float32], noise: npt.NDArray[np.float32],
-    p: SarRiceParams,
-) -> npt.NDArray[np.float32]:
-    """Margin of the canopy's rise above the levels after and before the flood at ``t`` (see
-    ``SarRiceParams.regrowth_db``) where it refutes the season; NaN (no vote) where it holds, where
-    the term is off or where a level is unobserved.
-
-    ``after`` and ``peak`` are the plateau and canopy of :func:`_after_flood`; ``onset`` the first
-    date of the dark spell, in days from the minimum; ``noise`` the pixel's date-to-date noise, dB.
-    """
-    nan = np.full(db.shape[0], np.nan, dtype=_F32)
-    if p.regrowth_db is None or after is None or peak is None:
-        return nan
-    d0 = _F32(days[t])
-    before = window_mean_db(db, days, d0 + onset - _F32(p.seedbed_end_days), d0 + onset - _F32(p.seedbed_start_days))
-    bar = np.maximum(_F32(p.regrowth_db), _F32(p.regrowth_noise) * noise)
-    # A paddy's canopy rises well above the flood's aftermath or above the fallow before it (a
-    # fast-growing crop may be back at the fallow level a pass after the flood, but its canopy
-    # then stands above the fallow); an orchard's stands at the level it had on both sides.
-    # np.maximum keeps NaN: refuting takes both levels. Only a refutation votes (as for
-    # `growth`): a canopy well above its surroundings is the other terms' business, so a paddy's
-    # confidence, which the mixed-pixel term and the self-trained labels read, is left as it was.
-    with np.errstate(invalid="ignore"):
-        margin = (np.maximum(peak - after, peak - before) - bar) / _F32(p.db_scale)
-    return np.where(np.isfinite(margin) & (margin < 0), margin, nan).astype(_F32)
 
 
 def _seedbed_timing(
@@ -300,7 +276,7 @@ def _season_evidence(
     if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
-                "harvest": nan, "growth": nan, "regrowth": nan, "timing_standard": nan, "growth_standard": nan}
+                "harvest": nan, "growth": nan, "regrowth": nan, "fallow": nan, "timing_standard": nan, "growth_standard": nan}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
@@ -343,7 +319,9 @@ def _season_evidence(
     seedbed = _seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p, a1, plateau, peak)
     # An irrigation pulse under a tree canopy: back at the canopy within a pass or two, and the
     # same canopy stood there before the flood. Only the dates that speckle cannot fake count.
-    regrowth = _regrowth(db, days, t, plateau, peak, onset, noise, p)
+    regrowth = regrowth_margin(db, days, t, plateau, peak, onset, noise, p)
+    # A flood lies well below the land before it; bare soil's darkest date does not.
+    fallow = fallow_dip_margin(db, days, t, smin, onset, noise, p)
     timing_standard, growth_standard = timing, growth
     timing = np.maximum(timing, seedbed)
     growth = np.where(np.isnan(growth), growth, np.maximum(growth, seedbed))
@@ -383,6 +361,7 @@ def _season_evidence(
             "harvest": np.where(seen, harvest, _F32(np.nan)).astype(_F32),
             "growth": np.where(seen, growth, _F32(np.nan)).astype(_F32),
             "regrowth": np.where(seen, regrowth, _F32(np.nan)).astype(_F32),
+            "fallow": np.where(seen, fallow, _F32(np.nan)).astype(_F32),
             # The reading from the minimum alone, for QA_SEEDBED_ONLY (popped before the soft AND).
             "timing_standard": np.where(seen, timing_standard, _F32(np.nan)).astype(_F32),
             "growth_standard": np.where(seen, growth_standard, _F32(np.nan)).astype(_F32),

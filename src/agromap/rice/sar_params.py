@@ -101,6 +101,25 @@ class SarRiceParams:
     flood or of bare soil scatter by that much around their mean, and a quarter of the way alone
     breaks their spell into pieces short enough for ``max_flood_days``. A filtered series (about
     0.5 dB) keeps the quarter of the way. 0 turns it off."""
+    fallow_dip_db: float | None = 2.0
+    """A flood is a dip below the land's level before it: a season is refuted when the smoothed
+    series at the minimum lies less than ``min(fallow_dip_db, fallow_noise x`` the pixel's
+    date-to-date noise``)`` dB below the level before the flood: the mean (linear power) of the
+    dates ``fallow_days`` to ``seedbed_start_days`` before the minimum or, when brighter, before
+    the first date of the dark spell. A transplanted paddy is flooded 2.5-9 dB below its fallow or
+    the previous crop's stubble; the darkest smoothed date of bare upland soil lies about one noise
+    unit below the weeks of the same soil before it (speckle). Only a refutation votes; unobserved
+    when the window before the minimum reaches past the series start or holds no valid date.
+    ``None`` turns the term off."""
+    fallow_noise: float = 1.25
+    """The bar of ``fallow_dip_db`` in units of the pixel's date-to-date noise
+    (:func:`agromap.rice.sar_series.date_noise_db`), when lower: a filtered raster (0.4-0.8 dB a
+    date) keeps a rain-fed paddy's shallow flood (1-2 dB below a wet fallow); on a noisy point
+    (1.3 dB of speckle) the estimate also holds the field's own floods and harvests, so the bar
+    stops at ``fallow_dip_db``."""
+    fallow_days: float = 60.0
+    """Start of the window of ``fallow_dip_db``, days before the minimum (or the spell's first
+    date): long enough for one 12-day track to give the level three or more dates."""
     ponded_canopy_db: float = -15.0
     """The canopy level (mean of the two highest dates after the minimum) a long-flooded season
     must reach, dB: rice at heading (published -16.1 ... -14.2 dB), above the -16 dB or so of
@@ -188,6 +207,10 @@ class SarRiceParams:
         if (self.regrowth_db is not None and self.regrowth_db < 0) or self.regrowth_noise < 0:
             raise ConfigError(f"regrowth_db must be >= 0 or null (off) and regrowth_noise >= 0, got {self.regrowth_db} "
                               f"and {self.regrowth_noise}.")
+        if ((self.fallow_dip_db is not None and self.fallow_dip_db < 0) or self.fallow_noise < 0
+                or self.fallow_days <= self.seedbed_start_days):
+            raise ConfigError(f"fallow_dip_db must be >= 0 or null (off), fallow_noise >= 0 and fallow_days above "
+                              f"seedbed_start_days, got {self.fallow_dip_db}, {self.fallow_noise} and {self.fallow_days}.")
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")
