@@ -167,6 +167,12 @@ def _step_rows(label: str, steps: dict[str, float], phases: dict[str, float]) ->
         if names and phases.get(phase):
             rows.append(Row("1 rice map", f"agromap ({label}) {phase} CPU-s by step", phases[phase], "CPU-s",
                             detail=" + ".join(f"{k} {steps[k]:.2f}" for k in names)))
+    if "tile_asleep" in steps:
+        tile_cpu = steps["tile_wall"] - steps["tile_runq"] - steps["tile_asleep"]
+        rows.append(Row("1 rice map", f"agromap ({label}) tile threads asleep", steps["tile_asleep"], "thread-s",
+                        detail=f"in tile tasks {steps['tile_wall']:.2f} thread-s = CPU {tile_cpu:.2f} + run queue "
+                        f"{steps['tile_runq']:.2f} (other threads or processes on the core) + asleep "
+                        f"{steps['tile_asleep']:.2f} (GIL, locks, imports on another thread)"))
     return rows
 
 

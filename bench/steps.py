@@ -14,8 +14,9 @@ each layer's staging window):
   unusable (``agromap.io.dn_kernel.convert_window``).
 - ``qa_mask``: the usable-pixel mask from the QA band (``products.base.valid_mask``).
 - ``rule_kernel``: the optical rule's compiled per-pixel kernel and the reshaping around it
-  (``rules_optical._optical_band_kernel`` without its seasons and score); in a fresh process its
-  first call also loads numba and the kernel's machine code, given apart as ``kernel_load``.
+  (``rules_optical._optical_band_kernel`` without its seasons and score). The run loads numba and
+  the kernel's machine code on its background import thread (counted in ``meanwhile``); a first
+  call that still imports the kernel itself gives that load apart, as ``kernel_load``.
 - ``seasons_score``: season slots, score and QA flags in numpy (``rules_optical._seasons_and_score``).
 - ``encode``: each layer's values to its stored type (``agromap.io.layers._encode_block``).
 - ``staging_write``: each layer's window written into its staging GTiff.
@@ -26,6 +27,12 @@ GDAL encodes on threads of its own, counted in ``publish_other``), ``cog_check``
 the full-resolution read-back for the statistics), ``quicklook`` and ``report_maps``.
 
 A name that no longer exists stops the measurement rather than moving its time elsewhere.
+
+Where the kernel gives each thread's scheduling counters (Linux, ``/proc/thread-self/schedstat``),
+the tile tasks' wall time is split too: ``tile_wall`` (summed over the threads), of which
+``tile_runq`` waiting in the run queue (runnable while the core runs another thread or process)
+and ``tile_asleep`` the rest beyond their CPU: sleeping on the GIL, a lock or an import under way
+on another thread. ``tile_asleep`` is the time the run's own threads hold each other up.
 """
 
 from __future__ import annotations
@@ -57,6 +64,16 @@ PUBLISH_STEPS: dict[str, tuple[str, ...]] = {
     "report_maps": ("agromap.pipeline.publish_layers", "_draw_map_ahead"),
 }
 _KERNEL_MODULE = "agromap.rice.optical_kernel"
+_SCHEDSTAT = "/proc/thread-self/schedstat"
+
+
+def _run_queue_s() -> float | None:
+    """Seconds this thread has waited in the run queue so far, or ``None`` where the kernel does not say."""
+    try:
+        with open(_SCHEDSTAT) as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
@@ -78,6 +95,8 @@ def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
 
         def timed(*a: Any, _f: Any = func, _s: str = step, **k: Any) -> Any:
             load = step_kernel_load = _s == "rule" and _KERNEL_MODULE not in sys.modules
+            threads = _s == "tile_task"
+            w0, q0 = (time.perf_counter(), _run_queue_s()) if threads else (0.0, None)
             c0 = time.thread_time()
             if load:  # the first rule call imports numba and loads the kernel: a fixed cost, given apart
                 importlib.import_module(_KERNEL_MODULE)
@@ -87,8 +106,12 @@ def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
                 return _f(*a, **k)
             finally:
                 spent = time.thread_time() - c0
+                q1 = _run_queue_s() if q0 is not None else None
                 with lock:
                     cpu[_s] = cpu.get(_s, 0.0) + spent
+                    if q0 is not None and q1 is not None:
+                        cpu["tile_wall"] = cpu.get("tile_wall", 0.0) + time.perf_counter() - w0
+                        cpu["tile_runq"] = cpu.get("tile_runq", 0.0) + q1 - q0
                     if load:
                         cpu["kernel_load"] = cpu.get("kernel_load", 0.0) + step_kernel_load
 
@@ -102,7 +125,8 @@ def exclusive(cpu: dict[str, float], phases: dict[str, float]) -> dict[str, floa
     ``rule_kernel`` is the rule without its seasons and score; ``tile_other`` the tile tasks without
     their steps; ``outside_tiles`` the compute's CPU (without the background work) outside the tile
     tasks; ``publish_other`` the publish phase's CPU outside its timed steps (GDAL's encoding threads,
-    STAC items, file renames).
+    STAC items, file renames); ``tile_asleep`` the tile tasks' wall time beyond their CPU and their
+    run-queue waits (thread-seconds, where the kernel gives the counters).
     """
     out = dict(cpu)
     rule = out.pop("rule", 0.0)
@@ -112,6 +136,8 @@ def exclusive(cpu: dict[str, float], phases: dict[str, float]) -> dict[str, floa
              "kernel_load")
     if tile:
         out["tile_other"] = tile - sum(out.get(k, 0.0) for k in inner)
+    if "tile_wall" in out:
+        out["tile_asleep"] = out["tile_wall"] - tile - out["tile_runq"]
     if "compute" in phases:
         out["outside_tiles"] = phases["compute"] - (tile or sum(out.get(k, 0.0) for k in inner))
     if "publish" in phases:

@@ -146,6 +146,30 @@ def test_the_compiled_passes_are_used_once_numba_is_loaded():
     assert _python_lines(code)[-1] == "True True 6.0"
 
 
+def test_reads_do_not_wait_for_the_compiled_passes_another_thread_is_loading():
+    """While a thread loads numba and the passes, the others convert with numpy's passes (the same
+    values) instead of waiting on the load; once it is loaded, everyone uses the compiled pass."""
+    code = ("import sys, threading, numpy as np\n"
+            "from agromap.io import dn_kernel\n"
+            "from agromap.io.read import BandReader\n"
+            "dn = np.ones((3, 4), np.uint16)\n"
+            "real = dn_kernel._build\n"
+            "importing, go = threading.Event(), threading.Event()\n"
+            "def slow_build():\n"
+            "    import numba\n"  # numba now in sys.modules, the passes not loaded yet
+            "    importing.set(); go.wait(5)\n"  # a reader that waited on the load would print after it
+            "    return real()\n"
+            "dn_kernel._build = slow_build\n"
+            "loader = threading.Thread(target=dn_kernel.load); loader.start(); importing.wait()\n"
+            "got = BandReader('x.tif', 1, 3, 4, 'uint16', scale=0.5).convert(dn)\n"
+            "print('numba' in sys.modules, dn_kernel.active(), dn_kernel.loaded(), float(got.sum()))\n"
+            "go.set(); loader.join()\n"
+            "print(dn_kernel.active(), dn_kernel.handles(dn, None, None), dn_kernel.loaded())")
+    *_, during, after = _python_lines(code)
+    assert during == "True False False 6.0"
+    assert after == "True True True"
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
 def test_class_table_lookup_is_numpys(dtype):
     rng = np.random.default_rng(1)

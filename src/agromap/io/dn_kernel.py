@@ -42,9 +42,11 @@ def active() -> bool:
     A compiled rule kernel (the optical rice rule's) loads numba; the passes then cost 13 ms to
     load from numba's cache. Loading numba for them alone costs about 0.5 CPU-s, more than they
     save on fewer than about 1 700 windows of 512 x 512 (0.28 ms each), so a process without
-    compiled kernels keeps numpy's passes. The values are the same either way.
+    compiled kernels keeps numpy's passes. The values are the same either way. While another
+    thread loads them (numba's import included, :func:`load`), numpy's passes are used rather
+    than waiting for it.
     """
-    return bool(_KERNEL) or "numba" in sys.modules
+    return bool(_KERNEL) or ("numba" in sys.modules and not _BUILD_LOCK.locked())
 
 
 def load() -> None:

@@ -6,9 +6,16 @@ steps after the compute need, and that do not depend on its results, are done me
 
 - :func:`imported_meanwhile`: the publish and report steps' libraries (the COG validator,
   Pillow, matplotlib: 0.3-0.4 CPU-s), otherwise imported after the compute, on the critical path.
-  Only third-party libraries are listed: the compute never imports them, so the two threads never
-  wait on each other's module locks. A failed import is dropped: the step that needs the library
-  imports it again and fails there, with the same error as without this module.
+  The compute never imports them, so the threads never wait on each other's module locks for them.
+  When the compute runs in this process, the rule kernels it will call are loaded first
+  (:func:`~agromap.pipeline.scheduler.rule_kernels`: numba and the optical rule's machine code,
+  about 0.3 CPU-s), after numba and the readers' compiled pass. Loaded inside the first tile task instead,
+  they held that thread for the whole load while every other thread, reaching the rule, waited on
+  the kernel module's import lock: a core idle for most of the load at the start of each compute.
+  Loaded here, from before the first task, the tiles' reads (GDAL decoding, which releases the
+  GIL) run meanwhile and a tile waits only for what is left of the load. A failed import is
+  dropped: the step that needs the module imports it again and fails there, with the same error
+  as without this module.
 - :func:`hashed_meanwhile`: the SHA-256 of every input file (the layers' recipes and the
   manifest need them only at publication) when no layer's staleness depends on them: a first run
   into an empty folder or a forced one. hashlib and file reads release the GIL. A failure is raised
@@ -45,18 +52,40 @@ AFTER_COMPUTE: tuple[str, ...] = (
 """Modules the publish and report steps import, in the order they are imported in the background."""
 
 
-def _import_all(names: Iterable[str]) -> None:
-    for name in names:
+def _import_all(names: Iterable[str], kernels: Iterable[str] = ()) -> None:
+    kernels = tuple(kernels)
+    if kernels:
+        _load_reader_pass()
+    for name in (*kernels, *names):
         try:
             importlib.import_module(name)
         except Exception as exc:  # the step that needs it imports it again, and fails there
             log.debug("background import of %s failed (%s: %s)", name, type(exc).__name__, exc)
 
 
+def _load_reader_pass() -> None:
+    """Load numba with the readers' compiled conversion (:mod:`agromap.io.dn_kernel`), before the kernels.
+
+    First because the tiles use it first: once numba is being imported (by whichever thread), a
+    tile's QA lookup and conversions take the compiled pass and wait for it to load.
+    """
+    from ..io import dn_kernel
+
+    try:
+        dn_kernel.load()
+    except Exception as exc:  # the first read loads it again, and fails there
+        log.debug("background load of the readers' compiled pass failed (%s: %s)", type(exc).__name__, exc)
+
+
 @contextlib.contextmanager
-def imported_meanwhile(names: Iterable[str] = AFTER_COMPUTE) -> Iterator[None]:
-    """Import ``names`` on a background thread while the ``with`` body runs; joined at its end."""
-    thread = threading.Thread(target=_import_all, args=(tuple(names),), name="agromap-imports", daemon=True)
+def imported_meanwhile(names: Iterable[str] = AFTER_COMPUTE, *, kernels: Iterable[str] = ()) -> Iterator[None]:
+    """Import ``names`` on a background thread while the ``with`` body runs; joined at its end.
+
+    ``kernels`` (modules of compiled kernels the compute in this process will call) are imported
+    first, after numba and the readers' compiled pass.
+    """
+    thread = threading.Thread(target=_import_all, args=(tuple(names), tuple(kernels)), name="agromap-imports",
+                              daemon=True)
     thread.start()
     try:
         yield

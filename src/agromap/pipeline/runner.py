@@ -51,7 +51,16 @@ from .products.base import valid_mask
 from .publish_layers import PreparedLayer, prepared_on_workers, publish
 from .recipes import area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
-from .scheduler import Execution, Opening, check_scheduler, execution_kind, local_get, opening, probe_scheduler
+from .scheduler import (
+    Execution,
+    Opening,
+    check_scheduler,
+    execution_kind,
+    local_get,
+    opening,
+    probe_scheduler,
+    rule_kernels,
+)
 
 __all__ = ["AreaPlan", "RunResult", "plan_run", "plan_area", "run", "new_run_id", "config_hash"]
 
@@ -307,7 +316,11 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                     here = MEANWHILE and not (prepared_on_workers(execution_kind(sched))
                                               and all(p.districts is None for p in plans))
                     # Started before the scheduler, so that starting or connecting to it overlaps them too.
-                    with imported_meanwhile(AFTER_COMPUTE if here else ()), hashed_meanwhile(files, hashes.sha256):
+                    # The rule kernels the compute calls, when it runs in this process (a cluster's
+                    # workers load them in their warm-up).
+                    kernels = rule_kernels() if MEANWHILE and execution_kind(sched) != "distributed" else ()
+                    with imported_meanwhile(AFTER_COMPUTE if here else (), kernels=kernels), \
+                            hashed_meanwhile(files, hashes.sha256):
                         begun = scheduler_open.enter_context(opening(sched, progress=progress))
                         shape, fractions, t_compute = _compute(begun, stale, plans, run_id, limit, cfg.resolve)
                         execu = begun.ready()
@@ -593,5 +606,5 @@ TILE_GRAPH = True
 (:mod:`agromap.pipeline.tile_graph`); ``False`` always builds the general graph."""
 
 MEANWHILE = True
-"""Import the publish and report steps' libraries, and hash the inputs of a first or forced run,
-on background threads during the compute (:mod:`agromap.pipeline.meanwhile`); ``False``: after it."""
+"""Load the compute's rule kernels and import the publish and report steps' libraries, and hash
+the inputs of a first or forced run, on background threads during the compute (:mod:`agromap.pipeline.meanwhile`); ``False``: after it."""

@@ -16,7 +16,7 @@ from ..errors import AgromapError, ComputeLostError, ConfigError, DeadlineError,
 from ..io.gdal_env import GDAL_PRESET, PROCESS_WIDE, process_settings
 
 __all__ = ["Execution", "open_execution", "Opening", "opening", "local_get", "check_scheduler", "probe_scheduler", "CONNECT_DEADLINE_S",
-           "WORKER_IMPORTS", "RULE_KERNELS", "worker_imports", "warm_workers", "cool_workers", "execution_kind"]
+           "WORKER_IMPORTS", "RULE_KERNELS", "rule_kernels", "worker_imports", "warm_workers", "cool_workers", "execution_kind"]
 
 #: Seconds a scheduler address has to answer (connect and handshake) before the run gives up.
 CONNECT_DEADLINE_S = 10.0
@@ -129,8 +129,15 @@ def worker_imports(loaded: Iterable[str] | None = None) -> tuple[str, ...]:
         kernel of :data:`RULE_KERNELS` is listed only when its rule module is among them, so a
         run without the optical rule never loads numba on its workers.
     """
+    return WORKER_IMPORTS + rule_kernels(loaded)
+
+
+def rule_kernels(loaded: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The compiled kernels (:data:`RULE_KERNELS`) of the rule modules among ``loaded`` (default:
+    ``sys.modules``): those a compute planned in this process will call.
+    """
     names = set(sys.modules if loaded is None else loaded)
-    return WORKER_IMPORTS + tuple(k for rule, kernels in RULE_KERNELS.items() if rule in names for k in kernels)
+    return tuple(k for rule, kernels in RULE_KERNELS.items() if rule in names for k in kernels)
 
 
 def warm_workers(client: Any, modules: Iterable[str]) -> str:
