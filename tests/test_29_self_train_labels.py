@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from dask.base import is_dask_collection
 
 from agromap.errors import ConfigError
 from agromap.rice.self_train_labels import (
@@ -416,3 +417,23 @@ def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
     # (a pond's verdict, no vote before the fusion, is no opinion there too)
     expected = np.where(np.isnan(opt) | (never & (opt > 0.5)), 0.5, opt)
     np.testing.assert_allclose(alone.rice_score.values, expected, atol=1e-6)
+
+
+def test_lazy_split_keeps_the_orbit_tracks_for_the_sar_rule():
+    """Rechunking time for the classifier must not hide the dates' orbit tracks from the SAR rule: a
+    dask ``orbit`` coordinate made it skip the per-track offsets (with a warning) on lazy input only."""
+    import warnings
+
+    from agromap.rice.self_trained import _run_rule, _split
+    from agromap.scenes import make_scene
+
+    sc = make_scene("mekong_triple_sar", size=32, seed=1, chunk=16)
+    assert len(set(sc.s1["orbit"].values.tolist())) > 1  # several tracks, offsets to remove
+    lazy_opt, lazy_sar = _split(sc.s2, sc.s1)
+    assert lazy_sar is not None and not is_dask_collection(lazy_sar["orbit"].data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lazy = _run_rule(lazy_opt, lazy_sar, "sar", None, None).rice_score.values
+    _, eager_sar = _split(sc.s2.compute(), sc.s1.compute())
+    eager = _run_rule(None, eager_sar, "sar", None, None).rice_score.values
+    np.testing.assert_allclose(lazy, eager, atol=1e-6)

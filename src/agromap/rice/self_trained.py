@@ -343,7 +343,11 @@ def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, x
     def one_chunk(part: xr.Dataset | None) -> xr.Dataset | None:
         lazy = part is not None and any(is_dask_collection(v.data) for v in part.data_vars.values())
         if lazy and "time" in part.dims:  # type: ignore[union-attr]
-            return part.chunk({"time": -1})  # type: ignore[union-attr]
+            # .chunk() chunks coordinates too; the SAR rule reads a date's orbit track from an
+            # in-memory coordinate only (a dask one would drop the per-track offsets), so keep them.
+            kept = {k: c for k, c in part.coords.items()  # type: ignore[union-attr]
+                    if k not in part.indexes and not is_dask_collection(c.data)}  # type: ignore[union-attr]
+            return part.chunk({"time": -1}).assign_coords(kept)  # type: ignore[union-attr]
         return part
 
     return one_chunk(optical), one_chunk(sar)
