@@ -1,0 +1,70 @@
+"""The optical rice kernel's parameter vector: the order of its thresholds and switches.
+
+The compiled kernel (:mod:`agromap.rice.optical_kernel`) takes the rule's thresholds as one
+float32 vector and its switches (a ``None`` parameter, a boolean option, the growth rule) as one
+int64 vector; numba reads the positions below as compile-time constants. Kept apart from the
+kernel so that the layout is one list, read by the kernel's pieces
+(:mod:`agromap.rice.optical_kernel_steps`), its per-pixel walk and :func:`kernel_parameters`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import numpy.typing as npt
+
+from .optical_params import OpticalRiceParams
+
+__all__ = ["PARAM_NAMES", "N_FLAGS", "GROWTH_RULES", "kernel_parameters"]
+
+# Float32 thresholds of :class:`~agromap.rice.optical_params.OpticalRiceParams` in the
+#: kernel's parameter vector, in this order (``None`` parameters are switched off by a flag).
+PARAM_NAMES = (
+    "max_abs_evi", "flood_t", "flood_ndvi_max", "growth_ratio", "min_peak_evi", "ndvi_trough_max",
+    "ndvi_climb_min", "ndvi_canopy_min", "dry_lswi_max", "wet_canopy_lswi", "water_ndvi_max",
+    "forest_ndvi_min", "water_fraction", "water_limit_cycle", "forest_fraction", "shrub_lswi_min",
+    "shrub_min_span_days", "max_green_days", "green_link_days", "ndvi_low", "ndvi_high", "gap_days",
+    "max_cycle_days", "max_flood_days", "hidden_crop_days", "hidden_flood_link_days",
+    "undated_wet_canopy_lswi", "hidden_bare_lswi_max", "cloud_blue", "haze_hot", "snow_ndsi", "snow_nir",
+    "hidden_open_water_ndvi", "harvest_lswi_max", "harvest_ndvi_min", "sparse_max_dates", "sparse_gap_days",
+    "sparse_canopy_lswi", "peak_window_days", "flood_stubble_days", "seedbed_ndvi_max", "seedbed_lswi_margin",
+    "seedbed_max_days",
+)
+(P_MAX_ABS_EVI, P_FLOOD_T, P_FLOOD_NDVI_MAX, P_GROWTH_RATIO, P_MIN_PEAK_EVI, P_TROUGH_MAX, P_CLIMB_MIN, P_CANOPY_MIN,
+ P_DRY_LSWI_MAX, P_WET_CANOPY_LSWI, P_WATER_NDVI_MAX, P_FOREST_NDVI_MIN, P_WATER_FRACTION, P_WATER_LIMIT_CYCLE,
+ P_FOREST_FRACTION, P_SHRUB_LSWI_MIN, P_SHRUB_SPAN, P_MAX_GREEN_DAYS, P_GREEN_LINK, P_NDVI_LOW, P_NDVI_HIGH, P_GAP_DAYS,
+ P_MAX_CYCLE_DAYS, P_MAX_FLOOD_DAYS, P_HIDDEN_CROP_DAYS, P_HIDDEN_LINK, P_UNDATED_WET_LSWI,
+ P_HIDDEN_BARE_LSWI, P_CLOUD_BLUE, P_HAZE_HOT, P_SNOW_NDSI, P_SNOW_NIR, P_HIDDEN_OPEN_NDVI, P_HARVEST_LSWI,
+ P_HARVEST_NDVI, P_SPARSE_DATES, P_SPARSE_GAP, P_SPARSE_LSWI, P_PEAK_WINDOW, P_FLOOD_STUBBLE,
+ P_SEEDBED_NDVI, P_SEEDBED_MARGIN, P_SEEDBED_DAYS) = range(len(PARAM_NAMES))
+
+# Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
+(F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
+ F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE, F_HIDDEN_OPEN, F_HARVEST, F_SPARSE,
+ F_FLOOD_STUBBLE, F_SEEDBED) = range(21)
+N_FLAGS = 21
+# ``flags[F_RULE]``: the growth rule's code.
+GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
+
+
+def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """The kernel's threshold vector (float32, :data:`PARAM_NAMES` order) and switches."""
+    values = dataclasses.asdict(p)
+    values["water_limit_cycle"] = max(p.cycle_water_fraction, p.water_fraction)
+    prm = np.array([np.float32(0.0 if values[n] is None else values[n]) for n in PARAM_NAMES], dtype=np.float32)
+    flags = np.zeros(N_FLAGS, dtype=np.int64)
+    for flag, on in ((F_FLOOD_NDVI_MAX, p.flood_ndvi_max is not None), (F_DRY, p.dry_lswi_max is not None),
+                     (F_WET_CANOPY, p.wet_canopy_lswi is not None), (F_SHRUB, p.shrub_lswi_min is not None),
+                     (F_GREEN, p.max_green_days is not None), (F_HIDDEN, p.hidden_crop_days is not None),
+                     (F_UNDATED_WET, p.undated_wet_canopy_lswi is not None), (F_AT_START, p.onset_at_series_start),
+                     (F_OUTSIDE_CYCLES, p.mask_outside_cycles), (F_EARLY, p.early_ndvi_days is not None),
+                     (F_HIDDEN_BARE, p.hidden_bare_lswi_max is not None), (F_CLOUD, p.cloud_blue is not None),
+                     (F_HAZE, p.haze_hot is not None), (F_SNOW, p.snow_ndsi is not None),
+                     (F_HIDDEN_OPEN, p.hidden_open_water_ndvi is not None),
+                     (F_HARVEST, p.harvest_lswi_max is not None), (F_SPARSE, p.sparse_max_dates is not None),
+                     (F_FLOOD_STUBBLE, p.flood_stubble_days is not None),
+                     (F_SEEDBED, p.seedbed_ndvi_max is not None)):
+        flags[flag] = on
+    flags[F_RULE] = GROWTH_RULES[p.growth_rule]
+    return prm, flags

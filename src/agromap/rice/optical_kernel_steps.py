@@ -1,0 +1,292 @@
+"""The optical rice kernel's per-pixel pieces, compiled (numba): the clear-date walk and its steps.
+
+Called by the per-pixel walk in :mod:`agromap.rice.optical_kernel` (see there for why the rule is
+compiled and how its bits are kept): the first walk over a pixel's dates that packs its clear
+dates (from the indices or from the reflectances), each onset's growth confirmation, the
+green-spell step and the land-cover masks. Thresholds are read from the parameter vector at the
+positions of :mod:`agromap.rice.optical_kernel_layout`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..jit import jit as _jit
+from ..jit import maximum as _max
+from ..jit import minimum as _min
+from .optical_kernel_layout import (
+    F_BASE,
+    F_CLOUD,
+    F_DRY,
+    F_EARLY,
+    F_FLOOD_NDVI_MAX,
+    F_HAZE,
+    F_RULE,
+    F_SHRUB,
+    F_SNOW,
+    F_WET_CANOPY,
+    P_CANOPY_MIN,
+    P_CLIMB_MIN,
+    P_CLOUD_BLUE,
+    P_DRY_LSWI_MAX,
+    P_FLOOD_NDVI_MAX,
+    P_FLOOD_T,
+    P_FOREST_FRACTION,
+    P_GROWTH_RATIO,
+    P_HAZE_HOT,
+    P_MAX_ABS_EVI,
+    P_MIN_PEAK_EVI,
+    P_SHRUB_SPAN,
+    P_SNOW_NDSI,
+    P_SNOW_NIR,
+    P_TROUGH_MAX,
+    P_WATER_FRACTION,
+    P_WATER_LIMIT_CYCLE,
+    P_WET_CANOPY_LSWI,
+)
+
+__all__ = ["clear_band_dates", "clear_dates", "cover_masks", "evi_of", "growth_margin", "keep_date", "median_gap",
+           "norm_diff", "spell_step"]
+
+_F32 = np.float32
+_NINF = np.float32(-np.inf)
+_PINF = np.float32(np.inf)
+_NAN = np.float32(np.nan)
+_SCALE = np.float32(0.05)  # margin units per logistic unit (rules_optical's score scale)
+
+
+# ---- per-pixel pieces ------------------------------------------------------------------------
+#
+# A pixel's series is walked twice. The first walk (:func:`clear_dates`) keeps its clear dates,
+# packed: a cloudy date changes no term of the rule (its indices are NaN, which every
+# comparison rejects, and no state carries over it), so every later step looks at clear dates
+# only, without a branch per date on the cloud test. It also collects the intervals between
+# clear dates, whose median scales the day margins. The second walk (in :mod:`agromap.rice.optical_kernel`) goes
+# once through the clear dates in time order and advances every term at each date: the flood
+# state and the onsets (each onset's growth windows read ahead in the packed series), the
+# land-cover masks, the green spell and the undated evidence. A term only ever sees its own
+# dates in time order, so each is computed with the same float32 operations in the same order
+# as when it had a walk of its own.
+
+@_jit(nrt=False)
+def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset costs 5 % of the kernel)
+    k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, cf: Any, i_grow: int, i_cyc: int, i_tr: int, i_early: int,
+    prm: Any, flags: Any,
+) -> Any:
+    """Growth-confirmation margin (>= 0 passes) of an onset at packed clear date ``k``.
+
+    Windows are date indices (exclusive ends) on the full date axis; ``ci`` maps packed clear
+    dates to it. One walk from the onset to the last window's end gathers every window's
+    extremes and the dry-down and wet-canopy terms.
+    """
+    evi_max = _NINF  # over the cycle [t, i_cyc): includes the onset, so finite
+    grow = _NINF  # EVI max over (t, i_grow)
+    trough = _PINF  # NDVI min over [t, i_tr)
+    canopy = _NINF  # NDVI max over (t, i_cyc)
+    dry = _PINF  # dry-down margin: bare dry dates before the first canopy date of (t, i_cyc)
+    wettest = _NINF  # LSWI of the wettest canopy date of (t, i_cyc)
+    before_canopy = True
+    end = max(i_cyc, i_grow, i_tr)
+    for j in range(k, n):
+        i = ci[j]
+        if i >= end:
+            break
+        x, y = ce[j], cn[j]
+        if i < i_cyc and x > evi_max:
+            evi_max = x
+        if i < i_tr and y < trough:
+            trough = y
+        if j == k:
+            continue
+        if i < i_grow and x > grow:
+            grow = x
+        if i < i_cyc:
+            if y > canopy:
+                canopy = y
+            is_canopy = y >= prm[P_CANOPY_MIN]
+            before_canopy = before_canopy and not is_canopy
+            if before_canopy and not cf[j] and y <= prm[P_TROUGH_MAX]:
+                m = (cl[j] - prm[P_DRY_LSWI_MAX]) / _SCALE
+                if m < dry:
+                    dry = m
+            if is_canopy:
+                wettest = _max(wettest, cl[j])
+    xiao = _min(grow - prm[P_GROWTH_RATIO] * evi_max, evi_max - prm[P_MIN_PEAK_EVI])
+    climb = _min(_min(prm[P_TROUGH_MAX] - trough, canopy - trough - prm[P_CLIMB_MIN]), canopy - prm[P_CANOPY_MIN])
+    rule = flags[F_RULE]
+    margin = xiao if rule == 0 else climb if rule == 1 else _max(xiao, climb) if rule == 2 else _min(xiao, climb)
+    if flags[F_DRY]:
+        # A paddy stays flooded from puddling until its canopy closes; a rain puddle on a dryland
+        # field dries out (LSWI < 0 over bare soil) before the crop grows. +inf: no bare date.
+        margin = _min(margin, dry)
+    if flags[F_WET_CANOPY]:
+        # A paddy holds water under its canopy until two or three weeks before harvest, so one
+        # canopy date of its cycle shows it; an upland crop's canopy stands over drying soil.
+        # +inf (no vote) where the cycle shows no canopy date.
+        margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WET_CANOPY_LSWI])
+    if flags[F_EARLY]:
+        # "No vegetation in the first days after the onset": ``ndvi_trough_max`` minus the
+        # highest NDVI of the clear dates in (onset, ``i_early``). A paddy is water and seedlings
+        # for weeks after puddling, while a flood under standing vegetation (basin irrigation
+        # between orchard rows, rain on a growing crop) is gone at the next date. +inf (no vote)
+        # without such a date, or when the onset is the pixel's first clear date (the series
+        # may start inside a season).
+        early = _PINF
+        if k > 0:
+            peak = _NINF
+            for j in range(k + 1, n):
+                if ci[j] >= i_early:
+                    break
+                if cn[j] > peak:
+                    peak = cn[j]
+            if peak != _NINF:
+                early = prm[P_TROUGH_MAX] - peak
+        margin = _min(margin, early)
+    return margin
+
+
+@_jit()
+def spell_step(start: Any, prev: Any, best: Any, w: bool, d: Any, link: Any) -> tuple[Any, Any, Any]:
+    """One clear date of the longest-spell walk: spell start, last ``w`` date and longest span so far.
+
+    A clear date that is not ``w`` ends the spell (cloudy dates are not walked: they do not);
+    two ``w`` dates more than ``link`` days apart do not make one spell.
+    """
+    linked = w and start >= 0 and d - prev <= link
+    if not w:
+        start = np.float32(-1.0)
+    elif not linked:
+        start = d
+    if w:
+        prev = d
+        best = _max(best, d - start)
+    else:
+        best = _max(best, np.float32(0.0))
+    return start, prev, best
+
+
+@_jit(nrt=False)
+def clear_dates(ndvi: Any, evi: Any, lswi: Any, valid: Any, p: int, days: Any, in_win: Any, prm: Any, flags: Any,
+                 ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any, buf: Any,
+                 onset: Any, growth: Any) -> tuple[int, int, Any]:
+    """First walk: pixel ``p``'s clear dates packed into ``ci`` .. ``cf``, and the median clear gap.
+
+    A clear date has a valid observation with finite indices and ``|EVI| <= max_abs_evi``; ``ci``
+    holds its date index, ``cd`` its day, ``cn``/``ce``/``cl`` its NDVI/EVI/LSWI and ``cf`` its
+    flood signal. Clears the pixel's onset row. Returns the number of clear dates, of those
+    inside the season windows, and the median interval (days) between successive clear dates
+    (365 with fewer than two; of an even count, the mean of the two middle ones, as
+    ``numpy.nanmedian``).
+    """
+    t_allow = prm[P_FLOOD_T]
+    n = 0
+    nw = 0
+    for t in range(days.size):
+        onset[p, t] = False
+        growth[p, t] = _NAN
+        if valid[p, t] and keep_date(n, t, days[t], ndvi[p, t], evi[p, t], lswi[p, t], t_allow, flags, prm,
+                                 ci, cd, cn, ce, cl, cf, buf):
+            nw += in_win[t]
+            n += 1
+    return n, nw, median_gap(n, buf)
+
+
+@_jit(nrt=False, inline=True)
+def keep_date(n: int, t: int, d: Any, a: Any, b: Any, c: Any, t_allow: Any, flags: Any, prm: Any, ci: Any, cd: Any,
+          cn: Any, ce: Any, cl: Any, cf: Any, buf: Any) -> bool:
+    """Pack clear date ``t`` (NDVI ``a``, EVI ``b``, LSWI ``c``) as the ``n``-th with its flood signal, and its
+    interval from the previous one into ``buf`` (sorted); False, nothing packed, when an index is not usable.
+    """
+    if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c) and abs(b) <= prm[P_MAX_ABS_EVI]):
+        return False
+    f = c + t_allow >= b or c + t_allow >= a
+    if flags[F_FLOOD_NDVI_MAX]:
+        f = f and a <= prm[P_FLOOD_NDVI_MAX]
+    if n > 0:
+        g = d - cd[n - 1]
+        j = n - 1  # insertion sort: a dozen values, nearly sorted on a regular revisit
+        while j > 0 and buf[j - 1] > g:
+            buf[j] = buf[j - 1]
+            j -= 1
+        buf[j] = g
+    ci[n], cd[n], cn[n], ce[n], cl[n], cf[n] = t, d, a, b, c, f
+    return True
+
+
+@_jit(nrt=False, inline=True)
+def median_gap(n: int, buf: Any) -> Any:
+    """Median of the ``n - 1`` sorted intervals in ``buf`` (365 with none; of an even count the
+    mean of the two middle ones, as ``numpy.nanmedian``).
+    """
+    if n < 2:
+        return np.float32(365.0)
+    return (buf[(n - 2) // 2] + buf[(n - 1) // 2]) / np.float32(2.0)
+
+
+@_jit(inline=True)
+def norm_diff(a: Any, b: Any) -> Any:
+    """(a - b) / (a + b), NaN where the sum is 0 or the quotient infinite: ``indices.ndvi`` et al."""
+    q = (a - b) / (a + b)
+    return _NAN if a + b == 0 or np.isinf(q) else q
+
+
+@_jit(inline=True)
+def evi_of(n: Any, r: Any, b: Any) -> Any:
+    """2.5 (n - r) / (n + 6 r - 7.5 b + 1) in that order, NaN as :func:`norm_diff`: ``indices.evi``."""
+    den = n + r * np.float32(6.0) - b * np.float32(7.5) + np.float32(1.0)
+    q = (n - r) * np.float32(2.5) / den
+    return _NAN if den == 0 or np.isinf(q) else q
+
+
+@_jit(nrt=False)
+def clear_band_dates(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green: Any, base: Any, p: int,
+                      days: Any, in_win: Any, prm: Any, flags: Any, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any,
+                      cf: Any, buf: Any, onset: Any, growth: Any) -> tuple[int, int, Any]:
+    """:func:`clear_dates` from the reflectances: the indices and the cloud, haze and snow tests per date.
+
+    The same float32 operations as :mod:`agromap.indices` and ``rules_optical.clear_observations``
+    on whole arrays; the indices are computed only for dates that pass the tests. ``base``
+    (``flags[F_BASE]``) is the caller's mask or the QA band's.
+    """
+    t_allow = prm[P_FLOOD_T]
+    n = 0
+    nw = 0
+    for t in range(days.size):
+        onset[p, t] = False
+        growth[p, t] = _NAN
+        if flags[F_BASE] and not base[p, t]:
+            continue
+        n_, r_, b_ = nir[p, t], red[p, t], blue[p, t]
+        if flags[F_CLOUD] and not b_ < prm[P_CLOUD_BLUE]:
+            continue
+        if flags[F_HAZE] and b_ - np.float32(0.5) * r_ > prm[P_HAZE_HOT]:
+            continue
+        if flags[F_SNOW] and norm_diff(green[p, t], swir16[p, t]) > prm[P_SNOW_NDSI] and n_ > prm[P_SNOW_NIR]:
+            continue
+        if keep_date(n, t, days[t], norm_diff(n_, r_), evi_of(n_, r_, b_), norm_diff(lswi_nir[p, t], swir16[p, t]), t_allow, flags,
+                 prm, ci, cd, cn, ce, cl, cf, buf):
+            nw += in_win[t]
+            n += 1
+    return n, nw, median_gap(n, buf)
+
+
+@_jit()
+def cover_masks(n: int, n_water: int, n_forest: int, shrub_any: bool, shrub_all: bool, shrub_span: Any, has_cycle: bool,
+           prm: Any, flags: Any) -> tuple[bool, bool, Any]:
+    """Water and forest (evergreen forest or shrub) masks and the mask margin, before the green spell.
+
+    Counts are of clear dates outside confirmed cycles, as fractions of all ``n`` clear dates.
+    """
+    water_frac = np.float32(n_water) / np.float32(n) if n > 0 else _NAN
+    forest_frac = np.float32(n_forest) / np.float32(n) if n > 0 else _NAN
+    water_limit = prm[P_WATER_LIMIT_CYCLE] if has_cycle else prm[P_WATER_FRACTION]
+    is_water = water_frac >= water_limit
+    is_forest = forest_frac >= prm[P_FOREST_FRACTION]
+    if flags[F_SHRUB]:
+        span = shrub_span if shrub_any else np.float32(0.0)
+        is_forest = is_forest or (shrub_any and shrub_all and span >= prm[P_SHRUB_SPAN])
+    mm = _min(water_limit - water_frac, prm[P_FOREST_FRACTION] - forest_frac)
+    mm = _NINF if (mm != mm or is_forest) else mm / _SCALE
+    return is_water, is_forest, mm
