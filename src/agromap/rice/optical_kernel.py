@@ -84,16 +84,15 @@ from .optical_kernel_layout import (
     P_WET_CANOPY_LSWI,
     kernel_parameters,
 )
+from .optical_kernel_layout import MARGIN_SCALE as _SCALE
+from .optical_kernel_layout import NEG_INF as _NINF
+from .optical_kernel_layout import POS_INF as _PINF
 from .optical_kernel_steps import clear_band_dates, clear_dates, cover_masks, growth_margin, spell_step
 from .optical_params import OpticalRiceParams
 
 __all__ = ["optical_pixels", "optical_band_pixels"]
 
 _F32 = np.float32
-_NINF = np.float32(-np.inf)
-_PINF = np.float32(np.inf)
-_NAN = np.float32(np.nan)
-_SCALE = np.float32(0.05)  # margin units per logistic unit (rules_optical's score scale)
 
 
 @_jit(nrt=False)

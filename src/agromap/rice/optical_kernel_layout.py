@@ -16,7 +16,14 @@ import numpy.typing as npt
 
 from .optical_params import OpticalRiceParams
 
-__all__ = ["PARAM_NAMES", "N_FLAGS", "GROWTH_RULES", "kernel_parameters"]
+__all__ = ["PARAM_NAMES", "N_FLAGS", "GROWTH_RULES", "MARGIN_SCALE", "NAN32", "NEG_INF", "POS_INF", "kernel_parameters"]
+
+#: float32 constants of the kernel's arithmetic (numba reads them as compile-time constants).
+NEG_INF = np.float32(-np.inf)
+POS_INF = np.float32(np.inf)
+NAN32 = np.float32(np.nan)
+MARGIN_SCALE = np.float32(0.05)
+"""Margin units per logistic unit (the score scale of :mod:`agromap.rice.rules_optical`)."""
 
 # Float32 thresholds of :class:`~agromap.rice.optical_params.OpticalRiceParams` in the
 #: kernel's parameter vector, in this order (``None`` parameters are switched off by a flag).

@@ -46,15 +46,15 @@ from .optical_kernel_layout import (
     P_WATER_LIMIT_CYCLE,
     P_WET_CANOPY_LSWI,
 )
+from .optical_kernel_layout import MARGIN_SCALE as _SCALE
+from .optical_kernel_layout import NAN32 as _NAN
+from .optical_kernel_layout import NEG_INF as _NINF
+from .optical_kernel_layout import POS_INF as _PINF
 
 __all__ = ["clear_band_dates", "clear_dates", "cover_masks", "evi_of", "growth_margin", "keep_date", "median_gap",
            "norm_diff", "spell_step"]
 
 _F32 = np.float32
-_NINF = np.float32(-np.inf)
-_PINF = np.float32(np.inf)
-_NAN = np.float32(np.nan)
-_SCALE = np.float32(0.05)  # margin units per logistic unit (rules_optical's score scale)
 
 
 # ---- per-pixel pieces ------------------------------------------------------------------------
