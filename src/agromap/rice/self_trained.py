@@ -17,8 +17,8 @@ field edge the radar sees mixed, and the optical verdict stands
 (:func:`~agromap.rice.self_train_labels.edge_rescue`). With ``rule="optical"`` or ``"both"``,
 where the optical series has a clear-sky gap as long as a rice season, the optical rule's non-rice
 verdict counts as no opinion (nothing could be seen), except on evergreen canopy or open water
-seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`); with ``rule="both"`` its
-rice verdict counts as no opinion on a pixel never seen drained (floating plants on a canal).
+seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`), and its rice verdict
+counts as no opinion on a pixel never seen drained (floating plants on a canal).
 
 How the training pixels are chosen
 ----------------------------------
