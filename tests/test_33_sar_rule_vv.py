@@ -111,7 +111,7 @@ def test_vv_terms_are_lazy_and_chunk_independent():
     np.testing.assert_array_equal(sar_rice_rule(db, units="db").rice_class.values, eager.rice_class.values)
 
 
-@pytest.mark.parametrize("bad", [{"vv_dip_db": -1.0}, {"vv_dip_noise": -0.5}, {"vv_flood_db": 0.0},
+@pytest.mark.parametrize("bad", [{"vv_dip_db": -1.0}, {"vv_dip_noise": -0.5}, {"vv_flood_db": 0.0}, {"vv_flood_noise": -1.0},
                                  {"vv_level_quantile": 1.5}])
 def test_vv_parameters_are_checked(bad):
     with pytest.raises(ConfigError, match="vv_"):

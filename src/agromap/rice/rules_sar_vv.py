@@ -14,7 +14,7 @@ VV level is the pixel's ``vv_level_quantile`` of its valid VV dates, dB):
 
 - ``vv_dip`` (votes only to refute): VV on the minimum's date lies at least
   ``min(vv_dip_db, vv_dip_noise x`` the pixel's VV date-to-date noise``)`` dB below the level;
-- where VV lies at least ``vv_flood_db`` below both the level and the mean of the dates
+- where VV lies at least ``max(vv_flood_db, vv_flood_noise x`` the noise``)`` below both the level and the mean of the dates
   ``fallow_days`` to ``seedbed_start_days`` before the minimum (a clear flood in VV):
   ``duration`` is read on the VV dark spell (the dates below the midpoint between VV at the
   minimum and the level) instead of the VH one, with the same limits (``max_flood_days``, or
@@ -105,10 +105,13 @@ def vv_season_terms(
     before = window_mean_db(vv.db, days, np.full(n_pix, d0 - _F32(p.fallow_days), _F32),
                             np.full(n_pix, d0 - _F32(p.seedbed_start_days), _F32))
     with np.errstate(invalid="ignore"):
-        clear = seen & (vv.level - at >= _F32(p.vv_flood_db))
+        # On a noisy series (unnamed tracks' offsets left in VV) one date's VV scatters by more:
+        # the bar grows to vv_flood_noise noise units.
+        flood_bar = np.maximum(_F32(p.vv_flood_db), _F32(p.vv_flood_noise) * np.nan_to_num(vv.noise))
+        clear = seen & (vv.level - at >= flood_bar)
         # A dip below the weeks before it too: then the VH fallow test is moot. A long flood (a
         # wetland's) seen in mid-spell has its own dark dates there, and keeps its VH reading.
-        dip_before = clear & (before - at >= _F32(p.vv_flood_db))
+        dip_before = clear & (before - at >= flood_bar)
     if not clear.any():
         return out
     # The VV dark spell: the rules of the VH spell (a missing pass says nothing, one bright date

@@ -139,6 +139,10 @@ class SarRiceParams:
     level) instead of the VH one, with the same limits, and the ``fallow`` term does not refute:
     a wet fallow within a speckle unit of the flood in VH is bright in VV, while seasonal
     wetland and ponds stay dark in VV for months. ``None``: VV only refutes (``vv_dip_db``)."""
+    vv_flood_noise: float = 2.0
+    """The bar of ``vv_flood_db`` in units of the pixel's VV date-to-date noise, when higher: a
+    series whose tracks are not named keeps their 1-2 dB offsets in VV, and one date's VV then
+    scatters by more than the 4 dB a bare soil never dips."""
     vv_level_quantile: float = 0.75
     """The pixel's VV level, dB: this quantile of its valid VV dates. Above the median so that a
     triple-cropped paddy, under water or a young canopy on many dates, keeps its fallow's and
@@ -235,11 +239,12 @@ class SarRiceParams:
                 or self.fallow_days <= self.seedbed_start_days):
             raise ConfigError(f"fallow_dip_db must be >= 0 or null (off), fallow_noise >= 0 and fallow_days above "
                               f"seedbed_start_days, got {self.fallow_dip_db}, {self.fallow_noise} and {self.fallow_days}.")
-        if ((self.vv_dip_db is not None and self.vv_dip_db < 0) or self.vv_dip_noise < 0
+        if ((self.vv_dip_db is not None and self.vv_dip_db < 0) or min(self.vv_dip_noise, self.vv_flood_noise) < 0
                 or (self.vv_flood_db is not None and self.vv_flood_db <= 0) or not 0 <= self.vv_level_quantile <= 1):
-            raise ConfigError(f"vv_dip_db must be >= 0 or null (off), vv_dip_noise >= 0, vv_flood_db > 0 or null and "
-                              f"vv_level_quantile within [0, 1], got {self.vv_dip_db}, {self.vv_dip_noise}, "
-                              f"{self.vv_flood_db} and {self.vv_level_quantile}.")
+            raise ConfigError(f"vv_dip_db must be >= 0 or null (off), vv_dip_noise and vv_flood_noise >= 0, "
+                              f"vv_flood_db > 0 or null and vv_level_quantile within [0, 1], got {self.vv_dip_db}, "
+                              f"{self.vv_dip_noise}, {self.vv_flood_noise}, {self.vv_flood_db} and "
+                              f"{self.vv_level_quantile}.")
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")
