@@ -45,6 +45,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      before the dark spell, whichever is brighter: a flood is a dip below the land before it, bare
      upland soil's darkest date is not (votes only to refute).
 
+   With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
+   too) and reads ``duration`` on VV where VV shows a clear flood.
+
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water
    (``VH_p90_db < -20`` or water on >= 80 % of dates), built-up/forest (``VH_p10_db > -15``
@@ -507,7 +510,8 @@ def sar_rice_rule(
     vh : xarray.DataArray or xarray.Dataset
         VH backscatter in linear power or dB (see ``units``; NaN = nodata), dims
         ``(time, y, x)`` or ``(time, point)`` (any dims with ``time``), numpy or dask; or a
-        Dataset with ``vh`` (or ``vh_db``). Preferably speckle-filtered (see
+        Dataset with ``vh`` (or ``vh_db``), and optionally ``vv`` (or ``vv_db``, same dates and
+        units), which adds the VV evidence of :mod:`agromap.rice.rules_sar_vv`. Preferably speckle-filtered (see
         :func:`boxcar_speckle_filter`). Irregular, unsorted or missing dates and mixed orbit
         tracks are fine; duplicated dates are an error.
     params : SarRiceParams, optional

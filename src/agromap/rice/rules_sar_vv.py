@@ -23,7 +23,6 @@ VV level is the pixel's ``vv_level_quantile`` of its valid VV dates, dB):
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,7 @@ import numpy.typing as npt
 import xarray as xr
 
 from .sar_params import SarRiceParams
-from .sar_series import date_noise_db, flood_run_bounds, to_db, track_offsets_db, window_mean_db
+from .sar_series import date_noise_db, flood_run_bounds, percentile_db, to_db, track_offsets_db, window_mean_db
 
 __all__ = ["VvSeries", "vv_band", "vv_series", "vv_season_terms"]
 
@@ -73,9 +72,10 @@ def vv_series(lin: npt.NDArray[np.float32], days: npt.NDArray[np.int32], track: 
     db = to_db(lin)
     if p.align_tracks and track is not None:
         db = (db - track_offsets_db(db, days, track, p.track_pair_days)).astype(_F32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a pixel without a valid VV date: NaN
-        level = np.nanquantile(db, p.vv_level_quantile, axis=-1).astype(_F32)
+    # The quantile of the valid dates, interpolated in linear power (as the VH masks' percentiles;
+    # NaN sorts last). NaN for a pixel without a valid VV date.
+    srt = np.sort(_F32(10.0) ** (db / _F32(10.0)), axis=-1)
+    level = percentile_db(srt, (~np.isnan(db)).sum(axis=-1), p.vv_level_quantile)
     return VvSeries(db, level, date_noise_db(db))
 
 
@@ -116,9 +116,12 @@ def vv_season_terms(
         return out
     # The VV dark spell: the rules of the VH spell (a missing pass says nothing, one bright date
     # does not end it), below the midpoint between the flood and the level on both sides.
-    mid = np.where(clear, at + _F32(0.5) * (vv.level - at), _F32(-np.inf)).astype(_F32)
-    first, last = flood_run_bounds(vv.db, days, t, mid, mid)
-    run = (last - first).astype(_F32)
+    # Only the clear rows are read (the spell walks the series from t, date by date).
+    rows = np.flatnonzero(clear)
+    mid = (at[rows] + _F32(0.5) * (vv.level[rows] - at[rows])).astype(_F32)
+    first, last = flood_run_bounds(vv.db[rows], days, t, mid, mid)
+    run = np.zeros(n_pix, dtype=_F32)
+    run[rows] = (last - first).astype(_F32)
     scale = _F32(p.duration_scale_days) + _F32(0.5) * gap[t]
     # A rain-ponded paddy's spell may last to max_ponded_days when a full rice canopy follows.
     canopy = ev["canopy"] * _F32(p.db_scale) + _F32(p.vh_max_db)
