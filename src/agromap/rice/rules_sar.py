@@ -30,7 +30,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    - ``growth``: from a quarter of the rise to that crossing takes at least ``min_growth_days``
      (10 d): a canopy grows, a drained pond's mud steps up within one pass;
    - ``duration``: the dark spell around the minimum (on a noisy series, before the minimum, also
-     the dates within ``spell_noise`` units of the pixel's date-to-date noise of it) lasts less
+     the dates within ``spell_noise`` units of the pixel's date-to-date noise of it; on a noisy
+     series only bright dates spanning a repeat cycle, ``spell_break_days``, end it) lasts less
      than ``max_flood_days`` (seasonal wetland and ponds stay dark for months), or less than ``max_ponded_days`` (95 d) when it holds
      open water and a full rice canopy follows (rain ponded on a bunded field before puddling);
    - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
