@@ -142,9 +142,9 @@ _APPLIED = _Applied()
 def gdal_settings(gdal_env: tuple[tuple[str, str], ...]) -> Iterator[None]:
     """Apply the GDAL settings of local reads on this thread for the block, once for all its reads.
 
-    Each :func:`read_window` otherwise enters its own ``rasterio.Env``: about 0.15 ms of CPU per
-    read (GDAL's configuration probed, set and restored), 72 times for one output tile of a
-    twelve-date, six-band stack. Inside the block, a read of a local file with the same settings
+    Each :func:`read_window` and :func:`read_bands` otherwise enters its own ``rasterio.Env``: about
+    0.15 ms of CPU per read (GDAL's configuration probed, set and restored), 6 to 72 times for one
+    output tile of a twelve-date, six-band stack. Inside the block, a read of a local file with the same settings
     enters none; any other read (a remote file, other settings) still enters its own, nested in
     this one. rasterio sets GDAL configuration for the thread in worker threads (in the main thread,
     for the process), so threads running tiles side by side each apply their own.

@@ -67,8 +67,9 @@ class _Recipe:
 def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
     """Compute one tile: its window of every file, then the area's QA mask and builders on it in memory.
 
-    Each variable's dates are read straight into one ``(time, y, x)`` array, the QA band first so
-    that the optical bands are scaled, set NaN at nodata and masked in one pass over each window:
+    Each variable's dates are read straight into one ``(time, y, x)`` array, with one GDAL call for
+    all of them where the files allow (:func:`~agromap.io.read.read_stack`), the QA band first so
+    that the optical bands are scaled, set NaN at nodata and masked in one pass over the stack:
     the values :func:`~agromap.pipeline.products.base.masked_optical` gives the general graph
     (NaN where a date's QA says unusable), without the unmasked copy and the stacking copy.
 
