@@ -62,6 +62,10 @@ def optical_settings() -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"peak {p[0]:.1f}-{p[1]:.1f}", {"peak": p}
     for c in ("aquaculture", "seasonal_wetland", "orchard", "sugarcane", "dryland_crop"):
         yield f"40 % {c}", {"shares": _heavy(rs.OPT_CLASSES, rs.OPT_SHARES, c)}
+    for w in (0.25, 0.35):
+        yield f"canopy LSWI {w:.2f}", {"canopy_lswi": w}
+    for m in (3, 4, 10):  # the calendar shifts where the rule lost, with wetter canopies
+        yield f"shift {30 * m} d, canopy LSWI 0.35", {"shift_days": 30 * m, "canopy_lswi": 0.35}
 
 
 def sar_settings() -> Iterator[tuple[str, dict[str, Any]]]:

@@ -30,7 +30,7 @@ from rice_series import (
 def test_default_knobs_leave_the_fixed_tables_bit_identical():
     ds, truth = optical_points(200, seed=3)
     same, same_truth = optical_points(200, seed=3, days=OPT_DAYS, shadow=0.0, seasons=None, shift_days=0,
-                                      peak=(0.7, 0.88), shares=OPT_SHARES)
+                                      peak=(0.7, 0.88), shares=OPT_SHARES, canopy_lswi=None)
     for v in ("ndvi", "evi", "lswi"):
         np.testing.assert_array_equal(ds[v].values, same[v].values)
     assert truth.equals(same_truth)
@@ -71,10 +71,16 @@ def test_optical_knobs_change_what_they_name():
     lower = shaded.ndvi.values < base.ndvi.values - 1e-6
     assert 0.1 < np.mean(lower[np.isfinite(base.ndvi.values)]) < 0.3
     np.testing.assert_allclose(shaded.lswi.values[lower], base.lswi.values[lower] + 0.1, atol=1e-6)
+    # canopy wetness: the paddies' wettest canopy date (NDVI >= 0.6) follows the knob
+    wet, wet_truth = optical_points(300, seed=0, canopy_lswi=0.40, haze=0.0)
+    def wettest(d, tr):
+        r = tr.rice.values == 1
+        return np.nanmedian(np.nanmax(np.where(d.ndvi.values[:, r] >= 0.6, d.lswi.values[:, r], np.nan), axis=0))
+    assert wettest(wet, wet_truth) > wettest(base, truth) + 0.05
     # shares
     heavy = (0.30, 0.40, 0.06, 0.06, 0.04, 0.06, 0.04, 0.04)
-    _, wet = optical_points(300, seed=0, shares=heavy)
-    assert (wet.cls == OPT_CLASSES[1]).sum() == 120
+    _, heavy_truth = optical_points(300, seed=0, shares=heavy)
+    assert (heavy_truth.cls == OPT_CLASSES[1]).sum() == 120
 
 
 def test_sar_knobs_change_what_they_name():
