@@ -172,8 +172,15 @@ def _step_rows(label: str, steps: dict[str, float], phases: dict[str, float]) ->
         rows.append(Row("1 rice map", f"agromap ({label}) tile threads asleep", steps["tile_asleep"], "thread-s",
                         detail=f"in tile tasks {steps['tile_wall']:.2f} thread-s = CPU {tile_cpu:.2f} + run queue "
                         f"{steps['tile_runq']:.2f} (other threads or processes on the core) + asleep "
-                        f"{steps['tile_asleep']:.2f} (GIL, locks, imports on another thread)"))
+                        f"{steps['tile_asleep']:.2f} (GIL, locks, imports on another thread){_asleep_by_step(steps)}"))
     return rows
+
+
+def _asleep_by_step(steps: dict[str, float]) -> str:
+    """The tile steps' sleep, with their calls and the times their thread blocked (``bench.steps``)."""
+    parts = [f"{k[7:]} {steps[k]:.2f} ({steps.get('calls_' + k[7:], 0):.0f} calls, "
+             f"{steps.get('waits_' + k[7:], 0):.0f} blocked)" for k in sorted(steps) if k.startswith("asleep_")]
+    return f"; asleep in steps: {', '.join(parts)}" if parts else ""
 
 
 def data_threads() -> int:

@@ -8,8 +8,9 @@ runs it (:func:`time.thread_time`) and summed over every call on every thread.
 Compute (one tile task reads its window of every file, masks, runs the rule, encodes and writes
 each layer's staging window):
 
-- ``decode``: GDAL decoding the stored integers of each window (``agromap.io.read.read_window``);
-  the same work as the bench's bare decode.
+- ``decode``: GDAL decoding the stored integers of each window (``agromap.io.read.read_bands``, all
+  dates of a band in one call, and ``read_window``, one file's window); the same work as the
+  bench's bare decode.
 - ``convert``: stored integers to float32 reflectance, NaN at nodata and where the QA band says
   unusable (``agromap.io.dn_kernel.convert_window``).
 - ``qa_mask``: the usable-pixel mask from the QA band (``products.base.valid_mask``).
@@ -32,7 +33,11 @@ Where the kernel gives each thread's scheduling counters (Linux, ``/proc/thread-
 the tile tasks' wall time is split too: ``tile_wall`` (summed over the threads), of which
 ``tile_runq`` waiting in the run queue (runnable while the core runs another thread or process)
 and ``tile_asleep`` the rest beyond their CPU: sleeping on the GIL, a lock or an import under way
-on another thread. ``tile_asleep`` is the time the run's own threads hold each other up.
+on another thread. ``tile_asleep`` is the time the run's own threads hold each other up. Each
+compute step's calls are split the same way (``asleep_<step>``), with their number
+(``calls_<step>``) and the times their thread blocked in them (``waits_<step>``: the thread's
+voluntary context switches, ``/proc/thread-self/status``; a thread back from GDAL or a compiled
+kernel that finds the GIL held blocks once to take it).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ __all__ = ["COMPUTE_STEPS", "PUBLISH_STEPS", "install", "exclusive"]
 #: step -> (module, attribute[, class]) of the function whose calls are timed, per phase.
 COMPUTE_STEPS: dict[str, tuple[str, ...]] = {
     "decode": ("agromap.io.read", "read_window"),
+    "decode_stack": ("agromap.io.read", "read_bands"),
     "convert": ("agromap.io.dn_kernel", "convert_window"),
     "qa_mask": ("agromap.pipeline.products.base", "valid_mask"),
     "rule": ("agromap.rice.rules_optical", "_optical_band_kernel"),
@@ -67,6 +73,11 @@ _KERNEL_MODULE = "agromap.rice.optical_kernel"
 _SCHEDSTAT = "/proc/thread-self/schedstat"
 
 
+_STATUS = "/proc/thread-self/status"
+#: Steps counted together: their calls are the same work by another route.
+_SAME_STEP = {"decode_stack": "decode"}
+
+
 def _run_queue_s() -> float | None:
     """Seconds this thread has waited in the run queue so far, or ``None`` where the kernel does not say."""
     try:
@@ -76,6 +87,18 @@ def _run_queue_s() -> float | None:
         return None
 
 
+def _blocked() -> int:
+    """Times this thread has blocked so far (voluntary context switches), 0 where the kernel does not say."""
+    try:
+        with open(_STATUS) as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
     """Wrap each step's function so that its calls add their thread CPU seconds to ``cpu[step]``.
 
@@ -83,6 +106,7 @@ def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
     imported ahead of the run: importing the optical kernel loads numba, part of the compute's cost).
     """
     lock = threading.Lock()
+    split = steps is COMPUTE_STEPS and _run_queue_s() is not None  # the tile threads' steps: wall split too
     for step, (module_name, name, *owner) in steps.items():
         module = importlib.import_module(module_name)
         target = getattr(module, owner[0]) if owner else module
@@ -95,9 +119,8 @@ def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
 
         def timed(*a: Any, _f: Any = func, _s: str = step, **k: Any) -> Any:
             load = step_kernel_load = _s == "rule" and _KERNEL_MODULE not in sys.modules
-            threads = _s == "tile_task"
-            w0, q0 = (time.perf_counter(), _run_queue_s()) if threads else (0.0, None)
-            c0 = time.thread_time()
+            w0, q0, b0 = (time.perf_counter(), _run_queue_s(), _blocked()) if split else (0.0, None, 0)
+            c0 = c_all = time.thread_time()
             if load:  # the first rule call imports numba and loads the kernel: a fixed cost, given apart
                 importlib.import_module(_KERNEL_MODULE)
                 step_kernel_load = time.thread_time() - c0
@@ -105,13 +128,20 @@ def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
             try:
                 return _f(*a, **k)
             finally:
-                spent = time.thread_time() - c0
-                q1 = _run_queue_s() if q0 is not None else None
+                spent, total = time.thread_time() - c0, time.thread_time() - c_all
+                q1, b1 = (_run_queue_s(), _blocked()) if q0 is not None else (None, 0)
                 with lock:
                     cpu[_s] = cpu.get(_s, 0.0) + spent
                     if q0 is not None and q1 is not None:
-                        cpu["tile_wall"] = cpu.get("tile_wall", 0.0) + time.perf_counter() - w0
-                        cpu["tile_runq"] = cpu.get("tile_runq", 0.0) + q1 - q0
+                        wall = time.perf_counter() - w0
+                        if _s == "tile_task":
+                            cpu["tile_wall"] = cpu.get("tile_wall", 0.0) + wall
+                            cpu["tile_runq"] = cpu.get("tile_runq", 0.0) + q1 - q0
+                        else:  # (nested steps' sleep counted in the step around them too)
+                            own = _SAME_STEP.get(_s, _s)
+                            cpu[f"asleep_{own}"] = cpu.get(f"asleep_{own}", 0.0) + wall - (q1 - q0) - total
+                            cpu[f"calls_{own}"] = cpu.get(f"calls_{own}", 0) + 1
+                            cpu[f"waits_{own}"] = cpu.get(f"waits_{own}", 0) + b1 - b0
                     if load:
                         cpu["kernel_load"] = cpu.get("kernel_load", 0.0) + step_kernel_load
 
@@ -129,6 +159,9 @@ def exclusive(cpu: dict[str, float], phases: dict[str, float]) -> dict[str, floa
     run-queue waits (thread-seconds, where the kernel gives the counters).
     """
     out = dict(cpu)
+    for step, into in _SAME_STEP.items():
+        if step in out:
+            out[into] = out.get(into, 0.0) + out.pop(step)
     rule = out.pop("rule", 0.0)
     out["rule_kernel"] = rule - out.get("seasons_score", 0.0)
     tile = out.pop("tile_task", 0.0)

@@ -246,7 +246,9 @@ def test_sar_rule_at_the_real_revisit_smooths_noisy_points_over_the_repeat_cycle
     assert 75 <= vh.sizes["time"] <= 85
     t = truth.rice.values
     out = sar_rice_rule(vh)
-    pred, three = out.rice_class.values, sar_rice_rule(vh, SarRiceParams(shape_days=0)).rice_class.values
+    # The former rule: three-date shape series, and any two bright dates in a row end a spell.
+    former = SarRiceParams(shape_days=0, spell_break_days=0)
+    pred, three = out.rice_class.values, sar_rice_rule(vh, former).rice_class.values
     new, old = scores(pred, t), scores(three, t)
     share = {c: (round(float((pred[truth.cls == c] == 1).mean()), 2), round(float((three[truth.cls == c] == 1).mean()), 2))
              for c in sorted(truth.cls.unique())}
@@ -283,12 +285,12 @@ def test_sar_shape_series_spans_the_cycle_only_for_a_noisy_dense_pixel():
     looks = looks_per_date(lin, days, 3.03)
     assert looks[0] == pytest.approx((3 * 15 + 2 * 4) / 19)  # 3 dates; 2 at the ends and beside the lost pass
     noise = date_noise_db(to_db(lin))
-    sm, on_cycle = shape_series(lin, days, 3.0, noise, 12.0, 0.75)
+    sm, on_cycle, _ = shape_series(lin, days, 3.0, noise, 12.0, 0.75)
     assert on_cycle.tolist() == [False, True]
     np.testing.assert_array_equal(sm[0], to_db(smooth_linear(lin, days, 3.03))[0])
     np.testing.assert_array_equal(sm[1], to_db(smooth_linear(lin, days, 6.0))[1])
     six = days[::2]
-    _, off = shape_series(lin[:, ::2], six, 6.0, noise, 12.0, 0.75)
+    _, off, _ = shape_series(lin[:, ::2], six, 6.0, noise, 12.0, 0.75)
     assert not off.any()
 
 

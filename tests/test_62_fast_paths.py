@@ -132,21 +132,32 @@ def test_tile_graph_run_is_the_general_one(tmp_path, monkeypatch, cloudy_tifs, g
     """The optical rice map over files on their own grid, with an accuracy report and district
     tables, built as one task per output tile (edge tiles of 44 and 48 px): every COG, quicklook,
     table, accuracy report, valid fraction and side value is the general graph's."""
-    from agromap.io.read import BandReader
+    from agromap.io import read
 
     reads: list[tuple[object, ...]] = []
-    real_read = BandReader.read
+    calls: list[int] = []
+    real_read, real_bands = read.BandReader.read, read.read_bands
 
     def counted(self, ys, xs, *args, **kwargs):
         reads.append((self.path, ys.start, ys.stop, xs.start, xs.stop))
         return real_read(self, ys, xs, *args, **kwargs)
 
-    monkeypatch.setattr(BandReader, "read", counted)
+    def counted_bands(sources, shape, window, *args, **kwargs):
+        calls.append(len(sources))
+        reads.extend((path, window.row_off, window.row_off + window.height, window.col_off,
+                      window.col_off + window.width) for path, _ in sources)
+        return real_bands(sources, shape, window, *args, **kwargs)
+
+    monkeypatch.setattr(read.BandReader, "read", counted)
+    monkeypatch.setattr(read, "read_bands", counted_bands)
     tiled = _rice_run(tmp_path, cloudy_tifs, "tiled", 256, True, monkeypatch)
-    monkeypatch.setattr(BandReader, "read", real_read)
+    monkeypatch.setattr(read.BandReader, "read", real_read)
+    monkeypatch.setattr(read, "read_bands", real_bands)
     assert tiled.manifest["cluster"]["graph"] == "a: one task per output tile (6)"
-    # Every window of every file read once, though the valid fractions, tables and stores all use it.
+    # Every window of every file read once, though the valid fractions, tables and stores all use it,
+    # and each band's ten dates with one read call per tile.
     assert len(reads) == len(set(reads)) == 10 * len(BANDS) * 6
+    assert calls == [10] * len(BANDS) * 6
     assert _everything(tmp_path / "tiled", tiled) == general_run
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from . import dn_kernel, scratch
 from .gdal_env import GDAL_PRESET, gdal_preset
 from .grid import attach_geobox, chunk_edge
 from .header import DEFAULT_MAX_PIXELS, MAX_TILE_BYTES, RasterHeader, read_header
-from .open_files import read_window
+from .open_files import read_bands, read_window
 from .remote import is_remote
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "open_band",
     "MAX_TILE_BYTES",
     "band_reader",
+    "read_stack",
 ]
 
 
@@ -161,6 +163,72 @@ class BandReader:
         if bad is not None:
             np.copyto(res, np.float32(np.nan), where=bad)
         return res
+
+
+def read_stack(readers: Sequence[BandReader], ys: slice, xs: slice, out: np.ndarray,
+               invalid: np.ndarray | None = None) -> np.ndarray:
+    """The window ``(ys, xs)`` of each reader into ``out[t]``, as :meth:`BandReader.read` gives it.
+
+    Readers of files of one size, stored type and GDAL settings are decoded with one GDAL call
+    (:func:`agromap.io.open_files.read_bands`: the thread gives up and takes back Python's GIL once
+    rather than once per file), and their physical values converted in one pass over the whole
+    stack when they share scale, offset, nodata and valid range. The values are those of reading
+    each window alone. A file that fails is named: the stack is then read file by file, which
+    raises :class:`~agromap.errors.CorruptInputError` for the damaged one.
+
+    Parameters
+    ----------
+    readers : sequence of BandReader
+        One per ``out[t]``, all raw or all physical values.
+    ys, xs : slice
+        Rows and columns of the window.
+    out : numpy.ndarray
+        C-ordered ``(len(readers), rows, columns)`` array of the readers' :attr:`~BandReader.dtype`.
+    invalid : numpy.ndarray of bool, optional
+        ``out``-shaped: more pixels to set NaN (a QA mask), in the same pass as nodata.
+    """
+    first = readers[0]
+    same_files = all((r.height, r.width, r.src_dtype, r.raw, r.gdal_env)
+                     == (first.height, first.width, first.src_dtype, first.raw, first.gdal_env) for r in readers)
+    if not same_files or not out.flags.c_contiguous or (invalid is not None and not invalid.flags.c_contiguous):
+        return _read_each(readers, ys, xs, out, invalid)
+    y0, y1, _ = ys.indices(first.height)
+    x0, x1, _ = xs.indices(first.width)
+    window = Window(x0, y0, x1 - x0, y1 - y0)
+    dn = out if first.raw else scratch.take("dn-stack", out.shape, first.src_dtype)
+    try:
+        try:
+            read_bands([(r.path, r.band) for r in readers], (first.height, first.width), window, first.gdal_env, dn)
+        except (RasterioIOError, OSError):
+            # GDAL's message may not say which file failed: read them one by one, which names it.
+            return _read_each(readers, ys, xs, out, invalid)
+        if first.raw:
+            return out
+        if all(_conversion(r) == _conversion(first) for r in readers):
+            # One pass over the stack as a (dates x rows, columns) window: the same values per pixel.
+            flat = (-1, out.shape[-1])
+            first.convert(dn.reshape(flat), out=out.reshape(flat),
+                          invalid=None if invalid is None else invalid.reshape(flat))
+        else:
+            for t, reader in enumerate(readers):
+                reader.convert(dn[t], out=out[t], invalid=None if invalid is None else invalid[t])
+        return out
+    finally:
+        if dn is not out:
+            scratch.give_back("dn-stack", dn)
+
+
+def _conversion(reader: BandReader) -> tuple[Any, ...]:
+    """What :meth:`BandReader.convert` applies (a NaN nodata compared as equal to another NaN)."""
+    nodata = "nan" if reader.nodata is not None and np.isnan(reader.nodata) else reader.nodata
+    return reader.scale, reader.offset, nodata, reader.valid_range
+
+
+def _read_each(readers: Sequence[BandReader], ys: slice, xs: slice, out: np.ndarray,
+               invalid: np.ndarray | None) -> np.ndarray:
+    for t, reader in enumerate(readers):
+        reader.read(ys, xs, out=out[t], invalid=None if invalid is None else invalid[t])
+    return out
 
 
 def open_band(

@@ -67,8 +67,9 @@ class _Recipe:
 def run_tile(recipe: _Recipe, ys: slice, xs: slice) -> dict[str, np.ndarray]:
     """Compute one tile: its window of every file, then the area's QA mask and builders on it in memory.
 
-    Each variable's dates are read straight into one ``(time, y, x)`` array, the QA band first so
-    that the optical bands are scaled, set NaN at nodata and masked in one pass over each window:
+    Each variable's dates are read straight into one ``(time, y, x)`` array, with one GDAL call for
+    all of them where the files allow (:func:`~agromap.io.read.read_stack`), the QA band first so
+    that the optical bands are scaled, set NaN at nodata and masked in one pass over the stack:
     the values :func:`~agromap.pipeline.products.base.masked_optical` gives the general graph
     (NaN where a date's QA says unusable), without the unmasked copy and the stacking copy.
 
@@ -129,11 +130,10 @@ def _read_dates(readers: Sequence[Any], ys: slice, xs: slice, shape: tuple[int, 
     ``unusable`` (``(time, y, x)`` bool) sets more pixels NaN, in the same pass as nodata.
     """
     from ..io import scratch
+    from ..io.read import read_stack
 
-    stack = scratch.take("stack", (len(readers), *shape), readers[0].dtype)
-    for t, reader in enumerate(readers):
-        reader.read(ys, xs, out=stack[t], invalid=None if unusable is None else unusable[t])
-    return stack
+    # Every date with one GDAL call where the files allow it: the thread takes the GIL back once.
+    return read_stack(readers, ys, xs, scratch.take("stack", (len(readers), *shape), readers[0].dtype), unusable)
 
 
 class _TileTask(Task):

@@ -30,7 +30,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    - ``growth``: from a quarter of the rise to that crossing takes at least ``min_growth_days``
      (10 d): a canopy grows, a drained pond's mud steps up within one pass;
    - ``duration``: the dark spell around the minimum (on a noisy series, before the minimum, also
-     the dates within ``spell_noise`` units of the pixel's date-to-date noise of it) lasts less
+     the dates within ``spell_noise`` units of the pixel's date-to-date noise of it; on a noisy
+     series only bright dates spanning a repeat cycle, ``spell_break_days``, end it) lasts less
      than ``max_flood_days`` (seasonal wetland and ponds stay dark for months), or less than ``max_ponded_days`` (95 d) when it holds
      open water and a full rice canopy follows (rain ponded on a bunded field before puddling);
    - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
@@ -222,6 +223,7 @@ def _season_evidence(
     db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], last_valid: npt.NDArray[np.intp],
     next_valid: npt.NDArray[np.intp], db_next: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
     gap: npt.NDArray[np.float32], p: SarRiceParams, noise: npt.NDArray[np.float32],
+    break_days: npt.NDArray[np.float32],
 ) -> dict[str, npt.NDArray[np.float32]]:
     """Margins, in units of their uncertainty, of a flood minimum at date ``t`` (rows of ``db``).
 
@@ -331,7 +333,7 @@ def _season_evidence(
     # unit around its mean, so before the minimum the spell also takes the dates within
     # `spell_noise` units of it; on a filtered series the quarter of the way decides as before.
     before = np.maximum(smin + _F32(0.25) * span, smin + _F32(p.spell_noise) * np.nan_to_num(noise)).astype(_F32)
-    first, last = flood_run_bounds(sm, days, t, before, (smin + _F32(0.5) * span).astype(_F32))
+    first, last = flood_run_bounds(sm, days, t, before, (smin + _F32(0.5) * span).astype(_F32), break_days)
     run = (last - first).astype(_F32)
     scale = _F32(p.duration_scale_days) + _F32(0.5) * gap[t]
     duration = (_F32(p.max_flood_days) - run) / scale
@@ -398,7 +400,10 @@ def _sar_kernel(
     noise = date_noise_db(db)
     # The shape terms read a series smoothed over about three dates, or over the repeat cycle
     # where that leaves a noisy point noisy (see `shape_days`).
-    sm, cycle = shape_series(lin, days, float(np.median(gap)), noise, p.shape_days, p.shape_noise_db)
+    sm, cycle, noisy = shape_series(lin, days, float(np.median(gap)), noise, p.shape_days, p.shape_noise_db)
+    # On a noisy series one pass lifts two or three smoothed dates in a row: only bright dates
+    # spanning a repeat cycle end a dark spell there (see `spell_break_days`).
+    break_days = np.where(noisy, _F32(p.spell_break_days), _F32(0.0)).astype(_F32)
 
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
     srt = np.sort(lin, axis=-1)
@@ -442,7 +447,7 @@ def _sar_kernel(
         if idx.size == 0:
             continue
         ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p,
-                              noise[idx])
+                              noise[idx], break_days[idx])
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard")}
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
         z = np.minimum(_weakest(ev), mask_z[idx])

@@ -101,6 +101,15 @@ class SarRiceParams:
     flood or of bare soil scatter by that much around their mean, and a quarter of the way alone
     breaks their spell into pieces short enough for ``max_flood_days``. A filtered series (about
     0.5 dB) keeps the quarter of the way. 0 turns it off."""
+    spell_break_days: float = 12.0
+    """On a noisy series (the three-date mean above ``shape_noise_db``), the bright dates that end
+    the dark spell of ``max_flood_days`` must span at least this many days (two or more in a row;
+    one never does): one satellite's repeat cycle, so the break is seen on every track. On a
+    revisit denser than the cycle each smoothed date holds two or three passes, and one speckled
+    or brighter-track pass lifts two or three of them in a row: a level wetland flood or bare
+    soil breaks into pieces short enough to pass. On one 12-day track two dates span the cycle,
+    as before; a filtered series (below the noise bar) keeps "two bright dates in a row". 0: two
+    bright dates in a row everywhere."""
     fallow_dip_db: float | None = 2.0
     """A flood is a dip below the land's level before it: a season is refuted when the smoothed
     series at the minimum lies less than ``min(fallow_dip_db, fallow_noise x`` the pixel's
@@ -202,8 +211,9 @@ class SarRiceParams:
         if not 0 <= self.seedbed_start_days < self.seedbed_end_days:
             raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
                               f"{self.seedbed_start_days} and {self.seedbed_end_days}.")
-        if self.spell_noise < 0:
-            raise ConfigError(f"spell_noise must be >= 0 (0: off), got {self.spell_noise}.")
+        if self.spell_noise < 0 or self.spell_break_days < 0:
+            raise ConfigError(f"spell_noise and spell_break_days must be >= 0 (0: off), got {self.spell_noise} "
+                              f"and {self.spell_break_days}.")
         if (self.regrowth_db is not None and self.regrowth_db < 0) or self.regrowth_noise < 0:
             raise ConfigError(f"regrowth_db must be >= 0 or null (off) and regrowth_noise >= 0, got {self.regrowth_db} "
                               f"and {self.regrowth_noise}.")

@@ -58,27 +58,30 @@ def looks_per_date(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], hal
 
 def shape_series(lin: npt.NDArray[np.float32], days: npt.NDArray[np.int32], gap: float,
                  noise: npt.NDArray[np.float32], cycle_days: float,
-                 max_noise_db: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
-    """The series the rule's shape terms read, in dB, and where it spans the repeat cycle.
+                 max_noise_db: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The series the rule's shape terms read, in dB, where it spans the repeat cycle, and where
+    the three-date mean is noisy.
 
     Each valid date of ``lin`` (linear power) becomes the mean of the valid dates within
     +- ``gap`` (the median revisit gap, about three dates) or, for a pixel whose three-date mean
     keeps more than ``max_noise_db`` of noise (its date-to-date ``noise`` over the square root of
-    :func:`looks_per_date`) when the cycle is longer, within +- ``cycle_days / 2``. Returns
-    ``(series, on_cycle)``; a series of two dates or fewer is returned as it is.
+    :func:`looks_per_date`: ``noisy``) when the cycle is longer, within +- ``cycle_days / 2``.
+    Returns ``(series, on_cycle, noisy)``; a series of two dates or fewer is returned as it is
+    (never noisy).
     """
     n_pix, n_t = lin.shape
     on_cycle = np.zeros(n_pix, dtype=bool)
     if n_t <= 2:
-        return to_db(lin), on_cycle
+        return to_db(lin), on_cycle, on_cycle.copy()
     half = gap * 1.01
     sm = to_db(smooth_linear(lin, days, half))
+    with np.errstate(invalid="ignore"):
+        noisy = noise / np.sqrt(looks_per_date(lin, days, half)) > _F32(max_noise_db)
     if cycle_days / 2.0 > half:
-        with np.errstate(invalid="ignore"):
-            on_cycle = noise / np.sqrt(looks_per_date(lin, days, half)) > _F32(max_noise_db)
+        on_cycle = noisy.copy()
         if on_cycle.any():
             sm[on_cycle] = to_db(smooth_linear(lin[on_cycle], days, cycle_days / 2.0))
-    return sm, on_cycle
+    return sm, on_cycle, noisy
 
 
 def percentile_db(sorted_lin: npt.NDArray[np.float32], n: npt.NDArray[Any], q: float) -> npt.NDArray[np.float32]:
@@ -93,28 +96,35 @@ def percentile_db(sorted_lin: npt.NDArray[np.float32], n: npt.NDArray[Any], q: f
 
 
 def flood_run_bounds(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
-                     level_before: npt.NDArray[np.float32],
-                     level_after: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+                     level_before: npt.NDArray[np.float32], level_after: npt.NDArray[np.float32],
+                     break_days: float | npt.NDArray[np.float32] = 0.0,
+                     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Day numbers of the first and the last date of the run of valid dates at or below a level
     around date ``t``.
 
     The level is ``level_before`` on the dates before ``t`` and ``level_after`` after it.
     Invalid dates neither extend nor break a run (a missing pass says nothing), and one bright
-    date inside a run does not end it (speckle, or the other track's incidence offset): two in a
-    row do. The span between the two is a lower bound of the spell's duration.
+    date inside a run does not end it (speckle, or the other track's incidence offset): two or
+    more in a row do once they span at least ``break_days`` days (per row or one for all; 0: any
+    two in a row). The span between the two is a lower bound of the spell's duration.
     """
     n_pix, n_t = db.shape
     first = np.full(n_pix, days[t], dtype=np.int64)
     last = first.copy()
     for step, stop, level in ((-1, -1, level_before), (1, n_t, level_after)):
         going = np.ones(n_pix, dtype=bool)
-        bright = np.zeros(n_pix, dtype=np.int8)
+        bright = np.zeros(n_pix, dtype=bool)           # the last valid date was bright
+        two = np.zeros(n_pix, dtype=bool)              # ... and so was the valid date before it
+        since = np.zeros(n_pix, dtype=np.int64)        # day of the first bright date in a row
         for j in range(t + step, stop, step):
             v = db[:, j]
             ok = ~np.isnan(v)
             dark = ok & (v <= level)
-            bright = np.where(dark, 0, np.where(ok, bright + 1, bright)).astype(np.int8)
-            going &= bright < 2
+            lit = ok & ~dark
+            since = np.where(lit & ~bright, days[j], since)
+            two = np.where(ok, lit & bright, two)
+            bright = np.where(ok, lit, bright)
+            going &= ~(two & (np.abs(days[j] - since) >= break_days))
             if step < 0:
                 first = np.where(going & dark, days[j], first)
             else:
