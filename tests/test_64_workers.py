@@ -391,3 +391,22 @@ def test_an_idle_worker_releases_what_it_keeps_and_takes_it_up_with_its_next_tas
             assert client.submit(_read_and_count, path, pure=False).result() == (1, True)
         finally:
             cool_workers(client, plugin.name)
+
+
+def test_the_workers_let_go_of_what_they_kept_when_a_compute_ends(cluster, tmp_path):
+    """When a compute on the cluster ends, its workers close the inputs and free the tile arrays they
+    kept for it (as the run's own process does), well before the idle release; the next task (a
+    layer's publication, the next block's tiles) keeps them again."""
+    import dask
+    from distributed import Client
+
+    path = _small_tif(tmp_path)
+    with Client(cluster.scheduler_address) as probe:
+        probe.wait_for_workers(2)
+        with open_execution(cluster.scheduler_address) as execu:
+            assert execu.warm_up is not None
+            (seen,) = execu.compute(dask.delayed(_read_and_count, pure=False)(path))
+            assert seen == (1, True)
+            # 10 s: within the plugin's 30 s idle delay, so the compute's end did it.
+            assert _wait_closed(probe, deadline=10.0) == dict.fromkeys(probe.scheduler_info()["workers"], 0)
+            assert execu.client.submit(_read_and_count, path, pure=False).result() == (1, True)

@@ -13,8 +13,9 @@ large arrays for reuse (:func:`agromap.io.open_files.kept_open`), as the run's o
 around a compute on threads. Without it a worker opens each of a tile's files again for every tile
 (72 opens for twelve dates of six bands) and faults its arrays in afresh: on the 2048² rice bench
 0.39 CPU-s per tile on a worker instead of 0.28, a third of it in the kernel zeroing pages
-(docs/performance.md#workers-keep-their-inputs-open). A worker that has run no task for
-:data:`KEEP_IDLE_S` seconds releases both (a run killed before removing its plugin holds nothing
+(docs/performance.md#workers-keep-their-inputs-open). The run has its workers release both
+when each compute ends (:func:`release_kept`), before the publication; a worker that has run no
+task for :data:`KEEP_IDLE_S` seconds releases them too (a run killed before removing its plugin holds nothing
 for long) and takes them up again with its next task.
 """
 
@@ -30,7 +31,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-__all__ = ["KEEP_IDLE_S", "PLUGIN_PREFIX", "WarmUp", "import_modules", "load_reader_kernel"]
+__all__ = ["KEEP_IDLE_S", "PLUGIN_PREFIX", "WarmUp", "import_modules", "load_reader_kernel", "release_kept"]
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class WarmUp(WorkerPlugin):
         if self._watch is not None:
             self._watch.stop()
             self._watch = None
-        self._release()
+        self.release()
 
     @property
     def keeping(self) -> bool:
@@ -147,7 +148,8 @@ class WarmUp(WorkerPlugin):
             stack.enter_context(kept_open())
             self._kept = stack
 
-    def _release(self) -> None:
+    def release(self) -> None:
+        """Close the inputs this worker keeps and free its kept tile arrays (its next task keeps them again)."""
         kept, self._kept = self._kept, None
         if kept is not None:
             kept.close()
@@ -159,4 +161,23 @@ class WarmUp(WorkerPlugin):
         if getattr(state, "executing_count", 0) or getattr(state, "long_running", None):
             self._last = time.monotonic()  # a task longer than idle_s is still running: busy
             return
-        self._release()
+        self.release()
+
+
+async def release_kept(name: str, dask_worker: Any = None) -> bool:
+    """On a worker (``Client.run``): close the inputs and free the tile arrays its warm-up plugin
+    ``name`` keeps, and hand the freed memory back to the system (as the run's own process does
+    when its compute ends: :func:`agromap.pipeline.heap.release_free_heap`). Returns whether the
+    plugin kept anything. Its next task keeps them again.
+
+    A coroutine, so that it runs on the worker's event loop, like the plugin's own hooks, and so
+    that the run can send it without waiting for the answer.
+    """
+    from .heap import release_free_heap
+
+    plugin = (getattr(dask_worker, "plugins", None) or {}).get(name)
+    if not isinstance(plugin, WarmUp) or not plugin.keeping:
+        return False
+    plugin.release()
+    release_free_heap()
+    return True
