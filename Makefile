@@ -8,7 +8,7 @@ RUNS   ?= runs
 
 AGROMAP := $(VENV)/bin/agromap
 
-.PHONY: all venv demo rice disaster flood-eval airquality bench soak accuracy check docs test test-setup test-services validate clean stac-server
+.PHONY: all venv demo rice disaster flood-eval airquality bench soak accuracy rice-stress check docs test test-setup test-services validate clean stac-server
 
 all: test
 
@@ -63,6 +63,12 @@ soak: $(STAMP)
 # ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=...).
 accuracy: $(STAMP)
 	$(PY) -m agromap.scenes.evaluate
+
+# The label-free rice rules against the one-line baselines with one knob of the point tables varied
+# at a time (dates, gaps, haze, shadow, seasons, calendar, canopy, confounders; ENL, track offsets,
+# pass loss, fallow level): docs/rice_stress.md. STRESS_ARGS="--sensor optical --seeds 0,1,2".
+rice-stress: $(STAMP)
+	$(PY) -m bench.rice_stress $(STRESS_ARGS)
 
 validate: $(STAMP)
 	$(AGROMAP) validate pipelines/demo.yaml

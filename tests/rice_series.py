@@ -41,8 +41,8 @@ def _classes(n: int, names: tuple[str, ...], shares: tuple[float, ...], rng: np.
     return rng.permutation(np.repeat(np.arange(len(names)), counts))
 
 
-def sar_dates(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Day offsets and track numbers of a 10-month S1 series, each pass lost with probability 0.2.
+def sar_dates(kind: str, rng: np.random.Generator, loss: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """Day offsets and track numbers of a 10-month S1 series, each pass lost with probability ``loss``.
 
     ``dense``: two 12-day tracks 6 days apart (~40 dates); ``sparse``: one 12-day track (~20
     dates); ``four_track``: the published revisit over a delta, four 12-day tracks 3 days apart
@@ -54,17 +54,18 @@ def sar_dates(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
     days, track = [], []
     for k, off in enumerate(offsets[kind]):
         d = np.arange(off, 300, 12)
-        keep = rng.random(d.size) > 0.2
+        keep = rng.random(d.size) > loss
         days += list(d[keep])
         track += [k] * int(keep.sum())
     order = np.argsort(days, kind="stable")
     return np.asarray(days)[order], np.asarray(track)[order]
 
 
-def _rice_vh(day: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, list[int]]:
+def _rice_vh(day: np.ndarray, rng: np.random.Generator, fallow_db: tuple[float, float] = (-19.0, -17.0)
+             ) -> tuple[np.ndarray, list[int]]:
     """One paddy: 1-3 staggered seasons; 20 % direct-seeded (short, shallow flood)."""
     n_seasons = rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3])
-    fallow = rng.uniform(-19.0, -17.0)
+    fallow = rng.uniform(*fallow_db)
     vh = np.full(day.shape, fallow)
     first = rng.uniform(10, 60) if n_seasons > 1 else rng.uniform(20, 160)
     starts = [first + k * rng.uniform(100, 115) for k in range(n_seasons)]
@@ -116,30 +117,39 @@ def _other_vh(cls: str, day: np.ndarray, rng: np.random.Generator) -> np.ndarray
 
 
 def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12.0,
-               name_tracks: bool = False) -> tuple[xr.DataArray, pd.DataFrame]:
+               name_tracks: bool = False, *, loss: float = 0.2, offset_db: tuple[float, float] = (1.0, 2.0),
+               shift_days: int = 0, fallow_db: tuple[float, float] = (-19.0, -17.0),
+               shares: tuple[float, ...] = SAR_SHARES) -> tuple[xr.DataArray, pd.DataFrame]:
     """A ``(time, point)`` VH table in linear power (no ``units`` attribute) and its truth.
 
     ``kind`` is the date axis of :func:`sar_dates`. Speckle: gamma with ``enl`` looks (12: a
     field-averaged GRD pixel, about 1.3 dB); each track after the first reads a point 1-2 dB
     brighter or darker (its incidence angle). The tracks are not named (the rule cannot remove
     their offsets) unless ``name_tracks``, which adds a ``relative_orbit`` coordinate on ``time``.
+
+    Stress knobs (defaults: the fixed table): ``loss``, the probability of a lost pass;
+    ``offset_db``, the range of a track's offset; ``shift_days``, the local crop calendar shifted
+    later by this many days (every class, wrapped over a 365-day year); ``fallow_db``, the range of a
+    paddy's fallow level; ``shares``, the class shares of ``SAR_CLASSES``.
     """
     rng = np.random.default_rng(seed)
-    day, track = sar_dates(kind, rng)
-    cls = _classes(n, SAR_CLASSES, SAR_SHARES, rng)
+    day, track = sar_dates(kind, rng, loss)
+    cls = _classes(n, SAR_CLASSES, shares, rng)
+    gday = (day - shift_days) % 365 if shift_days else day
     db = np.empty((day.size, n), np.float64)
     first_date = np.zeros(n, np.int64)
     all_dates: list[list[int]] = [[] for _ in range(n)]
     for i, c in enumerate(cls):
         if c == 0:
-            db[:, i], dates = _rice_vh(day, rng)
+            db[:, i], dates = _rice_vh(gday, rng, fallow_db)
+            dates = [(d + shift_days) % 365 for d in dates]
             first_date[i] = dates[0] if dates else 0
             all_dates[i] = [d + 1 for d in dates]
         else:
-            db[:, i] = _other_vh(SAR_CLASSES[c], day, rng)
+            db[:, i] = _other_vh(SAR_CLASSES[c], gday, rng)
         # Each track but the first reads the point 1-2 dB brighter or darker (its incidence angle;
         # one draw even for a single track, so every table keeps its random stream).
-        offset = [0.0] + [rng.uniform(1.0, 2.0) * rng.choice([-1, 1]) for _ in range(max(int(track.max()), 1))]
+        offset = [0.0] + [rng.uniform(*offset_db) * rng.choice([-1, 1]) for _ in range(max(int(track.max()), 1))]
         db[:, i] += np.asarray(offset)[track]
     lin = 10 ** (db / 10) * rng.gamma(enl, 1 / enl, db.shape)
     time = START + day.astype("timedelta64[D]")
@@ -154,22 +164,26 @@ def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12
 OPT_DAYS = np.array([5, 20, 35, 50, 65, 80, 180, 195, 210, 225, 355, 364])  # gaps of 100 and 130 days
 
 
-def _opt_rice(day: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def _opt_rice(day: np.ndarray, rng: np.random.Generator, seasons: int | None = None,
+              peak: tuple[float, float] = (0.7, 0.88), canopy_lswi: float | None = None
+              ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """NDVI and LSWI of a paddy: 1-3 seasons; flood NDVI ~0.1 with LSWI above it, canopy 0.7-0.85."""
     nd = np.full(day.shape, rng.uniform(0.22, 0.32))  # fallow / stubble
     ls = np.full(day.shape, rng.uniform(-0.15, 0.0))
     n = rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3])
+    n = n if seasons is None else seasons
     first = rng.uniform(0, 40)
     dates = []
     for k in range(n):
         s = first + k * rng.uniform(105, 120)
         if s > 330:
             break
-        top, grow, harvest = rng.uniform(0.7, 0.88), rng.uniform(50, 70), s + rng.uniform(95, 110)
+        top, grow, harvest = rng.uniform(*peak), rng.uniform(50, 70), s + rng.uniform(95, 110)
         flood = (day >= s - 10) & (day < s + 20)
         g = np.clip((day - s - 15) / (grow - 15), 0, 1)
         season_nd = np.where(flood, rng.uniform(0.05, 0.18), 0.15 + (top - 0.15) * g)
-        season_ls = np.where(flood, rng.uniform(0.2, 0.35), 0.05 + 0.25 * g)
+        rise = 0.25 * g if canopy_lswi is None else (canopy_lswi - 0.05) * g
+        season_ls = np.where(flood, rng.uniform(0.2, 0.35), 0.05 + rise)
         inside = (day >= s - 10) & (day < harvest)
         nd, ls = np.where(inside, season_nd, nd), np.where(inside, season_ls, ls)
         dates.append(int(s))
@@ -198,32 +212,73 @@ def _opt_other(cls: str, day: np.ndarray, rng: np.random.Generator) -> tuple[np.
     return rng.uniform(0.12, 0.25) + 0 * day, rng.uniform(-0.2, -0.05) + 0 * day  # built-up
 
 
-def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float = 0.05) -> tuple[xr.Dataset, pd.DataFrame]:
+def optical_days(n_dates: int = 12, gaps: tuple[float, float] = (100.0, 130.0)) -> np.ndarray:
+    """A year's date axis of ``n_dates`` evenly spread dates around two cloud gaps of ``gaps`` days.
+
+    The gaps sit where the fixed table's do: the first after day 80, the second ending on day 355
+    (their sum at most 275 days); the dates are spread over the rest of the year in proportion to
+    each clear span's length, each span's ends included, so ``optical_days(12)`` keeps the fixed
+    table's gaps but not its exact days (``OPT_DAYS``).
+    """
+    g1, g2 = float(gaps[0]), float(gaps[1])
+    if g1 + g2 > 275 or min(g1, g2) < 0:
+        raise ValueError(f"gaps must be >= 0 days and sum to at most 275 days, got {gaps}.")
+    spans = [(5.0, 80.0), (80.0 + g1, 355.0 - g2), (355.0, 364.0)]
+    lengths = np.array([b - a for a, b in spans]) + 1.0
+    share = np.maximum(np.round(lengths / lengths.sum() * n_dates).astype(int), 1)
+    while share.sum() > n_dates:
+        share[int(np.argmax(share))] -= 1
+    while share.sum() < n_dates:
+        share[int(np.argmax(lengths / share))] += 1
+    out = [np.linspace(a, b, k) if k > 1 else np.array([a]) for (a, b), k in zip(spans, share)]
+    return np.unique(np.round(np.concatenate(out)).astype(np.int64))
+
+
+def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float = 0.05, *,
+                   days: np.ndarray | None = None, shadow: float = 0.0, seasons: int | None = None,
+                   shift_days: int = 0, peak: tuple[float, float] = (0.7, 0.88),
+                   shares: tuple[float, ...] = OPT_SHARES, canopy_lswi: float | None = None
+                   ) -> tuple[xr.Dataset, pd.DataFrame]:
     """A ``(time, point)`` table of ``ndvi``, ``evi``, ``lswi`` (NaN = cloud) and its truth.
 
     12 clear-ish dates in a year with gaps of 100 and 130 days; ``lost_dates`` whole dates are
     lost to cloud; ``haze`` is the fraction of observations with residual haze the cloud mask
     missed (NDVI halved, LSWI lowered); NDVI noise 0.03.
+
+    Stress knobs (defaults: the fixed table): ``days``, the date axis before the lost dates
+    (``OPT_DAYS``; see :func:`optical_days`); ``shadow``, the fraction of observations under a
+    cloud shadow the mask missed (NDVI x 0.7, LSWI + 0.1: darker, and wetter-looking); ``seasons``,
+    every paddy's number of seasons (1-3 drawn when ``None``); ``shift_days``, the local crop calendar
+    shifted later by this many days (every class, wrapped over the year); ``peak``, the range of a
+    rice canopy's NDVI peak; ``shares``, the class shares of ``OPT_CLASSES``; ``canopy_lswi``, the LSWI a
+    paddy's closed canopy reaches over its water (0.30 when ``None``).
     """
     rng = np.random.default_rng(seed)
-    day = np.delete(OPT_DAYS, rng.choice(OPT_DAYS.size, lost_dates, replace=False))
-    cls = _classes(n, OPT_CLASSES, OPT_SHARES, rng)
+    axis = OPT_DAYS if days is None else np.asarray(days)
+    day = np.delete(axis, rng.choice(axis.size, lost_dates, replace=False))
+    cls = _classes(n, OPT_CLASSES, shares, rng)
+    gday = (day - shift_days) % 365 if shift_days else day
     nd = np.empty((day.size, n))
     ls = np.empty((day.size, n))
     first = np.zeros(n, np.int64)
     all_dates: list[list[int]] = [[] for _ in range(n)]
     for i, c in enumerate(cls):
         if c == 0:
-            nd[:, i], ls[:, i], dates = _opt_rice(day, rng)
+            nd[:, i], ls[:, i], dates = _opt_rice(gday, rng, seasons, peak, canopy_lswi)
+            dates = [(d + shift_days) % 365 for d in dates]
             first[i] = dates[0] if dates else 0
             all_dates[i] = [d + 1 for d in dates]
         else:
-            nd[:, i], ls[:, i] = _opt_other(OPT_CLASSES[c], day, rng)
+            nd[:, i], ls[:, i] = _opt_other(OPT_CLASSES[c], gday, rng)
     nd += rng.normal(0, 0.03, nd.shape)
     ls += rng.normal(0, 0.03, ls.shape)
     hazy = rng.random(nd.shape) < haze
     nd = np.where(hazy, nd * 0.5, nd)
     ls = np.where(hazy, ls - 0.1, ls)
+    if shadow:  # drawn only when asked: the fixed tables keep their random stream
+        shaded = rng.random(nd.shape) < shadow
+        nd = np.where(shaded, nd * 0.7, nd)
+        ls = np.where(shaded, ls + 0.1, ls)
     evi = nd * 0.75
     cloud = rng.random(nd.shape) < 0.05
     nd, ls, evi = (np.where(cloud, np.nan, a).astype(np.float32) for a in (nd, ls, evi))

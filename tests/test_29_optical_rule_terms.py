@@ -463,6 +463,28 @@ def test_a_flooded_seedbed_then_stubble_is_rice():
         OpticalRiceParams(seedbed_max_days=0.0)
 
 
+def test_a_flooded_seedbed_after_the_previous_crop_then_stubble_is_rice():
+    # A double-cropped paddy whose calendar puts both floods in the cloud gaps: the first crop's canopy
+    # standing in water (NDVI 0.7, LSWI 0.28), harvested and puddled again within two weeks (seedlings
+    # in water on day 226), the second crop in the 130-day gap, its stubble on dry soil after it.
+    days = [6, 21, 36, 51, 66, 181, 196, 211, 226, 356, 365]
+    dry_nd, dry_ls = [.25, .27, .26, .24, .26], [-.08, -.1, -.07, -.1, -.09]
+    paddy_nd, paddy_ls = dry_nd + [.71, .68, .73, .15, .27, .26], dry_ls + [.28, .25, .28, .32, -.15, -.1]
+    # Seasonal wetland: its grass over moist ground (LSWI 0.15), flooded, dry grass after the gap.
+    wet_nd, wet_ls = dry_nd + [.65, .66, .64, .04, .25, .26], dry_ls + [.15, .14, .16, .3, -.05, -.06]
+    # Upland crop over drying soil (LSWI 0.1 under the canopy), rain on its stubble, bare soil after.
+    upland_nd, upland_ls = dry_nd + [.71, .75, .7, .15, .22, .2], dry_ls + [.1, .08, .1, .22, -.12, -.1]
+    ds = _points(days, [paddy_nd, wet_nd, upland_nd], [paddy_ls, wet_ls, upland_ls])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    # Bare ground only (the seedbed as it was): the paddy is missed.
+    off = optical_rice_rule(ds, OpticalRiceParams(seedbed_after_canopy=False))
+    assert off.rice_class.values.tolist() == [0, 0, 0]
+    # The canopy must stand in water, and the seedbed follow it within hidden_flood_link_days.
+    for kw in ({"wet_canopy_lswi": 0.3}, {"hidden_flood_link_days": 10.0}):
+        assert optical_rice_rule(ds, OpticalRiceParams(**kw)).rice_class.values[0] == 0, kw
+
+
 def test_the_flooded_seedbed_finds_wet_season_paddies_hidden_by_the_monsoon_gap():
     # wetland_confusion seed 8: a 130-day gap holds the transplanting and canopy of the wet-season
     # crop; the flooded seedbed adds only pixels (never removes one), nearly all of them paddies.

@@ -156,6 +156,8 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
     best = np.full(n_pix, -np.inf, dtype=_F32)
     bare = np.full(n_pix, -np.inf, dtype=_F32)
     bare_d = np.full(n_pix, -1e9, dtype=_F32)
+    # the same date's margin as the previous crop's canopy standing in water (seedbed_after_canopy)
+    crop = np.full(n_pix, -np.inf, dtype=_F32)
     prev_d = np.full(n_pix, np.nan, dtype=_F32)
     b_start, b_spell = np.full(n_pix, np.inf, dtype=_F32), np.full(n_pix, np.inf, dtype=_F32)
     b_open, b_last = np.full(n_pix, -np.inf, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
@@ -163,6 +165,7 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
     b_prev = np.zeros(n_pix, dtype=bool)
     b_dry = np.zeros(n_pix, dtype=bool)
     seedbed = p.seedbed_ndvi_max is not None and p.hidden_crop_days is not None
+    after_crop = seedbed and p.seedbed_after_canopy and p.wet_canopy_lswi is not None
     lo, hi, dry = _F32(p.harvest_ndvi_min), _F32(p.ndvi_low), _F32(p.harvest_lswi_max)
     open_max = _F32(p.hidden_open_water_ndvi)
     bare_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
@@ -191,7 +194,8 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
             b_dry = b_dry | (o & (d > b_start) & (b_wide < _F32(p.hidden_crop_days)) & (y <= hi) & (w < dry))
             with np.errstate(invalid="ignore"):
                 bed = o & (y <= sb_max) & (w - y >= margin)
-                q = np.minimum(np.minimum(np.minimum(sb_max - y, w - y - margin) / _F32(_SCORE_SCALE), bare),
+                q = np.minimum(np.minimum(np.minimum(sb_max - y, w - y - margin) / _F32(_SCORE_SCALE),
+                                          np.maximum(bare, crop)),
                                (_F32(p.hidden_flood_link_days) - (d - bare_d)) / scale_days)
             b_spell = np.where(bed & ~b_prev, d, b_spell)
             good = bed & (q >= 0)
@@ -205,6 +209,10 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
         with np.errstate(invalid="ignore"):
             b = np.minimum(_F32(p.ndvi_canopy_min) - y, bare_lswi - w) / _F32(_SCORE_SCALE)
         bare = np.where(o & ~(wet[:, t] >= 0), b, bare)
+        if after_crop:
+            with np.errstate(invalid="ignore"):
+                c = np.minimum(y - _F32(p.ndvi_high), w - _F32(p.wet_canopy_lswi)) / _F32(_SCORE_SCALE)
+            crop = np.where(o & ~(wet[:, t] >= 0), c, crop)
         bare_d = np.where(o & ~(wet[:, t] >= 0), d, bare_d)
         prev_d = np.where(o, d, prev_d)
     return best
@@ -537,7 +545,7 @@ _PARAM_CASES = {
                    "green_link_days": 30.0, "max_green_days": 90.0, "hidden_flood_link_days": 50.0,
                    "hidden_bare_lswi_max": None, "early_ndvi_days": 25.0, "hidden_open_water_ndvi": 0.2,
                    "flood_stubble_days": 120.0, "seedbed_ndvi_max": 0.3, "seedbed_lswi_margin": 0.0,
-                   "seedbed_max_days": 90.0},
+                   "seedbed_max_days": 90.0, "seedbed_after_canopy": False},
     "tuned": {"max_abs_evi": 0.8, "water_fraction": 0.3, "forest_fraction": 0.35, "gap_days": 30.0,
               "max_cycle_days": 120.0, "max_flood_days": 40.0, "ndvi_low": 0.25, "ndvi_high": 0.65,
               "shrub_min_span_days": 60.0, "min_season_days": 60.0, "max_seasons": 2, "undated_seasons": False,

@@ -49,6 +49,7 @@ from .optical_kernel_layout import (
     F_HIDDEN_OPEN,
     F_OUTSIDE_CYCLES,
     F_SEEDBED,
+    F_SEEDBED_CANOPY,
     F_SNOW,
     F_SPARSE,
     F_UNDATED_WET,
@@ -136,11 +137,13 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     s_best = _NINF
     s_bare = _NINF  # bare-ground margin of the last clear date without the flood signal
     s_bare_d = np.float32(-1e9)  # ... and its day
+    s_crop = _NINF  # ... or its margin as a canopy standing in water (the previous crop, harvested)
     # ... or a flooded seedbed on bare ground: the flood episode (the spell of seedbed dates of the
     # latest one that qualified) starts on day b_start with margin b_open, its last seedbed date is
     # b_last, b_wide is the widest clear interval since it started, b_dry whether it dried out before such
     # an interval; b_spell starts the current spell
     seedbed = stubble_on and flags[F_SEEDBED] and hidden
+    after_crop = seedbed and flags[F_SEEDBED_CANOPY]
     b_start, b_open, b_last, b_wide, b_spell, b_prev = _PINF, _NINF, _NINF, np.float32(0.0), _PINF, False
     b_dry = False
     # green spell: green for longer than a rice crop can be (perennial or long-season vegetation)
@@ -254,8 +257,10 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
                 if is_bed:
                     if not b_prev:
                         b_spell = d
-                    # on bare ground seen at most hidden_flood_link_days before
-                    q = _min(_min(_min(prm[P_SEEDBED_NDVI] - y, ls - y - prm[P_SEEDBED_MARGIN]) / _SCALE, s_bare),
+                    # on bare ground (or, with seedbed_after_canopy, the previous crop's canopy in
+                    # water) seen at most hidden_flood_link_days before
+                    before = _max(s_bare, s_crop)
+                    q = _min(_min(_min(prm[P_SEEDBED_NDVI] - y, ls - y - prm[P_SEEDBED_MARGIN]) / _SCALE, before),
                              (prm[P_HIDDEN_LINK] - (d - s_bare_d)) / scale_days)
                     if q >= 0:
                         if b_start != b_spell:
@@ -266,6 +271,8 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
                 b_prev = is_bed
             if not w >= 0:
                 s_bare = _min(canopy_min - y, bare_lswi - ls) / _SCALE
+                if after_crop:
+                    s_crop = _min(y - prm[P_NDVI_HIGH], ls - crop_lswi) / _SCALE
                 s_bare_d = d
 
         # -- a paddy season hidden in a cloud gap: for the gap before this date, all of

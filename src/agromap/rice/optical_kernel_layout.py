@@ -49,8 +49,8 @@ PARAM_NAMES = (
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
  F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE, F_HIDDEN_OPEN, F_HARVEST, F_SPARSE,
- F_FLOOD_STUBBLE, F_SEEDBED) = range(21)
-N_FLAGS = 21
+ F_FLOOD_STUBBLE, F_SEEDBED, F_SEEDBED_CANOPY) = range(22)
+N_FLAGS = 22
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -71,7 +71,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_HIDDEN_OPEN, p.hidden_open_water_ndvi is not None),
                      (F_HARVEST, p.harvest_lswi_max is not None), (F_SPARSE, p.sparse_max_dates is not None),
                      (F_FLOOD_STUBBLE, p.flood_stubble_days is not None),
-                     (F_SEEDBED, p.seedbed_ndvi_max is not None)):
+                     (F_SEEDBED, p.seedbed_ndvi_max is not None),
+                     (F_SEEDBED_CANOPY, p.seedbed_after_canopy and p.wet_canopy_lswi is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

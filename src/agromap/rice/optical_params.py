@@ -242,6 +242,14 @@ class OpticalRiceParams:
     """The flooded seedbed's episode (its first to its last seedbed date) lasts at most this many days:
     puddling 1-2 weeks before transplanting, and seedlings in water until the canopy rises, 3-5 weeks
     after (Bouman et al. 2007). A pond stays flooded for months."""
+    seedbed_after_canopy: bool = True
+    """The flooded seedbed may also follow a canopy standing in water (NDVI >= ``ndvi_high``, LSWI >=
+    ``wet_canopy_lswi``) instead of bare ground: the last clear date without the flood signal, at most
+    ``hidden_flood_link_days`` before it, is the previous crop. Double- and triple-cropped paddies are
+    puddled for the next crop within days to two weeks of the harvest, so between two clear dates the
+    canopy gives way to seedlings in water; the episode, gap, dry-soil and stubble gates still apply, and
+    a lotus pond's senescent stems are darker than stubble (``harvest_ndvi_min``). Needs the seedbed and
+    ``wet_canopy_lswi``; ``False``: bare ground only (docs/rice_stress.md)."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 

@@ -1,0 +1,152 @@
+"""The point tables' stress knobs, and the optical rule on the stressed tables it survives.
+
+``tests/rice_series.py`` fixes one set of generator values; its knobs vary them one at a time for
+``bench/rice_stress.py`` (docs/rice_stress.md). Their defaults must leave the fixed tables bit for
+bit as they were (the other tests' figures depend on them), and each knob must change what it
+names. The floors below are the sweep's settings where the optical rule keeps its lead over the
+one-line baseline; the settings where it does not (a crop calendar shifted against the cloud gaps)
+are findings documented in docs/rice_stress.md, not asserted here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
+from rice_series import (
+    OPT_CLASSES,
+    OPT_DAYS,
+    OPT_SHARES,
+    SAR_SHARES,
+    one_line_optical_baseline,
+    optical_days,
+    optical_points,
+    sar_points,
+    scores,
+)
+
+
+def _digest() -> str:
+    h = hashlib.sha256()
+    ds, truth = optical_points(200, seed=3)
+    for v in ("ndvi", "evi", "lswi"):
+        h.update(ds[v].values.tobytes())
+    h.update(truth.to_csv().encode())
+    vh, sar_truth = sar_points(200, "four_track", seed=3)
+    h.update(vh.values.tobytes())
+    h.update(sar_truth.to_csv().encode())
+    return h.hexdigest()
+
+
+def test_default_knobs_leave_the_fixed_tables_bit_identical():
+    # The digest of the tables as they were before the knobs existed (numpy of constraints.txt): the
+    # other tests' figures are measured on them.
+    assert _digest() == "e8bdfa862db45d06432c3f01dfa9a5649cc1d63d7f205478a51b982b88eb4f44"
+    ds, truth = optical_points(200, seed=3)
+    same, same_truth = optical_points(200, seed=3, days=OPT_DAYS, shadow=0.0, seasons=None, shift_days=0,
+                                      peak=(0.7, 0.88), shares=OPT_SHARES, canopy_lswi=None)
+    for v in ("ndvi", "evi", "lswi"):
+        np.testing.assert_array_equal(ds[v].values, same[v].values)
+    assert truth.equals(same_truth)
+    vh, sar_truth = sar_points(200, "dense", seed=3)
+    vh2, sar_truth2 = sar_points(200, "dense", seed=3, loss=0.2, offset_db=(1.0, 2.0), shift_days=0,
+                                 fallow_db=(-19.0, -17.0), shares=SAR_SHARES)
+    np.testing.assert_array_equal(vh.values, vh2.values)
+    assert sar_truth.equals(sar_truth2)
+
+
+def test_optical_days_keep_the_gaps_and_the_count():
+    for n in (6, 9, 12, 20, 30):
+        d = optical_days(n)
+        assert d.size == n and d[0] == 5 and np.all(np.diff(d) > 0)
+        assert np.diff(d).max() == 130  # the second gap, 225 -> 355
+    d = optical_days(13, (60, 60))
+    assert sorted(np.diff(d))[-2:] == [60, 60]
+    with pytest.raises(ValueError, match="275"):
+        optical_days(12, (150, 150))
+
+
+def test_optical_knobs_change_what_they_name():
+    base, truth = optical_points(300, seed=0)
+    # calendar shift: every paddy's true season dates move with it (wrapped over the year)
+    _, shifted = optical_points(300, seed=0, shift_days=90)
+    for a, b in zip(truth.doys[truth.rice == 1], shifted.doys[shifted.rice == 1]):
+        assert [(x - 1 + 90) % 365 + 1 for x in a] == b
+    # single-season paddies
+    _, single = optical_points(300, seed=0, seasons=1)
+    assert {len(x) for x in single.doys[single.rice == 1]} == {1}
+    # canopy peak: the rice canopies' greenest dates follow the range
+    low, low_truth = optical_points(300, seed=0, peak=(0.6, 0.65), haze=0.0)
+    top = np.nanmax(low.ndvi.values[:, low_truth.rice.values == 1], axis=0)
+    assert np.nanpercentile(top, 90) < 0.72 < np.nanpercentile(np.nanmax(base.ndvi.values[:, truth.rice.values == 1],
+                                                                          axis=0), 50)
+    # shadow: darker NDVI, higher LSWI on some observations only
+    shaded, _ = optical_points(300, seed=0, shadow=0.2)
+    lower = shaded.ndvi.values < base.ndvi.values - 1e-6
+    assert 0.1 < np.mean(lower[np.isfinite(base.ndvi.values)]) < 0.3
+    np.testing.assert_allclose(shaded.lswi.values[lower], base.lswi.values[lower] + 0.1, atol=1e-6)
+    # canopy wetness: the paddies' wettest canopy date (NDVI >= 0.6) follows the knob
+    wet, wet_truth = optical_points(300, seed=0, canopy_lswi=0.40, haze=0.0)
+    def wettest(d, tr):
+        r = tr.rice.values == 1
+        top = np.where(d.ndvi.values[:, r] >= 0.6, d.lswi.values[:, r], -np.inf).max(axis=0)
+        return np.median(top[np.isfinite(top)])  # paddies with a clear canopy date
+    assert wettest(wet, wet_truth) > wettest(base, truth) + 0.05
+    # shares
+    heavy = (0.30, 0.40, 0.06, 0.06, 0.04, 0.06, 0.04, 0.04)
+    _, heavy_truth = optical_points(300, seed=0, shares=heavy)
+    assert (heavy_truth.cls == OPT_CLASSES[1]).sum() == 120
+
+
+def test_sar_knobs_change_what_they_name():
+    vh, truth = sar_points(100, "dense", seed=0, loss=0.0)
+    assert vh.sizes["time"] == 50  # two 12-day tracks over 300 days, none lost
+    quiet, _ = sar_points(100, "dense", seed=0, loss=0.0, enl=1e6, offset_db=(0.0, 0.0))
+    wet_fallow, wf_truth = sar_points(100, "dense", seed=0, loss=0.0, enl=1e6, offset_db=(0.0, 0.0),
+                                      fallow_db=(-22.0, -20.0))
+    db = 10 * np.log10(wet_fallow.values[:, wf_truth.rice.values == 1])
+    # the paddies' first date lies in their fallow (or a flood) and is now at most -20 dB
+    assert np.all(db[0] <= -19.9)
+    _, shifted = sar_points(100, "dense", seed=0, shift_days=60)
+    assert [(d - 1 + 60) % 365 + 1 for d in truth.doys[truth.rice == 1].iloc[0]] == shifted.doys[shifted.rice == 1].iloc[0]
+    assert quiet.sizes["time"] == 50
+
+
+@pytest.mark.parametrize("name, kw", [
+    ("6 clear dates", {"days": optical_days(7)}),
+    ("30 clear dates", {"days": optical_days(31)}),
+    ("gaps 120 and 150 days", {"days": optical_days(13, (120, 150))}),
+    ("haze on 20 %", {"haze": 0.2}),
+    ("missed shadow on 20 %", {"shadow": 0.2}),
+    ("single-season paddies", {"seasons": 1}),
+    ("canopy peak 0.6-0.7", {"peak": (0.6, 0.7)}),
+    ("40 % seasonal wetland", {"shares": (0.30, 0.40, 0.06, 0.06, 0.04, 0.06, 0.04, 0.04)}),
+])
+def test_optical_rule_keeps_its_lead_on_stressed_tables(name, kw):
+    # Figures of the sweep (seeds 0-2; docs/rice_stress.md): the rule's OA 0.918-0.990 on these
+    # settings against the baseline's 0.64-0.83; seed 1 is the worst seed of most of them.
+    ds, truth = optical_points(600, seed=1, **kw)
+    rule = scores(optical_rice_rule(ds).rice_class.values, truth.rice.values)
+    base = scores(one_line_optical_baseline(ds.ndvi.values), truth.rice.values)
+    print(f"\n[{name}] rule OA {rule['oa']:.3f} | baseline OA {base['oa']:.3f}")
+    assert rule["oa"] >= base["oa"] + 0.1
+    assert rule["oa"] >= 0.9
+
+
+def test_a_seedbed_after_the_previous_crop_wins_back_a_calendar_shifted_table():
+    # Crop calendar 300 days later than the fixed table's: both floods of a double-cropped paddy fall in
+    # the cloud gaps, and the next crop is puddled within two weeks of the previous harvest. With the
+    # seedbed on bare ground only the rule lost to the baseline on this table (0.725 against 0.777).
+    ds, truth = optical_points(600, seed=0, shift_days=300)
+    t = truth.rice.values
+    base = scores(one_line_optical_baseline(ds.ndvi.values), t)
+    old = optical_rice_rule(ds, OpticalRiceParams(seedbed_after_canopy=False)).rice_class.values
+    new = optical_rice_rule(ds).rice_class.values
+    print(f"\nshift 300 d: baseline {base['oa']:.3f}, seedbed on bare ground {scores(old, t)['oa']:.3f}, "
+          f"after a canopy too {scores(new, t)['oa']:.3f}")
+    assert scores(old, t)["oa"] < base["oa"] < scores(new, t)["oa"]  # 0.725 < 0.777 < 0.822
+    # it only adds paddies: no point leaves the rice class, no non-rice point enters it
+    assert not ((old == 1) & (new != 1)).any() and not ((new == 1) & (old != 1) & (t == 0)).any()
