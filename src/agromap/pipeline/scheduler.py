@@ -110,7 +110,8 @@ WORKER_IMPORTS: tuple[str, ...] = (
 publishing a layer there imports (the COG layout check, the quicklook's PNG encoder and fonts, the
 report map's drawing; about 0.45 CPU-s, otherwise paid inside a worker's first publishing task)."""
 
-RULE_KERNELS: dict[str, tuple[str, ...]] = {"agromap.rice.rules_optical": ("agromap.rice.optical_kernel",)}
+RULE_KERNELS: dict[str, tuple[str, ...]] = {
+    "agromap.rice.rules_optical": ("agromap.rice.optical_kernel", "agromap.rice.seasons_kernel")}
 """Compiled kernels a rule module loads in a process on its first call, keyed by the rule module.
 
 Loading the optical kernel from numba's cache costs about 0.7 CPU-s per process; on a worker it
