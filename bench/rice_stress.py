@@ -66,6 +66,9 @@ def optical_settings() -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"canopy LSWI {w:.2f}", {"canopy_lswi": w}
     for m in (3, 4, 10):  # the calendar shifts where the rule lost, with wetter canopies
         yield f"shift {30 * m} d, canopy LSWI 0.35", {"shift_days": 30 * m, "canopy_lswi": 0.35}
+    yield "standing water", {"standing_water": True}
+    for m in range(1, 12):  # paddies kept flooded until canopy closure, at every calendar shift
+        yield f"shift {30 * m} d, standing water", {"shift_days": 30 * m, "standing_water": True}
 
 
 def sar_settings() -> Iterator[tuple[str, dict[str, Any]]]:

@@ -214,9 +214,14 @@ OPT_DAYS = np.array([5, 20, 35, 50, 65, 80, 180, 195, 210, 225, 355, 364])  # ga
 
 
 def _opt_rice(day: np.ndarray, rng: np.random.Generator, seasons: int | None = None,
-              peak: tuple[float, float] = (0.7, 0.88), canopy_lswi: float | None = None
-              ) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """NDVI and LSWI of a paddy: 1-3 seasons; flood NDVI ~0.1 with LSWI above it, canopy 0.7-0.85."""
+              peak: tuple[float, float] = (0.7, 0.88), canopy_lswi: float | None = None,
+              standing_water: bool = False) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """NDVI and LSWI of a paddy: 1-3 seasons; flood NDVI ~0.1 with LSWI above it, canopy 0.7-0.85.
+
+    By default the field drains when the flood ends (LSWI falls to 0.05, then rises with the
+    canopy); ``standing_water`` keeps the transplanted crop in water until the canopy closes, so
+    the young crop's LSWI moves from the flood's straight to the canopy's.
+    """
     nd = np.full(day.shape, rng.uniform(0.22, 0.32))  # fallow / stubble
     ls = np.full(day.shape, rng.uniform(-0.15, 0.0))
     n = rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3])
@@ -231,8 +236,11 @@ def _opt_rice(day: np.ndarray, rng: np.random.Generator, seasons: int | None = N
         flood = (day >= s - 10) & (day < s + 20)
         g = np.clip((day - s - 15) / (grow - 15), 0, 1)
         season_nd = np.where(flood, rng.uniform(0.05, 0.18), 0.15 + (top - 0.15) * g)
+        water = rng.uniform(0.2, 0.35)
         rise = 0.25 * g if canopy_lswi is None else (canopy_lswi - 0.05) * g
-        season_ls = np.where(flood, rng.uniform(0.2, 0.35), 0.05 + rise)
+        closed = 0.30 if canopy_lswi is None else canopy_lswi
+        young = water + (closed - water) * g
+        season_ls = np.where(flood, water, young if standing_water else 0.05 + rise)
         inside = (day >= s - 10) & (day < harvest)
         nd, ls = np.where(inside, season_nd, nd), np.where(inside, season_ls, ls)
         dates.append(int(s))
@@ -286,8 +294,8 @@ def optical_days(n_dates: int = 12, gaps: tuple[float, float] = (100.0, 130.0)) 
 def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float = 0.05, *,
                    days: np.ndarray | None = None, shadow: float = 0.0, seasons: int | None = None,
                    shift_days: int = 0, peak: tuple[float, float] = (0.7, 0.88),
-                   shares: tuple[float, ...] = OPT_SHARES, canopy_lswi: float | None = None
-                   ) -> tuple[xr.Dataset, pd.DataFrame]:
+                   shares: tuple[float, ...] = OPT_SHARES, canopy_lswi: float | None = None,
+                   standing_water: bool = False) -> tuple[xr.Dataset, pd.DataFrame]:
     """A ``(time, point)`` table of ``ndvi``, ``evi``, ``lswi`` (NaN = cloud) and its truth.
 
     12 clear-ish dates in a year with gaps of 100 and 130 days; ``lost_dates`` whole dates are
@@ -300,7 +308,10 @@ def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float
     every paddy's number of seasons (1-3 drawn when ``None``); ``shift_days``, the local crop calendar
     shifted later by this many days (every class, wrapped over the year); ``peak``, the range of a
     rice canopy's NDVI peak; ``shares``, the class shares of ``OPT_CLASSES``; ``canopy_lswi``, the LSWI a
-    paddy's closed canopy reaches over its water (0.30 when ``None``).
+    paddy's closed canopy reaches over its water (0.30 when ``None``); ``standing_water``, transplanted
+    paddies kept flooded until the canopy closes (continuous flooding, as most irrigated lowland rice
+    is managed: Bouman B. A. M. et al. 2007, "Rice and water", Advances in Agronomy 92:187-237), so
+    their young crop still shows water; by default they drain when the flood ends.
     """
     rng = np.random.default_rng(seed)
     axis = OPT_DAYS if days is None else np.asarray(days)
@@ -313,7 +324,7 @@ def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float
     all_dates: list[list[int]] = [[] for _ in range(n)]
     for i, c in enumerate(cls):
         if c == 0:
-            nd[:, i], ls[:, i], dates = _opt_rice(gday, rng, seasons, peak, canopy_lswi)
+            nd[:, i], ls[:, i], dates = _opt_rice(gday, rng, seasons, peak, canopy_lswi, standing_water)
             dates = [(d + shift_days) % 365 for d in dates]
             first[i] = dates[0] if dates else 0
             all_dates[i] = [d + 1 for d in dates]
