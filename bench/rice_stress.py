@@ -10,7 +10,8 @@ per class, summed over the seeds).
 
 Options: ``--sensor optical|sar|both``, ``--seeds 0,1,2``, ``--points 600``, ``--only WORD``
 (settings whose name contains WORD), ``--optical-param NAME=VALUE``
-(an optical rule parameter changed for the whole sweep), ``--kinds dense,sparse,four_track`` (SAR date axes),
+(an optical rule parameter changed for the whole sweep), ``--kinds dense,sparse,four_track`` (SAR date axes), ``--vv`` (SAR tables with VV, which the rule
+then reads with VH),
 ``--json PATH`` (write the rows). Not part of ``make test``: it times nothing and asserts nothing;
 the tests keep one stressed table per fix (tests/test_29_rice_rules_robust.py).
 """
@@ -99,12 +100,13 @@ def _optical_run(n: int, seed: int, kw: dict[str, Any]) -> tuple[np.ndarray, np.
     return pred, rs.one_line_optical_baseline(ds.ndvi.values), truth, ds.sizes["time"]
 
 
-def _sar_run(kind: str) -> Callable[[int, int, dict[str, Any]], tuple[np.ndarray, np.ndarray, Any, int]]:
+def _sar_run(kind: str, vv: bool) -> Callable[[int, int, dict[str, Any]], tuple[np.ndarray, np.ndarray, Any, int]]:
     def run(n: int, seed: int, kw: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, Any, int]:
         from agromap.rice.rules_sar import sar_rice_rule
 
-        vh, truth = rs.sar_points(n, kind, seed=seed, **kw)
-        pred = sar_rice_rule(vh).rice_class.values
+        table, truth = rs.sar_points(n, kind, seed=seed, vv=vv, **kw)
+        pred = sar_rice_rule(table).rice_class.values
+        vh = table["vh"] if vv else table  # the baseline reads VH alone, as it is defined
         return pred, rs.one_line_sar_baseline(vh.values), truth, vh.sizes["time"]
     return run
 
@@ -161,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, default=600)
     ap.add_argument("--only", default="")
     ap.add_argument("--kinds", default="dense,sparse,four_track")
+    ap.add_argument("--vv", action="store_true", help="SAR tables with VV too, read by the rule (the baseline reads VH)")
     ap.add_argument("--json", default="")
     ap.add_argument("--optical-param", action="append", default=[], metavar="NAME=VALUE",
                     help="an OpticalRiceParams field for this sweep (a JSON value), e.g. gap_days=60")
@@ -175,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += sweep("optical", optical_settings(), _optical_run, seeds, a.points, a.only)
     if a.sensor in ("sar", "both"):
         for kind in a.kinds.split(","):
-            rows += sweep(f"SAR {kind}", sar_settings(), _sar_run(kind), seeds, a.points, a.only)
+            label = f"SAR {kind}" + (" VH+VV" if a.vv else "")
+            rows += sweep(label, sar_settings(), _sar_run(kind, a.vv), seeds, a.points, a.only)
     flagged = [r for r in rows if r["flag"]]
     print(f"\n{len(flagged)} of {len(rows)} settings flagged; CPU {time.process_time() - t0:.1f} s")
     if a.json:
