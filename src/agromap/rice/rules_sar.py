@@ -89,6 +89,7 @@ from .sar_series import (
     flood_run_bounds,
     flood_run_start,
     local_gap,
+    looks_per_date,
     percentile_db,
     shape_series,
     smooth_linear,
@@ -383,13 +384,16 @@ def _sar_kernel(
     lead, (lin,) = flatten_time(vh)
     lin = lin.astype(_F32, copy=False)
     lin = np.where(np.isfinite(lin) & (lin > 0), lin, _F32(np.nan))
+    observed = lin  # offsets in: the noise of a speckled pixel is read on it (`offset_noise_db`)
     if p.align_tracks and track is not None:
         # One surface, two incidence angles: a mixed-track series zigzags by 1-2 dB, which
         # deepens the minimum and inflates the rise of every pixel. Remove it per pixel.
         off = track_offsets_db(to_db(lin), days, track, p.track_pair_days)
         lin = (lin * _F32(10.0) ** (-off / _F32(10.0))).astype(_F32)
     if p.smooth_days > 0:
+        aligned = lin is not observed
         lin = smooth_linear(lin, days, p.smooth_days / 2.0)
+        observed = smooth_linear(observed, days, p.smooth_days / 2.0) if aligned else lin
     ok = ~np.isnan(lin)
     n_pix, n_t = lin.shape
     n_valid = ok.sum(axis=-1)
@@ -398,6 +402,15 @@ def _sar_kernel(
     db = to_db(lin)
     gap = local_gap(ok, days)
     noise = date_noise_db(db)
+    if observed is not lin:
+        # A speckled pixel (the aligned three-date mean noisier than `offset_noise_db`) keeps the
+        # noise of the series as observed, offsets included, as when its tracks are not named:
+        # the offsets removed are estimates from speckled dates, and the bars in noise units
+        # allow for the speckle extremes that remain. A filtered pixel keeps the aligned noise.
+        with np.errstate(invalid="ignore"):
+            rough = noise / np.sqrt(looks_per_date(lin, days, float(np.median(gap)) * 1.01)) > _F32(p.offset_noise_db)
+        if rough.any():
+            noise[rough] = date_noise_db(to_db(observed[rough]))
     # The shape terms read a series smoothed over about three dates, or over the repeat cycle
     # where that leaves a noisy point noisy (see `shape_days`).
     sm, cycle, noisy = shape_series(lin, days, float(np.median(gap)), noise, p.shape_days, p.shape_noise_db)

@@ -173,6 +173,13 @@ class SarRiceParams:
     of the number of dates averaged) above which ``shape_days`` applies: a speckle-filtered raster
     reads 0.4-0.8 dB a date and 0.3-0.5 dB after the mean, a point or field average of about 12
     looks 1.3-2.6 dB and 0.8-1.6 dB."""
+    offset_noise_db: float = 0.5
+    """Where the dates name their tracks (``align_tracks``) and the aligned series' three-date
+    mean keeps more noise than this, dB (a speckled point or field average: 0.7-1.5 dB), the
+    pixel's date-to-date noise, the unit of ``fallow_noise``, ``regrowth_noise``, ``spell_noise``
+    and ``shape_noise_db``, is read on the series as observed, the tracks' offsets included, as
+    when the tracks are not named: those bars allow for the speckle extremes and offset errors
+    that remain. A speckle-filtered raster (0.2-0.5 dB) keeps the aligned noise."""
     trough_halfwidth_days: float = 30.0
     """Without windows, a candidate ``t_min`` is the VH minimum within +- this many days."""
     smooth_days: float = 0.0
@@ -229,6 +236,8 @@ class SarRiceParams:
         if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
             raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
                               f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
+        if self.offset_noise_db < 0:
+            raise ConfigError(f"offset_noise_db must be >= 0, got {self.offset_noise_db}.")
         if min(self.smooth_days, self.shape_days, self.shape_noise_db) < 0:
             raise ConfigError("smooth_days, shape_days and shape_noise_db must be >= 0, got "
                               f"{self.smooth_days}, {self.shape_days} and {self.shape_noise_db}.")
