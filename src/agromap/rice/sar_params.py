@@ -173,13 +173,14 @@ class SarRiceParams:
     of the number of dates averaged) above which ``shape_days`` applies: a speckle-filtered raster
     reads 0.4-0.8 dB a date and 0.3-0.5 dB after the mean, a point or field average of about 12
     looks 1.3-2.6 dB and 0.8-1.6 dB."""
-    offset_noise_db: float = 0.5
+    offset_noise_db: float = 0.6
     """Where the dates name their tracks (``align_tracks``) and the aligned series' three-date
-    mean keeps more noise than this, dB (a speckled point or field average: 0.7-1.5 dB), the
-    pixel's date-to-date noise, the unit of ``fallow_noise``, ``regrowth_noise``, ``spell_noise``
-    and ``shape_noise_db``, is read on the series as observed, the tracks' offsets included, as
-    when the tracks are not named: those bars allow for the speckle extremes and offset errors
-    that remain. A speckle-filtered raster (0.2-0.5 dB) keeps the aligned noise."""
+    mean keeps more noise than this, dB (the pixel's date-to-date noise over the square root of
+    the dates averaged; a point or field average of about 12 looks: 0.7-1.5 dB), that noise, the
+    unit of ``fallow_noise``, ``regrowth_noise``, ``spell_noise`` and ``shape_noise_db``, is read
+    on the series as observed, the tracks' offsets included, as when the tracks are not named:
+    those bars allow for the speckle extremes and the offset errors that remain. A
+    speckle-filtered raster (mostly below 0.5 dB) keeps the aligned noise."""
     trough_halfwidth_days: float = 30.0
     """Without windows, a candidate ``t_min`` is the VH minimum within +- this many days."""
     smooth_days: float = 0.0
