@@ -18,7 +18,8 @@ each layer's staging window):
   (``rules_optical._optical_band_kernel`` without its seasons and score). The run loads numba and
   the kernel's machine code on its background import thread (counted in ``meanwhile``); a first
   call that still imports the kernel itself gives that load apart, as ``kernel_load``.
-- ``seasons_score``: season slots, score and QA flags in numpy (``rules_optical._seasons_and_score``).
+- ``seasons_score``: season slots, QA flags and output conventions (a compiled walk that releases the
+  GIL, ``agromap.rice.seasons_kernel``) and the score's logistic in numpy (``rules_optical._seasons_and_score``).
 - ``encode``: each layer's values to its stored type (``agromap.io.layers._encode_block``).
 - ``staging_write``: each layer's window written into its staging GTiff.
 - ``tile_other``: the rest of the tile tasks (xarray wrapping, the tile's share of the valid counts).

@@ -18,6 +18,8 @@ residual haze. Deterministic for a seed; numpy only (small tables for tests).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -61,12 +63,31 @@ def sar_dates(kind: str, rng: np.random.Generator, loss: float = 0.2) -> tuple[n
     return np.asarray(days)[order], np.asarray(track)[order]
 
 
-def _rice_vh(day: np.ndarray, rng: np.random.Generator, fallow_db: tuple[float, float] = (-19.0, -17.0)
-             ) -> tuple[np.ndarray, list[int]]:
-    """One paddy: 1-3 staggered seasons; 20 % direct-seeded (short, shallow flood)."""
+def _season(series: np.ndarray, day: np.ndarray, s: float, flood_len: float, grow: float, harvest: float,
+            fallow: float, flood: float, canopy: float) -> np.ndarray:
+    """One season's levels on ``series`` (dB): fallow -> flood -> rising canopy -> harvest."""
+    lvl = np.where(day < s - 7, series, fallow + (flood - fallow) * _ramp(day, s - 7, s))
+    lvl = np.where((day >= s) & (day < s + flood_len), flood, lvl)
+    rising = flood + (canopy - flood) * _ramp(day, s + flood_len, s + grow)
+    lvl = np.where((day >= s + flood_len) & (day < harvest), rising, lvl)
+    lvl = np.where((day >= harvest) & (day < harvest + 10), fallow, lvl)
+    return np.where((day >= s - 7) & (day < harvest + 10), lvl, series)
+
+
+def _rice_vh(day: np.ndarray, rng: np.random.Generator, vv_rng: np.random.Generator,
+             fallow_db: tuple[float, float] = (-19.0, -17.0)) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """One paddy: 1-3 staggered seasons; 20 % direct-seeded (short, shallow flood). VH and VV.
+
+    VV (levels from ``vv_rng`` only): bare or ploughed fallow soil -12 to -9 dB; the transplanting
+    flood is open water, specular in VV too (-22 to -18 dB); a direct-seeded field's saturated,
+    thinly flooded seedbed -17 to -14 dB; the canopy at heading -11 to -8 dB, less above the fallow
+    than VH because the vertical stems attenuate VV (the VH/VV ratio rises through the season).
+    """
     n_seasons = rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3])
     fallow = rng.uniform(*fallow_db)
+    fallow_vv = vv_rng.uniform(-12.0, -9.0)
     vh = np.full(day.shape, fallow)
+    vv = np.full(day.shape, fallow_vv)
     first = rng.uniform(10, 60) if n_seasons > 1 else rng.uniform(20, 160)
     starts = [first + k * rng.uniform(100, 115) for k in range(n_seasons)]
     starts = [s for s in starts if s < 280]
@@ -78,48 +99,64 @@ def _rice_vh(day: np.ndarray, rng: np.random.Generator, fallow_db: tuple[float, 
         canopy = rng.uniform(-16.0, -13.5)
         grow = rng.uniform(45, 70)
         harvest = s + rng.uniform(95, 115)
-        lvl = np.where(day < s - 7, vh, fallow + (flood - fallow) * _ramp(day, s - 7, s))
-        lvl = np.where((day >= s) & (day < s + flood_len), flood, lvl)
-        rising = flood + (canopy - flood) * _ramp(day, s + flood_len, s + grow)
-        lvl = np.where((day >= s + flood_len) & (day < harvest), rising, lvl)
-        lvl = np.where((day >= harvest) & (day < harvest + 10), fallow, lvl)
-        vh = np.where((day >= s - 7) & (day < harvest + 10), lvl, vh)
+        vh = _season(vh, day, s, flood_len, grow, harvest, fallow, flood, canopy)
+        flood_vv = vv_rng.uniform(-17.0, -14.0) if direct else vv_rng.uniform(-22.0, -18.0)
+        vv = _season(vv, day, s, flood_len, grow, harvest, fallow_vv, flood_vv, vv_rng.uniform(-11.0, -8.0))
         dates.append(int(s + flood_len / 2))
-    return vh, dates
+    return vh, vv, dates
 
 
-def _other_vh(cls: str, day: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _other_vh(cls: str, day: np.ndarray, rng: np.random.Generator,
+              vv_rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """VH and VV of a non-rice point (VV levels from ``vv_rng`` only)."""
     if cls == "seasonal_wetland":  # vegetated -16 dB, flooded for months dipping to about -21 dB
         veg, wet = rng.uniform(-16.8, -15.5), rng.uniform(-22.0, -20.5)
         a = rng.uniform(120, 200)
         b = a + rng.uniform(80, 140)
         w = np.minimum(_ramp(day, a - 15, a), 1 - _ramp(day, b, b + 25))
-        return veg + (wet - veg) * w
+        # VV: sedge and grass -11 to -9 dB; open water among emergent stems -19 to -16 dB.
+        veg_vv, wet_vv = vv_rng.uniform(-11.0, -9.0), vv_rng.uniform(-19.0, -16.0)
+        return veg + (wet - veg) * w, veg_vv + (wet_vv - veg_vv) * w
     if cls == "pond":  # water, drained for 20-40 days once or twice (mud)
         vh = np.full(day.shape, rng.uniform(-24.0, -21.0))
+        vv = np.full(day.shape, vv_rng.uniform(-22.0, -18.0))  # open water, some wind
         for _ in range(rng.integers(1, 3)):
             a = rng.uniform(0, 260)
-            vh = np.where((day >= a) & (day < a + rng.uniform(20, 40)), rng.uniform(-17.0, -15.0), vh)
-        return vh
+            drained = (day >= a) & (day < a + rng.uniform(20, 40))
+            vh = np.where(drained, rng.uniform(-17.0, -15.0), vh)
+            vv = np.where(drained, vv_rng.uniform(-11.0, -8.0), vv)  # wet mud
+        return vh, vv
     if cls == "orchard_flood_irrigated":  # canopy -16 dB, 3-5 short irrigation floods to about -21 dB
-        vh = np.full(day.shape, rng.uniform(-16.5, -15.0))
+        top = rng.uniform(-16.5, -15.0)
+        top_vv = vv_rng.uniform(-9.0, -7.0)
+        vh, vv = np.full(day.shape, top), np.full(day.shape, top_vv)
         for _ in range(rng.integers(3, 6)):
             a = rng.uniform(0, 290)
-            vh = np.where((day >= a) & (day < a + rng.uniform(3, 9)), rng.uniform(-22.0, -20.0), vh)
-        return vh
+            pulse = (day >= a) & (day < a + rng.uniform(3, 9))
+            wet = rng.uniform(-22.0, -20.0)
+            vh = np.where(pulse, wet, vh)
+            # Under a tree canopy the water darkens VV as it darkens VH, by 60-100 % as many dB
+            # (the canopy's own scattering stays): no clean VV separation is assumed.
+            vv = np.where(pulse, top_vv + (wet - top) * vv_rng.uniform(0.6, 1.0), vv)
+        return vh, vv
     if cls == "dryland_crop":  # bare soil -18 to -20 dB for weeks, a canopy -14 dB, no flood
         soil, top = rng.uniform(-20.0, -17.5), rng.uniform(-15.5, -13.5)
         s = rng.uniform(30, 180)
-        return soil + (top - soil) * np.minimum(_ramp(day, s + 20, s + 70), 1 - _ramp(day, s + 110, s + 120))
+        g = np.minimum(_ramp(day, s + 20, s + 70), 1 - _ramp(day, s + 110, s + 120))
+        # VV: bare or ploughed soil stays bright (-12 to -8 dB), an upland canopy -11 to -8 dB.
+        soil_vv, top_vv = vv_rng.uniform(-12.0, -8.0), vv_rng.uniform(-11.0, -8.0)
+        return soil + (top - soil) * g, soil_vv + (top_vv - soil_vv) * g
     if cls == "permanent_water":
-        return np.full(day.shape, rng.uniform(-26.0, -22.0))
-    return np.full(day.shape, rng.uniform(-13.0, -9.0))  # forest / built-up
+        return np.full(day.shape, rng.uniform(-26.0, -22.0)), np.full(day.shape, vv_rng.uniform(-24.0, -18.0))
+    # forest / built-up
+    return np.full(day.shape, rng.uniform(-13.0, -9.0)), np.full(day.shape, vv_rng.uniform(-8.0, -4.0))
 
 
 def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12.0,
-               name_tracks: bool = False, *, loss: float = 0.2, offset_db: tuple[float, float] = (1.0, 2.0),
-               shift_days: int = 0, fallow_db: tuple[float, float] = (-19.0, -17.0),
-               shares: tuple[float, ...] = SAR_SHARES) -> tuple[xr.DataArray, pd.DataFrame]:
+               name_tracks: bool = False, vv: bool = False, *, loss: float = 0.2,
+               offset_db: tuple[float, float] = (1.0, 2.0), shift_days: int = 0,
+               fallow_db: tuple[float, float] = (-19.0, -17.0),
+               shares: tuple[float, ...] = SAR_SHARES) -> tuple[Any, pd.DataFrame]:
     """A ``(time, point)`` VH table in linear power (no ``units`` attribute) and its truth.
 
     ``kind`` is the date axis of :func:`sar_dates`. Speckle: gamma with ``enl`` looks (12: a
@@ -127,38 +164,50 @@ def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12
     brighter or darker (its incidence angle). The tracks are not named (the rule cannot remove
     their offsets) unless ``name_tracks``, which adds a ``relative_orbit`` coordinate on ``time``.
 
+    With ``vv`` the table is an ``xarray.Dataset`` of ``vh`` and ``vv`` (same dates, same track
+    offsets, independent speckle: co- and cross-polarised speckle of distributed targets are
+    nearly uncorrelated). The VV levels come from a second generator seeded from ``seed``, so the
+    VH values are the same bytes with or without ``vv``.
+
     Stress knobs (defaults: the fixed table): ``loss``, the probability of a lost pass;
     ``offset_db``, the range of a track's offset; ``shift_days``, the local crop calendar shifted
     later by this many days (every class, wrapped over a 365-day year); ``fallow_db``, the range of a
     paddy's fallow level; ``shares``, the class shares of ``SAR_CLASSES``.
     """
     rng = np.random.default_rng(seed)
+    vv_rng = np.random.default_rng([seed, 1])
     day, track = sar_dates(kind, rng, loss)
     cls = _classes(n, SAR_CLASSES, shares, rng)
     gday = (day - shift_days) % 365 if shift_days else day
     db = np.empty((day.size, n), np.float64)
+    db_vv = np.empty((day.size, n), np.float64)
     first_date = np.zeros(n, np.int64)
     all_dates: list[list[int]] = [[] for _ in range(n)]
     for i, c in enumerate(cls):
         if c == 0:
-            db[:, i], dates = _rice_vh(gday, rng, fallow_db)
+            db[:, i], db_vv[:, i], dates = _rice_vh(gday, rng, vv_rng, fallow_db)
             dates = [(d + shift_days) % 365 for d in dates]
             first_date[i] = dates[0] if dates else 0
             all_dates[i] = [d + 1 for d in dates]
         else:
-            db[:, i] = _other_vh(SAR_CLASSES[c], gday, rng)
+            db[:, i], db_vv[:, i] = _other_vh(SAR_CLASSES[c], gday, rng, vv_rng)
         # Each track but the first reads the point 1-2 dB brighter or darker (its incidence angle;
         # one draw even for a single track, so every table keeps its random stream).
         offset = [0.0] + [rng.uniform(*offset_db) * rng.choice([-1, 1]) for _ in range(max(int(track.max()), 1))]
         db[:, i] += np.asarray(offset)[track]
+        db_vv[:, i] += np.asarray(offset)[track]
     lin = 10 ** (db / 10) * rng.gamma(enl, 1 / enl, db.shape)
     time = START + day.astype("timedelta64[D]")
     vh = xr.DataArray(lin.astype(np.float32), dims=("time", "point"), coords={"time": time}, name="vh")
     if name_tracks:
         vh = vh.assign_coords(relative_orbit=("time", track))
+    table: Any = vh
+    if vv:
+        lin_vv = 10 ** (db_vv / 10) * vv_rng.gamma(enl, 1 / enl, db_vv.shape)
+        table = xr.Dataset({"vh": vh, "vv": vh.copy(data=lin_vv.astype(np.float32)).rename("vv")})
     truth = pd.DataFrame({"cls": [SAR_CLASSES[c] for c in cls], "rice": (cls == 0).astype(np.uint8),
                           "first_doy": np.where(cls == 0, first_date + 1, 0), "doys": all_dates})
-    return vh, truth
+    return table, truth
 
 
 OPT_DAYS = np.array([5, 20, 35, 50, 65, 80, 180, 195, 210, 225, 355, 364])  # gaps of 100 and 130 days

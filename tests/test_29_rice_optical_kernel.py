@@ -811,3 +811,73 @@ def test_a_user_who_cannot_write_any_cache_folder_still_runs_the_rule():
         assert closed == [first[0], "0", "False"]  # compiled in memory, same result
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# ---- seasons, score and QA bits: the compiled walk against SeasonSlots and finish_outputs -----
+
+def _reference_seasons_and_score(k, lead, *, days, doy, window, n_windows, p):
+    """The numpy formulation of ``rules_optical._seasons_and_score``: slots filled date by date."""
+    water, forest = k["water"], k["forest"]
+    n_pix, n_t = k["onset"].shape
+    seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days, k["mask_margin"], water | forest)
+    for t in range(n_t):
+        idx = np.flatnonzero(k["onset"][:, t])
+        if idx.size:
+            seasons.offer(t, idx, k["growth"][idx, t], window, doy, days)
+    best, count, slots = seasons.best, seasons.count, seasons.slots
+    if p.undated_seasons and not n_windows:
+        undated = k["undated"]
+        count = np.where((undated >= 0) & (count == 0) & ~(water | forest), 1, count)
+        best = np.maximum(best, undated)
+    score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
+    u8 = np.uint8
+    qa = np.where(k["n_window"] > 0, u8(QA_OBSERVED), u8(0))
+    qa |= np.where(count > 0, u8(QA_OPTICAL), u8(0))
+    qa |= np.where(water, u8(QA_WATER), u8(0))
+    qa |= np.where(forest, u8(QA_FOREST_BUILT), u8(0))
+    return finish_outputs(lead, k["n_valid"], count, slots, score, k["n_window"], qa)
+
+
+def _random_kernel_results(seed: int, n_pix: int = 4000, n_t: int = 24) -> dict[str, npt.NDArray[Any]]:
+    """The optical kernel's per-pixel results at their edges: NaN and infinite margins, no valid
+    observation, counts above 254, masked pixels, onsets on most dates."""
+    rng = np.random.default_rng(seed)
+
+    def margins(shape):
+        m = rng.normal(0.0, 2.0, shape).astype(_F32)
+        pick = rng.random(shape)
+        m[pick < 0.05] = np.nan
+        m[(pick >= 0.05) & (pick < 0.1)] = -np.inf
+        m[(pick >= 0.1) & (pick < 0.12)] = np.inf
+        m[(pick >= 0.12) & (pick < 0.15)] = 0.0
+        return m
+
+    n_valid = rng.integers(0, 300, n_pix).astype(np.int32)
+    n_valid[rng.random(n_pix) < 0.1] = 0
+    return {"onset": rng.random((n_pix, n_t)) < 0.4, "growth": margins((n_pix, n_t)),
+            "n_valid": n_valid, "n_window": rng.integers(0, 300, n_pix).astype(np.int32) * (rng.random(n_pix) < 0.8),
+            "water": rng.random(n_pix) < 0.1, "forest": rng.random(n_pix) < 0.1,
+            "mask_margin": margins(n_pix), "undated": margins(n_pix)}
+
+
+@pytest.mark.parametrize("windows", [0, 3])
+@pytest.mark.parametrize("undated", [True, False])
+def test_compiled_seasons_and_score_equal_the_numpy_slots(windows, undated):
+    """Every output of the compiled season walk equals SeasonSlots + finish_outputs, with a calendar
+    (onsets on dates outside every window included, which numpy's indexing puts in the last slot)
+    and without (seasons closer than ``min_season_days`` refused, more onsets than slots)."""
+    p = OpticalRiceParams(undated_seasons=undated)
+    n_t = 24
+    for seed in (0, 1):
+        rng = np.random.default_rng(100 + seed)
+        days = np.cumsum(rng.integers(1, 40, n_t)).astype(np.int32)
+        doy = ((days - 1) % 365 + 1).astype(np.uint16)
+        window = rng.integers(-1, windows, n_t).astype(np.int8) if windows else np.full(n_t, -1, np.int8)
+        kw: dict[str, Any] = {"days": days, "doy": doy, "window": window, "n_windows": windows, "p": p}
+        k = _random_kernel_results(seed, n_t=n_t)
+        lead = (40, 100)
+        fast = rules_optical._seasons_and_score(dict(k), lead, **kw)
+        ref = _reference_seasons_and_score(dict(k), lead, **kw)
+        _same_outputs(fast, ref)
+        assert (fast[0] == 255).any() and (fast[0] == 1).any() and (fast[1] > 1).any()  # edges reached
+        assert np.isnan(fast[3]).any() and (fast[3] == 0).any() and ((fast[3] > 0) & (fast[3] < 1)).any()

@@ -30,7 +30,7 @@ runner.MEANWHILE = {warm}
 seen = {{"imported_on": {{}}}}
 class Watch:  # which thread imports the compiled kernels (a finder asked first, finding nothing)
     def find_spec(self, name, path=None, target=None):
-        if name in ("numba", "agromap.rice.optical_kernel"):
+        if name in ("numba", "agromap.rice.optical_kernel", "agromap.rice.seasons_kernel"):
             seen["imported_on"][name] = threading.current_thread().name
         return None
 sys.meta_path.insert(0, Watch())
@@ -110,10 +110,10 @@ def test_libraries_and_input_hashes_are_done_during_the_compute(config, tmp_path
     assert warm["loaded"] == sorted(AFTER_COMPUTE)
     assert "matplotlib.figure" not in cold["loaded"] and "rio_cogeo.cogeo" not in cold["loaded"]
     assert warm["hashed_on"] == ["agromap-hashes"] and cold["hashed_on"] == ["MainThread"]
-    # The rule's compiled kernel is loaded from before the first tile on the background thread (a
-    # tile may still import it first on a run this small); without the overlap, by a tile task.
-    assert warm["kernels"] == ["agromap.rice.optical_kernel"] and cold["kernels"] == []
-    assert set(cold["imported_on"]) == {"numba", "agromap.rice.optical_kernel"}
+    # The rule's compiled kernels are loaded from before the first tile on the background thread (a
+    # tile may still import them first on a run this small); without the overlap, by a tile task.
+    assert warm["kernels"] == ["agromap.rice.optical_kernel", "agromap.rice.seasons_kernel"] and cold["kernels"] == []
+    assert set(cold["imported_on"]) == {"numba", "agromap.rice.optical_kernel", "agromap.rice.seasons_kernel"}
     assert not {"agromap-imports", "MainThread"} & set(cold["imported_on"].values())
     assert not {"agromap-imports", "agromap-hashes"} & set(warm["threads"] + warm["after"])
     assert warm["inputs"] == cold["inputs"] and len(warm["inputs"]) == 8

@@ -311,3 +311,102 @@ def test_a_run_connects_and_warms_the_workers_on_a_thread_while_it_prepares(clus
     left = [p.name for p in (tmp_path / "failed").rglob("*") if p.name.endswith((".staging.tif", ".partial"))]
     assert not left and not list((tmp_path / "failed").rglob("*.tif"))
     assert "agromap-connect" not in {t.name for t in threading.enumerate()}
+
+
+def _read_and_count(path: str) -> tuple[int, bool]:
+    """On a worker: read a window of ``path`` as a tile task does; the handles this process keeps
+    open afterwards, and whether a tile array given back is handed out again."""
+    from rasterio.windows import Window
+
+    from agromap.io import scratch
+    from agromap.io.gdal_env import GDAL_PRESET
+    from agromap.io.open_files import open_count, read_window
+
+    read_window(path, 1, Window(0, 0, 8, 8), GDAL_PRESET)
+    arr = scratch.take("probe", (4, 4), np.dtype("float32"))
+    scratch.give_back("probe", arr)
+    return open_count(), scratch.take("probe", (4, 4), np.dtype("float32")) is arr
+
+
+def _open_count() -> int:
+    from agromap.io.open_files import open_count
+
+    return open_count()
+
+
+def _wait_closed(client, deadline: float = 30.0) -> dict[str, int]:
+    t_end = time.monotonic() + deadline
+    while True:
+        counts = client.run(_open_count)
+        if not any(counts.values()) or time.monotonic() > t_end:
+            return counts
+        time.sleep(0.1)
+
+
+def _small_tif(tmp_path) -> str:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "small.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=16, height=16, count=1, dtype="uint16",
+                       crs="EPSG:32648", transform=from_origin(500000, 1600000, 10, 10)) as dst:
+        dst.write(np.arange(256, dtype="uint16").reshape(1, 16, 16))
+    return str(path)
+
+
+def test_workers_keep_the_runs_inputs_open_and_arrays_for_reuse_until_the_run_ends(cluster, tmp_path):
+    """While a run's warm-up is registered a worker keeps each input it read open for its next
+    window, and its tile arrays for the next tile, as the run's process does on threads; once the
+    run removes the plugin every handle is closed. Without a run, nothing is kept."""
+    from distributed import Client
+
+    path = _small_tif(tmp_path)
+    with Client(cluster.scheduler_address) as client:
+        client.wait_for_workers(2)
+        assert client.submit(_read_and_count, path, pure=False).result() == (0, False)
+        name = warm_workers(client, ["json"])
+        try:
+            assert client.submit(_read_and_count, path, pure=False).result() == (1, True)
+        finally:
+            cool_workers(client, name)
+        assert _wait_closed(client) == dict.fromkeys(client.scheduler_info()["workers"], 0)
+        assert client.submit(_read_and_count, path, pure=False).result() == (0, False)
+
+
+def test_an_idle_worker_releases_what_it_keeps_and_takes_it_up_with_its_next_task(cluster, tmp_path):
+    """A worker that runs no task for ``idle_s`` closes its kept inputs (a run killed before removing
+    its plugin leaves nothing open for long); its next task keeps them again."""
+    from distributed import Client
+
+    from agromap.pipeline.warm_up import WarmUp
+
+    path = _small_tif(tmp_path)
+    plugin = WarmUp(["json"], idle_s=0.3)
+    with Client(cluster.scheduler_address) as client:
+        client.wait_for_workers(2)
+        client.register_plugin(plugin, name=plugin.name)
+        try:
+            assert client.submit(_read_and_count, path, pure=False).result() == (1, True)
+            assert _wait_closed(client, deadline=10.0) == dict.fromkeys(client.scheduler_info()["workers"], 0)
+            assert client.submit(_read_and_count, path, pure=False).result() == (1, True)
+        finally:
+            cool_workers(client, plugin.name)
+
+
+def test_the_workers_let_go_of_what_they_kept_when_a_compute_ends(cluster, tmp_path):
+    """When a compute on the cluster ends, its workers close the inputs and free the tile arrays they
+    kept for it (as the run's own process does), well before the idle release; the next task (a
+    layer's publication, the next block's tiles) keeps them again."""
+    import dask
+    from distributed import Client
+
+    path = _small_tif(tmp_path)
+    with Client(cluster.scheduler_address) as probe:
+        probe.wait_for_workers(2)
+        with open_execution(cluster.scheduler_address) as execu:
+            assert execu.warm_up is not None
+            (seen,) = execu.compute(dask.delayed(_read_and_count, pure=False)(path))
+            assert seen == (1, True)
+            # 10 s: within the plugin's 30 s idle delay, so the compute's end did it.
+            assert _wait_closed(probe, deadline=10.0) == dict.fromkeys(probe.scheduler_info()["workers"], 0)
+            assert execu.client.submit(_read_and_count, path, pure=False).result() == (1, True)

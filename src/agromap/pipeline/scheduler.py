@@ -110,7 +110,8 @@ WORKER_IMPORTS: tuple[str, ...] = (
 publishing a layer there imports (the COG layout check, the quicklook's PNG encoder and fonts, the
 report map's drawing; about 0.45 CPU-s, otherwise paid inside a worker's first publishing task)."""
 
-RULE_KERNELS: dict[str, tuple[str, ...]] = {"agromap.rice.rules_optical": ("agromap.rice.optical_kernel",)}
+RULE_KERNELS: dict[str, tuple[str, ...]] = {
+    "agromap.rice.rules_optical": ("agromap.rice.optical_kernel", "agromap.rice.seasons_kernel")}
 """Compiled kernels a rule module loads in a process on its first call, keyed by the rule module.
 
 Loading the optical kernel from numba's cache costs about 0.7 CPU-s per process; on a worker it
@@ -172,6 +173,9 @@ class Execution:
     shape: dict[str, Any] = field(default_factory=dict)
 
     progress: bool = False
+    warm_up: str | None = None
+    """The run's warm-up plugin on the cluster (:func:`warm_workers`), if any: after each compute its
+    workers let go of the inputs and tile arrays they kept for it (:func:`~.warm_up.release_kept`)."""
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
         """Compute every collection in one graph execution; a lost worker becomes exit code 6.
@@ -233,6 +237,18 @@ class Execution:
             raise translated from None
         return results
 
+    def _release_workers(self) -> None:
+        """Have the workers close the inputs and free the tile arrays kept for the compute just
+        ended, as the run's own process does when its compute ends, so that the publication's
+        peak does not stack on them; not waited for (the next task keeps them again).
+        """
+        if self.client is None or self.warm_up is None:
+            return
+        from .warm_up import release_kept
+
+        with contextlib.suppress(Exception):  # a cluster going away is the next step's error
+            self.client.run(release_kept, self.warm_up, wait=False)
+
     def _compute(self, collections: tuple[Any, ...]) -> tuple[Any, ...]:
         import dask
 
@@ -243,7 +259,10 @@ class Execution:
                     from distributed import progress
 
                     progress(futures)
-                return tuple(self.client.gather(futures))
+                try:
+                    return tuple(self.client.gather(futures))
+                finally:
+                    self._release_workers()
             # The scheduler's function, not its name: given a name, dask imports dask.distributed
             # (~0.1 CPU-s, more under load) to look for a client first; there is none here.
             scheduler = local_get(self.kind)
@@ -383,7 +402,7 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
         plugin = warm_workers(client, worker_imports())
         try:
             log.info("connected to dask scheduler %s (dashboard %s)", scheduler, client.dashboard_link)
-            yield Execution(execution_kind(scheduler), client, _shape(client), progress)
+            yield Execution(execution_kind(scheduler), client, _shape(client), progress, plugin)
         finally:  # the cluster is someone else's: left as it was found
             cool_workers(client, plugin)
     finally:

@@ -6,8 +6,8 @@ every onset, the land-cover masks, the green-spell limit and the undated evidenc
 (docs/science/rice.md#optical-flooding-rule; the rule's text is in
 :mod:`agromap.rice.rules_optical`, which calls this module). :func:`optical_band_pixels` does
 the same from the reflectances, computing the indices and the clear-sky tests per date. Season
-slots and the score stay in numpy (:class:`agromap.rice.seasons.SeasonSlots`, shared with the
-SAR rule).
+slots, QA bits and the score follow in :mod:`agromap.rice.seasons_kernel` (compiled too; the
+score's logistic in numpy).
 
 Why compiled: the rule's steps are short loops over a dozen to a few dozen dates with state
 carried from date to date (the last clear date, the current flooded spell, the widest gap), so

@@ -102,14 +102,8 @@ from ..errors import ConfigError, MissingBandError
 from .optical_params import OpticalRiceParams
 from .seasons import (
     LAYER_SPECS,
-    QA_FOREST_BUILT,
-    QA_OBSERVED,
-    QA_OPTICAL,
-    QA_WATER,
-    SeasonSlots,
     SeasonWindow,
     apply_rule,
-    finish_outputs,
     flatten_time,
     logistic,
     prepare_series,
@@ -192,37 +186,27 @@ def _seasons_and_score(
 ) -> tuple[npt.NDArray[Any], ...]:
     """Seasons, score and QA flags from the kernel's per-pixel results (see the module's steps 6-7).
 
-    Takes the ``(pixel, time)`` arrays ``onset`` and ``growth`` out of ``k`` once the seasons are chosen.
+    The seasons (in time order, one per window with a calendar), the undated season, the QA bits
+    and the nodata conventions are one compiled walk over the pixels that releases the
+    interpreter's lock (:func:`agromap.rice.seasons_kernel.season_pixels`; the numpy formulation,
+    :class:`~agromap.rice.seasons.SeasonSlots` and :func:`~agromap.rice.seasons.finish_outputs`,
+    gives the same bits). Takes the ``(pixel, time)`` arrays ``onset`` and ``growth`` out of ``k``
+    once the seasons are chosen.
     """
-    water, forest = k["water"], k["forest"]
-    n_pix, n_t = k["onset"].shape
+    from .seasons_kernel import season_pixels
 
-    # Seasons in time order (one per window with a calendar) from the confirmed onsets.
-    seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days, k["mask_margin"], water | forest)
-    for t in range(n_t):
-        idx = np.flatnonzero(k["onset"][:, t])
-        if idx.size:
-            seasons.offer(t, idx, k["growth"][idx, t], window, doy, days)
+    o = season_pixels(k, n_slots=n_windows or p.max_seasons, window=window, doy=doy, days=days,
+                      n_windows=n_windows, min_season_days=p.min_season_days, undated=p.undated_seasons)
     # The (pixel, time) onsets and growth margins are read only above: freed here, before the
-    # score's and outputs' arrays are made (a fifth of the tile's memory while the rule runs).
+    # score is made (a fifth of the tile's memory while the rule runs).
     del k["onset"], k["growth"]
-    best, count, slots = seasons.best, seasons.count, seasons.slots
-
-    # Undated evidence: one season without a date where no dated one was found (no calendar).
-    if p.undated_seasons and not n_windows:
-        undated = k["undated"]
-        add = (undated >= 0) & (count == 0) & ~(water | forest)
-        count = np.where(add, 1, count)
-        best = np.maximum(best, undated)
-
+    best = o["best"]
     score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
-    # Built in uint8 (the flags are bits below 256): four int64 planes made the memory peak of a tile.
-    u8 = np.uint8
-    qa = np.where(k["n_window"] > 0, u8(QA_OBSERVED), u8(0))
-    qa |= np.where(count > 0, u8(QA_OPTICAL), u8(0))
-    qa |= np.where(water, u8(QA_WATER), u8(0))
-    qa |= np.where(forest, u8(QA_FOREST_BUILT), u8(0))
-    return finish_outputs(lead, k["n_valid"], count, slots, score, k["n_window"], qa)
+    score[o["rice_class"] == 255] = np.nan  # no valid observation
+    n_slots = o["transplant_doy"].shape[-1]
+    return (o["rice_class"].reshape(lead), o["n_seasons"].reshape(lead), o["transplant_doy"].reshape(*lead, n_slots),
+            score.reshape(lead), o["n_valid_obs"].reshape(lead), o["n_valid_in_flood_window"].reshape(lead),
+            o["qa_flags"].reshape(lead))
 
 
 def _kernel_bands(ds: xr.Dataset, p: OpticalRiceParams) -> list[xr.DataArray] | None:

@@ -46,6 +46,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      before the dark spell, whichever is brighter: a flood is a dip below the land before it, bare
      upland soil's darkest date is not (votes only to refute).
 
+   With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
+   too) and reads ``duration`` on VV where VV shows a clear flood.
+
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water
    (``VH_p90_db < -20`` or water on >= 80 % of dates), built-up/forest (``VH_p10_db > -15``
@@ -81,6 +84,7 @@ import xarray as xr
 from ..errors import ConfigError, InputError, MissingBandError
 from ..sensors.s1 import as_linear_power
 from .rules_sar_levels import fallow_dip_margin, regrowth_margin
+from .rules_sar_vv import vv_band, vv_season_terms, vv_series
 from .sar_mixed import unmix_edges
 from .sar_params import SarRiceParams
 from .sar_series import (
@@ -377,11 +381,14 @@ def _weakest(ev: dict[str, npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
 
 
 def _sar_kernel(
-    vh: npt.NDArray[Any], *, days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16],
+    vh: npt.NDArray[Any], *vv: npt.NDArray[Any], days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16],
     window: npt.NDArray[np.int8], n_windows: int, p: SarRiceParams, track: npt.NDArray[np.int8] | None = None,
 ) -> tuple[npt.NDArray[Any], ...]:
-    """The VH rule on ``(..., time)`` linear power; returns the arrays of ``seasons.OUTPUT_DTYPES``."""
-    lead, (lin,) = flatten_time(vh)
+    """The VH rule on ``(..., time)`` linear power (with VV evidence when ``vv`` is given);
+    returns the arrays of ``seasons.OUTPUT_DTYPES``.
+    """
+    lead, (lin, *vv_lin) = flatten_time(vh, *vv)
+    vvs = vv_series(vv_lin[0].astype(_F32, copy=False), days, track, p) if vv_lin else None
     lin = lin.astype(_F32, copy=False)
     lin = np.where(np.isfinite(lin) & (lin > 0), lin, _F32(np.nan))
     observed = lin  # offsets in: the noise of a speckled pixel is read on it (`offset_noise_db`)
@@ -461,6 +468,8 @@ def _sar_kernel(
             continue
         ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p,
                               noise[idx], break_days[idx])
+        if vvs is not None:
+            ev = vv_season_terms(ev, vvs.rows(idx), days, t, gap, p)
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard")}
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
         z = np.minimum(_weakest(ev), mask_z[idx])
@@ -519,7 +528,8 @@ def sar_rice_rule(
     vh : xarray.DataArray or xarray.Dataset
         VH backscatter in linear power or dB (see ``units``; NaN = nodata), dims
         ``(time, y, x)`` or ``(time, point)`` (any dims with ``time``), numpy or dask; or a
-        Dataset with ``vh`` (or ``vh_db``). Preferably speckle-filtered (see
+        Dataset with ``vh`` (or ``vh_db``), and optionally ``vv`` (or ``vv_db``, same dates and
+        units), which adds the VV evidence of :mod:`agromap.rice.rules_sar_vv`. Preferably speckle-filtered (see
         :func:`boxcar_speckle_filter`). Irregular, unsorted or missing dates and mixed orbit
         tracks are fine; duplicated dates are an error.
     params : SarRiceParams, optional
@@ -560,14 +570,16 @@ def sar_rice_rule(
     src = _vh(vh, units)
     tracks = _track_names(src)
     arr = prepare_series(as_linear_power(src, units), "sar_rice_rule input")
+    vv_src = vv_band(vh, p)
+    vv = [] if vv_src is None else [prepare_series(as_linear_power(vv_src, units), "sar_rice_rule vv")]
     days, doy = time_axis(arr["time"].values)
     track = track_index(tracks, days.size)
     kwargs = {"days": days, "doy": doy, "window": window_index(doy, win), "n_windows": len(win), "p": p,
               "track": track}
-    attrs = {"algorithm": "s1-vh-min-rise-multiseason", "rice_rule": "sar",
+    attrs = {"algorithm": "s1-vh-min-rise-multiseason", "rice_rule": "sar", "polarisations": "VH+VV" if vv else "VH",
              "parameters": json.dumps(dataclasses.asdict(p), sort_keys=True),
              "season_windows": json.dumps([dataclasses.asdict(w) for w in win])}
-    out = apply_rule(_sar_kernel, [arr], kwargs, len(win) or p.max_seasons, attrs)  # type: ignore[list-item]
+    out = apply_rule(_sar_kernel, [arr, *vv], kwargs, len(win) or p.max_seasons, attrs)  # type: ignore[list-item]
     if p.mixed_min_fraction is not None and isinstance(arr, xr.DataArray) and set(arr.dims) == {"time", "y", "x"}:
         # A paddy pixel that a field border crosses: its flood is hidden by the brighter neighbour.
         out = unmix_edges(out, arr, min_fraction=p.mixed_min_fraction, source_score=p.mixed_source_score,

@@ -129,6 +129,34 @@ class SarRiceParams:
     fallow_days: float = 60.0
     """Start of the window of ``fallow_dip_db``, days before the minimum (or the spell's first
     date): long enough for one 12-day track to give the level three or more dates."""
+    vv_dip_db: float | None = 3.0
+    """With VV in the input (a Dataset with ``vv``): a season is refuted when VV on the date of its
+    VH minimum lies less than ``min(vv_dip_db, vv_dip_noise x`` the pixel's VV date-to-date
+    noise``)`` dB below the pixel's VV level (``vv_level_quantile``). Open water is specular in VV
+    too (a flooded paddy reads about -22 to -18 dB), while bare or ploughed soil, as dark as a
+    flood in VH, stays bright in VV (about -12 to -8 dB). ``None`` turns every VV term off (the
+    rule reads VH only); VH-only input never reads them (:mod:`agromap.rice.rules_sar_vv`)."""
+    vv_dip_noise: float = 1.5
+    """The bar of ``vv_dip_db`` in units of the pixel's VV date-to-date noise
+    (:func:`agromap.rice.sar_series.date_noise_db`), when lower: a filtered raster (0.4-0.8 dB a
+    date) keeps a shallow or partly flooded paddy whose VV dips only 1-3 dB."""
+    vv_flood_db: float | None = 4.0
+    """With VV: where VV on the date of the VH minimum lies at least this far below both the
+    pixel's VV level and the mean VV of the dates ``fallow_days`` to ``seedbed_start_days``
+    before it (a clear flood in VV; bare soil's darkest VV date lies 1-3 dB below its level), the
+    ``duration`` term reads the VV dark spell (dates below the midpoint between that date and the
+    level) instead of the VH one, with the same limits, and the ``fallow`` term does not refute:
+    a wet fallow within a speckle unit of the flood in VH is bright in VV, while seasonal
+    wetland and ponds stay dark in VV for months. ``None``: VV only refutes (``vv_dip_db``)."""
+    vv_flood_noise: float = 2.0
+    """The bar of ``vv_flood_db`` in units of the pixel's VV date-to-date noise, when higher: a
+    series whose tracks are not named keeps their 1-2 dB offsets in VV, and one date's VV then
+    scatters by more than the 4 dB a bare soil never dips."""
+    vv_level_quantile: float = 0.75
+    """The pixel's VV level, dB: this quantile of its valid VV dates. Above the median so that a
+    triple-cropped paddy, under water or a young canopy on many dates, keeps its fallow's and
+    canopy's level; a pond or a water body (open water on most dates) still has none above its
+    water, so its dips are no floods."""
     ponded_canopy_db: float = -15.0
     """The canopy level (mean of the two highest dates after the minimum) a long-flooded season
     must reach, dB: rice at heading (published -16.1 ... -14.2 dB), above the -16 dB or so of
@@ -229,6 +257,12 @@ class SarRiceParams:
                 or self.fallow_days <= self.seedbed_start_days):
             raise ConfigError(f"fallow_dip_db must be >= 0 or null (off), fallow_noise >= 0 and fallow_days above "
                               f"seedbed_start_days, got {self.fallow_dip_db}, {self.fallow_noise} and {self.fallow_days}.")
+        if ((self.vv_dip_db is not None and self.vv_dip_db < 0) or min(self.vv_dip_noise, self.vv_flood_noise) < 0
+                or (self.vv_flood_db is not None and self.vv_flood_db <= 0) or not 0 <= self.vv_level_quantile <= 1):
+            raise ConfigError(f"vv_dip_db must be >= 0 or null (off), vv_dip_noise and vv_flood_noise >= 0, "
+                              f"vv_flood_db > 0 or null and vv_level_quantile within [0, 1], got {self.vv_dip_db}, "
+                              f"{self.vv_dip_noise}, {self.vv_flood_noise}, {self.vv_flood_db} and "
+                              f"{self.vv_level_quantile}.")
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")

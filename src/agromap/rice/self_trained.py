@@ -305,7 +305,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
             raise ConfigError(f"rule='sar' takes SarRiceParams, got {type(params).__name__}.")
         if sar is None:
             raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
-        out = sar_rice_rule(sar["vh"], params, windows=windows)
+        # VV, when given, adds the rule's VV evidence (a flood is dark in VV too).
+        out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], params, windows=windows)
         return out if spec is None else keep_seedbed_nonrice(out, spec)
     from .rules_optical import OpticalRiceParams, optical_rice_rule
 

@@ -79,7 +79,7 @@ def _m_optical_rule(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
 def _m_sar_rule(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     from ..rice.rules_sar import sar_rice_rule
 
-    return sar_rice_rule(inputs["s1"]["vh"])
+    return sar_rice_rule(inputs["s1"][["vh", "vv"]])
 
 
 def _self_trained(rule: Literal["optical", "sar", "both"]) -> Callable[[Scene, dict[str, Any]], xr.Dataset]:
@@ -87,7 +87,7 @@ def _self_trained(rule: Literal["optical", "sar", "both"]) -> Callable[[Scene, d
         from ..rice.self_trained import self_trained_rice_map
 
         # Features from both sensors whatever rule labels (the scenes have both); the SAR rule
-        # reads the filtered VH given as sar=.
+        # reads the filtered VH and VV given as sar=.
         return self_trained_rice_map(_s2(sc), sar=inputs["s1"], rule=rule)
 
     return run

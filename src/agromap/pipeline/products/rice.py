@@ -151,7 +151,8 @@ def _rule_output(inputs: xr.Dataset, layer: Any, rule: str, where: str) -> xr.Da
         return optical_rice_rule(optical, _params(OpticalRiceParams, layer.params, where), windows=layer.calendar)
     from ...rice.rules_sar import SarRiceParams, sar_rice_rule
 
-    return sar_rice_rule(inputs["vh"], _params(SarRiceParams, layer.params, where), windows=layer.calendar)
+    sar = inputs[[v for v in ("vh", "vv") if v in inputs]]  # VV, when the area has it, adds the VV evidence
+    return sar_rice_rule(sar, _params(SarRiceParams, layer.params, where), windows=layer.calendar)
 
 
 def rice_dataset(ctx: AreaContext, layer: Any) -> xr.Dataset:
