@@ -271,10 +271,8 @@ class SarRiceParams:
         if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
             raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
                               f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
-        if self.offset_noise_db < 0:
-            raise ConfigError(f"offset_noise_db must be >= 0, got {self.offset_noise_db}.")
-        if min(self.smooth_days, self.shape_days, self.shape_noise_db) < 0:
-            raise ConfigError("smooth_days, shape_days and shape_noise_db must be >= 0, got "
-                              f"{self.smooth_days}, {self.shape_days} and {self.shape_noise_db}.")
+        if min(self.smooth_days, self.shape_days, self.shape_noise_db, self.offset_noise_db) < 0:
+            raise ConfigError("smooth_days, shape_days, shape_noise_db and offset_noise_db must be >= 0, got "
+                              f"{self.smooth_days}, {self.shape_days}, {self.shape_noise_db} and {self.offset_noise_db}.")
         if self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
             raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")
