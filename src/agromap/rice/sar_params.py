@@ -204,7 +204,7 @@ class SarRiceParams:
     offset_noise_db: float = 0.6
     """Where the dates name their tracks (``align_tracks``) and the aligned series' three-date
     mean keeps more noise than this, dB (the pixel's date-to-date noise over the square root of
-    the dates averaged; a point or field average of about 12 looks: 0.7-1.5 dB), that noise, the
+    the dates averaged; a point or field average of about 12 looks: 0.8-1.6 dB), that noise, the
     unit of ``fallow_noise``, ``regrowth_noise``, ``spell_noise`` and ``shape_noise_db``, is read
     on the series as observed, the tracks' offsets included, as when the tracks are not named:
     those bars allow for the speckle extremes and the offset errors that remain. A
