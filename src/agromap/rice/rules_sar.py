@@ -89,12 +89,11 @@ from .sar_mixed import unmix_edges
 from .sar_params import SarRiceParams
 from .sar_series import (
     bright_run_days,
-    date_noise_db,
     flood_run_bounds,
     flood_run_start,
     local_gap,
-    looks_per_date,
     percentile_db,
+    pixel_noise_db,
     shape_series,
     smooth_linear,
     spell_min,
@@ -408,16 +407,8 @@ def _sar_kernel(
     n_window = (ok & in_win).sum(axis=-1)
     db = to_db(lin)
     gap = local_gap(ok, days)
-    noise = date_noise_db(db)
-    if observed is not lin:
-        # A speckled pixel (the aligned three-date mean noisier than `offset_noise_db`) keeps the
-        # noise of the series as observed, offsets included, as when its tracks are not named:
-        # the offsets removed are estimates from speckled dates, and the bars in noise units
-        # allow for the speckle extremes that remain. A filtered pixel keeps the aligned noise.
-        with np.errstate(invalid="ignore"):
-            rough = noise / np.sqrt(looks_per_date(lin, days, float(np.median(gap)) * 1.01)) > _F32(p.offset_noise_db)
-        if rough.any():
-            noise[rough] = date_noise_db(to_db(observed[rough]))
+    # A speckled pixel with named tracks keeps the noise of its series as observed (`offset_noise_db`).
+    noise = pixel_noise_db(lin, None if observed is lin else observed, days, float(np.median(gap)), p.offset_noise_db)
     # The shape terms read a series smoothed over about three dates, or over the repeat cycle
     # where that leaves a noisy point noisy (see `shape_days`).
     sm, cycle, noisy = shape_series(lin, days, float(np.median(gap)), noise, p.shape_days, p.shape_noise_db)
