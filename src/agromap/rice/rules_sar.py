@@ -89,11 +89,11 @@ from .sar_mixed import unmix_edges
 from .sar_params import SarRiceParams
 from .sar_series import (
     bright_run_days,
-    date_noise_db,
     flood_run_bounds,
     flood_run_start,
     local_gap,
     percentile_db,
+    pixel_noise_db,
     shape_series,
     smooth_linear,
     spell_min,
@@ -390,13 +390,16 @@ def _sar_kernel(
     vvs = vv_series(vv_lin[0].astype(_F32, copy=False), days, track, p) if vv_lin else None
     lin = lin.astype(_F32, copy=False)
     lin = np.where(np.isfinite(lin) & (lin > 0), lin, _F32(np.nan))
+    observed = lin  # offsets in: the noise of a speckled pixel is read on it (`offset_noise_db`)
     if p.align_tracks and track is not None:
         # One surface, two incidence angles: a mixed-track series zigzags by 1-2 dB, which
         # deepens the minimum and inflates the rise of every pixel. Remove it per pixel.
         off = track_offsets_db(to_db(lin), days, track, p.track_pair_days)
         lin = (lin * _F32(10.0) ** (-off / _F32(10.0))).astype(_F32)
     if p.smooth_days > 0:
+        aligned = lin is not observed
         lin = smooth_linear(lin, days, p.smooth_days / 2.0)
+        observed = smooth_linear(observed, days, p.smooth_days / 2.0) if aligned else lin
     ok = ~np.isnan(lin)
     n_pix, n_t = lin.shape
     n_valid = ok.sum(axis=-1)
@@ -404,7 +407,8 @@ def _sar_kernel(
     n_window = (ok & in_win).sum(axis=-1)
     db = to_db(lin)
     gap = local_gap(ok, days)
-    noise = date_noise_db(db)
+    # A speckled pixel with named tracks keeps the noise of its series as observed (`offset_noise_db`).
+    noise = pixel_noise_db(lin, None if observed is lin else observed, days, float(np.median(gap)), p.offset_noise_db)
     # The shape terms read a series smoothed over about three dates, or over the repeat cycle
     # where that leaves a noisy point noisy (see `shape_days`).
     sm, cycle, noisy = shape_series(lin, days, float(np.median(gap)), noise, p.shape_days, p.shape_noise_db)

@@ -201,6 +201,14 @@ class SarRiceParams:
     of the number of dates averaged) above which ``shape_days`` applies: a speckle-filtered raster
     reads 0.4-0.8 dB a date and 0.3-0.5 dB after the mean, a point or field average of about 12
     looks 1.3-2.6 dB and 0.8-1.6 dB."""
+    offset_noise_db: float = 0.6
+    """Where the dates name their tracks (``align_tracks``) and the aligned series' three-date
+    mean keeps more noise than this, dB (the pixel's date-to-date noise over the square root of
+    the dates averaged; a point or field average of about 12 looks: 0.8-1.6 dB), that noise, the
+    unit of ``fallow_noise``, ``regrowth_noise``, ``spell_noise`` and ``shape_noise_db``, is read
+    on the series as observed, the tracks' offsets included, as when the tracks are not named:
+    those bars allow for the speckle extremes and the offset errors that remain. A
+    speckle-filtered raster (mostly below 0.5 dB) keeps the aligned noise."""
     trough_halfwidth_days: float = 30.0
     """Without windows, a candidate ``t_min`` is the VH minimum within +- this many days."""
     smooth_days: float = 0.0
@@ -263,8 +271,8 @@ class SarRiceParams:
         if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
             raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
                               f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
-        if min(self.smooth_days, self.shape_days, self.shape_noise_db) < 0:
-            raise ConfigError("smooth_days, shape_days and shape_noise_db must be >= 0, got "
-                              f"{self.smooth_days}, {self.shape_days} and {self.shape_noise_db}.")
+        if min(self.smooth_days, self.shape_days, self.shape_noise_db, self.offset_noise_db) < 0:
+            raise ConfigError("smooth_days, shape_days, shape_noise_db and offset_noise_db must be >= 0, got "
+                              f"{self.smooth_days}, {self.shape_days}, {self.shape_noise_db} and {self.offset_noise_db}.")
         if self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
             raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = ["to_db", "smooth_linear", "looks_per_date", "shape_series", "percentile_db", "flood_run_bounds", "flood_run_start",
-           "spell_min", "bright_run_days", "date_noise_db", "window_mean_db",
+           "spell_min", "bright_run_days", "date_noise_db", "pixel_noise_db", "window_mean_db",
            "local_gap", "track_index", "track_offsets_db"]
 
 _F32 = np.float32
@@ -183,6 +183,27 @@ def date_noise_db(db: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         warnings.simplefilter("ignore", RuntimeWarning)  # a pixel with < 2 valid dates: NaN
         med = np.nanmedian(steps, axis=-1) if steps.shape[-1] else np.full(db.shape[0], np.nan)
     return (med * (1.4826 / np.sqrt(2.0))).astype(_F32)
+
+
+def pixel_noise_db(lin: npt.NDArray[np.float32], observed: npt.NDArray[np.float32] | None,
+                   days: npt.NDArray[np.int32], gap: float, max_noise_db: float) -> npt.NDArray[np.float32]:
+    """The pixel's date-to-date noise, dB, that the rule's bars in noise units read.
+
+    :func:`date_noise_db` of the series ``lin`` (linear power, tracks aligned); where ``observed``
+    (the same series before the tracks' offsets were removed; ``None``: not aligned) is given and
+    the three-date mean of ``lin`` (its noise over the square root of :func:`looks_per_date`
+    within +- ``gap``) keeps more than ``max_noise_db``, the noise of ``observed`` instead, as
+    when the tracks are not named: the offsets removed from a speckled series are estimates, and
+    the bars allow for the speckle extremes that remain. A filtered series keeps the aligned noise.
+    """
+    noise = date_noise_db(to_db(lin))
+    if observed is None:
+        return noise
+    with np.errstate(invalid="ignore"):
+        rough = noise / np.sqrt(looks_per_date(lin, days, gap * 1.01)) > _F32(max_noise_db)
+    if rough.any():
+        noise[rough] = date_noise_db(to_db(observed[rough]))
+    return noise
 
 
 def window_mean_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], lo: npt.NDArray[np.float32],
