@@ -152,8 +152,11 @@ def test_a_wet_canopy_after_a_cloud_gap_is_undated_evidence():
     assert out.rice_class.values.tolist() == [1, 0, 0]
     assert out.n_seasons.values[0] == 1 and out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]
     # margin: the canopy's LSWI 0.03 above 0.32 (0.6 units of 0.05); the gap (100 days, 55 beyond
-    # 45, in units of 10 d + half the median 10-day interval) and the bare date (2 units) are wider
-    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-0.6))) < 1e-3
+    # 45, in units of 10 d + half the median 10-day interval) and the bare date (2 units) are wider.
+    # (The season hidden in a gap votes here too, with the canopy's LSWI 0.05 above its 0.30: 1.0.)
+    alone = optical_rice_rule(ds, OpticalRiceParams(gap_season_lswi=None))
+    assert abs(float(alone.rice_score.values[0]) - 1 / (1 + np.exp(-0.6))) < 1e-3
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
     # the same canopy on a dense series, seen right after bare dry dates: the flood would have
     # been seen, so it is no evidence
     dense = list(range(0, 210, 10))
@@ -167,7 +170,7 @@ def test_a_wet_canopy_after_a_cloud_gap_is_undated_evidence():
     ls2 = [dry + [.25, .35, .33, -.03], dry + [.05, .35, .33, -.03]]
     assert optical_rice_rule(_points(young, nd2, ls2)).rice_class.values.tolist() == [1, 0]
     # the undated part alone can be turned off
-    off = optical_rice_rule(ds, OpticalRiceParams(undated_wet_canopy_lswi=None))
+    off = optical_rice_rule(ds, OpticalRiceParams(undated_wet_canopy_lswi=None, gap_season_lswi=None))
     assert off.rice_class.values.tolist() == [0, 0, 0]
 
 
@@ -496,3 +499,38 @@ def test_the_flooded_seedbed_finds_wet_season_paddies_hidden_by_the_monsoon_gap(
     assert not (before & ~after).any()
     assert (added & rice).sum() >= 20 and (added & ~rice).sum() * 5 <= (added & rice).sum()  # 31 and 2
     assert (after == rice).mean() > (before == rice).mean() + 0.002  # 0.9323 -> 0.9354
+
+
+def test_a_season_hidden_in_a_gap():
+    # Bare dry ground until day 50, a clear interval of 90 days (the flood and the young crop unseen),
+    # a canopy spell over water (LSWI 0.31: below the undated wet canopy's 0.32), stubble on day 200.
+    days = [0, 10, 20, 30, 40, 50, 140, 150, 160, 200, 210]
+    nd = [.2] * 6 + [.8, .8, .75, .25, .25]
+    paddy = [-.05] * 6 + [.31, .31, .30, -.03, -.04]
+    upland = [-.05] * 6 + [.20, .22, .20, -.03, -.04]  # the same calendar, the canopy over dry soil
+    # a crop still green on the date before the interval (NDVI 0.45): no bare field before the season
+    green = [.2] * 5 + [.45] + nd[6:]
+    ds = _points(days, [nd, nd, green], [paddy, upland, paddy])
+    on = optical_rice_rule(ds)
+    assert on.rice_class.values.tolist() == [1, 0, 0]
+    # margin: the canopy's (0.31 - 0.30) / 0.05 = 0.2 is the smallest (interval (90 - 65) / 15 = 1.67,
+    # season (170 - 150) / 15 = 1.33, bare date 3), so the score is logistic(0.2)
+    assert float(on.rice_score.values[0]) == pytest.approx(1 / (1 + np.exp(-0.2)), abs=1e-3)
+    assert optical_rice_rule(ds, OpticalRiceParams(gap_season_lswi=None)).rice_class.values.tolist() == [0, 0, 0]
+    # a spell that is still green 170 days after the bare date is no rice season (lotus, a perennial crop)
+    long_nd = [.2] * 6 + [.8, .8, .75, .8, .25]
+    long = _points([0, 10, 20, 30, 40, 50, 140, 150, 160, 200, 230], [long_nd], [paddy])
+    assert optical_rice_rule(long).rice_class.values.tolist() == [0]
+    # an interval too short for the flood and the young crop to hide in
+    short = _points([0, 10, 20, 30, 40, 100, 110, 120, 130, 170, 180], [nd], [paddy])
+    assert optical_rice_rule(short).rice_class.values.tolist() == [0]
+    # an interval longer than the season cannot hold one
+    from agromap.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="gap_season_min_gap"):
+        OpticalRiceParams(gap_season_max_gap=200.0)
+    # and like the undated wet canopy it gives self-training no pseudo-labels unless asked
+    from agromap.rice.self_trained import _run_rule
+
+    assert float(_run_rule(ds, None, "optical", None, None, None, False).rice_score.values[0]) < 0.5
+    assert float(_run_rule(ds, None, "optical", None, None, None, True).rice_score.values[0]) > 0.5

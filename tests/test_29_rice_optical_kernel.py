@@ -218,6 +218,46 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
     return best
 
 
+def _plain_gap_season(ok, nd, ls, days, p, scale_days):
+    """Best vote of a season hidden in a gap (``gap_season_lswi``): at the end of each canopy spell that
+    began right after a clear interval, min(bare date's margin, interval's, wettest canopy's, season length's)."""
+    n_pix, n_t = ok.shape
+    scale = _F32(_SCORE_SCALE)
+    canopy_min, high, bar = _F32(p.ndvi_canopy_min), _F32(p.ndvi_high), _F32(p.gap_season_lswi)
+    on = np.zeros(n_pix, dtype=bool)
+    low_d = np.zeros(n_pix, dtype=_F32)
+    start = np.full(n_pix, -np.inf, dtype=_F32)
+    can = np.full(n_pix, -np.inf, dtype=_F32)
+    best = np.full(n_pix, -np.inf, dtype=_F32)
+    prev_d = np.full(n_pix, np.nan, dtype=_F32)
+    prev_y = np.full(n_pix, np.nan, dtype=_F32)
+    prev_w = np.full(n_pix, np.nan, dtype=_F32)
+    for t in range(n_t):
+        d, y, w, o = _F32(days[t]), nd[:, t], ls[:, t], ok[:, t]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            green, wettest = y >= canopy_min, y >= high
+            c = np.minimum(y - high, w - bar) / scale
+            # a running spell: its wettest canopy date, or its end and vote
+            can = np.where(o & on & green & wettest, np.maximum(can, c), can)
+            vote = np.minimum(np.minimum(start, can), (_F32(p.gap_season_days) - (d - low_d)) / scale_days)
+            ends = o & on & ~green
+            best = np.where(ends, np.fmax(best, vote), best)
+            # a new spell: a canopy date right after a clear interval (not the first clear date)
+            gap = d - prev_d
+            low = np.minimum(_F32(p.gap_season_low_ndvi) - prev_y, _F32(p.gap_season_low_lswi) - prev_w) / scale
+            s0 = np.minimum(low, np.minimum(gap - _F32(p.gap_season_min_gap), _F32(p.gap_season_max_gap) - gap)
+                            / scale_days)
+            new = o & ~on & green & ~np.isnan(prev_d)
+        start = np.where(new, s0, start)
+        can = np.where(new, np.where(wettest, c, _F32(-np.inf)), can)
+        low_d = np.where(new, prev_d, low_d)
+        on = np.where(ends, False, np.where(new, True, on))
+        prev_d = np.where(o, d, prev_d)
+        prev_y = np.where(o, y, prev_y)
+        prev_w = np.where(o, w, prev_w)
+    return best
+
+
 # ---- the whole-array numpy kernel (reference) -------------------------------------------------
 
 def _ref_growth_margin(
@@ -496,6 +536,10 @@ def _reference_kernel(
         # A field flooded from bund to bund, then its stubble on dry soil (see the parameter).
         stubble = _plain_flood_stubble(ok, nd, ls, wet, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum(stubble, mask_margin))
+    if p.gap_season_lswi is not None:
+        # A season hidden in a gap: bare dry ground, a long clear interval, a wet canopy spell (see the parameter).
+        season = _plain_gap_season(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+        undated = np.maximum(undated, np.minimum(season, mask_margin))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
         add = (undated >= 0) & (count == 0) & ~masked
@@ -536,6 +580,9 @@ _PARAM_CASES = {
     "literal": {"onset_at_series_start": False, "mask_outside_cycles": False, "growth_rule": "both",
                 "hidden_open_water_ndvi": None, "harvest_lswi_max": None, "sparse_max_dates": None,
                 "flood_stubble_days": None, "seedbed_ndvi_max": None},
+    "gap_season": {"gap_season_lswi": 0.30},
+    "gap_season_tuned": {"gap_season_lswi": 0.1, "gap_season_low_ndvi": 0.5, "gap_season_low_lswi": 0.3,
+                         "gap_season_min_gap": 20.0, "gap_season_max_gap": 130.0, "gap_season_days": 200.0},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,
@@ -622,6 +669,10 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
     if p.seedbed_ndvi_max is not None and p.hidden_crop_days is not None and p.undated_seasons:
         # the flooded seedbed decides pixels here, so the equality covers its vote
         kw["p"] = dataclasses.replace(p, seedbed_ndvi_max=None)
+        assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 5
+    if p.gap_season_lswi is not None and p.undated_seasons:
+        # so does the season hidden in a gap (its vote is compared too)
+        kw["p"] = dataclasses.replace(p, gap_season_lswi=None)
         assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 5
 
 

@@ -150,3 +150,22 @@ def test_a_seedbed_after_the_previous_crop_wins_back_a_calendar_shifted_table():
     assert scores(old, t)["oa"] < base["oa"] < scores(new, t)["oa"]  # 0.725 < 0.777 < 0.822
     # it only adds paddies: no point leaves the rice class, no non-rice point enters it
     assert not ((old == 1) & (new != 1)).any() and not ((new == 1) & (old != 1) & (t == 0)).any()
+
+
+def test_a_season_hidden_in_a_gap_wins_back_a_table_shifted_by_90_days():
+    # Crop calendar 90 days later than the fixed table's: the floods fall in the cloud gaps and the
+    # paddies' clear dates show bare ground, a gap, then a canopy over water that ends within a season.
+    ds, truth = optical_points(600, seed=0, shift_days=90)
+    t = truth.rice.values
+    base = scores(one_line_optical_baseline(ds.ndvi.values), t)
+    old = optical_rice_rule(ds, OpticalRiceParams(gap_season_lswi=None)).rice_class.values
+    new = optical_rice_rule(ds, OpticalRiceParams(gap_season_lswi=0.30)).rice_class.values
+    print(f"\nshift 90 d: baseline {base['oa']:.3f}, rule {scores(old, t)['oa']:.3f}, "
+          f"with a season hidden in a gap {scores(new, t)['oa']:.3f}")
+    assert scores(old, t)["oa"] < base["oa"] < scores(new, t)["oa"]  # 0.750 < 0.808 < 0.843
+    # it only adds paddies: no point leaves the rice class, no non-rice point enters it
+    assert not ((old == 1) & (new != 1)).any() and not ((new == 1) & (old != 1) & (t == 0)).any()
+    # the fixed table is unchanged
+    ds, _ = optical_points(600, seed=0)
+    np.testing.assert_array_equal(optical_rice_rule(ds, OpticalRiceParams(gap_season_lswi=0.30)).rice_class.values,
+                                  optical_rice_rule(ds, OpticalRiceParams(gap_season_lswi=None)).rice_class.values)

@@ -42,6 +42,7 @@ from .optical_kernel_layout import (
     F_AT_START,
     F_BASE,
     F_FLOOD_STUBBLE,
+    F_GAP_SEASON,
     F_GREEN,
     F_HARVEST,
     F_HIDDEN,
@@ -59,6 +60,12 @@ from .optical_kernel_layout import (
     P_FLOOD_T,
     P_FOREST_NDVI_MIN,
     P_GAP_DAYS,
+    P_GAP_SEASON_DAYS,
+    P_GAP_SEASON_LOW_LSWI,
+    P_GAP_SEASON_LOW_NDVI,
+    P_GAP_SEASON_LSWI,
+    P_GAP_SEASON_MAX_GAP,
+    P_GAP_SEASON_MIN_GAP,
     P_GREEN_LINK,
     P_HARVEST_LSWI,
     P_HARVEST_NDVI,
@@ -172,6 +179,10 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     # canopy in water after a gap
     c_last = _NINF
     c_seen = _NINF
+    # a season hidden in a gap: a canopy spell is running (since a gap after the bare date on day
+    # gs_low), with the bare date's and the gap's margin gs_start and its wettest canopy margin gs_can
+    gap_season = flags[F_GAP_SEASON]
+    gs_on, gs_low, gs_start, gs_can, gs_best = False, np.float32(0.0), _NINF, _NINF, _NINF
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
         open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
@@ -326,6 +337,25 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if not (ls >= prm[P_WET_CANOPY_LSWI] and y < canopy_min):
                 c_last = d
 
+        # -- a season hidden in a gap: bare dry ground, a clear interval of 60-150 days, then a canopy
+        #    spell that ends within a season's length of the bare date. The spell votes when it ends:
+        #    min(bare date's margin, interval's, wettest canopy's, season length's).
+        if gap_season:
+            if gs_on:
+                if y >= canopy_min:
+                    if y >= prm[P_NDVI_HIGH]:
+                        gs_can = _max(gs_can, _min(y - prm[P_NDVI_HIGH], ls - prm[P_GAP_SEASON_LSWI]) / _SCALE)
+                else:
+                    end = (prm[P_GAP_SEASON_DAYS] - (d - gs_low)) / scale_days
+                    gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
+                    gs_on = False
+            elif k > 0 and y >= canopy_min:
+                gap = d - cd[k - 1]
+                low = _min(prm[P_GAP_SEASON_LOW_NDVI] - cn[k - 1], prm[P_GAP_SEASON_LOW_LSWI] - cl[k - 1]) / _SCALE
+                gs_start = _min(low, _min(gap - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_MAX_GAP] - gap) / scale_days)
+                gs_can = _min(y - prm[P_NDVI_HIGH], ls - prm[P_GAP_SEASON_LSWI]) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
+                gs_low, gs_on = cd[k - 1], True
+
     # On a sparse series (few clear dates, a gap that can hide a whole crop) a canopy standing in
     # water and open water on another date mark a flooded field: its one visible canopy and months
     # of river flood are all the series shows of it (see ``sparse_max_dates``).
@@ -365,6 +395,8 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         und = _max(und, _min(_min(_min(c_seen, lo), dur), mm))
     if stubble_on:
         und = _max(und, _min(s_best, mm))
+    if gap_season:
+        und = _max(und, _min(gs_best, mm))
     return is_water, is_forest, mm, _NINF if und != und else und
 
 

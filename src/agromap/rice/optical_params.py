@@ -250,6 +250,35 @@ class OpticalRiceParams:
     canopy gives way to seedlings in water; the episode, gap, dry-soil and stubble gates still apply, and
     a lotus pond's senescent stems are darker than stubble (``harvest_ndvi_min``). Needs the seedbed and
     ``wet_canopy_lswi``; ``False``: bare ground only (docs/rice_stress.md)."""
+    gap_season_lswi: float | None = 0.30
+    """Undated evidence of a season hidden in a cloud gap: a clear date of bare, dry ground (NDVI at most
+    ``gap_season_low_ndvi``, LSWI below ``gap_season_low_lswi``), then a clear interval of
+    ``gap_season_min_gap`` to ``gap_season_max_gap`` days (the flood and early growth of a rice crop), then a
+    canopy spell (successive clear dates with NDVI >= ``ndvi_canopy_min``, the first right after the interval)
+    whose wettest date with NDVI >= ``ndvi_high`` reads LSWI at least this, and which ends (a clear date below
+    ``ndvi_canopy_min``) within ``gap_season_days`` of the bare date. The margin is the smallest of the bare
+    date's, the interval's, the canopy's and the season length's (index units / 0.05, days / the rule's day
+    scale). Unlike the undated wet canopy it takes the wettest canopy date, not the first after the gap,
+    and needs the dry ground before and the end of the season. A design value (docs/rice_rules.md, "A
+    season hidden in a gap"): at the 90th percentile of the hard scenes' closed upland canopies and
+    sugarcane (0.29-0.31), below their rice canopies over water (0.33-0.38). Like the undated wet canopy
+    it gives no pseudo-labels to self-training unless ``optical_canopy_labels`` is set. ``None``
+    disables the term."""
+    gap_season_low_ndvi: float = 0.35
+    """``gap_season_lswi``: the bare date before the interval has NDVI at most this (tilled soil, stubble)."""
+    gap_season_low_lswi: float = 0.10
+    """``gap_season_lswi``: ... and LSWI below this (dry ground, as ``hidden_bare_lswi_max``)."""
+    gap_season_min_gap: float = 65.0
+    """``gap_season_lswi``: the clear interval after the bare date is at least this long (days): puddling
+    (1-2 weeks) and the 40-60 days from transplanting to a closed canopy, when the flood is no longer
+    seen. A design value (docs/rice_stress.md): at 60 days three cloudy 15-day revisits of
+    ``agromap.testing`` before a closed upland canopy passed (dryland false positives 0.004 -> 0.025);
+    at 75 the monsoon scene lost two thirds of the term's gain."""
+    gap_season_max_gap: float = 150.0
+    """``gap_season_lswi``: ... and at most this long (days): a longer interval can hide a whole crop and more."""
+    gap_season_days: float = 170.0
+    """``gap_season_lswi``: the canopy spell ends at most this many days after the bare date (a rice season's
+    length; a lotus pond or a perennial crop stays green longer)."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -260,6 +289,9 @@ class OpticalRiceParams:
             raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
         if self.flood_stubble_days is not None and not self.flood_stubble_days > 0:
             raise ConfigError(f"flood_stubble_days must be > 0 days (or null), got {self.flood_stubble_days}.")
+        if not 0 <= self.gap_season_min_gap <= self.gap_season_max_gap <= self.gap_season_days:
+            raise ConfigError("gap_season_min_gap <= gap_season_max_gap <= gap_season_days (days, >= 0) is needed, got "
+                              f"{self.gap_season_min_gap}, {self.gap_season_max_gap}, {self.gap_season_days}.")
         if not self.seedbed_max_days > 0:
             raise ConfigError(f"seedbed_max_days must be > 0 days, got {self.seedbed_max_days}.")
         for name in ("growth_days", "peak_window_days", "trough_days", "min_season_days"):

@@ -76,6 +76,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    more than ``gap_days`` after the last clear date that was neither water nor a young crop in
    water (NDVI < 0.5 with LSWI >= ``wet_canopy_lswi``), or with no such date before it, on a pixel
    with a bare date (NDVI <= 0.3), is undated evidence too: its flooding fell in a cloud gap.
+   So is a season hidden in a gap (``gap_season_lswi`` = 0.30): a bare, dry date (NDVI <= 0.35,
+   LSWI < 0.10), a clear interval of 65-150 days, then a canopy spell whose wettest date (NDVI >=
+   0.6) reads LSWI >= 0.30 and which ends within 170 days of the bare date.
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
