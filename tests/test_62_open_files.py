@@ -24,6 +24,7 @@ from agromap.io.read import band_reader, open_band
 from agromap.pipeline import runner
 from agromap.pipeline.config import load_config
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
+from open_fds import fds_on
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files through /proc")
 
@@ -40,17 +41,6 @@ def _write(path: Path, value: int, size: int = 64) -> Path:
     os.replace(tmp, path)  # atomic, a new inode: how a delivery replaces a file
     return path
 
-
-def _fds_on(*paths: Path) -> int:
-    """Descriptors of this process open on any of ``paths``."""
-    wanted = {str(p.resolve()) for p in paths}
-    n = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            n += os.readlink(f"/proc/self/fd/{fd}") in wanted
-        except OSError:  # closed meanwhile
-            pass
-    return n
 
 
 @pytest.fixture
@@ -74,7 +64,7 @@ def test_plain_reads_open_and_close_each_time(tmp_path, counted_opens):
     for y in (0, 32):
         assert (read_window(str(tif), 1, Window(0, y, 32, 32), ()) == np.where(np.arange(32)[:, None] + y == 3, 0, 7)
                 ).all()
-    assert counted_opens == [str(tif)] * 2 and open_count() == 0 and _fds_on(tif) == 0
+    assert counted_opens == [str(tif)] * 2 and open_count() == 0 and fds_on(tif) == 0
 
 
 def test_one_handle_per_thread_and_file_closed_when_the_compute_ends(tmp_path, counted_opens):
@@ -99,9 +89,9 @@ def test_one_handle_per_thread_and_file_closed_when_the_compute_ends(tmp_path, c
             t.join()
         worker()  # the main thread too
         assert not errors
-        assert open_count() == 6 and _fds_on(a, b) == 6  # 3 threads x 2 files
+        assert open_count() == 6 and fds_on(a, b) == 6  # 3 threads x 2 files
     assert sorted(counted_opens) == [str(a)] * 3 + [str(b)] * 3
-    assert open_count() == 0 and _fds_on(a, b) == 0
+    assert open_count() == 0 and fds_on(a, b) == 0
 
 
 def test_a_file_replaced_during_and_between_computes_is_read_afresh(tmp_path, counted_opens):
@@ -114,7 +104,7 @@ def test_a_file_replaced_during_and_between_computes_is_read_afresh(tmp_path, co
         _write(tif, 8)
         assert (read_window(str(tif), 1, window, ()) == 8).all()
         assert (read_window(str(tif), 1, window, ()) == 8).all()
-    assert len(counted_opens) == 2 and _fds_on(tif) == 0
+    assert len(counted_opens) == 2 and fds_on(tif) == 0
     _write(tif, 9)
     with kept_open():
         assert (read_window(str(tif), 1, window, ()) == 9).all()
@@ -143,10 +133,10 @@ def test_a_read_running_when_the_compute_ends_closes_its_own_handle(tmp_path, mo
         assert reading.wait(30)
         assert open_count() == 2
     # The compute is over: a's idle handle is closed, b's is still being read from.
-    assert open_count() == 0 and _fds_on(a) == 0 and _fds_on(b) == 1
+    assert open_count() == 0 and fds_on(a) == 0 and fds_on(b) == 1
     release.set()
     t.join(30)
-    assert (got[0] == 9).all() and _fds_on(b) == 0
+    assert (got[0] == 9).all() and fds_on(b) == 0
 
 
 def test_a_failed_read_drops_its_handle(tmp_path):
@@ -163,7 +153,7 @@ def test_a_failed_read_drops_its_handle(tmp_path):
         with pytest.raises(CorruptInputError, match="failed to decode"):
             reader.read(slice(224, 256), slice(224, 256))
         assert open_count() == 0
-    assert _fds_on(tif) == 0
+    assert fds_on(tif) == 0
 
 
 def test_reading_in_place_gives_the_plain_values(tmp_path):
@@ -199,7 +189,7 @@ def test_runs_leave_no_file_open_and_see_a_replaced_input(tmp_path):
     inputs = sorted(folder.glob("*.tif"))
     first = runner.run(load_config(cfg_path), tmp_path / "out")
     assert first.manifest["cluster"]["graph"] == "a: one task per output tile (4)"
-    assert _fds_on(*inputs) == 0 and open_count() == 0
+    assert fds_on(*inputs) == 0 and open_count() == 0
     (ndvi,) = (tmp_path / "out" / "a").glob("ndvi_*.tif")
     before = hashlib.sha256(ndvi.read_bytes()).hexdigest()
     victim = next(p for p in inputs if p.name.endswith("_nir.tif"))
@@ -211,7 +201,7 @@ def test_runs_leave_no_file_open_and_see_a_replaced_input(tmp_path):
         dst.write(data, 1)
     os.replace(tmp, victim)
     runner.run(load_config(cfg_path), tmp_path / "out")
-    assert _fds_on(*inputs) == 0 and open_count() == 0
+    assert fds_on(*inputs) == 0 and open_count() == 0
     assert hashlib.sha256(ndvi.read_bytes()).hexdigest() != before
 
 

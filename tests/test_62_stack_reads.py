@@ -18,6 +18,7 @@ from agromap.errors import CorruptInputError
 from agromap.io import dn_kernel, open_files
 from agromap.io.open_files import kept_open, open_count
 from agromap.io.read import BandReader, read_stack
+from open_fds import fds_on
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files through /proc")
 
@@ -60,16 +61,6 @@ def _alone(readers: list[BandReader], invalid: np.ndarray | None) -> np.ndarray:
     return np.stack([r.read(YS, XS, invalid=None if invalid is None else invalid[t]) for t, r in enumerate(readers)])
 
 
-def _fds_on(paths: list[Path]) -> int:
-    wanted = {str(p.resolve()) for p in paths}
-    n = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            n += os.readlink(f"/proc/self/fd/{fd}") in wanted
-        except OSError:  # closed meanwhile
-            pass
-    return n
-
 
 @pytest.fixture
 def read_calls(monkeypatch):
@@ -102,7 +93,7 @@ def test_a_stack_read_in_one_call_gives_each_file_read_alone(tmp_path, read_call
         assert got is out and read_calls == [read_calls[0]]  # one read for the five files
         assert read_stack(readers, YS, XS, np.empty_like(out), invalid).tobytes() == expected.tobytes()
     assert out.dtype == expected.dtype and out.tobytes() == expected.tobytes()  # NaN bits included
-    assert open_count() == 0 and _fds_on(paths) == 0
+    assert open_count() == 0 and fds_on(*paths) == 0
 
 
 def test_files_that_differ_are_read_one_by_one_with_the_same_values(tmp_path, read_calls):
@@ -133,7 +124,7 @@ def test_a_damaged_file_in_a_stack_is_named(tmp_path):
         # The window without the damaged tile still reads, from the kept files.
         good = read_stack(readers, slice(0, 32), XS, np.empty((4, 32, 64), dtype=np.float32))
         assert np.isfinite(good).any()
-    assert open_count() == 0 and _fds_on(paths) == 0
+    assert open_count() == 0 and fds_on(*paths) == 0
 
 
 def test_stacks_keep_within_the_open_file_bound_on_every_thread(tmp_path, monkeypatch):
@@ -151,7 +142,7 @@ def test_stacks_keep_within_the_open_file_bound_on_every_thread(tmp_path, monkey
             for _ in range(3):
                 out = read_stack(readers, YS, XS, np.empty((12, 64, 64), dtype=np.float32))
                 assert out.tobytes() == expected.tobytes()
-                seen.append(_fds_on(paths))
+                seen.append(fds_on(*paths))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -164,7 +155,7 @@ def test_stacks_keep_within_the_open_file_bound_on_every_thread(tmp_path, monkey
         assert not errors
         assert open_count() == 3  # one virtual stack per thread
         assert max(seen) <= 4
-    assert open_count() == 0 and _fds_on(paths) == 0
+    assert open_count() == 0 and fds_on(*paths) == 0
 
 
 def test_a_file_replaced_during_a_compute_is_read_afresh(tmp_path):
@@ -176,4 +167,4 @@ def test_a_file_replaced_during_a_compute_is_read_afresh(tmp_path):
         after = read_stack(readers, YS, XS, np.empty((3, 64, 64), dtype=np.float32))
     assert (after[1] == np.float32(5000) * np.float32(1e-4)).all()
     assert after[[0, 2]].tobytes() == before[[0, 2]].tobytes() and not np.array_equal(after[1], before[1])
-    assert _fds_on(paths) == 0
+    assert fds_on(*paths) == 0
