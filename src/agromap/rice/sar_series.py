@@ -7,7 +7,6 @@ stays chunk-independent.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -179,9 +178,7 @@ def date_noise_db(db: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     order = np.argsort(~valid, axis=-1, kind="stable")
     packed = np.take_along_axis(db, order, axis=-1)
     steps = np.abs(np.diff(packed, axis=-1))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a pixel with < 2 valid dates: NaN
-        med = np.nanmedian(steps, axis=-1) if steps.shape[-1] else np.full(db.shape[0], np.nan)
+    med = nanmedian_rows(steps) if steps.shape[-1] else np.full(db.shape[0], np.nan)  # < 2 valid dates: NaN
     return (med * (1.4826 / np.sqrt(2.0))).astype(_F32)
 
 
@@ -219,6 +216,19 @@ def window_mean_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], lo:
     return to_db(mean)
 
 
+def nanmedian_rows(a: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """``np.nanmedian`` over the last axis, NaN for rows without a value, and no warning.
+
+    Rows without a value are left out rather than their warning filtered: a warnings filter is
+    process-wide, so one set here would race with the other threads of a compute.
+    """
+    out = np.full(a.shape[:-1], np.nan, dtype=a.dtype)
+    seen = ~np.isnan(a).all(axis=-1)
+    if seen.any():
+        out[seen] = np.nanmedian(a[seen], axis=-1)
+    return out
+
+
 def local_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDArray[np.float32]:
     """Median, over pixels, of the gap between valid observations around each date (days)."""
     n_t = days.size
@@ -232,9 +242,7 @@ def local_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDA
         nxt[:, k] = following - _F32(days[k])
         following = np.where(ok[:, k], _F32(days[k]), following)
     back = np.concatenate([[np.nan], np.diff(days).astype(_F32)])
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no valid date there
-        fwd = np.nanmedian(np.where(ok, nxt, np.nan), axis=0)
+    fwd = nanmedian_rows(np.where(ok, nxt, np.nan).T)
     gap = np.where(np.isnan(fwd), back, fwd)
     gap = np.where(np.isnan(gap), np.nanmedian(np.diff(days)), gap)
     return gap.astype(_F32)
@@ -334,9 +342,7 @@ def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t
         cols = np.flatnonzero(track == k)
         d = diff[:, cols]
         n = (~np.isnan(d)).sum(axis=-1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(d, axis=-1)
+        med = nanmedian_rows(d)
         off = np.where(n >= min_pairs, med * _F32((k_tracks - 1) / k_tracks), _F32(0.0)).astype(_F32)
         out[:, cols] = off[:, None]
     return out
