@@ -92,6 +92,7 @@ from .sar_series import (
     flood_run_bounds,
     flood_run_start,
     local_gap,
+    looks_per_date,
     percentile_db,
     pixel_noise_db,
     shape_series,
@@ -407,11 +408,13 @@ def _sar_kernel(
     n_window = (ok & in_win).sum(axis=-1)
     db = to_db(lin)
     gap = local_gap(ok, days)
+    median_gap = float(np.median(gap))
+    looks = looks_per_date(lin, days, median_gap * 1.01)  # dates a three-date mean averages
     # A speckled pixel with named tracks keeps the noise of its series as observed (`offset_noise_db`).
-    noise = pixel_noise_db(lin, None if observed is lin else observed, days, float(np.median(gap)), p.offset_noise_db)
+    noise = pixel_noise_db(db, None if observed is lin else observed, looks, p.offset_noise_db)
     # The shape terms read a series smoothed over about three dates, or over the repeat cycle
     # where that leaves a noisy point noisy (see `shape_days`).
-    sm, cycle, noisy = shape_series(lin, days, float(np.median(gap)), noise, p.shape_days, p.shape_noise_db)
+    sm, cycle, noisy = shape_series(lin, days, median_gap, noise, p.shape_days, p.shape_noise_db, looks=looks)
     # On a noisy series one pass lifts two or three smoothed dates in a row: only bright dates
     # spanning a repeat cycle end a dark spell there (see `spell_break_days`).
     break_days = np.where(noisy, _F32(p.spell_break_days), _F32(0.0)).astype(_F32)

@@ -56,8 +56,9 @@ def looks_per_date(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], hal
 
 
 def shape_series(lin: npt.NDArray[np.float32], days: npt.NDArray[np.int32], gap: float,
-                 noise: npt.NDArray[np.float32], cycle_days: float,
-                 max_noise_db: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+                 noise: npt.NDArray[np.float32], cycle_days: float, max_noise_db: float,
+                 looks: npt.NDArray[np.float32] | None = None,
+                 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """The series the rule's shape terms read, in dB, where it spans the repeat cycle, and where
     the three-date mean is noisy.
 
@@ -66,7 +67,8 @@ def shape_series(lin: npt.NDArray[np.float32], days: npt.NDArray[np.int32], gap:
     keeps more than ``max_noise_db`` of noise (its date-to-date ``noise`` over the square root of
     :func:`looks_per_date`: ``noisy``) when the cycle is longer, within +- ``cycle_days / 2``.
     Returns ``(series, on_cycle, noisy)``; a series of two dates or fewer is returned as it is
-    (never noisy).
+    (never noisy). ``looks``: :func:`looks_per_date` of ``lin`` within +- ``gap * 1.01``, when the
+    caller has it already.
     """
     n_pix, n_t = lin.shape
     on_cycle = np.zeros(n_pix, dtype=bool)
@@ -75,7 +77,7 @@ def shape_series(lin: npt.NDArray[np.float32], days: npt.NDArray[np.int32], gap:
     half = gap * 1.01
     sm = to_db(smooth_linear(lin, days, half))
     with np.errstate(invalid="ignore"):
-        noisy = noise / np.sqrt(looks_per_date(lin, days, half)) > _F32(max_noise_db)
+        noisy = noise / np.sqrt(looks_per_date(lin, days, half) if looks is None else looks) > _F32(max_noise_db)
     if cycle_days / 2.0 > half:
         on_cycle = noisy.copy()
         if on_cycle.any():
@@ -182,22 +184,22 @@ def date_noise_db(db: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return (med * (1.4826 / np.sqrt(2.0))).astype(_F32)
 
 
-def pixel_noise_db(lin: npt.NDArray[np.float32], observed: npt.NDArray[np.float32] | None,
-                   days: npt.NDArray[np.int32], gap: float, max_noise_db: float) -> npt.NDArray[np.float32]:
+def pixel_noise_db(db: npt.NDArray[np.float32], observed: npt.NDArray[np.float32] | None,
+                   looks: npt.NDArray[np.float32], max_noise_db: float) -> npt.NDArray[np.float32]:
     """The pixel's date-to-date noise, dB, that the rule's bars in noise units read.
 
-    :func:`date_noise_db` of the series ``lin`` (linear power, tracks aligned); where ``observed``
-    (the same series before the tracks' offsets were removed; ``None``: not aligned) is given and
-    the three-date mean of ``lin`` (its noise over the square root of :func:`looks_per_date`
-    within +- ``gap``) keeps more than ``max_noise_db``, the noise of ``observed`` instead, as
+    :func:`date_noise_db` of the series ``db`` (dB, tracks aligned); where ``observed`` (the same
+    series in linear power before the tracks' offsets were removed; ``None``: not aligned) is given
+    and the three-date mean of ``db`` (its noise over the square root of ``looks``, the series'
+    :func:`looks_per_date`) keeps more than ``max_noise_db``, the noise of ``observed`` instead, as
     when the tracks are not named: the offsets removed from a speckled series are estimates, and
     the bars allow for the speckle extremes that remain. A filtered series keeps the aligned noise.
     """
-    noise = date_noise_db(to_db(lin))
+    noise = date_noise_db(db)
     if observed is None:
         return noise
     with np.errstate(invalid="ignore"):
-        rough = noise / np.sqrt(looks_per_date(lin, days, gap * 1.01)) > _F32(max_noise_db)
+        rough = noise / np.sqrt(looks) > _F32(max_noise_db)
     if rough.any():
         noise[rough] = date_noise_db(to_db(observed[rough]))
     return noise
