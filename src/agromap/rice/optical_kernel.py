@@ -337,7 +337,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if not (ls >= prm[P_WET_CANOPY_LSWI] and y < canopy_min):
                 c_last = d
 
-        # -- a season hidden in a gap: bare dry ground, a clear interval of 60-150 days, then a canopy
+        # -- a season hidden in a gap: bare dry ground, a clear interval of 65-150 days, then a canopy
         #    spell that ends within a season's length of the bare date. The spell votes when it ends:
         #    min(bare date's margin, interval's, wettest canopy's, season length's).
         if gap_season:
