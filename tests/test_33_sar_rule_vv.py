@@ -14,6 +14,7 @@ import xarray as xr
 
 from agromap.errors import ConfigError
 from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
+from agromap.rice.seasons import QA_WATER
 from agromap.testing import raise_if_dask_computes
 from rice_series import sar_points, scores
 
@@ -147,10 +148,26 @@ def test_a_waterlogged_fallow_bright_in_vv_is_no_pond():
 
 def test_a_waterlogged_fallow_table_keeps_its_paddies_with_vv():
     """The sparse table with every paddy's fallow at -22 to -20 dB (the stress sweep's wet
-    fallow), seed 0: with VH and VV 0.768 before the VV water test."""
+    fallow), seed 0: with VH and VV 0.768 before the VV water tests, 0.893 after."""
     ds, truth = sar_points(600, "sparse", seed=0, vv=True, fallow_db=(-22.0, -20.0))
     t = truth.rice.values
     before = scores(sar_rice_rule(ds, SarRiceParams(vv_water_db=None)).rice_class.values, t)
     after = scores(sar_rice_rule(ds).rice_class.values, t)
     print(f"\n[SAR sparse wet fallow, VH+VV] OA {before['oa']:.3f} -> {after['oa']:.3f}")
     assert before["oa"] <= 0.80 and after["oa"] >= 0.88 and after["precision"] >= before["precision"] - 0.01
+
+
+def test_a_fallow_waterlogged_most_of_the_year_is_no_permanent_water():
+    """One short season over a fallow at -21.5 dB: VH below -20 dB on 80 % of the dates, the
+    published permanent-water mask; VV reads those dates as soil, so only the flood is water."""
+    n = D12.size
+    vh = np.full(n, -21.5) + 0.5 * np.sin(np.arange(n))
+    vh[10:18] = [-24.0, -23.5, -21.0, -18.0, -15.5, -14.0, -14.0, -15.0]
+    vv = np.full(n, -10.0) + 0.5 * np.cos(np.arange(n))
+    vv[10:13] = [-20.0, -19.0, -14.0]
+    ds = _pair(vh, vv, D12)
+    for out in (sar_rice_rule(ds["vh"]), sar_rice_rule(ds, SarRiceParams(vv_water_db=None))):
+        assert int(out.rice_class[0]) == 0 and int(out.qa_flags[0]) & QA_WATER
+    out = sar_rice_rule(ds)
+    assert int(out.rice_class[0]) == 1 and not int(out.qa_flags[0]) & QA_WATER
+    assert int(out.transplant_doy[0, 0]) == 10 * 12 + 1

@@ -47,7 +47,7 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      upland soil's darkest date is not (votes only to refute).
 
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
-   too) and reads ``duration`` on VV where VV shows a clear flood; the pond share below leaves
+   too) and reads ``duration`` on VV where VV shows a clear flood; the water masks below leave
    out the dates VV shows to be wet soil (``vv_water_db``).
 
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
@@ -424,9 +424,12 @@ def _sar_kernel(
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
     srt = np.sort(lin, axis=-1)
     p10, p90 = percentile_db(srt, n_valid, 0.10), percentile_db(srt, n_valid, 0.90)
-    water_freq = fraction((ok & (db < _F32(p.water_db))).sum(axis=-1), n_valid)
-    # Read over the repeat cycle, a noisy paddy's fallow on a darker track is not open water;
-    # with VV, neither is a date VV shows to be wet soil (`vv_water_db`).
+    # With VV, a date VV shows to be wet soil is not open water (`vv_water_db`), for the water
+    # mask as for the pond share: a waterlogged fallow is as dark as water in VH.
+    water_dates = ok & (db < _F32(p.water_db))
+    vv_land = vv_not_water(vvs, water_dates, p)
+    water_freq = fraction((water_dates if vv_land is None else water_dates & ~vv_land).sum(axis=-1), n_valid)
+    # Read over the repeat cycle, a noisy paddy's fallow on a darker track is not open water.
     vh_water = ok & (np.where(cycle[:, None], sm, db) < _F32(p.water_db))
     vv_land = vv_not_water(vvs, vh_water, p)
     water_share = fraction((vh_water if vv_land is None else vh_water & ~vv_land).sum(axis=-1), n_valid)

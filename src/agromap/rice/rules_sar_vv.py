@@ -20,8 +20,9 @@ VV level is the pixel's ``vv_level_quantile`` of its valid VV dates, dB):
   minimum and the level) instead of the VH one, with the same limits (``max_flood_days``, or
   ``max_ponded_days`` before a full rice canopy), and the VH ``fallow`` term does not refute.
 
-Once per pixel, for the pond share of the rule's masks (:func:`vv_not_water`): a date dark as
-open water in VH but bright in VV (``vv_water_db``) is a waterlogged fallow, not water.
+For the rule's water masks (the permanent-water frequency and the pond share,
+:func:`vv_not_water`): a date dark as open water in VH but bright in VV (``vv_water_db``) is a
+waterlogged fallow, not water.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def vv_series(lin: npt.NDArray[np.float32], days: npt.NDArray[np.int32], track: 
 
 def vv_not_water(vv: VvSeries | None, vh_water: npt.NDArray[np.bool_], p: SarRiceParams) -> npt.NDArray[np.bool_] | None:
     """The dates of ``vh_water`` ``(pixels, time)``, open water in VH, that VV shows to be wet
-    land, for the pond share (``SarRiceParams.vv_water_db``); ``None`` without VV or with the
+    land, for the water masks (``SarRiceParams.vv_water_db``); ``None`` without VV or with the
     test off.
 
     A pixel's VH-water dates are land where their VV level (the ``vv_level_quantile`` of VV over
