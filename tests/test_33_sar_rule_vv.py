@@ -14,6 +14,7 @@ import xarray as xr
 
 from agromap.errors import ConfigError
 from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
+from agromap.rice.seasons import QA_WATER
 from agromap.testing import raise_if_dask_computes
 from rice_series import sar_points, scores
 
@@ -116,3 +117,57 @@ def test_vv_terms_are_lazy_and_chunk_independent():
 def test_vv_parameters_are_checked(bad):
     with pytest.raises(ConfigError, match="vv_"):
         SarRiceParams(**bad)
+
+
+def test_a_waterlogged_fallow_bright_in_vv_is_no_pond():
+    """A paddy whose fallow lies at -21 dB in VH (saturated soil) most of the year: open water on
+    16 of 25 dates in VH, so the pond share refutes it; VV reads the fallow as soil (-10 dB) and
+    only the flood as water. A pond whose water stays dark in VV keeps its VH share."""
+    n = D12.size
+    vh = np.full(n, -21.0) + 0.5 * np.sin(np.arange(n))
+    vh[8:17] = [-24.0, -23.5, -20.0, -18.0, -16.0, -14.5, -14.0, -14.0, -14.5]
+    vv = np.full(n, -10.0) + 0.5 * np.cos(np.arange(n))
+    vv[8:12] = [-20.0, -19.0, -15.0, -12.0]
+    ds = _pair(vh, vv, D12)
+    assert int(sar_rice_rule(ds["vh"]).rice_class[0]) == 0
+    assert int(sar_rice_rule(ds, SarRiceParams(vv_water_db=None)).rice_class[0]) == 0
+    out = sar_rice_rule(ds)
+    assert int(out.rice_class[0]) == 1 and int(out.transplant_doy[0, 0]) == 8 * 12 + 1
+    # a pond drained for 72 days: water dark in VV too (-16 dB with its dyke, two windy dates)
+    pond_vh = np.full(n, -23.0) + 0.5 * np.sin(np.arange(n))
+    pond_vh[10:16] = [-19.0, -17.0, -15.5, -15.0, -15.0, -16.0]
+    pond_vv = np.full(n, -16.0) + 0.5 * np.cos(np.arange(n))
+    pond_vv[[3, 18]] = -12.0
+    pond_vv[10:16] = [-12.0, -10.0, -9.0, -9.0, -9.0, -9.5]
+    pond = _pair(pond_vh, pond_vv, D12)
+    off = float(sar_rice_rule(pond, SarRiceParams(vv_water_db=None)).rice_score[0])
+    assert float(sar_rice_rule(pond).rice_score[0]) == off < 0.5
+    # were its water read as land (a bar below it), the share would no longer hold it
+    assert float(sar_rice_rule(pond, SarRiceParams(vv_water_db=-20.0)).rice_score[0]) > off
+
+
+def test_a_waterlogged_fallow_table_keeps_its_paddies_with_vv():
+    """The sparse table with every paddy's fallow at -22 to -20 dB (the stress sweep's wet
+    fallow), seed 0: with VH and VV 0.768 before the VV water tests, 0.893 after."""
+    ds, truth = sar_points(600, "sparse", seed=0, vv=True, fallow_db=(-22.0, -20.0))
+    t = truth.rice.values
+    before = scores(sar_rice_rule(ds, SarRiceParams(vv_water_db=None)).rice_class.values, t)
+    after = scores(sar_rice_rule(ds).rice_class.values, t)
+    print(f"\n[SAR sparse wet fallow, VH+VV] OA {before['oa']:.3f} -> {after['oa']:.3f}")
+    assert before["oa"] <= 0.80 and after["oa"] >= 0.88 and after["precision"] >= before["precision"] - 0.01
+
+
+def test_a_fallow_waterlogged_most_of_the_year_is_no_permanent_water():
+    """One short season over a fallow at -21.5 dB: VH below -20 dB on 80 % of the dates, the
+    published permanent-water mask; VV reads those dates as soil, so only the flood is water."""
+    n = D12.size
+    vh = np.full(n, -21.5) + 0.5 * np.sin(np.arange(n))
+    vh[10:18] = [-24.0, -23.5, -21.0, -18.0, -15.5, -14.0, -14.0, -15.0]
+    vv = np.full(n, -10.0) + 0.5 * np.cos(np.arange(n))
+    vv[10:13] = [-20.0, -19.0, -14.0]
+    ds = _pair(vh, vv, D12)
+    for out in (sar_rice_rule(ds["vh"]), sar_rice_rule(ds, SarRiceParams(vv_water_db=None))):
+        assert int(out.rice_class[0]) == 0 and int(out.qa_flags[0]) & QA_WATER
+    out = sar_rice_rule(ds)
+    assert int(out.rice_class[0]) == 1 and not int(out.qa_flags[0]) & QA_WATER
+    assert int(out.transplant_doy[0, 0]) == 10 * 12 + 1

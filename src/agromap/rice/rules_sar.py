@@ -47,12 +47,14 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      upland soil's darkest date is not (votes only to refute).
 
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
-   too) and reads ``duration`` on VV where VV shows a clear flood.
+   too) and reads ``duration`` on VV where VV shows a clear flood; the water masks below leave
+   out the dates VV shows to be wet soil (``vv_water_db``).
 
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water
    (``VH_p90_db < -20`` or water on >= 80 % of dates), built-up/forest (``VH_p10_db > -15``
-   and an inter-decile range below 3 dB).
+   and an inter-decile range below 3 dB); soft: open water on under ``max_water_share`` of the
+   dates (ponds).
 5. **Seasons**: passing minima are accepted in time order at least ``min_season_days`` (80 d)
    apart (with windows: one per window); ``transplant_doy`` is the day of year of ``t_min``.
 6. **Mixed pixels at field edges** (rasters only, ``mixed_min_fraction``): a pixel left non-rice
@@ -84,7 +86,7 @@ import xarray as xr
 from ..errors import ConfigError, InputError, MissingBandError
 from ..sensors.s1 import as_linear_power
 from .rules_sar_levels import fallow_dip_margin, regrowth_margin
-from .rules_sar_vv import vv_band, vv_season_terms, vv_series
+from .rules_sar_vv import vv_band, vv_not_water, vv_season_terms, vv_series
 from .sar_mixed import unmix_edges
 from .sar_params import SarRiceParams
 from .sar_series import (
@@ -422,9 +424,15 @@ def _sar_kernel(
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
     srt = np.sort(lin, axis=-1)
     p10, p90 = percentile_db(srt, n_valid, 0.10), percentile_db(srt, n_valid, 0.90)
-    water_freq = fraction((ok & (db < _F32(p.water_db))).sum(axis=-1), n_valid)
+    # With VV, a date VV shows to be wet soil is not open water (`vv_water_db`), for the water
+    # mask as for the pond share: a waterlogged fallow is as dark as water in VH.
+    water_dates = ok & (db < _F32(p.water_db))
+    vv_land = vv_not_water(vvs, water_dates, p)
+    water_freq = fraction((water_dates if vv_land is None else water_dates & ~vv_land).sum(axis=-1), n_valid)
     # Read over the repeat cycle, a noisy paddy's fallow on a darker track is not open water.
-    water_share = np.where(cycle, fraction((ok & (sm < _F32(p.water_db))).sum(axis=-1), n_valid), water_freq)
+    vh_water = ok & (np.where(cycle[:, None], sm, db) < _F32(p.water_db))
+    vv_land = vv_not_water(vvs, vh_water, p)
+    water_share = fraction((vh_water if vv_land is None else vh_water & ~vv_land).sum(axis=-1), n_valid)
     water = (p90 < _F32(p.water_p90_db)) | (water_freq >= _F32(p.water_frequency))
     spread = p90 - p10
     built = (p10 > _F32(p.built_p10_db)) & (spread < _F32(p.built_range_db))

@@ -19,6 +19,10 @@ VV level is the pixel's ``vv_level_quantile`` of its valid VV dates, dB):
   ``duration`` is read on the VV dark spell (the dates below the midpoint between VV at the
   minimum and the level) instead of the VH one, with the same limits (``max_flood_days``, or
   ``max_ponded_days`` before a full rice canopy), and the VH ``fallow`` term does not refute.
+
+For the rule's water masks (the permanent-water frequency and the pond share,
+:func:`vv_not_water`): a date dark as open water in VH but bright in VV (``vv_water_db``) is a
+waterlogged fallow, not water.
 """
 
 from __future__ import annotations
@@ -30,9 +34,16 @@ import numpy.typing as npt
 import xarray as xr
 
 from .sar_params import SarRiceParams
-from .sar_series import date_noise_db, flood_run_bounds, percentile_db, to_db, track_offsets_db, window_mean_db
+from .sar_series import (
+    date_noise_db,
+    flood_run_bounds,
+    percentile_db,
+    to_db,
+    track_offsets_db,
+    window_mean_db,
+)
 
-__all__ = ["VvSeries", "vv_band", "vv_series", "vv_season_terms"]
+__all__ = ["VvSeries", "vv_band", "vv_series", "vv_season_terms", "vv_not_water"]
 
 _F32 = np.float32
 
@@ -77,6 +88,26 @@ def vv_series(lin: npt.NDArray[np.float32], days: npt.NDArray[np.int32], track: 
     srt = np.sort(_F32(10.0) ** (db / _F32(10.0)), axis=-1)
     level = percentile_db(srt, (~np.isnan(db)).sum(axis=-1), p.vv_level_quantile)
     return VvSeries(db, level, date_noise_db(db))
+
+
+def vv_not_water(vv: VvSeries | None, vh_water: npt.NDArray[np.bool_], p: SarRiceParams) -> npt.NDArray[np.bool_] | None:
+    """The dates of ``vh_water`` ``(pixels, time)``, open water in VH, that VV shows to be wet
+    land, for the water masks (``SarRiceParams.vv_water_db``); ``None`` without VV or with the
+    test off.
+
+    A pixel's VH-water dates are land where their VV level (the ``vv_level_quantile`` of VV over
+    those dates, so that a paddy's floods among them do not set it) lies at or above
+    ``vv_water_db``; then the dates whose VV lies there. A pond's VH-water dates are water in VV
+    too, its few windy dates aside, so its share stays the VH one.
+    """
+    if vv is None or p.vv_water_db is None:
+        return None
+    bar = _F32(p.vv_water_db)
+    on_water = np.where(vh_water, vv.db, _F32(np.nan))
+    srt = np.sort(_F32(10.0) ** (on_water / _F32(10.0)), axis=-1).astype(_F32)
+    level = percentile_db(srt, (~np.isnan(on_water)).sum(axis=-1), p.vv_level_quantile)
+    with np.errstate(invalid="ignore"):
+        return np.asarray((on_water >= bar) & (level >= bar)[:, None])
 
 
 def vv_season_terms(

@@ -152,6 +152,15 @@ class SarRiceParams:
     """The bar of ``vv_flood_db`` in units of the pixel's VV date-to-date noise, when higher: a
     series whose tracks are not named keeps their 1-2 dB offsets in VV, and one date's VV then
     scatters by more than the 4 dB a bare soil never dips."""
+    vv_water_db: float | None = -13.0
+    """With VV: the pond share (``max_water_share``) and the permanent-water mask
+    (``water_frequency``) leave out the dates that are open water in VH but at or above this
+    level in VV, dB, on pixels whose VV over their VH-water dates
+    (``vv_level_quantile`` of it) lies there too. Open water is specular in both channels (calm
+    -18 dB and below in VV; a few dB brighter with wind, to which VV is more sensitive than VH,
+    or with a dyke in the pixel), while a waterlogged fallow, as dark as water in VH (-22 to -20
+    dB), is rough soil, bright in VV (about -12 to -8 dB): without it a paddy whose fallow
+    between crops is saturated reads as a pond. ``None``: VH alone decides."""
     vv_level_quantile: float = 0.75
     """The pixel's VV level, dB: this quantile of its valid VV dates. Above the median so that a
     triple-cropped paddy, under water or a young canopy on many dates, keeps its fallow's and
