@@ -75,7 +75,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -83,10 +82,10 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from ..errors import ConfigError, InputError, MissingBandError
 from ..sensors.s1 import as_linear_power
 from .rules_sar_levels import fallow_dip_margin, regrowth_margin
 from .rules_sar_vv import vv_band, vv_not_water, vv_season_terms, vv_series
+from .sar_inputs import track_names, vh_variable
 from .sar_mixed import unmix_edges
 from .sar_params import SarRiceParams
 from .sar_series import (
@@ -126,14 +125,13 @@ from .seasons import (
     time_axis,
     window_index,
 )
-from .speckle import homogeneous_speckle_filter
+from .speckle import boxcar_speckle_filter, homogeneous_speckle_filter
 
 __all__ = ["SarRiceParams", "sar_rice_rule", "boxcar_speckle_filter", "homogeneous_speckle_filter", "LAYER_SPECS"]
 
 _F32 = np.float32
 #: Coordinates on ``time`` that name a date's orbit track, most specific first (STAC ``sat``
 #: extension names, then common short names).
-TRACK_COORDS = ("sat:relative_orbit", "relative_orbit", "sat:orbit_state", "orbit_state", "orbit")
 _DAY_SCALE = 5.0   # days per logistic unit in rice_score
 _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 
@@ -486,36 +484,6 @@ def _sar_kernel(
     return finish_outputs(lead, n_valid, count, slots, score, n_window, qa)
 
 
-def _track_names(src: xr.DataArray) -> list[Any] | None:
-    """The orbit track of each date, in time order, from a ``time`` coordinate of :data:`TRACK_COORDS`.
-
-    The labels must be in memory: ``DataArray.chunk`` turns such a coordinate into a dask array
-    too, and reading it would be a compute inside science code. Then the offsets are not removed
-    and a warning says how to keep them (the map would otherwise silently differ from the in-memory one).
-    """
-    name = next((c for c in TRACK_COORDS if c in src.coords and src[c].dims == ("time",)), None)
-    if name is None or "time" not in src.coords:
-        return None
-    if src[name].chunks is not None:
-        warnings.warn(f"the SAR rice rule ignores the orbit-track coordinate {name!r} because it is a dask array "
-                      f"(.chunk() chunks coordinates too), so per-track backscatter offsets are not removed; "
-                      f"load it first: vh = vh.assign_coords({name}=vh[{name!r}].load())", UserWarning, stacklevel=3)
-        return None
-    order = np.argsort(src["time"].values, kind="stable")
-    return np.asarray(src[name].values)[order].tolist()
-
-
-def _vh(obj: xr.Dataset | xr.DataArray, units: str) -> xr.DataArray:
-    if not isinstance(obj, xr.Dataset):
-        return obj
-    name = "vh" if "vh" in obj else ("vh_db" if "vh_db" in obj else None)
-    if name is None:
-        raise MissingBandError(
-            f"the SAR rice rule needs a 'vh' variable (linear power or dB); got {sorted(map(str, obj.data_vars))}."
-        )
-    return obj[name]
-
-
 def sar_rice_rule(
     vh: xr.Dataset | xr.DataArray,
     params: SarRiceParams | None = None,
@@ -569,8 +537,8 @@ def sar_rice_rule(
     """
     p = params if params is not None else SarRiceParams()
     win = resolve_windows(windows)
-    src = _vh(vh, units)
-    tracks = _track_names(src)
+    src = vh_variable(vh)
+    tracks = track_names(src)
     arr = prepare_series(as_linear_power(src, units), "sar_rice_rule input")
     vv_src = vv_band(vh, p)
     vv = [] if vv_src is None else [prepare_series(as_linear_power(vv_src, units), "sar_rice_rule vv")]
@@ -588,18 +556,3 @@ def sar_rice_rule(
                           max_rms_db=p.mixed_max_rms_db)
     return out
 
-
-def boxcar_speckle_filter(arr: xr.DataArray, size: int = 5) -> xr.DataArray:
-    """Spatial boxcar mean of a ``(..., y, x)`` SAR raster in linear power (lazy; NaN ignored).
-
-    A simple multilook: the mean of the valid pixels in a ``size x size`` window, per date.
-    Field borders blur over ``size // 2`` pixels. float32 out; NaN where the window has no
-    valid pixel. For point tables average the pixels of each field instead.
-    """
-    if size < 1 or size % 2 == 0:
-        raise ConfigError(f"size must be an odd number of pixels >= 1, got {size}.")
-    if not {"y", "x"} <= set(arr.dims):
-        raise InputError(f"boxcar_speckle_filter needs y and x dims, got {tuple(arr.dims)}.")
-    a32 = arr.where(arr > 0).astype(np.float32)
-    out = a32.rolling(y=size, x=size, center=True, min_periods=1).mean()
-    return out.astype(np.float32).assign_attrs(arr.attrs).rename(arr.name)

@@ -1,6 +1,6 @@
 """Edge-preserving speckle filter for Sentinel-1 time series: average only look-alike neighbours.
 
-A spatial boxcar (:func:`agromap.rice.rules_sar.boxcar_speckle_filter`) averages every pixel of
+A spatial boxcar (:func:`boxcar_speckle_filter`) averages every pixel of
 its window. At a field border that mixes two fields' series, and in linear power the bright one
 wins: a flooded paddy (-24 dB VH) two pixels from an orchard or a village (-12 to -8 dB) reads
 -15 dB on every date, so its flood is gone; a pond next to a paddy inherits the paddy's canopy.
@@ -37,7 +37,7 @@ from scipy.special import ndtri
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["homogeneous_speckle_filter", "speckle_log_variance"]
+__all__ = ["boxcar_speckle_filter", "homogeneous_speckle_filter", "speckle_log_variance"]
 
 _F32 = np.float32
 #: Log-spaced bins of the adjacent-pair statistic (squared log-ratio, natural log units): 1e-4
@@ -210,3 +210,19 @@ def homogeneous_speckle_filter(arr: xr.DataArray, size: int = 7, *, quantile: fl
                         meta=np.empty((0, 0, 0), dtype=_F32))
     res = a.copy(data=out).transpose(*order)
     return res.assign_attrs(arr.attrs).rename(arr.name)
+
+
+def boxcar_speckle_filter(arr: xr.DataArray, size: int = 5) -> xr.DataArray:
+    """Spatial boxcar mean of a ``(..., y, x)`` SAR raster in linear power (lazy; NaN ignored).
+
+    A simple multilook: the mean of the valid pixels in a ``size x size`` window, per date.
+    Field borders blur over ``size // 2`` pixels. float32 out; NaN where the window has no
+    valid pixel. For point tables average the pixels of each field instead.
+    """
+    if size < 1 or size % 2 == 0:
+        raise ConfigError(f"size must be an odd number of pixels >= 1, got {size}.")
+    if not {"y", "x"} <= set(arr.dims):
+        raise InputError(f"boxcar_speckle_filter needs y and x dims, got {tuple(arr.dims)}.")
+    a32 = arr.where(arr > 0).astype(np.float32)
+    out = a32.rolling(y=size, x=size, center=True, min_periods=1).mean()
+    return out.astype(np.float32).assign_attrs(arr.attrs).rename(arr.name)
