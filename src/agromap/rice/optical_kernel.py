@@ -439,8 +439,9 @@ def _pixels(ndvi: Any, evi: Any, lswi: Any, valid: Any, days: Any, in_win: Any, 
             n, ci, cd, cn, ce, cl, cf, in_win, ends, prm, flags, scale_days, p, onset, growth)
 
 
+# The reflectance path takes its bands ``(time, pixel)`` and C-ordered (as a tile's stack is stored).
 _SIG_BANDS = numba.void(
-    *(_array(_F4, 2, "A", True) for _ in range(6)), _array(_B1, 2, "A", True), *_SIG.args[4:],
+    *(_array(_F4, 2, "C", True) for _ in range(6)), _array(_B1, 2, "C", True), *_SIG.args[4:],
 )
 
 
@@ -448,7 +449,7 @@ _SIG_BANDS = numba.void(
 def _band_pixels(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green: Any, base: Any, days: Any,
                  in_win: Any, ends: Any, prm: Any, flags: Any, onset: Any, growth: Any, n_valid: Any, n_window: Any,
                  water: Any, forest: Any, mask_margin: Any, undated: Any) -> None:
-    n_pix, n_t = nir.shape
+    n_t, n_pix = nir.shape
     ci = np.empty(n_t, np.int64)
     cd, cn, ce, cl = np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(n_t, np.float32)
     cf = np.empty(n_t, np.bool_)
@@ -539,8 +540,10 @@ def optical_band_pixels(
     flags[F_BASE] = base is not None
     none = np.empty((0, 0), bool)
     out = _outputs(*nir.shape)
-    _band_pixels(nir, red, blue, swir16, lswi_nir, nir if green is None else green, none if base is None else base,
-                 days.astype(_F32), in_window, ends, prm, flags, *out.values())
+    # (time, pixel) C-ordered: the transposed view of a tile's date-major stack, copied otherwise.
+    bands = [np.ascontiguousarray(b.T) for b in (nir, red, blue, swir16, lswi_nir, nir if green is None else green)]
+    _band_pixels(*bands, none if base is None else np.ascontiguousarray(base.T), days.astype(_F32), in_window, ends,
+                 prm, flags, *out.values())
     return out
 
 

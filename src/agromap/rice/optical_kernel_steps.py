@@ -245,29 +245,34 @@ def band_block(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green:
                prm: Any, flags: Any, sn: Any, se: Any, sl: Any, sk: Any) -> None:
     """The indices and the clear-sky tests of pixels ``p0`` .. ``p0 + nb - 1`` at every date, into ``(time, block)``
     scratch: NDVI ``sn``, EVI ``se``, LSWI ``sl``, ``sk`` True where the sensor's mask and the cloud, haze and
-    snow tests pass (as ``rules_optical.clear_observations``; the finiteness and EVI tests follow in :func:`keep_date`).
+    snow tests pass (as ``rules_optical.clear_observations``; the finiteness and EVI tests follow in
+    :func:`keep_date`). The bands are ``(time, pixel)``, C-ordered.
 
     Why a block: the tile's bands are stored date-major, so a pixel's series is a dozen values a
     tile's plane apart in each band, and walking pixel by pixel reads six bands' twelve planes at
-    once; date by date over a block of neighbouring pixels reads each plane in order.
+    once; date by date over a block of neighbouring pixels reads each plane in order, and the
+    compiler can compute several pixels per instruction (the tests are written without branches;
+    each lane's division and comparison are the scalar ones, so the bits do not change).
     """
-    use_base, cloud, haze, snow = flags[F_BASE], flags[F_CLOUD], flags[F_HAZE], flags[F_SNOW]
+    use_base, cloud, haze, snow = flags[F_BASE] != 0, flags[F_CLOUD] != 0, flags[F_HAZE] != 0, flags[F_SNOW] != 0
     cloud_blue, haze_hot, snow_ndsi, snow_nir = prm[P_CLOUD_BLUE], prm[P_HAZE_HOT], prm[P_SNOW_NDSI], prm[P_SNOW_NIR]
-    for t in range(nir.shape[1]):
+    # Unsigned indices: a signed one is wrapped (negative from the end) per access, which keeps
+    # the compiler from reading neighbouring pixels as one vector.
+    u0 = np.uint64(p0)
+    for t in range(nir.shape[0]):
         for j in range(nb):
-            p = p0 + j
-            n_, r_, b_ = nir[p, t], red[p, t], blue[p, t]
-            ok = base[p, t] if use_base else True
-            if cloud and not b_ < cloud_blue:
-                ok = False
-            if haze and b_ - np.float32(0.5) * r_ > haze_hot:
-                ok = False
-            if snow and norm_diff(green[p, t], swir16[p, t]) > snow_ndsi and n_ > snow_nir:
-                ok = False
-            sk[t, j] = ok
+            p = u0 + np.uint64(j)
+            n_, r_, b_, s_ = nir[t, p], red[t, p], blue[t, p], swir16[t, p]
             sn[t, j] = norm_diff(n_, r_)
             se[t, j] = evi_of(n_, r_, b_)
-            sl[t, j] = norm_diff(lswi_nir[p, t], swir16[p, t])
+            sl[t, j] = norm_diff(lswi_nir[t, p], s_)
+            cloudy = cloud & (not b_ < cloud_blue)
+            hazy = haze & (b_ - np.float32(0.5) * r_ > haze_hot)
+            snowy = snow & (norm_diff(green[t, p], s_) > snow_ndsi) & (n_ > snow_nir)
+            sk[t, j] = not (cloudy | hazy | snowy)
+        if use_base:
+            for j in range(nb):
+                sk[t, j] = sk[t, j] & base[t, u0 + np.uint64(j)]
 
 
 @_jit(nrt=False)
