@@ -249,7 +249,10 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         if stubble_on:
             if seedbed and k > 0 and cd[k - 1] >= b_start:
                 b_wide = _max(b_wide, d - cd[k - 1])
-            if y >= prm[P_HARVEST_NDVI] and y <= prm[P_NDVI_LOW] and ls < prm[P_HARVEST_LSWI]:
+            # Until an open-water date (or a seedbed) has a margin, a stubble date's votes are
+            # min(-inf, ...) and cannot change s_best (never NaN): most pixels skip the test.
+            if ((s_open != _NINF or b_open != _NINF) and y >= prm[P_HARVEST_NDVI] and y <= prm[P_NDVI_LOW]
+                    and ls < prm[P_HARVEST_LSWI]):
                 st = _min(_min(y - prm[P_HARVEST_NDVI], prm[P_NDVI_LOW] - y), prm[P_HARVEST_LSWI] - ls) / _SCALE
                 s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[P_FLOOD_STUBBLE]) / scale_days))
                 # The seedbed's stubble also needs the flood episode short (seedbed_max_days), a clear
