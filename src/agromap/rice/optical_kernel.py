@@ -95,14 +95,12 @@ from .optical_kernel_layout import (
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
 from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
-from .optical_kernel_steps import band_block, clear_block_dates, clear_dates, cover_masks, growth_margin, spell_step
+from .optical_kernel_steps import BLOCK, band_block, block_dates, clear_dates, cover_masks, growth_margin, spell_step
 from .optical_params import OpticalRiceParams
 
 __all__ = ["optical_pixels", "optical_band_pixels"]
 
 _F32 = np.float32
-_BLOCK = 256
-"""Pixels whose indices and clear-sky tests are computed together, date by date (see ``band_block``)."""
 
 
 @_jit(nrt=False)
@@ -457,14 +455,14 @@ def _band_pixels(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, gree
     cd, cn, ce, cl = np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(n_t, np.float32)
     cf = np.empty(n_t, np.bool_)
     buf = np.empty(max(n_t, 1), np.float32)
-    sn, se, sl = np.empty((n_t, _BLOCK), np.float32), np.empty((n_t, _BLOCK), np.float32), np.empty((n_t, _BLOCK), np.float32)
-    sk = np.empty((n_t, _BLOCK), np.bool_)
-    for p0 in range(0, n_pix, _BLOCK):
-        nb = min(_BLOCK, n_pix - p0)
+    sn, se, sl = np.empty((n_t, BLOCK), np.float32), np.empty((n_t, BLOCK), np.float32), np.empty((n_t, BLOCK), np.float32)
+    sk = np.empty((n_t, BLOCK), np.bool_)
+    for p0 in range(0, n_pix, BLOCK):
+        nb = min(BLOCK, n_pix - p0)
         band_block(nir, red, blue, swir16, lswi_nir, green, base, p0, nb, prm, flags, sn, se, sl, sk)
         for j in range(nb):
             p = p0 + j
-            n, nw, gap = clear_block_dates(j, p, days, in_win, prm, flags, sn, se, sl, sk, ci, cd, cn, ce, cl, cf, buf,
+            n, nw, gap = block_dates(j, p, days, in_win, prm, flags, sn, se, sl, sk, ci, cd, cn, ce, cl, cf, buf,
                                            onset, growth)
             n_valid[p], n_window[p] = n, nw
             scale_days = np.float32(10.0) + np.float32(0.5) * gap

@@ -51,7 +51,7 @@ from .optical_kernel_layout import NAN32 as _NAN
 from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
 
-__all__ = ["band_block", "clear_block_dates", "clear_dates", "cover_masks", "evi_of", "growth_margin", "keep_date", "median_gap",
+__all__ = ["BLOCK", "band_block", "block_dates", "clear_dates", "cover_masks", "evi_of", "growth_margin", "keep_date", "median_gap",
            "norm_diff", "spell_step"]
 
 _F32 = np.float32
@@ -240,6 +240,11 @@ def evi_of(n: Any, r: Any, b: Any) -> Any:
     return _NAN if den == 0 or np.isinf(q) else q
 
 
+BLOCK = 256
+"""Pixels whose indices and clear-sky tests :func:`band_block` computes together, date by date (a
+``(time, block)`` float32 scratch of 12 KiB per index at twelve dates, in the processor's cache)."""
+
+
 @_jit(nrt=False)
 def band_block(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green: Any, base: Any, p0: int, nb: int,
                prm: Any, flags: Any, sn: Any, se: Any, sl: Any, sk: Any) -> None:
@@ -276,7 +281,7 @@ def band_block(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green:
 
 
 @_jit(nrt=False)
-def clear_block_dates(j: int, p: int, days: Any, in_win: Any, prm: Any, flags: Any, sn: Any, se: Any, sl: Any,
+def block_dates(j: int, p: int, days: Any, in_win: Any, prm: Any, flags: Any, sn: Any, se: Any, sl: Any,
                       sk: Any, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any, buf: Any, onset: Any,
                       growth: Any) -> tuple[int, int, Any]:
     """:func:`clear_dates` from the reflectances: pixel ``p``'s clear dates, from column ``j`` of the scratch
