@@ -280,7 +280,7 @@ def band_block(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green:
                 sk[t, j] = sk[t, j] & base[t, u0 + np.uint64(j)]
 
 
-@_jit(nrt=False)
+@_jit(nrt=False, inline=True)
 def block_dates(j: int, p: int, days: Any, in_win: Any, prm: Any, flags: Any, sn: Any, se: Any, sl: Any,
                       sk: Any, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any, buf: Any, onset: Any,
                       growth: Any) -> tuple[int, int, Any]:
