@@ -464,7 +464,7 @@ def _band_pixels(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, gree
         for j in range(nb):
             p = p0 + j
             n, nw, gap = block_dates(j, p, days, in_win, prm, flags, sn, se, sl, sk, ci, cd, cn, ce, cl, cf, buf,
-                                           onset, growth)
+                                        onset, growth)
             n_valid[p], n_window[p] = n, nw
             scale_days = np.float32(10.0) + np.float32(0.5) * gap
             water[p], forest[p], mask_margin[p], undated[p] = _pixel_terms(

@@ -282,9 +282,9 @@ def band_block(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green:
 
 
 @_jit(nrt=False, inline=True)
-def block_dates(j: int, p: int, days: Any, in_win: Any, prm: Any, flags: Any, sn: Any, se: Any, sl: Any,
-                      sk: Any, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any, buf: Any, onset: Any,
-                      growth: Any) -> tuple[int, int, Any]:
+def block_dates(j: int, p: int, days: Any, in_win: Any, prm: Any, flags: Any, sn: Any, se: Any, sl: Any, sk: Any,
+                ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any, buf: Any, onset: Any, growth: Any
+                ) -> tuple[int, int, Any]:
     """:func:`clear_dates` from the reflectances: pixel ``p``'s clear dates, from column ``j`` of the scratch
     :func:`band_block` filled (the same float32 operations as :mod:`agromap.indices` and
     ``rules_optical.clear_observations`` on whole arrays).
