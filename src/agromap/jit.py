@@ -60,7 +60,7 @@ def jit(sig: Any = None, nrt: bool = True, inline: bool = False) -> Callable[[Ca
     numba then does not count references to them. With counting, every call of a helper with
     array arguments costs two atomic operations per array; the per-onset growth walk and the
     two walks per pixel spent 40 % of the kernel's time in them. ``inline=True`` asks LLVM to
-    inline a helper called once per date.
+    inline a helper called once per date or per pixel.
     """
 
     def wrap(fn: Callable[..., Any]) -> Any:

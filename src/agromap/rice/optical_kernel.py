@@ -95,7 +95,7 @@ from .optical_kernel_layout import (
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
 from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
-from .optical_kernel_steps import clear_band_dates, clear_dates, cover_masks, growth_margin, spell_step
+from .optical_kernel_steps import BLOCK, band_block, block_dates, clear_dates, cover_masks, growth_margin, spell_step
 from .optical_params import OpticalRiceParams
 
 __all__ = ["optical_pixels", "optical_band_pixels"]
@@ -103,7 +103,8 @@ __all__ = ["optical_pixels", "optical_band_pixels"]
 _F32 = np.float32
 
 
-@_jit(nrt=False)
+# Inlined in the pixel loops: a call passes each array as seven values, and per pixel that cost 8 % of the kernel.
+@_jit(nrt=False, inline=True)
 def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a call per date, +30 % time)
     n: int, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any, in_win: Any, ends: Any, prm: Any, flags: Any,
     scale_days: Any, p: int, onset: Any, growth: Any,
@@ -247,7 +248,10 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
         if stubble_on:
             if seedbed and k > 0 and cd[k - 1] >= b_start:
                 b_wide = _max(b_wide, d - cd[k - 1])
-            if y >= prm[P_HARVEST_NDVI] and y <= prm[P_NDVI_LOW] and ls < prm[P_HARVEST_LSWI]:
+            # Until an open-water date (or a seedbed) has a margin, a stubble date's votes are
+            # min(-inf, ...) and cannot change s_best (never NaN): most pixels skip the test.
+            if ((s_open != _NINF or b_open != _NINF) and y >= prm[P_HARVEST_NDVI] and y <= prm[P_NDVI_LOW]
+                    and ls < prm[P_HARVEST_LSWI]):
                 st = _min(_min(y - prm[P_HARVEST_NDVI], prm[P_NDVI_LOW] - y), prm[P_HARVEST_LSWI] - ls) / _SCALE
                 s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[P_FLOOD_STUBBLE]) / scale_days))
                 # The seedbed's stubble also needs the flood episode short (seedbed_max_days), a clear
@@ -437,8 +441,9 @@ def _pixels(ndvi: Any, evi: Any, lswi: Any, valid: Any, days: Any, in_win: Any, 
             n, ci, cd, cn, ce, cl, cf, in_win, ends, prm, flags, scale_days, p, onset, growth)
 
 
+# The reflectance path takes its bands ``(time, pixel)`` and C-ordered (as a tile's stack is stored).
 _SIG_BANDS = numba.void(
-    *(_array(_F4, 2, "A", True) for _ in range(6)), _array(_B1, 2, "A", True), *_SIG.args[4:],
+    *(_array(_F4, 2, "C", True) for _ in range(6)), _array(_B1, 2, "C", True), *_SIG.args[4:],
 )
 
 
@@ -446,18 +451,24 @@ _SIG_BANDS = numba.void(
 def _band_pixels(nir: Any, red: Any, blue: Any, swir16: Any, lswi_nir: Any, green: Any, base: Any, days: Any,
                  in_win: Any, ends: Any, prm: Any, flags: Any, onset: Any, growth: Any, n_valid: Any, n_window: Any,
                  water: Any, forest: Any, mask_margin: Any, undated: Any) -> None:
-    n_pix, n_t = nir.shape
+    n_t, n_pix = nir.shape
     ci = np.empty(n_t, np.int64)
     cd, cn, ce, cl = np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(n_t, np.float32), np.empty(n_t, np.float32)
     cf = np.empty(n_t, np.bool_)
     buf = np.empty(max(n_t, 1), np.float32)
-    for p in range(n_pix):
-        n, nw, gap = clear_band_dates(nir, red, blue, swir16, lswi_nir, green, base, p, days, in_win, prm, flags,
-                                       ci, cd, cn, ce, cl, cf, buf, onset, growth)
-        n_valid[p], n_window[p] = n, nw
-        scale_days = np.float32(10.0) + np.float32(0.5) * gap
-        water[p], forest[p], mask_margin[p], undated[p] = _pixel_terms(
-            n, ci, cd, cn, ce, cl, cf, in_win, ends, prm, flags, scale_days, p, onset, growth)
+    sn, se, sl = np.empty((n_t, BLOCK), np.float32), np.empty((n_t, BLOCK), np.float32), np.empty((n_t, BLOCK), np.float32)
+    sk = np.empty((n_t, BLOCK), np.bool_)
+    for p0 in range(0, n_pix, BLOCK):
+        nb = min(BLOCK, n_pix - p0)
+        band_block(nir, red, blue, swir16, lswi_nir, green, base, p0, nb, prm, flags, sn, se, sl, sk)
+        for j in range(nb):
+            p = p0 + j
+            n, nw, gap = block_dates(j, p, days, in_win, prm, flags, sn, se, sl, sk, ci, cd, cn, ce, cl, cf, buf,
+                                        onset, growth)
+            n_valid[p], n_window[p] = n, nw
+            scale_days = np.float32(10.0) + np.float32(0.5) * gap
+            water[p], forest[p], mask_margin[p], undated[p] = _pixel_terms(
+                n, ci, cd, cn, ce, cl, cf, in_win, ends, prm, flags, scale_days, p, onset, growth)
 
 
 def optical_pixels(
@@ -531,8 +542,10 @@ def optical_band_pixels(
     flags[F_BASE] = base is not None
     none = np.empty((0, 0), bool)
     out = _outputs(*nir.shape)
-    _band_pixels(nir, red, blue, swir16, lswi_nir, nir if green is None else green, none if base is None else base,
-                 days.astype(_F32), in_window, ends, prm, flags, *out.values())
+    # (time, pixel) C-ordered: the transposed view of a tile's date-major stack, copied otherwise.
+    bands = [np.ascontiguousarray(b.T) for b in (nir, red, blue, swir16, lswi_nir, nir if green is None else green)]
+    _band_pixels(*bands, none if base is None else np.ascontiguousarray(base.T), days.astype(_F32), in_window, ends,
+                 prm, flags, *out.values())
     return out
 
 
