@@ -13,14 +13,18 @@ and there is no fast-math, so the compiled float32 operations give numpy's bits.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import tempfile
 from collections.abc import Callable
 from typing import Any
 
 import numba
+import numpy as np
+from numba.core.dispatcher import Dispatcher
 
-__all__ = ["CACHE", "jit", "minimum", "maximum", "fmax"]
+__all__ = ["CACHE", "dependency_stamp", "jit", "minimum", "maximum", "fmax"]
 
 
 def _cache_ready() -> bool:
@@ -68,15 +72,68 @@ def jit(sig: Any = None, nrt: bool = True, inline: bool = False) -> Callable[[Ca
             options: dict[str, Any] = {"cache": cache, "nogil": True, "error_model": "numpy", "_nrt": nrt,
                                        "forceinline": inline}
             try:
-                if sig is None:
-                    return numba.njit(**options)(fn)
-                return numba.njit(sig, **options)(fn)
+                compiled = numba.njit(**options)(fn) if sig is None else numba.njit(sig, **options)(fn)
+                if cache:
+                    _stamp_with_dependencies(compiled, fn)
+                return compiled
             except RuntimeError:  # "cannot cache function ...: no locator available"
                 if not cache:
                     raise
         raise AssertionError("unreachable")
 
     return wrap
+
+
+def dependency_stamp(fn: Callable[..., Any]) -> str:
+    """A digest of what a compiled function takes from outside its own source file.
+
+    numba keys a function's disk cache on its own file only, yet the machine code holds the
+    compiled functions it calls (inlined or linked in) and the values of the globals it reads
+    (frozen as constants). A change to a helper's or a constant's module alone would leave a
+    stale kernel in the cache, giving the old results without any error. The digest covers, for
+    every global the function names, a compiled function's source (and its own dependencies) or
+    a constant's value.
+    """
+    digest = hashlib.sha256()
+    seen: set[int] = set()
+
+    def visit(f: Callable[..., Any]) -> None:
+        if id(f) in seen:
+            return
+        seen.add(id(f))
+        digest.update(inspect.getsource(f).encode())
+        scope = getattr(f, "__globals__", {})
+        for name in sorted(_global_names(f.__code__)):
+            value = scope.get(name)
+            if isinstance(value, Dispatcher):
+                visit(value.py_func)
+            elif isinstance(value, np.ndarray):
+                digest.update(name.encode() + value.tobytes() + str(value.dtype).encode())
+            elif isinstance(value, (bool, int, float, complex, str, bytes, tuple, np.generic)) or value is None:
+                digest.update(f"{name}={value!r}".encode())
+
+    visit(fn)
+    return digest.hexdigest()
+
+
+def _global_names(code: Any) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _global_names(const)
+    return names
+
+
+def _stamp_with_dependencies(compiled: Any, fn: Callable[..., Any]) -> None:
+    """Key ``compiled``'s disk cache on its dependencies too (see :func:`dependency_stamp`).
+
+    numba checks the stamp stored in its cache index against this one when it loads and
+    recompiles on a mismatch. Its cache file object is internal: with a numba that lays it out
+    otherwise the stamp stays numba's own (a test pins the layout of the version in use).
+    """
+    cache_file = getattr(getattr(compiled, "_cache", None), "_cache_file", None)
+    if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+        cache_file._source_stamp = (cache_file._source_stamp, dependency_stamp(fn))
 
 
 # ---- NaN semantics of the numpy ufuncs the rule was written with ------------------------------
