@@ -9,6 +9,7 @@ does not pay for xarray and dask.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -86,14 +87,32 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
     path = check_local_input(gdal_path(os.fspath(path)), "raster")
     ident = header_cache.identity(path)
     if ident is not None:
-        kept = header_cache.lookup(path, ident)
+        kept = _kept_header(path, ident)
         if kept is not None:
             _check_pixels(path, kept.width, kept.height, max_pixels)
             return kept
     hdr = _open_header(path, max_pixels)
     if ident is not None:
-        header_cache.remember(path, ident, hdr)
+        header_cache.remember(path, ident, dataclasses.asdict(hdr))
     return hdr
+
+
+def _kept_header(path: str, ident: list[Any]) -> RasterHeader | None:
+    """The header :mod:`~agromap.io.header_cache` kept for this very file; ``None`` to open it."""
+    f = header_cache.lookup(path, ident)
+    if f is None:
+        return None
+    try:
+        return RasterHeader(
+            path=str(f["path"]), width=int(f["width"]), height=int(f["height"]), count=int(f["count"]),
+            dtype=str(f["dtype"]), nodata=None if f["nodata"] is None else float(f["nodata"]),
+            crs_wkt=f["crs_wkt"], transform=tuple(float(v) for v in f["transform"]),  # type: ignore[arg-type]
+            block_shape=tuple(int(v) for v in f["block_shape"]),  # type: ignore[arg-type]
+            descriptions=tuple(f["descriptions"]), has_gcps=bool(f["has_gcps"]),
+            tags=tuple((str(k), str(v)) for k, v in f["tags"]),
+        )
+    except (KeyError, TypeError, ValueError):  # a damaged entry: the file is opened again
+        return None
 
 
 def _check_pixels(path: str, width: int, height: int, max_pixels: int) -> None:

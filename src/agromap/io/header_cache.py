@@ -28,10 +28,9 @@ import stat
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .header import RasterHeader
+from .files import atomic_write_text, machine_cache_dir
 
 __all__ = ["CACHE_FILE", "ENTRIES_MAX", "identity", "lookup", "remember", "save", "clear_memory"]
 
@@ -79,8 +78,6 @@ def identity(path: str) -> list[Any] | None:
 
 
 def _cache_path() -> Path | None:
-    from ..pipeline.checksums import machine_cache_dir
-
     folder = machine_cache_dir()
     return None if folder is None else folder / CACHE_FILE
 
@@ -109,20 +106,8 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def _header(fields: dict[str, Any]) -> RasterHeader:
-    from .header import RasterHeader
-
-    return RasterHeader(
-        path=fields["path"], width=fields["width"], height=fields["height"], count=fields["count"],
-        dtype=fields["dtype"], nodata=fields["nodata"], crs_wkt=fields["crs_wkt"],
-        transform=tuple(fields["transform"]), block_shape=tuple(fields["block_shape"]),
-        descriptions=tuple(fields["descriptions"]), has_gcps=fields["has_gcps"],
-        tags=tuple((str(k), str(v)) for k, v in fields["tags"]),
-    )
-
-
-def lookup(path: str, ident: list[Any]) -> RasterHeader | None:
-    """The header kept for ``path`` if it was read from the file ``ident`` names, else ``None``."""
+def lookup(path: str, ident: list[Any]) -> dict[str, Any] | None:
+    """The header fields kept for ``path`` if read from the file ``ident`` names, else ``None``."""
     cache = _cache_path()
     if cache is None:
         return None
@@ -130,20 +115,16 @@ def lookup(path: str, ident: list[Any]) -> RasterHeader | None:
         entry = _load(cache).get(path)
     if entry is None or entry["identity"] != ident:
         return None
-    try:
-        return _header(entry["header"])
-    except (KeyError, TypeError, ValueError):  # a damaged entry: the file is opened again
-        return None
+    return dict(entry["header"])
 
 
-def remember(path: str, ident: list[Any], header: RasterHeader) -> None:
-    """Keep a header that passed the reader's checks, for :func:`lookup` and the next :func:`save`."""
-    import dataclasses
-
+def remember(path: str, ident: list[Any], fields: dict[str, Any]) -> None:
+    """Keep the fields of a header that passed the reader's checks, for :func:`lookup` and the
+    next :func:`save`.
+    """
     cache = _cache_path()
     if cache is None:
         return
-    fields = dataclasses.asdict(header)
     with _LOCK:
         _load(cache)[path] = {"identity": ident, "read_at": int(time.time()), "header": fields}
         _NEW.add(path)
@@ -175,8 +156,6 @@ def save() -> None:
                 crs.append(wkt)
         headers[name] = {"identity": e["identity"], "read_at": e["read_at"], "header": h}
     try:
-        from .files import atomic_write_text
-
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps({"crs": crs, "headers": headers}, separators=(",", ":")))
     except Exception as exc:  # a read-only home or a full disk: the next run opens the files again
