@@ -77,10 +77,11 @@ def _graticule(ax: Any, view: LayerView, fontsize: float) -> None:
     if step < 1 and round(step * 10 ** decimals) % 1:
         decimals += 1
     xt, xl, yt, yl = [], [], [], []
+    lines: list[np.ndarray] = []
     for lo in np.arange(math.ceil(lon0 / step) * step, lon1 + 1e-12, step):
         lats = np.linspace(lat0, lat1, 50)
         x, y = to_map.transform(np.full(50, lo), lats)
-        ax.plot(x, y, color="#555555", lw=0.4, alpha=0.6, zorder=3)
+        lines.append(np.column_stack([x, y]))
         xb = float(np.interp(bottom, y, x)) if y[0] <= bottom <= y[-1] else None
         if xb is not None and left <= xb <= right:
             xt.append(xb)
@@ -88,15 +89,27 @@ def _graticule(ax: Any, view: LayerView, fontsize: float) -> None:
     for la in np.arange(math.ceil(lat0 / step) * step, lat1 + 1e-12, step):
         lons = np.linspace(lon0, lon1, 50)
         x, y = to_map.transform(lons, np.full(50, la))
-        ax.plot(x, y, color="#555555", lw=0.4, alpha=0.6, zorder=3)
+        lines.append(np.column_stack([x, y]))
         yb = float(np.interp(left, x, y)) if x[0] <= left <= x[-1] else None
         if yb is not None and bottom <= yb <= top:
             yt.append(yb)
             yl.append(f"{abs(la):.{decimals}f}°{'N' if la >= 0 else 'S'}")
+    _add_lines(ax, lines)
     ax.set_xticks(xt, xl, fontsize=fontsize)
     ax.set_yticks(yt, yl, fontsize=fontsize, rotation=90, va="center")
     ax.set_xlim(left, right)
     ax.set_ylim(bottom, top)
+
+
+def _add_lines(ax: Any, lines: list[np.ndarray]) -> None:
+    """The graticule's lines as one collection, drawn line by line as separate ``plot`` calls drew
+    them, without each line's data-limit and autoscale bookkeeping (the limits are set after).
+    """
+    from matplotlib.collections import LineCollection
+
+    ax.add_collection(LineCollection(lines, colors="#555555", linewidths=0.4, alpha=0.6, zorder=3,
+                                     capstyle="projecting", joinstyle="round"),
+                      autolim=False)
 
 
 def _metres_per_unit(view: LayerView) -> float:

@@ -17,6 +17,7 @@ from ..errors import output_error
 __all__ = [
     "RUN_LOCK_NAME", "PARTIAL_SUFFIX", "STAGING_SUFFIX", "atomic_write_bytes", "atomic_write_text",
     "clean_stale_partials", "sha256_file", "unlink_quietly", "remove_partial", "fsync_file", "fsync_dir",
+    "CACHE_DIR_ENV", "machine_cache_dir",
 ]  # fmt: skip
 
 PARTIAL_SUFFIX = ".partial"
@@ -176,3 +177,17 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+CACHE_DIR_ENV = "AGROMAP_CACHE_DIR"
+"""Environment variable naming the folder of the user's machine caches (input checksums, raster
+headers); set empty, no such cache."""
+
+
+def machine_cache_dir() -> Path | None:
+    """The folder of the machine's caches, or ``None`` when ``AGROMAP_CACHE_DIR`` is set empty."""
+    chosen = os.environ.get(CACHE_DIR_ENV)
+    if chosen is not None:
+        return Path(chosen).expanduser() if chosen.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "agromap"

@@ -9,6 +9,7 @@ does not pay for xarray and dask.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import rasterio
 from rasterio.errors import RasterioIOError
 
 from ..errors import CorruptInputError, RasterTooLargeError
+from . import header_cache
 from .gdal_env import gdal_env_dict, gdal_preset
 from .remote import gdal_path, is_remote
 from .trust import check_local_input
@@ -71,6 +73,9 @@ def _fail_open(path: str, exc: Exception) -> CorruptInputError:
 def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHeader:
     """Open ``path`` once and describe it; refuse non-rasters, bombs and truncated TIFFs.
 
+    A local file whose description is kept from an earlier read (:mod:`agromap.io.header_cache`:
+    same name, size, times, inode and side-car) is not opened again; its pixel budget is still checked.
+
     Raises
     ------
     CorruptInputError
@@ -80,14 +85,49 @@ def read_header(path: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> RasterHea
     """
     # Remote inputs only when the run allows them (agromap.io.trust); local ones must be regular files.
     path = check_local_input(gdal_path(os.fspath(path)), "raster")
+    ident = header_cache.identity(path)
+    if ident is not None:
+        kept = _kept_header(path, ident)
+        if kept is not None:
+            _check_pixels(path, kept.width, kept.height, max_pixels)
+            return kept
+    hdr = _open_header(path, max_pixels)
+    if ident is not None:
+        header_cache.remember(path, ident, dataclasses.asdict(hdr))
+    return hdr
+
+
+def _kept_header(path: str, ident: list[Any]) -> RasterHeader | None:
+    """The header :mod:`~agromap.io.header_cache` kept for this very file; ``None`` to open it."""
+    f = header_cache.lookup(path, ident)
+    if f is None:
+        return None
+    try:
+        return RasterHeader(
+            path=str(f["path"]), width=int(f["width"]), height=int(f["height"]), count=int(f["count"]),
+            dtype=str(f["dtype"]), nodata=None if f["nodata"] is None else float(f["nodata"]),
+            crs_wkt=f["crs_wkt"], transform=tuple(float(v) for v in f["transform"]),  # type: ignore[arg-type]
+            block_shape=tuple(int(v) for v in f["block_shape"]),  # type: ignore[arg-type]
+            descriptions=tuple(f["descriptions"]), has_gcps=bool(f["has_gcps"]),
+            tags=tuple((str(k), str(v)) for k, v in f["tags"]),
+        )
+    except (KeyError, TypeError, ValueError):  # a damaged entry: the file is opened again
+        return None
+
+
+def _check_pixels(path: str, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise RasterTooLargeError(
+            f"{path}: declares {width} x {height} = {width * height:,} px per band, above the "
+            f"budget of {max_pixels:,} px; raise ingest.max_pixels only if the file is trusted."
+        )
+
+
+def _open_header(path: str, max_pixels: int) -> RasterHeader:
     try:
         with rasterio.Env(**gdal_env_dict(gdal_preset())), rasterio.open(path) as src:
             width, height = src.width, src.height
-            if width * height > max_pixels:
-                raise RasterTooLargeError(
-                    f"{path}: declares {width} x {height} = {width * height:,} px per band, above the "
-                    f"budget of {max_pixels:,} px; raise ingest.max_pixels only if the file is trusted."
-                )
+            _check_pixels(path, width, height, max_pixels)
             _check_decode_cost(src, path)
             gcps, _ = src.gcps
             hdr = RasterHeader(

@@ -33,14 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AgromapError
-from ..io.files import atomic_write_text
+from ..io.files import CACHE_DIR_ENV, atomic_write_text, machine_cache_dir
 
 __all__ = ["CACHE_DIR_ENV", "MACHINE_ENTRIES_MAX", "FileHashes", "machine_cache_dir"]
 
 log = logging.getLogger(__name__)
-
-CACHE_DIR_ENV = "AGROMAP_CACHE_DIR"
-"""Environment variable naming the folder of the machine's checksum cache (empty: no such cache)."""
 
 MACHINE_ENTRIES_MAX = 20_000
 """Entries kept in the machine's cache (about 4 MB of JSON, read by every run in 0.05 s); beyond
@@ -48,15 +45,6 @@ it, those hashed longest ago are dropped."""
 
 _STAMP = ("size", "mtime_ns", "ctime_ns", "inode", "device")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def machine_cache_dir() -> Path | None:
-    """The folder of the machine's checksum cache, or ``None`` when ``AGROMAP_CACHE_DIR`` is set empty."""
-    chosen = os.environ.get(CACHE_DIR_ENV)
-    if chosen is not None:
-        return Path(chosen).expanduser() if chosen.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "agromap"
 
 
 def _stamp(st: os.stat_result) -> dict[str, int]:

@@ -170,9 +170,13 @@ def _with_district_areas(path: Path, d: Any, gbox: GeoBox,
 
 def plan_run(cfg: RunConfig) -> list[AreaPlan]:
     """Plan every area; ``agromap validate`` runs it when its header-only check leaves the decision to the plan."""
+    from ..io import header_cache
+
     check_scheduler(cfg.scheduler)
     check_input_kinds(cfg)
-    return [plan_area(cfg, area) for area in cfg.areas]
+    plans = [plan_area(cfg, area) for area in cfg.areas]
+    header_cache.save()  # the next plan over these files opens none of them
+    return plans
 
 
 @dataclass
