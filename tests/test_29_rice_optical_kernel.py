@@ -32,6 +32,7 @@ from agromap.rice.seasons import (
     QA_FOREST_BUILT,
     QA_OBSERVED,
     QA_OPTICAL,
+    QA_SAR,
     QA_WATER,
     SeasonSlots,
     finish_outputs,
@@ -932,3 +933,40 @@ def test_compiled_seasons_and_score_equal_the_numpy_slots(windows, undated):
         _same_outputs(fast, ref)
         assert (fast[0] == 255).any() and (fast[0] == 1).any() and (fast[1] > 1).any()  # edges reached
         assert np.isnan(fast[3]).any() and (fast[3] == 0).any() and ((fast[3] > 0) & (fast[3] < 1)).any()
+
+
+@pytest.mark.parametrize("windows", [0, 3])
+def test_the_sar_rules_seasons_through_the_walk_equal_the_numpy_slots(windows):
+    """The SAR rule's use of the walk: masks folded into every margin (-inf on water or built-up),
+    no mask margin cap, the seasons' bit ``QA_SAR``; the same outputs as SeasonSlots without a
+    masked pixel, so the walk refusing masked pixels changes nothing there."""
+    from agromap.rice.seasons_kernel import rule_outputs, season_pixels
+
+    p = OpticalRiceParams()
+    n_t, lead = 24, (40, 100)
+    rng = np.random.default_rng(7)
+    days = np.cumsum(rng.integers(1, 40, n_t)).astype(np.int32)
+    doy = ((days - 1) % 365 + 1).astype(np.uint16)
+    window = rng.integers(-1, windows, n_t).astype(np.int8) if windows else np.full(n_t, -1, np.int8)
+    k = _random_kernel_results(3, n_t=n_t)
+    masked = k["water"] | k["forest"]
+    k["growth"] = np.where(masked[:, None], np.minimum(k["growth"], _F32(-np.inf)), k["growth"]).astype(_F32)
+    n_pix = masked.size
+    k["mask_margin"], k["undated"] = np.full(n_pix, np.inf, _F32), np.zeros(n_pix, _F32)
+    o = season_pixels(dict(k), n_slots=windows or p.max_seasons, window=window, doy=doy, days=days,
+                      n_windows=windows, min_season_days=p.min_season_days, undated=False, found_bit=QA_SAR)
+    fast = rule_outputs(o, lead)
+
+    seasons = SeasonSlots(n_pix, windows, p.max_seasons, p.min_season_days, k["mask_margin"], np.zeros(n_pix, bool))
+    for t in range(n_t):
+        idx = np.flatnonzero(k["onset"][:, t])
+        if idx.size:
+            seasons.offer(t, idx, k["growth"][idx, t], window, doy, days)
+    best, count = seasons.best, seasons.count
+    score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
+    qa = (np.where(k["n_window"] > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_SAR, 0)
+          | np.where(k["water"], QA_WATER, 0) | np.where(k["forest"], QA_FOREST_BUILT, 0)).astype(np.uint8)
+    ref = finish_outputs(lead, k["n_valid"], count, seasons.slots, score, k["n_window"], qa)
+    _same_outputs(fast, ref)
+    assert ((fast[6] & QA_SAR) > 0).any() and not (fast[6] & QA_OPTICAL).any()
+    assert (fast[0] == 1).any() and (fast[1] > 1).any() and ((fast[6] & QA_WATER) > 0).any()

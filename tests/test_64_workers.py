@@ -40,6 +40,9 @@ def test_kernels_listed_only_for_planned_rules():
     planned = worker_imports(["agromap.rice.rules_optical"])
     assert planned[: len(WORKER_IMPORTS)] == WORKER_IMPORTS and KERNEL in planned
     assert set(RULE_KERNELS["agromap.rice.rules_optical"]) <= set(planned)
+    # The SAR rule's seasons are the same compiled walk, without the optical kernel.
+    sar = worker_imports(["agromap.rice.rules_sar"])
+    assert "agromap.rice.seasons_kernel" in sar and KERNEL not in sar
 
 
 def test_the_readers_compiled_pass_is_warmed_only_where_numba_is_loaded():

@@ -111,7 +111,8 @@ publishing a layer there imports (the COG layout check, the quicklook's PNG enco
 report map's drawing; about 0.45 CPU-s, otherwise paid inside a worker's first publishing task)."""
 
 RULE_KERNELS: dict[str, tuple[str, ...]] = {
-    "agromap.rice.rules_optical": ("agromap.rice.optical_kernel", "agromap.rice.seasons_kernel")}
+    "agromap.rice.rules_optical": ("agromap.rice.optical_kernel", "agromap.rice.seasons_kernel"),
+    "agromap.rice.rules_sar": ("agromap.rice.seasons_kernel",)}
 """Compiled kernels a rule module loads in a process on its first call, keyed by the rule module.
 
 Loading the optical kernel from numba's cache costs about 0.7 CPU-s per process; on a worker it
@@ -128,7 +129,7 @@ def worker_imports(loaded: Iterable[str] | None = None) -> tuple[str, ...]:
     loaded
         Names of the modules imported in the planning process (default: ``sys.modules``); a
         kernel of :data:`RULE_KERNELS` is listed only when its rule module is among them, so a
-        run without the optical rule never loads numba on its workers.
+        run without a rice rule never loads numba on its workers.
     """
     return WORKER_IMPORTS + rule_kernels(loaded)
 

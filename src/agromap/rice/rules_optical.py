@@ -108,7 +108,6 @@ from .seasons import (
     SeasonWindow,
     apply_rule,
     flatten_time,
-    logistic,
     prepare_series,
     resolve_windows,
     time_axis,
@@ -196,20 +195,14 @@ def _seasons_and_score(
     gives the same bits). Takes the ``(pixel, time)`` arrays ``onset`` and ``growth`` out of ``k``
     once the seasons are chosen.
     """
-    from .seasons_kernel import season_pixels
+    from .seasons_kernel import rule_outputs, season_pixels
 
     o = season_pixels(k, n_slots=n_windows or p.max_seasons, window=window, doy=doy, days=days,
                       n_windows=n_windows, min_season_days=p.min_season_days, undated=p.undated_seasons)
     # The (pixel, time) onsets and growth margins are read only above: freed here, before the
     # score is made (a fifth of the tile's memory while the rule runs).
     del k["onset"], k["growth"]
-    best = o["best"]
-    score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
-    score[o["rice_class"] == 255] = np.nan  # no valid observation
-    n_slots = o["transplant_doy"].shape[-1]
-    return (o["rice_class"].reshape(lead), o["n_seasons"].reshape(lead), o["transplant_doy"].reshape(*lead, n_slots),
-            score.reshape(lead), o["n_valid_obs"].reshape(lead), o["n_valid_in_flood_window"].reshape(lead),
-            o["qa_flags"].reshape(lead))
+    return rule_outputs(o, lead)
 
 
 def _kernel_bands(ds: xr.Dataset, p: OpticalRiceParams) -> list[xr.DataArray] | None:

@@ -106,18 +106,12 @@ from .sar_series import (
 )
 from .seasons import (
     LAYER_SPECS,
-    QA_FOREST_BUILT,
-    QA_OBSERVED,
     QA_SAR,
     QA_SEEDBED_ONLY,
-    QA_WATER,
-    SeasonSlots,
     SeasonWindow,
     apply_rule,
-    finish_outputs,
     flatten_time,
     fraction,
-    logistic,
     masked_max,
     masked_min,
     prepare_series,
@@ -387,6 +381,10 @@ def _sar_kernel(
     """The VH rule on ``(..., time)`` linear power (with VV evidence when ``vv`` is given);
     returns the arrays of ``seasons.OUTPUT_DTYPES``.
     """
+    # Imported here, not with the module: planning a run imports the rule module, and the
+    # compiled walk loads on the workers' background thread (``scheduler.RULE_KERNELS``).
+    from .seasons_kernel import rule_outputs, season_pixels
+
     lead, (lin, *vv_lin) = flatten_time(vh, *vv)
     vvs = vv_series(vv_lin[0].astype(_F32, copy=False), days, track, p) if vv_lin else None
     lin = lin.astype(_F32, copy=False)
@@ -459,8 +457,8 @@ def _sar_kernel(
     db_next = np.where(after > np.arange(n_t)[None, :], db_next, _F32(np.nan)).astype(_F32)
 
     cand = _candidates(db, days, window, n_windows, p) & in_win[None, :]
-    seasons = SeasonSlots(n_pix, n_windows, p.max_seasons, p.min_season_days,
-                          np.full(n_pix, np.inf, dtype=_F32), np.zeros(n_pix, dtype=bool))
+    # Each candidate's margin, read by the season walk only where `cand` holds.
+    margin = np.zeros((n_pix, n_t), dtype=_F32)
     best_standard = np.full(n_pix, -np.inf, dtype=_F32)
     for t in range(n_t):
         idx = np.flatnonzero(cand[:, t])
@@ -472,16 +470,18 @@ def _sar_kernel(
             ev = vv_season_terms(ev, vvs.rows(idx), days, t, gap, p)
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard")}
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
-        z = np.minimum(_weakest(ev), mask_z[idx])
-        seasons.offer(t, idx, z.astype(_F32), window, doy, days)
+        margin[idx, t] = np.minimum(_weakest(ev), mask_z[idx])
         best_standard[idx] = np.maximum(best_standard[idx], np.minimum(_weakest(standard), mask_z[idx]))
-    best, count, slots = seasons.best, seasons.count, seasons.slots
-
-    score = np.where(np.isneginf(best), _F32(0.0), logistic(best))
-    qa = (np.where(n_window > 0, QA_OBSERVED, 0) | np.where(count > 0, QA_SAR, 0)
-          | np.where(water, QA_WATER, 0) | np.where(built, QA_FOREST_BUILT, 0)
-          | np.where((best > best_standard) & (best_standard < 0), QA_SEEDBED_ONLY, 0)).astype(np.uint8)
-    return finish_outputs(lead, n_valid, count, slots, score, n_window, qa)
+    # The masks are already in every margin (-inf on water or built-up): the walk's mask margin
+    # caps nothing, and its masked pixels have no passing margin to refuse.
+    k = {"onset": cand, "growth": margin, "n_valid": n_valid.astype(np.int32), "n_window": n_window.astype(np.int32),
+         "water": water, "forest": built, "mask_margin": np.full(n_pix, np.inf, dtype=_F32),
+         "undated": np.zeros(n_pix, dtype=_F32)}
+    o = season_pixels(k, n_slots=n_windows or p.max_seasons, window=window, doy=doy, days=days, n_windows=n_windows,
+                      min_season_days=p.min_season_days, undated=False, found_bit=QA_SAR)
+    best = o["best"]
+    o["qa_flags"] |= np.where((best > best_standard) & (best_standard < 0), QA_SEEDBED_ONLY, 0).astype(np.uint8)
+    return rule_outputs(o, lead)
 
 
 def sar_rice_rule(

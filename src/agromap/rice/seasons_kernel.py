@@ -1,7 +1,8 @@
-"""The optical rule's season slots, QA flags and output conventions per pixel, compiled (numba).
+"""Both rules' season slots, QA flags and output conventions per pixel, compiled (numba).
 
-:func:`season_pixels` takes the per-pixel results of :mod:`agromap.rice.optical_kernel` (the
-onsets and growth margins of every date, the masks and counts) and fills what
+:func:`season_pixels` takes a rule's per-pixel results (the onsets and margins of every date,
+the masks and counts: :mod:`agromap.rice.optical_kernel`'s, or the SAR rule's flood minima and
+their evidence) and fills what
 :class:`agromap.rice.seasons.SeasonSlots` and :func:`agromap.rice.seasons.finish_outputs` give in
 numpy: each pixel's seasons in time order, its best margin for the score, its undated season,
 its QA bits and the nodata conventions, in one walk over the pixels.
@@ -29,9 +30,9 @@ import numpy.typing as npt
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
-from .seasons import QA_FOREST_BUILT, QA_OBSERVED, QA_OPTICAL, QA_WATER
+from .seasons import QA_FOREST_BUILT, QA_OBSERVED, QA_OPTICAL, QA_WATER, logistic
 
-__all__ = ["season_pixels"]
+__all__ = ["season_pixels", "rule_outputs"]
 
 _NO_LAST = np.iinfo(np.int32).min // 2
 """A pixel's last season day before its first season (as ``SeasonSlots.last`` starts)."""
@@ -48,7 +49,7 @@ _SIG = numba.void(
     _array(_B1, 2, True), _array(_F4, 2, True), _array(_I4, 1, True), _array(_I4, 1, True),
     _array(_B1, 1, True), _array(_B1, 1, True), _array(_F4, 1, True), _array(_F4, 1, True),
     _array(numba.int8, 1, True, "A"), _array(_U2, 1, True, "A"), _array(_I4, 1, True, "A"),
-    numba.int64, numba.float64, numba.boolean,
+    numba.int64, numba.float64, numba.boolean, _U1,
     _array(_U1, 1), _array(_U1, 1), _array(_U2, 2), _array(_F4, 1), _array(_U1, 1), _array(_U1, 1), _array(_U1, 1),
 )
 """Inputs read-only (a writable array converts to them), the small per-date arrays with any strides."""
@@ -58,7 +59,7 @@ _SIG = numba.void(
 def _walk(  # noqa: C901 (one walk per pixel for every output; helpers would be a call per pixel)
         onset: Any, growth: Any, n_valid: Any, n_window: Any, water: Any, forest: Any, mask_margin: Any,
         undated: Any, window: Any, doy: Any, days: Any, n_windows: int, min_season_days: float,
-        use_undated: bool, rice_class: Any, n_seasons: Any, slots: Any, best: Any, n_valid_u8: Any,
+        use_undated: bool, found_bit: int, rice_class: Any, n_seasons: Any, slots: Any, best: Any, n_valid_u8: Any,
         n_window_u8: Any, qa: Any) -> None:
     n_pix, n_t = onset.shape
     n_slots = slots.shape[1]
@@ -98,7 +99,7 @@ def _walk(  # noqa: C901 (one walk per pixel for every output; helpers would be 
         if n_window[p] > 0:
             flags |= QA_OBSERVED
         if count > 0:
-            flags |= QA_OPTICAL
+            flags |= found_bit
         if water[p]:
             flags |= QA_WATER
         if forest[p]:
@@ -116,7 +117,7 @@ def _walk(  # noqa: C901 (one walk per pixel for every output; helpers would be 
 
 def season_pixels(k: dict[str, npt.NDArray[Any]], *, n_slots: int, window: npt.NDArray[np.int8],
                   doy: npt.NDArray[np.uint16], days: npt.NDArray[np.int32], n_windows: int,
-                  min_season_days: float, undated: bool) -> dict[str, npt.NDArray[Any]]:
+                  min_season_days: float, undated: bool, found_bit: int = QA_OPTICAL) -> dict[str, npt.NDArray[Any]]:
     """Season slots, best margin, QA bits and the stored counts of every pixel.
 
     Parameters
@@ -135,6 +136,8 @@ def season_pixels(k: dict[str, npt.NDArray[Any]], *, n_slots: int, window: npt.N
         Least days between two seasons' onsets without a calendar.
     undated : bool
         Count the undated evidence as a season where no dated one was found.
+    found_bit : int
+        The QA bit of a pixel with a season: the rule that found it (``QA_OPTICAL`` or ``QA_SAR``).
 
     Returns
     -------
@@ -152,5 +155,20 @@ def season_pixels(k: dict[str, npt.NDArray[Any]], *, n_slots: int, window: npt.N
            "qa_flags": np.empty(n_pix, u8)}
     _walk(k["onset"], k["growth"], k["n_valid"], k["n_window"], k["water"], k["forest"], k["mask_margin"],
           k["undated"], window, doy, days, n_windows, float(min_season_days), bool(undated and not n_windows),
-          *out.values())
+          np.uint8(found_bit), *out.values())
     return out
+
+
+def rule_outputs(o: dict[str, npt.NDArray[Any]], lead: tuple[int, ...]) -> tuple[npt.NDArray[Any], ...]:
+    """The arrays of ``seasons.OUTPUT_DTYPES`` shaped ``lead`` from :func:`season_pixels`' results.
+
+    ``rice_score`` is the logistic of ``best`` (0 without any onset or evidence, NaN without a
+    valid observation).
+    """
+    best = o["best"]
+    score = np.where(np.isneginf(best), np.float32(0.0), logistic(best))
+    score[o["rice_class"] == 255] = np.nan  # no valid observation
+    n_slots = o["transplant_doy"].shape[-1]
+    return (o["rice_class"].reshape(lead), o["n_seasons"].reshape(lead), o["transplant_doy"].reshape(*lead, n_slots),
+            score.reshape(lead), o["n_valid_obs"].reshape(lead), o["n_valid_in_flood_window"].reshape(lead),
+            o["qa_flags"].reshape(lead))
