@@ -115,6 +115,43 @@ def test_sar_knobs_change_what_they_name():
     assert quiet.sizes["time"] == 50
 
 
+def test_a_shifted_calendar_is_periodic():
+    # A shifted table observes one year of a calendar that repeats: a season crossing the calendar's
+    # year end stands at the start of the next year, where the unwrapped calendar showed fallow.
+    from rice_series import _opt_rice, _rice_vh
+
+    day = np.arange(365)
+    ext = np.arange(-365, 730)  # the unwrapped calendar: the year before, the year, the year after
+
+    def check(year: np.ndarray, flat: np.ndarray) -> int:
+        head, this, tail = flat[:365], flat[365:730], flat[730:]
+        fallow = this == flat[0]  # day -365 lies before every season
+        prev = fallow & (tail != flat[0])
+        nxt = fallow & ~prev & (head != flat[0])
+        np.testing.assert_array_equal(year[~fallow], this[~fallow])  # the year's own seasons kept
+        np.testing.assert_array_equal(year[prev], tail[prev])  # the previous year's crop on its field
+        np.testing.assert_array_equal(year[nxt], head[nxt])  # the next year's seedbed prepared
+        return int(prev.sum() + nxt.sum())
+
+    moved = [0, 0]
+    for seed in range(40):
+        nd, _, dates = _opt_rice(day, np.random.default_rng(seed), periodic=True)
+        flat, _, same = _opt_rice(ext, np.random.default_rng(seed))
+        assert dates == same
+        moved[0] += check(nd, flat)
+        vh, _, _ = _rice_vh(day, np.random.default_rng(seed), np.random.default_rng([seed, 1]), periodic=True)
+        vh_flat, _, _ = _rice_vh(ext, np.random.default_rng(seed), np.random.default_rng([seed, 1]))
+        moved[1] += check(vh, vh_flat)
+    assert min(moved) > 50  # seasons do cross the year end, on both sensors
+    # optical_points routes a shift through it: a shift of a whole year gives the fixed table's
+    # calendar, plus the seasons crossing its ends (only on the seasonal classes' points)
+    ds, truth = optical_points(300, seed=0)
+    year, _ = optical_points(300, seed=0, shift_days=365)
+    differs = (ds.ndvi.values != year.ndvi.values) & np.isfinite(ds.ndvi.values)
+    cls = truth.cls.values[differs.any(axis=0)]
+    assert (cls == "rice").sum() > 5 and set(cls) <= {"rice", "seasonal_wetland", "dryland_crop", "sugarcane"}
+
+
 @pytest.mark.parametrize("name, kw", [
     ("6 clear dates", {"days": optical_days(7)}),
     ("30 clear dates", {"days": optical_days(31)}),
