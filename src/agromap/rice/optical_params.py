@@ -279,6 +279,24 @@ class OpticalRiceParams:
     gap_season_days: float = 170.0
     """``gap_season_lswi``: the canopy spell ends at most this many days after the bare date (a rice season's
     length; a lotus pond or a perennial crop stays green longer)."""
+    gap_season_open_end: float | None = 45.0
+    """``gap_season_lswi``: a clear interval longer than this (days) right after a canopy date of the spell
+    hides the season's end, which may lie anywhere in it: the season length is then measured to the last
+    canopy date seen, so that a cloud gap abstains instead of refuting. Without it, a rice season whose
+    canopy the series sees just before the second cloud gap (a crop calendar that puts both the flood and
+    the harvest in the gaps) counted as longer than a rice season and lost its vote. Forty-five days: the
+    clear interval beyond which the undated evidence treats the series as gapped (``gap_days``); on a
+    series with a clear date every two to three weeks the spell's end is seen and nothing changes. ``None``:
+    the season ends on the first clear date below canopy greenness, however late (docs/rice_stress.md)."""
+    gap_season_young_days: float | None = 45.0
+    """``gap_season_lswi``: the canopy spell may also begin one clear date after the interval, when that
+    date (at most this many days before the spell's first canopy date) shows a young crop on wetted soil:
+    NDVI below ``ndvi_canopy_min`` and LSWI at least ``gap_season_low_lswi``, the bar the bare date stays
+    under. The flood and the transplanting fell in the interval and the seedlings, 2-5 weeks old, are
+    not yet a canopy; the bare, dry date before the interval and the wet canopy after still apply. An
+    upland crop's young stand grows on the same dry soil (LSWI about -0.2 to 0.05 on the point tables).
+    Forty-five days: a transplanted crop's cover closes 40-60 days after transplanting, so a young crop
+    is green within about six weeks. ``None``: the spell must begin right after the interval."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
