@@ -230,6 +230,7 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
     start = np.full(n_pix, -np.inf, dtype=_F32)
     can = np.full(n_pix, -np.inf, dtype=_F32)
     best = np.full(n_pix, -np.inf, dtype=_F32)
+    spell_bar = np.full(n_pix, bar, dtype=_F32)  # the spell's canopy bar
     prev_d = np.full(n_pix, np.nan, dtype=_F32)
     prev_y = np.full(n_pix, np.nan, dtype=_F32)
     prev_w = np.full(n_pix, np.nan, dtype=_F32)
@@ -238,7 +239,7 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
         d, y, w, o = _F32(days[t]), nd[:, t], ls[:, t], ok[:, t]
         with np.errstate(invalid="ignore", divide="ignore"):
             green, wettest = y >= canopy_min, y >= high
-            c = np.minimum(y - high, w - bar) / scale
+            c = np.minimum(y - high, w - spell_bar) / scale
             # a running spell: its wettest canopy date, or its end and vote; a clear interval longer than
             # gap_season_open_end hides the end, measured then to the last canopy date
             unseen = (d - prev_d > _F32(p.gap_season_open_end)) if p.gap_season_open_end is not None \
@@ -265,8 +266,13 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
                 take = ~np.isnan(prev2_d) & (d - prev_d <= _F32(p.gap_season_young_days)) & (via > s0)
                 s0 = np.where(take, via, s0)
                 start_d = np.where(take, prev2_d, prev_d)
+                new_bar = np.where(take, _F32(p.gap_season_young_lswi), bar)
+            else:
+                new_bar = np.full(n_pix, bar, dtype=_F32)
+            c_new = np.minimum(y - high, w - new_bar) / scale
         start = np.where(new, s0, start)
-        can = np.where(new, np.where(wettest, c, _F32(-np.inf)), can)
+        can = np.where(new, np.where(wettest, c_new, _F32(-np.inf)), can)
+        spell_bar = np.where(new, new_bar, spell_bar)
         low_d = np.where(new, start_d, low_d)
         on = np.where(ends, False, np.where(new, True, on))
         prev2_d = np.where(o, prev_d, prev2_d)
@@ -464,7 +470,13 @@ def _reference_kernel(
     # field, which is no forest (never open water) and is treated as a harvested field below.
     sparse, wrapped = _plain_sparse_field(ok, nd, ls, wet, days, p)
     water_frac = fraction((out_ok & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).sum(axis=-1), n_valid)
-    forest_frac = fraction(np.where(sparse, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
+    # A season hidden in a gap that votes rice began on bare dry ground: no forest either.
+    not_forest = sparse
+    if p.gap_season_lswi is not None and p.gap_season_not_forest:
+        with np.errstate(invalid="ignore"):
+            not_forest = sparse | (_plain_gap_season(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+                                   >= 0)
+    forest_frac = fraction(np.where(not_forest, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
     # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
     # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
     # so it is masked only when water dominates (``cycle_water_fraction``).
@@ -604,7 +616,9 @@ _PARAM_CASES = {
     "gap_season_tuned": {"gap_season_lswi": 0.1, "gap_season_low_ndvi": 0.5, "gap_season_low_lswi": 0.3,
                          "gap_season_min_gap": 20.0, "gap_season_max_gap": 130.0, "gap_season_days": 200.0,
                          "gap_season_open_end": 30.0, "gap_season_young_days": 60.0},
-    "gap_season_closed_end": {"gap_season_open_end": None, "gap_season_young_days": None},
+    "gap_season_closed_end": {"gap_season_open_end": None, "gap_season_young_days": None,
+                              "gap_season_not_forest": False},
+    "gap_season_young_bar": {"gap_season_young_lswi": 0.18, "gap_season_young_days": 30.0},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,

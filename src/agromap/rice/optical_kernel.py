@@ -43,6 +43,7 @@ from .optical_kernel_layout import (
     F_BASE,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
+    F_GAP_SEASON_NOT_FOREST,
     F_GAP_SEASON_OPEN_END,
     F_GAP_SEASON_YOUNG,
     F_GREEN,
@@ -191,6 +192,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     open_end = gap_season and flags[F_GAP_SEASON_OPEN_END]
     young = gap_season and flags[F_GAP_SEASON_YOUNG]
     gs_on, gs_low, gs_start, gs_can, gs_best = False, np.float32(0.0), _NINF, _NINF, _NINF
+    gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
         open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
@@ -355,14 +357,14 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
                 unseen = open_end and d - cd[k - 1] > prm[P_GAP_SEASON_OPEN_END]
                 if y >= canopy_min and not unseen:
                     if y >= prm[P_NDVI_HIGH]:
-                        gs_can = _max(gs_can, _min(y - prm[P_NDVI_HIGH], ls - prm[P_GAP_SEASON_LSWI]) / _SCALE)
+                        gs_can = _max(gs_can, _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE)
                 else:
                     end = (prm[P_GAP_SEASON_DAYS] - ((cd[k - 1] if unseen else d) - gs_low)) / scale_days
                     gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
                     gs_on = False
             elif k > 0 and y >= canopy_min:
-                gs_start, gs_low = gap_season_start(k, young, cd, cn, cl, prm, scale_days)
-                gs_can = _min(y - prm[P_NDVI_HIGH], ls - prm[P_GAP_SEASON_LSWI]) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
+                gs_start, gs_low, gs_bar = gap_season_start(k, young, cd, cn, cl, prm, scale_days)
+                gs_can = _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
                 gs_on = True
 
     # On a sparse series (few clear dates, a gap that can hide a whole crop) a canopy standing in
@@ -382,6 +384,9 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if on > cd[n - 1] and on - last_wet <= prm[P_PEAK_WINDOW]:
                 canopy = _max(canopy, cn[j])
     harvest = harvest or sparse
+    # A season hidden in a gap began on bare, dry ground, which an evergreen canopy never shows.
+    if flags[F_GAP_SEASON_NOT_FOREST] and gs_best >= 0:
+        n_forest = 0
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
     # field on a sparse series was open water on one).

@@ -297,6 +297,20 @@ class OpticalRiceParams:
     upland crop's young stand grows on the same dry soil (LSWI about -0.2 to 0.05 on the point tables).
     Forty-five days: a transplanted crop's cover closes 40-60 days after transplanting, so a young crop
     is green within about six weeks. ``None``: the spell must begin right after the interval."""
+    gap_season_young_lswi: float = 0.25
+    """``gap_season_young_days``: the LSWI bar of the wettest canopy date when the spell began through a
+    young crop on wetted soil (instead of ``gap_season_lswi``). The wetted young crop is part of the flood
+    evidence the canopy otherwise carries alone, so the bar sits between the dated cycle's
+    ``wet_canopy_lswi`` (0.20, flood seen) and ``gap_season_lswi`` (0.30, no flood seen). A design value
+    (docs/rice_stress.md): at 0.20-0.25 the shift of 120 days gains the same paddies, and neither the
+    point tables nor the scenes gain a non-rice point."""
+    gap_season_not_forest: bool = True
+    """``gap_season_lswi``: a pixel whose season hidden in a gap votes rice (its margin >= 0) is not
+    evergreen forest, whatever share of its clear dates reads NDVI >= ``forest_ndvi_min``: it showed bare,
+    dry ground (NDVI <= ``gap_season_low_ndvi``, LSWI < ``gap_season_low_lswi``), which a forest canopy never
+    does, and a season that ended. On a dozen clear dates a double-cropped paddy whose dates fall in its
+    two canopy phases reaches Xiao's 43 % of green dates (``forest_fraction``, set on 46 composites a year).
+    ``False``: the forest fraction applies to every pixel."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
