@@ -230,6 +230,8 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
     start = np.full(n_pix, -np.inf, dtype=_F32)
     can = np.full(n_pix, -np.inf, dtype=_F32)
     best = np.full(n_pix, -np.inf, dtype=_F32)
+    best_open = np.full(n_pix, -np.inf, dtype=_F32)  # votes of spells on the first clear date
+    is_open = np.zeros(n_pix, dtype=bool)
     spell_bar = np.full(n_pix, bar, dtype=_F32)  # the spell's canopy bar
     prev_d = np.full(n_pix, np.nan, dtype=_F32)
     prev_y = np.full(n_pix, np.nan, dtype=_F32)
@@ -248,7 +250,8 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
             last = np.where(unseen, prev_d, d)
             vote = np.minimum(np.minimum(start, can), (_F32(p.gap_season_days) - (last - low_d)) / scale_days)
             ends = o & on & (~green | unseen)
-            best = np.where(ends, np.fmax(best, vote), best)
+            best = np.where(ends & ~is_open, np.fmax(best, vote), best)
+            best_open = np.where(ends & is_open, np.fmax(best_open, vote), best_open)
             # a new spell: a canopy date right after a clear interval (not the first clear date)
             gap = d - prev_d
             low = np.minimum(_F32(p.gap_season_low_ndvi) - prev_y, _F32(p.gap_season_low_lswi) - prev_w) / scale
@@ -269,7 +272,15 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
                 new_bar = np.where(take, _F32(p.gap_season_young_lswi), bar)
             else:
                 new_bar = np.full(n_pix, bar, dtype=_F32)
+            # or a spell on the first clear date (gap_season_open_start): the series' start hides the bare
+            # date and the interval, taken as the shortest interval before it
+            first = o & ~on & green & np.isnan(prev_d) & p.gap_season_open_start
+            s0 = np.where(first, _F32(np.inf), s0)
+            start_d = np.where(first, d - _F32(p.gap_season_min_gap), start_d)
+            new_bar = np.where(first, bar, new_bar)
+            new = new | first
             c_new = np.minimum(y - high, w - new_bar) / scale
+        is_open = np.where(new, first, is_open)
         start = np.where(new, s0, start)
         can = np.where(new, np.where(wettest, c_new, _F32(-np.inf)), can)
         spell_bar = np.where(new, new_bar, spell_bar)
@@ -281,7 +292,7 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
         prev_d = np.where(o, d, prev_d)
         prev_y = np.where(o, y, prev_y)
         prev_w = np.where(o, w, prev_w)
-    return best
+    return best, best_open
 
 
 # ---- the whole-array numpy kernel (reference) -------------------------------------------------
@@ -474,8 +485,8 @@ def _reference_kernel(
     not_forest = sparse
     if p.gap_season_lswi is not None and p.gap_season_not_forest:
         with np.errstate(invalid="ignore"):
-            not_forest = sparse | (_plain_gap_season(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
-                                   >= 0)
+            not_forest = sparse | (_plain_gap_season(ok, nd, ls, days, p,
+                                                     _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))[0] >= 0)
     forest_frac = fraction(np.where(not_forest, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
     # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
     # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
@@ -570,8 +581,8 @@ def _reference_kernel(
         undated = np.maximum(undated, np.minimum(stubble, mask_margin))
     if p.gap_season_lswi is not None:
         # A season hidden in a gap: bare dry ground, a long clear interval, a wet canopy spell (see the parameter).
-        season = _plain_gap_season(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
-        undated = np.maximum(undated, np.minimum(season, mask_margin))
+        bare, opening = _plain_gap_season(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+        undated = np.maximum(undated, np.minimum(np.maximum(bare, opening), mask_margin))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
         add = (undated >= 0) & (count == 0) & ~masked
@@ -617,7 +628,7 @@ _PARAM_CASES = {
                          "gap_season_min_gap": 20.0, "gap_season_max_gap": 130.0, "gap_season_days": 200.0,
                          "gap_season_open_end": 30.0, "gap_season_young_days": 60.0},
     "gap_season_closed_end": {"gap_season_open_end": None, "gap_season_young_days": None,
-                              "gap_season_not_forest": False},
+                              "gap_season_not_forest": False, "gap_season_open_start": False},
     "gap_season_young_bar": {"gap_season_young_lswi": 0.18, "gap_season_young_days": 30.0},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},

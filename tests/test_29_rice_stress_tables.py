@@ -3,9 +3,9 @@
 ``tests/rice_series.py`` fixes one set of generator values; its knobs vary them one at a time for
 ``bench/rice_stress.py`` (docs/rice_stress.md). Their defaults must leave the fixed tables bit for
 bit as they were (the other tests' figures depend on them), and each knob must change what it
-names. The floors below are the sweep's settings where the optical rule keeps its lead over the
-one-line baseline; the settings where it does not (a crop calendar shifted against the cloud gaps)
-are findings documented in docs/rice_stress.md, not asserted here.
+names. The floors below are the sweep's settings where the optical rule keeps a wide lead over the
+one-line baseline; at the calendar shifts its lead is narrow (docs/rice_stress.md), and the tests at
+the end keep one shifted table per term that turned a loss into a win.
 """
 
 from __future__ import annotations
@@ -177,11 +177,12 @@ def test_a_seedbed_after_the_previous_crop_wins_back_a_calendar_shifted_table():
     # Crop calendar 300 days later than the fixed table's: both floods of a double-cropped paddy fall in
     # the cloud gaps, and the next crop is puddled within two weeks of the previous harvest. With the
     # seedbed on bare ground only the rule lost to the baseline on this table (0.727 against 0.777).
+    # Measured without the season standing when the series starts, which wins this table on its own.
     ds, truth = optical_points(600, seed=0, shift_days=300)
     t = truth.rice.values
     base = scores(one_line_optical_baseline(ds.ndvi.values), t)
-    old = optical_rice_rule(ds, OpticalRiceParams(seedbed_after_canopy=False)).rice_class.values
-    new = optical_rice_rule(ds).rice_class.values
+    old = optical_rice_rule(ds, OpticalRiceParams(seedbed_after_canopy=False, gap_season_open_start=False)).rice_class.values
+    new = optical_rice_rule(ds, OpticalRiceParams(gap_season_open_start=False)).rice_class.values
     print(f"\nshift 300 d: baseline {base['oa']:.3f}, seedbed on bare ground {scores(old, t)['oa']:.3f}, "
           f"after a canopy too {scores(new, t)['oa']:.3f}")
     assert scores(old, t)["oa"] < base["oa"] < scores(new, t)["oa"]  # 0.727 < 0.777 < 0.823
@@ -242,5 +243,24 @@ def test_a_wetted_young_crop_and_bare_ground_win_back_a_table_shifted_by_120_day
                                                   gap_season_not_forest=False)).rice_class.values
     new = optical_rice_rule(ds).rice_class.values
     print(f"\nshift 120 d: baseline {base['oa']:.3f}, before {scores(old, t)['oa']:.3f}, after {scores(new, t)['oa']:.3f}")
-    assert scores(old, t)["oa"] < base["oa"] < scores(new, t)["oa"]  # 0.813 < 0.840 < 0.843
+    assert scores(old, t)["oa"] < base["oa"] < scores(new, t)["oa"]  # 0.818 < 0.840 < 0.847
     assert not ((old == 1) & (new != 1)).any() and not ((new == 1) & (old != 1) & (t == 0)).any()
+
+
+def test_a_season_standing_when_the_series_starts_wins_back_a_table_shifted_by_300_days():
+    # Crop calendar 300 days later than the fixed table's: the series starts inside a paddy's canopy (its
+    # flood fell before the first date), and the first gap hides the next crop. A spell on the first clear
+    # date now votes as a season hidden in a gap whose bare date and interval the series' start hides.
+    ds, truth = optical_points(600, seed=1, shift_days=300)
+    t = truth.rice.values
+    base = scores(one_line_optical_baseline(ds.ndvi.values), t)
+    old = optical_rice_rule(ds, OpticalRiceParams(gap_season_open_start=False)).rice_class.values
+    new = optical_rice_rule(ds).rice_class.values
+    print(f"\nshift 300 d: baseline {base['oa']:.3f}, before {scores(old, t)['oa']:.3f}, after {scores(new, t)['oa']:.3f}")
+    assert scores(old, t)["oa"] < base["oa"] < scores(new, t)["oa"] - 0.05  # 0.758 < 0.792 < 0.860
+    assert not ((old == 1) & (new != 1)).any() and not ((new == 1) & (old != 1) & (t == 0)).any()
+    # no forest, orchard or upland point of the fixed table enters the rice class
+    ds, truth = optical_points(600, seed=1)
+    on = optical_rice_rule(ds).rice_class.values == 1
+    off = optical_rice_rule(ds, OpticalRiceParams(gap_season_open_start=False)).rice_class.values == 1
+    assert not (on & ~off & (truth.rice.values == 0)).any()

@@ -45,6 +45,7 @@ from .optical_kernel_layout import (
     F_GAP_SEASON,
     F_GAP_SEASON_NOT_FOREST,
     F_GAP_SEASON_OPEN_END,
+    F_GAP_SEASON_OPEN_START,
     F_GAP_SEASON_YOUNG,
     F_GREEN,
     F_HARVEST,
@@ -65,6 +66,7 @@ from .optical_kernel_layout import (
     P_GAP_DAYS,
     P_GAP_SEASON_DAYS,
     P_GAP_SEASON_LSWI,
+    P_GAP_SEASON_MIN_GAP,
     P_GAP_SEASON_OPEN_END,
     P_GREEN_LINK,
     P_HARVEST_LSWI,
@@ -192,6 +194,9 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     open_end = gap_season and flags[F_GAP_SEASON_OPEN_END]
     young = gap_season and flags[F_GAP_SEASON_YOUNG]
     gs_on, gs_low, gs_start, gs_can, gs_best = False, np.float32(0.0), _NINF, _NINF, _NINF
+    # a spell on the pixel's first clear date (``gap_season_open_start``) and its best vote: no bare date seen
+    gs_open, gs_open_best = False, _NINF
+    open_start = gap_season and flags[F_GAP_SEASON_OPEN_START]
     gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
@@ -360,12 +365,22 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
                         gs_can = _max(gs_can, _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE)
                 else:
                     end = (prm[P_GAP_SEASON_DAYS] - ((cd[k - 1] if unseen else d) - gs_low)) / scale_days
-                    gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
+                    if gs_open:
+                        gs_open_best = _fmax(gs_open_best, _min(gs_can, end))
+                    else:
+                        gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
                     gs_on = False
             elif k > 0 and y >= canopy_min:
                 gs_start, gs_low, gs_bar = gap_season_start(k, young, cd, cn, cl, prm, scale_days)
+                gs_open = False
                 gs_can = _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
                 gs_on = True
+            elif k == 0 and y >= canopy_min and open_start:
+                # The series starts inside a canopy spell: its flood fell before the first clear date,
+                # at least the shortest interval before it (the bare date and the interval unseen).
+                gs_low, gs_bar = d - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_LSWI]
+                gs_can = _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
+                gs_on, gs_open = True, True
 
     # On a sparse series (few clear dates, a gap that can hide a whole crop) a canopy standing in
     # water and open water on another date mark a flooded field: its one visible canopy and months
@@ -410,7 +425,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     if stubble_on:
         und = _max(und, _min(s_best, mm))
     if gap_season:
-        und = _max(und, _min(gs_best, mm))
+        und = _max(und, _min(_max(gs_best, gs_open_best), mm))
     return is_water, is_forest, mm, _NINF if und != und else und
 
 

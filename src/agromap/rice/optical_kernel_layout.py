@@ -54,8 +54,8 @@ PARAM_NAMES = (
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
  F_RULE, F_EARLY, F_HIDDEN_BARE, F_CLOUD, F_HAZE, F_SNOW, F_BASE, F_HIDDEN_OPEN, F_HARVEST, F_SPARSE,
  F_FLOOD_STUBBLE, F_SEEDBED, F_SEEDBED_CANOPY, F_GAP_SEASON, F_GAP_SEASON_OPEN_END,
- F_GAP_SEASON_YOUNG, F_GAP_SEASON_NOT_FOREST) = range(26)
-N_FLAGS = 26
+ F_GAP_SEASON_YOUNG, F_GAP_SEASON_NOT_FOREST, F_GAP_SEASON_OPEN_START) = range(27)
+N_FLAGS = 27
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -81,7 +81,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_GAP_SEASON, p.gap_season_lswi is not None),
                      (F_GAP_SEASON_OPEN_END, p.gap_season_open_end is not None),
                      (F_GAP_SEASON_YOUNG, p.gap_season_young_days is not None),
-                     (F_GAP_SEASON_NOT_FOREST, p.gap_season_not_forest and p.gap_season_lswi is not None)):
+                     (F_GAP_SEASON_NOT_FOREST, p.gap_season_not_forest and p.gap_season_lswi is not None),
+                     (F_GAP_SEASON_OPEN_START, p.gap_season_open_start and p.gap_season_lswi is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

@@ -311,6 +311,13 @@ class OpticalRiceParams:
     does, and a season that ended. On a dozen clear dates a double-cropped paddy whose dates fall in its
     two canopy phases reaches Xiao's 43 % of green dates (``forest_fraction``, set on 46 composites a year).
     ``False``: the forest fraction applies to every pixel."""
+    gap_season_open_start: bool = True
+    """``gap_season_lswi``: a canopy spell on the pixel's first clear date votes too, the series' start
+    taking the place of the bare date and the interval (both unseen): the season is then measured from
+    ``gap_season_min_gap`` days before that date, and its wettest canopy date and its end are tested as for
+    any spell. A crop calendar can put the flood before the series starts (a season sown late in the
+    previous year); the bare date is what shows a field, so such a vote does not exempt the pixel from
+    the forest fraction (``gap_season_not_forest``). ``False``: a spell needs a bare date before it."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
