@@ -37,6 +37,30 @@ def _ramp(day: np.ndarray, start: float, end: float) -> np.ndarray:
     return np.clip((day - start) / max(end - start, 1e-6), 0.0, 1.0)
 
 
+def _year_axis(day: np.ndarray, periodic: bool) -> np.ndarray:
+    """The calendar days a generator evaluates: ``day`` alone, or with a periodic calendar ``day``,
+    ``day + 365`` (the previous year's seasons) and ``day - 365`` (the next year's)."""
+    return np.concatenate([day, day + 365, day - 365]) if periodic else day
+
+
+def _fold_years(active: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Fold the three years of :func:`_year_axis` back onto the observed days.
+
+    A day outside every season of its own year shows the previous year's season standing on it
+    (the one that crossed the year end), else the next year's (a seedbed flooded before the year
+    ends), else its own year's fallow. A season of the day's own year wins where two overlap (a
+    third crop's harvest running into the next first crop's seedbed).
+    """
+    n = active.size // 3
+    act = active.reshape(3, n)
+    prev, nxt = ~act[0] & act[1], ~act[0] & ~act[1] & act[2]
+    out = []
+    for v in values:
+        v3 = v.reshape(3, n)
+        out.append(np.where(prev, v3[1], np.where(nxt, v3[2], v3[0])))
+    return tuple(out)
+
+
 def _classes(n: int, names: tuple[str, ...], shares: tuple[float, ...], rng: np.random.Generator) -> np.ndarray:
     counts = np.floor(np.asarray(shares) * n).astype(int)
     counts[0] += n - counts.sum()
@@ -75,14 +99,19 @@ def _season(series: np.ndarray, day: np.ndarray, s: float, flood_len: float, gro
 
 
 def _rice_vh(day: np.ndarray, rng: np.random.Generator, vv_rng: np.random.Generator,
-             fallow_db: tuple[float, float] = (-19.0, -17.0)) -> tuple[np.ndarray, np.ndarray, list[int]]:
+             fallow_db: tuple[float, float] = (-19.0, -17.0),
+             periodic: bool = False) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """One paddy: 1-3 staggered seasons; 20 % direct-seeded (short, shallow flood). VH and VV.
 
     VV (levels from ``vv_rng`` only): bare or ploughed fallow soil -12 to -9 dB; the transplanting
     flood is open water, specular in VV too (-22 to -18 dB); a direct-seeded field's saturated,
     thinly flooded seedbed -17 to -14 dB; the canopy at heading -11 to -8 dB, less above the fallow
     than VH because the vertical stems attenuate VV (the VH/VV ratio rises through the season).
+    With ``periodic`` the calendar repeats every 365 days (:func:`_fold_years`): a season running
+    past the calendar's year end stands at its start.
     """
+    day = _year_axis(day, periodic)
+    active = np.zeros(day.shape, bool)
     n_seasons = rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3])
     fallow = rng.uniform(*fallow_db)
     fallow_vv = vv_rng.uniform(-12.0, -9.0)
@@ -102,7 +131,10 @@ def _rice_vh(day: np.ndarray, rng: np.random.Generator, vv_rng: np.random.Genera
         vh = _season(vh, day, s, flood_len, grow, harvest, fallow, flood, canopy)
         flood_vv = vv_rng.uniform(-17.0, -14.0) if direct else vv_rng.uniform(-22.0, -18.0)
         vv = _season(vv, day, s, flood_len, grow, harvest, fallow_vv, flood_vv, vv_rng.uniform(-11.0, -8.0))
+        active |= (day >= s - 7) & (day < harvest + 10)
         dates.append(int(s + flood_len / 2))
+    if periodic:
+        vh, vv = _fold_years(active, vh, vv)
     return vh, vv, dates
 
 
@@ -171,8 +203,9 @@ def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12
 
     Stress knobs (defaults: the fixed table): ``loss``, the probability of a lost pass;
     ``offset_db``, the range of a track's offset; ``shift_days``, the local crop calendar shifted
-    later by this many days (every class, wrapped over a 365-day year); ``fallow_db``, the range of a
-    paddy's fallow level; ``shares``, the class shares of ``SAR_CLASSES``.
+    later by this many days (every class, on a calendar repeating every 365 days:
+    :func:`_fold_years`); ``fallow_db``, the range of a paddy's fallow level; ``shares``, the class
+    shares of ``SAR_CLASSES``.
     """
     rng = np.random.default_rng(seed)
     vv_rng = np.random.default_rng([seed, 1])
@@ -185,7 +218,7 @@ def sar_points(n: int = 600, kind: str = "dense", seed: int = 0, enl: float = 12
     all_dates: list[list[int]] = [[] for _ in range(n)]
     for i, c in enumerate(cls):
         if c == 0:
-            db[:, i], db_vv[:, i], dates = _rice_vh(gday, rng, vv_rng, fallow_db)
+            db[:, i], db_vv[:, i], dates = _rice_vh(gday, rng, vv_rng, fallow_db, bool(shift_days))
             dates = [(d + shift_days) % 365 for d in dates]
             first_date[i] = dates[0] if dates else 0
             all_dates[i] = [d + 1 for d in dates]
@@ -215,13 +248,16 @@ OPT_DAYS = np.array([5, 20, 35, 50, 65, 80, 180, 195, 210, 225, 355, 364])  # ga
 
 def _opt_rice(day: np.ndarray, rng: np.random.Generator, seasons: int | None = None,
               peak: tuple[float, float] = (0.7, 0.88), canopy_lswi: float | None = None,
-              standing_water: bool = False) -> tuple[np.ndarray, np.ndarray, list[int]]:
+              standing_water: bool = False, periodic: bool = False) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """NDVI and LSWI of a paddy: 1-3 seasons; flood NDVI ~0.1 with LSWI above it, canopy 0.7-0.85.
 
     By default the field drains when the flood ends (LSWI falls to 0.05, then rises with the
     canopy); ``standing_water`` keeps the transplanted crop in water until the canopy closes, so
-    the young crop's LSWI moves from the flood's straight to the canopy's.
+    the young crop's LSWI moves from the flood's straight to the canopy's. With ``periodic`` the
+    calendar repeats every 365 days (:func:`_fold_years`).
     """
+    day = _year_axis(day, periodic)
+    active = np.zeros(day.shape, bool)
     nd = np.full(day.shape, rng.uniform(0.22, 0.32))  # fallow / stubble
     ls = np.full(day.shape, rng.uniform(-0.15, 0.0))
     n = rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3])
@@ -243,30 +279,48 @@ def _opt_rice(day: np.ndarray, rng: np.random.Generator, seasons: int | None = N
         season_ls = np.where(flood, water, young if standing_water else 0.05 + rise)
         inside = (day >= s - 10) & (day < harvest)
         nd, ls = np.where(inside, season_nd, nd), np.where(inside, season_ls, ls)
+        active |= inside
         dates.append(int(s))
+    if periodic:
+        nd, ls = _fold_years(active, nd, ls)
     return nd, ls, dates
 
 
-def _opt_other(cls: str, day: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    if cls == "seasonal_wetland":  # flooded for months, then grassland up to NDVI 0.6-0.7
-        a = rng.uniform(150, 230)
-        w = (day >= a) & (day < a + rng.uniform(90, 140))
-        g = np.clip((day - (a - 120)) / 60, 0, 1) * (day < a)
-        return (np.where(w, rng.uniform(0.02, 0.15), 0.3 + rng.uniform(0.3, 0.4) * g),
-                np.where(w, rng.uniform(0.2, 0.4), rng.uniform(-0.05, 0.15) + 0.0 * day))
+def _opt_other(cls: str, day: np.ndarray, rng: np.random.Generator,
+               periodic: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """NDVI and LSWI of a non-rice point; with ``periodic`` the seasonal classes' calendars repeat
+    every 365 days (a wetland flood or a cane crop crossing the year end stands at its start)."""
+    if periodic and cls in ("seasonal_wetland", "dryland_crop", "sugarcane"):
+        nd, ls, active = _opt_seasonal(cls, _year_axis(day, True), rng)
+        nd, ls = _fold_years(active, nd, ls)
+        return nd, ls
+    if cls in ("seasonal_wetland", "dryland_crop", "sugarcane"):
+        nd, ls, _ = _opt_seasonal(cls, day, rng)
+        return nd, ls
     if cls == "aquaculture":
         dry = (day >= rng.uniform(0, 300)) & (day < 30 + rng.uniform(0, 300))
         return np.where(dry, 0.2, rng.uniform(-0.1, 0.1)), np.where(dry, -0.05, rng.uniform(0.1, 0.4))
-    if cls in ("dryland_crop", "sugarcane"):
-        s = rng.uniform(0, 200)
-        span = (60, 110) if cls == "dryland_crop" else (150, 330)
-        g = np.clip((day - s) / 60, 0, 1) * (day < s + rng.uniform(*span))
-        return 0.18 + rng.uniform(0.55, 0.65) * g, rng.uniform(-0.25, -0.1) + 0.3 * g
     if cls == "orchard":
         return rng.uniform(0.55, 0.75) + 0.05 * np.sin(day / 58.0), rng.uniform(0.05, 0.2) + 0 * day
     if cls == "forest":
         return rng.uniform(0.78, 0.88) + 0 * day, rng.uniform(0.2, 0.35) + 0 * day
     return rng.uniform(0.12, 0.25) + 0 * day, rng.uniform(-0.2, -0.05) + 0 * day  # built-up
+
+
+def _opt_seasonal(cls: str, day: np.ndarray,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NDVI, LSWI and the in-season mask of a seasonal wetland, an upland crop or sugarcane."""
+    if cls == "seasonal_wetland":  # flooded for months, then grassland up to NDVI 0.6-0.7
+        a = rng.uniform(150, 230)
+        w = (day >= a) & (day < a + rng.uniform(90, 140))
+        g = np.clip((day - (a - 120)) / 60, 0, 1) * (day < a)
+        return (np.where(w, rng.uniform(0.02, 0.15), 0.3 + rng.uniform(0.3, 0.4) * g),
+                np.where(w, rng.uniform(0.2, 0.4), rng.uniform(-0.05, 0.15) + 0.0 * day), w)
+    s = rng.uniform(0, 200)
+    span = (60, 110) if cls == "dryland_crop" else (150, 330)
+    standing = (day >= s) & (day < s + rng.uniform(*span))
+    g = np.clip((day - s) / 60, 0, 1) * standing
+    return 0.18 + rng.uniform(0.55, 0.65) * g, rng.uniform(-0.25, -0.1) + 0.3 * g, standing
 
 
 def optical_days(n_dates: int = 12, gaps: tuple[float, float] = (100.0, 130.0)) -> np.ndarray:
@@ -306,8 +360,8 @@ def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float
     (``OPT_DAYS``; see :func:`optical_days`); ``shadow``, the fraction of observations under a
     cloud shadow the mask missed (NDVI x 0.7, LSWI + 0.1: darker, and wetter-looking); ``seasons``,
     every paddy's number of seasons (1-3 drawn when ``None``); ``shift_days``, the local crop calendar
-    shifted later by this many days (every class, wrapped over the year); ``peak``, the range of a
-    rice canopy's NDVI peak; ``shares``, the class shares of ``OPT_CLASSES``; ``canopy_lswi``, the LSWI a
+    shifted later by this many days (every class, on a calendar repeating every 365 days:
+    :func:`_fold_years`); ``peak``, the range of a rice canopy's NDVI peak; ``shares``, the class shares of ``OPT_CLASSES``; ``canopy_lswi``, the LSWI a
     paddy's closed canopy reaches over its water (0.30 when ``None``); ``standing_water``, transplanted
     paddies kept flooded until the canopy closes (continuous flooding, as most irrigated lowland rice
     is managed: Bouman B. A. M. et al. 2007, "Rice and water", Advances in Agronomy 92:187-237), so
@@ -324,12 +378,13 @@ def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float
     all_dates: list[list[int]] = [[] for _ in range(n)]
     for i, c in enumerate(cls):
         if c == 0:
-            nd[:, i], ls[:, i], dates = _opt_rice(gday, rng, seasons, peak, canopy_lswi, standing_water)
+            nd[:, i], ls[:, i], dates = _opt_rice(gday, rng, seasons, peak, canopy_lswi, standing_water,
+                                                  bool(shift_days))
             dates = [(d + shift_days) % 365 for d in dates]
             first[i] = dates[0] if dates else 0
             all_dates[i] = [d + 1 for d in dates]
         else:
-            nd[:, i], ls[:, i] = _opt_other(OPT_CLASSES[c], gday, rng)
+            nd[:, i], ls[:, i] = _opt_other(OPT_CLASSES[c], gday, rng, bool(shift_days))
     nd += rng.normal(0, 0.03, nd.shape)
     ls += rng.normal(0, 0.03, ls.shape)
     hazy = rng.random(nd.shape) < haze

@@ -253,12 +253,15 @@ def test_a_harvest_seen_marks_a_field_under_a_river_flood():
     ds = _points(days, [v[0] for v in series.values()], [v[1] for v in series.values()])
     out = optical_rice_rule(ds)
     assert out.rice_class.values.tolist() == [1, 0, 0, 0]
-    # an undated season; the best evidence is the wet canopy seen with no flood before it (its
-    # smallest margin: LSWI 0.35 against undated_wet_canopy_lswi 0.32, (0.35 - 0.32) / 0.05 = 0.6),
-    # since the water mask leaves more room: open water on 9 of 19 clear dates against the 0.75
-    # of a pixel with a cycle, (0.75 - 9/19) / 0.05 = 5.5
+    # an undated season; the best evidence is the canopy standing in water when the series starts (a
+    # season hidden in a gap whose bare date the series' start hides: its smallest margin is LSWI 0.35
+    # against gap_season_lswi 0.30, (0.35 - 0.30) / 0.05 = 1.0; without it the wet canopy seen with no
+    # flood before it, (0.35 - 0.32) / 0.05 = 0.6), since the water mask leaves more room: open water on
+    # 9 of 19 clear dates against the 0.75 of a pixel with a cycle, (0.75 - 9/19) / 0.05 = 5.5
     assert out.n_seasons.values.tolist() == [1, 0, 0, 0] and out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]
-    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-(0.35 - 0.32) / 0.05))) < 1e-3
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-(0.35 - 0.30) / 0.05))) < 1e-3
+    closed = optical_rice_rule(ds, OpticalRiceParams(gap_season_open_start=False))
+    assert abs(float(closed.rice_score.values[0]) - 1 / (1 + np.exp(-(0.35 - 0.32) / 0.05))) < 1e-3
     # with the former water limit of half the dates the water mask's margin was the smallest
     half = optical_rice_rule(ds, OpticalRiceParams(cycle_water_fraction=0.5))
     assert abs(float(half.rice_score.values[0]) - 1 / (1 + np.exp(-(0.5 - 9 / 19) / 0.05))) < 1e-3
@@ -355,8 +358,10 @@ def test_a_flooded_field_on_a_sparse_series_is_rice_and_ponds_wetlands_and_dense
     assert off.rice_score.values[2:].tolist() == out.rice_score.values[2:].tolist()
     # the wetland's grass passes as a canopy in water with the bar of a confirmed cycle (0.20)
     assert optical_rice_rule(ds, OpticalRiceParams(sparse_canopy_lswi=0.2)).rice_class.values.tolist() == [1, 0, 1, 0]
-    # the canopy counts only within the cycle span after the last flood (here 25-50 days)
-    assert optical_rice_rule(ds, OpticalRiceParams(peak_window_days=20.0)).rice_class.values[0] == 0
+    # the canopy counts only within the cycle span after the last flood (here 25-50 days); measured
+    # without the canopy standing when the series starts, which reaches its bar (0.30) exactly here
+    assert optical_rice_rule(ds, OpticalRiceParams(peak_window_days=20.0,
+                                                   gap_season_open_start=False)).rice_class.values[0] == 0
     # a dense series keeps the rule's verdict bit for bit: the paddy's flood season seen on 16
     # clear dates is beyond sparse_max_dates (15), so nothing of the term applies
     dense = _points(days + [305, 313, 323, 328, 348, 358], [series["paddy"][0] + [-.05] * 6],

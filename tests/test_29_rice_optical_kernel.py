@@ -221,7 +221,8 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
 
 def _plain_gap_season(ok, nd, ls, days, p, scale_days):
     """Best vote of a season hidden in a gap (``gap_season_lswi``): at the end of each canopy spell that
-    began right after a clear interval, min(bare date's margin, interval's, wettest canopy's, season length's)."""
+    began right after a clear interval, min(bare date's margin, interval's, wettest canopy's, season length's)
+    (to the last canopy date seen when a clear interval longer than ``gap_season_open_end`` hides the end)."""
     n_pix, n_t = ok.shape
     scale = _F32(_SCORE_SCALE)
     canopy_min, high, bar = _F32(p.ndvi_canopy_min), _F32(p.ndvi_high), _F32(p.gap_season_lswi)
@@ -230,33 +231,69 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
     start = np.full(n_pix, -np.inf, dtype=_F32)
     can = np.full(n_pix, -np.inf, dtype=_F32)
     best = np.full(n_pix, -np.inf, dtype=_F32)
+    best_open = np.full(n_pix, -np.inf, dtype=_F32)  # votes of spells on the first clear date
+    is_open = np.zeros(n_pix, dtype=bool)
+    spell_bar = np.full(n_pix, bar, dtype=_F32)  # the spell's canopy bar
     prev_d = np.full(n_pix, np.nan, dtype=_F32)
     prev_y = np.full(n_pix, np.nan, dtype=_F32)
     prev_w = np.full(n_pix, np.nan, dtype=_F32)
+    prev2_d, prev2_y, prev2_w = prev_d.copy(), prev_y.copy(), prev_w.copy()  # the clear date before that
     for t in range(n_t):
         d, y, w, o = _F32(days[t]), nd[:, t], ls[:, t], ok[:, t]
         with np.errstate(invalid="ignore", divide="ignore"):
             green, wettest = y >= canopy_min, y >= high
-            c = np.minimum(y - high, w - bar) / scale
-            # a running spell: its wettest canopy date, or its end and vote
-            can = np.where(o & on & green & wettest, np.maximum(can, c), can)
-            vote = np.minimum(np.minimum(start, can), (_F32(p.gap_season_days) - (d - low_d)) / scale_days)
-            ends = o & on & ~green
-            best = np.where(ends, np.fmax(best, vote), best)
+            c = np.minimum(y - high, w - spell_bar) / scale
+            # a running spell: its wettest canopy date, or its end and vote; a clear interval longer than
+            # gap_season_open_end hides the end, measured then to the last canopy date
+            unseen = (d - prev_d > _F32(p.gap_season_open_end)) if p.gap_season_open_end is not None \
+                else np.zeros(n_pix, dtype=bool)
+            can = np.where(o & on & green & wettest & ~unseen, np.maximum(can, c), can)
+            last = np.where(unseen, prev_d, d)
+            vote = np.minimum(np.minimum(start, can), (_F32(p.gap_season_days) - (last - low_d)) / scale_days)
+            ends = o & on & (~green | unseen)
+            best = np.where(ends & ~is_open, np.fmax(best, vote), best)
+            best_open = np.where(ends & is_open, np.fmax(best_open, vote), best_open)
             # a new spell: a canopy date right after a clear interval (not the first clear date)
             gap = d - prev_d
             low = np.minimum(_F32(p.gap_season_low_ndvi) - prev_y, _F32(p.gap_season_low_lswi) - prev_w) / scale
             s0 = np.minimum(low, np.minimum(gap - _F32(p.gap_season_min_gap), _F32(p.gap_season_max_gap) - gap)
                             / scale_days)
             new = o & ~on & green & ~np.isnan(prev_d)
+            start_d = prev_d
+            if p.gap_season_young_days is not None:
+                # or through a young crop on wetted soil on the first clear date after the interval
+                gap2 = prev_d - prev2_d
+                low2 = np.minimum(_F32(p.gap_season_low_ndvi) - prev2_y, _F32(p.gap_season_low_lswi) - prev2_w) / scale
+                wet2 = np.minimum(prev_w - _F32(p.gap_season_low_lswi), canopy_min - prev_y) / scale
+                via = np.minimum(np.minimum(low2, wet2), np.minimum(gap2 - _F32(p.gap_season_min_gap),
+                                                                    _F32(p.gap_season_max_gap) - gap2) / scale_days)
+                take = ~np.isnan(prev2_d) & (d - prev_d <= _F32(p.gap_season_young_days)) & (via > s0)
+                s0 = np.where(take, via, s0)
+                start_d = np.where(take, prev2_d, prev_d)
+                new_bar = np.where(take, _F32(p.gap_season_young_lswi), bar)
+            else:
+                new_bar = np.full(n_pix, bar, dtype=_F32)
+            # or a spell on the first clear date (gap_season_open_start): the series' start hides the bare
+            # date and the interval, taken as the shortest interval before it
+            first = o & ~on & green & np.isnan(prev_d) & p.gap_season_open_start
+            s0 = np.where(first, _F32(np.inf), s0)
+            start_d = np.where(first, d - _F32(p.gap_season_min_gap), start_d)
+            new_bar = np.where(first, bar, new_bar)
+            new = new | first
+            c_new = np.minimum(y - high, w - new_bar) / scale
+        is_open = np.where(new, first, is_open)
         start = np.where(new, s0, start)
-        can = np.where(new, np.where(wettest, c, _F32(-np.inf)), can)
-        low_d = np.where(new, prev_d, low_d)
+        can = np.where(new, np.where(wettest, c_new, _F32(-np.inf)), can)
+        spell_bar = np.where(new, new_bar, spell_bar)
+        low_d = np.where(new, start_d, low_d)
         on = np.where(ends, False, np.where(new, True, on))
+        prev2_d = np.where(o, prev_d, prev2_d)
+        prev2_y = np.where(o, prev_y, prev2_y)
+        prev2_w = np.where(o, prev_w, prev2_w)
         prev_d = np.where(o, d, prev_d)
         prev_y = np.where(o, y, prev_y)
         prev_w = np.where(o, w, prev_w)
-    return best
+    return best, best_open
 
 
 # ---- the whole-array numpy kernel (reference) -------------------------------------------------
@@ -445,7 +482,13 @@ def _reference_kernel(
     # field, which is no forest (never open water) and is treated as a harvested field below.
     sparse, wrapped = _plain_sparse_field(ok, nd, ls, wet, days, p)
     water_frac = fraction((out_ok & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).sum(axis=-1), n_valid)
-    forest_frac = fraction(np.where(sparse, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
+    # A season hidden in a gap that votes rice began on bare dry ground: no forest either.
+    not_forest = sparse
+    if p.gap_season_lswi is not None and p.gap_season_not_forest:
+        with np.errstate(invalid="ignore"):
+            not_forest = sparse | (_plain_gap_season(ok, nd, ls, days, p,
+                                                     _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))[0] >= 0)
+    forest_frac = fraction(np.where(not_forest, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
     # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
     # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
     # so it is masked only when water dominates (``cycle_water_fraction``).
@@ -539,8 +582,8 @@ def _reference_kernel(
         undated = np.maximum(undated, np.minimum(stubble, mask_margin))
     if p.gap_season_lswi is not None:
         # A season hidden in a gap: bare dry ground, a long clear interval, a wet canopy spell (see the parameter).
-        season = _plain_gap_season(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
-        undated = np.maximum(undated, np.minimum(season, mask_margin))
+        bare, opening = _plain_gap_season(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+        undated = np.maximum(undated, np.minimum(np.maximum(bare, opening), mask_margin))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
         add = (undated >= 0) & (count == 0) & ~masked
@@ -583,7 +626,11 @@ _PARAM_CASES = {
                 "flood_stubble_days": None, "seedbed_ndvi_max": None},
     "gap_season": {"gap_season_lswi": 0.30},
     "gap_season_tuned": {"gap_season_lswi": 0.1, "gap_season_low_ndvi": 0.5, "gap_season_low_lswi": 0.3,
-                         "gap_season_min_gap": 20.0, "gap_season_max_gap": 130.0, "gap_season_days": 200.0},
+                         "gap_season_min_gap": 20.0, "gap_season_max_gap": 130.0, "gap_season_days": 200.0,
+                         "gap_season_open_end": 30.0, "gap_season_young_days": 60.0},
+    "gap_season_closed_end": {"gap_season_open_end": None, "gap_season_young_days": None,
+                              "gap_season_not_forest": False, "gap_season_open_start": False},
+    "gap_season_young_bar": {"gap_season_young_lswi": 0.18, "gap_season_young_days": 30.0},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,

@@ -43,6 +43,10 @@ from .optical_kernel_layout import (
     F_BASE,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
+    F_GAP_SEASON_NOT_FOREST,
+    F_GAP_SEASON_OPEN_END,
+    F_GAP_SEASON_OPEN_START,
+    F_GAP_SEASON_YOUNG,
     F_GREEN,
     F_HARVEST,
     F_HIDDEN,
@@ -61,11 +65,9 @@ from .optical_kernel_layout import (
     P_FOREST_NDVI_MIN,
     P_GAP_DAYS,
     P_GAP_SEASON_DAYS,
-    P_GAP_SEASON_LOW_LSWI,
-    P_GAP_SEASON_LOW_NDVI,
     P_GAP_SEASON_LSWI,
-    P_GAP_SEASON_MAX_GAP,
     P_GAP_SEASON_MIN_GAP,
+    P_GAP_SEASON_OPEN_END,
     P_GREEN_LINK,
     P_HARVEST_LSWI,
     P_HARVEST_NDVI,
@@ -95,7 +97,16 @@ from .optical_kernel_layout import (
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
 from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
-from .optical_kernel_steps import BLOCK, band_block, block_dates, clear_dates, cover_masks, growth_margin, spell_step
+from .optical_kernel_steps import (
+    BLOCK,
+    band_block,
+    block_dates,
+    clear_dates,
+    cover_masks,
+    gap_season_start,
+    growth_margin,
+    spell_step,
+)
 from .optical_params import OpticalRiceParams
 
 __all__ = ["optical_pixels", "optical_band_pixels"]
@@ -183,7 +194,13 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     # a season hidden in a gap: a canopy spell is running (since a gap after the bare date on day
     # gs_low), with the bare date's and the gap's margin gs_start and its wettest canopy margin gs_can
     gap_season = flags[F_GAP_SEASON]
+    open_end = gap_season and flags[F_GAP_SEASON_OPEN_END]
+    young = gap_season and flags[F_GAP_SEASON_YOUNG]
     gs_on, gs_low, gs_start, gs_can, gs_best = False, np.float32(0.0), _NINF, _NINF, _NINF
+    # a spell on the pixel's first clear date (``gap_season_open_start``) and its best vote: no bare date seen
+    gs_open, gs_open_best = False, _NINF
+    open_start = gap_season and flags[F_GAP_SEASON_OPEN_START]
+    gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
         open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
@@ -343,22 +360,33 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
 
         # -- a season hidden in a gap: bare dry ground, a clear interval of 65-150 days, then a canopy
         #    spell that ends within a season's length of the bare date. The spell votes when it ends:
-        #    min(bare date's margin, interval's, wettest canopy's, season length's).
+        #    min(bare date's margin, interval's, wettest canopy's, season length's). With
+        #    ``gap_season_open_end`` a clear interval longer than that after a canopy date hides the
+        #    end: the season is measured to its last canopy date seen (the end is unseen, not late).
         if gap_season:
             if gs_on:
-                if y >= canopy_min:
+                unseen = open_end and d - cd[k - 1] > prm[P_GAP_SEASON_OPEN_END]
+                if y >= canopy_min and not unseen:
                     if y >= prm[P_NDVI_HIGH]:
-                        gs_can = _max(gs_can, _min(y - prm[P_NDVI_HIGH], ls - prm[P_GAP_SEASON_LSWI]) / _SCALE)
+                        gs_can = _max(gs_can, _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE)
                 else:
-                    end = (prm[P_GAP_SEASON_DAYS] - (d - gs_low)) / scale_days
-                    gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
+                    end = (prm[P_GAP_SEASON_DAYS] - ((cd[k - 1] if unseen else d) - gs_low)) / scale_days
+                    if gs_open:
+                        gs_open_best = _fmax(gs_open_best, _min(gs_can, end))
+                    else:
+                        gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
                     gs_on = False
             elif k > 0 and y >= canopy_min:
-                gap = d - cd[k - 1]
-                low = _min(prm[P_GAP_SEASON_LOW_NDVI] - cn[k - 1], prm[P_GAP_SEASON_LOW_LSWI] - cl[k - 1]) / _SCALE
-                gs_start = _min(low, _min(gap - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_MAX_GAP] - gap) / scale_days)
-                gs_can = _min(y - prm[P_NDVI_HIGH], ls - prm[P_GAP_SEASON_LSWI]) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
-                gs_low, gs_on = cd[k - 1], True
+                gs_start, gs_low, gs_bar = gap_season_start(k, young, cd, cn, cl, prm, scale_days)
+                gs_open = False
+                gs_can = _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
+                gs_on = True
+            elif k == 0 and y >= canopy_min and open_start:
+                # The series starts inside a canopy spell: its flood fell before the first clear date,
+                # at least the shortest interval before it (the bare date and the interval unseen).
+                gs_low, gs_bar = d - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_LSWI]
+                gs_can = _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
+                gs_on, gs_open = True, True
 
     # On a sparse series (few clear dates, a gap that can hide a whole crop) a canopy standing in
     # water and open water on another date mark a flooded field: its one visible canopy and months
@@ -377,6 +405,9 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
             if on > cd[n - 1] and on - last_wet <= prm[P_PEAK_WINDOW]:
                 canopy = _max(canopy, cn[j])
     harvest = harvest or sparse
+    # A season hidden in a gap began on bare, dry ground, which an evergreen canopy never shows.
+    if flags[F_GAP_SEASON_NOT_FOREST] and gs_best >= 0:
+        n_forest = 0
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
     # field on a sparse series was open water on one).
@@ -400,7 +431,7 @@ def _pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a 
     if stubble_on:
         und = _max(und, _min(s_best, mm))
     if gap_season:
-        und = _max(und, _min(gs_best, mm))
+        und = _max(und, _min(_max(gs_best, gs_open_best), mm))
     return is_water, is_forest, mm, _NINF if und != und else und
 
 

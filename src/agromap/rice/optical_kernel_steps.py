@@ -34,6 +34,13 @@ from .optical_kernel_layout import (
     P_FLOOD_NDVI_MAX,
     P_FLOOD_T,
     P_FOREST_FRACTION,
+    P_GAP_SEASON_LOW_LSWI,
+    P_GAP_SEASON_LOW_NDVI,
+    P_GAP_SEASON_LSWI,
+    P_GAP_SEASON_MAX_GAP,
+    P_GAP_SEASON_MIN_GAP,
+    P_GAP_SEASON_YOUNG_DAYS,
+    P_GAP_SEASON_YOUNG_LSWI,
     P_GROWTH_RATIO,
     P_HAZE_HOT,
     P_MAX_ABS_EVI,
@@ -320,3 +327,29 @@ def cover_masks(n: int, n_water: int, n_forest: int, shrub_any: bool, shrub_all:
     mm = _min(water_limit - water_frac, prm[P_FOREST_FRACTION] - forest_frac)
     mm = _NINF if (mm != mm or is_forest) else mm / _SCALE
     return is_water, is_forest, mm
+
+
+@_jit(nrt=False)
+def gap_season_start(k: int, young: bool, cd: Any, cn: Any, cl: Any, prm: Any,
+                     scale_days: Any) -> tuple[Any, Any, Any]:
+    """Start of a season hidden in a gap whose canopy spell begins on clear date ``k``: its margin (the
+    bare date's and the interval's), the bare date's day and the LSWI bar of the spell's canopy.
+
+    The bare date is the clear date before ``k``, or (with ``young``, ``gap_season_young_days``) the one
+    before that when the first clear date after the interval shows the young crop on soil wetted since
+    the bare date (its flood fell in the interval) and the canopy follows within that many days; the
+    canopy's bar is then ``gap_season_young_lswi``.
+    """
+    gap = cd[k] - cd[k - 1]
+    low = _min(prm[P_GAP_SEASON_LOW_NDVI] - cn[k - 1], prm[P_GAP_SEASON_LOW_LSWI] - cl[k - 1]) / _SCALE
+    start = _min(low, _min(gap - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_MAX_GAP] - gap) / scale_days)
+    low_d = cd[k - 1]
+    bar = prm[P_GAP_SEASON_LSWI]
+    if young and k > 1 and cd[k] - cd[k - 1] <= prm[P_GAP_SEASON_YOUNG_DAYS]:
+        gap = cd[k - 1] - cd[k - 2]
+        low = _min(prm[P_GAP_SEASON_LOW_NDVI] - cn[k - 2], prm[P_GAP_SEASON_LOW_LSWI] - cl[k - 2]) / _SCALE
+        wet = _min(cl[k - 1] - prm[P_GAP_SEASON_LOW_LSWI], prm[P_CANOPY_MIN] - cn[k - 1]) / _SCALE
+        via = _min(_min(low, wet), _min(gap - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_MAX_GAP] - gap) / scale_days)
+        if via > start:
+            start, low_d, bar = via, cd[k - 2], prm[P_GAP_SEASON_YOUNG_LSWI]
+    return start, low_d, bar

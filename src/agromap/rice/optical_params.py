@@ -279,6 +279,45 @@ class OpticalRiceParams:
     gap_season_days: float = 170.0
     """``gap_season_lswi``: the canopy spell ends at most this many days after the bare date (a rice season's
     length; a lotus pond or a perennial crop stays green longer)."""
+    gap_season_open_end: float | None = 45.0
+    """``gap_season_lswi``: a clear interval longer than this (days) right after a canopy date of the spell
+    hides the season's end, which may lie anywhere in it: the season length is then measured to the last
+    canopy date seen, so that a cloud gap abstains instead of refuting. Without it, a rice season whose
+    canopy the series sees just before the second cloud gap (a crop calendar that puts both the flood and
+    the harvest in the gaps) counted as longer than a rice season and lost its vote. Forty-five days: the
+    clear interval beyond which the undated evidence treats the series as gapped (``gap_days``); on a
+    series with a clear date every two to three weeks the spell's end is seen and nothing changes. ``None``:
+    the season ends on the first clear date below canopy greenness, however late (docs/rice_stress.md)."""
+    gap_season_young_days: float | None = 45.0
+    """``gap_season_lswi``: the canopy spell may also begin one clear date after the interval, when that
+    date (at most this many days before the spell's first canopy date) shows a young crop on wetted soil:
+    NDVI below ``ndvi_canopy_min`` and LSWI at least ``gap_season_low_lswi``, the bar the bare date stays
+    under. The flood and the transplanting fell in the interval and the seedlings, 2-5 weeks old, are
+    not yet a canopy; the bare, dry date before the interval and the wet canopy after still apply. An
+    upland crop's young stand grows on the same dry soil (LSWI about -0.2 to 0.05 on the point tables).
+    Forty-five days: a transplanted crop's cover closes 40-60 days after transplanting, so a young crop
+    is green within about six weeks. ``None``: the spell must begin right after the interval."""
+    gap_season_young_lswi: float = 0.25
+    """``gap_season_young_days``: the LSWI bar of the wettest canopy date when the spell began through a
+    young crop on wetted soil (instead of ``gap_season_lswi``). The wetted young crop is part of the flood
+    evidence the canopy otherwise carries alone, so the bar sits between the dated cycle's
+    ``wet_canopy_lswi`` (0.20, flood seen) and ``gap_season_lswi`` (0.30, no flood seen). A design value
+    (docs/rice_stress.md): at 0.20-0.25 the shift of 120 days gains the same paddies, and neither the
+    point tables nor the scenes gain a non-rice point."""
+    gap_season_not_forest: bool = True
+    """``gap_season_lswi``: a pixel whose season hidden in a gap votes rice (its margin >= 0) is not
+    evergreen forest, whatever share of its clear dates reads NDVI >= ``forest_ndvi_min``: it showed bare,
+    dry ground (NDVI <= ``gap_season_low_ndvi``, LSWI < ``gap_season_low_lswi``), which a forest canopy never
+    does, and a season that ended. On a dozen clear dates a double-cropped paddy whose dates fall in its
+    two canopy phases reaches Xiao's 43 % of green dates (``forest_fraction``, set on 46 composites a year).
+    ``False``: the forest fraction applies to every pixel."""
+    gap_season_open_start: bool = True
+    """``gap_season_lswi``: a canopy spell on the pixel's first clear date votes too, the series' start
+    taking the place of the bare date and the interval (both unseen): the season is then measured from
+    ``gap_season_min_gap`` days before that date, and its wettest canopy date and its end are tested as for
+    any spell. A crop calendar can put the flood before the series starts (a season sown late in the
+    previous year); the bare date is what shows a field, so such a vote does not exempt the pixel from
+    the forest fraction (``gap_season_not_forest``). ``False``: a spell needs a bare date before it."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 

@@ -78,7 +78,15 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    with a bare date (NDVI <= 0.3), is undated evidence too: its flooding fell in a cloud gap.
    So is a season hidden in a gap (``gap_season_lswi`` = 0.30): a bare, dry date (NDVI <= 0.35,
    LSWI < 0.10), a clear interval of 65-150 days, then a canopy spell whose wettest date (NDVI >=
-   0.6) reads LSWI >= 0.30 and which ends within 170 days of the bare date.
+   0.6) reads LSWI >= 0.30 and which ends within 170 days of the bare date. Where clouds hide the
+   evidence the term abstains rather than refutes: a clear interval of more than 45 days after a
+   canopy date hides the season's end, so the season is measured to its last canopy date seen
+   (``gap_season_open_end``), and the first clear date after the interval may show the young crop
+   on wetted soil (NDVI < 0.5, LSWI >= 0.10) with the canopy following within 45 days
+   (``gap_season_young_days``; the canopy's bar is then 0.25, ``gap_season_young_lswi``). A pixel
+   whose season hidden in a gap votes rice is no evergreen forest (``gap_season_not_forest``), and a
+   canopy spell on the first clear date votes too, the series' start standing for the unseen bare date
+   and interval (``gap_season_open_start``).
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
