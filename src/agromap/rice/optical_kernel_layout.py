@@ -4,7 +4,8 @@ The compiled kernel (:mod:`agromap.rice.optical_kernel`) takes the rule's thresh
 float32 vector and its switches (a ``None`` parameter, a boolean option, the growth rule) as one
 int64 vector; numba reads the positions below as compile-time constants. Kept apart from the
 kernel so that the layout is one list, read by the kernel's pieces
-(:mod:`agromap.rice.optical_kernel_steps`), its per-pixel walk and :func:`kernel_parameters`.
+(:mod:`agromap.rice.optical_kernel_steps`), its second walk per pixel
+(:mod:`agromap.rice.optical_kernel_terms`) and :func:`kernel_parameters`.
 """
 
 from __future__ import annotations

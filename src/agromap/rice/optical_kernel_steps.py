@@ -1,8 +1,9 @@
 """The optical rice kernel's per-pixel pieces, compiled (numba): the clear-date walk and its steps.
 
-Called by the per-pixel walk in :mod:`agromap.rice.optical_kernel` (see there for why the rule is
-compiled and how its bits are kept): the first walk over a pixel's dates that packs its clear
-dates (from the indices or from the reflectances), each onset's growth confirmation, the
+Called by the tile loops of :mod:`agromap.rice.optical_kernel` (see there for why the rule is
+compiled and how its bits are kept) and by the second walk per pixel
+(:mod:`agromap.rice.optical_kernel_terms`): the first walk over a pixel's dates that packs its
+clear dates (from the indices or from the reflectances), each onset's growth confirmation, the
 green-spell step and the land-cover masks. Thresholds are read from the parameter vector at the
 positions of :mod:`agromap.rice.optical_kernel_layout`.
 """

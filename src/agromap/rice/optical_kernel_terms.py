@@ -1,0 +1,408 @@
+"""The optical rice kernel's second walk per pixel, compiled (numba): onsets, masks and undated evidence.
+
+:func:`pixel_terms` walks a pixel's packed clear dates (packed by the first walk,
+:mod:`agromap.rice.optical_kernel_steps`) once, carrying every term's state from date to date:
+the flood onsets and each one's growth confirmation, the water, forest and shrub dates outside
+confirmed cycles, harvest, the sparse-series, green-spell and undated evidence (a flooded field
+then its stubble, a seedbed, a crop hidden in a cloud gap, a canopy in water after a gap, a
+season hidden in a gap), and folds them into the pixel's masks and margins
+(docs/science/rice.md#optical-flooding-rule). Both tile loops of
+:mod:`agromap.rice.optical_kernel` inline it; how its float32 arithmetic keeps the numpy
+reference's bits is told there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..jit import fmax as _fmax
+from ..jit import jit as _jit
+from ..jit import maximum as _max
+from ..jit import minimum as _min
+from .optical_kernel_layout import (
+    F_AT_START,
+    F_FLOOD_STUBBLE,
+    F_GAP_SEASON,
+    F_GAP_SEASON_NOT_FOREST,
+    F_GAP_SEASON_OPEN_END,
+    F_GAP_SEASON_OPEN_START,
+    F_GAP_SEASON_YOUNG,
+    F_GREEN,
+    F_HARVEST,
+    F_HIDDEN,
+    F_HIDDEN_BARE,
+    F_HIDDEN_OPEN,
+    F_OUTSIDE_CYCLES,
+    F_SEEDBED,
+    F_SEEDBED_CANOPY,
+    F_SPARSE,
+    F_UNDATED_WET,
+    F_WET_CANOPY,
+    P_CANOPY_MIN,
+    P_FLOOD_STUBBLE,
+    P_FLOOD_T,
+    P_FOREST_NDVI_MIN,
+    P_GAP_DAYS,
+    P_GAP_SEASON_DAYS,
+    P_GAP_SEASON_LSWI,
+    P_GAP_SEASON_MIN_GAP,
+    P_GAP_SEASON_OPEN_END,
+    P_GREEN_LINK,
+    P_HARVEST_LSWI,
+    P_HARVEST_NDVI,
+    P_HIDDEN_BARE_LSWI,
+    P_HIDDEN_CROP_DAYS,
+    P_HIDDEN_LINK,
+    P_HIDDEN_OPEN_NDVI,
+    P_MAX_CYCLE_DAYS,
+    P_MAX_FLOOD_DAYS,
+    P_MAX_GREEN_DAYS,
+    P_NDVI_HIGH,
+    P_NDVI_LOW,
+    P_PEAK_WINDOW,
+    P_SEEDBED_DAYS,
+    P_SEEDBED_MARGIN,
+    P_SEEDBED_NDVI,
+    P_SHRUB_LSWI_MIN,
+    P_SPARSE_DATES,
+    P_SPARSE_GAP,
+    P_SPARSE_LSWI,
+    P_TROUGH_MAX,
+    P_UNDATED_WET_LSWI,
+    P_WATER_NDVI_MAX,
+    P_WET_CANOPY_LSWI,
+)
+from .optical_kernel_layout import MARGIN_SCALE as _SCALE
+from .optical_kernel_layout import NEG_INF as _NINF
+from .optical_kernel_layout import POS_INF as _PINF
+from .optical_kernel_steps import (
+    cover_masks,
+    gap_season_start,
+    growth_margin,
+    spell_step,
+)
+
+__all__ = ["pixel_terms"]
+
+
+# Inlined in the pixel loops: a call passes each array as seven values, and per pixel that cost 8 % of the kernel.
+@_jit(nrt=False, inline=True)
+def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a call per date, +30 % time)
+    n: int, ci: Any, cd: Any, cn: Any, ce: Any, cl: Any, cf: Any, in_win: Any, ends: Any, prm: Any, flags: Any,
+    scale_days: Any, p: int, onset: Any, growth: Any,
+) -> tuple[bool, bool, Any, Any]:
+    """Second walk, over the packed clear dates: onsets, masks, green spell and undated evidence.
+
+    Writes pixel ``p``'s onsets and growth margins (logistic units); returns the water and forest
+    masks, the mask margin and the undated margin (logistic units, NaN as -inf). A confirmed
+    cycle covers the dates [onset, cycle end) of the full axis, so a date is inside one when it
+    comes before the furthest cycle end of the onsets up to it.
+    """
+    t_allow, gap_days, max_cycle, trough_max = prm[P_FLOOD_T], prm[P_GAP_DAYS], prm[P_MAX_CYCLE_DAYS], prm[P_TROUGH_MAX]
+    canopy_min = prm[P_CANOPY_MIN]
+    hidden, wet_canopy = flags[F_HIDDEN], flags[F_WET_CANOPY] and flags[F_UNDATED_WET]
+    # onsets: a cloudy date never changes the flood state
+    state = 0 if flags[F_AT_START] else -1
+    has_cycle = False
+    cycle_end = 0
+    # masks: counts of clear dates outside confirmed cycles
+    n_water = 0
+    n_forest = 0
+    shrub_any = False
+    shrub_all = True
+    first = _PINF
+    last = _NINF
+    # harvest: a canopy standing in water (``wet_canopy_lswi``, when set) seen, then stubble on dry soil
+    wet_crop = False
+    harvest = False
+    crop_lswi = prm[P_WET_CANOPY_LSWI] if flags[F_WET_CANOPY] else _NINF
+    # sparse series: a canopy standing in water and open water seen, and the longest clear interval
+    sparse_canopy = False
+    sparse_open = False
+    longest = np.float32(0.0)
+    # flooded field, then stubble: day of the first open-water date, deepest open water so far, best margin
+    stubble_on = flags[F_FLOOD_STUBBLE] and flags[F_HIDDEN_OPEN] and flags[F_HARVEST]
+    s_first = _PINF
+    s_open = _NINF
+    s_best = _NINF
+    s_bare = _NINF  # bare-ground margin of the last clear date without the flood signal
+    s_bare_d = np.float32(-1e9)  # ... and its day
+    s_crop = _NINF  # ... or its margin as a canopy standing in water (the previous crop, harvested)
+    # ... or a flooded seedbed on bare ground: the flood episode (the spell of seedbed dates of the
+    # latest one that qualified) starts on day b_start with margin b_open, its last seedbed date is
+    # b_last, b_wide is the widest clear interval since it started, b_dry whether it dried out before such
+    # an interval; b_spell starts the current spell
+    seedbed = stubble_on and flags[F_SEEDBED] and hidden
+    after_crop = seedbed and flags[F_SEEDBED_CANOPY]
+    b_start, b_open, b_last, b_wide, b_spell, b_prev = _PINF, _NINF, _NINF, np.float32(0.0), _PINF, False
+    b_dry = False
+    # green spell: green for longer than a rice crop can be (perennial or long-season vegetation)
+    g_start, g_prev, g_spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
+    # undated evidence (rules_optical's step 7): lowest clear NDVI, best flood signal on a dark
+    # date, longest flooded dark spell, and the highest clear NDVI seen after a flooded date
+    # (``wet >= 0``), at most ``max_cycle_days`` later, when since that date the widest interval
+    # between clear dates exceeds ``gap_days`` or fewer than two clear dates were seen (the
+    # dated rule cannot follow the cycle there).
+    lowest = _PINF
+    fl_best = _NINF
+    f_start, f_prev, f_spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
+    last_wet, last_ok, between, widest, canopy = _NINF, _NINF, 0, np.float32(0.0), _NINF
+    # hidden crop (see the walk below)
+    h_last_d = np.float32(-1e9)
+    h_prev_d = np.float32(-2e9)
+    h_last_w = _NINF
+    h_prev_w = _NINF
+    dry_nd = _PINF
+    dry_ls = _PINF
+    h_last_nd = _PINF  # NDVI of the last clear date
+    onset_bare = _NINF
+    h_best = _NINF
+    bare_lswi = prm[P_HIDDEN_BARE_LSWI] if flags[F_HIDDEN_BARE] else _PINF
+    zero_scale = scale_days == 0
+    # canopy in water after a gap
+    c_last = _NINF
+    c_seen = _NINF
+    # a season hidden in a gap: a canopy spell is running (since a gap after the bare date on day
+    # gs_low), with the bare date's and the gap's margin gs_start and its wettest canopy margin gs_can
+    gap_season = flags[F_GAP_SEASON]
+    open_end = gap_season and flags[F_GAP_SEASON_OPEN_END]
+    young = gap_season and flags[F_GAP_SEASON_YOUNG]
+    gs_on, gs_low, gs_start, gs_can, gs_best = False, np.float32(0.0), _NINF, _NINF, _NINF
+    # a spell on the pixel's first clear date (``gap_season_open_start``) and its best vote: no bare date seen
+    gs_open, gs_open_best = False, _NINF
+    open_start = gap_season and flags[F_GAP_SEASON_OPEN_START]
+    gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
+    for k in range(n):
+        t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
+        open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
+
+        # -- flood onset and its growth confirmation
+        is_onset = fl and state == 0 and in_win[t]
+        state = 1 if fl else 0
+        if is_onset:
+            onset[p, t] = True
+            g = growth_margin(k, n, ci, cn, ce, cl, cf, ends[0, t], ends[1, t], ends[2, t], ends[3, t], prm, flags)
+            growth[p, t] = g / _SCALE
+            if flags[F_OUTSIDE_CYCLES] and g >= 0:
+                cycle_end = max(cycle_end, ends[1, t])
+                has_cycle = True
+
+        # -- water, forest and shrub dates (outside confirmed cycles: onsets up to t are known)
+        if t >= cycle_end:
+            n_water += open_water
+            n_forest += y >= prm[P_FOREST_NDVI_MIN]
+            if not open_water:
+                shrub_any = True
+                first = min(first, d)
+                last = max(last, d)
+                shrub_all = shrub_all and ls >= prm[P_SHRUB_LSWI_MIN]
+
+        # -- harvest: stubble on dry soil after a canopy in water (on any date, in a cycle or not)
+        if flags[F_HARVEST]:
+            harvest = harvest or (wet_crop and y >= prm[P_HARVEST_NDVI] and y <= prm[P_NDVI_LOW] and ls < prm[P_HARVEST_LSWI])
+            wet_crop = wet_crop or (y >= prm[P_NDVI_HIGH] and ls >= crop_lswi)
+
+        # -- sparse series: a canopy standing in water, open water (on any date), the widest interval
+        if flags[F_SPARSE]:
+            sparse_canopy = sparse_canopy or (y >= prm[P_NDVI_HIGH] and ls >= prm[P_SPARSE_LSWI])
+            sparse_open = sparse_open or open_water
+            if k > 0:
+                longest = _max(longest, d - cd[k - 1])
+
+        # -- green spell
+        g_start, g_prev, g_spell = spell_step(g_start, g_prev, g_spell, y >= canopy_min, d, prm[P_GREEN_LINK])
+
+        # -- undated evidence
+        lowest = min(lowest, y)
+        w = _min(ls + t_allow - _min(x, y), ls / np.float32(2.0)) if y <= trough_max else _NINF
+        fl_best = _max(fl_best, w)
+        f_start, f_prev, f_spell = spell_step(f_start, f_prev, f_spell, fl and y <= prm[P_NDVI_LOW], d,
+                                               np.float32(45.0))
+        widest = _max(widest, d - last_ok)
+        if d - last_wet <= max_cycle and (widest > gap_days or between < 2):
+            canopy = _max(canopy, y)
+        if w >= 0:
+            between, widest, last_wet = 0, np.float32(0.0), d
+        else:
+            between += 1
+        last_ok = d
+
+        # -- a flooded field, then its stubble on dry soil (the crop between hidden by clouds): the
+        #    best min(margin of the deepest open water before, stubble margin, (days since the first
+        #    open-water date - flood_stubble_days) / scale_days). Only stubble dates vote; open
+        #    water on a later date cancels the votes so far (a drained pond refilled). The open
+        #    water counts when the last clear date without the flood signal before it was bare
+        #    (a paddy is puddled on tilled soil; a wetland floods over its green, moist grass).
+        if stubble_on:
+            if seedbed and k > 0 and cd[k - 1] >= b_start:
+                b_wide = _max(b_wide, d - cd[k - 1])
+            # Until an open-water date (or a seedbed) has a margin, a stubble date's votes are
+            # min(-inf, ...) and cannot change s_best (never NaN): most pixels skip the test.
+            if ((s_open != _NINF or b_open != _NINF) and y >= prm[P_HARVEST_NDVI] and y <= prm[P_NDVI_LOW]
+                    and ls < prm[P_HARVEST_LSWI]):
+                st = _min(_min(y - prm[P_HARVEST_NDVI], prm[P_NDVI_LOW] - y), prm[P_HARVEST_LSWI] - ls) / _SCALE
+                s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[P_FLOOD_STUBBLE]) / scale_days))
+                # The seedbed's stubble also needs the flood episode short (seedbed_max_days), a clear
+                # interval since it began long enough to hide the canopy (hidden_crop_days), and no dry
+                # soil before that interval; gates, not margins: a pixel that fails one keeps its score.
+                if seedbed and not b_dry and b_last - b_start <= prm[P_SEEDBED_DAYS] and b_wide >= prm[P_HIDDEN_CROP_DAYS]:
+                    s_best = _fmax(s_best, _min(_min(b_open, st), (d - b_start - prm[P_FLOOD_STUBBLE]) / scale_days))
+            if open_water:
+                s_best = _NINF
+            if y <= prm[P_HIDDEN_OPEN_NDVI] and y < ls:
+                s_open = _max(s_open, _min(_min(prm[P_HIDDEN_OPEN_NDVI] - y, ls - y) / _SCALE, s_bare))
+                s_first = min(s_first, d)
+            if seedbed:
+                # Bare dry soil after the flood began and before the gap: the flood dried out (a rain puddle).
+                if d > b_start and b_wide < prm[P_HIDDEN_CROP_DAYS] and y <= prm[P_NDVI_LOW] and ls < prm[P_HARVEST_LSWI]:
+                    b_dry = True
+                is_bed = y <= prm[P_SEEDBED_NDVI] and ls - y >= prm[P_SEEDBED_MARGIN]
+                if is_bed:
+                    if not b_prev:
+                        b_spell = d
+                    # on bare ground (or, with seedbed_after_canopy, the previous crop's canopy in
+                    # water) seen at most hidden_flood_link_days before
+                    before = _max(s_bare, s_crop)
+                    q = _min(_min(_min(prm[P_SEEDBED_NDVI] - y, ls - y - prm[P_SEEDBED_MARGIN]) / _SCALE, before),
+                             (prm[P_HIDDEN_LINK] - (d - s_bare_d)) / scale_days)
+                    if q >= 0:
+                        if b_start != b_spell:
+                            b_start, b_open, b_wide, b_dry = b_spell, q, np.float32(0.0), False
+                        else:
+                            b_open = _max(b_open, q)
+                    b_last = d
+                b_prev = is_bed
+            if not w >= 0:
+                s_bare = _min(canopy_min - y, bare_lswi - ls) / _SCALE
+                if after_crop:
+                    s_crop = _min(y - prm[P_NDVI_HIGH], ls - crop_lswi) / _SCALE
+                s_bare_d = d
+
+        # -- a paddy season hidden in a cloud gap: for the gap before this date, all of
+        #    - the two clear dates before the gap both show the paddy flood signal (``w >= 0``:
+        #      LSWI + T >= min(EVI, NDVI), LSWI > 0, NDVI <= 0.4), at most
+        #      ``hidden_flood_link_days`` apart: a paddy stays flooded for weeks from puddling
+        #      on, a rain puddle dries within days; or (with ``hidden_open_water_ndvi``) the one
+        #      clear date before the gap shows the flood signal with NDVI at most that: the whole
+        #      field under open water, as a bunded paddy is;
+        #    - the flooded spell began on bare, dry ground: the last clear date without the flood
+        #      signal before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``
+        #      (a paddy is puddled on tilled soil; a seasonal wetland floods over its sedge and
+        #      grass, still green and moist);
+        #    - the gap is at least ``hidden_crop_days`` long, so the crop's canopy could fall in it;
+        #    - this date is not flooded: paddies are drained for the harvest, while ponds, water
+        #      bodies and wetlands in their flood season are still under water.
+        #    The margin is the smallest of the wet margins and the bare-ground margin (index units
+        #    / 0.05) and the gap excess in units of ``scale_days``; the best gap counts (-inf:
+        #    none). Weak evidence on its own (no canopy was seen), hence undated and never used
+        #    with calendar windows.
+        if hidden:
+            # A flooded date after the gap has no vote; nor has any date before a flooded spell
+            # began on bare ground (``onset_bare`` -inf): its vote would be -inf, which changes
+            # nothing, or NaN only for a 0/0 gap (a median clear gap of 0 days), which is kept.
+            if not fl and (onset_bare != _NINF or zero_scale):
+                linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
+                wet_before = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
+                if flags[F_HIDDEN_OPEN]:
+                    # One flooded date suffices when the field is open water from bund to bund.
+                    wet_before = _max(wet_before, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
+                gap = (d - h_last_d - prm[P_HIDDEN_CROP_DAYS]) / scale_days
+                h_best = _max(h_best, _min(_min(wet_before, gap), onset_bare))
+            is_wet = w >= 0
+            if is_wet and not h_last_w >= 0:
+                onset_bare = _min(canopy_min - dry_nd, bare_lswi - dry_ls) / _SCALE
+            if not is_wet:
+                dry_nd = y
+                dry_ls = ls
+            h_prev_w, h_prev_d = h_last_w, h_last_d
+            h_last_w, h_last_d, h_last_nd = w, d, y
+
+        # -- a canopy standing in water seen after a gap: the best min(canopy margin, (gap
+        # before the date - gap_days) / scale_days). Only canopy dates vote; a young crop in
+        # water (below canopy greenness, LSWI >= wet_canopy_lswi) does not end the gap.
+        if wet_canopy:
+            # Only canopy dates vote: another date's vote is -inf or NaN (min with -inf), which
+            # ``fmax`` with a ``c_seen`` that is never NaN leaves as it is.
+            if y >= canopy_min:
+                c = _min((y - prm[P_NDVI_HIGH]) / _SCALE, (ls - prm[P_UNDATED_WET_LSWI]) / _SCALE)
+                c_seen = _fmax(c_seen, _min(c, (d - c_last - gap_days) / scale_days))
+            if not (ls >= prm[P_WET_CANOPY_LSWI] and y < canopy_min):
+                c_last = d
+
+        # -- a season hidden in a gap: bare dry ground, a clear interval of 65-150 days, then a canopy
+        #    spell that ends within a season's length of the bare date. The spell votes when it ends:
+        #    min(bare date's margin, interval's, wettest canopy's, season length's). With
+        #    ``gap_season_open_end`` a clear interval longer than that after a canopy date hides the
+        #    end: the season is measured to its last canopy date seen (the end is unseen, not late).
+        if gap_season:
+            if gs_on:
+                unseen = open_end and d - cd[k - 1] > prm[P_GAP_SEASON_OPEN_END]
+                if y >= canopy_min and not unseen:
+                    if y >= prm[P_NDVI_HIGH]:
+                        gs_can = _max(gs_can, _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE)
+                else:
+                    end = (prm[P_GAP_SEASON_DAYS] - ((cd[k - 1] if unseen else d) - gs_low)) / scale_days
+                    if gs_open:
+                        gs_open_best = _fmax(gs_open_best, _min(gs_can, end))
+                    else:
+                        gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
+                    gs_on = False
+            elif k > 0 and y >= canopy_min:
+                gs_start, gs_low, gs_bar = gap_season_start(k, young, cd, cn, cl, prm, scale_days)
+                gs_open = False
+                gs_can = _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
+                gs_on = True
+            elif k == 0 and y >= canopy_min and open_start:
+                # The series starts inside a canopy spell: its flood fell before the first clear date,
+                # at least the shortest interval before it (the bare date and the interval unseen).
+                gs_low, gs_bar = d - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_LSWI]
+                gs_can = _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
+                gs_on, gs_open = True, True
+
+    # On a sparse series (few clear dates, a gap that can hide a whole crop) a canopy standing in
+    # water and open water on another date mark a flooded field: its one visible canopy and months
+    # of river flood are all the series shows of it (see ``sparse_max_dates``).
+    sparse = (flags[F_SPARSE] and n <= prm[P_SPARSE_DATES] and longest >= prm[P_SPARSE_GAP] and sparse_canopy
+              and sparse_open)
+    if sparse:
+        # An evergreen forest is never open water: its green dates are the field's canopy.
+        n_forest = 0
+        # The canopy round the year: the highest NDVI of the dates that, one year on, lie within the
+        # cycle span after the series' last flooded date (the flood at the end of the series
+        # puddles the season whose canopy its first months showed). Only dates that fall after the
+        # series' end one year on: a date the series saw is not taken twice.
+        for j in range(n):
+            on = cd[j] + np.float32(365.0)
+            if on > cd[n - 1] and on - last_wet <= prm[P_PEAK_WINDOW]:
+                canopy = _max(canopy, cn[j])
+    harvest = harvest or sparse
+    # A season hidden in a gap began on bare, dry ground, which an evergreen canopy never shows.
+    if flags[F_GAP_SEASON_NOT_FOREST] and gs_best >= 0:
+        n_forest = 0
+    # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
+    # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
+    # field on a sparse series was open water on one).
+    is_water, is_forest, mm = cover_masks(n, n_water, n_forest, shrub_any, shrub_all and not harvest, last - first,
+                                     has_cycle or harvest, prm, flags)
+    if flags[F_GREEN]:
+        green_margin = (prm[P_MAX_GREEN_DAYS] - g_spell) / scale_days
+        is_forest = is_forest or green_margin < 0
+        mm = _min(mm, green_margin)
+
+    # Undated evidence.
+    lo = (prm[P_NDVI_LOW] - lowest) / _SCALE
+    hi = (canopy - prm[P_NDVI_HIGH]) / _SCALE
+    # A harvested field's long flooded spell is its fallow under the river flood or rain, not a wetland's.
+    dur = _PINF if harvest else (prm[P_MAX_FLOOD_DAYS] - f_spell) / np.float32(10.0)
+    und = _min(_min(_min(_min(lo, hi), fl_best / _SCALE), dur), mm)
+    if hidden:
+        und = _max(und, _min(h_best, mm))
+    if wet_canopy:
+        und = _max(und, _min(_min(_min(c_seen, lo), dur), mm))
+    if stubble_on:
+        und = _max(und, _min(s_best, mm))
+    if gap_season:
+        und = _max(und, _min(_max(gs_best, gs_open_best), mm))
+    return is_water, is_forest, mm, _NINF if und != und else und
