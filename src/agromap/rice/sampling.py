@@ -133,7 +133,7 @@ def stratified_sample(
         ``(y, x)`` integer class map (uint8, nodata 255) with a GeoBox; numpy or dask.
         **Computed** once here (export edge), one task per block.
     n_per_class : mapping of int to int
-        Sample size per class value, e.g. from :func:`agromap.rice.accuracy.allocate_samples`.
+        Sample size per class value, e.g. from :func:`agromap.rice.sample_design.allocate_samples`.
     seed : int
         Non-negative seed; the same seed, map and sizes give the same points for any chunking.
     nodata : int, optional
