@@ -347,7 +347,7 @@ def _season_evidence(
     seg = np.where(np.isnan(sm[:, t + 1:b]), _F32(-np.inf), sm[:, t + 1:b])
     peak = seg.argmax(axis=-1) + t + 1
     top_sm = seg.max(axis=-1)
-    lasting, open_end = bright_run_days(sm, days, peak, top_sm - _F32(p.canopy_drop_db))
+    lasting, open_end = bright_run_days(sm, days, peak, top_sm - _F32(p.canopy_drop_db), break_days)
     harvest = (_F32(p.max_canopy_days) - lasting) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[peak])
     # A canopy that runs into the end of the series has an unknown length: only a failure is known.
     harvest = np.where(np.isfinite(top_sm) & ~(open_end & (harvest > 0)), harvest, _F32(np.nan))

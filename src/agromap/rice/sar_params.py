@@ -108,8 +108,12 @@ class SarRiceParams:
     revisit denser than the cycle each smoothed date holds two or three passes, and one speckled
     or brighter-track pass lifts two or three of them in a row: a level wetland flood or bare
     soil breaks into pieces short enough to pass. On one 12-day track two dates span the cycle,
-    as before; a filtered series (below the noise bar) keeps "two bright dates in a row". 0: two
-    bright dates in a row everywhere."""
+    as before; a filtered series (below the noise bar) keeps "two bright dates in a row". The
+    same span ends the canopy of ``max_canopy_days``: two dark dates in a row that span less are
+    one speckled pass of each track, and a wetland's grass standing for months would break into
+    pieces short enough to pass as a harvested crop. That term is the only one left to refute a
+    wetland whose flood the series' start cuts (its ``duration`` and the levels before it are
+    unobserved). 0: two bright (dark) dates in a row everywhere."""
     fallow_dip_db: float | None = 2.0
     """A flood is a dip below the land's level before it: a season is refuted when the smoothed
     series at the minimum lies less than ``min(fallow_dip_db, fallow_noise x`` the pixel's

@@ -253,11 +253,13 @@ def local_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDA
 
 
 def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], start: npt.NDArray[np.intp],
-                    level: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+                    level: npt.NDArray[np.float32], break_days: float | npt.NDArray[np.float32] = 0.0,
+                    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """Days spanned by the run of valid dates at or above ``level`` around each row's ``start``.
 
     The per-row twin of :func:`flood_run_bounds` for a bright spell (a canopy): invalid dates
-    neither extend nor break the run, one dark date inside it does not end it, two in a row do.
+    neither extend nor break the run, one dark date inside it does not end it, two or more in a
+    row do once they span at least ``break_days`` days (per row or one for all; 0: any two).
     Returns the span and whether the run reaches either end of the series (then the span is
     only a lower bound: the canopy may go on unseen).
     """
@@ -269,6 +271,7 @@ def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], st
     for step in (-1, 1):
         going = np.ones(n_pix, dtype=bool)
         dark = np.zeros(n_pix, dtype=np.int8)
+        since = np.zeros(n_pix, dtype=np.int64)        # day of the first dark date in a row
         for k in range(1, n_t):
             j = start + step * k
             inside = (j >= 0) & (j < n_t)
@@ -280,8 +283,10 @@ def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], st
             v = sm[rows, jj]
             ok = ~np.isnan(v)
             bright = ok & (v >= level)
-            dark = np.where(bright, 0, np.where(ok, dark + 1, dark)).astype(np.int8)
-            going &= dark < 2
+            lit_off = ok & ~bright
+            since = np.where(lit_off & (dark == 0), days[jj], since)
+            dark = np.where(bright, 0, np.where(ok, np.minimum(dark + 1, 2), dark)).astype(np.int8)
+            going &= ~((dark >= 2) & (np.abs(days[jj] - since) >= break_days))
             hit = going & bright
             if step < 0:
                 first = np.where(hit, days[jj], first)
