@@ -264,34 +264,37 @@ def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], st
     only a lower bound: the canopy may go on unseen).
     """
     n_pix, n_t = sm.shape
-    rows = np.arange(n_pix)
     first = days[start].astype(np.int64)
     last = first.copy()
     open_end = np.zeros(n_pix, dtype=bool)
+    bars = np.broadcast_to(np.asarray(break_days, dtype=_F32), (n_pix,))
     for step in (-1, 1):
-        going = np.ones(n_pix, dtype=bool)
+        # Only the rows whose run goes on are read: a wetland's canopy keeps a few rows going
+        # for months after the others ended.
+        act = np.arange(n_pix)
         dark = np.zeros(n_pix, dtype=np.int8)
         since = np.zeros(n_pix, dtype=np.int64)        # day of the first dark date in a row
         for k in range(1, n_t):
-            j = start + step * k
+            j = start[act] + step * k
             inside = (j >= 0) & (j < n_t)
-            open_end |= going & ~inside
-            going &= inside
-            if not going.any():
+            open_end[act[~inside]] = True
+            act, j = act[inside], j[inside]
+            if act.size == 0:
                 break
-            jj = np.clip(j, 0, n_t - 1)
-            v = sm[rows, jj]
+            v = sm[act, j]
             ok = ~np.isnan(v)
-            bright = ok & (v >= level)
-            lit_off = ok & ~bright
-            since = np.where(lit_off & (dark == 0), days[jj], since)
-            dark = np.where(bright, 0, np.where(ok, np.minimum(dark + 1, 2), dark)).astype(np.int8)
-            going &= ~((dark >= 2) & (np.abs(days[jj] - since) >= break_days))
-            hit = going & bright
+            bright = ok & (v >= level[act])
+            d = dark[act]
+            since[act] = np.where(ok & ~bright & (d == 0), days[j], since[act])
+            d = np.where(bright, 0, np.where(ok, np.minimum(d + 1, 2), d)).astype(np.int8)
+            dark[act] = d
+            keep = ~((d >= 2) & (np.abs(days[j] - since[act]) >= bars[act]))
+            hit = keep & bright
             if step < 0:
-                first = np.where(hit, days[jj], first)
+                first[act[hit]] = days[j[hit]]
             else:
-                last = np.where(hit, days[jj], last)
+                last[act[hit]] = days[j[hit]]
+            act = act[keep]
     return (last - first).astype(_F32), open_end
 
 
