@@ -247,7 +247,7 @@ def test_sar_rule_at_the_real_revisit_smooths_noisy_points_over_the_repeat_cycle
     t = truth.rice.values
     out = sar_rice_rule(vh)
     # The former rule: three-date shape series, and any two bright dates in a row end a spell.
-    former = SarRiceParams(shape_days=0, spell_break_days=0)
+    former = SarRiceParams(shape_days=0, spell_break_days=0, cut_canopy_days=None)
     pred, three = out.rice_class.values, sar_rice_rule(vh, former).rice_class.values
     new, old = scores(pred, t), scores(three, t)
     share = {c: (round(float((pred[truth.cls == c] == 1).mean()), 2), round(float((three[truth.cls == c] == 1).mean()), 2))

@@ -36,7 +36,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      open water and a full rice canopy follows (rain ponded on a bunded field before puddling);
    - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
      ``max_canopy_days`` (110 d): rice is harvested; lotus, hyacinth, sugarcane and wetland grass
-     keep their cover for months;
+     keep their cover for months (after a flood cut by the series' start, read on the series
+     averaged over ``cut_canopy_days``: there it is the only term that can refute a wetland);
    - ``regrowth``: the smoothed canopy stands at least ``max(regrowth_db, regrowth_noise x`` the
      pixel's date-to-date noise``)`` above the level 7-28 days after the minimum *or* above the
      level 7-28 days before the flood: an irrigation pulse under a standing tree canopy
@@ -222,7 +223,7 @@ def _season_evidence(
     db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], last_valid: npt.NDArray[np.intp],
     next_valid: npt.NDArray[np.intp], db_next: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
     gap: npt.NDArray[np.float32], p: SarRiceParams, noise: npt.NDArray[np.float32],
-    break_days: npt.NDArray[np.float32],
+    break_days: npt.NDArray[np.float32], sm_long: npt.NDArray[np.float32] | None = None,
 ) -> dict[str, npt.NDArray[np.float32]]:
     """Margins, in units of their uncertainty, of a flood minimum at date ``t`` (rows of ``db``).
 
@@ -344,10 +345,18 @@ def _season_evidence(
                                 (canopy - _F32(p.ponded_canopy_db)) / _F32(p.db_scale)])
     duration = np.maximum(duration, ponded)
     # Harvest: the canopy around the season's (smoothed) peak must end within a crop's life.
-    seg = np.where(np.isnan(sm[:, t + 1:b]), _F32(-np.inf), sm[:, t + 1:b])
+    # Where the dark spell reaches the pixel's first valid date, `duration` and the levels before
+    # the flood are unobserved and `harvest` alone can refute a wetland's flood: its canopy is read
+    # over a longer span, so that its peak is the canopy's level, not a speckle extreme
+    # (`cut_canopy_days`).
+    hs = sm
+    if sm_long is not None:
+        cut = first <= days[next_valid[:, 0]]
+        hs = np.where(cut[:, None], sm_long, sm).astype(_F32)
+    seg = np.where(np.isnan(hs[:, t + 1:b]), _F32(-np.inf), hs[:, t + 1:b])
     peak = seg.argmax(axis=-1) + t + 1
     top_sm = seg.max(axis=-1)
-    lasting, open_end = bright_run_days(sm, days, peak, top_sm - _F32(p.canopy_drop_db))
+    lasting, open_end = bright_run_days(hs, days, peak, top_sm - _F32(p.canopy_drop_db), break_days)
     harvest = (_F32(p.max_canopy_days) - lasting) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[peak])
     # A canopy that runs into the end of the series has an unknown length: only a failure is known.
     harvest = np.where(np.isfinite(top_sm) & ~(open_end & (harvest > 0)), harvest, _F32(np.nan))
@@ -415,6 +424,8 @@ def _sar_kernel(
     sm, cycle, noisy = shape_series(lin, days, median_gap, noise, p.shape_days, p.shape_noise_db, looks=looks)
     # On a noisy series one pass lifts two or three smoothed dates in a row: only bright dates
     # spanning a repeat cycle end a dark spell there (see `spell_break_days`).
+    # The canopy after a flood cut by the series' start, read over `cut_canopy_days`.
+    sm_long = None if p.cut_canopy_days is None else to_db(smooth_linear(lin, days, p.cut_canopy_days))
     break_days = np.where(noisy, _F32(p.spell_break_days), _F32(0.0)).astype(_F32)
 
     # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
@@ -465,7 +476,7 @@ def _sar_kernel(
         if idx.size == 0:
             continue
         ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p,
-                              noise[idx], break_days[idx])
+                              noise[idx], break_days[idx], None if sm_long is None else sm_long[idx])
         if vvs is not None:
             ev = vv_season_terms(ev, vvs.rows(idx), days, t, gap, p)
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard")}

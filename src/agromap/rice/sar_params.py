@@ -108,8 +108,12 @@ class SarRiceParams:
     revisit denser than the cycle each smoothed date holds two or three passes, and one speckled
     or brighter-track pass lifts two or three of them in a row: a level wetland flood or bare
     soil breaks into pieces short enough to pass. On one 12-day track two dates span the cycle,
-    as before; a filtered series (below the noise bar) keeps "two bright dates in a row". 0: two
-    bright dates in a row everywhere."""
+    as before; a filtered series (below the noise bar) keeps "two bright dates in a row". The
+    same span ends the canopy of ``max_canopy_days``: two dark dates in a row that span less are
+    one speckled pass of each track, and a wetland's grass standing for months would break into
+    pieces short enough to pass as a harvested crop. That term is the only one left to refute a
+    wetland whose flood the series' start cuts (its ``duration`` and the levels before it are
+    unobserved). 0: two bright (dark) dates in a row everywhere."""
     fallow_dip_db: float | None = 2.0
     """A flood is a dip below the land's level before it: a season is refuted when the smoothed
     series at the minimum lies less than ``min(fallow_dip_db, fallow_noise x`` the pixel's
@@ -176,6 +180,18 @@ class SarRiceParams:
     harvest; lotus, water hyacinth, sugarcane and regrown wetland grass keep theirs for months."""
     canopy_drop_db: float = 1.5
     """Depth of the band below the smoothed peak that counts as the canopy, dB."""
+    cut_canopy_days: float | None = 18.0
+    """Where a season's dark spell reaches the pixel's first valid date (a flood cut by the
+    series' start), ``harvest`` reads the canopy on the series averaged over +- this many days
+    instead of the three-date mean. The spell's ``duration`` and the ``fallow`` and ``regrowth``
+    levels before it are then unobserved, so ``harvest`` alone can refute a seasonal wetland whose
+    flood ran over the calendar's year end: the grass that regrows after it stands for months,
+    but the peak of a three-date mean of a speckled level is 1.5-2 dB above its level, so the
+    band of ``canopy_drop_db`` below it misses half the grass and the canopy "ends" within weeks.
+    18 days hold three passes of each 12-day track (two tracks: six or seven dates, one track:
+    the three of the three-date mean, unchanged); a paddy's harvest drop (1-5 dB from canopy to
+    fallow, docs/rice_rules.md) lasts until its next flood, weeks, and survives the average.
+    ``None``: the three-date mean everywhere."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0
@@ -280,8 +296,11 @@ class SarRiceParams:
         if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
             raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
                               f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
-        if min(self.smooth_days, self.shape_days, self.shape_noise_db, self.offset_noise_db) < 0:
-            raise ConfigError("smooth_days, shape_days, shape_noise_db and offset_noise_db must be >= 0, got "
-                              f"{self.smooth_days}, {self.shape_days}, {self.shape_noise_db} and {self.offset_noise_db}.")
+        cut = 1.0 if self.cut_canopy_days is None else self.cut_canopy_days
+        if min(self.smooth_days, self.shape_days, self.shape_noise_db, self.offset_noise_db) < 0 or cut <= 0:
+            raise ConfigError("smooth_days, shape_days, shape_noise_db and offset_noise_db must be >= 0 and "
+                              "cut_canopy_days > 0 or null (off), got "
+                              f"{self.smooth_days}, {self.shape_days}, {self.shape_noise_db}, {self.offset_noise_db} "
+                              f"and {self.cut_canopy_days}.")
         if self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
             raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")

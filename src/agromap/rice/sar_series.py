@@ -253,40 +253,48 @@ def local_gap(ok: npt.NDArray[np.bool_], days: npt.NDArray[np.int32]) -> npt.NDA
 
 
 def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], start: npt.NDArray[np.intp],
-                    level: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+                    level: npt.NDArray[np.float32], break_days: float | npt.NDArray[np.float32] = 0.0,
+                    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """Days spanned by the run of valid dates at or above ``level`` around each row's ``start``.
 
     The per-row twin of :func:`flood_run_bounds` for a bright spell (a canopy): invalid dates
-    neither extend nor break the run, one dark date inside it does not end it, two in a row do.
+    neither extend nor break the run, one dark date inside it does not end it, two or more in a
+    row do once they span at least ``break_days`` days (per row or one for all; 0: any two).
     Returns the span and whether the run reaches either end of the series (then the span is
     only a lower bound: the canopy may go on unseen).
     """
     n_pix, n_t = sm.shape
-    rows = np.arange(n_pix)
     first = days[start].astype(np.int64)
     last = first.copy()
     open_end = np.zeros(n_pix, dtype=bool)
+    bars = np.broadcast_to(np.asarray(break_days, dtype=_F32), (n_pix,))
     for step in (-1, 1):
-        going = np.ones(n_pix, dtype=bool)
+        # Only the rows whose run goes on are read: a wetland's canopy keeps a few rows going
+        # for months after the others ended.
+        act = np.arange(n_pix)
         dark = np.zeros(n_pix, dtype=np.int8)
+        since = np.zeros(n_pix, dtype=np.int64)        # day of the first dark date in a row
         for k in range(1, n_t):
-            j = start + step * k
+            j = start[act] + step * k
             inside = (j >= 0) & (j < n_t)
-            open_end |= going & ~inside
-            going &= inside
-            if not going.any():
+            open_end[act[~inside]] = True
+            act, j = act[inside], j[inside]
+            if act.size == 0:
                 break
-            jj = np.clip(j, 0, n_t - 1)
-            v = sm[rows, jj]
+            v = sm[act, j]
             ok = ~np.isnan(v)
-            bright = ok & (v >= level)
-            dark = np.where(bright, 0, np.where(ok, dark + 1, dark)).astype(np.int8)
-            going &= dark < 2
-            hit = going & bright
+            bright = ok & (v >= level[act])
+            d = dark[act]
+            since[act] = np.where(ok & ~bright & (d == 0), days[j], since[act])
+            d = np.where(bright, 0, np.where(ok, np.minimum(d + 1, 2), d)).astype(np.int8)
+            dark[act] = d
+            keep = ~((d >= 2) & (np.abs(days[j] - since[act]) >= bars[act]))
+            hit = keep & bright
             if step < 0:
-                first = np.where(hit, days[jj], first)
+                first[act[hit]] = days[j[hit]]
             else:
-                last = np.where(hit, days[jj], last)
+                last[act[hit]] = days[j[hit]]
+            act = act[keep]
     return (last - first).astype(_F32), open_end
 
 
