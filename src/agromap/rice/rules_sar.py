@@ -85,6 +85,7 @@ import xarray as xr
 
 from ..sensors.s1 import as_linear_power
 from .rules_sar_levels import fallow_dip_margin, regrowth_margin
+from .rules_sar_seedbed import after_flood, seedbed_timing
 from .rules_sar_vv import vv_band, vv_not_water, vv_season_terms, vv_series
 from .sar_inputs import track_names, vh_variable
 from .sar_mixed import unmix_edges
@@ -103,7 +104,6 @@ from .sar_series import (
     to_db,
     track_index,
     track_offsets_db,
-    window_mean_db,
 )
 from .seasons import (
     LAYER_SPECS,
@@ -125,8 +125,6 @@ from .speckle import boxcar_speckle_filter, homogeneous_speckle_filter
 __all__ = ["SarRiceParams", "sar_rice_rule", "boxcar_speckle_filter", "homogeneous_speckle_filter", "LAYER_SPECS"]
 
 _F32 = np.float32
-#: Coordinates on ``time`` that name a date's orbit track, most specific first (STAC ``sat``
-#: extension names, then common short names).
 _DAY_SCALE = 5.0   # days per logistic unit in rice_score
 _FREQ_SCALE = 0.1  # water-frequency per logistic unit
 
@@ -155,68 +153,6 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
         after = masked_min(db[:, t + 1:b])
         cand[:, t] = valid[:, t] & (db[:, t] < before) & (db[:, t] <= after)
     return cand
-
-
-def _after_flood(
-    db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, b: int,
-    p: SarRiceParams,
-) -> tuple[int, npt.NDArray[np.float32] | None, npt.NDArray[np.float32] | None]:
-    """The level after the minimum at ``t`` and the canopy above it, read once for the seedbed
-    reading and the regrowth term: ``(a1, plateau, peak)``.
-
-    ``a1`` is the first date past ``seedbed_end_days``; ``plateau`` the mean (linear power, in dB)
-    of the dates ``seedbed_start_days`` to ``seedbed_end_days`` after ``t`` (NaN where none is
-    valid); ``peak`` the smoothed series' maximum over dates ``a1`` to ``b``. Both are ``None``
-    when no date lies in ``a1`` to ``b``.
-    """
-    a1 = int(np.searchsorted(days, float(days[t]) + p.seedbed_end_days, side="right"))
-    if b <= a1:
-        return a1, None, None
-    n_pix = db.shape[0]
-    d0 = _F32(days[t])
-    plateau = window_mean_db(db, days, np.full(n_pix, d0 + _F32(p.seedbed_start_days), _F32),
-                             np.full(n_pix, d0 + _F32(p.seedbed_end_days), _F32))
-    return a1, plateau, masked_max(sm[:, a1:b])
-
-
-def _seedbed_timing(
-    db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], db_next: npt.NDArray[np.float32],
-    last_valid: npt.NDArray[np.intp], days: npt.NDArray[np.int32], t: int, b: int,
-    canopy: npt.NDArray[np.float32], onset: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_],
-    p: SarRiceParams, a1: int, plateau: npt.NDArray[np.float32] | None, peak: npt.NDArray[np.float32] | None,
-) -> npt.NDArray[np.float32]:
-    """Growth timing of a direct-seeded season read from its seedbed plateau (see ``_season_evidence``).
-
-    The plateau is the mean, in linear power, of the dates from ``seedbed_start_days`` to ``seedbed_end_days`` after the minimum at
-    ``t``; the crossing of ``rise_fraction`` of the way from it to ``canopy`` is timed as the
-    minimum's. Returns the timing margin, capped by the margin of the smoothed peak over the
-    plateau against ``seedbed_rise_db``; ``-inf`` where no plateau or canopy is seen.
-    ``a1``, ``plateau`` and ``peak`` come from :func:`_after_flood`.
-    """
-    n_pix = db.shape[0]
-    d0 = float(days[t])
-    a0 = int(np.searchsorted(days, d0 + p.seedbed_start_days, side="left"))
-    none = np.full(n_pix, -np.inf, dtype=_F32)
-    if a1 <= a0 or plateau is None or peak is None:
-        return none
-    ok = seen & np.isfinite(plateau) & np.isfinite(peak)
-    level = plateau + _F32(p.rise_fraction) * np.where(ok, canopy - plateau, _F32(0.0))
-    raw, follow = db[:, a1:b], db_next[:, a1:b]
-    reach = (raw >= level[:, None]) & ~(follow < (level - _F32(p.db_scale))[:, None])
-    reach[:, -1] |= ~reach.any(axis=-1)
-    j = reach.argmax(axis=-1) + a1
-    upper = days[j].astype(_F32) - _F32(d0)
-    lower = days[last_valid[np.arange(n_pix), j - 1]].astype(_F32) - _F32(d0)
-    spread = _F32(p.timing_scale_days) + _F32(0.5) * (upper - lower)
-    timing = np.minimum((upper - onset - _F32(p.min_rise_days)) / spread, (_F32(p.max_rise_days) - lower) / spread)
-    regrowth = (peak - plateau - _F32(p.seedbed_rise_db)) / _F32(p.db_scale)
-    # The seedbed is moist soil, not open water: a pond's lotus or floating plants also rise
-    # slowly, but out of standing water.
-    soil = (plateau - _F32(p.seedbed_min_db)) / _F32(p.db_scale)
-    # The levelling flood is a dip well below the seedbed in the smoothed series too; bare upland
-    # soil before its crop shows only a speckled date or two below its own level.
-    dip = (plateau - sm[:, t] - _F32(p.seedbed_dip_db)) / _F32(p.db_scale)
-    return np.where(ok, np.minimum.reduce([timing, regrowth, soil, dip]), none).astype(_F32)
 
 
 def _season_evidence(
@@ -317,8 +253,8 @@ def _season_evidence(
     # return), as an orchard's after an irrigation pulse. Read from the seedbed plateau, it falls
     # weeks later; that reading holds when the smoothed canopy rises well above the plateau (an
     # orchard returns to its canopy, which stays level). A soft OR with the reading above.
-    a1, plateau, peak = _after_flood(db, sm, days, t, b, p)
-    seedbed = _seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p, a1, plateau, peak)
+    a1, plateau, peak = after_flood(db, sm, days, t, b, p)
+    seedbed = seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p, a1, plateau, peak)
     # An irrigation pulse under a tree canopy: back at the canopy within a pass or two, and the
     # same canopy stood there before the flood. Only the dates that speckle cannot fake count.
     regrowth = regrowth_margin(db, days, t, plateau, peak, onset, noise, p)
