@@ -185,20 +185,29 @@ def _draw_map(out: Path, key: str, cog: Path, width: int) -> tuple[bytes, Any]:
     return (b"" if drawn is None else drawn.png()), v
 
 
-def _render_map(out: Path, key: str, cog: Path, width: int) -> tuple[Any, Any]:
-    """A layer's report map drawn but not encoded (``None`` without valid pixels) and its view."""
-    from .mapdraw import DrawnFigure, render_figure
-    from .mapview import district_layer, load_view
+def map_view(cog: str | os.PathLike[str]) -> Any:
+    """What a layer's report map is drawn from: :func:`~agromap.mapview.load_view` of its overview."""
+    from .mapview import load_view
 
-    v = load_view(cog, max_size=900)
+    return load_view(cog, max_size=900)
+
+
+def _render_map(out: Path, key: str, cog: Path, width: int, view: Any = None) -> tuple[Any, Any]:
+    """A layer's report map drawn but not encoded (``None`` without valid pixels) and its view
+    (``view``: already read by :func:`map_view`).
+    """
+    from .mapdraw import DrawnFigure, render_figure
+    from .mapview import district_layer
+
+    v = map_view(cog) if view is None else view
     if v.empty:  # listed by name under the maps, never shown: no map to draw
         return None, v
     return DrawnFigure(render_figure(v, district_layer(out, key), width_px=width)), v
 
 
 def draw_map_ahead(out_dir: str | os.PathLike[str], key: str, entry: Mapping[str, Any],
-                   cog: str | os.PathLike[str], encode_on: Callable[[Callable[[], None]], Any] | None = None
-                   ) -> None:
+                   cog: str | os.PathLike[str], encode_on: Callable[[Callable[[], None]], Any] | None = None,
+                   view: Any = None) -> None:
     """Draw a published layer's report map into the report's map cache now, so that
     :func:`write_report` later finds it drawn: the run draws while its other layers are still being
     encoded, with the GIL free. ``key`` is the layer's output path as in the manifest, ``entry`` its
@@ -208,6 +217,7 @@ def draw_map_ahead(out_dir: str | os.PathLike[str], key: str, entry: Mapping[str
 
     ``encode_on`` (e.g. an executor's ``submit``): hand it the map's PNG encoding and cache write,
     which need neither ``cog`` nor the GIL for most of their time, and return once it is drawn.
+    ``view``: :func:`map_view` of ``cog``, read already (by a thread with time to spare).
     """
     out = Path(out_dir)
     product = str(entry.get("layer") or Path(key).stem)
@@ -218,8 +228,8 @@ def draw_map_ahead(out_dir: str | os.PathLike[str], key: str, entry: Mapping[str
         return
     if _read_figure_cache(path) is not None:
         return
-    drawn, view = _render_map(out, key, Path(cog), width)
-    encode_on(lambda: _write_figure_cache(path, drawn.png() if drawn is not None else b"", view))
+    drawn, v = _render_map(out, key, Path(cog), width, view)
+    encode_on(lambda: _write_figure_cache(path, drawn.png() if drawn is not None else b"", v))
 
 
 def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:

@@ -149,7 +149,9 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         infos[i] = info
         # An area with districts gets its tables only after publication, and its maps show them.
         if drawer is not None and job.plan.districts is None:
-            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, ready.cog, encoder)
+            # Read here: this thread has time to spare, the drawing thread ends the publication.
+            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, ready.cog, encoder,
+                                    _map_view(ready.cog, final))
 
     def commit(i: int) -> None:
         job, final = jobs[i], jobs[i].final
@@ -237,8 +239,19 @@ thread, the publication's last, goes on with the next map meanwhile.
 ``False``: the report draws every map itself."""
 
 
+def _map_view(cog: Path, final: Path) -> Any:
+    """:func:`agromap.report.map_view`, or ``None`` (failing: the drawing reads it and reports)."""
+    from ..report import map_view
+
+    try:
+        return map_view(cog)
+    except Exception as exc:  # the drawing tries again
+        log.debug("view of %s not read ahead: %s", final, exc)
+        return None
+
+
 def _draw_map_ahead(out: Path, final: Path, layer: str, sha256: str, cog: Path,
-                    encoder: ThreadPoolExecutor | None = None) -> None:
+                    encoder: ThreadPoolExecutor | None = None, view: Any = None) -> None:
     """:func:`agromap.report.draw_map_ahead`, its encoding on ``encoder`` if given; a failure only
     leaves the map to the report, which draws it again (and then reports any error itself).
     """
@@ -250,7 +263,7 @@ def _draw_map_ahead(out: Path, final: Path, layer: str, sha256: str, cog: Path,
 
     try:
         draw_map_ahead(out, str(final.relative_to(out)), {"layer": layer, "sha256": sha256}, cog,
-                       finish if encoder is not None else None)
+                       finish if encoder is not None else None, view)
     except Exception as exc:  # the report redraws it
         log.debug("report map of %s not drawn ahead: %s", final, exc)
 
