@@ -312,17 +312,27 @@ def test_maps_drawn_ahead_are_the_reports_own(tmp_path, monkeypatch, small_stack
         return real(*args, **kwargs)
 
     monkeypatch.setattr(report, "_render_map", counted)
+    written: list[str] = []
+    real_write = report._write_figure_cache
+
+    def writing(*args, **kwargs):
+        written.append(threading.current_thread().name)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(report, "_write_figure_cache", writing)
     monkeypatch.setattr(publish_layers, "MAPS_AHEAD", False)
     itself = _run(tmp_path, small_stack, "itself", districts)
     assert drawn and not any(n.startswith("agromap-report-maps") for n in drawn)
     drawn.clear()
+    written.clear()
     monkeypatch.setattr(publish_layers, "MAPS_AHEAD", True)
     ahead = _run(tmp_path, small_stack, "ahead", districts)
     n = len([o for o in ahead.outputs if not o["reused"]])
     if districts:
         assert drawn and not any(name.startswith("agromap-report-maps") for name in drawn)
-    else:  # every layer drawn once, on the drawing thread; the report found them all drawn
+    else:  # every layer drawn once, on the drawing thread, and encoded on the next; the report found them all drawn
         assert drawn == ["agromap-report-maps_0"] * n
+        assert written == ["agromap-report-png_0"] * n
     images = _images(tmp_path / "ahead" / "report.html")
     assert images and images == _images(tmp_path / "itself" / "report.html")
     assert not list((tmp_path / "ahead" / "a").glob(".*partial*"))
