@@ -288,7 +288,8 @@ class DrawnFigure:
 
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
-        self._rgba = np.asarray(canvas.buffer_rgba())  # a view of the renderer's buffer: no copy
+        # The renderer's buffer as savefig hands it over: no copy, and imsave takes it as it is.
+        self._rgba = canvas.buffer_rgba()
         self._dpi = fig.dpi
 
     def png(self) -> bytes:
