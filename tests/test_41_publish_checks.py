@@ -305,24 +305,34 @@ def test_maps_drawn_ahead_are_the_reports_own(tmp_path, monkeypatch, small_stack
     from agromap.pipeline import publish_layers
 
     drawn: list[str] = []
-    real = report._draw_map
+    real = report._render_map
 
     def counted(*args, **kwargs):
         drawn.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(report, "_draw_map", counted)
+    monkeypatch.setattr(report, "_render_map", counted)
+    written: list[str] = []
+    real_write = report._write_figure_cache
+
+    def writing(*args, **kwargs):
+        written.append(threading.current_thread().name)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(report, "_write_figure_cache", writing)
     monkeypatch.setattr(publish_layers, "MAPS_AHEAD", False)
     itself = _run(tmp_path, small_stack, "itself", districts)
     assert drawn and not any(n.startswith("agromap-report-maps") for n in drawn)
     drawn.clear()
+    written.clear()
     monkeypatch.setattr(publish_layers, "MAPS_AHEAD", True)
     ahead = _run(tmp_path, small_stack, "ahead", districts)
     n = len([o for o in ahead.outputs if not o["reused"]])
     if districts:
         assert drawn and not any(name.startswith("agromap-report-maps") for name in drawn)
-    else:  # every layer drawn once, on the drawing thread; the report found them all drawn
+    else:  # every layer drawn once, on the drawing thread, and encoded on the next; the report found them all drawn
         assert drawn == ["agromap-report-maps_0"] * n
+        assert written == ["agromap-report-png_0"] * n
     images = _images(tmp_path / "ahead" / "report.html")
     assert images and images == _images(tmp_path / "itself" / "report.html")
     assert not list((tmp_path / "ahead" / "a").glob(".*partial*"))
@@ -349,7 +359,7 @@ def test_a_failing_layer_stops_the_map_drawing_and_publishes_nothing(tmp_path, m
     monkeypatch.setattr(publish_layers, "prepare_cog", failing)
     with pytest.raises(ExportError, match="on purpose"):
         _run(tmp_path, small_stack, "failed", False)
-    assert not any(t.name.startswith("agromap-report-maps") for t in threading.enumerate())
+    assert not any(t.name.startswith(("agromap-report-maps", "agromap-report-png")) for t in threading.enumerate())
     left = sorted(p.name for p in (tmp_path / "failed").rglob("*") if p.is_file() and ".agromap" not in p.parts)
     assert not any(name.endswith((".tif", ".partial")) for name in left), left
 
@@ -415,3 +425,22 @@ def test_each_stac_item_is_written_once_in_its_catalog_form(tmp_path, monkeypatc
     manifest.write_catalog(out, "maps", result.outputs)
     assert all(written[p.name] == 1 for p in items)
     assert {p: p.read_bytes() for p in items} == published
+
+
+def test_a_drawn_figure_encodes_to_savefigs_bytes():
+    """The maps encoded apart from their drawing are the PNG files savefig writes, byte for byte."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from agromap.mapdraw import DrawnFigure, figure_png
+
+    def figure():
+        fig = Figure(figsize=(3, 2), dpi=80)
+        ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+        ax.imshow(np.arange(64, dtype=float).reshape(8, 8), interpolation="nearest")
+        ax.set_xticks([2, 5], ["2°E", "5°E"])
+        fig.suptitle("Rice map", fontweight="bold")
+        return fig
+
+    png = DrawnFigure(figure()).png()
+    assert png.startswith(b"\x89PNG") and png == figure_png(figure())

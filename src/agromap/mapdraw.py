@@ -18,7 +18,7 @@ import numpy as np
 
 from .mapview import LayerView, district_impact_ha, impact_classes, product_key
 
-__all__ = ["render_figure", "figure_png", "draw_map", "legend", "colourbar", "north_arrow", "fmt_ha", "title_of",
+__all__ = ["render_figure", "figure_png", "DrawnFigure", "draw_map", "legend", "colourbar", "north_arrow", "fmt_ha", "title_of",
            "is_geographic"]
 
 #: Most districts labelled with their hectares; past that, outlines only.
@@ -275,3 +275,30 @@ def figure_png(fig: Any, dpi: int | None = None) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi or fig.dpi, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return buf.getvalue()
+
+
+class DrawnFigure:
+    """A figure drawn on its Agg canvas but not yet encoded: :meth:`png` gives the bytes
+    :func:`figure_png` gives. The encoding (zlib, with the GIL released) can then run on another
+    thread while the drawing thread, which holds the GIL, goes on with the next figure.
+    """
+
+    def __init__(self, fig: Any) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        # The renderer's buffer as savefig hands it over: no copy, and imsave takes it as it is.
+        self._rgba = canvas.buffer_rgba()
+        self._dpi = fig.dpi
+
+    def png(self) -> bytes:
+        """The PNG bytes, encoded as ``savefig`` encodes them (same text chunk, resolution and zlib level)."""
+        from matplotlib.image import imsave
+
+        from .quicklook import PNG_COMPRESS_LEVEL
+
+        buf = io.BytesIO()
+        imsave(buf, self._rgba, format="png", origin="upper", dpi=self._dpi,
+               pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+        return buf.getvalue()

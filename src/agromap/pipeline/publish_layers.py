@@ -125,6 +125,8 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     maps: dict[int, Future[None]] = {}
     remote = prepared_on_workers(None if execution is None else execution.kind)
     drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD and not remote else None
+    # The maps' PNG encoding and cache writes, off the drawing thread (see MAPS_AHEAD).
+    encoder = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-png") if drawer is not None else None
 
     def prepared(i: int, ready: PreparedLayer) -> None:
         """The run's part of a prepared layer: its STAC item, and its report map started."""
@@ -147,7 +149,9 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         infos[i] = info
         # An area with districts gets its tables only after publication, and its maps show them.
         if drawer is not None and job.plan.districts is None:
-            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, ready.cog)
+            # Read here: this thread has time to spare, the drawing thread ends the publication.
+            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, ready.cog, encoder,
+                                    _map_view(ready.cog, final))
 
     def commit(i: int) -> None:
         job, final = jobs[i], jobs[i].final
@@ -183,6 +187,8 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     finally:
         if drawer is not None:  # on failure: maps not yet started are dropped, a running one ends first
             drawer.shutdown(wait=True, cancel_futures=True)
+        if encoder is not None:  # after the drawer, which hands it work; the report reads what it wrote
+            encoder.shutdown(wait=True)
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
     for i, job in enumerate(jobs):
@@ -227,18 +233,45 @@ PUBLISH_THREADS: int | None = None
 MAPS_AHEAD = True
 """Draw each layer's report map on a background thread as soon as its file is prepared
 (:func:`agromap.report.draw_map_ahead`): matplotlib holds the GIL, GDAL's encoding of the other
-layers does not, so the report's drawing overlaps the publication instead of following it.
+layers does not, so the report's drawing overlaps the publication instead of following it. The
+maps' PNG encoding (zlib, GIL released) and cache writes run on one more thread, so the drawing
+thread, the publication's last, goes on with the next map meanwhile.
 ``False``: the report draws every map itself."""
 
 
-def _draw_map_ahead(out: Path, final: Path, layer: str, sha256: str, cog: Path) -> None:
-    """:func:`agromap.report.draw_map_ahead`; a failure only leaves the map to the report, which
-    draws it again (and then reports any error itself).
+def _map_view(cog: Path, final: Path) -> Any:
+    """:func:`agromap.report.map_view`, or ``None`` (failing: the drawing reads it and reports)."""
+    from ..report import map_view
+
+    try:
+        return map_view(cog)
+    except Exception as exc:  # the drawing tries again
+        log.debug("view of %s not read ahead: %s", final, exc)
+        return None
+
+
+def _draw_map_ahead(out: Path, final: Path, layer: str, sha256: str, cog: Path,
+                    encoder: ThreadPoolExecutor | None = None, view: Any = None) -> None:
+    """:func:`agromap.report.draw_map_ahead`, its encoding on ``encoder`` if given; a failure only
+    leaves the map to the report, which draws it again (and then reports any error itself).
     """
     from ..report import draw_map_ahead
 
+    def finish(write: Any) -> None:
+        assert encoder is not None
+        encoder.submit(_quiet, write, final)
+
     try:
-        draw_map_ahead(out, str(final.relative_to(out)), {"layer": layer, "sha256": sha256}, cog)
+        draw_map_ahead(out, str(final.relative_to(out)), {"layer": layer, "sha256": sha256}, cog,
+                       finish if encoder is not None else None, view)
+    except Exception as exc:  # the report redraws it
+        log.debug("report map of %s not drawn ahead: %s", final, exc)
+
+
+def _quiet(write: Any, final: Path) -> None:
+    """A map's encoding and cache write; failing, it leaves the map to the report."""
+    try:
+        write()
     except Exception as exc:  # the report redraws it
         log.debug("report map of %s not drawn ahead: %s", final, exc)
 
