@@ -301,25 +301,25 @@ def test_maps_drawn_ahead_are_the_reports_own(tmp_path, monkeypatch, small_stack
     the report draws them all itself; an area with districts leaves its maps to the report."""
     import threading
 
-    from agromap import report
+    from agromap import report_maps
     from agromap.pipeline import publish_layers
 
     drawn: list[str] = []
-    real = report._render_map
+    real = report_maps._render_map
 
     def counted(*args, **kwargs):
         drawn.append(threading.current_thread().name)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(report, "_render_map", counted)
+    monkeypatch.setattr(report_maps, "_render_map", counted)
     written: list[str] = []
-    real_write = report._write_figure_cache
+    real_write = report_maps._write_figure_cache
 
     def writing(*args, **kwargs):
         written.append(threading.current_thread().name)
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(report, "_write_figure_cache", writing)
+    monkeypatch.setattr(report_maps, "_write_figure_cache", writing)
     monkeypatch.setattr(publish_layers, "MAPS_AHEAD", False)
     itself = _run(tmp_path, small_stack, "itself", districts)
     assert drawn and not any(n.startswith("agromap-report-maps") for n in drawn)

@@ -18,11 +18,12 @@ import html
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .report_format import fmt_number, table_html
+from .report_maps import cached_figure, draw_map, draw_map_ahead, map_width
 
 __all__ = ["write_report", "render_report", "run_summary_html", "draw_map_ahead", "AQI_CAVEAT"]
 
@@ -172,66 +173,6 @@ def _class_table(view: Any) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
-def _map_width(product: str) -> int:
-    """Width in pixels of a layer's report map: the decision maps are drawn twice as wide."""
-    from .mapview import is_decision_layer
-
-    return 1100 if is_decision_layer(product) else 540
-
-
-def _draw_map(out: Path, key: str, cog: Path, width: int) -> tuple[bytes, Any]:
-    """A layer's report map (PNG bytes, empty for a layer without valid pixels) and its view."""
-    drawn, v = _render_map(out, key, cog, width)
-    return (b"" if drawn is None else drawn.png()), v
-
-
-def map_view(cog: str | os.PathLike[str]) -> Any:
-    """What a layer's report map is drawn from: :func:`~agromap.mapview.load_view` of its overview."""
-    from .mapview import load_view
-
-    return load_view(cog, max_size=900)
-
-
-def _render_map(out: Path, key: str, cog: Path, width: int, view: Any = None) -> tuple[Any, Any]:
-    """A layer's report map drawn but not encoded (``None`` without valid pixels) and its view
-    (``view``: already read by :func:`map_view`).
-    """
-    from .mapdraw import DrawnFigure, render_figure
-    from .mapview import district_layer
-
-    v = map_view(cog) if view is None else view
-    if v.empty:  # listed by name under the maps, never shown: no map to draw
-        return None, v
-    return DrawnFigure(render_figure(v, district_layer(out, key), width_px=width)), v
-
-
-def draw_map_ahead(out_dir: str | os.PathLike[str], key: str, entry: Mapping[str, Any],
-                   cog: str | os.PathLike[str], encode_on: Callable[[Callable[[], None]], Any] | None = None,
-                   view: Any = None) -> None:
-    """Draw a published layer's report map into the report's map cache now, so that
-    :func:`write_report` later finds it drawn: the run draws while its other layers are still being
-    encoded, with the GIL free. ``key`` is the layer's output path as in the manifest, ``entry`` its
-    manifest entry (``layer``, ``sha256``) and ``cog`` the file to read (the same bytes as the
-    published file, which may still wait beside its final path). The cache key is the one the
-    report computes, so a map drawn from other district tables than the report sees is redrawn.
-
-    ``encode_on`` (e.g. an executor's ``submit``): hand it the map's PNG encoding and cache write,
-    which need neither ``cog`` nor the GIL for most of their time, and return once it is drawn.
-    ``view``: :func:`map_view` of ``cog``, read already (by a thread with time to spare).
-    """
-    out = Path(out_dir)
-    product = str(entry.get("layer") or Path(key).stem)
-    width = _map_width(product)
-    path = _figure_cache_path(out, key, entry, width)
-    if encode_on is None or path is None:
-        _cached_figure(out, key, entry, width, lambda: _draw_map(out, key, Path(cog), width))
-        return
-    if _read_figure_cache(path) is not None:
-        return
-    drawn, v = _render_map(out, key, Path(cog), width, view)
-    encode_on(lambda: _write_figure_cache(path, drawn.png() if drawn is not None else b"", v))
-
-
 def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
     from .mapview import caveats_for, figure_render_ok, is_decision_layer
 
@@ -246,8 +187,8 @@ def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
     w: int | None
     h: int | None
     if figure_render_ok(cog):
-        width = _map_width(product)
-        png, view = _cached_figure(out, key, entry, width, lambda: _draw_map(out, key, cog, width))
+        width = map_width(product)
+        png, view = cached_figure(out, key, entry, width, lambda: draw_map(out, key, cog, width))
         w = h = None
         if png:
             from PIL import Image
@@ -279,60 +220,6 @@ def _panel(out: Path, key: str, value: Any, entry: Mapping[str, Any]) -> _Panel:
              + (f" · valid {100 * float(valid):.1f} %" if valid is not None else "")
              + legend + cav + "</figcaption></figure>")
     return _Panel(key, area, product, html_, decision=decision, empty=empty, view=view)
-
-
-#: Bump when the drawing of report maps changes, so cached maps are redrawn.
-_FIGURE_VERSION = "1"
-
-
-def _cached_figure(out: Path, key: str, entry: Mapping[str, Any], width: int, draw: Any) -> tuple[bytes, Any]:
-    """The map of a layer and its facts (classes present with areas), drawn once per published
-    file: a rerun that reuses a layer reuses its map (kept under ``.agromap/report-maps``, keyed
-    by the COG and district table checksums).
-    """
-    path = _figure_cache_path(out, key, entry, width)
-    if path is None:
-        return draw()
-    cached = _read_figure_cache(path)
-    if cached is not None:
-        return cached
-    png, view = draw()
-    _write_figure_cache(path, png, view)
-    return png, view
-
-
-def _figure_cache_path(out: Path, key: str, entry: Mapping[str, Any], width: int) -> Path | None:
-    """Where :func:`_cached_figure` keeps a layer's map; ``None`` for an entry without checksum."""
-    digest = entry.get("sha256")
-    if not digest:
-        return None
-    h = hashlib.sha256(f"{_FIGURE_VERSION}|{key}|{digest}|{width}".encode())
-    for t in sorted((out / Path(key).parent / "tables").glob("*_by_district.geojson")):
-        h.update(t.read_bytes())
-    return out / ".agromap" / "report-maps" / f"{h.hexdigest()[:32]}.cache"
-
-
-def _read_figure_cache(path: Path) -> tuple[bytes, Any] | None:
-    from types import SimpleNamespace
-
-    if not path.is_file():
-        return None
-    try:
-        d = json.loads(path.read_text())
-        view = SimpleNamespace(kind=d["kind"], classes=[tuple(c) for c in d["classes"]],
-                               valid_fraction=d["valid_fraction"], empty=d["empty"])
-        return base64.b64decode(d["png"]), view
-    except (ValueError, KeyError):  # a damaged cache entry is redrawn
-        return None
-
-
-def _write_figure_cache(path: Path, png: bytes, view: Any) -> None:
-    from .io.files import atomic_write_text
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps({"png": base64.b64encode(png).decode("ascii"), "kind": view.kind,
-                                        "classes": [list(c) for c in view.classes],
-                                        "valid_fraction": view.valid_fraction, "empty": view.empty}))
 
 
 def _area_of_table(t: Mapping[str, Any]) -> str:

@@ -87,7 +87,7 @@ def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, s
     then the quicklook is drawn from it. Either file fails alone: nothing is left of the layer.
 
     ``report_map`` (the run's output folder): also draw the layer's report map into the report's
-    map cache there (:func:`agromap.report.draw_map_ahead`), as the run's drawing thread otherwise
+    map cache there (:func:`agromap.report_maps.draw_map_ahead`), as the run's drawing thread otherwise
     does; a failure there only leaves the map to the report.
     """
     cog, info = prepare_cog(staging, final, spec, tags=tags, band_description=spec.name)
@@ -232,7 +232,7 @@ PUBLISH_THREADS: int | None = None
 
 MAPS_AHEAD = True
 """Draw each layer's report map on a background thread as soon as its file is prepared
-(:func:`agromap.report.draw_map_ahead`): matplotlib holds the GIL, GDAL's encoding of the other
+(:func:`agromap.report_maps.draw_map_ahead`): matplotlib holds the GIL, GDAL's encoding of the other
 layers does not, so the report's drawing overlaps the publication instead of following it. The
 maps' PNG encoding (zlib, GIL released) and cache writes run on one more thread, so the drawing
 thread, the publication's last, goes on with the next map meanwhile.
@@ -240,8 +240,8 @@ thread, the publication's last, goes on with the next map meanwhile.
 
 
 def _map_view(cog: Path, final: Path) -> Any:
-    """:func:`agromap.report.map_view`, or ``None`` (failing: the drawing reads it and reports)."""
-    from ..report import map_view
+    """:func:`agromap.report_maps.map_view`, or ``None`` (failing: the drawing reads it and reports)."""
+    from ..report_maps import map_view
 
     try:
         return map_view(cog)
@@ -252,10 +252,10 @@ def _map_view(cog: Path, final: Path) -> Any:
 
 def _draw_map_ahead(out: Path, final: Path, layer: str, sha256: str, cog: Path,
                     encoder: ThreadPoolExecutor | None = None, view: Any = None) -> None:
-    """:func:`agromap.report.draw_map_ahead`, its encoding on ``encoder`` if given; a failure only
+    """:func:`agromap.report_maps.draw_map_ahead`, its encoding on ``encoder`` if given; a failure only
     leaves the map to the report, which draws it again (and then reports any error itself).
     """
-    from ..report import draw_map_ahead
+    from ..report_maps import draw_map_ahead
 
     def finish(write: Any) -> None:
         assert encoder is not None
