@@ -34,8 +34,6 @@ from agromap.rice.seasons import (
     QA_OPTICAL,
     QA_SAR,
     QA_WATER,
-    SeasonSlots,
-    finish_outputs,
     flatten_time,
     fraction,
     logistic,
@@ -46,6 +44,7 @@ from agromap.rice.seasons import (
 )
 from agromap.scenes import SCENE_NAMES, make_scene
 from agromap.testing import SceneSpec, make_s2_stack
+from season_reference import SeasonSlots, finish_outputs
 
 _F32 = np.float32
 _SCORE_SCALE = 0.05

@@ -198,9 +198,8 @@ def _seasons_and_score(
 
     The seasons (in time order, one per window with a calendar), the undated season, the QA bits
     and the nodata conventions are one compiled walk over the pixels that releases the
-    interpreter's lock (:func:`agromap.rice.seasons_kernel.season_pixels`; the numpy formulation,
-    :class:`~agromap.rice.seasons.SeasonSlots` and :func:`~agromap.rice.seasons.finish_outputs`,
-    gives the same bits). Takes the ``(pixel, time)`` arrays ``onset`` and ``growth`` out of ``k``
+    interpreter's lock (:func:`agromap.rice.seasons_kernel.season_pixels`; the tests check it
+    against a numpy formulation, bit for bit). Takes the ``(pixel, time)`` arrays ``onset`` and ``growth`` out of ``k``
     once the seasons are chosen.
     """
     from .seasons_kernel import rule_outputs, season_pixels

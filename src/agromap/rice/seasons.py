@@ -56,7 +56,6 @@ __all__ = [
     "split_seasons",
     "prepare_series",
     "apply_rule",
-    "SeasonSlots",
 ]
 
 _F32 = np.float32
@@ -217,33 +216,12 @@ def logistic(margin: FloatArr) -> FloatArr:
     return (_F32(1.0) / (_F32(1.0) + np.exp(-m))).astype(_F32)
 
 
-def saturate_u8(count: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
-    """Counts as uint8, capped at 254 so that 255 stays free for nodata."""
-    return np.minimum(count, 254).astype(np.uint8)
-
-
 def flatten_time(*arrays: npt.NDArray[Any]) -> tuple[tuple[int, ...], list[npt.NDArray[Any]]]:
     """Reshape ``(..., time)`` arrays to ``(pixels, time)``; returns the leading shape too."""
     lead = np.broadcast_shapes(*(a.shape[:-1] for a in arrays))
     n_t = arrays[0].shape[-1]
     return lead, [np.broadcast_to(a, (*lead, n_t)).reshape(-1, n_t) for a in arrays]
 
-
-def finish_outputs(
-    lead: tuple[int, ...], n_valid: npt.NDArray[Any], n_seasons: npt.NDArray[Any], slots: npt.NDArray[np.uint16],
-    score: FloatArr, n_window: npt.NDArray[Any], qa: npt.NDArray[np.uint8],
-) -> tuple[npt.NDArray[Any], ...]:
-    """Apply the nodata conventions and reshape the per-pixel outputs back to ``lead``."""
-    none = n_valid == 0
-    rice_class = np.where(none, 255, n_seasons > 0).astype(np.uint8)
-    n_seas = np.where(none, 255, np.minimum(n_seasons, 254)).astype(np.uint8)
-    score = np.where(none, _F32(np.nan), score).astype(_F32)
-    k = slots.shape[-1]
-    return (rice_class.reshape(lead), n_seas.reshape(lead), slots.reshape(*lead, k), score.reshape(lead),
-            saturate_u8(n_valid).reshape(lead), saturate_u8(n_window).reshape(lead), qa.reshape(lead))
-
-
-# ---- xarray side ------------------------------------------------------------------------------
 
 def prepare_series(obj: xr.DataArray | xr.Dataset, what: str) -> xr.DataArray | xr.Dataset:
     """Check the ``time`` dimension, sort it, and put it in one dask chunk.
@@ -309,41 +287,3 @@ def apply_rule(
         data[name] = arr
     ds = xr.Dataset(data).assign_coords(season=np.arange(1, n_slots + 1, dtype=np.uint8))
     return ds.assign_attrs(dict(attrs))
-
-
-class SeasonSlots:
-    """Flooding onsets accepted into season slots, in time order, shared by both rules' kernels.
-
-    With calendar windows a pixel gets at most one onset per window; without, successive onsets
-    must be ``min_season_days`` apart, up to ``max_seasons``. ``best`` keeps the best margin seen
-    (the rule's evidence, capped by the land-cover mask margin) for the confidence score.
-    """
-
-    def __init__(self, n_pix: int, n_windows: int, max_seasons: int, min_season_days: float,
-                 mask_margin: np.ndarray, masked: np.ndarray) -> None:
-        self.n_windows = n_windows
-        self.n_slots = n_windows or max_seasons
-        self.slots = np.zeros((n_pix, self.n_slots), dtype=np.uint16)
-        self.count = np.zeros(n_pix, dtype=np.int32)
-        self.last = np.full(n_pix, np.iinfo(np.int32).min // 2, dtype=np.int64)
-        self.best = np.full(n_pix, -np.inf, dtype=np.float32)
-        self.min_season_days = min_season_days
-        self.mask_margin = mask_margin
-        self.masked = masked
-
-    def offer(self, t: int, idx: np.ndarray, margin: np.ndarray, window: np.ndarray, doy: np.ndarray,
-              days: np.ndarray) -> None:
-        """Candidates ``idx`` at date ``t`` with evidence ``margin`` (>= 0 passes the rule)."""
-        self.best[idx] = np.maximum(self.best[idx], np.minimum(margin, self.mask_margin[idx]))
-        acc = (margin >= 0) & ~self.masked[idx]
-        if self.n_windows:
-            w = int(window[t])
-            acc &= self.slots[idx, w] == 0
-            self.slots[idx[acc], w] = doy[t]
-        else:
-            acc &= (days[t] - self.last[idx]) >= self.min_season_days
-            sel = idx[acc]
-            fits = self.count[sel] < self.n_slots
-            self.slots[sel[fits], self.count[sel[fits]]] = doy[t]
-            self.last[sel] = days[t]
-        self.count[idx[acc]] += 1

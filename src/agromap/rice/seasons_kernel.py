@@ -2,10 +2,9 @@
 
 :func:`season_pixels` takes a rule's per-pixel results (the onsets and margins of every date,
 the masks and counts: :mod:`agromap.rice.optical_kernel`'s, or the SAR rule's flood minima and
-their evidence) and fills what
-:class:`agromap.rice.seasons.SeasonSlots` and :func:`agromap.rice.seasons.finish_outputs` give in
-numpy: each pixel's seasons in time order, its best margin for the score, its undated season,
-its QA bits and the nodata conventions, in one walk over the pixels.
+their evidence) and fills each pixel's seasons in time order, its best margin for the score, its
+undated season, its QA bits and the nodata conventions, in one walk over the pixels. The tests
+hold the numpy formulation (slots filled date by date) and check this walk against it bit for bit.
 
 Why compiled: in numpy the slots are filled one date at a time over the pixels with an onset
 that date (fancy indexing, a dozen small arrays per date), then every output is a pass of its
@@ -35,7 +34,7 @@ from .seasons import QA_FOREST_BUILT, QA_OBSERVED, QA_OPTICAL, QA_WATER, logisti
 __all__ = ["season_pixels", "rule_outputs"]
 
 _NO_LAST = np.iinfo(np.int32).min // 2
-"""A pixel's last season day before its first season (as ``SeasonSlots.last`` starts)."""
+"""A pixel's last season day before its first season (the numpy reference starts from the same value)."""
 
 
 def _array(dtype: Any, ndim: int, readonly: bool = False, layout: Literal["C", "A"] = "C") -> Any:
