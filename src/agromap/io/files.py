@@ -17,7 +17,7 @@ from ..errors import output_error
 __all__ = [
     "RUN_LOCK_NAME", "PARTIAL_SUFFIX", "STAGING_SUFFIX", "atomic_write_bytes", "atomic_write_text",
     "clean_stale_partials", "sha256_file", "unlink_quietly", "remove_partial", "fsync_file", "fsync_dir",
-    "CACHE_DIR_ENV", "machine_cache_dir",
+    "CACHE_DIR_ENV", "machine_cache_dir", "file_stamp",
 ]  # fmt: skip
 
 PARTIAL_SUFFIX = ".partial"
@@ -191,3 +191,12 @@ def machine_cache_dir() -> Path | None:
         return Path(chosen).expanduser() if chosen.strip() else None
     base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "agromap"
+
+
+def file_stamp(st: os.stat_result) -> dict[str, int]:
+    """What identifies a file's contents for the machine caches without reading it: size,
+    modification and change time (ns), inode and device. No user can set the change time, and any
+    write or rename over the file changes it.
+    """
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino,
+            "device": st.st_dev}

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_write_text, machine_cache_dir
+from .files import atomic_write_text, file_stamp, machine_cache_dir
 
 __all__ = ["CACHE_FILE", "ENTRIES_MAX", "identity", "lookup", "remember", "save", "clear_memory"]
 
@@ -43,7 +43,7 @@ ENTRIES_MAX = 5_000
 """Headers kept on disk (about 0.3 kB each with the CRS texts stored once: ~1.5 MB, read in
 ~15 ms); beyond it, those read longest ago are dropped."""
 
-_FORMAT = 1
+_FORMAT = 2
 """Bump when :class:`~agromap.io.header.RasterHeader` or the reader's checks change: older entries
 are then read again."""
 
@@ -54,10 +54,6 @@ _MEMORY_OF: Path | None = None
 """The cache file :data:`_MEMORY` was loaded from (another one, named later, is loaded afresh)."""
 _NEW: set[str] = set()
 """Names read in this process and not yet saved."""
-
-
-def _stamp(st: os.stat_result) -> list[int]:
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
 def identity(path: str) -> list[Any] | None:
@@ -71,10 +67,10 @@ def identity(path: str) -> list[Any] | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     try:
-        aux: list[int] | None = _stamp(os.stat(path + ".aux.xml"))
+        aux: dict[str, int] | None = file_stamp(os.stat(path + ".aux.xml"))
     except OSError:
         aux = None
-    return [_FORMAT, _stamp(st), aux]
+    return [_FORMAT, file_stamp(st), aux]
 
 
 def _cache_path() -> Path | None:

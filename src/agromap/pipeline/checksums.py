@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AgromapError
-from ..io.files import CACHE_DIR_ENV, atomic_write_text, machine_cache_dir
+from ..io.files import CACHE_DIR_ENV, atomic_write_text, file_stamp, machine_cache_dir
 
 __all__ = ["CACHE_DIR_ENV", "MACHINE_ENTRIES_MAX", "FileHashes", "machine_cache_dir"]
 
@@ -45,11 +45,6 @@ it, those hashed longest ago are dropped."""
 
 _STAMP = ("size", "mtime_ns", "ctime_ns", "inode", "device")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def _stamp(st: os.stat_result) -> dict[str, int]:
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino,
-            "device": st.st_dev}
 
 
 def _read_cache(path: Path) -> dict[str, dict[str, Any]]:
@@ -98,7 +93,7 @@ class FileHashes:
     def sha256(self, path: str | os.PathLike[str]) -> str:
         """SHA-256 of the file at ``path``, reused from a cache while the file's stamp is unchanged."""
         p = Path(path).resolve()
-        stamp = _stamp(p.stat())
+        stamp = file_stamp(p.stat())
         key = str(p)
         for cache in (self._new, self._cache, self._machine):
             hit = cache.get(key)
