@@ -21,6 +21,9 @@ design (prioritizr/prioritizr#130).
 - :func:`zonal_stats`: mean / max / count... of a continuous layer per polygon (air quality, flood).
 - :func:`write_table`: CSV and GeoJSON, atomically.
 
+The rasters reach exactextract through :mod:`agromap.zonal_extract` (window readers, the pixel
+area as weights, the call itself); this module prepares the polygons and builds the tables.
+
 Apart from :func:`class_area_sums`, these are export-edge functions: they read (and, for
 dask-backed arrays, compute) the raster once. Pass the path of the stored class map (COG) for
 maps larger than memory.
@@ -30,24 +33,22 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
 from numpy.typing import NDArray
 from odc.geo.geobox import GeoBox
 
-from .area import row_area_m2
 from .errors import InputError, NoOverlapError, UnknownCRSError, ZonalError
 from .io.grid import crs_name, crs_of, geobox_of
 from .io.write import atomic_write_text
+from .zonal_extract import RasterWindows, area_source, extract, open_raster, raster_source, result_column
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -64,127 +65,6 @@ STATS: frozenset[str] = frozenset(
 )
 Outside = Literal["raise", "keep"]
 log = logging.getLogger(__name__)
-_FID = "__agromap_fid"  # exactextract 0.3 overwrites a column named "id" with the row index
-
-
-# --------------------------------------------------------------------------------------------
-# Raster access: one window reader, shared by every exactextract source
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Raster:
-    """A north-up raster read window by window; float64 windows with NaN as nodata.
-
-    Keeps the last window, so several exactextract sources derived from the same raster (class
-    indicator, validity) read each window from the file or the dask graph once.
-    """
-
-    gbox: GeoBox
-    read: Callable[[int, int, int, int], NDArray[np.float64]]
-    dask_rows: int | None = None
-    _last: tuple[tuple[int, int, int, int], NDArray[np.float64]] | None = None
-
-    def window(self, x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float64]:
-        if nx <= 0 or ny <= 0:  # exactextract asks for empty windows between strips
-            return np.zeros((max(ny, 0), max(nx, 0)), dtype=np.float64)
-        key = (x0, y0, nx, ny)
-        if self._last is None or self._last[0] != key:
-            self._last = (key, self.read(x0, y0, nx, ny))
-        return self._last[1]
-
-
-def _as_float(block: NDArray[Any], nodata: float | None) -> NDArray[np.float64]:
-    out = np.asarray(block, dtype=np.float64)
-    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        out = np.where(block == nodata, np.nan, out)
-    return out
-
-
-def _open_raster(raster: xr.DataArray | str | os.PathLike[str], nodata: float | None) -> _Raster:
-    if isinstance(raster, xr.DataArray):
-        arr = raster.squeeze(drop=True) if raster.ndim > 2 else raster
-        if arr.ndim != 2 or set(arr.dims) != {"y", "x"}:
-            raise ZonalError(f"the raster must be (y, x), got dims {raster.dims}; select one band/date first.")
-        arr = arr.transpose("y", "x")
-        gbox = geobox_of(arr)
-        nd = nodata if nodata is not None else arr.attrs.get("nodata", arr.attrs.get("_FillValue"))
-        rows = max(arr.chunks[0]) if arr.chunks is not None else None
-
-        def read_da(x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float64]:
-            win = arr.isel(y=slice(y0, y0 + ny), x=slice(x0, x0 + nx)).data
-            block = dask.compute(win)[0] if dask.is_dask_collection(win) else win
-            return _as_float(np.asarray(block), nd)
-
-        src = _Raster(gbox, read_da, rows)
-    else:
-        import rasterio
-        from rasterio.windows import Window
-
-        path = str(raster)
-        try:
-            with rasterio.open(path) as ds:
-                crs, transform, shape, file_nd = ds.crs, ds.transform, (ds.height, ds.width), ds.nodata
-        except rasterio.errors.RasterioIOError as exc:
-            raise InputError(f"cannot open raster {path!r}: {exc}") from exc
-        if crs is None:
-            raise UnknownCRSError(f"raster {path!r} has no CRS; zonal areas need a georeferenced raster.")
-        gbox = GeoBox(shape, transform, crs.to_wkt())
-        nd = nodata if nodata is not None else file_nd
-
-        def read_file(x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float64]:
-            with rasterio.open(path) as ds:
-                return _as_float(ds.read(1, window=Window(x0, y0, nx, ny)), nd)
-
-        src = _Raster(gbox, read_file)
-    aff = src.gbox.affine
-    if aff.b != 0 or aff.d != 0 or aff.e >= 0 or aff.a <= 0:
-        raise ZonalError("zonal statistics need a north-up raster (no rotation, rows top to bottom); "
-                         "warp it with agromap.io.grid.to_grid first.")
-    if src.gbox.crs is None:
-        raise UnknownCRSError("the raster has no CRS; attach one with agromap.io.grid.attach_geobox.")
-    return src
-
-
-def _source(raster: _Raster, fn: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None, name: str) -> Any:
-    """An exactextract RasterSource over ``raster`` transformed by ``fn`` (identity if None)."""
-    from exactextract.raster import RasterSource
-
-    g = raster.gbox
-    aff = g.affine
-    ny, nx = g.shape
-    extent = (aff.c, aff.f + aff.e * ny, aff.c + aff.a * nx, aff.f)
-    wkt = crs_of(g).to_wkt()
-
-    class _Src(RasterSource):
-        def __init__(self) -> None:
-            super().__init__()
-            self.set_name(name)
-
-        def res(self) -> tuple[float, float]:
-            return (aff.a, -aff.e)
-
-        def extent(self) -> tuple[float, float, float, float]:
-            return extent
-
-        def srs_wkt(self) -> str:
-            return wkt
-
-        def nodata_value(self) -> None:
-            return None  # NaN is nodata in every window we hand out
-
-        def read_window(self, x0: int, y0: int, nxw: int, nyw: int) -> NDArray[np.float64]:
-            win = raster.window(x0, y0, nxw, nyw)
-            return np.ascontiguousarray(win if fn is None else fn(win))
-
-    return _Src()
-
-
-def _area_source(gbox: GeoBox) -> Any:
-    """exactextract weights: true pixel area in ha, from the grid alone (no data read)."""
-    rows = row_area_m2(gbox) / 10_000.0
-    return _source(_Raster(gbox, lambda x0, y0, nx, ny: np.repeat(rows[y0:y0 + ny, None], nx, axis=1)),
-                   None, "area")
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,7 +93,7 @@ def read_polygons(polygons: gpd.GeoDataFrame | str | os.PathLike[str], *, layer:
 
 def _prepare(
     polygons: gpd.GeoDataFrame | str | os.PathLike[str],
-    raster: _Raster,
+    raster: RasterWindows,
     id_field: str,
     name_field: str | None,
     outside: Outside,
@@ -282,7 +162,7 @@ def prepare_districts(polygons: gpd.GeoDataFrame | str | os.PathLike[str], gbox:
     """Read and reproject ``polygons`` onto ``gbox`` once, for :func:`class_area_sums` and
     :func:`class_area_table` (the checks of :func:`class_area_by_polygon`; no pixel is read).
     """
-    gdf, overlap, parea = _prepare(polygons, _Raster(gbox, _no_read), id_field, name_field, outside)
+    gdf, overlap, parea = _prepare(polygons, RasterWindows(gbox, _no_read), id_field, name_field, outside)
     return Districts(gdf, overlap, parea, id_field, name_field)
 
 
@@ -345,32 +225,6 @@ def _area_table(gdf: gpd.GeoDataFrame, overlap: NDArray[np.bool_], parea: NDArra
         adjustment=None if estimate is None else "global Olofsson estimate pro-rated by mapped class area",
     )
     return table
-
-
-def _extract(gdf: gpd.GeoDataFrame, rast: list[Any], ops: list[str], weights: Any, raster: _Raster) -> pd.DataFrame:
-    import exactextract
-    from exactextract import exact_extract
-
-    major_minor = tuple(int(p) for p in exactextract.__version__.split(".")[:2])
-    if major_minor < (0, 3):  # raster-sequential returned nulls before 0.3 (isciences/exactextract#178)
-        raise ZonalError(f"exactextract >= 0.3 is required, found {exactextract.__version__}.")
-    import geopandas as gpd
-
-    vec = gpd.GeoDataFrame({_FID: np.arange(len(gdf))}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
-    kw: dict[str, Any] = {}
-    if raster.dask_rows is not None:
-        # Dask-backed: read full-width strips aligned to the chunk rows, so each chunk is computed once.
-        kw = {"strategy": "raster-sequential", "max_cells_in_memory": raster.dask_rows * raster.gbox.shape[1]}
-    out = exact_extract(rast, vec, ops, weights=weights, include_cols=[_FID], output="pandas", **kw)
-    return out.sort_values(_FID).reset_index(drop=True)
-
-
-def _col(res: pd.DataFrame, name: str, op: str) -> NDArray[np.float64]:
-    """An exactextract result column: it is named ``op``, ``<raster>_op`` or ``<raster>_<weights>_op``."""
-    for c in (f"{name}_area_{op}", f"{name}_{op}", op):
-        if c in res.columns:
-            return pd.to_numeric(res[c], errors="coerce").to_numpy(dtype=np.float64)
-    raise KeyError(f"exactextract returned no column for {op!r} ({list(res.columns)})")
 
 
 def _base_table(gdf: gpd.GeoDataFrame, id_field: str, name_field: str | None) -> pd.DataFrame:
@@ -444,7 +298,7 @@ def class_area_by_polygon(
     needs reference samples in each district (Stehman 2014, districts as domains) and would have
     a wider interval. Report it as such.
     """
-    raster = _open_raster(class_map, nodata)
+    raster = open_raster(class_map, nodata)
     gdf, overlap, parea = _prepare(polygons, raster, id_field, name_field, outside)
     value = float(class_value)
 
@@ -454,9 +308,9 @@ def class_area_by_polygon(
     def valid(w: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.where(np.isnan(w), np.nan, 1.0)
 
-    rast = [_source(raster, indicator, "cls"), _source(raster, valid, "valid")]
-    res = _extract(gdf, rast, ["weighted_sum"], _area_source(raster.gbox), raster)
-    return _area_table(gdf, overlap, parea, _col(res, "cls", "weighted_sum"), _col(res, "valid", "weighted_sum"),
+    rast = [raster_source(raster, indicator, "cls"), raster_source(raster, valid, "valid")]
+    res = extract(gdf, rast, ["weighted_sum"], area_source(raster.gbox), raster)
+    return _area_table(gdf, overlap, parea, result_column(res, "cls", "weighted_sum"), result_column(res, "valid", "weighted_sum"),
                        id_field, name_field, class_value, estimate, estimate_class)
 
 
@@ -502,14 +356,14 @@ def zonal_stats(
     bad = [s for s in stats if s not in STATS]
     if bad or not stats:
         raise ZonalError(f"unknown statistic(s) {bad}; choose from {sorted(STATS)}.")
-    src = _open_raster(raster, nodata)
+    src = open_raster(raster, nodata)
     gdf, overlap, _ = _prepare(polygons, src, id_field, name_field, outside)
     weighted = {"mean", "stdev", "variance"} if area_weighted else set()
     ops = [f"weighted_{s}" if s in weighted else s for s in stats]
-    res = _extract(gdf, [_source(src, None, "v")], ops, _area_source(src.gbox) if weighted & set(stats) else None, src)
+    res = extract(gdf, [raster_source(src, None, "v")], ops, area_source(src.gbox) if weighted & set(stats) else None, src)
     table = _base_table(gdf, id_field, name_field)
     for s, op in zip(stats, ops):
-        vals = _col(res, "v", op)
+        vals = result_column(res, "v", op)
         table[s] = np.where(overlap, vals, np.nan)
     table.attrs.update(id_field=id_field, stats=list(stats), area_weighted=area_weighted)
     return table
