@@ -61,6 +61,7 @@ from .synthetic_truth import (
     hash_keys,
     make_truth,
     scene_fields,
+    smoothstep,
     uniform_pair,
 )
 
@@ -98,11 +99,6 @@ _REFL = np.array([v[0] for v in ENDMEMBERS.values()], dtype=np.float64)  # (K, B
 _SIGMA = 10.0 ** (np.array([v[1] for v in ENDMEMBERS.values()], dtype=np.float64) / 10.0)  # (K, 2)
 
 
-def _smooth(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
-
-
 def _fractions(spec: SceneSpec, f: dict[str, np.ndarray], day: int) -> np.ndarray:
     """Endmember fractions ``(K, rows, cols)`` of every pixel on ``day`` (a day number)."""
     lc = f["landcover"]
@@ -125,8 +121,8 @@ def _fractions(spec: SceneSpec, f: dict[str, np.ndarray], day: int) -> np.ndarra
     # Dryland crop: sown on soil, never flooded, canopy 0.8 at 70 days, senescence, stubble.
     dc = (lc == OTHER) & f["crop"]
     d, length = day - f["sow"], f["crop_len"]
-    green = 0.8 * _smooth((d - 10) / 60.0)
-    sen = _smooth((d - (length - 25)) / 25.0)
+    green = 0.8 * smoothstep((d - 10) / 60.0)
+    sen = smoothstep((d - (length - 25)) / 25.0)
     grown = dc & (d >= 0) & (d <= length)
     add("crop_canopy", grown, green * (1 - sen))
     add("straw", grown, green * sen)
@@ -161,8 +157,8 @@ def _paddy_fractions(f: dict[str, np.ndarray], day: int, frac: np.ndarray, add: 
     ins = paddy & (season >= 0) & (d <= length)
     # Green canopy: seedlings 0.03 -> 0.12 over 15 days, then up to 0.92 at 55 days.
     seedlings = 0.03 + 0.09 * d / 15.0
-    green = np.where(d < 0, 0.0, np.where(d < 15, seedlings, 0.12 + 0.80 * _smooth((d - 15) / 40.0)))
-    sen = _smooth((d - (length - 25)) / 25.0)
+    green = np.where(d < 0, 0.0, np.where(d < 15, seedlings, 0.12 + 0.80 * smoothstep((d - 15) / 40.0)))
+    sen = smoothstep((d - (length - 25)) / 25.0)
     # Standing water under the canopy: filled during puddling, drained 20 days before harvest.
     drained = 1 - (d - 45) / np.maximum(length - 65, 1)
     water = np.clip(np.where(d < -10, (d + PUDDLING_DAYS) / 4.0, np.where(d < 45, 1.0, drained)), 0.0, 1.0)

@@ -88,6 +88,14 @@ def uniform(h: np.ndarray, salt: int = 0) -> np.ndarray:
     return (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
+def smoothstep(x: Any) -> np.ndarray:
+    """Cubic ramp from 0 (x <= 0) to 1 (x >= 1) with zero slope at both ends: the scenes' growth
+    and recession curves, which real canopies follow rather than straight lines.
+    """
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
 def uniform_pair(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two float64 in (0, 1) from the two 32-bit halves of one hash (never 0 nor 1)."""
     lo = (h & np.uint64(0xFFFFFFFF)).astype(np.float64)

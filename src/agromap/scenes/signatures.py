@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..synthetic_truth import hash_keys, uniform
+from ..synthetic_truth import hash_keys, smoothstep, uniform
 from . import landscape as L
 
 __all__ = ["COMPONENTS", "COMPONENT_NAMES", "S2_BANDS", "Env", "scene_env", "fractions"]
@@ -44,11 +44,6 @@ _C = {n: i for i, n in enumerate(COMPONENT_NAMES)}
 W, RC, GR, CR, TR, FL, WS, DS, ST, UR = (_C[n] for n in COMPONENT_NAMES)
 
 _S_RAIN, _S_WIND, _S_DRIFT = 111, 112, 113
-
-
-def _smooth(x: Any) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
 
 
 class Env:
@@ -182,8 +177,8 @@ def _lotus(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
     u, out = px.u, _new(px)
     e = cfg.lotus_start[0] + u[21] * (cfg.lotus_start[1] - cfg.lotus_start[0])
     d = _cycle_days(day, e - 30, 365.0) - 30
-    leaves = np.where(d < 0, 0.0, 0.9 * _smooth(d / 45.0) * (1 - _smooth((d - 150) / 40.0)))
-    dead = np.where(d > 150, 0.3 * _smooth((d - 150) / 40.0) * (1 - _smooth((d - 220) / 40.0)), 0.0)
+    leaves = np.where(d < 0, 0.0, 0.9 * smoothstep(d / 45.0) * (1 - smoothstep((d - 150) / 40.0)))
+    dead = np.where(d > 150, 0.3 * smoothstep((d - 150) / 40.0) * (1 - smoothstep((d - 220) / 40.0)), 0.0)
     out[FL] = leaves
     out[ST] = dead
     out[WS] = np.where(d < 0, 1 - leaves, 0.0)
@@ -207,7 +202,7 @@ def _sugarcane(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
     p = cfg.cane_plant[0] + u[21] * (cfg.cane_plant[1] - cfg.cane_plant[0])
     cyc = 335 + np.floor(u[22] * 25)
     d = np.mod(day - p, cyc)
-    cane = 0.9 * _smooth((d - 25) / 130.0) * (1 - 0.15 * _smooth((d - cyc + 40) / 40.0))
+    cane = 0.9 * smoothstep((d - 25) / 130.0) * (1 - 0.15 * smoothstep((d - cyc + 40) / 40.0))
     trash = np.where(d < 60, 0.45 * (1 - d / 60.0), 0.0) * (1 - cane)
     out[CR] = cane
     out[ST] = trash
@@ -227,8 +222,8 @@ def _dryland(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
         for shift in (-365.0, 0.0, 365.0):
             d = day - sow - shift
             on = grown & (d >= 0) & (d <= length + 20)
-            g = 0.85 * _smooth((d - 8) / 50.0)
-            sen = _smooth((d - (length - 30)) / 30.0)
+            g = 0.85 * smoothstep((d - 8) / 50.0)
+            sen = smoothstep((d - (length - 30)) / 30.0)
             canopy = np.where(on & (d <= length), g * (1 - sen), canopy)
             straw = np.where(on, np.where(d <= length, g * sen, 0.4), straw)
     out[CR] = canopy
@@ -298,12 +293,12 @@ def _rice(cfg: Any, px: _Pixels, day: int, env: Env, dsr: bool = False) -> np.nd
     peak = 0.86 + 0.08 * u[6]
     drain = np.clip((length - 10 - d) / 15.0, 0, 1)
     if dsr:
-        g = np.where(d < 0, 0.0, 0.02 + (peak - 0.02) * _smooth((d - 3) / 50.0))
+        g = np.where(d < 0, 0.0, 0.02 + (peak - 0.02) * smoothstep((d - 3) / 50.0))
         w = np.where(d < -1, 0.9, np.where(d < 12, 0.15, 0.7 * drain))
     else:
-        g = np.where(d < 0, 0.0, 0.03 + (peak - 0.03) * _smooth((d - 8) / 47.0))
+        g = np.where(d < 0, 0.0, 0.03 + (peak - 0.03) * smoothstep((d - 8) / 47.0))
         w = np.where(d < 0, np.clip((d + prep) / 2.0, 0, 1), drain)
-    sen = _smooth((d - (length - 25)) / 25.0)
+    sen = smoothstep((d - (length - 25)) / 25.0)
     out[RC] = np.where(ins, g * (1 - sen), 0.0)
     out[ST] = np.where(ins, g * sen, 0.3)
     out[W] = np.where(ins, (1 - g) * w, 0.0)
@@ -332,12 +327,12 @@ def _hydro(day: int, onset: np.ndarray, rise: float, plateau: np.ndarray, recess
     g = np.array(g_dry, dtype=np.float64, copy=True)
     for shift in (-365.0, 0.0, 365.0):
         t = day - onset - shift
-        up = _smooth(t / rise)
-        down = 1 - _smooth((t - rise - plateau) / recession)
+        up = smoothstep(t / rise)
+        down = 1 - smoothstep((t - rise - plateau) / recession)
         level = np.where(t < 0, 0.0, up * down)
         h = np.maximum(h, level)
         # Vegetation is drowned with the rising water and regrows over ~40 days after it.
-        regrow = _smooth((t - rise - plateau - recession) / 40.0)
+        regrow = smoothstep((t - rise - plateau - recession) / 40.0)
         veg = np.where(t < rise + plateau + recession, g_dry + (g_flood - g_dry) * up, g_flood + (g_dry - g_flood) * regrow)
         g = np.minimum(g, np.where(t < 0, g_dry, veg))
     return h, g
