@@ -278,3 +278,31 @@ def test_the_canopy_after_a_flood_cut_by_the_series_start_is_read_over_three_wee
                                   sar_rice_rule(sparse, SarRiceParams(cut_canopy_days=None)).rice_score.values)
     with pytest.raises(ConfigError, match="cut_canopy_days"):
         SarRiceParams(cut_canopy_days=0.0)
+
+
+def test_one_track_noise_is_read_from_second_differences():
+    """A crop's weeks-long rise moves every pass of a 12-day series, which inflates the median
+    consecutive step of a paddy; a second difference cancels the ramp. On the single-track table
+    the paddies' median noise falls toward the speckle (1.28 dB at 12 looks), a level surface's
+    stays, and only series no denser than the repeat cycle read it (the dense table is unchanged)."""
+    from agromap.rice.sar_series import date_noise_db
+
+    rng = np.random.default_rng(0)
+    days = np.arange(0, 300, 12).astype(np.int32)
+    ramp = np.clip((days - 60) / 60.0, 0, 1) * 10.0 - 22.0  # a 10 dB rise over 60 days, five passes
+    speckle = 10 * np.log10(rng.gamma(12.0, 1 / 12.0, (400, days.size)))
+    rows = (np.vstack([ramp + speckle[:200], -18.0 + speckle[200:]])).astype(np.float32)
+    steps, curv = date_noise_db(rows), date_noise_db(rows, days)
+    assert np.median(steps[:200]) > np.median(curv[:200]) + 0.08  # 1.42 against 1.30 dB
+    assert abs(np.median(curv[200:]) - np.median(steps[200:])) < 0.1
+    assert abs(np.median(curv[200:]) - 1.28) < 0.15
+    sparse, truth = sar_points(600, "sparse", seed=0)
+    oa = float((sar_rice_rule(sparse).rice_class.values == truth.rice.values).mean())
+    former = sar_rice_rule(sparse, SarRiceParams(curvature_noise_gap_days=None)).rice_class.values
+    print(f"\n[sparse, seed 0] OA {oa:.3f}, consecutive steps {float((former == truth.rice.values).mean()):.3f}")
+    assert oa >= float((former == truth.rice.values).mean()) + 0.005
+    dense = sar_points(300, "dense", seed=0)[0]
+    np.testing.assert_array_equal(sar_rice_rule(dense).rice_score.values,
+                                  sar_rice_rule(dense, SarRiceParams(curvature_noise_gap_days=None)).rice_score.values)
+    with pytest.raises(ConfigError, match="curvature_noise_gap_days"):
+        SarRiceParams(curvature_noise_gap_days=0.0)

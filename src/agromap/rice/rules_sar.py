@@ -354,7 +354,11 @@ def _sar_kernel(
     median_gap = float(np.median(gap))
     looks = looks_per_date(lin, days, median_gap * 1.01)  # dates a three-date mean averages
     # A speckled pixel with named tracks keeps the noise of its series as observed (`offset_noise_db`).
-    noise = pixel_noise_db(db, None if observed is lin else observed, looks, p.offset_noise_db)
+    # On one track a crop's rise moves every step; second differences leave it out
+    # (`curvature_noise_gap_days`).
+    one_track = p.curvature_noise_gap_days is not None and median_gap >= p.curvature_noise_gap_days
+    noise = pixel_noise_db(db, None if observed is lin else observed, looks, p.offset_noise_db,
+                           days if one_track else None)
     # The shape terms read a series smoothed over about three dates, or over the repeat cycle
     # where that leaves a noisy point noisy (see `shape_days`).
     sm, cycle, noisy = shape_series(lin, days, median_gap, noise, p.shape_days, p.shape_noise_db, looks=looks)

@@ -166,26 +166,38 @@ def flood_run_start(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t:
     return first.astype(_F32)
 
 
-def date_noise_db(db: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def date_noise_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32] | None = None) -> npt.NDArray[np.float32]:
     """Each pixel's date-to-date noise, dB: the robust standard deviation of one date.
 
     ``1.4826 x median |x_k+1 - x_k| / sqrt(2)`` over consecutive valid dates (the median absolute
     difference ignores the few steps of a flood or a harvest; a difference of two dates has twice
     one date's variance). Speckle, residual track offsets and wind on water all count. NaN with
-    fewer than two valid dates.
+    fewer than two valid dates. With ``days``, the second differences instead: each valid date
+    against the line between its valid neighbours, ``x_k - (w x_k-1 + (1 - w) x_k+1)`` over
+    ``sqrt(1 + w^2 + (1 - w)^2)`` (its variance in units of one date's), so a linear rise or fall
+    over three dates adds nothing; NaN with fewer than three valid dates.
     """
     valid = ~np.isnan(db)
     # Valid dates first, in time order (a stable sort of the invalid flags): consecutive valid
     # dates become neighbours however many invalid dates lie between them.
     order = np.argsort(~valid, axis=-1, kind="stable")
     packed = np.take_along_axis(db, order, axis=-1)
+    if days is not None:
+        d = np.where(np.take_along_axis(valid, order, axis=-1), days[order].astype(_F32), _F32(np.nan))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = (d[:, 2:] - d[:, 1:-1]) / (d[:, 2:] - d[:, :-2])
+            steps = np.abs(packed[:, 1:-1] - (w * packed[:, :-2] + (1 - w) * packed[:, 2:])) / np.sqrt(
+                1 + w * w + (1 - w) * (1 - w))
+        med = nanmedian_rows(steps) if steps.shape[-1] else np.full(db.shape[0], np.nan)
+        return (med * 1.4826).astype(_F32)
     steps = np.abs(np.diff(packed, axis=-1))
     med = nanmedian_rows(steps) if steps.shape[-1] else np.full(db.shape[0], np.nan)  # < 2 valid dates: NaN
     return (med * (1.4826 / np.sqrt(2.0))).astype(_F32)
 
 
 def pixel_noise_db(db: npt.NDArray[np.float32], observed: npt.NDArray[np.float32] | None,
-                   looks: npt.NDArray[np.float32], max_noise_db: float) -> npt.NDArray[np.float32]:
+                   looks: npt.NDArray[np.float32], max_noise_db: float,
+                   days: npt.NDArray[np.int32] | None = None) -> npt.NDArray[np.float32]:
     """The pixel's date-to-date noise, dB, that the rule's bars in noise units read.
 
     :func:`date_noise_db` of the series ``db`` (dB, tracks aligned); where ``observed`` (the same
@@ -201,7 +213,7 @@ def pixel_noise_db(db: npt.NDArray[np.float32], observed: npt.NDArray[np.float32
     with np.errstate(invalid="ignore"):
         rough = noise / np.sqrt(looks) > _F32(max_noise_db)
     if rough.any():
-        noise[rough] = date_noise_db(to_db(observed[rough]))
+        noise[rough] = date_noise_db(to_db(observed[rough]), days)
     return noise
 
 
