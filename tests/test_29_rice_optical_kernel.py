@@ -80,13 +80,18 @@ def _plain_clear_gap(ok, days):
     return np.where(np.isnan(med), _F32(365.0), med).astype(_F32)
 
 
-def _plain_flood_onsets(flood, ok, in_win, at_series_start):
+def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare):
     n_pix, n_t = flood.shape
     state = np.full(n_pix, 0 if at_series_start else -1, dtype=np.int8)
     onset = np.zeros((n_pix, n_t), dtype=bool)
+    last = np.full(n_pix, np.nan, dtype=_F32)  # the previous clear date
     for t in range(n_t):
-        onset[:, t] = flood[:, t] & (state == 0)
+        # a flood after a clear interval longer than onset_gap_days is an onset (the state over it is unseen)
+        with np.errstate(invalid="ignore"):
+            regap = (_F32(days[t]) - last > _F32(gap_days)) if gap_days is not None else np.zeros(n_pix, dtype=bool)
+        onset[:, t] = flood[:, t] & ((state == 0) | (regap & bare[:, t]))
         state = np.where(ok[:, t], flood[:, t].astype(np.int8), state)
+        last = np.where(ok[:, t], _F32(days[t]), last)
     onset &= in_win[None, :]
     return onset
 
@@ -481,7 +486,9 @@ def _reference_kernel(
         flood &= nd <= _F32(p.flood_ndvi_max)
 
     # Flood onsets: flooded now, not flooded at the previous valid observation (NaN never votes).
-    onset = _plain_flood_onsets(flood, ok, in_win, p.onset_at_series_start)
+    with np.errstate(invalid="ignore"):
+        bare = nd <= _F32(p.ndvi_trough_max)
+    onset = _plain_flood_onsets(flood, ok, in_win, p.onset_at_series_start, days, p.onset_gap_days, bare)
 
     # Pass 1: the growth margin of every onset, and the dates of confirmed cycles [onset, +90 d].
     cands: list[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.float32]]] = []
@@ -657,9 +664,10 @@ _PARAM_CASES = {
     "gap_season_closed_end": {"gap_season_open_end": None, "gap_season_young_days": None,
                               "gap_season_not_forest": False, "gap_season_open_start": False},
     "gap_season_young_bar": {"gap_season_young_lswi": 0.18, "gap_season_young_days": 30.0},
-    "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None},
+    "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
+                           "onset_gap_days": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,
-                          "wet_canopy_lswi": None, "gap_season_open_end": None},
+                          "wet_canopy_lswi": None, "gap_season_open_end": None, "onset_gap_days": 20.0},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,

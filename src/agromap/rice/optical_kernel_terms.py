@@ -37,6 +37,7 @@ from .optical_kernel_layout import (
     F_HIDDEN,
     F_HIDDEN_BARE,
     F_HIDDEN_OPEN,
+    F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
@@ -65,6 +66,7 @@ from .optical_kernel_layout import (
     P_MAX_GREEN_DAYS,
     P_NDVI_HIGH,
     P_NDVI_LOW,
+    P_ONSET_GAP,
     P_PEAK_WINDOW,
     P_SEEDBED_DAYS,
     P_SEEDBED_MARGIN,
@@ -188,7 +190,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
 
         # -- flood onset and its growth confirmation
-        is_onset = fl and state == 0 and in_win[t]
+        # (a flood on a bare field after a clear interval longer than ``onset_gap_days`` is an onset: the state
+        # over the interval is unseen)
+        regap = flags[F_ONSET_GAP] and k > 0 and d - cd[k - 1] > prm[P_ONSET_GAP] and y <= trough_max
+        is_onset = fl and (state == 0 or regap) and in_win[t]
         state = 1 if fl else 0
         if is_onset:
             onset[p, t] = True

@@ -318,6 +318,16 @@ class OpticalRiceParams:
     any spell. A crop calendar can put the flood before the series starts (a season sown late in the
     previous year); the bare date is what shows a field, so such a vote does not exempt the pixel from
     the forest fraction (``gap_season_not_forest``). ``False``: a spell needs a bare date before it."""
+    onset_gap_days: float | None = 75.0
+    """A flooded clear date of a bare field (NDVI at most ``ndvi_trough_max``: water, soil or seedlings) that follows
+    a clear interval longer than this (days) is a flood onset even when the clear date before the interval was
+    flooded too: the flood state over an interval the series does not see
+    is unknown, and one paddy flood, puddling to early growth, lasts weeks (``max_flood_days``, 75 d, bounds a
+    paddy's flooded spell), so the two floods may be two seasons' with the harvest and the next puddling
+    hidden between them. The onset still needs its growth confirmation; a wetland or a pond flooded on both
+    sides of the interval shows no canopy after it, and a canopy under a cloud shadow the mask missed, which
+    passes Xiao's flood test on EVI, is no bare field. ``None``: a flood seen on both sides of any interval is
+    one flood (the onset rule of Xiao et al. on gap-free composites)."""
     gap_season_open_young: bool = True
     """``gap_season_open_start``: the series' first canopy spell votes as an open start also when it begins less
     than ``gap_season_min_gap`` days after the pixel's first clear date and every clear date before it is a young
