@@ -80,13 +80,18 @@ def _plain_clear_gap(ok, days):
     return np.where(np.isnan(med), _F32(365.0), med).astype(_F32)
 
 
-def _plain_flood_onsets(flood, ok, in_win, at_series_start):
+def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare):
     n_pix, n_t = flood.shape
     state = np.full(n_pix, 0 if at_series_start else -1, dtype=np.int8)
     onset = np.zeros((n_pix, n_t), dtype=bool)
+    last = np.full(n_pix, np.nan, dtype=_F32)  # the previous clear date
     for t in range(n_t):
-        onset[:, t] = flood[:, t] & (state == 0)
+        # a flood after a clear interval longer than onset_gap_days is an onset (the state over it is unseen)
+        with np.errstate(invalid="ignore"):
+            regap = (_F32(days[t]) - last > _F32(gap_days)) if gap_days is not None else np.zeros(n_pix, dtype=bool)
+        onset[:, t] = flood[:, t] & ((state == 0) | (regap & bare[:, t]))
         state = np.where(ok[:, t], flood[:, t].astype(np.int8), state)
+        last = np.where(ok[:, t], _F32(days[t]), last)
     onset &= in_win[None, :]
     return onset
 
@@ -237,6 +242,10 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
     prev_y = np.full(n_pix, np.nan, dtype=_F32)
     prev_w = np.full(n_pix, np.nan, dtype=_F32)
     prev2_d, prev2_y, prev2_w = prev_d.copy(), prev_y.copy(), prev_w.copy()  # the clear date before that
+    first_d = np.full(n_pix, np.nan, dtype=_F32)  # the first clear date
+    green_seen = np.zeros(n_pix, dtype=bool)  # a canopy date seen before (gap_season_open_young)
+    dry_seen = np.zeros(n_pix, dtype=bool)  # dry soil seen before (LSWI < harvest_lswi_max)
+    open_young = (p.gap_season_open_young and p.gap_season_open_start and p.harvest_lswi_max is not None)
     for t in range(n_t):
         d, y, w, o = _F32(days[t]), nd[:, t], ls[:, t], ok[:, t]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -275,6 +284,9 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
             # or a spell on the first clear date (gap_season_open_start): the series' start hides the bare
             # date and the interval, taken as the shortest interval before it
             first = o & ~on & green & np.isnan(prev_d) & p.gap_season_open_start
+            if open_young:
+                # or the series' first spell soon after its start, after young-crop dates on soil not dry
+                first |= (new & ~green_seen & ~dry_seen & (d - first_d < _F32(p.gap_season_min_gap)))
             s0 = np.where(first, _F32(np.inf), s0)
             start_d = np.where(first, d - _F32(p.gap_season_min_gap), start_d)
             new_bar = np.where(first, bar, new_bar)
@@ -286,13 +298,32 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
         spell_bar = np.where(new, new_bar, spell_bar)
         low_d = np.where(new, start_d, low_d)
         on = np.where(ends, False, np.where(new, True, on))
+        if open_young:
+            with np.errstate(invalid="ignore"):
+                green_seen |= o & green
+                dry_seen |= o & (w < _F32(p.harvest_lswi_max))
+            first_d = np.where(o & np.isnan(first_d), d, first_d)
         prev2_d = np.where(o, prev_d, prev2_d)
         prev2_y = np.where(o, prev_y, prev2_y)
         prev2_w = np.where(o, prev_w, prev2_w)
         prev_d = np.where(o, d, prev_d)
         prev_y = np.where(o, y, prev_y)
         prev_w = np.where(o, w, prev_w)
+    if p.gap_season_cut_end:
+        # a spell still running on the last clear date: the series' end hides the harvest (gap_season_cut_end)
+        with np.errstate(invalid="ignore"):
+            vote = np.minimum(np.minimum(start, can), (_F32(p.gap_season_days) - (prev_d - low_d)) / scale_days)
+        best = np.where(on & ~is_open, np.fmax(best, vote), best)
+        best_open = np.where(on & is_open, np.fmax(best_open, vote), best_open)
     return best, best_open
+
+
+def _plain_flooded_field(ok, nd, ls, p):
+    """A clear date of a flooded bare field (``flood_not_evergreen``): no evergreen canopy shows one."""
+    if p.flood_not_evergreen is None:
+        return np.zeros(ok.shape[0], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return (ok & (nd <= _F32(p.ndvi_low)) & (ls - nd >= _F32(p.flood_not_evergreen))).any(axis=-1)
 
 
 # ---- the whole-array numpy kernel (reference) -------------------------------------------------
@@ -455,7 +486,9 @@ def _reference_kernel(
         flood &= nd <= _F32(p.flood_ndvi_max)
 
     # Flood onsets: flooded now, not flooded at the previous valid observation (NaN never votes).
-    onset = _plain_flood_onsets(flood, ok, in_win, p.onset_at_series_start)
+    with np.errstate(invalid="ignore"):
+        bare = nd <= _F32(p.ndvi_trough_max)
+    onset = _plain_flood_onsets(flood, ok, in_win, p.onset_at_series_start, days, p.onset_gap_days, bare)
 
     # Pass 1: the growth margin of every onset, and the dates of confirmed cycles [onset, +90 d].
     cands: list[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.float32]]] = []
@@ -487,6 +520,7 @@ def _reference_kernel(
         with np.errstate(invalid="ignore"):
             not_forest = sparse | (_plain_gap_season(ok, nd, ls, days, p,
                                                      _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))[0] >= 0)
+    not_forest = not_forest | _plain_flooded_field(ok, nd, ls, p)
     forest_frac = fraction(np.where(not_forest, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
     # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
     # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
@@ -630,6 +664,10 @@ _PARAM_CASES = {
     "gap_season_closed_end": {"gap_season_open_end": None, "gap_season_young_days": None,
                               "gap_season_not_forest": False, "gap_season_open_start": False},
     "gap_season_young_bar": {"gap_season_young_lswi": 0.18, "gap_season_young_days": 30.0},
+    "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
+                           "onset_gap_days": None},
+    "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,
+                          "wet_canopy_lswi": None, "gap_season_open_end": None, "onset_gap_days": 20.0},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},
     "ndvi": {"growth_rule": "ndvi", "flood_ndvi_max": 0.4, "trough_days": 20.0, "peak_window_days": 75.0},
     "switched_off": {"dry_lswi_max": None, "wet_canopy_lswi": None, "shrub_lswi_min": None, "max_green_days": None,

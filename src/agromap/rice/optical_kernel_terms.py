@@ -23,17 +23,21 @@ from ..jit import maximum as _max
 from ..jit import minimum as _min
 from .optical_kernel_layout import (
     F_AT_START,
+    F_FLOOD_NOT_EVERGREEN,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
+    F_GAP_SEASON_CUT_END,
     F_GAP_SEASON_NOT_FOREST,
     F_GAP_SEASON_OPEN_END,
     F_GAP_SEASON_OPEN_START,
+    F_GAP_SEASON_OPEN_YOUNG,
     F_GAP_SEASON_YOUNG,
     F_GREEN,
     F_HARVEST,
     F_HIDDEN,
     F_HIDDEN_BARE,
     F_HIDDEN_OPEN,
+    F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
@@ -41,6 +45,7 @@ from .optical_kernel_layout import (
     F_UNDATED_WET,
     F_WET_CANOPY,
     P_CANOPY_MIN,
+    P_FLOOD_NOT_EVERGREEN,
     P_FLOOD_STUBBLE,
     P_FLOOD_T,
     P_FOREST_NDVI_MIN,
@@ -61,6 +66,7 @@ from .optical_kernel_layout import (
     P_MAX_GREEN_DAYS,
     P_NDVI_HIGH,
     P_NDVI_LOW,
+    P_ONSET_GAP,
     P_PEAK_WINDOW,
     P_SEEDBED_DAYS,
     P_SEEDBED_MARGIN,
@@ -173,13 +179,21 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # a spell on the pixel's first clear date (``gap_season_open_start``) and its best vote: no bare date seen
     gs_open, gs_open_best = False, _NINF
     open_start = gap_season and flags[F_GAP_SEASON_OPEN_START]
+    # ... or a first spell soon after the series' start, after young-crop dates on soil that is not dry
+    open_young = gap_season and flags[F_GAP_SEASON_OPEN_YOUNG]
+    gs_green_seen, gs_dry_seen = False, False
     gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
+    # a flooded bare field seen (``flood_not_evergreen``): no evergreen forest
+    flooded_field = False
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
         open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
 
         # -- flood onset and its growth confirmation
-        is_onset = fl and state == 0 and in_win[t]
+        # (a flood on a bare field after a clear interval longer than ``onset_gap_days`` is an onset: the state
+        # over the interval is unseen)
+        regap = flags[F_ONSET_GAP] and k > 0 and d - cd[k - 1] > prm[P_ONSET_GAP] and y <= trough_max
+        is_onset = fl and (state == 0 or regap) and in_win[t]
         state = 1 if fl else 0
         if is_onset:
             onset[p, t] = True
@@ -210,6 +224,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             sparse_open = sparse_open or open_water
             if k > 0:
                 longest = _max(longest, d - cd[k - 1])
+
+        # -- a flooded bare field: standing water with soil or seedlings, which no evergreen canopy shows
+        if flags[F_FLOOD_NOT_EVERGREEN]:
+            flooded_field = flooded_field or (y <= prm[P_NDVI_LOW] and ls - y >= prm[P_FLOOD_NOT_EVERGREEN])
 
         # -- green spell
         g_start, g_prev, g_spell = spell_step(g_start, g_prev, g_spell, y >= canopy_min, d, prm[P_GREEN_LINK])
@@ -352,6 +370,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             elif k > 0 and y >= canopy_min:
                 gs_start, gs_low, gs_bar = gap_season_start(k, young, cd, cn, cl, prm, scale_days)
                 gs_open = False
+                if open_young and not gs_green_seen and not gs_dry_seen and d - cd[0] < prm[P_GAP_SEASON_MIN_GAP]:
+                    # The series starts after the flood: the dates before the spell are the young crop, and
+                    # no interval of gap_season_min_gap fits before it (the start's margin would be < 0).
+                    gs_low, gs_bar, gs_open = d - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_LSWI], True
                 gs_can = _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
                 gs_on = True
             elif k == 0 and y >= canopy_min and open_start:
@@ -360,6 +382,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                 gs_low, gs_bar = d - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_LSWI]
                 gs_can = _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE if y >= prm[P_NDVI_HIGH] else _NINF
                 gs_on, gs_open = True, True
+            gs_green_seen = gs_green_seen or y >= canopy_min
+            gs_dry_seen = gs_dry_seen or ls < prm[P_HARVEST_LSWI]
 
     # On a sparse series (few clear dates, a gap that can hide a whole crop) a canopy standing in
     # water and open water on another date mark a flooded field: its one visible canopy and months
@@ -378,13 +402,25 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             if on > cd[n - 1] and on - last_wet <= prm[P_PEAK_WINDOW]:
                 canopy = _max(canopy, cn[j])
     harvest = harvest or sparse
+    # A spell still running on the last clear date (``gap_season_cut_end``): the series' end hides the
+    # harvest, so the season is measured to that date, as after a long cloud interval.
+    if gap_season and gs_on and flags[F_GAP_SEASON_CUT_END]:
+        end = (prm[P_GAP_SEASON_DAYS] - (cd[n - 1] - gs_low)) / scale_days
+        if gs_open:
+            gs_open_best = _fmax(gs_open_best, _min(gs_can, end))
+        else:
+            gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
     # A season hidden in a gap began on bare, dry ground, which an evergreen canopy never shows.
     if flags[F_GAP_SEASON_NOT_FOREST] and gs_best >= 0:
+        n_forest = 0
+    # A flooded bare field is no evergreen canopy (the shrub test stays: water hyacinth is moist on every date).
+    if flooded_field:
         n_forest = 0
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
     # field on a sparse series was open water on one).
-    is_water, is_forest, mm = cover_masks(n, n_water, n_forest, shrub_any, shrub_all and not harvest, last - first,
+    shrub_all = shrub_all and not harvest
+    is_water, is_forest, mm = cover_masks(n, n_water, n_forest, shrub_any, shrub_all, last - first,
                                      has_cycle or harvest, prm, flags)
     if flags[F_GREEN]:
         green_margin = (prm[P_MAX_GREEN_DAYS] - g_spell) / scale_days

@@ -9,7 +9,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
 2. **Flood signal**: ``LSWI + T >= EVI`` or ``LSWI + T >= NDVI`` (T = ``flood_t`` = 0.05).
 3. **Flood onset**: flooded at t and not flooded at the previous *valid* observation (clouds do not
    reset the state). With ``onset_at_series_start`` (default) a flooded first valid observation
-   is an onset too: a series that starts inside the flooding period would otherwise lose it.
+   is an onset too: a series that starts inside the flooding period would otherwise lose it. A
+   flooded bare field (NDVI <= 0.40) after a clear interval of more than ``onset_gap_days`` (75 d)
+   is an onset too: the state over an unseen interval that long is unknown (two seasons' floods).
 4. **Growth confirmation** of an onset at day d0 (``growth_rule="either"`` by default):
 
    - *Xiao* (Xiao et al. 2005, 2006): some valid EVI in (d0, d0 + 40 d] reaches ``0.5 x`` the cycle's
@@ -39,7 +41,8 @@ The rule, per pixel, over the valid observations of one series (one agricultural
 5. **Masks** (counts as fractions of all valid observations; docs/science/rice.md#optical-flooding-rule):
    permanent water when ``NDVI < 0.10 and NDVI < LSWI`` in >= 22 % (10 of 46 composites);
    evergreen forest when ``NDVI >= 0.70`` in >= 43 % (20 of 46); evergreen shrub when
-   ``LSWI >= 0.10`` in every valid observation. By default (``mask_outside_cycles``) only dates
+   ``LSWI >= 0.10`` in every valid observation; a pixel with a clear date of a flooded bare field
+   (NDVI <= 0.3, LSWI >= NDVI + ``flood_not_evergreen``) is no evergreen forest. By default (``mask_outside_cycles``) only dates
    *outside* confirmed flood-growth cycles [onset, onset + 90 d] are counted as water/forest/shrub
    dates. Xiao's fractions were set on annual 8-day MODIS composites of 1-2 crops; a paddy's own
    flooded dates exceed 22 % of a 3-crop year (synthetic: 29 % of triple-crop paddies lost) or of a
@@ -86,7 +89,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    (``gap_season_young_days``; the canopy's bar is then 0.25, ``gap_season_young_lswi``). A pixel
    whose season hidden in a gap votes rice is no evergreen forest (``gap_season_not_forest``), and a
    canopy spell on the first clear date votes too, the series' start standing for the unseen bare date
-   and interval (``gap_season_open_start``).
+   and interval (``gap_season_open_start``), and so does the series' first spell when it begins within
+   65 days of the first clear date after wet dates only (``gap_season_open_young``); a spell still running
+   on the last clear date votes, measured to it (``gap_season_cut_end``).
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
