@@ -56,6 +56,27 @@ def sar_point_features(table: xr.DataArray | xr.Dataset) -> xr.DataArray:
     return sar_features(ds).compute()
 
 
+def raw_point_series(table: xr.DataArray | xr.Dataset) -> xr.DataArray:
+    """Each date's values as features (``(feature, point)``): the series the summary features condense.
+
+    Optical (a dataset with ``ndvi``): NDVI and LSWI of every date (EVI is 0.75 NDVI on the tables),
+    a cloud (NaN) read as -9, a value no index takes, since the classifier drops a row with a NaN. SAR
+    (linear power): VH, and VV if given, in dB. Not the supervised path: a forest on these learns the
+    table's own date axis, which a model meant for other years or places cannot; it shows how much the
+    summary statistics leave out.
+    """
+    if isinstance(table, xr.Dataset) and "ndvi" in table:
+        parts = [(v, table[v]) for v in ("ndvi", "lswi")]
+    else:
+        ds = table.to_dataset(name="vh") if isinstance(table, xr.DataArray) else table
+        parts = [(v, 10.0 * np.log10(ds[v])) for v in ("vh", "vv") if v in ds]
+    cols, names = [], []
+    for name, arr in parts:
+        cols.append(np.nan_to_num(np.asarray(arr.transpose("time", "point").values, np.float32), nan=-9.0))
+        names += [f"{name}_{k}" for k in range(arr.sizes["time"])]
+    return xr.DataArray(np.concatenate(cols), dims=("feature", "point"), coords={"feature": names})
+
+
 def ceiling_oa(features: xr.DataArray, rice: Any, params: CeilingParams | None = None) -> tuple[float, int]:
     """Cross-validated OA of the classifier on ``features`` against ``rice`` (1/0), and the points dropped.
 

@@ -13,7 +13,13 @@ import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, where bench/ lives
 
-from bench.rice_ceiling import CeilingParams, ceiling_oa, optical_point_features, sar_point_features  # noqa: E402
+from bench.rice_ceiling import (  # noqa: E402
+    CeilingParams,
+    ceiling_oa,
+    optical_point_features,
+    raw_point_series,
+    sar_point_features,
+)
 from bench.rice_stress import _optical_run, sweep  # noqa: E402
 from rice_series import one_line_optical_baseline, one_line_sar_baseline, optical_points, sar_points, scores  # noqa: E402
 
@@ -57,12 +63,28 @@ def test_a_point_without_features_counts_as_mapped_non_rice():
     assert ceiling_oa(other_lost, y, SMALL) == (1.0, 1)
 
 
+def test_raw_series_hold_each_date_and_no_nan():
+    ds, _ = optical_points(50, seed=0)
+    raw = raw_point_series(ds)
+    n_t = ds.sizes["time"]
+    assert raw.sizes["feature"] == 2 * n_t and raw.sizes["point"] == 50
+    cloud = np.isnan(ds.ndvi.values)
+    assert cloud.any() and (raw.values[:n_t][cloud] == -9.0).all()
+    np.testing.assert_allclose(raw.values[:n_t][~cloud], ds.ndvi.values[~cloud])
+    table, _ = sar_points(50, "sparse", seed=0, vv=True)
+    sar = raw_point_series(table)
+    assert sar.sizes["feature"] == 2 * table.sizes["time"]
+    np.testing.assert_allclose(sar.values[0], 10 * np.log10(table["vh"].values[0]), rtol=1e-5)
+    assert raw_point_series(table["vh"]).sizes["feature"] == table.sizes["time"]
+
+
 def test_the_sweep_row_carries_the_ceiling_and_the_gap():
-    rows = sweep("optical", iter([("table", {})]), _optical_run, [0], 150, "", "all")
+    rows = sweep("optical", iter([("table", {})]), _optical_run, [0], 150, "", "all", raw=True)
     (row,) = rows
     assert row["ceiling_oa"] is not None and len(row["ceiling_oa"]) == 1
-    assert 0.9 <= row["ceiling_mean"] <= 1.0
+    assert 0.9 <= row["ceiling_mean"] <= 1.0 and 0.9 <= row["raw_series_mean"] <= 1.0
     assert row["gap_to_ceiling"] == row["ceiling_mean"] - row["rule_mean"]
-    (skipped,) = sweep("optical", iter([("table", {})]), _optical_run, [0], 150, "", "none")
+    (skipped,) = sweep("optical", iter([("table", {})]), _optical_run, [0], 150, "", "none", raw=True)
     assert skipped["ceiling_mean"] is None and skipped["gap_to_ceiling"] is None
+    assert skipped["raw_series_mean"] is None
     assert skipped["rule_oa"] == row["rule_oa"]
