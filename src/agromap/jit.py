@@ -72,13 +72,23 @@ def jit(sig: Any = None, nrt: bool = True, inline: bool = False) -> Callable[[Ca
             options: dict[str, Any] = {"cache": cache, "nogil": True, "error_model": "numpy", "_nrt": nrt,
                                        "forceinline": inline}
             try:
-                compiled = numba.njit(**options)(fn) if sig is None else numba.njit(sig, **options)(fn)
+                compiled = numba.njit(**options)(fn)
                 if cache:
                     _stamp_with_dependencies(compiled, fn)
-                return compiled
             except RuntimeError:  # "cannot cache function ...: no locator available"
                 if not cache:
                     raise
+                continue
+            if sig is not None:
+                # Compiled (or loaded) only now, once the cache is keyed on the dependencies too:
+                # ``numba.njit(sig)`` loads at decoration, under the key of the function's own file.
+                from numba.core import typeinfer
+
+                with typeinfer.register_dispatcher(compiled):
+                    for one in sig if isinstance(sig, list) else [sig]:
+                        compiled.compile(one)
+                compiled.disable_compile()
+            return compiled
         raise AssertionError("unreachable")
 
     return wrap
