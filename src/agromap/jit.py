@@ -149,10 +149,11 @@ def _stamp_with_dependencies(compiled: Any, fn: Callable[..., Any]) -> None:
 # ---- NaN semantics of the numpy ufuncs the rule was written with ------------------------------
 #
 # Each is one selection between its operands, on tests joined with ``|`` (not ``or``, which
-# branches): a kernel's walk takes dozens of these per date, and written as early returns they
-# compiled to a compare and a jump each, which the processor mispredicted where the values vary
-# from pixel to pixel. The result is the same operand in every case (NaN payloads and signed
-# zeros included): the first when both are equal.
+# branches): the optical walk takes dozens of these per date, and written as early returns they
+# compiled to a compare and a jump each; as selections its machine code has 44 % fewer jumps and
+# 22 % fewer stack accesses, and a tile takes about 5 % less CPU (docs/performance.md). The
+# result is the same operand in every case (NaN payloads and signed zeros included): the first
+# when both are equal.
 
 @jit()
 def minimum(a: Any, b: Any) -> Any:
