@@ -25,7 +25,7 @@ def helper(x):
 _CALLER = """
 from agromap.jit import jit
 from .helper import helper
-@jit()
+@jit({sig})
 def caller(x):
     return helper(x) * 2.0
 """
@@ -41,21 +41,24 @@ def _run(tmp_path) -> tuple[float, int]:
     return float(value), int(hits)
 
 
-def _write(tmp_path, offset: float, extra: float) -> None:
+def _write(tmp_path, offset: float, extra: float, sig: str = "") -> None:
     pkg = tmp_path / "kpkg"
     pkg.mkdir(exist_ok=True)
     (pkg / "__init__.py").write_text("")
     (pkg / "helper.py").write_text(textwrap.dedent(_HELPER.format(offset=offset, extra=extra)))
-    (pkg / "caller.py").write_text(_CALLER)
+    (pkg / "caller.py").write_text(_CALLER.format(sig=sig))
 
 
-def test_a_changed_helper_or_constant_in_another_module_recompiles_the_caller(tmp_path):
-    _write(tmp_path, 1.0, 0.0)
+# A caller compiled at decoration for its signature (as the kernels are) too: numba loads such a
+# function from its cache while it is decorated, so the key must be set before.
+@pytest.mark.parametrize("sig", ["", "'float64(float64)'"])
+def test_a_changed_helper_or_constant_in_another_module_recompiles_the_caller(tmp_path, sig):
+    _write(tmp_path, 1.0, 0.0, sig)
     assert _run(tmp_path) == (4.0, 0)
     assert _run(tmp_path) == (4.0, 1)  # the cache is used while nothing changed
-    _write(tmp_path, 1.0, 10.0)  # the helper's code, in its own file
+    _write(tmp_path, 1.0, 10.0, sig)  # the helper's code, in its own file
     assert _run(tmp_path) == (24.0, 0)
-    _write(tmp_path, 5.0, 10.0)  # a constant the helper reads
+    _write(tmp_path, 5.0, 10.0, sig)  # a constant the helper reads
     assert _run(tmp_path) == (32.0, 0)
     assert _run(tmp_path) == (32.0, 1)
 

@@ -72,13 +72,23 @@ def jit(sig: Any = None, nrt: bool = True, inline: bool = False) -> Callable[[Ca
             options: dict[str, Any] = {"cache": cache, "nogil": True, "error_model": "numpy", "_nrt": nrt,
                                        "forceinline": inline}
             try:
-                compiled = numba.njit(**options)(fn) if sig is None else numba.njit(sig, **options)(fn)
+                compiled = numba.njit(**options)(fn)
                 if cache:
                     _stamp_with_dependencies(compiled, fn)
-                return compiled
             except RuntimeError:  # "cannot cache function ...: no locator available"
                 if not cache:
                     raise
+                continue
+            if sig is not None:
+                # Compiled (or loaded) only now, once the cache is keyed on the dependencies too:
+                # ``numba.njit(sig)`` loads at decoration, under the key of the function's own file.
+                from numba.core import typeinfer
+
+                with typeinfer.register_dispatcher(compiled):
+                    for one in sig if isinstance(sig, list) else [sig]:
+                        compiled.compile(one)
+                compiled.disable_compile()
+            return compiled
         raise AssertionError("unreachable")
 
     return wrap
@@ -137,32 +147,27 @@ def _stamp_with_dependencies(compiled: Any, fn: Callable[..., Any]) -> None:
 
 
 # ---- NaN semantics of the numpy ufuncs the rule was written with ------------------------------
+#
+# Each is one selection between its operands, on tests joined with ``|`` (not ``or``, which
+# branches): the optical walk takes dozens of these per date, and written as early returns they
+# compiled to a compare and a jump each; as selections its machine code has 44 % fewer jumps and
+# 22 % fewer stack accesses, and a tile takes about 5 % less CPU (docs/performance.md). The
+# result is the same operand in every case (NaN payloads and signed zeros included): the first
+# when both are equal.
 
 @jit()
 def minimum(a: Any, b: Any) -> Any:
     """The smaller of two scalars, NaN when either is NaN (``numpy.minimum``)."""
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a <= b else b
+    return a if (a <= b) | (a != a) else b
 
 
 @jit()
 def maximum(a: Any, b: Any) -> Any:
     """The larger of two scalars, NaN when either is NaN (``numpy.maximum``)."""
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a >= b else b
+    return a if (a >= b) | (a != a) else b
 
 
 @jit()
 def fmax(a: Any, b: Any) -> Any:
     """The larger of two scalars, a NaN ignored (``numpy.fmax``)."""
-    if b != b:
-        return a
-    if a != a:
-        return b
-    return a if a >= b else b
+    return a if (a >= b) | (b != b) else b

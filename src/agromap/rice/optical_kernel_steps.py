@@ -156,7 +156,7 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
     return margin
 
 
-@_jit()
+@_jit(nrt=False, inline=True)
 def spell_step(start: Any, prev: Any, best: Any, w: bool, d: Any, link: Any) -> tuple[Any, Any, Any]:
     """One clear date of the longest-spell walk: spell start, last ``w`` date and longest span so far.
 
@@ -310,7 +310,7 @@ def block_dates(j: int, p: int, days: Any, in_win: Any, prm: Any, flags: Any, sn
     return n, nw, median_gap(n, buf)
 
 
-@_jit()
+@_jit(nrt=False, inline=True)
 def cover_masks(n: int, n_water: int, n_forest: int, shrub_any: bool, shrub_all: bool, shrub_span: Any, has_cycle: bool,
            prm: Any, flags: Any) -> tuple[bool, bool, Any]:
     """Water and forest (evergreen forest or shrub) masks and the mask margin, before the green spell.
@@ -330,7 +330,7 @@ def cover_masks(n: int, n_water: int, n_forest: int, shrub_any: bool, shrub_all:
     return is_water, is_forest, mm
 
 
-@_jit(nrt=False)
+@_jit(nrt=False, inline=True)
 def gap_season_start(k: int, young: bool, cd: Any, cn: Any, cl: Any, prm: Any,
                      scale_days: Any) -> tuple[Any, Any, Any]:
     """Start of a season hidden in a gap whose canopy spell begins on clear date ``k``: its margin (the

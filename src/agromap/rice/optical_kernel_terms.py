@@ -133,9 +133,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     s_first = _PINF
     s_open = _NINF
     s_best = _NINF
-    s_bare = _NINF  # bare-ground margin of the last clear date without the flood signal
-    s_bare_d = np.float32(-1e9)  # ... and its day
-    s_crop = _NINF  # ... or its margin as a canopy standing in water (the previous crop, harvested)
+    # The last clear date without the flood signal: its NDVI and LSWI (whose bare-ground margin, or its
+    # margin as a canopy standing in water, the previous crop harvested, are taken only on the few
+    # dates that read them: two divisions on most dates otherwise) and its day; none seen yet
+    s_bare_seen, s_bare_y, s_bare_l, s_bare_d = False, np.float32(0.0), np.float32(0.0), np.float32(-1e9)
     # ... or a flooded seedbed on bare ground: the flood episode (the spell of seedbed dates of the
     # latest one that qualified) starts on day b_start with margin b_open, its last seedbed date is
     # b_last, b_wide is the widest clear interval since it started, b_dry whether it dried out before such
@@ -270,6 +271,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             if open_water:
                 s_best = _NINF
             if y <= prm[P_HIDDEN_OPEN_NDVI] and y < ls:
+                s_bare = _min(canopy_min - s_bare_y, bare_lswi - s_bare_l) / _SCALE if s_bare_seen else _NINF
                 s_open = _max(s_open, _min(_min(prm[P_HIDDEN_OPEN_NDVI] - y, ls - y) / _SCALE, s_bare))
                 s_first = min(s_first, d)
             if seedbed:
@@ -282,6 +284,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                         b_spell = d
                     # on bare ground (or, with seedbed_after_canopy, the previous crop's canopy in
                     # water) seen at most hidden_flood_link_days before
+                    s_bare = _min(canopy_min - s_bare_y, bare_lswi - s_bare_l) / _SCALE if s_bare_seen else _NINF
+                    s_crop = (_min(s_bare_y - prm[P_NDVI_HIGH], s_bare_l - crop_lswi) / _SCALE
+                              if after_crop and s_bare_seen else _NINF)
                     before = _max(s_bare, s_crop)
                     q = _min(_min(_min(prm[P_SEEDBED_NDVI] - y, ls - y - prm[P_SEEDBED_MARGIN]) / _SCALE, before),
                              (prm[P_HIDDEN_LINK] - (d - s_bare_d)) / scale_days)
@@ -293,10 +298,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                     b_last = d
                 b_prev = is_bed
             if not w >= 0:
-                s_bare = _min(canopy_min - y, bare_lswi - ls) / _SCALE
-                if after_crop:
-                    s_crop = _min(y - prm[P_NDVI_HIGH], ls - crop_lswi) / _SCALE
-                s_bare_d = d
+                s_bare_seen, s_bare_y, s_bare_l, s_bare_d = True, y, ls, d
 
         # -- a paddy season hidden in a cloud gap: for the gap before this date, all of
         #    - the two clear dates before the gap both show the paddy flood signal (``w >= 0``:
