@@ -9,10 +9,10 @@ or, when the run computed on a cluster of worker processes, as a task on a worke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
-import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +23,10 @@ import rasterio
 
 from .._version import __version__
 from ..errors import output_error
-from ..io.files import PARTIAL_SUFFIX, remove_partial
+from ..io.files import fsync_dir, partial_path, remove_partial, write_partial
 from ..io.layers import LayerSpec
 from ..io.stac import item_for_layer
-from ..io.write import CogInfo, atomic_write_text, commit_cog, prepare_cog, sha256_file
+from ..io.write import CogInfo, prepare_cog, sha256_file
 from ..quicklook import write_quicklook
 from .manifest import catalog_item_text, read_json
 from .recipes import RECIPE_TAG
@@ -70,11 +70,15 @@ class PreparedLayer:
     """Its quicklook PNG (a ``.partial`` name beside the final PNG)."""
     info: CogInfo
     """What the COG holds, for the manifest and the STAC item."""
+    item: Path | None = None
+    """Its STAC item, once written (a ``.partial`` name beside the final JSON)."""
 
     def discard(self) -> None:
-        """Remove both files (a run that fails before publishing them)."""
+        """Remove its files (a run that fails before publishing them all)."""
         remove_partial(self.cog)
         self.quicklook.unlink(missing_ok=True)
+        if self.item is not None:
+            self.item.unlink(missing_ok=True)
 
 
 def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, str],
@@ -91,10 +95,10 @@ def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, s
     does; a failure there only leaves the map to the report.
     """
     cog, info = prepare_cog(staging, final, spec, tags=tags, band_description=spec.name)
-    png = final.with_name(f".{final.stem}.png.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    png = partial_path(final.with_suffix(".png"))
     try:
         # Drawn from the COG before its rename: the same bytes as from the published file.
-        write_quicklook(cog, png, annotate=True)
+        write_quicklook(cog, png, annotate=True, partial=True)
         if report_map is not None:
             _draw_map_ahead(report_map, final, spec.name, info.sha256, cog)
     except BaseException:
@@ -122,6 +126,7 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
+    from_file: set[int] = set()
     maps: dict[int, Future[None]] = {}
     remote = prepared_on_workers(None if execution is None else execution.kind)
     drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD and not remote else None
@@ -147,26 +152,16 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
             title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
         items[i] = catalog_item_text(item, name, layer.area, final.with_suffix(".json").relative_to(out).as_posix())
         infos[i] = info
+        # Written and flushed now, while other layers are prepared: the commit only renames it.
+        job.prepared = dataclasses.replace(ready, item=write_partial(final.with_suffix(".json"), items[i].encode()))
         # An area with districts gets its tables only after publication, and its maps show them.
         if drawer is not None and job.plan.districts is None:
             # Read here: this thread has time to spare, the drawing thread ends the publication.
+            view = _map_view(ready.cog, final)
             maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, ready.cog, encoder,
-                                    _map_view(ready.cog, final))
-
-    def commit(i: int) -> None:
-        job, final = jobs[i], jobs[i].final
-        ready = job.prepared
-        assert ready is not None  # prepared() ran first for every job
-        if i in maps:  # the map is drawn from the prepared file: it must not move under the drawing
-            maps[i].result()
-        commit_cog(ready.cog, final)
-        job.prepared = None
-        try:
-            os.replace(ready.quicklook, final.with_suffix(".png"))
-        except OSError as exc:
-            ready.quicklook.unlink(missing_ok=True)
-            raise output_error(exc, final.with_suffix(".png")) from None
-        atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
+                                    view)
+            if view is None:  # drawn from the prepared file, which must not move under the drawing
+                from_file.add(i)
 
     todo = [i for i, job in enumerate(jobs) if job.stale and job.staging is not None]
     calls: dict[int, tuple[Path, Path, LayerSpec, dict[str, str]]] = {}
@@ -183,7 +178,9 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
                           done=lambda k, ready: prepared(todo[k], ready))
         else:
             in_parallel(lambda i: prepared(i, prepare_layer(*calls[i])), todo)
-        in_parallel(commit, sorted(items))
+        _commit([jobs[i] for i in sorted(items)], [maps[i] for i in sorted(from_file)])
+        for f in maps.values():  # the rest of the drawing, which followed the renames
+            f.result()
     finally:
         if drawer is not None:  # on failure: maps not yet started are dropped, a running one ends first
             drawer.shutdown(wait=True, cancel_futures=True)
@@ -259,21 +256,51 @@ def _draw_map_ahead(out: Path, final: Path, layer: str, sha256: str, cog: Path,
 
     def finish(write: Any) -> None:
         assert encoder is not None
-        encoder.submit(_quiet, write, final)
+        encoder.submit(_ahead, final, write)
 
+    _ahead(final, lambda: draw_map_ahead(out, str(final.relative_to(out)), {"layer": layer, "sha256": sha256}, cog,
+                                         finish if encoder is not None else None, view))
+
+
+def _ahead(final: Path, work: Any) -> None:
+    """``work()``, a part of ``final``'s map drawn ahead; failing, it only leaves the map to the report,
+    which draws it again (and then reports any error itself).
+    """
     try:
-        draw_map_ahead(out, str(final.relative_to(out)), {"layer": layer, "sha256": sha256}, cog,
-                       finish if encoder is not None else None, view)
+        work()
     except Exception as exc:  # the report redraws it
         log.debug("report map of %s not drawn ahead: %s", final, exc)
 
 
-def _quiet(write: Any, final: Path) -> None:
-    """A map's encoding and cache write; failing, it leaves the map to the report."""
+def _commit(jobs: list[Job], drawing: list[Future[None]]) -> None:
+    """Rename every prepared layer into place: the COGs and quicklooks, then the STAC items, which
+    mark their layers complete, each group made durable by one flush of its folders. Once the
+    ``drawing`` (maps read from prepared files) is done.
+    """
+    for f in drawing:
+        f.result()
+    folders = sorted({job.final.parent for job in jobs})
+    for job in jobs:
+        ready = job.prepared
+        assert ready is not None and ready.item is not None  # prepared() ran first for every job
+        _rename(ready.cog, job.final)
+        _rename(ready.quicklook, job.final.with_suffix(".png"))
+    for folder in folders:
+        fsync_dir(folder)
+    for job in jobs:
+        assert job.prepared is not None and job.prepared.item is not None
+        _rename(job.prepared.item, job.final.with_suffix(".json"))
+        job.prepared = None
+        log.info("published %s", job.final)
+    for folder in folders:
+        fsync_dir(folder)
+
+
+def _rename(tmp: Path, final: Path) -> None:
     try:
-        write()
-    except Exception as exc:  # the report redraws it
-        log.debug("report map of %s not drawn ahead: %s", final, exc)
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise output_error(exc, final) from None
 
 
 def in_parallel(work: Any, indices: list[int]) -> None:
