@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from .runner import Job
     from .scheduler import Execution
 
-__all__ = ["PUBLISH_ON_WORKERS", "PUBLISH_THREADS", "MAPS_AHEAD", "PreparedLayer", "prepare_layer", "prepared_on_workers",
-           "publish", "layer_tags", "in_parallel", "reused_entry"]
+__all__ = ["PUBLISH_ON_WORKERS", "PUBLISH_THREADS", "MAPS_AHEAD", "MapsAhead", "PreparedLayer", "prepare_layer",
+           "prepared_on_workers", "publish", "layer_tags", "in_parallel", "reused_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,8 @@ def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, s
     return PreparedLayer(cog, png, info)
 
 
-def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None = None, *, name: str
-            ) -> tuple[list[dict[str, Any]], list[str]]:
+def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None = None, *, name: str,
+            maps: MapsAhead | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Prepare every computed layer (validated COG, quicklook, STAC item) first, then rename them all into place.
 
     Whatever can fail late (a GDAL or validation error, statistics, JSON encoding) fails while
@@ -123,15 +123,16 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     made alone, so the bytes are those of a serial publication. Each STAC item is written once,
     already linked to its collection and to the catalog of the run called ``name``
     (:func:`~agromap.pipeline.manifest.catalog_item_text`), as the run's catalog then finds it.
+
+    ``maps``: draw the report maps there, and return once the files are in place, with the maps
+    that no longer need them still being drawn (the caller closes it); otherwise they are all drawn
+    on return.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
-    from_file: set[int] = set()
-    maps: dict[int, Future[None]] = {}
+    from_file: dict[int, Future[None]] = {}
     remote = prepared_on_workers(None if execution is None else execution.kind)
-    drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD and not remote else None
-    # The maps' PNG encoding and cache writes, off the drawing thread (see MAPS_AHEAD).
-    encoder = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-png") if drawer is not None else None
+    drawing = (MapsAhead() if maps is None else maps) if MAPS_AHEAD and not remote else None
 
     def prepared(i: int, ready: PreparedLayer) -> None:
         """The run's part of a prepared layer: its STAC item, and its report map started."""
@@ -155,13 +156,12 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         # Written and flushed now, while other layers are prepared: the commit only renames it.
         job.prepared = dataclasses.replace(ready, item=write_partial(final.with_suffix(".json"), items[i].encode()))
         # An area with districts gets its tables only after publication, and its maps show them.
-        if drawer is not None and job.plan.districts is None:
+        if drawing is not None and job.plan.districts is None:
             # Read here: this thread has time to spare, the drawing thread ends the publication.
             view = _map_view(ready.cog, final)
-            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, ready.cog, encoder,
-                                    view)
+            drawn = drawing.draw(out, final, layer.spec.name, info.sha256, ready.cog, view)
             if view is None:  # drawn from the prepared file, which must not move under the drawing
-                from_file.add(i)
+                from_file[i] = drawn
 
     todo = [i for i, job in enumerate(jobs) if job.stale and job.staging is not None]
     calls: dict[int, tuple[Path, Path, LayerSpec, dict[str, str]]] = {}
@@ -178,14 +178,13 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
                           done=lambda k, ready: prepared(todo[k], ready))
         else:
             in_parallel(lambda i: prepared(i, prepare_layer(*calls[i])), todo)
-        _commit([jobs[i] for i in sorted(items)], [maps[i] for i in sorted(from_file)])
-        for f in maps.values():  # the rest of the drawing, which followed the renames
-            f.result()
-    finally:
-        if drawer is not None:  # on failure: maps not yet started are dropped, a running one ends first
-            drawer.shutdown(wait=True, cancel_futures=True)
-        if encoder is not None:  # after the drawer, which hands it work; the report reads what it wrote
-            encoder.shutdown(wait=True)
+        _commit([jobs[i] for i in sorted(items)], list(from_file.values()))
+    except BaseException:
+        if drawing is not None:  # before the prepared files are removed
+            drawing.close(drop=True)
+        raise
+    if drawing is not None and maps is None:
+        drawing.close()
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
     for i, job in enumerate(jobs):
@@ -234,6 +233,49 @@ layers does not, so the report's drawing overlaps the publication instead of fol
 maps' PNG encoding (zlib, GIL released) and cache writes run on one more thread, so the drawing
 thread, the publication's last, goes on with the next map meanwhile.
 ``False``: the report draws every map itself."""
+
+
+class MapsAhead:
+    """The report maps drawn during publication (:data:`MAPS_AHEAD`), on a thread of this process,
+    and their PNG encoding and cache writes on one more. A run keeps it open over its publication,
+    tables, catalog and manifest and closes it before its report: the drawing, which holds the GIL
+    and ends last, then overlaps those steps as well as the layers' preparation.
+    """
+
+    def __init__(self) -> None:
+        self._drawer: ThreadPoolExecutor | None = None
+        self._encoder: ThreadPoolExecutor | None = None
+        self._drawn: list[Future[None]] = []
+
+    def draw(self, out: Path, final: Path, layer: str, sha256: str, cog: Path, view: Any) -> Future[None]:
+        """Draw a prepared layer's map (:func:`_draw_map_ahead`); the threads start with the first map."""
+        if self._drawer is None:
+            self._drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps")
+            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-png")
+        drawn = self._drawer.submit(_draw_map_ahead, out, final, layer, sha256, cog, self._encoder, view)
+        self._drawn.append(drawn)
+        return drawn
+
+    def close(self, *, drop: bool = False) -> None:
+        """Wait for every map drawn and written, then end the threads; ``drop`` (a failed run): maps
+        not yet started are dropped, a running one ends first.
+        """
+        try:
+            for drawn in [] if drop else self._drawn:
+                drawn.result()
+        finally:
+            if self._drawer is not None:
+                self._drawer.shutdown(wait=True, cancel_futures=True)
+            if self._encoder is not None:  # after the drawer, which hands it work; the report reads what it wrote
+                self._encoder.shutdown(wait=True)
+            self._drawer = self._encoder = None
+            self._drawn = []
+
+    def __enter__(self) -> MapsAhead:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        self.close(drop=kind is not None)
 
 
 def _map_view(cog: Path, final: Path) -> Any:
