@@ -169,27 +169,42 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         staging = jobs[i].staging
         assert staging is not None  # every stale job got its staging path when it was computed
         calls[i] = (staging, jobs[i].final, jobs[i].layer.spec, layer_tags(jobs[i]))
+    on_workers: list[Any] = []  # the report maps drawn by tasks of their own (MAP_TASKS)
     try:
         if remote and execution is not None:
-            # Each report map is drawn by the layer's task too: matplotlib, which holds the GIL, off this process.
+            # Each report map is drawn on a worker too: matplotlib, which holds the GIL, off this process.
+            ahead = {i: MAPS_AHEAD and jobs[i].plan.districts is None for i in todo}
+
+            def done(k: int, ready: PreparedLayer) -> None:
+                prepared(todo[k], ready)
+                if ahead[todo[k]] and MAP_TASKS:
+                    on_workers.append(_map_task(execution, out, jobs[todo[k]], ready, run_id))
+
             execution.map(prepare_layer,
-                          [(*calls[i], out if MAPS_AHEAD and jobs[i].plan.districts is None else None) for i in todo],
-                          keys=[f"agromap-publish-{jobs[i].layer.stem}-{run_id}" for i in todo],
-                          done=lambda k, ready: prepared(todo[k], ready))
+                          [(*calls[i], out if ahead[i] and not MAP_TASKS else None) for i in todo],
+                          keys=[f"agromap-publish-{jobs[i].layer.stem}-{run_id}" for i in todo], done=done)
+            _drawn(on_workers)  # they read the prepared files
         else:
             in_parallel(lambda i: prepared(i, prepare_layer(*calls[i])), todo)
         _commit([jobs[i] for i in sorted(items)], list(from_file.values()))
     except BaseException:
         if drawing is not None:  # before the prepared files are removed
             drawing.close(drop=True)
+        _drawn(on_workers)
         raise
     if drawing is not None and maps is None:
         drawing.close()
+    return _entries(jobs, infos, run_id, out)
+
+
+def _entries(jobs: list[Job], infos: dict[int, CogInfo], run_id: str, out: Path
+             ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The manifest entries of every layer (``infos``: those published now, by index) and the warnings."""
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
     for i, job in enumerate(jobs):
         layer, final = job.layer, job.final
-        if i in items:
+        if i in infos:
             info = infos[i]
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
@@ -214,6 +229,34 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
 PUBLISH_ON_WORKERS = True
 """On a cluster of worker processes, prepare each layer (COG, checks, quicklook, report map) as a
 task there; ``False``: in the run's own process, as with threads."""
+
+
+MAP_TASKS = True
+"""On a cluster of worker processes, draw each layer's report map as a task of its own, submitted
+as its layer is prepared, rather than at the end of the layer's task: the workers then take the
+maps as they become free, so the layers' unequal costs (a decision map drawn twice as wide, a
+layer without a valid pixel and no map) no longer decide which worker ends the publication last.
+``False``: each layer's task draws its map."""
+
+
+def _map_task(execution: Execution, out: Path, job: Job, ready: PreparedLayer, run_id: str) -> Any:
+    """A prepared layer's report map (:func:`_draw_map_ahead`), submitted as a task to the cluster."""
+    assert execution.client is not None  # a cluster's execution
+    return execution.client.submit(_draw_map_ahead, out, job.final, job.layer.spec.name, ready.info.sha256,
+                                   ready.cog, key=f"agromap-report-map-{job.layer.stem}-{run_id}",
+                                   pure=False)
+
+
+def _drawn(futures: list[Any]) -> None:
+    """Wait for the map tasks; one that did not finish (a lost worker) only leaves its map to the report."""
+    if not futures:
+        return
+    from distributed import wait
+
+    wait(futures)
+    for f in futures:
+        if f.status != "finished":
+            log.debug("report map task %s ended as %s: left to the report", f.key, f.status)
 
 
 def prepared_on_workers(kind: str | None) -> bool:
