@@ -396,14 +396,15 @@ def test_each_stac_item_is_written_once_in_its_catalog_form(tmp_path, monkeypatc
     from agromap.pipeline import manifest, publish_layers
 
     written: Counter[str] = Counter()
-    for module in (manifest, publish_layers):
-        real = module.atomic_write_text
+    # The catalog writes in place; publication writes each item beside its final name, renamed later.
+    for module, name in ((manifest, "atomic_write_text"), (publish_layers, "write_partial")):
+        real = getattr(module, name)
 
-        def counting(path, text, _real=real, **kwargs):
+        def counting(path, data, *args, _real=real, **kwargs):
             written[Path(path).name] += 1
-            return _real(path, text, **kwargs)
+            return _real(path, data, *args, **kwargs)
 
-        monkeypatch.setattr(module, "atomic_write_text", counting)
+        monkeypatch.setattr(module, name, counting)
     result = _run(tmp_path, small_stack, "once", False)
     out = tmp_path / "once"
     items = sorted((out / "a").glob("*.json"))

@@ -683,42 +683,49 @@ def test_a_run_stopped_at_any_metadata_write_leaves_a_consistent_folder(tmp_path
     An unchanged catalog is not rewritten, so each forced re-run starts without its catalog and
     collection files, which it then writes too."""
     from agromap.io import files
-    from agromap.pipeline import runner
+    from agromap.pipeline import publish_layers, runner
     from agromap.pipeline.config import load_config
 
     districts = _districts(tmp_path, [_square(500_100, 1_999_500, 300)])
     cfg = load_config(_cfg(tmp_path, area={"districts": {"path": str(districts), "id_field": "code"}}))
     out = tmp_path / "out"
     runner.run(cfg, out)
-    real, writes = files.atomic_write_bytes, []
+    # Files written in place, and those written beside their final name to be renamed later
+    # (quicklooks, items): each write is a place to stop.
+    writers = [(files, "atomic_write_bytes"), (files, "write_partial"), (publish_layers, "write_partial")]
+    real = {(m, n): getattr(m, n) for m, n in writers}
+    writes: list[str] = []
 
-    def counting(path, data):
-        writes.append(Path(path).name)
-        real(path, data)
+    def patch(stop_at: int | None) -> None:
+        for module, name in writers:
+            def write(path, data, *rest, _real=real[module, name], **kw):
+                if stop_at is not None and len(writes) == stop_at:
+                    raise _Stopped(names[stop_at])
+                writes.append(Path(path).name)
+                return _real(path, data, *rest, **kw)
+
+            monkeypatch.setattr(module, name, write)
 
     def lose_catalog() -> None:
         for name in ("catalog.json", "a/collection.json"):
             (out / name).unlink(missing_ok=True)
 
-    monkeypatch.setattr(files, "atomic_write_bytes", counting)
+    names: list[str] = []
+    patch(None)
     lose_catalog()
     runner.run(cfg, out, force=True)
     names = list(writes)
     assert {"catalog.json", "manifest.json", "report.html"} <= set(names) and len(names) >= 8, names
+    assert any(".png." in n for n in names), names  # the quicklook written beside its final name counted
     for k, name in enumerate(names):
-        def stop_at_k(path, data, k=k):
-            if len(writes) == k:
-                raise _Stopped(name)
-            writes.append(Path(path).name)
-            real(path, data)
-
         writes.clear()
         lose_catalog()
-        monkeypatch.setattr(files, "atomic_write_bytes", stop_at_k)
+        patch(k)
         with pytest.raises(_Stopped):
             runner.run(cfg, out, force=True)
         assert _consistent(out) == [], f"stopped before writing {name}"
-        monkeypatch.setattr(files, "atomic_write_bytes", real)
+        for (module, attr), fn in real.items():
+            monkeypatch.setattr(module, attr, fn)
         runner.run(cfg, out)
         assert _consistent(out) == [] and (out / "manifest.json").is_file(), f"after stopping before {name}"
 

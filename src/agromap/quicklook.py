@@ -348,6 +348,7 @@ def write_quicklook(
     band: int = 1,
     legend_path: str | os.PathLike[str] | None = None,
     annotate: bool = False,
+    partial: bool = False,
 ) -> dict[str, Any]:
     """Write an RGBA PNG quicklook of a COG, read from an overview, with a fixed per-product style.
 
@@ -373,6 +374,10 @@ def write_quicklook(
         Add a title (product and date) above the map and its legend below it (classes present
         only, or the colour ramp with its range and units); a raster smaller than 256 px is
         enlarged by whole-pixel repetition first, so a 48 x 12 CO grid is readable.
+    partial : bool
+        ``png_path`` is a new ``.partial`` name (:func:`agromap.io.files.partial_path`) that the
+        caller renames into place itself: the PNG is written there directly (created exclusively,
+        flushed), not through a temporary file and a rename of its own.
 
     Returns
     -------
@@ -404,7 +409,12 @@ def write_quicklook(
     legend = legend_of(r, style)
     if annotate:
         rgba = _annotated(rgba, r, legend)
-    _atomic_bytes(out, png_bytes(rgba))
+    if partial:
+        from .io.files import write_partial
+
+        write_partial(out, png_bytes(rgba), tmp=out)
+    else:
+        _atomic_bytes(out, png_bytes(rgba))
     if legend_path is not None:
         write_legend(legend, legend_path)
     return {

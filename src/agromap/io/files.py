@@ -17,7 +17,7 @@ from ..errors import output_error
 __all__ = [
     "RUN_LOCK_NAME", "PARTIAL_SUFFIX", "STAGING_SUFFIX", "atomic_write_bytes", "atomic_write_text",
     "clean_stale_partials", "sha256_file", "unlink_quietly", "remove_partial", "fsync_file", "fsync_dir",
-    "CACHE_DIR_ENV", "machine_cache_dir", "file_stamp",
+    "CACHE_DIR_ENV", "machine_cache_dir", "file_stamp", "partial_path", "write_partial",
 ]  # fmt: skip
 
 PARTIAL_SUFFIX = ".partial"
@@ -47,13 +47,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     read-only, name too long) become :class:`~agromap.errors.OutputError` (exit code 7).
     """
     final = Path(path)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    tmp = partial_path(final)
+    _write_new(tmp, data, final)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, final)
     except OSError as exc:
         unlink_quietly(tmp)
@@ -62,6 +58,42 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         unlink_quietly(tmp)
         raise
     fsync_dir(final.parent)
+
+
+def partial_path(path: str | os.PathLike[str]) -> Path:
+    """A new ``.partial`` name beside ``path`` (hidden, with this process's pid), as every
+    temporary file of an output is named: :func:`clean_stale_partials` removes what a killed run left.
+    """
+    final = Path(path)
+    return final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+
+
+def write_partial(path: str | os.PathLike[str], data: bytes, tmp: Path | None = None) -> Path:
+    """Write ``data`` to a new ``.partial`` file beside ``path`` (``tmp``, or :func:`partial_path`)
+    and flush it to disk; returns its name, for the caller to rename onto ``path`` when it chooses.
+
+    The file is created exclusively and never through a symbolic link; on failure nothing is left,
+    and OS errors become :class:`~agromap.errors.OutputError` naming ``path``.
+    """
+    final = Path(path)
+    tmp = partial_path(final) if tmp is None else tmp
+    _write_new(tmp, data, final)
+    return tmp
+
+
+def _write_new(tmp: Path, data: bytes, final: Path) -> None:
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        unlink_quietly(tmp)
+        raise output_error(exc, final) from None
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
 
 
 def unlink_quietly(path: Path) -> None:

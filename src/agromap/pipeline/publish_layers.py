@@ -9,10 +9,10 @@ or, when the run computed on a cluster of worker processes, as a task on a worke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
-import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +23,10 @@ import rasterio
 
 from .._version import __version__
 from ..errors import output_error
-from ..io.files import PARTIAL_SUFFIX, remove_partial
+from ..io.files import fsync_dir, partial_path, remove_partial, write_partial
 from ..io.layers import LayerSpec
 from ..io.stac import item_for_layer
-from ..io.write import CogInfo, atomic_write_text, commit_cog, prepare_cog, sha256_file
+from ..io.write import CogInfo, prepare_cog, sha256_file
 from ..quicklook import write_quicklook
 from .manifest import catalog_item_text, read_json
 from .recipes import RECIPE_TAG
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from .runner import Job
     from .scheduler import Execution
 
-__all__ = ["PUBLISH_ON_WORKERS", "PUBLISH_THREADS", "MAPS_AHEAD", "PreparedLayer", "prepare_layer", "prepared_on_workers",
-           "publish", "layer_tags", "in_parallel", "reused_entry"]
+__all__ = ["PUBLISH_ON_WORKERS", "PUBLISH_THREADS", "MAPS_AHEAD", "MapsAhead", "PreparedLayer", "prepare_layer",
+           "prepared_on_workers", "publish", "layer_tags", "in_parallel", "reused_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +70,15 @@ class PreparedLayer:
     """Its quicklook PNG (a ``.partial`` name beside the final PNG)."""
     info: CogInfo
     """What the COG holds, for the manifest and the STAC item."""
+    item: Path | None = None
+    """Its STAC item, once written (a ``.partial`` name beside the final JSON)."""
 
     def discard(self) -> None:
-        """Remove both files (a run that fails before publishing them)."""
+        """Remove its files (a run that fails before publishing them all)."""
         remove_partial(self.cog)
         self.quicklook.unlink(missing_ok=True)
+        if self.item is not None:
+            self.item.unlink(missing_ok=True)
 
 
 def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, str],
@@ -91,10 +95,10 @@ def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, s
     does; a failure there only leaves the map to the report.
     """
     cog, info = prepare_cog(staging, final, spec, tags=tags, band_description=spec.name)
-    png = final.with_name(f".{final.stem}.png.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    png = partial_path(final.with_suffix(".png"))
     try:
         # Drawn from the COG before its rename: the same bytes as from the published file.
-        write_quicklook(cog, png, annotate=True)
+        write_quicklook(cog, png, annotate=True, partial=True)
         if report_map is not None:
             _draw_map_ahead(report_map, final, spec.name, info.sha256, cog)
     except BaseException:
@@ -104,8 +108,8 @@ def prepare_layer(staging: Path, final: Path, spec: LayerSpec, tags: dict[str, s
     return PreparedLayer(cog, png, info)
 
 
-def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None = None, *, name: str
-            ) -> tuple[list[dict[str, Any]], list[str]]:
+def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None = None, *, name: str,
+            maps: MapsAhead | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Prepare every computed layer (validated COG, quicklook, STAC item) first, then rename them all into place.
 
     Whatever can fail late (a GDAL or validation error, statistics, JSON encoding) fails while
@@ -119,14 +123,16 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
     made alone, so the bytes are those of a serial publication. Each STAC item is written once,
     already linked to its collection and to the catalog of the run called ``name``
     (:func:`~agromap.pipeline.manifest.catalog_item_text`), as the run's catalog then finds it.
+
+    ``maps``: draw the report maps there, and return once the files are in place, with the maps
+    that no longer need them still being drawn (the caller closes it); otherwise they are all drawn
+    on return.
     """
     items: dict[int, str] = {}
     infos: dict[int, Any] = {}
-    maps: dict[int, Future[None]] = {}
+    from_file: dict[int, Future[None]] = {}
     remote = prepared_on_workers(None if execution is None else execution.kind)
-    drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps") if MAPS_AHEAD and not remote else None
-    # The maps' PNG encoding and cache writes, off the drawing thread (see MAPS_AHEAD).
-    encoder = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-png") if drawer is not None else None
+    drawing = (MapsAhead() if maps is None else maps) if MAPS_AHEAD and not remote else None
 
     def prepared(i: int, ready: PreparedLayer) -> None:
         """The run's part of a prepared layer: its STAC item, and its report map started."""
@@ -147,26 +153,15 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
             title=f"{layer.spec.name} quicklook (fixed palette, from an overview)"))
         items[i] = catalog_item_text(item, name, layer.area, final.with_suffix(".json").relative_to(out).as_posix())
         infos[i] = info
+        # Written and flushed now, while other layers are prepared: the commit only renames it.
+        job.prepared = dataclasses.replace(ready, item=write_partial(final.with_suffix(".json"), items[i].encode()))
         # An area with districts gets its tables only after publication, and its maps show them.
-        if drawer is not None and job.plan.districts is None:
+        if drawing is not None and job.plan.districts is None:
             # Read here: this thread has time to spare, the drawing thread ends the publication.
-            maps[i] = drawer.submit(_draw_map_ahead, out, final, layer.spec.name, info.sha256, ready.cog, encoder,
-                                    _map_view(ready.cog, final))
-
-    def commit(i: int) -> None:
-        job, final = jobs[i], jobs[i].final
-        ready = job.prepared
-        assert ready is not None  # prepared() ran first for every job
-        if i in maps:  # the map is drawn from the prepared file: it must not move under the drawing
-            maps[i].result()
-        commit_cog(ready.cog, final)
-        job.prepared = None
-        try:
-            os.replace(ready.quicklook, final.with_suffix(".png"))
-        except OSError as exc:
-            ready.quicklook.unlink(missing_ok=True)
-            raise output_error(exc, final.with_suffix(".png")) from None
-        atomic_write_text(final.with_suffix(".json"), items[i])  # last: it marks the layer complete
+            view = _map_view(ready.cog, final)
+            drawn = drawing.draw(out, final, layer.spec.name, info.sha256, ready.cog, view)
+            if view is None:  # drawn from the prepared file, which must not move under the drawing
+                from_file[i] = drawn
 
     todo = [i for i, job in enumerate(jobs) if job.stale and job.staging is not None]
     calls: dict[int, tuple[Path, Path, LayerSpec, dict[str, str]]] = {}
@@ -174,26 +169,42 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         staging = jobs[i].staging
         assert staging is not None  # every stale job got its staging path when it was computed
         calls[i] = (staging, jobs[i].final, jobs[i].layer.spec, layer_tags(jobs[i]))
+    on_workers: list[Any] = []  # the report maps drawn by tasks of their own (MAP_TASKS)
     try:
         if remote and execution is not None:
-            # Each report map is drawn by the layer's task too: matplotlib, which holds the GIL, off this process.
+            # Each report map is drawn on a worker too: matplotlib, which holds the GIL, off this process.
+            ahead = {i: MAPS_AHEAD and jobs[i].plan.districts is None for i in todo}
+
+            def done(k: int, ready: PreparedLayer) -> None:
+                prepared(todo[k], ready)
+                if ahead[todo[k]] and MAP_TASKS:
+                    on_workers.append(_map_task(execution, out, jobs[todo[k]], ready, run_id))
+
             execution.map(prepare_layer,
-                          [(*calls[i], out if MAPS_AHEAD and jobs[i].plan.districts is None else None) for i in todo],
-                          keys=[f"agromap-publish-{jobs[i].layer.stem}-{run_id}" for i in todo],
-                          done=lambda k, ready: prepared(todo[k], ready))
+                          [(*calls[i], out if ahead[i] and not MAP_TASKS else None) for i in todo],
+                          keys=[f"agromap-publish-{jobs[i].layer.stem}-{run_id}" for i in todo], done=done)
+            _drawn(on_workers)  # they read the prepared files
         else:
             in_parallel(lambda i: prepared(i, prepare_layer(*calls[i])), todo)
-        in_parallel(commit, sorted(items))
-    finally:
-        if drawer is not None:  # on failure: maps not yet started are dropped, a running one ends first
-            drawer.shutdown(wait=True, cancel_futures=True)
-        if encoder is not None:  # after the drawer, which hands it work; the report reads what it wrote
-            encoder.shutdown(wait=True)
+        _commit([jobs[i] for i in sorted(items)], list(from_file.values()))
+    except BaseException:
+        if drawing is not None:  # before the prepared files are removed
+            drawing.close(drop=True)
+        _drawn(on_workers)
+        raise
+    if drawing is not None and maps is None:
+        drawing.close()
+    return _entries(jobs, infos, run_id, out)
+
+
+def _entries(jobs: list[Job], infos: dict[int, CogInfo], run_id: str, out: Path
+             ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The manifest entries of every layer (``infos``: those published now, by index) and the warnings."""
     outputs: list[dict[str, Any]] = []
     warn: list[str] = []
     for i, job in enumerate(jobs):
         layer, final = job.layer, job.final
-        if i in items:
+        if i in infos:
             info = infos[i]
             entry = {"size": info.size, "sha256": info.sha256, "dtype": info.dtype, "nodata": info.nodata,
                      "valid_fraction": info.valid_fraction, "overviews": info.overview_count,
@@ -220,6 +231,34 @@ PUBLISH_ON_WORKERS = True
 task there; ``False``: in the run's own process, as with threads."""
 
 
+MAP_TASKS = True
+"""On a cluster of worker processes, draw each layer's report map as a task of its own, submitted
+as its layer is prepared, rather than at the end of the layer's task: the workers then take the
+maps as they become free, so the layers' unequal costs (a decision map drawn twice as wide, a
+layer without a valid pixel and no map) no longer decide which worker ends the publication last.
+``False``: each layer's task draws its map."""
+
+
+def _map_task(execution: Execution, out: Path, job: Job, ready: PreparedLayer, run_id: str) -> Any:
+    """A prepared layer's report map (:func:`_draw_map_ahead`), submitted as a task to the cluster."""
+    assert execution.client is not None  # a cluster's execution
+    return execution.client.submit(_draw_map_ahead, out, job.final, job.layer.spec.name, ready.info.sha256,
+                                   ready.cog, key=f"agromap-report-map-{job.layer.stem}-{run_id}",
+                                   pure=False)
+
+
+def _drawn(futures: list[Any]) -> None:
+    """Wait for the map tasks; one that did not finish (a lost worker) only leaves its map to the report."""
+    if not futures:
+        return
+    from distributed import wait
+
+    wait(futures)
+    for f in futures:
+        if f.status != "finished":
+            log.debug("report map task %s ended as %s: left to the report", f.key, f.status)
+
+
 def prepared_on_workers(kind: str | None) -> bool:
     """Whether :func:`publish` prepares the layers on the worker processes of an execution of this
     :attr:`~agromap.pipeline.scheduler.Execution.kind` (``None``: nothing computed) rather than in
@@ -237,6 +276,49 @@ layers does not, so the report's drawing overlaps the publication instead of fol
 maps' PNG encoding (zlib, GIL released) and cache writes run on one more thread, so the drawing
 thread, the publication's last, goes on with the next map meanwhile.
 ``False``: the report draws every map itself."""
+
+
+class MapsAhead:
+    """The report maps drawn during publication (:data:`MAPS_AHEAD`), on a thread of this process,
+    and their PNG encoding and cache writes on one more. A run keeps it open over its publication,
+    tables, catalog and manifest and closes it before its report: the drawing, which holds the GIL
+    and ends last, then overlaps those steps as well as the layers' preparation.
+    """
+
+    def __init__(self) -> None:
+        self._drawer: ThreadPoolExecutor | None = None
+        self._encoder: ThreadPoolExecutor | None = None
+        self._drawn: list[Future[None]] = []
+
+    def draw(self, out: Path, final: Path, layer: str, sha256: str, cog: Path, view: Any) -> Future[None]:
+        """Draw a prepared layer's map (:func:`_draw_map_ahead`); the threads start with the first map."""
+        if self._drawer is None:
+            self._drawer = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-maps")
+            self._encoder = ThreadPoolExecutor(1, thread_name_prefix="agromap-report-png")
+        drawn = self._drawer.submit(_draw_map_ahead, out, final, layer, sha256, cog, self._encoder, view)
+        self._drawn.append(drawn)
+        return drawn
+
+    def close(self, *, drop: bool = False) -> None:
+        """Wait for every map drawn and written, then end the threads; ``drop`` (a failed run): maps
+        not yet started are dropped, a running one ends first.
+        """
+        try:
+            for drawn in [] if drop else self._drawn:
+                drawn.result()
+        finally:
+            if self._drawer is not None:
+                self._drawer.shutdown(wait=True, cancel_futures=True)
+            if self._encoder is not None:  # after the drawer, which hands it work; the report reads what it wrote
+                self._encoder.shutdown(wait=True)
+            self._drawer = self._encoder = None
+            self._drawn = []
+
+    def __enter__(self) -> MapsAhead:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        self.close(drop=kind is not None)
 
 
 def _map_view(cog: Path, final: Path) -> Any:
@@ -259,21 +341,51 @@ def _draw_map_ahead(out: Path, final: Path, layer: str, sha256: str, cog: Path,
 
     def finish(write: Any) -> None:
         assert encoder is not None
-        encoder.submit(_quiet, write, final)
+        encoder.submit(_ahead, final, write)
 
+    _ahead(final, lambda: draw_map_ahead(out, str(final.relative_to(out)), {"layer": layer, "sha256": sha256}, cog,
+                                         finish if encoder is not None else None, view))
+
+
+def _ahead(final: Path, work: Any) -> None:
+    """``work()``, a part of ``final``'s map drawn ahead; failing, it only leaves the map to the report,
+    which draws it again (and then reports any error itself).
+    """
     try:
-        draw_map_ahead(out, str(final.relative_to(out)), {"layer": layer, "sha256": sha256}, cog,
-                       finish if encoder is not None else None, view)
+        work()
     except Exception as exc:  # the report redraws it
         log.debug("report map of %s not drawn ahead: %s", final, exc)
 
 
-def _quiet(write: Any, final: Path) -> None:
-    """A map's encoding and cache write; failing, it leaves the map to the report."""
+def _commit(jobs: list[Job], drawing: list[Future[None]]) -> None:
+    """Rename every prepared layer into place: the COGs and quicklooks, then the STAC items, which
+    mark their layers complete, each group made durable by one flush of its folders. Once the
+    ``drawing`` (maps read from prepared files) is done.
+    """
+    for f in drawing:
+        f.result()
+    folders = sorted({job.final.parent for job in jobs})
+    for job in jobs:
+        ready = job.prepared
+        assert ready is not None and ready.item is not None  # prepared() ran first for every job
+        _rename(ready.cog, job.final)
+        _rename(ready.quicklook, job.final.with_suffix(".png"))
+    for folder in folders:
+        fsync_dir(folder)
+    for job in jobs:
+        assert job.prepared is not None and job.prepared.item is not None
+        _rename(job.prepared.item, job.final.with_suffix(".json"))
+        job.prepared = None
+        log.info("published %s", job.final)
+    for folder in folders:
+        fsync_dir(folder)
+
+
+def _rename(tmp: Path, final: Path) -> None:
     try:
-        write()
-    except Exception as exc:  # the report redraws it
-        log.debug("report map of %s not drawn ahead: %s", final, exc)
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise output_error(exc, final) from None
 
 
 def in_parallel(work: Any, indices: list[int]) -> None:

@@ -23,8 +23,7 @@ import pandas as pd
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
-from ..errors import GridMismatchError, NoValidDataError
-from ..io.grid import attach_geobox
+from ..errors import NoValidDataError
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.trust import allow_inputs
@@ -37,6 +36,10 @@ from ..io.write import (
 )
 from ..report import write_report
 from . import blocks, noop, preflight
+from .after_compute import derived_from_file as _derived_from_file
+from .after_compute import input_records as _inputs
+from .after_compute import on_run_grid as _on_run_grid
+from .after_compute import product_tables as _tables
 from .checksums import FileHashes
 from .config import AreaConfig, RunConfig
 from .fusion import fuse_tiles
@@ -48,7 +51,7 @@ from .meanwhile import AFTER_COMPUTE, hashed_meanwhile, imported_meanwhile
 from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
 from .products.base import valid_mask
-from .publish_layers import PreparedLayer, prepared_on_workers, publish
+from .publish_layers import MapsAhead, PreparedLayer, prepared_on_workers, publish
 from .recipes import area_fingerprint, layer_recipe, recipe_of, remote_inputs, source_files
 from .run_id import new_run_id
 from .scheduler import (
@@ -56,7 +59,6 @@ from .scheduler import (
     Opening,
     check_scheduler,
     execution_kind,
-    local_get,
     opening,
     probe_scheduler,
     rule_kernels,
@@ -241,20 +243,6 @@ def _staging_bytes(job: Job) -> int:
     return int(h) * int(w) * np.dtype(job.layer.spec.dtype).itemsize
 
 
-def _inputs(plans: list[AreaPlan], hashes: FileHashes) -> list[dict[str, Any]]:
-    entries = []
-    for plan in plans:
-        for scene in plan.scenes:
-            files = sorted({f for b in scene.bands.values() if b.attrs.get("source")
-                            for f in source_files(b.attrs["source"])})
-            entries.append({
-                "area": plan.config.name, "scene_id": scene.id, "datetime": scene.datetime.isoformat(),
-                "metadata": json.loads(json.dumps(scene.metadata, default=str)),
-                "files": [hashes.entry(f) for f in files],
-            })
-    return entries
-
-
 def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, run_id: str | None = None,
         wait_lock: float = 0.0, force: bool = False, progress: bool = False,
         argv: list[str] | None = None) -> RunResult:
@@ -306,55 +294,58 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
         fractions: dict[str, list[float]] = {}
         shape: dict[str, Any] = {"scheduler": "none (nothing to compute)"}
         t_compute = 0.0
-        try:
-            # The scheduler stays open for the publication: on worker processes each layer's COG
-            # and quicklook are made there too (publish_layers.prepare_layer).
-            with contextlib.ExitStack() as scheduler_open:
-                execu: Execution | None = None
-                if stale:
-                    limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
-                    files = sorted({f for p in plans for f in p.input_files}) if later and MEANWHILE else []
-                    # Layers prepared on worker processes (maps included) need none of the publication's
-                    # libraries here; importing them would only take CPU from the workers' compute. The
-                    # report still draws the maps of areas with districts (over their tables) itself.
-                    here = MEANWHILE and not (prepared_on_workers(execution_kind(sched))
-                                              and all(p.districts is None for p in plans))
-                    # Started before the scheduler, so that starting or connecting to it overlaps them too.
-                    # The rule kernels the compute calls, when it runs in this process (a cluster's
-                    # workers load them in their warm-up).
-                    kernels = rule_kernels() if MEANWHILE and execution_kind(sched) != "distributed" else ()
-                    with imported_meanwhile(AFTER_COMPUTE if here else (), kernels=kernels), \
-                            hashed_meanwhile(files, hashes.sha256):
-                        begun = scheduler_open.enter_context(opening(sched, progress=progress))
-                        shape, fractions, t_compute = _compute(begun, stale, plans, run_id, limit, cfg.resolve)
-                        execu = begun.ready()
-                if later:
-                    _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))
-                inputs = _inputs(plans, hashes)
-                hashes.save()
-                outputs, warn = publish(jobs, run_id, out, execu, name=cfg.name)
-        finally:
-            for job in stale:
-                if job.staging is not None:
-                    job.staging.unlink(missing_ok=True)
-                if job.prepared is not None:
-                    job.prepared.discard()
-        products = _tables(cfg, plans, jobs, outputs, out)
-        catalog = write_catalog(out, cfg.name, outputs)
-        empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
-        manifest = build_manifest(
-            run_id=run_id, started=started.isoformat(), finished=pd.Timestamp.now(tz="UTC").isoformat(),
-            status="no_valid_data" if empty else "success", cfg_dump=cfg.model_dump(mode="json"),
-            cfg_hash=cfg_hash, inputs=inputs, plans=plans, valid_by_area=fractions, cluster=shape,
-            outputs=outputs, warnings=warn, argv=argv,
-            timings={"plan": round(t_plan, 3), "compute": round(t_compute, 3),
-                     "total": round(time.perf_counter() - t0, 3)},
-        )
-        manifest["catalog"] = catalog.name
-        manifest["accuracy"] = products["accuracy"]
-        manifest["tables"] = products["tables"]
-        manifest["report"] = "report.html"
-        write_manifest(out, manifest)
+        # The report maps drawn during publication go on while the tables, catalog and manifest are
+        # written; the report, which shows them, waits for them.
+        with MapsAhead() as maps:
+            try:
+                # The scheduler stays open for the publication: on worker processes each layer's COG
+                # and quicklook are made there too (publish_layers.prepare_layer).
+                with contextlib.ExitStack() as scheduler_open:
+                    execu: Execution | None = None
+                    if stale:
+                        limit = blocks.max_graph_chunks(cfg.max_graph_chunks)
+                        files = sorted({f for p in plans for f in p.input_files}) if later and MEANWHILE else []
+                        # Layers prepared on worker processes (maps included) need none of the publication's
+                        # libraries here; importing them would only take CPU from the workers' compute. The
+                        # report still draws the maps of areas with districts (over their tables) itself.
+                        here = MEANWHILE and not (prepared_on_workers(execution_kind(sched))
+                                                  and all(p.districts is None for p in plans))
+                        # Started before the scheduler, so that starting or connecting to it overlaps them too.
+                        # The rule kernels the compute calls, when it runs in this process (a cluster's
+                        # workers load them in their warm-up).
+                        kernels = rule_kernels() if MEANWHILE and execution_kind(sched) != "distributed" else ()
+                        with imported_meanwhile(AFTER_COMPUTE if here else (), kernels=kernels), \
+                                hashed_meanwhile(files, hashes.sha256):
+                            begun = scheduler_open.enter_context(opening(sched, progress=progress))
+                            shape, fractions, t_compute = _compute(begun, stale, plans, run_id, limit, cfg.resolve)
+                            execu = begun.ready()
+                    if later:
+                        _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))
+                    inputs = _inputs(plans, hashes)
+                    hashes.save()
+                    outputs, warn = publish(jobs, run_id, out, execu, name=cfg.name, maps=maps)
+            finally:
+                for job in stale:
+                    if job.staging is not None:
+                        job.staging.unlink(missing_ok=True)
+                    if job.prepared is not None:
+                        job.prepared.discard()
+            products = _tables(cfg, plans, jobs, outputs, out)
+            catalog = write_catalog(out, cfg.name, outputs)
+            empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
+            manifest = build_manifest(
+                run_id=run_id, started=started.isoformat(), finished=pd.Timestamp.now(tz="UTC").isoformat(),
+                status="no_valid_data" if empty else "success", cfg_dump=cfg.model_dump(mode="json"),
+                cfg_hash=cfg_hash, inputs=inputs, plans=plans, valid_by_area=fractions, cluster=shape,
+                outputs=outputs, warnings=warn, argv=argv,
+                timings={"plan": round(t_plan, 3), "compute": round(t_compute, 3),
+                         "total": round(time.perf_counter() - t0, 3)},
+            )
+            manifest["catalog"] = catalog.name
+            manifest["accuracy"] = products["accuracy"]
+            manifest["tables"] = products["tables"]
+            manifest["report"] = "report.html"
+            write_manifest(out, manifest)
         # The report is for people: written last, from the manifest just published.
         write_report(out, manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
                      accuracy=products["accuracy"] or None)
@@ -379,55 +370,6 @@ def _invalidate(out: Path) -> None:
         (out / "manifest.json").unlink(missing_ok=True)
     except OSError as exc:
         raise output_error(exc, out / "manifest.json") from None
-
-
-def _tables(cfg: RunConfig, plans: list[AreaPlan], jobs: list[Job], outputs: list[dict[str, Any]],
-            out: Path) -> dict[str, Any]:
-    """The products' after-compute reports (accuracy), then per-district tables of every layer."""
-    from .products.base import Computed
-    from .products.registry import get_product
-    from .tables import district_tables
-
-    accuracy: list[dict[str, Any]] = []
-    estimates: dict[str, Any] = {}
-    layers: list[tuple[dict[str, Any], Any, dict[str, Any]]] = []
-    for job, entry in zip(jobs, outputs):
-        if not job.layer.derived:
-            continue
-        values = job.derived if job.derived is not None else _derived_from_file(job)
-        layers.append((entry, job.layer.spec, values))
-        hook = get_product(job.layer.layer_config["product"]).after_compute
-        report = None if hook is None else hook(Computed(job.layer, values, entry["path"],
-                                                          out / job.plan.config.name, cfg.resolve))
-        if report is not None:
-            accuracy.append({"area": job.plan.config.name, "layer": entry["path"], **report.entry})
-            if report.estimate is not None:
-                estimates[entry["path"]] = report.estimate
-    tables = [t for plan in plans for t in district_tables(plan.config, plan.districts, layers, out, cfg.resolve,
-                                                           estimates)]
-    return {"accuracy": accuracy, "tables": tables}
-
-
-def _derived_from_file(job: Job, path: Path | None = None) -> dict[str, Any]:
-    """A layer's derived reductions, read back from a file it was written to.
-
-    ``path`` None: a reused layer's published COG (nothing else holds its values). Otherwise the
-    staging file of a layer computed in spatial blocks, read in the layer's own chunks (the same
-    reduction tree, hence the same sums, as when computed with the layer).
-    """
-    import dask
-
-    from ..io.read import open_band
-
-    stored = _on_run_grid(open_band(job.final if path is None else path, raw=True, name=job.layer.spec.name),
-                          job.plan.geobox)
-    if path is not None:
-        data = _on_run_grid(job.layer.data, job.plan.geobox)
-        if data.chunks is not None:
-            stored = stored.chunk(dict(zip(data.dims, data.chunks)))
-    keys = list(job.layer.derived)
-    values = dask.compute(*[job.layer.derived[k](stored) for k in keys], scheduler=local_get("threads"))
-    return dict(zip(keys, values))
 
 
 def _compute(begun: Opening, stale: list[Job], plans: list[AreaPlan], run_id: str,
@@ -592,14 +534,6 @@ def _run_graph(execu: Any, todo: list[Any], grids: list[str]) -> Any:
         todo, fused = fuse_tiles(todo, grids + [None] * (len(todo) - len(grids)))
         log.debug("graph fused per output tile: %(tasks_before)d -> %(tasks_after)d tasks", fused)
     return execu.compute(*todo)
-
-
-def _on_run_grid(data: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
-    """Georeference from the run grid, never from attributes that may not have survived arithmetic."""
-    if tuple(data.shape[-2:]) != tuple(gbox.shape):
-        raise GridMismatchError(f"layer {data.name!r} is {data.shape[-2:]} px, the area grid {tuple(gbox.shape)}; "
-                                "a product builder returned an array off the grid (a bug).")
-    return attach_geobox(data.drop_vars("spatial_ref", errors="ignore"), gbox)
 
 
 FUSE_TILES = True
