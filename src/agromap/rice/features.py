@@ -68,9 +68,9 @@ class FeatureSpec:
     unfiltered series a single Sentinel-1 date carries speckle of 1-3 dB, so the extremes of a
     20-80 date series are mostly speckle; 12 days (one satellite's repeat cycle: three dates of one
     track, five of two, nine of four, and the tracks' incidence-angle offsets averaged) lifts the
-    supervised ceiling of the unfiltered stress tables by 0.01-0.07 OA, but costs the supervised map
-    0.004 OA on a spatially speckle-filtered scene (docs/rice_stress.md, "Speckle-robust SAR
-    features"): use it on point series or unfiltered stacks, not after ``speckle_filter``."""
+    supervised ceiling of the unfiltered stress tables by 0.01-0.07 OA, while on spatially
+    speckle-filtered scenes the supervised map moves by -0.004 to +0.005 OA depending on the seeds
+    (docs/rice_stress.md, "Speckle-robust SAR features"): meant for point series or unfiltered stacks."""
     mask_scl: bool = True
     """Mask optical dates whose ``scl`` class is in ``scl_invalid`` (when the dataset has ``scl``)."""
     scl_invalid: tuple[int, ...] = SCL_INVALID_DEFAULT
