@@ -25,6 +25,7 @@ import xarray as xr
 
 from agromap.errors import (
     AgromapError,
+    ConfigError,
     FeatureMismatchError,
     FoldError,
     InputError,
@@ -162,6 +163,34 @@ def test_feature_kernels_match_numpy_reductions():
     np.testing.assert_array_equal(get["n_valid_sar"], [6, 4, 0])
     assert np.isnan(f.values[:-1, 2]).all()  # the empty point: every statistic NaN, count 0
     assert doy.size == 6
+
+
+def test_sar_extremes_read_the_smoothed_series_and_vv_adds_its_statistics():
+    """One speckle dip on a 6-day axis: the raw minimum is that date, the smoothed one its 5-date mean."""
+    times = pd.date_range("2023-06-01", periods=9, freq="6D")
+    vh_db = np.array([[-15.0, -15, -15, -15, -24, -15, -15, -15, -15]])
+    vh = 10 ** (vh_db / 10)
+    vv = vh * 10 ** 0.6  # VV 6 dB above VH on every date
+    sar = xr.Dataset({"vh": (("point", "time"), vh), "vv": (("point", "time"), vv)}, coords={"time": times})
+    raw = sar_features(sar).compute()  # the default reads single dates
+    smooth = sar_features(sar, FeatureSpec(sar_smooth_days=12)).compute()  # +-12 days: the dip and four neighbours, mean in linear power
+    assert float(raw.sel(feature="vh_min_db")[0]) == pytest.approx(-24, abs=1e-4)
+    expected = 10 * np.log10((4 * 10 ** -1.5 + 10 ** -2.4) / 5)
+    assert float(smooth.sel(feature="vh_min_db")[0]) == pytest.approx(expected, abs=1e-4)
+    # Every date within 12 days of the dip reads the same 5-date mean: the first of them is the minimum.
+    assert float(raw.sel(feature="vh_tmin")[0]) - float(smooth.sel(feature="vh_tmin")[0]) == 12
+    assert float(smooth.sel(feature="vh_delta_db")[0]) == pytest.approx(-15 - expected, abs=1e-4)
+    # The level statistics read the single dates with or without smoothing.
+    np.testing.assert_allclose(smooth.sel(feature="vh_p10_db"), raw.sel(feature="vh_p10_db"))
+    get = {str(n): float(smooth.sel(feature=n)[0]) for n in smooth["feature"].values}
+    assert get["vh_vv_peak_db"] == pytest.approx(-6, abs=1e-4)
+    assert get["vh_vv_p50_db"] == pytest.approx(-6, abs=1e-4)
+    assert get["vv_p50_db"] == pytest.approx(-9, abs=1e-4)
+    assert get["vv_p10_db"] == pytest.approx(np.percentile(vh_db[0] + 6, 10), abs=1e-4)
+    assert get["vv_at_min_db"] == pytest.approx(expected + 6, abs=1e-4)
+    assert "vv_p10_db" not in sar_features(sar[["vh"]]).feature.values
+    with pytest.raises(ConfigError):
+        FeatureSpec(sar_smooth_days=-1)
 
 
 def test_optical_features_on_points_match_numpy():

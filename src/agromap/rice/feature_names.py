@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-__all__ = ["OPTICAL_INDICES", "INDEX_STATS", "OPTICAL_FEATURE_BANDS", "SAR_STATS", "feature_names"]
+__all__ = ["OPTICAL_INDICES", "INDEX_STATS", "OPTICAL_FEATURE_BANDS", "SAR_STATS", "VV_STATS", "feature_names"]
 
 #: Indices summarised by :func:`agromap.rice.features.optical_features`, in feature order.
 OPTICAL_INDICES: tuple[str, ...] = ("ndvi", "evi", "lswi", "mndwi")
@@ -19,6 +19,9 @@ SAR_STATS: tuple[str, ...] = (
     "vh_min_db", "vh_tmin", "vh_max_after_db", "vh_delta_db", "vh_rise_days", "vh_mean_db",
     "vh_var_db", "vh_p10_db", "vh_p50_db", "vh_p90_db", "vh_harvest_drop_db",
 )  # fmt: skip
+
+#: Statistics added when the SAR stack has VV, in feature order (after ``SAR_STATS``).
+VV_STATS: tuple[str, ...] = ("vh_vv_peak_db", "vv_p10_db", "vv_p50_db", "vh_vv_p50_db", "vv_at_min_db")
 
 
 def feature_names(*, optical: bool = True, sar: bool = True, with_vv: bool = True) -> tuple[str, ...]:
@@ -36,5 +39,5 @@ def feature_names(*, optical: bool = True, sar: bool = True, with_vv: bool = Tru
         names += [f"{i}_{s}" for i in OPTICAL_INDICES for s in INDEX_STATS]
         names += ["flood_frac", "n_valid_opt"]
     if sar:
-        names += list(SAR_STATS) + (["vh_vv_peak_db"] if with_vv else []) + ["n_valid_sar"]
+        names += list(SAR_STATS) + (list(VV_STATS) if with_vv else []) + ["n_valid_sar"]
     return tuple(names)

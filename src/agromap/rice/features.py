@@ -12,8 +12,13 @@ the array the classifier trains on and predicts from.
   ``rise_window_days`` after the minimum), ``vh_delta_db``, ``vh_rise_days`` (t_max - t_min),
   ``vh_mean_db`` (mean in linear power, then dB), ``vh_var_db`` (variance of the dB series),
   ``vh_p10_db``/``vh_p50_db``/``vh_p90_db``, ``vh_harvest_drop_db`` (peak minus the lowest value
-  after the peak), ``vh_vv_peak_db`` (VH - VV in dB at the peak; only when ``vv`` is given),
-  and ``n_valid_sar``.
+  after the peak); only when ``vv`` is given: ``vh_vv_peak_db`` (VH - VV in dB at the peak),
+  ``vv_p10_db``/``vv_p50_db`` (the VV dip and level), ``vh_vv_p50_db`` (median of the VH - VV
+  ratio in dB) and ``vv_at_min_db`` (VV on the date of the VH minimum); then ``n_valid_sar``.
+  With ``FeatureSpec.sar_smooth_days`` > 0 the minimum, the peak, the drop after it, their dates,
+  ``vh_vv_peak_db`` and ``vv_at_min_db`` read the series smoothed over that many days either side
+  (a mean in linear power over the valid dates), not the speckle extremes of single dates; the
+  mean, variance and percentiles always read the single dates.
 
 Day numbers count from 1 January of the first date's year (1 = 1 Jan), so a season crossing the
 new year keeps increasing. Coordinates (x, y, latitude, longitude) and site identifiers are never
@@ -57,6 +62,15 @@ class FeatureSpec:
     """T of the flood signal ``LSWI + T >= min(EVI, NDVI)`` (Xiao 2005; tune over 0, 0.05, 0.10)."""
     rise_window_days: float = 110.0
     """``vh_max_after_db`` is the VH maximum within this many days after (and including) the minimum."""
+    sar_smooth_days: float = 0.0
+    """Half-width (days) of a temporal mean, in linear power, that the SAR extremes, their dates and
+    the VH-VV ratio at the peak are read from; 0 (the default) reads the single dates. On an
+    unfiltered series a single Sentinel-1 date carries speckle of 1-3 dB, so the extremes of a
+    20-80 date series are mostly speckle; 12 days (one satellite's repeat cycle: three dates of one
+    track, five of two, nine of four, and the tracks' incidence-angle offsets averaged) lifts the
+    supervised ceiling of the unfiltered stress tables by 0.01-0.07 OA, while on spatially
+    speckle-filtered scenes the supervised map moves by -0.004 to +0.005 OA depending on the seeds
+    (docs/rice_stress.md, "Speckle-robust SAR features"): meant for point series or unfiltered stacks."""
     mask_scl: bool = True
     """Mask optical dates whose ``scl`` class is in ``scl_invalid`` (when the dataset has ``scl``)."""
     scl_invalid: tuple[int, ...] = SCL_INVALID_DEFAULT
@@ -65,6 +79,8 @@ class FeatureSpec:
     """Optical dates with blue reflectance >= this are treated as cloud (Xiao et al. 2005); ``None`` disables."""
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.sar_smooth_days <= 60.0:
+            raise ConfigError(f"sar_smooth_days must be in [0, 60], got {self.sar_smooth_days}.")
         if not 0.0 < self.rise_window_days <= 366.0:
             raise ConfigError(f"rise_window_days must be in (0, 366], got {self.rise_window_days}.")
         if not -1.0 <= self.flood_threshold <= 1.0:
@@ -138,8 +154,22 @@ def _db(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(valid, 10.0 * out, np.nan)
 
 
-def _sar_kernel(vh: np.ndarray, *vv: np.ndarray, days: np.ndarray, rise_window_days: float) -> np.ndarray:
-    """(..., time) linear VH (and VV) -> (..., 12 or 13) float32 SAR features."""
+def _smooth_db(lin: np.ndarray, valid: np.ndarray, days: np.ndarray, half_days: float) -> np.ndarray:
+    """dB of the mean, in linear power, of the valid dates within ``+-half_days`` of each date (NaN where invalid)."""
+    if half_days <= 0:
+        return _db(lin, valid)
+    # A (time, time) band matrix: the dates differ per pixel only through ``valid``.
+    w = (np.abs(days[:, None] - days[None, :]) <= half_days).astype(np.float64)
+    num = np.where(valid, lin, 0.0) @ w.T
+    den = valid.astype(np.float64) @ w.T
+    mean = np.divide(num, den, out=np.ones(num.shape), where=den > 0)
+    return _db(mean, valid)
+
+
+def _sar_kernel(
+    vh: np.ndarray, *vv: np.ndarray, days: np.ndarray, rise_window_days: float, smooth_days: float
+) -> np.ndarray:
+    """(..., time) linear VH (and VV) -> (..., 12 or 17) float32 SAR features."""
     vh = np.asarray(vh, dtype=np.float64)
     valid = np.isfinite(vh) & (vh > 0)
     vv64 = np.asarray(vv[0], dtype=np.float64) if vv else None
@@ -147,17 +177,21 @@ def _sar_kernel(vh: np.ndarray, *vv: np.ndarray, days: np.ndarray, rise_window_d
         valid &= np.isfinite(vv64) & (vv64 > 0)
     n = valid.sum(axis=-1)
     db = _db(vh, valid)
-    low = np.where(valid, db, np.inf)
+    # The extremes and their dates come from the smoothed series (the single dates when
+    # smooth_days is 0); the level statistics (mean, variance, percentiles) always from the
+    # single dates, which they already average over.
+    sm = _smooth_db(vh, valid, days, smooth_days)
+    low = np.where(valid, sm, np.inf)
     i_min = low.argmin(axis=-1)
     vmin, t_min = low.min(axis=-1), days[i_min]
     # The rise: the maximum within the window after the minimum (the minimum itself included).
     after = valid & (days >= t_min[..., None]) & (days <= t_min[..., None] + rise_window_days)
-    peak = np.where(after, db, -np.inf)
+    peak = np.where(after, sm, -np.inf)
     i_max = peak.argmax(axis=-1)
     vmax, t_max = peak.max(axis=-1), days[i_max]
     # Harvest drop: peak minus the lowest value on or after the peak date.
     post = valid & (days >= t_max[..., None])
-    drop = vmax - np.where(post, db, np.inf).min(axis=-1)
+    drop = vmax - np.where(post, sm, np.inf).min(axis=-1)
     lin_mean = np.divide(np.where(valid, vh, 0.0).sum(axis=-1), n, out=np.ones(n.shape), where=n > 0)
     dbmean = np.divide(np.where(valid, db, 0.0).sum(axis=-1), n, out=np.zeros(n.shape), where=n > 0)
     dev = np.where(valid, db - dbmean[..., None], 0.0)
@@ -167,7 +201,15 @@ def _sar_kernel(vh: np.ndarray, *vv: np.ndarray, days: np.ndarray, rise_window_d
     cols.append(drop)
     if vv64 is not None:
         vv_db = _db(vv64, valid)
-        cols.append(np.take_along_axis(db - np.where(valid, vv_db, np.nan), i_max[..., None], axis=-1)[..., 0])
+        vv_sm = _smooth_db(vv64, valid, days, smooth_days)
+
+        def at(a: np.ndarray, i: np.ndarray) -> np.ndarray:
+            return np.take_along_axis(a, i[..., None], axis=-1)[..., 0]
+
+        cols.append(at(sm - vv_sm, i_max))
+        cols += _percentiles(vv_db, valid, n, (10.0, 50.0))
+        cols += _percentiles(db - vv_db, valid, n, (50.0,))
+        cols.append(at(vv_sm, i_min))
     cols.append(n)
     return _finish(cols, n)
 
@@ -276,7 +318,8 @@ def sar_features(ds: xr.Dataset, spec: FeatureSpec | None = None) -> xr.DataArra
     require_same_grid(*arrays)
     names = feature_names(optical=False, with_vv=with_vv)
     return _wrap_features(
-        _sar_kernel, arrays, names, days=_day_numbers(ds["time"]), rise_window_days=float(spec.rise_window_days)
+        _sar_kernel, arrays, names, days=_day_numbers(ds["time"]), rise_window_days=float(spec.rise_window_days),
+        smooth_days=float(spec.sar_smooth_days),
     ).rename("sar_features")
 
 
