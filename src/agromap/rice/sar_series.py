@@ -368,3 +368,32 @@ def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t
         off = np.where(n >= min_pairs, med * _F32((k_tracks - 1) / k_tracks), _F32(0.0)).astype(_F32)
         out[:, cols] = off[:, None]
     return out
+
+
+
+def longest_bright_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
+                        level: float, rank: int = 1) -> npt.NDArray[np.float32]:
+    """Days spanned by each row's ``rank``-th longest run of valid dates above ``level`` (0 without one).
+
+    Invalid dates neither extend nor break a run; a valid date at or below ``level`` ends it.
+    """
+    n_pix, n_t = sm.shape
+    start = np.full(n_pix, -1, dtype=np.int64)    # day of the current run's first date, -1: none
+    cur = np.zeros(n_pix, dtype=np.int64)
+    top = np.zeros((n_pix, rank + 1), dtype=np.int64)  # the longest ended runs, longest first
+    for k in range(n_t + 1):
+        if k < n_t:
+            v = sm[:, k]
+            ok = ~np.isnan(v)
+            bright = ok & (v > _F32(level))
+            ends = ok & ~bright & (start >= 0)
+        else:
+            bright = np.zeros(n_pix, dtype=bool)
+            ends = start >= 0
+        top[:, -1] = np.where(ends, cur, 0)
+        top = -np.sort(-top, axis=-1)
+        if k == n_t:
+            break
+        start = np.where(bright & (start < 0), int(days[k]), np.where(ends, -1, start))
+        cur = np.where(bright, int(days[k]) - start, np.where(ends, 0, cur))
+    return top[:, rank - 1].astype(_F32)
