@@ -209,18 +209,19 @@ class SarRiceParams:
     bodies drained for a few weeks exceed it; a paddy's floods cover 10-35 % of a year). Where
     the shape terms read the repeat cycle (``shape_days``), the dates are read on that series: a
     paddy's fallow seen on a darker track or through speckle is not open water."""
-    pond_crop_days: float | None = 40.0
+    pond_crop_days: float | None = 45.0
     """... or (a soft OR) the smoothed series stands above ``vh_min_db`` on ``pond_crop_runs``
     separate runs of dates each spanning at least this many days: a rice canopy stands above its
     flood from tillering to harvest, two months or more (the vegetative phase alone lasts 40-70
-    days, Yoshida 1981), while a fish or shrimp pond is drained for a few weeks between stockings. A multi-cropped paddy whose fallow
-    between seasons is waterlogged (about -21 dB) lies below ``water_db`` on most of its dates and
-    fails the share alone. ``None``: the share alone."""
+    days, Yoshida 1981), while a fish or shrimp pond is drained for a few weeks between stockings.
+    A multi-cropped paddy whose fallow between seasons is waterlogged (about -21 dB) lies below
+    ``water_db`` on most of its dates and fails the share alone. 45 rather than 40: a pond drained
+    for 36 days spans about 42 once smoothed. ``None``: the share alone."""
     pond_crop_runs: int = 2
     """How many such runs (crop seasons) the soft OR of ``pond_crop_days`` needs. One is not
     enough: a pond drained once for a season, or twice in a row, stands as long above the water
-    as one canopy does (on the fixed point tables, one run lets 5-9 more ponds in per 600 ponds);
-    a pond drained for a crop's season twice a year is rare."""
+    as one canopy does (on the fixed point tables, seeds 0-9, one run lets 5-9 more of the 600
+    ponds per revisit in); a pond drained for a crop's season twice a year is rare."""
     built_p10_db: float = -15.0
     """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
     built_range_db: float = 3.0
