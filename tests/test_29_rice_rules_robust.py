@@ -417,7 +417,7 @@ def test_sar_double_crop_over_a_waterlogged_fallow_is_rice_but_a_drained_pond_is
     paddy = [-21.0] * 6 + season + [-21.0] * 7 + season + [-21.0] * 5
     assert len(paddy) == len(d6)
     assert np.mean(np.asarray(paddy) < -20.0) > 0.5
-    assert longest_bright_days(np.asarray([paddy], np.float32), np.asarray(d6, np.int32), -18.0, 2)[0] == 48
+    assert longest_bright_days(np.asarray([paddy], np.float32), np.asarray(d6, np.int32), -18.0, 2, closed=True)[0] == 48
     assert sar_rice_rule(_vh_col(paddy, d6)).rice_class.values[0] == 1
     # the pond share alone refutes it
     assert sar_rice_rule(_vh_col(paddy, d6), SarRiceParams(pond_crop_days=None)).rice_class.values[0] == 0
@@ -429,5 +429,10 @@ def test_sar_double_crop_over_a_waterlogged_fallow_is_rice_but_a_drained_pond_is
     # one long drained spell stands as long above the water as a canopy; a second is what it lacks
     runs = [longest_bright_days(np.asarray([once], np.float32), np.asarray(d6, np.int32), -18.0, k)[0] for k in (1, 2)]
     assert runs == [66, 0]
+    # a run cut by the series' ends is no crop season: the same canopy standing from the first date
+    cut = [-14.5] * 8 + paddy[14:] + [-21.0] * 6
+    assert len(cut) == len(d6)
+    arr, d = np.asarray([cut], np.float32), np.asarray(d6, np.int32)
+    assert longest_bright_days(arr, d, -18.0, 2)[0] >= 45 and longest_bright_days(arr, d, -18.0, 2, closed=True)[0] == 0
     with pytest.raises(ConfigError, match="pond_crop_runs"):
         SarRiceParams(pond_crop_runs=0)

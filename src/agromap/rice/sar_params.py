@@ -211,7 +211,8 @@ class SarRiceParams:
     paddy's fallow seen on a darker track or through speckle is not open water."""
     pond_crop_days: float | None = 45.0
     """... or (a soft OR) the smoothed series stands above ``vh_min_db`` on ``pond_crop_runs``
-    separate runs of dates each spanning at least this many days: a rice canopy stands above its
+    separate runs of dates each spanning at least this many days (a run reaching the first or last
+    valid date does not count: a wetland's sedge stands on past them): a rice canopy stands above its
     flood from tillering to harvest, two months or more (the vegetative phase alone lasts 40-70
     days, Yoshida 1981), while a fish or shrimp pond is drained for a few weeks between stockings.
     A multi-cropped paddy whose fallow between seasons is waterlogged (about -21 dB) lies below
