@@ -18,7 +18,14 @@ import xarray as xr
 from agromap.errors import ConfigError, NoValidDataError, SarUnitsError
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
-from agromap.rice.sar_series import date_noise_db, looks_per_date, shape_series, smooth_linear, to_db
+from agromap.rice.sar_series import (
+    date_noise_db,
+    longest_bright_days,
+    looks_per_date,
+    shape_series,
+    smooth_linear,
+    to_db,
+)
 from agromap.sensors.s1 import as_linear_power, declared_units
 from agromap.testing import raise_if_dask_computes
 from rice_series import (
@@ -399,3 +406,33 @@ def test_optical_undated_paddy_needs_flood_then_canopy():
     # point 1: canopy first, flooded afterwards and bare at the end (wetland) -> not rice
     assert out.rice_class.values.tolist() == [1, 0]
     assert out.transplant_doy.values[:, 0].tolist() == [0, 0, 0] and out.n_seasons.values[0] == 1
+
+
+def test_sar_double_crop_over_a_waterlogged_fallow_is_rice_but_a_drained_pond_is_not():
+    """A paddy whose fallow lies at -21 dB is below the open-water level on most dates, as a pond
+    is; two crop seasons standing above the flood level for weeks each set it apart. A pond
+    drained twice for a few weeks, or once for a season, stays a pond."""
+    d6 = list(range(0, 300, 6))
+    season = [-24.0] * 3 + [-22.5, -21.0, -19.5, -18.0, -16.5, -15.5, -15.0, -14.5] + [-14.5] * 5
+    paddy = [-21.0] * 6 + season + [-21.0] * 7 + season + [-21.0] * 5
+    assert len(paddy) == len(d6)
+    assert np.mean(np.asarray(paddy) < -20.0) > 0.5
+    assert longest_bright_days(np.asarray([paddy], np.float32), np.asarray(d6, np.int32), -18.0, 2, closed=True)[0] == 48
+    assert sar_rice_rule(_vh_col(paddy, d6)).rice_class.values[0] == 1
+    # the pond share alone refutes it
+    assert sar_rice_rule(_vh_col(paddy, d6), SarRiceParams(pond_crop_days=None)).rice_class.values[0] == 0
+    twice = [-22.0] * 8 + [-16.0] * 5 + [-22.0] * 20 + [-16.0] * 6 + [-22.0] * 11  # drained 24 d and 30 d
+    once = [-22.0] * 10 + [-16.0] * 12 + [-22.0] * 28  # drained for 66 days
+    for pond in (twice, once):
+        assert len(pond) == len(d6)
+        assert sar_rice_rule(_vh_col(pond, d6)).rice_class.values[0] == 0
+    # one long drained spell stands as long above the water as a canopy; a second is what it lacks
+    runs = [longest_bright_days(np.asarray([once], np.float32), np.asarray(d6, np.int32), -18.0, k)[0] for k in (1, 2)]
+    assert runs == [66, 0]
+    # a run cut by the series' ends is no crop season: the same canopy standing from the first date
+    cut = [-14.5] * 8 + paddy[14:] + [-21.0] * 6
+    assert len(cut) == len(d6)
+    arr, d = np.asarray([cut], np.float32), np.asarray(d6, np.int32)
+    assert longest_bright_days(arr, d, -18.0, 2)[0] >= 45 and longest_bright_days(arr, d, -18.0, 2, closed=True)[0] == 0
+    with pytest.raises(ConfigError, match="pond_crop_runs"):
+        SarRiceParams(pond_crop_runs=0)

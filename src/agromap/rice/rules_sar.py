@@ -95,6 +95,7 @@ from .sar_series import (
     flood_run_bounds,
     flood_run_start,
     local_gap,
+    longest_bright_days,
     looks_per_date,
     percentile_db,
     pixel_noise_db,
@@ -392,6 +393,13 @@ def _sar_kernel(
     # paddy, triple-cropped included, is under open water for well under half of the year.
     with np.errstate(invalid="ignore"):
         not_pond = (_F32(p.max_water_share) - water_share) / _F32(_FREQ_SCALE)
+        if p.pond_crop_days is not None:
+            # A waterlogged fallow is as dark as a pond on most dates; a pond is not drained for
+            # a crop's season, season after season. A run cut by the series' ends may be a
+            # vegetation standing on past them (a wetland's sedge), not a harvested crop.
+            stand = longest_bright_days(sm, days, p.vh_min_db, p.pond_crop_runs, closed=True)
+            crop = (stand - _F32(p.pond_crop_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
+            not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, crop))
     mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
     mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
 

@@ -368,3 +368,41 @@ def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t
         off = np.where(n >= min_pairs, med * _F32((k_tracks - 1) / k_tracks), _F32(0.0)).astype(_F32)
         out[:, cols] = off[:, None]
     return out
+
+
+
+
+def longest_bright_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], level: float,
+                        rank: int = 1, closed: bool = False) -> npt.NDArray[np.float32]:
+    """Days spanned by each row's ``rank``-th longest run of valid dates above ``level`` (0 without one).
+
+    Invalid dates neither extend nor break a run; a valid date at or below ``level`` ends it. With
+    ``closed``, a run reaching the first or last valid date does not count: it may go on unseen.
+    """
+    n_pix, n_t = sm.shape
+    start = np.full(n_pix, -1, dtype=np.int64)    # day of the current run's first date, -1: none
+    cur = np.zeros(n_pix, dtype=np.int64)
+    seen_dark = np.zeros(n_pix, dtype=bool)
+    open_start = np.zeros(n_pix, dtype=bool)
+    top = np.zeros((n_pix, rank + 1), dtype=np.int64)  # the longest ended runs, longest first
+    for k in range(n_t + 1):
+        if k < n_t:
+            v = sm[:, k]
+            ok = ~np.isnan(v)
+            bright = ok & (v > _F32(level))
+            ends = ok & ~bright & (start >= 0)
+            counted = ends & ~(closed & open_start)
+        else:
+            bright = np.zeros(n_pix, dtype=bool)
+            ends = start >= 0
+            counted = ends & (not closed)
+        top[:, -1] = np.where(counted, cur, 0)
+        top = -np.sort(-top, axis=-1)
+        if k == n_t:
+            break
+        begins = bright & (start < 0)
+        open_start = np.where(begins, ~seen_dark, open_start)
+        seen_dark |= ok & ~bright
+        start = np.where(begins, int(days[k]), np.where(ends, -1, start))
+        cur = np.where(bright, int(days[k]) - start, np.where(ends, 0, cur))
+    return top[:, rank - 1].astype(_F32)
