@@ -370,8 +370,6 @@ def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t
     return out
 
 
-
-
 def longest_bright_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], level: float,
                         rank: int = 1, closed: bool = False) -> npt.NDArray[np.float32]:
     """Days spanned by each row's ``rank``-th longest run of valid dates above ``level`` (0 without one).
