@@ -6,6 +6,7 @@ command line can read and write run metadata without loading the array stack.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -49,14 +50,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     final = Path(path)
     tmp = partial_path(final)
     _write_new(tmp, data, final)
-    try:
+    with _removed_on_failure(tmp, final):
         os.replace(tmp, final)
-    except OSError as exc:
-        unlink_quietly(tmp)
-        raise output_error(exc, final) from None
-    except BaseException:
-        unlink_quietly(tmp)
-        raise
     fsync_dir(final.parent)
 
 
@@ -82,12 +77,21 @@ def write_partial(path: str | os.PathLike[str], data: bytes, tmp: Path | None = 
 
 
 def _write_new(tmp: Path, data: bytes, final: Path) -> None:
-    try:
+    with _removed_on_failure(tmp, final):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def _removed_on_failure(tmp: Path, final: Path) -> Iterator[None]:
+    """Remove the temporary ``tmp`` when the block fails; an OS error becomes an
+    :class:`~agromap.errors.OutputError` naming ``final``, the file the user asked for.
+    """
+    try:
+        yield
     except OSError as exc:
         unlink_quietly(tmp)
         raise output_error(exc, final) from None
