@@ -382,7 +382,7 @@ def longest_bright_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32]
     cur = np.zeros(n_pix, dtype=np.int64)
     seen_dark = np.zeros(n_pix, dtype=bool)
     open_start = np.zeros(n_pix, dtype=bool)
-    top = np.zeros((n_pix, rank + 1), dtype=np.int64)  # the longest ended runs, longest first
+    top = np.zeros((rank, n_pix), dtype=np.int64)  # the longest ended runs, longest first
     for k in range(n_t + 1):
         if k < n_t:
             v = sm[:, k]
@@ -394,8 +394,10 @@ def longest_bright_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32]
             bright = np.zeros(n_pix, dtype=bool)
             ends = start >= 0
             counted = ends & (not closed)
-        top[:, -1] = np.where(counted, cur, 0)
-        top = -np.sort(-top, axis=-1)
+        # Insert the run just ended into the ranked list (a sort per date cost ~1 CPU-s per 512^2 tile).
+        c = np.where(counted, cur, 0)
+        for j in range(rank):
+            c, top[j] = np.minimum(top[j], c), np.maximum(top[j], c)
         if k == n_t:
             break
         begins = bright & (start < 0)
@@ -403,4 +405,4 @@ def longest_bright_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32]
         seen_dark |= ok & ~bright
         start = np.where(begins, int(days[k]), np.where(ends, -1, start))
         cur = np.where(bright, int(days[k]) - start, np.where(ends, 0, cur))
-    return top[:, rank - 1].astype(_F32)
+    return top[rank - 1].astype(_F32)
