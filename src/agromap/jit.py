@@ -18,7 +18,7 @@ import inspect
 import os
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numba
 import numpy as np
@@ -55,6 +55,13 @@ def _writable(folder: str) -> bool:
 
 CACHE = _cache_ready()
 """True when compiled functions are cached on disk."""
+
+
+def array_type(dtype: Any, ndim: int, layout: Literal["C", "A"] = "C", readonly: bool = False) -> Any:
+    """A numba array type for a kernel's signature: ``"A"`` takes any strides, ``readonly`` the
+    read-only views dask and xarray hand over (a writable array converts to it).
+    """
+    return numba.types.Array(dtype, ndim, layout, readonly=readonly)
 
 
 def jit(sig: Any = None, nrt: bool = True, inline: bool = False) -> Callable[[Callable[..., Any]], Any]:

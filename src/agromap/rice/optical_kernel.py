@@ -29,12 +29,13 @@ load numba). Where the machine code is cached, and the compile options, are in
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
+from ..jit import array_type as _array
 from ..jit import jit as _jit
 from .optical_kernel_layout import F_BASE, F_SNOW, kernel_parameters
 from .optical_kernel_steps import BLOCK, band_block, block_dates, clear_dates
@@ -47,10 +48,6 @@ _F32 = np.float32
 
 
 # ---- the tile --------------------------------------------------------------------------------
-
-def _array(dtype: Any, ndim: int, layout: Literal["C", "A"], readonly: bool = False) -> Any:
-    return numba.types.Array(dtype, ndim, layout, readonly=readonly)
-
 
 # Inputs are taken read-only (dask and xarray hand over read-only views) with any strides; a
 # writable array converts to them. One signature: compiled (or loaded) when this module loads.

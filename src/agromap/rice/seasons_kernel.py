@@ -20,12 +20,13 @@ with NaN propagated, the int64 day difference against the float minimum gap, a w
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
+from ..jit import array_type as _array
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
@@ -37,17 +38,13 @@ _NO_LAST = np.iinfo(np.int32).min // 2
 """A pixel's last season day before its first season (the numpy reference starts from the same value)."""
 
 
-def _array(dtype: Any, ndim: int, readonly: bool = False, layout: Literal["C", "A"] = "C") -> Any:
-    return numba.types.Array(dtype, ndim, layout, readonly=readonly)
-
-
 # One signature, compiled (or loaded from the cache) when this module loads: the run loads it on
 # its background import thread with the rule's kernel (``scheduler.RULE_KERNELS``), not in a tile.
 _U1, _U2, _I4, _F4, _B1 = numba.uint8, numba.uint16, numba.int32, numba.float32, numba.boolean
 _SIG = numba.void(
-    _array(_B1, 2, True), _array(_F4, 2, True), _array(_I4, 1, True), _array(_I4, 1, True),
-    _array(_B1, 1, True), _array(_B1, 1, True), _array(_F4, 1, True), _array(_F4, 1, True),
-    _array(numba.int8, 1, True, "A"), _array(_U2, 1, True, "A"), _array(_I4, 1, True, "A"),
+    _array(_B1, 2, "C", True), _array(_F4, 2, "C", True), _array(_I4, 1, "C", True), _array(_I4, 1, "C", True),
+    _array(_B1, 1, "C", True), _array(_B1, 1, "C", True), _array(_F4, 1, "C", True), _array(_F4, 1, "C", True),
+    _array(numba.int8, 1, "A", True), _array(_U2, 1, "A", True), _array(_I4, 1, "A", True),
     numba.int64, numba.float64, numba.boolean, _U1,
     _array(_U1, 1), _array(_U1, 1), _array(_U2, 2), _array(_F4, 1), _array(_U1, 1), _array(_U1, 1), _array(_U1, 1),
 )
