@@ -295,31 +295,30 @@ def _images(report: Path) -> list[str]:
     return re.findall(r'<img src="(data:image/png;base64,[^"]+)"', report.read_text())
 
 
+def _threads_calling(monkeypatch, module, name: str) -> list[str]:
+    """The names of the threads that call ``module.name`` from now on, in call order."""
+    import threading
+
+    threads: list[str] = []
+    real = getattr(module, name)
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, recorded)
+    return threads
+
+
 @pytest.mark.parametrize("districts", [False, True])
 def test_maps_drawn_ahead_are_the_reports_own(tmp_path, monkeypatch, small_stack, districts):
     """The report of a run whose maps were drawn during publication holds the same images as when
     the report draws them all itself; an area with districts leaves its maps to the report."""
-    import threading
-
     from agromap import report_maps
     from agromap.pipeline import publish_layers
 
-    drawn: list[str] = []
-    real = report_maps._render_map
-
-    def counted(*args, **kwargs):
-        drawn.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(report_maps, "_render_map", counted)
-    written: list[str] = []
-    real_write = report_maps._write_figure_cache
-
-    def writing(*args, **kwargs):
-        written.append(threading.current_thread().name)
-        return real_write(*args, **kwargs)
-
-    monkeypatch.setattr(report_maps, "_write_figure_cache", writing)
+    drawn = _threads_calling(monkeypatch, report_maps, "_render_map")
+    written = _threads_calling(monkeypatch, report_maps, "_write_figure_cache")
     monkeypatch.setattr(publish_layers, "MAPS_AHEAD", False)
     itself = _run(tmp_path, small_stack, "itself", districts)
     assert drawn and not any(n.startswith("agromap-report-maps") for n in drawn)
