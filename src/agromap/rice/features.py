@@ -155,9 +155,7 @@ def _db(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 def _smooth_db(lin: np.ndarray, valid: np.ndarray, days: np.ndarray, half_days: float) -> np.ndarray:
-    """dB of the mean, in linear power, of the valid dates within ``+-half_days`` of each date (NaN where invalid)."""
-    if half_days <= 0:
-        return _db(lin, valid)
+    """dB of the mean, in linear power, of the valid dates within ``+-half_days`` (> 0) of each date (NaN where invalid)."""
     # A (time, time) band matrix: the dates differ per pixel only through ``valid``.
     w = (np.abs(days[:, None] - days[None, :]) <= half_days).astype(np.float64)
     num = np.where(valid, lin, 0.0) @ w.T
@@ -180,7 +178,7 @@ def _sar_kernel(
     # The extremes and their dates come from the smoothed series (the single dates when
     # smooth_days is 0); the level statistics (mean, variance, percentiles) always from the
     # single dates, which they already average over.
-    sm = _smooth_db(vh, valid, days, smooth_days)
+    sm = _smooth_db(vh, valid, days, smooth_days) if smooth_days > 0 else db
     low = np.where(valid, sm, np.inf)
     i_min = low.argmin(axis=-1)
     vmin, t_min = low.min(axis=-1), days[i_min]
@@ -201,7 +199,7 @@ def _sar_kernel(
     cols.append(drop)
     if vv64 is not None:
         vv_db = _db(vv64, valid)
-        vv_sm = _smooth_db(vv64, valid, days, smooth_days)
+        vv_sm = _smooth_db(vv64, valid, days, smooth_days) if smooth_days > 0 else vv_db
 
         def at(a: np.ndarray, i: np.ndarray) -> np.ndarray:
             return np.take_along_axis(a, i[..., None], axis=-1)[..., 0]
