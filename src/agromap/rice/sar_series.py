@@ -188,11 +188,12 @@ def date_noise_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32] | Non
             w = (d[:, 2:] - d[:, 1:-1]) / (d[:, 2:] - d[:, :-2])
             steps = np.abs(packed[:, 1:-1] - (w * packed[:, :-2] + (1 - w) * packed[:, 2:])) / np.sqrt(
                 1 + w * w + (1 - w) * (1 - w))
-        med = nanmedian_rows(steps) if steps.shape[-1] else np.full(db.shape[0], np.nan)
-        return (med * 1.4826).astype(_F32)
-    steps = np.abs(np.diff(packed, axis=-1))
-    med = nanmedian_rows(steps) if steps.shape[-1] else np.full(db.shape[0], np.nan)  # < 2 valid dates: NaN
-    return (med * (1.4826 / np.sqrt(2.0))).astype(_F32)
+        scale = 1.4826
+    else:
+        steps = np.abs(np.diff(packed, axis=-1))
+        scale = 1.4826 / np.sqrt(2.0)
+    med = nanmedian_rows(steps) if steps.shape[-1] else np.full(db.shape[0], np.nan)  # too few valid dates: NaN
+    return (med * scale).astype(_F32)
 
 
 def pixel_noise_db(db: npt.NDArray[np.float32], observed: npt.NDArray[np.float32] | None,
