@@ -33,19 +33,14 @@ class CeilingParams:
 def optical_point_features(ds: xr.Dataset) -> xr.DataArray:
     """The classifier's optical features of a ``(time, point)`` table of ``ndvi``, ``evi``, ``lswi``.
 
-    The tables carry the indices, not the reflectances :func:`~agromap.rice.features.optical_features`
-    derives them from, so this calls the kernel that function wraps on the indices themselves (NaN =
-    cloud, as the rule reads them). With no green band MNDWI is a constant 0: its six statistics
-    carry nothing, and the ceiling sees what the optical rule sees.
+    The tables carry the indices, not reflectances, so these are
+    :func:`~agromap.rice.features.index_features` (NaN = cloud, as the rule reads them). With no green
+    band MNDWI is a constant 0: its six statistics carry nothing, and the ceiling sees what the
+    optical rule sees.
     """
-    from agromap.rice.feature_names import feature_names
-    from agromap.rice.features import _day_numbers, _optical_kernel
+    from agromap.rice.features import index_features
 
-    nd, ev, ls = (np.asarray(ds[v].transpose("point", "time").values, np.float64) for v in ("ndvi", "evi", "lswi"))
-    zero = np.zeros_like(nd)
-    feats = _optical_kernel(nd, ev, ls, zero, zero, np.ones(nd.shape, bool), days=_day_numbers(ds["time"]),
-                            flood_threshold=0.05, blue_cloud=None)
-    return xr.DataArray(feats.T, dims=("feature", "point"), coords={"feature": list(feature_names(sar=False))})
+    return index_features(ds).transpose("feature", "point").compute()
 
 
 SAR_SMOOTH_DAYS = 12.0

@@ -32,6 +32,7 @@ from agromap.errors import (
     LabelCRSError,
     LabelOverlapError,
     LazySamplesError,
+    MissingBandError,
     ModelChecksumError,
     ModelVersionError,
     NoOverlapError,
@@ -41,7 +42,14 @@ from agromap.errors import (
 )
 from agromap.rice import model as M
 from agromap.rice import model_predict, model_train
-from agromap.rice.features import FeatureSpec, feature_names, sar_features, temporal_features
+from agromap.rice.features import (
+    FeatureSpec,
+    feature_names,
+    index_features,
+    optical_features,
+    sar_features,
+    temporal_features,
+)
 from agromap.rice.labels import extract_samples, read_labels, samples_from_points
 from agromap.testing import SceneSpec, make_s1_stack, make_s2_stack, make_truth, raise_if_dask_computes
 
@@ -208,6 +216,29 @@ def test_optical_features_on_points_match_numpy():
                                atol=1e-5)  # fmt: skip
     np.testing.assert_array_equal(got[4], np.array([152, 182, 213, 244])[np.nanargmax(nd, 1)])
     np.testing.assert_array_equal(got[5], [4, 3, 4])
+
+
+def test_index_features_equal_the_reflectance_features_on_the_same_indices():
+    from agromap.indices import evi, lswi, mndwi, ndvi
+
+    times = pd.to_datetime(["2023-05-01", "2023-06-10", "2023-08-01", "2023-09-15", "2023-11-01"])
+    rng = np.random.default_rng(3)
+    bands = {b: rng.uniform(0.02, 0.15, (6, 5)) for b in ("blue", "green", "red", "swir16")}
+    bands["nir"] = rng.uniform(0.1, 0.5, (6, 5))
+    bands["nir"][2, 1] = np.nan  # a cloudy date is NaN in every index
+    ds = xr.Dataset({b: (("point", "time"), v) for b, v in bands.items()}, coords={"time": times})
+    spec = FeatureSpec(blue_cloud=None)
+    idx = xr.Dataset({"ndvi": ndvi(ds["nir"], ds["red"]), "evi": evi(ds["nir"], ds["red"], ds["blue"]),
+                      "lswi": lswi(ds["nir"], ds["swir16"]), "mndwi": mndwi(ds["green"], ds["swir16"])})  # fmt: skip
+    want = optical_features(ds, spec)
+    got = index_features(idx, spec)
+    assert got.dims == want.dims and list(got["feature"].values) == list(want["feature"].values)
+    np.testing.assert_array_equal(got.values, want.values)
+    assert got.sel(feature="n_valid_opt").values[2] == 4
+    no_green = index_features(idx.drop_vars("mndwi")).sel(feature=["mndwi_min", "mndwi_max"]).values
+    np.testing.assert_array_equal(no_green, 0.0)
+    with pytest.raises(MissingBandError, match="lswi"):
+        index_features(idx.drop_vars("lswi"))
 
 
 # ---- labels ------------------------------------------------------------------------------------

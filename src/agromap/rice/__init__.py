@@ -12,6 +12,7 @@ __all__, __getattr__, __dir__ = attach(__name__, {
     "self_trained_rice_map": ".self_trained",
     # supervised
     "temporal_features": ".features",
+    "index_features": ".features",
     "read_labels": ".labels",
     "extract_samples": ".labels",
     "cross_validate": ".model",

@@ -49,6 +49,7 @@ __all__ = [
     "FeatureSpec",
     "OPTICAL_INDICES",
     "feature_names",
+    "index_features",
     "optical_features",
     "sar_features",
     "temporal_features",
@@ -288,6 +289,25 @@ def optical_features(ds: xr.Dataset, spec: FeatureSpec | None = None) -> xr.Data
     return _wrap_features(
         _optical_kernel, [*idx, b["blue"], clear], names, days=_day_numbers(ds["time"]),
         flood_threshold=float(spec.flood_threshold), blue_cloud=spec.blue_cloud,
+    ).rename("optical_features")  # fmt: skip
+
+
+def index_features(ds: xr.Dataset, spec: FeatureSpec | None = None) -> xr.DataArray:
+    """The optical statistics of index series already computed (a table exported from elsewhere).
+
+    ``ds`` holds ``ndvi``, ``evi`` and ``lswi`` (and ``mndwi`` if there is a green band) over
+    ``time``, NaN on a cloudy date: the same features as :func:`optical_features`, which derives
+    these indices from reflectances. Without ``mndwi`` its six statistics are a constant 0 and
+    carry nothing. No cloud test is applied beyond the NaNs (there is no blue band or ``scl``).
+    """
+    spec = spec if spec is not None else FeatureSpec()
+    _require(ds, ("ndvi", "evi", "lswi"), "optical index")
+    zero = xr.zeros_like(ds["ndvi"])
+    mnd = ds["mndwi"] if "mndwi" in ds.data_vars else zero
+    clear = xr.ones_like(ds["ndvi"], dtype=bool)
+    return _wrap_features(
+        _optical_kernel, [ds["ndvi"], ds["evi"], ds["lswi"], mnd, zero, clear], feature_names(sar=False),
+        days=_day_numbers(ds["time"]), flood_threshold=float(spec.flood_threshold), blue_cloud=None,
     ).rename("optical_features")  # fmt: skip
 
 
