@@ -173,6 +173,13 @@ def _step_rows(label: str, steps: dict[str, float], phases: dict[str, float]) ->
                         detail=f"in tile tasks {steps['tile_wall']:.2f} thread-s = CPU {tile_cpu:.2f} + run queue "
                         f"{steps['tile_runq']:.2f} (other threads or processes on the core) + asleep "
                         f"{steps['tile_asleep']:.2f} (GIL, locks, imports on another thread){_asleep_by_step(steps)}"))
+    if "tile_idle" in steps:
+        rows.append(Row("1 rice map", f"agromap ({label}) tile threads without a tile", steps["tile_idle"], "thread-s",
+                        detail=f"{steps.get('tile_lead', 0):.2f} s from the compute's start to the first tile; then "
+                        f"{steps['tile_idle']:.2f} thread-s of {steps['tile_threads']:.0f} threads between tiles or after "
+                        f"their last (the last thread ends {steps['tile_tail']:.2f} s after the first); first tile of each "
+                        f"thread {steps['tile_first']:.2f} CPU-s ({steps['tile_first_sys']:.2f} system), all tiles "
+                        f"{steps['tile_sys']:.2f} system CPU-s"))
     return rows
 
 

@@ -39,6 +39,14 @@ compute step's calls are split the same way (``asleep_<step>``), with their numb
 (``calls_<step>``) and the times their thread blocked in them (``waits_<step>``: the thread's
 voluntary context switches, ``/proc/thread-self/status``; a thread back from GDAL or a compiled
 kernel that finds the GIL held blocks once to take it).
+
+Each tile task's span on its thread is kept too, to tell where the tile threads have no task:
+``tile_lead`` (seconds from the compute's start to the first tile task), ``tile_idle`` (thread-seconds
+between the first tile's start and the last tile's end that a tile thread spent outside a tile task:
+waiting for dask between tasks, or done while another thread ran the last tile) and ``tile_tail`` (the
+last thread's end after the first thread to finish its last tile), and each thread's first tile apart
+(``tile_first``, CPU seconds summed over the threads; it opens the inputs and faults the thread's arrays
+in) with the tile tasks' system CPU (``tile_sys``, ``tile_first_sys``; Linux).
 """
 
 from __future__ import annotations
@@ -75,6 +83,8 @@ _SCHEDSTAT = "/proc/thread-self/schedstat"
 
 
 _STATUS = "/proc/thread-self/status"
+#: Per tile task: (thread id, start, end, thread CPU s, system CPU s), in the order they end.
+_TILES: list[tuple[int, float, float, float, float]] = []
 #: Steps counted together: their calls are the same work by another route.
 _SAME_STEP = {"decode_stack": "decode"}
 
@@ -100,6 +110,16 @@ def _blocked() -> int:
     return 0
 
 
+def _system_s() -> float:
+    """System CPU seconds of this thread so far (0 where the platform does not say)."""
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_THREAD).ru_stime  # type: ignore[attr-defined,no-any-return]
+    except (ImportError, AttributeError, OSError):
+        return 0.0
+
+
 def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
     """Wrap each step's function so that its calls add their thread CPU seconds to ``cpu[step]``.
 
@@ -108,6 +128,9 @@ def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
     """
     lock = threading.Lock()
     split = steps is COMPUTE_STEPS and _run_queue_s() is not None  # the tile threads' steps: wall split too
+    if steps is COMPUTE_STEPS:
+        _TILES.clear()
+        cpu["compute_start"] = time.perf_counter()
     for step, (module_name, name, *owner) in steps.items():
         module = importlib.import_module(module_name)
         target = getattr(module, owner[0]) if owner else module
@@ -120,7 +143,8 @@ def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
 
         def timed(*a: Any, _f: Any = func, _s: str = step, **k: Any) -> Any:
             load = step_kernel_load = _s == "rule" and _KERNEL_MODULE not in sys.modules
-            w0, q0, b0 = (time.perf_counter(), _run_queue_s(), _blocked()) if split else (0.0, None, 0)
+            w0, q0, b0 = (time.perf_counter(), _run_queue_s(), _blocked()) if split else (time.perf_counter(), None, 0)
+            s0 = _system_s() if _s == "tile_task" else 0.0
             c0 = c_all = time.thread_time()
             if load:  # the first rule call imports numba and loads the kernel: a fixed cost, given apart
                 importlib.import_module(_KERNEL_MODULE)
@@ -145,6 +169,8 @@ def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
                             cpu[f"waits_{own}"] = cpu.get(f"waits_{own}", 0) + b1 - b0
                     if load:
                         cpu["kernel_load"] = cpu.get("kernel_load", 0.0) + step_kernel_load
+                    if _s == "tile_task":
+                        _TILES.append((threading.get_ident(), w0, time.perf_counter(), spent, _system_s() - s0))
 
         timed._bench_step = step  # type: ignore[attr-defined]
         setattr(target, name, timed)
@@ -172,8 +198,28 @@ def exclusive(cpu: dict[str, float], phases: dict[str, float]) -> dict[str, floa
         out["tile_other"] = tile - sum(out.get(k, 0.0) for k in inner)
     if "tile_wall" in out:
         out["tile_asleep"] = out["tile_wall"] - tile - out["tile_runq"]
+    out.update(_tile_spans(out.pop("compute_start", None)))
     if "compute" in phases:
         out["outside_tiles"] = phases["compute"] - (tile or sum(out.get(k, 0.0) for k in inner))
     if "publish" in phases:
         out["publish_other"] = phases["publish"] - sum(out.get(k, 0.0) for k in PUBLISH_STEPS)
     return {k: round(v, 3) for k, v in out.items()}
+
+
+def _tile_spans(start: float | None) -> dict[str, float]:
+    """Where the tile threads had no tile task, and each thread's first tile (see the module)."""
+    if not _TILES:
+        return {}
+    threads: dict[int, list[tuple[int, float, float, float, float]]] = {}
+    for tile in sorted(_TILES, key=lambda t: t[1]):
+        threads.setdefault(tile[0], []).append(tile)
+    first, last = min(t[1] for t in _TILES), max(t[2] for t in _TILES)
+    ends = sorted(tasks[-1][2] for tasks in threads.values())
+    out = {"tile_idle": len(threads) * (last - first) - sum(t[2] - t[1] for t in _TILES),
+           "tile_tail": ends[-1] - ends[0],
+           "tile_first": sum(tasks[0][3] for tasks in threads.values()),
+           "tile_first_sys": sum(tasks[0][4] for tasks in threads.values()),
+           "tile_sys": sum(t[4] for t in _TILES), "tile_threads": len(threads)}
+    if start is not None:
+        out["tile_lead"] = first - start
+    return out

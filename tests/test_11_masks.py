@@ -71,6 +71,19 @@ def test_scl_time_stack_and_other_int_dtypes() -> None:
     np.testing.assert_array_equal(valid.values[:, 0, :], [[True, False], [False, True], [False, True]])
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_numpy_lookup_per_date_gives_the_whole_tile_lookup(dtype: Any) -> None:
+    """Without the compiled pass a large tile is looked up a date at a time: numpy's values for the whole tile."""
+    rng = np.random.default_rng(5)
+    classes = rng.integers(0, np.iinfo(dtype).max, (3, 512, 513), endpoint=True).astype(dtype)
+    table = rng.random(1 << (8 * classes.dtype.itemsize)) < 0.5
+    assert classes.size >= masks._TAKE_SLICE
+    got = masks._taken(table, classes)
+    assert got.dtype == np.bool_ and got.shape == classes.shape
+    np.testing.assert_array_equal(got, table[classes])
+    np.testing.assert_array_equal(masks._taken(table, classes[0, 0]), table[classes[0, 0]])  # small: one take
+
+
 @pytest.mark.parametrize(
     ("bit", "default_valid"),
     [(0, False), (1, False), (2, False), (3, False), (4, False), (5, True), (6, True), (7, True),

@@ -94,3 +94,19 @@ def test_a_result_that_is_a_view_of_a_stack_keeps_its_stack(tmp_path, tifs):
         second = run_tile(recipe, slice(0, 256), slice(256, 512))
         assert not np.array_equal(kept, second["nir0"], equal_nan=True)  # the tiles differ
         assert first["nir0"].tobytes() == kept.tobytes()
+
+
+def test_large_arrays_are_mapped_apart_and_reused_like_the_others():
+    """Arrays of MAPPED_BYTES and more live in a mapping of their own (no huge pages asked), reused the same way."""
+    shape = (2, scratch.MAPPED_BYTES // 8)  # float32: exactly MAPPED_BYTES
+    with kept_open():
+        a = scratch.take("big", shape, np.float32)
+        assert a.shape == shape and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
+        assert not a.flags.owndata  # the mapping owns the memory
+        a[...] = 7.0
+        scratch.give_back("big", a[:1])  # a view is never kept
+        assert scratch.take("big", shape, np.float32) is not a
+        scratch.give_back("big", a)
+        assert scratch.take("big", shape, np.float32) is a
+        assert float(a.sum()) == 7.0 * a.size
+    assert scratch.take("big", shape, np.float32).flags.owndata  # outside a compute: numpy.empty
