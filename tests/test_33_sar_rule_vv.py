@@ -177,7 +177,7 @@ def test_a_crop_young_in_vv_after_its_flood_is_no_irrigation_pulse():
     """The single-track table at ENL 4 (a point of four looks), seed 0: the VH canopy's rise above
     the levels around the flood is within the speckle bar of `regrowth` for many paddies, whose VV
     still lies weeks below its level after the flood. Without the VV reading 0.820 (71 paddies
-    missed), with it 0.840 (58); the wetland, orchards and dryland points mapped stay as they were
+    missed), with it 0.848 (53); the wetland, orchards and dryland points mapped stay as they were
     (37 -> 38 of them)."""
     ds, truth = sar_points(600, "sparse", seed=0, vv=True, enl=4.0)
     t = truth.rice.values
@@ -186,7 +186,7 @@ def test_a_crop_young_in_vv_after_its_flood_is_no_irrigation_pulse():
     other = [int(((o.rice_class.values == 1) & (t == 0)).sum()) for o in (off, on)]
     brier = [float(np.mean((o.rice_score.values - t) ** 2)) for o in (off, on)]
     print(f"\n[SAR sparse ENL 4, VH+VV] OA {a['oa']:.3f} -> {b['oa']:.3f}, non-rice mapped {other}, Brier {brier}")
-    assert b["oa"] >= a["oa"] + 0.015 and b["recall"] >= a["recall"] + 0.04
+    assert b["oa"] >= a["oa"] + 0.02 and b["recall"] >= a["recall"] + 0.05
     assert other[1] <= other[0] + 2 and brier[1] < brier[0]
     # the VH-only rule never reads it
     vh = sar_rice_rule(ds["vh"])

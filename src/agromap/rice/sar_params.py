@@ -167,11 +167,14 @@ class SarRiceParams:
     offsets) the VH canopy's rise above the levels around the flood is within the bar of
     ``regrowth_noise`` for many paddies, while their VV after the flood still lies 5-10 dB below
     its level. ``None``: ``regrowth`` reads VH alone."""
-    vv_young_noise: float = 2.0
+    vv_young_noise: float = 1.5
     """The bar of ``vv_young_db`` in units of the noise of the window's mean (the pixel's VV
     date-to-date noise over the square root of the window's valid dates), when higher: the mean
-    of two speckled dates of an orchard's canopy lies below its 75th percentile by about one such
-    unit."""
+    of a few speckled dates of an orchard's level canopy lies below its 75th percentile by about
+    one such unit (0.67 date noises over the unit), with a spread of one unit. On one 12-day track
+    (two dates) the 3 dB floor decides up to a date noise of 2.8 dB (about ENL 4). On the VH + VV
+    stress sweep 2 units map 0.010 less at ENL 4 on one track, 1 unit gains 0.007 more in all,
+    sitting on the orchards' own spread (docs/rice_rules.md)."""
     vv_water_db: float | None = -13.0
     """With VV: the pond share (``max_water_share``) and the permanent-water mask
     (``water_frequency``) leave out the dates that are open water in VH but at or above this
