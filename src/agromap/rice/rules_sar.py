@@ -48,8 +48,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      upland soil's darkest date is not (votes only to refute).
 
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
-   too) and reads ``duration`` on VV where VV shows a clear flood; the water masks below leave
-   out the dates VV shows to be wet soil (``vv_water_db``).
+   too), reads ``duration`` on VV where VV shows a clear flood and lifts ``regrowth`` where VV
+   stays dark weeks after the flood (``vv_young_db``); the water masks below leave out the
+   dates VV shows to be wet soil (``vv_water_db``).
 
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water

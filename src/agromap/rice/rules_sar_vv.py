@@ -9,7 +9,7 @@ pixel's own level, and its dark spell ends with the flood and the first weeks of
 where a fallow dark in VH is bright. Figures and references: ``docs/rice_rules.md``, "VV
 evidence".
 
-Three readings at the VH minimum ``t`` of a candidate season (per pixel along time only; the
+Four readings at the VH minimum ``t`` of a candidate season (per pixel along time only; the
 VV level is the pixel's ``vv_level_quantile`` of its valid VV dates, dB):
 
 - ``vv_dip`` (votes only to refute): VV on the minimum's date lies at least
@@ -19,6 +19,10 @@ VV level is the pixel's ``vv_level_quantile`` of its valid VV dates, dB):
   ``duration`` is read on the VV dark spell (the dates below the midpoint between VV at the
   minimum and the level) instead of the VH one, with the same limits (``max_flood_days``, or
   ``max_ponded_days`` before a full rice canopy), and the VH ``fallow`` term does not refute.
+- ``regrowth`` (a soft OR, :func:`_young_margin`): its refutation is lifted where the mean VV
+  of the dates ``seedbed_start_days`` to ``seedbed_end_days`` after the minimum lies at least
+  ``max(vv_young_db, vv_young_noise x`` the noise of that mean``)`` below the level: a young
+  crop through which the water still shows, where an orchard's VV is back at its canopy.
 
 For the rule's water masks (the permanent-water frequency and the pond share,
 :func:`vv_not_water`): a date dark as open water in VH but bright in VV (``vv_water_db``) is a
@@ -110,6 +114,32 @@ def vv_not_water(vv: VvSeries | None, vh_water: npt.NDArray[np.bool_], p: SarRic
         return np.asarray((on_water >= bar) & (level >= bar)[:, None])
 
 
+def _young_margin(vv: VvSeries, days: npt.NDArray[np.int32], t: int, p: SarRiceParams) -> npt.NDArray[np.float32]:
+    """How far the mean VV of the dates ``seedbed_start_days`` to ``seedbed_end_days`` after the
+    minimum at ``t`` lies below the pixel's VV level beyond its bar (``vv_young_db``), in
+    ``db_scale`` units; NaN where the window has no valid VV date.
+    """
+    assert p.vv_young_db is not None
+    n_pix = vv.db.shape[0]
+    d = days.astype(_F32)
+    lo, hi = _F32(days[t]) + _F32(p.seedbed_start_days), _F32(days[t]) + _F32(p.seedbed_end_days)
+    n = ((d >= lo) & (d <= hi) & ~np.isnan(vv.db)).sum(axis=-1)
+    after = window_mean_db(vv.db, days, np.full(n_pix, lo, _F32), np.full(n_pix, hi, _F32))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bar = np.maximum(_F32(p.vv_young_db),
+                         _F32(p.vv_young_noise) * np.nan_to_num(vv.noise) / np.sqrt(np.maximum(n, 1)).astype(_F32))
+        return ((vv.level - after - bar) / _F32(p.db_scale)).astype(_F32)
+
+
+def _lift(term: npt.NDArray[np.float32], young: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """A refuting-only ``term`` (NaN: no vote) as a soft OR with ``young``: the better margin,
+    no vote where it passes; NaN ``young`` (an unobserved window) lifts nothing.
+    """
+    with np.errstate(invalid="ignore"):
+        lifted = np.where(np.isnan(young), term, np.maximum(term, young))
+        return np.where(lifted >= 0, _F32(np.nan), lifted).astype(_F32)
+
+
 def vv_season_terms(
     ev: dict[str, npt.NDArray[np.float32]], vv: VvSeries, days: npt.NDArray[np.int32], t: int,
     gap: npt.NDArray[np.float32], p: SarRiceParams,
@@ -118,7 +148,8 @@ def vv_season_terms(
 
     Adds ``vv_dip`` (NaN, no vote, where it holds or VV has no valid value at ``t``); where VV
     shows a clear flood, replaces ``duration`` by its VV reading and lifts the ``fallow``
-    refutation (see the module docstring). ``vv`` holds the rows of ``ev``; ``gap`` is the
+    refutation; lifts the ``regrowth`` refutation where VV after the flood shows a young crop
+    (``vv_young_db``; see the module docstring). ``vv`` holds the rows of ``ev``; ``gap`` is the
     rule's local revisit gap per date. Terms that ``ev`` leaves unobservable (NaN) stay so.
     """
     assert p.vv_dip_db is not None
@@ -130,6 +161,11 @@ def vv_season_terms(
         bar = np.minimum(_F32(p.vv_dip_db), _F32(p.vv_dip_noise) * np.nan_to_num(vv.noise))
         dip = (vv.level - at - bar) / _F32(p.db_scale)
     out["vv_dip"] = np.where(seen & (dip < 0), dip, _F32(np.nan)).astype(_F32)
+    if p.vv_young_db is not None:
+        # A crop still young in VV weeks after its flood: the VH canopy's small rise above the
+        # levels around the flood is speckle, not an orchard's canopy standing through a pulse.
+        # (`growth` is left to VH: lotus leaves rise from open water as slowly, docs/rice_rules.md.)
+        out["regrowth"] = _lift(out["regrowth"], _young_margin(vv, days, t, p))
     if p.vv_flood_db is None:
         return out
     d0 = _F32(days[t])

@@ -156,6 +156,25 @@ class SarRiceParams:
     """The bar of ``vv_flood_db`` in units of the pixel's VV date-to-date noise, when higher: a
     series whose tracks are not named keeps their 1-2 dB offsets in VV, and one date's VV then
     scatters by more than the 4 dB a bare soil never dips."""
+    vv_young_db: float | None = 3.0
+    """With VV: the ``regrowth`` refutation is lifted where the mean VV of the dates
+    ``seedbed_start_days`` to ``seedbed_end_days`` after the VH minimum lies at least
+    ``max(vv_young_db, vv_young_noise x`` the noise of that mean``)`` dB below the pixel's VV
+    level. A transplanted paddy stays flooded 1-3 weeks and its young canopy lets the water show
+    through for weeks more, so VV climbs back from the flood (-22 to -18 dB) to the canopy (-11 to
+    -8 dB) over the 45-70 days of tillering; a flood-irrigated orchard's VV is back at its canopy
+    at the next pass, as its VH is. On a speckled series (a point of a few looks, or 3 dB track
+    offsets) the VH canopy's rise above the levels around the flood is within the bar of
+    ``regrowth_noise`` for many paddies, while their VV after the flood still lies 5-10 dB below
+    its level. ``None``: ``regrowth`` reads VH alone."""
+    vv_young_noise: float = 1.5
+    """The bar of ``vv_young_db`` in units of the noise of the window's mean (the pixel's VV
+    date-to-date noise over the square root of the window's valid dates), when higher: the mean
+    of a few speckled dates of an orchard's level canopy lies below its 75th percentile by about
+    one such unit (0.67 date noises over the unit), with a spread of one unit. On one 12-day track
+    (two dates) the 3 dB floor decides up to a date noise of 2.8 dB (about ENL 4). On the VH + VV
+    stress sweep 2 units map 0.010 less at ENL 4 on one track, 1 unit gains 0.007 more in all,
+    sitting on the orchards' own spread (docs/rice_rules.md)."""
     vv_water_db: float | None = -13.0
     """With VV: the pond share (``max_water_share``) and the permanent-water mask
     (``water_frequency``) leave out the dates that are open water in VH but at or above this
@@ -305,12 +324,7 @@ class SarRiceParams:
                 or self.fallow_days <= self.seedbed_start_days):
             raise ConfigError(f"fallow_dip_db must be >= 0 or null (off), fallow_noise >= 0 and fallow_days above "
                               f"seedbed_start_days, got {self.fallow_dip_db}, {self.fallow_noise} and {self.fallow_days}.")
-        if ((self.vv_dip_db is not None and self.vv_dip_db < 0) or min(self.vv_dip_noise, self.vv_flood_noise) < 0
-                or (self.vv_flood_db is not None and self.vv_flood_db <= 0) or not 0 <= self.vv_level_quantile <= 1):
-            raise ConfigError(f"vv_dip_db must be >= 0 or null (off), vv_dip_noise and vv_flood_noise >= 0, "
-                              f"vv_flood_db > 0 or null and vv_level_quantile within [0, 1], got {self.vv_dip_db}, "
-                              f"{self.vv_dip_noise}, {self.vv_flood_noise}, {self.vv_flood_db} and "
-                              f"{self.vv_level_quantile}.")
+        _check_vv(self)
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")
@@ -333,3 +347,14 @@ class SarRiceParams:
 def _check_pond_crop(days: float | None, runs: int) -> None:
     if (days is not None and days <= 0) or int(runs) < 1:
         raise ConfigError(f"pond_crop_days must be > 0 or null (off) and pond_crop_runs >= 1, got {days} and {runs}.")
+
+
+def _check_vv(p: SarRiceParams) -> None:
+    if ((p.vv_dip_db is not None and p.vv_dip_db < 0) or min(p.vv_dip_noise, p.vv_flood_noise) < 0
+            or (p.vv_flood_db is not None and p.vv_flood_db <= 0) or not 0 <= p.vv_level_quantile <= 1):
+        raise ConfigError(f"vv_dip_db must be >= 0 or null (off), vv_dip_noise and vv_flood_noise >= 0, "
+                          f"vv_flood_db > 0 or null and vv_level_quantile within [0, 1], got {p.vv_dip_db}, "
+                          f"{p.vv_dip_noise}, {p.vv_flood_noise}, {p.vv_flood_db} and {p.vv_level_quantile}.")
+    if (p.vv_young_db is not None and p.vv_young_db <= 0) or p.vv_young_noise < 0:
+        raise ConfigError(f"vv_young_db must be > 0 or null (off) and vv_young_noise >= 0, got {p.vv_young_db} "
+                          f"and {p.vv_young_noise}.")
