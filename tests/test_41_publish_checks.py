@@ -392,11 +392,13 @@ def test_each_stac_item_is_written_once_in_its_catalog_form(tmp_path, monkeypatc
     import json
     from collections import Counter
 
+    from agromap.io import files
     from agromap.pipeline import manifest, publish_layers
 
     written: Counter[str] = Counter()
-    # The catalog writes in place; publication writes each item beside its final name, renamed later.
-    for module, name in ((manifest, "atomic_write_text"), (publish_layers, "write_partial")):
+    # The catalog writes its files beside their final names as a group, as publication writes each
+    # item, renamed later.
+    for module, name in ((files, "write_partial"), (publish_layers, "write_partial")):
         real = getattr(module, name)
 
         def counting(path, data, *args, _real=real, **kwargs):

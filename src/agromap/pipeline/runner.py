@@ -24,6 +24,7 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from ..errors import NoValidDataError
+from ..io.files import atomic_write_group, folders_flushed_once
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.trust import allow_inputs
@@ -46,7 +47,7 @@ from .fusion import fuse_tiles
 from .heap import frozen_heap, release_free_heap
 from .input_registry import check_input_kinds, load_input
 from .lock import output_lock
-from .manifest import build_manifest, read_json, write_catalog, write_manifest
+from .manifest import build_manifest, catalog_files, manifest_text, read_json
 from .meanwhile import AFTER_COMPUTE, hashed_meanwhile, imported_meanwhile
 from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
@@ -263,7 +264,10 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     if "://" in check_scheduler(sched):
         probe_scheduler(sched)  # before the lock or any output: an unreachable cluster fails in seconds
     preflight.check_output_folder(out)
-    with output_lock(out, wait=wait_lock), frozen_heap():
+    # Files besides the layers are flushed before their renames, their folders once at the end: a crash
+    # may lose a rename (the previous file or none stays), which the next run sees (no manifest, or
+    # stamps that differ) and repairs by its full path (docs/architecture.md#cog-publishing).
+    with output_lock(out, wait=wait_lock), frozen_heap(), folders_flushed_once():
         # Holding the lock: any staging or partial file here belongs to a run that died.
         clean_stale_partials(out, include_live=True)
         if not force and (same := noop.unchanged_manifest(cfg, out, cfg_hash)) is not None:
@@ -322,7 +326,6 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                     if later:
                         _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))
                     inputs = _inputs(plans, hashes)
-                    hashes.save()
                     outputs, warn = publish(jobs, run_id, out, execu, name=cfg.name, maps=maps)
             finally:
                 for job in stale:
@@ -331,7 +334,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                     if job.prepared is not None:
                         job.prepared.discard()
             products = _tables(cfg, plans, jobs, outputs, out)
-            catalog = write_catalog(out, cfg.name, outputs)
+            catalog, linked, root = catalog_files(out, cfg.name, outputs)
             empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
             manifest = build_manifest(
                 run_id=run_id, started=started.isoformat(), finished=pd.Timestamp.now(tz="UTC").isoformat(),
@@ -345,7 +348,10 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             manifest["accuracy"] = products["accuracy"]
             manifest["tables"] = products["tables"]
             manifest["report"] = "report.html"
-            write_manifest(out, manifest)
+            # Written and flushed at once: the collections first (the catalog links them), then the
+            # catalog and the manifest, which names it.
+            atomic_write_group([*linked, *root, (out / "manifest.json", manifest_text(manifest).encode())],
+                               first=len(linked))
         # The report is for people: written last, from the manifest just published.
         write_report(out, manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
                      accuracy=products["accuracy"] or None)
@@ -353,6 +359,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             from ..mapsheet import write_mapsheets
 
             write_mapsheets(out)
+        hashes.save()  # a cache: losing it in a crash costs the next run the hashing, nothing else
         if not empty:
             noop.record(cfg, out, cfg_hash, plans)
     if empty:
