@@ -35,7 +35,7 @@ from ..io.write import (
     staging_path_for,
     store_window,
 )
-from ..report import write_report
+from ..report import render_report
 from . import blocks, noop, preflight
 from .after_compute import derived_from_file as _derived_from_file
 from .after_compute import input_records as _inputs
@@ -264,9 +264,8 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     if "://" in check_scheduler(sched):
         probe_scheduler(sched)  # before the lock or any output: an unreachable cluster fails in seconds
     preflight.check_output_folder(out)
-    # Files besides the layers are flushed before their renames, their folders once at the end: a crash
-    # may lose a rename (the previous file or none stays), which the next run sees (no manifest, or
-    # stamps that differ) and repairs by its full path (docs/architecture.md#cog-publishing).
+    # Files besides the layers are flushed before their renames, their folders once at the end: a crash may
+    # lose a rename, which the next run sees and repairs (docs/architecture.md#cog-publishing).
     with output_lock(out, wait=wait_lock), frozen_heap(), folders_flushed_once():
         # Holding the lock: any staging or partial file here belongs to a run that died.
         clean_stale_partials(out, include_live=True)
@@ -348,13 +347,15 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             manifest["accuracy"] = products["accuracy"]
             manifest["tables"] = products["tables"]
             manifest["report"] = "report.html"
-            # Written and flushed at once: the collections first (the catalog links them), then the
-            # catalog and the manifest, which names it.
-            atomic_write_group([*linked, *root, (out / "manifest.json", manifest_text(manifest).encode())],
-                               first=len(linked))
-        # The report is for people: written last, from the manifest just published.
-        write_report(out, manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
-                     accuracy=products["accuracy"] or None)
+        # Flushed at once: the collections (linked by the catalog), then the catalog, the manifest and the
+        # report, which shows the maps drawn ahead (waited for above); a report that fails leaves the rest.
+        meta = [*linked, *root, (out / "manifest.json", manifest_text(manifest).encode())]
+        try:
+            meta.append((out / "report.html", render_report(
+                manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
+                accuracy=products["accuracy"] or None, base_dir=out).encode()))
+        finally:
+            atomic_write_group(meta, first=len(linked))
         if cfg.mapsheets:
             from ..mapsheet import write_mapsheets
 
