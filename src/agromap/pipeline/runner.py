@@ -354,13 +354,13 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             meta.append((out / "report.html", render_report(
                 manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
                 accuracy=products["accuracy"] or None, base_dir=out).encode()))
+            hashes.save(meta)  # a cache: lost in a crash, it costs the next run the hashing, nothing else
         finally:
             atomic_write_group(meta, first=len(linked))
         if cfg.mapsheets:
             from ..mapsheet import write_mapsheets
 
             write_mapsheets(out)
-        hashes.save()  # a cache: losing it in a crash costs the next run the hashing, nothing else
         if not empty:
             noop.record(cfg, out, cfg_hash, plans)
     if empty:
