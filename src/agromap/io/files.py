@@ -40,7 +40,7 @@ def sha256_file(path: str | os.PathLike[str], *, bufsize: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically: a ``.partial`` file in the same directory, fsync, ``os.replace``.
 
     The temporary name carries the pid, so :func:`clean_stale_partials` removes what a killed
@@ -48,13 +48,18 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     created exclusively and never through a symbolic link, and the rename replaces a link at
     ``path`` instead of writing where it points. OS failures (disk full, permission denied,
     read-only, name too long) become :class:`~agromap.errors.OutputError` (exit code 7).
+
+    ``durable=False``: neither the file nor its folder is flushed to disk, for caches whose reader
+    treats an empty or unreadable entry as missing: a reader still never sees a half-written file,
+    but a crash of the machine may leave an empty one.
     """
     final = Path(path)
     tmp = partial_path(final)
-    _write_new(tmp, data, final)
+    _write_new(tmp, data, final, flush=durable)
     with _removed_on_failure(tmp, final):
         os.replace(tmp, final)
-    _flush_folder(final.parent)
+    if durable:
+        _flush_folder(final.parent)
 
 
 def atomic_write_group(files: Sequence[tuple[Path, bytes]], *, first: int = 0) -> None:
@@ -154,13 +159,14 @@ def write_partial(path: str | os.PathLike[str], data: bytes, tmp: Path | None = 
     return tmp
 
 
-def _write_new(tmp: Path, data: bytes, final: Path) -> None:
+def _write_new(tmp: Path, data: bytes, final: Path, *, flush: bool = True) -> None:
     with _removed_on_failure(tmp, final):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if flush:
+                f.flush()
+                os.fsync(f.fileno())
 
 
 @contextlib.contextmanager
@@ -186,9 +192,9 @@ def unlink_quietly(path: Path) -> None:
         pass
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", durable: bool = True) -> None:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
-    atomic_write_bytes(path, text.encode(encoding))
+    atomic_write_bytes(path, text.encode(encoding), durable=durable)
 
 
 def clean_stale_partials(
