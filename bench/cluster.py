@@ -105,11 +105,11 @@ def _prime_checksums(folder: Path, out: Path) -> str:
 #: run's wait for its connection to the cluster and the workers' warm-up (begun on a thread once
 #: planning is over: :func:`agromap.pipeline.scheduler.opening`); the staging files and the graph;
 #: the compute (from submission to the last result); the layers prepared on the workers and renamed
-#: into place; the report. What the run does between them (lock, recipes, tables, catalog,
-#: manifest) is "other".
+#: into place; the report's rendering. What the run does between them (lock, recipes, tables,
+#: catalog, the writes of catalog, manifest and report) is "other".
 SCALEOUT_PHASES = {"plan": ("runner", "plan_run"), "connect": ("scheduler", "Opening.ready"),
                    "graph": ("runner", "_compute"), "compute": ("scheduler", "Execution.compute"),
-                   "publish": ("runner", "publish"), "report": ("runner", "write_report")}
+                   "publish": ("runner", "publish"), "report": ("runner", "render_report")}
 
 
 @contextlib.contextmanager

@@ -35,8 +35,9 @@ _SCL_INVALID = (0, 1, 3, 8, 9, 10, 11)
 #: Steps of ``agromap.pipeline.runner.run`` whose CPU time is reported (names in the runner's namespace;
 #: a name the runner no longer has stops the measurement rather than moving its time into "other").
 #: ``publish`` covers the COG conversion with overviews, validation, STAC items, quicklooks and the
-#: report's maps (drawn on a thread while the layers are encoded); ``write_report`` the HTML report.
-PHASES = {"plan": "plan_run", "compute": "_compute", "publish": "publish", "report": "write_report"}
+#: report's maps (drawn on a thread while the layers are encoded); ``render_report`` the HTML report
+#: (written with the catalog and manifest, whose writes count as "other").
+PHASES = {"plan": "plan_run", "compute": "_compute", "publish": "publish", "report": "render_report"}
 
 
 def process_cpu_s() -> float:

@@ -392,11 +392,13 @@ def test_each_stac_item_is_written_once_in_its_catalog_form(tmp_path, monkeypatc
     import json
     from collections import Counter
 
+    from agromap.io import files
     from agromap.pipeline import manifest, publish_layers
 
     written: Counter[str] = Counter()
-    # The catalog writes in place; publication writes each item beside its final name, renamed later.
-    for module, name in ((manifest, "atomic_write_text"), (publish_layers, "write_partial")):
+    # The catalog writes its files beside their final names as a group, as publication writes each
+    # item, renamed later.
+    for module, name in ((files, "write_partial"), (publish_layers, "write_partial")):
         real = getattr(module, name)
 
         def counting(path, data, *args, _real=real, **kwargs):
@@ -444,3 +446,28 @@ def test_a_drawn_figure_encodes_to_savefigs_bytes():
 
     png = DrawnFigure(figure()).png()
     assert png.startswith(b"\x89PNG") and png == figure_png(figure())
+
+
+def test_a_report_map_cache_entry_left_empty_is_drawn_again(tmp_path):
+    """Map cache entries are not flushed to disk: one a crash leaves empty reads as missing and is
+    drawn and written again; a complete one is reused without drawing."""
+    from types import SimpleNamespace
+
+    from agromap import report_maps
+
+    entry = {"layer": "rice_class", "sha256": "ab" * 32}
+    view = SimpleNamespace(kind="class", classes=[(1, "rice", "#00aa00")], valid_fraction=0.5, empty=False)
+    calls: list[int] = []
+
+    def draw():
+        calls.append(1)
+        return b"\x89PNG-bytes", view
+
+    path = report_maps._figure_cache_path(tmp_path, "a/rice_class.tif", entry, 600)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"")
+    png, got = report_maps.cached_figure(tmp_path, "a/rice_class.tif", entry, 600, draw)
+    assert png == b"\x89PNG-bytes" and calls == [1] and got.classes == [(1, "rice", "#00aa00")]
+    png, got = report_maps.cached_figure(tmp_path, "a/rice_class.tif", entry, 600, draw)
+    assert png == b"\x89PNG-bytes" and calls == [1] and got.valid_fraction == 0.5
+    assert not [p for p in path.parent.iterdir() if p != path]  # no partial name left

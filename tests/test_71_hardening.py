@@ -561,6 +561,49 @@ def test_atomic_writer_never_writes_through_a_planted_temp_link(tmp_path):
     assert target.read_text() == "keep" and not (out / "link.json").is_symlink()
 
 
+def test_a_group_of_files_is_written_whole_and_its_folders_flushed_once(tmp_path, monkeypatch):
+    """The group's files are all on disk before the first rename; a failed write leaves none of them
+    and no partial name; ``first`` files' folder is flushed before the others are renamed; inside
+    ``folders_flushed_once`` each folder is flushed once, at the end."""
+    from agromap.io import files
+
+    events: list[tuple[str, str]] = []
+    real_replace, real_fsync_dir, real_write = os.replace, files.fsync_dir, files.write_partial
+    monkeypatch.setattr(files.os, "replace", lambda a, b: (events.append(("rename", Path(b).name)),
+                                                           real_replace(a, b))[1])
+    monkeypatch.setattr(files, "fsync_dir", lambda d: (events.append(("flush", Path(d).name)), real_fsync_dir(d))[1])
+    monkeypatch.setattr(files, "write_partial", lambda p, d, tmp=None: (events.append(("write", Path(p).name)),
+                                                                        real_write(p, d, tmp))[1])
+    sub = tmp_path / "area"
+    sub.mkdir()
+    group = [(sub / "collection.json", b"c"), (tmp_path / "catalog.json", b"k"), (tmp_path / "manifest.json", b"m")]
+    files.atomic_write_group(group, first=1)
+    assert sorted(events[:3]) == [("write", "catalog.json"), ("write", "collection.json"), ("write", "manifest.json")]
+    assert events[3:] == [("rename", "collection.json"), ("flush", "area"), ("rename", "catalog.json"),
+                          ("rename", "manifest.json"), ("flush", tmp_path.name)]
+    assert [p.read_bytes() for p, _ in group] == [b"c", b"k", b"m"]
+
+    events.clear()
+    with files.folders_flushed_once():
+        files.atomic_write_group([(tmp_path / "a.json", b"1"), (tmp_path / "b.json", b"2")])
+        atomic_write_text(tmp_path / "report.html", "r")
+        atomic_write_text(sub / "t.csv", "t")
+        assert [e for e in events if e[0] == "flush"] == []
+    assert [e for e in events if e[0] == "flush"] == [("flush", tmp_path.name), ("flush", "area")]
+
+    def failing(p, d, tmp=None):
+        if Path(p).name == "b.json":
+            raise OSError(28, "No space left on device")
+        return real_write(p, d, tmp)
+
+    monkeypatch.setattr(files, "write_partial", failing)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(Exception, match="No space left"):
+        files.atomic_write_group([(tmp_path / "new.json", b"1"), (tmp_path / "b2.json", b"2"),
+                                  (tmp_path / "b.json", b"3")])
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 @pytest.mark.parametrize("folder", ["run#1", "what?now", "100%done"])
 def test_output_folder_names_special_in_urls(tmp_path, capsys, folder):
     import pystac

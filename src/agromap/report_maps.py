@@ -127,6 +127,8 @@ def _write_figure_cache(path: Path, png: bytes, view: Any) -> None:
     from .io.files import atomic_write_text
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Not flushed to disk (durable=False): an entry a crash leaves empty reads as damaged and is drawn
+    # again, and the flushes of the last map's entry would be waited for by the report.
     atomic_write_text(path, json.dumps({"png": base64.b64encode(png).decode("ascii"), "kind": view.kind,
                                         "classes": [list(c) for c in view.classes],
-                                        "valid_fraction": view.valid_fraction, "empty": view.empty}))
+                                        "valid_fraction": view.valid_fraction, "empty": view.empty}), durable=False)

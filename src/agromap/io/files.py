@@ -10,7 +10,8 @@ import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..errors import output_error
@@ -18,7 +19,8 @@ from ..errors import output_error
 __all__ = [
     "RUN_LOCK_NAME", "PARTIAL_SUFFIX", "STAGING_SUFFIX", "atomic_write_bytes", "atomic_write_text",
     "clean_stale_partials", "sha256_file", "unlink_quietly", "remove_partial", "fsync_file", "fsync_dir",
-    "CACHE_DIR_ENV", "machine_cache_dir", "file_stamp", "partial_path", "write_partial",
+    "CACHE_DIR_ENV", "machine_cache_dir", "file_stamp", "partial_path", "write_partial", "atomic_write_group",
+    "folders_flushed_once",
 ]  # fmt: skip
 
 PARTIAL_SUFFIX = ".partial"
@@ -38,7 +40,7 @@ def sha256_file(path: str | os.PathLike[str], *, bufsize: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically: a ``.partial`` file in the same directory, fsync, ``os.replace``.
 
     The temporary name carries the pid, so :func:`clean_stale_partials` removes what a killed
@@ -46,13 +48,94 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     created exclusively and never through a symbolic link, and the rename replaces a link at
     ``path`` instead of writing where it points. OS failures (disk full, permission denied,
     read-only, name too long) become :class:`~agromap.errors.OutputError` (exit code 7).
+
+    ``durable=False``: neither the file nor its folder is flushed to disk, for caches whose reader
+    treats an empty or unreadable entry as missing: a reader still never sees a half-written file,
+    but a crash of the machine may leave an empty one.
     """
     final = Path(path)
     tmp = partial_path(final)
-    _write_new(tmp, data, final)
+    _write_new(tmp, data, final, flush=durable)
     with _removed_on_failure(tmp, final):
         os.replace(tmp, final)
-    fsync_dir(final.parent)
+    if durable:
+        _flush_folder(final.parent)
+
+
+def atomic_write_group(files: Sequence[tuple[Path, bytes]], *, first: int = 0) -> None:
+    """Write several files atomically, as :func:`atomic_write_bytes` writes one: each to a new
+    ``.partial`` name beside it, flushed to disk, then renamed into place, in the order given.
+
+    The files are written and flushed at once, on threads, so that their waits for the disk
+    overlap (flushes under way together share the file system's journal commits); each folder is
+    then flushed once after the renames. Nothing is renamed until every file is on disk: a failure
+    while writing leaves none of them, nor any ``.partial`` name.
+
+    ``first``: the first ``first`` files are renamed and their folders flushed before any other is
+    renamed, for files the others refer to (the collections a catalog links to).
+    """
+    if len(files) < 2:
+        for path, data in files:
+            atomic_write_bytes(path, data)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    tmps = [partial_path(path) for path, _ in files]
+    with ThreadPoolExecutor(len(files), thread_name_prefix="agromap-write") as pool:
+        written = [pool.submit(write_partial, path, data, tmp) for tmp, (path, data) in zip(tmps, files)]
+    try:
+        for f in written:
+            f.result()
+        for i, (tmp, (path, _)) in enumerate(zip(tmps, files)):
+            if i == first and first:
+                for folder in dict.fromkeys(Path(p).parent for p, _ in files[:first]):
+                    fsync_dir(folder)  # not held back (folders_flushed_once): the others refer to these
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise output_error(exc, Path(path)) from None
+    except BaseException:
+        for tmp in tmps:
+            unlink_quietly(tmp)  # those not yet renamed
+        raise
+    for folder in dict.fromkeys(Path(path).parent for path, _ in files[first:] or files):
+        _flush_folder(folder)
+
+
+_DEFERRED = threading.local()
+"""Per thread: the folders whose flush :func:`folders_flushed_once` holds back, or none."""
+
+
+@contextlib.contextmanager
+def folders_flushed_once() -> Iterator[None]:
+    """Within the block, the atomic writes of this thread flush each file before its rename as
+    always, but leave the flush of its folder (what makes the rename itself durable) to the end of
+    the block, which flushes each folder once, also when the block fails.
+
+    For a series of files written one after the other whose order on disk after a crash does not
+    matter: any of their renames may be lost by a crash before the block ends, each leaving the
+    previous file (or none) at its path, never a partial one.
+    """
+    outer = getattr(_DEFERRED, "folders", None)
+    if outer is not None:  # nested: the outer block flushes
+        yield
+        return
+    folders: dict[Path, None] = {}
+    _DEFERRED.folders = folders
+    try:
+        yield
+    finally:
+        _DEFERRED.folders = None
+        for folder in folders:
+            fsync_dir(folder)
+
+
+def _flush_folder(folder: Path) -> None:
+    folders = getattr(_DEFERRED, "folders", None)
+    if folders is None:
+        fsync_dir(folder)
+    else:
+        folders[folder] = None
 
 
 def partial_path(path: str | os.PathLike[str]) -> Path:
@@ -76,13 +159,14 @@ def write_partial(path: str | os.PathLike[str], data: bytes, tmp: Path | None = 
     return tmp
 
 
-def _write_new(tmp: Path, data: bytes, final: Path) -> None:
+def _write_new(tmp: Path, data: bytes, final: Path, *, flush: bool = True) -> None:
     with _removed_on_failure(tmp, final):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if flush:
+                f.flush()
+                os.fsync(f.fileno())
 
 
 @contextlib.contextmanager
@@ -108,9 +192,9 @@ def unlink_quietly(path: Path) -> None:
         pass
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> None:
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", durable: bool = True) -> None:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
-    atomic_write_bytes(path, text.encode(encoding))
+    atomic_write_bytes(path, text.encode(encoding), durable=durable)
 
 
 def clean_stale_partials(

@@ -111,17 +111,23 @@ class FileHashes:
         p = Path(path)
         return {"path": str(p), "size": p.stat().st_size, "sha256": self.sha256(p)}
 
-    def save(self) -> None:
+    def save(self, group: list[tuple[Path, bytes]] | None = None) -> None:
         """Add what this run learnt to both caches, each written atomically.
 
         The folder's cache failing to write is the run's error (exit 7, as any output file); the
         machine's is skipped with a debug message (a read-only home, a full cache disk).
+        ``group``: the folder's cache is added to it, for the caller to write with its other files
+        (:func:`~agromap.io.files.atomic_write_group`), rather than written here.
         """
         if not self._new:
             return
         self._cache.update(self._new)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, json.dumps(self._cache, indent=1, sort_keys=True))
+        text = json.dumps(self._cache, indent=1, sort_keys=True)
+        if group is None:
+            atomic_write_text(self.path, text)
+        else:
+            group.append((self.path, text.encode()))
         if self.machine_path is not None and any(self._machine.get(k) != v for k, v in self._new.items()):
             try:
                 self._save_machine(self.machine_path)

@@ -9,11 +9,13 @@ from typing import Any
 from .._version import __version__
 from .._versions import versions
 from ..errors import ExportError
+from ..io.files import atomic_write_group
 from ..io.gdal_env import GDAL_PRESET
 from ..io.grid import crs_name
 from ..io.write import atomic_write_text
 
-__all__ = ["build_manifest", "write_manifest", "write_catalog", "catalog_item_text", "read_json"]
+__all__ = ["build_manifest", "write_manifest", "manifest_text", "write_catalog", "catalog_files", "catalog_item_text",
+           "read_json"]
 
 
 def build_manifest(*, run_id: str, started: str, finished: str, status: str, cfg_dump: dict[str, Any],
@@ -46,8 +48,13 @@ def build_manifest(*, run_id: str, started: str, finished: str, status: str, cfg
 def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
     """Write ``manifest`` atomically as ``out/manifest.json`` and return its path."""
     path = out / "manifest.json"
-    atomic_write_text(path, json.dumps(manifest, indent=2, default=str))
+    atomic_write_text(path, manifest_text(manifest))
     return path
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """The text of ``manifest.json``, as :func:`write_manifest` writes it."""
+    return json.dumps(manifest, indent=2, default=str)
 
 
 #: A placeholder root the STAC objects are laid out under while links are computed. pystac
@@ -69,9 +76,22 @@ def write_catalog(out: Path, name: str, outputs: list[dict[str, Any]]) -> Path:
     Item files stay beside their COGs; links are relative, so the run folder can be moved or served.
     A file whose text is already the one the catalog gives it is left as it is: publication writes
     each new item in its catalog form (:func:`catalog_item_text`), so a run writes every item once,
-    and a run that changed nothing rewrites nothing. Every file that changes is written with
-    :func:`~agromap.io.write.atomic_write_text` (temporary file, fsync, rename), so a killed run
-    leaves the previous version or the new one, never a truncated file.
+    and a run that changed nothing rewrites nothing. Every file that changes is replaced atomically
+    (temporary file, fsync, rename: :func:`~agromap.io.files.atomic_write_group`), so a killed run
+    leaves the previous version or the new one, never a truncated file; the catalog is renamed
+    only once what it links to is on disk. The runner writes the same files
+    (:func:`catalog_files`) together with its manifest.
+    """
+    path, linked, root = catalog_files(out, name, outputs)
+    atomic_write_group([*linked, *root], first=len(linked))
+    return path
+
+
+def catalog_files(out: Path, name: str, outputs: list[dict[str, Any]]
+                  ) -> tuple[Path, list[tuple[Path, bytes]], list[tuple[Path, bytes]]]:
+    """What :func:`write_catalog` writes, not yet written: the catalog's path, the items and
+    collections whose text changes (they must be on disk before the catalog linking them), and the
+    catalog's own file if its text changes (else an empty list).
     """
     import pystac
 
@@ -102,13 +122,15 @@ def write_catalog(out: Path, name: str, outputs: list[dict[str, Any]]) -> Path:
         item.set_self_href(f"{_VROOT}/{rel}")
         written.append((item, rel))
     # Items first, the catalog last: a reader following the catalog finds every file it links to.
+    changed: list[tuple[Path, bytes]] = []
     for obj, rel in reversed(written):
-        text = _stac_text(obj)
+        text = _stac_text(obj).encode("utf-8")
         old = on_disk[rel] if rel in on_disk else _read_bytes(out / rel)
         # A symbolic link is replaced by a file even with the same text (nothing is written through links).
-        if old != text.encode("utf-8") or (out / rel).is_symlink():
-            atomic_write_text(out / rel, text)
-    return out / "catalog.json"
+        if old != text or (out / rel).is_symlink():
+            changed.append((out / rel, text))
+    root = [f for f in changed if f[0] == out / "catalog.json"]
+    return out / "catalog.json", [f for f in changed if f[0] != out / "catalog.json"], root
 
 
 def catalog_item_text(item: Any, name: str, area: str, rel: str) -> str:

@@ -139,6 +139,14 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         job = jobs[i]
         layer, final, info = job.layer, job.final, ready.info
         job.prepared = ready  # from here on the runner removes its files if the run fails
+        # An area with districts gets its tables only after publication, and its maps show them.
+        if drawing is not None and job.plan.districts is None:
+            # Started before the item is made and flushed: the drawing thread ends the publication.
+            # The view is read here: this thread has time to spare.
+            view = _map_view(ready.cog, final)
+            drawn = drawing.draw(out, final, layer.spec.name, info.sha256, ready.cog, view)
+            if view is None:  # drawn from the prepared file, which must not move under the drawing
+                from_file[i] = drawn
         item = item_for_layer(
             ready.cog, layer.spec, item_id=f"agromap-{layer.area}-{layer.stem}", href=final.name,
             datetime=layer.start if layer.start == layer.end else (layer.start, layer.end),
@@ -155,13 +163,6 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
         infos[i] = info
         # Written and flushed now, while other layers are prepared: the commit only renames it.
         job.prepared = dataclasses.replace(ready, item=write_partial(final.with_suffix(".json"), items[i].encode()))
-        # An area with districts gets its tables only after publication, and its maps show them.
-        if drawing is not None and job.plan.districts is None:
-            # Read here: this thread has time to spare, the drawing thread ends the publication.
-            view = _map_view(ready.cog, final)
-            drawn = drawing.draw(out, final, layer.spec.name, info.sha256, ready.cog, view)
-            if view is None:  # drawn from the prepared file, which must not move under the drawing
-                from_file[i] = drawn
 
     todo = [i for i, job in enumerate(jobs) if job.stale and job.staging is not None]
     calls: dict[int, tuple[Path, Path, LayerSpec, dict[str, str]]] = {}
@@ -176,9 +177,11 @@ def publish(jobs: list[Job], run_id: str, out: Path, execution: Execution | None
             ahead = {i: MAPS_AHEAD and jobs[i].plan.districts is None for i in todo}
 
             def done(k: int, ready: PreparedLayer) -> None:
-                prepared(todo[k], ready)
+                jobs[todo[k]].prepared = ready  # removed by the runner if the run fails
+                # Submitted before the item is made and flushed here: the last map ends the publication.
                 if ahead[todo[k]] and MAP_TASKS:
                     on_workers.append(_map_task(execution, out, jobs[todo[k]], ready, run_id))
+                prepared(todo[k], ready)
 
             execution.map(prepare_layer,
                           [(*calls[i], out if ahead[i] and not MAP_TASKS else None) for i in todo],

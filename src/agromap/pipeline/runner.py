@@ -24,6 +24,7 @@ import xarray as xr
 from odc.geo.geobox import GeoBox
 
 from ..errors import NoValidDataError
+from ..io.files import atomic_write_group, folders_flushed_once
 from ..io.layers import encode
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.trust import allow_inputs
@@ -34,7 +35,7 @@ from ..io.write import (
     staging_path_for,
     store_window,
 )
-from ..report import write_report
+from ..report import render_report
 from . import blocks, noop, preflight
 from .after_compute import derived_from_file as _derived_from_file
 from .after_compute import input_records as _inputs
@@ -46,7 +47,7 @@ from .fusion import fuse_tiles
 from .heap import frozen_heap, release_free_heap
 from .input_registry import check_input_kinds, load_input
 from .lock import output_lock
-from .manifest import build_manifest, read_json, write_catalog, write_manifest
+from .manifest import build_manifest, catalog_files, manifest_text, read_json
 from .meanwhile import AFTER_COMPUTE, hashed_meanwhile, imported_meanwhile
 from .noop import config_hash
 from .products import AreaContext, PlannedLayer, mask_dataset, plan_layers
@@ -263,7 +264,9 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
     if "://" in check_scheduler(sched):
         probe_scheduler(sched)  # before the lock or any output: an unreachable cluster fails in seconds
     preflight.check_output_folder(out)
-    with output_lock(out, wait=wait_lock), frozen_heap():
+    # Files besides the layers are flushed before their renames, their folders once at the end: a crash may
+    # lose a rename, which the next run sees and repairs (docs/architecture.md#cog-publishing).
+    with output_lock(out, wait=wait_lock), frozen_heap(), folders_flushed_once():
         # Holding the lock: any staging or partial file here belongs to a run that died.
         clean_stale_partials(out, include_live=True)
         if not force and (same := noop.unchanged_manifest(cfg, out, cfg_hash)) is not None:
@@ -322,7 +325,6 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                     if later:
                         _set_recipes(jobs, _fingerprints(cfg, plans, hashes, remote))
                     inputs = _inputs(plans, hashes)
-                    hashes.save()
                     outputs, warn = publish(jobs, run_id, out, execu, name=cfg.name, maps=maps)
             finally:
                 for job in stale:
@@ -331,7 +333,7 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
                     if job.prepared is not None:
                         job.prepared.discard()
             products = _tables(cfg, plans, jobs, outputs, out)
-            catalog = write_catalog(out, cfg.name, outputs)
+            catalog, linked, root = catalog_files(out, cfg.name, outputs)
             empty = bool(outputs) and all(o["valid_fraction"] == 0.0 for o in outputs)
             manifest = build_manifest(
                 run_id=run_id, started=started.isoformat(), finished=pd.Timestamp.now(tz="UTC").isoformat(),
@@ -345,10 +347,16 @@ def run(cfg: RunConfig, out_dir: str | Path, *, scheduler: str | None = None, ru
             manifest["accuracy"] = products["accuracy"]
             manifest["tables"] = products["tables"]
             manifest["report"] = "report.html"
-            write_manifest(out, manifest)
-        # The report is for people: written last, from the manifest just published.
-        write_report(out, manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
-                     accuracy=products["accuracy"] or None)
+        # Flushed at once: the collections (linked by the catalog), then the catalog, the manifest and the
+        # report, which shows the maps drawn ahead (waited for above); a report that fails leaves the rest.
+        meta = [*linked, *root, (out / "manifest.json", manifest_text(manifest).encode())]
+        try:
+            meta.append((out / "report.html", render_report(
+                manifest, quicklooks={o["path"]: o["quicklook"] for o in outputs},
+                accuracy=products["accuracy"] or None, base_dir=out).encode()))
+            hashes.save(meta)  # a cache: lost in a crash, it costs the next run the hashing, nothing else
+        finally:
+            atomic_write_group(meta, first=len(linked))
         if cfg.mapsheets:
             from ..mapsheet import write_mapsheets
 
