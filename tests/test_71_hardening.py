@@ -604,6 +604,30 @@ def test_a_group_of_files_is_written_whole_and_its_folders_flushed_once(tmp_path
     assert sorted(tmp_path.rglob("*")) == before
 
 
+def test_a_group_write_interrupted_by_a_signal_leaves_no_partial_name(tmp_path, monkeypatch):
+    """Ctrl-C (or SIGTERM, which the CLI turns into an exception) while a group's files are written:
+    the exception reaches the main thread while a write is still running; that write ends before
+    the clean-up, so no ``.partial`` name is left and nothing is renamed into place."""
+    import _thread
+    import time
+
+    from agromap.io import files
+
+    real_write = files.write_partial
+
+    def slow(p, d, tmp=None):
+        if Path(p).name == "late.json":
+            _thread.interrupt_main()
+            time.sleep(0.3)  # still writing when the main thread has the exception
+        return real_write(p, d, tmp)
+
+    monkeypatch.setattr(files, "write_partial", slow)
+    with pytest.raises(KeyboardInterrupt):
+        files.atomic_write_group([(tmp_path / "a.json", b"1"), (tmp_path / "late.json", b"2")])
+        time.sleep(1)  # where the interrupt lands if the write returns first
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("folder", ["run#1", "what?now", "100%done"])
 def test_output_folder_names_special_in_urls(tmp_path, capsys, folder):
     import pystac

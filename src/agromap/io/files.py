@@ -81,11 +81,12 @@ def atomic_write_group(files: Sequence[tuple[Path, bytes]], *, first: int = 0) -
     from concurrent.futures import ThreadPoolExecutor
 
     tmps = [partial_path(path) for path, _ in files]
-    with ThreadPoolExecutor(len(files), thread_name_prefix="agromap-write") as pool:
-        written = [pool.submit(write_partial, path, data, tmp) for tmp, (path, data) in zip(tmps, files)]
+    pool = ThreadPoolExecutor(len(files), thread_name_prefix="agromap-write")
     try:
+        written = [pool.submit(write_partial, path, data, tmp) for tmp, (path, data) in zip(tmps, files)]
         for f in written:
             f.result()
+        pool.shutdown()
         for i, (tmp, (path, _)) in enumerate(zip(tmps, files)):
             if i == first and first:
                 for folder in dict.fromkeys(Path(p).parent for p, _ in files[:first]):
@@ -95,6 +96,9 @@ def atomic_write_group(files: Sequence[tuple[Path, bytes]], *, first: int = 0) -
             except OSError as exc:
                 raise output_error(exc, Path(path)) from None
     except BaseException:
+        # Also a signal's exception (SIGTERM, Ctrl-C) while the writes run: every write has ended
+        # (or never started) before the clean-up, so none creates its name after it.
+        pool.shutdown(wait=True, cancel_futures=True)
         for tmp in tmps:
             unlink_quietly(tmp)  # those not yet renamed
         raise
