@@ -241,7 +241,16 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
     prev_d = np.full(n_pix, np.nan, dtype=_F32)
     prev_y = np.full(n_pix, np.nan, dtype=_F32)
     prev_w = np.full(n_pix, np.nan, dtype=_F32)
-    prev2_d, prev2_y, prev2_w = prev_d.copy(), prev_y.copy(), prev_w.copy()  # the clear date before that
+    # the next clear date's day and NDVI after each date (NaN: none), for the dip of a canopy spell
+    next_d, next_y = np.full((n_pix, n_t), np.nan, dtype=_F32), np.full((n_pix, n_t), np.nan, dtype=_F32)
+    nd_, ny_ = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, np.nan, dtype=_F32)
+    for t in range(n_t - 1, -1, -1):
+        next_d[:, t], next_y[:, t] = nd_, ny_
+        nd_ = np.where(ok[:, t], _F32(days[t]), nd_)
+        ny_ = np.where(ok[:, t], nd[:, t], ny_)
+    # every clear date so far, packed (day, NDVI, LSWI), and their count: the young crop's run looks back over them
+    h_d, h_y, h_w = (np.full((n_pix, n_t), np.nan, dtype=_F32) for _ in range(3))
+    cnt = np.zeros(n_pix, dtype=np.int64)
     first_d = np.full(n_pix, np.nan, dtype=_F32)  # the first clear date
     green_seen = np.zeros(n_pix, dtype=bool)  # a canopy date seen before (gap_season_open_young)
     dry_seen = np.zeros(n_pix, dtype=bool)  # dry soil seen before (LSWI < harvest_lswi_max)
@@ -258,7 +267,11 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
             can = np.where(o & on & green & wettest & ~unseen, np.maximum(can, c), can)
             last = np.where(unseen, prev_d, d)
             vote = np.minimum(np.minimum(start, can), (_F32(p.gap_season_days) - (last - low_d)) / scale_days)
-            ends = o & on & (~green | unseen)
+            # one clear date below canopy greenness between canopy dates at most gap_season_dip_days apart is
+            # passed over (gap_season_dip_days)
+            dip = np.zeros(n_pix, dtype=bool) if p.gap_season_dip_days is None else (
+                ~is_open & ~unseen & ~green & (next_y[:, t] >= canopy_min) & (next_d[:, t] - prev_d <= _F32(p.gap_season_dip_days)))
+            ends = o & on & (~green | unseen) & ~dip
             best = np.where(ends & ~is_open, np.fmax(best, vote), best)
             best_open = np.where(ends & is_open, np.fmax(best_open, vote), best_open)
             # a new spell: a canopy date right after a clear interval (not the first clear date)
@@ -269,16 +282,34 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
             new = o & ~on & green & ~np.isnan(prev_d)
             start_d = prev_d
             if p.gap_season_young_days is not None:
-                # or through a young crop on wetted soil on the first clear date after the interval
-                gap2 = prev_d - prev2_d
-                low2 = np.minimum(_F32(p.gap_season_low_ndvi) - prev2_y, _F32(p.gap_season_low_lswi) - prev2_w) / scale
-                wet2 = np.minimum(prev_w - _F32(p.gap_season_low_lswi), canopy_min - prev_y) / scale
-                via = np.minimum(np.minimum(low2, wet2), np.minimum(gap2 - _F32(p.gap_season_min_gap),
-                                                                    _F32(p.gap_season_max_gap) - gap2) / scale_days)
-                take = ~np.isnan(prev2_d) & (d - prev_d <= _F32(p.gap_season_young_days)) & (via > s0)
-                s0 = np.where(take, via, s0)
-                start_d = np.where(take, prev2_d, prev_d)
-                new_bar = np.where(take, _F32(p.gap_season_young_lswi), bar)
+                # or through a young crop on wetted soil on the first clear date(s) after the interval: the
+                # run of the L clear dates before this one (L = 1 only without gap_season_young_run), all
+                # within gap_season_young_days of this date, the bare date the one before them
+                new_bar = np.full(n_pix, bar, dtype=_F32)
+                wet = np.full(n_pix, np.inf, dtype=_F32)
+                alive = np.ones(n_pix, dtype=bool)
+                rows = np.arange(n_pix)
+                for run in range(1, n_t):
+                    j, b = cnt - run, cnt - run - 1  # history slots of the run's first date and the bare date
+                    alive &= b >= 0
+                    if run > 1 and not p.gap_season_young_run:
+                        alive[:] = False
+                    jd = np.where(alive, h_d[rows, np.maximum(j, 0)], np.nan)
+                    alive &= d - jd <= _F32(p.gap_season_young_days)
+                    if not alive.any():
+                        break
+                    jc, bc = np.maximum(j, 0), np.maximum(b, 0)
+                    gap2 = h_d[rows, jc] - h_d[rows, bc]
+                    low2 = np.minimum(_F32(p.gap_season_low_ndvi) - h_y[rows, bc],
+                                      _F32(p.gap_season_low_lswi) - h_w[rows, bc]) / scale
+                    wet = np.where(alive, np.minimum(wet, np.minimum(h_w[rows, jc] - _F32(p.gap_season_low_lswi),
+                                                                     canopy_min - h_y[rows, jc]) / scale), wet)
+                    via = np.minimum(np.minimum(low2, wet), np.minimum(gap2 - _F32(p.gap_season_min_gap),
+                                                                       _F32(p.gap_season_max_gap) - gap2) / scale_days)
+                    take = alive & (via > s0)
+                    s0 = np.where(take, via, s0)
+                    start_d = np.where(take, h_d[rows, bc], start_d)
+                    new_bar = np.where(take, _F32(p.gap_season_young_lswi), new_bar)
             else:
                 new_bar = np.full(n_pix, bar, dtype=_F32)
             # or a spell on the first clear date (gap_season_open_start): the series' start hides the bare
@@ -303,9 +334,8 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
                 green_seen |= o & green
                 dry_seen |= o & (w < _F32(p.harvest_lswi_max))
             first_d = np.where(o & np.isnan(first_d), d, first_d)
-        prev2_d = np.where(o, prev_d, prev2_d)
-        prev2_y = np.where(o, prev_y, prev2_y)
-        prev2_w = np.where(o, prev_w, prev2_w)
+        h_d[o, cnt[o]], h_y[o, cnt[o]], h_w[o, cnt[o]] = d, y[o], w[o]
+        cnt = cnt + o
         prev_d = np.where(o, d, prev_d)
         prev_y = np.where(o, y, prev_y)
         prev_w = np.where(o, w, prev_w)
@@ -660,7 +690,8 @@ _PARAM_CASES = {
     "gap_season": {"gap_season_lswi": 0.30},
     "gap_season_tuned": {"gap_season_lswi": 0.1, "gap_season_low_ndvi": 0.5, "gap_season_low_lswi": 0.3,
                          "gap_season_min_gap": 20.0, "gap_season_max_gap": 130.0, "gap_season_days": 200.0,
-                         "gap_season_open_end": 30.0, "gap_season_young_days": 60.0},
+                         "gap_season_open_end": 30.0, "gap_season_young_days": 60.0, "gap_season_dip_days": 25.0},
+    "gap_season_one_young_date": {"gap_season_young_run": False, "gap_season_dip_days": None},
     "gap_season_closed_end": {"gap_season_open_end": None, "gap_season_young_days": None,
                               "gap_season_not_forest": False, "gap_season_open_start": False},
     "gap_season_young_bar": {"gap_season_young_lswi": 0.18, "gap_season_young_days": 30.0},

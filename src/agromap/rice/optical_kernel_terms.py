@@ -27,11 +27,13 @@ from .optical_kernel_layout import (
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
     F_GAP_SEASON_CUT_END,
+    F_GAP_SEASON_DIP,
     F_GAP_SEASON_NOT_FOREST,
     F_GAP_SEASON_OPEN_END,
     F_GAP_SEASON_OPEN_START,
     F_GAP_SEASON_OPEN_YOUNG,
     F_GAP_SEASON_YOUNG,
+    F_GAP_SEASON_YOUNG_RUN,
     F_GREEN,
     F_HARVEST,
     F_HIDDEN,
@@ -51,6 +53,7 @@ from .optical_kernel_layout import (
     P_FOREST_NDVI_MIN,
     P_GAP_DAYS,
     P_GAP_SEASON_DAYS,
+    P_GAP_SEASON_DIP,
     P_GAP_SEASON_LSWI,
     P_GAP_SEASON_MIN_GAP,
     P_GAP_SEASON_OPEN_END,
@@ -176,6 +179,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     gap_season = flags[F_GAP_SEASON]
     open_end = gap_season and flags[F_GAP_SEASON_OPEN_END]
     young = gap_season and flags[F_GAP_SEASON_YOUNG]
+    young_run = young and flags[F_GAP_SEASON_YOUNG_RUN]
+    dip_on = gap_season and flags[F_GAP_SEASON_DIP]
     gs_on, gs_low, gs_start, gs_can, gs_best = False, np.float32(0.0), _NINF, _NINF, _NINF
     # a spell on the pixel's first clear date (``gap_season_open_start``) and its best vote: no bare date seen
     gs_open, gs_open_best = False, _NINF
@@ -359,7 +364,14 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         if gap_season:
             if gs_on:
                 unseen = open_end and d - cd[k - 1] > prm[P_GAP_SEASON_OPEN_END]
-                if y >= canopy_min and not unseen:
+                # One clear date below canopy greenness between canopy dates at most gap_season_dip_days
+                # apart is haze or shadow the mask missed, not the season's end: it is passed over (in a
+                # spell after a bare date only: an orchard's irrigation dips under a canopy seen from the start).
+                dip = (dip_on and not gs_open and not unseen and y < canopy_min and k + 1 < n and cn[k + 1] >= canopy_min
+                       and cd[k + 1] - cd[k - 1] <= prm[P_GAP_SEASON_DIP])
+                if dip:
+                    pass
+                elif y >= canopy_min and not unseen:
                     if y >= prm[P_NDVI_HIGH]:
                         gs_can = _max(gs_can, _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE)
                 else:
@@ -370,7 +382,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                         gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
                     gs_on = False
             elif k > 0 and y >= canopy_min:
-                gs_start, gs_low, gs_bar = gap_season_start(k, young, cd, cn, cl, prm, scale_days)
+                gs_start, gs_low, gs_bar = gap_season_start(k, young, young_run, cd, cn, cl, prm, scale_days)
                 gs_open = False
                 if open_young and not gs_green_seen and not gs_dry_seen and d - cd[0] < prm[P_GAP_SEASON_MIN_GAP]:
                     # The series starts after the flood: the dates before the spell are the young crop, and
