@@ -569,3 +569,19 @@ def test_a_young_crop_seen_on_two_dates_after_the_gap_opens_the_season():
     assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0]
     # with the young crop on one date only, the first young date stood for the bare date and refuted the season
     assert optical_rice_rule(ds, OpticalRiceParams(gap_season_young_run=False)).rice_class.values.tolist() == [0, 0]
+
+
+def test_a_flood_after_the_gap_is_the_next_season_when_a_young_crop_rises_from_it():
+    # Bare dry ground, flooded on days 40 and 55, a 100-day cloud gap, flooded again on day 155 (the next
+    # season's puddling: the first crop's canopy and harvest fell in the gap), then a young crop on wet soil.
+    days = [0, 20, 40, 55, 155, 170, 185, 200]
+    before_nd, before_ls = [.25, .27, .10, .12], [-.05, -.06, .28, .30]
+    series = {
+        "paddy": ([.10, .22, .38, .30], [.30, .20, .14, .05]),  # young crop 30 days after the flood, LSWI 0.14
+        "pond": ([.05, .08, .06, .30], [.30, .32, .30, .05]),  # still water after the gap
+        "puddle": ([.10, .25, .38, .30], [.30, -.05, .14, .05]),  # dried out before the crop
+    }
+    ds = _points(days, [before_nd + v[0] for v in series.values()], [before_ls + v[1] for v in series.values()])
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0, 0]
+    # before, the flooded date after the gap refuted the hidden crop
+    assert optical_rice_rule(ds, OpticalRiceParams(hidden_reflood_days=None)).rice_class.values.tolist() == [0, 0, 0]

@@ -23,6 +23,7 @@ from ..jit import maximum as _max
 from ..jit import minimum as _min
 from .optical_kernel_layout import (
     F_AT_START,
+    F_EARLY,
     F_FLOOD_NOT_EVERGREEN,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
@@ -39,6 +40,7 @@ from .optical_kernel_layout import (
     F_HIDDEN,
     F_HIDDEN_BARE,
     F_HIDDEN_OPEN,
+    F_HIDDEN_REFLOOD,
     F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_SEEDBED,
@@ -47,6 +49,7 @@ from .optical_kernel_layout import (
     F_UNDATED_WET,
     F_WET_CANOPY,
     P_CANOPY_MIN,
+    P_EARLY_DAYS,
     P_FLOOD_NOT_EVERGREEN,
     P_FLOOD_STUBBLE,
     P_FLOOD_T,
@@ -54,6 +57,7 @@ from .optical_kernel_layout import (
     P_GAP_DAYS,
     P_GAP_SEASON_DAYS,
     P_GAP_SEASON_DIP,
+    P_GAP_SEASON_LOW_LSWI,
     P_GAP_SEASON_LSWI,
     P_GAP_SEASON_MIN_GAP,
     P_GAP_SEASON_OPEN_END,
@@ -64,6 +68,7 @@ from .optical_kernel_layout import (
     P_HIDDEN_CROP_DAYS,
     P_HIDDEN_LINK,
     P_HIDDEN_OPEN_NDVI,
+    P_HIDDEN_REFLOOD,
     P_MAX_CYCLE_DAYS,
     P_MAX_FLOOD_DAYS,
     P_MAX_GREEN_DAYS,
@@ -169,6 +174,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     h_last_nd = _PINF  # NDVI of the last clear date
     onset_bare = _NINF
     h_best = _NINF
+    # a flood after the gap (hidden_reflood_days): its pending vote, day and NDVI
+    reflood = hidden and flags[F_HIDDEN_REFLOOD]
+    r_pend, r_day, r_nd = _NINF, np.float32(0.0), np.float32(0.0)
     bare_lswi = prm[P_HIDDEN_BARE_LSWI] if flags[F_HIDDEN_BARE] else _PINF
     zero_scale = scale_days == 0
     # canopy in water after a gap
@@ -335,6 +343,23 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                     wet_before = _max(wet_before, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
                 gap = (d - h_last_d - prm[P_HIDDEN_CROP_DAYS]) / scale_days
                 h_best = _max(h_best, _min(_min(wet_before, gap), onset_bare))
+                # (hidden_reflood_days) a young crop on wetted soil, the first date after a flood that followed the gap
+                # (not within early_ndvi_days of the flood: vegetation that green stood there before the water)
+                if (reflood and r_pend != _NINF and d - r_day <= prm[P_HIDDEN_REFLOOD] and y > r_nd
+                        and not (flags[F_EARLY] and d - r_day <= prm[P_EARLY_DAYS])):
+                    h_best = _max(h_best, _min(r_pend, (ls - prm[P_GAP_SEASON_LOW_LSWI]) / _SCALE))
+            if reflood:
+                if not fl:
+                    r_pend = _NINF  # only the first date after the flood without the flood signal votes
+                elif w >= 0 and onset_bare != _NINF and d - h_last_d >= prm[P_HIDDEN_CROP_DAYS]:
+                    # flooded again after the gap: the next season's puddling, or a pond or wetland still
+                    # under water; the vote waits for a young crop
+                    linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
+                    wb = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
+                    if flags[F_HIDDEN_OPEN]:
+                        wb = _max(wb, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
+                    r_pend = _min(_min(wb, (d - h_last_d - prm[P_HIDDEN_CROP_DAYS]) / scale_days), onset_bare)
+                    r_day, r_nd = d, y
             is_wet = w >= 0
             if is_wet and not h_last_w >= 0:
                 onset_bare = _min(canopy_min - dry_nd, bare_lswi - dry_ls) / _SCALE

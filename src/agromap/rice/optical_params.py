@@ -324,6 +324,18 @@ class OpticalRiceParams:
     ``gap_season_open_young``) has no bare date to show a field, and the canopy of a flood-irrigated
     orchard dips on each irrigation (on ``mekong_triple_sar`` seed 0 eleven orchard edge pixels entered
     the rice class through such spells). ``None``: every clear date below canopy greenness ends the spell."""
+    hidden_reflood_days: float | None = 45.0
+    """``hidden_crop_days``: the clear date after the gap may be flooded again (a bare field with the paddy
+    flood signal) when the first clear date after that flood without the flood signal comes at most this
+    many days later, more than ``early_ndvi_days`` after it, and shows a young crop greener than the flood
+    on soil still wet (LSWI at least ``gap_season_low_lswi``, the margin of the vote). A double-cropped field
+    is puddled again within two weeks of its harvest (Bouman et al. 2007), so a gap of three months can hide
+    the first crop's canopy and harvest and end on the second crop's flood; a pond or a wetland in its flood
+    season is still water and shows no crop rising out of it, a puddle dries, and a canopy green again
+    within days of the water (basin irrigation under an orchard) stood there before it. Forty-five days:
+    seedlings cover the water within weeks and the cover closes 40-60 days after transplanting (as
+    ``gap_season_young_days``). ``None``: a flooded date after the gap refutes the hidden crop
+    (docs/rice_rules.md, "A flood after the gap")."""
     gap_season_not_forest: bool = True
     """``gap_season_lswi``: a pixel whose season hidden in a gap votes rice (its margin >= 0) is not
     evergreen forest, whatever share of its clear dates reads NDVI >= ``forest_ndvi_min``: it showed bare,
