@@ -539,3 +539,49 @@ def test_a_season_hidden_in_a_gap():
 
     assert float(_run_rule(ds, None, "optical", None, None, None, False).rice_score.values[0]) < 0.5
     assert float(_run_rule(ds, None, "optical", None, None, None, True).rice_score.values[0]) > 0.5
+
+
+def test_a_hazy_date_inside_the_canopy_does_not_end_a_season_hidden_in_a_gap():
+    # Bare dry ground until day 50, a 90-day clear interval, the canopy on days 140 and 160 with a date of
+    # missed haze between them (NDVI halved, LSWI lowered), stubble on day 200. The canopy date before the
+    # haze is not yet the wettest (LSWI 0.27 < 0.30), the one after it is (0.31).
+    days = [0, 10, 20, 30, 40, 50, 140, 150, 160, 200, 210]
+    nd = [.2] * 6 + [.8, .4, .8, .25, .25]
+    paddy = [-.05] * 6 + [.27, .17, .31, -.03, -.04]
+    upland = [-.05] * 6 + [.20, .10, .22, -.03, -.04]  # the same calendar, the canopy over dry soil
+    # a canopy that falls and comes back 45 days later: two crops, not one with a dip
+    late = [0, 10, 20, 30, 40, 50, 140, 150, 185, 200, 210]
+    ds = _points(days, [nd, nd], [paddy, upland])
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0]
+    # before, the hazy date split the spell: neither half had the bare date, the interval and the wet canopy
+    assert optical_rice_rule(ds, OpticalRiceParams(gap_season_dip_days=None)).rice_class.values.tolist() == [0, 0]
+    assert optical_rice_rule(_points(late, [nd], [paddy])).rice_class.values.tolist() == [0]
+
+
+def test_a_young_crop_seen_on_two_dates_after_the_gap_opens_the_season():
+    # Bare dry ground until day 50, a 100-day interval, the young crop on wetted soil on days 150 and 165
+    # (NDVI 0.25 and 0.42, LSWI 0.13 and 0.18), the canopy from day 180 (LSWI up to 0.33), stubble on day 210.
+    days = [0, 10, 20, 30, 40, 50, 150, 165, 180, 195, 210]
+    nd = [.25] * 6 + [.25, .42, .65, .78, .28]
+    paddy = [-.05] * 6 + [.13, .18, .22, .33, -.05]
+    upland = [-.05] * 6 + [-.10, 0.0, .22, .33, -.05]  # a young stand on dry soil
+    ds = _points(days, [nd, nd], [paddy, upland])
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0]
+    # with the young crop on one date only, the first young date stood for the bare date and refuted the season
+    assert optical_rice_rule(ds, OpticalRiceParams(gap_season_young_run=False)).rice_class.values.tolist() == [0, 0]
+
+
+def test_a_flood_after_the_gap_is_the_next_season_when_a_young_crop_rises_from_it():
+    # Bare dry ground, flooded on days 40 and 55, a 100-day cloud gap, flooded again on day 155 (the next
+    # season's puddling: the first crop's canopy and harvest fell in the gap), then a young crop on wet soil.
+    days = [0, 20, 40, 55, 155, 170, 185, 200]
+    before_nd, before_ls = [.25, .27, .10, .12], [-.05, -.06, .28, .30]
+    series = {
+        "paddy": ([.10, .22, .38, .30], [.30, .20, .14, .05]),  # young crop 30 days after the flood, LSWI 0.14
+        "pond": ([.05, .08, .06, .30], [.30, .32, .30, .05]),  # still water after the gap
+        "puddle": ([.10, .25, .38, .30], [.30, -.05, .14, .05]),  # dried out before the crop
+    }
+    ds = _points(days, [before_nd + v[0] for v in series.values()], [before_ls + v[1] for v in series.values()])
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0, 0]
+    # before, the flooded date after the gap refuted the hidden crop
+    assert optical_rice_rule(ds, OpticalRiceParams(hidden_reflood_days=None)).rice_class.values.tolist() == [0, 0, 0]

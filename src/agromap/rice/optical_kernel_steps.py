@@ -331,7 +331,7 @@ def cover_masks(n: int, n_water: int, n_forest: int, shrub_any: bool, shrub_all:
 
 
 @_jit(nrt=False, inline=True)
-def gap_season_start(k: int, young: bool, cd: Any, cn: Any, cl: Any, prm: Any,
+def gap_season_start(k: int, young: bool, young_run: bool, cd: Any, cn: Any, cl: Any, prm: Any,
                      scale_days: Any) -> tuple[Any, Any, Any]:
     """Start of a season hidden in a gap whose canopy spell begins on clear date ``k``: its margin (the
     bare date's and the interval's), the bare date's day and the LSWI bar of the spell's canopy.
@@ -346,11 +346,17 @@ def gap_season_start(k: int, young: bool, cd: Any, cn: Any, cl: Any, prm: Any,
     start = _min(low, _min(gap - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_MAX_GAP] - gap) / scale_days)
     low_d = cd[k - 1]
     bar = prm[P_GAP_SEASON_LSWI]
-    if young and k > 1 and cd[k] - cd[k - 1] <= prm[P_GAP_SEASON_YOUNG_DAYS]:
-        gap = cd[k - 1] - cd[k - 2]
-        low = _min(prm[P_GAP_SEASON_LOW_NDVI] - cn[k - 2], prm[P_GAP_SEASON_LOW_LSWI] - cl[k - 2]) / _SCALE
-        wet = _min(cl[k - 1] - prm[P_GAP_SEASON_LOW_LSWI], prm[P_CANOPY_MIN] - cn[k - 1]) / _SCALE
+    # The young crop may span several clear dates (``young_run``): each date back from the spell that
+    # still lies within ``gap_season_young_days`` of its first canopy date may be the first after the
+    # interval, its wet margin the lowest of the run's young dates.
+    wet = _PINF
+    j = k - 1
+    while young and j > 0 and cd[k] - cd[j] <= prm[P_GAP_SEASON_YOUNG_DAYS] and (j == k - 1 or young_run):
+        gap = cd[j] - cd[j - 1]
+        low = _min(prm[P_GAP_SEASON_LOW_NDVI] - cn[j - 1], prm[P_GAP_SEASON_LOW_LSWI] - cl[j - 1]) / _SCALE
+        wet = _min(wet, _min(cl[j] - prm[P_GAP_SEASON_LOW_LSWI], prm[P_CANOPY_MIN] - cn[j]) / _SCALE)
         via = _min(_min(low, wet), _min(gap - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_MAX_GAP] - gap) / scale_days)
         if via > start:
-            start, low_d, bar = via, cd[k - 2], prm[P_GAP_SEASON_YOUNG_LSWI]
+            start, low_d, bar = via, cd[j - 1], prm[P_GAP_SEASON_YOUNG_LSWI]
+        j -= 1
     return start, low_d, bar

@@ -23,20 +23,24 @@ from ..jit import maximum as _max
 from ..jit import minimum as _min
 from .optical_kernel_layout import (
     F_AT_START,
+    F_EARLY,
     F_FLOOD_NOT_EVERGREEN,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
     F_GAP_SEASON_CUT_END,
+    F_GAP_SEASON_DIP,
     F_GAP_SEASON_NOT_FOREST,
     F_GAP_SEASON_OPEN_END,
     F_GAP_SEASON_OPEN_START,
     F_GAP_SEASON_OPEN_YOUNG,
     F_GAP_SEASON_YOUNG,
+    F_GAP_SEASON_YOUNG_RUN,
     F_GREEN,
     F_HARVEST,
     F_HIDDEN,
     F_HIDDEN_BARE,
     F_HIDDEN_OPEN,
+    F_HIDDEN_REFLOOD,
     F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_SEEDBED,
@@ -45,12 +49,15 @@ from .optical_kernel_layout import (
     F_UNDATED_WET,
     F_WET_CANOPY,
     P_CANOPY_MIN,
+    P_EARLY_DAYS,
     P_FLOOD_NOT_EVERGREEN,
     P_FLOOD_STUBBLE,
     P_FLOOD_T,
     P_FOREST_NDVI_MIN,
     P_GAP_DAYS,
     P_GAP_SEASON_DAYS,
+    P_GAP_SEASON_DIP,
+    P_GAP_SEASON_LOW_LSWI,
     P_GAP_SEASON_LSWI,
     P_GAP_SEASON_MIN_GAP,
     P_GAP_SEASON_OPEN_END,
@@ -61,6 +68,7 @@ from .optical_kernel_layout import (
     P_HIDDEN_CROP_DAYS,
     P_HIDDEN_LINK,
     P_HIDDEN_OPEN_NDVI,
+    P_HIDDEN_REFLOOD,
     P_MAX_CYCLE_DAYS,
     P_MAX_FLOOD_DAYS,
     P_MAX_GREEN_DAYS,
@@ -166,6 +174,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     h_last_nd = _PINF  # NDVI of the last clear date
     onset_bare = _NINF
     h_best = _NINF
+    # a flood after the gap (hidden_reflood_days): its pending vote, day and NDVI
+    reflood = hidden and flags[F_HIDDEN_REFLOOD]
+    r_pend, r_day, r_nd = _NINF, np.float32(0.0), np.float32(0.0)
     bare_lswi = prm[P_HIDDEN_BARE_LSWI] if flags[F_HIDDEN_BARE] else _PINF
     zero_scale = scale_days == 0
     # canopy in water after a gap
@@ -176,6 +187,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     gap_season = flags[F_GAP_SEASON]
     open_end = gap_season and flags[F_GAP_SEASON_OPEN_END]
     young = gap_season and flags[F_GAP_SEASON_YOUNG]
+    young_run = young and flags[F_GAP_SEASON_YOUNG_RUN]
+    dip_on = gap_season and flags[F_GAP_SEASON_DIP]
     gs_on, gs_low, gs_start, gs_can, gs_best = False, np.float32(0.0), _NINF, _NINF, _NINF
     # a spell on the pixel's first clear date (``gap_season_open_start``) and its best vote: no bare date seen
     gs_open, gs_open_best = False, _NINF
@@ -330,6 +343,23 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                     wet_before = _max(wet_before, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
                 gap = (d - h_last_d - prm[P_HIDDEN_CROP_DAYS]) / scale_days
                 h_best = _max(h_best, _min(_min(wet_before, gap), onset_bare))
+                # (hidden_reflood_days) a young crop on wetted soil, the first date after a flood that followed the gap
+                # (not within early_ndvi_days of the flood: vegetation that green stood there before the water)
+                if (reflood and r_pend != _NINF and d - r_day <= prm[P_HIDDEN_REFLOOD] and y > r_nd
+                        and not (flags[F_EARLY] and d - r_day <= prm[P_EARLY_DAYS])):
+                    h_best = _max(h_best, _min(r_pend, (ls - prm[P_GAP_SEASON_LOW_LSWI]) / _SCALE))
+            if reflood:
+                if not fl:
+                    r_pend = _NINF  # only the first date after the flood without the flood signal votes
+                elif w >= 0 and onset_bare != _NINF and d - h_last_d >= prm[P_HIDDEN_CROP_DAYS]:
+                    # flooded again after the gap: the next season's puddling, or a pond or wetland still
+                    # under water; the vote waits for a young crop
+                    linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
+                    wb = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
+                    if flags[F_HIDDEN_OPEN]:
+                        wb = _max(wb, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
+                    r_pend = _min(_min(wb, (d - h_last_d - prm[P_HIDDEN_CROP_DAYS]) / scale_days), onset_bare)
+                    r_day, r_nd = d, y
             is_wet = w >= 0
             if is_wet and not h_last_w >= 0:
                 onset_bare = _min(canopy_min - dry_nd, bare_lswi - dry_ls) / _SCALE
@@ -359,7 +389,14 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         if gap_season:
             if gs_on:
                 unseen = open_end and d - cd[k - 1] > prm[P_GAP_SEASON_OPEN_END]
-                if y >= canopy_min and not unseen:
+                # One clear date below canopy greenness between canopy dates at most gap_season_dip_days
+                # apart is haze or shadow the mask missed, not the season's end: it is passed over (in a
+                # spell after a bare date only: an orchard's irrigation dips under a canopy seen from the start).
+                dip = (dip_on and not gs_open and not unseen and y < canopy_min and k + 1 < n and cn[k + 1] >= canopy_min
+                       and cd[k + 1] - cd[k - 1] <= prm[P_GAP_SEASON_DIP])
+                if dip:
+                    pass
+                elif y >= canopy_min and not unseen:
                     if y >= prm[P_NDVI_HIGH]:
                         gs_can = _max(gs_can, _min(y - prm[P_NDVI_HIGH], ls - gs_bar) / _SCALE)
                 else:
@@ -370,7 +407,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                         gs_best = _fmax(gs_best, _min(_min(gs_start, gs_can), end))
                     gs_on = False
             elif k > 0 and y >= canopy_min:
-                gs_start, gs_low, gs_bar = gap_season_start(k, young, cd, cn, cl, prm, scale_days)
+                gs_start, gs_low, gs_bar = gap_season_start(k, young, young_run, cd, cn, cl, prm, scale_days)
                 gs_open = False
                 if open_young and not gs_green_seen and not gs_dry_seen and d - cd[0] < prm[P_GAP_SEASON_MIN_GAP]:
                     # The series starts after the flood: the dates before the spell are the young crop, and

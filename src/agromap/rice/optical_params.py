@@ -304,6 +304,38 @@ class OpticalRiceParams:
     ``wet_canopy_lswi`` (0.20, flood seen) and ``gap_season_lswi`` (0.30, no flood seen). A design value
     (docs/rice_stress.md): at 0.20-0.25 the shift of 120 days gains the same paddies, and neither the
     point tables nor the scenes gain a non-rice point."""
+    gap_season_young_run: bool = True
+    """``gap_season_young_days``: the young crop may be seen on several successive clear dates (each NDVI below
+    ``ndvi_canopy_min`` with LSWI at least ``gap_season_low_lswi``), all within ``gap_season_young_days`` of
+    the spell's first canopy date; the interval is then the one before the first of them, and the wet margin
+    the lowest of theirs. A transplanted crop stays below canopy greenness for four to six weeks while its
+    field is kept wet (Bouman et al. 2007), so a clear date every two weeks sees it two or three times; an
+    upland crop's young stand grows on dry soil. ``False``: only the one clear date before the spell may be
+    the young crop (docs/rice_rules.md, "Where the series hides the evidence")."""
+    gap_season_dip_days: float | None = 40.0
+    """``gap_season_lswi``: a canopy spell is not ended by one clear date below ``ndvi_canopy_min`` when the
+    clear dates on either side of it are canopy dates at most this many days apart: that date is passed
+    over. A rice canopy that falls below canopy greenness does not recover within weeks (after a harvest
+    the next crop is puddled and transplanted, and its cover closes 40-60 days later, Bouman et al. 2007),
+    so such a dip is residual haze or cloud shadow the cloud mask missed (both lower NDVI), not the
+    season's end; before, it split the spell in two, and neither half showed the bare date, the interval
+    and the wettest canopy together. Forty days: below the shortest interval from one canopy to the next
+    crop's. Only in a spell after a bare date: a spell that opens the series (``gap_season_open_start``,
+    ``gap_season_open_young``) has no bare date to show a field, and the canopy of a flood-irrigated
+    orchard dips on each irrigation (on ``mekong_triple_sar`` seed 0 eleven orchard edge pixels entered
+    the rice class through such spells). ``None``: every clear date below canopy greenness ends the spell."""
+    hidden_reflood_days: float | None = 45.0
+    """``hidden_crop_days``: the clear date after the gap may be flooded again (a bare field with the paddy
+    flood signal) when the first clear date after that flood without the flood signal comes at most this
+    many days later, more than ``early_ndvi_days`` after it, and shows a young crop greener than the flood
+    on soil still wet (LSWI at least ``gap_season_low_lswi``, the margin of the vote). A double-cropped field
+    is puddled again within two weeks of its harvest (Bouman et al. 2007), so a gap of three months can hide
+    the first crop's canopy and harvest and end on the second crop's flood; a pond or a wetland in its flood
+    season is still water and shows no crop rising out of it, a puddle dries, and a canopy green again
+    within days of the water (basin irrigation under an orchard) stood there before it. Forty-five days:
+    seedlings cover the water within weeks and the cover closes 40-60 days after transplanting (as
+    ``gap_season_young_days``). ``None``: a flooded date after the gap refutes the hidden crop
+    (docs/rice_rules.md, "A flood after the gap")."""
     gap_season_not_forest: bool = True
     """``gap_season_lswi``: a pixel whose season hidden in a gap votes rice (its margin >= 0) is not
     evergreen forest, whatever share of its clear dates reads NDVI >= ``forest_ndvi_min``: it showed bare,

@@ -86,7 +86,10 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    canopy date hides the season's end, so the season is measured to its last canopy date seen
    (``gap_season_open_end``), and the first clear date after the interval may show the young crop
    on wetted soil (NDVI < 0.5, LSWI >= 0.10) with the canopy following within 45 days
-   (``gap_season_young_days``; the canopy's bar is then 0.25, ``gap_season_young_lswi``). A pixel
+   (``gap_season_young_days``; the canopy's bar is then 0.25, ``gap_season_young_lswi``), or on
+   several clear dates within those 45 days (``gap_season_young_run``); one date below canopy
+   greenness between canopy dates at most 40 days apart (missed haze or shadow) does not end the
+   spell (``gap_season_dip_days``). A pixel
    whose season hidden in a gap votes rice is no evergreen forest (``gap_season_not_forest``), and a
    canopy spell on the first clear date votes too, the series' start standing for the unseen bare date
    and interval (``gap_season_open_start``), and so does the series' first spell when it begins within
