@@ -28,7 +28,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      ``max_rise_days`` (100 d) after the minimum, the crossing being an interval bounded by the
      observations around it, so a gap widens the tolerance instead of failing the test;
    - ``growth``: from a quarter of the rise to that crossing takes at least ``min_growth_days``
-     (10 d): a canopy grows, a drained pond's mud steps up within one pass;
+     (10 d): a canopy grows, a drained pond's mud steps up within one pass (on a dense revisit the
+     quarter level allows for the darkest speckled date in those days, ``growth_noise``);
    - ``duration``: the dark spell around the minimum (on a noisy series, before the minimum, also
      the dates within ``spell_noise`` units of the pixel's date-to-date noise of it; on a noisy
      series only bright dates spanning a repeat cycle, ``spell_break_days``, end it) lasts less
