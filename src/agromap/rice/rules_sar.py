@@ -28,7 +28,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      ``max_rise_days`` (100 d) after the minimum, the crossing being an interval bounded by the
      observations around it, so a gap widens the tolerance instead of failing the test;
    - ``growth``: from a quarter of the rise to that crossing takes at least ``min_growth_days``
-     (10 d): a canopy grows, a drained pond's mud steps up within one pass;
+     (10 d): a canopy grows, a drained pond's mud steps up within one pass (on a dense revisit the
+     quarter level allows for the darkest speckled date in those days, ``growth_noise``);
    - ``duration``: the dark spell around the minimum (on a noisy series, before the minimum, also
      the dates within ``spell_noise`` units of the pixel's date-to-date noise of it; on a noisy
      series only bright dates spanning a repeat cycle, ``spell_break_days``, end it) lasts less
@@ -93,6 +94,7 @@ from .sar_mixed import unmix_edges
 from .sar_params import SarRiceParams
 from .sar_series import (
     bright_run_days,
+    darkest_of_dates,
     flood_run_bounds,
     flood_run_start,
     local_gap,
@@ -246,6 +248,10 @@ def _season_evidence(
     # Only a refutation is observable (the last dark date and the crossing bound the rise).
     low = vmin + _F32(0.25) * np.where(seen, canopy - vmin, _F32(0.0))
     cols = np.arange(t, b)[None, :]
+    # On a dense revisit several speckled dates of the rise fall within min_growth_days of the
+    # crossing, and the darkest of them dips below the quarter level by chance (`growth_noise`).
+    near = (days[cols] >= days[j][:, None] - p.min_growth_days) & (cols < j[:, None]) & ~np.isnan(db[:, t:b])
+    low = low - _F32(p.growth_noise) * np.nan_to_num(noise) * darkest_of_dates(near.sum(axis=-1))
     dark_before = (db[:, t:b] <= low[:, None]) & (cols < j[:, None])
     last_low = np.where(dark_before, cols, t).max(axis=-1)
     steep = (upper - (days[last_low].astype(_F32) - _F32(d0)) - _F32(p.min_growth_days)) / _F32(p.timing_scale_days)

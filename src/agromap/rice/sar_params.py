@@ -38,6 +38,15 @@ class SarRiceParams:
     min_growth_days: float = 10.0
     """Growth is gradual: VH takes at least this long from a quarter of its rise to the crossing
     of ``rise_fraction`` (refuted only when two passes closer than this bound the step)."""
+    growth_noise: float = 1.0
+    """The quarter level of ``min_growth_days`` is lowered by this many times the pixel's
+    date-to-date noise (:func:`agromap.rice.sar_series.date_noise_db`) times the expected depth of
+    the darkest of the valid dates within ``min_growth_days`` before the crossing, in units of one
+    date's noise (:func:`agromap.rice.sar_series.darkest_of_dates`: 0 for one date, 0.85 for three).
+    On a revisit denser than ``min_growth_days`` (3 days with four tracks) a rising canopy has
+    several dates there, and on a speckled series the darkest of them falls below the quarter
+    level by chance, which reads as a one-pass step; with one date there (a 6- or 12-day revisit)
+    nothing changes. 0: the quarter level alone."""
     persistence_days: float = 12.0
     """A paddy's flood (puddling to early tillering) lasts at least about two weeks, so a pass
     within this many days of the minimum sees it too; farther passes say nothing."""
@@ -314,6 +323,8 @@ class SarRiceParams:
         if not 0 <= self.seedbed_start_days < self.seedbed_end_days:
             raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
                               f"{self.seedbed_start_days} and {self.seedbed_end_days}.")
+        if self.growth_noise < 0:
+            raise ConfigError(f"growth_noise must be >= 0 (0: off), got {self.growth_noise}.")
         if self.spell_noise < 0 or self.spell_break_days < 0:
             raise ConfigError(f"spell_noise and spell_break_days must be >= 0 (0: off), got {self.spell_noise} "
                               f"and {self.spell_break_days}.")
