@@ -408,6 +408,21 @@ def test_optical_undated_paddy_needs_flood_then_canopy():
     assert out.transplant_doy.values[:, 0].tolist() == [0, 0, 0] and out.n_seasons.values[0] == 1
 
 
+def test_sar_pond_share_reads_a_darker_track_fallow_with_its_neighbours():
+    """Two unnamed tracks 2.5-3.5 dB apart: a paddy's fallow on the darker one lies below the
+    open-water level on half its dates. Read with the neighbouring passes of the other track
+    (``water_share_mean``), the pond share stops refuting those paddies and admits no pond."""
+    vh, truth = sar_points(600, "dense", seed=0, offset_db=(2.5, 3.5))
+    rice, cls = truth.rice.values == 1, truth.cls.values
+    counts = {}
+    for on in (False, True):
+        pred = sar_rice_rule(vh, SarRiceParams(water_share_mean=on)).rice_class.values == 1
+        counts[on] = (int((rice & ~pred).sum()), int((pred & (cls == "pond")).sum()),
+                      int((pred & (cls == "permanent_water")).sum()))
+    assert counts[False] == (76, 1, 0)
+    assert counts[True] == (56, 1, 0)
+
+
 def test_sar_double_crop_over_a_waterlogged_fallow_is_rice_but_a_drained_pond_is_not():
     """A paddy whose fallow lies at -21 dB is below the open-water level on most dates, as a pond
     is; two crop seasons standing above the flood level for weeks each set it apart. A pond

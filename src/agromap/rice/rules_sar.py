@@ -10,8 +10,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    The *shape* terms below read a second series smoothed over about three dates (+- the median revisit gap),
    so that a single speckled or off-track date decides nothing; on a revisit denser than the
    12-day repeat cycle a pixel whose three-date mean stays noisy (an unfiltered point) reads it
-   smoothed over the cycle instead (``shape_days``, ``shape_noise_db``), and so does its share of
-   open-water dates in the pond term.
+   smoothed over the cycle instead (``shape_days``, ``shape_noise_db``); such a pixel's share of
+   open-water dates in the pond term is read on that smoothed series too (``water_share_mean``).
 2. **Candidate minima** ``t_min``: without windows, every valid date that is the minimum of VH
    within ``+-trough_halfwidth_days`` (30 d); with season windows, the argmin inside each window.
 3. **Evidence of a season** at ``t_min``, each a margin in units of its own uncertainty
@@ -384,8 +384,10 @@ def _sar_kernel(
     water_dates = ok & (db < _F32(p.water_db))
     vv_land = vv_not_water(vvs, water_dates, p)
     water_freq = fraction((water_dates if vv_land is None else water_dates & ~vv_land).sum(axis=-1), n_valid)
-    # Read over the repeat cycle, a noisy paddy's fallow on a darker track is not open water.
-    vh_water = ok & (np.where(cycle[:, None], sm, db) < _F32(p.water_db))
+    # Read over the repeat cycle, or over the neighbouring passes of the other tracks where three
+    # dates span it, a noisy paddy's fallow on a darker track is not open water (`water_share_mean`).
+    on_mean = (noisy if p.water_share_mean else cycle)[:, None]
+    vh_water = ok & (np.where(on_mean, sm, db) < _F32(p.water_db))
     vv_land = vv_not_water(vvs, vh_water, p)
     water_share = fraction((vh_water if vv_land is None else vh_water & ~vv_land).sum(axis=-1), n_valid)
     water = (p90 < _F32(p.water_p90_db)) | (water_freq >= _F32(p.water_frequency))

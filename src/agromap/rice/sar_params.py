@@ -237,6 +237,13 @@ class SarRiceParams:
     bodies drained for a few weeks exceed it; a paddy's floods cover 10-35 % of a year). Where
     the shape terms read the repeat cycle (``shape_days``), the dates are read on that series: a
     paddy's fallow seen on a darker track or through speckle is not open water."""
+    water_share_mean: bool = True
+    """On a noisy series (the three-date mean above ``shape_noise_db``) the pond share reads every
+    date on the smoothed series of the shape terms (about three dates, or the repeat cycle) even
+    where that does not span the cycle: on two tracks 6 days apart the mean holds a pass of the
+    other track, so a paddy's fallow seen through speckle on a track 2.5-3.5 dB darker (below
+    ``water_db`` on half its dates) is not open water, while a pond stays water on every track.
+    ``False``: the single dates there, as before."""
     pond_crop_days: float | None = 45.0
     """... or (a soft OR) the smoothed series stands above ``vh_min_db`` on ``pond_crop_runs``
     separate runs of dates each spanning at least this many days (a run reaching the first or last
