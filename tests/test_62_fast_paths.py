@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from agromap.io import write
-from agromap.pipeline import fusion, publish_layers, runner
+from agromap.pipeline import compute_layers, fusion, publish_layers, runner
 from agromap.pipeline.config import load_config
 from agromap.testing import SceneSpec, make_s2_stack, write_stack_geotiffs
 from tile_recipes import BANDS, rice_ndvi_tile_graph
@@ -40,9 +40,9 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
         "inputs": [{"kind": "folder", "path": "tifs", "bands": BANDS, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
         "layers": [{"product": "rice", "method": "optical"}, {"product": "ndvi", "time": "median"}]}]}))
     cfg = load_config(cfg_path)
-    monkeypatch.setattr(runner, "TILE_GRAPH", False)  # the general graph, fused (the tile graph: below)
+    monkeypatch.setattr(compute_layers, "TILE_GRAPH", False)  # the general graph, fused (the tile graph: below)
     monkeypatch.setattr(publish_layers, "PUBLISH_THREADS", 1)
-    monkeypatch.setattr(runner, "FUSE_TILES", False)
+    monkeypatch.setattr(compute_layers, "FUSE_TILES", False)
     plain = runner.run(cfg, tmp_path / "plain")
 
     seen: set[str] = set()
@@ -61,9 +61,9 @@ def test_fused_parallel_run_is_the_plain_serial_one(tmp_path, monkeypatch):
         return todo, st
 
     monkeypatch.setattr(publish_layers, "prepare_cog", prepare)
-    monkeypatch.setattr(runner, "fuse_tiles", fuse)
+    monkeypatch.setattr(compute_layers, "fuse_tiles", fuse)
     monkeypatch.setattr(publish_layers, "PUBLISH_THREADS", 4)
-    monkeypatch.setattr(runner, "FUSE_TILES", True)
+    monkeypatch.setattr(compute_layers, "FUSE_TILES", True)
     fast = runner.run(cfg, tmp_path / "fast")
 
     assert len(plain.outputs) == len(fast.outputs) == 8
@@ -101,7 +101,7 @@ def _rice_run(tmp_path: Path, folder: Path, name: str, chunk: int, tile_graph: b
                    {"product": "ndvi", "time": "median"}, {"product": "evi", "time": "mean"},
                    {"product": "lswi", "time": "max"}, {"product": "ndwi"}],
         "districts": {"path": str(DELTA / "districts.geojson"), "id_field": "district_id", "name_field": "name"}}]}))
-    monkeypatch.setattr(runner, "TILE_GRAPH", tile_graph)
+    monkeypatch.setattr(compute_layers, "TILE_GRAPH", tile_graph)
     return runner.run(load_config(cfg_path), tmp_path / name)
 
 
@@ -320,7 +320,7 @@ def test_tile_graph_with_an_offset_and_landsat_qa_or_none_is_the_general_one(tmp
                    {"product": "mndwi"}]}]}))
     results = {}
     for tile_graph in (False, True):
-        monkeypatch.setattr(runner, "TILE_GRAPH", tile_graph)
+        monkeypatch.setattr(compute_layers, "TILE_GRAPH", tile_graph)
         results[tile_graph] = runner.run(load_config(cfg_path), tmp_path / f"out{tile_graph}")
     assert results[True].manifest["cluster"]["graph"] == "a: one task per output tile (4)"
     assert "general graph" in results[False].manifest["cluster"]["graph"]

@@ -11,7 +11,7 @@ import xarray as xr
 import yaml
 
 from agromap.errors import ConfigError
-from agromap.pipeline import blocks, runner
+from agromap.pipeline import blocks, compute_layers, runner
 from agromap.pipeline.config import load_config, parse_config
 
 DELTA = Path(__file__).resolve().parents[1] / "sample_data" / "synthetic_rice_delta"
@@ -46,13 +46,13 @@ def _config(tmp_path: Path, **extra: Any) -> Path:
 
 def test_blocked_run_is_the_one_graph_run(tmp_path, monkeypatch):
     graphs: list[int] = []
-    real = runner._run_graph
+    real = compute_layers._run_graph
 
     def counted(execu, todo, grids):
         graphs.append(len(todo))
         return real(execu, todo, grids)
 
-    monkeypatch.setattr(runner, "_run_graph", counted)
+    monkeypatch.setattr(compute_layers, "_run_graph", counted)
     one = runner.run(load_config(_config(tmp_path)), tmp_path / "one")
     assert len(graphs) == 1
     graphs.clear()
