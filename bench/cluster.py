@@ -64,7 +64,7 @@ def scaleout(folder: str, out: str, chunk: int, workers: int) -> dict[str, Any]:
                 result = run(cfg, out, scheduler=cluster.scheduler_address, force=True)
                 wall, here = time.perf_counter() - t0, time.process_time() - c0
             after = client.run(_cpu_s)
-    for inside in ("connect", "compute"):  # both happen within _compute
+    for inside in ("connect", "compute"):  # both happen within compute_layers
         if "graph" in phases and inside in phases:
             phases["graph"] = [g - c for g, c in zip(phases["graph"], phases[inside])]
     phases["other"] = [wall - sum(v[0] for v in phases.values()), here - sum(v[1] for v in phases.values())]
@@ -108,7 +108,7 @@ def _prime_checksums(folder: Path, out: Path) -> str:
 #: into place; the report's rendering. What the run does between them (lock, recipes, tables,
 #: catalog, the writes of catalog, manifest and report) is "other".
 SCALEOUT_PHASES = {"plan": ("runner", "plan_run"), "connect": ("scheduler", "Opening.ready"),
-                   "graph": ("runner", "_compute"), "compute": ("scheduler", "Execution.compute"),
+                   "graph": ("runner", "compute_layers"), "compute": ("scheduler", "Execution.compute"),
                    "publish": ("runner", "publish"), "report": ("runner", "render_report")}
 
 
@@ -116,7 +116,7 @@ SCALEOUT_PHASES = {"plan": ("runner", "plan_run"), "connect": ("scheduler", "Ope
 def _phase_clocks(phases: dict[str, list[float]]) -> Iterator[None]:
     """Within the block, wrap the run's steps (:data:`SCALEOUT_PHASES`) so each adds its wall and
     process CPU seconds to ``phases[name]``; the steps are restored when the block ends. ``graph``
-    times all of ``_compute``: :func:`scaleout` takes the connection wait and the compute inside
+    times all of ``compute_layers``: :func:`scaleout` takes the connection wait and the compute inside
     it out afterwards.
     """
     import agromap.pipeline.runner as runner
@@ -191,8 +191,10 @@ def _build_graphs(folder: str, out: str, chunk: int, limit: int, traced: bool = 
 
     from agromap.io.write import create_staging, store_window
     from agromap.pipeline import blocks
+    from agromap.pipeline.after_compute import on_run_grid as _on_run_grid
+    from agromap.pipeline.compute_layers import _use_tile_graphs
     from agromap.pipeline.fusion import fuse_tiles
-    from agromap.pipeline.runner import Job, _on_run_grid, _use_tile_graphs, plan_run
+    from agromap.pipeline.runner import Job, plan_run
 
     cfg = stack_config(Path(folder), chunk=chunk)
     out_dir = Path(out)

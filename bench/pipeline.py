@@ -37,7 +37,7 @@ _SCL_INVALID = (0, 1, 3, 8, 9, 10, 11)
 #: ``publish`` covers the COG conversion with overviews, validation, STAC items, quicklooks and the
 #: report's maps (drawn on a thread while the layers are encoded); ``render_report`` the HTML report
 #: (written with the catalog and manifest, whose writes count as "other").
-PHASES = {"plan": "plan_run", "compute": "_compute", "publish": "publish", "report": "render_report"}
+PHASES = {"plan": "plan_run", "compute": "compute_layers", "publish": "publish", "report": "render_report"}
 
 
 def process_cpu_s() -> float:
