@@ -794,16 +794,24 @@ def _seedbed_series(seed: int, n_pix: int = 3000):
     return days, nd, ev, ls, valid
 
 
+def _compiled_equals_reference(days: np.ndarray, nd: np.ndarray, ev: np.ndarray, ls: np.ndarray, valid: np.ndarray,
+                               p: OpticalRiceParams) -> tuple[Any, dict[str, Any]]:
+    """The compiled kernel's outputs on an undated series (no season windows), after checking them equal
+    to the numpy reference's; and the keywords it was called with."""
+    kw: dict[str, Any] = {"days": days, "doy": (days + 1).astype(np.uint16),
+                          "window": np.full(days.size, -1, np.int8), "n_windows": 0, "p": p}
+    fast = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
+    _same_outputs(fast, _reference_kernel(nd, ev, ls, valid, **kw))
+    return fast, kw
+
+
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
 @pytest.mark.parametrize("case", sorted(_PARAM_CASES))
 def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
     """Series built around the flood-then-stubble terms, which the uniform random series seldom reach."""
     p = OpticalRiceParams(**_PARAM_CASES[case])
     days, nd, ev, ls, valid = _seedbed_series(0)
-    kw: dict[str, Any] = {"days": days, "doy": (days + 1).astype(np.uint16),
-                          "window": np.full(days.size, -1, np.int8), "n_windows": 0, "p": p}
-    fast = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
-    _same_outputs(fast, _reference_kernel(nd, ev, ls, valid, **kw))
+    fast, kw = _compiled_equals_reference(days, nd, ev, ls, valid, p)
     if p.seedbed_ndvi_max is not None and p.hidden_crop_days is not None and p.undated_seasons:
         # the flooded seedbed decides pixels here, so the equality covers its vote
         kw["p"] = dataclasses.replace(p, seedbed_ndvi_max=None)
@@ -1135,10 +1143,7 @@ def _reflood_series(seed: int, n_pix: int = 3000):
 def test_compiled_kernel_equals_the_numpy_kernel_after_a_flood_beyond_the_gap(case):
     p = OpticalRiceParams(**_PARAM_CASES[case])
     days, nd, ev, ls, valid = _reflood_series(0)
-    kw: dict[str, Any] = {"days": days, "doy": (days + 1).astype(np.uint16),
-                          "window": np.full(days.size, -1, np.int8), "n_windows": 0, "p": p}
-    fast = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
-    _same_outputs(fast, _reference_kernel(nd, ev, ls, valid, **kw))
+    fast, kw = _compiled_equals_reference(days, nd, ev, ls, valid, p)
     if p.hidden_reflood_days is not None and p.undated_seasons:
         # the flood after the gap sets the score of many pixels here, so the equality covers its vote
         kw["p"] = dataclasses.replace(p, hidden_reflood_days=None)
