@@ -26,9 +26,7 @@ from ..errors import NoValidDataError
 from ..io.files import atomic_write_group, folders_flushed_once
 from ..io.scene import Scene, run_geobox, stack_scenes
 from ..io.trust import allow_inputs
-from ..io.write import (
-    clean_stale_partials,
-)
+from ..io.write import clean_stale_partials
 from ..report import render_report
 from . import blocks, noop, preflight
 from .after_compute import input_records as _inputs
