@@ -101,6 +101,20 @@ from .optical_kernel_steps import (
 __all__ = ["pixel_terms"]
 
 
+@_jit(nrt=False, inline=True)
+def wet_before_gap(h_last_d: Any, h_prev_d: Any, h_last_w: Any, h_prev_w: Any, h_last_nd: Any, prm: Any,
+                   flags: Any) -> Any:
+    """The wet margin of the field before a cloud gap (a crop hidden in it, or a flood after it): the
+    last two clear dates' wet margins when they are linked (``hidden_flood_link_days``), else none (-inf);
+    with ``hidden_open_water_ndvi``, the last date alone when it is open water from bund to bund.
+    """
+    linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
+    wet = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
+    if flags[F_HIDDEN_OPEN]:
+        wet = _max(wet, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
+    return wet
+
+
 # Inlined in the pixel loops: a call passes each array as seven values, and per pixel that cost 8 % of the kernel.
 @_jit(nrt=False, inline=True)
 def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a call per date, +30 % time)
@@ -336,11 +350,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             # began on bare ground (``onset_bare`` -inf): its vote would be -inf, which changes
             # nothing, or NaN only for a 0/0 gap (a median clear gap of 0 days), which is kept.
             if not fl and (onset_bare != _NINF or zero_scale):
-                linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
-                wet_before = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
-                if flags[F_HIDDEN_OPEN]:
-                    # One flooded date suffices when the field is open water from bund to bund.
-                    wet_before = _max(wet_before, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
+                wet_before = wet_before_gap(h_last_d, h_prev_d, h_last_w, h_prev_w, h_last_nd, prm, flags)
                 gap = (d - h_last_d - prm[P_HIDDEN_CROP_DAYS]) / scale_days
                 h_best = _max(h_best, _min(_min(wet_before, gap), onset_bare))
                 # (hidden_reflood_days) a young crop on wetted soil, the first date after a flood that followed the gap
@@ -354,10 +364,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                 elif w >= 0 and onset_bare != _NINF and d - h_last_d >= prm[P_HIDDEN_CROP_DAYS]:
                     # flooded again after the gap: the next season's puddling, or a pond or wetland still
                     # under water; the vote waits for a young crop
-                    linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
-                    wb = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
-                    if flags[F_HIDDEN_OPEN]:
-                        wb = _max(wb, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
+                    wb = wet_before_gap(h_last_d, h_prev_d, h_last_w, h_prev_w, h_last_nd, prm, flags)
                     r_pend = _min(_min(wb, (d - h_last_d - prm[P_HIDDEN_CROP_DAYS]) / scale_days), onset_bare)
                     r_day, r_nd = d, y
             is_wet = w >= 0
