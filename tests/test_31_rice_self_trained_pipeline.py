@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pytest
 import rasterio
 import yaml
 
 from agromap.errors import ConfigError
 from agromap.pipeline.config import parse_config
+from rasters import first_band
 
 ROOT = Path(__file__).resolve().parents[1]
 DELTA = ROOT / "sample_data" / "synthetic_rice_delta"
@@ -40,11 +40,6 @@ def _config(tmp: Path, inputs: tuple[dict, ...] = (S1,), **layer: object) -> Pat
     return path
 
 
-def _read(path: Path) -> np.ndarray:
-    with rasterio.open(path) as src:
-        return src.read(1)
-
-
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory, agromap_cli):
     tmp = tmp_path_factory.mktemp("selftrain")
@@ -59,13 +54,13 @@ def test_cli_run_writes_the_self_trained_map_and_its_training_counts(cli_run):
     out = cli_run
     (cls_path,) = sorted((out / "delta").glob("rice_class_self_trained_*.tif"))
     (prob_path,) = sorted((out / "delta").glob("rice_prob_self_trained_*.tif"))
-    rice = _read(cls_path)
-    truth = _read(DELTA / "truth_landcover.tif")[:N, :N] == 1
+    rice = first_band(cls_path)
+    truth = first_band(DELTA / "truth_landcover.tif")[:N, :N] == 1
     assert rice.shape == truth.shape
     oa = ((rice == 1) == truth)[rice != 255].mean()
     print(f"\n[self-trained map (S1 + S2, both rules), synthetic delta 112 px] OA {oa:.3f} vs truth")
     assert oa > 0.95
-    assert _read(prob_path).max() <= 100
+    assert first_band(prob_path).max() <= 100
     with rasterio.open(cls_path) as src:
         tags = src.tags()
     n_rice, n_other = int(tags["N_TRAIN_RICE"]), int(tags["N_TRAIN_OTHER"])

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import rasterio
 import yaml
 
 from agromap.pipeline.config import load_config, parse_config
 from agromap.pipeline.runner import run
+from rasters import first_band
 
 ROOT = Path(__file__).resolve().parents[1]
 DELTA = ROOT / "sample_data" / "synthetic_rice_delta"
@@ -27,13 +27,8 @@ def rice_run(tmp_path_factory):
     return out, result
 
 
-def _read(path: Path) -> np.ndarray:
-    with rasterio.open(path) as src:
-        return src.read(1)
-
-
 def _truth(name: str) -> np.ndarray:
-    return _read(DELTA / f"truth_{name}.tif")
+    return first_band(DELTA / f"truth_{name}.tif")
 
 
 def _one(out: Path, area: str, prefix: str) -> Path:
@@ -43,14 +38,14 @@ def _one(out: Path, area: str, prefix: str) -> Path:
 
 def test_optical_rule_recovers_paddies_and_dates(rice_run):
     out, _ = rice_run
-    rice = _read(_one(out, "delta_optical", "rice_class_optical"))
+    rice = first_band(_one(out, "delta_optical", "rice_class_optical"))
     truth = _truth("landcover") == 1
     valid = rice != 255
     pred = (rice == 1) & valid
     precision = (pred & truth).sum() / pred.sum()
     recall = (pred & truth).sum() / (truth & valid).sum()
     assert precision > 0.9 and recall > 0.9, (precision, recall)
-    doy = _read(_one(out, "delta_optical", "transplant_doy_1_optical")).astype(float)
+    doy = first_band(_one(out, "delta_optical", "transplant_doy_1_optical")).astype(float)
     true_doy = _truth("transplant_doy_1").astype(float)
     both = pred & truth & (doy > 0) & (true_doy > 0)
     mae = np.abs(doy[both] - true_doy[both]).mean()
@@ -59,7 +54,7 @@ def test_optical_rule_recovers_paddies_and_dates(rice_run):
 
 def test_sar_rule_recovers_paddies(rice_run):
     out, _ = rice_run
-    rice = _read(_one(out, "delta_sar", "rice_class_sar"))
+    rice = first_band(_one(out, "delta_sar", "rice_class_sar"))
     truth = _truth("landcover") == 1
     pred = rice == 1
     f1 = 2 * (pred & truth).sum() / (pred.sum() + truth.sum())
@@ -87,16 +82,16 @@ def test_district_table(rice_run):
     df = pd.read_csv(out / table["files"][0])
     assert list(df["id"]) == ["D01", "D02", "D03"]
     assert {"rice_ha", "rice_adjusted_ha", "rice_adjusted_ci95_ha", "name"} <= set(df.columns)
-    rice = _read(_one(out, "delta_optical", "rice_class_optical"))
+    rice = first_band(_one(out, "delta_optical", "rice_class_optical"))
     assert df["rice_ha"].sum() == pytest.approx(float((rice == 1).sum()) * 0.01, rel=1e-4)
     assert (out / table["files"][1]).exists()
 
 
 def test_real_samples_run(rice_run):
     out, _ = rice_run
-    hok = _read(_one(out, "hokkaido", "rice_class_optical"))
+    hok = first_band(_one(out, "hokkaido", "rice_class_optical"))
     assert set(np.unique(hok)) <= {0, 1, 255} and (hok != 255).mean() > 0.9
-    assam = _read(_one(out, "assam_sar", "rice_class_sar"))
+    assam = first_band(_one(out, "assam_sar", "rice_class_sar"))
     assert (assam == 0).all(), "one SAR date cannot show a flooding minimum and a rise"
 
 
@@ -116,7 +111,7 @@ def test_train_save_reload_predict(tmp_path, agromap_cli):
     area["districts"]["path"] = str(DELTA / "districts.geojson")
     cfg["scheduler"] = "threads"
     result = run(parse_config(cfg), tmp_path / "out")
-    rice = _read(_one(tmp_path / "out", "delta_model", "rice_class_model"))
+    rice = first_band(_one(tmp_path / "out", "delta_model", "rice_class_model"))
     truth = _truth("landcover") == 1
     assert ((rice == 1) == truth)[rice != 255].mean() > 0.95
     # A pinned checksum that does not match refuses the file.
@@ -134,7 +129,7 @@ def test_points_and_sample_commands(tmp_path, rice_run, agromap_cli):
     rows = []
     for f in sorted((DELTA / "s2").glob("*_red.tif")):
         date = f.name[:10]
-        vals = {b: _read(DELTA / "s2" / f"{date}_{b}.tif")[[40, 80, 120], [40, 80, 120]] * 1e-4
+        vals = {b: first_band(DELTA / "s2" / f"{date}_{b}.tif")[[40, 80, 120], [40, 80, 120]] * 1e-4
                 for b in ("blue", "red", "nir", "swir16")}
         for i in range(3):
             rows.append({"point_id": f"p{i}", "time": date, **{b: float(v[i]) for b, v in vals.items()}})

@@ -13,6 +13,7 @@ from rio_cogeo.cogeo import cog_validate
 
 from agromap.pipeline.config import load_config
 from agromap.pipeline.runner import run
+from rasters import first_band
 
 ROOT = Path(__file__).resolve().parents[1]
 DELTA = ROOT / "sample_data" / "synthetic_rice_delta"
@@ -28,16 +29,11 @@ def disaster_run(tmp_path_factory):
     return out, result
 
 
-def _read(path: Path) -> np.ndarray:
-    with rasterio.open(path) as src:
-        return src.read(1)
-
-
 def test_flood_classes_against_synthetic_truth(disaster_run):
     out, _ = disaster_run
-    flood = _read(out / "delta" / "flood_class_20230830.tif")
-    truth = _read(DELTA / "truth_flood.tif").astype(bool)
-    landcover = _read(DELTA / "truth_landcover.tif")
+    flood = first_band(out / "delta" / "flood_class_20230830.tif")
+    truth = first_band(DELTA / "truth_flood.tif").astype(bool)
+    landcover = first_band(DELTA / "truth_landcover.tif")
     observed = np.isin(flood, (2, 3, 4))
     iou = (observed & truth).sum() / (observed | truth).sum()
     assert iou > 0.8, iou  # measured 0.829
@@ -70,7 +66,7 @@ def test_flooded_rice_hectares_per_district(disaster_run):
     out, result = disaster_run
     table = next(t for t in result.manifest["tables"] if "flood_class" in t["layer"])
     df = pd.read_csv(out / table["files"][0])
-    flood = _read(out / "delta" / "flood_class_20230830.tif")
+    flood = first_band(out / "delta" / "flood_class_20230830.tif")
     assert df["flooded_rice_ha"].sum() == pytest.approx((flood == 4).sum() * 0.01, rel=1e-4)
     assert {"observed_flood_water_ha", "managed_paddy_water_ha"} <= set(df.columns)
 
@@ -78,8 +74,8 @@ def test_flooded_rice_hectares_per_district(disaster_run):
 def test_real_chip_iou(disaster_run):
     """Sen1Floods11 India chip: single-scene VV+VH fused with the same day's S2 (measured IoU 0.902)."""
     out, _ = disaster_run
-    flood = _read(out / "assam_flood" / "flood_class_20160812.tif")
-    label = _read(CHIP / "India_900498_LabelHand.tif")
+    flood = first_band(out / "assam_flood" / "flood_class_20160812.tif")
+    label = first_band(CHIP / "India_900498_LabelHand.tif")
     known = label >= 0
     water = np.isin(flood, (1, 2, 3, 4, 5, 7, 8)) & known
     truth = (label == 1) & known
@@ -91,7 +87,7 @@ def test_real_chip_without_reference_water_is_not_called_flood(disaster_run):
     """No reference water and no pre-event date: the Brahmaputra channel is water of unknown status, not flood."""
     out, result = disaster_run
     path = out / "assam_flood" / "flood_class_20160812.tif"
-    flood = _read(path)
+    flood = first_band(path)
     assert (flood == 7).mean() > 0.3 and not np.isin(flood, (1, 2, 3, 4, 8)).any()
     with rasterio.open(path) as src:
         tags = src.tags()
@@ -111,14 +107,14 @@ def test_real_chip_without_reference_water_is_not_called_flood(disaster_run):
 
 def test_burn_layers_on_the_burn_scar(disaster_run):
     out, _ = disaster_run
-    burn = _read(DELTA / "truth_burn.tif").astype(bool)
+    burn = first_band(DELTA / "truth_burn.tif").astype(bool)
     (path,) = (out / "delta").glob("burn_severity_*.tif")
-    sev = _read(path)
+    sev = first_band(path)
     valid = sev != 255
     # dNBR severity flags the scar; on cropland it also flags harvest, hence burned_paddy below.
     assert np.isin(sev, (4, 5, 6, 7))[burn & valid].mean() > 0.8
     (path,) = (out / "delta").glob("burned_paddy_*.tif")
-    paddy = _read(path)
+    paddy = first_band(path)
     burned = np.isin(paddy, (2, 3))
     seen = paddy != 255
     precision = (burned & burn).sum() / burned.sum()
@@ -150,11 +146,11 @@ def test_vci_and_terrain_exclusion(tmp_path):
     cfg["areas"] = [area]
     cfg["scheduler"] = "threads"
     result = run(parse_config(cfg), tmp_path / "out")
-    flood = _read(tmp_path / "out" / "delta" / "flood_class_20230830.tif")
+    flood = first_band(tmp_path / "out" / "delta" / "flood_class_20230830.tif")
     assert (flood[:, 2:38] == 6).mean() > 0.95 and (flood[:, 45:] == 6).mean() < 0.01
     vci_files = sorted((tmp_path / "out" / "delta").glob("vci_*.tif"))
     assert len(vci_files) == 12
-    values = np.stack([_read(p) for p in vci_files])
+    values = np.stack([first_band(p) for p in vci_files])
     assert values.dtype == np.uint8 and ((values <= 100) | (values == 255)).all()
     assert result.manifest["status"] == "success"
 
@@ -167,7 +163,7 @@ def test_real_chip_with_a_reference_water_layer(tmp_path):
     from agromap.pipeline.config import parse_config
     from conftest import write_tif
 
-    label = _read(CHIP / "India_900498_LabelHand.tif")
+    label = first_band(CHIP / "India_900498_LabelHand.tif")
     with rasterio.open(CHIP / "India_900498_LabelHand.tif") as src:
         transform, crs = src.transform, src.crs
     normal = ((label == 1) & (np.arange(label.shape[1])[None, :] < 256)).astype(np.uint8)  # west half's water
@@ -183,7 +179,7 @@ def test_real_chip_with_a_reference_water_layer(tmp_path):
     cfg["areas"], cfg["scheduler"] = [area], "threads"
     result = run(parse_config(cfg), tmp_path / "out")
     path = tmp_path / "out" / "assam_flood" / "flood_class_20160812.tif"
-    flood = _read(path)
+    flood = first_band(path)
     assert (flood[normal == 1] == 1).all()
     east_water = (label == 1) & (normal == 0) & (np.arange(label.shape[1])[None, :] >= 256)
     assert (flood[east_water] == 2).mean() > 0.7 and not (flood == 7).any()

@@ -14,6 +14,7 @@ import yaml
 from agromap.pipeline.config import load_config, parse_config
 from agromap.pipeline.runner import run
 from conftest import write_tif
+from rasters import first_band
 
 ROOT = Path(__file__).resolve().parents[1]
 DELTA = ROOT / "sample_data" / "synthetic_rice_delta"
@@ -27,15 +28,10 @@ def aq_run(tmp_path_factory):
     return out, run(load_config(ROOT / "pipelines" / "airquality.yaml"), out, scheduler="threads")
 
 
-def _read(path: Path) -> np.ndarray:
-    with rasterio.open(path) as src:
-        return src.read(1)
-
-
 def test_co_swath_gridded_with_counts(aq_run):
     out, _ = aq_run
-    count = _read(out / "co_swath" / "co_column_count_201909.tif")
-    co = _read(out / "co_swath" / "co_column_20190913.tif")
+    count = first_band(out / "co_swath" / "co_column_count_201909.tif")
+    co = first_band(out / "co_swath" / "co_column_20190913.tif")
     # 180 of the subset's pixels pass qa_value > 0.5, and all fall inside the grid.
     assert int(count[count != 65535].sum()) == 180
     assert np.isfinite(co).sum() == (count[count != 65535] > 0).sum()
@@ -61,9 +57,9 @@ def test_pm25_estimate_and_cpcb_category(aq_run):
     out, _ = aq_run
     with rasterio.open(ROOT / "sample_data" / "sentinel2_l2a_29RKH_20200219" / "AOT.tif") as src:
         aot = src.read(1).astype(np.float32) * np.float32(0.001)
-    pm = _read(out / "aot_pm25" / "pm25_sat_20200219.tif")
+    pm = first_band(out / "aot_pm25" / "pm25_sat_20200219.tif")
     np.testing.assert_allclose(pm, aot * 80, rtol=1e-6)
-    sub = _read(out / "aot_pm25" / "aqi_pm25_subindex_cpcb_20200219.tif")
+    sub = first_band(out / "aot_pm25" / "aqi_pm25_subindex_cpcb_20200219.tif")
     # CPCB PM2.5 0-30 ug m-3 -> 0-50: 15.04..15.68 ug m-3 -> 25..26.
     assert set(np.unique(sub)) <= {25, 26}
     with rasterio.open(out / "aot_pm25" / "aqi_category_cpcb_20200219.tif") as src:
@@ -78,8 +74,8 @@ def test_pm25_estimate_and_cpcb_category(aq_run):
 def test_burned_paddy_against_truth(aq_run):
     out, _ = aq_run
     (path,) = (out / "delta_burning").glob("burned_paddy_*.tif")
-    paddy = _read(path)
-    burn = _read(DELTA / "truth_burn.tif").astype(bool)
+    paddy = first_band(path)
+    burn = first_band(DELTA / "truth_burn.tif").astype(bool)
     burned, seen = np.isin(paddy, (2, 3)), paddy != 255
     precision = (burned & burn).sum() / burned.sum()
     recall = (burned & burn & seen).sum() / (burn & seen).sum()
@@ -126,5 +122,5 @@ def test_pm25_fit_on_stations_then_map(tmp_path, agromap_cli):
     cfg["areas"][0]["layers"] = [{"product": "pm25", "method": "model", "model": str(model)}]
     result = run(parse_config(cfg), tmp_path / "out")
     first = next(o for o in result.outputs if o["path"].endswith("20231101.tif"))
-    pm = _read(tmp_path / "out" / first["path"])
+    pm = first_band(tmp_path / "out" / first["path"])
     np.testing.assert_allclose(pm, fitted["coef"][0] * aods[0] + fitted["intercept"], rtol=1e-4)

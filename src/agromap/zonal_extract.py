@@ -27,13 +27,13 @@ from odc.geo.geobox import GeoBox
 from .area import row_area_m2
 from .errors import InputError, UnknownCRSError, ZonalError
 from .io.grid import crs_of, geobox_of
+from .zonal_lazy import FEATURE_ID_COLUMN as _FID
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = ["RasterWindows", "open_raster", "raster_source", "area_source", "extract", "result_column"]
 
-_FID = "__agromap_fid"  # exactextract 0.3 overwrites a column named "id" with the row index
 
 
 @dataclass

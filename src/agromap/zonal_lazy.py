@@ -51,7 +51,9 @@ __all__ = ["DistrictCover", "BlockCover", "block_cover", "continuous_sums", "con
 STAT_COLUMNS: tuple[str, ...] = ("mean", "min", "max", "count")
 
 _SUM_VA, _SUM_A, _COUNT, _MIN, _MAX = range(5)
-_FID = "__agromap_fid"  # exactextract 0.3 overwrites a column named "id" with the row index
+# exactextract 0.3 overwrites a column named "id" with the row index, so districts are matched
+# back to their rows through a column of this name (also by zonal_extract)
+FEATURE_ID_COLUMN = "__agromap_fid"
 _serial = itertools.count()
 
 
@@ -99,10 +101,10 @@ def block_cover(gbox: GeoBox, districts: Districts) -> BlockCover:
         return BlockCover(whole, empty_i, empty_i, empty_f, rows_ha)
     # Coverage needs the grid only: the raster's values are never looked at.
     grid = NumPyRasterSource(np.zeros((ny, nx), np.float32), *frame.bounds, srs_wkt=crs_of(gbox).to_wkt())
-    vec = gpd.GeoDataFrame({_FID: near}, geometry=gdf.geometry.to_numpy()[near], crs=gdf.crs)
-    res = exact_extract(grid, vec, ["cell_id", "coverage"], include_cols=[_FID], output="pandas")
+    vec = gpd.GeoDataFrame({FEATURE_ID_COLUMN: near}, geometry=gdf.geometry.to_numpy()[near], crs=gdf.crs)
+    res = exact_extract(grid, vec, ["cell_id", "coverage"], include_cols=[FEATURE_ID_COLUMN], output="pandas")
     parts = [(np.asarray(c, np.int64), np.full(len(c), d, np.int64), np.asarray(f, np.float64))
-             for d, c, f in zip(res[_FID], res["cell_id"], res["coverage"]) if len(c)]
+             for d, c, f in zip(res[FEATURE_ID_COLUMN], res["cell_id"], res["coverage"]) if len(c)]
     if not parts:
         return BlockCover(whole, empty_i, empty_i, empty_f, rows_ha)
     cells, district, coverage = (np.concatenate(p) for p in zip(*parts))
