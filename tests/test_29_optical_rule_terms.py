@@ -585,3 +585,31 @@ def test_a_flood_after_the_gap_is_the_next_season_when_a_young_crop_rises_from_i
     assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0, 0]
     # before, the flooded date after the gap refuted the hidden crop
     assert optical_rice_rule(ds, OpticalRiceParams(hidden_reflood_days=None)).rice_class.values.tolist() == [0, 0, 0]
+
+
+def test_an_onset_without_standing_water_needs_a_canopy_in_water_when_asked():
+    days = list(range(0, 210, 10))
+    # bare dry soil, the onset date, a young crop, a canopy, the harvest
+    ndvi = [.2, .2, .2, .32, .35, .45, .6, .75, .8, .8, .7, .4, .25, .2, .2, .2, .2, .2, .2, .2, .2]
+    dry, after = [-.05] * 3, [-.03] * 10
+    # A young crop darkened by a cloud shadow the mask missed: EVI falls to a third while NDVI hardly
+    # moves and LSWI rises, so LSWI + T >= EVI reads a flood, but LSWI stays far below NDVI.
+    shadow = dry + [.12, .12, .16, .22, .25, .27, .27, .24] + after
+    # A paddy flooded on bare soil (LSWI above NDVI), then the same canopy.
+    flooded = dry + [.40, .40, .25, .22, .25, .27, .27, .24] + after
+    # The shadowed onset again, with a canopy standing in water.
+    wet_canopy = dry + [.12, .12, .30, .32, .34, .35, .35, .30] + after
+    nd = np.asarray([ndvi, [.2, .2, .2, .05, .1] + ndvi[5:], ndvi], np.float32)
+    ev = nd * np.float32(0.75)
+    ev[[0, 2], 3] = np.float32(0.11)
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
+    ds = xr.Dataset({"ndvi": (("time", "point"), nd.T), "evi": (("time", "point"), ev.T),
+                     "lswi": (("time", "point"), np.asarray([shadow, flooded, wet_canopy], np.float32).T)},
+                    coords={"time": time})
+    # Off by default: the shadowed onset and its canopy over moist soil (LSWI 0.27) pass as a paddy.
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 1, 1]
+    out = optical_rice_rule(ds, OpticalRiceParams(weak_flood_canopy_lswi=0.30))
+    assert out.rice_class.values.tolist() == [0, 1, 1]
+    assert out.transplant_doy.values[0, 1:].tolist() == [31, 31]
+    # the canopy's wettest date decides: a bar below 0.27 keeps the shadowed cycle
+    assert optical_rice_rule(ds, OpticalRiceParams(weak_flood_canopy_lswi=0.25)).rice_class.values.tolist() == [1, 1, 1]

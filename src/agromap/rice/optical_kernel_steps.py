@@ -27,6 +27,7 @@ from .optical_kernel_layout import (
     F_RULE,
     F_SHRUB,
     F_SNOW,
+    F_WEAK_FLOOD_CANOPY,
     F_WET_CANOPY,
     P_CANOPY_MIN,
     P_CLIMB_MIN,
@@ -52,6 +53,7 @@ from .optical_kernel_layout import (
     P_TROUGH_MAX,
     P_WATER_FRACTION,
     P_WATER_LIMIT_CYCLE,
+    P_WEAK_FLOOD_CANOPY,
     P_WET_CANOPY_LSWI,
 )
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
@@ -135,6 +137,10 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
         # canopy date of its cycle shows it; an upland crop's canopy stands over drying soil.
         # +inf (no vote) where the cycle shows no canopy date.
         margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WET_CANOPY_LSWI])
+    if flags[F_WEAK_FLOOD_CANOPY] and cl[k] + prm[P_FLOOD_T] < cn[k]:
+        # No standing water by NDVI on the onset date: EVI alone read the flood, as it does under a
+        # missed cloud shadow or haze and on moist soil after rain, so the canopy must show the water.
+        margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WEAK_FLOOD_CANOPY])
     if flags[F_EARLY]:
         # "No vegetation in the first days after the onset": ``ndvi_trough_max`` minus the
         # highest NDVI of the clear dates in (onset, ``i_early``). A paddy is water and seedlings

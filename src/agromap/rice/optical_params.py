@@ -153,6 +153,17 @@ class OpticalRiceParams:
     canopies of the project's three synthetic generators (the hand-made point table's reach only
     0.30) and near the median upland canopy of the hard scenes (0.17-0.26). ``None`` disables
     this and the undated wet canopy."""
+    weak_flood_canopy_lswi: float | None = None
+    """Optionally (e.g. 0.30), a dated onset whose flood signal holds only through Xiao's EVI form
+    (``LSWI + flood_t < NDVI``: no standing water read by NDVI) is confirmed only when one of its
+    canopy dates has LSWI at least this, a canopy standing in water. Standing water lifts LSWI above
+    NDVI on a flooded bare field (Xiao et al. 2005, 2006); a cloud shadow the scene classification
+    missed, thin haze or a cloud fringe collapses EVI while NDVI hardly moves, and moist soil after
+    rain lowers EVI, so all three pass the EVI form on a young upland crop, whose canopy then grows
+    over moist soil (the hard scenes' upland canopies: LSWI 0.24-0.26 median, 0.28-0.30 at the 90th
+    percentile; rice 0.34-0.35). Off by default: on the hard scenes it removes a quarter of the upland
+    crops mapped rice but also direct-seeded and field-edge paddies whose only flood seen was such a
+    date, and the self-trained maps lose on some seeds (figures in docs/rice_rules.md)."""
     undated_wet_canopy_lswi: float | None = 0.32
     """Undated evidence from a wet canopy (NDVI >= ``ndvi_high`` and LSWI >= this) seen more than
     ``gap_days`` after the last clear date that was neither water nor a young crop in water (NDVI
