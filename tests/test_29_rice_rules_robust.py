@@ -9,6 +9,8 @@ missing passes and 1-2 dB track offsets; Sentinel-2 with 12 clear-ish dates and 
 
 from __future__ import annotations
 
+import dataclasses
+
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -170,11 +172,15 @@ def test_sar_direct_seeded_timing_reads_from_the_seedbed_but_an_orchard_pulse_st
              + [-15.5] * 7 + [-18.0] * 4 + [-17.5] * 18)
     assert sar_rice_rule(_vh_col(lotus, d6)).rice_class.values[0] == 0
     assert sar_rice_rule(_vh_col(lotus, d6), SarRiceParams(seedbed_min_db=-20.0)).rice_class.values[0] == 1
-    # Bare upland soil with one speckled dark date, then the same crop: the smoothed series barely
-    # dips below the soil (no levelling flood); a 1 dB bar would take it.
+    # Bare upland soil with one dark date, then the same crop: read on the smoothed series it barely
+    # dips below the soil; a 1 dB bar would take it. On this noise-free series the date itself, 6 dB
+    # below the soil, is a one-pass levelling flood (`seedbed_dip_noise`; speckled upland points stay
+    # out, tests/test_33_sar_rule_terms.py).
     upland = [-16.5] * 10 + [-22.5, -17.0] + dsr[12:]
-    assert sar_rice_rule(_vh_col(upland, d6)).rice_class.values[0] == 0
-    assert sar_rice_rule(_vh_col(upland, d6), SarRiceParams(seedbed_dip_db=1.0)).rice_class.values[0] == 1
+    smoothed = SarRiceParams(seedbed_dip_noise=None)
+    assert sar_rice_rule(_vh_col(upland, d6), smoothed).rice_class.values[0] == 0
+    assert sar_rice_rule(_vh_col(upland, d6), dataclasses.replace(smoothed, seedbed_dip_db=1.0)).rice_class.values[0] == 1
+    assert sar_rice_rule(_vh_col(upland, d6)).rice_class.values[0] == 1
     with pytest.raises(ConfigError, match="seedbed_start_days"):
         SarRiceParams(seedbed_start_days=28.0, seedbed_end_days=7.0)
 

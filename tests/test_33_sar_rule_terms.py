@@ -131,8 +131,13 @@ def test_persistence_needs_passes_on_both_sides_to_refute_a_flood():
     seen_once[:10], seen_once[11:13] = -15.0, np.nan  # dry before; the next passes were lost (18 d gap)
     pulse = _paddy()
     pulse[:10], pulse[11:13] = -15.0, -15.0  # a single dark pass between bright ones, then the same canopy
-    out = sar_rice_rule(_series(np.stack([seen_once, pulse], 1)))
+    out = sar_rice_rule(_series(np.stack([seen_once, pulse], 1)), SarRiceParams(seedbed_persistence=False))
     assert out.rice_class.values.tolist() == [1, 0]
+    # The pulse is followed 12 days on by water (-20 to -18 dB) and a canopy rising 6 dB above it:
+    # a direct-seeded field's levelling flood, its seedbed and the water let in after establishment.
+    # The seedbed reading stands for the missing dark neighbour (`seedbed_persistence`).
+    out = sar_rice_rule(_series(np.stack([seen_once, pulse], 1)))
+    assert out.rice_class.values.tolist() == [1, 1]
 
 
 def test_fallow_dip_refutes_bare_soil_not_a_paddy_with_a_long_flood():
@@ -330,3 +335,50 @@ def test_growth_allows_for_the_darkest_speckled_date_before_the_crossing():
     np.testing.assert_array_equal(sar_rice_rule(dense).rice_score.values, sar_rice_rule(dense, off).rice_score.values)
     with pytest.raises(ConfigError, match="growth_noise"):
         SarRiceParams(growth_noise=-1.0)
+
+
+def test_a_one_pass_levelling_flood_then_a_wet_seedbed_is_direct_seeded_rice():
+    """A direct-seeded paddy of monsoon_sparse_optical (seed 0, pixel (22, 67), filtered VH rounded to
+    0.5 dB, days 140-320, both passes named): the levelling flood is seen on one pass (-23 dB on
+    day 200), the seedbed reads -15.5 dB at the next, the shallow water after establishment -17.5 to
+    -18 dB on days 212-224, the canopy -13.5 to -14.5 dB. No neighbouring pass is dark
+    (persistence), and the three-date mean at the flood lies only about 2 dB below the seedbed weeks
+    (the seedbed bar is 2.5 dB)."""
+    days = [140, 146, 152, 158, 164, 170, 176, 182, 188, 200, 206, 212, 218, 224, 230, 236, 242, 248, 254, 260,
+            266, 272, 278, 284, 290, 296, 302, 308, 314, 320]
+    vh = [-17.0, -15.5, -17.5, -15.5, -17.0, -16.0, -16.5, -15.5, -17.0, -23.0, -15.5, -17.5, -18.0, -18.0, -15.5,
+          -16.0, -14.0, -14.5, -13.5, -14.5, -13.5, -14.5, -13.0, -14.5, -13.5, -15.0, -14.0, -16.5, -16.0, -17.5]
+    orbit = "dadadadaddadadadadadadadadadad"
+    t = np.datetime64("2022-01-01") + np.asarray(days).astype("timedelta64[D]")
+    da_ = xr.DataArray((10 ** (np.asarray(vh, np.float32) / 10))[:, None], dims=("time", "point"),
+                       coords={"time": t, "orbit": ("time", ["ascending" if o == "a" else "descending" for o in orbit])})
+    out = sar_rice_rule(da_)
+    assert out.rice_class.values[0] == 1 and out.rice_score.values[0] == pytest.approx(0.607, abs=0.01)
+    assert out.transplant_doy.values[0, 0] == 201  # the levelling flood's pass
+    # It takes both: with the dip read on the smoothed series only the seedbed reading fails (as
+    # before, 0.15); with the neighbouring pass alone as the flood's persistence, persistence fails
+    # (the timing from the plateau holds, 0.47).
+    off = sar_rice_rule(da_, SarRiceParams(seedbed_dip_noise=None))
+    assert off.rice_class.values[0] == 0 and off.rice_score.values[0] == pytest.approx(0.148, abs=0.01)
+    off = sar_rice_rule(da_, SarRiceParams(seedbed_persistence=False))
+    assert off.rice_class.values[0] == 0 and off.rice_score.values[0] == pytest.approx(0.469, abs=0.01)
+    # The lift comes from the seedbed reading only: the self-trained labels know it (QA_SEEDBED_ONLY).
+    from agromap.rice.seasons import QA_SEEDBED_ONLY
+
+    assert out.qa_flags.values[0] & QA_SEEDBED_ONLY
+    with pytest.raises(ConfigError, match="seedbed_dip_noise"):
+        SarRiceParams(seedbed_dip_noise=-1.0)
+
+
+def test_the_dip_on_one_date_allows_for_a_speckled_point():
+    """On the unfiltered point tables (about 1.3 dB of speckle a date) one speckled date of a
+    flood-irrigated orchard or of upland soil lies as far below its level as a levelling flood: the
+    dip read on that date must clear 3 noise units more. With 2 units the orchard of the dense table
+    (seed 1, point 504) enters; with none, upland soil (seed 0, point 388) too."""
+    orchard, _ = sar_points(600, "dense", seed=1)
+    upland, _ = sar_points(600, "dense", seed=0)
+    orchard, upland = orchard.isel(point=[504]), upland.isel(point=[388])
+    assert sar_rice_rule(orchard).rice_class.values[0] == 0
+    assert sar_rice_rule(orchard, SarRiceParams(seedbed_dip_noise=2.0)).rice_class.values[0] == 1
+    assert sar_rice_rule(upland).rice_class.values[0] == 0
+    assert sar_rice_rule(upland, SarRiceParams(seedbed_dip_noise=0.0)).rice_class.values[0] == 1

@@ -22,6 +22,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    - ``persistence``: the darker neighbouring pass (within 12 d) is below -16.5 dB too (a
      paddy stays flooded over passes; an irrigation pulse or speckle does not); refuted only
      with a pass within 12 d on both sides (lost passes after the minimum leave it unobserved);
+     or (``seedbed_persistence``) the seedbed reading of ``timing`` holds: a direct-seeded
+     field's one-pass levelling flood, then weeks of wet seedbed and a canopy rising from it;
    - ``canopy``: the mean of the two highest later dates reaches ``vh_max_db`` (-16.5 dB);
    - ``timing``: VH reaches 70 % of the way to the canopy (confirmed by the next pass) at least
      ``min_rise_days`` (20 d) after the start of the flood's dark spell and at most
@@ -218,7 +220,8 @@ def _season_evidence(
     if b <= t + 1:  # the series ends at the minimum: no growth seen, no season
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
-                "harvest": nan, "growth": nan, "regrowth": nan, "fallow": nan, "timing_standard": nan, "growth_standard": nan}
+                "harvest": nan, "growth": nan, "regrowth": nan, "fallow": nan, "timing_standard": nan, "growth_standard": nan,
+                "persistence_standard": persist}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
@@ -262,7 +265,7 @@ def _season_evidence(
     # weeks later; that reading holds when the smoothed canopy rises well above the plateau (an
     # orchard returns to its canopy, which stays level). A soft OR with the reading above.
     a1, plateau, peak = after_flood(db, sm, days, t, b, p)
-    seedbed = seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p, a1, plateau, peak)
+    seedbed = seedbed_timing(db, sm, db_next, last_valid, days, t, b, canopy, onset, seen, p, a1, plateau, peak, noise)
     # An irrigation pulse under a tree canopy: back at the canopy within a pass or two, and the
     # same canopy stood there before the flood. Only the dates that speckle cannot fake count.
     regrowth = regrowth_margin(db, days, t, plateau, peak, onset, noise, p)
@@ -270,6 +273,11 @@ def _season_evidence(
     fallow = fallow_dip_margin(db, days, t, smin, onset, noise, p)
     timing_standard, growth_standard = timing, growth
     timing = np.maximum(timing, seedbed)
+    # A one-pass levelling flood has no dark neighbour; the wet seedbed weeks after it and the
+    # canopy rising from them confirm it instead (`seedbed_persistence`). Unobservable stays so.
+    persist_standard = persist
+    if p.seedbed_persistence:
+        persist = np.where(np.isnan(persist), persist, np.maximum(persist, seedbed)).astype(_F32)
     growth = np.where(np.isnan(growth), growth, np.maximum(growth, seedbed))
     # After the minimum a paddy stays dark through early tillering (to the midpoint level); before
     # it, fallow soil is often nearly as dark, so only the flood itself counts (a quarter of the way).
@@ -319,6 +327,7 @@ def _season_evidence(
             # The reading from the minimum alone, for QA_SEEDBED_ONLY (popped before the soft AND).
             "timing_standard": np.where(seen, timing_standard, _F32(np.nan)).astype(_F32),
             "growth_standard": np.where(seen, growth_standard, _F32(np.nan)).astype(_F32),
+            "persistence_standard": persist_standard,
         }
 
 
@@ -436,7 +445,8 @@ def _sar_kernel(
                               noise[idx], break_days[idx], None if sm_long is None else sm_long[idx])
         if vvs is not None:
             ev = vv_season_terms(ev, vvs.rows(idx), days, t, gap, p)
-        standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard")}
+        standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard"),
+                    "persistence": ev.pop("persistence_standard")}
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
         margin[idx, t] = np.minimum(_weakest(ev), mask_z[idx])
         best_standard[idx] = np.maximum(best_standard[idx], np.minimum(_weakest(standard), mask_z[idx]))

@@ -46,6 +46,7 @@ def seedbed_timing(
     last_valid: npt.NDArray[np.intp], days: npt.NDArray[np.int32], t: int, b: int,
     canopy: npt.NDArray[np.float32], onset: npt.NDArray[np.float32], seen: npt.NDArray[np.bool_],
     p: SarRiceParams, a1: int, plateau: npt.NDArray[np.float32] | None, peak: npt.NDArray[np.float32] | None,
+    noise: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[np.float32]:
     """Growth timing of a direct-seeded season read from its seedbed plateau (see ``rules_sar._season_evidence``).
 
@@ -53,7 +54,9 @@ def seedbed_timing(
     ``t``; the crossing of ``rise_fraction`` of the way from it to ``canopy`` is timed as the
     minimum's. Returns the timing margin, capped by the margin of the smoothed peak over the
     plateau against ``seedbed_rise_db``; ``-inf`` where no plateau or canopy is seen.
-    ``a1``, ``plateau`` and ``peak`` come from :func:`after_flood`.
+    ``a1``, ``plateau`` and ``peak`` come from :func:`after_flood`; ``noise`` is the pixel's
+    date-to-date noise, dB, with which the dip may be read on the minimum's own date
+    (``seedbed_dip_noise``; ``None``: the smoothed series only).
     """
     n_pix = db.shape[0]
     d0 = float(days[t])
@@ -75,7 +78,12 @@ def seedbed_timing(
     # The seedbed is moist soil, not open water: a pond's lotus or floating plants also rise
     # slowly, but out of standing water.
     soil = (plateau - _F32(p.seedbed_min_db)) / _F32(p.db_scale)
-    # The levelling flood is a dip well below the seedbed in the smoothed series too; bare upland
-    # soil before its crop shows only a speckled date or two below its own level.
-    dip = (plateau - sm[:, t] - _F32(p.seedbed_dip_db)) / _F32(p.db_scale)
+    # The levelling flood is a dip well below the seedbed; bare upland soil before its crop shows
+    # only a speckled date or two below its own level. The flood often lasts one pass, which the
+    # three-date mean dilutes with the seedbed passes beside it: the date itself counts too, less
+    # the speckle one date can carry (`seedbed_dip_noise`).
+    low = sm[:, t]
+    if p.seedbed_dip_noise is not None and noise is not None:
+        low = np.minimum(low, db[:, t] + _F32(p.seedbed_dip_noise) * np.nan_to_num(noise))
+    dip = (plateau - low - _F32(p.seedbed_dip_db)) / _F32(p.db_scale)
     return np.where(ok, np.minimum.reduce([timing, regrowth, soil, dip]), none).astype(_F32)

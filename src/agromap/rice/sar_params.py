@@ -70,10 +70,32 @@ class SarRiceParams:
     seedbed_dip_db: float = 2.5
     """... when the smoothed series at the minimum lies at least this far below the plateau, dB:
     the levelling flood, which bare upland soil before its crop does not show (one speckled dark
-    date in it lowers the smoothed series by 1-2 dB) ..."""
+    date in it lowers the smoothed series by 1-2 dB; the date itself may also count, see
+    ``seedbed_dip_noise``) ..."""
     seedbed_min_db: float = -18.0
     """... and when the plateau lies above this level, dB: moist sown soil (-16 to -18 dB), not
     the open water (-20 dB and below) of a pond where lotus or floating plants rise as slowly."""
+    seedbed_dip_noise: float | None = 3.0
+    """The dip of ``seedbed_dip_db`` may also be read on the minimum's own date: that date plus this
+    many units of the pixel's date-to-date noise (:func:`agromap.rice.sar_series.date_noise_db`)
+    stands for the smoothed series at the minimum where lower. A direct-seeded field's levelling
+    flood lasts a few days, so one pass of a 6- or 12-day revisit sees it (-21 to -23 dB VH), and
+    the three-date mean of the shape series averages it with the seedbed passes on either side,
+    1.5-3 dB shallower than the flood: on the hard scenes (seeds 0-2) the smoothed dip fails the
+    bar on 169 of the 304 direct-seeded interior pixels left unmapped on Mekong seed 0 and 236 of
+    240 on monsoon seed 0. On a filtered raster (0.4-0.8 dB a date) a 4-6 dB dip below the plateau
+    is no speckle; on a noisy point (about 1.3 dB) 3 units ask for about 4 dB more, and bare
+    upland soil with one speckled dark date still fails. 3: the point tables (VH and VH + VV,
+    seeds 0-2) map every point as before; 2 lets 1-2 flood-irrigated orchards per table in.
+    ``None``: the smoothed series only."""
+    seedbed_persistence: bool = True
+    """A season the seedbed reading holds (``seedbed_rise_db``, ``seedbed_min_db``,
+    ``seedbed_dip_db`` and the timing from the plateau) passes ``persistence`` too (a soft OR):
+    the levelling flood of a direct-seeded field is seen on one pass, and the weeks of moist
+    seedbed and shallow water after it, below a canopy that then rises over 40-60 days, are the
+    evidence that the field was kept wet, which one speckled date or an orchard's irrigation pulse
+    (back at its canopy at the next pass, no rise after it) do not give. ``False``: the
+    neighbouring pass alone."""
     regrowth_db: float | None = 1.0
     """Irrigation pulses under a standing canopy: a season is refuted when its canopy (the
     smoothed peak after the seedbed window) rises less than ``max(regrowth_db, regrowth_noise x
@@ -327,9 +349,7 @@ class SarRiceParams:
             raise ConfigError(f"min_rise_days {self.min_rise_days} exceeds max_rise_days {self.max_rise_days}.")
         if min(self.timing_scale_days, self.duration_scale_days, self.db_scale, self.max_flood_days) <= 0:
             raise ConfigError("timing_scale_days, duration_scale_days, db_scale and max_flood_days must be > 0.")
-        if not 0 <= self.seedbed_start_days < self.seedbed_end_days:
-            raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
-                              f"{self.seedbed_start_days} and {self.seedbed_end_days}.")
+        _check_seedbed(self)
         if self.growth_noise < 0:
             raise ConfigError(f"growth_noise must be >= 0 (0: off), got {self.growth_noise}.")
         if self.spell_noise < 0 or self.spell_break_days < 0:
@@ -360,6 +380,14 @@ class SarRiceParams:
                               f"{self.cut_canopy_days} and {self.curvature_noise_gap_days}.")
         if self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
             raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")
+
+
+def _check_seedbed(p: SarRiceParams) -> None:
+    if not 0 <= p.seedbed_start_days < p.seedbed_end_days:
+        raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
+                          f"{p.seedbed_start_days} and {p.seedbed_end_days}.")
+    if p.seedbed_dip_noise is not None and p.seedbed_dip_noise < 0:
+        raise ConfigError(f"seedbed_dip_noise must be >= 0 or null (off), got {p.seedbed_dip_noise}.")
 
 
 def _check_pond_crop(days: float | None, runs: int) -> None:
