@@ -196,6 +196,16 @@ def test_vh_canopy_days_is_how_long_the_canopy_stands():
     np.testing.assert_allclose(g, [144])
     with pytest.raises(ConfigError, match="canopy_band_db"):
         FeatureSpec(canopy_band_db=0.0)
+    # Computed in batches of pixels (bounded memory): the same numbers whatever the batch.
+    from agromap.rice.features import _canopy_days
+
+    rng = np.random.default_rng(0)
+    lin = 10 ** (rng.uniform(-25, -12, size=(5, 7, days.size)) / 10)
+    lin[0, 0, 3:9] = np.nan
+    ok = np.isfinite(lin)
+    one = _canopy_days(lin, ok, ok.sum(-1), days.astype(float), 1.5, 6.0, 40.0)
+    np.testing.assert_array_equal(one, _canopy_days(lin, ok, ok.sum(-1), days.astype(float), 1.5, 6.0, 40.0, batch=4))
+    assert one.shape == (5, 7)
 
 
 def test_sar_extremes_read_the_smoothed_series_and_vv_adds_its_statistics():

@@ -14,9 +14,10 @@ the array the classifier trains on and predicts from.
   ``vh_p10_db``/``vh_p50_db``/``vh_p90_db``, ``vh_harvest_drop_db`` (peak minus the lowest value
   after the peak), ``vh_canopy_days`` (the longest spell, in days, of the VH series smoothed over
   ``canopy_smooth_days`` either side staying within ``canopy_band_db`` of its own 90th percentile:
-  how long the canopy stands; see :class:`FeatureSpec`); only when ``vv`` is given: ``vh_vv_peak_db`` (VH - VV in dB at the peak),
-  ``vv_p10_db``/``vv_p50_db`` (the VV dip and level), ``vh_vv_p50_db`` (median of the VH - VV
-  ratio in dB) and ``vv_at_min_db`` (VV on the date of the VH minimum); then ``n_valid_sar``.
+  how long the canopy stands; see :class:`FeatureSpec`); only when ``vv`` is given:
+  ``vh_vv_peak_db`` (VH - VV in dB at the peak), ``vv_p10_db``/``vv_p50_db`` (the VV dip and
+  level), ``vh_vv_p50_db`` (median of the VH - VV ratio in dB) and ``vv_at_min_db`` (VV on the
+  date of the VH minimum); then ``n_valid_sar``.
   With ``FeatureSpec.sar_smooth_days`` > 0 the minimum, the peak, the drop after it, their dates,
   ``vh_vv_peak_db`` and ``vv_at_min_db`` read the series smoothed over that many days either side
   (a mean in linear power over the valid dates), not the speckle extremes of single dates; the
@@ -209,13 +210,23 @@ def _longest_spell(flag: np.ndarray, valid: np.ndarray, days: np.ndarray, link_d
 
 
 def _canopy_days(vh: np.ndarray, valid: np.ndarray, n: np.ndarray, days: np.ndarray, band_db: float,
-                 smooth_days: float, link_days: float) -> np.ndarray:
-    """``vh_canopy_days``: the longest spell of the smoothed VH within ``band_db`` of its 90th percentile."""
-    sm = _smooth_db(vh, valid, days, smooth_days) if smooth_days > 0 else _db(vh, valid)
-    top = _percentiles(sm, valid, n, (90.0,))[0]
-    with np.errstate(invalid="ignore"):
-        flag = sm >= top[..., None] - band_db
-    return _longest_spell(flag, valid, days, link_days)
+                 smooth_days: float, link_days: float, batch: int = 1 << 16) -> np.ndarray:
+    """``vh_canopy_days``: the longest spell of the smoothed VH within ``band_db`` of its 90th percentile.
+
+    Computed ``batch`` pixels at a time: the smoothed series and its spells then add a bounded
+    amount of memory to the kernel's, whatever the block size.
+    """
+    T = vh.shape[-1]
+    v2, ok2, n2 = vh.reshape(-1, T), valid.reshape(-1, T), n.reshape(-1)
+    out = np.zeros(n2.shape)
+    for i in range(0, n2.size, batch):
+        b = slice(i, i + batch)
+        sm = _smooth_db(v2[b], ok2[b], days, smooth_days) if smooth_days > 0 else _db(v2[b], ok2[b])
+        top = _percentiles(sm, ok2[b], n2[b], (90.0,))[0]
+        with np.errstate(invalid="ignore"):
+            flag = sm >= top[:, None] - band_db
+        out[b] = _longest_spell(flag, ok2[b], days, link_days)
+    return out.reshape(n.shape)
 
 
 def _sar_kernel(
