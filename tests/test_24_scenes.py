@@ -35,15 +35,16 @@ def scenes() -> _Scenes:
     return _Scenes()
 
 
-def _field_means(vh: np.ndarray, truth: xr.Dataset, code: int) -> np.ndarray:
-    """(fields, time) dB series of the mean linear VH over each field's interior pixels."""
+def _field_means(vh: np.ndarray, truth: xr.Dataset, code: int, min_px: int = 12, db: bool = True) -> np.ndarray:
+    """(fields, time) series of the mean linear VH over each field's interior pixels (dB unless ``db`` is False)."""
     fid = truth.field_id.values
     sel = (truth.cover.values == code) & ~truth.edge.values
     series = []
     for f in np.unique(fid[sel]):
         m = sel & (fid == f)
-        if m.sum() >= 12:
-            series.append(10 * np.log10(vh[:, m].mean(axis=1)))
+        if m.sum() >= min_px:
+            mean = vh[:, m].mean(axis=1)
+            series.append(10 * np.log10(mean) if db else mean)
     return np.array(series)
 
 
@@ -186,6 +187,25 @@ def test_vh_of_rice_and_wetland_match_published_ranges(scenes):
     assert -17.0 <= np.median(np.percentile(wet, 90, axis=1)) <= -15.0
     # Wetland passes the one-line test "min <= -18 dB and amplitude >= 5 dB" like rice does.
     assert np.mean((wet.min(1) <= -18) & (wet.max(1) - wet.min(1) >= 5)) >= 0.5
+
+
+def test_lotus_and_hyacinth_keep_their_canopy_for_months_a_paddy_for_weeks(scenes):
+    """``vh_canopy_days`` on the field means of mekong_triple_sar: the paddy's canopy ends at its
+    harvest (36-60 days measured), floating and emergent leaves stand for months (lotus 123,
+    hyacinth 168-195): the duration that tells a pond under lotus from a paddy."""
+    from agromap.rice.features import sar_features
+
+    _, s1, _, truth = scenes["mekong_triple_sar"]
+
+    def canopy_days(code: int) -> np.ndarray:
+        lin = _field_means(s1.vh.values, truth, code, min_px=4, db=False)
+        ds = xr.Dataset({"vh": (("point", "time"), lin)}, coords={"time": s1.time.values})
+        return sar_features(ds).sel(feature="vh_canopy_days").values
+
+    paddies = np.concatenate([canopy_days(L.RICE), canopy_days(L.RICE_DSR)])
+    leaves = np.concatenate([canopy_days(L.LOTUS), canopy_days(L.HYACINTH)])
+    assert paddies.size >= 30 and canopy_days(L.LOTUS).size >= 1 and leaves.size >= 3
+    assert paddies.max() <= 75 and leaves.min() >= 100
 
 
 def test_sentinel2_clear_dates_gaps_and_missed_clouds(scenes):

@@ -173,6 +173,41 @@ def test_feature_kernels_match_numpy_reductions():
     assert doy.size == 6
 
 
+def test_vh_canopy_days_is_how_long_the_canopy_stands():
+    """A paddy's canopy is cut by its harvest; a lotus pond's leaves stand for months; a hole in
+    the series longer than ``canopy_link_days`` does not join two spells."""
+    days = np.arange(0, 360, 6)
+    times = pd.Timestamp("2023-01-01") + pd.to_timedelta(days, unit="D")
+    # Rice: flood (-24 dB) on days 0-29, canopy (-14 dB) on 30-89, stubble (-17) after.
+    rice = np.where(days < 30, -24.0, np.where(days < 90, -14.0, -17.0))
+    # Lotus: pond (-24) until day 59, leaves (-16) on 60-209, pond again after.
+    lotus = np.where((days >= 60) & (days < 210), -16.0, -24.0)
+    # The same lotus with the passes of days 102-149 lost: two spells, neither longer than 60 days.
+    holed = np.where((days > 100) & (days < 150), np.nan, lotus)
+    vh_db = np.stack([rice, lotus, holed])
+    sar = xr.Dataset({"vh": (("point", "time"), 10 ** (vh_db / 10))}, coords={"time": times})
+    f = sar_features(sar, FeatureSpec(canopy_smooth_days=0.0)).sel(feature="vh_canopy_days").values
+    # Rice: days 30-84 (the stubble lies 3 dB below the canopy); lotus 60-204; holed: 60-96 and 150-204.
+    np.testing.assert_allclose(f, [54, 144, 54])
+    # A 1 dB wobble of the leaves stays in the spell; a 3 dB harvest ends the paddy's.
+    wobble = lotus + np.where((days >= 60) & (days < 210), np.tile([0.0, -1.0], days.size // 2), 0.0)
+    sar2 = xr.Dataset({"vh": (("point", "time"), 10 ** (wobble[None] / 10))}, coords={"time": times})
+    g = sar_features(sar2, FeatureSpec(canopy_smooth_days=0.0)).sel(feature="vh_canopy_days").values
+    np.testing.assert_allclose(g, [144])
+    with pytest.raises(ConfigError, match="canopy_band_db"):
+        FeatureSpec(canopy_band_db=0.0)
+    # Computed in batches of pixels (bounded memory): the same numbers whatever the batch.
+    from agromap.rice.features import _canopy_days
+
+    rng = np.random.default_rng(0)
+    lin = 10 ** (rng.uniform(-25, -12, size=(5, 7, days.size)) / 10)
+    lin[0, 0, 3:9] = np.nan
+    ok = np.isfinite(lin)
+    one = _canopy_days(lin, ok, ok.sum(-1), days.astype(float), 1.5, 6.0, 40.0)
+    np.testing.assert_array_equal(one, _canopy_days(lin, ok, ok.sum(-1), days.astype(float), 1.5, 6.0, 40.0, batch=4))
+    assert one.shape == (5, 7)
+
+
 def test_sar_extremes_read_the_smoothed_series_and_vv_adds_its_statistics():
     """One speckle dip on a 6-day axis: the raw minimum is that date, the smoothed one its 5-date mean."""
     times = pd.date_range("2023-06-01", periods=9, freq="6D")

@@ -17,7 +17,7 @@ OPTICAL_FEATURE_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16
 #: VH statistics, in feature order.
 SAR_STATS: tuple[str, ...] = (
     "vh_min_db", "vh_tmin", "vh_max_after_db", "vh_delta_db", "vh_rise_days", "vh_mean_db",
-    "vh_var_db", "vh_p10_db", "vh_p50_db", "vh_p90_db", "vh_harvest_drop_db",
+    "vh_var_db", "vh_p10_db", "vh_p50_db", "vh_p90_db", "vh_harvest_drop_db", "vh_canopy_days",
 )  # fmt: skip
 
 #: Statistics added when the SAR stack has VV, in feature order (after ``SAR_STATS``).

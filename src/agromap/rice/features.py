@@ -12,9 +12,12 @@ the array the classifier trains on and predicts from.
   ``rise_window_days`` after the minimum), ``vh_delta_db``, ``vh_rise_days`` (t_max - t_min),
   ``vh_mean_db`` (mean in linear power, then dB), ``vh_var_db`` (variance of the dB series),
   ``vh_p10_db``/``vh_p50_db``/``vh_p90_db``, ``vh_harvest_drop_db`` (peak minus the lowest value
-  after the peak); only when ``vv`` is given: ``vh_vv_peak_db`` (VH - VV in dB at the peak),
-  ``vv_p10_db``/``vv_p50_db`` (the VV dip and level), ``vh_vv_p50_db`` (median of the VH - VV
-  ratio in dB) and ``vv_at_min_db`` (VV on the date of the VH minimum); then ``n_valid_sar``.
+  after the peak), ``vh_canopy_days`` (the longest spell, in days, of the VH series smoothed over
+  ``canopy_smooth_days`` either side staying within ``canopy_band_db`` of its own 90th percentile:
+  how long the canopy stands; see :class:`FeatureSpec`); only when ``vv`` is given:
+  ``vh_vv_peak_db`` (VH - VV in dB at the peak), ``vv_p10_db``/``vv_p50_db`` (the VV dip and
+  level), ``vh_vv_p50_db`` (median of the VH - VV ratio in dB) and ``vv_at_min_db`` (VV on the
+  date of the VH minimum); then ``n_valid_sar``.
   With ``FeatureSpec.sar_smooth_days`` > 0 the minimum, the peak, the drop after it, their dates,
   ``vh_vv_peak_db`` and ``vv_at_min_db`` read the series smoothed over that many days either side
   (a mean in linear power over the valid dates), not the speckle extremes of single dates; the
@@ -72,6 +75,21 @@ class FeatureSpec:
     supervised ceiling of the unfiltered stress tables by 0.01-0.07 OA, while on spatially
     speckle-filtered scenes the supervised map moves by -0.004 to +0.005 OA depending on the seeds
     (docs/rice_stress.md, "Speckle-robust SAR features"): meant for point series or unfiltered stacks."""
+    canopy_band_db: float = 1.5
+    """``vh_canopy_days`` counts the dates whose smoothed VH lies within this many dB of the pixel's
+    90th percentile (of the smoothed series): the SAR rule's ``canopy_drop_db``. A paddy's VH falls
+    by 2.5-9 dB from its canopy to the stubble or the next flood (Nguyen et al. 2016), so harvest
+    ends the spell, while a level canopy's slow wobble stays in it. With 2 dB, moist bare soil
+    between two crops (about 2 dB below a rice canopy) joined them: 13 % of the paddies of
+    ``wetland_confusion`` seed 0 had spells over 90 days, against 3 % with 1.5 dB."""
+    canopy_smooth_days: float = 6.0
+    """Half-width (days) of the mean in linear power that ``vh_canopy_days`` reads, so one speckled
+    dark date (or the other track's incidence offset) does not end a spell: three dates of the
+    6-day two-track revisit."""
+    canopy_link_days: float = 40.0
+    """Dates of a canopy spell more than this many days apart (passes lost) do not join: a harvest,
+    fallow and the next crop's flood can hide in a longer hole, and the spell is then
+    under-estimated, never invented."""
     mask_scl: bool = True
     """Mask optical dates whose ``scl`` class is in ``scl_invalid`` (when the dataset has ``scl``)."""
     scl_invalid: tuple[int, ...] = SCL_INVALID_DEFAULT
@@ -84,6 +102,11 @@ class FeatureSpec:
             raise ConfigError(f"sar_smooth_days must be in [0, 60], got {self.sar_smooth_days}.")
         if not 0.0 < self.rise_window_days <= 366.0:
             raise ConfigError(f"rise_window_days must be in (0, 366], got {self.rise_window_days}.")
+        if not (0.0 < self.canopy_band_db <= 20.0 and 0.0 <= self.canopy_smooth_days <= 60.0
+                and self.canopy_link_days > 0.0):
+            raise ConfigError(f"canopy_band_db must be in (0, 20], canopy_smooth_days in [0, 60] and "
+                              f"canopy_link_days > 0; got {self.canopy_band_db}, {self.canopy_smooth_days}, "
+                              f"{self.canopy_link_days}.")
         if not -1.0 <= self.flood_threshold <= 1.0:
             raise ConfigError(f"flood_threshold must be in [-1, 1], got {self.flood_threshold}.")
         object.__setattr__(self, "scl_invalid", tuple(int(c) for c in self.scl_invalid))
@@ -165,10 +188,55 @@ def _smooth_db(lin: np.ndarray, valid: np.ndarray, days: np.ndarray, half_days: 
     return _db(mean, valid)
 
 
+def _longest_spell(flag: np.ndarray, valid: np.ndarray, days: np.ndarray, link_days: float) -> np.ndarray:
+    """Days from the first to the last date of the longest run of flagged valid dates (0 if none).
+
+    A valid date that is not flagged ends a run; so does a hole of more than ``link_days``
+    between two flagged dates (what happened in it is unknown).
+    """
+    best = np.zeros(flag.shape[:-1])
+    start = np.full(best.shape, np.nan)
+    last = np.full(best.shape, np.nan)
+    for t in range(flag.shape[-1]):
+        v = valid[..., t]
+        f = v & flag[..., t]
+        cut = (v & ~f) | (f & (days[t] - last > link_days))  # NaN compares False: no run yet
+        start = np.where(cut, np.nan, start)
+        last = np.where(v & ~f, np.nan, last)
+        start = np.where(f & np.isnan(start), days[t], start)
+        last = np.where(f, days[t], last)
+        best = np.maximum(best, np.where(f, days[t] - start, 0.0))
+    return best
+
+
+def _canopy_days(vh: np.ndarray, valid: np.ndarray, n: np.ndarray, days: np.ndarray, band_db: float,
+                 smooth_days: float, link_days: float, batch: int = 1 << 16) -> np.ndarray:
+    """``vh_canopy_days``: the longest spell of the smoothed VH within ``band_db`` of its 90th percentile.
+
+    Computed ``batch`` pixels at a time: the smoothed series and its spells then add a bounded
+    amount of memory to the kernel's, whatever the block size.
+    """
+    T = vh.shape[-1]
+    v2, ok2, n2 = vh.reshape(-1, T), valid.reshape(-1, T), n.reshape(-1)
+    out = np.zeros(n2.shape)
+    for i in range(0, n2.size, batch):
+        b = slice(i, i + batch)
+        sm = _smooth_db(v2[b], ok2[b], days, smooth_days) if smooth_days > 0 else _db(v2[b], ok2[b])
+        top = _percentiles(sm, ok2[b], n2[b], (90.0,))[0]
+        with np.errstate(invalid="ignore"):
+            flag = sm >= top[:, None] - band_db
+        out[b] = _longest_spell(flag, ok2[b], days, link_days)
+    return out.reshape(n.shape)
+
+
 def _sar_kernel(
-    vh: np.ndarray, *vv: np.ndarray, days: np.ndarray, rise_window_days: float, smooth_days: float
+    vh: np.ndarray, *vv: np.ndarray, days: np.ndarray, rise_window_days: float, smooth_days: float,
+    canopy: tuple[float, float, float] = (1.5, 6.0, 40.0),
 ) -> np.ndarray:
-    """(..., time) linear VH (and VV) -> (..., 12 or 17) float32 SAR features."""
+    """(..., time) linear VH (and VV) -> (..., 13 or 18) float32 SAR features.
+
+    ``canopy``: ``(canopy_band_db, canopy_smooth_days, canopy_link_days)`` of ``vh_canopy_days``.
+    """
     vh = np.asarray(vh, dtype=np.float64)
     valid = np.isfinite(vh) & (vh > 0)
     vv64 = np.asarray(vv[0], dtype=np.float64) if vv else None
@@ -198,6 +266,7 @@ def _sar_kernel(
     cols = [vmin, t_min, vmax, vmax - vmin, t_max - t_min, 10.0 * np.log10(lin_mean), var]
     cols += _percentiles(db, valid, n, (10.0, 50.0, 90.0))
     cols.append(drop)
+    cols.append(_canopy_days(vh, valid, n, days, *canopy))
     if vv64 is not None:
         vv_db = _db(vv64, valid)
         vv_sm = _smooth_db(vv64, valid, days, smooth_days) if smooth_days > 0 else vv_db
@@ -338,6 +407,7 @@ def sar_features(ds: xr.Dataset, spec: FeatureSpec | None = None) -> xr.DataArra
     return _wrap_features(
         _sar_kernel, arrays, names, days=_day_numbers(ds["time"]), rise_window_days=float(spec.rise_window_days),
         smooth_days=float(spec.sar_smooth_days),
+        canopy=(float(spec.canopy_band_db), float(spec.canopy_smooth_days), float(spec.canopy_link_days)),
     ).rename("sar_features")
 
 
