@@ -529,6 +529,22 @@ def test_feature_mismatch_is_refused(trained, scene):
         M.predict(trained, f.isel(feature=0))
 
 
+def test_a_model_reads_its_own_features_with_its_own_settings(samples, scene):
+    # a model trained before vh_canopy_days existed, and with another flood threshold
+    older = M.train(samples.drop_sel(feature="vh_canopy_days"), TRAIN)
+    meta = dict(older.metadata, feature_spec=dict(older.metadata["feature_spec"], flood_threshold=0.1))
+    older = M.RiceModel(older.estimator, older.feature_names, older.positive_class, meta)
+    s2, s1 = make_s2_stack(SPEC), make_s1_stack(SPEC)
+    with raise_if_dask_computes():
+        got = model_predict.model_features(older, s2, s1)
+    want = temporal_features(s2, s1, spec=FeatureSpec(flood_threshold=0.1)).sel(feature=list(older.feature_names))
+    assert tuple(got["feature"].values) == older.feature_names
+    np.testing.assert_array_equal(got.values, want.values)
+    assert not np.array_equal(got.values, scene["features"].sel(feature=list(older.feature_names)).values, equal_nan=True)
+    with pytest.raises(FeatureMismatchError, match=r"missing \['vh_min_db"):
+        M.predict(older, model_predict.model_features(older, s2, None))
+
+
 # ---- prediction over dask ----------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from ..errors import ConfigError, FeatureMismatchError
 from ..io.layers import LayerSpec
 from .model_record import NODATA_CLASS, RiceModel
 
-__all__ = ["CACHE_ROWS", "LAYER_SPECS", "forest_proba", "predict", "predict_block"]
+__all__ = ["CACHE_ROWS", "LAYER_SPECS", "forest_proba", "model_features", "predict", "predict_block"]
 
 LAYER_SPECS: dict[str, LayerSpec] = {
     "rice_class": LayerSpec(
@@ -105,6 +105,31 @@ def predict_block(block: np.ndarray, model: RiceModel, *, batch_rows: int, thres
         prob[sel] = p[:, pos]
         cls[sel] = (p.argmax(axis=1) == pos) if threshold is None else (p[:, pos] >= threshold)
     return np.stack([cls, prob]).reshape((2, *block.shape[1:]))
+
+
+def model_features(model: RiceModel, optical: xr.Dataset | None = None,
+                   sar: xr.Dataset | None = None) -> xr.DataArray:
+    """The features ``model`` was trained on, from these stacks, with the settings it was trained with.
+
+    The settings are the model file's ``feature_spec`` (a setting the file predates takes its
+    default). Features added to the project after the model was trained are computed and left out,
+    so a model file keeps working as the feature set grows; one the model needs and the stacks
+    cannot give (a SAR feature without SAR bands) is left to :func:`predict`, which names it. Lazy.
+    """
+    from dataclasses import fields
+
+    from .features import FeatureSpec, temporal_features
+
+    recorded = model.metadata.get("feature_spec") or {}
+    known = {f.name for f in fields(FeatureSpec)}
+    # JSON turned the tuples of the spec into lists
+    settings: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items() if k in known}
+    spec = FeatureSpec(**settings)
+    features = temporal_features(optical=optical, sar=sar, spec=spec)
+    got = {str(v) for v in features["feature"].values}
+    if set(model.feature_names) <= got:
+        features = features.sel(feature=list(model.feature_names))
+    return features
 
 
 def _check_features(features: xr.DataArray, model: RiceModel) -> None:

@@ -174,13 +174,13 @@ def rice_dataset(ctx: AreaContext, layer: Any) -> xr.Dataset:
         return self_trained_rice_map(inputs, rule=layer.rule, rule_params=params, windows=layer.calendar,
                                      params=spec)
     ds = ctx.ds
-    from ...rice.features import temporal_features
     from ...rice.model import load_model, predict
+    from ...rice.model_predict import model_features
 
     model = load_model(ctx.resolve(layer.model), sha256=layer.model_sha256)
     optical = ds if any(b in ds for b in ("red", "nir")) else None
     sar = ds[["vh", "vv"]] if "vh" in ds and "vv" in ds else (ds[["vh"]] if "vh" in ds else None)
-    return predict(model, temporal_features(optical=optical, sar=sar))
+    return predict(model, model_features(model, optical, sar))
 
 
 def _specs(method: str) -> dict[str, Any]:
