@@ -164,10 +164,11 @@ def test_a_wet_canopy_after_a_cloud_gap_is_undated_evidence():
     ls = [-.05] * 13 + [.35, .33] + [-.03] * 6
     assert optical_rice_rule(_points(dense, [nd], [ls])).rice_class.values.tolist() == [0]
     # a young crop standing in water between the gap and the canopy (LSWI >= 0.20) is what a
-    # paddy shows: the flood is still unseen; the same date dry (an upland seedling) ends the gap
+    # paddy shows: the flood is still unseen; the same date on dry soil (an upland seedling, LSWI 0.0,
+    # below the 0.05 of a drained paddy's saturated soil: gap_season_young_soil_lswi) ends the gap
     young = [0, 10, 20, 30, 40, 50, 130, 150, 160, 200]
     nd2 = [bare + [.45, .8, .75, .25]] * 2
-    ls2 = [dry + [.25, .35, .33, -.03], dry + [.05, .35, .33, -.03]]
+    ls2 = [dry + [.25, .35, .33, -.03], dry + [.0, .35, .33, -.03]]
     assert optical_rice_rule(_points(young, nd2, ls2)).rice_class.values.tolist() == [1, 0]
     # the undated part alone can be turned off
     off = optical_rice_rule(ds, OpticalRiceParams(undated_wet_canopy_lswi=None, gap_season_lswi=None))

@@ -302,7 +302,7 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
                     gap2 = h_d[rows, jc] - h_d[rows, bc]
                     low2 = np.minimum(_F32(p.gap_season_low_ndvi) - h_y[rows, bc],
                                       _F32(p.gap_season_low_lswi) - h_w[rows, bc]) / scale
-                    wet = np.where(alive, np.minimum(wet, np.minimum(h_w[rows, jc] - _F32(p.gap_season_low_lswi),
+                    wet = np.where(alive, np.minimum(wet, np.minimum(h_w[rows, jc] - _F32(p.gap_season_young_soil_lswi),
                                                                      canopy_min - h_y[rows, jc]) / scale), wet)
                     via = np.minimum(np.minimum(low2, wet), np.minimum(gap2 - _F32(p.gap_season_min_gap),
                                                                        _F32(p.gap_season_max_gap) - gap2) / scale_days)
@@ -723,6 +723,7 @@ _PARAM_CASES = {
     "gap_season_closed_end": {"gap_season_open_end": None, "gap_season_young_days": None,
                               "gap_season_not_forest": False, "gap_season_open_start": False},
     "gap_season_young_bar": {"gap_season_young_lswi": 0.18, "gap_season_young_days": 30.0},
+    "gap_season_young_soil": {"gap_season_young_soil_lswi": 0.12, "gap_season_low_lswi": 0.02},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
                            "onset_gap_days": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,

@@ -233,9 +233,11 @@ def test_a_wetted_young_crop_and_bare_ground_win_back_a_table_shifted_by_120_day
     # canopy dates to pass the forest fraction. With the young crop's canopy at the bar of a season whose
     # flood no date shows (0.30) and the forest fraction on every pixel the rule lost to the baseline.
     ds, truth = optical_points(600, seed=1, shift_days=120)
-    base, old, new = _before_after(ds, truth, OpticalRiceParams(gap_season_young_lswi=0.30, gap_season_not_forest=False),
-                                   label="shift 120 d")
-    assert old < base < new  # 0.818 < 0.840 < 0.847 (0.835 < 0.840 < 0.868 with the young crop on several dates and the dip)
+    # (the drained young crop's lower bar, gap_season_young_soil_lswi, set back too: it lifts both sides)
+    base, old, new = _before_after(ds, truth, OpticalRiceParams(gap_season_young_lswi=0.30, gap_season_not_forest=False,
+                                                                gap_season_young_soil_lswi=0.10), label="shift 120 d")
+    assert old < base < new  # 0.818 < 0.840 < 0.847 (0.835 < 0.840 < 0.897 with the young crop on several dates,
+    # the dip and the drained young crop)
 
 
 def test_a_season_standing_when_the_series_starts_wins_back_a_table_shifted_by_300_days():
@@ -284,7 +286,11 @@ def test_evidence_hidden_by_the_series_ends_and_gaps_abstains(shift, seed, gain)
 # - a flood after the gap followed by a young crop: a double-cropped paddy flooded before the first gap and
 #   again after it (the first crop's canopy and harvest in the gap), its second crop young on wet soil before
 #   the second gap; the flood after the gap refuted the hidden crop, as a pond's or a wetland's water would
-#   (60 d seed 0: 0.908 -> 0.922; 30 d seed 2: 0.942 -> 0.955).
+#   (60 d seed 0: 0.908 -> 0.922; 30 d seed 2: 0.942 -> 0.955);
+# - a drained young crop after the gap: the flood falls in the first gap and the first clear date after it
+#   shows the young crop on drained, saturated soil (NDVI 0.2-0.3, LSWI 0.05-0.09), below the bare date's
+#   bar of 0.10, so it stood in the place of the bare date and refuted the season (120 d seed 1:
+#   0.868 -> 0.897; 150 d seed 1: 0.898 -> 0.920).
 @pytest.mark.parametrize("off, shift, seed, gain", [
     pytest.param({"gap_season_young_run": False}, 120, 0, 0.01, id="young-crop-on-several-dates-120d"),
     pytest.param({"gap_season_young_run": False}, 150, 2, 0.01, id="young-crop-on-several-dates-150d"),
@@ -292,6 +298,8 @@ def test_evidence_hidden_by_the_series_ends_and_gaps_abstains(shift, seed, gain)
     pytest.param({"gap_season_dip_days": None}, 90, 2, 0.005, id="hazy-date-in-the-canopy-90d"),
     pytest.param({"hidden_reflood_days": None}, 60, 0, 0.01, id="flood-after-the-gap-60d"),
     pytest.param({"hidden_reflood_days": None}, 30, 2, 0.01, id="flood-after-the-gap-30d"),
+    pytest.param({"gap_season_young_soil_lswi": 0.10}, 120, 1, 0.02, id="drained-young-crop-120d"),
+    pytest.param({"gap_season_young_soil_lswi": 0.10}, 150, 1, 0.015, id="drained-young-crop-150d"),
 ])
 def test_a_season_hidden_in_a_gap_keeps_its_vote(off, shift, seed, gain):
     ds, truth = optical_points(600, seed=seed, shift_days=shift)

@@ -40,7 +40,7 @@ PARAM_NAMES = (
     "seedbed_max_days", "gap_season_lswi", "gap_season_low_ndvi", "gap_season_low_lswi", "gap_season_min_gap",
     "gap_season_max_gap", "gap_season_days", "gap_season_open_end",
     "gap_season_young_days", "gap_season_young_lswi", "flood_not_evergreen", "onset_gap_days", "gap_season_dip_days",
-    "hidden_reflood_days", "early_ndvi_days", "weak_flood_canopy_lswi",
+    "hidden_reflood_days", "early_ndvi_days", "weak_flood_canopy_lswi", "gap_season_young_soil_lswi",
 )
 (P_MAX_ABS_EVI, P_FLOOD_T, P_FLOOD_NDVI_MAX, P_GROWTH_RATIO, P_MIN_PEAK_EVI, P_TROUGH_MAX, P_CLIMB_MIN, P_CANOPY_MIN,
  P_DRY_LSWI_MAX, P_WET_CANOPY_LSWI, P_WATER_NDVI_MAX, P_FOREST_NDVI_MIN, P_WATER_FRACTION, P_WATER_LIMIT_CYCLE,
@@ -51,7 +51,7 @@ PARAM_NAMES = (
  P_SEEDBED_NDVI, P_SEEDBED_MARGIN, P_SEEDBED_DAYS, P_GAP_SEASON_LSWI, P_GAP_SEASON_LOW_NDVI, P_GAP_SEASON_LOW_LSWI,
  P_GAP_SEASON_MIN_GAP, P_GAP_SEASON_MAX_GAP, P_GAP_SEASON_DAYS, P_GAP_SEASON_OPEN_END,
  P_GAP_SEASON_YOUNG_DAYS, P_GAP_SEASON_YOUNG_LSWI, P_FLOOD_NOT_EVERGREEN, P_ONSET_GAP, P_GAP_SEASON_DIP,
- P_HIDDEN_REFLOOD, P_EARLY_DAYS, P_WEAK_FLOOD_CANOPY) = range(len(PARAM_NAMES))
+ P_HIDDEN_REFLOOD, P_EARLY_DAYS, P_WEAK_FLOOD_CANOPY, P_GAP_SEASON_YOUNG_SOIL) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,

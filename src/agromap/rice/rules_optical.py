@@ -85,7 +85,8 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    evidence the term abstains rather than refutes: a clear interval of more than 45 days after a
    canopy date hides the season's end, so the season is measured to its last canopy date seen
    (``gap_season_open_end``), and the first clear date after the interval may show the young crop
-   on wetted soil (NDVI < 0.5, LSWI >= 0.10) with the canopy following within 45 days
+   on wetted soil (NDVI < 0.5, LSWI >= 0.05, ``gap_season_young_soil_lswi``: a drained paddy's
+   saturated soil) with the canopy following within 45 days
    (``gap_season_young_days``; the canopy's bar is then 0.25, ``gap_season_young_lswi``), or on
    several clear dates within those 45 days (``gap_season_young_run``); one date below canopy
    greenness between canopy dates at most 40 days apart (missed haze or shadow) does not end the
