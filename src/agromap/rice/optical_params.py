@@ -323,8 +323,8 @@ class OpticalRiceParams:
     (``gap_season_low_lswi``, 0.10): a date between the two may be either, and is a young crop only when a
     wet canopy follows within ``gap_season_young_days``. A design value at the upper end of the upland
     young stands (docs/rice_stress.md, "A drained young crop after the gap"): at 0.10 a paddy drained on
-    the first date after the gap lost its season (shift 120 d 0.884, at 0.05 0.907); at 0.03 the monsoon
-    scene's upland crops entered (0.7 % of the class on seed 0, 1.4 % at 0.0)."""
+    the first date after the gap lost its season (shift 120 d 0.884, at 0.05 0.907); at 0.04 the monsoon
+    scene's upland crops entered (0.2 % of the class on seed 0, 0.7 % at 0.03, 1.4 % at 0.0)."""
     gap_season_young_run: bool = True
     """``gap_season_young_days``: the young crop may be seen on several successive clear dates (each NDVI below
     ``ndvi_canopy_min`` with LSWI at least ``gap_season_young_soil_lswi``), all within ``gap_season_young_days`` of
