@@ -357,6 +357,26 @@ class OpticalRiceParams:
     seedlings cover the water within weeks and the cover closes 40-60 days after transplanting (as
     ``gap_season_young_days``). ``None``: a flooded date after the gap refutes the hidden crop
     (docs/rice_rules.md, "A flood after the gap")."""
+    hidden_young_rise: float | None = 0.15
+    """Hidden-crop evidence from a young crop before the gap (undated): a flooded spell on bare ground (every
+    date LSWI + ``flood_t`` >= NDVI, LSWI > 0 and NDVI <= ``ndvi_low``: standing water that NDVI reads, after
+    a clear date with NDVI below ``ndvi_canopy_min`` and LSWI below ``gap_season_low_lswi``), then, within
+    ``hidden_young_days`` of its last flooded date, a young crop: NDVI at least ``ndvi_climb_min`` above
+    the flood's lowest and at least this above the bare date before the flood, on soil not dry (LSWI at least
+    ``gap_season_young_soil_lswi``), on the last clear date before an interval of at least
+    ``hidden_crop_days`` (the canopy unseen), and a clear date after it that is not wet (neither LSWI + ``flood_t``
+    >= NDVI nor LSWI > 0 both: the field drained, harvested or bare). A transplanted paddy greens fast out of
+    its water (canopy cover closes 40-60 days after transplanting, Bouman et al. 2007), so a cloud gap that
+    starts a month after the flood hides the canopy, which Xiao's growth test needs. The rise above the
+    bare date keeps out a canopy that stood there before the water (a flood-irrigated orchard: the same
+    canopy before and after its irrigation); a pond's algae and a wetland's grass green without the climb
+    or stay wet after the gap. Fifteen hundredths: half of ``ndvi_climb_min``, a design value
+    (docs/rice_stress.md, "A young crop before the gap"). Needs ``hidden_crop_days``; ``None`` disables
+    the term."""
+    hidden_young_days: float = 45.0
+    """``hidden_young_rise``: the young crop is seen at most this many days after the flood's last flooded
+    date. Seedlings cover the water within weeks and the cover closes 40-60 days after transplanting (as
+    ``gap_season_young_days``); a canopy seen later is the growth test's to read."""
     gap_season_not_forest: bool = True
     """``gap_season_lswi``: a pixel whose season hidden in a gap votes rice (its margin >= 0) is not
     evergreen forest, whatever share of its clear dates reads NDVI >= ``forest_ndvi_min``: it showed bare,
