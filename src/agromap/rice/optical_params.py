@@ -371,8 +371,9 @@ class OpticalRiceParams:
     bare date keeps out a canopy that stood there before the water (a flood-irrigated orchard: the same
     canopy before and after its irrigation); a pond's algae and a wetland's grass green without the climb
     or stay wet after the gap. Fifteen hundredths: half of ``ndvi_climb_min``, a design value
-    (docs/rice_stress.md, "A young crop before the gap"). Needs ``hidden_crop_days``; ``None`` disables
-    the term."""
+    (docs/rice_stress.md, "A young crop before the gap"). Like the season hidden in a gap it gives no
+    pseudo-labels to self-training unless ``optical_canopy_labels`` is set (the scenes' self-trained
+    optical maps lost up to 0.0018 with them). Needs ``hidden_crop_days``; ``None`` disables the term."""
     hidden_young_days: float = 45.0
     """``hidden_young_rise``: the young crop is seen at most this many days after the flood's last flooded
     date. Seedlings cover the water within weeks and the cover closes 40-60 days after transplanting (as
