@@ -164,10 +164,11 @@ def test_a_wet_canopy_after_a_cloud_gap_is_undated_evidence():
     ls = [-.05] * 13 + [.35, .33] + [-.03] * 6
     assert optical_rice_rule(_points(dense, [nd], [ls])).rice_class.values.tolist() == [0]
     # a young crop standing in water between the gap and the canopy (LSWI >= 0.20) is what a
-    # paddy shows: the flood is still unseen; the same date dry (an upland seedling) ends the gap
+    # paddy shows: the flood is still unseen; the same date on dry soil (an upland seedling, LSWI 0.0,
+    # below the 0.05 of a drained paddy's saturated soil: gap_season_young_soil_lswi) ends the gap
     young = [0, 10, 20, 30, 40, 50, 130, 150, 160, 200]
     nd2 = [bare + [.45, .8, .75, .25]] * 2
-    ls2 = [dry + [.25, .35, .33, -.03], dry + [.05, .35, .33, -.03]]
+    ls2 = [dry + [.25, .35, .33, -.03], dry + [.0, .35, .33, -.03]]
     assert optical_rice_rule(_points(young, nd2, ls2)).rice_class.values.tolist() == [1, 0]
     # the undated part alone can be turned off
     off = optical_rice_rule(ds, OpticalRiceParams(undated_wet_canopy_lswi=None, gap_season_lswi=None))
@@ -457,13 +458,14 @@ def test_a_flooded_seedbed_then_stubble_is_rice():
     # 0.12, 0.28 - 0.12 - 0.05) / 0.05, bare soil on day 6 3.0, (40 - 15) / 17.5) = 1.43; the stubble on
     # day 181 min(0.25 - 0.15, 0.3 - 0.25, 0 + 0.05) / 0.05 = 1.0 (the gap and the episode are gates).
     assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
-    off = optical_rice_rule(ds, OpticalRiceParams(seedbed_ndvi_max=None))
+    # (the young crop before the gap, which this paddy also shows, switched off too)
+    off = optical_rice_rule(ds, OpticalRiceParams(seedbed_ndvi_max=None, hidden_young_rise=None))
     assert off.rice_class.values.tolist() == [0, 0, 0, 0]
     # each condition is needed: the 115-day gap (could it hide a canopy?), the episode's length (21 to
     # 36: 15 days), the bare soil 15 days before the flood, the LSWI margin (0.11 on day 21)
     for kw in ({"hidden_crop_days": 120.0}, {"seedbed_max_days": 10.0}, {"hidden_flood_link_days": 10.0},
                {"seedbed_lswi_margin": 0.25}, {"seedbed_ndvi_max": 0.09}, {"hidden_crop_days": None}):
-        assert optical_rice_rule(ds, OpticalRiceParams(**kw)).rice_class.values[0] == 0, kw
+        assert optical_rice_rule(ds, OpticalRiceParams(hidden_young_rise=None, **kw)).rice_class.values[0] == 0, kw
     # the puddle counts once it stays wet until the gap (it is then a seedbed)
     wet = optical_rice_rule(_points(days, [puddle_nd], [puddle_ls[:2] + [.25, .2, .2] + after_ls]))
     assert wet.rice_class.values.tolist() == [1]
@@ -490,7 +492,7 @@ def test_a_flooded_seedbed_after_the_previous_crop_then_stubble_is_rice():
     assert off.rice_class.values.tolist() == [0, 0, 0]
     # The canopy must stand in water, and the seedbed follow it within hidden_flood_link_days.
     for kw in ({"wet_canopy_lswi": 0.3}, {"hidden_flood_link_days": 10.0}):
-        assert optical_rice_rule(ds, OpticalRiceParams(**kw)).rice_class.values[0] == 0, kw
+        assert optical_rice_rule(ds, OpticalRiceParams(hidden_young_rise=None, **kw)).rice_class.values[0] == 0, kw
 
 
 def test_the_flooded_seedbed_finds_wet_season_paddies_hidden_by_the_monsoon_gap():
@@ -585,6 +587,35 @@ def test_a_flood_after_the_gap_is_the_next_season_when_a_young_crop_rises_from_i
     assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0, 0]
     # before, the flooded date after the gap refuted the hidden crop
     assert optical_rice_rule(ds, OpticalRiceParams(hidden_reflood_days=None)).rice_class.values.tolist() == [0, 0, 0]
+
+
+def test_a_young_crop_greening_out_of_its_flood_before_a_gap_is_a_hidden_crop():
+    # Bare dry ground, flooded on days 40 and 55, a young crop on days 70 and 85, then a 130-day cloud gap
+    # that hides the canopy (Xiao's growth test sees none), then a drained field after it (tilled for the
+    # next crop, not stubble on dry soil, which the flood-then-stubble evidence would take).
+    days = [0, 20, 40, 55, 70, 85, 215, 230]
+    series = {
+        # the young crop 0.38 above the flood and 0.23 above the bare date, on soil not dry
+        "paddy": ([.25, .27, .10, .12, .30, .50, .30, .32], [-.05, -.06, .28, .30, .08, .15, .02, .03]),
+        # a flood-irrigated orchard: the same canopy before and after the water
+        "orchard": ([.45, .46, .12, .25, .45, .50, .46, .45], [-.02, .00, .28, .30, .06, .08, .02, .00]),
+        # a pond: water, then algae, and still wet after the gap
+        "pond": ([.25, .27, .10, .12, .30, .45, .30, .28], [-.05, -.06, .30, .32, .30, .34, .32, .30]),
+        # an upland crop after a rain puddle that dried out: the young stand on dry soil
+        "upland": ([.25, .27, .10, .12, .30, .50, .28, .26], [-.05, -.06, .28, .30, -.05, -.02, -.05, -.06]),
+    }
+    ds = _points(days, [v[0] for v in series.values()], [v[1] for v in series.values()])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0, 0]
+    assert out.transplant_doy.values[:, 0].tolist() == [0, 0, 0]  # undated
+    # margin: the smallest is the young crop's rise over the bare date (0.23 - 0.15, 1.6 units of 0.05); its
+    # LSWI over 0.05, its climb over the flood (0.38 - 0.30), the gap (130 - 90 days in units of 10 + half the
+    # median 15-day interval), the bare date and the drained date after the gap are wider
+    m = min((.15 - .05) / .05, (.50 - .10 - .30) / .05, (.50 - .27 - .15) / .05, (130 - 90) / 17.5,
+            min(.50 - .27, .10 + .06) / .05, (.30 - .02 - .05) / .05)
+    assert abs(m - 1.6) < 1e-6 and abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-m))) < 2e-3
+    # without the term no clear date shows the canopy, and the paddy is missed
+    assert optical_rice_rule(ds, OpticalRiceParams(hidden_young_rise=None)).rice_class.values.tolist() == [0, 0, 0, 0]
 
 
 def test_an_onset_without_standing_water_needs_a_canopy_in_water_when_asked():

@@ -302,7 +302,7 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
                     gap2 = h_d[rows, jc] - h_d[rows, bc]
                     low2 = np.minimum(_F32(p.gap_season_low_ndvi) - h_y[rows, bc],
                                       _F32(p.gap_season_low_lswi) - h_w[rows, bc]) / scale
-                    wet = np.where(alive, np.minimum(wet, np.minimum(h_w[rows, jc] - _F32(p.gap_season_low_lswi),
+                    wet = np.where(alive, np.minimum(wet, np.minimum(h_w[rows, jc] - _F32(p.gap_season_young_soil_lswi),
                                                                      canopy_min - h_y[rows, jc]) / scale), wet)
                     via = np.minimum(np.minimum(low2, wet), np.minimum(gap2 - _F32(p.gap_season_min_gap),
                                                                        _F32(p.gap_season_max_gap) - gap2) / scale_days)
@@ -520,6 +520,58 @@ def _ref_hidden_crop_margin(
     return best
 
 
+def _ref_young_before_gap_margin(
+    ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
+    p: OpticalRiceParams, scale_days: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float32]:
+    """Margin of "a young crop before the gap" (``hidden_young_rise``): a flooded spell that NDVI reads
+    (LSWI + T >= NDVI, LSWI > 0, NDVI <= ``ndvi_low``) after a bare, dry date; within
+    ``hidden_young_days`` of its last flooded date a young crop (NDVI ``ndvi_climb_min`` above the
+    flood's lowest and ``hidden_young_rise`` above the bare date, LSWI >= ``gap_season_young_soil_lswi``)
+    on the last clear date before an interval of at least ``hidden_crop_days``; the date after it not wet.
+    -inf everywhere when the term is off.
+    """
+    n_pix, n_t = nd.shape
+    ninf, pinf, sc = _F32(-np.inf), _F32(np.inf), _F32(_SCORE_SCALE)
+    if p.hidden_young_rise is None or p.hidden_crop_days is None:
+        return np.full(n_pix, ninf, dtype=_F32)
+    t_allow = _F32(p.flood_t)
+    spell = np.full(n_pix, ninf, dtype=_F32)  # bare margin of the current flooded spell
+    fmin = np.full(n_pix, pinf, dtype=_F32)  # its lowest NDVI
+    pre = np.full(n_pix, pinf, dtype=_F32)  # NDVI of the bare date before it
+    flast = np.full(n_pix, -1e9, dtype=_F32)  # its last flooded day
+    prev_fl = np.zeros(n_pix, dtype=bool)
+    pend = np.full(n_pix, ninf, dtype=_F32)  # the previous clear date's vote as the young crop
+    last_d = np.full(n_pix, np.nan, dtype=_F32)  # the previous clear date: day, NDVI, LSWI
+    last_y = np.full(n_pix, np.nan, dtype=_F32)
+    last_l = np.full(n_pix, np.nan, dtype=_F32)
+    best = np.full(n_pix, ninf, dtype=_F32)
+    ok_t, nd_t, ls_t = (np.ascontiguousarray(a.T) for a in (ok, nd, ls))
+    for t in range(n_t):
+        o, y, lw, d = ok_t[t], nd_t[t], ls_t[t], _F32(days[t])
+        with np.errstate(invalid="ignore"):
+            nf = (lw + t_allow >= y) & (lw > 0) & (y <= _F32(p.ndvi_low))
+            drained = np.maximum(y - lw - t_allow, -lw) / sc
+            vote = np.minimum(np.minimum(pend, (d - last_d - _F32(p.hidden_crop_days)) / scale_days), drained)
+            best = np.where(o & (pend != ninf), np.fmax(best, vote), best)
+            pend = np.where(o, ninf, pend)
+            seen = ~np.isnan(last_d)
+            new = o & nf & ~prev_fl
+            bare = np.where(seen, np.minimum(_F32(p.ndvi_canopy_min) - last_y, _F32(p.gap_season_low_lswi) - last_l) / sc,
+                            ninf)
+            spell = np.where(new, bare, spell)
+            fmin = np.where(new, y, np.where(o & nf, np.minimum(fmin, y), fmin))
+            pre = np.where(new, np.where(seen, last_y, pinf), pre)
+            flast = np.where(o & nf, d, flast)
+            young = o & ~nf & (spell != ninf) & (d - flast <= _F32(p.hidden_young_days))
+            q = np.minimum(np.minimum(spell, (y - fmin - _F32(p.ndvi_climb_min)) / sc),
+                           np.minimum(y - pre - _F32(p.hidden_young_rise), lw - _F32(p.gap_season_young_soil_lswi)) / sc)
+            pend = np.where(young, q, pend)
+        prev_fl = np.where(o, nf, prev_fl)
+        last_d, last_y, last_l = np.where(o, d, last_d), np.where(o, y, last_y), np.where(o, lw, last_l)
+    return best
+
+
 def _reference_kernel(
     ndvi: npt.NDArray[Any], evi: npt.NDArray[Any], lswi: npt.NDArray[Any], valid: npt.NDArray[Any], *,
     days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8],
@@ -673,6 +725,9 @@ def _reference_kernel(
         # A season hidden in a gap: bare dry ground, a long clear interval, a wet canopy spell (see the parameter).
         bare, opening = _plain_gap_season(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
         undated = np.maximum(undated, np.minimum(np.maximum(bare, opening), mask_margin))
+    # A young crop greening out of its flood before a gap that hides its canopy (-inf when off; see the function).
+    young_gap = _ref_young_before_gap_margin(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+    undated = np.maximum(undated, np.minimum(young_gap, mask_margin))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
         add = (undated >= 0) & (count == 0) & ~masked
@@ -723,6 +778,10 @@ _PARAM_CASES = {
     "gap_season_closed_end": {"gap_season_open_end": None, "gap_season_young_days": None,
                               "gap_season_not_forest": False, "gap_season_open_start": False},
     "gap_season_young_bar": {"gap_season_young_lswi": 0.18, "gap_season_young_days": 30.0},
+    "gap_season_young_soil": {"gap_season_young_soil_lswi": 0.12, "gap_season_low_lswi": 0.02},
+    "young_before_gap_tuned": {"hidden_young_rise": 0.05, "ndvi_climb_min": 0.15, "hidden_crop_days": 40.0,
+                               "hidden_young_days": 60.0, "ndvi_low": 0.4, "flood_t": 0.1},
+    "young_before_gap_off": {"hidden_young_rise": None},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
                            "onset_gap_days": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,

@@ -43,6 +43,7 @@ from .optical_kernel_layout import (
     P_GAP_SEASON_MIN_GAP,
     P_GAP_SEASON_YOUNG_DAYS,
     P_GAP_SEASON_YOUNG_LSWI,
+    P_GAP_SEASON_YOUNG_SOIL,
     P_GROWTH_RATIO,
     P_HAZE_HOT,
     P_MAX_ABS_EVI,
@@ -360,7 +361,7 @@ def gap_season_start(k: int, young: bool, young_run: bool, cd: Any, cn: Any, cl:
     while young and j > 0 and cd[k] - cd[j] <= prm[P_GAP_SEASON_YOUNG_DAYS] and (j == k - 1 or young_run):
         gap = cd[j] - cd[j - 1]
         low = _min(prm[P_GAP_SEASON_LOW_NDVI] - cn[j - 1], prm[P_GAP_SEASON_LOW_LSWI] - cl[j - 1]) / _SCALE
-        wet = _min(wet, _min(cl[j] - prm[P_GAP_SEASON_LOW_LSWI], prm[P_CANOPY_MIN] - cn[j]) / _SCALE)
+        wet = _min(wet, _min(cl[j] - prm[P_GAP_SEASON_YOUNG_SOIL], prm[P_CANOPY_MIN] - cn[j]) / _SCALE)
         via = _min(_min(low, wet), _min(gap - prm[P_GAP_SEASON_MIN_GAP], prm[P_GAP_SEASON_MAX_GAP] - gap) / scale_days)
         if via > start:
             start, low_d, bar = via, cd[j - 1], prm[P_GAP_SEASON_YOUNG_LSWI]

@@ -41,6 +41,7 @@ from .optical_kernel_layout import (
     F_HIDDEN_BARE,
     F_HIDDEN_OPEN,
     F_HIDDEN_REFLOOD,
+    F_HIDDEN_YOUNG,
     F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_SEEDBED,
@@ -49,6 +50,7 @@ from .optical_kernel_layout import (
     F_UNDATED_WET,
     F_WET_CANOPY,
     P_CANOPY_MIN,
+    P_CLIMB_MIN,
     P_EARLY_DAYS,
     P_FLOOD_NOT_EVERGREEN,
     P_FLOOD_STUBBLE,
@@ -61,6 +63,7 @@ from .optical_kernel_layout import (
     P_GAP_SEASON_LSWI,
     P_GAP_SEASON_MIN_GAP,
     P_GAP_SEASON_OPEN_END,
+    P_GAP_SEASON_YOUNG_SOIL,
     P_GREEN_LINK,
     P_HARVEST_LSWI,
     P_HARVEST_NDVI,
@@ -69,6 +72,8 @@ from .optical_kernel_layout import (
     P_HIDDEN_LINK,
     P_HIDDEN_OPEN_NDVI,
     P_HIDDEN_REFLOOD,
+    P_HIDDEN_YOUNG_DAYS,
+    P_HIDDEN_YOUNG_RISE,
     P_MAX_CYCLE_DAYS,
     P_MAX_FLOOD_DAYS,
     P_MAX_GREEN_DAYS,
@@ -213,6 +218,11 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
     # a flooded bare field seen (``flood_not_evergreen``): no evergreen forest
     flooded_field = False
+    # a young crop before a gap (``hidden_young_rise``): the current flooded spell's bare margin (-inf: none),
+    # its lowest NDVI, the bare date's NDVI and the spell's last day; the previous date's pending vote
+    young_gap = flags[F_HIDDEN_YOUNG]
+    yg_spell, yg_min, yg_pre, yg_last = _NINF, _PINF, _PINF, np.float32(-1e9)
+    yg_prev_fl, yg_pend, yg_best = False, _NINF, _NINF
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
         open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
@@ -256,6 +266,29 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         # -- a flooded bare field: standing water with soil or seedlings, which no evergreen canopy shows
         if flags[F_FLOOD_NOT_EVERGREEN]:
             flooded_field = flooded_field or (y <= prm[P_NDVI_LOW] and ls - y >= prm[P_FLOOD_NOT_EVERGREEN])
+
+        # -- a young crop greening out of its flood, the last clear date before a gap that hides its canopy
+        #    (``hidden_young_rise``): the previous date's vote counts when this date ends a long enough
+        #    interval and is not wet
+        if young_gap:
+            nf = ls + t_allow >= y and ls > 0 and y <= prm[P_NDVI_LOW]
+            if yg_pend != _NINF:
+                drained = _max(y - ls - t_allow, -ls) / _SCALE
+                yg_best = _fmax(yg_best, _min(_min(yg_pend, (d - cd[k - 1] - prm[P_HIDDEN_CROP_DAYS]) / scale_days),
+                                              drained))
+            yg_pend = _NINF
+            if nf:
+                if not yg_prev_fl:
+                    yg_spell = (_min(canopy_min - cn[k - 1], prm[P_GAP_SEASON_LOW_LSWI] - cl[k - 1]) / _SCALE
+                                if k > 0 else _NINF)
+                    yg_min, yg_pre = y, (cn[k - 1] if k > 0 else _PINF)
+                else:
+                    yg_min = min(yg_min, y)
+                yg_last = d
+            elif yg_spell != _NINF and d - yg_last <= prm[P_HIDDEN_YOUNG_DAYS]:
+                yg_pend = _min(_min(yg_spell, (y - yg_min - prm[P_CLIMB_MIN]) / _SCALE),
+                               _min(y - yg_pre - prm[P_HIDDEN_YOUNG_RISE], ls - prm[P_GAP_SEASON_YOUNG_SOIL]) / _SCALE)
+            yg_prev_fl = nf
 
         # -- green spell
         g_start, g_prev, g_spell = spell_step(g_start, g_prev, g_spell, y >= canopy_min, d, prm[P_GREEN_LINK])
@@ -487,4 +520,6 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         und = _max(und, _min(s_best, mm))
     if gap_season:
         und = _max(und, _min(_max(gs_best, gs_open_best), mm))
+    if young_gap:
+        und = _max(und, _min(yg_best, mm))
     return is_water, is_forest, mm, _NINF if und != und else und

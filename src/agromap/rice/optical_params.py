@@ -302,9 +302,8 @@ class OpticalRiceParams:
     gap_season_young_days: float | None = 45.0
     """``gap_season_lswi``: the canopy spell may also begin one clear date after the interval, when that
     date (at most this many days before the spell's first canopy date) shows a young crop on wetted soil:
-    NDVI below ``ndvi_canopy_min`` and LSWI at least ``gap_season_low_lswi``, the bar the bare date stays
-    under. The flood and the transplanting fell in the interval and the seedlings, 2-5 weeks old, are
-    not yet a canopy; the bare, dry date before the interval and the wet canopy after still apply. An
+    NDVI below ``ndvi_canopy_min`` and LSWI at least ``gap_season_young_soil_lswi``. The flood and the
+    transplanting fell in the interval and the seedlings, 2-5 weeks old, are not yet a canopy; the bare, dry date before the interval and the wet canopy after still apply. An
     upland crop's young stand grows on the same dry soil (LSWI about -0.2 to 0.05 on the point tables).
     Forty-five days: a transplanted crop's cover closes 40-60 days after transplanting, so a young crop
     is green within about six weeks. ``None``: the spell must begin right after the interval."""
@@ -315,9 +314,20 @@ class OpticalRiceParams:
     ``wet_canopy_lswi`` (0.20, flood seen) and ``gap_season_lswi`` (0.30, no flood seen). A design value
     (docs/rice_stress.md): at 0.20-0.25 the shift of 120 days gains the same paddies, and neither the
     point tables nor the scenes gain a non-rice point."""
+    gap_season_young_soil_lswi: float = 0.05
+    """``gap_season_young_days``: a young crop's date after the interval reads LSWI at least this (soil wetted
+    since the bare date). Paddies are drained for days at a time (after transplanting, mid-season drainage,
+    alternate wetting and drying: Bouman et al. 2007) and their soil stays saturated under the seedlings
+    (the point tables' drained paddies read about 0.05 on the first date after their flood), while an
+    upland crop's young stand grows on dry soil (about -0.2 to 0.05). Below the bare date's bar
+    (``gap_season_low_lswi``, 0.10): a date between the two may be either, and is a young crop only when a
+    wet canopy follows within ``gap_season_young_days``. A design value at the upper end of the upland
+    young stands (docs/rice_stress.md, "A drained young crop after the gap"): at 0.10 a paddy drained on
+    the first date after the gap lost its season (shift 120 d 0.884, at 0.05 0.907); at 0.04 the monsoon
+    scene's upland crops entered (0.2 % of the class on seed 0, 0.7 % at 0.03, 1.4 % at 0.0)."""
     gap_season_young_run: bool = True
     """``gap_season_young_days``: the young crop may be seen on several successive clear dates (each NDVI below
-    ``ndvi_canopy_min`` with LSWI at least ``gap_season_low_lswi``), all within ``gap_season_young_days`` of
+    ``ndvi_canopy_min`` with LSWI at least ``gap_season_young_soil_lswi``), all within ``gap_season_young_days`` of
     the spell's first canopy date; the interval is then the one before the first of them, and the wet margin
     the lowest of theirs. A transplanted crop stays below canopy greenness for four to six weeks while its
     field is kept wet (Bouman et al. 2007), so a clear date every two weeks sees it two or three times; an
@@ -347,6 +357,27 @@ class OpticalRiceParams:
     seedlings cover the water within weeks and the cover closes 40-60 days after transplanting (as
     ``gap_season_young_days``). ``None``: a flooded date after the gap refutes the hidden crop
     (docs/rice_rules.md, "A flood after the gap")."""
+    hidden_young_rise: float | None = 0.15
+    """Hidden-crop evidence from a young crop before the gap (undated): a flooded spell on bare ground (every
+    date LSWI + ``flood_t`` >= NDVI, LSWI > 0 and NDVI <= ``ndvi_low``: standing water that NDVI reads, after
+    a clear date with NDVI below ``ndvi_canopy_min`` and LSWI below ``gap_season_low_lswi``), then, within
+    ``hidden_young_days`` of its last flooded date, a young crop: NDVI at least ``ndvi_climb_min`` above
+    the flood's lowest and at least this above the bare date before the flood, on soil not dry (LSWI at least
+    ``gap_season_young_soil_lswi``), on the last clear date before an interval of at least
+    ``hidden_crop_days`` (the canopy unseen), and a clear date after it that is not wet (neither LSWI + ``flood_t``
+    >= NDVI nor LSWI > 0 both: the field drained, harvested or bare). A transplanted paddy greens fast out of
+    its water (canopy cover closes 40-60 days after transplanting, Bouman et al. 2007), so a cloud gap that
+    starts a month after the flood hides the canopy, which Xiao's growth test needs. The rise above the
+    bare date keeps out a canopy that stood there before the water (a flood-irrigated orchard: the same
+    canopy before and after its irrigation); a pond's algae and a wetland's grass green without the climb
+    or stay wet after the gap. Fifteen hundredths: half of ``ndvi_climb_min``, a design value
+    (docs/rice_stress.md, "A young crop before the gap"). Like the season hidden in a gap it gives no
+    pseudo-labels to self-training unless ``optical_canopy_labels`` is set (the scenes' self-trained
+    optical maps lost up to 0.0018 with them). Needs ``hidden_crop_days``; ``None`` disables the term."""
+    hidden_young_days: float = 45.0
+    """``hidden_young_rise``: the young crop is seen at most this many days after the flood's last flooded
+    date. Seedlings cover the water within weeks and the cover closes 40-60 days after transplanting (as
+    ``gap_season_young_days``); a canopy seen later is the growth test's to read."""
     gap_season_not_forest: bool = True
     """``gap_season_lswi``: a pixel whose season hidden in a gap votes rice (its margin >= 0) is not
     evergreen forest, whatever share of its clear dates reads NDVI >= ``forest_ndvi_min``: it showed bare,

@@ -79,13 +79,17 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    more than ``gap_days`` after the last clear date that was neither water nor a young crop in
    water (NDVI < 0.5 with LSWI >= ``wet_canopy_lswi``), or with no such date before it, on a pixel
    with a bare date (NDVI <= 0.3), is undated evidence too: its flooding fell in a cloud gap.
+   So is a young crop seen greening out of its flood (NDVI 0.30 above the flood's, 0.15 above the bare
+   date before it, LSWI >= 0.05) on the last clear date before an interval of at least 90 days that
+   hides its canopy, with the field drained after it (``hidden_young_rise``).
    So is a season hidden in a gap (``gap_season_lswi`` = 0.30): a bare, dry date (NDVI <= 0.35,
    LSWI < 0.10), a clear interval of 65-150 days, then a canopy spell whose wettest date (NDVI >=
    0.6) reads LSWI >= 0.30 and which ends within 170 days of the bare date. Where clouds hide the
    evidence the term abstains rather than refutes: a clear interval of more than 45 days after a
    canopy date hides the season's end, so the season is measured to its last canopy date seen
    (``gap_season_open_end``), and the first clear date after the interval may show the young crop
-   on wetted soil (NDVI < 0.5, LSWI >= 0.10) with the canopy following within 45 days
+   on wetted soil (NDVI < 0.5, LSWI >= 0.05, ``gap_season_young_soil_lswi``: a drained paddy's
+   saturated soil) with the canopy following within 45 days
    (``gap_season_young_days``; the canopy's bar is then 0.25, ``gap_season_young_lswi``), or on
    several clear dates within those 45 days (``gap_season_young_run``); one date below canopy
    greenness between canopy dates at most 40 days apart (missed haze or shadow) does not end the

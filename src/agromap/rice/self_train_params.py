@@ -130,8 +130,9 @@ class SelfTrainParams:
     optical_canopy_labels: bool = False
     """``rule="optical"``: let the optical rule's undated wet-canopy evidence (a canopy standing in
     water seen after a cloud gap, no flood seen; ``undated_wet_canopy_lswi`` of
-    :class:`~agromap.rice.rules_optical.OpticalRiceParams`, and the season hidden in a gap,
-    ``gap_season_lswi``, a canopy after a gap too) give pseudo-labels. Off by default: a
+    :class:`~agromap.rice.rules_optical.OpticalRiceParams`, the season hidden in a gap,
+    ``gap_season_lswi``, a canopy after a gap too, and the young crop before a gap, ``hidden_young_rise``,
+    no canopy seen) give pseudo-labels. Off by default: a
     canopy alone is the rule's weakest rice evidence, and a classifier trained on it alone calls
     upland crops rice (docs/rice_self_trained.md). ``rule="both"`` always keeps it: there the SAR
     rule's score is averaged in, and the fused labels were better with it."""
