@@ -531,6 +531,8 @@ def sar_rice_rule(
     if p.mixed_min_fraction is not None and isinstance(arr, xr.DataArray) and set(arr.dims) == {"time", "y", "x"}:
         # A paddy pixel that a field border crosses: its flood is hidden by the brighter neighbour.
         out = unmix_edges(out, arr, min_fraction=p.mixed_min_fraction, source_score=p.mixed_source_score,
-                          max_rms_db=p.mixed_max_rms_db)
+                          max_rms_db=p.mixed_max_rms_db, other_score=p.mixed_other_score,
+                          other_source=p.mixed_other_source_score, other_rms_db=p.mixed_other_rms_db,
+                          water_db=p.water_db, water_share=p.max_water_share)
     return out
 
