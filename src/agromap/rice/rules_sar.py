@@ -65,7 +65,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
 6. **Mixed pixels at field edges** (rasters only, ``mixed_min_fraction``): a pixel left non-rice
    whose series is, date by date, a mixture of a confident paddy neighbour's and the opposite
    neighbour's with at least half of it paddy takes that paddy's seasons
-   (:mod:`agromap.rice.sar_mixed`).
+   (:mod:`agromap.rice.sar_mixed`); a pixel mapped rice whose series is less than half a paddy
+   neighbour's, the rest an open-water neighbour's (a pond's edge), is the pond's
+   (``mixed_other_score``).
 
 ``rice_score`` is ``logistic(m)`` of the best season's margin ``m``: above 0.5 means rice. The
 reasons for each term, with references, are in ``docs/rice_rules.md``.

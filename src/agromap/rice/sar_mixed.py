@@ -18,6 +18,11 @@ three observe. The mixture must reproduce the pixel's series in dB to within ``m
 does not follow the paddy's flood). The pixel takes the seasons (count and transplanting days) of
 the paddy that explains it best, a score ``min(q's score, logistic(margin))`` and the SAR QA bit.
 
+The other way (``other_score``): a pixel the rule maps rice whose series is a paddy neighbour's for
+less than ``min_fraction``, the rest an open-water neighbour's (a pond, a water body), is that
+neighbour's: in linear power the paddy's canopy dominates such a pixel, and it passes the rule.
+It leaves the map with no seasons and a score ``min(its score, logistic(-margin))``.
+
 Lazy: one halo of one pixel around each block (:func:`dask.array.overlap.overlap`), so the result
 does not depend on the chunking.
 """
