@@ -131,7 +131,54 @@ def test_point_tables_are_untouched():
 
 
 @pytest.mark.parametrize("kwargs", [{"mixed_min_fraction": 0.0}, {"mixed_min_fraction": 1.5},
-                                    {"mixed_source_score": 0.4}, {"mixed_max_rms_db": 0.0}])
+                                    {"mixed_source_score": 0.4}, {"mixed_max_rms_db": 0.0},
+                                    {"mixed_other_score": 0.5}, {"mixed_other_source_score": 0.5},
+                                    {"mixed_other_rms_db": 0.0}])
 def test_bad_mixed_parameters(kwargs):
     with pytest.raises(ConfigError):
         SarRiceParams(**kwargs)
+
+
+def _pond_patch(paddy_share: float, column: int, looks: float = 100.0) -> xr.DataArray:
+    """Paddy (canopy -13 dB) on the left half, a pond (-23 dB, drained to -16 dB for 36 days) on the
+    right; ``column`` (the last paddy or the first pond column) holds ``paddy_share`` of the paddy
+    and the rest of the pond (a border crossing one footprint)."""
+    s = _series()
+    paddy = s["paddy"] * np.where(10 * np.log10(s["paddy"]) > -15.0, 10 ** 0.1, 1.0)
+    pond = np.full(N_T, 10 ** -2.3)
+    pond[22:25] = 10 ** -1.6
+    lin = np.empty((N_T, SIZE, SIZE))
+    lin[:, :, :H] = paddy[:, None, None]
+    lin[:, :, H:] = pond[:, None, None]
+    lin[:, :, column] = (paddy_share * paddy + (1 - paddy_share) * pond)[:, None]
+    lin *= np.random.default_rng(0).gamma(looks, 1.0 / looks, size=lin.shape)
+    t = np.datetime64("2023-01-01") + np.arange(N_T) * np.timedelta64(12, "D")
+    return xr.DataArray(lin.astype(np.float32), dims=("time", "y", "x"), coords={"time": t}, name="vh",
+                        attrs={"units": "linear"})
+
+
+def test_a_pond_pixel_under_a_paddy_canopy_is_the_ponds():
+    """In linear power 45 % of a paddy's canopy over a pond's water reads -16 dB, and the rule
+    alone maps the pond-centred column rice; read as a mixture of the paddy and the pond it is
+    mostly pond, and leaves the map. Nothing else moves."""
+    arr = _pond_patch(0.45, H)
+    on = sar_rice_rule(arr).compute()
+    off = sar_rice_rule(arr, SarRiceParams(mixed_other_score=None)).compute()
+    assert (off.rice_class.values[:, H] == 1).all()  # the rule alone takes the pond's edge
+    assert (on.rice_class.values[:, H] == 0).all()
+    assert (on.rice_score.values[:, H] < 0.5).all() and (on.n_seasons.values[:, H] == 0).all()
+    assert (on.transplant_doy.values[:, :, H] == 0).all()
+    assert (on.rice_class.values[:, :H] == 1).all() and (on.rice_class.values[:, H + 1:] == 0).all()
+    rest = np.ones((SIZE, SIZE), dtype=bool)
+    rest[:, H] = False
+    for v in ("rice_class", "rice_score", "n_seasons", "qa_flags"):
+        np.testing.assert_array_equal(on[v].values[rest], off[v].values[rest])
+
+
+def test_a_pond_edge_with_a_paddy_majority_stays_rice():
+    """Beside the same pond, a pixel whose series is 60 % paddy is the paddy's: the reading leaves it."""
+    arr = _pond_patch(0.6, H - 1)
+    on = sar_rice_rule(arr).compute()
+    off = sar_rice_rule(arr, SarRiceParams(mixed_other_score=None)).compute()
+    assert (off.rice_class.values[:, H - 1] == 1).all()
+    np.testing.assert_array_equal(on.rice_class.values, off.rice_class.values)

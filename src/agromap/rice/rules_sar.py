@@ -65,7 +65,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
 6. **Mixed pixels at field edges** (rasters only, ``mixed_min_fraction``): a pixel left non-rice
    whose series is, date by date, a mixture of a confident paddy neighbour's and the opposite
    neighbour's with at least half of it paddy takes that paddy's seasons
-   (:mod:`agromap.rice.sar_mixed`).
+   (:mod:`agromap.rice.sar_mixed`); a pixel mapped rice whose series is less than half a paddy
+   neighbour's, the rest an open-water neighbour's (a pond's edge), is the pond's
+   (``mixed_other_score``).
 
 ``rice_score`` is ``logistic(m)`` of the best season's margin ``m``: above 0.5 means rice. The
 reasons for each term, with references, are in ``docs/rice_rules.md``.
@@ -531,6 +533,8 @@ def sar_rice_rule(
     if p.mixed_min_fraction is not None and isinstance(arr, xr.DataArray) and set(arr.dims) == {"time", "y", "x"}:
         # A paddy pixel that a field border crosses: its flood is hidden by the brighter neighbour.
         out = unmix_edges(out, arr, min_fraction=p.mixed_min_fraction, source_score=p.mixed_source_score,
-                          max_rms_db=p.mixed_max_rms_db)
+                          max_rms_db=p.mixed_max_rms_db, other_score=p.mixed_other_score,
+                          other_source=p.mixed_other_source_score, other_rms_db=p.mixed_other_rms_db,
+                          water_db=p.water_db, water_share=p.max_water_share)
     return out
 

@@ -18,6 +18,11 @@ three observe. The mixture must reproduce the pixel's series in dB to within ``m
 does not follow the paddy's flood). The pixel takes the seasons (count and transplanting days) of
 the paddy that explains it best, a score ``min(q's score, logistic(margin))`` and the SAR QA bit.
 
+The other way (``other_score``): a pixel the rule maps rice whose series is a paddy neighbour's for
+less than ``min_fraction``, the rest an open-water neighbour's (a pond, a water body), is that
+neighbour's: in linear power the paddy's canopy dominates such a pixel, and it passes the rule.
+It leaves the map with no seasons and a score ``min(its score, logistic(-margin))``.
+
 Lazy: one halo of one pixel around each block (:func:`dask.array.overlap.overlap`), so the result
 does not depend on the chunking.
 """
@@ -44,7 +49,8 @@ _RMS_SCALE = 0.25  # dB of misfit per logistic unit
 
 
 def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score: float, max_rms_db: float,
-                todo: npt.NDArray[np.bool_] | None = None,
+                todo: npt.NDArray[np.bool_] | None = None, other_score: float | None = None,
+                water_db: float = -20.0, water_share: float = 0.5,
                 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.intp]]:
     """Best paddy share of each pixel from its neighbours, on a block with a halo of one pixel.
 
@@ -61,6 +67,11 @@ def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score:
     todo : numpy.ndarray of bool, optional
         ``(y, x)``: the pixels to unmix (default: all); the others get no share. Only pixels with
         a confident neighbour are ever computed.
+    other_score : float, optional
+        When given, the opposite neighbour ``o`` must score at most this (a confident non-rice
+        field) and read below ``water_db`` on at least ``water_share`` of the common dates (a
+        pond or a water body): the share then says how much of a pixel the rule maps rice is
+        its paddy neighbour's, against open water.
 
     Returns
     -------
@@ -107,6 +118,12 @@ def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score:
             rms = np.sqrt((miss * miss).sum(axis=0) / np.maximum(n, 1).astype(_F32))
             good = source[ys + 1 + dy, xs + 1 + dx] & (n >= _MIN_DATES) & (rms <= _F32(max_rms_db)) \
                 & (rms < best_rms)
+            if other_score is not None:
+                # Open water hides under a paddy's canopy in linear power; beside a brighter field
+                # (trees, a village, fallow soil) a pixel that passes the rule is mostly paddy, and
+                # the share read against soil that matches the paddy for months is biased low.
+                wet = (np.where(ok, o, _F32(np.inf)) < _F32(10.0 ** (water_db / 10.0))).sum(axis=0)
+                good &= (sc[ys + 1 - dy, xs + 1 - dx] <= _F32(other_score)) & (wet >= _F32(water_share) * n)
             share = np.where(good, a, share).astype(_F32)
             best_rms = np.where(good, rms, best_rms).astype(_F32)
             direction = np.where(good, k, direction)
@@ -117,8 +134,12 @@ def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score:
 
 
 def _unmix_block(lin: npt.NDArray[Any], packed: npt.NDArray[Any], *, n_slots: int, min_fraction: float,
-                 source_score: float, max_rms_db: float) -> npt.NDArray[np.float32]:
-    """Packed outputs ``(class, n_seasons, slots..., score, qa)`` of a block's interior, edges taken in."""
+                 source_score: float, max_rms_db: float, other_score: float | None = None,
+                 other_source: float = 0.8, other_rms_db: float = 1.5, water_db: float = -20.0,
+                 water_share: float = 0.5) -> npt.NDArray[np.float32]:
+    """Packed outputs ``(class, n_seasons, slots..., score, qa)`` of a block's interior, edges taken in
+    (and, with ``other_score``, given out).
+    """
     cls, nse, slots, score = packed[0], packed[1], packed[2:2 + n_slots], packed[2 + n_slots]
     inner = (slice(1, -1), slice(1, -1))
     share, rms, direction = mixed_share(lin, score, source_score=source_score, max_rms_db=max_rms_db,
@@ -128,6 +149,21 @@ def _unmix_block(lin: npt.NDArray[Any], packed: npt.NDArray[Any], *, n_slots: in
                             (_F32(max_rms_db) - rms) / _F32(_RMS_SCALE))
         take = (cls[inner] == 0) & (direction >= 0) & (margin >= 0)
     out = packed[:, 1:-1, 1:-1].copy()
+    if other_score is not None:
+        # The same reading the other way: a pixel the rule maps rice whose series is a paddy
+        # neighbour's for less than min_fraction, the rest a confident non-rice neighbour's (a pond
+        # or a wetland whose edge pixel inherits the paddy's canopy), is the other field's.
+        share_o, rms_o, dir_o = mixed_share(lin, score, source_score=other_source, max_rms_db=other_rms_db,
+                                            todo=cls[inner] == 1, other_score=other_score,
+                                            water_db=water_db, water_share=water_share)
+        with np.errstate(invalid="ignore"):
+            margin_o = np.minimum((_F32(min_fraction) - share_o) / _F32(_SHARE_SCALE),
+                                  (_F32(other_rms_db) - rms_o) / _F32(_RMS_SCALE))
+            give = (cls[inner] == 1) & (dir_o >= 0) & (margin_o > 0)
+        out[0] = np.where(give, _F32(0.0), out[0])
+        out[1] = np.where(give, _F32(0.0), out[1])
+        out[2:2 + n_slots] = np.where(give[None], _F32(0.0), out[2:2 + n_slots])
+        out[2 + n_slots] = np.where(give, np.minimum(out[2 + n_slots], logistic(-margin_o)), out[2 + n_slots])
     for k, (dy, dx) in enumerate(_DIRS):
         sel = take & (direction == k)
         if not sel.any():
@@ -144,7 +180,8 @@ def _unmix_block(lin: npt.NDArray[Any], packed: npt.NDArray[Any], *, n_slots: in
 
 
 def unmix_edges(ds: xr.Dataset, lin: xr.DataArray, *, min_fraction: float, source_score: float,
-                max_rms_db: float) -> xr.Dataset:
+                max_rms_db: float, other_score: float | None = None, other_source: float = 0.8,
+                other_rms_db: float = 1.5, water_db: float = -20.0, water_share: float = 0.5) -> xr.Dataset:
     """The rule's output with the mixed paddy pixels at field edges taken in (lazy for dask input).
 
     Parameters
@@ -172,7 +209,9 @@ def unmix_edges(ds: xr.Dataset, lin: xr.DataArray, *, min_fraction: float, sourc
                       compat="override", join="override")
     series = lin.transpose("time", "y", "x").astype(_F32)
     lazy = isinstance(stack.data, da.Array) or isinstance(series.data, da.Array)
-    kw: dict[str, Any] = {"n_slots": n_slots, "min_fraction": min_fraction, "source_score": source_score, "max_rms_db": max_rms_db}
+    kw: dict[str, Any] = {"n_slots": n_slots, "min_fraction": min_fraction, "source_score": source_score,
+                          "max_rms_db": max_rms_db, "other_score": other_score, "other_source": other_source,
+                          "other_rms_db": other_rms_db, "water_db": water_db, "water_share": water_share}
     if lazy:
         packed = stack.data if isinstance(stack.data, da.Array) else da.from_array(stack.data, chunks=(-1, -1, -1))
         packed = packed.rechunk({0: -1})

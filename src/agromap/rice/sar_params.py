@@ -334,6 +334,26 @@ class SarRiceParams:
     mixed_max_rms_db: float = 1.0
     """The mixture must reproduce the pixel's series to this RMS, dB (a filtered series errs by
     0.5-0.8 dB a date; a dryland crop or fallow beside a paddy misses by more)."""
+    mixed_other_score: float | None = 0.3
+    """The same reading the other way: a pixel the rule maps rice is its neighbour's when its series
+    is a mixture of a paddy neighbour's and the opposite neighbour's with less than
+    ``mixed_min_fraction`` of the paddy, the opposite neighbour scoring at most this (0.3, the
+    self-trained map's bar for a confident non-rice label) and lying under open water (below
+    ``water_db``) on at least ``max_water_share`` of the dates: a pond or a water body. In linear
+    power a paddy's canopy dominates a pixel that a border crosses (half of a -13.5 dB canopy over
+    -23 dB water reads about -16 dB), so a pond's edge pixel passes the rule's terms while its
+    centre lies in the pond; beside a brighter field (trees, a village, fallow soil) a pixel that
+    passes them is mostly paddy. ``None`` turns it off (and with ``mixed_min_fraction`` null)."""
+    mixed_other_source_score: float = 0.7
+    """For that reading, the paddy neighbour must have at least this ``rice_score`` (0.7, the
+    self-trained map's bar for a confident rice label): the paddies beside a pond score lower than
+    the 0.9 of ``mixed_source_score`` (median 0.92, a quarter under 0.88 on the Mekong scene, seed
+    0), and a pixel is given away here, not taken in."""
+    mixed_other_rms_db: float = 2.0
+    """For that reading, the mixture must reproduce the pixel's series to this RMS, dB: a pixel on
+    a border has fewer statistically homogeneous neighbours in the speckle filter, and the pond
+    edges the rule maps rice on the Mekong scene fit their paddy and pond neighbours to 1.0 dB
+    (median; 90th percentile 1.3-1.6 dB, seed 0); the open-water gate, not the fit, keeps the paddies."""
     min_season_days: float = 80.0
     """Minimum days between two accepted flood minima (separate seasons)."""
     max_seasons: int = 3
@@ -372,6 +392,11 @@ class SarRiceParams:
         if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
             raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
                               f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
+        if ((self.mixed_other_score is not None and not 0.0 <= self.mixed_other_score < 0.5)
+                or not 0.5 < self.mixed_other_source_score <= 1.0 or self.mixed_other_rms_db <= 0):
+            raise ConfigError("mixed_other_score must be within [0, 0.5) or null (off), mixed_other_source_score "
+                              f"within (0.5, 1] and mixed_other_rms_db > 0, got {self.mixed_other_score}, "
+                              f"{self.mixed_other_source_score} and {self.mixed_other_rms_db}.")
         cut = min(1.0 if v is None else v for v in (self.cut_canopy_days, self.curvature_noise_gap_days))
         if min(self.smooth_days, self.shape_days, self.shape_noise_db, self.offset_noise_db) < 0 or cut <= 0:
             raise ConfigError("smooth_days, shape_days, shape_noise_db and offset_noise_db must be >= 0 and "
