@@ -168,6 +168,7 @@ def test_a_pond_pixel_under_a_paddy_canopy_is_the_ponds():
     assert (on.rice_class.values[:, H] == 0).all()
     assert (on.rice_score.values[:, H] < 0.5).all() and (on.n_seasons.values[:, H] == 0).all()
     assert (on.transplant_doy.values[:, :, H] == 0).all()
+    assert (off.qa_flags.values[:, H] & QA_SAR).all() and not (on.qa_flags.values[:, H] & QA_SAR).any()
     assert (on.rice_class.values[:, :H] == 1).all() and (on.rice_class.values[:, H + 1:] == 0).all()
     rest = np.ones((SIZE, SIZE), dtype=bool)
     rest[:, H] = False

@@ -135,7 +135,7 @@ def mixed_share(lin: npt.NDArray[Any], score: npt.NDArray[Any], *, source_score:
 
 def _unmix_block(lin: npt.NDArray[Any], packed: npt.NDArray[Any], *, n_slots: int, min_fraction: float,
                  source_score: float, max_rms_db: float, other_score: float | None = None,
-                 other_source: float = 0.8, other_rms_db: float = 1.5, water_db: float = -20.0,
+                 other_source: float = 0.7, other_rms_db: float = 2.0, water_db: float = -20.0,
                  water_share: float = 0.5) -> npt.NDArray[np.float32]:
     """Packed outputs ``(class, n_seasons, slots..., score, qa)`` of a block's interior, edges taken in
     (and, with ``other_score``, given out).
@@ -164,6 +164,9 @@ def _unmix_block(lin: npt.NDArray[Any], packed: npt.NDArray[Any], *, n_slots: in
         out[1] = np.where(give, _F32(0.0), out[1])
         out[2:2 + n_slots] = np.where(give[None], _F32(0.0), out[2:2 + n_slots])
         out[2 + n_slots] = np.where(give, np.minimum(out[2 + n_slots], logistic(-margin_o)), out[2 + n_slots])
+        # the QA bit says the SAR rule mapped the pixel rice, which it no longer does
+        out[3 + n_slots] = np.where(give, np.bitwise_and(np.nan_to_num(out[3 + n_slots]).astype(np.uint8),
+                                                         np.uint8(~QA_SAR & 0xFF)), out[3 + n_slots])
     for k, (dy, dx) in enumerate(_DIRS):
         sel = take & (direction == k)
         if not sel.any():
@@ -180,8 +183,8 @@ def _unmix_block(lin: npt.NDArray[Any], packed: npt.NDArray[Any], *, n_slots: in
 
 
 def unmix_edges(ds: xr.Dataset, lin: xr.DataArray, *, min_fraction: float, source_score: float,
-                max_rms_db: float, other_score: float | None = None, other_source: float = 0.8,
-                other_rms_db: float = 1.5, water_db: float = -20.0, water_share: float = 0.5) -> xr.Dataset:
+                max_rms_db: float, other_score: float | None = None, other_source: float = 0.7,
+                other_rms_db: float = 2.0, water_db: float = -20.0, water_share: float = 0.5) -> xr.Dataset:
     """The rule's output with the mixed paddy pixels at field edges taken in (lazy for dask input).
 
     Parameters
@@ -194,13 +197,18 @@ def unmix_edges(ds: xr.Dataset, lin: xr.DataArray, *, min_fraction: float, sourc
     min_fraction, source_score, max_rms_db : float
         See :class:`agromap.rice.rules_sar.SarRiceParams` (``mixed_min_fraction``,
         ``mixed_source_score``, ``mixed_max_rms_db``).
+    other_score, other_source, other_rms_db, water_db, water_share : float
+        The reading the other way, a pond's edge under a paddy's canopy (``None``: off); see
+        ``SarRiceParams`` (``mixed_other_score``, ``mixed_other_source_score``,
+        ``mixed_other_rms_db``, ``water_db``, ``max_water_share``).
 
     Returns
     -------
     xarray.Dataset
         ``ds`` with ``rice_class``, ``n_seasons``, ``transplant_doy``, ``rice_score`` and
         ``qa_flags`` changed where a non-rice pixel's series is a paddy neighbour's for at
-        least ``min_fraction`` of it; dtypes, dims, chunks and attributes kept.
+        least ``min_fraction`` of it, and (with ``other_score``) where a rice pixel is a pond's
+        edge (class 0, no seasons, the SAR bit cleared); dtypes, dims, chunks and attributes kept.
     """
     n_slots = int(ds.sizes["season"])
     parts = [ds["rice_class"], ds["n_seasons"], *[ds["transplant_doy"].isel(season=s) for s in range(n_slots)],
