@@ -236,6 +236,29 @@ def test_sar_labels_are_corrected_at_their_own_view_bar():
         SelfTrainParams(sar_view_rice_prob=0.4)
 
 
+def test_canopy_duration_alone_makes_no_rice_label():
+    """Co-training: a view feature that separates the rule's labels only by how long a canopy
+    stands (``vh_canopy_days``) cannot turn a non-rice label into rice; it still makes non-rice."""
+    from agromap.rice.self_trained import _cotrain
+
+    rng = np.random.default_rng(2)
+    n = 600
+    days = np.where(rng.random(n) < 0.5, 60.0, 300.0)  # a season's crop or a perennial cover
+    y = (days < 100).astype(np.int8)
+    y[:60] = 0  # upland crops of the paddies' season, called non-rice by the rule
+    days[:60] = 60.0
+    y[60:120] = -1  # hesitations on perennial covers
+    days[60:120] = 300.0
+    X = np.stack([rng.normal(0, 1, n), days], axis=1).astype(np.float32)
+    key = rng.random(n)
+    spec = SelfTrainParams(n_estimators=60)
+    with_it = _cotrain(X, y, key, np.array([0, 1]), spec)
+    without = _cotrain(X, y, key, np.array([0, 1]), spec, rice_cols=np.array([0]))
+    assert (with_it[:60] == 1).mean() > 0.5  # the duration alone calls the upland crops rice
+    assert (without[:60] == 1).mean() < 0.2 and (without[y == 1] == 1).all()
+    assert (without[60:120] == 0).mean() > 0.9 and (without[60:120] == with_it[60:120]).all()
+
+
 def _rule_out(score: np.ndarray):
     import xarray as xr
 

@@ -60,6 +60,14 @@ class SelfTrainParams:
     mixed with a brighter neighbour), and the optical view sees their green canopy plainly; a
     lower bar than ``view_rice_prob`` gave the SAR-labelled map more OA on every hard scene's
     seeds 0-7 but two (docs/rice_self_trained.md)."""
+    view_duration_rice: bool = False
+    """Co-training: let ``vh_canopy_days`` alone make the other-sensor view's rice. Off by default: a
+    rice relabel then also needs a second view classifier without that feature to reach the bar.
+    How long a canopy stands tells what is not a paddy (lotus leaves stand 96-141 days, the
+    transplanted paddies of ``mekong_triple_sar`` 42-54), but not what is: an upland crop of the
+    paddies' season stands as long (48-90 days against 54-84 on ``monsoon_sparse_optical``), and
+    with the duration alone the radar view turned the optical rule's non-rice upland crops into
+    rice labels (docs/rice_self_trained.md). Non-rice relabels still read it."""
     view_other_prob: float = 0.1
     """Co-training: a pixel the rule hesitates on becomes non-rice when the other-sensor classifier
     gives it at most this probability of rice."""

@@ -179,8 +179,24 @@ def _view_columns(names: tuple[str, ...], rule: str) -> np.ndarray:
     return np.array([i for i, n in enumerate(names) if n in view], dtype=np.int64)
 
 
+def _view_prob(X: np.ndarray, y: np.ndarray, conf: np.ndarray, cols: np.ndarray,
+               spec: SelfTrainParams) -> np.ndarray:
+    """The view's probability of rice: out-of-bag on the confident rows ``conf``, predicted on the rest (``y < 0``)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    rf = RandomForestClassifier(n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
+                                oob_score=True, random_state=spec.seed, n_jobs=1)  # fmt: skip
+    rf.fit(X[conf][:, cols], y[conf].astype(np.int64))
+    p = np.full(y.size, np.nan)
+    p[conf] = np.nan_to_num(rf.oob_decision_function_[:, 1], nan=0.5)  # NaN: never out of bag
+    amb = np.flatnonzero(y < 0)
+    if amb.size:
+        p[amb] = rf.predict_proba(X[amb][:, cols])[:, 1]
+    return p
+
+
 def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, spec: SelfTrainParams,
-             rice_prob: float | None = None) -> np.ndarray:
+             rice_prob: float | None = None, rice_cols: np.ndarray | None = None) -> np.ndarray:
     """Pseudo-labels corrected by a classifier that sees only the other sensor (co-training).
 
     A random forest reads the columns ``cols`` (the sensor the rule did not read) of the rule's
@@ -195,18 +211,13 @@ def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, sp
     conf = conf[np.argsort(key[conf], kind="stable")]  # row order by pixel key: independent of chunking
     if np.unique(y[conf]).size < 2:
         return y
-    from sklearn.ensemble import RandomForestClassifier
-
-    rf = RandomForestClassifier(n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
-                                oob_score=True, random_state=spec.seed, n_jobs=1)  # fmt: skip
-    rf.fit(X[conf][:, cols], y[conf].astype(np.int64))
-    p = np.full(y.size, np.nan)
-    p[conf] = np.nan_to_num(rf.oob_decision_function_[:, 1], nan=0.5)  # NaN: never out of bag
-    amb = np.flatnonzero(y < 0)
-    if amb.size:
-        p[amb] = rf.predict_proba(X[amb][:, cols])[:, 1]
+    p = _view_prob(X, y, conf, cols, spec)
+    rice = p >= (spec.view_rice_prob if rice_prob is None else rice_prob)
+    if rice_cols is not None and rice_cols.size < cols.size and rice.any():
+        # a feature that only tells what is not rice must not be the reason for a rice label
+        rice &= _view_prob(X, y, conf, rice_cols, spec) >= (spec.view_rice_prob if rice_prob is None else rice_prob)
     new = y.copy()
-    new[(y <= 0) & (p >= (spec.view_rice_prob if rice_prob is None else rice_prob))] = 1
+    new[(y <= 0) & rice] = 1
     new[(y < 0) & (p <= spec.view_other_prob)] = 0
     return new
 
@@ -239,7 +250,8 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
             # Every non-rice label is an evergreen canopy or open water: the other view's "rice" then
             # only means "neither", so it may add non-rice labels but no rice.
             rice_prob = np.inf
-        new = _cotrain(X, y, key, cols, spec, rice_prob)
+        rice_cols = cols if spec.view_duration_rice else cols[np.asarray(names)[cols] != "vh_canopy_days"]
+        new = _cotrain(X, y, key, cols, spec, rice_prob, rice_cols)
         relabelled = int((new != y).sum())
         y = new
     chosen: list[np.ndarray] = []
