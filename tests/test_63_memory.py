@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Iterator
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -55,6 +56,26 @@ def test_grid_reads_leave_no_reference_cycle(no_collector):
     assert float(nd[0, 0, 0]) == pytest.approx(0.5)
     del a, b, valid, masked, nd
     assert a_data() is None and b_data() is None
+
+
+def test_attached_grids_share_no_pandas_index(no_collector):
+    """Each attach builds its own indexes from the per-grid cache: a pandas index kept across runs
+    would gather a dead weak reference for every view taken of it (pandas prunes them at 500)."""
+    gbox = north_up_geobox((8, 12), "EPSG:32644", 10.0, (500_000.0, 2_900_000.0))
+    a, _ = _band(gbox, 0.3)
+    b, _ = _band(gbox, 0.1)
+    ia, ib = a.indexes["x"], b.indexes["x"]
+    assert ia is not ib and ia._references is not ib._references
+    np.testing.assert_array_equal(a.x.values, 500_005.0 + 10.0 * np.arange(12))
+    assert a.y.values[0] == 2_899_995.0 and a.x.attrs["resolution"] == 10.0
+    assert a.spatial_ref.attrs["crs_wkt"].startswith("PROJCRS") and int(a.spatial_ref) == 32644
+    dead_before = sum(r() is None for r in ia._references.referenced_blocks)
+    for _ in range(50):
+        a.isel(x=slice(0, 6))  # a run's tile slices: views of the index, gone with the run
+    del a, b, ia, ib
+    c, _ = _band(gbox, 0.2)
+    assert sum(r() is None for r in c.indexes["x"]._references.referenced_blocks) <= dead_before
+    assert c.indexes["x"].equals(pd.Index(500_005.0 + 10.0 * np.arange(12)))
 
 
 def test_grid_or_none_without_a_grid():

@@ -76,19 +76,29 @@ def attach_geobox(arr: xr.DataArray, gbox: GeoBox) -> xr.DataArray:
     # Keyed by the CRS text too: grids with equal but differently spelled CRSs are equal GeoBoxes,
     # and the coordinates' attributes repeat the spelling.
     try:
-        coords = _grid_coords(gbox, str(gbox.crs))
+        parts = _grid_coord_parts(gbox, str(gbox.crs))
     except TypeError:  # a grid that cannot be hashed (not one agromap makes): built here
-        coords = xr.Coordinates(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")))
+        return arr.assign_coords(xr.Coordinates(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x"))))
+    # Fresh pandas indexes on every call, from the cached arrays: every view or slice of a pandas
+    # index records a weak reference in the index's shared reference list, which pandas prunes only
+    # once it passes 500 entries, so an index kept across runs gains dead entries with every run.
+    coords = xr.Coordinates({name: xr.Variable(dims, values, dict(attrs)) for name, dims, values, attrs in parts})
     return arr.assign_coords(coords)
 
 
 @functools.lru_cache(maxsize=64)
-def _grid_coords(gbox: GeoBox, crs_text: str) -> xr.Coordinates:
-    """The coordinates of ``gbox``, built once per grid: a run attaches the same grid to every
-    band of every date, and building them (CRS to CF attributes, pixel-centre indexes) is two
-    thirds of the cost. xarray copies the variables it assigns, so the cached object is never changed.
+def _grid_coord_parts(gbox: GeoBox, crs_text: str) -> tuple[tuple[str, tuple[str, ...], np.ndarray, dict], ...]:
+    """The coordinates of ``gbox`` as (name, dims, read-only values, attributes), built once per
+    grid: a run attaches the same grid to every band of every date, and building them (CRS to CF
+    attributes, pixel-centre values) is two thirds of the cost. Plain arrays, not xarray objects,
+    so that no pandas index outlives the run that made it.
     """
-    return xr.Coordinates(xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")))
+    parts = []
+    for name, da in xr_coords(gbox, crs_coord_name="spatial_ref", dims=("y", "x")).items():
+        values = np.array(da.values)
+        values.flags.writeable = False
+        parts.append((str(name), tuple(str(d) for d in da.dims), values, dict(da.attrs)))
+    return tuple(parts)
 
 
 def to_grid(
