@@ -212,10 +212,11 @@ def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, sp
     if np.unique(y[conf]).size < 2:
         return y
     p = _view_prob(X, y, conf, cols, spec)
-    rice = p >= (spec.view_rice_prob if rice_prob is None else rice_prob)
+    bar = spec.view_rice_prob if rice_prob is None else rice_prob
+    rice = p >= bar
     if rice_cols is not None and rice_cols.size < cols.size and rice.any():
         # a feature that only tells what is not rice must not be the reason for a rice label
-        rice &= _view_prob(X, y, conf, rice_cols, spec) >= (spec.view_rice_prob if rice_prob is None else rice_prob)
+        rice &= _view_prob(X, y, conf, rice_cols, spec) >= bar
     new = y.copy()
     new[(y <= 0) & rice] = 1
     new[(y < 0) & (p <= spec.view_other_prob)] = 0
