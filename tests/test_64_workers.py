@@ -431,3 +431,20 @@ def test_the_workers_let_go_of_what_they_kept_when_a_compute_ends(cluster, tmp_p
             # 10 s: within the plugin's 30 s idle delay, so the compute's end did it.
             assert _wait_closed(probe, deadline=10.0) == dict.fromkeys(probe.scheduler_info()["workers"], 0)
             assert execu.client.submit(_read_and_count, path, pure=False).result() == (1, True)
+
+
+def test_a_closed_embedded_cluster_leaves_no_scheduler_or_worker_alive():
+    # A notebook or service running the `local` scheduler again and again must not keep every
+    # cluster it ever started: distributed's memo of comm handlers holds them by bound method.
+    import gc
+
+    from distributed.scheduler import Scheduler
+    from distributed.worker import Worker
+
+    for _ in range(2):
+        with open_execution("local") as execu:
+            assert execu.client.compute(da.ones((64, 64), chunks=32).sum()).result() == 64 * 64
+    del execu
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, (Scheduler, Worker))]
+    assert alive == []

@@ -379,16 +379,19 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
         # Its workers are threads of this process: each read task applies the preset itself, and
         # the process-wide part is applied here, so the caller's os.environ is not touched.
         cores = os.cpu_count() or 1
-        with process_settings(), LocalCluster(
-            n_workers=1,
-            threads_per_worker=cores,
-            processes=False,
-            dashboard_address=":0" if progress else None,  # a dashboard only for people watching
-            silence_logs=logging.CRITICAL,
-        ) as cluster, Client(cluster) as client:
-            if progress:
-                log.info("dask dashboard: %s", client.dashboard_link)
-            yield Execution("local", client, _shape(client), progress)
+        try:
+            with process_settings(), LocalCluster(
+                n_workers=1,
+                threads_per_worker=cores,
+                processes=False,
+                dashboard_address=":0" if progress else None,  # a dashboard only for people watching
+                silence_logs=logging.CRITICAL,
+            ) as cluster, Client(cluster) as client:
+                if progress:
+                    log.info("dask dashboard: %s", client.dashboard_link)
+                yield Execution("local", client, _shape(client), progress)
+        finally:
+            _forget_closed_servers()
         return
     check_scheduler(scheduler)
     probe_scheduler(scheduler)
@@ -474,6 +477,23 @@ def _quiet_distributed() -> None:
     for name in list(logging.root.manager.loggerDict):
         if name.startswith(("distributed", "tornado", "bokeh")):
             logging.getLogger(name).setLevel(logging.CRITICAL)  # errors reach the run as exceptions, one line
+
+
+def _forget_closed_servers() -> None:
+    """Let the closed embedded cluster's scheduler and worker be collected.
+
+    distributed memoises, without bound, whether each comm handler takes a comm
+    (``distributed.core._expects_comm``), keyed by the handlers themselves: bound methods of
+    every scheduler and worker the process ever started. A notebook or service that runs the
+    ``local`` scheduler again and again would keep each closed cluster alive (about 1 500 Python
+    objects per run). Clearing the memo only costs the next cluster a signature check per
+    handler; a cluster still running elsewhere in the process is unaffected.
+    """
+    import distributed.core
+
+    memo = getattr(distributed.core, "_expects_comm", None)
+    if memo is not None and hasattr(memo, "cache_clear"):
+        memo.cache_clear()
 
 
 def _apply_env(env: dict[str, str]) -> None:
