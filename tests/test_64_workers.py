@@ -437,14 +437,15 @@ def test_a_closed_embedded_cluster_leaves_no_scheduler_or_worker_alive():
     # A notebook or service running the `local` scheduler again and again must not keep every
     # cluster it ever started: distributed's memo of comm handlers holds them by bound method.
     import gc
+    import weakref
 
-    from distributed.scheduler import Scheduler
-    from distributed.worker import Worker
-
+    started = []
     for _ in range(2):
         with open_execution("local") as execu:
             assert execu.client.compute(da.ones((64, 64), chunks=32).sum()).result() == 64 * 64
-    del execu
+            cluster = execu.client.cluster
+            started += [weakref.ref(cluster.scheduler), *(weakref.ref(w) for w in cluster.workers.values())]
+    del execu, cluster
     gc.collect()
-    alive = [o for o in gc.get_objects() if isinstance(o, (Scheduler, Worker))]
-    assert alive == []
+    assert len(started) == 4
+    assert [r() for r in started if r() is not None] == []
