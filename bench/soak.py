@@ -7,8 +7,12 @@ that run recomputes every layer (a changed input); the runs in between have noth
 reuse the outputs. After each run (and a ``gc.collect()``) the process's resident memory, open
 file descriptors, threads and child processes are sampled.
 
-Flatness is judged after a warm-up of ``every + 1`` runs (the first full compute, the first
-reuse and the first recompute). Open files, threads and child processes must not move at all
+Flatness is judged after a warm-up of ``2 * every + 1`` runs (the first full compute, the first
+reuse and the first two recomputes). Two recomputes, because glibc's allocator keeps growing its
+per-thread arenas through the second one: with the threaded scheduler RSS steps by ~30 and ~25 MiB
+at the first two recomputing runs, then by 0-5 MiB (50-run soak: +38 MiB, then +1 to +2 per
+recompute), while the Python objects stay flat; with ``MALLOC_ARENA_MAX=2`` the steps shrink to a
+few MiB. A leak keeps its slope after the warm-up; a filling allocator does not. Open files, threads and child processes must not move at all
 (max - min). Resident memory is sampled after ``gc.collect()`` and glibc's ``malloc_trim(0)``:
 without the trim, RSS swings by 50-100 MiB between identical runs (freed heap kept or returned at
 the allocator's whim) and hides a leak of a few MiB per run; with it, RSS follows live memory and
@@ -98,7 +102,7 @@ def soak(folder: str, out: str, runs: int, every: int, scheduler: str, chunk: in
             "rss_bytes": proc.memory_info().rss, "fds": proc.num_fds(), "threads": proc.num_threads(),
             "children": len(proc.children(recursive=True)), "py_objects": len(gc.get_objects()),
         })  # fmt: skip
-    warm = min(every + 1, max(runs - 2, 1))
+    warm = min(2 * every + 1, max(runs - 2, 1))
     recomputed = [s["computed"] for s in samples if s["input_changed"]]
     reused = [s["computed"] for s in samples[1:] if not s["input_changed"]]
     return {

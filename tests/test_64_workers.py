@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -440,6 +441,7 @@ def test_a_closed_embedded_cluster_leaves_no_scheduler_or_worker_alive():
     import weakref
 
     started = []
+    finders = set(sys.path_importer_cache)
     for _ in range(2):
         with open_execution("local") as execu:
             assert execu.client.compute(da.ones((64, 64), chunks=32).sum()).result() == 64 * 64
@@ -449,3 +451,5 @@ def test_a_closed_embedded_cluster_leaves_no_scheduler_or_worker_alive():
     gc.collect()
     assert len(started) == 4
     assert [r() for r in started if r() is not None] == []
+    gone = [p for p in set(sys.path_importer_cache) - finders if not os.path.exists(p)]
+    assert gone == []

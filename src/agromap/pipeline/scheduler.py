@@ -487,13 +487,20 @@ def _forget_closed_servers() -> None:
     every scheduler and worker the process ever started. A notebook or service that runs the
     ``local`` scheduler again and again would keep each closed cluster alive (about 1 500 Python
     objects per run). Clearing the memo only costs the next cluster a signature check per
-    handler; a cluster still running elsewhere in the process is unaffected.
+    handler; a cluster still running elsewhere in the process is unaffected. Each scheduler and
+    worker also passes its scratch folder through ``sys.path``, which leaves an import finder per
+    folder in ``sys.path_importer_cache`` after the folder is gone; those entries are dropped too
+    (import rebuilds an entry on demand).
     """
     import distributed.core
 
     memo = getattr(distributed.core, "_expects_comm", None)
     if memo is not None and hasattr(memo, "cache_clear"):
         memo.cache_clear()
+    on_path = set(sys.path)
+    for folder in list(sys.path_importer_cache):
+        if folder not in on_path and "dask-scratch-space" in folder and not os.path.exists(folder):
+            sys.path_importer_cache.pop(folder, None)
 
 
 def _apply_env(env: dict[str, str]) -> None:
