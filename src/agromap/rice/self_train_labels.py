@@ -34,7 +34,7 @@ import xarray as xr
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
-           "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
+           "edge_ndvi_rms", "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
            "open_water_nonrice", "persistent_cover"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
@@ -326,7 +326,8 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
     if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
         flood = optical["flood_dates"] if "flood_dates" in optical else None
-        score = xr.where(edge_rescue(a, b, spec, flood), b, score).astype(np.float32)
+        like = optical["edge_ndvi_rms"] if "edge_ndvi_rms" in optical else None
+        score = xr.where(edge_rescue(a, b, spec, flood, like), b, score).astype(np.float32)
     na, nb = sar["n_seasons"], optical["n_seasons"]
     seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
     qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
@@ -336,7 +337,7 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
 
 
 def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrainParams,
-                flood: xr.DataArray | None = None) -> xr.DataArray:  # fmt: skip
+                flood: xr.DataArray | None = None, like: xr.DataArray | None = None) -> xr.DataArray:  # fmt: skip
     """Where the SAR rule's non-rice is a field edge the optical rule sees as rice (lazy, boolean).
 
     The SAR rule reads a speckle-filtered series, so a paddy's edge pixels mix its flood with a
@@ -355,6 +356,35 @@ def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrai
     sure_rice = (sar_score >= spec.rice_min_score).astype(np.float32)
     near = sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max() > 0
     rescue = (sar_score <= spec.other_max_score) & (opt_score >= spec.rice_min_score) & near
+    if like is not None and spec.edge_max_ndvi_rms is not None:
+        rescue = rescue & (like <= np.float32(spec.edge_max_ndvi_rms))
     if flood is None or not spec.edge_min_flood_dates:
         return rescue
     return rescue & (flood >= spec.edge_min_flood_dates)
+
+
+def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainParams) -> xr.DataArray:
+    """Per pixel, how far its NDVI series lies from the nearest paddy the radar is sure of (lazy).
+
+    The root mean square NDVI difference, over the dates clear in both pixels, between the pixel
+    and each pixel within ``spec.edge_rescue_px`` whose SAR score is ``>= spec.rice_min_score``;
+    the smallest over those neighbours. NaN where no such neighbour shares at least
+    ``spec.edge_min_common_dates`` clear dates with it.
+    """
+    assert spec.edge_rescue_px is not None
+    ok, ndvi, _ = _clear_indices(optical)
+    v = ndvi.where(ok).transpose("time", "y", "x")
+    sure = sar_score >= spec.rice_min_score
+    best: xr.DataArray | None = None
+    r = spec.edge_rescue_px
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dy == 0 and dx == 0:
+                continue
+            d2 = (v - v.shift(y=dy, x=dx)) ** 2
+            n = d2.notnull().sum("time")
+            rms = cast(xr.DataArray, np.sqrt(d2.sum("time") / n.where(n > 0)))
+            rms = rms.where(sure.shift(y=dy, x=dx, fill_value=False) & (n >= spec.edge_min_common_dates))
+            best = rms if best is None else xr.where(best.isnull() | (rms < best), rms, best)
+    assert best is not None
+    return best.astype(np.float32).rename("edge_ndvi_rms")
