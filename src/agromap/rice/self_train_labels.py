@@ -304,7 +304,8 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     :func:`drop_pond_rice`). One contradiction is resolved (:func:`edge_rescue`):
     SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
     optical score stands, where the optical series saw the paddy's flood (its ``flood_dates``
-    variable, :func:`flood_dates`, when present). Where ``optical`` has a ``drained_dates``
+    variable, :func:`flood_dates`, when present) and whose NDVI follows that paddy's (its
+    ``edge_ndvi_rms`` variable, :func:`edge_ndvi_rms`, when present). Where ``optical`` has a ``drained_dates``
     variable (:func:`drained_dates`), an optical rice verdict (> 0.5) on a pixel with no drained
     clear date counts as no opinion (0.5) before both: a paddy is drained before every harvest, a
     canal under water hyacinth is water or a wet mat on every date and looks to the optical rule
@@ -349,7 +350,9 @@ def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrai
     lotus pond) the contradiction stays undecided. With ``flood`` (:func:`flood_dates`) the pixel
     must also show at least ``spec.edge_min_flood_dates`` clear dates of open water: an upland crop
     beside the paddies, mixed in the radar too, carries a canopy the optical rule may take for
-    rice, but shows no flood.
+    rice, but shows no flood. With ``like`` (:func:`edge_ndvi_rms`) and ``spec.edge_max_ndvi_rms``
+    the pixel's NDVI series must also follow that of a SAR-confident paddy in the window: an edge
+    pixel carries the paddy's crop, an upland field across the boundary does not.
     """
     assert spec.edge_rescue_px is not None
     w = 2 * spec.edge_rescue_px + 1
