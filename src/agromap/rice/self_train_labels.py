@@ -35,7 +35,7 @@ from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
            "edge_ndvi_rms", "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
-           "open_water_nonrice", "persistent_cover"]
+           "open_water_nonrice", "persistent_cover", "wettest_lswi"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -305,7 +305,10 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
     optical score stands, where the optical series saw the paddy's flood (its ``flood_dates``
     variable, :func:`flood_dates`, when present) and whose NDVI follows that paddy's (its
-    ``edge_ndvi_rms`` variable, :func:`edge_ndvi_rms`, when present). Where ``optical`` has a ``drained_dates``
+    ``edge_ndvi_rms`` variable, :func:`edge_ndvi_rms`, when present). A second one: SAR non-rice
+    against optical rice where that rescue does not apply and, with a ``wettest_lswi`` variable
+    (:func:`wettest_lswi`), no clear date was wet (LSWI below ``spec.dry_contradiction_lswi``): the
+    SAR score stands, an upland crop the optical rule took for rice on a shadowed bare date. Where ``optical`` has a ``drained_dates``
     variable (:func:`drained_dates`), an optical rice verdict (> 0.5) on a pixel with no drained
     clear date counts as no opinion (0.5) before both: a paddy is drained before every harvest, a
     canal under water hyacinth is water or a wet mat on every date and looks to the optical rule
@@ -328,7 +331,15 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
         flood = optical["flood_dates"] if "flood_dates" in optical else None
         like = optical["edge_ndvi_rms"] if "edge_ndvi_rms" in optical else None
-        score = xr.where(edge_rescue(a, b, spec, flood, like), b, score).astype(np.float32)
+        rescued = edge_rescue(a, b, spec, flood, like)
+        score = xr.where(rescued, b, score).astype(np.float32)
+    else:
+        rescued = xr.zeros_like(score, dtype=bool)
+    if "wettest_lswi" in optical and spec.dry_contradiction_lswi is not None:
+        # SAR non-rice against optical rice on a pixel no clear date saw wet: the radar decides.
+        dry = optical["wettest_lswi"] < np.float32(spec.dry_contradiction_lswi)
+        sar_wins = (a <= spec.other_max_score) & (b >= spec.rice_min_score) & dry & ~rescued
+        score = xr.where(sar_wins, a, score).astype(np.float32)
     na, nb = sar["n_seasons"], optical["n_seasons"]
     seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
     qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
@@ -391,3 +402,14 @@ def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainP
             best = rms if best is None else xr.where(best.isnull() | (rms < best), rms, best)
     assert best is not None
     return best.astype(np.float32).rename("edge_ndvi_rms")
+
+
+def wettest_lswi(optical: xr.Dataset) -> xr.DataArray:
+    """Per pixel, the largest LSWI over its clear dates (lazy; NaN where none is clear).
+
+    A paddy's flood, its wet seedbed or its canopy standing in water reach about 0.3 on some clear
+    date; an upland crop's wettest clear date stays below that, whatever a shadow did to its NDVI.
+    :func:`fuse_scores` reads it (``spec.dry_contradiction_lswi``).
+    """
+    ok, _, lswi = _clear_indices(optical)
+    return lswi.where(ok).max("time").astype(np.float32).rename("wettest_lswi")

@@ -122,6 +122,18 @@ class SelfTrainParams:
     edge_min_common_dates: int = 3
     """``edge_max_ndvi_rms``: fewest dates clear in both pixels for the comparison (a difference on
     one or two dates says little on a cloudy series); with fewer, that neighbour does not count."""
+    dry_contradiction_lswi: float | None = 0.3
+    """``rule="both"``: where the SAR rule is confident of non-rice, the optical rule confident of rice,
+    the field-edge rescue does not apply and no clear date has LSWI at or above this, the SAR score
+    decides (a non-rice label) instead of the mean (undecided). Every paddy, transplanted or
+    direct-seeded, is wet on its clear dates at least once (open water reads about 0.3, a canopy
+    standing in water at least 0.25); an upland crop whose optical rice verdict rests on a cloud
+    shadow or a rain puddle read as a flood on a bare date is not, and the radar's dense series saw
+    no flood there. Left undecided, such upland fields never became non-rice labels and the
+    classifier mapped them as rice. On the contradictions of ``monsoon_sparse_optical`` seeds 0, 2
+    and 4 the wettest clear date of direct-seeded rice has a median LSWI of 0.36 (7 % below 0.3),
+    that of dryland crops 0.29 (57 % below); 0.28 caught fewer upland crops for no OA
+    (docs/rice_self_trained.md). ``None``: the contradiction stays undecided."""
     drained_lswi: float | None = 0.25
     """``rule="both"``: the optical rule's rice verdict counts as no opinion (0.5) where no clear date
     has LSWI below this (the optical rule's ``sparse_canopy_lswi``: open water reads about 0.3 and
@@ -190,6 +202,9 @@ class SelfTrainParams:
         if self.persistent_score is not None and not 0.0 <= self.persistent_score < 0.5:
             raise ConfigError(f"persistent_score must be in [0, 0.5) (a non-rice score) or null, got "
                               f"{self.persistent_score}.")
+        if self.dry_contradiction_lswi is not None and not -1.0 <= self.dry_contradiction_lswi <= 1.0:
+            raise ConfigError(f"dry_contradiction_lswi must be an LSWI in [-1, 1] or null, got "
+                              f"{self.dry_contradiction_lswi}.")
         if (self.edge_max_ndvi_rms is not None and not self.edge_max_ndvi_rms > 0) or self.edge_min_common_dates < 1:
             raise ConfigError(f"need edge_max_ndvi_rms > 0 (NDVI) or null and edge_min_common_dates >= 1, got "
                               f"{self.edge_max_ndvi_rms} and {self.edge_min_common_dates}.")

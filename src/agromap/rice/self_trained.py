@@ -79,6 +79,7 @@ from .self_train_labels import (
     fuse_scores,
     keep_seedbed_nonrice,
     open_water_nonrice,
+    wettest_lswi,
 )
 from .self_train_params import SelfTrainParams
 
@@ -312,6 +313,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         if optical is not None and spec is not None and spec.drained_lswi is not None:
             opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
         sar_out = _run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
+        if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
+            opt = opt.assign(wettest_lswi=wettest_lswi(optical))
         if optical is not None and spec is not None and spec.edge_rescue_px is not None \
                 and spec.edge_max_ndvi_rms is not None:
             opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
