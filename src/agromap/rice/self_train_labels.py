@@ -8,7 +8,9 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
 - except on a persistent cover (:func:`persistent_cover`): evergreen canopy or open water on
   nearly every clear date is no paddy, whatever a gap hides (a sure vote in the fused labels);
 - :func:`fuse_scores`: with both rules, the mean of their scores, and at field edges
-  (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`);
+  (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`)
+  and follows its NDVI (:func:`edge_ndvi_rms`); elsewhere the radar's non-rice where no clear date
+  was wet (:func:`wettest_lswi`);
   the optical rice verdict counts as no opinion on a pixel never seen drained
   (:func:`drained_dates`), a canal or pond under floating plants.
 
