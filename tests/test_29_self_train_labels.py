@@ -19,10 +19,12 @@ from agromap.rice.self_train_labels import (
     drained_dates,
     drop_pond_rice,
     drop_undrained_rice,
+    edge_ndvi_rms,
     flood_dates,
     fuse_scores,
     open_water_nonrice,
     persistent_cover,
+    wettest_lswi,
 )
 from agromap.rice.self_trained import SelfTrainParams, _fit
 from agromap.testing import raise_if_dask_computes
@@ -215,6 +217,58 @@ def test_field_edge_rescue_can_ask_for_the_paddys_flood_in_the_optical_series():
     # the count itself, from a real series: the triple-cropped paddy shows its flooded dates, the forest none
     n = flood_dates(_pixels(), None).values.ravel()
     assert n[1] >= 3 and n[0] == 0 and n[5] == 0
+
+
+def test_field_edge_rescue_needs_the_crop_of_the_paddy_beside_it():
+    """A paddy the radar sees between its own edge pixel (the same crop, mixed in the radar) and an
+    upland crop (one long canopy season) the optical rule also takes for rice: only the edge pixel,
+    whose NDVI series follows the paddy's, keeps the optical verdict."""
+    upland = [STUBBLE] * 12 + [(0.55, 0.10)] * 12 + [STUBBLE] * 13
+    ds = _bands([_triple_crop(), _triple_crop(), upland])
+    sar = xr.DataArray(np.array([[0.05, 0.9, 0.05]], np.float32), dims=("y", "x"))
+    rms = edge_ndvi_rms(ds, sar, SelfTrainParams()).values.ravel()
+    assert rms[0] == pytest.approx(0.0, abs=1e-6) and rms[2] > 0.3 and np.isnan(rms[1])  # no SAR-rice neighbour
+    # a neighbour sharing fewer clear dates than edge_min_common_dates does not count
+    assert np.isnan(edge_ndvi_rms(ds, sar, SelfTrainParams(edge_min_common_dates=40)).values).all()
+
+    def rule(score: list[float], **extra: np.ndarray) -> xr.Dataset:
+        return xr.Dataset({"rice_score": (("y", "x"), np.array([score], np.float32)),
+                           "n_seasons": (("y", "x"), np.ones((1, 3), np.uint8)),
+                           "qa_flags": (("y", "x"), np.zeros((1, 3), np.uint8)),
+                           **{k: (("y", "x"), v) for k, v in extra.items()}})  # fmt: skip
+
+    opt = rule([0.9, 0.9, 0.9], edge_ndvi_rms=rms.reshape(1, 3))
+    got = fuse_scores(rule([0.05, 0.9, 0.05]), opt, None).rice_score.values.ravel()
+    np.testing.assert_allclose(got, [0.9, 0.9, 0.475], atol=1e-6)
+    off = fuse_scores(rule([0.05, 0.9, 0.05]), opt, None, SelfTrainParams(edge_max_ndvi_rms=None))
+    np.testing.assert_allclose(off.rice_score.values.ravel(), 0.9, atol=1e-6)
+    with pytest.raises(ConfigError, match="edge_max_ndvi_rms"):
+        SelfTrainParams(edge_max_ndvi_rms=0.0)
+
+
+def test_a_contradiction_no_clear_date_saw_wet_is_the_radars_non_rice():
+    """SAR non-rice against optical rice, no radar-seen paddy beside it: undecided where some clear
+    date was wet (a paddy the radar missed), the radar's non-rice where none was (an upland crop
+    whose shadowed bare date the optical rule read as a flood); a rescued field edge keeps its
+    optical verdict whatever its wettest date."""
+    sar = np.array([[0.05, 0.05, 0.05, 0.9]], np.float32)
+    opt = np.array([[0.9, 0.9, 0.9, 0.9]], np.float32)
+    wet = np.array([[0.20, 0.35, 0.20, 0.35]], np.float32)
+
+    def rule(score: np.ndarray, **extra: np.ndarray) -> xr.Dataset:
+        return xr.Dataset({"rice_score": (("y", "x"), score), "n_seasons": (("y", "x"), np.ones((1, 4), np.uint8)),
+                           "qa_flags": (("y", "x"), np.zeros((1, 4), np.uint8)),
+                           **{k: (("y", "x"), v) for k, v in extra.items()}})  # fmt: skip
+
+    got = fuse_scores(rule(sar), rule(opt, wettest_lswi=wet), None).rice_score.values.ravel()
+    np.testing.assert_allclose(got, [0.05, 0.475, 0.9, 0.9], atol=1e-6)  # (0, 2): pixel 2 is an edge of paddy 3
+    off = fuse_scores(rule(sar), rule(opt, wettest_lswi=wet), None, SelfTrainParams(dry_contradiction_lswi=None))
+    np.testing.assert_allclose(off.rice_score.values.ravel(), [0.475, 0.475, 0.9, 0.9], atol=1e-6)
+    # from a real series: the triple-cropped paddy's canopy in water is wet, bare ground all year is not
+    w = wettest_lswi(_pixels()).values.ravel()
+    assert w[1] == pytest.approx(0.35, abs=0.01) and w[5] == pytest.approx(-0.05, abs=0.01)
+    with pytest.raises(ConfigError, match="dry_contradiction_lswi"):
+        SelfTrainParams(dry_contradiction_lswi=2.0)
 
 
 def test_the_flood_test_reaches_the_fused_labels_of_a_scene_lazily():

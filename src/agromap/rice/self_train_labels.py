@@ -8,7 +8,9 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
 - except on a persistent cover (:func:`persistent_cover`): evergreen canopy or open water on
   nearly every clear date is no paddy, whatever a gap hides (a sure vote in the fused labels);
 - :func:`fuse_scores`: with both rules, the mean of their scores, and at field edges
-  (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`);
+  (:func:`edge_rescue`) the optical verdict where it saw the paddy's flood (:func:`flood_dates`)
+  and follows its NDVI (:func:`edge_ndvi_rms`); elsewhere the radar's non-rice where no clear date
+  was wet (:func:`wettest_lswi`);
   the optical rice verdict counts as no opinion on a pixel never seen drained
   (:func:`drained_dates`), a canal or pond under floating plants.
 
@@ -34,8 +36,8 @@ import xarray as xr
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
-           "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
-           "open_water_nonrice", "persistent_cover"]
+           "edge_ndvi_rms", "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
+           "open_water_nonrice", "persistent_cover", "wettest_lswi"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -304,7 +306,11 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     :func:`drop_pond_rice`). One contradiction is resolved (:func:`edge_rescue`):
     SAR non-rice against sure optical rice next to SAR-confident rice is a field edge, and the
     optical score stands, where the optical series saw the paddy's flood (its ``flood_dates``
-    variable, :func:`flood_dates`, when present). Where ``optical`` has a ``drained_dates``
+    variable, :func:`flood_dates`, when present) and whose NDVI follows that paddy's (its
+    ``edge_ndvi_rms`` variable, :func:`edge_ndvi_rms`, when present). A second one: SAR non-rice
+    against optical rice where that rescue does not apply and, with a ``wettest_lswi`` variable
+    (:func:`wettest_lswi`), no clear date was wet (LSWI below ``spec.dry_contradiction_lswi``): the
+    SAR score stands, an upland crop the optical rule took for rice on a shadowed bare date. Where ``optical`` has a ``drained_dates``
     variable (:func:`drained_dates`), an optical rice verdict (> 0.5) on a pixel with no drained
     clear date counts as no opinion (0.5) before both: a paddy is drained before every harvest, a
     canal under water hyacinth is water or a wet mat on every date and looks to the optical rule
@@ -326,7 +332,16 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
     if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
         flood = optical["flood_dates"] if "flood_dates" in optical else None
-        score = xr.where(edge_rescue(a, b, spec, flood), b, score).astype(np.float32)
+        like = optical["edge_ndvi_rms"] if "edge_ndvi_rms" in optical else None
+        rescued = edge_rescue(a, b, spec, flood, like)
+        score = xr.where(rescued, b, score).astype(np.float32)
+    else:
+        rescued = xr.zeros_like(score, dtype=bool)
+    if "wettest_lswi" in optical and spec.dry_contradiction_lswi is not None:
+        # SAR non-rice against optical rice on a pixel no clear date saw wet: the radar decides.
+        dry = optical["wettest_lswi"] < np.float32(spec.dry_contradiction_lswi)
+        sar_wins = (a <= spec.other_max_score) & (b >= spec.rice_min_score) & dry & ~rescued
+        score = xr.where(sar_wins, a, score).astype(np.float32)
     na, nb = sar["n_seasons"], optical["n_seasons"]
     seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
     qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
@@ -336,7 +351,7 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
 
 
 def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrainParams,
-                flood: xr.DataArray | None = None) -> xr.DataArray:  # fmt: skip
+                flood: xr.DataArray | None = None, like: xr.DataArray | None = None) -> xr.DataArray:  # fmt: skip
     """Where the SAR rule's non-rice is a field edge the optical rule sees as rice (lazy, boolean).
 
     The SAR rule reads a speckle-filtered series, so a paddy's edge pixels mix its flood with a
@@ -348,13 +363,55 @@ def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrai
     lotus pond) the contradiction stays undecided. With ``flood`` (:func:`flood_dates`) the pixel
     must also show at least ``spec.edge_min_flood_dates`` clear dates of open water: an upland crop
     beside the paddies, mixed in the radar too, carries a canopy the optical rule may take for
-    rice, but shows no flood.
+    rice, but shows no flood. With ``like`` (:func:`edge_ndvi_rms`) and ``spec.edge_max_ndvi_rms``
+    the pixel's NDVI series must also follow that of a SAR-confident paddy in the window: an edge
+    pixel carries the paddy's crop, an upland field across the boundary does not.
     """
     assert spec.edge_rescue_px is not None
     w = 2 * spec.edge_rescue_px + 1
     sure_rice = (sar_score >= spec.rice_min_score).astype(np.float32)
     near = sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max() > 0
     rescue = (sar_score <= spec.other_max_score) & (opt_score >= spec.rice_min_score) & near
+    if like is not None and spec.edge_max_ndvi_rms is not None:
+        rescue = rescue & (like <= np.float32(spec.edge_max_ndvi_rms))
     if flood is None or not spec.edge_min_flood_dates:
         return rescue
     return rescue & (flood >= spec.edge_min_flood_dates)
+
+
+def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainParams) -> xr.DataArray:
+    """Per pixel, how far its NDVI series lies from the nearest paddy the radar is sure of (lazy).
+
+    The root mean square NDVI difference, over the dates clear in both pixels, between the pixel
+    and each pixel within ``spec.edge_rescue_px`` whose SAR score is ``>= spec.rice_min_score``;
+    the smallest over those neighbours. NaN where no such neighbour shares at least
+    ``spec.edge_min_common_dates`` clear dates with it.
+    """
+    assert spec.edge_rescue_px is not None
+    ok, ndvi, _ = _clear_indices(optical)
+    v = ndvi.where(ok).transpose("time", "y", "x")
+    sure = sar_score >= spec.rice_min_score
+    best: xr.DataArray | None = None
+    r = spec.edge_rescue_px
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dy == 0 and dx == 0:
+                continue
+            d2 = (v - v.shift(y=dy, x=dx)) ** 2
+            n = d2.notnull().sum("time")
+            rms = cast(xr.DataArray, np.sqrt(d2.sum("time") / n.where(n > 0)))
+            rms = rms.where(sure.shift(y=dy, x=dx, fill_value=False) & (n >= spec.edge_min_common_dates))
+            best = rms if best is None else xr.where(best.isnull() | (rms < best), rms, best)
+    assert best is not None
+    return best.astype(np.float32).rename("edge_ndvi_rms")
+
+
+def wettest_lswi(optical: xr.Dataset) -> xr.DataArray:
+    """Per pixel, the largest LSWI over its clear dates (lazy; NaN where none is clear).
+
+    A paddy's flood, its wet seedbed or its canopy standing in water reach about 0.3 on some clear
+    date; an upland crop's wettest clear date stays below that, whatever a shadow did to its NDVI.
+    :func:`fuse_scores` reads it (``spec.dry_contradiction_lswi``).
+    """
+    ok, _, lswi = _clear_indices(optical)
+    return lswi.where(ok).max("time").astype(np.float32).rename("wettest_lswi")

@@ -108,6 +108,32 @@ class SelfTrainParams:
     heavy rain. 0 (default): the optical rule's score alone decides. 1 maps fewer upland crops
     beside paddies as rice but misses more edge paddies whose flood fell between clear dates, for
     a lower overall accuracy and a larger rice-area bias (docs/rice_self_trained.md)."""
+    edge_max_ndvi_rms: float | None = 0.25
+    """``edge_rescue_px``: rescue only a pixel whose NDVI series, on the dates clear in both, lies
+    within this root mean square difference of a SAR-confident rice pixel within the window: a
+    paddy's edge pixel carries the same crop as the paddy beside it, an upland crop beside the
+    paddies does not (its canopy rises and falls on another course). On ``monsoon_sparse_optical``
+    seeds 0-2 the rescued paddy pixels lie at a median of 0.09-0.11 from their nearest radar-seen
+    paddy (90 % within 0.16-0.21) and the rescued upland-crop pixels at 0.20-0.27 (10 % within
+    0.11-0.19), whose rice labels taught the classifier to map upland crops as rice. 0.2 kept
+    fewer direct-seeded edges (OA -0.004 on seed 2), 0.3 kept less of the gain on upland crops
+    (seed 1: 0.196 of them mapped rice against 0.134) (docs/rice_self_trained.md). ``None``: no such
+    test."""
+    edge_min_common_dates: int = 3
+    """``edge_max_ndvi_rms``: fewest dates clear in both pixels for the comparison (a difference on
+    one or two dates says little on a cloudy series); with fewer, that neighbour does not count."""
+    dry_contradiction_lswi: float | None = 0.3
+    """``rule="both"``: where the SAR rule is confident of non-rice, the optical rule confident of rice,
+    the field-edge rescue does not apply and no clear date has LSWI at or above this, the SAR score
+    decides (a non-rice label) instead of the mean (undecided). Every paddy, transplanted or
+    direct-seeded, is wet on its clear dates at least once (open water reads about 0.3, a canopy
+    standing in water at least 0.25); an upland crop whose optical rice verdict rests on a cloud
+    shadow or a rain puddle read as a flood on a bare date is not, and the radar's dense series saw
+    no flood there. Left undecided, such upland fields never became non-rice labels and the
+    classifier mapped them as rice. On the contradictions of ``monsoon_sparse_optical`` seeds 0, 2
+    and 4 the wettest clear date of direct-seeded rice has a median LSWI of 0.36 (7 % below 0.3),
+    that of dryland crops 0.29 (57 % below); 0.28 caught fewer upland crops for no OA
+    (docs/rice_self_trained.md). ``None``: the contradiction stays undecided."""
     drained_lswi: float | None = 0.25
     """``rule="both"``: the optical rule's rice verdict counts as no opinion (0.5) where no clear date
     has LSWI below this (the optical rule's ``sparse_canopy_lswi``: open water reads about 0.3 and
@@ -176,6 +202,12 @@ class SelfTrainParams:
         if self.persistent_score is not None and not 0.0 <= self.persistent_score < 0.5:
             raise ConfigError(f"persistent_score must be in [0, 0.5) (a non-rice score) or null, got "
                               f"{self.persistent_score}.")
+        if self.dry_contradiction_lswi is not None and not -1.0 <= self.dry_contradiction_lswi <= 1.0:
+            raise ConfigError(f"dry_contradiction_lswi must be an LSWI in [-1, 1] or null, got "
+                              f"{self.dry_contradiction_lswi}.")
+        if (self.edge_max_ndvi_rms is not None and not self.edge_max_ndvi_rms > 0) or self.edge_min_common_dates < 1:
+            raise ConfigError(f"need edge_max_ndvi_rms > 0 (NDVI) or null and edge_min_common_dates >= 1, got "
+                              f"{self.edge_max_ndvi_rms} and {self.edge_min_common_dates}.")
         if self.edge_rescue_px is not None and self.edge_rescue_px < 1:
             raise ConfigError(f"edge_rescue_px must be >= 1 (pixels) or null, got {self.edge_rescue_px}.")
         TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)

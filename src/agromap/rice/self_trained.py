@@ -74,10 +74,12 @@ from .self_train_labels import (
     drained_dates,
     drop_pond_rice,
     drop_undrained_rice,
+    edge_ndvi_rms,
     flood_dates,
     fuse_scores,
     keep_seedbed_nonrice,
     open_water_nonrice,
+    wettest_lswi,
 )
 from .self_train_params import SelfTrainParams
 
@@ -310,7 +312,13 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
             opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
         if optical is not None and spec is not None and spec.drained_lswi is not None:
             opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
-        return fuse_scores(_run_rule(optical, sar, "sar", sar_p, windows, spec=spec), opt, blind_gap_days, spec)
+        sar_out = _run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
+        if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
+            opt = opt.assign(wettest_lswi=wettest_lswi(optical))
+        if optical is not None and spec is not None and spec.edge_rescue_px is not None \
+                and spec.edge_max_ndvi_rms is not None:
+            opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
+        return fuse_scores(sar_out, opt, blind_gap_days, spec)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
