@@ -100,6 +100,10 @@ def test_evaluate_map_scores_against_truth():
     assert r["oa"] == 1.0 and r["rice_f1"] == 1.0 and r["nodata"] == 0.0
     assert r["transplant_mae_days"] == 0.0 and r["transplant_matched"] == 1.0
     assert set(r["fp_rate"].values()) == {0.0}
+    # Rice-shrimp fields are a rice cover: reported with a miss rate, never as a false positive.
+    triple = make_scene("mekong_triple_sar", size=48, seed=0).truth.compute()
+    r = evaluate_map(xr.Dataset({"rice_class": xr.zeros_like(triple.rice)}), triple, COVER_NAMES)
+    assert r["fn_rate"]["rice_shrimp"] == 1.0 and "rice_shrimp" not in r["fp_rate"]
     everything = xr.Dataset({"rice_class": xr.full_like(truth.rice, 1)})
     r = evaluate_map(everything, truth, COVER_NAMES)
     assert r["oa"] == pytest.approx(float(truth.rice.mean()))
@@ -254,6 +258,48 @@ def test_confounders_and_rice_calendars_present(scenes):
     cfg = scene_config("mekong_triple_sar")
     assert len(cfg.rice_windows) == 4
     assert dt.date(2019, 1, 1) + dt.timedelta(days=int(np.nanmin(first)) - 1) >= dt.date(2019, 3, 1)
+
+
+def test_rice_shrimp_rotation_is_rice_with_a_shrimp_pond_before_its_one_crop(scenes):
+    """mekong_triple_sar: rice-shrimp fields are rice in the truth, with one wet-season crop
+    transplanted mid-August to early September, a brackish pond (open-water VH) from February to
+    June and a rice canopy in October-November."""
+    _, s1, s2, truth = scenes["mekong_triple_sar"]
+    cover = truth.cover.values
+    shrimp = cover == L.RICE_SHRIMP
+    assert 0.02 <= shrimp.mean() <= 0.12 and (truth.rice.values[shrimp] == 1).all()
+    doy = truth.transplant_doy.values[:, shrimp]
+    assert (np.isfinite(doy).sum(axis=0) == 1).all()
+    assert 220 <= np.nanmin(doy) and np.nanmax(doy) <= 250
+    fields = _field_means(s1.vh.values, truth, L.RICE_SHRIMP, min_px=4)
+    assert len(fields) >= 3
+    month = s1.time.dt.month.values
+    pond = np.median(fields[:, (month >= 3) & (month <= 5)], axis=1)
+    canopy = np.median(fields[:, (month >= 10) & (month <= 11)], axis=1)
+    assert np.all((pond >= -25.5) & (pond <= -22.0)), pond
+    assert np.all((canopy >= -16.5) & (canopy <= -13.0)), canopy
+    # Sentinel-2 over the pond: water (NDVI < 0, LSWI > 0.15) on clear dates in March-May.
+    inner = shrimp & ~truth.edge.values
+    clear = np.isin(s2.scl.values[:, inner], (4, 5, 6)).mean(axis=1) > 0.9
+    spring = clear & (s2.time.dt.month.values >= 3) & (s2.time.dt.month.values <= 5)
+    assert spring.any()
+    nir, red, swir = (s2[b].values[spring][:, inner] for b in ("nir", "red", "swir16"))
+    assert np.median((nir - red) / (nir + red)) < 0 and np.median((nir - swir) / (nir + swir)) > 0.15
+
+
+def test_rice_shrimp_fields_leave_every_other_cover_unchanged():
+    """The class takes its share out of the transplanted rice: every other pixel keeps its cover."""
+    import dataclasses
+
+    cfg = scene_config("mekong_triple_sar")
+    fr = dict(cfg.cover_fractions)
+    old = tuple((c, f + fr[L.RICE_SHRIMP] if c == L.RICE else f) for c, f in cfg.cover_fractions
+                if c != L.RICE_SHRIMP)
+    new = L.landscape(cfg, 0, slice(0, 96), slice(0, 96))["cover"]
+    before = L.landscape(dataclasses.replace(cfg, cover_fractions=old), 0, slice(0, 96), slice(0, 96))["cover"]
+    shrimp = new == L.RICE_SHRIMP
+    assert shrimp.any() and (before[shrimp] == L.RICE).all()
+    np.testing.assert_array_equal(new[~shrimp], before[~shrimp])
 
 
 # ---- the one-line baselines ----------------------------------------------------------------------

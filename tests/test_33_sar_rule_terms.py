@@ -195,7 +195,7 @@ def test_a_dark_spell_ends_only_on_bright_dates_spanning_the_repeat_cycle():
     assert first.tolist() == [days[0], days[11]]
     assert flood_run_bounds(sm, days, 0, level, level, 12.0)[1].tolist() == [days[-1], days[7]]
 
-    old = SarRiceParams(spell_break_days=0.0, cut_canopy_days=None)  # the rule before both
+    old = SarRiceParams(spell_break_days=0.0, cut_canopy_days=None, pond_canopy_days=None)  # the rule before both
     vh, truth = sar_points(600, "dense", seed=1)
     new_map, old_map = sar_rice_rule(vh).rice_class.values, sar_rice_rule(vh, old).rice_class.values
     rice = truth.rice.values == 1
@@ -203,7 +203,8 @@ def test_a_dark_spell_ends_only_on_bright_dates_spanning_the_repeat_cycle():
     assert ((new_map == 1) & ~rice).sum() < ((old_map == 1) & ~rice).sum() - 5
     quiet = sar_points(200, "dense", seed=0, enl=400.0, name_tracks=True)[0]
     for table in (sar_points(200, "sparse", seed=1)[0], quiet):
-        np.testing.assert_array_equal(sar_rice_rule(table, SarRiceParams(cut_canopy_days=None)).rice_score.values,
+        np.testing.assert_array_equal(sar_rice_rule(table, SarRiceParams(cut_canopy_days=None,
+                                                                         pond_canopy_days=None)).rice_score.values,
                                       sar_rice_rule(table, old).rice_score.values)
     # ... because it is quiet: read as noisy, the same series changes.
     noisy, noisy_old = SarRiceParams(shape_noise_db=0.0), SarRiceParams(shape_noise_db=0.0, spell_break_days=0.0)

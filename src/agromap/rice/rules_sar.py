@@ -420,6 +420,12 @@ def _sar_kernel(
             stand = longest_bright_days(sm, days, p.vh_min_db, p.pond_crop_runs, closed=True)
             crop = (stand - _F32(p.pond_crop_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
             not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, crop))
+        if p.pond_canopy_days is not None:
+            # A rice-shrimp field: a pond for half the year, then one crop whose closed canopy
+            # stands for weeks at a level no drained pond or floating mat reaches.
+            canopy = longest_bright_days(sm, days, p.pond_canopy_db, 1, closed=True)
+            one_crop = (canopy - _F32(p.pond_canopy_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
+            not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, one_crop))
     mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
     mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
 

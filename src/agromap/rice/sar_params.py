@@ -280,6 +280,19 @@ class SarRiceParams:
     enough: a pond drained once for a season, or twice in a row, stands as long above the water
     as one canopy does (on the fixed point tables, seeds 0-9, one run lets 5-9 more of the 600
     ponds per revisit in); a pond drained for a crop's season twice a year is rare."""
+    pond_canopy_days: float | None = 40.0
+    """... or (a soft OR) the smoothed series stands above ``pond_canopy_db`` on one run of dates
+    spanning at least this many days (a run reaching the first or last valid date does not count):
+    a rice-shrimp field is a brackish shrimp pond for five to six months of the dry season, then
+    grows one wet-season rice crop (Preston & Clayton 2003), whose closed canopy stands from late
+    tillering to maturity, about two months, while a drained pond's mud (-15.5 to -17.5 dB),
+    floating leaves (about -16 dB) and a windy pond stay below a rice canopy's level.
+    ``None``: off."""
+    pond_canopy_db: float = -16.0
+    """The canopy level of that run, dB. Heading rice reads about -14 dB VH (Nguyen et al. 2016);
+    in a rice-shrimp field the trench that keeps water (and shrimp) through the rice season pulls
+    the field's level towards -15 dB, and the filtered series scatters by about 1 dB from date to
+    date. A drained pond's wet mud (about -15.5 dB) lasts only the first weeks of its drain."""
     built_p10_db: float = -15.0
     """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
     built_range_db: float = 3.0
@@ -386,7 +399,7 @@ class SarRiceParams:
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")
-        _check_pond_crop(self.pond_crop_days, self.pond_crop_runs)
+        _check_pond_crop(self.pond_crop_days, self.pond_crop_runs, self.pond_canopy_days)
         if self.mixed_min_fraction is not None and not 0.0 < self.mixed_min_fraction <= 1.0:
             raise ConfigError(f"mixed_min_fraction must be within (0, 1] or null (off), got {self.mixed_min_fraction}.")
         if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
@@ -415,9 +428,11 @@ def _check_seedbed(p: SarRiceParams) -> None:
         raise ConfigError(f"seedbed_dip_noise must be >= 0 or null (off), got {p.seedbed_dip_noise}.")
 
 
-def _check_pond_crop(days: float | None, runs: int) -> None:
+def _check_pond_crop(days: float | None, runs: int, canopy_days: float | None) -> None:
     if (days is not None and days <= 0) or int(runs) < 1:
         raise ConfigError(f"pond_crop_days must be > 0 or null (off) and pond_crop_runs >= 1, got {days} and {runs}.")
+    if canopy_days is not None and canopy_days <= 0:
+        raise ConfigError(f"pond_canopy_days must be > 0 or null (off), got {canopy_days}.")
 
 
 def _check_vv(p: SarRiceParams) -> None:

@@ -109,7 +109,8 @@ def targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 _SHORT = {"seasonal_wetland": "wetland", "flooded_grassland": "grassland", "orchard_flood_irrigated": "orchard",
           "permanent_water": "water", "water_hyacinth": "hyacinth", "fallow_puddles": "fallow",
-          "dryland_crop": "dryland", "aquaculture": "ponds", "rice_direct_seeded": "dsr", "built_up": "built",
+          "dryland_crop": "dryland", "aquaculture": "ponds", "rice_direct_seeded": "dsr",
+          "rice_shrimp": "rshr", "built_up": "built",
           "sugarcane": "cane"}
 
 

@@ -79,6 +79,18 @@ class SceneConfig:
     fallow_flood: bool = False
     """Rice fields that skip a season slot lie under the river flood during it (the Mekong
     upper delta's flood-season fallow between summer-autumn and winter-spring crops)."""
+    rice_shrimp_window: tuple[int, int] = (220, 250)
+    """Transplanting window (day numbers) of the wet-season rice of rice-shrimp fields: after the
+    shrimp (Feb-Jul) and the flushing of the salt by the first rains, rice goes in from about
+    mid-August to early September (Preston & Clayton 2003; docs/scenes.md)."""
+    rice_shrimp_length: tuple[int, int] = (100, 115)
+    """Transplanting-to-harvest days of that crop (harvest mid-November to December; the field is
+    refilled with brackish water for the next shrimp in January-February)."""
+    rice_shrimp_stock: tuple[int, int] = (15, 45)
+    """Day numbers when the field is flooded with brackish water and stocked with shrimp."""
+    rice_shrimp_flush: tuple[int, int] = (20, 40)
+    """Days between the shrimp harvest (draining the pond) and the rice field's puddling flood:
+    the salt is flushed with rainwater before rice can be planted."""
     lotus_start: tuple[int, int] = (60, 110)
     cane_plant: tuple[int, int] = (-30, 45)
     dryland_windows: tuple[tuple[int, int], ...] = ((130, 170), (250, 280))
@@ -143,7 +155,9 @@ SCENES: dict[str, SceneConfig] = {
         "autumn-winter calendars, direct-seeded fields, shrimp ponds, flood-irrigated orchards on raised "
         "beds, water hyacinth and lotus; S1A + S1B 6-day revisit on both passes with missing passes.",
         year=2019, start="2019-01-01", end="2019-12-31",
-        cover_fractions=((L.RICE, 0.40), (L.RICE_DSR, 0.15), (L.AQUACULTURE, 0.10), (L.ORCHARD, 0.10),
+        # Rice-shrimp fields take 6 % of the area out of the transplanted rice: listed right after it,
+        # they replace a share of its fields and every other pixel keeps its cover.
+        cover_fractions=((L.RICE, 0.34), (L.RICE_SHRIMP, 0.06), (L.RICE_DSR, 0.15), (L.AQUACULTURE, 0.10), (L.ORCHARD, 0.10),
                          (L.HYACINTH, 0.03), (L.LOTUS, 0.02), (L.BUILT_UP, 0.07), (L.WATER, 0.06),
                          (L.FOREST, 0.03), (L.GRASSLAND, 0.04)),
         rice_windows=((-30, -5), (105, 140), (222, 253), (335, 359)),

@@ -238,7 +238,7 @@ def evaluate_map(out: xr.Dataset, truth: xr.Dataset, cover_names: dict[int, str]
         ``oa``, ``rice_f1``, ``precision``, ``recall``, ``oa_interior`` (OA without the mixed
         pixels at field edges), ``nodata`` (share of pixels without a
         decision), ``fp_rate`` (per non-rice cover name: share mapped as rice), ``fn_rate`` (per
-        rice cover name, transplanted and direct-seeded: share missed), ``n_pixels``
+        rice cover name, transplanted, direct-seeded and rice-shrimp: share missed), ``n_pixels``
         and, when ``out`` has ``transplant_doy``, ``transplant_mae_days`` and
         ``transplant_matched`` (share of true seasons matched within 30 days).
     """

@@ -19,17 +19,19 @@ from ..synthetic_truth import hash_keys, uniform
 
 __all__ = [
     "RICE", "RICE_DSR", "AQUACULTURE", "WETLAND", "GRASSLAND", "ORCHARD", "LOTUS", "HYACINTH",
-    "SUGARCANE", "DRYLAND", "FALLOW", "BUILT_UP", "FOREST", "WATER",
+    "SUGARCANE", "DRYLAND", "FALLOW", "BUILT_UP", "FOREST", "WATER", "RICE_SHRIMP",
     "COVER_NAMES", "RICE_CODES", "PATCH_COVERS", "field_layout", "landscape",
 ]  # fmt: skip
 
 RICE, RICE_DSR, AQUACULTURE, WETLAND, GRASSLAND, ORCHARD, LOTUS = 1, 2, 3, 4, 5, 6, 7
 HYACINTH, SUGARCANE, DRYLAND, FALLOW, BUILT_UP, FOREST, WATER = 8, 9, 10, 11, 12, 13, 14
+RICE_SHRIMP = 15
 
 #: Cover class code -> name (truth ``cover``); 0 is never used.
 COVER_NAMES: dict[int, str] = {
     RICE: "rice",
     RICE_DSR: "rice_direct_seeded",
+    RICE_SHRIMP: "rice_shrimp",  # listed with the rice covers (tables put them first)
     AQUACULTURE: "aquaculture",
     WETLAND: "seasonal_wetland",
     GRASSLAND: "flooded_grassland",
@@ -43,7 +45,8 @@ COVER_NAMES: dict[int, str] = {
     FOREST: "forest",
     WATER: "permanent_water",
 }
-RICE_CODES: tuple[int, ...] = (RICE, RICE_DSR)
+#: Covers whose truth is rice (a rice-shrimp field grows one wet-season rice crop a year).
+RICE_CODES: tuple[int, ...] = (RICE, RICE_DSR, RICE_SHRIMP)
 #: Covers drawn per parcel (both fields; contiguous in reality), in drawing order.
 PATCH_COVERS: tuple[int, ...] = (FOREST, BUILT_UP, WETLAND, GRASSLAND, WATER)
 
@@ -121,7 +124,7 @@ def landscape(cfg: Any, seed: int, rows: slice, cols: slice) -> dict[str, np.nda
 
     # Rice calendar: a pattern (which of the scene's season windows the field uses), then a
     # staggered establishment date inside each window and a variety length.
-    rice = np.isin(cover, RICE_CODES)
+    rice = np.isin(cover, (RICE, RICE_DSR))
     est = np.full((MAX_SEASONS, *cover.shape), np.nan)
     length = np.zeros((MAX_SEASONS, *cover.shape))
     probs = np.cumsum([p for p, _ in cfg.rice_patterns])
@@ -135,6 +138,12 @@ def landscape(cfg: Any, seed: int, rows: slice, cols: slice) -> dict[str, np.nda
         on = rice & uses
         est[s] = np.where(on, lo + np.floor(u[10 + s] * (hi - lo + 1)), np.nan)
         length[s] = np.where(on, lo_len + np.floor(u[14 + s] * (hi_len - lo_len + 1)), 0)
+    # Rice-shrimp rotation: the one wet-season crop after the shrimp, in slot 0.
+    shrimp = cover == RICE_SHRIMP
+    if shrimp.any():
+        (lo, hi), (lo_len, hi_len) = cfg.rice_shrimp_window, cfg.rice_shrimp_length
+        est[0] = np.where(shrimp, lo + np.floor(u[10] * (hi - lo + 1)), est[0])
+        length[0] = np.where(shrimp, lo_len + np.floor(u[14] * (hi_len - lo_len + 1)), length[0])
 
     return {
         "cover": cover,

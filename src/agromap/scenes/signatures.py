@@ -12,6 +12,7 @@ and duration, canopy growth, hydroperiods) are documented in ``docs/scenes.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import functools
 from collections.abc import Callable
@@ -320,6 +321,38 @@ def _rice(cfg: Any, px: _Pixels, day: int, env: Env, dsr: bool = False) -> np.nd
     return out
 
 
+def _rice_shrimp(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
+    """Rice-shrimp rotation: a brackish shrimp pond in the dry season, then one wet-season rice crop.
+
+    The field is flooded with brackish water and stocked in January-February and kept as a pond
+    (0.5-1 m of water) until the shrimp harvest in June-August; it is then drained and flushed
+    with the first rains for three to six weeks, and transplanted rice grows until a harvest in
+    November-December. A peripheral trench holds water all year and grass grows on the bund.
+    The coastal fields lie outside the river flood, so the scene's flood-season fallow is off.
+    """
+    u = px.u
+    out = _rice(dataclasses.replace(cfg, fallow_flood=False, preseason_ponding=0.0), px, day, env)
+    prep = 8.0 + np.floor(u[5] * 8)  # the puddling flood of _rice
+    lo, hi = cfg.rice_shrimp_stock
+    stock = lo + u[19] * (hi - lo)
+    lo, hi = cfg.rice_shrimp_flush
+    drain = px.est[0] - prep - (lo + u[20] * (hi - lo))
+    pond = (day >= stock) & (day < drain)
+    flush = (day >= drain) & (day < px.est[0] - prep)
+    # The drained field is mud with rainwater let in and drained again (salt flushing).
+    flush_water = 0.35 + 0.3 * env.puddle
+    cols = (slice(None), pond | flush)
+    out[cols] = 0.0
+    out[W] = np.where(pond, 1.0, np.where(flush, flush_water, out[W]))
+    out[WS] = np.where(flush, 1 - flush_water, out[WS])
+    # Trench (10-20 % of the field) and bund grass (4-8 %), all year.
+    trench, bund = 0.10 + 0.10 * u[22], 0.04 + 0.04 * u[23]
+    out *= 1 - trench - bund
+    out[W] += trench
+    out[GR] += bund
+    return out
+
+
 def _hydro(day: int, onset: np.ndarray, rise: float, plateau: np.ndarray, recession: float,
            g_dry: np.ndarray, g_flood: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Water level (0-1) and vegetation cover of a yearly flood pulse, over three years."""
@@ -375,4 +408,5 @@ _CLASS_FUNCS: dict[int, Callable[..., np.ndarray]] = {
     L.BUILT_UP: _built,
     L.FOREST: _forest,
     L.WATER: _water,
+    L.RICE_SHRIMP: _rice_shrimp,
 }

@@ -1,0 +1,42 @@
+"""Rice-shrimp rotation fields on a real scene: the SAR rule's pond share lets their one crop through."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agromap.errors import ConfigError
+from agromap.rice.rules_sar import homogeneous_speckle_filter, sar_rice_rule
+from agromap.rice.sar_params import SarRiceParams
+from agromap.scenes import landscape as L
+from agromap.scenes import make_scene
+
+
+@pytest.fixture(scope="module")
+def triple():
+    sc = make_scene("mekong_triple_sar", size=64, seed=1)
+    s1 = sc.s1.assign(vh=homogeneous_speckle_filter(sc.s1.vh, 7), vv=homogeneous_speckle_filter(sc.s1.vv, 7))
+    return s1[["vh", "vv"]].compute(), sc.truth.compute()
+
+
+def test_a_pond_then_one_closed_rice_canopy_is_not_a_pond(triple):
+    """Interior rice-shrimp pixels (a brackish pond from February to July: open water on more than
+    half of the dates) are mapped rice by their wet-season canopy; the shrimp ponds and permanent
+    water of the same scene stay out. Without the one-crop reading the pond share refuses them."""
+    s1, truth = triple
+    cover, inner = truth.cover.values, ~truth.edge.values
+    shrimp = (cover == L.RICE_SHRIMP) & inner
+    ponds = np.isin(cover, (L.AQUACULTURE, L.WATER)) & inner
+    assert shrimp.sum() >= 100 and ponds.sum() >= 100
+    rice = sar_rice_rule(s1).rice_class.values == 1
+    without = sar_rice_rule(s1, SarRiceParams(pond_canopy_days=None)).rice_class.values == 1
+    assert rice[shrimp].mean() >= 0.7 and without[shrimp].mean() <= 0.3
+    assert not rice[ponds].any() and not without[ponds].any()
+    # No paddy of the scene is lost by it (a few edge pixels beside a rice-shrimp field gain).
+    paddy = np.isin(cover, (L.RICE, L.RICE_DSR))
+    assert not (without & ~rice)[paddy].any()
+
+
+def test_pond_canopy_days_must_be_positive():
+    with pytest.raises(ConfigError, match="pond_canopy_days"):
+        SarRiceParams(pond_canopy_days=0)
