@@ -3,6 +3,8 @@ refuses what the parser refuses, and the documentation site builds without a bro
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import importlib.util
 import subprocess
 import sys
@@ -36,7 +38,7 @@ _EditorLoader.yaml_implicit_resolvers = {
 }
 
 
-@pytest.mark.parametrize("page", ["configuration.md", "api.md"])
+@pytest.mark.parametrize("page", ["configuration.md", "api.md", "rice_parameters.md"])
 def test_generated_pages_are_up_to_date(page):
     pages = _docs_pages()
     assert (ROOT / "docs" / page).read_text(encoding="utf-8") == pages.PAGES[page](), (
@@ -50,6 +52,40 @@ def test_configuration_page_lists_every_model_and_key():
         assert f"## {name}" in text
         for key in node.get("properties", {}):
             assert f"| `{key}` |" in text
+
+
+def test_rice_parameter_page_has_every_field_with_its_default_and_docstring():
+    pages = _docs_pages()
+    text = (ROOT / "docs" / "rice_parameters.md").read_text(encoding="utf-8")
+    assert {name for _, name, _ in pages.RICE_PARAMS} >= {"OpticalRiceParams", "SarRiceParams", "SelfTrainParams", "FeatureSpec"}
+    blank = []
+    for module, name, prefix in pages.RICE_PARAMS:
+        cls = getattr(importlib.import_module(module), name)
+        assert f"## {name}" in text
+        docs = pages.field_docs(cls)
+        for f in dataclasses.fields(cls):
+            assert f'<a id="{prefix}-{f.name}"></a>`{f.name}` | `{f.default!r}` |' in text, f.name
+            blank += [f"{name}.{f.name}"] if not docs[f.name] else []
+    assert blank == [], f"rice parameters without a docstring under the field: {blank}"
+    # A docstring's text lands in its row, whitespace-joined and with its pipes escaped.
+    row = next(line for line in text.splitlines() if '"optical-max_abs_evi"' in line)
+    assert row.endswith("| `1.0` | \\|EVI\\| above this is invalid (denominator near 0; "
+                        "docs/science/indices_and_masks.md#index-rules). |")
+
+
+def test_field_docs_reads_the_docstring_under_each_field():
+    pages = _docs_pages()
+
+    @dataclasses.dataclass
+    class Example:
+        a: int = 1
+        """First line,
+        second   line | piped."""
+        b: float = 2.0
+        c: str = "x"
+        """Of c."""
+
+    assert pages.field_docs(Example) == {"a": "First line, second line | piped.", "b": "", "c": "Of c."}
 
 
 def test_every_configuration_key_is_described():

@@ -3,16 +3,21 @@
 - ``docs/configuration.md``: every key of a run configuration, from the configuration models.
 - ``docs/api.md``: the public functions of ``agromap`` and its subpackages, from their ``__all__``
   and the first line of each docstring.
+- ``docs/rice_parameters.md``: every parameter of the rice rules, features and classifiers, from
+  the parameter dataclasses' defaults and the docstrings written under their fields.
 
 Usage: ``python tools/docs_pages.py [--check]``; ``make docs`` runs the check first.
 """
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import importlib
 import inspect
 import pkgutil
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,7 +64,54 @@ def config_markdown() -> str:
     return config_reference_markdown()
 
 
-PAGES: dict[str, Callable[[], str]] = {"configuration.md": config_markdown, "api.md": api_markdown}
+#: The rice parameter dataclasses, each with the prefix of its parameters' anchors (``optical-flood_t``).
+RICE_PARAMS = (("agromap.rice.optical_params", "OpticalRiceParams", "optical"),
+               ("agromap.rice.sar_params", "SarRiceParams", "sar"),
+               ("agromap.rice.self_train_params", "SelfTrainParams", "selftrain"),
+               ("agromap.rice.features", "FeatureSpec", "features"),
+               ("agromap.rice.model_record", "TrainParams", "train"))
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstring written under each field of a dataclass, whitespace-joined (``""`` when none)."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body  # type: ignore[attr-defined]
+    docs = {f.name: "" for f in dataclasses.fields(cls)}
+    for stmt, nxt in zip(body, body[1:]):
+        if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(nxt, ast.Expr)
+                and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)):
+            docs[stmt.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def _default(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
+    value = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+    return f"`{value!r}`".replace("|", "\\|")
+
+
+def rice_parameters_markdown() -> str:
+    """The rice parameter page: per dataclass a table of its fields, defaults and docstrings."""
+    out = ["# Rice parameters", "",
+           "<!-- Generated from the parameter dataclasses by tools/docs_pages.py; do not edit by hand. -->", "",
+           "Every parameter of the label-free rice rules, the temporal features and the classifiers, with its",
+           "default and what it does (the docstring under the field, which is the one place each is written).",
+           "[Rice crop area](science/rice.md) says which rule term reads which parameter;",
+           "[rice rules](rice_rules.md) and [self-trained rice](rice_self_trained.md) give the measurements",
+           "behind the design values. Each parameter has an anchor `<prefix>-<name>`, e.g.",
+           "`rice_parameters.md#optical-flood_t`.", ""]
+    for module, name, prefix in RICE_PARAMS:
+        cls = getattr(importlib.import_module(module), name)
+        docs = field_docs(cls)
+        out += [f"## {name}", "", f"`{module}.{name}`: {_summary(cls)}", "",
+                "| parameter | default | what it does |", "| --- | --- | --- |"]
+        for f in dataclasses.fields(cls):
+            text = docs[f.name].replace("|", "\\|")
+            out.append(f'| <a id="{prefix}-{f.name}"></a>`{f.name}` | {_default(f)} | {text} |')
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+PAGES: dict[str, Callable[[], str]] = {"configuration.md": config_markdown, "api.md": api_markdown,
+                                       "rice_parameters.md": rice_parameters_markdown}
 
 
 def main(argv: list[str]) -> int:

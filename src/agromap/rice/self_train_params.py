@@ -33,7 +33,9 @@ class SelfTrainParams:
     seed: int = 0
     """Seed of the pixel order within strata and of the estimator."""
     estimator: Literal["random_forest", "hist_gradient_boosting"] = "random_forest"
+    """The classifier fitted on the pseudo-labels (as ``TrainParams.estimator``, balanced class weights)."""
     n_estimators: int = 100
+    """Trees of the forest, or boosting iterations."""
     min_samples_leaf: int = 5
     """A few pixels per leaf: pseudo-labels are noisy, single-pixel leaves would memorise the noise.
     Co-training changes up to 40 % of the optical rule's labels on the hard scenes (the SAR view
