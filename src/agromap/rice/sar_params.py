@@ -26,10 +26,10 @@ class SarRiceParams:
     """Heading: max VH over the rise window ``>= vh_max_db`` (published -16.1 ... -14.2)."""
     rise_db: float = 5.0
     """``VH_max_db - VH_min_db >= rise_db`` (mean published increase 5.07 dB; tune 4 ... 7)."""
-    rise_window_start_days: float = 30.0
-    """The maximum is searched from ``t_min + rise_window_start_days`` ..."""
     rise_window_end_days: float = 110.0
-    """... to ``t_min + rise_window_end_days``."""
+    """The rise and the canopy are read on every date from the minimum to ``t_min +
+    rise_window_end_days`` (stretched by the local revisit gap); when the canopy may come is
+    bounded by ``min_rise_days`` and ``max_rise_days``."""
     min_rise_days: float = 20.0
     """Growth timing: VH reaches 70 % of its rise no sooner than this after the minimum (a
     transplanted canopy needs weeks; a flood-irrigated orchard recovers at the next pass)."""
@@ -375,9 +375,8 @@ class SarRiceParams:
     def __post_init__(self) -> None:
         if not 1 <= int(self.max_seasons) <= 12:
             raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
-        if not 0 <= self.rise_window_start_days < self.rise_window_end_days:
-            raise ConfigError("rise_window_start_days must be >= 0 and below rise_window_end_days, got "
-                              f"{self.rise_window_start_days} and {self.rise_window_end_days}.")
+        if not self.rise_window_end_days > 0:
+            raise ConfigError(f"rise_window_end_days must be > 0 (days), got {self.rise_window_end_days}.")
         if not self.min_rise_days <= self.max_rise_days:
             raise ConfigError(f"min_rise_days {self.min_rise_days} exceeds max_rise_days {self.max_rise_days}.")
         if min(self.timing_scale_days, self.duration_scale_days, self.db_scale, self.max_flood_days) <= 0:
