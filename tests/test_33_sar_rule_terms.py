@@ -357,10 +357,10 @@ def test_a_one_pass_levelling_flood_then_a_wet_seedbed_is_direct_seeded_rice():
     assert out.rice_class.values[0] == 1 and out.rice_score.values[0] == pytest.approx(0.607, abs=0.01)
     assert out.transplant_doy.values[0, 0] == 201  # the levelling flood's pass
     # It takes both: with the dip read on the smoothed series only the seedbed reading fails (as
-    # before, 0.15); with the neighbouring pass alone as the flood's persistence, persistence fails
+    # before, 0.19); with the neighbouring pass alone as the flood's persistence, persistence fails
     # (the timing from the plateau holds, 0.47).
     off = sar_rice_rule(da_, SarRiceParams(seedbed_dip_noise=None))
-    assert off.rice_class.values[0] == 0 and off.rice_score.values[0] == pytest.approx(0.148, abs=0.01)
+    assert off.rice_class.values[0] == 0 and off.rice_score.values[0] == pytest.approx(0.194, abs=0.01)
     off = sar_rice_rule(da_, SarRiceParams(seedbed_persistence=False))
     assert off.rice_class.values[0] == 0 and off.rice_score.values[0] == pytest.approx(0.469, abs=0.01)
     # The lift comes from the seedbed reading only: the self-trained labels know it (QA_SEEDBED_ONLY).
@@ -383,3 +383,29 @@ def test_the_dip_on_one_date_allows_for_a_speckled_point():
     assert sar_rice_rule(orchard, SarRiceParams(seedbed_dip_noise=2.0)).rice_class.values[0] == 1
     assert sar_rice_rule(upland).rice_class.values[0] == 0
     assert sar_rice_rule(upland, SarRiceParams(seedbed_dip_noise=0.0)).rice_class.values[0] == 1
+
+
+def test_the_levelling_dip_is_read_below_the_sown_seedbed_not_the_young_crops_water():
+    """A direct-seeded paddy of monsoon_sparse_optical (seed 0, pixel (121, 55), sown on day 203;
+    filtered VH rounded to 0.5 dB, days 141-309, both passes named): the levelling flood on one pass
+    (-21.5 dB on day 201), the sown seedbed at -15 dB on day 207, then the shallow water under the
+    first leaves (-16 to -18 dB on days 213-225), which pulls the mean of the 7-28 day plateau down
+    towards the flood: the flood's date plus 3 noise units lies less than 2.5 dB below it. Read
+    below the seedbed passes of the first two weeks (less one noise unit), the dip holds."""
+    days = [141, 147, 153, 159, 165, 171, 177, 183, 189, 201, 207, 213, 219, 225, 231, 237, 243, 249, 255, 261,
+            267, 273, 279, 285, 291, 297, 303, 309]
+    vh = [-18.0, -15.0, -17.0, -15.0, -16.0, -15.0, -16.5, -15.5, -17.0, -21.5, -15.0, -16.0, -17.5, -18.0, -14.5,
+          -16.0, -14.0, -14.0, -13.0, -13.5, -13.0, -14.5, -12.5, -14.0, -13.0, -14.0, -13.0, -16.0]
+    orbit = "dadadadaddadadadadadadadadad"
+    t = np.datetime64("2021-12-31") + np.asarray(days).astype("timedelta64[D]")
+    da_ = xr.DataArray((10 ** (np.asarray(vh, np.float32) / 10))[:, None], dims=("time", "point"),
+                       coords={"time": t, "orbit": ("time", ["ascending" if o == "a" else "descending" for o in orbit])})
+    out = sar_rice_rule(da_)
+    assert out.rice_class.values[0] == 1 and out.rice_score.values[0] == pytest.approx(0.594, abs=0.01)
+    assert out.transplant_doy.values[0, 0] == 201  # the levelling flood's pass
+    plateau_only = sar_rice_rule(da_, SarRiceParams(seedbed_dip_end_days=None))
+    assert plateau_only.rice_class.values[0] == 0 and plateau_only.rice_score.values[0] == pytest.approx(0.438, abs=0.01)
+    with pytest.raises(ConfigError, match="seedbed_dip_end_days"):
+        SarRiceParams(seedbed_dip_end_days=5.0)
+    with pytest.raises(ConfigError, match="seedbed_sown_noise"):
+        SarRiceParams(seedbed_sown_noise=-1.0)

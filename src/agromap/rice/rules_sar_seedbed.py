@@ -56,7 +56,8 @@ def seedbed_timing(
     plateau against ``seedbed_rise_db``; ``-inf`` where no plateau or canopy is seen.
     ``a1``, ``plateau`` and ``peak`` come from :func:`after_flood`; ``noise`` is the pixel's
     date-to-date noise, dB, with which the dip may be read on the minimum's own date
-    (``seedbed_dip_noise``; ``None``: the smoothed series only).
+    (``seedbed_dip_noise``; ``None``: the smoothed series only). The dip is read below the plateau or,
+    where brighter, below the sown seedbed's dates (``seedbed_dip_end_days``, ``seedbed_sown_noise``).
     """
     n_pix = db.shape[0]
     d0 = float(days[t])
@@ -85,5 +86,14 @@ def seedbed_timing(
     low = sm[:, t]
     if p.seedbed_dip_noise is not None and noise is not None:
         low = np.minimum(low, db[:, t] + _F32(p.seedbed_dip_noise) * np.nan_to_num(noise))
-    dip = (plateau - low - _F32(p.seedbed_dip_db)) / _F32(p.db_scale)
+    # The young crop's shallow water darkens the later part of the plateau window: the dip is read
+    # below the sown seedbed when that is brighter (`seedbed_dip_end_days`).
+    top = plateau
+    if p.seedbed_dip_end_days is not None:
+        sown = window_mean_db(db, days, np.full(n_pix, _F32(d0 + p.seedbed_start_days), _F32),
+                              np.full(n_pix, _F32(d0 + p.seedbed_dip_end_days), _F32))
+        if noise is not None:
+            sown = sown - _F32(p.seedbed_sown_noise) * np.nan_to_num(noise)
+        top = np.fmax(plateau, sown)
+    dip = (top - low - _F32(p.seedbed_dip_db)) / _F32(p.db_scale)
     return np.where(ok, np.minimum.reduce([timing, regrowth, soil, dip]), none).astype(_F32)

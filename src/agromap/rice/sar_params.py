@@ -88,6 +88,23 @@ class SarRiceParams:
     upland soil with one speckled dark date still fails. 3: the point tables (VH and VH + VV,
     seeds 0-2) map every point as before; 2 lets 1-2 flood-irrigated orchards per table in.
     ``None``: the smoothed series only."""
+    seedbed_dip_end_days: float | None = 14.0
+    """The dip of ``seedbed_dip_db`` is read below the brighter of the plateau and the mean
+    (linear power) of the dates ``seedbed_start_days`` to this many days after the minimum: the
+    sown seedbed itself. A wet-seeded field is kept saturated, not flooded, until the seedlings
+    establish and is then flooded shallowly again, one to three weeks after sowing (Kumar & Ladha
+    2011); that water under the first leaves (about -18.5 dB VH) falls in the later part of the
+    plateau window and darkens its mean towards the levelling flood. On the monsoon scene (seeds
+    0-2) the dip fails the bar on 114 of the 157 unmapped direct-seeded seasons whose levelling
+    flood a pass saw. 14: on a 6- or 12-day revisit one or two passes after the flood. An
+    orchard back at its canopy, or bare soil with one speckled date, reads the same level over
+    the whole window. ``None``: the plateau alone."""
+    seedbed_sown_noise: float = 1.0
+    """The sown seedbed's level of ``seedbed_dip_end_days`` is lowered by this many units of the
+    pixel's date-to-date noise before it may replace the plateau: it averages one or two dates
+    against the plateau's three or four, and the brighter of two means carries a date's speckle
+    upwards. With 0 an upland point of the dense point table (seed 0, one dark speckled date)
+    enters the map and the point tables lose a point or two; 1 leaves every point table as it was."""
     seedbed_persistence: bool = True
     """A season the seedbed reading holds (``seedbed_rise_db``, ``seedbed_min_db``,
     ``seedbed_dip_db`` and the timing from the plateau) passes ``persistence`` too (a soft OR):
@@ -423,6 +440,11 @@ def _check_seedbed(p: SarRiceParams) -> None:
     if not 0 <= p.seedbed_start_days < p.seedbed_end_days:
         raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
                           f"{p.seedbed_start_days} and {p.seedbed_end_days}.")
+    if p.seedbed_dip_end_days is not None and p.seedbed_dip_end_days <= p.seedbed_start_days:
+        raise ConfigError("seedbed_dip_end_days must exceed seedbed_start_days or be null (off), got "
+                          f"{p.seedbed_dip_end_days} and {p.seedbed_start_days}.")
+    if p.seedbed_sown_noise < 0:
+        raise ConfigError(f"seedbed_sown_noise must be >= 0, got {p.seedbed_sown_noise}.")
     if p.seedbed_dip_noise is not None and p.seedbed_dip_noise < 0:
         raise ConfigError(f"seedbed_dip_noise must be >= 0 or null (off), got {p.seedbed_dip_noise}.")
 
