@@ -40,3 +40,30 @@ def test_a_pond_then_one_closed_rice_canopy_is_not_a_pond(triple):
 def test_pond_canopy_days_must_be_positive():
     with pytest.raises(ConfigError, match="pond_canopy_days"):
         SarRiceParams(pond_canopy_days=0)
+
+
+def test_optical_rule_maps_a_pond_then_one_rice_crop():
+    """Optical rule on a real scene: interior rice-shrimp pixels (a pond for half the year, whose flood runs
+    into the rice crop's puddling so that no dated onset is seen) are rice by their one short canopy after the
+    pond; without ``pond_crop_green_days`` the water mask and the flooded-spell limit refuse about half of them.
+    Ponds, lotus, hyacinth, open water and the paddies keep their class."""
+    from agromap.rice.optical_params import OpticalRiceParams
+    from agromap.rice.rules_optical import optical_rice_rule
+
+    sc = make_scene("mekong_triple_sar", size=64, seed=2)
+    s2, truth = sc.s2.compute(), sc.truth.compute()
+    cover, inner = truth.cover.values, ~truth.edge.values
+    shrimp = (cover == L.RICE_SHRIMP) & inner
+    assert shrimp.sum() >= 100
+    rice = optical_rice_rule(s2).rice_class.values == 1
+    without = optical_rice_rule(s2, OpticalRiceParams(pond_crop_green_days=None)).rice_class.values == 1
+    assert rice[shrimp].mean() >= 0.9 and without[shrimp].mean() <= 0.6
+    others = np.isin(cover, (L.AQUACULTURE, L.LOTUS, L.HYACINTH, L.WATER, L.RICE, L.RICE_DSR)) & inner
+    assert (rice == without)[others].all()
+
+
+def test_pond_crop_green_days_must_be_positive():
+    from agromap.rice.optical_params import OpticalRiceParams
+
+    with pytest.raises(ConfigError, match="pond_crop_green_days"):
+        OpticalRiceParams(pond_crop_green_days=0.0)
