@@ -67,3 +67,25 @@ def test_pond_crop_green_days_must_be_positive():
 
     with pytest.raises(ConfigError, match="pond_crop_green_days"):
         OpticalRiceParams(pond_crop_green_days=0.0)
+
+
+def test_pond_crop_labels_keep_the_rice_verdict_of_a_pond_then_one_crop():
+    """Self-training's pond test takes the optical rule's rice verdict away from most rice-shrimp fields
+    (open water on half their clear dates, dry only after the harvest); ``pond_crop_labels`` keeps it there
+    and nowhere else on the scene's ponds, lotus and hyacinth."""
+    from agromap.rice.rules_optical import optical_rice_rule
+    from agromap.rice.self_train_labels import drop_pond_rice
+    from agromap.rice.self_train_params import SelfTrainParams
+
+    sc = make_scene("mekong_triple_sar", size=64, seed=2)
+    s2, truth = sc.s2.compute(), sc.truth.compute()
+    cover, inner = truth.cover.values, ~truth.edge.values
+    out = optical_rice_rule(s2)
+    rule = out.rice_score.values > 0.5
+    shrimp = (cover == L.RICE_SHRIMP) & inner & rule
+    assert shrimp.sum() >= 100
+    default = drop_pond_rice(out, s2, SelfTrainParams()).rice_score.values
+    kept = drop_pond_rice(out, s2, SelfTrainParams(pond_crop_labels=True)).rice_score.values
+    assert (default[shrimp] > 0.5).mean() <= 0.5 and (kept[shrimp] > 0.5).mean() >= 0.9
+    others = np.isin(cover, (L.AQUACULTURE, L.LOTUS, L.HYACINTH, L.WATER))
+    assert np.array_equal(default[others], kept[others], equal_nan=True)
