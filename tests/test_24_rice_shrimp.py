@@ -40,3 +40,52 @@ def test_a_pond_then_one_closed_rice_canopy_is_not_a_pond(triple):
 def test_pond_canopy_days_must_be_positive():
     with pytest.raises(ConfigError, match="pond_canopy_days"):
         SarRiceParams(pond_canopy_days=0)
+
+
+def test_optical_rule_maps_a_pond_then_one_rice_crop():
+    """Optical rule on a real scene: interior rice-shrimp pixels (a pond for half the year, whose flood runs
+    into the rice crop's puddling so that no dated onset is seen) are rice by their one short canopy after the
+    pond; without ``pond_crop_green_days`` the water mask and the flooded-spell limit refuse about half of them.
+    Ponds, lotus, hyacinth, open water and the paddies keep their class."""
+    from agromap.rice.optical_params import OpticalRiceParams
+    from agromap.rice.rules_optical import optical_rice_rule
+
+    sc = make_scene("mekong_triple_sar", size=64, seed=2)
+    s2, truth = sc.s2.compute(), sc.truth.compute()
+    cover, inner = truth.cover.values, ~truth.edge.values
+    shrimp = (cover == L.RICE_SHRIMP) & inner
+    assert shrimp.sum() >= 100
+    rice = optical_rice_rule(s2).rice_class.values == 1
+    without = optical_rice_rule(s2, OpticalRiceParams(pond_crop_green_days=None)).rice_class.values == 1
+    assert rice[shrimp].mean() >= 0.9 and without[shrimp].mean() <= 0.6
+    others = np.isin(cover, (L.AQUACULTURE, L.LOTUS, L.HYACINTH, L.WATER, L.RICE, L.RICE_DSR)) & inner
+    assert (rice == without)[others].all()
+
+
+def test_pond_crop_green_days_must_be_positive():
+    from agromap.rice.optical_params import OpticalRiceParams
+
+    with pytest.raises(ConfigError, match="pond_crop_green_days"):
+        OpticalRiceParams(pond_crop_green_days=0.0)
+
+
+def test_pond_crop_labels_keep_the_rice_verdict_of_a_pond_then_one_crop():
+    """Self-training's pond test takes the optical rule's rice verdict away from most rice-shrimp fields
+    (open water on half their clear dates, dry only after the harvest); ``pond_crop_labels`` keeps it there
+    and nowhere else on the scene's ponds, lotus and hyacinth."""
+    from agromap.rice.rules_optical import optical_rice_rule
+    from agromap.rice.self_train_labels import drop_pond_rice
+    from agromap.rice.self_train_params import SelfTrainParams
+
+    sc = make_scene("mekong_triple_sar", size=64, seed=2)
+    s2, truth = sc.s2.compute(), sc.truth.compute()
+    cover, inner = truth.cover.values, ~truth.edge.values
+    out = optical_rice_rule(s2)
+    rule = out.rice_score.values > 0.5
+    shrimp = (cover == L.RICE_SHRIMP) & inner & rule
+    assert shrimp.sum() >= 100
+    default = drop_pond_rice(out, s2, SelfTrainParams()).rice_score.values
+    kept = drop_pond_rice(out, s2, SelfTrainParams(pond_crop_labels=True)).rice_score.values
+    assert (default[shrimp] > 0.5).mean() <= 0.5 and (kept[shrimp] > 0.5).mean() >= 0.9
+    others = np.isin(cover, (L.AQUACULTURE, L.LOTUS, L.HYACINTH, L.WATER))
+    assert np.array_equal(default[others], kept[others], equal_nan=True)

@@ -348,6 +348,52 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
     return best, best_open
 
 
+def _plain_pond_crop(ok, nd, ls, flood, days, p):
+    """A pond, then one rice crop (``pond_crop_green_days``): a flooded dark spell longer than ``max_flood_days``,
+    then within ``max_cycle_days`` of its last date a canopy phase (ended by NDVI <= ``ndvi_trough_max`` or the
+    series' end) with a canopy in water whose canopy dates span at most ``pond_crop_green_days``."""
+    n_pix, n_t = nd.shape
+    if p.pond_crop_green_days is None:
+        return np.zeros(n_pix, dtype=bool)
+    crop_lswi = _F32(p.wet_canopy_lswi) if p.wet_canopy_lswi is not None else _F32(-np.inf)
+    green = _F32(p.pond_crop_green_days)
+    start = np.full(n_pix, -1.0, dtype=_F32)
+    prev = np.full(n_pix, -1e9, dtype=_F32)
+    end = np.full(n_pix, -np.inf, dtype=_F32)
+    on = np.zeros(n_pix, dtype=bool)
+    wet = np.zeros(n_pix, dtype=bool)
+    first = np.zeros(n_pix, dtype=_F32)
+    last = np.zeros(n_pix, dtype=_F32)
+    seen = np.zeros(n_pix, dtype=bool)
+    for t in range(n_t):
+        d = _F32(days[t])
+        o, y, w_ls = ok[:, t], nd[:, t], ls[:, t]
+        with np.errstate(invalid="ignore"):
+            dark = o & flood[:, t] & (y <= _F32(p.ndvi_low))
+            canopy = o & (y >= _F32(p.ndvi_canopy_min))
+            wet_canopy = o & (y >= _F32(p.ndvi_high)) & (w_ls >= crop_lswi)
+            low = o & (y <= _F32(p.ndvi_trough_max))
+        linked = dark & (start >= 0) & (d - prev <= _F32(45.0))
+        start = np.where(o & ~dark, _F32(-1.0), np.where(dark & ~linked, d, start))
+        prev = np.where(dark, d, prev)
+        stop = on & low
+        seen |= stop & wet & (last - first <= green)
+        on &= ~stop
+        run = on & o
+        last = np.where(run & canopy, d, last)
+        wet |= run & wet_canopy
+        idle = o & ~on
+        end = np.where(idle & dark & (d - start > _F32(p.max_flood_days)), d, end)
+        rise = idle & ~dark & (end != _F32(-np.inf)) & canopy
+        begin = rise & (d - end <= _F32(p.max_cycle_days))
+        on |= begin
+        first = np.where(begin, d, first)
+        last = np.where(begin, d, last)
+        wet = np.where(begin, wet_canopy, wet)
+        end = np.where(rise, _F32(-np.inf), end)
+    return seen | (on & wet & (last - first <= green))
+
+
 def _plain_flooded_field(ok, nd, ls, p):
     """A clear date of a flooded bare field (``flood_not_evergreen``): no evergreen canopy shows one."""
     if p.flood_not_evergreen is None:
@@ -645,7 +691,10 @@ def _reference_kernel(
         bare = (nd >= _F32(p.harvest_ndvi_min)) & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.harvest_lswi_max))
         harvest = (before & ok & bare).any(axis=-1)
     harvest |= sparse
-    has_cycle = in_cycle.any(axis=-1) | harvest
+    # A pond, then one rice crop: the water limit and the flooded spell's limit of a harvested field (not
+    # its exemption from the shrub test).
+    pond_crop = _plain_pond_crop(ok, nd, ls, flood, days, p)
+    has_cycle = in_cycle.any(axis=-1) | harvest | pond_crop
     water_limit = np.where(has_cycle, _F32(max(p.cycle_water_fraction, p.water_fraction)), _F32(p.water_fraction))
     water = water_frac >= water_limit  # NaN (no valid obs) compares False
     forest = forest_frac >= _F32(p.forest_fraction)
@@ -698,7 +747,7 @@ def _reference_kernel(
         hi = (canopy - _F32(p.ndvi_high)) / _F32(_SCORE_SCALE)
     # A paddy's flood lasts weeks; seasonal wetland and ponds stay flooded for months.
     dur = (_F32(p.max_flood_days) - _plain_water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)
-    dur = np.where(harvest, _F32(np.inf), dur)
+    dur = np.where(harvest | pond_crop, _F32(np.inf), dur)
     undated = np.minimum.reduce([lo, hi, fl, dur, mask_margin]).astype(_F32)
     if p.hidden_crop_days is not None:
         # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
@@ -782,6 +831,9 @@ _PARAM_CASES = {
     "young_before_gap_tuned": {"hidden_young_rise": 0.05, "ndvi_climb_min": 0.15, "hidden_crop_days": 40.0,
                                "hidden_young_days": 60.0, "ndvi_low": 0.4, "flood_t": 0.1},
     "young_before_gap_off": {"hidden_young_rise": None},
+    "pond_crop_off": {"pond_crop_green_days": None},
+    "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
+                        "wet_canopy_lswi": None, "ndvi_trough_max": 0.3},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
                            "onset_gap_days": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,

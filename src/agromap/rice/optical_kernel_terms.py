@@ -44,6 +44,7 @@ from .optical_kernel_layout import (
     F_HIDDEN_YOUNG,
     F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
+    F_POND_CROP,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
     F_SPARSE,
@@ -81,6 +82,7 @@ from .optical_kernel_layout import (
     P_NDVI_LOW,
     P_ONSET_GAP,
     P_PEAK_WINDOW,
+    P_POND_CROP_GREEN,
     P_SEEDBED_DAYS,
     P_SEEDBED_MARGIN,
     P_SEEDBED_NDVI,
@@ -223,6 +225,11 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     young_gap = flags[F_HIDDEN_YOUNG]
     yg_spell, yg_min, yg_pre, yg_last = _NINF, _PINF, _PINF, np.float32(-1e9)
     yg_prev_fl, yg_pend, yg_best = False, _NINF, _NINF
+    # a pond, then one rice crop (``pond_crop_green_days``): the last day of a flooded dark spell longer than
+    # ``max_flood_days`` (-inf: none pending), the canopy phase after it (running, first and last canopy day,
+    # a canopy in water seen) and whether a short one was seen
+    pond_crop = flags[F_POND_CROP]
+    pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok = _NINF, False, np.float32(0.0), np.float32(0.0), False, False
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
         open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
@@ -299,6 +306,24 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         fl_best = _max(fl_best, w)
         f_start, f_prev, f_spell = spell_step(f_start, f_prev, f_spell, fl and y <= prm[P_NDVI_LOW], d,
                                                np.float32(45.0))
+        if pond_crop:
+            # The canopy phase ends on a bare or flooded date (NDVI <= ``ndvi_trough_max``: harvest, or water).
+            if pc_on and y <= trough_max:
+                pc_ok = pc_ok or (pc_wet and pc_last - pc_first <= prm[P_POND_CROP_GREEN])
+                pc_on = False
+            if pc_on:
+                if y >= canopy_min:
+                    pc_last = d
+                pc_wet = pc_wet or (y >= prm[P_NDVI_HIGH] and ls >= crop_lswi)
+            elif fl and y <= prm[P_NDVI_LOW]:
+                if d - f_start > prm[P_MAX_FLOOD_DAYS]:
+                    pc_end = d
+            elif pc_end != _NINF and y >= canopy_min:
+                # the first canopy after the pond: the crop, when it rises within a cycle's span of the water
+                if d - pc_end <= max_cycle:
+                    pc_on, pc_first, pc_last = True, d, d
+                    pc_wet = y >= prm[P_NDVI_HIGH] and ls >= crop_lswi
+                pc_end = _NINF
         widest = _max(widest, d - last_ok)
         if d - last_wet <= max_cycle and (widest > gap_days or between < 2):
             canopy = _max(canopy, y)
@@ -481,6 +506,12 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             if on > cd[n - 1] and on - last_wet <= prm[P_PEAK_WINDOW]:
                 canopy = _max(canopy, cn[j])
     harvest = harvest or sparse
+    # A pond, then one rice crop whose canopy stood no longer than a rice crop's (the series' end may cut it):
+    # the long flooded spell was the pond phase of a rotation, not a water body or a wetland (the water
+    # limit and the flooded spell's limit are a harvested field's; the shrub test stays: water hyacinth
+    # over a pond is moist on every date).
+    if pond_crop and pc_on:
+        pc_ok = pc_ok or (pc_wet and pc_last - pc_first <= prm[P_POND_CROP_GREEN])
     # A spell still running on the last clear date (``gap_season_cut_end``): the series' end hides the
     # harvest, so the season is measured to that date, as after a long cloud interval.
     if gap_season and gs_on and flags[F_GAP_SEASON_CUT_END]:
@@ -500,7 +531,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # field on a sparse series was open water on one).
     shrub_all = shrub_all and not harvest
     is_water, is_forest, mm = cover_masks(n, n_water, n_forest, shrub_any, shrub_all, last - first,
-                                     has_cycle or harvest, prm, flags)
+                                     has_cycle or harvest or pc_ok, prm, flags)
     if flags[F_GREEN]:
         green_margin = (prm[P_MAX_GREEN_DAYS] - g_spell) / scale_days
         is_forest = is_forest or green_margin < 0
@@ -510,7 +541,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     lo = (prm[P_NDVI_LOW] - lowest) / _SCALE
     hi = (canopy - prm[P_NDVI_HIGH]) / _SCALE
     # A harvested field's long flooded spell is its fallow under the river flood or rain, not a wetland's.
-    dur = _PINF if harvest else (prm[P_MAX_FLOOD_DAYS] - f_spell) / np.float32(10.0)
+    dur = _PINF if harvest or pc_ok else (prm[P_MAX_FLOOD_DAYS] - f_spell) / np.float32(10.0)
     und = _min(_min(_min(_min(lo, hi), fl_best / _SCALE), dur), mm)
     if hidden:
         und = _max(und, _min(h_best, mm))

@@ -427,6 +427,20 @@ class OpticalRiceParams:
     sample. The evergreen-shrub test (``shrub_lswi_min``) and the green-spell limit (``max_green_days``)
     still apply: water hyacinth is flooded, green and moist on every date. ``None``: the forest fraction
     applies to every pixel (docs/rice_stress.md, "The series' ends and the forest fraction")."""
+    pond_crop_green_days: float | None = 80.0
+    """A pond, then one rice crop: a pixel whose flooded dark spell (NDVI <= ``ndvi_low`` with the flood
+    signal) outlasts ``max_flood_days`` and whose first canopy after that spell (NDVI >= ``ndvi_canopy_min``,
+    within ``max_cycle_days`` of the spell's last date) stands in water on one date (NDVI >= ``ndvi_high``,
+    LSWI >= ``wet_canopy_lswi`` when set) and stays green, dates above ``ndvi_trough_max`` included, for at
+    most this many days (first to last canopy date, cut by the series' end) is treated as one that shows a
+    harvest: the water limit of ``cycle_water_fraction`` and no ``max_flood_days`` limit (the evergreen-shrub
+    test stays: water hyacinth on a pond is moist on every date). A
+    coastal rice-shrimp field is a brackish pond for five to six months, then grows one transplanted
+    wet-season crop (Preston & Clayton 2003; Leigh et al. 2017, in Ca Mau), whose canopy stands from about a month
+    after transplanting to harvest: 55-70 days for the delta's 85-100-day varieties, up to about 80 for a
+    110-day one. A lotus pond's leaves stay green for four months or more, an aquaculture pond or open
+    water never holds a canopy. Eighty days: a design value (docs/rice_rules.md, "A pond, then one rice
+    crop under the optical rule"). ``None`` disables the term."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -448,5 +462,7 @@ class OpticalRiceParams:
         for name in ("water_fraction", "forest_fraction"):
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"{name} must be a fraction in (0, 1], got {getattr(self, name)}.")
+        if self.pond_crop_green_days is not None and not self.pond_crop_green_days > 0:
+            raise ConfigError(f"pond_crop_green_days must be > 0 days (or null), got {self.pond_crop_green_days}.")
         if self.sparse_max_dates is not None and not 2 <= int(self.sparse_max_dates) <= 10000:
             raise ConfigError(f"sparse_max_dates must be a count of clear dates >= 2 (or null), got {self.sparse_max_dates}.")

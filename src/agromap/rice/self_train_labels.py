@@ -64,7 +64,7 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
 
 
 def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
-                   abstain: float = 0.5) -> xr.Dataset:  # fmt: skip
+                   abstain: float = 0.5, rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """The optical rule's output ``out`` with its rice verdicts set to no opinion (``abstain``) on a
     pond (lazy).
 
@@ -79,19 +79,36 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
     of the labels, not taught as non-rice. ``abstain``: 0.5 for the optical rule's own labels; NaN
     (no vote) before :func:`fuse_scores`, where the radar then decides alone, as where the optical
     series has no valid date: averaged with 0.5, a radar sure of non-rice on a lotus pond (SAR score
-    0.2-0.3) stayed out of the labels. Unchanged when ``spec.pond_water_fraction`` is ``None``.
+    0.2-0.3) stayed out of the labels. With ``spec.pond_crop_labels`` a pixel that shows a pond, then
+    one short rice canopy (the optical rule's ``pond_crop_green_days`` of ``rule_params``, default
+    :class:`~agromap.rice.optical_params.OpticalRiceParams`; flood signal in its NDVI form, as
+    :func:`flood_dates`) is no pond here: a rice-shrimp field is open water for half its clear dates
+    and drained only for its harvest. Unchanged when ``spec.pond_water_fraction`` is ``None``.
     """
     if spec.pond_water_fraction is None:
         return out
+    from .optical_params import OpticalRiceParams
+    from .pond_crop import pond_then_crop
+    from .seasons import time_axis
+
     ok, ndvi, lswi = _clear_indices(optical)
     wet_min, dry_max, need = np.float32(spec.pond_water_fraction), np.float32(spec.pond_dry_fraction), \
         spec.persistent_min_dates
+    rp = rule_params if rule_params is not None else OpticalRiceParams()
+    days = time_axis(ndvi["time"].values)[0]
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
         clear, n, water = _water_counts(clear, nd, lw)
         with np.errstate(invalid="ignore"):
             dry = (clear & (lw < 0)).sum(axis=-1)
-        return (n >= need) & (water >= wet_min * n) & (dry < dry_max * n)
+            flood = clear & (lw + np.float32(rp.flood_t) >= nd)
+        pond = (n >= need) & (water >= wet_min * n) & (dry < dry_max * n)
+        if not spec.pond_crop_labels:
+            return pond
+        lead = nd.shape[:-1]
+        rows = [a.reshape(-1, nd.shape[-1]) for a in (clear, nd, lw, flood)]
+        crop = pond_then_crop(rows[0], rows[1].astype(np.float32), rows[2].astype(np.float32), rows[3], days, rp)
+        return pond & ~crop.reshape(lead)
 
     pond = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
                           output_dtypes=[bool])

@@ -343,7 +343,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
             out = open_water_nonrice(out, optical, spec)
         # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
-        out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5)
+        out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params)
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
             out = drop_undrained_rice(out, optical, spec)
     return out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
