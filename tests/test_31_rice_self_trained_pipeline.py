@@ -155,3 +155,24 @@ def test_a_desk_s_labels_file_validates_and_a_wrong_one_is_one_line(tmp_path, ag
         assert msg in proc.stderr
     with pytest.raises(ConfigError, match="self_trained only"):
         parse_config(yaml.safe_load(_config(tmp_path, method="sar", rule=None, labels=str(good)).read_text()))
+
+
+def test_cli_run_with_labels_reports_the_user_counts(tmp_path, agromap_cli):
+    pts = gpd.read_file(DELTA / "reference_sample.geojson").to_crs(GRID["crs"])
+    labels = tmp_path / "labels.geojson"
+    pts.rename(columns={"reference": "class"}).to_file(labels)
+    inside = pts.cx[GRID["bounds"][0]:GRID["bounds"][2], GRID["bounds"][1]:GRID["bounds"][3]]
+    cfg = _config(tmp_path, (S2, S1), rule="both", self_train={"n_estimators": 30}, labels=str(labels))
+    out = tmp_path / "out"
+    proc = agromap_cli.run("run", str(cfg), "--out", str(out), "--scheduler", "threads", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (cls_path,) = sorted((out / "delta").glob("rice_class_self_trained_*.tif"))
+    with rasterio.open(cls_path) as src:
+        tags = src.tags()
+    # every label in the area trains the map (the others lie outside it), whatever the lattice
+    assert (int(tags["N_USER_RICE"]), int(tags["N_USER_OTHER"])) == (int((inside.reference == 1).sum()),
+                                                                     int((inside.reference == 0).sum()))
+    assert int(tags["N_PSEUDO_DROPPED"]) >= 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = next(o for o in manifest["outputs"] if o["path"].endswith(cls_path.name))
+    assert entry["values"]["n_user_rice"] == int(tags["N_USER_RICE"])
