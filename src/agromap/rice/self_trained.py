@@ -37,6 +37,10 @@ How the training pixels are chosen
 The rule's own ``rice_score`` is never a feature: a model trained on labels thresholded from the
 score would only learn the threshold back.
 
+A desk's own field labels (``labels=``, optional) join the pseudo-labels, weighted, off the
+lattice and outside the quota, and drop the pseudo-labels they contradict
+(:mod:`agromap.rice.self_train_user`).
+
 Laziness
 --------
 For dask input nothing is computed here. Candidate selection runs per block (one small table
@@ -249,10 +253,8 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     def cat(k: str, empty: np.ndarray) -> np.ndarray:  # a table without user labels may lack their keys
         return np.concatenate([t[k] for t in tables if k in t] or [empty])
 
-    X = np.concatenate([t["X"] for t in tables]) if tables else np.zeros((0, len(names)), np.float32)
-    y = np.concatenate([t["y"] for t in tables]) if tables else np.zeros(0, np.int8)
-    stratum = np.concatenate([t["stratum"] for t in tables]) if tables else np.zeros(0, np.int64)
-    key = np.concatenate([t["key"] for t in tables]) if tables else np.zeros(0)
+    X, y = cat("X", np.zeros((0, len(names)), np.float32)), cat("y", np.zeros(0, np.int8))
+    stratum, key = cat("stratum", np.zeros(0, np.int64)), cat("key", np.zeros(0))
     confident = np.sum([t["confident"] for t in tables], axis=0) if tables else np.zeros(2, np.int64)
     cols = _view_columns(names, rule)
     relabelled = 0
@@ -444,11 +446,9 @@ def self_trained_rice_map(
         ``ds``), e.g. the rule run on a speckle-filtered band; ``rule``/``params``/``windows`` then
         only name it.
     labels : GeoDataFrame or table, optional
-        A desk's field labels, 1 rice and 0 non-rice: a GeoDataFrame from
-        :func:`~agromap.rice.labels.read_labels` in the grid's CRS, or a table with ``row``,
-        ``col``, ``label_class`` (pixel positions). Every labelled pixel trains the classifier
-        with the weight ``params.label_weight``, and the pseudo-labels it contradicts are dropped
-        (:mod:`agromap.rice.self_train_user`). In memory: the label table is small.
+        A desk's field labels (1 rice, 0 other; :func:`~agromap.rice.self_train_user.user_labels`):
+        each labelled pixel trains the classifier with the weight ``params.label_weight`` and
+        drops the pseudo-labels it contradicts. In memory: the label table is small.
 
     Returns
     -------
