@@ -91,7 +91,7 @@ def user_labels(labels: Any, template: xr.DataArray, *, reproject: bool = False)
 
 def _geo_pixels(labels: Any, template: xr.DataArray, reproject: bool) -> UserLabels:
     from ..io.grid import geobox_of
-    from .labels import _pixels, check_label_crs
+    from .labels import check_label_crs, label_pixels
 
     if "label_class" not in labels.columns:
         raise LabelError("labels: a GeoDataFrame needs a label_class column; read it with read_labels().")
@@ -99,7 +99,7 @@ def _geo_pixels(labels: Any, template: xr.DataArray, reproject: bool) -> UserLab
         labels = labels.assign(label_id=labels.index.astype(str))
     gbox = geobox_of(template)
     labels = check_label_crs(labels, gbox, reproject=reproject)
-    rows, cols, outside = _pixels(labels, gbox)
+    rows, cols, outside = label_pixels(labels, gbox)
     if len(outside) == len(labels):  # some outside is normal: one label file may serve several areas
         from ..errors import LabelOverlapError
 
