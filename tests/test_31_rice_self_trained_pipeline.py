@@ -130,3 +130,49 @@ def test_both_rules_take_each_parameter_where_it_belongs():
     assert (sar.vh_min_db, opt.flood_t, sar.min_season_days, opt.min_season_days) == (-19.0, 0.1, 70, 70)
     with pytest.raises(ConfigError, match="unknown rice parameter"):
         _both_params({"T": 1}, "here")
+
+
+def test_a_desk_s_labels_file_validates_and_a_wrong_one_is_one_line(tmp_path, agromap_cli):
+    """``labels:`` on a self-trained layer: read with the reader `rice-train` uses, when the layer is
+    planned, so `agromap validate` refuses a file the map cannot use."""
+    from agromap.errors import LabelError
+    from agromap.pipeline.config import load_config
+    from agromap.pipeline.runner import plan_run
+
+    pts = gpd.read_file(DELTA / "reference_sample.geojson")  # lon/lat; the area is in UTM 44N
+    good = tmp_path / "labels.geojson"
+    pts.to_crs(GRID["crs"]).rename(columns={"reference": "class"}).to_file(good)
+    (plan,) = plan_run(load_config(_config(tmp_path, labels=str(good), speckle_filter=0)))
+    (cls,) = [p for p in plan.layers if p.stem.startswith("rice_class_self_trained")]
+    assert set(cls.side) >= {"n_user_rice", "n_user_other", "n_pseudo_dropped"}
+    wrong = tmp_path / "wrong.geojson"
+    pts.to_file(wrong)
+    for path, field, msg in ((wrong, "reference", "labels are in EPSG:4326 but the raster is in EPSG:32644"),
+                             (good, "reference", "no class column 'reference'")):
+        proc = agromap_cli.run("validate", str(_config(tmp_path, labels=str(path), label_field=field)))
+        assert proc.returncode == LabelError.exit_code == 3 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith("agromap: error:") and len(proc.stderr.strip().splitlines()) == 1
+        assert msg in proc.stderr
+    with pytest.raises(ConfigError, match="self_trained only"):
+        parse_config(yaml.safe_load(_config(tmp_path, method="sar", rule=None, labels=str(good)).read_text()))
+
+
+def test_cli_run_with_labels_reports_the_user_counts(tmp_path, agromap_cli):
+    pts = gpd.read_file(DELTA / "reference_sample.geojson").to_crs(GRID["crs"])
+    labels = tmp_path / "labels.geojson"
+    pts.rename(columns={"reference": "class"}).to_file(labels)
+    inside = pts.cx[GRID["bounds"][0]:GRID["bounds"][2], GRID["bounds"][1]:GRID["bounds"][3]]
+    cfg = _config(tmp_path, (S2, S1), rule="both", self_train={"n_estimators": 30}, labels=str(labels))
+    out = tmp_path / "out"
+    proc = agromap_cli.run("run", str(cfg), "--out", str(out), "--scheduler", "threads", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (cls_path,) = sorted((out / "delta").glob("rice_class_self_trained_*.tif"))
+    with rasterio.open(cls_path) as src:
+        tags = src.tags()
+    # every label in the area trains the map (the others lie outside it), whatever the lattice
+    assert (int(tags["N_USER_RICE"]), int(tags["N_USER_OTHER"])) == (int((inside.reference == 1).sum()),
+                                                                     int((inside.reference == 0).sum()))
+    assert int(tags["N_PSEUDO_DROPPED"]) >= 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = next(o for o in manifest["outputs"] if o["path"].endswith(cls_path.name))
+    assert entry["values"]["n_user_rice"] == int(tags["N_USER_RICE"])

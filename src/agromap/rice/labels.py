@@ -205,7 +205,7 @@ def check_label_crs(labels: gpd.GeoDataFrame, gbox: GeoBox, *, reproject: bool =
     return labels.to_crs(want.to_wkt())
 
 
-def _pixels(labels: gpd.GeoDataFrame, gbox: GeoBox) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+def label_pixels(labels: gpd.GeoDataFrame, gbox: GeoBox) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
     """Rows and columns of each label's pixels; the ids of labels with no pixel in the raster."""
     import shapely
 
@@ -312,7 +312,7 @@ def extract_samples(
 
     gbox = geobox_of(features)
     labels = check_label_crs(labels, gbox, reproject=reproject)
-    rows, cols, outside = _pixels(labels, gbox)
+    rows, cols, outside = label_pixels(labels, gbox)
     n = len(labels)
     if len(outside) == n:
         b = labels.total_bounds

@@ -37,6 +37,10 @@ How the training pixels are chosen
 The rule's own ``rice_score`` is never a feature: a model trained on labels thresholded from the
 score would only learn the threshold back.
 
+A desk's own field labels (``labels=``, optional) join the pseudo-labels, weighted, off the
+lattice and outside the quota, and drop the pseudo-labels they contradict
+(:mod:`agromap.rice.self_train_user`).
+
 Laziness
 --------
 For dask input nothing is computed here. Candidate selection runs per block (one small table
@@ -82,8 +86,9 @@ from .self_train_labels import (
     wettest_lswi,
 )
 from .self_train_params import SelfTrainParams
+from .self_train_user import LABEL_COUNT_NAMES, UserLabels, block_labels, contradicted, user_labels, user_table
 
-__all__ = ["SelfTrainParams", "COUNT_NAMES", "self_trained_rice_map", "training_counts"]
+__all__ = ["SelfTrainParams", "COUNT_NAMES", "LABEL_COUNT_NAMES", "self_trained_rice_map", "training_counts"]
 
 RuleName = Literal["sar", "optical", "both"]
 
@@ -111,12 +116,15 @@ def _hash01(rows: np.ndarray, cols: np.ndarray, seed: int) -> np.ndarray:
 
 
 def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray, row0: int,
-                  col0: int, *, spec: SelfTrainParams, cap: int) -> dict[str, np.ndarray]:  # fmt: skip
+                  col0: int, *, spec: SelfTrainParams, cap: int,
+                  user: UserLabels | None = None) -> dict[str, np.ndarray]:  # fmt: skip
     """Confident lattice pixels of one ``(y, x)`` block, at most ``cap`` per class.
 
     Returns a table: ``X`` (n, feature) float32, ``y`` (n,) 0/1 (and -1 for pixels the rule
     hesitates on, kept only when ``spec.cotrain``), ``stratum`` (n,) int, ``key`` (n,) the pixel's
-    order key, and ``confident`` (2,) counts of confident lattice pixels per class before the cap.
+    order key, ``row``/``col`` its global position, and ``confident`` (2,) counts of confident
+    lattice pixels per class before the cap; plus the block's user labels (``user``, global
+    positions) as :func:`~agromap.rice.self_train_user.user_table` rows.
     """
     ny, nx = score.shape
     rows = np.arange(row0, row0 + ny)[:, None]
@@ -140,7 +148,8 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
             confident[k] = idx.size
         keep[idx[np.argsort(key[idx], kind="stable")[:cap]]] = True
     X = feats[:, r[keep], c[keep]].T.astype(np.float32)
-    return {"X": X, "y": y[keep], "stratum": stratum[keep], "key": key[keep], "confident": confident}
+    return {"X": X, "y": y[keep], "stratum": stratum[keep], "key": key[keep], "confident": confident,
+            "row": r[keep] + row0, "col": c[keep] + col0, **user_table(user, qa, seasons, feats, row0, col0)}
 
 
 def _allocate(sizes: np.ndarray, quota: int) -> np.ndarray:
@@ -236,14 +245,16 @@ def _blind_hint(k: int, rule: str, spec: SelfTrainParams) -> str:
 
 
 def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spec: SelfTrainParams,
-         rule: str, attrs: Mapping[str, Any]) -> RiceModel:  # fmt: skip
-    """Stratified draw from the block tables (after co-training's relabelling), then one fit; the
-    counts go in the model metadata.
+         rule: str, attrs: Mapping[str, Any], labelled: bool = False) -> RiceModel:  # fmt: skip
+    """Stratified draw from the block tables (after co-training's relabelling and, with user labels
+    (``labelled``), the drop of the pseudo-labels they contradict), then one fit with the user
+    labels added; the counts go in the model metadata.
     """
-    X = np.concatenate([t["X"] for t in tables]) if tables else np.zeros((0, len(names)), np.float32)
-    y = np.concatenate([t["y"] for t in tables]) if tables else np.zeros(0, np.int8)
-    stratum = np.concatenate([t["stratum"] for t in tables]) if tables else np.zeros(0, np.int64)
-    key = np.concatenate([t["key"] for t in tables]) if tables else np.zeros(0)
+    def cat(k: str, empty: np.ndarray) -> np.ndarray:  # a table without user labels may lack their keys
+        return np.concatenate([t[k] for t in tables if k in t] or [empty])
+
+    X, y = cat("X", np.zeros((0, len(names)), np.float32)), cat("y", np.zeros(0, np.int8))
+    stratum, key = cat("stratum", np.zeros(0, np.int64)), cat("key", np.zeros(0))
     confident = np.sum([t["confident"] for t in tables], axis=0) if tables else np.zeros(2, np.int64)
     cols = _view_columns(names, rule)
     relabelled = 0
@@ -257,11 +268,18 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
         new = _cotrain(X, y, key, cols, spec, rice_prob, rice_cols)
         relabelled = int((new != y).sum())
         y = new
+    z = np.zeros(0, np.int64)
+    uX, uy = cat("uX", np.zeros((0, len(names)), np.float32)), cat("uy", np.zeros(0, np.int8))
+    urow, ucol, ustratum = cat("urow", z), cat("ucol", z), cat("ustratum", z)
+    uorder = np.lexsort((ucol, urow))  # pixel order: the fit never depends on chunking
+    dropped = contradicted(cat("row", z), cat("col", z), y, stratum, urow, ucol, uy, ustratum,
+                           spec.spacing_px if spec.label_conflict_px is None else spec.label_conflict_px)
+    y = np.where(dropped, -1, y).astype(y.dtype)
     chosen: list[np.ndarray] = []
     n_strata = [0, 0]
     for k in (0, 1):
         idx = np.flatnonzero(y == k)
-        if idx.size < spec.min_per_class:
+        if idx.size + int((uy == k).sum()) < spec.min_per_class:
             what = "rice" if k == 1 else "non-rice"
             cut = (f"rice_score >= {spec.rice_min_score}" if k == 1 else f"rice_score <= {spec.other_max_score}")
             raise TooFewConfidentPixelsError(
@@ -280,12 +298,18 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     sel = sel[np.argsort(key[sel], kind="stable")]  # rows in pixel-key order: the fit never depends on chunking
     tspec = TrainParams(estimator=spec.estimator, n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
                       random_state=spec.seed)  # fmt: skip
-    est = make_estimator(tspec).fit(X[sel], y[sel].astype(np.int64))
+    # without user labels no weights at all: the unlabelled map stays the same fit
+    weight = np.concatenate([np.ones(sel.size), np.full(uy.size, spec.label_weight)]) if uy.size else None
+    est = make_estimator(tspec).fit(np.concatenate([X[sel], uX[uorder]]),
+                                    np.concatenate([y[sel], uy[uorder]]).astype(np.int64), sample_weight=weight)
     counts = {
         "n_train_rice": int((y[sel] == 1).sum()), "n_train_other": int((y[sel] == 0).sum()),
         "n_confident_rice": int(confident[1]), "n_confident_other": int(confident[0]),
         "n_strata_rice": n_strata[1], "n_strata_other": n_strata[0], "n_relabelled": relabelled,
     }  # fmt: skip
+    if labelled:
+        counts.update(n_user_rice=int((uy == 1).sum()), n_user_other=int((uy == 0).sum()),
+                      n_pseudo_dropped=int(dropped.sum()))
     metadata = {"self_trained": True, "rule": rule, "training_counts": counts, "self_train_spec": asdict(spec),
                 "train_spec": asdict(tspec), "versions": library_versions(), **dict(attrs)}  # fmt: skip
     return RiceModel(est, names, 1, json.loads(json.dumps(metadata, default=str)))
@@ -386,8 +410,9 @@ def self_trained_rice_map(
     params: SelfTrainParams | None = None,
     feature_spec: FeatureSpec | None = None,
     rule_output: xr.Dataset | None = None,
+    labels: Any = None,
 ) -> xr.Dataset:
-    """Rice map from the classifier trained on a rule's most confident pixels (no user label).
+    """Rice map from the classifier trained on a rule's most confident pixels (and a desk's labels, if any).
 
     Parameters
     ----------
@@ -420,13 +445,18 @@ def self_trained_rice_map(
         An already built rule output (``rice_score``, ``qa_flags``, ``n_seasons`` on the grid of
         ``ds``), e.g. the rule run on a speckle-filtered band; ``rule``/``params``/``windows`` then
         only name it.
+    labels : GeoDataFrame or table, optional
+        A desk's field labels (1 rice, 0 other; :func:`~agromap.rice.self_train_user.user_labels`):
+        each labelled pixel trains the classifier with the weight ``params.label_weight`` and
+        drops the pseudo-labels it contradicts. In memory: the label table is small.
 
     Returns
     -------
     xarray.Dataset
         ``rice_class`` uint8 (1 rice, 0 other, 255 where a feature is nodata), ``rice_prob``
         float32 0-1, ``rule_score`` (the rule's ``rice_score``, for comparison) and the 0-d int64
-        training counts of :data:`COUNT_NAMES`. ``attrs``: ``method="self_trained"``, ``rule``,
+        training counts of :data:`COUNT_NAMES` (with ``labels``, also those of
+        :data:`~agromap.rice.self_train_user.LABEL_COUNT_NAMES`). ``attrs``: ``method="self_trained"``, ``rule``,
         ``self_train_spec`` (JSON) and, for numpy input, ``training_counts`` (JSON). Lazy for
         dask input (see the module docstring); :func:`training_counts` reads the counts after
         computing.
@@ -459,6 +489,8 @@ def self_trained_rice_map(
     fit_attrs = {"band_scaling": json.loads(feats.attrs.get("band_scaling", "null")),
                  "feature_spec": json.loads(feats.attrs.get("feature_spec", "null")),
                  "rule_parameters": ruled.attrs.get("parameters", "")}  # fmt: skip
+    user = None if labels is None else user_labels(labels, score)
+    count_names = COUNT_NAMES + (LABEL_COUNT_NAMES if user is not None else ())
     lazy = any(is_dask_collection(a.data) for a in (feats, score, qa, seas))
     if lazy:
         fdata = feats.data if is_dask_collection(feats.data) else da.from_array(feats.data, chunks=(-1, 1024, 1024))
@@ -474,23 +506,25 @@ def self_trained_rice_map(
         sel = dask.delayed(_select_block, pure=True)
         tables = [
             sel(parts[0][i, j], parts[1][i, j], parts[2][i, j], fparts[i, j], int(rows0[i]), int(cols0[j]),
-                spec=spec, cap=cap)
+                spec=spec, cap=cap, user=block_labels(user, int(rows0[i]), int(cols0[j]), chunks2d[0][i],
+                                                      chunks2d[1][j]))
             for i in range(len(chunks2d[0])) for j in range(len(chunks2d[1]))
         ]  # fmt: skip
-        model = dask.delayed(_fit, pure=True)(tables, names, spec=spec, rule=rule, attrs=fit_attrs)
+        model = dask.delayed(_fit, pure=True)(tables, names, spec=spec, rule=rule, attrs=fit_attrs,
+                                              labelled=user is not None)
         both = da.map_blocks(
             predict_block, fdata, model, batch_rows=1_000_000, threshold=spec.threshold,
             chunks=((2,), *chunks2d), dtype=np.float32, meta=np.empty((0, 0, 0), dtype=np.float32),
         )  # fmt: skip
         counts = {n: da.from_delayed(dask.delayed(_count, pure=True)(model, n), shape=(), dtype=np.int64)
-                  for n in COUNT_NAMES}  # fmt: skip
+                  for n in count_names}  # fmt: skip
         extra_attrs: dict[str, Any] = {}
     else:
         table = _select_block(np.asarray(score.values), np.asarray(qa.values), np.asarray(seas.values),
-                              np.asarray(feats.values), 0, 0, spec=spec, cap=_block_cap(spec, 1))  # fmt: skip
-        fitted = _fit([table], names, spec=spec, rule=rule, attrs=fit_attrs)
+                              np.asarray(feats.values), 0, 0, spec=spec, cap=_block_cap(spec, 1), user=user)  # fmt: skip
+        fitted = _fit([table], names, spec=spec, rule=rule, attrs=fit_attrs, labelled=user is not None)
         both = predict_block(np.asarray(feats.values), fitted, batch_rows=1_000_000, threshold=spec.threshold)
-        counts = {n: _count(fitted, n) for n in COUNT_NAMES}
+        counts = {n: _count(fitted, n) for n in count_names}
         extra_attrs = {"training_counts": json.dumps(dict(fitted.metadata["training_counts"]), sort_keys=True)}
     template = score
     cls = xr.DataArray(both[0].astype(np.uint8), dims=template.dims, coords=template.coords, name="rice_class")
@@ -515,6 +549,7 @@ def training_counts(result: xr.Dataset) -> dict[str, int]:
     missing = [n for n in COUNT_NAMES if n not in result]
     if missing:
         raise ConfigError(f"not a self_trained_rice_map result: missing {missing}.")
-    if any(is_dask_collection(result[n].data) for n in COUNT_NAMES):
+    names = COUNT_NAMES + tuple(n for n in LABEL_COUNT_NAMES if n in result)  # the latter with user labels
+    if any(is_dask_collection(result[n].data) for n in names):
         raise ConfigError("the result is lazy; compute it first (result = result.compute()).")
-    return {n: int(result[n].values) for n in COUNT_NAMES}
+    return {n: int(result[n].values) for n in names}

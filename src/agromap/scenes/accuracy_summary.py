@@ -3,7 +3,9 @@
 :func:`agromap.scenes.evaluate.run_benchmark` scores every method on every scene and seed (one
 row each); this module condenses the rows (:func:`summarize`), checks them against the targets
 (:func:`targets`: beat both one-line baselines on the same seed; OA >= ``RULE_OA_TARGET`` for the
-rules and ``SELF_OA_TARGET`` for the self-trained maps on the hard scenes) and prints them
+rules and ``SELF_OA_TARGET`` for the self-trained maps on the hard scenes; the self-trained map
+with labels at least the supervised one and ``self_trained_both`` less ``LABELLED_TOLERANCE``
+on the same seed) and prints them
 (:func:`format_table`).
 """
 
@@ -18,12 +20,19 @@ import numpy as np
 from .catalog import SCENE_NAMES
 from .landscape import COVER_NAMES
 
-__all__ = ["BASELINES", "HARD_SCENES", "RULE_OA_TARGET", "SELF_OA_TARGET", "summarize", "targets", "format_table"]
+__all__ = ["BASELINES", "HARD_SCENES", "LABELLED_TOLERANCE", "RULE_OA_TARGET", "SELF_OA_TARGET", "summarize", "targets",
+           "format_table"]
 
 HARD_SCENES: tuple[str, ...] = tuple(n for n in SCENE_NAMES if n != "clean_delta")
 RULE_OA_TARGET = 0.92
 SELF_OA_TARGET = 0.95
 BASELINES = ("optical_baseline", "sar_baseline")
+#: ``self_trained_labelled`` may trail ``self_trained_both`` of the same seed by at most this OA.
+#: The labels are a random draw that can miss a rare confounder and the forest is refitted on
+#: another table, so the two maps differ by a few pixels either way even where the labels add
+#: nothing; on seeds 0-9 of the hard scenes (both scored on the same, unlabelled pixels) the
+#: labelled map trailed by at most 0.0007 and led by up to 0.0034 (docs/rice_self_trained.md).
+LABELLED_TOLERANCE = 0.001
 
 
 def _mean(xs: Sequence[float | None]) -> float | None:
@@ -76,7 +85,8 @@ def targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per scene x method x target: whether it holds on every seed.
 
     A method must reach both baselines' OA *of the same seed* (the same scene); the rules must
-    reach OA 0.92 and the self-trained maps 0.95 on the hard scenes. Each record: ``scene``,
+    reach OA 0.92 and the self-trained maps 0.95 on the hard scenes; ``self_trained_labelled`` must
+    reach ``supervised`` and ``self_trained_both`` less ``LABELLED_TOLERANCE``. Each record: ``scene``,
     ``method``, ``target``, ``needed`` (mean over seeds of what was needed), ``oa`` (mean),
     ``oa_worst``, ``seeds_met``, ``seeds`` and ``met`` (True only when met on every seed; a
     refused or crashed seed misses).
@@ -96,6 +106,11 @@ def targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             todo.append((f"OA >= {RULE_OA_TARGET}", RULE_OA_TARGET))
         if scene in HARD_SCENES and method.startswith("self_trained"):
             todo.append((f"OA >= {SELF_OA_TARGET}", SELF_OA_TARGET))
+        if method == "self_trained_labelled":  # labels must add to both: the classifier alone and the rules' labels
+            for other, less in (("supervised", 0.0), ("self_trained_both", LABELLED_TOLERANCE)):
+                got = by.get((scene, other, seed), {}).get("oa")
+                if got is not None:
+                    todo.append((f">= {other}" + (f" - {less:g}" if less else ""), float(got) - less))
         for what, need in todo:
             checks.setdefault((scene, method, what), []).append((need, oa, bool(oa is not None and oa >= need)))
     out = []

@@ -94,6 +94,20 @@ def _self_trained(rule: Literal["optical", "sar", "both"]) -> Callable[[Scene, d
     return run
 
 
+def _label_draw(inputs: dict[str, Any]) -> np.ndarray:
+    """Flat indices of ``n_labels`` random truth pixels per class (rice first), drawn from the seed:
+    the labels of ``supervised`` and ``self_trained_labelled`` are the same pixels.
+    """
+    rice = inputs["truth"].rice.values.ravel()
+    n = int(inputs["n_labels"])
+    rng = np.random.default_rng(int(inputs["seed"]))
+    picks = []
+    for cls in (1, 0):
+        idx = np.flatnonzero(rice == cls)
+        picks.append(rng.choice(idx, size=min(n, idx.size), replace=False))
+    return np.concatenate(picks)
+
+
 def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     """The classifier trained on ``n_labels`` truth pixels per class; scored on the others."""
     from ..rice.features import temporal_features
@@ -103,12 +117,7 @@ def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     truth = inputs["truth"]
     rice = truth.rice.values.ravel()
     n = int(inputs["n_labels"])
-    rng = np.random.default_rng(int(inputs["seed"]))
-    picks = []
-    for cls in (1, 0):
-        idx = np.flatnonzero(rice == cls)
-        picks.append(rng.choice(idx, size=min(n, idx.size), replace=False))
-    pick = np.concatenate(picks)
+    pick = _label_draw(inputs)
     X = feats.values.reshape(feats.sizes["feature"], -1)[:, pick].T
     samples = xr.Dataset(
         {"features": (("sample", "feature"), X.astype(np.float32)),
@@ -123,6 +132,21 @@ def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     exclude[pick] = True
     return out.assign_attrs(n_labels_per_class=n, train_pixels=int(pick.size)).assign(
         _exclude=(("y", "x"), exclude.reshape(truth.rice.shape)))
+
+
+def _m_self_trained_labelled(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
+    """``self_trained_both`` with the labels of ``supervised`` added; scored on the other pixels."""
+    from ..rice.self_trained import self_trained_rice_map
+
+    truth = inputs["truth"]
+    rice = truth.rice.values
+    pick = _label_draw(inputs)
+    rows, cols = np.unravel_index(pick, rice.shape)
+    table = {"row": rows, "col": cols, "label_class": rice.ravel()[pick].astype(np.int64)}
+    out = self_trained_rice_map(_s2(sc), sar=inputs["s1"], rule="both", labels=table)
+    exclude = np.zeros(rice.shape, dtype=bool)
+    exclude[rows, cols] = True
+    return out.assign_attrs(n_labels_per_class=int(inputs["n_labels"])).assign(_exclude=(("y", "x"), exclude))
 
 
 def _m_optical_baseline(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
@@ -157,6 +181,8 @@ def methods() -> dict[str, Callable[[Scene, dict[str, Any]], xr.Dataset]]:
     }
     for rule in _self_trained_rules():
         out[f"self_trained_{rule}"] = _self_trained(rule)
+    if "both" in _self_trained_rules():
+        out["self_trained_labelled"] = _m_self_trained_labelled
     out["supervised"] = _m_supervised
     out["optical_baseline"] = _m_optical_baseline
     out["sar_baseline"] = _m_sar_baseline

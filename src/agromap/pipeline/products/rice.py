@@ -40,6 +40,12 @@ class RiceLayer(Strict):
     on which the optical and the SAR rule agree confidently (needs both sensors in the area)."""
     self_train: dict[str, float | int | str | None] = {}
     """method=self_trained: SelfTrainParams overrides (rice_min_score, other_max_score, spacing_px, n_per_class...)."""
+    labels: str | None = None
+    """method=self_trained: the desk's field labels (points or polygons; GeoJSON, GeoPackage or CSV
+    with x,y, as for `agromap rice-train`), 1 rice and 0 other, in the area's CRS. They train the
+    classifier with the rule's confident pixels (docs/rice_self_trained.md, "A desk's own labels")."""
+    label_field: str = "class"
+    """Column of ``labels`` holding the class (1 rice, 0 other)."""
     calendar: str | None = None
     """Crop calendar (agromap.rice.calendars names, e.g. mekong_delta, india_west_bengal) whose
     transplanting windows bound the seasons; none = find seasons anywhere."""
@@ -85,8 +91,9 @@ class RiceLayer(Strict):
         if self.method == "self_trained" and self.rule is None:
             raise ValueError("method: self_trained needs rule: sar, optical or both (the rule whose confident "
                              "pixels train the classifier)")
-        if self.method != "self_trained" and (self.rule is not None or self.self_train):
-            raise ValueError("rule/self_train apply to method: self_trained only")
+        if self.method != "self_trained" and (self.rule is not None or self.self_train or self.labels):
+            raise ValueError("rule/self_train/labels apply to method: self_trained only (method: model is trained "
+                             "from labels with `agromap rice-train`)")
         return self
 
 
@@ -171,8 +178,15 @@ def rice_dataset(ctx: AreaContext, layer: Any) -> xr.Dataset:
             params: Any = _both_params(layer.params, where)
         else:
             params = _params(_rule_params_class(layer.rule), layer.params, where)
+        labels = None
+        if layer.labels:  # read when planning, so `agromap validate` refuses a label file the map cannot use
+            from ...io.trust import check_regular_file
+            from ...rice.labels import read_labels
+
+            labels = read_labels(check_regular_file(ctx.resolve(layer.labels), "label file"),
+                                 class_column=layer.label_field)
         return self_trained_rice_map(inputs, rule=layer.rule, rule_params=params, windows=layer.calendar,
-                                     params=spec)
+                                     params=spec, labels=labels)
     ds = ctx.ds
     from ...rice.model import load_model, predict
     from ...rice.model_predict import model_features
@@ -248,10 +262,11 @@ def build(ctx: AreaContext, layer: Any) -> list[PlannedLayer]:
         props.update(speckle_method=method, speckle_filter=layer.speckle_filter if method != "none" else 0)
     side: dict[str, Any] = {}
     if layer.method == "self_trained":
-        from ...rice.self_trained import COUNT_NAMES
+        from ...rice.self_trained import COUNT_NAMES, LABEL_COUNT_NAMES
 
         props.update(rule=layer.rule, self_train=dict(layer.self_train))
-        side = {n: result[n] for n in COUNT_NAMES}  # 0-d, computed in the run's one pass
+        # 0-d, computed in the run's one pass; the label counts only with labels
+        side = {n: result[n] for n in COUNT_NAMES + LABEL_COUNT_NAMES if n in result}
     return [PlannedLayer(ctx.area.name, stem, dataclasses.replace(specs[name], name=f"{name}_{layer.method}"),
                          result[name], start, end, f"rice-{layer.method}", props, config, dict(side),
                          derived=derived if name == "rice_class" else {})
@@ -385,5 +400,6 @@ PRODUCTS: tuple[Product, ...] = (
             pixels=pixels, per_pixel=_per_pixel,
             # rice.self_trained.COUNT_NAMES, reported by self-trained maps (checked when planning)
             side_values=("n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice",
-                         "n_strata_other", "n_relabelled")),
+                         "n_strata_other", "n_relabelled"),
+            optional_side_values=("n_user_rice", "n_user_other", "n_pseudo_dropped")),
 )

@@ -1,0 +1,136 @@
+"""A desk's field labels in the self-trained rice map: they join the pseudo-labels, are never
+thinned away, and drop the pseudo-labels they contradict."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from agromap.errors import ConfigError, LabelError
+from agromap.rice.self_train_user import LABEL_COUNT_NAMES, contradicted, user_labels
+from agromap.rice.self_trained import SelfTrainParams, self_trained_rice_map, training_counts
+from agromap.testing import SceneSpec, count_computes, make_s2_stack, make_truth, raise_if_dask_computes
+
+SPEC = SceneSpec(shape=(96, 96), chunk=48, seed=3, n_seasons=2)
+FAST = SelfTrainParams(n_estimators=40, n_per_class=800)
+WATER = 2  # make_truth's permanent water
+
+
+@pytest.fixture(scope="module")
+def scene():
+    s2 = make_s2_stack(SPEC)
+    cover = make_truth(SPEC).landcover.values
+    # A rule that is right everywhere but on water, which it calls rice with confidence: the
+    # systematic mistake (a pond taken for a flooded paddy) no amount of pseudo-labels corrects.
+    score = np.where((cover == 1) | (cover == WATER), 0.95, 0.05).astype(np.float32)
+    ruled = xr.Dataset({"rice_score": (("y", "x"), score), "n_seasons": (("y", "x"), np.ones(score.shape, np.uint8)),
+                        "qa_flags": (("y", "x"), np.zeros(score.shape, np.uint8))},
+                       coords={"y": s2.y, "x": s2.x})  # fmt: skip
+    return {"lazy": s2, "eager": s2.compute(), "cover": cover, "ruled": ruled}
+
+
+def _draw(cover: np.ndarray, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """``n`` random pixels per cover, off the 3-pixel lattice (row % 3 == 1): rice 1, others 0."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.nonzero(np.indices(cover.shape)[0] % 3 == 1)
+    pick = np.concatenate([rng.choice(np.flatnonzero(cover[rows, cols] == c), n, replace=False)
+                           for c in np.unique(cover)])  # fmt: skip
+    r, c = rows[pick], cols[pick]
+    return {"row": r, "col": c, "label_class": (cover[r, c] == 1).astype(np.int64)}
+
+
+def test_labels_correct_the_rule_where_it_is_confidently_wrong(scene):
+    cover, ruled = scene["cover"], scene["ruled"]
+    plain = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled)
+    table = _draw(cover, 40)
+    out = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled, labels=table)
+    kept = self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_conflict_px=0),
+                                 rule_output=ruled, labels=table)  # no contradicted pseudo-label dropped
+    water = cover == WATER
+    before, after, undropped = ((m["rice_class"].values == 1)[water].mean() for m in (plain, out, kept))
+    counts = training_counts(out)
+    print(f"\n[user labels] water mapped rice: {before:.3f} without labels, {after:.3f} with 40 per cover "
+          f"({undropped:.3f} keeping the contradicted pseudo-labels); {counts}")
+    assert before > 0.9  # the pseudo-labels alone teach the mistake
+    assert after < 0.05
+    assert undropped > 0.3  # the weighted labels alone are outvoted by the wrong pseudo-labels
+    # the rest of the map stays right
+    assert ((out["rice_class"].values == 1) == (cover == 1))[~water].mean() > 0.97
+    assert counts["n_user_rice"] == 40 and counts["n_user_other"] == 120
+    assert counts["n_pseudo_dropped"] > 50 and training_counts(kept)["n_pseudo_dropped"] == 0
+    assert set(LABEL_COUNT_NAMES) <= set(counts) and "n_user_rice" not in training_counts(plain)
+
+
+def test_user_labels_survive_thinning_and_the_lazy_map_equals_the_eager_one(scene):
+    table = _draw(scene["cover"], 40, seed=1)  # every label off the 3-pixel lattice
+    with raise_if_dask_computes():
+        lazy = self_trained_rice_map(scene["lazy"], rule="optical", params=FAST, rule_output=scene["ruled"].chunk(48),
+                                     labels=table)
+    assert all(lazy[n].ndim == 0 and lazy[n].chunks is not None for n in LABEL_COUNT_NAMES)
+    with count_computes() as counter:
+        got = lazy.compute()
+    assert counter.total_computes == 1
+    eager = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=scene["ruled"],
+                                  labels=table)
+    np.testing.assert_array_equal(got["rice_class"].values, eager["rice_class"].values)
+    counts = training_counts(got)
+    assert counts == {k: int(v) for k, v in json.loads(eager.attrs["training_counts"]).items()}
+    assert (counts["n_user_rice"], counts["n_user_other"]) == (40, 120)
+    # nor does the per-class quota thin them: all 160 train the map beside at most 60 pseudo-labels per class
+    small = self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, n_per_class=60),
+                                  rule_output=scene["ruled"], labels=table)
+    few = training_counts(small)
+    assert (few["n_user_rice"], few["n_user_other"]) == (40, 120)
+    assert few["n_train_rice"] == 60 and few["n_train_other"] == 60
+
+
+def test_a_label_on_nodata_is_left_out(scene):
+    ds = scene["eager"].copy()
+    table = _draw(scene["cover"], 20, seed=2)
+    r, c = int(table["row"][0]), int(table["col"][0])
+    ds["nir"][:, r, c] = np.nan
+    out = self_trained_rice_map(ds, rule="optical", params=FAST, rule_output=scene["ruled"], labels=table)
+    counts = training_counts(out)
+    assert counts["n_user_rice"] + counts["n_user_other"] == 79
+
+
+def test_contradicted_needs_the_other_class_the_same_stratum_and_nearness():
+    prow, pcol = np.array([0, 0, 3, 6, 3]), np.array([0, 3, 3, 6, 3])
+    py, pstratum = np.array([1, 1, 1, 1, 0]), np.array([5, 5, 7, 5, 5])
+    got = contradicted(prow, pcol, py, pstratum, np.array([1]), np.array([2]), np.array([0]), np.array([5]), 3)
+    # (0,0) and (0,3): other class, same stratum, within 3 px; (3,3) rice: another stratum;
+    # (6,6): 5 rows away; (3,3) non-rice: the same class as the label
+    assert got.tolist() == [True, True, False, False, False]
+    assert not contradicted(prow, pcol, py, pstratum, np.array([1]), np.array([2]), np.array([0]),
+                            np.array([5]), 0).any()
+
+
+def test_label_tables_are_checked(scene):
+    template = scene["ruled"]["rice_score"]
+    ok = user_labels({"row": [1, 2, 2], "col": [1, 2, 2], "label_class": [1, 0, 0]}, template)
+    assert [a.tolist() for a in ok] == [[1, 2], [1, 2], [1, 0]]  # a pixel labelled twice alike counts once
+    for bad, msg in (({"row": [1], "col": [1], "label_class": [2]}, "classes 1 .rice. and 0"),
+                     ({"row": [1], "col": [500], "label_class": [1]}, "outside the 96 x 96 grid"),
+                     ({"row": [1, 1], "col": [1, 1], "label_class": [1, 0]}, "carry both classes"),
+                     ({"row": [1], "label_class": [1]}, "missing \\['col'\\]"),
+                     ({"row": [], "col": [], "label_class": []}, "empty")):
+        with pytest.raises(LabelError, match=msg):
+            user_labels(bad, template)
+    with pytest.raises(LabelError, match="GeoDataFrame"):
+        user_labels([1, 2, 3], template)
+    with pytest.raises(ConfigError, match="label_weight"):
+        SelfTrainParams(label_weight=0)
+
+
+def test_points_in_the_grid_crs_are_placed_on_their_pixels(scene):
+    import geopandas as gpd
+
+    s2 = scene["lazy"]
+    xs, ys = s2.x.values[[4, 50]], s2.y.values[[7, 60]]
+    gdf = gpd.GeoDataFrame({"label_class": [1, 0]}, geometry=gpd.points_from_xy(xs, ys), crs=s2.odc.geobox.crs)
+    rows, cols, cls = user_labels(gdf, s2["nir"].isel(time=0))
+    assert (rows.tolist(), cols.tolist(), cls.tolist()) == ([7, 60], [4, 50], [1, 0])
