@@ -84,8 +84,8 @@ def test_pond_crop_labels_keep_the_rice_verdict_of_a_pond_then_one_crop():
     rule = out.rice_score.values > 0.5
     shrimp = (cover == L.RICE_SHRIMP) & inner & rule
     assert shrimp.sum() >= 100
-    default = drop_pond_rice(out, s2, SelfTrainParams()).rice_score.values
-    kept = drop_pond_rice(out, s2, SelfTrainParams(pond_crop_labels=True)).rice_score.values
-    assert (default[shrimp] > 0.5).mean() <= 0.5 and (kept[shrimp] > 0.5).mean() >= 0.9
+    dropped = drop_pond_rice(out, s2, SelfTrainParams(pond_crop_labels=False)).rice_score.values
+    kept = drop_pond_rice(out, s2, SelfTrainParams()).rice_score.values
+    assert (dropped[shrimp] > 0.5).mean() <= 0.5 and (kept[shrimp] > 0.5).mean() >= 0.9
     others = np.isin(cover, (L.AQUACULTURE, L.LOTUS, L.HYACINTH, L.WATER))
-    assert np.array_equal(default[others], kept[others], equal_nan=True)
+    assert np.array_equal(dropped[others], kept[others], equal_nan=True)
