@@ -349,49 +349,11 @@ def _plain_gap_season(ok, nd, ls, days, p, scale_days):
 
 
 def _plain_pond_crop(ok, nd, ls, flood, days, p):
-    """A pond, then one rice crop (``pond_crop_green_days``): a flooded dark spell longer than ``max_flood_days``,
-    then within ``max_cycle_days`` of its last date a canopy phase (ended by NDVI <= ``ndvi_trough_max`` or the
-    series' end) with a canopy in water whose canopy dates span at most ``pond_crop_green_days``."""
-    n_pix, n_t = nd.shape
-    if p.pond_crop_green_days is None:
-        return np.zeros(n_pix, dtype=bool)
-    crop_lswi = _F32(p.wet_canopy_lswi) if p.wet_canopy_lswi is not None else _F32(-np.inf)
-    green = _F32(p.pond_crop_green_days)
-    start = np.full(n_pix, -1.0, dtype=_F32)
-    prev = np.full(n_pix, -1e9, dtype=_F32)
-    end = np.full(n_pix, -np.inf, dtype=_F32)
-    on = np.zeros(n_pix, dtype=bool)
-    wet = np.zeros(n_pix, dtype=bool)
-    first = np.zeros(n_pix, dtype=_F32)
-    last = np.zeros(n_pix, dtype=_F32)
-    seen = np.zeros(n_pix, dtype=bool)
-    for t in range(n_t):
-        d = _F32(days[t])
-        o, y, w_ls = ok[:, t], nd[:, t], ls[:, t]
-        with np.errstate(invalid="ignore"):
-            dark = o & flood[:, t] & (y <= _F32(p.ndvi_low))
-            canopy = o & (y >= _F32(p.ndvi_canopy_min))
-            wet_canopy = o & (y >= _F32(p.ndvi_high)) & (w_ls >= crop_lswi)
-            low = o & (y <= _F32(p.ndvi_trough_max))
-        linked = dark & (start >= 0) & (d - prev <= _F32(45.0))
-        start = np.where(o & ~dark, _F32(-1.0), np.where(dark & ~linked, d, start))
-        prev = np.where(dark, d, prev)
-        stop = on & low
-        seen |= stop & wet & (last - first <= green)
-        on &= ~stop
-        run = on & o
-        last = np.where(run & canopy, d, last)
-        wet |= run & wet_canopy
-        idle = o & ~on
-        end = np.where(idle & dark & (d - start > _F32(p.max_flood_days)), d, end)
-        rise = idle & ~dark & (end != _F32(-np.inf)) & canopy
-        begin = rise & (d - end <= _F32(p.max_cycle_days))
-        on |= begin
-        first = np.where(begin, d, first)
-        last = np.where(begin, d, last)
-        wet = np.where(begin, wet_canopy, wet)
-        end = np.where(rise, _F32(-np.inf), end)
-    return seen | (on & wet & (last - first <= green))
+    """A pond, then one rice crop (``pond_crop_green_days``): the package's whole-array reading, which the
+    self-trained label step also uses, is the reference the compiled walk must match."""
+    from agromap.rice.pond_crop import pond_then_crop
+
+    return pond_then_crop(ok, nd, ls, flood, days, p)
 
 
 def _plain_flooded_field(ok, nd, ls, p):
