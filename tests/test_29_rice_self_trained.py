@@ -109,6 +109,27 @@ def test_training_pixels_are_confident_thinned_and_never_neighbours():
     assert (capped["y"] == 1).sum() == 5 and (capped["y"] == 0).sum() == 5
 
 
+def test_a_canopy_standing_longer_than_any_rice_crop_is_a_non_rice_label_where_the_rule_hesitated():
+    # A lotus pond the rule hesitates on (0.5): its VH canopy stood 140 days, a paddy's 40-60, so it
+    # becomes a non-rice label; the rule's rice (0.9) stands even with a long canopy (a field edge whose
+    # spell joins a neighbour's), and a hesitation with a short canopy stays without a label.
+    score = np.array([[0.9, 0.5, 0.5, 0.1]], np.float32)
+    days = np.array([[130.0, 140.0, 50.0, 130.0]], np.float32)
+    feats = np.stack([np.linspace(0, 1, 4, dtype=np.float32)[None, :], days])
+    qa, seasons = np.zeros((1, 4), np.uint8), np.ones((1, 4), np.uint8)
+    spec = SelfTrainParams(spacing_px=2)
+    want = {0: 1, 1: 0, 2: -1, 3: 0}
+    for col0 in (0, 1):  # each call reads the lattice columns of its offset
+        t = _select_block(score, qa, seasons, feats, 0, col0, spec=spec, cap=100, canopy_col=1)
+        got = dict(zip((t["col"] - col0).tolist(), t["y"].tolist()))
+        assert got == {c: want[c] for c in range(4) if (c + col0) % 2 == 0}, (col0, got)
+    off = _select_block(score, qa, seasons, feats, 0, 1, spec=replace(spec, long_canopy_days=None), cap=100,
+                        canopy_col=1)
+    assert dict(zip((off["col"] - 1).tolist(), off["y"].tolist())) == {1: -1, 3: 0}
+    with pytest.raises(ConfigError):
+        SelfTrainParams(long_canopy_days=0.0)
+
+
 def test_allocation_shares_half_equally_then_by_size():
     take = _allocate(np.array([1000, 40, 10]), 200)
     assert take.sum() == 200 and take[2] == 10 and take[1] == 40  # small strata are taken whole

@@ -70,6 +70,16 @@ class SelfTrainParams:
     paddies' season stands as long (48-90 days against 54-84 on ``monsoon_sparse_optical``), and
     with the duration alone the radar view turned the optical rule's non-rice upland crops into
     rice labels (docs/rice_self_trained.md). Non-rice relabels still read it."""
+    long_canopy_days: float | None = 125.0
+    """``rule="optical"``: a lattice pixel the rule hesitates on whose ``vh_canopy_days`` exceeds this
+    becomes a non-rice pseudo-label: no single rice crop stands that long. A paddy is harvested 85-130
+    days after transplanting and its VH sits near its peak for only part of that (42-54 days on the
+    transplanted paddies of ``mekong_triple_sar``, 54-84 on ``monsoon_sparse_optical``), while lotus
+    leaves stand over the pond for some 150 days (126-144 on the lotus the rule hesitates on). The
+    rule's rice labels stand: a rice pixel at a field edge can show a spell that long (its neighbour's
+    canopy joins its own), and taking those away cost up to 0.01 OA on ``monsoon_sparse_optical``.
+    Not for ``"sar"`` or ``"both"``: the SAR rule has read the radar series itself. ``None``: off
+    (docs/rice_self_trained.md, "Lotus: non-rice labels from the canopy's duration")."""
     view_other_prob: float = 0.1
     """Co-training: a pixel the rule hesitates on becomes non-rice when the other-sensor classifier
     gives it at most this probability of rice."""
@@ -219,9 +229,11 @@ class SelfTrainParams:
                                                          and 0.0 < self.pond_dry_fraction <= 1.0):
             raise ConfigError(f"pond_water_fraction (or null) and pond_dry_fraction must be shares in (0, 1], got "
                               f"{self.pond_water_fraction} and {self.pond_dry_fraction}.")
-        if self.persistent_min_dates < 1 or self.edge_min_flood_dates < 0:
-            raise ConfigError(f"need persistent_min_dates >= 1 and edge_min_flood_dates >= 0, got "
-                              f"{self.persistent_min_dates} and {self.edge_min_flood_dates}.")
+        if (self.persistent_min_dates < 1 or self.edge_min_flood_dates < 0
+                or not (self.long_canopy_days is None or self.long_canopy_days > 0)):
+            raise ConfigError(f"need persistent_min_dates >= 1, edge_min_flood_dates >= 0 and long_canopy_days > 0 "
+                              f"(or null), got {self.persistent_min_dates}, {self.edge_min_flood_dates} and "
+                              f"{self.long_canopy_days}.")
         if self.drained_lswi is not None and not -1.0 <= self.drained_lswi <= 1.0:
             raise ConfigError(f"drained_lswi must be an LSWI in [-1, 1] or null, got {self.drained_lswi}.")
         if self.persistent_score is not None and not 0.0 <= self.persistent_score < 0.5:
