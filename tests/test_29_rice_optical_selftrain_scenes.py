@@ -180,7 +180,7 @@ def test_sar_rule_misses_are_relabelled_by_the_optical_view_lazily_and_chunk_ind
 
 
 def test_cotraining_flips_rule_misses_the_other_view_sees_and_keeps_rule_rice():
-    from agromap.rice.self_trained import _cotrain
+    from agromap.rice.self_train_cotrain import cotrain
 
     rng = np.random.default_rng(0)
     n = 600
@@ -193,7 +193,7 @@ def test_cotraining_flips_rule_misses_the_other_view_sees_and_keeps_rule_rice():
     y[missed] = 0  # the rule called these rice pixels non-rice
     hesitant = np.flatnonzero(~truth)[:30]
     y[hesitant] = -1
-    new = _cotrain(X, y, rng.random(n), np.array([1]), SelfTrainParams(n_estimators=60))
+    new = cotrain(X, y, rng.random(n), np.array([1]), SelfTrainParams(n_estimators=60))
     assert (new[missed] == 1).mean() > 0.75  # out-of-bag: each judged by trees that never saw it
     assert (new[hesitant] == 0).all()
     assert (new[y == 1] == 1).all()  # the rule's rice labels stand

@@ -233,7 +233,7 @@ def test_sar_labels_are_corrected_at_their_own_view_bar():
     """The SAR rule's labels are relabelled by the optical view at ``sar_view_rice_prob`` (0.6),
     the optical rule's by the radar view at ``view_rice_prob`` (0.7): a lower bar flips more of the
     rule's non-rice, always a superset, and never touches its rice."""
-    from agromap.rice.self_trained import _cotrain  # the relabelling step itself
+    from agromap.rice.self_train_cotrain import cotrain  # the relabelling step itself
 
     rng = np.random.default_rng(1)
     n = 800
@@ -245,8 +245,8 @@ def test_sar_labels_are_corrected_at_their_own_view_bar():
     spec = SelfTrainParams(n_estimators=60)
     assert (spec.view_rice_prob, spec.sar_view_rice_prob) == (0.7, 0.6)
     key = rng.random(n)
-    high = _cotrain(X, y, key, np.array([1]), spec)
-    low = _cotrain(X, y, key, np.array([1]), spec, spec.sar_view_rice_prob)
+    high = cotrain(X, y, key, np.array([1]), spec)
+    low = cotrain(X, y, key, np.array([1]), spec, spec.sar_view_rice_prob)
     flipped_high, flipped_low = (high == 1) & (y == 0), (low == 1) & (y == 0)
     assert not (flipped_high & ~flipped_low).any() and flipped_low.sum() > flipped_high.sum()
     assert (low[y == 1] == 1).all() and (high[y == 1] == 1).all()
@@ -260,7 +260,7 @@ def test_sar_labels_are_corrected_at_their_own_view_bar():
 def test_canopy_duration_alone_makes_no_rice_label():
     """Co-training: a view feature that separates the rule's labels only by how long a canopy
     stands (``vh_canopy_days``) cannot turn a non-rice label into rice; it still makes non-rice."""
-    from agromap.rice.self_trained import _cotrain
+    from agromap.rice.self_train_cotrain import cotrain
 
     rng = np.random.default_rng(2)
     n = 600
@@ -273,8 +273,8 @@ def test_canopy_duration_alone_makes_no_rice_label():
     X = np.stack([rng.normal(0, 1, n), days], axis=1).astype(np.float32)
     key = rng.random(n)
     spec = SelfTrainParams(n_estimators=60)
-    with_it = _cotrain(X, y, key, np.array([0, 1]), spec)
-    without = _cotrain(X, y, key, np.array([0, 1]), spec, rice_cols=np.array([0]))
+    with_it = cotrain(X, y, key, np.array([0, 1]), spec)
+    without = cotrain(X, y, key, np.array([0, 1]), spec, rice_cols=np.array([0]))
     assert (with_it[:60] == 1).mean() > 0.5  # the duration alone calls the upland crops rice
     assert (without[:60] == 1).mean() < 0.2 and (without[y == 1] == 1).all()
     assert (without[60:120] == 0).mean() > 0.9 and (without[60:120] == with_it[60:120]).all()

@@ -68,10 +68,11 @@ import xarray as xr
 from dask.base import is_dask_collection
 
 from ..errors import ConfigError, InputError, TooFewConfidentPixelsError
-from .features import FeatureSpec, feature_names, temporal_features
+from .features import FeatureSpec, temporal_features
 from .model_predict import predict_block
 from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
+from .self_train_cotrain import cotrain, view_columns
 from .self_train_labels import (
     QA_PERSISTENT_ONLY,
     blind_optical_rule,
@@ -187,58 +188,6 @@ def _allocate(sizes: np.ndarray, quota: int) -> np.ndarray:
     return take
 
 
-def _view_columns(names: tuple[str, ...], rule: str) -> np.ndarray:
-    """Indices of the features of the sensor the rule does not read (empty for ``both``)."""
-    if rule not in ("sar", "optical"):
-        return np.zeros(0, dtype=np.int64)
-    view = set(feature_names(sar=False) if rule == "sar" else feature_names(optical=False))
-    return np.array([i for i, n in enumerate(names) if n in view], dtype=np.int64)
-
-
-def _view_prob(X: np.ndarray, y: np.ndarray, conf: np.ndarray, cols: np.ndarray,
-               spec: SelfTrainParams) -> np.ndarray:
-    """The view's probability of rice: out-of-bag on the confident rows ``conf``, predicted on the rest (``y < 0``)."""
-    from sklearn.ensemble import RandomForestClassifier
-
-    rf = RandomForestClassifier(n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
-                                oob_score=True, random_state=spec.seed, n_jobs=1)  # fmt: skip
-    rf.fit(X[conf][:, cols], y[conf].astype(np.int64))
-    p = np.full(y.size, np.nan)
-    p[conf] = np.nan_to_num(rf.oob_decision_function_[:, 1], nan=0.5)  # NaN: never out of bag
-    amb = np.flatnonzero(y < 0)
-    if amb.size:
-        p[amb] = rf.predict_proba(X[amb][:, cols])[:, 1]
-    return p
-
-
-def _cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, spec: SelfTrainParams,
-             rice_prob: float | None = None, rice_cols: np.ndarray | None = None) -> np.ndarray:
-    """Pseudo-labels corrected by a classifier that sees only the other sensor (co-training).
-
-    A random forest reads the columns ``cols`` (the sensor the rule did not read) of the rule's
-    confident pixels; its out-of-bag probability of rice (a pixel is never judged by trees that
-    saw it) then relabels: a rule non-rice pixel the other sensor finds clearly rice
-    (>= ``rice_prob``, by default ``spec.view_rice_prob``) becomes rice, and a pixel the rule hesitated on (``y == -1``)
-    takes the other sensor's confident verdict. The rule's rice labels stand: its confident rice
-    is rarely wrong (under 0.3 % on the hard scenes), its misses are what this corrects.
-    Returns the new labels (-1: still no label).
-    """
-    conf = np.flatnonzero(y >= 0)
-    conf = conf[np.argsort(key[conf], kind="stable")]  # row order by pixel key: independent of chunking
-    if np.unique(y[conf]).size < 2:
-        return y
-    p = _view_prob(X, y, conf, cols, spec)
-    bar = spec.view_rice_prob if rice_prob is None else rice_prob
-    rice = p >= bar
-    if rice_cols is not None and rice_cols.size < cols.size and rice.any():
-        # a feature that only tells what is not rice must not be the reason for a rice label
-        rice &= _view_prob(X, y, conf, rice_cols, spec) >= bar
-    new = y.copy()
-    new[(y <= 0) & rice] = 1
-    new[(y < 0) & (p <= spec.view_other_prob)] = 0
-    return new
-
-
 def _blind_hint(k: int, rule: str, spec: SelfTrainParams) -> str:
     """Why non-rice labels may be missing on a cloudy optical series: the rule abstains where it was blind."""
     if k != 0 or rule == "sar" or spec.blind_gap_days is None:
@@ -261,7 +210,7 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     X, y = cat("X", np.zeros((0, len(names)), np.float32)), cat("y", np.zeros(0, np.int8))
     stratum, key = cat("stratum", np.zeros(0, np.int64)), cat("key", np.zeros(0))
     confident = np.sum([t["confident"] for t in tables], axis=0) if tables else np.zeros(2, np.int64)
-    cols = _view_columns(names, rule)
+    cols = view_columns(names, rule)
     relabelled = 0
     if spec.cotrain and cols.size and (y == 0).sum() >= spec.min_per_class and (y == 1).sum() >= spec.min_per_class:
         rice_prob = spec.sar_view_rice_prob if rule == "sar" else spec.view_rice_prob
@@ -270,7 +219,7 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
             # only means "neither", so it may add non-rice labels but no rice.
             rice_prob = np.inf
         rice_cols = cols if spec.view_duration_rice else cols[np.asarray(names)[cols] != "vh_canopy_days"]
-        new = _cotrain(X, y, key, cols, spec, rice_prob, rice_cols)
+        new = cotrain(X, y, key, cols, spec, rice_prob, rice_cols)
         relabelled = int((new != y).sum())
         y = new
     z = np.zeros(0, np.int64)
