@@ -27,6 +27,14 @@ def _series(db_cols, step=6, orbits=None, start="2023-01-03"):
     return xr.DataArray((10 ** (db / 10)).astype(np.float32), dims=("time", "point"), coords=coords, name="vh")
 
 
+def _named_passes(days, vh_db, orbit, day0):
+    """Filtered VH (dB) on day numbers counted from ``day0``, each pass named by ``orbit`` ("a"/"d")."""
+    t = np.datetime64(day0) + np.asarray(days).astype("timedelta64[D]")
+    names = ["ascending" if o == "a" else "descending" for o in orbit]
+    return xr.DataArray((10 ** (np.asarray(vh_db, np.float32) / 10))[:, None], dims=("time", "point"),
+                        coords={"time": t, "orbit": ("time", names)})
+
+
 def _paddy(n=60):
     """Fallow at -17 dB, a 3-pass flood, a canopy at -14 dB for about 60 days, harvest."""
     s = np.full(n, -17.0)
@@ -350,9 +358,7 @@ def test_a_one_pass_levelling_flood_then_a_wet_seedbed_is_direct_seeded_rice():
     vh = [-17.0, -15.5, -17.5, -15.5, -17.0, -16.0, -16.5, -15.5, -17.0, -23.0, -15.5, -17.5, -18.0, -18.0, -15.5,
           -16.0, -14.0, -14.5, -13.5, -14.5, -13.5, -14.5, -13.0, -14.5, -13.5, -15.0, -14.0, -16.5, -16.0, -17.5]
     orbit = "dadadadaddadadadadadadadadadad"
-    t = np.datetime64("2022-01-01") + np.asarray(days).astype("timedelta64[D]")
-    da_ = xr.DataArray((10 ** (np.asarray(vh, np.float32) / 10))[:, None], dims=("time", "point"),
-                       coords={"time": t, "orbit": ("time", ["ascending" if o == "a" else "descending" for o in orbit])})
+    da_ = _named_passes(days, vh, orbit, "2022-01-01")
     out = sar_rice_rule(da_)
     assert out.rice_class.values[0] == 1 and out.rice_score.values[0] == pytest.approx(0.607, abs=0.01)
     assert out.transplant_doy.values[0, 0] == 201  # the levelling flood's pass
@@ -397,9 +403,7 @@ def test_the_levelling_dip_is_read_below_the_sown_seedbed_not_the_young_crops_wa
     vh = [-18.0, -15.0, -17.0, -15.0, -16.0, -15.0, -16.5, -15.5, -17.0, -21.5, -15.0, -16.0, -17.5, -18.0, -14.5,
           -16.0, -14.0, -14.0, -13.0, -13.5, -13.0, -14.5, -12.5, -14.0, -13.0, -14.0, -13.0, -16.0]
     orbit = "dadadadaddadadadadadadadadad"
-    t = np.datetime64("2021-12-31") + np.asarray(days).astype("timedelta64[D]")
-    da_ = xr.DataArray((10 ** (np.asarray(vh, np.float32) / 10))[:, None], dims=("time", "point"),
-                       coords={"time": t, "orbit": ("time", ["ascending" if o == "a" else "descending" for o in orbit])})
+    da_ = _named_passes(days, vh, orbit, "2021-12-31")
     out = sar_rice_rule(da_)
     assert out.rice_class.values[0] == 1 and out.rice_score.values[0] == pytest.approx(0.594, abs=0.01)
     assert out.transplant_doy.values[0, 0] == 201  # the levelling flood's pass

@@ -101,7 +101,7 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
         clear, n, water = _water_counts(clear, nd, lw)
         with np.errstate(invalid="ignore"):
             dry = (clear & (lw < 0)).sum(axis=-1)
-            flood = clear & (lw + np.float32(rp.flood_t) >= nd)
+            flood = _flood_signal(clear, nd, lw, np.float32(rp.flood_t))
         pond = (n >= need) & (water >= wet_min * n) & (dry < dry_max * n)
         if not spec.pond_crop_labels:
             return pond
@@ -247,6 +247,11 @@ def _water_counts(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> tuple[np
     return clear, clear.sum(axis=-1), water
 
 
+def _flood_signal(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray, flood_t: np.float32) -> np.ndarray:
+    """The optical rule's flood signal in its NDVI form (``LSWI + flood_t >= NDVI``) on clear dates."""
+    return clear & (lw + flood_t >= nd)
+
+
 def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
     """Per pixel, the number of clear dates showing open water with at most seedlings in it (lazy, uint16).
 
@@ -263,7 +268,7 @@ def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
-            return (clear & (lw + t >= nd) & (nd <= low)).sum(axis=-1).astype(np.uint16)
+            return (_flood_signal(clear, nd, lw, t) & (nd <= low)).sum(axis=-1).astype(np.uint16)
 
     return xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
                           output_dtypes=[np.uint16]).rename("flood_dates")
@@ -418,7 +423,7 @@ def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainP
             n = d2.notnull().sum("time")
             rms = cast(xr.DataArray, np.sqrt(d2.sum("time") / n.where(n > 0)))
             rms = rms.where(sure.shift(y=dy, x=dx, fill_value=False) & (n >= spec.edge_min_common_dates))
-            best = rms if best is None else xr.where(best.isnull() | (rms < best), rms, best)
+            best = rms if best is None else cast(xr.DataArray, np.fmin(best, rms))
     assert best is not None
     return best.astype(np.float32).rename("edge_ndvi_rms")
 
