@@ -268,6 +268,13 @@ def _water(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
     return out
 
 
+def _prep_days(u: np.ndarray, dsr: bool) -> Any:
+    """Days from the first flood to establishment: puddling 8-15 days before transplanting, or the
+    direct-seeded field's short levelling flood.
+    """
+    return 6.0 if dsr else 8.0 + np.floor(u[5] * 8)
+
+
 def _rice(cfg: Any, px: _Pixels, day: int, env: Env, dsr: bool = False) -> np.ndarray:
     """Rice: puddling flood, transplanting, canopy, drainage, harvest; up to four seasons.
 
@@ -276,7 +283,7 @@ def _rice(cfg: Any, px: _Pixels, day: int, env: Env, dsr: bool = False) -> np.nd
     levelling, is sown on saturated soil and flooded shallowly once seedlings establish.
     """
     u, out = px.u, _new(px)
-    prep = 6.0 if dsr else 8.0 + np.floor(u[5] * 8)
+    prep = _prep_days(u, dsr)
     d = np.full(px.n, -1e4)
     length = np.ones(px.n)
     active = np.zeros(px.n, dtype=bool)
@@ -332,7 +339,7 @@ def _rice_shrimp(cfg: Any, px: _Pixels, day: int, env: Env) -> np.ndarray:
     """
     u = px.u
     out = _rice(dataclasses.replace(cfg, fallow_flood=False, preseason_ponding=0.0), px, day, env)
-    prep = 8.0 + np.floor(u[5] * 8)  # the puddling flood of _rice
+    prep = _prep_days(u, False)  # the puddling flood of _rice
     lo, hi = cfg.rice_shrimp_stock
     stock = lo + u[19] * (hi - lo)
     lo, hi = cfg.rice_shrimp_flush
