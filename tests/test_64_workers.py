@@ -453,3 +453,23 @@ def test_a_closed_embedded_cluster_leaves_no_scheduler_or_worker_alive():
     assert [r() for r in started if r() is not None] == []
     gone = [p for p in set(sys.path_importer_cache) - finders if not os.path.exists(p)]
     assert gone == []
+
+
+def test_two_embedded_clusters_at_once_share_no_port_and_stay_on_the_loopback():
+    # Without a dashboard, distributed would still bind its health routes to port 8787 on every
+    # run; a second run at the same time then warns and moves. Neither must take 8787 nor listen
+    # on every interface.
+    import warnings
+
+    def listening(execu) -> set[tuple[str, int]]:
+        sockets = execu.client.cluster.scheduler.http_server._sockets.values()
+        return {sock.getsockname()[:2] for sock in sockets}
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with open_execution("local") as first, open_execution("local") as second:
+            bound = listening(first) | listening(second)
+    assert len(bound) == 2
+    assert {host for host, _ in bound} == {"127.0.0.1"}
+    assert all(port != 8787 for _, port in bound)
+    assert [str(w.message) for w in caught if "8787" in str(w.message)] == []

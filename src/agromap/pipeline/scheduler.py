@@ -385,6 +385,10 @@ def open_execution(scheduler: str, *, n_workers: int | None = None, progress: bo
                 threads_per_worker=cores,
                 processes=False,
                 dashboard_address=":0" if progress else None,  # a dashboard only for people watching
+                # Without a dashboard the scheduler still serves its health routes, on port 8787
+                # unless told otherwise: two runs at once (cron beside a notebook) would contend for
+                # it, so the routes take any free port on the loopback interface.
+                scheduler_kwargs=None if progress else {"dashboard_address": "127.0.0.1:0"},
                 silence_logs=logging.CRITICAL,
             ) as cluster, Client(cluster) as client:
                 if progress:
