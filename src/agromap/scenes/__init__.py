@@ -19,7 +19,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dask.array as da
@@ -88,6 +88,7 @@ def make_scene(
     chunk: int = 128,
     time_chunk: int | None = None,
     res: float = 10.0,
+    calendar_shift: int = 0,
 ) -> Scene:
     """Build a named hard scene (lazy, dask-backed; deterministic for a given seed).
 
@@ -103,12 +104,17 @@ def make_scene(
         Spatial dask chunk edge and dates per chunk (default: all dates in one chunk).
     res : float
         Pixel size in metres (UTM zone 48N grid).
+    calendar_shift : int
+        Days the scene's whole local calendar is moved later against its acquisitions and weather
+        (:attr:`~agromap.scenes.catalog.SceneConfig.calendar_shift`); 0: the scene as defined.
 
     Returns
     -------
     Scene
     """
     cfg = scene_config(name)
+    if calendar_shift % 365:
+        cfg = replace(cfg, calendar_shift=int(calendar_shift) % 365)
     if size < 8 or chunk < 1:
         raise ConfigError(f"size must be >= 8 and chunk >= 1, got size={size}, chunk={chunk}.")
     gbox = make_geobox((size, size), crs=_CRS, res=res, origin=_ORIGIN)

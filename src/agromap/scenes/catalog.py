@@ -99,6 +99,12 @@ class SceneConfig:
     """Neighbour share of a pixel whose right or lower neighbour lies in another field."""
     s1: S1Plan = field(default_factory=S1Plan)
     s2: S2Plan = field(default_factory=S2Plan)
+    calendar_shift: int = 0
+    """Days the whole local calendar (every class: crops, flood pulse, ponds) is moved later
+    against the acquisitions and the weather; the calendar repeats every 365 days, so a shift of
+    365 is the scene itself. A desk's series starts where its own year starts, not where the
+    crops' year does: ``make accuracy`` with ``ACCURACY_CALENDAR_SHIFT`` measures the methods on
+    such a series (docs/scenes.md)."""
 
     def __post_init__(self) -> None:
         total = sum(f for _, f in self.cover_fractions)

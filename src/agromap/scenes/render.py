@@ -61,6 +61,28 @@ def day_number(cfg: Any, date: str) -> int:
     return int((np.datetime64(date[:10], "D") - np.datetime64(f"{cfg.year}-01-01", "D")).astype(int)) + 1
 
 
+def calendar_day(cfg: Any, day: int) -> int:
+    """The day of the local calendar seen on ``day``: ``cfg.calendar_shift`` days earlier, wrapped
+    into the one year of calendar that begins on the scene's first date.
+
+    Seasons established before that year (negative day numbers in the calendars) show only their
+    tails; where the wrap falls, one year's crop gives way to the next year's crop of the same slot.
+    """
+    if not cfg.calendar_shift:
+        return day
+    first = day_number(cfg, cfg.start)
+    return first + (day - cfg.calendar_shift - first) % 365
+
+
+def _shown_days(cfg: Any, est: np.ndarray) -> np.ndarray:
+    """The observed day numbers on which calendar days ``est`` are seen (NaN: never seen)."""
+    first, last = day_number(cfg, cfg.start), day_number(cfg, cfg.end)
+    if cfg.calendar_shift:
+        canonical = (est >= first) & (est < first + 365)
+        est = np.where(canonical, first + np.mod(est + cfg.calendar_shift - first, 365), np.nan)
+    return np.where((est >= first) & (est <= last), est, np.nan)
+
+
 def _mix(table: np.ndarray, frac: np.ndarray) -> np.ndarray:
     """sum_k table[k] * frac[k] in a fixed order (no BLAS: its order may depend on the shape)."""
     out = np.zeros((table.shape[1], *frac.shape[1:]))
@@ -93,8 +115,8 @@ class _Window:
         self.h_speckle = hash_keys(seed, _S_SPECKLE, self.rr, self.cc)
 
     def fractions(self, day: int) -> np.ndarray:
-        env = scene_env(self.cfg, self.seed, day)
-        fx = fractions(self.cfg, self.ext, day, env)
+        env = scene_env(self.cfg, self.seed, day)  # weather is the observed day's, the crops the calendar's
+        fx = fractions(self.cfg, self.ext, calendar_day(self.cfg, day), env)
         own, right, down = fx[:, :-1, :-1], fx[:, :-1, 1:], fx[:, 1:, :-1]
         return (1 - self.w_right - self.w_down) * own + self.w_right * right + self.w_down * down
 
@@ -188,9 +210,7 @@ def truth_block(cfg: Any, seed: int, n_seasons: int, block_info: Any = None) -> 
     win = _Window(cfg, seed, slice(r0, r1), slice(c0, c1))
     own = win.own
     cover = own["cover"]
-    first, last = day_number(cfg, cfg.start), day_number(cfg, cfg.end)
-    est = own["est"]
-    seen = np.where((est >= first) & (est <= last), est, np.nan)
+    seen = _shown_days(cfg, own["est"])
     seen = np.sort(seen, axis=0)[:n_seasons]  # NaN sorts last
     year0 = np.datetime64(f"{cfg.year}-01-01", "D")
     doy = np.full(seen.shape, np.nan, dtype=np.float32)
