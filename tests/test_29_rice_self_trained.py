@@ -18,6 +18,7 @@ from agromap.rice.self_trained import (
     COUNT_NAMES,
     SelfTrainParams,
     _allocate,
+    _long_canopy_below,
     _select_block,
     self_trained_rice_map,
     training_counts,
@@ -128,6 +129,28 @@ def test_a_canopy_standing_longer_than_any_rice_crop_is_a_non_rice_label_where_t
     assert dict(zip((off["col"] - 1).tolist(), off["y"].tolist())) == {1: -1, 3: 0}
     with pytest.raises(ConfigError):
         SelfTrainParams(long_canopy_days=0.0)
+
+
+def test_a_long_canopy_labels_only_the_radar_rules_non_rice_leaning_hesitations():
+    # Under the SAR rule a long canopy it still scores 0.6 is a paddy edge whose spell joins a
+    # neighbour's: no label; one it scores 0.4 (a lotus pond it leans against) is non-rice. The
+    # optical rule never read the radar: both its hesitations take the label. The fused score: none.
+    score = np.repeat(np.array([[0.9, 0.6, 0.4, 0.1]], np.float32), 2, axis=1)  # lattice: even columns
+    days = np.repeat(np.array([[130.0, 140.0, 140.0, 130.0]], np.float32), 2, axis=1)
+    feats = np.stack([np.linspace(0, 1, 8, dtype=np.float32)[None, :], days])
+    qa, seasons = np.zeros((1, 8), np.uint8), np.ones((1, 8), np.uint8)
+    spec = SelfTrainParams(spacing_px=2)
+    want = {"optical": [1, 0, 0, 0], "sar": [1, -1, 0, 0]}
+    for rule, labels in want.items():
+        below = _long_canopy_below(rule, spec)
+        assert below is not None
+        t = _select_block(score, qa, seasons, feats, 0, 0, spec=spec, cap=100, canopy_col=1, canopy_below=below)
+        assert t["y"][np.argsort(t["col"])].tolist() == labels, rule
+    assert _long_canopy_below("both", spec) is None
+    assert _long_canopy_below("sar", replace(spec, long_canopy_sar_score=None)) is None
+    assert _long_canopy_below("optical", replace(spec, long_canopy_days=None)) is None
+    with pytest.raises(ConfigError):
+        SelfTrainParams(long_canopy_sar_score=0.0)
 
 
 def test_allocation_shares_half_equally_then_by_size():

@@ -78,8 +78,20 @@ class SelfTrainParams:
     leaves stand over the pond for some 150 days (126-144 on the lotus the rule hesitates on). The
     rule's rice labels stand: a rice pixel at a field edge can show a spell that long (its neighbour's
     canopy joins its own), and taking those away cost up to 0.01 OA on ``monsoon_sparse_optical``.
-    Not for ``"sar"`` or ``"both"``: the SAR rule has read the radar series itself. ``None``: off
+    With ``"sar"`` only below ``long_canopy_sar_score``; never with ``"both"``. ``None``: off
     (docs/rice_self_trained.md, "Lotus: non-rice labels from the canopy's duration")."""
+    long_canopy_sar_score: float | None = 0.5
+    """``rule="sar"``: ``long_canopy_days`` makes a non-rice label only of a hesitation scored below
+    this (the SAR rule leans non-rice). The rule has read the radar series itself: a long canopy it
+    still scores 0.5-0.7 is a paddy's edge pixel whose spell joins a neighbour's (on
+    ``monsoon_sparse_optical`` seeds 0-2, 18 of the 19 rice lattice pixels with a canopy over 125
+    days and a hesitant SAR score are at an edge, and none scores below 0.5), while most lotus it
+    hesitates on lean non-rice (60 of 78 lattice pixels on ``mekong_triple_sar`` seeds 0-5, 50 of
+    them with a canopy over 125 days). Not for ``"both"``: the fused
+    score below 0.5 still holds paddy edges with a long canopy (9 on ``monsoon_sparse_optical`` seeds
+    0-2), and there the labels cost that scene's labelled map up to 0.0023 OA
+    (docs/rice_self_trained.md, "Lotus under the SAR rule: the duration where it leans non-rice").
+    ``None``: no duration labels with ``rule="sar"``."""
     view_other_prob: float = 0.1
     """Co-training: a pixel the rule hesitates on becomes non-rice when the other-sensor classifier
     gives it at most this probability of rice."""
@@ -251,6 +263,9 @@ class SelfTrainParams:
         TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
 
     def _check_labels(self) -> None:
+        if self.long_canopy_sar_score is not None and not 0.0 < self.long_canopy_sar_score <= 1.0:
+            raise ConfigError(f"long_canopy_sar_score must be a score in (0, 1] or null, got "
+                              f"{self.long_canopy_sar_score}.")
         if not self.label_weight > 0 or (self.label_conflict_px is not None and self.label_conflict_px < 0):
             raise ConfigError(f"need label_weight > 0 and label_conflict_px >= 0 (pixels) or null, got "
                               f"{self.label_weight} and {self.label_conflict_px}.")

@@ -118,11 +118,13 @@ def _hash01(rows: np.ndarray, cols: np.ndarray, seed: int) -> np.ndarray:
 
 def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray, row0: int,
                   col0: int, *, spec: SelfTrainParams, cap: int,
-                  user: UserLabels | None = None, canopy_col: int | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+                  user: UserLabels | None = None, canopy_col: int | None = None,
+                  canopy_below: float = np.inf) -> dict[str, np.ndarray]:  # fmt: skip
     """Confident lattice pixels of one ``(y, x)`` block, at most ``cap`` per class.
 
     ``canopy_col``: the row of ``feats`` holding ``vh_canopy_days``; a pixel whose canopy stood
-    longer than ``spec.long_canopy_days`` is a non-rice label where the rule hesitated.
+    longer than ``spec.long_canopy_days`` is a non-rice label where the rule hesitated with a score
+    below ``canopy_below`` (every hesitation by default).
 
     Returns a table: ``X`` (n, feature) float32, ``y`` (n,) 0/1 (and -1 for pixels the rule
     hesitates on, kept only when ``spec.cotrain``), ``stratum`` (n,) int, ``key`` (n,) the pixel's
@@ -139,7 +141,8 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
     with np.errstate(invalid="ignore"):
         label = np.where(score >= spec.rice_min_score, 1, np.where(score <= spec.other_max_score, 0, -1))
         if canopy_col is not None and spec.long_canopy_days is not None:
-            label = np.where((label < 0) & (feats[canopy_col] > spec.long_canopy_days), 0, label)
+            long = (label < 0) & (score < canopy_below) & (feats[canopy_col] > spec.long_canopy_days)
+            label = np.where(long, 0, label)
     ok = on_lattice & finite & ((label >= 0) | spec.cotrain)
     r, c = np.nonzero(ok)
     key = _hash01(r + row0, c + col0, spec.seed)
@@ -156,6 +159,21 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
     X = feats[:, r[keep], c[keep]].T.astype(np.float32)
     return {"X": X, "y": y[keep], "stratum": stratum[keep], "key": key[keep], "confident": confident,
             "row": r[keep] + row0, "col": c[keep] + col0, **user_table(user, qa, seasons, feats, row0, col0)}
+
+
+def _long_canopy_below(rule: str, spec: SelfTrainParams) -> float | None:
+    """The score below which a hesitation with a canopy over ``spec.long_canopy_days`` is a non-rice
+    label (``None``: no such labels).
+
+    The optical rule never read the radar's duration: every hesitation of it may take the label. The
+    SAR rule read that series itself; only where it leans non-rice does the duration add evidence
+    (its 0.5-0.7 hesitations with a long canopy are paddy edges). The fused score gets none.
+    """
+    if spec.long_canopy_days is None or rule == "both":
+        return None
+    if rule == "optical":
+        return float(np.inf)
+    return None if spec.long_canopy_sar_score is None else float(spec.long_canopy_sar_score)
 
 
 def _allocate(sizes: np.ndarray, quota: int) -> np.ndarray:
@@ -438,9 +456,9 @@ def self_trained_rice_map(
                             spec.optical_canopy_labels or rule == "both", spec=spec))
     feats = temporal_features(optical=optical, sar=radar, spec=feature_spec).transpose("feature", "y", "x")
     names = tuple(str(n) for n in feats["feature"].values)
-    # Only the optical rule never read the radar's duration; the SAR rule (alone or fused) hesitated
-    # having read that series itself, and there the labels cost up to 0.005 OA on monsoon_sparse_optical.
-    canopy_col = names.index("vh_canopy_days") if rule == "optical" and "vh_canopy_days" in names else None
+    canopy_below = _long_canopy_below(rule, spec)
+    canopy_col = names.index("vh_canopy_days") if canopy_below is not None and "vh_canopy_days" in names else None
+    canopy_below = np.inf if canopy_below is None else canopy_below
     score = ruled["rice_score"].transpose("y", "x")
     qa, seas = ruled["qa_flags"].transpose("y", "x"), ruled["n_seasons"].transpose("y", "x")
     fit_attrs = {"band_scaling": json.loads(feats.attrs.get("band_scaling", "null")),
@@ -464,7 +482,8 @@ def self_trained_rice_map(
         tables = [
             sel(parts[0][i, j], parts[1][i, j], parts[2][i, j], fparts[i, j], int(rows0[i]), int(cols0[j]),
                 spec=spec, cap=cap, user=block_labels(user, int(rows0[i]), int(cols0[j]), chunks2d[0][i],
-                                                      chunks2d[1][j]), canopy_col=canopy_col)
+                                                      chunks2d[1][j]), canopy_col=canopy_col,
+                canopy_below=canopy_below)
             for i in range(len(chunks2d[0])) for j in range(len(chunks2d[1]))
         ]  # fmt: skip
         model = dask.delayed(_fit, pure=True)(tables, names, spec=spec, rule=rule, attrs=fit_attrs,
@@ -479,7 +498,7 @@ def self_trained_rice_map(
     else:
         table = _select_block(np.asarray(score.values), np.asarray(qa.values), np.asarray(seas.values),
                               np.asarray(feats.values), 0, 0, spec=spec, cap=_block_cap(spec, 1), user=user,
-                              canopy_col=canopy_col)  # fmt: skip
+                              canopy_col=canopy_col, canopy_below=canopy_below)  # fmt: skip
         fitted = _fit([table], names, spec=spec, rule=rule, attrs=fit_attrs, labelled=user is not None)
         both = predict_block(np.asarray(feats.values), fitted, batch_rows=1_000_000, threshold=spec.threshold)
         counts = {n: _count(fitted, n) for n in count_names}
