@@ -73,6 +73,7 @@ from .model_predict import predict_block
 from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
 from .self_train_cotrain import cotrain, view_columns
+from .self_train_ends import abstain_at_series_end
 from .self_train_labels import (
     QA_PERSISTENT_ONLY,
     blind_optical_rule,
@@ -296,7 +297,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         if optical is not None and spec is not None and spec.edge_rescue_px is not None \
                 and spec.edge_max_ndvi_rms is not None:
             opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
-        return fuse_scores(sar_out, opt, blind_gap_days, spec)
+        fused_out = fuse_scores(sar_out, opt, blind_gap_days, spec)
+        return fused_out if spec is None else abstain_at_series_end(fused_out, sar, optical, spec)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -306,7 +308,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
             raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
         # VV, when given, adds the rule's VV evidence (a flood is dark in VV too).
         out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], params, windows=windows)
-        return out if spec is None else keep_seedbed_nonrice(out, spec)
+        return out if spec is None else abstain_at_series_end(keep_seedbed_nonrice(out, spec), sar, optical, spec)
     from .rules_optical import OpticalRiceParams, optical_rice_rule
 
     if params is not None and not isinstance(params, OpticalRiceParams):
@@ -324,7 +326,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params)
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
             out = drop_undrained_rice(out, optical, spec)
-    return out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
+    out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
+    return out if spec is None or fused else abstain_at_series_end(out, sar, optical, spec)
 
 
 def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
