@@ -40,16 +40,18 @@ def _stack(db: list[np.ndarray], optical: list[list[tuple[float, float]]],
 def _pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
     """A paddy fallow on dry soil all year, puddled in the series' last weeks; an upland field with a
     canopy mid-year; permanent water; a pond whose radar darkens at the end too but that is wet on
-    every clear date; a fallow field flooded for a month that ended six weeks before the last date."""
+    every clear date; a fallow field flooded for a month that ended six weeks before the last date;
+    sugarcane harvested in the last weeks (its tall canopy drops to bare soil, not to water)."""
     land = np.full(DAYS.size, -17.0)
     cut = np.where(LATE, -24.0, land)
     upland = np.where((DAYS > 150) & (DAYS < 240), -13.0, land)
     water = np.full(DAYS.size, -25.0)
     earlier = np.where((DAYS >= 216) & (DAYS <= 252), -24.0, land)
+    cane = np.where(LATE, -17.5, -12.5)
     fallow_then_flood = [WATER if late else DRY for late in LATE]
-    return _stack([cut, upland, water, cut, earlier],
+    return _stack([cut, upland, water, cut, earlier, cane],
                   [fallow_then_flood, [DRY] * DAYS.size, [WATER] * DAYS.size, [WET] * DAYS.size,
-                   [DRY] * DAYS.size], chunked)  # fmt: skip
+                   [DRY] * DAYS.size, [DRY] * DAYS.size], chunked)  # fmt: skip
 
 
 def test_a_paddy_puddled_in_the_last_weeks_is_no_confident_non_rice_label():
@@ -71,15 +73,18 @@ def test_a_paddy_puddled_in_the_last_weeks_is_no_confident_non_rice_label():
 def test_the_dark_spell_must_lie_in_the_last_weeks_and_below_the_pixels_own_median():
     spec = SelfTrainParams()
     sar, opt = _pixels()
-    np.testing.assert_array_equal(series_end_flood(sar, spec).values[0], [True, False, False, True, False])
+    np.testing.assert_array_equal(series_end_flood(sar, spec).values[0], [True, False, False, True, False, False])
     # a window reaching back to the earlier flood takes it in
     np.testing.assert_array_equal(series_end_flood(sar, replace(spec, end_flood_days=60.0)).values[0],
-                                  [True, False, False, True, True])
+                                  [True, False, False, True, True, False])
     assert not series_end_flood(sar, replace(spec, end_flood_drop_db=8.0)).values[0].any()
-    np.testing.assert_allclose(dry_share(opt, spec).values[0], [1 - LATE.mean(), 1, 0, 0, 1])
+    # the cane's harvest is a drop of 5 dB, but to bare soil: with a soil-level bar it would count
+    assert series_end_flood(sar, replace(spec, end_flood_max_db=-17.0)).values[0][5]
+    np.testing.assert_allclose(dry_share(opt, spec).values[0], [1 - LATE.mean(), 1, 0, 0, 1, 1])
 
 
 def test_end_flood_settings_are_checked():
-    for bad in ({"end_flood_days": 0.0}, {"end_flood_drop_db": -1.0}, {"end_flood_dry_fraction": 1.5}):
+    for bad in ({"end_flood_days": 0.0}, {"end_flood_drop_db": -1.0}, {"end_flood_dry_fraction": 1.5},
+                {"end_flood_max_db": 3.0}):
         with pytest.raises(ConfigError):
             SelfTrainParams(**bad)

@@ -26,10 +26,11 @@ def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
     """Where the radar's last ``spec.end_flood_days`` hold a dark spell (lazy, boolean).
 
     True where the lowest VH (dB) of the dates within ``spec.end_flood_days`` of the series' last
-    date lies at least ``spec.end_flood_drop_db`` below the pixel's median VH over the whole series:
-    a flooded field, open water, at the end of a series that shows the pixel as land for most of
-    it. Permanent water is dark on every date (its median with it) and an upland crop or a wetland
-    outside its flood pulse shows no such drop.
+    date lies at least ``spec.end_flood_drop_db`` below the pixel's median VH over the whole series
+    and reaches ``spec.end_flood_max_db``: a flooded field, open water, at the end of a series that
+    shows the pixel as land for most of it. Permanent water is dark on every date (its median with
+    it), an upland crop or a wetland outside its flood pulse shows no such drop, and a tall crop
+    harvested in the last weeks (sugarcane) drops to bare soil, not to open water.
     """
     from .seasons import prepare_series, time_axis
 
@@ -37,14 +38,14 @@ def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
     vh = cast(xr.DataArray, prepare_series(sar["vh"], "SAR stack"))
     days = time_axis(vh["time"].values)[0]
     late = days >= days.max() - np.float32(spec.end_flood_days)
-    drop = np.float32(spec.end_flood_drop_db)
+    drop, dark = np.float32(spec.end_flood_drop_db), np.float32(spec.end_flood_max_db)
 
     def kernel(v: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             db = np.where(v > 0, 10.0 * np.log10(v), np.nan).astype(np.float32)
             med = np.nanmedian(db, axis=-1) if db.shape[-1] else np.full(db.shape[:-1], np.nan, np.float32)
             end_min = np.nanmin(np.where(late, db, np.inf), axis=-1)
-            return np.isfinite(end_min) & (med - end_min >= drop)
+            return np.isfinite(end_min) & (med - end_min >= drop) & (end_min <= dark)
 
     return xr.apply_ufunc(kernel, vh, input_core_dims=[["time"]], dask="parallelized",
                           output_dtypes=[bool]).rename("series_end_flood")

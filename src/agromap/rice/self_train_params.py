@@ -202,6 +202,13 @@ class SelfTrainParams:
     transplanting (docs/rice_self_trained.md, "A season cut by the series end"). ``None``: off."""
     end_flood_drop_db: float = 3.0
     """``end_flood_days``: how far (dB) below its median VH the lowest VH of the last weeks must lie."""
+    end_flood_max_db: float = -19.0
+    """``end_flood_days``: and that lowest VH must reach this level (dB): open water, where a paddy's
+    flood reads -25 to -21 dB, past the SAR rule's flood minimum ``vh_min_db`` (-18). Sugarcane
+    harvested in the series' last weeks drops 3 dB and more below the median of its tall canopy
+    too, but its bare soil stays at -18.7 to -17.4 dB (``monsoon_sparse_optical`` seed 2, 10th to 90th
+    percentile); -19 keeps 0.95-1.00 of the cut paddies of ``wetland_confusion`` and
+    ``monsoon_sparse_optical`` shifted 120 days (docs/rice_self_trained.md)."""
     end_flood_dry_fraction: float = 0.25
     """``end_flood_days``: and at least this share of the pixel's clear optical dates (of at least
     ``persistent_min_dates``) must be dry (LSWI < 0): a paddy lies fallow on dry soil between seasons,
@@ -274,7 +281,7 @@ class SelfTrainParams:
 
     def _check_ends(self) -> None:
         if ((self.end_flood_days is not None and not self.end_flood_days > 0) or not self.end_flood_drop_db > 0
-                or not 0.0 <= self.end_flood_dry_fraction <= 1.0):
+                or not 0.0 <= self.end_flood_dry_fraction <= 1.0 or not self.end_flood_max_db < 0):
             raise ConfigError(f"need end_flood_days > 0 (days) or null, end_flood_drop_db > 0 (dB) and "
-                              f"end_flood_dry_fraction in [0, 1], got {self.end_flood_days}, {self.end_flood_drop_db} "
-                              f"and {self.end_flood_dry_fraction}.")
+                              f"end_flood_dry_fraction in [0, 1] and end_flood_max_db < 0 (dB), got {self.end_flood_days}, "
+                              f"{self.end_flood_drop_db}, {self.end_flood_dry_fraction} and {self.end_flood_max_db}.")
