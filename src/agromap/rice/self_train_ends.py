@@ -1,12 +1,12 @@
 """Pseudo-labels at the ends of the series: a season the series end cuts is no non-rice example.
 
-A series that starts or ends inside the crops' year (a desk's calendar year against a wet season
+A series that ends inside the crops' year (a desk's calendar year against a wet season
 transplanted in October) holds only the first weeks of the last season: the puddled field's flood
 and, at most, the seedlings. Both rules need the canopy's rise after the flood, so they call such
 a single-season paddy non-rice with confidence, and the classifier, taught those pixels as
 non-rice, maps every paddy whose season the series end cuts as non-rice too.
 :func:`abstain_at_series_end` sets those verdicts to no opinion where the radar's last weeks hold
-a dark spell and whose clear optical dates show dry soil often enough for a field that lies
+a dark spell on a pixel whose clear optical dates show dry soil often enough for a field that lies
 fallow between seasons (docs/rice_self_trained.md, "A season cut by the series end").
 """
 

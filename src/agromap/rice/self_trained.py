@@ -18,7 +18,9 @@ field edge the radar sees mixed, and the optical verdict stands
 where the optical series has a clear-sky gap as long as a rice season, the optical rule's non-rice
 verdict counts as no opinion (nothing could be seen), except on evergreen canopy or open water
 seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`), and its rice verdict
-counts as no opinion on a pixel never seen drained (floating plants on a canal).
+counts as no opinion on a pixel never seen drained (floating plants on a canal). Every rule's
+non-rice verdict counts as no opinion on a fallow field whose series ends in a flood, a paddy
+whose season the series end cuts (:mod:`agromap.rice.self_train_ends`).
 
 How the training pixels are chosen
 ----------------------------------
@@ -327,6 +329,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
             out = drop_undrained_rice(out, optical, spec)
     out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
+    # with both rules the fused score is judged once, after the fusion
     return out if spec is None or fused else abstain_at_series_end(out, sar, optical, spec)
 
 
