@@ -205,6 +205,29 @@ class SelfTrainParams:
     upland crops rice (docs/rice_self_trained.md). ``rule="both"`` always keeps it: there the SAR
     rule's score is averaged in, and the fused labels were better with it."""
 
+    end_flood_days: float | None = 45.0
+    """Every rule: a non-rice verdict counts as no opinion where the radar's last this-many days hold
+    a dark spell ``end_flood_drop_db`` below the pixel's median VH: a paddy puddled in the series'
+    last weeks shows its flood but not yet the canopy's rise both rules look for, so a single-season
+    paddy the series end cuts scored non-rice and taught the classifier that such paddies are no
+    rice. A paddy is flooded from puddling to about tillering, four to six weeks after
+    transplanting (docs/rice_self_trained.md, "A season cut by the series end"). ``None``: off."""
+    end_flood_drop_db: float = 3.0
+    """``end_flood_days``: how far (dB) below its median VH the lowest VH of the last weeks must lie."""
+    end_flood_max_db: float = -19.0
+    """``end_flood_days``: and that lowest VH must reach this level (dB): open water, where a paddy's
+    flood reads -25 to -21 dB, past the SAR rule's flood minimum ``vh_min_db`` (-18). Sugarcane
+    harvested in the series' last weeks drops 3 dB and more below the median of its tall canopy
+    too, but its bare soil stays at -18.7 to -17.4 dB (``monsoon_sparse_optical`` seed 2, 10th to 90th
+    percentile); -19 keeps 0.95-1.00 of the cut paddies of ``wetland_confusion`` and
+    ``monsoon_sparse_optical`` shifted 120 days (docs/rice_self_trained.md)."""
+    end_flood_dry_fraction: float = 0.25
+    """``end_flood_days``: and at least this share of the pixel's clear optical dates (of at least
+    ``persistent_min_dates``) must be dry (LSWI < 0): a paddy lies fallow on dry soil between seasons,
+    a lotus or shrimp pond, floating plants or a flood-irrigated orchard, whose radar darkens at the
+    series end too, are wet on nearly every clear date (the pond test's ``pond_dry_fraction``).
+    Without an optical stack the verdicts stand."""
+
     label_weight: float = 3.0
     """With user labels (``labels=``): the weight of one user-labelled pixel in the fit, in
     pseudo-labels. The rule gives a few thousand noisy labels, a desk a few dozen checked ones per
@@ -260,6 +283,7 @@ class SelfTrainParams:
         if self.edge_rescue_px is not None and self.edge_rescue_px < 1:
             raise ConfigError(f"edge_rescue_px must be >= 1 (pixels) or null, got {self.edge_rescue_px}.")
         self._check_labels()
+        self._check_ends()
         TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
 
     def _check_labels(self) -> None:
@@ -269,3 +293,10 @@ class SelfTrainParams:
         if not self.label_weight > 0 or (self.label_conflict_px is not None and self.label_conflict_px < 0):
             raise ConfigError(f"need label_weight > 0 and label_conflict_px >= 0 (pixels) or null, got "
                               f"{self.label_weight} and {self.label_conflict_px}.")
+
+    def _check_ends(self) -> None:
+        if ((self.end_flood_days is not None and not self.end_flood_days > 0) or not self.end_flood_drop_db > 0
+                or not 0.0 <= self.end_flood_dry_fraction <= 1.0 or not self.end_flood_max_db < 0):
+            raise ConfigError(f"need end_flood_days > 0 (days) or null, end_flood_drop_db > 0 (dB) and "
+                              f"end_flood_dry_fraction in [0, 1] and end_flood_max_db < 0 (dB), got {self.end_flood_days}, "
+                              f"{self.end_flood_drop_db}, {self.end_flood_dry_fraction} and {self.end_flood_max_db}.")

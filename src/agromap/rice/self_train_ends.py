@@ -1,0 +1,84 @@
+"""Pseudo-labels at the ends of the series: a season the series end cuts is no non-rice example.
+
+A series that ends inside the crops' year (a desk's calendar year against a wet season
+transplanted in October) holds only the first weeks of the last season: the puddled field's flood
+and, at most, the seedlings. Both rules need the canopy's rise after the flood, so they call such
+a single-season paddy non-rice with confidence, and the classifier, taught those pixels as
+non-rice, maps every paddy whose season the series end cuts as non-rice too.
+:func:`abstain_at_series_end` sets those verdicts to no opinion where the radar's last weeks hold
+a dark spell on a pixel whose clear optical dates show dry soil often enough for a field that lies
+fallow between seasons (docs/rice_self_trained.md, "A season cut by the series end").
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import numpy as np
+import xarray as xr
+
+from .self_train_params import SelfTrainParams
+
+__all__ = ["abstain_at_series_end", "dry_share", "series_end_flood"]
+
+
+def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+    """Where the radar's last ``spec.end_flood_days`` hold a dark spell (lazy, boolean).
+
+    True where the lowest VH (dB) of the dates within ``spec.end_flood_days`` of the series' last
+    date lies at least ``spec.end_flood_drop_db`` below the pixel's median VH over the whole series
+    and reaches ``spec.end_flood_max_db``: a flooded field, open water, at the end of a series that
+    shows the pixel as land for most of it. Permanent water is dark on every date (its median with
+    it), an upland crop or a wetland outside its flood pulse shows no such drop, and a tall crop
+    harvested in the last weeks (sugarcane) drops to bare soil, not to open water.
+    """
+    from .seasons import prepare_series, time_axis
+
+    assert spec.end_flood_days is not None
+    vh = cast(xr.DataArray, prepare_series(sar["vh"], "SAR stack"))
+    days = time_axis(vh["time"].values)[0]
+    late = days >= days.max() - np.float32(spec.end_flood_days)
+    drop, dark = np.float32(spec.end_flood_drop_db), np.float32(spec.end_flood_max_db)
+
+    def kernel(v: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            db = np.where(v > 0, 10.0 * np.log10(v), np.nan).astype(np.float32)
+            med = np.nanmedian(db, axis=-1) if db.shape[-1] else np.full(db.shape[:-1], np.nan, np.float32)
+            end_min = np.nanmin(np.where(late, db, np.inf), axis=-1)
+            return np.isfinite(end_min) & (med - end_min >= drop) & (end_min <= dark)
+
+    return xr.apply_ufunc(kernel, vh, input_core_dims=[["time"]], dask="parallelized",
+                          output_dtypes=[bool]).rename("series_end_flood")
+
+
+def dry_share(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+    """Per pixel, the share of its clear optical dates with LSWI below 0, dry soil or stubble (lazy;
+    NaN with fewer than ``spec.persistent_min_dates`` clear dates, where a share says little).
+    """
+    from .self_train_labels import _clear_indices
+
+    ok, _, lswi = _clear_indices(optical)
+    clear = ok & lswi.notnull()
+    n = clear.sum("time")
+    dry = (clear & (lswi < 0)).sum("time")
+    return (dry / n).where(n >= spec.persistent_min_dates).astype(np.float32).rename("dry_share")
+
+
+def abstain_at_series_end(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
+                          spec: SelfTrainParams) -> xr.Dataset:  # fmt: skip
+    """A rule's output ``out`` with its non-rice verdicts (below 0.5) set to no opinion (0.5) where the
+    series ends in a flood (:func:`series_end_flood`) on a pixel whose clear optical dates are dry
+    (:func:`dry_share`) on at least ``spec.end_flood_dry_fraction`` of them (lazy). Rice verdicts stand.
+
+    The dry share tells a paddy from the other covers whose radar darkens in the last weeks: a
+    paddy lies fallow on dry soil or stubble between its seasons (0.26-0.72 of its clear dates on the
+    single-season paddies of ``wetland_confusion`` and ``monsoon_sparse_optical``), while a lotus or
+    shrimp pond, floating plants and a flood-irrigated orchard are wet on nearly every clear date
+    (at most 0.19). Unchanged without a radar or an optical stack, or when ``spec.end_flood_days``
+    is ``None``.
+    """
+    if sar is None or optical is None or spec.end_flood_days is None or "vh" not in sar:
+        return out
+    cut = series_end_flood(sar, spec) & (dry_share(optical, spec) >= np.float32(spec.end_flood_dry_fraction))
+    score = out["rice_score"]
+    return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32))

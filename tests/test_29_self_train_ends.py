@@ -1,0 +1,90 @@
+"""A season the series end cuts: its paddy is no non-rice pseudo-label (self_train_ends)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from agromap.errors import ConfigError
+from agromap.rice.self_train_ends import dry_share, series_end_flood
+from agromap.rice.self_trained import SelfTrainParams, _run_rule
+from agromap.testing import raise_if_dask_computes
+
+DAYS = np.arange(0, 312, 12)  # 2023-01-01 to 2023-11-07, one date every 12 days
+TIME = np.datetime64("2023-01-01") + DAYS.astype("timedelta64[D]")
+LATE = DAYS >= DAYS[-3]  # the last three dates
+DRY, WATER, WET = (0.20, -0.10), (-0.20, 0.30), (0.30, 0.30)  # (NDVI, LSWI) of a clear date
+
+
+def _stack(db: list[np.ndarray], optical: list[list[tuple[float, float]]],
+           chunked: bool) -> tuple[xr.Dataset, xr.Dataset]:  # fmt: skip
+    """SAR (VH, VV linear) and optical (every date clear) stacks of one row of pixels."""
+    vh_db = np.stack(db, axis=-1)[:, None, :] + np.random.default_rng(0).normal(0, 0.3, (DAYS.size, 1, len(db)))
+    vh = (10 ** (vh_db / 10)).astype(np.float32)
+    coords = {"time": TIME, "y": [0.0], "x": np.arange(float(len(db)))}
+    sar = xr.Dataset({"vh": (("time", "y", "x"), vh), "vv": (("time", "y", "x"), 4 * vh)}, coords=coords)
+    nd = np.array([[v[0] for v in p] for p in optical], np.float32).T[:, None, :]
+    ls = np.array([[v[1] for v in p] for p in optical], np.float32).T[:, None, :]
+    nir = np.full(nd.shape, 0.3, np.float32)
+    bands = {"nir": nir, "red": nir * (1 - nd) / (1 + nd), "swir16": nir * (1 - ls) / (1 + ls),
+             "blue": np.full(nd.shape, 0.04, np.float32), "green": np.full(nd.shape, 0.06, np.float32)}
+    opt = xr.Dataset({b: (("time", "y", "x"), v.astype(np.float32)) for b, v in bands.items()}, coords=coords)
+    if chunked:
+        return sar.chunk({"time": -1, "x": 2}), opt.chunk({"time": -1, "x": 2})
+    return sar, opt
+
+
+def _pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
+    """A paddy fallow on dry soil all year, puddled in the series' last weeks; an upland field with a
+    canopy mid-year; permanent water; a pond whose radar darkens at the end too but that is wet on
+    every clear date; a fallow field flooded for a month that ended six weeks before the last date;
+    sugarcane harvested in the last weeks (its tall canopy drops to bare soil, not to water)."""
+    land = np.full(DAYS.size, -17.0)
+    cut = np.where(LATE, -24.0, land)
+    upland = np.where((DAYS > 150) & (DAYS < 240), -13.0, land)
+    water = np.full(DAYS.size, -25.0)
+    earlier = np.where((DAYS >= 216) & (DAYS <= 252), -24.0, land)
+    cane = np.where(LATE, -17.5, -12.5)
+    fallow_then_flood = [WATER if late else DRY for late in LATE]
+    return _stack([cut, upland, water, cut, earlier, cane],
+                  [fallow_then_flood, [DRY] * DAYS.size, [WATER] * DAYS.size, [WET] * DAYS.size,
+                   [DRY] * DAYS.size, [DRY] * DAYS.size], chunked)  # fmt: skip
+
+
+def test_a_paddy_puddled_in_the_last_weeks_is_no_confident_non_rice_label():
+    spec = SelfTrainParams()
+    sar, opt = _pixels()
+    old = _run_rule(opt, sar, "sar", None, None, spec=replace(spec, end_flood_days=None))["rice_score"].values[0]
+    assert old[0] <= spec.other_max_score  # the rule saw the flood but no canopy: sure non-rice
+    sar, opt = _pixels(chunked=True)
+    with raise_if_dask_computes():
+        lazy = _run_rule(opt, sar, "sar", None, None, spec=spec)
+    new = lazy["rice_score"].values[0]
+    assert new[0] == pytest.approx(0.5)  # no opinion: neither a rice nor a non-rice label
+    np.testing.assert_array_equal(new[1:], old[1:])  # the others keep their verdict, the wet pond too
+    # without optical dates to tell a fallow field from a pond the verdict stands
+    np.testing.assert_array_equal(_run_rule(None, _pixels()[0], "sar", None, None, spec=spec)["rice_score"].values[0],
+                                  old)
+
+
+def test_the_dark_spell_must_lie_in_the_last_weeks_and_below_the_pixels_own_median():
+    spec = SelfTrainParams()
+    sar, opt = _pixels()
+    np.testing.assert_array_equal(series_end_flood(sar, spec).values[0], [True, False, False, True, False, False])
+    # a window reaching back to the earlier flood takes it in
+    np.testing.assert_array_equal(series_end_flood(sar, replace(spec, end_flood_days=60.0)).values[0],
+                                  [True, False, False, True, True, False])
+    assert not series_end_flood(sar, replace(spec, end_flood_drop_db=8.0)).values[0].any()
+    # the cane's harvest is a drop of 5 dB, but to bare soil: with a soil-level bar it would count
+    assert series_end_flood(sar, replace(spec, end_flood_max_db=-17.0)).values[0][5]
+    np.testing.assert_allclose(dry_share(opt, spec).values[0], [1 - LATE.mean(), 1, 0, 0, 1, 1])
+
+
+def test_end_flood_settings_are_checked():
+    for bad in ({"end_flood_days": 0.0}, {"end_flood_drop_db": -1.0}, {"end_flood_dry_fraction": 1.5},
+                {"end_flood_max_db": 3.0}):
+        with pytest.raises(ConfigError):
+            SelfTrainParams(**bad)
