@@ -172,6 +172,7 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
     seedbed = p.seedbed_ndvi_max is not None and p.hidden_crop_days is not None
     after_crop = seedbed and p.seedbed_after_canopy and p.wet_canopy_lswi is not None
     lo, hi, dry = _F32(p.harvest_ndvi_min), _F32(p.ndvi_low), _F32(p.harvest_lswi_max)
+    sb_hi = _F32(p.seedbed_stubble_ndvi_max)  # the seedbed's stubble bar
     open_max = _F32(p.hidden_open_water_ndvi)
     bare_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
     for t in range(n_t):
@@ -186,9 +187,11 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
         best = np.where(st, np.fmax(best, m), best)
         if seedbed:
             with np.errstate(invalid="ignore"):
-                v = np.minimum(np.minimum(b_open, sm), (d - b_start - _F32(p.flood_stubble_days)) / scale_days)
+                sm_b = np.minimum(np.minimum(y - lo, sb_hi - y), dry - w) / _F32(_SCORE_SCALE)
+                v = np.minimum(np.minimum(b_open, sm_b), (d - b_start - _F32(p.flood_stubble_days)) / scale_days)
                 gates = ~b_dry & (b_last - b_start <= _F32(p.seedbed_max_days)) & (b_wide >= _F32(p.hidden_crop_days))
-            best = np.where(st & gates, np.fmax(best, v), best)
+            st_b = o & (y >= lo) & (y <= sb_hi) & (w < dry)
+            best = np.where(st_b & gates, np.fmax(best, v), best)
         best = np.where(o & (y < _F32(p.water_ndvi_max)) & (y < w), _F32(-np.inf), best)
         op = o & (y <= open_max) & (y < w)
         m = np.minimum(np.minimum(open_max - y, w - y) / _F32(_SCORE_SCALE), bare)
@@ -481,6 +484,7 @@ def _ref_hidden_crop_margin(
     prev_w = np.full(n_pix, ninf, dtype=_F32)
     dry_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI and LSWI of the last clear date without flood
     dry_ls = np.full(n_pix, np.inf, dtype=_F32)
+    dry_d = np.zeros(n_pix, dtype=_F32)  # ... and its day
     dry_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
     last_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI of the last clear date
     onset_bare = np.full(n_pix, ninf, dtype=_F32)  # bare-ground margin of the current flooded spell
@@ -519,9 +523,16 @@ def _ref_hidden_crop_margin(
             r_nd = np.where(o & again, y, r_nd)
         is_wet = w >= 0
         bare = np.minimum(_F32(p.ndvi_canopy_min) - dry_nd, dry_lswi - dry_ls) / _F32(_SCORE_SCALE)
+        if p.hidden_canopy_lswi is not None:
+            # or the previous crop's canopy standing in water, at most hidden_flood_link_days before the flood
+            with np.errstate(invalid="ignore", divide="ignore"):
+                crop = np.minimum(dry_nd - _F32(p.ndvi_high), dry_ls - _F32(p.hidden_canopy_lswi)) / _F32(_SCORE_SCALE)
+                crop = np.minimum(crop, (_F32(p.hidden_flood_link_days) - (d - dry_d)) / scale_days)
+            bare = np.where(dry_nd != _F32(np.inf), np.maximum(bare, crop), bare)
         onset_bare = np.where(o & is_wet & ~(last_w >= 0), bare, onset_bare)
         dry_nd = np.where(o & ~is_wet, nd_t[t], dry_nd)
         dry_ls = np.where(o & ~is_wet, ls_t[t], dry_ls)
+        dry_d = np.where(o & ~is_wet, d, dry_d)
         prev_w, prev_d = np.where(o, last_w, prev_w), np.where(o, last_d, prev_d)
         last_w, last_d = np.where(o, w, last_w), np.where(o, d, last_d)
         last_nd = np.where(o, nd_t[t], last_nd)
@@ -796,6 +807,9 @@ _PARAM_CASES = {
     "pond_crop_off": {"pond_crop_green_days": None},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
                         "wet_canopy_lswi": None, "ndvi_trough_max": 0.3},
+    "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None},
+    "shifted_calendar_tuned": {"seedbed_stubble_ndvi_max": 0.45, "harvest_ndvi_min": 0.05,
+                               "hidden_canopy_lswi": 0.1, "hidden_flood_link_days": 60.0},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
                            "onset_gap_days": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,

@@ -39,6 +39,7 @@ from .optical_kernel_layout import (
     F_HARVEST,
     F_HIDDEN,
     F_HIDDEN_BARE,
+    F_HIDDEN_CANOPY,
     F_HIDDEN_OPEN,
     F_HIDDEN_REFLOOD,
     F_HIDDEN_YOUNG,
@@ -69,6 +70,7 @@ from .optical_kernel_layout import (
     P_HARVEST_LSWI,
     P_HARVEST_NDVI,
     P_HIDDEN_BARE_LSWI,
+    P_HIDDEN_CANOPY_LSWI,
     P_HIDDEN_CROP_DAYS,
     P_HIDDEN_LINK,
     P_HIDDEN_OPEN_NDVI,
@@ -86,6 +88,7 @@ from .optical_kernel_layout import (
     P_SEEDBED_DAYS,
     P_SEEDBED_MARGIN,
     P_SEEDBED_NDVI,
+    P_SEEDBED_STUBBLE_NDVI,
     P_SHRUB_LSWI_MIN,
     P_SPARSE_DATES,
     P_SPARSE_GAP,
@@ -172,6 +175,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # an interval; b_spell starts the current spell
     seedbed = stubble_on and flags[F_SEEDBED] and hidden
     after_crop = seedbed and flags[F_SEEDBED_CANOPY]
+    # the highest stubble NDVI any vote takes: the seedbed's bar may lie above the open water's (``ndvi_low``)
+    stubble_hi = _max(prm[P_NDVI_LOW], prm[P_SEEDBED_STUBBLE_NDVI]) if seedbed else prm[P_NDVI_LOW]
     b_start, b_open, b_last, b_wide, b_spell, b_prev = _PINF, _NINF, _NINF, np.float32(0.0), _PINF, False
     b_dry = False
     # green spell: green for longer than a rice crop can be (perennial or long-season vegetation)
@@ -192,6 +197,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     h_prev_w = _NINF
     dry_nd = _PINF
     dry_ls = _PINF
+    dry_d = np.float32(0.0)
+    after_canopy = hidden and flags[F_HIDDEN_CANOPY]  # or on the previous crop's canopy in water
     h_last_nd = _PINF  # NDVI of the last clear date
     onset_bare = _NINF
     h_best = _NINF
@@ -344,15 +351,18 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                 b_wide = _max(b_wide, d - cd[k - 1])
             # Until an open-water date (or a seedbed) has a margin, a stubble date's votes are
             # min(-inf, ...) and cannot change s_best (never NaN): most pixels skip the test.
-            if ((s_open != _NINF or b_open != _NINF) and y >= prm[P_HARVEST_NDVI] and y <= prm[P_NDVI_LOW]
+            if ((s_open != _NINF or b_open != _NINF) and y >= prm[P_HARVEST_NDVI] and y <= stubble_hi
                     and ls < prm[P_HARVEST_LSWI]):
-                st = _min(_min(y - prm[P_HARVEST_NDVI], prm[P_NDVI_LOW] - y), prm[P_HARVEST_LSWI] - ls) / _SCALE
-                s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[P_FLOOD_STUBBLE]) / scale_days))
-                # The seedbed's stubble also needs the flood episode short (seedbed_max_days), a clear
-                # interval since it began long enough to hide the canopy (hidden_crop_days), and no dry
-                # soil before that interval; gates, not margins: a pixel that fails one keeps its score.
-                if seedbed and not b_dry and b_last - b_start <= prm[P_SEEDBED_DAYS] and b_wide >= prm[P_HIDDEN_CROP_DAYS]:
-                    s_best = _fmax(s_best, _min(_min(b_open, st), (d - b_start - prm[P_FLOOD_STUBBLE]) / scale_days))
+                if y <= prm[P_NDVI_LOW]:
+                    st = _min(_min(y - prm[P_HARVEST_NDVI], prm[P_NDVI_LOW] - y), prm[P_HARVEST_LSWI] - ls) / _SCALE
+                    s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[P_FLOOD_STUBBLE]) / scale_days))
+                # The seedbed's stubble (to seedbed_stubble_ndvi_max) also needs the flood episode short (seedbed_max_days),
+                # a clear interval since it began long enough to hide the canopy (hidden_crop_days), and no dry soil
+                # before that interval; gates, not margins: a pixel that fails one keeps its score.
+                if (seedbed and not b_dry and b_last - b_start <= prm[P_SEEDBED_DAYS] and b_wide >= prm[P_HIDDEN_CROP_DAYS]
+                        and y <= prm[P_SEEDBED_STUBBLE_NDVI]):
+                    sb = _min(_min(y - prm[P_HARVEST_NDVI], prm[P_SEEDBED_STUBBLE_NDVI] - y), prm[P_HARVEST_LSWI] - ls) / _SCALE
+                    s_best = _fmax(s_best, _min(_min(b_open, sb), (d - b_start - prm[P_FLOOD_STUBBLE]) / scale_days))
             if open_water:
                 s_best = _NINF
             if y <= prm[P_HIDDEN_OPEN_NDVI] and y < ls:
@@ -428,9 +438,13 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             is_wet = w >= 0
             if is_wet and not h_last_w >= 0:
                 onset_bare = _min(canopy_min - dry_nd, bare_lswi - dry_ls) / _SCALE
+                if after_canopy and dry_nd != _PINF:
+                    crop = _min(dry_nd - prm[P_NDVI_HIGH], dry_ls - prm[P_HIDDEN_CANOPY_LSWI]) / _SCALE
+                    onset_bare = _max(onset_bare, _min(crop, (prm[P_HIDDEN_LINK] - (d - dry_d)) / scale_days))
             if not is_wet:
                 dry_nd = y
                 dry_ls = ls
+                dry_d = d
             h_prev_w, h_prev_d = h_last_w, h_last_d
             h_last_w, h_last_d, h_last_nd = w, d, y
 
