@@ -405,7 +405,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         #    - the flooded spell began on bare, dry ground: the last clear date without the flood
         #      signal before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``
         #      (a paddy is puddled on tilled soil; a seasonal wetland floods over its sedge and
-        #      grass, still green and moist);
+        #      grass, still green and moist), or (``hidden_canopy_lswi``) is the previous crop's
+        #      canopy standing in water, at most ``hidden_flood_link_days`` before it;
         #    - the gap is at least ``hidden_crop_days`` long, so the crop's canopy could fall in it;
         #    - this date is not flooded: paddies are drained for the harvest, while ponds, water
         #      bodies and wetlands in their flood season are still under water.
