@@ -37,7 +37,8 @@ def test_shrub_mask_needs_moist_dates_spanning_months():
     assert out.n_seasons.values[0] == 2 and out.transplant_doy.values[:2, 0].tolist() == [101, 201]
     assert out.qa_flags.values[1] & QA_FOREST_BUILT and not out.qa_flags.values[0] & QA_FOREST_BUILT
     # without the span condition the paddy's end-of-series flood reads as an evergreen shrub
-    old = optical_rice_rule(ds, OpticalRiceParams(shrub_min_span_days=0.0))
+    # (nor, then, the harvest and re-puddling between its cycles, shrub_repuddle_drop, which exempts it too)
+    old = optical_rice_rule(ds, OpticalRiceParams(shrub_min_span_days=0.0, shrub_repuddle_drop=None))
     assert old.rice_class.values.tolist() == [0, 0] and old.qa_flags.values[0] & QA_FOREST_BUILT
 
 
@@ -389,7 +390,8 @@ def test_on_the_thinned_floodplain_scene_the_rule_beats_the_one_line_baseline(dr
 
     base = oa(optical_baseline(s2).values)
     rule = oa(optical_rice_rule(s2).rice_class.values)
-    old = oa(optical_rice_rule(s2, OpticalRiceParams(sparse_max_dates=None)).rice_class.values)
+    # (without the harvest and re-puddling's shrub exemption, which takes some of the same paddies)
+    old = oa(optical_rice_rule(s2, OpticalRiceParams(sparse_max_dates=None, shrub_repuddle_drop=None)).rice_class.values)
     assert old < base < rule
     # and the full series keeps its verdict bit for bit
     full = sc.s2.compute()
@@ -670,3 +672,19 @@ def test_a_season_hidden_by_a_late_calendar_seen_by_its_flood_and_what_follows()
     # before: the seedbed's stubble ended at ndvi_low (0.30) and the hidden crop needed bare ground before the flood
     old = OpticalRiceParams(seedbed_stubble_ndvi_max=0.30, hidden_canopy_lswi=None)
     assert optical_rice_rule(ds, old).rice_class.values.tolist() == [0, 0, 0, 0]
+
+
+def test_a_harvest_and_the_next_puddling_within_weeks_is_no_evergreen_shrub():
+    # A triple-cropped paddy (the point table shifted by 240 days): a canopy in water on the first date, seedlings
+    # in water two weeks later (the confirmed cycle), and canopy or water on every other date: moist throughout.
+    days = [6, 21, 36, 51, 66, 81, 181, 196, 211, 226, 365]
+    paddy_nd = [.80, .19, .20, .55, .82, .83, .52, .69, .78, .85, .79]
+    paddy_ls = [.30, .35, .34, .17, .31, .32, .21, .25, .33, .35, .29]
+    # The same dates with a cover that falls only from 0.62 (floating mats thinning): no harvest.
+    mats_nd = [.62] + paddy_nd[1:]
+    ds = _points(days, [paddy_nd, mats_nd], [paddy_ls, paddy_ls])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0]
+    assert out.qa_flags.values[1] & QA_FOREST_BUILT and not out.qa_flags.values[0] & QA_FOREST_BUILT
+    old = optical_rice_rule(ds, OpticalRiceParams(shrub_repuddle_drop=None))
+    assert old.rice_class.values.tolist() == [0, 0] and old.qa_flags.values[0] & QA_FOREST_BUILT

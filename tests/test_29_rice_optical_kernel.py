@@ -359,6 +359,25 @@ def _plain_pond_crop(ok, nd, ls, flood, days, p):
     return pond_then_crop(ok, nd, ls, flood, days, p)
 
 
+def _plain_repuddled(ok, nd, ls, days, p):
+    """``shrub_repuddle_drop``: a canopy standing in water, then within ``hidden_flood_link_days`` seedlings in
+    water (the seedbed's test) at least the drop below that canopy's NDVI."""
+    n_pix, n_t = ok.shape
+    out = np.zeros(n_pix, dtype=bool)
+    if p.shrub_repuddle_drop is None or p.seedbed_ndvi_max is None or p.wet_canopy_lswi is None:
+        return out
+    last_d, last_y = np.full(n_pix, -1e9, dtype=_F32), np.zeros(n_pix, dtype=_F32)
+    for t in range(n_t):
+        d, y, w, o = _F32(days[t]), nd[:, t], ls[:, t], ok[:, t]
+        with np.errstate(invalid="ignore"):
+            bed = (o & (y <= _F32(p.seedbed_ndvi_max)) & (w - y >= _F32(p.seedbed_lswi_margin))
+                   & (d - last_d <= _F32(p.hidden_flood_link_days)) & (last_y - y >= _F32(p.shrub_repuddle_drop)))
+            crop = o & (y >= _F32(p.ndvi_high)) & (w >= _F32(p.wet_canopy_lswi))
+        out |= bed
+        last_d, last_y = np.where(crop, d, last_d), np.where(crop, y, last_y)
+    return out
+
+
 def _plain_flooded_field(ok, nd, ls, p):
     """A clear date of a flooded bare field (``flood_not_evergreen``): no evergreen canopy shows one."""
     if p.flood_not_evergreen is None:
@@ -679,7 +698,8 @@ def _reference_kernel(
         open_water = (nd < _F32(p.water_ndvi_max)) & (nd < ls)
         shrub_ok = out_ok & ~open_water
         forest |= (shrub_ok.any(axis=-1) & (~shrub_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
-                   & (_ref_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)) & ~harvest)
+                   & (_ref_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)) & ~harvest
+                   & ~(_plain_repuddled(ok, nd, ls, days, p) & in_cycle.any(axis=-1)))
     with np.errstate(invalid="ignore"):
         mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
@@ -807,9 +827,9 @@ _PARAM_CASES = {
     "pond_crop_off": {"pond_crop_green_days": None},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
                         "wet_canopy_lswi": None, "ndvi_trough_max": 0.3},
-    "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None},
+    "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None, "shrub_repuddle_drop": None},
     "shifted_calendar_tuned": {"seedbed_stubble_ndvi_max": 0.45, "harvest_ndvi_min": 0.05,
-                               "hidden_canopy_lswi": 0.1, "hidden_flood_link_days": 60.0},
+                               "hidden_canopy_lswi": 0.1, "hidden_flood_link_days": 60.0, "shrub_repuddle_drop": 0.2},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
                            "onset_gap_days": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,

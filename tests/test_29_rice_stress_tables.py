@@ -249,12 +249,11 @@ def test_a_season_standing_when_the_series_starts_wins_back_a_table_shifted_by_3
     # flood fell before the first date), and the first gap hides the next crop. A spell on the first clear
     # date now votes as a season hidden in a gap whose bare date and interval the series' start hides.
     ds, truth = optical_points(600, seed=1, shift_days=300)
-    # (without the young crop before the gap and the seedbed's regrown stubble on either side: they take some of
-    # the same paddies)
-    base, old, new = _before_after(ds, truth, OpticalRiceParams(gap_season_open_start=False, hidden_young_rise=None,
-                                                                seedbed_stubble_ndvi_max=0.30),
-                                   OpticalRiceParams(hidden_young_rise=None, seedbed_stubble_ndvi_max=0.30),
-                                   label="shift 300 d")
+    # (without the young crop before the gap, the seedbed's regrown stubble and the re-puddling's shrub exemption
+    # on either side: they take some of the same paddies)
+    later = {"hidden_young_rise": None, "seedbed_stubble_ndvi_max": 0.30, "shrub_repuddle_drop": None}
+    base, old, new = _before_after(ds, truth, OpticalRiceParams(gap_season_open_start=False, **later),
+                                   OpticalRiceParams(**later), label="shift 300 d")
     assert old < base < new - 0.05  # 0.758 < 0.792 < 0.860
     # no forest, orchard or upland point of the fixed table enters the rice class
     ds, truth = optical_points(600, seed=1)

@@ -48,6 +48,7 @@ from .optical_kernel_layout import (
     F_POND_CROP,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
+    F_SHRUB_REPUDDLE,
     F_SPARSE,
     F_UNDATED_WET,
     F_WET_CANOPY,
@@ -90,6 +91,7 @@ from .optical_kernel_layout import (
     P_SEEDBED_NDVI,
     P_SEEDBED_STUBBLE_NDVI,
     P_SHRUB_LSWI_MIN,
+    P_SHRUB_REPUDDLE_DROP,
     P_SPARSE_DATES,
     P_SPARSE_GAP,
     P_SPARSE_LSWI,
@@ -227,6 +229,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
     # a flooded bare field seen (``flood_not_evergreen``): no evergreen forest
     flooded_field = False
+    # (shrub_repuddle) the last day of a canopy in water, and whether seedlings in water followed one within weeks
+    repuddle_on = flags[F_SHRUB_REPUDDLE]
+    rp_canopy, rp_nd, repuddled = np.float32(-1e9), np.float32(0.0), False
     # a young crop before a gap (``hidden_young_rise``): the current flooded spell's bare margin (-inf: none),
     # its lowest NDVI, the bare date's NDVI and the spell's last day; the previous date's pending vote
     young_gap = flags[F_HIDDEN_YOUNG]
@@ -280,6 +285,13 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         # -- a flooded bare field: standing water with soil or seedlings, which no evergreen canopy shows
         if flags[F_FLOOD_NOT_EVERGREEN]:
             flooded_field = flooded_field or (y <= prm[P_NDVI_LOW] and ls - y >= prm[P_FLOOD_NOT_EVERGREEN])
+        # -- a canopy in water giving way to seedlings in water within weeks: a harvest and the next puddling
+        if repuddle_on:
+            if (y <= prm[P_SEEDBED_NDVI] and ls - y >= prm[P_SEEDBED_MARGIN] and d - rp_canopy <= prm[P_HIDDEN_LINK]
+                    and rp_nd - y >= prm[P_SHRUB_REPUDDLE_DROP]):
+                repuddled = True
+            if y >= prm[P_NDVI_HIGH] and ls >= crop_lswi:
+                rp_canopy, rp_nd = d, y
 
         # -- a young crop greening out of its flood, the last clear date before a gap that hides its canopy
         #    (``hidden_young_rise``): the previous date's vote counts when this date ends a long enough
@@ -544,7 +556,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
     # field on a sparse series was open water on one).
-    shrub_all = shrub_all and not harvest
+    shrub_all = shrub_all and not harvest and not (repuddled and has_cycle)
     is_water, is_forest, mm = cover_masks(n, n_water, n_forest, shrub_any, shrub_all, last - first,
                                      has_cycle or harvest or pc_ok, prm, flags)
     if flags[F_GREEN]:

@@ -66,6 +66,18 @@ class OpticalRiceParams:
     """... in at least this fraction of valid observations (20 of 46 composites)."""
     shrub_lswi_min: float | None = 0.10
     """Evergreen shrub: LSWI >= 0.10 in every valid observation; ``None`` disables the mask."""
+    shrub_repuddle_drop: float | None = 0.55
+    """A pixel with a confirmed flood-growth cycle that shows a canopy standing in water (NDVI at least
+    ``ndvi_high``, LSWI at least ``wet_canopy_lswi``) followed within ``hidden_flood_link_days`` by seedlings in
+    water (the flooded seedbed's test: NDVI at most ``seedbed_ndvi_max``, LSWI ``seedbed_lswi_margin`` above it)
+    whose NDVI is at least this below the canopy's is no evergreen shrub: a harvest and the next crop's
+    puddling, which double- and triple-cropped paddies fit into about two weeks (Bouman et al. 2007), so that
+    every date outside the one cycle the series confirms is canopy or water, moist like a shrub. A
+    floating mat of water hyacinth grows and drifts but does not fall from a closed cover to open water
+    within weeks. Fifty-five hundredths: a closed canopy (0.7-0.9) to seedlings in water (0.05-0.2), a design
+    value (docs/rice_rules.md, "The crop calendar anywhere in the series": without a drop the rule mapped 0.045
+    of ``mekong_triple_sar``'s water hyacinth, seeds 0-2, against 0.030 before and 0.032 with it). ``None``: the
+    shrub test applies as before."""
     cloud_blue: float | None = 0.20
     """Observations with ``blue >= cloud_blue`` are cloud; ``None`` disables the test."""
     haze_hot: float | None = 0.08
