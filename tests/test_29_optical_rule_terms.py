@@ -37,7 +37,8 @@ def test_shrub_mask_needs_moist_dates_spanning_months():
     assert out.n_seasons.values[0] == 2 and out.transplant_doy.values[:2, 0].tolist() == [101, 201]
     assert out.qa_flags.values[1] & QA_FOREST_BUILT and not out.qa_flags.values[0] & QA_FOREST_BUILT
     # without the span condition the paddy's end-of-series flood reads as an evergreen shrub
-    old = optical_rice_rule(ds, OpticalRiceParams(shrub_min_span_days=0.0))
+    # (nor, then, the harvest and re-puddling between its cycles, shrub_repuddle_drop, which exempts it too)
+    old = optical_rice_rule(ds, OpticalRiceParams(shrub_min_span_days=0.0, shrub_repuddle_drop=None))
     assert old.rice_class.values.tolist() == [0, 0] and old.qa_flags.values[0] & QA_FOREST_BUILT
 
 
@@ -389,7 +390,8 @@ def test_on_the_thinned_floodplain_scene_the_rule_beats_the_one_line_baseline(dr
 
     base = oa(optical_baseline(s2).values)
     rule = oa(optical_rice_rule(s2).rice_class.values)
-    old = oa(optical_rice_rule(s2, OpticalRiceParams(sparse_max_dates=None)).rice_class.values)
+    # (without the harvest and re-puddling's shrub exemption, which takes some of the same paddies)
+    old = oa(optical_rice_rule(s2, OpticalRiceParams(sparse_max_dates=None, shrub_repuddle_drop=None)).rice_class.values)
     assert old < base < rule
     # and the full series keeps its verdict bit for bit
     full = sc.s2.compute()
@@ -456,8 +458,11 @@ def test_a_flooded_seedbed_then_stubble_is_rice():
     assert out.n_seasons.values.tolist() == [1, 0, 0, 0] and not out.transplant_doy.values.any()
     # Margins (scale: 10 + half the median clear interval, 15 d = 17.5 d): the seedbed on day 21 min((0.2 -
     # 0.12, 0.28 - 0.12 - 0.05) / 0.05, bare soil on day 6 3.0, (40 - 15) / 17.5) = 1.43; the stubble on
-    # day 181 min(0.25 - 0.15, 0.3 - 0.25, 0 + 0.05) / 0.05 = 1.0 (the gap and the episode are gates).
-    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
+    # day 196 min(0.27 - 0.15, 0.35 - 0.27, 0 + 0.08) / 0.05 = 1.6 (seedbed_stubble_ndvi_max 0.35; the gap and
+    # the episode are gates), so the seedbed's margin decides. With the stubble bar at 0.30 day 181's 1.0 did.
+    assert abs(float(out.rice_score.values[0]) - 1 / (1 + np.exp(-1.0 / 0.7))) < 1e-3
+    old = optical_rice_rule(ds, OpticalRiceParams(seedbed_stubble_ndvi_max=0.30))
+    assert abs(float(old.rice_score.values[0]) - 1 / (1 + np.exp(-1.0))) < 1e-3
     # (the young crop before the gap, which this paddy also shows, switched off too)
     off = optical_rice_rule(ds, OpticalRiceParams(seedbed_ndvi_max=None, hidden_young_rise=None))
     assert off.rice_class.values.tolist() == [0, 0, 0, 0]
@@ -644,3 +649,42 @@ def test_an_onset_without_standing_water_needs_a_canopy_in_water_when_asked():
     assert out.transplant_doy.values[0, 1:].tolist() == [31, 31]
     # the canopy's wettest date decides: a bar below 0.27 keeps the shadowed cycle
     assert optical_rice_rule(ds, OpticalRiceParams(weak_flood_canopy_lswi=0.25)).rice_class.values.tolist() == [1, 1, 1]
+
+
+def test_a_season_hidden_by_a_late_calendar_seen_by_its_flood_and_what_follows():
+    """A crop calendar that puts a season's canopy inside the long cloud gap (the point tables shifted 90-210
+    days): its flooded seedbed before the gap and the regrown stubble after it, or the previous crop's canopy
+    in water right before its flood (double cropping), are the season's evidence."""
+    days = [6, 21, 36, 51, 66, 81, 181, 196, 211, 226, 365]
+    bare_nd, bare_ls = [.31, .30, .25, .29, .28, .24], [-.06, -.07, -.06, -.04, -.06, -.07]
+    series = {
+        # bare, dry; seedlings in water on the last date before the gap; regrown stubble (NDVI 0.33) on dry soil
+        "seedbed, regrown stubble": (bare_nd + [.29, .27, .32, .05, .33], bare_ls + [.04, -.13, -.05, .34, -.03]),
+        # the same field still wet after the gap: no stubble, no verdict
+        "seedbed, wet after": (bare_nd + [.29, .27, .32, .05, .33], bare_ls + [.04, -.13, -.05, .34, .05]),
+        # a canopy standing in water, the field flooded again two weeks later, drained after the gap
+        "canopy, reflooded": (bare_nd + [.72, .75, .16, .13, .27], bare_ls + [.29, .28, .22, .21, .02]),
+        # a wetland's grass (LSWI 0.18) flooded for months: no crop's canopy before the water
+        "grass, flooded": (bare_nd + [.68, .70, .12, .10, .27], bare_ls + [.17, .18, .25, .28, .02]),
+    }
+    ds = _points(days, [v[0] for v in series.values()], [v[1] for v in series.values()])
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0, 1, 0]
+    # before: the seedbed's stubble ended at ndvi_low (0.30) and the hidden crop needed bare ground before the flood
+    old = OpticalRiceParams(seedbed_stubble_ndvi_max=0.30, hidden_canopy_lswi=None)
+    assert optical_rice_rule(ds, old).rice_class.values.tolist() == [0, 0, 0, 0]
+
+
+def test_a_harvest_and_the_next_puddling_within_weeks_is_no_evergreen_shrub():
+    # A triple-cropped paddy (the point table shifted by 240 days): a canopy in water on the first date, seedlings
+    # in water two weeks later (the confirmed cycle), and canopy or water on every other date: moist throughout.
+    days = [6, 21, 36, 51, 66, 81, 181, 196, 211, 226, 365]
+    paddy_nd = [.80, .19, .20, .55, .82, .83, .52, .69, .78, .85, .79]
+    paddy_ls = [.30, .35, .34, .17, .31, .32, .21, .25, .33, .35, .29]
+    # The same dates with a cover that falls only from 0.62 (floating mats thinning): no harvest.
+    mats_nd = [.62] + paddy_nd[1:]
+    ds = _points(days, [paddy_nd, mats_nd], [paddy_ls, paddy_ls])
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0]
+    assert out.qa_flags.values[1] & QA_FOREST_BUILT and not out.qa_flags.values[0] & QA_FOREST_BUILT
+    old = optical_rice_rule(ds, OpticalRiceParams(shrub_repuddle_drop=None))
+    assert old.rice_class.values.tolist() == [0, 0] and old.qa_flags.values[0] & QA_FOREST_BUILT

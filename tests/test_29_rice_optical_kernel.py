@@ -172,6 +172,7 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
     seedbed = p.seedbed_ndvi_max is not None and p.hidden_crop_days is not None
     after_crop = seedbed and p.seedbed_after_canopy and p.wet_canopy_lswi is not None
     lo, hi, dry = _F32(p.harvest_ndvi_min), _F32(p.ndvi_low), _F32(p.harvest_lswi_max)
+    sb_hi = _F32(p.seedbed_stubble_ndvi_max)  # the seedbed's stubble bar
     open_max = _F32(p.hidden_open_water_ndvi)
     bare_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
     for t in range(n_t):
@@ -186,9 +187,11 @@ def _plain_flood_stubble(ok, nd, ls, wet, days, p, scale_days):
         best = np.where(st, np.fmax(best, m), best)
         if seedbed:
             with np.errstate(invalid="ignore"):
-                v = np.minimum(np.minimum(b_open, sm), (d - b_start - _F32(p.flood_stubble_days)) / scale_days)
+                sm_b = np.minimum(np.minimum(y - lo, sb_hi - y), dry - w) / _F32(_SCORE_SCALE)
+                v = np.minimum(np.minimum(b_open, sm_b), (d - b_start - _F32(p.flood_stubble_days)) / scale_days)
                 gates = ~b_dry & (b_last - b_start <= _F32(p.seedbed_max_days)) & (b_wide >= _F32(p.hidden_crop_days))
-            best = np.where(st & gates, np.fmax(best, v), best)
+            st_b = o & (y >= lo) & (y <= sb_hi) & (w < dry)
+            best = np.where(st_b & gates, np.fmax(best, v), best)
         best = np.where(o & (y < _F32(p.water_ndvi_max)) & (y < w), _F32(-np.inf), best)
         op = o & (y <= open_max) & (y < w)
         m = np.minimum(np.minimum(open_max - y, w - y) / _F32(_SCORE_SCALE), bare)
@@ -356,6 +359,25 @@ def _plain_pond_crop(ok, nd, ls, flood, days, p):
     return pond_then_crop(ok, nd, ls, flood, days, p)
 
 
+def _plain_repuddled(ok, nd, ls, days, p):
+    """``shrub_repuddle_drop``: a canopy standing in water, then within ``hidden_flood_link_days`` seedlings in
+    water (the seedbed's test) at least the drop below that canopy's NDVI."""
+    n_pix, n_t = ok.shape
+    out = np.zeros(n_pix, dtype=bool)
+    if p.shrub_repuddle_drop is None or p.seedbed_ndvi_max is None or p.wet_canopy_lswi is None:
+        return out
+    last_d, last_y = np.full(n_pix, -1e9, dtype=_F32), np.zeros(n_pix, dtype=_F32)
+    for t in range(n_t):
+        d, y, w, o = _F32(days[t]), nd[:, t], ls[:, t], ok[:, t]
+        with np.errstate(invalid="ignore"):
+            bed = (o & (y <= _F32(p.seedbed_ndvi_max)) & (w - y >= _F32(p.seedbed_lswi_margin))
+                   & (d - last_d <= _F32(p.hidden_flood_link_days)) & (last_y - y >= _F32(p.shrub_repuddle_drop)))
+            crop = o & (y >= _F32(p.ndvi_high)) & (w >= _F32(p.wet_canopy_lswi))
+        out |= bed
+        last_d, last_y = np.where(crop, d, last_d), np.where(crop, y, last_y)
+    return out
+
+
 def _plain_flooded_field(ok, nd, ls, p):
     """A clear date of a flooded bare field (``flood_not_evergreen``): no evergreen canopy shows one."""
     if p.flood_not_evergreen is None:
@@ -481,6 +503,7 @@ def _ref_hidden_crop_margin(
     prev_w = np.full(n_pix, ninf, dtype=_F32)
     dry_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI and LSWI of the last clear date without flood
     dry_ls = np.full(n_pix, np.inf, dtype=_F32)
+    dry_d = np.zeros(n_pix, dtype=_F32)  # ... and its day
     dry_lswi = _F32(np.inf if p.hidden_bare_lswi_max is None else p.hidden_bare_lswi_max)
     last_nd = np.full(n_pix, np.inf, dtype=_F32)  # NDVI of the last clear date
     onset_bare = np.full(n_pix, ninf, dtype=_F32)  # bare-ground margin of the current flooded spell
@@ -519,9 +542,16 @@ def _ref_hidden_crop_margin(
             r_nd = np.where(o & again, y, r_nd)
         is_wet = w >= 0
         bare = np.minimum(_F32(p.ndvi_canopy_min) - dry_nd, dry_lswi - dry_ls) / _F32(_SCORE_SCALE)
+        if p.hidden_canopy_lswi is not None:
+            # or the previous crop's canopy standing in water, at most hidden_flood_link_days before the flood
+            with np.errstate(invalid="ignore", divide="ignore"):
+                crop = np.minimum(dry_nd - _F32(p.ndvi_high), dry_ls - _F32(p.hidden_canopy_lswi)) / _F32(_SCORE_SCALE)
+                crop = np.minimum(crop, (_F32(p.hidden_flood_link_days) - (d - dry_d)) / scale_days)
+            bare = np.where(dry_nd != _F32(np.inf), np.maximum(bare, crop), bare)
         onset_bare = np.where(o & is_wet & ~(last_w >= 0), bare, onset_bare)
         dry_nd = np.where(o & ~is_wet, nd_t[t], dry_nd)
         dry_ls = np.where(o & ~is_wet, ls_t[t], dry_ls)
+        dry_d = np.where(o & ~is_wet, d, dry_d)
         prev_w, prev_d = np.where(o, last_w, prev_w), np.where(o, last_d, prev_d)
         last_w, last_d = np.where(o, w, last_w), np.where(o, d, last_d)
         last_nd = np.where(o, nd_t[t], last_nd)
@@ -668,7 +698,8 @@ def _reference_kernel(
         open_water = (nd < _F32(p.water_ndvi_max)) & (nd < ls)
         shrub_ok = out_ok & ~open_water
         forest |= (shrub_ok.any(axis=-1) & (~shrub_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
-                   & (_ref_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)) & ~harvest)
+                   & (_ref_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)) & ~harvest
+                   & ~(_plain_repuddled(ok, nd, ls, days, p) & in_cycle.any(axis=-1)))
     with np.errstate(invalid="ignore"):
         mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
@@ -796,6 +827,9 @@ _PARAM_CASES = {
     "pond_crop_off": {"pond_crop_green_days": None},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
                         "wet_canopy_lswi": None, "ndvi_trough_max": 0.3},
+    "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None, "shrub_repuddle_drop": None},
+    "shifted_calendar_tuned": {"seedbed_stubble_ndvi_max": 0.45, "harvest_ndvi_min": 0.05,
+                               "hidden_canopy_lswi": 0.1, "hidden_flood_link_days": 60.0, "shrub_repuddle_drop": 0.2},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
                            "onset_gap_days": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,

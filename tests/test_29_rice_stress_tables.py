@@ -191,10 +191,14 @@ def test_a_seedbed_after_the_previous_crop_wins_back_a_calendar_shifted_table():
     # Crop calendar 300 days later than the fixed table's: both floods of a double-cropped paddy fall in
     # the cloud gaps, and the next crop is puddled within two weeks of the previous harvest. With the
     # seedbed on bare ground only the rule lost to the baseline on this table (0.727 against 0.777).
-    # Measured without the season standing when the series starts, which wins this table on its own.
+    # Measured without the season standing when the series starts, which wins this table on its own, and
+    # without the seedbed's regrown stubble and the hidden crop after a canopy (seedbed_stubble_ndvi_max,
+    # hidden_canopy_lswi), which take some of the same paddies.
     ds, truth = optical_points(600, seed=0, shift_days=300)
-    base, old, new = _before_after(ds, truth, OpticalRiceParams(seedbed_after_canopy=False, gap_season_open_start=False),
-                                   OpticalRiceParams(gap_season_open_start=False), "shift 300 d, seedbed after a canopy")
+    later = {"gap_season_open_start": False, "seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None}
+    base, old, new = _before_after(ds, truth, OpticalRiceParams(seedbed_after_canopy=False, **later),
+                                   OpticalRiceParams(**later),
+                                   "shift 300 d, seedbed after a canopy")
     assert old < base < new  # 0.727 < 0.777 < 0.823
 
 
@@ -245,9 +249,11 @@ def test_a_season_standing_when_the_series_starts_wins_back_a_table_shifted_by_3
     # flood fell before the first date), and the first gap hides the next crop. A spell on the first clear
     # date now votes as a season hidden in a gap whose bare date and interval the series' start hides.
     ds, truth = optical_points(600, seed=1, shift_days=300)
-    # (without the young crop before the gap on either side: it takes some of the same paddies)
-    base, old, new = _before_after(ds, truth, OpticalRiceParams(gap_season_open_start=False, hidden_young_rise=None),
-                                   OpticalRiceParams(hidden_young_rise=None), label="shift 300 d")
+    # (without the young crop before the gap, the seedbed's regrown stubble and the re-puddling's shrub exemption
+    # on either side: they take some of the same paddies)
+    later = {"hidden_young_rise": None, "seedbed_stubble_ndvi_max": 0.30, "shrub_repuddle_drop": None}
+    base, old, new = _before_after(ds, truth, OpticalRiceParams(gap_season_open_start=False, **later),
+                                   OpticalRiceParams(**later), label="shift 300 d")
     assert old < base < new - 0.05  # 0.758 < 0.792 < 0.860
     # no forest, orchard or upland point of the fixed table enters the rice class
     ds, truth = optical_points(600, seed=1)
@@ -318,3 +324,14 @@ def test_a_season_hidden_in_a_gap_keeps_its_vote(off, shift, seed, gain):
     base, old, new = _before_after(ds, truth, OpticalRiceParams(**off), new_p, label=f"shift {shift} d, {off} off")
     assert new >= old + gain
     assert new > base
+
+
+@pytest.mark.parametrize("shift, seed", [(210, 0), (90, 2)])
+def test_a_season_hidden_by_the_gap_after_its_seedbed_or_the_previous_crop_wins_back_shifted_tables(shift, seed):
+    # At 210 days a season's seedbed is the last clear date before the long gap and the stubble after it has
+    # regrown (NDVI above 0.30); at 90 days double-cropped paddies are puddled again right after a canopy in
+    # water. Only paddies enter (asserted by _before_after).
+    ds, truth = optical_points(600, seed=seed, shift_days=shift)
+    base, old, new = _before_after(ds, truth, OpticalRiceParams(seedbed_stubble_ndvi_max=0.30, hidden_canopy_lswi=None),
+                                   label=f"shift {shift} d, seedbed stubble and hidden crop after a canopy")
+    assert base < old < new - 0.005  # 210 d: 0.647 < 0.915 < 0.928; 90 d: 0.800 < 0.890 < 0.907

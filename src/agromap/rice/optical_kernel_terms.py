@@ -39,6 +39,7 @@ from .optical_kernel_layout import (
     F_HARVEST,
     F_HIDDEN,
     F_HIDDEN_BARE,
+    F_HIDDEN_CANOPY,
     F_HIDDEN_OPEN,
     F_HIDDEN_REFLOOD,
     F_HIDDEN_YOUNG,
@@ -47,6 +48,7 @@ from .optical_kernel_layout import (
     F_POND_CROP,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
+    F_SHRUB_REPUDDLE,
     F_SPARSE,
     F_UNDATED_WET,
     F_WET_CANOPY,
@@ -69,6 +71,7 @@ from .optical_kernel_layout import (
     P_HARVEST_LSWI,
     P_HARVEST_NDVI,
     P_HIDDEN_BARE_LSWI,
+    P_HIDDEN_CANOPY_LSWI,
     P_HIDDEN_CROP_DAYS,
     P_HIDDEN_LINK,
     P_HIDDEN_OPEN_NDVI,
@@ -86,7 +89,9 @@ from .optical_kernel_layout import (
     P_SEEDBED_DAYS,
     P_SEEDBED_MARGIN,
     P_SEEDBED_NDVI,
+    P_SEEDBED_STUBBLE_NDVI,
     P_SHRUB_LSWI_MIN,
+    P_SHRUB_REPUDDLE_DROP,
     P_SPARSE_DATES,
     P_SPARSE_GAP,
     P_SPARSE_LSWI,
@@ -172,6 +177,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # an interval; b_spell starts the current spell
     seedbed = stubble_on and flags[F_SEEDBED] and hidden
     after_crop = seedbed and flags[F_SEEDBED_CANOPY]
+    # the highest stubble NDVI any vote takes: the seedbed's bar may lie above the open water's (``ndvi_low``)
+    stubble_hi = _max(prm[P_NDVI_LOW], prm[P_SEEDBED_STUBBLE_NDVI]) if seedbed else prm[P_NDVI_LOW]
     b_start, b_open, b_last, b_wide, b_spell, b_prev = _PINF, _NINF, _NINF, np.float32(0.0), _PINF, False
     b_dry = False
     # green spell: green for longer than a rice crop can be (perennial or long-season vegetation)
@@ -192,6 +199,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     h_prev_w = _NINF
     dry_nd = _PINF
     dry_ls = _PINF
+    dry_d = np.float32(0.0)
+    after_canopy = hidden and flags[F_HIDDEN_CANOPY]  # or on the previous crop's canopy in water
     h_last_nd = _PINF  # NDVI of the last clear date
     onset_bare = _NINF
     h_best = _NINF
@@ -220,6 +229,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
     # a flooded bare field seen (``flood_not_evergreen``): no evergreen forest
     flooded_field = False
+    # (shrub_repuddle) the last day of a canopy in water, and whether seedlings in water followed one within weeks
+    repuddle_on = flags[F_SHRUB_REPUDDLE]
+    rp_canopy, rp_nd, repuddled = np.float32(-1e9), np.float32(0.0), False
     # a young crop before a gap (``hidden_young_rise``): the current flooded spell's bare margin (-inf: none),
     # its lowest NDVI, the bare date's NDVI and the spell's last day; the previous date's pending vote
     young_gap = flags[F_HIDDEN_YOUNG]
@@ -273,6 +285,13 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         # -- a flooded bare field: standing water with soil or seedlings, which no evergreen canopy shows
         if flags[F_FLOOD_NOT_EVERGREEN]:
             flooded_field = flooded_field or (y <= prm[P_NDVI_LOW] and ls - y >= prm[P_FLOOD_NOT_EVERGREEN])
+        # -- a canopy in water giving way to seedlings in water within weeks: a harvest and the next puddling
+        if repuddle_on:
+            if (y <= prm[P_SEEDBED_NDVI] and ls - y >= prm[P_SEEDBED_MARGIN] and d - rp_canopy <= prm[P_HIDDEN_LINK]
+                    and rp_nd - y >= prm[P_SHRUB_REPUDDLE_DROP]):
+                repuddled = True
+            if y >= prm[P_NDVI_HIGH] and ls >= crop_lswi:
+                rp_canopy, rp_nd = d, y
 
         # -- a young crop greening out of its flood, the last clear date before a gap that hides its canopy
         #    (``hidden_young_rise``): the previous date's vote counts when this date ends a long enough
@@ -344,15 +363,18 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                 b_wide = _max(b_wide, d - cd[k - 1])
             # Until an open-water date (or a seedbed) has a margin, a stubble date's votes are
             # min(-inf, ...) and cannot change s_best (never NaN): most pixels skip the test.
-            if ((s_open != _NINF or b_open != _NINF) and y >= prm[P_HARVEST_NDVI] and y <= prm[P_NDVI_LOW]
+            if ((s_open != _NINF or b_open != _NINF) and y >= prm[P_HARVEST_NDVI] and y <= stubble_hi
                     and ls < prm[P_HARVEST_LSWI]):
-                st = _min(_min(y - prm[P_HARVEST_NDVI], prm[P_NDVI_LOW] - y), prm[P_HARVEST_LSWI] - ls) / _SCALE
-                s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[P_FLOOD_STUBBLE]) / scale_days))
-                # The seedbed's stubble also needs the flood episode short (seedbed_max_days), a clear
-                # interval since it began long enough to hide the canopy (hidden_crop_days), and no dry
-                # soil before that interval; gates, not margins: a pixel that fails one keeps its score.
-                if seedbed and not b_dry and b_last - b_start <= prm[P_SEEDBED_DAYS] and b_wide >= prm[P_HIDDEN_CROP_DAYS]:
-                    s_best = _fmax(s_best, _min(_min(b_open, st), (d - b_start - prm[P_FLOOD_STUBBLE]) / scale_days))
+                if y <= prm[P_NDVI_LOW]:
+                    st = _min(_min(y - prm[P_HARVEST_NDVI], prm[P_NDVI_LOW] - y), prm[P_HARVEST_LSWI] - ls) / _SCALE
+                    s_best = _fmax(s_best, _min(_min(s_open, st), (d - s_first - prm[P_FLOOD_STUBBLE]) / scale_days))
+                # The seedbed's stubble (to seedbed_stubble_ndvi_max) also needs the flood episode short (seedbed_max_days),
+                # a clear interval since it began long enough to hide the canopy (hidden_crop_days), and no dry soil
+                # before that interval; gates, not margins: a pixel that fails one keeps its score.
+                if (seedbed and not b_dry and b_last - b_start <= prm[P_SEEDBED_DAYS] and b_wide >= prm[P_HIDDEN_CROP_DAYS]
+                        and y <= prm[P_SEEDBED_STUBBLE_NDVI]):
+                    sb = _min(_min(y - prm[P_HARVEST_NDVI], prm[P_SEEDBED_STUBBLE_NDVI] - y), prm[P_HARVEST_LSWI] - ls) / _SCALE
+                    s_best = _fmax(s_best, _min(_min(b_open, sb), (d - b_start - prm[P_FLOOD_STUBBLE]) / scale_days))
             if open_water:
                 s_best = _NINF
             if y <= prm[P_HIDDEN_OPEN_NDVI] and y < ls:
@@ -395,7 +417,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         #    - the flooded spell began on bare, dry ground: the last clear date without the flood
         #      signal before it has NDVI < ``ndvi_canopy_min`` and LSWI < ``hidden_bare_lswi_max``
         #      (a paddy is puddled on tilled soil; a seasonal wetland floods over its sedge and
-        #      grass, still green and moist);
+        #      grass, still green and moist), or (``hidden_canopy_lswi``) is the previous crop's
+        #      canopy standing in water, at most ``hidden_flood_link_days`` before it;
         #    - the gap is at least ``hidden_crop_days`` long, so the crop's canopy could fall in it;
         #    - this date is not flooded: paddies are drained for the harvest, while ponds, water
         #      bodies and wetlands in their flood season are still under water.
@@ -428,9 +451,13 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             is_wet = w >= 0
             if is_wet and not h_last_w >= 0:
                 onset_bare = _min(canopy_min - dry_nd, bare_lswi - dry_ls) / _SCALE
+                if after_canopy and dry_nd != _PINF:
+                    crop = _min(dry_nd - prm[P_NDVI_HIGH], dry_ls - prm[P_HIDDEN_CANOPY_LSWI]) / _SCALE
+                    onset_bare = _max(onset_bare, _min(crop, (prm[P_HIDDEN_LINK] - (d - dry_d)) / scale_days))
             if not is_wet:
                 dry_nd = y
                 dry_ls = ls
+                dry_d = d
             h_prev_w, h_prev_d = h_last_w, h_last_d
             h_last_w, h_last_d, h_last_nd = w, d, y
 
@@ -529,7 +556,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
     # field on a sparse series was open water on one).
-    shrub_all = shrub_all and not harvest
+    shrub_all = shrub_all and not harvest and not (repuddled and has_cycle)
     is_water, is_forest, mm = cover_masks(n, n_water, n_forest, shrub_any, shrub_all, last - first,
                                      has_cycle or harvest or pc_ok, prm, flags)
     if flags[F_GREEN]:

@@ -66,6 +66,18 @@ class OpticalRiceParams:
     """... in at least this fraction of valid observations (20 of 46 composites)."""
     shrub_lswi_min: float | None = 0.10
     """Evergreen shrub: LSWI >= 0.10 in every valid observation; ``None`` disables the mask."""
+    shrub_repuddle_drop: float | None = 0.55
+    """A pixel with a confirmed flood-growth cycle that shows a canopy standing in water (NDVI at least
+    ``ndvi_high``, LSWI at least ``wet_canopy_lswi``) followed within ``hidden_flood_link_days`` by seedlings in
+    water (the flooded seedbed's test: NDVI at most ``seedbed_ndvi_max``, LSWI ``seedbed_lswi_margin`` above it)
+    whose NDVI is at least this below the canopy's is no evergreen shrub: a harvest and the next crop's
+    puddling, which double- and triple-cropped paddies fit into about two weeks (Bouman et al. 2007), so that
+    every date outside the one cycle the series confirms is canopy or water, moist like a shrub. A
+    floating mat of water hyacinth grows and drifts but does not fall from a closed cover to open water
+    within weeks. Fifty-five hundredths: a closed canopy (0.7-0.9) to seedlings in water (0.05-0.2), a design
+    value (docs/rice_rules.md, "The crop calendar anywhere in the series": without a drop the rule mapped 0.045
+    of ``mekong_triple_sar``'s water hyacinth, seeds 0-2, against 0.030 before and 0.032 with it). ``None``: the
+    shrub test applies as before."""
     cloud_blue: float | None = 0.20
     """Observations with ``blue >= cloud_blue`` are cloud; ``None`` disables the test."""
     haze_hot: float | None = 0.08
@@ -128,6 +140,15 @@ class OpticalRiceParams:
     without the flood signal has NDVI < ``ndvi_canopy_min`` and LSWI below this. Tilled soil in
     the monsoon reads LSWI about -0.1 to 0.1; a wetland's sedge and grass, green and moist, more
     (Xiao's evergreen test uses LSWI >= 0.10). ``None``: no LSWI condition."""
+    hidden_canopy_lswi: float | None = 0.25
+    """``hidden_crop_days``: the flooded spell before the gap may also begin on the previous crop's canopy standing
+    in water (NDVI at least ``ndvi_high``, LSWI at least this) seen at most ``hidden_flood_link_days`` before its
+    first flooded date, instead of on bare ground. A double- or triple-cropped paddy is puddled for its next crop
+    within about two weeks of the harvest (Bouman et al. 2007), so on a clear date every two weeks the canopy
+    gives way to water with no bare date between; a seasonal wetland floods over its grass too, but that grass
+    reads LSWI 0.16-0.22 (the wetland scene, ``sparse_canopy_lswi``) against 0.30 or more for a paddy's closed
+    canopy over its water. Twenty-five hundredths: the bar of ``sparse_canopy_lswi``, between the two. A design
+    value (docs/rice_rules.md, "The crop calendar anywhere in the series"). ``None``: bare ground only."""
     hidden_open_water_ndvi: float | None = 0.0
     """Hidden-crop evidence from one flooded date: the last clear date before the gap may be the
     only flooded one when its NDVI is at most this. NDVI <= 0 means the footprint reflects more red
@@ -233,6 +254,19 @@ class OpticalRiceParams:
     seen before the stubble (index units / 0.05), the stubble's and the interval's excess in units of
     half the median clear interval plus 10 days. Needs ``hidden_open_water_ndvi`` and
     ``harvest_lswi_max``; ``None`` disables the term (docs/rice_rules.md, "Flooded, then stubble")."""
+    seedbed_stubble_ndvi_max: float = 0.35
+    """The flooded seedbed's vote (``seedbed_ndvi_max``) takes stubble up to this NDVI; the open-water vote of
+    ``flood_stubble_days`` keeps ``ndvi_low``. The seedbed's clear date after the gap may come months after a
+    harvest the gap hid, when the stubble has regrown (ratoon tillers, weeds) or the field has been tilled, no
+    longer straw over soil: the scenes' paddies read 0.22-0.30 on their greenest stubble date (10th-90th
+    percentile, ``harvest_ndvi_min``), the point tables' fallow 0.22-0.32 before noise. The seedbed's gates
+    (a flood episode of at most ``seedbed_max_days`` on bare ground or after a canopy in water, a clear interval
+    of at least ``hidden_crop_days`` after it, no dry soil before that interval) and the stubble's dry soil
+    (LSWI below ``harvest_lswi_max``) still apply, so an upland crop's young stand or a wetland's grass is no
+    stubble. Thirty-five hundredths: the bare date's bar of the season hidden in a gap (``gap_season_low_ndvi``,
+    tilled soil and stubble). A design value (docs/rice_rules.md, "The crop calendar anywhere in the series").
+    Above ``ndvi_low`` it gives no pseudo-labels to the self-trained optical map unless ``optical_canopy_labels``
+    is set (its labels changed on ``monsoon_sparse_optical`` seed 0, OA -0.0021)."""
     seedbed_ndvi_max: float | None = 0.20
     """Flood-then-stubble evidence from a flooded seedbed: the flood of ``flood_stubble_days`` may also be
     a clear date with NDVI at most this and LSWI at least ``seedbed_lswi_margin`` above NDVI (seedlings

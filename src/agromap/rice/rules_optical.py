@@ -81,7 +81,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    with a bare date (NDVI <= 0.3), is undated evidence too: its flooding fell in a cloud gap.
    So is a young crop seen greening out of its flood (NDVI 0.30 above the flood's, 0.15 above the bare
    date before it, LSWI >= 0.05) on the last clear date before an interval of at least 90 days that
-   hides its canopy, with the field drained after it (``hidden_young_rise``).
+   hides its canopy, with the field drained after it (``hidden_young_rise``). A flooded spell before a gap
+   may also follow the previous crop's canopy in water (LSWI >= 0.25, ``hidden_canopy_lswi``), and the
+   stubble after a flooded seedbed may read NDVI up to 0.35 (``seedbed_stubble_ndvi_max``).
    So is a season hidden in a gap (``gap_season_lswi`` = 0.30): a bare, dry date (NDVI <= 0.35,
    LSWI < 0.10), a clear interval of 65-150 days, then a canopy spell whose wettest date (NDVI >=
    0.6) reads LSWI >= 0.30 and which ends within 170 days of the bare date. Where clouds hide the

@@ -334,8 +334,10 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
     if params is not None and not isinstance(params, OpticalRiceParams):
         raise ConfigError(f"rule='optical' takes OpticalRiceParams, got {type(params).__name__}.")
     if not canopy_labels:  # SelfTrainParams.optical_canopy_labels
-        params = replace(params if params is not None else OpticalRiceParams(), undated_wet_canopy_lswi=None,
-                         gap_season_lswi=None, hidden_young_rise=None)
+        base = params if params is not None else OpticalRiceParams()
+        # The seedbed's stubble above ndvi_low is weak evidence too: no pseudo-labels from it.
+        params = replace(base, undated_wet_canopy_lswi=None, gap_season_lswi=None, hidden_young_rise=None,
+                         seedbed_stubble_ndvi_max=min(base.seedbed_stubble_ndvi_max, base.ndvi_low))
     if optical is None:
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
     out = optical_rice_rule(optical, params, windows=windows)
