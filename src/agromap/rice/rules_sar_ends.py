@@ -39,10 +39,11 @@ def young_crop_margin(
         return fail
     rows = np.arange(n_pix)
     last_i = last_valid[:, -1]
-    # The spell takes the open water before the minimum too: read only a quarter of the way up,
-    # as for `duration`, a wetland's months of water before its darkest date pass for fallow. It
-    # ends somewhere before the next valid date: lost passes must not shorten it.
-    first, last = flood_run_bounds(sm, days, t, np.maximum(before, _F32(p.water_db)), after, break_days)
+    # The spell is read at the half-way level on both sides: read before the minimum only a
+    # quarter of the way up, as for `duration`, a wetland's months of water before its darkest
+    # date pass for fallow. It ends somewhere before the next valid date: lost passes must not
+    # shorten it.
+    first, last = flood_run_bounds(sm, days, t, np.maximum(before, after), after, break_days)
     k = np.minimum(np.searchsorted(days, last) + 1, n_t - 1)
     run = (np.maximum(days[next_valid[rows, k]], last) - first).astype(_F32)
     # The level on the last two valid dates, and still the highest after the flood: a young crop

@@ -270,12 +270,13 @@ class SarRiceParams:
     a level water surface. Applies only to seasons whose canopy is below ``vh_max_db``. ``None``:
     off (a flood without its canopy is never rice)."""
     young_flood_days: float = 45.0
-    """Such a season's dark spell, read with the open water (``water_db``) before the minimum and
-    up to the first valid date after it, lasts less than this, days. Nothing else can refute a
-    seasonal wetland whose water ends in the series' last weeks (no canopy, no harvest), and its
-    grass regrows as fast as a young crop; but transplanted seedlings stand in water for three to
-    five weeks (docs/science/rice.md) while a floodplain holds water for months (Junk et al. 1989):
-    a flood plus the first weeks of growth below the half-way level fits within about six weeks."""
+    """Such a season's dark spell, read on both sides of the minimum below the level half-way to
+    ``vh_max_db`` and up to the first valid date after it, lasts less than this, days. Nothing
+    else can refute a seasonal wetland whose water ends in the series' last weeks (no canopy, no
+    harvest), and its grass regrows as fast as a young crop; but transplanted seedlings stand in
+    water for three to five weeks (docs/science/rice.md) while a floodplain holds water for months
+    (Junk et al. 1989): a flood plus the first weeks of growth below the half-way level fits
+    within about six weeks."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0
