@@ -425,13 +425,14 @@ def test_sar_pond_share_reads_a_darker_track_fallow_with_its_neighbours():
         pred = sar_rice_rule(vh, SarRiceParams(water_share_mean=on, pond_canopy_days=None)).rice_class.values == 1
         counts[on] = (int((rice & ~pred).sum()), int((pred & (cls == "pond")).sum()),
                       int((pred & (cls == "permanent_water")).sum()))
-    assert counts[False] == (76, 1, 0)
-    assert counts[True] == (56, 1, 0)
+    # One paddy flooded in the series' last weeks is read through its young crop (`young_rise_db`).
+    assert counts[False] == (75, 1, 0)
+    assert counts[True] == (55, 1, 0)
     # With the one-canopy reading (``pond_canopy_days``) one more pond passes on this table: its
     # mud (-17 to -15 dB), lifted 2.5-3.5 dB on the unaligned brighter track, stands above
     # ``pond_canopy_db`` for more than 40 days.
     pred = sar_rice_rule(vh).rice_class.values == 1
-    assert (int((rice & ~pred).sum()), int((pred & (cls == "pond")).sum())) == (56, 2)
+    assert (int((rice & ~pred).sum()), int((pred & (cls == "pond")).sum())) == (55, 2)
 
 
 def test_sar_double_crop_over_a_waterlogged_fallow_is_rice_but_a_drained_pond_is_not():

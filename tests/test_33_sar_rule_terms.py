@@ -413,3 +413,23 @@ def test_the_levelling_dip_is_read_below_the_sown_seedbed_not_the_young_crops_wa
         SarRiceParams(seedbed_dip_end_days=5.0)
     with pytest.raises(ConfigError, match="seedbed_sown_noise"):
         SarRiceParams(seedbed_sown_noise=-1.0)
+
+
+def test_a_flood_in_the_last_weeks_then_a_young_crop_is_rice_a_wetland_draining_there_is_not():
+    # 48 dates, 6 days apart (days 0-282). A paddy flooded 36-48 days before the last pass, its
+    # young crop rising 5 dB by the end, far from its canopy; a wetland whose 100 days of water
+    # end in the same weeks, its grass regrowing as fast; a flood on the last dates, no rise yet.
+    paddy = np.full(48, -17.5)
+    paddy[39:42] = [-23.0, -23.5, -22.5]
+    paddy[42:48] = [-22.0, -21.0, -20.0, -19.5, -19.0, -18.5]
+    wetland = np.full(48, -16.0)
+    wetland[25:44] = -22.0
+    wetland[44:48] = [-21.0, -20.0, -19.0, -18.0]
+    late = np.full(48, -17.5)
+    late[44:48] = [-23.0, -23.5, -23.0, -22.5]
+    vh = _series(np.stack([paddy, wetland, late], axis=1))
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [1, 0, 0]
+    # Without the young crop's reading the paddy has no canopy to show and is missed.
+    assert sar_rice_rule(vh, SarRiceParams(young_rise_db=None)).rice_class.values.tolist() == [0, 0, 0]
+    with pytest.raises(ConfigError, match="young_flood_days"):
+        SarRiceParams(young_flood_days=0.0)

@@ -50,6 +50,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      before the dark spell, whichever is brighter: a flood is a dip below the land before it, bare
      upland soil's darkest date is not (votes only to refute).
 
+   A young crop rising to the series' last dates stands in for an unseen canopy (``young_rise_db``,
+   ``young_flood_days``; :mod:`agromap.rice.rules_sar_ends`).
+
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
    too), reads ``duration`` on VV where VV shows a clear flood and lifts ``regrowth`` where VV
    stays dark weeks after the flood (``vv_young_db``); the water masks below leave out the
@@ -90,6 +93,7 @@ import numpy.typing as npt
 import xarray as xr
 
 from ..sensors.s1 import as_linear_power
+from .rules_sar_ends import young_crop_margin
 from .rules_sar_levels import fallow_dip_margin, regrowth_margin
 from .rules_sar_seedbed import after_flood, seedbed_timing
 from .rules_sar_vv import vv_band, vv_not_water, vv_season_terms, vv_series
@@ -286,6 +290,9 @@ def _season_evidence(
     # On a noisy series a level spell (a wetland's water, bare soil) scatters by about one noise
     # unit around its mean, so before the minimum the spell also takes the dates within
     # `spell_noise` units of it; on a filtered series the quarter of the way decides as before.
+    # A young crop cut by the series' end is read against the canopy it is to reach, not its young
+    # level (only seasons failing `canopy` change: `young_rise_db`).
+    span = np.where(seen, np.maximum(canopy, _F32(p.vh_max_db)) - smin, _F32(0.0)).astype(_F32)
     before = np.maximum(smin + _F32(0.25) * span, smin + _F32(p.spell_noise) * np.nan_to_num(noise)).astype(_F32)
     first, last = flood_run_bounds(sm, days, t, before, (smin + _F32(0.5) * span).astype(_F32), break_days)
     run = (last - first).astype(_F32)
@@ -314,12 +321,16 @@ def _season_evidence(
     harvest = (_F32(p.max_canopy_days) - lasting) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[peak])
     # A canopy that runs into the end of the series has an unknown length: only a failure is known.
     harvest = np.where(np.isfinite(top_sm) & ~(open_end & (harvest > 0)), harvest, _F32(np.nan))
+    # A flood in the series' last weeks: a young crop stands in for a canopy not yet reached.
+    canopy_m = np.where(seen, (canopy - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf))
+    young = np.where(canopy_m < 0, young_crop_margin(sm, days, t, smin, before, (smin + _F32(0.5) * span).astype(_F32),
+                                                     break_days, last_valid, next_valid, scale, p), _F32(-np.inf))
     with np.errstate(invalid="ignore"):
         return {
             "depth": depth,
             "persistence": persist,
-            "rise": np.where(seen, (vmax - vmin - _F32(p.rise_db)) / _F32(p.db_scale), _F32(-np.inf)),
-            "canopy": np.where(seen, (canopy - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf)),
+            "rise": np.maximum(np.where(seen, (vmax - vmin - _F32(p.rise_db)) / _F32(p.db_scale), _F32(-np.inf)), young),
+            "canopy": np.maximum(canopy_m, young),
             "timing": np.where(seen, timing, _F32(np.nan)).astype(_F32),
             "duration": np.where(seen, duration, _F32(np.nan)).astype(_F32),
             "harvest": np.where(seen, harvest, _F32(np.nan)).astype(_F32),

@@ -259,6 +259,24 @@ class SarRiceParams:
     the three of the three-date mean, unchanged); a paddy's harvest drop (1-5 dB from canopy to
     fallow, docs/rice_rules.md) lasts until its next flood, weeks, and survives the average.
     ``None``: the three-date mean everywhere."""
+    young_rise_db: float | None = 3.0
+    """A flood seen less than ``rise_window_end_days`` before the series' end may show no canopy
+    yet: there a young crop stands in for ``canopy`` and ``rise`` when the smoothed level on the
+    pixel's last two valid dates lies at least this far above the flood's and within
+    ``canopy_drop_db`` of the highest level after it (still rising), dB. VH climbs from about
+    -25 dB over the flooded field to about -14 dB under the closed canopy (Nguyen et al. 2016;
+    Bazzi et al. 2019) within the 40-100 days from transplanting to heading, some 0.1-0.3 dB a
+    day: three weeks of growth after the water shows 3 dB or more, more than the smoothed noise of
+    a level water surface. Applies only to seasons whose canopy is below ``vh_max_db``. ``None``:
+    off (a flood without its canopy is never rice)."""
+    young_flood_days: float = 45.0
+    """Such a season's dark spell, read on both sides of the minimum below the level half-way to
+    ``vh_max_db`` and up to the first valid date after it, lasts less than this, days. Nothing
+    else can refute a seasonal wetland whose water ends in the series' last weeks (no canopy, no
+    harvest), and its grass regrows as fast as a young crop; but transplanted seedlings stand in
+    water for three to five weeks (docs/science/rice.md) while a floodplain holds water for months
+    (Junk et al. 1989): a flood plus the first weeks of growth below the half-way level fits
+    within about six weeks."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0
@@ -412,6 +430,7 @@ class SarRiceParams:
             raise ConfigError(f"fallow_dip_db must be >= 0 or null (off), fallow_noise >= 0 and fallow_days above "
                               f"seedbed_start_days, got {self.fallow_dip_db}, {self.fallow_noise} and {self.fallow_days}.")
         _check_vv(self)
+        _check_young(self.young_rise_db, self.young_flood_days)
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")
@@ -454,6 +473,12 @@ def _check_pond_crop(days: float | None, runs: int, canopy_days: float | None) -
         raise ConfigError(f"pond_crop_days must be > 0 or null (off) and pond_crop_runs >= 1, got {days} and {runs}.")
     if canopy_days is not None and canopy_days <= 0:
         raise ConfigError(f"pond_canopy_days must be > 0 or null (off), got {canopy_days}.")
+
+
+def _check_young(rise_db: float | None, flood_days: float) -> None:
+    if (rise_db is not None and rise_db < 0) or flood_days <= 0:
+        raise ConfigError(f"young_rise_db must be >= 0 or null (off) and young_flood_days > 0, got {rise_db} "
+                          f"and {flood_days}.")
 
 
 def _check_vv(p: SarRiceParams) -> None:
