@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from agromap.errors import ConfigError, LabelError
-from agromap.rice.self_train_user import LABEL_COUNT_NAMES, contradicted, user_labels
+from agromap.rice.self_train_user import LABEL_COUNT_NAMES, contradicted, paddy_edge, user_labels
 from agromap.rice.self_trained import SelfTrainParams, self_trained_rice_map, training_counts
 from agromap.testing import SceneSpec, count_computes, make_s2_stack, make_truth, raise_if_dask_computes
 
@@ -109,6 +109,53 @@ def test_contradicted_needs_the_other_class_the_same_stratum_and_nearness():
                             np.array([5]), 0).any()
 
 
+def test_paddy_edges_are_the_rules_rice_beside_its_non_rice():
+    score = np.full((5, 6), 0.9, np.float32)
+    score[:, 3:] = 0.1  # a paddy (left) beside a pond (right), as the rule reads them
+    score[0, 0], score[4, 5], score[0, 2] = np.nan, 0.5, 0.6
+    got = paddy_edge(score, 0.7, 0.3, 1)
+    want = np.zeros(score.shape, bool)
+    want[1:, 2] = True  # the paddy's column beside the pond; (0, 2) is no confident rice
+    np.testing.assert_array_equal(got, want)
+    assert paddy_edge(score, 0.7, 0.3, 2)[:, 1].tolist() == [True] * 5  # (0, 1) sees the pond 2 px away
+
+
+def test_a_non_rice_label_on_a_paddys_edge_is_left_out_of_the_fit(scene):
+    cover, ruled = scene["cover"], scene["ruled"]
+    edge = paddy_edge(ruled["rice_score"].values, 0.7, 0.3, 1)
+    r, c = np.nonzero(edge & (cover == WATER))  # the rule calls every water pixel rice
+    ir, ic = np.argwhere(~edge & (cover != WATER) & (cover != 1))[0]  # non-rice inside a field the rule reads right
+    table = {"row": np.r_[r[:5], ir], "col": np.r_[c[:5], ic], "label_class": np.zeros(6, np.int64)}
+    seen = []
+
+    class Spy:  # the forest, recording the weights of its fit
+        def __init__(self, est):
+            self.est = est
+
+        def fit(self, X, y, sample_weight=None):
+            seen.append(sample_weight)
+            return self.est.fit(X, y, sample_weight=sample_weight) and self
+
+        def __getattr__(self, name):
+            return getattr(self.est, name)
+
+    import agromap.rice.self_trained as st
+
+    make = st.make_estimator
+    try:
+        st.make_estimator = lambda spec: Spy(make(spec))
+        out = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled, labels=table)
+        self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_edge_px=None),
+                              rule_output=ruled, labels=table)
+    finally:
+        st.make_estimator = make
+    assert len(r) >= 5
+    # user rows come last, in pixel order: the five edge labels weigh 0, the interior one label_weight
+    assert sorted(seen[0][-6:].tolist()) == [0.0] * 5 + [3.0]
+    assert seen[1][-6:].tolist() == [3.0] * 6
+    assert training_counts(out)["n_user_other"] + training_counts(out)["n_user_rice"] == 6  # still counted
+
+
 def test_label_tables_are_checked(scene):
     template = scene["ruled"]["rice_score"]
     ok = user_labels({"row": [1, 2, 2], "col": [1, 2, 2], "label_class": [1, 0, 0]}, template)
@@ -124,6 +171,8 @@ def test_label_tables_are_checked(scene):
         user_labels([1, 2, 3], template)
     with pytest.raises(ConfigError, match="label_weight"):
         SelfTrainParams(label_weight=0)
+    with pytest.raises(ConfigError, match="label_edge_px"):
+        SelfTrainParams(label_edge_px=0)
 
 
 def test_points_in_the_grid_crs_are_placed_on_their_pixels(scene):

@@ -9,7 +9,10 @@ for the accuracy assessment). They join the rule's pseudo-labels:
 - a pseudo-label of the other class within ``label_conflict_px`` of a user label (a square
   window), where the rule saw the same thing (same QA bits and season count, the stratum of
   :func:`~agromap.rice.self_trained._select_block`), is dropped: the rule read that ground the
-  way it read the labelled pixel, and the desk says that reading is wrong there.
+  way it read the labelled pixel, and the desk says that reading is wrong there;
+- a non-rice label on a paddy's edge as the rule reads it (confident rice on the pixel, confident
+  non-rice within ``label_edge_px``; :func:`paddy_edge`) weighs ``label_edge_weight`` (0: left
+  out of the fit): the pixel's signal is mostly the paddy's, and the desk names the other ground.
 
 The labels are a small in-memory table (as for :func:`agromap.rice.model.train`): a GeoDataFrame
 from :func:`~agromap.rice.labels.read_labels` (points, or polygons whose pixel centres they hold)
@@ -28,7 +31,8 @@ import xarray as xr
 
 from ..errors import LabelError
 
-__all__ = ["LABEL_COUNT_NAMES", "UserLabels", "user_labels", "block_labels", "user_table", "contradicted"]
+__all__ = ["LABEL_COUNT_NAMES", "UserLabels", "user_labels", "block_labels", "user_table", "contradicted",
+           "paddy_edge"]
 
 #: 0-d counts a map trained with user labels adds to its result: user labels trained on, by
 #: class, and pseudo-labels dropped for contradicting one.
@@ -119,9 +123,22 @@ def block_labels(labels: UserLabels | None, row0: int, col0: int, ny: int, nx: i
     return r[inside], c[inside], k[inside]
 
 
+def paddy_edge(score: np.ndarray, rice_min: float, other_max: float, px: int) -> np.ndarray:
+    """Where a ``(y, x)`` rule score is confident rice (``>= rice_min``) with a confident non-rice
+    verdict (``<= other_max``) within ``px`` pixels (a square window; the grid's border repeats its
+    last pixel): the edge pixels of the paddies the rule sees, bool.
+    """
+    from scipy.ndimage import maximum_filter
+
+    with np.errstate(invalid="ignore"):  # a NaN score is no verdict
+        rice, other = score >= rice_min, score <= other_max
+    return rice & maximum_filter(other, size=2 * px + 1, mode="nearest")
+
+
 def user_table(labels: UserLabels | None, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray, row0: int,
-               col0: int) -> dict[str, np.ndarray]:
-    """The user labels of one block as training rows: ``uX``, ``uy``, ``urow``, ``ucol``, ``ustratum``.
+               col0: int, edge: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The user labels of one block as training rows: ``uX``, ``uy``, ``urow``, ``ucol``, ``ustratum``
+    and ``uedge`` (the label lies on ``edge``, the block's :func:`paddy_edge`; False without it).
 
     Labels on a pixel with a non-finite feature are left out (``unodata`` counts them).
     """
@@ -134,8 +151,9 @@ def user_table(labels: UserLabels | None, qa: np.ndarray, seasons: np.ndarray, f
     ok = np.isfinite(feats[:, lr, lc]).all(axis=0)
     lr, lc = lr[ok], lc[ok]
     stratum = qa[lr, lc].astype(np.int64) * 256 + seasons[lr, lc].astype(np.int64)
+    uedge = edge[lr, lc].astype(bool) if edge is not None else np.zeros(lr.size, bool)
     return {"uX": feats[:, lr, lc].T.astype(np.float32), "uy": k[ok].astype(np.int8), "urow": r[ok], "ucol": c[ok],
-            "ustratum": stratum, "unodata": np.array(int((~ok).sum()), np.int64)}
+            "ustratum": stratum, "uedge": uedge, "unodata": np.array(int((~ok).sum()), np.int64)}
 
 
 def contradicted(prow: np.ndarray, pcol: np.ndarray, py: np.ndarray, pstratum: np.ndarray, urow: np.ndarray,
@@ -155,3 +173,4 @@ def contradicted(prow: np.ndarray, pcol: np.ndarray, py: np.ndarray, pstratum: n
             j = np.asarray(idx, dtype=np.int64)
             out[j[(py[j] >= 0) & (py[j] != uy[i]) & (pstratum[j] == ustratum[i])]] = True
     return out
+

@@ -90,7 +90,15 @@ from .self_train_labels import (
     wettest_lswi,
 )
 from .self_train_params import SelfTrainParams
-from .self_train_user import LABEL_COUNT_NAMES, UserLabels, block_labels, contradicted, user_labels, user_table
+from .self_train_user import (
+    LABEL_COUNT_NAMES,
+    UserLabels,
+    block_labels,
+    contradicted,
+    paddy_edge,
+    user_labels,
+    user_table,
+)
 
 __all__ = ["SelfTrainParams", "COUNT_NAMES", "LABEL_COUNT_NAMES", "self_trained_rice_map", "training_counts"]
 
@@ -122,7 +130,8 @@ def _hash01(rows: np.ndarray, cols: np.ndarray, seed: int) -> np.ndarray:
 def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray, row0: int,
                   col0: int, *, spec: SelfTrainParams, cap: int,
                   user: UserLabels | None = None, canopy_col: int | None = None,
-                  canopy_below: float = np.inf) -> dict[str, np.ndarray]:  # fmt: skip
+                  canopy_below: float = np.inf,
+                  edge: np.ndarray | None = None) -> dict[str, np.ndarray]:  # fmt: skip
     """Confident lattice pixels of one ``(y, x)`` block, at most ``cap`` per class.
 
     ``canopy_col``: the row of ``feats`` holding ``vh_canopy_days``; a pixel whose canopy stood
@@ -133,7 +142,8 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
     hesitates on, kept only when ``spec.cotrain``), ``stratum`` (n,) int, ``key`` (n,) the pixel's
     order key, ``row``/``col`` its global position, and ``confident`` (2,) counts of confident
     lattice pixels per class before the cap; plus the block's user labels (``user``, global
-    positions) as :func:`~agromap.rice.self_train_user.user_table` rows.
+    positions) as :func:`~agromap.rice.self_train_user.user_table` rows, with the block's
+    :func:`~agromap.rice.self_train_user.paddy_edge` map ``edge``.
     """
     ny, nx = score.shape
     rows = np.arange(row0, row0 + ny)[:, None]
@@ -161,7 +171,7 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
         keep[idx[np.argsort(key[idx], kind="stable")[:cap]]] = True
     X = feats[:, r[keep], c[keep]].T.astype(np.float32)
     return {"X": X, "y": y[keep], "stratum": stratum[keep], "key": key[keep], "confident": confident,
-            "row": r[keep] + row0, "col": c[keep] + col0, **user_table(user, qa, seasons, feats, row0, col0)}
+            "row": r[keep] + row0, "col": c[keep] + col0, **user_table(user, qa, seasons, feats, row0, col0, edge)}
 
 
 def _long_canopy_below(rule: str, spec: SelfTrainParams) -> float | None:
@@ -247,6 +257,8 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     uX, uy = cat("uX", np.zeros((0, len(names)), np.float32)), cat("uy", np.zeros(0, np.int8))
     urow, ucol, ustratum = cat("urow", z), cat("ucol", z), cat("ustratum", z)
     uorder = np.lexsort((ucol, urow))  # pixel order: the fit never depends on chunking
+    # a non-rice label on a paddy's edge pixel still judges the pseudo-labels around it
+    uweight = np.where((uy == 0) & cat("uedge", np.zeros(0, bool)), spec.label_edge_weight, spec.label_weight)
     dropped = contradicted(cat("row", z), cat("col", z), y, stratum, urow, ucol, uy, ustratum,
                            spec.spacing_px if spec.label_conflict_px is None else spec.label_conflict_px)
     y = np.where(dropped, -1, y).astype(y.dtype)
@@ -274,7 +286,7 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     tspec = TrainParams(estimator=spec.estimator, n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
                       random_state=spec.seed)  # fmt: skip
     # without user labels no weights at all: the unlabelled map stays the same fit
-    weight = np.concatenate([np.ones(sel.size), np.full(uy.size, spec.label_weight)]) if uy.size else None
+    weight = np.concatenate([np.ones(sel.size), uweight[uorder]]) if uy.size else None
     est = make_estimator(tspec).fit(np.concatenate([X[sel], uX[uorder]]),
                                     np.concatenate([y[sel], uy[uorder]]).astype(np.int64), sample_weight=weight)
     counts = {
@@ -480,6 +492,10 @@ def self_trained_rice_map(
         fdata = fdata.rechunk({0: -1})
         chunks2d = fdata.chunks[1:]
         blocks = [da.asarray(a.data).rechunk(chunks2d) for a in (score, qa, seas)]
+        edged = user is not None and spec.label_edge_px is not None
+        if edged:  # the rule's paddy edges, for the labels on them
+            blocks.append(blocks[0].map_overlap(_paddy_edge, depth=spec.label_edge_px, boundary="nearest",
+                                                dtype=bool, spec=spec))
         cap = _block_cap(spec, max(len(chunks2d[0]) * len(chunks2d[1]), 1))
         rows0, cols0 = np.cumsum((0, *chunks2d[0][:-1])), np.cumsum((0, *chunks2d[1][:-1]))
         # optimize_graph=False keeps the blocks' keys those of the prediction's input: each block of
@@ -491,7 +507,7 @@ def self_trained_rice_map(
             sel(parts[0][i, j], parts[1][i, j], parts[2][i, j], fparts[i, j], int(rows0[i]), int(cols0[j]),
                 spec=spec, cap=cap, user=block_labels(user, int(rows0[i]), int(cols0[j]), chunks2d[0][i],
                                                       chunks2d[1][j]), canopy_col=canopy_col,
-                canopy_below=canopy_below)
+                canopy_below=canopy_below, edge=parts[3][i, j] if edged else None)
             for i in range(len(chunks2d[0])) for j in range(len(chunks2d[1]))
         ]  # fmt: skip
         model = dask.delayed(_fit, pure=True)(tables, names, spec=spec, rule=rule, attrs=fit_attrs,
@@ -506,7 +522,8 @@ def self_trained_rice_map(
     else:
         table = _select_block(np.asarray(score.values), np.asarray(qa.values), np.asarray(seas.values),
                               np.asarray(feats.values), 0, 0, spec=spec, cap=_block_cap(spec, 1), user=user,
-                              canopy_col=canopy_col, canopy_below=canopy_below)  # fmt: skip
+                              canopy_col=canopy_col, canopy_below=canopy_below,
+                              edge=None if user is None else _paddy_edge(np.asarray(score.values), spec))  # fmt: skip
         fitted = _fit([table], names, spec=spec, rule=rule, attrs=fit_attrs, labelled=user is not None)
         both = predict_block(np.asarray(feats.values), fitted, batch_rows=1_000_000, threshold=spec.threshold)
         counts = {n: _count(fitted, n) for n in count_names}
@@ -522,6 +539,12 @@ def self_trained_rice_map(
         out[n] = xr.DataArray(v, attrs={"long_name": n.replace("_", " ")})
     return out.assign_attrs(method="self_trained", rule=rule, self_train_spec=json.dumps(asdict(spec), sort_keys=True),
                             feature_names=" ".join(names), **extra_attrs)  # fmt: skip
+
+
+def _paddy_edge(score: np.ndarray, spec: SelfTrainParams) -> np.ndarray | None:
+    if spec.label_edge_px is None:
+        return None
+    return paddy_edge(score, spec.rice_min_score, spec.other_max_score, spec.label_edge_px)
 
 
 def _block_cap(spec: SelfTrainParams, n_blocks: int) -> int:
