@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from agromap.errors import ConfigError
-from agromap.rice.self_train_ends import dry_share, series_end_flood
+from agromap.rice.self_train_ends import abstain_at_series_start, dry_share, series_end_flood, series_start_canopy
 from agromap.rice.self_trained import SelfTrainParams, _run_rule
 from agromap.testing import raise_if_dask_computes
 
@@ -86,5 +86,51 @@ def test_the_dark_spell_must_lie_in_the_last_weeks_and_below_the_pixels_own_medi
 def test_end_flood_settings_are_checked():
     for bad in ({"end_flood_days": 0.0}, {"end_flood_drop_db": -1.0}, {"end_flood_dry_fraction": 1.5},
                 {"end_flood_max_db": 3.0}):
+        with pytest.raises(ConfigError):
+            SelfTrainParams(**bad)
+
+
+def _start_pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
+    """A paddy whose series opens in its ripening canopy (wet soil under it, VH -15 dB), harvested
+    and fallow on dry soil after day 60; an upland crop with the same course but a drier canopy; an
+    upland crop as wet but with an upland canopy's brighter VH (-12.5 dB); an evergreen canopy,
+    never dry (at a paddy canopy's VH); a fallow field all year."""
+    early = DAYS <= 60
+    canopy_then = [np.where(early, -15.0, -17.0), np.where(early, -15.0, -17.0), np.where(early, -12.5, -17.0),
+                   np.full(DAYS.size, -15.0), np.full(DAYS.size, -17.0)]
+    wet_canopy, dry_canopy, evergreen = (0.75, 0.35), (0.75, 0.25), (0.80, 0.35)
+    return _stack(canopy_then,
+                  [[wet_canopy if e else DRY for e in early], [dry_canopy if e else DRY for e in early],
+                   [wet_canopy if e else DRY for e in early], [evergreen] * DAYS.size, [DRY] * DAYS.size],
+                  chunked)  # fmt: skip
+
+
+@pytest.mark.parametrize("rule", ["sar", "both"])
+def test_a_paddy_the_series_opens_in_is_no_confident_non_rice_label(rule):
+    spec = SelfTrainParams()
+    sar, opt = _start_pixels()
+    old = _run_rule(opt, sar, rule, None, None, spec=replace(spec, start_canopy_days=None),
+                    canopy_labels=True)["rice_score"].values[0]
+    # a canopy's tail, a harvest and a fallow: non-rice (sure non-rice to the radar)
+    assert old[0] <= (spec.other_max_score if rule == "sar" else 0.4)
+    sar, opt = _start_pixels(chunked=rule == "sar")  # (a one-row stack is too thin for the fusion's lazy edge test)
+    with raise_if_dask_computes():
+        lazy = _run_rule(opt, sar, rule, None, None, spec=spec, canopy_labels=True)
+    new = lazy["rice_score"].values[0]
+    # no opinion, neither a rice nor a non-rice label (the fusion also reads the radar's own abstention)
+    assert new[0] == pytest.approx(0.5) if rule == "sar" else 0.5 <= new[0] < spec.rice_min_score
+    np.testing.assert_array_equal(new[1:], old[1:])  # drier or brighter canopies, evergreen, fallow
+    np.testing.assert_array_equal(series_start_canopy(sar, opt, spec).values[0], [True, False, False, True, False])
+    # no canopy reaches a wetter LSWI bar; a brighter VH bar takes in the upland canopy
+    assert not series_start_canopy(sar, opt, replace(spec, start_canopy_lswi=0.4)).values[0].any()
+    assert series_start_canopy(sar, opt, replace(spec, start_canopy_max_db=-12.0)).values[0][2]
+    # without a radar to tell a paddy's canopy from an upland one the verdicts stand
+    np.testing.assert_array_equal(abstain_at_series_start(lazy.assign(rice_score=lazy["rice_score"] * 0), None, opt,
+                                                          spec)["rice_score"].values[0], 0)
+
+
+def test_start_canopy_settings_are_checked():
+    for bad in ({"start_canopy_days": -1.0}, {"start_canopy_lswi": 2.0}, {"start_dry_fraction": -0.1},
+                {"start_canopy_max_db": 1.0}, {"start_canopy_ndvi": 1.5}):
         with pytest.raises(ConfigError):
             SelfTrainParams(**bad)

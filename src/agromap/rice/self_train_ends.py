@@ -8,6 +8,8 @@ non-rice, maps every paddy whose season the series end cuts as non-rice too.
 :func:`abstain_at_series_end` sets those verdicts to no opinion where the radar's last weeks hold
 a dark spell on a pixel whose clear optical dates show dry soil often enough for a field that lies
 fallow between seasons (docs/rice_self_trained.md, "A season cut by the series end").
+:func:`abstain_at_series_start` does the same where the series opens inside a paddy's season: a
+wet canopy in the first weeks, then a fallow on dry soil ("A season cut by the series start").
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["abstain_at_series_end", "dry_share", "series_end_flood"]
+__all__ = ["abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "dry_share",
+           "series_end_flood", "series_start_canopy"]
 
 
 def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
@@ -82,3 +85,53 @@ def abstain_at_series_end(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.D
     cut = series_end_flood(sar, spec) & (dry_share(optical, spec) >= np.float32(spec.end_flood_dry_fraction))
     score = out["rice_score"]
     return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32))
+
+
+def _first_date(*stacks: xr.Dataset) -> np.datetime64:
+    return min(np.asarray(s["time"].values).astype("datetime64[D]").min() for s in stacks)
+
+
+def series_start_canopy(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+    """Where the series opens inside a paddy's canopy (lazy, boolean): within ``spec.start_canopy_days``
+    of the first date (of either stack) a clear optical date has NDVI >= ``spec.start_canopy_ndvi`` and
+    LSWI >= ``spec.start_canopy_lswi``, a canopy over wet soil, and the median VH (dB) of the radar's
+    dates in those days is at most ``spec.start_canopy_max_db``, below an upland crop's or
+    sugarcane's brighter canopy.
+    """
+    from .self_train_labels import _clear_indices
+
+    assert spec.start_canopy_days is not None
+    end = _first_date(sar, optical) + np.timedelta64(int(spec.start_canopy_days), "D")
+    ok, ndvi, lswi = _clear_indices(optical)
+    early = xr.DataArray(np.asarray(optical["time"].values).astype("datetime64[D]") <= end, dims="time",
+                         coords={"time": optical["time"]})
+    canopy = (ok & early & (ndvi >= np.float32(spec.start_canopy_ndvi))
+              & (lswi >= np.float32(spec.start_canopy_lswi))).any("time")
+    vh = sar["vh"]
+    first = vh.isel(time=np.flatnonzero(np.asarray(vh["time"].values).astype("datetime64[D]") <= end))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        db = cast(xr.DataArray, 10.0 * np.log10(first.where(first > 0)))
+    low = db.median("time", skipna=True) <= np.float32(spec.start_canopy_max_db)
+    return (canopy & low).rename("series_start_canopy")
+
+
+def abstain_at_series_start(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
+                            spec: SelfTrainParams) -> xr.Dataset:  # fmt: skip
+    """A rule's output ``out`` with its non-rice verdicts (below 0.5) set to no opinion (0.5) where the
+    series opens inside a paddy's canopy (:func:`series_start_canopy`) on a pixel whose clear optical
+    dates are dry (:func:`dry_share`) on at least ``spec.start_dry_fraction`` of them (lazy): a
+    single-season paddy transplanted before the series shows its canopy's tail, the harvest and the
+    fallow, and no rule takes that for rice. Rice verdicts stand. Unchanged without a radar or an
+    optical stack, or when ``spec.start_canopy_days`` is ``None``.
+    """
+    if sar is None or optical is None or spec.start_canopy_days is None or "vh" not in sar:
+        return out
+    cut = series_start_canopy(sar, optical, spec) & (dry_share(optical, spec) >= np.float32(spec.start_dry_fraction))
+    score = out["rice_score"]
+    return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32))
+
+
+def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
+                           spec: SelfTrainParams) -> xr.Dataset:  # fmt: skip
+    """:func:`abstain_at_series_end` then :func:`abstain_at_series_start` (lazy)."""
+    return abstain_at_series_start(abstain_at_series_end(out, sar, optical, spec), sar, optical, spec)

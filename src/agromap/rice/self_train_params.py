@@ -227,6 +227,33 @@ class SelfTrainParams:
     a lotus or shrimp pond, floating plants or a flood-irrigated orchard, whose radar darkens at the
     series end too, are wet on nearly every clear date (the pond test's ``pond_dry_fraction``).
     Without an optical stack the verdicts stand."""
+    start_canopy_days: float | None = 45.0
+    """Every rule: a non-rice verdict also counts as no opinion where the series opens inside a
+    paddy's season: within this many days of the first date a clear optical date shows a wet canopy
+    (``start_canopy_lswi``, ``start_canopy_ndvi``), the radar's VH over those days stays at a rice
+    canopy's level (``start_canopy_max_db``), and the clear dates are dry often enough
+    (``start_dry_fraction``) for a field harvested and left fallow. A single-season paddy whose
+    transplanting fell before the series shows only its canopy's tail, its harvest and the fallow,
+    which neither rule takes for rice (docs/rice_self_trained.md, "A season cut by the series
+    start"). ``None``: off."""
+    start_canopy_lswi: float = 0.30
+    """``start_canopy_days``: the LSWI a clear date of a canopy must reach: a paddy's canopy over wet
+    soil read 0.32-0.39 (10th to 90th percentile, ``wetland_confusion`` shifted 180 days), an upland
+    crop's 0.25-0.30, a seasonal wetland's or a grassland's 0.16-0.25 (a forest's 0.28-0.40, but a
+    forest is never dry)."""
+    start_canopy_ndvi: float = 0.5
+    """``start_canopy_days``: the NDVI that makes a clear date a canopy (a bare or flooded field stays
+    below 0.3)."""
+    start_canopy_max_db: float = -14.0
+    """``start_canopy_days``: the median VH (dB) of the radar's dates in those days must stay at or
+    below this: a ripening paddy reads -16.2 to -14.4 dB (10th to 90th percentile), an upland crop's
+    canopy -15.1 to -13.2 and sugarcane -14.2 to -12.9. With the LSWI test alone 0.09 of the upland
+    crops of ``wetland_confusion`` and 0.22 of those of ``monsoon_sparse_optical`` (shifted 180 days)
+    passed, with this bar 0.05 and 0.04, while 0.98 of the cut paddies that passed still do."""
+    start_dry_fraction: float = 0.25
+    """``start_canopy_days``: at least this share of the clear optical dates (of at least
+    ``persistent_min_dates``) must be dry (LSWI < 0): the fallow after the harvest (0.38-0.70 of the
+    cut paddies' clear dates), where a forest, a wetland or a flood-irrigated orchard are never dry."""
 
     label_weight: float = 3.0
     """With user labels (``labels=``): the weight of one user-labelled pixel in the fit, in
@@ -319,3 +346,10 @@ class SelfTrainParams:
             raise ConfigError(f"need end_flood_days > 0 (days) or null, end_flood_drop_db > 0 (dB) and "
                               f"end_flood_dry_fraction in [0, 1] and end_flood_max_db < 0 (dB), got {self.end_flood_days}, "
                               f"{self.end_flood_drop_db}, {self.end_flood_dry_fraction} and {self.end_flood_max_db}.")
+        if ((self.start_canopy_days is not None and not self.start_canopy_days > 0)
+                or not -1.0 <= self.start_canopy_lswi <= 1.0 or not -1.0 <= self.start_canopy_ndvi <= 1.0
+                or not 0.0 <= self.start_dry_fraction <= 1.0 or not self.start_canopy_max_db < 0):
+            raise ConfigError(f"need start_canopy_days > 0 (days) or null, start_canopy_lswi and start_canopy_ndvi in "
+                              f"[-1, 1], start_dry_fraction in [0, 1] and start_canopy_max_db < 0 (dB), got "
+                              f"{self.start_canopy_days}, {self.start_canopy_lswi}, {self.start_canopy_ndvi}, "
+                              f"{self.start_dry_fraction} and {self.start_canopy_max_db}.")

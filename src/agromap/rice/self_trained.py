@@ -20,7 +20,8 @@ verdict counts as no opinion (nothing could be seen), except on evergreen canopy
 seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`), and its rice verdict
 counts as no opinion on a pixel never seen drained (floating plants on a canal). Every rule's
 non-rice verdict counts as no opinion on a fallow field whose series ends in a flood, a paddy
-whose season the series end cuts (:mod:`agromap.rice.self_train_ends`).
+whose season the series end cuts, and on one whose series opens in a wet canopy then lies fallow,
+a paddy whose season the series start cuts (:mod:`agromap.rice.self_train_ends`).
 
 How the training pixels are chosen
 ----------------------------------
@@ -75,7 +76,7 @@ from .model_predict import predict_block
 from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
 from .self_train_cotrain import cotrain, view_columns
-from .self_train_ends import abstain_at_series_end
+from .self_train_ends import abstain_at_series_ends
 from .self_train_labels import (
     QA_PERSISTENT_ONLY,
     blind_optical_rule,
@@ -330,7 +331,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
                 and spec.edge_max_ndvi_rms is not None:
             opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
         fused_out = fuse_scores(sar_out, opt, blind_gap_days, spec)
-        return fused_out if spec is None else abstain_at_series_end(fused_out, sar, optical, spec)
+        return fused_out if spec is None else abstain_at_series_ends(fused_out, sar, optical, spec)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -340,7 +341,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
             raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
         # VV, when given, adds the rule's VV evidence (a flood is dark in VV too).
         out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], params, windows=windows)
-        return out if spec is None else abstain_at_series_end(keep_seedbed_nonrice(out, spec), sar, optical, spec)
+        return out if spec is None else abstain_at_series_ends(keep_seedbed_nonrice(out, spec), sar, optical, spec)
     from .rules_optical import OpticalRiceParams, optical_rice_rule
 
     if params is not None and not isinstance(params, OpticalRiceParams):
@@ -362,7 +363,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
             out = drop_undrained_rice(out, optical, spec)
     out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
     # with both rules the fused score is judged once, after the fusion
-    return out if spec is None or fused else abstain_at_series_end(out, sar, optical, spec)
+    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec)
 
 
 def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
