@@ -230,6 +230,11 @@ def test_field_edge_rescue_needs_the_crop_of_the_paddy_beside_it():
     assert rms[0] == pytest.approx(0.0, abs=1e-6) and rms[2] > 0.3 and np.isnan(rms[1])  # no SAR-rice neighbour
     # a neighbour sharing fewer clear dates than edge_min_common_dates does not count
     assert np.isnan(edge_ndvi_rms(ds, sar, SelfTrainParams(edge_min_common_dates=40)).values).all()
+    # the same on a lazy one-row stack, and on a single pixel (no neighbour at all)
+    lazy = edge_ndvi_rms(ds.chunk(), sar.chunk(), SelfTrainParams())
+    assert lazy.chunks is not None
+    np.testing.assert_array_equal(lazy.values.ravel(), rms)
+    assert np.isnan(edge_ndvi_rms(ds.isel(x=[1]).chunk(), sar.isel(x=[1]).chunk(), SelfTrainParams()).values).all()
 
     def rule(score: list[float], **extra: np.ndarray) -> xr.Dataset:
         return xr.Dataset({"rice_score": (("y", "x"), np.array([score], np.float32)),

@@ -415,16 +415,20 @@ def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainP
     sure = sar_score >= spec.rice_min_score
     best: xr.DataArray | None = None
     r = spec.edge_rescue_px
+    ny, nx = v.sizes["y"], v.sizes["x"]
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
-            if dy == 0 and dx == 0:
+            # An offset as long as the raster has no neighbour inside it (and dask's shift of a
+            # one-row or one-column array by it fails).
+            if (dy == 0 and dx == 0) or abs(dy) >= ny or abs(dx) >= nx:
                 continue
             d2 = (v - v.shift(y=dy, x=dx)) ** 2
             n = d2.notnull().sum("time")
             rms = cast(xr.DataArray, np.sqrt(d2.sum("time") / n.where(n > 0)))
             rms = rms.where(sure.shift(y=dy, x=dx, fill_value=False) & (n >= spec.edge_min_common_dates))
             best = rms if best is None else cast(xr.DataArray, np.fmin(best, rms))
-    assert best is not None
+    if best is None:  # a single pixel: no neighbour at all
+        best = xr.full_like(sar_score, np.nan, dtype=np.float32)
     return best.astype(np.float32).rename("edge_ndvi_rms")
 
 
