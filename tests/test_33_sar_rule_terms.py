@@ -433,3 +433,23 @@ def test_a_flood_in_the_last_weeks_then_a_young_crop_is_rice_a_wetland_draining_
     assert sar_rice_rule(vh, SarRiceParams(young_rise_db=None)).rice_class.values.tolist() == [0, 0, 0]
     with pytest.raises(ConfigError, match="young_flood_days"):
         SarRiceParams(young_flood_days=0.0)
+
+
+def test_a_young_crop_rises_from_the_floods_darkest_level_not_from_its_first_date():
+    """A transplanted paddy of monsoon_sparse_optical shifted by 120 days (seed 0, pixel (44, 48),
+    transplanted on day 331; filtered VH rounded to 0.5 dB, days 159-363, both passes named, the
+    pass of day 351 lost). The minimum falls on the flood's first pass (day 327), whose three-date
+    mean still holds the fallow before it (-20 dB against -23 dB a pass later); the young crop's
+    last two passes (-19, -16.5 dB, one mean across the lost pass) lie 3 dB above the water only
+    when read from the darker level. The same flood with no rise by the end stays unmapped."""
+    days = [159, 165, 171, 177, 183, 189, 201, 207, 213, 219, 225, 231, 237, 243, 249, 255, 261, 267, 273, 279,
+            285, 291, 297, 303, 309, 315, 321, 327, 333, 339, 345, 357, 363]
+    vh = [-16.0, -17.5, -15.5, -17.0, -15.0, -17.0, -17.5, -15.5, -18.0, -16.5, -17.0, -15.5, -17.5, -16.0, -19.0,
+          -16.5, -17.5, -15.0, -17.5, -20.0, -21.5, -19.5, -21.5, -20.0, -18.0, -16.5, -16.5, -23.5, -24.0, -22.5,
+          -22.5, -19.0, -16.5]
+    orbit = "adadaddadadadadadadadadadadadadda"
+    out = sar_rice_rule(_named_passes(days, vh, orbit, "2021-12-31"))
+    assert out.rice_class.values[0] == 1 and out.rice_score.values[0] == pytest.approx(0.713, abs=0.01)
+    assert out.transplant_doy.values[0, 0] == 327
+    flat = sar_rice_rule(_named_passes(days, vh[:-2] + [-22.5, -23.0], orbit, "2021-12-31"))
+    assert flat.rice_class.values[0] == 0

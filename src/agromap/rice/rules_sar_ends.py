@@ -25,7 +25,8 @@ def young_crop_margin(
     p: SarRiceParams,
 ) -> npt.NDArray[np.float32]:
     """Margin, in units of its uncertainty, of a young crop still rising at the series' end after
-    the flood at ``t`` (see ``SarRiceParams.young_rise_db``); -inf where the series goes on long
+    the flood at ``t`` (see ``SarRiceParams.young_rise_db``: the rise counts from the lowest
+    smoothed level from ``t`` on); -inf where the series goes on long
     enough for the canopy itself to be seen, where nothing follows the flood, or where it is off.
 
     ``sm`` is the smoothed series in dB, ``smin`` its level at ``t``; ``before`` and ``after`` the
@@ -51,8 +52,12 @@ def young_crop_margin(
     prev_i = last_valid[rows, np.maximum(last_i - 1, 0)]
     end = np.minimum(sm[rows, last_i], np.where(prev_i > t, sm[rows, prev_i], _F32(-np.inf)))
     top = np.where(np.isnan(sm[:, t + 1:]), _F32(-np.inf), sm[:, t + 1:]).max(axis=-1)
+    # The rise counts from the flood's darkest smoothed level, not the level on the minimum's date:
+    # when that date opens the flood (the lowest pass on the first dark date), its three-date mean
+    # still holds the fallow before it and sits 3-4 dB above the water the young crop rises from.
+    floor = np.fmin(smin, np.where(np.isnan(sm[:, t:]), _F32(np.inf), sm[:, t:]).min(axis=-1))
     with np.errstate(invalid="ignore"):
-        young = np.minimum(end - smin - _F32(p.young_rise_db), _F32(p.canopy_drop_db) - (top - end)) / _F32(p.db_scale)
+        young = np.minimum(end - floor - _F32(p.young_rise_db), _F32(p.canopy_drop_db) - (top - end)) / _F32(p.db_scale)
         # No canopy and no harvest can refute a wetland here, whose grass regrows as fast after
         # months of water: the spell must be a transplanting flood's (`young_flood_days`).
         young = np.minimum(young, (_F32(p.young_flood_days) - run) / scale)
