@@ -58,9 +58,9 @@ def dry_share(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
     """Per pixel, the share of its clear optical dates with LSWI below 0, dry soil or stubble (lazy;
     NaN with fewer than ``spec.persistent_min_dates`` clear dates, where a share says little).
     """
-    from .self_train_labels import _clear_indices
+    from .self_train_labels import clear_indices
 
-    ok, _, lswi = _clear_indices(optical)
+    ok, _, lswi = clear_indices(optical)
     clear = ok & lswi.notnull()
     n = clear.sum("time")
     dry = (clear & (lswi < 0)).sum("time")
@@ -98,11 +98,11 @@ def series_start_canopy(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPar
     dates in those days is at most ``spec.start_canopy_max_db``, below an upland crop's or
     sugarcane's brighter canopy.
     """
-    from .self_train_labels import _clear_indices
+    from .self_train_labels import clear_indices
 
     assert spec.start_canopy_days is not None
     end = _first_date(sar, optical) + np.timedelta64(int(spec.start_canopy_days), "D")
-    ok, ndvi, lswi = _clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical)
     early = xr.DataArray(np.asarray(optical["time"].values).astype("datetime64[D]") <= end, dims="time",
                          coords={"time": optical["time"]})
     canopy = (ok & early & (ndvi >= np.float32(spec.start_canopy_ndvi))

@@ -36,7 +36,7 @@ import xarray as xr
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
-           "edge_ndvi_rms", "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
+           "clear_indices", "edge_ndvi_rms", "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
            "open_water_nonrice", "persistent_cover", "wettest_lswi"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
@@ -91,7 +91,7 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
     from .pond_crop import pond_then_crop
     from .seasons import time_axis
 
-    ok, ndvi, lswi = _clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical)
     wet_min, dry_max, need = np.float32(spec.pond_water_fraction), np.float32(spec.pond_dry_fraction), \
         spec.persistent_min_dates
     rp = rule_params if rule_params is not None else OpticalRiceParams()
@@ -132,7 +132,7 @@ def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPara
     """
     if spec.persistent_fraction is None:
         return out
-    ok, ndvi, lswi = _clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical)
     frac, need = np.float32(spec.persistent_fraction), spec.persistent_min_dates
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -226,7 +226,7 @@ def longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
                           output_dtypes=[np.float32]).rename("longest_clear_gap_days")
 
 
-def _clear_indices(optical: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+def clear_indices(optical: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
     """The clear-date mask (as the optical rule sees it), NDVI and LSWI of an optical stack (lazy)."""
     from .. import indices
     from .rules_optical import OpticalRiceParams, clear_observations
@@ -263,7 +263,7 @@ def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
     from .rules_optical import OpticalRiceParams
 
     p = params if params is not None else OpticalRiceParams()
-    ok, ndvi, lswi = _clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical)
     t, low = np.float32(p.flood_t), np.float32(p.ndvi_low)
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -282,7 +282,7 @@ def drained_dates(optical: xr.Dataset, lswi_max: float) -> xr.DataArray:
     canopy over drained ground. A paddy shows one when the series sees it between seasons or after the
     pre-harvest drainage; a canal or pond under floating plants never does.
     """
-    ok, _, lswi = _clear_indices(optical)
+    ok, _, lswi = clear_indices(optical)
     bar = np.float32(lswi_max)
 
     def kernel(clear: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -304,7 +304,7 @@ def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray
     in a gap or not.
     """
     assert spec.persistent_fraction is not None
-    ok, ndvi, lswi = _clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical)
     frac, need, green_min = np.float32(spec.persistent_fraction), spec.persistent_min_dates, spec.evergreen_ndvi
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -410,7 +410,7 @@ def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainP
     ``spec.edge_min_common_dates`` clear dates with it.
     """
     assert spec.edge_rescue_px is not None
-    ok, ndvi, _ = _clear_indices(optical)
+    ok, ndvi, _ = clear_indices(optical)
     v = ndvi.where(ok).transpose("time", "y", "x")
     sure = sar_score >= spec.rice_min_score
     best: xr.DataArray | None = None
@@ -439,5 +439,5 @@ def wettest_lswi(optical: xr.Dataset) -> xr.DataArray:
     date; an upland crop's wettest clear date stays below that, whatever a shadow did to its NDVI.
     :func:`fuse_scores` reads it (``spec.dry_contradiction_lswi``).
     """
-    ok, _, lswi = _clear_indices(optical)
+    ok, _, lswi = clear_indices(optical)
     return lswi.where(ok).max("time").astype(np.float32).rename("wettest_lswi")
