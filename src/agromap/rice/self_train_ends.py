@@ -82,9 +82,21 @@ def abstain_at_series_end(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.D
     """
     if sar is None or optical is None or spec.end_flood_days is None or "vh" not in sar:
         return out
-    cut = series_end_flood(sar, spec) & (dry_share(optical, spec) >= np.float32(spec.end_flood_dry_fraction))
+    return _no_opinion_where(out, _end_cut(sar, spec, dry_share(optical, spec)))
+
+
+def _no_opinion_where(out: xr.Dataset, cut: xr.DataArray) -> xr.Dataset:
+    """``out`` with its non-rice verdicts (below 0.5) set to no opinion (0.5) where ``cut``; rice stands."""
     score = out["rice_score"]
     return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32))
+
+
+def _end_cut(sar: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray) -> xr.DataArray:
+    return series_end_flood(sar, spec) & (dry >= np.float32(spec.end_flood_dry_fraction))
+
+
+def _start_cut(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray) -> xr.DataArray:
+    return series_start_canopy(sar, optical, spec) & (dry >= np.float32(spec.start_dry_fraction))
 
 
 def _first_date(*stacks: xr.Dataset) -> np.datetime64:
@@ -126,12 +138,21 @@ def abstain_at_series_start(out: xr.Dataset, sar: xr.Dataset | None, optical: xr
     """
     if sar is None or optical is None or spec.start_canopy_days is None or "vh" not in sar:
         return out
-    cut = series_start_canopy(sar, optical, spec) & (dry_share(optical, spec) >= np.float32(spec.start_dry_fraction))
-    score = out["rice_score"]
-    return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32))
+    return _no_opinion_where(out, _start_cut(sar, optical, spec, dry_share(optical, spec)))
 
 
 def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
                            spec: SelfTrainParams) -> xr.Dataset:  # fmt: skip
-    """:func:`abstain_at_series_end` then :func:`abstain_at_series_start` (lazy)."""
-    return abstain_at_series_start(abstain_at_series_end(out, sar, optical, spec), sar, optical, spec)
+    """:func:`abstain_at_series_end` and :func:`abstain_at_series_start` in one step (lazy), the
+    pixel's dry share built once for both.
+    """
+    if sar is None or optical is None or "vh" not in sar:
+        return out
+    dry = dry_share(optical, spec)
+    cut: xr.DataArray | None = None
+    if spec.end_flood_days is not None:
+        cut = _end_cut(sar, spec, dry)
+    if spec.start_canopy_days is not None:
+        start = _start_cut(sar, optical, spec, dry)
+        cut = start if cut is None else cut | start
+    return out if cut is None else _no_opinion_where(out, cut)
