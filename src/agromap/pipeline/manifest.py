@@ -12,9 +12,8 @@ from ..errors import ExportError
 from ..io.files import atomic_write_group
 from ..io.gdal_env import GDAL_PRESET
 from ..io.grid import crs_name
-from ..io.write import atomic_write_text
 
-__all__ = ["build_manifest", "write_manifest", "manifest_text", "write_catalog", "catalog_files", "catalog_item_text",
+__all__ = ["build_manifest", "manifest_text", "write_catalog", "catalog_files", "catalog_item_text",
            "read_json"]
 
 
@@ -45,15 +44,8 @@ def build_manifest(*, run_id: str, started: str, finished: str, status: str, cfg
     }
 
 
-def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
-    """Write ``manifest`` atomically as ``out/manifest.json`` and return its path."""
-    path = out / "manifest.json"
-    atomic_write_text(path, manifest_text(manifest))
-    return path
-
-
 def manifest_text(manifest: dict[str, Any]) -> str:
-    """The text of ``manifest.json``, as :func:`write_manifest` writes it."""
+    """The text of ``manifest.json``; the runner writes it with the catalog files as one atomic group."""
     return json.dumps(manifest, indent=2, default=str)
 
 
