@@ -61,7 +61,8 @@ soak: $(STAMP)
 # Accuracy of every rice method on the hard synthetic scenes against the one-line baselines, one
 # table, JSON in bench/results/ (docs/scenes.md; ACCURACY_SEEDS=0,1,2 for mean and worst seed,
 # ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=..., ACCURACY_S2_DROP=41-139,171-299 for a
-# sparser optical series, ACCURACY_CALENDAR_SHIFT=120 for crops 120 days later in the series).
+# sparser optical series, ACCURACY_CALENDAR_SHIFT=120 for crops 120 days later in the series,
+# ACCURACY_SERIES_DAYS=300 (or START-END, e.g. 60-360) for only the first 10 months of both sensors' dates).
 accuracy: $(STAMP)
 	$(PY) -m agromap.scenes.evaluate
 

@@ -18,7 +18,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as _dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,7 +36,8 @@ from .landscape import COVER_NAMES, RICE_CODES
 from .render import s1_block, s2_block, truth_block
 from .signatures import S2_BANDS
 
-__all__ = ["SCENE_NAMES", "COVER_NAMES", "RICE_CODES", "S2_BANDS", "Scene", "make_scene", "scene_config"]
+__all__ = ["SCENE_NAMES", "COVER_NAMES", "RICE_CODES", "S2_BANDS", "Scene", "make_scene", "scene_config",
+           "series_window"]
 
 N_TRUTH_SEASONS = 3
 _CRS, _ORIGIN = "EPSG:32648", (580_000.0, 1_120_000.0)  # UTM 48N, lower Mekong
@@ -70,6 +72,27 @@ def scene_config(name: str) -> SceneConfig:
         raise ConfigError(f"unknown scene {name!r}; choose one of {', '.join(SCENE_NAMES)}.") from None
 
 
+def series_window(series_days: int | tuple[int, int] | Sequence[int] | None) -> tuple[int, int] | None:
+    """The days ``(start, end)`` of a series a scene keeps: ``N`` -> ``(0, N)``, None -> None (every date).
+
+    Days count from the scene's first date (0); the window keeps ``start <= day < end``.
+    """
+    if series_days is None:
+        return None
+    lo, hi = (0, series_days) if isinstance(series_days, int | np.integer) else tuple(series_days)
+    if not (0 <= int(lo) < int(hi)):
+        raise ConfigError(f"series_days must be N > 0 or (start, end) with 0 <= start < end, got {series_days!r}.")
+    return int(lo), int(hi)
+
+
+def _in_window(plan: tuple[Any, ...], cfg: SceneConfig, window: tuple[int, int] | None) -> tuple[Any, ...]:
+    """The acquisitions of ``plan`` (each with a ``date``) whose day since ``cfg.start`` is in ``window``."""
+    if window is None:
+        return plan
+    first = _dt.date.fromisoformat(cfg.start)
+    return tuple(p for p in plan if window[0] <= (_dt.date.fromisoformat(p.date) - first).days < window[1])
+
+
 def _stack(func: Callable[..., np.ndarray], args: tuple[Any, ...], n_vars: int, n_time: int, size: int,
            chunk: int, time_chunk: int | None, name: str) -> da.Array:
     """A lazy ``(n_vars, time, y, x)`` float32 array rendered block by block by ``func``."""
@@ -89,6 +112,7 @@ def make_scene(
     time_chunk: int | None = None,
     res: float = 10.0,
     calendar_shift: int = 0,
+    series_days: int | tuple[int, int] | None = None,
 ) -> Scene:
     """Build a named hard scene (lazy, dask-backed; deterministic for a given seed).
 
@@ -107,6 +131,13 @@ def make_scene(
     calendar_shift : int
         Days the scene's whole local calendar is moved later against its acquisitions and weather
         (:attr:`~agromap.scenes.catalog.SceneConfig.calendar_shift`); 0: the scene as defined.
+    series_days : int or (int, int), optional
+        Keep only the acquisitions of both sensors inside a window of the series, in days counted
+        from the scene's first date (day 0): ``N`` keeps days 0 to N - 1, ``(start, end)`` days
+        ``start`` to ``end - 1`` (:func:`series_window`). A desk's series rarely spans a whole
+        year (about 76 Sentinel-1 dates over 10 months is typical), so it may cut a season at
+        both ends. The landscape, the weather of every kept date and the truth are those of the
+        whole scene: the crops outside the window are still in the ground. None: every date.
 
     Returns
     -------
@@ -118,8 +149,11 @@ def make_scene(
     if size < 8 or chunk < 1:
         raise ConfigError(f"size must be >= 8 and chunk >= 1, got size={size}, chunk={chunk}.")
     gbox = make_geobox((size, size), crs=_CRS, res=res, origin=_ORIGIN)
+    window = series_window(series_days)
 
-    passes = s1_schedule(cfg, seed)
+    # Every date renders from its own date alone, so dropping dates from the plans before
+    # rendering gives exactly the whole scene's values on the kept dates.
+    passes = _in_window(s1_schedule(cfg, seed), cfg, window)
     arr = _stack(s1_block, (cfg, seed, passes), 2, len(passes), size, chunk, time_chunk, f"scene-s1-{name}")
     times = np.array([np.datetime64(p.date, "ns") for p in passes])
     orbit = xr.DataArray([p.orbit for p in passes], dims="time")
@@ -131,7 +165,10 @@ def make_scene(
         s1[v].attrs.update(units="linear", long_name=f"backscatter {v.upper()} (linear power)")
     s1.attrs.update(platform="sentinel-1 (synthetic)", scene=name, seed=seed, enl=cfg.s1.enl)
 
-    dates = s2_schedule(cfg, seed)
+    dates = _in_window(s2_schedule(cfg, seed), cfg, window)
+    if window is not None and not (passes and dates):
+        raise ConfigError(f"series_days={series_days} keeps {len(passes)} Sentinel-1 and {len(dates)} Sentinel-2 "
+                          f"dates of scene {name!r} ({cfg.start} - {cfg.end}); both sensors need at least one.")
     nb = len(S2_BANDS)
     arr = _stack(s2_block, (cfg, seed, dates), nb + 1, len(dates), size, chunk, time_chunk, f"scene-s2-{name}")
     times = np.array([np.datetime64(d.date, "ns") for d in dates])
@@ -144,6 +181,9 @@ def make_scene(
         s2[b].attrs.update(units="1", long_name=f"surface reflectance ({b})")
     s2.scl.attrs.update(long_name="Sen2Cor scene classification", nodata=0)
     s2.attrs.update(platform="sentinel-2 (synthetic)", scene=name, seed=seed)
+    if window is not None:
+        for ds in (s1, s2):
+            ds.attrs["series_days"] = f"{window[0]}-{window[1]}"
 
     sp = da.core.normalize_chunks((chunk, chunk), (size, size))
     n_layers = 4 + N_TRUTH_SEASONS

@@ -304,11 +304,12 @@ def _run_one_seed(scenes: Sequence[str], runners: dict[str, Callable[[Scene, dic
                   size: int, seed: int, speckle: int, speckle_filter: str, n_labels: int, n_trees: int,
                   log: Callable[[str], None],
                   s2_drop: Sequence[tuple[int, int]] = (),
-                  calendar_shift: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+                  calendar_shift: int = 0,
+                  series_days: tuple[int, int] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     rows: list[dict[str, Any]] = []
     for name in scenes:
         t0 = time.perf_counter()
-        sc = make_scene(name, size=size, seed=seed, calendar_shift=calendar_shift)
+        sc = make_scene(name, size=size, seed=seed, calendar_shift=calendar_shift, series_days=series_days)
         truth = sc.truth.compute()
         s1 = _sar_input(sc, speckle, speckle_filter).compute()
         s2 = (drop_s2_days(_s2(sc), s2_drop) if s2_drop else _s2(sc)).compute()
@@ -346,7 +347,8 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
                   seeds: Sequence[int] | None = None, speckle: int = 7, speckle_filter: str = "homogeneous",
                   n_labels: int = 50, n_trees: int = 100,
                   only: Sequence[str] | None = None, log: Callable[[str], None] = lambda s: None,
-                  s2_drop: Sequence[tuple[int, int]] = (), calendar_shift: int = 0) -> dict[str, Any]:
+                  s2_drop: Sequence[tuple[int, int]] = (), calendar_shift: int = 0,
+                  series_days: tuple[int, int] | None = None) -> dict[str, Any]:
     """Run every method on every scene for each seed and score it. Returns the JSON-ready results.
 
     Parameters
@@ -363,6 +365,11 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
         Days every scene's local calendar is moved later against its acquisitions and weather
         (:func:`~agromap.scenes.make_scene`): a desk's series that starts where its own year
         starts. 0 (default): the scenes as drawn.
+    series_days : (int, int), optional
+        ``(start, end)``: only the acquisitions of both sensors from day ``start`` to before day
+        ``end`` of each scene's series (0 = its first date) reach the methods
+        (:func:`~agromap.scenes.make_scene`); the truth is the whole scene's. A desk's series of
+        about 10 months cuts a season at both ends. None (default): every date.
 
     Returns
     -------
@@ -385,16 +392,30 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
     for sd in seeds:
         rows += _run_one_seed(scenes, runners, size=size, seed=sd, speckle=speckle, speckle_filter=speckle_filter,
                               n_labels=n_labels,
-                              n_trees=n_trees, log=log, s2_drop=s2_drop, calendar_shift=calendar_shift)
+                              n_trees=n_trees, log=log, s2_drop=s2_drop, calendar_shift=calendar_shift,
+                              series_days=series_days)
     return {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "settings": {"size": size, "seeds": seeds, "speckle_filter": f"{speckle_filter} {speckle}x{speckle}",
                          "n_labels_per_class": n_labels,
                          "n_trees": n_trees, "s2_drop": [list(r) for r in s2_drop],
                          "calendar_shift": int(calendar_shift),
+                         "series_days": list(series_days) if series_days else None,
                          "scenes": list(scenes), "hard_scenes": [s for s in scenes if s in HARD_SCENES]},
             "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                         "cpus": os.cpu_count()},
             "rows": rows, "summary": summarize(rows), "targets": _targets(rows)}
+
+
+def _series_days_arg(text: str) -> tuple[int, int] | None:
+    """``"300"`` -> ``(0, 300)``; ``"60-360"`` -> ``(60, 360)``; empty text -> None (every date)."""
+    text = text.strip()
+    if not text:
+        return None
+    lo, sep, hi = text.partition("-") if "-" in text else ("0", "-", text)
+    if not (lo.strip().isdigit() and hi.strip().isdigit()) or int(lo) >= int(hi):
+        raise argparse.ArgumentTypeError(f"series days {text!r} is not N or START-END (days from the series' "
+                                         "first date, START < END, e.g. 300 or 60-360)")
+    return int(lo), int(hi)
 
 
 def _seeds_arg(text: str) -> list[int]:
@@ -431,6 +452,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--calendar-shift", type=int, default=int(os.environ.get("ACCURACY_CALENDAR_SHIFT", 0)),
                    help="days every scene's crop calendar is moved later against its acquisitions and weather "
                         "(a series that starts elsewhere in the crops' year; default 0)")
+    p.add_argument("--series-days", type=_series_days_arg, default=os.environ.get("ACCURACY_SERIES_DAYS", ""),
+                   help="keep only the dates of both sensors in the series' first N days, or from day START to "
+                        "before day END (N or START-END, counted from the first date; a 10-month desk series: 300; "
+                        "default: every date)")
     p.add_argument("--out", default=os.environ.get("ACCURACY_RESULTS", "bench/results"),
                    help="folder of the JSON results")
     a = p.parse_args(argv)
@@ -445,7 +470,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     res = run_benchmark(scenes, size=a.size, seeds=seeds, speckle=a.speckle, speckle_filter=a.speckle_filter,
                         n_labels=a.labels, only=only,
                         s2_drop=a.s2_drop if isinstance(a.s2_drop, list) else _ranges_arg(a.s2_drop),
-                        calendar_shift=a.calendar_shift, log=lambda s: print(s, file=sys.stderr, flush=True))
+                        calendar_shift=a.calendar_shift,
+                        series_days=a.series_days if not isinstance(a.series_days, str)
+                        else _series_days_arg(a.series_days),
+                        log=lambda s: print(s, file=sys.stderr, flush=True))
     res["seconds"] = round(time.perf_counter() - t0, 1)
     print(format_table(res))
     from ..io.write import atomic_write_bytes
