@@ -10,6 +10,8 @@ a dark spell on a pixel whose clear optical dates show dry soil often enough for
 fallow between seasons (docs/rice_self_trained.md, "A season cut by the series end").
 :func:`abstain_at_series_start` does the same where the series opens inside a paddy's season: a
 wet canopy in the first weeks, then a fallow on dry soil ("A season cut by the series start").
+Both mark the pixels they judge with :data:`QA_SERIES_CUT`: there a long flat VH spell is the
+fallow before (or after) the cut season, not a standing canopy, and gives no non-rice label.
 """
 
 from __future__ import annotations
@@ -21,8 +23,15 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "dry_share",
-           "series_end_flood", "series_start_canopy"]
+__all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start",
+           "dry_share", "series_end_flood", "series_start_canopy"]
+
+#: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6, the
+#: label steps bit 7): a pixel whose season the series end or start cuts (:func:`abstain_at_series_ends`).
+#: Its ``vh_canopy_days`` measures the months of fallow on either side of the cut season, whose VH
+#: barely moves, so the canopy-duration labels (``SelfTrainParams.long_canopy_days``) skip it; it is
+#: no stratum of its own (the self-trained map strips it before grouping).
+QA_SERIES_CUT = 32
 
 
 def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
@@ -86,9 +95,12 @@ def abstain_at_series_end(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.D
 
 
 def _no_opinion_where(out: xr.Dataset, cut: xr.DataArray) -> xr.Dataset:
-    """``out`` with its non-rice verdicts (below 0.5) set to no opinion (0.5) where ``cut``; rice stands."""
+    """``out`` with its non-rice verdicts (below 0.5) set to no opinion (0.5) where ``cut``; rice stands.
+    ``cut`` is marked with :data:`QA_SERIES_CUT` in ``qa_flags``.
+    """
     score = out["rice_score"]
-    return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32))
+    qa = (out["qa_flags"] | xr.where(cut, np.uint8(QA_SERIES_CUT), np.uint8(0))).astype(np.uint8)
+    return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32), qa_flags=qa)
 
 
 def _end_cut(sar: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray) -> xr.DataArray:

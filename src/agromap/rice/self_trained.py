@@ -76,6 +76,7 @@ from .model_predict import predict_block
 from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
 from .self_train_cotrain import cotrain, view_columns
+from .self_train_ends import QA_SERIES_CUT
 from .self_train_labels import QA_PERSISTENT_ONLY
 from .self_train_params import SelfTrainParams
 from .self_train_rule import RuleName, _run_rule, _split
@@ -121,7 +122,9 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
 
     ``canopy_col``: the row of ``feats`` holding ``vh_canopy_days``; a pixel whose canopy stood
     longer than ``spec.long_canopy_days`` is a non-rice label where the rule hesitated with a score
-    below ``canopy_below`` (every hesitation by default).
+    below ``canopy_below`` (every hesitation by default), unless ``qa`` marks its season as cut by
+    the series' end or start (:data:`~agromap.rice.self_train_ends.QA_SERIES_CUT`, a bit that is
+    stripped before ``qa`` makes the strata).
 
     Returns a table: ``X`` (n, feature) float32, ``y`` (n,) 0/1 (and -1 for pixels the rule
     hesitates on, kept only when ``spec.cotrain``), ``stratum`` (n,) int, ``key`` (n,) the pixel's
@@ -136,10 +139,14 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
     s = spec.spacing_px
     on_lattice = (rows % s == 0) & (cols % s == 0)
     finite = np.isfinite(feats).all(axis=0) & np.isfinite(score)
+    cut = (qa & QA_SERIES_CUT) > 0
+    qa = (qa & ~np.uint8(QA_SERIES_CUT)).astype(qa.dtype)
     with np.errstate(invalid="ignore"):
         label = np.where(score >= spec.rice_min_score, 1, np.where(score <= spec.other_max_score, 0, -1))
         if canopy_col is not None and spec.long_canopy_days is not None:
-            long = (label < 0) & (score < canopy_below) & (feats[canopy_col] > spec.long_canopy_days)
+            # a cut paddy's long flat VH is its fallow, not a canopy (docs/rice_self_trained.md,
+            # "The canopy duration of a season cut by the series' ends")
+            long = (label < 0) & (score < canopy_below) & (feats[canopy_col] > spec.long_canopy_days) & ~cut
             label = np.where(long, 0, label)
     ok = on_lattice & finite & ((label >= 0) | spec.cotrain)
     r, c = np.nonzero(ok)
