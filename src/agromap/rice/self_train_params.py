@@ -78,8 +78,10 @@ class SelfTrainParams:
     leaves stand over the pond for some 150 days (126-144 on the lotus the rule hesitates on). The
     rule's rice labels stand: a rice pixel at a field edge can show a spell that long (its neighbour's
     canopy joins its own), and taking those away cost up to 0.01 OA on ``monsoon_sparse_optical``.
-    With ``"sar"`` only below ``long_canopy_sar_score``; never with ``"both"``. ``None``: off
-    (docs/rice_self_trained.md, "Lotus: non-rice labels from the canopy's duration")."""
+    With ``"sar"`` only below ``long_canopy_sar_score``; never with ``"both"``. Never on a pixel whose
+    season the series' end or start cuts (``end_flood_days``, ``start_canopy_days``): its flat VH over
+    months of fallow is no canopy ("The canopy duration of a season cut by the series' ends"). ``None``:
+    off (docs/rice_self_trained.md, "Lotus: non-rice labels from the canopy's duration")."""
     long_canopy_sar_score: float | None = 0.5
     """``rule="sar"``: ``long_canopy_days`` makes a non-rice label only of a hesitation scored below
     this (the SAR rule leans non-rice). The rule has read the radar series itself: a long canopy it
