@@ -11,6 +11,7 @@ import xarray as xr
 from agromap.errors import ConfigError
 from agromap.rice.self_train_ends import (
     QA_SERIES_CUT,
+    abstain_at_series_ends,
     abstain_at_series_start,
     dry_share,
     series_end_flood,
@@ -158,5 +159,40 @@ def test_a_paddy_the_series_opens_in_is_no_confident_non_rice_label(rule):
 def test_start_canopy_settings_are_checked():
     for bad in ({"start_canopy_days": -1.0}, {"start_canopy_lswi": 2.0}, {"start_dry_fraction": -0.1},
                 {"start_canopy_max_db": 1.0}, {"start_canopy_ndvi": 1.5}):
+        with pytest.raises(ConfigError):
+            SelfTrainParams(**bad)
+
+
+def _shrimp_pixels() -> tuple[xr.Dataset, xr.Dataset]:
+    """A rice-shrimp field whose series opens in its crop (wet canopy, VH -15 dB), drained for three
+    dates after the harvest, then a pond; a lotus pond that opens in its leaves and is never drained;
+    a shrimp pond all year."""
+    early, drained = DAYS <= 60, (DAYS > 60) & (DAYS <= 96)
+    wet_canopy = (0.75, 0.35)
+    return _stack([np.where(early, -15.0, np.where(drained, -17.0, -21.0)), np.where(early, -15.0, -21.0),
+                   np.full(DAYS.size, -22.0)],
+                  [[wet_canopy if e else DRY if d else WATER for e, d in zip(early, drained)],
+                   [wet_canopy if e else WATER for e in early], [WATER] * DAYS.size], False)  # fmt: skip
+
+
+def test_a_rice_shrimp_field_the_series_opens_in_is_no_non_rice_label_of_the_optical_rule():
+    # Seldom dry (3 of 26 clear dates), the field fails the fallow test; its pond after the drained
+    # harvest stands for the fallow, for the optical rule's labels only. The lotus pond is never
+    # drained and the shrimp pond never opens in a canopy.
+    spec = SelfTrainParams()
+    sar, opt = _shrimp_pixels()
+    out = xr.Dataset({"rice_score": (("y", "x"), np.full((1, 3), 0.1, np.float32)),
+                      "qa_flags": (("y", "x"), np.zeros((1, 3), np.uint8))}, coords={"y": sar.y, "x": sar.x})
+    np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, spec, pond=True)["rice_score"].values[0],
+                               [0.5, 0.1, 0.1])
+    np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, spec)["rice_score"].values[0], 0.1)
+    off = replace(spec, start_pond_water_fraction=None)
+    np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, off, pond=True)["rice_score"].values[0], 0.1)
+    few = replace(spec, start_pond_dry_dates=4)
+    np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, few, pond=True)["rice_score"].values[0], 0.1)
+    marked = {rule: (_run_rule(opt, sar, rule, None, None, spec=spec)["qa_flags"].values[0] & QA_SERIES_CUT) > 0
+              for rule in ("optical", "sar")}
+    assert marked["optical"].tolist() == [True, False, False] and not marked["sar"].any()
+    for bad in ({"start_pond_water_fraction": 1.5}, {"start_pond_dry_dates": -1}):
         with pytest.raises(ConfigError):
             SelfTrainParams(**bad)

@@ -90,7 +90,7 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
             out = drop_undrained_rice(out, optical, spec)
     out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
     # with both rules the fused score is judged once, after the fusion
-    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec)
+    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True)
 
 
 def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
