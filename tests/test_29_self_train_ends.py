@@ -9,8 +9,15 @@ import pytest
 import xarray as xr
 
 from agromap.errors import ConfigError
-from agromap.rice.self_train_ends import abstain_at_series_start, dry_share, series_end_flood, series_start_canopy
-from agromap.rice.self_trained import SelfTrainParams, _run_rule
+from agromap.rice.self_train_ends import (
+    QA_SERIES_CUT,
+    abstain_at_series_ends,
+    abstain_at_series_start,
+    dry_share,
+    series_end_flood,
+    series_start_canopy,
+)
+from agromap.rice.self_trained import SelfTrainParams, _run_rule, _select_block
 from agromap.testing import raise_if_dask_computes
 
 DAYS = np.arange(0, 312, 12)  # 2023-01-01 to 2023-11-07, one date every 12 days
@@ -68,6 +75,26 @@ def test_a_paddy_puddled_in_the_last_weeks_is_no_confident_non_rice_label():
     # without optical dates to tell a fallow field from a pond the verdict stands
     np.testing.assert_array_equal(_run_rule(None, _pixels()[0], "sar", None, None, spec=spec)["rice_score"].values[0],
                                   old)
+
+
+def test_a_cut_paddys_flat_fallow_is_no_long_canopy_label():
+    # The cut paddy is marked for training (and only it: the pond is wet, the others never flood at
+    # the end); the optical rule hesitates on it, and its VH, flat over the months of fallow, would
+    # read as a canopy standing far longer than any rice crop: a non-rice label before, none now.
+    spec = SelfTrainParams()
+    sar, opt = _pixels()
+    for rule in ("sar", "optical"):
+        qa = _run_rule(opt, sar, rule, None, None, spec=spec)["qa_flags"].values[0]
+        assert ((qa & QA_SERIES_CUT) > 0).tolist() == [True, False, False, False, False, False], rule
+    score = np.full((1, 8), 0.5, np.float32)  # the lattice: even columns
+    feats = np.stack([np.linspace(0, 1, 8, dtype=np.float32)[None, :], np.full((1, 8), 200.0, np.float32)])
+    qa = np.repeat(np.array([[QA_SERIES_CUT, 0, QA_SERIES_CUT | 2, 2]], np.uint8), 2, axis=1)
+    t = _select_block(score, qa, np.ones((1, 8), np.uint8), feats, 0, 0, spec=replace(spec, spacing_px=2), cap=100,
+                      canopy_col=1)
+    order = np.argsort(t["col"])
+    assert t["y"][order].tolist() == [-1, 0, -1, 0]
+    # the mark makes no stratum of its own: the strata stay those of the rule's own bits
+    assert t["stratum"][order].tolist() == [1, 1, 2 * 256 + 1, 2 * 256 + 1]
 
 
 def test_the_dark_spell_must_lie_in_the_last_weeks_and_below_the_pixels_own_median():
@@ -132,5 +159,40 @@ def test_a_paddy_the_series_opens_in_is_no_confident_non_rice_label(rule):
 def test_start_canopy_settings_are_checked():
     for bad in ({"start_canopy_days": -1.0}, {"start_canopy_lswi": 2.0}, {"start_dry_fraction": -0.1},
                 {"start_canopy_max_db": 1.0}, {"start_canopy_ndvi": 1.5}):
+        with pytest.raises(ConfigError):
+            SelfTrainParams(**bad)
+
+
+def _shrimp_pixels() -> tuple[xr.Dataset, xr.Dataset]:
+    """A rice-shrimp field whose series opens in its crop (wet canopy, VH -15 dB), drained for three
+    dates after the harvest, then a pond; a lotus pond that opens in its leaves and is never drained;
+    a shrimp pond all year."""
+    early, drained = DAYS <= 60, (DAYS > 60) & (DAYS <= 96)
+    wet_canopy = (0.75, 0.35)
+    return _stack([np.where(early, -15.0, np.where(drained, -17.0, -21.0)), np.where(early, -15.0, -21.0),
+                   np.full(DAYS.size, -22.0)],
+                  [[wet_canopy if e else DRY if d else WATER for e, d in zip(early, drained)],
+                   [wet_canopy if e else WATER for e in early], [WATER] * DAYS.size], False)  # fmt: skip
+
+
+def test_a_rice_shrimp_field_the_series_opens_in_is_no_non_rice_label_of_the_optical_rule():
+    # Seldom dry (3 of 26 clear dates), the field fails the fallow test; its pond after the drained
+    # harvest stands for the fallow, for the optical rule's labels only. The lotus pond is never
+    # drained and the shrimp pond never opens in a canopy.
+    spec = SelfTrainParams()
+    sar, opt = _shrimp_pixels()
+    out = xr.Dataset({"rice_score": (("y", "x"), np.full((1, 3), 0.1, np.float32)),
+                      "qa_flags": (("y", "x"), np.zeros((1, 3), np.uint8))}, coords={"y": sar.y, "x": sar.x})
+    np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, spec, pond=True)["rice_score"].values[0],
+                               [0.5, 0.1, 0.1])
+    np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, spec)["rice_score"].values[0], 0.1)
+    off = replace(spec, start_pond_water_fraction=None)
+    np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, off, pond=True)["rice_score"].values[0], 0.1)
+    few = replace(spec, start_pond_dry_dates=4)
+    np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, few, pond=True)["rice_score"].values[0], 0.1)
+    marked = {rule: (_run_rule(opt, sar, rule, None, None, spec=spec)["qa_flags"].values[0] & QA_SERIES_CUT) > 0
+              for rule in ("optical", "sar")}
+    assert marked["optical"].tolist() == [True, False, False] and not marked["sar"].any()
+    for bad in ({"start_pond_water_fraction": 1.5}, {"start_pond_dry_dates": -1}):
         with pytest.raises(ConfigError):
             SelfTrainParams(**bad)

@@ -10,6 +10,8 @@ a dark spell on a pixel whose clear optical dates show dry soil often enough for
 fallow between seasons (docs/rice_self_trained.md, "A season cut by the series end").
 :func:`abstain_at_series_start` does the same where the series opens inside a paddy's season: a
 wet canopy in the first weeks, then a fallow on dry soil ("A season cut by the series start").
+Both mark the pixels they judge with :data:`QA_SERIES_CUT`: there a long flat VH spell is the
+fallow before (or after) the cut season, not a standing canopy, and gives no non-rice label.
 """
 
 from __future__ import annotations
@@ -21,8 +23,15 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "dry_share",
-           "series_end_flood", "series_start_canopy"]
+__all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start",
+           "dry_share", "pond_after_harvest", "series_end_flood", "series_start_canopy"]
+
+#: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6, the
+#: label steps bit 7): a pixel whose season the series end or start cuts (:func:`abstain_at_series_ends`).
+#: Its ``vh_canopy_days`` measures the months of fallow on either side of the cut season, whose VH
+#: barely moves, so the canopy-duration labels (``SelfTrainParams.long_canopy_days``) skip it; it is
+#: no stratum of its own (the self-trained map strips it before grouping).
+QA_SERIES_CUT = 32
 
 
 def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
@@ -86,17 +95,42 @@ def abstain_at_series_end(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.D
 
 
 def _no_opinion_where(out: xr.Dataset, cut: xr.DataArray) -> xr.Dataset:
-    """``out`` with its non-rice verdicts (below 0.5) set to no opinion (0.5) where ``cut``; rice stands."""
+    """``out`` with its non-rice verdicts (below 0.5) set to no opinion (0.5) where ``cut``; rice stands.
+    ``cut`` is marked with :data:`QA_SERIES_CUT` in ``qa_flags``.
+    """
     score = out["rice_score"]
-    return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32))
+    qa = (out["qa_flags"] | xr.where(cut, np.uint8(QA_SERIES_CUT), np.uint8(0))).astype(np.uint8)
+    return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32), qa_flags=qa)
 
 
 def _end_cut(sar: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray) -> xr.DataArray:
     return series_end_flood(sar, spec) & (dry >= np.float32(spec.end_flood_dry_fraction))
 
 
-def _start_cut(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray) -> xr.DataArray:
-    return series_start_canopy(sar, optical, spec) & (dry >= np.float32(spec.start_dry_fraction))
+def _start_cut(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray,
+               pond: bool = False) -> xr.DataArray:  # fmt: skip
+    after = dry >= np.float32(spec.start_dry_fraction)
+    if pond and spec.start_pond_water_fraction is not None:
+        after = after | pond_after_harvest(optical, spec)
+    return series_start_canopy(sar, optical, spec) & after
+
+
+def pond_after_harvest(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+    """Where the clear optical dates show a pond and a drained field (lazy, boolean): at least
+    ``spec.start_pond_water_fraction`` of them open water (NDVI < 0.1 and NDVI < LSWI, the optical
+    rule's water test) and at least ``spec.start_pond_dry_dates`` dry (LSWI < 0), of at least
+    ``spec.persistent_min_dates`` clear dates: a rice-shrimp field harvested, drained and stocked.
+    """
+    from .self_train_labels import clear_indices
+
+    assert spec.start_pond_water_fraction is not None
+    ok, ndvi, lswi = clear_indices(optical)
+    clear = ok & ndvi.notnull() & lswi.notnull()
+    n = clear.sum("time")
+    water = (clear & (ndvi < 0.1) & (ndvi < lswi)).sum("time")
+    dry = (clear & (lswi < 0)).sum("time")
+    return ((n >= spec.persistent_min_dates) & (water >= np.float32(spec.start_pond_water_fraction) * n)
+            & (dry >= spec.start_pond_dry_dates)).rename("pond_after_harvest")
 
 
 def _first_date(*stacks: xr.Dataset) -> np.datetime64:
@@ -142,9 +176,10 @@ def abstain_at_series_start(out: xr.Dataset, sar: xr.Dataset | None, optical: xr
 
 
 def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
-                           spec: SelfTrainParams) -> xr.Dataset:  # fmt: skip
+                           spec: SelfTrainParams, pond: bool = False) -> xr.Dataset:  # fmt: skip
     """:func:`abstain_at_series_end` and :func:`abstain_at_series_start` in one step (lazy), the
-    pixel's dry share built once for both.
+    pixel's dry share built once for both. ``pond`` (the optical rule's own labels): after a wet
+    canopy at the series start, a pond (:func:`pond_after_harvest`) counts as the fallow.
     """
     if sar is None or optical is None or "vh" not in sar:
         return out
@@ -153,6 +188,6 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
     if spec.end_flood_days is not None:
         cut = _end_cut(sar, spec, dry)
     if spec.start_canopy_days is not None:
-        start = _start_cut(sar, optical, spec, dry)
+        start = _start_cut(sar, optical, spec, dry, pond)
         cut = start if cut is None else cut | start
     return out if cut is None else _no_opinion_where(out, cut)

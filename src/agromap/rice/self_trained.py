@@ -61,8 +61,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, replace
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Any
 
 import dask
 import dask.array as da
@@ -70,27 +70,16 @@ import numpy as np
 import xarray as xr
 from dask.base import is_dask_collection
 
-from ..errors import ConfigError, InputError, TooFewConfidentPixelsError
+from ..errors import ConfigError, TooFewConfidentPixelsError
 from .features import FeatureSpec, temporal_features
 from .model_predict import predict_block
 from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
 from .self_train_cotrain import cotrain, view_columns
-from .self_train_ends import abstain_at_series_ends
-from .self_train_labels import (
-    QA_PERSISTENT_ONLY,
-    blind_optical_rule,
-    drained_dates,
-    drop_pond_rice,
-    drop_undrained_rice,
-    edge_ndvi_rms,
-    flood_dates,
-    fuse_scores,
-    keep_seedbed_nonrice,
-    open_water_nonrice,
-    wettest_lswi,
-)
+from .self_train_ends import QA_SERIES_CUT
+from .self_train_labels import QA_PERSISTENT_ONLY
 from .self_train_params import SelfTrainParams
+from .self_train_rule import RuleName, _run_rule, _split
 from .self_train_user import (
     LABEL_COUNT_NAMES,
     UserLabels,
@@ -103,15 +92,11 @@ from .self_train_user import (
 
 __all__ = ["SelfTrainParams", "COUNT_NAMES", "LABEL_COUNT_NAMES", "self_trained_rice_map", "training_counts"]
 
-RuleName = Literal["sar", "optical", "both"]
-
 #: Names of the 0-d training-count variables of the result, in report order.
 COUNT_NAMES: tuple[str, ...] = (
     "n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice", "n_strata_other",
     "n_relabelled",
 )  # fmt: skip
-
-_OPTICAL = ("blue", "green", "red", "nir", "swir16")
 
 
 # ---- numpy kernels -----------------------------------------------------------------------------
@@ -137,7 +122,9 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
 
     ``canopy_col``: the row of ``feats`` holding ``vh_canopy_days``; a pixel whose canopy stood
     longer than ``spec.long_canopy_days`` is a non-rice label where the rule hesitated with a score
-    below ``canopy_below`` (every hesitation by default).
+    below ``canopy_below`` (every hesitation by default), unless ``qa`` marks its season as cut by
+    the series' end or start (:data:`~agromap.rice.self_train_ends.QA_SERIES_CUT`, a bit that is
+    stripped before ``qa`` makes the strata).
 
     Returns a table: ``X`` (n, feature) float32, ``y`` (n,) 0/1 (and -1 for pixels the rule
     hesitates on, kept only when ``spec.cotrain``), ``stratum`` (n,) int, ``key`` (n,) the pixel's
@@ -152,10 +139,14 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
     s = spec.spacing_px
     on_lattice = (rows % s == 0) & (cols % s == 0)
     finite = np.isfinite(feats).all(axis=0) & np.isfinite(score)
+    cut = (qa & QA_SERIES_CUT) > 0
+    qa = (qa & ~np.uint8(QA_SERIES_CUT)).astype(qa.dtype)
     with np.errstate(invalid="ignore"):
         label = np.where(score >= spec.rice_min_score, 1, np.where(score <= spec.other_max_score, 0, -1))
         if canopy_col is not None and spec.long_canopy_days is not None:
-            long = (label < 0) & (score < canopy_below) & (feats[canopy_col] > spec.long_canopy_days)
+            # a cut paddy's long flat VH is its fallow, not a canopy (docs/rice_self_trained.md,
+            # "The canopy duration of a season cut by the series' ends")
+            long = (label < 0) & (score < canopy_below) & (feats[canopy_col] > spec.long_canopy_days) & ~cut
             label = np.where(long, 0, label)
     ok = on_lattice & finite & ((label >= 0) | spec.cotrain)
     r, c = np.nonzero(ok)
@@ -309,88 +300,6 @@ def _count(model: RiceModel, name: str) -> np.ndarray:
 
 # ---- xarray side -------------------------------------------------------------------------------
 
-
-def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
-              windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True, *,
-              spec: SelfTrainParams | None = None, fused: bool = False) -> xr.Dataset:  # fmt: skip
-    """The rule's output; ``spec`` (for ``both``) gives the fusion's confidence cuts and edge window.
-    ``fused``: the optical rule's output goes to :func:`fuse_scores`, which applies the drained test itself.
-    """
-    if rule == "both":
-        sar_p, opt_p = params if params is not None else (None, None)
-        opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec,
-                        fused=True)
-        if optical is not None and spec is not None and spec.edge_min_flood_dates:
-            opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
-        if optical is not None and spec is not None and spec.drained_lswi is not None:
-            opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
-        sar_out = _run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
-        if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
-            opt = opt.assign(wettest_lswi=wettest_lswi(optical))
-        if optical is not None and spec is not None and spec.edge_rescue_px is not None \
-                and spec.edge_max_ndvi_rms is not None:
-            opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
-        fused_out = fuse_scores(sar_out, opt, blind_gap_days, spec)
-        return fused_out if spec is None else abstain_at_series_ends(fused_out, sar, optical, spec)
-    if rule == "sar":
-        from .rules_sar import SarRiceParams, sar_rice_rule
-
-        if params is not None and not isinstance(params, SarRiceParams):
-            raise ConfigError(f"rule='sar' takes SarRiceParams, got {type(params).__name__}.")
-        if sar is None:
-            raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
-        # VV, when given, adds the rule's VV evidence (a flood is dark in VV too).
-        out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], params, windows=windows)
-        return out if spec is None else abstain_at_series_ends(keep_seedbed_nonrice(out, spec), sar, optical, spec)
-    from .rules_optical import OpticalRiceParams, optical_rice_rule
-
-    if params is not None and not isinstance(params, OpticalRiceParams):
-        raise ConfigError(f"rule='optical' takes OpticalRiceParams, got {type(params).__name__}.")
-    if not canopy_labels:  # SelfTrainParams.optical_canopy_labels
-        base = params if params is not None else OpticalRiceParams()
-        # The seedbed's stubble above ndvi_low is weak evidence too: no pseudo-labels from it.
-        params = replace(base, undated_wet_canopy_lswi=None, gap_season_lswi=None, hidden_young_rise=None,
-                         seedbed_stubble_ndvi_max=min(base.seedbed_stubble_ndvi_max, base.ndvi_low))
-    if optical is None:
-        raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
-    out = optical_rice_rule(optical, params, windows=windows)
-    if spec is not None:  # a pond's standing water and floating canopy are no paddy's season
-        if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
-            out = open_water_nonrice(out, optical, spec)
-        # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
-        out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params)
-        if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
-            out = drop_undrained_rice(out, optical, spec)
-    out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
-    # with both rules the fused score is judged once, after the fusion
-    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec)
-
-
-def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
-    """The optical and the SAR stacks, each with time in one chunk (dask) so that the rule and the
-    features share every input key: each input block is read (and filtered) once for both.
-    """
-    radar = ("vh", "vv", "hh", "hv")
-    optical = ds[[v for v in ds.data_vars if v not in radar]] if all(b in ds for b in _OPTICAL) else None
-    if sar is None:
-        sar = ds[[v for v in ("vh", "vv") if v in ds]] if "vh" in ds else None
-    elif "vh" not in sar:
-        raise InputError(f"sar= needs a 'vh' band (linear power); it has {sorted(map(str, sar.data_vars))}.")
-    if optical is None and sar is None:
-        raise InputError(f"the classifier needs optical bands {list(_OPTICAL)} or a 'vh' band; the dataset has "
-                         f"{sorted(map(str, ds.data_vars))}.")
-
-    def one_chunk(part: xr.Dataset | None) -> xr.Dataset | None:
-        lazy = part is not None and any(is_dask_collection(v.data) for v in part.data_vars.values())
-        if lazy and "time" in part.dims:  # type: ignore[union-attr]
-            # .chunk() chunks coordinates too; the SAR rule reads a date's orbit track from an
-            # in-memory coordinate only (a dask one would drop the per-track offsets), so keep them.
-            kept = {k: c for k, c in part.coords.items()  # type: ignore[union-attr]
-                    if k not in part.indexes and not is_dask_collection(c.data)}  # type: ignore[union-attr]
-            return part.chunk({"time": -1}).assign_coords(kept)  # type: ignore[union-attr]
-        return part
-
-    return one_chunk(optical), one_chunk(sar)
 
 
 def self_trained_rice_map(
