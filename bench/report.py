@@ -95,9 +95,11 @@ def machine_info() -> dict[str, Any]:
 
 
 def write_json(directory: Path, payload: dict[str, Any]) -> Path:
-    """``directory/<UTC timestamp>.json``; returns the path."""
+    """``directory/<UTC timestamp>.json`` (``-2``, ``-3``, ... when a run finished in the same second),
+    written atomically; returns the path.
+    """
+    from agromap.io.files import write_new_file
+
     directory.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = directory / f"{stamp}.json"
-    path.write_text(json.dumps(payload, indent=2, default=str))
-    return path
+    return write_new_file(directory, stamp, ".json", json.dumps(payload, indent=2, default=str).encode())

@@ -561,6 +561,20 @@ def test_atomic_writer_never_writes_through_a_planted_temp_link(tmp_path):
     assert target.read_text() == "keep" and not (out / "link.json").is_symlink()
 
 
+def test_results_finished_in_the_same_second_keep_both_files(tmp_path):
+    """Two benchmark runs that finish in the same second share a timestamp: the second gets
+    ``-2``, nothing is overwritten and no temporary file stays behind.
+    """
+    from agromap.io.files import write_new_file
+
+    first = write_new_file(tmp_path, "accuracy-20261205T070000Z", ".json", b"first")
+    second = write_new_file(tmp_path, "accuracy-20261205T070000Z", ".json", b"second")
+    assert first.name == "accuracy-20261205T070000Z.json"
+    assert second.name == "accuracy-20261205T070000Z-2.json"
+    assert first.read_bytes() == b"first" and second.read_bytes() == b"second"
+    assert {p.name for p in tmp_path.iterdir()} == {first.name, second.name}
+
+
 def test_a_group_of_files_is_written_whole_and_its_folders_flushed_once(tmp_path, monkeypatch):
     """The group's files are all on disk before the first rename; a failed write leaves none of them
     and no partial name; ``first`` files' folder is flushed before the others are renamed; inside

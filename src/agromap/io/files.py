@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import secrets
 import threading
@@ -20,7 +21,7 @@ __all__ = [
     "RUN_LOCK_NAME", "PARTIAL_SUFFIX", "STAGING_SUFFIX", "atomic_write_bytes", "atomic_write_text",
     "clean_stale_partials", "sha256_file", "unlink_quietly", "remove_partial", "fsync_file", "fsync_dir",
     "CACHE_DIR_ENV", "machine_cache_dir", "file_stamp", "partial_path", "write_partial", "atomic_write_group",
-    "folders_flushed_once",
+    "folders_flushed_once", "write_new_file",
 ]  # fmt: skip
 
 PARTIAL_SUFFIX = ".partial"
@@ -60,6 +61,33 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bo
         os.replace(tmp, final)
     if durable:
         _flush_folder(final.parent)
+
+
+def write_new_file(directory: str | os.PathLike[str], stem: str, suffix: str, data: bytes) -> Path:
+    """Write ``data`` atomically to ``directory/<stem><suffix>``, or ``<stem>-2<suffix>``, ``-3``, ...
+    when that name is taken; returns the path written. Never replaces an existing file.
+
+    Results named by a timestamp (a benchmark run) collide when two runs finish in the same second:
+    the name is claimed with a hard link, which fails on an existing name instead of overwriting it.
+    """
+    folder = Path(directory)
+    first = folder / f"{stem}{suffix}"
+    tmp = partial_path(first)
+    _write_new(tmp, data, first)
+    try:
+        for n in itertools.count(1):
+            final = first if n == 1 else folder / f"{stem}-{n}{suffix}"
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise output_error(exc, final) from None
+            _flush_folder(folder)
+            return final
+        raise AssertionError("unreachable")  # itertools.count never ends
+    finally:
+        unlink_quietly(tmp)
 
 
 def atomic_write_group(files: Sequence[tuple[Path, bytes]], *, first: int = 0) -> None:

@@ -476,12 +476,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         log=lambda s: print(s, file=sys.stderr, flush=True))
     res["seconds"] = round(time.perf_counter() - t0, 1)
     print(format_table(res))
-    from ..io.write import atomic_write_bytes
+    from ..io.files import write_new_file
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"accuracy-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    atomic_write_bytes(path, json.dumps(res, indent=1, default=str).encode())
+    stem = f"accuracy-{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    path = write_new_file(out, stem, ".json", json.dumps(res, indent=1, default=str).encode())
     print(f"\nresults: {path} ({res['seconds']} s)")
     return 1 if any("error" in r for r in res["rows"]) else 0
 
