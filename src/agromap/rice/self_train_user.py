@@ -209,5 +209,3 @@ def contradicted(prow: np.ndarray, pcol: np.ndarray, py: np.ndarray, pstratum: n
             j = np.asarray(idx, dtype=np.int64)
             out[j[(py[j] >= 0) & (py[j] != uy[i]) & (pstratum[j] == ustratum[i])]] = True
     return out
-
-
