@@ -11,7 +11,15 @@ import pytest
 import xarray as xr
 
 from agromap.errors import ConfigError, LabelError
-from agromap.rice.self_train_user import LABEL_COUNT_NAMES, contradicted, paddy_edge, user_labels
+from agromap.rice.self_train_user import (
+    EDGE_BESIDE_PADDY,
+    EDGE_ON_PADDY,
+    LABEL_COUNT_NAMES,
+    contradicted,
+    label_edges,
+    paddy_edge,
+    user_labels,
+)
 from agromap.rice.self_trained import SelfTrainParams, self_trained_rice_map, training_counts
 from agromap.testing import SceneSpec, count_computes, make_s2_stack, make_truth, raise_if_dask_computes
 
@@ -118,14 +126,25 @@ def test_paddy_edges_are_the_rules_rice_beside_its_non_rice():
     want[1:, 2] = True  # the paddy's column beside the pond; (0, 2) is no confident rice
     np.testing.assert_array_equal(got, want)
     assert paddy_edge(score, 0.7, 0.3, 2)[:, 1].tolist() == [True] * 5  # (0, 1) sees the pond 2 px away
+    bits = label_edges(score, 0.7, 0.3, 1)
+    np.testing.assert_array_equal((bits & EDGE_ON_PADDY) > 0, want)
+    beside = np.zeros(score.shape, bool)
+    beside[:, 3] = True  # the pond's column beside the paddy
+    beside[0, 2] = True  # no confident rice itself (0.6), beside the paddy's
+    beside[0, 0] = True  # no verdict (NaN), beside the paddy's
+    np.testing.assert_array_equal((bits & EDGE_BESIDE_PADDY) > 0, beside)
+    assert not ((bits & EDGE_ON_PADDY) & (bits & EDGE_BESIDE_PADDY)).any()
 
 
 def test_a_non_rice_label_on_a_paddys_edge_is_left_out_of_the_fit(scene):
     cover, ruled = scene["cover"], scene["ruled"]
-    edge = paddy_edge(ruled["rice_score"].values, 0.7, 0.3, 1)
+    bits = label_edges(ruled["rice_score"].values, 0.7, 0.3, 1)
+    edge = (bits & EDGE_ON_PADDY) > 0
     r, c = np.nonzero(edge & (cover == WATER))  # the rule calls every water pixel rice
-    ir, ic = np.argwhere(~edge & (cover != WATER) & (cover != 1))[0]  # non-rice inside a field the rule reads right
-    table = {"row": np.r_[r[:5], ir], "col": np.r_[c[:5], ic], "label_class": np.zeros(6, np.int64)}
+    other = (cover != WATER) & (cover != 1)
+    ir, ic = np.argwhere((bits == 0) & other)[0]  # non-rice inside a field the rule reads right
+    br, bc = np.argwhere(((bits & EDGE_BESIDE_PADDY) > 0) & other)[0]  # non-rice beside a paddy
+    table = {"row": np.r_[r[:5], ir, br], "col": np.r_[c[:5], ic, bc], "label_class": np.zeros(7, np.int64)}
     seen = []
 
     class Spy:  # the forest, recording the weights of its fit
@@ -147,13 +166,17 @@ def test_a_non_rice_label_on_a_paddys_edge_is_left_out_of_the_fit(scene):
         out = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled, labels=table)
         self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_edge_px=None),
                               rule_output=ruled, labels=table)
+        self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_margin_weight=None),
+                              rule_output=ruled, labels=table)
     finally:
         st.make_estimator = make
     assert len(r) >= 5
-    # user rows come last, in pixel order: the five edge labels weigh 0, the interior one label_weight
-    assert sorted(seen[0][-6:].tolist()) == [0.0] * 5 + [3.0]
-    assert seen[1][-6:].tolist() == [3.0] * 6
-    assert training_counts(out)["n_user_other"] + training_counts(out)["n_user_rice"] == 6  # still counted
+    # user rows come last, in pixel order: the five edge labels weigh 0, the one beside a paddy that
+    # of a pseudo-label, the interior one label_weight
+    assert sorted(seen[0][-7:].tolist()) == [0.0] * 5 + [1.0, 3.0]
+    assert seen[1][-7:].tolist() == [3.0] * 7
+    assert sorted(seen[2][-7:].tolist()) == [0.0] * 5 + [3.0, 3.0]
+    assert training_counts(out)["n_user_other"] + training_counts(out)["n_user_rice"] == 7  # still counted
 
 
 def test_label_tables_are_checked(scene):
@@ -173,6 +196,8 @@ def test_label_tables_are_checked(scene):
         SelfTrainParams(label_weight=0)
     with pytest.raises(ConfigError, match="label_edge_px"):
         SelfTrainParams(label_edge_px=0)
+    with pytest.raises(ConfigError, match="label_margin_weight"):
+        SelfTrainParams(label_margin_weight=-1.0)
 
 
 def test_points_in_the_grid_crs_are_placed_on_their_pixels(scene):

@@ -300,6 +300,15 @@ class SelfTrainParams:
     out (it still drops the pseudo-labels it contradicts): its mixed signal is no example of either
     ground. On ``mekong_triple_sar`` seed 9 weight 1, that of one pseudo-label, gave the same OA
     (0.9872) but missed 0.098 of the rice-shrimp fields against 0.091 (0.085 without labels)."""
+    label_margin_weight: float | None = 1.0
+    """The weight of a non-rice label beside a paddy: the rule does not call the pixel rice, but a
+    confident rice verdict lies within ``label_edge_px``. The pixel mixes the field's ground with
+    the paddy's flood and canopy; weighted as ``label_weight`` such labels (sugarcane, forest,
+    fallow at a paddy's border) taught the map to drop the paddies' own mixed edge pixels:
+    ``monsoon_sparse_optical`` seed 3 lost 0.0014 OA against the map without labels. Weight 1
+    counts it as one pseudo-label, which the rule's confident non-rice verdicts there are too
+    (docs/rice_self_trained.md, "A desk's non-rice labels beside a paddy"). ``None``:
+    ``label_weight``."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:
@@ -356,6 +365,8 @@ class SelfTrainParams:
         if not self.label_edge_weight >= 0 or (self.label_edge_px is not None and self.label_edge_px < 1):
             raise ConfigError(f"need label_edge_weight >= 0 and label_edge_px >= 1 (pixels) or null, got "
                               f"{self.label_edge_weight} and {self.label_edge_px}.")
+        if self.label_margin_weight is not None and not self.label_margin_weight >= 0:
+            raise ConfigError(f"need label_margin_weight >= 0 or null, got {self.label_margin_weight}.")
 
     def _check_ends(self) -> None:
         if ((self.end_flood_days is not None and not self.end_flood_days > 0) or not self.end_flood_drop_db > 0

@@ -12,7 +12,11 @@ for the accuracy assessment). They join the rule's pseudo-labels:
   way it read the labelled pixel, and the desk says that reading is wrong there;
 - a non-rice label on a paddy's edge as the rule reads it (confident rice on the pixel, confident
   non-rice within ``label_edge_px``; :func:`paddy_edge`) weighs ``label_edge_weight`` (0: left
-  out of the fit): the pixel's signal is mostly the paddy's, and the desk names the other ground.
+  out of the fit): the pixel's signal is mostly the paddy's, and the desk names the other ground;
+- a non-rice label beside a paddy (no rice verdict on the pixel, confident rice within
+  ``label_edge_px``; :func:`label_edges`) weighs ``label_margin_weight``, that of a pseudo-label:
+  its signal carries some of the paddy's, and a larger weight pulls the paddies' own edge
+  pixels out of the rice class.
 
 The labels are a small in-memory table (as for :func:`agromap.rice.model.train`): a GeoDataFrame
 from :func:`~agromap.rice.labels.read_labels` (points, or polygons whose pixel centres they hold)
@@ -31,12 +35,16 @@ import xarray as xr
 
 from ..errors import LabelError
 
-__all__ = ["LABEL_COUNT_NAMES", "UserLabels", "user_labels", "block_labels", "user_table", "contradicted",
-           "paddy_edge"]
+__all__ = ["EDGE_BESIDE_PADDY", "EDGE_ON_PADDY", "LABEL_COUNT_NAMES", "UserLabels", "user_labels", "block_labels",
+           "user_table", "contradicted", "label_edges", "label_weights", "paddy_edge"]
 
 #: 0-d counts a map trained with user labels adds to its result: user labels trained on, by
 #: class, and pseudo-labels dropped for contradicting one.
 LABEL_COUNT_NAMES: tuple[str, ...] = ("n_user_rice", "n_user_other", "n_pseudo_dropped")
+
+#: :func:`label_edges` bits: the rule's confident rice beside its confident non-rice (a paddy's
+#: own edge pixel), and a pixel the rule does not call rice beside its confident rice.
+EDGE_ON_PADDY, EDGE_BESIDE_PADDY = np.uint8(1), np.uint8(2)
 
 UserLabels = tuple[np.ndarray, np.ndarray, np.ndarray]
 """Global ``rows``, ``cols`` (int64) and ``label_class`` (int8, 0/1) of the labelled pixels."""
@@ -128,17 +136,45 @@ def paddy_edge(score: np.ndarray, rice_min: float, other_max: float, px: int) ->
     verdict (``<= other_max``) within ``px`` pixels (a square window; the grid's border repeats its
     last pixel): the edge pixels of the paddies the rule sees, bool.
     """
+    return (label_edges(score, rice_min, other_max, px) & EDGE_ON_PADDY) > 0
+
+
+def label_edges(score: np.ndarray, rice_min: float, other_max: float, px: int) -> np.ndarray:
+    """The paddy boundaries of a ``(y, x)`` rule score as a label sees them, uint8 bits:
+    :data:`EDGE_ON_PADDY` where :func:`paddy_edge` holds, :data:`EDGE_BESIDE_PADDY` where the
+    rule does not call the pixel rice (a NaN score is no verdict) but a confident rice verdict
+    (``>= rice_min``) lies within ``px`` pixels (a square window; the border repeats its last pixel).
+    """
     from scipy.ndimage import maximum_filter
 
     with np.errstate(invalid="ignore"):  # a NaN score is no verdict
         rice, other = score >= rice_min, score <= other_max
-    return rice & maximum_filter(other, size=2 * px + 1, mode="nearest")
+    size = 2 * px + 1
+    on = rice & maximum_filter(other, size=size, mode="nearest")
+    beside = ~rice & maximum_filter(rice, size=size, mode="nearest")
+    return (on * EDGE_ON_PADDY | beside * EDGE_BESIDE_PADDY).astype(np.uint8)
+
+
+def label_weights(uy: np.ndarray, uedge: np.ndarray, spec: Any) -> np.ndarray:
+    """The weight in the fit of each user label of class ``uy`` with :func:`label_edges` bits ``uedge``.
+
+    ``spec.label_weight`` (a :class:`~agromap.rice.self_train_params.SelfTrainParams`), but for a
+    non-rice label on a paddy's edge pixel (``spec.label_edge_weight``) and one beside a paddy
+    (``spec.label_margin_weight``, unless ``None``): both are mixed pixels whose signal carries
+    some of the paddy's flood and canopy. Rice labels always weigh ``spec.label_weight``.
+    """
+    weight = np.full(uy.shape, float(spec.label_weight))
+    other = uy == 0
+    weight[other & ((uedge & EDGE_ON_PADDY) > 0)] = spec.label_edge_weight
+    if spec.label_margin_weight is not None:
+        weight[other & ((uedge & EDGE_BESIDE_PADDY) > 0)] = spec.label_margin_weight
+    return weight
 
 
 def user_table(labels: UserLabels | None, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray, row0: int,
                col0: int, edge: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The user labels of one block as training rows: ``uX``, ``uy``, ``urow``, ``ucol``, ``ustratum``
-    and ``uedge`` (the label lies on ``edge``, the block's :func:`paddy_edge`; False without it).
+    and ``uedge`` (the block's :func:`label_edges` bits ``edge`` at the label; 0 without it).
 
     Labels on a pixel with a non-finite feature are left out (``unodata`` counts them).
     """
@@ -151,7 +187,7 @@ def user_table(labels: UserLabels | None, qa: np.ndarray, seasons: np.ndarray, f
     ok = np.isfinite(feats[:, lr, lc]).all(axis=0)
     lr, lc = lr[ok], lc[ok]
     stratum = qa[lr, lc].astype(np.int64) * 256 + seasons[lr, lc].astype(np.int64)
-    uedge = edge[lr, lc].astype(bool) if edge is not None else np.zeros(lr.size, bool)
+    uedge = edge[lr, lc].astype(np.uint8) if edge is not None else np.zeros(lr.size, np.uint8)
     return {"uX": feats[:, lr, lc].T.astype(np.float32), "uy": k[ok].astype(np.int8), "urow": r[ok], "ucol": c[ok],
             "ustratum": stratum, "uedge": uedge, "unodata": np.array(int((~ok).sum()), np.int64)}
 
@@ -173,4 +209,3 @@ def contradicted(prow: np.ndarray, pcol: np.ndarray, py: np.ndarray, pstratum: n
             j = np.asarray(idx, dtype=np.int64)
             out[j[(py[j] >= 0) & (py[j] != uy[i]) & (pstratum[j] == ustratum[i])]] = True
     return out
-

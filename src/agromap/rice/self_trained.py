@@ -85,7 +85,8 @@ from .self_train_user import (
     UserLabels,
     block_labels,
     contradicted,
-    paddy_edge,
+    label_edges,
+    label_weights,
     user_labels,
     user_table,
 )
@@ -131,7 +132,7 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
     order key, ``row``/``col`` its global position, and ``confident`` (2,) counts of confident
     lattice pixels per class before the cap; plus the block's user labels (``user``, global
     positions) as :func:`~agromap.rice.self_train_user.user_table` rows, with the block's
-    :func:`~agromap.rice.self_train_user.paddy_edge` map ``edge``.
+    :func:`~agromap.rice.self_train_user.label_edges` bits ``edge``.
     """
     ny, nx = score.shape
     rows = np.arange(row0, row0 + ny)[:, None]
@@ -249,8 +250,8 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     uX, uy = cat("uX", np.zeros((0, len(names)), np.float32)), cat("uy", np.zeros(0, np.int8))
     urow, ucol, ustratum = cat("urow", z), cat("ucol", z), cat("ustratum", z)
     uorder = np.lexsort((ucol, urow))  # pixel order: the fit never depends on chunking
-    # a non-rice label on a paddy's edge pixel still judges the pseudo-labels around it
-    uweight = np.where((uy == 0) & cat("uedge", np.zeros(0, bool)), spec.label_edge_weight, spec.label_weight)
+    # a non-rice label on or beside a paddy's edge still judges the pseudo-labels around it
+    uweight = label_weights(uy, cat("uedge", np.zeros(0, np.uint8)), spec)
     dropped = contradicted(cat("row", z), cat("col", z), y, stratum, urow, ucol, uy, ustratum,
                            spec.spacing_px if spec.label_conflict_px is None else spec.label_conflict_px)
     y = np.where(dropped, -1, y).astype(y.dtype)
@@ -405,7 +406,7 @@ def self_trained_rice_map(
         edged = user is not None and spec.label_edge_px is not None
         if edged:  # the rule's paddy edges, for the labels on them
             blocks.append(blocks[0].map_overlap(_paddy_edge, depth=spec.label_edge_px, boundary="nearest",
-                                                dtype=bool, spec=spec))
+                                                dtype=np.uint8, spec=spec))
         cap = _block_cap(spec, max(len(chunks2d[0]) * len(chunks2d[1]), 1))
         rows0, cols0 = np.cumsum((0, *chunks2d[0][:-1])), np.cumsum((0, *chunks2d[1][:-1]))
         # optimize_graph=False keeps the blocks' keys those of the prediction's input: each block of
@@ -454,7 +455,7 @@ def self_trained_rice_map(
 def _paddy_edge(score: np.ndarray, spec: SelfTrainParams) -> np.ndarray | None:
     if spec.label_edge_px is None:
         return None
-    return paddy_edge(score, spec.rice_min_score, spec.other_max_score, spec.label_edge_px)
+    return label_edges(score, spec.rice_min_score, spec.other_max_score, spec.label_edge_px)
 
 
 def _block_cap(spec: SelfTrainParams, n_blocks: int) -> int:
