@@ -5,7 +5,8 @@ follow a single crop from its water to its green: a young crop greening out of i
 the last clear date before a cloud gap (``hidden_young_rise``), and a pond, then one short rice
 canopy (``pond_crop_green_days``). Each is one step per clear date that takes the term's state
 and returns it; the walk inlines them, so their float32 operations are those they had inside
-it (docs/science/rice.md#optical-flooding-rule).
+it (docs/science/rice.md#optical-flooding-rule). A third reads, after the walk, a flood that the
+series' end cuts before its crop's canopy (``end_flood_days``).
 """
 
 from __future__ import annotations
@@ -20,19 +21,22 @@ from .optical_kernel_layout import MARGIN_SCALE as _SCALE
 from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import (
     P_CLIMB_MIN,
+    P_END_FLOOD,
     P_GAP_SEASON_LOW_LSWI,
     P_GAP_SEASON_YOUNG_SOIL,
     P_HIDDEN_CROP_DAYS,
+    P_HIDDEN_OPEN_NDVI,
     P_HIDDEN_YOUNG_DAYS,
     P_HIDDEN_YOUNG_RISE,
     P_MAX_FLOOD_DAYS,
     P_NDVI_HIGH,
     P_NDVI_LOW,
     P_POND_CROP_GREEN,
+    P_WET_CANOPY_LSWI,
 )
 from .optical_kernel_layout import POS_INF as _PINF
 
-__all__ = ["pond_crop_step", "young_gap_step"]
+__all__ = ["end_flood", "pond_crop_step", "young_gap_step"]
 
 
 @_jit(nrt=False, inline=True)
@@ -94,3 +98,27 @@ def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, trough_max: 
             pc_wet = y >= prm[P_NDVI_HIGH] and ls >= crop_lswi
         pc_end = _NINF
     return pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok
+
+
+@_jit(nrt=False, inline=True)
+def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, scale_days: Any) -> Any:
+    """A flood the series' end cuts before its crop's canopy (``end_flood_days``): the vote (logistic units,
+    -inf: none) of the run of wet dates below canopy greenness that ends the series.
+
+    The vote is the smallest of the run's wet margin (its least wet, greenest date), its best open water
+    (NDVI below ``hidden_open_water_ndvi`` and below LSWI), the bare, dry ground before it (index units /
+    0.05) and the days by which the run's start lies within ``end_flood_days`` of the last clear date (in
+    units of ``scale_days``). A series that is wet from its first clear date has no bare date: no vote.
+    """
+    wet_lswi = prm[P_WET_CANOPY_LSWI]
+    wet, water = _PINF, _NINF
+    k = n - 1
+    while k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min:
+        wet = _min(wet, _min(cl[k] - wet_lswi, canopy_min - cn[k]))
+        water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
+        k -= 1
+    if k < 0 or k == n - 1:
+        return _NINF
+    bare = _min(canopy_min - cn[k], bare_lswi - cl[k])
+    age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1])) / scale_days
+    return _min(_min(_min(wet, water), bare) / _SCALE, age)

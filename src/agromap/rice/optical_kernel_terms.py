@@ -22,10 +22,11 @@ from ..jit import fmax as _fmax
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
-from .optical_kernel_crops import pond_crop_step, young_gap_step
+from .optical_kernel_crops import end_flood, pond_crop_step, young_gap_step
 from .optical_kernel_layout import (
     F_AT_START,
     F_EARLY,
+    F_END_FLOOD,
     F_FLOOD_NOT_EVERGREEN,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
@@ -547,4 +548,6 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         und = _max(und, _min(_max(gs_best, gs_open_best), mm))
     if young_gap:
         und = _max(und, _min(yg_best, mm))
+    if flags[F_END_FLOOD] and n > 1:
+        und = _max(und, _min(end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, scale_days), mm))
     return is_water, is_forest, mm, _NINF if und != und else und
