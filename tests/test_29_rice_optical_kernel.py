@@ -642,7 +642,8 @@ def _ref_end_flood_margin(
             stop = o & ~in_run & ~np.isnan(start)
             bare = np.minimum(cmin - y, bare_l - lw)
             age = (_F32(p.end_flood_days) - (last - start)) / scale_days
-            vote = np.minimum(np.minimum(np.minimum(wet, water), bare) / sc, age)
+            link = (_F32(p.hidden_flood_link_days) - (start - d)) / scale_days
+            vote = np.minimum(np.minimum(np.minimum(np.minimum(wet, water), bare) / sc, age), link)
         out = np.where(stop, vote, out)
         running &= ~(o & ~in_run)
     return out
@@ -807,7 +808,7 @@ def _reference_kernel(
         undated = np.maximum(undated, np.minimum(np.maximum(bare, opening), mask_margin))
     # A young crop greening out of its flood before a gap that hides its canopy (-inf when off; see the function).
     young_gap = _ref_young_before_gap_margin(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
-    undated = np.maximum(undated, np.minimum(young_gap, mask_margin))
+    undated = np.maximum(undated, np.minimum(np.minimum(young_gap, dur), mask_margin))
     # A flood the series' end cuts before its crop's canopy (-inf when off; see the function).
     end = _ref_end_flood_margin(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
     undated = np.maximum(undated, np.minimum(end, mask_margin))
@@ -866,12 +867,13 @@ _PARAM_CASES = {
                                "hidden_young_days": 60.0, "ndvi_low": 0.4, "flood_t": 0.1},
     "young_before_gap_off": {"hidden_young_rise": None},
     "pond_crop_off": {"pond_crop_green_days": None},
+    "pond_crop_any_flood": {"pond_crop_open_water": False, "water_ndvi_max": 0.2},
     "end_flood_off": {"end_flood_days": None},
     "end_flood_tuned": {"end_flood_days": 200.0, "wet_canopy_lswi": 0.05, "hidden_open_water_ndvi": 0.3,
                         "seedbed_ndvi_max": None},
     "end_flood_any_ground": {"end_flood_days": 30.0, "hidden_bare_lswi_max": None, "seedbed_ndvi_max": None},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
-                        "wet_canopy_lswi": None, "ndvi_trough_max": 0.3},
+                        "wet_canopy_lswi": None, "ndvi_trough_max": 0.25, "water_ndvi_max": 0.25},
     "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None, "shrub_repuddle_drop": None},
     "shifted_calendar_tuned": {"seedbed_stubble_ndvi_max": 0.45, "harvest_ndvi_min": 0.05,
                                "hidden_canopy_lswi": 0.1, "hidden_flood_link_days": 60.0, "shrub_repuddle_drop": 0.2},

@@ -17,14 +17,14 @@ from ..jit import fmax as _fmax
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
-from .optical_kernel_layout import MARGIN_SCALE as _SCALE
-from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import (
+    F_HIDDEN_OPEN,
     P_CLIMB_MIN,
     P_END_FLOOD,
     P_GAP_SEASON_LOW_LSWI,
     P_GAP_SEASON_YOUNG_SOIL,
     P_HIDDEN_CROP_DAYS,
+    P_HIDDEN_LINK,
     P_HIDDEN_OPEN_NDVI,
     P_HIDDEN_YOUNG_DAYS,
     P_HIDDEN_YOUNG_RISE,
@@ -34,9 +34,25 @@ from .optical_kernel_layout import (
     P_POND_CROP_GREEN,
     P_WET_CANOPY_LSWI,
 )
+from .optical_kernel_layout import MARGIN_SCALE as _SCALE
+from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
 
-__all__ = ["end_flood", "pond_crop_step", "young_gap_step"]
+__all__ = ["end_flood", "pond_crop_step", "wet_before_gap", "young_gap_step"]
+
+
+@_jit(nrt=False, inline=True)
+def wet_before_gap(h_last_d: Any, h_prev_d: Any, h_last_w: Any, h_prev_w: Any, h_last_nd: Any, prm: Any,
+                   flags: Any) -> Any:
+    """The wet margin of the field before a cloud gap (a crop hidden in it, or a flood after it): the
+    last two clear dates' wet margins when they are linked (``hidden_flood_link_days``), else none (-inf);
+    with ``hidden_open_water_ndvi``, the last date alone when it is open water from bund to bund.
+    """
+    linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
+    wet = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
+    if flags[F_HIDDEN_OPEN]:
+        wet = _max(wet, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
+    return wet
 
 
 @_jit(nrt=False, inline=True)
@@ -71,15 +87,20 @@ def young_gap_step(k: int, d: Any, y: Any, ls: Any, cd: Any, cn: Any, cl: Any, t
 
 
 @_jit(nrt=False, inline=True)
-def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, trough_max: Any, canopy_min: Any, max_cycle: Any,
-                   crop_lswi: Any, prm: Any, pc_end: Any, pc_on: bool, pc_first: Any, pc_last: Any, pc_wet: bool,
-                   pc_ok: bool) -> tuple[Any, bool, Any, Any, bool, bool]:
+def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, water: bool, trough_max: Any, canopy_min: Any,
+                   max_cycle: Any, crop_lswi: Any, prm: Any, pc_end: Any, pc_on: bool, pc_first: Any, pc_last: Any,
+                   pc_wet: bool, pc_ok: bool, pc_open: bool) -> tuple[Any, bool, Any, Any, bool, bool, bool]:
     """A pond, then one rice crop (``pond_crop_green_days``): one clear date.
 
-    State: the last day of a flooded dark spell longer than ``max_flood_days`` (-inf: none pending),
-    the canopy phase after it (running, first and last canopy day, a canopy in water seen) and whether
-    a short one was seen. ``f_start`` is the start of the flooded dark spell this date belongs to.
+    State: the last day of a flooded dark spell longer than ``max_flood_days`` that held a date of open
+    water (-inf: none pending), the canopy phase after it (running, first and last canopy day, a canopy in
+    water seen), whether a short one was seen, and whether the current spell held open water.
+    ``f_start`` is the start of the flooded dark spell this date belongs to; ``water``: this date is open
+    water (always True with ``pond_crop_open_water`` off).
     """
+    if fl and y <= prm[P_NDVI_LOW]:
+        # (pond_crop_open_water) a pond is open water on some date; a marsh's flood stands in its vegetation
+        pc_open = (pc_open and d != f_start) or water
     # The canopy phase ends on a bare or flooded date (NDVI <= ``ndvi_trough_max``: harvest, or water).
     if pc_on and y <= trough_max:
         pc_ok = pc_ok or (pc_wet and pc_last - pc_first <= prm[P_POND_CROP_GREEN])
@@ -89,7 +110,7 @@ def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, trough_max: 
             pc_last = d
         pc_wet = pc_wet or (y >= prm[P_NDVI_HIGH] and ls >= crop_lswi)
     elif fl and y <= prm[P_NDVI_LOW]:
-        if d - f_start > prm[P_MAX_FLOOD_DAYS]:
+        if d - f_start > prm[P_MAX_FLOOD_DAYS] and pc_open:
             pc_end = d
     elif pc_end != _NINF and y >= canopy_min:
         # the first canopy after the pond: the crop, when it rises within a cycle's span of the water
@@ -97,7 +118,7 @@ def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, trough_max: 
             pc_on, pc_first, pc_last = True, d, d
             pc_wet = y >= prm[P_NDVI_HIGH] and ls >= crop_lswi
         pc_end = _NINF
-    return pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok
+    return pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok, pc_open
 
 
 @_jit(nrt=False, inline=True)
@@ -107,8 +128,9 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
 
     The vote is the smallest of the run's wet margin (its least wet, greenest date), its best open water
     (NDVI below ``hidden_open_water_ndvi`` and below LSWI), the bare, dry ground before it (index units /
-    0.05) and the days by which the run's start lies within ``end_flood_days`` of the last clear date (in
-    units of ``scale_days``). A series that is wet from its first clear date has no bare date: no vote.
+    0.05), the days by which the run's start lies within ``end_flood_days`` of the last clear date and the
+    bare date within ``hidden_flood_link_days`` of the run's start (in units of ``scale_days``). A series
+    that is wet from its first clear date has no bare date: no vote.
     """
     wet_lswi = prm[P_WET_CANOPY_LSWI]
     wet, water = _PINF, _NINF
@@ -121,4 +143,5 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
         return _NINF
     bare = _min(canopy_min - cn[k], bare_lswi - cl[k])
     age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1])) / scale_days
-    return _min(_min(_min(wet, water), bare) / _SCALE, age)
+    link = (prm[P_HIDDEN_LINK] - (cd[k + 1] - cd[k])) / scale_days
+    return _min(_min(_min(_min(wet, water), bare) / _SCALE, age), link)

@@ -22,7 +22,7 @@ from ..jit import fmax as _fmax
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
-from .optical_kernel_crops import end_flood, pond_crop_step, young_gap_step
+from .optical_kernel_crops import end_flood, pond_crop_step, wet_before_gap, young_gap_step
 from .optical_kernel_layout import (
     F_AT_START,
     F_EARLY,
@@ -49,6 +49,7 @@ from .optical_kernel_layout import (
     F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_POND_CROP,
+    F_POND_CROP_OPEN,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
     F_SHRUB_REPUDDLE,
@@ -110,20 +111,6 @@ from .optical_kernel_steps import (
 )
 
 __all__ = ["pixel_terms"]
-
-
-@_jit(nrt=False, inline=True)
-def wet_before_gap(h_last_d: Any, h_prev_d: Any, h_last_w: Any, h_prev_w: Any, h_last_nd: Any, prm: Any,
-                   flags: Any) -> Any:
-    """The wet margin of the field before a cloud gap (a crop hidden in it, or a flood after it): the
-    last two clear dates' wet margins when they are linked (``hidden_flood_link_days``), else none (-inf);
-    with ``hidden_open_water_ndvi``, the last date alone when it is open water from bund to bund.
-    """
-    linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
-    wet = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
-    if flags[F_HIDDEN_OPEN]:
-        wet = _max(wet, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
-    return wet
 
 
 # Inlined in the pixel loops: a call passes each array as seven values, and per pixel that cost 8 % of the kernel.
@@ -240,7 +227,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # ``max_flood_days`` (-inf: none pending), the canopy phase after it (running, first and last canopy day,
     # a canopy in water seen) and whether a short one was seen
     pond_crop = flags[F_POND_CROP]
-    pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok = _NINF, False, np.float32(0.0), np.float32(0.0), False, False
+    pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok, pc_open = _NINF, False, np.float32(0.0), np.float32(0.0), False, False, False
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
         open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
@@ -308,9 +295,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         f_start, f_prev, f_spell = spell_step(f_start, f_prev, f_spell, fl and y <= prm[P_NDVI_LOW], d,
                                                np.float32(45.0))
         if pond_crop:
-            pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok = pond_crop_step(
-                d, y, ls, fl, f_start, trough_max, canopy_min, max_cycle, crop_lswi, prm, pc_end, pc_on, pc_first,
-                pc_last, pc_wet, pc_ok)
+            pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok, pc_open = pond_crop_step(
+                d, y, ls, fl, f_start, open_water or not flags[F_POND_CROP_OPEN], trough_max, canopy_min, max_cycle,
+                crop_lswi, prm, pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok, pc_open)
         widest = _max(widest, d - last_ok)
         if d - last_wet <= max_cycle and (widest > gap_days or between < 2):
             canopy = _max(canopy, y)
@@ -547,7 +534,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     if gap_season:
         und = _max(und, _min(_max(gs_best, gs_open_best), mm))
     if young_gap:
-        und = _max(und, _min(yg_best, mm))
+        und = _max(und, _min(_min(yg_best, dur), mm))
     if flags[F_END_FLOOD] and n > 1:
         und = _max(und, _min(end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, scale_days), mm))
     return is_water, is_forest, mm, _NINF if und != und else und

@@ -475,6 +475,14 @@ class OpticalRiceParams:
     110-day one. A lotus pond's leaves stay green for four months or more, an aquaculture pond or open
     water never holds a canopy. Eighty days: a design value (docs/rice_rules.md, "A pond, then one rice
     crop under the optical rule"). ``None`` disables the term."""
+    pond_crop_open_water: bool = True
+    """``pond_crop_green_days``: the long flooded spell must hold a date of open water (the water mask's test,
+    NDVI < ``water_ndvi_max`` and below LSWI). A shrimp pond is open water for months (on the rice-shrimp
+    fields of ``mekong_triple_sar`` about half the clear dates pass that test); a seasonal marsh flooded
+    for months under its sedge and grass reads NDVI 0.1-0.3 with LSWI about 0.2 (the flood signal, no open
+    water), then greens up as the water recedes: with the series starting in its flood that is a long
+    flood, then a short canopy cut by the series' end (docs/rice_rules.md, "A flood cut by the series'
+    end"). ``False``: any flooded dark spell."""
     end_flood_days: float | None = 60.0
     """A flood cut by the series' end: a pixel whose clear dates from some date to the last one are all wet
     and below canopy greenness (LSWI >= ``wet_canopy_lswi``, NDVI < ``ndvi_canopy_min``: water, or a young
