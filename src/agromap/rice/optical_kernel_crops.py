@@ -87,20 +87,15 @@ def young_gap_step(k: int, d: Any, y: Any, ls: Any, cd: Any, cn: Any, cl: Any, t
 
 
 @_jit(nrt=False, inline=True)
-def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, water: bool, trough_max: Any, canopy_min: Any,
-                   max_cycle: Any, crop_lswi: Any, prm: Any, pc_end: Any, pc_on: bool, pc_first: Any, pc_last: Any,
-                   pc_wet: bool, pc_ok: bool, pc_open: bool) -> tuple[Any, bool, Any, Any, bool, bool, bool]:
+def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, trough_max: Any, canopy_min: Any, max_cycle: Any,
+                   crop_lswi: Any, prm: Any, pc_end: Any, pc_on: bool, pc_first: Any, pc_last: Any, pc_wet: bool,
+                   pc_ok: bool) -> tuple[Any, bool, Any, Any, bool, bool]:
     """A pond, then one rice crop (``pond_crop_green_days``): one clear date.
 
-    State: the last day of a flooded dark spell longer than ``max_flood_days`` that held a date of open
-    water (-inf: none pending), the canopy phase after it (running, first and last canopy day, a canopy in
-    water seen), whether a short one was seen, and whether the current spell held open water.
-    ``f_start`` is the start of the flooded dark spell this date belongs to; ``water``: this date is open
-    water (always True with ``pond_crop_open_water`` off).
+    State: the last day of a flooded dark spell longer than ``max_flood_days`` (-inf: none pending),
+    the canopy phase after it (running, first and last canopy day, a canopy in water seen) and whether
+    a short one was seen. ``f_start`` is the start of the flooded dark spell this date belongs to.
     """
-    if fl and y <= prm[P_NDVI_LOW]:
-        # (pond_crop_open_water) a pond is open water on some date; a marsh's flood stands in its vegetation
-        pc_open = (pc_open and d != f_start) or water
     # The canopy phase ends on a bare or flooded date (NDVI <= ``ndvi_trough_max``: harvest, or water).
     if pc_on and y <= trough_max:
         pc_ok = pc_ok or (pc_wet and pc_last - pc_first <= prm[P_POND_CROP_GREEN])
@@ -110,7 +105,7 @@ def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, water: bool,
             pc_last = d
         pc_wet = pc_wet or (y >= prm[P_NDVI_HIGH] and ls >= crop_lswi)
     elif fl and y <= prm[P_NDVI_LOW]:
-        if d - f_start > prm[P_MAX_FLOOD_DAYS] and pc_open:
+        if d - f_start > prm[P_MAX_FLOOD_DAYS]:
             pc_end = d
     elif pc_end != _NINF and y >= canopy_min:
         # the first canopy after the pond: the crop, when it rises within a cycle's span of the water
@@ -118,7 +113,7 @@ def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, water: bool,
             pc_on, pc_first, pc_last = True, d, d
             pc_wet = y >= prm[P_NDVI_HIGH] and ls >= crop_lswi
         pc_end = _NINF
-    return pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok, pc_open
+    return pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok
 
 
 @_jit(nrt=False, inline=True)

@@ -64,8 +64,8 @@ PARAM_NAMES = (
  F_GAP_SEASON_YOUNG, F_GAP_SEASON_NOT_FOREST, F_GAP_SEASON_OPEN_START, F_GAP_SEASON_CUT_END,
  F_FLOOD_NOT_EVERGREEN, F_GAP_SEASON_OPEN_YOUNG, F_ONSET_GAP, F_GAP_SEASON_YOUNG_RUN, F_GAP_SEASON_DIP,
  F_HIDDEN_REFLOOD, F_WEAK_FLOOD_CANOPY, F_HIDDEN_YOUNG, F_POND_CROP, F_HIDDEN_CANOPY,
- F_SHRUB_REPUDDLE, F_END_FLOOD, F_POND_CROP_OPEN) = range(41)
-N_FLAGS = 41
+ F_SHRUB_REPUDDLE, F_END_FLOOD) = range(40)
+N_FLAGS = 40
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -104,7 +104,6 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_WEAK_FLOOD_CANOPY, p.weak_flood_canopy_lswi is not None),
                      (F_HIDDEN_YOUNG, p.hidden_young_rise is not None and p.hidden_crop_days is not None),
                      (F_POND_CROP, p.pond_crop_green_days is not None),
-                     (F_POND_CROP_OPEN, p.pond_crop_open_water),
                      (F_HIDDEN_CANOPY, p.hidden_canopy_lswi is not None),
                      (F_SHRUB_REPUDDLE, p.shrub_repuddle_drop is not None and p.seedbed_ndvi_max is not None
                                         and p.wet_canopy_lswi is not None),

@@ -49,7 +49,6 @@ from .optical_kernel_layout import (
     F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_POND_CROP,
-    F_POND_CROP_OPEN,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
     F_SHRUB_REPUDDLE,
@@ -227,7 +226,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # ``max_flood_days`` (-inf: none pending), the canopy phase after it (running, first and last canopy day,
     # a canopy in water seen) and whether a short one was seen
     pond_crop = flags[F_POND_CROP]
-    pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok, pc_open = _NINF, False, np.float32(0.0), np.float32(0.0), False, False, False
+    pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok = _NINF, False, np.float32(0.0), np.float32(0.0), False, False
     for k in range(n):
         t, d, y, x, ls, fl = ci[k], cd[k], cn[k], ce[k], cl[k], cf[k]
         open_water = y < prm[P_WATER_NDVI_MAX] and y < ls  # the water test of the mask and the terms below
@@ -295,9 +294,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         f_start, f_prev, f_spell = spell_step(f_start, f_prev, f_spell, fl and y <= prm[P_NDVI_LOW], d,
                                                np.float32(45.0))
         if pond_crop:
-            pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok, pc_open = pond_crop_step(
-                d, y, ls, fl, f_start, open_water or not flags[F_POND_CROP_OPEN], trough_max, canopy_min, max_cycle,
-                crop_lswi, prm, pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok, pc_open)
+            pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok = pond_crop_step(
+                d, y, ls, fl, f_start, trough_max, canopy_min, max_cycle, crop_lswi, prm, pc_end, pc_on, pc_first,
+                pc_last, pc_wet, pc_ok)
         widest = _max(widest, d - last_ok)
         if d - last_wet <= max_cycle and (widest > gap_days or between < 2):
             canopy = _max(canopy, y)

@@ -407,7 +407,11 @@ class OpticalRiceParams:
     or stay wet after the gap. Fifteen hundredths: half of ``ndvi_climb_min``, a design value
     (docs/rice_stress.md, "A young crop before the gap"). Like the season hidden in a gap it gives no
     pseudo-labels to self-training unless ``optical_canopy_labels`` is set (the scenes' self-trained
-    optical maps lost up to 0.0018 with them). Needs ``hidden_crop_days``; ``None`` disables the term."""
+    optical maps lost up to 0.0018 with them). As the other undated evidence without a harvest seen, the
+    pixel's longest flooded dark spell must not outlast ``max_flood_days``: a marsh flooded for months under
+    its sedge, drying for a few weeks, then greening reads as a flood, a bare date and a young crop
+    (docs/rice_rules.md, "A flood cut by the series' end"). Needs ``hidden_crop_days``; ``None`` disables
+    the term."""
     hidden_young_days: float = 45.0
     """``hidden_young_rise``: the young crop is seen at most this many days after the flood's last flooded
     date. Seedlings cover the water within weeks and the cover closes 40-60 days after transplanting (as
@@ -475,14 +479,6 @@ class OpticalRiceParams:
     110-day one. A lotus pond's leaves stay green for four months or more, an aquaculture pond or open
     water never holds a canopy. Eighty days: a design value (docs/rice_rules.md, "A pond, then one rice
     crop under the optical rule"). ``None`` disables the term."""
-    pond_crop_open_water: bool = True
-    """``pond_crop_green_days``: the long flooded spell must hold a date of open water (the water mask's test,
-    NDVI < ``water_ndvi_max`` and below LSWI). A shrimp pond is open water for months (on the rice-shrimp
-    fields of ``mekong_triple_sar`` about half the clear dates pass that test); a seasonal marsh flooded
-    for months under its sedge and grass reads NDVI 0.1-0.3 with LSWI about 0.2 (the flood signal, no open
-    water), then greens up as the water recedes: with the series starting in its flood that is a long
-    flood, then a short canopy cut by the series' end (docs/rice_rules.md, "A flood cut by the series'
-    end"). ``False``: any flooded dark spell."""
     end_flood_days: float | None = 60.0
     """A flood cut by the series' end: a pixel whose clear dates from some date to the last one are all wet
     and below canopy greenness (LSWI >= ``wet_canopy_lswi``, NDVI < ``ndvi_canopy_min``: water, or a young

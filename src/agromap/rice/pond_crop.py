@@ -35,8 +35,7 @@ def pond_then_crop(ok: npt.NDArray[np.bool_], nd: npt.NDArray[Any], ls: npt.NDAr
     start = np.full(n_pix, -1.0, dtype=_F32)
     prev = np.full(n_pix, -1e9, dtype=_F32)
     end = np.full(n_pix, -np.inf, dtype=_F32)
-    on, wet, seen, opened = (np.zeros(n_pix, dtype=bool) for _ in range(4))
-    open_on = bool(getattr(p, "pond_crop_open_water", False))
+    on, wet, seen = (np.zeros(n_pix, dtype=bool) for _ in range(3))
     first, last = np.zeros(n_pix, dtype=_F32), np.zeros(n_pix, dtype=_F32)
     for t in range(n_t):
         d = _F32(days[t])
@@ -48,10 +47,6 @@ def pond_then_crop(ok: npt.NDArray[np.bool_], nd: npt.NDArray[Any], ls: npt.NDAr
             low = o & (y <= _F32(p.ndvi_trough_max))
         linked = dark & (start >= 0) & (d - prev <= _F32(45.0))
         start = np.where(o & ~dark, _F32(-1.0), np.where(dark & ~linked, d, start))
-        with np.errstate(invalid="ignore"):
-            water = (y < _F32(p.water_ndvi_max)) & (y < ls[:, t]) if open_on else np.ones(n_pix, dtype=bool)
-        # (pond_crop_open_water) a pond is open water on some date of its spell
-        opened = np.where(dark, (opened & linked) | water, opened)
         prev = np.where(dark, d, prev)
         # the canopy phase ends on a bare or flooded date (harvest, or water)
         stop = on & low
@@ -61,7 +56,7 @@ def pond_then_crop(ok: npt.NDArray[np.bool_], nd: npt.NDArray[Any], ls: npt.NDAr
         last = np.where(run & canopy, d, last)
         wet |= run & wet_canopy
         idle = o & ~on
-        end = np.where(idle & dark & (d - start > _F32(p.max_flood_days)) & opened, d, end)
+        end = np.where(idle & dark & (d - start > _F32(p.max_flood_days)), d, end)
         # the first canopy after the pond: the crop, when it rises within a cycle's span of the water
         rise = idle & ~dark & (end != _F32(-np.inf)) & canopy
         begin = rise & (d - end <= _F32(p.max_cycle_days))
