@@ -54,3 +54,23 @@ def test_a_flood_on_bare_ground_at_the_series_end_is_rice_where_ponds_puddles_an
     # the run must start within end_flood_days of the last clear date (30 days here)
     short = optical_rice_rule(ds, OpticalRiceParams(end_flood_days=20.0))
     assert short.rice_class.values.tolist()[:2] == [0, 1]
+
+
+def test_a_marsh_flooded_for_months_then_greening_is_no_young_crop_before_a_gap():
+    # A seasonal marsh with the series starting in its flood (NDVI 0.1-0.2 under water, LSWI about 0.17),
+    # a few drier weeks, its grass greening before a 95-day cloud gap, green to the series' end: a flood,
+    # a bare date and a young crop before a gap for ``hidden_young_rise``, except that the flood lasted
+    # 100 days, longer than a paddy's (``max_flood_days``), and no harvest was seen.
+    reads = ("17:.07/.11 22:.10/.17 27:.16/.20 32:.21/.21 42:.20/.18 57:.12/.14 67:.14/.18 72:.06/.20 82:.15/.16 "
+             "92:.20/.17 97:.16/.07 102:.16/.13 117:.14/.09 122:.27/.06 142:.50/.18 147:.57/.18 242:.42/.14 "
+             "277:.57/.16 282:.63/.19 287:.56/.17 292:.61/.15 302:.42/.16 307:.61/.18 312:.43/.15").split()
+    days = [int(r.split(":")[0]) for r in reads]
+    nd = [float(r.split(":")[1].split("/")[0]) for r in reads]
+    ls = [float(r.split("/")[1]) for r in reads]
+    time = np.datetime64("2019-01-01") + np.asarray(days).astype("timedelta64[D]")
+    ds = xr.Dataset({"ndvi": (("time", "point"), np.asarray([nd], np.float32).T),
+                     "evi": (("time", "point"), np.asarray([nd], np.float32).T * np.float32(0.75)),
+                     "lswi": (("time", "point"), np.asarray([ls], np.float32).T)}, coords={"time": time})
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [0]
+    # the flood's length is what refutes it: with a limit longer than the flood the undated evidence takes it
+    assert optical_rice_rule(ds, OpticalRiceParams(max_flood_days=200.0)).rice_class.values.tolist() == [1]
