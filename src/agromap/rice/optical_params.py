@@ -480,18 +480,19 @@ class OpticalRiceParams:
     water never holds a canopy. Eighty days: a design value (docs/rice_rules.md, "A pond, then one rice
     crop under the optical rule"). ``None`` disables the term."""
     end_flood_days: float | None = 60.0
-    """A flood cut by the series' end: a pixel whose clear dates from some date to the last one are all wet
-    and below canopy greenness (LSWI >= ``wet_canopy_lswi``, NDVI < ``ndvi_canopy_min``: water, or a young
-    crop standing in it), that run beginning at most this many days before the last clear date on bare,
-    dry ground (the clear date before it: NDVI < ``ndvi_canopy_min``, LSWI < ``hidden_bare_lswi_max``) and
-    holding a date of open water from bund to bund (NDVI <= ``hidden_open_water_ndvi``, below LSWI), is
-    rice, undated. A paddy is puddled on tilled soil and kept flooded from puddling until its canopy
-    closes, 40-60 days after transplanting (Bouman et al. 2007), so a series that ends within that span
-    of the flood shows the water and the young crop and never the canopy the other evidence needs; a
-    seasonal wetland floods over its green, moist grass, a rain puddle leaves the soil to dry within
-    days, and ponds and water bodies keep the water masks (this term lifts none). Sixty days: the
-    closing canopy's span (docs/rice_rules.md, "A flood cut by the series' end"). Needs
-    ``wet_canopy_lswi`` and ``hidden_open_water_ndvi``; ``None`` disables the term."""
+    """A flood cut by the series' end: a pixel whose clear dates from some date to the last one are all wet and below
+    canopy greenness (LSWI >= ``wet_canopy_lswi``, NDVI < ``ndvi_canopy_min``: water, or a young crop standing
+    in it), that run beginning at most this many days before the last clear date on bare, dry ground (the clear
+    date before it, at most ``hidden_flood_link_days`` earlier: NDVI < ``ndvi_canopy_min``, LSWI <
+    ``hidden_bare_lswi_max``) and holding a date of open water from bund to bund (NDVI <=
+    ``hidden_open_water_ndvi``, below LSWI), is rice, undated. A paddy is puddled on tilled soil and kept
+    flooded from puddling until its canopy closes, 40-60 days after transplanting (Bouman et al. 2007), so a
+    series that ends within that span of the flood shows the water and the young crop and never the canopy the
+    other evidence needs; a seasonal wetland floods over its green, moist grass, a rain puddle leaves the soil
+    to dry within days, and ponds and water bodies keep the water masks (this term lifts none); a pond drained
+    for months and refilled after a long cloud gap shows its bare bottom too long before the water. Sixty days:
+    the closing canopy's span (docs/rice_rules.md, "A flood cut by the series' end"). Needs ``wet_canopy_lswi``
+    and ``hidden_open_water_ndvi``; ``None`` disables the term."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
