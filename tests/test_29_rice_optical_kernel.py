@@ -610,6 +610,45 @@ def _ref_young_before_gap_margin(
     return best
 
 
+def _ref_end_flood_margin(
+    ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
+    p: OpticalRiceParams, scale_days: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float32]:
+    """Margin of "a flood cut by the series' end" (``end_flood_days``): the run of clear dates that ends the
+    series, all wet and below canopy greenness, holding open water, after a bare dry date and starting at
+    most ``end_flood_days`` before the last clear date. Walked from the end. -inf when the term is off.
+    """
+    n_pix, n_t = nd.shape
+    ninf, pinf, sc = _F32(-np.inf), _F32(np.inf), _F32(_SCORE_SCALE)
+    out = np.full(n_pix, ninf, dtype=_F32)
+    if p.end_flood_days is None or p.wet_canopy_lswi is None or p.hidden_open_water_ndvi is None:
+        return out
+    wl, cmin, opn = _F32(p.wet_canopy_lswi), _F32(p.ndvi_canopy_min), _F32(p.hidden_open_water_ndvi)
+    bare_l = _F32(p.hidden_bare_lswi_max) if p.hidden_bare_lswi_max is not None else pinf
+    running = np.ones(n_pix, dtype=bool)
+    wet = np.full(n_pix, pinf, dtype=_F32)
+    water = np.full(n_pix, ninf, dtype=_F32)
+    start = np.full(n_pix, np.nan, dtype=_F32)  # first day of the run (NaN: no run yet)
+    last = np.full(n_pix, np.nan, dtype=_F32)  # the last clear day
+    for t in range(n_t - 1, -1, -1):
+        o = ok[:, t] & running
+        y, lw, d = nd[:, t], ls[:, t], _F32(days[t])
+        last = np.where(o & np.isnan(last), d, last)
+        with np.errstate(invalid="ignore"):
+            in_run = o & (lw >= wl) & (y < cmin)
+            wet = np.where(in_run, np.minimum(wet, np.minimum(lw - wl, cmin - y)), wet)
+            water = np.where(in_run, np.maximum(water, np.minimum(opn - y, lw - y)), water)
+            start = np.where(in_run, d, start)
+            stop = o & ~in_run & ~np.isnan(start)
+            bare = np.minimum(cmin - y, bare_l - lw)
+            age = (_F32(p.end_flood_days) - (last - start)) / scale_days
+            link = (_F32(p.hidden_flood_link_days) - (start - d)) / scale_days
+            vote = np.minimum(np.minimum(np.minimum(np.minimum(wet, water), bare) / sc, age), link)
+        out = np.where(stop, vote, out)
+        running &= ~(o & ~in_run)
+    return out
+
+
 def _reference_kernel(
     ndvi: npt.NDArray[Any], evi: npt.NDArray[Any], lswi: npt.NDArray[Any], valid: npt.NDArray[Any], *,
     days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8],
@@ -769,7 +808,10 @@ def _reference_kernel(
         undated = np.maximum(undated, np.minimum(np.maximum(bare, opening), mask_margin))
     # A young crop greening out of its flood before a gap that hides its canopy (-inf when off; see the function).
     young_gap = _ref_young_before_gap_margin(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
-    undated = np.maximum(undated, np.minimum(young_gap, mask_margin))
+    undated = np.maximum(undated, np.minimum(np.minimum(young_gap, dur), mask_margin))
+    # A flood the series' end cuts before its crop's canopy (-inf when off; see the function).
+    end = _ref_end_flood_margin(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+    undated = np.maximum(undated, np.minimum(end, mask_margin))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
         add = (undated >= 0) & (count == 0) & ~masked
@@ -825,6 +867,10 @@ _PARAM_CASES = {
                                "hidden_young_days": 60.0, "ndvi_low": 0.4, "flood_t": 0.1},
     "young_before_gap_off": {"hidden_young_rise": None},
     "pond_crop_off": {"pond_crop_green_days": None},
+    "end_flood_off": {"end_flood_days": None},
+    "end_flood_tuned": {"end_flood_days": 200.0, "wet_canopy_lswi": 0.05, "hidden_open_water_ndvi": 0.3,
+                        "seedbed_ndvi_max": None},
+    "end_flood_any_ground": {"end_flood_days": 30.0, "hidden_bare_lswi_max": None, "seedbed_ndvi_max": None},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
                         "wet_canopy_lswi": None, "ndvi_trough_max": 0.3},
     "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None, "shrub_repuddle_drop": None},
@@ -876,6 +922,10 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_random_series(case, windows)
         ref = _reference_kernel(nd, ev, ls, valid, **kw)
         _same_outputs(fast, ref)
         assert (fast[0] == 1).any() and (fast[0] == 0).any() and (fast[0] == 255).any()  # all three classes seen
+        if case == "end_flood_tuned" and windows is None:
+            # the flood cut by the series' end decides pixels here, so the equality covers its vote
+            kw["p"] = dataclasses.replace(p, end_flood_days=None)
+            assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 5
         # Leading dims, float64 and read-only (dask hands over read-only views) inputs.
         nd64, ev64, ls64 = (a.astype(np.float64).reshape(40, 100, -1) for a in (nd, ev, ls))
         for a in (nd64, ev64, ls64):

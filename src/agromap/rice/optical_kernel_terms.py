@@ -5,7 +5,8 @@
 the flood onsets and each one's growth confirmation, the water, forest and shrub dates outside
 confirmed cycles, harvest, the sparse-series, green-spell and undated evidence (a flooded field
 then its stubble, a seedbed, a crop hidden in a cloud gap, a canopy in water after a gap, a
-season hidden in a gap), and folds them into the pixel's masks and margins
+season hidden in a gap; the steps that follow one crop out of its flood are in
+:mod:`agromap.rice.optical_kernel_crops`), and folds them into the pixel's masks and margins
 (docs/science/rice.md#optical-flooding-rule). Both tile loops of
 :mod:`agromap.rice.optical_kernel` inline it; how its float32 arithmetic keeps the numpy
 reference's bits is told there.
@@ -21,9 +22,11 @@ from ..jit import fmax as _fmax
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
+from .optical_kernel_crops import end_flood, pond_crop_step, wet_before_gap, young_gap_step
 from .optical_kernel_layout import (
     F_AT_START,
     F_EARLY,
+    F_END_FLOOD,
     F_FLOOD_NOT_EVERGREEN,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
@@ -53,7 +56,6 @@ from .optical_kernel_layout import (
     F_UNDATED_WET,
     F_WET_CANOPY,
     P_CANOPY_MIN,
-    P_CLIMB_MIN,
     P_EARLY_DAYS,
     P_FLOOD_NOT_EVERGREEN,
     P_FLOOD_STUBBLE,
@@ -66,7 +68,6 @@ from .optical_kernel_layout import (
     P_GAP_SEASON_LSWI,
     P_GAP_SEASON_MIN_GAP,
     P_GAP_SEASON_OPEN_END,
-    P_GAP_SEASON_YOUNG_SOIL,
     P_GREEN_LINK,
     P_HARVEST_LSWI,
     P_HARVEST_NDVI,
@@ -76,8 +77,6 @@ from .optical_kernel_layout import (
     P_HIDDEN_LINK,
     P_HIDDEN_OPEN_NDVI,
     P_HIDDEN_REFLOOD,
-    P_HIDDEN_YOUNG_DAYS,
-    P_HIDDEN_YOUNG_RISE,
     P_MAX_CYCLE_DAYS,
     P_MAX_FLOOD_DAYS,
     P_MAX_GREEN_DAYS,
@@ -111,20 +110,6 @@ from .optical_kernel_steps import (
 )
 
 __all__ = ["pixel_terms"]
-
-
-@_jit(nrt=False, inline=True)
-def wet_before_gap(h_last_d: Any, h_prev_d: Any, h_last_w: Any, h_prev_w: Any, h_last_nd: Any, prm: Any,
-                   flags: Any) -> Any:
-    """The wet margin of the field before a cloud gap (a crop hidden in it, or a flood after it): the
-    last two clear dates' wet margins when they are linked (``hidden_flood_link_days``), else none (-inf);
-    with ``hidden_open_water_ndvi``, the last date alone when it is open water from bund to bund.
-    """
-    linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
-    wet = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
-    if flags[F_HIDDEN_OPEN]:
-        wet = _max(wet, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
-    return wet
 
 
 # Inlined in the pixel loops: a call passes each array as seven values, and per pixel that cost 8 % of the kernel.
@@ -294,27 +279,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                 rp_canopy, rp_nd = d, y
 
         # -- a young crop greening out of its flood, the last clear date before a gap that hides its canopy
-        #    (``hidden_young_rise``): the previous date's vote counts when this date ends a long enough
-        #    interval and is not wet
         if young_gap:
-            nf = ls + t_allow >= y and ls > 0 and y <= prm[P_NDVI_LOW]
-            if yg_pend != _NINF:
-                drained = _max(y - ls - t_allow, -ls) / _SCALE
-                yg_best = _fmax(yg_best, _min(_min(yg_pend, (d - cd[k - 1] - prm[P_HIDDEN_CROP_DAYS]) / scale_days),
-                                              drained))
-            yg_pend = _NINF
-            if nf:
-                if not yg_prev_fl:
-                    yg_spell = (_min(canopy_min - cn[k - 1], prm[P_GAP_SEASON_LOW_LSWI] - cl[k - 1]) / _SCALE
-                                if k > 0 else _NINF)
-                    yg_min, yg_pre = y, (cn[k - 1] if k > 0 else _PINF)
-                else:
-                    yg_min = min(yg_min, y)
-                yg_last = d
-            elif yg_spell != _NINF and d - yg_last <= prm[P_HIDDEN_YOUNG_DAYS]:
-                yg_pend = _min(_min(yg_spell, (y - yg_min - prm[P_CLIMB_MIN]) / _SCALE),
-                               _min(y - yg_pre - prm[P_HIDDEN_YOUNG_RISE], ls - prm[P_GAP_SEASON_YOUNG_SOIL]) / _SCALE)
-            yg_prev_fl = nf
+            yg_spell, yg_min, yg_pre, yg_last, yg_prev_fl, yg_pend, yg_best = young_gap_step(
+                k, d, y, ls, cd, cn, cl, t_allow, canopy_min, prm, scale_days, yg_spell, yg_min, yg_pre, yg_last,
+                yg_prev_fl, yg_pend, yg_best)
 
         # -- green spell
         g_start, g_prev, g_spell = spell_step(g_start, g_prev, g_spell, y >= canopy_min, d, prm[P_GREEN_LINK])
@@ -326,23 +294,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         f_start, f_prev, f_spell = spell_step(f_start, f_prev, f_spell, fl and y <= prm[P_NDVI_LOW], d,
                                                np.float32(45.0))
         if pond_crop:
-            # The canopy phase ends on a bare or flooded date (NDVI <= ``ndvi_trough_max``: harvest, or water).
-            if pc_on and y <= trough_max:
-                pc_ok = pc_ok or (pc_wet and pc_last - pc_first <= prm[P_POND_CROP_GREEN])
-                pc_on = False
-            if pc_on:
-                if y >= canopy_min:
-                    pc_last = d
-                pc_wet = pc_wet or (y >= prm[P_NDVI_HIGH] and ls >= crop_lswi)
-            elif fl and y <= prm[P_NDVI_LOW]:
-                if d - f_start > prm[P_MAX_FLOOD_DAYS]:
-                    pc_end = d
-            elif pc_end != _NINF and y >= canopy_min:
-                # the first canopy after the pond: the crop, when it rises within a cycle's span of the water
-                if d - pc_end <= max_cycle:
-                    pc_on, pc_first, pc_last = True, d, d
-                    pc_wet = y >= prm[P_NDVI_HIGH] and ls >= crop_lswi
-                pc_end = _NINF
+            pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok = pond_crop_step(
+                d, y, ls, fl, f_start, trough_max, canopy_min, max_cycle, crop_lswi, prm, pc_end, pc_on, pc_first,
+                pc_last, pc_wet, pc_ok)
         widest = _max(widest, d - last_ok)
         if d - last_wet <= max_cycle and (widest > gap_days or between < 2):
             canopy = _max(canopy, y)
@@ -579,5 +533,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     if gap_season:
         und = _max(und, _min(_max(gs_best, gs_open_best), mm))
     if young_gap:
-        und = _max(und, _min(yg_best, mm))
+        und = _max(und, _min(_min(yg_best, dur), mm))
+    if flags[F_END_FLOOD] and n > 1:
+        und = _max(und, _min(end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, scale_days), mm))
     return is_water, is_forest, mm, _NINF if und != und else und

@@ -407,7 +407,11 @@ class OpticalRiceParams:
     or stay wet after the gap. Fifteen hundredths: half of ``ndvi_climb_min``, a design value
     (docs/rice_stress.md, "A young crop before the gap"). Like the season hidden in a gap it gives no
     pseudo-labels to self-training unless ``optical_canopy_labels`` is set (the scenes' self-trained
-    optical maps lost up to 0.0018 with them). Needs ``hidden_crop_days``; ``None`` disables the term."""
+    optical maps lost up to 0.0018 with them). As the other undated evidence without a harvest seen, the
+    pixel's longest flooded dark spell must not outlast ``max_flood_days``: a marsh flooded for months under
+    its sedge, drying for a few weeks, then greening reads as a flood, a bare date and a young crop
+    (docs/rice_rules.md, "A flood cut by the series' end"). Needs ``hidden_crop_days``; ``None`` disables
+    the term."""
     hidden_young_days: float = 45.0
     """``hidden_young_rise``: the young crop is seen at most this many days after the flood's last flooded
     date. Seedlings cover the water within weeks and the cover closes 40-60 days after transplanting (as
@@ -475,6 +479,20 @@ class OpticalRiceParams:
     110-day one. A lotus pond's leaves stay green for four months or more, an aquaculture pond or open
     water never holds a canopy. Eighty days: a design value (docs/rice_rules.md, "A pond, then one rice
     crop under the optical rule"). ``None`` disables the term."""
+    end_flood_days: float | None = 60.0
+    """A flood cut by the series' end: a pixel whose clear dates from some date to the last one are all wet and below
+    canopy greenness (LSWI >= ``wet_canopy_lswi``, NDVI < ``ndvi_canopy_min``: water, or a young crop standing
+    in it), that run beginning at most this many days before the last clear date on bare, dry ground (the clear
+    date before it, at most ``hidden_flood_link_days`` earlier: NDVI < ``ndvi_canopy_min``, LSWI <
+    ``hidden_bare_lswi_max``) and holding a date of open water from bund to bund (NDVI <=
+    ``hidden_open_water_ndvi``, below LSWI), is rice, undated. A paddy is puddled on tilled soil and kept
+    flooded from puddling until its canopy closes, 40-60 days after transplanting (Bouman et al. 2007), so a
+    series that ends within that span of the flood shows the water and the young crop and never the canopy the
+    other evidence needs; a seasonal wetland floods over its green, moist grass, a rain puddle leaves the soil
+    to dry within days, and ponds and water bodies keep the water masks (this term lifts none); a pond drained
+    for months and refilled after a long cloud gap shows its bare bottom too long before the water. Sixty days:
+    the closing canopy's span (docs/rice_rules.md, "A flood cut by the series' end"). Needs ``wet_canopy_lswi``
+    and ``hidden_open_water_ndvi``; ``None`` disables the term."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -498,5 +516,7 @@ class OpticalRiceParams:
                 raise ConfigError(f"{name} must be a fraction in (0, 1], got {getattr(self, name)}.")
         if self.pond_crop_green_days is not None and not self.pond_crop_green_days > 0:
             raise ConfigError(f"pond_crop_green_days must be > 0 days (or null), got {self.pond_crop_green_days}.")
+        if self.end_flood_days is not None and not self.end_flood_days > 0:
+            raise ConfigError(f"end_flood_days must be > 0 days (or null), got {self.end_flood_days}.")
         if self.sparse_max_dates is not None and not 2 <= int(self.sparse_max_dates) <= 10000:
             raise ConfigError(f"sparse_max_dates must be a count of clear dates >= 2 (or null), got {self.sparse_max_dates}.")

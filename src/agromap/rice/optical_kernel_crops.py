@@ -1,0 +1,142 @@
+"""The optical rice kernel's steps that follow one crop out of its flood, compiled (numba).
+
+Two terms of the second walk per pixel (:func:`agromap.rice.optical_kernel_terms.pixel_terms`)
+follow a single crop from its water to its green: a young crop greening out of its flood on
+the last clear date before a cloud gap (``hidden_young_rise``), and a pond, then one short rice
+canopy (``pond_crop_green_days``). Each is one step per clear date that takes the term's state
+and returns it; the walk inlines them, so their float32 operations are those they had inside
+it (docs/science/rice.md#optical-flooding-rule). A third reads, after the walk, a flood that the
+series' end cuts before its crop's canopy (``end_flood_days``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..jit import fmax as _fmax
+from ..jit import jit as _jit
+from ..jit import maximum as _max
+from ..jit import minimum as _min
+from .optical_kernel_layout import (
+    F_HIDDEN_OPEN,
+    P_CLIMB_MIN,
+    P_END_FLOOD,
+    P_GAP_SEASON_LOW_LSWI,
+    P_GAP_SEASON_YOUNG_SOIL,
+    P_HIDDEN_CROP_DAYS,
+    P_HIDDEN_LINK,
+    P_HIDDEN_OPEN_NDVI,
+    P_HIDDEN_YOUNG_DAYS,
+    P_HIDDEN_YOUNG_RISE,
+    P_MAX_FLOOD_DAYS,
+    P_NDVI_HIGH,
+    P_NDVI_LOW,
+    P_POND_CROP_GREEN,
+    P_WET_CANOPY_LSWI,
+)
+from .optical_kernel_layout import MARGIN_SCALE as _SCALE
+from .optical_kernel_layout import NEG_INF as _NINF
+from .optical_kernel_layout import POS_INF as _PINF
+
+__all__ = ["end_flood", "pond_crop_step", "wet_before_gap", "young_gap_step"]
+
+
+@_jit(nrt=False, inline=True)
+def wet_before_gap(h_last_d: Any, h_prev_d: Any, h_last_w: Any, h_prev_w: Any, h_last_nd: Any, prm: Any,
+                   flags: Any) -> Any:
+    """The wet margin of the field before a cloud gap (a crop hidden in it, or a flood after it): the
+    last two clear dates' wet margins when they are linked (``hidden_flood_link_days``), else none (-inf);
+    with ``hidden_open_water_ndvi``, the last date alone when it is open water from bund to bund.
+    """
+    linked = h_last_d - h_prev_d <= prm[P_HIDDEN_LINK]
+    wet = _min(h_last_w, h_prev_w if linked else _NINF) / _SCALE
+    if flags[F_HIDDEN_OPEN]:
+        wet = _max(wet, _min(h_last_w, prm[P_HIDDEN_OPEN_NDVI] - h_last_nd) / _SCALE)
+    return wet
+
+
+@_jit(nrt=False, inline=True)
+def young_gap_step(k: int, d: Any, y: Any, ls: Any, cd: Any, cn: Any, cl: Any, t_allow: Any, canopy_min: Any,
+                   prm: Any, scale_days: Any, yg_spell: Any, yg_min: Any, yg_pre: Any, yg_last: Any, yg_prev_fl: bool,
+                   yg_pend: Any, yg_best: Any) -> tuple[Any, Any, Any, Any, bool, Any, Any]:
+    """A young crop greening out of its flood, the last clear date before a gap that hides its canopy
+    (``hidden_young_rise``): the previous date's vote counts when this date ends a long enough interval
+    and is not wet.
+
+    State: the current flooded spell's bare margin (-inf: none), its lowest NDVI, the bare date's NDVI,
+    the spell's last day, whether the previous date was flooded, its pending vote and the best vote.
+    """
+    nf = ls + t_allow >= y and ls > 0 and y <= prm[P_NDVI_LOW]
+    if yg_pend != _NINF:
+        drained = _max(y - ls - t_allow, -ls) / _SCALE
+        yg_best = _fmax(yg_best, _min(_min(yg_pend, (d - cd[k - 1] - prm[P_HIDDEN_CROP_DAYS]) / scale_days),
+                                      drained))
+    yg_pend = _NINF
+    if nf:
+        if not yg_prev_fl:
+            yg_spell = (_min(canopy_min - cn[k - 1], prm[P_GAP_SEASON_LOW_LSWI] - cl[k - 1]) / _SCALE
+                        if k > 0 else _NINF)
+            yg_min, yg_pre = y, (cn[k - 1] if k > 0 else _PINF)
+        else:
+            yg_min = min(yg_min, y)
+        yg_last = d
+    elif yg_spell != _NINF and d - yg_last <= prm[P_HIDDEN_YOUNG_DAYS]:
+        yg_pend = _min(_min(yg_spell, (y - yg_min - prm[P_CLIMB_MIN]) / _SCALE),
+                       _min(y - yg_pre - prm[P_HIDDEN_YOUNG_RISE], ls - prm[P_GAP_SEASON_YOUNG_SOIL]) / _SCALE)
+    return yg_spell, yg_min, yg_pre, yg_last, nf, yg_pend, yg_best
+
+
+@_jit(nrt=False, inline=True)
+def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, trough_max: Any, canopy_min: Any, max_cycle: Any,
+                   crop_lswi: Any, prm: Any, pc_end: Any, pc_on: bool, pc_first: Any, pc_last: Any, pc_wet: bool,
+                   pc_ok: bool) -> tuple[Any, bool, Any, Any, bool, bool]:
+    """A pond, then one rice crop (``pond_crop_green_days``): one clear date.
+
+    State: the last day of a flooded dark spell longer than ``max_flood_days`` (-inf: none pending),
+    the canopy phase after it (running, first and last canopy day, a canopy in water seen) and whether
+    a short one was seen. ``f_start`` is the start of the flooded dark spell this date belongs to.
+    """
+    # The canopy phase ends on a bare or flooded date (NDVI <= ``ndvi_trough_max``: harvest, or water).
+    if pc_on and y <= trough_max:
+        pc_ok = pc_ok or (pc_wet and pc_last - pc_first <= prm[P_POND_CROP_GREEN])
+        pc_on = False
+    if pc_on:
+        if y >= canopy_min:
+            pc_last = d
+        pc_wet = pc_wet or (y >= prm[P_NDVI_HIGH] and ls >= crop_lswi)
+    elif fl and y <= prm[P_NDVI_LOW]:
+        if d - f_start > prm[P_MAX_FLOOD_DAYS]:
+            pc_end = d
+    elif pc_end != _NINF and y >= canopy_min:
+        # the first canopy after the pond: the crop, when it rises within a cycle's span of the water
+        if d - pc_end <= max_cycle:
+            pc_on, pc_first, pc_last = True, d, d
+            pc_wet = y >= prm[P_NDVI_HIGH] and ls >= crop_lswi
+        pc_end = _NINF
+    return pc_end, pc_on, pc_first, pc_last, pc_wet, pc_ok
+
+
+@_jit(nrt=False, inline=True)
+def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, scale_days: Any) -> Any:
+    """A flood the series' end cuts before its crop's canopy (``end_flood_days``): the vote (logistic units,
+    -inf: none) of the run of wet dates below canopy greenness that ends the series.
+
+    The vote is the smallest of the run's wet margin (its least wet, greenest date), its best open water
+    (NDVI below ``hidden_open_water_ndvi`` and below LSWI), the bare, dry ground before it (index units /
+    0.05), the days by which the run's start lies within ``end_flood_days`` of the last clear date and the
+    bare date within ``hidden_flood_link_days`` of the run's start (in units of ``scale_days``). A series
+    that is wet from its first clear date has no bare date: no vote.
+    """
+    wet_lswi = prm[P_WET_CANOPY_LSWI]
+    wet, water = _PINF, _NINF
+    k = n - 1
+    while k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min:
+        wet = _min(wet, _min(cl[k] - wet_lswi, canopy_min - cn[k]))
+        water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
+        k -= 1
+    if k < 0 or k == n - 1:
+        return _NINF
+    bare = _min(canopy_min - cn[k], bare_lswi - cl[k])
+    age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1])) / scale_days
+    link = (prm[P_HIDDEN_LINK] - (cd[k + 1] - cd[k])) / scale_days
+    return _min(_min(_min(_min(wet, water), bare) / _SCALE, age), link)

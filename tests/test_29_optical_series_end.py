@@ -1,0 +1,76 @@
+"""Optical rice rule: a flood that the series' end cuts before its crop's canopy (``end_flood_days``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
+
+_DAYS = list(range(0, 290, 10))  # a clear date every 10 days; the series ends on day 280
+
+
+def _points(ndvi: list[list[float]], lswi: list[list[float]]) -> xr.Dataset:
+    """A (time, point) table of indices; EVI = 0.75 NDVI."""
+    time = np.datetime64("2023-01-01") + np.asarray(_DAYS).astype("timedelta64[D]")
+    nd, ls = np.asarray(ndvi, np.float32).T, np.asarray(lswi, np.float32).T
+    return xr.Dataset({"ndvi": (("time", "point"), nd), "evi": (("time", "point"), nd * np.float32(0.75)),
+                       "lswi": (("time", "point"), ls)}, coords={"time": time})
+
+
+def _series(head_nd: float, head_ls: float, tail: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """The same reading on every date, then ``tail`` (NDVI, LSWI) on the series' last dates."""
+    n = len(_DAYS) - len(tail)
+    # a fallow drifts a little from date to date
+    nd = [head_nd + 0.02 * (i % 3) for i in range(n)] + [t[0] for t in tail]
+    ls = [head_ls - 0.01 * (i % 2) for i in range(n)] + [t[1] for t in tail]
+    return nd, ls
+
+
+def test_a_flood_on_bare_ground_at_the_series_end_is_rice_where_ponds_puddles_and_wetlands_are_not():
+    series = {
+        # dry fallow all year, puddled 30 days before the end: open water, then the young crop standing in it
+        "paddy": _series(.25, -.05, [(-.1, .3), (-.05, .32), (.15, .33), (.3, .34)]),
+        # the same flood seen on the last clear date only
+        "paddy_last_date": _series(.25, -.05, [(-.08, .28)]),
+        # a rain puddle on the fallow: the soil shows through the water (NDVI above 0)
+        "puddle": _series(.25, -.05, [(.05, .2), (.06, .22)]),
+        # seasonal wetland: its flood rises over green, moist grass, not over bare dry ground
+        "wetland": _series(.6, .15, [(-.05, .3), (-.02, .3), (.1, .32)]),
+        # a pond filled 100 days before the end: too long without a canopy for a paddy
+        "pond": _series(.25, -.05, [(-.1, .3)] * 11),
+        # a puddle that dried out again before the end
+        "dried": _series(.25, -.05, [(-.1, .3), (.25, -.05)]),
+    }
+    ds = _points([v[0] for v in series.values()], [v[1] for v in series.values()])
+    out = optical_rice_rule(ds)
+    got = dict(zip(series, out.rice_class.values.tolist(), strict=True))
+    assert got == {"paddy": 1, "paddy_last_date": 1, "puddle": 0, "wetland": 0, "pond": 0, "dried": 0}
+    # undated evidence: one season without a date
+    assert out.n_seasons.values[0] == 1 and out.transplant_doy.values[0, 0] == 0
+    # without the term the series shows no canopy after the flood, and the paddies are missed
+    old = optical_rice_rule(ds, OpticalRiceParams(end_flood_days=None))
+    assert old.rice_class.values.tolist() == [0] * len(series)
+    # the run must start within end_flood_days of the last clear date (30 days here)
+    short = optical_rice_rule(ds, OpticalRiceParams(end_flood_days=20.0))
+    assert short.rice_class.values.tolist()[:2] == [0, 1]
+
+
+def test_a_marsh_flooded_for_months_then_greening_is_no_young_crop_before_a_gap():
+    # A seasonal marsh with the series starting in its flood (NDVI 0.1-0.2 under water, LSWI about 0.17),
+    # a few drier weeks, its grass greening before a 95-day cloud gap, green to the series' end: a flood,
+    # a bare date and a young crop before a gap for ``hidden_young_rise``, except that the flood lasted
+    # 100 days, longer than a paddy's (``max_flood_days``), and no harvest was seen.
+    reads = ("17:.07/.11 22:.10/.17 27:.16/.20 32:.21/.21 42:.20/.18 57:.12/.14 67:.14/.18 72:.06/.20 82:.15/.16 "
+             "92:.20/.17 97:.16/.07 102:.16/.13 117:.14/.09 122:.27/.06 142:.50/.18 147:.57/.18 242:.42/.14 "
+             "277:.57/.16 282:.63/.19 287:.56/.17 292:.61/.15 302:.42/.16 307:.61/.18 312:.43/.15").split()
+    days = [int(r.split(":")[0]) for r in reads]
+    nd = [float(r.split(":")[1].split("/")[0]) for r in reads]
+    ls = [float(r.split("/")[1]) for r in reads]
+    time = np.datetime64("2019-01-01") + np.asarray(days).astype("timedelta64[D]")
+    ds = xr.Dataset({"ndvi": (("time", "point"), np.asarray([nd], np.float32).T),
+                     "evi": (("time", "point"), np.asarray([nd], np.float32).T * np.float32(0.75)),
+                     "lswi": (("time", "point"), np.asarray([ls], np.float32).T)}, coords={"time": time})
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [0]
+    # the flood's length is what refutes it: with a limit longer than the flood the undated evidence takes it
+    assert optical_rice_rule(ds, OpticalRiceParams(max_flood_days=200.0)).rice_class.values.tolist() == [1]
