@@ -93,6 +93,7 @@ import numpy.typing as npt
 import xarray as xr
 
 from ..sensors.s1 import as_linear_power
+from .rules_sar_cycle import CYCLE_FLOOD_TERMS, end_cycle_margin
 from .rules_sar_ends import young_crop_margin
 from .rules_sar_levels import fallow_dip_margin, regrowth_margin
 from .rules_sar_masks import sar_masks
@@ -424,8 +425,13 @@ def _sar_kernel(
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard"),
                     "persistence": ev.pop("persistence_standard")}
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
-        margin[idx, t] = np.minimum(_weakest(ev), mask_z[idx])
-        best_standard[idx] = np.maximum(best_standard[idx], np.minimum(_weakest(standard), mask_z[idx]))
+        # A flood in the series' last weeks may close the cycle of the crop at its start instead
+        # (`cycle_year_days`): then only the terms that read the flood itself vote with it.
+        cyc = end_cycle_margin(db[idx], sm[idx], days, t, next_valid[idx], break_days[idx], noise[idx],
+                               _F32(p.duration_scale_days) + _F32(0.5) * gap[t], p)
+        cyc = np.minimum(cyc, _weakest({k: ev[k] for k in CYCLE_FLOOD_TERMS if k in ev}))
+        margin[idx, t] = np.minimum(np.maximum(_weakest(ev), cyc), mask_z[idx])
+        best_standard[idx] = np.maximum(best_standard[idx], np.minimum(np.maximum(_weakest(standard), cyc), mask_z[idx]))
     # The masks are already in every margin (-inf on water or built-up): the walk's mask margin
     # caps nothing, and its masked pixels have no passing margin to refuse.
     k = {"onset": cand, "growth": margin, "n_valid": n_valid.astype(np.int32), "n_window": n_window.astype(np.int32),
