@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from .rules_sar_levels import fallow_dip_margin
 from .sar_params import SarRiceParams
-from .sar_series import bright_run_days, flood_run_bounds
+from .sar_series import bright_run_days, flood_run_bounds, window_mean_db
 
 __all__ = ["end_cycle_margin", "CYCLE_FLOOD_TERMS"]
 
@@ -44,6 +44,8 @@ def end_cycle_margin(
     - ``previous``: the smoothed level reaches ``vh_max_db`` before ``max_rise_days`` after the
       day one cycle before the spell's first date;
     - ``harvest``: that canopy lasts less than ``max_canopy_days`` (votes only when known);
+    - ``cleared``: it stands above the land before the flood as a canopy above its irrigation
+      pulse's surroundings does for ``regrowth`` (votes only when that land is observed);
     - ``fallow``: the flood lies below the land before it (votes only to refute).
     """
     n_pix, n_t = sm.shape
@@ -71,8 +73,15 @@ def end_cycle_margin(
     lasting, open_end = bright_run_days(sm, days, peak, (top - _F32(p.canopy_drop_db)).astype(_F32), break_days)
     harvest = (_F32(p.max_canopy_days) - lasting) / scale
     harvest = np.where(np.isfinite(top) & ~(open_end & (harvest > 0)), harvest, _F32(np.nan))
+    # The crop was harvested and the field lay bare before this flood; an orchard's canopy, the
+    # same at the start as before its irrigation pulse at the end, was not.
+    spell = first.astype(_F32)
+    land = window_mean_db(db, days, spell - _F32(p.seedbed_end_days), spell - _F32(p.seedbed_start_days))
+    bar = np.maximum(_F32(p.regrowth_db or 0.0), _F32(p.regrowth_noise) * np.nan_to_num(noise))
+    with np.errstate(invalid="ignore"):
+        cleared = (top - land - bar) / _F32(p.db_scale)
     onset = (first - days[t]).astype(_F32)
     fallow = fallow_dip_margin(db, days, t, floor, onset, noise, p)
-    terms = np.stack([water, fresh, previous, harvest, fallow], axis=-1)
+    terms = np.stack([water, fresh, previous, harvest, cleared, fallow], axis=-1)
     out = np.where(np.isnan(terms), _F32(np.inf), terms).min(axis=-1)
     return np.where(np.isfinite(floor), out, fail).astype(_F32)

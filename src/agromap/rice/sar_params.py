@@ -282,8 +282,8 @@ class SarRiceParams:
     is read with its previous crop, which stands at the series' start: a flood that reaches
     ``water_db`` and lasts less than ``young_flood_days`` so far stands in for the canopy after it
     when the level reached ``vh_max_db`` within ``max_rise_days`` of the day this many days before
-    the flood's first dark date, and that canopy lasted less than ``max_canopy_days`` (harvested)
-    (:mod:`agromap.rice.rules_sar_cycle`). A crop calendar repeats with the year; a seasonal
+    the flood's first dark date, and that canopy lasted less than ``max_canopy_days`` and stood
+    above the land before the flood as for ``regrowth`` (harvested; :mod:`agromap.rice.rules_sar_cycle`). A crop calendar repeats with the year; a seasonal
     wetland's grass comes back only months after its flood, sugarcane and orchards are never
     harvested, and an upland crop's field is not flooded to open water. ``None``: off."""
     duration_scale_days: float = 10.0
