@@ -38,7 +38,8 @@ def end_cycle_margin(
     date, ``break_days`` the bright span that ends a dark spell, ``noise`` the pixel's
     date-to-date noise (dB), ``scale`` the spell's uncertainty (days). The weakest of:
 
-    - ``water``: the flood's darkest smoothed level from ``t`` on reaches ``water_db``;
+    - ``water``: the flood's darkest smoothed level from ``t`` on reaches ``water_db``, and so
+      does the mean of the two darkest passes of its spell;
     - ``fresh``: its dark spell (below half-way from that level to ``vh_max_db``, to the series'
       end) lasts less than ``young_flood_days``;
     - ``previous``: the smoothed level reaches ``vh_max_db`` before ``max_rise_days`` after the
@@ -58,6 +59,13 @@ def end_cycle_margin(
         water = (_F32(p.water_db) - floor) / _F32(p.db_scale)
         half = (floor + _F32(0.5) * (_F32(p.vh_max_db) - floor)).astype(_F32)
     first, last = flood_run_bounds(sm, days, t, half, half, break_days)
+    # Open water on two passes of the spell at least: one dark last date may be speckle on bare
+    # soil, and no later pass can confirm it (the mean, in linear power, of the two darkest).
+    spell_dates = (days[None, :] >= first[:, None]) & ~np.isnan(db)
+    two = np.sort(np.where(spell_dates, db, _F32(np.inf)), axis=-1)[:, :2]
+    with np.errstate(invalid="ignore"):
+        pair = 10.0 * np.log10(np.mean(_F32(10.0) ** (two / _F32(10.0)), axis=-1)).astype(_F32)
+        water = np.minimum(water, (_F32(p.water_db) - pair) / _F32(p.db_scale))
     k = np.minimum(np.searchsorted(days, last) + 1, n_t - 1)
     run = (np.maximum(days[next_valid[rows, k]], last) - first).astype(_F32)
     fresh = (_F32(p.young_flood_days) - run) / scale

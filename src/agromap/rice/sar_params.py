@@ -280,12 +280,14 @@ class SarRiceParams:
     cycle_year_days: float | None = 365.0
     """A single-season paddy flooded in the series' last weeks, before even a young crop shows,
     is read with its previous crop, which stands at the series' start: a flood that reaches
-    ``water_db`` and lasts less than ``young_flood_days`` so far stands in for the canopy after it
-    when the level reached ``vh_max_db`` within ``max_rise_days`` of the day this many days before
-    the flood's first dark date, and that canopy lasted less than ``max_canopy_days`` and stood
-    above the land before the flood as for ``regrowth`` (harvested; :mod:`agromap.rice.rules_sar_cycle`). A crop calendar repeats with the year; a seasonal
-    wetland's grass comes back only months after its flood, sugarcane and orchards are never
-    harvested, and an upland crop's field is not flooded to open water. ``None``: off."""
+    ``water_db`` (its darkest smoothed level and the mean of its two darkest passes) and lasts
+    less than ``young_flood_days`` so far stands in for the canopy after it when the level
+    reached ``vh_max_db`` within ``max_rise_days`` of the day this many days before the flood's
+    first dark date, and that canopy lasted less than ``max_canopy_days`` and stood above the land
+    before the flood as for ``regrowth`` (harvested; :mod:`agromap.rice.rules_sar_cycle`). A crop
+    calendar repeats with the year; a seasonal wetland's grass comes back only months after its
+    flood, sugarcane and orchards are never harvested, and an upland crop's field is not flooded
+    to open water. ``None``: off."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0
