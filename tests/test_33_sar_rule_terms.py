@@ -453,3 +453,32 @@ def test_a_young_crop_rises_from_the_floods_darkest_level_not_from_its_first_dat
     assert out.transplant_doy.values[0, 0] == 327
     flat = sar_rice_rule(_named_passes(days, vh[:-2] + [-22.5, -23.0], orbit, "2021-12-31"))
     assert flat.rice_class.values[0] == 0
+
+
+def test_a_fresh_flood_at_the_series_end_closes_the_year_of_the_crop_at_its_start():
+    # 61 dates, 6 days apart (days 0-360). A single-season paddy: its previous crop's canopy on
+    # the first weeks (transplanted about a year before the last flood), harvested to fallow, then
+    # flooded on the last three passes, no rise yet. A seasonal wetland: water at the start, its
+    # grass back months later and standing, the same flood at the end. A dryland field: the same
+    # crop and harvest, no flood at the end. A paddy's previous crop that stands too late to be
+    # one cycle before the flood (its canopy from day 120).
+    fallow = np.full(61, -17.5)
+    paddy = fallow.copy()
+    paddy[0:11] = [-17.0, -16.0, -15.0, -14.5, -14.0, -14.0, -14.0, -14.5, -15.0, -16.0, -17.0]
+    paddy[58:61] = [-23.0, -23.5, -23.0]
+    wetland = np.full(61, -15.0)
+    wetland[0:17] = -22.0
+    wetland[58:61] = [-23.0, -23.5, -23.0]
+    dryland = paddy.copy()
+    dryland[58:61] = -17.5
+    late = fallow.copy()
+    late[20:31] = paddy[0:11]
+    late[58:61] = [-23.0, -23.5, -23.0]
+    vh = _series(np.stack([paddy, wetland, dryland, late], axis=1))
+    out = sar_rice_rule(vh)
+    assert out.rice_class.values.tolist() == [1, 0, 0, 0]
+    assert out.transplant_doy.values[0, 0] == 357  # the flood's darkest pass (3 January + 354 d)
+    # Without the cycle's reading the paddy's flood has nothing after it and is missed.
+    assert sar_rice_rule(vh, SarRiceParams(cycle_year_days=None)).rice_class.values.tolist() == [0, 0, 0, 0]
+    with pytest.raises(ConfigError, match="cycle_year_days"):
+        SarRiceParams(cycle_year_days=0.0)

@@ -51,7 +51,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      upland soil's darkest date is not (votes only to refute).
 
    A young crop rising to the series' last dates stands in for an unseen canopy (``young_rise_db``,
-   ``young_flood_days``; :mod:`agromap.rice.rules_sar_ends`).
+   ``young_flood_days``; :mod:`agromap.rice.rules_sar_ends`). A fresh flood in the last weeks stands
+   in for all that follows it when it closes the year of a harvested crop at the series' start
+   (``cycle_year_days``; :mod:`agromap.rice.rules_sar_cycle`).
 
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
    too), reads ``duration`` on VV where VV shows a clear flood and lifts ``regrowth`` where VV
@@ -93,10 +95,12 @@ import numpy.typing as npt
 import xarray as xr
 
 from ..sensors.s1 import as_linear_power
+from .rules_sar_cycle import CYCLE_FLOOD_TERMS, end_cycle_margin
 from .rules_sar_ends import young_crop_margin
 from .rules_sar_levels import fallow_dip_margin, regrowth_margin
+from .rules_sar_masks import sar_masks
 from .rules_sar_seedbed import after_flood, seedbed_timing
-from .rules_sar_vv import vv_band, vv_not_water, vv_season_terms, vv_series
+from .rules_sar_vv import vv_band, vv_season_terms, vv_series
 from .sar_inputs import track_names, vh_variable
 from .sar_mixed import unmix_edges
 from .sar_params import SarRiceParams
@@ -106,9 +110,7 @@ from .sar_series import (
     flood_run_bounds,
     flood_run_start,
     local_gap,
-    longest_bright_days,
     looks_per_date,
-    percentile_db,
     pixel_noise_db,
     shape_series,
     smooth_linear,
@@ -124,7 +126,6 @@ from .seasons import (
     SeasonWindow,
     apply_rule,
     flatten_time,
-    fraction,
     masked_max,
     masked_min,
     prepare_series,
@@ -138,7 +139,6 @@ __all__ = ["SarRiceParams", "sar_rice_rule", "boxcar_speckle_filter", "homogeneo
 
 _F32 = np.float32
 _DAY_SCALE = 5.0   # days per logistic unit in rice_score
-_FREQ_SCALE = 0.1  # water-frequency per logistic unit
 
 
 def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window: npt.NDArray[np.int8],
@@ -398,47 +398,7 @@ def _sar_kernel(
     sm_long = None if p.cut_canopy_days is None else to_db(smooth_linear(lin, days, p.cut_canopy_days))
     break_days = np.where(noisy, _F32(p.spell_break_days), _F32(0.0)).astype(_F32)
 
-    # Masks: percentiles (NaN sorts last, so the first n_valid are the valid values).
-    srt = np.sort(lin, axis=-1)
-    p10, p90 = percentile_db(srt, n_valid, 0.10), percentile_db(srt, n_valid, 0.90)
-    # With VV, a date VV shows to be wet soil is not open water (`vv_water_db`), for the water
-    # mask as for the pond share: a waterlogged fallow is as dark as water in VH.
-    water_dates = ok & (db < _F32(p.water_db))
-    vv_land = vv_not_water(vvs, water_dates, p)
-    water_freq = fraction((water_dates if vv_land is None else water_dates & ~vv_land).sum(axis=-1), n_valid)
-    # Read over the repeat cycle, or over the neighbouring passes of the other tracks where three
-    # dates span it, a noisy paddy's fallow on a darker track is not open water (`water_share_mean`).
-    on_mean = (noisy if p.water_share_mean else cycle)[:, None]
-    vh_water = ok & (np.where(on_mean, sm, db) < _F32(p.water_db))
-    vv_land = vv_not_water(vvs, vh_water, p)
-    water_share = fraction((vh_water if vv_land is None else vh_water & ~vv_land).sum(axis=-1), n_valid)
-    water = (p90 < _F32(p.water_p90_db)) | (water_freq >= _F32(p.water_frequency))
-    spread = p90 - p10
-    built = (p10 > _F32(p.built_p10_db)) & (spread < _F32(p.built_range_db))
-    with np.errstate(invalid="ignore"):
-        not_water = np.minimum((p90 - _F32(p.water_p90_db)) / _F32(p.db_scale),
-                               (_F32(p.water_frequency) - water_freq) / _F32(_FREQ_SCALE))
-        not_built = np.maximum(_F32(p.built_p10_db) - p10, spread - _F32(p.built_range_db)) / _F32(p.db_scale)
-    # Hard masks stay hard (the published rule); their soft margins cap the confidence.
-    # Open water on most dates is a pond or a water body, even when it was drained once: a
-    # paddy, triple-cropped included, is under open water for well under half of the year.
-    with np.errstate(invalid="ignore"):
-        not_pond = (_F32(p.max_water_share) - water_share) / _F32(_FREQ_SCALE)
-        if p.pond_crop_days is not None:
-            # A waterlogged fallow is as dark as a pond on most dates; a pond is not drained for
-            # a crop's season, season after season. A run cut by the series' ends may be a
-            # vegetation standing on past them (a wetland's sedge), not a harvested crop.
-            stand = longest_bright_days(sm, days, p.vh_min_db, p.pond_crop_runs, closed=True)
-            crop = (stand - _F32(p.pond_crop_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
-            not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, crop))
-        if p.pond_canopy_days is not None:
-            # A rice-shrimp field: a pond for half the year, then one crop whose closed canopy
-            # stands for weeks at a level no drained pond or floating mat reaches.
-            canopy = longest_bright_days(sm, days, p.pond_canopy_db, 1, closed=True)
-            one_crop = (canopy - _F32(p.pond_canopy_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
-            not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, one_crop))
-    mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
-    mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
+    water, built, mask_z = sar_masks(lin, db, sm, days, n_valid, noisy, cycle, median_gap, vvs, p)
 
     idx_t = np.where(ok, np.arange(n_t)[None, :], -1)
     last_valid = np.maximum.accumulate(idx_t, axis=-1)
@@ -467,8 +427,13 @@ def _sar_kernel(
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard"),
                     "persistence": ev.pop("persistence_standard")}
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
-        margin[idx, t] = np.minimum(_weakest(ev), mask_z[idx])
-        best_standard[idx] = np.maximum(best_standard[idx], np.minimum(_weakest(standard), mask_z[idx]))
+        # A flood in the series' last weeks may close the cycle of the crop at its start instead
+        # (`cycle_year_days`): then only the terms that read the flood itself vote with it.
+        cyc = end_cycle_margin(db[idx], sm[idx], days, t, next_valid[idx], break_days[idx], noise[idx],
+                               _F32(p.duration_scale_days) + _F32(0.5) * gap[t], p)
+        cyc = np.minimum(cyc, _weakest({k: ev[k] for k in CYCLE_FLOOD_TERMS if k in ev}))
+        margin[idx, t] = np.minimum(np.maximum(_weakest(ev), cyc), mask_z[idx])
+        best_standard[idx] = np.maximum(best_standard[idx], np.minimum(np.maximum(_weakest(standard), cyc), mask_z[idx]))
     # The masks are already in every margin (-inf on water or built-up): the walk's mask margin
     # caps nothing, and its masked pixels have no passing margin to refuse.
     k = {"onset": cand, "growth": margin, "n_valid": n_valid.astype(np.int32), "n_window": n_window.astype(np.int32),
