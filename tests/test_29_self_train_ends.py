@@ -14,6 +14,7 @@ from agromap.rice.self_train_ends import (
     abstain_at_series_ends,
     abstain_at_series_start,
     dry_share,
+    keep_start_canopy_rice,
     series_end_flood,
     series_start_canopy,
 )
@@ -154,6 +155,29 @@ def test_a_paddy_the_series_opens_in_is_no_confident_non_rice_label(rule):
     # without a radar to tell a paddy's canopy from an upland one the verdicts stand
     np.testing.assert_array_equal(abstain_at_series_start(lazy.assign(rice_score=lazy["rice_score"] * 0), None, opt,
                                                           spec)["rice_score"].values[0], 0)
+
+
+def test_the_full_optical_rules_rice_stands_where_the_series_opens_in_a_paddys_canopy():
+    spec = SelfTrainParams()
+    sar, opt = _start_pixels(chunked=True)
+    strict = xr.Dataset({"rice_score": (("y", "x"), np.array([[0.2, 0.2, 0.5, 0.2, 0.2]], np.float32))},
+                        coords={"y": [0.0], "x": np.arange(5.0)}).chunk({"x": 2})
+    full = strict.assign(rice_score=strict["rice_score"] * 0 + np.float32(0.9))
+    with raise_if_dask_computes():
+        kept = keep_start_canopy_rice(strict, full, sar, opt, spec)
+    # only the paddy the series opens in takes the canopy's rice verdict; the drier or brighter
+    # canopies, the evergreen one and the fallow field keep the strict rule's verdict
+    np.testing.assert_allclose(kept["rice_score"].values[0], [0.9, 0.2, 0.5, 0.2, 0.2])
+    # a hesitation of the full rule is no rice label there either; without a radar nothing changes
+    weak = keep_start_canopy_rice(strict, full.assign(rice_score=full["rice_score"] * 0 + np.float32(0.6)), sar, opt,
+                                  spec)
+    np.testing.assert_allclose(weak["rice_score"].values[0], strict["rice_score"].values[0])
+    np.testing.assert_allclose(keep_start_canopy_rice(strict, full, None, opt, spec)["rice_score"].values[0],
+                               strict["rice_score"].values[0])
+    # where the strict rule hesitates it saw a season of its own: the classifier decides there
+    torn = strict.assign(rice_score=strict["rice_score"] + np.float32(0.3))
+    np.testing.assert_allclose(keep_start_canopy_rice(torn, full, sar, opt, spec)["rice_score"].values[0],
+                               torn["rice_score"].values[0])
 
 
 def test_start_canopy_settings_are_checked():
