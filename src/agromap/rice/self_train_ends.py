@@ -23,7 +23,7 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start",
+__all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_no_vote",
            "dry_share", "keep_start_canopy_rice", "pond_after_harvest", "series_end_flood", "series_start_canopy"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6, the
@@ -211,3 +211,15 @@ def keep_start_canopy_rice(out: xr.Dataset, full: xr.Dataset, sar: xr.Dataset | 
     rice = (start & (full["rice_score"] >= np.float32(spec.rice_min_score))
             & (out["rice_score"] <= np.float32(spec.other_max_score)))
     return out.assign(rice_score=xr.where(rice, full["rice_score"], out["rice_score"]).astype(np.float32))
+
+
+def cut_no_vote(out: xr.Dataset) -> xr.Dataset:
+    """A rule's output ``out`` with no score (NaN) where a series-end or series-start step made its
+    non-rice verdict no opinion (:data:`QA_SERIES_CUT` and a score of 0.5; lazy). In the fusion of
+    the two rules (:func:`~agromap.rice.self_train_labels.fuse_scores`) the other rule then decides
+    alone there: the radar saw only the fallow around a season the series cuts, and its 0.5 would
+    pull the optical rule's sure rice verdict on the cut paddy (0.74-0.85) into a hesitation. Where
+    the other rule says non-rice, the series-end and series-start steps judge the fused score again.
+    """
+    cut = ((out["qa_flags"] & np.uint8(QA_SERIES_CUT)) > 0) & (out["rice_score"] == np.float32(0.5))
+    return out.assign(rice_score=out["rice_score"].where(~cut).astype(np.float32))

@@ -264,6 +264,13 @@ class SelfTrainParams:
     120 days in a 10-month series the strict rule called 0.51 of the rice sure non-rice and the
     self-trained map missed 0.35 of it (docs/rice_self_trained.md, "A 10-month series opening in
     the canopy"). False: off."""
+    fuse_cut_sar_no_vote: bool = True
+    """``rule="both"``: where the series-end or series-start step made the SAR rule's non-rice verdict
+    no opinion (a season the series cuts, ``end_flood_days``, ``start_canopy_days``), the SAR rule
+    casts no vote in the fusion and the optical rule decides alone. Its 0.5 averaged with the
+    optical rule's rice verdict on a paddy the series opens in (0.74-0.85 on ``clean_delta`` shifted
+    120 days in a 10-month series) gave a hesitation, no label, and the map missed those paddies
+    (docs/rice_self_trained.md, "A 10-month series opening in the canopy"). False: off."""
     start_pond_water_fraction: float | None = 0.25
     """``rule="optical"``: where the series opens in a wet canopy (``start_canopy_days``), a pond after
     the harvest stands for the dry fallow of ``start_dry_fraction``: at least this share of the clear

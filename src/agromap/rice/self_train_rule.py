@@ -16,7 +16,7 @@ import xarray as xr
 from dask.base import is_dask_collection
 
 from ..errors import ConfigError, InputError
-from .self_train_ends import abstain_at_series_ends, keep_start_canopy_rice
+from .self_train_ends import abstain_at_series_ends, cut_no_vote, keep_start_canopy_rice
 from .self_train_labels import (
     blind_optical_rule,
     drained_dates,
@@ -52,6 +52,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         if optical is not None and spec is not None and spec.drained_lswi is not None:
             opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
         sar_out = _run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
+        if spec is not None and spec.fuse_cut_sar_no_vote:
+            sar_out = cut_no_vote(sar_out)
         if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
             opt = opt.assign(wettest_lswi=wettest_lswi(optical))
         if optical is not None and spec is not None and spec.edge_rescue_px is not None \
