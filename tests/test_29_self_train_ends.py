@@ -13,7 +13,9 @@ from agromap.rice.self_train_ends import (
     QA_SERIES_CUT,
     abstain_at_series_ends,
     abstain_at_series_start,
+    cut_no_vote,
     dry_share,
+    keep_start_canopy_rice,
     series_end_flood,
     series_start_canopy,
 )
@@ -144,8 +146,9 @@ def test_a_paddy_the_series_opens_in_is_no_confident_non_rice_label(rule):
     with raise_if_dask_computes():
         lazy = _run_rule(opt, sar, rule, None, None, spec=spec, canopy_labels=True)
     new = lazy["rice_score"].values[0]
-    # no opinion, neither a rice nor a non-rice label (the fusion also reads the radar's own abstention)
-    assert new[0] == pytest.approx(0.5) if rule == "sar" else 0.5 <= new[0] < spec.rice_min_score
+    # no opinion, neither a rice nor a non-rice label; with both rules the radar's abstention is no
+    # vote and the optical rule's rice on the wet canopy decides alone (fuse_cut_sar_no_vote)
+    assert new[0] == pytest.approx(0.5) if rule == "sar" else new[0] >= spec.rice_min_score
     np.testing.assert_array_equal(new[1:], old[1:])  # drier or brighter canopies, evergreen, fallow
     np.testing.assert_array_equal(series_start_canopy(sar, opt, spec).values[0], [True, False, False, True, False])
     # no canopy reaches a wetter LSWI bar; a brighter VH bar takes in the upland canopy
@@ -154,6 +157,53 @@ def test_a_paddy_the_series_opens_in_is_no_confident_non_rice_label(rule):
     # without a radar to tell a paddy's canopy from an upland one the verdicts stand
     np.testing.assert_array_equal(abstain_at_series_start(lazy.assign(rice_score=lazy["rice_score"] * 0), None, opt,
                                                           spec)["rice_score"].values[0], 0)
+
+
+def test_the_full_optical_rules_rice_stands_where_the_series_opens_in_a_paddys_canopy():
+    spec = SelfTrainParams()
+    sar, opt = _start_pixels(chunked=True)
+    strict = xr.Dataset({"rice_score": (("y", "x"), np.array([[0.2, 0.2, 0.5, 0.2, 0.2]], np.float32))},
+                        coords={"y": [0.0], "x": np.arange(5.0)}).chunk({"x": 2})
+    full = strict.assign(rice_score=strict["rice_score"] * 0 + np.float32(0.9))
+    with raise_if_dask_computes():
+        kept = keep_start_canopy_rice(strict, full, sar, opt, spec)
+    # only the paddy the series opens in takes the canopy's rice verdict; the drier or brighter
+    # canopies, the evergreen one and the fallow field keep the strict rule's verdict
+    np.testing.assert_allclose(kept["rice_score"].values[0], [0.9, 0.2, 0.5, 0.2, 0.2])
+    # a hesitation of the full rule is no rice label there either; without a radar nothing changes
+    weak = keep_start_canopy_rice(strict, full.assign(rice_score=full["rice_score"] * 0 + np.float32(0.6)), sar, opt,
+                                  spec)
+    np.testing.assert_allclose(weak["rice_score"].values[0], strict["rice_score"].values[0])
+    np.testing.assert_allclose(keep_start_canopy_rice(strict, full, None, opt, spec)["rice_score"].values[0],
+                               strict["rice_score"].values[0])
+    # where the strict rule hesitates it saw a season of its own: the classifier decides there
+    torn = strict.assign(rice_score=strict["rice_score"] + np.float32(0.3))
+    np.testing.assert_allclose(keep_start_canopy_rice(torn, full, sar, opt, spec)["rice_score"].values[0],
+                               torn["rice_score"].values[0])
+
+
+def test_a_cut_season_s_no_opinion_is_no_vote_in_the_fusion():
+    from agromap.rice.self_train_labels import fuse_scores
+
+    coords = {"y": [0.0], "x": np.arange(4.0)}
+    cut, none = np.uint8(QA_SERIES_CUT), np.uint8(0)
+    sar = xr.Dataset({"rice_score": (("y", "x"), np.array([[0.5, 0.5, 0.9, 0.5]], np.float32)),
+                      "qa_flags": (("y", "x"), np.array([[cut, cut, cut, none]], np.uint8)),
+                      "n_seasons": (("y", "x"), np.zeros((1, 4), np.uint8))}, coords=coords).chunk({"x": 2})
+    opt = sar.assign(rice_score=sar["rice_score"] * 0 + np.array([[0.8, 0.2, 0.8, 0.8]], np.float32),
+                     qa_flags=sar["qa_flags"] * 0)
+    with raise_if_dask_computes():
+        voted = cut_no_vote(sar)
+    # the series-end or series-start step's 0.5 is no vote; the SAR rule's own verdicts and an
+    # uncut hesitation stay votes
+    np.testing.assert_array_equal(np.isnan(voted["rice_score"].values[0]), [True, True, False, False])
+    spec = SelfTrainParams()
+    fused = fuse_scores(voted, opt, None, replace(spec, edge_rescue_px=None))["rice_score"].values[0]
+    # the optical rule's rice on the cut paddy becomes a label (its mean with 0.5 was a hesitation)
+    assert fused[0] == pytest.approx(0.8) and fused[0] >= spec.rice_min_score
+    old = fuse_scores(sar, opt, None, replace(spec, edge_rescue_px=None))["rice_score"].values[0]
+    assert old[0] < spec.rice_min_score
+    np.testing.assert_allclose(fused[2:], old[2:])
 
 
 def test_start_canopy_settings_are_checked():

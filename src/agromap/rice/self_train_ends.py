@@ -23,8 +23,8 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start",
-           "dry_share", "pond_after_harvest", "series_end_flood", "series_start_canopy"]
+__all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_no_vote",
+           "dry_share", "keep_start_canopy_rice", "pond_after_harvest", "series_end_flood", "series_start_canopy"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6, the
 #: label steps bit 7): a pixel whose season the series end or start cuts (:func:`abstain_at_series_ends`).
@@ -191,3 +191,35 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
         start = _start_cut(sar, optical, spec, dry, pond)
         cut = start if cut is None else cut | start
     return out if cut is None else _no_opinion_where(out, cut)
+
+
+def keep_start_canopy_rice(out: xr.Dataset, full: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset,
+                           spec: SelfTrainParams) -> xr.Dataset:  # fmt: skip
+    """The optical rule's strict output ``out`` (without its canopy-only evidence) with the rice
+    verdicts of its ``full`` output (with it) where ``out`` is a sure non-rice verdict and the series opens inside a paddy's season
+    (:func:`series_start_canopy` and the fallow or pond after it, as in
+    :func:`abstain_at_series_start`); lazy. A single-season paddy transplanted before the series
+    shows its canopy's tail, the harvest and the fallow: no flood, only the canopy standing in
+    water that the full rule reads as a season hidden before the first date. Elsewhere a canopy
+    alone stays no rice label (``SelfTrainParams.optical_canopy_labels``). Unchanged without a
+    radar, or when ``spec.start_canopy_days`` is ``None``.
+    """
+    if sar is None or spec.start_canopy_days is None or "vh" not in sar:
+        return out
+    start = _start_cut(sar, optical, spec, dry_share(optical, spec), pond=True)
+    # only where the strict rule saw no season at all: where it hesitates the classifier decides
+    rice = (start & (full["rice_score"] >= np.float32(spec.rice_min_score))
+            & (out["rice_score"] <= np.float32(spec.other_max_score)))
+    return out.assign(rice_score=xr.where(rice, full["rice_score"], out["rice_score"]).astype(np.float32))
+
+
+def cut_no_vote(out: xr.Dataset) -> xr.Dataset:
+    """A rule's output ``out`` with no score (NaN) where a series-end or series-start step made its
+    non-rice verdict no opinion (:data:`QA_SERIES_CUT` and a score of 0.5; lazy). In the fusion of
+    the two rules (:func:`~agromap.rice.self_train_labels.fuse_scores`) the other rule then decides
+    alone there: the radar saw only the fallow around a season the series cuts, and its 0.5 would
+    pull the optical rule's sure rice verdict on the cut paddy (0.74-0.85) into a hesitation. Where
+    the other rule says non-rice, the series-end and series-start steps judge the fused score again.
+    """
+    cut = ((out["qa_flags"] & np.uint8(QA_SERIES_CUT)) > 0) & (out["rice_score"] == np.float32(0.5))
+    return out.assign(rice_score=out["rice_score"].where(~cut).astype(np.float32))

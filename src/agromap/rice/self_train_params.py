@@ -256,6 +256,21 @@ class SelfTrainParams:
     """``start_canopy_days``: at least this share of the clear optical dates (of at least
     ``persistent_min_dates``) must be dry (LSWI < 0): the fallow after the harvest (0.38-0.70 of the
     cut paddies' clear dates), where a forest, a wetland or a flood-irrigated orchard are never dry."""
+    start_canopy_rice: bool = True
+    """``rule="optical"`` (without ``optical_canopy_labels``): where the series opens inside a paddy's
+    season (``start_canopy_days``), the optical rule's rice verdict from a canopy alone (the season
+    hidden before the first date, ``gap_season_lswi``) stays a rice label. There it is the only
+    evidence of a single-season paddy whose season the series start cuts: on ``clean_delta`` shifted
+    120 days in a 10-month series the strict rule called 0.51 of the rice sure non-rice and the
+    self-trained map missed 0.35 of it (docs/rice_self_trained.md, "A 10-month series opening in
+    the canopy"). False: off."""
+    fuse_cut_sar_no_vote: bool = True
+    """``rule="both"``: where the series-end or series-start step made the SAR rule's non-rice verdict
+    no opinion (a season the series cuts, ``end_flood_days``, ``start_canopy_days``), the SAR rule
+    casts no vote in the fusion and the optical rule decides alone. Its 0.5 averaged with the
+    optical rule's rice verdict on a paddy the series opens in (0.74-0.85 on ``clean_delta`` shifted
+    120 days in a 10-month series) gave a hesitation, no label, and the map missed those paddies
+    (docs/rice_self_trained.md, "A 10-month series opening in the canopy"). False: off."""
     start_pond_water_fraction: float | None = 0.25
     """``rule="optical"``: where the series opens in a wet canopy (``start_canopy_days``), a pond after
     the harvest stands for the dry fallow of ``start_dry_fraction``: at least this share of the clear

@@ -16,7 +16,7 @@ import xarray as xr
 from dask.base import is_dask_collection
 
 from ..errors import ConfigError, InputError
-from .self_train_ends import abstain_at_series_ends
+from .self_train_ends import abstain_at_series_ends, cut_no_vote, keep_start_canopy_rice
 from .self_train_labels import (
     blind_optical_rule,
     drained_dates,
@@ -52,6 +52,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         if optical is not None and spec is not None and spec.drained_lswi is not None:
             opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
         sar_out = _run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
+        if spec is not None and spec.fuse_cut_sar_no_vote:
+            sar_out = cut_no_vote(sar_out)
         if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
             opt = opt.assign(wettest_lswi=wettest_lswi(optical))
         if optical is not None and spec is not None and spec.edge_rescue_px is not None \
@@ -69,18 +71,14 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         # VV, when given, adds the rule's VV evidence (a flood is dark in VV too).
         out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], params, windows=windows)
         return out if spec is None else abstain_at_series_ends(keep_seedbed_nonrice(out, spec), sar, optical, spec)
-    from .rules_optical import OpticalRiceParams, optical_rice_rule
+    from .rules_optical import OpticalRiceParams
 
     if params is not None and not isinstance(params, OpticalRiceParams):
         raise ConfigError(f"rule='optical' takes OpticalRiceParams, got {type(params).__name__}.")
-    if not canopy_labels:  # SelfTrainParams.optical_canopy_labels
-        base = params if params is not None else OpticalRiceParams()
-        # The seedbed's stubble above ndvi_low is weak evidence too: no pseudo-labels from it.
-        params = replace(base, undated_wet_canopy_lswi=None, gap_season_lswi=None, hidden_young_rise=None,
-                         seedbed_stubble_ndvi_max=min(base.seedbed_stubble_ndvi_max, base.ndvi_low))
     if optical is None:
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
-    out = optical_rice_rule(optical, params, windows=windows)
+    out, params = _optical_verdicts(optical, sar, params if params is not None else OpticalRiceParams(), windows,
+                                    canopy_labels, spec)
     if spec is not None:  # a pond's standing water and floating canopy are no paddy's season
         if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
             out = open_water_nonrice(out, optical, spec)
@@ -91,6 +89,25 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
     out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
     # with both rules the fused score is judged once, after the fusion
     return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True)
+
+
+def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, windows: Any, canopy_labels: bool,
+                      spec: SelfTrainParams | None) -> tuple[xr.Dataset, Any]:  # fmt: skip
+    """The optical rule's output and the parameters it ran with: without ``canopy_labels``
+    (``SelfTrainParams.optical_canopy_labels``) its canopy-only evidence gives no rice verdict, but
+    where the series opens inside a paddy's canopy (``SelfTrainParams.start_canopy_rice``).
+    """
+    from .rules_optical import optical_rice_rule
+
+    if canopy_labels:
+        return optical_rice_rule(optical, base, windows=windows), base
+    # The seedbed's stubble above ndvi_low is weak evidence too: no pseudo-labels from it.
+    params = replace(base, undated_wet_canopy_lswi=None, gap_season_lswi=None, hidden_young_rise=None,
+                     seedbed_stubble_ndvi_max=min(base.seedbed_stubble_ndvi_max, base.ndvi_low))
+    out = optical_rice_rule(optical, params, windows=windows)
+    if spec is not None and spec.start_canopy_rice:
+        out = keep_start_canopy_rice(out, optical_rice_rule(optical, base, windows=windows), sar, optical, spec)
+    return out, params
 
 
 def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
