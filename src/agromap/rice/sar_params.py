@@ -346,12 +346,11 @@ class SarRiceParams:
     most dates and its crop still standing on the last ones, so the closed run of
     ``pond_canopy_days`` has not ended. Transplanted seedlings stand in the water for three to five
     weeks, then VH climbs from about -25 dB towards a closed canopy's -14 dB (Nguyen et al. 2016);
-    10 days of it are three or more
-    dates on a 3-day revisit and more than the one or two smoothed dates a single wind-roughened pass
-    lifts. The season's own terms (``growth``, ``timing``) still tell the crop from a drained pond's
+    10 days of it are three or more dates on a 3-day revisit, more than the one or two smoothed
+    dates a single wind-roughened pass lifts. The season's own terms (``growth``, ``timing``) still tell the crop from a drained pond's
     mud. On ``mekong_triple_sar`` cut to its first 300 days (seed 0) the run spans 10 / 15 days or
     more for 80 / 68 % of the rice-shrimp fields and for no pond, lotus, hyacinth or orchard pixel;
-    15 days gave back a fifth of the fields gained (docs/rice_rules.md). ``None``: off."""
+    15 days gave back a sixth of the fields gained (docs/rice_rules.md). ``None``: off."""
     built_p10_db: float = -15.0
     """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
     built_range_db: float = 3.0
