@@ -89,3 +89,33 @@ def test_pond_crop_labels_keep_the_rice_verdict_of_a_pond_then_one_crop():
     assert (dropped[shrimp] > 0.5).mean() <= 0.5 and (kept[shrimp] > 0.5).mean() >= 0.9
     others = np.isin(cover, (L.AQUACULTURE, L.LOTUS, L.HYACINTH, L.WATER))
     assert np.array_equal(dropped[others], kept[others], equal_nan=True)
+
+
+@pytest.fixture(scope="module")
+def ten_months():
+    sc = make_scene("mekong_triple_sar", size=64, seed=0, series_days=300)
+    s1 = sc.s1.assign(vh=homogeneous_speckle_filter(sc.s1.vh, 7), vv=homogeneous_speckle_filter(sc.s1.vv, 7))
+    return s1[["vh", "vv"]].compute(), sc.truth.compute()
+
+
+def test_a_rice_shrimp_crop_standing_at_the_series_end_is_not_a_pond(ten_months):
+    """A 10-month series that ends in the wet season: the rice-shrimp fields are open water on most
+    dates and their crop still stands on the last ones (no closed canopy run yet). The young crop's
+    canopy reaching the last date lifts the pond share; shrimp ponds, permanent water and paddies
+    keep their labels."""
+    s1, truth = ten_months
+    cover, inner = truth.cover.values, ~truth.edge.values
+    shrimp = (cover == L.RICE_SHRIMP) & inner
+    ponds = np.isin(cover, (L.AQUACULTURE, L.WATER)) & inner
+    assert shrimp.sum() >= 100 and ponds.sum() >= 100
+    rice = sar_rice_rule(s1).rice_class.values == 1
+    without = sar_rice_rule(s1, SarRiceParams(pond_young_days=None)).rice_class.values == 1
+    assert rice[shrimp].mean() >= 0.3 and without[shrimp].mean() <= 0.1
+    assert not rice[ponds].any()
+    paddy = np.isin(cover, (L.RICE, L.RICE_DSR))
+    assert not (without & ~rice)[paddy].any()
+
+
+def test_pond_young_days_must_be_positive():
+    with pytest.raises(ConfigError, match="pond_young_days"):
+        SarRiceParams(pond_young_days=0)

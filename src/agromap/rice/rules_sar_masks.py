@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from .rules_sar_pond import young_pond_crop_days
 from .rules_sar_vv import VvSeries, vv_not_water
 from .sar_params import SarRiceParams
 from .sar_series import longest_bright_days, percentile_db
@@ -74,6 +75,11 @@ def sar_masks(
             canopy = longest_bright_days(sm, days, p.pond_canopy_db, 1, closed=True)
             one_crop = (canopy - _F32(p.pond_canopy_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
             not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, one_crop))
+        if p.pond_young_days is not None:
+            # The same crop still standing on the series' last dates (a series ending in the wet season).
+            young = young_pond_crop_days(sm, days, p)
+            young_z = (young - _F32(p.pond_young_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
+            not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, young_z))
     mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
     mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
     return water, built, mask_z
