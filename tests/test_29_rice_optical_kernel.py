@@ -642,7 +642,7 @@ def _ref_end_flood_margin(
             stop = o & ~in_run & ~np.isnan(start)
             bare = np.minimum(cmin - y, bare_l - lw)
             age = (_F32(p.end_flood_days) - (last - start)) / scale_days
-            link = (_F32(p.hidden_flood_link_days) - (start - d)) / scale_days
+            link = (_F32(p.end_flood_link_days) - (start - d)) / scale_days
             vote = np.minimum(np.minimum(np.minimum(np.minimum(wet, water), bare) / sc, age), link)
         out = np.where(stop, vote, out)
         running &= ~(o & ~in_run)
@@ -871,6 +871,7 @@ _PARAM_CASES = {
     "end_flood_tuned": {"end_flood_days": 200.0, "wet_canopy_lswi": 0.05, "hidden_open_water_ndvi": 0.3,
                         "seedbed_ndvi_max": None},
     "end_flood_any_ground": {"end_flood_days": 30.0, "hidden_bare_lswi_max": None, "seedbed_ndvi_max": None},
+    "end_flood_short_link": {"end_flood_link_days": 15.0, "hidden_flood_link_days": 90.0},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
                         "wet_canopy_lswi": None, "ndvi_trough_max": 0.3},
     "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None, "shrub_repuddle_drop": None},

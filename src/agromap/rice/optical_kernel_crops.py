@@ -21,6 +21,7 @@ from .optical_kernel_layout import (
     F_HIDDEN_OPEN,
     P_CLIMB_MIN,
     P_END_FLOOD,
+    P_END_FLOOD_LINK,
     P_GAP_SEASON_LOW_LSWI,
     P_GAP_SEASON_YOUNG_SOIL,
     P_HIDDEN_CROP_DAYS,
@@ -124,7 +125,7 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
     The vote is the smallest of the run's wet margin (its least wet, greenest date), its best open water
     (NDVI below ``hidden_open_water_ndvi`` and below LSWI), the bare, dry ground before it (index units /
     0.05), the days by which the run's start lies within ``end_flood_days`` of the last clear date and the
-    bare date within ``hidden_flood_link_days`` of the run's start (in units of ``scale_days``). A series
+    bare date within ``end_flood_link_days`` of the run's start (in units of ``scale_days``). A series
     that is wet from its first clear date has no bare date: no vote.
     """
     wet_lswi = prm[P_WET_CANOPY_LSWI]
@@ -138,5 +139,5 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
         return _NINF
     bare = _min(canopy_min - cn[k], bare_lswi - cl[k])
     age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1])) / scale_days
-    link = (prm[P_HIDDEN_LINK] - (cd[k + 1] - cd[k])) / scale_days
+    link = (prm[P_END_FLOOD_LINK] - (cd[k + 1] - cd[k])) / scale_days
     return _min(_min(_min(_min(wet, water), bare) / _SCALE, age), link)
