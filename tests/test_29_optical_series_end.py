@@ -74,3 +74,38 @@ def test_a_marsh_flooded_for_months_then_greening_is_no_young_crop_before_a_gap(
     assert optical_rice_rule(ds).rice_class.values.tolist() == [0]
     # the flood's length is what refutes it: with a limit longer than the flood the undated evidence takes it
     assert optical_rice_rule(ds, OpticalRiceParams(max_flood_days=200.0)).rice_class.values.tolist() == [1]
+
+
+def test_the_flood_at_the_end_may_follow_the_bare_fallow_across_a_monsoon_cloud_gap():
+    # clear dates every 10 days; NaN: a cloudy date. A fallow seen bare until day 180, 85 days of monsoon
+    # cloud, then the puddled field's open water (day 270) and its young crop (day 280) end the series.
+    days = list(range(0, 290, 10))
+    bare = [(.25 + .02 * (i % 3), -.05 - .01 * (i % 2)) for i in range(len(days))]
+    cloud = (float("nan"), float("nan"))
+
+    def row(last_bare: int) -> list[tuple[float, float]]:
+        return [bare[i] if d <= last_bare else cloud for i, d in enumerate(days[:-2])] + [(-.08, .3), (.2, .34)]
+
+    rows = {"paddy_after_gap": row(180), "drained_pond_refilled": row(120)}
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
+    nd = np.asarray([[r[0] for r in v] for v in rows.values()], np.float32).T
+    ls = np.asarray([[r[1] for r in v] for v in rows.values()], np.float32).T
+    ds = xr.Dataset({"ndvi": (("time", "point"), nd), "evi": (("time", "point"), nd * np.float32(0.75)),
+                     "lswi": (("time", "point"), ls)}, coords={"time": time})
+    # 90 days from the bare date to the flood: linked; 150 days (a pond drained for months): not
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0]
+    # with the former link (40 days, hidden_flood_link_days) the paddy behind the cloud gap was missed
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_link_days=40.0)).rice_class.values.tolist() == [0, 0]
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_link_days=160.0)).rice_class.values.tolist() == [1, 1]
+
+
+def test_turbid_open_water_at_the_series_end_is_wet_whatever_its_lswi():
+    # a bare fallow, then the puddled field's turbid water (NDVI -0.10, LSWI 0.14: below the young crop's wet
+    # bar, wet_canopy_lswi 0.20), then the seedlings in clearer water on the series' last two dates
+    nd, ls = _series(.25, -.05, [(-.1, .14), (-.05, .3), (.15, .33)])
+    # turbid water over a field that dries again is still no flood cut by the series' end
+    nd2, ls2 = _series(.25, -.05, [(-.1, .14), (.25, -.05), (.2, .3)])
+    # a rain puddle: the soil shows through (NDVI above 0), its LSWI low
+    nd3, ls3 = _series(.25, -.05, [(.05, .14), (.1, .3), (.15, .33)])
+    out = optical_rice_rule(_points([nd, nd2, nd3], [ls, ls2, ls3]))
+    assert out.rice_class.values.tolist() == [1, 0, 0]

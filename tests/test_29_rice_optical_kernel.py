@@ -635,14 +635,16 @@ def _ref_end_flood_margin(
         y, lw, d = nd[:, t], ls[:, t], _F32(days[t])
         last = np.where(o & np.isnan(last), d, last)
         with np.errstate(invalid="ignore"):
-            in_run = o & (lw >= wl) & (y < cmin)
-            wet = np.where(in_run, np.minimum(wet, np.minimum(lw - wl, cmin - y)), wet)
-            water = np.where(in_run, np.maximum(water, np.minimum(opn - y, lw - y)), water)
+            open_w = np.minimum(opn - y, lw - y)  # open water is wet at any LSWI
+            wet_t = np.maximum(lw - wl, open_w)
+            in_run = o & (wet_t >= 0) & (y < cmin)
+            wet = np.where(in_run, np.minimum(wet, np.minimum(wet_t, cmin - y)), wet)
+            water = np.where(in_run, np.maximum(water, open_w), water)
             start = np.where(in_run, d, start)
             stop = o & ~in_run & ~np.isnan(start)
             bare = np.minimum(cmin - y, bare_l - lw)
             age = (_F32(p.end_flood_days) - (last - start)) / scale_days
-            link = (_F32(p.hidden_flood_link_days) - (start - d)) / scale_days
+            link = (_F32(p.end_flood_link_days) - (start - d)) / scale_days
             vote = np.minimum(np.minimum(np.minimum(np.minimum(wet, water), bare) / sc, age), link)
         out = np.where(stop, vote, out)
         running &= ~(o & ~in_run)
@@ -871,6 +873,7 @@ _PARAM_CASES = {
     "end_flood_tuned": {"end_flood_days": 200.0, "wet_canopy_lswi": 0.05, "hidden_open_water_ndvi": 0.3,
                         "seedbed_ndvi_max": None},
     "end_flood_any_ground": {"end_flood_days": 30.0, "hidden_bare_lswi_max": None, "seedbed_ndvi_max": None},
+    "end_flood_short_link": {"end_flood_link_days": 15.0, "hidden_flood_link_days": 90.0},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
                         "wet_canopy_lswi": None, "ndvi_trough_max": 0.3},
     "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None, "shrub_repuddle_drop": None},

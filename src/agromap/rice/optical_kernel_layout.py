@@ -42,7 +42,7 @@ PARAM_NAMES = (
     "gap_season_young_days", "gap_season_young_lswi", "flood_not_evergreen", "onset_gap_days", "gap_season_dip_days",
     "hidden_reflood_days", "early_ndvi_days", "weak_flood_canopy_lswi", "gap_season_young_soil_lswi",
     "hidden_young_rise", "hidden_young_days", "pond_crop_green_days", "seedbed_stubble_ndvi_max",
-    "hidden_canopy_lswi", "shrub_repuddle_drop", "end_flood_days",
+    "hidden_canopy_lswi", "shrub_repuddle_drop", "end_flood_days", "end_flood_link_days",
 )
 (P_MAX_ABS_EVI, P_FLOOD_T, P_FLOOD_NDVI_MAX, P_GROWTH_RATIO, P_MIN_PEAK_EVI, P_TROUGH_MAX, P_CLIMB_MIN, P_CANOPY_MIN,
  P_DRY_LSWI_MAX, P_WET_CANOPY_LSWI, P_WATER_NDVI_MAX, P_FOREST_NDVI_MIN, P_WATER_FRACTION, P_WATER_LIMIT_CYCLE,
@@ -55,7 +55,7 @@ PARAM_NAMES = (
  P_GAP_SEASON_YOUNG_DAYS, P_GAP_SEASON_YOUNG_LSWI, P_FLOOD_NOT_EVERGREEN, P_ONSET_GAP, P_GAP_SEASON_DIP,
  P_HIDDEN_REFLOOD, P_EARLY_DAYS, P_WEAK_FLOOD_CANOPY, P_GAP_SEASON_YOUNG_SOIL,
  P_HIDDEN_YOUNG_RISE, P_HIDDEN_YOUNG_DAYS, P_POND_CROP_GREEN, P_SEEDBED_STUBBLE_NDVI,
- P_HIDDEN_CANOPY_LSWI, P_SHRUB_REPUDDLE_DROP, P_END_FLOOD) = range(len(PARAM_NAMES))
+ P_HIDDEN_CANOPY_LSWI, P_SHRUB_REPUDDLE_DROP, P_END_FLOOD, P_END_FLOOD_LINK) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,

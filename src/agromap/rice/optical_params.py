@@ -481,8 +481,8 @@ class OpticalRiceParams:
     crop under the optical rule"). ``None`` disables the term."""
     end_flood_days: float | None = 60.0
     """A flood cut by the series' end: a pixel whose clear dates from some date to the last one are all wet and below
-    canopy greenness (LSWI >= ``wet_canopy_lswi``, NDVI < ``ndvi_canopy_min``: water, or a young crop standing
-    in it), that run beginning at most this many days before the last clear date on bare, dry ground (the clear
+    canopy greenness (LSWI >= ``wet_canopy_lswi`` or open water as below, NDVI < ``ndvi_canopy_min``: water,
+    turbid water included, or a young crop standing in it), that run beginning at most this many days before the last clear date on bare, dry ground (the clear
     date before it, at most ``hidden_flood_link_days`` earlier: NDVI < ``ndvi_canopy_min``, LSWI <
     ``hidden_bare_lswi_max``) and holding a date of open water from bund to bund (NDVI <=
     ``hidden_open_water_ndvi``, below LSWI), is rice, undated. A paddy is puddled on tilled soil and kept
@@ -493,6 +493,16 @@ class OpticalRiceParams:
     for months and refilled after a long cloud gap shows its bare bottom too long before the water. Sixty days:
     the closing canopy's span (docs/rice_rules.md, "A flood cut by the series' end"). Needs ``wet_canopy_lswi``
     and ``hidden_open_water_ndvi``; ``None`` disables the term."""
+    end_flood_link_days: float = 100.0
+    """``end_flood_days``: the bare, dry date before the run lies at most this many days before its first date.
+    A paddy's fallow stays bare from one season's harvest to the next puddling, so the clear date that shows it
+    may come long before the flood when the monsoon's clouds hide the weeks between: on
+    ``monsoon_sparse_optical`` the wet-season crop is puddled after 70-85 days without a usable clear date.
+    The link keeps out a pond drained for months and refilled after a longer cloud gap (the fixed point
+    table's drained ponds: 140 days). A hundred days: a design value between the two (docs/rice_rules.md,
+    "The flood at the series' end after the monsoon's cloud gap"); at 40 days (``hidden_flood_link_days``,
+    the link before) the monsoon scene's 10-month series shifted 60 days missed 1319 of its 4926 interior
+    transplanted paddies on seed 0, at 100 days 621."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -518,5 +528,7 @@ class OpticalRiceParams:
             raise ConfigError(f"pond_crop_green_days must be > 0 days (or null), got {self.pond_crop_green_days}.")
         if self.end_flood_days is not None and not self.end_flood_days > 0:
             raise ConfigError(f"end_flood_days must be > 0 days (or null), got {self.end_flood_days}.")
+        if not self.end_flood_link_days >= 0:
+            raise ConfigError(f"end_flood_link_days must be >= 0 days, got {self.end_flood_link_days}.")
         if self.sparse_max_dates is not None and not 2 <= int(self.sparse_max_dates) <= 10000:
             raise ConfigError(f"sparse_max_dates must be a count of clear dates >= 2 (or null), got {self.sparse_max_dates}.")
