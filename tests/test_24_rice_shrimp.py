@@ -19,15 +19,21 @@ def triple():
     return s1[["vh", "vv"]].compute(), sc.truth.compute()
 
 
+def _interior_shrimp_and_ponds(truth):
+    """The truth's cover, and its interior rice-shrimp and pond / water pixels (enough of each)."""
+    cover, inner = truth.cover.values, ~truth.edge.values
+    shrimp = (cover == L.RICE_SHRIMP) & inner
+    ponds = np.isin(cover, (L.AQUACULTURE, L.WATER)) & inner
+    assert shrimp.sum() >= 100 and ponds.sum() >= 100
+    return cover, shrimp, ponds
+
+
 def test_a_pond_then_one_closed_rice_canopy_is_not_a_pond(triple):
     """Interior rice-shrimp pixels (a brackish pond from February to July: open water on more than
     half of the dates) are mapped rice by their wet-season canopy; the shrimp ponds and permanent
     water of the same scene stay out. Without the one-crop reading the pond share refuses them."""
     s1, truth = triple
-    cover, inner = truth.cover.values, ~truth.edge.values
-    shrimp = (cover == L.RICE_SHRIMP) & inner
-    ponds = np.isin(cover, (L.AQUACULTURE, L.WATER)) & inner
-    assert shrimp.sum() >= 100 and ponds.sum() >= 100
+    cover, shrimp, ponds = _interior_shrimp_and_ponds(truth)
     rice = sar_rice_rule(s1).rice_class.values == 1
     without = sar_rice_rule(s1, SarRiceParams(pond_canopy_days=None)).rice_class.values == 1
     assert rice[shrimp].mean() >= 0.7 and without[shrimp].mean() <= 0.3
@@ -104,10 +110,7 @@ def test_a_rice_shrimp_crop_standing_at_the_series_end_is_not_a_pond(ten_months)
     canopy reaching the last date lifts the pond share; shrimp ponds, permanent water and paddies
     keep their labels."""
     s1, truth = ten_months
-    cover, inner = truth.cover.values, ~truth.edge.values
-    shrimp = (cover == L.RICE_SHRIMP) & inner
-    ponds = np.isin(cover, (L.AQUACULTURE, L.WATER)) & inner
-    assert shrimp.sum() >= 100 and ponds.sum() >= 100
+    cover, shrimp, ponds = _interior_shrimp_and_ponds(truth)
     rice = sar_rice_rule(s1).rice_class.values == 1
     without = sar_rice_rule(s1, SarRiceParams(pond_young_days=None)).rice_class.values == 1
     assert rice[shrimp].mean() >= 0.3 and without[shrimp].mean() <= 0.1
