@@ -97,15 +97,3 @@ def test_the_flood_at_the_end_may_follow_the_bare_fallow_across_a_monsoon_cloud_
     # with the former link (40 days, hidden_flood_link_days) the paddy behind the cloud gap was missed
     assert optical_rice_rule(ds, OpticalRiceParams(end_flood_link_days=40.0)).rice_class.values.tolist() == [0, 0]
     assert optical_rice_rule(ds, OpticalRiceParams(end_flood_link_days=160.0)).rice_class.values.tolist() == [1, 1]
-
-
-def test_turbid_open_water_at_the_series_end_is_wet_whatever_its_lswi():
-    # a bare fallow, then the puddled field's turbid water (NDVI -0.10, LSWI 0.14: below the young crop's wet
-    # bar, wet_canopy_lswi 0.20), then the seedlings in clearer water on the series' last two dates
-    nd, ls = _series(.25, -.05, [(-.1, .14), (-.05, .3), (.15, .33)])
-    # turbid water over a field that dries again is still no flood cut by the series' end
-    nd2, ls2 = _series(.25, -.05, [(-.1, .14), (.25, -.05), (.2, .3)])
-    # a rain puddle: the soil shows through (NDVI above 0), its LSWI low
-    nd3, ls3 = _series(.25, -.05, [(.05, .14), (.1, .3), (.15, .33)])
-    out = optical_rice_rule(_points([nd, nd2, nd3], [ls, ls2, ls3]))
-    assert out.rice_class.values.tolist() == [1, 0, 0]

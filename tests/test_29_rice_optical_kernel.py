@@ -635,11 +635,9 @@ def _ref_end_flood_margin(
         y, lw, d = nd[:, t], ls[:, t], _F32(days[t])
         last = np.where(o & np.isnan(last), d, last)
         with np.errstate(invalid="ignore"):
-            open_w = np.minimum(opn - y, lw - y)  # open water is wet at any LSWI
-            wet_t = np.maximum(lw - wl, open_w)
-            in_run = o & (wet_t >= 0) & (y < cmin)
-            wet = np.where(in_run, np.minimum(wet, np.minimum(wet_t, cmin - y)), wet)
-            water = np.where(in_run, np.maximum(water, open_w), water)
+            in_run = o & (lw >= wl) & (y < cmin)
+            wet = np.where(in_run, np.minimum(wet, np.minimum(lw - wl, cmin - y)), wet)
+            water = np.where(in_run, np.maximum(water, np.minimum(opn - y, lw - y)), water)
             start = np.where(in_run, d, start)
             stop = o & ~in_run & ~np.isnan(start)
             bare = np.minimum(cmin - y, bare_l - lw)

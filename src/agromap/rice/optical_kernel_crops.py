@@ -122,8 +122,7 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
     """A flood the series' end cuts before its crop's canopy (``end_flood_days``): the vote (logistic units,
     -inf: none) of the run of wet dates below canopy greenness that ends the series.
 
-    A date is wet with LSWI >= ``wet_canopy_lswi`` or as open water (turbid water reads a low LSWI). The vote
-    is the smallest of the run's wet margin (its least wet, greenest date), its best open water
+    The vote is the smallest of the run's wet margin (its least wet, greenest date), its best open water
     (NDVI below ``hidden_open_water_ndvi`` and below LSWI), the bare, dry ground before it (index units /
     0.05), the days by which the run's start lies within ``end_flood_days`` of the last clear date and the
     bare date within ``end_flood_link_days`` of the run's start (in units of ``scale_days``). A series
@@ -132,14 +131,9 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
     wet_lswi = prm[P_WET_CANOPY_LSWI]
     wet, water = _PINF, _NINF
     k = n - 1
-    while k >= 0 and cn[k] < canopy_min:
-        # open water is wet whatever its LSWI: turbid water reads LSWI below a young crop's wet soil
-        open_k = _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k])
-        wet_k = _max(cl[k] - wet_lswi, open_k)
-        if not wet_k >= 0:
-            break
-        wet = _min(wet, _min(wet_k, canopy_min - cn[k]))
-        water = _max(water, open_k)
+    while k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min:
+        wet = _min(wet, _min(cl[k] - wet_lswi, canopy_min - cn[k]))
+        water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
         k -= 1
     if k < 0 or k == n - 1:
         return _NINF

@@ -481,8 +481,8 @@ class OpticalRiceParams:
     crop under the optical rule"). ``None`` disables the term."""
     end_flood_days: float | None = 60.0
     """A flood cut by the series' end: a pixel whose clear dates from some date to the last one are all wet and below
-    canopy greenness (LSWI >= ``wet_canopy_lswi`` or open water as below, NDVI < ``ndvi_canopy_min``: water,
-    turbid water included, or a young crop standing in it), that run beginning at most this many days before the last clear date on bare, dry ground (the clear
+    canopy greenness (LSWI >= ``wet_canopy_lswi``, NDVI < ``ndvi_canopy_min``: water, or a young crop standing
+    in it), that run beginning at most this many days before the last clear date on bare, dry ground (the clear
     date before it, at most ``hidden_flood_link_days`` earlier: NDVI < ``ndvi_canopy_min``, LSWI <
     ``hidden_bare_lswi_max``) and holding a date of open water from bund to bund (NDVI <=
     ``hidden_open_water_ndvi``, below LSWI), is rice, undated. A paddy is puddled on tilled soil and kept

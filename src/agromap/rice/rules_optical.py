@@ -102,7 +102,7 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    65 days of the first clear date after wet dates only (``gap_season_open_young``); a spell still running
    on the last clear date votes, measured to it (``gap_season_cut_end``).
    So is a flood the series' end cuts (``end_flood_days`` = 60): the clear dates that end the series
-   all wet and below canopy greenness (LSWI >= 0.20 or open water, NDVI < 0.5), one of them open water (NDVI <= 0),
+   all wet and below canopy greenness (LSWI >= 0.20, NDVI < 0.5), one of them open water (NDVI <= 0),
    beginning at most 60 days before the last clear date and at most 100 days after a bare, dry date
    (``end_flood_link_days``: the fallow may be seen last before the monsoon's cloud gap).
 
