@@ -177,17 +177,18 @@ def test_a_wet_canopy_after_a_cloud_gap_is_undated_evidence():
 
 
 def test_self_training_leaves_out_the_canopy_only_evidence_unless_asked():
-    from agromap.rice.self_trained import SelfTrainParams, _run_rule
+    from agromap.rice.self_train_rule import run_rule
+    from agromap.rice.self_trained import SelfTrainParams
 
     days = [0, 10, 20, 30, 40, 50, 150, 160, 200, 210]
     ds = _points(days, [[.2] * 6 + [.8, .75, .25, .25]], [[-.05] * 6 + [.35, .33, -.03, -.04]])
     assert not SelfTrainParams().optical_canopy_labels
     # the self-trained map's pseudo-labels: the rule without its undated wet canopy ...
-    assert float(_run_rule(ds, None, "optical", None, None, None, False).rice_score.values[0]) < 0.5
+    assert float(run_rule(ds, None, "optical", None, None, None, False).rice_score.values[0]) < 0.5
     # ... unless asked; the rule itself keeps it (a user's own parameters are kept otherwise)
-    assert float(_run_rule(ds, None, "optical", None, None, None, True).rice_score.values[0]) > 0.5
+    assert float(run_rule(ds, None, "optical", None, None, None, True).rice_score.values[0]) > 0.5
     assert optical_rice_rule(ds).rice_class.values.tolist() == [1]
-    kept = _run_rule(ds, None, "optical", OpticalRiceParams(ndvi_low=0.1), None, None, False)
+    kept = run_rule(ds, None, "optical", OpticalRiceParams(ndvi_low=0.1), None, None, False)
     assert '"ndvi_low": 0.1' in kept.attrs["parameters"] and '"undated_wet_canopy_lswi": null' in kept.attrs["parameters"]
 
 
@@ -542,10 +543,10 @@ def test_a_season_hidden_in_a_gap():
     with pytest.raises(ConfigError, match="gap_season_min_gap"):
         OpticalRiceParams(gap_season_max_gap=200.0)
     # and like the undated wet canopy it gives self-training no pseudo-labels unless asked
-    from agromap.rice.self_trained import _run_rule
+    from agromap.rice.self_train_rule import run_rule
 
-    assert float(_run_rule(ds, None, "optical", None, None, None, False).rice_score.values[0]) < 0.5
-    assert float(_run_rule(ds, None, "optical", None, None, None, True).rice_score.values[0]) > 0.5
+    assert float(run_rule(ds, None, "optical", None, None, None, False).rice_score.values[0]) < 0.5
+    assert float(run_rule(ds, None, "optical", None, None, None, True).rice_score.values[0]) > 0.5
 
 
 def test_a_hazy_date_inside_the_canopy_does_not_end_a_season_hidden_in_a_gap():

@@ -140,7 +140,7 @@ def test_fused_self_training_is_lazy_one_compute_and_chunk_independent():
 
 
 def test_optical_rule_alone_abstains_where_it_was_blind():
-    from agromap.rice.self_trained import _run_rule
+    from agromap.rice.self_train_rule import run_rule
 
     days = np.arange(0, 200, 10)
     time = np.datetime64("2023-01-01") + days.astype("timedelta64[D]")
@@ -151,11 +151,11 @@ def test_optical_rule_alone_abstains_where_it_was_blind():
     for v in data.values():
         v[(days >= 40) & (days <= 160), 0, 1] = np.nan
     ds = xr.Dataset({b: (("time", "y", "x"), v) for b, v in data.items()}, coords={"time": time})
-    blind = _run_rule(ds, None, "optical", None, None, 100.0).rice_score.values.ravel()
+    blind = run_rule(ds, None, "optical", None, None, 100.0).rice_score.values.ravel()
     np.testing.assert_allclose(blind, [0.0, 0.5])
     # a gap (140 days between clear dates 30 and 170) shorter than blind_gap_days, or no abstention: the rule's own verdict
-    np.testing.assert_allclose(_run_rule(ds, None, "optical", None, None, 150.0).rice_score.values.ravel(), [0, 0])
-    np.testing.assert_allclose(_run_rule(ds, None, "optical", None, None, None).rice_score.values.ravel(), [0, 0])
+    np.testing.assert_allclose(run_rule(ds, None, "optical", None, None, 150.0).rice_score.values.ravel(), [0, 0])
+    np.testing.assert_allclose(run_rule(ds, None, "optical", None, None, None).rice_score.values.ravel(), [0, 0])
 
 
 def test_sar_rule_misses_are_relabelled_by_the_optical_view_lazily_and_chunk_independently():

@@ -79,6 +79,8 @@ def sar_masks(
             # The same crop still standing on the series' last dates (a series ending in the wet season).
             young = young_pond_crop_days(sm, days, p)
             young_z = (young - _F32(p.pond_young_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
+            # No such run is no evidence: a margin from 0 days would lift every pond's share.
+            young_z = np.where(young > 0, young_z, _F32(-np.inf))
             not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, young_z))
     mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
     mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)

@@ -1,8 +1,8 @@
 """The rule that labels the self-trained rice map, run on its own sensor and adjusted for training.
 
-:func:`_run_rule` runs the SAR rule, the optical rule or both (fused), and applies the label
+:func:`run_rule` runs the SAR rule, the optical rule or both (fused), and applies the label
 steps of :mod:`agromap.rice.self_train_labels` and :mod:`agromap.rice.self_train_ends` that say
-what each verdict is worth as a pseudo-label; :func:`_split` separates the optical and the SAR
+what each verdict is worth as a pseudo-label; :func:`split_stacks` separates the optical and the SAR
 stacks so that the rule and the classifier's features share every input block.
 """
 
@@ -31,13 +31,13 @@ from .self_train_labels import (
 )
 from .self_train_params import SelfTrainParams
 
-__all__ = ["RuleName"]
+__all__ = ["RuleName", "run_rule", "split_stacks"]
 
 RuleName = Literal["sar", "optical", "both"]
 
 _OPTICAL = ("blue", "green", "red", "nir", "swir16")
 
-def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
+def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
               windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True, *,
               spec: SelfTrainParams | None = None, fused: bool = False) -> xr.Dataset:  # fmt: skip
     """The rule's output; ``spec`` (for ``both``) gives the fusion's confidence cuts and edge window.
@@ -45,13 +45,13 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
     """
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
-        opt = _run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec,
+        opt = run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec,
                         fused=True)
         if optical is not None and spec is not None and spec.edge_min_flood_dates:
             opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
         if optical is not None and spec is not None and spec.drained_lswi is not None:
             opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
-        sar_out = _run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
+        sar_out = run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
         if spec is not None and spec.fuse_cut_sar_no_vote:
             sar_out = cut_no_vote(sar_out)
         if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
@@ -110,7 +110,7 @@ def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, wi
     return out, params
 
 
-def _split(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
+def split_stacks(ds: xr.Dataset, sar: xr.Dataset | None) -> tuple[xr.Dataset | None, xr.Dataset | None]:
     """The optical and the SAR stacks, each with time in one chunk (dask) so that the rule and the
     features share every input key: each input block is read (and filtered) once for both.
     """

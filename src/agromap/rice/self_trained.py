@@ -79,7 +79,7 @@ from .self_train_cotrain import cotrain, view_columns
 from .self_train_ends import QA_SERIES_CUT
 from .self_train_labels import QA_PERSISTENT_ONLY
 from .self_train_params import SelfTrainParams
-from .self_train_rule import RuleName, _run_rule, _split
+from .self_train_rule import RuleName, run_rule, split_stacks
 from .self_train_user import (
     LABEL_COUNT_NAMES,
     UserLabels,
@@ -381,9 +381,9 @@ def self_trained_rice_map(
                           "rule_params.")
     spec = params if params is not None else SelfTrainParams()
     feature_spec = feature_spec if feature_spec is not None else FeatureSpec()
-    optical, radar = _split(ds, sar)
+    optical, radar = split_stacks(ds, sar)
     ruled = (rule_output if rule_output is not None
-             else _run_rule(optical, radar, rule, rule_params, windows, spec.blind_gap_days,
+             else run_rule(optical, radar, rule, rule_params, windows, spec.blind_gap_days,
                             spec.optical_canopy_labels or rule == "both", spec=spec))
     feats = temporal_features(optical=optical, sar=radar, spec=feature_spec).transpose("feature", "y", "x")
     names = tuple(str(n) for n in feats["feature"].values)
