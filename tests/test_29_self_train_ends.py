@@ -19,7 +19,8 @@ from agromap.rice.self_train_ends import (
     series_end_flood,
     series_start_canopy,
 )
-from agromap.rice.self_trained import SelfTrainParams, _run_rule, _select_block
+from agromap.rice.self_train_rule import run_rule
+from agromap.rice.self_trained import SelfTrainParams, _select_block
 from agromap.testing import raise_if_dask_computes
 
 DAYS = np.arange(0, 312, 12)  # 2023-01-01 to 2023-11-07, one date every 12 days
@@ -66,16 +67,16 @@ def _pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
 def test_a_paddy_puddled_in_the_last_weeks_is_no_confident_non_rice_label():
     spec = SelfTrainParams()
     sar, opt = _pixels()
-    old = _run_rule(opt, sar, "sar", None, None, spec=replace(spec, end_flood_days=None))["rice_score"].values[0]
+    old = run_rule(opt, sar, "sar", None, None, spec=replace(spec, end_flood_days=None))["rice_score"].values[0]
     assert old[0] <= spec.other_max_score  # the rule saw the flood but no canopy: sure non-rice
     sar, opt = _pixels(chunked=True)
     with raise_if_dask_computes():
-        lazy = _run_rule(opt, sar, "sar", None, None, spec=spec)
+        lazy = run_rule(opt, sar, "sar", None, None, spec=spec)
     new = lazy["rice_score"].values[0]
     assert new[0] == pytest.approx(0.5)  # no opinion: neither a rice nor a non-rice label
     np.testing.assert_array_equal(new[1:], old[1:])  # the others keep their verdict, the wet pond too
     # without optical dates to tell a fallow field from a pond the verdict stands
-    np.testing.assert_array_equal(_run_rule(None, _pixels()[0], "sar", None, None, spec=spec)["rice_score"].values[0],
+    np.testing.assert_array_equal(run_rule(None, _pixels()[0], "sar", None, None, spec=spec)["rice_score"].values[0],
                                   old)
 
 
@@ -86,7 +87,7 @@ def test_a_cut_paddys_flat_fallow_is_no_long_canopy_label():
     spec = SelfTrainParams()
     sar, opt = _pixels()
     for rule in ("sar", "optical"):
-        qa = _run_rule(opt, sar, rule, None, None, spec=spec)["qa_flags"].values[0]
+        qa = run_rule(opt, sar, rule, None, None, spec=spec)["qa_flags"].values[0]
         assert ((qa & QA_SERIES_CUT) > 0).tolist() == [True, False, False, False, False, False], rule
     score = np.full((1, 8), 0.5, np.float32)  # the lattice: even columns
     feats = np.stack([np.linspace(0, 1, 8, dtype=np.float32)[None, :], np.full((1, 8), 200.0, np.float32)])
@@ -138,13 +139,13 @@ def _start_pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
 def test_a_paddy_the_series_opens_in_is_no_confident_non_rice_label(rule):
     spec = SelfTrainParams()
     sar, opt = _start_pixels()
-    old = _run_rule(opt, sar, rule, None, None, spec=replace(spec, start_canopy_days=None),
+    old = run_rule(opt, sar, rule, None, None, spec=replace(spec, start_canopy_days=None),
                     canopy_labels=True)["rice_score"].values[0]
     # a canopy's tail, a harvest and a fallow: non-rice (sure non-rice to the radar)
     assert old[0] <= (spec.other_max_score if rule == "sar" else 0.4)
     sar, opt = _start_pixels(chunked=True)
     with raise_if_dask_computes():
-        lazy = _run_rule(opt, sar, rule, None, None, spec=spec, canopy_labels=True)
+        lazy = run_rule(opt, sar, rule, None, None, spec=spec, canopy_labels=True)
     new = lazy["rice_score"].values[0]
     # no opinion, neither a rice nor a non-rice label; with both rules the radar's abstention is no
     # vote and the optical rule's rice on the wet canopy decides alone (fuse_cut_sar_no_vote)
@@ -240,7 +241,7 @@ def test_a_rice_shrimp_field_the_series_opens_in_is_no_non_rice_label_of_the_opt
     np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, off, pond=True)["rice_score"].values[0], 0.1)
     few = replace(spec, start_pond_dry_dates=4)
     np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, few, pond=True)["rice_score"].values[0], 0.1)
-    marked = {rule: (_run_rule(opt, sar, rule, None, None, spec=spec)["qa_flags"].values[0] & QA_SERIES_CUT) > 0
+    marked = {rule: (run_rule(opt, sar, rule, None, None, spec=spec)["qa_flags"].values[0] & QA_SERIES_CUT) > 0
               for rule in ("optical", "sar")}
     assert marked["optical"].tolist() == [True, False, False] and not marked["sar"].any()
     for bad in ({"start_pond_water_fraction": 1.5}, {"start_pond_dry_dates": -1}):

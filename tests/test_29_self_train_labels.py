@@ -280,21 +280,21 @@ def test_the_flood_test_reaches_the_fused_labels_of_a_scene_lazily():
     """``rule="both"`` on a monsoon scene: asking edge pixels for a flooded clear date only ever turns
     a rescued (optical) score back into the plain mean, and builds lazily."""
     from agromap.rice.rules_sar import boxcar_speckle_filter
-    from agromap.rice.self_trained import _run_rule, _split
+    from agromap.rice.self_train_rule import run_rule, split_stacks
     from agromap.scenes import make_scene
 
     sc = make_scene("monsoon_sparse_optical", size=48, seed=5, chunk=24)
     s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")})
-    optical, radar = _split(sc.s2, s1)
+    optical, radar = split_stacks(sc.s2, s1)
     runs = {}
     for k in (0, 1):
         spec = SelfTrainParams(edge_min_flood_dates=k)
         with raise_if_dask_computes():
-            fused = _run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
+            fused = run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
         runs[k] = fused.rice_score.values
     # the optical score as the fusion gets it (the fusion applies the drained test itself)
-    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score.values
-    sar = _run_rule(optical, radar, "sar", None, None).rice_score.values
+    opt = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score.values
+    sar = run_rule(optical, radar, "sar", None, None).rice_score.values
     changed = ~np.isclose(runs[0], runs[1])
     assert changed.any()  # some edge pixel of this scene has no flooded clear date
     np.testing.assert_allclose(runs[0][changed], opt[changed], atol=1e-6)  # rescued without the test
@@ -332,10 +332,10 @@ def test_sar_seedbed_only_lift_keeps_a_lotus_pond_as_a_non_rice_label():
     loose = keep_seedbed_nonrice(out, SelfTrainParams(seedbed_labels=True))["rice_score"].values
     assert loose[0] == score[0]
     # the self-trained map's SAR labels go through it
-    from agromap.rice.self_trained import _run_rule
+    from agromap.rice.self_train_rule import run_rule
 
     vh = _vh_points([lotus, paddy]).to_dataset(name="vh")
-    ruled = _run_rule(None, vh, "sar", None, None, spec=spec)["rice_score"].values
+    ruled = run_rule(None, vh, "sar", None, None, spec=spec)["rice_score"].values
     np.testing.assert_allclose(ruled, kept)
 
 
@@ -448,22 +448,22 @@ def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
     """``rule="both"`` on the floodplain scene thinned to a dozen clear dates: only pixels the optical
     rule calls rice and that show no drained clear date change, to the mean of 0.5 and the radar."""
     from agromap.rice.rules_sar import boxcar_speckle_filter
-    from agromap.rice.self_trained import _run_rule, _split
+    from agromap.rice.self_train_rule import run_rule, split_stacks
     from agromap.scenes import make_scene
     from agromap.scenes.evaluate import drop_s2_days
 
     sc = make_scene("mekong_triple_sar", size=48, seed=1, chunk=24)
     s1 = xr.Dataset({v: boxcar_speckle_filter(sc.s1[v], 5) for v in ("vv", "vh")})
-    optical, radar = _split(drop_s2_days(sc.s2, [(41, 139), (171, 299)]), s1)
+    optical, radar = split_stacks(drop_s2_days(sc.s2, [(41, 139), (171, 299)]), s1)
     runs = {}
     for lswi in (None, 0.25):
         spec = SelfTrainParams(drained_lswi=lswi, persistent_score=None)
         with raise_if_dask_computes():
-            fused = _run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
+            fused = run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
         runs[lswi] = fused.rice_score.values
     # the optical score as the fusion gets it (the fusion applies the drained test itself)
-    opt = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score.values
-    sar = _run_rule(optical, radar, "sar", None, None).rice_score.values
+    opt = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score.values
+    sar = run_rule(optical, radar, "sar", None, None).rice_score.values
     never = drained_dates(optical, 0.25).values == 0
     changed = ~np.isclose(runs[None], runs[0.25])
     assert changed.any() and (never & (opt > 0.5))[changed].all()
@@ -472,7 +472,7 @@ def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
     np.testing.assert_allclose(runs[0.25][~(never & (opt > 0.5))], runs[None][~(never & (opt > 0.5))], atol=1e-6)
     # the optical rule's own labels (rule="optical"): the same pixels, and only they, become no opinion
     with raise_if_dask_computes():
-        alone = _run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams())
+        alone = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams())
     # (a pond's verdict, no vote before the fusion, is no opinion there too)
     expected = np.where(np.isnan(opt) | (never & (opt > 0.5)), 0.5, opt)
     np.testing.assert_allclose(alone.rice_score.values, expected, atol=1e-6)
@@ -483,16 +483,16 @@ def test_lazy_split_keeps_the_orbit_tracks_for_the_sar_rule():
     dask ``orbit`` coordinate made it skip the per-track offsets (with a warning) on lazy input only."""
     import warnings
 
-    from agromap.rice.self_trained import _run_rule, _split
+    from agromap.rice.self_train_rule import run_rule, split_stacks
     from agromap.scenes import make_scene
 
     sc = make_scene("mekong_triple_sar", size=32, seed=1, chunk=16)
     assert len(set(sc.s1["orbit"].values.tolist())) > 1  # several tracks, offsets to remove
-    lazy_opt, lazy_sar = _split(sc.s2, sc.s1)
+    lazy_opt, lazy_sar = split_stacks(sc.s2, sc.s1)
     assert lazy_sar is not None and not is_dask_collection(lazy_sar["orbit"].data)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        lazy = _run_rule(lazy_opt, lazy_sar, "sar", None, None).rice_score.values
-    _, eager_sar = _split(sc.s2.compute(), sc.s1.compute())
-    eager = _run_rule(None, eager_sar, "sar", None, None).rice_score.values
+        lazy = run_rule(lazy_opt, lazy_sar, "sar", None, None).rice_score.values
+    _, eager_sar = split_stacks(sc.s2.compute(), sc.s1.compute())
+    eager = run_rule(None, eager_sar, "sar", None, None).rice_score.values
     np.testing.assert_allclose(lazy, eager, atol=1e-6)
