@@ -62,26 +62,31 @@ def sar_masks(
     # paddy, triple-cropped included, is under open water for well under half of the year.
     with np.errstate(invalid="ignore"):
         not_pond = (_F32(p.max_water_share) - water_share) / _F32(_FREQ_SCALE)
+        run_scale = _F32(p.duration_scale_days) + _F32(0.5 * median_gap)
         if p.pond_crop_days is not None:
             # A waterlogged fallow is as dark as a pond on most dates; a pond is not drained for
             # a crop's season, season after season. A run cut by the series' ends may be a
             # vegetation standing on past them (a wetland's sedge), not a harvested crop.
             stand = longest_bright_days(sm, days, p.vh_min_db, p.pond_crop_runs, closed=True)
-            crop = (stand - _F32(p.pond_crop_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
-            not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, crop))
+            not_pond = _lifted(not_pond, (stand - _F32(p.pond_crop_days)) / run_scale)
         if p.pond_canopy_days is not None:
             # A rice-shrimp field: a pond for half the year, then one crop whose closed canopy
             # stands for weeks at a level no drained pond or floating mat reaches.
             canopy = longest_bright_days(sm, days, p.pond_canopy_db, 1, closed=True)
-            one_crop = (canopy - _F32(p.pond_canopy_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
-            not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, one_crop))
+            not_pond = _lifted(not_pond, (canopy - _F32(p.pond_canopy_days)) / run_scale)
         if p.pond_young_days is not None:
             # The same crop still standing on the series' last dates (a series ending in the wet season).
             young = young_pond_crop_days(sm, days, p)
-            young_z = (young - _F32(p.pond_young_days)) / (_F32(p.duration_scale_days) + _F32(0.5 * median_gap))
             # No such run is no evidence: a margin from 0 days would lift every pond's share.
-            young_z = np.where(young > 0, young_z, _F32(-np.inf))
-            not_pond = np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, young_z))
+            not_pond = _lifted(not_pond, np.where(young > 0, (young - _F32(p.pond_young_days)) / run_scale,
+                                                  _F32(-np.inf)))
     mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
     mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
     return water, built, mask_z
+
+
+def _lifted(not_pond: np.ndarray, escape: np.ndarray) -> np.ndarray:
+    """The pond margin raised to ``escape`` (a crop's run read as evidence against a pond); a pixel
+    without a margin (NaN: no valid date) keeps none.
+    """
+    return np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, escape))
