@@ -360,7 +360,7 @@ class SarRiceParams:
     cut to 300 days with its calendar 60 days later (seeds 0-2, interior pixels) the run spans 10 /
     20 days or more for 85 / 66 % of the rice-shrimp fields; among the pixels failing the pond
     share, for 19 / 0 shrimp-pond pixels and no lotus, hyacinth, orchard or water pixel. At 10 days
-    the SAR stress tables took one pond more on three settings (five with VV), at 20 days on one
+    the SAR stress tables took one pond more on three settings (six with VV), at 20 days on one
     (docs/rice_rules.md). ``None``: off."""
     built_p10_db: float = -15.0
     """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
