@@ -7,6 +7,7 @@ import pytest
 
 from agromap.errors import ConfigError
 from agromap.rice.rules_sar import homogeneous_speckle_filter, sar_rice_rule
+from agromap.rice.rules_sar_pond import old_pond_crop_days
 from agromap.rice.sar_params import SarRiceParams
 from agromap.scenes import landscape as L
 from agromap.scenes import make_scene
@@ -117,6 +118,41 @@ def test_a_rice_shrimp_crop_standing_at_the_series_end_is_not_a_pond(ten_months)
     assert not rice[ponds].any()
     paddy = np.isin(cover, (L.RICE, L.RICE_DSR))
     assert not (without & ~rice)[paddy].any()
+
+
+def test_a_rice_shrimp_crop_standing_at_the_series_start_is_not_a_pond():
+    """A 10-month series whose crop calendar runs 60 days later: the rice-shrimp fields show their
+    last crop's canopy on the first dates, its harvest, then the shrimp pond on most dates (the next
+    crop is transplanted after the series ends). The opening run, followed by open water, lifts the
+    pond share; nothing but the rice-shrimp fields changes."""
+    sc = make_scene("mekong_triple_sar", size=64, seed=1, series_days=300, calendar_shift=60)
+    s1 = sc.s1.assign(vh=homogeneous_speckle_filter(sc.s1.vh, 7), vv=homogeneous_speckle_filter(sc.s1.vv, 7))
+    s1, truth = s1[["vh", "vv"]].compute(), sc.truth.compute()
+    cover, shrimp, ponds = _interior_shrimp_and_ponds(truth)
+    rice = sar_rice_rule(s1).rice_class.values == 1
+    without = sar_rice_rule(s1, SarRiceParams(pond_old_days=None)).rice_class.values == 1
+    assert rice[shrimp].mean() >= 0.4 and without[shrimp].mean() <= 0.05
+    assert not rice[ponds].any()
+    assert np.array_equal(rice[cover != L.RICE_SHRIMP], without[cover != L.RICE_SHRIMP])
+
+
+def test_the_opening_run_counts_only_when_harvested_into_open_water():
+    """The run from the first date spans its bright dates; a cover still standing at the last date,
+    a run that does not open the series or one not followed by open water counts 0 days."""
+    days = np.arange(0, 120, 6, dtype=np.int32)
+    crop = np.full(days.size, -23.0, dtype=np.float32)
+    crop[:5] = -14.5  # days 0-24 under a canopy, then the pond
+    crop[3] = np.nan  # a lost pass neither ends nor extends the run
+    late = np.roll(np.where(np.isnan(crop), -14.5, crop), 1)  # the canopy starts on the second date
+    dry = np.where(crop < -16, np.float32(-18.0), crop)  # harvested to a dry field, no water
+    standing = np.full(days.size, -14.5, dtype=np.float32)
+    got = old_pond_crop_days(np.stack([crop, late, dry, standing]), days, SarRiceParams())
+    assert got.tolist() == [24.0, 0.0, 0.0, 0.0]
+
+
+def test_pond_old_days_must_be_positive():
+    with pytest.raises(ConfigError, match="pond_old_days"):
+        SarRiceParams(pond_old_days=0)
 
 
 def test_pond_young_days_must_be_positive():

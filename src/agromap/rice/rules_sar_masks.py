@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .rules_sar_pond import young_pond_crop_days
+from .rules_sar_pond import old_pond_crop_days, young_pond_crop_days
 from .rules_sar_vv import VvSeries, vv_not_water
 from .sar_params import SarRiceParams
 from .sar_series import longest_bright_days, percentile_db
@@ -80,6 +80,11 @@ def sar_masks(
             # No such run is no evidence: a margin from 0 days would lift every pond's share.
             not_pond = _lifted(not_pond, np.where(young > 0, (young - _F32(p.pond_young_days)) / run_scale,
                                                   _F32(-np.inf)))
+        if p.pond_old_days is not None:
+            # The same crop's predecessor standing on the series' first dates, harvested, then the
+            # pond (a series starting in the wet season).
+            old = old_pond_crop_days(sm, days, p)
+            not_pond = _lifted(not_pond, np.where(old > 0, (old - _F32(p.pond_old_days)) / run_scale, _F32(-np.inf)))
     mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
     mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
     return water, built, mask_z

@@ -351,6 +351,17 @@ class SarRiceParams:
     mud. On ``mekong_triple_sar`` cut to its first 300 days (seed 0) the run spans 10 / 15 days or
     more for 80 / 68 % of the rice-shrimp fields and for no pond, lotus, hyacinth or orchard pixel;
     15 days gave back a sixth of the fields gained (docs/rice_rules.md). ``None``: off."""
+    pond_old_days: float | None = 20.0
+    """... or (a soft OR) such a run opens on the first valid date, ends inside the series and is
+    followed by open water (a date at or below ``water_db``), spanning at least this many days: a
+    series that starts in the wet season sees the rice-shrimp field's crop still standing on its
+    first dates, then the harvest and the shrimp pond of the dry season (Preston & Clayton 2003),
+    so the closed run of ``pond_canopy_days`` is cut by the series' start. On ``mekong_triple_sar``
+    cut to 300 days with its calendar 60 days later (seeds 0-2, interior pixels) the run spans 10 /
+    20 days or more for 85 / 66 % of the rice-shrimp fields; among the pixels failing the pond
+    share, for 19 / 0 shrimp-pond pixels and no lotus, hyacinth, orchard or water pixel. At 10 days
+    the SAR stress tables took one pond more on three settings (six with VV), at 20 days on one
+    (docs/rice_rules.md). ``None``: off."""
     built_p10_db: float = -15.0
     """Built-up/forest when ``VH_p10_db > built_p10_db`` ..."""
     built_range_db: float = 3.0
@@ -457,7 +468,8 @@ class SarRiceParams:
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")
-        _check_pond_crop(self.pond_crop_days, self.pond_crop_runs, self.pond_canopy_days, self.pond_young_days)
+        _check_pond_crop(self.pond_crop_days, self.pond_crop_runs, self.pond_canopy_days, self.pond_young_days,
+                         self.pond_old_days)
         if self.mixed_min_fraction is not None and not 0.0 < self.mixed_min_fraction <= 1.0:
             raise ConfigError(f"mixed_min_fraction must be within (0, 1] or null (off), got {self.mixed_min_fraction}.")
         if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
@@ -491,13 +503,16 @@ def _check_seedbed(p: SarRiceParams) -> None:
         raise ConfigError(f"seedbed_dip_noise must be >= 0 or null (off), got {p.seedbed_dip_noise}.")
 
 
-def _check_pond_crop(days: float | None, runs: int, canopy_days: float | None, young_days: float | None = None) -> None:
+def _check_pond_crop(days: float | None, runs: int, canopy_days: float | None, young_days: float | None = None,
+                     old_days: float | None = None) -> None:
     if (days is not None and days <= 0) or int(runs) < 1:
         raise ConfigError(f"pond_crop_days must be > 0 or null (off) and pond_crop_runs >= 1, got {days} and {runs}.")
     if canopy_days is not None and canopy_days <= 0:
         raise ConfigError(f"pond_canopy_days must be > 0 or null (off), got {canopy_days}.")
     if young_days is not None and young_days <= 0:
         raise ConfigError(f"pond_young_days must be > 0 or null (off), got {young_days}.")
+    if old_days is not None and old_days <= 0:
+        raise ConfigError(f"pond_old_days must be > 0 or null (off), got {old_days}.")
 
 
 def _check_young(rise_db: float | None, flood_days: float, year_days: float | None) -> None:
