@@ -503,6 +503,27 @@ class OpticalRiceParams:
     "The flood at the series' end after the monsoon's cloud gap"); at 40 days (``hidden_flood_link_days``,
     the link before) the monsoon scene's 10-month series shifted 60 days missed 1319 of its 4926 interior
     transplanted paddies on seed 0, at 100 days 621."""
+    end_flood_rise: float | None = 0.10
+    """``end_flood_days``: in place of the open water, the young crop growing out of it: a date of the run whose
+    NDVI lies at least this far below a later one (of the run or of the canopy after it). Seedlings soon cover
+    the puddled field: on the monsoon scene's 10-month series shifted 60 days 500 missed paddies of seed 0 ended
+    the series in water (LSWI 0.25-0.40) with NDVI 0.15-0.45 rising, never open water; water bodies, puddles
+    and a wetland's flood do not green within weeks while the water stays. A design value (docs/rice_rules.md,
+    "A young crop at the series' end": the term alone gained that scene 0.0086 / 0.0074 / 0.0053 over seeds
+    0-2 at 0.10 / 0.15 / 0.20). ``None``: the open water only."""
+    end_flood_canopy_lswi: float | None = 0.30
+    """``end_flood_days``: the run may be followed to the last clear date by canopy dates standing in water (NDVI
+    >= ``ndvi_canopy_min``, LSWI at least this on each): the young crop's canopy, which the series' end catches
+    before it closes; the run still starts within ``end_flood_days`` of the last clear date. ``gap_season_lswi``'s
+    bar (upland canopies and sugarcane 0.29-0.31 at their 90th percentile, rice over water 0.33-0.38).
+    ``None``: the run ends the series."""
+    end_canopy_min_gap: float | None = 40.0
+    """``end_flood_canopy_lswi``: that canopy also votes right after the bare, dry date (NDVI at most
+    ``gap_season_low_ndvi``, LSWI below ``gap_season_low_lswi``) across a clear interval of at least this many
+    days (at most ``gap_season_max_gap``): a season hidden in a gap that the series' end cuts, whose 65 days
+    (``gap_season_min_gap``) are set against upland canopies seen mid-series. A paddy's canopy closes 40-60
+    days after transplanting (Bouman et al. 2007) and passes NDVI 0.5 before (30-35 days in the scenes).
+    A design value (docs/rice_rules.md, "A young crop at the series' end"). ``None``: off."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -530,5 +551,9 @@ class OpticalRiceParams:
             raise ConfigError(f"end_flood_days must be > 0 days (or null), got {self.end_flood_days}.")
         if not self.end_flood_link_days >= 0:
             raise ConfigError(f"end_flood_link_days must be >= 0 days, got {self.end_flood_link_days}.")
+        negative = [f"{n}={getattr(self, n)}" for n in ("end_flood_rise", "end_canopy_min_gap")
+                    if getattr(self, n) is not None and not getattr(self, n) >= 0]
+        if negative:
+            raise ConfigError(f"{', '.join(negative)}: must be >= 0 (or null).")
         if self.sparse_max_dates is not None and not 2 <= int(self.sparse_max_dates) <= 10000:
             raise ConfigError(f"sparse_max_dates must be a count of clear dates >= 2 (or null), got {self.sparse_max_dates}.")
