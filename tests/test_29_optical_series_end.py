@@ -123,6 +123,8 @@ def test_a_young_crop_or_its_canopy_in_water_at_the_series_end_is_rice_without_o
         "upland_crop": {276: (.55, .26), 286: (.70, .27), 296: (.72, .25)},
         # a wet canopy 20 days after the bare date: too soon for a crop puddled after it
         "canopy_too_soon": {251: (.60, .36), 261: (.75, .36)},
+        # the flood's first days turbid (open water, LSWI below the run's 0.20), then the seedlings in it
+        "turbid_first_days": {266: (-.10, .14), 276: (-.05, .19), 286: (.01, .36), 296: (.15, .34)},
     }
     series = [_monsoon_end(tail) for tail in rows.values()]
     days = sorted({d for s in series for d in s[0]})
@@ -136,7 +138,9 @@ def test_a_young_crop_or_its_canopy_in_water_at_the_series_end_is_rice_without_o
                      "lswi": (("time", "point"), ls)}, coords={"time": time})
     got = dict(zip(rows, optical_rice_rule(ds).rice_class.values.tolist(), strict=True))
     assert got == {"seedlings": 1, "seedlings_then_canopy": 1, "canopy_after_gap": 1, "puddle": 0,
-                   "upland_crop": 0, "canopy_too_soon": 0}
+                   "upland_crop": 0, "canopy_too_soon": 0, "turbid_first_days": 1}
+    # the turbid water is no bare date: without passing over it the last paddy is missed
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_turbid=False)).rice_class.values.tolist()[-1] == 0
     # each reading is what admits its paddy: without it the paddy is missed, as before
     off = {"end_flood_rise": None, "end_flood_canopy_lswi": None}
     assert optical_rice_rule(ds, OpticalRiceParams(**off)).rice_class.values.tolist()[:3] == [0, 0, 0]

@@ -632,6 +632,7 @@ def _ref_end_flood_margin(
     # in the canopy standing in water that may end the series, before the run (walked from the end)
     in_canopy = np.full(n_pix, canopy_on, dtype=bool)
     canopy_seen = np.zeros(n_pix, dtype=bool)
+    skipping = np.zeros(n_pix, dtype=bool)  # past the run, over turbid water
     wet = np.full(n_pix, pinf, dtype=_F32)
     water = np.full(n_pix, ninf, dtype=_F32)
     later = np.full(n_pix, ninf, dtype=_F32)  # the highest NDVI of the run's later dates
@@ -653,7 +654,7 @@ def _ref_end_flood_margin(
                 in_canopy &= ~(o & ~can)
             else:
                 can = np.zeros(n_pix, dtype=bool)
-            in_run = o & ~can & (lw >= wl) & (y < cmin)
+            in_run = o & ~can & ~skipping & (lw >= wl) & (y < cmin)
             wet = np.where(in_run, np.minimum(wet, np.minimum(lw - wl, cmin - y)), wet)
             water = np.where(in_run, np.maximum(water, np.minimum(opn - y, lw - y)), water)
             if rise:
@@ -662,6 +663,11 @@ def _ref_end_flood_margin(
             start = np.where(in_run, d, start)
             first = np.where(in_run, d, first)
             ends = o & ~can & ~in_run
+            if p.end_flood_turbid:
+                # turbid open water before the run is passed over on the way to the bare date
+                turbid = ends & ~np.isnan(start) & (y <= opn) & (y < lw)
+                skipping |= turbid
+                ends &= ~turbid
             stop = ends & ~np.isnan(start)
             bare = np.minimum(cmin - y, bare_l - lw)
             age = (_F32(p.end_flood_days) - (last - start)) / scale_days
@@ -904,7 +910,7 @@ _PARAM_CASES = {
     "end_flood_any_ground": {"end_flood_days": 30.0, "hidden_bare_lswi_max": None, "seedbed_ndvi_max": None},
     "end_flood_short_link": {"end_flood_link_days": 15.0, "hidden_flood_link_days": 90.0},
     "end_flood_young_off": {"end_flood_rise": None, "end_flood_canopy_lswi": None},
-    "end_flood_canopy_gap_off": {"end_canopy_min_gap": None},
+    "end_flood_canopy_gap_off": {"end_canopy_min_gap": None, "end_flood_turbid": False},
     "end_flood_young_tuned": {"end_flood_rise": 0.02, "end_flood_canopy_lswi": 0.05, "end_canopy_min_gap": 10.0,
                               "end_flood_days": 150.0, "wet_canopy_lswi": 0.0},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
@@ -963,8 +969,10 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_random_series(case, windows)
             kw["p"] = dataclasses.replace(p, end_flood_days=None)
             assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 5
         if case == "end_flood_young_tuned" and windows is None:
-            # the young crop's rise, its canopy at the end and that canopy after a gap each decide pixels here
-            for off in ({"end_flood_rise": None}, {"end_flood_canopy_lswi": None}, {"end_canopy_min_gap": None}):
+            # the young crop's rise, its canopy at the end, that canopy after a gap and the turbid water before
+            # the run each decide pixels here
+            for off in ({"end_flood_rise": None}, {"end_flood_canopy_lswi": None}, {"end_canopy_min_gap": None},
+                        {"end_flood_turbid": False}):
                 kw["p"] = dataclasses.replace(p, **off)
                 assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 1
         # Leading dims, float64 and read-only (dask hands over read-only views) inputs.

@@ -21,6 +21,7 @@ from .optical_kernel_layout import (
     F_END_CANOPY_GAP,
     F_END_FLOOD_CANOPY,
     F_END_FLOOD_RISE,
+    F_END_FLOOD_TURBID,
     F_HIDDEN_OPEN,
     P_CLIMB_MIN,
     P_END_CANOPY_GAP,
@@ -166,9 +167,13 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
             water = _max(water, later - cn[k] - prm[P_END_FLOOD_RISE])
             later = _max(later, cn[k])
         k -= 1
-    if k < 0 or k == n - 1:
+    first = k + 1
+    # turbid first days of the flood (open water drier than the run's bar) lie between the run and the fallow
+    while flags[F_END_FLOOD_TURBID] and first < n and k >= 0 and cn[k] <= prm[P_HIDDEN_OPEN_NDVI] and cn[k] < cl[k]:
+        k -= 1
+    if k < 0 or first == n:
         return _NINF
     bare = _min(canopy_min - cn[k], bare_lswi - cl[k])
-    age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1])) / scale_days
-    link = (prm[P_END_FLOOD_LINK] - (cd[k + 1] - cd[k])) / scale_days
+    age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[first])) / scale_days
+    link = (prm[P_END_FLOOD_LINK] - (cd[first] - cd[k])) / scale_days
     return _min(_min(_min(_min(wet, water), bare) / _SCALE, age), link)

@@ -64,8 +64,8 @@ PARAM_NAMES = (
  F_GAP_SEASON_YOUNG, F_GAP_SEASON_NOT_FOREST, F_GAP_SEASON_OPEN_START, F_GAP_SEASON_CUT_END,
  F_FLOOD_NOT_EVERGREEN, F_GAP_SEASON_OPEN_YOUNG, F_ONSET_GAP, F_GAP_SEASON_YOUNG_RUN, F_GAP_SEASON_DIP,
  F_HIDDEN_REFLOOD, F_WEAK_FLOOD_CANOPY, F_HIDDEN_YOUNG, F_POND_CROP, F_HIDDEN_CANOPY,
- F_SHRUB_REPUDDLE, F_END_FLOOD, F_END_FLOOD_RISE, F_END_FLOOD_CANOPY, F_END_CANOPY_GAP) = range(43)
-N_FLAGS = 43
+ F_SHRUB_REPUDDLE, F_END_FLOOD, F_END_FLOOD_RISE, F_END_FLOOD_CANOPY, F_END_CANOPY_GAP, F_END_FLOOD_TURBID) = range(44)
+N_FLAGS = 44
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -111,7 +111,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                       and p.hidden_open_water_ndvi is not None),
                      (F_END_FLOOD_RISE, p.end_flood_rise is not None),
                      (F_END_FLOOD_CANOPY, p.end_flood_canopy_lswi is not None),
-                     (F_END_CANOPY_GAP, p.end_canopy_min_gap is not None and p.end_flood_canopy_lswi is not None)):
+                     (F_END_CANOPY_GAP, p.end_canopy_min_gap is not None and p.end_flood_canopy_lswi is not None),
+                     (F_END_FLOOD_TURBID, p.end_flood_turbid)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

@@ -524,6 +524,11 @@ class OpticalRiceParams:
     (``gap_season_min_gap``) are set against upland canopies seen mid-series. A paddy's canopy closes 40-60
     days after transplanting (Bouman et al. 2007) and passes NDVI 0.5 before (30-35 days in the scenes).
     A design value (docs/rice_rules.md, "A young crop at the series' end"). ``None``: off."""
+    end_flood_turbid: bool = True
+    """``end_flood_days``: open water (NDVI <= ``hidden_open_water_ndvi``, below LSWI) just before the run, drier
+    than its bar, is passed over on the way to the bare date: the first days of a flood over puddled soil are
+    turbid or shallow (on the monsoon scene NDVI -0.12 to -0.05 with LSWI 0.14-0.19) and stood for the bare
+    date, which they are not. ``False``: the run's previous clear date is the bare date."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 

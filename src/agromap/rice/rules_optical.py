@@ -108,7 +108,8 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    the open water, the young crop's NDVI rising by 0.10 within the run (``end_flood_rise``), and the
    run may end in canopy dates standing in water (LSWI >= 0.30, ``end_flood_canopy_lswi``), which
    also vote right after the bare date across a clear interval of at least 40 days
-   (``end_canopy_min_gap``).
+   (``end_canopy_min_gap``); turbid open water between the run and the bare date is passed over
+   (``end_flood_turbid``).
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
