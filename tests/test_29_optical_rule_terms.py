@@ -128,11 +128,13 @@ def test_a_dated_cycle_needs_a_canopy_standing_in_water():
     # without the term the upland cycle passes like a paddy (the rule's old known confusion)
     off = optical_rice_rule(ds, OpticalRiceParams(wet_canopy_lswi=None))
     assert off.rice_class.values.tolist() == [1, 1]
-    # a cycle that shows no canopy date at all is not refuted by the term (no vote)
+    # a cycle that shows no canopy date at all is not refuted by the term (no vote); the series ends in that
+    # young crop rising out of its flood, which the flood cut by the series' end reads: kept out of both runs
     sparse = optical_rice_rule(_points([0, 10, 20, 30, 40, 50], [[.2, .2, .2, .1, .1, .45]],
-                                       [[-.05, -.05, -.05, .25, .25, .3]]))
+                                       [[-.05, -.05, -.05, .25, .25, .3]]), OpticalRiceParams(end_flood_days=None))
     ref = optical_rice_rule(_points([0, 10, 20, 30, 40, 50], [[.2, .2, .2, .1, .1, .45]],
-                                    [[-.05, -.05, -.05, .25, .25, .3]]), OpticalRiceParams(wet_canopy_lswi=None))
+                                    [[-.05, -.05, -.05, .25, .25, .3]]),
+                            OpticalRiceParams(wet_canopy_lswi=None, end_flood_days=None))
     np.testing.assert_array_equal(sparse.rice_score.values, ref.rice_score.values)
 
 

@@ -97,3 +97,54 @@ def test_the_flood_at_the_end_may_follow_the_bare_fallow_across_a_monsoon_cloud_
     # with the former link (40 days, hidden_flood_link_days) the paddy behind the cloud gap was missed
     assert optical_rice_rule(ds, OpticalRiceParams(end_flood_link_days=40.0)).rice_class.values.tolist() == [0, 0]
     assert optical_rice_rule(ds, OpticalRiceParams(end_flood_link_days=160.0)).rice_class.values.tolist() == [1, 1]
+
+
+def _monsoon_end(tail: dict[int, tuple[float, float]]) -> tuple[list[int], list[float], list[float]]:
+    """A fallow seen bare and dry every 15 days to day 231, the monsoon's clouds, then ``tail`` (day: NDVI, LSWI)."""
+    fallow = {d: (.27 + .02 * (i % 3), -.04 - .01 * (i % 2)) for i, d in enumerate(range(6, 232, 15))}
+    reads = {**fallow, **tail}
+    days = sorted(reads)
+    return days, [reads[d][0] for d in days], [reads[d][1] for d in days]
+
+
+def test_a_young_crop_or_its_canopy_in_water_at_the_series_end_is_rice_without_open_water():
+    # Clear dates of paddies of the monsoon scene's 10-month series shifted 60 days (seed 0): the crop went
+    # in under the monsoon's clouds and its seedlings already cover the water on the last clear dates.
+    rows = {
+        # seedlings standing in water, greening by 0.2: no date of open water (NDVI above 0)
+        "seedlings": {276: (.22, .34), 286: (.44, .30), 296: (.41, .27)},
+        # seedlings in water, then their canopy, still in water, on the last date
+        "seedlings_then_canopy": {276: (.15, .32), 286: (.55, .34)},
+        # the canopy in water 45 days after the bare date: puddling and seedlings hidden by the clouds
+        "canopy_after_gap": {276: (.55, .37), 286: (.81, .37), 296: (.77, .36)},
+        # a puddle or a flooded pit: wet to the end, never greening
+        "puddle": {276: (.15, .25), 286: (.16, .26), 296: (.14, .25)},
+        # an upland crop sown under the clouds: its canopy stands over drier soil
+        "upland_crop": {276: (.55, .26), 286: (.70, .27), 296: (.72, .25)},
+        # a wet canopy 20 days after the bare date: too soon for a crop puddled after it
+        "canopy_too_soon": {251: (.60, .36), 261: (.75, .36)},
+        # the flood's first days turbid (open water, LSWI below the run's 0.20), then the seedlings in it
+        "turbid_first_days": {266: (-.10, .14), 276: (-.05, .19), 286: (.01, .36), 296: (.15, .34)},
+    }
+    series = [_monsoon_end(tail) for tail in rows.values()]
+    days = sorted({d for s in series for d in s[0]})
+    nd = np.full((len(days), len(rows)), np.nan, np.float32)
+    ls = np.full((len(days), len(rows)), np.nan, np.float32)
+    for j, (ds_, n_, l_) in enumerate(series):
+        for d, a, b in zip(ds_, n_, l_, strict=True):
+            nd[days.index(d), j], ls[days.index(d), j] = a, b
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
+    ds = xr.Dataset({"ndvi": (("time", "point"), nd), "evi": (("time", "point"), nd * np.float32(0.75)),
+                     "lswi": (("time", "point"), ls)}, coords={"time": time})
+    got = dict(zip(rows, optical_rice_rule(ds).rice_class.values.tolist(), strict=True))
+    assert got == {"seedlings": 1, "seedlings_then_canopy": 1, "canopy_after_gap": 1, "puddle": 0,
+                   "upland_crop": 0, "canopy_too_soon": 0, "turbid_first_days": 1}
+    # the turbid water is no bare date: without passing over it the last paddy is missed
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_turbid=False)).rice_class.values.tolist()[-1] == 0
+    # each reading is what admits its paddy: without it the paddy is missed, as before
+    off = {"end_flood_rise": None, "end_flood_canopy_lswi": None}
+    assert optical_rice_rule(ds, OpticalRiceParams(**off)).rice_class.values.tolist()[:3] == [0, 0, 0]
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_rise=None)).rice_class.values.tolist()[:3] == [0, 0, 1]
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_rise=0.25)).rice_class.values.tolist()[:3] == [0, 1, 1]
+    assert optical_rice_rule(ds, OpticalRiceParams(end_canopy_min_gap=None)).rice_class.values.tolist()[:3] == [1, 1, 0]
+    assert optical_rice_rule(ds, OpticalRiceParams(end_canopy_min_gap=50.0)).rice_class.values.tolist()[:3] == [1, 1, 0]

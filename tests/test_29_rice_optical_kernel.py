@@ -625,27 +625,64 @@ def _ref_end_flood_margin(
         return out
     wl, cmin, opn = _F32(p.wet_canopy_lswi), _F32(p.ndvi_canopy_min), _F32(p.hidden_open_water_ndvi)
     bare_l = _F32(p.hidden_bare_lswi_max) if p.hidden_bare_lswi_max is not None else pinf
+    rise = p.end_flood_rise is not None
+    canopy_on = p.end_flood_canopy_lswi is not None
+    gap_on = canopy_on and p.end_canopy_min_gap is not None
     running = np.ones(n_pix, dtype=bool)
+    # in the canopy standing in water that may end the series, before the run (walked from the end)
+    in_canopy = np.full(n_pix, canopy_on, dtype=bool)
+    canopy_seen = np.zeros(n_pix, dtype=bool)
+    skipping = np.zeros(n_pix, dtype=bool)  # past the run, over turbid water
     wet = np.full(n_pix, pinf, dtype=_F32)
     water = np.full(n_pix, ninf, dtype=_F32)
+    later = np.full(n_pix, ninf, dtype=_F32)  # the highest NDVI of the run's later dates
     start = np.full(n_pix, np.nan, dtype=_F32)  # first day of the run (NaN: no run yet)
+    first = np.full(n_pix, np.nan, dtype=_F32)  # first day of the run or the canopy after it
     last = np.full(n_pix, np.nan, dtype=_F32)  # the last clear day
     for t in range(n_t - 1, -1, -1):
         o = ok[:, t] & running
         y, lw, d = nd[:, t], ls[:, t], _F32(days[t])
         last = np.where(o & np.isnan(last), d, last)
         with np.errstate(invalid="ignore"):
-            in_run = o & (lw >= wl) & (y < cmin)
+            if canopy_on:
+                cb = _F32(p.end_flood_canopy_lswi)
+                can = o & in_canopy & (y >= cmin) & (lw >= cb)
+                wet = np.where(can, np.minimum(wet, lw - cb), wet)
+                later = np.where(can, np.maximum(later, y), later)
+                first = np.where(can, d, first)
+                canopy_seen |= can
+                in_canopy &= ~(o & ~can)
+            else:
+                can = np.zeros(n_pix, dtype=bool)
+            in_run = o & ~can & ~skipping & (lw >= wl) & (y < cmin)
             wet = np.where(in_run, np.minimum(wet, np.minimum(lw - wl, cmin - y)), wet)
             water = np.where(in_run, np.maximum(water, np.minimum(opn - y, lw - y)), water)
+            if rise:
+                water = np.where(in_run, np.maximum(water, later - y - _F32(p.end_flood_rise)), water)
+                later = np.where(in_run, np.maximum(later, y), later)
             start = np.where(in_run, d, start)
-            stop = o & ~in_run & ~np.isnan(start)
+            first = np.where(in_run, d, first)
+            ends = o & ~can & ~in_run
+            if p.end_flood_turbid:
+                # turbid open water before the run is passed over on the way to the bare date
+                turbid = ends & ~np.isnan(start) & (y <= opn) & (y < lw)
+                skipping |= turbid
+                ends &= ~turbid
+            stop = ends & ~np.isnan(start)
             bare = np.minimum(cmin - y, bare_l - lw)
             age = (_F32(p.end_flood_days) - (last - start)) / scale_days
             link = (_F32(p.end_flood_link_days) - (start - d)) / scale_days
             vote = np.minimum(np.minimum(np.minimum(np.minimum(wet, water), bare) / sc, age), link)
+            if gap_on:
+                # the canopy right after a bare date, the run between them unseen
+                direct = ends & canopy_seen & np.isnan(start) & (y < cmin)
+                gap = first - d
+                low = np.minimum(_F32(p.gap_season_low_ndvi) - y, _F32(p.gap_season_low_lswi) - lw)
+                span = np.minimum(gap - _F32(p.end_canopy_min_gap), _F32(p.gap_season_max_gap) - gap) / scale_days
+                g_age = (_F32(p.end_flood_days) - (last - first)) / scale_days
+                out = np.where(direct, np.minimum(np.minimum(np.minimum(wet, low) / sc, g_age), span), out)
         out = np.where(stop, vote, out)
-        running &= ~(o & ~in_run)
+        running &= ~ends
     return out
 
 
@@ -872,6 +909,10 @@ _PARAM_CASES = {
                         "seedbed_ndvi_max": None},
     "end_flood_any_ground": {"end_flood_days": 30.0, "hidden_bare_lswi_max": None, "seedbed_ndvi_max": None},
     "end_flood_short_link": {"end_flood_link_days": 15.0, "hidden_flood_link_days": 90.0},
+    "end_flood_young_off": {"end_flood_rise": None, "end_flood_canopy_lswi": None},
+    "end_flood_canopy_gap_off": {"end_canopy_min_gap": None, "end_flood_turbid": False},
+    "end_flood_young_tuned": {"end_flood_rise": 0.02, "end_flood_canopy_lswi": 0.05, "end_canopy_min_gap": 10.0,
+                              "end_flood_days": 150.0, "wet_canopy_lswi": 0.0},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
                         "wet_canopy_lswi": None, "ndvi_trough_max": 0.3},
     "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None, "shrub_repuddle_drop": None},
@@ -927,6 +968,13 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_random_series(case, windows)
             # the flood cut by the series' end decides pixels here, so the equality covers its vote
             kw["p"] = dataclasses.replace(p, end_flood_days=None)
             assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 5
+        if case == "end_flood_young_tuned" and windows is None:
+            # the young crop's rise, its canopy at the end, that canopy after a gap and the turbid water before
+            # the run each decide pixels here
+            for off in ({"end_flood_rise": None}, {"end_flood_canopy_lswi": None}, {"end_canopy_min_gap": None},
+                        {"end_flood_turbid": False}):
+                kw["p"] = dataclasses.replace(p, **off)
+                assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 1
         # Leading dims, float64 and read-only (dask hands over read-only views) inputs.
         nd64, ev64, ls64 = (a.astype(np.float64).reshape(40, 100, -1) for a in (nd, ev, ls))
         for a in (nd64, ev64, ls64):

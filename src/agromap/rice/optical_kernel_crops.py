@@ -6,7 +6,7 @@ the last clear date before a cloud gap (``hidden_young_rise``), and a pond, then
 canopy (``pond_crop_green_days``). Each is one step per clear date that takes the term's state
 and returns it; the walk inlines them, so their float32 operations are those they had inside
 it (docs/science/rice.md#optical-flooding-rule). A third reads, after the walk, a flood that the
-series' end cuts before its crop's canopy (``end_flood_days``).
+series' end cuts before its crop's canopy closes (``end_flood_days``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,20 @@ from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
 from .optical_kernel_layout import (
+    F_END_CANOPY_GAP,
+    F_END_FLOOD_CANOPY,
+    F_END_FLOOD_RISE,
+    F_END_FLOOD_TURBID,
     F_HIDDEN_OPEN,
     P_CLIMB_MIN,
+    P_END_CANOPY_GAP,
     P_END_FLOOD,
+    P_END_FLOOD_CANOPY,
     P_END_FLOOD_LINK,
+    P_END_FLOOD_RISE,
     P_GAP_SEASON_LOW_LSWI,
+    P_GAP_SEASON_LOW_NDVI,
+    P_GAP_SEASON_MAX_GAP,
     P_GAP_SEASON_YOUNG_SOIL,
     P_HIDDEN_CROP_DAYS,
     P_HIDDEN_LINK,
@@ -118,26 +127,53 @@ def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, trough_max: 
 
 
 @_jit(nrt=False, inline=True)
-def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, scale_days: Any) -> Any:
-    """A flood the series' end cuts before its crop's canopy (``end_flood_days``): the vote (logistic units,
-    -inf: none) of the run of wet dates below canopy greenness that ends the series.
+def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
+              scale_days: Any) -> Any:
+    """A flood the series' end cuts before its crop's canopy closes (``end_flood_days``): the vote (logistic
+    units, -inf: none) of the run of wet dates below canopy greenness that ends the series.
 
     The vote is the smallest of the run's wet margin (its least wet, greenest date), its best open water
-    (NDVI below ``hidden_open_water_ndvi`` and below LSWI), the bare, dry ground before it (index units /
-    0.05), the days by which the run's start lies within ``end_flood_days`` of the last clear date and the
-    bare date within ``end_flood_link_days`` of the run's start (in units of ``scale_days``). A series
-    that is wet from its first clear date has no bare date: no vote.
+    (NDVI below ``hidden_open_water_ndvi`` and below LSWI) or young crop rising out of it (a date's NDVI
+    ``end_flood_rise`` below a later one's), the bare, dry ground before it (index units / 0.05), the days by
+    which the run's start lies within ``end_flood_days`` of the last clear date and the bare date within
+    ``end_flood_link_days`` of the run's start (in units of ``scale_days``). With ``end_flood_canopy_lswi``
+    the run may be followed by canopy dates standing in water up to the last one, and with
+    ``end_canopy_min_gap`` those may follow the bare date directly across a long enough clear interval. A
+    series that is wet from its first clear date has no bare date: no vote.
     """
     wet_lswi = prm[P_WET_CANOPY_LSWI]
-    wet, water = _PINF, _NINF
+    wet, water, later = _PINF, _NINF, _NINF
     k = n - 1
+    if flags[F_END_FLOOD_CANOPY]:
+        # The young crop's canopy, still standing in water, on the last clear dates.
+        while k >= 0 and cn[k] >= canopy_min and cl[k] >= prm[P_END_FLOOD_CANOPY]:
+            wet = _min(wet, cl[k] - prm[P_END_FLOOD_CANOPY])
+            later = _max(later, cn[k])
+            k -= 1
+        if flags[F_END_CANOPY_GAP] and 0 <= k < n - 1 and cn[k] < canopy_min and not cl[k] >= wet_lswi:
+            # Bare ground right before that canopy: the flood and the seedlings fell in the clear interval.
+            gap = cd[k + 1] - cd[k]
+            bare = _min(prm[P_GAP_SEASON_LOW_NDVI] - cn[k], prm[P_GAP_SEASON_LOW_LSWI] - cl[k])
+            age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1])) / scale_days
+            span = _min(gap - prm[P_END_CANOPY_GAP], prm[P_GAP_SEASON_MAX_GAP] - gap) / scale_days
+            return _min(_min(_min(wet, bare) / _SCALE, age), span)
+        if k < n - 1 and not (k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min):
+            return _NINF
     while k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min:
         wet = _min(wet, _min(cl[k] - wet_lswi, canopy_min - cn[k]))
         water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
+        if flags[F_END_FLOOD_RISE]:
+            # seedlings that cover the water grow greener while it stays
+            water = _max(water, later - cn[k] - prm[P_END_FLOOD_RISE])
+            later = _max(later, cn[k])
         k -= 1
-    if k < 0 or k == n - 1:
+    first = k + 1
+    # turbid first days of the flood (open water drier than the run's bar) lie between the run and the fallow
+    while flags[F_END_FLOOD_TURBID] and first < n and k >= 0 and cn[k] <= prm[P_HIDDEN_OPEN_NDVI] and cn[k] < cl[k]:
+        k -= 1
+    if k < 0 or first == n:
         return _NINF
     bare = _min(canopy_min - cn[k], bare_lswi - cl[k])
-    age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1])) / scale_days
-    link = (prm[P_END_FLOOD_LINK] - (cd[k + 1] - cd[k])) / scale_days
+    age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[first])) / scale_days
+    link = (prm[P_END_FLOOD_LINK] - (cd[first] - cd[k])) / scale_days
     return _min(_min(_min(_min(wet, water), bare) / _SCALE, age), link)

@@ -535,5 +535,5 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     if young_gap:
         und = _max(und, _min(_min(yg_best, dur), mm))
     if flags[F_END_FLOOD] and n > 1:
-        und = _max(und, _min(end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, scale_days), mm))
+        und = _max(und, _min(end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, flags, scale_days), mm))
     return is_water, is_forest, mm, _NINF if und != und else und

@@ -503,6 +503,26 @@ class OpticalRiceParams:
     "The flood at the series' end after the monsoon's cloud gap"); at 40 days (``hidden_flood_link_days``,
     the link before) the monsoon scene's 10-month series shifted 60 days missed 1319 of its 4926 interior
     transplanted paddies on seed 0, at 100 days 621."""
+    end_flood_rise: float | None = 0.10
+    """``end_flood_days``: in place of the open water, the young crop greening in it: a run date's NDVI at least this
+    below a later one's (of the run or the canopy after it). Seedlings soon cover a puddled field (monsoon scene,
+    10 months shifted 60 d, seed 0: 500 missed paddies ended in water, LSWI 0.25-0.40, NDVI 0.15-0.45 rising, no
+    open water); water bodies, puddles and a wetland's flood do not green while the water stays. A design value
+    (docs/rice_rules.md, "A young crop at the series' end"). ``None``: the open water only."""
+    end_flood_canopy_lswi: float | None = 0.30
+    """``end_flood_days``: the run may be followed to the last clear date by canopy dates standing in water (NDVI
+    >= ``ndvi_canopy_min``, LSWI at least this on each), the young crop's canopy before it closes; the bar of
+    ``gap_season_lswi`` (upland canopies 0.29-0.31 at their 90th percentile). ``None``: the run ends the series."""
+    end_canopy_min_gap: float | None = 40.0
+    """``end_flood_canopy_lswi``: that canopy also votes right after the bare, dry date (``gap_season_low_ndvi``,
+    ``gap_season_low_lswi``) across a clear interval of at least this many days (at most ``gap_season_max_gap``):
+    a season hidden in a gap cut by the series' end. A paddy's canopy closes 40-60 days after transplanting
+    (Bouman et al. 2007) and passes NDVI 0.5 before (30-35 days in the scenes). A design value
+    (docs/rice_rules.md, "A young crop at the series' end"). ``None``: off."""
+    end_flood_turbid: bool = True
+    """``end_flood_days``: open water (NDVI <= ``hidden_open_water_ndvi``, below LSWI) drier than the run's bar just
+    before it is passed over on the way to the bare date: a flood's first days over puddled soil are turbid or
+    shallow (NDVI -0.12 to -0.05, LSWI 0.14-0.19 on the monsoon scene), not bare ground."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
@@ -530,5 +550,9 @@ class OpticalRiceParams:
             raise ConfigError(f"end_flood_days must be > 0 days (or null), got {self.end_flood_days}.")
         if not self.end_flood_link_days >= 0:
             raise ConfigError(f"end_flood_link_days must be >= 0 days, got {self.end_flood_link_days}.")
+        negative = [f"{n}={getattr(self, n)}" for n in ("end_flood_rise", "end_canopy_min_gap")
+                    if getattr(self, n) is not None and not getattr(self, n) >= 0]
+        if negative:
+            raise ConfigError(f"{', '.join(negative)}: must be >= 0 (or null).")
         if self.sparse_max_dates is not None and not 2 <= int(self.sparse_max_dates) <= 10000:
             raise ConfigError(f"sparse_max_dates must be a count of clear dates >= 2 (or null), got {self.sparse_max_dates}.")

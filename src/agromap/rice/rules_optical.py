@@ -104,7 +104,12 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    So is a flood the series' end cuts (``end_flood_days`` = 60): the clear dates that end the series
    all wet and below canopy greenness (LSWI >= 0.20, NDVI < 0.5), one of them open water (NDVI <= 0),
    beginning at most 60 days before the last clear date and at most 100 days after a bare, dry date
-   (``end_flood_link_days``: the fallow may be seen last before the monsoon's cloud gap).
+   (``end_flood_link_days``: the fallow may be seen last before the monsoon's cloud gap); in place of
+   the open water, the young crop's NDVI rising by 0.10 within the run (``end_flood_rise``), and the
+   run may end in canopy dates standing in water (LSWI >= 0.30, ``end_flood_canopy_lswi``), which
+   also vote right after the bare date across a clear interval of at least 40 days
+   (``end_canopy_min_gap``); turbid open water between the run and the bare date is passed over
+   (``end_flood_turbid``).
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
