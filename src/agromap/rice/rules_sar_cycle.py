@@ -42,8 +42,8 @@ def end_cycle_margin(
       does the mean of the two darkest passes of its spell;
     - ``fresh``: its dark spell (below half-way from that level to ``vh_max_db``, to the series'
       end) lasts less than ``young_flood_days``;
-    - ``previous``: the smoothed level reaches ``vh_max_db`` before ``max_rise_days`` after the
-      day one cycle before the spell's first date;
+    - ``previous``: the smoothed level reaches ``vh_max_db`` before ``cycle_canopy_days`` (or
+      ``max_rise_days``) after the day one cycle before the spell's first date;
     - ``harvest``: that canopy lasts less than ``max_canopy_days`` (votes only when known);
     - ``cleared``: it stands above the land before the flood as a canopy above its irrigation
       pulse's surroundings does for ``regrowth`` (votes only when that land is observed);
@@ -70,8 +70,10 @@ def end_cycle_margin(
     run = (np.maximum(days[next_valid[rows, k]], last) - first).astype(_F32)
     fresh = (_F32(p.young_flood_days) - run) / scale
     # The previous crop's flood came one cycle before this one's first dark date; its canopy
-    # stands within max_rise_days of it. A wetland's grass comes back only after months of water.
-    until = first.astype(_F32) - _F32(p.cycle_year_days) + _F32(p.max_rise_days)
+    # stands within max_rise_days of it and until its harvest (`cycle_canopy_days`): a series that
+    # starts after its heading sees it standing. A wetland's grass comes back only after months of water.
+    reach = p.max_rise_days if p.cycle_canopy_days is None else p.cycle_canopy_days
+    until = first.astype(_F32) - _F32(p.cycle_year_days) + _F32(reach)
     early = (days[None, :].astype(_F32) <= until[:, None]) & ~np.isnan(sm)
     seg = np.where(early, sm, _F32(-np.inf))
     peak = seg.argmax(axis=-1)
