@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .rules_sar_levels import fallow_dip_margin
+from .rules_sar_previous import standing_previous
 from .sar_params import SarRiceParams
 from .sar_series import bright_run_days, flood_run_bounds, window_mean_db
 
@@ -42,8 +43,9 @@ def end_cycle_margin(
       does the mean of the two darkest passes of its spell;
     - ``fresh``: its dark spell (below half-way from that level to ``vh_max_db``, to the series'
       end) lasts less than ``young_flood_days``;
-    - ``previous``: the smoothed level reaches ``vh_max_db`` before ``cycle_canopy_days`` (or
-      ``max_rise_days``) after the day one cycle before the spell's first date;
+    - ``previous``: the smoothed level reaches ``vh_max_db`` before ``max_rise_days`` after the
+      day one cycle before the spell's first date (``cycle_canopy_days`` for a canopy standing on
+      the first date);
     - ``harvest``: that canopy lasts less than ``max_canopy_days`` (votes only when known);
     - ``cleared``: it stands above the land before the flood as a canopy above its irrigation
       pulse's surroundings does for ``regrowth`` (votes only when that land is observed);
@@ -70,14 +72,14 @@ def end_cycle_margin(
     run = (np.maximum(days[next_valid[rows, k]], last) - first).astype(_F32)
     fresh = (_F32(p.young_flood_days) - run) / scale
     # The previous crop's flood came one cycle before this one's first dark date; its canopy
-    # stands within max_rise_days of it and until its harvest (`cycle_canopy_days`): a series that
-    # starts after its heading sees it standing. A wetland's grass comes back only after months of water.
-    reach = p.max_rise_days if p.cycle_canopy_days is None else p.cycle_canopy_days
-    until = first.astype(_F32) - _F32(p.cycle_year_days) + _F32(reach)
+    # stands within max_rise_days of it. A wetland's grass comes back only after months of water.
+    until = first.astype(_F32) - _F32(p.cycle_year_days) + _F32(p.max_rise_days)
     early = (days[None, :].astype(_F32) <= until[:, None]) & ~np.isnan(sm)
     seg = np.where(early, sm, _F32(-np.inf))
     peak = seg.argmax(axis=-1)
     top = seg.max(axis=-1)
+    # ... or until its harvest where it already stands on the first date (`cycle_canopy_days`).
+    peak, top = standing_previous(sm, days, first, peak, top, break_days, p)
     previous = np.where(np.isfinite(top), (top - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf))
     # A crop is harvested; sugarcane, a wetland's grass or an orchard stand on.
     lasting, open_end = bright_run_days(sm, days, peak, (top - _F32(p.canopy_drop_db)).astype(_F32), break_days)

@@ -289,13 +289,15 @@ class SarRiceParams:
     flood, sugarcane and orchards are never harvested, and an upland crop's field is not flooded
     to open water. ``None``: off."""
     cycle_canopy_days: float | None = 130.0
-    """With ``cycle_year_days``, the previous crop's canopy is read on the dates up to this many
-    days after the day one cycle before the flood's first dark date, not only up to
-    ``max_rise_days`` (its heading): rice is harvested 85-130 days after transplanting (see
-    ``max_canopy_days``), so a series that starts after the previous crop's heading still shows its
-    canopy standing on the first dates, before harvest. The canopy must still be harvested
-    (``max_canopy_days``) and stand above the land before the flood. ``None``: up to
-    ``max_rise_days`` only."""
+    """With ``cycle_year_days``, a previous crop's canopy that already stands on the pixel's first
+    valid date (its run reaches the series' start) is read on the dates up to this many days after
+    the day one cycle before the flood's first dark date, not only up to ``max_rise_days`` (its
+    heading): rice is harvested 85-130 days after transplanting (see ``max_canopy_days``), so a
+    series that starts after the previous crop's heading still shows its canopy standing on the
+    first dates, before harvest. A bright spell that begins inside the series (a pond drained
+    between its water and its lotus) is read up to ``max_rise_days`` as before. The canopy must
+    still be harvested (``max_canopy_days``) and stand above the land before the flood
+    (:mod:`agromap.rice.rules_sar_previous`). ``None``: up to ``max_rise_days`` only."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0
