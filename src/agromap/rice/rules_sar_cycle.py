@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .rules_sar_levels import fallow_dip_margin
+from .rules_sar_previous import standing_previous
 from .sar_params import SarRiceParams
 from .sar_series import bright_run_days, flood_run_bounds, window_mean_db
 
@@ -43,7 +44,8 @@ def end_cycle_margin(
     - ``fresh``: its dark spell (below half-way from that level to ``vh_max_db``, to the series'
       end) lasts less than ``young_flood_days``;
     - ``previous``: the smoothed level reaches ``vh_max_db`` before ``max_rise_days`` after the
-      day one cycle before the spell's first date;
+      day one cycle before the spell's first date (``cycle_canopy_days`` for a canopy standing on
+      the first date);
     - ``harvest``: that canopy lasts less than ``max_canopy_days`` (votes only when known);
     - ``cleared``: it stands above the land before the flood as a canopy above its irrigation
       pulse's surroundings does for ``regrowth`` (votes only when that land is observed);
@@ -76,6 +78,8 @@ def end_cycle_margin(
     seg = np.where(early, sm, _F32(-np.inf))
     peak = seg.argmax(axis=-1)
     top = seg.max(axis=-1)
+    # ... or until its harvest where it already stands on the first date (`cycle_canopy_days`).
+    peak, top = standing_previous(sm, days, first, peak, top, break_days, p)
     previous = np.where(np.isfinite(top), (top - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf))
     # A crop is harvested; sugarcane, a wetland's grass or an orchard stand on.
     lasting, open_end = bright_run_days(sm, days, peak, (top - _F32(p.canopy_drop_db)).astype(_F32), break_days)

@@ -282,12 +282,22 @@ class SarRiceParams:
     is read with its previous crop, which stands at the series' start: a flood that reaches
     ``water_db`` (its darkest smoothed level and the mean of its two darkest passes) and lasts
     less than ``young_flood_days`` so far stands in for the canopy after it when the level
-    reached ``vh_max_db`` within ``max_rise_days`` of the day this many days before the flood's
+    reached ``vh_max_db`` within ``cycle_canopy_days`` of the day this many days before the flood's
     first dark date, and that canopy lasted less than ``max_canopy_days`` and stood above the land
     before the flood as for ``regrowth`` (harvested; :mod:`agromap.rice.rules_sar_cycle`). A crop
     calendar repeats with the year; a seasonal wetland's grass comes back only months after its
     flood, sugarcane and orchards are never harvested, and an upland crop's field is not flooded
     to open water. ``None``: off."""
+    cycle_canopy_days: float | None = 130.0
+    """With ``cycle_year_days``, a previous crop's canopy that already stands on the pixel's first
+    valid date (its run reaches the series' start) is read on the dates up to this many days after
+    the day one cycle before the flood's first dark date, not only up to ``max_rise_days`` (its
+    heading): rice is harvested 85-130 days after transplanting (see ``max_canopy_days``), so a
+    series that starts after the previous crop's heading still shows its canopy standing on the
+    first dates, before harvest. A bright spell that begins inside the series (a pond drained
+    between its water and its lotus) is read up to ``max_rise_days`` as before. The canopy must
+    still be harvested (``max_canopy_days``) and stand above the land before the flood
+    (:mod:`agromap.rice.rules_sar_previous`). ``None``: up to ``max_rise_days`` only."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0
@@ -464,7 +474,8 @@ class SarRiceParams:
             raise ConfigError(f"fallow_dip_db must be >= 0 or null (off), fallow_noise >= 0 and fallow_days above "
                               f"seedbed_start_days, got {self.fallow_dip_db}, {self.fallow_noise} and {self.fallow_days}.")
         _check_vv(self)
-        _check_young(self.young_rise_db, self.young_flood_days, self.cycle_year_days)
+        _check_young(self.young_rise_db, self.young_flood_days, self.cycle_year_days, self.cycle_canopy_days,
+                     self.max_rise_days)
         if self.max_ponded_days < self.max_flood_days:
             raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
                               "set it equal to max_flood_days to accept no longer spell.")
@@ -515,12 +526,16 @@ def _check_pond_crop(days: float | None, runs: int, canopy_days: float | None, y
         raise ConfigError(f"pond_old_days must be > 0 or null (off), got {old_days}.")
 
 
-def _check_young(rise_db: float | None, flood_days: float, year_days: float | None) -> None:
+def _check_young(rise_db: float | None, flood_days: float, year_days: float | None,
+                 canopy_days: float | None = None, max_rise_days: float = 0.0) -> None:
     if (rise_db is not None and rise_db < 0) or flood_days <= 0:
         raise ConfigError(f"young_rise_db must be >= 0 or null (off) and young_flood_days > 0, got {rise_db} "
                           f"and {flood_days}.")
     if year_days is not None and not year_days > 0:
         raise ConfigError(f"cycle_year_days must be > 0 (days) or null (off), got {year_days}.")
+    if canopy_days is not None and canopy_days < max_rise_days:
+        raise ConfigError(f"cycle_canopy_days must be at least max_rise_days ({max_rise_days}) or null (off), "
+                          f"got {canopy_days}.")
 
 
 def _check_vv(p: SarRiceParams) -> None:
