@@ -16,7 +16,13 @@ import xarray as xr
 from dask.base import is_dask_collection
 
 from ..errors import ConfigError, InputError
-from .self_train_ends import abstain_at_series_ends, cut_no_vote, keep_start_canopy_rice
+from .self_train_ends import (
+    abstain_at_series_ends,
+    cut_no_vote,
+    keep_start_canopy_rice,
+    start_pond_field,
+    start_pond_no_vote,
+)
 from .self_train_labels import (
     blind_optical_rule,
     drained_dates,
@@ -52,6 +58,7 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
         if optical is not None and spec is not None and spec.drained_lswi is not None:
             opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
         sar_out = run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
+        sar_out = start_pond_no_vote(sar_out, opt, sar, optical, spec)  # it saw a rice-shrimp field's pond
         if spec is not None and spec.fuse_cut_sar_no_vote:
             sar_out = cut_no_vote(sar_out)
         if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
@@ -60,7 +67,7 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
                 and spec.edge_max_ndvi_rms is not None:
             opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
         fused_out = fuse_scores(sar_out, opt, blind_gap_days, spec)
-        return fused_out if spec is None else abstain_at_series_ends(fused_out, sar, optical, spec)
+        return fused_out if spec is None else abstain_at_series_ends(fused_out, sar, optical, spec, shrimp=True)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -83,12 +90,13 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
         if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
             out = open_water_nonrice(out, optical, spec)
         # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
-        out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params)
+        out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params,
+                             keep=start_pond_field(sar, optical, spec))
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
             out = drop_undrained_rice(out, optical, spec)
     out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
     # with both rules the fused score is judged once, after the fusion
-    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True)
+    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True, shrimp=True)
 
 
 def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, windows: Any, canopy_labels: bool,
