@@ -111,3 +111,19 @@ def test_a_rice_shrimp_fields_non_rice_verdict_is_no_opinion_for_the_optical_and
                                [0.1, 0.1, 0.1, 0.1])
     with pytest.raises(ConfigError):
         SelfTrainParams(start_pond_canopy_lswi=1.5)
+
+
+def test_the_sar_rules_non_rice_on_a_rice_shrimp_field_is_no_opinion():
+    from agromap.rice.self_train_ends import QA_SERIES_CUT
+    from agromap.rice.self_train_rule import run_rule
+
+    spec = SelfTrainParams()
+    sar, opt = _pixels()
+    old = run_rule(opt, sar, "sar", None, None, spec=replace(spec, start_pond_sar_labels=False))
+    assert (old["rice_score"].values[0] <= spec.other_max_score).all()  # a pond to the radar, and ponds
+    with raise_if_dask_computes():
+        new = run_rule(opt, sar, "sar", None, None, spec=spec)
+    # the fields are no label (co-training's optical view decides there); the ponds keep theirs
+    np.testing.assert_allclose(new["rice_score"].values[0][:2], 0.5)
+    np.testing.assert_array_equal(new["rice_score"].values[0][2:], old["rice_score"].values[0][2:])
+    assert ((new["qa_flags"].values[0] & QA_SERIES_CUT) > 0).tolist() == [True, True, False, False]

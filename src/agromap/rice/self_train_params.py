@@ -295,8 +295,14 @@ class SelfTrainParams:
     ends before its next one is open water on most clear dates and seldom dry, so the pond test took
     away the only rice verdict it had, the SAR rule saw a pond, and the maps missed 0.30-0.99 of
     those fields on ``mekong_triple_sar`` in a 10-month series shifted 60 days
-    (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). Not for the SAR rule's
-    own labels (see ``start_pond_water_fraction``). False: off."""
+    (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). False: off."""
+    start_pond_sar_labels: bool = True
+    """``rule="sar"`` with an optical stack: the SAR rule's non-rice verdict on such a field
+    (``start_pond_rice``) is no opinion too, and co-training's optical view decides there. The
+    radar sees the field as a pond until the series ends, and its sure non-rice labels taught the
+    map to miss 0.95 of those fields on ``mekong_triple_sar`` in a 10-month series shifted 60 days;
+    the optical view, trained on the paddies the series opens in, takes most of them back. False:
+    the SAR rule's verdicts stand there."""
     start_pond_canopy_lswi: float = 0.0
     """``start_pond_rice``: the LSWI the canopy in the series' first ``start_canopy_days`` must reach,
     in place of ``start_canopy_lswi`` (0.30). A rice-shrimp field is drained before its harvest, so a

@@ -77,7 +77,8 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
             raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
         # VV, when given, adds the rule's VV evidence (a flood is dark in VV too).
         out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], params, windows=windows)
-        return out if spec is None else abstain_at_series_ends(keep_seedbed_nonrice(out, spec), sar, optical, spec)
+        return out if spec is None else abstain_at_series_ends(keep_seedbed_nonrice(out, spec), sar, optical, spec,
+                                                               shrimp=spec.start_pond_sar_labels)
     from .rules_optical import OpticalRiceParams
 
     if params is not None and not isinstance(params, OpticalRiceParams):
