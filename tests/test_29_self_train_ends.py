@@ -241,9 +241,7 @@ def test_a_rice_shrimp_field_the_series_opens_in_is_no_non_rice_label_of_the_opt
     np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, off, pond=True)["rice_score"].values[0], 0.1)
     few = replace(spec, start_pond_dry_dates=4)
     np.testing.assert_allclose(abstain_at_series_ends(out, sar, opt, few, pond=True)["rice_score"].values[0], 0.1)
-    # the SAR rule's own labels take the field through start_pond_sar_labels (test_29_self_train_shrimp)
-    own = {"optical": spec, "sar": replace(spec, start_pond_sar_labels=False)}
-    marked = {rule: (run_rule(opt, sar, rule, None, None, spec=own[rule])["qa_flags"].values[0] & QA_SERIES_CUT) > 0
+    marked = {rule: (run_rule(opt, sar, rule, None, None, spec=spec)["qa_flags"].values[0] & QA_SERIES_CUT) > 0
               for rule in ("optical", "sar")}
     assert marked["optical"].tolist() == [True, False, False] and not marked["sar"].any()
     for bad in ({"start_pond_water_fraction": 1.5}, {"start_pond_dry_dates": -1}):

@@ -296,13 +296,15 @@ class SelfTrainParams:
     away the only rice verdict it had, the SAR rule saw a pond, and the maps missed 0.30-0.99 of
     those fields on ``mekong_triple_sar`` in a 10-month series shifted 60 days
     (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). False: off."""
-    start_pond_sar_labels: bool = True
+    start_pond_sar_labels: bool = False
     """``rule="sar"`` with an optical stack: the SAR rule's non-rice verdict on such a field
     (``start_pond_rice``) is no opinion too, and co-training's optical view decides there. The
     radar sees the field as a pond until the series ends, and its sure non-rice labels taught the
     map to miss 0.95 of those fields on ``mekong_triple_sar`` in a 10-month series shifted 60 days;
-    the optical view, trained on the paddies the series opens in, takes most of them back. False:
-    the SAR rule's verdicts stand there."""
+    on, the optical view takes most of them back (OA 0.906 -> 0.953 on seed 1), but in a 10-month
+    series shifted 180 days it cost ``wetland_confusion`` seed 0 0.006 and ``mekong_triple_sar``
+    seed 1 0.005 (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). Off: the
+    SAR rule's verdicts stand there."""
     start_pond_canopy_lswi: float = 0.0
     """``start_pond_rice``: the LSWI the canopy in the series' first ``start_canopy_days`` must reach,
     in place of ``start_canopy_lswi`` (0.30). A rice-shrimp field is drained before its harvest, so a
