@@ -159,10 +159,12 @@ def start_pond_no_vote(sar_out: xr.Dataset, opt_out: xr.Dataset, sar: xr.Dataset
     rice-shrimp field whose crop the series start cuts (:func:`start_pond_field`; lazy). The radar
     saw only the shrimp pond after that crop, and its sure non-rice averaged with the optical rule's
     rice is a hesitation; in :func:`~agromap.rice.self_train_labels.fuse_scores` the optical rule
-    then decides alone there. Unchanged without an optical stack or ``spec``, or where
-    :func:`start_pond_field` is off.
+    then decides alone there. Unchanged without an optical stack or ``spec``, without
+    ``spec.start_pond_fused`` (off by default), or where :func:`start_pond_field` is off.
     """
-    field = None if optical is None or spec is None else start_pond_field(sar, optical, spec)
+    if optical is None or spec is None or not spec.start_pond_fused:
+        return sar_out
+    field = start_pond_field(sar, optical, spec)
     if field is None:
         return sar_out
     assert spec is not None

@@ -67,7 +67,8 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
                 and spec.edge_max_ndvi_rms is not None:
             opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
         fused_out = fuse_scores(sar_out, opt, blind_gap_days, spec)
-        return fused_out if spec is None else abstain_at_series_ends(fused_out, sar, optical, spec, shrimp=True)
+        return fused_out if spec is None else abstain_at_series_ends(fused_out, sar, optical, spec,
+                                                                     shrimp=spec.start_pond_fused)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -92,7 +93,7 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
             out = open_water_nonrice(out, optical, spec)
         # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
         out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params,
-                             keep=start_pond_field(sar, optical, spec))
+                             keep=start_pond_field(sar, optical, spec) if spec.start_pond_fused or not fused else None)
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
             out = drop_undrained_rice(out, optical, spec)
     out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
