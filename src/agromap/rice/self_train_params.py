@@ -301,8 +301,8 @@ class SelfTrainParams:
     non-rice verdict there is no opinion. On ``mekong_triple_sar`` in a 10-month series shifted 60
     days it lifts the fused map from 0.937 / 0.910 / 0.942 to 0.981 / 0.956 / 0.967 (seeds 0-2), but
     shifted 240 days it cost seed 1 0.017 (0.970 -> 0.953) and shifted 180 days the labelled map
-    0.008 on seed 1, where the fields passing the test are paddies and no rice-shrimp field
-    (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). Off."""
+    0.008 on seed 1; at 240 days the test takes 0.31 of the transplanted rice and no rice-shrimp
+    field on seed 0 (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). Off."""
     start_pond_sar_labels: bool = False
     """``rule="sar"`` with an optical stack: the SAR rule's non-rice verdict on such a field
     (``start_pond_rice``) is no opinion too, and co-training's optical view decides there. The
