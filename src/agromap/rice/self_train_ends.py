@@ -16,6 +16,7 @@ fallow before (or after) the cut season, not a standing canopy, and gives no non
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import cast
 
 import numpy as np
@@ -24,7 +25,8 @@ import xarray as xr
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_no_vote",
-           "dry_share", "keep_start_canopy_rice", "pond_after_harvest", "series_end_flood", "series_start_canopy"]
+           "dry_share", "keep_start_canopy_rice", "pond_after_harvest", "series_end_flood", "series_start_canopy",
+           "start_pond_field", "start_pond_no_vote"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6, the
 #: label steps bit 7): a pixel whose season the series end or start cuts (:func:`abstain_at_series_ends`).
@@ -133,6 +135,43 @@ def pond_after_harvest(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArr
             & (dry >= spec.start_pond_dry_dates)).rename("pond_after_harvest")
 
 
+def start_pond_field(sar: xr.Dataset | None, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray | None:
+    """Where the series opens in a wet canopy (:func:`series_start_canopy`) and a pond after a drained
+    harvest follows (:func:`pond_after_harvest`): a rice-shrimp field whose crop the series start
+    cuts. The opening canopy needs LSWI of only ``spec.start_pond_canopy_lswi``: the field is drained
+    for its harvest, and nothing but a paddy turns from a canopy into a pond (lazy, boolean; ``None`` without a radar or when ``spec.start_pond_rice``,
+    ``spec.start_canopy_days`` or ``spec.start_pond_water_fraction`` is off). Its open water is the
+    shrimp pond after the rice, not a pond's year, so the optical rule's rice verdict there is no
+    pond's (:func:`~agromap.rice.self_train_labels.drop_pond_rice`).
+    """
+    if (sar is None or "vh" not in sar or not spec.start_pond_rice or spec.start_canopy_days is None
+            or spec.start_pond_water_fraction is None):
+        return None
+    # the canopy before a drained harvest: the wet-canopy bar of the fallow test would miss it
+    opening = series_start_canopy(sar, optical, replace(spec, start_canopy_lswi=spec.start_pond_canopy_lswi))
+    return (opening & pond_after_harvest(optical, spec)).rename("start_pond_field")
+
+
+def start_pond_no_vote(sar_out: xr.Dataset, opt_out: xr.Dataset, sar: xr.Dataset | None,
+                       optical: xr.Dataset | None, spec: SelfTrainParams | None) -> xr.Dataset:  # fmt: skip
+    """The SAR rule's output ``sar_out`` with no score (NaN) where it says non-rice (below 0.5), the
+    optical rule's output ``opt_out`` says rice (at least ``spec.rice_min_score``) and the pixel is a
+    rice-shrimp field whose crop the series start cuts (:func:`start_pond_field`; lazy). The radar
+    saw only the shrimp pond after that crop, and its sure non-rice averaged with the optical rule's
+    rice is a hesitation; in :func:`~agromap.rice.self_train_labels.fuse_scores` the optical rule
+    then decides alone there. Unchanged without an optical stack or ``spec``, without
+    ``spec.start_pond_fused`` (off by default), or where :func:`start_pond_field` is off.
+    """
+    if optical is None or spec is None or not spec.start_pond_fused:
+        return sar_out
+    field = start_pond_field(sar, optical, spec)
+    if field is None:
+        return sar_out
+    assert spec is not None
+    quiet = field & (opt_out["rice_score"] >= np.float32(spec.rice_min_score)) & (sar_out["rice_score"] < 0.5)
+    return sar_out.assign(rice_score=sar_out["rice_score"].where(~quiet).astype(np.float32))
+
+
 def _first_date(*stacks: xr.Dataset) -> np.datetime64:
     return min(np.asarray(s["time"].values).astype("datetime64[D]").min() for s in stacks)
 
@@ -176,10 +215,12 @@ def abstain_at_series_start(out: xr.Dataset, sar: xr.Dataset | None, optical: xr
 
 
 def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
-                           spec: SelfTrainParams, pond: bool = False) -> xr.Dataset:  # fmt: skip
+                           spec: SelfTrainParams, pond: bool = False, shrimp: bool = False) -> xr.Dataset:  # fmt: skip
     """:func:`abstain_at_series_end` and :func:`abstain_at_series_start` in one step (lazy), the
     pixel's dry share built once for both. ``pond`` (the optical rule's own labels): after a wet
-    canopy at the series start, a pond (:func:`pond_after_harvest`) counts as the fallow.
+    canopy at the series start, a pond (:func:`pond_after_harvest`) counts as the fallow. ``shrimp``
+    (the optical rule's and the fused labels): a rice-shrimp field the series opens in
+    (:func:`start_pond_field`, whose canopy may stand on drained soil) is cut too.
     """
     if sar is None or optical is None or "vh" not in sar:
         return out
@@ -190,6 +231,9 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
     if spec.start_canopy_days is not None:
         start = _start_cut(sar, optical, spec, dry, pond)
         cut = start if cut is None else cut | start
+    field = start_pond_field(sar, optical, spec) if shrimp else None
+    if field is not None:
+        cut = field if cut is None else cut | field
     return out if cut is None else _no_opinion_where(out, cut)
 
 

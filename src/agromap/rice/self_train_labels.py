@@ -64,7 +64,8 @@ def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: flo
 
 
 def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
-                   abstain: float = 0.5, rule_params: Any = None) -> xr.Dataset:  # fmt: skip
+                   abstain: float = 0.5, rule_params: Any = None,
+                   keep: xr.DataArray | None = None) -> xr.Dataset:  # fmt: skip
     """The optical rule's output ``out`` with its rice verdicts set to no opinion (``abstain``) on a
     pond (lazy).
 
@@ -83,7 +84,9 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
     one short rice canopy (the optical rule's ``pond_crop_green_days`` of ``rule_params``, default
     :class:`~agromap.rice.optical_params.OpticalRiceParams`; flood signal in its NDVI form, as
     :func:`flood_dates`) is no pond here: a rice-shrimp field is open water for half its clear dates
-    and drained only for its harvest. Unchanged when ``spec.pond_water_fraction`` is ``None``.
+    and drained only for its harvest. Nor is a pixel of ``keep`` (boolean, optional): a rice-shrimp
+    field whose crop the series opens in (:func:`~agromap.rice.self_train_ends.start_pond_field`).
+    Unchanged when ``spec.pond_water_fraction`` is ``None``.
     """
     if spec.pond_water_fraction is None:
         return out
@@ -112,6 +115,8 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
 
     pond = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
                           output_dtypes=[bool])
+    if keep is not None:
+        pond = pond & ~keep
     score = out["rice_score"]
     return out.assign(rice_score=xr.where(pond & (score > 0.5), np.float32(abstain), score).astype(np.float32))
 

@@ -286,6 +286,40 @@ class SelfTrainParams:
     """``start_pond_water_fraction``: the fewest dry clear dates (LSWI < 0): the drained field between
     the harvest and the stocking of the pond. A shrimp pond, floating plants and an orchard are not
     drained; a lotus pond shows dry dates when its leaves die back, which the water share separates."""
+    start_pond_rice: bool = True
+    """``rule="optical"`` (and ``"both"`` with ``start_pond_fused``): where the series opens in a wet
+    canopy (``start_canopy_days``) and a pond after a drained harvest follows (``start_pond_water_fraction``), the optical rule's rice
+    verdict is no pond's (``pond_water_fraction`` keeps it), and its non-rice verdict there is no
+    opinion. A rice-shrimp field in a series that opens in its crop and
+    ends before its next one is open water on most clear dates and seldom dry, so the pond test took
+    away the only rice verdict it had, the SAR rule saw a pond, and the maps missed 0.30-0.99 of
+    those fields on ``mekong_triple_sar`` in a 10-month series shifted 60 days
+    (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). False: off."""
+    start_pond_fused: bool = False
+    """``rule="both"``: ``start_pond_rice`` for the fused rules too: the optical rule's rice verdict
+    on such a field is no pond's, the SAR rule's non-rice verdict under it casts no vote, and a fused
+    non-rice verdict there is no opinion. On ``mekong_triple_sar`` in a 10-month series shifted 60
+    days it lifts the fused map from 0.937 / 0.910 / 0.942 to 0.981 / 0.956 / 0.967 (seeds 0-2), but
+    shifted 240 days it cost seed 1 0.017 (0.970 -> 0.953) and shifted 180 days the labelled map
+    0.008 on seed 1; at 240 days the test takes 0.31 of the transplanted rice and no rice-shrimp
+    field on seed 0 (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). Off."""
+    start_pond_sar_labels: bool = False
+    """``rule="sar"`` with an optical stack: the SAR rule's non-rice verdict on such a field
+    (``start_pond_rice``) is no opinion too, and co-training's optical view decides there. The
+    radar sees the field as a pond until the series ends, and its sure non-rice labels taught the
+    map to miss 0.95 of those fields on ``mekong_triple_sar`` in a 10-month series shifted 60 days;
+    on, the optical view takes most of them back (OA 0.906 -> 0.953 on seed 1), but in a 10-month
+    series shifted 180 days it cost ``wetland_confusion`` seed 0 0.006 and ``mekong_triple_sar``
+    seed 1 0.005 (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). Off: the
+    SAR rule's verdicts stand there."""
+    start_pond_canopy_lswi: float = 0.0
+    """``start_pond_rice``: the LSWI the canopy in the series' first ``start_canopy_days`` must reach,
+    in place of ``start_canopy_lswi`` (0.30). A rice-shrimp field is drained before its harvest, so a
+    series opening in the last weeks of its crop sees a canopy over drying soil (LSWI 0.13 at the
+    median on the first clear date of ``mekong_triple_sar`` seed 1 in a 10-month series shifted 60
+    days); with 0.30 the test took 0.42 of those fields, with 0.0 0.58. No other cover of the
+    scenes turns from such a canopy into a pond after a drained harvest: on the hard scenes at
+    shifts 0-240 only rice passes, and lotus at most 0.05 whatever the bar."""
 
     label_weight: float = 3.0
     """With user labels (``labels=``): the weight of one user-labelled pixel in the fit, in
@@ -391,12 +425,15 @@ class SelfTrainParams:
                               f"{self.end_flood_drop_db}, {self.end_flood_dry_fraction} and {self.end_flood_max_db}.")
         if ((self.start_canopy_days is not None and not self.start_canopy_days > 0)
                 or not -1.0 <= self.start_canopy_lswi <= 1.0 or not -1.0 <= self.start_canopy_ndvi <= 1.0
+                or not -1.0 <= self.start_pond_canopy_lswi <= 1.0
                 or not 0.0 <= self.start_dry_fraction <= 1.0 or not self.start_canopy_max_db < 0
                 or not (self.start_pond_water_fraction is None or 0.0 <= self.start_pond_water_fraction <= 1.0)
                 or self.start_pond_dry_dates < 0):
-            raise ConfigError(f"need start_canopy_days > 0 (days) or null, start_canopy_lswi and start_canopy_ndvi in "
+            raise ConfigError(f"need start_canopy_days > 0 (days) or null, start_canopy_lswi, start_pond_canopy_lswi "
+                              f"and start_canopy_ndvi in "
                               f"[-1, 1], start_dry_fraction in [0, 1], start_canopy_max_db < 0 (dB), "
                               f"start_pond_water_fraction in [0, 1] or null and start_pond_dry_dates >= 0, got "
-                              f"{self.start_canopy_days}, {self.start_canopy_lswi}, {self.start_canopy_ndvi}, "
+                              f"{self.start_canopy_days}, {self.start_canopy_lswi}, {self.start_pond_canopy_lswi}, "
+                              f"{self.start_canopy_ndvi}, "
                               f"{self.start_dry_fraction}, {self.start_canopy_max_db}, "
                               f"{self.start_pond_water_fraction} and {self.start_pond_dry_dates}.")

@@ -16,7 +16,13 @@ import xarray as xr
 from dask.base import is_dask_collection
 
 from ..errors import ConfigError, InputError
-from .self_train_ends import abstain_at_series_ends, cut_no_vote, keep_start_canopy_rice
+from .self_train_ends import (
+    abstain_at_series_ends,
+    cut_no_vote,
+    keep_start_canopy_rice,
+    start_pond_field,
+    start_pond_no_vote,
+)
 from .self_train_labels import (
     blind_optical_rule,
     drained_dates,
@@ -52,6 +58,7 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
         if optical is not None and spec is not None and spec.drained_lswi is not None:
             opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
         sar_out = run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
+        sar_out = start_pond_no_vote(sar_out, opt, sar, optical, spec)  # it saw a rice-shrimp field's pond
         if spec is not None and spec.fuse_cut_sar_no_vote:
             sar_out = cut_no_vote(sar_out)
         if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
@@ -60,7 +67,8 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
                 and spec.edge_max_ndvi_rms is not None:
             opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
         fused_out = fuse_scores(sar_out, opt, blind_gap_days, spec)
-        return fused_out if spec is None else abstain_at_series_ends(fused_out, sar, optical, spec)
+        return fused_out if spec is None else abstain_at_series_ends(fused_out, sar, optical, spec,
+                                                                     shrimp=spec.start_pond_fused)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -70,7 +78,8 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
             raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
         # VV, when given, adds the rule's VV evidence (a flood is dark in VV too).
         out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], params, windows=windows)
-        return out if spec is None else abstain_at_series_ends(keep_seedbed_nonrice(out, spec), sar, optical, spec)
+        return out if spec is None else abstain_at_series_ends(keep_seedbed_nonrice(out, spec), sar, optical, spec,
+                                                               shrimp=spec.start_pond_sar_labels)
     from .rules_optical import OpticalRiceParams
 
     if params is not None and not isinstance(params, OpticalRiceParams):
@@ -83,12 +92,13 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
         if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
             out = open_water_nonrice(out, optical, spec)
         # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
-        out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params)
+        out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params,
+                             keep=start_pond_field(sar, optical, spec) if spec.start_pond_fused or not fused else None)
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
             out = drop_undrained_rice(out, optical, spec)
     out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
     # with both rules the fused score is judged once, after the fusion
-    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True)
+    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True, shrimp=True)
 
 
 def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, windows: Any, canopy_labels: bool,
