@@ -22,29 +22,11 @@ from agromap.rice.self_train_ends import (
 from agromap.rice.self_train_rule import run_rule
 from agromap.rice.self_trained import SelfTrainParams, _select_block
 from agromap.testing import raise_if_dask_computes
+from pixel_stacks import DAYS, DRY, WATER, row_stacks
 
-DAYS = np.arange(0, 312, 12)  # 2023-01-01 to 2023-11-07, one date every 12 days
-TIME = np.datetime64("2023-01-01") + DAYS.astype("timedelta64[D]")
 LATE = DAYS >= DAYS[-3]  # the last three dates
-DRY, WATER, WET = (0.20, -0.10), (-0.20, 0.30), (0.30, 0.30)  # (NDVI, LSWI) of a clear date
+WET = (0.30, 0.30)  # (NDVI, LSWI) of a clear date
 
-
-def _stack(db: list[np.ndarray], optical: list[list[tuple[float, float]]],
-           chunked: bool) -> tuple[xr.Dataset, xr.Dataset]:  # fmt: skip
-    """SAR (VH, VV linear) and optical (every date clear) stacks of one row of pixels."""
-    vh_db = np.stack(db, axis=-1)[:, None, :] + np.random.default_rng(0).normal(0, 0.3, (DAYS.size, 1, len(db)))
-    vh = (10 ** (vh_db / 10)).astype(np.float32)
-    coords = {"time": TIME, "y": [0.0], "x": np.arange(float(len(db)))}
-    sar = xr.Dataset({"vh": (("time", "y", "x"), vh), "vv": (("time", "y", "x"), 4 * vh)}, coords=coords)
-    nd = np.array([[v[0] for v in p] for p in optical], np.float32).T[:, None, :]
-    ls = np.array([[v[1] for v in p] for p in optical], np.float32).T[:, None, :]
-    nir = np.full(nd.shape, 0.3, np.float32)
-    bands = {"nir": nir, "red": nir * (1 - nd) / (1 + nd), "swir16": nir * (1 - ls) / (1 + ls),
-             "blue": np.full(nd.shape, 0.04, np.float32), "green": np.full(nd.shape, 0.06, np.float32)}
-    opt = xr.Dataset({b: (("time", "y", "x"), v.astype(np.float32)) for b, v in bands.items()}, coords=coords)
-    if chunked:
-        return sar.chunk({"time": -1, "x": 2}), opt.chunk({"time": -1, "x": 2})
-    return sar, opt
 
 
 def _pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
@@ -59,7 +41,7 @@ def _pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
     earlier = np.where((DAYS >= 216) & (DAYS <= 252), -24.0, land)
     cane = np.where(LATE, -17.5, -12.5)
     fallow_then_flood = [WATER if late else DRY for late in LATE]
-    return _stack([cut, upland, water, cut, earlier, cane],
+    return row_stacks([cut, upland, water, cut, earlier, cane],
                   [fallow_then_flood, [DRY] * DAYS.size, [WATER] * DAYS.size, [WET] * DAYS.size,
                    [DRY] * DAYS.size, [DRY] * DAYS.size], chunked)  # fmt: skip
 
@@ -129,7 +111,7 @@ def _start_pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
     canopy_then = [np.where(early, -15.0, -17.0), np.where(early, -15.0, -17.0), np.where(early, -12.5, -17.0),
                    np.full(DAYS.size, -15.0), np.full(DAYS.size, -17.0)]
     wet_canopy, dry_canopy, evergreen = (0.75, 0.35), (0.75, 0.25), (0.80, 0.35)
-    return _stack(canopy_then,
+    return row_stacks(canopy_then,
                   [[wet_canopy if e else DRY for e in early], [dry_canopy if e else DRY for e in early],
                    [wet_canopy if e else DRY for e in early], [evergreen] * DAYS.size, [DRY] * DAYS.size],
                   chunked)  # fmt: skip
@@ -220,7 +202,7 @@ def _shrimp_pixels() -> tuple[xr.Dataset, xr.Dataset]:
     a shrimp pond all year."""
     early, drained = DAYS <= 60, (DAYS > 60) & (DAYS <= 96)
     wet_canopy = (0.75, 0.35)
-    return _stack([np.where(early, -15.0, np.where(drained, -17.0, -21.0)), np.where(early, -15.0, -21.0),
+    return row_stacks([np.where(early, -15.0, np.where(drained, -17.0, -21.0)), np.where(early, -15.0, -21.0),
                    np.full(DAYS.size, -22.0)],
                   [[wet_canopy if e else DRY if d else WATER for e, d in zip(early, drained)],
                    [wet_canopy if e else WATER for e in early], [WATER] * DAYS.size], False)  # fmt: skip

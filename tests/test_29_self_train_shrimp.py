@@ -18,25 +18,7 @@ from agromap.rice.self_train_ends import (
 from agromap.rice.self_train_labels import drop_pond_rice, fuse_scores
 from agromap.rice.self_trained import SelfTrainParams
 from agromap.testing import raise_if_dask_computes
-
-DAYS = np.arange(0, 312, 12)
-TIME = np.datetime64("2023-01-01") + DAYS.astype("timedelta64[D]")
-DRY, WATER = (0.20, -0.10), (-0.20, 0.30)  # (NDVI, LSWI) of a clear date
-
-
-def _stack(db: list[np.ndarray], optical: list[list[tuple[float, float]]]) -> tuple[xr.Dataset, xr.Dataset]:
-    """SAR (VH, VV linear) and optical (every date clear) stacks of one row of pixels, dask-chunked."""
-    vh_db = np.stack(db, axis=-1)[:, None, :] + np.random.default_rng(0).normal(0, 0.3, (DAYS.size, 1, len(db)))
-    vh = (10 ** (vh_db / 10)).astype(np.float32)
-    coords = {"time": TIME, "y": [0.0], "x": np.arange(float(len(db)))}
-    sar = xr.Dataset({"vh": (("time", "y", "x"), vh), "vv": (("time", "y", "x"), 4 * vh)}, coords=coords)
-    nd = np.array([[v[0] for v in p] for p in optical], np.float32).T[:, None, :]
-    ls = np.array([[v[1] for v in p] for p in optical], np.float32).T[:, None, :]
-    nir = np.full(nd.shape, 0.3, np.float32)
-    bands = {"nir": nir, "red": nir * (1 - nd) / (1 + nd), "swir16": nir * (1 - ls) / (1 + ls),
-             "blue": np.full(nd.shape, 0.04, np.float32), "green": np.full(nd.shape, 0.06, np.float32)}
-    opt = xr.Dataset({b: (("time", "y", "x"), v.astype(np.float32)) for b, v in bands.items()}, coords=coords)
-    return sar.chunk({"time": -1, "x": 2}), opt.chunk({"time": -1, "x": 2})
+from pixel_stacks import DAYS, DRY, WATER, row_stacks
 
 
 def _pixels() -> tuple[xr.Dataset, xr.Dataset]:
@@ -46,10 +28,10 @@ def _pixels() -> tuple[xr.Dataset, xr.Dataset]:
     early, drained = DAYS <= 60, (DAYS > 60) & (DAYS <= 96)
     ripe, wet = (0.70, 0.13), (0.75, 0.35)
     field = np.where(early, -15.0, np.where(drained, -17.0, -21.0))
-    return _stack([field, field, np.where(early, -15.0, -21.0), np.full(DAYS.size, -22.0)],
-                  [[ripe if e else DRY if d else WATER for e, d in zip(early, drained)],
-                   [wet if e else DRY if d else WATER for e, d in zip(early, drained)],
-                   [wet if e else WATER for e in early], [WATER] * DAYS.size])  # fmt: skip
+    return row_stacks([field, field, np.where(early, -15.0, -21.0), np.full(DAYS.size, -22.0)],
+                      [[ripe if e else DRY if d else WATER for e, d in zip(early, drained)],
+                       [wet if e else DRY if d else WATER for e, d in zip(early, drained)],
+                       [wet if e else WATER for e in early], [WATER] * DAYS.size], chunked=True)  # fmt: skip
 
 
 def _scores(values: list[float], like: xr.Dataset) -> xr.Dataset:

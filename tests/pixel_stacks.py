@@ -1,0 +1,31 @@
+"""One row of pixels as Sentinel-1 and Sentinel-2 stacks for the self-training label tests: a VH
+course in dB per pixel (0.3 dB of speckle, a fixed seed; VV 6 dB brighter) and an (NDVI, LSWI) pair
+per clear date, turned into the reflectance bands the optical rule reads (NIR 0.3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+DAYS = np.arange(0, 312, 12)  # 2023-01-01 to 2023-11-07, one date every 12 days
+TIME = np.datetime64("2023-01-01") + DAYS.astype("timedelta64[D]")
+DRY, WATER = (0.20, -0.10), (-0.20, 0.30)  # (NDVI, LSWI) of a clear date
+
+
+def row_stacks(db: list[np.ndarray], optical: list[list[tuple[float, float]]],
+               chunked: bool) -> tuple[xr.Dataset, xr.Dataset]:  # fmt: skip
+    """SAR (VH, VV linear) and optical (every date clear) stacks of one row of pixels; ``chunked``:
+    dask-chunked two pixels per chunk."""
+    vh_db = np.stack(db, axis=-1)[:, None, :] + np.random.default_rng(0).normal(0, 0.3, (DAYS.size, 1, len(db)))
+    vh = (10 ** (vh_db / 10)).astype(np.float32)
+    coords = {"time": TIME, "y": [0.0], "x": np.arange(float(len(db)))}
+    sar = xr.Dataset({"vh": (("time", "y", "x"), vh), "vv": (("time", "y", "x"), 4 * vh)}, coords=coords)
+    nd = np.array([[v[0] for v in p] for p in optical], np.float32).T[:, None, :]
+    ls = np.array([[v[1] for v in p] for p in optical], np.float32).T[:, None, :]
+    nir = np.full(nd.shape, 0.3, np.float32)
+    bands = {"nir": nir, "red": nir * (1 - nd) / (1 + nd), "swir16": nir * (1 - ls) / (1 + ls),
+             "blue": np.full(nd.shape, 0.04, np.float32), "green": np.full(nd.shape, 0.06, np.float32)}
+    opt = xr.Dataset({b: (("time", "y", "x"), v.astype(np.float32)) for b, v in bands.items()}, coords=coords)
+    if chunked:
+        return sar.chunk({"time": -1, "x": 2}), opt.chunk({"time": -1, "x": 2})
+    return sar, opt
