@@ -76,15 +76,11 @@ def sar_masks(
             not_pond = _lifted(not_pond, (canopy - _F32(p.pond_canopy_days)) / run_scale)
         if p.pond_young_days is not None:
             # The same crop still standing on the series' last dates (a series ending in the wet season).
-            young = young_pond_crop_days(sm, days, p)
-            # No such run is no evidence: a margin from 0 days would lift every pond's share.
-            not_pond = _lifted(not_pond, np.where(young > 0, (young - _F32(p.pond_young_days)) / run_scale,
-                                                  _F32(-np.inf)))
+            not_pond = _lifted(not_pond, _run_margin(young_pond_crop_days(sm, days, p), p.pond_young_days, run_scale))
         if p.pond_old_days is not None:
             # The same crop's predecessor standing on the series' first dates, harvested, then the
             # pond (a series starting in the wet season).
-            old = old_pond_crop_days(sm, days, p)
-            not_pond = _lifted(not_pond, np.where(old > 0, (old - _F32(p.pond_old_days)) / run_scale, _F32(-np.inf)))
+            not_pond = _lifted(not_pond, _run_margin(old_pond_crop_days(sm, days, p), p.pond_old_days, run_scale))
     mask_z = np.where(water | built, _F32(-np.inf), np.minimum.reduce([not_water, not_built, not_pond]))
     mask_z = np.where(np.isnan(mask_z), _F32(-np.inf), mask_z).astype(_F32)
     return water, built, mask_z
@@ -95,3 +91,11 @@ def _lifted(not_pond: np.ndarray, escape: np.ndarray) -> np.ndarray:
     without a margin (NaN: no valid date) keeps none.
     """
     return np.where(np.isnan(not_pond), not_pond, np.maximum(not_pond, escape))
+
+
+def _run_margin(span: np.ndarray, least_days: float, scale: np.float32) -> np.ndarray:
+    """The margin of a crop's run spanning ``span`` days against ``least_days`` (units of ``scale``);
+    -inf where there is no run (0 days): no such run is no evidence, and a margin from 0 days would
+    lift every pond's share.
+    """
+    return np.where(span > 0, (span - _F32(least_days)) / scale, _F32(-np.inf))
