@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from .sar_params_checks import check_sar_params
 
 __all__ = ["SarRiceParams"]
 
@@ -452,98 +452,4 @@ class SarRiceParams:
     """Length of the ``season`` axis without windows."""
 
     def __post_init__(self) -> None:
-        if not 1 <= int(self.max_seasons) <= 12:
-            raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
-        if not self.rise_window_end_days > 0:
-            raise ConfigError(f"rise_window_end_days must be > 0 (days), got {self.rise_window_end_days}.")
-        if not self.min_rise_days <= self.max_rise_days:
-            raise ConfigError(f"min_rise_days {self.min_rise_days} exceeds max_rise_days {self.max_rise_days}.")
-        if min(self.timing_scale_days, self.duration_scale_days, self.db_scale, self.max_flood_days) <= 0:
-            raise ConfigError("timing_scale_days, duration_scale_days, db_scale and max_flood_days must be > 0.")
-        _check_seedbed(self)
-        if self.growth_noise < 0:
-            raise ConfigError(f"growth_noise must be >= 0 (0: off), got {self.growth_noise}.")
-        if self.spell_noise < 0 or self.spell_break_days < 0:
-            raise ConfigError(f"spell_noise and spell_break_days must be >= 0 (0: off), got {self.spell_noise} "
-                              f"and {self.spell_break_days}.")
-        if (self.regrowth_db is not None and self.regrowth_db < 0) or self.regrowth_noise < 0:
-            raise ConfigError(f"regrowth_db must be >= 0 or null (off) and regrowth_noise >= 0, got {self.regrowth_db} "
-                              f"and {self.regrowth_noise}.")
-        if ((self.fallow_dip_db is not None and self.fallow_dip_db < 0) or self.fallow_noise < 0
-                or self.fallow_days <= self.seedbed_start_days):
-            raise ConfigError(f"fallow_dip_db must be >= 0 or null (off), fallow_noise >= 0 and fallow_days above "
-                              f"seedbed_start_days, got {self.fallow_dip_db}, {self.fallow_noise} and {self.fallow_days}.")
-        _check_vv(self)
-        _check_young(self.young_rise_db, self.young_flood_days, self.cycle_year_days, self.cycle_canopy_days,
-                     self.max_rise_days)
-        if self.max_ponded_days < self.max_flood_days:
-            raise ConfigError(f"max_ponded_days {self.max_ponded_days} is below max_flood_days {self.max_flood_days}; "
-                              "set it equal to max_flood_days to accept no longer spell.")
-        _check_pond_crop(self.pond_crop_days, self.pond_crop_runs, self.pond_canopy_days, self.pond_young_days,
-                         self.pond_old_days)
-        if self.mixed_min_fraction is not None and not 0.0 < self.mixed_min_fraction <= 1.0:
-            raise ConfigError(f"mixed_min_fraction must be within (0, 1] or null (off), got {self.mixed_min_fraction}.")
-        if not 0.5 < self.mixed_source_score <= 1.0 or self.mixed_max_rms_db <= 0:
-            raise ConfigError("mixed_source_score must be within (0.5, 1] and mixed_max_rms_db > 0, got "
-                              f"{self.mixed_source_score} and {self.mixed_max_rms_db}.")
-        if ((self.mixed_other_score is not None and not 0.0 <= self.mixed_other_score < 0.5)
-                or not 0.5 < self.mixed_other_source_score <= 1.0 or self.mixed_other_rms_db <= 0):
-            raise ConfigError("mixed_other_score must be within [0, 0.5) or null (off), mixed_other_source_score "
-                              f"within (0.5, 1] and mixed_other_rms_db > 0, got {self.mixed_other_score}, "
-                              f"{self.mixed_other_source_score} and {self.mixed_other_rms_db}.")
-        cut = min(1.0 if v is None else v for v in (self.cut_canopy_days, self.curvature_noise_gap_days))
-        if min(self.smooth_days, self.shape_days, self.shape_noise_db, self.offset_noise_db) < 0 or cut <= 0:
-            raise ConfigError("smooth_days, shape_days, shape_noise_db and offset_noise_db must be >= 0 and "
-                              "cut_canopy_days and curvature_noise_gap_days > 0 or null (off), got "
-                              f"{self.smooth_days}, {self.shape_days}, {self.shape_noise_db}, {self.offset_noise_db}, "
-                              f"{self.cut_canopy_days} and {self.curvature_noise_gap_days}.")
-        if self.trough_halfwidth_days <= 0 or self.min_season_days <= 0:
-            raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")
-
-
-def _check_seedbed(p: SarRiceParams) -> None:
-    if not 0 <= p.seedbed_start_days < p.seedbed_end_days:
-        raise ConfigError("seedbed_start_days must be >= 0 and below seedbed_end_days, got "
-                          f"{p.seedbed_start_days} and {p.seedbed_end_days}.")
-    if p.seedbed_dip_end_days is not None and p.seedbed_dip_end_days <= p.seedbed_start_days:
-        raise ConfigError("seedbed_dip_end_days must exceed seedbed_start_days or be null (off), got "
-                          f"{p.seedbed_dip_end_days} and {p.seedbed_start_days}.")
-    if p.seedbed_sown_noise < 0:
-        raise ConfigError(f"seedbed_sown_noise must be >= 0, got {p.seedbed_sown_noise}.")
-    if p.seedbed_dip_noise is not None and p.seedbed_dip_noise < 0:
-        raise ConfigError(f"seedbed_dip_noise must be >= 0 or null (off), got {p.seedbed_dip_noise}.")
-
-
-def _check_pond_crop(days: float | None, runs: int, canopy_days: float | None, young_days: float | None = None,
-                     old_days: float | None = None) -> None:
-    if (days is not None and days <= 0) or int(runs) < 1:
-        raise ConfigError(f"pond_crop_days must be > 0 or null (off) and pond_crop_runs >= 1, got {days} and {runs}.")
-    if canopy_days is not None and canopy_days <= 0:
-        raise ConfigError(f"pond_canopy_days must be > 0 or null (off), got {canopy_days}.")
-    if young_days is not None and young_days <= 0:
-        raise ConfigError(f"pond_young_days must be > 0 or null (off), got {young_days}.")
-    if old_days is not None and old_days <= 0:
-        raise ConfigError(f"pond_old_days must be > 0 or null (off), got {old_days}.")
-
-
-def _check_young(rise_db: float | None, flood_days: float, year_days: float | None,
-                 canopy_days: float | None = None, max_rise_days: float = 0.0) -> None:
-    if (rise_db is not None and rise_db < 0) or flood_days <= 0:
-        raise ConfigError(f"young_rise_db must be >= 0 or null (off) and young_flood_days > 0, got {rise_db} "
-                          f"and {flood_days}.")
-    if year_days is not None and not year_days > 0:
-        raise ConfigError(f"cycle_year_days must be > 0 (days) or null (off), got {year_days}.")
-    if canopy_days is not None and canopy_days < max_rise_days:
-        raise ConfigError(f"cycle_canopy_days must be at least max_rise_days ({max_rise_days}) or null (off), "
-                          f"got {canopy_days}.")
-
-
-def _check_vv(p: SarRiceParams) -> None:
-    if ((p.vv_dip_db is not None and p.vv_dip_db < 0) or min(p.vv_dip_noise, p.vv_flood_noise) < 0
-            or (p.vv_flood_db is not None and p.vv_flood_db <= 0) or not 0 <= p.vv_level_quantile <= 1):
-        raise ConfigError(f"vv_dip_db must be >= 0 or null (off), vv_dip_noise and vv_flood_noise >= 0, "
-                          f"vv_flood_db > 0 or null and vv_level_quantile within [0, 1], got {p.vv_dip_db}, "
-                          f"{p.vv_dip_noise}, {p.vv_flood_noise}, {p.vv_flood_db} and {p.vv_level_quantile}.")
-    if (p.vv_young_db is not None and p.vv_young_db <= 0) or p.vv_young_noise < 0:
-        raise ConfigError(f"vv_young_db must be > 0 or null (off) and vv_young_noise >= 0, got {p.vv_young_db} "
-                          f"and {p.vv_young_noise}.")
+        check_sar_params(self)
