@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from .rules_sar_last_pass import last_pass_water
 from .rules_sar_levels import fallow_dip_margin
 from .rules_sar_previous import standing_previous
 from .sar_params import SarRiceParams
@@ -40,7 +41,8 @@ def end_cycle_margin(
     date-to-date noise (dB), ``scale`` the spell's uncertainty (days). The weakest of:
 
     - ``water``: the flood's darkest smoothed level from ``t`` on reaches ``water_db``, and so
-      does the mean of the two darkest passes of its spell;
+      does the mean of the two darkest passes of its spell; or ``t`` is the pixel's last pass and
+      lies at open water well below the land before it (``cycle_last_pass_dip_db``);
     - ``fresh``: its dark spell (below half-way from that level to ``vh_max_db``, to the series'
       end) lasts less than ``young_flood_days``;
     - ``previous``: the smoothed level reaches ``vh_max_db`` before ``max_rise_days`` after the
@@ -68,6 +70,9 @@ def end_cycle_margin(
     with np.errstate(invalid="ignore"):
         pair = 10.0 * np.log10(np.mean(_F32(10.0) ** (two / _F32(10.0)), axis=-1)).astype(_F32)
         water = np.minimum(water, (_F32(p.water_db) - pair) / _F32(p.db_scale))
+    # A series that ends on the puddling pass: one pass of water, deep below the land before it
+    # (`cycle_last_pass_dip_db`).
+    water = np.maximum(water, last_pass_water(db, days, t, noise, p))
     k = np.minimum(np.searchsorted(days, last) + 1, n_t - 1)
     run = (np.maximum(days[next_valid[rows, k]], last) - first).astype(_F32)
     fresh = (_F32(p.young_flood_days) - run) / scale

@@ -50,7 +50,10 @@ def young_crop_margin(
     # The level on the last two valid dates, and still the highest after the flood: a young crop
     # grows to the last date; a harvested or regrown canopy has fallen back from an earlier peak.
     prev_i = last_valid[rows, np.maximum(last_i - 1, 0)]
-    end = np.minimum(sm[rows, last_i], np.where(prev_i > t, sm[rows, prev_i], _F32(-np.inf)))
+    # The last date's three-date mean already averages the last two passes; the date before's may
+    # still hold the flood's last dark pass (`young_last_date`).
+    end = sm[rows, last_i] if p.young_last_date else np.minimum(
+        sm[rows, last_i], np.where(prev_i > t, sm[rows, prev_i], _F32(-np.inf)))
     top = np.where(np.isnan(sm[:, t + 1:]), _F32(-np.inf), sm[:, t + 1:]).max(axis=-1)
     # The rise counts from the flood's darkest smoothed level, not the level on the minimum's date:
     # when that date opens the flood (the lowest pass on the first dark date), its three-date mean

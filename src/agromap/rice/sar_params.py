@@ -450,6 +450,29 @@ class SarRiceParams:
     """Minimum days between two accepted flood minima (separate seasons)."""
     max_seasons: int = 3
     """Length of the ``season`` axis without windows."""
+    young_last_date: bool = True
+    """With ``young_rise_db``, the young crop's level is the shape series on the pixel's last valid
+    date alone, not the lower of its last two dates. At the series' end the three-date mean of the
+    last date already averages the last two passes, while that of the date before still holds the
+    flood's last dark pass when the crop has grown for two passes only: on a 10-month series with
+    the crop calendar 60 days later (``clean_delta``, seed 1) the paddies transplanted 35-50 days
+    before the series' end rise 6-9 dB from the water on the last two passes (about -25 to -16 dB)
+    but 2.2-3.2 dB on the lower of the two smoothed dates, below ``young_rise_db``. ``False``: the
+    lower of the last two smoothed dates (:mod:`agromap.rice.rules_sar_ends`)."""
+    cycle_last_pass_dip_db: float | None = 3.0
+    """With ``cycle_year_days``, a flood seen on the pixel's last valid pass alone stands for the
+    open water of the year's cycle (in place of its two darkest passes) when that pass reaches
+    ``water_db`` and lies at least this far, dB, below the land before it (the mean of the dates
+    ``seedbed_end_days`` to ``seedbed_start_days`` before it), and at least ``cycle_last_pass_noise``
+    times the pixel's date-to-date noise. A series that ends on the puddling pass shows one dark
+    date and nothing after it; bare fallow soil (-16 to -17 dB in VH) does not fall 3 dB to open
+    water within one pass on a filtered series (0.4-1.0 dB of noise a date), a puddling flood falls
+    5-8 dB (:mod:`agromap.rice.rules_sar_last_pass`). ``None``: two passes of water always."""
+    cycle_last_pass_noise: float = 2.5
+    """The noise units of ``cycle_last_pass_dip_db``: speckle in dB has a long lower tail, and a
+    series of 25-50 dates holds a bare-soil date two noise units below its level more often than
+    not, so a single dark last pass of an unfiltered point must lie further below the land before
+    it than speckle takes it (no later pass can confirm it)."""
 
     def __post_init__(self) -> None:
         check_sar_params(self)

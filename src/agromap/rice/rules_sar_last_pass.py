@@ -1,0 +1,45 @@
+"""A flood seen on a series' last pass alone, for the year's cycle of the Sentinel-1 rice rule
+(:mod:`agromap.rice.rules_sar_cycle`). Per pixel along time only.
+
+A series that ends on the puddling pass of a single-season paddy shows one dark date and nothing
+after it: the two darkest passes that the cycle's ``water`` asks for hold the fallow before it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .sar_params import SarRiceParams
+from .sar_series import window_mean_db
+
+__all__ = ["last_pass_water"]
+
+_F32 = np.float32
+
+
+def last_pass_water(
+    db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, noise: npt.NDArray[np.float32],
+    p: SarRiceParams,
+) -> npt.NDArray[np.float32]:
+    """Margin, in units of ``db_scale``, of open water on date ``t`` where ``t`` is the pixel's last
+    valid date (see ``SarRiceParams.cycle_last_pass_dip_db``); -inf elsewhere or when off.
+
+    ``db`` is the series in dB (rows of the rule), ``noise`` the pixel's date-to-date noise, dB.
+    The weaker of: the pass reaches ``water_db``; it lies ``max(cycle_last_pass_dip_db,
+    cycle_last_pass_noise x noise)`` below the mean of the dates ``seedbed_end_days`` to
+    ``seedbed_start_days`` before it (the land it floods; no such date: unobserved, -inf).
+    """
+    n_pix = db.shape[0]
+    fail = np.full(n_pix, -np.inf, dtype=_F32)
+    if p.cycle_last_pass_dip_db is None:
+        return fail
+    valid = ~np.isnan(db)
+    last = valid[:, t] & ~valid[:, t + 1:].any(axis=-1)
+    d = _F32(days[t])
+    land = window_mean_db(db, days, np.full(n_pix, d - _F32(p.seedbed_end_days), dtype=_F32),
+                          np.full(n_pix, d - _F32(p.seedbed_start_days), dtype=_F32))
+    bar = np.maximum(_F32(p.cycle_last_pass_dip_db), _F32(p.cycle_last_pass_noise) * np.nan_to_num(noise))
+    with np.errstate(invalid="ignore"):
+        margin = np.minimum(_F32(p.water_db) - db[:, t], land - db[:, t] - bar) / _F32(p.db_scale)
+    return np.where(last & np.isfinite(margin), margin, fail).astype(_F32)

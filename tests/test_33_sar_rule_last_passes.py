@@ -1,0 +1,60 @@
+"""The SAR rule on a series that ends a pass or two after a single-season paddy's flood."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from agromap.errors import ConfigError
+from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
+
+
+def _series(cols: list[list[float]], step: int = 12, start: str = "2023-01-04") -> xr.DataArray:
+    db = np.stack([np.asarray(c, np.float32) for c in cols], axis=1)
+    t = pd.date_range(start, periods=db.shape[0], freq=f"{step}D")
+    return xr.DataArray((10 ** (db / 10)).astype(np.float32), dims=("time", "point"), coords={"time": t}, name="vh")
+
+
+def test_a_young_crop_two_passes_after_the_flood_is_read_on_the_last_date():
+    # 25 dates, 12 days apart (days 0-288), after a paddy of clean_delta on the 10-month series
+    # with the calendar 60 days later (seed 1, filtered VH rounded to 0.5 dB): fallow and an
+    # upland crop, the puddling flood on days 252-264, the young crop on the last two passes
+    # (-18, -15.5 dB). The three-date mean of day 276 still holds the flood's last pass, so the
+    # lower of the last two smoothed dates rises less than young_rise_db above the water. The same
+    # flood with no rise, and a wetland whose months of water end in the last weeks, stay non-rice.
+    paddy = [-17.0, -17.0, -16.5, -17.0, -17.0, -17.0, -17.0, -17.5, -18.5, -18.5, -17.0, -15.5, -15.0, -15.5,
+             -15.0, -15.5, -16.5, -16.5, -17.0, -16.0, -17.5, -24.5, -22.5, -18.0, -15.5]
+    flat = paddy[:23] + [-21.5, -21.0]
+    wetland = [-16.0] * 12 + [-22.0] * 11 + [-18.5, -16.5]
+    vh = _series([paddy, flat, wetland])
+    out = sar_rice_rule(vh)
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    assert out.rice_score.values[0] > 0.55
+    assert out.transplant_doy.values[0, 0] == 256  # the flood's darkest pass (4 January + 252 d)
+    old = sar_rice_rule(vh, SarRiceParams(young_last_date=False))
+    assert old.rice_class.values.tolist() == [0, 0, 0]
+
+
+def test_a_flood_on_the_last_pass_alone_closes_the_year_of_the_crop_at_the_start():
+    # 25 dates, 12 days apart (days 0-288), after a paddy of clean_delta on the 10-month series
+    # with the calendar 120 days later (seed 0): last year's canopy on the first dates, harvested
+    # to fallow by day 36, and the puddling flood on the last pass only (-22 dB). A last pass at
+    # -19 dB is no open water; the same flood without a harvested canopy at the start, and the
+    # canopy with no flood, stay non-rice.
+    paddy = [-14.0, -14.5, -16.0] + [-16.5, -17.0] * 10 + [-16.5, -22.0]
+    damp = paddy[:-1] + [-19.0]
+    fallow = [-16.5] * 24 + [-22.0]
+    dry = paddy[:-1] + [-16.5]
+    vh = _series([paddy, damp, fallow, dry])
+    out = sar_rice_rule(vh)
+    assert out.rice_class.values.tolist() == [1, 0, 0, 0]
+    assert out.rice_score.values[0] > 0.7
+    assert out.transplant_doy.values[0, 0] == 292  # the last pass (4 January + 288 d)
+    # Two passes of water, as without this reading: the paddy is missed.
+    assert sar_rice_rule(vh, SarRiceParams(cycle_last_pass_dip_db=None)).rice_class.values.tolist() == [0, 0, 0, 0]
+    # On a speckled series the single pass must lie further below its land than speckle takes it.
+    assert sar_rice_rule(vh, SarRiceParams(cycle_last_pass_noise=20.0)).rice_class.values.tolist() == [0, 0, 0, 0]
+    with pytest.raises(ConfigError, match="cycle_last_pass_dip_db"):
+        SarRiceParams(cycle_last_pass_dip_db=-1.0)
