@@ -324,7 +324,8 @@ def _season_evidence(
     # A flood in the series' last weeks: a young crop stands in for a canopy not yet reached.
     canopy_m = np.where(seen, (canopy - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf))
     young = np.where(canopy_m < 0, young_crop_margin(sm, days, t, smin, before, (smin + _F32(0.5) * span).astype(_F32),
-                                                     break_days, last_valid, next_valid, scale, p), _F32(-np.inf))
+                                                     break_days, last_valid, next_valid, scale, p, db=db),
+                     _F32(-np.inf))
     with np.errstate(invalid="ignore"):
         return {
             "depth": depth,

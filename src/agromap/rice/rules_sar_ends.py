@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from .rules_sar_last_pass import last_passes_db
 from .sar_params import SarRiceParams
 from .sar_series import flood_run_bounds
 
@@ -22,7 +23,7 @@ def young_crop_margin(
     sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int, smin: npt.NDArray[np.float32],
     before: npt.NDArray[np.float32], after: npt.NDArray[np.float32], break_days: npt.NDArray[np.float32],
     last_valid: npt.NDArray[np.intp], next_valid: npt.NDArray[np.intp], scale: npt.NDArray[np.float32] | np.float32,
-    p: SarRiceParams,
+    p: SarRiceParams, db: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[np.float32]:
     """Margin, in units of its uncertainty, of a young crop still rising at the series' end after
     the flood at ``t`` (see ``SarRiceParams.young_rise_db``: the rise counts from the lowest
@@ -32,7 +33,8 @@ def young_crop_margin(
     ``sm`` is the smoothed series in dB, ``smin`` its level at ``t``; ``before`` and ``after`` the
     levels of the flood's dark spell before and after ``t`` (as for ``duration``), ``break_days``
     the bright span that ends it; ``last_valid`` / ``next_valid`` each date's last / next valid
-    date (rows of the rule); ``scale`` the spell's uncertainty, days.
+    date (rows of the rule); ``scale`` the spell's uncertainty, days; ``db`` the series in dB, for
+    ``young_last_date`` (``None``: the lower of the last two smoothed dates).
     """
     n_pix, n_t = sm.shape
     fail = np.full(n_pix, -np.inf, dtype=_F32)
@@ -50,10 +52,13 @@ def young_crop_margin(
     # The level on the last two valid dates, and still the highest after the flood: a young crop
     # grows to the last date; a harvested or regrown canopy has fallen back from an earlier peak.
     prev_i = last_valid[rows, np.maximum(last_i - 1, 0)]
-    # The last date's three-date mean already averages the last two passes; the date before's may
-    # still hold the flood's last dark pass (`young_last_date`).
-    end = sm[rows, last_i] if p.young_last_date else np.minimum(
-        sm[rows, last_i], np.where(prev_i > t, sm[rows, prev_i], _F32(-np.inf)))
+    # The date before the last one's three-date mean may still hold the flood's last dark pass: read
+    # the last date's, and no higher than the mean of the last two passes (a lost pass before the
+    # last leaves that date's mean one pass alone; `young_last_date`).
+    if p.young_last_date and db is not None:
+        end = np.fmin(sm[rows, last_i], last_passes_db(db, last_valid))
+    else:
+        end = np.minimum(sm[rows, last_i], np.where(prev_i > t, sm[rows, prev_i], _F32(-np.inf)))
     top = np.where(np.isnan(sm[:, t + 1:]), _F32(-np.inf), sm[:, t + 1:]).max(axis=-1)
     # The rise counts from the flood's darkest smoothed level, not the level on the minimum's date:
     # when that date opens the flood (the lowest pass on the first dark date), its three-date mean

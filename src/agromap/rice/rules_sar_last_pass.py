@@ -13,7 +13,7 @@ import numpy.typing as npt
 from .sar_params import SarRiceParams
 from .sar_series import window_mean_db
 
-__all__ = ["last_pass_water"]
+__all__ = ["last_pass_water", "last_passes_db"]
 
 _F32 = np.float32
 
@@ -43,3 +43,15 @@ def last_pass_water(
     with np.errstate(invalid="ignore"):
         margin = np.minimum(_F32(p.water_db) - db[:, t], land - db[:, t] - bar) / _F32(p.db_scale)
     return np.where(last & np.isfinite(margin), margin, fail).astype(_F32)
+
+
+def last_passes_db(db: npt.NDArray[np.float32], last_valid: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+    """The mean, in linear power, of each row's last two valid dates of ``db`` (dB; ``last_valid``
+    each date's last valid date, rows of the rule), in dB; the last alone where it is the only one.
+    """
+    rows = np.arange(db.shape[0])
+    last_i = last_valid[:, -1]
+    prev_i = last_valid[rows, np.maximum(last_i - 1, 0)]
+    two = np.stack([db[rows, last_i], np.where(prev_i < last_i, db[rows, prev_i], db[rows, last_i])], axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (10.0 * np.log10(np.mean(_F32(10.0) ** (two / _F32(10.0)), axis=-1))).astype(_F32)

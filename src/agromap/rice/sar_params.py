@@ -457,7 +457,10 @@ class SarRiceParams:
     flood's last dark pass when the crop has grown for two passes only: on a 10-month series with
     the crop calendar 60 days later (``clean_delta``, seed 1) the paddies transplanted 35-50 days
     before the series' end rise 6-9 dB from the water on the last two passes (about -25 to -16 dB)
-    but 2.2-3.2 dB on the lower of the two smoothed dates, below ``young_rise_db``. ``False``: the
+    but 2.2-3.2 dB on the lower of the two smoothed dates, below ``young_rise_db``. The level is
+    still no higher than the mean of the last two passes: where a pass before the last was lost,
+    the last date's mean holds that one pass alone, and a speckled or off-track last pass is no
+    crop (a dense point table's dryland crop and flood-irrigated orchard, seed 2). ``False``: the
     lower of the last two smoothed dates (:mod:`agromap.rice.rules_sar_ends`)."""
     cycle_last_pass_dip_db: float | None = 3.0
     """With ``cycle_year_days``, a flood seen on the pixel's last valid pass alone stands for the
