@@ -33,7 +33,7 @@ def test_a_young_crop_two_passes_after_the_flood_is_read_on_the_last_date():
     assert out.rice_class.values.tolist() == [1, 0, 0]
     assert out.rice_score.values[0] > 0.55
     assert out.transplant_doy.values[0, 0] == 256  # the flood's darkest pass (4 January + 252 d)
-    old = sar_rice_rule(vh, SarRiceParams(young_last_date=False))
+    old = sar_rice_rule(vh, SarRiceParams(young_end_days=None))
     assert old.rice_class.values.tolist() == [0, 0, 0]
 
 
@@ -58,3 +58,16 @@ def test_a_flood_on_the_last_pass_alone_closes_the_year_of_the_crop_at_the_start
     assert sar_rice_rule(vh, SarRiceParams(cycle_last_pass_noise=20.0)).rice_class.values.tolist() == [0, 0, 0, 0]
     with pytest.raises(ConfigError, match="cycle_last_pass_dip_db"):
         SarRiceParams(cycle_last_pass_dip_db=-1.0)
+
+
+def test_one_bright_last_pass_of_a_dense_revisit_is_no_young_crop():
+    # 100 dates, 3 days apart (days 0-297), as on four tracks: a field flooded on days 258-273
+    # (-22 dB) and still wet (-20.5 dB) to the last pass, which alone reads 5.5 dB brighter
+    # (speckle, a brighter track). The mean of the last repeat cycle's passes rises less than
+    # young_rise_db above the water; the last two passes alone would rise 5 dB.
+    field = [-16.5] * 86 + [-22.0] * 6 + [-20.5] * 7 + [-15.0]
+    vh = _series([field], step=3)
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [0]
+    assert sar_rice_rule(vh, SarRiceParams(young_end_days=0.0)).rice_class.values.tolist() == [1]
+    with pytest.raises(ConfigError, match="young_end_days"):
+        SarRiceParams(young_end_days=-1.0)

@@ -34,7 +34,7 @@ def young_crop_margin(
     levels of the flood's dark spell before and after ``t`` (as for ``duration``), ``break_days``
     the bright span that ends it; ``last_valid`` / ``next_valid`` each date's last / next valid
     date (rows of the rule); ``scale`` the spell's uncertainty, days; ``db`` the series in dB, for
-    ``young_last_date`` (``None``: the lower of the last two smoothed dates).
+    ``young_end_days`` (``None``: the lower of the last two smoothed dates).
     """
     n_pix, n_t = sm.shape
     fail = np.full(n_pix, -np.inf, dtype=_F32)
@@ -53,10 +53,9 @@ def young_crop_margin(
     # grows to the last date; a harvested or regrown canopy has fallen back from an earlier peak.
     prev_i = last_valid[rows, np.maximum(last_i - 1, 0)]
     # The date before the last one's three-date mean may still hold the flood's last dark pass: read
-    # the last date's, and no higher than the mean of the last two passes (a lost pass before the
-    # last leaves that date's mean one pass alone; `young_last_date`).
-    if p.young_last_date and db is not None:
-        end = np.fmin(sm[rows, last_i], last_passes_db(db, last_valid))
+    # the passes of the last repeat cycle instead (`young_end_days`).
+    if p.young_end_days is not None and db is not None:
+        end = last_passes_db(db, days, last_valid, p.young_end_days)
     else:
         end = np.minimum(sm[rows, last_i], np.where(prev_i > t, sm[rows, prev_i], _F32(-np.inf)))
     top = np.where(np.isnan(sm[:, t + 1:]), _F32(-np.inf), sm[:, t + 1:]).max(axis=-1)

@@ -45,13 +45,14 @@ def last_pass_water(
     return np.where(last & np.isfinite(margin), margin, fail).astype(_F32)
 
 
-def last_passes_db(db: npt.NDArray[np.float32], last_valid: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
-    """The mean, in linear power, of each row's last two valid dates of ``db`` (dB; ``last_valid``
-    each date's last valid date, rows of the rule), in dB; the last alone where it is the only one.
+def last_passes_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], last_valid: npt.NDArray[np.intp],
+                   span_days: float) -> npt.NDArray[np.float32]:
+    """The mean, in linear power, of each row's valid dates of ``db`` (dB) within ``span_days`` of its
+    last valid date, and at least its last two (``last_valid``: each date's last valid date, rows of
+    the rule), in dB.
     """
     rows = np.arange(db.shape[0])
     last_i = last_valid[:, -1]
     prev_i = last_valid[rows, np.maximum(last_i - 1, 0)]
-    two = np.stack([db[rows, last_i], np.where(prev_i < last_i, db[rows, prev_i], db[rows, last_i])], axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (10.0 * np.log10(np.mean(_F32(10.0) ** (two / _F32(10.0)), axis=-1))).astype(_F32)
+    lo = np.minimum(days[last_i].astype(_F32) - _F32(span_days), days[prev_i].astype(_F32))
+    return window_mean_db(db, days, lo, days[last_i].astype(_F32))

@@ -450,18 +450,18 @@ class SarRiceParams:
     """Minimum days between two accepted flood minima (separate seasons)."""
     max_seasons: int = 3
     """Length of the ``season`` axis without windows."""
-    young_last_date: bool = True
-    """With ``young_rise_db``, the young crop's level is the shape series on the pixel's last valid
-    date alone, not the lower of its last two dates. At the series' end the three-date mean of the
-    last date already averages the last two passes, while that of the date before still holds the
-    flood's last dark pass when the crop has grown for two passes only: on a 10-month series with
-    the crop calendar 60 days later (``clean_delta``, seed 1) the paddies transplanted 35-50 days
-    before the series' end rise 6-9 dB from the water on the last two passes (about -25 to -16 dB)
-    but 2.2-3.2 dB on the lower of the two smoothed dates, below ``young_rise_db``. The level is
-    still no higher than the mean of the last two passes: where a pass before the last was lost,
-    the last date's mean holds that one pass alone, and a speckled or off-track last pass is no
-    crop (a dense point table's dryland crop and flood-irrigated orchard, seed 2). ``False``: the
-    lower of the last two smoothed dates (:mod:`agromap.rice.rules_sar_ends`)."""
+    young_end_days: float | None = 12.0
+    """With ``young_rise_db``, the young crop's level is the mean, in linear power, of the valid
+    passes within this many days of the pixel's last valid date (at least the last two), not the
+    lower of the last two dates of the shape series, days. At the series' end the three-date mean
+    of the date before the last still holds the flood's last dark pass when the crop has grown for
+    two passes only: on a 10-month series with the crop calendar 60 days later (``clean_delta``,
+    seed 1) the paddies transplanted 35-50 days before the series' end rise 6-9 dB from the water
+    on the last two passes (about -25 to -16 dB) but 2.2-3.2 dB on the lower of the two smoothed
+    dates, below ``young_rise_db``. One repeat cycle (12 days): on every track the level is read
+    over the same span, so on a dense revisit one speckled or brighter-track last pass (a dryland
+    crop of the four-track point table, seed 2) does not make a crop. ``None``: the lower of the
+    last two smoothed dates (:mod:`agromap.rice.rules_sar_ends`)."""
     cycle_last_pass_dip_db: float | None = 3.0
     """With ``cycle_year_days``, a flood seen on the pixel's last valid pass alone stands for the
     open water of the year's cycle (in place of its two darkest passes) when that pass reaches

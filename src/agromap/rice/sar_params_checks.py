@@ -41,7 +41,7 @@ def check_sar_params(p: SarRiceParams) -> None:
                           f"seedbed_start_days, got {p.fallow_dip_db}, {p.fallow_noise} and {p.fallow_days}.")
     _check_vv(p)
     _check_young(p.young_rise_db, p.young_flood_days, p.cycle_year_days, p.cycle_canopy_days,
-                 p.max_rise_days, p.cycle_last_pass_dip_db, p.cycle_last_pass_noise)
+                 p.max_rise_days, p.cycle_last_pass_dip_db, p.cycle_last_pass_noise, p.young_end_days)
     if p.max_ponded_days < p.max_flood_days:
         raise ConfigError(f"max_ponded_days {p.max_ponded_days} is below max_flood_days {p.max_flood_days}; "
                           "set it equal to max_flood_days to accept no longer spell.")
@@ -94,7 +94,7 @@ def _check_pond_crop(days: float | None, runs: int, canopy_days: float | None, y
 
 def _check_young(rise_db: float | None, flood_days: float, year_days: float | None,
                  canopy_days: float | None = None, max_rise_days: float = 0.0, last_pass_dip_db: float | None = None,
-                 last_pass_noise: float = 0.0) -> None:
+                 last_pass_noise: float = 0.0, end_days: float | None = None) -> None:
     if (rise_db is not None and rise_db < 0) or flood_days <= 0:
         raise ConfigError(f"young_rise_db must be >= 0 or null (off) and young_flood_days > 0, got {rise_db} "
                           f"and {flood_days}.")
@@ -106,6 +106,8 @@ def _check_young(rise_db: float | None, flood_days: float, year_days: float | No
     if (last_pass_dip_db is not None and last_pass_dip_db < 0) or last_pass_noise < 0:
         raise ConfigError(f"cycle_last_pass_dip_db must be >= 0 or null (off) and cycle_last_pass_noise >= 0, "
                           f"got {last_pass_dip_db} and {last_pass_noise}.")
+    if end_days is not None and end_days < 0:
+        raise ConfigError(f"young_end_days must be >= 0 or null (off), got {end_days}.")
 
 
 def _check_vv(p: SarRiceParams) -> None:
