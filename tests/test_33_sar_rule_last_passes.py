@@ -64,10 +64,12 @@ def test_one_bright_last_pass_of_a_dense_revisit_is_no_young_crop():
     # 100 dates, 3 days apart (days 0-297), as on four tracks: a field flooded on days 258-273
     # (-22 dB) and still wet (-20.5 dB) to the last pass, which alone reads 5.5 dB brighter
     # (speckle, a brighter track). The mean of the last repeat cycle's passes rises less than
-    # young_rise_db above the water; the last two passes alone would rise 5 dB.
+    # young_rise_db above the water, so the score is that of the smoothed reading alone; the last
+    # two passes alone would rise 5 dB and score higher.
     field = [-16.5] * 86 + [-22.0] * 6 + [-20.5] * 7 + [-15.0]
     vh = _series([field], step=3)
-    assert sar_rice_rule(vh).rice_class.values.tolist() == [0]
-    assert sar_rice_rule(vh, SarRiceParams(young_end_days=0.0)).rice_class.values.tolist() == [1]
+    score = sar_rice_rule(vh).rice_score.values[0]
+    assert score == pytest.approx(sar_rice_rule(vh, SarRiceParams(young_end_days=None)).rice_score.values[0], abs=1e-6)
+    assert sar_rice_rule(vh, SarRiceParams(young_end_days=0.0)).rice_score.values[0] > score + 0.03
     with pytest.raises(ConfigError, match="young_end_days"):
         SarRiceParams(young_end_days=-1.0)

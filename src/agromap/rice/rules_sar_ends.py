@@ -52,12 +52,11 @@ def young_crop_margin(
     # The level on the last two valid dates, and still the highest after the flood: a young crop
     # grows to the last date; a harvested or regrown canopy has fallen back from an earlier peak.
     prev_i = last_valid[rows, np.maximum(last_i - 1, 0)]
-    # The date before the last one's three-date mean may still hold the flood's last dark pass: read
-    # the passes of the last repeat cycle instead (`young_end_days`).
+    end = np.minimum(sm[rows, last_i], np.where(prev_i > t, sm[rows, prev_i], _F32(-np.inf)))
+    # The date before the last one's three-date mean may still hold the flood's last dark pass: the
+    # mean of the last repeat cycle's passes will do as well (`young_end_days`).
     if p.young_end_days is not None and db is not None:
-        end = last_passes_db(db, days, last_valid, p.young_end_days)
-    else:
-        end = np.minimum(sm[rows, last_i], np.where(prev_i > t, sm[rows, prev_i], _F32(-np.inf)))
+        end = np.fmax(end, last_passes_db(db, days, last_valid, p.young_end_days))
     top = np.where(np.isnan(sm[:, t + 1:]), _F32(-np.inf), sm[:, t + 1:]).max(axis=-1)
     # The rise counts from the flood's darkest smoothed level, not the level on the minimum's date:
     # when that date opens the flood (the lowest pass on the first dark date), its three-date mean

@@ -451,17 +451,18 @@ class SarRiceParams:
     max_seasons: int = 3
     """Length of the ``season`` axis without windows."""
     young_end_days: float | None = 12.0
-    """With ``young_rise_db``, the young crop's level is the mean, in linear power, of the valid
-    passes within this many days of the pixel's last valid date (at least the last two), not the
-    lower of the last two dates of the shape series, days. At the series' end the three-date mean
-    of the date before the last still holds the flood's last dark pass when the crop has grown for
-    two passes only: on a 10-month series with the crop calendar 60 days later (``clean_delta``,
-    seed 1) the paddies transplanted 35-50 days before the series' end rise 6-9 dB from the water
-    on the last two passes (about -25 to -16 dB) but 2.2-3.2 dB on the lower of the two smoothed
-    dates, below ``young_rise_db``. One repeat cycle (12 days): on every track the level is read
-    over the same span, so on a dense revisit one speckled or brighter-track last pass (a dryland
-    crop of the four-track point table, seed 2) does not make a crop. ``None``: the lower of the
-    last two smoothed dates (:mod:`agromap.rice.rules_sar_ends`)."""
+    """With ``young_rise_db``, the young crop's level may also be read as the mean, in linear
+    power, of the valid passes within this many days of the pixel's last valid date (at least the
+    last two), where that is above the lower of the last two dates of the shape series, days. At the
+    series' end the three-date mean of the date before the last still holds the flood's last dark
+    pass when the crop has grown for two passes only: on a 10-month series with the crop calendar
+    60 days later (``clean_delta``, seed 1) the paddies transplanted 35-50 days before the series'
+    end rise 6-9 dB from the water on the last two passes (about -25 to -16 dB) but 2.2-3.2 dB on
+    the lower of the two smoothed dates, below ``young_rise_db``. One repeat cycle (12 days): on
+    every track the level is read over the same span, so on a dense revisit one speckled or
+    brighter-track last pass does not make a crop (the last date's three-date mean alone let in a
+    dryland crop of the four-track point table and one of the dense table, seed 2). ``None``: the
+    lower of the last two smoothed dates only (:mod:`agromap.rice.rules_sar_ends`)."""
     cycle_last_pass_dip_db: float | None = 3.0
     """With ``cycle_year_days``, a flood seen on the pixel's last valid pass alone stands for the
     open water of the year's cycle (in place of its two darkest passes) when that pass reaches
