@@ -461,7 +461,8 @@ class SarRiceParams:
     the lower of the two smoothed dates, below ``young_rise_db``. One repeat cycle (12 days): on
     every track the level is read over the same span, so on a dense revisit one speckled or
     brighter-track last pass does not make a crop (the last date's three-date mean alone let in a
-    dryland crop of the four-track point table and one of the dense table, seed 2). ``None``: the
+    dryland crop and an orchard of the dense point table and a dryland crop of the four-track
+    table, seed 2). ``None``: the
     lower of the last two smoothed dates only (:mod:`agromap.rice.rules_sar_ends`)."""
     cycle_last_pass_dip_db: float | None = 3.0
     """With ``cycle_year_days``, a flood seen on the pixel's last valid pass alone stands for the
