@@ -312,6 +312,15 @@ class SelfTrainParams:
     series shifted 180 days it cost ``wetland_confusion`` seed 0 0.006 and ``mekong_triple_sar``
     seed 1 0.005 (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). Off: the
     SAR rule's verdicts stand there."""
+    start_pond_stubble_ndvi: float | None = 0.2
+    """``start_pond_rice``: between the opening canopy and the pond's first open water a dry clear
+    date (LSWI < 0) must show at least this NDVI: the straw and stubble of a harvest on a drained
+    field (NDVI 0.27-0.39, 10th to 90th percentile, on the rice-shrimp fields of
+    ``mekong_triple_sar`` in a 10-month series shifted 60 days). A lotus pond opening a series in
+    leaf passes the canopy and the pond tests too (0.36 of the lotus, seed 1, shifted 240 days;
+    0.41 shifted 180 days), but its leaves die back into the water and onto mud (NDVI at most
+    0.22 on those dry dates); as rice labels it taught the fused map to take 0.99 of the lotus
+    (docs/rice_self_trained.md, "Lotus in the rice-shrimp field test"). ``None``: off."""
     start_pond_canopy_lswi: float = 0.0
     """``start_pond_rice``: the LSWI the canopy in the series' first ``start_canopy_days`` must reach,
     in place of ``start_canopy_lswi`` (0.30). A rice-shrimp field is drained before its harvest, so a
@@ -426,14 +435,16 @@ class SelfTrainParams:
         if ((self.start_canopy_days is not None and not self.start_canopy_days > 0)
                 or not -1.0 <= self.start_canopy_lswi <= 1.0 or not -1.0 <= self.start_canopy_ndvi <= 1.0
                 or not -1.0 <= self.start_pond_canopy_lswi <= 1.0
+                or not (self.start_pond_stubble_ndvi is None or -1.0 <= self.start_pond_stubble_ndvi <= 1.0)
                 or not 0.0 <= self.start_dry_fraction <= 1.0 or not self.start_canopy_max_db < 0
                 or not (self.start_pond_water_fraction is None or 0.0 <= self.start_pond_water_fraction <= 1.0)
                 or self.start_pond_dry_dates < 0):
             raise ConfigError(f"need start_canopy_days > 0 (days) or null, start_canopy_lswi, start_pond_canopy_lswi "
                               f"and start_canopy_ndvi in "
                               f"[-1, 1], start_dry_fraction in [0, 1], start_canopy_max_db < 0 (dB), "
-                              f"start_pond_water_fraction in [0, 1] or null and start_pond_dry_dates >= 0, got "
+                              f"start_pond_water_fraction in [0, 1] or null, start_pond_stubble_ndvi in [-1, 1] or null "
+                              f"and start_pond_dry_dates >= 0, got "
                               f"{self.start_canopy_days}, {self.start_canopy_lswi}, {self.start_pond_canopy_lswi}, "
                               f"{self.start_canopy_ndvi}, "
                               f"{self.start_dry_fraction}, {self.start_canopy_max_db}, "
-                              f"{self.start_pond_water_fraction} and {self.start_pond_dry_dates}.")
+                              f"{self.start_pond_water_fraction}, {self.start_pond_stubble_ndvi} and {self.start_pond_dry_dates}.")
