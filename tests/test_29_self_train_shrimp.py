@@ -68,9 +68,9 @@ def test_the_optical_rules_rice_on_a_rice_shrimp_field_stands_and_the_radar_cast
     # with both rules the radar's sure non-rice on that field is no vote: the optical rice decides
     radar = _scores([0.1, 0.1, 0.1, 0.1], sar)
     opt_out = _scores([0.9, 0.2, 0.9, 0.9], sar)
-    np.testing.assert_array_equal(start_pond_no_vote(radar, opt_out, sar, opt, spec)["rice_score"].values,
-                                  radar["rice_score"].values)  # off by default
-    spec = replace(spec, start_pond_fused=True)
+    np.testing.assert_array_equal(
+        start_pond_no_vote(radar, opt_out, sar, opt, replace(spec, start_pond_fused=False))["rice_score"].values,
+        radar["rice_score"].values)
     voted = start_pond_no_vote(radar, opt_out, sar, opt, spec)
     np.testing.assert_array_equal(np.isnan(voted["rice_score"].values[0]), [True, False, False, False])
     fused = fuse_scores(voted, opt_out, None, replace(spec, edge_rescue_px=None))["rice_score"].values[0]
@@ -102,7 +102,7 @@ def test_the_sar_rules_non_rice_on_a_rice_shrimp_field_is_no_opinion_when_asked(
     from agromap.rice.self_train_ends import QA_SERIES_CUT
     from agromap.rice.self_train_rule import run_rule
 
-    spec = SelfTrainParams(start_pond_sar_labels=True)
+    spec = SelfTrainParams()
     sar, opt = _pixels()
     old = run_rule(opt, sar, "sar", None, None, spec=replace(spec, start_pond_sar_labels=False))
     assert (old["rice_score"].values[0] <= spec.other_max_score).all()  # a pond to the radar, and ponds

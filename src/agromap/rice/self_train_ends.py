@@ -195,7 +195,7 @@ def start_pond_no_vote(sar_out: xr.Dataset, opt_out: xr.Dataset, sar: xr.Dataset
     saw only the shrimp pond after that crop, and its sure non-rice averaged with the optical rule's
     rice is a hesitation; in :func:`~agromap.rice.self_train_labels.fuse_scores` the optical rule
     then decides alone there. Unchanged without an optical stack or ``spec``, without
-    ``spec.start_pond_fused`` (off by default), or where :func:`start_pond_field` is off.
+    ``spec.start_pond_fused``, or where :func:`start_pond_field` is off.
     """
     if optical is None or spec is None or not spec.start_pond_fused:
         return sar_out

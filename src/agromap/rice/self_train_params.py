@@ -295,23 +295,24 @@ class SelfTrainParams:
     away the only rice verdict it had, the SAR rule saw a pond, and the maps missed 0.30-0.99 of
     those fields on ``mekong_triple_sar`` in a 10-month series shifted 60 days
     (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). False: off."""
-    start_pond_fused: bool = False
+    start_pond_fused: bool = True
     """``rule="both"``: ``start_pond_rice`` for the fused rules too: the optical rule's rice verdict
     on such a field is no pond's, the SAR rule's non-rice verdict under it casts no vote, and a fused
     non-rice verdict there is no opinion. On ``mekong_triple_sar`` in a 10-month series shifted 60
-    days it lifts the fused map from 0.937 / 0.910 / 0.942 to 0.981 / 0.956 / 0.967 (seeds 0-2), but
-    shifted 240 days it cost seed 1 0.017 (0.970 -> 0.953) and shifted 180 days the labelled map
-    0.008 on seed 1; at 240 days the test takes 0.31 of the transplanted rice and no rice-shrimp
-    field on seed 0 (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). Off."""
-    start_pond_sar_labels: bool = False
+    days it lifts the fused map from 0.969 / 0.930 / 0.956 to 0.985 / 0.957 / 0.968 (seeds 0-2) and
+    the labelled map from 0.974 / 0.945 / 0.962 to 0.988 / 0.964 / 0.972. Without
+    ``start_pond_stubble_ndvi`` the field test took lotus opening a series in leaf, and shifted 240
+    days it cost the fused map 0.017 on seed 1 (docs/rice_self_trained.md, "A rice-shrimp field in a
+    10-month series", "Lotus in the rice-shrimp field test"). False: off."""
+    start_pond_sar_labels: bool = True
     """``rule="sar"`` with an optical stack: the SAR rule's non-rice verdict on such a field
     (``start_pond_rice``) is no opinion too, and co-training's optical view decides there. The
     radar sees the field as a pond until the series ends, and its sure non-rice labels taught the
-    map to miss 0.95 of those fields on ``mekong_triple_sar`` in a 10-month series shifted 60 days;
-    on, the optical view takes most of them back (OA 0.906 -> 0.953 on seed 1), but in a 10-month
-    series shifted 180 days it cost ``wetland_confusion`` seed 0 0.006 and ``mekong_triple_sar``
-    seed 1 0.005 (docs/rice_self_trained.md, "A rice-shrimp field in a 10-month series"). Off: the
-    SAR rule's verdicts stand there."""
+    map to miss most of those fields: on ``mekong_triple_sar`` in a 10-month series shifted 60 days
+    the SAR map goes from 0.974 / 0.955 / 0.947 to 0.979 / 0.966 / 0.963 (seeds 0-2). Without
+    ``start_pond_stubble_ndvi`` it cost the 10-month series shifted 180 and 240 days up to 0.008
+    (lotus taken for rice-shrimp fields; docs/rice_self_trained.md, "Lotus in the rice-shrimp field
+    test"). False: the SAR rule's verdicts stand there."""
     start_pond_stubble_ndvi: float | None = 0.2
     """``start_pond_rice``: between the opening canopy and the pond's first open water a dry clear
     date (LSWI < 0) must show at least this NDVI: the straw and stubble of a harvest on a drained
