@@ -102,7 +102,7 @@ def test_the_sar_rules_non_rice_on_a_rice_shrimp_field_is_no_opinion_when_asked(
     from agromap.rice.self_train_ends import QA_SERIES_CUT
     from agromap.rice.self_train_rule import run_rule
 
-    spec = SelfTrainParams()
+    spec = SelfTrainParams(start_pond_sar_labels=True)
     sar, opt = _pixels()
     old = run_rule(opt, sar, "sar", None, None, spec=replace(spec, start_pond_sar_labels=False))
     assert (old["rice_score"].values[0] <= spec.other_max_score).all()  # a pond to the radar, and ponds
