@@ -226,6 +226,10 @@ def test_a_rice_shrimp_field_the_series_opens_in_is_no_non_rice_label_of_the_opt
     marked = {rule: (run_rule(opt, sar, rule, None, None, spec=spec)["qa_flags"].values[0] & QA_SERIES_CUT) > 0
               for rule in ("optical", "sar")}
     assert marked["optical"].tolist() == [True, False, False] and not marked["sar"].any()
+    # the SAR rule's labels mark the field too when asked (start_pond_sar_labels)
+    sar_too = replace(spec, start_pond_sar_labels=True)
+    marked_sar = (run_rule(opt, sar, "sar", None, None, spec=sar_too)["qa_flags"].values[0] & QA_SERIES_CUT) > 0
+    assert marked_sar.tolist() == [True, False, False]
     for bad in ({"start_pond_water_fraction": 1.5}, {"start_pond_dry_dates": -1}):
         with pytest.raises(ConfigError):
             SelfTrainParams(**bad)

@@ -68,9 +68,9 @@ def test_the_optical_rules_rice_on_a_rice_shrimp_field_stands_and_the_radar_cast
     # with both rules the radar's sure non-rice on that field is no vote: the optical rice decides
     radar = _scores([0.1, 0.1, 0.1, 0.1], sar)
     opt_out = _scores([0.9, 0.2, 0.9, 0.9], sar)
-    np.testing.assert_array_equal(start_pond_no_vote(radar, opt_out, sar, opt, spec)["rice_score"].values,
-                                  radar["rice_score"].values)  # off by default
-    spec = replace(spec, start_pond_fused=True)
+    np.testing.assert_array_equal(
+        start_pond_no_vote(radar, opt_out, sar, opt, replace(spec, start_pond_fused=False))["rice_score"].values,
+        radar["rice_score"].values)
     voted = start_pond_no_vote(radar, opt_out, sar, opt, spec)
     np.testing.assert_array_equal(np.isnan(voted["rice_score"].values[0]), [True, False, False, False])
     fused = fuse_scores(voted, opt_out, None, replace(spec, edge_rescue_px=None))["rice_score"].values[0]
@@ -112,3 +112,29 @@ def test_the_sar_rules_non_rice_on_a_rice_shrimp_field_is_no_opinion_when_asked(
     np.testing.assert_allclose(new["rice_score"].values[0][:2], 0.5)
     np.testing.assert_array_equal(new["rice_score"].values[0][2:], old["rice_score"].values[0][2:])
     assert ((new["qa_flags"].values[0] & QA_SERIES_CUT) > 0).tolist() == [True, True, False, False]
+
+
+def test_a_lotus_pond_opening_in_leaf_is_no_rice_shrimp_field():
+    """A lotus pond whose leaves stand for the series' first 100 days, then die back onto mud (two dry
+    dates, NDVI 0.10) and the pond; a rice-shrimp field harvested on the 48th day, stubble on drained
+    soil (NDVI 0.30) and then the pond; the lotus course with its dry mud dates only after the pond."""
+    leaves, wet = DAYS <= 96, (0.75, 0.35)
+    mud, stubble = (DAYS > 96) & (DAYS <= 120), (DAYS > 48) & (DAYS <= 84)
+    late_mud = DAYS >= 288
+    db = np.where(DAYS <= 60, -15.0, -21.0)
+    sar, opt = row_stacks([db, db, db],
+                          [[wet if c else (0.10, -0.05) if m else WATER for c, m in zip(leaves, mud)],
+                           [wet if c else (0.30, -0.05) if s else WATER for c, s in zip(DAYS <= 48, stubble)],
+                           [wet if c else (0.10, -0.05) if m else WATER for c, m in zip(leaves, late_mud)]],
+                          chunked=True)  # fmt: skip
+    spec = SelfTrainParams()
+    old = replace(spec, start_pond_stubble_ndvi=None)
+    # without the harvest's stubble each passes the opening-canopy and pond-after-harvest tests
+    assert start_pond_field(sar, opt, old).values[0].tolist() == [True, True, True]
+    with raise_if_dask_computes():
+        field = start_pond_field(sar, opt, spec)
+    assert field.values[0].tolist() == [False, True, False]
+    assert start_pond_field(sar, opt, replace(spec, start_pond_stubble_ndvi=0.05)).values[0].tolist() == [True, True,
+                                                                                                           False]
+    with pytest.raises(ConfigError):
+        SelfTrainParams(start_pond_stubble_ndvi=1.5)

@@ -26,7 +26,7 @@ from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_no_vote",
            "dry_share", "keep_start_canopy_rice", "pond_after_harvest", "series_end_flood", "series_start_canopy",
-           "start_pond_field", "start_pond_no_vote"]
+           "harvest_stubble", "start_pond_field", "start_pond_no_vote"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6, the
 #: label steps bit 7): a pixel whose season the series end or start cuts (:func:`abstain_at_series_ends`).
@@ -149,7 +149,42 @@ def start_pond_field(sar: xr.Dataset | None, optical: xr.Dataset, spec: SelfTrai
         return None
     # the canopy before a drained harvest: the wet-canopy bar of the fallow test would miss it
     opening = series_start_canopy(sar, optical, replace(spec, start_canopy_lswi=spec.start_pond_canopy_lswi))
-    return (opening & pond_after_harvest(optical, spec)).rename("start_pond_field")
+    field = opening & pond_after_harvest(optical, spec)
+    if spec.start_pond_stubble_ndvi is not None:  # a lotus pond's leaves die back into the water
+        field = field & harvest_stubble(sar, optical, spec)
+    return field.rename("start_pond_field")
+
+
+def harvest_stubble(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+    """Where a harvest on a drained field follows the series' opening canopy (lazy, boolean): after
+    the first clear date within ``spec.start_canopy_days`` of the first date with NDVI >=
+    ``spec.start_canopy_ndvi``, the last such canopy date before the next open-water date (the
+    optical rule's water test) is followed, before that water, by a dry clear date (LSWI < 0) with
+    NDVI >= ``spec.start_pond_stubble_ndvi``: straw and stubble on drained soil. A lotus pond's
+    leaves die back into the water and onto mud (NDVI below 0.2 on its dry dates).
+    """
+    from .self_train_labels import clear_indices
+
+    assert spec.start_canopy_days is not None and spec.start_pond_stubble_ndvi is not None
+    ok, ndvi, lswi = clear_indices(optical)
+    t = np.asarray(optical["time"].values).astype("datetime64[D]")
+    early = t <= _first_date(sar, optical) + np.timedelta64(int(spec.start_canopy_days), "D")
+    bar, stubble = np.float32(spec.start_canopy_ndvi), np.float32(spec.start_pond_stubble_ndvi)
+
+    def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        clear = clear & np.isfinite(nd) & np.isfinite(lw)
+        idx = np.arange(nd.shape[-1])
+        with np.errstate(invalid="ignore"):
+            canopy, water = clear & (nd >= bar), clear & (nd < 0.1) & (nd < lw)
+            dry = clear & (lw < 0) & (nd >= stubble)
+        none = nd.shape[-1]
+        first = np.where(canopy & early, idx, none).min(axis=-1, initial=none)[..., None]
+        pond = np.where(water & (idx > first), idx, none).min(axis=-1, initial=none)[..., None]
+        last = np.where(canopy & (idx >= first) & (idx < pond), idx, -1).max(axis=-1, initial=-1)[..., None]
+        return (dry & (idx > last) & (idx < pond) & (first < none)).any(axis=-1)
+
+    return xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
+                          output_dtypes=[bool]).rename("harvest_stubble")
 
 
 def start_pond_no_vote(sar_out: xr.Dataset, opt_out: xr.Dataset, sar: xr.Dataset | None,
@@ -160,7 +195,7 @@ def start_pond_no_vote(sar_out: xr.Dataset, opt_out: xr.Dataset, sar: xr.Dataset
     saw only the shrimp pond after that crop, and its sure non-rice averaged with the optical rule's
     rice is a hesitation; in :func:`~agromap.rice.self_train_labels.fuse_scores` the optical rule
     then decides alone there. Unchanged without an optical stack or ``spec``, without
-    ``spec.start_pond_fused`` (off by default), or where :func:`start_pond_field` is off.
+    ``spec.start_pond_fused``, or where :func:`start_pond_field` is off.
     """
     if optical is None or spec is None or not spec.start_pond_fused:
         return sar_out
