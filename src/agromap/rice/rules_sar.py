@@ -36,7 +36,10 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      the dates within ``spell_noise`` units of the pixel's date-to-date noise of it; on a noisy
      series only bright dates spanning a repeat cycle, ``spell_break_days``, end it) lasts less
      than ``max_flood_days`` (seasonal wetland and ponds stay dark for months), or less than ``max_ponded_days`` (95 d) when it holds
-     open water and a full rice canopy follows (rain ponded on a bunded field before puddling);
+     open water and a full rice canopy follows (rain ponded on a bunded field before puddling),
+     or less than ``river_flood_days`` (170 d) when it is open water throughout and the crop after
+     it builds a rice canopy harvested within the series (a river's flood;
+     :mod:`agromap.rice.rules_sar_river`);
    - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
      ``max_canopy_days`` (110 d): rice is harvested; lotus, hyacinth, sugarcane and wetland grass
      keep their cover for months (after a flood cut by the series' start, read on the series
@@ -51,7 +54,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      upland soil's darkest date is not (votes only to refute).
 
    A young crop rising to the series' last dates stands in for an unseen canopy (``young_rise_db``,
-   ``young_flood_days``; :mod:`agromap.rice.rules_sar_ends`). A fresh flood in the last weeks stands
+   ``young_flood_days``, or ``young_ponded_days`` after rain ponded for weeks;
+   :mod:`agromap.rice.rules_sar_ends`). A fresh flood in the last weeks stands
    in for all that follows it when it closes the year of a harvested crop at the series' start
    (``cycle_year_days``; :mod:`agromap.rice.rules_sar_cycle`).
 
