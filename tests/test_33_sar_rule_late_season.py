@@ -45,3 +45,19 @@ def test_the_previous_crop_seen_after_its_heading_closes_the_year_of_a_fresh_flo
     assert sar_rice_rule(vh, SarRiceParams(cycle_canopy_days=None)).rice_class.values.tolist() == [0, 0, 0, 0]
     with pytest.raises(ConfigError, match="cycle_canopy_days"):
         SarRiceParams(cycle_canopy_days=50.0)
+
+
+def test_a_young_crop_after_rain_ponded_for_weeks_is_rice():
+    # 50 dates, 6 days apart (days 0-294). A rainfed paddy holds the first rain for a month (open
+    # water, -21 dB, days 228-258), is puddled (-23 dB) and transplanted; its young crop rises on
+    # the last three passes. Its dark spell, about 60 days so far, is longer than a transplanting
+    # flood's (young_flood_days, 45) but holds open water.
+    paddy = np.full(50, -17.0)
+    paddy[38:47] = [-21.0] * 6 + [-23.0] * 3
+    paddy[47:50] = [-21.0, -18.5, -17.0]
+    vh = _series(paddy[:, None])
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [1]
+    # Without the ponded reading the spell is too long for a young crop's flood, as before; the
+    # limit is a parameter (60 days are too long for 50).
+    assert sar_rice_rule(vh, SarRiceParams(young_ponded_days=None)).rice_class.values.tolist() == [0]
+    assert sar_rice_rule(vh, SarRiceParams(young_ponded_days=50.0)).rice_class.values.tolist() == [0]

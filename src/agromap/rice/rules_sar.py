@@ -36,7 +36,10 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      the dates within ``spell_noise`` units of the pixel's date-to-date noise of it; on a noisy
      series only bright dates spanning a repeat cycle, ``spell_break_days``, end it) lasts less
      than ``max_flood_days`` (seasonal wetland and ponds stay dark for months), or less than ``max_ponded_days`` (95 d) when it holds
-     open water and a full rice canopy follows (rain ponded on a bunded field before puddling);
+     open water and a full rice canopy follows (rain ponded on a bunded field before puddling),
+     or less than ``river_flood_days`` (170 d) when it is open water throughout and the crop after
+     it builds a rice canopy harvested within the series (a river's flood;
+     :mod:`agromap.rice.rules_sar_river`);
    - ``harvest``: the canopy (within ``canopy_drop_db`` of its smoothed peak) lasts less than
      ``max_canopy_days`` (110 d): rice is harvested; lotus, hyacinth, sugarcane and wetland grass
      keep their cover for months (after a flood cut by the series' start, read on the series
@@ -51,7 +54,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      upland soil's darkest date is not (votes only to refute).
 
    A young crop rising to the series' last dates stands in for an unseen canopy (``young_rise_db``,
-   ``young_flood_days``; :mod:`agromap.rice.rules_sar_ends`). A fresh flood in the last weeks stands
+   ``young_flood_days``, or ``young_ponded_days`` after rain ponded for weeks;
+   :mod:`agromap.rice.rules_sar_ends`). A fresh flood in the last weeks stands
    in for all that follows it when it closes the year of a harvested crop at the series' start
    (``cycle_year_days``; :mod:`agromap.rice.rules_sar_cycle`).
 
@@ -99,6 +103,7 @@ from .rules_sar_cycle import CYCLE_FLOOD_TERMS, end_cycle_margin
 from .rules_sar_ends import young_crop_margin
 from .rules_sar_levels import fallow_dip_margin, regrowth_margin
 from .rules_sar_masks import sar_masks
+from .rules_sar_river import river_crop_margin
 from .rules_sar_seedbed import after_flood, seedbed_timing
 from .rules_sar_vv import vv_band, vv_season_terms, vv_series
 from .sar_inputs import track_names, vh_variable
@@ -118,6 +123,7 @@ from .sar_series import (
     to_db,
     track_index,
     track_offsets_db,
+    window_mean_db,
 )
 from .seasons import (
     LAYER_SPECS,
@@ -227,7 +233,7 @@ def _season_evidence(
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
                 "harvest": nan, "growth": nan, "regrowth": nan, "fallow": nan, "timing_standard": nan, "growth_standard": nan,
-                "persistence_standard": persist}
+                "persistence_standard": persist, "river_duration": nan}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
@@ -301,8 +307,9 @@ def _season_evidence(
     # Rain ponded on a bunded field before puddling makes a paddy's spell longer: it may last up
     # to max_ponded_days when it holds open water (not moist bare soil) and a rice canopy follows
     # (not wetland regrowth). Either way of passing will do (a soft OR).
+    spell_low = spell_min(sm, days, first, last)
     ponded = np.minimum.reduce([(_F32(p.max_ponded_days) - run) / scale,
-                                (_F32(p.water_db) - spell_min(sm, days, first, last)) / _F32(p.db_scale),
+                                (_F32(p.water_db) - spell_low) / _F32(p.db_scale),
                                 (canopy - _F32(p.ponded_canopy_db)) / _F32(p.db_scale)])
     duration = np.maximum(duration, ponded)
     # Harvest: the canopy around the season's (smoothed) peak must end within a crop's life.
@@ -321,6 +328,10 @@ def _season_evidence(
     harvest = (_F32(p.max_canopy_days) - lasting) / (_F32(p.duration_scale_days) + _F32(0.5) * gap[peak])
     # A canopy that runs into the end of the series has an unknown length: only a failure is known.
     harvest = np.where(np.isfinite(top_sm) & ~(open_end & (harvest > 0)), harvest, _F32(np.nan))
+    # A river's flood of months, then a crop harvested within the series (`river_flood_days`):
+    # a soft OR with `duration`, applied after the VV reading may have replaced it.
+    spell_mean = window_mean_db(db, days, first.astype(_F32), last.astype(_F32))
+    river = river_crop_margin(run, scale, spell_mean, sm if sm_long is None else sm_long, days, t, b, gap, break_days, p)
     # A flood in the series' last weeks: a young crop stands in for a canopy not yet reached.
     canopy_m = np.where(seen, (canopy - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf))
     young = np.where(canopy_m < 0, young_crop_margin(sm, days, t, smin, before, (smin + _F32(0.5) * span).astype(_F32),
@@ -342,6 +353,7 @@ def _season_evidence(
             "timing_standard": np.where(seen, timing_standard, _F32(np.nan)).astype(_F32),
             "growth_standard": np.where(seen, growth_standard, _F32(np.nan)).astype(_F32),
             "persistence_standard": persist_standard,
+            "river_duration": np.where(seen, river, _F32(np.nan)).astype(_F32),
         }
 
 
@@ -425,6 +437,8 @@ def _sar_kernel(
                               noise[idx], break_days[idx], None if sm_long is None else sm_long[idx])
         if vvs is not None:
             ev = vv_season_terms(ev, vvs.rows(idx), days, t, gap, p)
+        river = ev.pop("river_duration")
+        ev["duration"] = np.where(np.isnan(ev["duration"]), ev["duration"], np.fmax(ev["duration"], river))
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard"),
                     "persistence": ev.pop("persistence_standard")}
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .rules_sar_last_pass import last_passes_db
+from .rules_sar_young_ponded import young_ponded_margin
 from .sar_params import SarRiceParams
 from .sar_series import flood_run_bounds
 
@@ -66,5 +67,7 @@ def young_crop_margin(
         young = np.minimum(end - floor - _F32(p.young_rise_db), _F32(p.canopy_drop_db) - (top - end)) / _F32(p.db_scale)
         # No canopy and no harvest can refute a wetland here, whose grass regrows as fast after
         # months of water: the spell must be a transplanting flood's (`young_flood_days`).
-        young = np.minimum(young, (_F32(p.young_flood_days) - run) / scale)
+        # Rain ponded before puddling lengthens a paddy's spell, with open water (`young_ponded_days`).
+        spell = np.fmax((_F32(p.young_flood_days) - run) / scale, young_ponded_margin(sm, days, first, last, run, scale, p))
+        young = np.minimum(young, spell)
     return np.where((last_i > t) & np.isfinite(young), young, fail).astype(_F32)

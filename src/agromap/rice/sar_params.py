@@ -478,6 +478,37 @@ class SarRiceParams:
     series of 25-50 dates holds a bare-soil date two noise units below its level more often than
     not, so a single dark last pass of an unfiltered point must lie further below the land before
     it than speckle takes it (no later pass can confirm it)."""
+    river_flood_days: float | None = 170.0
+    """A dark spell longer than ``max_flood_days`` and ``max_ponded_days`` but shorter than this is
+    still a paddy's when it holds open water throughout (``river_water_db``), the crop after it builds
+    a rice canopy (``river_canopy_db``) and that canopy is harvested within the series (``harvest`` observed and
+    passing; :mod:`agromap.rice.rules_sar_river`), days. In the deep-flooded Mekong delta the fields
+    stand under the river for two to four months (August to November) before the crop that follows
+    is sown or transplanted as the water recedes, and the transplanted crop stays dark for three to
+    five weeks more: 60-120 days of flood plus 30-40 of young crop. A seasonal wetland's flood is as
+    long, but its grass stands for months after it; a pond's or a lake's water lasts longer.
+    ``None``: off."""
+    river_canopy_db: float = -15.0
+    """The canopy level a crop after a river flood must reach, dB, read on the series averaged over
+    ``cut_canopy_days`` (its peak is then the canopy's level, not a speckle extreme): rice at
+    heading (-16.1 ... -14.2 dB, as for ``ponded_canopy_db``), above the -16 dB or so of the grass
+    a wetland regrows after the same flood."""
+    river_water_db: float = -20.5
+    """The spell's mean level (linear power, dates from its first to its last dark date) lies at
+    or below this, dB: a river standing on the field for months is open water over the whole spell
+    (-22 to -25 dB VH under the Mekong's flood), while a dark bare soil's months (-19 to -21 dB)
+    reach the open-water level only on speckled dates. On the Mekong scene (seed 0, 10 months
+    shifted 180 days) -21.5 keeps 0.926 OA, -20.5 0.942, -20.0 0.943; on the SAR point tables
+    (seeds 0-2) -20.5 admits no dryland field and two wetland points of 1800 (dense, shifted
+    240 days), -20.0 one dryland field and two wetland points more."""
+    young_ponded_days: float | None = 75.0
+    """A young crop cut by the series' end (``young_rise_db``) whose dark spell is longer than
+    ``young_flood_days`` still stands in for the canopy when the spell lasts less than this and
+    holds open water (its darkest smoothed level reaches ``water_db``), days
+    (:mod:`agromap.rice.rules_sar_young_ponded`): a bunded rainfed field holds the first rain for
+    20-50 days before puddling (as for ``max_ponded_days``), is puddled 8-15 days before
+    transplanting and its seedlings stand in water three to five weeks; a wetland's or a
+    floodplain's water lasts months. ``None``: off."""
 
     def __post_init__(self) -> None:
         check_sar_params(self)

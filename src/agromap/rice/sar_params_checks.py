@@ -65,6 +65,7 @@ def check_sar_params(p: SarRiceParams) -> None:
                           f"{p.cut_canopy_days} and {p.curvature_noise_gap_days}.")
     if p.trough_halfwidth_days <= 0 or p.min_season_days <= 0:
         raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")
+    _check_long_spells(p)
 
 
 def _check_seedbed(p: SarRiceParams) -> None:
@@ -119,3 +120,10 @@ def _check_vv(p: SarRiceParams) -> None:
     if (p.vv_young_db is not None and p.vv_young_db <= 0) or p.vv_young_noise < 0:
         raise ConfigError(f"vv_young_db must be > 0 or null (off) and vv_young_noise >= 0, got {p.vv_young_db} "
                           f"and {p.vv_young_noise}.")
+
+
+def _check_long_spells(p: SarRiceParams) -> None:
+    for name in ("river_flood_days", "young_ponded_days"):
+        v = getattr(p, name)
+        if v is not None and not v > 0:
+            raise ConfigError(f"{name} must be > 0 (days) or null (off), got {v}.")
