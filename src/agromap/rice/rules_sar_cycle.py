@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from .rules_sar_levels import fallow_dip_margin
 from .rules_sar_previous import standing_previous
+from .rules_sar_rainpond import ponded_fresh_margin, ponded_lead_days
 from .sar_params import SarRiceParams
 from .sar_series import bright_run_days, flood_run_bounds, window_mean_db
 
@@ -42,7 +43,9 @@ def end_cycle_margin(
     - ``water``: the flood's darkest smoothed level from ``t`` on reaches ``water_db``, and so
       does the mean of the two darkest passes of its spell;
     - ``fresh``: its dark spell (below half-way from that level to ``vh_max_db``, to the series'
-      end) lasts less than ``young_flood_days``;
+      end) lasts less than ``young_flood_days``, or less than ``cycle_ponded_days`` (rain ponded
+      before the puddling flood, :mod:`agromap.rice.rules_sar_rainpond`; the day one cycle before
+      then counts from as many days after the spell's first date as it exceeds ``young_flood_days``);
     - ``previous``: the smoothed level reaches ``vh_max_db`` before ``max_rise_days`` after the
       day one cycle before the spell's first date (``cycle_canopy_days`` for a canopy standing on
       the first date);
@@ -70,16 +73,18 @@ def end_cycle_margin(
         water = np.minimum(water, (_F32(p.water_db) - pair) / _F32(p.db_scale))
     k = np.minimum(np.searchsorted(days, last) + 1, n_t - 1)
     run = (np.maximum(days[next_valid[rows, k]], last) - first).astype(_F32)
-    fresh = (_F32(p.young_flood_days) - run) / scale
+    fresh = np.maximum((_F32(p.young_flood_days) - run) / scale, ponded_fresh_margin(run, scale, p))
     # The previous crop's flood came one cycle before this one's first dark date; its canopy
     # stands within max_rise_days of it. A wetland's grass comes back only after months of water.
-    until = first.astype(_F32) - _F32(p.cycle_year_days) + _F32(p.max_rise_days)
+    # Rain ponded before puddling: the crop's flood came up to that many days after the spell's first date.
+    ref = first.astype(_F32) + ponded_lead_days(run, p)
+    until = ref - _F32(p.cycle_year_days) + _F32(p.max_rise_days)
     early = (days[None, :].astype(_F32) <= until[:, None]) & ~np.isnan(sm)
     seg = np.where(early, sm, _F32(-np.inf))
     peak = seg.argmax(axis=-1)
     top = seg.max(axis=-1)
     # ... or until its harvest where it already stands on the first date (`cycle_canopy_days`).
-    peak, top = standing_previous(sm, days, first, peak, top, break_days, p)
+    peak, top = standing_previous(sm, days, ref, peak, top, break_days, p)
     previous = np.where(np.isfinite(top), (top - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf))
     # A crop is harvested; sugarcane, a wetland's grass or an orchard stand on.
     lasting, open_end = bright_run_days(sm, days, peak, (top - _F32(p.canopy_drop_db)).astype(_F32), break_days)

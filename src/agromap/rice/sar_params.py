@@ -450,6 +450,10 @@ class SarRiceParams:
     """Minimum days between two accepted flood minima (separate seasons)."""
     max_seasons: int = 3
     """Length of the ``season`` axis without windows."""
+    cycle_ponded_days: float | None = 95.0
+    """With ``cycle_year_days``, the flood at the series' end may last up to this many days, not
+    only ``young_flood_days``: a rainfed field holds rain for 20-50 days before puddling (see
+    ``max_ponded_days``). ``None``: off."""
 
     def __post_init__(self) -> None:
         check_sar_params(self)

@@ -65,6 +65,7 @@ def check_sar_params(p: SarRiceParams) -> None:
                           f"{p.cut_canopy_days} and {p.curvature_noise_gap_days}.")
     if p.trough_halfwidth_days <= 0 or p.min_season_days <= 0:
         raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")
+    _check_rain_pond(p)
 
 
 def _check_seedbed(p: SarRiceParams) -> None:
@@ -113,3 +114,9 @@ def _check_vv(p: SarRiceParams) -> None:
     if (p.vv_young_db is not None and p.vv_young_db <= 0) or p.vv_young_noise < 0:
         raise ConfigError(f"vv_young_db must be > 0 or null (off) and vv_young_noise >= 0, got {p.vv_young_db} "
                           f"and {p.vv_young_noise}.")
+
+
+def _check_rain_pond(p: SarRiceParams) -> None:
+    if p.cycle_ponded_days is not None and p.cycle_ponded_days < p.young_flood_days:
+        raise ConfigError(f"cycle_ponded_days must be at least young_flood_days ({p.young_flood_days}) or null "
+                          f"(off), got {p.cycle_ponded_days}.")
