@@ -42,3 +42,19 @@ def test_rain_ponded_before_puddling_at_the_series_end_closes_the_year_of_the_pr
     assert off.rice_class.values.tolist() == [0, 0, 0]
     with pytest.raises(ConfigError, match="cycle_ponded_days"):
         SarRiceParams(cycle_ponded_days=30.0)
+
+
+def test_a_lotus_ponds_weeks_of_mud_are_no_previous_crop_of_a_long_flood_at_the_end():
+    # 62 dates, 6 days apart (days 0-366). A lotus pond: water on the first weeks, a few weeks of
+    # mud (a bright spell that starts inside the series), water again, leaves standing for five
+    # months, then open water for the last 66 days. Read from the puddling's likely date after such
+    # a spell, one year before reaches the mud; it stands on no first date, so it is no crop.
+    lotus = np.full(62, -15.5)
+    lotus[0:7] = -24.0
+    lotus[7:11] = [-15.0, -14.5, -15.0, -15.5]
+    lotus[11:16] = [-25.0, -23.0, -22.0, -20.0, -18.0]
+    lotus[44:50] = [-17.0, -18.0, -19.0, -20.0, -21.0, -21.0]
+    lotus[50:62] = -23.0
+    out = sar_rice_rule(_series(lotus[:, None]))
+    assert out.rice_class.values.tolist() == [0]
+    assert out.rice_score.values[0] < 0.4

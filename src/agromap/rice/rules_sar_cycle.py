@@ -76,14 +76,16 @@ def end_cycle_margin(
     fresh = np.maximum((_F32(p.young_flood_days) - run) / scale, ponded_fresh_margin(run, scale, p))
     # The previous crop's flood came one cycle before this one's first dark date; its canopy
     # stands within max_rise_days of it. A wetland's grass comes back only after months of water.
-    # Rain ponded before puddling: the crop's flood came up to that many days after the spell's first date.
-    ref = first.astype(_F32) + ponded_lead_days(run, p)
-    until = ref - _F32(p.cycle_year_days) + _F32(p.max_rise_days)
+    until = first.astype(_F32) - _F32(p.cycle_year_days) + _F32(p.max_rise_days)
     early = (days[None, :].astype(_F32) <= until[:, None]) & ~np.isnan(sm)
     seg = np.where(early, sm, _F32(-np.inf))
     peak = seg.argmax(axis=-1)
     top = seg.max(axis=-1)
-    # ... or until its harvest where it already stands on the first date (`cycle_canopy_days`).
+    # ... or until its harvest where it already stands on the first date (`cycle_canopy_days`),
+    # counted, after rain ponded before the puddling, from as many days later as the spell exceeds
+    # a transplanting flood's (the previous year's rain came as early). Only for a canopy standing
+    # from the start: a lotus pond's weeks of mud between its water and its leaves are no crop.
+    ref = first.astype(_F32) + ponded_lead_days(run, p)
     peak, top = standing_previous(sm, days, ref, peak, top, break_days, p)
     previous = np.where(np.isfinite(top), (top - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf))
     # A crop is harvested; sugarcane, a wetland's grass or an orchard stand on.
