@@ -458,10 +458,17 @@ class SarRiceParams:
     """Minimum days between two accepted flood minima (separate seasons)."""
     max_seasons: int = 3
     """Length of the ``season`` axis without windows."""
-    cycle_ponded_days: float | None = 95.0
+    cycle_ponded_days: float | None = 65.0
     """With ``cycle_year_days``, the flood at the series' end may last up to this many days, not
-    only ``young_flood_days``: a rainfed field holds rain for 20-50 days before puddling (see
-    ``max_ponded_days``). ``None``: off."""
+    only ``young_flood_days``, and the previous crop's standing canopy is then read from as many
+    days after the spell's first date as it exceeds ``young_flood_days``
+    (:mod:`agromap.rice.rules_sar_rainpond`): a rainfed field holds rain for 20-50 days before
+    puddling (see ``max_ponded_days``) and is puddled 8-15 days before transplanting, so the rain
+    opens the spell up to about 65 days before the crop's own flood, and the previous year's crop
+    was puddled as late after that year's rain. Not ``max_ponded_days`` (95): there a rice canopy
+    after the spell confirms it, which a flood at the series' end never shows; 75 and 95 let in
+    seasonal wetlands whose water fills the last 66 and 84 days of the SAR stress tables (one
+    point of the dense table, seed 0; four of the sparse one, seed 1). ``None``: off."""
 
     def __post_init__(self) -> None:
         check_sar_params(self)
