@@ -278,7 +278,7 @@ def test_a_contradiction_no_clear_date_saw_wet_is_the_radars_non_rice():
 
 def test_the_flood_test_reaches_the_fused_labels_of_a_scene_lazily():
     """``rule="both"`` on a monsoon scene: asking edge pixels for a flooded clear date only ever turns
-    a rescued (optical) score back into the plain mean, and builds lazily."""
+    a rescued (optical) score back into the fusion without the rescue, and builds lazily."""
     from agromap.rice.rules_sar import boxcar_speckle_filter
     from agromap.rice.self_train_rule import run_rule, split_stacks
     from agromap.scenes import make_scene
@@ -294,11 +294,14 @@ def test_the_flood_test_reaches_the_fused_labels_of_a_scene_lazily():
         runs[k] = fused.rice_score.values
     # the optical score as the fusion gets it (the fusion applies the drained test itself)
     opt = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score.values
-    sar = run_rule(optical, radar, "sar", None, None).rice_score.values
     changed = ~np.isclose(runs[0], runs[1])
     assert changed.any()  # some edge pixel of this scene has no flooded clear date
     np.testing.assert_allclose(runs[0][changed], opt[changed], atol=1e-6)  # rescued without the test
-    np.testing.assert_allclose(runs[1][changed], (opt[changed] + sar[changed]) / 2, atol=1e-6)
+    # ... and with it back to the fusion without the rescue: the mean, or the radar's score where the
+    # optical series saw the field dry (`dry_contradiction_lswi`).
+    plain = run_rule(optical, radar, "both", None, None, SelfTrainParams().blind_gap_days,
+                     spec=SelfTrainParams(edge_rescue_px=None)).rice_score.values
+    np.testing.assert_allclose(runs[1][changed], plain[changed], atol=1e-6)
 
 
 def _vh_points(series: list[list[float]], step: int = 6) -> xr.DataArray:

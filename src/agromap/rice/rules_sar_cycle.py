@@ -15,6 +15,7 @@ import numpy.typing as npt
 from .rules_sar_last_pass import last_pass_water
 from .rules_sar_levels import fallow_dip_margin
 from .rules_sar_previous import standing_previous
+from .rules_sar_rainpond import ponded_fresh_margin, ponded_lead_days
 from .rules_sar_young_ponded import young_ponded_margin
 from .sar_params import SarRiceParams
 from .sar_series import bright_run_days, flood_run_bounds, window_mean_db
@@ -46,7 +47,9 @@ def end_cycle_margin(
       lies at open water well below the land before it (``cycle_last_pass_dip_db``);
     - ``fresh``: its dark spell (below half-way from that level to ``vh_max_db``, to the series'
       end) lasts less than ``young_flood_days``, or than ``young_ponded_days`` (rain ponded
-      before puddling; the spell's darkest smoothed level reaches ``water_db``);
+      before puddling; the spell's darkest smoothed level reaches ``water_db``), or than
+      ``cycle_ponded_days`` (:mod:`agromap.rice.rules_sar_rainpond`; the day one cycle before
+      then counts from as many days after the spell's first date as it exceeds ``young_flood_days``);
     - ``previous``: the smoothed level reaches ``vh_max_db`` before ``max_rise_days`` after the
       day one cycle before the spell's first date (``cycle_canopy_days`` for a canopy standing on
       the first date);
@@ -77,7 +80,7 @@ def end_cycle_margin(
     water = np.maximum(water, last_pass_water(db, days, t, noise, p))
     k = np.minimum(np.searchsorted(days, last) + 1, n_t - 1)
     run = (np.maximum(days[next_valid[rows, k]], last) - first).astype(_F32)
-    fresh = (_F32(p.young_flood_days) - run) / scale
+    fresh = np.maximum((_F32(p.young_flood_days) - run) / scale, ponded_fresh_margin(run, scale, p))
     # Rain ponded before puddling lengthens it, with open water (`young_ponded_days`).
     fresh = np.fmax(fresh, young_ponded_margin(sm, days, first, last, run, scale, p))
     # The previous crop's flood came one cycle before this one's first dark date; its canopy
@@ -87,8 +90,12 @@ def end_cycle_margin(
     seg = np.where(early, sm, _F32(-np.inf))
     peak = seg.argmax(axis=-1)
     top = seg.max(axis=-1)
-    # ... or until its harvest where it already stands on the first date (`cycle_canopy_days`).
-    peak, top = standing_previous(sm, days, first, peak, top, break_days, p)
+    # ... or until its harvest where it already stands on the first date (`cycle_canopy_days`),
+    # counted, after rain ponded before the puddling, from as many days later as the spell exceeds
+    # a transplanting flood's (the previous year's rain came as early). Only for a canopy standing
+    # from the start: a lotus pond's weeks of mud between its water and its leaves are no crop.
+    ref = first.astype(_F32) + ponded_lead_days(run, p)
+    peak, top = standing_previous(sm, days, ref, peak, top, break_days, p)
     previous = np.where(np.isfinite(top), (top - _F32(p.vh_max_db)) / _F32(p.db_scale), _F32(-np.inf))
     # A crop is harvested; sugarcane, a wetland's grass or an orchard stand on.
     lasting, open_end = bright_run_days(sm, days, peak, (top - _F32(p.canopy_drop_db)).astype(_F32), break_days)

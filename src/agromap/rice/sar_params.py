@@ -421,11 +421,19 @@ class SarRiceParams:
     paddy neighbour's and the opposite neighbour's with at least this share of the paddy (a field
     border crossing the pixel, see :mod:`agromap.rice.sar_mixed`; 0.5: the centre's field).
     ``None`` turns the term off. Raster input ``(time, y, x)`` only."""
-    mixed_source_score: float = 0.9
-    """The paddy neighbour of a mixed pixel must have at least this ``rice_score``."""
-    mixed_max_rms_db: float = 1.0
+    mixed_source_score: float = 0.51
+    """The paddy neighbour of a mixed pixel must have at least this ``rice_score``: just above the
+    map's 0.5, a neighbour the rule maps rice. The pixel takes ``min(`` the neighbour's score,
+    the mixture's ``)``, so a weak neighbour passes on a weak score (below the self-trained map's
+    0.7 bar for a confident label). 0.9 left most edges of a 10-month series' paddies out, whose
+    scores read only the year's cycle (best paddy neighbour of a missed edge pixel 0.60 / 0.82 /
+    0.92 at the 10th / 50th / 90th percentile, monsoon_sparse_optical 10 months shifted 60 d,
+    seed 0; docs/rice_rules.md, "SAR: rain ponded before puddling")."""
+    mixed_max_rms_db: float = 2.0
     """The mixture must reproduce the pixel's series to this RMS, dB (a filtered series errs by
-    0.5-0.8 dB a date; a dryland crop or fallow beside a paddy misses by more)."""
+    0.5-0.8 dB a date; a pixel on a border has fewer statistically homogeneous neighbours in the
+    speckle filter, as for ``mixed_other_rms_db``: the missed edge pixels of that scene fit their
+    neighbours to 0.4 dB at the median, 1.0-1.2 dB at the 90th percentile, seed 0)."""
     mixed_other_score: float | None = 0.3
     """The same reading the other way: a pixel the rule maps rice is its neighbour's when its series
     is a mixture of a paddy neighbour's and the opposite neighbour's with less than
@@ -439,8 +447,8 @@ class SarRiceParams:
     mixed_other_source_score: float = 0.7
     """For that reading, the paddy neighbour must have at least this ``rice_score`` (0.7, the
     self-trained map's bar for a confident rice label): the paddies beside a pond score lower than
-    the 0.9 of ``mixed_source_score`` (median 0.92, a quarter under 0.88 on the Mekong scene, seed
-    0), and a pixel is given away here, not taken in."""
+    a 0.9 source score (``mixed_source_score`` before it fell to 0.51; median 0.92, a quarter
+    under 0.88 on the Mekong scene, seed 0), and a pixel is given away here, not taken in."""
     mixed_other_rms_db: float = 2.0
     """For that reading, the mixture must reproduce the pixel's series to this RMS, dB: a pixel on
     a border has fewer statistically homogeneous neighbours in the speckle filter, and the pond
@@ -509,6 +517,17 @@ class SarRiceParams:
     20-50 days before puddling (as for ``max_ponded_days``), is puddled 8-15 days before
     transplanting and its seedlings stand in water three to five weeks; a wetland's or a
     floodplain's water lasts months. ``None``: off."""
+    cycle_ponded_days: float | None = 65.0
+    """With ``cycle_year_days``, the flood at the series' end may last up to this many days, not
+    only ``young_flood_days``, and the previous crop's standing canopy is then read from as many
+    days after the spell's first date as it exceeds ``young_flood_days``
+    (:mod:`agromap.rice.rules_sar_rainpond`): a rainfed field holds rain for 20-50 days before
+    puddling (see ``max_ponded_days``) and is puddled 8-15 days before transplanting, so the rain
+    opens the spell up to about 65 days before the crop's own flood, and the previous year's crop
+    was puddled as late after that year's rain. Not ``max_ponded_days`` (95): there a rice canopy
+    after the spell confirms it, which a flood at the series' end never shows; 75 and 95 let in
+    seasonal wetlands whose water fills the last 66 and 84 days of the SAR stress tables (one
+    point of the dense table, seed 0; four of the sparse one, seed 1). ``None``: off."""
 
     def __post_init__(self) -> None:
         check_sar_params(self)

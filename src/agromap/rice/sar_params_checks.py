@@ -66,6 +66,7 @@ def check_sar_params(p: SarRiceParams) -> None:
     if p.trough_halfwidth_days <= 0 or p.min_season_days <= 0:
         raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")
     _check_long_spells(p)
+    _check_rain_pond(p)
 
 
 def _check_seedbed(p: SarRiceParams) -> None:
@@ -127,3 +128,7 @@ def _check_long_spells(p: SarRiceParams) -> None:
         v = getattr(p, name)
         if v is not None and not v > 0:
             raise ConfigError(f"{name} must be > 0 (days) or null (off), got {v}.")
+def _check_rain_pond(p: SarRiceParams) -> None:
+    if p.cycle_ponded_days is not None and p.cycle_ponded_days < p.young_flood_days:
+        raise ConfigError(f"cycle_ponded_days must be at least young_flood_days ({p.young_flood_days}) or null "
+                          f"(off), got {p.cycle_ponded_days}.")
