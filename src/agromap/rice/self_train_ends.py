@@ -123,13 +123,13 @@ def pond_after_harvest(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArr
     rule's water test) and at least ``spec.start_pond_dry_dates`` dry (LSWI < 0), of at least
     ``spec.persistent_min_dates`` clear dates: a rice-shrimp field harvested, drained and stocked.
     """
-    from .self_train_labels import clear_indices
+    from .self_train_labels import clear_indices, open_water
 
     assert spec.start_pond_water_fraction is not None
     ok, ndvi, lswi = clear_indices(optical)
     clear = ok & ndvi.notnull() & lswi.notnull()
     n = clear.sum("time")
-    water = (clear & (ndvi < 0.1) & (ndvi < lswi)).sum("time")
+    water = (clear & open_water(ndvi, lswi)).sum("time")
     dry = (clear & (lswi < 0)).sum("time")
     return ((n >= spec.persistent_min_dates) & (water >= np.float32(spec.start_pond_water_fraction) * n)
             & (dry >= spec.start_pond_dry_dates)).rename("pond_after_harvest")
@@ -163,7 +163,7 @@ def harvest_stubble(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams)
     NDVI >= ``spec.start_pond_stubble_ndvi``: straw and stubble on drained soil. A lotus pond's
     leaves die back into the water and onto mud (NDVI below 0.2 on its dry dates).
     """
-    from .self_train_labels import clear_indices
+    from .self_train_labels import clear_indices, open_water
 
     assert spec.start_canopy_days is not None and spec.start_pond_stubble_ndvi is not None
     ok, ndvi, lswi = clear_indices(optical)
@@ -175,7 +175,7 @@ def harvest_stubble(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams)
         clear = clear & np.isfinite(nd) & np.isfinite(lw)
         idx = np.arange(nd.shape[-1])
         with np.errstate(invalid="ignore"):
-            canopy, water = clear & (nd >= bar), clear & (nd < 0.1) & (nd < lw)
+            canopy, water = clear & (nd >= bar), clear & open_water(nd, lw)
             dry = clear & (lw < 0) & (nd >= stubble)
         none = nd.shape[-1]
         first = np.where(canopy & early, idx, none).min(axis=-1, initial=none)[..., None]

@@ -37,7 +37,7 @@ from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
            "clear_indices", "edge_ndvi_rms", "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
-           "open_water_nonrice", "persistent_cover", "wettest_lswi"]
+           "open_water", "open_water_nonrice", "persistent_cover", "wettest_lswi"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -242,13 +242,22 @@ def clear_indices(optical: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray, xr.D
     return ok, indices.ndvi(ds["nir"], ds["red"]), indices.lswi(ds["nir"], ds["swir16"])
 
 
+def open_water(nd: Any, lw: Any) -> Any:
+    """The optical rule's open-water test on NDVI and LSWI (numpy or xarray, element-wise): NDVI below
+    ``OpticalRiceParams.water_ndvi_max`` and below LSWI.
+    """
+    from .optical_params import OpticalRiceParams
+
+    return (nd < OpticalRiceParams.water_ndvi_max) & (nd < lw)
+
+
 def _water_counts(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The clear dates with both indices valid, their number per pixel, and the number of them
     showing open water (NDVI < 0.1 and NDVI < LSWI, the optical rule's water test).
     """
     clear = clear & np.isfinite(nd) & np.isfinite(lw)
     with np.errstate(invalid="ignore"):
-        water = (clear & (nd < 0.1) & (nd < lw)).sum(axis=-1)
+        water = (clear & open_water(nd, lw)).sum(axis=-1)
     return clear, clear.sum(axis=-1), water
 
 
