@@ -421,14 +421,18 @@ class SarRiceParams:
     paddy neighbour's and the opposite neighbour's with at least this share of the paddy (a field
     border crossing the pixel, see :mod:`agromap.rice.sar_mixed`; 0.5: the centre's field).
     ``None`` turns the term off. Raster input ``(time, y, x)`` only."""
-    mixed_source_score: float = 0.51
-    """The paddy neighbour of a mixed pixel must have at least this ``rice_score``: just above the
-    map's 0.5, a neighbour the rule maps rice. The pixel takes ``min(`` the neighbour's score,
-    the mixture's ``)``, so a weak neighbour passes on a weak score (below the self-trained map's
-    0.7 bar for a confident label). 0.9 left most edges of a 10-month series' paddies out, whose
+    mixed_source_score: float = 0.6
+    """The paddy neighbour of a mixed pixel must have at least this ``rice_score``: a neighbour the
+    rule maps rice with some margin. The pixel takes ``min(`` the neighbour's score, the
+    mixture's ``)``, so a weak neighbour passes on a weak score (below the self-trained map's 0.7
+    bar for a confident label). 0.9 left most edges of a 10-month series' paddies out, whose
     scores read only the year's cycle (best paddy neighbour of a missed edge pixel 0.60 / 0.82 /
     0.92 at the 10th / 50th / 90th percentile, monsoon_sparse_optical 10 months shifted 60 d,
-    seed 0; docs/rice_rules.md, "SAR: rain ponded before puddling")."""
+    seed 0); 0.51 (any neighbour mapped rice) took in dryland crops beside weakly scored paddies
+    and put the rule below the SAR baseline on ``clean_delta`` 10 months shifted 240 d (seeds 1
+    and 2: 0.969 / 0.980 against 0.973 / 0.981); 0.7 left it below that baseline on
+    monsoon_sparse_optical seed 1 (0.927 against 0.930; docs/rice_rules.md, "SAR: rain ponded
+    before puddling")."""
     mixed_max_rms_db: float = 2.0
     """The mixture must reproduce the pixel's series to this RMS, dB (a filtered series errs by
     0.5-0.8 dB a date; a pixel on a border has fewer statistically homogeneous neighbours in the
@@ -447,7 +451,7 @@ class SarRiceParams:
     mixed_other_source_score: float = 0.7
     """For that reading, the paddy neighbour must have at least this ``rice_score`` (0.7, the
     self-trained map's bar for a confident rice label): the paddies beside a pond score lower than
-    a 0.9 source score (``mixed_source_score`` before it fell to 0.51; median 0.92, a quarter
+    a 0.9 source score (``mixed_source_score`` before it fell to 0.6; median 0.92, a quarter
     under 0.88 on the Mekong scene, seed 0), and a pixel is given away here, not taken in."""
     mixed_other_rms_db: float = 2.0
     """For that reading, the mixture must reproduce the pixel's series to this RMS, dB: a pixel on
