@@ -636,9 +636,15 @@ def test_a_group_write_interrupted_by_a_signal_leaves_no_partial_name(tmp_path, 
         return real_write(p, d, tmp)
 
     monkeypatch.setattr(files, "write_partial", slow)
-    with pytest.raises(KeyboardInterrupt):
-        files.atomic_write_group([(tmp_path / "a.json", b"1"), (tmp_path / "late.json", b"2")])
-        time.sleep(1)  # where the interrupt lands if the write returns first
+    # interrupt_main() does nothing while SIGINT is ignored or left to the system, and an earlier
+    # test in the same process may have left any handler: Ctrl-C as a plain interpreter meets it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            files.atomic_write_group([(tmp_path / "a.json", b"1"), (tmp_path / "late.json", b"2")])
+            time.sleep(1)  # where the interrupt lands if the write returns first
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
