@@ -1,10 +1,12 @@
-"""One row of pixels as Sentinel-1 and Sentinel-2 stacks for the self-training label tests: a VH
-course in dB per pixel (0.3 dB of speckle, a fixed seed; VV 6 dB brighter) and an (NDVI, LSWI) pair
-per clear date, turned into the reflectance bands the optical rule reads (NIR 0.3)."""
+"""Pixel series built by hand for the rule and label tests: one row of pixels as Sentinel-1 and
+Sentinel-2 stacks for the self-training label tests (a VH course in dB per pixel, 0.3 dB of speckle,
+a fixed seed, VV 6 dB brighter; an (NDVI, LSWI) pair per clear date, turned into the reflectance
+bands the optical rule reads, NIR 0.3), and VH point series for the SAR rule's tests."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 DAYS = np.arange(0, 312, 12)  # 2023-01-01 to 2023-11-07, one date every 12 days
@@ -29,3 +31,11 @@ def row_stacks(db: list[np.ndarray], optical: list[list[tuple[float, float]]],
     if chunked:
         return sar.chunk({"time": -1, "x": 2}), opt.chunk({"time": -1, "x": 2})
     return sar, opt
+
+
+def vh_points(db_cols: np.ndarray, step: int = 6, start: str = "2023-01-03") -> xr.DataArray:
+    """VH point series ``(time, point)`` in linear power from ``db_cols`` (dB, one column per point),
+    one date every ``step`` days from ``start``."""
+    db = np.asarray(db_cols, np.float32)
+    t = pd.date_range(start, periods=db.shape[0], freq=f"{step}D")
+    return xr.DataArray((10 ** (db / 10)).astype(np.float32), dims=("time", "point"), coords={"time": t}, name="vh")

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import xarray as xr
 
 from agromap.errors import ConfigError
 from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
+from pixel_stacks import vh_points
 
 
 def _series(cols: list[list[float]], step: int = 12, start: str = "2023-01-04") -> xr.DataArray:
-    db = np.stack([np.asarray(c, np.float32) for c in cols], axis=1)
-    t = pd.date_range(start, periods=db.shape[0], freq=f"{step}D")
-    return xr.DataArray((10 ** (db / 10)).astype(np.float32), dims=("time", "point"), coords={"time": t}, name="vh")
+    return vh_points(np.stack([np.asarray(c, np.float32) for c in cols], axis=1), step, start)
 
 
 def test_a_young_crop_two_passes_after_the_flood_is_read_on_the_last_date():

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import xarray as xr
 
 from agromap.errors import ConfigError
 from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
+from pixel_stacks import vh_points
 
 
 def _series(db_cols: np.ndarray, step: int = 6, start: str = "2023-01-03") -> xr.DataArray:
-    db = np.asarray(db_cols, np.float32)
-    t = pd.date_range(start, periods=db.shape[0], freq=f"{step}D")
-    return xr.DataArray((10 ** (db / 10)).astype(np.float32), dims=("time", "point"), coords={"time": t}, name="vh")
+    return vh_points(db_cols, step, start)
 
 
 def test_the_previous_crop_seen_after_its_heading_closes_the_year_of_a_fresh_flood():
