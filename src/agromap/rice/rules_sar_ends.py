@@ -57,7 +57,7 @@ def young_crop_margin(
     # The date before the last one's three-date mean may still hold the flood's last dark pass: the
     # mean of the last repeat cycle's passes will do as well (`young_end_days`).
     if p.young_end_days is not None and db is not None:
-        end = np.fmax(end, last_passes_db(db, days, last_valid, p.young_end_days))
+        end = np.fmax(end, last_passes_db(db, days, last_i, prev_i, p.young_end_days))
     top = np.where(np.isnan(sm[:, t + 1:]), _F32(-np.inf), sm[:, t + 1:]).max(axis=-1)
     # The rise counts from the flood's darkest smoothed level, not the level on the minimum's date:
     # when that date opens the flood (the lowest pass on the first dark date), its three-date mean

@@ -45,14 +45,11 @@ def last_pass_water(
     return np.where(last & np.isfinite(margin), margin, fail).astype(_F32)
 
 
-def last_passes_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], last_valid: npt.NDArray[np.intp],
-                   span_days: float) -> npt.NDArray[np.float32]:
+def last_passes_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], last_i: npt.NDArray[np.intp],
+                   prev_i: npt.NDArray[np.intp], span_days: float) -> npt.NDArray[np.float32]:
     """The mean, in linear power, of each row's valid dates of ``db`` (dB) within ``span_days`` of its
-    last valid date, and at least its last two (``last_valid``: each date's last valid date, rows of
-    the rule), in dB.
+    last valid date ``last_i``, and at least from the valid date before it, ``prev_i`` (indices of
+    ``days`` per row), in dB.
     """
-    rows = np.arange(db.shape[0])
-    last_i = last_valid[:, -1]
-    prev_i = last_valid[rows, np.maximum(last_i - 1, 0)]
     lo = np.minimum(days[last_i].astype(_F32) - _F32(span_days), days[prev_i].astype(_F32))
     return window_mean_db(db, days, lo, days[last_i].astype(_F32))
