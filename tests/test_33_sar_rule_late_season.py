@@ -57,5 +57,5 @@ def test_a_young_crop_after_rain_ponded_for_weeks_is_rice():
     assert sar_rice_rule(vh).rice_class.values.tolist() == [1]
     # Without the ponded reading the spell is too long for a young crop's flood, as before; the
     # limit is a parameter (60 days are too long for 50).
-    assert sar_rice_rule(vh, SarRiceParams(young_ponded_days=None)).rice_class.values.tolist() == [0]
-    assert sar_rice_rule(vh, SarRiceParams(young_ponded_days=50.0)).rice_class.values.tolist() == [0]
+    assert sar_rice_rule(vh, SarRiceParams(ponded_end_days=None)).rice_class.values.tolist() == [0]
+    assert sar_rice_rule(vh, SarRiceParams(ponded_end_days=50.0)).rice_class.values.tolist() == [0]

@@ -36,14 +36,12 @@ def test_rain_ponded_before_puddling_at_the_series_end_closes_the_year_of_the_pr
     out = sar_rice_rule(vh)
     assert out.rice_class.values.tolist() == [1, 0, 0]
     assert out.rice_score.values[0] > 0.6
-    # Either reading of the ponded rain takes the paddy in (the year's cycle read from the
-    # puddling's likely date, or the young crop's spell with open water); without both it is lost.
-    for one in (SarRiceParams(cycle_ponded_days=None), SarRiceParams(young_ponded_days=None)):
-        assert sar_rice_rule(vh, one).rice_class.values.tolist() == [1, 0, 0]
-    off = sar_rice_rule(vh, SarRiceParams(cycle_ponded_days=None, young_ponded_days=None))
+    # The ponded rain's spell length takes the paddy in; without it the spell is too long for a
+    # transplanting flood and the paddy is lost.
+    off = sar_rice_rule(vh, SarRiceParams(ponded_end_days=None))
     assert off.rice_class.values.tolist() == [0, 0, 0]
-    with pytest.raises(ConfigError, match="cycle_ponded_days"):
-        SarRiceParams(cycle_ponded_days=30.0)
+    with pytest.raises(ConfigError, match="ponded_end_days"):
+        SarRiceParams(ponded_end_days=30.0)
 
 
 def test_a_lotus_ponds_weeks_of_mud_are_no_previous_crop_of_a_long_flood_at_the_end():

@@ -48,7 +48,7 @@ def test_a_crop_after_months_of_river_flood_is_rice_but_a_regrown_wetland_is_not
 
 
 def test_the_long_spell_limits_are_checked():
-    for name in ("river_flood_days", "young_ponded_days"):
+    for name in ("river_flood_days", "ponded_end_days"):
         with pytest.raises(ConfigError, match=name):
             SarRiceParams(**{name: 0.0})
         assert getattr(SarRiceParams(**{name: None}), name) is None

@@ -54,7 +54,7 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
      upland soil's darkest date is not (votes only to refute).
 
    A young crop rising to the series' last dates stands in for an unseen canopy (``young_rise_db``,
-   ``young_flood_days``, or ``young_ponded_days`` after rain ponded for weeks;
+   ``young_flood_days``, or ``ponded_end_days`` after rain ponded for weeks;
    :mod:`agromap.rice.rules_sar_ends`). A fresh flood in the last weeks stands
    in for all that follows it when it closes the year of a harvested crop at the series' start
    (``cycle_year_days``; :mod:`agromap.rice.rules_sar_cycle`).

@@ -15,8 +15,7 @@ import numpy.typing as npt
 from .rules_sar_last_pass import last_pass_water
 from .rules_sar_levels import fallow_dip_margin
 from .rules_sar_previous import standing_previous
-from .rules_sar_rainpond import ponded_fresh_margin, ponded_lead_days
-from .rules_sar_young_ponded import young_ponded_margin
+from .rules_sar_rainpond import ponded_lead_days, ponded_margin
 from .sar_params import SarRiceParams
 from .sar_series import bright_run_days, flood_run_bounds, window_mean_db
 
@@ -46,10 +45,9 @@ def end_cycle_margin(
       does the mean of the two darkest passes of its spell; or ``t`` is the pixel's last pass and
       lies at open water well below the land before it (``cycle_last_pass_dip_db``);
     - ``fresh``: its dark spell (below half-way from that level to ``vh_max_db``, to the series'
-      end) lasts less than ``young_flood_days``, or than ``young_ponded_days`` (rain ponded
-      before puddling; the spell's darkest smoothed level reaches ``water_db``), or than
-      ``cycle_ponded_days`` (:mod:`agromap.rice.rules_sar_rainpond`; the day one cycle before
-      then counts from as many days after the spell's first date as it exceeds ``young_flood_days``);
+      end) lasts less than ``young_flood_days``, or than ``ponded_end_days`` (rain ponded before
+      puddling, :mod:`agromap.rice.rules_sar_rainpond`; the day one cycle before then counts from
+      as many days after the spell's first date as it exceeds ``young_flood_days``);
     - ``previous``: the smoothed level reaches ``vh_max_db`` before ``max_rise_days`` after the
       day one cycle before the spell's first date (``cycle_canopy_days`` for a canopy standing on
       the first date);
@@ -80,9 +78,8 @@ def end_cycle_margin(
     water = np.maximum(water, last_pass_water(db, days, t, noise, p))
     k = np.minimum(np.searchsorted(days, last) + 1, n_t - 1)
     run = (np.maximum(days[next_valid[rows, k]], last) - first).astype(_F32)
-    fresh = np.maximum((_F32(p.young_flood_days) - run) / scale, ponded_fresh_margin(run, scale, p))
-    # Rain ponded before puddling lengthens it, with open water (`young_ponded_days`).
-    fresh = np.fmax(fresh, young_ponded_margin(sm, days, first, last, run, scale, p))
+    # Rain ponded before puddling lengthens it (`ponded_end_days`; `water` asks for open water).
+    fresh = np.maximum((_F32(p.young_flood_days) - run) / scale, ponded_margin(run, scale, p))
     # The previous crop's flood came one cycle before this one's first dark date; its canopy
     # stands within max_rise_days of it. A wetland's grass comes back only after months of water.
     until = first.astype(_F32) - _F32(p.cycle_year_days) + _F32(p.max_rise_days)

@@ -11,9 +11,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .rules_sar_last_pass import last_passes_db
-from .rules_sar_young_ponded import young_ponded_margin
+from .rules_sar_rainpond import ponded_margin
 from .sar_params import SarRiceParams
-from .sar_series import flood_run_bounds
+from .sar_series import flood_run_bounds, spell_min
 
 __all__ = ["young_crop_margin"]
 
@@ -67,7 +67,8 @@ def young_crop_margin(
         young = np.minimum(end - floor - _F32(p.young_rise_db), _F32(p.canopy_drop_db) - (top - end)) / _F32(p.db_scale)
         # No canopy and no harvest can refute a wetland here, whose grass regrows as fast after
         # months of water: the spell must be a transplanting flood's (`young_flood_days`).
-        # Rain ponded before puddling lengthens a paddy's spell, with open water (`young_ponded_days`).
-        spell = np.fmax((_F32(p.young_flood_days) - run) / scale, young_ponded_margin(sm, days, first, last, run, scale, p))
+        # Rain ponded before puddling lengthens a paddy's spell, with open water (`ponded_end_days`).
+        ponded = ponded_margin(run, scale, p, spell_min(sm, days, first, last))
+        spell = np.fmax((_F32(p.young_flood_days) - run) / scale, ponded)
         young = np.minimum(young, spell)
     return np.where((last_i > t) & np.isfinite(young), young, fail).astype(_F32)

@@ -513,25 +513,22 @@ class SarRiceParams:
     shifted 180 days) -21.5 keeps 0.926 OA, -20.5 0.942, -20.0 0.943; on the SAR point tables
     (seeds 0-2) -20.5 admits no dryland field and two wetland points of 1800 (dense, shifted
     240 days), -20.0 one dryland field and two wetland points more."""
-    young_ponded_days: float | None = 75.0
-    """A young crop cut by the series' end (``young_rise_db``) whose dark spell is longer than
-    ``young_flood_days`` still stands in for the canopy when the spell lasts less than this and
-    holds open water (its darkest smoothed level reaches ``water_db``), days
-    (:mod:`agromap.rice.rules_sar_young_ponded`): a bunded rainfed field holds the first rain for
-    20-50 days before puddling (as for ``max_ponded_days``), is puddled 8-15 days before
-    transplanting and its seedlings stand in water three to five weeks; a wetland's or a
-    floodplain's water lasts months. ``None``: off."""
-    cycle_ponded_days: float | None = 65.0
-    """With ``cycle_year_days``, the flood at the series' end may last up to this many days, not
-    only ``young_flood_days``, and the previous crop's standing canopy is then read from as many
-    days after the spell's first date as it exceeds ``young_flood_days``
-    (:mod:`agromap.rice.rules_sar_rainpond`): a rainfed field holds rain for 20-50 days before
-    puddling (see ``max_ponded_days``) and is puddled 8-15 days before transplanting, so the rain
-    opens the spell up to about 65 days before the crop's own flood, and the previous year's crop
-    was puddled as late after that year's rain. Not ``max_ponded_days`` (95): there a rice canopy
-    after the spell confirms it, which a flood at the series' end never shows; 75 and 95 let in
-    seasonal wetlands whose water fills the last 66 and 84 days of the SAR stress tables (one
-    point of the dense table, seed 0; four of the sparse one, seed 1). ``None``: off."""
+    ponded_end_days: float | None = 75.0
+    """A dark spell cut by the series' end may last up to this many days, not only
+    ``young_flood_days``, as rain ponded on a bunded field before its puddling flood
+    (:mod:`agromap.rice.rules_sar_rainpond`): a rainfed field holds the first rain for 20-50 days
+    before puddling (as for ``max_ponded_days``), is puddled 8-15 days before transplanting and
+    its seedlings stand in water three to five weeks; a wetland's or a floodplain's water lasts
+    months. It reads so for a young crop rising at the series' end (``young_rise_db``) when the
+    spell's darkest smoothed level reaches ``water_db`` (open water, not moist bare soil), and for
+    the flood of the year's cycle (``cycle_year_days``, whose ``water`` term asks for open water),
+    whose previous crop's standing canopy is then read from as many days after the spell's first
+    date as it exceeds ``young_flood_days``, at most this less ``young_flood_days`` (the previous
+    year's crop was puddled as late after that year's rain). Not ``max_ponded_days`` (95): there a
+    rice canopy after the spell confirms it, which a spell at the series' end never shows. 65 keeps
+    out a seasonal wetland whose water fills the last 66 days of the dense SAR stress table (seed
+    0), but misses rainfed paddies transplanted in the series' last weeks (10 months shifted 60
+    days, ``monsoon_sparse_optical`` seed 1: 72 pixels, below the SAR baseline). ``None``: off."""
 
     def __post_init__(self) -> None:
         check_sar_params(self)

@@ -66,7 +66,6 @@ def check_sar_params(p: SarRiceParams) -> None:
     if p.trough_halfwidth_days <= 0 or p.min_season_days <= 0:
         raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")
     _check_long_spells(p)
-    _check_rain_pond(p)
 
 
 def _check_seedbed(p: SarRiceParams) -> None:
@@ -124,11 +123,8 @@ def _check_vv(p: SarRiceParams) -> None:
 
 
 def _check_long_spells(p: SarRiceParams) -> None:
-    for name in ("river_flood_days", "young_ponded_days"):
-        v = getattr(p, name)
-        if v is not None and not v > 0:
-            raise ConfigError(f"{name} must be > 0 (days) or null (off), got {v}.")
-def _check_rain_pond(p: SarRiceParams) -> None:
-    if p.cycle_ponded_days is not None and p.cycle_ponded_days < p.young_flood_days:
-        raise ConfigError(f"cycle_ponded_days must be at least young_flood_days ({p.young_flood_days}) or null "
-                          f"(off), got {p.cycle_ponded_days}.")
+    if p.river_flood_days is not None and not p.river_flood_days > 0:
+        raise ConfigError(f"river_flood_days must be > 0 (days) or null (off), got {p.river_flood_days}.")
+    if p.ponded_end_days is not None and not p.ponded_end_days >= p.young_flood_days:
+        raise ConfigError(f"ponded_end_days must be at least young_flood_days ({p.young_flood_days}) or null "
+                          f"(off), got {p.ponded_end_days}.")
