@@ -44,6 +44,21 @@ def test_rain_ponded_before_puddling_at_the_series_end_closes_the_year_of_the_pr
         SarRiceParams(ponded_end_days=30.0)
 
 
+def test_the_previous_crop_is_read_as_many_days_later_as_the_whole_ponded_spell_allows():
+    # 50 dates, 6 days apart (days 0-294). Rain fills the field from day 216 (a 72-day spell to the
+    # series' end, within ponded_end_days): its puddling came about 27 days after the spell's first
+    # date, and so did the previous crop's, whose canopy (smoothed) rises above vh_max_db only on
+    # day 12, after a standing but lower start. Read one cycle before a day 27 days after the
+    # spell's first date, it is seen; read from 20 days after (the longest lead of a 65-day spell),
+    # it is not.
+    paddy = np.full(50, -17.5)
+    paddy[0:7] = [-17.2, -17.2, -16.0, -15.0, -15.0, -16.0, -17.0]
+    paddy[36:50] = [-21.5, -21.0, -21.5, -21.0, -22.0, -22.5, -22.0, -22.5, -22.0, -23.5, -24.0, -24.5, -24.0, -23.0]
+    vh = _series(paddy[:, None])
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [1]
+    assert sar_rice_rule(vh, SarRiceParams(ponded_end_days=None)).rice_class.values.tolist() == [0]
+
+
 def test_a_lotus_ponds_weeks_of_mud_are_no_previous_crop_of_a_long_flood_at_the_end():
     # 62 dates, 6 days apart (days 0-366). A lotus pond: water on the first weeks, a few weeks of
     # mud (a bright spell that starts inside the series), water again, leaves standing for five
