@@ -371,6 +371,14 @@ class SelfTrainParams:
     counts it as one pseudo-label, which the rule's confident non-rice verdicts there are too
     (docs/rice_self_trained.md, "A desk's non-rice labels beside a paddy"). ``None``:
     ``label_weight``."""
+    label_n_estimators: int | None = 300
+    """With user labels: the forest's trees in the fit that takes them (``None``: ``n_estimators``).
+    Co-training keeps ``n_estimators``, so the pseudo-labels are those of the map without labels.
+    Only the random forest: boosting keeps ``n_estimators`` (more iterations are no average)."""
+    label_refit_misread: bool = True
+    """With user labels: fit the map without them first, and keep it where it reads every label
+    that weighs in the fit right (the labels then still count, but drop no pseudo-label): such
+    labels teach the classifier nothing, and a refit on a changed table only moves pixels at random."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:
@@ -429,6 +437,8 @@ class SelfTrainParams:
                               f"{self.label_edge_weight} and {self.label_edge_px}.")
         if self.label_margin_weight is not None and not self.label_margin_weight >= 0:
             raise ConfigError(f"need label_margin_weight >= 0 or null, got {self.label_margin_weight}.")
+        if self.label_n_estimators is not None and self.label_n_estimators < 1:
+            raise ConfigError(f"label_n_estimators must be >= 1 (trees) or null, got {self.label_n_estimators}.")
 
     def _check_ends(self) -> None:
         if ((self.end_flood_days is not None and not self.end_flood_days > 0) or not self.end_flood_drop_db > 0
