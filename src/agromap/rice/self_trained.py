@@ -384,7 +384,8 @@ def self_trained_rice_map(
     labels : GeoDataFrame or table, optional
         A desk's field labels (1 rice, 0 other; :func:`~agromap.rice.self_train_user.user_labels`):
         each labelled pixel trains the classifier with the weight ``params.label_weight`` and
-        drops the pseudo-labels it contradicts. In memory: the label table is small.
+        drops the pseudo-labels it contradicts, unless the map without labels reads every label
+        right (``params.label_refit_misread``: that map is kept). In memory: the label table is small.
 
     Returns
     -------
