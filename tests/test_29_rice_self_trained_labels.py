@@ -24,7 +24,7 @@ from agromap.rice.self_trained import SelfTrainParams, self_trained_rice_map, tr
 from agromap.testing import SceneSpec, count_computes, make_s2_stack, make_truth, raise_if_dask_computes
 
 SPEC = SceneSpec(shape=(96, 96), chunk=48, seed=3, n_seasons=2)
-FAST = SelfTrainParams(n_estimators=40, n_per_class=800)
+FAST = SelfTrainParams(n_estimators=40, n_per_class=800, label_n_estimators=40)
 WATER = 2  # make_truth's permanent water
 
 
@@ -163,10 +163,11 @@ def test_a_non_rice_label_on_a_paddys_edge_is_left_out_of_the_fit(scene):
     make = st.make_estimator
     try:
         st.make_estimator = lambda spec: Spy(make(spec))
-        out = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled, labels=table)
-        self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_edge_px=None),
+        refit = replace(FAST, label_refit_misread=False)  # the map reads these labels right: no refit else
+        out = self_trained_rice_map(scene["eager"], rule="optical", params=refit, rule_output=ruled, labels=table)
+        self_trained_rice_map(scene["eager"], rule="optical", params=replace(refit, label_edge_px=None),
                               rule_output=ruled, labels=table)
-        self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_margin_weight=None),
+        self_trained_rice_map(scene["eager"], rule="optical", params=replace(refit, label_margin_weight=None),
                               rule_output=ruled, labels=table)
     finally:
         st.make_estimator = make
@@ -208,3 +209,59 @@ def test_points_in_the_grid_crs_are_placed_on_their_pixels(scene):
     gdf = gpd.GeoDataFrame({"label_class": [1, 0]}, geometry=gpd.points_from_xy(xs, ys), crs=s2.odc.geobox.crs)
     rows, cols, cls = user_labels(gdf, s2["nir"].isel(time=0))
     assert (rows.tolist(), cols.tolist(), cls.tolist()) == ([7, 60], [4, 50], [1, 0])
+
+
+def test_the_fit_with_labels_takes_label_n_estimators_trees_and_the_same_pseudo_labels(scene):
+    cover, ruled = scene["cover"], scene["ruled"]
+    table = _draw(cover, 10, seed=2)
+    specs = []
+    import agromap.rice.self_trained as st
+
+    make = st.make_estimator
+    try:
+        st.make_estimator = lambda spec: specs.append(spec) or make(spec)
+        # no pseudo-label dropped, a refit whatever the map without labels reads
+        more = replace(FAST, label_n_estimators=120, label_conflict_px=0, label_refit_misread=False)
+        plain = self_trained_rice_map(scene["eager"], rule="optical", params=more, rule_output=ruled)
+        out = self_trained_rice_map(scene["eager"], rule="optical", params=more, rule_output=ruled, labels=table)
+        self_trained_rice_map(scene["eager"], rule="optical", params=replace(more, label_n_estimators=None),
+                              rule_output=ruled, labels=table)
+        self_trained_rice_map(scene["eager"], rule="optical", rule_output=ruled, labels=table,
+                              params=replace(more, estimator="hist_gradient_boosting"))
+    finally:
+        st.make_estimator = make
+    # the map without labels keeps n_estimators; boosting keeps its iterations
+    assert [s.n_estimators for s in specs] == [40, 120, 40, 40]
+    assert all(s.random_state == 0 for s in specs)
+    # co-training (n_estimators trees) and the draw are those of the map without labels
+    a, b = training_counts(plain), training_counts(out)
+    assert b["n_pseudo_dropped"] == 0
+    assert all(a[k] == b[k] for k in a)
+
+
+def test_label_n_estimators_is_checked():
+    with pytest.raises(ConfigError, match="label_n_estimators"):
+        SelfTrainParams(label_n_estimators=0)
+
+
+def test_labels_the_map_without_them_reads_right_leave_it_as_it_is(scene):
+    cover, ruled = scene["cover"], scene["ruled"]
+    gate = FAST  # label_refit_misread by default
+    plain = self_trained_rice_map(scene["eager"], rule="optical", params=gate, rule_output=ruled)
+    prob = plain["rice_prob"].values
+    table = _draw(cover, 40, seed=4)
+    sure = ((prob[table["row"], table["col"]] >= 0.5) == (table["label_class"] == 1))
+    right = {k: v[sure] for k, v in table.items()}  # the labels the map without them reads right
+    kept = self_trained_rice_map(scene["eager"], rule="optical", params=gate, rule_output=ruled, labels=right)
+    refit = self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_refit_misread=False),
+                                  rule_output=ruled, labels=right)
+    fixed = self_trained_rice_map(scene["eager"], rule="optical", params=gate, rule_output=ruled, labels=table)
+    water = cover == WATER
+    assert (~sure).sum() > 10  # the water labels: the rule calls water rice
+    np.testing.assert_array_equal(kept["rice_prob"].values, prob)
+    counts = training_counts(kept)
+    assert counts["n_user_rice"] + counts["n_user_other"] == int(sure.sum()) and counts["n_pseudo_dropped"] == 0
+    assert not np.array_equal(refit["rice_prob"].values, prob)  # without the check: a refit
+    # labels it misreads refit the map as before
+    assert (fixed["rice_class"].values == 1)[water].mean() < 0.05
+    assert training_counts(fixed)["n_pseudo_dropped"] > 50

@@ -16,7 +16,10 @@ for the accuracy assessment). They join the rule's pseudo-labels:
 - a non-rice label beside a paddy (no rice verdict on the pixel, confident rice within
   ``label_edge_px``; :func:`label_edges`) weighs ``label_margin_weight``, that of a pseudo-label:
   its signal carries some of the paddy's, and a larger weight pulls the paddies' own edge
-  pixels out of the rice class.
+  pixels out of the rice class;
+- where the map without labels already reads every label that weighs in the fit right, it is
+  the map (``label_refit_misread``): such labels teach nothing, and a refit only moves pixels at
+  random; otherwise the fit with the labels takes ``label_n_estimators`` trees.
 
 The labels are a small in-memory table (as for :func:`agromap.rice.model.train`): a GeoDataFrame
 from :func:`~agromap.rice.labels.read_labels` (points, or polygons whose pixel centres they hold)

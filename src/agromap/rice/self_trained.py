@@ -254,12 +254,46 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     uweight = label_weights(uy, cat("uedge", np.zeros(0, np.uint8)), spec)
     dropped = contradicted(cat("row", z), cat("col", z), y, stratum, urow, ucol, uy, ustratum,
                            spec.spacing_px if spec.label_conflict_px is None else spec.label_conflict_px)
-    y = np.where(dropped, -1, y).astype(y.dtype)
+    fitted = None
+    fit_w = uweight[uorder] > 0
+    if uy.size and spec.label_refit_misread and fit_w.any():
+        # the map without labels first: where it reads every label the fit takes right, the labels
+        # teach nothing, and a refit on a changed table would only move pixels at random
+        plain = _draw_fit(X, y, stratum, key, uy[:0], uX[:0], uweight[:0], spec, rule)
+        if plain is not None and (plain[0].predict(uX[uorder][fit_w]) == uy[uorder][fit_w]).all():
+            fitted, dropped = plain, np.zeros(y.size, dtype=bool)
+    if fitted is None:
+        y = np.where(dropped, -1, y).astype(y.dtype)
+        fitted = _draw_fit(X, y, stratum, key, uy[uorder], uX[uorder], uweight[uorder], spec, rule, strict=True)
+    assert fitted is not None  # strict: too few pixels raised
+    est, sel, n_strata, tspec = fitted
+    counts = {
+        "n_train_rice": int((y[sel] == 1).sum()), "n_train_other": int((y[sel] == 0).sum()),
+        "n_confident_rice": int(confident[1]), "n_confident_other": int(confident[0]),
+        "n_strata_rice": n_strata[1], "n_strata_other": n_strata[0], "n_relabelled": relabelled,
+    }  # fmt: skip
+    if labelled:
+        counts.update(n_user_rice=int((uy == 1).sum()), n_user_other=int((uy == 0).sum()),
+                      n_pseudo_dropped=int(dropped.sum()))
+    metadata = {"self_trained": True, "rule": rule, "training_counts": counts, "self_train_spec": asdict(spec),
+                "train_spec": asdict(tspec), "versions": library_versions(), **dict(attrs)}  # fmt: skip
+    return RiceModel(est, names, 1, json.loads(json.dumps(metadata, default=str)))
+
+
+def _draw_fit(X: np.ndarray, y: np.ndarray, stratum: np.ndarray, key: np.ndarray, uy: np.ndarray, uX: np.ndarray,
+              uweight: np.ndarray, spec: SelfTrainParams, rule: str,
+              strict: bool = False) -> tuple[Any, np.ndarray, list[int], TrainParams] | None:  # fmt: skip
+    """The stratified draw of the pseudo-labels ``y`` (-1: none) and one fit with the user labels
+    ``uy`` (pixel order) added: the estimator, the drawn rows, the strata per class and the
+    classifier's settings. Too few pixels in a class raises with ``strict``, else gives ``None``.
+    """
     chosen: list[np.ndarray] = []
     n_strata = [0, 0]
     for k in (0, 1):
         idx = np.flatnonzero(y == k)
         if idx.size + int((uy == k).sum()) < spec.min_per_class:
+            if not strict:
+                return None
             what = "rice" if k == 1 else "non-rice"
             cut = (f"rice_score >= {spec.rice_min_score}" if k == 1 else f"rice_score <= {spec.other_max_score}")
             raise TooFewConfidentPixelsError(
@@ -276,23 +310,22 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
             chosen.append(members[np.argsort(key[members], kind="stable")[: take[g]]])
     sel = np.concatenate(chosen)
     sel = sel[np.argsort(key[sel], kind="stable")]  # rows in pixel-key order: the fit never depends on chunking
-    tspec = TrainParams(estimator=spec.estimator, n_estimators=spec.n_estimators, min_samples_leaf=spec.min_samples_leaf,
-                      random_state=spec.seed)  # fmt: skip
+    tspec = TrainParams(estimator=spec.estimator, n_estimators=_fit_trees(spec, bool(uy.size)),
+                        min_samples_leaf=spec.min_samples_leaf, random_state=spec.seed)
     # without user labels no weights at all: the unlabelled map stays the same fit
-    weight = np.concatenate([np.ones(sel.size), uweight[uorder]]) if uy.size else None
-    est = make_estimator(tspec).fit(np.concatenate([X[sel], uX[uorder]]),
-                                    np.concatenate([y[sel], uy[uorder]]).astype(np.int64), sample_weight=weight)
-    counts = {
-        "n_train_rice": int((y[sel] == 1).sum()), "n_train_other": int((y[sel] == 0).sum()),
-        "n_confident_rice": int(confident[1]), "n_confident_other": int(confident[0]),
-        "n_strata_rice": n_strata[1], "n_strata_other": n_strata[0], "n_relabelled": relabelled,
-    }  # fmt: skip
-    if labelled:
-        counts.update(n_user_rice=int((uy == 1).sum()), n_user_other=int((uy == 0).sum()),
-                      n_pseudo_dropped=int(dropped.sum()))
-    metadata = {"self_trained": True, "rule": rule, "training_counts": counts, "self_train_spec": asdict(spec),
-                "train_spec": asdict(tspec), "versions": library_versions(), **dict(attrs)}  # fmt: skip
-    return RiceModel(est, names, 1, json.loads(json.dumps(metadata, default=str)))
+    weight = np.concatenate([np.ones(sel.size), uweight]) if uy.size else None
+    est = make_estimator(tspec).fit(np.concatenate([X[sel], uX]), np.concatenate([y[sel], uy]).astype(np.int64),
+                                    sample_weight=weight)
+    return est, sel, n_strata, tspec
+
+
+def _fit_trees(spec: SelfTrainParams, labelled: bool) -> int:
+    """Trees (or boosting iterations) of the final fit: ``spec.label_n_estimators`` for a forest
+    that takes user labels, whose few weighted labels each tree's bootstrap draws differently.
+    """
+    if labelled and spec.label_n_estimators is not None and spec.estimator == "random_forest":
+        return int(spec.label_n_estimators)
+    return int(spec.n_estimators)
 
 
 def _count(model: RiceModel, name: str) -> np.ndarray:
@@ -351,7 +384,8 @@ def self_trained_rice_map(
     labels : GeoDataFrame or table, optional
         A desk's field labels (1 rice, 0 other; :func:`~agromap.rice.self_train_user.user_labels`):
         each labelled pixel trains the classifier with the weight ``params.label_weight`` and
-        drops the pseudo-labels it contradicts. In memory: the label table is small.
+        drops the pseudo-labels it contradicts, unless the map without labels reads every label
+        right (``params.label_refit_misread``: that map is kept). In memory: the label table is small.
 
     Returns
     -------
