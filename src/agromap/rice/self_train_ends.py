@@ -275,22 +275,23 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
 
 
 def cut_field_edge(cut: xr.DataArray, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
-    """Where a pixel beside a cut one carries the same crop (lazy, boolean): one of its eight
-    neighbours is ``cut`` (a season the series end or start cuts) and its NDVI series lies within
-    ``spec.cut_edge_ndvi_rms`` of that neighbour's (:func:`~agromap.rice.self_train_labels.ndvi_rms_to`,
-    at least ``spec.edge_min_common_dates`` dates clear in both). The series-end and series-start
+    """Where a pixel beside cut ones carries the same crop (lazy, boolean): at least
+    ``spec.cut_edge_neighbours`` of its eight neighbours are ``cut`` (a season the series end or
+    start cuts) and lie within ``spec.cut_edge_ndvi_rms`` of its NDVI series
+    (:func:`~agromap.rice.self_train_labels.ndvi_close_neighbours`, at least
+    ``spec.edge_min_common_dates`` dates clear in both). The series-end and series-start
     tests read each pixel alone; a paddy's edge pixels mix its canopy and fallow with the bund or
     the next field and miss their bars by little, while the field's inner pixels pass, and the
     rule's non-rice verdict on those edges taught the classifier that the cut paddies are no rice
     (docs/rice_self_trained.md, "The edges of a season cut by the series' ends"). False everywhere
     when ``spec.cut_edge_ndvi_rms`` is ``None``.
     """
-    from .self_train_labels import ndvi_rms_to
+    from .self_train_labels import ndvi_close_neighbours
 
     if spec.cut_edge_ndvi_rms is None:
         return xr.zeros_like(cut, dtype=bool)
-    rms = ndvi_rms_to(optical, cut, 1, spec.edge_min_common_dates)
-    return (rms <= np.float32(spec.cut_edge_ndvi_rms)).rename("cut_field_edge")
+    close = ndvi_close_neighbours(optical, cut, 1, spec.edge_min_common_dates, spec.cut_edge_ndvi_rms)
+    return (close >= spec.cut_edge_neighbours).rename("cut_field_edge")
 
 
 def keep_start_canopy_rice(out: xr.Dataset, full: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset,

@@ -28,6 +28,7 @@ docs/rice_self_trained.md gives the physical reasons and the measured effect of 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any, cast
 
 import numpy as np
@@ -37,7 +38,7 @@ from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
            "clear_indices", "edge_ndvi_rms", "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
-           "ndvi_rms_to", "open_water", "open_water_nonrice", "persistent_cover", "wettest_lswi"]
+           "ndvi_close_neighbours", "ndvi_rms_to", "open_water", "open_water_nonrice", "persistent_cover", "wettest_lswi"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -432,9 +433,29 @@ def ndvi_rms_to(optical: xr.Dataset, source: xr.DataArray, radius: int, min_comm
     window, the pixel itself left out); the smallest over those neighbours (lazy). NaN where no such
     neighbour shares at least ``min_common`` clear dates with it.
     """
+    best: xr.DataArray | None = None
+    for rms in _neighbour_rms(optical, source, radius, min_common):
+        best = rms if best is None else cast(xr.DataArray, np.fmin(best, rms))
+    if best is None:  # a single pixel: no neighbour at all
+        best = xr.full_like(source, np.nan, dtype=np.float32)
+    return best.astype(np.float32).rename("ndvi_rms")
+
+
+def ndvi_close_neighbours(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
+                          max_rms: float) -> xr.DataArray:  # fmt: skip
+    """Per pixel, how many pixels of ``source`` within ``radius`` pixels lie within ``max_rms`` of its
+    NDVI series (:func:`ndvi_rms_to`'s difference; lazy, int).
+    """
+    count = xr.zeros_like(source, dtype=np.int16)
+    for rms in _neighbour_rms(optical, source, radius, min_common):
+        count = count + (rms <= np.float32(max_rms)).astype(np.int16)
+    return count.rename("ndvi_close_neighbours")
+
+
+def _neighbour_rms(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int) -> Iterator[xr.DataArray]:
+    """Per window offset, the RMS NDVI difference to the ``source`` pixel at that offset (NaN elsewhere)."""
     ok, ndvi, _ = clear_indices(optical)
     v = ndvi.where(ok).transpose("time", "y", "x")
-    best: xr.DataArray | None = None
     ny, nx = v.sizes["y"], v.sizes["x"]
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):
@@ -445,11 +466,7 @@ def ndvi_rms_to(optical: xr.Dataset, source: xr.DataArray, radius: int, min_comm
             d2 = (v - v.shift(y=dy, x=dx)) ** 2
             n = d2.notnull().sum("time")
             rms = cast(xr.DataArray, np.sqrt(d2.sum("time") / n.where(n > 0)))
-            rms = rms.where(source.shift(y=dy, x=dx, fill_value=False) & (n >= min_common))
-            best = rms if best is None else cast(xr.DataArray, np.fmin(best, rms))
-    if best is None:  # a single pixel: no neighbour at all
-        best = xr.full_like(source, np.nan, dtype=np.float32)
-    return best.astype(np.float32).rename("ndvi_rms")
+            yield rms.where(source.shift(y=dy, x=dx, fill_value=False) & (n >= min_common))
 
 
 def wettest_lswi(optical: xr.Dataset) -> xr.DataArray:
