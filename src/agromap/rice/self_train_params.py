@@ -257,13 +257,13 @@ class SelfTrainParams:
     ``persistent_min_dates``) must be dry (LSWI < 0): the fallow after the harvest (0.38-0.70 of the
     cut paddies' clear dates), where a forest, a wetland or a flood-irrigated orchard are never dry."""
     cut_edge_ndvi_rms: float | None = 0.12
-    """``end_flood_days``, ``start_canopy_days``: a pixel one of whose eight neighbours those steps
-    judged cut counts as cut too where its NDVI series, on the dates clear in both (at least
-    ``edge_min_common_dates``), lies within this root mean square difference of that neighbour's: a
+    """``end_flood_days``, ``start_canopy_days``: a pixel at least ``cut_edge_neighbours`` of whose eight
+    neighbours those steps judged cut counts as cut too where its NDVI series, on the dates clear in
+    both (at least ``edge_min_common_dates``), lies within this root mean square difference of theirs: a
     paddy's edge pixel carries the paddy's crop but mixes its canopy and fallow with the bund or the
     next field, and misses the per-pixel bars by little (LSWI 0.19-0.29, VH -14.0 to -13.1 dB, a dry
-    share under 0.25). On ``wetland_confusion`` shifted 180 days (seed 0) 32 rice pixels of the
-    training lattice kept the SAR rule's sure non-rice verdict, 31 of them on field edges, at 0.02-0.12
+    share under 0.25). On ``wetland_confusion`` shifted 180 days (seed 0) 34 rice pixels of the
+    training lattice kept the SAR rule's sure non-rice verdict, 32 of them on field edges, at 0.02-0.12
     (0.17 and 0.28 for two) from a cut neighbour; the seasonal wetlands, grasslands and orchards beside
     cut paddies lie at 0.13-0.27 from them, and an upland crop of the paddies' calendar as close as
     the paddy's own edge (docs/rice_self_trained.md, "The edges of a season cut by the series' ends").
