@@ -119,7 +119,8 @@ def _start_pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
 
 @pytest.mark.parametrize("rule", ["sar", "both"])
 def test_a_paddy_the_series_opens_in_is_no_confident_non_rice_label(rule):
-    spec = SelfTrainParams()
+    # each pixel of the row is a field of its own here: no cut field's edge (tested below)
+    spec = SelfTrainParams(cut_edge_ndvi_rms=None)
     sar, opt = _start_pixels()
     old = run_rule(opt, sar, rule, None, None, spec=replace(spec, start_canopy_days=None),
                     canopy_labels=True)["rice_score"].values[0]
@@ -140,6 +141,40 @@ def test_a_paddy_the_series_opens_in_is_no_confident_non_rice_label(rule):
     # without a radar to tell a paddy's canopy from an upland one the verdicts stand
     np.testing.assert_array_equal(abstain_at_series_start(lazy.assign(rice_score=lazy["rice_score"] * 0), None, opt,
                                                           spec)["rice_score"].values[0], 0)
+
+
+def test_a_cut_paddys_edge_pixel_is_no_confident_non_rice_label():
+    spec = SelfTrainParams()
+    early = DAYS <= 60
+    paddy, edge, wetland = (0.75, 0.35), (0.72, 0.25), (0.55, 0.20)
+    opening = np.where(early, -15.0, -17.0)
+    # a paddy's edge pixel (its canopy mixed with the bund: LSWI 0.25, under the wet-canopy bar)
+    # between two pixels of the paddy the series opens in; the same series beside one such pixel
+    # only (an upland crop's edge across the boundary); a seasonal wetland; a fallow field
+    sar, opt = row_stacks([opening, opening, opening, opening, np.full(DAYS.size, -18.0), np.full(DAYS.size, -17.0)],
+                          [[paddy if e else DRY for e in early], [edge if e else DRY for e in early],
+                           [paddy if e else DRY for e in early], [edge if e else DRY for e in early],
+                           [wetland] * DAYS.size, [DRY] * DAYS.size], chunked=True)  # fmt: skip
+    out = xr.Dataset({"rice_score": (("y", "x"), np.full((1, 6), 0.1, np.float32)),
+                      "qa_flags": (("y", "x"), np.ones((1, 6), np.uint8)),
+                      "n_seasons": (("y", "x"), np.zeros((1, 6), np.uint8))},
+                     coords={"y": sar.y, "x": sar.x}).chunk({"x": 2})  # fmt: skip
+    assert series_start_canopy(sar, opt, spec).values[0].tolist() == [True, False, True, False, False, False]
+    with raise_if_dask_computes():
+        lazy = abstain_at_series_ends(out, sar, opt, spec)
+    # the edge follows the paddy's NDVI on both sides: no opinion, marked cut (no long-canopy label)
+    np.testing.assert_allclose(lazy["rice_score"].values[0], [0.5, 0.5, 0.5, 0.1, 0.1, 0.1])
+    assert ((lazy["qa_flags"].values[0] & QA_SERIES_CUT) > 0).tolist() == [True, True, True, False, False, False]
+    # one close cut neighbour is enough with cut_edge_neighbours=1; the wetland never follows the paddy
+    one = abstain_at_series_ends(out, sar, opt, replace(spec, cut_edge_neighbours=1))
+    np.testing.assert_allclose(one["rice_score"].values[0], [0.5, 0.5, 0.5, 0.5, 0.1, 0.1])
+    # off, or with a tighter NDVI bar than the edge's course allows, the verdict stands
+    for off in (None, 0.01):
+        kept = abstain_at_series_ends(out, sar, opt, replace(spec, cut_edge_ndvi_rms=off))
+        np.testing.assert_allclose(kept["rice_score"].values[0], [0.5, 0.1, 0.5, 0.1, 0.1, 0.1])
+    for bad in ({"cut_edge_ndvi_rms": 0.0}, {"cut_edge_neighbours": 0}, {"cut_edge_neighbours": 9}):
+        with pytest.raises(ConfigError):
+            SelfTrainParams(**bad)
 
 
 def test_the_full_optical_rules_rice_stands_where_the_series_opens_in_a_paddys_canopy():

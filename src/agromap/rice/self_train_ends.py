@@ -24,7 +24,7 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_no_vote",
+__all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_field_edge", "cut_no_vote",
            "dry_share", "keep_start_canopy_rice", "pond_after_harvest", "series_end_flood", "series_start_canopy",
            "harvest_stubble", "start_pond_field", "start_pond_no_vote"]
 
@@ -269,7 +269,29 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
     field = start_pond_field(sar, optical, spec) if shrimp else None
     if field is not None:
         cut = field if cut is None else cut | field
+    if cut is not None:
+        cut = cut | cut_field_edge(cut, optical, spec)
     return out if cut is None else _no_opinion_where(out, cut)
+
+
+def cut_field_edge(cut: xr.DataArray, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+    """Where a pixel beside cut ones carries the same crop (lazy, boolean): at least
+    ``spec.cut_edge_neighbours`` of its eight neighbours are ``cut`` (a season the series end or
+    start cuts) and lie within ``spec.cut_edge_ndvi_rms`` of its NDVI series
+    (:func:`~agromap.rice.self_train_labels.ndvi_close_neighbours`, at least
+    ``spec.edge_min_common_dates`` dates clear in both). The series-end and series-start
+    tests read each pixel alone; a paddy's edge pixels mix its canopy and fallow with the bund or
+    the next field and miss their bars by little, while the field's inner pixels pass, and the
+    rule's non-rice verdict on those edges taught the classifier that the cut paddies are no rice
+    (docs/rice_self_trained.md, "The edges of a season cut by the series' ends"). False everywhere
+    when ``spec.cut_edge_ndvi_rms`` is ``None``.
+    """
+    from .self_train_labels import ndvi_close_neighbours
+
+    if spec.cut_edge_ndvi_rms is None:
+        return xr.zeros_like(cut, dtype=bool)
+    close = ndvi_close_neighbours(optical, cut, 1, spec.edge_min_common_dates, spec.cut_edge_ndvi_rms)
+    return (close >= spec.cut_edge_neighbours).rename("cut_field_edge")
 
 
 def keep_start_canopy_rice(out: xr.Dataset, full: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset,

@@ -28,6 +28,7 @@ docs/rice_self_trained.md gives the physical reasons and the measured effect of 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any, cast
 
 import numpy as np
@@ -37,7 +38,7 @@ from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
            "clear_indices", "edge_ndvi_rms", "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
-           "open_water", "open_water_nonrice", "persistent_cover", "wettest_lswi"]
+           "ndvi_close_neighbours", "ndvi_rms_to", "open_water", "open_water_nonrice", "persistent_cover", "wettest_lswi"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -418,20 +419,46 @@ def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrai
 def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainParams) -> xr.DataArray:
     """Per pixel, how far its NDVI series lies from the nearest paddy the radar is sure of (lazy).
 
-    The root mean square NDVI difference, over the dates clear in both pixels, between the pixel
-    and each pixel within ``spec.edge_rescue_px`` whose SAR score is ``>= spec.rice_min_score``;
-    the smallest over those neighbours. NaN where no such neighbour shares at least
-    ``spec.edge_min_common_dates`` clear dates with it.
+    :func:`ndvi_rms_to` the pixels within ``spec.edge_rescue_px`` whose SAR score is
+    ``>= spec.rice_min_score``, each sharing at least ``spec.edge_min_common_dates`` clear dates.
     """
     assert spec.edge_rescue_px is not None
+    return ndvi_rms_to(optical, sar_score >= spec.rice_min_score, spec.edge_rescue_px,
+                       spec.edge_min_common_dates).rename("edge_ndvi_rms")
+
+
+def ndvi_rms_to(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int) -> xr.DataArray:
+    """Per pixel, the root mean square NDVI difference, over the dates clear in both pixels, between
+    the pixel and each pixel of ``source`` (boolean ``(y, x)``) within ``radius`` pixels (a square
+    window, the pixel itself left out); the smallest over those neighbours (lazy). NaN where no such
+    neighbour shares at least ``min_common`` clear dates with it.
+    """
+    best: xr.DataArray | None = None
+    for rms in _neighbour_rms(optical, source, radius, min_common):
+        best = rms if best is None else cast(xr.DataArray, np.fmin(best, rms))
+    if best is None:  # a single pixel: no neighbour at all
+        best = xr.full_like(source, np.nan, dtype=np.float32)
+    return best.astype(np.float32).rename("ndvi_rms")
+
+
+def ndvi_close_neighbours(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
+                          max_rms: float) -> xr.DataArray:  # fmt: skip
+    """Per pixel, how many pixels of ``source`` within ``radius`` pixels lie within ``max_rms`` of its
+    NDVI series (:func:`ndvi_rms_to`'s difference; lazy, int).
+    """
+    count = xr.zeros_like(source, dtype=np.int16)
+    for rms in _neighbour_rms(optical, source, radius, min_common):
+        count = count + (rms <= np.float32(max_rms)).astype(np.int16)
+    return count.rename("ndvi_close_neighbours")
+
+
+def _neighbour_rms(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int) -> Iterator[xr.DataArray]:
+    """Per window offset, the RMS NDVI difference to the ``source`` pixel at that offset (NaN elsewhere)."""
     ok, ndvi, _ = clear_indices(optical)
     v = ndvi.where(ok).transpose("time", "y", "x")
-    sure = sar_score >= spec.rice_min_score
-    best: xr.DataArray | None = None
-    r = spec.edge_rescue_px
     ny, nx = v.sizes["y"], v.sizes["x"]
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
             # An offset as long as the raster has no neighbour inside it (and dask's shift of a
             # one-row or one-column array by it fails).
             if (dy == 0 and dx == 0) or abs(dy) >= ny or abs(dx) >= nx:
@@ -439,11 +466,7 @@ def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainP
             d2 = (v - v.shift(y=dy, x=dx)) ** 2
             n = d2.notnull().sum("time")
             rms = cast(xr.DataArray, np.sqrt(d2.sum("time") / n.where(n > 0)))
-            rms = rms.where(sure.shift(y=dy, x=dx, fill_value=False) & (n >= spec.edge_min_common_dates))
-            best = rms if best is None else cast(xr.DataArray, np.fmin(best, rms))
-    if best is None:  # a single pixel: no neighbour at all
-        best = xr.full_like(sar_score, np.nan, dtype=np.float32)
-    return best.astype(np.float32).rename("edge_ndvi_rms")
+            yield rms.where(source.shift(y=dy, x=dx, fill_value=False) & (n >= min_common))
 
 
 def wettest_lswi(optical: xr.Dataset) -> xr.DataArray:

@@ -256,6 +256,25 @@ class SelfTrainParams:
     """``start_canopy_days``: at least this share of the clear optical dates (of at least
     ``persistent_min_dates``) must be dry (LSWI < 0): the fallow after the harvest (0.38-0.70 of the
     cut paddies' clear dates), where a forest, a wetland or a flood-irrigated orchard are never dry."""
+    cut_edge_ndvi_rms: float | None = 0.12
+    """``end_flood_days``, ``start_canopy_days``: a pixel at least ``cut_edge_neighbours`` of whose eight
+    neighbours those steps judged cut counts as cut too where its NDVI series, on the dates clear in
+    both (at least ``edge_min_common_dates``), lies within this root mean square difference of theirs: a
+    paddy's edge pixel carries the paddy's crop but mixes its canopy and fallow with the bund or the
+    next field, and misses the per-pixel bars by little (LSWI 0.19-0.29, VH -14.0 to -13.1 dB, a dry
+    share under 0.25). On ``wetland_confusion`` shifted 180 days (seed 0) 34 rice pixels of the
+    training lattice kept the SAR rule's sure non-rice verdict, 32 of them on field edges, at 0.02-0.12
+    (0.17 and 0.28 for two) from a cut neighbour; the seasonal wetlands, grasslands and orchards beside
+    cut paddies lie at 0.13-0.27 from them, and an upland crop of the paddies' calendar as close as
+    the paddy's own edge (docs/rice_self_trained.md, "The edges of a season cut by the series' ends").
+    ``None``: off."""
+    cut_edge_neighbours: int = 2
+    """``cut_edge_ndvi_rms``: how many of the eight neighbours must be cut and that close in NDVI. A
+    paddy's edge pixel has the paddy's inner pixels along a whole side; one close cut neighbour alone
+    also took the edge pixels of upland crops beside the cut paddies' own edge pixels
+    (``monsoon_sparse_optical`` shifted 180 days, seed 0, ``rule: both``: 7 upland-crop labels and
+    no rice one, the upland crops mapped as rice 0.09 -> 0.22, OA 0.9932 -> 0.9899; with two, 0.13 and
+    0.9925; with three, 0.08 and 0.9930 but ``wetland_confusion``'s SAR map 0.9572 against 0.9600)."""
     start_canopy_rice: bool = True
     """``rule="optical"`` (without ``optical_canopy_labels``): where the series opens inside a paddy's
     season (``start_canopy_days``), the optical rule's rice verdict from a canopy alone (the season
@@ -448,6 +467,9 @@ class SelfTrainParams:
             raise ConfigError(f"label_n_estimators must be >= 1 (trees) or null, got {self.label_n_estimators}.")
 
     def _check_ends(self) -> None:
+        if (self.cut_edge_ndvi_rms is not None and not self.cut_edge_ndvi_rms > 0) or not 1 <= self.cut_edge_neighbours <= 8:
+            raise ConfigError(f"need cut_edge_ndvi_rms > 0 (NDVI) or null and cut_edge_neighbours in 1-8, got "
+                              f"{self.cut_edge_ndvi_rms} and {self.cut_edge_neighbours}.")
         if ((self.end_flood_days is not None and not self.end_flood_days > 0) or not self.end_flood_drop_db > 0
                 or not 0.0 <= self.end_flood_dry_fraction <= 1.0 or not self.end_flood_max_db < 0):
             raise ConfigError(f"need end_flood_days > 0 (days) or null, end_flood_drop_db > 0 (dB) and "
