@@ -261,7 +261,8 @@ def test_labels_the_map_without_them_reads_right_leave_it_as_it_is(scene):
     np.testing.assert_array_equal(kept["rice_prob"].values, prob)
     counts = training_counts(kept)
     assert counts["n_user_rice"] + counts["n_user_other"] == int(sure.sum()) and counts["n_pseudo_dropped"] == 0
+    assert counts["label_refit"] == 0 and training_counts(refit)["label_refit"] == 1
     assert not np.array_equal(refit["rice_prob"].values, prob)  # without the check: a refit
     # labels it misreads refit the map as before
     assert (fixed["rice_class"].values == 1)[water].mean() < 0.05
-    assert training_counts(fixed)["n_pseudo_dropped"] > 50
+    assert training_counts(fixed)["n_pseudo_dropped"] > 50 and training_counts(fixed)["label_refit"] == 1

@@ -144,7 +144,7 @@ def test_a_desk_s_labels_file_validates_and_a_wrong_one_is_one_line(tmp_path, ag
     pts.to_crs(GRID["crs"]).rename(columns={"reference": "class"}).to_file(good)
     (plan,) = plan_run(load_config(_config(tmp_path, labels=str(good), speckle_filter=0)))
     (cls,) = [p for p in plan.layers if p.stem.startswith("rice_class_self_trained")]
-    assert set(cls.side) >= {"n_user_rice", "n_user_other", "n_pseudo_dropped"}
+    assert set(cls.side) >= {"n_user_rice", "n_user_other", "n_pseudo_dropped", "label_refit"}
     wrong = tmp_path / "wrong.geojson"
     pts.to_file(wrong)
     for path, field, msg in ((wrong, "reference", "labels are in EPSG:4326 but the raster is in EPSG:32644"),

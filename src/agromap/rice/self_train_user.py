@@ -42,8 +42,9 @@ __all__ = ["EDGE_BESIDE_PADDY", "EDGE_ON_PADDY", "LABEL_COUNT_NAMES", "UserLabel
            "user_table", "contradicted", "label_edges", "label_weights", "paddy_edge"]
 
 #: 0-d counts a map trained with user labels adds to its result: user labels trained on, by
-#: class, and pseudo-labels dropped for contradicting one.
-LABEL_COUNT_NAMES: tuple[str, ...] = ("n_user_rice", "n_user_other", "n_pseudo_dropped")
+#: class, pseudo-labels dropped for contradicting one, and ``label_refit``: 1 where the forest was
+#: refitted with the labels, 0 where the map without them read every label right and was kept.
+LABEL_COUNT_NAMES: tuple[str, ...] = ("n_user_rice", "n_user_other", "n_pseudo_dropped", "label_refit")
 
 #: :func:`label_edges` bits: the rule's confident rice beside its confident non-rice (a paddy's
 #: own edge pixel), and a pixel the rule does not call rice beside its confident rice.

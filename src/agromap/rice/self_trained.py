@@ -254,14 +254,14 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     uweight = label_weights(uy, cat("uedge", np.zeros(0, np.uint8)), spec)
     dropped = contradicted(cat("row", z), cat("col", z), y, stratum, urow, ucol, uy, ustratum,
                            spec.spacing_px if spec.label_conflict_px is None else spec.label_conflict_px)
-    fitted = None
+    fitted, refit = None, 1
     fit_w = uweight[uorder] > 0
     if uy.size and spec.label_refit_misread and fit_w.any():
         # the map without labels first: where it reads every label the fit takes right, the labels
         # teach nothing, and a refit on a changed table would only move pixels at random
         plain = _draw_fit(X, y, stratum, key, uy[:0], uX[:0], uweight[:0], spec, rule)
         if plain is not None and (plain[0].predict(uX[uorder][fit_w]) == uy[uorder][fit_w]).all():
-            fitted, dropped = plain, np.zeros(y.size, dtype=bool)
+            fitted, dropped, refit = plain, np.zeros(y.size, dtype=bool), 0
     if fitted is None:
         y = np.where(dropped, -1, y).astype(y.dtype)
         fitted = _draw_fit(X, y, stratum, key, uy[uorder], uX[uorder], uweight[uorder], spec, rule, strict=True)
@@ -274,7 +274,7 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     }  # fmt: skip
     if labelled:
         counts.update(n_user_rice=int((uy == 1).sum()), n_user_other=int((uy == 0).sum()),
-                      n_pseudo_dropped=int(dropped.sum()))
+                      n_pseudo_dropped=int(dropped.sum()), label_refit=refit)
     metadata = {"self_trained": True, "rule": rule, "training_counts": counts, "self_train_spec": asdict(spec),
                 "train_spec": asdict(tspec), "versions": library_versions(), **dict(attrs)}  # fmt: skip
     return RiceModel(est, names, 1, json.loads(json.dumps(metadata, default=str)))
