@@ -110,5 +110,8 @@ def test_a_deep_last_pass_flood_after_the_canopy_tail_needs_no_harvest_reading()
     ds = _pair([tail, tail], [vv, vv[:-1] + [-11.0]])
     assert sar_rice_rule(ds).rice_class.values.tolist() == [1, 0]
     assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_deep_db=None)).rice_class.values.tolist() == [0, 0]
+    # On a speckled point an orchard's irrigation pulse is as deep: a quiet series only.
+    quiet = SarRiceParams(cycle_last_pass_deep_noise_db=0.1)
+    assert sar_rice_rule(ds, quiet).rice_class.values.tolist() == [0, 0]
     with pytest.raises(ConfigError, match="cycle_last_pass_deep_db"):
         SarRiceParams(cycle_last_pass_deep_db=-1.0)

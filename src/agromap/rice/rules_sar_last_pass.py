@@ -66,7 +66,8 @@ def last_pass_vv_water(
     ``seedbed_end_days`` to ``seedbed_start_days`` before it; VV on ``t`` lies
     ``max(cycle_last_pass_vv_db, cycle_last_pass_noise x`` the VV noise``)`` below the mean VV of
     the same dates. The deep flood reaches ``water_db`` with the steps ``cycle_last_pass_deep_db``
-    and ``cycle_last_pass_deep_vv_db``. No date in that window in either channel: unobserved, -inf.
+    and ``cycle_last_pass_deep_vv_db``, on a series whose noise stays within
+    ``cycle_last_pass_deep_noise_db``. No date in that window in either channel: unobserved, -inf.
     """
     n_pix = db.shape[0]
     fail = np.full(n_pix, -np.inf, dtype=_F32)
@@ -90,9 +91,12 @@ def last_pass_vv_water(
                                    vv_step - np.maximum(_F32(vv_db), vv_noise)]) / _F32(p.db_scale)
         return np.where(last & np.isfinite(m), m, fail).astype(_F32)
 
+    # The deep flood stands in for the canopy's harvest on a quiet series only: a single-look
+    # point's irrigation pulse under a sparse orchard is as deep (`cycle_last_pass_deep_noise_db`).
+    quiet = (_F32(p.cycle_last_pass_deep_noise_db) - np.nan_to_num(noise, nan=np.inf)) / _F32(p.db_scale)
     return (margin(p.vh_min_db, None if p.cycle_last_pass_vv_db is None else p.cycle_last_pass_vh_step_db,
                    p.cycle_last_pass_vv_db or 0.0),
-            margin(p.water_db, p.cycle_last_pass_deep_db, p.cycle_last_pass_deep_vv_db))
+            np.minimum(margin(p.water_db, p.cycle_last_pass_deep_db, p.cycle_last_pass_deep_vv_db), quiet))
 
 
 def last_passes_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], last_i: npt.NDArray[np.intp],
