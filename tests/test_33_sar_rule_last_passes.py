@@ -94,6 +94,8 @@ def test_a_last_pass_short_of_open_water_counts_where_vv_steps_down_too():
     # VH alone, or with the reading off: two passes of open water or one at -20 dB are asked for.
     assert sar_rice_rule(ds["vh"]).rice_class.values.tolist() == [0, 0]
     assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_vv_db=None)).rice_class.values.tolist() == [0, 0]
+    # A speckled point's one pass steps as far under an orchard's irrigation pulse: quiet series only.
+    assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_vv_noise_db=0.1)).rice_class.values.tolist() == [0, 0]
     with pytest.raises(ConfigError, match="cycle_last_pass_vv_db"):
         SarRiceParams(cycle_last_pass_vv_db=-1.0)
 

@@ -65,7 +65,7 @@ def last_pass_vv_water(
     ``max(cycle_last_pass_vh_step_db, cycle_last_pass_noise x noise)`` below the mean of the dates
     ``seedbed_end_days`` to ``seedbed_start_days`` before it; VV on ``t`` lies
     ``max(cycle_last_pass_vv_db, cycle_last_pass_noise x`` the VV noise``)`` below the mean VV of
-    the same dates. The deep flood reaches ``water_db`` with the steps ``cycle_last_pass_deep_db``
+    the same dates; ``noise`` stays within ``cycle_last_pass_vv_noise_db``. The deep flood reaches ``water_db`` with the steps ``cycle_last_pass_deep_db``
     and ``cycle_last_pass_deep_vv_db``, on a series whose noise stays within
     ``cycle_last_pass_deep_noise_db``. No date in that window in either channel: unobserved, -inf.
     """
@@ -91,12 +91,18 @@ def last_pass_vv_water(
                                    vv_step - np.maximum(_F32(vv_db), vv_noise)]) / _F32(p.db_scale)
         return np.where(last & np.isfinite(m), m, fail).astype(_F32)
 
-    # The deep flood stands in for the canopy's harvest on a quiet series only: a single-look
-    # point's irrigation pulse under a sparse orchard is as deep (`cycle_last_pass_deep_noise_db`).
-    quiet = (_F32(p.cycle_last_pass_deep_noise_db) - np.nan_to_num(noise, nan=np.inf)) / _F32(p.db_scale)
-    return (margin(p.vh_min_db, None if p.cycle_last_pass_vv_db is None else p.cycle_last_pass_vh_step_db,
-                   p.cycle_last_pass_vv_db or 0.0),
-            np.minimum(margin(p.water_db, p.cycle_last_pass_deep_db, p.cycle_last_pass_deep_vv_db), quiet))
+    # On a quiet series only, where the pass is the mean of a field's looks: a speckled point's
+    # irrigation pulse under a sparse orchard steps as far (`cycle_last_pass_vv_noise_db`,
+    # `cycle_last_pass_deep_noise_db`).
+    seen = np.nan_to_num(noise, nan=np.inf)
+
+    def quiet(bar_db: float) -> npt.NDArray[np.float32]:
+        return ((_F32(bar_db) - seen) / _F32(p.db_scale)).astype(_F32)
+
+    return (np.minimum(margin(p.vh_min_db, None if p.cycle_last_pass_vv_db is None else p.cycle_last_pass_vh_step_db,
+                              p.cycle_last_pass_vv_db or 0.0), quiet(p.cycle_last_pass_vv_noise_db)),
+            np.minimum(margin(p.water_db, p.cycle_last_pass_deep_db, p.cycle_last_pass_deep_vv_db),
+                       quiet(p.cycle_last_pass_deep_noise_db)))
 
 
 def last_passes_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], last_i: npt.NDArray[np.intp],

@@ -523,15 +523,21 @@ class SarRiceParams:
     cycle_last_pass_deep_vv_db: float = 3.0
     """The VV step of ``cycle_last_pass_deep_db`` below VV's land before the last pass, dB: a
     flood specular in both channels, where moist soil brightens in VV."""
-    cycle_last_pass_deep_noise_db: float = 0.8
+    cycle_last_pass_deep_noise_db: float = 0.65
     """``cycle_last_pass_deep_db`` reads only a series whose VH date-to-date noise (the pixel's, dB)
-    stays at or below this: on a filtered raster the last pass is a field's mean (the deep
-    paddies of ``clean_delta`` shifted 120 days, seed 2, read 0.24-0.75 dB, 31 of 36), while on a
-    speckled point (0.8-2.5 dB on the SAR stress tables) an orchard's irrigation pulse under a
-    sparse canopy reads as deep in both channels (5-9 dB in VH, 4-7 dB in VV: three orchard points
-    of the sparse fixed table, seeds 0 and 2, and five more shifted 180 and 240 days; 1.0 dB still
-    lets one in) and the harvest and clearing readings it would lift are what tell it from a
-    paddy."""
+    stays at or below this: on a filtered raster the last pass is the mean of a field's looks (29
+    of the 36 deep paddies of ``clean_delta`` shifted 120 days, seed 2, read 0.24-0.65 dB), while
+    on the SAR stress tables' points an orchard's irrigation pulse under a sparse canopy reads as
+    deep in both channels (5-9 dB in VH, 4-7 dB in VV) and the harvest and clearing readings it
+    would lift are what tell it from a paddy: at 1.0 dB nine orchard points of the sparse VH + VV
+    table (fixed table seeds 0 and 2, shifted 180 and 240 days) were mapped rice, at 0.8 dB two
+    at ENL 30 (0.68 and 0.76 dB of noise)."""
+    cycle_last_pass_vv_noise_db: float = 1.0
+    """``cycle_last_pass_vv_db`` reads only a series whose VH date-to-date noise stays at or below
+    this, dB: one speckled pass of a point (1.2 dB of noise) under an orchard's irrigation pulse
+    steps 3.8 dB in VH and 4 dB in VV (sparse VH + VV table with 40 % orchards, seed 1), while the
+    filtered paddies it is for read 0.3-0.75 dB (``clean_delta`` and ``monsoon_sparse_optical``
+    shifted 120 days, seed 0: none above 1.0)."""
     river_flood_days: float | None = 170.0
     """A dark spell longer than ``max_flood_days`` and ``max_ponded_days`` but shorter than this is
     still a paddy's when it holds open water throughout (``river_water_db``), the crop after it builds
