@@ -100,7 +100,7 @@ def test_a_last_pass_short_of_open_water_counts_where_vv_steps_down_too():
         SarRiceParams(cycle_last_pass_vv_db=-1.0)
 
 
-def test_a_deep_last_pass_flood_after_the_canopy_tail_needs_no_harvest_reading():
+def test_a_deep_last_pass_flood_after_the_canopy_tail_may_stand_for_the_harvest_reading():
     # After the paddies of clean_delta that the SAR baseline alone found on the 10-month series
     # shifted 120 days (seed 2): the series starts at the tail of last year's canopy (-15.8 dB,
     # barely above the stubble, in one band with it), and the puddling flood on the last pass is
@@ -110,10 +110,12 @@ def test_a_deep_last_pass_flood_after_the_canopy_tail_needs_no_harvest_reading()
     tail = [-15.8, -16.0, -16.3] + [-16.5, -17.0] * 10 + [-16.5, -24.0]
     vv = [-9.3, -9.5, -9.7] + [-9.8, -10.2] * 10 + [-9.8, -17.0]
     ds = _pair([tail, tail], [vv, vv[:-1] + [-11.0]])
-    assert sar_rice_rule(ds).rice_class.values.tolist() == [1, 0]
-    assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_deep_db=None)).rice_class.values.tolist() == [0, 0]
-    # On a speckled point an orchard's irrigation pulse is as deep: a quiet series only.
-    quiet = SarRiceParams(cycle_last_pass_deep_noise_db=0.1)
+    deep = SarRiceParams(cycle_last_pass_deep_db=4.0)
+    assert sar_rice_rule(ds, deep).rice_class.values.tolist() == [1, 0]
+    # Off by default: an orchard's irrigation pulse on a quiet point reads the same.
+    assert sar_rice_rule(ds).rice_class.values.tolist() == [0, 0]
+    # On a speckled point such a pulse is as deep: a quiet series only.
+    quiet = SarRiceParams(cycle_last_pass_deep_db=4.0, cycle_last_pass_deep_noise_db=0.1)
     assert sar_rice_rule(ds, quiet).rice_class.values.tolist() == [0, 0]
     with pytest.raises(ConfigError, match="cycle_last_pass_deep_db"):
         SarRiceParams(cycle_last_pass_deep_db=-1.0)

@@ -509,17 +509,21 @@ class SarRiceParams:
     dB (with VV's confirming the water): 2.5 keeps the clean upland crops and fallows that pass the
     year's other terms out (at most 2 of 2780 upland crops, seed 0, against 4 at 2.0), where 3.0
     loses 30 of the 106 paddies it reads there."""
-    cycle_last_pass_deep_db: float | None = 4.0
+    cycle_last_pass_deep_db: float | None = None
     """With VV in the input and ``cycle_year_days``, a last pass at open water (``water_db``) lying
     at least this far below the land before it in VH, and ``cycle_last_pass_deep_vv_db`` below it
     in VV (both at least ``cycle_last_pass_noise`` noise units), dB, lifts the year's cycle's
     ``harvest`` and ``cleared`` refutations: a series that starts at the end of the previous
     crop's season shows only the tail of its canopy, barely above the stubble and in one band with
     it, so that the canopy's harvest and clearing cannot be read, while a fresh puddling flood 4-9
-    dB deep in VH and 2-9 dB in VV is no irrigation pulse under a standing canopy. On
+    dB deep in VH and 2-9 dB in VV may be no irrigation pulse under a standing canopy. On
     ``clean_delta``'s 10-month series shifted 120 days (seed 2) 35 of the 130 paddies that the SAR
-    baseline alone finds have such a flood (VH -20 to -28 dB) and failed only these two terms; no
-    cover of the four scenes but rice reaches it there. ``None``: off."""
+    baseline alone finds have such a flood (VH -20 to -28 dB) and failed only these two terms. Off
+    by default (``None``): on a quiet point an orchard's irrigation pulse under a sparse canopy is
+    as deep in both channels (an orchard point of the sparse VH + VV stress table at ENL 30, seed
+    2: 6 dB in VH, 6 dB in VV, within ``cycle_last_pass_deep_noise_db``), and at 4.0 the rule maps
+    it rice (sparse ENL 30 0.964 -> 0.963); 4.0 suits a series known to start after the previous
+    harvest where no flood-irrigated orchard stands."""
     cycle_last_pass_deep_vv_db: float = 3.0
     """The VV step of ``cycle_last_pass_deep_db`` below VV's land before the last pass, dB: a
     flood specular in both channels, where moist soil brightens in VV."""
