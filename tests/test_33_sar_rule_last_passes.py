@@ -71,3 +71,51 @@ def test_one_bright_last_pass_of_a_dense_revisit_is_no_young_crop():
     assert sar_rice_rule(vh, SarRiceParams(young_end_days=0.0)).rice_score.values[0] > score + 0.03
     with pytest.raises(ConfigError, match="young_end_days"):
         SarRiceParams(young_end_days=-1.0)
+
+
+def _pair(vh_cols: list[list[float]], vv_cols: list[list[float]], step: int = 12,
+          start: str = "2023-01-04") -> xr.Dataset:
+    vh, vv = (_series(c, step, start) for c in (vh_cols, vv_cols))
+    return xr.Dataset({"vh": vh, "vv": vv.rename("vv")})
+
+
+def test_a_last_pass_short_of_open_water_counts_where_vv_steps_down_too():
+    # 25 dates, 12 days apart (days 0-288), after the paddies of clean_delta that the SAR baseline
+    # alone found on the 10-month series with the calendar 120 days later (seed 0, filtered VH and
+    # VV, medians): last year's canopy on the first dates, stubble, and the puddling pass last,
+    # -19.5 dB in VH (a filtered pass mixes the field with neighbours puddled days apart) and
+    # 2.5 dB below its land in VV. The same VH pass with VV flat is moist soil, not water.
+    paddy = [-14.0, -14.5, -16.0] + [-16.5, -17.0] * 10 + [-16.5, -19.5]
+    vv = [-8.5, -8.8, -9.5] + [-9.8, -10.2] * 10 + [-9.8, -12.5]
+    ds = _pair([paddy, paddy], [vv, vv[:-1] + [-10.2]])
+    out = sar_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0]
+    assert out.transplant_doy.values[0, 0] == 292  # the last pass (4 January + 288 d)
+    # VH alone, or with the reading off: two passes of open water or one at -20 dB are asked for.
+    assert sar_rice_rule(ds["vh"]).rice_class.values.tolist() == [0, 0]
+    assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_vv_db=None)).rice_class.values.tolist() == [0, 0]
+    # A speckled point's one pass steps as far under an orchard's irrigation pulse: quiet series only.
+    assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_vv_noise_db=0.1)).rice_class.values.tolist() == [0, 0]
+    with pytest.raises(ConfigError, match="cycle_last_pass_vv_db"):
+        SarRiceParams(cycle_last_pass_vv_db=-1.0)
+
+
+def test_a_deep_last_pass_flood_after_the_canopy_tail_may_stand_for_the_harvest_reading():
+    # After the paddies of clean_delta that the SAR baseline alone found on the 10-month series
+    # shifted 120 days (seed 2): the series starts at the tail of last year's canopy (-15.8 dB,
+    # barely above the stubble, in one band with it), and the puddling flood on the last pass is
+    # deep in both channels (-24 dB VH, 7 dB below its land in VV). The canopy's harvest and
+    # clearing cannot be read; the flood stands for them. With VV only 1.2 dB below its land the
+    # pass is not that flood.
+    tail = [-15.8, -16.0, -16.3] + [-16.5, -17.0] * 10 + [-16.5, -24.0]
+    vv = [-9.3, -9.5, -9.7] + [-9.8, -10.2] * 10 + [-9.8, -17.0]
+    ds = _pair([tail, tail], [vv, vv[:-1] + [-11.0]])
+    deep = SarRiceParams(cycle_last_pass_deep_db=4.0)
+    assert sar_rice_rule(ds, deep).rice_class.values.tolist() == [1, 0]
+    # Off by default: an orchard's irrigation pulse on a quiet point reads the same.
+    assert sar_rice_rule(ds).rice_class.values.tolist() == [0, 0]
+    # On a speckled point such a pulse is as deep: a quiet series only.
+    quiet = SarRiceParams(cycle_last_pass_deep_db=4.0, cycle_last_pass_deep_noise_db=0.1)
+    assert sar_rice_rule(ds, quiet).rice_class.values.tolist() == [0, 0]
+    with pytest.raises(ConfigError, match="cycle_last_pass_deep_db"):
+        SarRiceParams(cycle_last_pass_deep_db=-1.0)

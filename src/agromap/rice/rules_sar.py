@@ -435,8 +435,9 @@ def _sar_kernel(
             continue
         ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p,
                               noise[idx], break_days[idx], None if sm_long is None else sm_long[idx])
-        if vvs is not None:
-            ev = vv_season_terms(ev, vvs.rows(idx), days, t, gap, p)
+        vv_rows = None if vvs is None else vvs.rows(idx)
+        if vv_rows is not None:
+            ev = vv_season_terms(ev, vv_rows, days, t, gap, p)
         river = ev.pop("river_duration")
         ev["duration"] = np.where(np.isnan(ev["duration"]), ev["duration"], np.fmax(ev["duration"], river))
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard"),
@@ -445,7 +446,7 @@ def _sar_kernel(
         # A flood in the series' last weeks may close the cycle of the crop at its start instead
         # (`cycle_year_days`): then only the terms that read the flood itself vote with it.
         cyc = end_cycle_margin(db[idx], sm[idx], days, t, next_valid[idx], break_days[idx], noise[idx],
-                               _F32(p.duration_scale_days) + _F32(0.5) * gap[t], p)
+                               _F32(p.duration_scale_days) + _F32(0.5) * gap[t], p, vv_rows)
         cyc = np.minimum(cyc, _weakest({k: ev[k] for k in CYCLE_FLOOD_TERMS if k in ev}))
         margin[idx, t] = np.minimum(np.maximum(_weakest(ev), cyc), mask_z[idx])
         best_standard[idx] = np.maximum(best_standard[idx], np.minimum(np.maximum(_weakest(standard), cyc), mask_z[idx]))

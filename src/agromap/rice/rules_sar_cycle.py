@@ -9,15 +9,20 @@ pixel along time only.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 
-from .rules_sar_last_pass import last_pass_water
+from .rules_sar_last_pass import last_pass_vv_water, last_pass_water
 from .rules_sar_levels import fallow_dip_margin
 from .rules_sar_previous import standing_previous
 from .rules_sar_rainpond import ponded_lead_days, ponded_margin
 from .sar_params import SarRiceParams
 from .sar_series import bright_run_days, flood_run_bounds, window_mean_db
+
+if TYPE_CHECKING:
+    from .rules_sar_vv import VvSeries
 
 __all__ = ["end_cycle_margin", "CYCLE_FLOOD_TERMS"]
 
@@ -31,7 +36,7 @@ CYCLE_FLOOD_TERMS = ("depth", "persistence", "vv_dip")
 def end_cycle_margin(
     db: npt.NDArray[np.float32], sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t: int,
     next_valid: npt.NDArray[np.intp], break_days: npt.NDArray[np.float32], noise: npt.NDArray[np.float32],
-    scale: np.float32, p: SarRiceParams,
+    scale: np.float32, p: SarRiceParams, vv: VvSeries | None = None,
 ) -> npt.NDArray[np.float32]:
     """Margin, in units of its uncertainty, of the flood at ``t`` as the start of the season whose
     previous crop stands at the series' start (see ``SarRiceParams.cycle_year_days``); -inf where
@@ -39,11 +44,13 @@ def end_cycle_margin(
 
     ``db`` is the series in dB, ``sm`` the shape series; ``next_valid`` each date's next valid
     date, ``break_days`` the bright span that ends a dark spell, ``noise`` the pixel's
-    date-to-date noise (dB), ``scale`` the spell's uncertainty (days). The weakest of:
+    date-to-date noise (dB), ``scale`` the spell's uncertainty (days), ``vv`` the VV series of the
+    same rows (``None``: VH only). The weakest of:
 
     - ``water``: the flood's darkest smoothed level from ``t`` on reaches ``water_db``, and so
       does the mean of the two darkest passes of its spell; or ``t`` is the pixel's last pass and
-      lies at open water well below the land before it (``cycle_last_pass_dip_db``);
+      lies at open water well below the land before it (``cycle_last_pass_dip_db``), or below the
+      land before it in VH and VV alike (``cycle_last_pass_vv_db``);
     - ``fresh``: its dark spell (below half-way from that level to ``vh_max_db``, to the series'
       end) lasts less than ``young_flood_days``, or than ``ponded_end_days`` (rain ponded before
       puddling, :mod:`agromap.rice.rules_sar_rainpond`; the day one cycle before then counts from
@@ -53,7 +60,9 @@ def end_cycle_margin(
       the first date);
     - ``harvest``: that canopy lasts less than ``max_canopy_days`` (votes only when known);
     - ``cleared``: it stands above the land before the flood as a canopy above its irrigation
-      pulse's surroundings does for ``regrowth`` (votes only when that land is observed);
+      pulse's surroundings does for ``regrowth`` (votes only when that land is observed); these
+      two pass where ``t`` is the last pass and deep below its land in VH and VV alike
+      (``cycle_last_pass_deep_db``);
     - ``fallow``: the flood lies below the land before it (votes only to refute).
     """
     n_pix, n_t = sm.shape
@@ -76,6 +85,10 @@ def end_cycle_margin(
     # A series that ends on the puddling pass: one pass of water, deep below the land before it
     # (`cycle_last_pass_dip_db`).
     water = np.maximum(water, last_pass_water(db, days, t, noise, p))
+    # ... or short of open water in VH (a filtered pass mixes the field with neighbours puddled
+    # days apart) but a step below the land in both channels (`cycle_last_pass_vv_db`).
+    flood_vv, deep_vv = last_pass_vv_water(db, vv, days, t, noise, p)
+    water = np.maximum(water, flood_vv)
     k = np.minimum(np.searchsorted(days, last) + 1, n_t - 1)
     run = (np.maximum(days[next_valid[rows, k]], last) - first).astype(_F32)
     # Rain ponded before puddling lengthens it (`ponded_end_days`; `water` asks for open water).
@@ -107,6 +120,10 @@ def end_cycle_margin(
         cleared = (top - land - bar) / _F32(p.db_scale)
     onset = (first - days[t]).astype(_F32)
     fallow = fallow_dip_margin(db, days, t, floor, onset, noise, p)
+    # A fresh flood deep in both channels after the mere tail of the previous canopy: the series
+    # starts too late to read that canopy's harvest or clearing (`cycle_last_pass_deep_db`).
+    harvest = np.where(np.isnan(harvest), harvest, np.maximum(harvest, deep_vv))
+    cleared = np.where(np.isnan(cleared), cleared, np.maximum(cleared, deep_vv))
     terms = np.stack([water, fresh, previous, harvest, cleared, fallow], axis=-1)
     out = np.where(np.isnan(terms), _F32(np.inf), terms).min(axis=-1)
     return np.where(np.isfinite(floor), out, fail).astype(_F32)

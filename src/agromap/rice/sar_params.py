@@ -490,6 +490,58 @@ class SarRiceParams:
     series of 25-50 dates holds a bare-soil date two noise units below its level more often than
     not, so a single dark last pass of an unfiltered point must lie further below the land before
     it than speckle takes it (no later pass can confirm it)."""
+    cycle_last_pass_vv_db: float | None = 2.0
+    """With VV in the input and ``cycle_year_days``, the pixel's last valid pass also stands for the
+    open water of the year's cycle when VH there does not reach ``water_db`` but reaches
+    ``vh_min_db``, lies ``max(cycle_last_pass_vh_step_db, cycle_last_pass_noise x`` the VH noise``)``
+    below the land before it (as for ``cycle_last_pass_dip_db``), and VV on the same pass lies
+    ``max(`` this``, cycle_last_pass_noise x`` the VV noise``)`` below VV's own land before it (the
+    same dates), dB. Open water is specular in both channels: a puddling flood drops VV 3-9 dB
+    (Bouvet & Le Toan 2011; Nguyen et al. 2016; Lasko et al. 2018), while moist soil or a wet
+    stubble brightens in VV. A filtered raster averages a field's flood pass with its neighbours'
+    (puddled days apart), so a real puddling pass often reads -18 to -20 dB in VH: on
+    ``clean_delta``'s 10-month series shifted 120 days (seed 0) the 226 paddies the SAR baseline
+    alone finds have their flood on the last pass at -19.3 dB VH (median; 3.1 dB below their land)
+    and 2.7 dB below it in VV, while the upland crops and fallows that pass the year's other terms
+    step at most 2.0-2.3 dB in VV. ``None``: off (VH alone, ``cycle_last_pass_dip_db``)."""
+    cycle_last_pass_vh_step_db: float = 2.5
+    """The VH step below the land before it that ``cycle_last_pass_vv_db`` asks of the last pass,
+    dB (with VV's confirming the water): 2.5 keeps the clean upland crops and fallows that pass the
+    year's other terms out (at most 2 of 2780 upland crops, seed 0, against 4 at 2.0), where 3.0
+    loses 30 of the 106 paddies it reads there."""
+    cycle_last_pass_deep_db: float | None = None
+    """With VV in the input and ``cycle_year_days``, a last pass at open water (``water_db``) lying
+    at least this far below the land before it in VH, and ``cycle_last_pass_deep_vv_db`` below it
+    in VV (both at least ``cycle_last_pass_noise`` noise units), dB, lifts the year's cycle's
+    ``harvest`` and ``cleared`` refutations: a series that starts at the end of the previous
+    crop's season shows only the tail of its canopy, barely above the stubble and in one band with
+    it, so that the canopy's harvest and clearing cannot be read, while a fresh puddling flood 4-9
+    dB deep in VH and 2-9 dB in VV may be no irrigation pulse under a standing canopy. On
+    ``clean_delta``'s 10-month series shifted 120 days (seed 2) 35 of the 130 paddies that the SAR
+    baseline alone finds have such a flood (VH -20 to -28 dB) and failed only these two terms. Off
+    by default (``None``): on a quiet point an orchard's irrigation pulse under a sparse canopy is
+    as deep in both channels (an orchard point of the sparse VH + VV stress table at ENL 30, seed
+    2: 6 dB in VH, 6 dB in VV, within ``cycle_last_pass_deep_noise_db``), and at 4.0 the rule maps
+    it rice (sparse ENL 30 0.964 -> 0.963); 4.0 suits a series known to start after the previous
+    harvest where no flood-irrigated orchard stands."""
+    cycle_last_pass_deep_vv_db: float = 3.0
+    """The VV step of ``cycle_last_pass_deep_db`` below VV's land before the last pass, dB: a
+    flood specular in both channels, where moist soil brightens in VV."""
+    cycle_last_pass_deep_noise_db: float = 0.65
+    """``cycle_last_pass_deep_db`` reads only a series whose VH date-to-date noise (the pixel's, dB)
+    stays at or below this: on a filtered raster the last pass is the mean of a field's looks (29
+    of the 36 deep paddies of ``clean_delta`` shifted 120 days, seed 2, read 0.24-0.65 dB), while
+    on the SAR stress tables' points an orchard's irrigation pulse under a sparse canopy reads as
+    deep in both channels (5-9 dB in VH, 4-7 dB in VV) and the harvest and clearing readings it
+    would lift are what tell it from a paddy: at 1.0 dB nine orchard points of the sparse VH + VV
+    table (fixed table seeds 0 and 2, shifted 180 and 240 days) were mapped rice, at 0.8 dB two
+    at ENL 30 (0.68 and 0.76 dB of noise)."""
+    cycle_last_pass_vv_noise_db: float = 1.0
+    """``cycle_last_pass_vv_db`` reads only a series whose VH date-to-date noise stays at or below
+    this, dB: one speckled pass of a point (1.2 dB of noise) under an orchard's irrigation pulse
+    steps 3.8 dB in VH and 4 dB in VV (sparse VH + VV table with 40 % orchards, seed 1), while the
+    filtered paddies it is for read 0.3-0.75 dB (``clean_delta`` and ``monsoon_sparse_optical``
+    shifted 120 days, seed 0: none above 1.0)."""
     river_flood_days: float | None = 170.0
     """A dark spell longer than ``max_flood_days`` and ``max_ponded_days`` but shorter than this is
     still a paddy's when it holds open water throughout (``river_water_db``), the crop after it builds

@@ -40,6 +40,7 @@ def check_sar_params(p: SarRiceParams) -> None:
         raise ConfigError(f"fallow_dip_db must be >= 0 or null (off), fallow_noise >= 0 and fallow_days above "
                           f"seedbed_start_days, got {p.fallow_dip_db}, {p.fallow_noise} and {p.fallow_days}.")
     _check_vv(p)
+    _check_last_pass_vv(p)
     _check_young(p.young_rise_db, p.young_flood_days, p.cycle_year_days, p.cycle_canopy_days,
                  p.max_rise_days, p.cycle_last_pass_dip_db, p.cycle_last_pass_noise, p.young_end_days)
     if p.max_ponded_days < p.max_flood_days:
@@ -109,6 +110,18 @@ def _check_young(rise_db: float | None, flood_days: float, year_days: float | No
                           f"got {last_pass_dip_db} and {last_pass_noise}.")
     if end_days is not None and end_days < 0:
         raise ConfigError(f"young_end_days must be >= 0 or null (off), got {end_days}.")
+
+
+def _check_last_pass_vv(p: SarRiceParams) -> None:
+    if (p.cycle_last_pass_vv_db is not None and p.cycle_last_pass_vv_db < 0) or p.cycle_last_pass_vh_step_db < 0:
+        raise ConfigError(f"cycle_last_pass_vv_db must be >= 0 or null (off) and cycle_last_pass_vh_step_db >= 0, "
+                          f"got {p.cycle_last_pass_vv_db} and {p.cycle_last_pass_vh_step_db}.")
+    if ((p.cycle_last_pass_deep_db is not None and p.cycle_last_pass_deep_db < 0) or p.cycle_last_pass_deep_vv_db < 0
+            or min(p.cycle_last_pass_deep_noise_db, p.cycle_last_pass_vv_noise_db) < 0):
+        raise ConfigError(f"cycle_last_pass_deep_db must be >= 0 or null (off), cycle_last_pass_deep_vv_db, "
+                          f"cycle_last_pass_deep_noise_db and cycle_last_pass_vv_noise_db >= 0, got "
+                          f"{p.cycle_last_pass_deep_db}, {p.cycle_last_pass_deep_vv_db}, "
+                          f"{p.cycle_last_pass_deep_noise_db} and {p.cycle_last_pass_vv_noise_db}.")
 
 
 def _check_vv(p: SarRiceParams) -> None:
