@@ -109,7 +109,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    run may end in canopy dates standing in water (LSWI >= 0.30, ``end_flood_canopy_lswi``), which
    also vote right after the bare date across a clear interval of at least 40 days
    (``end_canopy_min_gap``); turbid open water between the run and the bare date is passed over
-   (``end_flood_turbid``).
+   (``end_flood_turbid``), and so is shallow water over moist mud (NDVI <= 0.15 with the flood
+   signal, ``end_flood_shallow_ndvi``); where no wet date ends the series, those first flooded days
+   are the run themselves (open water on one date, a shallow flood on two).
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
