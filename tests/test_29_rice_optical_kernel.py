@@ -703,6 +703,19 @@ def _ref_end_flood_margin(
     return out
 
 
+def _ref_undated_wet_share(undated: npt.NDArray[np.float32], ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32],
+                           ls: npt.NDArray[np.float32], p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """The oldest undated evidence with most canopy dates standing in water (``undated_wet_share``: the share of
+    clear canopy dates with LSWI >= ``wet_canopy_lswi``, its excess / 0.05; no vote without a canopy date)."""
+    if p.undated_wet_share is None or p.wet_canopy_lswi is None:
+        return undated
+    can = ok & (nd >= _F32(p.ndvi_canopy_min))
+    n_all, n_wet = can.sum(axis=-1), (can & (ls >= _F32(p.wet_canopy_lswi))).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = (n_wet.astype(_F32) / n_all.astype(_F32) - _F32(p.undated_wet_share)) / _F32(_SCORE_SCALE)
+    return np.where(n_all > 0, np.minimum(undated, share), undated).astype(_F32)
+
+
 def _reference_kernel(
     ndvi: npt.NDArray[Any], evi: npt.NDArray[Any], lswi: npt.NDArray[Any], valid: npt.NDArray[Any], *,
     days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8],
@@ -835,6 +848,7 @@ def _reference_kernel(
     dur = (_F32(p.max_flood_days) - _plain_water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)
     dur = np.where(harvest | pond_crop, _F32(np.inf), dur)
     undated = np.minimum.reduce([lo, hi, fl, dur, mask_margin]).astype(_F32)
+    undated = _ref_undated_wet_share(undated, ok, nd, ls, p)
     if p.hidden_crop_days is not None:
         # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
         gap_crop = _ref_hidden_crop_margin(wet, ok, flood, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
@@ -929,6 +943,8 @@ _PARAM_CASES = {
     "end_flood_young_off": {"end_flood_rise": None, "end_flood_canopy_lswi": None},
     "end_flood_canopy_gap_off": {"end_canopy_min_gap": None, "end_flood_turbid": False},
     "end_flood_shallow_off": {"end_flood_shallow_ndvi": None},
+    "undated_wet_share_off": {"undated_wet_share": None},
+    "undated_wet_share_tuned": {"undated_wet_share": 0.8, "wet_canopy_lswi": 0.1, "ndvi_canopy_min": 0.45},
     "end_flood_shallow_tuned": {"end_flood_shallow_ndvi": 0.35, "flood_t": 0.15, "end_flood_days": 150.0,
                                 "hidden_open_water_ndvi": 0.1},
     "end_flood_young_tuned": {"end_flood_rise": 0.02, "end_flood_canopy_lswi": 0.05, "end_canopy_min_gap": 10.0,
