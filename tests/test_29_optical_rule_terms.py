@@ -691,3 +691,17 @@ def test_a_harvest_and_the_next_puddling_within_weeks_is_no_evergreen_shrub():
     assert out.qa_flags.values[1] & QA_FOREST_BUILT and not out.qa_flags.values[0] & QA_FOREST_BUILT
     old = optical_rice_rule(ds, OpticalRiceParams(shrub_repuddle_drop=None))
     assert old.rice_class.values.tolist() == [0, 0] and old.qa_flags.values[0] & QA_FOREST_BUILT
+
+
+def test_the_undated_evidence_needs_most_canopy_dates_in_water():
+    # wetland_confusion, whole year shifted 180 days: flooded grass dips under its flood to the flood signal
+    # and greens back over moist soil (canopy LSWI 0.17 at the median), which the oldest undated evidence took
+    # for a paddy on its one wettest canopy date; a paddy's canopy stands in water on most of its dates.
+    sc = make_scene("wetland_confusion", size=64, seed=2, calendar_shift=180)
+    s2, truth = sc.s2.compute(), sc.truth.compute()
+    cover, rice = truth.cover.values, truth.rice.values == 1
+    grass = np.isin(cover, [c for c, n in sc.cover_names.items() if n in ("flooded_grassland", "seasonal_wetland")])
+    on = optical_rice_rule(s2).rice_class.values == 1
+    off = optical_rice_rule(s2, OpticalRiceParams(undated_wet_share=None)).rice_class.values == 1
+    assert on[grass].mean() < 0.5 * off[grass].mean()
+    assert on[rice].mean() >= off[rice].mean() - 0.002

@@ -148,3 +148,38 @@ def test_a_young_crop_or_its_canopy_in_water_at_the_series_end_is_rice_without_o
     assert optical_rice_rule(ds, OpticalRiceParams(end_flood_rise=0.25)).rice_class.values.tolist()[:3] == [0, 1, 1]
     assert optical_rice_rule(ds, OpticalRiceParams(end_canopy_min_gap=None)).rice_class.values.tolist()[:3] == [1, 1, 0]
     assert optical_rice_rule(ds, OpticalRiceParams(end_canopy_min_gap=50.0)).rice_class.values.tolist()[:3] == [1, 1, 0]
+
+
+def test_a_flood_cut_on_its_first_days_open_or_shallow_water_over_mud_is_rice():
+    # Clear dates of missed paddies of wetland_confusion's 10-month series shifted 120 days (seed 1): the
+    # series ends days after puddling, on water over mud drier than the run's LSWI bar (0.20).
+    rows = {
+        # shallow water over mud on two dates (NDVI 0-0.09, LSWI 0.05-0.13): no open water, no wet date
+        "shallow_two": {266: (.07, .12), 276: (.09, .09)},
+        # one date of open water from bund to bund, LSWI 0.06
+        "open_one": {276: (-.07, .06)},
+        # shallow water, then a wet date of open water (the run), the shallow date passed over to the fallow
+        "shallow_then_wet": {251: (.01, .11), 261: (-.01, .06), 276: (-.20, .30)},
+        # a rain puddle on the fallow: one flooded date (NDVI 0.12, LSWI 0.10), no open water
+        "puddle_once": {286: (.12, .10)},
+        # moist soil drying: flood signal on no date
+        "moist_soil": {276: (.20, .08), 286: (.22, .06)},
+    }
+    series = [_monsoon_end(tail) for tail in rows.values()]
+    days = sorted({d for s in series for d in s[0]})
+    nd = np.full((len(days), len(rows)), np.nan, np.float32)
+    ls = np.full((len(days), len(rows)), np.nan, np.float32)
+    for j, (ds_, n_, l_) in enumerate(series):
+        for d, a, b in zip(ds_, n_, l_, strict=True):
+            nd[days.index(d), j], ls[days.index(d), j] = a, b
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
+    ds = xr.Dataset({"ndvi": (("time", "point"), nd), "evi": (("time", "point"), nd * np.float32(0.75)),
+                     "lswi": (("time", "point"), ls)}, coords={"time": time})
+    got = dict(zip(rows, optical_rice_rule(ds).rice_class.values.tolist(), strict=True))
+    assert got == {"shallow_two": 1, "open_one": 1, "shallow_then_wet": 1, "puddle_once": 0, "moist_soil": 0}
+    # without the shallow flood the three paddies were missed
+    off = optical_rice_rule(ds, OpticalRiceParams(end_flood_shallow_ndvi=None)).rice_class.values.tolist()
+    assert off == [0, 0, 0, 0, 0]
+    # a bar below the mud's NDVI leaves the shallow run out; the open water still votes
+    low = optical_rice_rule(ds, OpticalRiceParams(end_flood_shallow_ndvi=0.05)).rice_class.values.tolist()
+    assert low == [0, 1, 1, 0, 0]

@@ -633,6 +633,12 @@ def _ref_end_flood_margin(
     in_canopy = np.full(n_pix, canopy_on, dtype=bool)
     canopy_seen = np.zeros(n_pix, dtype=bool)
     skipping = np.zeros(n_pix, dtype=bool)  # past the run, over turbid water
+    # the flooded bare dates (open or shallow water) that end the series when no wet date does
+    sh_on = p.end_flood_shallow_ndvi is not None
+    shx, ft = _F32(p.end_flood_shallow_ndvi or 0.0), _F32(p.flood_t)
+    shallow_mode = np.full(n_pix, sh_on, dtype=bool)
+    n_run = np.zeros(n_pix, dtype=np.int64)
+    shallow = np.full(n_pix, pinf, dtype=_F32)
     wet = np.full(n_pix, pinf, dtype=_F32)
     water = np.full(n_pix, ninf, dtype=_F32)
     later = np.full(n_pix, ninf, dtype=_F32)  # the highest NDVI of the run's later dates
@@ -654,7 +660,16 @@ def _ref_end_flood_margin(
                 in_canopy &= ~(o & ~can)
             else:
                 can = np.zeros(n_pix, dtype=bool)
-            in_run = o & ~can & ~skipping & (lw >= wl) & (y < cmin)
+            wet_date = (lw >= wl) & (y < cmin)
+            fb = ((y <= opn) & (y < lw)) | ((y <= shx) & (lw + ft >= y))
+            sh = o & shallow_mode & ~can & fb & ((n_run > 0) | ~wet_date)
+            shallow_mode &= ~(o & ~sh)
+            water = np.where(sh, np.maximum(water, np.minimum(opn - y, lw - y)), water)
+            shallow = np.where(sh, np.minimum(shallow, np.minimum(shx - y, lw + ft - y)), shallow)
+            in_run = o & ~can & ~skipping & ~sh & (n_run == 0) & wet_date
+            n_run = n_run + sh
+            start = np.where(sh, d, start)
+            first = np.where(sh, d, first)
             wet = np.where(in_run, np.minimum(wet, np.minimum(lw - wl, cmin - y)), wet)
             water = np.where(in_run, np.maximum(water, np.minimum(opn - y, lw - y)), water)
             if rise:
@@ -662,17 +677,19 @@ def _ref_end_flood_margin(
                 later = np.where(in_run, np.maximum(later, y), later)
             start = np.where(in_run, d, start)
             first = np.where(in_run, d, first)
-            ends = o & ~can & ~in_run
+            ends = o & ~can & ~in_run & ~sh
             if p.end_flood_turbid:
-                # turbid open water before the run is passed over on the way to the bare date
-                turbid = ends & ~np.isnan(start) & (y <= opn) & (y < lw)
+                # turbid open water (and shallow water over moist mud) before the run is passed over on the way
+                # to the bare date
+                turbid = ends & ~np.isnan(start) & (((y <= opn) & (y < lw)) | (sh_on & fb & ~(lw < bare_l)))
                 skipping |= turbid
                 ends &= ~turbid
             stop = ends & ~np.isnan(start)
             bare = np.minimum(cmin - y, bare_l - lw)
             age = (_F32(p.end_flood_days) - (last - start)) / scale_days
             link = (_F32(p.end_flood_link_days) - (start - d)) / scale_days
-            vote = np.minimum(np.minimum(np.minimum(np.minimum(wet, water), bare) / sc, age), link)
+            water_run = np.where(n_run >= 2, np.maximum(water, shallow), water)
+            vote = np.minimum(np.minimum(np.minimum(np.minimum(wet, water_run), bare) / sc, age), link)
             if gap_on:
                 # the canopy right after a bare date, the run between them unseen
                 direct = ends & canopy_seen & np.isnan(start) & (y < cmin)
@@ -684,6 +701,19 @@ def _ref_end_flood_margin(
         out = np.where(stop, vote, out)
         running &= ~ends
     return out
+
+
+def _ref_undated_wet_share(undated: npt.NDArray[np.float32], ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32],
+                           ls: npt.NDArray[np.float32], p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """The oldest undated evidence with most canopy dates standing in water (``undated_wet_share``: the share of
+    clear canopy dates with LSWI >= ``wet_canopy_lswi``, its excess / 0.05; no vote without a canopy date)."""
+    if p.undated_wet_share is None or p.wet_canopy_lswi is None:
+        return undated
+    can = ok & (nd >= _F32(p.ndvi_canopy_min))
+    n_all, n_wet = can.sum(axis=-1), (can & (ls >= _F32(p.wet_canopy_lswi))).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = (n_wet.astype(_F32) / n_all.astype(_F32) - _F32(p.undated_wet_share)) / _F32(_SCORE_SCALE)
+    return np.where(n_all > 0, np.minimum(undated, share), undated).astype(_F32)
 
 
 def _reference_kernel(
@@ -818,6 +848,7 @@ def _reference_kernel(
     dur = (_F32(p.max_flood_days) - _plain_water_spell_days(flood & (nd <= _F32(p.ndvi_low)), ok, days)) / _F32(10.0)
     dur = np.where(harvest | pond_crop, _F32(np.inf), dur)
     undated = np.minimum.reduce([lo, hi, fl, dur, mask_margin]).astype(_F32)
+    undated = _ref_undated_wet_share(undated, ok, nd, ls, p)
     if p.hidden_crop_days is not None:
         # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
         gap_crop = _ref_hidden_crop_margin(wet, ok, flood, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
@@ -911,6 +942,11 @@ _PARAM_CASES = {
     "end_flood_short_link": {"end_flood_link_days": 15.0, "hidden_flood_link_days": 90.0},
     "end_flood_young_off": {"end_flood_rise": None, "end_flood_canopy_lswi": None},
     "end_flood_canopy_gap_off": {"end_canopy_min_gap": None, "end_flood_turbid": False},
+    "end_flood_shallow_off": {"end_flood_shallow_ndvi": None},
+    "undated_wet_share_off": {"undated_wet_share": None},
+    "undated_wet_share_tuned": {"undated_wet_share": 0.8, "wet_canopy_lswi": 0.1, "ndvi_canopy_min": 0.45},
+    "end_flood_shallow_tuned": {"end_flood_shallow_ndvi": 0.35, "flood_t": 0.15, "end_flood_days": 150.0,
+                                "hidden_open_water_ndvi": 0.1},
     "end_flood_young_tuned": {"end_flood_rise": 0.02, "end_flood_canopy_lswi": 0.05, "end_canopy_min_gap": 10.0,
                               "end_flood_days": 150.0, "wet_canopy_lswi": 0.0},
     "pond_crop_tuned": {"pond_crop_green_days": 150.0, "max_flood_days": 20.0, "max_cycle_days": 60.0,
@@ -968,6 +1004,11 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_random_series(case, windows)
             # the flood cut by the series' end decides pixels here, so the equality covers its vote
             kw["p"] = dataclasses.replace(p, end_flood_days=None)
             assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 5
+        if case == "end_flood_shallow_tuned" and windows is None:
+            # the shallow flood (ending the series or passed over before a run) decides pixels here
+            kw["p"] = dataclasses.replace(p, end_flood_shallow_ndvi=None)
+            assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 1
+            kw["p"] = p
         if case == "end_flood_young_tuned" and windows is None:
             # the young crop's rise, its canopy at the end, that canopy after a gap and the turbid water before
             # the run each decide pixels here

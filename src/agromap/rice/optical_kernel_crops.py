@@ -21,6 +21,7 @@ from .optical_kernel_layout import (
     F_END_CANOPY_GAP,
     F_END_FLOOD_CANOPY,
     F_END_FLOOD_RISE,
+    F_END_FLOOD_SHALLOW,
     F_END_FLOOD_TURBID,
     F_HIDDEN_OPEN,
     P_CLIMB_MIN,
@@ -29,6 +30,8 @@ from .optical_kernel_layout import (
     P_END_FLOOD_CANOPY,
     P_END_FLOOD_LINK,
     P_END_FLOOD_RISE,
+    P_END_FLOOD_SHALLOW,
+    P_FLOOD_T,
     P_GAP_SEASON_LOW_LSWI,
     P_GAP_SEASON_LOW_NDVI,
     P_GAP_SEASON_MAX_GAP,
@@ -127,6 +130,14 @@ def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, trough_max: 
 
 
 @_jit(nrt=False, inline=True)
+def _flooded_bare(nd: Any, ls: Any, prm: Any) -> bool:
+    """A date of open water (NDVI <= ``hidden_open_water_ndvi``, below LSWI) or of shallow water over mud
+    (NDVI <= ``end_flood_shallow_ndvi`` with the flood signal ``LSWI + flood_t >= NDVI``).
+    """
+    return (nd <= prm[P_HIDDEN_OPEN_NDVI] and nd < ls) or (nd <= prm[P_END_FLOOD_SHALLOW] and ls + prm[P_FLOOD_T] >= nd)
+
+
+@_jit(nrt=False, inline=True)
 def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
               scale_days: Any) -> Any:
     """A flood the series' end cuts before its crop's canopy closes (``end_flood_days``): the vote (logistic
@@ -167,9 +178,24 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
             water = _max(water, later - cn[k] - prm[P_END_FLOOD_RISE])
             later = _max(later, cn[k])
         k -= 1
+    shallow_on = flags[F_END_FLOOD_SHALLOW]
+    if shallow_on and k == n - 1:
+        # No wet date ends the series: the puddling flood's first days may (open water or shallow water over
+        # mud, drier than the run's bar), the series cut before the seedlings stand in it. Open water votes
+        # on one date, a shallow flood on two (a rain puddle on a fallow dries within days).
+        shallow, n_run = _PINF, 0
+        while k >= 0 and _flooded_bare(cn[k], cl[k], prm):
+            water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
+            shallow = _min(shallow, _min(prm[P_END_FLOOD_SHALLOW] - cn[k], cl[k] + prm[P_FLOOD_T] - cn[k]))
+            n_run += 1
+            k -= 1
+        if n_run >= 2:
+            water = _max(water, shallow)
     first = k + 1
     # turbid first days of the flood (open water drier than the run's bar) lie between the run and the fallow
-    while flags[F_END_FLOOD_TURBID] and first < n and k >= 0 and cn[k] <= prm[P_HIDDEN_OPEN_NDVI] and cn[k] < cl[k]:
+    while flags[F_END_FLOOD_TURBID] and first < n and k >= 0 and (
+            cn[k] <= prm[P_HIDDEN_OPEN_NDVI] and cn[k] < cl[k] or shallow_on and _flooded_bare(cn[k], cl[k], prm)
+            and not cl[k] < bare_lswi):
         k -= 1
     if k < 0 or first == n:
         return _NINF

@@ -54,6 +54,7 @@ from .optical_kernel_layout import (
     F_SHRUB_REPUDDLE,
     F_SPARSE,
     F_UNDATED_WET,
+    F_UNDATED_WET_SHARE,
     F_WET_CANOPY,
     P_CANOPY_MIN,
     P_EARLY_DAYS,
@@ -96,6 +97,7 @@ from .optical_kernel_layout import (
     P_SPARSE_LSWI,
     P_TROUGH_MAX,
     P_UNDATED_WET_LSWI,
+    P_UNDATED_WET_SHARE,
     P_WATER_NDVI_MAX,
     P_WET_CANOPY_LSWI,
 )
@@ -174,6 +176,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # between clear dates exceeds ``gap_days`` or fewer than two clear dates were seen (the
     # dated rule cannot follow the cycle there).
     lowest = _PINF
+    n_can_all = 0  # clear canopy dates (NDVI >= ndvi_canopy_min), and those standing in water
+    n_can_wet = 0
     fl_best = _NINF
     f_start, f_prev, f_spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
     last_wet, last_ok, between, widest, canopy = _NINF, _NINF, 0, np.float32(0.0), _NINF
@@ -289,6 +293,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
 
         # -- undated evidence
         lowest = min(lowest, y)
+        if y >= canopy_min:
+            n_can_all += 1
+            if ls >= prm[P_WET_CANOPY_LSWI]:
+                n_can_wet += 1
         w = _min(ls + t_allow - _min(x, y), ls / np.float32(2.0)) if y <= trough_max else _NINF
         fl_best = _max(fl_best, w)
         f_start, f_prev, f_spell = spell_step(f_start, f_prev, f_spell, fl and y <= prm[P_NDVI_LOW], d,
@@ -524,6 +532,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # A harvested field's long flooded spell is its fallow under the river flood or rain, not a wetland's.
     dur = _PINF if harvest or pc_ok else (prm[P_MAX_FLOOD_DAYS] - f_spell) / np.float32(10.0)
     und = _min(_min(_min(_min(lo, hi), fl_best / _SCALE), dur), mm)
+    if flags[F_UNDATED_WET_SHARE] and n_can_all > 0:
+        # A paddy's canopy stands in water until two or three weeks before harvest, so most of its canopy
+        # dates are wet; a flooded meadow's or marsh's grass greens over drained, moist soil.
+        und = _min(und, (np.float32(n_can_wet) / np.float32(n_can_all) - prm[P_UNDATED_WET_SHARE]) / _SCALE)
     if hidden:
         und = _max(und, _min(h_best, mm))
     if wet_canopy:

@@ -523,6 +523,25 @@ class OpticalRiceParams:
     """``end_flood_days``: open water (NDVI <= ``hidden_open_water_ndvi``, below LSWI) drier than the run's bar just
     before it is passed over on the way to the bare date: a flood's first days over puddled soil are turbid or
     shallow (NDVI -0.12 to -0.05, LSWI 0.14-0.19 on the monsoon scene), not bare ground."""
+    end_flood_shallow_ndvi: float | None = 0.15
+    """``end_flood_days``: a puddled field's first flooded days, shallow water over mud (NDVI at most this, with the
+    flood signal ``LSWI + flood_t >= NDVI``) or open water (NDVI <= ``hidden_open_water_ndvi``, below LSWI), drier
+    than the run's bar. Before a run they are passed over on the way to the bare date, as the open water of
+    ``end_flood_turbid``; when they end the series themselves (no wet date after them) they are the run, holding
+    open water on one date or a shallow flood on two (a rain puddle on a fallow dries within days). Soil, water
+    and a few seedlings read NDVI below 0.15 (bare soil 0.1-0.25, water below 0); on ``wetland_confusion``'s
+    10-month series shifted 120 days, the missed paddies' first flooded dates read NDVI -0.07 to 0.09 with LSWI
+    0.05-0.13 (docs/rice_rules.md, "A flood cut by the series' end on its first days"). ``None``: off."""
+    undated_wet_share: float | None = 0.5
+    """The oldest undated evidence (a date at most ``ndvi_low``, a canopy of ``ndvi_high``, a flooded date, the
+    flooded spell within ``max_flood_days``) also needs at least this share of the pixel's clear canopy dates
+    (NDVI >= ``ndvi_canopy_min``) standing in water (LSWI >= ``wet_canopy_lswi``); margin: the share's excess
+    / 0.05. A paddy's canopy stands in water from transplanting until two or three weeks before harvest
+    (Bouman et al. 2007; Xiao et al. 2005 read its canopy's LSWI above the upland crops'), so most of its canopy
+    dates are wet; a flooded meadow's or marsh's grass greens over drained, moist soil (``wetland_confusion``
+    shifted 180 d: LSWI 0.17-0.18 at the median of its canopy dates, 0.20-0.22 at the 90th percentile, where a
+    single wettest date passes). Half: the median canopy date (docs/rice_rules.md, "Most canopy dates in
+    water: the undated evidence"). Needs ``wet_canopy_lswi``; ``None``: off."""
     lswi_nir_band: str = "nir"
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 

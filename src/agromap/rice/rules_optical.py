@@ -72,7 +72,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    when its lowest clear NDVI is <= ``ndvi_low`` (0.3), a clear date with NDVI <= 0.4 shows the
    flood signal with LSWI > 0, a canopy NDVI >= ``ndvi_high`` (0.6) follows it within
    ``max_cycle_days`` (180 d) across a gap longer than ``gap_days`` (45 d) or with fewer than two
-   clear dates in between, and no flooded dark spell lasts more than ``max_flood_days`` (75 d).
+   clear dates in between, no flooded dark spell lasts more than ``max_flood_days`` (75 d), and
+   at least half of its clear canopy dates (NDVI >= 0.5) stand in water (LSWI >= 0.20,
+   ``undated_wet_share``: a flooded meadow greens over moist soil, a paddy's canopy in water).
    It counts one season without a date. The baseline "min NDVI <= 0.3 and max NDVI >= 0.6" is
    thus contained, with the flood, its order and its duration added (see docs/rice_rules.md).
    A canopy standing in water (NDVI >= 0.6, LSWI >= ``undated_wet_canopy_lswi`` = 0.32) seen
@@ -109,7 +111,9 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    run may end in canopy dates standing in water (LSWI >= 0.30, ``end_flood_canopy_lswi``), which
    also vote right after the bare date across a clear interval of at least 40 days
    (``end_canopy_min_gap``); turbid open water between the run and the bare date is passed over
-   (``end_flood_turbid``).
+   (``end_flood_turbid``), and so is shallow water over moist mud (NDVI <= 0.15 with the flood
+   signal, ``end_flood_shallow_ndvi``); where no wet date ends the series, those first flooded days
+   are the run themselves (open water on one date, a shallow flood on two).
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
