@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from agromap.errors import ConfigError
 from agromap.rice.baselines import optical_baseline, sar_baseline
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from agromap.rice.self_train_labels import abstain_where_blind, fuse_scores
@@ -199,30 +198,3 @@ def test_cotraining_flips_rule_misses_the_other_view_sees_and_keeps_rule_rice():
     assert (new[hesitant] == 0).all()
     assert (new[y == 1] == 1).all()  # the rule's rice labels stand
     assert (new[(y == 0) & ~truth] == 0).mean() > 0.97
-
-
-def test_cotraining_drops_rule_rice_the_other_view_leans_against():
-    """``drop_prob`` (the optical rule's labels, ``view_drop_rice_prob``): a rule rice label the
-    other view gives less than that probability of rice out of bag becomes no label; without it
-    every rule rice label stands, and the rule's right rice labels stand either way."""
-    from agromap.rice.self_train_cotrain import cotrain
-
-    rng = np.random.default_rng(3)
-    n = 800
-    truth = rng.random(n) < 0.5
-    view = np.where(truth, 1.0, -1.0) + rng.normal(0, 0.3, n)
-    X = np.stack([rng.normal(0, 1, n), view], axis=1).astype(np.float32)
-    y = truth.astype(np.int8)
-    wrong = np.flatnonzero(~truth)[:30]
-    y[wrong] = 1  # the rule's sure rice on an upland crop the radar sees without a flood
-    key = rng.random(n)
-    spec = SelfTrainParams(n_estimators=60)
-    assert spec.view_drop_rice_prob == 0.5
-    kept = cotrain(X, y, key, np.array([1]), spec)
-    dropped = cotrain(X, y, key, np.array([1]), spec, drop_prob=spec.view_drop_rice_prob)
-    assert (kept[wrong] == 1).all()
-    assert (dropped[wrong] == -1).mean() > 0.9
-    assert (dropped[truth & (y == 1)] == 1).mean() > 0.98
-    assert ((dropped == -1) == ((kept == 1) & (dropped != 1))).all()  # a drop only ever takes a rice label
-    with pytest.raises(ConfigError, match="view_drop_rice_prob"):
-        SelfTrainParams(view_drop_rice_prob=0.6)

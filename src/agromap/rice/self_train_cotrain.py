@@ -42,18 +42,15 @@ def _view_prob(X: np.ndarray, y: np.ndarray, conf: np.ndarray, cols: np.ndarray,
 
 
 def cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, spec: SelfTrainParams,
-             rice_prob: float | None = None, rice_cols: np.ndarray | None = None,
-             drop_prob: float | None = None) -> np.ndarray:
+             rice_prob: float | None = None, rice_cols: np.ndarray | None = None) -> np.ndarray:
     """Pseudo-labels corrected by a classifier that sees only the other sensor (co-training).
 
     A random forest reads the columns ``cols`` (the sensor the rule did not read) of the rule's
     confident pixels; its out-of-bag probability of rice (a pixel is never judged by trees that
     saw it) then relabels: a rule non-rice pixel the other sensor finds clearly rice
     (>= ``rice_prob``, by default ``spec.view_rice_prob``) becomes rice, and a pixel the rule hesitated on (``y == -1``)
-    takes the other sensor's confident verdict. The rule's rice labels stand, but with
-    ``drop_prob`` (the optical rule's labels, ``spec.view_drop_rice_prob``): a rice label the other
-    sensor gives less than that probability becomes no label. The rule's confident rice is seldom
-    wrong (under 0.3 % on the whole-year hard scenes) but, where it is, wrong on a whole cover.
+    takes the other sensor's confident verdict. The rule's rice labels stand: its confident rice
+    is rarely wrong (under 0.3 % on the hard scenes), its misses are what this corrects.
     Returns the new labels (-1: still no label).
     """
     conf = np.flatnonzero(y >= 0)
@@ -69,6 +66,4 @@ def cotrain(X: np.ndarray, y: np.ndarray, key: np.ndarray, cols: np.ndarray, spe
     new = y.copy()
     new[(y <= 0) & rice] = 1
     new[(y < 0) & (p <= spec.view_other_prob)] = 0
-    if drop_prob is not None:
-        new[(y == 1) & (p < drop_prob)] = -1
     return new

@@ -94,18 +94,6 @@ class SelfTrainParams:
     0-2), and there the labels cost that scene's labelled map up to 0.0023 OA
     (docs/rice_self_trained.md, "Lotus under the SAR rule: the duration where it leans non-rice").
     ``None``: no duration labels with ``rule="sar"``."""
-    view_drop_rice_prob: float | None = 0.5
-    """Co-training with the optical rule's labels: a lattice pixel the rule calls rice with
-    confidence loses its label (no opinion) when the radar-only classifier, out of bag, gives it
-    less than this probability of rice: the radar leans against it. Where the optical rule's sure
-    rice is wrong it is wrong on a whole cover at once (an upland crop whose early rain the rule read
-    as a transplanting flood on a 10-month series, lotus leaves standing in water on a shifted year:
-    3-7 % of its rice labels there, against under 0.3 % on the whole-year scenes), the classifier learns
-    that cover as rice, and co-training never judged rice labels. Those labels sit at an out-of-bag
-    radar probability of 0.3-0.6 (median), the rule's right rice labels at 1.0; no label is turned
-    into non-rice, and the rule's rice is plentiful. The SAR rule's labels are not judged so (its rice
-    read the radar itself). ``None``: every rice label of the rule stands (docs/rice_self_trained.md,
-    "Optical rice labels the radar leans against")."""
     view_other_prob: float = 0.1
     """Co-training: a pixel the rule hesitates on becomes non-rice when the other-sensor classifier
     gives it at most this probability of rice."""
@@ -464,9 +452,6 @@ class SelfTrainParams:
         TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
 
     def _check_labels(self) -> None:
-        if self.view_drop_rice_prob is not None and not 0.0 < self.view_drop_rice_prob <= 0.5:
-            raise ConfigError(f"view_drop_rice_prob must be a probability in (0, 0.5] (the radar view leans non-rice) "
-                              f"or null, got {self.view_drop_rice_prob}.")
         if self.long_canopy_sar_score is not None and not 0.0 < self.long_canopy_sar_score <= 1.0:
             raise ConfigError(f"long_canopy_sar_score must be a score in (0, 1] or null, got "
                               f"{self.long_canopy_sar_score}.")

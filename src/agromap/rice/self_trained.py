@@ -243,8 +243,7 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
             # only means "neither", so it may add non-rice labels but no rice.
             rice_prob = np.inf
         rice_cols = cols if spec.view_duration_rice else cols[np.asarray(names)[cols] != "vh_canopy_days"]
-        drop = spec.view_drop_rice_prob if rule == "optical" else None
-        new = cotrain(X, y, key, cols, spec, rice_prob, rice_cols, drop)
+        new = cotrain(X, y, key, cols, spec, rice_prob, rice_cols)
         relabelled = int((new != y).sum())
         y = new
     z = np.zeros(0, np.int64)
