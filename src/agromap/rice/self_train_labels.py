@@ -158,23 +158,34 @@ def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPara
 def water_mask_crop(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
     """The optical rule's output ``out`` with its non-rice verdict set to no opinion (0.5) where its
     water mask (``QA_WATER``) took a pixel whose clear dates show a green canopy (NDVI >=
-    ``spec.evergreen_ndvi``) on at least ``spec.water_crop_dates`` of them (lazy).
+    ``spec.evergreen_ndvi``) on at least ``spec.water_crop_dates`` of them and open water on at least
+    ``spec.water_crop_water_fraction`` of them (lazy).
 
     The mask reads a pixel that is open water on most clear dates as water all year. A rice-shrimp
     field is a pond for half the year and carries a rice crop for the other half; where the mask
     takes it, the crop's canopy still shows on a few clear dates (NDVI 0.69-0.79 at its highest on
     ``mekong_triple_sar``), while a fish or shrimp pond and a river never carry one (at most 0.47).
     Taught as non-rice, those fields made the classifier miss most rice-shrimp fields. The verdict
-    becomes no opinion, not rice: lotus and floating plants carry a canopy on water too. Unchanged
+    becomes no opinion, not rice: lotus and floating plants carry a canopy on water too, and a lotus
+    pond, whose leaves hide its water for months, keeps the mask's verdict by its lower water share. Unchanged
     when ``spec.water_crop_dates`` is ``None``.
     """
     if spec.water_crop_dates is None:
         return out
     from .seasons import QA_WATER
 
-    ok, ndvi, _ = clear_indices(optical)
-    green = (ok & (ndvi >= np.float32(spec.evergreen_ndvi))).sum("time")
-    hit = ((out["qa_flags"] & np.uint8(QA_WATER)) > 0) & (out["rice_score"] < 0.5) & (green >= spec.water_crop_dates)
+    ok, ndvi, lswi = clear_indices(optical)
+    need, share, green_min = spec.water_crop_dates, np.float32(spec.water_crop_water_fraction), spec.evergreen_ndvi
+
+    def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        clear, n, water = _water_counts(clear, nd, lw)
+        with np.errstate(invalid="ignore"):
+            green = (clear & (nd >= green_min)).sum(axis=-1)
+        return (green >= need) & (water >= share * n) & (n > 0)
+
+    crop = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
+                          output_dtypes=[bool])
+    hit = ((out["qa_flags"] & np.uint8(QA_WATER)) > 0) & (out["rice_score"] < 0.5) & crop
     return out.assign(rice_score=xr.where(hit, np.float32(0.5), out["rice_score"]).astype(np.float32))
 
 
