@@ -24,6 +24,7 @@ from agromap.rice.self_train_labels import (
     fuse_scores,
     open_water_nonrice,
     persistent_cover,
+    water_mask_crop,
     wettest_lswi,
 )
 from agromap.rice.self_trained import SelfTrainParams, _fit
@@ -500,3 +501,31 @@ def test_lazy_split_keeps_the_orbit_tracks_for_the_sar_rule():
     _, eager_sar = split_stacks(sc.s2.compute(), sc.s1.compute())
     eager = run_rule(None, eager_sar, "sar", None, None).rice_score.values
     np.testing.assert_allclose(lazy, eager, atol=1e-6)
+
+
+def test_the_water_masks_non_rice_verdict_on_a_pond_that_grows_a_crop_is_no_opinion():
+    """``rule="optical"``: a rice-shrimp field the rule's water mask (``QA_WATER``) calls non-rice,
+    a pond on most clear dates with a rice canopy on four of them, becomes no opinion (0.5); a fish
+    pond (water on every clear date), a pond with a single green date and a lotus pond (leaves on 14
+    of its 23 clear dates, water on the rest) keep the mask's verdict, and so does a non-rice verdict
+    outside the mask; a rice verdict is left alone."""
+    from agromap.rice.seasons import QA_WATER
+
+    seen = np.flatnonzero(~CLOUD)
+    field = [CANOPY if t in seen[4:8] else WATER for t in range(DAYS.size)]
+    once = [CANOPY if t == seen[4] else WATER for t in range(DAYS.size)]
+    pond = [WATER] * DAYS.size
+    lotus = [CANOPY if t in seen[2:16] else WATER for t in range(DAYS.size)]  # leaves over 14 of 23 dates
+    optical = _bands([_clouded(v) for v in (field, pond, once, field, field, lotus)]).chunk({"x": 1})
+    qa = np.array([[QA_WATER, QA_WATER, QA_WATER, 0, QA_WATER, QA_WATER]], np.uint8)
+    out = xr.Dataset({"rice_score": (("y", "x"), np.array([[0.1, 0.1, 0.1, 0.1, 0.9, 0.1]], np.float32)),
+                      "qa_flags": (("y", "x"), qa)}).chunk({"x": 1})  # fmt: skip
+    with raise_if_dask_computes():
+        lazy = water_mask_crop(out, optical, SelfTrainParams())
+    np.testing.assert_allclose(lazy.compute().rice_score.values[0], [0.5, 0.1, 0.1, 0.1, 0.9, 0.1])
+    any_share = water_mask_crop(out, optical, SelfTrainParams(water_crop_water_fraction=0.0)).rice_score.values[0]
+    np.testing.assert_allclose(any_share, [0.5, 0.1, 0.1, 0.1, 0.9, 0.5])  # the lotus pond, by its water share
+    off = water_mask_crop(out, optical, SelfTrainParams(water_crop_dates=None)).rice_score.values[0]
+    np.testing.assert_allclose(off, [0.1, 0.1, 0.1, 0.1, 0.9, 0.1])
+    with pytest.raises(ConfigError, match="water_crop_dates"):
+        SelfTrainParams(water_crop_dates=0)

@@ -19,6 +19,9 @@ pseudo-labels. Before that, the scores are adjusted here, lazily, for what the s
   (with both rules no vote at all: the radar decides there alone);
   :func:`drop_undrained_rice`: and on a pixel never seen drained (floating plants on a canal).
 
+- :func:`water_mask_crop`: the optical rule's water-mask verdict counts as no opinion on a pond
+  that carries a green canopy on a few clear dates (a rice-shrimp field).
+
 - :func:`keep_seedbed_nonrice`: the SAR rule's non-rice verdict stands where only its seedbed
   reading lifted the score, and not past the rule's own cut.
 
@@ -38,7 +41,7 @@ from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
            "clear_indices", "edge_ndvi_rms", "edge_rescue", "flood_dates", "drained_dates", "fuse_scores", "keep_seedbed_nonrice", "longest_clear_gap",
-           "ndvi_close_neighbours", "ndvi_rms_to", "open_water", "open_water_nonrice", "persistent_cover", "wettest_lswi"]
+           "ndvi_close_neighbours", "ndvi_rms_to", "open_water", "open_water_nonrice", "persistent_cover", "water_mask_crop", "wettest_lswi"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6): a
 #: non-rice verdict on a blind optical series kept because the cover is persistent
@@ -150,6 +153,40 @@ def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPara
     hit = water & (out["rice_score"] > 0.5)
     qa = (out["qa_flags"] | xr.where(hit, np.uint8(QA_PERSISTENT_ONLY), np.uint8(0))).astype(np.uint8)
     return out.assign(rice_score=xr.where(hit, np.float32(0.0), out["rice_score"]).astype(np.float32), qa_flags=qa)
+
+
+def water_mask_crop(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+    """The optical rule's output ``out`` with its non-rice verdict set to no opinion (0.5) where its
+    water mask (``QA_WATER``) took a pixel whose clear dates show a green canopy (NDVI >=
+    ``spec.evergreen_ndvi``) on at least ``spec.water_crop_dates`` of them and open water on at least
+    ``spec.water_crop_water_fraction`` of them (lazy).
+
+    The mask reads a pixel that is open water on most clear dates as water all year. A rice-shrimp
+    field is a pond for half the year and carries a rice crop for the other half; where the mask
+    takes it, the crop's canopy still shows on a few clear dates (NDVI 0.69-0.79 at its highest on
+    ``mekong_triple_sar``), while a fish or shrimp pond and a river never carry one (at most 0.47).
+    Taught as non-rice, those fields made the classifier miss most rice-shrimp fields. The verdict
+    becomes no opinion, not rice: lotus and floating plants carry a canopy on water too, and a lotus
+    pond, whose leaves hide its water for months, keeps the mask's verdict by its lower water share. Unchanged
+    when ``spec.water_crop_dates`` is ``None``.
+    """
+    if spec.water_crop_dates is None:
+        return out
+    from .seasons import QA_WATER
+
+    ok, ndvi, lswi = clear_indices(optical)
+    need, share, green_min = spec.water_crop_dates, np.float32(spec.water_crop_water_fraction), spec.evergreen_ndvi
+
+    def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
+        clear, n, water = _water_counts(clear, nd, lw)
+        with np.errstate(invalid="ignore"):
+            green = (clear & (nd >= green_min)).sum(axis=-1)
+        return (green >= need) & (water >= share * n) & (n > 0)
+
+    crop = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
+                          output_dtypes=[bool])
+    hit = ((out["qa_flags"] & np.uint8(QA_WATER)) > 0) & (out["rice_score"] < 0.5) & crop
+    return out.assign(rice_score=xr.where(hit, np.float32(0.5), out["rice_score"]).astype(np.float32))
 
 
 def drop_undrained_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:

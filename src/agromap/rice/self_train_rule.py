@@ -33,6 +33,7 @@ from .self_train_labels import (
     fuse_scores,
     keep_seedbed_nonrice,
     open_water_nonrice,
+    water_mask_crop,
     wettest_lswi,
 )
 from .self_train_params import SelfTrainParams
@@ -91,6 +92,7 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
     if spec is not None:  # a pond's standing water and floating canopy are no paddy's season
         if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
             out = open_water_nonrice(out, optical, spec)
+            out = water_mask_crop(out, optical, spec)  # but a pond that grows a crop may be a paddy
         # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
         out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params,
                              keep=start_pond_field(sar, optical, spec) if spec.start_pond_fused or not fused else None)
