@@ -275,6 +275,17 @@ class SelfTrainParams:
     (``monsoon_sparse_optical`` shifted 180 days, seed 0, ``rule: both``: 7 upland-crop labels and
     no rice one, the upland crops mapped as rice 0.09 -> 0.22, OA 0.9932 -> 0.9899; with two, 0.13 and
     0.9925; with three, 0.08 and 0.9930 but ``wetland_confusion``'s SAR map 0.9572 against 0.9600)."""
+    cut_like_neighbours: int | None = 10
+    """A non-rice pseudo-label whose nearest lattice pixels in the classifier's features (this many)
+    are mostly (``cut_like_share``) pixels whose season the series cuts (``end_flood_days``,
+    ``start_canopy_days``) is dropped: a paddy that misses one bar of those tests by little (a canopy
+    near heading brighter than ``start_canopy_max_db``) keeps the rule's sure non-rice verdict, and
+    those few labels are the only examples the classifier gets of the cut paddies. On
+    ``monsoon_sparse_optical`` in a 10-month series shifted 120 days (seed 2) 48 of the SAR rule's
+    1085 non-rice labels were such paddies and the map missed 0.36 of the rice
+    (docs/rice_self_trained.md, "Non-rice labels among the cut paddies"). ``None``: off."""
+    cut_like_share: float = 0.5
+    """``cut_like_neighbours``: the share of the neighbours that must be cut."""
     start_canopy_rice: bool = True
     """``rule="optical"`` (without ``optical_canopy_labels``): where the series opens inside a paddy's
     season (``start_canopy_days``), the optical rule's rice verdict from a canopy alone (the season
@@ -470,6 +481,9 @@ class SelfTrainParams:
         if (self.cut_edge_ndvi_rms is not None and not self.cut_edge_ndvi_rms > 0) or not 1 <= self.cut_edge_neighbours <= 8:
             raise ConfigError(f"need cut_edge_ndvi_rms > 0 (NDVI) or null and cut_edge_neighbours in 1-8, got "
                               f"{self.cut_edge_ndvi_rms} and {self.cut_edge_neighbours}.")
+        if (self.cut_like_neighbours is not None and self.cut_like_neighbours < 1) or not 0.0 < self.cut_like_share <= 1.0:
+            raise ConfigError(f"need cut_like_neighbours >= 1 or null and cut_like_share in (0, 1], got "
+                              f"{self.cut_like_neighbours} and {self.cut_like_share}.")
         if ((self.end_flood_days is not None and not self.end_flood_days > 0) or not self.end_flood_drop_db > 0
                 or not 0.0 <= self.end_flood_dry_fraction <= 1.0 or not self.end_flood_max_db < 0):
             raise ConfigError(f"need end_flood_days > 0 (days) or null, end_flood_drop_db > 0 (dB) and "

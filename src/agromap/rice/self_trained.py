@@ -76,6 +76,7 @@ from .model_predict import predict_block
 from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
 from .self_train_cotrain import cotrain, view_columns
+from .self_train_cutlike import cut_like_labels
 from .self_train_ends import QA_SERIES_CUT
 from .self_train_labels import QA_PERSISTENT_ONLY
 from .self_train_params import SelfTrainParams
@@ -128,8 +129,9 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
     stripped before ``qa`` makes the strata).
 
     Returns a table: ``X`` (n, feature) float32, ``y`` (n,) 0/1 (and -1 for pixels the rule
-    hesitates on, kept only when ``spec.cotrain``), ``stratum`` (n,) int, ``key`` (n,) the pixel's
-    order key, ``row``/``col`` its global position, and ``confident`` (2,) counts of confident
+    hesitates on, kept only when ``spec.cotrain`` or ``spec.cut_like_neighbours``), ``stratum`` (n,)
+    int, ``key`` (n,) the pixel's order key, ``row``/``col`` its global position, ``cut`` (n,) whether
+    ``qa`` marks its season as cut, and ``confident`` (2,) counts of confident
     lattice pixels per class before the cap; plus the block's user labels (``user``, global
     positions) as :func:`~agromap.rice.self_train_user.user_table` rows, with the block's
     :func:`~agromap.rice.self_train_user.label_edges` bits ``edge``.
@@ -149,7 +151,8 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
             # "The canopy duration of a season cut by the series' ends")
             long = (label < 0) & (score < canopy_below) & (feats[canopy_col] > spec.long_canopy_days) & ~cut
             label = np.where(long, 0, label)
-    ok = on_lattice & finite & ((label >= 0) | spec.cotrain)
+    # the hesitations join co-training and, with the cut ones, the neighbours of cut_like_labels
+    ok = on_lattice & finite & ((label >= 0) | spec.cotrain | (spec.cut_like_neighbours is not None))
     r, c = np.nonzero(ok)
     key = _hash01(r + row0, c + col0, spec.seed)
     y = label[r, c].astype(np.int8)
@@ -164,7 +167,7 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
         keep[idx[np.argsort(key[idx], kind="stable")[:cap]]] = True
     X = feats[:, r[keep], c[keep]].T.astype(np.float32)
     return {"X": X, "y": y[keep], "stratum": stratum[keep], "key": key[keep], "confident": confident,
-            "row": r[keep] + row0, "col": c[keep] + col0, **user_table(user, qa, seasons, feats, row0, col0, edge)}
+            "row": r[keep] + row0, "col": c[keep] + col0, "cut": cut[r[keep], c[keep]], **user_table(user, qa, seasons, feats, row0, col0, edge)}
 
 
 def _long_canopy_below(rule: str, spec: SelfTrainParams) -> float | None:
@@ -234,6 +237,8 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     X, y = cat("X", np.zeros((0, len(names)), np.float32)), cat("y", np.zeros(0, np.int8))
     stratum, key = cat("stratum", np.zeros(0, np.int64)), cat("key", np.zeros(0))
     confident = np.sum([t["confident"] for t in tables], axis=0) if tables else np.zeros(2, np.int64)
+    # non-rice labels among the cut paddies go before co-training learns from them
+    y = np.where(cut_like_labels(X, y, cat("cut", np.zeros(0, bool)), key, spec), -1, y).astype(y.dtype)
     cols = view_columns(names, rule)
     relabelled = 0
     if spec.cotrain and cols.size and (y == 0).sum() >= spec.min_per_class and (y == 1).sum() >= spec.min_per_class:

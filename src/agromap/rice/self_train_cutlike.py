@@ -1,0 +1,51 @@
+"""Non-rice pseudo-labels that look like the paddies whose season the series cuts.
+
+The series-end and series-start tests (:mod:`agromap.rice.self_train_ends`) read each pixel with
+fixed bars: a paddy's canopy at the series start darker than ``start_canopy_max_db``, its clear
+dates wet enough and dry often enough. Whole paddies miss one bar by little (a canopy near heading
+is brighter in VH than the bar), and there the rule's sure non-rice verdict stays a label. Those
+labels are few but they are the only examples of their kind: every other cut paddy gave no label, so
+the classifier learns that kind from them alone and maps every cut paddy as non-rice.
+
+:func:`cut_like_labels` finds them in the classifier's own feature space: a non-rice label whose
+nearest lattice pixels are mostly cut ones (:data:`~agromap.rice.self_train_ends.QA_SERIES_CUT`)
+reads like a cut paddy, not like the non-rice covers, and is dropped (docs/rice_self_trained.md,
+"Non-rice labels among the cut paddies").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .self_train_params import SelfTrainParams
+
+__all__ = ["cut_like_labels"]
+
+
+def cut_like_labels(X: np.ndarray, y: np.ndarray, cut: np.ndarray, key: np.ndarray,
+                    spec: SelfTrainParams) -> np.ndarray:  # fmt: skip
+    """Which rows of the training table are non-rice labels (``y == 0``) among cut pixels (boolean).
+
+    ``X`` (n, feature): the lattice pixels' features (every row finite), ``cut``: the rows whose season
+    the series cuts, ``key``: their order key. Each row's ``spec.cut_like_neighbours`` nearest other
+    rows, in features scaled by their median and interquartile range over the table (no feature's unit
+    weighs more), vote; where at least ``spec.cut_like_share`` of them are cut, a non-rice label is
+    flagged. Nothing is flagged when ``spec.cut_like_neighbours`` is ``None``, no row is cut or the
+    table has too few rows.
+    """
+    k = spec.cut_like_neighbours
+    out = np.zeros(y.size, dtype=bool)
+    if k is None or not cut.any() or not (y == 0).any() or y.size <= k:
+        return out
+    from sklearn.neighbors import NearestNeighbors
+
+    order = np.argsort(key, kind="stable")  # the neighbours never depend on the tables' chunk order
+    Z = X[order].astype(np.float64)
+    lo, mid, hi = np.percentile(Z, (25, 50, 75), axis=0)
+    Z = (Z - mid) / np.where(hi > lo, hi - lo, 1.0)
+    ask = np.flatnonzero(y[order] == 0)
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z[ask], return_distance=False)
+    # the row itself is its own nearest neighbour (distance 0): drop the first column
+    share = cut[order][idx[:, 1:]].mean(axis=1)
+    out[order[ask[share >= spec.cut_like_share]]] = True
+    return out
