@@ -24,28 +24,36 @@ __all__ = ["cut_like_labels"]
 
 def cut_like_labels(X: np.ndarray, y: np.ndarray, cut: np.ndarray, key: np.ndarray,
                     spec: SelfTrainParams) -> np.ndarray:  # fmt: skip
-    """Which rows of the training table are non-rice labels (``y == 0``) among cut pixels (boolean).
+    """The training table's labels ``y`` (1 rice, 0 non-rice, -1 none) judged by the cut pixels around
+    each row in the classifier's features: the new labels.
 
     ``X`` (n, feature): the lattice pixels' features (every row finite), ``cut``: the rows whose season
     the series cuts, ``key``: their order key. Each row's ``spec.cut_like_neighbours`` nearest other
     rows, in features scaled by their median and interquartile range over the table (no feature's unit
-    weighs more), vote; where at least ``spec.cut_like_share`` of them are cut, a non-rice label is
-    flagged. Nothing is flagged when ``spec.cut_like_neighbours`` is ``None``, no row is cut or the
-    table has too few rows.
+    weighs more), vote. A non-rice label with at least ``spec.cut_like_share`` of them cut reads like a
+    cut paddy and is dropped; a cut row without a label (the series-end and series-start steps made
+    the rule's verdict no opinion) with at least ``spec.cut_rice_share`` of them cut lies among cut
+    paddies and becomes a rice label. Unchanged when ``spec.cut_like_neighbours`` is ``None``, no row
+    is cut or the table has too few rows.
     """
     k = spec.cut_like_neighbours
-    out = np.zeros(y.size, dtype=bool)
-    if k is None or not cut.any() or not (y == 0).any() or y.size <= k:
-        return out
+    if k is None or not cut.any() or y.size <= k:
+        return y
     from sklearn.neighbors import NearestNeighbors
 
     order = np.argsort(key, kind="stable")  # the neighbours never depend on the tables' chunk order
     Z = X[order].astype(np.float64)
     lo, mid, hi = np.percentile(Z, (25, 50, 75), axis=0)
     Z = (Z - mid) / np.where(hi > lo, hi - lo, 1.0)
-    ask = np.flatnonzero(y[order] == 0)
+    yo, co = y[order], cut[order]
+    ask = np.flatnonzero((yo == 0) | ((yo < 0) & co))
     idx = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z[ask], return_distance=False)
     # the row itself is its own nearest neighbour (distance 0): drop the first column
-    share = cut[order][idx[:, 1:]].mean(axis=1)
-    out[order[ask[share >= spec.cut_like_share]]] = True
+    share = co[idx[:, 1:]].mean(axis=1)
+    new = yo.copy()
+    new[ask[(yo[ask] == 0) & (share >= spec.cut_like_share)]] = -1
+    if spec.cut_rice_share is not None:
+        new[ask[(yo[ask] < 0) & (share >= spec.cut_rice_share)]] = 1
+    out = y.copy()
+    out[order] = new
     return out

@@ -286,6 +286,11 @@ class SelfTrainParams:
     (docs/rice_self_trained.md, "Non-rice labels among the cut paddies"). ``None``: off."""
     cut_like_share: float = 0.5
     """``cut_like_neighbours``: the share of the neighbours that must be cut."""
+    cut_rice_share: float | None = 0.7
+    """``cut_like_neighbours``: a lattice pixel whose season the series cuts, where the rule's verdict
+    became no opinion, is a rice label when at least this share of its nearest lattice pixels are cut
+    too: it lies among the cut paddies, which otherwise give no rice label at all, and the classifier
+    then has no example of a paddy whose season the window cuts. ``None``: no such labels."""
     start_canopy_rice: bool = True
     """``rule="optical"`` (without ``optical_canopy_labels``): where the series opens inside a paddy's
     season (``start_canopy_days``), the optical rule's rice verdict from a canopy alone (the season
@@ -481,9 +486,11 @@ class SelfTrainParams:
         if (self.cut_edge_ndvi_rms is not None and not self.cut_edge_ndvi_rms > 0) or not 1 <= self.cut_edge_neighbours <= 8:
             raise ConfigError(f"need cut_edge_ndvi_rms > 0 (NDVI) or null and cut_edge_neighbours in 1-8, got "
                               f"{self.cut_edge_ndvi_rms} and {self.cut_edge_neighbours}.")
-        if (self.cut_like_neighbours is not None and self.cut_like_neighbours < 1) or not 0.0 < self.cut_like_share <= 1.0:
-            raise ConfigError(f"need cut_like_neighbours >= 1 or null and cut_like_share in (0, 1], got "
-                              f"{self.cut_like_neighbours} and {self.cut_like_share}.")
+        if ((self.cut_like_neighbours is not None and self.cut_like_neighbours < 1) or not 0.0 < self.cut_like_share <= 1.0
+                or not (self.cut_rice_share is None or 0.0 < self.cut_rice_share <= 1.0)):
+            raise ConfigError(f"need cut_like_neighbours >= 1 or null and cut_like_share and cut_rice_share in (0, 1] "
+                              f"(the latter or null), got {self.cut_like_neighbours}, {self.cut_like_share} and "
+                              f"{self.cut_rice_share}.")
         if ((self.end_flood_days is not None and not self.end_flood_days > 0) or not self.end_flood_drop_db > 0
                 or not 0.0 <= self.end_flood_dry_fraction <= 1.0 or not self.end_flood_max_db < 0):
             raise ConfigError(f"need end_flood_days > 0 (days) or null, end_flood_drop_db > 0 (dB) and "

@@ -237,8 +237,8 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     X, y = cat("X", np.zeros((0, len(names)), np.float32)), cat("y", np.zeros(0, np.int8))
     stratum, key = cat("stratum", np.zeros(0, np.int64)), cat("key", np.zeros(0))
     confident = np.sum([t["confident"] for t in tables], axis=0) if tables else np.zeros(2, np.int64)
-    # non-rice labels among the cut paddies go before co-training learns from them
-    y = np.where(cut_like_labels(X, y, cat("cut", np.zeros(0, bool)), key, spec), -1, y).astype(y.dtype)
+    # the labels among the cut paddies are judged before co-training learns from them
+    y = cut_like_labels(X, y, cat("cut", np.zeros(0, bool)), key, spec)
     cols = view_columns(names, rule)
     relabelled = 0
     if spec.cotrain and cols.size and (y == 0).sum() >= spec.min_per_class and (y == 1).sum() >= spec.min_per_class:
