@@ -276,21 +276,24 @@ class SelfTrainParams:
     no rice one, the upland crops mapped as rice 0.09 -> 0.22, OA 0.9932 -> 0.9899; with two, 0.13 and
     0.9925; with three, 0.08 and 0.9930 but ``wetland_confusion``'s SAR map 0.9572 against 0.9600)."""
     cut_like_neighbours: int | None = 10
-    """A non-rice pseudo-label whose nearest lattice pixels in the classifier's features (this many)
-    are mostly (``cut_like_share``) pixels whose season the series cuts (``end_flood_days``,
-    ``start_canopy_days``) is dropped: a paddy that misses one bar of those tests by little (a canopy
-    near heading brighter than ``start_canopy_max_db``) keeps the rule's sure non-rice verdict, and
-    those few labels are the only examples the classifier gets of the cut paddies. On
-    ``monsoon_sparse_optical`` in a 10-month series shifted 120 days (seed 2) 48 of the SAR rule's
-    1085 non-rice labels were such paddies and the map missed 0.36 of the rice
-    (docs/rice_self_trained.md, "Non-rice labels among the cut paddies"). ``None``: off."""
-    cut_like_share: float = 0.5
-    """``cut_like_neighbours``: the share of the neighbours that must be cut."""
+    """How many nearest lattice pixels, in the classifier's features, judge a label against the pixels
+    whose season the series cuts (``end_flood_days``, ``start_canopy_days``; ``cut_like_share``,
+    ``cut_rice_share``). Those steps make the rule's non-rice verdict on a cut paddy no opinion, so the
+    cut paddies gave no rice label at all, and the few that miss one bar of those steps by little (a
+    canopy near heading brighter than ``start_canopy_max_db``) kept the rule's sure non-rice verdict:
+    the only examples of their kind, and the map missed the cut paddies. On ``monsoon_sparse_optical``
+    in a 10-month series shifted 120 days (seed 2) 48 of the SAR rule's 1085 non-rice labels were such
+    paddies and the SAR-fed map missed 0.36 of the rice (docs/rice_self_trained.md, "Labels among the
+    cut paddies"). ``None``: off."""
+    cut_like_share: float = 1.0
+    """``cut_like_neighbours``: a non-rice label at least this share of whose neighbours are cut is
+    dropped. With the rice labels of ``cut_rice_share`` a lower share (0.7, 0.5) dropped the labels of
+    upland crops beside the cut paddies in the features and mapped more of them as rice."""
     cut_rice_share: float | None = 0.7
-    """``cut_like_neighbours``: a lattice pixel whose season the series cuts, where the rule's verdict
-    became no opinion, is a rice label when at least this share of its nearest lattice pixels are cut
-    too: it lies among the cut paddies, which otherwise give no rice label at all, and the classifier
-    then has no example of a paddy whose season the window cuts. ``None``: no such labels."""
+    """``cut_like_neighbours``: a cut lattice pixel whose rule verdict is no opinion becomes a rice
+    label when at least this share of its neighbours are cut too: it lies among the cut paddies (0.99
+    of the cut lattice pixels were rice on ``monsoon_sparse_optical`` and ``clean_delta`` shifted 120
+    days, seed 2), not one cut upland field among its own kind. ``None``: no such labels."""
     start_canopy_rice: bool = True
     """``rule="optical"`` (without ``optical_canopy_labels``): where the series opens inside a paddy's
     season (``start_canopy_days``), the optical rule's rice verdict from a canopy alone (the season
