@@ -21,7 +21,9 @@ seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`), and its
 counts as no opinion on a pixel never seen drained (floating plants on a canal). Every rule's
 non-rice verdict counts as no opinion on a fallow field whose series ends in a flood, a paddy
 whose season the series end cuts, and on one whose series opens in a wet canopy then lies fallow,
-a paddy whose season the series start cuts (:mod:`agromap.rice.self_train_ends`).
+a paddy whose season the series start cuts (:mod:`agromap.rice.self_train_ends`). Where such cut
+pixels gather in the classifier's features, those without a label become rice labels and a non-rice
+label among nothing but them is dropped (:mod:`agromap.rice.self_train_cutlike`).
 
 How the training pixels are chosen
 ----------------------------------
