@@ -240,7 +240,11 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     stratum, key = cat("stratum", np.zeros(0, np.int64)), cat("key", np.zeros(0))
     confident = np.sum([t["confident"] for t in tables], axis=0) if tables else np.zeros(2, np.int64)
     # the labels among the cut paddies are judged before co-training learns from them
-    y = cut_like_labels(X, y, cat("cut", np.zeros(0, bool)), key, spec)
+    new = cut_like_labels(X, y, cat("cut", np.zeros(0, bool)), key, spec)
+    # a rice label from the cut paddies around it is its own stratum: what the rule saw there is the
+    # cut, and a desk's non-rice label on the field beside it contradicts no such label
+    stratum = np.where((y < 0) & (new == 1), stratum | (QA_SERIES_CUT * 256), stratum)
+    y = new
     cols = view_columns(names, rule)
     relabelled = 0
     if spec.cotrain and cols.size and (y == 0).sum() >= spec.min_per_class and (y == 1).sum() >= spec.min_per_class:
