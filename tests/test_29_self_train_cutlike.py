@@ -85,3 +85,21 @@ def test_the_training_table_carries_the_cut_bit_and_the_hesitations():
 def test_bad_cut_like_settings(kw):
     with pytest.raises(ConfigError):
         SelfTrainParams(**kw)
+
+
+def test_a_desk_label_beside_a_rice_label_from_the_cut_paddies_does_not_drop_it():
+    from agromap.rice.self_trained import _fit
+
+    X, y, cut, key = _table()
+    n = y.size
+    table = {"X": X, "y": y, "stratum": np.full(n, 256, np.int64), "key": key,
+             "confident": np.array([int((y == 0).sum()), 0]), "row": 3 * np.arange(n), "col": np.zeros(n, np.int64),
+             "cut": cut,
+             # a desk's non-rice label one pixel beside the first cut paddy, read like a paddy, of the
+             # stratum the rule's verdict there (no flood seen) would have
+             "uX": X[:1] + 0.01, "uy": np.array([0], np.int8), "urow": np.array([1]), "ucol": np.array([0]),
+             "ustratum": np.array([256]), "uedge": np.zeros(1, np.uint8)}
+    names = tuple(f"f{i}" for i in range(X.shape[1]))
+    model = _fit([table], names, spec=SelfTrainParams(cotrain=False), rule="sar", attrs={}, labelled=True)
+    counts = model.metadata["training_counts"]
+    assert counts["n_pseudo_dropped"] == 0 and counts["n_train_rice"] == 40
