@@ -94,7 +94,7 @@ def test_a_desk_label_beside_a_rice_label_from_the_cut_paddies_does_not_drop_it(
     n = y.size
     table = {"X": X, "y": y, "stratum": np.full(n, 256, np.int64), "key": key,
              "confident": np.array([int((y == 0).sum()), 0]), "row": 3 * np.arange(n), "col": np.zeros(n, np.int64),
-             "cut": cut,
+             "cut": cut, "start": cut,
              # a desk's non-rice label one pixel beside the first cut paddy, read like a paddy, of the
              # stratum the rule's verdict there (no flood seen) would have
              "uX": X[:1] + 0.01, "uy": np.array([0], np.int8), "urow": np.array([1]), "ucol": np.array([0]),
@@ -103,3 +103,32 @@ def test_a_desk_label_beside_a_rice_label_from_the_cut_paddies_does_not_drop_it(
     model = _fit([table], names, spec=SelfTrainParams(cotrain=False), rule="sar", attrs={}, labelled=True)
     counts = model.metadata["training_counts"]
     assert counts["n_pseudo_dropped"] == 0 and counts["n_train_rice"] == 40
+
+
+def test_an_end_flood_cut_fallow_cluster_gives_no_rice_label():
+    # the cut cluster (rows 0-39) cut by the series-end flood alone: a fallow field's puddles
+    X, y, cut, key = _table()
+    start = np.zeros_like(cut)
+    new = cut_like_labels(X, y, cut, key, SelfTrainParams(), start=start)
+    assert (new[:40] == -1).all() and (new[40:80] == 0).all()
+    # the same cluster opened by a wet canopy then a dry fallow but for two pixels: all rice labels
+    start[:40] = True
+    start[[1, 2]] = False
+    new = cut_like_labels(X, y, cut, key, SelfTrainParams(), start=start)
+    assert (new[:40][y[:40] < 0] == 1).all()
+    # off: every cut pixel among cut ones, as before the guard
+    new = cut_like_labels(X, y, cut, key, SelfTrainParams(cut_rice_start_share=None), start=np.zeros_like(cut))
+    assert (new[:40] == 1).all()
+
+
+def test_the_training_table_carries_the_start_cut():
+    score = np.full((6, 6), 0.5, np.float32)
+    qa = np.zeros((6, 6), np.uint8)
+    qa[0, 3] = qa[3, 0] = QA_SERIES_CUT
+    start = np.zeros((6, 6), bool)
+    start[3, 0] = True
+    feats = np.ones((2, 6, 6), np.float32)
+    t = _select_block(score, qa, np.zeros((6, 6), np.uint8), feats, 0, 0, spec=SelfTrainParams(cotrain=False),
+                      cap=100, start=start)
+    assert t["start"].tolist() == [bool(start[r, c]) for r, c in zip(t["row"], t["col"])] and t["start"].sum() == 1
+    assert t["cut"].sum() == 2

@@ -23,7 +23,7 @@ __all__ = ["cut_like_labels"]
 
 
 def cut_like_labels(X: np.ndarray, y: np.ndarray, cut: np.ndarray, key: np.ndarray,
-                    spec: SelfTrainParams) -> np.ndarray:  # fmt: skip
+                    spec: SelfTrainParams, start: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The training table's labels ``y`` (1 rice, 0 non-rice, -1 none) judged by the cut pixels around
     each row in the classifier's features: the new labels.
 
@@ -33,7 +33,10 @@ def cut_like_labels(X: np.ndarray, y: np.ndarray, cut: np.ndarray, key: np.ndarr
     weighs more), vote. A non-rice label with at least ``spec.cut_like_share`` of them cut reads like a
     cut paddy and is dropped; a cut row without a label (the series-end and series-start steps made
     the rule's verdict no opinion) with at least ``spec.cut_rice_share`` of them cut lies among cut
-    paddies and becomes a rice label. Unchanged when ``spec.cut_like_neighbours`` is ``None``, no row
+    paddies and becomes a rice label when it is itself in ``start`` (the series start cuts it: a wet
+    canopy, then a dry fallow) or at least ``spec.cut_rice_start_share`` of its neighbours are: a
+    flood at the series end is also a fallow field's puddles, and a cluster of such pixels far from
+    every start-cut one is no paddy. ``start`` ``None``: every cut row counts as start-cut. Unchanged when ``spec.cut_like_neighbours`` is ``None``, no row
     is cut or the table has too few rows.
     """
     k = spec.cut_like_neighbours
@@ -46,6 +49,7 @@ def cut_like_labels(X: np.ndarray, y: np.ndarray, cut: np.ndarray, key: np.ndarr
     lo, mid, hi = np.percentile(Z, (25, 50, 75), axis=0)
     Z = (Z - mid) / np.where(hi > lo, hi - lo, 1.0)
     yo, co = y[order], cut[order]
+    so = co if start is None or spec.cut_rice_start_share is None else start[order]
     ask = np.flatnonzero((yo == 0) | ((yo < 0) & co))
     idx = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z[ask], return_distance=False)
     # the row itself is its own nearest neighbour (distance 0): drop the first column
@@ -53,7 +57,8 @@ def cut_like_labels(X: np.ndarray, y: np.ndarray, cut: np.ndarray, key: np.ndarr
     new = yo.copy()
     new[ask[(yo[ask] == 0) & (share >= spec.cut_like_share)]] = -1
     if spec.cut_rice_share is not None:
-        new[ask[(yo[ask] < 0) & (share >= spec.cut_rice_share)]] = 1
+        opened = so[ask] | (so[idx[:, 1:]].mean(axis=1) >= (spec.cut_rice_start_share or 0.0))
+        new[ask[(yo[ask] < 0) & co[ask] & opened & (share >= spec.cut_rice_share)]] = 1
     out = y.copy()
     out[order] = new
     return out

@@ -294,6 +294,14 @@ class SelfTrainParams:
     label when at least this share of its neighbours are cut too: it lies among the cut paddies (0.99
     of the cut lattice pixels were rice on ``monsoon_sparse_optical`` and ``clean_delta`` shifted 120
     days, seed 2), not one cut upland field among its own kind. ``None``: no such labels."""
+    cut_rice_start_share: float | None = 0.5
+    """``cut_rice_share``: a cut pixel becomes a rice label only when the series start cuts it (a wet
+    canopy in the first weeks, then a fallow on dry soil: a harvested paddy) or at least this share of
+    its ``cut_like_neighbours`` are so cut. A flood in the last weeks (``end_flood_days``) is also a
+    fallow field's puddles: on ``wetland_confusion`` (whole year, seed 4) the end flood cut 708
+    fallow-with-puddles pixels and 245 paddies, the start cut 563 paddies and nothing else, and the
+    fallow's own cluster of end-cut pixels gave 66 wrong rice labels (docs/rice_self_trained.md,
+    "Labels among the cut paddies"). ``None``: any cut pixel (the end flood's too)."""
     start_canopy_rice: bool = True
     """``rule="optical"`` (without ``optical_canopy_labels``): where the series opens inside a paddy's
     season (``start_canopy_days``), the optical rule's rice verdict from a canopy alone (the season
@@ -490,7 +498,8 @@ class SelfTrainParams:
             raise ConfigError(f"need cut_edge_ndvi_rms > 0 (NDVI) or null and cut_edge_neighbours in 1-8, got "
                               f"{self.cut_edge_ndvi_rms} and {self.cut_edge_neighbours}.")
         if ((self.cut_like_neighbours is not None and self.cut_like_neighbours < 1) or not 0.0 < self.cut_like_share <= 1.0
-                or not (self.cut_rice_share is None or 0.0 < self.cut_rice_share <= 1.0)):
+                or not (self.cut_rice_share is None or 0.0 < self.cut_rice_share <= 1.0)
+                or not (self.cut_rice_start_share is None or 0.0 <= self.cut_rice_start_share <= 1.0)):
             raise ConfigError(f"need cut_like_neighbours >= 1 or null and cut_like_share and cut_rice_share in (0, 1] "
                               f"(the latter or null), got {self.cut_like_neighbours}, {self.cut_like_share} and "
                               f"{self.cut_rice_share}.")
