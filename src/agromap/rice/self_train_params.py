@@ -294,7 +294,7 @@ class SelfTrainParams:
     label when at least this share of its neighbours are cut too: it lies among the cut paddies (0.99
     of the cut lattice pixels were rice on ``monsoon_sparse_optical`` and ``clean_delta`` shifted 120
     days, seed 2), not one cut upland field among its own kind. ``None``: no such labels."""
-    cut_rice_start_share: float | None = 0.5
+    cut_rice_start_share: float | None = 0.2
     """``cut_rice_share``: a cut pixel becomes a rice label only when the series start cuts it (a wet
     canopy in the first weeks, then a fallow on dry soil: a harvested paddy) or at least this share of
     its ``cut_like_neighbours`` are so cut. A flood in the last weeks (``end_flood_days``) is also a
