@@ -101,7 +101,9 @@ def test_training_pixels_are_confident_thinned_and_never_neighbours():
     # Confident pixels carry the rule's label; the rest (kept for co-training) carry -1.
     assert np.array_equal(t["y"], np.where(s >= 0.9, 1, np.where(s <= 0.1, 0, -1)).astype(np.int8))
     assert (t["y"] == -1).any()
-    no_cotrain = _select_block(score, qa, seasons, feats, 7, 4, spec=replace(spec, cotrain=False), cap=10_000)
+    # without co-training (nor the cut-paddy votes, which read the hesitations too) only the labels remain
+    no_cotrain = _select_block(score, qa, seasons, feats, 7, 4, spec=replace(spec, cotrain=False, cut_like_neighbours=None),
+                               cap=10_000)
     assert set(no_cotrain["y"].tolist()) == {0, 1} and no_cotrain["y"].size == (t["y"] >= 0).sum()
     lattice = ((np.arange(40)[:, None] + 7) % 3 == 0) & ((np.arange(50)[None, :] + 4) % 3 == 0)
     ok = lattice & np.isfinite(score) & np.isfinite(feats).all(axis=0)

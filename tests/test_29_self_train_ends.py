@@ -11,6 +11,7 @@ import xarray as xr
 from agromap.errors import ConfigError
 from agromap.rice.self_train_ends import (
     QA_SERIES_CUT,
+    SERIES_START_CUT,
     abstain_at_series_ends,
     abstain_at_series_start,
     cut_no_vote,
@@ -268,3 +269,14 @@ def test_a_rice_shrimp_field_the_series_opens_in_is_no_non_rice_label_of_the_opt
     for bad in ({"start_pond_water_fraction": 1.5}, {"start_pond_dry_dates": -1}):
         with pytest.raises(ConfigError):
             SelfTrainParams(**bad)
+
+
+def test_the_rule_output_keeps_the_start_cut_apart_from_the_end_flood():
+    # the puddled fallow (end flood) is cut but not by the series start; the paddy the series opens in is
+    spec = SelfTrainParams(cut_edge_ndvi_rms=None)
+    sar, opt = _pixels()
+    out = run_rule(opt, sar, "sar", None, None, spec=spec)
+    assert (int(out["qa_flags"].values[0][0]) & QA_SERIES_CUT) and not out[SERIES_START_CUT].values[0].any()
+    sar, opt = _start_pixels()
+    out = run_rule(opt, sar, "sar", None, None, spec=spec)
+    np.testing.assert_array_equal(out[SERIES_START_CUT].values[0], [True, False, False, False, False])

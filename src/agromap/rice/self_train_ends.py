@@ -24,7 +24,7 @@ import xarray as xr
 
 from .self_train_params import SelfTrainParams
 
-__all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_field_edge", "cut_no_vote",
+__all__ = ["QA_SERIES_CUT", "SERIES_START_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_field_edge", "cut_no_vote",
            "dry_share", "keep_start_canopy_rice", "pond_after_harvest", "series_end_flood", "series_start_canopy",
            "harvest_stubble", "start_pond_field", "start_pond_no_vote"]
 
@@ -34,6 +34,11 @@ __all__ = ["QA_SERIES_CUT", "abstain_at_series_end", "abstain_at_series_ends", "
 #: barely moves, so the canopy-duration labels (``SelfTrainParams.long_canopy_days``) skip it; it is
 #: no stratum of its own (the self-trained map strips it before grouping).
 QA_SERIES_CUT = 32
+
+#: The boolean variable :func:`abstain_at_series_ends` adds to a rule output: the pixels the
+#: series-start steps cut (:func:`abstain_at_series_start`, :func:`start_pond_field`), without the
+#: series-end flood and the field edges that :data:`QA_SERIES_CUT` marks too.
+SERIES_START_CUT = "series_start_cut"
 
 
 def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
@@ -260,18 +265,23 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
     if sar is None or optical is None or "vh" not in sar:
         return out
     dry = dry_share(optical, spec)
-    cut: xr.DataArray | None = None
+    end: xr.DataArray | None = None
+    start: xr.DataArray | None = None
     if spec.end_flood_days is not None:
-        cut = _end_cut(sar, spec, dry)
+        end = _end_cut(sar, spec, dry)
     if spec.start_canopy_days is not None:
         start = _start_cut(sar, optical, spec, dry, pond)
-        cut = start if cut is None else cut | start
     field = start_pond_field(sar, optical, spec) if shrimp else None
     if field is not None:
-        cut = field if cut is None else cut | field
-    if cut is not None:
-        cut = cut | cut_field_edge(cut, optical, spec)
-    return out if cut is None else _no_opinion_where(out, cut)
+        start = field if start is None else start | field
+    cut = start if end is None else end if start is None else end | start
+    if cut is None:
+        return out
+    cut = cut | cut_field_edge(cut, optical, spec)
+    # the start cut apart: only a paddy opens the series in a wet canopy then lies fallow, while a
+    # flood at the series end is also a fallow field's puddles (self_train_cutlike)
+    opened = xr.zeros_like(cut, dtype=bool) if start is None else start
+    return _no_opinion_where(out, cut).assign({SERIES_START_CUT: opened.astype(bool)})
 
 
 def cut_field_edge(cut: xr.DataArray, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:

@@ -287,6 +287,33 @@ class SelfTrainParams:
     (``monsoon_sparse_optical`` shifted 180 days, seed 0, ``rule: both``: 7 upland-crop labels and
     no rice one, the upland crops mapped as rice 0.09 -> 0.22, OA 0.9932 -> 0.9899; with two, 0.13 and
     0.9925; with three, 0.08 and 0.9930 but ``wetland_confusion``'s SAR map 0.9572 against 0.9600)."""
+    cut_like_neighbours: int | None = 10
+    """How many nearest lattice pixels, in the classifier's features, judge a label against the pixels
+    whose season the series cuts (``end_flood_days``, ``start_canopy_days``; ``cut_like_share``,
+    ``cut_rice_share``). Those steps make the rule's non-rice verdict on a cut paddy no opinion, so the
+    cut paddies gave no rice label at all, and the few that miss one bar of those steps by little (a
+    canopy near heading brighter than ``start_canopy_max_db``) kept the rule's sure non-rice verdict:
+    the only examples of their kind, and the map missed the cut paddies. On ``monsoon_sparse_optical``
+    in a 10-month series shifted 120 days (seed 2) 48 of the SAR rule's 1085 non-rice labels were such
+    paddies and the SAR-fed map missed 0.36 of the rice (docs/rice_self_trained.md, "Labels among the
+    cut paddies"). ``None``: off."""
+    cut_like_share: float = 1.0
+    """``cut_like_neighbours``: a non-rice label at least this share of whose neighbours are cut is
+    dropped. With the rice labels of ``cut_rice_share`` a lower share (0.7, 0.5) dropped the labels of
+    upland crops beside the cut paddies in the features and mapped more of them as rice."""
+    cut_rice_share: float | None = 0.7
+    """``cut_like_neighbours``: a cut lattice pixel whose rule verdict is no opinion becomes a rice
+    label when at least this share of its neighbours are cut too: it lies among the cut paddies (0.99
+    of the cut lattice pixels were rice on ``monsoon_sparse_optical`` and ``clean_delta`` shifted 120
+    days, seed 2), not one cut upland field among its own kind. ``None``: no such labels."""
+    cut_rice_start_share: float | None = 0.2
+    """``cut_rice_share``: a cut pixel becomes a rice label only when the series start cuts it (a wet
+    canopy in the first weeks, then a fallow on dry soil: a harvested paddy) or at least this share of
+    its ``cut_like_neighbours`` are so cut (0.2: two of ten). A flood in the last weeks (``end_flood_days``) is also a
+    fallow field's puddles: on ``wetland_confusion`` (whole year, seed 4) the end flood cut 708
+    fallow-with-puddles pixels and 245 paddies, the start cut 563 paddies and nothing else, and the
+    fallow's own cluster of end-cut pixels gave 66 wrong rice labels (docs/rice_self_trained.md,
+    "Labels among the cut paddies"). ``None``: any cut pixel (the end flood's too)."""
     start_canopy_rice: bool = True
     """``rule="optical"`` (without ``optical_canopy_labels``): where the series opens inside a paddy's
     season (``start_canopy_days``), the optical rule's rice verdict from a canopy alone (the season
@@ -485,6 +512,12 @@ class SelfTrainParams:
         if (self.cut_edge_ndvi_rms is not None and not self.cut_edge_ndvi_rms > 0) or not 1 <= self.cut_edge_neighbours <= 8:
             raise ConfigError(f"need cut_edge_ndvi_rms > 0 (NDVI) or null and cut_edge_neighbours in 1-8, got "
                               f"{self.cut_edge_ndvi_rms} and {self.cut_edge_neighbours}.")
+        if ((self.cut_like_neighbours is not None and self.cut_like_neighbours < 1) or not 0.0 < self.cut_like_share <= 1.0
+                or not (self.cut_rice_share is None or 0.0 < self.cut_rice_share <= 1.0)
+                or not (self.cut_rice_start_share is None or 0.0 <= self.cut_rice_start_share <= 1.0)):
+            raise ConfigError(f"need cut_like_neighbours >= 1 or null and cut_like_share and cut_rice_share in (0, 1] "
+                              f"(the latter or null), got {self.cut_like_neighbours}, {self.cut_like_share} and "
+                              f"{self.cut_rice_share}.")
         if ((self.end_flood_days is not None and not self.end_flood_days > 0) or not self.end_flood_drop_db > 0
                 or not 0.0 <= self.end_flood_dry_fraction <= 1.0 or not self.end_flood_max_db < 0):
             raise ConfigError(f"need end_flood_days > 0 (days) or null, end_flood_drop_db > 0 (dB) and "

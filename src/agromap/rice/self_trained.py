@@ -21,7 +21,9 @@ seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`), and its
 counts as no opinion on a pixel never seen drained (floating plants on a canal). Every rule's
 non-rice verdict counts as no opinion on a fallow field whose series ends in a flood, a paddy
 whose season the series end cuts, and on one whose series opens in a wet canopy then lies fallow,
-a paddy whose season the series start cuts (:mod:`agromap.rice.self_train_ends`).
+a paddy whose season the series start cuts (:mod:`agromap.rice.self_train_ends`). Where such cut
+pixels gather in the classifier's features, those without a label become rice labels and a non-rice
+label among nothing but them is dropped (:mod:`agromap.rice.self_train_cutlike`).
 
 How the training pixels are chosen
 ----------------------------------
@@ -76,7 +78,8 @@ from .model_predict import predict_block
 from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
 from .self_train_cotrain import cotrain, view_columns
-from .self_train_ends import QA_SERIES_CUT
+from .self_train_cutlike import cut_like_labels
+from .self_train_ends import QA_SERIES_CUT, SERIES_START_CUT
 from .self_train_labels import QA_PERSISTENT_ONLY
 from .self_train_params import SelfTrainParams
 from .self_train_rule import RuleName, run_rule, split_stacks
@@ -117,8 +120,8 @@ def _hash01(rows: np.ndarray, cols: np.ndarray, seed: int) -> np.ndarray:
 def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray, row0: int,
                   col0: int, *, spec: SelfTrainParams, cap: int,
                   user: UserLabels | None = None, canopy_col: int | None = None,
-                  canopy_below: float = np.inf,
-                  edge: np.ndarray | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+                  canopy_below: float = np.inf, edge: np.ndarray | None = None,
+                  start: np.ndarray | None = None) -> dict[str, np.ndarray]:  # fmt: skip
     """Confident lattice pixels of one ``(y, x)`` block, at most ``cap`` per class.
 
     ``canopy_col``: the row of ``feats`` holding ``vh_canopy_days``; a pixel whose canopy stood
@@ -128,8 +131,10 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
     stripped before ``qa`` makes the strata).
 
     Returns a table: ``X`` (n, feature) float32, ``y`` (n,) 0/1 (and -1 for pixels the rule
-    hesitates on, kept only when ``spec.cotrain``), ``stratum`` (n,) int, ``key`` (n,) the pixel's
-    order key, ``row``/``col`` its global position, and ``confident`` (2,) counts of confident
+    hesitates on, kept only when ``spec.cotrain`` or ``spec.cut_like_neighbours``), ``stratum`` (n,)
+    int, ``key`` (n,) the pixel's order key, ``row``/``col`` its global position, ``cut`` (n,) whether
+    ``qa`` marks its season as cut, ``start`` (n,) whether the series start cuts it (``start``, the
+    rule output's :data:`~agromap.rice.self_train_ends.SERIES_START_CUT`; all False without), and ``confident`` (2,) counts of confident
     lattice pixels per class before the cap; plus the block's user labels (``user``, global
     positions) as :func:`~agromap.rice.self_train_user.user_table` rows, with the block's
     :func:`~agromap.rice.self_train_user.label_edges` bits ``edge``.
@@ -149,7 +154,8 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
             # "The canopy duration of a season cut by the series' ends")
             long = (label < 0) & (score < canopy_below) & (feats[canopy_col] > spec.long_canopy_days) & ~cut
             label = np.where(long, 0, label)
-    ok = on_lattice & finite & ((label >= 0) | spec.cotrain)
+    # the hesitations join co-training and, with the cut ones, the neighbours of cut_like_labels
+    ok = on_lattice & finite & ((label >= 0) | spec.cotrain | (spec.cut_like_neighbours is not None))
     r, c = np.nonzero(ok)
     key = _hash01(r + row0, c + col0, spec.seed)
     y = label[r, c].astype(np.int8)
@@ -164,7 +170,9 @@ def _select_block(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats:
         keep[idx[np.argsort(key[idx], kind="stable")[:cap]]] = True
     X = feats[:, r[keep], c[keep]].T.astype(np.float32)
     return {"X": X, "y": y[keep], "stratum": stratum[keep], "key": key[keep], "confident": confident,
-            "row": r[keep] + row0, "col": c[keep] + col0, **user_table(user, qa, seasons, feats, row0, col0, edge)}
+            "row": r[keep] + row0, "col": c[keep] + col0, "cut": cut[r[keep], c[keep]],
+            "start": np.zeros(int(keep.sum()), bool) if start is None else start[r[keep], c[keep]].astype(bool),
+            **user_table(user, qa, seasons, feats, row0, col0, edge)}
 
 
 def _long_canopy_below(rule: str, spec: SelfTrainParams) -> float | None:
@@ -234,6 +242,12 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     X, y = cat("X", np.zeros((0, len(names)), np.float32)), cat("y", np.zeros(0, np.int8))
     stratum, key = cat("stratum", np.zeros(0, np.int64)), cat("key", np.zeros(0))
     confident = np.sum([t["confident"] for t in tables], axis=0) if tables else np.zeros(2, np.int64)
+    # the labels among the cut paddies are judged before co-training learns from them
+    new = cut_like_labels(X, y, cat("cut", np.zeros(0, bool)), key, spec, start=cat("start", np.zeros(0, bool)))
+    # a rice label from the cut paddies around it is its own stratum: what the rule saw there is the
+    # cut, and a desk's non-rice label on the field beside it contradicts no such label
+    stratum = np.where((y < 0) & (new == 1), stratum | (QA_SERIES_CUT * 256), stratum)
+    y = new
     cols = view_columns(names, rule)
     relabelled = 0
     if spec.cotrain and cols.size and (y == 0).sum() >= spec.min_per_class and (y == 1).sum() >= spec.min_per_class:
@@ -441,6 +455,8 @@ def self_trained_rice_map(
         if edged:  # the rule's paddy edges, for the labels on them
             blocks.append(blocks[0].map_overlap(_paddy_edge, depth=spec.label_edge_px, boundary="nearest",
                                                 dtype=np.uint8, spec=spec))
+        opened = None if SERIES_START_CUT not in ruled else \
+            da.asarray(ruled[SERIES_START_CUT].transpose("y", "x").data).rechunk(chunks2d).to_delayed(optimize_graph=False)
         cap = _block_cap(spec, max(len(chunks2d[0]) * len(chunks2d[1]), 1))
         rows0, cols0 = np.cumsum((0, *chunks2d[0][:-1])), np.cumsum((0, *chunks2d[1][:-1]))
         # optimize_graph=False keeps the blocks' keys those of the prediction's input: each block of
@@ -452,7 +468,8 @@ def self_trained_rice_map(
             sel(parts[0][i, j], parts[1][i, j], parts[2][i, j], fparts[i, j], int(rows0[i]), int(cols0[j]),
                 spec=spec, cap=cap, user=block_labels(user, int(rows0[i]), int(cols0[j]), chunks2d[0][i],
                                                       chunks2d[1][j]), canopy_col=canopy_col,
-                canopy_below=canopy_below, edge=parts[3][i, j] if edged else None)
+                canopy_below=canopy_below, edge=parts[3][i, j] if edged else None,
+                start=None if opened is None else opened[i, j])
             for i in range(len(chunks2d[0])) for j in range(len(chunks2d[1]))
         ]  # fmt: skip
         model = dask.delayed(_fit, pure=True)(tables, names, spec=spec, rule=rule, attrs=fit_attrs,
@@ -468,7 +485,9 @@ def self_trained_rice_map(
         table = _select_block(np.asarray(score.values), np.asarray(qa.values), np.asarray(seas.values),
                               np.asarray(feats.values), 0, 0, spec=spec, cap=_block_cap(spec, 1), user=user,
                               canopy_col=canopy_col, canopy_below=canopy_below,
-                              edge=None if user is None else _paddy_edge(np.asarray(score.values), spec))  # fmt: skip
+                              edge=None if user is None else _paddy_edge(np.asarray(score.values), spec),
+                              start=None if SERIES_START_CUT not in ruled
+                              else np.asarray(ruled[SERIES_START_CUT].transpose("y", "x").values))  # fmt: skip
         fitted = _fit([table], names, spec=spec, rule=rule, attrs=fit_attrs, labelled=user is not None)
         both = predict_block(np.asarray(feats.values), fitted, batch_rows=1_000_000, threshold=spec.threshold)
         counts = {n: _count(fitted, n) for n in count_names}
