@@ -1,4 +1,4 @@
-"""Non-rice pseudo-labels that look like the paddies whose season the series cuts.
+"""Pseudo-labels among the paddies whose season the series cuts.
 
 The series-end and series-start tests (:mod:`agromap.rice.self_train_ends`) read each pixel with
 fixed bars: a paddy's canopy at the series start darker than ``start_canopy_max_db``, its clear
@@ -7,10 +7,11 @@ is brighter in VH than the bar), and there the rule's sure non-rice verdict stay
 labels are few but they are the only examples of their kind: every other cut paddy gave no label, so
 the classifier learns that kind from them alone and maps every cut paddy as non-rice.
 
-:func:`cut_like_labels` finds them in the classifier's own feature space: a non-rice label whose
-nearest lattice pixels are mostly cut ones (:data:`~agromap.rice.self_train_ends.QA_SERIES_CUT`)
-reads like a cut paddy, not like the non-rice covers, and is dropped (docs/rice_self_trained.md,
-"Non-rice labels among the cut paddies").
+:func:`cut_like_labels` judges the labels in the classifier's own feature space: a non-rice label
+whose nearest lattice pixels are all cut ones (:data:`~agromap.rice.self_train_ends.QA_SERIES_CUT`)
+reads like a cut paddy, not like the non-rice covers, and is dropped; a cut pixel without a label
+among mostly cut neighbours, beside pixels the series start cuts, becomes a rice label, so that the
+classifier sees the cut paddies at all (docs/rice_self_trained.md, "Labels among the cut paddies").
 """
 
 from __future__ import annotations
