@@ -106,6 +106,21 @@ def _monsoon_end(tail: dict[int, tuple[float, float]]) -> tuple[list[int], list[
     days = sorted(reads)
     return days, [reads[d][0] for d in days], [reads[d][1] for d in days]
 
+def _monsoon_end_points(rows: dict) -> xr.Dataset:
+    """One point per entry of ``rows`` (each a tail of clear dates for :func:`_monsoon_end`), on the
+    union of their dates (NaN where a point has none)."""
+    series = [_monsoon_end(tail) for tail in rows.values()]
+    days = sorted({d for s in series for d in s[0]})
+    nd = np.full((len(days), len(rows)), np.nan, np.float32)
+    ls = np.full((len(days), len(rows)), np.nan, np.float32)
+    for j, (ds_, n_, l_) in enumerate(series):
+        for d, a, b in zip(ds_, n_, l_, strict=True):
+            nd[days.index(d), j], ls[days.index(d), j] = a, b
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
+    return xr.Dataset({"ndvi": (("time", "point"), nd), "evi": (("time", "point"), nd * np.float32(0.75)),
+                       "lswi": (("time", "point"), ls)}, coords={"time": time})
+
+
 
 def test_a_young_crop_or_its_canopy_in_water_at_the_series_end_is_rice_without_open_water():
     # Clear dates of paddies of the monsoon scene's 10-month series shifted 60 days (seed 0): the crop went
@@ -126,16 +141,7 @@ def test_a_young_crop_or_its_canopy_in_water_at_the_series_end_is_rice_without_o
         # the flood's first days turbid (open water, LSWI below the run's 0.20), then the seedlings in it
         "turbid_first_days": {266: (-.10, .14), 276: (-.05, .19), 286: (.01, .36), 296: (.15, .34)},
     }
-    series = [_monsoon_end(tail) for tail in rows.values()]
-    days = sorted({d for s in series for d in s[0]})
-    nd = np.full((len(days), len(rows)), np.nan, np.float32)
-    ls = np.full((len(days), len(rows)), np.nan, np.float32)
-    for j, (ds_, n_, l_) in enumerate(series):
-        for d, a, b in zip(ds_, n_, l_, strict=True):
-            nd[days.index(d), j], ls[days.index(d), j] = a, b
-    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
-    ds = xr.Dataset({"ndvi": (("time", "point"), nd), "evi": (("time", "point"), nd * np.float32(0.75)),
-                     "lswi": (("time", "point"), ls)}, coords={"time": time})
+    ds = _monsoon_end_points(rows)
     got = dict(zip(rows, optical_rice_rule(ds).rice_class.values.tolist(), strict=True))
     assert got == {"seedlings": 1, "seedlings_then_canopy": 1, "canopy_after_gap": 1, "puddle": 0,
                    "upland_crop": 0, "canopy_too_soon": 0, "turbid_first_days": 1}
@@ -165,16 +171,7 @@ def test_a_flood_cut_on_its_first_days_open_or_shallow_water_over_mud_is_rice():
         # moist soil drying: flood signal on no date
         "moist_soil": {276: (.20, .08), 286: (.22, .06)},
     }
-    series = [_monsoon_end(tail) for tail in rows.values()]
-    days = sorted({d for s in series for d in s[0]})
-    nd = np.full((len(days), len(rows)), np.nan, np.float32)
-    ls = np.full((len(days), len(rows)), np.nan, np.float32)
-    for j, (ds_, n_, l_) in enumerate(series):
-        for d, a, b in zip(ds_, n_, l_, strict=True):
-            nd[days.index(d), j], ls[days.index(d), j] = a, b
-    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
-    ds = xr.Dataset({"ndvi": (("time", "point"), nd), "evi": (("time", "point"), nd * np.float32(0.75)),
-                     "lswi": (("time", "point"), ls)}, coords={"time": time})
+    ds = _monsoon_end_points(rows)
     got = dict(zip(rows, optical_rice_rule(ds).rice_class.values.tolist(), strict=True))
     assert got == {"shallow_two": 1, "open_one": 1, "shallow_then_wet": 1, "puddle_once": 0, "moist_soil": 0}
     # without the shallow flood the three paddies were missed
