@@ -100,7 +100,7 @@ def test_a_last_pass_short_of_open_water_counts_where_vv_steps_down_too():
         SarRiceParams(cycle_last_pass_vv_db=-1.0)
 
 
-def test_a_deep_last_pass_flood_after_the_canopy_tail_may_stand_for_the_harvest_reading():
+def test_a_deep_last_pass_flood_after_the_canopy_tail_stands_for_the_harvest_reading():
     # After the paddies of clean_delta that the SAR baseline alone found on the 10-month series
     # shifted 120 days (seed 2): the series starts at the tail of last year's canopy (-15.8 dB,
     # barely above the stubble, in one band with it), and the puddling flood on the last pass is
@@ -110,12 +110,31 @@ def test_a_deep_last_pass_flood_after_the_canopy_tail_may_stand_for_the_harvest_
     tail = [-15.8, -16.0, -16.3] + [-16.5, -17.0] * 10 + [-16.5, -24.0]
     vv = [-9.3, -9.5, -9.7] + [-9.8, -10.2] * 10 + [-9.8, -17.0]
     ds = _pair([tail, tail], [vv, vv[:-1] + [-11.0]])
-    deep = SarRiceParams(cycle_last_pass_deep_db=4.0)
-    assert sar_rice_rule(ds, deep).rice_class.values.tolist() == [1, 0]
-    # Off by default: an orchard's irrigation pulse on a quiet point reads the same.
-    assert sar_rice_rule(ds).rice_class.values.tolist() == [0, 0]
+    assert sar_rice_rule(ds).rice_class.values.tolist() == [1, 0]
+    assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_deep_db=None)).rice_class.values.tolist() == [0, 0]
     # On a speckled point such a pulse is as deep: a quiet series only.
-    quiet = SarRiceParams(cycle_last_pass_deep_db=4.0, cycle_last_pass_deep_noise_db=0.1)
+    quiet = SarRiceParams(cycle_last_pass_deep_noise_db=0.1)
     assert sar_rice_rule(ds, quiet).rice_class.values.tolist() == [0, 0]
     with pytest.raises(ConfigError, match="cycle_last_pass_deep_db"):
         SarRiceParams(cycle_last_pass_deep_db=-1.0)
+
+
+def test_an_orchard_pulse_on_the_last_pass_shows_no_canopy_tail_at_the_start():
+    # After the orchard point of the sparse VH + VV stress table (ENL 30, seed 2) that the deep
+    # reading mapped rice without the tail test: its canopy stands at one level all year (-15.4 dB
+    # VH, -8.3 dB VV) and its irrigation pulse on the last pass is as deep as a puddling flood
+    # (-21.6 dB VH, -14.2 dB VV). The paddy's first pass stands 0.95 dB above the land before its
+    # flood (the previous canopy's tail); the orchard's stands at it (0.1 dB), as does a paddy
+    # whose first pass is already stubble.
+    orchard = [-15.4, -15.6, -15.2, -15.5] * 6 + [-21.6]
+    orchard_vv = [-8.0, -8.5, -8.2, -8.4] * 6 + [-14.2]
+    tail = [-15.8, -16.0, -16.3] + [-16.5, -17.0] * 10 + [-16.5, -24.0]
+    stubble = [-16.7] + tail[1:]
+    vv = [-9.3, -9.5, -9.7] + [-9.8, -10.2] * 10 + [-9.8, -17.0]
+    ds = _pair([orchard, tail, stubble], [orchard_vv, vv, vv])
+    assert sar_rice_rule(ds).rice_class.values.tolist() == [0, 1, 0]
+    # Without the tail test the deep pulse lifts the orchard's harvest and clearing too.
+    no_tail = SarRiceParams(cycle_last_pass_deep_tail_db=None)
+    assert sar_rice_rule(ds, no_tail).rice_class.values.tolist() == [1, 1, 1]
+    with pytest.raises(ConfigError, match="cycle_last_pass_deep_tail_db"):
+        SarRiceParams(cycle_last_pass_deep_tail_db=-1.0)

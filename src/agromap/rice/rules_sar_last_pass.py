@@ -67,7 +67,9 @@ def last_pass_vv_water(
     ``max(cycle_last_pass_vv_db, cycle_last_pass_noise x`` the VV noise``)`` below the mean VV of
     the same dates; ``noise`` stays within ``cycle_last_pass_vv_noise_db``. The deep flood reaches ``water_db`` with the steps ``cycle_last_pass_deep_db``
     and ``cycle_last_pass_deep_vv_db``, on a series whose noise stays within
-    ``cycle_last_pass_deep_noise_db``. No date in that window in either channel: unobserved, -inf.
+    ``cycle_last_pass_deep_noise_db``, whose first valid VH date stands at least
+    ``cycle_last_pass_deep_tail_db`` above that land (the previous canopy's tail). No date in that
+    window in either channel: unobserved, -inf.
     """
     n_pix = db.shape[0]
     fail = np.full(n_pix, -np.inf, dtype=_F32)
@@ -99,10 +101,18 @@ def last_pass_vv_water(
     def quiet(bar_db: float) -> npt.NDArray[np.float32]:
         return ((_F32(bar_db) - seen) / _F32(p.db_scale)).astype(_F32)
 
+    deep = np.minimum(margin(p.water_db, p.cycle_last_pass_deep_db, p.cycle_last_pass_deep_vv_db),
+                      quiet(p.cycle_last_pass_deep_noise_db))
+    if p.cycle_last_pass_deep_tail_db is not None:
+        # The previous canopy's tail: the first pass stands above the land the flood covers. An
+        # orchard's canopy stands at one level all year, its first pass at that land
+        # (`cycle_last_pass_deep_tail_db`).
+        first_db = db[np.arange(n_pix), valid.argmax(axis=-1)]
+        with np.errstate(invalid="ignore"):
+            tail = (first_db - (vh_step + db[:, t]) - _F32(p.cycle_last_pass_deep_tail_db)) / _F32(p.db_scale)
+        deep = np.minimum(deep, np.where(np.isfinite(tail), tail, _F32(-np.inf))).astype(_F32)
     return (np.minimum(margin(p.vh_min_db, None if p.cycle_last_pass_vv_db is None else p.cycle_last_pass_vh_step_db,
-                              p.cycle_last_pass_vv_db or 0.0), quiet(p.cycle_last_pass_vv_noise_db)),
-            np.minimum(margin(p.water_db, p.cycle_last_pass_deep_db, p.cycle_last_pass_deep_vv_db),
-                       quiet(p.cycle_last_pass_deep_noise_db)))
+                              p.cycle_last_pass_vv_db or 0.0), quiet(p.cycle_last_pass_vv_noise_db)), deep)
 
 
 def last_passes_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], last_i: npt.NDArray[np.intp],

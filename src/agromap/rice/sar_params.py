@@ -509,21 +509,20 @@ class SarRiceParams:
     dB (with VV's confirming the water): 2.5 keeps the clean upland crops and fallows that pass the
     year's other terms out (at most 2 of 2780 upland crops, seed 0, against 4 at 2.0), where 3.0
     loses 30 of the 106 paddies it reads there."""
-    cycle_last_pass_deep_db: float | None = None
+    cycle_last_pass_deep_db: float | None = 4.0
     """With VV in the input and ``cycle_year_days``, a last pass at open water (``water_db``) lying
     at least this far below the land before it in VH, and ``cycle_last_pass_deep_vv_db`` below it
-    in VV (both at least ``cycle_last_pass_noise`` noise units), dB, lifts the year's cycle's
-    ``harvest`` and ``cleared`` refutations: a series that starts at the end of the previous
-    crop's season shows only the tail of its canopy, barely above the stubble and in one band with
-    it, so that the canopy's harvest and clearing cannot be read, while a fresh puddling flood 4-9
-    dB deep in VH and 2-9 dB in VV may be no irrigation pulse under a standing canopy. On
-    ``clean_delta``'s 10-month series shifted 120 days (seed 2) 35 of the 130 paddies that the SAR
-    baseline alone finds have such a flood (VH -20 to -28 dB) and failed only these two terms. Off
-    by default (``None``): on a quiet point an orchard's irrigation pulse under a sparse canopy is
-    as deep in both channels (an orchard point of the sparse VH + VV stress table at ENL 30, seed
-    2: 6 dB in VH, 6 dB in VV, within ``cycle_last_pass_deep_noise_db``), and at 4.0 the rule maps
-    it rice (sparse ENL 30 0.964 -> 0.963); 4.0 suits a series known to start after the previous
-    harvest where no flood-irrigated orchard stands."""
+    in VV (both at least ``cycle_last_pass_noise`` noise units), dB, on a quiet series
+    (``cycle_last_pass_deep_noise_db``) that starts on a canopy's tail
+    (``cycle_last_pass_deep_tail_db``), lifts the year's cycle's ``harvest`` and ``cleared``
+    refutations: a series that starts at the end of the previous crop's season shows only the tail
+    of its canopy, barely above the stubble and in one band with it, so that the canopy's harvest
+    and clearing cannot be read, while a fresh puddling flood 4-9 dB deep in VH and 2-9 dB in VV
+    is no irrigation pulse under a standing canopy when the series starts above the land it
+    floods. On ``clean_delta``'s 10-month series shifted 120 days (seed 2) 35 of the 130 paddies
+    that the SAR baseline alone finds have such a flood (VH -20 to -28 dB) and failed only these
+    two terms; the rule maps 29 of them. ``None``: off (the canopy's harvest and clearing always
+    read)."""
     cycle_last_pass_deep_vv_db: float = 3.0
     """The VV step of ``cycle_last_pass_deep_db`` below VV's land before the last pass, dB: a
     flood specular in both channels, where moist soil brightens in VV."""
@@ -536,6 +535,17 @@ class SarRiceParams:
     would lift are what tell it from a paddy: at 1.0 dB nine orchard points of the sparse VH + VV
     table (fixed table seeds 0 and 2, shifted 180 and 240 days) were mapped rice, at 0.8 dB two
     at ENL 30 (0.68 and 0.76 dB of noise)."""
+    cycle_last_pass_deep_tail_db: float | None = 0.5
+    """``cycle_last_pass_deep_db`` reads only a series whose first valid VH date stands at least
+    this far above the land before the last pass (the mean of the dates ``seedbed_end_days`` to
+    ``seedbed_start_days`` before it), dB: the tail of the previous crop's canopy, where the
+    irrigation pulse under an orchard's canopy leaves the first date at the level the canopy keeps
+    all year. The 41 paddies of ``clean_delta`` (10 months shifted 120 days, seed 2) that the deep
+    reading maps without a noise bound stand 0.6-1.7 dB above their land on the first date (10th
+    and 90th percentiles; median 1.1), the orchard point of the sparse VH + VV stress table that
+    it maps without this test (ENL 30, seed 2; 0.63 dB of noise) +0.07 dB. The test does not
+    replace ``cycle_last_pass_deep_noise_db``: without that bound an orchard point with
+    pulses through the year (ENL 30, seed 1; 1.5 dB of noise) starts 0.6 dB above its land. ``None``: no tail asked."""
     cycle_last_pass_vv_noise_db: float = 1.0
     """``cycle_last_pass_vv_db`` reads only a series whose VH date-to-date noise stays at or below
     this, dB: one speckled pass of a point (1.2 dB of noise) under an orchard's irrigation pulse

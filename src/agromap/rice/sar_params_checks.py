@@ -116,6 +116,8 @@ def _check_last_pass_vv(p: SarRiceParams) -> None:
     if (p.cycle_last_pass_vv_db is not None and p.cycle_last_pass_vv_db < 0) or p.cycle_last_pass_vh_step_db < 0:
         raise ConfigError(f"cycle_last_pass_vv_db must be >= 0 or null (off) and cycle_last_pass_vh_step_db >= 0, "
                           f"got {p.cycle_last_pass_vv_db} and {p.cycle_last_pass_vh_step_db}.")
+    if p.cycle_last_pass_deep_tail_db is not None and p.cycle_last_pass_deep_tail_db < 0:
+        raise ConfigError(f"cycle_last_pass_deep_tail_db must be >= 0 or null (off), got {p.cycle_last_pass_deep_tail_db}.")
     if ((p.cycle_last_pass_deep_db is not None and p.cycle_last_pass_deep_db < 0) or p.cycle_last_pass_deep_vv_db < 0
             or min(p.cycle_last_pass_deep_noise_db, p.cycle_last_pass_vv_noise_db) < 0):
         raise ConfigError(f"cycle_last_pass_deep_db must be >= 0 or null (off), cycle_last_pass_deep_vv_db, "
