@@ -299,7 +299,7 @@ def test_misread_neighbours_takes_the_cells_of_misread_labels_of_the_other_class
     assert not misread_neighbours(X, y, uX, uy, np.zeros(3, bool), 1).any()
 
 
-def test_a_refit_that_reads_the_labels_no_better_leaves_the_map_without_labels(scene):
+def test_label_cv_folds_keeps_the_map_without_labels_where_no_refit_reads_them_better(scene):
     cover, ruled = scene["cover"], scene["ruled"]
     plain = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled)
     prob = plain["rice_prob"].values
@@ -311,9 +311,9 @@ def test_a_refit_that_reads_the_labels_no_better_leaves_the_map_without_labels(s
     i = int(np.flatnonzero(right["label_class"] == 1)[0])
     right["label_class"] = right["label_class"].copy()
     right["label_class"][i] = 0
-    kept = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled, labels=right)
-    refit = self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_cv_folds=None),
-                                  rule_output=ruled, labels=right)
+    kept = self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_cv_folds=5),
+                                 rule_output=ruled, labels=right)
+    refit = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled, labels=right)
     assert training_counts(kept)["label_refit"] == 0 and training_counts(refit)["label_refit"] == 1
     np.testing.assert_array_equal(kept["rice_prob"].values, prob)
 
@@ -323,3 +323,10 @@ def test_label_neighbour_k_and_label_cv_folds_are_checked():
         SelfTrainParams(label_neighbour_k=0)
     with pytest.raises(ConfigError, match="label_cv_folds"):
         SelfTrainParams(label_cv_folds=1)
+
+
+def test_a_misread_label_judges_no_pseudo_label_without_a_label_of_the_other_class():
+    X = np.array([[0.0], [0.1], [1.0]], np.float32)
+    y = np.array([1, 1, 0], np.int8)
+    uX, uy = np.array([[0.05]], np.float32), np.array([0], np.int8)
+    assert not misread_neighbours(X, y, uX, uy, np.array([True]), 1).any()

@@ -11,10 +11,10 @@ every label that weighs in the fit first:
   (``label_neighbour_k``), besides those a label contradicts on the ground (``label_conflict_px``);
 - a misread label weighs ``label_misread_weight`` in the refit: at ``label_weight`` the
   pseudo-labels around it in the features outvote it;
-- the refit with the labels is then measured against the map without them on the labels themselves
-  (``label_cv_folds``): each fold of labels is read by a refit on the others, and the map without
-  labels, which never saw any, stays the map unless the refit's rice probabilities are nearer the
-  labels (squared error, summed over the labels).
+- optionally (``label_cv_folds``, off by default), the refit with the labels is measured against
+  the map without them on the labels themselves: each fold of labels is read by a refit on the
+  others, and the map without labels, which never saw any, stays the map unless the refit's rice
+  probabilities are nearer the labels (squared error, summed over the labels).
 
 docs/rice_self_trained.md ("The fit with a desk's labels") gives the measured effect.
 """
@@ -44,13 +44,16 @@ def misread_neighbours(X: np.ndarray, y: np.ndarray, uX: np.ndarray, uy: np.ndar
     (``uX``, class ``uy``) are misread labels of the other class, bool per pseudo-label.
 
     The features are scaled by their median and interquartile range over the pseudo-labels (no
-    feature's unit weighs more). A misread label's own cell in feature space reaches as far as the
+    feature's unit weighs more). Only where the labels hold both classes: a misread label's cell
+    is then bounded by the labels of the other class. A misread label's own cell in feature space reaches as far as the
     labels around it let it: a cover the rule calls rice everywhere (lotus on a shifted calendar) is
     left by all its pseudo-labels, while rice pseudo-labels nearer a rice label stay.
     """
     out = np.zeros(y.size, dtype=bool)
+    # a pseudo-label is judged only against labels of both classes: without a label of its own
+    # class a misread label's cell would reach every pseudo-label of that class
     lab = np.flatnonzero(y >= 0)
-    if not wrong.any() or lab.size == 0:
+    if not wrong.any() or lab.size == 0 or not ((uy == 0).any() and (uy == 1).any()):
         return out
     from sklearn.neighbors import NearestNeighbors
 

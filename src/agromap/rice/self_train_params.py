@@ -447,15 +447,16 @@ class SelfTrainParams:
     (``None``: as the others). Such a label stands against the pseudo-labels around it in the
     features, which outvote it at ``label_weight``: on ``mekong_triple_sar`` shifted 180 days,
     seed 2, six lotus labels the map read as rice left 0.77 of the lotus mapped rice at weight 3
-    and moved it (with ``label_neighbour_k``) to 0.58 at 10."""
-    label_cv_folds: int | None = 5
-    """With user labels and a label the map without them misreads: the refit with the labels is
-    kept only where, each fold of the labels read by a refit on the other folds, its rice
-    probability on the labels has a smaller squared error than that of the map without labels
-    (which never saw any); else the map without labels is the result. The count of misread labels
-    ties too often to choose (one on ``monsoon_sparse_optical`` 10 months shifted 120 days, seed 0,
-    where the refit lost 0.0022 OA; three rice-shrimp labels on ``mekong_triple_sar`` 60 days,
-    seed 1, where it gained 0.0075). ``None``: always refit."""
+    and 0.53 with ``label_neighbour_k`` 1; at 10, 0.44 (docs/rice_self_trained.md, "Labels the map
+    without them misreads")."""
+    label_cv_folds: int | None = None
+    """With user labels and a label the map without them misreads: keep the refit with the labels
+    only where, each fold of the labels read by a refit on the other folds, its rice probability on
+    the labels has a smaller squared error than that of the map without labels (which never saw
+    any); else the map without labels is the result. ``None`` (default): always refit. Measured
+    with 5 folds it could not tell a refit that loses (``monsoon_sparse_optical`` 10 months shifted
+    120 days, seed 0) from refits that gain up to 0.0028 (docs/rice_self_trained.md, "Labels the
+    map without them misreads")."""
     label_refit_misread: bool = True
     """With user labels: fit the map without them first, and keep it where it reads every label that
     weighs in the fit right (the labels still count, but drop no pseudo-label): such labels teach the
