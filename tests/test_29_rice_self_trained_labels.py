@@ -11,6 +11,7 @@ import pytest
 import xarray as xr
 
 from agromap.errors import ConfigError, LabelError
+from agromap.rice.self_train_desk import misread_neighbours
 from agromap.rice.self_train_user import (
     EDGE_BESIDE_PADDY,
     EDGE_ON_PADDY,
@@ -56,8 +57,8 @@ def test_labels_correct_the_rule_where_it_is_confidently_wrong(scene):
     plain = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled)
     table = _draw(cover, 40)
     out = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled, labels=table)
-    kept = self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_conflict_px=0),
-                                 rule_output=ruled, labels=table)  # no contradicted pseudo-label dropped
+    kept = self_trained_rice_map(scene["eager"], rule="optical", rule_output=ruled, labels=table,
+                                 params=replace(FAST, label_conflict_px=0, label_neighbour_k=None))  # none dropped
     water = cover == WATER
     before, after, undropped = ((m["rice_class"].values == 1)[water].mean() for m in (plain, out, kept))
     counts = training_counts(out)
@@ -163,7 +164,8 @@ def test_a_non_rice_label_on_a_paddys_edge_is_left_out_of_the_fit(scene):
     make = st.make_estimator
     try:
         st.make_estimator = lambda spec: Spy(make(spec))
-        refit = replace(FAST, label_refit_misread=False)  # the map reads these labels right: no refit else
+        # the map reads these labels right: no refit else; one fit per map
+        refit = replace(FAST, label_refit_misread=False, label_neighbour_k=None, label_cv_folds=None)
         out = self_trained_rice_map(scene["eager"], rule="optical", params=refit, rule_output=ruled, labels=table)
         self_trained_rice_map(scene["eager"], rule="optical", params=replace(refit, label_edge_px=None),
                               rule_output=ruled, labels=table)
@@ -221,7 +223,8 @@ def test_the_fit_with_labels_takes_label_n_estimators_trees_and_the_same_pseudo_
     try:
         st.make_estimator = lambda spec: specs.append(spec) or make(spec)
         # no pseudo-label dropped, a refit whatever the map without labels reads
-        more = replace(FAST, label_n_estimators=120, label_conflict_px=0, label_refit_misread=False)
+        more = replace(FAST, label_n_estimators=120, label_conflict_px=0, label_refit_misread=False,
+                       label_neighbour_k=None, label_cv_folds=None)
         plain = self_trained_rice_map(scene["eager"], rule="optical", params=more, rule_output=ruled)
         out = self_trained_rice_map(scene["eager"], rule="optical", params=more, rule_output=ruled, labels=table)
         self_trained_rice_map(scene["eager"], rule="optical", params=replace(more, label_n_estimators=None),
@@ -266,3 +269,64 @@ def test_labels_the_map_without_them_reads_right_leave_it_as_it_is(scene):
     # labels it misreads refit the map as before
     assert (fixed["rice_class"].values == 1)[water].mean() < 0.05
     assert training_counts(fixed)["n_pseudo_dropped"] > 50 and training_counts(fixed)["label_refit"] == 1
+
+
+def test_pseudo_labels_like_a_misread_label_are_dropped_far_from_it(scene):
+    # no label contradicts a pseudo-label on the ground (label_conflict_px=0): only the misread
+    # water labels' neighbours in the features judge the rule's water-as-rice pseudo-labels
+    cover, ruled = scene["cover"], scene["ruled"]
+    table = _draw(cover, 40)
+    far = replace(FAST, label_conflict_px=0, label_cv_folds=None)
+    near = self_trained_rice_map(scene["eager"], rule="optical", params=far, rule_output=ruled, labels=table)
+    none = self_trained_rice_map(scene["eager"], rule="optical", params=replace(far, label_neighbour_k=None),
+                                 rule_output=ruled, labels=table)
+    water = cover == WATER
+    assert (none["rice_class"].values == 1)[water].mean() > 0.3
+    assert (near["rice_class"].values == 1)[water].mean() < 0.05
+    assert training_counts(near)["n_pseudo_dropped"] > 50 and training_counts(none)["n_pseudo_dropped"] == 0
+    assert ((near["rice_class"].values == 1) == (cover == 1))[~water].mean() > 0.97
+
+
+def test_misread_neighbours_takes_the_cells_of_misread_labels_of_the_other_class():
+    X = np.array([[0.0], [0.1], [1.0], [1.1], [2.0], [5.0]], np.float32)
+    y = np.array([1, 1, 1, 0, 1, -1], np.int8)
+    uX = np.array([[0.05], [1.05], [2.0]], np.float32)
+    uy = np.array([0, 0, 1], np.int8)
+    wrong = np.array([True, False, False])
+    # rows 0 and 1 lie nearest the misread non-rice label; row 2 nearest a label read right; row 3
+    # is of the label's own class; row 5 has no label
+    np.testing.assert_array_equal(misread_neighbours(X, y, uX, uy, wrong, 1), [True, True, False, False, False, False])
+    assert not misread_neighbours(X, y, uX, uy, np.zeros(3, bool), 1).any()
+
+
+def test_label_cv_folds_keeps_the_map_without_labels_where_no_refit_reads_them_better(scene):
+    cover, ruled = scene["cover"], scene["ruled"]
+    plain = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled)
+    prob = plain["rice_prob"].values
+    table = _draw(cover, 20, seed=5)
+    sure = ((prob[table["row"], table["col"]] >= 0.5) == (table["label_class"] == 1))
+    right = {k: v[sure] for k, v in table.items()}
+    # one wrong label (a rice pixel labelled other ground, deep in the rice class): the map without
+    # labels misreads it, and so does every refit that did not see it
+    i = int(np.flatnonzero(right["label_class"] == 1)[0])
+    right["label_class"] = right["label_class"].copy()
+    right["label_class"][i] = 0
+    kept = self_trained_rice_map(scene["eager"], rule="optical", params=replace(FAST, label_cv_folds=5),
+                                 rule_output=ruled, labels=right)
+    refit = self_trained_rice_map(scene["eager"], rule="optical", params=FAST, rule_output=ruled, labels=right)
+    assert training_counts(kept)["label_refit"] == 0 and training_counts(refit)["label_refit"] == 1
+    np.testing.assert_array_equal(kept["rice_prob"].values, prob)
+
+
+def test_label_neighbour_k_and_label_cv_folds_are_checked():
+    with pytest.raises(ConfigError, match="label_neighbour_k"):
+        SelfTrainParams(label_neighbour_k=0)
+    with pytest.raises(ConfigError, match="label_cv_folds"):
+        SelfTrainParams(label_cv_folds=1)
+
+
+def test_a_misread_label_judges_no_pseudo_label_without_a_label_of_the_other_class():
+    X = np.array([[0.0], [0.1], [1.0]], np.float32)
+    y = np.array([1, 1, 0], np.int8)
+    uX, uy = np.array([[0.05]], np.float32), np.array([0], np.int8)
+    assert not misread_neighbours(X, y, uX, uy, np.array([True]), 1).any()

@@ -103,6 +103,7 @@ def test_a_desk_label_beside_a_rice_label_from_the_cut_paddies_does_not_drop_it(
     model = _fit([table], names, spec=SelfTrainParams(cotrain=False), rule="sar", attrs={}, labelled=True)
     counts = model.metadata["training_counts"]
     assert counts["n_pseudo_dropped"] == 0 and counts["n_train_rice"] == 40
+    assert counts["n_cut_rice"] == 40  # the rice labels taken from the cut paddies are counted
 
 
 def test_an_end_flood_cut_fallow_cluster_gives_no_rice_label():

@@ -437,6 +437,26 @@ class SelfTrainParams:
     from -0.0013 to -0.0012; 500 gave no more (docs/rice_self_trained.md, "The fit with a desk's
     labels"). Co-training keeps ``n_estimators``, so the pseudo-labels are those of the map without
     labels. Only the random forest: boosting keeps ``n_estimators`` (more iterations are no average)."""
+    label_neighbour_k: int | None = 1
+    """With user labels: a pseudo-label most of whose this many nearest user labels, in the
+    classifier's scaled features, are of the other class and misread by the map without labels is
+    dropped before the refit: the label says the rule's reading of ground like it is wrong
+    (:func:`~agromap.rice.self_train_desk.misread_neighbours`). ``None``: no such drop."""
+    label_misread_weight: float | None = 10.0
+    """With user labels: the weight in the refit of a label the map without labels misreads
+    (``None``: as the others). Such a label stands against the pseudo-labels around it in the
+    features, which outvote it at ``label_weight``: on ``mekong_triple_sar`` shifted 180 days,
+    seed 2, six lotus labels the map read as rice left 0.77 of the lotus mapped rice at weight 3
+    and 0.53 with ``label_neighbour_k`` 1; at 10, 0.44 (docs/rice_self_trained.md, "Labels the map
+    without them misreads")."""
+    label_cv_folds: int | None = None
+    """With user labels and a label the map without them misreads: keep the refit with the labels
+    only where, each fold of the labels read by a refit on the other folds, its rice probability on
+    the labels has a smaller squared error than that of the map without labels (which never saw
+    any); else the map without labels is the result. ``None`` (default): always refit. Measured
+    with 5 folds it could not tell a refit that loses (``monsoon_sparse_optical`` 10 months shifted
+    120 days, seed 0) from refits that gain up to 0.0028 (docs/rice_self_trained.md, "Labels the
+    map without them misreads")."""
     label_refit_misread: bool = True
     """With user labels: fit the map without them first, and keep it where it reads every label that
     weighs in the fit right (the labels still count, but drop no pseudo-label): such labels teach the
@@ -505,6 +525,12 @@ class SelfTrainParams:
                               f"{self.label_edge_weight} and {self.label_edge_px}.")
         if self.label_margin_weight is not None and not self.label_margin_weight >= 0:
             raise ConfigError(f"need label_margin_weight >= 0 or null, got {self.label_margin_weight}.")
+        if self.label_neighbour_k is not None and self.label_neighbour_k < 1:
+            raise ConfigError(f"label_neighbour_k must be >= 1 (labels) or null, got {self.label_neighbour_k}.")
+        if self.label_misread_weight is not None and not self.label_misread_weight > 0:
+            raise ConfigError(f"label_misread_weight must be > 0 or null, got {self.label_misread_weight}.")
+        if self.label_cv_folds is not None and self.label_cv_folds < 2:
+            raise ConfigError(f"label_cv_folds must be >= 2 or null, got {self.label_cv_folds}.")
         if self.label_n_estimators is not None and self.label_n_estimators < 1:
             raise ConfigError(f"label_n_estimators must be >= 1 (trees) or null, got {self.label_n_estimators}.")
 

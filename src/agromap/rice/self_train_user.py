@@ -19,7 +19,9 @@ for the accuracy assessment). They join the rule's pseudo-labels:
   pixels out of the rice class;
 - where the map without labels already reads every label that weighs in the fit right, it is
   the map (``label_refit_misread``): such labels teach nothing, and a refit only moves pixels at
-  random; otherwise the fit with the labels takes ``label_n_estimators`` trees.
+  random; otherwise the labels it misreads judge the pseudo-labels like them and weigh more, and a
+  refit measured on the labels decides (:mod:`agromap.rice.self_train_desk`); the fit with the
+  labels takes ``label_n_estimators`` trees.
 
 The labels are a small in-memory table (as for :func:`agromap.rice.model.train`): a GeoDataFrame
 from :func:`~agromap.rice.labels.read_labels` (points, or polygons whose pixel centres they hold)

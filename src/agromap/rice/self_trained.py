@@ -79,6 +79,7 @@ from .model_record import NODATA_CLASS, RiceModel, TrainParams
 from .model_train import library_versions, make_estimator
 from .self_train_cotrain import cotrain, view_columns
 from .self_train_cutlike import cut_like_labels
+from .self_train_desk import labelled_fit
 from .self_train_ends import QA_SERIES_CUT, SERIES_START_CUT
 from .self_train_labels import QA_PERSISTENT_ONLY
 from .self_train_params import SelfTrainParams
@@ -87,7 +88,6 @@ from .self_train_user import (
     LABEL_COUNT_NAMES,
     UserLabels,
     block_labels,
-    contradicted,
     label_edges,
     label_weights,
     user_labels,
@@ -99,7 +99,7 @@ __all__ = ["SelfTrainParams", "COUNT_NAMES", "LABEL_COUNT_NAMES", "self_trained_
 #: Names of the 0-d training-count variables of the result, in report order.
 COUNT_NAMES: tuple[str, ...] = (
     "n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice", "n_strata_other",
-    "n_relabelled",
+    "n_relabelled", "n_cut_rice",
 )  # fmt: skip
 
 
@@ -247,6 +247,7 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     # a rice label from the cut paddies around it is its own stratum: what the rule saw there is the
     # cut, and a desk's non-rice label on the field beside it contradicts no such label
     stratum = np.where((y < 0) & (new == 1), stratum | (QA_SERIES_CUT * 256), stratum)
+    cut_rice = int(((y < 0) & (new == 1)).sum())
     y = new
     cols = view_columns(names, rule)
     relabelled = 0
@@ -264,27 +265,21 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     uX, uy = cat("uX", np.zeros((0, len(names)), np.float32)), cat("uy", np.zeros(0, np.int8))
     urow, ucol, ustratum = cat("urow", z), cat("ucol", z), cat("ustratum", z)
     uorder = np.lexsort((ucol, urow))  # pixel order: the fit never depends on chunking
-    # a non-rice label on or beside a paddy's edge still judges the pseudo-labels around it
-    uweight = label_weights(uy, cat("uedge", np.zeros(0, np.uint8)), spec)
-    dropped = contradicted(cat("row", z), cat("col", z), y, stratum, urow, ucol, uy, ustratum,
-                           spec.spacing_px if spec.label_conflict_px is None else spec.label_conflict_px)
-    fitted, refit = None, 1
-    fit_w = uweight[uorder] > 0
-    if uy.size and spec.label_refit_misread and fit_w.any():
-        # the map without labels first: where it reads every label the fit takes right, the labels
-        # teach nothing, and a refit on a changed table would only move pixels at random
-        plain = _draw_fit(X, y, stratum, key, uy[:0], uX[:0], uweight[:0], spec, rule)
-        if plain is not None and (plain[0].predict(uX[uorder][fit_w]) == uy[uorder][fit_w]).all():
-            fitted, dropped, refit = plain, np.zeros(y.size, dtype=bool), 0
-    if fitted is None:
-        y = np.where(dropped, -1, y).astype(y.dtype)
-        fitted = _draw_fit(X, y, stratum, key, uy[uorder], uX[uorder], uweight[uorder], spec, rule, strict=True)
+    u = {"X": uX[uorder], "y": uy[uorder], "row": urow[uorder], "col": ucol[uorder], "stratum": ustratum[uorder],
+         "weight": label_weights(uy, cat("uedge", np.zeros(0, np.uint8)), spec)[uorder]}
+
+    def draw(yy: np.ndarray, use: np.ndarray, strict: bool, weight: np.ndarray | None = None) -> Any:
+        w = u["weight"] if weight is None else weight
+        return _draw_fit(X, yy, stratum, key, u["y"][use], u["X"][use], w[use], spec, rule, strict=strict)
+
+    fitted, y, dropped, refit = labelled_fit(draw, X, y, cat("row", z), cat("col", z), stratum, u, spec)
     assert fitted is not None  # strict: too few pixels raised
     est, sel, n_strata, tspec = fitted
     counts = {
         "n_train_rice": int((y[sel] == 1).sum()), "n_train_other": int((y[sel] == 0).sum()),
         "n_confident_rice": int(confident[1]), "n_confident_other": int(confident[0]),
         "n_strata_rice": n_strata[1], "n_strata_other": n_strata[0], "n_relabelled": relabelled,
+        "n_cut_rice": cut_rice,
     }  # fmt: skip
     if labelled:
         counts.update(n_user_rice=int((uy == 1).sum()), n_user_other=int((uy == 0).sum()),

@@ -400,6 +400,6 @@ PRODUCTS: tuple[Product, ...] = (
             pixels=pixels, per_pixel=_per_pixel,
             # rice.self_trained.COUNT_NAMES, reported by self-trained maps (checked when planning)
             side_values=("n_train_rice", "n_train_other", "n_confident_rice", "n_confident_other", "n_strata_rice",
-                         "n_strata_other", "n_relabelled"),
+                         "n_strata_other", "n_relabelled", "n_cut_rice"),
             optional_side_values=("n_user_rice", "n_user_other", "n_pseudo_dropped", "label_refit")),
 )
