@@ -475,9 +475,11 @@ def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
     # rice verdicts with a drained date, and non-rice verdicts, keep their fused score
     np.testing.assert_allclose(runs[0.25][~(never & (opt > 0.5))], runs[None][~(never & (opt > 0.5))], atol=1e-6)
     # the optical rule's own labels (rule="optical"): the same pixels, and only they, become no opinion
-    # (a rice-shrimp field the series opens in keeps its rice there only: start_pond_rice, off here)
+    # (a rice-shrimp field the series opens in keeps its rice there only: start_pond_rice, off here; so
+    # is the upland-crop test, which takes other pixels' rice: upland_dip_db)
     with raise_if_dask_computes():
-        alone = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(start_pond_rice=False))
+        alone = run_rule(optical, radar, "optical", None, None, 100.0,
+                         spec=SelfTrainParams(start_pond_rice=False, upland_dip_db=None))
     # (a pond's verdict, no vote before the fusion, is no opinion there too)
     expected = np.where(np.isnan(opt) | (never & (opt > 0.5)), 0.5, opt)
     np.testing.assert_allclose(alone.rice_score.values, expected, atol=1e-6)

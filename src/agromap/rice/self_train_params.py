@@ -182,6 +182,27 @@ class SelfTrainParams:
     of the labels: the paddies a sparse series never shows drained leave with it, but the drained
     ones teach the classifier rice, while hyacinth rice labels taught it to map every canal as rice.
     ``None``: every rice verdict counts (docs/rice_self_trained.md)."""
+    upland_dip_db: float | None = 3.5
+    """``rule="optical"`` with a radar stack: the optical rule's rice verdict counts as no opinion (0.5)
+    where the radar's VH never falls this far (dB) below the pixel's own median and no canopy date
+    stood in water (``upland_canopy_lswi``): an upland crop sown on rain-soaked soil, which the
+    optical rule reads as a flood and a season (:mod:`agromap.rice.self_train_upland`). A paddy's
+    flood lies several dB below its level as land (median 7.5 dB, direct-seeded 6.1), an upland
+    crop's rain-wet soil 2.3 dB (``wetland_confusion``, 10 months shifted 60 days, seed 0: OA 0.945
+    -> 0.968). 4 dB took more upland crops (0.973) but also field edges of paddies beside bright
+    bunds, and cost ``monsoon_sparse_optical`` shifted 120 days 0.001 on two seeds. ``None``: no such
+    test (docs/rice_self_trained.md, "Upland crops the radar never saw flooded")."""
+    upland_canopy_lswi: float = 0.33
+    """``upland_dip_db``: a canopy stands in water where some clear date with NDVI at or above the
+    optical rule's ``ndvi_canopy_min`` reaches this LSWI; a paddy's canopy does until shortly before harvest, an
+    upland crop's over moist soil stays below (medians 0.38 and 0.31). 0.35 took more upland crops
+    but also direct-seeded rice labels (``monsoon_sparse_optical`` whole year, seed 2: -0.003)."""
+    upland_water_db: float = -21.0
+    """``upland_dip_db``: a VH date at or below this (dB) is a flood however dark the pixel's median:
+    a rice-shrimp field is a pond for most of the year (VH median -21.5 to -23 dB, lowest -24 to
+    -26 dB on ``mekong_triple_sar``), an upland crop's lowest date lies at -16.5 to -19.5 dB."""
+    upland_dip_px: int = 1
+    """``upland_dip_db``: the radar's dip is the deepest within this many pixels (0: the pixel's own)."""
     seedbed_labels: bool = False
     """``rule="sar"`` or ``"both"``: let the SAR rule's seedbed-plateau reading alone take a pixel out
     of the non-rice labels. Off by default: where that reading lifts the score of a pixel the
@@ -511,6 +532,12 @@ class SelfTrainParams:
         TrainParams(estimator=self.estimator, n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf)
 
     def _check_labels(self) -> None:
+        if ((self.upland_dip_db is not None and not self.upland_dip_db > 0) or self.upland_dip_px < 0
+                or not self.upland_water_db < 0
+                or not -1.0 <= self.upland_canopy_lswi <= 1.0):
+            raise ConfigError(f"need upland_dip_db > 0 (dB) or null, upland_dip_px >= 0 (pixels), upland_water_db < 0 (dB) "
+                              f"and upland_canopy_lswi in [-1, 1], got {self.upland_dip_db}, {self.upland_dip_px}, "
+                              f"{self.upland_water_db} and {self.upland_canopy_lswi}.")
         if (self.water_crop_dates is not None and self.water_crop_dates < 1) or not 0.0 <= self.water_crop_water_fraction <= 1.0:
             raise ConfigError(f"need water_crop_dates >= 1 (clear dates) or null and water_crop_water_fraction in [0, 1], "
                               f"got {self.water_crop_dates} and {self.water_crop_water_fraction}.")

@@ -37,6 +37,7 @@ from .self_train_labels import (
     wettest_lswi,
 )
 from .self_train_params import SelfTrainParams
+from .self_train_upland import drop_upland_rice
 
 __all__ = ["RuleName", "run_rule", "split_stacks"]
 
@@ -98,6 +99,7 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
                              keep=start_pond_field(sar, optical, spec) if spec.start_pond_fused or not fused else None)
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
             out = drop_undrained_rice(out, optical, spec)
+            out = drop_upland_rice(out, optical, sar, spec, params)  # nor an upland crop never seen in water
     out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
     # with both rules the fused score is judged once, after the fusion
     return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True, shrimp=True)

@@ -18,7 +18,9 @@ field edge the radar sees mixed, and the optical verdict stands
 where the optical series has a clear-sky gap as long as a rice season, the optical rule's non-rice
 verdict counts as no opinion (nothing could be seen), except on evergreen canopy or open water
 seen on nearly every clear date (:mod:`agromap.rice.self_train_labels`), and its rice verdict
-counts as no opinion on a pixel never seen drained (floating plants on a canal). Every rule's
+counts as no opinion on a pixel never seen drained (floating plants on a canal) and, with
+``rule="optical"``, on one neither sensor saw in water (an upland crop sown on rain-soaked soil,
+:mod:`agromap.rice.self_train_upland`). Every rule's
 non-rice verdict counts as no opinion on a fallow field whose series ends in a flood, a paddy
 whose season the series end cuts, and on one whose series opens in a wet canopy then lies fallow,
 a paddy whose season the series start cuts (:mod:`agromap.rice.self_train_ends`). Where such cut
