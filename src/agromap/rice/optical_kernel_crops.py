@@ -6,7 +6,9 @@ the last clear date before a cloud gap (``hidden_young_rise``), and a pond, then
 canopy (``pond_crop_green_days``). Each is one step per clear date that takes the term's state
 and returns it; the walk inlines them, so their float32 operations are those they had inside
 it (docs/science/rice.md#optical-flooding-rule). A third reads, after the walk, a flood that the
-series' end cuts before its crop's canopy closes (``end_flood_days``).
+series' end cuts before its crop's canopy closes (``end_flood_days``), or a field flooded again after
+a gap that hid a crop and still flooded on the last clear date (``end_reflood``), and the water share
+of the clear dates before that flood, which the water mask reads (``end_flood_not_water``).
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from .optical_kernel_layout import (
     F_END_CANOPY_GAP,
     F_END_FLOOD_AFTER_CANOPY,
     F_END_FLOOD_CANOPY,
+    F_END_FLOOD_NOT_WATER,
     F_END_FLOOD_RISE,
     F_END_FLOOD_SHALLOW,
     F_END_FLOOD_TURBID,
     F_END_FLOOD_TURBID_LINK,
     F_END_FLOOD_TURBID_WATER,
+    F_END_REFLOOD,
     F_HIDDEN_OPEN,
     P_CLIMB_MIN,
     P_END_CANOPY_GAP,
@@ -58,7 +62,8 @@ from .optical_kernel_layout import MARGIN_SCALE as _SCALE
 from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
 
-__all__ = ["before_end_flood", "end_flood", "end_reflood", "pond_crop_step", "wet_before_gap", "young_gap_step"]
+__all__ = ["before_end_flood", "end_flood", "end_reflood", "pond_crop_step", "series_end", "wet_before_gap",
+           "young_gap_step"]
 
 
 @_jit(nrt=False, inline=True)
@@ -256,3 +261,22 @@ def before_end_flood(first: int, n: int, ci: Any, cn: Any, cl: Any, cycle_end: i
     for j in range(first):
         n_wet += cl[j] >= prm[P_WET_CANOPY_LSWI] and cn[j] < canopy_min
     return np.float32(max(n_water, n_wet)) / np.float32(first)
+
+
+@_jit(nrt=False, inline=True)
+def series_end(n: int, ci: Any, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
+               scale_days: Any, r_pend: Any, r_k: int, r_day: Any, cycle_end: int, n_water: int) -> tuple[Any, Any]:
+    """The vote of the flood the series' end cuts (:func:`end_flood`, or :func:`end_reflood` for a field flooded
+    again after a gap, ``r_pend`` its pending vote: -inf none) and the water share of the clear dates before it
+    (:func:`before_end_flood`; +inf: not read). That share is read where the flood votes rice on two clear dates
+    or more: a pond refilled on the last one reads as a paddy's next puddling.
+    """
+    ef, first = end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, flags, scale_days)
+    if flags[F_END_REFLOOD] and r_pend != _NINF:
+        rv = end_reflood(n, r_k, r_day, r_pend, cd, cn, prm, scale_days)
+        if rv > ef:
+            ef, first = rv, r_k
+    water_before = _PINF
+    if flags[F_END_FLOOD_NOT_WATER] and ef >= 0 and n - first >= 2:
+        water_before = before_end_flood(first, n, ci, cn, cl, cycle_end, n_water, canopy_min, prm)
+    return ef, water_before

@@ -23,10 +23,8 @@ from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
 from .optical_kernel_crops import (
-    before_end_flood,
-    end_flood,
-    end_reflood,
     pond_crop_step,
+    series_end,
     wet_before_gap,
     young_gap_step,
 )
@@ -34,8 +32,6 @@ from .optical_kernel_layout import (
     F_AT_START,
     F_EARLY,
     F_END_FLOOD,
-    F_END_FLOOD_NOT_WATER,
-    F_END_REFLOOD,
     F_FLOOD_NOT_EVERGREEN,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
@@ -528,18 +524,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
     # field on a sparse series was open water on one).
     shrub_all = shrub_all and not harvest and not (repuddled and has_cycle)
-    ef, ef_first = end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, flags, scale_days) if (
-        flags[F_END_FLOOD] and n > 1) else (_NINF, n)
-    if reflood and flags[F_END_REFLOOD] and r_pend != _NINF:
-        # flooded again after the gap and still flooded on the last clear date
-        rv = end_reflood(n, r_k, r_day, r_pend, cd, cn, prm, scale_days)
-        if rv > ef:
-            ef, ef_first = rv, r_k
-    # (end_flood_not_water) the water share of the dates before the flood the series' end cuts, when lower
-    water_before = _PINF
-    if flags[F_END_FLOOD_NOT_WATER] and ef >= 0 and n - ef_first >= 2:
-        # (on two clear dates at least: a pond refilled on the last one reads as a paddy's next puddling)
-        water_before = before_end_flood(ef_first, n, ci, cn, cl, cycle_end, n_water, canopy_min, prm)
+    ef, water_before = series_end(n, ci, cd, cn, cl, canopy_min, bare_lswi, prm, flags, scale_days, r_pend, r_k, r_day,
+                                  cycle_end, n_water) if flags[F_END_FLOOD] and n > 1 else (_NINF, _PINF)
     is_water, is_forest, mm = cover_masks(n, water_before, n_water, n_forest, shrub_any, shrub_all, last - first,
                                      has_cycle or harvest or pc_ok, prm, flags)
     if flags[F_GREEN]:
