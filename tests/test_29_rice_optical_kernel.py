@@ -915,6 +915,12 @@ def _random_series(seed: int, n_pix: int = 4000, n_t: int = 23):
     return days, nd, ev, ls, valid
 
 
+# The flood at the series' end and the water mask (docs/rice_rules.md, "The flood at the series' end and the water
+# mask") is not in the numpy reference: the comparisons run with its switches off, and
+# tests/test_29_optical_series_end_water.py asserts its values on single pixels.
+_REF_OFF = {"end_flood_not_water": False, "end_flood_turbid_water": False, "end_flood_turbid_link": False,
+            "end_reflood": False, "end_flood_after_canopy": False}
+
 _PARAM_CASES = {
     "default": {},
     "literal": {"onset_at_series_start": False, "mask_outside_cycles": False, "growth_rule": "both",
@@ -989,7 +995,7 @@ def _same_outputs(fast, ref):
 @pytest.mark.parametrize("case", sorted(_PARAM_CASES))
 @pytest.mark.parametrize("windows", [None, "india"])
 def test_compiled_kernel_equals_the_numpy_kernel_on_random_series(case, windows):
-    p = OpticalRiceParams(**_PARAM_CASES[case])
+    p = OpticalRiceParams(**{**_PARAM_CASES[case], **_REF_OFF})
     for seed in (0, 1):
         days, nd, ev, ls, valid = _random_series(seed)
         dates = np.datetime64("2023-01-01") + (days.astype("timedelta64[D]") - 1)
@@ -1063,7 +1069,7 @@ def _compiled_equals_reference(days: np.ndarray, nd: np.ndarray, ev: np.ndarray,
 @pytest.mark.parametrize("case", sorted(_PARAM_CASES))
 def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
     """Series built around the flood-then-stubble terms, which the uniform random series seldom reach."""
-    p = OpticalRiceParams(**_PARAM_CASES[case])
+    p = OpticalRiceParams(**{**_PARAM_CASES[case], **_REF_OFF})
     days, nd, ev, ls, valid = _seedbed_series(0)
     fast, kw = _compiled_equals_reference(days, nd, ev, ls, valid, p)
     if p.seedbed_ndvi_max is not None and p.hidden_crop_days is not None and p.undated_seasons:
@@ -1085,7 +1091,7 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
 def test_repeated_dates_with_a_median_gap_of_zero_days(case):
     """Three scenes a day: the median clear gap is 0 days and a gap of exactly the hidden-crop length
     divides 0 by 0 in the undated evidence (the walk keeps that vote even before a flooded spell)."""
-    p = OpticalRiceParams(**_PARAM_CASES[case])
+    p = OpticalRiceParams(**{**_PARAM_CASES[case], **_REF_OFF})
     _, nd, ev, ls, valid = _random_series(3, n_t=24)
     valid[120:] = True
     days = np.repeat(np.arange(1, 9, dtype=np.int32) * 90, 3)  # 90 d apart: hidden_crop_days
@@ -1096,7 +1102,7 @@ def test_repeated_dates_with_a_median_gap_of_zero_days(case):
 
 
 def test_series_without_dates_or_pixels():
-    p = OpticalRiceParams()
+    p = OpticalRiceParams(**_REF_OFF)
     for n_pix, n_t in ((0, 5), (6, 1), (6, 2)):
         days = np.arange(1, n_t + 1, dtype=np.int32) * 10
         kw: dict[str, Any] = {"days": days, "doy": days.astype(np.uint16), "window": np.full(n_t, -1, np.int8),
@@ -1114,6 +1120,7 @@ def _with_reference(monkeypatch):
 
 
 def _compare_rule(monkeypatch, ds, **kwargs):
+    kwargs["params"] = dataclasses.replace(kwargs.get("params") or OpticalRiceParams(), **_REF_OFF)
     fast = optical_rice_rule(ds, **kwargs).compute()
     with monkeypatch.context() as m:
         _with_reference(m)
@@ -1399,7 +1406,7 @@ def _reflood_series(seed: int, n_pix: int = 3000):
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
 @pytest.mark.parametrize("case", ["default", "tuned", "partly_off"])
 def test_compiled_kernel_equals_the_numpy_kernel_after_a_flood_beyond_the_gap(case):
-    p = OpticalRiceParams(**_PARAM_CASES[case])
+    p = OpticalRiceParams(**{**_PARAM_CASES[case], **_REF_OFF})
     days, nd, ev, ls, valid = _reflood_series(0)
     fast, kw = _compiled_equals_reference(days, nd, ev, ls, valid, p)
     if p.hidden_reflood_days is not None and p.undated_seasons:

@@ -6,12 +6,16 @@ the last clear date before a cloud gap (``hidden_young_rise``), and a pond, then
 canopy (``pond_crop_green_days``). Each is one step per clear date that takes the term's state
 and returns it; the walk inlines them, so their float32 operations are those they had inside
 it (docs/science/rice.md#optical-flooding-rule). A third reads, after the walk, a flood that the
-series' end cuts before its crop's canopy closes (``end_flood_days``).
+series' end cuts before its crop's canopy closes (``end_flood_days``), or a field flooded again after
+a gap that hid a crop and still flooded on the last clear date (``end_reflood``), and the water share
+of the clear dates before that flood, which the water mask reads (``end_flood_not_water``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from ..jit import fmax as _fmax
 from ..jit import jit as _jit
@@ -19,10 +23,15 @@ from ..jit import maximum as _max
 from ..jit import minimum as _min
 from .optical_kernel_layout import (
     F_END_CANOPY_GAP,
+    F_END_FLOOD_AFTER_CANOPY,
     F_END_FLOOD_CANOPY,
+    F_END_FLOOD_NOT_WATER,
     F_END_FLOOD_RISE,
     F_END_FLOOD_SHALLOW,
     F_END_FLOOD_TURBID,
+    F_END_FLOOD_TURBID_LINK,
+    F_END_FLOOD_TURBID_WATER,
+    F_END_REFLOOD,
     F_HIDDEN_OPEN,
     P_CLIMB_MIN,
     P_END_CANOPY_GAP,
@@ -36,6 +45,7 @@ from .optical_kernel_layout import (
     P_GAP_SEASON_LOW_NDVI,
     P_GAP_SEASON_MAX_GAP,
     P_GAP_SEASON_YOUNG_SOIL,
+    P_HIDDEN_CANOPY_LSWI,
     P_HIDDEN_CROP_DAYS,
     P_HIDDEN_LINK,
     P_HIDDEN_OPEN_NDVI,
@@ -45,13 +55,15 @@ from .optical_kernel_layout import (
     P_NDVI_HIGH,
     P_NDVI_LOW,
     P_POND_CROP_GREEN,
+    P_WATER_NDVI_MAX,
     P_WET_CANOPY_LSWI,
 )
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
 from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
 
-__all__ = ["end_flood", "pond_crop_step", "wet_before_gap", "young_gap_step"]
+__all__ = ["before_end_flood", "end_flood", "end_reflood", "pond_crop_step", "series_end", "wet_before_gap",
+           "young_gap_step"]
 
 
 @_jit(nrt=False, inline=True)
@@ -139,9 +151,10 @@ def _flooded_bare(nd: Any, ls: Any, prm: Any) -> bool:
 
 @_jit(nrt=False, inline=True)
 def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
-              scale_days: Any) -> Any:
+              scale_days: Any) -> tuple[Any, int]:
     """A flood the series' end cuts before its crop's canopy closes (``end_flood_days``): the vote (logistic
-    units, -inf: none) of the run of wet dates below canopy greenness that ends the series.
+    units, -inf: none) of the run of wet dates below canopy greenness that ends the series, and the index of
+    the first clear date after the bare, dry date (``n``: none), from which the flood's dates run to the end.
 
     The vote is the smallest of the run's wet margin (its least wet, greenest date), its best open water
     (NDVI below ``hidden_open_water_ndvi`` and below LSWI) or young crop rising out of it (a date's NDVI
@@ -167,9 +180,9 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
             bare = _min(prm[P_GAP_SEASON_LOW_NDVI] - cn[k], prm[P_GAP_SEASON_LOW_LSWI] - cl[k])
             age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1])) / scale_days
             span = _min(gap - prm[P_END_CANOPY_GAP], prm[P_GAP_SEASON_MAX_GAP] - gap) / scale_days
-            return _min(_min(_min(wet, bare) / _SCALE, age), span)
+            return _min(_min(_min(wet, bare) / _SCALE, age), span), k + 1
         if k < n - 1 and not (k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min):
-            return _NINF
+            return _NINF, n
     while k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min:
         wet = _min(wet, _min(cl[k] - wet_lswi, canopy_min - cn[k]))
         water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
@@ -196,10 +209,74 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
     while flags[F_END_FLOOD_TURBID] and first < n and k >= 0 and (
             cn[k] <= prm[P_HIDDEN_OPEN_NDVI] and cn[k] < cl[k] or shallow_on and _flooded_bare(cn[k], cl[k], prm)
             and not cl[k] < bare_lswi):
+        if flags[F_END_FLOOD_TURBID_WATER]:
+            # the flood's open water on its first days counts as the run's (the run itself may be seedlings in water)
+            water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
         k -= 1
     if k < 0 or first == n:
-        return _NINF
+        return _NINF, n
     bare = _min(canopy_min - cn[k], bare_lswi - cl[k])
     age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[first])) / scale_days
     link = (prm[P_END_FLOOD_LINK] - (cd[first] - cd[k])) / scale_days
-    return _min(_min(_min(_min(wet, water), bare) / _SCALE, age), link)
+    if flags[F_END_FLOOD_TURBID_LINK] and k + 1 < first:
+        # or from the flood's first date, turbid or shallow, when the whole flood is as young as the run must be
+        link = _max(link, _min(prm[P_END_FLOOD_LINK] - (cd[k + 1] - cd[k]), prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1]))
+                    / scale_days)
+    before = _min(bare / _SCALE, link)
+    if flags[F_END_FLOOD_AFTER_CANOPY]:
+        # (end_flood_after_canopy) or the previous crop's canopy standing in water, the flood its next puddling
+        crop = _min(cn[k] - prm[P_NDVI_HIGH], cl[k] - prm[P_HIDDEN_CANOPY_LSWI]) / _SCALE
+        before = _max(before, _min(crop, (prm[P_HIDDEN_LINK] - (cd[k + 1] - cd[k])) / scale_days))
+    return _min(_min(_min(wet, water) / _SCALE, age), before), k + 1
+
+
+@_jit(nrt=False, inline=True)
+def end_reflood(n: int, r_k: int, r_day: Any, r_pend: Any, cd: Any, cn: Any, prm: Any, scale_days: Any) -> Any:
+    """A field flooded again after a gap that hid a crop (``hidden_reflood_days``'s pending vote ``r_pend``, from
+    clear date ``r_k`` on day ``r_day``) and flooded on every clear date from then to the last: the series ends
+    before the young crop's field is drained (``end_reflood``). The vote (logistic units) is the smallest of the
+    pending one, the days by which that flood lies within ``end_flood_days`` of the last clear date and the young
+    crop's rise in the water: a date's NDVI ``end_flood_rise`` above the lowest before it, and above bare soil
+    (``ndvi_low``); a pond or a marsh in its flood does not green while the water stays.
+    """
+    lo_nd, rise = _PINF, _NINF
+    for j in range(r_k, n):
+        lo_nd = _min(lo_nd, cn[j])
+        rise = _max(rise, _min(cn[j] - lo_nd - prm[P_END_FLOOD_RISE], cn[j] - prm[P_NDVI_LOW]))
+    return _min(_min(r_pend, (prm[P_END_FLOOD] - (cd[n - 1] - r_day)) / scale_days), rise / _SCALE)
+
+
+@_jit(nrt=False, inline=True)
+def before_end_flood(first: int, n: int, ci: Any, cn: Any, cl: Any, cycle_end: int, n_water: int, canopy_min: Any,
+                     prm: Any) -> Any:
+    """The water share of the ``first`` clear dates before the flood the series' end cuts (``end_flood_not_water``):
+    the larger of their open-water share (the water count outside confirmed cycles, after the last cycle's end
+    ``cycle_end``, less that flood's dates) and their share of flooded dates (LSWI >= ``wet_canopy_lswi`` below
+    canopy greenness): a paddy's fallow before its puddling is dry, a pond's edge or a marsh is wet on most dates.
+    """
+    for j in range(first, n):
+        if ci[j] >= cycle_end and cn[j] < prm[P_WATER_NDVI_MAX] and cn[j] < cl[j]:
+            n_water -= 1
+    n_wet = 0
+    for j in range(first):
+        n_wet += cl[j] >= prm[P_WET_CANOPY_LSWI] and cn[j] < canopy_min
+    return np.float32(max(n_water, n_wet)) / np.float32(first)
+
+
+@_jit(nrt=False, inline=True)
+def series_end(n: int, ci: Any, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
+               scale_days: Any, r_pend: Any, r_k: int, r_day: Any, cycle_end: int, n_water: int) -> tuple[Any, Any]:
+    """The vote of the flood the series' end cuts (:func:`end_flood`, or :func:`end_reflood` for a field flooded
+    again after a gap, ``r_pend`` its pending vote: -inf none) and the water share of the clear dates before it
+    (:func:`before_end_flood`; +inf: not read). That share is read where the flood votes rice on two clear dates
+    or more: a pond refilled on the last one reads as a paddy's next puddling.
+    """
+    ef, first = end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, flags, scale_days)
+    if flags[F_END_REFLOOD] and r_pend != _NINF:
+        rv = end_reflood(n, r_k, r_day, r_pend, cd, cn, prm, scale_days)
+        if rv > ef:
+            ef, first = rv, r_k
+    water_before = _PINF
+    if flags[F_END_FLOOD_NOT_WATER] and ef >= 0 and n - first >= 2:
+        water_before = before_end_flood(first, n, ci, cn, cl, cycle_end, n_water, canopy_min, prm)
+    return ef, water_before

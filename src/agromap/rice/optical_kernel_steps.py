@@ -318,13 +318,14 @@ def block_dates(j: int, p: int, days: Any, in_win: Any, prm: Any, flags: Any, sn
 
 
 @_jit(nrt=False, inline=True)
-def cover_masks(n: int, n_water: int, n_forest: int, shrub_any: bool, shrub_all: bool, shrub_span: Any, has_cycle: bool,
-           prm: Any, flags: Any) -> tuple[bool, bool, Any]:
+def cover_masks(n: int, water_alt: Any, n_water: int, n_forest: int, shrub_any: bool, shrub_all: bool, shrub_span: Any,
+                has_cycle: bool, prm: Any, flags: Any) -> tuple[bool, bool, Any]:
     """Water and forest (evergreen forest or shrub) masks and the mask margin, before the green spell.
 
-    Counts are of clear dates outside confirmed cycles, as fractions of all ``n`` clear dates.
+    Counts are of clear dates outside confirmed cycles, as fractions of all ``n`` clear dates; the water share is
+    ``water_alt`` where that is lower (the share before a flood the series' end cuts; +inf: none).
     """
-    water_frac = np.float32(n_water) / np.float32(n) if n > 0 else _NAN
+    water_frac = _min(np.float32(n_water) / np.float32(n), water_alt) if n > 0 else _NAN
     forest_frac = np.float32(n_forest) / np.float32(n) if n > 0 else _NAN
     water_limit = prm[P_WATER_LIMIT_CYCLE] if has_cycle else prm[P_WATER_FRACTION]
     is_water = water_frac >= water_limit

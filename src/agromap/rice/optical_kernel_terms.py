@@ -22,7 +22,12 @@ from ..jit import fmax as _fmax
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
-from .optical_kernel_crops import end_flood, pond_crop_step, wet_before_gap, young_gap_step
+from .optical_kernel_crops import (
+    pond_crop_step,
+    series_end,
+    wet_before_gap,
+    young_gap_step,
+)
 from .optical_kernel_layout import (
     F_AT_START,
     F_EARLY,
@@ -195,7 +200,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     h_best = _NINF
     # a flood after the gap (hidden_reflood_days): its pending vote, day and NDVI
     reflood = hidden and flags[F_HIDDEN_REFLOOD]
-    r_pend, r_day, r_nd = _NINF, np.float32(0.0), np.float32(0.0)
+    r_pend, r_day, r_nd, r_k = _NINF, np.float32(0.0), np.float32(0.0), n
     bare_lswi = prm[P_HIDDEN_BARE_LSWI] if flags[F_HIDDEN_BARE] else _PINF
     zero_scale = scale_days == 0
     # canopy in water after a gap
@@ -409,7 +414,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                     # under water; the vote waits for a young crop
                     wb = wet_before_gap(h_last_d, h_prev_d, h_last_w, h_prev_w, h_last_nd, prm, flags)
                     r_pend = _min(_min(wb, (d - h_last_d - prm[P_HIDDEN_CROP_DAYS]) / scale_days), onset_bare)
-                    r_day, r_nd = d, y
+                    r_day, r_nd, r_k = d, y, k
             is_wet = w >= 0
             if is_wet and not h_last_w >= 0:
                 onset_bare = _min(canopy_min - dry_nd, bare_lswi - dry_ls) / _SCALE
@@ -519,7 +524,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
     # field on a sparse series was open water on one).
     shrub_all = shrub_all and not harvest and not (repuddled and has_cycle)
-    is_water, is_forest, mm = cover_masks(n, n_water, n_forest, shrub_any, shrub_all, last - first,
+    ef, water_before = series_end(n, ci, cd, cn, cl, canopy_min, bare_lswi, prm, flags, scale_days, r_pend, r_k, r_day,
+                                  cycle_end, n_water) if flags[F_END_FLOOD] and n > 1 else (_NINF, _PINF)
+    is_water, is_forest, mm = cover_masks(n, water_before, n_water, n_forest, shrub_any, shrub_all, last - first,
                                      has_cycle or harvest or pc_ok, prm, flags)
     if flags[F_GREEN]:
         green_margin = (prm[P_MAX_GREEN_DAYS] - g_spell) / scale_days
@@ -547,5 +554,5 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     if young_gap:
         und = _max(und, _min(_min(yg_best, dur), mm))
     if flags[F_END_FLOOD] and n > 1:
-        und = _max(und, _min(end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, flags, scale_days), mm))
+        und = _max(und, _min(ef, mm))
     return is_water, is_forest, mm, _NINF if und != und else und

@@ -532,6 +532,37 @@ class OpticalRiceParams:
     and a few seedlings read NDVI below 0.15 (bare soil 0.1-0.25, water below 0); on ``wetland_confusion``'s
     10-month series shifted 120 days, the missed paddies' first flooded dates read NDVI -0.07 to 0.09 with LSWI
     0.05-0.13 (docs/rice_rules.md, "A flood cut by the series' end on its first days"). ``None``: off."""
+    end_flood_turbid_water: bool = True
+    """``end_flood_turbid``: the open water of those first days counts as the run's own (NDVI <=
+    ``hidden_open_water_ndvi``, below LSWI): the run on the last dates may be the seedlings standing in the
+    flood, above that NDVI, while the water was seen open from bund to bund a date or two before.
+    ``False``: only the run's dates (docs/rice_rules.md, "The flood at the series' end and the water mask")."""
+    end_flood_turbid_link: bool = True
+    """``end_flood_turbid``: ``end_flood_link_days`` may also count from the flood's first date after the bare, dry
+    one (a turbid or shallow date passed over) rather than from the run's, when that whole flood lies within
+    ``end_flood_days`` of the last clear date: the link bounds the days in which the flood's start is unseen, and a
+    flood that young is no pond's. ``False``: from the run's first date (docs/rice_rules.md, "The flood at the series' end and the
+    water mask")."""
+    end_flood_after_canopy: bool = True
+    """``end_flood_days``: the flood may also begin on the previous crop's canopy standing in water (NDVI at least
+    ``ndvi_high``, LSWI at least ``hidden_canopy_lswi``) seen at most ``hidden_flood_link_days`` before its first
+    date, instead of on bare ground: the next crop's puddling within two weeks of a harvest, as for the crop hidden
+    in a gap. ``False``: bare ground only (docs/rice_rules.md, "The flood at the series' end and the water
+    mask")."""
+    end_reflood: bool = True
+    """``hidden_reflood_days`` at the series' end: a field flooded again after the gap (the gap's two flooded dates
+    before it, on bare ground) and flooded on every clear date from then to the last one, the last of them no
+    more than ``end_flood_days`` after that flood, is rice when its NDVI rises by ``end_flood_rise`` within that
+    flood to above ``ndvi_low`` (seedlings standing in the water; a pond's algae stay below): the series ends before the young crop's field is drained. ``False``:
+    no vote (docs/rice_rules.md, "The flood at the series' end and the water mask")."""
+    end_flood_not_water: bool = True
+    """``end_flood_days`` (and ``end_reflood``): where that flood votes rice on two clear dates or more, the water mask
+    reads the clear dates before it: the larger of their open-water share and their share of flooded dates (LSWI >=
+    ``wet_canopy_lswi`` below canopy greenness), where that is lower than the whole series' open-water share. A
+    paddy's puddling flood, and the rain ponded on it for weeks before (``wetland_confusion`` ponds half its
+    wet-season fields for 20-50 days), is no water body's, and its fallow before is dry; a pond, its edge or a
+    marsh is wet on most dates before too. A pond refilled on the last date alone keeps its mask. ``False``: the
+    term lifts no mask (docs/rice_rules.md, "The flood at the series' end and the water mask")."""
     undated_wet_share: float | None = 0.5
     """The oldest undated evidence (a date at most ``ndvi_low``, a canopy of ``ndvi_high``, a flooded date, the
     flooded spell within ``max_flood_days``) also needs at least this share of the pixel's clear canopy dates

@@ -113,7 +113,13 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    (``end_canopy_min_gap``); turbid open water between the run and the bare date is passed over
    (``end_flood_turbid``), and so is shallow water over moist mud (NDVI <= 0.15 with the flood
    signal, ``end_flood_shallow_ndvi``); where no wet date ends the series, those first flooded days
-   are the run themselves (open water on one date, a shallow flood on two).
+   are the run themselves (open water on one date, a shallow flood on two). The open water of those
+   first days counts as the run's (``end_flood_turbid_water``), the link may count from them when the
+   whole flood is within 60 days of the last clear date (``end_flood_turbid_link``), and the flood may
+   follow the previous crop's canopy standing in water (``end_flood_after_canopy``). A field flooded
+   again after a gap that hid a crop and flooded to the last clear date votes when a young crop greens
+   in that flood (``end_reflood``). Where such a flood votes rice on two clear dates or more, the water
+   mask reads the dates before it (``end_flood_not_water``).
 
 ``rice_score`` is ``logistic(m)`` of the best onset's margin ``m``: the smallest of the growth
 margin (index units / 0.05) and the mask margins (fraction / 0.05), so ``rice_score > 0.5`` when
