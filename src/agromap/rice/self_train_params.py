@@ -318,8 +318,9 @@ class SelfTrainParams:
     days, seed 2), not one cut upland field among its own kind. ``None``: no such labels."""
     cut_rice_start_share: float | None = 0.2
     """``cut_rice_share``: a cut pixel becomes a rice label only when the series start cuts it (a wet
-    canopy in the first weeks, then a fallow on dry soil: a harvested paddy) or at least this share of
-    its ``cut_like_neighbours`` are so cut (0.2: two of ten). A flood in the last weeks (``end_flood_days``) is also a
+    canopy in the first weeks, then a fallow on dry soil: a harvested paddy; or a series-end flood held
+    over several passes, ``end_flood_held_days``) or at least this share of its ``cut_like_neighbours``
+    are so cut (0.2: two of ten). A flood in the last weeks (``end_flood_days``) is also a
     fallow field's puddles: on ``wetland_confusion`` (whole year, seed 4) the end flood cut 708
     fallow-with-puddles pixels and 245 paddies, the start cut 563 paddies and nothing else, and the
     fallow's own cluster of end-cut pixels gave 66 wrong rice labels (docs/rice_self_trained.md,
