@@ -18,6 +18,7 @@ from agromap.rice.self_train_ends import (
     dry_share,
     keep_start_canopy_rice,
     series_end_flood,
+    series_end_flood_held,
     series_start_canopy,
 )
 from agromap.rice.self_train_rule import run_rule
@@ -272,11 +273,49 @@ def test_a_rice_shrimp_field_the_series_opens_in_is_no_non_rice_label_of_the_opt
 
 
 def test_the_rule_output_keeps_the_start_cut_apart_from_the_end_flood():
-    # the puddled fallow (end flood) is cut but not by the series start; the paddy the series opens in is
+    # the fallow field's rain puddle (end flood, one dark pass) is cut but not vouched for; the paddy
+    # the series opens in is
     spec = SelfTrainParams(cut_edge_ndvi_rms=None)
-    sar, opt = _pixels()
+    sar, opt = _end_flood_pixels()
     out = run_rule(opt, sar, "sar", None, None, spec=spec)
-    assert (int(out["qa_flags"].values[0][0]) & QA_SERIES_CUT) and not out[SERIES_START_CUT].values[0].any()
+    assert (int(out["qa_flags"].values[0][1]) & QA_SERIES_CUT) and not out[SERIES_START_CUT].values[0][1]
     sar, opt = _start_pixels()
     out = run_rule(opt, sar, "sar", None, None, spec=spec)
     np.testing.assert_array_equal(out[SERIES_START_CUT].values[0], [True, False, False, False, False])
+
+
+def _end_flood_pixels(chunked: bool = False) -> tuple[xr.Dataset, xr.Dataset]:
+    """Four fields fallow on dry soil, all flooded in the series' last weeks: a paddy puddled three
+    passes before the end; a heavy rain's puddles on a single pass; two rains three passes apart,
+    a lighter pass between them; a paddy puddled on the last pass only."""
+    land = np.full(DAYS.size, -17.0)
+    puddled = np.where(LATE, -24.0, land)
+    rain = land.copy()
+    rain[-2] = -24.0
+    two_rains = land.copy()
+    two_rains[[-3, -1]] = -24.0
+    last = land.copy()
+    last[-1] = -24.0
+    return row_stacks([puddled, rain, two_rains, last], [[DRY] * DAYS.size] * 4, chunked)
+
+
+def test_a_flood_held_over_passes_vouches_for_a_paddy_a_rain_puddle_does_not():
+    # every one is cut by the series-end flood; only the flood held over consecutive passes (24 days
+    # here) counts like the series start's cut for the cut paddies' rice labels (self_train_cutlike)
+    spec = SelfTrainParams(cut_edge_ndvi_rms=None)
+    sar, opt = _end_flood_pixels(chunked=True)
+    with raise_if_dask_computes():
+        lazy = run_rule(opt, sar, "sar", None, None, spec=spec)
+    out = lazy.compute()
+    assert (((out["qa_flags"].values[0] & QA_SERIES_CUT) > 0)).all()
+    np.testing.assert_array_equal(out[SERIES_START_CUT].values[0], [True, False, False, False])
+    np.testing.assert_array_equal(series_end_flood_held(sar, spec).values[0], [True, False, False, False])
+    # the puddled paddy's flood spans 24 days (three passes); a bar of 0 days takes a single dark pass
+    np.testing.assert_array_equal(series_end_flood_held(sar, replace(spec, end_flood_held_days=30.0)).values[0],
+                                  [False, False, False, False])
+    np.testing.assert_array_equal(series_end_flood_held(sar, replace(spec, end_flood_held_days=0.0)).values[0],
+                                  [True, True, True, True])
+    off = run_rule(opt, sar, "sar", None, None, spec=replace(spec, end_flood_held_days=None))
+    assert not off[SERIES_START_CUT].values[0].any()
+    with pytest.raises(ConfigError):
+        SelfTrainParams(end_flood_held_days=-1.0)

@@ -35,9 +35,9 @@ def cut_like_labels(X: np.ndarray, y: np.ndarray, cut: np.ndarray, key: np.ndarr
     cut paddy and is dropped; a cut row without a label (the series-end and series-start steps made
     the rule's verdict no opinion) with at least ``spec.cut_rice_share`` of them cut lies among cut
     paddies and becomes a rice label when it is itself in ``start`` (the series start cuts it: a wet
-    canopy, then a dry fallow) or at least ``spec.cut_rice_start_share`` of its neighbours are: a
-    flood at the series end is also a fallow field's puddles, and a cluster of such pixels far from
-    every start-cut one is no paddy. ``start`` ``None``: every cut row counts as start-cut. Unchanged when ``spec.cut_like_neighbours`` is ``None``, no row
+    canopy, then a dry fallow; or a series-end flood held over several passes, a puddled field) or at
+    least ``spec.cut_rice_start_share`` of its neighbours are: a flood at the series end is also a
+    fallow field's rain puddles, and a cluster of such pixels far from every vouched one is no paddy. ``start`` ``None``: every cut row counts as start-cut. Unchanged when ``spec.cut_like_neighbours`` is ``None``, no row
     is cut or the table has too few rows.
     """
     k = spec.cut_like_neighbours

@@ -25,7 +25,7 @@ import xarray as xr
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_SERIES_CUT", "SERIES_START_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_field_edge", "cut_no_vote",
-           "dry_share", "keep_start_canopy_rice", "pond_after_harvest", "series_end_flood", "series_start_canopy",
+           "dry_share", "keep_start_canopy_rice", "pond_after_harvest", "series_end_flood", "series_end_flood_held", "series_start_canopy",
            "harvest_stubble", "start_pond_field", "start_pond_no_vote"]
 
 #: A ``qa_flags`` bit of the rule output used for training only (the rules use bits 0-4 and 6, the
@@ -36,8 +36,9 @@ __all__ = ["QA_SERIES_CUT", "SERIES_START_CUT", "abstain_at_series_end", "abstai
 QA_SERIES_CUT = 32
 
 #: The boolean variable :func:`abstain_at_series_ends` adds to a rule output: the pixels the
-#: series-start steps cut (:func:`abstain_at_series_start`, :func:`start_pond_field`), without the
-#: series-end flood and the field edges that :data:`QA_SERIES_CUT` marks too.
+#: series-start steps cut (:func:`abstain_at_series_start`, :func:`start_pond_field`) and those the
+#: series-end flood cuts with a flood held over several passes (:func:`series_end_flood_held`), without
+#: the other series-end floods and the field edges that :data:`QA_SERIES_CUT` marks too.
 SERIES_START_CUT = "series_start_cut"
 
 
@@ -68,6 +69,44 @@ def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
 
     return xr.apply_ufunc(kernel, vh, input_core_dims=[["time"]], dask="parallelized",
                           output_dtypes=[bool]).rename("series_end_flood")
+
+
+def series_end_flood_held(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+    """Where the radar's last ``spec.end_flood_days`` hold a flood on consecutive passes (lazy,
+    boolean): dates dark at both bars of :func:`series_end_flood` (``spec.end_flood_drop_db`` below
+    the pixel's median VH and at most ``spec.end_flood_max_db``) one after the other, without a
+    lighter date between them, over at least ``spec.end_flood_held_days``. A puddled paddy stays
+    under water for weeks; a heavy rain's puddles on a fallow field drain within days and darken a
+    single pass. False everywhere when ``spec.end_flood_held_days`` is ``None``.
+    """
+    from .seasons import prepare_series, time_axis
+
+    assert spec.end_flood_days is not None
+    vh = cast(xr.DataArray, prepare_series(sar["vh"], "SAR stack"))
+    if spec.end_flood_held_days is None:
+        return xr.zeros_like(vh.isel(time=0, drop=True), dtype=bool).rename("series_end_flood_held")
+    days = time_axis(vh["time"].values)[0]
+    late = np.flatnonzero(days >= days.max() - np.float32(spec.end_flood_days))
+    drop, dark, held = (np.float32(spec.end_flood_drop_db), np.float32(spec.end_flood_max_db),
+                        np.float32(spec.end_flood_held_days))
+
+    def kernel(v: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            db = np.where(v > 0, 10.0 * np.log10(v), np.nan).astype(np.float32)
+            med = np.nanmedian(db, axis=-1) if db.shape[-1] else np.full(db.shape[:-1], np.nan, np.float32)
+            out = np.zeros(db.shape[:-1], bool)
+            first = np.full(db.shape[:-1], np.nan, np.float32)  # the first day of the running dark spell
+            for i in late:
+                x = db[..., i]
+                if not np.isfinite(x).any():  # a date without any value breaks no spell
+                    continue
+                wet = (x <= dark) & (med - x >= drop)
+                first = np.where(wet, np.where(np.isnan(first), days[i], first), np.where(np.isnan(x), first, np.nan))
+                out |= wet & (days[i] - first >= held)
+        return out
+
+    return xr.apply_ufunc(kernel, vh, input_core_dims=[["time"]], dask="parallelized",
+                          output_dtypes=[bool]).rename("series_end_flood_held")
 
 
 def dry_share(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
@@ -279,8 +318,11 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
         return out
     cut = cut | cut_field_edge(cut, optical, spec)
     # the start cut apart: only a paddy opens the series in a wet canopy then lies fallow, while a
-    # flood at the series end is also a fallow field's puddles (self_train_cutlike)
+    # flood at the series end is also a fallow field's puddles (self_train_cutlike), unless it holds
+    # for weeks as a puddled paddy's does
     opened = xr.zeros_like(cut, dtype=bool) if start is None else start
+    if end is not None and spec.end_flood_held_days is not None:
+        opened = opened | (end & series_end_flood_held(sar, spec))
     return _no_opinion_where(out, cut).assign({SERIES_START_CUT: opened.astype(bool)})
 
 

@@ -262,6 +262,16 @@ class SelfTrainParams:
     a lotus or shrimp pond, floating plants or a flood-irrigated orchard, whose radar darkens at the
     series end too, are wet on nearly every clear date (the pond test's ``pond_dry_fraction``).
     Without an optical stack the verdicts stand."""
+    end_flood_held_days: float | None = 6.0
+    """``end_flood_days``: a series-end flood whose radar passes stay dark (each at both bars,
+    ``end_flood_drop_db`` and ``end_flood_max_db``) one after the other over at least this many days
+    vouches for a paddy like the series start's cut does (``cut_rice_start_share``): a puddled field
+    stays under water from puddling past transplanting (8-15 days and more), while the puddles of a
+    heavy rain on a fallow field drain within days and darken a single pass. On
+    ``wetland_confusion`` (whole year, seed 4) none of the 708 end-cut fallow-with-puddles pixels nor
+    the 79 upland crops hold two dark passes in a row, while 10 months shifted 120 days 0.96 of the
+    6932 end-cut paddies do (docs/rice_self_trained.md, "Labels among the cut paddies"). ``None``:
+    only the series start's cut vouches."""
     start_canopy_days: float | None = 45.0
     """Every rule: a non-rice verdict also counts as no opinion where the series opens inside a
     paddy's season: within this many days of the first date a clear optical date shows a wet canopy
@@ -329,8 +339,9 @@ class SelfTrainParams:
     days, seed 2), not one cut upland field among its own kind. ``None``: no such labels."""
     cut_rice_start_share: float | None = 0.2
     """``cut_rice_share``: a cut pixel becomes a rice label only when the series start cuts it (a wet
-    canopy in the first weeks, then a fallow on dry soil: a harvested paddy) or at least this share of
-    its ``cut_like_neighbours`` are so cut (0.2: two of ten). A flood in the last weeks (``end_flood_days``) is also a
+    canopy in the first weeks, then a fallow on dry soil: a harvested paddy; or a series-end flood held
+    over several passes, ``end_flood_held_days``) or at least this share of its ``cut_like_neighbours``
+    are so cut (0.2: two of ten). A flood in the last weeks (``end_flood_days``) is also a
     fallow field's puddles: on ``wetland_confusion`` (whole year, seed 4) the end flood cut 708
     fallow-with-puddles pixels and 245 paddies, the start cut 563 paddies and nothing else, and the
     fallow's own cluster of end-cut pixels gave 66 wrong rice labels (docs/rice_self_trained.md,
@@ -576,6 +587,8 @@ class SelfTrainParams:
             raise ConfigError(f"need end_flood_days > 0 (days) or null, end_flood_drop_db > 0 (dB) and "
                               f"end_flood_dry_fraction in [0, 1] and end_flood_max_db < 0 (dB), got {self.end_flood_days}, "
                               f"{self.end_flood_drop_db}, {self.end_flood_dry_fraction} and {self.end_flood_max_db}.")
+        if self.end_flood_held_days is not None and not self.end_flood_held_days >= 0:
+            raise ConfigError(f"need end_flood_held_days >= 0 (days) or null, got {self.end_flood_held_days}.")
         if ((self.start_canopy_days is not None and not self.start_canopy_days > 0)
                 or not -1.0 <= self.start_canopy_lswi <= 1.0 or not -1.0 <= self.start_canopy_ndvi <= 1.0
                 or not -1.0 <= self.start_pond_canopy_lswi <= 1.0
