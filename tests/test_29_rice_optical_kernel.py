@@ -494,6 +494,9 @@ def _ref_hidden_crop_margin(
     0.05) and the gap excess in units of ``scale_days``; -inf after a flooded date; the best
     gap of each pixel counts. It is weak evidence on its own (no canopy was seen), hence
     undated and never used with calendar windows.
+
+    Also returns the state the series' end reads (``end_reflood``): the pending vote of a flood after the gap
+    still unanswered on the last date (-inf: none), its day and its date index (``n_t``: none).
     """
     n_pix, n_t = wet.shape
     ninf = _F32(-np.inf)
@@ -513,6 +516,7 @@ def _ref_hidden_crop_margin(
     r_pend = np.full(n_pix, ninf, dtype=_F32)
     r_day = np.zeros(n_pix, dtype=_F32)
     r_nd = np.zeros(n_pix, dtype=_F32)
+    r_t = np.full(n_pix, n_t, dtype=np.int64)
     wet_t, ok_t, flood_t, nd_t, ls_t = (np.ascontiguousarray(a.T) for a in (wet, ok, flood, nd, ls))
     for t in range(n_t):
         d, o, w = _F32(days[t]), ok_t[t], wet_t[t]
@@ -540,6 +544,7 @@ def _ref_hidden_crop_margin(
             r_pend = np.where(o & ~flood_t[t], ninf, np.where(o & again, pend, r_pend))
             r_day = np.where(o & again, d, r_day)
             r_nd = np.where(o & again, y, r_nd)
+            r_t = np.where(o & again, t, r_t)
         is_wet = w >= 0
         bare = np.minimum(_F32(p.ndvi_canopy_min) - dry_nd, dry_lswi - dry_ls) / _F32(_SCORE_SCALE)
         if p.hidden_canopy_lswi is not None:
@@ -555,7 +560,7 @@ def _ref_hidden_crop_margin(
         prev_w, prev_d = np.where(o, last_w, prev_w), np.where(o, last_d, prev_d)
         last_w, last_d = np.where(o, w, last_w), np.where(o, d, last_d)
         last_nd = np.where(o, nd_t[t], last_nd)
-    return best
+    return best, r_pend, r_day, r_t
 
 
 def _ref_young_before_gap_margin(
@@ -617,12 +622,26 @@ def _ref_end_flood_margin(
     """Margin of "a flood cut by the series' end" (``end_flood_days``): the run of clear dates that ends the
     series, all wet and below canopy greenness, holding open water, after a bare dry date and starting at
     most ``end_flood_days`` before the last clear date. Walked from the end. -inf when the term is off.
+
+    With ``end_flood_turbid``, turbid water between the bare date and the run is passed over; its open water
+    counts as the run's (``end_flood_turbid_water``) and the link may be measured from its first date when the
+    whole flood is young enough (``end_flood_turbid_link``). With ``end_flood_after_canopy`` the date before
+    the flood may be the previous crop's canopy standing in water, within ``hidden_flood_link_days``.
+
+    Also returns the date index of the flood's first clear date (the one after the bare date; ``n_t``: none).
     """
     n_pix, n_t = nd.shape
     ninf, pinf, sc = _F32(-np.inf), _F32(np.inf), _F32(_SCORE_SCALE)
     out = np.full(n_pix, ninf, dtype=_F32)
+    flood_t = np.full(n_pix, n_t, dtype=np.int64)
     if p.end_flood_days is None or p.wet_canopy_lswi is None or p.hidden_open_water_ndvi is None:
-        return out
+        return out, flood_t
+    turbid_water = p.end_flood_turbid and p.end_flood_turbid_water
+    turbid_link = p.end_flood_turbid and p.end_flood_turbid_link
+    after_canopy = p.end_flood_after_canopy and p.hidden_canopy_lswi is not None
+    nxt_t = np.full(n_pix, n_t, dtype=np.int64)  # the clear date after the one walked (in time)
+    nxt_d = np.full(n_pix, np.nan, dtype=_F32)
+    turbid_first = np.full(n_pix, np.nan, dtype=_F32)  # the earliest turbid date passed over (NaN: none)
     wl, cmin, opn = _F32(p.wet_canopy_lswi), _F32(p.ndvi_canopy_min), _F32(p.hidden_open_water_ndvi)
     bare_l = _F32(p.hidden_bare_lswi_max) if p.hidden_bare_lswi_max is not None else pinf
     rise = p.end_flood_rise is not None
@@ -684,12 +703,27 @@ def _ref_end_flood_margin(
                 turbid = ends & ~np.isnan(start) & (((y <= opn) & (y < lw)) | (sh_on & fb & ~(lw < bare_l)))
                 skipping |= turbid
                 ends &= ~turbid
+                if turbid_water:
+                    water = np.where(turbid, np.maximum(water, np.minimum(opn - y, lw - y)), water)
+                turbid_first = np.where(turbid, d, turbid_first)
             stop = ends & ~np.isnan(start)
             bare = np.minimum(cmin - y, bare_l - lw)
             age = (_F32(p.end_flood_days) - (last - start)) / scale_days
             link = (_F32(p.end_flood_link_days) - (start - d)) / scale_days
+            if turbid_link:
+                # the flood's first (turbid) date within the link of the bare date, the whole flood young enough
+                via = np.minimum(_F32(p.end_flood_link_days) - (turbid_first - d),
+                                 _F32(p.end_flood_days) - (last - turbid_first)) / scale_days
+                link = np.where(np.isnan(turbid_first), link, np.maximum(link, via))
             water_run = np.where(n_run >= 2, np.maximum(water, shallow), water)
-            vote = np.minimum(np.minimum(np.minimum(np.minimum(wet, water_run), bare) / sc, age), link)
+            before = np.minimum(bare / sc, link)
+            if after_canopy:
+                # the previous crop's canopy in water on the date before the flood, which is its next puddling
+                crop = np.minimum(y - _F32(p.ndvi_high), lw - _F32(p.hidden_canopy_lswi)) / sc
+                before = np.maximum(before, np.minimum(crop, (_F32(p.hidden_flood_link_days) - (nxt_d - d))
+                                                       / scale_days))
+            vote = np.minimum(np.minimum(np.minimum(wet, water_run) / sc, age), before)
+            direct = np.zeros(n_pix, dtype=bool)
             if gap_on:
                 # the canopy right after a bare date, the run between them unseen
                 direct = ends & canopy_seen & np.isnan(start) & (y < cmin)
@@ -699,8 +733,57 @@ def _ref_end_flood_margin(
                 g_age = (_F32(p.end_flood_days) - (last - first)) / scale_days
                 out = np.where(direct, np.minimum(np.minimum(np.minimum(wet, low) / sc, g_age), span), out)
         out = np.where(stop, vote, out)
+        flood_t = np.where(stop | direct, nxt_t, flood_t)
         running &= ~ends
-    return out
+        nxt_t, nxt_d = np.where(o, t, nxt_t), np.where(o, d, nxt_d)
+    return out, flood_t
+
+
+def _ref_series_end(
+    ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
+    out_ok: npt.NDArray[np.bool_], reflood: tuple[npt.NDArray[Any], ...], p: OpticalRiceParams,
+    scale_days: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The vote of the flood the series' end cuts, and the water share of the clear dates before it (+inf: none).
+
+    The vote is :func:`_ref_end_flood_margin`'s, or (``end_reflood``) that of a field flooded again after a gap
+    that hid a crop and flooded on every clear date since (``reflood``: the hidden-crop walk's pending vote, its
+    day and date index), where higher: the pending vote, the flood's age against ``end_flood_days`` and the
+    young crop's rise (NDVI ``end_flood_rise`` above the lowest NDVI since the flood, and above ``ndvi_low``).
+
+    The water share (``end_flood_not_water``, where that vote is >= 0 over two clear dates or more): of the clear
+    dates before the flood, the larger of the open-water dates the water mask counts (outside confirmed
+    cycles) and the flooded dates (LSWI >= ``wet_canopy_lswi``, NDVI below canopy greenness), over their count.
+    """
+    n_pix, n_t = nd.shape
+    ninf, pinf = _F32(-np.inf), _F32(np.inf)
+    share = np.full(n_pix, pinf, dtype=_F32)
+    vote, flood_t = _ref_end_flood_margin(ok, nd, ls, days, p, scale_days)
+    if p.end_flood_days is None or p.wet_canopy_lswi is None or p.hidden_open_water_ndvi is None:
+        return vote, share
+    r_pend, r_day, r_t = reflood
+    if (p.end_reflood and p.end_flood_rise is not None and p.hidden_reflood_days is not None
+            and p.hidden_crop_days is not None):
+        since = ok & (np.arange(n_t)[None, :] >= r_t[:, None])
+        with np.errstate(invalid="ignore"):
+            lowest = np.minimum.accumulate(np.where(since, nd, pinf), axis=-1)
+            rise = np.where(since, np.minimum(nd - lowest - _F32(p.end_flood_rise), nd - _F32(p.ndvi_low)), ninf)
+            last = np.where(ok, days[None, :].astype(_F32), ninf).max(axis=-1)
+            rv = np.minimum(np.minimum(r_pend, (_F32(p.end_flood_days) - (last - r_day)) / scale_days),
+                            rise.max(axis=-1) / _F32(_SCORE_SCALE))
+        take = (r_pend != ninf) & (rv > vote)
+        vote, flood_t = np.where(take, rv, vote), np.where(take, r_t, flood_t)
+    if p.end_flood_not_water:
+        before = np.arange(n_t)[None, :] < flood_t[:, None]
+        n_before = (ok & before).sum(axis=-1)
+        with np.errstate(invalid="ignore"):
+            n_water = (out_ok & before & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).sum(axis=-1)
+            n_wet = (ok & before & (ls >= _F32(p.wet_canopy_lswi)) & (nd < _F32(p.ndvi_canopy_min))).sum(axis=-1)
+        read = (vote >= 0) & ((ok & ~before).sum(axis=-1) >= 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.maximum(n_water, n_wet).astype(_F32) / n_before.astype(_F32)
+        share = np.where(read, frac, share).astype(_F32)
+    return vote, share
 
 
 def _ref_undated_wet_share(undated: npt.NDArray[np.float32], ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32],
@@ -766,6 +849,15 @@ def _reference_kernel(
     # field, which is no forest (never open water) and is treated as a harvested field below.
     sparse, wrapped = _plain_sparse_field(ok, nd, ls, wet, days, p)
     water_frac = fraction((out_ok & (nd < _F32(p.water_ndvi_max)) & (nd < ls)).sum(axis=-1), n_valid)
+    # A crop hidden in a cloud gap (see the function), and the flood after the gap that the series' end may cut.
+    scale_days = _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days)
+    no_reflood = (np.full(n_pix, -np.inf, _F32), np.zeros(n_pix, _F32), np.full(n_pix, n_t, np.int64))
+    gap_crop, *reflood = (_ref_hidden_crop_margin(wet, ok, flood, nd, ls, days, p, scale_days)
+                          if p.hidden_crop_days is not None else (None, *no_reflood))
+    # A flood the series' end cuts before its crop's canopy (-inf when off), and the water share before it, which
+    # the water mask reads where lower (end_flood_not_water).
+    end, water_before = _ref_series_end(ok, nd, ls, days, out_ok, tuple(reflood), p, scale_days)
+    water_frac = np.minimum(water_frac, water_before)
     # A season hidden in a gap that votes rice began on bare dry ground: no forest either.
     not_forest = sparse
     if p.gap_season_lswi is not None and p.gap_season_not_forest:
@@ -851,7 +943,7 @@ def _reference_kernel(
     undated = _ref_undated_wet_share(undated, ok, nd, ls, p)
     if p.hidden_crop_days is not None:
         # A crop hidden in a cloud gap: partial evidence, in units of gap days (see the function).
-        gap_crop = _ref_hidden_crop_margin(wet, ok, flood, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
+        assert gap_crop is not None
         undated = np.maximum(undated, np.minimum(gap_crop, mask_margin))
     if p.wet_canopy_lswi is not None and p.undated_wet_canopy_lswi is not None:
         # A canopy standing in water, seen after a gap that hid its flood (see the parameter).
@@ -878,7 +970,6 @@ def _reference_kernel(
     young_gap = _ref_young_before_gap_margin(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
     undated = np.maximum(undated, np.minimum(np.minimum(young_gap, dur), mask_margin))
     # A flood the series' end cuts before its crop's canopy (-inf when off; see the function).
-    end = _ref_end_flood_margin(ok, nd, ls, days, p, _F32(10.0) + _F32(0.5) * _plain_clear_gap(ok, days))
     undated = np.maximum(undated, np.minimum(end, mask_margin))
     undated = np.where(np.isnan(undated), _F32(-np.inf), undated)
     if p.undated_seasons and not n_windows:
@@ -914,12 +1005,6 @@ def _random_series(seed: int, n_pix: int = 4000, n_t: int = 23):
     ev[rng.random(ev.shape) < 0.01] = _F32(1.7)
     return days, nd, ev, ls, valid
 
-
-# The flood at the series' end and the water mask (docs/rice_rules.md, "The flood at the series' end and the water
-# mask") is not in the numpy reference: the comparisons run with its switches off, and
-# tests/test_29_optical_series_end_water.py asserts its values on single pixels.
-_REF_OFF = {"end_flood_not_water": False, "end_flood_turbid_water": False, "end_flood_turbid_link": False,
-            "end_reflood": False, "end_flood_after_canopy": False}
 
 _PARAM_CASES = {
     "default": {},
@@ -995,7 +1080,7 @@ def _same_outputs(fast, ref):
 @pytest.mark.parametrize("case", sorted(_PARAM_CASES))
 @pytest.mark.parametrize("windows", [None, "india"])
 def test_compiled_kernel_equals_the_numpy_kernel_on_random_series(case, windows):
-    p = OpticalRiceParams(**{**_PARAM_CASES[case], **_REF_OFF})
+    p = OpticalRiceParams(**_PARAM_CASES[case])
     for seed in (0, 1):
         days, nd, ev, ls, valid = _random_series(seed)
         dates = np.datetime64("2023-01-01") + (days.astype("timedelta64[D]") - 1)
@@ -1069,7 +1154,7 @@ def _compiled_equals_reference(days: np.ndarray, nd: np.ndarray, ev: np.ndarray,
 @pytest.mark.parametrize("case", sorted(_PARAM_CASES))
 def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
     """Series built around the flood-then-stubble terms, which the uniform random series seldom reach."""
-    p = OpticalRiceParams(**{**_PARAM_CASES[case], **_REF_OFF})
+    p = OpticalRiceParams(**_PARAM_CASES[case])
     days, nd, ev, ls, valid = _seedbed_series(0)
     fast, kw = _compiled_equals_reference(days, nd, ev, ls, valid, p)
     if p.seedbed_ndvi_max is not None and p.hidden_crop_days is not None and p.undated_seasons:
@@ -1091,7 +1176,7 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
 def test_repeated_dates_with_a_median_gap_of_zero_days(case):
     """Three scenes a day: the median clear gap is 0 days and a gap of exactly the hidden-crop length
     divides 0 by 0 in the undated evidence (the walk keeps that vote even before a flooded spell)."""
-    p = OpticalRiceParams(**{**_PARAM_CASES[case], **_REF_OFF})
+    p = OpticalRiceParams(**_PARAM_CASES[case])
     _, nd, ev, ls, valid = _random_series(3, n_t=24)
     valid[120:] = True
     days = np.repeat(np.arange(1, 9, dtype=np.int32) * 90, 3)  # 90 d apart: hidden_crop_days
@@ -1102,7 +1187,7 @@ def test_repeated_dates_with_a_median_gap_of_zero_days(case):
 
 
 def test_series_without_dates_or_pixels():
-    p = OpticalRiceParams(**_REF_OFF)
+    p = OpticalRiceParams()
     for n_pix, n_t in ((0, 5), (6, 1), (6, 2)):
         days = np.arange(1, n_t + 1, dtype=np.int32) * 10
         kw: dict[str, Any] = {"days": days, "doy": days.astype(np.uint16), "window": np.full(n_t, -1, np.int8),
@@ -1120,7 +1205,6 @@ def _with_reference(monkeypatch):
 
 
 def _compare_rule(monkeypatch, ds, **kwargs):
-    kwargs["params"] = dataclasses.replace(kwargs.get("params") or OpticalRiceParams(), **_REF_OFF)
     fast = optical_rice_rule(ds, **kwargs).compute()
     with monkeypatch.context() as m:
         _with_reference(m)
@@ -1406,7 +1490,7 @@ def _reflood_series(seed: int, n_pix: int = 3000):
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
 @pytest.mark.parametrize("case", ["default", "tuned", "partly_off"])
 def test_compiled_kernel_equals_the_numpy_kernel_after_a_flood_beyond_the_gap(case):
-    p = OpticalRiceParams(**{**_PARAM_CASES[case], **_REF_OFF})
+    p = OpticalRiceParams(**_PARAM_CASES[case])
     days, nd, ev, ls, valid = _reflood_series(0)
     fast, kw = _compiled_equals_reference(days, nd, ev, ls, valid, p)
     if p.hidden_reflood_days is not None and p.undated_seasons:
