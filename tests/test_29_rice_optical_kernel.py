@@ -1169,6 +1169,13 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
         # and the canopy bar after an onset without standing water
         kw["p"] = dataclasses.replace(p, weak_flood_canopy_lswi=None)
         assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 5
+    if case == "end_flood_short_link":
+        # each switch of the flood at the series' end changes outputs here, so the equality covers its code
+        for switch in ("end_flood_not_water", "end_flood_turbid_water", "end_flood_turbid_link",
+                       "end_flood_after_canopy", "end_reflood"):
+            kw["p"] = dataclasses.replace(p, **{switch: False})
+            off = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
+            assert sum(int((~((a == b) | ((a != a) & (b != b)))).sum()) for a, b in zip(fast, off, strict=True)) >= 2
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's 0 / 0
