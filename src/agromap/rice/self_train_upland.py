@@ -33,6 +33,7 @@ def radar_saw_water(sar: xr.Dataset, dip_db: float, water_db: float) -> xr.DataA
     water most of the year (a rice-shrimp field's pond) has a median near its flood; open water
     reads below ``water_db`` whatever the median.
     """
+    from .sar_series import to_db
     from .seasons import prepare_series
 
     vh = cast(xr.DataArray, prepare_series(sar["vh"], "SAR stack"))
@@ -40,7 +41,7 @@ def radar_saw_water(sar: xr.Dataset, dip_db: float, water_db: float) -> xr.DataA
 
     def kernel(v: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
-            db = np.where(v > 0, 10.0 * np.log10(v), np.nan).astype(np.float32)
+            db = to_db(v)
             if not db.shape[-1] or not np.isfinite(db).any():
                 return np.zeros(db.shape[:-1], bool)
             low = np.nanmin(db, axis=-1)
