@@ -1,8 +1,7 @@
 """Settings of the label-free self-trained rice map (:mod:`agromap.rice.self_trained`).
 
 One frozen dataclass, :class:`SelfTrainParams`; the map's module re-exports it. Its fields come in
-three parts, each a frozen dataclass in a module of its own with the checks of its fields, beside
-the code that reads them:
+three parts, each a frozen dataclass in a module of its own with the checks of its fields:
 
 - :class:`~agromap.rice.self_train_label_params.PseudoLabelParams`: which rule verdicts become
   pseudo-labels, co-training, and the classifier fitted on them;
