@@ -88,6 +88,37 @@ def test_field_docs_reads_the_docstring_under_each_field():
     assert pages.field_docs(Example) == {"a": "First line, second line | piped.", "b": "", "c": "Of c."}
 
 
+def test_field_docs_and_parts_of_a_dataclass_assembled_from_bases():
+    pages = _docs_pages()
+
+    @dataclasses.dataclass(frozen=True)
+    class First:
+        a: int = 1
+        """Of a."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Second:
+        b: int = 2
+        """Of b."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Whole(Second, First):
+        """Both parts."""
+
+    assert pages.field_docs(Whole) == {"a": "Of a.", "b": "Of b."}
+    assert [(part, [f.name for f in fields]) for part, fields in pages.field_parts(Whole)] == [(First, ["a"]), (Second, ["b"])]
+    assert [(part, [f.name for f in fields]) for part, fields in pages.field_parts(First)] == [(First, ["a"])]
+
+
+def test_rice_parameter_page_lists_self_train_params_part_by_part():
+    text = (ROOT / "docs" / "rice_parameters.md").read_text(encoding="utf-8")
+    section = text.split("## SelfTrainParams", 1)[1].split("\n## ", 1)[0]
+    heads = [line for line in section.splitlines() if line.startswith("### ")]
+    assert heads == ["### PseudoLabelParams", "### SeriesCutParams", "### DeskLabelParams"]
+    assert section.index("### SeriesCutParams") < section.index('id="selftrain-end_flood_days"')
+    assert section.index('id="selftrain-optical_canopy_labels"') < section.index("### SeriesCutParams")
+
+
 def test_every_configuration_key_is_described():
     schema = config_json_schema()
     blank = [f"{name}.{key}" for name, node in [("RunConfig", schema), *schema["$defs"].items()]

@@ -208,6 +208,32 @@ def test_bad_arguments():
     assert isinstance(OpticalRiceParams(), OpticalRiceParams)
 
 
+def test_self_train_params_is_one_class_assembled_from_its_parts():
+    import dataclasses
+
+    from agromap.rice.self_train_cut_params import SeriesCutParams
+    from agromap.rice.self_train_desk_params import DeskLabelParams
+    from agromap.rice.self_train_label_params import PseudoLabelParams
+
+    # the parts' fields, part by part: the constructor's, repr's and the training metadata's order
+    names = [f.name for part in (PseudoLabelParams, SeriesCutParams, DeskLabelParams) for f in dataclasses.fields(part)]
+    assert [f.name for f in dataclasses.fields(SelfTrainParams)] == names
+    assert names[:3] == ["rice_min_score", "other_max_score", "spacing_px"] and names[-1] == "label_refit_misread"
+    assert names.index("optical_canopy_labels") + 1 == names.index("end_flood_days")
+    assert names.index("start_pond_canopy_lswi") + 1 == names.index("label_weight")
+    # every part's checks, and the classifier's, run from the whole
+    for bad, match in (({"view_other_prob": 0.6}, "view_other_prob"), ({"upland_dip_px": -1}, "upland_dip_px"),
+                       ({"cut_edge_neighbours": 9}, "cut_edge_neighbours"), ({"label_weight": 0}, "label_weight"),
+                       ({"n_estimators": 0}, "n_estimators")):
+        with pytest.raises(ConfigError, match=match):
+            SelfTrainParams(**bad)  # type: ignore[arg-type]
+    # with several bad fields the pseudo-label checks speak first, then the desk labels', then the cuts'
+    with pytest.raises(ConfigError, match="label_weight"):
+        SelfTrainParams(label_weight=0, cut_edge_neighbours=9)
+    with pytest.raises(ConfigError, match="upland_dip_px"):
+        SelfTrainParams(label_weight=0, upland_dip_px=-1)
+
+
 def test_sar_self_training_on_speckled_series():
     spec = SceneSpec(shape=(128, 128), chunk=128, seed=5, n_seasons=2)
     from agromap.rice.rules_sar import boxcar_speckle_filter, sar_rice_rule

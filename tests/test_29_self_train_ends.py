@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -319,3 +320,15 @@ def test_a_flood_held_over_passes_vouches_for_a_paddy_a_rain_puddle_does_not():
     assert not off[SERIES_START_CUT].values[0].any()
     with pytest.raises(ConfigError):
         SelfTrainParams(end_flood_held_days=-1.0)
+
+
+def test_a_pixel_without_any_radar_value_is_no_series_end_flood_and_warns_of_nothing():
+    # a pixel outside the radar's swath (every VH date NaN) beside a paddy puddled in the last
+    # weeks: no flood at the series end, held or not; its median over no value is NaN without the
+    # "All-NaN slice" warning numpy gives for each such pixel
+    spec = SelfTrainParams()
+    sar, _ = row_stacks([np.where(LATE, -24.0, -17.0), np.full(DAYS.size, np.nan)], [[DRY] * DAYS.size] * 2, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(series_end_flood(sar, spec).values[0], [True, False])
+        np.testing.assert_array_equal(series_end_flood_held(sar, spec).values[0], [True, False])

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -52,6 +54,16 @@ def test_the_radar_saw_water_and_the_wettest_canopy_read_each_pixel():
     pond = row_stacks([np.full(DAYS.size, -22.0), _radar(0.0)], [_optical(0.3)] * 2, False)[0]
     np.testing.assert_array_equal(radar_saw_water(pond, 4.0, -21.0).values[0], [True, False])
     np.testing.assert_allclose(wettest_canopy_lswi(optical, 0.5).values[0], [0.38, 0.28, 0.28, 0.30, 0.40], atol=1e-4)
+
+
+def test_a_pixel_without_any_radar_value_saw_no_water_and_warns_of_nothing():
+    # beside the paddy, a pixel outside the radar's swath (every VH date NaN): no flood, and neither
+    # its lowest date nor its median over no value gives numpy's "All-NaN slice" warning
+    sar = row_stacks([_radar(7.0), np.full(DAYS.size, np.nan)], [_optical(0.4)] * 2, False)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(radar_saw_water(sar, 4.0, -21.0).values[0], [True, False])
+        np.testing.assert_array_equal(radar_saw_water(sar.isel(time=slice(0, 0)), 4.0, -21.0).values[0], [False, False])
 
 
 def test_an_upland_crop_never_seen_in_water_loses_its_rice_label_and_rice_keeps_its_own():

@@ -73,14 +73,33 @@ RICE_PARAMS = (("agromap.rice.optical_params", "OpticalRiceParams", "optical"),
 
 
 def field_docs(cls: type) -> dict[str, str]:
-    """The docstring written under each field of a dataclass, whitespace-joined (``""`` when none)."""
-    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body  # type: ignore[attr-defined]
+    """The docstring written under each field of a dataclass or of its dataclass bases, whitespace-joined
+    (``""`` when none).
+    """
     docs = {f.name: "" for f in dataclasses.fields(cls)}
-    for stmt, nxt in zip(body, body[1:]):
-        if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(nxt, ast.Expr)
-                and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)):
-            docs[stmt.target.id] = " ".join(nxt.value.value.split())
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body  # type: ignore[attr-defined]
+        for stmt, nxt in zip(body, body[1:]):
+            if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(nxt, ast.Expr)
+                    and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)):
+                docs[stmt.target.id] = " ".join(nxt.value.value.split())
     return docs
+
+
+def field_parts(cls: type) -> list[tuple[type, list[dataclasses.Field]]]:  # type: ignore[type-arg]
+    """The fields of a dataclass grouped by the class that declares them, in field order: one group
+    for a plain dataclass, one per dataclass base (and the class itself, if it declares fields) for
+    a dataclass assembled from parts.
+    """
+    parts: list[tuple[type, list[dataclasses.Field]]] = []  # type: ignore[type-arg]
+    for f in dataclasses.fields(cls):
+        owner = next(k for k in reversed(cls.__mro__) if f.name in vars(k).get("__annotations__", {}))
+        if not parts or parts[-1][0] is not owner:
+            parts.append((owner, []))
+        parts[-1][1].append(f)
+    return parts
 
 
 def _default(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
@@ -101,12 +120,16 @@ def rice_parameters_markdown() -> str:
     for module, name, prefix in RICE_PARAMS:
         cls = getattr(importlib.import_module(module), name)
         docs = field_docs(cls)
-        out += [f"## {name}", "", f"`{module}.{name}`: {_summary(cls)}", "",
-                "| parameter | default | what it does |", "| --- | --- | --- |"]
-        for f in dataclasses.fields(cls):
-            text = docs[f.name].replace("|", "\\|")
-            out.append(f'| <a id="{prefix}-{f.name}"></a>`{f.name}` | {_default(f)} | {text} |')
-        out.append("")
+        out += [f"## {name}", "", f"`{module}.{name}`: {_summary(cls)}", ""]
+        parts = field_parts(cls)
+        for part, fields in parts:
+            if len(parts) > 1:  # a class assembled from parts: a table per part, under the part's summary
+                out += [f"### {part.__name__}", "", f"`{part.__module__}.{part.__name__}`: {_summary(part)}", ""]
+            out += ["| parameter | default | what it does |", "| --- | --- | --- |"]
+            for f in fields:
+                text = docs[f.name].replace("|", "\\|")
+                out.append(f'| <a id="{prefix}-{f.name}"></a>`{f.name}` | {_default(f)} | {text} |')
+            out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -52,7 +52,7 @@ def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
     it), an upland crop or a wetland outside its flood pulse shows no such drop, and a tall crop
     harvested in the last weeks (sugarcane) drops to bare soil, not to open water.
     """
-    from .sar_series import to_db
+    from .sar_series import nanmedian_rows, to_db
     from .seasons import prepare_series, time_axis
 
     assert spec.end_flood_days is not None
@@ -64,7 +64,7 @@ def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
     def kernel(v: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             db = to_db(v)
-            med = np.nanmedian(db, axis=-1) if db.shape[-1] else np.full(db.shape[:-1], np.nan, np.float32)
+            med = nanmedian_rows(db)
             end_min = np.nanmin(np.where(late, db, np.inf), axis=-1)
             return np.isfinite(end_min) & (med - end_min >= drop) & (end_min <= dark)
 
@@ -80,7 +80,7 @@ def series_end_flood_held(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArra
     under water for weeks; a heavy rain's puddles on a fallow field drain within days and darken a
     single pass. False everywhere when ``spec.end_flood_held_days`` is ``None``.
     """
-    from .sar_series import to_db
+    from .sar_series import nanmedian_rows, to_db
     from .seasons import prepare_series, time_axis
 
     assert spec.end_flood_days is not None
@@ -95,7 +95,7 @@ def series_end_flood_held(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArra
     def kernel(v: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             db = to_db(v)
-            med = np.nanmedian(db, axis=-1) if db.shape[-1] else np.full(db.shape[:-1], np.nan, np.float32)
+            med = nanmedian_rows(db)
             out = np.zeros(db.shape[:-1], bool)
             first = np.full(db.shape[:-1], np.nan, np.float32)  # the first day of the running dark spell
             for i in late:

@@ -33,7 +33,7 @@ def radar_saw_water(sar: xr.Dataset, dip_db: float, water_db: float) -> xr.DataA
     water most of the year (a rice-shrimp field's pond) has a median near its flood; open water
     reads below ``water_db`` whatever the median.
     """
-    from .sar_series import to_db
+    from .sar_series import nanmedian_rows, to_db
     from .seasons import prepare_series
 
     vh = cast(xr.DataArray, prepare_series(sar["vh"], "SAR stack"))
@@ -42,10 +42,9 @@ def radar_saw_water(sar: xr.Dataset, dip_db: float, water_db: float) -> xr.DataA
     def kernel(v: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             db = to_db(v)
-            if not db.shape[-1] or not np.isfinite(db).any():
-                return np.zeros(db.shape[:-1], bool)
-            low = np.nanmin(db, axis=-1)
-            return (np.nanmedian(db, axis=-1) - low >= dip) | (low <= dark)
+            inf = np.float32(np.inf)  # a pixel without any value: no low date, no flood
+            low = np.min(np.where(np.isnan(db), inf, db), axis=-1, initial=inf)
+            return (nanmedian_rows(db) - low >= dip) | (low <= dark)
 
     return xr.apply_ufunc(kernel, vh, input_core_dims=[["time"]], dask="parallelized",
                           output_dtypes=[bool]).rename("radar_saw_water")
