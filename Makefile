@@ -69,7 +69,8 @@ accuracy: $(STAMP)
 # The label-free rice rules against the one-line baselines with one knob of the point tables varied
 # at a time (dates, gaps, haze, shadow, seasons, calendar, canopy, confounders; ENL, track offsets,
 # pass loss, fallow level), and the supervised ceiling of the flagged settings: docs/rice_stress.md.
-# STRESS_ARGS="--sensor optical --seeds 0,1,2", "--ceiling none" (faster), "--ceiling all --raw".
+# STRESS_ARGS="--sensor optical --seeds 0,1,2", "--ceiling none" (faster), "--ceiling all --raw",
+# "--sensor sar --sar-param rise_db=4.5" (a rule parameter changed for the whole sweep; --optical-param too).
 rice-stress: $(STAMP)
 	$(PY) -m bench.rice_stress $(STRESS_ARGS)
 

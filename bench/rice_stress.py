@@ -9,9 +9,12 @@ the baseline on some seed (``LOSS``) or its mean OA drops more than 0.05 below t
 per class, summed over the seeds).
 
 Options: ``--sensor optical|sar|both``, ``--seeds 0,1,2``, ``--points 600``, ``--only WORD``
-(settings whose name contains WORD), ``--optical-param NAME=VALUE``
-(an optical rule parameter changed for the whole sweep), ``--kinds dense,sparse,four_track`` (SAR date axes), ``--vv`` (SAR tables with VV, which the rule
-then reads with VH), ``--ceiling flagged|all|none`` (the supervised ceiling of
+(settings whose name contains WORD), ``--optical-param NAME=VALUE`` and ``--sar-param NAME=VALUE``
+(a field of the optical rule's ``OpticalRiceParams`` or of the SAR rule's ``SarRiceParams`` changed
+for the whole sweep, the value in JSON: ``60``, ``-19.5``, ``null``, ``true``; a text value may go
+without quotes; repeatable; an unknown name or a value of the wrong type or out of the rule's range
+is a usage error), ``--kinds dense,sparse,four_track`` (SAR date axes), ``--vv`` (SAR tables with VV,
+which the rule then reads with VH), ``--ceiling flagged|all|none`` (the supervised ceiling of
 ``bench/rice_ceiling.py`` on the fixed table and the flagged settings, on every setting, or not at
 all), ``--raw`` (with the ceiling, the same forest on each date's values: what the summary
 features leave out), ``--json PATH`` (write the rows). Not part of ``make test``: it times nothing and asserts nothing;
@@ -25,6 +28,8 @@ import json
 import os
 import sys
 import time
+import types
+import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -101,14 +106,89 @@ def sar_settings() -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"40 % {c}", {"shares": _heavy(rs.SAR_CLASSES, rs.SAR_SHARES, c)}
 
 
-OPTICAL_PARAMS: dict[str, Any] = {}  # --optical-param overrides (trying a change of the rule)
+#: The rules' parameters for the whole sweep (``--optical-param``, ``--sar-param``: trying a change of
+#: a rule); None: the defaults. Set by :func:`main`.
+RULE_PARAMS: dict[str, Any] = {"optical": None, "sar": None}
+
+
+def _params_class(sensor: str) -> type:
+    if sensor == "optical":
+        from agromap.rice.optical_params import OpticalRiceParams
+
+        return OpticalRiceParams
+    from agromap.rice.sar_params import SarRiceParams
+
+    return SarRiceParams
+
+
+def _fitted(tp: Any, value: Any) -> tuple[bool, Any]:
+    """Whether ``value`` (parsed JSON) fits the field type ``tp``, and the value as the field holds it
+    (an integer given for a float field becomes a float; a bool is no number)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return value in typing.get_args(tp), value
+    if origin in (typing.Union, types.UnionType):
+        for t in typing.get_args(tp):
+            ok, v = _fitted(t, value)
+            if ok:
+                return True, v
+        return False, value
+    if tp is type(None) or tp is bool or tp is str:
+        return (value is None if tp is type(None) else isinstance(value, tp)), value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:  # NaN: no threshold
+        return False, value
+    if tp is float:
+        return True, float(value)
+    return tp is int and isinstance(value, int), value
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is typing.Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(tp)))
+    return tp.__name__ if isinstance(tp, type) else str(tp)
+
+
+def rule_params(sensor: str, items: list[str]) -> Any:
+    """The ``sensor`` rule's parameters with ``NAME=VALUE`` overrides (``--optical-param``,
+    ``--sar-param``), or None without any. Raises ValueError with a one-line message naming the
+    option and the parameter: no ``=``, a name given twice or not a field, a value (JSON; a text
+    value may go without quotes) not of the field's type, or values the rule's own checks refuse.
+    """
+    if not items:
+        return None
+    opt = f"--{sensor}-param"
+    cls = _params_class(sensor)
+    hints = typing.get_type_hints(cls)
+    overrides: dict[str, Any] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise ValueError(f"{opt} {item!r}: expected NAME=VALUE")
+        if name not in hints:
+            raise ValueError(f"{opt} {name}: not a parameter of {cls.__name__} (docs/rice_parameters.md lists them)")
+        if name in overrides:
+            raise ValueError(f"{opt} {name}: given twice")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text  # a bare word, for the text fields
+        ok, value = _fitted(hints[name], value)
+        if not ok:
+            raise ValueError(f"{opt} {name}: {text!r} is not {_type_name(hints[name])} "
+                             "(JSON: 60, -19.5, null, true)")
+        overrides[name] = value
+    try:
+        return cls(**overrides)
+    except ValueError as exc:  # agromap.errors.ConfigError: the rule's consistency checks
+        raise ValueError(f"{opt}: {exc}") from None
 
 
 def _optical_run(n: int, seed: int, kw: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, Any, int, Any]:
-    from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
+    from agromap.rice.rules_optical import optical_rice_rule
 
     ds, truth = rs.optical_points(n, seed=seed, **kw)
-    pred = optical_rice_rule(ds, OpticalRiceParams(**OPTICAL_PARAMS)).rice_class.values
+    pred = optical_rice_rule(ds, RULE_PARAMS["optical"]).rice_class.values
     return pred, rs.one_line_optical_baseline(ds.ndvi.values), truth, ds.sizes["time"], ds
 
 
@@ -117,7 +197,7 @@ def _sar_run(kind: str, vv: bool) -> Run:
         from agromap.rice.rules_sar import sar_rice_rule
 
         table, truth = rs.sar_points(n, kind, seed=seed, vv=vv, **kw)
-        pred = sar_rice_rule(table).rice_class.values
+        pred = sar_rice_rule(table, RULE_PARAMS["sar"]).rice_class.values
         vh = table["vh"] if vv else table  # the baseline reads VH alone, as it is defined
         # The ceiling reads what the rule reads: VH, and VV when the rule has it.
         return pred, rs.one_line_sar_baseline(vh.values), truth, vh.sizes["time"], table
@@ -229,11 +309,18 @@ def main(argv: list[str] | None = None) -> int:
                          "raw_point_series), a diagnostic of what the summary features leave out")
     ap.add_argument("--json", default="")
     ap.add_argument("--optical-param", action="append", default=[], metavar="NAME=VALUE",
-                    help="an OpticalRiceParams field for this sweep (a JSON value), e.g. gap_days=60")
+                    help="an OpticalRiceParams field for this sweep (a JSON value), e.g. gap_days=60; repeatable")
+    ap.add_argument("--sar-param", action="append", default=[], metavar="NAME=VALUE",
+                    help="a SarRiceParams field for this sweep (a JSON value), e.g. vh_min_db=-19 or "
+                         "cycle_last_pass_deep_db=null; repeatable")
     a = ap.parse_args(argv)
-    for kv in a.optical_param:
-        k, _, v = kv.partition("=")
-        OPTICAL_PARAMS[k] = json.loads(v)
+    for sensor, items in (("optical", a.optical_param), ("sar", a.sar_param)):
+        try:
+            RULE_PARAMS[sensor] = rule_params(sensor, items)
+        except ValueError as exc:
+            ap.error(str(exc))  # exit 2, as argparse's own usage errors
+        if items:
+            print(f"{sensor} rule parameters changed: " + ", ".join(items))
     seeds = [int(s) for s in a.seeds.split(",")]
     t0 = time.process_time()
     rows: list[dict[str, Any]] = []
