@@ -119,6 +119,18 @@ def test_rice_parameter_page_lists_self_train_params_part_by_part():
     assert section.index('id="selftrain-optical_canopy_labels"') < section.index("### SeriesCutParams")
 
 
+def test_rice_parameter_page_lists_sar_params_part_by_part():
+    text = (ROOT / "docs" / "rice_parameters.md").read_text(encoding="utf-8")
+    section = text.split("## SarRiceParams", 1)[1].split("\n## ", 1)[0]
+    heads = [line for line in section.splitlines() if line.startswith("### ")]
+    assert heads == ["### SarFloodGrowthParams", "### SarSeedbedParams", "### SarSpellParams", "### SarVvParams",
+                     "### SarCanopyParams", "### SarWaterParams", "### SarReadingParams", "### SarLastPassParams"]
+    assert section.index('id="sar-rise_fraction"') < section.index("### SarSeedbedParams")
+    assert section.index("### SarSeedbedParams") < section.index('id="sar-seedbed_start_days"')
+    assert section.index('id="sar-max_seasons"') < section.index("### SarLastPassParams")
+    assert section.index("### SarLastPassParams") < section.index('id="sar-young_end_days"')
+
+
 def test_every_configuration_key_is_described():
     schema = config_json_schema()
     blank = [f"{name}.{key}" for name, node in [("RunConfig", schema), *schema["$defs"].items()]

@@ -1,0 +1,85 @@
+"""The canopy and crop cycle part of :class:`~agromap.rice.sar_params.SarRiceParams`.
+
+The canopy after the flood: its level after a long ponded spell, its run and harvest
+(``harvest``), a young crop for a canopy the series' end hides (:mod:`agromap.rice.rules_sar_ends`),
+the previous crop of the year's cycle (:mod:`agromap.rice.rules_sar_cycle`,
+:mod:`agromap.rice.rules_sar_previous`), and the uncertainty scales of the durations and levels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SarCanopyParams"]
+
+
+@dataclass(frozen=True)
+class SarCanopyParams:
+    """The canopy's level, run and harvest, a young crop at the series' end, the year's cycle, and the uncertainty scales."""
+
+    ponded_canopy_db: float = -15.0
+    """The canopy level (mean of the two highest dates after the minimum) a long-flooded season
+    must reach, dB: rice at heading (published -16.1 ... -14.2 dB), above the -16 dB or so of
+    regrown wetland vegetation."""
+    max_canopy_days: float = 110.0
+    """The canopy (VH within ``canopy_drop_db`` of the season's smoothed peak) lasts less than
+    this: rice is harvested 85-130 days after transplanting and its VH falls with senescence and
+    harvest; lotus, water hyacinth, sugarcane and regrown wetland grass keep theirs for months."""
+    canopy_drop_db: float = 1.5
+    """Depth of the band below the smoothed peak that counts as the canopy, dB."""
+    cut_canopy_days: float | None = 18.0
+    """Where a season's dark spell reaches the pixel's first valid date (a flood cut by the
+    series' start), ``harvest`` reads the canopy on the series averaged over +- this many days
+    instead of the three-date mean. The spell's ``duration`` and the ``fallow`` and ``regrowth``
+    levels before it are then unobserved, so ``harvest`` alone can refute a seasonal wetland whose
+    flood ran over the calendar's year end: the grass that regrows after it stands for months,
+    but the peak of a three-date mean of a speckled level is 1.5-2 dB above its level, so the
+    band of ``canopy_drop_db`` below it misses half the grass and the canopy "ends" within weeks.
+    18 days hold three passes of each 12-day track (two tracks: six or seven dates, one track:
+    the three of the three-date mean, unchanged); a paddy's harvest drop (1-5 dB from canopy to
+    fallow, docs/rice_rules.md) lasts until its next flood, weeks, and survives the average.
+    ``None``: the three-date mean everywhere."""
+    young_rise_db: float | None = 3.0
+    """A flood seen less than ``rise_window_end_days`` before the series' end may show no canopy
+    yet: there a young crop stands in for ``canopy`` and ``rise`` when the smoothed level on the
+    pixel's last two valid dates lies at least this far above the flood's and within
+    ``canopy_drop_db`` of the highest level after it (still rising), dB. VH climbs from about
+    -25 dB over the flooded field to about -14 dB under the closed canopy (Nguyen et al. 2016;
+    Bazzi et al. 2019) within the 40-100 days from transplanting to heading, some 0.1-0.3 dB a
+    day: three weeks of growth after the water shows 3 dB or more, more than the smoothed noise of
+    a level water surface. Applies only to seasons whose canopy is below ``vh_max_db``. ``None``:
+    off (a flood without its canopy is never rice)."""
+    young_flood_days: float = 45.0
+    """Such a season's dark spell, read on both sides of the minimum below the level half-way to
+    ``vh_max_db`` and up to the first valid date after it, lasts less than this, days. Nothing
+    else can refute a seasonal wetland whose water ends in the series' last weeks (no canopy, no
+    harvest), and its grass regrows as fast as a young crop; but transplanted seedlings stand in
+    water for three to five weeks (docs/science/rice.md) while a floodplain holds water for months
+    (Junk et al. 1989): a flood plus the first weeks of growth below the half-way level fits
+    within about six weeks."""
+    cycle_year_days: float | None = 365.0
+    """A single-season paddy flooded in the series' last weeks, before even a young crop shows,
+    is read with its previous crop, which stands at the series' start: a flood that reaches
+    ``water_db`` (its darkest smoothed level and the mean of its two darkest passes) and lasts
+    less than ``young_flood_days`` so far stands in for the canopy after it when the level
+    reached ``vh_max_db`` within ``cycle_canopy_days`` of the day this many days before the flood's
+    first dark date, and that canopy lasted less than ``max_canopy_days`` and stood above the land
+    before the flood as for ``regrowth`` (harvested; :mod:`agromap.rice.rules_sar_cycle`). A crop
+    calendar repeats with the year; a seasonal wetland's grass comes back only months after its
+    flood, sugarcane and orchards are never harvested, and an upland crop's field is not flooded
+    to open water. ``None``: off."""
+    cycle_canopy_days: float | None = 130.0
+    """With ``cycle_year_days``, a previous crop's canopy that already stands on the pixel's first
+    valid date (its run reaches the series' start) is read on the dates up to this many days after
+    the day one cycle before the flood's first dark date, not only up to ``max_rise_days`` (its
+    heading): rice is harvested 85-130 days after transplanting (see ``max_canopy_days``), so a
+    series that starts after the previous crop's heading still shows its canopy standing on the
+    first dates, before harvest. A bright spell that begins inside the series (a pond drained
+    between its water and its lotus) is read up to ``max_rise_days`` as before. The canopy must
+    still be harvested (``max_canopy_days``) and stand above the land before the flood
+    (:mod:`agromap.rice.rules_sar_previous`). ``None``: up to ``max_rise_days`` only."""
+    duration_scale_days: float = 10.0
+    """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
+    db_scale: float = 1.0
+    """Uncertainty of the dB levels (speckle after filtering, incidence-angle offsets), dB: the
+    unit of the depth, rise, canopy and mask margins."""
