@@ -34,6 +34,7 @@ from .optical_kernel_layout import (
     F_END_FLOOD_TURBID_WATER,
     F_END_REFLOOD,
     F_HIDDEN_OPEN,
+    F_OUTSIDE_CYCLES,
     P_CLIMB_MIN,
     P_END_CANOPY_GAP,
     P_END_FLOOD,
@@ -264,15 +265,23 @@ def end_reflood(n: int, r_k: int, r_day: Any, r_pend: Any, cd: Any, cn: Any, prm
 
 
 @_jit(nrt=False, inline=True)
-def before_end_flood(first: int, n: int, ci: Any, cn: Any, cl: Any, cycle_end: int, n_water: int, canopy_min: Any,
-                     prm: Any) -> Any:
+def before_end_flood(first: int, n: int, ci: Any, cn: Any, cl: Any, onset: Any, growth: Any, ends: Any, p: int,
+                     n_water: int, canopy_min: Any, prm: Any, flags: Any) -> Any:
     """The water share of the ``first`` clear dates before the flood the series' end cuts (``end_flood_not_water``):
-    the larger of their open-water share (the water count outside confirmed cycles, after the last cycle's end
-    ``cycle_end``, less that flood's dates) and their share of flooded dates (LSWI >= ``wet_canopy_lswi`` below
-    canopy greenness): a paddy's fallow before its puddling is dry, a pond's edge or a marsh is wet on most dates.
+    the larger of their open-water share (the water count outside confirmed cycles, ``n_water``, less that flood's
+    dates it counted) and their share of flooded dates (LSWI >= ``wet_canopy_lswi`` below canopy greenness): a
+    paddy's fallow before its puddling is dry, a pond's edge or a marsh is wet on most dates.
+
+    A flood date was counted when it lay outside every confirmed cycle up to it (pixel ``p``'s onsets and growth
+    margins, ``ends[1]`` their cycle ends), as the walk counted it: a cycle confirmed inside the flood leaves its
+    earlier dates counted, so they are taken off too, not left among the dates before.
     """
-    for j in range(first, n):
-        if ci[j] >= cycle_end and cn[j] < prm[P_WATER_NDVI_MAX] and cn[j] < cl[j]:
+    cycle_end = 0
+    for j in range(n):
+        t = ci[j]
+        if flags[F_OUTSIDE_CYCLES] and onset[p, t] and growth[p, t] >= 0:
+            cycle_end = max(cycle_end, ends[1, t])
+        if j >= first and t >= cycle_end and cn[j] < prm[P_WATER_NDVI_MAX] and cn[j] < cl[j]:
             n_water -= 1
     n_wet = 0
     for j in range(first):
@@ -282,7 +291,8 @@ def before_end_flood(first: int, n: int, ci: Any, cn: Any, cl: Any, cycle_end: i
 
 @_jit(nrt=False, inline=True)
 def series_end(n: int, ci: Any, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
-               scale_days: Any, r_pend: Any, r_k: int, r_day: Any, cycle_end: int, n_water: int) -> tuple[Any, Any]:
+               scale_days: Any, r_pend: Any, r_k: int, r_day: Any, onset: Any, growth: Any, ends: Any, p: int,
+               n_water: int) -> tuple[Any, Any]:
     """The vote of the flood the series' end cuts (:func:`end_flood`, or :func:`end_reflood` for a field flooded
     again after a gap, ``r_pend`` its pending vote: -inf none) and the water share of the clear dates before it
     (:func:`before_end_flood`; +inf: not read). That share is read where the flood votes rice on two clear dates
@@ -295,5 +305,5 @@ def series_end(n: int, ci: Any, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare
             ef, first = rv, r_k
     water_before = _PINF
     if flags[F_END_FLOOD_NOT_WATER] and ef >= 0 and n - first >= 2:
-        water_before = before_end_flood(first, n, ci, cn, cl, cycle_end, n_water, canopy_min, prm)
+        water_before = before_end_flood(first, n, ci, cn, cl, onset, growth, ends, p, n_water, canopy_min, prm, flags)
     return ef, water_before
