@@ -123,3 +123,27 @@ def test_the_water_mask_reads_the_dates_before_the_flood_at_the_series_end():
     # the ponded paddy: open water on 5 of its 22 dates, 2 of the 17 before its last flood, flooded on 2 of 17
     assert _rice(["ponded_paddy"], water_fraction=0.15) == {"ponded_paddy": 1}
     assert _rice(["ponded_paddy"], water_fraction=0.11) == {"ponded_paddy": 0}
+
+
+def test_the_water_share_before_the_flood_leaves_out_its_dates_before_a_cycle_confirmed_inside_it():
+    # Six clear dates, the flood from the fourth (index 3): open water on dates 1, 3 and 4. A cycle confirmed from
+    # the onset on date 4 to the series' end leaves dates 0-3 outside every cycle, so the walk counted the open water
+    # of dates 1 and 3 (n_water 2). Date 3 is the flood's: before it, open water on 1 of 3 dates (and flooded on 1).
+    from agromap.rice.optical_kernel_crops import before_end_flood
+    from agromap.rice.optical_kernel_layout import kernel_parameters
+
+    prm, flags = kernel_parameters(OpticalRiceParams())
+    ci = np.arange(6, dtype=np.int64)
+    cn = np.array([0.3, -0.1, 0.3, -0.1, -0.1, 0.3], np.float32)
+    cl = np.array([-0.05, 0.3, -0.05, 0.3, 0.3, 0.35], np.float32)
+    onset = np.zeros((1, 6), bool)
+    growth = np.full((1, 6), np.nan, np.float32)
+    onset[0, 4], growth[0, 4] = True, 1.0
+    ends = np.zeros((4, 6), np.int64)
+    ends[1, 4] = 6
+    share = before_end_flood(3, 6, ci, cn, cl, onset, growth, ends, 0, 2, np.float32(0.5), prm, flags)
+    assert share == np.float32(1.0) / np.float32(3.0)
+    # the cycle not confirmed (growth margin < 0): dates 3-4 were counted (n_water 3) and both are taken off
+    growth[0, 4] = -1.0
+    assert before_end_flood(3, 6, ci, cn, cl, onset, growth, ends, 0, 3, np.float32(0.5), prm, flags) == (
+        np.float32(1.0) / np.float32(3.0))

@@ -626,7 +626,9 @@ def _ref_end_flood_margin(
     With ``end_flood_turbid``, turbid water between the bare date and the run is passed over; its open water
     counts as the run's (``end_flood_turbid_water``) and the link may be measured from its first date when the
     whole flood is young enough (``end_flood_turbid_link``). With ``end_flood_after_canopy`` the date before
-    the flood may be the previous crop's canopy standing in water, within ``hidden_flood_link_days``.
+    the flood may be the previous crop's canopy standing in water, within ``hidden_flood_link_days``. With
+    ``end_flood_rise_link`` a young crop greening in the run above ``ndvi_low`` links a bare date up to
+    ``gap_season_max_gap`` days before the run.
 
     Also returns the date index of the flood's first clear date (the one after the bare date; ``n_t``: none).
     """
@@ -645,6 +647,7 @@ def _ref_end_flood_margin(
     wl, cmin, opn = _F32(p.wet_canopy_lswi), _F32(p.ndvi_canopy_min), _F32(p.hidden_open_water_ndvi)
     bare_l = _F32(p.hidden_bare_lswi_max) if p.hidden_bare_lswi_max is not None else pinf
     rise = p.end_flood_rise is not None
+    rise_link = rise and p.end_flood_rise_link
     canopy_on = p.end_flood_canopy_lswi is not None
     gap_on = canopy_on and p.end_canopy_min_gap is not None
     running = np.ones(n_pix, dtype=bool)
@@ -661,6 +664,7 @@ def _ref_end_flood_margin(
     wet = np.full(n_pix, pinf, dtype=_F32)
     water = np.full(n_pix, ninf, dtype=_F32)
     later = np.full(n_pix, ninf, dtype=_F32)  # the highest NDVI of the run's later dates
+    grown = np.full(n_pix, ninf, dtype=_F32)  # the young crop's rise in the run, above bare soil
     start = np.full(n_pix, np.nan, dtype=_F32)  # first day of the run (NaN: no run yet)
     first = np.full(n_pix, np.nan, dtype=_F32)  # first day of the run or the canopy after it
     last = np.full(n_pix, np.nan, dtype=_F32)  # the last clear day
@@ -693,6 +697,8 @@ def _ref_end_flood_margin(
             water = np.where(in_run, np.maximum(water, np.minimum(opn - y, lw - y)), water)
             if rise:
                 water = np.where(in_run, np.maximum(water, later - y - _F32(p.end_flood_rise)), water)
+                grown = np.where(in_run, np.maximum(grown, np.minimum(later - y - _F32(p.end_flood_rise),
+                                                                      later - _F32(p.ndvi_low))), grown)
                 later = np.where(in_run, np.maximum(later, y), later)
             start = np.where(in_run, d, start)
             first = np.where(in_run, d, first)
@@ -715,6 +721,10 @@ def _ref_end_flood_margin(
                 via = np.minimum(_F32(p.end_flood_link_days) - (turbid_first - d),
                                  _F32(p.end_flood_days) - (last - turbid_first)) / scale_days
                 link = np.where(np.isnan(turbid_first), link, np.maximum(link, via))
+            if rise_link:
+                # the fallow seen before a season's cloud gap, where the young crop greens in the flood
+                via = np.minimum(grown / sc, (_F32(p.gap_season_max_gap) - (start - d)) / scale_days)
+                link = np.where(grown >= 0, np.maximum(link, via), link)
             water_run = np.where(n_run >= 2, np.maximum(water, shallow), water)
             before = np.minimum(bare / sc, link)
             if after_canopy:
@@ -1176,6 +1186,37 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
             kw["p"] = dataclasses.replace(p, **{switch: False})
             off = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
             assert sum(int((~((a == b) | ((a != a) & (b != b)))).sum()) for a, b in zip(fast, off, strict=True)) >= 2
+
+
+def _gap_flood_series(seed: int, n_pix: int = 400):
+    """A fallow seen to day 130, then the monsoon's cloud gap, a flood from day 225-260 to the end and a young crop
+    greening in it on the last dates (``end_flood_rise_link``): a ``wetland_confusion`` paddy, its indices jittered
+    and a fifth of its dates clouded per pixel."""
+    rng = np.random.default_rng(seed)
+    days = np.array([0, 10, 15, 20, 25, 30, 40, 65, 75, 80, 85, 95, 100, 105, 110, 125, 130, 225, 260, 265, 270, 275,
+                     290], dtype=np.int32)
+    nd0 = np.array([0.31, 0.26, 0.27, 0.29, 0.26, 0.25, 0.23, 0.27, 0.27, 0.22, 0.25, 0.28, 0.28, 0.32, 0.24, 0.29,
+                    0.29, 0.01, -0.14, -0.06, -0.05, -0.08, 0.45], dtype=np.float32)
+    ls0 = np.array([-0.04, -0.06, -0.07, -0.07, -0.09, -0.05, -0.08, -0.05, -0.07, -0.01, -0.09, -0.07, -0.07, -0.05,
+                    -0.02, -0.02, -0.04, 0.12, 0.37, 0.27, 0.33, 0.22, 0.37], dtype=np.float32)
+    nd = (nd0[None, :] + rng.normal(0, 0.08, (n_pix, days.size))).astype(np.float32)
+    ls = (ls0[None, :] + rng.normal(0, 0.05, (n_pix, days.size))).astype(np.float32)
+    ev = (nd * np.float32(0.6)).astype(np.float32)
+    valid = rng.random((n_pix, days.size)) > 0.2
+    return days, nd, ev, ls, valid
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
+@pytest.mark.parametrize("case", ["default", "end_flood_short_link"])
+def test_compiled_kernel_equals_the_numpy_kernel_on_a_flood_after_the_monsoon_gap(case):
+    p = OpticalRiceParams(**_PARAM_CASES[case])
+    days, nd, ev, ls, valid = _gap_flood_series(0)
+    fast, kw = _compiled_equals_reference(days, nd, ev, ls, valid, p)
+    # the young crop's link across the gap changes outputs here, so the equality covers its code
+    kw["p"] = dataclasses.replace(p, end_flood_rise_link=False)
+    off = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
+    _same_outputs(off, _reference_kernel(nd, ev, ls, valid, **kw))
+    assert (fast[0] != off[0]).sum() >= 5
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's 0 / 0

@@ -27,12 +27,14 @@ from .optical_kernel_layout import (
     F_END_FLOOD_CANOPY,
     F_END_FLOOD_NOT_WATER,
     F_END_FLOOD_RISE,
+    F_END_FLOOD_RISE_LINK,
     F_END_FLOOD_SHALLOW,
     F_END_FLOOD_TURBID,
     F_END_FLOOD_TURBID_LINK,
     F_END_FLOOD_TURBID_WATER,
     F_END_REFLOOD,
     F_HIDDEN_OPEN,
+    F_OUTSIDE_CYCLES,
     P_CLIMB_MIN,
     P_END_CANOPY_GAP,
     P_END_FLOOD,
@@ -150,6 +152,30 @@ def _flooded_bare(nd: Any, ls: Any, prm: Any) -> bool:
 
 
 @_jit(nrt=False, inline=True)
+def _before_flood(k: int, first: int, n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, grown: Any,
+                  prm: Any, flags: Any, scale_days: Any) -> Any:
+    """:func:`end_flood`'s margin of clear date ``k``, the one before the flood (whose run starts at ``first``): bare,
+    dry ground linked to the flood, or the previous crop's canopy standing in water (logistic units). ``grown``: the
+    young crop's rise in the run (index units, -inf: none).
+    """
+    bare = _min(canopy_min - cn[k], bare_lswi - cl[k])
+    link = (prm[P_END_FLOOD_LINK] - (cd[first] - cd[k])) / scale_days
+    if flags[F_END_FLOOD_TURBID_LINK] and k + 1 < first:
+        # or from the flood's first date, turbid or shallow, when the whole flood is as young as the run must be
+        link = _max(link, _min(prm[P_END_FLOOD_LINK] - (cd[k + 1] - cd[k]), prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1]))
+                    / scale_days)
+    if flags[F_END_FLOOD_RISE_LINK] and grown >= 0:
+        # (end_flood_rise_link) a young crop greening in the flood: the fallow may be seen before a season's cloud gap
+        link = _max(link, _min(grown / _SCALE, (prm[P_GAP_SEASON_MAX_GAP] - (cd[first] - cd[k])) / scale_days))
+    before = _min(bare / _SCALE, link)
+    if flags[F_END_FLOOD_AFTER_CANOPY]:
+        # (end_flood_after_canopy) or the previous crop's canopy standing in water, the flood its next puddling
+        crop = _min(cn[k] - prm[P_NDVI_HIGH], cl[k] - prm[P_HIDDEN_CANOPY_LSWI]) / _SCALE
+        before = _max(before, _min(crop, (prm[P_HIDDEN_LINK] - (cd[k + 1] - cd[k])) / scale_days))
+    return before
+
+
+@_jit(nrt=False, inline=True)
 def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
               scale_days: Any) -> tuple[Any, int]:
     """A flood the series' end cuts before its crop's canopy closes (``end_flood_days``): the vote (logistic
@@ -166,7 +192,7 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
     series that is wet from its first clear date has no bare date: no vote.
     """
     wet_lswi = prm[P_WET_CANOPY_LSWI]
-    wet, water, later = _PINF, _NINF, _NINF
+    wet, water, later, grown = _PINF, _NINF, _NINF, _NINF
     k = n - 1
     if flags[F_END_FLOOD_CANOPY]:
         # The young crop's canopy, still standing in water, on the last clear dates.
@@ -189,6 +215,8 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
         if flags[F_END_FLOOD_RISE]:
             # seedlings that cover the water grow greener while it stays
             water = _max(water, later - cn[k] - prm[P_END_FLOOD_RISE])
+            # the young crop risen above bare soil (``end_flood_rise_link``)
+            grown = _max(grown, _min(later - cn[k] - prm[P_END_FLOOD_RISE], later - prm[P_NDVI_LOW]))
             later = _max(later, cn[k])
         k -= 1
     shallow_on = flags[F_END_FLOOD_SHALLOW]
@@ -215,18 +243,8 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
         k -= 1
     if k < 0 or first == n:
         return _NINF, n
-    bare = _min(canopy_min - cn[k], bare_lswi - cl[k])
     age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[first])) / scale_days
-    link = (prm[P_END_FLOOD_LINK] - (cd[first] - cd[k])) / scale_days
-    if flags[F_END_FLOOD_TURBID_LINK] and k + 1 < first:
-        # or from the flood's first date, turbid or shallow, when the whole flood is as young as the run must be
-        link = _max(link, _min(prm[P_END_FLOOD_LINK] - (cd[k + 1] - cd[k]), prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1]))
-                    / scale_days)
-    before = _min(bare / _SCALE, link)
-    if flags[F_END_FLOOD_AFTER_CANOPY]:
-        # (end_flood_after_canopy) or the previous crop's canopy standing in water, the flood its next puddling
-        crop = _min(cn[k] - prm[P_NDVI_HIGH], cl[k] - prm[P_HIDDEN_CANOPY_LSWI]) / _SCALE
-        before = _max(before, _min(crop, (prm[P_HIDDEN_LINK] - (cd[k + 1] - cd[k])) / scale_days))
+    before = _before_flood(k, first, n, cd, cn, cl, canopy_min, bare_lswi, grown, prm, flags, scale_days)
     return _min(_min(_min(wet, water) / _SCALE, age), before), k + 1
 
 
@@ -247,15 +265,23 @@ def end_reflood(n: int, r_k: int, r_day: Any, r_pend: Any, cd: Any, cn: Any, prm
 
 
 @_jit(nrt=False, inline=True)
-def before_end_flood(first: int, n: int, ci: Any, cn: Any, cl: Any, cycle_end: int, n_water: int, canopy_min: Any,
-                     prm: Any) -> Any:
+def before_end_flood(first: int, n: int, ci: Any, cn: Any, cl: Any, onset: Any, growth: Any, ends: Any, p: int,
+                     n_water: int, canopy_min: Any, prm: Any, flags: Any) -> Any:
     """The water share of the ``first`` clear dates before the flood the series' end cuts (``end_flood_not_water``):
-    the larger of their open-water share (the water count outside confirmed cycles, after the last cycle's end
-    ``cycle_end``, less that flood's dates) and their share of flooded dates (LSWI >= ``wet_canopy_lswi`` below
-    canopy greenness): a paddy's fallow before its puddling is dry, a pond's edge or a marsh is wet on most dates.
+    the larger of their open-water share (the water count outside confirmed cycles, ``n_water``, less that flood's
+    dates it counted) and their share of flooded dates (LSWI >= ``wet_canopy_lswi`` below canopy greenness): a
+    paddy's fallow before its puddling is dry, a pond's edge or a marsh is wet on most dates.
+
+    A flood date was counted when it lay outside every confirmed cycle up to it (pixel ``p``'s onsets and growth
+    margins, ``ends[1]`` their cycle ends), as the walk counted it: a cycle confirmed inside the flood leaves its
+    earlier dates counted, so they are taken off too, not left among the dates before.
     """
-    for j in range(first, n):
-        if ci[j] >= cycle_end and cn[j] < prm[P_WATER_NDVI_MAX] and cn[j] < cl[j]:
+    cycle_end = 0
+    for j in range(n):
+        t = ci[j]
+        if flags[F_OUTSIDE_CYCLES] and onset[p, t] and growth[p, t] >= 0:
+            cycle_end = max(cycle_end, ends[1, t])
+        if j >= first and t >= cycle_end and cn[j] < prm[P_WATER_NDVI_MAX] and cn[j] < cl[j]:
             n_water -= 1
     n_wet = 0
     for j in range(first):
@@ -265,7 +291,8 @@ def before_end_flood(first: int, n: int, ci: Any, cn: Any, cl: Any, cycle_end: i
 
 @_jit(nrt=False, inline=True)
 def series_end(n: int, ci: Any, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
-               scale_days: Any, r_pend: Any, r_k: int, r_day: Any, cycle_end: int, n_water: int) -> tuple[Any, Any]:
+               scale_days: Any, r_pend: Any, r_k: int, r_day: Any, onset: Any, growth: Any, ends: Any, p: int,
+               n_water: int) -> tuple[Any, Any]:
     """The vote of the flood the series' end cuts (:func:`end_flood`, or :func:`end_reflood` for a field flooded
     again after a gap, ``r_pend`` its pending vote: -inf none) and the water share of the clear dates before it
     (:func:`before_end_flood`; +inf: not read). That share is read where the flood votes rice on two clear dates
@@ -278,5 +305,5 @@ def series_end(n: int, ci: Any, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare
             ef, first = rv, r_k
     water_before = _PINF
     if flags[F_END_FLOOD_NOT_WATER] and ef >= 0 and n - first >= 2:
-        water_before = before_end_flood(first, n, ci, cn, cl, cycle_end, n_water, canopy_min, prm)
+        water_before = before_end_flood(first, n, ci, cn, cl, onset, growth, ends, p, n_water, canopy_min, prm, flags)
     return ef, water_before

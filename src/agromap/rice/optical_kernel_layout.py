@@ -68,8 +68,8 @@ PARAM_NAMES = (
  F_HIDDEN_REFLOOD, F_WEAK_FLOOD_CANOPY, F_HIDDEN_YOUNG, F_POND_CROP, F_HIDDEN_CANOPY,
  F_SHRUB_REPUDDLE, F_END_FLOOD, F_END_FLOOD_RISE, F_END_FLOOD_CANOPY, F_END_CANOPY_GAP, F_END_FLOOD_TURBID,
  F_END_FLOOD_SHALLOW, F_UNDATED_WET_SHARE, F_END_FLOOD_NOT_WATER, F_END_FLOOD_TURBID_WATER,
- F_END_FLOOD_TURBID_LINK, F_END_REFLOOD, F_END_FLOOD_AFTER_CANOPY) = range(51)
-N_FLAGS = 51
+ F_END_FLOOD_TURBID_LINK, F_END_REFLOOD, F_END_FLOOD_AFTER_CANOPY, F_END_FLOOD_RISE_LINK) = range(52)
+N_FLAGS = 52
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -123,7 +123,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_END_FLOOD_TURBID_LINK, p.end_flood_turbid_link and p.end_flood_turbid),
                      (F_END_REFLOOD, p.end_reflood and p.end_flood_days is not None and p.end_flood_rise is not None
                       and p.hidden_reflood_days is not None and p.hidden_crop_days is not None),
-                     (F_END_FLOOD_AFTER_CANOPY, p.end_flood_after_canopy and p.hidden_canopy_lswi is not None)):
+                     (F_END_FLOOD_AFTER_CANOPY, p.end_flood_after_canopy and p.hidden_canopy_lswi is not None),
+                     (F_END_FLOOD_RISE_LINK, p.end_flood_rise_link and p.end_flood_rise is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import ConfigError
+from .optical_params_checks import check_optical_params
 
 __all__ = ["OpticalRiceParams", "GrowthRule"]
 
@@ -549,6 +549,12 @@ class OpticalRiceParams:
     date, instead of on bare ground: the next crop's puddling within two weeks of a harvest, as for the crop hidden
     in a gap. ``False``: bare ground only (docs/rice_rules.md, "The flood at the series' end and the water
     mask")."""
+    end_flood_rise_link: bool = True
+    """``end_flood_rise``: where the young crop rises in the run (a date's NDVI ``end_flood_rise`` below a later
+    one's, that one above ``ndvi_low``), the bare, dry date may lie up to ``gap_season_max_gap`` days before the
+    run's first date instead of ``end_flood_link_days``: the monsoon's clouds may hide a fallow for as long as they
+    hide a season, and the pond the link keeps out does not green in its water. ``False``: the link alone
+    (docs/rice_rules.md, "The young crop after the monsoon's gap at the series' end")."""
     end_reflood: bool = True
     """``hidden_reflood_days`` at the series' end: a field flooded again after the gap (the gap's two flooded dates
     before it, on bare ground) and flooded on every clear date from then to the last one, the last of them no
@@ -577,32 +583,4 @@ class OpticalRiceParams:
     """NIR band for LSWI: ``nir`` (B08) or ``nir08`` (B8A; docs/science/indices_and_masks.md#common-band-names)."""
 
     def __post_init__(self) -> None:
-        if self.growth_rule not in ("xiao", "ndvi", "either", "both"):
-            raise ConfigError(f"growth_rule {self.growth_rule!r} is not one of 'xiao', 'ndvi', 'either', 'both'.")
-        if not 1 <= int(self.max_seasons) <= 12:
-            raise ConfigError(f"max_seasons must be within 1-12, got {self.max_seasons}.")
-        if self.flood_stubble_days is not None and not self.flood_stubble_days > 0:
-            raise ConfigError(f"flood_stubble_days must be > 0 days (or null), got {self.flood_stubble_days}.")
-        if not 0 <= self.gap_season_min_gap <= self.gap_season_max_gap <= self.gap_season_days:
-            raise ConfigError("gap_season_min_gap <= gap_season_max_gap <= gap_season_days (days, >= 0) is needed, got "
-                              f"{self.gap_season_min_gap}, {self.gap_season_max_gap}, {self.gap_season_days}.")
-        if not self.seedbed_max_days > 0:
-            raise ConfigError(f"seedbed_max_days must be > 0 days, got {self.seedbed_max_days}.")
-        for name in ("growth_days", "peak_window_days", "trough_days", "min_season_days"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be > 0 days, got {getattr(self, name)}.")
-        for name in ("water_fraction", "forest_fraction"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ConfigError(f"{name} must be a fraction in (0, 1], got {getattr(self, name)}.")
-        if self.pond_crop_green_days is not None and not self.pond_crop_green_days > 0:
-            raise ConfigError(f"pond_crop_green_days must be > 0 days (or null), got {self.pond_crop_green_days}.")
-        if self.end_flood_days is not None and not self.end_flood_days > 0:
-            raise ConfigError(f"end_flood_days must be > 0 days (or null), got {self.end_flood_days}.")
-        if not self.end_flood_link_days >= 0:
-            raise ConfigError(f"end_flood_link_days must be >= 0 days, got {self.end_flood_link_days}.")
-        negative = [f"{n}={getattr(self, n)}" for n in ("end_flood_rise", "end_canopy_min_gap")
-                    if getattr(self, n) is not None and not getattr(self, n) >= 0]
-        if negative:
-            raise ConfigError(f"{', '.join(negative)}: must be >= 0 (or null).")
-        if self.sparse_max_dates is not None and not 2 <= int(self.sparse_max_dates) <= 10000:
-            raise ConfigError(f"sparse_max_dates must be a count of clear dates >= 2 (or null), got {self.sparse_max_dates}.")
+        check_optical_params(self)
