@@ -94,7 +94,7 @@ test-setup:
 test-services:
 	bash tools/test-services.sh
 
-# Lint (ruff: pyflakes, import order, numpy docstrings, complexity) and types (mypy on src/);
+# Lint (ruff: pyflakes, import order, numpy docstrings, complexity) and types (mypy on src/ and bench/);
 # the settings are in pyproject.toml. `make test` runs it first.
 check: $(STAMP)
 	$(VENV)/bin/ruff check .
