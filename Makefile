@@ -62,7 +62,8 @@ soak: $(STAMP)
 # table, JSON in bench/results/ (docs/scenes.md; ACCURACY_SEEDS=0,1,2 for mean and worst seed,
 # ACCURACY_SIZE=96, ACCURACY_SCENES=..., ACCURACY_ONLY=..., ACCURACY_S2_DROP=41-139,171-299 for a
 # sparser optical series, ACCURACY_CALENDAR_SHIFT=120 for crops 120 days later in the series,
-# ACCURACY_SERIES_DAYS=300 (or START-END, e.g. 60-360) for only the first 10 months of both sensors' dates).
+# ACCURACY_SERIES_DAYS=300 (or START-END, e.g. 60-360) for only the first 10 months of both sensors' dates,
+# ACCURACY_SAR_PARAMS="vh_min_db=-19,rise_db=4.5" / ACCURACY_OPTICAL_PARAMS=... to try a rule's thresholds).
 accuracy: $(STAMP)
 	$(PY) -m agromap.scenes.evaluate
 
@@ -94,7 +95,7 @@ test-setup:
 test-services:
 	bash tools/test-services.sh
 
-# Lint (ruff: pyflakes, import order, numpy docstrings, complexity) and types (mypy on src/);
+# Lint (ruff: pyflakes, import order, numpy docstrings, complexity) and types (mypy on src/ and bench/);
 # the settings are in pyproject.toml. `make test` runs it first.
 check: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -33,7 +33,7 @@ TASKS: dict[str, tuple[str, str]] = {
 
 def _task(name: str) -> Callable[..., dict[str, Any]]:
     module, func = TASKS[name]
-    return getattr(importlib.import_module(f"bench.{module}"), func)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(f"bench.{module}"), func)
 
 
 def main(argv: list[str]) -> int:

@@ -86,7 +86,7 @@ def ensure_stack(cache: Path, size: int, dates: int, seed: int, *, workers: int 
         shutil.rmtree(part)
     elapsed = time.perf_counter() - t0
     files = sorted(p.name for p in staging.glob("*.tif"))
-    meta = {"size": size, "dates": list(season_dates(dates)), "bands": list(BANDS), "seed": seed,
+    meta: dict[str, Any] = {"size": size, "dates": list(season_dates(dates)), "bands": list(BANDS), "seed": seed,
             "files": len(files), "bytes_on_disk": sum((staging / f).stat().st_size for f in files),
             "decoded_bytes": decoded_bytes(size, dates), "generated_s": round(elapsed, 1),
             "encoding": "uint16 DN, scale 1e-4, nodata 0 (scl uint8); tiled 512, deflate, predictor 2"}

@@ -127,7 +127,7 @@ def agromap_run(folder: str, out: str, scheduler: str, chunk: int, max_graph_chu
     return {"wall_s": round(wall, 3), "timings_s": timings, "outputs": len(result.outputs),
             "cpu_s": round(cpu, 3), "cpu_phases_s": {k: round(v, 3) for k, v in phases.items()},
             "cpu_steps_s": step_clocks.exclusive(step_cpu, phases) if in_process else {},
-            "graphs": len(windows or [None]),
+            "graphs": len(windows) if windows else 1,
             "cluster": result.manifest.get("cluster"), "rice_class": str(Path(out) / rice),
             "baseline_rss_bytes": baseline}
 

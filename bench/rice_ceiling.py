@@ -73,7 +73,7 @@ def raw_point_series(table: xr.DataArray | xr.Dataset) -> xr.DataArray:
         parts = [(v, table[v]) for v in ("ndvi", "lswi")]
     else:
         ds = table.to_dataset(name="vh") if isinstance(table, xr.DataArray) else table
-        parts = [(v, 10.0 * np.log10(ds[v])) for v in ("vh", "vv") if v in ds]
+        parts = [(v, 10.0 * xr.apply_ufunc(np.log10, ds[v])) for v in ("vh", "vv") if v in ds]
     cols, names = [], []
     for name, arr in parts:
         cols.append(np.nan_to_num(np.asarray(arr.transpose("time", "point").values, np.float32), nan=-9.0))

@@ -28,13 +28,13 @@ import json
 import os
 import sys
 import time
-import types
-import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from agromap.rice.rule_param_overrides import rule_params  # the one parser, shared with the accuracy benchmark
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 
@@ -111,79 +111,6 @@ def sar_settings() -> Iterator[tuple[str, dict[str, Any]]]:
 RULE_PARAMS: dict[str, Any] = {"optical": None, "sar": None}
 
 
-def _params_class(sensor: str) -> type:
-    if sensor == "optical":
-        from agromap.rice.optical_params import OpticalRiceParams
-
-        return OpticalRiceParams
-    from agromap.rice.sar_params import SarRiceParams
-
-    return SarRiceParams
-
-
-def _fitted(tp: Any, value: Any) -> tuple[bool, Any]:
-    """Whether ``value`` (parsed JSON) fits the field type ``tp``, and the value as the field holds it
-    (an integer given for a float field becomes a float; a bool is no number)."""
-    origin = typing.get_origin(tp)
-    if origin is typing.Literal:
-        return value in typing.get_args(tp), value
-    if origin in (typing.Union, types.UnionType):
-        for t in typing.get_args(tp):
-            ok, v = _fitted(t, value)
-            if ok:
-                return True, v
-        return False, value
-    if tp is type(None) or tp is bool or tp is str:
-        return (value is None if tp is type(None) else isinstance(value, tp)), value
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:  # NaN: no threshold
-        return False, value
-    if tp is float:
-        return True, float(value)
-    return tp is int and isinstance(value, int), value
-
-
-def _type_name(tp: Any) -> str:
-    if typing.get_origin(tp) is typing.Literal:
-        return "one of " + ", ".join(map(repr, typing.get_args(tp)))
-    return tp.__name__ if isinstance(tp, type) else str(tp)
-
-
-def rule_params(sensor: str, items: list[str]) -> Any:
-    """The ``sensor`` rule's parameters with ``NAME=VALUE`` overrides (``--optical-param``,
-    ``--sar-param``), or None without any. Raises ValueError with a one-line message naming the
-    option and the parameter: no ``=``, a name given twice or not a field, a value (JSON; a text
-    value may go without quotes) not of the field's type, or values the rule's own checks refuse.
-    """
-    if not items:
-        return None
-    opt = f"--{sensor}-param"
-    cls = _params_class(sensor)
-    hints = typing.get_type_hints(cls)
-    overrides: dict[str, Any] = {}
-    for item in items:
-        name, eq, text = item.partition("=")
-        name = name.strip()
-        if not eq or not name:
-            raise ValueError(f"{opt} {item!r}: expected NAME=VALUE")
-        if name not in hints:
-            raise ValueError(f"{opt} {name}: not a parameter of {cls.__name__} (docs/rice_parameters.md lists them)")
-        if name in overrides:
-            raise ValueError(f"{opt} {name}: given twice")
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = text  # a bare word, for the text fields
-        ok, value = _fitted(hints[name], value)
-        if not ok:
-            raise ValueError(f"{opt} {name}: {text!r} is not {_type_name(hints[name])} "
-                             "(JSON: 60, -19.5, null, true)")
-        overrides[name] = value
-    try:
-        return cls(**overrides)
-    except ValueError as exc:  # agromap.errors.ConfigError: the rule's consistency checks
-        raise ValueError(f"{opt}: {exc}") from None
-
-
 def _optical_run(n: int, seed: int, kw: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, Any, int, Any]:
     from agromap.rice.rules_optical import optical_rice_rule
 
@@ -232,7 +159,8 @@ def sweep(label: str, settings: Iterator[tuple[str, dict[str, Any]]], run: Run, 
     for name, kw in settings:
         if only and only not in name and name != "table":
             continue
-        rule, base, dates, errs, tables, rice = [], [], [], {}, [], []
+        rule, base, dates, tables, rice = [], [], [], [], []
+        errs: dict[str, int] = {}
         for seed in seeds:
             pred, b, truth, n_t, table = run(n, seed, kw)
             rule.append(rs.scores(pred, truth.rice.values)["oa"])

@@ -115,7 +115,7 @@ def _system_s() -> float:
     try:
         import resource
 
-        return resource.getrusage(resource.RUSAGE_THREAD).ru_stime  # type: ignore[attr-defined,no-any-return]
+        return resource.getrusage(resource.RUSAGE_THREAD).ru_stime
     except (ImportError, AttributeError, OSError):
         return 0.0
 
@@ -142,7 +142,8 @@ def install(steps: dict[str, tuple[str, ...]], cpu: dict[str, float]) -> None:
             continue
 
         def timed(*a: Any, _f: Any = func, _s: str = step, **k: Any) -> Any:
-            load = step_kernel_load = _s == "rule" and _KERNEL_MODULE not in sys.modules
+            load = _s == "rule" and _KERNEL_MODULE not in sys.modules
+            step_kernel_load = 0.0
             w0, q0, b0 = (time.perf_counter(), _run_queue_s(), _blocked()) if split else (time.perf_counter(), None, 0)
             s0 = _system_s() if _s == "tile_task" else 0.0
             c0 = c_all = time.thread_time()

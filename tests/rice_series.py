@@ -396,9 +396,9 @@ def optical_points(n: int = 600, seed: int = 0, lost_dates: int = 1, haze: float
         ls = np.where(shaded, ls + 0.1, ls)
     evi = nd * 0.75
     cloud = rng.random(nd.shape) < 0.05
-    nd, ls, evi = (np.where(cloud, np.nan, a).astype(np.float32) for a in (nd, ls, evi))
+    nd32, ls32, evi32 = (np.where(cloud, np.nan, a).astype(np.float32) for a in (nd, ls, evi))
     dims = ("time", "point")
-    ds = xr.Dataset({"ndvi": (dims, nd), "evi": (dims, evi), "lswi": (dims, ls)},
+    ds = xr.Dataset({"ndvi": (dims, nd32), "evi": (dims, evi32), "lswi": (dims, ls32)},
                     coords={"time": START + day.astype("timedelta64[D]")})
     truth = pd.DataFrame({"cls": [OPT_CLASSES[c] for c in cls], "rice": (cls == 0).astype(np.uint8),
                           "first_doy": np.where(cls == 0, first + 1, 0), "doys": all_dates})

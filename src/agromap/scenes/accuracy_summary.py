@@ -144,6 +144,21 @@ def _status(t: dict[str, Any]) -> str:
     return f"MISSED ({t['target']}{seeds})"
 
 
+def _rule_params_lines(results: dict[str, Any]) -> list[str]:
+    """The rules' changed parameters (``settings.optical_params`` / ``sar_params``), loud: such a run
+    is a trial, not the rules' figures; nothing for results written before the settings existed.
+    """
+    settings = results.get("settings", {})
+    if "optical_params" not in settings and "sar_params" not in settings:
+        return []
+    changed = [f"{sensor} " + ", ".join(f"{k}={json.dumps(v)}" for k, v in settings[f"{sensor}_params"].items())
+               for sensor in ("optical", "sar") if settings.get(f"{sensor}_params")]
+    if not changed:
+        return ["rule parameters: the defaults"]
+    return ["RULE PARAMETERS CHANGED (the rules and the self-trained maps labelled by them; not the defaults): "
+            + "; ".join(changed)]
+
+
 def format_table(results: dict[str, Any]) -> str:
     """Two tables over the seeds: scores with targets, then false positives and misses per cover.
 
@@ -162,7 +177,8 @@ def format_table(results: dict[str, Any]) -> str:
     head = (f"{'scene':23s} {'method':21s} {'OA':>6s} {'worst':>6s} {'seed':>4s} {'F1':>6s} {'nodata':>6s} "
             f"{'tp MAE':>6s} {'worst':>5s} {'tp hit':>6s}  targets")
     lines = [f"mean over {n_seeds} seed(s) {results.get('settings', {}).get('seeds', [0])}; 'worst' = lowest-OA "
-             "seed; a target is met only when it holds on every seed", head, "-" * len(head)]
+             "seed; a target is met only when it holds on every seed", *_rule_params_lines(results), head,
+             "-" * len(head)]
     last = None
     for r in summary:
         if last is not None and r["scene"] != last:

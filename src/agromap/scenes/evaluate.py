@@ -33,7 +33,7 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import AgromapError
+from ..rice.rule_param_overrides import params_class, rule_overrides, split_items
 from . import SCENE_NAMES, Scene, make_scene
 from .accuracy_summary import BASELINES, HARD_SCENES, format_table, summarize
 from .accuracy_summary import targets as _targets  # its former name here, which callers still import
@@ -74,13 +75,23 @@ def _sar_input(sc: Scene, speckle: int, speckle_filter: str = "homogeneous") -> 
 def _m_optical_rule(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     from ..rice.rules_optical import optical_rice_rule
 
-    return optical_rice_rule(_s2(sc))
+    return optical_rice_rule(_s2(sc), inputs.get("optical_params"))
 
 
 def _m_sar_rule(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     from ..rice.rules_sar import sar_rice_rule
 
-    return sar_rice_rule(inputs["s1"][["vh", "vv"]])
+    return sar_rice_rule(inputs["s1"][["vh", "vv"]], inputs.get("sar_params"))
+
+
+def _rule_params(rule: Literal["optical", "sar", "both"], inputs: dict[str, Any]) -> Any:
+    """The changed parameters (``--optical-param``, ``--sar-param``) of the rule(s) a self-trained map
+    draws its labels from, as ``self_trained_rice_map(rule_params=)`` takes them; None: the defaults.
+    """
+    opt, sar = inputs.get("optical_params"), inputs.get("sar_params")
+    if rule == "both":
+        return None if opt is None and sar is None else (sar, opt)
+    return opt if rule == "optical" else sar
 
 
 def _self_trained(rule: Literal["optical", "sar", "both"]) -> Callable[[Scene, dict[str, Any]], xr.Dataset]:
@@ -88,8 +99,8 @@ def _self_trained(rule: Literal["optical", "sar", "both"]) -> Callable[[Scene, d
         from ..rice.self_trained import self_trained_rice_map
 
         # Features from both sensors whatever rule labels (the scenes have both); the SAR rule
-        # reads the filtered VH and VV given as sar=.
-        return self_trained_rice_map(_s2(sc), sar=inputs["s1"], rule=rule)
+        # reads the filtered VH and VV given as sar=. A rule's changed parameters reach its labels.
+        return self_trained_rice_map(_s2(sc), sar=inputs["s1"], rule=rule, rule_params=_rule_params(rule, inputs))
 
     return run
 
@@ -143,7 +154,8 @@ def _m_self_trained_labelled(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     pick = _label_draw(inputs)
     rows, cols = np.unravel_index(pick, rice.shape)
     table = {"row": rows, "col": cols, "label_class": rice.ravel()[pick].astype(np.int64)}
-    out = self_trained_rice_map(_s2(sc), sar=inputs["s1"], rule="both", labels=table)
+    out = self_trained_rice_map(_s2(sc), sar=inputs["s1"], rule="both", labels=table,
+                                rule_params=_rule_params("both", inputs))
     exclude = np.zeros(rice.shape, dtype=bool)
     exclude[rows, cols] = True
     return out.assign_attrs(n_labels_per_class=int(inputs["n_labels"])).assign(_exclude=(("y", "x"), exclude))
@@ -305,7 +317,8 @@ def _run_one_seed(scenes: Sequence[str], runners: dict[str, Callable[[Scene, dic
                   log: Callable[[str], None],
                   s2_drop: Sequence[tuple[int, int]] = (),
                   calendar_shift: int = 0,
-                  series_days: tuple[int, int] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+                  series_days: tuple[int, int] | None = None,
+                  rule_params: dict[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     rows: list[dict[str, Any]] = []
     for name in scenes:
         t0 = time.perf_counter()
@@ -314,7 +327,8 @@ def _run_one_seed(scenes: Sequence[str], runners: dict[str, Callable[[Scene, dic
         s1 = _sar_input(sc, speckle, speckle_filter).compute()
         s2 = (drop_s2_days(_s2(sc), s2_drop) if s2_drop else _s2(sc)).compute()
         sc = Scene(sc.name, sc.description, s2, sc.s1, truth, sc.cover_names, sc.config)
-        inputs = {"s1": s1, "truth": truth, "n_labels": n_labels, "n_trees": n_trees, "seed": seed}
+        inputs = {"s1": s1, "truth": truth, "n_labels": n_labels, "n_trees": n_trees, "seed": seed,
+                  **(rule_params or {})}
         log(f"{name} (seed {seed}): scene rendered in {time.perf_counter() - t0:.1f} s "
             f"({s1.sizes['time']} S1 dates, {s2.sizes['time']} S2 dates)")
         for method, run in runners.items():
@@ -348,7 +362,9 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
                   n_labels: int = 50, n_trees: int = 100,
                   only: Sequence[str] | None = None, log: Callable[[str], None] = lambda s: None,
                   s2_drop: Sequence[tuple[int, int]] = (), calendar_shift: int = 0,
-                  series_days: tuple[int, int] | None = None) -> dict[str, Any]:
+                  series_days: tuple[int, int] | None = None,
+                  optical_params: Mapping[str, Any] | None = None,
+                  sar_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run every method on every scene for each seed and score it. Returns the JSON-ready results.
 
     Parameters
@@ -370,6 +386,13 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
         ``end`` of each scene's series (0 = its first date) reach the methods
         (:func:`~agromap.scenes.make_scene`); the truth is the whole scene's. A desk's series of
         about 10 months cuts a season at both ends. None (default): every date.
+    optical_params, sar_params : mapping, optional
+        Changed fields of the optical rule's ``OpticalRiceParams`` / the SAR rule's ``SarRiceParams``
+        (name -> value; ``--optical-param``, ``--sar-param``): a trial of a rule change. They reach
+        the rule's own map and the self-trained maps that draw their labels from it (``both`` and
+        ``labelled``: from the two rules); ``supervised`` and the baselines read no rule. Recorded as
+        ``settings.optical_params`` / ``settings.sar_params`` (``{}``: the defaults) and printed
+        above the table. None or empty (default): the rules' defaults.
 
     Returns
     -------
@@ -388,18 +411,26 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
     runners = methods()
     if only:
         runners = {k: v for k, v in runners.items() if k in only or k in BASELINES}
+    changed = {"optical": dict(optical_params or {}), "sar": dict(sar_params or {})}
+    # Built once, before any scene: a refused value (ConfigError) stops the run at its start.
+    built = {f"{k}_params": params_class(k)(**v) if v else None for k, v in changed.items()}
+    for k, v in changed.items():
+        if v:
+            log(f"{k} rule parameters changed (the rule and the self-trained maps labelled by it): "
+                + ", ".join(f"{n}={x!r}" for n, x in v.items()))
     rows: list[dict[str, Any]] = []
     for sd in seeds:
         rows += _run_one_seed(scenes, runners, size=size, seed=sd, speckle=speckle, speckle_filter=speckle_filter,
                               n_labels=n_labels,
                               n_trees=n_trees, log=log, s2_drop=s2_drop, calendar_shift=calendar_shift,
-                              series_days=series_days)
+                              series_days=series_days, rule_params=built)
     return {"created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "settings": {"size": size, "seeds": seeds, "speckle_filter": f"{speckle_filter} {speckle}x{speckle}",
                          "n_labels_per_class": n_labels,
                          "n_trees": n_trees, "s2_drop": [list(r) for r in s2_drop],
                          "calendar_shift": int(calendar_shift),
                          "series_days": list(series_days) if series_days else None,
+                         "optical_params": changed["optical"], "sar_params": changed["sar"],
                          "scenes": list(scenes), "hard_scenes": [s for s in scenes if s in HARD_SCENES]},
             "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
                         "cpus": os.cpu_count()},
@@ -456,6 +487,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="keep only the dates of both sensors in the series' first N days, or from day START to "
                         "before day END (N or START-END, counted from the first date; a 10-month desk series: 300; "
                         "default: every date)")
+    for sensor, cls in (("optical", "OpticalRiceParams"), ("sar", "SarRiceParams")):
+        env = f"ACCURACY_{sensor.upper()}_PARAMS"
+        p.add_argument(f"--{sensor}-param", action="append", metavar="NAME=VALUE",
+                       help=f"a field of the {sensor} rule's {cls} changed for this run (a JSON value: 60, -19.5, "
+                            f"null, true), for the rule and the self-trained maps labelled by it; repeatable; "
+                            f"{env}='NAME=VALUE,NAME=VALUE' when no {f'--{sensor}-param'} is given "
+                            "(default: the rule's defaults)")
     p.add_argument("--out", default=os.environ.get("ACCURACY_RESULTS", "bench/results"),
                    help="folder of the JSON results")
     a = p.parse_args(argv)
@@ -466,6 +504,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agromap: error: unknown scenes {unknown}; choose from {', '.join(SCENE_NAMES)}.", file=sys.stderr)
         return 2
     only = [m.strip() for m in a.only.split(",") if m.strip()] or None
+    changed: dict[str, dict[str, Any]] = {}
+    for sensor in ("optical", "sar"):  # the options replace the environment's list, as for every setting
+        flags, env = getattr(a, f"{sensor}_param"), f"ACCURACY_{sensor.upper()}_PARAMS"
+        try:
+            changed[sensor] = rule_overrides(sensor, flags if flags is not None else
+                                             split_items(os.environ.get(env, "")), None if flags else env)
+        except ValueError as exc:
+            p.error(str(exc))  # exit 2 with one line, as argparse's own usage errors
     t0 = time.perf_counter()
     res = run_benchmark(scenes, size=a.size, seeds=seeds, speckle=a.speckle, speckle_filter=a.speckle_filter,
                         n_labels=a.labels, only=only,
@@ -473,6 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         calendar_shift=a.calendar_shift,
                         series_days=a.series_days if not isinstance(a.series_days, str)
                         else _series_days_arg(a.series_days),
+                        optical_params=changed["optical"], sar_params=changed["sar"],
                         log=lambda s: print(s, file=sys.stderr, flush=True))
     res["seconds"] = round(time.perf_counter() - t0, 1)
     print(format_table(res))
