@@ -20,6 +20,16 @@ def triple():
     return s1[["vh", "vv"]].compute(), sc.truth.compute()
 
 
+@pytest.fixture(scope="module")
+def triple_optical():
+    """Scene seed 2's optical series, its truth and the optical rule's map (two tests read the same map)."""
+    from agromap.rice.rules_optical import optical_rice_rule
+
+    sc = make_scene("mekong_triple_sar", size=64, seed=2)
+    s2, truth = sc.s2.compute(), sc.truth.compute()
+    return s2, truth, optical_rice_rule(s2)
+
+
 def _interior_shrimp_and_ponds(truth):
     """The truth's cover, and its interior rice-shrimp and pond / water pixels (enough of each)."""
     cover, inner = truth.cover.values, ~truth.edge.values
@@ -49,7 +59,7 @@ def test_pond_canopy_days_must_be_positive():
         SarRiceParams(pond_canopy_days=0)
 
 
-def test_optical_rule_maps_a_pond_then_one_rice_crop():
+def test_optical_rule_maps_a_pond_then_one_rice_crop(triple_optical):
     """Optical rule on a real scene: interior rice-shrimp pixels (a pond for half the year, whose flood runs
     into the rice crop's puddling so that no dated onset is seen) are rice by their one short canopy after the
     pond; without ``pond_crop_green_days`` the water mask and the flooded-spell limit refuse about half of them.
@@ -57,12 +67,11 @@ def test_optical_rule_maps_a_pond_then_one_rice_crop():
     from agromap.rice.optical_params import OpticalRiceParams
     from agromap.rice.rules_optical import optical_rice_rule
 
-    sc = make_scene("mekong_triple_sar", size=64, seed=2)
-    s2, truth = sc.s2.compute(), sc.truth.compute()
+    s2, truth, out = triple_optical
     cover, inner = truth.cover.values, ~truth.edge.values
     shrimp = (cover == L.RICE_SHRIMP) & inner
     assert shrimp.sum() >= 100
-    rice = optical_rice_rule(s2).rice_class.values == 1
+    rice = out.rice_class.values == 1
     without = optical_rice_rule(s2, OpticalRiceParams(pond_crop_green_days=None)).rice_class.values == 1
     assert rice[shrimp].mean() >= 0.9 and without[shrimp].mean() <= 0.6
     others = np.isin(cover, (L.AQUACULTURE, L.LOTUS, L.HYACINTH, L.WATER, L.RICE, L.RICE_DSR)) & inner
@@ -76,18 +85,15 @@ def test_pond_crop_green_days_must_be_positive():
         OpticalRiceParams(pond_crop_green_days=0.0)
 
 
-def test_pond_crop_labels_keep_the_rice_verdict_of_a_pond_then_one_crop():
+def test_pond_crop_labels_keep_the_rice_verdict_of_a_pond_then_one_crop(triple_optical):
     """Self-training's pond test takes the optical rule's rice verdict away from most rice-shrimp fields
     (open water on half their clear dates, dry only after the harvest); ``pond_crop_labels`` keeps it there
     and nowhere else on the scene's ponds, lotus and hyacinth."""
-    from agromap.rice.rules_optical import optical_rice_rule
     from agromap.rice.self_train_labels import drop_pond_rice
     from agromap.rice.self_train_params import SelfTrainParams
 
-    sc = make_scene("mekong_triple_sar", size=64, seed=2)
-    s2, truth = sc.s2.compute(), sc.truth.compute()
+    s2, truth, out = triple_optical
     cover, inner = truth.cover.values, ~truth.edge.values
-    out = optical_rice_rule(s2)
     rule = out.rice_score.values > 0.5
     shrimp = (cover == L.RICE_SHRIMP) & inner & rule
     assert shrimp.sum() >= 100

@@ -7,6 +7,7 @@ real ones.
 
 from __future__ import annotations
 
+import dask
 import numpy as np
 import pytest
 import xarray as xr
@@ -291,17 +292,18 @@ def test_the_flood_test_reaches_the_fused_labels_of_a_scene_lazily():
     for k in (0, 1):
         spec = SelfTrainParams(edge_min_flood_dates=k)
         with raise_if_dask_computes():
-            fused = run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
-        runs[k] = fused.rice_score.values
+            runs[k] = run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec).rice_score
     # the optical score as the fusion gets it (the fusion applies the drained test itself)
-    opt = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score.values
+    opt = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score
+    plain = run_rule(optical, radar, "both", None, None, SelfTrainParams().blind_gap_days,
+                     spec=SelfTrainParams(edge_rescue_px=None)).rice_score
+    # One compute: the four maps share their rules' graphs, so each rule runs once.
+    runs[0], runs[1], opt, plain = (a.values for a in dask.compute(runs[0], runs[1], opt, plain))
     changed = ~np.isclose(runs[0], runs[1])
     assert changed.any()  # some edge pixel of this scene has no flooded clear date
     np.testing.assert_allclose(runs[0][changed], opt[changed], atol=1e-6)  # rescued without the test
     # ... and with it back to the fusion without the rescue: the mean, or the radar's score where the
     # optical series saw the field dry (`dry_contradiction_lswi`).
-    plain = run_rule(optical, radar, "both", None, None, SelfTrainParams().blind_gap_days,
-                     spec=SelfTrainParams(edge_rescue_px=None)).rice_score.values
     np.testing.assert_allclose(runs[1][changed], plain[changed], atol=1e-6)
 
 
@@ -463,11 +465,12 @@ def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
     for lswi in (None, 0.25):
         spec = SelfTrainParams(drained_lswi=lswi, persistent_score=None)
         with raise_if_dask_computes():
-            fused = run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec)
-        runs[lswi] = fused.rice_score.values
+            runs[lswi] = run_rule(optical, radar, "both", None, None, spec.blind_gap_days, spec=spec).rice_score
     # the optical score as the fusion gets it (the fusion applies the drained test itself)
-    opt = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score.values
-    sar = run_rule(optical, radar, "sar", None, None).rice_score.values
+    opt = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score
+    sar = run_rule(optical, radar, "sar", None, None).rice_score
+    # One compute: the four maps share their rules' graphs, so each rule runs once.
+    runs[None], runs[0.25], opt, sar = (a.values for a in dask.compute(runs[None], runs[0.25], opt, sar))
     never = drained_dates(optical, 0.25).values == 0
     changed = ~np.isclose(runs[None], runs[0.25])
     assert changed.any() and (never & (opt > 0.5))[changed].all()
