@@ -11,13 +11,14 @@ import pytest
 import xarray as xr
 
 from agromap.errors import ConfigError, LabelError
-from agromap.rice.self_train_desk import misread_neighbours
+from agromap.rice.self_train_desk import labelled_fit, misread_neighbours
 from agromap.rice.self_train_user import (
     EDGE_BESIDE_PADDY,
     EDGE_ON_PADDY,
     LABEL_COUNT_NAMES,
     contradicted,
     label_edges,
+    label_weights,
     paddy_edge,
     user_labels,
 )
@@ -330,3 +331,46 @@ def test_a_misread_label_judges_no_pseudo_label_without_a_label_of_the_other_cla
     y = np.array([1, 1, 0], np.int8)
     uX, uy = np.array([[0.05]], np.float32), np.array([0], np.int8)
     assert not misread_neighbours(X, y, uX, uy, np.array([True]), 1).any()
+
+
+class _ReadsAllRice:
+    """A map that reads every pixel rice: every non-rice label is misread."""
+
+    classes_ = np.array([0, 1])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.ones(len(X), np.int64)
+
+
+def _refit_weights(spec: SelfTrainParams) -> np.ndarray:
+    """The label weights of the refit in :func:`labelled_fit` with four labels: a rice label, and
+    non-rice labels inside a field, beside a paddy and on a paddy's edge, all but the rice misread."""
+    X = np.array([[0.0], [1.0], [2.0], [3.0]], np.float32)  # pseudo-labels, far from every label
+    y = np.array([1, 1, 0, 0], np.int8)
+    uy = np.array([1, 0, 0, 0], np.int8)
+    edge = np.array([0, 0, EDGE_BESIDE_PADDY, EDGE_ON_PADDY], np.uint8)
+    u = {"X": np.array([[0.5], [1.5], [2.5], [3.5]], np.float32), "y": uy, "row": np.arange(4) + 50,
+         "col": np.arange(4) + 50, "stratum": np.zeros(4, np.int64), "edge": edge,
+         "weight": label_weights(uy, edge, spec)}  # fmt: skip
+    weights: list[np.ndarray] = []
+
+    def draw(yy: np.ndarray, use: np.ndarray, strict: bool, weight: np.ndarray | None = None):
+        weights.append(u["weight"] if weight is None else weight)
+        return _ReadsAllRice(), np.flatnonzero(yy >= 0), [1, 1], None
+
+    *_, refit = labelled_fit(draw, X, y, np.arange(4), np.arange(4), np.zeros(4, np.int64), u, spec)
+    assert refit == 1
+    return weights[-1]
+
+
+def test_a_misread_label_beside_a_paddy_keeps_its_own_weight():
+    spec = SelfTrainParams()
+    # the misread label inside a field weighs label_misread_weight; the one beside a paddy its own
+    # margin weight (its mixed signal, weighed up, pulls the paddies' edges out of the rice class);
+    # the one on a paddy's edge stays out of the fit
+    np.testing.assert_array_equal(_refit_weights(spec), [spec.label_weight, spec.label_misread_weight,
+                                                         spec.label_margin_weight, spec.label_edge_weight])
+    # without a margin weight a label beside a paddy is a full label, and a misread one weighs up
+    whole = replace(spec, label_margin_weight=None)
+    np.testing.assert_array_equal(_refit_weights(whole), [spec.label_weight, spec.label_misread_weight,
+                                                          spec.label_misread_weight, spec.label_edge_weight])

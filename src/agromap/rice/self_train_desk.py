@@ -10,7 +10,10 @@ every label that weighs in the fit first:
   other class whose nearest labels in the classifier's features are such misread labels are dropped
   (``label_neighbour_k``), besides those a label contradicts on the ground (``label_conflict_px``);
 - a misread label weighs ``label_misread_weight`` in the refit: at ``label_weight`` the
-  pseudo-labels around it in the features outvote it;
+  pseudo-labels around it in the features outvote it. A non-rice label on or beside a paddy's
+  edge (:func:`~agromap.rice.self_train_user.mixed_labels`) keeps its own lower weight: its mixed
+  signal lies between the two grounds, and weighed up it pulls the paddies' edges and the
+  rice-shrimp fields out of the rice class;
 - optionally (``label_cv_folds``, off by default), the refit with the labels is measured against
   the map without them on the labels themselves: each fold of labels is read by a refit on the
   others, and the map without labels, which never saw any, stays the map unless the refit's rice
@@ -27,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .self_train_params import SelfTrainParams
-from .self_train_user import contradicted
+from .self_train_user import contradicted, mixed_labels
 
 __all__ = ["labelled_fit", "misread_neighbours"]
 
@@ -87,13 +90,14 @@ def labelled_fit(draw: Draw, X: np.ndarray, y: np.ndarray, prow: np.ndarray, pco
                  pstratum: np.ndarray, u: dict[str, np.ndarray],
                  spec: SelfTrainParams) -> tuple[Any, np.ndarray, np.ndarray, int]:  # fmt: skip
     """The fit with the user labels ``u`` (pixel order: ``X``, ``y``, ``row``, ``col``, ``stratum``,
-    ``weight``) and the pseudo-labels ``X``, ``y`` at ``prow``, ``pcol`` (stratum ``pstratum``):
+    :func:`~agromap.rice.self_train_user.label_edges` bits ``edge``, ``weight``) and the pseudo-labels ``X``, ``y`` at ``prow``, ``pcol`` (stratum ``pstratum``):
     the fit, the pseudo-labels it drew from, the dropped ones, and 1 for a refit with the labels
     (0: the map without them).
     """
     n = u["y"].size
     every = np.ones(n, dtype=bool)
     fit_w = u["weight"] > 0
+    full = ~mixed_labels(u["y"], u["edge"], spec)  # the labels a misread weighs up
     radius = spec.spacing_px if spec.label_conflict_px is None else spec.label_conflict_px
 
     def drops(use: np.ndarray, wrong: np.ndarray | None) -> np.ndarray:
@@ -109,7 +113,7 @@ def labelled_fit(draw: Draw, X: np.ndarray, y: np.ndarray, prow: np.ndarray, pco
         dropped = drops(use, wrong)
         yy = np.where(dropped, -1, y).astype(y.dtype)
         if wrong is not None and spec.label_misread_weight is not None:
-            return draw(yy, use, strict, np.where(wrong, spec.label_misread_weight, u["weight"])), yy, dropped
+            return draw(yy, use, strict, np.where(wrong & full, spec.label_misread_weight, u["weight"])), yy, dropped
         return draw(yy, use, strict), yy, dropped
 
     judge = spec.label_refit_misread or spec.label_neighbour_k is not None or spec.label_cv_folds is not None
