@@ -333,18 +333,22 @@ def test_a_misread_label_judges_no_pseudo_label_without_a_label_of_the_other_cla
     assert not misread_neighbours(X, y, uX, uy, np.array([True]), 1).any()
 
 
-class _ReadsAllRice:
-    """A map that reads every pixel rice: every non-rice label is misread."""
+class _ReadsRiceAbove:
+    """A map that reads rice below 1 and above ``t`` in the one feature."""
 
     classes_ = np.array([0, 1])
 
+    def __init__(self, t: float) -> None:
+        self.t = t
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.ones(len(X), np.int64)
+        return ((X[:, 0] < 1) | (X[:, 0] > self.t)).astype(np.int64)
 
 
-def _refit_weights(spec: SelfTrainParams) -> np.ndarray:
-    """The label weights of the refit in :func:`labelled_fit` with four labels: a rice label, and
-    non-rice labels inside a field, beside a paddy and on a paddy's edge, all but the rice misread."""
+def _refit_weights(spec: SelfTrainParams, t: float) -> np.ndarray:
+    """The label weights of the refit in :func:`labelled_fit` with four labels (feature 0.5, 1.5,
+    2.5, 3.5): a rice label, and non-rice labels inside a field, beside a paddy and on a paddy's
+    edge, read by a map that reads rice below 1 and above ``t``."""
     X = np.array([[0.0], [1.0], [2.0], [3.0]], np.float32)  # pseudo-labels, far from every label
     y = np.array([1, 1, 0, 0], np.int8)
     uy = np.array([1, 0, 0, 0], np.int8)
@@ -356,21 +360,20 @@ def _refit_weights(spec: SelfTrainParams) -> np.ndarray:
 
     def draw(yy: np.ndarray, use: np.ndarray, strict: bool, weight: np.ndarray | None = None):
         weights.append(u["weight"] if weight is None else weight)
-        return _ReadsAllRice(), np.flatnonzero(yy >= 0), [1, 1], None
+        return _ReadsRiceAbove(t), np.flatnonzero(yy >= 0), [1, 1], None
 
     *_, refit = labelled_fit(draw, X, y, np.arange(4), np.arange(4), np.zeros(4, np.int64), u, spec)
     assert refit == 1
     return weights[-1]
 
 
-def test_a_misread_label_beside_a_paddy_keeps_its_own_weight():
+def test_a_misread_label_beside_a_paddy_keeps_its_own_weight_unless_a_full_one_is_misread():
     spec = SelfTrainParams()
-    # the misread label inside a field weighs label_misread_weight; the one beside a paddy its own
-    # margin weight (its mixed signal, weighed up, pulls the paddies' edges out of the rice class);
-    # the one on a paddy's edge stays out of the fit
-    np.testing.assert_array_equal(_refit_weights(spec), [spec.label_weight, spec.label_misread_weight,
-                                                         spec.label_margin_weight, spec.label_edge_weight])
+    w, mis, margin, edge = spec.label_weight, spec.label_misread_weight, spec.label_margin_weight, spec.label_edge_weight
+    # the map misreads the label beside a paddy alone (and the one on the edge, out of the fit):
+    # its mixed signal, weighed up, pulls the paddies' edges out of the rice class
+    np.testing.assert_array_equal(_refit_weights(spec, 2.0), [w, w, margin, edge])
+    # it misreads the non-rice label inside a field too: that ground is misread, both weigh up
+    np.testing.assert_array_equal(_refit_weights(spec, 1.0), [w, mis, mis, edge])
     # without a margin weight a label beside a paddy is a full label, and a misread one weighs up
-    whole = replace(spec, label_margin_weight=None)
-    np.testing.assert_array_equal(_refit_weights(whole), [spec.label_weight, spec.label_misread_weight,
-                                                          spec.label_misread_weight, spec.label_edge_weight])
+    np.testing.assert_array_equal(_refit_weights(replace(spec, label_margin_weight=None), 2.0), [w, w, mis, edge])
