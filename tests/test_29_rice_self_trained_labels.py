@@ -345,12 +345,13 @@ class _ReadsRiceAbove:
         return ((X[:, 0] < 1) | (X[:, 0] > self.t)).astype(np.int64)
 
 
-def _refit_weights(spec: SelfTrainParams, t: float) -> np.ndarray:
+def _refit_weights(spec: SelfTrainParams, t: float, near: int) -> np.ndarray:
     """The label weights of the refit in :func:`labelled_fit` with four labels (feature 0.5, 1.5,
     2.5, 3.5): a rice label, and non-rice labels inside a field, beside a paddy and on a paddy's
-    edge, read by a map that reads rice below 1 and above ``t``."""
-    X = np.array([[0.0], [1.0], [2.0], [3.0]], np.float32)  # pseudo-labels, far from every label
-    y = np.array([1, 1, 0, 0], np.int8)
+    edge, read by a map that reads rice below 1 and above ``t``; the pseudo-label nearest the
+    label beside a paddy (2.6) is of class ``near``."""
+    X = np.array([[0.0], [0.6], [3.2], [2.6]], np.float32)
+    y = np.array([1, 1, 0, near], np.int8)
     uy = np.array([1, 0, 0, 0], np.int8)
     edge = np.array([0, 0, EDGE_BESIDE_PADDY, EDGE_ON_PADDY], np.uint8)
     u = {"X": np.array([[0.5], [1.5], [2.5], [3.5]], np.float32), "y": uy, "row": np.arange(4) + 50,
@@ -367,13 +368,15 @@ def _refit_weights(spec: SelfTrainParams, t: float) -> np.ndarray:
     return weights[-1]
 
 
-def test_a_misread_label_beside_a_paddy_keeps_its_own_weight_unless_a_full_one_is_misread():
+def test_a_misread_label_beside_a_paddy_weighs_up_only_where_the_map_misreads_ground_like_it():
     spec = SelfTrainParams()
     w, mis, margin, edge = spec.label_weight, spec.label_misread_weight, spec.label_margin_weight, spec.label_edge_weight
-    # the map misreads the label beside a paddy alone (and the one on the edge, out of the fit):
-    # its mixed signal, weighed up, pulls the paddies' edges out of the rice class
-    np.testing.assert_array_equal(_refit_weights(spec, 2.0), [w, w, margin, edge])
-    # it misreads the non-rice label inside a field too: that ground is misread, both weigh up
-    np.testing.assert_array_equal(_refit_weights(spec, 1.0), [w, mis, mis, edge])
+    # the map misreads the label beside a paddy (and the one on the edge, out of the fit); no rice
+    # pseudo-label reads like it: its mixed signal, weighed up, would pull paddies' edges out of rice
+    np.testing.assert_array_equal(_refit_weights(spec, 2.0, 0), [w, w, margin, edge])
+    # a rice pseudo-label reads like it (lotus the rule calls rice): the rule misread that ground
+    np.testing.assert_array_equal(_refit_weights(spec, 2.0, 1), [w, w, mis, edge])
+    # a non-rice label inside a field is misread too: the map misreads that ground, both weigh up
+    np.testing.assert_array_equal(_refit_weights(spec, 1.0, 0), [w, mis, mis, edge])
     # without a margin weight a label beside a paddy is a full label, and a misread one weighs up
-    np.testing.assert_array_equal(_refit_weights(replace(spec, label_margin_weight=None), 2.0), [w, w, mis, edge])
+    np.testing.assert_array_equal(_refit_weights(replace(spec, label_margin_weight=None), 2.0, 0), [w, w, mis, edge])
