@@ -11,13 +11,14 @@ import pytest
 import xarray as xr
 
 from agromap.errors import ConfigError, LabelError
-from agromap.rice.self_train_desk import misread_neighbours
+from agromap.rice.self_train_desk import labelled_fit, misread_neighbours
 from agromap.rice.self_train_user import (
     EDGE_BESIDE_PADDY,
     EDGE_ON_PADDY,
     LABEL_COUNT_NAMES,
     contradicted,
     label_edges,
+    label_weights,
     paddy_edge,
     user_labels,
 )
@@ -330,3 +331,52 @@ def test_a_misread_label_judges_no_pseudo_label_without_a_label_of_the_other_cla
     y = np.array([1, 1, 0], np.int8)
     uX, uy = np.array([[0.05]], np.float32), np.array([0], np.int8)
     assert not misread_neighbours(X, y, uX, uy, np.array([True]), 1).any()
+
+
+class _ReadsRiceAbove:
+    """A map that reads rice below 1 and above ``t`` in the one feature."""
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return ((X[:, 0] < 1) | (X[:, 0] > self.t)).astype(np.int64)
+
+
+def _refit_weights(spec: SelfTrainParams, t: float, near: int) -> np.ndarray:
+    """The label weights of the refit in :func:`labelled_fit` with four labels (feature 0.5, 1.5,
+    2.5, 3.5): a rice label, and non-rice labels inside a field, beside a paddy and on a paddy's
+    edge, read by a map that reads rice below 1 and above ``t``; the pseudo-label nearest the
+    label beside a paddy (2.6) is of class ``near``."""
+    X = np.array([[0.0], [0.6], [3.2], [2.6]], np.float32)
+    y = np.array([1, 1, 0, near], np.int8)
+    uy = np.array([1, 0, 0, 0], np.int8)
+    edge = np.array([0, 0, EDGE_BESIDE_PADDY, EDGE_ON_PADDY], np.uint8)
+    u = {"X": np.array([[0.5], [1.5], [2.5], [3.5]], np.float32), "y": uy, "row": np.arange(4) + 50,
+         "col": np.arange(4) + 50, "stratum": np.zeros(4, np.int64), "edge": edge,
+         "weight": label_weights(uy, edge, spec)}  # fmt: skip
+    weights: list[np.ndarray] = []
+
+    def draw(yy: np.ndarray, use: np.ndarray, strict: bool, weight: np.ndarray | None = None):
+        weights.append(u["weight"] if weight is None else weight)
+        return _ReadsRiceAbove(t), np.flatnonzero(yy >= 0), [1, 1], None
+
+    *_, refit = labelled_fit(draw, X, y, np.arange(4), np.arange(4), np.zeros(4, np.int64), u, spec)
+    assert refit == 1
+    return weights[-1]
+
+
+def test_a_misread_label_beside_a_paddy_weighs_up_only_where_the_map_misreads_ground_like_it():
+    spec = SelfTrainParams()
+    w, mis, margin, edge = spec.label_weight, spec.label_misread_weight, spec.label_margin_weight, spec.label_edge_weight
+    # the map misreads the label beside a paddy (and the one on the edge, out of the fit); no rice
+    # pseudo-label reads like it: its mixed signal, weighed up, would pull paddies' edges out of rice
+    np.testing.assert_array_equal(_refit_weights(spec, 2.0, 0), [w, w, margin, edge])
+    # a rice pseudo-label reads like it (lotus the rule calls rice): the rule misread that ground
+    np.testing.assert_array_equal(_refit_weights(spec, 2.0, 1), [w, w, mis, edge])
+    # a non-rice label inside a field is misread too: the map misreads that ground, both weigh up
+    np.testing.assert_array_equal(_refit_weights(spec, 1.0, 0), [w, mis, mis, edge])
+    # without a margin weight a label beside a paddy is a full label, and a misread one weighs up
+    np.testing.assert_array_equal(_refit_weights(replace(spec, label_margin_weight=None), 2.0, 0), [w, w, mis, edge])

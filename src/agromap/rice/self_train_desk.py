@@ -10,7 +10,13 @@ every label that weighs in the fit first:
   other class whose nearest labels in the classifier's features are such misread labels are dropped
   (``label_neighbour_k``), besides those a label contradicts on the ground (``label_conflict_px``);
 - a misread label weighs ``label_misread_weight`` in the refit: at ``label_weight`` the
-  pseudo-labels around it in the features outvote it;
+  pseudo-labels around it in the features outvote it. A non-rice label on or beside a paddy's
+  edge (:func:`~agromap.rice.self_train_user.mixed_labels`) keeps its own lower weight unless the
+  map misreads ground like it: a fully weighted non-rice label is misread too, or rice
+  pseudo-labels read like it (they lie in its cell). Alone and judging none, its mixed signal lies
+  between the two grounds, and weighed up it pulls the paddies' edges and the rice-shrimp fields
+  out of the rice class; otherwise it is one more pixel of a ground the map misreads (lotus
+  beside a paddy on a shifted calendar);
 - optionally (``label_cv_folds``, off by default), the refit with the labels is measured against
   the map without them on the labels themselves: each fold of labels is read by a refit on the
   others, and the map without labels, which never saw any, stays the map unless the refit's rice
@@ -27,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .self_train_params import SelfTrainParams
-from .self_train_user import contradicted
+from .self_train_user import contradicted, mixed_labels
 
 __all__ = ["labelled_fit", "misread_neighbours"]
 
@@ -87,13 +93,14 @@ def labelled_fit(draw: Draw, X: np.ndarray, y: np.ndarray, prow: np.ndarray, pco
                  pstratum: np.ndarray, u: dict[str, np.ndarray],
                  spec: SelfTrainParams) -> tuple[Any, np.ndarray, np.ndarray, int]:  # fmt: skip
     """The fit with the user labels ``u`` (pixel order: ``X``, ``y``, ``row``, ``col``, ``stratum``,
-    ``weight``) and the pseudo-labels ``X``, ``y`` at ``prow``, ``pcol`` (stratum ``pstratum``):
+    :func:`~agromap.rice.self_train_user.label_edges` bits ``edge``, ``weight``) and the pseudo-labels ``X``, ``y`` at ``prow``, ``pcol`` (stratum ``pstratum``):
     the fit, the pseudo-labels it drew from, the dropped ones, and 1 for a refit with the labels
     (0: the map without them).
     """
     n = u["y"].size
     every = np.ones(n, dtype=bool)
     fit_w = u["weight"] > 0
+    full = ~mixed_labels(u["y"], u["edge"], spec)  # the labels a misread weighs up
     radius = spec.spacing_px if spec.label_conflict_px is None else spec.label_conflict_px
 
     def drops(use: np.ndarray, wrong: np.ndarray | None) -> np.ndarray:
@@ -105,11 +112,25 @@ def labelled_fit(draw: Draw, X: np.ndarray, y: np.ndarray, prow: np.ndarray, pco
             out |= misread_neighbours(X, y, u["X"][w], u["y"][w], wrong[w], spec.label_neighbour_k)
         return out
 
+    def weighed_up(wrong: np.ndarray) -> np.ndarray:
+        # a misread mixed label weighs up only where the map misreads ground like it: a fully
+        # weighted non-rice label is misread too (lotus beside and away from paddies), or
+        # pseudo-labels of the other class read like it (its cell, the pseudo-labels whose nearest
+        # label it is); alone and judging none, its signal between two grounds is no news
+        up = wrong & full
+        if (up & (u["y"] == 0)).any():
+            return wrong
+        for i in np.flatnonzero(wrong & ~full):
+            one = np.zeros(n, dtype=bool)
+            one[i] = True
+            up[i] = misread_neighbours(X, y, u["X"][fit_w], u["y"][fit_w], one[fit_w], 1).any()
+        return up
+
     def refit(use: np.ndarray, wrong: np.ndarray | None, strict: bool) -> tuple[Any, np.ndarray, np.ndarray]:
         dropped = drops(use, wrong)
         yy = np.where(dropped, -1, y).astype(y.dtype)
         if wrong is not None and spec.label_misread_weight is not None:
-            return draw(yy, use, strict, np.where(wrong, spec.label_misread_weight, u["weight"])), yy, dropped
+            return draw(yy, use, strict, np.where(weighed_up(wrong), spec.label_misread_weight, u["weight"])), yy, dropped
         return draw(yy, use, strict), yy, dropped
 
     judge = spec.label_refit_misread or spec.label_neighbour_k is not None or spec.label_cv_folds is not None

@@ -74,7 +74,8 @@ class DeskLabelParams:
     features, which outvote it at ``label_weight``: on ``mekong_triple_sar`` shifted 180 days,
     seed 2, six lotus labels the map read as rice left 0.77 of the lotus mapped rice at weight 3
     and 0.53 with ``label_neighbour_k`` 1; at 10, 0.44 (docs/rice_self_trained.md, "Labels the map
-    without them misreads")."""
+    without them misreads"). A misread non-rice label on or beside a paddy's edge keeps its own weight unless
+    the map misreads ground like it (self_train_desk.labelled_fit)."""
     label_cv_folds: int | None = None
     """With user labels and a label the map without them misreads: keep the refit with the labels
     only where, each fold of the labels read by a refit on the other folds, its rice probability on

@@ -41,7 +41,7 @@ import xarray as xr
 from ..errors import LabelError
 
 __all__ = ["EDGE_BESIDE_PADDY", "EDGE_ON_PADDY", "LABEL_COUNT_NAMES", "UserLabels", "user_labels", "block_labels",
-           "user_table", "contradicted", "label_edges", "label_weights", "paddy_edge"]
+           "user_table", "contradicted", "label_edges", "label_weights", "mixed_labels", "paddy_edge"]
 
 #: 0-d counts a map trained with user labels adds to its result: user labels trained on, by
 #: class, pseudo-labels dropped for contradicting one, and ``label_refit``: 1 where the forest was
@@ -175,6 +175,15 @@ def label_weights(uy: np.ndarray, uedge: np.ndarray, spec: Any) -> np.ndarray:
     if spec.label_margin_weight is not None:
         weight[other & ((uedge & EDGE_BESIDE_PADDY) > 0)] = spec.label_margin_weight
     return weight
+
+
+def mixed_labels(uy: np.ndarray, uedge: np.ndarray, spec: Any) -> np.ndarray:
+    """Which user labels of class ``uy`` with :func:`label_edges` bits ``uedge`` :func:`label_weights`
+    weighs as mixed pixels, bool per label: non-rice labels on a paddy's edge pixel, and beside a
+    paddy unless ``spec.label_margin_weight`` is ``None`` (those weigh ``label_weight``).
+    """
+    bits = EDGE_ON_PADDY | (EDGE_BESIDE_PADDY if spec.label_margin_weight is not None else np.uint8(0))
+    return (uy == 0) & ((uedge & bits) > 0)
 
 
 def user_table(labels: UserLabels | None, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray, row0: int,

@@ -267,8 +267,9 @@ def _fit(tables: Sequence[dict[str, np.ndarray]], names: tuple[str, ...], *, spe
     uX, uy = cat("uX", np.zeros((0, len(names)), np.float32)), cat("uy", np.zeros(0, np.int8))
     urow, ucol, ustratum = cat("urow", z), cat("ucol", z), cat("ustratum", z)
     uorder = np.lexsort((ucol, urow))  # pixel order: the fit never depends on chunking
+    uedge = cat("uedge", np.zeros(0, np.uint8))[uorder]
     u = {"X": uX[uorder], "y": uy[uorder], "row": urow[uorder], "col": ucol[uorder], "stratum": ustratum[uorder],
-         "weight": label_weights(uy, cat("uedge", np.zeros(0, np.uint8)), spec)[uorder]}
+         "edge": uedge, "weight": label_weights(uy[uorder], uedge, spec)}
 
     def draw(yy: np.ndarray, use: np.ndarray, strict: bool, weight: np.ndarray | None = None) -> Any:
         w = u["weight"] if weight is None else weight
