@@ -119,6 +119,19 @@ def test_rice_parameter_page_lists_self_train_params_part_by_part():
     assert section.index('id="selftrain-optical_canopy_labels"') < section.index("### SeriesCutParams")
 
 
+def test_rice_parameter_page_lists_optical_params_part_by_part():
+    text = (ROOT / "docs" / "rice_parameters.md").read_text(encoding="utf-8")
+    section = text.split("## OpticalRiceParams", 1)[1].split("\n## ", 1)[0]
+    heads = [line for line in section.splitlines() if line.startswith("### ")]
+    assert heads == ["### OpticalCycleParams", "### OpticalMaskParams", "### OpticalUndatedParams",
+                     "### OpticalWetCanopyParams", "### OpticalHarvestParams", "### OpticalGapSeasonParams",
+                     "### OpticalSeriesEndsParams", "### OpticalEndFloodParams"]
+    assert section.index('id="optical-max_seasons"') < section.index("### OpticalMaskParams")
+    assert section.index("### OpticalMaskParams") < section.index('id="optical-water_ndvi_max"')
+    assert section.index('id="optical-pond_crop_green_days"') < section.index("### OpticalEndFloodParams")
+    assert section.index("### OpticalEndFloodParams") < section.index('id="optical-end_flood_days"')
+
+
 def test_rice_parameter_page_lists_sar_params_part_by_part():
     text = (ROOT / "docs" / "rice_parameters.md").read_text(encoding="utf-8")
     section = text.split("## SarRiceParams", 1)[1].split("\n## ", 1)[0]

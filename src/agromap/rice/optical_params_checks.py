@@ -1,5 +1,5 @@
 """Consistency checks of :class:`agromap.rice.optical_params.OpticalRiceParams`, kept apart from the
-thresholds themselves so that the parameter module stays a readable list of values and reasons.
+thresholds themselves so that the parameter modules stay readable lists of values and reasons.
 
 Each check raises :class:`agromap.errors.ConfigError` with the offending values and the allowed range.
 """

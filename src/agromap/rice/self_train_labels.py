@@ -50,18 +50,19 @@ QA_PERSISTENT_ONLY = 128
 
 
 def blind_optical_rule(out: xr.Dataset, optical: xr.Dataset, blind_gap_days: float,
-                       spec: SelfTrainParams | None = None) -> xr.Dataset:  # fmt: skip
+                       spec: SelfTrainParams | None = None, rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """The optical rule's output ``out`` with its non-rice verdicts set to no opinion where it was
     blind (:func:`abstain_where_blind`), but kept on a persistent cover (:func:`persistent_cover`,
     unless ``spec.persistent_fraction`` is ``None``); those kept verdicts carry the
     :data:`QA_PERSISTENT_ONLY` bit in ``qa_flags`` (lazy); :func:`fuse_scores` makes them sure.
+    Clear dates as the optical rule with ``rule_params`` saw them (:func:`clear_indices`).
     """
-    gap = longest_clear_gap(optical)
+    gap = longest_clear_gap(optical, rule_params)
     if spec is None or spec.persistent_fraction is None:
         return out.assign(rice_score=abstain_where_blind(out["rice_score"], gap, blind_gap_days))
     # Evergreen canopy or open water on (nearly) every clear date is no paddy, whatever a gap hides:
     # its non-rice verdict stands, marked so that co-training knows which labels only it gave.
-    kept = (gap >= np.float32(blind_gap_days)) & persistent_cover(optical, spec) & (out["rice_score"] < 0.5)
+    kept = (gap >= np.float32(blind_gap_days)) & persistent_cover(optical, spec, rule_params) & (out["rice_score"] < 0.5)
     score = abstain_where_blind(out["rice_score"], gap.where(~kept, np.float32(0.0)), blind_gap_days)
     qa = (out["qa_flags"] | xr.where(kept, np.uint8(QA_PERSISTENT_ONLY), np.uint8(0))).astype(np.uint8)
     return out.assign(rice_score=score, qa_flags=qa)
@@ -98,7 +99,7 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
     from .pond_crop import pond_then_crop
     from .seasons import time_axis
 
-    ok, ndvi, lswi = clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical, rule_params)
     wet_min, dry_max, need = np.float32(spec.pond_water_fraction), np.float32(spec.pond_dry_fraction), \
         spec.persistent_min_dates
     rp = rule_params if rule_params is not None else OpticalRiceParams()
@@ -125,7 +126,8 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
     return out.assign(rice_score=xr.where(pond & (score > 0.5), np.float32(abstain), score).astype(np.float32))
 
 
-def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
+                       rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """The optical rule's output ``out`` with its rice verdicts made sure non-rice (0) where the
     clear dates show open water nearly all year (lazy); those carry the :data:`QA_PERSISTENT_ONLY` bit.
 
@@ -141,7 +143,7 @@ def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPara
     """
     if spec.persistent_fraction is None:
         return out
-    ok, ndvi, lswi = clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical, rule_params)
     frac, need = np.float32(spec.persistent_fraction), spec.persistent_min_dates
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -155,7 +157,8 @@ def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPara
     return out.assign(rice_score=xr.where(hit, np.float32(0.0), out["rice_score"]).astype(np.float32), qa_flags=qa)
 
 
-def water_mask_crop(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+def water_mask_crop(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
+                    rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """The optical rule's output ``out`` with its non-rice verdict set to no opinion (0.5) where its
     water mask (``QA_WATER``) took a pixel whose clear dates show a green canopy (NDVI >=
     ``spec.evergreen_ndvi``) on at least ``spec.water_crop_dates`` of them and open water on at least
@@ -174,7 +177,7 @@ def water_mask_crop(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams)
         return out
     from .seasons import QA_WATER
 
-    ok, ndvi, lswi = clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical, rule_params)
     need, share, green_min = spec.water_crop_dates, np.float32(spec.water_crop_water_fraction), spec.evergreen_ndvi
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -189,7 +192,8 @@ def water_mask_crop(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams)
     return out.assign(rice_score=xr.where(hit, np.float32(0.5), out["rice_score"]).astype(np.float32))
 
 
-def drop_undrained_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.Dataset:
+def drop_undrained_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
+                        rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """The optical rule's output ``out`` with its rice verdicts set to no opinion (0.5) on a pixel
     never seen drained (lazy).
 
@@ -204,7 +208,7 @@ def drop_undrained_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPar
     """
     if spec.drained_lswi is None:
         return out
-    never = drained_dates(optical, spec.drained_lswi) == 0
+    never = drained_dates(optical, spec.drained_lswi, rule_params) == 0
     score = out["rice_score"]
     return out.assign(rice_score=xr.where(never & (score > 0.5), np.float32(0.5), score).astype(np.float32))
 
@@ -241,11 +245,11 @@ def abstain_where_blind(score: xr.DataArray, gap: xr.DataArray, blind_gap_days: 
     return xr.where((score < 0.5) & (gap >= np.float32(blind_gap_days)), np.float32(0.5), score).astype(np.float32)
 
 
-def longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
+def longest_clear_gap(optical: xr.Dataset, params: Any = None) -> xr.DataArray:
     """Per pixel, the longest interval (days) between successive clear optical dates (lazy).
 
-    Clear as the optical rule sees it (SCL and its cloud test); NaN where fewer than two dates are
-    clear. Gaps before the first and after the last clear date are not counted (the series' own
+    Clear as the optical rule with ``params`` sees it (SCL and its cloud, haze and snow tests; default
+    :class:`~agromap.rice.optical_params.OpticalRiceParams`); NaN where fewer than two dates are clear. Gaps before the first and after the last clear date are not counted (the series' own
     edges are not cloud).
     """
     from .rules_optical import OpticalRiceParams, clear_observations
@@ -253,7 +257,7 @@ def longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
 
     ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))  # a Dataset in, a Dataset out
     like = ds[[v for v in ("nir", "red") if v in ds][0]]
-    ok = clear_observations(ds, like, OpticalRiceParams(), None)
+    ok = clear_observations(ds, like, params if params is not None else OpticalRiceParams(), None)
     days, _ = time_axis(ds["time"].values)
 
     def kernel(clear: np.ndarray) -> np.ndarray:
@@ -269,14 +273,18 @@ def longest_clear_gap(optical: xr.Dataset) -> xr.DataArray:
                           output_dtypes=[np.float32]).rename("longest_clear_gap_days")
 
 
-def clear_indices(optical: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
-    """The clear-date mask (as the optical rule sees it), NDVI and LSWI of an optical stack (lazy)."""
+def clear_indices(optical: xr.Dataset, params: Any = None) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """The clear-date mask (as the optical rule with ``params`` sees it: its cloud, haze and snow tests;
+    default :class:`~agromap.rice.optical_params.OpticalRiceParams`), NDVI and LSWI of an optical stack (lazy).
+    The label steps pass the parameters the self-trained map's optical rule ran with, so that an
+    override of those tests reaches them too.
+    """
     from .. import indices
     from .rules_optical import OpticalRiceParams, clear_observations
     from .seasons import prepare_series
 
     ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))
-    ok = clear_observations(ds, ds["nir"], OpticalRiceParams(), None)
+    ok = clear_observations(ds, ds["nir"], params if params is not None else OpticalRiceParams(), None)
     return ok, indices.ndvi(ds["nir"], ds["red"]), indices.lswi(ds["nir"], ds["swir16"])
 
 
@@ -315,7 +323,7 @@ def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
     from .rules_optical import OpticalRiceParams
 
     p = params if params is not None else OpticalRiceParams()
-    ok, ndvi, lswi = clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical, p)
     t, low = np.float32(p.flood_t), np.float32(p.ndvi_low)
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -326,7 +334,7 @@ def flood_dates(optical: xr.Dataset, params: Any) -> xr.DataArray:
                           output_dtypes=[np.uint16]).rename("flood_dates")
 
 
-def drained_dates(optical: xr.Dataset, lswi_max: float) -> xr.DataArray:
+def drained_dates(optical: xr.Dataset, lswi_max: float, rule_params: Any = None) -> xr.DataArray:
     """Per pixel, the number of clear dates with LSWI below ``lswi_max`` (lazy, uint16).
 
     With ``lswi_max`` at the optical rule's ``sparse_canopy_lswi`` (0.25) such a date is neither
@@ -334,7 +342,7 @@ def drained_dates(optical: xr.Dataset, lswi_max: float) -> xr.DataArray:
     canopy over drained ground. A paddy shows one when the series sees it between seasons or after the
     pre-harvest drainage; a canal or pond under floating plants never does.
     """
-    ok, _, lswi = clear_indices(optical)
+    ok, _, lswi = clear_indices(optical, rule_params)
     bar = np.float32(lswi_max)
 
     def kernel(clear: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -345,7 +353,7 @@ def drained_dates(optical: xr.Dataset, lswi_max: float) -> xr.DataArray:
                           output_dtypes=[np.uint16]).rename("drained_dates")
 
 
-def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams, rule_params: Any = None) -> xr.DataArray:
     """Where the clear dates show one cover all year, evergreen canopy or open water (lazy, boolean).
 
     True where the pixel has at least ``spec.persistent_min_dates`` clear dates and at least
@@ -356,7 +364,7 @@ def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray
     in a gap or not.
     """
     assert spec.persistent_fraction is not None
-    ok, ndvi, lswi = clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical, rule_params)
     frac, need, green_min = np.float32(spec.persistent_fraction), spec.persistent_min_dates, spec.evergreen_ndvi
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -506,12 +514,12 @@ def _neighbour_rms(optical: xr.Dataset, source: xr.DataArray, radius: int, min_c
             yield rms.where(source.shift(y=dy, x=dx, fill_value=False) & (n >= min_common))
 
 
-def wettest_lswi(optical: xr.Dataset) -> xr.DataArray:
+def wettest_lswi(optical: xr.Dataset, rule_params: Any = None) -> xr.DataArray:
     """Per pixel, the largest LSWI over its clear dates (lazy; NaN where none is clear).
 
     A paddy's flood, its wet seedbed or its canopy standing in water reach about 0.3 on some clear
     date; an upland crop's wettest clear date stays below that, whatever a shadow did to its NDVI.
     :func:`fuse_scores` reads it (``spec.dry_contradiction_lswi``).
     """
-    ok, _, lswi = clear_indices(optical)
+    ok, _, lswi = clear_indices(optical, rule_params)
     return lswi.where(ok).max("time").astype(np.float32).rename("wettest_lswi")

@@ -58,13 +58,13 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
         if optical is not None and spec is not None and spec.edge_min_flood_dates:
             opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
         if optical is not None and spec is not None and spec.drained_lswi is not None:
-            opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi))
+            opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi, opt_p))
         sar_out = run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
         sar_out = start_pond_no_vote(sar_out, opt, sar, optical, spec)  # it saw a rice-shrimp field's pond
         if spec is not None and spec.fuse_cut_sar_no_vote:
             sar_out = cut_no_vote(sar_out)
         if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
-            opt = opt.assign(wettest_lswi=wettest_lswi(optical))
+            opt = opt.assign(wettest_lswi=wettest_lswi(optical, opt_p))
         if optical is not None and spec is not None and spec.edge_rescue_px is not None \
                 and spec.edge_max_ndvi_rms is not None:
             opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
@@ -92,15 +92,15 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
                                     canopy_labels, spec)
     if spec is not None:  # a pond's standing water and floating canopy are no paddy's season
         if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
-            out = open_water_nonrice(out, optical, spec)
-            out = water_mask_crop(out, optical, spec)  # but a pond that grows a crop may be a paddy
+            out = open_water_nonrice(out, optical, spec, params)
+            out = water_mask_crop(out, optical, spec, params)  # but a pond that grows a crop may be a paddy
         # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
         out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params,
                              keep=start_pond_field(sar, optical, spec) if spec.start_pond_fused or not fused else None)
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
-            out = drop_undrained_rice(out, optical, spec)
+            out = drop_undrained_rice(out, optical, spec, params)
             out = drop_upland_rice(out, optical, sar, spec, params)  # nor an upland crop never seen in water
-    out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec)
+    out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec, params)
     # with both rules the fused score is judged once, after the fusion
     return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True, shrimp=True)
 

@@ -13,7 +13,7 @@ the radar never saw flooded").
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -50,13 +50,13 @@ def radar_saw_water(sar: xr.Dataset, dip_db: float, water_db: float) -> xr.DataA
                           output_dtypes=[bool]).rename("radar_saw_water")
 
 
-def wettest_canopy_lswi(optical: xr.Dataset, canopy_ndvi: float) -> xr.DataArray:
+def wettest_canopy_lswi(optical: xr.Dataset, canopy_ndvi: float, params: Any = None) -> xr.DataArray:
     """Per pixel, the highest LSWI of its clear dates with NDVI >= ``canopy_ndvi`` (lazy; -inf
-    where no clear date carries such a canopy).
+    where no clear date carries such a canopy). Clear dates as the optical rule with ``params`` sees them.
     """
     from .self_train_labels import clear_indices
 
-    ok, nd, lw = clear_indices(optical)
+    ok, nd, lw = clear_indices(optical, params)
     canopy = ok & (nd >= np.float32(canopy_ndvi)) & lw.notnull()
     return lw.where(canopy, -np.inf).max("time").astype(np.float32).rename("wettest_canopy_lswi")
 
@@ -79,7 +79,7 @@ def drop_upland_rice(out: xr.Dataset, optical: xr.Dataset, sar: xr.Dataset | Non
     if sar is None or "vh" not in sar or spec.upland_dip_db is None:
         return out
     canopy_ndvi = (params if params is not None else OpticalRiceParams()).ndvi_canopy_min
-    dry_canopy = wettest_canopy_lswi(optical, canopy_ndvi) < np.float32(spec.upland_canopy_lswi)
+    dry_canopy = wettest_canopy_lswi(optical, canopy_ndvi, params) < np.float32(spec.upland_canopy_lswi)
     saw = radar_saw_water(sar, spec.upland_dip_db, spec.upland_water_db)
     if spec.upland_dip_px:  # a paddy's edge pixel, mixed with its bund in the filtered radar, lies beside its flood
         w = 2 * spec.upland_dip_px + 1

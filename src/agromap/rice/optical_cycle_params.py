@@ -1,0 +1,50 @@
+"""The flood-growth cycle part of :class:`~agromap.rice.optical_params.OpticalRiceParams`.
+
+Xiao's flood signal (``LSWI + T >= EVI or NDVI``) and the growth that confirms an onset: Xiao's EVI
+test and the NDVI trough-and-canopy test, the cycle after the onset over which they read, and the
+seasons' spacing and count (:mod:`agromap.rice.rules_optical`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["OpticalCycleParams", "GrowthRule"]
+
+GrowthRule = Literal["xiao", "ndvi", "either", "both"]
+
+
+@dataclass(frozen=True)
+class OpticalCycleParams:
+    """The flood signal, the growth confirmations (Xiao's EVI, the NDVI trough and canopy), the seasons."""
+
+    flood_t: float = 0.05
+    """T in ``LSWI + T >= EVI or NDVI`` (Xiao: 0.05 on MODIS; tune over {0, 0.05, 0.10})."""
+    flood_ndvi_max: float | None = None
+    """Optionally, a flood signal needs NDVI <= this (e.g. 0.4). Standing water in the pixel lowers
+    NDVI; a cloud shadow the mask missed lowers EVI but hardly NDVI (a ratio of two bands darkened
+    alike) and passes ``LSWI + T >= EVI`` under a full canopy. Off by default: on the hard scenes
+    it removed as many true seasons (confirmed by such a date) as false ones (docs/rice_rules.md)."""
+    growth_rule: GrowthRule = "either"
+    """Which growth confirmation an onset needs: ``xiao``, ``ndvi``, ``either`` or ``both``."""
+    growth_days: float = 40.0
+    """Xiao: EVI must reach ``growth_ratio`` x the cycle max within this many days of onset."""
+    growth_ratio: float = 0.5
+    """Xiao: fraction of the cycle's maximum EVI to reach."""
+    min_peak_evi: float = 0.5
+    """Floor on the cycle's maximum EVI for the Xiao test (PhenoRice ``EVI max >= 0.5``)."""
+    peak_window_days: float = 90.0
+    """The cycle after an onset over which EVI/NDVI maxima are taken (onset-to-heading span)."""
+    trough_days: float = 30.0
+    """NDVI test: the trough is the minimum NDVI over [onset, onset + trough_days]."""
+    ndvi_trough_max: float = 0.40
+    """NDVI test: trough <= 0.40 (dawood-labs)."""
+    ndvi_climb_min: float = 0.30
+    """NDVI test: canopy - trough >= 0.30."""
+    ndvi_canopy_min: float = 0.50
+    """NDVI test: canopy (max NDVI in the cycle) >= 0.50."""
+    min_season_days: float = 80.0
+    """Minimum days between two accepted onsets (separate seasons)."""
+    max_seasons: int = 3
+    """Length of the ``season`` axis without windows (seasons beyond it are counted, not dated)."""

@@ -1,0 +1,81 @@
+"""The series' ends part of :class:`~agromap.rice.optical_params.OpticalRiceParams`.
+
+Seasons opened by the series' start or cut by its end, the forest fraction for a pixel that shows
+a field (bare, dry ground or a flooded bare field), an onset after a long clear interval, and a
+pond followed by one rice crop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["OpticalSeriesEndsParams"]
+
+
+@dataclass(frozen=True)
+class OpticalSeriesEndsParams:
+    """Seasons at the series' start and end, the forest fraction, onsets across a gap, a pond then one crop."""
+
+    gap_season_not_forest: bool = True
+    """``gap_season_lswi``: a pixel whose season hidden in a gap votes rice (its margin >= 0) is not
+    evergreen forest, whatever share of its clear dates reads NDVI >= ``forest_ndvi_min``: it showed bare,
+    dry ground (NDVI <= ``gap_season_low_ndvi``, LSWI < ``gap_season_low_lswi``), which a forest canopy never
+    does, and a season that ended. On a dozen clear dates a double-cropped paddy whose dates fall in its
+    two canopy phases reaches Xiao's 43 % of green dates (``forest_fraction``, set on 46 composites a year).
+    ``False``: the forest fraction applies to every pixel."""
+    gap_season_open_start: bool = True
+    """``gap_season_lswi``: a canopy spell on the pixel's first clear date votes too, the series' start
+    taking the place of the bare date and the interval (both unseen): the season is then measured from
+    ``gap_season_min_gap`` days before that date, and its wettest canopy date and its end are tested as for
+    any spell. A crop calendar can put the flood before the series starts (a season sown late in the
+    previous year); the bare date is what shows a field, so such a vote does not exempt the pixel from
+    the forest fraction (``gap_season_not_forest``). ``False``: a spell needs a bare date before it."""
+    onset_gap_days: float | None = 75.0
+    """A flooded clear date of a bare field (NDVI at most ``ndvi_trough_max``: water, soil or seedlings) that follows
+    a clear interval longer than this (days) is a flood onset even when the clear date before the interval was
+    flooded too: the flood state over an interval the series does not see
+    is unknown, and one paddy flood, puddling to early growth, lasts weeks (``max_flood_days``, 75 d, bounds a
+    paddy's flooded spell), so the two floods may be two seasons' with the harvest and the next puddling
+    hidden between them. The onset still needs its growth confirmation; a wetland or a pond flooded on both
+    sides of the interval shows no canopy after it, and a canopy under a cloud shadow the mask missed, which
+    passes Xiao's flood test on EVI, is no bare field. ``None``: a flood seen on both sides of any interval is
+    one flood (the onset rule of Xiao et al. on gap-free composites)."""
+    gap_season_open_young: bool = True
+    """``gap_season_open_start``: the series' first canopy spell votes as an open start also when it begins less
+    than ``gap_season_min_gap`` days after the pixel's first clear date and every clear date before it is a young
+    crop or a flooded field on soil that is not dry (LSWI at least ``harvest_lswi_max``, the dry-soil bound of the
+    harvest evidence): the flood and the transplanting lay before the series' start, and the dates seen since
+    are the crop growing, which no interval of ``gap_season_min_gap`` days can fit. A paddy is kept wet from
+    puddling until two or three weeks before harvest (Bouman et al. 2007); an upland crop sown at the series'
+    start shows dry soil before its canopy. The canopy bar stays ``gap_season_lswi`` and the vote does not exempt
+    the pixel from the forest fraction, as for the open start. Needs ``harvest_lswi_max``; ``False``: only a
+    spell on the first clear date opens the series."""
+    gap_season_cut_end: bool = True
+    """``gap_season_lswi``: a canopy spell still running on the pixel's last clear date votes too, the season
+    measured to that date: the series' end hides the harvest as a long cloud interval does
+    (``gap_season_open_end``), so the spell abstains on its length instead of never voting. The bare date, the
+    interval and the wet canopy are still needed. ``False``: a spell cut by the series' end has no vote."""
+    flood_not_evergreen: float | None = 0.05
+    """A pixel with a clear date of a flooded bare field (NDVI at most ``ndvi_low``, LSWI at least this above
+    NDVI: standing water with soil or seedlings, the reverse of Xiao's flood tolerance as for
+    ``seedbed_lswi_margin``) is no evergreen forest, whatever share of its clear dates is green. An evergreen
+    canopy is never a flooded bare field (under missed haze a forest reads NDVI about 0.4, above
+    ``ndvi_low``), while on a dozen clear dates a double-cropped paddy's canopy phases fill Xiao's 43 % of
+    green dates, a fraction set on 46 composites spread over the year, which a cloudy series does not
+    sample. The evergreen-shrub test (``shrub_lswi_min``) and the green-spell limit (``max_green_days``)
+    still apply: water hyacinth is flooded, green and moist on every date. ``None``: the forest fraction
+    applies to every pixel (docs/rice_stress.md, "The series' ends and the forest fraction")."""
+    pond_crop_green_days: float | None = 80.0
+    """A pond, then one rice crop: a pixel whose flooded dark spell (NDVI <= ``ndvi_low`` with the flood
+    signal) outlasts ``max_flood_days`` and whose first canopy after that spell (NDVI >= ``ndvi_canopy_min``,
+    within ``max_cycle_days`` of the spell's last date) stands in water on one date (NDVI >= ``ndvi_high``,
+    LSWI >= ``wet_canopy_lswi`` when set) and stays green, dates above ``ndvi_trough_max`` included, for at
+    most this many days (first to last canopy date, cut by the series' end) is treated as one that shows a
+    harvest: the water limit of ``cycle_water_fraction`` and no ``max_flood_days`` limit (the evergreen-shrub
+    test stays: water hyacinth on a pond is moist on every date). A
+    coastal rice-shrimp field is a brackish pond for five to six months, then grows one transplanted
+    wet-season crop (Preston & Clayton 2003; Leigh et al. 2017, in Ca Mau), whose canopy stands from about a month
+    after transplanting to harvest: 55-70 days for the delta's 85-100-day varieties, up to about 80 for a
+    110-day one. A lotus pond's leaves stay green for four months or more, an aquaculture pond or open
+    water never holds a canopy. Eighty days: a design value (docs/rice_rules.md, "A pond, then one rice
+    crop under the optical rule"). ``None`` disables the term."""

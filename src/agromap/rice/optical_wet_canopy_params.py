@@ -1,0 +1,54 @@
+"""The wet-canopy part of :class:`~agromap.rice.optical_params.OpticalRiceParams`.
+
+A paddy's young crop and canopy stand in water: no vegetation right after a dated onset, a canopy
+in water to confirm a dated cycle (and one whose flood only EVI reads), and the undated wet canopy
+after a cloud gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["OpticalWetCanopyParams"]
+
+
+@dataclass(frozen=True)
+class OpticalWetCanopyParams:
+    """No vegetation right after an onset, a dated cycle's canopy in water, the undated wet canopy."""
+
+    early_ndvi_days: float | None = 10.0
+    """A dated flood onset is not confirmed when a clear date within this many days after it has
+    NDVI above ``ndvi_trough_max``: a paddy is water and seedlings for weeks after puddling (the
+    canopy closes 40-60 days after transplanting), so vegetation seen right after the flood stood
+    there before it (flood-irrigated orchards, rain on a growing crop, a wetland's grass). Not
+    applied to an onset on the pixel's first clear date (a series that starts inside a season).
+    ``None`` disables the term."""
+    wet_canopy_lswi: float | None = 0.20
+    """A paddy's canopy stands in water: a dated flood-growth cycle is confirmed only when one of
+    its canopy dates (NDVI >= ``ndvi_canopy_min``) has LSWI at least this (no vote when the cycle
+    shows no canopy date). Standing water keeps LSWI high under a growing rice canopy (Xiao et
+    al. 2005 read the flood from LSWI); an upland canopy grows over drying soil (LSWI < 0) and
+    stays lower until it closes. A design value (docs/rice_rules.md): below the closed rice
+    canopies of the project's three synthetic generators (the hand-made point table's reach only
+    0.30) and near the median upland canopy of the hard scenes (0.17-0.26). ``None`` disables
+    this and the undated wet canopy."""
+    weak_flood_canopy_lswi: float | None = None
+    """Optionally (e.g. 0.30), a dated onset whose flood signal holds only through Xiao's EVI form
+    (``LSWI + flood_t < NDVI``: no standing water read by NDVI) is confirmed only when one of its
+    canopy dates has LSWI at least this, a canopy standing in water. Standing water lifts LSWI above
+    NDVI on a flooded bare field (Xiao et al. 2005, 2006); a cloud shadow the scene classification
+    missed, thin haze or a cloud fringe collapses EVI while NDVI hardly moves, and moist soil after
+    rain lowers EVI, so all three pass the EVI form on a young upland crop, whose canopy then grows
+    over moist soil (the hard scenes' upland canopies: LSWI 0.24-0.26 median, 0.28-0.30 at the 90th
+    percentile; rice 0.34-0.35). Off by default: on the hard scenes it removes a quarter of the upland
+    crops mapped rice but also direct-seeded and field-edge paddies whose only flood seen was such a
+    date, and the self-trained maps lose on some seeds (figures in docs/rice_rules.md)."""
+    undated_wet_canopy_lswi: float | None = 0.32
+    """Undated evidence from a wet canopy (NDVI >= ``ndvi_high`` and LSWI >= this) seen more than
+    ``gap_days`` after the last clear date that was neither water nor a young crop in water (NDVI
+    < ``ndvi_canopy_min`` with LSWI >= ``wet_canopy_lswi``), or with none before it, on a pixel
+    whose lowest clear NDVI is <= ``ndvi_low``: the flood that preceded the canopy fell in a cloud
+    gap. With no flood
+    seen the canopy alone must tell, so it must be wetter than a closed upland canopy over moist
+    soil can be (about 0.30); a canopy over standing water reads 0.33-0.38. ``None`` disables it
+    (as does ``wet_canopy_lswi=None``)."""
