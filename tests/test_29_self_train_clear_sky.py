@@ -11,7 +11,14 @@ import numpy as np
 import xarray as xr
 
 from agromap.rice.optical_params import OpticalRiceParams
-from agromap.rice.self_train_labels import blind_optical_rule, clear_indices, longest_clear_gap
+from agromap.rice.self_train_ends import abstain_at_series_ends, dry_share, pond_after_harvest
+from agromap.rice.self_train_labels import (
+    blind_optical_rule,
+    clear_indices,
+    longest_clear_gap,
+    ndvi_rms_to,
+    open_water,
+)
 from agromap.rice.self_train_rule import run_rule
 from agromap.rice.self_trained import SelfTrainParams
 
@@ -62,3 +69,48 @@ def test_an_override_of_the_haze_test_reaches_the_self_trained_labels():
     default = run_rule(ds, None, "optical", None, None, 100.0, spec=spec)
     assert float(hazeless["rice_score"].squeeze()) < 0.5
     assert float(default["rice_score"].squeeze()) == 0.5
+
+
+def _radar(end_flood: bool) -> xr.Dataset:
+    """VH (linear) on the optical dates, one pixel: -15 dB, the last 45 days -23 dB when ``end_flood``."""
+    db = np.where(end_flood & (DAYS >= DAYS.max() - 45), -23.0, -15.0).astype(np.float32)
+    vh = (10 ** (db / 10)).astype(np.float32)[:, None, None]
+    time = np.datetime64("2023-01-01") + DAYS.astype("timedelta64[D]")
+    return xr.Dataset({"vh": (("time", "y", "x"), vh)}, coords={"time": time})
+
+
+def test_the_series_end_steps_read_the_rules_clear_sky():
+    # wet canopy on every clear date, stubble on the hazy ones: dry only where the haze test is off
+    ds, hazeless, spec = _bands([[STUBBLE if h else CANOPY for h in HAZE]]), OpticalRiceParams(haze_hot=None), SelfTrainParams()
+    assert float(dry_share(ds, spec).squeeze()) == 0.0
+    assert float(dry_share(ds, spec, hazeless).squeeze()) == np.float32(HAZE.sum() / DAYS.size)
+    out = xr.Dataset({"rice_score": (("y", "x"), np.full((1, 1), 0.1, np.float32)),
+                      "qa_flags": (("y", "x"), np.zeros((1, 1), np.uint8))})  # fmt: skip
+    sar = _radar(True)
+    # the radar's last weeks hold a flood; the pixel is a fallow-between-seasons paddy only in the clear
+    # sky of the rule without a haze test, and only there its non-rice verdict becomes no opinion
+    assert float(abstain_at_series_ends(out, sar, ds, spec)["rice_score"].squeeze()) == np.float32(0.1)
+    assert float(abstain_at_series_ends(out, sar, ds, spec, rule_params=hazeless)["rice_score"].squeeze()) == 0.5
+    # the SAR rule within both rules passes the optical rule's parameters on to that step
+    ruled = [float(run_rule(ds, sar, "sar", None, None, spec=spec, optical_params=p)["rice_score"].squeeze())
+             for p in (None, hazeless)]
+    assert ruled[0] < 0.5 and ruled[1] == 0.5
+
+
+def test_the_open_water_bar_of_the_label_steps_is_the_rules():
+    wider = OpticalRiceParams(water_ndvi_max=0.15)
+    assert not bool(open_water(np.float32(0.12), np.float32(0.30)))
+    assert bool(open_water(np.float32(0.12), np.float32(0.30), wider))
+    # murky water (NDVI 0.12) for the first 130 days, then a drained field: a pond only under the wider bar
+    ds, spec = _bands([[(0.12, 0.30) if d <= 120 else STUBBLE for d in DAYS]]), SelfTrainParams()
+    assert not bool(pond_after_harvest(ds, spec).squeeze())
+    assert bool(pond_after_harvest(ds, spec, wider).squeeze())
+
+
+def test_the_field_edge_ndvi_comparison_reads_the_rules_clear_sky():
+    # two pixels alike but on the hazy dates: alike in the default clear sky, apart without the haze test
+    ds = _bands([[STUBBLE] * DAYS.size, [CANOPY if h else STUBBLE for h in HAZE]])
+    source = xr.DataArray(np.array([[True, False]]), dims=("y", "x"))
+    near = ndvi_rms_to(ds, source, 1, 5)
+    assert float(near.isel(x=1).squeeze()) < 1e-3
+    assert float(ndvi_rms_to(ds, source, 1, 5, OpticalRiceParams(haze_hot=None)).isel(x=1).squeeze()) > 0.2

@@ -17,7 +17,7 @@ fallow before (or after) the cut season, not a standing canopy, and gives no non
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -111,13 +111,15 @@ def series_end_flood_held(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArra
                           output_dtypes=[bool]).rename("series_end_flood_held")
 
 
-def dry_share(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+def dry_share(optical: xr.Dataset, spec: SelfTrainParams, rule_params: Any = None) -> xr.DataArray:
     """Per pixel, the share of its clear optical dates with LSWI below 0, dry soil or stubble (lazy;
     NaN with fewer than ``spec.persistent_min_dates`` clear dates, where a share says little).
+    Clear as the optical rule with ``rule_params`` saw them, as in every series'-ends step here
+    (:func:`~agromap.rice.self_train_labels.clear_indices`; default parameters when ``None``).
     """
     from .self_train_labels import clear_indices
 
-    ok, _, lswi = clear_indices(optical)
+    ok, _, lswi = clear_indices(optical, rule_params)
     clear = ok & lswi.notnull()
     n = clear.sum("time")
     dry = (clear & (lswi < 0)).sum("time")
@@ -125,7 +127,7 @@ def dry_share(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
 
 
 def abstain_at_series_end(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
-                          spec: SelfTrainParams) -> xr.Dataset:  # fmt: skip
+                          spec: SelfTrainParams, rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """A rule's output ``out`` with its non-rice verdicts (below 0.5) set to no opinion (0.5) where the
     series ends in a flood (:func:`series_end_flood`) on a pixel whose clear optical dates are dry
     (:func:`dry_share`) on at least ``spec.end_flood_dry_fraction`` of them (lazy). Rice verdicts stand.
@@ -139,7 +141,7 @@ def abstain_at_series_end(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.D
     """
     if sar is None or optical is None or spec.end_flood_days is None or "vh" not in sar:
         return out
-    return _no_opinion_where(out, _end_cut(sar, spec, dry_share(optical, spec)))
+    return _no_opinion_where(out, _end_cut(sar, spec, dry_share(optical, spec, rule_params)))
 
 
 def _no_opinion_where(out: xr.Dataset, cut: xr.DataArray) -> xr.Dataset:
@@ -156,14 +158,14 @@ def _end_cut(sar: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray) -> xr.Da
 
 
 def _start_cut(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray,
-               pond: bool = False) -> xr.DataArray:  # fmt: skip
+               pond: bool = False, rule_params: Any = None) -> xr.DataArray:  # fmt: skip
     after = dry >= np.float32(spec.start_dry_fraction)
     if pond and spec.start_pond_water_fraction is not None:
-        after = after | pond_after_harvest(optical, spec)
-    return series_start_canopy(sar, optical, spec) & after
+        after = after | pond_after_harvest(optical, spec, rule_params)
+    return series_start_canopy(sar, optical, spec, rule_params) & after
 
 
-def pond_after_harvest(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+def pond_after_harvest(optical: xr.Dataset, spec: SelfTrainParams, rule_params: Any = None) -> xr.DataArray:
     """Where the clear optical dates show a pond and a drained field (lazy, boolean): at least
     ``spec.start_pond_water_fraction`` of them open water (NDVI < 0.1 and NDVI < LSWI, the optical
     rule's water test) and at least ``spec.start_pond_dry_dates`` dry (LSWI < 0), of at least
@@ -172,16 +174,17 @@ def pond_after_harvest(optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArr
     from .self_train_labels import clear_indices, open_water
 
     assert spec.start_pond_water_fraction is not None
-    ok, ndvi, lswi = clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical, rule_params)
     clear = ok & ndvi.notnull() & lswi.notnull()
     n = clear.sum("time")
-    water = (clear & open_water(ndvi, lswi)).sum("time")
+    water = (clear & open_water(ndvi, lswi, rule_params)).sum("time")
     dry = (clear & (lswi < 0)).sum("time")
     return ((n >= spec.persistent_min_dates) & (water >= np.float32(spec.start_pond_water_fraction) * n)
             & (dry >= spec.start_pond_dry_dates)).rename("pond_after_harvest")
 
 
-def start_pond_field(sar: xr.Dataset | None, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray | None:
+def start_pond_field(sar: xr.Dataset | None, optical: xr.Dataset, spec: SelfTrainParams,
+                     rule_params: Any = None) -> xr.DataArray | None:  # fmt: skip
     """Where the series opens in a wet canopy (:func:`series_start_canopy`) and a pond after a drained
     harvest follows (:func:`pond_after_harvest`): a rice-shrimp field whose crop the series start
     cuts. The opening canopy needs LSWI of only ``spec.start_pond_canopy_lswi``: the field is drained
@@ -194,14 +197,16 @@ def start_pond_field(sar: xr.Dataset | None, optical: xr.Dataset, spec: SelfTrai
             or spec.start_pond_water_fraction is None):
         return None
     # the canopy before a drained harvest: the wet-canopy bar of the fallow test would miss it
-    opening = series_start_canopy(sar, optical, replace(spec, start_canopy_lswi=spec.start_pond_canopy_lswi))
-    field = opening & pond_after_harvest(optical, spec)
+    opening = series_start_canopy(sar, optical, replace(spec, start_canopy_lswi=spec.start_pond_canopy_lswi),
+                                  rule_params)
+    field = opening & pond_after_harvest(optical, spec, rule_params)
     if spec.start_pond_stubble_ndvi is not None:  # a lotus pond's leaves die back into the water
-        field = field & harvest_stubble(sar, optical, spec)
+        field = field & harvest_stubble(sar, optical, spec, rule_params)
     return field.rename("start_pond_field")
 
 
-def harvest_stubble(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+def harvest_stubble(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
+                    rule_params: Any = None) -> xr.DataArray:  # fmt: skip
     """Where a harvest on a drained field follows the series' opening canopy (lazy, boolean): after
     the first clear date within ``spec.start_canopy_days`` of the first date with NDVI >=
     ``spec.start_canopy_ndvi``, the last such canopy date before the next open-water date (the
@@ -212,7 +217,7 @@ def harvest_stubble(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams)
     from .self_train_labels import clear_indices, open_water
 
     assert spec.start_canopy_days is not None and spec.start_pond_stubble_ndvi is not None
-    ok, ndvi, lswi = clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical, rule_params)
     t = np.asarray(optical["time"].values).astype("datetime64[D]")
     early = t <= _first_date(sar, optical) + np.timedelta64(int(spec.start_canopy_days), "D")
     bar, stubble = np.float32(spec.start_canopy_ndvi), np.float32(spec.start_pond_stubble_ndvi)
@@ -221,7 +226,7 @@ def harvest_stubble(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams)
         clear = clear & np.isfinite(nd) & np.isfinite(lw)
         idx = np.arange(nd.shape[-1])
         with np.errstate(invalid="ignore"):
-            canopy, water = clear & (nd >= bar), clear & open_water(nd, lw)
+            canopy, water = clear & (nd >= bar), clear & open_water(nd, lw, rule_params)
             dry = clear & (lw < 0) & (nd >= stubble)
         none = nd.shape[-1]
         first = np.where(canopy & early, idx, none).min(axis=-1, initial=none)[..., None]
@@ -234,7 +239,8 @@ def harvest_stubble(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams)
 
 
 def start_pond_no_vote(sar_out: xr.Dataset, opt_out: xr.Dataset, sar: xr.Dataset | None,
-                       optical: xr.Dataset | None, spec: SelfTrainParams | None) -> xr.Dataset:  # fmt: skip
+                       optical: xr.Dataset | None, spec: SelfTrainParams | None,
+                       rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """The SAR rule's output ``sar_out`` with no score (NaN) where it says non-rice (below 0.5), the
     optical rule's output ``opt_out`` says rice (at least ``spec.rice_min_score``) and the pixel is a
     rice-shrimp field whose crop the series start cuts (:func:`start_pond_field`; lazy). The radar
@@ -245,7 +251,7 @@ def start_pond_no_vote(sar_out: xr.Dataset, opt_out: xr.Dataset, sar: xr.Dataset
     """
     if optical is None or spec is None or not spec.start_pond_fused:
         return sar_out
-    field = start_pond_field(sar, optical, spec)
+    field = start_pond_field(sar, optical, spec, rule_params)
     if field is None:
         return sar_out
     assert spec is not None
@@ -257,7 +263,8 @@ def _first_date(*stacks: xr.Dataset) -> np.datetime64:
     return min(np.asarray(s["time"].values).astype("datetime64[D]").min() for s in stacks)
 
 
-def series_start_canopy(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+def series_start_canopy(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
+                        rule_params: Any = None) -> xr.DataArray:  # fmt: skip
     """Where the series opens inside a paddy's canopy (lazy, boolean): within ``spec.start_canopy_days``
     of the first date (of either stack) a clear optical date has NDVI >= ``spec.start_canopy_ndvi`` and
     LSWI >= ``spec.start_canopy_lswi``, a canopy over wet soil, and the median VH (dB) of the radar's
@@ -268,7 +275,7 @@ def series_start_canopy(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPar
 
     assert spec.start_canopy_days is not None
     end = _first_date(sar, optical) + np.timedelta64(int(spec.start_canopy_days), "D")
-    ok, ndvi, lswi = clear_indices(optical)
+    ok, ndvi, lswi = clear_indices(optical, rule_params)
     early = xr.DataArray(np.asarray(optical["time"].values).astype("datetime64[D]") <= end, dims="time",
                          coords={"time": optical["time"]})
     canopy = (ok & early & (ndvi >= np.float32(spec.start_canopy_ndvi))
@@ -282,7 +289,7 @@ def series_start_canopy(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPar
 
 
 def abstain_at_series_start(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
-                            spec: SelfTrainParams) -> xr.Dataset:  # fmt: skip
+                            spec: SelfTrainParams, rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """A rule's output ``out`` with its non-rice verdicts (below 0.5) set to no opinion (0.5) where the
     series opens inside a paddy's canopy (:func:`series_start_canopy`) on a pixel whose clear optical
     dates are dry (:func:`dry_share`) on at least ``spec.start_dry_fraction`` of them (lazy): a
@@ -292,33 +299,37 @@ def abstain_at_series_start(out: xr.Dataset, sar: xr.Dataset | None, optical: xr
     """
     if sar is None or optical is None or spec.start_canopy_days is None or "vh" not in sar:
         return out
-    return _no_opinion_where(out, _start_cut(sar, optical, spec, dry_share(optical, spec)))
+    return _no_opinion_where(out, _start_cut(sar, optical, spec, dry_share(optical, spec, rule_params),
+                                             rule_params=rule_params))
 
 
 def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
-                           spec: SelfTrainParams, pond: bool = False, shrimp: bool = False) -> xr.Dataset:  # fmt: skip
+                           spec: SelfTrainParams, pond: bool = False, shrimp: bool = False,
+                           rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """:func:`abstain_at_series_end` and :func:`abstain_at_series_start` in one step (lazy), the
     pixel's dry share built once for both. ``pond`` (the optical rule's own labels): after a wet
     canopy at the series start, a pond (:func:`pond_after_harvest`) counts as the fallow. ``shrimp``
     (the optical rule's and the fused labels): a rice-shrimp field the series opens in
-    (:func:`start_pond_field`, whose canopy may stand on drained soil) is cut too.
+    (:func:`start_pond_field`, whose canopy may stand on drained soil) is cut too. ``rule_params``:
+    the optical rule's parameters, whose cloud, haze and snow tests and open-water bar every step
+    here reads (default parameters when ``None``).
     """
     if sar is None or optical is None or "vh" not in sar:
         return out
-    dry = dry_share(optical, spec)
+    dry = dry_share(optical, spec, rule_params)
     end: xr.DataArray | None = None
     start: xr.DataArray | None = None
     if spec.end_flood_days is not None:
         end = _end_cut(sar, spec, dry)
     if spec.start_canopy_days is not None:
-        start = _start_cut(sar, optical, spec, dry, pond)
-    field = start_pond_field(sar, optical, spec) if shrimp else None
+        start = _start_cut(sar, optical, spec, dry, pond, rule_params)
+    field = start_pond_field(sar, optical, spec, rule_params) if shrimp else None
     if field is not None:
         start = field if start is None else start | field
     cut = start if end is None else end if start is None else end | start
     if cut is None:
         return out
-    cut = cut | cut_field_edge(cut, optical, spec)
+    cut = cut | cut_field_edge(cut, optical, spec, rule_params)
     # the start cut apart: only a paddy opens the series in a wet canopy then lies fallow, while a
     # flood at the series end is also a fallow field's puddles (self_train_cutlike), unless it holds
     # for weeks as a puddled paddy's does
@@ -328,7 +339,8 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
     return _no_opinion_where(out, cut).assign({SERIES_START_CUT: opened.astype(bool)})
 
 
-def cut_field_edge(cut: xr.DataArray, optical: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
+def cut_field_edge(cut: xr.DataArray, optical: xr.Dataset, spec: SelfTrainParams,
+                   rule_params: Any = None) -> xr.DataArray:  # fmt: skip
     """Where a pixel beside cut ones carries the same crop (lazy, boolean): at least
     ``spec.cut_edge_neighbours`` of its eight neighbours are ``cut`` (a season the series end or
     start cuts) and lie within ``spec.cut_edge_ndvi_rms`` of its NDVI series
@@ -344,12 +356,12 @@ def cut_field_edge(cut: xr.DataArray, optical: xr.Dataset, spec: SelfTrainParams
 
     if spec.cut_edge_ndvi_rms is None:
         return xr.zeros_like(cut, dtype=bool)
-    close = ndvi_close_neighbours(optical, cut, 1, spec.edge_min_common_dates, spec.cut_edge_ndvi_rms)
+    close = ndvi_close_neighbours(optical, cut, 1, spec.edge_min_common_dates, spec.cut_edge_ndvi_rms, rule_params)
     return (close >= spec.cut_edge_neighbours).rename("cut_field_edge")
 
 
 def keep_start_canopy_rice(out: xr.Dataset, full: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset,
-                           spec: SelfTrainParams) -> xr.Dataset:  # fmt: skip
+                           spec: SelfTrainParams, rule_params: Any = None) -> xr.Dataset:  # fmt: skip
     """The optical rule's strict output ``out`` (without its canopy-only evidence) with the rice
     verdicts of its ``full`` output (with it) where ``out`` is a sure non-rice verdict and the series opens inside a paddy's season
     (:func:`series_start_canopy` and the fallow or pond after it, as in
@@ -361,7 +373,7 @@ def keep_start_canopy_rice(out: xr.Dataset, full: xr.Dataset, sar: xr.Dataset | 
     """
     if sar is None or spec.start_canopy_days is None or "vh" not in sar:
         return out
-    start = _start_cut(sar, optical, spec, dry_share(optical, spec), pond=True)
+    start = _start_cut(sar, optical, spec, dry_share(optical, spec, rule_params), True, rule_params)
     # only where the strict rule saw no season at all: where it hesitates the classifier decides
     rice = (start & (full["rice_score"] >= np.float32(spec.rice_min_score))
             & (out["rice_score"] <= np.float32(spec.other_max_score)))

@@ -106,7 +106,7 @@ def drop_pond_rice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
     days = time_axis(ndvi["time"].values)[0]
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
-        clear, n, water = _water_counts(clear, nd, lw)
+        clear, n, water = _water_counts(clear, nd, lw, rp)
         with np.errstate(invalid="ignore"):
             dry = (clear & (lw < 0)).sum(axis=-1)
             flood = _flood_signal(clear, nd, lw, np.float32(rp.flood_t))
@@ -147,7 +147,7 @@ def open_water_nonrice(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPara
     frac, need = np.float32(spec.persistent_fraction), spec.persistent_min_dates
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
-        _, n, water = _water_counts(clear, nd, lw)
+        _, n, water = _water_counts(clear, nd, lw, rule_params)
         return (n >= need) & (water >= frac * n)
 
     water = xr.apply_ufunc(kernel, ok, ndvi, lswi, input_core_dims=[["time"]] * 3, dask="parallelized",
@@ -181,7 +181,7 @@ def water_mask_crop(out: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
     need, share, green_min = spec.water_crop_dates, np.float32(spec.water_crop_water_fraction), spec.evergreen_ndvi
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
-        clear, n, water = _water_counts(clear, nd, lw)
+        clear, n, water = _water_counts(clear, nd, lw, rule_params)
         with np.errstate(invalid="ignore"):
             green = (clear & (nd >= green_min)).sum(axis=-1)
         return (green >= need) & (water >= share * n) & (n > 0)
@@ -288,22 +288,24 @@ def clear_indices(optical: xr.Dataset, params: Any = None) -> tuple[xr.DataArray
     return ok, indices.ndvi(ds["nir"], ds["red"]), indices.lswi(ds["nir"], ds["swir16"])
 
 
-def open_water(nd: Any, lw: Any) -> Any:
+def open_water(nd: Any, lw: Any, params: Any = None) -> Any:
     """The optical rule's open-water test on NDVI and LSWI (numpy or xarray, element-wise): NDVI below
-    ``OpticalRiceParams.water_ndvi_max`` and below LSWI.
+    the ``water_ndvi_max`` of ``params`` (the rule's parameters; default
+    :class:`~agromap.rice.optical_params.OpticalRiceParams`) and below LSWI.
     """
     from .optical_params import OpticalRiceParams
 
-    return (nd < OpticalRiceParams.water_ndvi_max) & (nd < lw)
+    return (nd < (params if params is not None else OpticalRiceParams()).water_ndvi_max) & (nd < lw)
 
 
-def _water_counts(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _water_counts(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray,
+                  params: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """The clear dates with both indices valid, their number per pixel, and the number of them
     showing open water (NDVI < 0.1 and NDVI < LSWI, the optical rule's water test).
     """
     clear = clear & np.isfinite(nd) & np.isfinite(lw)
     with np.errstate(invalid="ignore"):
-        water = (clear & open_water(nd, lw)).sum(axis=-1)
+        water = (clear & open_water(nd, lw, params)).sum(axis=-1)
     return clear, clear.sum(axis=-1), water
 
 
@@ -368,7 +370,7 @@ def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams, rule_params: An
     frac, need, green_min = np.float32(spec.persistent_fraction), spec.persistent_min_dates, spec.evergreen_ndvi
 
     def kernel(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray) -> np.ndarray:
-        clear, n, water = _water_counts(clear, nd, lw)
+        clear, n, water = _water_counts(clear, nd, lw, rule_params)
         with np.errstate(invalid="ignore"):
             green = (clear & (nd >= green_min)).sum(axis=-1)
         return (n >= need) & ((green >= frac * n) | (water >= frac * n))
@@ -461,25 +463,29 @@ def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrai
     return rescue & (flood >= spec.edge_min_flood_dates)
 
 
-def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainParams) -> xr.DataArray:
+def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainParams,
+                  rule_params: Any = None) -> xr.DataArray:  # fmt: skip
     """Per pixel, how far its NDVI series lies from the nearest paddy the radar is sure of (lazy).
 
     :func:`ndvi_rms_to` the pixels within ``spec.edge_rescue_px`` whose SAR score is
-    ``>= spec.rice_min_score``, each sharing at least ``spec.edge_min_common_dates`` clear dates.
+    ``>= spec.rice_min_score``, each sharing at least ``spec.edge_min_common_dates`` clear dates
+    (clear as the optical rule with ``rule_params`` saw them).
     """
     assert spec.edge_rescue_px is not None
     return ndvi_rms_to(optical, sar_score >= spec.rice_min_score, spec.edge_rescue_px,
-                       spec.edge_min_common_dates).rename("edge_ndvi_rms")
+                       spec.edge_min_common_dates, rule_params).rename("edge_ndvi_rms")
 
 
-def ndvi_rms_to(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int) -> xr.DataArray:
-    """Per pixel, the root mean square NDVI difference, over the dates clear in both pixels, between
+def ndvi_rms_to(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
+                params: Any = None) -> xr.DataArray:  # fmt: skip
+    """Per pixel, the root mean square NDVI difference, over the dates clear in both pixels (clear as
+    the optical rule with ``params`` sees them, :func:`clear_indices`), between
     the pixel and each pixel of ``source`` (boolean ``(y, x)``) within ``radius`` pixels (a square
     window, the pixel itself left out); the smallest over those neighbours (lazy). NaN where no such
     neighbour shares at least ``min_common`` clear dates with it.
     """
     best: xr.DataArray | None = None
-    for rms in _neighbour_rms(optical, source, radius, min_common):
+    for rms in _neighbour_rms(optical, source, radius, min_common, params):
         best = rms if best is None else cast(xr.DataArray, np.fmin(best, rms))
     if best is None:  # a single pixel: no neighbour at all
         best = xr.full_like(source, np.nan, dtype=np.float32)
@@ -487,19 +493,20 @@ def ndvi_rms_to(optical: xr.Dataset, source: xr.DataArray, radius: int, min_comm
 
 
 def ndvi_close_neighbours(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
-                          max_rms: float) -> xr.DataArray:  # fmt: skip
+                          max_rms: float, params: Any = None) -> xr.DataArray:  # fmt: skip
     """Per pixel, how many pixels of ``source`` within ``radius`` pixels lie within ``max_rms`` of its
     NDVI series (:func:`ndvi_rms_to`'s difference; lazy, int).
     """
     count = xr.zeros_like(source, dtype=np.int16)
-    for rms in _neighbour_rms(optical, source, radius, min_common):
+    for rms in _neighbour_rms(optical, source, radius, min_common, params):
         count = count + (rms <= np.float32(max_rms)).astype(np.int16)
     return count.rename("ndvi_close_neighbours")
 
 
-def _neighbour_rms(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int) -> Iterator[xr.DataArray]:
+def _neighbour_rms(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
+                   params: Any = None) -> Iterator[xr.DataArray]:  # fmt: skip
     """Per window offset, the RMS NDVI difference to the ``source`` pixel at that offset (NaN elsewhere)."""
-    ok, ndvi, _ = clear_indices(optical)
+    ok, ndvi, _ = clear_indices(optical, params)
     v = ndvi.where(ok).transpose("time", "y", "x")
     ny, nx = v.sizes["y"], v.sizes["x"]
     for dy in range(-radius, radius + 1):

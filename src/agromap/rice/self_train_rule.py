@@ -47,9 +47,11 @@ _OPTICAL = ("blue", "green", "red", "nir", "swir16")
 
 def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
               windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True, *,
-              spec: SelfTrainParams | None = None, fused: bool = False) -> xr.Dataset:  # fmt: skip
+              spec: SelfTrainParams | None = None, fused: bool = False, optical_params: Any = None) -> xr.Dataset:  # fmt: skip
     """The rule's output; ``spec`` (for ``both``) gives the fusion's confidence cuts and edge window.
     ``fused``: the optical rule's output goes to :func:`fuse_scores`, which applies the drained test itself.
+    ``optical_params`` (the SAR rule's run within ``both``): the optical rule's parameters, whose clear
+    sky and open-water bar the series'-ends steps read on the optical stack (default when ``None``).
     """
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
@@ -59,18 +61,18 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
             opt = opt.assign(flood_dates=flood_dates(optical, opt_p))
         if optical is not None and spec is not None and spec.drained_lswi is not None:
             opt = opt.assign(drained_dates=drained_dates(optical, spec.drained_lswi, opt_p))
-        sar_out = run_rule(optical, sar, "sar", sar_p, windows, spec=spec)
-        sar_out = start_pond_no_vote(sar_out, opt, sar, optical, spec)  # it saw a rice-shrimp field's pond
+        sar_out = run_rule(optical, sar, "sar", sar_p, windows, spec=spec, optical_params=opt_p)
+        sar_out = start_pond_no_vote(sar_out, opt, sar, optical, spec, opt_p)  # it saw a rice-shrimp field's pond
         if spec is not None and spec.fuse_cut_sar_no_vote:
             sar_out = cut_no_vote(sar_out)
         if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
             opt = opt.assign(wettest_lswi=wettest_lswi(optical, opt_p))
         if optical is not None and spec is not None and spec.edge_rescue_px is not None \
                 and spec.edge_max_ndvi_rms is not None:
-            opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec))
+            opt = opt.assign(edge_ndvi_rms=edge_ndvi_rms(optical, sar_out["rice_score"], spec, opt_p))
         fused_out = fuse_scores(sar_out, opt, blind_gap_days, spec)
         return fused_out if spec is None else abstain_at_series_ends(fused_out, sar, optical, spec,
-                                                                     shrimp=spec.start_pond_fused)
+                                                                     shrimp=spec.start_pond_fused, rule_params=opt_p)
     if rule == "sar":
         from .rules_sar import SarRiceParams, sar_rice_rule
 
@@ -81,7 +83,8 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
         # VV, when given, adds the rule's VV evidence (a flood is dark in VV too).
         out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], params, windows=windows)
         return out if spec is None else abstain_at_series_ends(keep_seedbed_nonrice(out, spec), sar, optical, spec,
-                                                               shrimp=spec.start_pond_sar_labels)
+                                                               shrimp=spec.start_pond_sar_labels,
+                                                               rule_params=optical_params)
     from .rules_optical import OpticalRiceParams
 
     if params is not None and not isinstance(params, OpticalRiceParams):
@@ -96,13 +99,14 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
             out = water_mask_crop(out, optical, spec, params)  # but a pond that grows a crop may be a paddy
         # With both rules the pond's verdict is no vote (NaN): the radar decides alone there.
         out = drop_pond_rice(out, optical, spec, np.nan if fused else 0.5, params,
-                             keep=start_pond_field(sar, optical, spec) if spec.start_pond_fused or not fused else None)
+                             keep=start_pond_field(sar, optical, spec, params) if spec.start_pond_fused or not fused else None)
         if not fused:  # nor is a canal never seen drained; with both rules the radar decides there
             out = drop_undrained_rice(out, optical, spec, params)
             out = drop_upland_rice(out, optical, sar, spec, params)  # nor an upland crop never seen in water
     out = out if blind_gap_days is None else blind_optical_rule(out, optical, blind_gap_days, spec, params)
     # with both rules the fused score is judged once, after the fusion
-    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True, shrimp=True)
+    return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True, shrimp=True,
+                                                                    rule_params=params)
 
 
 def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, windows: Any, canopy_labels: bool,
@@ -120,7 +124,7 @@ def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, wi
                      seedbed_stubble_ndvi_max=min(base.seedbed_stubble_ndvi_max, base.ndvi_low))
     out = optical_rice_rule(optical, params, windows=windows)
     if spec is not None and spec.start_canopy_rice:
-        out = keep_start_canopy_rice(out, optical_rice_rule(optical, base, windows=windows), sar, optical, spec)
+        out = keep_start_canopy_rice(out, optical_rice_rule(optical, base, windows=windows), sar, optical, spec, base)
     return out, params
 
 
