@@ -301,7 +301,7 @@ def open_water(nd: Any, lw: Any, params: Any = None) -> Any:
 def _water_counts(clear: np.ndarray, nd: np.ndarray, lw: np.ndarray,
                   params: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """The clear dates with both indices valid, their number per pixel, and the number of them
-    showing open water (NDVI < 0.1 and NDVI < LSWI, the optical rule's water test).
+    showing open water (NDVI below ``water_ndvi_max``, 0.1 by default, and below LSWI: the optical rule's water test).
     """
     clear = clear & np.isfinite(nd) & np.isfinite(lw)
     with np.errstate(invalid="ignore"):
@@ -360,7 +360,7 @@ def persistent_cover(optical: xr.Dataset, spec: SelfTrainParams, rule_params: An
 
     True where the pixel has at least ``spec.persistent_min_dates`` clear dates and at least
     ``spec.persistent_fraction`` of them are canopy (NDVI >= ``spec.evergreen_ndvi``) or at least
-    that share are open water (NDVI < 0.1 and NDVI < LSWI, the optical rule's water test). A paddy
+    that share are open water (NDVI below ``water_ndvi_max``, 0.1 by default, and below LSWI: the optical rule's water test). A paddy
     is harvested, fallow, puddled and flooded in every season and carries a canopy for only the
     last two-thirds of it, so neither share reaches 0.8 on its clear dates, with a season hidden
     in a gap or not.
