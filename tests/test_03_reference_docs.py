@@ -110,19 +110,22 @@ def test_field_docs_and_parts_of_a_dataclass_assembled_from_bases():
     assert [(part, [f.name for f in fields]) for part, fields in pages.field_parts(First)] == [(First, ["a"])]
 
 
-def test_rice_parameter_page_lists_self_train_params_part_by_part():
+def _part_section(cls: str) -> tuple[str, list[str]]:
+    """The parameter page's section for ``cls`` and its part headings, in page order."""
     text = (ROOT / "docs" / "rice_parameters.md").read_text(encoding="utf-8")
-    section = text.split("## SelfTrainParams", 1)[1].split("\n## ", 1)[0]
-    heads = [line for line in section.splitlines() if line.startswith("### ")]
+    section = text.split(f"## {cls}", 1)[1].split("\n## ", 1)[0]
+    return section, [line for line in section.splitlines() if line.startswith("### ")]
+
+
+def test_rice_parameter_page_lists_self_train_params_part_by_part():
+    section, heads = _part_section("SelfTrainParams")
     assert heads == ["### PseudoLabelParams", "### SeriesCutParams", "### DeskLabelParams"]
     assert section.index("### SeriesCutParams") < section.index('id="selftrain-end_flood_days"')
     assert section.index('id="selftrain-optical_canopy_labels"') < section.index("### SeriesCutParams")
 
 
 def test_rice_parameter_page_lists_optical_params_part_by_part():
-    text = (ROOT / "docs" / "rice_parameters.md").read_text(encoding="utf-8")
-    section = text.split("## OpticalRiceParams", 1)[1].split("\n## ", 1)[0]
-    heads = [line for line in section.splitlines() if line.startswith("### ")]
+    section, heads = _part_section("OpticalRiceParams")
     assert heads == ["### OpticalCycleParams", "### OpticalMaskParams", "### OpticalUndatedParams",
                      "### OpticalWetCanopyParams", "### OpticalHarvestParams", "### OpticalGapSeasonParams",
                      "### OpticalSeriesEndsParams", "### OpticalEndFloodParams"]
@@ -133,9 +136,7 @@ def test_rice_parameter_page_lists_optical_params_part_by_part():
 
 
 def test_rice_parameter_page_lists_sar_params_part_by_part():
-    text = (ROOT / "docs" / "rice_parameters.md").read_text(encoding="utf-8")
-    section = text.split("## SarRiceParams", 1)[1].split("\n## ", 1)[0]
-    heads = [line for line in section.splitlines() if line.startswith("### ")]
+    section, heads = _part_section("SarRiceParams")
     assert heads == ["### SarFloodGrowthParams", "### SarSeedbedParams", "### SarSpellParams", "### SarVvParams",
                      "### SarCanopyParams", "### SarWaterParams", "### SarReadingParams", "### SarLastPassParams"]
     assert section.index('id="sar-rise_fraction"') < section.index("### SarSeedbedParams")
