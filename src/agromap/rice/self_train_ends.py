@@ -52,24 +52,7 @@ def series_end_flood(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
     it), an upland crop or a wetland outside its flood pulse shows no such drop, and a tall crop
     harvested in the last weeks (sugarcane) drops to bare soil, not to open water.
     """
-    from .sar_series import nanmedian_rows, to_db
-    from .seasons import prepare_series, time_axis
-
-    assert spec.end_flood_days is not None
-    vh = cast(xr.DataArray, prepare_series(sar["vh"], "SAR stack"))
-    days = time_axis(vh["time"].values)[0]
-    late = days >= days.max() - np.float32(spec.end_flood_days)
-    drop, dark = np.float32(spec.end_flood_drop_db), np.float32(spec.end_flood_max_db)
-
-    def kernel(v: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            db = to_db(v)
-            med = nanmedian_rows(db)
-            end_min = np.nanmin(np.where(late, db, np.inf), axis=-1)
-            return np.isfinite(end_min) & (med - end_min >= drop) & (end_min <= dark)
-
-    return xr.apply_ufunc(kernel, vh, input_core_dims=[["time"]], dask="parallelized",
-                          output_dtypes=[bool]).rename("series_end_flood")
+    return _end_floods(sar, spec)[0]
 
 
 def series_end_flood_held(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArray:
@@ -80,35 +63,45 @@ def series_end_flood_held(sar: xr.Dataset, spec: SelfTrainParams) -> xr.DataArra
     under water for weeks; a heavy rain's puddles on a fallow field drain within days and darken a
     single pass. False everywhere when ``spec.end_flood_held_days`` is ``None``.
     """
+    return _end_floods(sar, spec)[1]
+
+
+def _end_floods(sar: xr.Dataset, spec: SelfTrainParams) -> tuple[xr.DataArray, xr.DataArray]:
+    """:func:`series_end_flood` and :func:`series_end_flood_held` from one pass over the VH stack:
+    both read the same dB series and its median.
+    """
     from .sar_series import nanmedian_rows, to_db
     from .seasons import prepare_series, time_axis
 
     assert spec.end_flood_days is not None
     vh = cast(xr.DataArray, prepare_series(sar["vh"], "SAR stack"))
-    if spec.end_flood_held_days is None:
-        return xr.zeros_like(vh.isel(time=0, drop=True), dtype=bool).rename("series_end_flood_held")
     days = time_axis(vh["time"].values)[0]
-    late = np.flatnonzero(days >= days.max() - np.float32(spec.end_flood_days))
-    drop, dark, held = (np.float32(spec.end_flood_drop_db), np.float32(spec.end_flood_max_db),
-                        np.float32(spec.end_flood_held_days))
+    late = days >= days.max() - np.float32(spec.end_flood_days)
+    drop, dark = np.float32(spec.end_flood_drop_db), np.float32(spec.end_flood_max_db)
+    # without ``end_flood_held_days`` no spell is walked: nothing is held
+    spell = np.flatnonzero(late) if spec.end_flood_held_days is not None else np.zeros(0, np.intp)
+    held = np.float32(spec.end_flood_held_days or 0.0)
 
-    def kernel(v: np.ndarray) -> np.ndarray:
+    def kernel(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(invalid="ignore", divide="ignore"):
             db = to_db(v)
             med = nanmedian_rows(db)
+            end_min = np.nanmin(np.where(late, db, np.inf), axis=-1)
+            flood = np.isfinite(end_min) & (med - end_min >= drop) & (end_min <= dark)
             out = np.zeros(db.shape[:-1], bool)
             first = np.full(db.shape[:-1], np.nan, np.float32)  # the first day of the running dark spell
-            for i in late:
+            for i in spell:
                 x = db[..., i]
                 if not np.isfinite(x).any():  # a date without any value breaks no spell
                     continue
                 wet = (x <= dark) & (med - x >= drop)
                 first = np.where(wet, np.where(np.isnan(first), days[i], first), np.where(np.isnan(x), first, np.nan))
                 out |= wet & (days[i] - first >= held)
-        return out
+        return flood, out
 
-    return xr.apply_ufunc(kernel, vh, input_core_dims=[["time"]], dask="parallelized",
-                          output_dtypes=[bool]).rename("series_end_flood_held")
+    flood, held_out = xr.apply_ufunc(kernel, vh, input_core_dims=[["time"]], output_core_dims=[[], []],
+                                     dask="parallelized", output_dtypes=[bool, bool])
+    return flood.rename("series_end_flood"), held_out.rename("series_end_flood_held")
 
 
 def dry_share(optical: xr.Dataset, spec: SelfTrainParams, rule_params: Any = None) -> xr.DataArray:
@@ -141,7 +134,7 @@ def abstain_at_series_end(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.D
     """
     if sar is None or optical is None or spec.end_flood_days is None or "vh" not in sar:
         return out
-    return _no_opinion_where(out, _end_cut(sar, spec, dry_share(optical, spec, rule_params)))
+    return _no_opinion_where(out, _end_cut(series_end_flood(sar, spec), spec, dry_share(optical, spec, rule_params)))
 
 
 def _no_opinion_where(out: xr.Dataset, cut: xr.DataArray) -> xr.Dataset:
@@ -153,8 +146,8 @@ def _no_opinion_where(out: xr.Dataset, cut: xr.DataArray) -> xr.Dataset:
     return out.assign(rice_score=xr.where(cut & (score < 0.5), np.float32(0.5), score).astype(np.float32), qa_flags=qa)
 
 
-def _end_cut(sar: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray) -> xr.DataArray:
-    return series_end_flood(sar, spec) & (dry >= np.float32(spec.end_flood_dry_fraction))
+def _end_cut(flood: xr.DataArray, spec: SelfTrainParams, dry: xr.DataArray) -> xr.DataArray:
+    return flood & (dry >= np.float32(spec.end_flood_dry_fraction))
 
 
 def _start_cut(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams, dry: xr.DataArray,
@@ -319,8 +312,10 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
     dry = dry_share(optical, spec, rule_params)
     end: xr.DataArray | None = None
     start: xr.DataArray | None = None
+    held: xr.DataArray | None = None
     if spec.end_flood_days is not None:
-        end = _end_cut(sar, spec, dry)
+        flood, held = _end_floods(sar, spec)
+        end = _end_cut(flood, spec, dry)
     if spec.start_canopy_days is not None:
         start = _start_cut(sar, optical, spec, dry, pond, rule_params)
     field = start_pond_field(sar, optical, spec, rule_params) if shrimp else None
@@ -334,8 +329,8 @@ def abstain_at_series_ends(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.
     # flood at the series end is also a fallow field's puddles (self_train_cutlike), unless it holds
     # for weeks as a puddled paddy's does
     opened = xr.zeros_like(cut, dtype=bool) if start is None else start
-    if end is not None and spec.end_flood_held_days is not None:
-        opened = opened | (end & series_end_flood_held(sar, spec))
+    if end is not None and held is not None and spec.end_flood_held_days is not None:
+        opened = opened | (end & held)
     return _no_opinion_where(out, cut).assign({SERIES_START_CUT: opened.astype(bool)})
 
 
