@@ -654,6 +654,32 @@ def test_an_onset_without_standing_water_needs_a_canopy_in_water_when_asked():
     assert optical_rice_rule(ds, OpticalRiceParams(weak_flood_canopy_lswi=0.25)).rice_class.values.tolist() == [1, 1, 1]
 
 
+def test_a_shadowed_canopy_date_does_not_show_the_water_under_a_dated_cycles_canopy():
+    """A cloud shadow the mask missed reads a canopy a few hundredths wetter (LSWI 0.27 over moist soil at 0.18)
+    while its EVI falls to a third of NDVI: it does not confirm the canopy in water (``wet_canopy_evi_ratio``)."""
+    days = list(range(0, 210, 10))
+    # bare dry soil, a flood on bare soil (LSWI above NDVI), a young crop, a canopy, the harvest
+    ndvi = [.2, .2, .2, .05, .1, .3, .55, .7, .75, .75, .7, .4, .25, .2, .2, .2, .2, .2, .2, .2, .2]
+    dry, flood, after = [-.05] * 3, [.40, .40], [-.03] * 10
+    moist = dry + flood + [.10, .15, .17, .18, .18, .17] + after  # regrown grass or an upland crop
+    wet = dry + flood + [.10, .24, .30, .34, .33, .30] + after  # a paddy's canopy in water
+    nd = np.asarray([ndvi] * 3, np.float32)
+    ev = nd * np.float32(0.75)
+    ls = np.asarray([moist, wet, moist], np.float32)
+    # the shadowed canopy date on day 80 (points 0 and 1): EVI 0.3 x NDVI, LSWI 0.27
+    ev[:2, 8] = np.float32(0.3) * nd[:2, 8]
+    ls[:2, 8] = np.float32(0.27)
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
+    ds = xr.Dataset({"ndvi": (("time", "point"), nd.T), "evi": (("time", "point"), ev.T),
+                     "lswi": (("time", "point"), ls.T)}, coords={"time": time})
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [0, 1, 0]
+    assert out.transplant_doy.values[0].tolist() == [0, 31, 0]
+    # read on every canopy date (the former rule), the shadowed date alone confirms the moist canopy's cycle
+    every = optical_rice_rule(ds, OpticalRiceParams(wet_canopy_evi_ratio=None))
+    assert every.rice_class.values.tolist() == [1, 1, 0]
+
+
 def test_a_season_hidden_by_a_late_calendar_seen_by_its_flood_and_what_follows():
     """A crop calendar that puts a season's canopy inside the long cloud gap (the point tables shifted 90-210
     days): its flooded seedbed before the gap and the regrown stubble after it, or the previous crop's canopy

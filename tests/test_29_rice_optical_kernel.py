@@ -409,11 +409,11 @@ def _ref_growth_margin(
     if p.dry_lswi_max is not None and ls is not None and fl is not None:
         margin = np.minimum(margin, _ref_dry_margin(nd, ls, fl, t, i_cyc, p))
     if p.wet_canopy_lswi is not None and ls is not None:
-        margin = np.minimum(margin, _ref_wet_canopy_margin(nd, ls, t, i_cyc, p, p.wet_canopy_lswi))
+        margin = np.minimum(margin, _ref_wet_canopy_margin(nd, ls, t, i_cyc, p, p.wet_canopy_lswi, ev))
     if p.weak_flood_canopy_lswi is not None and ls is not None:
         # an onset without standing water by NDVI (its flood signal only through EVI) needs a wetter canopy
         weak = ls[:, t] + _F32(p.flood_t) < nd[:, t]
-        wet = _ref_wet_canopy_margin(nd, ls, t, i_cyc, p, p.weak_flood_canopy_lswi)
+        wet = _ref_wet_canopy_margin(nd, ls, t, i_cyc, p, p.weak_flood_canopy_lswi, ev)
         margin = np.where(weak, np.minimum(margin, wet), margin)
     if p.early_ndvi_days is not None:
         i_e = int(np.searchsorted(days, d0 + p.early_ndvi_days, side="right"))
@@ -427,20 +427,25 @@ def _ref_growth_margin(
 
 
 def _ref_wet_canopy_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], t: int, i_cyc: int,
-                             p: OpticalRiceParams, bar: float) -> npt.NDArray[np.float32]:
+                             p: OpticalRiceParams, bar: float, ev: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Margin (index units) of "some canopy date of the cycle after the onset at ``t`` is wet".
 
     The wettest canopy date (NDVI >= ``ndvi_canopy_min``) in (onset, cycle end) minus ``bar``
     (``wet_canopy_lswi``, or ``weak_flood_canopy_lswi`` after an onset without standing water). A
     paddy holds water under its canopy until two or three weeks before harvest, so at least one
     canopy date of its cycle shows it; a rain puddle followed by an upland crop, or a missed cloud
-    shadow that faked the flood, is followed by a dry canopy.
+    shadow that faked the flood, is followed by a dry canopy. With ``wet_canopy_evi_ratio``, a canopy
+    date whose EVI is below that fraction of its NDVI (a missed cloud shadow) is not read.
     +inf (no vote) where the cycle shows no canopy date.
     """
-    seg_nd, seg_ls = nd[:, t + 1:i_cyc], ls[:, t + 1:i_cyc]
+    seg_nd, seg_ls, seg_ev = nd[:, t + 1:i_cyc], ls[:, t + 1:i_cyc], ev[:, t + 1:i_cyc]
     if seg_nd.shape[1] == 0:
         return np.full(nd.shape[0], np.inf, dtype=_F32)
-    wet = np.where(np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min), seg_ls, _F32(-np.inf))
+    read = np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min)
+    if p.wet_canopy_evi_ratio is not None:
+        with np.errstate(invalid="ignore"):
+            read &= seg_ev >= _F32(p.wet_canopy_evi_ratio) * seg_nd
+    wet = np.where(read, seg_ls, _F32(-np.inf))
     wettest = wet.max(axis=1)
     return np.where(np.isneginf(wettest), _F32(np.inf), wettest - _F32(bar)).astype(_F32)
 
@@ -1023,6 +1028,8 @@ _PARAM_CASES = {
                 "flood_stubble_days": None, "seedbed_ndvi_max": None},
     "gap_season": {"gap_season_lswi": 0.30},
     "weak_flood": {"weak_flood_canopy_lswi": 0.30},
+    "wet_canopy_every_date": {"wet_canopy_evi_ratio": None},
+    "wet_canopy_evi_ratio_high": {"wet_canopy_evi_ratio": 0.7, "weak_flood_canopy_lswi": 0.25},
     "weak_flood_tuned": {"weak_flood_canopy_lswi": 0.25, "flood_t": 0.1, "wet_canopy_lswi": None},
     "gap_season_tuned": {"gap_season_lswi": 0.1, "gap_season_low_ndvi": 0.5, "gap_season_low_lswi": 0.3,
                          "gap_season_min_gap": 20.0, "gap_season_max_gap": 130.0, "gap_season_days": 200.0,

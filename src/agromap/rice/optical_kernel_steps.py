@@ -29,6 +29,7 @@ from .optical_kernel_layout import (
     F_SNOW,
     F_WEAK_FLOOD_CANOPY,
     F_WET_CANOPY,
+    F_WET_CANOPY_EVI_RATIO,
     P_CANOPY_MIN,
     P_CLIMB_MIN,
     P_CLOUD_BLUE,
@@ -55,6 +56,7 @@ from .optical_kernel_layout import (
     P_WATER_FRACTION,
     P_WATER_LIMIT_CYCLE,
     P_WEAK_FLOOD_CANOPY,
+    P_WET_CANOPY_EVI_RATIO,
     P_WET_CANOPY_LSWI,
 )
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
@@ -100,6 +102,9 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
     dry = _PINF  # dry-down margin: bare dry dates before the first canopy date of (t, i_cyc)
     wettest = _NINF  # LSWI of the wettest canopy date of (t, i_cyc)
     before_canopy = True
+    # A canopy date under a cloud shadow the mask missed reads LSWI a few hundredths higher (SWIR darkens more
+    # than NIR) while its EVI falls to a third of NDVI: it tells nothing of the water under the canopy.
+    shaded_ok = not flags[F_WET_CANOPY_EVI_RATIO]
     end = max(i_cyc, i_grow, i_tr)
     for j in range(k, n):
         i = ci[j]
@@ -123,7 +128,7 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
                 m = (cl[j] - prm[P_DRY_LSWI_MAX]) / _SCALE
                 if m < dry:
                     dry = m
-            if is_canopy:
+            if is_canopy and (shaded_ok or x >= prm[P_WET_CANOPY_EVI_RATIO] * y):
                 wettest = _max(wettest, cl[j])
     xiao = _min(grow - prm[P_GROWTH_RATIO] * evi_max, evi_max - prm[P_MIN_PEAK_EVI])
     climb = _min(_min(prm[P_TROUGH_MAX] - trough, canopy - trough - prm[P_CLIMB_MIN]), canopy - prm[P_CANOPY_MIN])

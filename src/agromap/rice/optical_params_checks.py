@@ -47,3 +47,10 @@ def check_optical_params(p: OpticalRiceParams) -> None:
         raise ConfigError(f"{', '.join(negative)}: must be >= 0 (or null).")
     if p.sparse_max_dates is not None and not 2 <= int(p.sparse_max_dates) <= 10000:
         raise ConfigError(f"sparse_max_dates must be a count of clear dates >= 2 (or null), got {p.sparse_max_dates}.")
+    _check_wet_canopy(p)
+
+
+def _check_wet_canopy(p: OpticalRiceParams) -> None:
+    """The wet canopy's reading: a fraction of NDVI below 1 (a clear canopy's EVI stays below its NDVI)."""
+    if p.wet_canopy_evi_ratio is not None and not 0 <= p.wet_canopy_evi_ratio < 1:
+        raise ConfigError(f"wet_canopy_evi_ratio must be a fraction in [0, 1) (or null), got {p.wet_canopy_evi_ratio}.")

@@ -32,6 +32,14 @@ class OpticalWetCanopyParams:
     canopies of the project's three synthetic generators (the hand-made point table's reach only
     0.30) and near the median upland canopy of the hard scenes (0.17-0.26). ``None`` disables
     this and the undated wet canopy."""
+    wet_canopy_evi_ratio: float | None = 0.40
+    """A canopy date shows the water under a dated cycle's canopy (``wet_canopy_lswi``,
+    ``weak_flood_canopy_lswi``) only when its EVI is at least this fraction of its NDVI. Under a cloud
+    shadow the scene classification missed, the blue-rich diffuse light darkens the SWIR more than the
+    NIR, so LSWI reads a few hundredths wetter (a wetland's regrown grass 0.17 -> 0.25-0.27), while EVI,
+    whose soil and blue terms do not cancel, falls to 0.2-0.4 x NDVI; a clear canopy reads EVI at
+    0.45-1 x NDVI (the hard scenes' canopy dates leave 0.40-0.45 empty), a rice canopy in water about
+    0.6. Such a date stays a canopy date for every other term. ``None`` counts every canopy date."""
     weak_flood_canopy_lswi: float | None = None
     """Optionally (e.g. 0.30), a dated onset whose flood signal holds only through Xiao's EVI form
     (``LSWI + flood_t < NDVI``: no standing water read by NDVI) is confirmed only when one of its
