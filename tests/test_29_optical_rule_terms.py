@@ -675,9 +675,33 @@ def test_a_shadowed_canopy_date_does_not_show_the_water_under_a_dated_cycles_can
     out = optical_rice_rule(ds)
     assert out.rice_class.values.tolist() == [0, 1, 0]
     assert out.transplant_doy.values[0].tolist() == [0, 31, 0]
-    # read on every canopy date (the former rule), the shadowed date alone confirms the moist canopy's cycle
-    every = optical_rice_rule(ds, OpticalRiceParams(wet_canopy_evi_ratio=None))
+    # without the share of wet canopy dates, the shadowed date is still not read ...
+    assert optical_rice_rule(ds, OpticalRiceParams(cycle_wet_share=None)).rice_class.values.tolist() == [0, 1, 0]
+    # ... and read on every canopy date (the former rule), it alone confirms the moist canopy's cycle
+    every = optical_rice_rule(ds, OpticalRiceParams(wet_canopy_evi_ratio=None, cycle_wet_share=None))
     assert every.rice_class.values.tolist() == [1, 1, 0]
+
+
+def test_a_dated_cycle_needs_most_of_its_canopy_dates_in_water():
+    """A paddy's canopy stands in water on every date from transplanting to heading; a wetland's grass regrown
+    after the flood (or an upland crop over moist soil) is wet on one canopy date of five (``cycle_wet_share``)."""
+    days = list(range(0, 210, 10))
+    # bare dry soil, a flood on bare soil (LSWI above NDVI), a young crop, five canopy dates, the end
+    ndvi = [.2, .2, .2, .05, .1, .3, .55, .7, .75, .75, .7, .4, .25, .2, .2, .2, .2, .2, .2, .2, .2]
+    dry, flood, after = [-.05] * 3, [.40, .40], [-.03] * 10
+    grass = dry + flood + [.10, .22, .17, .16, .18, .17] + after  # one wet canopy date of five
+    two = dry + flood + [.10, .22, .17, .21, .18, .24] + after  # three of five
+    paddy = dry + flood + [.10, .30, .33, .34, .33, .30] + after
+    nd = np.asarray([ndvi] * 3, np.float32)
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
+    ds = xr.Dataset({"ndvi": (("time", "point"), nd.T), "evi": (("time", "point"), (nd * np.float32(0.75)).T),
+                     "lswi": (("time", "point"), np.asarray([grass, two, paddy], np.float32).T)},
+                    coords={"time": time})
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [0, 1, 1]
+    assert out.transplant_doy.values[0].tolist() == [0, 31, 31]
+    # the former rule: one wet canopy date confirms the cycle
+    assert optical_rice_rule(ds, OpticalRiceParams(cycle_wet_share=None)).rice_class.values.tolist() == [1, 1, 1]
 
 
 def test_a_season_hidden_by_a_late_calendar_seen_by_its_flood_and_what_follows():

@@ -410,6 +410,8 @@ def _ref_growth_margin(
         margin = np.minimum(margin, _ref_dry_margin(nd, ls, fl, t, i_cyc, p))
     if p.wet_canopy_lswi is not None and ls is not None:
         margin = np.minimum(margin, _ref_wet_canopy_margin(nd, ls, t, i_cyc, p, p.wet_canopy_lswi, ev))
+        if p.cycle_wet_share is not None:
+            margin = np.minimum(margin, _ref_cycle_wet_share(nd, ev, ls, t, i_cyc, p))
     if p.weak_flood_canopy_lswi is not None and ls is not None:
         # an onset without standing water by NDVI (its flood signal only through EVI) needs a wetter canopy
         weak = ls[:, t] + _F32(p.flood_t) < nd[:, t]
@@ -438,16 +440,38 @@ def _ref_wet_canopy_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float
     date whose EVI is below that fraction of its NDVI (a missed cloud shadow) is not read.
     +inf (no vote) where the cycle shows no canopy date.
     """
-    seg_nd, seg_ls, seg_ev = nd[:, t + 1:i_cyc], ls[:, t + 1:i_cyc], ev[:, t + 1:i_cyc]
-    if seg_nd.shape[1] == 0:
+    seg_ls = ls[:, t + 1:i_cyc]
+    if seg_ls.shape[1] == 0:
         return np.full(nd.shape[0], np.inf, dtype=_F32)
+    wet = np.where(_ref_read_canopy(nd, ev, t, i_cyc, p), seg_ls, _F32(-np.inf))
+    wettest = wet.max(axis=1)
+    return np.where(np.isneginf(wettest), _F32(np.inf), wettest - _F32(bar)).astype(_F32)
+
+
+def _ref_read_canopy(nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, i_cyc: int,
+                     p: OpticalRiceParams) -> npt.NDArray[np.bool_]:
+    """The canopy dates in (onset ``t``, cycle end) read for water: NDVI >= ``ndvi_canopy_min`` and, with
+    ``wet_canopy_evi_ratio``, EVI at least that fraction of NDVI (not a missed cloud shadow)."""
+    seg_nd, seg_ev = nd[:, t + 1:i_cyc], ev[:, t + 1:i_cyc]
     read = np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min)
     if p.wet_canopy_evi_ratio is not None:
         with np.errstate(invalid="ignore"):
             read &= seg_ev >= _F32(p.wet_canopy_evi_ratio) * seg_nd
-    wet = np.where(read, seg_ls, _F32(-np.inf))
-    wettest = wet.max(axis=1)
-    return np.where(np.isneginf(wettest), _F32(np.inf), wettest - _F32(bar)).astype(_F32)
+    return read
+
+
+def _ref_cycle_wet_share(nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], ls: npt.NDArray[np.float32],
+                         t: int, i_cyc: int, p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """Share of the cycle's canopy dates read for water that stand in it (LSWI >= ``wet_canopy_lswi``) minus
+    ``cycle_wet_share``; +inf (no vote) without a canopy date read."""
+    assert p.cycle_wet_share is not None and p.wet_canopy_lswi is not None
+    read = _ref_read_canopy(nd, ev, t, i_cyc, p)
+    n_read = read.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        n_wet = (read & (ls[:, t + 1:i_cyc] >= _F32(p.wet_canopy_lswi))).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = n_wet.astype(_F32) / n_read.astype(_F32) - _F32(p.cycle_wet_share)
+    return np.where(n_read > 0, share, _F32(np.inf)).astype(_F32)
 
 
 def _ref_dry_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], fl: npt.NDArray[np.bool_], t: int,
@@ -1029,6 +1053,8 @@ _PARAM_CASES = {
     "gap_season": {"gap_season_lswi": 0.30},
     "weak_flood": {"weak_flood_canopy_lswi": 0.30},
     "wet_canopy_every_date": {"wet_canopy_evi_ratio": None},
+    "cycle_wet_share_off": {"cycle_wet_share": None},
+    "cycle_wet_share_high": {"cycle_wet_share": 0.8, "wet_canopy_evi_ratio": None},
     "wet_canopy_evi_ratio_high": {"wet_canopy_evi_ratio": 0.7, "weak_flood_canopy_lswi": 0.25},
     "weak_flood_tuned": {"weak_flood_canopy_lswi": 0.25, "flood_t": 0.1, "wet_canopy_lswi": None},
     "gap_season_tuned": {"gap_season_lswi": 0.1, "gap_season_low_ndvi": 0.5, "gap_season_low_lswi": 0.3,

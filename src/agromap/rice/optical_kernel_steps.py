@@ -20,6 +20,7 @@ from ..jit import minimum as _min
 from .optical_kernel_layout import (
     F_BASE,
     F_CLOUD,
+    F_CYCLE_WET_SHARE,
     F_DRY,
     F_EARLY,
     F_FLOOD_NDVI_MAX,
@@ -33,6 +34,7 @@ from .optical_kernel_layout import (
     P_CANOPY_MIN,
     P_CLIMB_MIN,
     P_CLOUD_BLUE,
+    P_CYCLE_WET_SHARE,
     P_DRY_LSWI_MAX,
     P_FLOOD_NDVI_MAX,
     P_FLOOD_T,
@@ -105,6 +107,8 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
     # A canopy date under a cloud shadow the mask missed reads LSWI a few hundredths higher (SWIR darkens more
     # than NIR) while its EVI falls to a third of NDVI: it tells nothing of the water under the canopy.
     shaded_ok = not flags[F_WET_CANOPY_EVI_RATIO]
+    n_read = 0  # canopy dates of (t, i_cyc) read for water, and those standing in it (``cycle_wet_share``)
+    n_wet = 0
     end = max(i_cyc, i_grow, i_tr)
     for j in range(k, n):
         i = ci[j]
@@ -130,6 +134,8 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
                     dry = m
             if is_canopy and (shaded_ok or x >= prm[P_WET_CANOPY_EVI_RATIO] * y):
                 wettest = _max(wettest, cl[j])
+                n_read += 1
+                n_wet += cl[j] >= prm[P_WET_CANOPY_LSWI]
     xiao = _min(grow - prm[P_GROWTH_RATIO] * evi_max, evi_max - prm[P_MIN_PEAK_EVI])
     climb = _min(_min(prm[P_TROUGH_MAX] - trough, canopy - trough - prm[P_CLIMB_MIN]), canopy - prm[P_CANOPY_MIN])
     rule = flags[F_RULE]
@@ -143,6 +149,10 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
         # canopy date of its cycle shows it; an upland crop's canopy stands over drying soil.
         # +inf (no vote) where the cycle shows no canopy date.
         margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WET_CANOPY_LSWI])
+    if flags[F_CYCLE_WET_SHARE] and n_read > 0:
+        # From transplanting to heading (the cycle's span) a paddy's canopy stands in water on every date, not on
+        # one date of several: a wetland's regrown grass or an upland crop over moist soil is wet on a few.
+        margin = _min(margin, np.float32(n_wet) / np.float32(n_read) - prm[P_CYCLE_WET_SHARE])
     if flags[F_WEAK_FLOOD_CANOPY] and cl[k] + prm[P_FLOOD_T] < cn[k]:
         # No standing water by NDVI on the onset date: EVI alone read the flood, as it does under a
         # missed cloud shadow or haze and on moist soil after rain, so the canopy must show the water.

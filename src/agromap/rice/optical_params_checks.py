@@ -51,6 +51,8 @@ def check_optical_params(p: OpticalRiceParams) -> None:
 
 
 def _check_wet_canopy(p: OpticalRiceParams) -> None:
-    """The wet canopy's reading: a fraction of NDVI below 1 (a clear canopy's EVI stays below its NDVI)."""
+    """The wet canopy's reading: a fraction of NDVI below 1 (a clear canopy's EVI stays below its NDVI), and a share."""
     if p.wet_canopy_evi_ratio is not None and not 0 <= p.wet_canopy_evi_ratio < 1:
         raise ConfigError(f"wet_canopy_evi_ratio must be a fraction in [0, 1) (or null), got {p.wet_canopy_evi_ratio}.")
+    if p.cycle_wet_share is not None and not 0 <= p.cycle_wet_share <= 1:
+        raise ConfigError(f"cycle_wet_share must be a share in [0, 1] (or null), got {p.cycle_wet_share}.")

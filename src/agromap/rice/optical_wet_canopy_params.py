@@ -40,6 +40,16 @@ class OpticalWetCanopyParams:
     whose soil and blue terms do not cancel, falls to 0.2-0.4 x NDVI; a clear canopy reads EVI at
     0.45-1 x NDVI (the hard scenes' canopy dates leave 0.40-0.45 empty), a rice canopy in water about
     0.6. Such a date stays a canopy date for every other term. ``None`` counts every canopy date."""
+    cycle_wet_share: float | None = 0.5
+    """A dated flood-growth cycle is confirmed only when at least this share of its canopy dates read for
+    water (NDVI >= ``ndvi_canopy_min`` in the cycle's span after the onset, ``wet_canopy_evi_ratio``) stand in
+    it (LSWI >= ``wet_canopy_lswi``); margin: the share's excess (0.05 a logistic unit). A paddy is flooded from
+    puddling until two or three weeks before harvest (Bouman et al. 2007), after the cycle's span
+    (``peak_window_days``, onset to heading), so every canopy date of its cycle is wet; a seasonal wetland's or
+    flooded grassland's grass regrows after the flood recedes over moist, drained soil, and an upland crop
+    grows over soil the rains wet now and then, wet on a few of their canopy dates. Half: the median canopy
+    date, as ``undated_wet_share`` for the undated evidence (docs/rice_rules.md, "Most canopy dates in
+    water: a dated cycle"). No vote without a canopy date read; needs ``wet_canopy_lswi``; ``None``: off."""
     weak_flood_canopy_lswi: float | None = None
     """Optionally (e.g. 0.30), a dated onset whose flood signal holds only through Xiao's EVI form
     (``LSWI + flood_t < NDVI``: no standing water read by NDVI) is confirmed only when one of its
