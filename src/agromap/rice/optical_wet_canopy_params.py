@@ -38,7 +38,7 @@ class OpticalWetCanopyParams:
     shadow the scene classification missed, the blue-rich diffuse light darkens the SWIR more than the
     NIR, so LSWI reads a few hundredths wetter (a wetland's regrown grass 0.17 -> 0.25-0.27), while EVI,
     whose soil and blue terms do not cancel, falls to 0.2-0.4 x NDVI; a clear canopy reads EVI at
-    0.45-1 x NDVI (the hard scenes' canopy dates leave 0.40-0.45 empty), a rice canopy in water about
+    0.45-1.2 x NDVI (the hard scenes' canopy dates leave 0.40-0.45 empty), a rice canopy in water about
     0.6. Such a date stays a canopy date for every other term. ``None`` counts every canopy date."""
     cycle_wet_share: float | None = 0.5
     """A dated flood-growth cycle is confirmed only when at least this share of its canopy dates read for
