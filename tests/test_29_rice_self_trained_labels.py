@@ -380,3 +380,35 @@ def test_a_misread_label_beside_a_paddy_weighs_up_only_where_the_map_misreads_gr
     np.testing.assert_array_equal(_refit_weights(spec, 1.0, 0), [w, mis, mis, edge])
     # without a margin weight a label beside a paddy is a full label, and a misread one weighs up
     np.testing.assert_array_equal(_refit_weights(replace(spec, label_margin_weight=None), 2.0, 0), [w, w, mis, edge])
+
+
+def test_two_misread_labels_beside_paddies_weigh_up_though_their_cells_are_empty():
+    # two non-rice labels beside paddies (1.5 and 2.5), the one inside a field (1.1) read right;
+    # the map reads rice above 1.2, so both margin labels are misread, and the pseudo-labels
+    # nearest them are non-rice (empty cells): neither is a lone mixed pixel, both weigh up
+    spec = SelfTrainParams()
+    X = np.array([[0.0], [0.6], [1.05], [1.6], [2.6]], np.float32)
+    y = np.array([1, 1, 0, 0, 0], np.int8)
+    uy = np.array([1, 0, 0, 0], np.int8)
+    edge = np.array([0, 0, EDGE_BESIDE_PADDY, EDGE_BESIDE_PADDY], np.uint8)
+    u = {"X": np.array([[0.5], [1.1], [1.5], [2.5]], np.float32), "y": uy, "row": np.arange(4) + 50,
+         "col": np.arange(4) + 50, "stratum": np.zeros(4, np.int64), "edge": edge,
+         "weight": label_weights(uy, edge, spec)}  # fmt: skip
+    weights: list[np.ndarray] = []
+
+    def draw(yy: np.ndarray, use: np.ndarray, strict: bool, weight: np.ndarray | None = None):
+        weights.append(u["weight"] if weight is None else weight)
+        return _ReadsRiceAbove(1.2), np.flatnonzero(yy >= 0), [1, 1], None
+
+    def refit_weights(labels: np.ndarray) -> np.ndarray:
+        weights.clear()
+        part = {k: v[labels] for k, v in u.items()}
+        *_, refit = labelled_fit(draw, X, y, np.arange(5), np.arange(5), np.zeros(5, np.int64), part, spec)
+        assert refit == 1
+        return weights[-1]
+
+    w, mis, margin = spec.label_weight, spec.label_misread_weight, spec.label_margin_weight
+    np.testing.assert_array_equal(refit_weights(np.arange(4)), [w, w, mis, mis])
+    # either margin label alone, its cell empty, keeps its own weight
+    np.testing.assert_array_equal(refit_weights(np.array([0, 1, 2])), [w, w, margin])
+    np.testing.assert_array_equal(refit_weights(np.array([0, 1, 3])), [w, w, margin])

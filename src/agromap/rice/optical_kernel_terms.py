@@ -22,12 +22,8 @@ from ..jit import fmax as _fmax
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
-from .optical_kernel_crops import (
-    pond_crop_step,
-    series_end,
-    wet_before_gap,
-    young_gap_step,
-)
+from .optical_kernel_crops import pond_crop_step, series_end, wet_before_gap, young_gap_step
+from .optical_kernel_green_spell import green_date
 from .optical_kernel_layout import (
     F_AT_START,
     F_EARLY,
@@ -294,7 +290,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                 yg_prev_fl, yg_pend, yg_best)
 
         # -- green spell
-        g_start, g_prev, g_spell = spell_step(g_start, g_prev, g_spell, y >= canopy_min, d, prm[P_GREEN_LINK])
+        g_start, g_prev, g_spell = spell_step(g_start, g_prev, g_spell, green_date(k, n, cd, cn, cl, prm, flags), d,
+                                              prm[P_GREEN_LINK])
 
         # -- undated evidence
         lowest = min(lowest, y)

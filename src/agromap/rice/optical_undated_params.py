@@ -40,6 +40,17 @@ class OpticalUndatedParams:
     """Two green dates further apart than this do not make one spell: the non-green interval
     between two rice crops (ripening, harvest, fallow, flood, early growth) is about two months,
     so a longer gap may hide it."""
+    green_harvest_lswi: float | None = 0.10
+    """A green date on drained soil (LSWI below this, NDVI still >= ``ndvi_canopy_min``) right after a canopy
+    standing in water (the previous clear date: NDVI >= ``ndvi_canopy_min``, LSWI >= ``wet_canopy_lswi``) and
+    followed within ``green_link_days`` by another canopy standing in water ends the green spell of
+    ``max_green_days``: a paddy is drained two or three weeks before harvest and its ripe canopy and stubble
+    stay green on drained soil while the next crop is puddled and transplanted within weeks (a double crop's
+    harvest drop, then a new rise in water; Bouman et al. 2007), whereas an evergreen canopy, an orchard or
+    a wetland's grass neither drains so fast nor stands in water again. Tilled or drained soil reads LSWI
+    -0.1 to 0.1 (``hidden_bare_lswi_max``); the double-cropped paddies of ``wetland_confusion`` (10 months,
+    shifted 60 d) read 0.06-0.08 on that date, their canopies 0.30-0.42 before and after (docs/rice_rules.md,
+    "A harvest on drained soil between two canopies in water"). Needs ``wet_canopy_lswi``; ``None``: off."""
     undated_seasons: bool = True
     """Accept the undated evidence (a rice pixel whose season has no confirmed onset date) when no
     calendar windows are given; False keeps only dated flood-growth cycles."""

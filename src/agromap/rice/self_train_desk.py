@@ -12,11 +12,11 @@ every label that weighs in the fit first:
 - a misread label weighs ``label_misread_weight`` in the refit: at ``label_weight`` the
   pseudo-labels around it in the features outvote it. A non-rice label on or beside a paddy's
   edge (:func:`~agromap.rice.self_train_user.mixed_labels`) keeps its own lower weight unless the
-  map misreads ground like it: a fully weighted non-rice label is misread too, or rice
-  pseudo-labels read like it (they lie in its cell). Alone and judging none, its mixed signal lies
-  between the two grounds, and weighed up it pulls the paddies' edges and the rice-shrimp fields
-  out of the rice class; otherwise it is one more pixel of a ground the map misreads (lotus
-  beside a paddy on a shifted calendar);
+  map misreads ground like it: another non-rice label is misread too, or rice pseudo-labels read
+  like it (they lie in its cell). Alone and judging none, its mixed signal lies between the two
+  grounds, and weighed up it pulls the paddies' edges and the rice-shrimp fields out of the rice
+  class; otherwise it is one more pixel of a ground the map misreads (lotus beside a paddy on a
+  shifted calendar, a second pond's margin read as rice);
 - optionally (``label_cv_folds``, off by default), the refit with the labels is measured against
   the map without them on the labels themselves: each fold of labels is read by a refit on the
   others, and the map without labels, which never saw any, stays the map unless the refit's rice
@@ -113,12 +113,13 @@ def labelled_fit(draw: Draw, X: np.ndarray, y: np.ndarray, prow: np.ndarray, pco
         return out
 
     def weighed_up(wrong: np.ndarray) -> np.ndarray:
-        # a misread mixed label weighs up only where the map misreads ground like it: a fully
-        # weighted non-rice label is misread too (lotus beside and away from paddies), or
-        # pseudo-labels of the other class read like it (its cell, the pseudo-labels whose nearest
-        # label it is); alone and judging none, its signal between two grounds is no news
+        # a misread mixed label weighs up only where the map misreads ground like it: another
+        # non-rice label is misread too (lotus beside and away from paddies, two ponds' margins),
+        # or pseudo-labels of the other class read like it (its cell, the pseudo-labels whose
+        # nearest label it is); alone and judging none, its signal between two grounds is no news
         up = wrong & full
-        if (up & (u["y"] == 0)).any():
+        other = wrong & (u["y"] == 0)
+        if (up & other).any() or other.sum() > 1:
             return wrong
         for i in np.flatnonzero(wrong & ~full):
             one = np.zeros(n, dtype=bool)
