@@ -133,7 +133,6 @@ from .seasons import (
     apply_rule,
     flatten_time,
     masked_max,
-    masked_min,
     prepare_series,
     resolve_windows,
     time_axis,
@@ -164,11 +163,12 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
             cand[np.flatnonzero(has), cols[j[has]]] = True
         return cand
     h = p.trough_halfwidth_days
+    filled = np.where(valid, db, _F32(np.inf))  # masked_min's fill, once for every date
     for t in range(n_t):
         a = int(np.searchsorted(days, days[t] - h, side="left"))
         b = int(np.searchsorted(days, days[t] + h, side="right"))
-        before = masked_min(db[:, a:t])
-        after = masked_min(db[:, t + 1:b])
+        before = filled[:, a:t].min(axis=-1, initial=_F32(np.inf))
+        after = filled[:, t + 1:b].min(axis=-1, initial=_F32(np.inf))
         cand[:, t] = valid[:, t] & (db[:, t] < before) & (db[:, t] <= after)
     return cand
 

@@ -1,0 +1,121 @@
+"""The SAR rule's dark and bright runs around a date, compiled (numba): one walk per pixel.
+
+:func:`agromap.rice.sar_series.flood_run_bounds`, :func:`~agromap.rice.sar_series.flood_run_start`
+and :func:`~agromap.rice.sar_series.bright_run_days` walk each pixel's series away from a date
+until its run ends. In numpy they went date by date over every pixel still walking (a dozen
+small arrays per date, the interpreter's lock held throughout): the rule calls them for every
+candidate date, and they took about a third of its time on a 76-date series. Here each pixel
+walks its own dates, stops where its run ends and releases the lock (``nogil``).
+
+Bits: only comparisons and integer days, no float arithmetic: a level and a break span are read
+as float64, as numpy compares a float32 date with a float64 level, or an int64 day span with a
+float32 span. The numpy formulations are kept in ``tests/sar_runs_reference.py``;
+``tests/test_29_rice_sar_runs_kernel.py`` compares both on random series with NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from ..jit import array_type as _array
+from ..jit import jit as _jit
+
+__all__ = ["bright_runs", "flood_bounds", "flood_start"]
+
+_F4, _F8, _I4, _I8, _B1 = numba.float32, numba.float64, numba.int32, numba.int64, numba.boolean
+_SERIES = _array(_F4, 2, "A", True)
+_DAYS = _array(_I4, 1, "A", True)
+_PER_ROW = _array(_F8, 1, "C", True)
+
+
+@_jit(numba.void(_SERIES, _DAYS, _array(_I8, 1, "C", True), _PER_ROW, _PER_ROW,
+                 _array(_I8, 1), _array(_I8, 1), _array(_B1, 1)), nrt=False)
+def bright_runs(sm: Any, days: Any, start: Any, level: Any, bars: Any, first: Any, last: Any, open_end: Any) -> None:
+    """Per row, the first and last day of the bright run around ``start`` and whether it reaches
+    an end of the series (see :func:`agromap.rice.sar_series.bright_run_days`); ``first``,
+    ``last`` and ``open_end`` come filled with the start's day and False.
+    """
+    n_pix, n_t = sm.shape
+    for r in range(n_pix):
+        for step in (-1, 1):
+            dark = 0
+            since = np.int64(0)  # day of the first dark date in a row
+            for k in range(1, n_t):
+                j = start[r] + step * k
+                if j < 0 or j >= n_t:
+                    open_end[r] = True
+                    break
+                v = sm[r, j]
+                ok = not np.isnan(v)
+                bright = ok and v >= level[r]
+                if ok and not bright and dark == 0:
+                    since = np.int64(days[j])
+                if bright:
+                    dark = 0
+                elif ok:
+                    dark = min(dark + 1, 2)
+                if dark >= 2 and np.float64(abs(np.int64(days[j]) - since)) >= bars[r]:
+                    break
+                if bright:
+                    if step < 0:
+                        first[r] = days[j]
+                    else:
+                        last[r] = days[j]
+
+
+@_jit(numba.void(_SERIES, _DAYS, _I8, _PER_ROW, _PER_ROW, _PER_ROW, _array(_I8, 1), _array(_I8, 1)), nrt=False)
+def flood_bounds(db: Any, days: Any, t: int, level_before: Any, level_after: Any, break_days: Any,
+                 first: Any, last: Any) -> None:
+    """Per row, the first and last day of the dark run around date ``t`` (see
+    :func:`agromap.rice.sar_series.flood_run_bounds`); ``first`` and ``last`` come filled with ``days[t]``.
+    """
+    n_pix, n_t = db.shape
+    for r in range(n_pix):
+        for step in (-1, 1):
+            level = level_before[r] if step < 0 else level_after[r]
+            bright = False  # the last valid date was bright
+            two = False     # ... and so was the valid date before it
+            since = np.int64(0)  # day of the first bright date in a row
+            j = t + step
+            while 0 <= j < n_t:
+                v = db[r, j]
+                ok = not np.isnan(v)
+                dark = ok and v <= level
+                if ok:
+                    if not dark and not bright:
+                        since = np.int64(days[j])
+                    two = not dark and bright
+                    bright = not dark
+                # An invalid date does not change the run, but the days it adds count for the break.
+                if two and np.float64(abs(np.int64(days[j]) - since)) >= break_days[r]:
+                    break
+                if dark:
+                    if step < 0:
+                        first[r] = days[j]
+                    else:
+                        last[r] = days[j]
+                j += step
+
+
+@_jit(numba.void(_SERIES, _DAYS, _I8, _PER_ROW, _array(_I8, 1)), nrt=False)
+def flood_start(db: Any, days: Any, t: int, level_before: Any, first: Any) -> None:
+    """Per row, the first day of the dark run that ends at date ``t`` (see
+    :func:`agromap.rice.sar_series.flood_run_start`); ``first`` comes filled with ``days[t]``.
+    """
+    n_pix = db.shape[0]
+    for r in range(n_pix):
+        bright = 0
+        for j in range(t - 1, -1, -1):
+            v = db[r, j]
+            if np.isnan(v):
+                continue
+            if v <= level_before[r]:
+                bright = 0
+                first[r] = days[j]
+            else:
+                bright += 1
+                if bright >= 2:
+                    break
