@@ -162,14 +162,12 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
             has = np.isfinite(seg.min(axis=-1))
             cand[np.flatnonzero(has), cols[j[has]]] = True
         return cand
+    from .sar_series_kernel import trough_minima
+
     h = p.trough_halfwidth_days
-    filled = np.where(valid, db, _F32(np.inf))  # masked_min's fill, once for every date
-    for t in range(n_t):
-        a = int(np.searchsorted(days, days[t] - h, side="left"))
-        b = int(np.searchsorted(days, days[t] + h, side="right"))
-        before = filled[:, a:t].min(axis=-1, initial=_F32(np.inf))
-        after = filled[:, t + 1:b].min(axis=-1, initial=_F32(np.inf))
-        cand[:, t] = valid[:, t] & (db[:, t] < before) & (db[:, t] <= after)
+    lo = np.searchsorted(days, days - h, side="left").astype(np.int64)
+    hi = np.searchsorted(days, days + h, side="right").astype(np.int64)
+    trough_minima(db, lo, hi, cand)
     return cand
 
 
@@ -433,8 +431,10 @@ def _sar_kernel(
         idx = np.flatnonzero(cand[:, t])
         if idx.size == 0:
             continue
-        ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p,
-                              noise[idx], break_days[idx], None if sm_long is None else sm_long[idx])
+        # The candidates' rows, gathered once for both readings (neither writes to them).
+        db_i, sm_i, next_i, noise_i, break_i = db[idx], sm[idx], next_valid[idx], noise[idx], break_days[idx]
+        ev = _season_evidence(db_i, sm_i, last_valid[idx], next_i, db_next[idx], days, t, gap, p,
+                              noise_i, break_i, None if sm_long is None else sm_long[idx])
         vv_rows = None if vvs is None else vvs.rows(idx)
         if vv_rows is not None:
             ev = vv_season_terms(ev, vv_rows, days, t, gap, p)
@@ -445,7 +445,7 @@ def _sar_kernel(
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
         # A flood in the series' last weeks may close the cycle of the crop at its start instead
         # (`cycle_year_days`): then only the terms that read the flood itself vote with it.
-        cyc = end_cycle_margin(db[idx], sm[idx], days, t, next_valid[idx], break_days[idx], noise[idx],
+        cyc = end_cycle_margin(db_i, sm_i, days, t, next_i, break_i, noise_i,
                                _F32(p.duration_scale_days) + _F32(0.5) * gap[t], p, vv_rows)
         cyc = np.minimum(cyc, _weakest({k: ev[k] for k in CYCLE_FLOOD_TERMS if k in ev}))
         margin[idx, t] = np.minimum(np.maximum(_weakest(ev), cyc), mask_z[idx])

@@ -109,7 +109,7 @@ def flood_run_bounds(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t
     more in a row do once they span at least ``break_days`` days (per row or one for all; 0: any
     two in a row). The span between the two is a lower bound of the spell's duration.
     """
-    from .sar_runs_kernel import flood_bounds
+    from .sar_series_kernel import flood_bounds
 
     n_pix = db.shape[0]
     first = np.full(n_pix, days[t], dtype=np.int64)
@@ -146,23 +146,11 @@ def flood_run_start(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t:
     """Day number of the first date of the dark run that ends at date ``t`` (same rules as
     :func:`flood_run_bounds`, looking back only).
     """
-    from .sar_runs_kernel import flood_start
+    from .sar_series_kernel import flood_start
 
     first = np.full(db.shape[0], days[t], dtype=np.int64)
     flood_start(db, days, t, _per_row(level_before, db.shape[0], db), first)
     return first.astype(_F32)
-
-
-def valid_first(valid: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
-    """``np.argsort(~valid, axis=-1, kind="stable")`` without a sort: each row's valid columns in
-    order, then its invalid ones in order.
-    """
-    n_t = valid.shape[-1]
-    before = np.cumsum(valid, axis=-1)
-    rank = np.where(valid, before - 1, before[..., -1:] + np.arange(n_t) - before)
-    order = np.empty(valid.shape, dtype=np.intp)
-    np.put_along_axis(order, rank, np.broadcast_to(np.arange(n_t), valid.shape), axis=-1)
-    return order
 
 
 def date_noise_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32] | None = None) -> npt.NDArray[np.float32]:
@@ -179,7 +167,7 @@ def date_noise_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32] | Non
     valid = ~np.isnan(db)
     # Valid dates first, in time order (a stable sort of the invalid flags): consecutive valid
     # dates become neighbours however many invalid dates lie between them.
-    order = valid_first(valid)
+    order = np.argsort(~valid, axis=-1, kind="stable")
     packed = np.take_along_axis(db, order, axis=-1)
     if days is not None:
         d = np.where(np.take_along_axis(valid, order, axis=-1), days[order].astype(_F32), _F32(np.nan))
@@ -234,16 +222,18 @@ def window_mean_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], lo:
     """Mean, in linear power, of each pixel's valid dates with ``lo <= day <= hi`` (per-pixel
     bounds, day numbers of ``days``), in dB; NaN where no valid date falls inside.
     """
-    d = days.astype(_F32)[None, :]
-    inside = (d >= lo[:, None]) & (d <= hi[:, None]) & ~np.isnan(db)
-    n = inside.sum(axis=-1)
-    # The power only on the columns some row's window reaches; the sum still runs over the whole
+    # Only the columns some row's window can reach are read; the sum still runs over the whole
     # row (zeros elsewhere), in the same order, so the bits do not depend on the columns read.
+    d = days.astype(_F32)
     power = np.zeros(db.shape, dtype=_F32)
-    cols = np.flatnonzero(inside.any(axis=0))
+    n = np.zeros(db.shape[0], dtype=np.int64)
+    # Rows with NaN bounds take no date (fmin/fmax pass them over).
+    cols = np.flatnonzero((d >= np.fmin.reduce(lo, initial=np.inf)) & (d <= np.fmax.reduce(hi, initial=-np.inf)))
     if cols.size:
         a, b = int(cols[0]), int(cols[-1]) + 1
-        power[:, a:b] = np.where(inside[:, a:b], _F32(10.0) ** (db[:, a:b] / _F32(10.0)), _F32(0.0))
+        inside = (d[None, a:b] >= lo[:, None]) & (d[None, a:b] <= hi[:, None]) & ~np.isnan(db[:, a:b])
+        n = inside.sum(axis=-1)
+        power[:, a:b] = np.where(inside, _F32(10.0) ** (db[:, a:b] / _F32(10.0)), _F32(0.0))
     total = power.sum(axis=-1, dtype=_F32)
     mean = np.where(n > 0, total / np.maximum(n, 1).astype(_F32), _F32(np.nan)).astype(_F32)
     return to_db(mean)
@@ -310,7 +300,7 @@ def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], st
     Returns the span and whether the run reaches either end of the series (then the span is
     only a lower bound: the canopy may go on unseen).
     """
-    from .sar_runs_kernel import bright_runs
+    from .sar_series_kernel import bright_runs
 
     n_pix = sm.shape[0]
     first = days[start].astype(np.int64)

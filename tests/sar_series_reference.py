@@ -1,6 +1,7 @@
 """The numpy formulations of the SAR rule's run walks and medians: the references the compiled
-walks (:mod:`agromap.rice.sar_runs_kernel`) and :func:`agromap.rice.sar_series.nanmedian_rows` are
-tested against, bit for bit (``tests/test_33_sar_runs_kernel.py``).
+walks (:mod:`agromap.rice.sar_series_kernel`), the rule's candidate minima and
+:func:`agromap.rice.sar_series.nanmedian_rows` are tested against, bit for bit
+(``tests/test_33_sar_series_kernel.py``).
 
 Each walks date by date over every pixel still in its run, as the rule did before the walks were
 compiled.
@@ -127,3 +128,18 @@ def nanmedian_rows(a: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
     if seen.any():
         out[seen] = np.nanmedian(a[seen], axis=-1)
     return out
+
+
+def trough_minima(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], h: float) -> npt.NDArray[np.bool_]:
+    """The SAR rule's candidate minima without windows: each valid date below every valid date
+    within ``h`` days before it and at or below every one within ``h`` days after it."""
+    n_pix, n_t = db.shape
+    valid = ~np.isnan(db)
+    cand = np.zeros((n_pix, n_t), dtype=bool)
+    for t in range(n_t):
+        a = int(np.searchsorted(days, days[t] - h, side="left"))
+        b = int(np.searchsorted(days, days[t] + h, side="right"))
+        before = np.where(valid[:, a:t], db[:, a:t], _F32(np.inf)).min(axis=-1, initial=_F32(np.inf))
+        after = np.where(valid[:, t + 1:b], db[:, t + 1:b], _F32(np.inf)).min(axis=-1, initial=_F32(np.inf))
+        cand[:, t] = valid[:, t] & (db[:, t] < before) & (db[:, t] <= after)
+    return cand

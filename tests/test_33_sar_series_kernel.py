@@ -1,5 +1,5 @@
 """The SAR rule's compiled run walks and its faster per-series helpers give the numpy
-formulations' values bit for bit (``tests/sar_runs_reference.py``), on random series with lost
+formulations' values bit for bit (``tests/sar_series_reference.py``), on random series with lost
 dates, levels hit exactly (quantised values) and every break span the rule uses."""
 
 from __future__ import annotations
@@ -7,8 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import sar_runs_reference as ref
+import sar_series_reference as ref
 from agromap.rice import sar_series
+from agromap.rice.rules_sar import _candidates
+from agromap.rice.sar_params import SarRiceParams
 
 _F32 = np.float32
 
@@ -65,6 +67,16 @@ def test_bright_runs_match_the_numpy_walk(seed):
             assert np.array_equal(open_end, open_ref)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_candidate_minima_match_the_numpy_scan(seed):
+    db, days = _series(seed, lost=0.25)
+    db[10] = -18.0  # a level series: its first date is the minimum, no other
+    for h in (30, 12.5):
+        p = SarRiceParams(trough_halfwidth_days=h)
+        got = _candidates(db, days, np.full(days.size, -1, np.int8), 0, p)
+        assert np.array_equal(got, ref.trough_minima(db, days, h))
+
+
 def test_rows_of_a_larger_block_walk_alike():
     """The rule passes the candidate rows of a block (copies) and views; both read the same."""
     db, days = _series(3, n_pix=50)
@@ -88,17 +100,12 @@ def test_nanmedian_rows_is_numpys(dtype):
     assert sar_series.nanmedian_rows(np.zeros((3, 0), _F32)).shape == (3,)
 
 
-def test_valid_dates_first_is_a_stable_sort():
-    valid = np.random.default_rng(6).random((500, 33)) < 0.6
-    valid[:2] = [False], [True]
-    assert np.array_equal(sar_series.valid_first(valid), np.argsort(~valid, axis=-1, kind="stable"))
-
-
 def test_window_mean_reads_only_the_columns_in_reach_with_the_same_bits():
     db, days = _series(7)
     rng = np.random.default_rng(7)
     lo = rng.uniform(days[0] - 20, days[-1], db.shape[0]).astype(_F32)
     hi = (lo + rng.choice([0.0, 10.0, 40.0, 400.0], db.shape[0])).astype(_F32)
+    lo[:4] = np.nan  # rows without bounds take no date, and the others' columns stay read
     inside = (days.astype(_F32)[None, :] >= lo[:, None]) & (days.astype(_F32)[None, :] <= hi[:, None]) & ~np.isnan(db)
     n = inside.sum(axis=-1)
     total = np.where(inside, _F32(10.0) ** (db / _F32(10.0)), _F32(0.0)).sum(axis=-1, dtype=_F32)

@@ -1,16 +1,18 @@
-"""The SAR rule's dark and bright runs around a date, compiled (numba): one walk per pixel.
+"""The SAR rule's per-pixel walks along its series, compiled (numba): its candidate minima and
+the dark and bright runs around a date.
 
 :func:`agromap.rice.sar_series.flood_run_bounds`, :func:`~agromap.rice.sar_series.flood_run_start`
 and :func:`~agromap.rice.sar_series.bright_run_days` walk each pixel's series away from a date
-until its run ends. In numpy they went date by date over every pixel still walking (a dozen
-small arrays per date, the interpreter's lock held throughout): the rule calls them for every
+until its run ends; the candidate flood minima (:func:`trough_minima`) compare each date with
+the dates within a half-width of it. In numpy they went date by date over every pixel (a dozen
+small arrays per date, the interpreter's lock held throughout): the rule calls the runs for every
 candidate date, and they took about a third of its time on a 76-date series. Here each pixel
 walks its own dates, stops where its run ends and releases the lock (``nogil``).
 
 Bits: only comparisons and integer days, no float arithmetic: a level and a break span are read
 as float64, as numpy compares a float32 date with a float64 level, or an int64 day span with a
-float32 span. The numpy formulations are kept in ``tests/sar_runs_reference.py``;
-``tests/test_29_rice_sar_runs_kernel.py`` compares both on random series with NaN.
+float32 span. The numpy formulations are kept in ``tests/sar_series_reference.py``;
+``tests/test_33_sar_series_kernel.py`` compares both on random series with NaN.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from ..jit import array_type as _array
 from ..jit import jit as _jit
 
-__all__ = ["bright_runs", "flood_bounds", "flood_start"]
+__all__ = ["bright_runs", "flood_bounds", "flood_start", "trough_minima"]
 
 _F4, _F8, _I4, _I8, _B1 = numba.float32, numba.float64, numba.int32, numba.int64, numba.boolean
 _SERIES = _array(_F4, 2, "A", True)
@@ -119,3 +121,29 @@ def flood_start(db: Any, days: Any, t: int, level_before: Any, first: Any) -> No
                 bright += 1
                 if bright >= 2:
                     break
+
+
+@_jit(numba.void(_SERIES, _array(_I8, 1, "C", True), _array(_I8, 1, "C", True), _array(_B1, 2)), nrt=False)
+def trough_minima(db: Any, lo: Any, hi: Any, cand: Any) -> None:
+    """Per row, the valid dates below every valid date in ``lo[t]:t`` and at or below every one in
+    ``t + 1:hi[t]`` (the first of equal minima), into ``cand`` (False elsewhere, as it comes).
+    """
+    n_pix, n_t = db.shape
+    for r in range(n_pix):
+        for t in range(n_t):
+            v = db[r, t]
+            if np.isnan(v):
+                continue
+            before = np.float32(np.inf)
+            for j in range(lo[t], t):
+                x = db[r, j]
+                if not np.isnan(x) and x < before:
+                    before = x
+            if not v < before:
+                continue
+            after = np.float32(np.inf)
+            for j in range(t + 1, hi[t]):
+                x = db[r, j]
+                if not np.isnan(x) and x < after:
+                    after = x
+            cand[r, t] = v <= after
