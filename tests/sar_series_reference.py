@@ -1,5 +1,5 @@
 """The numpy formulations of the SAR rule's run walks and medians: the references the compiled
-walks (:mod:`agromap.rice.sar_series_kernel`), the rule's candidate minima and
+walks and moving means (:mod:`agromap.rice.sar_series_kernel`), the rule's candidate minima and
 :func:`agromap.rice.sar_series.nanmedian_rows` are tested against, bit for bit
 (``tests/test_33_sar_series_kernel.py``).
 
@@ -143,3 +143,17 @@ def trough_minima(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], h: f
         after = np.where(valid[:, t + 1:b], db[:, t + 1:b], _F32(np.inf)).min(axis=-1, initial=_F32(np.inf))
         cand[:, t] = valid[:, t] & (db[:, t] < before) & (db[:, t] <= after)
     return cand
+
+
+def smooth_linear(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], half: float) -> npt.NDArray[np.float32]:
+    """Mean of the valid dates within +-half days of each valid date, in linear power."""
+    valid = ~np.isnan(vh)
+    filled = np.where(valid, vh, _F32(0.0))
+    out = np.full(vh.shape, np.nan, dtype=_F32)
+    for t in range(vh.shape[-1]):
+        a = int(np.searchsorted(days, days[t] - half, side="left"))
+        b = int(np.searchsorted(days, days[t] + half, side="right"))
+        n = valid[:, a:b].sum(axis=-1)
+        s = filled[:, a:b].sum(axis=-1, dtype=_F32)
+        out[:, t] = np.where(valid[:, t], s / np.maximum(n, 1).astype(_F32), _F32(np.nan))
+    return out

@@ -87,6 +87,19 @@ def test_rows_of_a_larger_block_walk_alike():
     assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
 
 
+def test_moving_means_add_as_numpy_does():
+    """Windows of 1 to 128 dates (numpy's pairwise sum: in turn below 8, then 8 partial sums),
+    on a block as wide as a tile's and on one of a few rows; longer windows stay in numpy."""
+    rng = np.random.default_rng(8)
+    days = np.cumsum(rng.choice([1, 3, 6, 12], size=160)).astype(np.int32)
+    for n_pix in (3, 5000):
+        lin = (rng.lognormal(-4.0, 1.5, (n_pix, days.size))).astype(_F32)
+        lin[rng.random(lin.shape) < 0.15] = np.nan
+        for half in (0.0, 4.0, 13.0, 36.5, 90.0, 200.0, 400.0):
+            got, want = sar_series.smooth_linear(lin, days, half), ref.smooth_linear(lin, days, half)
+            assert np.array_equal(np.isnan(got), np.isnan(want)) and got.tobytes() == want.tobytes(), half
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_nanmedian_rows_is_numpys(dtype):
     rng = np.random.default_rng(5)

@@ -9,9 +9,12 @@ small arrays per date, the interpreter's lock held throughout): the rule calls t
 candidate date, and they took about a third of its time on a 76-date series. Here each pixel
 walks its own dates, stops where its run ends and releases the lock (``nogil``).
 
-Bits: only comparisons and integer days, no float arithmetic: a level and a break span are read
-as float64, as numpy compares a float32 date with a float64 level, or an int64 day span with a
-float32 span. The numpy formulations are kept in ``tests/sar_series_reference.py``;
+The moving means of :func:`~agromap.rice.sar_series.smooth_linear` (:func:`window_means`) sum
+each window as numpy's ``sum`` does (:func:`pairwise_sum`).
+
+Bits: the walks make only comparisons and integer days, no float arithmetic: a level and a break
+span are read as float64, as numpy compares a float32 date with a float64 level, or an int64 day
+span with a float32 span. The means add in float32 in numpy's order and divide once, as numpy. The numpy formulations are kept in ``tests/sar_series_reference.py``;
 ``tests/test_33_sar_series_kernel.py`` compares both on random series with NaN.
 """
 
@@ -25,7 +28,8 @@ import numpy as np
 from ..jit import array_type as _array
 from ..jit import jit as _jit
 
-__all__ = ["bright_runs", "flood_bounds", "flood_start", "trough_minima"]
+__all__ = ["bright_runs", "flood_bounds", "flood_start", "trough_minima", "window_means", "pairwise_sum",
+           "PAIRWISE_MAX"]
 
 _F4, _F8, _I4, _I8, _B1 = numba.float32, numba.float64, numba.int32, numba.int64, numba.boolean
 _SERIES = _array(_F4, 2, "A", True)
@@ -147,3 +151,58 @@ def trough_minima(db: Any, lo: Any, hi: Any, cand: Any) -> None:
                 if not np.isnan(x) and x < after:
                     after = x
             cand[r, t] = v <= after
+
+
+PAIRWISE_MAX = 128
+"""The longest window :func:`pairwise_sum` adds (numpy splits longer ones in two; the caller keeps
+those in numpy)."""
+
+
+@_jit(_F4(_SERIES, _I8, _I8, _I8))
+def pairwise_sum(x: Any, r: int, a: int, b: int) -> Any:
+    """``x[r, a:b].sum(dtype=float32)`` with numpy's bits, for ``b - a <= PAIRWISE_MAX``: numpy's
+    pairwise summation (``pairwise_sum`` of its ``loops_utils.h``): fewer than 8 values added in
+    turn to 0; more in 8 interleaved partial sums, combined as a tree, then the rest in turn.
+    """
+    n = b - a
+    if n < 8:
+        res = np.float32(0.0)
+        for i in range(a, b):
+            res += x[r, i]
+        return res
+    r0, r1, r2, r3 = x[r, a], x[r, a + 1], x[r, a + 2], x[r, a + 3]
+    r4, r5, r6, r7 = x[r, a + 4], x[r, a + 5], x[r, a + 6], x[r, a + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += x[r, a + i]
+        r1 += x[r, a + i + 1]
+        r2 += x[r, a + i + 2]
+        r3 += x[r, a + i + 3]
+        r4 += x[r, a + i + 4]
+        r5 += x[r, a + i + 5]
+        r6 += x[r, a + i + 6]
+        r7 += x[r, a + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += x[r, a + i]
+        i += 1
+    return res
+
+
+@_jit(numba.void(_SERIES, _array(_B1, 2, "A", True), _array(_I8, 1, "C", True), _array(_I8, 1, "C", True),
+                 _array(_F4, 2)), nrt=False)
+def window_means(filled: Any, valid: Any, lo: Any, hi: Any, out: Any) -> None:
+    """Per row and valid date ``t``, the mean of the valid dates in ``lo[t]:hi[t]`` (each window at
+    most ``PAIRWISE_MAX`` dates) into ``out`` (left as it comes on invalid dates); ``filled`` holds
+    the series with 0 on invalid dates.
+    """
+    n_pix, n_t = filled.shape
+    for r in range(n_pix):
+        for t in range(n_t):
+            if not valid[r, t]:
+                continue
+            n = 0
+            for j in range(lo[t], hi[t]):
+                n += valid[r, j]
+            out[r, t] = pairwise_sum(filled, r, lo[t], hi[t]) / np.float32(max(n, 1))
