@@ -157,3 +157,50 @@ def smooth_linear(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], half
         s = filled[:, a:b].sum(axis=-1, dtype=_F32)
         out[:, t] = np.where(valid[:, t], s / np.maximum(n, 1).astype(_F32), _F32(np.nan))
     return out
+
+
+def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], track: npt.NDArray[np.int8],
+                     max_days: float, min_pairs: int = 5) -> npt.NDArray[np.float32]:
+    """Per pixel and date, the dB offset of the date's orbit track from the others (to subtract).
+
+    Two tracks see a field at different incidence angles, 1-2 dB apart over flat land, and a
+    mixed series zigzags by that much. For each date the reference is the mean of the nearest
+    earlier and later valid dates of *other* tracks within ``max_days`` (a linear trend between
+    them cancels); a track's offset is the median of its dates' differences from their reference
+    (robust to floods and harvests), shrunk by ``(K - 1) / K`` so the K tracks' offsets average
+    to about zero and the series keeps its level. A track with fewer than ``min_pairs`` such
+    differences is not corrected. Zeros when the tracks are unknown or there is only one.
+    """
+    n_pix, n_t = db.shape
+    out = np.zeros((n_pix, n_t), dtype=_F32)
+    ids = [int(k) for k in np.unique(track) if k >= 0]
+    if len(ids) < 2 or n_t < 3:
+        return out
+    diff = np.full((n_pix, n_t), np.nan, dtype=_F32)
+    for t in range(n_t):
+        if track[t] < 0:
+            continue
+        refs = []
+        for rng in (range(t - 1, -1, -1), range(t + 1, n_t)):
+            val = np.full(n_pix, np.nan, dtype=_F32)
+            for j in rng:
+                if abs(int(days[j]) - int(days[t])) > max_days:
+                    break
+                if track[j] < 0 or track[j] == track[t]:
+                    continue
+                val = np.where(np.isnan(val), db[:, j], val)
+                if not np.isnan(val).any():
+                    break
+            refs.append(val)
+        with np.errstate(invalid="ignore"):
+            ref = np.where(np.isnan(refs[0]), refs[1], np.where(np.isnan(refs[1]), refs[0], 0.5 * (refs[0] + refs[1])))
+        diff[:, t] = db[:, t] - ref
+    k_tracks = len(ids)
+    for k in ids:
+        cols = np.flatnonzero(track == k)
+        d = diff[:, cols]
+        n = (~np.isnan(d)).sum(axis=-1)
+        med = nanmedian_rows(d)
+        off = np.where(n >= min_pairs, med * _F32((k_tracks - 1) / k_tracks), _F32(0.0)).astype(_F32)
+        out[:, cols] = off[:, None]
+    return out

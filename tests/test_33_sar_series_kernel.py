@@ -87,6 +87,19 @@ def test_rows_of_a_larger_block_walk_alike():
     assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_track_offsets_match_the_numpy_scan(seed):
+    """Two and three tracks, dates of no known track (-1) among them, lost dates, pair spans of 6 to 30 d."""
+    db, days = _series(seed, n_pix=300, lost=0.25)
+    rng = np.random.default_rng(seed + 30)
+    for n_tracks in (2, 3):
+        track = rng.integers(-1, n_tracks, days.size).astype(np.int8)
+        for max_days in (6.0, 12.0, 30.0):
+            got = sar_series.track_offsets_db(db, days, track, max_days)
+            want = ref.track_offsets_db(db, days, track, max_days)
+            assert got.tobytes() == want.tobytes()
+
+
 def test_moving_means_add_as_numpy_does():
     """Windows of 1 to 128 dates (numpy's pairwise sum: in turn below 8, then 8 partial sums),
     on a block as wide as a tile's and on one of a few rows; longer windows stay in numpy."""

@@ -334,7 +334,8 @@ def track_index(tracks: Sequence[Any] | None, n_t: int) -> npt.NDArray[np.int8]:
 
 def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], track: npt.NDArray[np.int8],
                      max_days: float, min_pairs: int = 5) -> npt.NDArray[np.float32]:
-    """Per pixel and date, the dB offset of the date's orbit track from the others (to subtract).
+    """Per pixel and date, the dB offset of the date's orbit track from the others (to subtract);
+    ``db`` float32.
 
     Two tracks see a field at different incidence angles, 1-2 dB apart over flat land, and a
     mixed series zigzags by that much. For each date the reference is the mean of the nearest
@@ -350,24 +351,10 @@ def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t
     if len(ids) < 2 or n_t < 3:
         return out
     diff = np.full((n_pix, n_t), np.nan, dtype=_F32)
-    for t in range(n_t):
-        if track[t] < 0:
-            continue
-        refs = []
-        for rng in (range(t - 1, -1, -1), range(t + 1, n_t)):
-            val = np.full(n_pix, np.nan, dtype=_F32)
-            for j in rng:
-                if abs(int(days[j]) - int(days[t])) > max_days:
-                    break
-                if track[j] < 0 or track[j] == track[t]:
-                    continue
-                val = np.where(np.isnan(val), db[:, j], val)
-                if not np.isnan(val).any():
-                    break
-            refs.append(val)
-        with np.errstate(invalid="ignore"):
-            ref = np.where(np.isnan(refs[0]), refs[1], np.where(np.isnan(refs[1]), refs[0], 0.5 * (refs[0] + refs[1])))
-        diff[:, t] = db[:, t] - ref
+    from .sar_series_kernel import track_differences
+
+    # Compiled, each pixel's dates in turn (the dates' references, then their differences).
+    track_differences(db, days, track.astype(np.int8, copy=False), float(max_days), diff)
     k_tracks = len(ids)
     for k in ids:
         cols = np.flatnonzero(track == k)

@@ -1,5 +1,5 @@
 """The SAR rule's per-pixel walks along its series, compiled (numba): its candidate minima and
-the dark and bright runs around a date.
+the dark and bright runs around a date, the other tracks' dates around each date.
 
 :func:`agromap.rice.sar_series.flood_run_bounds`, :func:`~agromap.rice.sar_series.flood_run_start`
 and :func:`~agromap.rice.sar_series.bright_run_days` walk each pixel's series away from a date
@@ -29,7 +29,7 @@ from ..jit import array_type as _array
 from ..jit import jit as _jit
 
 __all__ = ["bright_runs", "flood_bounds", "flood_start", "trough_minima", "window_means", "pairwise_sum",
-           "PAIRWISE_MAX"]
+           "PAIRWISE_MAX", "track_differences"]
 
 _F4, _F8, _I4, _I8, _B1 = numba.float32, numba.float64, numba.int32, numba.int64, numba.boolean
 _SERIES = _array(_F4, 2, "A", True)
@@ -206,3 +206,38 @@ def window_means(filled: Any, valid: Any, lo: Any, hi: Any, out: Any) -> None:
             for j in range(lo[t], hi[t]):
                 n += valid[r, j]
             out[r, t] = pairwise_sum(filled, r, lo[t], hi[t]) / np.float32(max(n, 1))
+
+
+@_jit(numba.void(_SERIES, _DAYS, _array(numba.int8, 1, "A", True), _F8, _array(_F4, 2)), nrt=False)
+def track_differences(db: Any, days: Any, track: Any, max_days: float, diff: Any) -> None:
+    """Per row and date of a known track, the date's value less the mean of the nearest valid dates
+    of other tracks within ``max_days`` before and after it (the one found alone when only one
+    is), into ``diff`` (left as it comes where neither is found or the date's track is unknown);
+    see :func:`agromap.rice.sar_series.track_offsets_db`.
+    """
+    n_pix, n_t = db.shape
+    for r in range(n_pix):
+        for t in range(n_t):
+            if track[t] < 0:
+                continue
+            before = np.float32(np.nan)
+            for j in range(t - 1, -1, -1):
+                if np.float64(abs(np.int64(days[j]) - np.int64(days[t]))) > max_days:
+                    break
+                if track[j] >= 0 and track[j] != track[t] and not np.isnan(db[r, j]):
+                    before = db[r, j]
+                    break
+            after = np.float32(np.nan)
+            for j in range(t + 1, n_t):
+                if np.float64(abs(np.int64(days[j]) - np.int64(days[t]))) > max_days:
+                    break
+                if track[j] >= 0 and track[j] != track[t] and not np.isnan(db[r, j]):
+                    after = db[r, j]
+                    break
+            if np.isnan(before):
+                ref = after
+            elif np.isnan(after):
+                ref = before
+            else:
+                ref = np.float32(0.5) * (before + after)
+            diff[r, t] = db[r, t] - ref
