@@ -411,12 +411,15 @@ def _sar_kernel(
 
     water, built, mask_z = sar_masks(lin, db, sm, days, n_valid, noisy, cycle, median_gap, vvs, p)
 
-    idx_t = np.where(ok, np.arange(n_t)[None, :], -1)
-    last_valid = np.maximum.accumulate(idx_t, axis=-1)
-    last_valid = np.where(last_valid < 0, 0, last_valid).astype(np.intp)
-    idx_n = np.where(ok, np.arange(n_t)[None, :], n_t)
-    next_valid = np.minimum.accumulate(idx_n[:, ::-1], axis=-1)[:, ::-1]
-    next_valid = np.where(next_valid >= n_t, n_t - 1, next_valid).astype(np.intp)
+    # The last valid date at or before each date (0 before the first), and the next at or after it
+    # (the last date after the last valid one); accumulated in place, each one array.
+    last_valid = np.where(ok, np.arange(n_t, dtype=np.intp)[None, :], np.intp(-1))
+    np.maximum.accumulate(last_valid, axis=-1, out=last_valid)
+    np.maximum(last_valid, 0, out=last_valid)
+    ahead = np.where(ok[:, ::-1], np.arange(n_t - 1, -1, -1, dtype=np.intp)[None, :], np.intp(n_t))
+    np.minimum.accumulate(ahead, axis=-1, out=ahead)
+    next_valid = np.ascontiguousarray(ahead[:, ::-1])
+    np.minimum(next_valid, n_t - 1, out=next_valid)
     # db_next[:, k]: the value of the next valid date after k (NaN at the end of the series).
     after = np.concatenate([next_valid[:, 1:], np.full((n_pix, 1), n_t - 1, np.intp)], axis=-1)
     db_next = np.take_along_axis(db, after, axis=-1)
