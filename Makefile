@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,check,docs]'
-	# Compile the numba kernels (optical rule, DN conversion) into their disk cache once, so runs, tests and the bench
-	# load machine code instead of compiling it (~10 s) in every process.
+	# Compile the numba kernels (optical rule, SAR rule's series walks, DN conversion) into their disk cache once, so
+	# runs, tests and the bench load machine code instead of compiling it (~10 s) in every process.
 	$(PY) -c "import agromap.rice.optical_kernel"
+	$(PY) -c "import agromap.rice.sar_series_kernel"
 	$(PY) -c "from agromap.io import dn_kernel; dn_kernel.load()"
 	touch $(STAMP)
 

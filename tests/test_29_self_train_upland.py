@@ -11,9 +11,9 @@ import xarray as xr
 
 from agromap.errors import ConfigError
 from agromap.rice.self_train_params import SelfTrainParams
-from agromap.rice.self_train_upland import drop_upland_rice, radar_saw_water, wettest_canopy_lswi
+from agromap.rice.self_train_upland import drop_upland_rice, radar_saw_water, wettest_bare_lswi, wettest_canopy_lswi
 from agromap.testing import raise_if_dask_computes
-from pixel_stacks import DAYS, DRY, row_stacks
+from pixel_stacks import DAYS, DRY, WATER, row_stacks
 
 LAND = np.full(DAYS.size, -16.0)
 
@@ -26,14 +26,17 @@ def _radar(dip_db: float) -> np.ndarray:
     return db
 
 
-def _optical(canopy_lswi: float) -> list[tuple[float, float]]:
-    """Dry bare soil, a wet bare date (the flood signal, or rain-soaked soil) on day 96, seedlings on
-    day 108, a canopy from day 120 to 204 whose LSWI is ``canopy_lswi``, stubble to day 228."""
+def _optical(canopy_lswi: float, shower: float | None = None,
+             wet: tuple[float, float] = (0.15, 0.2)) -> list[tuple[float, float]]:  # fmt: skip
+    """Dry bare soil, a wet bare date ``wet`` (the flood signal, or rain-soaked soil) on day 96,
+    seedlings on day 108, a canopy from day 120 to 204 whose LSWI is ``canopy_lswi`` (``shower``, if
+    given, on day 156 alone), stubble to day 228."""
     def date(d: int) -> tuple[float, float]:
         if d in (96, 108):
-            return (0.15, 0.2) if d == 96 else (0.45, 0.2)
+            return wet if d == 96 else (0.45, 0.2)
         if 120 <= d <= 228:
-            return (0.8, canopy_lswi) if d <= 204 else (0.25, -0.05)
+            lswi = shower if shower is not None and d == 156 else canopy_lswi
+            return (0.8, lswi) if d <= 204 else (0.25, -0.05)
         return DRY
 
     return [date(int(d)) for d in DAYS]
@@ -84,7 +87,38 @@ def test_an_upland_crop_never_seen_in_water_loses_its_rice_label_and_rice_keeps_
     assert drop_upland_rice(out, optical, None, SelfTrainParams()) is out  # no radar: no test
 
 
-@pytest.mark.parametrize("bad", [{"upland_dip_db": 0.0}, {"upland_canopy_lswi": 1.5}, {"upland_dip_px": -1}, {"upland_water_db": 1.0}])
+def test_one_wet_canopy_date_is_no_canopy_standing_in_water():
+    """An upland crop whose canopy reads a paddy's LSWI on one clear date (a shower) stays an upland
+    crop: the canopy must stand in water on two clear dates (``upland_canopy_dates``), as a paddy's
+    does for weeks, unless a bare clear date showed the field's flood (``upland_bare_flood_lswi``):
+    then one wet canopy date is the paddy's water under its canopy. A pixel with one clear canopy
+    date is judged on that date."""
+    sar, optical = row_stacks([_radar(0.0), _radar(0.0), _radar(3.0), _radar(0.0)],
+                              [_optical(0.28, shower=0.36), _optical(0.38), _optical(0.36),
+                               _optical(0.28, shower=0.36, wet=WATER)], False)
+    one = optical.isel(time=(DAYS < 120) | (DAYS == 156) | (DAYS > 204))  # one canopy date, day 156
+    np.testing.assert_allclose(wettest_canopy_lswi(optical, 0.5).values[0], [0.36, 0.38, 0.36, 0.36], atol=1e-4)
+    np.testing.assert_allclose(wettest_canopy_lswi(optical, 0.5, dates=2).values[0], [0.28, 0.38, 0.36, 0.28],
+                               atol=1e-4)
+    np.testing.assert_allclose(wettest_canopy_lswi(one, 0.5, dates=2).values[0], [0.36, 0.38, 0.36, 0.36], atol=1e-4)
+    assert np.isneginf(wettest_canopy_lswi(optical.isel(time=DAYS < 120), 0.5, dates=2).values).all()
+    np.testing.assert_allclose(wettest_bare_lswi(optical, 0.3).values[0], [0.2, 0.2, 0.2, 0.3], atol=1e-4)
+    out = xr.Dataset({"rice_score": xr.DataArray(np.full((1, 4), 0.9, np.float32), dims=("y", "x"))})
+    np.testing.assert_allclose(drop_upland_rice(out, optical, sar, SelfTrainParams())["rice_score"].values[0],
+                               [0.5, 0.9, 0.9, 0.9])
+    once = SelfTrainParams(upland_canopy_dates=1)  # the wettest date alone: the shower keeps the label
+    np.testing.assert_allclose(drop_upland_rice(out, optical, sar, once)["rice_score"].values[0], [0.9] * 4)
+    unseen = SelfTrainParams(upland_bare_flood_lswi=None)  # the bare flood does not count
+    np.testing.assert_allclose(drop_upland_rice(out, optical, sar, unseen)["rice_score"].values[0],
+                               [0.5, 0.9, 0.9, 0.5])
+    with raise_if_dask_computes():
+        lazy = drop_upland_rice(out.chunk({"x": 2}), optical.chunk({"x": 2, "time": -1}), sar.chunk({"x": 2}),
+                                SelfTrainParams())
+    np.testing.assert_allclose(lazy["rice_score"].values[0], [0.5, 0.9, 0.9, 0.9])
+
+
+@pytest.mark.parametrize("bad", [{"upland_dip_db": 0.0}, {"upland_canopy_lswi": 1.5}, {"upland_dip_px": -1}, {"upland_water_db": 1.0},
+                                 {"upland_canopy_dates": 0}, {"upland_bare_flood_lswi": 2.0}])
 def test_the_upland_settings_are_checked(bad: dict[str, float]) -> None:
     with pytest.raises(ConfigError, match="upland"):
         SelfTrainParams(**bad)
@@ -105,3 +139,18 @@ def test_the_optical_rules_own_labels_drop_the_upland_crop():
     np.testing.assert_allclose(after[[0, 3, 4]], before[[0, 3, 4]])
     both = [run_rule(optical, sar, "both", None, None, spec.blind_gap_days, spec=s).rice_score.values for s in (off, spec)]
     np.testing.assert_allclose(both[0], both[1])
+
+
+def test_one_wet_canopy_date_counts_where_the_series_opens_inside_the_canopy():
+    """A paddy whose season the series start cuts shows its canopy's tail on the first dates, one of
+    them wet, and its flood lies before the series: no sensor could see it, and its one wet canopy
+    date keeps the label (``start_canopy_days``). The same canopy later in the series is a shower."""
+    def opened(first: int) -> list[tuple[float, float]]:
+        return [(0.8, 0.36) if d == first else (0.8, 0.28) if first < d <= first + 36 else DRY for d in DAYS]
+
+    sar, optical = row_stacks([LAND, LAND], [opened(0), opened(120)], False)
+    out = xr.Dataset({"rice_score": xr.DataArray(np.full((1, 2), 0.9, np.float32), dims=("y", "x"))})
+    np.testing.assert_allclose(drop_upland_rice(out, optical, sar, SelfTrainParams())["rice_score"].values[0],
+                               [0.9, 0.5])
+    uncut = SelfTrainParams(start_canopy_days=None)
+    np.testing.assert_allclose(drop_upland_rice(out, optical, sar, uncut)["rice_score"].values[0], [0.5, 0.5])

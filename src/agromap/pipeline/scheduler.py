@@ -112,7 +112,7 @@ report map's drawing; about 0.45 CPU-s, otherwise paid inside a worker's first p
 
 RULE_KERNELS: dict[str, tuple[str, ...]] = {
     "agromap.rice.rules_optical": ("agromap.rice.optical_kernel", "agromap.rice.seasons_kernel"),
-    "agromap.rice.rules_sar": ("agromap.rice.seasons_kernel",)}
+    "agromap.rice.rules_sar": ("agromap.rice.sar_series_kernel", "agromap.rice.seasons_kernel")}
 """Compiled kernels a rule module loads in a process on its first call, keyed by the rule module.
 
 Loading the optical kernel from numba's cache costs about 0.7 CPU-s per process; on a worker it

@@ -133,7 +133,6 @@ from .seasons import (
     apply_rule,
     flatten_time,
     masked_max,
-    masked_min,
     prepare_series,
     resolve_windows,
     time_axis,
@@ -163,13 +162,12 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
             has = np.isfinite(seg.min(axis=-1))
             cand[np.flatnonzero(has), cols[j[has]]] = True
         return cand
+    from .sar_series_kernel import trough_minima
+
     h = p.trough_halfwidth_days
-    for t in range(n_t):
-        a = int(np.searchsorted(days, days[t] - h, side="left"))
-        b = int(np.searchsorted(days, days[t] + h, side="right"))
-        before = masked_min(db[:, a:t])
-        after = masked_min(db[:, t + 1:b])
-        cand[:, t] = valid[:, t] & (db[:, t] < before) & (db[:, t] <= after)
+    lo = np.searchsorted(days, days - h, side="left").astype(np.int64)
+    hi = np.searchsorted(days, days + h, side="right").astype(np.int64)
+    trough_minima(db, lo, hi, cand)
     return cand
 
 
@@ -413,12 +411,15 @@ def _sar_kernel(
 
     water, built, mask_z = sar_masks(lin, db, sm, days, n_valid, noisy, cycle, median_gap, vvs, p)
 
-    idx_t = np.where(ok, np.arange(n_t)[None, :], -1)
-    last_valid = np.maximum.accumulate(idx_t, axis=-1)
-    last_valid = np.where(last_valid < 0, 0, last_valid).astype(np.intp)
-    idx_n = np.where(ok, np.arange(n_t)[None, :], n_t)
-    next_valid = np.minimum.accumulate(idx_n[:, ::-1], axis=-1)[:, ::-1]
-    next_valid = np.where(next_valid >= n_t, n_t - 1, next_valid).astype(np.intp)
+    # The last valid date at or before each date (0 before the first), and the next at or after it
+    # (the last date after the last valid one); accumulated in place, each one array.
+    last_valid = np.where(ok, np.arange(n_t, dtype=np.intp)[None, :], np.intp(-1))
+    np.maximum.accumulate(last_valid, axis=-1, out=last_valid)
+    np.maximum(last_valid, 0, out=last_valid)
+    ahead = np.where(ok[:, ::-1], np.arange(n_t - 1, -1, -1, dtype=np.intp)[None, :], np.intp(n_t))
+    np.minimum.accumulate(ahead, axis=-1, out=ahead)
+    next_valid = np.ascontiguousarray(ahead[:, ::-1])
+    np.minimum(next_valid, n_t - 1, out=next_valid)
     # db_next[:, k]: the value of the next valid date after k (NaN at the end of the series).
     after = np.concatenate([next_valid[:, 1:], np.full((n_pix, 1), n_t - 1, np.intp)], axis=-1)
     db_next = np.take_along_axis(db, after, axis=-1)
@@ -433,8 +434,10 @@ def _sar_kernel(
         idx = np.flatnonzero(cand[:, t])
         if idx.size == 0:
             continue
-        ev = _season_evidence(db[idx], sm[idx], last_valid[idx], next_valid[idx], db_next[idx], days, t, gap, p,
-                              noise[idx], break_days[idx], None if sm_long is None else sm_long[idx])
+        # The candidates' rows, gathered once for both readings (neither writes to them).
+        db_i, sm_i, next_i, noise_i, break_i = db[idx], sm[idx], next_valid[idx], noise[idx], break_days[idx]
+        ev = _season_evidence(db_i, sm_i, last_valid[idx], next_i, db_next[idx], days, t, gap, p,
+                              noise_i, break_i, None if sm_long is None else sm_long[idx])
         vv_rows = None if vvs is None else vvs.rows(idx)
         if vv_rows is not None:
             ev = vv_season_terms(ev, vv_rows, days, t, gap, p)
@@ -445,7 +448,7 @@ def _sar_kernel(
         # A soft AND: the season's margin is its weakest term's (unobservable terms do not vote).
         # A flood in the series' last weeks may close the cycle of the crop at its start instead
         # (`cycle_year_days`): then only the terms that read the flood itself vote with it.
-        cyc = end_cycle_margin(db[idx], sm[idx], days, t, next_valid[idx], break_days[idx], noise[idx],
+        cyc = end_cycle_margin(db_i, sm_i, days, t, next_i, break_i, noise_i,
                                _F32(p.duration_scale_days) + _F32(0.5) * gap[t], p, vv_rows)
         cyc = np.minimum(cyc, _weakest({k: ev[k] for k in CYCLE_FLOOD_TERMS if k in ev}))
         margin[idx, t] = np.minimum(np.maximum(_weakest(ev), cyc), mask_z[idx])

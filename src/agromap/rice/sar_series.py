@@ -29,9 +29,17 @@ def to_db(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 def smooth_linear(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], half: float) -> npt.NDArray[np.float32]:
     """Mean of the valid dates within +-half days of each valid date, in linear power."""
+    from .sar_series_kernel import PAIRWISE_MAX, window_means
+
     valid = ~np.isnan(vh)
     filled = np.where(valid, vh, _F32(0.0))
     out = np.full(vh.shape, np.nan, dtype=_F32)
+    lo = np.searchsorted(days, days - half, side="left").astype(np.int64)
+    hi = np.searchsorted(days, days + half, side="right").astype(np.int64)
+    if vh.dtype == _F32 and vh.ndim == 2 and (hi - lo).max(initial=0) <= PAIRWISE_MAX:
+        # Compiled, each pixel's windows in turn; the same sums, in numpy's order.
+        window_means(filled, valid, lo, hi, out)
+        return out
     for t in range(vh.shape[-1]):
         a = int(np.searchsorted(days, days[t] - half, side="left"))
         b = int(np.searchsorted(days, days[t] + half, side="right"))
@@ -109,30 +117,26 @@ def flood_run_bounds(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t
     more in a row do once they span at least ``break_days`` days (per row or one for all; 0: any
     two in a row). The span between the two is a lower bound of the spell's duration.
     """
-    n_pix, n_t = db.shape
+    from .sar_series_kernel import flood_bounds
+
+    n_pix = db.shape[0]
     first = np.full(n_pix, days[t], dtype=np.int64)
     last = first.copy()
-    for step, stop, level in ((-1, -1, level_before), (1, n_t, level_after)):
-        going = np.ones(n_pix, dtype=bool)
-        bright = np.zeros(n_pix, dtype=bool)           # the last valid date was bright
-        two = np.zeros(n_pix, dtype=bool)              # ... and so was the valid date before it
-        since = np.zeros(n_pix, dtype=np.int64)        # day of the first bright date in a row
-        for j in range(t + step, stop, step):
-            v = db[:, j]
-            ok = ~np.isnan(v)
-            dark = ok & (v <= level)
-            lit = ok & ~dark
-            since = np.where(lit & ~bright, days[j], since)
-            two = np.where(ok, lit & bright, two)
-            bright = np.where(ok, lit, bright)
-            going &= ~(two & (np.abs(days[j] - since) >= break_days))
-            if step < 0:
-                first = np.where(going & dark, days[j], first)
-            else:
-                last = np.where(going & dark, days[j], last)
-            if not going.any():
-                break
+    flood_bounds(db, days, t, _per_row(level_before, n_pix, db), _per_row(level_after, n_pix, db),
+                 _per_row(break_days, n_pix), first, last)
     return first, last
+
+
+def _per_row(x: float | npt.NDArray[np.floating], n_pix: int, like: npt.NDArray[Any] | None = None,
+             ) -> npt.NDArray[np.float64]:
+    """A level or a span per row as the compiled walks read it: float64, which holds a float32
+    exactly, so each comparison is numpy's (a float32 date against a float32 or float64 level,
+    an int64 day span against a float span). A Python float compared with the series ``like``
+    is first cast to its type, as numpy casts it.
+    """
+    if like is not None and isinstance(x, (int, float)):
+        x = like.dtype.type(x)
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (n_pix,)))
 
 
 def spell_min(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], first: npt.NDArray[np.int64],
@@ -150,19 +154,10 @@ def flood_run_start(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t:
     """Day number of the first date of the dark run that ends at date ``t`` (same rules as
     :func:`flood_run_bounds`, looking back only).
     """
-    n_pix = db.shape[0]
-    first = np.full(n_pix, days[t], dtype=np.int64)
-    going = np.ones(n_pix, dtype=bool)
-    bright = np.zeros(n_pix, dtype=np.int8)
-    for j in range(t - 1, -1, -1):
-        v = db[:, j]
-        ok = ~np.isnan(v)
-        dark = ok & (v <= level_before)
-        bright = np.where(dark, 0, np.where(ok, bright + 1, bright)).astype(np.int8)
-        going &= bright < 2
-        first = np.where(going & dark, days[j], first)
-        if not going.any():
-            break
+    from .sar_series_kernel import flood_start
+
+    first = np.full(db.shape[0], days[t], dtype=np.int64)
+    flood_start(db, days, t, _per_row(level_before, db.shape[0], db), first)
     return first.astype(_F32)
 
 
@@ -235,10 +230,19 @@ def window_mean_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], lo:
     """Mean, in linear power, of each pixel's valid dates with ``lo <= day <= hi`` (per-pixel
     bounds, day numbers of ``days``), in dB; NaN where no valid date falls inside.
     """
-    d = days.astype(_F32)[None, :]
-    inside = (d >= lo[:, None]) & (d <= hi[:, None]) & ~np.isnan(db)
-    n = inside.sum(axis=-1)
-    total = np.where(inside, _F32(10.0) ** (db / _F32(10.0)), _F32(0.0)).sum(axis=-1, dtype=_F32)
+    # Only the columns some row's window can reach are read; the sum still runs over the whole
+    # row (zeros elsewhere), in the same order, so the bits do not depend on the columns read.
+    d = days.astype(_F32)
+    power = np.zeros(db.shape, dtype=_F32)
+    n = np.zeros(db.shape[0], dtype=np.int64)
+    # Rows with NaN bounds take no date (fmin/fmax pass them over).
+    cols = np.flatnonzero((d >= np.fmin.reduce(lo, initial=np.inf)) & (d <= np.fmax.reduce(hi, initial=-np.inf)))
+    if cols.size:
+        a, b = int(cols[0]), int(cols[-1]) + 1
+        inside = (d[None, a:b] >= lo[:, None]) & (d[None, a:b] <= hi[:, None]) & ~np.isnan(db[:, a:b])
+        n = inside.sum(axis=-1)
+        power[:, a:b] = np.where(inside, _F32(10.0) ** (db[:, a:b] / _F32(10.0)), _F32(0.0))
+    total = power.sum(axis=-1, dtype=_F32)
     mean = np.where(n > 0, total / np.maximum(n, 1).astype(_F32), _F32(np.nan)).astype(_F32)
     return to_db(mean)
 
@@ -247,12 +251,28 @@ def nanmedian_rows(a: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
     """``np.nanmedian`` over the last axis, NaN for rows without a value, and no warning.
 
     Rows without a value are left out rather than their warning filtered: a warnings filter is
-    process-wide, so one set here would race with the other threads of a compute.
+    process-wide, so one set here would race with the other threads of a compute. One plain sort
+    per call (NaN sort last) instead of ``np.nanmedian``'s masked sort, which cost several times
+    as much; the bits are ``np.nanmedian``'s: the middle value, or the two middle values' sum
+    halved in the array's own float type (a zero median, whose sign the order of equal signed
+    zeros decides, is numpy's own).
     """
     out = np.full(a.shape[:-1], np.nan, dtype=a.dtype)
-    seen = ~np.isnan(a).all(axis=-1)
-    if seen.any():
-        out[seen] = np.nanmedian(a[seen], axis=-1)
+    if a.shape[-1] == 0:
+        return out
+    ordered = np.sort(a, axis=-1)
+    n = (~np.isnan(a)).sum(axis=-1)
+    seen = n > 0
+    hi = (n // 2)[..., None]
+    lo = np.where(n % 2 == 1, n // 2, n // 2 - 1)[..., None]
+    mid = (np.take_along_axis(ordered, np.maximum(lo, 0), axis=-1)[..., 0]
+           + np.take_along_axis(ordered, np.minimum(hi, a.shape[-1] - 1), axis=-1)[..., 0])
+    half = (mid / a.dtype.type(2.0)).astype(a.dtype)
+    out[seen] = half[seen]
+    # A zero's sign depends on which of equal -0 and +0 each sort put first: numpy's own there.
+    zero = seen & (half == 0)
+    if zero.any():
+        out[zero] = np.nanmedian(a[zero], axis=-1)
     return out
 
 
@@ -288,38 +308,14 @@ def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], st
     Returns the span and whether the run reaches either end of the series (then the span is
     only a lower bound: the canopy may go on unseen).
     """
-    n_pix, n_t = sm.shape
+    from .sar_series_kernel import bright_runs
+
+    n_pix = sm.shape[0]
     first = days[start].astype(np.int64)
     last = first.copy()
     open_end = np.zeros(n_pix, dtype=bool)
-    bars = np.broadcast_to(np.asarray(break_days, dtype=_F32), (n_pix,))
-    for step in (-1, 1):
-        # Only the rows whose run goes on are read: a wetland's canopy keeps a few rows going
-        # for months after the others ended.
-        act = np.arange(n_pix)
-        dark = np.zeros(n_pix, dtype=np.int8)
-        since = np.zeros(n_pix, dtype=np.int64)        # day of the first dark date in a row
-        for k in range(1, n_t):
-            j = start[act] + step * k
-            inside = (j >= 0) & (j < n_t)
-            open_end[act[~inside]] = True
-            act, j = act[inside], j[inside]
-            if act.size == 0:
-                break
-            v = sm[act, j]
-            ok = ~np.isnan(v)
-            bright = ok & (v >= level[act])
-            d = dark[act]
-            since[act] = np.where(ok & ~bright & (d == 0), days[j], since[act])
-            d = np.where(bright, 0, np.where(ok, np.minimum(d + 1, 2), d)).astype(np.int8)
-            dark[act] = d
-            keep = ~((d >= 2) & (np.abs(days[j] - since[act]) >= bars[act]))
-            hit = keep & bright
-            if step < 0:
-                first[act[hit]] = days[j[hit]]
-            else:
-                last[act[hit]] = days[j[hit]]
-            act = act[keep]
+    bright_runs(sm, days, np.ascontiguousarray(start, dtype=np.int64), _per_row(level, n_pix, sm),
+                _per_row(np.asarray(break_days, dtype=_F32), n_pix), first, last, open_end)
     return (last - first).astype(_F32), open_end
 
 
@@ -338,7 +334,8 @@ def track_index(tracks: Sequence[Any] | None, n_t: int) -> npt.NDArray[np.int8]:
 
 def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], track: npt.NDArray[np.int8],
                      max_days: float, min_pairs: int = 5) -> npt.NDArray[np.float32]:
-    """Per pixel and date, the dB offset of the date's orbit track from the others (to subtract).
+    """Per pixel and date, the dB offset of the date's orbit track from the others (to subtract);
+    ``db`` float32.
 
     Two tracks see a field at different incidence angles, 1-2 dB apart over flat land, and a
     mixed series zigzags by that much. For each date the reference is the mean of the nearest
@@ -354,24 +351,10 @@ def track_offsets_db(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], t
     if len(ids) < 2 or n_t < 3:
         return out
     diff = np.full((n_pix, n_t), np.nan, dtype=_F32)
-    for t in range(n_t):
-        if track[t] < 0:
-            continue
-        refs = []
-        for rng in (range(t - 1, -1, -1), range(t + 1, n_t)):
-            val = np.full(n_pix, np.nan, dtype=_F32)
-            for j in rng:
-                if abs(int(days[j]) - int(days[t])) > max_days:
-                    break
-                if track[j] < 0 or track[j] == track[t]:
-                    continue
-                val = np.where(np.isnan(val), db[:, j], val)
-                if not np.isnan(val).any():
-                    break
-            refs.append(val)
-        with np.errstate(invalid="ignore"):
-            ref = np.where(np.isnan(refs[0]), refs[1], np.where(np.isnan(refs[1]), refs[0], 0.5 * (refs[0] + refs[1])))
-        diff[:, t] = db[:, t] - ref
+    from .sar_series_kernel import track_differences
+
+    # Compiled, each pixel's dates in turn (the dates' references, then their differences).
+    track_differences(db, days, track.astype(np.int8, copy=False), float(max_days), diff)
     k_tracks = len(ids)
     for k in ids:
         cols = np.flatnonzero(track == k)

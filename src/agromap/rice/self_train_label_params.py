@@ -194,8 +194,8 @@ class PseudoLabelParams:
     bunds, and cost ``monsoon_sparse_optical`` shifted 120 days 0.001 on two seeds. ``None``: no such
     test (docs/rice_self_trained.md, "Upland crops the radar never saw flooded")."""
     upland_canopy_lswi: float = 0.33
-    """``upland_dip_db``: a canopy stands in water where some clear date with NDVI at or above the
-    optical rule's ``ndvi_canopy_min`` reaches this LSWI; a paddy's canopy does until shortly before harvest, an
+    """``upland_dip_db``: a canopy stands in water where ``upland_canopy_dates`` clear dates with NDVI at
+    or above the optical rule's ``ndvi_canopy_min`` reach this LSWI; a paddy's canopy does until shortly before harvest, an
     upland crop's over moist soil stays below (medians 0.38 and 0.31). 0.35 took more upland crops
     but also direct-seeded rice labels (``monsoon_sparse_optical`` whole year, seed 2: -0.003)."""
     upland_water_db: float = -21.0
@@ -204,6 +204,20 @@ class PseudoLabelParams:
     -26 dB on ``mekong_triple_sar``), an upland crop's lowest date lies at -16.5 to -19.5 dB."""
     upland_dip_px: int = 1
     """``upland_dip_db``: the radar's dip is the deepest within this many pixels (0: the pixel's own)."""
+    upland_canopy_dates: int = 2
+    """``upland_dip_db``: the canopy stands in water where this many clear canopy dates reach
+    ``upland_canopy_lswi`` (all of them where fewer are clear). A paddy's canopy stands in water for
+    weeks; an upland crop's reaches a paddy's LSWI on one date at most, after a shower: on
+    ``wetland_confusion`` 10 months shifted 60 days, seed 0, 12 of the 26 upland-crop rice labels the
+    test left had one such date, their second wettest at 0.26-0.34. 1: the wettest date alone
+    (docs/rice_self_trained.md, "An upland crop's one wet canopy date")."""
+    upland_bare_flood_lswi: float | None = 0.22
+    """``upland_canopy_dates`` > 1: one canopy date at ``upland_canopy_lswi`` is enough where a bare
+    clear date (NDVI at or below the optical rule's ``ndvi_low``) reaches this LSWI, the paddy's
+    flood (open water about 0.3; the paddies of ``clean_delta`` 10 months shifted 120 days whose
+    radar saw no flood 0.24-0.36), above an upland crop's rain-soaked soil at sowing (at most 0.18
+    on ``wetland_confusion`` shifted 60 days, seeds 0-2), or where the series opens inside a
+    paddy's canopy (``start_canopy_days``). ``None``: the bare flood does not count."""
     seedbed_labels: bool = False
     """``rule="sar"`` or ``"both"``: let the SAR rule's seedbed-plateau reading alone take a pixel out
     of the non-rice labels. Off by default: where that reading lifts the score of a pixel the
@@ -287,10 +301,12 @@ class PseudoLabelParams:
     def _check_verdict_corrections(self) -> None:
         if ((self.upland_dip_db is not None and not self.upland_dip_db > 0) or self.upland_dip_px < 0
                 or not self.upland_water_db < 0
-                or not -1.0 <= self.upland_canopy_lswi <= 1.0):
-            raise ConfigError(f"need upland_dip_db > 0 (dB) or null, upland_dip_px >= 0 (pixels), upland_water_db < 0 (dB) "
-                              f"and upland_canopy_lswi in [-1, 1], got {self.upland_dip_db}, {self.upland_dip_px}, "
-                              f"{self.upland_water_db} and {self.upland_canopy_lswi}.")
+                or not -1.0 <= self.upland_canopy_lswi <= 1.0 or self.upland_canopy_dates < 1
+                or (self.upland_bare_flood_lswi is not None and not -1.0 <= self.upland_bare_flood_lswi <= 1.0)):
+            raise ConfigError(f"need upland_dip_db > 0 (dB) or null, upland_dip_px >= 0 (pixels), upland_water_db < 0 (dB), "
+                              f"upland_canopy_lswi in [-1, 1], upland_canopy_dates >= 1 and upland_bare_flood_lswi in [-1, 1] "
+                              f"or null, got {self.upland_dip_db}, {self.upland_dip_px}, {self.upland_water_db}, "
+                              f"{self.upland_canopy_lswi}, {self.upland_canopy_dates} and {self.upland_bare_flood_lswi}.")
         if (self.water_crop_dates is not None and self.water_crop_dates < 1) or not 0.0 <= self.water_crop_water_fraction <= 1.0:
             raise ConfigError(f"need water_crop_dates >= 1 (clear dates) or null and water_crop_water_fraction in [0, 1], "
                               f"got {self.water_crop_dates} and {self.water_crop_water_fraction}.")
