@@ -39,3 +39,20 @@ def vh_points(db_cols: np.ndarray, step: int = 6, start: str = "2023-01-03") -> 
     db = np.asarray(db_cols, np.float32)
     t = pd.date_range(start, periods=db.shape[0], freq=f"{step}D")
     return xr.DataArray((10 ** (db / 10)).astype(np.float32), dims=("time", "point"), coords={"time": t}, name="vh")
+
+
+def optical_points(series: dict[str, str], start: str) -> xr.Dataset:
+    """Optical point series written as ``"day:ndvi/lswi/evi day:..."``, one string per point (days after
+    ``start``); a day a point does not list is a lost (NaN) date for it.
+    """
+    reads = {n: {int(r.split(":")[0]): [float(v) for v in r.split(":")[1].split("/")] for r in s.split()}
+             for n, s in series.items()}
+    days = sorted({d for r in reads.values() for d in r})
+    arr = np.full((3, len(days), len(reads)), np.nan, np.float32)
+    for p, r in enumerate(reads.values()):
+        for t, d in enumerate(days):
+            if d in r:
+                arr[:, t, p] = r[d]
+    time = np.datetime64(start) + np.asarray(days).astype("timedelta64[D]")
+    return xr.Dataset({v: (("time", "point"), arr[i]) for i, v in enumerate(("ndvi", "lswi", "evi"))},
+                      coords={"time": time})

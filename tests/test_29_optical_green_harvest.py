@@ -10,11 +10,11 @@ to 260 make one green spell of 130 days, longer than ``max_green_days`` (120), w
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import xarray as xr
 
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
+from pixel_stacks import optical_points
 
 _FIRST = ("0:0.27/-0.07/0.18 10:0.27/-0.09/0.17 15:0.26/-0.09/0.16 25:0.24/-0.08/0.14 30:0.28/-0.06/0.18 "
           "60:0.30/-0.04/0.19 65:0.24/-0.08/0.15 90:-0.21/0.29/-0.07 100:-0.10/0.31/-0.03 130:0.61/0.35/0.37 "
@@ -33,17 +33,7 @@ PIXELS = {
 
 
 def _points(series: dict[str, str]) -> xr.Dataset:
-    reads = {n: {int(r.split(":")[0]): [float(v) for v in r.split(":")[1].split("/")] for r in s.split()}
-             for n, s in series.items()}
-    days = sorted({d for r in reads.values() for d in r})
-    arr = np.full((3, len(days), len(reads)), np.nan, np.float32)
-    for p, r in enumerate(reads.values()):
-        for t, d in enumerate(days):
-            if d in r:
-                arr[:, t, p] = r[d]
-    time = np.datetime64("2019-01-16") + np.asarray(days).astype("timedelta64[D]")
-    return xr.Dataset({v: (("time", "point"), arr[i]) for i, v in enumerate(("ndvi", "lswi", "evi"))},
-                      coords={"time": time})
+    return optical_points(series, "2019-01-16")
 
 
 def _run(series: dict[str, str], **kw: object) -> xr.Dataset:

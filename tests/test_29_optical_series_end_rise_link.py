@@ -7,11 +7,11 @@ later, seed 2), as ``day:NDVI/LSWI/EVI`` (days from the series' first date).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import xarray as xr
 
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
+from pixel_stacks import optical_points
 
 # the fallow last seen on day 130, a shallow flood on day 225, open water on days 260-275 (130 days after the
 # fallow), the young crop at NDVI 0.45 in the water on the last clear date
@@ -32,17 +32,7 @@ PIXELS = {
 
 
 def _points(series: dict[str, str]) -> xr.Dataset:
-    reads = {n: {int(r.split(":")[0]): [float(v) for v in r.split(":")[1].split("/")] for r in s.split()}
-             for n, s in series.items()}
-    days = sorted({d for r in reads.values() for d in r})
-    arr = np.full((3, len(days), len(reads)), np.nan, np.float32)
-    for p, r in enumerate(reads.values()):
-        for t, d in enumerate(days):
-            if d in r:
-                arr[:, t, p] = r[d]
-    time = np.datetime64("2019-05-01") + np.asarray(days).astype("timedelta64[D]")
-    return xr.Dataset({v: (("time", "point"), arr[i]) for i, v in enumerate(("ndvi", "lswi", "evi"))},
-                      coords={"time": time})
+    return optical_points(series, "2019-05-01")
 
 
 def _rice(series: dict[str, str], **kw: object) -> dict[str, int]:
