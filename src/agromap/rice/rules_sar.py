@@ -112,6 +112,7 @@ from .sar_params import SarRiceParams
 from .sar_series import (
     bright_run_days,
     darkest_of_dates,
+    date_windows,
     flood_run_bounds,
     flood_run_start,
     local_gap,
@@ -150,9 +151,9 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
                 n_windows: int, p: SarRiceParams) -> npt.NDArray[np.bool_]:
     """Candidate flood minima: local minima (no windows) or the argmin inside each window."""
     n_pix, n_t = db.shape
-    valid = ~np.isnan(db)
     cand = np.zeros((n_pix, n_t), dtype=bool)
     if n_windows:
+        valid = ~np.isnan(db)
         for w in range(n_windows):
             cols = np.flatnonzero(window == w)
             if cols.size == 0:
@@ -164,9 +165,7 @@ def _candidates(db: npt.NDArray[np.float32], days: npt.NDArray[np.int32], window
         return cand
     from .sar_series_kernel import trough_minima
 
-    h = p.trough_halfwidth_days
-    lo = np.searchsorted(days, days - h, side="left").astype(np.int64)
-    hi = np.searchsorted(days, days + h, side="right").astype(np.int64)
+    lo, hi = date_windows(days, p.trough_halfwidth_days)
     trough_minima(db, lo, hi, cand)
     return cand
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["to_db", "smooth_linear", "looks_per_date", "shape_series", "percentile_db", "flood_run_bounds", "flood_run_start",
+__all__ = ["to_db", "date_windows", "smooth_linear", "looks_per_date", "shape_series", "percentile_db", "flood_run_bounds", "flood_run_start",
            "spell_min", "bright_run_days", "date_noise_db", "pixel_noise_db", "window_mean_db",
            "local_gap", "track_index", "track_offsets_db", "darkest_of_dates"]
 
@@ -27,6 +27,15 @@ def to_db(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return (out * _F32(10.0)).astype(_F32)
 
 
+def date_windows(days: npt.NDArray[np.int32], half: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For each date ``t``, the dates within +-``half`` days of it: indices ``lo[t]`` to ``hi[t]``
+    (excluded) of the sorted day numbers ``days``.
+    """
+    lo = np.searchsorted(days, days - half, side="left").astype(np.int64)
+    hi = np.searchsorted(days, days + half, side="right").astype(np.int64)
+    return lo, hi
+
+
 def smooth_linear(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], half: float) -> npt.NDArray[np.float32]:
     """Mean of the valid dates within +-half days of each valid date, in linear power."""
     from .sar_series_kernel import PAIRWISE_MAX, window_means
@@ -34,15 +43,13 @@ def smooth_linear(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], half
     valid = ~np.isnan(vh)
     filled = np.where(valid, vh, _F32(0.0))
     out = np.full(vh.shape, np.nan, dtype=_F32)
-    lo = np.searchsorted(days, days - half, side="left").astype(np.int64)
-    hi = np.searchsorted(days, days + half, side="right").astype(np.int64)
+    lo, hi = date_windows(days, half)
     if vh.dtype == _F32 and vh.ndim == 2 and (hi - lo).max(initial=0) <= PAIRWISE_MAX:
         # Compiled, each pixel's windows in turn; the same sums, in numpy's order.
         window_means(filled, valid, lo, hi, out)
         return out
     for t in range(vh.shape[-1]):
-        a = int(np.searchsorted(days, days[t] - half, side="left"))
-        b = int(np.searchsorted(days, days[t] + half, side="right"))
+        a, b = int(lo[t]), int(hi[t])
         n = valid[:, a:b].sum(axis=-1)
         s = filled[:, a:b].sum(axis=-1, dtype=_F32)
         out[:, t] = np.where(valid[:, t], s / np.maximum(n, 1).astype(_F32), _F32(np.nan))
@@ -55,9 +62,9 @@ def looks_per_date(vh: npt.NDArray[np.float32], days: npt.NDArray[np.int32], hal
     """
     valid = ~np.isnan(vh)
     total = np.zeros(vh.shape[0], dtype=_F32)
+    lo, hi = date_windows(days, half)
     for t in range(vh.shape[-1]):
-        a = int(np.searchsorted(days, days[t] - half, side="left"))
-        b = int(np.searchsorted(days, days[t] + half, side="right"))
+        a, b = int(lo[t]), int(hi[t])
         total += np.where(valid[:, t], valid[:, a:b].sum(axis=-1), 0).astype(_F32)
     n = valid.sum(axis=-1)
     return np.where(n > 0, total / np.maximum(n, 1).astype(_F32), _F32(np.nan)).astype(_F32)
