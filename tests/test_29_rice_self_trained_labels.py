@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -345,6 +346,24 @@ class _ReadsRiceAbove:
         return ((X[:, 0] < 1) | (X[:, 0] > self.t)).astype(np.int64)
 
 
+def _label_table(x: list[float], y: list[int], edge: list[int], spec: SelfTrainParams) -> dict[str, np.ndarray]:
+    """A desk's labels on one feature (value ``x``), class ``y`` and edge kind ``edge``, with their weights."""
+    uy, ue = np.array(y, np.int8), np.array(edge, np.uint8)
+    n = uy.size
+    return {"X": np.array(x, np.float32)[:, None], "y": uy, "row": np.arange(n) + 50, "col": np.arange(n) + 50,
+            "stratum": np.zeros(n, np.int64), "edge": ue, "weight": label_weights(uy, ue, spec)}
+
+
+def _drawing(u: dict[str, np.ndarray], model: _ReadsRiceAbove, weights: list[np.ndarray]) -> Any:
+    """A fit for :func:`labelled_fit` that returns ``model`` and records the label weights of each fit in ``weights``."""
+
+    def draw(yy: np.ndarray, use: np.ndarray, strict: bool, weight: np.ndarray | None = None):
+        weights.append(u["weight"] if weight is None else weight)
+        return model, np.flatnonzero(yy >= 0), [1, 1], None
+
+    return draw
+
+
 def _refit_weights(spec: SelfTrainParams, t: float, near: int) -> np.ndarray:
     """The label weights of the refit in :func:`labelled_fit` with four labels (feature 0.5, 1.5,
     2.5, 3.5): a rice label, and non-rice labels inside a field, beside a paddy and on a paddy's
@@ -352,16 +371,9 @@ def _refit_weights(spec: SelfTrainParams, t: float, near: int) -> np.ndarray:
     label beside a paddy (2.6) is of class ``near``."""
     X = np.array([[0.0], [0.6], [3.2], [2.6]], np.float32)
     y = np.array([1, 1, 0, near], np.int8)
-    uy = np.array([1, 0, 0, 0], np.int8)
-    edge = np.array([0, 0, EDGE_BESIDE_PADDY, EDGE_ON_PADDY], np.uint8)
-    u = {"X": np.array([[0.5], [1.5], [2.5], [3.5]], np.float32), "y": uy, "row": np.arange(4) + 50,
-         "col": np.arange(4) + 50, "stratum": np.zeros(4, np.int64), "edge": edge,
-         "weight": label_weights(uy, edge, spec)}  # fmt: skip
+    u = _label_table([0.5, 1.5, 2.5, 3.5], [1, 0, 0, 0], [0, 0, EDGE_BESIDE_PADDY, EDGE_ON_PADDY], spec)
     weights: list[np.ndarray] = []
-
-    def draw(yy: np.ndarray, use: np.ndarray, strict: bool, weight: np.ndarray | None = None):
-        weights.append(u["weight"] if weight is None else weight)
-        return _ReadsRiceAbove(t), np.flatnonzero(yy >= 0), [1, 1], None
+    draw = _drawing(u, _ReadsRiceAbove(t), weights)
 
     *_, refit = labelled_fit(draw, X, y, np.arange(4), np.arange(4), np.zeros(4, np.int64), u, spec)
     assert refit == 1
@@ -389,16 +401,9 @@ def test_two_misread_labels_beside_paddies_weigh_up_though_their_cells_are_empty
     spec = SelfTrainParams()
     X = np.array([[0.0], [0.6], [1.05], [1.6], [2.6]], np.float32)
     y = np.array([1, 1, 0, 0, 0], np.int8)
-    uy = np.array([1, 0, 0, 0], np.int8)
-    edge = np.array([0, 0, EDGE_BESIDE_PADDY, EDGE_BESIDE_PADDY], np.uint8)
-    u = {"X": np.array([[0.5], [1.1], [1.5], [2.5]], np.float32), "y": uy, "row": np.arange(4) + 50,
-         "col": np.arange(4) + 50, "stratum": np.zeros(4, np.int64), "edge": edge,
-         "weight": label_weights(uy, edge, spec)}  # fmt: skip
+    u = _label_table([0.5, 1.1, 1.5, 2.5], [1, 0, 0, 0], [0, 0, EDGE_BESIDE_PADDY, EDGE_BESIDE_PADDY], spec)
     weights: list[np.ndarray] = []
-
-    def draw(yy: np.ndarray, use: np.ndarray, strict: bool, weight: np.ndarray | None = None):
-        weights.append(u["weight"] if weight is None else weight)
-        return _ReadsRiceAbove(1.2), np.flatnonzero(yy >= 0), [1, 1], None
+    draw = _drawing(u, _ReadsRiceAbove(1.2), weights)
 
     def refit_weights(labels: np.ndarray) -> np.ndarray:
         weights.clear()
