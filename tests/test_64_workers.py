@@ -5,6 +5,7 @@ is sent; a run that planned no such rule does not load them), and the tiles are 
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import json
 import logging
 import os
@@ -18,12 +19,13 @@ import numpy as np
 import pytest
 import yaml
 
-from agromap.errors import DeadlineError
+from agromap.errors import ComputeLostError, DeadlineError
 from agromap.pipeline.config import load_config
 from agromap.pipeline.runner import run
 from agromap.pipeline.scheduler import (
     RULE_KERNELS,
     WORKER_IMPORTS,
+    Execution,
     cool_workers,
     open_execution,
     warm_workers,
@@ -432,6 +434,45 @@ def test_the_workers_let_go_of_what_they_kept_when_a_compute_ends(cluster, tmp_p
             # 10 s: within the plugin's 30 s idle delay, so the compute's end did it.
             assert _wait_closed(probe, deadline=10.0) == dict.fromkeys(probe.scheduler_info()["workers"], 0)
             assert execu.client.submit(_read_and_count, path, pure=False).result() == (1, True)
+
+
+class _Client:
+    """A connected client whose compute fails: a task's own error, or the scheduler dying (its
+    futures cancelled, the client reconnecting: any call would wait out the connect deadline)."""
+
+    def __init__(self, lost: bool) -> None:
+        self.status, self.lost, self.asked = "running", lost, []
+
+    def compute(self, collections):
+        return collections
+
+    def gather(self, futures):
+        if self.lost:
+            self.status = "connecting"
+            raise concurrent.futures.CancelledError("scheduler-connection-lost")
+        raise ValueError("a task failed")
+
+    def run(self, fn, *args, **kwargs):
+        self.asked.append(fn.__name__)
+
+    def unregister_worker_plugin(self, name):
+        self.asked.append(f"unregister {name}")
+
+
+def test_a_compute_whose_scheduler_went_away_asks_the_cluster_nothing_more():
+    import dask
+
+    task = dask.delayed(int)(1)
+    failing = _Client(lost=False)
+    with pytest.raises(ValueError, match="a task failed"):
+        Execution("distributed", failing, {}, warm_up="warm").compute(task)
+    cool_workers(failing, "warm")
+    assert failing.asked == ["release_kept", "unregister warm"]  # the workers still let go of what they kept
+    lost = _Client(lost=True)
+    with pytest.raises(ComputeLostError, match="went away while computing"):
+        Execution("distributed", lost, {}, warm_up="warm").compute(task)
+    cool_workers(lost, "warm")
+    assert lost.asked == []
 
 
 def test_a_closed_embedded_cluster_leaves_no_scheduler_or_worker_alive():

@@ -159,8 +159,11 @@ def warm_workers(client: Any, modules: Iterable[str]) -> str:
 
 def cool_workers(client: Any, name: str) -> None:
     """Remove the warm-up plugin ``name`` of :func:`warm_workers` from the cluster (workers joining
-    from now on import nothing for this run); a cluster that lost it already is left as it is.
+    from now on import nothing for this run); a cluster that lost it already is left as it is, and
+    a client that lost its scheduler does not try to reach it again.
     """
+    if getattr(client, "status", "running") != "running":
+        return  # reconnecting to a scheduler that went away: a call would wait out the connect deadline (10 s)
     with contextlib.suppress(Exception):
         client.unregister_worker_plugin(name)
 
@@ -244,6 +247,10 @@ class Execution:
         peak does not stack on them; not waited for (the next task keeps them again).
         """
         if self.client is None or self.warm_up is None:
+            return
+        if getattr(self.client, "status", "running") != "running":
+            # The scheduler went away: the client is reconnecting, and a call would wait out its
+            # whole connect deadline (10 s) before the run could report exit 6.
             return
         from .warm_up import release_kept
 
