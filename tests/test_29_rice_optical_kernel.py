@@ -11,6 +11,7 @@ scene, through numpy, dask and float64 inputs.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import shutil
 import subprocess
@@ -1426,6 +1427,10 @@ _RUN_SMALL = ("import sys, numpy as np\n"
               "from agromap import jit as kernel_jit\n"
               "from agromap.rice import optical_kernel as k\n"
               "print(int(out.n_valid_obs.sum()), len(k._pixels.stats.cache_hits), kernel_jit.CACHE)\n")
+_RULE_DIGEST = ("import hashlib\n"
+                "print(hashlib.sha256(b''.join(out[v].values.tobytes() for v in sorted(out.data_vars))).hexdigest())\n")
+_RUN_HELPER = ("from agromap import jit as kernel_jit\n"
+               "print(kernel_jit.minimum(1.5, 2.5), len(kernel_jit.minimum.stats.cache_hits), kernel_jit.CACHE)\n")
 
 
 def test_a_second_process_loads_the_compiled_kernel_from_the_cache():
@@ -1436,7 +1441,12 @@ def test_a_second_process_loads_the_compiled_kernel_from_the_cache():
 
 def test_a_user_who_cannot_write_any_cache_folder_still_runs_the_rule():
     """As 'nobody' the package folder and the home are not writable: a private folder under the
-    temporary directory takes the cache; with that unwritable too, the kernel compiles in memory."""
+    temporary directory takes the cache; with that unwritable too, the kernel compiles in memory.
+
+    The folder is chosen once for every compiled function (``agromap.jit``), so the smallest one
+    shows where the cache goes and that the next process reads it; the rule itself is compiled
+    once, in memory, and gives this process's result (the kernel loaded from the package's cache)
+    bit for bit."""
     if os.geteuid() != 0:
         pytest.skip("needs root to run as user nobody")
     as_nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
@@ -1452,13 +1462,19 @@ def test_a_user_who_cannot_write_any_cache_folder_still_runs_the_rule():
             (root / name).mkdir(mode=0o777)
             (root / name).chmod(0o777)  # the temporary directory itself is writable ...
         (root / "closed" / "agromap-numba-65534").mkdir(mode=0o755)  # ... the private folder in it is not
-        first = _probe(_RUN_SMALL, {**env, "TMPDIR": str(root / "open")}, as_nobody).split()
-        assert int(first[0]) > 0 and first[2] == "True"
+        first = _probe(_RUN_HELPER, {**env, "TMPDIR": str(root / "open")}, as_nobody).split()
+        assert first == ["1.5", "0", "True"]
         assert any((root / "open" / "agromap-numba-65534").rglob("*.nbi"))  # the cache went there ...
-        again = _probe(_RUN_SMALL, {**env, "TMPDIR": str(root / "open")}, as_nobody).split()
-        assert again == [first[0], "1", "True"]  # ... and is read by the next run
-        closed = _probe(_RUN_SMALL, {**env, "TMPDIR": str(root / "closed")}, as_nobody).split()
-        assert closed == [first[0], "0", "False"]  # compiled in memory, same result
+        again = _probe(_RUN_HELPER, {**env, "TMPDIR": str(root / "open")}, as_nobody).split()
+        assert again == ["1.5", "1", "True"]  # ... and is read by the next run
+        closed = subprocess.run([*as_nobody, sys.executable, "-c", _RUN_SMALL + _RULE_DIGEST], capture_output=True,
+                                text=True, timeout=600, env={**os.environ, **env, "TMPDIR": str(root / "closed")})
+        assert closed.returncode == 0, closed.stderr[-2000:]
+        n_obs, hits, cached, digest = closed.stdout.split()[-4:]
+        assert [hits, cached] == ["0", "False"]  # compiled in memory ...
+        out = optical_rice_rule(make_s2_stack(SceneSpec(shape=(8, 8), seed=1)).compute())
+        assert int(n_obs) == int(out.n_valid_obs.sum()) > 0
+        assert digest == hashlib.sha256(b"".join(out[v].values.tobytes() for v in sorted(out.data_vars))).hexdigest()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
