@@ -84,10 +84,13 @@ validate: $(STAMP)
 
 # The suite, with everything it needs: the Python environment, the STAC API server's environment,
 # and the Debian packages for the browser and server tests (installed when running as root). The tests
-# run in one process per core (pytest-xdist); every test is independent of the others.
+# run in one process per core (pytest-xdist); every test is independent of the others. Each process
+# takes one contiguous half of the tests and, once done, half of what the other has left
+# (worksteal): a module's shared fixtures (a pipeline run, a cluster) are built in one process,
+# where `--dist load` hands out ~50 ever smaller slices and built some in both.
 test: test-setup
 	$(MAKE) --no-print-directory check
-	$(PY) -m pytest -n auto --dist load
+	$(PY) -m pytest -n auto --dist worksteal
 
 # The three set-ups are independent (two pip installs and apt-get), so they run side by side.
 test-setup:
