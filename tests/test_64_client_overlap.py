@@ -92,6 +92,14 @@ def _run(config: Path, out: Path, warm: bool, force: bool = False) -> dict[str, 
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module")
+def warm(config, tmp_path_factory) -> tuple[Path, dict[str, Any]]:
+    """One first run with the overlap (its output folder and what the probe saw), for the tests
+    that only read it."""
+    out = tmp_path_factory.mktemp("overlap_warm") / "out"
+    return out, _run(config, out, True)
+
+
 def _files(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.suffix in (".tif", ".png")}
 
@@ -100,12 +108,12 @@ def _report_images(out: Path) -> list[str]:
     return re.findall(r'src="(data:image/[^"]+)"', (out / "report.html").read_text())
 
 
-def test_libraries_and_input_hashes_are_done_during_the_compute(config, tmp_path):
+def test_libraries_and_input_hashes_are_done_during_the_compute(config, warm, tmp_path):
     """With the overlap, publishing starts with every listed library loaded, the inputs of a
     first run hashed on the background thread, and both threads gone; without it, the libraries
     are still to import and the inputs are hashed on the run's thread. Every COG, quicklook,
     report map, recipe and input record is the same."""
-    warm = _run(config, tmp_path / "warm", True)
+    warm_out, warm = warm
     cold = _run(config, tmp_path / "cold", False)
     assert warm["loaded"] == sorted(AFTER_COMPUTE)
     assert "matplotlib.figure" not in cold["loaded"] and "rio_cogeo.cogeo" not in cold["loaded"]
@@ -118,18 +126,18 @@ def test_libraries_and_input_hashes_are_done_during_the_compute(config, tmp_path
     assert not {"agromap-imports", "agromap-hashes"} & set(warm["threads"] + warm["after"])
     assert warm["inputs"] == cold["inputs"] and len(warm["inputs"]) == 8
     assert warm["recipes"] == cold["recipes"] and all(len(r) == 64 for r in warm["recipes"])
-    assert _files(tmp_path / "warm") == _files(tmp_path / "cold") and len(_files(tmp_path / "warm")) == 16
-    assert _report_images(tmp_path / "warm") == _report_images(tmp_path / "cold")
-    assert len(_report_images(tmp_path / "warm")) == 6  # the layers with valid pixels
+    assert _files(warm_out) == _files(tmp_path / "cold") and len(_files(warm_out)) == 16
+    assert _report_images(warm_out) == _report_images(tmp_path / "cold")
+    assert len(_report_images(warm_out)) == 6  # the layers with valid pixels
 
 
-def test_the_report_draws_only_the_maps_it_shows(config, tmp_path):
+def test_the_report_draws_only_the_maps_it_shows(warm):
     """A layer without valid pixels is named under the maps, not shown: its map is not drawn."""
-    seen = _run(config, tmp_path / "out", True)
-    page = (tmp_path / "out" / "report.html").read_text()
+    out, seen = warm
+    page = (out / "report.html").read_text()
     hidden = re.search(r"Not shown, no valid pixel \(or under 0.1 %\): ([^<]+)<", page)
     assert hidden is not None and len(hidden.group(1).split(", ")) == 2
-    assert len(seen["drawn"]) == len(_report_images(tmp_path / "out")) == 6
+    assert len(seen["drawn"]) == len(_report_images(out)) == 6
 
 
 def test_a_rerun_decides_from_hashes_before_the_compute(config, tmp_path):
