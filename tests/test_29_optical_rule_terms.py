@@ -213,9 +213,8 @@ def test_a_flood_under_standing_vegetation_is_not_an_onset():
     # the orchard's onset fails by the highest NDVI of the 10 days after it (0.5 five and ten days
     # later), 0.1 above ndvi_trough_max: -2 units of 0.05
     assert abs(float(out.rice_score.values[1]) - 1 / (1 + np.exp(2.0))) < 1e-4
-    # without the term (and the young crop's water, which the irrigated orchard's canopy does not show either)
-    # the irrigation flood passes as a paddy's
-    off = optical_rice_rule(ds, OpticalRiceParams(early_ndvi_days=None, young_flood_t=None))
+    # without the term the irrigation flood passes as a paddy's
+    off = optical_rice_rule(ds, OpticalRiceParams(early_ndvi_days=None))
     assert off.rice_class.values.tolist() == [1, 1]
     # a series that starts inside a season (flooded under a young canopy on its first date) keeps it
     start = optical_rice_rule(_points(days[3:], [series["orchard"][0][3:]], [series["orchard"][1][3:]]))
@@ -646,16 +645,13 @@ def test_an_onset_without_standing_water_needs_a_canopy_in_water_when_asked():
     ds = xr.Dataset({"ndvi": (("time", "point"), nd.T), "evi": (("time", "point"), ev.T),
                      "lswi": (("time", "point"), np.asarray([shadow, flooded, wet_canopy], np.float32).T)},
                     coords={"time": time})
-    # Off by default: the shadowed onset and its canopy over moist soil (LSWI 0.27) pass as a paddy (here without
-    # the young crop's water, ``young_flood_t``, which its young crop over moist soil fails on its own).
-    assert optical_rice_rule(ds, OpticalRiceParams(young_flood_t=None)).rice_class.values.tolist() == [1, 1, 1]
-    assert optical_rice_rule(ds).rice_class.values.tolist() == [0, 1, 1]
-    out = optical_rice_rule(ds, OpticalRiceParams(weak_flood_canopy_lswi=0.30, young_flood_t=None))
+    # Off by default: the shadowed onset and its canopy over moist soil (LSWI 0.27) pass as a paddy.
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 1, 1]
+    out = optical_rice_rule(ds, OpticalRiceParams(weak_flood_canopy_lswi=0.30))
     assert out.rice_class.values.tolist() == [0, 1, 1]
     assert out.transplant_doy.values[0, 1:].tolist() == [31, 31]
     # the canopy's wettest date decides: a bar below 0.27 keeps the shadowed cycle
-    assert optical_rice_rule(ds, OpticalRiceParams(weak_flood_canopy_lswi=0.25, young_flood_t=None)
-                             ).rice_class.values.tolist() == [1, 1, 1]
+    assert optical_rice_rule(ds, OpticalRiceParams(weak_flood_canopy_lswi=0.25)).rice_class.values.tolist() == [1, 1, 1]
 
 
 def test_a_shadowed_canopy_date_does_not_show_the_water_under_a_dated_cycles_canopy():
@@ -760,10 +756,10 @@ def test_the_undated_evidence_needs_most_canopy_dates_in_water():
     assert on[grass].mean() < 0.5 * off[grass].mean()
     assert on[rice].mean() >= off[rice].mean() - 0.002
 
-
 def test_a_dated_cycle_needs_its_young_crop_in_water():
     """Between the flood and the canopy a paddy's young crop stands in water, so a date there still reads Xiao's
-    flood signal; an upland crop sown into soil a rain wetted grows over soil that has drained (``young_flood_t``)."""
+    flood signal; an upland crop sown into soil a rain wetted grows over soil that has drained (``young_flood_t``,
+    off by default)."""
     days = list(range(0, 210, 10))
     # bare dry soil, the onset (day 30), two young-crop dates, five canopy dates, the harvest, dry soil
     ndvi = [.2, .2, .2, .2, .3, .42, .6, .72, .78, .78, .7, .4, .25, .2, .2, .2, .2, .2, .2, .2, .2]
@@ -779,11 +775,12 @@ def test_a_dated_cycle_needs_its_young_crop_in_water():
     ds = xr.Dataset({"ndvi": (("time", "point"), nd.T), "evi": (("time", "point"), ev.T),
                      "lswi": (("time", "point"), np.asarray([upland, paddy, young], np.float32).T)},
                     coords={"time": time})
-    out = optical_rice_rule(ds)
+    asked = OpticalRiceParams(young_flood_t=0.05)
+    out = optical_rice_rule(ds, asked)
     assert out.rice_class.values.tolist() == [0, 1, 1]
     assert out.transplant_doy.values[0].tolist() == [0, 31, 31]
-    # without the term the upland crop's cycle is confirmed
-    assert optical_rice_rule(ds, OpticalRiceParams(young_flood_t=None)).rice_class.values.tolist() == [1, 1, 1]
+    # without the term (the default) the upland crop's cycle is confirmed
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 1, 1]
     # the onset on the series' first clear date (a series that starts inside a season) is not asked
-    late = optical_rice_rule(ds.isel(time=slice(3, None)))
+    late = optical_rice_rule(ds.isel(time=slice(3, None)), asked)
     assert late.rice_class.values.tolist() == [1, 1, 1]

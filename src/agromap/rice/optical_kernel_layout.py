@@ -131,7 +131,7 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_GREEN_HARVEST, p.green_harvest_lswi is not None and p.wet_canopy_lswi is not None),
                      (F_WET_CANOPY_EVI_RATIO, p.wet_canopy_evi_ratio is not None),
                      (F_CYCLE_WET_SHARE, p.cycle_wet_share is not None and p.wet_canopy_lswi is not None),
-                     (F_YOUNG_FLOOD, p.young_flood_t is not None)):
+                     (F_YOUNG_FLOOD, p.young_flood_t is not None and p.early_ndvi_days is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

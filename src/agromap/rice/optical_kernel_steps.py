@@ -160,7 +160,7 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
         # missed cloud shadow or haze and on moist soil after rain, so the canopy must show the water.
         margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WEAK_FLOOD_CANOPY])
     if flags[F_YOUNG_FLOOD]:
-        margin = _min(margin, young_flood_margin(k, n, ci, cn, ce, cl, i_grow, prm, flags))
+        margin = _min(margin, young_flood_margin(k, n, ci, cn, ce, cl, i_early, prm, flags))
     if flags[F_EARLY]:
         # "No vegetation in the first days after the onset": ``ndvi_trough_max`` minus the
         # highest NDVI of the clear dates in (onset, ``i_early``). A paddy is water and seedlings
@@ -183,22 +183,22 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
 
 
 @_jit(nrt=False, inline=True)
-def young_flood_margin(k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, i_grow: int, prm: Any, flags: Any) -> Any:
-    """Margin of "the young crop of the onset at packed clear date ``k`` stands in water" (``young_flood_t``).
+def young_flood_margin(k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, i_early: int, prm: Any, flags: Any) -> Any:
+    """Margin of "the paddy of the onset at packed clear date ``k`` still stands in water" (``young_flood_t``).
 
-    The clear dates after the onset, inside its growth window (full-axis index below ``i_grow``) and before
-    its first canopy date (NDVI >= ``ndvi_canopy_min``): the best of ``LSWI + young_flood_t - min(EVI, NDVI)``
-    (Xiao's flood signal, either form), of ``LSWI + young_flood_t - NDVI`` on a date under a missed cloud
-    shadow (EVI below ``wet_canopy_evi_ratio`` x NDVI: EVI collapses there, NDVI hardly moves). +inf (no
-    vote) without such a date, or when the onset is the pixel's first clear date (the series may start
-    inside a season, its flood before the first date).
+    The clear dates after the onset within its first days (full-axis index below ``i_early``, the window of
+    ``early_ndvi_days``) and before its first canopy date (NDVI >= ``ndvi_canopy_min``): the best of
+    ``LSWI + young_flood_t - min(EVI, NDVI)`` (Xiao's flood signal, either form), of ``LSWI + young_flood_t -
+    NDVI`` on a date under a missed cloud shadow (EVI below ``wet_canopy_evi_ratio`` x NDVI: EVI collapses
+    there, NDVI hardly moves). +inf (no vote) without such a date, or when the onset is the pixel's first
+    clear date (the series may start inside a season, its flood before the first date).
     """
     if k == 0:
         return _PINF
     shade = flags[F_WET_CANOPY_EVI_RATIO]
     best = _NINF
     for j in range(k + 1, n):
-        if ci[j] >= i_grow:
+        if ci[j] >= i_early:
             break
         x, y = ce[j], cn[j]
         if y >= prm[P_CANOPY_MIN]:
