@@ -755,3 +755,32 @@ def test_the_undated_evidence_needs_most_canopy_dates_in_water():
     off = optical_rice_rule(s2, OpticalRiceParams(undated_wet_share=None)).rice_class.values == 1
     assert on[grass].mean() < 0.5 * off[grass].mean()
     assert on[rice].mean() >= off[rice].mean() - 0.002
+
+def test_a_dated_cycle_needs_its_young_crop_in_water():
+    """Between the flood and the canopy a paddy's young crop stands in water, so a date there still reads Xiao's
+    flood signal; an upland crop sown into soil a rain wetted grows over soil that has drained (``young_flood_t``,
+    off by default)."""
+    days = list(range(0, 210, 10))
+    # bare dry soil, the onset (day 30), two young-crop dates, five canopy dates, the harvest, dry soil
+    ndvi = [.2, .2, .2, .2, .3, .42, .6, .72, .78, .78, .7, .4, .25, .2, .2, .2, .2, .2, .2, .2, .2]
+    dry, after = [-.05] * 3, [-.03] * 10
+    canopy = [.24, .25, .26, .26, .24]  # a canopy over moist soil: wet enough for `wet_canopy_lswi`
+    upland = dry + [.10, .05, .12] + canopy + after  # rain-wetted soil (EVI form only), then drained soil
+    paddy = dry + [.40, .30, .28] + canopy + after  # the flood, then the young crop standing in it
+    young = dry + [.10, .28, .12] + canopy + after  # the flood seen through the young crop on day 40
+    nd = np.asarray([ndvi] * 3, np.float32)
+    ev = nd * np.float32(0.7)
+    ev[:, 3] = np.float32(0.12)  # wet soil after rain: low EVI, LSWI + 0.05 >= EVI
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]")
+    ds = xr.Dataset({"ndvi": (("time", "point"), nd.T), "evi": (("time", "point"), ev.T),
+                     "lswi": (("time", "point"), np.asarray([upland, paddy, young], np.float32).T)},
+                    coords={"time": time})
+    asked = OpticalRiceParams(young_flood_t=0.05)
+    out = optical_rice_rule(ds, asked)
+    assert out.rice_class.values.tolist() == [0, 1, 1]
+    assert out.transplant_doy.values[0].tolist() == [0, 31, 31]
+    # without the term (the default) the upland crop's cycle is confirmed
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 1, 1]
+    # the onset on the series' first clear date (a series that starts inside a season) is not asked
+    late = optical_rice_rule(ds.isel(time=slice(3, None)), asked)
+    assert late.rice_class.values.tolist() == [1, 1, 1]

@@ -438,6 +438,9 @@ def _ref_growth_margin(
         weak = ls[:, t] + _F32(p.flood_t) < nd[:, t]
         wet = _ref_wet_canopy_margin(nd, ls, t, i_cyc, p, p.weak_flood_canopy_lswi, ev)
         margin = np.where(weak, np.minimum(margin, wet), margin)
+    if p.young_flood_t is not None and p.early_ndvi_days is not None and ls is not None:
+        i_young = int(np.searchsorted(days, d0 + p.early_ndvi_days, side="right"))
+        margin = np.minimum(margin, _ref_young_flood_margin(nd, ev, ls, t, i_young, p))
     if p.early_ndvi_days is not None:
         i_e = int(np.searchsorted(days, d0 + p.early_ndvi_days, side="right"))
         seg = nd[:, t + 1:i_e]
@@ -467,6 +470,30 @@ def _ref_wet_canopy_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float
     wet = np.where(_ref_read_canopy(nd, ev, t, i_cyc, p), seg_ls, _F32(-np.inf))
     wettest = wet.max(axis=1)
     return np.where(np.isneginf(wettest), _F32(np.inf), wettest - _F32(bar)).astype(_F32)
+
+
+def _ref_young_flood_margin(nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], ls: npt.NDArray[np.float32],
+                            t: int, i_early: int, p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """Margin of "the paddy still stands in water after the onset at ``t``" (``young_flood_t``): over the clear
+    dates in (onset, ``i_early``: the end of its ``early_ndvi_days``) before the first canopy date (NDVI >=
+    ``ndvi_canopy_min``), the best ``LSWI + young_flood_t - min(EVI, NDVI)``, NDVI alone on a date under a
+    missed cloud shadow (EVI below ``wet_canopy_evi_ratio`` x NDVI). +inf (no vote) without such a date or
+    when the onset is the first clear date.
+    """
+    assert p.young_flood_t is not None
+    seg_nd, seg_ev, seg_ls = nd[:, t + 1:i_early], ev[:, t + 1:i_early], ls[:, t + 1:i_early]
+    inf = np.full(nd.shape[0], np.inf, dtype=_F32)
+    if seg_nd.shape[1] == 0:
+        return inf
+    before = np.cumsum(np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_canopy_min), axis=1) == 0
+    with np.errstate(invalid="ignore"):
+        low = np.minimum(seg_ev, seg_nd)
+        if p.wet_canopy_evi_ratio is not None:
+            low = np.where(seg_ev < _F32(p.wet_canopy_evi_ratio) * seg_nd, seg_nd, low)
+    m = np.where(before & np.isfinite(seg_nd), (seg_ls + _F32(p.young_flood_t)) - low, _F32(-np.inf))
+    best = m.max(axis=1)
+    first = np.isnan(nd[:, :t]).all(axis=1)
+    return np.where(np.isneginf(best) | first, inf, best).astype(_F32)
 
 
 def _ref_read_canopy(nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, i_cyc: int,
@@ -1075,6 +1102,9 @@ _PARAM_CASES = {
     "weak_flood": {"weak_flood_canopy_lswi": 0.30},
     "wet_canopy_every_date": {"wet_canopy_evi_ratio": None},
     "cycle_wet_share_off": {"cycle_wet_share": None},
+    "young_flood": {"young_flood_t": 0.05},
+    "young_flood_tuned": {"young_flood_t": 0.15, "wet_canopy_evi_ratio": None, "early_ndvi_days": 45.0},
+    "young_flood_short": {"young_flood_t": 0.0, "early_ndvi_days": 4.0, "ndvi_canopy_min": 0.35},
     "cycle_wet_share_high": {"cycle_wet_share": 0.8, "wet_canopy_evi_ratio": None},
     "wet_canopy_evi_ratio_high": {"wet_canopy_evi_ratio": 0.7, "weak_flood_canopy_lswi": 0.25},
     "weak_flood_tuned": {"weak_flood_canopy_lswi": 0.25, "flood_t": 0.1, "wet_canopy_lswi": None},

@@ -31,6 +31,7 @@ from .optical_kernel_layout import (
     F_WEAK_FLOOD_CANOPY,
     F_WET_CANOPY,
     F_WET_CANOPY_EVI_RATIO,
+    F_YOUNG_FLOOD,
     P_CANOPY_MIN,
     P_CLIMB_MIN,
     P_CLOUD_BLUE,
@@ -60,6 +61,7 @@ from .optical_kernel_layout import (
     P_WEAK_FLOOD_CANOPY,
     P_WET_CANOPY_EVI_RATIO,
     P_WET_CANOPY_LSWI,
+    P_YOUNG_FLOOD_T,
 )
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
 from .optical_kernel_layout import NAN32 as _NAN
@@ -67,7 +69,7 @@ from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
 
 __all__ = ["BLOCK", "band_block", "block_dates", "clear_dates", "cover_masks", "evi_of", "growth_margin", "keep_date", "median_gap",
-           "norm_diff", "spell_step"]
+           "norm_diff", "spell_step", "young_flood_margin"]
 
 _F32 = np.float32
 
@@ -157,6 +159,8 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
         # No standing water by NDVI on the onset date: EVI alone read the flood, as it does under a
         # missed cloud shadow or haze and on moist soil after rain, so the canopy must show the water.
         margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WEAK_FLOOD_CANOPY])
+    if flags[F_YOUNG_FLOOD]:
+        margin = _min(margin, young_flood_margin(k, n, ci, cn, ce, cl, i_early, prm, flags))
     if flags[F_EARLY]:
         # "No vegetation in the first days after the onset": ``ndvi_trough_max`` minus the
         # highest NDVI of the clear dates in (onset, ``i_early``). A paddy is water and seedlings
@@ -176,6 +180,32 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
                 early = prm[P_TROUGH_MAX] - peak
         margin = _min(margin, early)
     return margin
+
+
+@_jit(nrt=False, inline=True)
+def young_flood_margin(k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, i_early: int, prm: Any, flags: Any) -> Any:
+    """Margin of "the paddy of the onset at packed clear date ``k`` still stands in water" (``young_flood_t``).
+
+    The clear dates after the onset within its first days (full-axis index below ``i_early``, the window of
+    ``early_ndvi_days``) and before its first canopy date (NDVI >= ``ndvi_canopy_min``): the best of
+    ``LSWI + young_flood_t - min(EVI, NDVI)`` (Xiao's flood signal, either form), of ``LSWI + young_flood_t -
+    NDVI`` on a date under a missed cloud shadow (EVI below ``wet_canopy_evi_ratio`` x NDVI: EVI collapses
+    there, NDVI hardly moves). +inf (no vote) without such a date, or when the onset is the pixel's first
+    clear date (the series may start inside a season, its flood before the first date).
+    """
+    if k == 0:
+        return _PINF
+    shade = flags[F_WET_CANOPY_EVI_RATIO]
+    best = _NINF
+    for j in range(k + 1, n):
+        if ci[j] >= i_early:
+            break
+        x, y = ce[j], cn[j]
+        if y >= prm[P_CANOPY_MIN]:
+            break
+        low = y if shade and x < prm[P_WET_CANOPY_EVI_RATIO] * y else _min(x, y)
+        best = _max(best, cl[j] + prm[P_YOUNG_FLOOD_T] - low)
+    return _PINF if best == _NINF else best
 
 
 @_jit(nrt=False, inline=True)
