@@ -26,7 +26,7 @@ def upland_edge() -> tuple[xr.Dataset, xr.Dataset, np.ndarray]:
 
 
 def test_a_non_rice_verdict_lifted_by_the_canopy_evidence_alone_stands_where_the_radar_leans_non_rice(upland_edge):
-    s2, _, cover = upland_edge
+    s2, s1, cover = upland_edge
     out = optical_rice_rule(s2, OpticalRiceParams())
     full = out["rice_score"].values
     plain = optical_rice_rule(s2, without_canopy_evidence(OpticalRiceParams()))["rice_score"].values
@@ -49,6 +49,13 @@ def test_a_non_rice_verdict_lifted_by_the_canopy_evidence_alone_stands_where_the
         np.testing.assert_array_equal(same, full)
     off = canopy_lift_nonrice(out, s2, leans, SelfTrainParams(fuse_canopy_nonrice=False)).rice_score.values
     np.testing.assert_array_equal(off, full)
+    # A radar that never saw the field in water (flat VH) lets the step act; one that saw a flood
+    # (6 dB below the field's level on three dates: a paddy's, a rice-shrimp field's pond) does not.
+    flat = xr.Dataset({"vh": xr.full_like(s1["vh"], 10 ** -1.5)})
+    np.testing.assert_array_equal(canopy_lift_nonrice(out, s2, leans, spec, radar=flat).rice_score.values, got)
+    flooded = flat.copy(deep=True)
+    flooded["vh"][10:13] = 10 ** -2.1
+    np.testing.assert_array_equal(canopy_lift_nonrice(out, s2, leans, spec, radar=flooded).rice_score.values, full)
 
 
 def test_the_fused_labels_take_the_upland_crop_as_non_rice_where_the_radar_hesitates(upland_edge, monkeypatch):

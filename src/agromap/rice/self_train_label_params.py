@@ -176,8 +176,9 @@ class PseudoLabelParams:
     fuse_canopy_nonrice: bool = True
     """``rule="both"``: where the optical rule's canopy-only evidence (``undated_wet_canopy_lswi``,
     ``gap_season_lswi``, ``hidden_young_rise``) lifts a pixel its other evidence calls confident
-    non-rice (``<= other_max_score``) into hesitation but not to its cut of 0.5, and the SAR rule's
-    score lies below 0.5 too, the optical vote is the score without that evidence
+    non-rice (``<= other_max_score``) into hesitation but not to its cut of 0.5, the SAR rule's
+    score lies below 0.5 too and the radar never saw the pixel in water (``upland_dip_db``,
+    ``upland_water_db``), the optical vote is the score without that evidence
     (:mod:`agromap.rice.self_train_fuse_canopy`). Upland crops whose canopy over moist soil the rule
     half-read as a paddy's otherwise stayed out of the fused labels whole fields at a time, and the
     classifier mapped them rice (``wetland_confusion`` shifted 180 days, seed 2: 304 of 830 dryland

@@ -66,7 +66,7 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
         if spec is not None and spec.fuse_cut_sar_no_vote:
             sar_out = cut_no_vote(sar_out)
         # both sensors lean non-rice: the optical canopy evidence's lift does not keep the pixel out
-        opt = canopy_lift_nonrice(opt, optical, sar_out["rice_score"], spec, opt_p, windows)
+        opt = canopy_lift_nonrice(opt, optical, sar_out["rice_score"], spec, opt_p, windows, sar)
         if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
             opt = opt.assign(wettest_lswi=wettest_lswi(optical, opt_p))
         if optical is not None and spec is not None and spec.edge_rescue_px is not None \
