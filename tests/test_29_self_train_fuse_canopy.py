@@ -34,7 +34,7 @@ def test_a_non_rice_verdict_lifted_by_the_canopy_evidence_alone_stands_where_the
     lifted = (full < 0.5) & (plain <= 0.3) & (plain < full)
     # The upland crop's canopy before the monsoon's cloud gap lifts it out of the non-rice labels.
     assert (lifted & (full > 0.3))[dry].sum() >= 20 and (full[cover != DRY] >= 0.7).any()
-    spec = SelfTrainParams()
+    spec = SelfTrainParams(fuse_canopy_nonrice=True)
     leans = xr.full_like(out["rice_score"], 0.4)  # the radar hesitates below its cut
     got = canopy_lift_nonrice(out, s2, leans, spec).rice_score.values
     np.testing.assert_array_equal(got[lifted], plain[lifted])
@@ -73,7 +73,7 @@ def test_the_fused_labels_take_the_upland_crop_as_non_rice_where_the_radar_hesit
     monkeypatch.setattr(rules_sar, "sar_rice_rule", hesitating)
     # a radar series without any flood, so that no series'-end step reads a cut season in it
     s1 = s1.assign(vh=xr.full_like(s1["vh"], 10 ** -1.5), vv=xr.full_like(s1["vv"], 4 * 10 ** -1.5))
-    on, off = SelfTrainParams(), SelfTrainParams(fuse_canopy_nonrice=False)
+    on, off = SelfTrainParams(fuse_canopy_nonrice=True), SelfTrainParams()
     fused = {s.fuse_canopy_nonrice: run_rule(s2, s1, "both", None, None, s.blind_gap_days, spec=s).rice_score.values
              for s in (on, off)}
     dry = cover == DRY
