@@ -173,6 +173,20 @@ class PseudoLabelParams:
     and 4 the wettest clear date of direct-seeded rice has a median LSWI of 0.36 (7 % below 0.3),
     that of dryland crops 0.29 (57 % below); 0.28 caught fewer upland crops for no OA
     (docs/rice_self_trained.md). ``None``: the contradiction stays undecided."""
+    fuse_canopy_nonrice: bool = False
+    """``rule="both"``: where the optical rule's canopy-only evidence (``undated_wet_canopy_lswi``,
+    ``gap_season_lswi``, ``hidden_young_rise``) lifts a pixel its other evidence calls confident
+    non-rice (``<= other_max_score``) into hesitation but not to its cut of 0.5, the SAR rule's
+    score lies below 0.5 too and the radar never saw the pixel in water (``upland_dip_db``,
+    ``upland_water_db``), the optical vote is the score without that evidence
+    (:mod:`agromap.rice.self_train_fuse_canopy`). Upland crops whose canopy over moist soil the rule
+    half-read as a paddy's otherwise stayed out of the fused labels whole fields at a time, and the
+    classifier mapped them rice (``wetland_confusion`` shifted 180 days, seed 2: 304 of 830 dryland
+    pixels, 104 with it). Off by default: it lifts every shifted series of ``wetland_confusion``
+    (180 days: 0.9811 -> 0.9859 mean OA of the fused map) but costs the whole year 5-17 pixels on
+    ``monsoon_sparse_optical`` and ``wetland_confusion`` at two random states of the map
+    (docs/rice_self_trained.md, "Upland crops that only the optical canopy evidence lifted"). False:
+    the lifted score is averaged in."""
     drained_lswi: float | None = 0.25
     """``rule="both"``: the optical rule's rice verdict counts as no opinion (0.5) where no clear date
     has LSWI below this (the optical rule's ``sparse_canopy_lswi``: open water reads about 0.3 and

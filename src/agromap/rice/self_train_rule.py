@@ -8,7 +8,6 @@ stacks so that the rule and the classifier's features share every input block.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -23,6 +22,7 @@ from .self_train_ends import (
     start_pond_field,
     start_pond_no_vote,
 )
+from .self_train_fuse_canopy import canopy_lift_nonrice, without_canopy_evidence
 from .self_train_labels import (
     blind_optical_rule,
     drained_dates,
@@ -65,6 +65,8 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
         sar_out = start_pond_no_vote(sar_out, opt, sar, optical, spec, opt_p)  # it saw a rice-shrimp field's pond
         if spec is not None and spec.fuse_cut_sar_no_vote:
             sar_out = cut_no_vote(sar_out)
+        # both sensors lean non-rice: the optical canopy evidence's lift does not keep the pixel out
+        opt = canopy_lift_nonrice(opt, optical, sar_out["rice_score"], spec, opt_p, windows, sar)
         if optical is not None and spec is not None and spec.dry_contradiction_lswi is not None:
             opt = opt.assign(wettest_lswi=wettest_lswi(optical, opt_p))
         if optical is not None and spec is not None and spec.edge_rescue_px is not None \
@@ -120,8 +122,7 @@ def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, wi
     if canopy_labels:
         return optical_rice_rule(optical, base, windows=windows), base
     # The seedbed's stubble above ndvi_low is weak evidence too: no pseudo-labels from it.
-    params = replace(base, undated_wet_canopy_lswi=None, gap_season_lswi=None, hidden_young_rise=None,
-                     seedbed_stubble_ndvi_max=min(base.seedbed_stubble_ndvi_max, base.ndvi_low))
+    params = without_canopy_evidence(base)
     out = optical_rice_rule(optical, params, windows=windows)
     if spec is not None and spec.start_canopy_rice:
         out = keep_start_canopy_rice(out, optical_rice_rule(optical, base, windows=windows), sar, optical, spec, base)

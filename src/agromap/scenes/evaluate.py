@@ -119,6 +119,17 @@ def _label_draw(inputs: dict[str, Any]) -> np.ndarray:
     return np.concatenate(picks)
 
 
+def _label_mask(inputs: dict[str, Any]) -> np.ndarray:
+    """The pixels of :func:`_label_draw` as a ``(y, x)`` mask: left out of the scores of the maps trained
+    on them, and of the others' ``oa_unlabelled``, so that a map with labels is compared with one
+    without on the same pixels.
+    """
+    shape = inputs["truth"].rice.shape
+    mask = np.zeros(int(np.prod(shape)), dtype=bool)
+    mask[_label_draw(inputs)] = True
+    return mask.reshape(shape)
+
+
 def _m_supervised(sc: Scene, inputs: dict[str, Any]) -> xr.Dataset:
     """The classifier trained on ``n_labels`` truth pixels per class; scored on the others."""
     from ..rice.features import temporal_features
@@ -338,6 +349,8 @@ def _run_one_seed(scenes: Sequence[str], runners: dict[str, Callable[[Scene, dic
                 out = run(sc, inputs).compute()
                 exclude = out["_exclude"].values if "_exclude" in out else None
                 row.update(evaluate_map(out, truth, sc.cover_names, exclude))
+                if exclude is None:  # the pixels the maps trained on the label draw are scored on
+                    row["oa_unlabelled"] = evaluate_map(out, truth, sc.cover_names, _label_mask(inputs))["oa"]
                 if out.attrs:
                     row["attrs"] = {k: v for k, v in out.attrs.items() if isinstance(v, (int, float, str))
                                     and len(str(v)) < 300}
@@ -397,7 +410,9 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
     Returns
     -------
     dict
-        ``rows`` (one per scene x method x seed), ``summary`` (one per scene x method: means and
+        ``rows`` (one per scene x method x seed; a map scored on every pixel also has
+        ``oa_unlabelled``, its OA without the pixels of the label draw that ``supervised`` and
+        ``self_trained_labelled`` are trained on and scored without), ``summary`` (one per scene x method: means and
         worst seeds, see :func:`summarize`), ``targets`` (see
         :func:`~agromap.scenes.accuracy_summary.targets`), ``settings``, ``machine``, ``created``.
 
