@@ -1275,22 +1275,29 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
             assert sum(int((~((a == b) | ((a != a) & (b != b)))).sum()) for a, b in zip(fast, off, strict=True)) >= 2
 
 
+def _jittered(seed: int, n_pix: int, days: list[int], nd0: list[float], ls0: list[float], nd_sd: float,
+              evi_ratio: float):
+    """``n_pix`` copies of one pixel's clear series (day, NDVI, LSWI): NDVI jittered by ``nd_sd``, LSWI by 0.05,
+    EVI ``evi_ratio`` x NDVI, and a fifth of the dates clouded per pixel."""
+    rng = np.random.default_rng(seed)
+    d = np.array(days, dtype=np.int32)
+    nd = (np.array(nd0, dtype=np.float32)[None, :] + rng.normal(0, nd_sd, (n_pix, d.size))).astype(np.float32)
+    ls = (np.array(ls0, dtype=np.float32)[None, :] + rng.normal(0, 0.05, (n_pix, d.size))).astype(np.float32)
+    ev = (nd * np.float32(evi_ratio)).astype(np.float32)
+    valid = rng.random((n_pix, d.size)) > 0.2
+    return d, nd, ev, ls, valid
+
+
 def _gap_flood_series(seed: int, n_pix: int = 400):
     """A fallow seen to day 130, then the monsoon's cloud gap, a flood from day 225-260 to the end and a young crop
     greening in it on the last dates (``end_flood_rise_link``): a ``wetland_confusion`` paddy, its indices jittered
     and a fifth of its dates clouded per pixel."""
-    rng = np.random.default_rng(seed)
-    days = np.array([0, 10, 15, 20, 25, 30, 40, 65, 75, 80, 85, 95, 100, 105, 110, 125, 130, 225, 260, 265, 270, 275,
-                     290], dtype=np.int32)
-    nd0 = np.array([0.31, 0.26, 0.27, 0.29, 0.26, 0.25, 0.23, 0.27, 0.27, 0.22, 0.25, 0.28, 0.28, 0.32, 0.24, 0.29,
-                    0.29, 0.01, -0.14, -0.06, -0.05, -0.08, 0.45], dtype=np.float32)
-    ls0 = np.array([-0.04, -0.06, -0.07, -0.07, -0.09, -0.05, -0.08, -0.05, -0.07, -0.01, -0.09, -0.07, -0.07, -0.05,
-                    -0.02, -0.02, -0.04, 0.12, 0.37, 0.27, 0.33, 0.22, 0.37], dtype=np.float32)
-    nd = (nd0[None, :] + rng.normal(0, 0.08, (n_pix, days.size))).astype(np.float32)
-    ls = (ls0[None, :] + rng.normal(0, 0.05, (n_pix, days.size))).astype(np.float32)
-    ev = (nd * np.float32(0.6)).astype(np.float32)
-    valid = rng.random((n_pix, days.size)) > 0.2
-    return days, nd, ev, ls, valid
+    days = [0, 10, 15, 20, 25, 30, 40, 65, 75, 80, 85, 95, 100, 105, 110, 125, 130, 225, 260, 265, 270, 275, 290]
+    nd0 = [0.31, 0.26, 0.27, 0.29, 0.26, 0.25, 0.23, 0.27, 0.27, 0.22, 0.25, 0.28, 0.28, 0.32, 0.24, 0.29, 0.29, 0.01,
+           -0.14, -0.06, -0.05, -0.08, 0.45]
+    ls0 = [-0.04, -0.06, -0.07, -0.07, -0.09, -0.05, -0.08, -0.05, -0.07, -0.01, -0.09, -0.07, -0.07, -0.05, -0.02,
+           -0.02, -0.04, 0.12, 0.37, 0.27, 0.33, 0.22, 0.37]
+    return _jittered(seed, n_pix, days, nd0, ls0, nd_sd=0.08, evi_ratio=0.6)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
@@ -1653,17 +1660,11 @@ def _double_crop_series(seed: int, n_pix: int = 400):
     """A double-cropped paddy of ``wetland_confusion`` (10-month series shifted 60 days): the first crop's canopy in
     water on days 130-170, drained and harvested by day 185 (still green), the second crop's canopy in water from
     day 235 (``green_harvest_lswi``); its indices jittered and a fifth of its dates clouded per pixel."""
-    rng = np.random.default_rng(seed)
-    days = np.array([0, 10, 15, 25, 30, 60, 65, 90, 100, 130, 155, 165, 170, 185, 235, 245, 250, 260], dtype=np.int32)
-    nd0 = np.array([0.27, 0.27, 0.26, 0.24, 0.28, 0.30, 0.24, -0.21, -0.10, 0.61, 0.82, 0.73, 0.72, 0.54, 0.68, 0.81,
-                    0.77, 0.83], dtype=np.float32)
-    ls0 = np.array([-0.07, -0.09, -0.09, -0.08, -0.06, -0.04, -0.08, 0.29, 0.31, 0.35, 0.36, 0.37, 0.37, 0.08, 0.34,
-                    0.35, 0.40, 0.37], dtype=np.float32)
-    nd = (nd0[None, :] + rng.normal(0, 0.05, (n_pix, days.size))).astype(np.float32)
-    ls = (ls0[None, :] + rng.normal(0, 0.05, (n_pix, days.size))).astype(np.float32)
-    ev = (nd * np.float32(0.7)).astype(np.float32)
-    valid = rng.random((n_pix, days.size)) > 0.2
-    return days, nd, ev, ls, valid
+    days = [0, 10, 15, 25, 30, 60, 65, 90, 100, 130, 155, 165, 170, 185, 235, 245, 250, 260]
+    nd0 = [0.27, 0.27, 0.26, 0.24, 0.28, 0.30, 0.24, -0.21, -0.10, 0.61, 0.82, 0.73, 0.72, 0.54, 0.68, 0.81, 0.77, 0.83]
+    ls0 = [-0.07, -0.09, -0.09, -0.08, -0.06, -0.04, -0.08, 0.29, 0.31, 0.35, 0.36, 0.37, 0.37, 0.08, 0.34, 0.35, 0.40,
+           0.37]
+    return _jittered(seed, n_pix, days, nd0, ls0, nd_sd=0.05, evi_ratio=0.7)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's inf - inf
