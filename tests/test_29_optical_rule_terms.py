@@ -759,7 +759,7 @@ def test_the_undated_evidence_needs_most_canopy_dates_in_water():
 def test_a_dated_cycle_needs_its_young_crop_in_water():
     """Between the flood and the canopy a paddy's young crop stands in water, so a date there still reads Xiao's
     flood signal; an upland crop sown into soil a rain wetted grows over soil that has drained (``young_flood_t``,
-    off by default)."""
+    0.05 by default)."""
     days = list(range(0, 210, 10))
     # bare dry soil, the onset (day 30), two young-crop dates, five canopy dates, the harvest, dry soil
     ndvi = [.2, .2, .2, .2, .3, .42, .6, .72, .78, .78, .7, .4, .25, .2, .2, .2, .2, .2, .2, .2, .2]
@@ -779,8 +779,9 @@ def test_a_dated_cycle_needs_its_young_crop_in_water():
     out = optical_rice_rule(ds, asked)
     assert out.rice_class.values.tolist() == [0, 1, 1]
     assert out.transplant_doy.values[0].tolist() == [0, 31, 31]
-    # without the term (the default) the upland crop's cycle is confirmed
-    assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 1, 1]
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [0, 1, 1]  # the default
+    # without the term the upland crop's cycle is confirmed
+    assert optical_rice_rule(ds, OpticalRiceParams(young_flood_t=None)).rice_class.values.tolist() == [1, 1, 1]
     # the onset on the series' first clear date (a series that starts inside a season) is not asked
     late = optical_rice_rule(ds.isel(time=slice(3, None)), asked)
     assert late.rice_class.values.tolist() == [1, 1, 1]

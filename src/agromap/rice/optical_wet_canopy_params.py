@@ -50,21 +50,22 @@ class OpticalWetCanopyParams:
     grows over soil the rains wet now and then, wet on a few of their canopy dates. Half: the median canopy
     date, as ``undated_wet_share`` for the undated evidence (docs/rice_rules.md, "Most canopy dates in
     water: a dated cycle"). No vote without a canopy date read; needs ``wet_canopy_lswi``; ``None``: off."""
-    young_flood_t: float | None = None
-    """Optionally (0.05, Xiao et al.'s allowance), a dated flood-growth cycle is confirmed only when one of its clear dates in the ``early_ndvi_days``
+    young_flood_t: float | None = 0.05
+    """A dated flood-growth cycle is confirmed only when one of its clear dates in the ``early_ndvi_days``
     after the onset (before its first canopy date, NDVI < ``ndvi_canopy_min``) still reads Xiao's flood
-    signal with this allowance: LSWI + this >= EVI or NDVI (NDVI alone on a date under a missed cloud
-    shadow, EVI below ``wet_canopy_evi_ratio`` x NDVI: EVI collapses there while NDVI hardly moves). Margin:
-    the best such date's excess. A paddy stands in water from puddling, 8-15 days before transplanting,
-    through the first one or two weeks after it, whatever its later water management (Bouman et al. 2007),
-    so a date in the onset's first days sees the flood again (Xiao et al. 2005 read the flooding and
-    transplanting period from this signal; 0.05 is their allowance); a dryland crop sown into soil a
-    monsoon rain wetted grows over soil that drains within days, its young crop reading LSWI well below
-    its EVI. No vote without such a date, or when the onset is the pixel's first clear date (the series
-    may start inside a season). Needs ``early_ndvi_days``. Off by default: on ``wetland_confusion``
-    shifted 120 days it removes 14-52 % of the upland crops mapped rice through a dated cycle (seeds
-    0-5) and every scene's mean gains, but the self-trained optical map labelled by it loses
-    (docs/rice_rules.md, "The flood seen again after a dated onset")."""
+    signal with this allowance (0.05, Xiao et al.'s): LSWI + this >= EVI or NDVI (NDVI alone on a date under
+    a missed cloud shadow, EVI below ``wet_canopy_evi_ratio`` x NDVI: EVI collapses there while NDVI hardly
+    moves). Margin: the best such date's excess. A paddy stands in water from puddling, 8-15 days before
+    transplanting, through the first one or two weeks after it, whatever its later water management (Bouman
+    et al. 2007), so a date in the onset's first days sees the flood again (Xiao et al. 2005 read the
+    flooding and transplanting period from this signal); a dryland crop sown into soil a monsoon rain wetted
+    grows over soil that drains within days, its young crop reading LSWI well below its EVI. No vote without
+    such a date, or when the onset is the pixel's first clear date (the series may start inside a season).
+    Needs ``early_ndvi_days``. On ``wetland_confusion`` shifted 120 days it removes 14-52 % of the upland
+    crops mapped rice through a dated cycle (seeds 0-5) and every scene's mean gains; direct-seeded paddies,
+    sown on saturated soil, fail it more often, so the self-trained maps take their labels from the rule
+    without it (``young_flood_labels`` of :class:`~agromap.rice.self_trained.SelfTrainParams`;
+    docs/rice_rules.md, "The flood seen again after a dated onset"). ``None``: off."""
     weak_flood_canopy_lswi: float | None = None
     """Optionally (e.g. 0.30), a dated onset whose flood signal holds only through Xiao's EVI form
     (``LSWI + flood_t < NDVI``: no standing water read by NDVI) is confirmed only when one of its

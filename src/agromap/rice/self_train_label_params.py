@@ -268,6 +268,17 @@ class PseudoLabelParams:
     canopy alone is the rule's weakest rice evidence, and a classifier trained on it alone calls
     upland crops rice (docs/rice_self_trained.md). ``rule="both"`` always keeps it: there the SAR
     rule's score is averaged in, and the fused labels were better with it."""
+    young_flood_labels: bool = False
+    """``rule="optical"`` or ``"both"``: let the optical rule's flood-seen-again vote (``young_flood_t`` of
+    :class:`~agromap.rice.rules_optical.OpticalRiceParams`) shape the pseudo-labels. Off by default: the
+    labels come from the rule run with ``young_flood_t=None``. The vote reads a transplanted paddy's
+    standing water in the onset's first days; a direct-seeded paddy is sown on saturated, not flooded,
+    soil (Farooq et al. 2011; Kumar & Ladha 2011) and a paddy's edge pixel mixes its water with the bund,
+    so on the labels' lattice it takes rice labels from both (``wetland_confusion`` 10 months shifted 120
+    days, seed 2: 3 direct-seeded, 1 transplanted edge), while the upland crops it removes from the rule's
+    map seldom carry a rice label there (the upland test and co-training keep them out), and the
+    self-trained optical map lost 41 pixels of paddy edges (docs/rice_self_trained.md, "The flood seen
+    again stays out of the labels"). True: the labels take the rule's map as it is."""
 
     def _check_pseudo_labels(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:

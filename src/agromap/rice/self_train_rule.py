@@ -2,7 +2,8 @@
 
 :func:`run_rule` runs the SAR rule, the optical rule or both (fused), and applies the label
 steps of :mod:`agromap.rice.self_train_labels` and :mod:`agromap.rice.self_train_ends` that say
-what each verdict is worth as a pseudo-label; :func:`split_stacks` separates the optical and the SAR
+what each verdict is worth as a pseudo-label (the optical rule without its flood-seen-again vote,
+:func:`label_params`); :func:`split_stacks` separates the optical and the SAR
 stacks so that the rule and the classifier's features share every input block.
 """
 
@@ -39,7 +40,7 @@ from .self_train_labels import (
 from .self_train_params import SelfTrainParams
 from .self_train_upland import drop_upland_rice
 
-__all__ = ["RuleName", "run_rule", "split_stacks"]
+__all__ = ["RuleName", "label_params", "run_rule", "split_stacks"]
 
 RuleName = Literal["sar", "optical", "both"]
 
@@ -55,6 +56,7 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
     """
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
+        opt_p = label_params(opt_p, spec)
         opt = run_rule(optical, sar, "optical", opt_p, windows, blind_gap_days, canopy_labels, spec=spec,
                         fused=True)
         if optical is not None and spec is not None and spec.edge_min_flood_dates:
@@ -93,7 +95,7 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
         raise ConfigError(f"rule='optical' takes OpticalRiceParams, got {type(params).__name__}.")
     if optical is None:
         raise InputError(f"the optical rule needs bands {list(_OPTICAL)}; the dataset has none of them all.")
-    out, params = _optical_verdicts(optical, sar, params if params is not None else OpticalRiceParams(), windows,
+    out, params = _optical_verdicts(optical, sar, label_params(params, spec) or OpticalRiceParams(), windows,
                                     canopy_labels, spec)
     if spec is not None:  # a pond's standing water and floating canopy are no paddy's season
         if not fused:  # open water nearly all year is no paddy (with both rules the radar decides)
@@ -109,6 +111,27 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
     # with both rules the fused score is judged once, after the fusion
     return out if spec is None or fused else abstain_at_series_ends(out, sar, optical, spec, pond=True, shrimp=True,
                                                                     rule_params=params)
+
+
+def label_params(params: Any, spec: SelfTrainParams | None) -> Any:
+    """The optical rule's parameters ``params`` (``None``: its defaults) as the pseudo-labels read them:
+    without the flood-seen-again vote (``young_flood_t=None``) unless ``spec.young_flood_labels``.
+
+    The vote reads a transplanted paddy's water in the onset's first days: a direct-seeded paddy, sown
+    on saturated soil, and a paddy's edge pixel fail it, and the rice labels it takes from them teach
+    the classifier to miss paddy edges (docs/rice_self_trained.md, "The flood seen again stays out of
+    the labels"). Unchanged without ``spec`` (the rule's own output) or where the vote is off.
+    """
+    from dataclasses import replace
+
+    from .optical_params import OpticalRiceParams
+
+    if spec is None or spec.young_flood_labels:
+        return params
+    base = params if params is not None else OpticalRiceParams()
+    if not isinstance(base, OpticalRiceParams) or base.young_flood_t is None:  # a wrong type is refused later
+        return params
+    return replace(base, young_flood_t=None)
 
 
 def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, windows: Any, canopy_labels: bool,
