@@ -112,7 +112,10 @@ def test_a_rain_puddle_that_dries_before_the_crop_grows_is_not_a_paddy():
     dry_ls = np.where(canopy > 0, 0.35, np.where(t == 12, 0.25, -0.08))
     ds = _table([rice_nd, dry_nd], [rice_ls, dry_ls])
     assert optical_rice_rule(ds).rice_class.values.tolist() == [1, 0]
-    assert optical_rice_rule(ds, OpticalRiceParams(dry_lswi_max=None)).rice_class.values.tolist() == [1, 1]
+    # the dry soil after the puddle also fails the flood seen again (``young_flood_t``): either term refutes it
+    assert optical_rice_rule(ds, OpticalRiceParams(dry_lswi_max=None)).rice_class.values.tolist() == [1, 0]
+    plain = OpticalRiceParams(dry_lswi_max=None, young_flood_t=None)
+    assert optical_rice_rule(ds, plain).rice_class.values.tolist() == [1, 1]
 
 
 def test_fused_self_training_is_lazy_one_compute_and_chunk_independent():
