@@ -79,13 +79,16 @@ def _plain_green_harvest(ok, nd, ls, days, p):
     with np.errstate(invalid="ignore"):
         wet_canopy = ok & (nd >= cmin) & (ls >= wl)
         drained = ok & (nd >= cmin) & (ls < _F32(p.green_harvest_lswi))
-    d = days.astype(_F32)
-    for i in range(nd.shape[0]):
-        idx = np.flatnonzero(ok[i])
-        for a, b in zip(idx[:-1], idx[1:]):
-            later = wet_canopy[i] & (np.arange(d.size) > b) & (d - d[b] <= _F32(p.green_link_days))
-            out[i, b] = drained[i, b] and wet_canopy[i, a] and later.any()
-    return out
+    d, n_t = days.astype(_F32), days.size
+    # the previous clear date's wet canopy (none before the first clear date)
+    last = np.maximum.accumulate(np.where(ok, np.arange(n_t), -1), axis=-1)
+    prev = np.full(ok.shape, -1)
+    prev[:, 1:] = last[:, :-1]
+    prev_wet = np.take_along_axis(wet_canopy, np.maximum(prev, 0), axis=-1) & (prev >= 0)
+    # a wet canopy on a later date at most green_link_days on: ahead[t, b] pairs date t with an earlier b
+    ahead = (np.arange(n_t)[:, None] > np.arange(n_t)[None, :]) & (d[:, None] - d[None, :] <= _F32(p.green_link_days))
+    later = (wet_canopy.astype(np.int32) @ ahead.astype(np.int32)) > 0
+    return drained & prev_wet & later
 
 
 def _plain_clear_gap(ok, days):
