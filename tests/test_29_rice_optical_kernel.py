@@ -1101,11 +1101,11 @@ _PARAM_CASES = {
     "literal": {"onset_at_series_start": False, "mask_outside_cycles": False, "growth_rule": "both",
                 "hidden_open_water_ndvi": None, "harvest_lswi_max": None, "sparse_max_dates": None,
                 "flood_stubble_days": None, "seedbed_ndvi_max": None},
-    "gap_season": {"gap_season_lswi": 0.30},
+    "gap_season_off": {"gap_season_lswi": None},
     "weak_flood": {"weak_flood_canopy_lswi": 0.30},
     "wet_canopy_every_date": {"wet_canopy_evi_ratio": None},
     "cycle_wet_share_off": {"cycle_wet_share": None},
-    "young_flood": {"young_flood_t": 0.05},
+    "young_flood_off": {"young_flood_t": None},
     "young_flood_tuned": {"young_flood_t": 0.15, "wet_canopy_evi_ratio": None, "early_ndvi_days": 45.0},
     "young_flood_short": {"young_flood_t": 0.0, "early_ndvi_days": 4.0, "ndvi_canopy_min": 0.35},
     "cycle_wet_share_high": {"cycle_wet_share": 0.8, "wet_canopy_evi_ratio": None},
@@ -1279,6 +1279,23 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
             kw["p"] = dataclasses.replace(p, **{switch: False})
             off = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
             assert sum(int((~((a == b) | ((a != a) & (b != b)))).sum()) for a, b in zip(fast, off, strict=True)) >= 2
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_every_parameter_case_changes_the_kernels_outputs():
+    """A case equal to the defaults in effect (a default changed under it) would compare the default path
+    twice and leave its parameters' code unchecked."""
+    days, nd, ev, ls, valid = _seedbed_series(0)
+    kw: dict[str, Any] = {"days": days, "doy": (days + 1).astype(np.uint16),
+                          "window": np.full(days.size, -1, np.int8), "n_windows": 0}
+    default = rules_optical._optical_kernel(nd, ev, ls, valid, p=OpticalRiceParams(), **kw)
+    same = []
+    for case, changed in _PARAM_CASES.items():
+        out = rules_optical._optical_kernel(nd, ev, ls, valid, p=OpticalRiceParams(**changed), **kw)
+        if case != "default" and all(a.shape == b.shape and ((a == b) | ((a != a) & (b != b))).all()
+                                     for a, b in zip(out, default, strict=True)):
+            same.append(case)
+    assert not same, f"parameter cases that change no output: {same}"
 
 
 def _jittered(seed: int, n_pix: int, days: list[int], nd0: list[float], ls0: list[float], nd_sd: float,
