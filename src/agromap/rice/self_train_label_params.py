@@ -173,20 +173,31 @@ class PseudoLabelParams:
     and 4 the wettest clear date of direct-seeded rice has a median LSWI of 0.36 (7 % below 0.3),
     that of dryland crops 0.29 (57 % below); 0.28 caught fewer upland crops for no OA
     (docs/rice_self_trained.md). ``None``: the contradiction stays undecided."""
-    fuse_canopy_nonrice: bool = False
+    fuse_canopy_nonrice: bool = True
     """``rule="both"``: where the optical rule's canopy-only evidence (``undated_wet_canopy_lswi``,
     ``gap_season_lswi``, ``hidden_young_rise``) lifts a pixel its other evidence calls confident
-    non-rice (``<= other_max_score``) into hesitation but not to its cut of 0.5, the SAR rule's
-    score lies below 0.5 too and the radar never saw the pixel in water (``upland_dip_db``,
-    ``upland_water_db``), the optical vote is the score without that evidence
-    (:mod:`agromap.rice.self_train_fuse_canopy`). Upland crops whose canopy over moist soil the rule
-    half-read as a paddy's otherwise stayed out of the fused labels whole fields at a time, and the
-    classifier mapped them rice (``wetland_confusion`` shifted 180 days, seed 2: 304 of 830 dryland
-    pixels, 104 with it). Off by default: it lifts every shifted series of ``wetland_confusion``
-    (180 days: 0.9811 -> 0.9859 mean OA of the fused map) but costs the whole year 5-17 pixels on
-    ``monsoon_sparse_optical`` and ``wetland_confusion`` at two random states of the map
-    (docs/rice_self_trained.md, "Upland crops that only the optical canopy evidence lifted"). False:
-    the lifted score is averaged in."""
+    non-rice (``<= other_max_score``) into hesitation (above ``other_max_score``) but not to its cut
+    of 0.5, the season hidden in a gap (``gap_season_lswi``) is part of that lift, the SAR rule's score
+    lies below 0.5 too, the radar never saw the pixel in water (``upland_dip_db``,
+    ``upland_water_db``) and the pixel lies in a field so lifted (``fuse_canopy_field_px``), the
+    optical vote is the score without that evidence (:mod:`agromap.rice.self_train_fuse_canopy`).
+    Upland crops whose canopy over moist soil the gap-season term half-read as a paddy's otherwise
+    stayed out of the fused labels whole fields at a time, and the classifier mapped them rice
+    (``wetland_confusion`` shifted 180 days: fused map 0.9811 -> 0.9865 mean OA, labelled 0.9822 ->
+    0.9875). The other canopy terms read water an upland field does not show and lift direct-seeded
+    paddies the radar never saw flooded; every whole-year map reads as without the step
+    (docs/rice_self_trained.md, "The canopy step on lifted fields only"). False: the lifted score is
+    averaged in."""
+    fuse_canopy_field_px: int | None = 2
+    """``fuse_canopy_nonrice``: act only where at least ``fuse_canopy_field_share`` of the pixels within
+    this many pixels (a square window, the pixel itself included) meet the step's tests too: a field
+    that the lift kept out of the labels as a whole. A lone lifted pixel lies among neighbours whose
+    labels already describe its field, and each label the step adds moves the classifier's refit by
+    up to 27 pixels (``wetland_confusion`` 180 days, seed 2: the upland fields keep 230 of their 233
+    lifted pixels, 158 at a share of 0.5; no whole-year lattice change remains) (docs/rice_self_trained.md).
+    ``None``: every pixel that meets the tests."""
+    fuse_canopy_field_share: float = 0.25
+    """``fuse_canopy_field_px``: the share of the window's pixels that must meet the step's tests."""
     drained_lswi: float | None = 0.25
     """``rule="both"``: the optical rule's rice verdict counts as no opinion (0.5) where no clear date
     has LSWI below this (the optical rule's ``sparse_canopy_lswi``: open water reads about 0.3 and
@@ -332,6 +343,10 @@ class PseudoLabelParams:
                               f"upland_canopy_lswi in [-1, 1], upland_canopy_dates >= 1 and upland_bare_flood_lswi in [-1, 1] "
                               f"or null, got {self.upland_dip_db}, {self.upland_dip_px}, {self.upland_water_db}, "
                               f"{self.upland_canopy_lswi}, {self.upland_canopy_dates} and {self.upland_bare_flood_lswi}.")
+        if (self.fuse_canopy_field_px is not None and self.fuse_canopy_field_px < 1) \
+                or not 0.0 < self.fuse_canopy_field_share <= 1.0:
+            raise ConfigError(f"need fuse_canopy_field_px >= 1 (pixels) or null and fuse_canopy_field_share in (0, 1], "
+                              f"got {self.fuse_canopy_field_px} and {self.fuse_canopy_field_share}.")
         if (self.water_crop_dates is not None and self.water_crop_dates < 1) or not 0.0 <= self.water_crop_water_fraction <= 1.0:
             raise ConfigError(f"need water_crop_dates >= 1 (clear dates) or null and water_crop_water_fraction in [0, 1], "
                               f"got {self.water_crop_dates} and {self.water_crop_water_fraction}.")
