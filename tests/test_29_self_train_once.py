@@ -7,6 +7,7 @@ import xarray as xr
 
 import agromap.rice.rules_optical as rules_optical
 import agromap.rice.self_train_labels as labels
+from agromap.rice.self_train_ends import dry_share, series_start_canopy, start_pond_field
 from agromap.rice.self_train_once import once, one_run
 from agromap.rice.self_train_params import SelfTrainParams
 from agromap.rice.self_train_rule import run_rule, split_stacks
@@ -43,6 +44,13 @@ def test_a_fused_rule_run_builds_the_clear_mask_and_the_neighbour_differences_on
     clear.clear()
     run_rule(optical, sar, "both", None, None, spec.blind_gap_days, True, spec=spec)
     assert 1 <= len(clear) <= 2
+    # the series-start masks several steps read: one array per run and arguments
+    with one_run():
+        field = start_pond_field(sar, optical, spec)
+        assert start_pond_field(sar, optical, SelfTrainParams()) is field
+        assert series_start_canopy(sar, optical, spec) is series_start_canopy(sar, optical, spec)
+        assert dry_share(optical, spec) is not dry_share(optical, SelfTrainParams(persistent_min_dates=3))
+    assert start_pond_field(sar, optical, spec) is not field
 
 
 def _stack() -> xr.Dataset:

@@ -6,7 +6,7 @@ stack, each reading its clear-date mask, NDVI and LSWI
 the eight neighbours (:func:`~agromap.rice.self_train_labels.ndvi_rms_to`,
 :func:`~agromap.rice.self_train_labels.ndvi_close_neighbours`). Each is the same lazy graph every
 time; building it again costs graph-build time (about a second per call on a large area), not
-results. Within :func:`one_run`, :func:`once` returns the array built by the first call on the
+results; so do the series'-ends steps' masks several steps read (:func:`built_once`). Within :func:`one_run`, :func:`once` returns the array built by the first call on the
 same input objects; outside it, it builds every time. The memo is dropped when the run ends, and
 it holds its input objects, so no other object can take their ids while it lives.
 """
@@ -14,14 +14,16 @@ it holds its input objects, so no other object can take their ids while it lives
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["once", "one_run"]
+__all__ = ["built_once", "once", "one_run"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _MEMO: ContextVar[dict[tuple[Any, ...], tuple[Any, Any]] | None] = ContextVar("self_train_once", default=None)
 
@@ -53,6 +55,19 @@ def once(kind: str, inputs: tuple[Any, ...], build: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = (held, build())  # the inputs are held: their ids stay theirs for the run
     return memo[key][1]
+
+
+def built_once(fn: Callable[P, T]) -> Callable[P, T]:
+    """``fn`` whose result, within :func:`one_run`, is built once per set of arguments (as :func:`once`
+    compares them; a keyword argument passed by position is another set).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        named = tuple(v for kv in sorted(kwargs.items()) for v in kv)
+        return once(fn.__qualname__, (*args, *named), lambda: fn(*args, **kwargs))
+
+    return wrapper
 
 
 def _identity(x: Any) -> Any:
