@@ -22,6 +22,7 @@ from typing import Any, cast
 import numpy as np
 import xarray as xr
 
+from .self_train_once import built_once
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_SERIES_CUT", "SERIES_START_CUT", "abstain_at_series_end", "abstain_at_series_ends", "abstain_at_series_start", "cut_field_edge", "cut_no_vote",
@@ -104,6 +105,7 @@ def _end_floods(sar: xr.Dataset, spec: SelfTrainParams) -> tuple[xr.DataArray, x
     return flood.rename("series_end_flood"), held_out.rename("series_end_flood_held")
 
 
+@built_once
 def dry_share(optical: xr.Dataset, spec: SelfTrainParams, rule_params: Any = None) -> xr.DataArray:
     """Per pixel, the share of its clear optical dates with LSWI below 0, dry soil or stubble (lazy;
     NaN with fewer than ``spec.persistent_min_dates`` clear dates, where a share says little).
@@ -158,6 +160,7 @@ def _start_cut(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams, dry:
     return series_start_canopy(sar, optical, spec, rule_params) & after
 
 
+@built_once
 def pond_after_harvest(optical: xr.Dataset, spec: SelfTrainParams, rule_params: Any = None) -> xr.DataArray:
     """Where the clear optical dates show a pond and a drained field (lazy, boolean): at least
     ``spec.start_pond_water_fraction`` of them open water (NDVI < 0.1 and NDVI < LSWI, the optical
@@ -176,6 +179,7 @@ def pond_after_harvest(optical: xr.Dataset, spec: SelfTrainParams, rule_params: 
             & (dry >= spec.start_pond_dry_dates)).rename("pond_after_harvest")
 
 
+@built_once
 def start_pond_field(sar: xr.Dataset | None, optical: xr.Dataset, spec: SelfTrainParams,
                      rule_params: Any = None) -> xr.DataArray | None:  # fmt: skip
     """Where the series opens in a wet canopy (:func:`series_start_canopy`) and a pond after a drained
@@ -256,6 +260,7 @@ def _first_date(*stacks: xr.Dataset) -> np.datetime64:
     return min(np.asarray(s["time"].values).astype("datetime64[D]").min() for s in stacks)
 
 
+@built_once
 def series_start_canopy(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainParams,
                         rule_params: Any = None) -> xr.DataArray:  # fmt: skip
     """Where the series opens inside a paddy's canopy (lazy, boolean): within ``spec.start_canopy_days``

@@ -279,6 +279,12 @@ def clear_indices(optical: xr.Dataset, params: Any = None) -> tuple[xr.DataArray
     The label steps pass the parameters the self-trained map's optical rule ran with, so that an
     override of those tests reaches them too.
     """
+    from .self_train_once import once
+
+    return once("clear_indices", (optical, params), lambda: _clear_indices(optical, params))
+
+
+def _clear_indices(optical: xr.Dataset, params: Any) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
     from .. import indices
     from .rules_optical import OpticalRiceParams, clear_observations
     from .seasons import prepare_series
@@ -506,9 +512,18 @@ def ndvi_close_neighbours(optical: xr.Dataset, source: xr.DataArray, radius: int
 def _neighbour_rms(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
                    params: Any = None) -> Iterator[xr.DataArray]:  # fmt: skip
     """Per window offset, the RMS NDVI difference to the ``source`` pixel at that offset (NaN elsewhere)."""
+    from .self_train_once import once
+
+    for dy, dx, rms, n in once("neighbour_rms", (optical, params, radius), lambda: _offset_rms(optical, radius, params)):
+        yield rms.where(source.shift(y=dy, x=dx, fill_value=False) & (n >= min_common))
+
+
+def _offset_rms(optical: xr.Dataset, radius: int, params: Any) -> list[tuple[int, int, xr.DataArray, xr.DataArray]]:
+    """Per window offset ``(dy, dx)``, the RMS NDVI difference to the pixel there and the dates clear in both."""
     ok, ndvi, _ = clear_indices(optical, params)
     v = ndvi.where(ok).transpose("time", "y", "x")
     ny, nx = v.sizes["y"], v.sizes["x"]
+    out = []
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):
             # An offset as long as the raster has no neighbour inside it (and dask's shift of a
@@ -517,8 +532,8 @@ def _neighbour_rms(optical: xr.Dataset, source: xr.DataArray, radius: int, min_c
                 continue
             d2 = (v - v.shift(y=dy, x=dx)) ** 2
             n = d2.notnull().sum("time")
-            rms = cast(xr.DataArray, np.sqrt(d2.sum("time") / n.where(n > 0)))
-            yield rms.where(source.shift(y=dy, x=dx, fill_value=False) & (n >= min_common))
+            out.append((dy, dx, cast(xr.DataArray, np.sqrt(d2.sum("time") / n.where(n > 0))), n))
+    return out
 
 
 def wettest_lswi(optical: xr.Dataset, rule_params: Any = None) -> xr.DataArray:

@@ -37,6 +37,7 @@ from .self_train_labels import (
     water_mask_crop,
     wettest_lswi,
 )
+from .self_train_once import one_run
 from .self_train_params import SelfTrainParams
 from .self_train_upland import drop_upland_rice
 
@@ -53,7 +54,16 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
     ``fused``: the optical rule's output goes to :func:`fuse_scores`, which applies the drained test itself.
     ``optical_params`` (the SAR rule's run within ``both``): the optical rule's parameters, whose clear
     sky and open-water bar the series'-ends steps read on the optical stack (default when ``None``).
+    The label steps' shared optical arrays are built once per run (:mod:`~agromap.rice.self_train_once`).
     """
+    with one_run():
+        return _run_rule(optical, sar, rule, params, windows, blind_gap_days, canopy_labels, spec=spec,
+                         fused=fused, optical_params=optical_params)
+
+
+def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
+              windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True, *,
+              spec: SelfTrainParams | None = None, fused: bool = False, optical_params: Any = None) -> xr.Dataset:  # fmt: skip
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
         opt_p = label_params(opt_p, spec)
