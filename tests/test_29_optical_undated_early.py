@@ -3,11 +3,12 @@
 The series are the clear dates of two interior pixels of ``wetland_confusion`` (10-month series, calendar 120 days
 later, seed 0), as ``day:NDVI/LSWI/EVI`` (days from the series' first date). The dryland crop is bare and dry
 for eight months, wet once on day 180 (a rain puddle: NDVI 0.14, LSWI 0.09), then its soil reads the flood signal
-on day 255 (NDVI 0.34, LSWI 0.13, EVI 0.17) under a crop already emerging: NDVI 0.51 ten days later, 0.63 on
-day 270. No dated onset is confirmed (vegetation within ``early_ndvi_days`` of the flood), but the undated evidence
-took the canopy within two clear dates of that flood. The paddy is flooded from day 250 to 275 (NDVI -0.19 to
-0.25, LSWI 0.25-0.32) and its canopy stands in water on day 290; its last flooded date is followed by NDVI 0.53
-within ten days too (the seedlings out of the water), but the canopy counts from the flood's earlier dates.
+on day 255 (NDVI 0.34, LSWI 0.13, EVI 0.17) under a crop already emerging: ten days later NDVI 0.51 over soil in
+no water (LSWI 0.13, EVI 0.33), 0.63 on day 270. No dated onset is confirmed (vegetation within
+``early_ndvi_days`` of the flood), but the undated evidence took the canopy within two clear dates of that flood.
+The paddy is flooded from day 250 to 275 (NDVI -0.19 to 0.25, LSWI 0.25-0.32) and its canopy stands in water on
+day 290; NDVI 0.53 follows its last flooded date within ten days too, but that young crop still stands in water
+(LSWI 0.36, the flood signal).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ PIXELS = {
 
 
 def _run(**kw: object) -> xr.Dataset:
+    kw = {"undated_early_ndvi": True, **kw}
     return optical_rice_rule(optical_points(PIXELS, "2019-01-18"), OpticalRiceParams(**kw))  # type: ignore[arg-type]
 
 
@@ -48,8 +50,11 @@ def test_a_flood_under_an_emerging_dryland_crop_is_no_undated_paddy_flood() -> N
     assert off.rice_class.values.tolist() == [1, 1]
     assert off.n_seasons.values.tolist() == [1, 1]
     assert (off.transplant_doy.values == 0).all()
-    # the paddy's score does not move: its canopy's window opens on the flood's earlier dates
+    # the paddy's score does not move: its young crop stands in water
     assert out.rice_score.values[1] == off.rice_score.values[1]
+    # off by default
+    default = optical_rice_rule(optical_points(PIXELS, "2019-01-18"))
+    assert default.rice_class.values.tolist() == [1, 1]
 
 
 def test_the_term_needs_the_early_window() -> None:

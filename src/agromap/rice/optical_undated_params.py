@@ -88,7 +88,7 @@ class OpticalUndatedParams:
     soil or stubble show (NDVI above 0) unless the rain fell a day or two before. The bare-ground,
     gap and drained-after conditions of ``hidden_crop_days`` still apply. ``None``: two flooded
     dates are needed."""
-    undated_early_ndvi: bool = True
+    undated_early_ndvi: bool = False
     """Undated evidence: a flooded date followed within ``early_ndvi_days`` by a clear date of vegetation standing
     in no water (NDVI above ``ndvi_trough_max``, no flood signal, LSWI below ``wet_canopy_lswi``) opens no window
     for the canopy and closes an earlier flood's (its canopy would otherwise count within two clear dates or
@@ -97,4 +97,6 @@ class OpticalUndatedParams:
     0.2 and more; rain on a dryland crop already emerging wets the soil under leaves that are green on the next
     date over soil that drains within days. The dated rule refutes such an onset by ``early_ndvi_days``; this
     is its reading for the undated evidence. The pixel's first clear date is exempt (the series may start inside
-    a season). Needs ``early_ndvi_days``; False: off."""
+    a season). Needs ``early_ndvi_days``. Off by default: the rule gains on every scene and series, but the
+    self-trained maps that learn from its labels lose a little on ``wetland_confusion`` (docs/rice_rules.md,
+    "The undated flood under a crop already growing")."""
