@@ -1,12 +1,13 @@
-"""Optical rule: the undated evidence's flood must not stand under a crop already growing (``undated_early_ndvi``).
+"""Optical rule: the undated evidence's flood must stand in the field for days, not drain under a crop (``undated_flood_stands``).
 
 The series are the clear dates of two interior pixels of ``wetland_confusion`` (10-month series, calendar 120 days
 later, seed 0), as ``day:NDVI/LSWI/EVI`` (days from the series' first date). The dryland crop is bare and dry
 for eight months, wet once on day 180 (a rain puddle: NDVI 0.14, LSWI 0.09), then its soil reads the flood signal
-on day 255 (NDVI 0.34, LSWI 0.13, EVI 0.17) under a crop already emerging: ten days later NDVI 0.51 over soil in
-no water (LSWI 0.13, EVI 0.33), 0.63 on day 270. No dated onset is confirmed (vegetation within
+on day 255 (NDVI 0.34, LSWI 0.13, EVI 0.17) under a crop already emerging: ten days later NDVI 0.51 over
+drained soil (LSWI 0.13, EVI 0.33: no flood signal), 0.63 on day 270. No dated onset is confirmed (vegetation within
 ``early_ndvi_days`` of the flood), but the undated evidence took the canopy within two clear dates of that flood.
-The paddy is flooded from day 250 to 275 (NDVI -0.19 to 0.25, LSWI 0.25-0.32) and its canopy stands in water on
+The paddy is flooded from day 250 to 275 (NDVI -0.19 to 0.25, LSWI 0.25-0.32: every date in the flood's first ten
+days still in water) and its canopy stands in water on
 day 290; NDVI 0.53 follows its last flooded date within ten days too, but that young crop still stands in water
 (LSWI 0.36, the flood signal).
 """
@@ -37,7 +38,7 @@ PIXELS = {
 
 
 def _run(**kw: object) -> xr.Dataset:
-    kw = {"undated_early_ndvi": True, **kw}
+    kw = {"undated_flood_stands": True, **kw}
     return optical_rice_rule(optical_points(PIXELS, "2019-01-18"), OpticalRiceParams(**kw))  # type: ignore[arg-type]
 
 
@@ -46,7 +47,7 @@ def test_a_flood_under_an_emerging_dryland_crop_is_no_undated_paddy_flood() -> N
     assert out.rice_class.values.tolist() == [0, 1]
     assert out.n_seasons.values.tolist() == [0, 1]
     # without the term the dryland crop is rice by the undated evidence alone (no dated season)
-    off = _run(undated_early_ndvi=False)
+    off = _run(undated_flood_stands=False)
     assert off.rice_class.values.tolist() == [1, 1]
     assert off.n_seasons.values.tolist() == [1, 1]
     assert (off.transplant_doy.values == 0).all()

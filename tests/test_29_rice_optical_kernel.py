@@ -1019,10 +1019,10 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         # more than ``gap_days``) or fewer than two clear dates between the flood and the
         # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
         # young dryland crop, followed by its canopy, must not pass here).
-        # The canopy's window (``_plain_undated_canopy``), save that a flooded date with vegetation (NDVI >
-        # ndvi_trough_max, no flood signal, LSWI < wet_canopy_lswi) on a clear date within early_ndvi_days after it
-        # (not the pixel's first clear date) closes the window instead of opening one (``undated_early_ndvi``).
-        early_on = p.undated_early_ndvi and p.early_ndvi_days is not None
+        # The canopy's window (``_plain_undated_canopy``), save that a flooded date followed within early_ndvi_days by
+        # a clear date on drained soil (no flood signal, LSWI < wet_canopy_lswi), not the pixel's first clear date,
+        # closes the window instead of opening one (``undated_flood_stands``).
+        early_on = p.undated_flood_stands and p.early_ndvi_days is not None
         bar = _F32(np.inf if p.wet_canopy_lswi is None else p.wet_canopy_lswi)  # a date standing in no water
         i_early = np.searchsorted(days, days.astype(np.float64) + (p.early_ndvi_days or 0.0), side="right")
         first = ok & (np.cumsum(ok, axis=-1) == 1)  # each pixel's first clear date
@@ -1040,7 +1040,7 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
                               canopy)
             wet_now = wet[:, t] >= 0
             dry = np.where(flood[:, t + 1:i_early[t]] | (ls[:, t + 1:i_early[t]] >= bar), np.nan, nd[:, t + 1:i_early[t]])
-            refuted = early_on & wet_now & ~first[:, t] & (masked_max(dry) > _F32(p.ndvi_trough_max))
+            refuted = early_on & wet_now & ~first[:, t] & (masked_max(dry) > _F32(-np.inf))
             opens = wet_now & ~refuted
             between = np.where(opens, 0, between + (o & ~wet_now)).astype(np.int32)
             widest = np.where(opens, _F32(0.0), widest)
@@ -1155,9 +1155,9 @@ _PARAM_CASES = {
     "end_flood_canopy_gap_off": {"end_canopy_min_gap": None, "end_flood_turbid": False},
     "end_flood_shallow_off": {"end_flood_shallow_ndvi": None},
     "undated_wet_share_off": {"undated_wet_share": None},
-    "undated_early": {"undated_early_ndvi": True},
-    "undated_early_young_flood": {"undated_early_ndvi": True, "young_flood_t": 0.05},
-    "undated_early_tuned": {"undated_early_ndvi": True, "early_ndvi_days": 25.0, "ndvi_trough_max": 0.3, "gap_days": 20.0},
+    "undated_early": {"undated_flood_stands": True},
+    "undated_early_young_flood": {"undated_flood_stands": True, "young_flood_t": 0.05},
+    "undated_early_tuned": {"undated_flood_stands": True, "early_ndvi_days": 25.0, "ndvi_trough_max": 0.3, "gap_days": 20.0},
     "undated_wet_share_tuned": {"undated_wet_share": 0.8, "wet_canopy_lswi": 0.1, "ndvi_canopy_min": 0.45},
     "end_flood_shallow_tuned": {"end_flood_shallow_ndvi": 0.35, "flood_t": 0.15, "end_flood_days": 150.0,
                                 "hidden_open_water_ndvi": 0.1},

@@ -132,7 +132,7 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_WET_CANOPY_EVI_RATIO, p.wet_canopy_evi_ratio is not None),
                      (F_CYCLE_WET_SHARE, p.cycle_wet_share is not None and p.wet_canopy_lswi is not None),
                      (F_YOUNG_FLOOD, p.young_flood_t is not None and p.early_ndvi_days is not None),
-                     (F_UNDATED_EARLY, p.undated_early_ndvi and p.early_ndvi_days is not None)):
+                     (F_UNDATED_EARLY, p.undated_flood_stands and p.early_ndvi_days is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

@@ -193,8 +193,8 @@ def early_peak(k: int, n: int, ci: Any, cn: Any, i_early: int) -> Any:
 
 @_jit(nrt=False, inline=True)
 def early_dry_peak(k: int, n: int, ci: Any, cn: Any, cl: Any, cf: Any, i_early: int, bar: Any) -> Any:
-    """:func:`early_peak` of the dates that stand in no water: without the flood signal and with LSWI below ``bar``
-    (``wet_canopy_lswi``): a young crop still in water is skipped.
+    """:func:`early_peak` of the dates on drained soil: without the flood signal and with LSWI below ``bar``
+    (``wet_canopy_lswi``); -inf when every such date still stands in water (or there is none).
     """
     peak = _NINF
     for j in range(k + 1, n):

@@ -184,7 +184,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     fl_best = _NINF
     f_start, f_prev, f_spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
     last_wet, last_ok, between, widest, canopy = _NINF, _NINF, 0, np.float32(0.0), _NINF
-    # the flooded date that opens the canopy's window: one under vegetation (``undated_early_ndvi``) closes it
+    # the flooded date that opens the canopy's window: one drained within days (``undated_flood_stands``) closes it
     undated_early = flags[F_UNDATED_EARLY]
     early_bar = prm[P_WET_CANOPY_LSWI] if flags[F_WET_CANOPY] else _PINF
     win_wet = _NINF
@@ -318,11 +318,11 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             canopy = _max(canopy, y)
         if w >= 0:
             last_wet = d
-            # A paddy stands in water with its seedlings for weeks after puddling, so vegetation (NDVI above
-            # ``ndvi_trough_max``) on soil that is not under water within ``early_ndvi_days`` of the flood says the
-            # water stood under a crop already growing (rain on an emerging dryland crop): the date closes the
-            # canopy's window (of an earlier flood too) instead of opening one.
-            if undated_early and k > 0 and early_dry_peak(k, n, ci, cn, cl, cf, ends[3, t], early_bar) > trough_max:
+            # A paddy stands in water with its seedlings for one or two weeks after puddling and transplanting, so a
+            # clear date on drained soil (no flood signal, LSWI below ``wet_canopy_lswi``) within ``early_ndvi_days``
+            # of the flood says the water did not stand (rain on a field sown or already growing): the date closes
+            # the canopy's window (of an earlier flood too) instead of opening one.
+            if undated_early and k > 0 and early_dry_peak(k, n, ci, cn, cl, cf, ends[3, t], early_bar) != _NINF:
                 win_wet = _NINF
             else:
                 between, widest, win_wet = 0, np.float32(0.0), d
