@@ -889,7 +889,7 @@ def _ref_undated_wet_share(undated: npt.NDArray[np.float32], ok: npt.NDArray[np.
     return np.where(n_all > 0, np.minimum(undated, share), undated).astype(_F32)
 
 
-def _reference_kernel(
+def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel takes them)
     ndvi: npt.NDArray[Any], evi: npt.NDArray[Any], lswi: npt.NDArray[Any], valid: npt.NDArray[Any], *,
     days: npt.NDArray[np.int32], doy: npt.NDArray[np.uint16], window: npt.NDArray[np.int8],
     n_windows: int, p: OpticalRiceParams,
@@ -1022,7 +1022,33 @@ def _reference_kernel(
         # more than ``gap_days``) or fewer than two clear dates between the flood and the
         # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
         # young dryland crop, followed by its canopy, must not pass here).
-        canopy = _plain_undated_canopy(ok, nd, wet, days, gap_days=p.gap_days, max_cycle_days=p.max_cycle_days)
+        # The canopy's window (``_plain_undated_canopy``), save that a flooded date followed within early_ndvi_days by
+        # a clear date on drained soil (no flood signal, LSWI < wet_canopy_lswi), not the pixel's first clear date,
+        # closes the window instead of opening one (``undated_flood_stands``).
+        early_on = p.undated_flood_stands and p.early_ndvi_days is not None
+        bar = _F32(np.inf if p.wet_canopy_lswi is None else p.wet_canopy_lswi)  # a date standing in no water
+        i_early = np.searchsorted(days, days.astype(np.float64) + (p.early_ndvi_days or 0.0), side="right")
+        first = ok & (np.cumsum(ok, axis=-1) == 1)  # each pixel's first clear date
+        last_wet = np.full(n_pix, -np.inf, dtype=_F32)
+        last_ok = np.full(n_pix, -np.inf, dtype=_F32)
+        between = np.zeros(n_pix, dtype=np.int32)
+        widest = np.zeros(n_pix, dtype=_F32)
+        canopy = np.full(n_pix, -np.inf, dtype=_F32)
+        for t in range(n_t):
+            d = _F32(days[t])
+            o = ok[:, t]
+            widest = np.where(o, np.maximum(widest, d - last_ok), widest)
+            hidden = (widest > _F32(p.gap_days)) | (between < 2)
+            canopy = np.where(o & (d - last_wet <= _F32(p.max_cycle_days)) & hidden, np.maximum(canopy, nd[:, t]),
+                              canopy)
+            wet_now = wet[:, t] >= 0
+            dry = np.where(flood[:, t + 1:i_early[t]] | (ls[:, t + 1:i_early[t]] >= bar), np.nan, nd[:, t + 1:i_early[t]])
+            refuted = early_on & wet_now & ~first[:, t] & (masked_max(dry) > _F32(-np.inf))
+            opens = wet_now & ~refuted
+            between = np.where(opens, 0, between + (o & ~wet_now)).astype(np.int32)
+            widest = np.where(opens, _F32(0.0), widest)
+            last_wet = np.where(refuted, _F32(-np.inf), np.where(opens, d, last_wet))
+            last_ok = np.where(o, d, last_ok)
         # A sparse series' field: its canopy may also be taken one year on, round the calendar.
         canopy = np.where(sparse, np.maximum(canopy, wrapped), canopy)
         hi = (canopy - _F32(p.ndvi_high)) / _F32(_SCORE_SCALE)
@@ -1132,6 +1158,9 @@ _PARAM_CASES = {
     "end_flood_canopy_gap_off": {"end_canopy_min_gap": None, "end_flood_turbid": False},
     "end_flood_shallow_off": {"end_flood_shallow_ndvi": None},
     "undated_wet_share_off": {"undated_wet_share": None},
+    "undated_early": {"undated_flood_stands": True},
+    "undated_early_young_flood": {"undated_flood_stands": True, "young_flood_t": 0.05},
+    "undated_early_tuned": {"undated_flood_stands": True, "early_ndvi_days": 25.0, "ndvi_trough_max": 0.3, "gap_days": 20.0},
     "undated_wet_share_tuned": {"undated_wet_share": 0.8, "wet_canopy_lswi": 0.1, "ndvi_canopy_min": 0.45},
     "end_flood_shallow_tuned": {"end_flood_shallow_ndvi": 0.35, "flood_t": 0.15, "end_flood_days": 150.0,
                                 "hidden_open_water_ndvi": 0.1},

@@ -71,8 +71,8 @@ PARAM_NAMES = (
  F_SHRUB_REPUDDLE, F_END_FLOOD, F_END_FLOOD_RISE, F_END_FLOOD_CANOPY, F_END_CANOPY_GAP, F_END_FLOOD_TURBID,
  F_END_FLOOD_SHALLOW, F_UNDATED_WET_SHARE, F_END_FLOOD_NOT_WATER, F_END_FLOOD_TURBID_WATER,
  F_END_FLOOD_TURBID_LINK, F_END_REFLOOD, F_END_FLOOD_AFTER_CANOPY, F_END_FLOOD_RISE_LINK,
- F_GREEN_HARVEST, F_WET_CANOPY_EVI_RATIO, F_CYCLE_WET_SHARE, F_YOUNG_FLOOD) = range(56)
-N_FLAGS = 56
+ F_GREEN_HARVEST, F_WET_CANOPY_EVI_RATIO, F_CYCLE_WET_SHARE, F_YOUNG_FLOOD, F_UNDATED_EARLY) = range(57)
+N_FLAGS = 57
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -131,7 +131,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_GREEN_HARVEST, p.green_harvest_lswi is not None and p.wet_canopy_lswi is not None),
                      (F_WET_CANOPY_EVI_RATIO, p.wet_canopy_evi_ratio is not None),
                      (F_CYCLE_WET_SHARE, p.cycle_wet_share is not None and p.wet_canopy_lswi is not None),
-                     (F_YOUNG_FLOOD, p.young_flood_t is not None and p.early_ndvi_days is not None)):
+                     (F_YOUNG_FLOOD, p.young_flood_t is not None and p.early_ndvi_days is not None),
+                     (F_UNDATED_EARLY, p.undated_flood_stands and p.early_ndvi_days is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

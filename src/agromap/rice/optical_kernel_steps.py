@@ -68,7 +68,7 @@ from .optical_kernel_layout import NAN32 as _NAN
 from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
 
-__all__ = ["BLOCK", "band_block", "block_dates", "clear_dates", "cover_masks", "evi_of", "growth_margin", "keep_date", "median_gap",
+__all__ = ["BLOCK", "band_block", "block_dates", "clear_dates", "cover_masks", "early_dry_peak", "early_peak", "evi_of", "growth_margin", "keep_date", "median_gap",
            "norm_diff", "spell_step", "young_flood_margin"]
 
 _F32 = np.float32
@@ -170,16 +170,39 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
         # may start inside a season).
         early = _PINF
         if k > 0:
-            peak = _NINF
-            for j in range(k + 1, n):
-                if ci[j] >= i_early:
-                    break
-                if cn[j] > peak:
-                    peak = cn[j]
+            peak = early_peak(k, n, ci, cn, i_early)
             if peak != _NINF:
                 early = prm[P_TROUGH_MAX] - peak
         margin = _min(margin, early)
     return margin
+
+
+@_jit(nrt=False, inline=True)
+def early_peak(k: int, n: int, ci: Any, cn: Any, i_early: int) -> Any:
+    """The highest NDVI of the clear dates after packed clear date ``k`` and before full-axis index ``i_early``
+    (the flood's first ``early_ndvi_days``); -inf without such a date.
+    """
+    peak = _NINF
+    for j in range(k + 1, n):
+        if ci[j] >= i_early:
+            break
+        if cn[j] > peak:
+            peak = cn[j]
+    return peak
+
+
+@_jit(nrt=False, inline=True)
+def early_dry_peak(k: int, n: int, ci: Any, cn: Any, cl: Any, cf: Any, i_early: int, bar: Any) -> Any:
+    """:func:`early_peak` of the dates on drained soil: without the flood signal and with LSWI below ``bar``
+    (``wet_canopy_lswi``); -inf when every such date still stands in water (or there is none).
+    """
+    peak = _NINF
+    for j in range(k + 1, n):
+        if ci[j] >= i_early:
+            break
+        if not cf[j] and cl[j] < bar and cn[j] > peak:
+            peak = cn[j]
+    return peak
 
 
 @_jit(nrt=False, inline=True)

@@ -54,6 +54,7 @@ from .optical_kernel_layout import (
     F_SEEDBED_CANOPY,
     F_SHRUB_REPUDDLE,
     F_SPARSE,
+    F_UNDATED_EARLY,
     F_UNDATED_WET,
     F_UNDATED_WET_SHARE,
     F_WET_CANOPY,
@@ -107,6 +108,7 @@ from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
 from .optical_kernel_steps import (
     cover_masks,
+    early_dry_peak,
     gap_season_start,
     growth_margin,
     spell_step,
@@ -182,6 +184,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     fl_best = _NINF
     f_start, f_prev, f_spell = np.float32(-1.0), np.float32(-1e9), np.float32(0.0)
     last_wet, last_ok, between, widest, canopy = _NINF, _NINF, 0, np.float32(0.0), _NINF
+    # the flooded date that opens the canopy's window: one drained within days (``undated_flood_stands``) closes it
+    undated_early = flags[F_UNDATED_EARLY]
+    early_bar = prm[P_WET_CANOPY_LSWI] if flags[F_WET_CANOPY] else _PINF
+    win_wet = _NINF
     # hidden crop (see the walk below)
     h_last_d = np.float32(-1e9)
     h_prev_d = np.float32(-2e9)
@@ -308,10 +314,18 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                 d, y, ls, fl, f_start, trough_max, canopy_min, max_cycle, crop_lswi, prm, pc_end, pc_on, pc_first,
                 pc_last, pc_wet, pc_ok)
         widest = _max(widest, d - last_ok)
-        if d - last_wet <= max_cycle and (widest > gap_days or between < 2):
+        if d - win_wet <= max_cycle and (widest > gap_days or between < 2):
             canopy = _max(canopy, y)
         if w >= 0:
-            between, widest, last_wet = 0, np.float32(0.0), d
+            last_wet = d
+            # A paddy stands in water with its seedlings for one or two weeks after puddling and transplanting, so a
+            # clear date on drained soil (no flood signal, LSWI below ``wet_canopy_lswi``) within ``early_ndvi_days``
+            # of the flood says the water did not stand (rain on a field sown or already growing): the date closes
+            # the canopy's window (of an earlier flood too) instead of opening one.
+            if undated_early and k > 0 and early_dry_peak(k, n, ci, cn, cl, cf, ends[3, t], early_bar) != _NINF:
+                win_wet = _NINF
+            else:
+                between, widest, win_wet = 0, np.float32(0.0), d
         else:
             between += 1
         last_ok = d

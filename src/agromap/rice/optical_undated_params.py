@@ -88,3 +88,14 @@ class OpticalUndatedParams:
     soil or stubble show (NDVI above 0) unless the rain fell a day or two before. The bare-ground,
     gap and drained-after conditions of ``hidden_crop_days`` still apply. ``None``: two flooded
     dates are needed."""
+    undated_flood_stands: bool = False
+    """Undated evidence: a flooded date followed within ``early_ndvi_days`` by a clear date on drained soil (no
+    flood signal, LSWI below ``wet_canopy_lswi``) opens no window for the canopy and closes an earlier flood's (its
+    canopy would otherwise count within two clear dates or across a cloud gap). A paddy stands in water with its
+    seedlings for one or two weeks after puddling and transplanting (Bouman et al. 2007; Xiao et al. 2005, whose
+    flood signal this is), so its dates in those days keep the flood signal or LSWI of 0.2 and more, green
+    seedlings or not; rain on a field sown to an upland crop, or on one already growing, drains within days. The
+    dated rule's ``young_flood_t`` reads the same days after an onset. The pixel's first clear date is exempt (the
+    series may start inside a season). Needs ``early_ndvi_days``. Off by default: the rule gains on every scene
+    and series, but the self-trained maps that learn from its labels lose a little on ``wetland_confusion``
+    (docs/rice_rules.md, "The undated flood drained within days")."""

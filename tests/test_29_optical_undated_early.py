@@ -1,0 +1,63 @@
+"""Optical rule: the undated evidence's flood must stand in the field for days, not drain under a crop (``undated_flood_stands``).
+
+The series are the clear dates of two interior pixels of ``wetland_confusion`` (10-month series, calendar 120 days
+later, seed 0), as ``day:NDVI/LSWI/EVI`` (days from the series' first date). The dryland crop is bare and dry
+for eight months, wet once on day 180 (a rain puddle: NDVI 0.14, LSWI 0.09), then its soil reads the flood signal
+on day 255 (NDVI 0.34, LSWI 0.13, EVI 0.17) under a crop already emerging: ten days later NDVI 0.51 over
+drained soil (LSWI 0.13, EVI 0.33: no flood signal), 0.63 on day 270. No dated onset is confirmed (vegetation within
+``early_ndvi_days`` of the flood), but the undated evidence took the canopy within two clear dates of that flood.
+The paddy is flooded from day 250 to 275 (NDVI -0.19 to 0.25, LSWI 0.25-0.32: every date in the flood's first ten
+days still in water) and its canopy stands in water on
+day 290; NDVI 0.53 follows its last flooded date within ten days too, but that young crop still stands in water
+(LSWI 0.36, the flood signal).
+"""
+
+from __future__ import annotations
+
+import xarray as xr
+
+from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
+from pixel_stacks import optical_points
+
+PIXELS = {
+    "dryland_crop": (
+        "0:0.25/-0.05/0.17 5:0.31/-0.09/0.20 10:0.20/-0.08/0.12 25:0.18/-0.08/0.11 40:0.15/-0.01/0.14 "
+        "45:0.20/-0.10/0.13 55:0.21/-0.11/0.13 60:0.19/-0.09/0.12 65:0.18/-0.09/0.12 75:0.22/-0.06/0.14 "
+        "80:0.19/-0.08/0.12 95:0.13/-0.03/0.11 100:0.20/-0.07/0.13 105:0.23/-0.06/0.14 110:0.15/-0.03/0.11 "
+        "125:0.10/0.02/0.02 150:0.23/-0.04/0.13 155:0.22/-0.04/0.13 160:0.21/-0.04/0.12 180:0.14/0.09/0.07 "
+        "210:0.19/-0.06/0.11 250:0.24/0.01/0.14 255:0.34/0.13/0.17 265:0.51/0.13/0.33 270:0.63/0.25/0.37 "
+        "275:0.61/0.19/0.42 290:0.76/0.22/0.56"),
+    "paddy": (
+        "0:0.24/-0.08/0.15 10:0.27/-0.04/0.17 15:0.27/-0.11/0.17 25:0.25/-0.05/0.16 40:0.25/-0.08/0.17 "
+        "55:0.29/-0.10/0.20 70:0.25/-0.09/0.15 75:0.26/-0.08/0.17 80:0.28/-0.08/0.18 95:0.31/-0.05/0.19 "
+        "100:0.26/-0.06/0.16 110:0.22/-0.04/0.16 125:0.24/-0.03/0.12 130:0.20/-0.04/0.11 135:0.23/0.00/0.12 "
+        "155:0.31/0.01/0.18 160:0.33/0.06/0.20 180:0.38/0.19/0.25 205:0.44/0.26/0.24 210:0.43/0.24/0.23 "
+        "250:-0.19/0.26/-0.06 255:-0.06/0.30/-0.02 265:-0.08/0.25/-0.03 270:0.09/0.28/0.03 275:0.25/0.32/0.11 "
+        "285:0.53/0.36/0.29 290:0.66/0.34/0.42"),
+}
+
+
+def _run(**kw: object) -> xr.Dataset:
+    kw = {"undated_flood_stands": True, **kw}
+    return optical_rice_rule(optical_points(PIXELS, "2019-01-18"), OpticalRiceParams(**kw))  # type: ignore[arg-type]
+
+
+def test_a_flood_under_an_emerging_dryland_crop_is_no_undated_paddy_flood() -> None:
+    out = _run()
+    assert out.rice_class.values.tolist() == [0, 1]
+    assert out.n_seasons.values.tolist() == [0, 1]
+    # without the term the dryland crop is rice by the undated evidence alone (no dated season)
+    off = _run(undated_flood_stands=False)
+    assert off.rice_class.values.tolist() == [1, 1]
+    assert off.n_seasons.values.tolist() == [1, 1]
+    assert (off.transplant_doy.values == 0).all()
+    # the paddy's score does not move: its young crop stands in water
+    assert out.rice_score.values[1] == off.rice_score.values[1]
+    # off by default
+    default = optical_rice_rule(optical_points(PIXELS, "2019-01-18"))
+    assert default.rice_class.values.tolist() == [1, 1]
+
+
+def test_the_term_needs_the_early_window() -> None:
+    # without early_ndvi_days there is no window to read the vegetation in: the dryland crop is rice again
+    assert _run(early_ndvi_days=None).rice_class.values.tolist() == [1, 1]
