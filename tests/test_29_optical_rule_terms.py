@@ -657,7 +657,8 @@ def test_an_onset_without_standing_water_needs_a_canopy_in_water_when_asked():
     assert out.rice_class.values.tolist() == [0, 1, 1]
     assert out.transplant_doy.values[0, 1:].tolist() == [31, 31]
     # the canopy's wettest date decides: a bar below 0.27 keeps the shadowed cycle
-    assert optical_rice_rule(ds, dataclasses.replace(plain, weak_flood_canopy_lswi=0.25)).rice_class.values.tolist() == [1, 1, 1]
+    low_bar = dataclasses.replace(plain, weak_flood_canopy_lswi=0.25)
+    assert optical_rice_rule(ds, low_bar).rice_class.values.tolist() == [1, 1, 1]
 
 
 def test_a_shadowed_canopy_date_does_not_show_the_water_under_a_dated_cycles_canopy():

@@ -1,4 +1,5 @@
-"""Optical rule: the undated evidence's flood must stand in the field for days, not drain under a crop (``undated_flood_stands``).
+"""Optical rule: the undated evidence's flood must stand in the field for days, not drain under a crop
+(``undated_flood_stands``).
 
 The series are the clear dates of two interior pixels of ``wetland_confusion`` (10-month series, calendar 120 days
 later, seed 0), as ``day:NDVI/LSWI/EVI`` (days from the series' first date). The dryland crop is bare and dry

@@ -1042,7 +1042,8 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
             canopy = np.where(o & (d - last_wet <= _F32(p.max_cycle_days)) & hidden, np.maximum(canopy, nd[:, t]),
                               canopy)
             wet_now = wet[:, t] >= 0
-            dry = np.where(flood[:, t + 1:i_early[t]] | (ls[:, t + 1:i_early[t]] >= bar), np.nan, nd[:, t + 1:i_early[t]])
+            after = slice(t + 1, i_early[t])
+            dry = np.where(flood[:, after] | (ls[:, after] >= bar), np.nan, nd[:, after])
             refuted = early_on & wet_now & ~first[:, t] & (masked_max(dry) > _F32(-np.inf))
             opens = wet_now & ~refuted
             between = np.where(opens, 0, between + (o & ~wet_now)).astype(np.int32)
@@ -1160,7 +1161,8 @@ _PARAM_CASES = {
     "undated_wet_share_off": {"undated_wet_share": None},
     "undated_early": {"undated_flood_stands": True},
     "undated_early_young_flood": {"undated_flood_stands": True, "young_flood_t": 0.05},
-    "undated_early_tuned": {"undated_flood_stands": True, "early_ndvi_days": 25.0, "ndvi_trough_max": 0.3, "gap_days": 20.0},
+    "undated_early_tuned": {"undated_flood_stands": True, "early_ndvi_days": 25.0, "ndvi_trough_max": 0.3,
+                            "gap_days": 20.0},
     "undated_wet_share_tuned": {"undated_wet_share": 0.8, "wet_canopy_lswi": 0.1, "ndvi_canopy_min": 0.45},
     "end_flood_shallow_tuned": {"end_flood_shallow_ndvi": 0.35, "flood_t": 0.15, "end_flood_days": 150.0,
                                 "hidden_open_water_ndvi": 0.1},

@@ -68,7 +68,8 @@ from .optical_kernel_layout import NAN32 as _NAN
 from .optical_kernel_layout import NEG_INF as _NINF
 from .optical_kernel_layout import POS_INF as _PINF
 
-__all__ = ["BLOCK", "band_block", "block_dates", "clear_dates", "cover_masks", "early_dry_peak", "early_peak", "evi_of", "growth_margin", "keep_date", "median_gap",
+__all__ = ["BLOCK", "band_block", "block_dates", "clear_dates", "cover_masks", "early_dry_peak", "early_peak", "evi_of",
+           "growth_margin", "keep_date", "median_gap",
            "norm_diff", "spell_step", "young_flood_margin"]
 
 _F32 = np.float32

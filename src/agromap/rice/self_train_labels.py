@@ -514,7 +514,8 @@ def _neighbour_rms(optical: xr.Dataset, source: xr.DataArray, radius: int, min_c
     """Per window offset, the RMS NDVI difference to the ``source`` pixel at that offset (NaN elsewhere)."""
     from .self_train_once import once
 
-    for dy, dx, rms, n in once("neighbour_rms", (optical, params, radius), lambda: _offset_rms(optical, radius, params)):
+    offsets = once("neighbour_rms", (optical, params, radius), lambda: _offset_rms(optical, radius, params))
+    for dy, dx, rms, n in offsets:
         yield rms.where(source.shift(y=dy, x=dx, fill_value=False) & (n >= min_common))
 
 

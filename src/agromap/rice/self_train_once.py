@@ -6,8 +6,8 @@ stack, each reading its clear-date mask, NDVI and LSWI
 the eight neighbours (:func:`~agromap.rice.self_train_labels.ndvi_rms_to`,
 :func:`~agromap.rice.self_train_labels.ndvi_close_neighbours`). Each is the same lazy graph every
 time; building it again costs graph-build time (about a second per call on a large area), not
-results; so do the series'-ends steps' masks several steps read (:func:`built_once`). Within :func:`one_run`, :func:`once` returns the array built by the first call on the
-same input objects; outside it, it builds every time. The memo is dropped when the run ends, and
+results; so do the series'-ends steps' masks several steps read (:func:`built_once`). Within
+:func:`one_run`, :func:`once` returns the array built by the first call on the same input objects; outside it, it builds every time. The memo is dropped when the run ends, and
 it holds its input objects, so no other object can take their ids while it lives.
 """
 

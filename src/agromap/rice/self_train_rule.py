@@ -49,7 +49,8 @@ _OPTICAL = ("blue", "green", "red", "nir", "swir16")
 
 def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
               windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True, *,
-              spec: SelfTrainParams | None = None, fused: bool = False, optical_params: Any = None) -> xr.Dataset:  # fmt: skip
+              spec: SelfTrainParams | None = None, fused: bool = False,
+              optical_params: Any = None) -> xr.Dataset:  # fmt: skip
     """The rule's output; ``spec`` (for ``both``) gives the fusion's confidence cuts and edge window.
     ``fused``: the optical rule's output goes to :func:`fuse_scores`, which applies the drained test itself.
     ``optical_params`` (the SAR rule's run within ``both``): the optical rule's parameters, whose clear
@@ -63,7 +64,8 @@ def run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName,
 
 def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName, params: Any,
               windows: Any, blind_gap_days: float | None = None, canopy_labels: bool = True, *,
-              spec: SelfTrainParams | None = None, fused: bool = False, optical_params: Any = None) -> xr.Dataset:  # fmt: skip
+              spec: SelfTrainParams | None = None, fused: bool = False,
+              optical_params: Any = None) -> xr.Dataset:  # fmt: skip
     if rule == "both":
         sar_p, opt_p = params if params is not None else (None, None)
         opt_p = label_params(opt_p, spec)
