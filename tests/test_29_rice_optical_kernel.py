@@ -120,27 +120,6 @@ def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare
     return onset
 
 
-def _plain_undated_canopy(ok, nd, wet, days, *, gap_days, max_cycle_days):
-    n_pix, n_t = ok.shape
-    last_wet = np.full(n_pix, -np.inf, dtype=_F32)
-    last_ok = np.full(n_pix, -np.inf, dtype=_F32)
-    between = np.zeros(n_pix, dtype=np.int32)
-    widest = np.zeros(n_pix, dtype=_F32)
-    canopy = np.full(n_pix, -np.inf, dtype=_F32)
-    for t in range(n_t):
-        d = _F32(days[t])
-        o = ok[:, t]
-        widest = np.where(o, np.maximum(widest, d - last_ok), widest)
-        hidden = (widest > _F32(gap_days)) | (between < 2)
-        canopy = np.where(o & (d - last_wet <= _F32(max_cycle_days)) & hidden, np.maximum(canopy, nd[:, t]), canopy)
-        wet_now = wet[:, t] >= 0
-        between = np.where(wet_now, 0, between + o).astype(np.int32)
-        widest = np.where(wet_now, _F32(0.0), widest)
-        last_wet = np.where(wet_now, d, last_wet)
-        last_ok = np.where(o, d, last_ok)
-    return canopy
-
-
 def _plain_canopy_after_gap(ok, canopy, wet, days, *, gap_days, scale_days):
     n_pix, n_t = ok.shape
     last = np.full(n_pix, -np.inf, dtype=_F32)
@@ -1022,7 +1001,8 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         # more than ``gap_days``) or fewer than two clear dates between the flood and the
         # canopy. Where the dates are dense the dated rule decides (a rain puddle under a
         # young dryland crop, followed by its canopy, must not pass here).
-        # The canopy's window (``_plain_undated_canopy``), save that a flooded date followed within early_ndvi_days by
+        # The canopy's window: the best NDVI within max_cycle_days of the last flooded date, across a gap or
+        # within two clear dates of it; a flooded date followed within early_ndvi_days by
         # a clear date on drained soil (no flood signal, LSWI < wet_canopy_lswi), not the pixel's first clear date,
         # closes the window instead of opening one (``undated_flood_stands``).
         early_on = p.undated_flood_stands and p.early_ndvi_days is not None
