@@ -162,10 +162,17 @@ def cool_workers(client: Any, name: str) -> None:
     from now on import nothing for this run); a cluster that lost it already is left as it is, and
     a client that lost its scheduler does not try to reach it again.
     """
-    if getattr(client, "status", "running") != "running":
-        return  # reconnecting to a scheduler that went away: a call would wait out the connect deadline (10 s)
+    if not _reachable(client):
+        return
     with contextlib.suppress(Exception):
         client.unregister_worker_plugin(name)
+
+
+def _reachable(client: Any) -> bool:
+    """False while ``client`` has lost its scheduler and is reconnecting: a call then waits out the
+    whole connect deadline (10 s) before the run can report the lost cluster (exit 6).
+    """
+    return getattr(client, "status", "running") == "running"
 
 
 @dataclass
@@ -248,9 +255,7 @@ class Execution:
         """
         if self.client is None or self.warm_up is None:
             return
-        if getattr(self.client, "status", "running") != "running":
-            # The scheduler went away: the client is reconnecting, and a call would wait out its
-            # whole connect deadline (10 s) before the run could report exit 6.
+        if not _reachable(self.client):
             return
         from .warm_up import release_kept
 
