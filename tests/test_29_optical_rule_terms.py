@@ -792,3 +792,35 @@ def test_a_dated_cycle_needs_its_young_crop_in_water():
     # the onset on the series' first clear date (a series that starts inside a season) is not asked
     late = optical_rice_rule(ds.isel(time=slice(3, None)), asked)
     assert late.rice_class.values.tolist() == [1, 1, 1]
+
+
+def test_a_direct_seeded_paddys_second_flood_confirms_its_cycle():
+    """A direct-seeded paddy is sown on saturated soil after its levelling flood (day 30) and flooded again once
+    its seedlings stand (day 45): its first ten days fail the flood seen again, and the young leaves standing in
+    water again within ``young_reflood_days`` (30) confirm its dated cycle. An upland crop's young canopy on
+    drained soil, and water let back onto the cover that was there before (NDVI not risen), stay refused."""
+    from pixel_stacks import optical_points
+
+    dry = " ".join(f"{d}:0.22/-0.05/0.15" for d in range(0, 30, 5))
+    sown = "30:-0.05/0.28/-0.02 35:0.15/0.02/0.08 40:0.20/0.01/0.10"
+    canopy = " ".join(f"{d}:{n}/0.29/{round(0.65 * n, 3)}" for d, n in zip(range(50, 95, 5),
+                                                                              (.55, .65, .72, .78, .8, .8, .8, .78, .75)))
+    after = "95:0.70/0.10/0.45 100:0.55/0.0/0.35 105:0.40/-0.02/0.25 " + " ".join(
+        f"{d}:0.22/-0.05/0.15" for d in range(110, 205, 5))
+    series = {"direct_seeded": f"{dry} {sown} 45:0.42/0.30/0.25 {canopy} {after}",
+              "upland": f"{dry} {sown} 45:0.42/0.15/0.25 {canopy} {after}",
+              "same_cover": f"{dry} {sown} 45:0.26/0.30/0.16 {canopy} {after}"}
+    ds = optical_points(series, "2023-01-01")
+    # The dated cycle (its transplanting date); the three also carry the undated evidence (a wet canopy after
+    # a flooded bare date), which maps them whatever the dated reading says.
+    def dated(p: OpticalRiceParams) -> list[int]:
+        return optical_rice_rule(ds, p).transplant_doy.values[0].tolist()
+
+    assert dated(OpticalRiceParams()) == [31, 0, 0]  # the default: young_reflood_days 30
+    # without it the term reads the onset's first ten days only, where the sown soil fails the flood signal
+    assert dated(OpticalRiceParams(young_reflood_days=None)) == [0, 0, 0]
+    # without the flood seen again every cycle is confirmed: the reading only gives the term's vote back
+    assert dated(OpticalRiceParams(young_flood_t=None)) == [31, 31, 31]
+    # a window that ends before the second flood reads nothing more; a rise asked above the young leaves' neither
+    assert dated(OpticalRiceParams(young_reflood_days=14.0)) == [0, 0, 0]
+    assert dated(OpticalRiceParams(young_reflood_rise=0.25)) == [0, 0, 0]

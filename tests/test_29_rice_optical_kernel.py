@@ -422,7 +422,8 @@ def _ref_growth_margin(
         margin = np.where(weak, np.minimum(margin, wet), margin)
     if p.young_flood_t is not None and p.early_ndvi_days is not None and ls is not None:
         i_young = int(np.searchsorted(days, d0 + p.early_ndvi_days, side="right"))
-        margin = np.minimum(margin, _ref_young_flood_margin(nd, ev, ls, t, i_young, p))
+        i_reflood = int(np.searchsorted(days, d0 + (p.young_reflood_days or 0.0), side="right"))
+        margin = np.minimum(margin, _ref_young_flood_margin(nd, ev, ls, t, i_young, p, i_reflood))
     if p.early_ndvi_days is not None:
         i_e = int(np.searchsorted(days, d0 + p.early_ndvi_days, side="right"))
         seg = nd[:, t + 1:i_e]
@@ -455,12 +456,13 @@ def _ref_wet_canopy_margin(nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float
 
 
 def _ref_young_flood_margin(nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], ls: npt.NDArray[np.float32],
-                            t: int, i_early: int, p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+                            t: int, i_early: int, p: OpticalRiceParams, i_reflood: int = 0) -> npt.NDArray[np.float32]:
     """Margin of "the paddy still stands in water after the onset at ``t``" (``young_flood_t``): over the clear
     dates in (onset, ``i_early``: the end of its ``early_ndvi_days``) before the first canopy date (NDVI >=
     ``ndvi_canopy_min``), the best ``LSWI + young_flood_t - min(EVI, NDVI)``, NDVI alone on a date under a
     missed cloud shadow (EVI below ``wet_canopy_evi_ratio`` x NDVI). +inf (no vote) without such a date or
-    when the onset is the first clear date.
+    when the onset is the first clear date. A failing margin may be lifted by the young crop's second flood
+    (``young_reflood_days``: :func:`_ref_young_reflood`, dates ``i_early`` to before ``i_reflood``).
     """
     assert p.young_flood_t is not None
     seg_nd, seg_ev, seg_ls = nd[:, t + 1:i_early], ev[:, t + 1:i_early], ls[:, t + 1:i_early]
@@ -474,8 +476,39 @@ def _ref_young_flood_margin(nd: npt.NDArray[np.float32], ev: npt.NDArray[np.floa
             low = np.where(seg_ev < _F32(p.wet_canopy_evi_ratio) * seg_nd, seg_nd, low)
     m = np.where(before & np.isfinite(seg_nd), (seg_ls + _F32(p.young_flood_t)) - low, _F32(-np.inf))
     best = m.max(axis=1)
+    if p.young_reflood_days is not None and p.wet_canopy_lswi is not None:
+        with np.errstate(invalid="ignore"):
+            lift = np.isfinite(best) & (best < 0)
+        best = np.where(lift, np.maximum(best, _ref_young_reflood(nd, ev, ls, t, i_early, i_reflood, p)), best)
     first = np.isnan(nd[:, :t]).all(axis=1)
     return np.where(np.isneginf(best) | first, inf, best).astype(_F32)
+
+
+def _ref_young_reflood(nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], ls: npt.NDArray[np.float32],
+                       t: int, i_early: int, i_reflood: int, p: OpticalRiceParams) -> npt.NDArray[np.float32]:
+    """The young crop's second flood (``young_reflood_days``): over the clear dates in [``i_early``, ``i_reflood``)
+    before the first with NDVI >= ``ndvi_high`` and up to the first that passes, the best, on a date whose NDVI is
+    ``young_reflood_rise`` above the highest from the onset to the date before, of the lower of ``LSWI +
+    young_flood_t - min(EVI, NDVI)`` (NDVI alone under a missed shadow) and ``LSWI - wet_canopy_lswi``; -inf
+    without such a date.
+    """
+    assert p.young_flood_t is not None and p.wet_canopy_lswi is not None
+    seg_nd, seg_ev, seg_ls = nd[:, i_early:i_reflood], ev[:, i_early:i_reflood], ls[:, i_early:i_reflood]
+    if seg_nd.shape[1] == 0:
+        return np.full(nd.shape[0], -np.inf, dtype=_F32)
+    before = np.cumsum(np.nan_to_num(seg_nd, nan=-1.0) >= _F32(p.ndvi_high), axis=1) == 0
+    peak = np.fmax.accumulate(nd[:, t:i_reflood], axis=1)[:, i_early - t - 1:i_reflood - t - 1]
+    with np.errstate(invalid="ignore"):
+        low = np.minimum(seg_ev, seg_nd)
+        if p.wet_canopy_evi_ratio is not None:
+            low = np.where(seg_ev < _F32(p.wet_canopy_evi_ratio) * seg_nd, seg_nd, low)
+        m = np.minimum((seg_ls + _F32(p.young_flood_t)) - low, seg_ls - _F32(p.wet_canopy_lswi))
+        read = before & np.isfinite(seg_nd)
+        wet = read & (m >= 0)
+        read &= (np.cumsum(wet, axis=1) - wet) == 0  # up to the first date in water again
+        read &= seg_nd >= peak + _F32(p.young_reflood_rise)
+    m = np.where(read, m, _F32(-np.inf))
+    return m.max(axis=1)
 
 
 def _ref_read_canopy(nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, i_cyc: int,
@@ -1115,6 +1148,9 @@ _PARAM_CASES = {
     "young_flood_off": {"young_flood_t": None},
     "young_flood_tuned": {"young_flood_t": 0.15, "wet_canopy_evi_ratio": None, "early_ndvi_days": 45.0},
     "young_flood_short": {"young_flood_t": 0.0, "early_ndvi_days": 4.0, "ndvi_canopy_min": 0.35},
+    "young_reflood_off": {"young_reflood_days": None},
+    "young_reflood_tuned": {"young_reflood_days": 60.0, "young_reflood_rise": 0.0, "young_flood_t": 0.0,
+                            "ndvi_high": 0.8, "wet_canopy_lswi": 0.1, "wet_canopy_evi_ratio": None},
     "cycle_wet_share_high": {"cycle_wet_share": 0.8, "wet_canopy_evi_ratio": None},
     "wet_canopy_evi_ratio_high": {"wet_canopy_evi_ratio": 0.7, "weak_flood_canopy_lswi": 0.25},
     "weak_flood_tuned": {"weak_flood_canopy_lswi": 0.25, "flood_t": 0.1, "wet_canopy_lswi": None},

@@ -128,9 +128,10 @@ def optical_pixels(
         Day numbers, increasing.
     in_window : numpy.ndarray of bool, ``(time,)``
         Dates where an onset may be counted (inside a season window, or all).
-    ends : numpy.ndarray of int64, ``(4, time)``
-        Per onset date, the exclusive end index of its growth, cycle and trough windows and of
-        the early-NDVI window (``early_ndvi_days``, not stretched over gaps).
+    ends : numpy.ndarray of int64, ``(5, time)``
+        Per onset date, the exclusive end index of its growth, cycle and trough windows, of
+        the early-NDVI window (``early_ndvi_days``) and of the young crop's second flood
+        (``young_reflood_days``), the last two not stretched over gaps.
     params : OpticalRiceParams
         The rule's thresholds.
 

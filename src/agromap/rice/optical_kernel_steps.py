@@ -32,6 +32,7 @@ from .optical_kernel_layout import (
     F_WET_CANOPY,
     F_WET_CANOPY_EVI_RATIO,
     F_YOUNG_FLOOD,
+    F_YOUNG_REFLOOD,
     P_CANOPY_MIN,
     P_CLIMB_MIN,
     P_CLOUD_BLUE,
@@ -52,6 +53,7 @@ from .optical_kernel_layout import (
     P_HAZE_HOT,
     P_MAX_ABS_EVI,
     P_MIN_PEAK_EVI,
+    P_NDVI_HIGH,
     P_SHRUB_SPAN,
     P_SNOW_NDSI,
     P_SNOW_NIR,
@@ -62,6 +64,7 @@ from .optical_kernel_layout import (
     P_WET_CANOPY_EVI_RATIO,
     P_WET_CANOPY_LSWI,
     P_YOUNG_FLOOD_T,
+    P_YOUNG_REFLOOD_RISE,
 )
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
 from .optical_kernel_layout import NAN32 as _NAN
@@ -92,7 +95,7 @@ _F32 = np.float32
 @_jit(nrt=False, inline=True)
 def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset costs 5 % of the kernel)
     k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, cf: Any, i_grow: int, i_cyc: int, i_tr: int, i_early: int,
-    prm: Any, flags: Any,
+    i_reflood: int, prm: Any, flags: Any,
 ) -> Any:
     """Growth-confirmation margin (>= 0 passes) of an onset at packed clear date ``k``.
 
@@ -161,7 +164,7 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
         # missed cloud shadow or haze and on moist soil after rain, so the canopy must show the water.
         margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WEAK_FLOOD_CANOPY])
     if flags[F_YOUNG_FLOOD]:
-        margin = _min(margin, young_flood_margin(k, n, ci, cn, ce, cl, i_early, prm, flags))
+        margin = _min(margin, young_flood_margin(k, n, ci, cn, ce, cl, i_early, i_reflood, prm, flags))
     if flags[F_EARLY]:
         # "No vegetation in the first days after the onset": ``ndvi_trough_max`` minus the
         # highest NDVI of the clear dates in (onset, ``i_early``). A paddy is water and seedlings
@@ -207,7 +210,8 @@ def early_dry_peak(k: int, n: int, ci: Any, cn: Any, cl: Any, cf: Any, i_early: 
 
 
 @_jit(nrt=False, inline=True)
-def young_flood_margin(k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, i_early: int, prm: Any, flags: Any) -> Any:
+def young_flood_margin(k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, i_early: int, i_reflood: int, prm: Any,
+                       flags: Any) -> Any:
     """Margin of "the paddy of the onset at packed clear date ``k`` still stands in water" (``young_flood_t``).
 
     The clear dates after the onset within its first days (full-axis index below ``i_early``, the window of
@@ -215,7 +219,11 @@ def young_flood_margin(k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, i_ear
     ``LSWI + young_flood_t - min(EVI, NDVI)`` (Xiao's flood signal, either form), of ``LSWI + young_flood_t -
     NDVI`` on a date under a missed cloud shadow (EVI below ``wet_canopy_evi_ratio`` x NDVI: EVI collapses
     there, NDVI hardly moves). +inf (no vote) without such a date, or when the onset is the pixel's first
-    clear date (the series may start inside a season, its flood before the first date).
+    clear date (the series may start inside a season, its flood before the first date). When those dates all
+    fail, the young crop's second flood (``young_reflood_days``): a clear date from ``i_early`` to before full-axis
+    index ``i_reflood`` and before the first date with NDVI >= ``ndvi_high``, up to the first that passes: the lower
+    of the same flood signal's margin and of ``LSWI - wet_canopy_lswi``, on a date whose NDVI is at least
+    ``young_reflood_rise`` above the highest since the onset, may lift the margin (only a pass matters there).
     """
     if k == 0:
         return _PINF
@@ -229,7 +237,30 @@ def young_flood_margin(k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, i_ear
             break
         low = y if shade and x < prm[P_WET_CANOPY_EVI_RATIO] * y else _min(x, y)
         best = _max(best, cl[j] + prm[P_YOUNG_FLOOD_T] - low)
-    return _PINF if best == _NINF else best
+    if best == _NINF:
+        return _PINF
+    if flags[F_YOUNG_REFLOOD] and best < 0:
+        # A wet-seeded paddy is sown on saturated soil and flooded again once its seedlings stand (one to three
+        # weeks after sowing): the first date in water again (the flood signal, LSWI >= ``wet_canopy_lswi``) shows
+        # the young leaves risen above every date since the onset. A flood let into an orchard's rows or over a
+        # wetland's grass finds the same cover as before it; a pond fills before its lotus leaves emerge.
+        peak = cn[k]
+        for j in range(k + 1, n):
+            i = ci[j]
+            if i >= i_reflood:
+                break
+            x, y = ce[j], cn[j]
+            if i >= i_early:
+                if y >= prm[P_NDVI_HIGH]:
+                    break
+                low = y if shade and x < prm[P_WET_CANOPY_EVI_RATIO] * y else _min(x, y)
+                m = _min(cl[j] + prm[P_YOUNG_FLOOD_T] - low, cl[j] - prm[P_WET_CANOPY_LSWI])
+                if y >= peak + prm[P_YOUNG_REFLOOD_RISE]:
+                    best = _max(best, m)
+                if m >= 0:
+                    break
+            peak = _max(peak, y)
+    return best
 
 
 @_jit(nrt=False, inline=True)

@@ -56,3 +56,5 @@ def _check_wet_canopy(p: OpticalRiceParams) -> None:
         raise ConfigError(f"wet_canopy_evi_ratio must be a fraction in [0, 1) (or null), got {p.wet_canopy_evi_ratio}.")
     if p.cycle_wet_share is not None and not 0 <= p.cycle_wet_share <= 1:
         raise ConfigError(f"cycle_wet_share must be a share in [0, 1] (or null), got {p.cycle_wet_share}.")
+    if p.young_reflood_days is not None and not p.young_reflood_days > 0:
+        raise ConfigError(f"young_reflood_days must be > 0 days (or null), got {p.young_reflood_days}.")

@@ -66,6 +66,29 @@ class OpticalWetCanopyParams:
     sown on saturated soil, fail it more often, so the self-trained maps take their labels from the rule
     without it (``young_flood_labels`` of :class:`~agromap.rice.self_trained.SelfTrainParams`;
     docs/rice_rules.md, "The flood seen again after a dated onset"). ``None``: off."""
+    young_reflood_days: float | None = 30.0
+    """``young_flood_t``: when the clear dates of the onset's first ``early_ndvi_days`` all fail it, a later
+    clear date up to this many days after the onset may still pass, as the young crop's second flood: the
+    first date after those days standing in water again (the same flood signal, and LSWI >=
+    ``wet_canopy_lswi``: water, not moist soil), before any date with NDVI >= ``ndvi_high`` (leaves not yet
+    closed over the water), with its NDVI ``young_reflood_rise`` above the highest since the onset (young
+    leaves grown out of the sown soil). A wet-seeded (direct-seeded) paddy is sown on saturated, not flooded,
+    soil after its levelling flood and flooded again once the seedlings have established, one to three weeks
+    after sowing (Kumar & Ladha 2011; Farooq et al. 2011); an upland crop's young canopy stands on drained
+    soil, a flood let into an orchard's rows finds the trees as before, and a pond fills before its lotus
+    leaves emerge. Only a pass counts: a failing later date leaves the first days' margin, and an onset
+    whose first days have no clear date keeps no vote (a transplanted paddy drained three weeks after
+    transplanting is not read there). Thirty days: the levelling flood ends a few days before sowing and
+    the water comes back 10-21 days after it. Over the hard scenes' 60 runs (four scenes, the whole year and
+    four 10-month shifts, seeds 0-2) it maps 51 more direct-seeded and 3 more transplanted paddy pixels, and
+    2 orchard and 1 upland pixels (docs/rice_rules.md, "The flood seen again after a dated onset"). Needs
+    ``wet_canopy_lswi``; a window no longer than ``early_ndvi_days`` reads nothing. ``None``: off."""
+    young_reflood_rise: float = 0.12
+    """``young_reflood_days``: how far the NDVI of the date in water again must rise above the highest NDVI
+    since the onset (the onset's included). A young crop grows out of the sown soil, while the tree rows of a
+    flood-irrigated orchard or a wetland's grass read the same cover before and after their water (on the
+    hard scenes the orchards and wetlands this reading took rose 0.01-0.18 above it, the direct-seeded
+    paddies mostly 0.1-0.4)."""
     weak_flood_canopy_lswi: float | None = None
     """Optionally (e.g. 0.30), a dated onset whose flood signal holds only through Xiao's EVI form
     (``LSWI + flood_t < NDVI``: no standing water read by NDVI) is confirmed only when one of its

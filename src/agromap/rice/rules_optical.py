@@ -182,7 +182,10 @@ def _axis(days: npt.NDArray[np.int32], window: npt.NDArray[np.int8], n_windows: 
                      for span in (p.growth_days, p.peak_window_days, p.trough_days)], dtype=np.int64).reshape(3, n_t)
     # The early-NDVI window is not stretched over gaps: the flood's next few days, or nothing.
     early = np.searchsorted(days, days.astype(np.float64) + (p.early_ndvi_days or 0.0), side="right")
-    return in_win, np.concatenate([ends, early.astype(np.int64).reshape(1, n_t)])
+    # The young crop's second flood (``young_reflood_days``): not stretched either.
+    reflood = np.searchsorted(days, days.astype(np.float64) + (p.young_reflood_days or 0.0), side="right")
+    return in_win, np.concatenate([ends, early.astype(np.int64).reshape(1, n_t),
+                                   reflood.astype(np.int64).reshape(1, n_t)])
 
 
 def _optical_kernel(
