@@ -79,9 +79,9 @@ class OpticalWetCanopyParams:
     leaves emerge. Only a pass counts: a failing later date leaves the first days' margin, and an onset
     whose first days have no clear date keeps no vote (a transplanted paddy drained three weeks after
     transplanting is not read there). Thirty days: the levelling flood ends a few days before sowing and
-    the water comes back 10-21 days after it. Over the hard scenes' 60 runs (four scenes, the whole year and
-    four 10-month shifts, seeds 0-2) it maps 51 more direct-seeded and 3 more transplanted paddy pixels, and
-    2 orchard and 1 upland pixels (docs/rice_rules.md, "The flood seen again after a dated onset"). Needs
+    the water comes back one to three weeks after sowing. Over the hard scenes' 60 runs (four scenes, the
+    whole year and four 10-month shifts, seeds 0-2) it maps 51 more direct-seeded and 3 more transplanted
+    paddy pixels, and 2 orchard and 1 upland pixels (docs/rice_rules.md, "The flood seen again after a dated onset"). Needs
     ``wet_canopy_lswi``; a window no longer than ``early_ndvi_days`` reads nothing. ``None``: off."""
     young_reflood_rise: float = 0.12
     """``young_reflood_days``: how far the NDVI of the date in water again must rise above the highest NDVI
