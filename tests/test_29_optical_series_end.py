@@ -200,15 +200,24 @@ def test_the_puddled_field_under_water_on_the_last_clear_date_alone_is_rice():
         # the edge of a pond refilled after its drained weeks: water and bund (NDVI 0.12, EVI 0.09, LSWI 0.06: the
         # flood signal) on every date before
         "pond_edge": {**{d: (.12, .06) for d in range(6, 232, 15)}, 296: (.06, .36)},
+        # a marsh's flood over bare ground receding by the last date (LSWI 0.33, then 0.24): no water standing
+        "receding": {286: (.02, .33), 296: (.03, .24)},
+        # a marsh flooded for a month over bare ground, nothing greening in it: no puddling flood's first days
+        "standing_marsh": {266: (.05, .36), 281: (.08, .38), 296: (.06, .36)},
     }
     ds = _monsoon_end_points(rows)
     got = dict(zip(rows, optical_rice_rule(ds).rice_class.values.tolist(), strict=True))
-    assert got == {"puddled_last": 1, "puddled_two": 1, "rain_puddle": 0, "moist_crop": 0, "pond_edge": 0}
+    assert got == {"puddled_last": 1, "puddled_two": 1, "rain_puddle": 0, "moist_crop": 0, "pond_edge": 0,
+                   "receding": 0, "standing_marsh": 0}
     # without the reading the run holds no open water and no greening: the paddies were missed
     off = optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_lswi=None)).rice_class.values.tolist()
-    assert off == [0, 0, 0, 0, 0]
-    # a bar above the flood's LSWI leaves the one-date paddy out; below the puddle's, the puddle enters
-    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_lswi=0.34)).rice_class.values.tolist() == [1, 0, 0, 0, 0]
-    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_lswi=0.20)).rice_class.values.tolist() == [1, 1, 1, 0, 0]
+    assert off == [0] * 7
+    # a bar above the flood's LSWI leaves the one-date paddy out; below the puddle's, the puddle and the receding
+    # marsh (its last date) enter
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_lswi=0.34)).rice_class.values.tolist() == [1] + [0] * 6
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_lswi=0.20)).rice_class.values.tolist() == [
+        1, 1, 1, 0, 0, 1, 0]
     # the pond's edge is kept out by its wet dates before the flood, not by the flood itself
-    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_fallow=1.0)).rice_class.values.tolist()[-1] == 1
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_fallow=1.0)).rice_class.values.tolist()[4] == 1
+    # the marsh by the flood's age: read over 45 days, its month of water enters
+    assert optical_rice_rule(ds, OpticalRiceParams(early_ndvi_days=45.0)).rice_class.values.tolist()[-1] == 1

@@ -721,9 +721,10 @@ def _ref_end_flood_margin(
     shx, ft = _F32(p.end_flood_shallow_ndvi or 0.0), _F32(p.flood_t)
     shallow_mode = np.full(n_pix, sh_on, dtype=bool)
     # a run date of shallow water as wet as standing water reads stands for the open water (end_flood_deep_lswi)
-    deep_on = sh_on and p.end_flood_deep_lswi is not None
+    deep_on = sh_on and p.end_flood_deep_lswi is not None and p.early_ndvi_days is not None
     deep_bar = _F32(p.end_flood_deep_lswi or 0.0)
     deep = np.full(n_pix, ninf, dtype=_F32)
+    last_t = n_t - 1 - np.argmax(ok[:, ::-1], axis=-1)  # each pixel's last clear date (dates may repeat a day)
     # the share of the clear dates up to each one that show the flood signal (the fallow before the flood)
     with np.errstate(invalid="ignore", divide="ignore"):
         fl_share = (np.cumsum(flood & ok, axis=-1).astype(_F32) / np.cumsum(ok, axis=-1).astype(_F32)).astype(_F32)
@@ -763,8 +764,8 @@ def _ref_end_flood_margin(
             first = np.where(sh, d, first)
             wet = np.where(in_run, np.minimum(wet, np.minimum(lw - wl, cmin - y)), wet)
             water = np.where(in_run, np.maximum(water, np.minimum(opn - y, lw - y)), water)
-            if deep_on:
-                deep = np.where(in_run, np.maximum(deep, np.minimum(shx - y, lw - deep_bar)), deep)
+            if deep_on:  # the last clear date only: the flood still standing when the series ends
+                deep = np.where(in_run & (t == last_t), np.minimum(shx - y, lw - deep_bar), deep)
             if rise:
                 water = np.where(in_run, np.maximum(water, later - y - _F32(p.end_flood_rise)), water)
                 grown = np.where(in_run, np.maximum(grown, np.minimum(later - y - _F32(p.end_flood_rise),
@@ -798,7 +799,9 @@ def _ref_end_flood_margin(
             water_run = np.where(n_run >= 2, np.maximum(water, shallow), water)
             if deep_on:
                 fallow = _F32(p.end_flood_deep_fallow) - fl_share[:, t]
-                water_run = np.where(deep != ninf, np.maximum(water_run, np.minimum(deep, fallow)), water_run)
+                # the run no older than early_ndvi_days: the puddling flood's first days, before the seedlings show
+                young = (last - start) <= _F32(p.early_ndvi_days or 0.0)
+                water_run = np.where((deep != ninf) & young, np.maximum(water_run, np.minimum(deep, fallow)), water_run)
             before = np.minimum(bare / sc, link)
             if after_canopy:
                 # the previous crop's canopy in water on the date before the flood, which is its next puddling

@@ -70,15 +70,18 @@ class OpticalEndFloodParams:
     10-month series shifted 120 days, the missed paddies' first flooded dates read NDVI -0.07 to 0.09 with LSWI
     0.05-0.13 (docs/rice_rules.md, "A flood cut by the series' end on its first days"). ``None``: off."""
     end_flood_deep_lswi: float | None = 0.30
-    """``end_flood_days``: in place of the open water, a run date of shallow water over mud (NDVI at most
-    ``end_flood_shallow_ndvi``) whose LSWI reaches this: the puddled field under water from bund to bund, its
-    seedlings too small to show, which may be the run's only date. A paddy is puddled and flooded to a few
-    centimetres before transplanting (Bouman et al. 2007; Xiao et al. 2005 read that phase as LSWI at or above
-    NDVI); a rain puddle wets part of a fallow's pixel and reads LSWI below 0.25 on the scenes' flood-signal dates
-    with NDVI 0-0.15 (`wetland_confusion`, 10 months shifted 120 d, seeds 0-5: none of 1844 dates of its fallows
-    with puddles at 0.30 or more, 11 at 0.25-0.30; dryland crops none above 0.25), while the paddies' dates fall
-    in two groups, 0.05-0.15 (turbid, shallow) and 0.25-0.40 (standing water). The bar of ``gap_season_lswi``
-    (docs/rice_rules.md, "The puddling flood on the series' last date"). ``None``: off."""
+    """``end_flood_days``: in place of the open water, the last clear date read as shallow water over mud (NDVI at most
+    ``end_flood_shallow_ndvi``) whose LSWI reaches this, when the run holds it and began at most ``early_ndvi_days``
+    before it: the puddled field under water from bund to bund in its first days, seedlings too small to show, which
+    may be the run's only date. A paddy is puddled and flooded to a few centimetres before transplanting and kept
+    flooded until its canopy closes (Bouman et al. 2007; Xiao et al. 2005 read that phase as LSWI at or above NDVI),
+    and its seedlings show within days; a rain puddle wets part of a fallow's pixel and reads LSWI below 0.30 on the
+    scenes' flood-signal dates with NDVI 0-0.15 (``wetland_confusion``, 10 months shifted 120 d, seeds 0-5: none of
+    its fallows' with puddles at 0.30 or more, 11 of 1844 at 0.25-0.30; dryland crops none above 0.25), while the
+    paddies' dates fall in two groups, 0.05-0.15 (turbid, shallow) and 0.25-0.40 (standing water); a marsh that
+    floods for weeks without greening is older than those first days. The bar of ``gap_season_lswi``
+    (docs/rice_rules.md, "The puddling flood on the series' last date"). Needs ``end_flood_shallow_ndvi`` and
+    ``early_ndvi_days``; ``None``: off."""
     end_flood_deep_fallow: float = 0.5
     """``end_flood_deep_lswi``: that date stands for the open water only where less than this share of the clear dates
     up to the bare one before the flood show the flood signal (``LSWI + flood_t >= EVI or NDVI``); margin: the

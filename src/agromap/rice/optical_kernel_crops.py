@@ -37,6 +37,7 @@ from .optical_kernel_layout import (
     F_HIDDEN_OPEN,
     F_OUTSIDE_CYCLES,
     P_CLIMB_MIN,
+    P_EARLY_DAYS,
     P_END_CANOPY_GAP,
     P_END_FLOOD,
     P_END_FLOOD_CANOPY,
@@ -179,14 +180,18 @@ def _before_flood(k: int, first: int, n: int, cd: Any, cn: Any, cl: Any, canopy_
 
 
 @_jit(nrt=False, inline=True)
-def _deep_water(water: Any, deep: Any, k: int, cf: Any, prm: Any, flags: Any) -> Any:
-    """:func:`end_flood`'s water margin with the run's shallow water as wet as standing water (``deep``, index units;
-    ``end_flood_deep_lswi``) where less than ``end_flood_deep_fallow`` of the clear dates up to ``k``, the bare one,
-    show the flood signal: a paddy's fallow before its puddling shows it on few dates, a pond's or a water body's
+def _deep_water(water: Any, last_in_run: bool, n: int, cd: Any, cn: Any, cl: Any, first: int, k: int, cf: Any,
+                prm: Any, flags: Any) -> Any:
+    """:func:`end_flood`'s water margin with the last clear date, when the run holds it from at most ``early_ndvi_days``
+    before (``first``: the run's first date), read as shallow water over mud as wet as standing water
+    (``end_flood_deep_lswi``, index units) where less than ``end_flood_deep_fallow`` of the clear dates up to ``k``,
+    the bare one, show the flood signal: a paddy stays flooded from puddling until its canopy closes and its
+    seedlings show within days, and its fallow before shows the signal on few dates, a pond's or a water body's
     edge on most.
     """
-    if not flags[F_END_FLOOD_DEEP] or deep == _NINF:
+    if not (flags[F_END_FLOOD_DEEP] and last_in_run and cd[n - 1] - cd[first] <= prm[P_EARLY_DAYS]):
         return water
+    deep = _min(prm[P_END_FLOOD_SHALLOW] - cn[n - 1], cl[n - 1] - prm[P_END_FLOOD_DEEP])
     n_fl = 0
     for j in range(k + 1):
         n_fl += cf[j]
@@ -212,7 +217,7 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, cf: Any, canopy_min: Any, bare_
     up to the bare one (``cf``: their flood signal) show no flood (``end_flood_deep_fallow``).
     """
     wet_lswi = prm[P_WET_CANOPY_LSWI]
-    wet, water, later, grown, deep = _PINF, _NINF, _NINF, _NINF, _NINF
+    wet, water, later, grown = _PINF, _NINF, _NINF, _NINF
     k = n - 1
     if flags[F_END_FLOOD_CANOPY]:
         # The young crop's canopy, still standing in water, on the last clear dates.
@@ -229,11 +234,11 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, cf: Any, canopy_min: Any, bare_
             return _min(_min(_min(wet, bare) / _SCALE, age), span), k + 1
         if k < n - 1 and not (k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min):
             return _NINF, n
+    # (end_flood_deep_lswi, read below) the run holds the last clear date
+    last_in_run = k == n - 1 and k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min
     while k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min:
         wet = _min(wet, _min(cl[k] - wet_lswi, canopy_min - cn[k]))
         water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
-        # (end_flood_deep_lswi, read below) the puddled field under water from bund to bund, wetter than a rain puddle
-        deep = _max(deep, _min(prm[P_END_FLOOD_SHALLOW] - cn[k], cl[k] - prm[P_END_FLOOD_DEEP]))
         if flags[F_END_FLOOD_RISE]:
             # seedlings that cover the water grow greener while it stays
             water = _max(water, later - cn[k] - prm[P_END_FLOOD_RISE])
@@ -265,7 +270,7 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, cf: Any, canopy_min: Any, bare_
         k -= 1
     if k < 0 or first == n:
         return _NINF, n
-    water = _deep_water(water, deep, k, cf, prm, flags)
+    water = _deep_water(water, last_in_run, n, cd, cn, cl, first, k, cf, prm, flags)
     age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[first])) / scale_days
     before = _before_flood(k, first, n, cd, cn, cl, canopy_min, bare_lswi, grown, prm, flags, scale_days)
     return _min(_min(_min(wet, water) / _SCALE, age), before), k + 1

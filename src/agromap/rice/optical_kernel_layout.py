@@ -134,7 +134,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_CYCLE_WET_SHARE, p.cycle_wet_share is not None and p.wet_canopy_lswi is not None),
                      (F_YOUNG_FLOOD, p.young_flood_t is not None and p.early_ndvi_days is not None),
                      (F_UNDATED_EARLY, p.undated_flood_stands and p.early_ndvi_days is not None),
-                     (F_END_FLOOD_DEEP, p.end_flood_deep_lswi is not None and p.end_flood_shallow_ndvi is not None)):
+                     (F_END_FLOOD_DEEP, p.end_flood_deep_lswi is not None and p.end_flood_shallow_ndvi is not None
+                      and p.early_ndvi_days is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags
