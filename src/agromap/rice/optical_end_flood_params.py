@@ -76,8 +76,8 @@ class OpticalEndFloodParams:
     may be the run's only date. A paddy is puddled and flooded to a few centimetres before transplanting and kept
     flooded until its canopy closes (Bouman et al. 2007; Xiao et al. 2005 read that phase as LSWI at or above NDVI),
     and its seedlings show within days; a rain puddle wets part of a fallow's pixel and reads LSWI below 0.30 on the
-    scenes' flood-signal dates with NDVI 0-0.15 (``wetland_confusion``, 10 months shifted 120 d, seeds 0-5: none of
-    its fallows' with puddles at 0.30 or more, 11 of 1844 at 0.25-0.30; dryland crops none above 0.25), while the
+    scenes' flood-signal dates with NDVI 0-0.15 (``wetland_confusion``, 10 months shifted 120 d, seeds 0-5: of the
+    1844 dates of its fallows with puddles none at 0.30 or more, 11 at 0.25-0.30; dryland crops none above 0.25), while the
     paddies' dates fall in two groups, 0.05-0.15 (turbid, shallow) and 0.25-0.40 (standing water); a marsh that
     floods for weeks without greening is older than those first days. The bar of ``gap_season_lswi``
     (docs/rice_rules.md, "The puddling flood on the series' last date"). Needs ``end_flood_shallow_ndvi`` and
