@@ -150,7 +150,9 @@ def test_a_young_crop_or_its_canopy_in_water_at_the_series_end_is_rice_without_o
     # each reading is what admits its paddy: without it the paddy is missed, as before
     off = {"end_flood_rise": None, "end_flood_canopy_lswi": None}
     assert optical_rice_rule(ds, OpticalRiceParams(**off)).rice_class.values.tolist()[:3] == [0, 0, 0]
-    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_rise=None)).rice_class.values.tolist()[:3] == [0, 0, 1]
+    # (the seedlings' first date, NDVI 0.15 over water at LSWI 0.32, also reads as the puddled field under water)
+    no_rise = {"end_flood_rise": None, "end_flood_deep_lswi": None}
+    assert optical_rice_rule(ds, OpticalRiceParams(**no_rise)).rice_class.values.tolist()[:3] == [0, 0, 1]
     assert optical_rice_rule(ds, OpticalRiceParams(end_flood_rise=0.25)).rice_class.values.tolist()[:3] == [0, 1, 1]
     assert optical_rice_rule(ds, OpticalRiceParams(end_canopy_min_gap=None)).rice_class.values.tolist()[:3] == [1, 1, 0]
     assert optical_rice_rule(ds, OpticalRiceParams(end_canopy_min_gap=50.0)).rice_class.values.tolist()[:3] == [1, 1, 0]
@@ -180,3 +182,42 @@ def test_a_flood_cut_on_its_first_days_open_or_shallow_water_over_mud_is_rice():
     # a bar below the mud's NDVI leaves the shallow run out; the open water still votes
     low = optical_rice_rule(ds, OpticalRiceParams(end_flood_shallow_ndvi=0.05)).rice_class.values.tolist()
     assert low == [0, 1, 1, 0, 0]
+
+
+def test_the_puddled_field_under_water_on_the_last_clear_date_alone_is_rice():
+    # Clear dates of missed paddies of wetland_confusion's 10-month series shifted 120 days (seed 5): a dry
+    # fallow to the monsoon's clouds, then one clear date of the puddled field under water, seedlings too
+    # small to show (NDVI 0.06-0.15 over mud, LSWI 0.30-0.36), on the series' last days.
+    rows = {
+        # the puddling flood on the last clear date: shallow water over mud, as wet as standing water reads
+        "puddled_last": {296: (.06, .36)},
+        # the same flood on two dates, neither of them open water
+        "puddled_two": {286: (.12, .31), 296: (.08, .33)},
+        # a rain puddle on the fallow: part of the pixel wet (LSWI 0.24), the soil showing through
+        "rain_puddle": {296: (.10, .24)},
+        # moist soil under a young upland crop: too green for water over mud
+        "moist_crop": {296: (.22, .34)},
+        # the edge of a pond refilled after its drained weeks: water and bund (NDVI 0.12, EVI 0.09, LSWI 0.06: the
+        # flood signal) on every date before
+        "pond_edge": {**{d: (.12, .06) for d in range(6, 232, 15)}, 296: (.06, .36)},
+        # a marsh's flood over bare ground receding by the last date (LSWI 0.33, then 0.24): no water standing
+        "receding": {286: (.02, .33), 296: (.03, .24)},
+        # a marsh flooded for a month over bare ground, nothing greening in it: no puddling flood's first days
+        "standing_marsh": {266: (.05, .36), 281: (.08, .38), 296: (.06, .36)},
+    }
+    ds = _monsoon_end_points(rows)
+    got = dict(zip(rows, optical_rice_rule(ds).rice_class.values.tolist(), strict=True))
+    assert got == {"puddled_last": 1, "puddled_two": 1, "rain_puddle": 0, "moist_crop": 0, "pond_edge": 0,
+                   "receding": 0, "standing_marsh": 0}
+    # without the reading the run holds no open water and no greening: the paddies were missed
+    off = optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_lswi=None)).rice_class.values.tolist()
+    assert off == [0] * 7
+    # a bar above the flood's LSWI leaves the one-date paddy out; below the puddle's, the puddle and the receding
+    # marsh (its last date) enter
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_lswi=0.34)).rice_class.values.tolist() == [1] + [0] * 6
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_lswi=0.20)).rice_class.values.tolist() == [
+        1, 1, 1, 0, 0, 1, 0]
+    # the pond's edge is kept out by its wet dates before the flood, not by the flood itself
+    assert optical_rice_rule(ds, OpticalRiceParams(end_flood_deep_fallow=1.0)).rice_class.values.tolist()[4] == 1
+    # the marsh by the flood's age: read over 45 days, its month of water enters
+    assert optical_rice_rule(ds, OpticalRiceParams(early_ndvi_days=45.0)).rice_class.values.tolist()[-1] == 1

@@ -709,7 +709,7 @@ def _ref_young_before_gap_margin(
 
 def _ref_end_flood_margin(
     ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
-    p: OpticalRiceParams, scale_days: npt.NDArray[np.float32],
+    p: OpticalRiceParams, scale_days: npt.NDArray[np.float32], flood: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.float32]:
     """Margin of "a flood cut by the series' end" (``end_flood_days``): the run of clear dates that ends the
     series, all wet and below canopy greenness, holding open water, after a bare dry date and starting at
@@ -720,7 +720,9 @@ def _ref_end_flood_margin(
     whole flood is young enough (``end_flood_turbid_link``). With ``end_flood_after_canopy`` the date before
     the flood may be the previous crop's canopy standing in water, within ``hidden_flood_link_days``. With
     ``end_flood_rise_link`` a young crop greening in the run above ``ndvi_low`` links a bare date up to
-    ``gap_season_max_gap`` days before the run.
+    ``gap_season_max_gap`` days before the run. With ``end_flood_deep_lswi`` a run date of shallow water as wet as
+    standing water stands for the open water where less than ``end_flood_deep_fallow`` of the clear dates up to
+    the bare one show the flood signal (``flood``).
 
     Also returns the date index of the flood's first clear date (the one after the bare date; ``n_t``: none).
     """
@@ -751,6 +753,14 @@ def _ref_end_flood_margin(
     sh_on = p.end_flood_shallow_ndvi is not None
     shx, ft = _F32(p.end_flood_shallow_ndvi or 0.0), _F32(p.flood_t)
     shallow_mode = np.full(n_pix, sh_on, dtype=bool)
+    # a run date of shallow water as wet as standing water reads stands for the open water (end_flood_deep_lswi)
+    deep_on = sh_on and p.end_flood_deep_lswi is not None and p.early_ndvi_days is not None
+    deep_bar = _F32(p.end_flood_deep_lswi or 0.0)
+    deep = np.full(n_pix, ninf, dtype=_F32)
+    last_t = n_t - 1 - np.argmax(ok[:, ::-1], axis=-1)  # each pixel's last clear date (dates may repeat a day)
+    # the share of the clear dates up to each one that show the flood signal (the fallow before the flood)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fl_share = (np.cumsum(flood & ok, axis=-1).astype(_F32) / np.cumsum(ok, axis=-1).astype(_F32)).astype(_F32)
     n_run = np.zeros(n_pix, dtype=np.int64)
     shallow = np.full(n_pix, pinf, dtype=_F32)
     wet = np.full(n_pix, pinf, dtype=_F32)
@@ -787,6 +797,8 @@ def _ref_end_flood_margin(
             first = np.where(sh, d, first)
             wet = np.where(in_run, np.minimum(wet, np.minimum(lw - wl, cmin - y)), wet)
             water = np.where(in_run, np.maximum(water, np.minimum(opn - y, lw - y)), water)
+            if deep_on:  # the last clear date only: the flood still standing when the series ends
+                deep = np.where(in_run & (t == last_t), np.minimum(shx - y, lw - deep_bar), deep)
             if rise:
                 water = np.where(in_run, np.maximum(water, later - y - _F32(p.end_flood_rise)), water)
                 grown = np.where(in_run, np.maximum(grown, np.minimum(later - y - _F32(p.end_flood_rise),
@@ -818,6 +830,11 @@ def _ref_end_flood_margin(
                 via = np.minimum(grown / sc, (_F32(p.gap_season_max_gap) - (start - d)) / scale_days)
                 link = np.where(grown >= 0, np.maximum(link, via), link)
             water_run = np.where(n_run >= 2, np.maximum(water, shallow), water)
+            if deep_on:
+                fallow = _F32(p.end_flood_deep_fallow) - fl_share[:, t]
+                # the run no older than early_ndvi_days: the puddling flood's first days, before the seedlings show
+                young = (last - start) <= _F32(p.early_ndvi_days or 0.0)
+                water_run = np.where((deep != ninf) & young, np.maximum(water_run, np.minimum(deep, fallow)), water_run)
             before = np.minimum(bare / sc, link)
             if after_canopy:
                 # the previous crop's canopy in water on the date before the flood, which is its next puddling
@@ -844,7 +861,7 @@ def _ref_end_flood_margin(
 def _ref_series_end(
     ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
     out_ok: npt.NDArray[np.bool_], reflood: tuple[npt.NDArray[Any], ...], p: OpticalRiceParams,
-    scale_days: npt.NDArray[np.float32],
+    scale_days: npt.NDArray[np.float32], flood: npt.NDArray[np.bool_],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """The vote of the flood the series' end cuts, and the water share of the clear dates before it (+inf: none).
 
@@ -860,7 +877,7 @@ def _ref_series_end(
     n_pix, n_t = nd.shape
     ninf, pinf = _F32(-np.inf), _F32(np.inf)
     share = np.full(n_pix, pinf, dtype=_F32)
-    vote, flood_t = _ref_end_flood_margin(ok, nd, ls, days, p, scale_days)
+    vote, flood_t = _ref_end_flood_margin(ok, nd, ls, days, p, scale_days, flood)
     if p.end_flood_days is None or p.wet_canopy_lswi is None or p.hidden_open_water_ndvi is None:
         return vote, share
     r_pend, r_day, r_t = reflood
@@ -958,7 +975,7 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
                           if p.hidden_crop_days is not None else (None, *no_reflood))
     # A flood the series' end cuts before its crop's canopy (-inf when off), and the water share before it, which
     # the water mask reads where lower (end_flood_not_water).
-    end, water_before = _ref_series_end(ok, nd, ls, days, out_ok, tuple(reflood), p, scale_days)
+    end, water_before = _ref_series_end(ok, nd, ls, days, out_ok, tuple(reflood), p, scale_days, flood)
     water_frac = np.minimum(water_frac, water_before)
     # A season hidden in a gap that votes rice began on bare dry ground: no forest either.
     not_forest = sparse
@@ -1174,6 +1191,9 @@ _PARAM_CASES = {
     "end_flood_young_off": {"end_flood_rise": None, "end_flood_canopy_lswi": None},
     "end_flood_canopy_gap_off": {"end_canopy_min_gap": None, "end_flood_turbid": False},
     "end_flood_shallow_off": {"end_flood_shallow_ndvi": None},
+    "end_flood_deep_off": {"end_flood_deep_lswi": None},
+    "end_flood_deep_tuned": {"end_flood_deep_lswi": 0.12, "end_flood_shallow_ndvi": 0.3, "wet_canopy_lswi": 0.1,
+                             "end_flood_deep_fallow": 0.9},
     "undated_wet_share_off": {"undated_wet_share": None},
     "undated_early": {"undated_flood_stands": True},
     "undated_early_young_flood": {"undated_flood_stands": True, "young_flood_t": 0.05},

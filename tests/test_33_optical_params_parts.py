@@ -26,7 +26,7 @@ def test_optical_rice_params_takes_its_parts_fields_part_by_part():
     # the parts' fields in the parts' order: the constructor's, repr's and asdict's order
     names = [f.name for part in PARTS for f in dataclasses.fields(part)]
     assert [f.name for f in dataclasses.fields(OpticalRiceParams)] == names
-    assert len(names) == len(set(names)) == 101
+    assert len(names) == len(set(names)) == 103
     # each part starts where the one before it ends
     firsts = [dataclasses.fields(part)[0].name for part in PARTS]
     assert firsts == ["flood_t", "water_ndvi_max", "ndvi_low", "early_ndvi_days", "harvest_lswi_max",
@@ -72,3 +72,7 @@ def test_with_several_bad_fields_the_checks_speak_in_their_own_order():
     with pytest.raises(ConfigError, match=r"end_flood_rise=-0.1, end_canopy_min_gap=-1.0: must be >= 0"):
         OpticalRiceParams(end_flood_rise=-0.1, end_canopy_min_gap=-1.0)
     assert OpticalRiceParams(end_flood_rise=None, end_canopy_min_gap=0.0).end_canopy_min_gap == 0.0
+    # the puddled field's LSWI bar is a wetness: an index value of 0 or more
+    with pytest.raises(ConfigError, match=r"end_flood_deep_lswi=-0.1: must be >= 0"):
+        OpticalRiceParams(end_flood_deep_lswi=-0.1)
+    assert OpticalRiceParams(end_flood_deep_lswi=None).end_flood_deep_lswi is None

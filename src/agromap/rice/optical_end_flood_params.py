@@ -69,6 +69,27 @@ class OpticalEndFloodParams:
     and a few seedlings read NDVI below 0.15 (bare soil 0.1-0.25, water below 0); on ``wetland_confusion``'s
     10-month series shifted 120 days, the missed paddies' first flooded dates read NDVI -0.07 to 0.09 with LSWI
     0.05-0.13 (docs/rice_rules.md, "A flood cut by the series' end on its first days"). ``None``: off."""
+    end_flood_deep_lswi: float | None = 0.30
+    """``end_flood_days``: in place of the open water, the last clear date read as shallow water over mud (NDVI at most
+    ``end_flood_shallow_ndvi``) whose LSWI reaches this, when the run holds it and began at most ``early_ndvi_days``
+    before it: the puddled field under water from bund to bund in its first days, seedlings too small to show, which
+    may be the run's only date. A paddy is puddled and flooded to a few centimetres before transplanting and kept
+    flooded until its canopy closes (Bouman et al. 2007; Xiao et al. 2005 read that phase as LSWI at or above NDVI),
+    and its seedlings show within days; a rain puddle wets part of a fallow's pixel and reads LSWI below 0.30 on the
+    scenes' flood-signal dates with NDVI 0-0.15 (``wetland_confusion``, 10 months shifted 120 d, seeds 0-5: of the
+    1844 dates of its fallows with puddles none at 0.30 or more, 11 at 0.25-0.30; dryland crops none above 0.25), while the
+    paddies' dates fall in two groups, 0.05-0.15 (turbid, shallow) and 0.25-0.40 (standing water); a marsh that
+    floods for weeks without greening is older than those first days. The bar of ``gap_season_lswi``
+    (docs/rice_rules.md, "The puddling flood on the series' last date"). Needs ``end_flood_shallow_ndvi`` and
+    ``early_ndvi_days``; ``None``: off."""
+    end_flood_deep_fallow: float = 0.5
+    """``end_flood_deep_lswi``: that date stands for the open water only where less than this share of the clear dates
+    up to the bare one before the flood show the flood signal (``LSWI + flood_t >= EVI or NDVI``); margin: the
+    share's shortfall / 0.05. A paddy's fallow before its puddling is dry soil and stubble (a double-cropped field
+    adds its earlier season's few flooded dates); the edge of a pond refilled after its drained weeks mixes water
+    and bund on most dates. Half: the median date, as ``cycle_wet_share``. On the scenes' pixels the reading admits,
+    the share is at most 0.32 for the paddies and 0.35-0.95 (median 0.65-0.85) for the aquaculture ponds' edges
+    (docs/rice_rules.md, "The puddling flood on the series' last date")."""
     end_flood_turbid_water: bool = True
     """``end_flood_turbid``: the open water of those first days counts as the run's own (NDVI <=
     ``hidden_open_water_ndvi``, below LSWI): the run on the last dates may be the seedlings standing in the

@@ -25,6 +25,7 @@ from .optical_kernel_layout import (
     F_END_CANOPY_GAP,
     F_END_FLOOD_AFTER_CANOPY,
     F_END_FLOOD_CANOPY,
+    F_END_FLOOD_DEEP,
     F_END_FLOOD_NOT_WATER,
     F_END_FLOOD_RISE,
     F_END_FLOOD_RISE_LINK,
@@ -36,9 +37,12 @@ from .optical_kernel_layout import (
     F_HIDDEN_OPEN,
     F_OUTSIDE_CYCLES,
     P_CLIMB_MIN,
+    P_EARLY_DAYS,
     P_END_CANOPY_GAP,
     P_END_FLOOD,
     P_END_FLOOD_CANOPY,
+    P_END_FLOOD_DEEP,
+    P_END_FLOOD_DEEP_FALLOW,
     P_END_FLOOD_LINK,
     P_END_FLOOD_RISE,
     P_END_FLOOD_SHALLOW,
@@ -176,7 +180,26 @@ def _before_flood(k: int, first: int, n: int, cd: Any, cn: Any, cl: Any, canopy_
 
 
 @_jit(nrt=False, inline=True)
-def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
+def _deep_water(water: Any, last_in_run: bool, n: int, cd: Any, cn: Any, cl: Any, first: int, k: int, cf: Any,
+                prm: Any, flags: Any) -> Any:
+    """:func:`end_flood`'s water margin with the last clear date, when the run holds it from at most ``early_ndvi_days``
+    before (``first``: the run's first date), read as shallow water over mud as wet as standing water
+    (``end_flood_deep_lswi``, index units) where less than ``end_flood_deep_fallow`` of the clear dates up to ``k``,
+    the bare one, show the flood signal: a paddy stays flooded from puddling until its canopy closes and its
+    seedlings show within days, and its fallow before shows the signal on few dates, a pond's or a water body's
+    edge on most.
+    """
+    if not (flags[F_END_FLOOD_DEEP] and last_in_run and cd[n - 1] - cd[first] <= prm[P_EARLY_DAYS]):
+        return water
+    deep = _min(prm[P_END_FLOOD_SHALLOW] - cn[n - 1], cl[n - 1] - prm[P_END_FLOOD_DEEP])
+    n_fl = 0
+    for j in range(k + 1):
+        n_fl += cf[j]
+    return _max(water, _min(deep, prm[P_END_FLOOD_DEEP_FALLOW] - np.float32(n_fl) / np.float32(k + 1)))
+
+
+@_jit(nrt=False, inline=True)
+def end_flood(n: int, cd: Any, cn: Any, cl: Any, cf: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
               scale_days: Any) -> tuple[Any, int]:
     """A flood the series' end cuts before its crop's canopy closes (``end_flood_days``): the vote (logistic
     units, -inf: none) of the run of wet dates below canopy greenness that ends the series, and the index of
@@ -189,7 +212,9 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
     ``end_flood_link_days`` of the run's start (in units of ``scale_days``). With ``end_flood_canopy_lswi``
     the run may be followed by canopy dates standing in water up to the last one, and with
     ``end_canopy_min_gap`` those may follow the bare date directly across a long enough clear interval. A
-    series that is wet from its first clear date has no bare date: no vote.
+    series that is wet from its first clear date has no bare date: no vote. With ``end_flood_deep_lswi``, a run
+    date of shallow water over mud as wet as standing water reads stands for the open water where most clear dates
+    up to the bare one (``cf``: their flood signal) show no flood (``end_flood_deep_fallow``).
     """
     wet_lswi = prm[P_WET_CANOPY_LSWI]
     wet, water, later, grown = _PINF, _NINF, _NINF, _NINF
@@ -209,6 +234,8 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
             return _min(_min(_min(wet, bare) / _SCALE, age), span), k + 1
         if k < n - 1 and not (k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min):
             return _NINF, n
+    # (end_flood_deep_lswi, read below) the run holds the last clear date
+    last_in_run = k == n - 1 and k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min
     while k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min:
         wet = _min(wet, _min(cl[k] - wet_lswi, canopy_min - cn[k]))
         water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
@@ -243,6 +270,7 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any
         k -= 1
     if k < 0 or first == n:
         return _NINF, n
+    water = _deep_water(water, last_in_run, n, cd, cn, cl, first, k, cf, prm, flags)
     age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[first])) / scale_days
     before = _before_flood(k, first, n, cd, cn, cl, canopy_min, bare_lswi, grown, prm, flags, scale_days)
     return _min(_min(_min(wet, water) / _SCALE, age), before), k + 1
@@ -290,7 +318,7 @@ def before_end_flood(first: int, n: int, ci: Any, cn: Any, cl: Any, onset: Any, 
 
 
 @_jit(nrt=False, inline=True)
-def series_end(n: int, ci: Any, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
+def series_end(n: int, ci: Any, cd: Any, cn: Any, cl: Any, cf: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
                scale_days: Any, r_pend: Any, r_k: int, r_day: Any, onset: Any, growth: Any, ends: Any, p: int,
                n_water: int) -> tuple[Any, Any]:
     """The vote of the flood the series' end cuts (:func:`end_flood`, or :func:`end_reflood` for a field flooded
@@ -298,7 +326,7 @@ def series_end(n: int, ci: Any, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare
     (:func:`before_end_flood`; +inf: not read). That share is read where the flood votes rice on two clear dates
     or more: a pond refilled on the last one reads as a paddy's next puddling.
     """
-    ef, first = end_flood(n, cd, cn, cl, canopy_min, bare_lswi, prm, flags, scale_days)
+    ef, first = end_flood(n, cd, cn, cl, cf, canopy_min, bare_lswi, prm, flags, scale_days)
     if flags[F_END_REFLOOD] and r_pend != _NINF:
         rv = end_reflood(n, r_k, r_day, r_pend, cd, cn, prm, scale_days)
         if rv > ef:

@@ -536,7 +536,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
     # field on a sparse series was open water on one).
     shrub_all = shrub_all and not harvest and not (repuddled and has_cycle)
-    ef, water_before = series_end(n, ci, cd, cn, cl, canopy_min, bare_lswi, prm, flags, scale_days, r_pend, r_k, r_day,
+    ef, water_before = series_end(n, ci, cd, cn, cl, cf, canopy_min, bare_lswi, prm, flags, scale_days, r_pend, r_k, r_day,
                                   onset, growth, ends, p, n_water) if flags[F_END_FLOOD] and n > 1 else (_NINF, _PINF)
     is_water, is_forest, mm = cover_masks(n, water_before, n_water, n_forest, shrub_any, shrub_all, last - first,
                                      has_cycle or harvest or pc_ok, prm, flags)

@@ -41,7 +41,7 @@ def check_optical_params(p: OpticalRiceParams) -> None:
         raise ConfigError(f"end_flood_days must be > 0 days (or null), got {p.end_flood_days}.")
     if not p.end_flood_link_days >= 0:
         raise ConfigError(f"end_flood_link_days must be >= 0 days, got {p.end_flood_link_days}.")
-    negative = [f"{n}={getattr(p, n)}" for n in ("end_flood_rise", "end_canopy_min_gap")
+    negative = [f"{n}={getattr(p, n)}" for n in ("end_flood_rise", "end_canopy_min_gap", "end_flood_deep_lswi")
                 if getattr(p, n) is not None and not getattr(p, n) >= 0]
     if negative:
         raise ConfigError(f"{', '.join(negative)}: must be >= 0 (or null).")
@@ -51,7 +51,11 @@ def check_optical_params(p: OpticalRiceParams) -> None:
 
 
 def _check_wet_canopy(p: OpticalRiceParams) -> None:
-    """The wet canopy's reading: a fraction of NDVI below 1 (a clear canopy's EVI stays below its NDVI), and a share."""
+    """The wet canopy's reading: a fraction of NDVI below 1 (a clear canopy's EVI stays below its NDVI), and a share;
+    the share of flooded dates before a puddled field's water (``end_flood_deep_fallow``).
+    """
+    if not 0 <= p.end_flood_deep_fallow <= 1:
+        raise ConfigError(f"end_flood_deep_fallow must be a share in [0, 1], got {p.end_flood_deep_fallow}.")
     if p.wet_canopy_evi_ratio is not None and not 0 <= p.wet_canopy_evi_ratio < 1:
         raise ConfigError(f"wet_canopy_evi_ratio must be a fraction in [0, 1) (or null), got {p.wet_canopy_evi_ratio}.")
     if p.cycle_wet_share is not None and not 0 <= p.cycle_wet_share <= 1:
