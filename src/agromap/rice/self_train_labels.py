@@ -248,17 +248,15 @@ def abstain_where_blind(score: xr.DataArray, gap: xr.DataArray, blind_gap_days: 
 def longest_clear_gap(optical: xr.Dataset, params: Any = None) -> xr.DataArray:
     """Per pixel, the longest interval (days) between successive clear optical dates (lazy).
 
-    Clear as the optical rule with ``params`` sees it (SCL and its cloud, haze and snow tests; default
-    :class:`~agromap.rice.optical_params.OpticalRiceParams`); NaN where fewer than two dates are clear. Gaps before the first and after the last clear date are not counted (the series' own
-    edges are not cloud).
+    Clear as the optical rule with ``params`` sees it (:func:`clear_indices`: SCL and its cloud, haze
+    and snow tests; default :class:`~agromap.rice.optical_params.OpticalRiceParams`); NaN where fewer
+    than two dates are clear. Gaps before the first and after the last clear date are not counted
+    (the series' own edges are not cloud).
     """
-    from .rules_optical import OpticalRiceParams, clear_observations
-    from .seasons import prepare_series, time_axis
+    from .seasons import time_axis
 
-    ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))  # a Dataset in, a Dataset out
-    like = ds[[v for v in ("nir", "red") if v in ds][0]]
-    ok = clear_observations(ds, like, params if params is not None else OpticalRiceParams(), None)
-    days, _ = time_axis(ds["time"].values)
+    ok = clear_indices(optical, params)[0]  # the label steps' clear dates, built once per run
+    days, _ = time_axis(ok["time"].values)
 
     def kernel(clear: np.ndarray) -> np.ndarray:
         d = np.where(clear, days.astype(np.float32), np.float32(np.nan))
