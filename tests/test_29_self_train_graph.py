@@ -100,3 +100,17 @@ def test_the_training_selection_is_one_task_per_block_and_no_copy_of_the_graph()
     fits = [k for k in layers if k.startswith("fit_located")]
     assert len(blocks) == 1 and len(fits) == 1
     assert len(layers[blocks[0]]) == 4 and len(layers[fits[0]]) == 1  # 2 x 2 blocks, one fit
+
+
+def test_the_label_steps_keep_the_blocks_of_the_rule():
+    from agromap.rice.self_train_params import SelfTrainParams
+    from agromap.rice.self_train_rule import run_rule, split_stacks
+
+    sc = make_scene("wetland_confusion", size=32, seed=0, chunk=16)
+    optical, sar = split_stacks(sc.s2, sc.s1[["vv", "vh"]])
+    spec = SelfTrainParams()
+    # the square windows (upland crops' radar flood, field-edge rescue, the fused canopy's field
+    # share) moved the block edges by a pixel and every later step took the union of both
+    for rule in ("optical", "both"):
+        out = run_rule(optical, sar, rule, None, None, spec.blind_gap_days, True, spec=spec)
+        assert out["rice_score"].chunks == out["qa_flags"].chunks == ((16, 16), (16, 16)), rule

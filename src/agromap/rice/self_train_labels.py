@@ -36,7 +36,7 @@ from typing import Any, cast
 import numpy as np
 import xarray as xr
 
-from .self_train_neighbours import ndvi_close_neighbours, ndvi_rms_to
+from .self_train_neighbours import in_blocks_of, ndvi_close_neighbours, ndvi_rms_to
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
@@ -458,7 +458,7 @@ def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrai
     assert spec.edge_rescue_px is not None
     w = 2 * spec.edge_rescue_px + 1
     sure_rice = (sar_score >= spec.rice_min_score).astype(np.float32)
-    near = sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max() > 0
+    near = in_blocks_of(sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max(), sure_rice) > 0
     rescue = (sar_score <= spec.other_max_score) & (opt_score >= spec.rice_min_score) & near
     if like is not None and spec.edge_max_ndvi_rms is not None:
         rescue = rescue & (like <= np.float32(spec.edge_max_ndvi_rms))
