@@ -50,7 +50,7 @@ def in_blocks_of(out: xr.DataArray, like: xr.DataArray) -> xr.DataArray:
     """
     if like.chunks is None or out.chunks == like.chunks:
         return out
-    return out.chunk(dict(zip(like.dims, like.chunks)))
+    return out.copy(data=out.data.rechunk(like.chunks))  # the data only: coordinates stay as they are
 
 
 def neighbour_kernel(v: np.ndarray, source: np.ndarray, *, halo: tuple[int, int], radius: int, min_common: int,
