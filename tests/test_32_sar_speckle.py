@@ -150,3 +150,15 @@ def test_default_still_multilooks_inside_a_field():
     loose = spread(homogeneous_speckle_filter(arr, 7, quantile=0.99).compute().values)
     assert default < raw / 5
     assert loose < default < 1.5 * loose
+
+
+def test_the_boxcar_filter_keeps_the_blocks_and_coordinates_of_its_input():
+    arr, _ = _two_fields()
+    arr = arr.assign_coords(orbit=("time", np.arange(arr.sizes["time"]) % 2))
+    lazy = arr.chunk({"time": -1, "y": 10, "x": 10}).assign_coords(orbit=arr["orbit"])
+    out = boxcar_speckle_filter(lazy, 5)
+    # the centred window moved the block edges by two pixels and split the dates; every array
+    # combined with it then took the union of both edges
+    assert out.chunks == lazy.chunks
+    assert isinstance(out["orbit"].data, np.ndarray)  # the rule reads the orbit track in memory only
+    np.testing.assert_array_equal(out.values, boxcar_speckle_filter(arr, 5).values)

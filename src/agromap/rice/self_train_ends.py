@@ -344,7 +344,7 @@ def cut_field_edge(cut: xr.DataArray, optical: xr.Dataset, spec: SelfTrainParams
     """Where a pixel beside cut ones carries the same crop (lazy, boolean): at least
     ``spec.cut_edge_neighbours`` of its eight neighbours are ``cut`` (a season the series end or
     start cuts) and lie within ``spec.cut_edge_ndvi_rms`` of its NDVI series
-    (:func:`~agromap.rice.self_train_labels.ndvi_close_neighbours`, at least
+    (:func:`~agromap.rice.self_train_neighbours.ndvi_close_neighbours`, at least
     ``spec.edge_min_common_dates`` dates clear in both). The series-end and series-start
     tests read each pixel alone; a paddy's edge pixels mix its canopy and fallow with the bund or
     the next field and miss their bars by little, while the field's inner pixels pass, and the
@@ -352,7 +352,7 @@ def cut_field_edge(cut: xr.DataArray, optical: xr.Dataset, spec: SelfTrainParams
     (docs/rice_self_trained.md, "The edges of a season cut by the series' ends"). False everywhere
     when ``spec.cut_edge_ndvi_rms`` is ``None``.
     """
-    from .self_train_labels import ndvi_close_neighbours
+    from .self_train_neighbours import ndvi_close_neighbours
 
     if spec.cut_edge_ndvi_rms is None:
         return xr.zeros_like(cut, dtype=bool)

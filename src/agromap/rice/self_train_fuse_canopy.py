@@ -29,6 +29,7 @@ import numpy as np
 import xarray as xr
 
 from .optical_params import OpticalRiceParams
+from .self_train_neighbours import in_blocks_of
 from .self_train_params import SelfTrainParams
 
 __all__ = ["canopy_lift_nonrice", "without_canopy_evidence"]
@@ -87,6 +88,6 @@ def canopy_lift_nonrice(opt: xr.Dataset, optical: xr.Dataset | None, sar_score: 
     if spec.fuse_canopy_field_px is not None:
         # a field the lift kept out of the labels as a whole, not a pixel among labelled neighbours
         w = 2 * spec.fuse_canopy_field_px + 1
-        share = hit.astype(np.float32).rolling(y=w, x=w, center=True, min_periods=1).mean()
+        share = in_blocks_of(hit.astype(np.float32).rolling(y=w, x=w, center=True, min_periods=1).mean(), hit)
         hit = hit & (share >= np.float32(spec.fuse_canopy_field_share))
     return opt.assign(rice_score=xr.where(hit, plain, score).astype(np.float32))

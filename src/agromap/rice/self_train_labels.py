@@ -31,12 +31,12 @@ docs/rice_self_trained.md gives the physical reasons and the measured effect of 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any, cast
 
 import numpy as np
 import xarray as xr
 
+from .self_train_neighbours import in_blocks_of, ndvi_close_neighbours, ndvi_rms_to
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
@@ -248,17 +248,15 @@ def abstain_where_blind(score: xr.DataArray, gap: xr.DataArray, blind_gap_days: 
 def longest_clear_gap(optical: xr.Dataset, params: Any = None) -> xr.DataArray:
     """Per pixel, the longest interval (days) between successive clear optical dates (lazy).
 
-    Clear as the optical rule with ``params`` sees it (SCL and its cloud, haze and snow tests; default
-    :class:`~agromap.rice.optical_params.OpticalRiceParams`); NaN where fewer than two dates are clear. Gaps before the first and after the last clear date are not counted (the series' own
-    edges are not cloud).
+    Clear as the optical rule with ``params`` sees it (:func:`clear_indices`: SCL and its cloud, haze
+    and snow tests; default :class:`~agromap.rice.optical_params.OpticalRiceParams`); NaN where fewer
+    than two dates are clear. Gaps before the first and after the last clear date are not counted
+    (the series' own edges are not cloud).
     """
-    from .rules_optical import OpticalRiceParams, clear_observations
-    from .seasons import prepare_series, time_axis
+    from .seasons import time_axis
 
-    ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))  # a Dataset in, a Dataset out
-    like = ds[[v for v in ("nir", "red") if v in ds][0]]
-    ok = clear_observations(ds, like, params if params is not None else OpticalRiceParams(), None)
-    days, _ = time_axis(ds["time"].values)
+    ok = clear_indices(optical, params)[0]  # the label steps' clear dates, built once per run
+    days, _ = time_axis(ok["time"].values)
 
     def kernel(clear: np.ndarray) -> np.ndarray:
         d = np.where(clear, days.astype(np.float32), np.float32(np.nan))
@@ -460,7 +458,7 @@ def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrai
     assert spec.edge_rescue_px is not None
     w = 2 * spec.edge_rescue_px + 1
     sure_rice = (sar_score >= spec.rice_min_score).astype(np.float32)
-    near = sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max() > 0
+    near = in_blocks_of(sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max(), sure_rice) > 0
     rescue = (sar_score <= spec.other_max_score) & (opt_score >= spec.rice_min_score) & near
     if like is not None and spec.edge_max_ndvi_rms is not None:
         rescue = rescue & (like <= np.float32(spec.edge_max_ndvi_rms))
@@ -480,61 +478,6 @@ def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainP
     assert spec.edge_rescue_px is not None
     return ndvi_rms_to(optical, sar_score >= spec.rice_min_score, spec.edge_rescue_px,
                        spec.edge_min_common_dates, rule_params).rename("edge_ndvi_rms")
-
-
-def ndvi_rms_to(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
-                params: Any = None) -> xr.DataArray:  # fmt: skip
-    """Per pixel, the root mean square NDVI difference, over the dates clear in both pixels (clear as
-    the optical rule with ``params`` sees them, :func:`clear_indices`), between
-    the pixel and each pixel of ``source`` (boolean ``(y, x)``) within ``radius`` pixels (a square
-    window, the pixel itself left out); the smallest over those neighbours (lazy). NaN where no such
-    neighbour shares at least ``min_common`` clear dates with it.
-    """
-    best: xr.DataArray | None = None
-    for rms in _neighbour_rms(optical, source, radius, min_common, params):
-        best = rms if best is None else cast(xr.DataArray, np.fmin(best, rms))
-    if best is None:  # a single pixel: no neighbour at all
-        best = xr.full_like(source, np.nan, dtype=np.float32)
-    return best.astype(np.float32).rename("ndvi_rms")
-
-
-def ndvi_close_neighbours(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
-                          max_rms: float, params: Any = None) -> xr.DataArray:  # fmt: skip
-    """Per pixel, how many pixels of ``source`` within ``radius`` pixels lie within ``max_rms`` of its
-    NDVI series (:func:`ndvi_rms_to`'s difference; lazy, int).
-    """
-    count = xr.zeros_like(source, dtype=np.int16)
-    for rms in _neighbour_rms(optical, source, radius, min_common, params):
-        count = count + (rms <= np.float32(max_rms)).astype(np.int16)
-    return count.rename("ndvi_close_neighbours")
-
-
-def _neighbour_rms(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
-                   params: Any = None) -> Iterator[xr.DataArray]:  # fmt: skip
-    """Per window offset, the RMS NDVI difference to the ``source`` pixel at that offset (NaN elsewhere)."""
-    from .self_train_once import once
-
-    offsets = once("neighbour_rms", (optical, params, radius), lambda: _offset_rms(optical, radius, params))
-    for dy, dx, rms, n in offsets:
-        yield rms.where(source.shift(y=dy, x=dx, fill_value=False) & (n >= min_common))
-
-
-def _offset_rms(optical: xr.Dataset, radius: int, params: Any) -> list[tuple[int, int, xr.DataArray, xr.DataArray]]:
-    """Per window offset ``(dy, dx)``, the RMS NDVI difference to the pixel there and the dates clear in both."""
-    ok, ndvi, _ = clear_indices(optical, params)
-    v = ndvi.where(ok).transpose("time", "y", "x")
-    ny, nx = v.sizes["y"], v.sizes["x"]
-    out = []
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            # An offset as long as the raster has no neighbour inside it (and dask's shift of a
-            # one-row or one-column array by it fails).
-            if (dy == 0 and dx == 0) or abs(dy) >= ny or abs(dx) >= nx:
-                continue
-            d2 = (v - v.shift(y=dy, x=dx)) ** 2
-            n = d2.notnull().sum("time")
-            out.append((dy, dx, cast(xr.DataArray, np.sqrt(d2.sum("time") / n.where(n > 0))), n))
-    return out
 
 
 def wettest_lswi(optical: xr.Dataset, rule_params: Any = None) -> xr.DataArray:

@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .optical_params import OpticalRiceParams
+from .self_train_neighbours import in_blocks_of
 from .self_train_params import SelfTrainParams
 
 __all__ = ["drop_upland_rice", "radar_saw_water", "wettest_bare_lswi", "wettest_canopy_lswi"]
@@ -135,7 +136,7 @@ def drop_upland_rice(out: xr.Dataset, optical: xr.Dataset, sar: xr.Dataset | Non
     saw = radar_saw_water(sar, spec.upland_dip_db, spec.upland_water_db)
     if spec.upland_dip_px:  # a paddy's edge pixel, mixed with its bund in the filtered radar, lies beside its flood
         w = 2 * spec.upland_dip_px + 1
-        saw = saw.rolling(y=w, x=w, center=True, min_periods=1).max().astype(bool)
+        saw = in_blocks_of(saw.rolling(y=w, x=w, center=True, min_periods=1).max().astype(bool), saw)
     score = out["rice_score"]
     upland = dry_canopy & ~saw & (score > 0.5)
     return out.assign(rice_score=xr.where(upland, np.float32(0.5), score).astype(np.float32))

@@ -51,9 +51,10 @@ lattice and outside the quota, and drop the pseudo-labels they contradict
 Laziness
 --------
 For dask input nothing is computed here. Candidate selection runs per block (one small table
-per block), one delayed training step fits the classifier on the gathered tables, and the
-prediction ``map_blocks`` takes the fitted model as one delayed graph key, so the whole map is
-produced by the caller's single compute. The training counts are 0-d dask variables of the
+per block, one ``map_blocks`` layer), one training task fits the classifier on the gathered tables
+(a ``blockwise`` layer whose one block holds the model), and the prediction ``map_blocks`` reads
+that block, so the whole map is produced by the caller's single compute and the graph grows with
+the blocks, not with their square. The training counts are 0-d dask variables of the
 result (``n_train_rice`` ...), computed in the same pass; the pipeline runner writes them to
 the COG tags, the STAC item and the manifest. Because every pixel's features feed both the
 training tables and the prediction, the scheduler keeps the feature blocks until the model is
@@ -66,9 +67,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
-import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
@@ -340,8 +340,35 @@ def _fit_trees(spec: SelfTrainParams, labelled: bool) -> int:
     return int(spec.n_estimators)
 
 
-def _count(model: RiceModel, name: str) -> np.ndarray:
-    return np.asarray(model.metadata["training_counts"][name], dtype=np.int64)
+def _count(model: RiceModel | np.ndarray, name: str) -> np.ndarray:
+    return np.asarray(_held(model).metadata["training_counts"][name], dtype=np.int64)
+
+
+def _held(model: RiceModel | np.ndarray) -> RiceModel:
+    """The model a 0-d object block holds (the lazy fit's output), or the model itself."""
+    return cast(RiceModel, model[()]) if isinstance(model, np.ndarray) else model
+
+
+def _select_located(score: np.ndarray, qa: np.ndarray, seasons: np.ndarray, feats: np.ndarray,
+                    edge: np.ndarray | None, start: np.ndarray | None, *, user: UserLabels | None,
+                    block_info: Any = None, **kwargs: Any) -> np.ndarray:  # fmt: skip
+    """:func:`_select_block` of one dask block (its global position from ``block_info``) as a 1 x 1 object block."""
+    (row0, row1), (col0, col1) = block_info[0]["array-location"]
+    out = np.empty((1, 1), dtype=object)
+    out[0, 0] = _select_block(score, qa, seasons, feats, row0, col0, edge=edge, start=start,
+                              user=block_labels(user, row0, col0, row1 - row0, col1 - col0), **kwargs)
+    return out
+
+
+def _fit_located(blocks: list[list[np.ndarray]], names: tuple[str, ...], **kwargs: Any) -> np.ndarray:
+    """:func:`_fit` on the tables of :func:`_select_located`'s blocks (row-major), as a 0-d object block."""
+    out = np.empty((), dtype=object)
+    out[()] = _fit([b[0, 0] for row in blocks for b in row], names, **kwargs)
+    return out
+
+
+def _predict_located(block: np.ndarray, model: np.ndarray, **kwargs: Any) -> np.ndarray:
+    return predict_block(block, _held(model), **kwargs)
 
 
 # ---- xarray side -------------------------------------------------------------------------------
@@ -449,34 +476,31 @@ def self_trained_rice_map(
         fdata = fdata.rechunk({0: -1})
         chunks2d = fdata.chunks[1:]
         blocks = [da.asarray(a.data).rechunk(chunks2d) for a in (score, qa, seas)]
-        edged = user is not None and spec.label_edge_px is not None
-        if edged:  # the rule's paddy edges, for the labels on them
-            blocks.append(blocks[0].map_overlap(_paddy_edge, depth=spec.label_edge_px, boundary="nearest",
-                                                dtype=np.uint8, spec=spec))
+        edge = None
+        if user is not None and spec.label_edge_px is not None:  # the rule's paddy edges, for the labels on them
+            edge = blocks[0].map_overlap(_paddy_edge, depth=spec.label_edge_px, boundary="nearest", dtype=np.uint8,
+                                         spec=spec)
         opened = None if SERIES_START_CUT not in ruled else \
-            da.asarray(ruled[SERIES_START_CUT].transpose("y", "x").data).rechunk(chunks2d).to_delayed(optimize_graph=False)
+            da.asarray(ruled[SERIES_START_CUT].transpose("y", "x").data).rechunk(chunks2d)
         cap = _block_cap(spec, max(len(chunks2d[0]) * len(chunks2d[1]), 1))
-        rows0, cols0 = np.cumsum((0, *chunks2d[0][:-1])), np.cumsum((0, *chunks2d[1][:-1]))
-        # optimize_graph=False keeps the blocks' keys those of the prediction's input: each block of
-        # the rule and of the features is computed once and feeds both the training tables and the map.
-        parts = [b.to_delayed(optimize_graph=False) for b in blocks]
-        fparts = fdata.to_delayed(optimize_graph=False)[0]
-        sel = dask.delayed(_select_block, pure=True)
-        tables = [
-            sel(parts[0][i, j], parts[1][i, j], parts[2][i, j], fparts[i, j], int(rows0[i]), int(cols0[j]),
-                spec=spec, cap=cap, user=block_labels(user, int(rows0[i]), int(cols0[j]), chunks2d[0][i],
-                                                      chunks2d[1][j]), canopy_col=canopy_col,
-                canopy_below=canopy_below, edge=parts[3][i, j] if edged else None,
-                start=None if opened is None else opened[i, j])
-            for i in range(len(chunks2d[0])) for j in range(len(chunks2d[1]))
-        ]  # fmt: skip
-        model = dask.delayed(_fit, pure=True)(tables, names, spec=spec, rule=rule, attrs=fit_attrs,
-                                              labelled=user is not None)
+        # Three array layers, no graph materialised here: one task per block picks its candidates,
+        # one task fits the classifier on all the tables (blocks in row-major order), and the
+        # prediction reads the same feature blocks, so that each block of the rule and of the
+        # features is computed once and feeds both the training tables and the map. (A delayed
+        # call per block culled the whole graph once per block: the build grew as blocks squared.)
+        tables = da.map_blocks(
+            _select_located, *blocks, fdata, edge, opened, drop_axis=0, chunks=tuple((1,) * len(c) for c in chunks2d),
+            dtype=object, meta=np.empty((0, 0), dtype=object), spec=spec, cap=cap, user=user,
+            canopy_col=canopy_col, canopy_below=canopy_below,
+        )  # fmt: skip
+        model = da.blockwise(_fit_located, "", tables, "yx", concatenate=False, dtype=object,
+                             meta=np.empty((), dtype=object), names=names, spec=spec, rule=rule, attrs=fit_attrs,
+                             labelled=user is not None)  # fmt: skip
         both = da.map_blocks(
-            predict_block, fdata, model, batch_rows=1_000_000, threshold=spec.threshold,
+            _predict_located, fdata, model, batch_rows=1_000_000, threshold=spec.threshold,
             chunks=((2,), *chunks2d), dtype=np.float32, meta=np.empty((0, 0, 0), dtype=np.float32),
         )  # fmt: skip
-        counts = {n: da.from_delayed(dask.delayed(_count, pure=True)(model, n), shape=(), dtype=np.int64)
+        counts = {n: da.map_blocks(_count, model, n, dtype=np.int64, meta=np.empty((), dtype=np.int64))
                   for n in count_names}  # fmt: skip
         extra_attrs: dict[str, Any] = {}
     else:

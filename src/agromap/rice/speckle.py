@@ -225,4 +225,9 @@ def boxcar_speckle_filter(arr: xr.DataArray, size: int = 5) -> xr.DataArray:
         raise InputError(f"boxcar_speckle_filter needs y and x dims, got {tuple(arr.dims)}.")
     a32 = arr.where(arr > 0).astype(np.float32)
     out = a32.rolling(y=size, x=size, center=True, min_periods=1).mean()
+    if a32.chunks is not None:
+        # the centred window moves dask's block edges by size // 2 (and splits the dates): the input's
+        # blocks back, or every array combined with it takes the union of both edges. The data only:
+        # ``.chunk()`` would make the coordinates dask arrays too, the orbit track's among them.
+        out = out.copy(data=out.data.rechunk(a32.chunks))
     return out.astype(np.float32).assign_attrs(arr.attrs).rename(arr.name)
