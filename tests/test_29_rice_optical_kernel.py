@@ -1004,7 +1004,8 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         # The canopy's window: the best NDVI within max_cycle_days of the last flooded date, across a gap or
         # within two clear dates of it; a flooded date followed within early_ndvi_days by
         # a clear date on drained soil (no flood signal, LSWI < wet_canopy_lswi), not the pixel's first clear date,
-        # closes the window instead of opening one (``undated_flood_stands``).
+        # closes the window instead of opening one (``undated_flood_stands``), unless it continues the flood that
+        # opened the window (the previous clear date, or within early_ndvi_days of it): that flood stood.
         early_on = p.undated_flood_stands and p.early_ndvi_days is not None
         bar = _F32(np.inf if p.wet_canopy_lswi is None else p.wet_canopy_lswi)  # a date standing in no water
         i_early = np.searchsorted(days, days.astype(np.float64) + (p.early_ndvi_days or 0.0), side="right")
@@ -1024,7 +1025,9 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
             wet_now = wet[:, t] >= 0
             after = slice(t + 1, i_early[t])
             dry = np.where(flood[:, after] | (ls[:, after] >= bar), np.nan, nd[:, after])
-            refuted = early_on & wet_now & ~first[:, t] & (masked_max(dry) > _F32(-np.inf))
+            # a flooded date just after the one that opened the window (a flood that stood) is not refuted
+            stood = (d - last_wet <= _F32(p.early_ndvi_days or 0.0)) | (last_wet == last_ok)
+            refuted = early_on & wet_now & ~first[:, t] & ~stood & (masked_max(dry) > _F32(-np.inf))
             opens = wet_now & ~refuted
             between = np.where(opens, 0, between + (o & ~wet_now)).astype(np.int32)
             widest = np.where(opens, _F32(0.0), widest)

@@ -96,6 +96,8 @@ class OpticalUndatedParams:
     flood signal this is), so its dates in those days keep the flood signal or LSWI of 0.2 and more, green
     seedlings or not; rain on a field sown to an upland crop, or on one already growing, drains within days. The
     dated rule's ``young_flood_t`` reads the same days after an onset. The pixel's first clear date is exempt (the
-    series may start inside a season). Needs ``early_ndvi_days``. Off by default: the rule gains on every scene
+    series may start inside a season), and so is a flooded date that continues the flood that opened the window
+    (on the next clear date or within ``early_ndvi_days``): that flood stood its first days, and a paddy drained
+    weeks after transplanting drains after its last flooded date. Needs ``early_ndvi_days``. Off by default: the rule gains on every scene
     and series, but the self-trained maps that learn from its labels lose a little on ``wetland_confusion``
     (docs/rice_rules.md, "The undated flood drained within days")."""
