@@ -54,9 +54,9 @@ def test_a_flood_under_an_emerging_dryland_crop_is_no_undated_paddy_flood() -> N
     assert (off.transplant_doy.values == 0).all()
     # the paddy's score does not move: its young crop stands in water
     assert out.rice_score.values[1] == off.rice_score.values[1]
-    # off by default
+    # on by default
     default = optical_rice_rule(optical_points(PIXELS, "2019-01-18"))
-    assert default.rice_class.values.tolist() == [1, 1]
+    assert default.rice_class.values.tolist() == [0, 1]
 
 
 def test_the_term_needs_the_early_window() -> None:
