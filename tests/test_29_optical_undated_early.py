@@ -100,3 +100,26 @@ def test_a_flood_that_stood_keeps_its_window_through_its_drained_last_date() -> 
     assert off.rice_class.values.tolist() == [1, 1, 1]
     assert on.rice_class.values.tolist() == [1, 1, 1]
     assert (on.rice_score.values == off.rice_score.values).all()
+
+
+# A direct-seeded paddy of ``mekong_triple_sar`` (10-month series, calendar 60 days later, seed 2; days from the
+# series' first date): its second season's field is open water on day 175 (NDVI -0.10, LSWI 0.16), then soil
+# drained for sowing on day 185 (NDVI 0.13, LSWI -0.03), its canopy after the gap (days 220-250).
+OPEN_WATER = (
+    "0:0.59/0.14/0.43 10:0.27/-0.06/0.20 15:-0.08/0.15/-0.04 30:0.10/-0.00/0.06 40:0.15/0.25/0.08 "
+    "45:0.20/0.18/0.13 50:0.41/0.24/0.22 55:0.51/0.26/0.31 75:0.70/0.32/0.60 85:0.76/0.33/0.60 100:0.80/0.36/0.61 "
+    "115:0.55/0.07/0.38 120:0.44/0.00/0.30 125:0.36/-0.07/0.23 145:0.28/-0.04/0.17 155:0.29/-0.06/0.19 "
+    "175:-0.10/0.16/-0.04 185:0.13/-0.03/0.06 220:0.68/0.35/0.54 240:0.78/0.35/0.63 250:0.76/0.29/0.59 "
+    "270:0.32/-0.07/0.21 285:-0.16/0.20/-0.06 295:0.10/-0.02/0.04")
+
+
+def test_open_water_over_the_whole_field_is_a_paddy_flood_even_drained_within_days() -> None:
+    # NDVI at most ``hidden_open_water_ndvi`` (0) below LSWI: the field under water from bund to bund, which rain on
+    # an upland field does not make; the drained soil after it refutes nothing
+    ds = optical_points({"paddy": OPEN_WATER}, "2020-03-01")
+    on = optical_rice_rule(ds, OpticalRiceParams(undated_flood_stands=True))
+    off = optical_rice_rule(ds, OpticalRiceParams(undated_flood_stands=False))
+    assert on.rice_score.values[0] == off.rice_score.values[0] > 0.8
+    # with no open-water bar the drained soil refutes the flood: the pixel only hesitates
+    bar_off = optical_rice_rule(ds, OpticalRiceParams(hidden_open_water_ndvi=None))
+    assert bar_off.rice_score.values[0] < off.rice_score.values[0]

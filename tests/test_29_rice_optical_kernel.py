@@ -1027,7 +1027,10 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
             dry = np.where(flood[:, after] | (ls[:, after] >= bar), np.nan, nd[:, after])
             # a flooded date just after the one that opened the window (a flood that stood) is not refuted
             stood = (d - last_wet <= _F32(p.early_ndvi_days or 0.0)) | (last_wet == last_ok)
-            refuted = early_on & wet_now & ~first[:, t] & ~stood & (masked_max(dry) > _F32(-np.inf))
+            # nor one that reads open water (hidden_open_water_ndvi): the whole field under water
+            open_bar = _F32(-np.inf if p.hidden_open_water_ndvi is None else p.hidden_open_water_ndvi)
+            open_w = (nd[:, t] <= open_bar) & (nd[:, t] < ls[:, t])
+            refuted = early_on & wet_now & ~first[:, t] & ~stood & ~open_w & (masked_max(dry) > _F32(-np.inf))
             opens = wet_now & ~refuted
             between = np.where(opens, 0, between + (o & ~wet_now)).astype(np.int32)
             widest = np.where(opens, _F32(0.0), widest)

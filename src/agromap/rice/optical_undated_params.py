@@ -98,7 +98,9 @@ class OpticalUndatedParams:
     dated rule's ``young_flood_t`` reads the same days after an onset. The pixel's first clear date is exempt (the
     series may start inside a season), and so is a flooded date that continues the flood that opened the window
     (on the next clear date or within ``early_ndvi_days``): that flood stood its first days, and a paddy drained
-    weeks after transplanting drains after its last flooded date. Needs ``early_ndvi_days``. Every scene's
+    weeks after transplanting drains after its last flooded date; and so is a date that reads open water
+    (``hidden_open_water_ndvi``: the whole field under water, as rain on an upland field never is; a direct-seeded
+    paddy is drained for sowing days after it). Needs ``early_ndvi_days``. Every scene's
     mean gains or holds, and the optical stress sweep is unchanged; the self-trained maps take their labels from
     the rule without it (``undated_stands_labels`` of :class:`~agromap.rice.self_trained.SelfTrainParams`;
     docs/rice_rules.md, "The undated flood drained within days"). False: off."""
