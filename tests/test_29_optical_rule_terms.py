@@ -213,8 +213,12 @@ def test_a_flood_under_standing_vegetation_is_not_an_onset():
     assert out.rice_class.values.tolist() == [1, 0]
     assert out.transplant_doy.values[0, 0] == 16
     # the orchard's onset fails by the highest NDVI of the 10 days after it (0.5 five and ten days
-    # later), 0.1 above ndvi_trough_max: -2 units of 0.05
-    assert abs(float(out.rice_score.values[1]) - 1 / (1 + np.exp(2.0))) < 1e-4
+    # later), 0.1 above ndvi_trough_max: -2 units of 0.05 (read without the undated evidence's standing-flood
+    # test, which the same drained, green dates refute: the score falls below it)
+    plain = optical_rice_rule(ds, OpticalRiceParams(undated_flood_stands=False))
+    assert abs(float(plain.rice_score.values[1]) - 1 / (1 + np.exp(2.0))) < 1e-4
+    assert out.rice_score.values[1] < plain.rice_score.values[1]
+    assert out.rice_score.values[0] == plain.rice_score.values[0]
     # without the term the irrigation flood passes as a paddy's
     off = optical_rice_rule(ds, OpticalRiceParams(early_ndvi_days=None))
     assert off.rice_class.values.tolist() == [1, 1]

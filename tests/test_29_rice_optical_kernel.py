@@ -1054,7 +1054,8 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         # The canopy's window: the best NDVI within max_cycle_days of the last flooded date, across a gap or
         # within two clear dates of it; a flooded date followed within early_ndvi_days by
         # a clear date on drained soil (no flood signal, LSWI < wet_canopy_lswi), not the pixel's first clear date,
-        # closes the window instead of opening one (``undated_flood_stands``).
+        # closes the window instead of opening one (``undated_flood_stands``), unless it continues the flood that
+        # opened the window (the previous clear date, or within early_ndvi_days of it): that flood stood.
         early_on = p.undated_flood_stands and p.early_ndvi_days is not None
         bar = _F32(np.inf if p.wet_canopy_lswi is None else p.wet_canopy_lswi)  # a date standing in no water
         i_early = np.searchsorted(days, days.astype(np.float64) + (p.early_ndvi_days or 0.0), side="right")
@@ -1074,7 +1075,12 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
             wet_now = wet[:, t] >= 0
             after = slice(t + 1, i_early[t])
             dry = np.where(flood[:, after] | (ls[:, after] >= bar), np.nan, nd[:, after])
-            refuted = early_on & wet_now & ~first[:, t] & (masked_max(dry) > _F32(-np.inf))
+            # a flooded date just after the one that opened the window (a flood that stood) is not refuted
+            stood = (d - last_wet <= _F32(p.early_ndvi_days or 0.0)) | (last_wet == last_ok)
+            # nor one that reads open water (hidden_open_water_ndvi): the whole field under water
+            open_bar = _F32(-np.inf if p.hidden_open_water_ndvi is None else p.hidden_open_water_ndvi)
+            open_w = (nd[:, t] <= open_bar) & (nd[:, t] < ls[:, t])
+            refuted = early_on & wet_now & ~first[:, t] & ~stood & ~open_w & (masked_max(dry) > _F32(-np.inf))
             opens = wet_now & ~refuted
             between = np.where(opens, 0, between + (o & ~wet_now)).astype(np.int32)
             widest = np.where(opens, _F32(0.0), widest)
@@ -1195,8 +1201,8 @@ _PARAM_CASES = {
     "end_flood_deep_tuned": {"end_flood_deep_lswi": 0.12, "end_flood_shallow_ndvi": 0.3, "wet_canopy_lswi": 0.1,
                              "end_flood_deep_fallow": 0.9},
     "undated_wet_share_off": {"undated_wet_share": None},
-    "undated_early": {"undated_flood_stands": True},
-    "undated_early_young_flood": {"undated_flood_stands": True, "young_flood_t": 0.05},
+    "undated_early_off": {"undated_flood_stands": False},
+    "undated_early_off_young_flood_off": {"undated_flood_stands": False, "young_flood_t": None},
     "undated_early_tuned": {"undated_flood_stands": True, "early_ndvi_days": 25.0, "ndvi_trough_max": 0.3,
                             "gap_days": 20.0},
     "undated_wet_share_tuned": {"undated_wet_share": 0.8, "wet_canopy_lswi": 0.1, "ndvi_canopy_min": 0.45},

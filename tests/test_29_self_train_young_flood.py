@@ -1,5 +1,6 @@
 """The optical rule's flood-seen-again vote (``young_flood_t``) stays out of the self-trained map's
-pseudo-labels (``SelfTrainParams.young_flood_labels``), on point series built by hand."""
+pseudo-labels (``SelfTrainParams.young_flood_labels``), nor does the undated evidence's standing-flood test
+(``SelfTrainParams.undated_stands_labels``), on point series built by hand."""
 
 from __future__ import annotations
 
@@ -73,9 +74,39 @@ def test_a_direct_seeded_paddy_keeps_the_score_the_flood_seen_again_would_take_f
 
 def test_the_label_parameters_drop_the_vote_only():
     spec = SelfTrainParams()
-    assert label_params(None, spec) == OpticalRiceParams(young_flood_t=None)
-    off = OpticalRiceParams(young_flood_t=None)
+    assert label_params(None, spec) == OpticalRiceParams(young_flood_t=None, undated_flood_stands=False)
+    off = OpticalRiceParams(young_flood_t=None, undated_flood_stands=False)
     assert label_params(off, spec) is off
-    assert label_params(None, None) is None and label_params(None, SelfTrainParams(young_flood_labels=True)) is None
+    both = SelfTrainParams(young_flood_labels=True, undated_stands_labels=True)
+    assert label_params(None, None) is None and label_params(None, both) is None
+    assert label_params(None, SelfTrainParams(young_flood_labels=True)) == OpticalRiceParams(undated_flood_stands=False)
+    assert label_params(None, SelfTrainParams(undated_stands_labels=True)) == OpticalRiceParams(young_flood_t=None)
     sar = SarRiceParams()
     assert label_params(sar, spec) is sar  # the wrong rule's parameters are refused by the rule itself
+
+
+def test_the_labels_read_the_undated_evidence_without_the_standing_flood_test():
+    """The dryland crop of tests/test_29_optical_undated_early.py (rain on its young crop, drained within days, read
+    as the undated evidence's flood) as bands: the rule, with ``undated_flood_stands`` on by default, scores it
+    non-rice; its pseudo-label takes the score of the rule without the test unless ``undated_stands_labels``."""
+    from test_29_optical_undated_early import PIXELS
+
+    reads = [(int(r.split(":")[0]), *map(float, r.split(":")[1].split("/"))) for r in PIXELS["dryland_crop"].split()]
+    days = np.array([r[0] for r in reads])
+    nd, ls, ev = (np.array([r[i] for r in reads], np.float32) for i in (1, 2, 3))
+    nir = np.full(nd.shape, 0.2, np.float32)
+    red = nir * (1 - nd) / (1 + nd)
+    blue = np.maximum((nir + 6 * red + 1 - 2.5 * (nir - red) / ev) / 7.5, 0.01)  # the series' EVI (0.01: its floor)
+    bands = {"nir": nir, "red": red, "swir16": nir * (1 - ls) / (1 + ls), "blue": blue,
+             "green": np.full(nd.shape, 0.06, np.float32)}
+    coords = {"time": np.datetime64("2019-01-18") + days.astype("timedelta64[D]"), "y": [0.0], "x": [0.0]}
+    optical = xr.Dataset({b: (("time", "y", "x"), v.astype(np.float32)[:, None, None]) for b, v in bands.items()},
+                         coords=coords)
+    without = OpticalRiceParams(undated_flood_stands=False)
+    assert OpticalRiceParams().undated_flood_stands
+    assert optical_rice_rule(optical)["rice_score"].values.item() < 0.5
+    assert optical_rice_rule(optical, without)["rice_score"].values.item() >= 0.5
+    asked = SelfTrainParams(undated_stands_labels=True)
+    labels = _labels(optical, SelfTrainParams())[0]
+    assert labels == _labels(optical, asked, without)[0]
+    assert _labels(optical, asked)[0] < labels

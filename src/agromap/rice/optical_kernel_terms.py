@@ -322,8 +322,14 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             # A paddy stands in water with its seedlings for one or two weeks after puddling and transplanting, so a
             # clear date on drained soil (no flood signal, LSWI below ``wet_canopy_lswi``) within ``early_ndvi_days``
             # of the flood says the water did not stand (rain on a field sown or already growing): the date closes
-            # the canopy's window (of an earlier flood too) instead of opening one.
-            if undated_early and k > 0 and early_dry_peak(k, n, ci, cn, cl, cf, ends[3, t], early_bar) != _NINF:
+            # the canopy's window (of an earlier flood too) instead of opening one. Not when the date continues the
+            # flood that opened the window (the flood's previous clear date, or within ``early_ndvi_days`` of it): that
+            # flood stood its first days, and these are its last, drained as a paddy is weeks after transplanting.
+            # Nor when the date reads open water (``hidden_open_water_ndvi``): the whole field under water, which
+            # rain on an upland field does not make (a direct-seeded paddy is drained days after it for sowing).
+            if (undated_early and k > 0 and d - win_wet > prm[P_EARLY_DAYS] and win_wet != last_ok
+                    and not (flags[F_HIDDEN_OPEN] and y <= prm[P_HIDDEN_OPEN_NDVI] and y < ls)
+                    and early_dry_peak(k, n, ci, cn, cl, cf, ends[3, t], early_bar) != _NINF):
                 win_wet = _NINF
             else:
                 between, widest, win_wet = 0, np.float32(0.0), d

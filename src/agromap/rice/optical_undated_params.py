@@ -88,7 +88,7 @@ class OpticalUndatedParams:
     soil or stubble show (NDVI above 0) unless the rain fell a day or two before. The bare-ground,
     gap and drained-after conditions of ``hidden_crop_days`` still apply. ``None``: two flooded
     dates are needed."""
-    undated_flood_stands: bool = False
+    undated_flood_stands: bool = True
     """Undated evidence: a flooded date followed within ``early_ndvi_days`` by a clear date on drained soil (no
     flood signal, LSWI below ``wet_canopy_lswi``) opens no window for the canopy and closes an earlier flood's (its
     canopy would otherwise count within two clear dates or across a cloud gap). A paddy stands in water with its
@@ -96,6 +96,11 @@ class OpticalUndatedParams:
     flood signal this is), so its dates in those days keep the flood signal or LSWI of 0.2 and more, green
     seedlings or not; rain on a field sown to an upland crop, or on one already growing, drains within days. The
     dated rule's ``young_flood_t`` reads the same days after an onset. The pixel's first clear date is exempt (the
-    series may start inside a season). Needs ``early_ndvi_days``. Off by default: the rule gains on every scene
-    and series, but the self-trained maps that learn from its labels lose a little on ``wetland_confusion``
-    (docs/rice_rules.md, "The undated flood drained within days")."""
+    series may start inside a season), and so is a flooded date that continues the flood that opened the window
+    (on the next clear date or within ``early_ndvi_days``): that flood stood its first days, and a paddy drained
+    weeks after transplanting drains after its last flooded date; and so is a date that reads open water
+    (``hidden_open_water_ndvi``: the whole field under water, as rain on an upland field never is; a direct-seeded
+    paddy is drained for sowing days after it). Needs ``early_ndvi_days``. Every scene's
+    mean gains or holds, and the optical stress sweep is unchanged; the self-trained maps take their labels from
+    the rule without it (``undated_stands_labels`` of :class:`~agromap.rice.self_trained.SelfTrainParams`;
+    docs/rice_rules.md, "The undated flood drained within days"). False: off."""

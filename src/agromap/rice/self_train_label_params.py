@@ -290,6 +290,16 @@ class PseudoLabelParams:
     map seldom carry a rice label there (the upland test and co-training keep them out), and the
     self-trained optical map lost 41 pixels of paddy edges (docs/rice_self_trained.md, "The flood seen
     again stays out of the labels"). True: the labels take the rule's map as it is."""
+    undated_stands_labels: bool = False
+    """``rule="optical"`` or ``"both"``: let the optical rule's standing-flood test of its undated evidence
+    (``undated_flood_stands`` of :class:`~agromap.rice.rules_optical.OpticalRiceParams`) shape the
+    pseudo-labels. Off by default: the labels come from the rule run with ``undated_flood_stands=False``.
+    The upland crops the test removes from the rule's map are hesitations on the labels' lattice, not rice
+    labels, while the paddies it removes are mostly field edges whose flood a cloud gap hid (the undated
+    evidence had read a rain date before it): on ``wetland_confusion``'s whole year, seed 2, it took 4 rice
+    labels, all transplanted paddy edges, and made 7 paddy hesitations non-rice labels, and the self-trained
+    optical map lost 0.9726 -> 0.9711 (docs/rice_self_trained.md, "The standing flood stays out of the
+    labels"). True: the labels take the rule's map as it is."""
 
     def _check_pseudo_labels(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:

@@ -127,23 +127,32 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
 
 def label_params(params: Any, spec: SelfTrainParams | None) -> Any:
     """The optical rule's parameters ``params`` (``None``: its defaults) as the pseudo-labels read them:
-    without the flood-seen-again vote (``young_flood_t=None``) unless ``spec.young_flood_labels``.
+    without the flood-seen-again vote (``young_flood_t=None``) unless ``spec.young_flood_labels``, and
+    without the undated evidence's standing-flood test (``undated_flood_stands=False``) unless
+    ``spec.undated_stands_labels``.
 
     The vote reads a transplanted paddy's water in the onset's first days: a direct-seeded paddy, sown
     on saturated soil, and a paddy's edge pixel fail it, and the rice labels it takes from them teach
     the classifier to miss paddy edges (docs/rice_self_trained.md, "The flood seen again stays out of
-    the labels"). Unchanged without ``spec`` (the rule's own output) or where the vote is off.
+    the labels"). The standing-flood test takes rice labels from paddy edges whose flood a cloud gap hid
+    (docs/rice_self_trained.md, "The standing flood stays out of the labels"). Unchanged without ``spec``
+    (the rule's own output) or where both are off or asked for.
     """
     from dataclasses import replace
 
     from .optical_params import OpticalRiceParams
 
-    if spec is None or spec.young_flood_labels:
+    if spec is None:
         return params
     base = params if params is not None else OpticalRiceParams()
-    if not isinstance(base, OpticalRiceParams) or base.young_flood_t is None:  # a wrong type is refused later
+    if not isinstance(base, OpticalRiceParams):  # a wrong type is refused later
         return params
-    return replace(base, young_flood_t=None)
+    drop: dict[str, Any] = {}
+    if not spec.young_flood_labels and base.young_flood_t is not None:
+        drop["young_flood_t"] = None
+    if not spec.undated_stands_labels and base.undated_flood_stands:
+        drop["undated_flood_stands"] = False
+    return replace(base, **drop) if drop else params
 
 
 def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, windows: Any, canopy_labels: bool,
