@@ -433,10 +433,11 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
         if v:
             log(f"{k} rule parameters changed (the rule and the self-trained maps labelled by it): "
                 + ", ".join(f"{n}={x!r}" for n, x in v.items()))
-    moved = sorted({"young_flood_t", "young_reflood_days", "young_reflood_rise"} & set(changed["optical"]))
-    if moved:  # the labels read the rule without the flood seen again (PseudoLabelParams)
+    label_free = {"young_flood_t", "young_reflood_days", "young_reflood_rise", "undated_flood_stands"}
+    moved = sorted(label_free & set(changed["optical"]))
+    if moved:  # the labels read the rule without these terms (label_params, PseudoLabelParams)
         log(f"{', '.join(moved)}: the optical rule's map only; the self-trained labels read the rule without the "
-            "flood seen again")
+            "flood seen again and the standing-flood test")
     rows: list[dict[str, Any]] = []
     for sd in seeds:
         rows += _run_one_seed(scenes, runners, size=size, seed=sd, speckle=speckle, speckle_filter=speckle_filter,
