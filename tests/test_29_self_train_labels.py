@@ -469,23 +469,25 @@ def test_the_drained_test_reaches_the_fused_labels_of_a_sparse_scene_lazily():
     # the optical score as the fusion gets it (the fusion applies the drained test itself)
     opt = run_rule(optical, radar, "optical", None, None, 100.0, spec=SelfTrainParams(), fused=True).rice_score
     sar = run_rule(optical, radar, "sar", None, None).rice_score
-    # One compute: the four maps share their rules' graphs, so each rule runs once.
-    runs[None], runs[0.25], opt, sar = (a.values for a in dask.compute(runs[None], runs[0.25], opt, sar))
-    never = drained_dates(optical, 0.25).values == 0
+    # the optical rule's own labels (rule="optical"), asserted below (a rice-shrimp field the series
+    # opens in keeps its rice there only: start_pond_rice, off here; so is the upland-crop test, which
+    # takes other pixels' rice: upland_dip_db)
+    with raise_if_dask_computes():
+        alone = run_rule(optical, radar, "optical", None, None, 100.0,
+                         spec=SelfTrainParams(start_pond_rice=False, upland_dip_db=None)).rice_score
+    # One compute: the six arrays share their rules' and indices' graphs, so each rule runs once.
+    runs[None], runs[0.25], opt, sar, alone, drained = (a.values for a in dask.compute(
+        runs[None], runs[0.25], opt, sar, alone, drained_dates(optical, 0.25)))
+    never = drained == 0
     changed = ~np.isclose(runs[None], runs[0.25])
     assert changed.any() and (never & (opt > 0.5))[changed].all()
     np.testing.assert_allclose(runs[0.25][changed], (sar[changed] + 0.5) / 2, atol=1e-6)
     # rice verdicts with a drained date, and non-rice verdicts, keep their fused score
     np.testing.assert_allclose(runs[0.25][~(never & (opt > 0.5))], runs[None][~(never & (opt > 0.5))], atol=1e-6)
-    # the optical rule's own labels (rule="optical"): the same pixels, and only they, become no opinion
-    # (a rice-shrimp field the series opens in keeps its rice there only: start_pond_rice, off here; so
-    # is the upland-crop test, which takes other pixels' rice: upland_dip_db)
-    with raise_if_dask_computes():
-        alone = run_rule(optical, radar, "optical", None, None, 100.0,
-                         spec=SelfTrainParams(start_pond_rice=False, upland_dip_db=None))
-    # (a pond's verdict, no vote before the fusion, is no opinion there too)
+    # the optical rule's own labels: the same pixels, and only they, become no opinion (a pond's
+    # verdict, no vote before the fusion, is no opinion there too)
     expected = np.where(np.isnan(opt) | (never & (opt > 0.5)), 0.5, opt)
-    np.testing.assert_allclose(alone.rice_score.values, expected, atol=1e-6)
+    np.testing.assert_allclose(alone, expected, atol=1e-6)
 
 
 def test_lazy_split_keeps_the_orbit_tracks_for_the_sar_rule():

@@ -162,3 +162,25 @@ def test_the_boxcar_filter_keeps_the_blocks_and_coordinates_of_its_input():
     assert out.chunks == lazy.chunks
     assert isinstance(out["orbit"].data, np.ndarray)  # the rule reads the orbit track in memory only
     np.testing.assert_array_equal(out.values, boxcar_speckle_filter(arr, 5).values)
+
+
+def test_boxcar_is_the_rolling_mean_of_the_valid_pixels_and_keeps_the_chunks():
+    """The boxcar gives xarray's centred rolling mean of the valid pixels (NaN and non-positive
+    power left out, the image edge shrinking the window) bit for bit, at any chunking, and its
+    lazy output keeps the input's blocks: one task per block, not dates and rows cut into pieces."""
+    rng = np.random.default_rng(3)
+    data = rng.gamma(4.0, 0.01, (9, 20, 22)).astype(np.float32)
+    data[rng.random(data.shape) < 0.2] = np.nan
+    data[0, 5, 6] = 0.0  # no power: left out like NaN
+    data[:, 10:16, 10:17] = np.nan  # a hole wider than the window: NaN in its middle
+    arr = xr.DataArray(data, dims=("time", "y", "x"))
+    rolled = arr.where(arr > 0).rolling(y=5, x=5, center=True, min_periods=1).mean().values
+    assert np.isnan(rolled[:, 13, 13]).all() and not np.isnan(rolled[:, 0, 0]).any()
+    np.testing.assert_array_equal(boxcar_speckle_filter(arr, 5).values, rolled)
+    for chunks in ({"y": 8, "x": 8}, {"time": 2, "y": 1, "x": 5}):  # the second: rows narrower than the halo
+        lazy = boxcar_speckle_filter(arr.chunk(chunks), 5)
+        np.testing.assert_array_equal(lazy.values, rolled)
+        assert lazy.chunks == arr.chunk(chunks).chunks
+    lazy = boxcar_speckle_filter(arr.chunk({"y": 8, "x": 8}), 5)
+    assert lazy.chunks == arr.chunk({"y": 8, "x": 8}).chunks
+    assert boxcar_speckle_filter(arr.transpose("y", "x", "time"), 5).dims == ("y", "x", "time")

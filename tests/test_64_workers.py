@@ -121,14 +121,23 @@ def test_a_module_that_cannot_be_imported_does_not_fail_the_warm_up(cluster):
             cool_workers(client, name)
 
 
-def _rice_config(tmp_path):
-    bands = ["blue", "green", "red", "nir", "swir16", "scl"]
-    write_stack_geotiffs(make_s2_stack(SceneSpec(shape=(512, 512), dates=_DATES, chunk=256, seed=3))[bands],
-                         tmp_path / "tifs")
+_BANDS = ["blue", "green", "red", "nir", "swir16", "scl"]
+
+
+@pytest.fixture(scope="module")
+def rice_tifs(tmp_path_factory):
+    """The 2 x 2 tile scene the rice runs read, written once: the runs only read it."""
+    folder = tmp_path_factory.mktemp("rice-inputs") / "tifs"
+    write_stack_geotiffs(make_s2_stack(SceneSpec(shape=(512, 512), dates=_DATES, chunk=256, seed=3))[_BANDS], folder)
+    return folder
+
+
+def _rice_config(tmp_path, tifs):
     cfg_path = tmp_path / "run.yaml"
     cfg_path.write_text(yaml.safe_dump({"name": "spread", "chunk": 256, "areas": [{
         "name": "a",
-        "inputs": [{"kind": "folder", "path": "tifs", "bands": bands, "scale": 1e-4, "nodata": 0, "raw": ["scl"]}],
+        "inputs": [{"kind": "folder", "path": str(tifs), "bands": _BANDS, "scale": 1e-4, "nodata": 0,
+                    "raw": ["scl"]}],
         "layers": [{"product": "rice", "method": "optical"}]}]}))
     return load_config(cfg_path)
 
@@ -157,7 +166,7 @@ def _item(path):
     return item
 
 
-def test_tiles_are_spread_and_layers_published_on_the_workers(cluster, tmp_path):
+def test_tiles_are_spread_and_layers_published_on_the_workers(cluster, tmp_path, rice_tifs):
     """Four tiles on two single-thread workers run two and two; then each layer's COG and quicklook
     are made by a task on a worker. Every file has the bytes of a threaded run (items but their run id).
 
@@ -166,7 +175,7 @@ def test_tiles_are_spread_and_layers_published_on_the_workers(cluster, tmp_path)
     """
     from distributed import Client, get_task_stream
 
-    cfg = _rice_config(tmp_path)
+    cfg = _rice_config(tmp_path, rice_tifs)
     with Client(cluster.scheduler_address) as probe:
         probe.wait_for_workers(2)
         with get_task_stream(client=probe) as stream:
@@ -220,7 +229,7 @@ def _unpatched() -> None:
         del publish_layers._unpatched_prepare_cog
 
 
-def test_a_failing_publish_on_a_worker_fails_the_run_as_with_threads(cluster, tmp_path):
+def test_a_failing_publish_on_a_worker_fails_the_run_as_with_threads(cluster, tmp_path, rice_tifs):
     """One layer cannot be published (its staging file vanished): on workers as with threads the run
     fails with that layer's one-line error and publishes nothing, not even the layers that were ready."""
     import cloudpickle
@@ -228,7 +237,7 @@ def test_a_failing_publish_on_a_worker_fails_the_run_as_with_threads(cluster, tm
 
     from agromap.errors import ExportError
 
-    cfg = _rice_config(tmp_path)
+    cfg = _rice_config(tmp_path, rice_tifs)
     stem = "rice_score"
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the patch, sent to the workers
     errors = {}
@@ -308,7 +317,7 @@ def test_tasks_on_workers_all_end_and_the_first_failure_in_call_order_is_raised(
         assert seen == {2: 2.0}
 
 
-def test_a_run_connects_and_warms_the_workers_on_a_thread_while_it_prepares(cluster, tmp_path, monkeypatch):
+def test_a_run_connects_and_warms_the_workers_on_a_thread_while_it_prepares(cluster, tmp_path, rice_tifs, monkeypatch):
     """Connecting to the cluster and warming its workers run on a thread of their own, beside the
     run's staging files and graph. A failure there fails the run with its own one-line error, as
     in the run's thread, and leaves no staging file, partial file or connecting thread behind."""
@@ -322,7 +331,7 @@ def test_a_run_connects_and_warms_the_workers_on_a_thread_while_it_prepares(clus
         return real(client, modules)
 
     monkeypatch.setattr(scheduler, "warm_workers", warm)
-    cfg = _rice_config(tmp_path)
+    cfg = _rice_config(tmp_path, rice_tifs)
     done = run(cfg, tmp_path / "out", scheduler=cluster.scheduler_address, force=True)
     assert threads == ["agromap-connect"] and len(done.outputs) > 1
 

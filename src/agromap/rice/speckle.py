@@ -33,6 +33,8 @@ import dask.array as da
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
+from dask.array.overlap import ensure_minimum_chunksize
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.special import ndtri
 
 from ..errors import ConfigError, InputError
@@ -223,11 +225,41 @@ def boxcar_speckle_filter(arr: xr.DataArray, size: int = 5) -> xr.DataArray:
         raise ConfigError(f"size must be an odd number of pixels >= 1, got {size}.")
     if not {"y", "x"} <= set(arr.dims):
         raise InputError(f"boxcar_speckle_filter needs y and x dims, got {tuple(arr.dims)}.")
-    a32 = arr.where(arr > 0).astype(np.float32)
-    out = a32.rolling(y=size, x=size, center=True, min_periods=1).mean()
-    if a32.chunks is not None:
-        # the centred window moves dask's block edges by size // 2 (and splits the dates): the input's
-        # blocks back, or every array combined with it takes the union of both edges. The data only:
-        # ``.chunk()`` would make the coordinates dask arrays too, the orbit track's among them.
-        out = out.copy(data=out.data.rechunk(a32.chunks))
-    return out.astype(np.float32).assign_attrs(arr.attrs).rename(arr.name)
+    order = arr.dims
+    a32 = arr.where(arr > 0).astype(_F32).transpose(..., "y", "x")
+    r = size // 2
+    if isinstance(a32.data, da.Array):
+        # One task per input block that keeps the input's chunks: xarray's rolling mean on dask
+        # split the dates and the rows into dozens of pieces (a 78-date, 2 x 2 block stack became
+        # 270 blocks and 5,000 tasks), a graph every step downstream then inherits.
+        data = a32.data
+        ax = data.ndim - 2
+        chunks = (*data.chunks[:ax], *(ensure_minimum_chunksize(max(r, 1), c) for c in data.chunks[ax:]))
+        data = data.rechunk(chunks)
+        halo = da.overlap.overlap(data, depth={i: (r if i >= ax else 0) for i in range(data.ndim)},
+                                  boundary={i: (np.nan if i >= ax else "none") for i in range(data.ndim)})
+        out = da.map_blocks(_boxcar_block, halo, chunks=data.chunks, dtype=_F32, r=r,
+                            meta=np.empty((0,) * data.ndim, dtype=_F32))
+        if out.chunks != a32.data.chunks:  # blocks narrower than the halo were merged: the input's back
+            out = out.rechunk(a32.data.chunks)
+    else:
+        pad = [(0, 0)] * (a32.ndim - 2) + [(r, r), (r, r)]
+        out = _boxcar_block(np.pad(np.asarray(a32.data), pad, constant_values=np.nan), r)
+    res = a32.copy(data=out).transpose(*order)
+    return res.assign_attrs(arr.attrs).rename(arr.name)
+
+
+def _boxcar_block(block: npt.NDArray[Any], r: int) -> npt.NDArray[np.float32]:
+    """The box mean of the valid pixels of a block padded by ``r`` NaN-or-neighbour rows and columns
+    (the last two axes), for its interior: the sum and count xarray's rolling mean takes, in the same
+    order, so the values are those of ``rolling(y=, x=, center=True, min_periods=1).mean()``.
+    """
+    valid = ~np.isnan(block)
+    filled = np.where(valid, block, np.float32(0)).astype(_F32, copy=False)
+    win = (2 * r + 1, 2 * r + 1)
+    axes = (block.ndim - 2, block.ndim - 1)
+    total = sliding_window_view(filled, win, axis=axes).sum(axis=(-2, -1))
+    count = sliding_window_view(valid, win, axis=axes).sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(count > 0, total / count.astype(_F32), np.float32(np.nan))
+    return out.astype(_F32, copy=False)
