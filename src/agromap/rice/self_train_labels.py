@@ -36,6 +36,7 @@ from typing import Any, cast
 import numpy as np
 import xarray as xr
 
+from .self_train_fuse_kernel import fused_score, fused_seasons, optical_vote
 from .self_train_neighbours import in_blocks_of, ndvi_close_neighbours, ndvi_rms_to
 from .self_train_params import SelfTrainParams
 
@@ -411,27 +412,19 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     ``blind_gap_days`` is only recorded in the parameters.
     """
     spec = spec if spec is not None else SelfTrainParams()
-    a, b = sar["rice_score"], optical["rice_score"]
-    if spec.persistent_score is not None:  # a sure vote: the radar's hesitation must not undo it
-        kept = (optical["qa_flags"] & np.uint8(QA_PERSISTENT_ONLY)) > 0
-        b = xr.where(kept, np.minimum(b, np.float32(spec.persistent_score)), b).astype(np.float32)
-    if "drained_dates" in optical:  # never drained: a floating mat's flood and canopy, the radar decides
-        b = xr.where((b > 0.5) & (optical["drained_dates"] == 0), np.float32(0.5), b).astype(np.float32)
-    score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
+    a = sar["rice_score"]
+    # one numpy kernel per step, not an xarray chain: a graph layer each (self_train_fuse_kernel)
+    b = optical_vote(optical["rice_score"], optical["qa_flags"], optical.get("drained_dates"),
+                     spec.persistent_score, QA_PERSISTENT_ONLY)
+    rescued = None
     if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
         flood = optical["flood_dates"] if "flood_dates" in optical else None
         like = optical["edge_ndvi_rms"] if "edge_ndvi_rms" in optical else None
         rescued = edge_rescue(a, b, spec, flood, like)
-        score = xr.where(rescued, b, score).astype(np.float32)
-    else:
-        rescued = xr.zeros_like(score, dtype=bool)
-    if "wettest_lswi" in optical and spec.dry_contradiction_lswi is not None:
-        # SAR non-rice against optical rice on a pixel no clear date saw wet: the radar decides.
-        dry = optical["wettest_lswi"] < np.float32(spec.dry_contradiction_lswi)
-        sar_wins = (a <= spec.other_max_score) & (b >= spec.rice_min_score) & dry & ~rescued
-        score = xr.where(sar_wins, a, score).astype(np.float32)
-    na, nb = sar["n_seasons"], optical["n_seasons"]
-    seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
+    wettest = optical["wettest_lswi"] if "wettest_lswi" in optical else None
+    score = fused_score(a, b, rescued, wettest, dry_lswi=spec.dry_contradiction_lswi,
+                        other_max=spec.other_max_score, rice_min=spec.rice_min_score)
+    seasons = fused_seasons(sar["n_seasons"], optical["n_seasons"])
     qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
     return xr.Dataset({"rice_score": score, "n_seasons": seasons, "qa_flags": qa}).assign_attrs(
         parameters=json.dumps({"sar": sar.attrs.get("parameters", ""), "optical": optical.attrs.get("parameters", ""),
