@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .self_train_fuse_kernel import per_pixel
+
 __all__ = ["dry_share_of", "early_canopy", "low_median_db", "pond_and_drained"]
 
 
 def _along_time(kernel: Any, *arrays: xr.DataArray, dtype: Any) -> xr.DataArray:
-    return xr.apply_ufunc(kernel, *arrays, input_core_dims=[["time"]] * len(arrays), dask="parallelized",
-                          output_dtypes=[dtype])
+    return per_pixel(kernel, *arrays, dtype=dtype, along_time=True)
 
 
 def dry_share_of(ok: xr.DataArray, lswi: xr.DataArray, min_dates: int) -> xr.DataArray:

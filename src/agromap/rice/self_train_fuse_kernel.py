@@ -10,14 +10,39 @@ from __future__ import annotations
 
 from typing import Any
 
+import dask.array as da
 import numpy as np
 import xarray as xr
+from dask.base import is_dask_collection
 
-__all__ = ["fused_seasons", "fused_score", "optical_vote"]
+__all__ = ["fused_seasons", "fused_score", "optical_vote", "per_pixel"]
 
 
-def _apply(kernel: Any, *arrays: xr.DataArray, dtype: Any) -> xr.DataArray:
-    return xr.apply_ufunc(kernel, *arrays, dask="parallelized", output_dtypes=[dtype])
+def per_pixel(kernel: Any, *arrays: xr.DataArray, dtype: Any, along_time: bool = False) -> xr.DataArray:
+    """``kernel`` on the numpy blocks of ``arrays`` (with ``along_time``, their dates on the last axis,
+    reduced by ``kernel``): one ``map_blocks`` layer where the arrays share their dims and blocks (and
+    their dates are one block, first), else :func:`xarray.apply_ufunc` (which adds the dims' moves
+    and an output layer; the values are the same).
+    """
+    first = arrays[0]
+    dims = first.dims
+    same = all(a.dims == dims and is_dask_collection(a.data) and a.chunks == first.chunks for a in arrays)
+    # the layer named for the step that made it (the name's hash covers the kernel's constants)
+    token = getattr(kernel, "__qualname__", "kernel").split(".")[0]
+    if same and (not along_time or (dims[0] == "time" and len(first.chunks[0]) == 1)):  # type: ignore[index]
+        if along_time:
+            data = da.map_blocks(lambda *b: kernel(*(np.moveaxis(x, 0, -1) for x in b)), *(a.data for a in arrays),
+                                 drop_axis=0, dtype=dtype, token=token, meta=np.empty((0,) * (len(dims) - 1), dtype=dtype))
+            template = first.isel(time=0, drop=True)
+        else:
+            data = da.map_blocks(kernel, *(a.data for a in arrays), dtype=dtype, token=token, meta=np.empty((0,) * len(dims), dtype=dtype))
+            template = first
+        return xr.DataArray(data, dims=template.dims, coords=template.coords)
+    core = [["time"]] * len(arrays) if along_time else None
+    return xr.apply_ufunc(kernel, *arrays, input_core_dims=core, dask="parallelized", output_dtypes=[dtype])
+
+
+_apply = per_pixel
 
 
 def optical_vote(b: xr.DataArray, qa: xr.DataArray | None, drained: xr.DataArray | None,

@@ -36,8 +36,8 @@ from typing import Any, cast
 import numpy as np
 import xarray as xr
 
-from .self_train_fuse_kernel import fused_score, fused_seasons, optical_vote
-from .self_train_neighbours import in_blocks_of, ndvi_close_neighbours, ndvi_rms_to
+from .self_train_fuse_kernel import fused_score, fused_seasons, optical_vote, per_pixel
+from .self_train_neighbours import any_within, ndvi_close_neighbours, ndvi_rms_to
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
@@ -449,15 +449,22 @@ def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrai
     pixel carries the paddy's crop, an upland field across the boundary does not.
     """
     assert spec.edge_rescue_px is not None
-    w = 2 * spec.edge_rescue_px + 1
-    sure_rice = (sar_score >= spec.rice_min_score).astype(np.float32)
-    near = in_blocks_of(sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max(), sure_rice) > 0
-    rescue = (sar_score <= spec.other_max_score) & (opt_score >= spec.rice_min_score) & near
-    if like is not None and spec.edge_max_ndvi_rms is not None:
-        rescue = rescue & (like <= np.float32(spec.edge_max_ndvi_rms))
-    if flood is None or not spec.edge_min_flood_dates:
-        return rescue
-    return rescue & (flood >= spec.edge_min_flood_dates)
+    near = any_within(sar_score >= spec.rice_min_score, spec.edge_rescue_px)
+    use_like = like is not None and spec.edge_max_ndvi_rms is not None
+    use_flood = flood is not None and bool(spec.edge_min_flood_dates)
+    other_max, rice_min, min_flood = spec.other_max_score, spec.rice_min_score, spec.edge_min_flood_dates
+    max_rms = np.float32(spec.edge_max_ndvi_rms if spec.edge_max_ndvi_rms is not None else 0)
+
+    def rescue(a: np.ndarray, b: np.ndarray, near: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+        it = iter(rest)
+        with np.errstate(invalid="ignore"):
+            out = (a <= other_max) & (b >= rice_min) & near
+            if use_like:
+                out = out & (next(it) <= max_rms)
+            return out & (next(it) >= min_flood) if use_flood else out
+
+    extra = [x for x, on in ((like, use_like), (flood, use_flood)) if on and x is not None]
+    return per_pixel(rescue, sar_score, opt_score, near, *extra, dtype=bool)
 
 
 def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainParams,
