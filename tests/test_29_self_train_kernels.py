@@ -181,6 +181,13 @@ def test_the_fused_steps_are_a_few_layers():
     assert len(_own_layers(dry_share(optical, spec), ok, lswi)) == 1
     assert len(_own_layers(pond_after_harvest(optical, spec), ok, ndvi, lswi)) == 1
     assert len(_own_layers(series_start_canopy(sar, optical, spec), ok, ndvi, lswi, sar["vh"])) <= 4
+    # a layer's name covers its kernel's constants: the shrimp field's opening canopy (another LSWI
+    # bar) on the same inputs is another layer, the same call the same one
+    from agromap.rice.self_train_ends_kernel import early_canopy
+
+    early = np.ones(_T, dtype=bool)
+    names = [early_canopy(ok, ndvi, lswi, early, ndvi_min=0.5, lswi_min=bar).data.name for bar in (0.3, 0.2, 0.3)]
+    assert names[0] != names[1] and names[0] == names[2]
     rng = np.random.default_rng(3)
     s, o = _rule_out(rng).chunk({"y": 4, "x": 3}), _rule_out(rng).chunk({"y": 4, "x": 3})
     o = o.assign(drained_dates=o["n_seasons"].astype(np.uint16), wettest_lswi=o["rice_score"])

@@ -42,8 +42,6 @@ def per_pixel(kernel: Any, *arrays: xr.DataArray, dtype: Any, along_time: bool =
     return xr.apply_ufunc(kernel, *arrays, input_core_dims=core, dask="parallelized", output_dtypes=[dtype])
 
 
-_apply = per_pixel
-
 
 def optical_vote(b: xr.DataArray, qa: xr.DataArray | None, drained: xr.DataArray | None,
                  persistent_score: float | None, persistent_bit: int) -> xr.DataArray:  # fmt: skip
@@ -66,7 +64,7 @@ def optical_vote(b: xr.DataArray, qa: xr.DataArray | None, drained: xr.DataArray
         return b
 
     args = [a for a, on in ((qa, use_qa), (drained, drained is not None)) if on and a is not None]
-    return _apply(kernel, b, *args, dtype=np.float32)
+    return per_pixel(kernel, b, *args, dtype=np.float32)
 
 
 def fused_score(a: xr.DataArray, b: xr.DataArray, rescued: xr.DataArray | None, wettest: xr.DataArray | None, *,
@@ -91,7 +89,7 @@ def fused_score(a: xr.DataArray, b: xr.DataArray, rescued: xr.DataArray | None, 
         return score
 
     args = [x for x, on in ((rescued, use_rescue), (wettest, use_dry)) if on and x is not None]
-    return _apply(kernel, a, b, *args, dtype=np.float32)
+    return per_pixel(kernel, a, b, *args, dtype=np.float32)
 
 
 def fused_seasons(na: xr.DataArray, nb: xr.DataArray) -> xr.DataArray:
@@ -100,4 +98,4 @@ def fused_seasons(na: xr.DataArray, nb: xr.DataArray) -> xr.DataArray:
     def kernel(na: np.ndarray, nb: np.ndarray) -> np.ndarray:
         return np.where(na == 255, nb, np.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
 
-    return _apply(kernel, na, nb, dtype=np.uint8)
+    return per_pixel(kernel, na, nb, dtype=np.uint8)
