@@ -22,6 +22,7 @@ from typing import Any, cast
 import numpy as np
 import xarray as xr
 
+from .self_train_ends_kernel import dry_share_of, early_canopy, low_median_db, pond_and_drained
 from .self_train_once import built_once
 from .self_train_params import SelfTrainParams
 
@@ -115,10 +116,7 @@ def dry_share(optical: xr.Dataset, spec: SelfTrainParams, rule_params: Any = Non
     from .self_train_labels import clear_indices
 
     ok, _, lswi = clear_indices(optical, rule_params)
-    clear = ok & lswi.notnull()
-    n = clear.sum("time")
-    dry = (clear & (lswi < 0)).sum("time")
-    return (dry / n).where(n >= spec.persistent_min_dates).astype(np.float32).rename("dry_share")
+    return dry_share_of(ok, lswi, spec.persistent_min_dates).rename("dry_share")
 
 
 def abstain_at_series_end(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,
@@ -167,16 +165,16 @@ def pond_after_harvest(optical: xr.Dataset, spec: SelfTrainParams, rule_params: 
     rule's water test) and at least ``spec.start_pond_dry_dates`` dry (LSWI < 0), of at least
     ``spec.persistent_min_dates`` clear dates: a rice-shrimp field harvested, drained and stocked.
     """
-    from .self_train_labels import clear_indices, open_water
+    from .optical_params import OpticalRiceParams
+    from .self_train_labels import clear_indices
 
     assert spec.start_pond_water_fraction is not None
     ok, ndvi, lswi = clear_indices(optical, rule_params)
-    clear = ok & ndvi.notnull() & lswi.notnull()
-    n = clear.sum("time")
-    water = (clear & open_water(ndvi, lswi, rule_params)).sum("time")
-    dry = (clear & (lswi < 0)).sum("time")
-    return ((n >= spec.persistent_min_dates) & (water >= np.float32(spec.start_pond_water_fraction) * n)
-            & (dry >= spec.start_pond_dry_dates)).rename("pond_after_harvest")
+    # the open water is the optical rule's test (self_train_labels.open_water) on the rule's bar
+    bar = (rule_params if rule_params is not None else OpticalRiceParams()).water_ndvi_max
+    return pond_and_drained(ok, ndvi, lswi, min_dates=spec.persistent_min_dates,
+                            water_fraction=spec.start_pond_water_fraction, dry_dates=spec.start_pond_dry_dates,
+                            water_ndvi_max=bar).rename("pond_after_harvest")
 
 
 @built_once
@@ -274,16 +272,11 @@ def series_start_canopy(sar: xr.Dataset, optical: xr.Dataset, spec: SelfTrainPar
     assert spec.start_canopy_days is not None
     end = _first_date(sar, optical) + np.timedelta64(int(spec.start_canopy_days), "D")
     ok, ndvi, lswi = clear_indices(optical, rule_params)
-    early = xr.DataArray(np.asarray(optical["time"].values).astype("datetime64[D]") <= end, dims="time",
-                         coords={"time": optical["time"]})
-    canopy = (ok & early & (ndvi >= np.float32(spec.start_canopy_ndvi))
-              & (lswi >= np.float32(spec.start_canopy_lswi))).any("time")
+    early = np.asarray(ok["time"].values).astype("datetime64[D]") <= end
+    canopy = early_canopy(ok, ndvi, lswi, early, ndvi_min=spec.start_canopy_ndvi, lswi_min=spec.start_canopy_lswi)
     vh = sar["vh"]
     first = vh.isel(time=np.flatnonzero(np.asarray(vh["time"].values).astype("datetime64[D]") <= end))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        db = cast(xr.DataArray, 10.0 * np.log10(first.where(first > 0)))
-    low = db.median("time", skipna=True) <= np.float32(spec.start_canopy_max_db)
-    return (canopy & low).rename("series_start_canopy")
+    return (canopy & low_median_db(first, spec.start_canopy_max_db)).rename("series_start_canopy")
 
 
 def abstain_at_series_start(out: xr.Dataset, sar: xr.Dataset | None, optical: xr.Dataset | None,

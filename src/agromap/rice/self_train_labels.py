@@ -36,7 +36,8 @@ from typing import Any, cast
 import numpy as np
 import xarray as xr
 
-from .self_train_neighbours import in_blocks_of, ndvi_close_neighbours, ndvi_rms_to
+from .self_train_fuse_kernel import fused_score, fused_seasons, optical_vote, per_pixel
+from .self_train_neighbours import any_within, ndvi_close_neighbours, ndvi_rms_to
 from .self_train_params import SelfTrainParams
 
 __all__ = ["QA_PERSISTENT_ONLY", "abstain_where_blind", "blind_optical_rule", "drop_pond_rice", "drop_undrained_rice",
@@ -411,27 +412,19 @@ def fuse_scores(sar: xr.Dataset, optical: xr.Dataset, blind_gap_days: float | No
     ``blind_gap_days`` is only recorded in the parameters.
     """
     spec = spec if spec is not None else SelfTrainParams()
-    a, b = sar["rice_score"], optical["rice_score"]
-    if spec.persistent_score is not None:  # a sure vote: the radar's hesitation must not undo it
-        kept = (optical["qa_flags"] & np.uint8(QA_PERSISTENT_ONLY)) > 0
-        b = xr.where(kept, np.minimum(b, np.float32(spec.persistent_score)), b).astype(np.float32)
-    if "drained_dates" in optical:  # never drained: a floating mat's flood and canopy, the radar decides
-        b = xr.where((b > 0.5) & (optical["drained_dates"] == 0), np.float32(0.5), b).astype(np.float32)
-    score = ((a.fillna(b) + b.fillna(a)) / 2).astype(np.float32)
+    a = sar["rice_score"]
+    # one numpy kernel per step, not an xarray chain: a graph layer each (self_train_fuse_kernel)
+    b = optical_vote(optical["rice_score"], optical["qa_flags"], optical.get("drained_dates"),
+                     spec.persistent_score, QA_PERSISTENT_ONLY)
+    rescued = None
     if spec.edge_rescue_px is not None and "y" in a.dims and "x" in a.dims:
         flood = optical["flood_dates"] if "flood_dates" in optical else None
         like = optical["edge_ndvi_rms"] if "edge_ndvi_rms" in optical else None
         rescued = edge_rescue(a, b, spec, flood, like)
-        score = xr.where(rescued, b, score).astype(np.float32)
-    else:
-        rescued = xr.zeros_like(score, dtype=bool)
-    if "wettest_lswi" in optical and spec.dry_contradiction_lswi is not None:
-        # SAR non-rice against optical rice on a pixel no clear date saw wet: the radar decides.
-        dry = optical["wettest_lswi"] < np.float32(spec.dry_contradiction_lswi)
-        sar_wins = (a <= spec.other_max_score) & (b >= spec.rice_min_score) & dry & ~rescued
-        score = xr.where(sar_wins, a, score).astype(np.float32)
-    na, nb = sar["n_seasons"], optical["n_seasons"]
-    seasons = xr.where(na == 255, nb, xr.where(nb == 255, na, np.maximum(na, nb))).astype(np.uint8)
+    wettest = optical["wettest_lswi"] if "wettest_lswi" in optical else None
+    score = fused_score(a, b, rescued, wettest, dry_lswi=spec.dry_contradiction_lswi,
+                        other_max=spec.other_max_score, rice_min=spec.rice_min_score)
+    seasons = fused_seasons(sar["n_seasons"], optical["n_seasons"])
     qa = (sar["qa_flags"] | optical["qa_flags"]).astype(np.uint8)
     return xr.Dataset({"rice_score": score, "n_seasons": seasons, "qa_flags": qa}).assign_attrs(
         parameters=json.dumps({"sar": sar.attrs.get("parameters", ""), "optical": optical.attrs.get("parameters", ""),
@@ -456,15 +449,22 @@ def edge_rescue(sar_score: xr.DataArray, opt_score: xr.DataArray, spec: SelfTrai
     pixel carries the paddy's crop, an upland field across the boundary does not.
     """
     assert spec.edge_rescue_px is not None
-    w = 2 * spec.edge_rescue_px + 1
-    sure_rice = (sar_score >= spec.rice_min_score).astype(np.float32)
-    near = in_blocks_of(sure_rice.rolling(y=w, x=w, center=True, min_periods=1).max(), sure_rice) > 0
-    rescue = (sar_score <= spec.other_max_score) & (opt_score >= spec.rice_min_score) & near
-    if like is not None and spec.edge_max_ndvi_rms is not None:
-        rescue = rescue & (like <= np.float32(spec.edge_max_ndvi_rms))
-    if flood is None or not spec.edge_min_flood_dates:
-        return rescue
-    return rescue & (flood >= spec.edge_min_flood_dates)
+    near = any_within(sar_score >= spec.rice_min_score, spec.edge_rescue_px)
+    use_like = like is not None and spec.edge_max_ndvi_rms is not None
+    use_flood = flood is not None and bool(spec.edge_min_flood_dates)
+    other_max, rice_min, min_flood = spec.other_max_score, spec.rice_min_score, spec.edge_min_flood_dates
+    max_rms = np.float32(spec.edge_max_ndvi_rms if spec.edge_max_ndvi_rms is not None else 0)
+
+    def rescue(a: np.ndarray, b: np.ndarray, near: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+        it = iter(rest)
+        with np.errstate(invalid="ignore"):
+            out = (a <= other_max) & (b >= rice_min) & near
+            if use_like:
+                out = out & (next(it) <= max_rms)
+            return out & (next(it) >= min_flood) if use_flood else out
+
+    extra = [x for x, on in ((like, use_like), (flood, use_flood)) if on and x is not None]
+    return per_pixel(rescue, sar_score, opt_score, near, *extra, dtype=bool)
 
 
 def edge_ndvi_rms(optical: xr.Dataset, sar_score: xr.DataArray, spec: SelfTrainParams,

@@ -19,7 +19,7 @@ import xarray as xr
 from dask.array.overlap import ensure_minimum_chunksize
 from dask.base import is_dask_collection
 
-__all__ = ["in_blocks_of", "ndvi_close_neighbours", "ndvi_rms_to", "neighbour_kernel"]
+__all__ = ["any_within", "in_blocks_of", "ndvi_close_neighbours", "ndvi_rms_to", "neighbour_kernel"]
 
 
 def ndvi_rms_to(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
@@ -113,3 +113,35 @@ def _neighbours(optical: xr.Dataset, source: xr.DataArray, radius: int, min_comm
         out = neighbour_kernel(np.pad(np.asarray(v.data), ((0, 0), *pad), constant_values=np.nan),
                                np.pad(np.asarray(src.data, dtype=bool), pad, constant_values=False), **kw)  # fmt: skip
     return xr.zeros_like(src, dtype=dtype).copy(data=out).transpose(*source.dims)
+
+
+def any_within(mask: xr.DataArray, radius: int) -> xr.DataArray:
+    """Per pixel, whether ``mask`` (boolean ``(y, x)``) holds anywhere within ``radius`` pixels (a square
+    window, clipped at the raster's edges; lazy, in the blocks of ``mask``).
+
+    The same as a centred ``rolling(...).max()`` with ``min_periods=1`` of the mask as 0/1 ``> 0``, in
+    one ``map_overlap`` layer and its halo exchange: the rolling window on dask was about 20 layers
+    (and moved the block edges, :func:`in_blocks_of`).
+    """
+    m = mask.transpose("y", "x")
+    halo = (min(radius, m.sizes["y"] - 1), min(radius, m.sizes["x"] - 1))
+    if is_dask_collection(m.data):
+        md = da.asarray(m.data)
+        yx = tuple(ensure_minimum_chunksize(h, c) if h else c for h, c in zip(halo, md.chunks))
+        # trim=False: the kernel returns each block without its halo; False beyond the raster's edges
+        out = da.map_overlap(_any_kernel, md.rechunk(yx), depth={0: halo[0], 1: halo[1]}, boundary=False,
+                             trim=False, chunks=yx, dtype=bool, meta=np.empty((0, 0), dtype=bool), halo=halo)
+        out = out.rechunk(md.chunks)
+    else:
+        out = _any_kernel(np.pad(np.asarray(m.data, dtype=bool), [(h, h) for h in halo]), halo=halo)
+    return xr.zeros_like(m, dtype=bool).copy(data=out).transpose(*mask.dims)
+
+
+def _any_kernel(block: np.ndarray, *, halo: tuple[int, int]) -> np.ndarray:
+    hy, hx = halo
+    ny, nx = block.shape[0] - 2 * hy, block.shape[1] - 2 * hx
+    out = np.zeros((ny, nx), dtype=bool)
+    for dy in range(-hy, hy + 1):
+        for dx in range(-hx, hx + 1):
+            out |= block[hy + dy : hy + dy + ny, hx + dx : hx + dx + nx]
+    return out
