@@ -82,14 +82,16 @@ class OpticalEndFloodParams:
     floods for weeks without greening is older than those first days. The bar of ``gap_season_lswi``
     (docs/rice_rules.md, "The puddling flood on the series' last date"). Needs ``end_flood_shallow_ndvi`` and
     ``early_ndvi_days``; ``None``: off."""
-    end_flood_deep_fallow: float = 0.5
+    end_flood_deep_fallow: float = 0.4
     """``end_flood_deep_lswi``: that date stands for the open water only where less than this share of the clear dates
     up to the bare one before the flood show the flood signal (``LSWI + flood_t >= EVI or NDVI``); margin: the
-    share's shortfall / 0.05. A paddy's fallow before its puddling is dry soil and stubble (a double-cropped field
-    adds its earlier season's few flooded dates); the edge of a pond refilled after its drained weeks mixes water
-    and bund on most dates. Half: the median date, as ``cycle_wet_share``. On the scenes' pixels the reading admits,
-    the share is at most 0.32 for the paddies and 0.35-0.95 (median 0.65-0.85) for the aquaculture ponds' edges
-    (docs/rice_rules.md, "The puddling flood on the series' last date")."""
+    share's shortfall / 0.05. A paddy's fallow before its puddling is dry soil and stubble (a double- or
+    triple-cropped field adds its earlier seasons' flooded weeks, from puddling until the canopy hides the water:
+    about a month of each four-month season); the edge of a pond refilled after its drained weeks mixes water and
+    bund on most dates. On the scenes' pixels the reading admits, the share is at most 0.32 for the paddies and
+    0.35-0.95 (median 0.65-0.85) for the aquaculture ponds' edges; 0.4 lies between (at 0.5, the median date,
+    pond edges on the thinned Mekong series entered: docs/rice_rules.md, "The puddling flood on the series' last
+    date")."""
     end_flood_turbid_water: bool = True
     """``end_flood_turbid``: the open water of those first days counts as the run's own (NDVI <=
     ``hidden_open_water_ndvi``, below LSWI): the run on the last dates may be the seedlings standing in the
