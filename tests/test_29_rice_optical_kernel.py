@@ -936,6 +936,10 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
 
     t_allow = _F32(p.flood_t)
     flood = ok & ((ls + t_allow >= ev) | (ls + t_allow >= nd))
+    if p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None:  # under a missed shadow, the NDVI form only
+        with np.errstate(invalid="ignore"):
+            shaded = ev < _F32(p.wet_canopy_evi_ratio) * nd
+        flood = np.where(shaded, ok & (ls + t_allow >= nd), flood)
     if p.flood_ndvi_max is not None:
         flood &= nd <= _F32(p.flood_ndvi_max)
 
@@ -1166,6 +1170,7 @@ _PARAM_CASES = {
                 "flood_stubble_days": None, "seedbed_ndvi_max": None},
     "gap_season_off": {"gap_season_lswi": None},
     "weak_flood": {"weak_flood_canopy_lswi": 0.30},
+    "flood_shadow": {"flood_shadow_ndvi": True},
     "wet_canopy_every_date": {"wet_canopy_evi_ratio": None},
     "cycle_wet_share_off": {"cycle_wet_share": None},
     "young_flood_off": {"young_flood_t": None},

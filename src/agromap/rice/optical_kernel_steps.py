@@ -24,6 +24,7 @@ from .optical_kernel_layout import (
     F_DRY,
     F_EARLY,
     F_FLOOD_NDVI_MAX,
+    F_FLOOD_SHADOW,
     F_HAZE,
     F_RULE,
     F_SHRUB,
@@ -317,7 +318,10 @@ def keep_date(n: int, t: int, d: Any, a: Any, b: Any, c: Any, t_allow: Any, flag
     """
     if not (np.isfinite(a) and np.isfinite(b) and np.isfinite(c) and abs(b) <= prm[P_MAX_ABS_EVI]):
         return False
-    f = c + t_allow >= b or c + t_allow >= a
+    if flags[F_FLOOD_SHADOW] and b < prm[P_WET_CANOPY_EVI_RATIO] * a:  # a missed shadow: NDVI form only
+        f = c + t_allow >= a
+    else:
+        f = c + t_allow >= b or c + t_allow >= a
     if flags[F_FLOOD_NDVI_MAX]:
         f = f and a <= prm[P_FLOOD_NDVI_MAX]
     if n > 0:
