@@ -31,11 +31,12 @@ docs/rice_self_trained.md gives the physical reasons and the measured effect of 
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from .self_train_clear import clear_indices
 from .self_train_fuse_kernel import fused_score, fused_seasons, optical_vote, per_pixel
 from .self_train_neighbours import any_within, ndvi_close_neighbours, ndvi_rms_to
 from .self_train_params import SelfTrainParams
@@ -270,27 +271,6 @@ def longest_clear_gap(optical: xr.Dataset, params: Any = None) -> xr.DataArray:
 
     return xr.apply_ufunc(kernel, ok, input_core_dims=[["time"]], dask="parallelized",
                           output_dtypes=[np.float32]).rename("longest_clear_gap_days")
-
-
-def clear_indices(optical: xr.Dataset, params: Any = None) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
-    """The clear-date mask (as the optical rule with ``params`` sees it: its cloud, haze and snow tests;
-    default :class:`~agromap.rice.optical_params.OpticalRiceParams`), NDVI and LSWI of an optical stack (lazy).
-    The label steps pass the parameters the self-trained map's optical rule ran with, so that an
-    override of those tests reaches them too.
-    """
-    from .self_train_once import once
-
-    return once("clear_indices", (optical, params), lambda: _clear_indices(optical, params))
-
-
-def _clear_indices(optical: xr.Dataset, params: Any) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
-    from .. import indices
-    from .rules_optical import OpticalRiceParams, clear_observations
-    from .seasons import prepare_series
-
-    ds = cast(xr.Dataset, prepare_series(optical, "optical stack"))
-    ok = clear_observations(ds, ds["nir"], params if params is not None else OpticalRiceParams(), None)
-    return ok, indices.ndvi(ds["nir"], ds["red"]), indices.lswi(ds["nir"], ds["swir16"])
 
 
 def open_water(nd: Any, lw: Any, params: Any = None) -> Any:

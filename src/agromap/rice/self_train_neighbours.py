@@ -19,13 +19,15 @@ import xarray as xr
 from dask.array.overlap import ensure_minimum_chunksize
 from dask.base import is_dask_collection
 
+from .self_train_clear import clear_indices
+
 __all__ = ["any_within", "in_blocks_of", "ndvi_close_neighbours", "ndvi_rms_to", "neighbour_kernel"]
 
 
 def ndvi_rms_to(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int,
                 params: Any = None) -> xr.DataArray:  # fmt: skip
     """Per pixel, the root mean square NDVI difference, over the dates clear in both pixels (clear as
-    the optical rule with ``params`` sees them, :func:`~agromap.rice.self_train_labels.clear_indices`),
+    the optical rule with ``params`` sees them, :func:`~agromap.rice.self_train_clear.clear_indices`),
     between the pixel and each pixel of ``source`` (boolean ``(y, x)``) within ``radius`` pixels (a
     square window, the pixel itself left out); the smallest over those neighbours (lazy, float32).
     NaN where no such neighbour shares at least ``min_common`` clear dates with it.
@@ -90,8 +92,6 @@ def neighbour_kernel(v: np.ndarray, source: np.ndarray, *, halo: tuple[int, int]
 
 def _neighbours(optical: xr.Dataset, source: xr.DataArray, radius: int, min_common: int, max_rms: float | None,
                 params: Any) -> xr.DataArray:  # fmt: skip
-    from .self_train_labels import clear_indices
-
     ok, ndvi, _ = clear_indices(optical, params)
     v = ndvi.where(ok).transpose("time", "y", "x")
     src = source.transpose("y", "x")
