@@ -56,3 +56,16 @@ def optical_points(series: dict[str, str], start: str) -> xr.Dataset:
     time = np.datetime64(start) + np.asarray(days).astype("timedelta64[D]")
     return xr.Dataset({v: (("time", "point"), arr[i]) for i, v in enumerate(("ndvi", "lswi", "evi"))},
                       coords={"time": time})
+
+
+def random_optical(rng: np.random.Generator, shape: tuple[int, int, int], ranges: dict[str, tuple[float, float]],
+                   step_days: int) -> xr.Dataset:  # fmt: skip
+    """A random optical stack of ``shape`` (dates, rows, columns): each band of ``ranges`` uniform in its
+    (low, high) reflectance, a fifth of the values missing, one date every ``step_days`` from 2023-01-01."""
+    bands = {}
+    for b, (lo, hi) in ranges.items():
+        v = rng.uniform(lo, hi, shape).astype(np.float32)
+        v[rng.random(v.shape) < 0.2] = np.nan
+        bands[b] = (("time", "y", "x"), v)
+    time = np.datetime64("2023-01-01") + (np.arange(shape[0]) * step_days).astype("timedelta64[D]")
+    return xr.Dataset(bands, coords={"time": time})

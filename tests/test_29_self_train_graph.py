@@ -12,20 +12,14 @@ from agromap.rice.self_train_neighbours import ndvi_close_neighbours, ndvi_rms_t
 from agromap.rice.self_trained import self_trained_rice_map
 from agromap.scenes import make_scene
 from agromap.testing import raise_if_dask_computes
+from pixel_stacks import random_optical
 
 
 def _random_stack(ny: int, nx: int, seed: int = 0) -> tuple[xr.Dataset, xr.DataArray]:
     """An optical stack of 30 dates with a fifth of the values missing, and a random source mask."""
     rng = np.random.default_rng(seed)
-    t = 30
-    bands = {}
-    for b, lo, hi in (("blue", 0.01, 0.12), ("green", 0.02, 0.1), ("red", 0.02, 0.2), ("nir", 0.1, 0.5),
-                      ("swir16", 0.05, 0.4)):  # fmt: skip
-        v = rng.uniform(lo, hi, (t, ny, nx)).astype(np.float32)
-        v[rng.random(v.shape) < 0.2] = np.nan
-        bands[b] = (("time", "y", "x"), v)
-    time = np.datetime64("2023-01-01") + (np.arange(t) * 8).astype("timedelta64[D]")
-    ds = xr.Dataset(bands, coords={"time": time})
+    ds = random_optical(rng, (30, ny, nx), {"blue": (0.01, 0.12), "green": (0.02, 0.1), "red": (0.02, 0.2),
+                                            "nir": (0.1, 0.5), "swir16": (0.05, 0.4)}, 8)
     return ds, xr.DataArray(rng.random((ny, nx)) < 0.6, dims=("y", "x"))
 
 

@@ -14,6 +14,7 @@ from agromap.rice.self_train_ends import dry_share, pond_after_harvest, series_s
 from agromap.rice.self_train_labels import QA_PERSISTENT_ONLY, clear_indices, fuse_scores, open_water
 from agromap.rice.self_train_params import SelfTrainParams
 from agromap.testing import raise_if_dask_computes
+from pixel_stacks import random_optical
 
 _T, _NY, _NX = 24, 8, 6
 
@@ -21,14 +22,8 @@ _T, _NY, _NX = 24, 8, 6
 def _optical(seed: int) -> xr.Dataset:
     """24 dates of five bands, a fifth of the values missing, spread so that every test sees both ways."""
     rng = np.random.default_rng(seed)
-    bands = {}
-    for b, lo, hi in (("blue", 0.01, 0.06), ("green", 0.02, 0.1), ("red", 0.02, 0.2), ("nir", 0.02, 0.5),
-                      ("swir16", 0.02, 0.4)):  # fmt: skip
-        v = rng.uniform(lo, hi, (_T, _NY, _NX)).astype(np.float32)
-        v[rng.random(v.shape) < 0.2] = np.nan
-        bands[b] = (("time", "y", "x"), v)
-    time = np.datetime64("2023-01-01") + (np.arange(_T) * 12).astype("timedelta64[D]")
-    return xr.Dataset(bands, coords={"time": time})
+    return random_optical(rng, (_T, _NY, _NX), {"blue": (0.01, 0.06), "green": (0.02, 0.1), "red": (0.02, 0.2),
+                                                "nir": (0.02, 0.5), "swir16": (0.02, 0.4)}, 12)
 
 
 def _sar(seed: int) -> xr.Dataset:
