@@ -111,7 +111,7 @@ def dry_share(optical: xr.Dataset, spec: SelfTrainParams, rule_params: Any = Non
     """Per pixel, the share of its clear optical dates with LSWI below 0, dry soil or stubble (lazy;
     NaN with fewer than ``spec.persistent_min_dates`` clear dates, where a share says little).
     Clear as the optical rule with ``rule_params`` saw them, as in every series'-ends step here
-    (:func:`~agromap.rice.self_train_labels.clear_indices`; default parameters when ``None``).
+    (:func:`~agromap.rice.self_train_clear.clear_indices`; default parameters when ``None``).
     """
     from .self_train_labels import clear_indices
 

@@ -30,17 +30,16 @@ def per_pixel(kernel: Any, *arrays: xr.DataArray, dtype: Any, along_time: bool =
     # the layer named for the step that made it (the name's hash covers the kernel's constants)
     token = getattr(kernel, "__qualname__", "kernel").split(".")[0]
     if same and (not along_time or (dims[0] == "time" and len(first.chunks[0]) == 1)):  # type: ignore[index]
+        template = first.isel(time=0, drop=True) if along_time else first
+        meta = np.empty((0,) * template.ndim, dtype=dtype)
         if along_time:
             data = da.map_blocks(lambda *b: kernel(*(np.moveaxis(x, 0, -1) for x in b)), *(a.data for a in arrays),
-                                 drop_axis=0, dtype=dtype, token=token, meta=np.empty((0,) * (len(dims) - 1), dtype=dtype))
-            template = first.isel(time=0, drop=True)
+                                 drop_axis=0, dtype=dtype, token=token, meta=meta)
         else:
-            data = da.map_blocks(kernel, *(a.data for a in arrays), dtype=dtype, token=token, meta=np.empty((0,) * len(dims), dtype=dtype))
-            template = first
+            data = da.map_blocks(kernel, *(a.data for a in arrays), dtype=dtype, token=token, meta=meta)
         return xr.DataArray(data, dims=template.dims, coords=template.coords)
     core = [["time"]] * len(arrays) if along_time else None
     return xr.apply_ufunc(kernel, *arrays, input_core_dims=core, dask="parallelized", output_dtypes=[dtype])
-
 
 
 def optical_vote(b: xr.DataArray, qa: xr.DataArray | None, drained: xr.DataArray | None,

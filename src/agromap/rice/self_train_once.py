@@ -2,12 +2,13 @@
 
 :func:`~agromap.rice.self_train_rule.run_rule` applies a dozen label steps to the same optical
 stack, each reading its clear-date mask, NDVI and LSWI
-(:func:`~agromap.rice.self_train_labels.clear_indices`), among them the optical rule's clear-sky
+(:func:`~agromap.rice.self_train_clear.clear_indices`), among them the optical rule's clear-sky
 gap (:func:`~agromap.rice.self_train_labels.longest_clear_gap`). Each is the same lazy graph every
 time; building it again costs graph-build time (about a second per call on a large area), not
 results; so do the series'-ends steps' masks several steps read (:func:`built_once`). Within
-:func:`one_run`, :func:`once` returns the array built by the first call on the same input objects; outside it, it builds every time. The memo is dropped when the run ends, and
-it holds its input objects, so no other object can take their ids while it lives.
+:func:`one_run`, :func:`once` returns the array built by the first call on the same input objects;
+outside it, it builds every time. The memo is dropped when the run ends, and it holds its input
+objects, so no other object can take their ids while it lives.
 """
 
 from __future__ import annotations

@@ -41,7 +41,12 @@ from .self_train_once import one_run
 from .self_train_params import SelfTrainParams
 from .self_train_upland import drop_upland_rice
 
-__all__ = ["RuleName", "label_params", "run_rule", "split_stacks"]
+__all__ = ["LABEL_FREE_OPTICAL", "RuleName", "label_params", "run_rule", "split_stacks"]
+
+# The optical rule's parameters whose change reaches the rule's own map but not the pseudo-labels
+# (:func:`label_params` runs the labels without the flood seen again, which the second flood refines,
+# and without the standing-flood test), unless the self-trained map's parameters ask for them.
+LABEL_FREE_OPTICAL = ("young_flood_t", "young_reflood_days", "young_reflood_rise", "undated_flood_stands")
 
 RuleName = Literal["sar", "optical", "both"]
 

@@ -433,8 +433,9 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
         if v:
             log(f"{k} rule parameters changed (the rule and the self-trained maps labelled by it): "
                 + ", ".join(f"{n}={x!r}" for n, x in v.items()))
-    label_free = {"young_flood_t", "young_reflood_days", "young_reflood_rise", "undated_flood_stands"}
-    moved = sorted(label_free & set(changed["optical"]))
+    from ..rice.self_train_rule import LABEL_FREE_OPTICAL
+
+    moved = sorted(set(LABEL_FREE_OPTICAL) & set(changed["optical"]))
     if moved:  # the labels read the rule without these terms (label_params, PseudoLabelParams)
         log(f"{', '.join(moved)}: the optical rule's map only; the self-trained labels read the rule without the "
             "flood seen again and the standing-flood test")
