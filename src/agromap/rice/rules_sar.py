@@ -105,6 +105,7 @@ from .rules_sar_levels import fallow_dip_margin, regrowth_margin
 from .rules_sar_masks import sar_masks
 from .rules_sar_river import river_crop_margin
 from .rules_sar_seedbed import after_flood, seedbed_timing
+from .rules_sar_start import start_harvest_margin
 from .rules_sar_vv import vv_band, vv_season_terms, vv_series
 from .sar_inputs import track_names, vh_variable
 from .sar_mixed import unmix_edges
@@ -452,13 +453,20 @@ def _sar_kernel(
         cyc = np.minimum(cyc, _weakest({k: ev[k] for k in CYCLE_FLOOD_TERMS if k in ev}))
         margin[idx, t] = np.minimum(np.maximum(_weakest(ev), cyc), mask_z[idx])
         best_standard[idx] = np.maximum(best_standard[idx], np.minimum(np.maximum(_weakest(standard), cyc), mask_z[idx]))
+    # A crop harvested in the series' first weeks whose flood came before the series
+    # (`start_harvest_db`): a season without a transplanting date in the series, counted only
+    # where no dated season passes.
+    start_m = np.full(n_pix, -np.inf, dtype=_F32)
+    if p.start_harvest_db is not None and not n_windows:
+        start_m = np.minimum(start_harvest_margin(sm, db, days, break_days, gap, p), mask_z).astype(_F32)
+        best_standard = np.maximum(best_standard, start_m)
     # The masks are already in every margin (-inf on water or built-up): the walk's mask margin
     # caps nothing, and its masked pixels have no passing margin to refuse.
     k = {"onset": cand, "growth": margin, "n_valid": n_valid.astype(np.int32), "n_window": n_window.astype(np.int32),
          "water": water, "forest": built, "mask_margin": np.full(n_pix, np.inf, dtype=_F32),
-         "undated": np.zeros(n_pix, dtype=_F32)}
+         "undated": start_m}
     o = season_pixels(k, n_slots=n_windows or p.max_seasons, window=window, doy=doy, days=days, n_windows=n_windows,
-                      min_season_days=p.min_season_days, undated=False, found_bit=QA_SAR)
+                      min_season_days=p.min_season_days, undated=p.start_harvest_db is not None, found_bit=QA_SAR)
     best = o["best"]
     o["qa_flags"] |= np.where((best > best_standard) & (best_standard < 0), QA_SEEDBED_ONLY, 0).astype(np.uint8)
     return rule_outputs(o, lead)

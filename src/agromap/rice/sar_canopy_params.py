@@ -78,6 +78,23 @@ class SarCanopyParams:
     between its water and its lotus) is read up to ``max_rise_days`` as before. The canopy must
     still be harvested (``max_canopy_days``) and stand above the land before the flood
     (:mod:`agromap.rice.rules_sar_previous`). ``None``: up to ``max_rise_days`` only."""
+    start_harvest_db: float | None = None
+    """A crop standing on the pixel's first valid date and harvested within the series, then
+    months of fallow without a canopy, stands for a season (undated: its transplanting came before
+    the series) when the
+    fallow's mean level lies at least this far below the canopy, dB
+    (:mod:`agromap.rice.rules_sar_start`): a 10-month series that starts after a single-season
+    paddy's flood and ends before its next one holds only that. The canopy reaches
+    ``ponded_canopy_db`` and its run (``canopy_drop_db``) reaches the first date, ends less than
+    ``max_canopy_days`` after it, and no canopy comes back in the ``start_fallow_days`` after it.
+    Rice VH falls 1-5 dB from canopy to stubble and fallow at harvest (Nguyen et al. 2016; Bazzi
+    et al. 2019). No flood is read: an upland crop harvested in the same weeks and left fallow
+    as long passes too. ``None``: off."""
+    start_fallow_days: float = 150.0
+    """With ``start_harvest_db``, the span after the harvest read for the fallow's level and for a
+    canopy coming back, days; the series must go on that long after the harvest. Sugarcane's
+    ratoon and a re-sown upland crop stand again within weeks to a few months; a single-season
+    paddy lies fallow until its next flood, half a year and more in a 10-month series."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0

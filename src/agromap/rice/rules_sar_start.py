@@ -1,0 +1,84 @@
+"""A crop harvested in the series' first weeks, whose flood came before the series, for the
+Sentinel-1 rice rule (:mod:`agromap.rice.rules_sar`).
+
+A single-season paddy whose transplanting falls after a short (10-month) series' end, and whose
+previous crop was transplanted before its start, shows no flood in the series: only that
+previous crop's canopy standing on the first dates, its harvest drop and months of bare fallow.
+With ``start_harvest_db`` set, that reading stands for a season without a transplanting date in
+the series. Per pixel along time only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .sar_params import SarRiceParams
+from .sar_series import bright_run_days, window_mean_db
+
+__all__ = ["start_harvest_margin"]
+
+_F32 = np.float32
+
+
+def start_harvest_margin(
+    sm: npt.NDArray[np.float32], db: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
+    break_days: npt.NDArray[np.float32], gap: npt.NDArray[np.float32], p: SarRiceParams,
+) -> npt.NDArray[np.float32]:
+    """Margin, in units of its uncertainty, of a crop standing on the pixel's first valid date
+    and harvested within the series (see ``SarRiceParams.start_harvest_db``); -inf where the
+    reading is off or nothing can be read.
+
+    ``sm`` is the shape series (dB), ``db`` the series in dB, ``break_days`` the bright span that
+    ends a dark spell (here: the dark span that ends a canopy), ``gap`` the local revisit gap of
+    each date. The weakest of:
+
+    - ``canopy``: the highest smoothed level on the dates up to ``max_canopy_days`` after the
+      first valid date reaches ``ponded_canopy_db`` (a crop at heading, above regrown wetland
+      grass), and its run (within ``canopy_drop_db`` of that level) reaches the first date;
+    - ``harvest``: that run ends within the series and less than ``max_canopy_days`` after the
+      first date (rice is harvested; sugarcane, orchards and wetland grass stand on);
+    - ``drop``: the mean of the ``start_fallow_days`` after the run lies at least
+      ``start_harvest_db`` below the canopy (the harvest leaves stubble and bare soil);
+    - ``fallow``: no canopy comes back in those days: their highest smoothed level stays below
+      the canopy's band (a ratoon of sugarcane or a re-sown upland crop do), and the series goes
+      on that long after the harvest (a short tail proves nothing).
+    """
+    n_pix, n_t = sm.shape
+    fail = np.full(n_pix, -np.inf, dtype=_F32)
+    ok = ~np.isnan(sm)
+    first_i = ok.argmax(axis=-1)
+    if p.start_harvest_db is None:
+        return fail
+    d0 = days[first_i].astype(_F32)
+    early = ok & (days[None, :].astype(_F32) <= (d0 + _F32(p.max_canopy_days))[:, None])
+    seg = np.where(early, sm, _F32(-np.inf))
+    peak = seg.argmax(axis=-1)
+    top = seg.max(axis=-1)
+    band = (top - _F32(p.canopy_drop_db)).astype(_F32)
+    lasting, _ = bright_run_days(sm, days, peak, band, break_days)
+    # The run reaches the first date: no valid date before the peak lies below the band.
+    before = np.arange(n_t)[None, :] < peak[:, None]
+    dark_before = (before & ok & (sm < band[:, None])).any(axis=-1)
+    with np.errstate(invalid="ignore"):
+        canopy = np.where(np.isfinite(top) & ~dark_before, (top - _F32(p.ponded_canopy_db)) / _F32(p.db_scale),
+                          _F32(-np.inf))
+    # The run spans [first date, end]: its end is read from the first date on.
+    end = d0 + lasting
+    last_day = np.where(ok, days[None, :], -1).max(axis=-1).astype(_F32)
+    scale = _F32(p.duration_scale_days) + _F32(0.5) * gap[np.minimum(np.searchsorted(days, end), n_t - 1)]
+    harvest = np.where(end < last_day, (_F32(p.max_canopy_days) - (end - d0)) / scale, _F32(-np.inf))
+    # The fallow after the harvest: its mean level and its highest smoothed date.
+    lo, hi = end + _F32(1.0), end + _F32(p.start_fallow_days)
+    after = window_mean_db(db, days, lo, hi)
+    drop = (top - after - _F32(p.start_harvest_db)) / _F32(p.db_scale)
+    # No canopy comes back to the series' end: an upland field is sown again from its dry soil,
+    # with no flood before the crop (a paddy's next crop, flooded first, is read as a season of
+    # its own). The smoothed dates right after the run still average the canopy's last pass.
+    settle = (days[None, :].astype(_F32) > (end + gap[np.minimum(np.searchsorted(days, end), n_t - 1)])[:, None])
+    later = np.where(ok & settle, sm, _F32(-np.inf)).max(axis=-1)
+    regrow = np.where(np.isfinite(later), (band - later) / _F32(p.db_scale), _F32(-np.inf))
+    span = (last_day - end - _F32(p.start_fallow_days)) / scale
+    terms = np.stack([canopy, harvest, np.where(np.isnan(drop), _F32(-np.inf), drop), regrow, span], axis=-1)
+    out = terms.min(axis=-1).astype(_F32)
+    return out
