@@ -63,6 +63,14 @@ def test_the_start_harvest_reading_asks_for_the_drop_the_fallow_span_and_a_known
     late = np.full((50, 1), -17.0)
     late[:22, 0] = -14.0
     assert sar_rice_rule(vh_points(late), ON).rice_class.values.tolist() == [0]
+    # A whole year (61 dates, days 0-360) would show a paddy's yearly flood: a canopy harvested at
+    # its start and a fallow to its end is an upland field (year), and without a year's cycle the
+    # reading is off.
+    year = np.full((61, 1), -17.0)
+    year[:12, 0] = paddy[:12, 0]
+    assert sar_rice_rule(vh_points(year), ON).rice_class.values.tolist() == [0]
+    no_cycle = SarRiceParams(start_harvest_db=2.0, cycle_year_days=None)
+    assert sar_rice_rule(vh_points(paddy), no_cycle).rice_class.values.tolist() == [0]
     with pytest.raises(ConfigError, match="start_harvest_db"):
         SarRiceParams(start_harvest_db=0.0)
     with pytest.raises(ConfigError, match="start_fallow_days"):

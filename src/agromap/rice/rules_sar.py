@@ -57,7 +57,10 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    ``young_flood_days``, or ``ponded_end_days`` after rain ponded for weeks;
    :mod:`agromap.rice.rules_sar_ends`). A fresh flood in the last weeks stands
    in for all that follows it when it closes the year of a harvested crop at the series' start
-   (``cycle_year_days``; :mod:`agromap.rice.rules_sar_cycle`).
+   (``cycle_year_days``; :mod:`agromap.rice.rules_sar_cycle`). Optionally (``start_harvest_db``,
+   off by default) a crop standing on the first date, harvested within the series and followed by
+   fallow to its end stands for an undated season on a series shorter than a year
+   (:mod:`agromap.rice.rules_sar_start`).
 
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
    too), reads ``duration`` on VV where VV shows a clear flood and lifts ``regrowth`` where VV

@@ -40,15 +40,20 @@ def start_harvest_margin(
       first date (rice is harvested; sugarcane, orchards and wetland grass stand on);
     - ``drop``: the mean of the ``start_fallow_days`` after the run lies at least
       ``start_harvest_db`` below the canopy (the harvest leaves stubble and bare soil);
-    - ``fallow``: no canopy comes back in those days: their highest smoothed level stays below
-      the canopy's band (a ratoon of sugarcane or a re-sown upland crop do), and the series goes
-      on that long after the harvest (a short tail proves nothing).
+    - ``fallow``: no canopy comes back to the series' end: the highest smoothed level after the
+      run stays below the canopy's band (a ratoon of sugarcane or a re-sown upland crop come
+      back), and the series goes on at least ``start_fallow_days`` after the harvest (a short tail
+      proves nothing);
+    - ``year``: the series spans less than ``cycle_year_days`` less ``young_flood_days``: a paddy
+      cropped once a year shows its flood in a series as long as that, and an upland crop
+      harvested at the start of a year-long series and never sown again is no paddy. Without
+      ``cycle_year_days`` the reading is off.
     """
     n_pix, n_t = sm.shape
     fail = np.full(n_pix, -np.inf, dtype=_F32)
     ok = ~np.isnan(sm)
     first_i = ok.argmax(axis=-1)
-    if p.start_harvest_db is None:
+    if p.start_harvest_db is None or p.cycle_year_days is None:
         return fail
     d0 = days[first_i].astype(_F32)
     early = ok & (days[None, :].astype(_F32) <= (d0 + _F32(p.max_canopy_days))[:, None])
@@ -79,6 +84,8 @@ def start_harvest_margin(
     later = np.where(ok & settle, sm, _F32(-np.inf)).max(axis=-1)
     regrow = np.where(np.isfinite(later), (band - later) / _F32(p.db_scale), _F32(-np.inf))
     span = (last_day - end - _F32(p.start_fallow_days)) / scale
-    terms = np.stack([canopy, harvest, np.where(np.isnan(drop), _F32(-np.inf), drop), regrow, span], axis=-1)
-    out = terms.min(axis=-1).astype(_F32)
-    return out
+    # A paddy cropped once a year floods once a year: a series as long as a cycle less a
+    # transplanting flood's weeks (`young_flood_days`) holds that flood, read as a season.
+    year = (_F32(p.cycle_year_days) - _F32(p.young_flood_days) - (last_day - d0)) / scale
+    terms = np.stack([canopy, harvest, np.where(np.isnan(drop), _F32(-np.inf), drop), regrow, span, year], axis=-1)
+    return terms.min(axis=-1).astype(_F32)

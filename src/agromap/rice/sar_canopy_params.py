@@ -3,7 +3,9 @@
 The canopy after the flood: its level after a long ponded spell, its run and harvest
 (``harvest``), a young crop for a canopy the series' end hides (:mod:`agromap.rice.rules_sar_ends`),
 the previous crop of the year's cycle (:mod:`agromap.rice.rules_sar_cycle`,
-:mod:`agromap.rice.rules_sar_previous`), and the uncertainty scales of the durations and levels.
+:mod:`agromap.rice.rules_sar_previous`), a crop harvested in the series' first weeks
+(:mod:`agromap.rice.rules_sar_start`, off by default), and the uncertainty scales of the durations
+and levels.
 """
 
 from __future__ import annotations
@@ -79,22 +81,24 @@ class SarCanopyParams:
     still be harvested (``max_canopy_days``) and stand above the land before the flood
     (:mod:`agromap.rice.rules_sar_previous`). ``None``: up to ``max_rise_days`` only."""
     start_harvest_db: float | None = None
-    """A crop standing on the pixel's first valid date and harvested within the series, then
-    months of fallow without a canopy, stands for a season (undated: its transplanting came before
-    the series) when the
-    fallow's mean level lies at least this far below the canopy, dB
-    (:mod:`agromap.rice.rules_sar_start`): a 10-month series that starts after a single-season
-    paddy's flood and ends before its next one holds only that. The canopy reaches
-    ``ponded_canopy_db`` and its run (``canopy_drop_db``) reaches the first date, ends less than
-    ``max_canopy_days`` after it, and no canopy comes back in the ``start_fallow_days`` after it.
-    Rice VH falls 1-5 dB from canopy to stubble and fallow at harvest (Nguyen et al. 2016; Bazzi
-    et al. 2019). No flood is read: an upland crop harvested in the same weeks and left fallow
-    as long passes too. ``None``: off."""
+    """A crop standing on the pixel's first valid date, harvested within the series and followed
+    by fallow without a canopy to the series' end stands for a season without a transplanting
+    date (it came before the series) where no dated season passes, when the fallow's mean level
+    lies at least this far below the canopy, dB (:mod:`agromap.rice.rules_sar_start`): a
+    10-month series that starts after a single-season paddy's flood and ends before its next one
+    holds nothing else of it. The canopy reaches ``ponded_canopy_db`` and its run
+    (``canopy_drop_db``) reaches the first date and ends less than ``max_canopy_days`` after it;
+    the series goes on at least ``start_fallow_days`` after the harvest and spans less than
+    ``cycle_year_days`` less ``young_flood_days`` (a longer one shows a yearly paddy's flood). Rice
+    VH falls 1-5 dB from canopy to stubble and fallow at harvest (Nguyen et al. 2016; Bazzi et al.
+    2019; Lasko et al. 2018). No flood is read: an upland field harvested in the same weeks and
+    left fallow as long passes too (docs/rice_rules.md, "SAR: a crop harvested on a 10-month
+    series' first weeks"). Not read with season windows. ``None``: off."""
     start_fallow_days: float = 150.0
-    """With ``start_harvest_db``, the span after the harvest read for the fallow's level and for a
-    canopy coming back, days; the series must go on that long after the harvest. Sugarcane's
-    ratoon and a re-sown upland crop stand again within weeks to a few months; a single-season
-    paddy lies fallow until its next flood, half a year and more in a 10-month series."""
+    """With ``start_harvest_db``, the span after the harvest over which the fallow's mean level is
+    read, days; the series must go on that long after it. Sugarcane's ratoon stands again within
+    three to five months of its harvest; a single-season paddy lies fallow until its next flood,
+    half a year and more. 120 days let in the ratoons of ``monsoon_sparse_optical``."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0

@@ -66,10 +66,14 @@ def check_sar_params(p: SarRiceParams) -> None:
                           f"{p.cut_canopy_days} and {p.curvature_noise_gap_days}.")
     if p.trough_halfwidth_days <= 0 or p.min_season_days <= 0:
         raise ConfigError("trough_halfwidth_days and min_season_days must be > 0.")
+    _check_long_spells(p)
+    _check_start(p)
+
+
+def _check_start(p: SarRiceParams) -> None:
     if (p.start_harvest_db is not None and not p.start_harvest_db > 0) or not p.start_fallow_days > 0:
         raise ConfigError(f"start_harvest_db must be > 0 or null (off) and start_fallow_days > 0, got "
                           f"{p.start_harvest_db} and {p.start_fallow_days}.")
-    _check_long_spells(p)
 
 
 def _check_seedbed(p: SarRiceParams) -> None:
