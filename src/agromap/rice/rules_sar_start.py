@@ -42,7 +42,8 @@ def start_harvest_margin(
       ``start_harvest_db`` below the canopy (the harvest leaves stubble and bare soil);
     - ``fallow``: no canopy comes back to the series' end: the highest smoothed level after the
       run stays below the canopy's band (a ratoon of sugarcane or a re-sown upland crop come
-      back), and the series goes on at least ``start_fallow_days`` after the harvest (a short tail
+      back) and its dates below ``water_db`` stand for less than ``max_ponded_days`` (a seasonal
+      wetland's water lasts months, rain ponded before a paddy's puddling weeks), and the series goes on at least ``start_fallow_days`` after the harvest (a short tail
       proves nothing);
     - ``year``: the series spans less than ``cycle_year_days`` less ``young_flood_days``: a paddy
       cropped once a year shows its flood in a series as long as that, and an upland crop
@@ -83,6 +84,10 @@ def start_harvest_margin(
     settle = (days[None, :].astype(_F32) > (end + gap[np.minimum(np.searchsorted(days, end), n_t - 1)])[:, None])
     later = np.where(ok & settle, sm, _F32(-np.inf)).max(axis=-1)
     regrow = np.where(np.isfinite(later), (band - later) / _F32(p.db_scale), _F32(-np.inf))
+    # The fallow is land: a seasonal wetland's grass goes under open water for months, a paddy
+    # holds rain before its next puddling for weeks at most (`max_ponded_days`).
+    water_days = np.where(ok & settle & (sm < _F32(p.water_db)), gap[None, :], _F32(0.0)).sum(axis=-1)
+    regrow = np.minimum(regrow, (_F32(p.max_ponded_days) - water_days) / scale)
     span = (last_day - end - _F32(p.start_fallow_days)) / scale
     # A paddy cropped once a year floods once a year: a series as long as a cycle less a
     # transplanting flood's weeks (`young_flood_days`) holds that flood, read as a season.
