@@ -95,10 +95,11 @@ class SarCanopyParams:
     left fallow as long passes too (docs/rice_rules.md, "SAR: a crop harvested on a 10-month
     series' first weeks"). Not read with season windows. ``None``: off."""
     start_fallow_days: float = 150.0
-    """With ``start_harvest_db``, the span after the harvest over which the fallow's mean level is
-    read, days; the series must go on that long after it. Sugarcane's ratoon stands again within
-    three to five months of its harvest; a single-season paddy lies fallow until its next flood,
-    half a year and more. 120 days let in the ratoons of ``monsoon_sparse_optical``."""
+    """With ``start_harvest_db``, the series must go on at least this long after the harvest, and
+    the fallow's mean level is read over it, days: a fallow seen for a few weeks proves nothing
+    (an upland field is sown again within weeks to months, sugarcane's ratoon stands again within
+    three to five), while a single-season paddy lies fallow until its next flood, half a year and
+    more in a 10-month series."""
     duration_scale_days: float = 10.0
     """Uncertainty of the dark-spell duration, days, plus half the local revisit gap."""
     db_scale: float = 1.0
