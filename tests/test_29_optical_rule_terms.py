@@ -828,3 +828,32 @@ def test_a_direct_seeded_paddys_second_flood_confirms_its_cycle():
     # a window that ends before the second flood reads nothing more; a rise asked above the young leaves' neither
     assert dated(OpticalRiceParams(young_reflood_days=14.0)) == [0, 0, 0]
     assert dated(OpticalRiceParams(young_reflood_rise=0.25)) == [0, 0, 0]
+
+
+def test_bare_dry_ground_is_no_evergreen_forest():
+    # Thinned mekong_triple_sar seed 3 (96 px, days 41-139 and 171-299 removed), pixel (26, 80): a direct-seeded
+    # paddy (sown on days 130, 241 and 355) seen in its winter-spring canopy in January and its autumn canopy in
+    # November, then harvested: no flooded date, a canopy (NDVI >= 0.7) on 8 of its 11 clear dates.
+    days = [2, 7, 12, 22, 27, 32, 37, 312, 322, 337, 342]
+    paddy = ([.41, .72, .74, .79, .81, .82, .78, .83, .71, .36, .25], [.38, .53, .55, .58, .63, .65, .63, .65, .53, .24, .16],
+             [.27, .35, .35, .34, .35, .34, .34, .34, .25, -.05, -.09])
+    # An evergreen forest of the same scene, pixel (68, 1) on the paddy's dates: green and moist on every one.
+    forest = ([.84, .86, .83, .81, .85, .84, .85, .84, .86, .82, .81], [.57, .60, .54, .53, .57, .54, .58, .55, .59, .21, .53],
+              [.38, .35, .34, .36, .37, .33, .36, .34, .39, .40, .33])
+    # The forest with a dark date under a cloud shadow the mask missed (NDVI 0.28): not green, but moist (LSWI 0.15,
+    # above 0.10), so the forest fraction stays.
+    shadow = tuple(v[:9] + [x] + v[10:] for v, x in zip(forest, (.28, .20, .15)))
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]") - np.timedelta64(1, "D")
+    ds = xr.Dataset({k: (("time", "point"), np.asarray([s[i] for s in (paddy, forest, shadow)], np.float32).T)
+                     for i, k in enumerate(("ndvi", "evi", "lswi"))}, coords={"time": time})
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    assert not out.qa_flags.values[0] & QA_FOREST_BUILT
+    assert out.qa_flags.values[1] & QA_FOREST_BUILT and out.qa_flags.values[2] & QA_FOREST_BUILT
+    # without the term the paddy's canopy dates make it an evergreen forest
+    off = optical_rice_rule(ds, OpticalRiceParams(dry_not_evergreen=None))
+    assert off.rice_class.values.tolist() == [0, 0, 0] and off.qa_flags.values[0] & QA_FOREST_BUILT
+    # the harvest read as moist soil (LSWI 0.10 and more on the last two dates) is no dry ground
+    moist = ds.copy(deep=True)
+    moist["lswi"][-2:, 0] = [.10, .12]
+    assert optical_rice_rule(moist.isel(point=[0]), OpticalRiceParams()).qa_flags.values[0] & QA_FOREST_BUILT

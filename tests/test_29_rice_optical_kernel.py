@@ -389,6 +389,14 @@ def _plain_flooded_field(ok, nd, ls, p):
         return (ok & (nd <= _F32(p.ndvi_low)) & (ls - nd >= _F32(p.flood_not_evergreen))).any(axis=-1)
 
 
+def _plain_dry_field(ok, nd, ls, p):
+    """A clear date of bare, dry ground (``dry_not_evergreen``): no evergreen canopy shows one."""
+    if p.dry_not_evergreen is None:
+        return np.zeros(ok.shape[0], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return (ok & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.dry_not_evergreen))).any(axis=-1)
+
+
 # ---- the whole-array numpy kernel (reference) -------------------------------------------------
 
 def _ref_growth_margin(
@@ -987,7 +995,7 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         gap_season = _plain_gap_season(ok, nd, ls, days, p, scale_days) if p.gap_season_lswi is not None else None
     if gap_season is not None and p.gap_season_not_forest:
         not_forest = sparse | (gap_season[0] >= 0)
-    not_forest = not_forest | _plain_flooded_field(ok, nd, ls, p)
+    not_forest = not_forest | _plain_flooded_field(ok, nd, ls, p) | _plain_dry_field(ok, nd, ls, p)
     forest_frac = fraction(np.where(not_forest, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
     # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
     # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
@@ -1221,7 +1229,9 @@ _PARAM_CASES = {
     "shifted_calendar_tuned": {"seedbed_stubble_ndvi_max": 0.45, "harvest_ndvi_min": 0.05,
                                "hidden_canopy_lswi": 0.1, "hidden_flood_link_days": 60.0, "shrub_repuddle_drop": 0.2},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
-                           "onset_gap_days": None},
+                           "onset_gap_days": None, "dry_not_evergreen": None},
+    "dry_not_evergreen_off": {"dry_not_evergreen": None},
+    "dry_not_evergreen_tuned": {"dry_not_evergreen": 0.25, "ndvi_low": 0.4, "flood_not_evergreen": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,
                           "wet_canopy_lswi": None, "gap_season_open_end": None, "onset_gap_days": 20.0},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},

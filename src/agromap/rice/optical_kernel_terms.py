@@ -28,6 +28,7 @@ from .optical_kernel_layout import (
     F_AT_START,
     F_EARLY,
     F_END_FLOOD,
+    F_DRY_NOT_EVERGREEN,
     F_FLOOD_NOT_EVERGREEN,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
@@ -60,6 +61,7 @@ from .optical_kernel_layout import (
     F_WET_CANOPY,
     P_CANOPY_MIN,
     P_EARLY_DAYS,
+    P_DRY_NOT_EVERGREEN,
     P_FLOOD_NOT_EVERGREEN,
     P_FLOOD_STUBBLE,
     P_FLOOD_T,
@@ -225,6 +227,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
     # a flooded bare field seen (``flood_not_evergreen``): no evergreen forest
     flooded_field = False
+    # ... or bare, dry ground seen (``dry_not_evergreen``): neither green nor moist, which no evergreen canopy is
+    dry_field = False
     # (shrub_repuddle) the last day of a canopy in water, and whether seedlings in water followed one within weeks
     repuddle_on = flags[F_SHRUB_REPUDDLE]
     rp_canopy, rp_nd, repuddled = np.float32(-1e9), np.float32(0.0), False
@@ -282,6 +286,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         # -- a flooded bare field: standing water with soil or seedlings, which no evergreen canopy shows
         if flags[F_FLOOD_NOT_EVERGREEN]:
             flooded_field = flooded_field or (y <= prm[P_NDVI_LOW] and ls - y >= prm[P_FLOOD_NOT_EVERGREEN])
+        # -- bare, dry ground: soil or stubble, never an evergreen canopy (a direct-seeded paddy's harvest or sowing)
+        if flags[F_DRY_NOT_EVERGREEN]:
+            dry_field = dry_field or (y <= prm[P_NDVI_LOW] and ls < prm[P_DRY_NOT_EVERGREEN])
         # -- a canopy in water giving way to seedlings in water within weeks: a harvest and the next puddling
         if repuddle_on:
             if (y <= prm[P_SEEDBED_NDVI] and ls - y >= prm[P_SEEDBED_MARGIN] and d - rp_canopy <= prm[P_HIDDEN_LINK]
@@ -535,8 +542,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # A season hidden in a gap began on bare, dry ground, which an evergreen canopy never shows.
     if flags[F_GAP_SEASON_NOT_FOREST] and gs_best >= 0:
         n_forest = 0
-    # A flooded bare field is no evergreen canopy (the shrub test stays: water hyacinth is moist on every date).
-    if flooded_field:
+    # A flooded bare field or bare, dry ground is no evergreen canopy (the shrub test stays: water hyacinth is moist
+    # on every date).
+    if flooded_field or dry_field:
         n_forest = 0
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
