@@ -26,9 +26,9 @@ from .optical_kernel_crops import pond_crop_step, series_end, wet_before_gap, yo
 from .optical_kernel_green_spell import green_date
 from .optical_kernel_layout import (
     F_AT_START,
+    F_DRY_NOT_EVERGREEN,
     F_EARLY,
     F_END_FLOOD,
-    F_DRY_NOT_EVERGREEN,
     F_FLOOD_NOT_EVERGREEN,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
@@ -60,8 +60,8 @@ from .optical_kernel_layout import (
     F_UNDATED_WET_SHARE,
     F_WET_CANOPY,
     P_CANOPY_MIN,
-    P_EARLY_DAYS,
     P_DRY_NOT_EVERGREEN,
+    P_EARLY_DAYS,
     P_FLOOD_NOT_EVERGREEN,
     P_FLOOD_STUBBLE,
     P_FLOOD_T,
