@@ -1230,7 +1230,9 @@ _PARAM_CASES = {
                                "hidden_canopy_lswi": 0.1, "hidden_flood_link_days": 60.0, "shrub_repuddle_drop": 0.2},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
                            "onset_gap_days": None, "dry_not_evergreen": None},
-    "dry_not_evergreen_off": {"dry_not_evergreen": None},
+    # (a low forest fraction, so that the seedbed series of the case test has forest pixels for the term to exempt)
+    "dry_not_evergreen_off": {"dry_not_evergreen": None, "forest_fraction": 0.2},
+    "dry_not_evergreen_low_forest": {"forest_fraction": 0.2},
     "dry_not_evergreen_tuned": {"dry_not_evergreen": 0.25, "ndvi_low": 0.4, "flood_not_evergreen": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,
                           "wet_canopy_lswi": None, "gap_season_open_end": None, "onset_gap_days": 20.0},
