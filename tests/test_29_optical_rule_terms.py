@@ -857,3 +857,8 @@ def test_bare_dry_ground_is_no_evergreen_forest():
     moist = ds.copy(deep=True)
     moist["lswi"][-2:, 0] = [.10, .12]
     assert optical_rice_rule(moist.isel(point=[0]), OpticalRiceParams()).qa_flags.values[0] & QA_FOREST_BUILT
+    # On a series that samples the year (16 clear dates here, over sparse_max_dates) the forest fraction reads as
+    # Xiao set it, for every pixel: five more canopy dates in June make the paddy a forest again.
+    extra = ds.isel(time=[6] * 5).assign_coords(time=ds.time.values[6] + np.arange(140, 190, 10).astype("timedelta64[D]"))
+    dense = optical_rice_rule(xr.concat([ds, extra], "time").sortby("time").isel(point=[0]))
+    assert dense.rice_class.values[0] == 0 and dense.qa_flags.values[0] & QA_FOREST_BUILT

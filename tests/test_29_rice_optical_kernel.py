@@ -389,12 +389,20 @@ def _plain_flooded_field(ok, nd, ls, p):
         return (ok & (nd <= _F32(p.ndvi_low)) & (ls - nd >= _F32(p.flood_not_evergreen))).any(axis=-1)
 
 
-def _plain_dry_field(ok, nd, ls, p):
-    """A clear date of bare, dry ground (``dry_not_evergreen``): no evergreen canopy shows one."""
-    if p.dry_not_evergreen is None:
+def _plain_dry_field(ok, nd, ls, days, p):
+    """A clear date of bare, dry ground (``dry_not_evergreen``) on a sparse series (at most ``sparse_max_dates``
+    clear dates, a clear interval of at least ``sparse_gap_days``): no evergreen canopy shows one."""
+    if p.dry_not_evergreen is None or p.sparse_max_dates is None:
         return np.zeros(ok.shape[0], dtype=bool)
+    d = days.astype(_F32)
+    longest = np.zeros(ok.shape[0], dtype=_F32)
+    last_ok = np.full(ok.shape[0], np.nan, dtype=_F32)
+    for t in range(ok.shape[1]):
+        longest = np.where(ok[:, t] & ~np.isnan(last_ok), np.maximum(longest, d[t] - last_ok), longest)
+        last_ok = np.where(ok[:, t], d[t], last_ok)
+    sparse = (ok.sum(axis=-1) <= p.sparse_max_dates) & (longest >= _F32(p.sparse_gap_days))
     with np.errstate(invalid="ignore"):
-        return (ok & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.dry_not_evergreen))).any(axis=-1)
+        return sparse & (ok & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.dry_not_evergreen))).any(axis=-1)
 
 
 # ---- the whole-array numpy kernel (reference) -------------------------------------------------
@@ -995,7 +1003,7 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         gap_season = _plain_gap_season(ok, nd, ls, days, p, scale_days) if p.gap_season_lswi is not None else None
     if gap_season is not None and p.gap_season_not_forest:
         not_forest = sparse | (gap_season[0] >= 0)
-    not_forest = not_forest | _plain_flooded_field(ok, nd, ls, p) | _plain_dry_field(ok, nd, ls, p)
+    not_forest = not_forest | _plain_flooded_field(ok, nd, ls, p) | _plain_dry_field(ok, nd, ls, days, p)
     forest_frac = fraction(np.where(not_forest, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
     # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
     # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
@@ -1233,6 +1241,7 @@ _PARAM_CASES = {
     # (a low forest fraction, so that the seedbed series of the case test has forest pixels for the term to exempt)
     "dry_not_evergreen_off": {"dry_not_evergreen": None, "forest_fraction": 0.2},
     "dry_not_evergreen_low_forest": {"forest_fraction": 0.2},
+    "dry_not_evergreen_dense": {"forest_fraction": 0.2, "sparse_max_dates": 8, "sparse_gap_days": 30.0},
     "dry_not_evergreen_tuned": {"dry_not_evergreen": 0.25, "ndvi_low": 0.4, "flood_not_evergreen": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,
                           "wet_canopy_lswi": None, "gap_season_open_end": None, "onset_gap_days": 20.0},

@@ -140,7 +140,7 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_END_FLOOD_DEEP, p.end_flood_deep_lswi is not None and p.end_flood_shallow_ndvi is not None
                       and p.early_ndvi_days is not None),
                      (F_FLOOD_SHADOW, p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None),
-                     (F_DRY_NOT_EVERGREEN, p.dry_not_evergreen is not None)):
+                     (F_DRY_NOT_EVERGREEN, p.dry_not_evergreen is not None and p.sparse_max_dates is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

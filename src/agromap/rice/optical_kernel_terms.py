@@ -542,9 +542,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # A season hidden in a gap began on bare, dry ground, which an evergreen canopy never shows.
     if flags[F_GAP_SEASON_NOT_FOREST] and gs_best >= 0:
         n_forest = 0
-    # A flooded bare field or bare, dry ground is no evergreen canopy (the shrub test stays: water hyacinth is moist
-    # on every date).
-    if flooded_field or dry_field:
+    # A flooded bare field is no evergreen canopy, nor is bare, dry ground where the series samples the year too
+    # unevenly for Xiao's fraction (the shrub test stays: water hyacinth is moist on every date).
+    if flooded_field or (dry_field and n <= prm[P_SPARSE_DATES] and longest >= prm[P_SPARSE_GAP]):
         n_forest = 0
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded

@@ -66,19 +66,21 @@ class OpticalSeriesEndsParams:
     still apply: water hyacinth is flooded, green and moist on every date. ``None``: the forest fraction
     applies to every pixel (docs/rice_stress.md, "The series' ends and the forest fraction")."""
     dry_not_evergreen: float | None = 0.10
-    """A pixel with a clear date of bare, dry ground (NDVI at most ``ndvi_low``, LSWI below this) is no evergreen
-    forest, whatever share of its clear dates is green. Xiao et al. (2005, 2006) read evergreen vegetation as a
-    canopy that stays green (NDVI >= ``forest_ndvi_min``) and moist (LSWI >= 0.10, the shrub test's
+    """On a sparse series (at most ``sparse_max_dates`` clear dates and a clear interval of at least
+    ``sparse_gap_days``), a pixel with a clear date of bare, dry ground (NDVI at most ``ndvi_low``, LSWI below this)
+    is no evergreen forest, whatever share of its clear dates is green. Xiao et al. (2005, 2006) read evergreen
+    vegetation as a canopy that stays green (NDVI >= ``forest_ndvi_min``) and moist (LSWI >= 0.10, the shrub test's
     ``shrub_lswi_min``) the year round, so a date neither green nor moist is soil or stubble, which an evergreen
-    canopy never shows (under missed haze a forest reads NDVI about 0.4 with LSWI above 0.2). A direct-seeded
-    paddy is sown on saturated soil after a levelling flood of days (Kumar & Ladha 2011), so a cloudy series
-    rarely sees it flooded (``flood_not_evergreen``), and on a dozen clear dates its two or three canopy phases
-    fill Xiao's 43 % of green dates (``forest_fraction``, set on 46 composites spread over the year); its harvest
-    and the tilled soil before the next sowing are what shows it is a field. The evergreen-shrub test and the
-    green-spell limit still apply. 0.10: the shrub test's moisture bound, as ``hidden_bare_lswi_max`` and
-    ``gap_season_low_lswi`` read bare ground. ``None``: the forest fraction applies to every pixel that shows
-    neither a flooded bare field nor a season hidden in a gap (docs/rice_rules.md, "Bare, dry ground is no
-    evergreen forest")."""
+    canopy never shows (under missed haze a forest reads NDVI about 0.4 with LSWI above 0.2). A direct-seeded paddy
+    is sown on saturated soil after a levelling flood of days (Kumar & Ladha 2011), so a cloudy series rarely sees
+    it flooded (``flood_not_evergreen``), and on a dozen clear dates its two or three canopy phases fill Xiao's 43 %
+    of green dates (``forest_fraction``, set on 46 composites spread over the year); its harvest and the tilled soil
+    before the next sowing are what shows it is a field. The evergreen-shrub test and the green-spell limit still
+    apply. On a series that samples the year the fraction reads as Xiao set it: there a sugarcane field's ratoon
+    harvest (trash on dry soil) is the only bare date of a canopy that stands for eight months. 0.10: the shrub
+    test's moisture bound, as ``hidden_bare_lswi_max`` and ``gap_season_low_lswi`` read bare ground. ``None`` (or
+    ``sparse_max_dates`` ``None``): the forest fraction applies to every pixel that shows neither a flooded bare
+    field nor a season hidden in a gap (docs/rice_rules.md, "Bare, dry ground is no evergreen forest")."""
     pond_crop_green_days: float | None = 80.0
     """A pond, then one rice crop: a pixel whose flooded dark spell (NDVI <= ``ndvi_low`` with the flood
     signal) outlasts ``max_flood_days`` and whose first canopy after that spell (NDVI >= ``ndvi_canopy_min``,
