@@ -71,10 +71,10 @@ class OpticalSeriesEndsParams:
     is no evergreen forest, whatever share of its clear dates is green. Xiao et al. (2005, 2006) read evergreen
     vegetation as a canopy that stays green (NDVI >= ``forest_ndvi_min``) and moist (LSWI >= 0.10, the shrub test's
     ``shrub_lswi_min``) the year round, so a date neither green nor moist is soil or stubble, which an evergreen
-    canopy never shows (under missed haze a forest reads NDVI about 0.4 with LSWI above 0.2). A direct-seeded paddy
-    is sown on saturated soil after a levelling flood of days (Kumar & Ladha 2011), so a cloudy series rarely sees
-    it flooded (``flood_not_evergreen``), and on a dozen clear dates its two or three canopy phases fill Xiao's 43 %
-    of green dates (``forest_fraction``, set on 46 composites spread over the year); its harvest and the tilled soil
+    canopy never shows (the scenes' forest reads LSWI 0.21 or more on every clear date). A direct-seeded paddy is
+    sown on saturated soil after a levelling flood of days (Kumar & Ladha 2011), so a cloudy series rarely sees it
+    flooded (``flood_not_evergreen``), and on a dozen clear dates its two or three canopy phases fill Xiao's 43 % of
+    green dates (``forest_fraction``, set on 46 composites spread over the year); its harvest and the tilled soil
     before the next sowing are what shows it is a field. The evergreen-shrub test and the green-spell limit still
     apply. On a series that samples the year the fraction reads as Xiao set it: there a sugarcane field's ratoon
     harvest (trash on dry soil) is the only bare date of a canopy that stands for eight months. 0.10: the shrub
