@@ -862,3 +862,29 @@ def test_bare_dry_ground_is_no_evergreen_forest():
     extra = ds.isel(time=[6] * 5).assign_coords(time=ds.time.values[6] + np.arange(140, 190, 10).astype("timedelta64[D]"))
     dense = optical_rice_rule(xr.concat([ds, extra], "time").sortby("time").isel(point=[0]))
     assert dense.rice_class.values[0] == 0 and dense.qa_flags.values[0] & QA_FOREST_BUILT
+
+
+def test_a_pond_then_a_ripening_crop_and_its_stubble_is_a_harvested_field():
+    # Thinned mekong_triple_sar seed 0 (96 px, days 41-139 and 171-299 removed), pixel (33, 71): a rice-shrimp field
+    # (rice transplanted on day 227): dry stubble in January, the brackish pond from day 31 to 166, the monsoon's gap,
+    # the crop ripening on day 321 (NDVI 0.58, LSWI 0.27), then stubble on dry soil. Open water on 4 of 12 clear
+    # dates is over the water mask's 22 % of a pixel without a harvest.
+    days = [6, 11, 21, 31, 36, 151, 166, 321, 336, 351, 356, 361]
+    field = ([.26, .28, .28, -.05, .03, .01, -.04, .58, .25, .27, .18, .26],
+             [.16, .18, .18, -.02, .01, .0, -.02, .18, .07, .16, .06, .17],
+             [-.04, -.08, -.02, .25, .35, .34, .21, .27, -.01, -.05, .07, -.05])
+    # The same pond drained for its harvest instead (mud and bund grass on day 321: NDVI 0.24, LSWI -0.03), and the
+    # field with its pond refilled after the ripening date (open water on day 336, before the stubble).
+    drained = tuple(v[:7] + [x] + v[8:] for v, x in zip(field, (.24, .12, -.03)))
+    refilled = tuple(v[:8] + [x] + v[9:] for v, x in zip(field, (-.08, -.02, .30)))
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]") - np.timedelta64(1, "D")
+    ds = xr.Dataset({k: (("time", "point"), np.asarray([s[i] for s in (field, drained, refilled)], np.float32).T)
+                     for i, k in enumerate(("ndvi", "evi", "lswi"))}, coords={"time": time})
+    out = optical_rice_rule(ds, OpticalRiceParams(pond_ripe_ndvi=0.35))
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    assert out.qa_flags.values[1] & QA_WATER and out.qa_flags.values[2] & QA_WATER
+    # without the term (the default) the pond months mask the field as water
+    off = optical_rice_rule(ds)
+    assert off.rice_class.values.tolist() == [0, 0, 0] and off.qa_flags.values[0] & QA_WATER
+    # a ripening crop paler than the bar (NDVI 0.58 against 0.60) is no crop
+    assert optical_rice_rule(ds, OpticalRiceParams(pond_ripe_ndvi=0.60)).rice_class.values.tolist() == [0, 0, 0]
