@@ -828,3 +828,63 @@ def test_a_direct_seeded_paddys_second_flood_confirms_its_cycle():
     # a window that ends before the second flood reads nothing more; a rise asked above the young leaves' neither
     assert dated(OpticalRiceParams(young_reflood_days=14.0)) == [0, 0, 0]
     assert dated(OpticalRiceParams(young_reflood_rise=0.25)) == [0, 0, 0]
+
+
+def test_bare_dry_ground_is_no_evergreen_forest():
+    # Thinned mekong_triple_sar seed 3 (96 px, days 41-139 and 171-299 removed), pixel (26, 80): a direct-seeded
+    # paddy (sown on days 130, 241 and 355) seen in its winter-spring canopy in January and its autumn canopy in
+    # November, then harvested: no flooded date, a canopy (NDVI >= 0.7) on 8 of its 11 clear dates.
+    days = [2, 7, 12, 22, 27, 32, 37, 312, 322, 337, 342]
+    paddy = ([.41, .72, .74, .79, .81, .82, .78, .83, .71, .36, .25], [.38, .53, .55, .58, .63, .65, .63, .65, .53, .24, .16],
+             [.27, .35, .35, .34, .35, .34, .34, .34, .25, -.05, -.09])
+    # An evergreen forest of the same scene, pixel (68, 1) on the paddy's dates: green and moist on every one.
+    forest = ([.84, .86, .83, .81, .85, .84, .85, .84, .86, .82, .81], [.57, .60, .54, .53, .57, .54, .58, .55, .59, .21, .53],
+              [.38, .35, .34, .36, .37, .33, .36, .34, .39, .40, .33])
+    # The forest with a dark date under a cloud shadow the mask missed (NDVI 0.28): not green, but moist (LSWI 0.15,
+    # above 0.10), so the forest fraction stays.
+    shadow = tuple(v[:9] + [x] + v[10:] for v, x in zip(forest, (.28, .20, .15)))
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]") - np.timedelta64(1, "D")
+    ds = xr.Dataset({k: (("time", "point"), np.asarray([s[i] for s in (paddy, forest, shadow)], np.float32).T)
+                     for i, k in enumerate(("ndvi", "evi", "lswi"))}, coords={"time": time})
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    assert not out.qa_flags.values[0] & QA_FOREST_BUILT
+    assert out.qa_flags.values[1] & QA_FOREST_BUILT and out.qa_flags.values[2] & QA_FOREST_BUILT
+    # without the term the paddy's canopy dates make it an evergreen forest
+    off = optical_rice_rule(ds, OpticalRiceParams(dry_not_evergreen=None))
+    assert off.rice_class.values.tolist() == [0, 0, 0] and off.qa_flags.values[0] & QA_FOREST_BUILT
+    # the harvest read as moist soil (LSWI 0.10 and more on the last two dates) is no dry ground
+    moist = ds.copy(deep=True)
+    moist["lswi"][-2:, 0] = [.10, .12]
+    assert optical_rice_rule(moist.isel(point=[0]), OpticalRiceParams()).qa_flags.values[0] & QA_FOREST_BUILT
+    # On a series that samples the year (16 clear dates here, over sparse_max_dates) the forest fraction reads as
+    # Xiao set it, for every pixel: five more canopy dates in June make the paddy a forest again.
+    extra = ds.isel(time=[6] * 5).assign_coords(time=ds.time.values[6] + np.arange(140, 190, 10).astype("timedelta64[D]"))
+    dense = optical_rice_rule(xr.concat([ds, extra], "time").sortby("time").isel(point=[0]))
+    assert dense.rice_class.values[0] == 0 and dense.qa_flags.values[0] & QA_FOREST_BUILT
+
+
+def test_a_pond_then_a_ripening_crop_and_its_stubble_is_a_harvested_field():
+    # Thinned mekong_triple_sar seed 0 (96 px, days 41-139 and 171-299 removed), pixel (33, 71): a rice-shrimp field
+    # (rice transplanted on day 227): dry stubble in January, the brackish pond from day 31 to 166, the monsoon's gap,
+    # the crop ripening on day 321 (NDVI 0.58, LSWI 0.27), then stubble on dry soil. Open water on 4 of 12 clear
+    # dates is over the water mask's 22 % of a pixel without a harvest.
+    days = [6, 11, 21, 31, 36, 151, 166, 321, 336, 351, 356, 361]
+    field = ([.26, .28, .28, -.05, .03, .01, -.04, .58, .25, .27, .18, .26],
+             [.16, .18, .18, -.02, .01, .0, -.02, .18, .07, .16, .06, .17],
+             [-.04, -.08, -.02, .25, .35, .34, .21, .27, -.01, -.05, .07, -.05])
+    # The same pond drained for its harvest instead (mud and bund grass on day 321: NDVI 0.24, LSWI -0.03), and the
+    # field with its pond refilled after the ripening date (open water on day 336, before the stubble).
+    drained = tuple(v[:7] + [x] + v[8:] for v, x in zip(field, (.24, .12, -.03)))
+    refilled = tuple(v[:8] + [x] + v[9:] for v, x in zip(field, (-.08, -.02, .30)))
+    time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]") - np.timedelta64(1, "D")
+    ds = xr.Dataset({k: (("time", "point"), np.asarray([s[i] for s in (field, drained, refilled)], np.float32).T)
+                     for i, k in enumerate(("ndvi", "evi", "lswi"))}, coords={"time": time})
+    out = optical_rice_rule(ds, OpticalRiceParams(pond_ripe_ndvi=0.35))
+    assert out.rice_class.values.tolist() == [1, 0, 0]
+    assert out.qa_flags.values[1] & QA_WATER and out.qa_flags.values[2] & QA_WATER
+    # without the term (the default) the pond months mask the field as water
+    off = optical_rice_rule(ds)
+    assert off.rice_class.values.tolist() == [0, 0, 0] and off.qa_flags.values[0] & QA_WATER
+    # a ripening crop paler than the bar (NDVI 0.58 against 0.60) is no crop
+    assert optical_rice_rule(ds, OpticalRiceParams(pond_ripe_ndvi=0.60)).rice_class.values.tolist() == [0, 0, 0]

@@ -389,6 +389,53 @@ def _plain_flooded_field(ok, nd, ls, p):
         return (ok & (nd <= _F32(p.ndvi_low)) & (ls - nd >= _F32(p.flood_not_evergreen))).any(axis=-1)
 
 
+def _plain_sparse_axis(ok, days, p):
+    """A sparse series per pixel: at most ``sparse_max_dates`` clear dates and a clear interval of at least
+    ``sparse_gap_days``."""
+    d = days.astype(_F32)
+    longest = np.zeros(ok.shape[0], dtype=_F32)
+    last_ok = np.full(ok.shape[0], np.nan, dtype=_F32)
+    for t in range(ok.shape[1]):
+        longest = np.where(ok[:, t] & ~np.isnan(last_ok), np.maximum(longest, d[t] - last_ok), longest)
+        last_ok = np.where(ok[:, t], d[t], last_ok)
+    return (ok.sum(axis=-1) <= p.sparse_max_dates) & (longest >= _F32(p.sparse_gap_days))
+
+
+def _plain_dry_field(ok, nd, ls, days, p):
+    """A clear date of bare, dry ground (``dry_not_evergreen``) on a sparse series: no evergreen canopy shows one."""
+    if p.dry_not_evergreen is None or p.sparse_max_dates is None:
+        return np.zeros(ok.shape[0], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return _plain_sparse_axis(ok, days, p) & (ok & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.dry_not_evergreen))).any(axis=-1)
+
+
+def _plain_pond_ripe(ok, nd, ls, days, p):
+    """On a sparse series, open water on clear dates at least ``max_flood_days`` apart, then after the last of them
+    a ripening crop (``pond_ripe_ndvi`` <= NDVI < ``ndvi_high``, LSWI >= ``harvest_lswi_max``) and later stubble on
+    dry soil."""
+    n_pix = ok.shape[0]
+    if p.pond_ripe_ndvi is None or p.harvest_lswi_max is None or p.sparse_max_dates is None:
+        return np.zeros(n_pix, dtype=bool)
+    d = days.astype(_F32)
+    first = np.full(n_pix, np.inf, _F32)
+    last = np.full(n_pix, -np.inf, _F32)
+    ripe = np.zeros(n_pix, dtype=bool)
+    out = np.zeros(n_pix, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for t in range(ok.shape[1]):
+            y, w, o = nd[:, t], ls[:, t], ok[:, t]
+            water = o & (y < _F32(p.water_ndvi_max)) & (y < w)
+            stubble = (o & ~water & ripe & (y >= _F32(p.harvest_ndvi_min)) & (y <= _F32(p.ndvi_low))
+                       & (w < _F32(p.harvest_lswi_max)))
+            grow = (o & ~water & ~stubble & (last - first >= _F32(p.max_flood_days)) & (y >= _F32(p.pond_ripe_ndvi))
+                    & (y < _F32(p.ndvi_high)) & (w >= _F32(p.harvest_lswi_max)))
+            out |= stubble
+            ripe = np.where(water, False, ripe | grow)
+            first = np.where(water, np.minimum(first, d[t]), first)
+            last = np.where(water, d[t], last)
+    return out & _plain_sparse_axis(ok, days, p)
+
+
 # ---- the whole-array numpy kernel (reference) -------------------------------------------------
 
 def _ref_growth_margin(
@@ -987,7 +1034,7 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         gap_season = _plain_gap_season(ok, nd, ls, days, p, scale_days) if p.gap_season_lswi is not None else None
     if gap_season is not None and p.gap_season_not_forest:
         not_forest = sparse | (gap_season[0] >= 0)
-    not_forest = not_forest | _plain_flooded_field(ok, nd, ls, p)
+    not_forest = not_forest | _plain_flooded_field(ok, nd, ls, p) | _plain_dry_field(ok, nd, ls, days, p)
     forest_frac = fraction(np.where(not_forest, 0, (out_ok & (nd >= _F32(p.forest_ndvi_min))).sum(axis=-1)), n_valid)
     # A pixel with a confirmed flood-growth cycle is cropland: open water on a quarter of its
     # other dates is the flood season of a floodplain paddy (Mekong, Ganges), not a water body,
@@ -1003,7 +1050,7 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         before[:, 1:] = np.logical_or.accumulate(wet_crop, axis=-1)[:, :-1]
         bare = (nd >= _F32(p.harvest_ndvi_min)) & (nd <= _F32(p.ndvi_low)) & (ls < _F32(p.harvest_lswi_max))
         harvest = (before & ok & bare).any(axis=-1)
-    harvest |= sparse
+    harvest |= sparse | _plain_pond_ripe(ok, nd, ls, days, p)
     # A pond, then one rice crop: the water limit and the flooded spell's limit of a harvested field (not
     # its exemption from the shrub test).
     pond_crop = _plain_pond_crop(ok, nd, ls, flood, days, p)
@@ -1221,7 +1268,15 @@ _PARAM_CASES = {
     "shifted_calendar_tuned": {"seedbed_stubble_ndvi_max": 0.45, "harvest_ndvi_min": 0.05,
                                "hidden_canopy_lswi": 0.1, "hidden_flood_link_days": 60.0, "shrub_repuddle_drop": 0.2},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
-                           "onset_gap_days": None},
+                           "onset_gap_days": None, "dry_not_evergreen": None},
+    # (a low forest fraction, so that the seedbed series of the case test has forest pixels for the term to exempt)
+    "dry_not_evergreen_off": {"dry_not_evergreen": None, "forest_fraction": 0.2},
+    "dry_not_evergreen_low_forest": {"forest_fraction": 0.2},
+    "dry_not_evergreen_dense": {"forest_fraction": 0.2, "sparse_max_dates": 8, "sparse_gap_days": 30.0},
+    "pond_ripe_tuned": {"pond_ripe_ndvi": 0.2, "max_flood_days": 30.0, "harvest_lswi_max": 0.1, "ndvi_high": 0.7,
+                        "sparse_max_dates": 30, "sparse_gap_days": 20.0},
+    "pond_ripe": {"pond_ripe_ndvi": 0.35, "sparse_max_dates": 30, "sparse_gap_days": 20.0},
+    "dry_not_evergreen_tuned": {"dry_not_evergreen": 0.25, "ndvi_low": 0.4, "flood_not_evergreen": None},
     "series_ends_tuned": {"gap_season_min_gap": 40.0, "harvest_lswi_max": 0.1, "flood_not_evergreen": -0.05,
                           "wet_canopy_lswi": None, "gap_season_open_end": None, "onset_gap_days": 20.0},
     "xiao": {"growth_rule": "xiao", "growth_ratio": 0.37, "min_peak_evi": 0.45, "flood_t": 0.1},

@@ -237,9 +237,11 @@ def test_a_wetted_young_crop_and_bare_ground_win_back_a_table_shifted_by_120_day
     # canopy dates to pass the forest fraction. With the young crop's canopy at the bar of a season whose
     # flood no date shows (0.30) and the forest fraction on every pixel the rule lost to the baseline.
     ds, truth = optical_points(600, seed=1, shift_days=120)
-    # (the drained young crop's lower bar, gap_season_young_soil_lswi, set back too: it lifts both sides)
+    # (the drained young crop's lower bar, gap_season_young_soil_lswi, set back too: it lifts both sides; and without
+    # the bare, dry ground's forest exemption on either side, dry_not_evergreen, which takes some of the same paddies)
     base, old, new = _before_after(ds, truth, OpticalRiceParams(gap_season_young_lswi=0.30, gap_season_not_forest=False,
-                                                                gap_season_young_soil_lswi=0.10), label="shift 120 d")
+                                                                gap_season_young_soil_lswi=0.10, dry_not_evergreen=None),
+                                   OpticalRiceParams(dry_not_evergreen=None), label="shift 120 d")
     assert old < base < new  # 0.818 < 0.840 < 0.847 (0.835 < 0.840 < 0.897 with the young crop on several dates,
     # the dip and the drained young crop)
 
@@ -249,9 +251,10 @@ def test_a_season_standing_when_the_series_starts_wins_back_a_table_shifted_by_3
     # flood fell before the first date), and the first gap hides the next crop. A spell on the first clear
     # date now votes as a season hidden in a gap whose bare date and interval the series' start hides.
     ds, truth = optical_points(600, seed=1, shift_days=300)
-    # (without the young crop before the gap, the seedbed's regrown stubble and the re-puddling's shrub exemption
-    # on either side: they take some of the same paddies)
-    later = {"hidden_young_rise": None, "seedbed_stubble_ndvi_max": 0.30, "shrub_repuddle_drop": None}
+    # (without the young crop before the gap, the seedbed's regrown stubble, the re-puddling's shrub exemption and the
+    # bare, dry ground's forest exemption on either side: they take some of the same paddies)
+    later = {"hidden_young_rise": None, "seedbed_stubble_ndvi_max": 0.30, "shrub_repuddle_drop": None,
+             "dry_not_evergreen": None}
     base, old, new = _before_after(ds, truth, OpticalRiceParams(gap_season_open_start=False, **later),
                                    OpticalRiceParams(**later), label="shift 300 d")
     assert old < base < new - 0.05  # 0.758 < 0.792 < 0.860

@@ -26,6 +26,7 @@ from .optical_kernel_crops import pond_crop_step, series_end, wet_before_gap, yo
 from .optical_kernel_green_spell import green_date
 from .optical_kernel_layout import (
     F_AT_START,
+    F_DRY_NOT_EVERGREEN,
     F_EARLY,
     F_END_FLOOD,
     F_FLOOD_NOT_EVERGREEN,
@@ -50,6 +51,7 @@ from .optical_kernel_layout import (
     F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_POND_CROP,
+    F_POND_RIPE,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
     F_SHRUB_REPUDDLE,
@@ -59,6 +61,7 @@ from .optical_kernel_layout import (
     F_UNDATED_WET_SHARE,
     F_WET_CANOPY,
     P_CANOPY_MIN,
+    P_DRY_NOT_EVERGREEN,
     P_EARLY_DAYS,
     P_FLOOD_NOT_EVERGREEN,
     P_FLOOD_STUBBLE,
@@ -88,6 +91,7 @@ from .optical_kernel_layout import (
     P_ONSET_GAP,
     P_PEAK_WINDOW,
     P_POND_CROP_GREEN,
+    P_POND_RIPE,
     P_SEEDBED_DAYS,
     P_SEEDBED_MARGIN,
     P_SEEDBED_NDVI,
@@ -225,6 +229,12 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     gs_bar = prm[P_GAP_SEASON_LSWI]  # the spell's canopy bar (lower after a young crop on wetted soil)
     # a flooded bare field seen (``flood_not_evergreen``): no evergreen forest
     flooded_field = False
+    # ... or bare, dry ground seen (``dry_not_evergreen``): neither green nor moist, which no evergreen canopy is
+    dry_field = False
+    # a pond, then a ripening crop and its stubble (``pond_ripe_ndvi``): the first and last open-water days, a ripening
+    # crop seen after the last one, and the whole sequence seen
+    pond_ripe_on = flags[F_POND_RIPE]
+    pw_first, pw_last, pw_ripe, pond_ripe = _PINF, _NINF, False, False
     # (shrub_repuddle) the last day of a canopy in water, and whether seedlings in water followed one within weeks
     repuddle_on = flags[F_SHRUB_REPUDDLE]
     rp_canopy, rp_nd, repuddled = np.float32(-1e9), np.float32(0.0), False
@@ -282,6 +292,18 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         # -- a flooded bare field: standing water with soil or seedlings, which no evergreen canopy shows
         if flags[F_FLOOD_NOT_EVERGREEN]:
             flooded_field = flooded_field or (y <= prm[P_NDVI_LOW] and ls - y >= prm[P_FLOOD_NOT_EVERGREEN])
+        # -- bare, dry ground: soil or stubble, never an evergreen canopy (a direct-seeded paddy's harvest or sowing)
+        if flags[F_DRY_NOT_EVERGREEN]:
+            dry_field = dry_field or (y <= prm[P_NDVI_LOW] and ls < prm[P_DRY_NOT_EVERGREEN])
+        # -- a pond for months, then a ripening crop and its stubble (the rice crop of a rice-shrimp rotation)
+        if pond_ripe_on:
+            if open_water:
+                pw_first, pw_last, pw_ripe = min(pw_first, d), d, False
+            elif pw_ripe and y >= prm[P_HARVEST_NDVI] and y <= prm[P_NDVI_LOW] and ls < prm[P_HARVEST_LSWI]:
+                pond_ripe = True
+            elif (pw_last - pw_first >= prm[P_MAX_FLOOD_DAYS] and y >= prm[P_POND_RIPE] and y < prm[P_NDVI_HIGH]
+                  and ls >= prm[P_HARVEST_LSWI]):
+                pw_ripe = True
         # -- a canopy in water giving way to seedlings in water within weeks: a harvest and the next puddling
         if repuddle_on:
             if (y <= prm[P_SEEDBED_NDVI] and ls - y >= prm[P_SEEDBED_MARGIN] and d - rp_canopy <= prm[P_HIDDEN_LINK]
@@ -517,7 +539,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             on = cd[j] + np.float32(365.0)
             if on > cd[n - 1] and on - last_wet <= prm[P_PEAK_WINDOW]:
                 canopy = _max(canopy, cn[j])
-    harvest = harvest or sparse
+    harvest = harvest or sparse or (pond_ripe and n <= prm[P_SPARSE_DATES] and longest >= prm[P_SPARSE_GAP])
     # A pond, then one rice crop whose canopy stood no longer than a rice crop's (the series' end may cut it):
     # the long flooded spell was the pond phase of a rotation, not a water body or a wetland (the water
     # limit and the flooded spell's limit are a harvested field's; the shrub test stays: water hyacinth
@@ -535,8 +557,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # A season hidden in a gap began on bare, dry ground, which an evergreen canopy never shows.
     if flags[F_GAP_SEASON_NOT_FOREST] and gs_best >= 0:
         n_forest = 0
-    # A flooded bare field is no evergreen canopy (the shrub test stays: water hyacinth is moist on every date).
-    if flooded_field:
+    # A flooded bare field is no evergreen canopy, nor is bare, dry ground where the series samples the year too
+    # unevenly for Xiao's fraction (the shrub test stays: water hyacinth is moist on every date).
+    if flooded_field or (dry_field and n <= prm[P_SPARSE_DATES] and longest >= prm[P_SPARSE_GAP]):
         n_forest = 0
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded

@@ -65,6 +65,38 @@ class OpticalSeriesEndsParams:
     sample. The evergreen-shrub test (``shrub_lswi_min``) and the green-spell limit (``max_green_days``)
     still apply: water hyacinth is flooded, green and moist on every date. ``None``: the forest fraction
     applies to every pixel (docs/rice_stress.md, "The series' ends and the forest fraction")."""
+    dry_not_evergreen: float | None = 0.10
+    """On a sparse series (at most ``sparse_max_dates`` clear dates and a clear interval of at least
+    ``sparse_gap_days``), a pixel with a clear date of bare, dry ground (NDVI at most ``ndvi_low``, LSWI below this)
+    is no evergreen forest, whatever share of its clear dates is green. Xiao et al. (2005, 2006) read evergreen
+    vegetation as a canopy that stays green (NDVI >= ``forest_ndvi_min``) and moist (LSWI >= 0.10, the shrub test's
+    ``shrub_lswi_min``) the year round, so a date neither green nor moist is soil or stubble, which an evergreen
+    canopy never shows (the scenes' forest reads LSWI 0.21 or more on every clear date). A direct-seeded paddy is
+    sown on saturated soil after a levelling flood of days (Kumar & Ladha 2011), so a cloudy series rarely sees it
+    flooded (``flood_not_evergreen``), and on a dozen clear dates its two or three canopy phases fill Xiao's 43 % of
+    green dates (``forest_fraction``, set on 46 composites spread over the year); its harvest and the tilled soil
+    before the next sowing are what shows it is a field. The evergreen-shrub test and the green-spell limit still
+    apply. On a series that samples the year the fraction reads as Xiao set it: there a sugarcane field's ratoon
+    harvest (trash on dry soil) is the only bare date of a canopy that stands for eight months. 0.10: the shrub
+    test's moisture bound, as ``hidden_bare_lswi_max`` and ``gap_season_low_lswi`` read bare ground. ``None`` (or
+    ``sparse_max_dates`` ``None``): the forest fraction applies to every pixel that shows neither a flooded bare
+    field nor a season hidden in a gap (docs/rice_rules.md, "Bare, dry ground is no evergreen forest")."""
+    pond_ripe_ndvi: float | None = None
+    """Off by default (``None``; 0.35 when used). On a sparse series (at most ``sparse_max_dates`` clear dates and a
+    clear interval of at least ``sparse_gap_days``), a pond, then a ripening crop and its stubble: a pixel with open
+    water (the water mask's test) on clear dates at least ``max_flood_days`` apart, then, after the last of them, a
+    clear date of a ripening crop (NDVI at least this and below ``ndvi_high``, LSWI at least ``harvest_lswi_max``: a
+    canopy yellowing over moist soil) and, on a later date, stubble on dry soil (the harvest evidence's
+    ``harvest_ndvi_min`` <= NDVI <= ``ndvi_low``, LSWI < ``harvest_lswi_max``) is treated as one that shows a
+    harvest (the water limit of ``cycle_water_fraction``, no evergreen shrub, no ``max_flood_days`` limit; open
+    water again before the stubble starts over). A rice-shrimp field is a brackish pond from the dry season to
+    June-August, then grows one transplanted wet-season crop harvested in November-December (Preston & Clayton 2003;
+    Leigh et al. 2017); a cloudy series may see the pond, then only the crop ripening and its stubble, its canopy in
+    water (``pond_crop_green_days``) falling in the monsoon's cloud gap. An aquaculture pond drained for its harvest
+    shows mud and its bund grass (NDVI about 0.25) but no crop, a lotus pond's leaves die back into water, water
+    hyacinth never shows dry soil. Off by default: on the thinned Mekong series the self-trained optical map loses
+    24 pixels on one seed (docs/rice_rules.md, "A pond, then a ripening crop"). Needs ``harvest_lswi_max`` and
+    ``sparse_max_dates``."""
     pond_crop_green_days: float | None = 80.0
     """A pond, then one rice crop: a pixel whose flooded dark spell (NDVI <= ``ndvi_low`` with the flood
     signal) outlasts ``max_flood_days`` and whose first canopy after that spell (NDVI >= ``ndvi_canopy_min``,
