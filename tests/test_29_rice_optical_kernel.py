@@ -1254,7 +1254,7 @@ _PARAM_CASES = {
     "end_flood_canopy_gap_off": {"end_canopy_min_gap": None, "end_flood_turbid": False},
     "end_flood_shallow_off": {"end_flood_shallow_ndvi": None},
     "end_flood_deep_off": {"end_flood_deep_lswi": None},
-    "end_sown_on": {"end_sown_rise": 0.05},
+    "end_sown_off": {"end_sown_rise": None},
     "end_sown_tuned": {"end_sown_rise": 0.0, "end_sown_min_days": 0.0, "end_sown_max_days": 60.0,
                        "hidden_bare_lswi_max": 0.2, "end_flood_canopy_lswi": None},
     "end_flood_deep_tuned": {"end_flood_deep_lswi": 0.12, "end_flood_shallow_ndvi": 0.3, "wet_canopy_lswi": 0.1,
