@@ -905,6 +905,55 @@ def _ref_end_flood_margin(
     return out, flood_t
 
 
+def _ref_sown_run(
+    ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
+    p: OpticalRiceParams, scale_days: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Margin of a direct-seeded field sown in the series' last weeks (``end_sown_rise``), pixel by pixel: the run
+    of wet dates that ends the series (after the young canopy standing in water, with ``end_flood_canopy_lswi``),
+    sown soil before it (NDVI above ``hidden_open_water_ndvi``, below ``ndvi_canopy_min``, LSWI below
+    ``hidden_bare_lswi_max``), the levelling flood's open water before that, ``end_sown_min_days`` to
+    ``end_sown_max_days`` before the run, a clear date before the water, and the run's highest NDVI
+    ``end_sown_rise`` above the soil's highest; the run's wet margin and its age against ``end_flood_days`` too.
+    Also returns the levelling flood's date index (``n_t``: none). -inf where the term is off.
+    """
+    n_pix, n_t = nd.shape
+    ninf, pinf, sc = _F32(-np.inf), _F32(np.inf), _F32(_SCORE_SCALE)
+    vote = np.full(n_pix, ninf, dtype=_F32)
+    first = np.full(n_pix, n_t, dtype=np.int64)
+    if (p.end_sown_rise is None or p.hidden_bare_lswi_max is None or p.end_flood_days is None
+            or p.wet_canopy_lswi is None or p.hidden_open_water_ndvi is None):
+        return vote, first
+    wl, cmin, opn, bl = (_F32(v) for v in (p.wet_canopy_lswi, p.ndvi_canopy_min, p.hidden_open_water_ndvi,
+                                           p.hidden_bare_lswi_max))
+    for i in range(n_pix):
+        idx = np.flatnonzero(ok[i])
+        y, lw, d = nd[i, idx], ls[i, idx], days[idx].astype(_F32)
+        k, wet = idx.size - 1, pinf
+        while p.end_flood_canopy_lswi is not None and k >= 0 and y[k] >= cmin and lw[k] >= _F32(p.end_flood_canopy_lswi):
+            wet = np.minimum(wet, lw[k] - _F32(p.end_flood_canopy_lswi))
+            k -= 1
+        top = k
+        while k >= 0 and lw[k] >= wl and y[k] < cmin:
+            wet = np.minimum(wet, np.minimum(lw[k] - wl, cmin - y[k]))
+            k -= 1
+        soil = np.flatnonzero(~((y[:k + 1] > opn) & (y[:k + 1] < cmin) & (lw[:k + 1] < bl)))
+        j = soil[-1] if soil.size else -1  # the last date before the run that is no sown soil
+        if not (0 <= k < top) or j == k or j < 1:
+            continue
+        sown = slice(j + 1, k + 1)
+        soil_m = np.min(np.minimum(np.minimum(y[sown] - opn, cmin - y[sown]), bl - lw[sown]))
+        water = np.minimum(opn - y[j], lw[j] - y[j])
+        rise = y[k + 1:top + 1].max() - y[sown].max() - _F32(p.end_sown_rise)
+        span = d[k + 1] - d[j]
+        near = np.minimum(span - _F32(p.end_sown_min_days), _F32(p.end_sown_max_days) - span) / scale_days[i]
+        age = (_F32(p.end_flood_days) - (d[-1] - d[k + 1])) / scale_days[i]
+        vote[i] = np.minimum(np.minimum(np.minimum(np.minimum(soil_m, water), rise) / sc, near),
+                             np.minimum(wet / sc, age))
+        first[i] = idx[j]
+    return vote, first
+
+
 def _ref_series_end(
     ok: npt.NDArray[np.bool_], nd: npt.NDArray[np.float32], ls: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
     out_ok: npt.NDArray[np.bool_], reflood: tuple[npt.NDArray[Any], ...], p: OpticalRiceParams,
@@ -925,6 +974,8 @@ def _ref_series_end(
     ninf, pinf = _F32(-np.inf), _F32(np.inf)
     share = np.full(n_pix, pinf, dtype=_F32)
     vote, flood_t = _ref_end_flood_margin(ok, nd, ls, days, p, scale_days, flood)
+    sown, sown_t = _ref_sown_run(ok, nd, ls, days, p, scale_days)
+    vote, flood_t = np.where(sown > vote, sown, vote), np.where(sown > vote, sown_t, flood_t)
     if p.end_flood_days is None or p.wet_canopy_lswi is None or p.hidden_open_water_ndvi is None:
         return vote, share
     r_pend, r_day, r_t = reflood
@@ -1250,6 +1301,9 @@ _PARAM_CASES = {
     "end_flood_canopy_gap_off": {"end_canopy_min_gap": None, "end_flood_turbid": False},
     "end_flood_shallow_off": {"end_flood_shallow_ndvi": None},
     "end_flood_deep_off": {"end_flood_deep_lswi": None},
+    "end_sown_off": {"end_sown_rise": None},
+    "end_sown_tuned": {"end_sown_rise": 0.0, "end_sown_min_days": 0.0, "end_sown_max_days": 60.0,
+                       "hidden_bare_lswi_max": 0.2, "end_flood_canopy_lswi": None},
     "end_flood_deep_tuned": {"end_flood_deep_lswi": 0.12, "end_flood_shallow_ndvi": 0.3, "wet_canopy_lswi": 0.1,
                              "end_flood_deep_fallow": 0.9},
     "undated_wet_share_off": {"undated_wet_share": None},

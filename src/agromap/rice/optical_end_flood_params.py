@@ -129,6 +129,29 @@ class OpticalEndFloodParams:
     wet-season fields for 20-50 days), is no water body's, and its fallow before is dry; a pond, its edge or a
     marsh is wet on most dates before too. A pond refilled on the last date alone keeps its mask. ``False``: the
     term lifts no mask (docs/rice_rules.md, "The flood at the series' end and the water mask")."""
+    end_sown_rise: float | None = 0.05
+    """``end_flood_days`` for a direct-seeded field sown in the series' last weeks: the run of wet dates that ends
+    the series may hold no open water when the clear dates before it are sown soil (NDVI above
+    ``hidden_open_water_ndvi`` and below ``ndvi_canopy_min``, LSWI below ``hidden_bare_lswi_max``) and the date
+    before those is open water (NDVI <= ``hidden_open_water_ndvi``, below LSWI) ``end_sown_min_days`` to
+    ``end_sown_max_days`` before the run's first date, the run's highest NDVI at least this above the sown soil's
+    highest. A direct-seeded paddy is flooded for levelling for a few days, sown on saturated soil and flooded
+    again under its first leaves about ten days later (Kumar & Ladha 2011; Farooq et al. 2011), so the series
+    shows water, then soil, then a wet, greening run without open water, which the other readings of the flood
+    refuse (no open water in the run, no rise of ``end_flood_rise`` within it); an aquaculture pond's edge refilled
+    after its drained bottom reads the same sequence without the seedlings' rise. Five hundredths: the seedlings'
+    first leaves over the soil; measured outside the rule, without the rise eight aquaculture pixels (two interior)
+    and a seasonal-wetland pixel entered (docs/rice_rules.md, "A direct-seeded field sown in the series' last
+    weeks": ``monsoon_sparse_optical``'s 10-month series shifted 60 d, seeds 0-2, 121 more direct-seeded pixels,
+    no pixel lost on any scene or series). ``None``: off."""
+    end_sown_min_days: float = 8.0
+    """``end_sown_rise``: the levelling flood lies at least this many days before the run's first date: the sown
+    soil between them is a stage of a week or more (the second flood from about day 12 after sowing), where a
+    rain puddle on a fallow or a pond's edge flickers between water and mud from one date to the next."""
+    end_sown_max_days: float = 30.0
+    """``end_sown_rise``: the levelling flood lies at most this many days before the run's first date: sowing
+    follows the levelling within days and the second flood about twelve days after sowing, so the span between
+    the two floods is two to three weeks; thirty days leaves one missed clear date on a five- to ten-day revisit."""
     undated_wet_share: float | None = 0.5
     """The oldest undated evidence (a date at most ``ndvi_low``, a canopy of ``ndvi_high``, a flooded date, the
     flooded spell within ``max_flood_days``) also needs at least this share of the pixel's clear canopy dates

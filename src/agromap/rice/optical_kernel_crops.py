@@ -34,6 +34,7 @@ from .optical_kernel_layout import (
     F_END_FLOOD_TURBID_LINK,
     F_END_FLOOD_TURBID_WATER,
     F_END_REFLOOD,
+    F_END_SOWN,
     F_HIDDEN_OPEN,
     F_OUTSIDE_CYCLES,
     P_CLIMB_MIN,
@@ -46,6 +47,9 @@ from .optical_kernel_layout import (
     P_END_FLOOD_LINK,
     P_END_FLOOD_RISE,
     P_END_FLOOD_SHALLOW,
+    P_END_SOWN_MAX,
+    P_END_SOWN_MIN,
+    P_END_SOWN_RISE,
     P_FLOOD_T,
     P_GAP_SEASON_LOW_LSWI,
     P_GAP_SEASON_LOW_NDVI,
@@ -199,6 +203,36 @@ def _deep_water(water: Any, last_in_run: bool, n: int, cd: Any, cn: Any, cl: Any
 
 
 @_jit(nrt=False, inline=True)
+def _sown_run(k: int, k_top: int, cd: Any, cn: Any, cl: Any, canopy_min: Any, bare_lswi: Any, prm: Any,
+              scale_days: Any) -> tuple[Any, int]:
+    """:func:`end_flood`'s reading of a direct-seeded field sown in the series' last weeks (``end_sown_rise``): the
+    run of wet dates ``k + 1`` to ``k_top`` after sown soil (clear dates from ``k`` back), after the levelling flood's
+    open water. The margin (logistic units, -inf: none) is the smallest of the soil's (above open water, below
+    canopy greenness, drier than ``bare_lswi``), the open water's, the run's rise above the soil (its highest NDVI
+    ``end_sown_rise`` above the soil's highest, index units / 0.05) and the days by which the water lies within
+    ``end_sown_min_days`` to ``end_sown_max_days`` before the run (in units of ``scale_days``); and the index of the
+    levelling flood's date, the flood's first, from which its dates run to the end.
+    """
+    open_ndvi = prm[P_HIDDEN_OPEN_NDVI]
+    soil, soil_hi = _PINF, _NINF
+    j = k
+    while j >= 0 and cn[j] > open_ndvi and cn[j] < canopy_min and cl[j] < bare_lswi:
+        soil = _min(soil, _min(_min(cn[j] - open_ndvi, canopy_min - cn[j]), bare_lswi - cl[j]))
+        soil_hi = _max(soil_hi, cn[j])
+        j -= 1
+    # a clear date before the levelling flood: the fallow whose water share the mask reads
+    if j == k or j < 1:
+        return _NINF, k_top + 1
+    water = _min(open_ndvi - cn[j], cl[j] - cn[j])
+    run_hi = _NINF
+    for i in range(k + 1, k_top + 1):
+        run_hi = _max(run_hi, cn[i])
+    span = cd[k + 1] - cd[j]
+    days = _min(span - prm[P_END_SOWN_MIN], prm[P_END_SOWN_MAX] - span) / scale_days
+    return _min(_min(_min(soil, water), run_hi - soil_hi - prm[P_END_SOWN_RISE]) / _SCALE, days), j
+
+
+@_jit(nrt=False, inline=True)
 def end_flood(n: int, cd: Any, cn: Any, cl: Any, cf: Any, canopy_min: Any, bare_lswi: Any, prm: Any, flags: Any,
               scale_days: Any) -> tuple[Any, int]:
     """A flood the series' end cuts before its crop's canopy closes (``end_flood_days``): the vote (logistic
@@ -236,6 +270,7 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, cf: Any, canopy_min: Any, bare_
             return _NINF, n
     # (end_flood_deep_lswi, read below) the run holds the last clear date
     last_in_run = k == n - 1 and k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min
+    k_top = k
     while k >= 0 and cl[k] >= wet_lswi and cn[k] < canopy_min:
         wet = _min(wet, _min(cl[k] - wet_lswi, canopy_min - cn[k]))
         water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
@@ -246,6 +281,11 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, cf: Any, canopy_min: Any, bare_
             grown = _max(grown, _min(later - cn[k] - prm[P_END_FLOOD_RISE], later - prm[P_NDVI_LOW]))
             later = _max(later, cn[k])
         k -= 1
+    # (end_sown_rise) a direct-seeded field: the run is its second flood, after the sown soil and the levelling flood
+    sown, sown_first = _NINF, n
+    if flags[F_END_SOWN] and 0 <= k < k_top:
+        sown, sown_first = _sown_run(k, k_top, cd, cn, cl, canopy_min, bare_lswi, prm, scale_days)
+        sown = _min(sown, _min(wet / _SCALE, (prm[P_END_FLOOD] - (cd[n - 1] - cd[k + 1])) / scale_days))
     shallow_on = flags[F_END_FLOOD_SHALLOW]
     if shallow_on and k == n - 1:
         # No wet date ends the series: the puddling flood's first days may (open water or shallow water over
@@ -268,12 +308,15 @@ def end_flood(n: int, cd: Any, cn: Any, cl: Any, cf: Any, canopy_min: Any, bare_
             # the flood's open water on its first days counts as the run's (the run itself may be seedlings in water)
             water = _max(water, _min(prm[P_HIDDEN_OPEN_NDVI] - cn[k], cl[k] - cn[k]))
         k -= 1
-    if k < 0 or first == n:
-        return _NINF, n
-    water = _deep_water(water, last_in_run, n, cd, cn, cl, first, k, cf, prm, flags)
-    age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[first])) / scale_days
-    before = _before_flood(k, first, n, cd, cn, cl, canopy_min, bare_lswi, grown, prm, flags, scale_days)
-    return _min(_min(_min(wet, water) / _SCALE, age), before), k + 1
+    vote, start = _NINF, n
+    if k >= 0 and first < n:
+        water = _deep_water(water, last_in_run, n, cd, cn, cl, first, k, cf, prm, flags)
+        age = (prm[P_END_FLOOD] - (cd[n - 1] - cd[first])) / scale_days
+        before = _before_flood(k, first, n, cd, cn, cl, canopy_min, bare_lswi, grown, prm, flags, scale_days)
+        vote, start = _min(_min(_min(wet, water) / _SCALE, age), before), k + 1
+    if sown > vote:
+        return sown, sown_first
+    return vote, start
 
 
 @_jit(nrt=False, inline=True)

@@ -41,13 +41,22 @@ def check_optical_params(p: OpticalRiceParams) -> None:
         raise ConfigError(f"end_flood_days must be > 0 days (or null), got {p.end_flood_days}.")
     if not p.end_flood_link_days >= 0:
         raise ConfigError(f"end_flood_link_days must be >= 0 days, got {p.end_flood_link_days}.")
-    negative = [f"{n}={getattr(p, n)}" for n in ("end_flood_rise", "end_canopy_min_gap", "end_flood_deep_lswi")
+    negative = [f"{n}={getattr(p, n)}" for n in ("end_flood_rise", "end_canopy_min_gap", "end_flood_deep_lswi",
+                                                                "end_sown_rise")
                 if getattr(p, n) is not None and not getattr(p, n) >= 0]
     if negative:
         raise ConfigError(f"{', '.join(negative)}: must be >= 0 (or null).")
     if p.sparse_max_dates is not None and not 2 <= int(p.sparse_max_dates) <= 10000:
         raise ConfigError(f"sparse_max_dates must be a count of clear dates >= 2 (or null), got {p.sparse_max_dates}.")
     _check_wet_canopy(p)
+    _check_end_sown(p)
+
+
+def _check_end_sown(p: OpticalRiceParams) -> None:
+    """The span from a direct-seeded field's levelling flood to its second flood (``end_sown_rise``)."""
+    if not 0 <= p.end_sown_min_days <= p.end_sown_max_days:
+        raise ConfigError("end_sown_min_days <= end_sown_max_days (days, >= 0) is needed, got "
+                          f"{p.end_sown_min_days}, {p.end_sown_max_days}.")
 
 
 def _check_wet_canopy(p: OpticalRiceParams) -> None:
