@@ -28,13 +28,15 @@ class OpticalCycleParams:
     it removed as many true seasons (confirmed by such a date) as false ones (docs/rice_rules.md)."""
     growth_rule: GrowthRule = "either"
     """Which growth confirmation an onset needs: ``xiao``, ``ndvi``, ``either`` or ``both``."""
-    flood_shadow_ndvi: bool = False
+    flood_shadow_ndvi: bool = True
     """Optionally, on a date under a cloud shadow the scene classification missed (EVI below
     ``wet_canopy_evi_ratio`` x NDVI) the flood signal holds only in its NDVI form, ``LSWI + flood_t
     >= NDVI``: the shadow darkens EVI (not a ratio of bands) and the SWIR more than the NIR, so a green
     upland crop under it passes the EVI form, while standing water lifts LSWI above NDVI whatever
     the light (Xiao et al. 2005, 2006). Needs ``wet_canopy_evi_ratio``. Off by default
     (docs/rice_rules.md "Dryland crops on a sparse monsoon series: a flood read under a cloud shadow")."""
+    pond_end_onset: bool = True
+    """PROTOTYPE: the last flooded dark date of a spell longer than max_flood_days, before a date above ndvi_low, is an onset."""
     growth_days: float = 40.0
     """Xiao: EVI must reach ``growth_ratio`` x the cycle max within this many days of onset."""
     growth_ratio: float = 0.5

@@ -73,8 +73,8 @@ PARAM_NAMES = (
  F_END_FLOOD_SHALLOW, F_UNDATED_WET_SHARE, F_END_FLOOD_NOT_WATER, F_END_FLOOD_TURBID_WATER,
  F_END_FLOOD_TURBID_LINK, F_END_REFLOOD, F_END_FLOOD_AFTER_CANOPY, F_END_FLOOD_RISE_LINK,
  F_GREEN_HARVEST, F_WET_CANOPY_EVI_RATIO, F_CYCLE_WET_SHARE, F_YOUNG_FLOOD, F_UNDATED_EARLY, F_YOUNG_REFLOOD,
- F_END_FLOOD_DEEP, F_FLOOD_SHADOW) = range(60)
-N_FLAGS = 60
+ F_END_FLOOD_DEEP, F_FLOOD_SHADOW, F_POND_END_ONSET) = range(61)
+N_FLAGS = 61
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -139,7 +139,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                       and p.early_ndvi_days is not None and p.wet_canopy_lswi is not None),
                      (F_END_FLOOD_DEEP, p.end_flood_deep_lswi is not None and p.end_flood_shallow_ndvi is not None
                       and p.early_ndvi_days is not None),
-                     (F_FLOOD_SHADOW, p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None)):
+                     (F_FLOOD_SHADOW, p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None),
+                     (F_POND_END_ONSET, p.pond_end_onset and p.max_flood_days is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

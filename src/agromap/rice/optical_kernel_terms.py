@@ -50,6 +50,7 @@ from .optical_kernel_layout import (
     F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_POND_CROP,
+    F_POND_END_ONSET,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
     F_SHRUB_REPUDDLE,
@@ -247,11 +248,15 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         # over the interval is unseen)
         regap = flags[F_ONSET_GAP] and k > 0 and d - cd[k - 1] > prm[P_ONSET_GAP] and y <= trough_max
         is_onset = fl and (state == 0 or regap) and in_win[t]
+        pond_end = (flags[F_POND_END_ONSET] and not is_onset and fl and state == 1 and in_win[t]
+                    and y <= prm[P_NDVI_LOW] and ls + t_allow >= y and f_start >= 0 and d - f_prev <= 45.0
+                    and d - f_start > prm[P_MAX_FLOOD_DAYS] and k + 1 < n and cn[k + 1] > prm[P_NDVI_LOW])
+        is_onset = is_onset or pond_end
         state = 1 if fl else 0
         if is_onset:
             onset[p, t] = True
             g = growth_margin(k, n, ci, cn, ce, cl, cf, ends[0, t], ends[1, t], ends[2, t], ends[3, t], ends[4, t],
-                              prm, flags)
+                              prm, flags, pond_end)
             growth[p, t] = g / _SCALE
             if flags[F_OUTSIDE_CYCLES] and g >= 0:
                 cycle_end = max(cycle_end, ends[1, t])
