@@ -140,7 +140,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_END_FLOOD_DEEP, p.end_flood_deep_lswi is not None and p.end_flood_shallow_ndvi is not None
                       and p.early_ndvi_days is not None),
                      (F_FLOOD_SHADOW, p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None),
-                     (F_POND_END_ONSET, p.pond_end_onset and p.max_flood_days is not None)):
+                     (F_POND_END_ONSET, p.pond_end_onset and p.max_flood_days is not None
+                      and p.pond_crop_green_days is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

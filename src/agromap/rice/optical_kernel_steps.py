@@ -102,7 +102,9 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
 
     Windows are date indices (exclusive ends) on the full date axis; ``ci`` maps packed clear
     dates to it. One walk from the onset to the last window's end gathers every window's
-    extremes and the dry-down and wet-canopy terms.
+    extremes and the dry-down and wet-canopy terms. ``pond_end``: the onset is the last date of a long
+    flooded spell (``pond_end_onset``), whose water stood for months: the young crop's votes, which read
+    the days after a flood's first date, do not apply.
     """
     evi_max = _NINF  # over the cycle [t, i_cyc): includes the onset, so finite
     grow = _NINF  # EVI max over (t, i_grow)

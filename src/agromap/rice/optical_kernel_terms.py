@@ -22,7 +22,7 @@ from ..jit import fmax as _fmax
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
-from .optical_kernel_crops import pond_crop_step, series_end, wet_before_gap, young_gap_step
+from .optical_kernel_crops import pond_crop_short, pond_crop_step, series_end, wet_before_gap, young_gap_step
 from .optical_kernel_green_spell import green_date
 from .optical_kernel_layout import (
     F_AT_START,
@@ -248,9 +248,13 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         # over the interval is unseen)
         regap = flags[F_ONSET_GAP] and k > 0 and d - cd[k - 1] > prm[P_ONSET_GAP] and y <= trough_max
         is_onset = fl and (state == 0 or regap) and in_win[t]
+        # (a pond's last flooded date before a crop rises is an onset too: a rice-shrimp field's puddling flood
+        # follows its pond without the flood signal clearing; its standing water by NDVI rules out a drained
+        # field's moist soil, and the spell, which a paddy's own flood never lasts, stands for its first days)
         pond_end = (flags[F_POND_END_ONSET] and not is_onset and fl and state == 1 and in_win[t]
                     and y <= prm[P_NDVI_LOW] and ls + t_allow >= y and f_start >= 0 and d - f_prev <= 45.0
-                    and d - f_start > prm[P_MAX_FLOOD_DAYS] and k + 1 < n and cn[k + 1] > prm[P_NDVI_LOW])
+                    and d - f_start > prm[P_MAX_FLOOD_DAYS] and k + 1 < n and cn[k + 1] > prm[P_NDVI_LOW]
+                    and pond_crop_short(k, n, cd, cn, trough_max, canopy_min, max_cycle, prm))
         is_onset = is_onset or pond_end
         state = 1 if fl else 0
         if is_onset:
