@@ -29,6 +29,7 @@ from .optical_kernel_layout import (
     F_EARLY,
     F_END_FLOOD,
     F_FLOOD_NOT_EVERGREEN,
+    F_FLOOD_SHADOW,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
     F_GAP_SEASON_CUT_END,
@@ -102,6 +103,7 @@ from .optical_kernel_layout import (
     P_UNDATED_WET_LSWI,
     P_UNDATED_WET_SHARE,
     P_WATER_NDVI_MAX,
+    P_WET_CANOPY_EVI_RATIO,
     P_WET_CANOPY_LSWI,
 )
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
@@ -256,7 +258,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                     and d - f_start > prm[P_MAX_FLOOD_DAYS] and k + 1 < n and cn[k + 1] > prm[P_NDVI_LOW]
                     and pond_crop_short(k, n, cd, cn, trough_max, canopy_min, max_cycle, prm))
         is_onset = is_onset or pond_end
-        state = 1 if fl else 0
+        # (a date whose flood a missed shadow's EVI alone read, ``flood_shadow_ndvi``, tells neither flood nor dry
+        # ground, as a cloudy date: it leaves the state, so that the next flooded date opens no season of its own)
+        if not (flags[F_FLOOD_SHADOW] and not fl and x < prm[P_WET_CANOPY_EVI_RATIO] * y and ls + t_allow >= x):
+            state = 1 if fl else 0
         if is_onset:
             onset[p, t] = True
             g = growth_margin(k, n, ci, cn, ce, cl, cf, ends[0, t], ends[1, t], ends[2, t], ends[3, t], ends[4, t],
