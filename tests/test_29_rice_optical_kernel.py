@@ -104,8 +104,11 @@ def _plain_clear_gap(ok, days):
     return np.where(np.isnan(med), _F32(365.0), med).astype(_F32)
 
 
-def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare):
+def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare, held=None):
+    """Onsets; ``held`` (pixel, time): dates that leave the flood state as it was (``flood_shadow_ndvi``: the flood
+    only a missed shadow's EVI read)."""
     n_pix, n_t = flood.shape
+    held = np.zeros_like(ok) if held is None else held
     state = np.full(n_pix, 0 if at_series_start else -1, dtype=np.int8)
     onset = np.zeros((n_pix, n_t), dtype=bool)
     last = np.full(n_pix, np.nan, dtype=_F32)  # the previous clear date
@@ -114,7 +117,7 @@ def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare
         with np.errstate(invalid="ignore"):
             regap = (_F32(days[t]) - last > _F32(gap_days)) if gap_days is not None else np.zeros(n_pix, dtype=bool)
         onset[:, t] = flood[:, t] & ((state == 0) | (regap & bare[:, t]))
-        state = np.where(ok[:, t], flood[:, t].astype(np.int8), state)
+        state = np.where(ok[:, t] & ~held[:, t], flood[:, t].astype(np.int8), state)
         last = np.where(ok[:, t], _F32(days[t]), last)
     onset &= in_win[None, :]
     return onset
@@ -123,8 +126,8 @@ def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare
 def _plain_pond_end_onsets(flood, ok, in_win, onset, nd, ls, days, p):
     """``pond_end_onset``: a flooded dark date (the flood signal, NDVI <= ``ndvi_low``) that shows standing water
     by NDVI (``LSWI + flood_t >= NDVI``), continues a flooded dark spell (its previous clear date is one, at most
-    45 days before) begun more than ``max_flood_days`` earlier, whose next clear date has NDVI above
-    ``ndvi_low`` and after which a short canopy phase follows (``pond_crop_green_days``); not already an onset."""
+    45 days before) begun more than ``max_flood_days`` earlier, whose next clear date, at most ``gap_days`` later,
+    has NDVI above ``ndvi_low`` and after which a short canopy phase follows (``pond_crop_green_days``); not already an onset."""
     n_pix, n_t = flood.shape
     out = np.zeros((n_pix, n_t), dtype=bool)
     if not p.pond_end_onset or p.max_flood_days is None or p.pond_crop_green_days is None:
@@ -142,10 +145,11 @@ def _plain_pond_end_onsets(flood, ok, in_win, onset, nd, ls, days, p):
         j0 = int(np.argmax(can))
         if _F32(days[seg[j0]]) - d0 > _F32(p.max_cycle_days):
             return False
-        rest = seg[j0:]
+        rest = seg[j0 + 1:]
         stop = np.flatnonzero(nd[i, rest] <= _F32(p.ndvi_trough_max))
         rest = rest[:stop[0]] if stop.size else rest
-        last = rest[nd[i, rest] >= _F32(p.ndvi_canopy_min)][-1]
+        later = rest[nd[i, rest] >= _F32(p.ndvi_canopy_min)]
+        last = later[-1] if later.size else seg[j0]
         return _F32(days[last]) - _F32(days[seg[j0]]) <= _F32(p.pond_crop_green_days)
 
     for i in range(n_pix):
@@ -156,7 +160,8 @@ def _plain_pond_end_onsets(flood, ok, in_win, onset, nd, ls, days, p):
             dark = bool(flood[i, t] and y <= low)
             if (dark and in_win[t] and not onset[i, t] and ls[i, t] + _F32(p.flood_t) >= y and start >= 0
                     and d - prev <= 45 and d - start > _F32(p.max_flood_days) and j + 1 < clear.size
-                    and nd[i, clear[j + 1]] > low and short_canopy(i, clear[j:])):
+                    and nd[i, clear[j + 1]] > low and _F32(days[clear[j + 1]]) - d <= _F32(p.gap_days)
+                    and short_canopy(i, clear[j:])):
                 out[i, t] = True
             if not dark:
                 start = _F32(-1.0)
@@ -986,17 +991,20 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
 
     t_allow = _F32(p.flood_t)
     flood = ok & ((ls + t_allow >= ev) | (ls + t_allow >= nd))
+    held = np.zeros_like(ok)
     if p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None:  # under a missed shadow, the NDVI form only
         with np.errstate(invalid="ignore"):
             shaded = ev < _F32(p.wet_canopy_evi_ratio) * nd
         flood = np.where(shaded, ok & (ls + t_allow >= nd), flood)
     if p.flood_ndvi_max is not None:
         flood &= nd <= _F32(p.flood_ndvi_max)
+    if p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None:
+        held = ok & shaded & ~flood & (ls + t_allow >= ev)  # the EVI form held under the shadow: the state stays
 
     # Flood onsets: flooded now, not flooded at the previous valid observation (NaN never votes).
     with np.errstate(invalid="ignore"):
         bare = nd <= _F32(p.ndvi_trough_max)
-    onset = _plain_flood_onsets(flood, ok, in_win, p.onset_at_series_start, days, p.onset_gap_days, bare)
+    onset = _plain_flood_onsets(flood, ok, in_win, p.onset_at_series_start, days, p.onset_gap_days, bare, held)
     pond_end = _plain_pond_end_onsets(flood, ok, in_win, onset, nd, ls, days, p)
     onset |= pond_end
 

@@ -252,10 +252,12 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         is_onset = fl and (state == 0 or regap) and in_win[t]
         # (a pond's last flooded date before a crop rises is an onset too: a rice-shrimp field's puddling flood
         # follows its pond without the flood signal clearing; its standing water by NDVI rules out a drained
-        # field's moist soil, and the spell, which a paddy's own flood never lasts, stands for its first days)
+        # field's moist soil, the rise seen within ``gap_days`` a wetland's grass regrown in a cloud gap, the short
+        # canopy a lotus pond, and the spell, which a paddy's own flood never lasts, stands for its first days)
         pond_end = (flags[F_POND_END_ONSET] and not is_onset and fl and state == 1 and in_win[t]
                     and y <= prm[P_NDVI_LOW] and ls + t_allow >= y and f_start >= 0 and d - f_prev <= 45.0
                     and d - f_start > prm[P_MAX_FLOOD_DAYS] and k + 1 < n and cn[k + 1] > prm[P_NDVI_LOW]
+                    and cd[k + 1] - d <= gap_days
                     and pond_crop_short(k, n, cd, cn, trough_max, canopy_min, max_cycle, prm))
         is_onset = is_onset or pond_end
         # (a date whose flood a missed shadow's EVI alone read, ``flood_shadow_ndvi``, tells neither flood nor dry
