@@ -1,5 +1,5 @@
 """Optical rule: under a cloud shadow the scene classification missed, the flood signal holds only in its NDVI form
-(``flood_shadow_ndvi``).
+(``flood_shadow_ndvi``, on by default).
 
 The series are the clear dates of two interior pixels of ``monsoon_sparse_optical`` (whole year, seed 0), as
 ``day:NDVI/LSWI/EVI`` (days from 1 January). The dryland crop is bare and dry until its sowing; on day 170 a shadow
@@ -12,10 +12,9 @@ is above its NDVI, the water read whatever the light.
 
 from __future__ import annotations
 
-import pytest
 import xarray as xr
 
-from agromap.errors import ConfigError
+from agromap.rice.optical_kernel_layout import F_FLOOD_SHADOW, kernel_parameters
 from agromap.rice.rules_optical import OpticalRiceParams, optical_rice_rule
 from pixel_stacks import optical_points
 
@@ -42,14 +41,17 @@ def _run(**kw: object) -> xr.Dataset:
 
 
 def test_a_shadowed_sown_soil_is_no_flood_and_a_shadowed_paddy_still_is() -> None:
-    off = _run()
-    assert off.rice_class.values.tolist() == [1, 1]  # off by default: the dryland crop is rice
-    on = _run(flood_shadow_ndvi=True)
+    off = _run(flood_shadow_ndvi=False)
+    assert off.rice_class.values.tolist() == [1, 1]  # both forms on every date: the dryland crop is rice
+    on = _run()  # on by default
     assert on.rice_class.values.tolist() == [0, 1]
     assert on.n_seasons.values.tolist() == [0, 1]
     # the paddy's season and date do not move
     assert on.transplant_doy.values[:, 1].tolist() == off.transplant_doy.values[:, 1].tolist()
     assert on.transplant_doy.values[0, 1] > 0
-    # the reading needs the shadow test
-    with pytest.raises(ConfigError, match="flood_shadow_ndvi"):
-        _run(flood_shadow_ndvi=True, wet_canopy_evi_ratio=None)
+
+
+def test_the_reading_needs_the_shadow_test() -> None:
+    # without wet_canopy_evi_ratio no date reads as shadowed: the switch is off in the kernel, and no error
+    assert kernel_parameters(OpticalRiceParams())[1][F_FLOOD_SHADOW] == 1
+    assert kernel_parameters(OpticalRiceParams(wet_canopy_evi_ratio=None))[1][F_FLOOD_SHADOW] == 0

@@ -654,7 +654,10 @@ def test_an_onset_without_standing_water_needs_a_canopy_in_water_when_asked():
     # By default the young crop ten days after the shadowed onset (LSWI 0.12-0.16 under EVI 0.26) does not read the
     # flood again (``young_flood_t``); the term read here is asked for without it.
     assert optical_rice_rule(ds).rice_class.values.tolist() == [0, 1, 0]
-    plain = OpticalRiceParams(young_flood_t=None)
+    # So is the flood read under the missed shadow (``flood_shadow_ndvi``, EVI 0.11 below 0.4 x NDVI 0.32): in its
+    # NDVI form the shadowed date is no flood, and neither young crop has an onset.
+    assert optical_rice_rule(ds, OpticalRiceParams(young_flood_t=None)).rice_class.values.tolist() == [0, 1, 0]
+    plain = OpticalRiceParams(young_flood_t=None, flood_shadow_ndvi=False)
     # Off by default: the shadowed onset and its canopy over moist soil (LSWI 0.27) pass as a paddy.
     assert optical_rice_rule(ds, plain).rice_class.values.tolist() == [1, 1, 1]
     out = optical_rice_rule(ds, dataclasses.replace(plain, weak_flood_canopy_lswi=0.30))

@@ -104,8 +104,11 @@ def _plain_clear_gap(ok, days):
     return np.where(np.isnan(med), _F32(365.0), med).astype(_F32)
 
 
-def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare):
+def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare, held=None):
+    """Onsets; ``held`` (pixel, time): dates that leave the flood state as it was (``flood_shadow_ndvi``: the flood
+    only a missed shadow's EVI read)."""
     n_pix, n_t = flood.shape
+    held = np.zeros_like(ok) if held is None else held
     state = np.full(n_pix, 0 if at_series_start else -1, dtype=np.int8)
     onset = np.zeros((n_pix, n_t), dtype=bool)
     last = np.full(n_pix, np.nan, dtype=_F32)  # the previous clear date
@@ -114,10 +117,59 @@ def _plain_flood_onsets(flood, ok, in_win, at_series_start, days, gap_days, bare
         with np.errstate(invalid="ignore"):
             regap = (_F32(days[t]) - last > _F32(gap_days)) if gap_days is not None else np.zeros(n_pix, dtype=bool)
         onset[:, t] = flood[:, t] & ((state == 0) | (regap & bare[:, t]))
-        state = np.where(ok[:, t], flood[:, t].astype(np.int8), state)
+        state = np.where(ok[:, t] & ~held[:, t], flood[:, t].astype(np.int8), state)
         last = np.where(ok[:, t], _F32(days[t]), last)
     onset &= in_win[None, :]
     return onset
+
+
+def _plain_pond_end_onsets(flood, ok, in_win, onset, nd, ls, days, p):
+    """``pond_end_onset``: a flooded dark date (the flood signal, NDVI <= ``ndvi_low``) that shows standing water
+    by NDVI (``LSWI + flood_t >= NDVI``), continues a flooded dark spell (its previous clear date is one, at most
+    45 days before) begun more than ``max_flood_days`` earlier, whose next clear date, at most ``gap_days`` later,
+    has NDVI above ``ndvi_low`` and after which a short canopy phase follows (``pond_crop_green_days``); not already an onset."""
+    n_pix, n_t = flood.shape
+    out = np.zeros((n_pix, n_t), dtype=bool)
+    if not p.pond_end_onset or p.max_flood_days is None or p.pond_crop_green_days is None:
+        return out
+    low = _F32(p.ndvi_low)
+
+    def short_canopy(i, after):
+        # the canopy phase after the pond: its first canopy date within max_cycle_days, until a date at or below
+        # ndvi_trough_max; its canopy dates span at most pond_crop_green_days
+        d0 = _F32(days[after[0]]) if after.size else None
+        seg = after[1:]
+        can = nd[i, seg] >= _F32(p.ndvi_canopy_min)
+        if not can.any():
+            return False
+        j0 = int(np.argmax(can))
+        if _F32(days[seg[j0]]) - d0 > _F32(p.max_cycle_days):
+            return False
+        rest = seg[j0 + 1:]
+        stop = np.flatnonzero(nd[i, rest] <= _F32(p.ndvi_trough_max))
+        rest = rest[:stop[0]] if stop.size else rest
+        later = rest[nd[i, rest] >= _F32(p.ndvi_canopy_min)]
+        last = later[-1] if later.size else seg[j0]
+        return _F32(days[last]) - _F32(days[seg[j0]]) <= _F32(p.pond_crop_green_days)
+
+    for i in range(n_pix):
+        clear = np.flatnonzero(ok[i])
+        start, prev = _F32(-1.0), _F32(-1e9)
+        for j, t in enumerate(clear):
+            d, y = _F32(days[t]), nd[i, t]
+            dark = bool(flood[i, t] and y <= low)
+            if (dark and in_win[t] and not onset[i, t] and ls[i, t] + _F32(p.flood_t) >= y and start >= 0
+                    and d - prev <= 45 and d - start > _F32(p.max_flood_days) and j + 1 < clear.size
+                    and nd[i, clear[j + 1]] > low and _F32(days[clear[j + 1]]) - d <= _F32(p.gap_days)
+                    and short_canopy(i, clear[j:])):
+                out[i, t] = True
+            if not dark:
+                start = _F32(-1.0)
+            elif not (start >= 0 and d - prev <= 45):
+                start = d
+            if dark:
+                prev = d
+    return out
 
 
 def _plain_canopy_after_gap(ok, canopy, wet, days, *, gap_days, scale_days):
@@ -441,8 +493,11 @@ def _plain_pond_ripe(ok, nd, ls, days, p):
 def _ref_growth_margin(
     nd: npt.NDArray[np.float32], ev: npt.NDArray[np.float32], t: int, days: npt.NDArray[np.int32],
     p: OpticalRiceParams, ls: npt.NDArray[np.float32] | None = None, fl: npt.NDArray[np.bool_] | None = None,
+    pond_end: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[npt.NDArray[np.float32], int]:
-    """Growth-confirmation margin (>= 0 passes) of onsets at index ``t``, and the cycle's end index."""
+    """Growth-confirmation margin (>= 0 passes) of onsets at index ``t``, and the cycle's end index; the onsets
+    at a pond's end (``pond_end``) take neither the young flood's vote nor the early-vegetation one."""
+    keep = np.zeros(nd.shape[0], dtype=bool) if pond_end is None else pond_end
     d0 = float(days[t])
     i_grow = rules_optical._stretched_end(days, d0 + p.growth_days)
     i_cyc = rules_optical._stretched_end(days, d0 + p.peak_window_days)
@@ -470,7 +525,7 @@ def _ref_growth_margin(
     if p.young_flood_t is not None and p.early_ndvi_days is not None and ls is not None:
         i_young = int(np.searchsorted(days, d0 + p.early_ndvi_days, side="right"))
         i_reflood = int(np.searchsorted(days, d0 + (p.young_reflood_days or 0.0), side="right"))
-        margin = np.minimum(margin, _ref_young_flood_margin(nd, ev, ls, t, i_young, p, i_reflood))
+        margin = np.where(keep, margin, np.minimum(margin, _ref_young_flood_margin(nd, ev, ls, t, i_young, p, i_reflood)))
     if p.early_ndvi_days is not None:
         i_e = int(np.searchsorted(days, d0 + p.early_ndvi_days, side="right"))
         seg = nd[:, t + 1:i_e]
@@ -478,7 +533,7 @@ def _ref_growth_margin(
             peak = masked_max(seg)
             first = np.isnan(nd[:, :t]).all(axis=1)
             early = np.where(np.isfinite(peak) & ~first, _F32(p.ndvi_trough_max) - peak, _F32(np.inf)).astype(_F32)
-            margin = np.minimum(margin, early)
+            margin = np.where(keep, margin, np.minimum(margin, early))
     return margin.astype(_F32), i_cyc
 
 
@@ -1034,17 +1089,22 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
 
     t_allow = _F32(p.flood_t)
     flood = ok & ((ls + t_allow >= ev) | (ls + t_allow >= nd))
+    held = np.zeros_like(ok)
     if p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None:  # under a missed shadow, the NDVI form only
         with np.errstate(invalid="ignore"):
             shaded = ev < _F32(p.wet_canopy_evi_ratio) * nd
         flood = np.where(shaded, ok & (ls + t_allow >= nd), flood)
     if p.flood_ndvi_max is not None:
         flood &= nd <= _F32(p.flood_ndvi_max)
+    if p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None:
+        held = ok & shaded & ~flood & (ls + t_allow >= ev)  # the EVI form held under the shadow: the state stays
 
     # Flood onsets: flooded now, not flooded at the previous valid observation (NaN never votes).
     with np.errstate(invalid="ignore"):
         bare = nd <= _F32(p.ndvi_trough_max)
-    onset = _plain_flood_onsets(flood, ok, in_win, p.onset_at_series_start, days, p.onset_gap_days, bare)
+    onset = _plain_flood_onsets(flood, ok, in_win, p.onset_at_series_start, days, p.onset_gap_days, bare, held)
+    pond_end = _plain_pond_end_onsets(flood, ok, in_win, onset, nd, ls, days, p)
+    onset |= pond_end
 
     # Pass 1: the growth margin of every onset, and the dates of confirmed cycles [onset, +90 d].
     cands: list[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.float32]]] = []
@@ -1053,7 +1113,7 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         idx = np.flatnonzero(onset[:, t])
         if idx.size == 0:
             continue
-        growth, i_cyc = _ref_growth_margin(nd[idx], ev[idx], t, days, p, ls[idx], flood[idx])
+        growth, i_cyc = _ref_growth_margin(nd[idx], ev[idx], t, days, p, ls[idx], flood[idx], pond_end[idx, t])
         cands.append((t, idx, growth))
         if p.mask_outside_cycles:
             in_cycle[idx[growth >= 0], t:i_cyc] = True
@@ -1268,7 +1328,8 @@ _PARAM_CASES = {
                 "flood_stubble_days": None, "seedbed_ndvi_max": None},
     "gap_season_off": {"gap_season_lswi": None},
     "weak_flood": {"weak_flood_canopy_lswi": 0.30},
-    "flood_shadow": {"flood_shadow_ndvi": True},
+    "flood_shadow_off": {"flood_shadow_ndvi": False},
+    "pond_end_off": {"pond_end_onset": False},
     "wet_canopy_every_date": {"wet_canopy_evi_ratio": None},
     "cycle_wet_share_off": {"cycle_wet_share": None},
     "young_flood_off": {"young_flood_t": None},
@@ -1278,7 +1339,7 @@ _PARAM_CASES = {
     "young_reflood_tuned": {"young_reflood_days": 60.0, "young_reflood_rise": 0.0, "young_flood_t": 0.0,
                             "ndvi_high": 0.8, "wet_canopy_lswi": 0.1, "wet_canopy_evi_ratio": None},
     "cycle_wet_share_high": {"cycle_wet_share": 0.8, "wet_canopy_evi_ratio": None},
-    "wet_canopy_evi_ratio_high": {"wet_canopy_evi_ratio": 0.7, "weak_flood_canopy_lswi": 0.25},
+    "wet_canopy_evi_ratio_high": {"wet_canopy_evi_ratio": 0.7, "weak_flood_canopy_lswi": 0.25, "flood_shadow_ndvi": False},
     "weak_flood_tuned": {"weak_flood_canopy_lswi": 0.25, "flood_t": 0.1, "wet_canopy_lswi": None},
     "gap_season_tuned": {"gap_season_lswi": 0.1, "gap_season_low_ndvi": 0.5, "gap_season_low_lswi": 0.3,
                          "gap_season_min_gap": 20.0, "gap_season_max_gap": 130.0, "gap_season_days": 200.0,
@@ -1459,6 +1520,11 @@ def test_compiled_kernel_equals_the_numpy_kernel_on_paddy_like_series(case):
         # and the canopy bar after an onset without standing water
         kw["p"] = dataclasses.replace(p, weak_flood_canopy_lswi=None)
         assert (fast[0] != rules_optical._optical_kernel(nd, ev, ls, valid, **kw)[0]).sum() >= 5
+    if case == "default":
+        # and the onset at a long flood's end (its seasons and scores)
+        kw["p"] = dataclasses.replace(p, pond_end_onset=False)
+        plain = rules_optical._optical_kernel(nd, ev, ls, valid, **kw)
+        assert sum(int((a != b).sum()) for a, b in zip(fast, plain)) >= 5
     if case == "end_flood_short_link":
         # each switch of the flood at the series' end changes outputs here, so the equality covers its code
         for switch in ("end_flood_not_water", "end_flood_turbid_water", "end_flood_turbid_link",

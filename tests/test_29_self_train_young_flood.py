@@ -74,13 +74,21 @@ def test_a_direct_seeded_paddy_keeps_the_score_the_flood_seen_again_would_take_f
 
 def test_the_label_parameters_drop_the_vote_only():
     spec = SelfTrainParams()
-    assert label_params(None, spec) == OpticalRiceParams(young_flood_t=None, undated_flood_stands=False)
-    off = OpticalRiceParams(young_flood_t=None, undated_flood_stands=False)
+    kept = {"flood_shadow_ndvi": False, "pond_end_onset": False}  # kept out of the labels as well
+    assert label_params(None, spec) == OpticalRiceParams(young_flood_t=None, undated_flood_stands=False, **kept)
+    off = OpticalRiceParams(young_flood_t=None, undated_flood_stands=False, **kept)
     assert label_params(off, spec) is off
-    both = SelfTrainParams(young_flood_labels=True, undated_stands_labels=True)
-    assert label_params(None, None) is None and label_params(None, both) is None
-    assert label_params(None, SelfTrainParams(young_flood_labels=True)) == OpticalRiceParams(undated_flood_stands=False)
-    assert label_params(None, SelfTrainParams(undated_stands_labels=True)) == OpticalRiceParams(young_flood_t=None)
+    every = SelfTrainParams(young_flood_labels=True, undated_stands_labels=True, shadow_flood_labels=True,
+                            pond_end_labels=True)
+    assert label_params(None, None) is None and label_params(None, every) is None
+    assert label_params(None, SelfTrainParams(young_flood_labels=True)) == OpticalRiceParams(undated_flood_stands=False,
+                                                                                            **kept)
+    assert label_params(None, SelfTrainParams(undated_stands_labels=True)) == OpticalRiceParams(young_flood_t=None,
+                                                                                               **kept)
+    assert label_params(None, SelfTrainParams(shadow_flood_labels=True)) == OpticalRiceParams(
+        young_flood_t=None, undated_flood_stands=False, pond_end_onset=False)
+    assert label_params(None, SelfTrainParams(pond_end_labels=True)) == OpticalRiceParams(
+        young_flood_t=None, undated_flood_stands=False, flood_shadow_ndvi=False)
     sar = SarRiceParams()
     assert label_params(sar, spec) is sar  # the wrong rule's parameters are refused by the rule itself
 

@@ -26,7 +26,7 @@ def test_optical_rice_params_takes_its_parts_fields_part_by_part():
     # the parts' fields in the parts' order: the constructor's, repr's and asdict's order
     names = [f.name for part in PARTS for f in dataclasses.fields(part)]
     assert [f.name for f in dataclasses.fields(OpticalRiceParams)] == names
-    assert len(names) == len(set(names)) == 109
+    assert len(names) == len(set(names)) == 110
     # each part starts where the one before it ends
     firsts = [dataclasses.fields(part)[0].name for part in PARTS]
     assert firsts == ["flood_t", "water_ndvi_max", "ndvi_low", "early_ndvi_days", "harvest_lswi_max",
@@ -56,9 +56,7 @@ def test_optical_rice_params_takes_its_parts_fields_part_by_part():
                                         ({"sparse_max_dates": 1}, "sparse_max_dates"),
                                         ({"gap_season_min_gap": 160.0}, "gap_season_min_gap"),
                                         ({"pond_crop_green_days": 0.0}, "pond_crop_green_days"),
-                                        ({"end_flood_link_days": -1.0}, "end_flood_link_days"),
-                                        ({"flood_shadow_ndvi": True, "wet_canopy_evi_ratio": None},
-                                         "flood_shadow_ndvi")])
+                                        ({"end_flood_link_days": -1.0}, "end_flood_link_days")])
 def test_every_parts_fields_are_checked_from_the_whole(bad, match):
     with pytest.raises(ConfigError, match=match):
         OpticalRiceParams(**bad)

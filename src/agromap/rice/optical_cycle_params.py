@@ -28,13 +28,31 @@ class OpticalCycleParams:
     it removed as many true seasons (confirmed by such a date) as false ones (docs/rice_rules.md)."""
     growth_rule: GrowthRule = "either"
     """Which growth confirmation an onset needs: ``xiao``, ``ndvi``, ``either`` or ``both``."""
-    flood_shadow_ndvi: bool = False
-    """Optionally, on a date under a cloud shadow the scene classification missed (EVI below
-    ``wet_canopy_evi_ratio`` x NDVI) the flood signal holds only in its NDVI form, ``LSWI + flood_t
-    >= NDVI``: the shadow darkens EVI (not a ratio of bands) and the SWIR more than the NIR, so a green
-    upland crop under it passes the EVI form, while standing water lifts LSWI above NDVI whatever
-    the light (Xiao et al. 2005, 2006). Needs ``wet_canopy_evi_ratio``. Off by default
-    (docs/rice_rules.md "Dryland crops on a sparse monsoon series: a flood read under a cloud shadow")."""
+    flood_shadow_ndvi: bool = True
+    """On a date under a cloud shadow the scene classification missed (EVI below ``wet_canopy_evi_ratio`` x
+    NDVI) the flood signal holds only in its NDVI form, ``LSWI + flood_t >= NDVI``: the shadow darkens EVI
+    (not a ratio of bands) and the SWIR more than the NIR, so a green or sown upland field under it passes the
+    EVI form, while standing water lifts LSWI above NDVI whatever the light (Xiao et al. 2005, 2006; Zhu &
+    Woodcock 2012 on the shadows a cloud mask misses). A date where only the EVI form held tells neither flood
+    nor dry ground and, as a cloudy date, leaves the flood state for the onsets: the next flooded date opens no
+    season of its own (a floating canopy on a pond under a shadow). No effect without ``wet_canopy_evi_ratio``. The
+    self-trained maps' labels read the rule without it (``shadow_flood_labels`` of
+    :class:`~agromap.rice.self_trained.SelfTrainParams`). False: both forms on every date (docs/rice_rules.md
+    "Dryland crops on a sparse monsoon series: a flood read under a cloud shadow")."""
+    pond_end_onset: bool = True
+    """The last date of a flooded dark spell (the flood signal with NDVI <= ``ndvi_low``, dates at most 45 days
+    apart) that began more than ``max_flood_days`` before is an onset when it shows standing water by NDVI
+    (``LSWI + flood_t >= NDVI``), the next clear date, at most ``gap_days`` later, has NDVI above ``ndvi_low``
+    (the crop seen rising out of the water, not across a cloud gap that hides when the water went) and a
+    short canopy follows (the pond-crop test's, ``pond_crop_green_days``: a lotus pond stays green longer); its
+    growth is confirmed without the young crop's votes (``young_flood_t``, ``early_ndvi_days``), which read the
+    days after a flood's first date. A coastal rice-shrimp field is a brackish pond for five to six months, then is
+    flushed and puddled for one transplanted wet-season crop (Preston & Clayton 2003; Leigh et al. 2017): the
+    flood signal seldom clears between the pond and the paddy (the drained, moist field passes its EVI form), so the
+    paddy's flood is no onset of its own, and the crop was dated only where a missed shadow on its canopy faked a
+    new flood. No effect without ``max_flood_days`` or ``pond_crop_green_days``; the self-trained maps' labels read
+    the rule without it (``pond_end_labels``). False: onsets only where the flood signal begins (docs/rice_rules.md,
+    "A pond's last flooded date as the onset")."""
     growth_days: float = 40.0
     """Xiao: EVI must reach ``growth_ratio`` x the cycle max within this many days of onset."""
     growth_ratio: float = 0.5

@@ -152,6 +152,31 @@ def pond_crop_step(d: Any, y: Any, ls: Any, fl: bool, f_start: Any, trough_max: 
 
 
 @_jit(nrt=False, inline=True)
+def pond_crop_short(k: int, n: int, cd: Any, cn: Any, trough_max: Any, canopy_min: Any, max_cycle: Any,
+                    prm: Any) -> bool:
+    """After a pond's last flooded date, packed clear date ``k`` (``pond_end_onset``): the first canopy date
+    (NDVI >= ``ndvi_canopy_min``) within ``max_cycle_days`` opens a canopy phase (until a date with NDVI <=
+    ``ndvi_trough_max``, or the series' end) whose canopy dates span at most ``pond_crop_green_days``, as
+    :func:`pond_crop_step` reads it: a rice crop's canopy, not a lotus pond's leaves, which stay green for
+    four months or more. False without such a canopy date.
+    """
+    first = _NINF
+    last = _NINF
+    for j in range(k + 1, n):
+        d, y = cd[j], cn[j]
+        if first == _NINF:
+            if d - cd[k] > max_cycle:
+                return False
+            if y >= canopy_min:
+                first, last = d, d
+        elif y <= trough_max:
+            break
+        elif y >= canopy_min:
+            last = d
+    return first != _NINF and last - first <= prm[P_POND_CROP_GREEN]
+
+
+@_jit(nrt=False, inline=True)
 def _flooded_bare(nd: Any, ls: Any, prm: Any) -> bool:
     """A date of open water (NDVI <= ``hidden_open_water_ndvi``, below LSWI) or of shallow water over mud
     (NDVI <= ``end_flood_shallow_ndvi`` with the flood signal ``LSWI + flood_t >= NDVI``).

@@ -75,8 +75,8 @@ PARAM_NAMES = (
  F_END_FLOOD_SHALLOW, F_UNDATED_WET_SHARE, F_END_FLOOD_NOT_WATER, F_END_FLOOD_TURBID_WATER,
  F_END_FLOOD_TURBID_LINK, F_END_REFLOOD, F_END_FLOOD_AFTER_CANOPY, F_END_FLOOD_RISE_LINK,
  F_GREEN_HARVEST, F_WET_CANOPY_EVI_RATIO, F_CYCLE_WET_SHARE, F_YOUNG_FLOOD, F_UNDATED_EARLY, F_YOUNG_REFLOOD,
- F_END_FLOOD_DEEP, F_FLOOD_SHADOW, F_DRY_NOT_EVERGREEN, F_POND_RIPE, F_END_SOWN) = range(63)
-N_FLAGS = 63
+ F_END_FLOOD_DEEP, F_FLOOD_SHADOW, F_DRY_NOT_EVERGREEN, F_POND_RIPE, F_END_SOWN, F_POND_END_ONSET) = range(64)
+N_FLAGS = 64
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -144,7 +144,9 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_FLOOD_SHADOW, p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is not None),
                      (F_DRY_NOT_EVERGREEN, p.dry_not_evergreen is not None and p.sparse_max_dates is not None),
                      (F_POND_RIPE, p.pond_ripe_ndvi is not None and p.harvest_lswi_max is not None and p.sparse_max_dates is not None),
-                     (F_END_SOWN, p.end_sown_rise is not None and p.hidden_bare_lswi_max is not None)):
+                     (F_END_SOWN, p.end_sown_rise is not None and p.hidden_bare_lswi_max is not None),
+                     (F_POND_END_ONSET, p.pond_end_onset and p.max_flood_days is not None
+                      and p.pond_crop_green_days is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

@@ -96,13 +96,15 @@ _F32 = np.float32
 @_jit(nrt=False, inline=True)
 def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset costs 5 % of the kernel)
     k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, cf: Any, i_grow: int, i_cyc: int, i_tr: int, i_early: int,
-    i_reflood: int, prm: Any, flags: Any,
+    i_reflood: int, prm: Any, flags: Any, pond_end: bool = False,
 ) -> Any:
     """Growth-confirmation margin (>= 0 passes) of an onset at packed clear date ``k``.
 
     Windows are date indices (exclusive ends) on the full date axis; ``ci`` maps packed clear
     dates to it. One walk from the onset to the last window's end gathers every window's
-    extremes and the dry-down and wet-canopy terms.
+    extremes and the dry-down and wet-canopy terms. ``pond_end``: the onset is the last date of a long
+    flooded spell (``pond_end_onset``), whose water stood for months: the young crop's votes, which read
+    the days after a flood's first date, do not apply.
     """
     evi_max = _NINF  # over the cycle [t, i_cyc): includes the onset, so finite
     grow = _NINF  # EVI max over (t, i_grow)
@@ -164,9 +166,9 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
         # No standing water by NDVI on the onset date: EVI alone read the flood, as it does under a
         # missed cloud shadow or haze and on moist soil after rain, so the canopy must show the water.
         margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WEAK_FLOOD_CANOPY])
-    if flags[F_YOUNG_FLOOD]:
+    if flags[F_YOUNG_FLOOD] and not pond_end:
         margin = _min(margin, young_flood_margin(k, n, ci, cn, ce, cl, i_early, i_reflood, prm, flags))
-    if flags[F_EARLY]:
+    if flags[F_EARLY] and not pond_end:
         # "No vegetation in the first days after the onset": ``ndvi_trough_max`` minus the
         # highest NDVI of the clear dates in (onset, ``i_early``). A paddy is water and seedlings
         # for weeks after puddling, while a flood under standing vegetation (basin irrigation

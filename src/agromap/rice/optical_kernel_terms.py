@@ -22,7 +22,7 @@ from ..jit import fmax as _fmax
 from ..jit import jit as _jit
 from ..jit import maximum as _max
 from ..jit import minimum as _min
-from .optical_kernel_crops import pond_crop_step, series_end, wet_before_gap, young_gap_step
+from .optical_kernel_crops import pond_crop_short, pond_crop_step, series_end, wet_before_gap, young_gap_step
 from .optical_kernel_green_spell import green_date
 from .optical_kernel_layout import (
     F_AT_START,
@@ -30,6 +30,7 @@ from .optical_kernel_layout import (
     F_EARLY,
     F_END_FLOOD,
     F_FLOOD_NOT_EVERGREEN,
+    F_FLOOD_SHADOW,
     F_FLOOD_STUBBLE,
     F_GAP_SEASON,
     F_GAP_SEASON_CUT_END,
@@ -51,6 +52,7 @@ from .optical_kernel_layout import (
     F_ONSET_GAP,
     F_OUTSIDE_CYCLES,
     F_POND_CROP,
+    F_POND_END_ONSET,
     F_POND_RIPE,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
@@ -105,6 +107,7 @@ from .optical_kernel_layout import (
     P_UNDATED_WET_LSWI,
     P_UNDATED_WET_SHARE,
     P_WATER_NDVI_MAX,
+    P_WET_CANOPY_EVI_RATIO,
     P_WET_CANOPY_LSWI,
 )
 from .optical_kernel_layout import MARGIN_SCALE as _SCALE
@@ -257,11 +260,24 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         # over the interval is unseen)
         regap = flags[F_ONSET_GAP] and k > 0 and d - cd[k - 1] > prm[P_ONSET_GAP] and y <= trough_max
         is_onset = fl and (state == 0 or regap) and in_win[t]
-        state = 1 if fl else 0
+        # (a pond's last flooded date before a crop rises is an onset too: a rice-shrimp field's puddling flood
+        # follows its pond without the flood signal clearing; its standing water by NDVI rules out a drained
+        # field's moist soil, the rise seen within ``gap_days`` a wetland's grass regrown in a cloud gap, the short
+        # canopy a lotus pond, and the spell, which a paddy's own flood never lasts, stands for its first days)
+        pond_end = (flags[F_POND_END_ONSET] and not is_onset and fl and state == 1 and in_win[t]
+                    and y <= prm[P_NDVI_LOW] and ls + t_allow >= y and f_start >= 0 and d - f_prev <= 45.0
+                    and d - f_start > prm[P_MAX_FLOOD_DAYS] and k + 1 < n and cn[k + 1] > prm[P_NDVI_LOW]
+                    and cd[k + 1] - d <= gap_days
+                    and pond_crop_short(k, n, cd, cn, trough_max, canopy_min, max_cycle, prm))
+        is_onset = is_onset or pond_end
+        # (a date whose flood a missed shadow's EVI alone read, ``flood_shadow_ndvi``, tells neither flood nor dry
+        # ground, as a cloudy date: it leaves the state, so that the next flooded date opens no season of its own)
+        if not (flags[F_FLOOD_SHADOW] and not fl and x < prm[P_WET_CANOPY_EVI_RATIO] * y and ls + t_allow >= x):
+            state = 1 if fl else 0
         if is_onset:
             onset[p, t] = True
             g = growth_margin(k, n, ci, cn, ce, cl, cf, ends[0, t], ends[1, t], ends[2, t], ends[3, t], ends[4, t],
-                              prm, flags)
+                              prm, flags, pond_end)
             growth[p, t] = g / _SCALE
             if flags[F_OUTSIDE_CYCLES] and g >= 0:
                 cycle_end = max(cycle_end, ends[1, t])

@@ -67,8 +67,6 @@ def _check_wet_canopy(p: OpticalRiceParams) -> None:
         raise ConfigError(f"end_flood_deep_fallow must be a share in [0, 1], got {p.end_flood_deep_fallow}.")
     if p.wet_canopy_evi_ratio is not None and not 0 <= p.wet_canopy_evi_ratio < 1:
         raise ConfigError(f"wet_canopy_evi_ratio must be a fraction in [0, 1) (or null), got {p.wet_canopy_evi_ratio}.")
-    if p.flood_shadow_ndvi and p.wet_canopy_evi_ratio is None:
-        raise ConfigError("flood_shadow_ndvi reads a missed cloud shadow through wet_canopy_evi_ratio: set it too.")
     if p.cycle_wet_share is not None and not 0 <= p.cycle_wet_share <= 1:
         raise ConfigError(f"cycle_wet_share must be a share in [0, 1] (or null), got {p.cycle_wet_share}.")
     if p.young_reflood_days is not None and not p.young_reflood_days > 0:

@@ -300,6 +300,22 @@ class PseudoLabelParams:
     labels, all transplanted paddy edges, and made 7 paddy hesitations non-rice labels, and the self-trained
     optical map lost 0.9726 -> 0.9711 (docs/rice_self_trained.md, "The standing flood stays out of the
     labels"). True: the labels take the rule's map as it is."""
+    shadow_flood_labels: bool = False
+    """``rule="optical"`` or ``"both"``: let the optical rule's reading of the flood under a missed cloud shadow
+    (``flood_shadow_ndvi`` of :class:`~agromap.rice.rules_optical.OpticalRiceParams`) shape the pseudo-labels.
+    Off by default: the labels come from the rule run with ``flood_shadow_ndvi=False``. The upland crops it
+    removes from the rule's map mostly sit between the labels' cuts, while the classifier's field edges move
+    with every label it changes: on ``monsoon_sparse_optical``'s whole year the self-trained optical map lost
+    19 and 13 pixels on seeds 0 and 2, mostly paddy edges, against 24 gained on seed 1 (mean 0.9804 -> 0.9801;
+    docs/rice_rules.md, "Dryland crops on a sparse monsoon series: a flood read under a cloud shadow"). True:
+    the labels take the rule's map as it is."""
+    pond_end_labels: bool = False
+    """``rule="optical"`` or ``"both"``: let the optical rule's onset at a pond's end (``pond_end_onset`` of
+    :class:`~agromap.rice.rules_optical.OpticalRiceParams`) shape the pseudo-labels. Off by default: the labels
+    come from the rule run with ``pond_end_onset=False``, whose rice-shrimp verdicts the pond-crop labels
+    (``pond_crop_labels``) already keep; with more rice-shrimp fields labelled rice the classifier took lotus
+    ponds and lost rice-shrimp edges (``mekong_triple_sar`` whole year, seed 1: 0.9905 -> 0.9886; docs/rice_rules.md,
+    "A pond's last flooded date as the onset"). True: the labels take the rule's map as it is."""
 
     def _check_pseudo_labels(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:

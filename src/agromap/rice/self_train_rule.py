@@ -46,7 +46,8 @@ __all__ = ["LABEL_FREE_OPTICAL", "RuleName", "label_params", "run_rule", "split_
 # The optical rule's parameters whose change reaches the rule's own map but not the pseudo-labels
 # (:func:`label_params` runs the labels without the flood seen again, which the second flood refines,
 # and without the standing-flood test), unless the self-trained map's parameters ask for them.
-LABEL_FREE_OPTICAL = ("young_flood_t", "young_reflood_days", "young_reflood_rise", "undated_flood_stands")
+LABEL_FREE_OPTICAL = ("young_flood_t", "young_reflood_days", "young_reflood_rise", "undated_flood_stands",
+                      "flood_shadow_ndvi", "pond_end_onset")
 
 RuleName = Literal["sar", "optical", "both"]
 
@@ -134,7 +135,9 @@ def label_params(params: Any, spec: SelfTrainParams | None) -> Any:
     """The optical rule's parameters ``params`` (``None``: its defaults) as the pseudo-labels read them:
     without the flood-seen-again vote (``young_flood_t=None``) unless ``spec.young_flood_labels``, and
     without the undated evidence's standing-flood test (``undated_flood_stands=False``) unless
-    ``spec.undated_stands_labels``.
+    ``spec.undated_stands_labels``, without the flood read under a missed shadow (``flood_shadow_ndvi=False``)
+    unless ``spec.shadow_flood_labels`` and without the onset at a pond's end (``pond_end_onset=False``)
+    unless ``spec.pond_end_labels``.
 
     The vote reads a transplanted paddy's water in the onset's first days: a direct-seeded paddy, sown
     on saturated soil, and a paddy's edge pixel fail it, and the rice labels it takes from them teach
@@ -157,6 +160,12 @@ def label_params(params: Any, spec: SelfTrainParams | None) -> Any:
         drop["young_flood_t"] = None
     if not spec.undated_stands_labels and base.undated_flood_stands:
         drop["undated_flood_stands"] = False
+    # Both change the rule's map where the labels' cuts seldom fall, and the classifier's edges move with the
+    # few labels they do change (docs/rice_rules.md, "A pond's last flooded date as the onset").
+    if not spec.shadow_flood_labels and base.flood_shadow_ndvi:
+        drop["flood_shadow_ndvi"] = False
+    if not spec.pond_end_labels and base.pond_end_onset:
+        drop["pond_end_onset"] = False
     return replace(base, **drop) if drop else params
 
 
