@@ -539,11 +539,12 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             gs_green_seen = gs_green_seen or y >= canopy_min
             gs_dry_seen = gs_dry_seen or ls < prm[P_HARVEST_LSWI]
 
-    # On a sparse series (few clear dates, a gap that can hide a whole crop) a canopy standing in
-    # water and open water on another date mark a flooded field: its one visible canopy and months
-    # of river flood are all the series shows of it (see ``sparse_max_dates``).
-    sparse = (flags[F_SPARSE] and n <= prm[P_SPARSE_DATES] and longest >= prm[P_SPARSE_GAP] and sparse_canopy
-              and sparse_open)
+    # A sparse series: few clear dates and a gap that can hide a whole crop (``sparse_max_dates``,
+    # ``sparse_gap_days``), where Xiao's date fractions sample the year too unevenly.
+    few_dates = n <= prm[P_SPARSE_DATES] and longest >= prm[P_SPARSE_GAP]
+    # On it a canopy standing in water and open water on another date mark a flooded field: its one
+    # visible canopy and months of river flood are all the series shows of it.
+    sparse = flags[F_SPARSE] and few_dates and sparse_canopy and sparse_open
     if sparse:
         # An evergreen forest is never open water: its green dates are the field's canopy.
         n_forest = 0
@@ -555,7 +556,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
             on = cd[j] + np.float32(365.0)
             if on > cd[n - 1] and on - last_wet <= prm[P_PEAK_WINDOW]:
                 canopy = _max(canopy, cn[j])
-    harvest = harvest or sparse or (pond_ripe and n <= prm[P_SPARSE_DATES] and longest >= prm[P_SPARSE_GAP])
+    harvest = harvest or sparse or (pond_ripe and few_dates)
     # A pond, then one rice crop whose canopy stood no longer than a rice crop's (the series' end may cut it):
     # the long flooded spell was the pond phase of a rotation, not a water body or a wetland (the water
     # limit and the flooded spell's limit are a harvested field's; the shrub test stays: water hyacinth
@@ -575,7 +576,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         n_forest = 0
     # A flooded bare field is no evergreen canopy, nor is bare, dry ground where the series samples the year too
     # unevenly for Xiao's fraction (the shrub test stays: water hyacinth is moist on every date).
-    if flooded_field or (dry_field and n <= prm[P_SPARSE_DATES] and longest >= prm[P_SPARSE_GAP]):
+    if flooded_field or (dry_field and few_dates):
         n_forest = 0
     # A harvested field is cropland whatever clouds hid of its cycles: the water limit of a pixel
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded

@@ -42,7 +42,7 @@ def check_optical_params(p: OpticalRiceParams) -> None:
     if not p.end_flood_link_days >= 0:
         raise ConfigError(f"end_flood_link_days must be >= 0 days, got {p.end_flood_link_days}.")
     negative = [f"{n}={getattr(p, n)}" for n in ("end_flood_rise", "end_canopy_min_gap", "end_flood_deep_lswi",
-                                                                "end_sown_rise")
+                                                 "end_sown_rise")
                 if getattr(p, n) is not None and not getattr(p, n) >= 0]
     if negative:
         raise ConfigError(f"{', '.join(negative)}: must be >= 0 (or null).")

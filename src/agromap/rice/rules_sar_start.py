@@ -43,8 +43,8 @@ def start_harvest_margin(
     - ``fallow``: no canopy comes back to the series' end: the highest smoothed level after the
       run stays below the canopy's band (a ratoon of sugarcane or a re-sown upland crop come
       back) and its dates below ``water_db`` stand for less than ``max_ponded_days`` (a seasonal
-      wetland's water lasts months, rain ponded before a paddy's puddling weeks), and the series goes on at least ``start_fallow_days`` after the harvest (a short tail
-      proves nothing);
+      wetland's water lasts months, rain ponded before a paddy's puddling weeks), and the series
+      goes on at least ``start_fallow_days`` after the harvest (a short tail proves nothing);
     - ``year``: the series spans less than ``cycle_year_days`` less ``young_flood_days``: a paddy
       cropped once a year shows its flood in a series as long as that, and an upland crop
       harvested at the start of a year-long series and never sown again is no paddy. Without
@@ -72,7 +72,8 @@ def start_harvest_margin(
     # The run spans [first date, end]: its end is read from the first date on.
     end = d0 + lasting
     last_day = np.where(ok, days[None, :], -1).max(axis=-1).astype(_F32)
-    scale = _F32(p.duration_scale_days) + _F32(0.5) * gap[np.minimum(np.searchsorted(days, end), n_t - 1)]
+    gap_end = gap[np.minimum(np.searchsorted(days, end), n_t - 1)]  # the revisit gap at the harvest
+    scale = _F32(p.duration_scale_days) + _F32(0.5) * gap_end
     harvest = np.where(end < last_day, (_F32(p.max_canopy_days) - (end - d0)) / scale, _F32(-np.inf))
     # The fallow after the harvest: its mean level and its highest smoothed date.
     lo, hi = end + _F32(1.0), end + _F32(p.start_fallow_days)
@@ -81,7 +82,7 @@ def start_harvest_margin(
     # No canopy comes back to the series' end: an upland field is sown again from its dry soil,
     # with no flood before the crop (a paddy's next crop, flooded first, is read as a season of
     # its own). The smoothed dates right after the run still average the canopy's last pass.
-    settle = (days[None, :].astype(_F32) > (end + gap[np.minimum(np.searchsorted(days, end), n_t - 1)])[:, None])
+    settle = days[None, :].astype(_F32) > (end + gap_end)[:, None]
     later = np.where(ok & settle, sm, _F32(-np.inf)).max(axis=-1)
     regrow = np.where(np.isfinite(later), (band - later) / _F32(p.db_scale), _F32(-np.inf))
     # The fallow is land: a seasonal wetland's grass goes under open water for months, a paddy

@@ -45,7 +45,8 @@ __all__ = ["LABEL_FREE_OPTICAL", "RuleName", "label_params", "run_rule", "split_
 
 # The optical rule's parameters whose change reaches the rule's own map but not the pseudo-labels
 # (:func:`label_params` runs the labels without the flood seen again, which the second flood refines,
-# and without the standing-flood test), unless the self-trained map's parameters ask for them.
+# without the standing-flood test, the flood read under a missed shadow and the onset at a pond's end),
+# unless the self-trained map's parameters ask for them.
 LABEL_FREE_OPTICAL = ("young_flood_t", "young_reflood_days", "young_reflood_rise", "undated_flood_stands",
                       "flood_shadow_ndvi", "pond_end_onset")
 
