@@ -399,8 +399,10 @@ def test_on_the_thinned_floodplain_scene_the_rule_beats_the_one_line_baseline(dr
 
     base = oa(optical_baseline(s2).values)
     rule = oa(optical_rice_rule(s2).rice_class.values)
-    # (without the harvest and re-puddling's shrub exemption, which takes some of the same paddies)
-    old = oa(optical_rice_rule(s2, OpticalRiceParams(sparse_max_dates=None, shrub_repuddle_drop=None)).rice_class.values)
+    # (without the harvest and re-puddling's shrub exemption, which takes some of the same paddies, nor the rise
+    # before a canopy after the gap, which refuses ponds the rule maps either way)
+    old = oa(optical_rice_rule(s2, OpticalRiceParams(sparse_max_dates=None, shrub_repuddle_drop=None,
+                                                     gap_canopy_rise=None)).rice_class.values)
     assert old < base < rule
     # and the full series keeps its verdict bit for bit
     full = sc.s2.compute()
@@ -891,3 +893,55 @@ def test_a_pond_then_a_ripening_crop_and_its_stubble_is_a_harvested_field():
     assert off.rice_class.values.tolist() == [0, 0, 0] and off.qa_flags.values[0] & QA_WATER
     # a ripening crop paler than the bar (NDVI 0.58 against 0.60) is no crop
     assert optical_rice_rule(ds, OpticalRiceParams(pond_ripe_ndvi=0.60)).rice_class.values.tolist() == [0, 0, 0]
+
+
+def test_a_canopy_after_the_gap_needs_the_crop_establishing_before_it():
+    # Thinned mekong_triple_sar seed 0 (96 px, days 41-139 and 171-299 removed): pixel (38, 17), a pond under
+    # water hyacinth, reads flooded on its first clear date through its mats (EVI 0.33 against LSWI 0.33, NDVI 0.56)
+    # and a canopy (NDVI 0.75) on the first date after the 115-day gap, which the cycle's window is stretched over;
+    # the month before the gap its mats drift between NDVI 0.28 and 0.60 with no rise. Pixel (10, 18), a lotus
+    # pond, is open water from day 6 to 36, then its leaves on day 151. Pixel (49, 12), a paddy at a field edge,
+    # greens from NDVI 0.36 to 0.74 over the same month before its canopy on day 151.
+    days = [6, 11, 16, 21, 26, 31, 36, 151, 311, 336, 346, 351, 361]
+    hyacinth = ([.56, .48, .44, .28, .60, .34, .53, .75, .66, .33, .44, .63, .60],
+                [.33, .25, .28, .27, .34, .23, .29, .50, .41, .06, .24, .38, .34],
+                [.33, .38, .35, .26, .35, .32, .36, .35, .38, .45, .38, .36, .37])
+    lotus = ([-.14, -.22, -.14, -.22, -.31, -.12, -.16, .77, .19, .01, -.11, -.10, -.18],
+             [-.05, -.08, -.07, -.07, -.04, -.07, -.06, .57, .09, .01, -.05, -.04, -.06],
+             [.30, .32, .29, .35, .35, .24, .22, .38, .03, .10, .11, .20, .31])
+    paddy = ([.36, .41, .41, .58, .62, .55, .74, .57, .24, .34, .32, .43, .53],
+             [.16, .20, .23, .33, .36, .41, .52, .32, .05, .15, .17, .20, .29],
+             [.30, .30, .30, .28, .29, .31, .35, .37, .30, .27, .30, .29, .32])
+    time = np.datetime64("2019-01-01") + np.asarray(days).astype("timedelta64[D]") - np.timedelta64(1, "D")
+
+    def table(*points: tuple[list[float], ...]) -> xr.Dataset:
+        return xr.Dataset({k: (("time", "point"), np.asarray([s[i] for s in points], np.float32).T)
+                           for i, k in enumerate(("ndvi", "evi", "lswi"))}, coords={"time": time})
+
+    ds = table(hyacinth, lotus, paddy)
+    # without the term both ponds are dated from their first clear date, as the paddy is
+    off = optical_rice_rule(ds, OpticalRiceParams(gap_canopy_rise=None))
+    assert off.rice_class.values.tolist() == [1, 1, 1] and off.transplant_doy.values[0].tolist() == [6, 6, 6]
+    out = optical_rice_rule(ds)
+    assert out.rice_class.values.tolist() == [0, 0, 1] and out.transplant_doy.values[0].tolist() == [0, 0, 6]
+    # the hyacinth's greenest date before the gap (NDVI 0.60) is 0.04 above its onset's, 0.11 short of the rise; the
+    # lotus pond's onset is open water (NDVI below 0.10), its highest date before the gap 0.02 above it
+    assert float(out.rice_score.values[0]) < 0.5 < float(out.rice_score.values[2])
+    # the paddy's canopy (NDVI 0.74 on day 36) stands before the gap: the term does not read it, whatever rise it asks
+    high = optical_rice_rule(ds, OpticalRiceParams(gap_canopy_rise=0.60))
+    assert high.rice_class.values.tolist() == [0, 0, 1] and high.rice_score.values[2] == out.rice_score.values[2]
+    # a shorter view before the gap (the onset on day 16, its last date 20 days later) is the puddling flood: the
+    # canopy after the gap confirms it as before
+    assert optical_rice_rule(ds.isel(time=slice(2, None))).rice_class.values.tolist() == [1, 1, 1]
+    # a paddy puddled on day 6 whose seedlings rise from NDVI 0.05 (open water) to 0.30 by day 36, its canopy in the
+    # gap: the rise (0.25) passes, and the canopy after the gap dates its cycle; a rise of 0.30 asked refuses it
+    young = ([.05, .08, .12, .16, .20, .25, .30, .78, .24, .34, .32, .43, .53],
+             [.03, .05, .07, .10, .12, .15, .18, .55, .05, .15, .17, .20, .29],
+             [.32, .30, .30, .31, .30, .31, .32, .36, .30, .27, .30, .29, .32])
+    kept = optical_rice_rule(table(young))
+    assert kept.rice_class.values.tolist() == [1] and kept.transplant_doy.values[0].tolist() == [6]
+    assert optical_rice_rule(table(young), OpticalRiceParams(gap_canopy_rise=0.30)).transplant_doy.values[0].tolist() == [0]
+    # the same field puddled with its soil showing through the water (NDVI 0.12, LSWI 0.32): a puddled field, which
+    # the term does not read, whatever rise it asks
+    muddy = ([.12] + young[0][1:], [.07] + young[1][1:], young[2])
+    assert optical_rice_rule(table(muddy), OpticalRiceParams(gap_canopy_rise=0.60)).transplant_doy.values[0].tolist() == [6]

@@ -511,6 +511,20 @@ def _ref_growth_margin(
                        canopy - _F32(p.ndvi_canopy_min))
     rules = {"xiao": xiao, "ndvi": climb, "either": np.maximum(xiao, climb), "both": np.minimum(xiao, climb)}
     margin = rules[p.growth_rule]
+    i_pre = int(np.searchsorted(days, d0 + p.peak_window_days, side="right"))
+    if p.gap_canopy_rise is not None and i_cyc > i_pre > t + 1:
+        # the canopy only after the gap the cycle is stretched over, the last date before it a month after an onset
+        # read from open water or through a green cover
+        pre = nd[:, t + 1:i_pre]
+        seen = np.isfinite(pre)
+        last_i = np.where(seen.any(axis=1), pre.shape[1] - 1 - np.argmax(seen[:, ::-1], axis=1), -1)
+        late = (last_i >= 0) & (days[t + 1 + np.maximum(last_i, 0)] >= d0 + p.gap_canopy_seen_days)
+        top = np.where(seen.any(axis=1), masked_max(pre), -np.inf)
+        after = masked_max(nd[:, t + 1:i_cyc]) > top
+        onset_nd = nd[:, t]
+        typed = (onset_nd < _F32(p.water_ndvi_max)) | (ls[:, t] + _F32(p.flood_t) < onset_nd) if ls is not None else False
+        rise = (top - onset_nd - _F32(p.gap_canopy_rise)).astype(_F32)
+        margin = np.where(late & after & typed, np.minimum(margin, rise), margin)
     if p.dry_lswi_max is not None and ls is not None and fl is not None:
         margin = np.minimum(margin, _ref_dry_margin(nd, ls, fl, t, i_cyc, p))
     if p.wet_canopy_lswi is not None and ls is not None:

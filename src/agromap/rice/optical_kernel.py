@@ -128,10 +128,11 @@ def optical_pixels(
         Day numbers, increasing.
     in_window : numpy.ndarray of bool, ``(time,)``
         Dates where an onset may be counted (inside a season window, or all).
-    ends : numpy.ndarray of int64, ``(5, time)``
+    ends : numpy.ndarray of int64, ``(7, time)``
         Per onset date, the exclusive end index of its growth, cycle and trough windows, of
-        the early-NDVI window (``early_ndvi_days``) and of the young crop's second flood
-        (``young_reflood_days``), the last two not stretched over gaps.
+        the early-NDVI window (``early_ndvi_days``), of the young crop's second flood
+        (``young_reflood_days``) and of the cycle before any gap, the last three not stretched
+        over gaps; and the first index at least ``gap_canopy_seen_days`` after the onset.
     params : OpticalRiceParams
         The rule's thresholds.
 

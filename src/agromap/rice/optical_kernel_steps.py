@@ -25,6 +25,7 @@ from .optical_kernel_layout import (
     F_EARLY,
     F_FLOOD_NDVI_MAX,
     F_FLOOD_SHADOW,
+    F_GAP_CANOPY_RISE,
     F_HAZE,
     F_RULE,
     F_SHRUB,
@@ -42,6 +43,7 @@ from .optical_kernel_layout import (
     P_FLOOD_NDVI_MAX,
     P_FLOOD_T,
     P_FOREST_FRACTION,
+    P_GAP_CANOPY_RISE,
     P_GAP_SEASON_LOW_LSWI,
     P_GAP_SEASON_LOW_NDVI,
     P_GAP_SEASON_LSWI,
@@ -61,6 +63,7 @@ from .optical_kernel_layout import (
     P_TROUGH_MAX,
     P_WATER_FRACTION,
     P_WATER_LIMIT_CYCLE,
+    P_WATER_NDVI_MAX,
     P_WEAK_FLOOD_CANOPY,
     P_WET_CANOPY_EVI_RATIO,
     P_WET_CANOPY_LSWI,
@@ -96,7 +99,7 @@ _F32 = np.float32
 @_jit(nrt=False, inline=True)
 def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset costs 5 % of the kernel)
     k: int, n: int, ci: Any, cn: Any, ce: Any, cl: Any, cf: Any, i_grow: int, i_cyc: int, i_tr: int, i_early: int,
-    i_reflood: int, prm: Any, flags: Any, pond_end: bool = False,
+    i_reflood: int, prm: Any, flags: Any, pond_end: bool = False, i_pre: int = 0, i_seen: int = 0,
 ) -> Any:
     """Growth-confirmation margin (>= 0 passes) of an onset at packed clear date ``k``.
 
@@ -104,7 +107,8 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
     dates to it. One walk from the onset to the last window's end gathers every window's
     extremes and the dry-down and wet-canopy terms. ``pond_end``: the onset is the last date of a long
     flooded spell (``pond_end_onset``), whose water stood for months: the young crop's votes, which read
-    the days after a flood's first date, do not apply.
+    the days after a flood's first date, do not apply. ``i_pre``: the cycle's end before any gap its window is
+    stretched over; ``i_seen``: the first index ``gap_canopy_seen_days`` after the onset (``gap_canopy_rise``).
     """
     evi_max = _NINF  # over the cycle [t, i_cyc): includes the onset, so finite
     grow = _NINF  # EVI max over (t, i_grow)
@@ -118,6 +122,9 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
     shaded_ok = not flags[F_WET_CANOPY_EVI_RATIO]
     n_read = 0  # canopy dates of (t, i_cyc) read for water, and those standing in it (``cycle_wet_share``)
     n_wet = 0
+    # the cycle's highest NDVI before the gap its window is stretched over, and the last such date's index
+    canopy_pre = _NINF
+    last_i = -1
     end = max(i_cyc, i_grow, i_tr)
     for j in range(k, n):
         i = ci[j]
@@ -132,6 +139,9 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
             continue
         if i < i_grow and x > grow:
             grow = x
+        if i < i_pre:
+            canopy_pre = _max(canopy_pre, y)
+            last_i = i
         if i < i_cyc:
             if y > canopy:
                 canopy = y
@@ -166,6 +176,11 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
         # No standing water by NDVI on the onset date: EVI alone read the flood, as it does under a
         # missed cloud shadow or haze and on moist soil after rain, so the canopy must show the water.
         margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WEAK_FLOOD_CANOPY])
+    if (flags[F_GAP_CANOPY_RISE] and i_cyc > i_pre and canopy > canopy_pre and last_i >= i_seen
+            and (cn[k] < prm[P_WATER_NDVI_MAX] or cl[k] + prm[P_FLOOD_T] < cn[k])):
+        # The canopy lies after the gap, and the month of clear dates before it shows no crop establishing: a floating
+        # mat or a lotus pond, whose green phase in the gap the flood did not start.
+        margin = _min(margin, canopy_pre - cn[k] - prm[P_GAP_CANOPY_RISE])
     if flags[F_YOUNG_FLOOD] and not pond_end:
         margin = _min(margin, young_flood_margin(k, n, ci, cn, ce, cl, i_early, i_reflood, prm, flags))
     if flags[F_EARLY] and not pond_end:

@@ -277,7 +277,7 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
         if is_onset:
             onset[p, t] = True
             g = growth_margin(k, n, ci, cn, ce, cl, cf, ends[0, t], ends[1, t], ends[2, t], ends[3, t], ends[4, t],
-                              prm, flags, pond_end)
+                              prm, flags, pond_end, ends[5, t], ends[6, t])
             growth[p, t] = g / _SCALE
             if flags[F_OUTSIDE_CYCLES] and g >= 0:
                 cycle_end = max(cycle_end, ends[1, t])

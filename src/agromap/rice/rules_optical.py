@@ -185,8 +185,11 @@ def _axis(days: npt.NDArray[np.int32], window: npt.NDArray[np.int8], n_windows: 
     early = np.searchsorted(days, days.astype(np.float64) + (p.early_ndvi_days or 0.0), side="right")
     # The young crop's second flood (``young_reflood_days``): not stretched either.
     reflood = np.searchsorted(days, days.astype(np.float64) + (p.young_reflood_days or 0.0), side="right")
-    return in_win, np.concatenate([ends, early.astype(np.int64).reshape(1, n_t),
-                                   reflood.astype(np.int64).reshape(1, n_t)])
+    # The cycle's dates before a gap its window is stretched over, and the first date the rise after the onset
+    # is read on (``gap_canopy_rise``).
+    pre = np.searchsorted(days, days.astype(np.float64) + p.peak_window_days, side="right")
+    seen = np.searchsorted(days, days.astype(np.float64) + p.gap_canopy_seen_days, side="left")
+    return in_win, np.concatenate([ends, *(a.astype(np.int64).reshape(1, n_t) for a in (early, reflood, pre, seen))])
 
 
 def _optical_kernel(
