@@ -62,17 +62,21 @@ class OpticalCycleParams:
     peak_window_days: float = 90.0
     """The cycle after an onset over which EVI/NDVI maxima are taken (onset-to-heading span)."""
     gap_canopy_rise: float | None = 0.15
-    """A cycle whose canopy is seen only on the first clear date after an observation gap (the windows stretched
-    over it, :func:`~agromap.rice.rules_optical._stretched_end`) is confirmed only when the clear dates the series
-    did see after the onset, before the gap, show the crop establishing: when they reach at least
-    ``gap_canopy_seen_days`` past the onset, the last of them reads NDVI at least this much above the onset's.
-    A paddy's seedlings raise NDVI by 0.2-0.5 within a month of puddling and transplanting (Xiao et al. 2005,
-    2006: EVI reaches half its peak within 40 days), so a month of clear dates that shows none leaves the canopy
-    after the gap unlinked to the flood: a floating mat of water hyacinth drifts between open water and a green
-    cover on a pond all year (Thamaga & Dube 2018; Ghoussein et al. 2019), and a lotus pond stays open water
-    until its leaves emerge in the gap (Villa et al. 2015). The margin is the rise minus this value. Two tenths:
-    the seedlings' lowest rise in that month. ``None``: the canopy after the gap confirms the cycle whatever the
-    dates before it showed (docs/rice_rules.md, "A canopy after the gap that the flood did not start")."""
+    """A cycle whose canopy is seen only after an observation gap (its windows stretched over the gap,
+    :func:`~agromap.rice.rules_optical._stretched_end`), from an onset read on open water (NDVI below
+    ``water_ndvi_max``) or through a green cover (the flood signal's EVI form alone, LSWI + ``flood_t`` below NDVI),
+    is confirmed only when the clear dates the series saw after the onset, before the gap, show a crop establishing:
+    when the last of them lies at least ``gap_canopy_seen_days`` after the onset, the highest NDVI among them is at
+    least this much above the onset's. A paddy's seedlings raise NDVI within a month of puddling and transplanting
+    (Xiao et al. 2005, 2006: EVI reaches half its peak within 40 days), so a month of clear dates that shows no rise
+    leaves the canopy after the gap unlinked to the flood: a mat of water hyacinth drifts and grows over a pond all
+    year, never drained (Thamaga & Dube 2018), and a lotus pond is open water until its leaves emerge in the gap
+    (Villa et al. 2015). A flood with the soil or seedlings showing through (NDVI from ``water_ndvi_max`` up, the
+    flood signal in its NDVI form) is a puddled field, which the term does not read, and neither is a cycle whose
+    canopy the dates before the gap show. The margin is the rise minus this value. Fifteen hundredths: the
+    slowest young crops of the stress tables rise 0.10-0.13 from a flood with soil showing, the scenes' floating
+    mats drift within 0.10 of their onset (docs/rice_rules.md, "A canopy after the gap that the flood did not
+    start"). ``None``: the canopy after the gap confirms the cycle whatever the dates before it showed."""
     gap_canopy_seen_days: float = 25.0
     """``gap_canopy_rise`` reads the dates before the gap only when the last of them lies at least this many days
     after the onset: a shorter view is the puddling flood (one to two weeks before transplanting, then two to

@@ -178,8 +178,9 @@ def growth_margin(  # noqa: C901 (one walk per onset; a helper call per onset co
         margin = _min(margin, _PINF if wettest == _NINF else wettest - prm[P_WEAK_FLOOD_CANOPY])
     if (flags[F_GAP_CANOPY_RISE] and i_cyc > i_pre and canopy > canopy_pre and last_i >= i_seen
             and (cn[k] < prm[P_WATER_NDVI_MAX] or cl[k] + prm[P_FLOOD_T] < cn[k])):
-        # The canopy lies after the gap, and the month of clear dates before it shows no crop establishing: a floating
-        # mat or a lotus pond, whose green phase in the gap the flood did not start.
+        # The canopy lies after the gap, the onset was open water or a flood seen through a green cover, and the month
+        # of clear dates before the gap shows no crop establishing: a floating mat or a lotus pond, whose green phase
+        # in the gap the flood did not start. A flood with soil or seedlings showing is a puddled field: not read.
         margin = _min(margin, canopy_pre - cn[k] - prm[P_GAP_CANOPY_RISE])
     if flags[F_YOUNG_FLOOD] and not pond_end:
         margin = _min(margin, young_flood_margin(k, n, ci, cn, ce, cl, i_early, i_reflood, prm, flags))
