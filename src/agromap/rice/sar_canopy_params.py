@@ -68,7 +68,7 @@ class SarCanopyParams:
     al. 2016; Bazzi et al. 2019), often not yet above its fallow, so ``regrowth`` and ``timing``
     refuse it (:mod:`agromap.rice.rules_sar_young_season`). Off by default: a seasonal wetland
     whose water recedes in the last weeks, or bare upland soil before its crop, then passes on a
-    noisy or flood-irrigated table (docs/rice_rules.md, "Known limits")."""
+    noisy or flood-irrigated table (docs/rice_rules.md, "SAR: the calendar shifted 180-240 days")."""
     cycle_year_days: float | None = 365.0
     """A single-season paddy flooded in the series' last weeks, before even a young crop shows,
     is read with its previous crop, which stands at the series' start: a flood that reaches
