@@ -57,7 +57,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    ``young_flood_days``, or ``ponded_end_days`` after rain ponded for weeks;
    :mod:`agromap.rice.rules_sar_ends`). A fresh flood in the last weeks stands
    in for all that follows it when it closes the year of a harvested crop at the series' start
-   (``cycle_year_days``; :mod:`agromap.rice.rules_sar_cycle`). Optionally (``start_harvest_db``,
+   (``cycle_year_days``; :mod:`agromap.rice.rules_sar_cycle`). Optionally (``young_season``, off by
+   default) a passing young crop stands for the season on the terms that read the flood and the
+   rise alone (:mod:`agromap.rice.rules_sar_young_season`). Optionally (``start_harvest_db``,
    off by default) a crop standing on the first date, harvested within the series and followed by
    fallow to its end stands for an undated season on a series shorter than a year
    (:mod:`agromap.rice.rules_sar_start`).
@@ -110,6 +112,7 @@ from .rules_sar_river import river_crop_margin
 from .rules_sar_seedbed import after_flood, seedbed_timing
 from .rules_sar_start import start_harvest_margin
 from .rules_sar_vv import vv_band, vv_season_terms, vv_series
+from .rules_sar_young_season import young_season_margin
 from .sar_inputs import track_names, vh_variable
 from .sar_mixed import unmix_edges
 from .sar_params import SarRiceParams
@@ -234,7 +237,8 @@ def _season_evidence(
         nan, fail = np.full(n_pix, np.nan, dtype=_F32), np.full(n_pix, -np.inf, dtype=_F32)
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
                 "harvest": nan, "growth": nan, "regrowth": nan, "fallow": nan, "timing_standard": nan, "growth_standard": nan,
-                "persistence_standard": persist, "river_duration": nan}
+                "persistence_standard": persist, "river_duration": nan,
+                "young_season": np.full(n_pix, -np.inf, dtype=_F32)}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
@@ -355,6 +359,8 @@ def _season_evidence(
             "growth_standard": np.where(seen, growth_standard, _F32(np.nan)).astype(_F32),
             "persistence_standard": persist_standard,
             "river_duration": np.where(seen, river, _F32(np.nan)).astype(_F32),
+            # The young crop alone, for `young_season` (popped before the soft AND).
+            "young_season": young,
         }
 
 
@@ -445,6 +451,7 @@ def _sar_kernel(
         if vv_rows is not None:
             ev = vv_season_terms(ev, vv_rows, days, t, gap, p)
         river = ev.pop("river_duration")
+        young = ev.pop("young_season")
         ev["duration"] = np.where(np.isnan(ev["duration"]), ev["duration"], np.fmax(ev["duration"], river))
         standard = {**ev, "timing": ev.pop("timing_standard"), "growth": ev.pop("growth_standard"),
                     "persistence": ev.pop("persistence_standard")}
@@ -454,6 +461,10 @@ def _sar_kernel(
         cyc = end_cycle_margin(db_i, sm_i, days, t, next_i, break_i, noise_i,
                                _F32(p.duration_scale_days) + _F32(0.5) * gap[t], p, vv_rows)
         cyc = np.minimum(cyc, _weakest({k: ev[k] for k in CYCLE_FLOOD_TERMS if k in ev}))
+        if p.young_season:
+            # A young crop at the series' end: the terms reading the canopy it has yet to
+            # build do not vote (`young_season`).
+            cyc = np.maximum(cyc, young_season_margin(ev, young))
         margin[idx, t] = np.minimum(np.maximum(_weakest(ev), cyc), mask_z[idx])
         best_standard[idx] = np.maximum(best_standard[idx], np.minimum(np.maximum(_weakest(standard), cyc), mask_z[idx]))
     # A crop harvested in the series' first weeks whose flood came before the series

@@ -59,6 +59,16 @@ class SarCanopyParams:
     water for three to five weeks (docs/science/rice.md) while a floodplain holds water for months
     (Junk et al. 1989): a flood plus the first weeks of growth below the half-way level fits
     within about six weeks."""
+    young_season: bool = False
+    """With ``young_rise_db``, a young crop that passes that reading stands for the season on the
+    terms that read the flood and the rise themselves (``depth``, ``persistence``, ``duration``,
+    ``fallow``, ``growth`` and, with VV, ``vv_dip``) instead of also on ``timing``, ``harvest``
+    and ``regrowth``, which read the young level as a canopy: a paddy transplanted six to ten
+    weeks before the series' end is still 3-8 dB below its canopy (0.1-0.3 dB a day; Nguyen et
+    al. 2016; Bazzi et al. 2019), often not yet above its fallow, so ``regrowth`` and ``timing``
+    refuse it (:mod:`agromap.rice.rules_sar_young_season`). Off by default: a seasonal wetland
+    whose water recedes in the last weeks, or bare upland soil before its crop, then passes on a
+    noisy or flood-irrigated table (docs/rice_rules.md, "SAR: the calendar shifted 180-240 days")."""
     cycle_year_days: float | None = 365.0
     """A single-season paddy flooded in the series' last weeks, before even a young crop shows,
     is read with its previous crop, which stands at the series' start: a flood that reaches
