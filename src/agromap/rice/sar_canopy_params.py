@@ -80,7 +80,7 @@ class SarCanopyParams:
     between its water and its lotus) is read up to ``max_rise_days`` as before. The canopy must
     still be harvested (``max_canopy_days``) and stand above the land before the flood
     (:mod:`agromap.rice.rules_sar_previous`). ``None``: up to ``max_rise_days`` only."""
-    start_harvest_db: float | None = None
+    start_harvest_db: float | None = 2.0
     """A crop standing on the pixel's first valid date, harvested within the series and followed
     by fallow without a canopy to the series' end stands for a season without a transplanting
     date (it came before the series) where no dated season passes, when the fallow's mean level
