@@ -92,8 +92,11 @@ class SarCanopyParams:
     ``cycle_year_days`` less ``young_flood_days`` (a longer one shows a yearly paddy's flood). Rice
     VH falls 1-5 dB from canopy to stubble and fallow at harvest (Nguyen et al. 2016; Bazzi et al.
     2019; Lasko et al. 2018). No flood is read: an upland field harvested in the same weeks and
-    left fallow as long passes too (docs/rice_rules.md, "SAR: a crop harvested on a 10-month
-    series' first weeks"). Not read with season windows. ``None``: off."""
+    left fallow as long passes too, so the self-trained maps' labels read the rule without it
+    (``sar_start_labels`` of :class:`~agromap.rice.self_train_label_params.PseudoLabelParams`).
+    On by default: on 10 months shifted 120 days the rule otherwise loses to the one-line VH
+    baseline (docs/rice_rules.md, "SAR: a crop harvested on a 10-month series' first weeks").
+    Not read with season windows. ``None``: off."""
     start_fallow_days: float = 150.0
     """With ``start_harvest_db``, the series must go on at least this long after the harvest, and
     the fallow's mean level is read over it, days: a fallow seen for a few weeks proves nothing
