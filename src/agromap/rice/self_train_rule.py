@@ -3,7 +3,8 @@
 :func:`run_rule` runs the SAR rule, the optical rule or both (fused), and applies the label
 steps of :mod:`agromap.rice.self_train_labels` and :mod:`agromap.rice.self_train_ends` that say
 what each verdict is worth as a pseudo-label (the optical rule without its flood-seen-again vote,
-:func:`label_params`); :func:`split_stacks` separates the optical and the SAR
+:func:`label_params`, the SAR rule without its crop harvested in the series' first weeks,
+:func:`sar_label_params`); :func:`split_stacks` separates the optical and the SAR
 stacks so that the rule and the classifier's features share every input block.
 """
 
