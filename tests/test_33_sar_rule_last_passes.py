@@ -10,6 +10,8 @@ from agromap.errors import ConfigError
 from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
 from pixel_stacks import vh_points
 
+NO_START = SarRiceParams(start_harvest_db=None)  # the start-harvest reading off
+
 
 def _series(cols: list[list[float]], step: int = 12, start: str = "2023-01-04") -> xr.DataArray:
     return vh_points(np.stack([np.asarray(c, np.float32) for c in cols], axis=1), step, start)
@@ -46,14 +48,19 @@ def test_a_flood_on_the_last_pass_alone_closes_the_year_of_the_crop_at_the_start
     fallow = [-16.5] * 24 + [-22.0]
     dry = paddy[:-1] + [-16.5]
     vh = _series([paddy, damp, fallow, dry])
-    out = sar_rice_rule(vh)
+    # On by default the start-harvest reading (`start_harvest_db`) also takes a canopy harvested at
+    # the start and fallow to the end with no flood read: these readings are tested without it.
+    out = sar_rice_rule(vh, NO_START)
     assert out.rice_class.values.tolist() == [1, 0, 0, 0]
     assert out.rice_score.values[0] > 0.7
     assert out.transplant_doy.values[0, 0] == 292  # the last pass (4 January + 288 d)
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [1, 1, 0, 1]
     # Two passes of water, as without this reading: the paddy is missed.
-    assert sar_rice_rule(vh, SarRiceParams(cycle_last_pass_dip_db=None)).rice_class.values.tolist() == [0, 0, 0, 0]
+    assert sar_rice_rule(vh, SarRiceParams(cycle_last_pass_dip_db=None, start_harvest_db=None)
+                         ).rice_class.values.tolist() == [0, 0, 0, 0]
     # On a speckled series the single pass must lie further below its land than speckle takes it.
-    assert sar_rice_rule(vh, SarRiceParams(cycle_last_pass_noise=20.0)).rice_class.values.tolist() == [0, 0, 0, 0]
+    assert sar_rice_rule(vh, SarRiceParams(cycle_last_pass_noise=20.0, start_harvest_db=None)
+                         ).rice_class.values.tolist() == [0, 0, 0, 0]
     with pytest.raises(ConfigError, match="cycle_last_pass_dip_db"):
         SarRiceParams(cycle_last_pass_dip_db=-1.0)
 
@@ -88,14 +95,19 @@ def test_a_last_pass_short_of_open_water_counts_where_vv_steps_down_too():
     paddy = [-14.0, -14.5, -16.0] + [-16.5, -17.0] * 10 + [-16.5, -19.5]
     vv = [-8.5, -8.8, -9.5] + [-9.8, -10.2] * 10 + [-9.8, -12.5]
     ds = _pair([paddy, paddy], [vv, vv[:-1] + [-10.2]])
-    out = sar_rice_rule(ds)
+    # On by default the start-harvest reading (`start_harvest_db`) also takes a canopy harvested at
+    # the start and fallow to the end with no flood read: these readings are tested without it.
+    out = sar_rice_rule(ds, NO_START)
     assert out.rice_class.values.tolist() == [1, 0]
     assert out.transplant_doy.values[0, 0] == 292  # the last pass (4 January + 288 d)
+    assert sar_rice_rule(ds).rice_class.values.tolist() == [1, 1]
     # VH alone, or with the reading off: two passes of open water or one at -20 dB are asked for.
-    assert sar_rice_rule(ds["vh"]).rice_class.values.tolist() == [0, 0]
-    assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_vv_db=None)).rice_class.values.tolist() == [0, 0]
+    assert sar_rice_rule(ds["vh"], NO_START).rice_class.values.tolist() == [0, 0]
+    assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_vv_db=None, start_harvest_db=None)
+                         ).rice_class.values.tolist() == [0, 0]
     # A speckled point's one pass steps as far under an orchard's irrigation pulse: quiet series only.
-    assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_vv_noise_db=0.1)).rice_class.values.tolist() == [0, 0]
+    assert sar_rice_rule(ds, SarRiceParams(cycle_last_pass_vv_noise_db=0.1, start_harvest_db=None)
+                         ).rice_class.values.tolist() == [0, 0]
     with pytest.raises(ConfigError, match="cycle_last_pass_vv_db"):
         SarRiceParams(cycle_last_pass_vv_db=-1.0)
 

@@ -37,10 +37,14 @@ def test_the_previous_crop_seen_after_its_heading_closes_the_year_of_a_fresh_flo
     pond[3:7] = [-15.0, -14.0, -14.0, -14.5]
     pond[44:50] = paddy[44:50]
     vh = _series(np.stack([paddy, dryland, wetland, pond], axis=1))
-    out = sar_rice_rule(vh)
+    # On by default the start-harvest reading (`start_harvest_db`) also takes the dryland field (a
+    # canopy harvested at the start, fallow to the end, no flood read): this reading is tested without it.
+    out = sar_rice_rule(vh, SarRiceParams(start_harvest_db=None))
     assert out.rice_class.values.tolist() == [1, 0, 0, 0]
     assert out.rice_score.values[0] > 0.6 and out.rice_score.values[3] < 0.4
-    assert sar_rice_rule(vh, SarRiceParams(cycle_canopy_days=None)).rice_class.values.tolist() == [0, 0, 0, 0]
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [1, 1, 0, 0]
+    assert sar_rice_rule(vh, SarRiceParams(cycle_canopy_days=None, start_harvest_db=None)
+                         ).rice_class.values.tolist() == [0, 0, 0, 0]
     with pytest.raises(ConfigError, match="cycle_canopy_days"):
         SarRiceParams(cycle_canopy_days=50.0)
 

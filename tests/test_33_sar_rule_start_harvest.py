@@ -10,6 +10,7 @@ from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
 from pixel_stacks import vh_points
 
 ON = SarRiceParams(start_harvest_db=2.0)
+OFF = SarRiceParams(start_harvest_db=None)
 
 
 def _covers() -> np.ndarray:
@@ -46,8 +47,9 @@ def test_a_canopy_harvested_in_the_first_weeks_then_months_of_fallow_is_an_undat
     assert on.rice_score.values[0] > 0.6 and (on.rice_score.values[1:] < 0.4).all()
     # One season, whose transplanting came before the series: no date.
     assert int(on.n_seasons.values[0]) == 1 and (on.transplant_doy.values[:, 0] == 0).all()
-    # Off (the default), no flood in the series is no season.
-    assert sar_rice_rule(vh).rice_class.values.tolist() == [0, 0, 0, 0, 0, 0]
+    # The reading is on by default; off, no flood in the series is no season.
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [1, 0, 0, 0, 0, 0]
+    assert sar_rice_rule(vh, OFF).rice_class.values.tolist() == [0, 0, 0, 0, 0, 0]
 
 
 def test_the_start_harvest_reading_asks_for_the_drop_the_fallow_span_and_a_known_harvest():

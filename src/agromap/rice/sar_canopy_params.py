@@ -90,7 +90,7 @@ class SarCanopyParams:
     between its water and its lotus) is read up to ``max_rise_days`` as before. The canopy must
     still be harvested (``max_canopy_days``) and stand above the land before the flood
     (:mod:`agromap.rice.rules_sar_previous`). ``None``: up to ``max_rise_days`` only."""
-    start_harvest_db: float | None = None
+    start_harvest_db: float | None = 2.0
     """A crop standing on the pixel's first valid date, harvested within the series and followed
     by fallow without a canopy to the series' end stands for a season without a transplanting
     date (it came before the series) where no dated season passes, when the fallow's mean level
@@ -102,8 +102,11 @@ class SarCanopyParams:
     ``cycle_year_days`` less ``young_flood_days`` (a longer one shows a yearly paddy's flood). Rice
     VH falls 1-5 dB from canopy to stubble and fallow at harvest (Nguyen et al. 2016; Bazzi et al.
     2019; Lasko et al. 2018). No flood is read: an upland field harvested in the same weeks and
-    left fallow as long passes too (docs/rice_rules.md, "SAR: a crop harvested on a 10-month
-    series' first weeks"). Not read with season windows. ``None``: off."""
+    left fallow as long passes too, so the self-trained maps' labels read the rule without it
+    (``sar_start_labels`` of :class:`~agromap.rice.self_train_label_params.PseudoLabelParams`).
+    On by default: on 10 months shifted 120 days the rule otherwise loses to the one-line VH
+    baseline (docs/rice_rules.md, "SAR: a crop harvested on a 10-month series' first weeks").
+    Not read with season windows. ``None``: off."""
     start_fallow_days: float = 150.0
     """With ``start_harvest_db``, the series must go on at least this long after the harvest, and
     the fallow's mean level is read over it, days: a fallow seen for a few weeks proves nothing

@@ -316,6 +316,14 @@ class PseudoLabelParams:
     (``pond_crop_labels``) already keep; with more rice-shrimp fields labelled rice the classifier took lotus
     ponds and lost rice-shrimp edges (``mekong_triple_sar`` whole year, seed 1: 0.9905 -> 0.9886; docs/rice_rules.md,
     "A pond's last flooded date as the onset"). True: the labels take the rule's map as it is."""
+    sar_start_labels: bool = False
+    """``rule="sar"`` or ``"both"``: let the SAR rule's reading of a crop harvested in the series' first weeks
+    (``start_harvest_db`` of :class:`~agromap.rice.sar_params.SarRiceParams`) shape the pseudo-labels. Off by
+    default: the labels come from the rule run with ``start_harvest_db=None``. The reading reads no flood, so it
+    also maps upland crops harvested in the same weeks and left fallow, and the classifier trained on those rice
+    labels maps the upland fields whole (``wetland_confusion`` shifted 180 days: self-trained SAR map 0.9715 ->
+    0.9538, upland crops mapped 0.31 -> 0.81; docs/rice_rules.md, "SAR: a crop harvested on a 10-month series'
+    first weeks"). True: the labels take the rule's map as it is."""
 
     def _check_pseudo_labels(self) -> None:
         if not 0.0 <= self.other_max_score < 0.5 < self.rice_min_score <= 1.0:

@@ -3,7 +3,8 @@
 :func:`run_rule` runs the SAR rule, the optical rule or both (fused), and applies the label
 steps of :mod:`agromap.rice.self_train_labels` and :mod:`agromap.rice.self_train_ends` that say
 what each verdict is worth as a pseudo-label (the optical rule without its flood-seen-again vote,
-:func:`label_params`); :func:`split_stacks` separates the optical and the SAR
+:func:`label_params`, the SAR rule without its crop harvested in the series' first weeks,
+:func:`sar_label_params`); :func:`split_stacks` separates the optical and the SAR
 stacks so that the rule and the classifier's features share every input block.
 """
 
@@ -41,7 +42,8 @@ from .self_train_once import one_run
 from .self_train_params import SelfTrainParams
 from .self_train_upland import drop_upland_rice
 
-__all__ = ["LABEL_FREE_OPTICAL", "RuleName", "label_params", "run_rule", "split_stacks"]
+__all__ = ["LABEL_FREE_OPTICAL", "LABEL_FREE_SAR", "RuleName", "label_params", "run_rule", "sar_label_params",
+           "split_stacks"]
 
 # The optical rule's parameters whose change reaches the rule's own map but not the pseudo-labels
 # (:func:`label_params` runs the labels without the flood seen again, which the second flood refines,
@@ -49,6 +51,8 @@ __all__ = ["LABEL_FREE_OPTICAL", "RuleName", "label_params", "run_rule", "split_
 # unless the self-trained map's parameters ask for them.
 LABEL_FREE_OPTICAL = ("young_flood_t", "young_reflood_days", "young_reflood_rise", "undated_flood_stands",
                       "flood_shadow_ndvi", "pond_end_onset")
+# The SAR rule's: the crop harvested in the series' first weeks (:func:`sar_label_params`).
+LABEL_FREE_SAR = ("start_harvest_db",)
 
 RuleName = Literal["sar", "optical", "both"]
 
@@ -104,7 +108,8 @@ def _run_rule(optical: xr.Dataset | None, sar: xr.Dataset | None, rule: RuleName
         if sar is None:
             raise InputError("the SAR rule needs a 'vh' band (linear power): give it in ds or as sar=.")
         # VV, when given, adds the rule's VV evidence (a flood is dark in VV too).
-        out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], params, windows=windows)
+        out = sar_rice_rule(sar[[v for v in ("vh", "vv") if v in sar]], sar_label_params(params, spec),
+                            windows=windows)
         return out if spec is None else abstain_at_series_ends(keep_seedbed_nonrice(out, spec), sar, optical, spec,
                                                                shrimp=spec.start_pond_sar_labels,
                                                                rule_params=optical_params)
@@ -168,6 +173,27 @@ def label_params(params: Any, spec: SelfTrainParams | None) -> Any:
     if not spec.pond_end_labels and base.pond_end_onset:
         drop["pond_end_onset"] = False
     return replace(base, **drop) if drop else params
+
+
+def sar_label_params(params: Any, spec: SelfTrainParams | None) -> Any:
+    """The SAR rule's parameters ``params`` (``None``: its defaults) as the pseudo-labels read them: without
+    the crop harvested in the series' first weeks (``start_harvest_db=None``) unless ``spec.sar_start_labels``.
+
+    That reading sees no flood: it maps single-season paddies whose flood fell before a 10-month series, and
+    the upland crops harvested in the same weeks with them, and a classifier trained on those labels maps
+    the upland fields whole (docs/rice_rules.md, "SAR: a crop harvested on a 10-month series' first weeks").
+    Unchanged without ``spec`` (the rule's own output), where the reading is off or asked for.
+    """
+    from dataclasses import replace
+
+    from .sar_params import SarRiceParams
+
+    if spec is None or spec.sar_start_labels:
+        return params
+    base = params if params is not None else SarRiceParams()
+    if not isinstance(base, SarRiceParams) or base.start_harvest_db is None:  # a wrong type is refused later
+        return params
+    return replace(base, start_harvest_db=None)
 
 
 def _optical_verdicts(optical: xr.Dataset, sar: xr.Dataset | None, base: Any, windows: Any, canopy_labels: bool,
