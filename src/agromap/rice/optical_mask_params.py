@@ -45,6 +45,23 @@ class OpticalMaskParams:
     value (docs/rice_rules.md, "The crop calendar anywhere in the series": without a drop the rule mapped 0.045
     of ``mekong_triple_sar``'s water hyacinth, seeds 0-2, against 0.030 before and 0.032 with it). ``None``: the
     shrub test applies as before."""
+    shrub_flood_evi: float | None = None
+    """A pixel that shows a flooded field's trough on one clear date (Xiao's flood signal, NDVI at most
+    ``ndvi_low``, EVI at most this) and a canopy (NDVI at least ``ndvi_high``) on at least
+    ``shrub_flood_canopy_share`` of its clear dates is no evergreen shrub. A paddy at a field's edge mixes
+    its flood-growth cycle with a constant fraction of bund grass, trees or shrubs: linear spectral mixing
+    keeps the cycle, damped by that fraction (Dong et al. 2015 on 30 m pixels and field size), so the pixel
+    stays moist on every date (flooded soil, then a canopy beside trees) and the evergreen-shrub test refuses
+    it. EVI, nearly linear in the reflectances and near zero over water, tells the flood through a green
+    fraction of a fifth or less (0.2 x a canopy's 0.45-0.6 <= 0.10); a shrub or an orchard never falls that
+    low with NDVI at most ``ndvi_low`` (a missed shadow darkens EVI but leaves NDVI a canopy's). A floating
+    mat of water hyacinth opens to water on some dates but is seldom a canopy of NDVI 0.6: its cover stays
+    partial on most dates. 0.10: design value (docs/rice_rules.md, "Field-edge paddies and the shrub
+    test"). ``None``: off (the shrub test applies as before)."""
+    shrub_flood_canopy_share: float = 0.30
+    """``shrub_flood_evi`` reads a pixel whose canopy (NDVI >= ``ndvi_high``) covers at least this share of
+    its clear dates: a rice canopy stands for two to three months of a four-month cycle (Xiao et al. 2005),
+    a floating water hyacinth mat seldom reaches NDVI 0.6. 0.30: design value (docs/rice_rules.md)."""
     cloud_blue: float | None = 0.20
     """Observations with ``blue >= cloud_blue`` are cloud; ``None`` disables the test."""
     haze_hot: float | None = 0.08
