@@ -299,7 +299,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                 last = max(last, d)
                 shrub_all = shrub_all and ls >= prm[P_SHRUB_LSWI_MIN]
         if shrub_flood:
-            sf_trough = sf_trough or (fl and y <= prm[P_NDVI_LOW] and x <= prm[P_SHRUB_FLOOD_EVI])
+            # (the trough stands for weeks, as a flood and its seedlings do: the clear date before or after is
+            # low too; a floating mat opens to water for a date between two green ones)
+            sf_trough = sf_trough or (fl and y <= prm[P_NDVI_LOW] and x <= prm[P_SHRUB_FLOOD_EVI] and (
+                (k > 0 and cn[k - 1] <= prm[P_NDVI_LOW]) or (k + 1 < n and cn[k + 1] <= prm[P_NDVI_LOW])))
             sf_canopy += y >= prm[P_NDVI_HIGH]
 
         # -- harvest: stubble on dry soil after a canopy in water (on any date, in a cycle or not)
