@@ -58,10 +58,10 @@ class OpticalMaskParams:
     mat of water hyacinth opens to water on some dates but is seldom a canopy of NDVI 0.6: its cover stays
     partial on most dates. 0.10: design value (docs/rice_rules.md, "Field-edge paddies and the shrub
     test"). ``None``: off (the shrub test applies as before)."""
-    shrub_flood_canopy_share: float = 0.30
+    shrub_flood_canopy_share: float = 0.35
     """``shrub_flood_evi`` reads a pixel whose canopy (NDVI >= ``ndvi_high``) covers at least this share of
     its clear dates: a rice canopy stands for two to three months of a four-month cycle (Xiao et al. 2005),
-    a floating water hyacinth mat seldom reaches NDVI 0.6. 0.30: design value (docs/rice_rules.md)."""
+    a floating water hyacinth mat seldom reaches NDVI 0.6. 0.35: design value (docs/rice_rules.md)."""
     cloud_blue: float | None = 0.20
     """Observations with ``blue >= cloud_blue`` are cloud; ``None`` disables the test."""
     haze_hot: float | None = 0.08
