@@ -945,3 +945,46 @@ def test_a_canopy_after_the_gap_needs_the_crop_establishing_before_it():
     # the term does not read, whatever rise it asks
     muddy = ([.12] + young[0][1:], [.07] + young[1][1:], young[2])
     assert optical_rice_rule(table(muddy), OpticalRiceParams(gap_canopy_rise=0.60)).transplant_doy.values[0].tolist() == [6]
+
+
+def _points_evi(days: list[int], ndvi: list[list[float]], evi: list[list[float]], lswi: list[list[float]]) -> xr.Dataset:
+    """A (time, point) table of NDVI, EVI and LSWI (``days``: day of the year)."""
+    time = np.datetime64("2023-01-01") + (np.asarray(days) - 1).astype("timedelta64[D]")
+    return xr.Dataset({k: (("time", "point"), np.asarray(v, np.float32).T)
+                       for k, v in (("ndvi", ndvi), ("evi", evi), ("lswi", lswi))}, coords={"time": time})
+
+
+def test_shrub_flood_evi_takes_a_field_edge_paddy_not_an_orchard_or_a_hyacinth_mat():
+    # Thinned series of mekong_triple_sar (seed 0, 96 px): a paddy at an orchard's edge (canopy of the dry-season
+    # crop in January, its flood in November-December, moist on every date beside the trees), and a flood-irrigated
+    # orchard whose EVI a missed shadow darkens twice (NDVI stays a canopy's).
+    days = [6, 11, 16, 21, 26, 31, 36, 151, 166, 311, 321, 346, 351, 361]
+    paddy = ([.53, .62, .58, .74, .77, .64, .77, .75, .64, .17, .15, .11, .30, .29],
+             [.30, .39, .44, .50, .57, .51, .59, .50, .53, .03, .03, .05, .13, .13],
+             [.28, .34, .32, .30, .33, .34, .33, .30, .32, .28, .27, .29, .20, .32])
+    orchard = ([.69, .69, .55, .70, .70, .60, .67, .70, .40, .66, .65, .68, .57, .65],
+               [.48, .47, .39, .51, .46, .44, .46, .47, .40, .19, .19, .48, .15, .44],
+               [.27, .25, .28, .29, .25, .33, .27, .26, .25, .32, .32, .27, .42, .25])
+    # the paddy's trough on one date only, between two green ones: a floating mat opened to water for a day
+    dip = (paddy[0][:9] + [.55, .15, .60, .55, .60], paddy[1][:9] + [.35, .03, .40, .35, .40], paddy[2])
+    ds = _points_evi(days, *[[a[i] for a in (paddy, orchard, dip)] for i in range(3)])
+    on = OpticalRiceParams(shrub_flood_evi=0.10)
+    assert optical_rice_rule(ds).rice_class.values.tolist() == [0, 0, 0]  # the shrub test refuses the paddy
+    assert optical_rice_rule(ds, on).rice_class.values.tolist() == [1, 0, 0]
+    # the flooded date's EVI (0.03) must be at most the bar
+    assert optical_rice_rule(ds, dataclasses.replace(on, shrub_flood_evi=0.02)).rice_class.values.tolist()[0] == 0
+    # canopy (NDVI >= 0.6) on 9 of 14 dates: a share of 0.7 would refuse it
+    assert optical_rice_rule(ds, dataclasses.replace(on, shrub_flood_canopy_share=0.7)).rice_class.values[0] == 0
+    # A water hyacinth mat on the whole-year series (seed 2): a low spell in the dry season with one open-water date
+    # (EVI 0.05), a floating canopy of NDVI 0.6-0.73 on 8 of its 26 clear dates (0.31): below the share.
+    days = [18, 33, 43, 48, 53, 63, 68, 73, 78, 88, 103, 118, 123, 133, 148, 178, 268, 273, 288, 298, 303, 308,
+            313, 318, 338, 343]
+    nd = [.34, .25, .29, .26, .27, .24, .41, .28, .31, .49, .50, .22, .68, .69, .63, .65, .69, .73, .67, .54, .63, .50,
+          .58, .58, .41, .39]
+    ev = [.25, .14, .16, .05, .13, .15, .09, .26, .18, .26, .27, .22, .43, .45, .39, .42, .43, .52, .43, .30, .46, .26,
+          .34, .35, .22, .19]
+    ls = [.34, .32, .33, .43, .35, .31, .43, .30, .34, .41, .42, .25, .38, .38, .41, .38, .40, .43, .35, .38, .35, .39,
+          .40, .39, .37, .33]
+    mat = _points_evi(days, [nd], [ev], [ls])
+    assert optical_rice_rule(mat, on).rice_class.values.tolist() == [0]
+    assert optical_rice_rule(mat, dataclasses.replace(on, shrub_flood_canopy_share=0.30)).rice_class.values.tolist() == [1]

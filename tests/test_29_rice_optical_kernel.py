@@ -433,6 +433,27 @@ def _plain_repuddled(ok, nd, ls, days, p):
     return out
 
 
+def _plain_shrub_flood(ok, nd, ev, flood, p):
+    """``shrub_flood_evi``: a flooded trough (NDVI <= ``ndvi_low``, EVI <= the bar) whose previous or next clear
+    date is at NDVI <= ``ndvi_low`` too, on a pixel with a canopy (NDVI >= ``ndvi_high``) on at least
+    ``shrub_flood_canopy_share`` of its clear dates."""
+    n_pix, n_t = ok.shape
+    if p.shrub_flood_evi is None or p.shrub_lswi_min is None:
+        return np.zeros(n_pix, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        low = ok & (nd <= _F32(p.ndvi_low))
+        deep = flood & low & (ev <= _F32(p.shrub_flood_evi))
+        canopy = (ok & (nd >= _F32(p.ndvi_high))).sum(axis=-1)
+    near = np.zeros((n_pix, n_t), dtype=bool)
+    for order in (range(n_t), range(n_t - 1, -1, -1)):  # the clear date before, then the one after
+        seen = np.zeros(n_pix, dtype=bool)
+        for t in order:
+            near[:, t] |= seen
+            seen = np.where(ok[:, t], low[:, t], seen)
+    return (deep & near).any(axis=-1) & (canopy.astype(_F32) >= _F32(p.shrub_flood_canopy_share)
+                                         * ok.sum(axis=-1).astype(_F32))
+
+
 def _plain_flooded_field(ok, nd, ls, p):
     """A clear date of a flooded bare field (``flood_not_evergreen``): no evergreen canopy shows one."""
     if p.flood_not_evergreen is None:
@@ -1192,7 +1213,8 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         shrub_ok = out_ok & ~open_water
         forest |= (shrub_ok.any(axis=-1) & (~shrub_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
                    & (_ref_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)) & ~harvest
-                   & ~(_plain_repuddled(ok, nd, ls, days, p) & in_cycle.any(axis=-1)))
+                   & ~(_plain_repuddled(ok, nd, ls, days, p) & in_cycle.any(axis=-1))
+                   & ~_plain_shrub_flood(ok, nd, ev, flood, p))
     with np.errstate(invalid="ignore"):
         mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))
@@ -1396,6 +1418,9 @@ _PARAM_CASES = {
     "shifted_calendar_off": {"seedbed_stubble_ndvi_max": 0.30, "hidden_canopy_lswi": None, "shrub_repuddle_drop": None},
     "shifted_calendar_tuned": {"seedbed_stubble_ndvi_max": 0.45, "harvest_ndvi_min": 0.05,
                                "hidden_canopy_lswi": 0.1, "hidden_flood_link_days": 60.0, "shrub_repuddle_drop": 0.2},
+    "shrub_flood": {"shrub_flood_evi": 0.10, "shrub_lswi_min": -0.3},
+    "shrub_flood_tuned": {"shrub_flood_evi": 0.25, "shrub_flood_canopy_share": 0.1, "ndvi_low": 0.35,
+                          "shrub_lswi_min": -0.2},
     "series_ends_closed": {"gap_season_cut_end": False, "gap_season_open_young": False, "flood_not_evergreen": None,
                            "onset_gap_days": None, "dry_not_evergreen": None},
     # (a low forest fraction, so that the seedbed series of the case test has forest pixels for the term to exempt)

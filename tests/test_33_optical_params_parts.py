@@ -26,7 +26,7 @@ def test_optical_rice_params_takes_its_parts_fields_part_by_part():
     # the parts' fields in the parts' order: the constructor's, repr's and asdict's order
     names = [f.name for part in PARTS for f in dataclasses.fields(part)]
     assert [f.name for f in dataclasses.fields(OpticalRiceParams)] == names
-    assert len(names) == len(set(names)) == 112
+    assert len(names) == len(set(names)) == 114
     # each part starts where the one before it ends
     firsts = [dataclasses.fields(part)[0].name for part in PARTS]
     assert firsts == ["flood_t", "water_ndvi_max", "ndvi_low", "early_ndvi_days", "harvest_lswi_max",

@@ -46,6 +46,7 @@ PARAM_NAMES = (
     "end_flood_shallow_ndvi", "undated_wet_share", "green_harvest_lswi", "wet_canopy_evi_ratio", "cycle_wet_share",
     "young_flood_t", "young_reflood_rise", "end_flood_deep_lswi", "end_flood_deep_fallow", "dry_not_evergreen",
     "pond_ripe_ndvi", "end_sown_rise", "end_sown_min_days", "end_sown_max_days", "gap_canopy_rise",
+    "shrub_flood_evi", "shrub_flood_canopy_share",
 )
 (P_MAX_ABS_EVI, P_FLOOD_T, P_FLOOD_NDVI_MAX, P_GROWTH_RATIO, P_MIN_PEAK_EVI, P_TROUGH_MAX, P_CLIMB_MIN, P_CANOPY_MIN,
  P_DRY_LSWI_MAX, P_WET_CANOPY_LSWI, P_WATER_NDVI_MAX, P_FOREST_NDVI_MIN, P_WATER_FRACTION, P_WATER_LIMIT_CYCLE,
@@ -62,7 +63,7 @@ PARAM_NAMES = (
  P_END_FLOOD_SHALLOW, P_UNDATED_WET_SHARE, P_GREEN_HARVEST, P_WET_CANOPY_EVI_RATIO,
  P_CYCLE_WET_SHARE, P_YOUNG_FLOOD_T, P_YOUNG_REFLOOD_RISE, P_END_FLOOD_DEEP,
  P_END_FLOOD_DEEP_FALLOW, P_DRY_NOT_EVERGREEN, P_POND_RIPE, P_END_SOWN_RISE, P_END_SOWN_MIN,
- P_END_SOWN_MAX, P_GAP_CANOPY_RISE) = range(len(PARAM_NAMES))
+ P_END_SOWN_MAX, P_GAP_CANOPY_RISE, P_SHRUB_FLOOD_EVI, P_SHRUB_FLOOD_SHARE) = range(len(PARAM_NAMES))
 
 # Switches in the kernel's flag vector: a None-able parameter set, or a boolean option.
 (F_FLOOD_NDVI_MAX, F_DRY, F_WET_CANOPY, F_SHRUB, F_GREEN, F_HIDDEN, F_UNDATED_WET, F_AT_START, F_OUTSIDE_CYCLES,
@@ -76,8 +77,8 @@ PARAM_NAMES = (
  F_END_FLOOD_TURBID_LINK, F_END_REFLOOD, F_END_FLOOD_AFTER_CANOPY, F_END_FLOOD_RISE_LINK,
  F_GREEN_HARVEST, F_WET_CANOPY_EVI_RATIO, F_CYCLE_WET_SHARE, F_YOUNG_FLOOD, F_UNDATED_EARLY, F_YOUNG_REFLOOD,
  F_END_FLOOD_DEEP, F_FLOOD_SHADOW, F_DRY_NOT_EVERGREEN, F_POND_RIPE, F_END_SOWN, F_POND_END_ONSET,
- F_GAP_CANOPY_RISE) = range(65)
-N_FLAGS = 65
+ F_GAP_CANOPY_RISE, F_SHRUB_FLOOD) = range(66)
+N_FLAGS = 66
 # ``flags[F_RULE]``: the growth rule's code.
 GROWTH_RULES = {"xiao": 0, "ndvi": 1, "either": 2, "both": 3}
 
@@ -148,7 +149,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_END_SOWN, p.end_sown_rise is not None and p.hidden_bare_lswi_max is not None),
                      (F_POND_END_ONSET, p.pond_end_onset and p.max_flood_days is not None
                       and p.pond_crop_green_days is not None),
-                     (F_GAP_CANOPY_RISE, p.gap_canopy_rise is not None)):
+                     (F_GAP_CANOPY_RISE, p.gap_canopy_rise is not None),
+                     (F_SHRUB_FLOOD, p.shrub_flood_evi is not None and p.shrub_lswi_min is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

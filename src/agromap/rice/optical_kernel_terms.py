@@ -56,6 +56,7 @@ from .optical_kernel_layout import (
     F_POND_RIPE,
     F_SEEDBED,
     F_SEEDBED_CANOPY,
+    F_SHRUB_FLOOD,
     F_SHRUB_REPUDDLE,
     F_SPARSE,
     F_UNDATED_EARLY,
@@ -98,6 +99,8 @@ from .optical_kernel_layout import (
     P_SEEDBED_MARGIN,
     P_SEEDBED_NDVI,
     P_SEEDBED_STUBBLE_NDVI,
+    P_SHRUB_FLOOD_EVI,
+    P_SHRUB_FLOOD_SHARE,
     P_SHRUB_LSWI_MIN,
     P_SHRUB_REPUDDLE_DROP,
     P_SPARSE_DATES,
@@ -241,6 +244,9 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # (shrub_repuddle) the last day of a canopy in water, and whether seedlings in water followed one within weeks
     repuddle_on = flags[F_SHRUB_REPUDDLE]
     rp_canopy, rp_nd, repuddled = np.float32(-1e9), np.float32(0.0), False
+    # (shrub_flood_evi) a flooded field's trough seen, and the count of canopy dates
+    shrub_flood = flags[F_SHRUB_FLOOD]
+    sf_trough, sf_canopy = False, 0
     # a young crop before a gap (``hidden_young_rise``): the current flooded spell's bare margin (-inf: none),
     # its lowest NDVI, the bare date's NDVI and the spell's last day; the previous date's pending vote
     young_gap = flags[F_HIDDEN_YOUNG]
@@ -292,6 +298,12 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
                 first = min(first, d)
                 last = max(last, d)
                 shrub_all = shrub_all and ls >= prm[P_SHRUB_LSWI_MIN]
+        if shrub_flood:
+            # (the trough stands for weeks, as a flood and its seedlings do: the clear date before or after is
+            # low too; a floating mat opens to water for a date between two green ones)
+            sf_trough = sf_trough or (fl and y <= prm[P_NDVI_LOW] and x <= prm[P_SHRUB_FLOOD_EVI] and (
+                (k > 0 and cn[k - 1] <= prm[P_NDVI_LOW]) or (k + 1 < n and cn[k + 1] <= prm[P_NDVI_LOW])))
+            sf_canopy += y >= prm[P_NDVI_HIGH]
 
         # -- harvest: stubble on dry soil after a canopy in water (on any date, in a cycle or not)
         if flags[F_HARVEST]:
@@ -582,6 +594,10 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # with a cycle applies, and it is no evergreen shrub (it was dry and bare on one date; a flooded
     # field on a sparse series was open water on one).
     shrub_all = shrub_all and not harvest and not (repuddled and has_cycle)
+    # Nor is a paddy at a field's edge, its flood seen through a small green fraction beside a canopy that stood
+    # for months (``shrub_flood_evi``).
+    if shrub_flood and sf_trough and np.float32(sf_canopy) >= prm[P_SHRUB_FLOOD_SHARE] * np.float32(n):
+        shrub_all = False
     ef, water_before = series_end(n, ci, cd, cn, cl, cf, canopy_min, bare_lswi, prm, flags, scale_days, r_pend, r_k, r_day,
                                   onset, growth, ends, p, n_water) if flags[F_END_FLOOD] and n > 1 else (_NINF, _PINF)
     is_water, is_forest, mm = cover_masks(n, water_before, n_water, n_forest, shrub_any, shrub_all, last - first,

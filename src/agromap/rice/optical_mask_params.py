@@ -45,6 +45,26 @@ class OpticalMaskParams:
     value (docs/rice_rules.md, "The crop calendar anywhere in the series": without a drop the rule mapped 0.045
     of ``mekong_triple_sar``'s water hyacinth, seeds 0-2, against 0.030 before and 0.032 with it). ``None``: the
     shrub test applies as before."""
+    shrub_flood_evi: float | None = None
+    """A pixel that shows a flooded field's trough (a clear date with Xiao's flood signal, NDVI at most
+    ``ndvi_low`` and EVI at most this, the clear date before or after it at NDVI at most ``ndvi_low`` too)
+    and a canopy (NDVI at least ``ndvi_high``) on at least ``shrub_flood_canopy_share`` of its clear dates
+    is no evergreen shrub. A paddy at a field's edge mixes its flood-growth cycle with a near-constant
+    fraction of bund grass, trees or shrubs: linear spectral mixing keeps the cycle, damped by that fraction
+    (Settle & Campbell 1998; small fields, Dong & Xiao 2016), so the pixel stays moist on every date (flooded
+    soil, then a canopy beside trees) and the evergreen-shrub test refuses it. EVI, nearly linear in the
+    reflectances and near zero over water, shows the flood through a green fraction of about a fifth
+    (0.2 x a canopy's 0.45-0.6); a shrub or an orchard never falls that low with NDVI at most ``ndvi_low``
+    (a missed shadow darkens EVI but leaves NDVI a canopy's). A flood and its seedlings stand for weeks, so
+    the trough holds on two clear dates; a floating water hyacinth mat opens to water for one. 0.10: design
+    value. Off by default: on the thinned Mekong series it maps 286 more paddy pixels (128 px, seeds 0-9,
+    OA 0.9520 -> 0.9538), but on whole-year and 10-month series it takes seasonal wetland and flooded
+    grassland, up to 12 pixels a seed (docs/rice_rules.md, "Field-edge paddies and the shrub test").
+    ``None``: off (the shrub test applies as before)."""
+    shrub_flood_canopy_share: float = 0.35
+    """``shrub_flood_evi`` reads a pixel whose canopy (NDVI >= ``ndvi_high``) covers at least this share of
+    its clear dates: a rice canopy stands for two to three months of a four-month cycle (Yoshida 1981),
+    a floating water hyacinth mat seldom reaches NDVI 0.6. 0.35: design value (docs/rice_rules.md)."""
     cloud_blue: float | None = 0.20
     """Observations with ``blue >= cloud_blue`` are cloud; ``None`` disables the test."""
     haze_hot: float | None = 0.08
