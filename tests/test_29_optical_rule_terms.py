@@ -968,15 +968,21 @@ def test_shrub_flood_evi_takes_a_field_edge_paddy_not_an_orchard_or_a_hyacinth_m
     # the paddy's trough on one date only, between two green ones: a floating mat opened to water for a day
     dip = (paddy[0][:9] + [.55, .15, .60, .55, .60], paddy[1][:9] + [.35, .03, .40, .35, .40], paddy[2])
     ds = _points_evi(days, *[[a[i] for a in (paddy, orchard, dip)] for i in range(3)])
-    on = OpticalRiceParams(shrub_flood_evi=0.10)
-    assert optical_rice_rule(ds).rice_class.values.tolist() == [0, 0, 0]  # the shrub test refuses the paddy
+    on = OpticalRiceParams()
+    assert on.shrub_flood_evi == 0.10  # on by default
+    # without the reading the shrub test refuses the paddy; 14 clear dates and a 145-day gap: a sparse series
+    assert optical_rice_rule(ds, OpticalRiceParams(shrub_flood_evi=None)).rice_class.values.tolist() == [0, 0, 0]
     assert optical_rice_rule(ds, on).rice_class.values.tolist() == [1, 0, 0]
+    # read on sparse series only: with the bound at 13 clear dates the 14 are a dense series
+    assert optical_rice_rule(ds, dataclasses.replace(on, sparse_max_dates=13)).rice_class.values.tolist() == [0, 0, 0]
     # the flooded date's EVI (0.03) must be at most the bar
     assert optical_rice_rule(ds, dataclasses.replace(on, shrub_flood_evi=0.02)).rice_class.values.tolist()[0] == 0
     # canopy (NDVI >= 0.6) on 9 of 14 dates: a share of 0.7 would refuse it
     assert optical_rice_rule(ds, dataclasses.replace(on, shrub_flood_canopy_share=0.7)).rice_class.values[0] == 0
     # A water hyacinth mat on the whole-year series (seed 2): a low spell in the dry season with one open-water date
-    # (EVI 0.05), a floating canopy of NDVI 0.6-0.73 on 8 of its 26 clear dates (0.31): below the share.
+    # (EVI 0.05), a floating canopy of NDVI 0.6-0.73 on 8 of its 26 clear dates (0.31): below the share. Its 26
+    # dates with a 90-day gap are read as a sparse series only with the bound raised to 26.
+    on = dataclasses.replace(on, sparse_max_dates=26)
     days = [18, 33, 43, 48, 53, 63, 68, 73, 78, 88, 103, 118, 123, 133, 148, 178, 268, 273, 288, 298, 303, 308,
             313, 318, 338, 343]
     nd = [.34, .25, .29, .26, .27, .24, .41, .28, .31, .49, .50, .22, .68, .69, .63, .65, .69, .73, .67, .54, .63, .50,
@@ -988,3 +994,5 @@ def test_shrub_flood_evi_takes_a_field_edge_paddy_not_an_orchard_or_a_hyacinth_m
     mat = _points_evi(days, [nd], [ev], [ls])
     assert optical_rice_rule(mat, on).rice_class.values.tolist() == [0]
     assert optical_rice_rule(mat, dataclasses.replace(on, shrub_flood_canopy_share=0.30)).rice_class.values.tolist() == [1]
+    # with the default bound (15 clear dates) the whole-year series is dense: the shrub test applies as it was
+    assert optical_rice_rule(mat, OpticalRiceParams(shrub_flood_canopy_share=0.30)).rice_class.values.tolist() == [0]

@@ -433,12 +433,12 @@ def _plain_repuddled(ok, nd, ls, days, p):
     return out
 
 
-def _plain_shrub_flood(ok, nd, ev, flood, p):
-    """``shrub_flood_evi``: a flooded trough (NDVI <= ``ndvi_low``, EVI <= the bar) whose previous or next clear
-    date is at NDVI <= ``ndvi_low`` too, on a pixel with a canopy (NDVI >= ``ndvi_high``) on at least
-    ``shrub_flood_canopy_share`` of its clear dates."""
+def _plain_shrub_flood(ok, nd, ev, flood, days, p):
+    """``shrub_flood_evi``: on a sparse series, a flooded trough (NDVI <= ``ndvi_low``, EVI <= the bar) whose
+    previous or next clear date is at NDVI <= ``ndvi_low`` too, on a pixel with a canopy (NDVI >= ``ndvi_high``)
+    on at least ``shrub_flood_canopy_share`` of its clear dates."""
     n_pix, n_t = ok.shape
-    if p.shrub_flood_evi is None or p.shrub_lswi_min is None:
+    if p.shrub_flood_evi is None or p.shrub_lswi_min is None or p.sparse_max_dates is None:
         return np.zeros(n_pix, dtype=bool)
     with np.errstate(invalid="ignore"):
         low = ok & (nd <= _F32(p.ndvi_low))
@@ -450,8 +450,8 @@ def _plain_shrub_flood(ok, nd, ev, flood, p):
         for t in order:
             near[:, t] |= seen
             seen = np.where(ok[:, t], low[:, t], seen)
-    return (deep & near).any(axis=-1) & (canopy.astype(_F32) >= _F32(p.shrub_flood_canopy_share)
-                                         * ok.sum(axis=-1).astype(_F32))
+    return (_plain_sparse_axis(ok, days, p) & (deep & near).any(axis=-1)
+            & (canopy.astype(_F32) >= _F32(p.shrub_flood_canopy_share) * ok.sum(axis=-1).astype(_F32)))
 
 
 def _plain_flooded_field(ok, nd, ls, p):
@@ -1214,7 +1214,7 @@ def _reference_kernel(  # noqa: C901 (the rule's steps in the order the kernel t
         forest |= (shrub_ok.any(axis=-1) & (~shrub_ok | (ls >= _F32(p.shrub_lswi_min))).all(axis=-1)
                    & (_ref_date_span(shrub_ok, days) >= _F32(p.shrub_min_span_days)) & ~harvest
                    & ~(_plain_repuddled(ok, nd, ls, days, p) & in_cycle.any(axis=-1))
-                   & ~_plain_shrub_flood(ok, nd, ev, flood, p))
+                   & ~_plain_shrub_flood(ok, nd, ev, flood, days, p))
     with np.errstate(invalid="ignore"):
         mask_margin = np.minimum(water_limit - water_frac, _F32(p.forest_fraction) - forest_frac)
     mask_margin = np.where(np.isnan(mask_margin) | forest, _F32(-np.inf), mask_margin / _F32(_SCORE_SCALE))

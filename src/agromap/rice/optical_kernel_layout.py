@@ -150,7 +150,8 @@ def kernel_parameters(p: OpticalRiceParams) -> tuple[npt.NDArray[np.float32], np
                      (F_POND_END_ONSET, p.pond_end_onset and p.max_flood_days is not None
                       and p.pond_crop_green_days is not None),
                      (F_GAP_CANOPY_RISE, p.gap_canopy_rise is not None),
-                     (F_SHRUB_FLOOD, p.shrub_flood_evi is not None and p.shrub_lswi_min is not None)):
+                     (F_SHRUB_FLOOD, p.shrub_flood_evi is not None and p.shrub_lswi_min is not None
+                      and p.sparse_max_dates is not None)):
         flags[flag] = on
     flags[F_RULE] = GROWTH_RULES[p.growth_rule]
     return prm, flags

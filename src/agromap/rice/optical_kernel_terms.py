@@ -595,8 +595,8 @@ def pixel_terms(  # noqa: C901 (one walk for all terms; a helper per term is a c
     # field on a sparse series was open water on one).
     shrub_all = shrub_all and not harvest and not (repuddled and has_cycle)
     # Nor is a paddy at a field's edge, its flood seen through a small green fraction beside a canopy that stood
-    # for months (``shrub_flood_evi``).
-    if shrub_flood and sf_trough and np.float32(sf_canopy) >= prm[P_SHRUB_FLOOD_SHARE] * np.float32(n):
+    # for months (``shrub_flood_evi``), where the series samples the year too unevenly to show its bare dates.
+    if shrub_flood and few_dates and sf_trough and np.float32(sf_canopy) >= prm[P_SHRUB_FLOOD_SHARE] * np.float32(n):
         shrub_all = False
     ef, water_before = series_end(n, ci, cd, cn, cl, cf, canopy_min, bare_lswi, prm, flags, scale_days, r_pend, r_k, r_day,
                                   onset, growth, ends, p, n_water) if flags[F_END_FLOOD] and n > 1 else (_NINF, _PINF)

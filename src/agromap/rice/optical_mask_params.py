@@ -45,8 +45,9 @@ class OpticalMaskParams:
     value (docs/rice_rules.md, "The crop calendar anywhere in the series": without a drop the rule mapped 0.045
     of ``mekong_triple_sar``'s water hyacinth, seeds 0-2, against 0.030 before and 0.032 with it). ``None``: the
     shrub test applies as before."""
-    shrub_flood_evi: float | None = None
-    """A pixel that shows a flooded field's trough (a clear date with Xiao's flood signal, NDVI at most
+    shrub_flood_evi: float | None = 0.10
+    """On a sparse series (at most ``sparse_max_dates`` clear dates and a gap of at least
+    ``sparse_gap_days``), a pixel that shows a flooded field's trough (a clear date with Xiao's flood signal, NDVI at most
     ``ndvi_low`` and EVI at most this, the clear date before or after it at NDVI at most ``ndvi_low`` too)
     and a canopy (NDVI at least ``ndvi_high``) on at least ``shrub_flood_canopy_share`` of its clear dates
     is no evergreen shrub. A paddy at a field's edge mixes its flood-growth cycle with a near-constant
@@ -57,10 +58,11 @@ class OpticalMaskParams:
     (0.2 x a canopy's 0.45-0.6); a shrub or an orchard never falls that low with NDVI at most ``ndvi_low``
     (a missed shadow darkens EVI but leaves NDVI a canopy's). A flood and its seedlings stand for weeks, so
     the trough holds on two clear dates; a floating water hyacinth mat opens to water for one. 0.10: design
-    value. Off by default: on the thinned Mekong series it maps 286 more paddy pixels (128 px, seeds 0-9,
-    OA 0.9520 -> 0.9538), but on whole-year and 10-month series it takes seasonal wetland and flooded
-    grassland, up to 12 pixels a seed (docs/rice_rules.md, "Field-edge paddies and the shrub test").
-    ``None``: off (the shrub test applies as before)."""
+    value. Sparse series only: on the thinned Mekong series it maps 286 more paddy pixels (128 px, seeds 0-9,
+    OA 0.9520 -> 0.9538), but read on every series it took seasonal wetland and flooded grassland on
+    whole-year and 10-month series, up to 12 pixels a seed, whose dense dates show the edge paddy's bare
+    soil anyway (docs/rice_rules.md, "Field-edge paddies and the shrub test"). ``None``: off (the shrub test
+    applies as before)."""
     shrub_flood_canopy_share: float = 0.35
     """``shrub_flood_evi`` reads a pixel whose canopy (NDVI >= ``ndvi_high``) covers at least this share of
     its clear dates: a rice canopy stands for two to three months of a four-month cycle (Yoshida 1981),
