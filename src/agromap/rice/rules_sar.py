@@ -111,7 +111,7 @@ from .rules_sar_masks import sar_masks
 from .rules_sar_river import river_crop_margin
 from .rules_sar_seedbed import after_flood, seedbed_timing
 from .rules_sar_start import start_harvest_margin
-from .rules_sar_vv import vv_band, vv_season_terms, vv_series
+from .rules_sar_vv import vv_band, vv_cut_soil_margin, vv_season_terms, vv_series
 from .rules_sar_young_season import young_season_margin
 from .sar_inputs import track_names, vh_variable
 from .sar_mixed import unmix_edges
@@ -238,7 +238,7 @@ def _season_evidence(
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
                 "harvest": nan, "growth": nan, "regrowth": nan, "fallow": nan, "timing_standard": nan, "growth_standard": nan,
                 "persistence_standard": persist, "river_duration": nan,
-                "young_season": np.full(n_pix, -np.inf, dtype=_F32)}
+                "young_season": np.full(n_pix, -np.inf, dtype=_F32), "spell_first": nan, "spell_last": nan}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
@@ -361,6 +361,9 @@ def _season_evidence(
             "river_duration": np.where(seen, river, _F32(np.nan)).astype(_F32),
             # The young crop alone, for `young_season` (popped before the soft AND).
             "young_season": young,
+            # The dark spell's first and last dates (day numbers), for `vv_cut_soil_db` (popped).
+            "spell_first": first.astype(_F32),
+            "spell_last": last.astype(_F32),
         }
 
 
@@ -447,9 +450,14 @@ def _sar_kernel(
         db_i, sm_i, next_i, noise_i, break_i = db[idx], sm[idx], next_valid[idx], noise[idx], break_days[idx]
         ev = _season_evidence(db_i, sm_i, last_valid[idx], next_i, db_next[idx], days, t, gap, p,
                               noise_i, break_i, None if sm_long is None else sm_long[idx])
+        spell_first, spell_last = ev.pop("spell_first"), ev.pop("spell_last")
         vv_rows = None if vvs is None else vvs.rows(idx)
         if vv_rows is not None:
             ev = vv_season_terms(ev, vv_rows, days, t, gap, p)
+            if p.vv_cut_soil_db is not None:
+                # Bare soil at the series' start, dark in VH, bright in VV (`vv_cut_soil_db`).
+                ev["cut_soil"] = vv_cut_soil_margin(vv_rows, days, t, spell_first, spell_last,
+                                                    days[next_i[:, 0]].astype(_F32), p)
         river = ev.pop("river_duration")
         young = ev.pop("young_season")
         ev["duration"] = np.where(np.isnan(ev["duration"]), ev["duration"], np.fmax(ev["duration"], river))
