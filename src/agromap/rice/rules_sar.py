@@ -111,7 +111,7 @@ from .rules_sar_masks import sar_masks
 from .rules_sar_river import river_crop_margin
 from .rules_sar_seedbed import after_flood, seedbed_timing
 from .rules_sar_start import start_harvest_margin
-from .rules_sar_vv import vv_band, vv_cut_soil_margin, vv_season_terms, vv_series
+from .rules_sar_vv import vv_band, vv_cut_soil_margin, vv_near_dates, vv_season_terms, vv_series
 from .rules_sar_young_season import young_season_margin
 from .sar_inputs import track_names, vh_variable
 from .sar_mixed import unmix_edges
@@ -438,6 +438,8 @@ def _sar_kernel(
     db_next[:, -1] = np.nan
     db_next = np.where(after > np.arange(n_t)[None, :], db_next, _F32(np.nan)).astype(_F32)
 
+    # VV over a pass or two, for bare soil at the series' start (`vv_cut_soil_db`).
+    vv_near = None if vvs is None or p.vv_cut_soil_db is None else vv_near_dates(vvs, days, p)
     cand = _candidates(db, days, window, n_windows, p) & in_win[None, :]
     # Each candidate's margin, read by the season walk only where `cand` holds.
     margin = np.zeros((n_pix, n_t), dtype=_F32)
@@ -456,7 +458,8 @@ def _sar_kernel(
             ev = vv_season_terms(ev, vv_rows, days, t, gap, p)
             if p.vv_cut_soil_db is not None:
                 # Bare soil at the series' start, dark in VH, bright in VV (`vv_cut_soil_db`).
-                ev["cut_soil"] = vv_cut_soil_margin(vv_rows, days, t, spell_first, spell_last,
+                assert vv_near is not None
+                ev["cut_soil"] = vv_cut_soil_margin(vv_near[idx], days, spell_first, spell_last,
                                                     days[next_i[:, 0]].astype(_F32), p)
         river = ev.pop("river_duration")
         young = ev.pop("young_season")

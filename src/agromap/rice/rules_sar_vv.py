@@ -42,12 +42,13 @@ from .sar_series import (
     date_noise_db,
     flood_run_bounds,
     percentile_db,
+    smooth_linear,
     to_db,
     track_offsets_db,
     window_mean_db,
 )
 
-__all__ = ["VvSeries", "vv_band", "vv_series", "vv_season_terms", "vv_not_water", "vv_cut_soil_margin"]
+__all__ = ["VvSeries", "vv_band", "vv_series", "vv_season_terms", "vv_not_water", "vv_cut_soil_margin", "vv_near_dates"]
 
 _F32 = np.float32
 
@@ -199,32 +200,39 @@ def vv_season_terms(
     return out
 
 
-def vv_cut_soil_margin(vv: VvSeries, days: npt.NDArray[np.int32], t: int, first: npt.NDArray[np.float32],
+def vv_cut_soil_margin(vv_near: npt.NDArray[np.float32], days: npt.NDArray[np.int32], first: npt.NDArray[np.float32],
                        last: npt.NDArray[np.float32], first_valid: npt.NDArray[np.float32],
                        p: SarRiceParams) -> npt.NDArray[np.float32]:
     """Margin of a dark VH spell cut by the series' start against bare soil, in ``db_scale`` units
-    (see ``SarRiceParams.vv_cut_soil_db``): negative where the mean VV of the spell's dates
+    (see ``SarRiceParams.vv_cut_soil_db``): negative where the darkest VV of the spell's dates
     ``first`` to ``last`` (day numbers) lies above the level; NaN (no vote) where it holds, where
     the spell starts after the pixel's first valid date ``first_valid``, where the spell holds no
     valid VV date, or where the term is off.
 
-    Only the cut spell is read: a spell with land before it is the ``fallow`` and ``duration``
-    terms' business, and a flood in mid-series may be a short dip that VV's date-to-date scatter
-    hides among the bright dates around it.
+    ``vv_near`` ``(pixels, time)`` is VV in dB, each date the mean (linear power) of the valid
+    dates within half of ``persistence_days`` of it (:func:`vv_near_dates`): one speckled date
+    does not make a flood. The darkest of the spell, not VV at the VH minimum: a paddy's fallow
+    dark in VH (waterlogged, or wet soil before puddling) may open the spell weeks before its
+    flood and hold the VH minimum, bright in VV as any soil. Only the cut spell is read: a spell
+    with land before it is the ``fallow`` and ``duration`` terms' business.
     """
-    nan = np.full(vv.db.shape[0], np.nan, dtype=_F32)
+    nan = np.full(vv_near.shape[0], np.nan, dtype=_F32)
     if p.vv_cut_soil_db is None:
         return nan
     cut = first <= first_valid
     if not cut.any():
         return nan
-    # The dates around the VH minimum: a paddy's fallow dark in VH (waterlogged, or the -20 to
-    # -22 dB of a wet clay) may open the spell weeks before its flood, bright in VV as soil is.
-    half = _F32(0.5 * p.persistence_days)
-    lo = np.maximum(first, _F32(days[t]) - half)
-    hi = np.minimum(last, _F32(days[t]) + half)
-    mean = window_mean_db(vv.db, days, np.where(cut, lo, _F32(np.nan)).astype(_F32),
-                          np.where(cut, hi, _F32(np.nan)).astype(_F32))
+    d = days.astype(_F32)[None, :]
+    inside = cut[:, None] & (d >= first[:, None]) & (d <= last[:, None]) & ~np.isnan(vv_near)
+    darkest = np.where(inside, vv_near, _F32(np.inf)).min(axis=-1)
     with np.errstate(invalid="ignore"):
-        margin = (_F32(p.vv_cut_soil_db) - mean) / _F32(p.db_scale)
-    return np.where(cut & np.isfinite(margin) & (margin < 0), margin, nan).astype(_F32)
+        margin = (_F32(p.vv_cut_soil_db) - darkest) / _F32(p.db_scale)
+    return np.where(cut & np.isfinite(darkest) & (margin < 0), margin, nan).astype(_F32)
+
+
+def vv_near_dates(vv: VvSeries, days: npt.NDArray[np.int32], p: SarRiceParams) -> npt.NDArray[np.float32]:
+    """VV in dB, each valid date the mean (linear power) of the valid dates within half of
+    ``persistence_days`` of it, for :func:`vv_cut_soil_margin`.
+    """
+    lin = (_F32(10.0) ** (vv.db / _F32(10.0))).astype(_F32)
+    return to_db(smooth_linear(lin, days, 0.5 * p.persistence_days))
