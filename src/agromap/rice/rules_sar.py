@@ -67,7 +67,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
    too), reads ``duration`` on VV where VV shows a clear flood and lifts ``regrowth`` where VV
    stays dark weeks after the flood (``vv_young_db``); the water masks below leave out the
-   dates VV shows to be wet soil (``vv_water_db``).
+   dates VV shows to be wet soil (``vv_water_db``). Optionally (``vv_cut_soil_db``, off by
+   default) a dark spell cut by the series' start whose darkest VV is bright is bare soil
+   (``cut_soil``).
 
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water

@@ -24,6 +24,9 @@ VV level is the pixel's ``vv_level_quantile`` of its valid VV dates, dB):
   ``max(vv_young_db, vv_young_noise x`` the noise of that mean``)`` below the level: a young
   crop through which the water still shows, where an orchard's VV is back at its canopy.
 
+Optionally (``vv_cut_soil_db``, :func:`vv_cut_soil_margin`): a VH dark spell cut by the series'
+start whose darkest VV stays bright is an upland field's bare soil, not a flood.
+
 For the rule's water masks (the permanent-water frequency and the pond share,
 :func:`vv_not_water`): a date dark as open water in VH but bright in VV (``vv_water_db``) is a
 waterlogged fallow, not water.
