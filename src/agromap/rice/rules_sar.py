@@ -67,7 +67,9 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
    too), reads ``duration`` on VV where VV shows a clear flood and lifts ``regrowth`` where VV
    stays dark weeks after the flood (``vv_young_db``); the water masks below leave out the
-   dates VV shows to be wet soil (``vv_water_db``).
+   dates VV shows to be wet soil (``vv_water_db``). Optionally (``vv_cut_soil_db``, off by
+   default) a dark spell cut by the series' start whose darkest VV is bright is bare soil
+   (``cut_soil``).
 
    The season's margin is the smallest term (a soft AND; unobservable terms do not vote).
 4. **Masks** (hard, as published, with a soft margin capping the score): permanent water
@@ -111,7 +113,7 @@ from .rules_sar_masks import sar_masks
 from .rules_sar_river import river_crop_margin
 from .rules_sar_seedbed import after_flood, seedbed_timing
 from .rules_sar_start import start_harvest_margin
-from .rules_sar_vv import vv_band, vv_season_terms, vv_series
+from .rules_sar_vv import vv_band, vv_cut_soil_margin, vv_near_dates, vv_season_terms, vv_series
 from .rules_sar_young_season import young_season_margin
 from .sar_inputs import track_names, vh_variable
 from .sar_mixed import unmix_edges
@@ -238,7 +240,7 @@ def _season_evidence(
         return {"depth": depth, "persistence": persist, "rise": fail, "canopy": fail, "timing": nan, "duration": nan,
                 "harvest": nan, "growth": nan, "regrowth": nan, "fallow": nan, "timing_standard": nan, "growth_standard": nan,
                 "persistence_standard": persist, "river_duration": nan,
-                "young_season": np.full(n_pix, -np.inf, dtype=_F32)}
+                "young_season": np.full(n_pix, -np.inf, dtype=_F32), "spell_first": nan, "spell_last": nan}
     vmax = masked_max(db[:, t + 1:b])
     # Canopy: the mean, in linear power, of the two highest later dates (one speckle spike alone
     # is not a canopy; one short peak between a flood and a harvest still is).
@@ -361,6 +363,9 @@ def _season_evidence(
             "river_duration": np.where(seen, river, _F32(np.nan)).astype(_F32),
             # The young crop alone, for `young_season` (popped before the soft AND).
             "young_season": young,
+            # The dark spell's first and last dates (day numbers), for `vv_cut_soil_db` (popped).
+            "spell_first": first.astype(_F32),
+            "spell_last": last.astype(_F32),
         }
 
 
@@ -435,6 +440,8 @@ def _sar_kernel(
     db_next[:, -1] = np.nan
     db_next = np.where(after > np.arange(n_t)[None, :], db_next, _F32(np.nan)).astype(_F32)
 
+    # VV over a pass or two, for bare soil at the series' start (`vv_cut_soil_db`).
+    vv_near = None if vvs is None or p.vv_cut_soil_db is None else vv_near_dates(vvs, days, p)
     cand = _candidates(db, days, window, n_windows, p) & in_win[None, :]
     # Each candidate's margin, read by the season walk only where `cand` holds.
     margin = np.zeros((n_pix, n_t), dtype=_F32)
@@ -447,9 +454,15 @@ def _sar_kernel(
         db_i, sm_i, next_i, noise_i, break_i = db[idx], sm[idx], next_valid[idx], noise[idx], break_days[idx]
         ev = _season_evidence(db_i, sm_i, last_valid[idx], next_i, db_next[idx], days, t, gap, p,
                               noise_i, break_i, None if sm_long is None else sm_long[idx])
+        spell_first, spell_last = ev.pop("spell_first"), ev.pop("spell_last")
         vv_rows = None if vvs is None else vvs.rows(idx)
         if vv_rows is not None:
             ev = vv_season_terms(ev, vv_rows, days, t, gap, p)
+            if p.vv_cut_soil_db is not None:
+                # Bare soil at the series' start, dark in VH, bright in VV (`vv_cut_soil_db`).
+                assert vv_near is not None
+                ev["cut_soil"] = vv_cut_soil_margin(vv_near[idx], days, spell_first, spell_last,
+                                                    days[next_i[:, 0]].astype(_F32), p)
         river = ev.pop("river_duration")
         young = ev.pop("young_season")
         ev["duration"] = np.where(np.isnan(ev["duration"]), ev["duration"], np.fmax(ev["duration"], river))

@@ -24,6 +24,9 @@ VV level is the pixel's ``vv_level_quantile`` of its valid VV dates, dB):
   ``max(vv_young_db, vv_young_noise x`` the noise of that mean``)`` below the level: a young
   crop through which the water still shows, where an orchard's VV is back at its canopy.
 
+Optionally (``vv_cut_soil_db``, :func:`vv_cut_soil_margin`): a VH dark spell cut by the series'
+start whose darkest VV stays bright is an upland field's bare soil, not a flood.
+
 For the rule's water masks (the permanent-water frequency and the pond share,
 :func:`vv_not_water`): a date dark as open water in VH but bright in VV (``vv_water_db``) is a
 waterlogged fallow, not water.
@@ -42,12 +45,13 @@ from .sar_series import (
     date_noise_db,
     flood_run_bounds,
     percentile_db,
+    smooth_linear,
     to_db,
     track_offsets_db,
     window_mean_db,
 )
 
-__all__ = ["VvSeries", "vv_band", "vv_series", "vv_season_terms", "vv_not_water"]
+__all__ = ["VvSeries", "vv_band", "vv_series", "vv_season_terms", "vv_not_water", "vv_cut_soil_margin", "vv_near_dates"]
 
 _F32 = np.float32
 
@@ -197,3 +201,41 @@ def vv_season_terms(
     out["duration"] = np.where(clear & ~np.isnan(ev["duration"]), spell, ev["duration"]).astype(_F32)
     out["fallow"] = np.where(dip_before, _F32(np.nan), ev["fallow"]).astype(_F32)
     return out
+
+
+def vv_cut_soil_margin(vv_near: npt.NDArray[np.float32], days: npt.NDArray[np.int32], first: npt.NDArray[np.float32],
+                       last: npt.NDArray[np.float32], first_valid: npt.NDArray[np.float32],
+                       p: SarRiceParams) -> npt.NDArray[np.float32]:
+    """Margin of a dark VH spell cut by the series' start against bare soil, in ``db_scale`` units
+    (see ``SarRiceParams.vv_cut_soil_db``): negative where the darkest VV of the spell's dates
+    ``first`` to ``last`` (day numbers) lies above the level; NaN (no vote) where it holds, where
+    the spell starts after the pixel's first valid date ``first_valid``, where the spell holds no
+    valid VV date, or where the term is off.
+
+    ``vv_near`` ``(pixels, time)`` is VV in dB, each date the mean (linear power) of the valid
+    dates within half of ``persistence_days`` of it (:func:`vv_near_dates`): one speckled date
+    does not make a flood. The darkest of the spell, not VV at the VH minimum: a paddy's fallow
+    dark in VH (waterlogged, or wet soil before puddling) may open the spell weeks before its
+    flood and hold the VH minimum, bright in VV as any soil. Only the cut spell is read: a spell
+    with land before it is the ``fallow`` and ``duration`` terms' business.
+    """
+    nan = np.full(vv_near.shape[0], np.nan, dtype=_F32)
+    if p.vv_cut_soil_db is None:
+        return nan
+    cut = first <= first_valid
+    if not cut.any():
+        return nan
+    d = days.astype(_F32)[None, :]
+    inside = cut[:, None] & (d >= first[:, None]) & (d <= last[:, None]) & ~np.isnan(vv_near)
+    darkest = np.where(inside, vv_near, _F32(np.inf)).min(axis=-1)
+    with np.errstate(invalid="ignore"):
+        margin = (_F32(p.vv_cut_soil_db) - darkest) / _F32(p.db_scale)
+    return np.where(cut & np.isfinite(darkest) & (margin < 0), margin, nan).astype(_F32)
+
+
+def vv_near_dates(vv: VvSeries, days: npt.NDArray[np.int32], p: SarRiceParams) -> npt.NDArray[np.float32]:
+    """VV in dB, each valid date the mean (linear power) of the valid dates within half of
+    ``persistence_days`` of it, for :func:`vv_cut_soil_margin`.
+    """
+    lin = (_F32(10.0) ** (vv.db / _F32(10.0))).astype(_F32)
+    return to_db(smooth_linear(lin, days, 0.5 * p.persistence_days))

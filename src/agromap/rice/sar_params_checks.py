@@ -142,6 +142,8 @@ def _check_vv(p: SarRiceParams) -> None:
     if (p.vv_young_db is not None and p.vv_young_db <= 0) or p.vv_young_noise < 0:
         raise ConfigError(f"vv_young_db must be > 0 or null (off) and vv_young_noise >= 0, got {p.vv_young_db} "
                           f"and {p.vv_young_noise}.")
+    if p.vv_cut_soil_db is not None and not -30.0 <= p.vv_cut_soil_db <= 0.0:
+        raise ConfigError(f"vv_cut_soil_db must be a VV level within [-30, 0] dB or null (off), got {p.vv_cut_soil_db}.")
 
 
 def _check_long_spells(p: SarRiceParams) -> None:

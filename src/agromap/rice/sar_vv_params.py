@@ -67,6 +67,18 @@ class SarVvParams:
     or with a dyke in the pixel), while a waterlogged fallow, as dark as water in VH (-22 to -20
     dB), is rough soil, bright in VV (about -12 to -8 dB): without it a paddy whose fallow
     between crops is saturated reads as a pond. ``None``: VH alone decides."""
+    vv_cut_soil_db: float | None = None
+    """With VV: a season whose VH dark spell reaches the pixel's first valid date (a "flood" cut
+    by the series' start, where ``fallow`` has no land before it and ``duration`` no start) is
+    refuted when the darkest VV of the spell (each date the mean of the dates within half of
+    ``persistence_days``) lies above this level, dB (votes only to refute). An upland field's
+    tilled or bare soil is as dark as a shallow flood in VH (-20 to -17.5 dB) but rough, bright in
+    VV (about -12 to -8 dB), while a paddy's flood is specular in VV too: open water -22 to -18
+    dB, a direct-seeded field's thin flood -17 to -14 dB (Bouvet & Le Toan 2011; Nguyen et al.
+    2016; Inoue et al. 2014; Veloso et al. 2017). Off by default (``None``; -12 dB when on): a
+    direct-seeded seedbed on saturated, unflooded soil is as bright in VV as upland soil, and the
+    whole-year scenes lose such paddies (docs/rice_rules.md, "SAR: bare soil at the series' start,
+    read in VV")."""
     vv_level_quantile: float = 0.75
     """The pixel's VV level, dB: this quantile of its valid VV dates. Above the median so that a
     triple-cropped paddy, under water or a young canopy on many dates, keeps its fallow's and
