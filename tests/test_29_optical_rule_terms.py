@@ -885,11 +885,11 @@ def test_a_pond_then_a_ripening_crop_and_its_stubble_is_a_harvested_field():
     time = np.datetime64("2023-01-01") + np.asarray(days).astype("timedelta64[D]") - np.timedelta64(1, "D")
     ds = xr.Dataset({k: (("time", "point"), np.asarray([s[i] for s in (field, drained, refilled)], np.float32).T)
                      for i, k in enumerate(("ndvi", "evi", "lswi"))}, coords={"time": time})
-    out = optical_rice_rule(ds, OpticalRiceParams(pond_ripe_ndvi=0.35))
+    out = optical_rice_rule(ds)  # on by default, 0.35
     assert out.rice_class.values.tolist() == [1, 0, 0]
     assert out.qa_flags.values[1] & QA_WATER and out.qa_flags.values[2] & QA_WATER
-    # without the term (the default) the pond months mask the field as water
-    off = optical_rice_rule(ds)
+    # without the term the pond months mask the field as water
+    off = optical_rice_rule(ds, OpticalRiceParams(pond_ripe_ndvi=None))
     assert off.rice_class.values.tolist() == [0, 0, 0] and off.qa_flags.values[0] & QA_WATER
     # a ripening crop paler than the bar (NDVI 0.58 against 0.60) is no crop
     assert optical_rice_rule(ds, OpticalRiceParams(pond_ripe_ndvi=0.60)).rice_class.values.tolist() == [0, 0, 0]

@@ -219,7 +219,8 @@ def test_self_train_params_is_one_class_assembled_from_its_parts():
     names = [f.name for part in (PseudoLabelParams, SeriesCutParams, DeskLabelParams) for f in dataclasses.fields(part)]
     assert [f.name for f in dataclasses.fields(SelfTrainParams)] == names
     assert names[:3] == ["rice_min_score", "other_max_score", "spacing_px"] and names[-1] == "label_refit_misread"
-    assert names.index("pond_end_labels") + 2 == names.index("sar_start_labels") + 1 == names.index("end_flood_days")
+    assert names.index("pond_end_labels") + 1 == names.index("pond_ripe_labels") == names.index("sar_start_labels") - 1 \
+        == names.index("end_flood_days") - 2
     assert names.index("start_pond_canopy_lswi") + 1 == names.index("label_weight")
     # every part's checks, and the classifier's, run from the whole
     for bad, match in (({"view_other_prob": 0.6}, "view_other_prob"), ({"upland_dip_px": -1}, "upland_dip_px"),

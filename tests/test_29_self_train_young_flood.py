@@ -74,21 +74,23 @@ def test_a_direct_seeded_paddy_keeps_the_score_the_flood_seen_again_would_take_f
 
 def test_the_label_parameters_drop_the_vote_only():
     spec = SelfTrainParams()
-    kept = {"flood_shadow_ndvi": False, "pond_end_onset": False}  # kept out of the labels as well
+    kept = {"flood_shadow_ndvi": False, "pond_end_onset": False, "pond_ripe_ndvi": None}  # kept out of the labels too
     assert label_params(None, spec) == OpticalRiceParams(young_flood_t=None, undated_flood_stands=False, **kept)
     off = OpticalRiceParams(young_flood_t=None, undated_flood_stands=False, **kept)
     assert label_params(off, spec) is off
     every = SelfTrainParams(young_flood_labels=True, undated_stands_labels=True, shadow_flood_labels=True,
-                            pond_end_labels=True)
+                            pond_end_labels=True, pond_ripe_labels=True)
     assert label_params(None, None) is None and label_params(None, every) is None
     assert label_params(None, SelfTrainParams(young_flood_labels=True)) == OpticalRiceParams(undated_flood_stands=False,
                                                                                             **kept)
     assert label_params(None, SelfTrainParams(undated_stands_labels=True)) == OpticalRiceParams(young_flood_t=None,
                                                                                                **kept)
     assert label_params(None, SelfTrainParams(shadow_flood_labels=True)) == OpticalRiceParams(
-        young_flood_t=None, undated_flood_stands=False, pond_end_onset=False)
+        young_flood_t=None, undated_flood_stands=False, pond_end_onset=False, pond_ripe_ndvi=None)
     assert label_params(None, SelfTrainParams(pond_end_labels=True)) == OpticalRiceParams(
-        young_flood_t=None, undated_flood_stands=False, flood_shadow_ndvi=False)
+        young_flood_t=None, undated_flood_stands=False, flood_shadow_ndvi=False, pond_ripe_ndvi=None)
+    assert label_params(None, SelfTrainParams(pond_ripe_labels=True)) == OpticalRiceParams(
+        young_flood_t=None, undated_flood_stands=False, flood_shadow_ndvi=False, pond_end_onset=False)
     sar = SarRiceParams()
     assert label_params(sar, spec) is sar  # the wrong rule's parameters are refused by the rule itself
 
@@ -118,3 +120,31 @@ def test_the_labels_read_the_undated_evidence_without_the_standing_flood_test():
     labels = _labels(optical, SelfTrainParams())[0]
     assert labels == _labels(optical, asked, without)[0]
     assert _labels(optical, asked)[0] < labels
+
+
+def test_the_labels_read_a_rice_shrimp_field_without_the_pond_then_ripe_harvest():
+    """The rice-shrimp field of tests/test_29_optical_rule_terms.py (thinned ``mekong_triple_sar`` seed 0, pixel
+    (33, 71): the brackish pond on four of twelve clear dates, the crop ripening on day 321, stubble on dry soil) as
+    bands: the rule, with ``pond_ripe_ndvi`` on by default, maps it rice; its pseudo-label takes the score of the
+    rule without the term (the pond months mask it as water) unless ``pond_ripe_labels``."""
+    days = np.array([6, 11, 21, 31, 36, 151, 166, 321, 336, 351, 356, 361]) - 1
+    nd = np.array([.26, .28, .28, -.05, .03, .01, -.04, .58, .25, .27, .18, .26], np.float32)
+    ev = np.array([.16, .18, .18, -.02, .01, .0, -.02, .18, .07, .16, .06, .17], np.float32)
+    ls = np.array([-.04, -.08, -.02, .25, .35, .34, .21, .27, -.01, -.05, .07, -.05], np.float32)
+    nir = np.full(nd.shape, 0.2, np.float32)
+    red = nir * (1 - nd) / (1 + nd)
+    # the series' EVI where it is not zero (blue from EVI's formula), a plain blue on the one date it is
+    blue = np.where(ev != 0, (nir + 6 * red + 1 - 2.5 * (nir - red) / np.where(ev != 0, ev, 1)) / 7.5, 0.04)
+    bands = {"nir": nir, "red": red, "swir16": nir * (1 - ls) / (1 + ls), "blue": np.maximum(blue, 0.01),
+             "green": np.full(nd.shape, 0.06, np.float32)}
+    coords = {"time": np.datetime64("2023-01-01") + days.astype("timedelta64[D]"), "y": [0.0], "x": [0.0]}
+    optical = xr.Dataset({b: (("time", "y", "x"), v.astype(np.float32)[:, None, None]) for b, v in bands.items()},
+                         coords=coords)
+    without = OpticalRiceParams(pond_ripe_ndvi=None)
+    assert OpticalRiceParams().pond_ripe_ndvi == pytest.approx(0.35)
+    assert optical_rice_rule(optical)["rice_class"].values.item() == 1
+    assert optical_rice_rule(optical, without)["rice_class"].values.item() == 0
+    asked = SelfTrainParams(pond_ripe_labels=True)
+    labels = _labels(optical, SelfTrainParams())
+    assert labels == _labels(optical, asked, without)
+    assert _labels(optical, asked) > labels

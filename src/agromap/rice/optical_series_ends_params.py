@@ -81,9 +81,9 @@ class OpticalSeriesEndsParams:
     test's moisture bound, as ``hidden_bare_lswi_max`` and ``gap_season_low_lswi`` read bare ground. ``None`` (or
     ``sparse_max_dates`` ``None``): the forest fraction applies to every pixel that shows neither a flooded bare
     field nor a season hidden in a gap (docs/rice_rules.md, "Bare, dry ground is no evergreen forest")."""
-    pond_ripe_ndvi: float | None = None
-    """Off by default (``None``; 0.35 when used). On a sparse series (at most ``sparse_max_dates`` clear dates and a
-    clear interval of at least ``sparse_gap_days``), a pond, then a ripening crop and its stubble: a pixel with open
+    pond_ripe_ndvi: float | None = 0.35
+    """On a sparse series (at most ``sparse_max_dates`` clear dates and a clear interval of at least
+    ``sparse_gap_days``), a pond, then a ripening crop and its stubble: a pixel with open
     water (the water mask's test) on clear dates at least ``max_flood_days`` apart, then, after the last of them, a
     clear date of a ripening crop (NDVI at least this and below ``ndvi_high``, LSWI at least ``harvest_lswi_max``: a
     canopy yellowing over moist soil) and, on a later date, stubble on dry soil (the harvest evidence's
@@ -94,9 +94,10 @@ class OpticalSeriesEndsParams:
     Leigh et al. 2017); a cloudy series may see the pond, then only the crop ripening and its stubble, its canopy in
     water (``pond_crop_green_days``) falling in the monsoon's cloud gap. An aquaculture pond drained for its harvest
     shows mud and its bund grass (NDVI about 0.25) but no crop, a lotus pond's leaves die back into water, water
-    hyacinth never shows dry soil. Off by default: on the thinned Mekong series the self-trained optical map loses
-    24 pixels on one seed (docs/rice_rules.md, "A pond, then a ripening crop"). Needs ``harvest_lswi_max`` and
-    ``sparse_max_dates``."""
+    hyacinth never shows dry soil. 0.35: above the stubble's ``ndvi_low`` (0.30) and a drained pond's bund grass
+    (NDVI about 0.25). The self-trained maps' labels read the rule without it (``pond_ripe_labels`` of
+    :class:`~agromap.rice.self_trained.SelfTrainParams`). ``None`` (or ``harvest_lswi_max`` or ``sparse_max_dates``
+    ``None``): no pond-then-ripe harvest (docs/rice_rules.md, "A pond, then a ripening crop")."""
     pond_crop_green_days: float | None = 80.0
     """A pond, then one rice crop: a pixel whose flooded dark spell (NDVI <= ``ndvi_low`` with the flood
     signal) outlasts ``max_flood_days`` and whose first canopy after that spell (NDVI >= ``ndvi_canopy_min``,

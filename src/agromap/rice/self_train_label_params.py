@@ -316,6 +316,14 @@ class PseudoLabelParams:
     (``pond_crop_labels``) already keep; with more rice-shrimp fields labelled rice the classifier took lotus
     ponds and lost rice-shrimp edges (``mekong_triple_sar`` whole year, seed 1: 0.9905 -> 0.9886; docs/rice_rules.md,
     "A pond's last flooded date as the onset"). True: the labels take the rule's map as it is."""
+    pond_ripe_labels: bool = False
+    """``rule="optical"`` or ``"both"``: let the optical rule's pond-then-ripe harvest (``pond_ripe_ndvi`` of
+    :class:`~agromap.rice.rules_optical.OpticalRiceParams`) shape the pseudo-labels. Off by default: the labels
+    come from the rule run with ``pond_ripe_ndvi=None``. The rice-shrimp interiors it adds on a sparse series sit
+    among aquaculture ponds, and the classifier's pond edges move with the labels it changes: on
+    ``mekong_triple_sar`` thinned to its clear dates (``ACCURACY_S2_DROP=41-139,171-299``, 96 px) the self-trained
+    optical map lost 24 pixels on seed 5 (0.9750 -> 0.9724; docs/rice_rules.md, "A pond, then a ripening crop").
+    True: the labels take the rule's map as it is."""
     sar_start_labels: bool = False
     """``rule="sar"`` or ``"both"``: let the SAR rule's reading of a crop harvested in the series' first weeks
     (``start_harvest_db`` of :class:`~agromap.rice.sar_params.SarRiceParams`) shape the pseudo-labels. Off by

@@ -47,10 +47,10 @@ __all__ = ["LABEL_FREE_OPTICAL", "LABEL_FREE_SAR", "RuleName", "label_params", "
 
 # The optical rule's parameters whose change reaches the rule's own map but not the pseudo-labels
 # (:func:`label_params` runs the labels without the flood seen again, which the second flood refines,
-# without the standing-flood test, the flood read under a missed shadow and the onset at a pond's end),
-# unless the self-trained map's parameters ask for them.
+# without the standing-flood test, the flood read under a missed shadow, the onset at a pond's end and the
+# pond-then-ripe harvest), unless the self-trained map's parameters ask for them.
 LABEL_FREE_OPTICAL = ("young_flood_t", "young_reflood_days", "young_reflood_rise", "undated_flood_stands",
-                      "flood_shadow_ndvi", "pond_end_onset")
+                      "flood_shadow_ndvi", "pond_end_onset", "pond_ripe_ndvi")
 # The SAR rule's: the crop harvested in the series' first weeks (:func:`sar_label_params`).
 LABEL_FREE_SAR = ("start_harvest_db",)
 
@@ -142,8 +142,9 @@ def label_params(params: Any, spec: SelfTrainParams | None) -> Any:
     without the flood-seen-again vote (``young_flood_t=None``) unless ``spec.young_flood_labels``, and
     without the undated evidence's standing-flood test (``undated_flood_stands=False``) unless
     ``spec.undated_stands_labels``, without the flood read under a missed shadow (``flood_shadow_ndvi=False``)
-    unless ``spec.shadow_flood_labels`` and without the onset at a pond's end (``pond_end_onset=False``)
-    unless ``spec.pond_end_labels``.
+    unless ``spec.shadow_flood_labels``, without the onset at a pond's end (``pond_end_onset=False``)
+    unless ``spec.pond_end_labels`` and without the pond-then-ripe harvest (``pond_ripe_ndvi=None``) unless
+    ``spec.pond_ripe_labels``.
 
     The vote reads a transplanted paddy's water in the onset's first days: a direct-seeded paddy, sown
     on saturated soil, and a paddy's edge pixel fail it, and the rice labels it takes from them teach
@@ -172,6 +173,9 @@ def label_params(params: Any, spec: SelfTrainParams | None) -> Any:
         drop["flood_shadow_ndvi"] = False
     if not spec.pond_end_labels and base.pond_end_onset:
         drop["pond_end_onset"] = False
+    # a sparse series' rice-shrimp interiors sit among ponds: the classifier's pond edges move with their labels
+    if not spec.pond_ripe_labels and base.pond_ripe_ndvi is not None:
+        drop["pond_ripe_ndvi"] = None
     return replace(base, **drop) if drop else params
 
 
