@@ -43,7 +43,8 @@ The rule, per pixel, over the valid observations of one series (one agricultural
    evergreen forest when ``NDVI >= 0.70`` in >= 43 % (20 of 46); evergreen shrub when
    ``LSWI >= 0.10`` in every valid observation; a pixel with a clear date of a flooded bare field
    (NDVI <= 0.3, LSWI >= NDVI + ``flood_not_evergreen``), or on a sparse series of bare, dry ground (NDVI <= 0.3,
-   LSWI < ``dry_not_evergreen``), is no evergreen forest. By default (``mask_outside_cycles``) only dates
+   LSWI < ``dry_not_evergreen``), is no evergreen forest, and on a sparse series a field edge's flood seen through
+   a small green fraction (``shrub_flood_evi``) is no evergreen shrub. By default (``mask_outside_cycles``) only dates
    *outside* confirmed flood-growth cycles [onset, onset + 90 d] are counted as water/forest/shrub
    dates. Xiao's fractions were set on annual 8-day MODIS composites of 1-2 crops; a paddy's own
    flooded dates exceed 22 % of a 3-crop year (synthetic: 29 % of triple-crop paddies lost) or of a

@@ -435,13 +435,10 @@ def run_benchmark(scenes: Sequence[str] = SCENE_NAMES, *, size: int = 128, seed:
                 + ", ".join(f"{n}={x!r}" for n, x in v.items()))
     from ..rice.self_train_rule import LABEL_FREE_OPTICAL, LABEL_FREE_SAR
 
-    moved = sorted(set(LABEL_FREE_OPTICAL) & set(changed["optical"]))
-    if moved:  # the labels read the rule without these terms (label_params, PseudoLabelParams)
-        log(f"{', '.join(moved)}: the optical rule's map only; the self-trained labels read the rule without "
-            "them")
-    moved = sorted(set(LABEL_FREE_SAR) & set(changed["sar"]))
-    if moved:  # likewise (sar_label_params, PseudoLabelParams.sar_start_labels)
-        log(f"{', '.join(moved)}: the SAR rule's map only; the self-trained labels read the rule without them")
+    for sensor, name, free in (("optical", "optical", LABEL_FREE_OPTICAL), ("sar", "SAR", LABEL_FREE_SAR)):
+        moved = sorted(set(free) & set(changed[sensor]))
+        if moved:  # the labels read the rule without these terms (label_params, sar_label_params)
+            log(f"{', '.join(moved)}: the {name} rule's map only; the self-trained labels read the rule without them")
     rows: list[dict[str, Any]] = []
     for sd in seeds:
         rows += _run_one_seed(scenes, runners, size=size, seed=sd, speckle=speckle, speckle_filter=speckle_filter,
