@@ -35,14 +35,19 @@ def start_harvest_margin(
 
     - ``canopy``: the highest smoothed level on the dates up to ``max_canopy_days`` after the
       first valid date reaches ``ponded_canopy_db`` (a crop at heading, above regrown wetland
-      grass), and its run (within ``canopy_drop_db`` of that level) reaches the first date;
+      grass), and its run (within ``canopy_drop_db`` of that level) reaches the first date; or
+      (``start_rise_days``) the crop is still growing there: half its rise from the first date's
+      level is reached within ``start_rise_days`` of it and no date before the peak is as dark as
+      ``vh_min_db`` (a flood in the series is read as a dated season);
     - ``harvest``: that run ends within the series and less than ``max_canopy_days`` after the
       first date (rice is harvested; sugarcane, orchards and wetland grass stand on);
     - ``drop``: the mean of the ``start_fallow_days`` after the run lies at least
       ``start_harvest_db`` below the canopy (the harvest leaves stubble and bare soil);
-    - ``fallow``: no canopy comes back to the series' end: the highest smoothed level after the
-      run stays below the canopy's band (a ratoon of sugarcane or a re-sown upland crop come
-      back) and its dates below ``water_db`` stand for less than ``max_ponded_days`` (a seasonal
+    - ``fallow``: no canopy comes back to the series' end: the level the brightest
+      ``start_regrow_days`` of smoothed dates after the run reach stays below the canopy's band
+      (a ratoon of sugarcane or a re-sown upland crop come back and stand for weeks; the single
+      brightest of months of fallow dates is the speckle's extreme) and its dates below
+      ``start_water_db`` stand for less than ``max_ponded_days`` (a seasonal
       wetland's water lasts months, rain ponded before a paddy's puddling weeks), and the series
       goes on at least ``start_fallow_days`` after the harvest (a short tail proves nothing);
     - ``year``: the series spans less than ``cycle_year_days`` less ``young_flood_days``: a paddy
@@ -66,6 +71,8 @@ def start_harvest_margin(
     # The run reaches the first date: no valid date before the peak lies below the band.
     before = np.arange(n_t)[None, :] < peak[:, None]
     dark_before = (before & ok & (sm < band[:, None])).any(axis=-1)
+    if p.start_rise_days is not None:
+        dark_before &= ~_growing_at_start(sm, days, ok, first_i, d0, peak, top, before, p)
     with np.errstate(invalid="ignore"):
         canopy = np.where(np.isfinite(top) & ~dark_before, (top - _F32(p.ponded_canopy_db)) / _F32(p.db_scale),
                           _F32(-np.inf))
@@ -83,11 +90,11 @@ def start_harvest_margin(
     # with no flood before the crop (a paddy's next crop, flooded first, is read as a season of
     # its own). The smoothed dates right after the run still average the canopy's last pass.
     settle = days[None, :].astype(_F32) > (end + gap_end)[:, None]
-    later = np.where(ok & settle, sm, _F32(-np.inf)).max(axis=-1)
+    later = _regrown_level(np.where(ok & settle, sm, _F32(-np.inf)), gap, p)
     regrow = np.where(np.isfinite(later), (band - later) / _F32(p.db_scale), _F32(-np.inf))
     # The fallow is land: a seasonal wetland's grass goes under open water for months, a paddy
     # holds rain before its next puddling for weeks at most (`max_ponded_days`).
-    water_days = np.where(ok & settle & (sm < _F32(p.water_db)), gap[None, :], _F32(0.0)).sum(axis=-1)
+    water_days = np.where(ok & settle & (sm < _F32(p.start_water_db)), gap[None, :], _F32(0.0)).sum(axis=-1)
     regrow = np.minimum(regrow, (_F32(p.max_ponded_days) - water_days) / scale)
     span = (last_day - end - _F32(p.start_fallow_days)) / scale
     # A paddy cropped once a year floods once a year: a series as long as a cycle less a
@@ -95,3 +102,40 @@ def start_harvest_margin(
     year = (_F32(p.cycle_year_days) - _F32(p.young_flood_days) - (last_day - d0)) / scale
     terms = np.stack([canopy, harvest, np.where(np.isnan(drop), _F32(-np.inf), drop), regrow, span, year], axis=-1)
     return terms.min(axis=-1).astype(_F32)
+
+
+def _growing_at_start(
+    sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], ok: npt.NDArray[np.bool_],
+    first_i: npt.NDArray[np.intp], d0: npt.NDArray[np.float32], peak: npt.NDArray[np.intp],
+    top: npt.NDArray[np.float32], before: npt.NDArray[np.bool_], p: SarRiceParams,
+) -> npt.NDArray[np.bool_]:
+    """Whether the crop is still growing on the first valid date (``start_rise_days``): half its
+    rise from that date's smoothed level to the peak is reached within ``start_rise_days`` of
+    it, and no date before the peak is as dark as ``vh_min_db``.
+
+    A paddy transplanted weeks before the series starts shows its young crop rising from the
+    first date; an upland field sown after the start shows weeks of level bare soil first, and a
+    flood inside the series is read as a dated season instead.
+    """
+    assert p.start_rise_days is not None
+    n_pix, n_t = sm.shape
+    s0 = sm[np.arange(n_pix), first_i]
+    half = s0 + _F32(0.5) * (top - s0)
+    upto = ok & (np.arange(n_t)[None, :] <= peak[:, None])
+    with np.errstate(invalid="ignore"):
+        j = (upto & (sm >= half[:, None])).argmax(axis=-1)
+        flooded = (before & ok & (sm <= _F32(p.vh_min_db))).any(axis=-1)
+    return (days[j].astype(_F32) - d0 <= _F32(p.start_rise_days)) & ~flooded & np.isfinite(top)
+
+
+def _regrown_level(later: npt.NDArray[np.float32], gap: npt.NDArray[np.float32],
+                   p: SarRiceParams) -> npt.NDArray[np.float32]:
+    """The level the brightest ``start_regrow_days`` of the fallow's smoothed dates reach
+    (``later``: -inf off the fallow): its k-th brightest date, k that many days over the series'
+    median revisit gap; the brightest date alone without ``start_regrow_days``.
+    """
+    if p.start_regrow_days is None:
+        return later.max(axis=-1)
+    k = max(1, int(np.ceil(p.start_regrow_days / max(float(np.median(gap)), 1.0))))
+    k = min(k, later.shape[-1])
+    return np.partition(later, later.shape[-1] - k, axis=-1)[:, -k].astype(_F32)

@@ -97,7 +97,8 @@ class SarCanopyParams:
     lies at least this far below the canopy, dB (:mod:`agromap.rice.rules_sar_start`): a
     10-month series that starts after a single-season paddy's flood and ends before its next one
     holds nothing else of it. The canopy reaches ``ponded_canopy_db`` and its run
-    (``canopy_drop_db``) reaches the first date and ends less than ``max_canopy_days`` after it;
+    (``canopy_drop_db``) reaches the first date, or the crop is still growing there
+    (``start_rise_days``), and the run ends less than ``max_canopy_days`` after the first date;
     the series goes on at least ``start_fallow_days`` after the harvest and spans less than
     ``cycle_year_days`` less ``young_flood_days`` (a longer one shows a yearly paddy's flood). Rice
     VH falls 1-5 dB from canopy to stubble and fallow at harvest (Nguyen et al. 2016; Bazzi et al.
@@ -107,6 +108,27 @@ class SarCanopyParams:
     On by default: on 10 months shifted 120 days the rule otherwise loses to the one-line VH
     baseline (docs/rice_rules.md, "SAR: a crop harvested on a 10-month series' first weeks").
     Not read with season windows. ``None``: off."""
+    start_rise_days: float | None = 25.0
+    """With ``start_harvest_db``, a crop still growing on the first valid date stands for that
+    canopy too, days: half its rise from the first date's smoothed level to its peak comes within
+    this many days of the first date, and no date before the peak reaches ``vh_min_db``
+    (:mod:`agromap.rice.rules_sar_start`). A paddy transplanted a few weeks before the series
+    starts shows its young crop climbing from the first date, VH rising by about 0.1-0.2 dB a day
+    through tillering (Inoue et al. 2002; Nguyen et al. 2016); an upland field sown after the
+    start shows weeks of level bare soil first. ``None``: the canopy's run must reach the first
+    date."""
+    start_regrow_days: float | None = 20.0
+    """With ``start_harvest_db``, the fallow after the harvest must stay below the canopy's band
+    on all but its brightest this many days of smoothed dates (the k-th brightest date, k this
+    many days over the median revisit gap), days: a crop sown again stands for weeks, while the
+    single brightest of months of fallow dates is the speckle's and the incidence angle's
+    extreme. ``None``: the single brightest date."""
+    start_water_db: float = -19.0
+    """With ``start_harvest_db``, the fallow's smoothed dates below this level count as water,
+    dB, and may add up to less than ``max_ponded_days``: a seasonal wetland's shallow water under
+    emergent grass reads about -19 to -22 dB in VH, a paddy's dry-season stubble and bare soil
+    about -15 to -18 dB (Nguyen et al. 2016; Bazzi et al. 2019). One decibel above ``water_db``,
+    which marks open water, because the wetland's smoothed level straddles it for months."""
     start_fallow_days: float = 150.0
     """With ``start_harvest_db``, the series must go on at least this long after the harvest, and
     the fallow's mean level is read over it, days: a fallow seen for a few weeks proves nothing

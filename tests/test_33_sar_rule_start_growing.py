@@ -1,0 +1,76 @@
+"""The SAR rule on a 10-month series that starts while a paddy's crop is still growing from a flood
+the series did not see, and whose fallow shows a pass or two as bright as a dim canopy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agromap.errors import ConfigError
+from agromap.rice.rules_sar import SarRiceParams, sar_rice_rule
+from pixel_stacks import vh_points
+
+N = 50  # dates 6 days apart, days 0-294: a 10-month desk series
+
+
+def _paddy() -> np.ndarray:
+    # Transplanted about three weeks before the first pass: the young crop climbs from -16.8 dB to
+    # a dim canopy (-14.2 dB) by day 42, is harvested by day 72, and the field lies fallow
+    # (-17 dB) to the end; two neighbouring passes of the fallow read -15.0 dB (rain on the
+    # stubble, or one track's brighter look).
+    vh = np.full(N, -17.0)
+    vh[:13] = [-16.8, -16.3, -15.8, -15.2, -14.8, -14.5, -14.3, -14.2, -14.3, -14.8, -15.6, -16.4, -17.0]
+    vh[30:32] = -15.0
+    return vh
+
+
+def _covers() -> np.ndarray:
+    paddy = _paddy()
+    # An upland field sown after the series' start: five weeks of level bare soil, then its crop
+    # climbs to -13 dB by day 66 and is harvested by day 108.
+    upland = np.full(N, -17.0)
+    upland[:6] = -16.5
+    upland[6:19] = [-16.0, -15.3, -14.5, -13.8, -13.3, -13.0, -13.0, -13.0, -13.2, -14.0, -15.0, -16.2, -17.0]
+    # The paddy's field re-sown with an upland crop that stands six weeks at -14 dB.
+    resown = paddy.copy()
+    resown[30:37] = -14.0
+    # A seasonal wetland whose grass rises at the start, then lies under shallow water (-19.5 dB:
+    # emergent grass over water) for 114 days.
+    wetland = paddy.copy()
+    wetland[25:44] = -19.5
+    return np.stack([paddy, upland, resown, wetland], axis=1)
+
+
+def test_a_crop_still_growing_on_the_first_date_and_harvested_is_an_undated_season():
+    vh = vh_points(_covers())
+    out = sar_rice_rule(vh)
+    assert out.rice_class.values.tolist() == [1, 0, 0, 0]
+    assert int(out.n_seasons.values[0]) == 1 and (out.transplant_doy.values[:, 0] == 0).all()
+    # The canopy's run starts at day 18, not on the first date: without the growing reading the
+    # paddy is refused, as is any season when the start-harvest reading is off.
+    no_rise = sar_rice_rule(vh, SarRiceParams(start_rise_days=None))
+    assert no_rise.rice_class.values.tolist() == [0, 0, 0, 0]
+    assert sar_rice_rule(vh, SarRiceParams(start_harvest_db=None)).rice_class.values.tolist() == [0, 0, 0, 0]
+
+
+def test_the_fallow_is_read_on_its_brightest_weeks_not_its_brightest_pass():
+    vh = vh_points(_covers()[:, :3])
+    # Two bright passes of the fallow reach the dim canopy's band: read on the brightest date alone
+    # they are a crop coming back; read on the brightest 20 days they are not. A crop re-sown for
+    # six weeks is one either way.
+    assert sar_rice_rule(vh, SarRiceParams(start_regrow_days=None)).rice_class.values.tolist() == [0, 0, 0]
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [1, 0, 0]
+
+
+def test_months_of_shallow_water_after_the_harvest_are_a_wetland_not_a_fallow():
+    wetland = vh_points(_covers()[:, 3:])
+    assert sar_rice_rule(wetland).rice_class.values.tolist() == [0]
+    # Counted only below the open-water level (-20 dB), the wetland's -19.5 dB water is land.
+    assert sar_rice_rule(wetland, SarRiceParams(start_water_db=-20.0)).rice_class.values.tolist() == [1]
+
+
+@pytest.mark.parametrize("name", ["start_rise_days", "start_regrow_days"])
+def test_the_growing_and_regrowth_spans_must_be_positive(name):
+    with pytest.raises(ConfigError, match=name):
+        SarRiceParams(**{name: 0.0})
+    SarRiceParams(**{name: None})
