@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .sar_params import SarRiceParams
-from .sar_series import bright_run_days, window_mean_db
+from .sar_series import bright_run_bounds, window_mean_db
 
 __all__ = ["start_harvest_margin"]
 
@@ -67,7 +67,7 @@ def start_harvest_margin(
     peak = seg.argmax(axis=-1)
     top = seg.max(axis=-1)
     band = (top - _F32(p.canopy_drop_db)).astype(_F32)
-    lasting, _ = bright_run_days(sm, days, peak, band, break_days)
+    run_first, run_last, _ = bright_run_bounds(sm, days, peak, band, break_days)
     # The run reaches the first date: no valid date before the peak lies below the band.
     before = np.arange(n_t)[None, :] < peak[:, None]
     dark_before = (before & ok & (sm < band[:, None])).any(axis=-1)
@@ -76,8 +76,9 @@ def start_harvest_margin(
     with np.errstate(invalid="ignore"):
         canopy = np.where(np.isfinite(top) & ~dark_before, (top - _F32(p.ponded_canopy_db)) / _F32(p.db_scale),
                           _F32(-np.inf))
-    # The run spans [first date, end]: its end is read from the first date on.
-    end = d0 + lasting
+    # The run's last day is the harvest; it starts on the first date, or weeks later where the crop
+    # was still growing there (`start_rise_days`).
+    end = run_last.astype(_F32)
     last_day = np.where(ok, days[None, :], -1).max(axis=-1).astype(_F32)
     gap_end = gap[np.minimum(np.searchsorted(days, end), n_t - 1)]  # the revisit gap at the harvest
     scale = _F32(p.duration_scale_days) + _F32(0.5) * gap_end

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["to_db", "date_windows", "smooth_linear", "looks_per_date", "shape_series", "percentile_db", "flood_run_bounds", "flood_run_start",
+__all__ = ["to_db", "date_windows", "smooth_linear", "looks_per_date", "shape_series", "percentile_db", "flood_run_bounds", "flood_run_start", "bright_run_bounds",
            "spell_min", "bright_run_days", "date_noise_db", "pixel_noise_db", "window_mean_db",
            "local_gap", "track_index", "track_offsets_db", "darkest_of_dates"]
 
@@ -315,6 +315,16 @@ def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], st
     Returns the span and whether the run reaches either end of the series (then the span is
     only a lower bound: the canopy may go on unseen).
     """
+    first, last, open_end = bright_run_bounds(sm, days, start, level, break_days)
+    return (last - first).astype(_F32), open_end
+
+
+def bright_run_bounds(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], start: npt.NDArray[np.intp],
+                      level: npt.NDArray[np.float32], break_days: float | npt.NDArray[np.float32] = 0.0,
+                      ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The first and last day of the run of :func:`bright_run_days`, and whether it reaches either
+    end of the series.
+    """
     from .sar_series_kernel import bright_runs
 
     n_pix = sm.shape[0]
@@ -323,7 +333,7 @@ def bright_run_days(sm: npt.NDArray[np.float32], days: npt.NDArray[np.int32], st
     open_end = np.zeros(n_pix, dtype=bool)
     bright_runs(sm, days, np.ascontiguousarray(start, dtype=np.int64), _per_row(level, n_pix, sm),
                 _per_row(np.asarray(break_days, dtype=_F32), n_pix), first, last, open_end)
-    return (last - first).astype(_F32), open_end
+    return first, last, open_end
 
 
 def track_index(tracks: Sequence[Any] | None, n_t: int) -> npt.NDArray[np.int8]:
