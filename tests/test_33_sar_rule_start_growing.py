@@ -74,3 +74,17 @@ def test_the_growing_and_regrowth_spans_must_be_positive(name):
     with pytest.raises(ConfigError, match=name):
         SarRiceParams(**{name: 0.0})
     SarRiceParams(**{name: None})
+
+
+def test_the_fallow_is_read_after_the_canopy_s_last_day_where_the_crop_grew_from_the_first_date():
+    # A crop still growing on the first date (-17.8 dB, half its rise by day 12) whose canopy
+    # (-13 dB) stands from about day 30 to day 96: the fallow starts after it. Read from the first
+    # date plus the run's 66 days, it would start a month early and take the canopy's last passes
+    # for a crop sown again.
+    vh = np.full(N, -17.0)
+    vh[:6] = [-17.8, -16.5, -15.4, -15.0, -14.8, -14.8]
+    vh[6:16] = -13.0
+    vh[16:19] = [-15.0, -16.0, -16.8]
+    out = sar_rice_rule(vh_points(vh[:, None]))
+    assert out.rice_class.values.tolist() == [1]
+    assert int(out.n_seasons.values[0]) == 1
