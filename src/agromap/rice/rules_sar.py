@@ -60,8 +60,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    (``cycle_year_days``; :mod:`agromap.rice.rules_sar_cycle`). Optionally (``young_season``, off by
    default) a passing young crop stands for the season on the terms that read the flood and the
    rise alone (:mod:`agromap.rice.rules_sar_young_season`). On a series shorter than a year a crop
-   standing on the first date, harvested within the series and followed by fallow to its end
-   stands for an undated season (``start_harvest_db``, on by default; the self-trained labels
+   standing on the first date (or still growing there, ``start_rise_days``), harvested within the
+   series and followed by fallow to its end stands for an undated season (``start_harvest_db``, on by default; the self-trained labels
    read the rule without it; :mod:`agromap.rice.rules_sar_start`).
 
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV

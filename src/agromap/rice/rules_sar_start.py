@@ -3,7 +3,8 @@ Sentinel-1 rice rule (:mod:`agromap.rice.rules_sar`).
 
 A single-season paddy whose transplanting falls after a short (10-month) series' end, and whose
 previous crop was transplanted before its start, shows no flood in the series: only that
-previous crop's canopy standing on the first dates, its harvest drop and months of bare fallow.
+previous crop's canopy standing on the first dates (or still growing there, when it was
+transplanted a few weeks before the first pass), its harvest drop and months of bare fallow.
 With ``start_harvest_db`` set, that reading stands for a season without a transplanting date in
 the series. Per pixel along time only.
 """
@@ -67,7 +68,7 @@ def start_harvest_margin(
     peak = seg.argmax(axis=-1)
     top = seg.max(axis=-1)
     band = (top - _F32(p.canopy_drop_db)).astype(_F32)
-    run_first, run_last, _ = bright_run_bounds(sm, days, peak, band, break_days)
+    _, run_last, _ = bright_run_bounds(sm, days, peak, band, break_days)
     # The run reaches the first date: no valid date before the peak lies below the band.
     before = np.arange(n_t)[None, :] < peak[:, None]
     dark_before = (before & ok & (sm < band[:, None])).any(axis=-1)
