@@ -51,8 +51,9 @@ __all__ = ["LABEL_FREE_OPTICAL", "LABEL_FREE_SAR", "RuleName", "label_params", "
 # pond-then-ripe harvest), unless the self-trained map's parameters ask for them.
 LABEL_FREE_OPTICAL = ("young_flood_t", "young_reflood_days", "young_reflood_rise", "undated_flood_stands",
                       "flood_shadow_ndvi", "pond_end_onset", "pond_ripe_ndvi")
-# The SAR rule's: the crop harvested in the series' first weeks (:func:`sar_label_params`).
-LABEL_FREE_SAR = ("start_harvest_db",)
+# The SAR rule's: the crop harvested in the series' first weeks (:func:`sar_label_params`) and the
+# parameters only that reading reads.
+LABEL_FREE_SAR = ("start_harvest_db", "start_fallow_days", "start_rise_days", "start_regrow_days", "start_water_db")
 
 RuleName = Literal["sar", "optical", "both"]
 
