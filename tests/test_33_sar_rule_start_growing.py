@@ -88,3 +88,26 @@ def test_the_fallow_is_read_after_the_canopy_s_last_day_where_the_crop_grew_from
     out = sar_rice_rule(vh_points(vh[:, None]))
     assert out.rice_class.values.tolist() == [1]
     assert int(out.n_seasons.values[0]) == 1
+
+
+def _transplanted_before_the_first_pass() -> np.ndarray:
+    # Puddled and transplanted a few weeks before the first pass: the first two passes still see
+    # the water between the seedlings (-21.0, -18.4 dB), the crop climbs to a dim canopy (-14.3 dB)
+    # by day 42, is harvested by day 84 and the field lies fallow (-17 dB) to the end.
+    vh = np.full(N, -17.0)
+    vh[:16] = [-21.0, -18.4, -16.6, -15.6, -15.0, -14.6, -14.4, -14.3, -14.3, -14.3, -14.4, -14.6, -15.2,
+               -16.0, -16.6, -17.0]
+    return vh
+
+
+def test_a_flood_cut_by_the_series_start_before_the_crop_s_rise_is_its_own():
+    # The dated reading cannot time this season: its flood began before the series, so the canopy
+    # comes less than `min_rise_days` after the first dark date. The dark dates before the crop's
+    # half rise are the flood it grew from, not another season's.
+    vh = vh_points(_transplanted_before_the_first_pass()[:, None])
+    assert sar_rice_rule(vh, SarRiceParams(start_harvest_db=None)).rice_class.values.tolist() == [0]
+    out = sar_rice_rule(vh)
+    assert out.rice_class.values.tolist() == [1]
+    assert int(out.n_seasons.values[0]) == 1 and (out.transplant_doy.values[:, 0] == 0).all()
+    assert sar_rice_rule(vh, SarRiceParams(start_rise_days=None)).rice_class.values.tolist() == [0]
+

@@ -38,8 +38,9 @@ def start_harvest_margin(
       first valid date reaches ``ponded_canopy_db`` (a crop at heading, above regrown wetland
       grass), and its run (within ``canopy_drop_db`` of that level) reaches the first date; or
       (``start_rise_days``) the crop is still growing there: half its rise from the first date's
-      level is reached within ``start_rise_days`` of it and no date before the peak is as dark as
-      ``vh_min_db`` (a flood in the series is read as a dated season);
+      level is reached within ``start_rise_days`` of it and no date from there to the peak is as
+      dark as ``vh_min_db`` (dark dates before the half rise are the crop's own flood, cut by the
+      series' start; a flood after it is read as a dated season);
     - ``harvest``: that run ends within the series and less than ``max_canopy_days`` after the
       first date (rice is harvested; sugarcane, orchards and wetland grass stand on);
     - ``drop``: the mean of the ``start_fallow_days`` after the run lies at least
@@ -113,11 +114,14 @@ def _growing_at_start(
 ) -> npt.NDArray[np.bool_]:
     """Whether the crop is still growing on the first valid date (``start_rise_days``): half its
     rise from that date's smoothed level to the peak is reached within ``start_rise_days`` of
-    it, and no date before the peak is as dark as ``vh_min_db``.
+    it, and no date from that half rise to the peak is as dark as ``vh_min_db``.
 
     A paddy transplanted weeks before the series starts shows its young crop rising from the
-    first date; an upland field sown after the start shows weeks of level bare soil first, and a
-    flood inside the series is read as a dated season instead.
+    first date, often from the water still standing between the seedlings on the first passes:
+    the dated reading cannot time that flood (it began before the series, so the canopy comes
+    sooner than ``min_rise_days`` after its first seen date), and it is the crop's own. An upland
+    field sown after the start shows weeks of level bare soil first, and a flood after the half
+    rise is another season's, read as a dated one.
     """
     assert p.start_rise_days is not None
     n_pix, n_t = sm.shape
@@ -126,7 +130,10 @@ def _growing_at_start(
     upto = ok & (np.arange(n_t)[None, :] <= peak[:, None])
     with np.errstate(invalid="ignore"):
         j = (upto & (sm >= half[:, None])).argmax(axis=-1)
-        flooded = (before & ok & (sm <= _F32(p.vh_min_db))).any(axis=-1)
+        # The crop's own flood, cut by the series' start, lies before its half rise; a flood
+        # after it is another season's.
+        risen = np.arange(n_t)[None, :] >= j[:, None]
+        flooded = (before & risen & ok & (sm <= _F32(p.vh_min_db))).any(axis=-1)
     return (days[j].astype(_F32) - d0 <= _F32(p.start_rise_days)) & ~flooded & np.isfinite(top)
 
 

@@ -111,10 +111,12 @@ class SarCanopyParams:
     start_rise_days: float | None = 25.0
     """With ``start_harvest_db``, a crop still growing on the first valid date stands for that
     canopy too, days: half its rise from the first date's smoothed level to its peak comes within
-    this many days of the first date, and no date before the peak reaches ``vh_min_db``
-    (:mod:`agromap.rice.rules_sar_start`). A paddy transplanted a few weeks before the series
-    starts shows its young crop climbing from the first date, VH rising by about 0.1-0.2 dB a day
-    through tillering (Inoue et al. 2002; Nguyen et al. 2016); an upland field sown after the
+    this many days of the first date, and no date from that half rise to the peak reaches
+    ``vh_min_db`` (:mod:`agromap.rice.rules_sar_start`). A paddy transplanted a few weeks before
+    the series starts shows its young crop climbing from the first date, VH rising by about
+    0.1-0.2 dB a day through tillering (Inoue et al. 2002; Nguyen et al. 2016), often from the
+    water still standing between the seedlings on the first passes (dark dates before the half
+    rise are that crop's own flood, cut by the series' start); an upland field sown after the
     start shows weeks of level bare soil first. ``None``: the canopy's run must reach the first
     date."""
     start_regrow_days: float | None = 20.0
