@@ -90,7 +90,7 @@ class SarCanopyParams:
     between its water and its lotus) is read up to ``max_rise_days`` as before. The canopy must
     still be harvested (``max_canopy_days``) and stand above the land before the flood
     (:mod:`agromap.rice.rules_sar_previous`). ``None``: up to ``max_rise_days`` only."""
-    start_harvest_db: float | None = 2.0
+    start_harvest_db: float | None = 1.5
     """A crop standing on the pixel's first valid date, harvested within the series and followed
     by fallow without a canopy to the series' end stands for a season without a transplanting
     date (it came before the series) where no dated season passes, when the fallow's mean level
@@ -102,7 +102,9 @@ class SarCanopyParams:
     the series goes on at least ``start_fallow_days`` after the harvest and spans less than
     ``cycle_year_days`` less ``young_flood_days`` (a longer one shows a yearly paddy's flood). Rice
     VH falls 1-5 dB from canopy to stubble and fallow at harvest (Nguyen et al. 2016; Bazzi et al.
-    2019; Lasko et al. 2018). No flood is read: an upland field harvested in the same weeks and
+    2019; Lasko et al. 2018); a dim canopy (-14 to -15 dB) over wet-season stubble and moist soil
+    (-16 to -16.5 dB) drops by less than 2 dB. As deep as the canopy's band (``canopy_drop_db``):
+    the fallow's mean must lie below the band its weeks of regrowth are held under. No flood is read: an upland field harvested in the same weeks and
     left fallow as long passes too, so the self-trained maps' labels read the rule without it
     (``sar_start_labels`` of :class:`~agromap.rice.self_train_label_params.PseudoLabelParams`).
     On by default: on 10 months shifted 120 days the rule otherwise loses to the one-line VH
