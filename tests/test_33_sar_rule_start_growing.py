@@ -111,3 +111,14 @@ def test_a_flood_cut_by_the_series_start_before_the_crop_s_rise_is_its_own():
     assert int(out.n_seasons.values[0]) == 1 and (out.transplant_doy.values[:, 0] == 0).all()
     assert sar_rice_rule(vh, SarRiceParams(start_rise_days=None)).rice_class.values.tolist() == [0]
 
+
+
+def test_a_dim_canopy_over_wet_stubble_drops_less_than_two_decibels_and_is_harvested():
+    # A dim canopy (-14.5 dB) on the first dates, harvested by day 60, then wet-season stubble and
+    # moist soil at -16.3 dB: the fallow lies 1.8 dB below the canopy, deeper than its band
+    # (`canopy_drop_db`, 1.5 dB) but not 2 dB.
+    vh = np.full(N, -16.3)
+    vh[:11] = [-14.6, -14.5, -14.5, -14.5, -14.5, -14.5, -14.6, -14.8, -15.3, -15.8, -16.1]
+    vh = vh_points(vh[:, None])
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [1]
+    assert sar_rice_rule(vh, SarRiceParams(start_harvest_db=2.0)).rice_class.values.tolist() == [0]

@@ -104,10 +104,10 @@ class SarCanopyParams:
     VH falls 1-5 dB from canopy to stubble and fallow at harvest (Nguyen et al. 2016; Bazzi et al.
     2019; Lasko et al. 2018); a dim canopy (-14 to -15 dB) over wet-season stubble and moist soil
     (-16 to -16.5 dB) drops by less than 2 dB. As deep as the canopy's band (``canopy_drop_db``):
-    the fallow's mean must lie below the band its weeks of regrowth are held under. No flood is read: an upland field harvested in the same weeks and
-    left fallow as long passes too, so the self-trained maps' labels read the rule without it
-    (``sar_start_labels`` of :class:`~agromap.rice.self_train_label_params.PseudoLabelParams`).
-    On by default: on 10 months shifted 120 days the rule otherwise loses to the one-line VH
+    the fallow's mean must lie below the band its weeks of regrowth are held under. No flood is
+    read: an upland field harvested in the same weeks and left fallow as long passes too, so the
+    self-trained maps' labels read the rule without it (``sar_start_labels`` of
+    :class:`~agromap.rice.self_train_label_params.PseudoLabelParams`). On by default: on 10 months shifted 120 days the rule otherwise loses to the one-line VH
     baseline (docs/rice_rules.md, "SAR: a crop harvested on a 10-month series' first weeks").
     Not read with season windows. ``None``: off."""
     start_rise_days: float | None = 25.0
