@@ -122,3 +122,22 @@ def test_a_dim_canopy_over_wet_stubble_drops_less_than_two_decibels_and_is_harve
     vh = vh_points(vh[:, None])
     assert sar_rice_rule(vh).rice_class.values.tolist() == [1]
     assert sar_rice_rule(vh, SarRiceParams(start_harvest_db=2.0)).rice_class.values.tolist() == [0]
+
+
+def test_a_speckled_point_s_brightest_weeks_are_no_canopy_harvested():
+    # An unfiltered point without a crop (an orchard, a forest) at -15.5 dB, its dates 1 dB above
+    # and below that level by turns (date-to-date noise about 2.1 dB, 1.2 dB for a three-date
+    # mean), and three passes 2 dB brighter on days 12-24: its brightest smoothed date stands
+    # about 2 dB above the months after it, deeper than `start_harvest_db` but short of two noise
+    # units of a three-date mean (`start_harvest_noise`). A paddy under the same speckle, its
+    # canopy 3 dB above its fallow, passes either way.
+    zigzag = np.where(np.arange(N) % 2 == 0, 1.0, -1.0)
+    point = np.full(N, -15.5) + zigzag
+    point[2:5] += 2.0
+    paddy = np.full(N, -17.5)
+    paddy[:11] = [-14.6, -14.5, -14.5, -14.5, -14.5, -14.5, -14.6, -14.8, -15.3, -15.8, -16.1]
+    vh = vh_points(np.stack([point, paddy + zigzag], axis=1))
+    assert sar_rice_rule(vh).rice_class.values.tolist() == [0, 1]
+    assert sar_rice_rule(vh, SarRiceParams(start_harvest_noise=0.0)).rice_class.values.tolist() == [1, 1]
+    with pytest.raises(ConfigError, match="start_harvest_noise"):
+        SarRiceParams(start_harvest_noise=-1.0)

@@ -48,8 +48,8 @@ def test_a_paddy_harvested_in_the_first_weeks_is_mapped_and_an_upland_crop_sown_
 
 def test_the_self_trained_labels_read_the_sar_rule_without_the_start_harvest():
     spec = SelfTrainParams()
-    assert LABEL_FREE_SAR == ("start_harvest_db", "start_fallow_days", "start_rise_days", "start_regrow_days",
-                              "start_water_db")
+    assert LABEL_FREE_SAR == ("start_harvest_db", "start_harvest_noise", "start_fallow_days", "start_rise_days",
+                              "start_regrow_days", "start_water_db")
     assert sar_label_params(None, spec) == SarRiceParams(start_harvest_db=None)
     assert sar_label_params(None, None) is None  # the rule's own map
     assert sar_label_params(None, SelfTrainParams(sar_start_labels=True)) is None

@@ -25,6 +25,7 @@ _F32 = np.float32
 def start_harvest_margin(
     sm: npt.NDArray[np.float32], db: npt.NDArray[np.float32], days: npt.NDArray[np.int32],
     break_days: npt.NDArray[np.float32], gap: npt.NDArray[np.float32], p: SarRiceParams,
+    mean_noise: npt.NDArray[np.float32],
 ) -> npt.NDArray[np.float32]:
     """Margin, in units of its uncertainty, of a crop standing on the pixel's first valid date
     and harvested within the series (see ``SarRiceParams.start_harvest_db``); -inf where the
@@ -32,7 +33,7 @@ def start_harvest_margin(
 
     ``sm`` is the shape series (dB), ``db`` the series in dB, ``break_days`` the bright span that
     ends a dark spell (here: the dark span that ends a canopy), ``gap`` the local revisit gap of
-    each date. The weakest of:
+    each date, ``mean_noise`` each pixel's noise of a three-date mean (dB). The weakest of:
 
     - ``canopy``: the highest smoothed level on the dates up to ``max_canopy_days`` after the
       first valid date reaches ``ponded_canopy_db`` (a crop at heading, above regrown wetland
@@ -44,7 +45,9 @@ def start_harvest_margin(
     - ``harvest``: that run ends within the series and less than ``max_canopy_days`` after the
       first date (rice is harvested; sugarcane, orchards and wetland grass stand on);
     - ``drop``: the mean of the ``start_fallow_days`` after the run lies at least
-      ``start_harvest_db`` below the canopy (the harvest leaves stubble and bare soil);
+      ``start_harvest_db`` below the canopy (the harvest leaves stubble and bare soil), and at
+      least ``start_harvest_noise`` units of ``mean_noise`` (a speckled point's brightest
+      smoothed date stands that far above its level);
     - ``fallow``: no canopy comes back to the series' end: the level the brightest
       ``start_regrow_days`` of smoothed dates after the run reach stays below the canopy's band
       (a ratoon of sugarcane or a re-sown upland crop come back and stand for weeks; the single
@@ -88,7 +91,10 @@ def start_harvest_margin(
     # The fallow after the harvest: its mean level and its highest smoothed date.
     lo, hi = end + _F32(1.0), end + _F32(p.start_fallow_days)
     after = window_mean_db(db, days, lo, hi)
-    drop = (top - after - _F32(p.start_harvest_db)) / _F32(p.db_scale)
+    # The canopy is the brightest smoothed date of weeks: on a speckled point its excess over the
+    # level is noise, about two units of the smoothed series' noise (`start_harvest_noise`).
+    bar = np.maximum(_F32(p.start_harvest_db), _F32(p.start_harvest_noise) * np.nan_to_num(mean_noise))
+    drop = (top - after - bar) / _F32(p.db_scale)
     # No canopy comes back to the series' end: an upland field is sown again from its dry soil,
     # with no flood before the crop (a paddy's next crop, flooded first, is read as a season of
     # its own). The smoothed dates right after the run still average the canopy's last pass.

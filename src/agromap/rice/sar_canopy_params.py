@@ -110,6 +110,15 @@ class SarCanopyParams:
     :class:`~agromap.rice.self_train_label_params.PseudoLabelParams`). On by default: on 10 months shifted 120 days the rule otherwise loses to the one-line VH
     baseline (docs/rice_rules.md, "SAR: a crop harvested on a 10-month series' first weeks").
     Not read with season windows. ``None``: off."""
+    start_harvest_noise: float = 2.0
+    """With ``start_harvest_db``, the drop must also reach this many times the noise of the
+    pixel's three-date mean (its date-to-date noise, ``pixel_noise_db``, over the square root of
+    the dates that mean averages), noise units. The canopy's level is the brightest smoothed date
+    of its first ``max_canopy_days``, and on a speckled point that stands for no crop (an orchard, a
+    forest, a wetland's grass; unfiltered, ENL 4-12) the brightest of about twenty such means lies
+    about two of their noise units above their level, as far above the months after it as a
+    harvest. A field's filtered series keeps that bar below ``start_harvest_db``. 0: the bar in
+    dB alone."""
     start_rise_days: float | None = 25.0
     """With ``start_harvest_db``, a crop still growing on the first valid date stands for that
     canopy too, days: half its rise from the first date's smoothed level to its peak comes within

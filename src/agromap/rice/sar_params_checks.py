@@ -74,6 +74,8 @@ def _check_start(p: SarRiceParams) -> None:
     if (p.start_harvest_db is not None and not p.start_harvest_db > 0) or not p.start_fallow_days > 0:
         raise ConfigError(f"start_harvest_db must be > 0 or null (off) and start_fallow_days > 0, got "
                           f"{p.start_harvest_db} and {p.start_fallow_days}.")
+    if not p.start_harvest_noise >= 0:
+        raise ConfigError(f"start_harvest_noise must be >= 0 (0: the drop's bar in dB alone), got {p.start_harvest_noise}.")
     if any(v is not None and not v > 0 for v in (p.start_rise_days, p.start_regrow_days)):
         raise ConfigError(f"start_rise_days and start_regrow_days must be > 0 or null (off), got "
                           f"{p.start_rise_days} and {p.start_regrow_days}.")

@@ -53,7 +53,8 @@ LABEL_FREE_OPTICAL = ("young_flood_t", "young_reflood_days", "young_reflood_rise
                       "flood_shadow_ndvi", "pond_end_onset", "pond_ripe_ndvi")
 # The SAR rule's: the crop harvested in the series' first weeks (:func:`sar_label_params`) and the
 # parameters only that reading reads.
-LABEL_FREE_SAR = ("start_harvest_db", "start_fallow_days", "start_rise_days", "start_regrow_days", "start_water_db")
+LABEL_FREE_SAR = ("start_harvest_db", "start_harvest_noise", "start_fallow_days", "start_rise_days",
+                  "start_regrow_days", "start_water_db")
 
 RuleName = Literal["sar", "optical", "both"]
 
