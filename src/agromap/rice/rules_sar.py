@@ -485,7 +485,7 @@ def _sar_kernel(
     # where no dated season passes.
     start_m = np.full(n_pix, -np.inf, dtype=_F32)
     if p.start_harvest_db is not None and not n_windows:
-        mean_noise = (noise / np.sqrt(looks)).astype(_F32)  # a three-date mean's (`start_harvest_noise`)
+        mean_noise = (noise / np.sqrt(looks)).astype(_F32)  # the noise of a three-date mean
         start_m = np.minimum(start_harvest_margin(sm, db, days, break_days, gap, p, mean_noise), mask_z).astype(_F32)
         best_standard = np.maximum(best_standard, start_m)
     # The masks are already in every margin (-inf on water or built-up): the walk's mask margin

@@ -107,9 +107,10 @@ class SarCanopyParams:
     the fallow's mean must lie below the band its weeks of regrowth are held under. No flood is
     read: an upland field harvested in the same weeks and left fallow as long passes too, so the
     self-trained maps' labels read the rule without it (``sar_start_labels`` of
-    :class:`~agromap.rice.self_train_label_params.PseudoLabelParams`). On by default: on 10 months shifted 120 days the rule otherwise loses to the one-line VH
-    baseline (docs/rice_rules.md, "SAR: a crop harvested on a 10-month series' first weeks").
-    Not read with season windows. ``None``: off."""
+    :class:`~agromap.rice.self_train_label_params.PseudoLabelParams`). On by default: on 10 months
+    shifted 120 days the rule otherwise loses to the one-line VH baseline (docs/rice_rules.md, "SAR:
+    a crop harvested on a 10-month series' first weeks"). Not read with season windows. ``None``:
+    off."""
     start_harvest_noise: float = 2.0
     """With ``start_harvest_db``, the drop must also reach this many times the noise of the
     pixel's three-date mean (its date-to-date noise, ``pixel_noise_db``, over the square root of
@@ -117,8 +118,9 @@ class SarCanopyParams:
     of its first ``max_canopy_days``, and on a speckled point that stands for no crop (an orchard, a
     forest, a wetland's grass; unfiltered, ENL 4-12) the brightest of about twenty such means lies
     about two of their noise units above their level, as far above the months after it as a
-    harvest. A field's filtered series keeps that bar below ``start_harvest_db``. 0: the bar in
-    dB alone."""
+    harvest. A field's filtered series keeps that bar below ``start_harvest_db``. Measured at 1.5-3.0
+    on the stress tables (docs/rice_rules.md, "SAR: a crop growing from its own flood on the
+    series' first passes, a shallower harvest drop and its noise bar"). 0: the bar in dB alone."""
     start_rise_days: float | None = 25.0
     """With ``start_harvest_db``, a crop still growing on the first valid date stands for that
     canopy too, days: half its rise from the first date's smoothed level to its peak comes within
