@@ -61,8 +61,8 @@ Per pixel, in **linear power** (dB or undeclared input is converted or refused o
    default) a passing young crop stands for the season on the terms that read the flood and the
    rise alone (:mod:`agromap.rice.rules_sar_young_season`). On a series shorter than a year a crop
    standing on the first date (or still growing there, ``start_rise_days``), harvested within the
-   series and followed by fallow to its end stands for an undated season (``start_harvest_db``, on by default; the self-trained labels
-   read the rule without it; :mod:`agromap.rice.rules_sar_start`).
+   series and followed by fallow to its end stands for an undated season (``start_harvest_db``, on
+   by default; the self-trained labels read the rule without it; :mod:`agromap.rice.rules_sar_start`).
 
    With VV in the input, :mod:`agromap.rice.rules_sar_vv` adds ``vv_dip`` (the flood dark in VV
    too), reads ``duration`` on VV where VV shows a clear flood and lifts ``regrowth`` where VV

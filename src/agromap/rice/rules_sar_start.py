@@ -88,7 +88,7 @@ def start_harvest_margin(
     gap_end = gap[np.minimum(np.searchsorted(days, end), n_t - 1)]  # the revisit gap at the harvest
     scale = _F32(p.duration_scale_days) + _F32(0.5) * gap_end
     harvest = np.where(end < last_day, (_F32(p.max_canopy_days) - (end - d0)) / scale, _F32(-np.inf))
-    # The fallow after the harvest: its mean level and its highest smoothed date.
+    # The fallow after the harvest: its mean level against the canopy.
     lo, hi = end + _F32(1.0), end + _F32(p.start_fallow_days)
     after = window_mean_db(db, days, lo, hi)
     # The canopy is the brightest smoothed date of weeks: on a speckled point its excess over the
